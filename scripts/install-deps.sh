@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what Roentgen needs on Debian 12, only what is missing. Idempotent.
+# Usage: scripts/install-deps.sh [--with-tests]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake ninja-build pkg-config
+  libsimdjson-dev librocksdb-dev libboost-dev libboost-system-dev libssl-dev zlib1g-dev
+  libfmt-dev libspdlog-dev libcli11-dev)
+if [[ "${1:-}" == "--with-tests" ]]; then
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [[ "${1:-}" == "--with-tests" ]]; then
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "Node.js 20 with npm is required for the compatibility tests (not installed from apt on purpose)" >&2
+    exit 1
+  fi
+  # The compatibility tests' npm packages, exactly as pinned in the lockfile.
+  if [[ ! -d tests/compat/node_modules ]] || [[ tests/compat/package-lock.json -nt tests/compat/node_modules ]]; then
+    (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# One command: install what is missing, build, and run every test: the C++ unit
+# and integration tests (CTest) and the compatibility tests with the real AWS
+# clients (node's test runner). Prints the counts of tests run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --with-tests
+scripts/build.sh build
+(cd build && ctest --output-on-failure -j "$(nproc)" --timeout 300)
+if [[ -f tests/compat/package.json ]]; then
+  ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/compat/
+fi

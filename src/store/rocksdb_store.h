@@ -1,0 +1,24 @@
+// The embedded engine: Store on RocksDB (see store.h for the contract and
+// docs/storage.md for the on-disk layout).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "store/store.h"
+
+namespace roentgen::store {
+
+struct RocksDbStoreConfig {
+  std::string path;                        // directory, created if missing
+  int64_t retention_us = 30LL * 24 * 3600 * 1'000'000;  // 30 days
+  size_t block_cache_bytes = 256 << 20;
+  bool sync_writes = true;                 // fsync the WAL on every Write()
+  const Clock* clock = &Clock::System();   // for retention; not owned
+  Status Validate() const;
+};
+
+Result<std::unique_ptr<Store>> OpenRocksDbStore(const RocksDbStoreConfig& config);
+
+}  // namespace roentgen::store

@@ -1,0 +1,133 @@
+// The storage interface every engine implements (embedded RocksDB now, a
+// scale-out engine later). Callers never see engine types.
+//
+// Data model:
+//  - documents: the raw bytes of each segment / independent subsegment, keyed by
+//    (trace id, entity id). Writing the same key again replaces the document,
+//    which is how an in-progress segment is replaced by its completed version.
+//  - trace records: per trace, its X-Ray summary and its trace graph, plus the
+//    indexes derived from them (time, event time, annotation key+value, service,
+//    user, http status, fault/error/throttle). Indexes are maintained by the store.
+//  - config: small named objects (groups, sampling rules) by namespace and key.
+//
+// Errors are Status values. Thread safety: every method may be called from any
+// thread concurrently. Write() is atomic and durable (fsynced WAL) on return OK.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+#include "graph/trace_graph.h"
+#include "xray/ids.h"
+#include "xray/trace.h"
+
+namespace roentgen::store {
+
+struct TraceRecord {
+  xray::TraceSummary summary;
+  graph::TraceGraph graph;
+};
+
+struct DocumentWrite {
+  xray::TraceId trace_id;
+  xray::SegmentId entity_id;
+  int64_t received_us = 0;
+  std::string_view raw;  // must outlive the Write() call
+};
+
+struct WriteBatch {
+  std::vector<DocumentWrite> documents;
+  // The new record of every trace the documents touched (replaces the old one;
+  // the store updates the indexes from old to new).
+  std::vector<TraceRecord> traces;
+};
+
+struct StoredDocument {
+  xray::SegmentId entity_id;
+  int64_t received_us = 0;
+  std::string raw;
+};
+
+enum class TimeRangeType { kTraceId, kEvent, kService };
+
+// A condition the store can answer from an index. The store may return traces
+// that do not satisfy it (the evaluator re-checks), never fewer.
+struct IndexCondition {
+  enum class Kind {
+    kAnnotationEquals,  // key + value
+    kServiceName,       // text (+ optional type)
+    kUser,              // text
+    kHttpStatus,        // number
+    kFault,             // root fault
+    kError,             // root error
+    kThrottle,          // any throttle
+  };
+  Kind kind = Kind::kFault;
+  std::string key;                       // annotation key
+  std::string text;                      // service name / user
+  std::string type;                      // service type, empty = any
+  xray::AnnotationValue value;           // annotation value
+  int http_status = 0;
+};
+
+// Position to resume a scan after (exclusive): the sort time and trace id of
+// the last trace returned.
+struct ScanCursor {
+  int64_t time_us = 0;
+  xray::TraceId trace_id;
+};
+
+struct ScanOptions {
+  int64_t start_us = 0;  // inclusive
+  int64_t end_us = 0;    // exclusive
+  TimeRangeType time_range_type = TimeRangeType::kTraceId;
+  std::optional<IndexCondition> index;  // narrow the scan with one index
+  std::optional<ScanCursor> resume_after;
+  // Most recent first (X-Ray returns results closest to EndTime first).
+  bool descending = true;
+};
+
+// Receives each candidate trace with its sort time; returns false to stop.
+using ScanCallback = std::function<bool(const TraceRecord& record, int64_t sort_time_us)>;
+
+struct StoreStats {
+  uint64_t documents = 0;  // approximate
+  uint64_t traces = 0;     // approximate
+  uint64_t disk_bytes = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Atomically and durably applies the batch.
+  virtual Status Write(const WriteBatch& batch) = 0;
+
+  // Every stored document of the trace (any order). Empty vector if unknown.
+  virtual Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) = 0;
+  // The trace's record, or NotFound.
+  virtual Result<TraceRecord> GetTrace(const xray::TraceId& id) = 0;
+
+  // Visits candidate traces in the time range, ordered by (sort time, trace id),
+  // descending unless told otherwise.
+  virtual Status Scan(const ScanOptions& options, const ScanCallback& callback) = 0;
+
+  virtual Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) = 0;
+  virtual Result<std::string> GetConfig(std::string_view ns, std::string_view key) = 0;  // NotFound
+  virtual Status DeleteConfig(std::string_view ns, std::string_view key) = 0;             // NotFound
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListConfig(std::string_view ns) = 0;
+
+  // Removes traces whose start time is before `cutoff_us` (retention). Also run
+  // periodically by engines that can; exposed for tests and `roentgen` admin.
+  virtual Status DeleteOlderThan(int64_t cutoff_us) = 0;
+
+  virtual StoreStats Stats() = 0;
+};
+
+}  // namespace roentgen::store

@@ -1,0 +1,131 @@
+// Trace assembly and the trace summary, exactly as X-Ray defines them.
+//
+// AssembleTrace merges the documents stored for one trace: the newest complete
+// version of each entity wins over an in-progress one; independent subsegments
+// (type "subsegment") are attached under their parent wherever it is nested.
+// Summarize computes the X-Ray TraceSummary (Duration, ResponseTime, HasFault, …)
+// from an assembled trace. Pure functions, no I/O, thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "xray/segment.h"
+
+namespace roentgen::xray {
+
+// One stored document of a trace with the time the server received it.
+struct ReceivedDocument {
+  SegmentDocument doc;
+  int64_t received_us = 0;
+};
+
+struct AssembledTrace {
+  TraceId id;
+  // Top-level segments (not subsegments), ordered by start time then id, with
+  // independent subsegments spliced into their parents' `subsegments`.
+  std::vector<Entity> segments;
+  // Independent subsegments whose parent has not arrived (yet).
+  std::vector<Entity> orphans;
+  int64_t last_received_us = 0;  // newest received_us among the documents
+  size_t document_count = 0;
+};
+
+// `docs` may be in any order and may hold several versions of one entity
+// (in-progress then complete): the complete one wins, then the newest received.
+AssembledTrace AssembleTrace(const TraceId& id, const std::vector<const ReceivedDocument*>& docs);
+
+// The (Name, Names, AccountId, Type) identity X-Ray gives a service.
+struct ServiceId {
+  std::string name;
+  std::vector<std::string> names;
+  std::string account_id;
+  std::string type;
+  bool operator==(const ServiceId&) const = default;
+};
+
+struct TraceAnnotationValue {
+  AnnotationValue value;
+  std::vector<ServiceId> service_ids;  // the services whose segments set it
+};
+
+struct TraceAnnotation {
+  std::string key;
+  std::vector<TraceAnnotationValue> values;  // distinct values, first-seen order
+};
+
+struct TraceUser {
+  std::string user_name;
+  std::vector<ServiceId> service_ids;
+};
+
+struct TraceHttp {
+  std::string url;
+  std::optional<int> status;
+  std::string method;
+  std::string user_agent;
+  std::string client_ip;
+};
+
+struct RootCauseException {
+  std::string name;
+  std::string message;
+};
+
+struct RootCauseEntity {
+  std::string name;
+  std::vector<RootCauseException> exceptions;  // fault / error root causes
+  std::optional<double> coverage;              // response-time root causes
+  bool remote = false;
+};
+
+struct RootCauseService {
+  std::string name;
+  std::vector<std::string> names;
+  std::string type;
+  std::string account_id;
+  std::vector<RootCauseEntity> entity_path;
+  bool inferred = false;
+};
+
+struct RootCause {
+  std::vector<RootCauseService> services;
+  bool client_impacting = false;
+};
+
+struct TraceSummary {
+  TraceId id;
+  int64_t start_time_us = 0;                 // earliest start over all segments
+  std::optional<int64_t> duration_us;        // latest end − earliest start
+  std::optional<int64_t> response_time_us;   // root segment end − start
+  bool has_fault = false;                    // root segment fault (5xx)
+  bool has_error = false;                    // root segment error (4xx)
+  bool has_throttle = false;                 // any segment throttle (429)
+  bool is_partial = false;                   // any document in progress
+  TraceHttp http;                            // from the root segment
+  std::vector<TraceAnnotation> annotations;  // merged, at most 50 keys indexed
+  std::vector<TraceUser> users;
+  std::vector<ServiceId> service_ids;
+  std::vector<std::string> resource_arns;
+  std::vector<std::string> instance_ids;
+  std::vector<std::string> availability_zones;
+  std::optional<ServiceId> entry_point;
+  std::string root_segment_name;  // for filter keywords `name`, `type`
+  std::string root_segment_origin;
+  std::vector<RootCause> fault_root_causes;
+  std::vector<RootCause> error_root_causes;
+  std::vector<RootCause> response_time_root_causes;
+  uint32_t revision = 0;     // bumped by the writer each time the trace changes
+  int64_t updated_us = 0;    // when the trace last changed (TimeRangeType Event)
+  size_t segment_count = 0;  // documents stored for the trace
+};
+
+// The entry (root) segment: the segment without a parent_id, or failing that
+// the earliest segment whose parent is not in the trace. nullptr if no segments.
+const Entity* FindRootSegment(const AssembledTrace& trace);
+
+TraceSummary Summarize(const AssembledTrace& trace);
+
+}  // namespace roentgen::xray
