@@ -1,0 +1,67 @@
+// The HTTP layer's public face: a parsed request, a response, and a router that
+// maps (method, path) to a handler. Engine-agnostic (Beast stays inside
+// http_server.cpp) so handlers, the SigV4 verifier (later) and tests do not
+// depend on it.
+//
+// Thread safety: handlers are called concurrently from the server's I/O threads
+// and must be thread-safe. A handler may complete its response later (e.g. after
+// a durable commit) through the Responder; it must call it exactly once.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace roentgen::api {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", …
+  std::string target;  // path + query as received
+  std::string path;    // target without the query
+  std::string query;   // after '?', empty if none
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+  std::string body;
+  std::string remote_address;  // peer IP
+
+  // First header with this (lowercase) name, or empty.
+  std::string_view Header(std::string_view lowercase_name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+using Responder = std::function<void(HttpResponse)>;
+using Handler = std::function<void(const HttpRequest&, Responder)>;
+
+class Router {
+ public:
+  // Exact-path routes; later registrations for the same (method, path) win.
+  void Add(std::string method, std::string path, Handler handler);
+  // Handler for paths under a prefix (e.g. "/console/"); exact routes win.
+  void AddPrefix(std::string method, std::string prefix, Handler handler);
+  // Dispatches; unknown path → 404, known path with another method → 405, both
+  // in X-Ray's error shape.
+  void Dispatch(const HttpRequest& request, Responder respond) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string path;
+    bool prefix = false;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+// X-Ray's error shape: status, header `x-amzn-ErrorType: <type>`, body
+// {"__type": "<type>", "message": "<message>"}.
+HttpResponse ErrorResponse(int status, std::string_view type, std::string_view message);
+
+}  // namespace roentgen::api
