@@ -1,0 +1,63 @@
+// The ingest pipeline: parse + validate documents, queue them, and commit them
+// to the store in batches (group commit), recomputing the summary and graph of
+// every trace a batch touches.
+//
+// UDP datagrams enter through OnDatagram(), which never blocks: when the bounded
+// queue is full the datagram is dropped and counted. HTTP PutTraceSegments enters
+// through Submit(), whose callback runs once the documents are durable.
+// Thread safety: OnDatagram/Submit may be called from any thread.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/metrics.h"
+#include "common/status.h"
+#include "store/store.h"
+#include "xray/segment_parser.h"
+
+namespace roentgen::ingest {
+
+struct PipelineConfig {
+  size_t queue_capacity = 65536;       // documents waiting for the writer
+  size_t max_batch_documents = 4096;   // documents per store commit
+  size_t trace_cache_entries = 100000; // assembled traces kept in memory
+  Status Validate() const;
+};
+
+// The outcome of one document of a Submit() call.
+struct DocumentOutcome {
+  bool accepted = false;
+  std::string id;          // the document's id, if it could be read
+  std::string error_code;  // e.g. "MalformedJson" when rejected
+  std::string message;
+};
+
+class Pipeline {
+ public:
+  Pipeline(const PipelineConfig& config, store::Store& store, MetricsRegistry& metrics);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  Status Start();
+  // UDP callback: one daemon datagram. Never blocks.
+  void OnDatagram(std::string_view datagram);
+  // HTTP: validates every document now, queues the good ones, and calls `done`
+  // (from the writer thread) once they are durable — or with a failure status
+  // if they could not be stored. `outcomes` has one entry per input document.
+  using SubmitCallback = std::function<void(Status, std::vector<DocumentOutcome> outcomes)>;
+  void Submit(std::vector<std::string> documents, SubmitCallback done);
+  // Stops intake, drains the queue, flushes. Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace roentgen::ingest
