@@ -1,0 +1,84 @@
+// Starts a real `roentgen serve` on a free loopback port with a fresh data dir.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import dgram from 'node:dgram';
+
+export const BIN = process.env.ROENTGEN_BIN ?? new URL('../../../build/src/cli/roentgen', import.meta.url).pathname;
+
+async function portIsFree(port) {
+  const tcpOk = await new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+  if (!tcpOk) return false;
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket('udp4');
+    sock.once('error', () => resolve(false));
+    sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
+  });
+}
+
+// A port free for both TCP and UDP (the server listens on both, like the daemon).
+export async function freePort() {
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error('no free port found');
+}
+
+export async function waitHealthy(port, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.status === 200) return;
+      last = `status ${res.status}`;
+    } catch (e) {
+      last = e.message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server on port ${port} not healthy: ${last}`);
+}
+
+export async function startServer({ dataDir, port, args = [] } = {}) {
+  const ownDir = !dataDir;
+  dataDir ??= mkdtempSync(join(tmpdir(), 'roentgen-compat-'));
+  port ??= await freePort();
+  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout.on('data', (d) => { output += d; });
+  proc.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  try {
+    await waitHealthy(port);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw new Error(`${e.message}\n--- server output ---\n${output}`);
+  }
+  return {
+    port,
+    dataDir,
+    endpoint: `http://127.0.0.1:${port}`,
+    output: () => output,
+    exited,
+    async stop() {
+      proc.kill('SIGTERM');
+      const r = await exited;
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      return r;
+    },
+    async kill9() {
+      proc.kill('SIGKILL');
+      return exited;
+    },
+  };
+}
