@@ -114,6 +114,7 @@ struct Entity {
   // "subsegment" for an independently sent subsegment; empty otherwise.
   std::string type;
   std::string origin;     // segments: AWS::EC2::Instance, AWS::Lambda::Function, …
+  std::string resource_arn;  // segments: top-level `resource_arn` (API Gateway stage, Lambda…)
   std::string user;       // segments only
   std::string namespace_; // subsegments: "aws" | "remote" | empty
   std::vector<SegmentId> precursor_ids;
