@@ -1,0 +1,304 @@
+// Ingest load generator: sends realistic ~1 KB segments (bench/segment_gen) to a
+// running `roentgen serve` over UDP (daemon protocol, sendmmsg) or HTTP
+// (PutTraceSegments, keep-alive, 50 documents per call), then waits until the
+// server reports them stored and prints segments/s, server CPU, peak RSS and loss.
+//
+//   ingest_load --target 127.0.0.1:2000 --mode udp --count 2000000 --server-pid PID
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "segment_gen.h"
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string target = "127.0.0.1:2000";
+  std::string mode = "udp";
+  uint64_t count = 1'000'000;
+  uint64_t rate = 0;  // segments/s, 0 = as fast as possible
+  int server_pid = 0;
+  int http_connections = 4;
+  int http_batch = 50;
+  double settle_seconds = 5;
+};
+
+// A document with places for a unique trace id and segment id, patched per send.
+struct Template {
+  std::string text;
+  size_t trace_pos = 0;  // offset of the 24 random hex digits
+  size_t id_pos = 0;     // offset of the 16 hex digits of the segment id
+};
+
+std::vector<Template> MakeTemplates(size_t n) {
+  roentgen::bench::SegmentGenerator gen(7);
+  std::vector<Template> out;
+  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (size_t i = 0; i < n; ++i) {
+    Template t;
+    t.text = gen.Next(now - 10 + i * 1e-4);
+    t.trace_pos = t.text.find("\"trace_id\":\"") + 12 + 11;
+    t.id_pos = t.text.find("\"id\":\"") + 6;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void PutHex(char* at, uint64_t v, int digits) {
+  static const char* kHex = "0123456789abcdef";
+  for (int i = digits - 1; i >= 0; --i, v >>= 4) at[i] = kHex[v & 0xf];
+}
+
+// Makes template `t` unique for sequence number `seq` (sender `lane`).
+void Stamp(std::string& text, const Template& t, uint64_t lane, uint64_t seq) {
+  PutHex(text.data() + t.trace_pos, lane, 8);
+  PutHex(text.data() + t.trace_pos + 8, seq, 16);
+  PutHex(text.data() + t.id_pos, (lane << 48) ^ seq ^ 0x5bd1e995ULL, 16);
+}
+
+std::pair<std::string, uint16_t> SplitHostPort(const std::string& s) {
+  auto c = s.rfind(':');
+  return {s.substr(0, c), static_cast<uint16_t>(std::stoi(s.substr(c + 1)))};
+}
+
+std::string HttpGet(const std::string& host, uint16_t port, const std::string& path) {
+  boost::asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  stream.connect(resolver.resolve(host, std::to_string(port)));
+  http::request<http::empty_body> req{http::verb::get, path, 11};
+  req.set(http::field::host, host);
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(stream, buf, res);
+  return res.body();
+}
+
+// Sums every sample of a metric family (all label sets) in Prometheus text.
+double MetricSum(const std::string& text, const std::string& name) {
+  double sum = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    char next = line.size() > name.size() ? line[name.size()] : ' ';
+    if (next != ' ' && next != '{') continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+struct ProcSample {
+  double cpu_seconds = 0;
+  long peak_rss_kb = 0;
+};
+
+ProcSample SampleProcess(int pid) {
+  ProcSample s;
+  if (pid <= 0) return s;
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string content((std::istreambuf_iterator<char>(stat)), {});
+  auto rp = content.rfind(')');
+  std::istringstream fields(content.substr(rp + 2));
+  std::string f;
+  unsigned long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoul(f);
+    if (i == 15) stime = std::stoul(f);
+  }
+  s.cpu_seconds = double(utime + stime) / sysconf(_SC_CLK_TCK);
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_kb = std::stol(line.substr(6));
+  return s;
+}
+
+void Pace(const Options& o, Clock::time_point start, uint64_t sent) {
+  if (o.rate == 0) return;
+  auto due = start + std::chrono::duration<double>(double(sent) / o.rate);
+  std::this_thread::sleep_until(due);
+}
+
+uint64_t SendUdp(const Options& o, const std::vector<Template>& templates) {
+  auto [host, port] = SplitHostPort(o.target);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  int sndbuf = 8 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    perror("connect");
+    return 0;
+  }
+  const std::string header = "{\"format\":\"json\",\"version\":1}\n";
+  constexpr int kBatch = 64;
+  std::vector<std::string> bufs(kBatch);
+  std::vector<iovec> iov(kBatch);
+  std::vector<mmsghdr> msgs(kBatch);
+  uint64_t sent = 0;
+  auto start = Clock::now();
+  while (sent < o.count) {
+    int n = static_cast<int>(std::min<uint64_t>(kBatch, o.count - sent));
+    for (int i = 0; i < n; ++i) {
+      const Template& t = templates[(sent + i) % templates.size()];
+      bufs[i] = header;
+      bufs[i] += t.text;
+      Template shifted = t;
+      shifted.trace_pos += header.size();
+      shifted.id_pos += header.size();
+      Stamp(bufs[i], shifted, 1, sent + i);
+      iov[i] = {bufs[i].data(), bufs[i].size()};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int done = 0;
+    while (done < n) {
+      int r = sendmmsg(fd, msgs.data() + done, n - done, 0);
+      if (r < 0) {
+        if (errno == EAGAIN || errno == ENOBUFS || errno == ECONNREFUSED) continue;
+        perror("sendmmsg");
+        close(fd);
+        return sent + done;
+      }
+      done += r;
+    }
+    sent += n;
+    Pace(o, start, sent);
+  }
+  close(fd);
+  return sent;
+}
+
+uint64_t SendHttp(const Options& o, const std::vector<Template>& templates) {
+  auto [host, port] = SplitHostPort(o.target);
+  std::atomic<uint64_t> next{0}, sent{0};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.http_connections; ++c) {
+    threads.emplace_back([&, c] {
+      boost::asio::io_context ioc;
+      tcp::resolver resolver(ioc);
+      beast::tcp_stream stream(ioc);
+      stream.connect(resolver.resolve(host, std::to_string(port)));
+      beast::flat_buffer buf;
+      while (true) {
+        uint64_t first = next.fetch_add(o.http_batch);
+        if (first >= o.count) break;
+        uint64_t n = std::min<uint64_t>(o.http_batch, o.count - first);
+        nlohmann::json docs = nlohmann::json::array();
+        for (uint64_t i = 0; i < n; ++i) {
+          const Template& t = templates[(first + i) % templates.size()];
+          std::string text = t.text;
+          Stamp(text, t, 2 + c, first + i);
+          docs.push_back(std::move(text));
+        }
+        http::request<http::string_body> req{http::verb::post, "/TraceSegments", 11};
+        req.set(http::field::host, host);
+        req.set(http::field::content_type, "application/json");
+        req.body() = nlohmann::json{{"TraceSegmentDocuments", docs}}.dump();
+        req.prepare_payload();
+        http::write(stream, req);
+        http::response<http::string_body> res;
+        http::read(stream, buf, res);
+        if (res.result_int() != 200) {
+          fmt::print(stderr, "HTTP {}: {}\n", res.result_int(), res.body());
+          break;
+        }
+        sent += n;
+        Pace(o, start, first + n);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return sent;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"Roentgen ingest load generator"};
+  app.add_option("--target", o.target, "server HOST:PORT");
+  app.add_option("--mode", o.mode, "udp or http")->check(CLI::IsMember({"udp", "http"}));
+  app.add_option("--count", o.count, "segments to send");
+  app.add_option("--rate", o.rate, "segments per second (0 = unthrottled)");
+  app.add_option("--server-pid", o.server_pid, "server PID, for CPU and peak RSS");
+  app.add_option("--http-connections", o.http_connections);
+  app.add_option("--http-batch", o.http_batch, "documents per PutTraceSegments call");
+  app.add_option("--settle", o.settle_seconds, "seconds without progress before giving up");
+  CLI11_PARSE(app, argc, argv);
+
+  auto [host, port] = SplitHostPort(o.target);
+  auto templates = MakeTemplates(4096);
+  double avg_bytes = 0;
+  for (auto& t : templates) avg_bytes += t.text.size();
+  avg_bytes /= templates.size();
+
+  const std::string kStored = "roentgen_segments_stored_total";
+  double stored0 = MetricSum(HttpGet(host, port, "/metrics"), kStored);
+  ProcSample cpu0 = SampleProcess(o.server_pid);
+  auto t0 = Clock::now();
+  uint64_t sent = o.mode == "udp" ? SendUdp(o, templates) : SendHttp(o, templates);
+  auto t_sent = Clock::now();
+
+  // Wait until everything sent is stored, or no progress for settle_seconds.
+  double stored = 0;
+  auto last_progress = Clock::now();
+  auto t_done = t_sent;
+  while (true) {
+    double now_stored = MetricSum(HttpGet(host, port, "/metrics"), kStored) - stored0;
+    if (now_stored > stored) {
+      stored = now_stored;
+      last_progress = t_done = Clock::now();
+    }
+    if (stored >= sent) break;
+    if (std::chrono::duration<double>(Clock::now() - last_progress).count() > o.settle_seconds) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ProcSample cpu1 = SampleProcess(o.server_pid);
+  std::string metrics = HttpGet(host, port, "/metrics");
+
+  double send_s = std::chrono::duration<double>(t_sent - t0).count();
+  double total_s = std::chrono::duration<double>(t_done - t0).count();
+  fmt::print("mode={} sent={} stored={} lost={} ({:.3f}%) avg_doc_bytes={:.0f}\n", o.mode, sent,
+             uint64_t(stored), uint64_t(sent - stored), 100.0 * (sent - stored) / std::max<double>(1, sent),
+             avg_bytes);
+  fmt::print("send_rate={:.0f}/s stored_rate={:.0f}/s (stored / time from first send to last stored)\n",
+             sent / send_s, stored / total_s);
+  if (o.server_pid > 0) {
+    fmt::print("server_cpu={:.2f}s ({:.0f}% of one core over the run) peak_rss={:.1f} MiB\n",
+               cpu1.cpu_seconds - cpu0.cpu_seconds, 100 * (cpu1.cpu_seconds - cpu0.cpu_seconds) / total_s,
+               cpu1.peak_rss_kb / 1024.0);
+  }
+  fmt::print("server dropped={:.0f} rejected={:.0f}\n", MetricSum(metrics, "roentgen_segments_dropped_total"),
+             MetricSum(metrics, "roentgen_segments_rejected_total"));
+  return stored >= sent ? 0 : 1;
+}
