@@ -1,0 +1,468 @@
+#include "store/record_codec.h"
+
+#include <bit>
+#include <cstring>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace roentgen::store {
+namespace {
+
+using graph::Edge;
+using graph::Node;
+using graph::Observation;
+using graph::TraceGraph;
+using xray::ServiceId;
+
+// ---- writing ----
+
+void PutVarint(uint64_t v, std::string& out) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void PutSigned(int64_t v, std::string& out) {
+  PutVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
+}
+
+void PutFixed64(uint64_t v, std::string& out) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+
+void PutDouble(double v, std::string& out) { PutFixed64(std::bit_cast<uint64_t>(v), out); }
+
+void PutString(std::string_view s, std::string& out) {
+  PutVarint(s.size(), out);
+  out.append(s);
+}
+
+void PutFlags(std::initializer_list<bool> flags, std::string& out) {
+  uint8_t byte = 0;
+  int bit = 0;
+  for (bool f : flags) byte |= static_cast<uint8_t>(f ? 1 : 0) << bit++;
+  out.push_back(static_cast<char>(byte));
+}
+
+void PutStrings(const std::vector<std::string>& v, std::string& out) {
+  PutVarint(v.size(), out);
+  for (const auto& s : v) PutString(s, out);
+}
+
+template <typename T, typename F>
+void PutVector(const std::vector<T>& v, F put, std::string& out) {
+  PutVarint(v.size(), out);
+  for (const auto& e : v) put(e, out);
+}
+
+template <typename T, typename F>
+void PutOptional(const std::optional<T>& v, F put, std::string& out) {
+  out.push_back(v ? 1 : 0);
+  if (v) put(*v, out);
+}
+
+void PutServiceId(const ServiceId& s, std::string& out) {
+  PutString(s.name, out);
+  PutStrings(s.names, out);
+  PutString(s.account_id, out);
+  PutString(s.type, out);
+}
+
+void PutAnnotationValue(const xray::AnnotationValue& v, std::string& out) {
+  out.push_back(static_cast<char>(v.index()));
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    PutString(*s, out);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    PutDouble(*d, out);
+  } else {
+    out.push_back(std::get<bool>(v) ? 1 : 0);
+  }
+}
+
+void PutRootCauseEntity(const xray::RootCauseEntity& e, std::string& out) {
+  PutString(e.name, out);
+  PutVector(
+      e.exceptions,
+      [](const xray::RootCauseException& x, std::string& o) {
+        PutString(x.name, o);
+        PutString(x.message, o);
+      },
+      out);
+  PutOptional(e.coverage, PutDouble, out);
+  PutFlags({e.remote}, out);
+}
+
+void PutRootCauseService(const xray::RootCauseService& s, std::string& out) {
+  PutString(s.name, out);
+  PutStrings(s.names, out);
+  PutString(s.type, out);
+  PutString(s.account_id, out);
+  PutVector(s.entity_path, PutRootCauseEntity, out);
+  PutFlags({s.inferred}, out);
+}
+
+void PutRootCause(const xray::RootCause& r, std::string& out) {
+  PutVector(r.services, PutRootCauseService, out);
+  PutFlags({r.client_impacting}, out);
+}
+
+void PutSummary(const xray::TraceSummary& s, std::string& out) {
+  out.append(reinterpret_cast<const char*>(s.id.bytes.data()), s.id.bytes.size());
+  PutSigned(s.start_time_us, out);
+  PutOptional(s.duration_us, PutSigned, out);
+  PutOptional(s.response_time_us, PutSigned, out);
+  PutFlags({s.has_fault, s.has_error, s.has_throttle, s.is_partial}, out);
+  PutString(s.http.url, out);
+  PutOptional(s.http.status, PutSigned, out);
+  PutString(s.http.method, out);
+  PutString(s.http.user_agent, out);
+  PutString(s.http.client_ip, out);
+  PutVector(
+      s.annotations,
+      [](const xray::TraceAnnotation& a, std::string& o) {
+        PutString(a.key, o);
+        PutVector(
+            a.values,
+            [](const xray::TraceAnnotationValue& v, std::string& o2) {
+              PutAnnotationValue(v.value, o2);
+              PutVector(v.service_ids, PutServiceId, o2);
+            },
+            o);
+      },
+      out);
+  PutVector(
+      s.users,
+      [](const xray::TraceUser& u, std::string& o) {
+        PutString(u.user_name, o);
+        PutVector(u.service_ids, PutServiceId, o);
+      },
+      out);
+  PutVector(s.service_ids, PutServiceId, out);
+  PutStrings(s.resource_arns, out);
+  PutStrings(s.instance_ids, out);
+  PutStrings(s.availability_zones, out);
+  PutOptional(s.entry_point, PutServiceId, out);
+  PutString(s.root_segment_name, out);
+  PutString(s.root_segment_origin, out);
+  PutVector(s.fault_root_causes, PutRootCause, out);
+  PutVector(s.error_root_causes, PutRootCause, out);
+  PutVector(s.response_time_root_causes, PutRootCause, out);
+  PutVarint(s.revision, out);
+  PutSigned(s.updated_us, out);
+  PutVarint(s.segment_count, out);
+}
+
+void PutObservation(const Observation& o, std::string& out) {
+  PutSigned(o.start_us, out);
+  PutOptional(o.end_us, PutSigned, out);
+  PutFlags({o.error, o.throttle, o.fault}, out);
+  PutOptional(o.http_status, PutSigned, out);
+  PutString(o.http_url, out);
+  PutString(o.http_method, out);
+  PutString(o.http_user_agent, out);
+  PutString(o.http_client_ip, out);
+  PutString(o.user, out);
+  PutString(o.entity_name, out);
+}
+
+void PutGraph(const TraceGraph& g, std::string& out) {
+  PutVector(
+      g.nodes,
+      [](const Node& n, std::string& o) {
+        PutServiceId(n.id, o);
+        PutFlags({n.root, n.inferred, n.client}, o);
+        PutVector(n.observations, PutObservation, o);
+      },
+      out);
+  PutVector(
+      g.edges,
+      [](const Edge& e, std::string& o) {
+        PutVarint(e.from, o);
+        PutVarint(e.to, o);
+        PutVector(e.observations, PutObservation, o);
+      },
+      out);
+}
+
+// ---- reading ----
+
+// Reads from a byte range; the first failure sticks and records what failed.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  size_t remaining() const { return in_.size() - pos_; }
+  size_t position() const { return pos_; }
+  bool Fail(std::string what) {
+    if (error_.empty()) error_ = fmt::format("{} at byte {}", what, pos_);
+    return false;
+  }
+
+  bool Varint(uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) return Fail("truncated varint");
+      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+      if (shift == 63 && b > 1) return Fail("varint overflows 64 bits");
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return Fail("varint longer than 10 bytes");
+  }
+  bool Signed(int64_t& v) {
+    uint64_t u = 0;
+    if (!Varint(u)) return false;
+    v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+    return true;
+  }
+  bool Int(int& v) {
+    int64_t w = 0;
+    if (!Signed(w)) return false;
+    if (w < std::numeric_limits<int>::min() || w > std::numeric_limits<int>::max()) {
+      return Fail("integer out of range");
+    }
+    v = static_cast<int>(w);
+    return true;
+  }
+  bool Uint32(uint32_t& v) {
+    uint64_t w = 0;
+    if (!Varint(w)) return false;
+    if (w > std::numeric_limits<uint32_t>::max()) return Fail("integer out of range");
+    v = static_cast<uint32_t>(w);
+    return true;
+  }
+  bool Size(size_t& v) {
+    uint64_t w = 0;
+    if (!Varint(w)) return false;
+    v = static_cast<size_t>(w);
+    return true;
+  }
+  bool Double(double& v) {
+    if (remaining() < 8) return Fail("truncated double");
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i) bits |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
+    pos_ += 8;
+    v = std::bit_cast<double>(bits);
+    return true;
+  }
+  bool Byte(uint8_t& b) {
+    if (remaining() < 1) return Fail("truncated");
+    b = static_cast<uint8_t>(in_[pos_++]);
+    return true;
+  }
+  bool Bytes(size_t n, uint8_t* out) {
+    if (remaining() < n) return Fail("truncated bytes");
+    std::memcpy(out, in_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool String(std::string& s) {
+    uint64_t n = 0;
+    if (!Varint(n)) return false;
+    if (n > remaining()) return Fail("string length exceeds the record");
+    s.assign(in_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  // A vector count; every element needs at least one byte.
+  bool Count(size_t& n) {
+    uint64_t w = 0;
+    if (!Varint(w)) return false;
+    if (w > remaining()) return Fail("element count exceeds the record");
+    n = static_cast<size_t>(w);
+    return true;
+  }
+  // Reads a flag byte holding `n` bools; other bits must be zero.
+  bool Flags(std::initializer_list<bool*> flags) {
+    uint8_t byte = 0;
+    if (!Byte(byte)) return false;
+    if (byte >> flags.size()) return Fail("unknown flag bits");
+    int bit = 0;
+    for (bool* f : flags) *f = (byte >> bit++) & 1;
+    return true;
+  }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+  std::string error_;
+};
+
+bool GetStrings(Reader& r, std::vector<std::string>& v) {
+  size_t n = 0;
+  if (!r.Count(n)) return false;
+  v.resize(n);
+  for (auto& s : v)
+    if (!r.String(s)) return false;
+  return true;
+}
+
+template <typename T, typename F>
+bool GetVector(Reader& r, std::vector<T>& v, F get) {
+  size_t n = 0;
+  if (!r.Count(n)) return false;
+  v.resize(n);
+  for (auto& e : v)
+    if (!get(r, e)) return false;
+  return true;
+}
+
+template <typename T, typename F>
+bool GetOptional(Reader& r, std::optional<T>& v, F get) {
+  uint8_t present = 0;
+  if (!r.Byte(present)) return false;
+  if (present > 1) return r.Fail("bad optional marker");
+  if (!present) {
+    v.reset();
+    return true;
+  }
+  v.emplace();
+  return get(r, *v);
+}
+
+bool GetSigned(Reader& r, int64_t& v) { return r.Signed(v); }
+bool GetInt(Reader& r, int& v) { return r.Int(v); }
+bool GetDouble(Reader& r, double& v) { return r.Double(v); }
+
+bool GetServiceId(Reader& r, ServiceId& s) {
+  return r.String(s.name) && GetStrings(r, s.names) && r.String(s.account_id) && r.String(s.type);
+}
+
+bool GetAnnotationValue(Reader& r, xray::AnnotationValue& v) {
+  uint8_t tag = 0;
+  if (!r.Byte(tag)) return false;
+  switch (tag) {
+    case 0:
+      return r.String(v.emplace<std::string>());
+    case 1:
+      return r.Double(v.emplace<double>());
+    case 2: {
+      uint8_t b = 0;
+      if (!r.Byte(b)) return false;
+      if (b > 1) return r.Fail("bad bool");
+      v.emplace<bool>(b == 1);
+      return true;
+    }
+    default:
+      return r.Fail("unknown annotation value tag");
+  }
+}
+
+bool GetRootCauseEntity(Reader& r, xray::RootCauseEntity& e) {
+  return r.String(e.name) &&
+         GetVector(r, e.exceptions,
+                   [](Reader& rr, xray::RootCauseException& x) {
+                     return rr.String(x.name) && rr.String(x.message);
+                   }) &&
+         GetOptional(r, e.coverage, GetDouble) && r.Flags({&e.remote});
+}
+
+bool GetRootCauseService(Reader& r, xray::RootCauseService& s) {
+  return r.String(s.name) && GetStrings(r, s.names) && r.String(s.type) &&
+         r.String(s.account_id) && GetVector(r, s.entity_path, GetRootCauseEntity) &&
+         r.Flags({&s.inferred});
+}
+
+bool GetRootCause(Reader& r, xray::RootCause& c) {
+  return GetVector(r, c.services, GetRootCauseService) && r.Flags({&c.client_impacting});
+}
+
+bool GetAnnotation(Reader& r, xray::TraceAnnotation& a) {
+  return r.String(a.key) && GetVector(r, a.values, [](Reader& rr, xray::TraceAnnotationValue& v) {
+           return GetAnnotationValue(rr, v.value) && GetVector(rr, v.service_ids, GetServiceId);
+         });
+}
+
+bool GetUser(Reader& r, xray::TraceUser& u) {
+  return r.String(u.user_name) && GetVector(r, u.service_ids, GetServiceId);
+}
+
+bool GetSummary(Reader& r, xray::TraceSummary& s) {
+  return r.Bytes(s.id.bytes.size(), s.id.bytes.data()) && r.Signed(s.start_time_us) &&
+         GetOptional(r, s.duration_us, GetSigned) && GetOptional(r, s.response_time_us, GetSigned) &&
+         r.Flags({&s.has_fault, &s.has_error, &s.has_throttle, &s.is_partial}) &&
+         r.String(s.http.url) && GetOptional(r, s.http.status, GetInt) &&
+         r.String(s.http.method) && r.String(s.http.user_agent) && r.String(s.http.client_ip) &&
+         GetVector(r, s.annotations, GetAnnotation) && GetVector(r, s.users, GetUser) &&
+         GetVector(r, s.service_ids, GetServiceId) && GetStrings(r, s.resource_arns) &&
+         GetStrings(r, s.instance_ids) && GetStrings(r, s.availability_zones) &&
+         GetOptional(r, s.entry_point, GetServiceId) && r.String(s.root_segment_name) &&
+         r.String(s.root_segment_origin) && GetVector(r, s.fault_root_causes, GetRootCause) &&
+         GetVector(r, s.error_root_causes, GetRootCause) &&
+         GetVector(r, s.response_time_root_causes, GetRootCause) && r.Uint32(s.revision) &&
+         r.Signed(s.updated_us) && r.Size(s.segment_count);
+}
+
+bool GetObservation(Reader& r, Observation& o) {
+  return r.Signed(o.start_us) && GetOptional(r, o.end_us, GetSigned) &&
+         r.Flags({&o.error, &o.throttle, &o.fault}) && GetOptional(r, o.http_status, GetInt) &&
+         r.String(o.http_url) && r.String(o.http_method) && r.String(o.http_user_agent) &&
+         r.String(o.http_client_ip) && r.String(o.user) && r.String(o.entity_name);
+}
+
+bool GetGraph(Reader& r, TraceGraph& g) {
+  if (!GetVector(r, g.nodes, [](Reader& rr, Node& n) {
+        return GetServiceId(rr, n.id) && rr.Flags({&n.root, &n.inferred, &n.client}) &&
+               GetVector(rr, n.observations, GetObservation);
+      })) {
+    return false;
+  }
+  const size_t node_count = g.nodes.size();
+  return GetVector(r, g.edges, [node_count](Reader& rr, Edge& e) {
+    if (!rr.Uint32(e.from) || !rr.Uint32(e.to)) return false;
+    if (e.from >= node_count || e.to >= node_count) return rr.Fail("edge refers to a missing node");
+    return GetVector(rr, e.observations, GetObservation);
+  });
+}
+
+}  // namespace
+
+void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
+  out.push_back(static_cast<char>(kRecordFormatVersion));
+  PutSummary(record.summary, out);
+  PutGraph(record.graph, out);
+}
+
+Result<TraceRecord> DecodeTraceRecord(std::string_view bytes) {
+  Reader r(bytes);
+  uint8_t version = 0;
+  if (!r.Byte(version)) return Status::Corruption("trace record: empty");
+  if (version != kRecordFormatVersion) {
+    return Status::Corruption(fmt::format("trace record: unknown format version {}", version));
+  }
+  TraceRecord record;
+  if (!GetSummary(r, record.summary) || !GetGraph(r, record.graph)) {
+    return Status::Corruption("trace record: " + r.error());
+  }
+  if (r.remaining() != 0) {
+    return Status::Corruption(fmt::format("trace record: {} trailing bytes", r.remaining()));
+  }
+  return record;
+}
+
+void EncodeDocumentValue(int64_t received_us, std::string_view raw, std::string& out) {
+  out.reserve(out.size() + kDocumentHeaderBytes + raw.size());
+  out.push_back(static_cast<char>(kDocumentFormatVersion));
+  PutFixed64(static_cast<uint64_t>(received_us), out);
+  out.append(raw);
+}
+
+Result<DocumentValue> DecodeDocumentValue(std::string_view bytes) {
+  if (bytes.size() < kDocumentHeaderBytes) return Status::Corruption("document: truncated header");
+  if (static_cast<uint8_t>(bytes[0]) != kDocumentFormatVersion) {
+    return Status::Corruption(
+        fmt::format("document: unknown format version {}", static_cast<uint8_t>(bytes[0])));
+  }
+  uint64_t received = 0;
+  for (int i = 0; i < 8; ++i) {
+    received |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[1 + i])) << (8 * i);
+  }
+  return DocumentValue{static_cast<int64_t>(received), bytes.substr(kDocumentHeaderBytes)};
+}
+
+}  // namespace roentgen::store

@@ -1,0 +1,48 @@
+// The stored values of the embedded store: the binary encoding of a
+// TraceRecord (summary + trace graph) and of a document (header + raw bytes).
+// docs/storage.md describes both byte by byte.
+//
+// Record encoding: one format-version byte (kRecordFormatVersion), then every
+// field of the summary and then of the graph, in declaration order:
+//   unsigned integers and lengths/counts  LEB128 varint
+//   signed integers                       zigzag varint
+//   doubles                               8 bytes, IEEE-754 bits little-endian
+//   bools                                 packed into flag bytes
+//   strings                               varint length + bytes
+//   optionals                             presence byte (0/1) + value
+//   vectors                               varint count + elements
+// Decoding checks every length against the bytes left, every count against a
+// lower bound of the bytes its elements need, unknown flag bits, integer
+// ranges, edge endpoints, and trailing bytes: bad input gives
+// Status::Corruption, never a crash or an out-of-bounds read.
+// Pure functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "store/store.h"
+
+namespace roentgen::store {
+
+inline constexpr uint8_t kRecordFormatVersion = 1;
+inline constexpr uint8_t kDocumentFormatVersion = 1;
+// version (1) + received_us (8, little-endian two's complement).
+inline constexpr size_t kDocumentHeaderBytes = 9;
+
+// Appends the encoding of `record` to `out`.
+void EncodeTraceRecord(const TraceRecord& record, std::string& out);
+Result<TraceRecord> DecodeTraceRecord(std::string_view bytes);
+
+// Document value: header then the raw document bytes.
+void EncodeDocumentValue(int64_t received_us, std::string_view raw, std::string& out);
+
+struct DocumentValue {
+  int64_t received_us = 0;
+  std::string_view raw;  // points into the decoded bytes
+};
+Result<DocumentValue> DecodeDocumentValue(std::string_view bytes);
+
+}  // namespace roentgen::store

@@ -1,0 +1,109 @@
+#include "store/rocksdb_options.h"
+
+#include <algorithm>
+
+#include <rocksdb/convenience.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+
+#include "store/store_keys.h"
+
+namespace roentgen::store::rocks {
+namespace {
+
+bool Supported(rocksdb::CompressionType type) {
+  static const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  return std::find(supported.begin(), supported.end(), type) != supported.end();
+}
+
+// Fast compression for the upper levels, denser ZSTD for the bottom level
+// (where most bytes end up and are rewritten least often).
+void SetCompression(rocksdb::ColumnFamilyOptions& o) {
+  if (Supported(rocksdb::kLZ4Compression)) {
+    o.compression = rocksdb::kLZ4Compression;
+  } else if (Supported(rocksdb::kSnappyCompression)) {
+    o.compression = rocksdb::kSnappyCompression;
+  } else {
+    o.compression = rocksdb::kNoCompression;
+  }
+  o.bottommost_compression =
+      Supported(rocksdb::kZSTD) ? rocksdb::kZSTD : rocksdb::kDisableCompressionOption;
+}
+
+rocksdb::ColumnFamilyOptions MakeCfOptions(Cf cf, const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  SetCompression(o);
+  o.level_compaction_dynamic_level_bytes = true;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.format_version = 5;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+
+  switch (cf) {
+    case kDocuments:
+      // Read by trace-id prefix only: a prefix bloom filter, no whole-key one.
+      o.write_buffer_size = 64 << 20;
+      o.max_write_buffer_number = 3;
+      o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(keys::kTraceIdBytes));
+      o.memtable_prefix_bloom_size_ratio = 0.05;
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      table.whole_key_filtering = false;
+      break;
+    case kTraces:
+      // Point lookups by trace id (writes read the old record; scans fetch).
+      o.write_buffer_size = 64 << 20;
+      o.max_write_buffer_number = 3;
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      o.memtable_whole_key_filtering = true;
+      o.memtable_prefix_bloom_size_ratio = 0.05;
+      break;
+    case kTimeIndex:
+    case kEventIndex:
+    case kSecondaryIndex:
+      // Range scans only: filters would not be consulted.
+      o.write_buffer_size = 32 << 20;
+      break;
+    case kConfig:
+    case kCfCount:
+      o.write_buffer_size = 4 << 20;
+      break;
+  }
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return o;
+}
+
+}  // namespace
+
+rocksdb::DBOptions MakeDbOptions() {
+  rocksdb::DBOptions o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  o.max_background_jobs = 2;
+  // Batches from several writer threads share one WAL write and fsync (group
+  // commit); pipelining lets the next group's WAL write overlap this group's
+  // memtable inserts.
+  o.enable_pipelined_write = true;
+  o.bytes_per_sync = 1 << 20;
+  o.wal_bytes_per_sync = 1 << 20;
+  // Several column families share the WAL: force flushes of the small ones so
+  // the log does not grow without bound.
+  o.max_total_wal_size = 256 << 20;
+  o.keep_log_file_num = 5;
+  o.max_log_file_size = 16 << 20;
+  return o;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> MakeColumnFamilies(
+    const std::shared_ptr<rocksdb::Cache>& cache) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (size_t i = 0; i < kCfCount; ++i) {
+    cfs.emplace_back(kCfNames[i], MakeCfOptions(static_cast<Cf>(i), cache));
+  }
+  return cfs;
+}
+
+}  // namespace roentgen::store::rocks

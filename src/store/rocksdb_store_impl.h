@@ -1,0 +1,81 @@
+// RocksDbStore: the Store implementation behind OpenRocksDbStore. Private to
+// src/store; split over rocksdb_store.cpp (open, write, point reads, config,
+// stats), rocksdb_scan.cpp (Scan) and rocksdb_retention.cpp (retention).
+//
+// Thread safety: every public method may run concurrently. Updates of one
+// trace's record and indexes (Write, retention) hold that trace's lock stripe
+// while they read the old record and commit the new batch, so index entries
+// never go stale; batches over different stripes commit concurrently and share
+// RocksDB's group-committed WAL writes. Reads use snapshots, no locks.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "store/rocksdb_options.h"
+#include "store/rocksdb_store.h"
+#include "store/store_keys.h"
+
+namespace roentgen::store {
+
+// Maps a RocksDB status to ours, prefixing the message with `what`.
+Status FromRocks(const rocksdb::Status& s, std::string_view what);
+
+class RocksDbStore final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const RocksDbStoreConfig& config);
+  ~RocksDbStore() override;
+
+  Status Write(const WriteBatch& batch) override;
+  Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) override;
+  Result<TraceRecord> GetTrace(const xray::TraceId& id) override;
+  Status Scan(const ScanOptions& options, const ScanCallback& callback) override;
+  Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) override;
+  Result<std::string> GetConfig(std::string_view ns, std::string_view key) override;
+  Status DeleteConfig(std::string_view ns, std::string_view key) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ListConfig(std::string_view ns) override;
+  Status DeleteOlderThan(int64_t cutoff_us) override;
+  StoreStats Stats() override;
+
+ private:
+  static constexpr size_t kStripes = 64;
+
+  RocksDbStore(const RocksDbStoreConfig& config, std::unique_ptr<rocksdb::DB> db,
+               std::vector<rocksdb::ColumnFamilyHandle*> handles);
+
+  rocksdb::ColumnFamilyHandle* cf(rocks::Cf which) const { return cfs_[which]; }
+  rocksdb::ColumnFamilyHandle* cf(keys::IndexFamily family) const;
+  rocksdb::WriteOptions write_options() const;
+
+  // Locks the stripes of `ids` in ascending order (no deadlock between batches).
+  std::vector<std::unique_lock<std::mutex>> LockStripes(const std::vector<xray::TraceId>& ids);
+
+  // Adds deletes of every document of `id` to `batch`.
+  Status DeleteDocuments(const xray::TraceId& id, rocksdb::WriteBatch& batch);
+  // Deletes the traces of up to `limit` time-index entries before `cutoff_us`;
+  // sets `seen` to the number of entries handled (< limit: none are left).
+  Status DeleteOlderThanBatch(int64_t cutoff_us, size_t limit, size_t& seen);
+  void RetentionLoop();
+
+  RocksDbStoreConfig config_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // "default" first; owned
+  std::array<rocksdb::ColumnFamilyHandle*, rocks::kCfCount> cfs_{};
+  std::array<std::mutex, kStripes> stripes_;
+  std::mutex config_mu_;  // makes DeleteConfig's check-then-delete atomic
+
+  std::mutex retention_mu_;
+  std::condition_variable retention_cv_;
+  std::atomic<bool> stopping_{false};
+  std::thread retention_thread_;
+};
+
+}  // namespace roentgen::store

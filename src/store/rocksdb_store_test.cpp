@@ -1,0 +1,522 @@
+#include "store/rocksdb_store.h"
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include "store/rocksdb_options.h"
+#include "store/store_keys.h"
+#include "store/store_test_util.h"
+
+namespace roentgen::store {
+namespace {
+
+using testing::MakeFullRecord;
+using testing::MakeRecord;
+using testing::MakeTraceId;
+
+constexpr int64_t kSecond = 1'000'000;
+constexpr int64_t kT0 = 1'700'000'000 * kSecond;
+
+IndexCondition Condition(IndexCondition::Kind kind, std::string text = "") {
+  IndexCondition c;
+  c.kind = kind;
+  c.text = std::move(text);
+  return c;
+}
+
+class RocksDbStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("rg_store_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    Open();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Open() {
+    RocksDbStoreConfig config;
+    config.path = (dir_ / "db").string();
+    config.block_cache_bytes = 8 << 20;
+    config.sync_writes = false;
+    config.clock = &clock_;
+    config.retention_us = retention_us_;
+    config.retention_interval_us = retention_interval_us_;
+    auto store = OpenRocksDbStore(config);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+  }
+  void Reopen() {
+    store_.reset();
+    Open();
+  }
+
+  void Put(const TraceRecord& record) {
+    WriteBatch batch;
+    batch.traces.push_back(record);
+    ASSERT_TRUE(store_->Write(batch).ok());
+  }
+
+  // The trace ids a scan visits, in order, as their last byte (tests use
+  // MakeTraceId(seed, tail) with distinct tails).
+  std::vector<int> ScanTails(const ScanOptions& options, size_t limit = 1000) {
+    std::vector<int> tails;
+    Status s = store_->Scan(options, [&](const TraceRecord& r, int64_t) {
+      tails.push_back(r.summary.id.bytes[15]);
+      return tails.size() < limit;
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return tails;
+  }
+
+  ScanOptions Range(int64_t start, int64_t end) {
+    ScanOptions o;
+    o.start_us = start;
+    o.end_us = end;
+    return o;
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_{kT0};
+  int64_t retention_us_ = 3600 * kSecond;
+  int64_t retention_interval_us_ = 600 * kSecond;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(RocksDbStoreTest, DocumentsAreStoredAndReplacedBySameKey) {
+  auto trace = MakeTraceId(0x10, 1);
+  auto other = MakeTraceId(0x10, 2);
+  WriteBatch batch;
+  batch.documents = {{trace, xray::SegmentId{1}, 100, "in-progress"},
+                     {trace, xray::SegmentId{2}, 101, "second"},
+                     {other, xray::SegmentId{1}, 102, "other trace"}};
+  ASSERT_TRUE(store_->Write(batch).ok());
+  WriteBatch replace;
+  replace.documents = {{trace, xray::SegmentId{1}, 200, "complete"}};
+  ASSERT_TRUE(store_->Write(replace).ok());
+
+  auto docs = store_->GetDocuments(trace);
+  ASSERT_TRUE(docs.ok());
+  ASSERT_EQ(docs->size(), 2u);
+  EXPECT_EQ((*docs)[0].entity_id.value, 1u);
+  EXPECT_EQ((*docs)[0].received_us, 200);
+  EXPECT_EQ((*docs)[0].raw, "complete");
+  EXPECT_EQ((*docs)[1].entity_id.value, 2u);
+  EXPECT_EQ((*docs)[1].received_us, 101);
+  EXPECT_EQ((*docs)[1].raw, "second");
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x99))->size(), 0u);
+}
+
+TEST_F(RocksDbStoreTest, GetTraceRoundTripsAndReportsNotFound) {
+  auto trace = MakeTraceId(0x20, 1);
+  Put(MakeFullRecord(trace, kT0));
+  auto got = store_->GetTrace(trace);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->summary.start_time_us, kT0);
+  EXPECT_EQ(got->summary.revision, 4'000'000'000u);
+  EXPECT_EQ(got->graph.nodes.size(), 3u);
+  EXPECT_EQ(got->graph.edges[1].to, 2u);
+  auto missing = store_->GetTrace(MakeTraceId(0x21));
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(RocksDbStoreTest, ScanOrdersByTimeThenIdInBothDirections) {
+  Put(MakeRecord(MakeTraceId(0x30, 1), kT0 + 3));
+  Put(MakeRecord(MakeTraceId(0x30, 2), kT0 + 1));
+  Put(MakeRecord(MakeTraceId(0x30, 3), kT0 + 2));
+  Put(MakeRecord(MakeTraceId(0x30, 4), kT0 + 2));
+  Put(MakeRecord(MakeTraceId(0x30, 5), kT0 - 7));  // before the range
+  ScanOptions o = Range(kT0, kT0 + 10);
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{1, 4, 3, 2}));
+  o.descending = false;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2, 3, 4, 1}));
+  EXPECT_EQ(ScanTails(o, 2), (std::vector<int>{2, 3}));  // callback false stops
+}
+
+TEST_F(RocksDbStoreTest, TimeRangeIsHalfOpen) {
+  Put(MakeRecord(MakeTraceId(0x31, 1), kT0));
+  Put(MakeRecord(MakeTraceId(0x31, 2), kT0 + 10));
+  Put(MakeRecord(MakeTraceId(0x31, 3), -5));  // negative times sort before positive
+  EXPECT_EQ(ScanTails(Range(kT0, kT0 + 10)), (std::vector<int>{1}));
+  EXPECT_EQ(ScanTails(Range(kT0 + 1, kT0 + 11)), (std::vector<int>{2}));
+  EXPECT_EQ(ScanTails(Range(kT0 - 1, kT0)), (std::vector<int>{}));
+  EXPECT_EQ(ScanTails(Range(kT0, kT0)), (std::vector<int>{}));
+  EXPECT_EQ(ScanTails(Range(-10, 1)), (std::vector<int>{3}));
+  EXPECT_EQ(ScanTails(Range(INT64_MIN, INT64_MAX)), (std::vector<int>{2, 1, 3}));
+}
+
+TEST_F(RocksDbStoreTest, EventRangeUsesUpdateTime) {
+  TraceRecord a = MakeRecord(MakeTraceId(0x32, 1), kT0);
+  a.summary.updated_us = kT0 + 100;
+  TraceRecord b = MakeRecord(MakeTraceId(0x32, 2), kT0 + 50);
+  b.summary.updated_us = kT0 + 60;
+  Put(a);
+  Put(b);
+  ScanOptions o = Range(kT0 + 55, kT0 + 101);
+  o.time_range_type = TimeRangeType::kEvent;
+  std::vector<int64_t> times;
+  ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord&, int64_t t) {
+                      times.push_back(t);
+                      return true;
+                    }).ok());
+  EXPECT_EQ(times, (std::vector<int64_t>{kT0 + 100, kT0 + 60}));
+  o.time_range_type = TimeRangeType::kService;  // start time
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{}));
+  o.start_us = kT0;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2, 1}));
+}
+
+TEST_F(RocksDbStoreTest, CursorPaginationVisitsEveryTraceOnce) {
+  // 57 traces, several sharing a start time, paged 10 at a time both ways.
+  for (int i = 0; i < 57; ++i) {
+    Put(MakeRecord(MakeTraceId(0x33, static_cast<uint8_t>(i)), kT0 + (i % 19)));
+  }
+  for (bool descending : {true, false}) {
+    std::vector<int> seen;
+    std::optional<ScanCursor> cursor;
+    int pages = 0;
+    for (;;) {
+      ScanOptions o = Range(kT0, kT0 + 100);
+      o.descending = descending;
+      o.resume_after = cursor;
+      size_t n = 0;
+      ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord& r, int64_t t) {
+                          seen.push_back(r.summary.id.bytes[15]);
+                          cursor = ScanCursor{t, r.summary.id};
+                          return ++n < 10;
+                        }).ok());
+      ++pages;
+      if (n < 10) break;
+    }
+    EXPECT_EQ(pages, 6);
+    ASSERT_EQ(seen.size(), 57u);
+    std::vector<int> sorted = seen;
+    std::sort(sorted.begin(), sorted.end());
+    for (int i = 0; i < 57; ++i) EXPECT_EQ(sorted[i], i);
+    EXPECT_EQ(seen.front(), descending ? 56 : 0);  // kT0+18: 18, 37, 56; kT0: 0, 19, 38
+  }
+}
+
+TEST_F(RocksDbStoreTest, EveryIndexKindFindsItsTraces) {
+  auto id = MakeTraceId(0x40, 1);
+  Put(MakeFullRecord(id, kT0));  // annotations, services, users, 503, fault, throttle
+  Put(MakeRecord(MakeTraceId(0x40, 2), kT0 + 1));
+  ScanOptions o = Range(kT0 - 10, kT0 + 10);
+  auto find = [&](IndexCondition c) {
+    o.index = c;
+    return ScanTails(o);
+  };
+  const std::vector<int> hit{1}, miss{};
+  IndexCondition c;
+  c.kind = IndexCondition::Kind::kAnnotationEquals;
+  c.key = "customer";
+  c.value = std::string("gold");
+  EXPECT_EQ(find(c), hit);
+  c.value = std::string("5");
+  EXPECT_EQ(find(c), hit);
+  c.value = 5.0;  // the number 5 is not the string "5"
+  EXPECT_EQ(find(c), miss);
+  c.key = "retries";
+  EXPECT_EQ(find(c), hit);
+  c.value = -0.25;
+  EXPECT_EQ(find(c), hit);
+  c.key = "cached";
+  c.value = false;
+  EXPECT_EQ(find(c), hit);
+  c.value = std::string("false");
+  EXPECT_EQ(find(c), miss);
+
+  IndexCondition s;
+  s.kind = IndexCondition::Kind::kServiceName;
+  s.text = "billing";
+  EXPECT_EQ(find(s), hit);
+  s.text = "orders-alias";
+  EXPECT_EQ(find(s), hit);
+  s.text = "orders";
+  s.type = "AWS::EC2::Instance";
+  EXPECT_EQ(find(s), hit);
+  s.type = "AWS::Lambda";
+  EXPECT_EQ(find(s), miss);
+  s.text = "order";
+  s.type = "";
+  EXPECT_EQ(find(s), miss);
+
+  IndexCondition u;
+  u.kind = IndexCondition::Kind::kUser;
+  u.text = "bob";
+  EXPECT_EQ(find(u), hit);
+  u.text = "carol";
+  EXPECT_EQ(find(u), miss);
+
+  IndexCondition h;
+  h.kind = IndexCondition::Kind::kHttpStatus;
+  h.http_status = 503;
+  EXPECT_EQ(find(h), hit);
+  h.http_status = 500;
+  EXPECT_EQ(find(h), miss);
+
+  IndexCondition f;
+  f.kind = IndexCondition::Kind::kFault;
+  EXPECT_EQ(find(f), hit);
+  f.kind = IndexCondition::Kind::kError;
+  EXPECT_EQ(find(f), miss);
+  f.kind = IndexCondition::Kind::kThrottle;
+  EXPECT_EQ(find(f), hit);
+
+  // The index's entries are still limited by the time range.
+  f.kind = IndexCondition::Kind::kFault;
+  o.start_us = kT0 + 1;
+  EXPECT_EQ(find(f), miss);
+}
+
+TEST_F(RocksDbStoreTest, IndexScanKeepsOrderAndCursor) {
+  for (uint8_t i = 1; i <= 5; ++i) {
+    TraceRecord r = MakeRecord(MakeTraceId(0x41, i), kT0 + 10 - i);
+    r.summary.has_error = i != 3;
+    Put(r);
+  }
+  ScanOptions o = Range(kT0, kT0 + 100);
+  o.index = Condition(IndexCondition::Kind::kError);
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{1, 2, 4, 5}));
+  o.descending = false;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{5, 4, 2, 1}));
+  o.resume_after = ScanCursor{kT0 + 6, MakeTraceId(0x41, 4)};
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2, 1}));
+  o.descending = true;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{5}));
+}
+
+TEST_F(RocksDbStoreTest, ChangedRecordDropsStaleIndexEntries) {
+  auto id = MakeTraceId(0x50, 1);
+  TraceRecord r = MakeRecord(id, kT0);
+  r.summary.annotations = {{"stage", {{std::string("old"), {}}}}};
+  r.summary.has_fault = true;
+  Put(r);
+  r.summary.annotations = {{"stage", {{std::string("new"), {}}}}};
+  r.summary.has_fault = false;
+  r.summary.start_time_us = kT0 - 5;  // an earlier segment arrived
+  r.summary.updated_us = kT0 + 1;
+  Put(r);
+
+  ScanOptions o = Range(kT0 - 100, kT0 + 100);
+  IndexCondition c = Condition(IndexCondition::Kind::kAnnotationEquals);
+  c.key = "stage";
+  c.value = std::string("old");
+  o.index = c;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{}));
+  c.value = std::string("new");
+  o.index = c;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{1}));
+  o.index = Condition(IndexCondition::Kind::kFault);
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{}));
+  o.index.reset();
+  std::vector<int64_t> times;
+  ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord&, int64_t t) {
+                      times.push_back(t);
+                      return true;
+                    }).ok());
+  EXPECT_EQ(times, (std::vector<int64_t>{kT0 - 5}));  // the old time entry is gone
+  o.time_range_type = TimeRangeType::kEvent;
+  times.clear();
+  ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord&, int64_t t) {
+                      times.push_back(t);
+                      return true;
+                    }).ok());
+  EXPECT_EQ(times, (std::vector<int64_t>{kT0 + 1}));
+}
+
+TEST_F(RocksDbStoreTest, SameTraceTwiceInOneBatchKeepsTheLast) {
+  auto id = MakeTraceId(0x51, 1);
+  WriteBatch batch;
+  batch.traces.push_back(MakeRecord(id, kT0));
+  batch.traces.push_back(MakeRecord(id, kT0 + 7));
+  ASSERT_TRUE(store_->Write(batch).ok());
+  EXPECT_EQ(store_->GetTrace(id)->summary.start_time_us, kT0 + 7);
+  EXPECT_EQ(ScanTails(Range(kT0, kT0 + 100)), (std::vector<int>{1}));
+}
+
+TEST_F(RocksDbStoreTest, RetentionDeletesOldTracesDocumentsAndIndexes) {
+  auto old_id = MakeTraceId(0x60, 1);
+  auto new_id = MakeTraceId(0x60, 2);
+  WriteBatch batch;
+  batch.documents = {{old_id, xray::SegmentId{1}, kT0, "old"},
+                     {new_id, xray::SegmentId{1}, kT0, "new"}};
+  TraceRecord old_record = MakeFullRecord(old_id, kT0 - 100);
+  old_record.summary.updated_us = kT0 + 5;  // updated recently, still started long ago
+  batch.traces = {old_record, MakeFullRecord(new_id, kT0)};
+  ASSERT_TRUE(store_->Write(batch).ok());
+
+  ASSERT_TRUE(store_->DeleteOlderThan(kT0).ok());
+  EXPECT_EQ(store_->GetTrace(old_id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetDocuments(old_id)->size(), 0u);
+  EXPECT_TRUE(store_->GetTrace(new_id).ok());
+  EXPECT_EQ(store_->GetDocuments(new_id)->size(), 1u);
+
+  ScanOptions o = Range(INT64_MIN, INT64_MAX);
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2}));
+  o.time_range_type = TimeRangeType::kEvent;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2}));
+  o.time_range_type = TimeRangeType::kTraceId;
+  o.index = Condition(IndexCondition::Kind::kUser, "alice");
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2}));
+}
+
+TEST_F(RocksDbStoreTest, RetentionHandlesManyBatches) {
+  WriteBatch batch;
+  for (int i = 0; i < 2500; ++i) {
+    TraceRecord r = MakeRecord(MakeTraceId(static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)),
+                               kT0 + i);
+    batch.traces.push_back(r);
+  }
+  ASSERT_TRUE(store_->Write(batch).ok());
+  ASSERT_TRUE(store_->DeleteOlderThan(kT0 + 2400).ok());
+  size_t left = 0;
+  ASSERT_TRUE(store_->Scan(Range(INT64_MIN, INT64_MAX), [&](const TraceRecord& r, int64_t) {
+                      EXPECT_GE(r.summary.start_time_us, kT0 + 2400);
+                      ++left;
+                      return true;
+                    }).ok());
+  EXPECT_EQ(left, 100u);
+}
+
+TEST_F(RocksDbStoreTest, BackgroundRetentionUsesTheClock) {
+  retention_us_ = 60 * kSecond;
+  retention_interval_us_ = 20'000;  // 20 ms
+  Reopen();
+  Put(MakeRecord(MakeTraceId(0x61, 1), kT0 - 30 * kSecond));
+  Put(MakeRecord(MakeTraceId(0x61, 2), kT0));
+  clock_.Advance(45 * kSecond);  // cutoff = kT0 - 15 s: only trace 1 is too old
+  for (int i = 0; i < 500 && store_->GetTrace(MakeTraceId(0x61, 1)).ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(store_->GetTrace(MakeTraceId(0x61, 1)).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->GetTrace(MakeTraceId(0x61, 2)).ok());
+}
+
+TEST_F(RocksDbStoreTest, ReopenKeepsEverything) {
+  auto id = MakeTraceId(0x70, 1);
+  WriteBatch batch;
+  batch.documents = {{id, xray::SegmentId{9}, 42, "doc"}};
+  batch.traces = {MakeFullRecord(id, kT0)};
+  ASSERT_TRUE(store_->Write(batch).ok());
+  ASSERT_TRUE(store_->PutConfig("groups", "prod", "filter").ok());
+  Reopen();
+  EXPECT_EQ(store_->GetTrace(id)->summary.segment_count, 12u);
+  auto docs = store_->GetDocuments(id);
+  ASSERT_EQ(docs->size(), 1u);
+  EXPECT_EQ((*docs)[0].raw, "doc");
+  EXPECT_EQ(*store_->GetConfig("groups", "prod"), "filter");
+  ScanOptions o = Range(kT0, kT0 + 1);
+  o.index = Condition(IndexCondition::Kind::kHttpStatus);
+  o.index->http_status = 503;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{1}));
+  StoreStats stats = store_->Stats();
+  EXPECT_EQ(stats.traces, 1u);
+  EXPECT_EQ(stats.documents, 1u);
+  EXPECT_GT(stats.disk_bytes, 0u);
+}
+
+TEST_F(RocksDbStoreTest, GarbageRecordIsCorruption) {
+  auto id = MakeTraceId(0x80, 1);
+  Put(MakeRecord(id, kT0));
+  store_.reset();
+  {
+    // Overwrite the stored record with bytes that do not decode.
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    auto cache = rocksdb::NewLRUCache(1 << 20);
+    ASSERT_TRUE(rocksdb::DB::Open(rocks::MakeDbOptions(), (dir_ / "db").string(),
+                                  rocks::MakeColumnFamilies(cache), &handles, &raw)
+                    .ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1 + rocks::kTraces],
+                        keys::TraceKey(id), "\x01garbage")
+                    .ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  Open();
+  EXPECT_EQ(store_->GetTrace(id).status().code(), StatusCode::kCorruption);
+  Status s = store_->Scan(Range(kT0, kT0 + 1), [](const TraceRecord&, int64_t) { return true; });
+  EXPECT_EQ(s.code(), StatusCode::kCorruption);
+  // Writing a good record over it repairs the trace.
+  Put(MakeRecord(id, kT0));
+  EXPECT_TRUE(store_->GetTrace(id).ok());
+}
+
+TEST_F(RocksDbStoreTest, ConfigCrud) {
+  ASSERT_TRUE(store_->PutConfig("groups", "b", "2").ok());
+  ASSERT_TRUE(store_->PutConfig("groups", "a", "1").ok());
+  ASSERT_TRUE(store_->PutConfig("groupsX", "c", "3").ok());
+  ASSERT_TRUE(store_->PutConfig("sampling", "rule", "{}").ok());
+  ASSERT_TRUE(store_->PutConfig("groups", "a", "1b").ok());
+  EXPECT_EQ(*store_->GetConfig("groups", "a"), "1b");
+  auto list = store_->ListConfig("groups");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(*list, (std::vector<std::pair<std::string, std::string>>{{"a", "1b"}, {"b", "2"}}));
+  ASSERT_TRUE(store_->DeleteConfig("groups", "a").ok());
+  EXPECT_EQ(store_->GetConfig("groups", "a").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteConfig("groups", "a").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListConfig("groups")->size(), 1u);
+  EXPECT_EQ(store_->ListConfig("none")->size(), 0u);
+  EXPECT_EQ(store_->PutConfig(std::string_view("a\0b", 3), "k", "v").code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(RocksDbStoreTest, ConcurrentWritersKeepIndexesConsistent) {
+  // Four threads rewrite the same traces; afterwards each trace has exactly the
+  // index entries of its final record.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t] {
+      for (int round = 0; round < 50; ++round) {
+        WriteBatch batch;
+        for (uint8_t i = 0; i < 8; ++i) {
+          TraceRecord r = MakeRecord(MakeTraceId(0x90, i), kT0 + round * 10 + t);
+          r.summary.users = {{"u" + std::to_string(t), {}}};
+          batch.traces.push_back(r);
+        }
+        ASSERT_TRUE(store_->Write(batch).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  size_t time_entries = 0, user_entries = 0;
+  ASSERT_TRUE(store_->Scan(Range(INT64_MIN, INT64_MAX), [&](const TraceRecord&, int64_t) {
+                      ++time_entries;
+                      return true;
+                    }).ok());
+  for (int t = 0; t < 4; ++t) {
+    ScanOptions o = Range(INT64_MIN, INT64_MAX);
+    o.index = Condition(IndexCondition::Kind::kUser, "u" + std::to_string(t));
+    ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+                        EXPECT_EQ(r.summary.users[0].user_name, "u" + std::to_string(t));
+                        ++user_entries;
+                        return true;
+                      }).ok());
+  }
+  EXPECT_EQ(time_entries, 8u);
+  EXPECT_EQ(user_entries, 8u);
+}
+
+TEST(RocksDbStoreConfigTest, ValidateRejectsBadConfigs) {
+  RocksDbStoreConfig c;
+  EXPECT_EQ(c.Validate().code(), StatusCode::kInvalidArgument);  // no path
+  c.path = "/tmp/x";
+  EXPECT_TRUE(c.Validate().ok());
+  c.retention_us = 0;
+  EXPECT_EQ(c.Validate().message(), "store retention must be positive");
+  c.retention_us = 1;
+  c.clock = nullptr;
+  EXPECT_EQ(c.Validate().message(), "store clock must be set");
+}
+
+}  // namespace
+}  // namespace roentgen::store

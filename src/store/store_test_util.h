@@ -1,0 +1,119 @@
+// Builders of fully populated trace records for the store's tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "store/store.h"
+
+namespace roentgen::store::testing {
+
+// A trace id whose every byte is `seed` except the last, which is `tail`.
+inline xray::TraceId MakeTraceId(uint8_t seed, uint8_t tail = 0) {
+  xray::TraceId id;
+  id.bytes.fill(seed);
+  id.bytes[15] = tail;
+  return id;
+}
+
+inline xray::ServiceId MakeService(const std::string& name, const std::string& type) {
+  return xray::ServiceId{name, {name, name + "-alias"}, "123456789012", type};
+}
+
+inline graph::Observation MakeObservation(int64_t start_us, bool done) {
+  graph::Observation o;
+  o.start_us = start_us;
+  if (done) o.end_us = start_us + 1500;
+  o.error = true;
+  o.throttle = false;
+  o.fault = true;
+  o.http_status = 503;
+  o.http_url = "https://api.example.com/orders?id=7";
+  o.http_method = "POST";
+  o.http_user_agent = "curl/8.0";
+  o.http_client_ip = "10.0.0.1";
+  o.user = "alice";
+  o.entity_name = "orders";
+  return o;
+}
+
+inline xray::RootCause MakeRootCause(const std::string& service) {
+  xray::RootCause cause;
+  xray::RootCauseService s;
+  s.name = service;
+  s.names = {service};
+  s.type = "AWS::EC2::Instance";
+  s.account_id = "123456789012";
+  s.inferred = true;
+  xray::RootCauseEntity e;
+  e.name = "GET /orders";
+  e.exceptions = {{"TimeoutError", "timed out after 3s"}, {"IOError", ""}};
+  e.coverage = 0.75;
+  e.remote = true;
+  s.entity_path = {e, xray::RootCauseEntity{"db", {}, std::nullopt, false}};
+  cause.services = {s};
+  cause.client_impacting = true;
+  return cause;
+}
+
+// A record with every field set to a distinct, non-default value.
+inline TraceRecord MakeFullRecord(const xray::TraceId& id, int64_t start_us) {
+  TraceRecord r;
+  xray::TraceSummary& s = r.summary;
+  s.id = id;
+  s.start_time_us = start_us;
+  s.duration_us = 2'500'000;
+  s.response_time_us = -7;  // any value, negative included, must survive
+  s.has_fault = true;
+  s.has_error = false;
+  s.has_throttle = true;
+  s.is_partial = true;
+  s.http = {"https://api.example.com/orders", 503, "GET", "Mozilla/5.0", "192.0.2.1"};
+  s.annotations = {
+      {"customer", {{std::string("gold"), {MakeService("orders", "AWS::EC2::Instance")}},
+                    {std::string("5"), {}}}},
+      {"retries", {{5.0, {MakeService("billing", "")}}, {-0.25, {}}}},
+      {"cached", {{true, {}}, {false, {}}}},
+  };
+  s.users = {{"alice", {MakeService("orders", "AWS::EC2::Instance")}}, {"bob", {}}};
+  s.service_ids = {MakeService("orders", "AWS::EC2::Instance"), MakeService("billing", "")};
+  s.resource_arns = {"arn:aws:lambda:us-east-1:123456789012:function:f"};
+  s.instance_ids = {"i-0abc", "i-0def"};
+  s.availability_zones = {"us-east-1a"};
+  s.entry_point = MakeService("orders", "AWS::EC2::Instance");
+  s.root_segment_name = "orders";
+  s.root_segment_origin = "AWS::EC2::Instance";
+  s.fault_root_causes = {MakeRootCause("billing")};
+  s.error_root_causes = {MakeRootCause("orders"), MakeRootCause("db")};
+  s.response_time_root_causes = {MakeRootCause("slow")};
+  s.revision = 4'000'000'000u;
+  s.updated_us = start_us + 9'000'000;
+  s.segment_count = 12;
+
+  graph::Node client;
+  client.id = xray::ServiceId{"client", {}, "", "client"};
+  client.root = false;
+  client.client = true;
+  graph::Node orders;
+  orders.id = MakeService("orders", "AWS::EC2::Instance");
+  orders.root = true;
+  orders.observations = {MakeObservation(start_us, true), MakeObservation(start_us + 10, false)};
+  graph::Node table;
+  table.id = xray::ServiceId{"Orders", {"Orders"}, "", "AWS::DynamoDB::Table"};
+  table.inferred = true;
+  table.observations = {MakeObservation(start_us + 20, true)};
+  r.graph.nodes = {client, orders, table};
+  r.graph.edges = {{0, 1, {MakeObservation(start_us, true)}}, {1, 2, {}}};
+  return r;
+}
+
+// A minimal record: just an id, a start and an update time.
+inline TraceRecord MakeRecord(const xray::TraceId& id, int64_t start_us) {
+  TraceRecord r;
+  r.summary.id = id;
+  r.summary.start_time_us = start_us;
+  r.summary.updated_us = start_us;
+  return r;
+}
+
+}  // namespace roentgen::store::testing
