@@ -1,0 +1,166 @@
+// Trace assembly: version selection, splicing of independent subsegments, and
+// the choice of the root segment. See trace.h for the contract.
+//
+// Splicing rules (ours where X-Ray states none):
+// - An independent subsegment is appended to the `subsegments` of the entity
+//   whose id is its parent_id, wherever that entity is nested, after the
+//   parent's own nested subsegments; spliced siblings are ordered by (start, id).
+// - Chains (an independent subsegment whose parent is another independent
+//   subsegment) are followed to any depth, whatever order the documents came in.
+// - If the parent already holds a direct child with the same id (the segment was
+//   also sent with it nested), the nested copy is kept and the independent one
+//   dropped.
+// - Independent subsegments that cannot be reached from a segment become
+//   orphans: each orphan root (parent not present) carries its own chain; a
+//   cycle of parent ids is broken at its earliest member, which becomes an
+//   orphan root. Each independent subsegment is placed at most once.
+#include "xray/trace.h"
+
+#include <algorithm>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace roentgen::xray {
+namespace {
+
+// True when `candidate` should replace `current` as the version of one entity.
+bool Supersedes(const ReceivedDocument& candidate, const ReceivedDocument& current) {
+  const bool candidate_complete = !candidate.doc.entity.in_progress;
+  const bool current_complete = !current.doc.entity.in_progress;
+  if (candidate_complete != current_complete) return candidate_complete;
+  return candidate.received_us >= current.received_us;
+}
+
+bool StartsBefore(const Entity& a, const Entity& b) {
+  return std::tie(a.start_time_us, a.id) < std::tie(b.start_time_us, b.id);
+}
+
+bool HasDirectChild(const Entity& parent, SegmentId id) {
+  return std::any_of(parent.subsegments.begin(), parent.subsegments.end(),
+                     [&](const Entity& child) { return child.id == id; });
+}
+
+// Owns the independent subsegments while they are being placed.
+class Splicer {
+ public:
+  explicit Splicer(std::vector<Entity> independents) : pending_(std::move(independents)) {
+    std::sort(pending_.begin(), pending_.end(), StartsBefore);
+    placed_.assign(pending_.size(), false);
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i].parent_id) by_parent_[pending_[i].parent_id->value].push_back(i);
+    }
+  }
+
+  // Splices every reachable independent subsegment into `node`'s tree.
+  void Attach(Entity& node) {
+    const size_t own = node.subsegments.size();
+    for (size_t i = 0; i < own; ++i) Attach(node.subsegments[i]);
+    auto it = by_parent_.find(node.id.value);
+    if (it == by_parent_.end()) return;
+    for (size_t index : it->second) {
+      if (placed_[index]) continue;
+      placed_[index] = true;
+      if (HasDirectChild(node, pending_[index].id)) continue;
+      node.subsegments.push_back(std::move(pending_[index]));
+      Attach(node.subsegments.back());
+    }
+  }
+
+  // Moves what could not be attached into `orphans`, each root with its chain.
+  void CollectOrphans(std::vector<Entity>& orphans) {
+    std::unordered_set<uint64_t> unplaced_ids;
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (!placed_[i]) unplaced_ids.insert(pending_[i].id.value);
+    }
+    // Roots first: their parent is not among the unplaced subsegments.
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (placed_[i]) continue;
+      const auto& parent = pending_[i].parent_id;
+      if (parent && unplaced_ids.contains(parent->value)) continue;
+      TakeAsOrphan(i, orphans);
+    }
+    // What is left sits on cycles: break each at its earliest member.
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (!placed_[i]) TakeAsOrphan(i, orphans);
+    }
+  }
+
+ private:
+  void TakeAsOrphan(size_t index, std::vector<Entity>& orphans) {
+    placed_[index] = true;
+    orphans.push_back(std::move(pending_[index]));
+    Attach(orphans.back());
+  }
+
+  std::vector<Entity> pending_;  // sorted by (start, id)
+  std::vector<bool> placed_;
+  std::unordered_map<uint64_t, std::vector<size_t>> by_parent_;  // parent id → indexes
+};
+
+void CollectIds(const Entity& entity, std::unordered_set<uint64_t>& ids) {
+  ids.insert(entity.id.value);
+  for (const Entity& child : entity.subsegments) CollectIds(child, ids);
+}
+
+}  // namespace
+
+std::vector<const ReceivedDocument*> SelectLatestVersions(
+    const std::vector<const ReceivedDocument*>& docs) {
+  std::vector<const ReceivedDocument*> winners;
+  std::unordered_map<uint64_t, size_t> slot_by_id;
+  for (const ReceivedDocument* doc : docs) {
+    if (doc == nullptr) continue;
+    auto [it, inserted] = slot_by_id.try_emplace(doc->doc.entity.id.value, winners.size());
+    if (inserted) {
+      winners.push_back(doc);
+    } else if (Supersedes(*doc, *winners[it->second])) {
+      winners[it->second] = doc;
+    }
+  }
+  return winners;
+}
+
+AssembledTrace AssembleTrace(const TraceId& id, const std::vector<const ReceivedDocument*>& docs) {
+  AssembledTrace trace;
+  trace.id = id;
+  for (const ReceivedDocument* doc : docs) {
+    if (doc == nullptr) continue;
+    ++trace.document_count;
+    trace.last_received_us = std::max(trace.last_received_us, doc->received_us);
+  }
+
+  std::vector<Entity> independents;
+  for (const ReceivedDocument* doc : SelectLatestVersions(docs)) {
+    if (doc->doc.entity.is_independent_subsegment()) {
+      independents.push_back(doc->doc.entity);
+    } else {
+      trace.segments.push_back(doc->doc.entity);
+    }
+  }
+  std::sort(trace.segments.begin(), trace.segments.end(), StartsBefore);
+
+  Splicer splicer(std::move(independents));
+  for (Entity& segment : trace.segments) splicer.Attach(segment);
+  splicer.CollectOrphans(trace.orphans);
+  return trace;
+}
+
+// Segments are sorted by (start, id), so the first match is the earliest. When
+// every segment's parent is inside the trace (a cycle of parent ids), the
+// earliest segment is the root, so a trace with segments always has one.
+const Entity* FindRootSegment(const AssembledTrace& trace) {
+  if (trace.segments.empty()) return nullptr;
+  for (const Entity& segment : trace.segments) {
+    if (!segment.parent_id) return &segment;
+  }
+  std::unordered_set<uint64_t> ids;
+  for (const Entity& segment : trace.segments) CollectIds(segment, ids);
+  for (const Entity& orphan : trace.orphans) CollectIds(orphan, ids);
+  for (const Entity& segment : trace.segments) {
+    if (!ids.contains(segment.parent_id->value)) return &segment;
+  }
+  return &trace.segments.front();
+}
+
+}  // namespace roentgen::xray

@@ -37,6 +37,13 @@ struct AssembledTrace {
 // (in-progress then complete): the complete one wins, then the newest received.
 AssembledTrace AssembleTrace(const TraceId& id, const std::vector<const ReceivedDocument*>& docs);
 
+// The winning version of each entity id among `docs`: a complete version beats
+// an in-progress one, then the newest received_us, then the later one in `docs`.
+// Returned in the order each id was first seen in `docs`. AssembleTrace and
+// MergeDocuments (document_merge.h) both build on it.
+std::vector<const ReceivedDocument*> SelectLatestVersions(
+    const std::vector<const ReceivedDocument*>& docs);
+
 // The (Name, Names, AccountId, Type) identity X-Ray gives a service.
 struct ServiceId {
   std::string name;
@@ -45,6 +52,21 @@ struct ServiceId {
   std::string type;
   bool operator==(const ServiceId&) const = default;
 };
+
+// A segment's service: name and names from its name, account from
+// aws.account_id, type from its origin (empty when it has none).
+ServiceId SegmentServiceId(const Entity& segment);
+
+// The downstream service X-Ray infers for a subsegment that called it, or
+// nullopt unless its namespace is "aws" or "remote". Rule (X-Ray service map):
+//   remote                     → {name: subsegment name, type: "remote"}
+//   aws, DynamoDB + table_name → {name: table_name, type: "AWS::DynamoDB::Table"}
+//   aws, SQS + queue_url       → {name: last path part of the URL, type: "AWS::SQS::Queue"}
+//   aws, Lambda + function     → {name: function_name, type: "AWS::Lambda"} (the facade)
+//   aws, otherwise             → {name: subsegment name, type: "AWS::" + subsegment name}
+// Inferred services carry no account id. Whether the callee sent a segment of
+// its own (so nothing needs inferring) is the caller's check.
+std::optional<ServiceId> InferDownstreamService(const Entity& subsegment);
 
 struct TraceAnnotationValue {
   AnnotationValue value;
