@@ -121,7 +121,8 @@ class Lexer {
     while (end < in_.size() && (IsIdentPart(in_[end]))) ++end;
     if (end != pos_) {
       return ErrorAt(columns_[start],
-                     fmt::format("malformed number '{}'", in_.substr(start, end - start)));
+                     fmt::format("malformed number '{}' (string values must be in double quotes)",
+                                 in_.substr(start, end - start)));
     }
     t.kind = TokenKind::kNumber;
     t.text = std::string(in_.substr(start, pos_ - start));

@@ -66,7 +66,7 @@ TEST(LexerTest, ColumnsCountCodePoints) {
 TEST(LexerTest, Errors) {
   EXPECT_EQ(LexError("user = \"abc"), "column 8: string is not closed: expected '\"' before end of expression");
   EXPECT_EQ(LexError(R"(user = "a\nb")"), "column 10: unknown escape '\\n' in string (only \\\" and \\\\ are allowed)");
-  EXPECT_EQ(LexError("responsetime > 5s"), "column 16: malformed number '5s'");
+  EXPECT_EQ(LexError("responsetime > 5s"), "column 16: malformed number '5s' (string values must be in double quotes)");
   EXPECT_EQ(LexError("fault & error"), "column 7: unexpected character '&'");
   EXPECT_EQ(LexError("annotation[abc"), "column 15: expected ']' to close the annotation key opened at column 11");
   EXPECT_EQ(LexError("annotation[]"), "column 11: annotation key in [ ] is empty");

@@ -132,7 +132,9 @@ class Parser {
       Take();
       return Status::Ok();
     }
-    if (t.kind != TokenKind::kIdent) return Expected("a condition", "");
+    if (t.kind != TokenKind::kIdent || IsWord(t, "and") || IsWord(t, "or")) {
+      return Expected("a condition", "");
+    }
     const std::string word = Lower(t.text);
     if (word == "service") return ParseService(out, depth, false);
     if (word == "edge") return ParseService(out, depth, true);
@@ -169,7 +171,7 @@ class Parser {
       RG_RETURN_IF_ERROR(ParseRef(n->refs.back(), "',' in edge(…)"));
     }
     if (Peek().kind != TokenKind::kRParen) {
-      return Expected(fmt::format("')' to close {}(", n->keyword), "");
+      return Expected(fmt::format("')' to close {}(…)", n->keyword), "");
     }
     Take();
     RG_RETURN_IF_ERROR(ParseSubFilter(*n, depth));
@@ -196,7 +198,7 @@ class Parser {
                                          : name == "type"       ? &ref.id_type
                                          : name == "account.id" ? &ref.id_account
                                                                 : nullptr;
-      if (slot == nullptr) return Expected("name:, type: or account.id: inside id(", "");
+      if (slot == nullptr) return Expected("name:, type: or account.id: inside id(…)", "");
       if (slot->has_value()) {
         return ErrorAt(part.column, fmt::format("'{}' is given twice in id(…)", name));
       }
