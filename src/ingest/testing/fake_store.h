@@ -1,0 +1,59 @@
+// An in-memory store::Store for unit tests of the ingest pipeline and the API
+// handlers (the product uses RocksDB). Scan orders by (sort time, trace id)
+// like the real engines and ignores the index hint (allowed: a store may
+// over-return). Faults can be injected; every Write is recorded.
+//
+// Thread safety: all methods lock one mutex; the hooks run outside of it.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/store.h"
+
+namespace roentgen::ingest::testing {
+
+class FakeStore final : public store::Store {
+ public:
+  Status Write(const store::WriteBatch& batch) override;
+  Result<std::vector<store::StoredDocument>> GetDocuments(const xray::TraceId& id) override;
+  Result<store::TraceRecord> GetTrace(const xray::TraceId& id) override;
+  Status Scan(const store::ScanOptions& options, const store::ScanCallback& callback) override;
+  Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) override;
+  Result<std::string> GetConfig(std::string_view ns, std::string_view key) override;
+  Status DeleteConfig(std::string_view ns, std::string_view key) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ListConfig(std::string_view ns) override;
+  Status DeleteOlderThan(int64_t cutoff_us) override;
+  store::StoreStats Stats() override;
+
+  // Injected faults: a non-OK status makes every later Write / GetDocuments fail.
+  void FailWrites(Status s);
+  void FailReads(Status s);
+  // Called at the start of every Write (outside the lock), e.g. to block it.
+  void SetWriteHook(std::function<void()> hook);
+
+  // Observations.
+  size_t write_calls() const { return write_calls_.load(); }
+  size_t get_documents_calls() const { return get_documents_calls_.load(); }
+  std::vector<size_t> batch_sizes() const;  // documents per successful Write
+  size_t document_count() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<xray::TraceId, std::map<xray::SegmentId, store::StoredDocument>> documents_;
+  std::map<xray::TraceId, store::TraceRecord> traces_;
+  std::map<std::pair<std::string, std::string>, std::string> config_;
+  std::vector<size_t> batch_sizes_;
+  Status write_failure_;
+  Status read_failure_;
+  std::function<void()> write_hook_;
+  std::atomic<size_t> write_calls_{0};
+  std::atomic<size_t> get_documents_calls_{0};
+};
+
+}  // namespace roentgen::ingest::testing

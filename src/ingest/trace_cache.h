@@ -1,0 +1,56 @@
+// The writer's LRU cache of recently touched traces: the parsed documents of
+// each trace (so a new segment of a cached trace is assembled without reading
+// and re-parsing its siblings from the store) and the trace's current revision.
+//
+// Bounded by the number of traces. Entries are nodes of a list, so a pointer
+// returned by Find/Insert stays valid until that entry is erased or evicted:
+// the writer evicts only after a batch is committed, so pointers taken during
+// one batch remain valid for the whole batch.
+//
+// Thread safety: none; owned and used by the writer thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <unordered_map>
+#include <vector>
+
+#include "xray/ids.h"
+#include "xray/trace.h"
+
+namespace roentgen::ingest {
+
+struct CachedTrace {
+  // One document per entity id (the stored version), in arrival order.
+  std::vector<xray::ReceivedDocument> docs;
+  uint32_t revision = 0;  // the revision of the stored trace record, 0 if none
+};
+
+class TraceCache {
+ public:
+  explicit TraceCache(size_t capacity) : capacity_(capacity) {}
+
+  // The cached trace, marked most recently used; nullptr on a miss.
+  CachedTrace* Find(const xray::TraceId& id);
+  // Inserts (or replaces) the entry and marks it most recently used. Does not
+  // evict: call EvictToCapacity once pointers into the cache are no longer used.
+  CachedTrace& Insert(const xray::TraceId& id, CachedTrace trace);
+  void Erase(const xray::TraceId& id);
+  // Drops least recently used entries until at most `capacity` remain.
+  void EvictToCapacity();
+
+  size_t size() const { return index_.size(); }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  struct Entry {
+    xray::TraceId id;
+    CachedTrace trace;
+  };
+  const size_t capacity_;
+  std::list<Entry> lru_;  // front = most recently used
+  std::unordered_map<xray::TraceId, std::list<Entry>::iterator, xray::TraceIdHash> index_;
+};
+
+}  // namespace roentgen::ingest

@@ -1,0 +1,43 @@
+#include "ingest/trace_cache.h"
+
+#include <gtest/gtest.h>
+
+namespace roentgen::ingest {
+namespace {
+
+xray::TraceId Id(uint8_t n) {
+  xray::TraceId id;
+  id.bytes[15] = n;
+  return id;
+}
+
+TEST(TraceCacheTest, EvictsLeastRecentlyUsedOnlyWhenAsked) {
+  TraceCache cache(2);
+  cache.Insert(Id(1), CachedTrace{{}, 1});
+  cache.Insert(Id(2), CachedTrace{{}, 2});
+  cache.Insert(Id(3), CachedTrace{{}, 3});
+  EXPECT_EQ(cache.size(), 3u);  // pointers stay valid until EvictToCapacity
+  ASSERT_NE(cache.Find(Id(1)), nullptr);  // 1 becomes most recent; 2 is now oldest
+  cache.EvictToCapacity();
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_EQ(cache.Find(Id(2)), nullptr);
+  ASSERT_NE(cache.Find(Id(1)), nullptr);
+  EXPECT_EQ(cache.Find(Id(1))->revision, 1u);
+  EXPECT_EQ(cache.Find(Id(3))->revision, 3u);
+}
+
+TEST(TraceCacheTest, InsertReplacesAndEraseRemoves) {
+  TraceCache cache(4);
+  CachedTrace& first = cache.Insert(Id(1), CachedTrace{{}, 1});
+  CachedTrace& second = cache.Insert(Id(1), CachedTrace{{}, 5});
+  EXPECT_EQ(&first, &second);
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.Find(Id(1))->revision, 5u);
+  cache.Erase(Id(1));
+  cache.Erase(Id(9));
+  EXPECT_EQ(cache.Find(Id(1)), nullptr);
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+}  // namespace
+}  // namespace roentgen::ingest

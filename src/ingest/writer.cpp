@@ -1,0 +1,172 @@
+#include "ingest/writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+#include <utility>
+
+#include "graph/trace_graph.h"
+#include "xray/trace.h"
+
+namespace roentgen::ingest {
+
+struct Writer::TouchedTrace {
+  xray::TraceId id;
+  CachedTrace* trace = nullptr;  // null when it could not be loaded
+  Status load_status;
+  std::vector<xray::SegmentId> dirty;  // entities to write in this batch
+};
+
+Writer::Writer(store::Store& store, const IngestMetrics& metrics, const Clock& clock,
+               size_t trace_cache_entries)
+    : store_(store), metrics_(metrics), clock_(clock), cache_(trace_cache_entries) {}
+
+Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
+  if (CachedTrace* cached = cache_.Find(id)) return cached;
+  Result<std::vector<store::StoredDocument>> stored = store_.GetDocuments(id);
+  if (!stored.ok()) return stored.status();
+  CachedTrace trace;
+  if (!stored->empty()) {
+    Result<store::TraceRecord> record = store_.GetTrace(id);
+    if (record.ok()) {
+      trace.revision = record->summary.revision;
+    } else if (record.status().code() != StatusCode::kNotFound) {
+      return record.status();
+    }
+    trace.docs.reserve(stored->size());
+    for (store::StoredDocument& doc : *stored) {
+      parsed_.clear();
+      xray::ParseFailure failure;
+      if (!parser_.Parse(doc.raw, parsed_, failure)) {
+        spdlog::error("trace {}: stored document {} no longer parses ({}); ignoring it",
+                      id.ToString(), doc.entity_id.ToString(), failure.message);
+        continue;
+      }
+      for (xray::SegmentDocument& parsed : parsed_) {
+        trace.docs.push_back(xray::ReceivedDocument{std::move(parsed), doc.received_us});
+      }
+    }
+  }
+  return &cache_.Insert(id, std::move(trace));
+}
+
+namespace {
+
+// Merges one new entity document into the trace; returns false when it is
+// ignored because a completed version of the entity is already there.
+bool Merge(CachedTrace& trace, WriteItem& item) {
+  const xray::SegmentId id = item.doc.entity.id;
+  auto existing = std::find_if(trace.docs.begin(), trace.docs.end(),
+                               [&](const xray::ReceivedDocument& d) { return d.doc.entity.id == id; });
+  if (existing == trace.docs.end()) {
+    trace.docs.push_back(xray::ReceivedDocument{std::move(item.doc), item.received_us});
+    return true;
+  }
+  if (!existing->doc.entity.in_progress && item.doc.entity.in_progress) return false;
+  *existing = xray::ReceivedDocument{std::move(item.doc), item.received_us};
+  return true;
+}
+
+}  // namespace
+
+Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
+  if (batch.empty()) return Status::Ok();
+  const int64_t now_us = clock_.NowMicros();
+
+  // Group by trace, in first-seen order.
+  std::vector<TouchedTrace> touched;
+  std::vector<size_t> trace_of_item(batch.size());
+  {
+    std::unordered_map<xray::TraceId, size_t, xray::TraceIdHash> index;
+    index.reserve(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto [it, inserted] = index.try_emplace(*batch[i].doc.entity.trace_id, touched.size());
+      if (inserted) touched.push_back(TouchedTrace{it->first, nullptr, Status::Ok(), {}});
+      trace_of_item[i] = it->second;
+    }
+  }
+  for (TouchedTrace& t : touched) {
+    Result<CachedTrace*> loaded = Load(t.id);
+    if (loaded.ok()) {
+      t.trace = *loaded;
+    } else {
+      t.load_status = loaded.status();
+      spdlog::error("trace {}: cannot load its stored documents: {}", t.id.ToString(),
+                    t.load_status.ToString());
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    TouchedTrace& t = touched[trace_of_item[i]];
+    if (t.trace == nullptr) continue;
+    const xray::SegmentId id = batch[i].doc.entity.id;
+    if (Merge(*t.trace, batch[i]) && std::find(t.dirty.begin(), t.dirty.end(), id) == t.dirty.end()) {
+      t.dirty.push_back(id);
+    }
+  }
+
+  // Build the one write: changed documents (views into the cache, which is not
+  // modified until after the Write) and the recomputed trace records.
+  store::WriteBatch write;
+  std::vector<const xray::ReceivedDocument*> docs;
+  for (TouchedTrace& t : touched) {
+    if (t.trace == nullptr || t.dirty.empty()) continue;
+    docs.clear();
+    for (const xray::ReceivedDocument& d : t.trace->docs) {
+      docs.push_back(&d);
+      if (std::find(t.dirty.begin(), t.dirty.end(), d.doc.entity.id) != t.dirty.end()) {
+        write.documents.push_back(
+            store::DocumentWrite{t.id, d.doc.entity.id, d.received_us, d.doc.raw});
+      }
+    }
+    xray::AssembledTrace assembled = xray::AssembleTrace(t.id, docs);
+    store::TraceRecord record{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
+    record.summary.id = t.id;
+    record.summary.revision = t.trace->revision + 1;
+    record.summary.updated_us = now_us;
+    write.traces.push_back(std::move(record));
+  }
+
+  Status status;
+  if (!write.documents.empty()) {
+    const auto start = std::chrono::steady_clock::now();
+    status = store_.Write(write);
+    metrics_.commit_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (status.ok()) {
+      metrics_.stored.Inc(write.documents.size());
+      metrics_.traces_updated.Inc(write.traces.size());
+    } else {
+      spdlog::error("store write of {} documents failed: {}", write.documents.size(),
+                    status.ToString());
+    }
+  }
+
+  // Completes the tickets and cache bookkeeping; views into the cache die here.
+  write = store::WriteBatch{};
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const TouchedTrace& t = touched[trace_of_item[i]];
+    const Status& item_status = t.load_status.ok() ? status : t.load_status;
+    WriteItem& item = batch[i];
+    if (!item.ticket) {
+      if (!item_status.ok()) metrics_.dropped_store_error.Inc();
+      continue;
+    }
+    SubmitTicket& ticket = *item.ticket;
+    if (!item_status.ok() && ticket.status.ok()) ticket.status = item_status;
+    if (--ticket.remaining == 0) ticket.done(ticket.status, std::move(ticket.outcomes));
+  }
+  for (TouchedTrace& t : touched) {
+    if (t.trace == nullptr || t.dirty.empty()) continue;
+    if (status.ok()) {
+      ++t.trace->revision;
+    } else {
+      cache_.Erase(t.id);  // the cached documents are not what the store holds
+    }
+  }
+  cache_.EvictToCapacity();
+  return status;
+}
+
+}  // namespace roentgen::ingest

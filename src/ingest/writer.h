@@ -1,0 +1,74 @@
+// The writer stage of the ingest pipeline: turns a batch of parsed documents
+// into ONE store Write (group commit).
+//
+// For each trace the batch touches it loads the trace's documents (from the LRU
+// cache, or from the store and re-parsed on a miss), merges the new documents in
+// (a later version of an entity replaces the earlier one, except that an
+// in-progress version never replaces a completed one), assembles the trace,
+// computes its summary and graph, bumps the revision and sets updated_us. After
+// the Write returns it completes the Submit tickets: with OK only when the
+// Write succeeded (the documents are durable), otherwise with the error.
+//
+// Ownership: borrows the store, the metrics and the clock (they must outlive
+// it). Thread safety: none; one writer thread owns it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "ingest/ingest_metrics.h"
+#include "ingest/pipeline.h"
+#include "ingest/trace_cache.h"
+#include "store/store.h"
+#include "xray/segment.h"
+#include "xray/segment_parser.h"
+
+namespace roentgen::ingest {
+
+// The state of one Submit() call while its documents are in flight.
+// Touched only by the writer thread once queued.
+struct SubmitTicket {
+  Pipeline::SubmitCallback done;
+  std::vector<DocumentOutcome> outcomes;
+  size_t remaining = 0;  // queued entity documents not yet committed
+  Status status;         // first failure, if any
+};
+
+// One parsed entity document waiting to be written.
+struct WriteItem {
+  xray::SegmentDocument doc;  // entity.trace_id is always set
+  int64_t received_us = 0;
+  std::shared_ptr<SubmitTicket> ticket;  // null for UDP
+};
+
+class Writer {
+ public:
+  Writer(store::Store& store, const IngestMetrics& metrics, const Clock& clock,
+         size_t trace_cache_entries);
+
+  // Commits the batch and completes the tickets whose last document it held.
+  // Returns the status of the store Write (OK for an empty batch).
+  Status ProcessBatch(std::vector<WriteItem>& batch);
+
+  const TraceCache& cache() const { return cache_; }
+
+ private:
+  struct TouchedTrace;
+  // Finds the trace in the cache, or loads and re-parses it from the store.
+  Result<CachedTrace*> Load(const xray::TraceId& id);
+  void Finish(std::vector<WriteItem>& batch, const std::vector<TouchedTrace>& touched,
+              const Status& write_status);
+
+  store::Store& store_;
+  const IngestMetrics& metrics_;
+  const Clock& clock_;
+  TraceCache cache_;
+  xray::SegmentParser parser_;  // for documents loaded from the store
+  std::vector<xray::SegmentDocument> parsed_;  // scratch
+};
+
+}  // namespace roentgen::ingest

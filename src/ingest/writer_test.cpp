@@ -1,0 +1,203 @@
+#include "ingest/writer.h"
+
+#include <gtest/gtest.h>
+
+#include "ingest/testing/fake_store.h"
+#include "ingest/testing/segments.h"
+
+namespace roentgen::ingest {
+namespace {
+
+using testing::FakeStore;
+using testing::SegmentIdText;
+using testing::SegmentJson;
+using testing::SubsegmentJson;
+using testing::TraceIdText;
+
+constexpr int64_t kNow = 1'700'000'000'000'000;
+
+class WriterTest : public ::testing::Test {
+ protected:
+  WriteItem Item(const std::string& json, std::shared_ptr<SubmitTicket> ticket = nullptr) {
+    std::vector<xray::SegmentDocument> docs;
+    xray::ParseFailure failure;
+    EXPECT_TRUE(parser_.Parse(json, docs, failure)) << failure.message;
+    EXPECT_EQ(docs.size(), 1u);
+    return WriteItem{std::move(docs.front()), kNow, std::move(ticket)};
+  }
+
+  std::vector<WriteItem> Batch(std::initializer_list<std::string> jsons) {
+    std::vector<WriteItem> batch;
+    for (const std::string& j : jsons) batch.push_back(Item(j));
+    return batch;
+  }
+
+  xray::TraceId Trace(uint64_t n) { return *xray::TraceId::Parse(TraceIdText(n)); }
+
+  std::string RawOf(uint64_t trace, uint64_t segment) {
+    auto docs = store_.GetDocuments(Trace(trace));
+    for (const store::StoredDocument& d : *docs) {
+      if (d.entity_id.value == segment) return d.raw;
+    }
+    return "";
+  }
+
+  FakeStore store_;
+  MetricsRegistry registry_;
+  IngestMetrics metrics_{registry_};
+  FakeClock clock_{kNow};
+  xray::SegmentParser parser_;
+};
+
+TEST_F(WriterTest, OneWritePerBatchWithOneRecordPerTrace) {
+  Writer writer(store_, metrics_, clock_, 100);
+  auto batch = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.5),
+                      SegmentJson(TraceIdText(2), SegmentIdText(2), 200.0, 200.25),
+                      SubsegmentJson(TraceIdText(1), SegmentIdText(3), SegmentIdText(1), 100.5,
+                                     101.0)});
+  ASSERT_TRUE(writer.ProcessBatch(batch).ok());
+  EXPECT_EQ(store_.write_calls(), 1u);
+  EXPECT_EQ(store_.batch_sizes(), (std::vector<size_t>{3}));
+  auto one = store_.GetTrace(Trace(1));
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->summary.id, Trace(1));
+  EXPECT_EQ(one->summary.revision, 1u);
+  EXPECT_EQ(one->summary.updated_us, kNow);
+  EXPECT_EQ(one->summary.start_time_us, 100'000'000);
+  EXPECT_EQ(one->summary.duration_us, std::optional<int64_t>(1'500'000));
+  auto two = store_.GetTrace(Trace(2));
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->summary.duration_us, std::optional<int64_t>(250'000));
+  EXPECT_EQ(metrics_.stored.Value(), 3u);
+  EXPECT_EQ(metrics_.traces_updated.Value(), 2u);
+  EXPECT_EQ(metrics_.commit_seconds.Count(), 1u);
+}
+
+TEST_F(WriterTest, CachedTraceIsNotReloadedAndRevisionGrows) {
+  Writer writer(store_, metrics_, clock_, 100);
+  auto first = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.0)});
+  ASSERT_TRUE(writer.ProcessBatch(first).ok());
+  EXPECT_EQ(store_.get_documents_calls(), 1u);
+  clock_.Advance(5);
+  auto second = Batch({SubsegmentJson(TraceIdText(1), SegmentIdText(2), SegmentIdText(1), 100.1,
+                                      103.0)});
+  ASSERT_TRUE(writer.ProcessBatch(second).ok());
+  EXPECT_EQ(store_.get_documents_calls(), 1u);
+  auto record = store_.GetTrace(Trace(1));
+  EXPECT_EQ(record->summary.revision, 2u);
+  EXPECT_EQ(record->summary.updated_us, kNow + 5);
+  EXPECT_EQ(record->summary.duration_us, std::optional<int64_t>(3'000'000));
+  EXPECT_EQ(store_.batch_sizes(), (std::vector<size_t>{1, 1}));  // only the new document
+}
+
+TEST_F(WriterTest, EvictedTraceIsReloadedFromTheStore) {
+  Writer writer(store_, metrics_, clock_, 1);
+  auto a = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.0)});
+  auto b = Batch({SegmentJson(TraceIdText(2), SegmentIdText(2), 100.0, 101.0)});
+  auto a2 = Batch({SubsegmentJson(TraceIdText(1), SegmentIdText(3), SegmentIdText(1), 100.0,
+                                  104.0)});
+  ASSERT_TRUE(writer.ProcessBatch(a).ok());
+  ASSERT_TRUE(writer.ProcessBatch(b).ok());
+  EXPECT_EQ(writer.cache().size(), 1u);
+  ASSERT_TRUE(writer.ProcessBatch(a2).ok());
+  EXPECT_EQ(store_.get_documents_calls(), 3u);
+  auto record = store_.GetTrace(Trace(1));
+  EXPECT_EQ(record->summary.revision, 2u);
+  // The reloaded segment still counts: the duration spans both documents.
+  EXPECT_EQ(record->summary.duration_us, std::optional<int64_t>(4'000'000));
+}
+
+TEST_F(WriterTest, CompletedSegmentReplacesInProgressButNotTheReverse) {
+  Writer writer(store_, metrics_, clock_, 100);
+  const std::string in_progress = SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, {});
+  const std::string complete = SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 102.0);
+  auto b1 = Batch({in_progress});
+  ASSERT_TRUE(writer.ProcessBatch(b1).ok());
+  EXPECT_TRUE(store_.GetTrace(Trace(1))->summary.is_partial);
+  auto b2 = Batch({complete});
+  ASSERT_TRUE(writer.ProcessBatch(b2).ok());
+  EXPECT_EQ(RawOf(1, 1), complete);
+  EXPECT_FALSE(store_.GetTrace(Trace(1))->summary.is_partial);
+  EXPECT_EQ(store_.GetTrace(Trace(1))->summary.revision, 2u);
+  // A late in-progress copy (UDP reordering) is ignored: nothing is written.
+  auto b3 = Batch({in_progress});
+  ASSERT_TRUE(writer.ProcessBatch(b3).ok());
+  EXPECT_EQ(store_.write_calls(), 2u);
+  EXPECT_EQ(RawOf(1, 1), complete);
+  EXPECT_EQ(store_.GetTrace(Trace(1))->summary.revision, 2u);
+}
+
+TEST_F(WriterTest, DuplicateEntityInOneBatchIsWrittenOnce) {
+  Writer writer(store_, metrics_, clock_, 100);
+  const std::string complete = SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 102.0);
+  auto batch = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, {}), complete});
+  ASSERT_TRUE(writer.ProcessBatch(batch).ok());
+  EXPECT_EQ(store_.batch_sizes(), (std::vector<size_t>{1}));
+  EXPECT_EQ(RawOf(1, 1), complete);
+  EXPECT_EQ(store_.GetTrace(Trace(1))->summary.revision, 1u);
+}
+
+TEST_F(WriterTest, TicketCompletesAfterItsLastDocumentIsDurable) {
+  Writer writer(store_, metrics_, clock_, 100);
+  auto ticket = std::make_shared<SubmitTicket>();
+  int calls = 0;
+  size_t stored_at_callback = 0;
+  ticket->remaining = 2;
+  ticket->outcomes = {DocumentOutcome{true, SegmentIdText(1), "", ""},
+                      DocumentOutcome{false, "", "MalformedJson", "bad"}};
+  ticket->done = [&](Status s, std::vector<DocumentOutcome> outcomes) {
+    ++calls;
+    EXPECT_TRUE(s.ok());
+    ASSERT_EQ(outcomes.size(), 2u);
+    EXPECT_EQ(outcomes[1].error_code, "MalformedJson");
+    stored_at_callback = store_.document_count();
+  };
+  std::vector<WriteItem> b1;
+  b1.push_back(Item(SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0), ticket));
+  ASSERT_TRUE(writer.ProcessBatch(b1).ok());
+  EXPECT_EQ(calls, 0);
+  std::vector<WriteItem> b2;
+  b2.push_back(Item(SegmentJson(TraceIdText(2), SegmentIdText(2), 1.0, 2.0), ticket));
+  ASSERT_TRUE(writer.ProcessBatch(b2).ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(stored_at_callback, 2u);
+}
+
+TEST_F(WriterTest, StoreFailureFailsTicketsCountsDropsAndForgetsCache) {
+  Writer writer(store_, metrics_, clock_, 100);
+  auto ok = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)});
+  ASSERT_TRUE(writer.ProcessBatch(ok).ok());
+  store_.FailWrites(Status::IOError("disk full"));
+  auto ticket = std::make_shared<SubmitTicket>();
+  Status got;
+  ticket->remaining = 1;
+  ticket->outcomes.resize(1);
+  ticket->done = [&](Status s, std::vector<DocumentOutcome>) { got = s; };
+  std::vector<WriteItem> failing;
+  failing.push_back(Item(SegmentJson(TraceIdText(1), SegmentIdText(2), 1.0, 3.0), ticket));
+  failing.push_back(Item(SegmentJson(TraceIdText(3), SegmentIdText(3), 1.0, 3.0)));
+  EXPECT_EQ(writer.ProcessBatch(failing), Status::IOError("disk full"));
+  EXPECT_EQ(got, Status::IOError("disk full"));
+  EXPECT_EQ(metrics_.dropped_store_error.Value(), 1u);  // the UDP document
+  EXPECT_EQ(writer.cache().size(), 0u);
+  // After recovery the trace is reloaded from what the store really holds.
+  store_.FailWrites(Status::Ok());
+  auto retry = Batch({SegmentJson(TraceIdText(1), SegmentIdText(4), 1.0, 2.5)});
+  ASSERT_TRUE(writer.ProcessBatch(retry).ok());
+  auto record = store_.GetTrace(Trace(1));
+  EXPECT_EQ(record->summary.revision, 2u);
+  EXPECT_EQ(store_.GetDocuments(Trace(1))->size(), 2u);
+  EXPECT_EQ(record->summary.duration_us, std::optional<int64_t>(1'500'000));
+}
+
+TEST_F(WriterTest, LoadFailureFailsOnlyThatTrace) {
+  Writer writer(store_, metrics_, clock_, 100);
+  store_.FailReads(Status::IOError("read error"));
+  auto batch = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)});
+  EXPECT_TRUE(writer.ProcessBatch(batch).ok());
+  EXPECT_EQ(store_.write_calls(), 0u);
+  EXPECT_EQ(metrics_.dropped_store_error.Value(), 1u);
+}
+
+}  // namespace
+}  // namespace roentgen::ingest
