@@ -1,68 +1,30 @@
 #include "store/record_codec.h"
 
-#include <bit>
-#include <cstring>
-#include <limits>
-
 #include <fmt/format.h>
+
+#include "store/codec_io.h"
 
 namespace roentgen::store {
 namespace {
 
+using codec::GetOptional;
+using codec::GetStrings;
+using codec::GetVector;
+using codec::PutDouble;
+using codec::PutFixed64;
+using codec::PutFlags;
+using codec::PutOptional;
+using codec::PutSigned;
+using codec::PutString;
+using codec::PutStrings;
+using codec::PutVarint;
+using codec::PutVector;
+using codec::Reader;
 using graph::Edge;
 using graph::Node;
 using graph::Observation;
 using graph::TraceGraph;
 using xray::ServiceId;
-
-// ---- writing ----
-
-void PutVarint(uint64_t v, std::string& out) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void PutSigned(int64_t v, std::string& out) {
-  PutVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
-}
-
-void PutFixed64(uint64_t v, std::string& out) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
-
-void PutDouble(double v, std::string& out) { PutFixed64(std::bit_cast<uint64_t>(v), out); }
-
-void PutString(std::string_view s, std::string& out) {
-  PutVarint(s.size(), out);
-  out.append(s);
-}
-
-void PutFlags(std::initializer_list<bool> flags, std::string& out) {
-  uint8_t byte = 0;
-  int bit = 0;
-  for (bool f : flags) byte |= static_cast<uint8_t>(f ? 1 : 0) << bit++;
-  out.push_back(static_cast<char>(byte));
-}
-
-void PutStrings(const std::vector<std::string>& v, std::string& out) {
-  PutVarint(v.size(), out);
-  for (const auto& s : v) PutString(s, out);
-}
-
-template <typename T, typename F>
-void PutVector(const std::vector<T>& v, F put, std::string& out) {
-  PutVarint(v.size(), out);
-  for (const auto& e : v) put(e, out);
-}
-
-template <typename T, typename F>
-void PutOptional(const std::optional<T>& v, F put, std::string& out) {
-  out.push_back(v ? 1 : 0);
-  if (v) put(*v, out);
-}
 
 void PutServiceId(const ServiceId& s, std::string& out) {
   PutString(s.name, out);
@@ -187,144 +149,6 @@ void PutGraph(const TraceGraph& g, std::string& out) {
       out);
 }
 
-// ---- reading ----
-
-// Reads from a byte range; the first failure sticks and records what failed.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-
-  bool ok() const { return error_.empty(); }
-  const std::string& error() const { return error_; }
-  size_t remaining() const { return in_.size() - pos_; }
-  size_t position() const { return pos_; }
-  bool Fail(std::string what) {
-    if (error_.empty()) error_ = fmt::format("{} at byte {}", what, pos_);
-    return false;
-  }
-
-  bool Varint(uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return Fail("truncated varint");
-      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
-      if (shift == 63 && b > 1) return Fail("varint overflows 64 bits");
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return true;
-    }
-    return Fail("varint longer than 10 bytes");
-  }
-  bool Signed(int64_t& v) {
-    uint64_t u = 0;
-    if (!Varint(u)) return false;
-    v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
-    return true;
-  }
-  bool Int(int& v) {
-    int64_t w = 0;
-    if (!Signed(w)) return false;
-    if (w < std::numeric_limits<int>::min() || w > std::numeric_limits<int>::max()) {
-      return Fail("integer out of range");
-    }
-    v = static_cast<int>(w);
-    return true;
-  }
-  bool Uint32(uint32_t& v) {
-    uint64_t w = 0;
-    if (!Varint(w)) return false;
-    if (w > std::numeric_limits<uint32_t>::max()) return Fail("integer out of range");
-    v = static_cast<uint32_t>(w);
-    return true;
-  }
-  bool Size(size_t& v) {
-    uint64_t w = 0;
-    if (!Varint(w)) return false;
-    v = static_cast<size_t>(w);
-    return true;
-  }
-  bool Double(double& v) {
-    if (remaining() < 8) return Fail("truncated double");
-    uint64_t bits = 0;
-    for (int i = 0; i < 8; ++i) bits |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
-    pos_ += 8;
-    v = std::bit_cast<double>(bits);
-    return true;
-  }
-  bool Byte(uint8_t& b) {
-    if (remaining() < 1) return Fail("truncated");
-    b = static_cast<uint8_t>(in_[pos_++]);
-    return true;
-  }
-  bool Bytes(size_t n, uint8_t* out) {
-    if (remaining() < n) return Fail("truncated bytes");
-    std::memcpy(out, in_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool String(std::string& s) {
-    uint64_t n = 0;
-    if (!Varint(n)) return false;
-    if (n > remaining()) return Fail("string length exceeds the record");
-    s.assign(in_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  // A vector count; every element needs at least one byte.
-  bool Count(size_t& n) {
-    uint64_t w = 0;
-    if (!Varint(w)) return false;
-    if (w > remaining()) return Fail("element count exceeds the record");
-    n = static_cast<size_t>(w);
-    return true;
-  }
-  // Reads a flag byte holding `n` bools; other bits must be zero.
-  bool Flags(std::initializer_list<bool*> flags) {
-    uint8_t byte = 0;
-    if (!Byte(byte)) return false;
-    if (byte >> flags.size()) return Fail("unknown flag bits");
-    int bit = 0;
-    for (bool* f : flags) *f = (byte >> bit++) & 1;
-    return true;
-  }
-
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
-  std::string error_;
-};
-
-bool GetStrings(Reader& r, std::vector<std::string>& v) {
-  size_t n = 0;
-  if (!r.Count(n)) return false;
-  v.resize(n);
-  for (auto& s : v)
-    if (!r.String(s)) return false;
-  return true;
-}
-
-template <typename T, typename F>
-bool GetVector(Reader& r, std::vector<T>& v, F get) {
-  size_t n = 0;
-  if (!r.Count(n)) return false;
-  v.resize(n);
-  for (auto& e : v)
-    if (!get(r, e)) return false;
-  return true;
-}
-
-template <typename T, typename F>
-bool GetOptional(Reader& r, std::optional<T>& v, F get) {
-  uint8_t present = 0;
-  if (!r.Byte(present)) return false;
-  if (present > 1) return r.Fail("bad optional marker");
-  if (!present) {
-    v.reset();
-    return true;
-  }
-  v.emplace();
-  return get(r, *v);
-}
-
 bool GetSigned(Reader& r, int64_t& v) { return r.Signed(v); }
 bool GetInt(Reader& r, int& v) { return r.Int(v); }
 bool GetDouble(Reader& r, double& v) { return r.Double(v); }
@@ -363,9 +187,8 @@ bool GetRootCauseEntity(Reader& r, xray::RootCauseEntity& e) {
 }
 
 bool GetRootCauseService(Reader& r, xray::RootCauseService& s) {
-  return r.String(s.name) && GetStrings(r, s.names) && r.String(s.type) &&
-         r.String(s.account_id) && GetVector(r, s.entity_path, GetRootCauseEntity) &&
-         r.Flags({&s.inferred});
+  return r.String(s.name) && GetStrings(r, s.names) && r.String(s.type) && r.String(s.account_id) &&
+         GetVector(r, s.entity_path, GetRootCauseEntity) && r.Flags({&s.inferred});
 }
 
 bool GetRootCause(Reader& r, xray::RootCause& c) {
@@ -384,10 +207,11 @@ bool GetUser(Reader& r, xray::TraceUser& u) {
 
 bool GetSummary(Reader& r, xray::TraceSummary& s) {
   return r.Bytes(s.id.bytes.size(), s.id.bytes.data()) && r.Signed(s.start_time_us) &&
-         GetOptional(r, s.duration_us, GetSigned) && GetOptional(r, s.response_time_us, GetSigned) &&
+         GetOptional(r, s.duration_us, GetSigned) &&
+         GetOptional(r, s.response_time_us, GetSigned) &&
          r.Flags({&s.has_fault, &s.has_error, &s.has_throttle, &s.is_partial}) &&
-         r.String(s.http.url) && GetOptional(r, s.http.status, GetInt) &&
-         r.String(s.http.method) && r.String(s.http.user_agent) && r.String(s.http.client_ip) &&
+         r.String(s.http.url) && GetOptional(r, s.http.status, GetInt) && r.String(s.http.method) &&
+         r.String(s.http.user_agent) && r.String(s.http.client_ip) &&
          GetVector(r, s.annotations, GetAnnotation) && GetVector(r, s.users, GetUser) &&
          GetVector(r, s.service_ids, GetServiceId) && GetStrings(r, s.resource_arns) &&
          GetStrings(r, s.instance_ids) && GetStrings(r, s.availability_zones) &&

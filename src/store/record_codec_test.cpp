@@ -45,8 +45,7 @@ void ExpectSameRootCauses(const std::vector<xray::RootCause>& a,
         ASSERT_EQ(x.entity_path[k].exceptions.size(), y.entity_path[k].exceptions.size());
         for (size_t m = 0; m < x.entity_path[k].exceptions.size(); ++m) {
           EXPECT_EQ(x.entity_path[k].exceptions[m].name, y.entity_path[k].exceptions[m].name);
-          EXPECT_EQ(x.entity_path[k].exceptions[m].message,
-                    y.entity_path[k].exceptions[m].message);
+          EXPECT_EQ(x.entity_path[k].exceptions[m].message, y.entity_path[k].exceptions[m].message);
         }
       }
     }

@@ -1,11 +1,11 @@
 #include "store/rocksdb_options.h"
 
-#include <algorithm>
-
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+
+#include <algorithm>
 
 #include "store/store_keys.h"
 
@@ -13,7 +13,8 @@ namespace roentgen::store::rocks {
 namespace {
 
 bool Supported(rocksdb::CompressionType type) {
-  static const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  static const std::vector<rocksdb::CompressionType> supported =
+      rocksdb::GetSupportedCompressions();
   return std::find(supported.begin(), supported.end(), type) != supported.end();
 }
 

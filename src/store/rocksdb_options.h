@@ -3,13 +3,13 @@
 // src/store (rocksdb_store.cpp, tests). See docs/storage.md.
 #pragma once
 
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+
 #include <array>
 #include <cstddef>
 #include <memory>
 #include <vector>
-
-#include <rocksdb/cache.h>
-#include <rocksdb/db.h>
 
 #include "store/rocksdb_store.h"
 
@@ -17,12 +17,12 @@ namespace roentgen::store::rocks {
 
 // Column families besides RocksDB's "default" (which the store leaves empty).
 enum Cf : size_t {
-  kDocuments = 0,  // trace id + entity id → document header + raw bytes
-  kTraces,         // trace id → encoded TraceRecord
-  kTimeIndex,      // ordered start_us + trace id → ""
-  kEventIndex,     // ordered updated_us + trace id → ""
-  kSecondaryIndex, // kind + value + ordered start_us + trace id → ""
-  kConfig,         // namespace + 0x00 + key → value
+  kDocuments = 0,   // trace id + entity id → document header + raw bytes
+  kTraces,          // trace id → encoded TraceRecord
+  kTimeIndex,       // ordered start_us + trace id → ""
+  kEventIndex,      // ordered updated_us + trace id → ""
+  kSecondaryIndex,  // kind + value + ordered start_us + trace id → ""
+  kConfig,          // namespace + 0x00 + key → value
   kCfCount,
 };
 

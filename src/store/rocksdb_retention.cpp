@@ -10,11 +10,11 @@
 // and ascending scans do not step over them. (Range deletes are not used:
 // concurrent writers may add keys inside a trace's document range or a time
 // range at any moment, and point deletes keep those intact.)
-#include <chrono>
-
 #include <fmt/format.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
 
 #include "store/record_codec.h"
 #include "store/rocksdb_store_impl.h"
@@ -56,9 +56,8 @@ Status RocksDbStore::DeleteOlderThanBatch(int64_t cutoff_us, size_t limit, size_
       xray::TraceId id;
       if (it->key().size() != keys::kTimeSuffixBytes ||
           !keys::DecodeTimeSuffix(it->key().ToStringView(), &time_us, &id)) {
-        return Status::Corruption(
-            fmt::format("time index key of {} bytes, expected {}", it->key().size(),
-                        keys::kTimeSuffixBytes));
+        return Status::Corruption(fmt::format("time index key of {} bytes, expected {}",
+                                              it->key().size(), keys::kTimeSuffixBytes));
       }
       time_keys.push_back(it->key().ToString());
       ids.push_back(id);

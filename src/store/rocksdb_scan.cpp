@@ -37,8 +37,8 @@ Status RocksDbStore::Scan(const ScanOptions& options, const ScanCallback& callba
   std::string upper = prefix;
   keys::AppendOrderedInt64(options.end_us, upper);
   if (options.resume_after) {
-    std::string cursor = prefix + keys::TimeKey(options.resume_after->time_us,
-                                                options.resume_after->trace_id);
+    std::string cursor =
+        prefix + keys::TimeKey(options.resume_after->time_us, options.resume_after->trace_id);
     if (options.descending) {
       upper = std::min(upper, cursor);  // the bound is exclusive: skips the cursor
     } else {
@@ -71,8 +71,8 @@ Status RocksDbStore::Scan(const ScanOptions& options, const ScanCallback& callba
     int64_t time_us = 0;
     xray::TraceId id;
     if (key.size() != key_size || !keys::DecodeTimeSuffix(key, &time_us, &id)) {
-      return Status::Corruption(fmt::format("index key of {} bytes, expected {}", key.size(),
-                                            key_size));
+      return Status::Corruption(
+          fmt::format("index key of {} bytes, expected {}", key.size(), key_size));
     }
     value.Reset();
     rocksdb::Status s = db_->Get(get_options, cf(rocks::kTraces), keys::TraceKey(id), &value);

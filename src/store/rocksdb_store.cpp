@@ -1,12 +1,12 @@
 #include "store/rocksdb_store.h"
 
-#include <algorithm>
-#include <filesystem>
-#include <unordered_map>
-
 #include <fmt/format.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <unordered_map>
 
 #include "store/record_codec.h"
 #include "store/rocksdb_store_impl.h"
@@ -47,8 +47,8 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const RocksDbStoreConfig& conf
   std::error_code ec;
   std::filesystem::create_directories(config.path, ec);
   if (ec) {
-    return Status::IOError(fmt::format("cannot create store directory {}: {}", config.path,
-                                       ec.message()));
+    return Status::IOError(
+        fmt::format("cannot create store directory {}: {}", config.path, ec.message()));
   }
   auto cache = rocksdb::NewLRUCache(config.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -136,7 +136,8 @@ Status RocksDbStore::Write(const WriteBatch& batch) {
       old_entries = keys::IndexEntriesFor(it->second->summary);
     } else {
       old_value.Reset();
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(rocks::kTraces), trace_key, &old_value);
+      rocksdb::Status s =
+          db_->Get(rocksdb::ReadOptions(), cf(rocks::kTraces), trace_key, &old_value);
       if (s.ok()) {
         // An undecodable old record leaves its index entries behind; they only
         // make scans over-return, which the query evaluator tolerates.
@@ -182,18 +183,18 @@ Result<std::vector<StoredDocument>> RocksDbStore::GetDocuments(const xray::Trace
   for (it->Seek(lower); it->Valid() && it->key().starts_with(lower); it->Next()) {
     const rocksdb::Slice key = it->key();
     if (key.size() != keys::kTraceIdBytes + keys::kEntityIdBytes) {
-      return Status::Corruption(fmt::format("document key of trace {} has {} bytes",
-                                            id.ToString(), key.size()));
+      return Status::Corruption(
+          fmt::format("document key of trace {} has {} bytes", id.ToString(), key.size()));
     }
     auto value = DecodeDocumentValue(it->value().ToStringView());
     if (!value.ok()) {
       return Status::Corruption(
           fmt::format("trace {}: {}", id.ToString(), value.status().message()));
     }
-    docs.push_back(StoredDocument{
-        xray::SegmentId::FromBinary(reinterpret_cast<const uint8_t*>(key.data()) +
-                                    keys::kTraceIdBytes),
-        value->received_us, std::string(value->raw)});
+    docs.push_back(
+        StoredDocument{xray::SegmentId::FromBinary(reinterpret_cast<const uint8_t*>(key.data()) +
+                                                   keys::kTraceIdBytes),
+                       value->received_us, std::string(value->raw)});
   }
   RG_RETURN_IF_ERROR(FromRocks(it->status(), "reading documents"));
   return docs;
@@ -201,7 +202,8 @@ Result<std::vector<StoredDocument>> RocksDbStore::GetDocuments(const xray::Trace
 
 Result<TraceRecord> RocksDbStore::GetTrace(const xray::TraceId& id) {
   rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(rocks::kTraces), keys::TraceKey(id), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf(rocks::kTraces), keys::TraceKey(id), &value);
   if (s.IsNotFound()) return Status::NotFound(fmt::format("trace {} not found", id.ToString()));
   RG_RETURN_IF_ERROR(FromRocks(s, "reading a trace"));
   auto record = DecodeTraceRecord(value.ToStringView());

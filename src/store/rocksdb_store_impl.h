@@ -9,6 +9,8 @@
 // RocksDB's group-committed WAL writes. Reads use snapshots, no locks.
 #pragma once
 
+#include <rocksdb/db.h>
+
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -17,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <rocksdb/db.h>
 
 #include "store/rocksdb_options.h"
 #include "store/rocksdb_store.h"

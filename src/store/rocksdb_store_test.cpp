@@ -1,95 +1,25 @@
 #include "store/rocksdb_store.h"
 
-#include <chrono>
-#include <filesystem>
-#include <thread>
-
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "store/rocksdb_options.h"
+#include "store/rocksdb_store_test_fixture.h"
 #include "store/store_keys.h"
-#include "store/store_test_util.h"
 
 namespace roentgen::store {
 namespace {
 
+using testing::Condition;
+using testing::kSecond;
+using testing::kT0;
 using testing::MakeFullRecord;
 using testing::MakeRecord;
 using testing::MakeTraceId;
-
-constexpr int64_t kSecond = 1'000'000;
-constexpr int64_t kT0 = 1'700'000'000 * kSecond;
-
-IndexCondition Condition(IndexCondition::Kind kind, std::string text = "") {
-  IndexCondition c;
-  c.kind = kind;
-  c.text = std::move(text);
-  return c;
-}
-
-class RocksDbStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rg_store_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    Open();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void Open() {
-    RocksDbStoreConfig config;
-    config.path = (dir_ / "db").string();
-    config.block_cache_bytes = 8 << 20;
-    config.sync_writes = false;
-    config.clock = &clock_;
-    config.retention_us = retention_us_;
-    config.retention_interval_us = retention_interval_us_;
-    auto store = OpenRocksDbStore(config);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-  }
-  void Reopen() {
-    store_.reset();
-    Open();
-  }
-
-  void Put(const TraceRecord& record) {
-    WriteBatch batch;
-    batch.traces.push_back(record);
-    ASSERT_TRUE(store_->Write(batch).ok());
-  }
-
-  // The trace ids a scan visits, in order, as their last byte (tests use
-  // MakeTraceId(seed, tail) with distinct tails).
-  std::vector<int> ScanTails(const ScanOptions& options, size_t limit = 1000) {
-    std::vector<int> tails;
-    Status s = store_->Scan(options, [&](const TraceRecord& r, int64_t) {
-      tails.push_back(r.summary.id.bytes[15]);
-      return tails.size() < limit;
-    });
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return tails;
-  }
-
-  ScanOptions Range(int64_t start, int64_t end) {
-    ScanOptions o;
-    o.start_us = start;
-    o.end_us = end;
-    return o;
-  }
-
-  std::filesystem::path dir_;
-  FakeClock clock_{kT0};
-  int64_t retention_us_ = 3600 * kSecond;
-  int64_t retention_interval_us_ = 600 * kSecond;
-  std::unique_ptr<Store> store_;
-};
+using testing::RocksDbStoreTest;
 
 TEST_F(RocksDbStoreTest, DocumentsAreStoredAndReplacedBySameKey) {
   auto trace = MakeTraceId(0x10, 1);
@@ -163,10 +93,13 @@ TEST_F(RocksDbStoreTest, EventRangeUsesUpdateTime) {
   ScanOptions o = Range(kT0 + 55, kT0 + 101);
   o.time_range_type = TimeRangeType::kEvent;
   std::vector<int64_t> times;
-  ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord&, int64_t t) {
-                      times.push_back(t);
-                      return true;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->Scan(o,
+                         [&](const TraceRecord&, int64_t t) {
+                           times.push_back(t);
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(times, (std::vector<int64_t>{kT0 + 100, kT0 + 60}));
   o.time_range_type = TimeRangeType::kService;  // start time
   EXPECT_EQ(ScanTails(o), (std::vector<int>{}));
@@ -188,11 +121,14 @@ TEST_F(RocksDbStoreTest, CursorPaginationVisitsEveryTraceOnce) {
       o.descending = descending;
       o.resume_after = cursor;
       size_t n = 0;
-      ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord& r, int64_t t) {
-                          seen.push_back(r.summary.id.bytes[15]);
-                          cursor = ScanCursor{t, r.summary.id};
-                          return ++n < 10;
-                        }).ok());
+      ASSERT_TRUE(store_
+                      ->Scan(o,
+                             [&](const TraceRecord& r, int64_t t) {
+                               seen.push_back(r.summary.id.bytes[15]);
+                               cursor = ScanCursor{t, r.summary.id};
+                               return ++n < 10;
+                             })
+                      .ok());
       ++pages;
       if (n < 10) break;
     }
@@ -319,17 +255,23 @@ TEST_F(RocksDbStoreTest, ChangedRecordDropsStaleIndexEntries) {
   EXPECT_EQ(ScanTails(o), (std::vector<int>{}));
   o.index.reset();
   std::vector<int64_t> times;
-  ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord&, int64_t t) {
-                      times.push_back(t);
-                      return true;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->Scan(o,
+                         [&](const TraceRecord&, int64_t t) {
+                           times.push_back(t);
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(times, (std::vector<int64_t>{kT0 - 5}));  // the old time entry is gone
   o.time_range_type = TimeRangeType::kEvent;
   times.clear();
-  ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord&, int64_t t) {
-                      times.push_back(t);
-                      return true;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->Scan(o,
+                         [&](const TraceRecord&, int64_t t) {
+                           times.push_back(t);
+                           return true;
+                         })
+                  .ok());
   EXPECT_EQ(times, (std::vector<int64_t>{kT0 + 1}));
 }
 
@@ -341,64 +283,6 @@ TEST_F(RocksDbStoreTest, SameTraceTwiceInOneBatchKeepsTheLast) {
   ASSERT_TRUE(store_->Write(batch).ok());
   EXPECT_EQ(store_->GetTrace(id)->summary.start_time_us, kT0 + 7);
   EXPECT_EQ(ScanTails(Range(kT0, kT0 + 100)), (std::vector<int>{1}));
-}
-
-TEST_F(RocksDbStoreTest, RetentionDeletesOldTracesDocumentsAndIndexes) {
-  auto old_id = MakeTraceId(0x60, 1);
-  auto new_id = MakeTraceId(0x60, 2);
-  WriteBatch batch;
-  batch.documents = {{old_id, xray::SegmentId{1}, kT0, "old"},
-                     {new_id, xray::SegmentId{1}, kT0, "new"}};
-  TraceRecord old_record = MakeFullRecord(old_id, kT0 - 100);
-  old_record.summary.updated_us = kT0 + 5;  // updated recently, still started long ago
-  batch.traces = {old_record, MakeFullRecord(new_id, kT0)};
-  ASSERT_TRUE(store_->Write(batch).ok());
-
-  ASSERT_TRUE(store_->DeleteOlderThan(kT0).ok());
-  EXPECT_EQ(store_->GetTrace(old_id).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->GetDocuments(old_id)->size(), 0u);
-  EXPECT_TRUE(store_->GetTrace(new_id).ok());
-  EXPECT_EQ(store_->GetDocuments(new_id)->size(), 1u);
-
-  ScanOptions o = Range(INT64_MIN, INT64_MAX);
-  EXPECT_EQ(ScanTails(o), (std::vector<int>{2}));
-  o.time_range_type = TimeRangeType::kEvent;
-  EXPECT_EQ(ScanTails(o), (std::vector<int>{2}));
-  o.time_range_type = TimeRangeType::kTraceId;
-  o.index = Condition(IndexCondition::Kind::kUser, "alice");
-  EXPECT_EQ(ScanTails(o), (std::vector<int>{2}));
-}
-
-TEST_F(RocksDbStoreTest, RetentionHandlesManyBatches) {
-  WriteBatch batch;
-  for (int i = 0; i < 2500; ++i) {
-    TraceRecord r = MakeRecord(MakeTraceId(static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)),
-                               kT0 + i);
-    batch.traces.push_back(r);
-  }
-  ASSERT_TRUE(store_->Write(batch).ok());
-  ASSERT_TRUE(store_->DeleteOlderThan(kT0 + 2400).ok());
-  size_t left = 0;
-  ASSERT_TRUE(store_->Scan(Range(INT64_MIN, INT64_MAX), [&](const TraceRecord& r, int64_t) {
-                      EXPECT_GE(r.summary.start_time_us, kT0 + 2400);
-                      ++left;
-                      return true;
-                    }).ok());
-  EXPECT_EQ(left, 100u);
-}
-
-TEST_F(RocksDbStoreTest, BackgroundRetentionUsesTheClock) {
-  retention_us_ = 60 * kSecond;
-  retention_interval_us_ = 20'000;  // 20 ms
-  Reopen();
-  Put(MakeRecord(MakeTraceId(0x61, 1), kT0 - 30 * kSecond));
-  Put(MakeRecord(MakeTraceId(0x61, 2), kT0));
-  clock_.Advance(45 * kSecond);  // cutoff = kT0 - 15 s: only trace 1 is too old
-  for (int i = 0; i < 500 && store_->GetTrace(MakeTraceId(0x61, 1)).ok(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(store_->GetTrace(MakeTraceId(0x61, 1)).status().code(), StatusCode::kNotFound);
-  EXPECT_TRUE(store_->GetTrace(MakeTraceId(0x61, 2)).ok());
 }
 
 TEST_F(RocksDbStoreTest, ReopenKeepsEverything) {
@@ -437,8 +321,8 @@ TEST_F(RocksDbStoreTest, GarbageRecordIsCorruption) {
                                   rocks::MakeColumnFamilies(cache), &handles, &raw)
                     .ok());
     std::unique_ptr<rocksdb::DB> db(raw);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1 + rocks::kTraces],
-                        keys::TraceKey(id), "\x01garbage")
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1 + rocks::kTraces], keys::TraceKey(id),
+                        "\x01garbage")
                     .ok());
     for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
   }
@@ -449,25 +333,6 @@ TEST_F(RocksDbStoreTest, GarbageRecordIsCorruption) {
   // Writing a good record over it repairs the trace.
   Put(MakeRecord(id, kT0));
   EXPECT_TRUE(store_->GetTrace(id).ok());
-}
-
-TEST_F(RocksDbStoreTest, ConfigCrud) {
-  ASSERT_TRUE(store_->PutConfig("groups", "b", "2").ok());
-  ASSERT_TRUE(store_->PutConfig("groups", "a", "1").ok());
-  ASSERT_TRUE(store_->PutConfig("groupsX", "c", "3").ok());
-  ASSERT_TRUE(store_->PutConfig("sampling", "rule", "{}").ok());
-  ASSERT_TRUE(store_->PutConfig("groups", "a", "1b").ok());
-  EXPECT_EQ(*store_->GetConfig("groups", "a"), "1b");
-  auto list = store_->ListConfig("groups");
-  ASSERT_TRUE(list.ok());
-  EXPECT_EQ(*list, (std::vector<std::pair<std::string, std::string>>{{"a", "1b"}, {"b", "2"}}));
-  ASSERT_TRUE(store_->DeleteConfig("groups", "a").ok());
-  EXPECT_EQ(store_->GetConfig("groups", "a").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->DeleteConfig("groups", "a").code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->ListConfig("groups")->size(), 1u);
-  EXPECT_EQ(store_->ListConfig("none")->size(), 0u);
-  EXPECT_EQ(store_->PutConfig(std::string_view("a\0b", 3), "k", "v").code(),
-            StatusCode::kInvalidArgument);
 }
 
 TEST_F(RocksDbStoreTest, ConcurrentWritersKeepIndexesConsistent) {
@@ -489,33 +354,27 @@ TEST_F(RocksDbStoreTest, ConcurrentWritersKeepIndexesConsistent) {
   }
   for (auto& th : threads) th.join();
   size_t time_entries = 0, user_entries = 0;
-  ASSERT_TRUE(store_->Scan(Range(INT64_MIN, INT64_MAX), [&](const TraceRecord&, int64_t) {
-                      ++time_entries;
-                      return true;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->Scan(Range(INT64_MIN, INT64_MAX),
+                         [&](const TraceRecord&, int64_t) {
+                           ++time_entries;
+                           return true;
+                         })
+                  .ok());
   for (int t = 0; t < 4; ++t) {
     ScanOptions o = Range(INT64_MIN, INT64_MAX);
     o.index = Condition(IndexCondition::Kind::kUser, "u" + std::to_string(t));
-    ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord& r, int64_t) {
-                        EXPECT_EQ(r.summary.users[0].user_name, "u" + std::to_string(t));
-                        ++user_entries;
-                        return true;
-                      }).ok());
+    ASSERT_TRUE(store_
+                    ->Scan(o,
+                           [&](const TraceRecord& r, int64_t) {
+                             EXPECT_EQ(r.summary.users[0].user_name, "u" + std::to_string(t));
+                             ++user_entries;
+                             return true;
+                           })
+                    .ok());
   }
   EXPECT_EQ(time_entries, 8u);
   EXPECT_EQ(user_entries, 8u);
-}
-
-TEST(RocksDbStoreConfigTest, ValidateRejectsBadConfigs) {
-  RocksDbStoreConfig c;
-  EXPECT_EQ(c.Validate().code(), StatusCode::kInvalidArgument);  // no path
-  c.path = "/tmp/x";
-  EXPECT_TRUE(c.Validate().ok());
-  c.retention_us = 0;
-  EXPECT_EQ(c.Validate().message(), "store retention must be positive");
-  c.retention_us = 1;
-  c.clock = nullptr;
-  EXPECT_EQ(c.Validate().message(), "store clock must be set");
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "store/store_keys.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
-
-#include <gtest/gtest.h>
 
 #include "common/hex.h"
 #include "store/store_test_util.h"
@@ -14,8 +14,8 @@ namespace {
 using testing::MakeTraceId;
 
 std::string Hex(std::string_view bytes) {
-  return ToHex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                        bytes.size()));
+  return ToHex(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
 }
 
 std::string Ordered64(int64_t v) {
@@ -152,16 +152,15 @@ TEST(StoreKeysTest, IndexEntriesCoverEveryIndexedField) {
   EXPECT_EQ(time, 1u);
   EXPECT_EQ(event, 1u);
   // Sorted, and the duplicate name "api" (name and names[0]) appears once.
-  EXPECT_EQ(secondary, (std::vector<std::string>{
-                           "01016b010176",                  // k = "v"
-                           "01016b02c000000000000000",      // k = 2
-                           "0203617069",                    // service api
-                           "0209" + Hex("api-alias"),       // service api-alias
-                           "03036170690154",                // service api, type T
-                           "0309" + Hex("api-alias") + "0154",
-                           "040175",                        // user u
-                           "05800001f4",                    // http 500
-                           "06", "07", "08"}));
+  EXPECT_EQ(secondary, (std::vector<std::string>{"01016b010176",              // k = "v"
+                                                 "01016b02c000000000000000",  // k = 2
+                                                 "0203617069",                // service api
+                                                 "0209" + Hex("api-alias"),   // service api-alias
+                                                 "03036170690154",            // service api, type T
+                                                 "0309" + Hex("api-alias") + "0154",
+                                                 "040175",      // user u
+                                                 "05800001f4",  // http 500
+                                                 "06", "07", "08"}));
 }
 
 }  // namespace

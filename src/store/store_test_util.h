@@ -70,8 +70,9 @@ inline TraceRecord MakeFullRecord(const xray::TraceId& id, int64_t start_us) {
   s.is_partial = true;
   s.http = {"https://api.example.com/orders", 503, "GET", "Mozilla/5.0", "192.0.2.1"};
   s.annotations = {
-      {"customer", {{std::string("gold"), {MakeService("orders", "AWS::EC2::Instance")}},
-                    {std::string("5"), {}}}},
+      {"customer",
+       {{std::string("gold"), {MakeService("orders", "AWS::EC2::Instance")}},
+        {std::string("5"), {}}}},
       {"retries", {{5.0, {MakeService("billing", "")}}, {-0.25, {}}}},
       {"cached", {{true, {}}, {false, {}}}},
   };
