@@ -1,0 +1,93 @@
+// Per-minute service-graph rollups, kept up to date at ingest.
+//
+// Every observation of a trace graph (node or edge) is added to the minute in
+// which it started. When a trace changes (a segment arrives late, an
+// in-progress segment completes), the writer calls Replace(old, new): the old
+// graph is subtracted and the new one added, so each observation is counted
+// exactly once whatever the arrival order. Counters are exact integers, so
+// subtraction leaves no drift.
+//
+// Bounded memory: minutes older than the retention are dropped by Expire(), and
+// when the estimated memory exceeds `max_bytes` the oldest minutes are evicted
+// (counted in stats().evicted_minutes). Observations that fall in a dropped
+// minute are skipped and counted. Not persisted yet: after a restart the
+// rollups must be rebuilt from stored traces (docs/service-map.md).
+//
+// Thread-safe: writers take an exclusive lock, queries a shared one.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <vector>
+
+#include "common/status.h"
+#include "graph/entity_selector.h"
+#include "graph/service_graph.h"
+#include "graph/trace_graph.h"
+
+namespace roentgen::graph {
+
+inline constexpr int64_t kMinuteUs = 60'000'000;
+
+struct RollupConfig {
+  int64_t retention_us = 30LL * 24 * 3600 * 1'000'000;  // X-Ray keeps traces 30 days
+  size_t max_bytes = size_t{256} << 20;
+  Status Validate() const;
+};
+
+struct RollupStats {
+  size_t minutes = 0;
+  size_t bytes = 0;
+  uint64_t evicted_minutes = 0;       // dropped for the memory cap
+  uint64_t skipped_observations = 0;  // fell in an expired or evicted minute
+};
+
+// One point of GetTimeSeriesServiceStatistics.
+struct TimeSeriesPoint {
+  int64_t timestamp_us = 0;  // the start of the period
+  std::optional<SummaryStatistics> edge_summary;
+  std::optional<SummaryStatistics> service_summary;
+  std::vector<HistogramEntry> response_time_histogram;
+};
+
+class RollupStore {
+ public:
+  explicit RollupStore(RollupConfig config = {});
+
+  // Adds (+1) or subtracts (−1) every observation of `graph`.
+  void Add(const TraceGraph& graph, int64_t sign);
+  // Subtracts `old_graph` (if any) and adds `new_graph`, atomically for queries.
+  void Replace(const TraceGraph* old_graph, const TraceGraph& new_graph);
+  // Drops the minutes that ended before now − retention.
+  void Expire(int64_t now_us);
+
+  // GetServiceGraph over the minutes that overlap [start_us, end_us).
+  ServiceGraphResult QueryServiceGraph(int64_t start_us, int64_t end_us) const;
+
+  // GetTimeSeriesServiceStatistics. A service selector gives the service's own
+  // statistics and, as edge statistics, the sum of the edges into it; an edge
+  // selector gives the edge's statistics only. `period_s` must be a positive
+  // multiple of 60. Periods with no data are left out.
+  Result<std::vector<TimeSeriesPoint>> QueryTimeSeries(const EntitySelector& selector,
+                                                       int64_t start_us, int64_t end_us,
+                                                       int64_t period_s) const;
+
+  RollupStats stats() const;
+
+ private:
+  void AddLocked(const TraceGraph& graph, int64_t sign);
+  GraphAggregate* MinuteFor(int64_t start_us, int64_t sign, std::vector<int64_t>& touched);
+  void EnforceCapLocked();
+
+  const RollupConfig config_;
+  mutable std::shared_mutex mu_;
+  std::map<int64_t, GraphAggregate> minutes_;  // minute index → aggregate
+  std::map<int64_t, size_t> minute_bytes_;     // last accounted size of each minute
+  size_t bytes_ = 0;
+  int64_t floor_minute_;  // minutes below this were dropped
+  RollupStats counters_;
+};
+
+}  // namespace roentgen::graph

@@ -1,0 +1,164 @@
+#include "graph/rollup_store.h"
+
+#include <gtest/gtest.h>
+
+#include "graph/service_graph_json.h"
+#include "graph/test_traces.h"
+
+namespace roentgen::graph {
+namespace {
+
+using testing::SeedOptions;
+using testing::SeedTrace;
+
+constexpr int64_t kT0 = 1'700'000'000'000'000;  // 20 s past a minute, 200 s past 5 minutes
+constexpr int64_t kMin = kMinuteUs;
+
+TraceGraph SeedAt(int64_t t0_us, bool fault = false) {
+  SeedOptions opt;
+  opt.t0_us = t0_us;
+  opt.lambda_fault = fault;
+  return DeriveTraceGraph(SeedTrace(opt));
+}
+
+TEST(RollupStoreTest, MatchesDirectAggregation) {
+  RollupStore store;
+  store.Replace(nullptr, SeedAt(kT0));
+  store.Replace(nullptr, SeedAt(kT0 + 1'000'000, true));
+  const ServiceGraphResult rolled = store.QueryServiceGraph(kT0 - kMin, kT0 + kMin);
+  const ServiceGraphResult direct =
+      BuildTraceGraphResult({SeedAt(kT0), SeedAt(kT0 + 1'000'000, true)});
+  EXPECT_EQ(ToJson(rolled)["Services"], ToJson(direct)["Services"]);
+}
+
+TEST(RollupStoreTest, InProgressCompletedLaterIsCountedOnce) {
+  SeedOptions partial;
+  partial.t0_us = kT0;
+  partial.browser_in_progress = true;
+  const TraceGraph v1 = DeriveTraceGraph(SeedTrace(partial));
+  const TraceGraph v2 = SeedAt(kT0);
+  RollupStore store;
+  store.Replace(nullptr, v1);
+  store.Replace(&v1, v2);
+  RollupStore fresh;
+  fresh.Replace(nullptr, v2);
+  const nlohmann::json got = ToJson(store.QueryServiceGraph(kT0, kT0 + kMin));
+  EXPECT_EQ(got, ToJson(fresh.QueryServiceGraph(kT0, kT0 + kMin)));
+  EXPECT_EQ(got["Services"][2]["Name"], "Web-Application");
+  EXPECT_EQ(got["Services"][2]["SummaryStatistics"]["TotalCount"], 1);
+}
+
+TEST(RollupStoreTest, OutOfOrderSegmentsCountedOnce) {
+  // The function's segment and its DynamoDB call arrive first; their parents
+  // are not in the trace yet, so the function looks like an entry point.
+  xray::AssembledTrace early = SeedTrace();
+  early.segments.erase(early.segments.begin(), early.segments.begin() + 3);
+  const TraceGraph v1 = DeriveTraceGraph(early);
+  ASSERT_EQ(v1.nodes.size(), 3u);
+  EXPECT_TRUE(v1.nodes[1].root);
+  const TraceGraph v2 = SeedAt(kT0);
+  RollupStore store;
+  store.Replace(nullptr, v1);
+  store.Replace(&v1, v2);
+  RollupStore fresh;
+  fresh.Replace(nullptr, v2);
+  EXPECT_EQ(ToJson(store.QueryServiceGraph(kT0, kT0 + kMin)),
+            ToJson(fresh.QueryServiceGraph(kT0, kT0 + kMin)));
+}
+
+TEST(RollupStoreTest, WindowSelectsMinutes) {
+  RollupStore store;
+  store.Add(SeedAt(kT0), +1);
+  store.Add(SeedAt(kT0 + 10 * kMin, true), +1);
+  EXPECT_EQ(store.stats().minutes, 2u);
+  const ServiceGraphResult first = store.QueryServiceGraph(kT0, kT0 + 5 * kMin);
+  ASSERT_EQ(first.services.size(), 6u);
+  EXPECT_EQ(first.services[5].summary_statistics.total_count, 1);
+  EXPECT_EQ(first.services[5].summary_statistics.fault_statistics.total_count, 0);
+  const ServiceGraphResult both = store.QueryServiceGraph(kT0, kT0 + 11 * kMin);
+  EXPECT_EQ(both.services[5].summary_statistics.total_count, 2);
+  EXPECT_EQ(both.services[5].summary_statistics.fault_statistics.total_count, 1);
+  EXPECT_TRUE(store.QueryServiceGraph(kT0 + kMin, kT0 + 9 * kMin).services.empty());
+  EXPECT_TRUE(store.QueryServiceGraph(kT0, kT0).services.empty());
+}
+
+TEST(RollupStoreTest, ExpireDropsOldMinutesAndLateData) {
+  RollupConfig config;
+  config.retention_us = 60 * kMin;
+  ASSERT_TRUE(config.Validate().ok());
+  RollupStore store(config);
+  store.Add(SeedAt(kT0), +1);
+  store.Add(SeedAt(kT0 + 30 * kMin), +1);
+  store.Expire(kT0 + 61 * kMin);
+  EXPECT_EQ(store.stats().minutes, 1u);
+  store.Add(SeedAt(kT0), +1);  // too late: its minute is gone
+  EXPECT_EQ(store.stats().minutes, 1u);
+  EXPECT_EQ(store.stats().skipped_observations, 11u);  // 6 node + 5 edge observations
+  store.Expire(kT0 + 200 * kMin);
+  EXPECT_EQ(store.stats().minutes, 0u);
+  EXPECT_EQ(store.stats().bytes, 0u);
+}
+
+TEST(RollupStoreTest, MemoryCapEvictsOldestMinutes) {
+  RollupConfig config;
+  config.max_bytes = size_t{1} << 20;
+  RollupStore store(config);
+  for (int m = 0; m < 400; ++m) {
+    SeedOptions opt;
+    opt.t0_us = kT0 + m * kMin;
+    opt.table = "table-with-a-long-enough-name-" + std::to_string(m);
+    for (int i = 0; i < 20; ++i) {
+      xray::AssembledTrace trace = SeedTrace(opt);
+      trace.segments[0].name = "Web-Application-" + std::to_string(i);
+      store.Add(DeriveTraceGraph(trace), +1);
+    }
+  }
+  const RollupStats stats = store.stats();
+  EXPECT_LE(stats.bytes, config.max_bytes);
+  EXPECT_GT(stats.evicted_minutes, 0u);
+  EXPECT_EQ(stats.minutes + stats.evicted_minutes, 400u);
+  RollupConfig bad;
+  bad.max_bytes = 10;
+  EXPECT_EQ(bad.Validate().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(RollupStoreTest, TimeSeries) {
+  RollupStore store;
+  store.Add(SeedAt(kT0), +1);
+  store.Add(SeedAt(kT0 + kMin, true), +1);
+  store.Add(SeedAt(kT0 + 6 * kMin), +1);
+  auto sel = ParseEntitySelector(R"(service(id(name: "todo-fn", type: "AWS::Lambda::Function")))");
+  ASSERT_TRUE(sel.ok());
+  auto points = store.QueryTimeSeries(*sel, kT0, kT0 + 10 * kMin, 300);
+  ASSERT_TRUE(points.ok()) << points.status().ToString();
+  ASSERT_EQ(points->size(), 2u);
+  EXPECT_EQ((*points)[0].timestamp_us, kT0 - 200'000'000);
+  EXPECT_EQ((*points)[1].timestamp_us, kT0 + 100'000'000);
+  ASSERT_TRUE((*points)[0].service_summary.has_value());
+  EXPECT_EQ((*points)[0].service_summary->total_count, 2);
+  EXPECT_EQ((*points)[0].service_summary->fault_statistics.total_count, 1);
+  EXPECT_DOUBLE_EQ((*points)[0].service_summary->total_response_time, 0.15);
+  ASSERT_TRUE((*points)[0].edge_summary.has_value());
+  EXPECT_EQ((*points)[0].edge_summary->total_count, 2);
+  EXPECT_EQ((*points)[0].response_time_histogram, (std::vector<HistogramEntry>{{0.075, 2}}));
+  EXPECT_EQ((*points)[1].service_summary->total_count, 1);
+
+  auto edge = ParseEntitySelector(R"(edge("todo-fn", "Todo-table"))");
+  ASSERT_TRUE(edge.ok());
+  auto edge_points = store.QueryTimeSeries(*edge, kT0, kT0 + 10 * kMin, 60);
+  ASSERT_TRUE(edge_points.ok());
+  ASSERT_EQ(edge_points->size(), 3u);
+  EXPECT_FALSE((*edge_points)[0].service_summary.has_value());
+  EXPECT_EQ((*edge_points)[0].edge_summary->ok_count, 1);
+  const nlohmann::json j = ToJson(*edge_points);
+  EXPECT_EQ(j["TimeSeriesServiceStatistics"].size(), 3u);
+  EXPECT_EQ(j["TimeSeriesServiceStatistics"][0]["EdgeSummaryStatistics"]["OkCount"], 1);
+
+  EXPECT_EQ(store.QueryTimeSeries(*sel, kT0, kT0 + kMin, 90).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store.QueryTimeSeries(*sel, kT0, kT0, 60).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace roentgen::graph
