@@ -4,16 +4,26 @@ namespace roentgen::filter {
 
 const char* CompareOpText(CompareOp op) {
   switch (op) {
-    case CompareOp::kNone: return "";
-    case CompareOp::kEq: return "=";
-    case CompareOp::kNe: return "!=";
-    case CompareOp::kLt: return "<";
-    case CompareOp::kLe: return "<=";
-    case CompareOp::kGt: return ">";
-    case CompareOp::kGe: return ">=";
-    case CompareOp::kContains: return "CONTAINS";
-    case CompareOp::kBeginsWith: return "BEGINSWITH";
-    case CompareOp::kEndsWith: return "ENDSWITH";
+    case CompareOp::kNone:
+      return "";
+    case CompareOp::kEq:
+      return "=";
+    case CompareOp::kNe:
+      return "!=";
+    case CompareOp::kLt:
+      return "<";
+    case CompareOp::kLe:
+      return "<=";
+    case CompareOp::kGt:
+      return ">";
+    case CompareOp::kGe:
+      return ">=";
+    case CompareOp::kContains:
+      return "CONTAINS";
+    case CompareOp::kBeginsWith:
+      return "BEGINSWITH";
+    case CompareOp::kEndsWith:
+      return "ENDSWITH";
   }
   return "";
 }
@@ -22,9 +32,12 @@ bool Literal::operator==(const Literal& o) const {
   if (kind != o.kind) return false;
   switch (kind) {
     case Kind::kString:
-    case Kind::kJson: return text == o.text;
-    case Kind::kNumber: return number == o.number;
-    case Kind::kBool: return boolean == o.boolean;
+    case Kind::kJson:
+      return text == o.text;
+    case Kind::kNumber:
+      return number == o.number;
+    case Kind::kBool:
+      return boolean == o.boolean;
   }
   return false;
 }

@@ -16,7 +16,8 @@ enum class ValueType { kBool, kNumber, kString };
 constexpr unsigned Bit(Scope s) { return 1u << static_cast<unsigned>(s); }
 constexpr unsigned kTop = Bit(Scope::kTrace);
 constexpr unsigned kObs = Bit(Scope::kService) | Bit(Scope::kEdge);
-constexpr unsigned kRcPos = Bit(Scope::kRcService) | Bit(Scope::kRcEntity) | Bit(Scope::kRcException);
+constexpr unsigned kRcPos =
+    Bit(Scope::kRcService) | Bit(Scope::kRcEntity) | Bit(Scope::kRcException);
 
 struct KeywordInfo {
   std::string_view word;
@@ -57,12 +58,18 @@ constexpr std::array<KeywordInfo, 26> kKeywords = {{
 
 const char* ScopeName(Scope s) {
   switch (s) {
-    case Scope::kTrace: return "at the top level";
-    case Scope::kService: return "inside service(…) { }";
-    case Scope::kEdge: return "inside edge(…) { }";
-    case Scope::kRcService: return "inside rootcause.*.service { }";
-    case Scope::kRcEntity: return "inside rootcause.*.entity { }";
-    case Scope::kRcException: return "inside rootcause.*.exception { }";
+    case Scope::kTrace:
+      return "at the top level";
+    case Scope::kService:
+      return "inside service(…) { }";
+    case Scope::kEdge:
+      return "inside edge(…) { }";
+    case Scope::kRcService:
+      return "inside rootcause.*.service { }";
+    case Scope::kRcEntity:
+      return "inside rootcause.*.entity { }";
+    case Scope::kRcException:
+      return "inside rootcause.*.exception { }";
   }
   return "";
 }
@@ -87,10 +94,14 @@ bool IsTextOp(CompareOp op) {
 
 std::string DescribeLiteral(const Literal& v) {
   switch (v.kind) {
-    case Literal::Kind::kString: return fmt::format("string \"{}\"", v.text);
-    case Literal::Kind::kNumber: return fmt::format("number {}", v.text);
-    case Literal::Kind::kBool: return v.text;
-    case Literal::Kind::kJson: return "a JSON list";
+    case Literal::Kind::kString:
+      return fmt::format("string \"{}\"", v.text);
+    case Literal::Kind::kNumber:
+      return fmt::format("number {}", v.text);
+    case Literal::Kind::kBool:
+      return v.text;
+    case Literal::Kind::kJson:
+      return "a JSON list";
   }
   return "";
 }
@@ -105,7 +116,7 @@ class Binder {
       case NodeKind::kAnd:
       case NodeKind::kOr:
       case NodeKind::kNot:
-        out.kind = n.kind == NodeKind::kAnd   ? BoundKind::kAnd
+        out.kind = n.kind == NodeKind::kAnd  ? BoundKind::kAnd
                    : n.kind == NodeKind::kOr ? BoundKind::kOr
                                              : BoundKind::kNot;
         out.children.resize(n.children.size());
@@ -114,9 +125,12 @@ class Binder {
         }
         return Status::Ok();
       case NodeKind::kService:
-      case NodeKind::kEdge: return BindService(n, scope, out);
-      case NodeKind::kRootCause: return BindRootCause(n, scope, out);
-      case NodeKind::kPredicate: return BindPredicate(n, scope, out);
+      case NodeKind::kEdge:
+        return BindService(n, scope, out);
+      case NodeKind::kRootCause:
+        return BindRootCause(n, scope, out);
+      case NodeKind::kPredicate:
+        return BindPredicate(n, scope, out);
     }
     return Status::Internal("unknown node kind");
   }
@@ -155,7 +169,8 @@ class Binder {
   Status BindRootCause(const Node& n, Scope scope, BoundNode& out) {
     RG_RETURN_IF_ERROR(TopLevelOnly(n, scope, fmt::format("'{}'", n.keyword)));
     out.kind = BoundKind::kRootCause;
-    std::string_view rest = std::string_view(n.keyword).substr(std::string_view("rootcause.").size());
+    std::string_view rest =
+        std::string_view(n.keyword).substr(std::string_view("rootcause.").size());
     const size_t dot = rest.find('.');
     const std::string_view list = rest.substr(0, dot);
     const std::string_view level = dot == std::string_view::npos ? "" : rest.substr(dot + 1);
@@ -295,7 +310,8 @@ class Binder {
         }
         out.boolean = v.boolean;
         return Status::Ok();
-      case Literal::Kind::kJson: break;
+      case Literal::Kind::kJson:
+        break;
     }
     return ErrorAt(n.value_column, "a JSON value can only be compared with rootcause.json");
   }
@@ -326,8 +342,8 @@ class Binder {
       return ErrorAt(n.value_column, fmt::format("group \"{}\" refers to itself", name));
     }
     if (static_cast<int>(stack_.size()) >= kMaxGroupDepth) {
-      return ErrorAt(n.value_column, fmt::format("groups refer to groups more than {} deep",
-                                                 kMaxGroupDepth));
+      return ErrorAt(n.value_column,
+                     fmt::format("groups refer to groups more than {} deep", kMaxGroupDepth));
     }
     auto expr = groups_->GroupFilter(name, by_arn);
     if (!expr.ok()) {

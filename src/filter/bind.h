@@ -38,11 +38,32 @@ enum class Scope {
 };
 
 enum class Field {
-  kOk, kError, kFault, kThrottle, kPartial, kInferred, kRoot,
-  kResponseTime, kDuration, kHttpStatus,
-  kHttpUrl, kHttpMethod, kHttpUserAgent, kHttpClientIp, kUser, kName, kType,
-  kAvailabilityZone, kInstanceId, kResourceArn,
-  kFirst, kLast, kIndex, kCoverage, kRemote, kMessage,
+  kOk,
+  kError,
+  kFault,
+  kThrottle,
+  kPartial,
+  kInferred,
+  kRoot,
+  kResponseTime,
+  kDuration,
+  kHttpStatus,
+  kHttpUrl,
+  kHttpMethod,
+  kHttpUserAgent,
+  kHttpClientIp,
+  kUser,
+  kName,
+  kType,
+  kAvailabilityZone,
+  kInstanceId,
+  kResourceArn,
+  kFirst,
+  kLast,
+  kIndex,
+  kCoverage,
+  kRemote,
+  kMessage,
 };
 
 enum class RootCauseList { kFault, kError, kResponseTime };
@@ -57,7 +78,7 @@ struct ServiceMatcher {
 };
 
 enum class BoundKind {
-  kTrue,           // matches everything (an empty group expression)
+  kTrue,  // matches everything (an empty group expression)
   kAnd,
   kOr,
   kNot,

@@ -65,21 +65,43 @@ TEST(BindTest, ScopesAndRootCauseLevels) {
 
 TEST(BindTest, Errors) {
   EXPECT_EQ(BindError("foo = 1"), "column 1: unknown keyword 'foo'");
-  EXPECT_EQ(BindError(R"(responsetime = "5")"), "column 16: 'responsetime' is compared with numbers, found string \"5\"");
-  EXPECT_EQ(BindError("responsetime"), "column 1: 'responsetime' needs an operator and a number, for example responsetime > 1");
-  EXPECT_EQ(BindError(R"(duration CONTAINS "1")"), "column 1: operator CONTAINS needs a string keyword; 'duration' is a number keyword");
-  EXPECT_EQ(BindError("http.url > 5"), "column 1: operator > is not available for string keyword 'http.url' (use =, !=, CONTAINS, BEGINSWITH, ENDSWITH)");
-  EXPECT_EQ(BindError("user = 5"), "column 8: 'user' is compared with quoted strings, found number 5");
-  EXPECT_EQ(BindError("fault = 1"), "column 9: 'fault' is compared with true or false, found number 1");
-  EXPECT_EQ(BindError("fault > true"), "column 1: 'fault' is a boolean keyword: use it bare, with '!', or with = / != true or false, not >");
-  EXPECT_EQ(BindError(R"(annotation.x CONTAINS 5)"), "column 23: operator CONTAINS needs a string value, found number 5");
-  EXPECT_EQ(BindError(R"(annotation.x < "a")"), "column 16: operator < needs a number value, found string \"a\"");
-  EXPECT_EQ(BindError("root"), "column 1: 'root' cannot be used at the top level; it is valid inside service(…) { }, inside edge(…) { }");
-  EXPECT_EQ(BindError(R"(service("a") { annotation.k })"), "column 16: annotation can only be used at the top level, not inside service(…) { }");
-  EXPECT_EQ(BindError(R"(service("a") { service("b") })"), "column 16: service(…) can only be used at the top level, not inside service(…) { }");
-  EXPECT_EQ(BindError("rootcause.responsetime.exception { name }"), "column 1: unknown root-cause keyword 'rootcause.responsetime.exception' (expected rootcause.fault|error|responsetime.service|entity, rootcause.fault|error.exception or rootcause.json)");
-  EXPECT_EQ(BindError(R"(rootcause.json = #[{"Bogus": 1}])"), "column 18: rootcause.json: unknown field 'Bogus' (expected one of Services, ClientImpacting)");
-  EXPECT_EQ(BindError(R"(rootcause.json = "x")"), "column 1: rootcause.json is used as rootcause.json = #[{ … }]");
+  EXPECT_EQ(BindError(R"(responsetime = "5")"),
+            "column 16: 'responsetime' is compared with numbers, found string \"5\"");
+  EXPECT_EQ(
+      BindError("responsetime"),
+      "column 1: 'responsetime' needs an operator and a number, for example responsetime > 1");
+  EXPECT_EQ(BindError(R"(duration CONTAINS "1")"),
+            "column 1: operator CONTAINS needs a string keyword; 'duration' is a number keyword");
+  EXPECT_EQ(BindError("http.url > 5"),
+            "column 1: operator > is not available for string keyword 'http.url' (use =, !=, "
+            "CONTAINS, BEGINSWITH, ENDSWITH)");
+  EXPECT_EQ(BindError("user = 5"),
+            "column 8: 'user' is compared with quoted strings, found number 5");
+  EXPECT_EQ(BindError("fault = 1"),
+            "column 9: 'fault' is compared with true or false, found number 1");
+  EXPECT_EQ(BindError("fault > true"),
+            "column 1: 'fault' is a boolean keyword: use it bare, with '!', or with = / != true or "
+            "false, not >");
+  EXPECT_EQ(BindError(R"(annotation.x CONTAINS 5)"),
+            "column 23: operator CONTAINS needs a string value, found number 5");
+  EXPECT_EQ(BindError(R"(annotation.x < "a")"),
+            "column 16: operator < needs a number value, found string \"a\"");
+  EXPECT_EQ(BindError("root"),
+            "column 1: 'root' cannot be used at the top level; it is valid inside service(…) { }, "
+            "inside edge(…) { }");
+  EXPECT_EQ(BindError(R"(service("a") { annotation.k })"),
+            "column 16: annotation can only be used at the top level, not inside service(…) { }");
+  EXPECT_EQ(BindError(R"(service("a") { service("b") })"),
+            "column 16: service(…) can only be used at the top level, not inside service(…) { }");
+  EXPECT_EQ(BindError("rootcause.responsetime.exception { name }"),
+            "column 1: unknown root-cause keyword 'rootcause.responsetime.exception' (expected "
+            "rootcause.fault|error|responsetime.service|entity, rootcause.fault|error.exception or "
+            "rootcause.json)");
+  EXPECT_EQ(BindError(R"(rootcause.json = #[{"Bogus": 1}])"),
+            "column 18: rootcause.json: unknown field 'Bogus' (expected one of Services, "
+            "ClientImpacting)");
+  EXPECT_EQ(BindError(R"(rootcause.json = "x")"),
+            "column 1: rootcause.json is used as rootcause.json = #[{ … }]");
 }
 
 TEST(BindTest, GroupsExpandAndDetectCycles) {
@@ -102,13 +124,17 @@ TEST(BindTest, GroupsExpandAndDetectCycles) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->kind, BoundKind::kTrue);
 
-  EXPECT_EQ(BindError(R"(group.name = "nope")", &groups), "column 14: group \"nope\" does not exist");
+  EXPECT_EQ(BindError(R"(group.name = "nope")", &groups),
+            "column 14: group \"nope\" does not exist");
   EXPECT_EQ(BindError(R"(group.name = "slow")"), "column 14: group \"slow\" does not exist");
-  EXPECT_EQ(BindError(R"(group.name = "broken")", &groups), "column 14: the filter expression of group \"broken\" is invalid: column 10: expected a condition after 'AND' but found end of expression");
+  EXPECT_EQ(BindError(R"(group.name = "broken")", &groups),
+            "column 14: the filter expression of group \"broken\" is invalid: column 10: expected "
+            "a condition after 'AND' but found end of expression");
   EXPECT_EQ(BindError(R"(group.name = "loop")", &groups),
             "column 14: the filter expression of group \"loop\" is invalid: column 24: the filter "
             "expression of group \"loop2\" is invalid: column 14: group \"loop\" refers to itself");
-  EXPECT_EQ(BindError(R"(group.name != "slow")", &groups), "column 1: 'group.name' is used as group.name = \"…\"");
+  EXPECT_EQ(BindError(R"(group.name != "slow")", &groups),
+            "column 1: 'group.name' is used as group.name = \"…\"");
 }
 
 }  // namespace

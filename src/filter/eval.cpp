@@ -22,26 +22,40 @@ struct Ctx {
 
 bool CompareNumber(double v, CompareOp op, double want) {
   switch (op) {
-    case CompareOp::kEq: return v == want;
-    case CompareOp::kNe: return v != want;
-    case CompareOp::kLt: return v < want;
-    case CompareOp::kLe: return v <= want;
-    case CompareOp::kGt: return v > want;
-    case CompareOp::kGe: return v >= want;
-    default: return false;
+    case CompareOp::kEq:
+      return v == want;
+    case CompareOp::kNe:
+      return v != want;
+    case CompareOp::kLt:
+      return v < want;
+    case CompareOp::kLe:
+      return v <= want;
+    case CompareOp::kGt:
+      return v > want;
+    case CompareOp::kGe:
+      return v >= want;
+    default:
+      return false;
   }
 }
 
 // Compares a value that is present (kNone: presence alone matches).
 bool CompareText(std::string_view v, CompareOp op, std::string_view want) {
   switch (op) {
-    case CompareOp::kNone: return true;
-    case CompareOp::kEq: return v == want;
-    case CompareOp::kNe: return v != want;
-    case CompareOp::kContains: return v.find(want) != std::string_view::npos;
-    case CompareOp::kBeginsWith: return v.starts_with(want);
-    case CompareOp::kEndsWith: return v.ends_with(want);
-    default: return false;
+    case CompareOp::kNone:
+      return true;
+    case CompareOp::kEq:
+      return v == want;
+    case CompareOp::kNe:
+      return v != want;
+    case CompareOp::kContains:
+      return v.find(want) != std::string_view::npos;
+    case CompareOp::kBeginsWith:
+      return v.starts_with(want);
+    case CompareOp::kEndsWith:
+      return v.ends_with(want);
+    default:
+      return false;
   }
 }
 
@@ -67,36 +81,55 @@ bool BoolField(const BoundNode& n, const Ctx& c) {
   const xray::TraceSummary& s = c.trace->summary;
   if (n.scope == Scope::kTrace) {
     switch (n.field) {
-      case Field::kOk: return !s.has_error && !s.has_fault && !s.has_throttle;
-      case Field::kError: return s.has_error;
-      case Field::kFault: return s.has_fault;
-      case Field::kThrottle: return s.has_throttle;
-      case Field::kPartial: return s.is_partial;
+      case Field::kOk:
+        return !s.has_error && !s.has_fault && !s.has_throttle;
+      case Field::kError:
+        return s.has_error;
+      case Field::kFault:
+        return s.has_fault;
+      case Field::kThrottle:
+        return s.has_throttle;
+      case Field::kPartial:
+        return s.is_partial;
       case Field::kInferred:
         return std::any_of(c.trace->graph.nodes.begin(), c.trace->graph.nodes.end(),
                            [](const graph::Node& node) { return node.inferred; });
-      default: return false;
+      default:
+        return false;
     }
   }
   if (n.scope == Scope::kService || n.scope == Scope::kEdge) {
     const graph::Observation& o = *c.obs;
     switch (n.field) {
-      case Field::kOk: return !o.error && !o.fault && !o.throttle;
-      case Field::kError: return o.error;
-      case Field::kFault: return o.fault;
-      case Field::kThrottle: return o.throttle;
-      case Field::kPartial: return !o.end_us.has_value();
-      case Field::kInferred: return c.node->inferred;
-      case Field::kRoot: return c.node->root;
-      default: return false;
+      case Field::kOk:
+        return !o.error && !o.fault && !o.throttle;
+      case Field::kError:
+        return o.error;
+      case Field::kFault:
+        return o.fault;
+      case Field::kThrottle:
+        return o.throttle;
+      case Field::kPartial:
+        return !o.end_us.has_value();
+      case Field::kInferred:
+        return c.node->inferred;
+      case Field::kRoot:
+        return c.node->root;
+      default:
+        return false;
     }
   }
   switch (n.field) {
-    case Field::kFirst: return c.index == 0;
-    case Field::kLast: return c.index + 1 == c.count;
-    case Field::kInferred: return c.rc_service != nullptr && c.rc_service->inferred;
-    case Field::kRemote: return c.rc_entity != nullptr && c.rc_entity->remote;
-    default: return false;
+    case Field::kFirst:
+      return c.index == 0;
+    case Field::kLast:
+      return c.index + 1 == c.count;
+    case Field::kInferred:
+      return c.rc_service != nullptr && c.rc_service->inferred;
+    case Field::kRemote:
+      return c.rc_entity != nullptr && c.rc_entity->remote;
+    default:
+      return false;
   }
 }
 
@@ -104,22 +137,27 @@ std::optional<double> NumberField(const BoundNode& n, const Ctx& c) {
   const xray::TraceSummary& s = c.trace->summary;
   if (n.scope == Scope::kTrace) {
     switch (n.field) {
-      case Field::kResponseTime: return Seconds(s.response_time_us);
-      case Field::kDuration: return Seconds(s.duration_us);
+      case Field::kResponseTime:
+        return Seconds(s.response_time_us);
+      case Field::kDuration:
+        return Seconds(s.duration_us);
       case Field::kHttpStatus:
         if (!s.http.status) return std::nullopt;
         return *s.http.status;
-      default: return std::nullopt;
+      default:
+        return std::nullopt;
     }
   }
   if (n.scope == Scope::kService || n.scope == Scope::kEdge) {
     switch (n.field) {
       case Field::kResponseTime:
-      case Field::kDuration: return Seconds(c.obs->start_us, c.obs->end_us);
+      case Field::kDuration:
+        return Seconds(c.obs->start_us, c.obs->end_us);
       case Field::kHttpStatus:
         if (!c.obs->http_status) return std::nullopt;
         return *c.obs->http_status;
-      default: return std::nullopt;
+      default:
+        return std::nullopt;
     }
   }
   if (n.field == Field::kIndex) return static_cast<double>(c.index);
@@ -139,32 +177,50 @@ bool StringField(const BoundNode& n, const Ctx& c) {
   switch (n.scope) {
     case Scope::kTrace:
       switch (n.field) {
-        case Field::kHttpUrl: return CompareString(s.http.url, n.op, n.text);
-        case Field::kHttpMethod: return CompareString(s.http.method, n.op, n.text);
-        case Field::kHttpUserAgent: return CompareString(s.http.user_agent, n.op, n.text);
-        case Field::kHttpClientIp: return CompareString(s.http.client_ip, n.op, n.text);
+        case Field::kHttpUrl:
+          return CompareString(s.http.url, n.op, n.text);
+        case Field::kHttpMethod:
+          return CompareString(s.http.method, n.op, n.text);
+        case Field::kHttpUserAgent:
+          return CompareString(s.http.user_agent, n.op, n.text);
+        case Field::kHttpClientIp:
+          return CompareString(s.http.client_ip, n.op, n.text);
         case Field::kUser:
           return AnyString(s.users, n, [](const xray::TraceUser& u) -> const std::string& {
             return u.user_name;
           });
-        case Field::kName: return CompareString(s.root_segment_name, n.op, n.text);
-        case Field::kType: return CompareString(s.root_segment_origin, n.op, n.text);
-        case Field::kAvailabilityZone: return AnyString(s.availability_zones, n, self);
-        case Field::kInstanceId: return AnyString(s.instance_ids, n, self);
-        case Field::kResourceArn: return AnyString(s.resource_arns, n, self);
-        default: return false;
+        case Field::kName:
+          return CompareString(s.root_segment_name, n.op, n.text);
+        case Field::kType:
+          return CompareString(s.root_segment_origin, n.op, n.text);
+        case Field::kAvailabilityZone:
+          return AnyString(s.availability_zones, n, self);
+        case Field::kInstanceId:
+          return AnyString(s.instance_ids, n, self);
+        case Field::kResourceArn:
+          return AnyString(s.resource_arns, n, self);
+        default:
+          return false;
       }
     case Scope::kService:
     case Scope::kEdge:
       switch (n.field) {
-        case Field::kHttpUrl: return CompareString(c.obs->http_url, n.op, n.text);
-        case Field::kHttpMethod: return CompareString(c.obs->http_method, n.op, n.text);
-        case Field::kHttpUserAgent: return CompareString(c.obs->http_user_agent, n.op, n.text);
-        case Field::kHttpClientIp: return CompareString(c.obs->http_client_ip, n.op, n.text);
-        case Field::kUser: return CompareString(c.obs->user, n.op, n.text);
-        case Field::kName: return CompareString(c.obs->entity_name, n.op, n.text);
-        case Field::kType: return CompareString(c.node->id.type, n.op, n.text);
-        default: return false;
+        case Field::kHttpUrl:
+          return CompareString(c.obs->http_url, n.op, n.text);
+        case Field::kHttpMethod:
+          return CompareString(c.obs->http_method, n.op, n.text);
+        case Field::kHttpUserAgent:
+          return CompareString(c.obs->http_user_agent, n.op, n.text);
+        case Field::kHttpClientIp:
+          return CompareString(c.obs->http_client_ip, n.op, n.text);
+        case Field::kUser:
+          return CompareString(c.obs->user, n.op, n.text);
+        case Field::kName:
+          return CompareString(c.obs->entity_name, n.op, n.text);
+        case Field::kType:
+          return CompareString(c.node->id.type, n.op, n.text);
+        default:
+          return false;
       }
     case Scope::kRcService:
       if (n.field == Field::kType) return CompareString(c.rc_service->type, n.op, n.text);
@@ -172,13 +228,11 @@ bool StringField(const BoundNode& n, const Ctx& c) {
              AnyString(c.rc_service->names, n, self);
     case Scope::kRcEntity:
       if (n.field == Field::kName) return CompareString(c.rc_entity->name, n.op, n.text);
-      return AnyString(c.rc_entity->exceptions, n,
-                       [](const xray::RootCauseException& e) -> const std::string& {
-                         return e.message;
-                       });
+      return AnyString(
+          c.rc_entity->exceptions, n,
+          [](const xray::RootCauseException& e) -> const std::string& { return e.message; });
     case Scope::kRcException:
-      return CompareString(n.field == Field::kName ? c.rc_exception->name
-                                                   : c.rc_exception->message,
+      return CompareString(n.field == Field::kName ? c.rc_exception->name : c.rc_exception->message,
                            n.op, n.text);
   }
   return false;
@@ -202,7 +256,8 @@ bool AnnotationValueMatches(const BoundNode& n, const xray::AnnotationValue& v) 
       const bool* b = std::get_if<bool>(&v);
       return b != nullptr && ((*b == n.boolean) == (n.op == CompareOp::kEq));
     }
-    case Literal::Kind::kJson: return false;
+    case Literal::Kind::kJson:
+      return false;
   }
   return false;
 }
@@ -264,10 +319,10 @@ bool EvalEdge(const BoundNode& n, const Ctx& c) {
 
 bool EvalRootCause(const BoundNode& n, const Ctx& outer) {
   const xray::TraceSummary& s = outer.trace->summary;
-  const std::vector<xray::RootCause>& list = n.rc_list == RootCauseList::kFault ? s.fault_root_causes
-                                             : n.rc_list == RootCauseList::kError
-                                                 ? s.error_root_causes
-                                                 : s.response_time_root_causes;
+  const std::vector<xray::RootCause>& list =
+      n.rc_list == RootCauseList::kFault   ? s.fault_root_causes
+      : n.rc_list == RootCauseList::kError ? s.error_root_causes
+                                           : s.response_time_root_causes;
   Ctx c;
   c.trace = outer.trace;
   auto test = [&](size_t index, size_t count) {
@@ -316,7 +371,8 @@ bool EvalJson(const BoundNode& n, const Ctx& c) {
 
 bool Eval(const BoundNode& n, const Ctx& c) {
   switch (n.kind) {
-    case BoundKind::kTrue: return true;
+    case BoundKind::kTrue:
+      return true;
     case BoundKind::kAnd:
       for (const BoundNode& child : n.children) {
         if (!Eval(child, c)) return false;
@@ -327,18 +383,26 @@ bool Eval(const BoundNode& n, const Ctx& c) {
         if (Eval(child, c)) return true;
       }
       return false;
-    case BoundKind::kNot: return !Eval(n.children[0], c);
-    case BoundKind::kBool: return BoolField(n, c) == n.boolean;
+    case BoundKind::kNot:
+      return !Eval(n.children[0], c);
+    case BoundKind::kBool:
+      return BoolField(n, c) == n.boolean;
     case BoundKind::kNumber: {
       const std::optional<double> v = NumberField(n, c);
       return v.has_value() && CompareNumber(*v, n.op, n.number);
     }
-    case BoundKind::kString: return StringField(n, c);
-    case BoundKind::kAnnotation: return EvalAnnotation(n, c);
-    case BoundKind::kService: return EvalService(n, c);
-    case BoundKind::kEdge: return EvalEdge(n, c);
-    case BoundKind::kRootCause: return EvalRootCause(n, c);
-    case BoundKind::kRootCauseJson: return EvalJson(n, c);
+    case BoundKind::kString:
+      return StringField(n, c);
+    case BoundKind::kAnnotation:
+      return EvalAnnotation(n, c);
+    case BoundKind::kService:
+      return EvalService(n, c);
+    case BoundKind::kEdge:
+      return EvalEdge(n, c);
+    case BoundKind::kRootCause:
+      return EvalRootCause(n, c);
+    case BoundKind::kRootCauseJson:
+      return EvalJson(n, c);
   }
   return false;
 }

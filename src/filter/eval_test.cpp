@@ -52,7 +52,12 @@ store::TraceRecord SampleTrace() {
   api.observations.push_back(o);
   r.graph.nodes.push_back(api);
   xray::RootCause rc;
-  rc.services.push_back({"api", {}, "AWS::EC2::Instance", "", {{"handler", {{"Timeout", "db timed out"}}, std::nullopt, false}}, false});
+  rc.services.push_back({"api",
+                         {},
+                         "AWS::EC2::Instance",
+                         "",
+                         {{"handler", {{"Timeout", "db timed out"}}, std::nullopt, false}},
+                         false});
   s.fault_root_causes.push_back(rc);
   return r;
 }
@@ -75,10 +80,14 @@ TEST(EvalTest, HandBuiltTrace) {
   EXPECT_FALSE(Match(R"(annotation.n = "42")", r));
   EXPECT_TRUE(Match("annotation.n >= 42", r));
   EXPECT_TRUE(Match(R"(service("api-alias") { fault AND http.status = 502 AND root })", r));
-  EXPECT_TRUE(Match(R"(service(id(name: "api", type: "AWS::EC2::Instance")) { responsetime = 2.5 })", r));
+  EXPECT_TRUE(
+      Match(R"(service(id(name: "api", type: "AWS::EC2::Instance")) { responsetime = 2.5 })", r));
   EXPECT_FALSE(Match(R"(service(id(name: "api", account.id: "1")))", r));
-  EXPECT_TRUE(Match(R"(rootcause.fault.exception { name = "Timeout" AND first AND last AND index = 0 })", r));
-  EXPECT_TRUE(Match(R"(rootcause.fault.entity { name = "handler" AND !remote AND message ENDSWITH "timed out" })", r));
+  EXPECT_TRUE(Match(
+      R"(rootcause.fault.exception { name = "Timeout" AND first AND last AND index = 0 })", r));
+  EXPECT_TRUE(Match(
+      R"(rootcause.fault.entity { name = "handler" AND !remote AND message ENDSWITH "timed out" })",
+      r));
   EXPECT_FALSE(Match(R"(rootcause.fault.entity { coverage > 0 })", r));
   EXPECT_FALSE(Match("rootcause.error.service", r));
   EXPECT_FALSE(Match(R"(http.url CONTAINS "ORDERS")", r));

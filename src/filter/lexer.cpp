@@ -1,14 +1,13 @@
 #include "filter/lexer.h"
 
-#include <charconv>
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace roentgen::filter {
 namespace {
 
-bool IsIdentStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsIdentPart(char c) { return IsIdentStart(c) || IsDigit(c) || c == '.'; }
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
@@ -65,23 +64,36 @@ class Lexer {
       return Status::Ok();
     };
     switch (c) {
-      case '(': return single(TokenKind::kLParen);
-      case ')': return single(TokenKind::kRParen);
-      case '{': return single(TokenKind::kLBrace);
-      case '}': return single(TokenKind::kRBrace);
-      case ',': return single(TokenKind::kComma);
-      case ':': return single(TokenKind::kColon);
-      case '=': return single(TokenKind::kEq);
-      case '<': return dual(TokenKind::kLt, TokenKind::kLe);
-      case '>': return dual(TokenKind::kGt, TokenKind::kGe);
-      case '!': return dual(TokenKind::kBang, TokenKind::kNe);
+      case '(':
+        return single(TokenKind::kLParen);
+      case ')':
+        return single(TokenKind::kRParen);
+      case '{':
+        return single(TokenKind::kLBrace);
+      case '}':
+        return single(TokenKind::kRBrace);
+      case ',':
+        return single(TokenKind::kComma);
+      case ':':
+        return single(TokenKind::kColon);
+      case '=':
+        return single(TokenKind::kEq);
+      case '<':
+        return dual(TokenKind::kLt, TokenKind::kLe);
+      case '>':
+        return dual(TokenKind::kGt, TokenKind::kGe);
+      case '!':
+        return dual(TokenKind::kBang, TokenKind::kNe);
       case '"': {
         t.kind = TokenKind::kString;
         return ReadString(t.text);
       }
-      case '[': return ReadBracketKey(t);
-      case '#': return ReadJson(t);
-      default: break;
+      case '[':
+        return ReadBracketKey(t);
+      case '#':
+        return ReadJson(t);
+      default:
+        break;
     }
     if (IsIdentStart(c)) {
       while (pos_ < in_.size() && IsIdentPart(in_[pos_])) ++pos_;
@@ -169,16 +181,18 @@ class Lexer {
       RG_RETURN_IF_ERROR(ReadString(t.text));
       while (pos_ < in_.size() && IsSpace(in_[pos_])) ++pos_;
       if (pos_ >= in_.size() || in_[pos_] != ']') {
-        return ErrorAt(columns_[pos_], "expected ']' to close the annotation key opened at column " +
-                                           std::to_string(columns_[open]));
+        return ErrorAt(columns_[pos_],
+                       "expected ']' to close the annotation key opened at column " +
+                           std::to_string(columns_[open]));
       }
       ++pos_;
     } else {
       const size_t start = pos_;
       while (pos_ < in_.size() && in_[pos_] != ']') ++pos_;
       if (pos_ >= in_.size()) {
-        return ErrorAt(columns_[pos_], "expected ']' to close the annotation key opened at column " +
-                                           std::to_string(columns_[open]));
+        return ErrorAt(columns_[pos_],
+                       "expected ']' to close the annotation key opened at column " +
+                           std::to_string(columns_[open]));
       }
       std::string_view key = in_.substr(start, pos_ - start);
       while (!key.empty() && IsSpace(key.back())) key.remove_suffix(1);
@@ -229,13 +243,20 @@ Status ErrorAt(int column, std::string_view message) {
 
 std::string DescribeToken(const Token& token) {
   switch (token.kind) {
-    case TokenKind::kEnd: return "end of expression";
-    case TokenKind::kIdent: return fmt::format("'{}'", token.text);
-    case TokenKind::kString: return fmt::format("string \"{}\"", token.text);
-    case TokenKind::kNumber: return fmt::format("number {}", token.text);
-    case TokenKind::kBracketKey: return fmt::format("'[{}]'", token.text);
-    case TokenKind::kJson: return "a JSON list";
-    default: return fmt::format("'{}'", token.text);
+    case TokenKind::kEnd:
+      return "end of expression";
+    case TokenKind::kIdent:
+      return fmt::format("'{}'", token.text);
+    case TokenKind::kString:
+      return fmt::format("string \"{}\"", token.text);
+    case TokenKind::kNumber:
+      return fmt::format("number {}", token.text);
+    case TokenKind::kBracketKey:
+      return fmt::format("'[{}]'", token.text);
+    case TokenKind::kJson:
+      return "a JSON list";
+    default:
+      return fmt::format("'{}'", token.text);
   }
 }
 

@@ -48,7 +48,8 @@ TEST(LexerTest, Operators) {
 }
 
 TEST(LexerTest, BracketKeyAndJson) {
-  auto t = MustLex(R"(annotation["a.b c"] annotation[ x.y ] rootcause.json = #[{"Services": [{"Name": "]"}]}])");
+  auto t = MustLex(
+      R"(annotation["a.b c"] annotation[ x.y ] rootcause.json = #[{"Services": [{"Name": "]"}]}])");
   ASSERT_EQ(t.size(), 8u);
   EXPECT_EQ(t[1].kind, TokenKind::kBracketKey);
   EXPECT_EQ(t[1].text, "a.b c");
@@ -64,13 +65,18 @@ TEST(LexerTest, ColumnsCountCodePoints) {
 }
 
 TEST(LexerTest, Errors) {
-  EXPECT_EQ(LexError("user = \"abc"), "column 8: string is not closed: expected '\"' before end of expression");
-  EXPECT_EQ(LexError(R"(user = "a\nb")"), "column 10: unknown escape '\\n' in string (only \\\" and \\\\ are allowed)");
-  EXPECT_EQ(LexError("responsetime > 5s"), "column 16: malformed number '5s' (string values must be in double quotes)");
+  EXPECT_EQ(LexError("user = \"abc"),
+            "column 8: string is not closed: expected '\"' before end of expression");
+  EXPECT_EQ(LexError(R"(user = "a\nb")"),
+            "column 10: unknown escape '\\n' in string (only \\\" and \\\\ are allowed)");
+  EXPECT_EQ(LexError("responsetime > 5s"),
+            "column 16: malformed number '5s' (string values must be in double quotes)");
   EXPECT_EQ(LexError("fault & error"), "column 7: unexpected character '&'");
-  EXPECT_EQ(LexError("annotation[abc"), "column 15: expected ']' to close the annotation key opened at column 11");
+  EXPECT_EQ(LexError("annotation[abc"),
+            "column 15: expected ']' to close the annotation key opened at column 11");
   EXPECT_EQ(LexError("annotation[]"), "column 11: annotation key in [ ] is empty");
-  EXPECT_EQ(LexError("rootcause.json = #[{"), "column 18: JSON list after '#' is not closed: expected ']'");
+  EXPECT_EQ(LexError("rootcause.json = #[{"),
+            "column 18: JSON list after '#' is not closed: expected ']'");
   EXPECT_EQ(LexError("rootcause.json = #{}"), "column 18: expected '#[' to start a JSON list");
   EXPECT_EQ(LexError("duration > 1e999"), "column 12: number '1e999' is out of range");
 }

@@ -96,11 +96,14 @@ store::TraceRecord ToRecord(const json& j) {
     }
     sum.annotations.push_back(std::move(a));
   }
-  for (const json& v : s.value("availability_zones", json::array())) sum.availability_zones.push_back(v);
+  for (const json& v : s.value("availability_zones", json::array()))
+    sum.availability_zones.push_back(v);
   for (const json& v : s.value("instance_ids", json::array())) sum.instance_ids.push_back(v);
   for (const json& v : s.value("resource_arns", json::array())) sum.resource_arns.push_back(v);
-  for (const json& v : s.value("fault_root_causes", json::array())) sum.fault_root_causes.push_back(ToRootCause(v));
-  for (const json& v : s.value("error_root_causes", json::array())) sum.error_root_causes.push_back(ToRootCause(v));
+  for (const json& v : s.value("fault_root_causes", json::array()))
+    sum.fault_root_causes.push_back(ToRootCause(v));
+  for (const json& v : s.value("error_root_causes", json::array()))
+    sum.error_root_causes.push_back(ToRootCause(v));
   for (const json& v : s.value("response_time_root_causes", json::array())) {
     sum.response_time_root_causes.push_back(ToRootCause(v));
   }

@@ -41,10 +41,10 @@ class Parser {
 
   Status Expected(std::string_view what, std::string_view after) const {
     const Token& t = Peek();
-    std::string msg = after.empty()
-                          ? fmt::format("expected {} but found {}", what, DescribeToken(t))
-                          : fmt::format("expected {} after {} but found {}", what, after,
-                                        DescribeToken(t));
+    std::string msg =
+        after.empty()
+            ? fmt::format("expected {} but found {}", what, DescribeToken(t))
+            : fmt::format("expected {} after {} but found {}", what, after, DescribeToken(t));
     if (t.kind == TokenKind::kIdent && what.find("value") != std::string_view::npos) {
       msg += " (string values must be in double quotes)";
     }
@@ -67,8 +67,8 @@ class Parser {
 
   Status ParseOr(NodePtr& out, int depth) {
     if (depth > kMaxParseDepth) {
-      return ErrorAt(Peek().column, fmt::format("expression nests deeper than {} levels",
-                                                kMaxParseDepth));
+      return ErrorAt(Peek().column,
+                     fmt::format("expression nests deeper than {} levels", kMaxParseDepth));
     }
     std::vector<NodePtr> parts(1);
     RG_RETURN_IF_ERROR(ParseAnd(parts[0], depth));
@@ -106,8 +106,8 @@ class Parser {
       std::string after = fmt::format("'{}'", Take().text);
       if (!StartsTerm(Peek())) return Expected("a condition", after);
       if (depth > kMaxParseDepth) {
-        return ErrorAt(column, fmt::format("expression nests deeper than {} levels",
-                                           kMaxParseDepth));
+        return ErrorAt(column,
+                       fmt::format("expression nests deeper than {} levels", kMaxParseDepth));
       }
       auto n = std::make_unique<Node>();
       n->kind = NodeKind::kNot;
@@ -235,12 +235,18 @@ class Parser {
 
   static std::optional<CompareOp> OpOf(const Token& t) {
     switch (t.kind) {
-      case TokenKind::kEq: return CompareOp::kEq;
-      case TokenKind::kNe: return CompareOp::kNe;
-      case TokenKind::kLt: return CompareOp::kLt;
-      case TokenKind::kLe: return CompareOp::kLe;
-      case TokenKind::kGt: return CompareOp::kGt;
-      case TokenKind::kGe: return CompareOp::kGe;
+      case TokenKind::kEq:
+        return CompareOp::kEq;
+      case TokenKind::kNe:
+        return CompareOp::kNe;
+      case TokenKind::kLt:
+        return CompareOp::kLt;
+      case TokenKind::kLe:
+        return CompareOp::kLe;
+      case TokenKind::kGt:
+        return CompareOp::kGt;
+      case TokenKind::kGe:
+        return CompareOp::kGe;
       case TokenKind::kIdent: {
         const std::string w = Lower(t.text);
         if (w == "contains") return CompareOp::kContains;
@@ -248,7 +254,8 @@ class Parser {
         if (w == "endswith") return CompareOp::kEndsWith;
         return std::nullopt;
       }
-      default: return std::nullopt;
+      default:
+        return std::nullopt;
     }
   }
 
@@ -265,7 +272,8 @@ class Parser {
     } else if (n->keyword.starts_with("annotation.")) {
       n->key = kw.text.substr(std::string_view("annotation.").size());
       n->keyword = "annotation";
-      if (n->key.empty()) return ErrorAt(kw.column, "expected an annotation key after 'annotation.'");
+      if (n->key.empty())
+        return ErrorAt(kw.column, "expected an annotation key after 'annotation.'");
     }
     if (auto op = OpOf(Peek())) {
       const Token& op_tok = Take();

@@ -75,8 +75,7 @@ TEST(ParserTest, EmptyExpressionIsNull) {
 }
 
 TEST(ParserTest, CanonicalPrinting) {
-  EXPECT_EQ(Canonical("responseTime > 5 and Fault or !ok"),
-            "responsetime > 5 AND fault OR !ok");
+  EXPECT_EQ(Canonical("responseTime > 5 and Fault or !ok"), "responsetime > 5 AND fault OR !ok");
   EXPECT_EQ(Canonical("ok !partial duration < 3"), "ok AND !partial AND duration < 3");
   EXPECT_EQ(Canonical("(a or b) and c"), "(a OR b) AND c");
   EXPECT_EQ(Canonical("(a and b) and c"), "(a AND b) AND c");
@@ -115,19 +114,34 @@ TEST(ParserTest, RoundTripGivesSameTree) {
 }
 
 TEST(ParserTest, Errors) {
-  EXPECT_EQ(ParseError("annotation.foo ="), "column 17: expected a value after '=' but found end of expression");
-  EXPECT_EQ(ParseError("user = alice"), "column 8: expected a value after '=' but found 'alice' (string values must be in double quotes)");
-  EXPECT_EQ(ParseError(R"(service("a") { fault)"), "column 21: expected '}' to close the sub-filter opened at column 14 but found end of expression");
-  EXPECT_EQ(ParseError("(fault OR error"), "column 16: expected ')' to close the '(' at column 1 but found end of expression");
-  EXPECT_EQ(ParseError("fault AND"), "column 10: expected a condition after 'AND' but found end of expression");
+  EXPECT_EQ(ParseError("annotation.foo ="),
+            "column 17: expected a value after '=' but found end of expression");
+  EXPECT_EQ(ParseError("user = alice"),
+            "column 8: expected a value after '=' but found 'alice' (string values must be in "
+            "double quotes)");
+  EXPECT_EQ(ParseError(R"(service("a") { fault)"),
+            "column 21: expected '}' to close the sub-filter opened at column 14 but found end of "
+            "expression");
+  EXPECT_EQ(ParseError("(fault OR error"),
+            "column 16: expected ')' to close the '(' at column 1 but found end of expression");
+  EXPECT_EQ(ParseError("fault AND"),
+            "column 10: expected a condition after 'AND' but found end of expression");
   EXPECT_EQ(ParseError("fault )"), "column 7: expected AND, OR or end of expression but found ')'");
-  EXPECT_EQ(ParseError("service"), "column 8: expected '(' after 'service' but found end of expression");
-  EXPECT_EQ(ParseError("service(api)"), "column 9: expected a quoted service name or id(…) after 'service(' but found 'api'");
-  EXPECT_EQ(ParseError(R"(edge("a"))"), "column 9: expected ',' and the destination service after the source service of edge(…) but found ')'");
-  EXPECT_EQ(ParseError(R"(service(id(name "x")))"), "column 17: expected ':' after 'name' but found string \"x\"");
-  EXPECT_EQ(ParseError(R"(service(id(name: "x", name: "y")))"), "column 23: 'name' is given twice in id(…)");
-  EXPECT_EQ(ParseError("annotation = 1"), "column 12: expected '.KEY' or '[KEY]' after 'annotation' but found '='");
-  EXPECT_EQ(ParseError(R"(service("a") {})"), "column 15: expected a sub-filter after '{' but found '}'");
+  EXPECT_EQ(ParseError("service"),
+            "column 8: expected '(' after 'service' but found end of expression");
+  EXPECT_EQ(ParseError("service(api)"),
+            "column 9: expected a quoted service name or id(…) after 'service(' but found 'api'");
+  EXPECT_EQ(ParseError(R"(edge("a"))"),
+            "column 9: expected ',' and the destination service after the source service of "
+            "edge(…) but found ')'");
+  EXPECT_EQ(ParseError(R"(service(id(name "x")))"),
+            "column 17: expected ':' after 'name' but found string \"x\"");
+  EXPECT_EQ(ParseError(R"(service(id(name: "x", name: "y")))"),
+            "column 23: 'name' is given twice in id(…)");
+  EXPECT_EQ(ParseError("annotation = 1"),
+            "column 12: expected '.KEY' or '[KEY]' after 'annotation' but found '='");
+  EXPECT_EQ(ParseError(R"(service("a") {})"),
+            "column 15: expected a sub-filter after '{' but found '}'");
 }
 
 TEST(ParserTest, DepthIsLimited) {

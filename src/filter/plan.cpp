@@ -31,8 +31,9 @@ int Rank(const BoundNode& n, store::IndexCondition& out) {
     case BoundKind::kService:
       if (n.services.empty() || !n.services[0].name) return 0;
       out.kind = Kind::kServiceName;
+      // Name only: the store indexes the summary's ServiceIds, whose types for
+      // inferred services need not equal the trace graph's node types.
       out.text = *n.services[0].name;
-      out.type = n.services[0].type.value_or("");
       return 3;
     case BoundKind::kNumber:
       if (n.field != Field::kHttpStatus || n.op != CompareOp::kEq ||
@@ -54,7 +55,8 @@ int Rank(const BoundNode& n, store::IndexCondition& out) {
         return 0;
       }
       return 5;
-    default: return 0;
+    default:
+      return 0;
   }
 }
 

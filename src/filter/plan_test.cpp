@@ -36,11 +36,12 @@ TEST(PlanTest, RanksTheOtherIndexes) {
   EXPECT_EQ(h->kind, Kind::kUser);
   EXPECT_EQ(h->text, "bob");
 
-  h = Hint(R"(fault AND http.status = 500 AND service(id(name: "fn", type: "AWS::Lambda::Function")) { fault })");
+  h = Hint(
+      R"(fault AND http.status = 500 AND service(id(name: "fn", type: "AWS::Lambda::Function")) { fault })");
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(h->kind, Kind::kServiceName);
   EXPECT_EQ(h->text, "fn");
-  EXPECT_EQ(h->type, "AWS::Lambda::Function");
+  EXPECT_EQ(h->type, "");
 
   h = Hint("throttle AND http.status = 429");
   ASSERT_TRUE(h.has_value());

@@ -17,10 +17,14 @@ bool IsPlainKey(const std::string& key) {
 
 std::string PrintLiteral(const Literal& lit) {
   switch (lit.kind) {
-    case Literal::Kind::kString: return QuoteString(lit.text);
-    case Literal::Kind::kNumber: return fmt::format("{}", lit.number);
-    case Literal::Kind::kBool: return lit.boolean ? "true" : "false";
-    case Literal::Kind::kJson: return "#" + lit.text;
+    case Literal::Kind::kString:
+      return QuoteString(lit.text);
+    case Literal::Kind::kNumber:
+      return fmt::format("{}", lit.number);
+    case Literal::Kind::kBool:
+      return lit.boolean ? "true" : "false";
+    case Literal::Kind::kJson:
+      return "#" + lit.text;
   }
   return "";
 }
