@@ -1,0 +1,291 @@
+#include "xray/parse_reader.h"
+
+#include <fmt/format.h>
+
+namespace roentgen::xray::parse {
+
+// Epoch seconds above this (the year 5138) are refused: they would overflow
+// nothing, but no real clock produces them and they usually mean milliseconds.
+constexpr double kMaxEpochSeconds = 1e11;
+
+JsonReader::PathScope::PathScope(JsonReader& r, size_t index) : r_(r), size_(r.path_.size()) {
+  fmt::format_to(std::back_inserter(r.path_), "[{}]", index);
+}
+
+bool JsonReader::Fail(ParseError error, std::string_view key, std::string_view reason) {
+  if (failed_) return false;
+  failed_ = true;
+  error_ = error;
+  message_.clear();
+  message_ += path_;
+  if (!path_.empty() && !key.empty() && key.front() != '[') message_ += '.';
+  message_ += key;
+  message_ += ": ";
+  message_ += reason;
+  return false;
+}
+
+bool JsonReader::FailHere(ParseError error, std::string_view reason) {
+  if (failed_) return false;
+  failed_ = true;
+  error_ = error;
+  message_ = path_.empty() ? std::string("document") : path_;
+  message_ += ": ";
+  message_ += reason;
+  return false;
+}
+
+bool JsonReader::Malformed(simdjson::error_code code) {
+  if (failed_) return false;
+  failed_ = true;
+  error_ = ParseError::kMalformedJson;
+  std::string_view what = simdjson::error_message(code);
+  if (code == simdjson::INCORRECT_TYPE) {
+    // Only raised here for a value whose first byte promised a type it does not
+    // have ("tru", "nul"): a syntax error.
+    what = "a literal or number is not valid JSON";
+  }
+  if (code == simdjson::INCOMPLETE_ARRAY_OR_OBJECT) {
+    message_ = "malformed JSON: the document ends inside an object or array";
+    return false;
+  }
+  const char* at = nullptr;
+  if (doc_.current_location().get(at) == simdjson::SUCCESS && at > base_) {
+    message_ = fmt::format("malformed JSON near byte {}: {}", at - base_, what);
+  } else {
+    message_ = fmt::format("malformed JSON: {}", what);
+  }
+  return false;
+}
+
+bool JsonReader::WrongType(std::string_view key, std::string_view expected) {
+  return Fail(ParseError::kInvalidField, key, fmt::format("must be {}", expected));
+}
+
+bool JsonReader::TypeOf(od::value& v, od::json_type& type) {
+  if (auto err = v.type().get(type)) return Malformed(err);
+  if (type == od::json_type::null) {
+    // type() only looks at the first byte; is_null() checks the whole atom.
+    bool is_null = false;
+    if (auto err = v.is_null().get(is_null)) return Malformed(err);
+    if (!is_null) return Malformed(simdjson::N_ATOM_ERROR);
+  }
+  return true;
+}
+
+bool JsonReader::ReadStringView(od::value& v, std::string_view key, std::string_view& out,
+                                bool& present) {
+  od::json_type type;
+  if (!TypeOf(v, type)) return false;
+  present = false;
+  if (type == od::json_type::null) return true;
+  if (type != od::json_type::string) return WrongType(key, "a string");
+  if (auto err = v.get_string().get(out)) return Malformed(err);
+  present = true;
+  return true;
+}
+
+bool JsonReader::ReadString(od::value& v, std::string_view key, std::string& out) {
+  std::string_view s;
+  bool present = false;
+  if (!ReadStringView(v, key, s, present)) return false;
+  out.assign(s.data(), s.size());
+  return true;
+}
+
+bool JsonReader::ReadBool(od::value& v, std::string_view key, bool& out) {
+  std::optional<bool> b;
+  if (!ReadOptionalBool(v, key, b)) return false;
+  out = b.value_or(false);
+  return true;
+}
+
+bool JsonReader::ReadOptionalBool(od::value& v, std::string_view key, std::optional<bool>& out) {
+  od::json_type type;
+  if (!TypeOf(v, type)) return false;
+  out.reset();
+  if (type == od::json_type::null) return true;
+  if (type != od::json_type::boolean) return WrongType(key, "true or false");
+  bool b = false;
+  if (auto err = v.get_bool().get(b)) return Malformed(err);
+  out = b;
+  return true;
+}
+
+bool JsonReader::ReadInt(od::value& v, std::string_view key, int64_t min, int64_t max,
+                         std::optional<int64_t>& out) {
+  od::json_type type;
+  if (!TypeOf(v, type)) return false;
+  out.reset();
+  if (type == od::json_type::null) return true;
+  std::string reason = fmt::format("an integer from {} to {}", min, max);
+  if (type != od::json_type::number) return WrongType(key, reason);
+  int64_t i = 0;
+  if (v.get_int64().get(i) != simdjson::SUCCESS) {
+    // Not an int64 (a fraction, an exponent, too big) or not a number at all:
+    // get_int64 did not advance, so the syntax can still be checked.
+    double d = 0;
+    if (auto err = v.get_double().get(d)) return Malformed(err);
+    return WrongType(key, reason);
+  }
+  if (i < min || i > max) return WrongType(key, reason);
+  out = i;
+  return true;
+}
+
+bool JsonReader::ReadDouble(od::value& v, std::string_view key, std::optional<double>& out) {
+  od::json_type type;
+  if (!TypeOf(v, type)) return false;
+  out.reset();
+  if (type == od::json_type::null) return true;
+  if (type != od::json_type::number) return WrongType(key, "a number");
+  double d = 0;
+  if (auto err = v.get_double().get(d)) return Malformed(err);
+  out = d;
+  return true;
+}
+
+bool JsonReader::ReadTime(od::value& v, std::string_view key, std::optional<int64_t>& micros) {
+  std::optional<double> seconds;
+  od::json_type type;
+  if (!TypeOf(v, type)) return false;
+  micros.reset();
+  if (type == od::json_type::null) return true;
+  if (type != od::json_type::number) return WrongType(key, "a number (epoch seconds)");
+  std::string_view text = v.raw_json_token();
+  if (!ReadDouble(v, key, seconds)) return false;
+  if (!(*seconds >= 0 && *seconds <= kMaxEpochSeconds)) {
+    return WrongType(key, "epoch seconds from 0 to 100000000000");
+  }
+  micros = DecimalSecondsToMicros(text);
+  return true;
+}
+
+int64_t DecimalSecondsToMicros(std::string_view number) {
+  // The value is 0.D1D2D3… × 10^(int_digits + exponent); microseconds keep the
+  // first int_digits + exponent + 6 digits, and the next digit decides rounding.
+  // Working on the decimal text avoids the double rounding of seconds * 1e6.
+  char digits[32];
+  int n = 0;  // digits kept (the first 32 significant positions suffice)
+  int int_digits = 0;
+  bool in_fraction = false;
+  size_t i = 0;
+  for (; i < number.size(); ++i) {
+    char c = number[i];
+    if (c == '.') {
+      in_fraction = true;
+    } else if (c >= '0' && c <= '9') {
+      if (n < static_cast<int>(sizeof(digits))) digits[n++] = c;
+      if (!in_fraction) ++int_digits;
+    } else {
+      break;
+    }
+  }
+  int exponent = 0;
+  if (i < number.size() && (number[i] == 'e' || number[i] == 'E')) {
+    ++i;
+    bool negative = i < number.size() && number[i] == '-';
+    if (i < number.size() && (number[i] == '-' || number[i] == '+')) ++i;
+    for (; i < number.size() && number[i] >= '0' && number[i] <= '9'; ++i) {
+      if (exponent < 10000) exponent = exponent * 10 + (number[i] - '0');
+    }
+    if (negative) exponent = -exponent;
+  }
+  int keep = int_digits + exponent + 6;
+  int64_t micros = 0;
+  for (int k = 0; k < keep && k < 40; ++k) {
+    micros = micros * 10 + (k < n ? digits[k] - '0' : 0);
+  }
+  if (keep >= 0 && keep < n && digits[keep] >= '5') ++micros;
+  return micros;
+}
+
+bool JsonReader::OpenObject(od::value& v, std::string_view key, od::object& out, bool& present) {
+  od::json_type type;
+  if (!TypeOf(v, type)) return false;
+  present = false;
+  if (type == od::json_type::null) return true;
+  if (type != od::json_type::object) return WrongType(key, "an object");
+  if (auto err = v.get_object().get(out)) return Malformed(err);
+  present = true;
+  return true;
+}
+
+bool JsonReader::OpenArray(od::value& v, std::string_view key, od::array& out, bool& present) {
+  od::json_type type;
+  if (!TypeOf(v, type)) return false;
+  present = false;
+  if (type == od::json_type::null) return true;
+  if (type != od::json_type::array) return WrongType(key, "an array");
+  if (auto err = v.get_array().get(out)) return Malformed(err);
+  present = true;
+  return true;
+}
+
+bool JsonReader::Field(simdjson::simdjson_result<od::field>& field, std::string_view& key,
+                       od::value& value) {
+  if (auto err = field.unescaped_key().get(key)) return Malformed(err);
+  if (auto err = field.value().get(value)) return Malformed(err);
+  return true;
+}
+
+bool JsonReader::Element(simdjson::simdjson_result<od::value>& element, od::value& value) {
+  if (auto err = std::move(element).get(value)) return Malformed(err);
+  return true;
+}
+
+bool JsonReader::Skip(od::value& v) {
+  od::json_type type;
+  if (!TypeOf(v, type)) return false;
+  switch (type) {
+    case od::json_type::object: {
+      od::object obj;
+      if (auto err = v.get_object().get(obj)) return Malformed(err);
+      for (auto field : obj) {
+        std::string_view key;
+        od::value child;
+        if (!Field(field, key, child) || !Skip(child)) return false;
+      }
+      return true;
+    }
+    case od::json_type::array: {
+      od::array arr;
+      if (auto err = v.get_array().get(arr)) return Malformed(err);
+      for (auto element : arr) {
+        od::value child;
+        if (!Element(element, child) || !Skip(child)) return false;
+      }
+      return true;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      if (auto err = v.get_string().get(s)) return Malformed(err);
+      return true;
+    }
+    case od::json_type::number: {
+      double d = 0;
+      if (auto err = v.get_double().get(d)) return Malformed(err);
+      return true;
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      if (auto err = v.get_bool().get(b)) return Malformed(err);
+      return true;
+    }
+    case od::json_type::null:
+      return true;  // TypeOf consumed and checked it
+  }
+  return Malformed(simdjson::TAPE_ERROR);
+}
+
+bool JsonReader::RawEnd(const char* begin, std::string_view& out) {
+  const char* end = nullptr;
+  if (auto err = doc_.current_location().get(end)) return Malformed(err);
+  while (end > begin && (end[-1] == ' ' || end[-1] == '\n' || end[-1] == '\r' || end[-1] == '\t')) {
+    --end;
+  }
+  out = std::string_view(begin, static_cast<size_t>(end - begin));
+  return true;
+}
+
+}  // namespace roentgen::xray::parse

@@ -1,0 +1,109 @@
+// Private to the segment parser: typed reads from a simdjson On Demand document
+// with X-Ray's error reporting (a JSON path plus a reason, and a ParseError code).
+//
+// On Demand only checks what it visits, so every value of a document is visited:
+// fields the model does not keep are walked by Skip(), which checks their syntax,
+// so a document that passes is well-formed JSON throughout.
+//
+// Conventions: each Read*/Skip call consumes the value, returns true on success,
+// and on failure records the first error (later ones are ignored) and returns
+// false; callers return false at once. JSON null counts as "absent" for every
+// optional field. One JsonReader per document; not thread-safe.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "xray/segment_parser.h"
+
+namespace roentgen::xray::parse {
+
+namespace od = simdjson::ondemand;
+
+class JsonReader {
+ public:
+  // `doc` must outlive the reader; `base` is the start of the bytes it iterates.
+  JsonReader(od::document& doc, const char* base) : doc_(doc), base_(base) {}
+
+  bool failed() const { return failed_; }
+  ParseError error() const { return error_; }
+  const std::string& message() const { return message_; }
+
+  // The path of the object being read ("", "subsegments[1]", "http.request").
+  const std::string& path() const { return path_; }
+
+  // Records an error about field `key` of the current object; returns false.
+  bool Fail(ParseError error, std::string_view key, std::string_view reason);
+  // Records an error about the current object itself (or the document when at the root).
+  bool FailHere(ParseError error, std::string_view reason);
+  // Records a simdjson error as kMalformedJson with the byte offset; returns false.
+  bool Malformed(simdjson::error_code code);
+
+  // The value's JSON type; a byte that starts no JSON value is malformed JSON.
+  bool TypeOf(od::value& v, od::json_type& type);
+
+  // Scalars. `present` / the optional tells whether the field had a non-null value.
+  bool ReadString(od::value& v, std::string_view key, std::string& out);
+  bool ReadStringView(od::value& v, std::string_view key, std::string_view& out, bool& present);
+  bool ReadBool(od::value& v, std::string_view key, bool& out);
+  bool ReadOptionalBool(od::value& v, std::string_view key, std::optional<bool>& out);
+  bool ReadInt(od::value& v, std::string_view key, int64_t min, int64_t max,
+               std::optional<int64_t>& out);
+  bool ReadDouble(od::value& v, std::string_view key, std::optional<double>& out);
+  // Epoch seconds as a JSON number → integer microseconds (rounded to nearest).
+  bool ReadTime(od::value& v, std::string_view key, std::optional<int64_t>& micros);
+
+  // Opens an object / array value. `present` is false for null (then nothing to read).
+  bool OpenObject(od::value& v, std::string_view key, od::object& out, bool& present);
+  bool OpenArray(od::value& v, std::string_view key, od::array& out, bool& present);
+
+  // Unpacks one step of `for (auto field : object)` / `for (auto element : array)`.
+  bool Field(simdjson::simdjson_result<od::field>& field, std::string_view& key, od::value& value);
+  bool Element(simdjson::simdjson_result<od::value>& element, od::value& value);
+
+  // Visits (and syntax-checks) any value, keeping nothing.
+  bool Skip(od::value& v);
+
+  // Exact source text of a container: call RawBegin before reading the value and
+  // RawEnd after it has been read completely. Returns the text without trailing
+  // whitespace, pointing into the iterated buffer.
+  const char* RawBegin(od::value& v) { return v.raw_json_token().data(); }
+  bool RawEnd(const char* begin, std::string_view& out);
+
+  // Appends ".key" (or "key" at the root) or "[index]" to the path for its lifetime.
+  class PathScope {
+   public:
+    PathScope(JsonReader& r, std::string_view key) : r_(r), size_(r.path_.size()) {
+      if (!r.path_.empty()) r.path_ += '.';
+      r.path_ += key;
+    }
+    PathScope(JsonReader& r, size_t index);
+    ~PathScope() { r_.path_.resize(size_); }
+    PathScope(const PathScope&) = delete;
+    PathScope& operator=(const PathScope&) = delete;
+
+   private:
+    JsonReader& r_;
+    size_t size_;
+  };
+
+ private:
+  bool WrongType(std::string_view key, std::string_view expected);
+
+  od::document& doc_;
+  const char* base_;
+  std::string path_;
+  bool failed_ = false;
+  ParseError error_ = ParseError::kMalformedJson;
+  std::string message_;
+};
+
+// Integer microseconds of a non-negative JSON number of seconds (as validated by
+// simdjson, at most 1e11), rounded half up from its exact decimal text.
+int64_t DecimalSecondsToMicros(std::string_view number);
+
+}  // namespace roentgen::xray::parse
