@@ -49,6 +49,9 @@ class Router {
   // Dispatches; unknown path → 404, known path with another method → 405, both
   // in X-Ray's error shape.
   void Dispatch(const HttpRequest& request, Responder respond) const;
+  // The registered path or prefix that serves `path` (whatever the method), or
+  // "unmatched": a bounded label for per-route metrics.
+  std::string_view RouteLabel(std::string_view path) const;
 
  private:
   struct Route {

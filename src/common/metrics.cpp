@@ -1,12 +1,12 @@
 #include "common/metrics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cassert>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace roentgen {
 namespace {
@@ -15,10 +15,17 @@ namespace {
 void AppendEscapedLabelValue(std::string& out, std::string_view v) {
   for (char c : v) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -128,8 +135,7 @@ Gauge& MetricsRegistry::GetGauge(std::string_view name, std::string_view help,
 }
 
 Histogram& MetricsRegistry::GetHistogram(std::string_view name, std::string_view help,
-                                         const std::vector<double>& bounds,
-                                         const Labels& labels) {
+                                         const std::vector<double>& bounds, const Labels& labels) {
   std::lock_guard lock(mu_);
   auto it = families_.find(name);
   if (it == families_.end()) {
@@ -176,8 +182,7 @@ std::string MetricsRegistry::RenderText() const {
             out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, prefix, FormatDouble(le),
                                cumulative);
           }
-          out += fmt::format("{}_sum{} {}\n", name, Braced(labels),
-                             FormatDouble(histogram->Sum()));
+          out += fmt::format("{}_sum{} {}\n", name, Braced(labels), FormatDouble(histogram->Sum()));
           out += fmt::format("{}_count{} {}\n", name, Braced(labels), cumulative);
         }
         break;
@@ -188,7 +193,7 @@ std::string MetricsRegistry::RenderText() const {
 
 std::vector<double> MetricsRegistry::LatencyBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 }  // namespace roentgen
