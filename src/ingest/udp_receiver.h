@@ -1,0 +1,83 @@
+// The UDP intake of the X-Ray daemon protocol: one socket, one dedicated
+// receive thread reading datagrams in batches (recvmmsg) and handing each to a
+// callback.
+//
+// The callback runs on the receive thread and must be fast and never block
+// (the pipeline pushes into a bounded queue and drops when it is full): while it
+// runs, datagrams pile up in the kernel buffer. It must not throw.
+//
+// Limits and counters (in the MetricsRegistry):
+//   roentgen_udp_datagrams_received_total, roentgen_udp_bytes_received_total,
+//   roentgen_udp_datagrams_dropped_total{reason="too_large"}   (> max_datagram_bytes)
+//   roentgen_udp_datagrams_dropped_total{reason="kernel_buffer_full"} (SO_RXQ_OVFL)
+//   roentgen_udp_receive_buffer_bytes (gauge: what the kernel granted)
+//
+// Lifetime: Start() once, Stop() (idempotent, also run by the destructor) wakes
+// and joins the thread; after Stop() returns the callback is never called
+// again. The MetricsRegistry must outlive the receiver.
+// Thread safety: Start/Stop/accessors from one controlling thread.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "common/metrics.h"
+#include "common/status.h"
+
+namespace roentgen::ingest {
+
+struct UdpReceiverConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 2000;                   // 0: any free port (see UdpReceiver::port)
+  size_t max_datagram_bytes = 64 * 1024;  // larger datagrams are dropped and counted
+  size_t batch_size = 64;                 // datagrams per recvmmsg call
+  int receive_buffer_bytes = 16 << 20;    // SO_RCVBUF asked for; the kernel may cap it
+  Status Validate() const;
+};
+
+using DatagramCallback = std::function<void(std::string_view datagram)>;
+
+class UdpReceiver {
+ public:
+  UdpReceiver(UdpReceiverConfig config, DatagramCallback callback, MetricsRegistry& metrics);
+  ~UdpReceiver();
+  UdpReceiver(const UdpReceiver&) = delete;
+  UdpReceiver& operator=(const UdpReceiver&) = delete;
+
+  // Validates, resolves and binds host:port, sizes the buffer, starts the
+  // thread. Errors: InvalidArgument (config, unresolvable host), IOError (bind
+  // failed, e.g. the port is busy).
+  Status Start();
+  void Stop();
+
+  uint16_t port() const { return port_; }  // bound port, 0 before Start()
+  // The socket's receive buffer as reported by the kernel (which doubles the
+  // requested value for bookkeeping and caps it at net.core.rmem_max unless
+  // SO_RCVBUFFORCE is permitted).
+  int receive_buffer_bytes() const { return receive_buffer_bytes_; }
+
+ private:
+  void Run();
+
+  UdpReceiverConfig config_;
+  DatagramCallback callback_;
+  Counter& received_;
+  Counter& bytes_;
+  Counter& too_large_;
+  Counter& kernel_drops_;
+  Gauge& buffer_gauge_;
+
+  int fd_ = -1;
+  int wake_fd_ = -1;  // eventfd written by Stop()
+  std::atomic<bool> stopping_{false};
+  uint16_t port_ = 0;
+  int receive_buffer_bytes_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace roentgen::ingest

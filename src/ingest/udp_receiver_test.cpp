@@ -1,0 +1,207 @@
+#include "ingest/udp_receiver.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace roentgen::ingest {
+namespace {
+
+// Sends datagrams to 127.0.0.1:port.
+class Sender {
+ public:
+  explicit Sender(uint16_t port) : fd_(socket(AF_INET, SOCK_DGRAM, 0)) {
+    to_.sin_family = AF_INET;
+    to_.sin_port = htons(port);
+    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  ~Sender() { close(fd_); }
+  void Send(const std::string& datagram) {
+    ASSERT_EQ(sendto(fd_, datagram.data(), datagram.size(), 0,
+                     reinterpret_cast<const sockaddr*>(&to_), sizeof(to_)),
+              static_cast<ssize_t>(datagram.size()));
+  }
+
+ private:
+  int fd_;
+  sockaddr_in to_{};
+};
+
+// Collects delivered datagrams; Wait() blocks until `n` have arrived.
+class Collector {
+ public:
+  DatagramCallback Callback() {
+    return [this](std::string_view d) {
+      std::lock_guard lock(mu_);
+      got_.emplace_back(d);
+      cv_.notify_all();
+    };
+  }
+  std::vector<std::string> Wait(size_t n) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return got_.size() >= n; });
+    return got_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> got_;
+};
+
+UdpReceiverConfig LoopbackConfig() {
+  UdpReceiverConfig config;
+  config.host = "127.0.0.1";
+  config.port = 0;
+  return config;
+}
+
+TEST(UdpReceiverTest, DeliversEveryDatagramInOrder) {
+  MetricsRegistry metrics;
+  Collector collector;
+  UdpReceiverConfig config = LoopbackConfig();
+  config.batch_size = 8;  // several recvmmsg batches
+  UdpReceiver receiver(config, collector.Callback(), metrics);
+  ASSERT_TRUE(receiver.Start().ok());
+  ASSERT_NE(receiver.port(), 0);
+  Sender sender(receiver.port());
+  std::vector<std::string> sent;
+  uint64_t bytes = 0;
+  for (int i = 0; i < 100; ++i) {
+    sent.push_back("{\"format\":\"json\",\"version\":1}\n{\"id\":\"" + std::to_string(i) + "\"}");
+    bytes += sent.back().size();
+    sender.Send(sent.back());
+  }
+  sender.Send("");  // an empty datagram is delivered too (ingest reports it)
+  sent.push_back("");
+  EXPECT_EQ(collector.Wait(sent.size()), sent);
+  receiver.Stop();
+  EXPECT_EQ(metrics.GetCounter("roentgen_udp_datagrams_received_total", "").Value(), 101u);
+  EXPECT_EQ(metrics.GetCounter("roentgen_udp_bytes_received_total", "").Value(), bytes);
+}
+
+TEST(UdpReceiverTest, OversizeDatagramIsDroppedAndCounted) {
+  MetricsRegistry metrics;
+  Collector collector;
+  UdpReceiverConfig config = LoopbackConfig();
+  config.max_datagram_bytes = 1024;
+  UdpReceiver receiver(config, collector.Callback(), metrics);
+  ASSERT_TRUE(receiver.Start().ok());
+  Sender sender(receiver.port());
+  sender.Send(std::string(1025, 'x'));
+  sender.Send(std::string(1024, 'y'));  // exactly the limit is fine
+  std::vector<std::string> got = collector.Wait(1);
+  receiver.Stop();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], std::string(1024, 'y'));
+  EXPECT_EQ(
+      metrics.GetCounter("roentgen_udp_datagrams_dropped_total", "", {{"reason", "too_large"}})
+          .Value(),
+      1u);
+  EXPECT_EQ(metrics.GetCounter("roentgen_udp_datagrams_received_total", "").Value(), 1u);
+}
+
+TEST(UdpReceiverTest, MaxSizeDatagramOf64KiBIsDelivered) {
+  MetricsRegistry metrics;
+  Collector collector;
+  UdpReceiver receiver(LoopbackConfig(), collector.Callback(), metrics);
+  ASSERT_TRUE(receiver.Start().ok());
+  Sender sender(receiver.port());
+  std::string big(65507, 'z');  // the largest IPv4 UDP payload
+  sender.Send(big);
+  std::vector<std::string> got = collector.Wait(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], big);
+}
+
+TEST(UdpReceiverTest, KernelDropsAreCounted) {
+  MetricsRegistry metrics;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  bool saw_marker = false;
+  size_t delivered = 0;
+  UdpReceiverConfig config = LoopbackConfig();
+  config.receive_buffer_bytes = 1;  // the kernel's minimum: a few datagrams
+  UdpReceiver receiver(
+      config,
+      [&](std::string_view d) {
+        std::unique_lock lock(mu);
+        ++delivered;
+        if (d == "marker") saw_marker = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });  // a stalled consumer
+      },
+      metrics);
+  ASSERT_TRUE(receiver.Start().ok());
+  Sender sender(receiver.port());
+  constexpr size_t kSent = 500;
+  for (size_t i = 0; i < kSent; ++i) sender.Send(std::string(100, 'd'));
+  {
+    std::lock_guard lock(mu);
+    release = true;
+    cv.notify_all();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the queue drains
+  // The next datagram carries the kernel's cumulative drop count.
+  sender.Send("marker");
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return saw_marker; }));
+  }
+  receiver.Stop();
+  uint64_t drops = metrics
+                       .GetCounter("roentgen_udp_datagrams_dropped_total", "",
+                                   {{"reason", "kernel_buffer_full"}})
+                       .Value();
+  EXPECT_GT(drops, 0u);
+  EXPECT_EQ(delivered + drops, kSent + 1);
+  EXPECT_GT(receiver.receive_buffer_bytes(), 0);
+}
+
+TEST(UdpReceiverTest, BusyPortIsAnIOErrorAndStopIsIdempotent) {
+  MetricsRegistry metrics;
+  UdpReceiver first(
+      LoopbackConfig(), [](std::string_view) {}, metrics);
+  ASSERT_TRUE(first.Start().ok());
+  UdpReceiverConfig config = LoopbackConfig();
+  config.port = first.port();
+  UdpReceiver second(
+      config, [](std::string_view) {}, metrics);
+  Status s = second.Start();
+  EXPECT_EQ(s.code(), StatusCode::kIOError);
+  EXPECT_EQ(s.message(), "udp: cannot bind 127.0.0.1:" + std::to_string(first.port()) +
+                             ": Address already in use");
+  first.Stop();
+  first.Stop();
+}
+
+TEST(UdpReceiverTest, ConfigValidation) {
+  UdpReceiverConfig config;
+  EXPECT_TRUE(config.Validate().ok());
+  config.batch_size = 0;
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("udp: batch_size must be in [1, 1024], got 0"));
+  config = {};
+  config.max_datagram_bytes = 0;
+  EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
+  config = {};
+  config.host = "no.such.host.invalid";
+  config.port = 0;
+  MetricsRegistry metrics;
+  UdpReceiver receiver(
+      config, [](std::string_view) {}, metrics);
+  EXPECT_EQ(receiver.Start().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace roentgen::ingest
