@@ -1,8 +1,9 @@
 // A small recursive-descent parser for entity selectors. See entity_selector.h.
 #include "graph/entity_selector.h"
 
-#include <cctype>
 #include <fmt/format.h>
+
+#include <cctype>
 
 namespace roentgen::graph {
 namespace {

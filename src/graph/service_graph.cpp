@@ -70,7 +70,8 @@ void GraphAggregate::AddNodeObservation(const Node& node, const Observation& obs
   const int entries = nc.cell.AddObservation(obs, trace_duration_us, node.root, sign);
   bytes_ += entries * static_cast<int64_t>(kHistogramEntryBytes);
   if (nc.cell.observations <= 0) {
-    bytes_ -= sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead + KeyHeap(it->first) +
+    bytes_ -= sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead +
+              KeyHeap(it->first) +
               (nc.cell.response_time.size() + nc.cell.duration.size()) * kHistogramEntryBytes;
     nodes_.erase(it);
   }
@@ -90,9 +91,8 @@ void GraphAggregate::AddEdgeObservation(const Node& from, const Node& to, const 
   const int entries = cell.AddObservation(obs, std::nullopt, false, sign);
   bytes_ += entries * static_cast<int64_t>(kHistogramEntryBytes);
   if (cell.observations <= 0) {
-    bytes_ -= sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead +
-              KeyHeap(it->first.first) + KeyHeap(it->first.second) +
-              cell.response_time.size() * kHistogramEntryBytes;
+    bytes_ -= sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(it->first.first) +
+              KeyHeap(it->first.second) + cell.response_time.size() * kHistogramEntryBytes;
     edges_.erase(it);
   }
 }

@@ -139,8 +139,8 @@ TEST(ServiceGraphTest, ReferenceIdsAreStableAndUnique) {
   for (size_t i = 0; i < one.services.size(); ++i) {
     EXPECT_EQ(one.services[i].reference_id, all.services[i].reference_id);
     EXPECT_EQ(one.services[i].reference_id,
-              StableReferenceId({one.services[i].name, one.services[i].type,
-                                 one.services[i].account_id}));
+              StableReferenceId(
+                  {one.services[i].name, one.services[i].type, one.services[i].account_id}));
     EXPECT_GE(one.services[i].reference_id, 0);
     for (size_t j = 0; j < i; ++j) {
       EXPECT_NE(one.services[i].reference_id, one.services[j].reference_id);

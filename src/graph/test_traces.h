@@ -33,8 +33,8 @@ inline xray::Entity WithParent(xray::Entity e, uint64_t parent) {
 
 struct SeedOptions {
   int64_t t0_us = 1'700'000'000'000'000;  // 2023-11-14T22:13:20Z
-  bool lambda_fault = false;    // the function fails with a 5xx
-  bool dynamo_throttle = false; // DynamoDB answers 429
+  bool lambda_fault = false;              // the function fails with a 5xx
+  bool dynamo_throttle = false;           // DynamoDB answers 429
   bool browser_in_progress = false;
   std::string table = "Todo-table";
 };
@@ -46,9 +46,9 @@ inline xray::AssembledTrace SeedTrace(const SeedOptions& opt = {}) {
   xray::AssembledTrace trace;
   trace.id.bytes[0] = 0x65;
 
-  xray::Entity browser = MakeEntity("Web-Application", 0xa1, t,
-                                    opt.browser_in_progress ? std::nullopt
-                                                            : std::optional<int64_t>(t + 120'000));
+  xray::Entity browser =
+      MakeEntity("Web-Application", 0xa1, t,
+                 opt.browser_in_progress ? std::nullopt : std::optional<int64_t>(t + 120'000));
   browser.annotations.push_back({"email", std::string("alice@example.com")});
 
   xray::Entity appsync = WithParent(MakeEntity("todo-api", 0xb1, t + 5'000, t + 110'000), 0xa1);

@@ -13,8 +13,8 @@ using testing::SeedTrace;
 using testing::WithParent;
 
 std::string Describe(const TraceGraph& g, const Edge& e) {
-  return g.nodes[e.from].id.type + ":" + g.nodes[e.from].id.name + " -> " +
-         g.nodes[e.to].id.type + ":" + g.nodes[e.to].id.name;
+  return g.nodes[e.from].id.type + ":" + g.nodes[e.from].id.name + " -> " + g.nodes[e.to].id.type +
+         ":" + g.nodes[e.to].id.name;
 }
 
 TEST(TraceGraphTest, SeedTopologyNodes) {
