@@ -1,0 +1,62 @@
+// A Router with the X-Ray API registered over a running Pipeline and an
+// in-memory store, for the handler tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/http.h"
+#include "api/xray_api.h"
+#include "ingest/pipeline.h"
+#include "ingest/testing/fake_store.h"
+
+namespace roentgen::api::testing {
+
+class ApiFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pipeline_ = std::make_unique<ingest::Pipeline>(ingest::PipelineConfig{}, store_, metrics_);
+    ASSERT_TRUE(pipeline_->Start().ok());
+    RegisterXRayApi(router_, *pipeline_, store_, metrics_);
+  }
+  void TearDown() override { pipeline_->Stop(); }
+
+  // Dispatches a POST and waits for the (possibly asynchronous) response.
+  HttpResponse Post(const std::string& path, const std::string& body) {
+    HttpRequest request;
+    request.method = "POST";
+    request.path = path;
+    request.target = path;
+    request.body = body;
+    auto promise = std::make_shared<std::promise<HttpResponse>>();
+    auto future = promise->get_future();
+    router_.Dispatch(request, [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+    return future.get();
+  }
+
+  HttpResponse Post(const std::string& path, const nlohmann::json& body) {
+    return Post(path, body.dump());
+  }
+
+  // PutTraceSegments of `documents`; expects every one to be accepted.
+  void PutAll(const std::vector<std::string>& documents) {
+    HttpResponse r = Post("/TraceSegments", nlohmann::json{{"TraceSegmentDocuments", documents}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(r.body, R"({"UnprocessedTraceSegments":[]})");
+  }
+
+  static nlohmann::json Json(const HttpResponse& r) { return nlohmann::json::parse(r.body); }
+
+  ingest::testing::FakeStore store_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<ingest::Pipeline> pipeline_;
+  Router router_;
+};
+
+}  // namespace roentgen::api::testing

@@ -1,0 +1,280 @@
+// BatchGetTraces and GetTraceSummaries.
+//
+// BatchGetTraces: POST /Traces {"TraceIds": [≤ 5 ids], "NextToken"?}. Each known
+// trace comes back as {Id, Duration, LimitExceeded, Segments[{Id, Document}]}
+// with one Document per segment and the independently sent subsegments spliced
+// into their parents (xray/document_merge.h); unknown ids are listed in
+// UnprocessedTraceIds. LimitExceeded is true past X-Ray's 500 KB per trace (all
+// segments are still returned). Results are never split, so no NextToken is
+// issued and one that is sent is rejected.
+//
+// GetTraceSummaries: POST /TraceSummaries {StartTime, EndTime, TimeRangeType?,
+// Sampling?, SamplingStrategy?, FilterExpression?, NextToken?}. The range is
+// [StartTime, EndTime); the most recent traces come first. A page holds at most
+// kSummariesPerPage summaries and looks at no more than kMaxScannedPerPage
+// candidates; when it stops early it returns a NextToken (see page_token.h),
+// and the pages of one query return every matching trace exactly once.
+// Sampling=true keeps a deterministic fraction of the traces (by trace id):
+// SamplingStrategy.Value, default kDefaultSamplingRate (PartialScan and
+// FixedRate are treated alike). TracesProcessedCount is the number of
+// candidates the page looked at; ApproximateTime is where the page's scan
+// stopped (StartTime once the range is exhausted).
+#include <fmt/format.h>
+
+#include <functional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "api/json_io.h"
+#include "api/page_token.h"
+#include "api/summary_json.h"
+#include "api/xray_handlers.h"
+#include "filter/filter.h"
+#include "xray/document_merge.h"
+#include "xray/segment_parser.h"
+#include "xray/trace.h"
+
+namespace roentgen::api {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxTraceIdsPerBatchGet = 5;
+constexpr size_t kTraceSizeLimitBytes = 500 * 1024;
+constexpr size_t kSummariesPerPage = 100;
+constexpr size_t kMaxScannedPerPage = 10000;
+constexpr double kDefaultSamplingRate = 0.1;
+
+// One trace for BatchGetTraces, or nullopt when the store has no documents.
+Result<std::optional<json>> LoadTrace(store::Store& store, const xray::TraceId& id) {
+  Result<std::vector<store::StoredDocument>> stored = store.GetDocuments(id);
+  if (!stored.ok()) return stored.status();
+  if (stored->empty()) return std::optional<json>();
+  thread_local xray::SegmentParser parser;
+  std::vector<xray::ReceivedDocument> docs;
+  std::vector<xray::SegmentDocument> parsed;
+  size_t bytes = 0;
+  for (store::StoredDocument& d : *stored) {
+    bytes += d.raw.size();
+    parsed.clear();
+    xray::ParseFailure failure;
+    if (!parser.Parse(d.raw, parsed, failure)) {
+      return Status::Corruption(fmt::format("trace {}: stored document {} does not parse: {}",
+                                            id.ToString(), d.entity_id.ToString(),
+                                            failure.message));
+    }
+    for (xray::SegmentDocument& p : parsed) docs.push_back({std::move(p), d.received_us});
+  }
+  std::vector<const xray::ReceivedDocument*> pointers;
+  pointers.reserve(docs.size());
+  for (const xray::ReceivedDocument& d : docs) pointers.push_back(&d);
+  const xray::AssembledTrace assembled = xray::AssembleTrace(id, pointers);
+  Result<std::vector<xray::MergedDocument>> merged = xray::MergeDocuments(assembled, pointers);
+  if (!merged.ok()) return merged.status();
+  json segments = json::array();
+  for (xray::MergedDocument& m : *merged) {
+    segments.push_back({{"Id", m.id.ToString()}, {"Document", std::move(m.json)}});
+  }
+  const xray::TraceSummary summary = xray::Summarize(assembled);
+  json trace = {{"Id", id.ToString()}};
+  if (summary.duration_us) trace["Duration"] = EpochSeconds(*summary.duration_us);
+  trace["LimitExceeded"] = bytes > kTraceSizeLimitBytes;
+  trace["Segments"] = std::move(segments);
+  return std::optional<json>(std::move(trace));
+}
+
+void BatchGetTraces(store::Store& store, const HttpRequest& request, Responder respond) {
+  RequestBody body;
+  if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
+  Field<std::string_view> token = body.String("NextToken");
+  if (!token.ok()) return respond(StatusResponse(token.status()));
+  if (token->has_value() && !(*token)->empty()) {
+    return respond(InvalidRequest(
+        "NextToken: this server returns every requested trace at once and never issues one"));
+  }
+  Field<simdjson::dom::array> ids = body.Array("TraceIds");
+  if (!ids.ok()) return respond(StatusResponse(ids.status()));
+  if (!ids->has_value()) return respond(InvalidRequest("TraceIds: required"));
+  if ((*ids)->size() > kMaxTraceIdsPerBatchGet) {
+    return respond(InvalidRequest(fmt::format("TraceIds: at most {} trace ids per call, got {}",
+                                              kMaxTraceIdsPerBatchGet, (*ids)->size())));
+  }
+  std::vector<xray::TraceId> trace_ids;
+  size_t index = 0;
+  for (simdjson::dom::element e : **ids) {
+    std::string_view text;
+    if (e.get(text) != simdjson::SUCCESS) {
+      return respond(InvalidRequest(fmt::format("TraceIds[{}]: must be a string", index)));
+    }
+    Result<xray::TraceId> id = xray::TraceId::Parse(text);
+    if (!id.ok()) {
+      return respond(
+          InvalidRequest(fmt::format("TraceIds[{}]: {}", index, id.status().message())));
+    }
+    if (std::find(trace_ids.begin(), trace_ids.end(), *id) == trace_ids.end()) {
+      trace_ids.push_back(*id);
+    }
+    ++index;
+  }
+  json traces = json::array();
+  json unprocessed = json::array();
+  for (const xray::TraceId& id : trace_ids) {
+    Result<std::optional<json>> trace = LoadTrace(store, id);
+    if (!trace.ok()) return respond(StatusResponse(trace.status()));
+    if (trace->has_value()) {
+      traces.push_back(std::move(**trace));
+    } else {
+      unprocessed.push_back(id.ToString());
+    }
+  }
+  respond(JsonResponse({{"Traces", std::move(traces)}, {"UnprocessedTraceIds", std::move(unprocessed)}}));
+}
+
+struct SummariesQuery {
+  store::ScanOptions scan;
+  std::optional<filter::CompiledFilter> filter;
+  std::optional<double> sampling_rate;  // set when Sampling is true
+  uint64_t fingerprint = 0;
+};
+
+Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body) {
+  SummariesQuery q;
+  Field<int64_t> start = body.EpochMicros("StartTime");
+  if (!start.ok()) return start.status();
+  if (!start->has_value()) return Status::InvalidArgument("StartTime: required");
+  Field<int64_t> end = body.EpochMicros("EndTime");
+  if (!end.ok()) return end.status();
+  if (!end->has_value()) return Status::InvalidArgument("EndTime: required");
+  if (**end <= **start) return Status::InvalidArgument("EndTime: must be after StartTime");
+  q.scan.start_us = **start;
+  q.scan.end_us = **end;
+  q.scan.descending = true;
+
+  Field<std::string_view> type = body.String("TimeRangeType");
+  if (!type.ok()) return type.status();
+  const std::string_view type_name = type->value_or("TraceId");
+  if (type_name == "TraceId") {
+    q.scan.time_range_type = store::TimeRangeType::kTraceId;
+  } else if (type_name == "Event") {
+    q.scan.time_range_type = store::TimeRangeType::kEvent;
+  } else if (type_name == "Service") {
+    q.scan.time_range_type = store::TimeRangeType::kService;
+  } else {
+    return Status::InvalidArgument(fmt::format(
+        "TimeRangeType: must be TraceId, Event or Service, got \"{}\"", type_name.substr(0, 64)));
+  }
+
+  Field<bool> sampling = body.Bool("Sampling");
+  if (!sampling.ok()) return sampling.status();
+  Field<simdjson::dom::object> strategy = body.Object("SamplingStrategy");
+  if (!strategy.ok()) return strategy.status();
+  double rate = kDefaultSamplingRate;
+  std::string_view strategy_name = "FixedRate";
+  if (strategy->has_value()) {
+    Field<std::string_view> name = GetString(**strategy, "Name", "SamplingStrategy.Name");
+    if (!name.ok()) return name.status();
+    strategy_name = name->value_or("FixedRate");
+    if (strategy_name != "PartialScan" && strategy_name != "FixedRate") {
+      return Status::InvalidArgument(
+          fmt::format("SamplingStrategy.Name: must be PartialScan or FixedRate, got \"{}\"",
+                      strategy_name.substr(0, 64)));
+    }
+    Field<double> value = GetNumber(**strategy, "Value", "SamplingStrategy.Value");
+    if (!value.ok()) return value.status();
+    rate = value->value_or(kDefaultSamplingRate);
+    if (!(rate >= 0.0 && rate <= 1.0)) {
+      return Status::InvalidArgument("SamplingStrategy.Value: must be between 0 and 1");
+    }
+  }
+  if (sampling->value_or(false)) q.sampling_rate = rate;
+
+  Field<std::string_view> expression = body.String("FilterExpression");
+  if (!expression.ok()) return expression.status();
+  if (expression->has_value() && !(*expression)->empty()) {
+    Result<filter::CompiledFilter> compiled = filter::CompileFilter(**expression);
+    if (!compiled.ok()) {
+      return Status::InvalidArgument(
+          fmt::format("FilterExpression: {}", compiled.status().message()));
+    }
+    if (!compiled->MatchesAll()) {
+      q.scan.index = compiled->IndexHint();
+      q.filter = std::move(*compiled);
+    }
+  }
+
+  const std::string identity = fmt::format(
+      "{}|{}|{}|{}|{}|{}", q.scan.start_us, q.scan.end_us, type_name,
+      q.sampling_rate ? fmt::format("{}:{}", strategy_name, *q.sampling_rate) : "all",
+      q.filter ? q.filter->ToString() : "", kSummariesPerPage);
+  q.fingerprint = std::hash<std::string>{}(identity);
+
+  Field<std::string_view> token = body.String("NextToken");
+  if (!token.ok()) return token.status();
+  if (token->has_value() && !(*token)->empty()) {
+    Result<PageToken> decoded = DecodePageToken(**token);
+    if (!decoded.ok()) return decoded.status();
+    if (decoded->fingerprint != q.fingerprint) {
+      return Status::InvalidArgument(
+          "NextToken: it was issued for a different query (time range, TimeRangeType, "
+          "sampling or FilterExpression changed); start again without it");
+    }
+    q.scan.resume_after = decoded->cursor;
+  }
+  return q;
+}
+
+// Deterministic per trace, so every page of a query samples alike.
+bool Sampled(const xray::TraceId& id, double rate) {
+  const uint64_t h = xray::TraceIdHash{}(id);
+  return static_cast<double>(h % 1'000'000) < rate * 1'000'000.0;
+}
+
+void GetTraceSummaries(store::Store& store, const HttpRequest& request, Responder respond) {
+  RequestBody body;
+  if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
+  Result<SummariesQuery> query = ParseSummariesQuery(body);
+  if (!query.ok()) return respond(StatusResponse(query.status()));
+  const SummariesQuery& q = *query;
+  const bool event_time = q.scan.time_range_type == store::TimeRangeType::kEvent;
+
+  json summaries = json::array();
+  size_t scanned = 0;
+  bool more = false;
+  std::optional<store::ScanCursor> last;
+  std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;
+  Status status = store.Scan(q.scan, [&](const store::TraceRecord& record, int64_t sort_time_us) {
+    if (summaries.size() >= kSummariesPerPage || scanned >= kMaxScannedPerPage) {
+      more = true;
+      return false;
+    }
+    ++scanned;
+    last = store::ScanCursor{sort_time_us, record.summary.id};
+    if (q.sampling_rate && !Sampled(record.summary.id, *q.sampling_rate)) return true;
+    if (q.filter && !q.filter->Matches(record)) return true;
+    if (!seen.insert(record.summary.id).second) return true;  // an index may repeat a trace
+    summaries.push_back(TraceSummaryJson(
+        record.summary, event_time ? std::optional<int64_t>(sort_time_us) : std::nullopt));
+    return true;
+  });
+  if (!status.ok()) return respond(StatusResponse(status));
+
+  json response = {{"TraceSummaries", std::move(summaries)}};
+  response["ApproximateTime"] = EpochSeconds(more && last ? last->time_us : q.scan.start_us);
+  response["TracesProcessedCount"] = scanned;
+  if (more && last) response["NextToken"] = EncodePageToken(PageToken{*last, q.fingerprint});
+  respond(JsonResponse(response));
+}
+
+}  // namespace
+
+void RegisterReadApis(Router& router, store::Store& store) {
+  router.Add("POST", "/Traces", [&store](const HttpRequest& request, Responder respond) {
+    BatchGetTraces(store, request, std::move(respond));
+  });
+  router.Add("POST", "/TraceSummaries", [&store](const HttpRequest& request, Responder respond) {
+    GetTraceSummaries(store, request, std::move(respond));
+  });
+}
+
+}  // namespace roentgen::api
