@@ -1,0 +1,105 @@
+#include "cli/command_line.h"
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "cli/flags.h"
+
+#ifndef ROENTGEN_VERSION
+#error "ROENTGEN_VERSION must be defined by the build"
+#endif
+
+namespace roentgen::cli {
+namespace {
+
+// A CLI11 validator from one of our parsers: the parser's message on failure.
+template <typename Parse>
+CLI::Validator FromParser(Parse parse, std::string description) {
+  return CLI::Validator(
+      [parse](std::string& value) -> std::string {
+        auto parsed = parse(value);
+        return parsed.ok() ? std::string() : parsed.status().message();
+      },
+      std::move(description));
+}
+
+// CLI11 applies config files to the main app only: this reader files top-level
+// keys under `serve`, so a file says `listen = "0.0.0.0:2000"` (a `[serve]`
+// section works too). TOML, and INI files of `key = value` lines.
+class ServeConfigFile : public CLI::ConfigTOML {
+ public:
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::vector<CLI::ConfigItem> items = CLI::ConfigTOML::from_config(input);
+    for (CLI::ConfigItem& item : items) {
+      if (item.parents.empty()) item.parents = {"serve"};
+    }
+    return items;
+  }
+};
+
+}  // namespace
+
+const char* VersionString() { return "roentgen " ROENTGEN_VERSION; }
+
+std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, std::ostream& out,
+                                            std::ostream& err) {
+  CLI::App app{"Roentgen: a self-hosted, AWS X-Ray-compatible tracing server.", "roentgen"};
+  app.require_subcommand(1);
+
+  Command command;
+  ServeConfig& serve = command.serve;
+  std::string listen = serve.host + ":" + std::to_string(serve.port);
+  std::string retention = FormatDuration(serve.retention);
+
+  CLI::App* serve_cmd =
+      app.add_subcommand("serve",
+                         "Receive traces over UDP and HTTP on one port, store, serve the "
+                         "X-Ray API, /healthz and /metrics.");
+  serve_cmd->add_option("--listen", listen, "HOST:PORT for both UDP and HTTP")
+      ->check(FromParser(ParseListenAddress, "HOST:PORT"))
+      ->capture_default_str();
+  serve_cmd->add_option("--data-dir", serve.data_dir, "Where the store keeps its files")
+      ->capture_default_str();
+  serve_cmd->add_option("--retention", retention, "How long traces are kept (30d, 12h, 90m)")
+      ->check(FromParser(ParseDuration, "DURATION"))
+      ->capture_default_str();
+  serve_cmd->add_option("--log-level", serve.log_level, "Log verbosity")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  serve_cmd->add_option("--http-threads", serve.http_threads, "HTTP I/O threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-body-bytes", serve.max_body_bytes,
+                   "Largest HTTP request body, after gzip decompression")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+      ->capture_default_str();
+  app.set_config("--config", "", "Read serve's options from a TOML or INI file");
+  app.config_formatter(std::make_shared<ServeConfigFile>());
+  serve_cmd->fallthrough();  // `roentgen serve --config FILE` reaches the app's --config
+
+  CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, out, err);
+  }
+
+  if (version_cmd->parsed()) {
+    command.kind = Command::Kind::kVersion;
+    return command;
+  }
+  command.kind = Command::Kind::kServe;
+  // Both were checked by the validators above.
+  ListenAddress address = ParseListenAddress(listen).value();
+  serve.host = address.host;
+  serve.port = address.port;
+  serve.retention = ParseDuration(retention).value();
+  return command;
+}
+
+}  // namespace roentgen::cli

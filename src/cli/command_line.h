@@ -1,0 +1,33 @@
+// The `roentgen` command line (CLI11): subcommands, flags, the config file.
+//
+//   roentgen serve [--listen HOST:PORT] [--data-dir DIR] [--retention 30d]
+//                  [--log-level info] [--http-threads N] [--max-body-bytes N]
+//                  [--config FILE]
+//   roentgen version
+//
+// --config reads the same keys from a TOML or INI file (`listen =
+// "0.0.0.0:2000"`, `retention = "7d"`); flags given on the command line win.
+#pragma once
+
+#include <iosfwd>
+#include <variant>
+
+#include "cli/serve.h"
+
+namespace roentgen::cli {
+
+struct Command {
+  enum class Kind { kServe, kVersion };
+  Kind kind = Kind::kServe;
+  ServeConfig serve;  // for kServe
+};
+
+// Parses argv. When parsing ends the program instead (--help, a usage error, a
+// bad value), prints to `out`/`err` and returns the process exit code.
+std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, std::ostream& out,
+                                            std::ostream& err);
+
+// "roentgen <version>".
+const char* VersionString();
+
+}  // namespace roentgen::cli

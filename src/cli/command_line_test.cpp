@@ -1,0 +1,140 @@
+#include "cli/command_line.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace roentgen::cli {
+namespace {
+
+struct Parsed {
+  std::variant<Command, int> result;
+  std::string out;
+  std::string err;
+};
+
+Parsed Parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "roentgen");
+  std::ostringstream out, err;
+  Parsed p{ParseCommandLine(static_cast<int>(args.size()), args.data(), out, err), "", ""};
+  p.out = out.str();
+  p.err = err.str();
+  return p;
+}
+
+const ServeConfig& Serve(const Parsed& p) {
+  EXPECT_TRUE(std::holds_alternative<Command>(p.result)) << p.err;
+  static const Command kEmpty;
+  const Command& c =
+      std::holds_alternative<Command>(p.result) ? std::get<Command>(p.result) : kEmpty;
+  EXPECT_EQ(c.kind, Command::Kind::kServe);
+  return c.serve;
+}
+
+TEST(CommandLineTest, ServeDefaults) {
+  Parsed p = Parse({"serve"});
+  const ServeConfig& c = Serve(p);
+  EXPECT_EQ(c.host, "127.0.0.1");
+  EXPECT_EQ(c.port, 2000);
+  EXPECT_EQ(c.data_dir, "./roentgen-data");
+  EXPECT_EQ(c.retention, std::chrono::seconds(30 * 86400));
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.http_threads, 2);
+  EXPECT_EQ(c.max_body_bytes, 32u << 20);
+}
+
+TEST(CommandLineTest, ServeFlags) {
+  Parsed p =
+      Parse({"serve", "--listen", "0.0.0.0:3000", "--data-dir", "/var/lib/rg", "--retention", "12h",
+             "--log-level", "debug", "--http-threads", "4", "--max-body-bytes", "1048576"});
+  const ServeConfig& c = Serve(p);
+  EXPECT_EQ(c.host, "0.0.0.0");
+  EXPECT_EQ(c.port, 3000);
+  EXPECT_EQ(c.data_dir, "/var/lib/rg");
+  EXPECT_EQ(c.retention, std::chrono::seconds(12 * 3600));
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.http_threads, 4);
+  EXPECT_EQ(c.max_body_bytes, 1048576u);
+}
+
+TEST(CommandLineTest, BadValuesEndWithAMessage) {
+  Parsed p = Parse({"serve", "--retention", "3w"});
+  ASSERT_TRUE(std::holds_alternative<int>(p.result));
+  EXPECT_NE(std::get<int>(p.result), 0);
+  EXPECT_NE(p.err.find("invalid duration '3w': unknown unit 'w'"), std::string::npos) << p.err;
+
+  p = Parse({"serve", "--listen", "nowhere"});
+  ASSERT_TRUE(std::holds_alternative<int>(p.result));
+  EXPECT_NE(p.err.find("invalid listen address 'nowhere': missing ':PORT'"), std::string::npos)
+      << p.err;
+
+  p = Parse({"serve", "--log-level", "loud"});
+  ASSERT_TRUE(std::holds_alternative<int>(p.result));
+  EXPECT_NE(std::get<int>(p.result), 0);
+
+  p = Parse({});  // a subcommand is required
+  ASSERT_TRUE(std::holds_alternative<int>(p.result));
+  EXPECT_NE(std::get<int>(p.result), 0);
+}
+
+TEST(CommandLineTest, HelpExitsZero) {
+  Parsed p = Parse({"serve", "--help"});
+  ASSERT_TRUE(std::holds_alternative<int>(p.result));
+  EXPECT_EQ(std::get<int>(p.result), 0);
+  EXPECT_NE(p.out.find("--retention"), std::string::npos);
+}
+
+TEST(CommandLineTest, Version) {
+  Parsed p = Parse({"version"});
+  ASSERT_TRUE(std::holds_alternative<Command>(p.result));
+  EXPECT_EQ(std::get<Command>(p.result).kind, Command::Kind::kVersion);
+  EXPECT_EQ(std::string(VersionString()), "roentgen 0.1.0");
+}
+
+TEST(CommandLineTest, ConfigFileWithFlagsWinning) {
+  std::string path = testing::TempDir() + "roentgen_cli_test_" + std::to_string(getpid()) + ".toml";
+  {
+    std::ofstream f(path);
+    f << "listen = \"[::1]:2100\"\n"
+         "retention = \"7d\"\n"
+         "data-dir = \"/from/file\"\n"
+         "http-threads = 3\n";
+  }
+  Parsed p = Parse({"serve", "--config", path.c_str(), "--retention", "1d"});
+  std::remove(path.c_str());
+  const ServeConfig& c = Serve(p);
+  EXPECT_EQ(c.host, "::1");
+  EXPECT_EQ(c.port, 2100);
+  EXPECT_EQ(c.data_dir, "/from/file");
+  EXPECT_EQ(c.http_threads, 3);
+  EXPECT_EQ(c.retention, std::chrono::seconds(86400));
+}
+
+TEST(CommandLineTest, ConfigFileServeSection) {
+  std::string path =
+      testing::TempDir() + "roentgen_cli_section_" + std::to_string(getpid()) + ".ini";
+  {
+    std::ofstream f(path);
+    f << "[serve]\nlisten = \"0.0.0.0:4000\"\nlog-level = \"warn\"\n";
+  }
+  Parsed p = Parse({"serve", "--config", path.c_str()});
+  std::remove(path.c_str());
+  const ServeConfig& c = Serve(p);
+  EXPECT_EQ(c.host, "0.0.0.0");
+  EXPECT_EQ(c.port, 4000);
+  EXPECT_EQ(c.log_level, "warn");
+}
+
+TEST(CommandLineTest, MissingConfigFileIsAnError) {
+  Parsed p = Parse({"serve", "--config", "/nonexistent/roentgen.toml"});
+  ASSERT_TRUE(std::holds_alternative<int>(p.result));
+  EXPECT_NE(std::get<int>(p.result), 0);
+}
+
+}  // namespace
+}  // namespace roentgen::cli
