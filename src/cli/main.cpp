@@ -1,0 +1,34 @@
+// The `roentgen` executable: parses the command line and runs a subcommand.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <variant>
+
+#include "cli/command_line.h"
+#include "cli/serve.h"
+
+int main(int argc, char** argv) {
+  using roentgen::cli::Command;
+  spdlog::set_default_logger(spdlog::stderr_color_mt("roentgen"));
+
+  std::variant<Command, int> parsed =
+      roentgen::cli::ParseCommandLine(argc, argv, std::cout, std::cerr);
+  if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  const Command& command = std::get<Command>(parsed);
+
+  switch (command.kind) {
+    case Command::Kind::kVersion:
+      std::cout << roentgen::cli::VersionString() << "\n";
+      return 0;
+    case Command::Kind::kServe: {
+      roentgen::Status status = roentgen::cli::RunServe(command.serve);
+      if (!status.ok()) {
+        spdlog::error("{}", status.ToString());
+        return 1;
+      }
+      return 0;
+    }
+  }
+  return 1;
+}

@@ -1,0 +1,161 @@
+#include "cli/serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "api/http.h"
+#include "api/http_server.h"
+#include "api/xray_api.h"
+#include "cli/flags.h"
+#include "common/metrics.h"
+#include "ingest/udp_receiver.h"
+#include "store/rocksdb_store.h"
+
+namespace roentgen::cli {
+namespace {
+
+enum class Health { kStarting, kReady, kDraining };
+
+// Blocks SIGINT and SIGTERM for this thread (and the threads it starts) while
+// alive, so they are only taken by sigwait().
+class BlockedSignals {
+ public:
+  BlockedSignals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+  ~BlockedSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  int Wait() const {
+    int signal = 0;
+    sigwait(&set_, &signal);
+    return signal;
+  }
+
+ private:
+  sigset_t set_;
+  sigset_t old_;
+};
+
+api::HttpResponse PlainText(int status, std::string body, std::string content_type) {
+  api::HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.content_type = std::move(content_type);
+  return r;
+}
+
+void AddOperationalRoutes(api::Router& router, const std::atomic<Health>& health,
+                          const MetricsRegistry& metrics) {
+  router.Add("GET", "/healthz", [&health](const api::HttpRequest&, api::Responder respond) {
+    switch (health.load()) {
+      case Health::kReady:
+        return respond(PlainText(200, "ok", "text/plain"));
+      case Health::kStarting:
+        return respond(PlainText(503, "starting", "text/plain"));
+      case Health::kDraining:
+        return respond(PlainText(503, "draining", "text/plain"));
+    }
+  });
+  router.Add("GET", "/metrics", [&metrics](const api::HttpRequest&, api::Responder respond) {
+    respond(PlainText(200, metrics.RenderText(), "text/plain; version=0.0.4; charset=utf-8"));
+  });
+}
+
+}  // namespace
+
+Status ServeConfig::Validate() const {
+  if (host.empty()) return Status::InvalidArgument("serve: the listen host is empty");
+  if (data_dir.empty()) return Status::InvalidArgument("serve: --data-dir is empty");
+  if (retention < std::chrono::minutes(1)) {
+    return Status::InvalidArgument("serve: --retention must be at least 1m");
+  }
+  if (spdlog::level::from_str(log_level) == spdlog::level::off && log_level != "off") {
+    return Status::InvalidArgument("serve: unknown --log-level '" + log_level +
+                                   "' (trace, debug, info, warn, error, off)");
+  }
+  api::HttpServerConfig http;
+  http.threads = http_threads;
+  http.max_body_bytes = max_body_bytes;
+  RG_RETURN_IF_ERROR(http.Validate());
+  return pipeline.Validate();
+}
+
+Status RunServe(const ServeConfig& config) {
+  RG_RETURN_IF_ERROR(config.Validate());
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  BlockedSignals signals;  // before the store, pipeline and servers start threads
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    return Status::IOError("serve: cannot create data dir '" + config.data_dir +
+                           "': " + ec.message());
+  }
+  store::RocksDbStoreConfig store_config;
+  store_config.path = config.data_dir;
+  store_config.retention_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(config.retention).count();
+  Result<std::unique_ptr<store::Store>> opened = store::OpenRocksDbStore(store_config);
+  if (!opened.ok()) return opened.status();
+  std::unique_ptr<store::Store> store = std::move(opened).value();
+
+  MetricsRegistry metrics;
+  api::Router router;
+  std::atomic<Health> health{Health::kStarting};
+  AddOperationalRoutes(router, health, metrics);
+
+  auto pipeline = std::make_unique<ingest::Pipeline>(config.pipeline, *store, metrics);
+  RG_RETURN_IF_ERROR(pipeline->Start());
+  api::RegisterXRayApi(router, *pipeline, *store, metrics);
+
+  api::HttpServerConfig http_config;
+  http_config.host = config.host;
+  http_config.port = config.port;
+  http_config.threads = config.http_threads;
+  http_config.max_body_bytes = config.max_body_bytes;
+  api::HttpServer http(http_config, router, metrics);
+  if (Status s = http.Start(); !s.ok()) {
+    pipeline->Stop();
+    return s;
+  }
+
+  ingest::UdpReceiverConfig udp_config;
+  udp_config.host = config.host;
+  udp_config.port = http.port();  // the same port, also when 0 picked one
+  ingest::Pipeline* intake = pipeline.get();
+  ingest::UdpReceiver udp(
+      udp_config, [intake](std::string_view datagram) { intake->OnDatagram(datagram); }, metrics);
+  if (Status s = udp.Start(); !s.ok()) {
+    http.Stop();
+    pipeline->Stop();
+    return s;
+  }
+
+  health.store(Health::kReady);
+  spdlog::info(
+      "roentgen serving X-Ray on {}:{} (UDP + HTTP), data dir {}, retention {}, udp receive "
+      "buffer {} bytes",
+      config.host, http.port(), config.data_dir, FormatDuration(config.retention),
+      udp.receive_buffer_bytes());
+
+  int signal = signals.Wait();
+  spdlog::info("received {}: shutting down", strsignal(signal));
+  health.store(Health::kDraining);
+  udp.Stop();
+  http.Stop();
+  pipeline->Stop();
+  pipeline.reset();
+  store.reset();
+  spdlog::info("stopped");
+  return Status::Ok();
+}
+
+}  // namespace roentgen::cli

@@ -1,0 +1,38 @@
+// `roentgen serve`: the server process. Wires the store, the ingest pipeline,
+// the X-Ray API, /healthz and /metrics onto one HTTP server and one UDP
+// receiver sharing HOST:PORT (as the X-Ray daemon does on 2000), then runs until
+// SIGINT or SIGTERM.
+//
+// Shutdown order: /healthz turns 503, UDP and HTTP intake stop (HTTP requests
+// in flight finish), the pipeline drains its queue into the store, the store
+// closes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "ingest/pipeline.h"
+
+namespace roentgen::cli {
+
+struct ServeConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 2000;                      // 0: any free port (logged)
+  std::string data_dir = "./roentgen-data";  // created if missing
+  std::chrono::seconds retention{30 * 24 * 3600};
+  std::string log_level = "info";  // trace, debug, info, warn, error, off
+  int http_threads = 2;
+  size_t max_body_bytes = 32 << 20;
+  ingest::PipelineConfig pipeline;
+  Status Validate() const;
+};
+
+// Runs the server until SIGINT/SIGTERM (which it blocks in the calling thread
+// and in every thread it starts). Returns OK after a clean shutdown, or the
+// error that kept it from starting (bad config, busy port, unusable data dir).
+// Call from the main thread before any other thread exists.
+Status RunServe(const ServeConfig& config);
+
+}  // namespace roentgen::cli
