@@ -1,0 +1,88 @@
+#include "otlp/otlp_grpc.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <spdlog/spdlog.h>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+
+namespace roentgen::otlp {
+
+using opentelemetry::proto::collector::trace::v1::TraceService;
+
+class OtlpGrpcServer::Service final : public TraceService::CallbackService {
+ public:
+  Service(DocumentSink sink, MetricsRegistry& metrics, TranslatorOptions options)
+      : export_(std::move(sink), metrics, std::move(options)), metrics_(metrics) {}
+
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
+                                   const ExportTraceServiceRequest* request,
+                                   ExportTraceServiceResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    export_.Export(*request, Transport::kGrpc,
+                   [this, reactor, response](Status status, ExportTraceServiceResponse result) {
+                     if (!status.ok()) {
+                       Count("UNAVAILABLE");
+                       reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, status.message()));
+                       return;
+                     }
+                     *response = std::move(result);
+                     Count("OK");
+                     reactor->Finish(grpc::Status::OK);
+                   });
+    return reactor;
+  }
+
+ private:
+  void Count(const char* code) {
+    metrics_
+        .GetCounter("roentgen_otlp_grpc_requests_total", "OTLP/gRPC Export calls, by status code",
+                    {{"code", code}})
+        .Inc();
+  }
+
+  ExportService export_;
+  MetricsRegistry& metrics_;
+};
+
+Status OtlpGrpcConfig::Validate() const {
+  if (listen.empty() || listen.find(':') == std::string::npos) {
+    return Status::InvalidArgument("otlp grpc listen address must be host:port, got \"" + listen + "\"");
+  }
+  if (max_message_bytes == 0 || max_message_bytes > (1u << 30)) {
+    return Status::InvalidArgument("otlp grpc max_message_bytes must be in (0, 1 GiB]");
+  }
+  return Status::Ok();
+}
+
+OtlpGrpcServer::OtlpGrpcServer(OtlpGrpcConfig config, DocumentSink sink, MetricsRegistry& metrics)
+    : config_(std::move(config)),
+      metrics_(metrics),
+      service_(std::make_unique<Service>(std::move(sink), metrics, config_.translator)) {}
+
+OtlpGrpcServer::~OtlpGrpcServer() { Stop(); }
+
+Status OtlpGrpcServer::Start() {
+  RG_RETURN_IF_ERROR(config_.Validate());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_message_bytes));
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    server_.reset();
+    port_ = 0;
+    return Status::IOError("cannot listen for OTLP/gRPC on " + config_.listen);
+  }
+  spdlog::info("OTLP/gRPC listening on {} (port {})", config_.listen, port_);
+  return Status::Ok();
+}
+
+void OtlpGrpcServer::Stop() {
+  if (server_ == nullptr) return;
+  server_->Shutdown(std::chrono::system_clock::now() + config_.drain_timeout);
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace roentgen::otlp

@@ -1,0 +1,36 @@
+// OTLP/HTTP trace ingest: POST /v1/traces on the serve port.
+//
+// Request: Content-Type application/x-protobuf or application/json (OTLP/JSON),
+// optionally Content-Encoding: gzip (inflated by the HTTP server, which also
+// answers 413 for bodies over its limit). Responses:
+//   200  ExportTraceServiceResponse in the request's encoding, once every
+//        accepted span is durable; partial_success counts and explains the
+//        spans not stored;
+//   400  a body that does not decode (google.rpc.Status body);
+//   415  another content type;
+//   503  the pipeline could not store the batch (retryable).
+// Metrics: roentgen_otlp_http_requests_total{status} here, plus the
+// ExportService span counters and the HTTP server's per-route counters.
+// Lifetime: the pipeline (or sink) and the registry must outlive the router's
+// use of the handler. Thread safety: the handler is thread-safe.
+#pragma once
+
+#include "api/http.h"
+#include "common/metrics.h"
+#include "ingest/pipeline.h"
+#include "otlp/export_service.h"
+
+namespace roentgen::otlp {
+
+inline constexpr const char* kOtlpHttpTracesPath = "/v1/traces";
+
+// Registers POST /v1/traces, storing through `pipeline`.
+void RegisterOtlpHttp(api::Router& router, ingest::Pipeline& pipeline, MetricsRegistry& metrics);
+// The same, storing through any sink (tests, benchmarks).
+void RegisterOtlpHttp(api::Router& router, DocumentSink sink, MetricsRegistry& metrics,
+                      TranslatorOptions options = {});
+
+// A DocumentSink that submits to the pipeline.
+DocumentSink PipelineSink(ingest::Pipeline& pipeline);
+
+}  // namespace roentgen::otlp
