@@ -37,30 +37,12 @@ Observation ObservationOf(const xray::Entity& e) {
 
 std::string AccountOf(const xray::Entity& e) { return e.aws ? e.aws->account_id : std::string(); }
 
-// The last path component of an SQS queue URL: ".../123456789012/my-queue" → "my-queue".
-std::string QueueName(std::string_view url) {
-  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  const size_t slash = url.rfind('/');
-  return std::string(slash == std::string_view::npos ? url : url.substr(slash + 1));
-}
-
-// The node X-Ray infers for a downstream call recorded as a subsegment.
+// The node X-Ray infers for a downstream call recorded as a subsegment: the
+// same rule the trace summary uses for its ServiceIds (xray::InferDownstreamService).
 NodeKey InferredKey(const xray::Entity& sub) {
-  std::string account = AccountOf(sub);
-  if (sub.namespace_ == "aws") {
-    if (sub.aws && !sub.aws->table_name.empty()) {
-      return {sub.aws->table_name, "AWS::DynamoDB::Table", std::move(account)};
-    }
-    if (sub.aws && !sub.aws->queue_url.empty()) {
-      return {QueueName(sub.aws->queue_url), "AWS::SQS::Queue", std::move(account)};
-    }
-    if (sub.aws && !sub.aws->function_name.empty()) {
-      return {sub.aws->function_name, "AWS::Lambda", std::move(account)};
-    }
-    return {sub.name, "AWS::" + sub.name, std::move(account)};
-  }
-  if (sub.sql) return {sub.name, "Database::SQL", std::move(account)};
-  return {sub.name, "remote", std::move(account)};
+  std::optional<xray::ServiceId> id = xray::InferDownstreamService(sub);
+  if (!id) return {sub.name, "remote", AccountOf(sub)};
+  return {std::move(id->name), std::move(id->type), std::move(id->account_id)};
 }
 
 class Deriver {

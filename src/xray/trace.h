@@ -60,12 +60,15 @@ ServiceId SegmentServiceId(const Entity& segment);
 // The downstream service X-Ray infers for a subsegment that called it, or
 // nullopt unless its namespace is "aws" or "remote". Rule (X-Ray service map):
 //   remote                     → {name: subsegment name, type: "remote"}
-//   aws, DynamoDB + table_name → {name: table_name, type: "AWS::DynamoDB::Table"}
-//   aws, SQS + queue_url       → {name: last path part of the URL, type: "AWS::SQS::Queue"}
-//   aws, Lambda + function     → {name: function_name, type: "AWS::Lambda"} (the facade)
+//   aws, aws.table_name set    → {name: table_name, type: "AWS::DynamoDB::Table"}
+//   aws, aws.queue_url set     → {name: last path part of the URL, type: "AWS::SQS::Queue"}
+//   aws, function_name set     → {name: function_name, type: "AWS::Lambda"} (the facade)
 //   aws, otherwise             → {name: subsegment name, type: "AWS::" + subsegment name}
-// Inferred services carry no account id. Whether the callee sent a segment of
-// its own (so nothing needs inferring) is the caller's check.
+//   remote with an sql block   → {name: subsegment name, type: "Database::SQL"}
+// The account id is the subsegment's aws.account_id, if any. The service graph
+// (graph::DeriveTraceGraph) names its inferred nodes with this same function.
+// Whether the callee sent a segment of its own (so nothing needs inferring) is
+// the caller's check.
 std::optional<ServiceId> InferDownstreamService(const Entity& subsegment);
 
 struct TraceAnnotationValue {

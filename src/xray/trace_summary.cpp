@@ -116,30 +116,34 @@ ServiceId SegmentServiceId(const Entity& segment) {
 }
 
 std::optional<ServiceId> InferDownstreamService(const Entity& subsegment) {
+  if (subsegment.namespace_ != "remote" && subsegment.namespace_ != "aws") return std::nullopt;
+  const AwsInfo empty;
+  const AwsInfo& aws = subsegment.aws ? *subsegment.aws : empty;
   ServiceId id;
-  if (subsegment.namespace_ == "remote") {
-    id.name = subsegment.name;
-    id.type = "remote";
-  } else if (subsegment.namespace_ == "aws") {
-    const AwsInfo empty;
-    const AwsInfo& aws = subsegment.aws ? *subsegment.aws : empty;
-    if (subsegment.name == "DynamoDB" && !aws.table_name.empty()) {
+  id.account_id = aws.account_id;
+  if (subsegment.namespace_ == "aws") {
+    if (!aws.table_name.empty()) {
       id.name = aws.table_name;
       id.type = "AWS::DynamoDB::Table";
-    } else if (subsegment.name == "SQS" && !aws.queue_url.empty()) {
+    } else if (!aws.queue_url.empty()) {
       std::string_view url = aws.queue_url;
       while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-      id.name = std::string(url.substr(url.find_last_of('/') + 1));
+      const size_t slash = url.rfind('/');
+      id.name = std::string(slash == std::string_view::npos ? url : url.substr(slash + 1));
       id.type = "AWS::SQS::Queue";
-    } else if (subsegment.name == "Lambda" && !aws.function_name.empty()) {
+    } else if (!aws.function_name.empty()) {
       id.name = aws.function_name;
       id.type = "AWS::Lambda";
     } else {
       id.name = subsegment.name;
       id.type = "AWS::" + subsegment.name;
     }
+  } else if (subsegment.sql) {
+    id.name = subsegment.name;
+    id.type = "Database::SQL";
   } else {
-    return std::nullopt;
+    id.name = subsegment.name;
+    id.type = "remote";
   }
   id.names = {id.name};
   return id;
