@@ -22,6 +22,7 @@ bool ReadSql(JsonReader& r, od::value& v, std::optional<Sql>& out);
 bool ReadService(JsonReader& r, od::value& v, std::string& version, std::string& json);
 // An object with exceptions and stacks, or a bare 16-hex exception id.
 bool ReadCause(JsonReader& r, od::value& v, std::optional<Cause>& out);
+// parse_annotations.cpp: the free-form blocks.
 // Appends in document order; a bad key or value rejects the document.
 bool ReadAnnotations(JsonReader& r, od::value& v, std::vector<Annotation>& out);
 // Must be an object; keeps its source text.

@@ -2,14 +2,34 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace roentgen::xray::parse {
 
 // Epoch seconds above this (the year 5138) are refused: they would overflow
 // nothing, but no real clock produces them and they usually mean milliseconds.
 constexpr double kMaxEpochSeconds = 1e11;
 
+namespace {
+
+// `body` points just after a string's opening quote (stage 1 guarantees a closing
+// one). Sets `out` and returns true when the string has no escape sequence.
+bool WithoutEscapes(const char* body, std::string_view& out) {
+  const char* end = body;
+  while (*end != '"' && *end != '\\') ++end;
+  if (*end != '"') return false;
+  out = std::string_view(body, static_cast<size_t>(end - body));
+  return true;
+}
+
+}  // namespace
+
 JsonReader::PathScope::PathScope(JsonReader& r, size_t index) : r_(r), size_(r.path_.size()) {
-  fmt::format_to(std::back_inserter(r.path_), "[{}]", index);
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), index);
+  r.path_ += '[';
+  r.path_.append(digits, end);
+  r.path_ += ']';
 }
 
 bool JsonReader::Fail(ParseError error, std::string_view key, std::string_view reason) {
@@ -80,8 +100,21 @@ bool JsonReader::ReadStringView(od::value& v, std::string_view key, std::string_
   present = false;
   if (type == od::json_type::null) return true;
   if (type != od::json_type::string) return WrongType(key, "a string");
-  if (auto err = v.get_string().get(out)) return Malformed(err);
+  if (!GetString(v, out)) return false;
   present = true;
+  return true;
+}
+
+bool JsonReader::GetString(od::value& v, std::string_view& out) {
+  // Most strings have no escapes: view them in place instead of unescaping a copy.
+  std::string_view unescaped;
+  if (WithoutEscapes(v.raw_json_token().data() + 1, unescaped)) {
+    od::raw_json_string raw;
+    if (auto err = v.get_raw_json_string().get(raw)) return Malformed(err);
+    out = unescaped;
+    return true;
+  }
+  if (auto err = v.get_string().get(out)) return Malformed(err);
   return true;
 }
 
@@ -118,17 +151,17 @@ bool JsonReader::ReadInt(od::value& v, std::string_view key, int64_t min, int64_
   if (!TypeOf(v, type)) return false;
   out.reset();
   if (type == od::json_type::null) return true;
-  std::string reason = fmt::format("an integer from {} to {}", min, max);
-  if (type != od::json_type::number) return WrongType(key, reason);
+  auto wrong = [&] { return WrongType(key, fmt::format("an integer from {} to {}", min, max)); };
+  if (type != od::json_type::number) return wrong();
   int64_t i = 0;
   if (v.get_int64().get(i) != simdjson::SUCCESS) {
     // Not an int64 (a fraction, an exponent, too big) or not a number at all:
     // get_int64 did not advance, so the syntax can still be checked.
     double d = 0;
     if (auto err = v.get_double().get(d)) return Malformed(err);
-    return WrongType(key, reason);
+    return wrong();
   }
-  if (i < min || i > max) return WrongType(key, reason);
+  if (i < min || i > max) return wrong();
   out = i;
   return true;
 }
@@ -224,7 +257,11 @@ bool JsonReader::OpenArray(od::value& v, std::string_view key, od::array& out, b
 
 bool JsonReader::Field(simdjson::simdjson_result<od::field>& field, std::string_view& key,
                        od::value& value) {
-  if (auto err = field.unescaped_key().get(key)) return Malformed(err);
+  od::raw_json_string raw;
+  if (auto err = field.key().get(raw)) return Malformed(err);
+  if (!WithoutEscapes(raw.raw(), key)) {
+    if (auto err = field.unescaped_key().get(key)) return Malformed(err);
+  }
   if (auto err = field.value().get(value)) return Malformed(err);
   return true;
 }
@@ -237,6 +274,21 @@ bool JsonReader::Element(simdjson::simdjson_result<od::value>& element, od::valu
 bool JsonReader::Skip(od::value& v) {
   od::json_type type;
   if (!TypeOf(v, type)) return false;
+  if (type == od::json_type::object || type == od::json_type::array) {
+    // On Demand sets no depth limit of its own; this bounds the recursion.
+    if (skip_depth_ >= kMaxSkipDepth) {
+      return FailHere(ParseError::kInvalidField,
+                      fmt::format("JSON nested more than {} levels deep", kMaxSkipDepth));
+    }
+    ++skip_depth_;
+    bool ok = SkipContainer(v, type);
+    --skip_depth_;
+    return ok;
+  }
+  return SkipContainer(v, type);
+}
+
+bool JsonReader::SkipContainer(od::value& v, od::json_type type) {
   switch (type) {
     case od::json_type::object: {
       od::object obj;
@@ -259,8 +311,7 @@ bool JsonReader::Skip(od::value& v) {
     }
     case od::json_type::string: {
       std::string_view s;
-      if (auto err = v.get_string().get(s)) return Malformed(err);
-      return true;
+      return GetString(v, s);
     }
     case od::json_type::number: {
       double d = 0;

@@ -65,7 +65,9 @@ class JsonReader {
   bool Field(simdjson::simdjson_result<od::field>& field, std::string_view& key, od::value& value);
   bool Element(simdjson::simdjson_result<od::value>& element, od::value& value);
 
-  // Visits (and syntax-checks) any value, keeping nothing.
+  // Visits (and syntax-checks) any value, keeping nothing. Containers nested
+  // deeper than kMaxSkipDepth are refused (kInvalidField).
+  static constexpr int kMaxSkipDepth = 128;
   bool Skip(od::value& v);
 
   // Exact source text of a container: call RawBegin before reading the value and
@@ -93,10 +95,15 @@ class JsonReader {
 
  private:
   bool WrongType(std::string_view key, std::string_view expected);
+  // Skip() for a value of known type (scalars are read and checked here too).
+  bool SkipContainer(od::value& v, od::json_type type);
+  // Reads a string value known to be a string (unescaped only when it has escapes).
+  bool GetString(od::value& v, std::string_view& out);
 
   od::document& doc_;
   const char* base_;
   std::string path_;
+  int skip_depth_ = 0;
   bool failed_ = false;
   ParseError error_ = ParseError::kMalformedJson;
   std::string message_;

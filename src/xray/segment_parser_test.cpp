@@ -394,6 +394,22 @@ TEST_F(SegmentParserTest, SubsegmentDepthIsBounded) {
   EXPECT_EQ(f.message.substr(0, 30), "subsegments[0].subsegments[0].");
 }
 
+TEST_F(SegmentParserTest, FreeFormJsonDepthIsBounded) {
+  auto nested = [](int depth) {
+    return std::string(static_cast<size_t>(depth), '[') +
+           std::string(static_cast<size_t>(depth), ']');
+  };
+  // metadata's object is level 1; the arrays inside add the rest.
+  auto ok = ParseOk(Doc(R"(,"metadata":{"k":)" + nested(127) + "}"));
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_EQ(ok[0].entity.metadata_json, R"({"k":)" + nested(127) + "}");
+  ParseFailure f = ParseBad(Doc(R"(,"metadata":{"k":)" + nested(128) + "}"));
+  EXPECT_EQ(f.error, ParseError::kInvalidField);
+  EXPECT_EQ(f.message, "metadata: JSON nested more than 128 levels deep");
+  f = ParseBad(Doc(R"(,"unknown":)" + nested(20000)));
+  EXPECT_EQ(f.message, "document: JSON nested more than 128 levels deep");
+}
+
 TEST_F(SegmentParserTest, ParserReuseKeepsNoState) {
   auto first = ParseOk(kFullSegment);
   auto second = ParseOk(Doc(""));
