@@ -59,6 +59,7 @@ Status PipelineConfig::Validate() const {
   if (trace_cache_entries == 0) {
     return Status::InvalidArgument("ingest trace_cache_entries must be > 0");
   }
+  if (trace_cache_bytes == 0) return Status::InvalidArgument("ingest trace_cache_bytes must be > 0");
   if (clock == nullptr) return Status::InvalidArgument("ingest clock must be set");
   return Status::Ok();
 }
@@ -70,7 +71,7 @@ struct Pipeline::Impl {
         metrics(registry),
         raw(c.queue_capacity),
         parsed(c.queue_capacity),
-        writer(store, metrics, clock, c.trace_cache_entries) {}
+        writer(store, metrics, clock, c.trace_cache_entries, c.trace_cache_bytes) {}
 
   // Parses one document into `out`. On failure fills `failure`, counts it and
   // logs it (rate-limited).

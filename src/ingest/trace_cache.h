@@ -2,7 +2,9 @@
 // each trace (so a new segment of a cached trace is assembled without reading
 // and re-parsing its siblings from the store) and the trace's current revision.
 //
-// Bounded by the number of traces. Entries are nodes of a list, so a pointer
+// Bounded by the number of traces and by an estimate of their memory (a parsed
+// entity is large: the byte bound is what keeps a burst of big traces from
+// exhausting memory). Entries are nodes of a list, so a pointer
 // returned by Find/Insert stays valid until that entry is erased or evicted:
 // the writer evicts only after a batch is committed, so pointers taken during
 // one batch remain valid for the whole batch.
@@ -25,11 +27,16 @@ struct CachedTrace {
   // One document per entity id (the stored version), in arrival order.
   std::vector<xray::ReceivedDocument> docs;
   uint32_t revision = 0;  // the revision of the stored trace record, 0 if none
+  size_t bytes = 0;       // estimated memory, maintained through TraceCache::SetBytes
 };
+
+// Approximate memory held by one parsed document: the raw text, the entity
+// structs of it and its nested subsegments, and the strings copied into them.
+size_t EstimateBytes(const xray::ReceivedDocument& doc);
 
 class TraceCache {
  public:
-  explicit TraceCache(size_t capacity) : capacity_(capacity) {}
+  TraceCache(size_t capacity, size_t max_bytes) : capacity_(capacity), max_bytes_(max_bytes) {}
 
   // The cached trace, marked most recently used; nullptr on a miss.
   CachedTrace* Find(const xray::TraceId& id);
@@ -37,10 +44,14 @@ class TraceCache {
   // evict: call EvictToCapacity once pointers into the cache are no longer used.
   CachedTrace& Insert(const xray::TraceId& id, CachedTrace trace);
   void Erase(const xray::TraceId& id);
-  // Drops least recently used entries until at most `capacity` remain.
+  // Records the new memory estimate of an entry of this cache.
+  void SetBytes(CachedTrace& trace, size_t bytes);
+  // Drops least recently used entries until at most `capacity` remain and
+  // their estimated memory is at most `max_bytes`.
   void EvictToCapacity();
 
   size_t size() const { return index_.size(); }
+  size_t bytes() const { return total_bytes_; }
   size_t capacity() const { return capacity_; }
 
  private:
@@ -49,6 +60,8 @@ class TraceCache {
     CachedTrace trace;
   };
   const size_t capacity_;
+  const size_t max_bytes_;
+  size_t total_bytes_ = 0;
   std::list<Entry> lru_;  // front = most recently used
   std::unordered_map<xray::TraceId, std::list<Entry>::iterator, xray::TraceIdHash> index_;
 };

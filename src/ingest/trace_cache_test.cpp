@@ -12,7 +12,7 @@ xray::TraceId Id(uint8_t n) {
 }
 
 TEST(TraceCacheTest, EvictsLeastRecentlyUsedOnlyWhenAsked) {
-  TraceCache cache(2);
+  TraceCache cache(2, 1 << 20);
   cache.Insert(Id(1), CachedTrace{{}, 1});
   cache.Insert(Id(2), CachedTrace{{}, 2});
   cache.Insert(Id(3), CachedTrace{{}, 3});
@@ -27,7 +27,7 @@ TEST(TraceCacheTest, EvictsLeastRecentlyUsedOnlyWhenAsked) {
 }
 
 TEST(TraceCacheTest, InsertReplacesAndEraseRemoves) {
-  TraceCache cache(4);
+  TraceCache cache(4, 1 << 20);
   CachedTrace& first = cache.Insert(Id(1), CachedTrace{{}, 1});
   CachedTrace& second = cache.Insert(Id(1), CachedTrace{{}, 5});
   EXPECT_EQ(&first, &second);
@@ -37,6 +37,29 @@ TEST(TraceCacheTest, InsertReplacesAndEraseRemoves) {
   cache.Erase(Id(9));
   EXPECT_EQ(cache.Find(Id(1)), nullptr);
   EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST(TraceCacheTest, EvictsByEstimatedBytes) {
+  TraceCache cache(100, 1000);
+  CachedTrace& a = cache.Insert(Id(1), CachedTrace{{}, 1, 400});
+  cache.Insert(Id(2), CachedTrace{{}, 2, 400});
+  EXPECT_EQ(cache.bytes(), 800u);
+  cache.SetBytes(a, 700);  // trace 1 grew; it is also the least recently used
+  EXPECT_EQ(cache.bytes(), 1100u);
+  cache.EvictToCapacity();
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.bytes(), 400u);
+  EXPECT_EQ(cache.Find(Id(1)), nullptr);
+  cache.Erase(Id(2));
+  EXPECT_EQ(cache.bytes(), 0u);
+}
+
+TEST(TraceCacheTest, EstimateCountsTextAndNestedEntities) {
+  xray::ReceivedDocument doc;
+  doc.doc.raw = std::string(100, 'x');
+  doc.doc.entity.subsegments.resize(2);
+  doc.doc.entity.subsegments[0].subsegments.resize(1);
+  EXPECT_EQ(EstimateBytes(doc), sizeof(xray::ReceivedDocument) + 200 + 3 * sizeof(xray::Entity));
 }
 
 }  // namespace

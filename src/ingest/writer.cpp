@@ -20,8 +20,11 @@ struct Writer::TouchedTrace {
 };
 
 Writer::Writer(store::Store& store, const IngestMetrics& metrics, const Clock& clock,
-               size_t trace_cache_entries)
-    : store_(store), metrics_(metrics), clock_(clock), cache_(trace_cache_entries) {}
+               size_t trace_cache_entries, size_t trace_cache_bytes)
+    : store_(store),
+      metrics_(metrics),
+      clock_(clock),
+      cache_(trace_cache_entries, trace_cache_bytes) {}
 
 Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
   if (CachedTrace* cached = cache_.Find(id)) return cached;
@@ -49,6 +52,7 @@ Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
       }
     }
   }
+  for (const xray::ReceivedDocument& d : trace.docs) trace.bytes += EstimateBytes(d);
   return &cache_.Insert(id, std::move(trace));
 }
 
@@ -113,13 +117,16 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
   for (TouchedTrace& t : touched) {
     if (t.trace == nullptr || t.dirty.empty()) continue;
     docs.clear();
+    size_t bytes = 0;
     for (const xray::ReceivedDocument& d : t.trace->docs) {
       docs.push_back(&d);
+      bytes += EstimateBytes(d);
       if (std::find(t.dirty.begin(), t.dirty.end(), d.doc.entity.id) != t.dirty.end()) {
         write.documents.push_back(
             store::DocumentWrite{t.id, d.doc.entity.id, d.received_us, d.doc.raw});
       }
     }
+    cache_.SetBytes(*t.trace, bytes);
     xray::AssembledTrace assembled = xray::AssembleTrace(t.id, docs);
     store::TraceRecord record{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
     record.summary.id = t.id;

@@ -48,7 +48,7 @@ struct WriteItem {
 class Writer {
  public:
   Writer(store::Store& store, const IngestMetrics& metrics, const Clock& clock,
-         size_t trace_cache_entries);
+         size_t trace_cache_entries, size_t trace_cache_bytes);
 
   // Commits the batch and completes the tickets whose last document it held.
   // Returns the status of the store Write (OK for an empty batch).

@@ -50,7 +50,7 @@ class WriterTest : public ::testing::Test {
 };
 
 TEST_F(WriterTest, OneWritePerBatchWithOneRecordPerTrace) {
-  Writer writer(store_, metrics_, clock_, 100);
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
   auto batch = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.5),
                       SegmentJson(TraceIdText(2), SegmentIdText(2), 200.0, 200.25),
                       SubsegmentJson(TraceIdText(1), SegmentIdText(3), SegmentIdText(1), 100.5,
@@ -74,7 +74,7 @@ TEST_F(WriterTest, OneWritePerBatchWithOneRecordPerTrace) {
 }
 
 TEST_F(WriterTest, CachedTraceIsNotReloadedAndRevisionGrows) {
-  Writer writer(store_, metrics_, clock_, 100);
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
   auto first = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.0)});
   ASSERT_TRUE(writer.ProcessBatch(first).ok());
   EXPECT_EQ(store_.get_documents_calls(), 1u);
@@ -91,7 +91,7 @@ TEST_F(WriterTest, CachedTraceIsNotReloadedAndRevisionGrows) {
 }
 
 TEST_F(WriterTest, EvictedTraceIsReloadedFromTheStore) {
-  Writer writer(store_, metrics_, clock_, 1);
+  Writer writer(store_, metrics_, clock_, 1, size_t{1} << 30);
   auto a = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.0)});
   auto b = Batch({SegmentJson(TraceIdText(2), SegmentIdText(2), 100.0, 101.0)});
   auto a2 = Batch({SubsegmentJson(TraceIdText(1), SegmentIdText(3), SegmentIdText(1), 100.0,
@@ -108,7 +108,7 @@ TEST_F(WriterTest, EvictedTraceIsReloadedFromTheStore) {
 }
 
 TEST_F(WriterTest, CompletedSegmentReplacesInProgressButNotTheReverse) {
-  Writer writer(store_, metrics_, clock_, 100);
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
   const std::string in_progress = SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, {});
   const std::string complete = SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 102.0);
   auto b1 = Batch({in_progress});
@@ -128,7 +128,7 @@ TEST_F(WriterTest, CompletedSegmentReplacesInProgressButNotTheReverse) {
 }
 
 TEST_F(WriterTest, DuplicateEntityInOneBatchIsWrittenOnce) {
-  Writer writer(store_, metrics_, clock_, 100);
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
   const std::string complete = SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 102.0);
   auto batch = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, {}), complete});
   ASSERT_TRUE(writer.ProcessBatch(batch).ok());
@@ -138,7 +138,7 @@ TEST_F(WriterTest, DuplicateEntityInOneBatchIsWrittenOnce) {
 }
 
 TEST_F(WriterTest, TicketCompletesAfterItsLastDocumentIsDurable) {
-  Writer writer(store_, metrics_, clock_, 100);
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
   auto ticket = std::make_shared<SubmitTicket>();
   int calls = 0;
   size_t stored_at_callback = 0;
@@ -164,7 +164,7 @@ TEST_F(WriterTest, TicketCompletesAfterItsLastDocumentIsDurable) {
 }
 
 TEST_F(WriterTest, StoreFailureFailsTicketsCountsDropsAndForgetsCache) {
-  Writer writer(store_, metrics_, clock_, 100);
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
   auto ok = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)});
   ASSERT_TRUE(writer.ProcessBatch(ok).ok());
   store_.FailWrites(Status::IOError("disk full"));
@@ -191,7 +191,7 @@ TEST_F(WriterTest, StoreFailureFailsTicketsCountsDropsAndForgetsCache) {
 }
 
 TEST_F(WriterTest, LoadFailureFailsOnlyThatTrace) {
-  Writer writer(store_, metrics_, clock_, 100);
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
   store_.FailReads(Status::IOError("read error"));
   auto batch = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)});
   EXPECT_TRUE(writer.ProcessBatch(batch).ok());
