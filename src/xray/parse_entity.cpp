@@ -137,6 +137,10 @@ bool CheckRequired(JsonReader& r, EntityLevel level, const Seen& seen, Entity& e
   if (!seen.name) return r.Fail(ParseError::kMissingField, "name", "is required");
   if (!seen.id) return r.Fail(ParseError::kMissingField, "id", "is required");
 
+  // Entity::type marks a subsegment sent on its own. A nested one may carry
+  // "type" too (aws-xray-sdk-core sets it on objects it has streamed once): the
+  // raw text keeps it, the model does not.
+  if (level == EntityLevel::kNested) e.type.clear();
   bool independent =
       level == EntityLevel::kArrayElement || (level == EntityLevel::kDocument && !e.type.empty());
   if (level != EntityLevel::kNested && !e.type.empty() && e.type != "subsegment") {

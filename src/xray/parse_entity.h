@@ -21,7 +21,8 @@ inline constexpr int kMaxSubsegmentDepth = 64;
 // Reads `obj` (already opened) into `out`. `depth` is 0 for a document's own entity.
 // Requires: name, id, start_time, end_time or in_progress:true (end >= start);
 // trace_id for kDocument/kArrayElement; type "subsegment" and parent_id for
-// independent subsegments (every kArrayElement).
+// independent subsegments (every kArrayElement). Nested entities get an empty
+// Entity::type whatever the document says.
 bool ReadEntity(JsonReader& r, od::object& obj, EntityLevel level, int depth, Entity& out);
 
 }  // namespace roentgen::xray::parse

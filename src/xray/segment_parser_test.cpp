@@ -247,6 +247,18 @@ TEST_F(SegmentParserTest, IndependentSubsegmentAndArray) {
   EXPECT_EQ(single[0].entity.type, "subsegment");
 }
 
+TEST_F(SegmentParserTest, NestedSubsegmentsAreNeverIndependent) {
+  auto docs = ParseOk(Doc(
+      R"(,"subsegments":[{"name":"a","id":"0000000000000001","start_time":1,"end_time":2,)"
+      R"("type":"subsegment","parent_id":"70de5b6f19ff9a0b","trace_id":"1-581cf771-a006649127e371903a2de979"}])"));
+  ASSERT_EQ(docs.size(), 1u);
+  const Entity& nested = docs[0].entity.subsegments.at(0);
+  EXPECT_EQ(nested.type, "");
+  EXPECT_FALSE(nested.is_independent_subsegment());
+  EXPECT_EQ(nested.parent_id->value, 0x70de5b6f19ff9a0bu);
+  EXPECT_EQ(nested.trace_id->ToString(), kTrace);
+}
+
 TEST_F(SegmentParserTest, AppendsToOutputAndLeavesItAloneOnFailure) {
   std::vector<SegmentDocument> out;
   ParseFailure failure;
