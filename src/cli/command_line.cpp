@@ -77,6 +77,20 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
                    "Largest HTTP request body, after gzip decompression")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))
       ->capture_default_str();
+  // --- OTLP (src/otlp) ---
+  CLI::Option* otlp_grpc_listen =
+      serve_cmd
+          ->add_option("--otlp-grpc-listen", serve.otlp_grpc_listen,
+                       "HOST:PORT for OTLP/gRPC trace export, or \"off\"")
+          ->check(CLI::Validator(
+              [](std::string& value) -> std::string {
+                if (value == "off") return std::string();
+                auto parsed = ParseListenAddress(value);
+                return parsed.ok() ? std::string() : parsed.status().message();
+              },
+              "HOST:PORT|off"))
+          ->capture_default_str();
+  // --- end OTLP ---
   app.set_config("--config", "", "Read serve's options from a TOML or INI file");
   app.config_formatter(std::make_shared<ServeConfigFile>());
   serve_cmd->fallthrough();  // `roentgen serve --config FILE` reaches the app's --config
@@ -99,6 +113,7 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   serve.host = address.host;
   serve.port = address.port;
   serve.retention = ParseDuration(retention).value();
+  serve.otlp_grpc_listen_explicit = otlp_grpc_listen->count() > 0;
   return command;
 }
 

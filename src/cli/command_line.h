@@ -2,7 +2,7 @@
 //
 //   roentgen serve [--listen HOST:PORT] [--data-dir DIR] [--retention 30d]
 //                  [--log-level info] [--http-threads N] [--max-body-bytes N]
-//                  [--config FILE]
+//                  [--otlp-grpc-listen HOST:PORT|off] [--config FILE]
 //   roentgen version
 //
 // --config reads the same keys from a TOML or INI file (`listen =

@@ -15,6 +15,8 @@
 #include "cli/flags.h"
 #include "common/metrics.h"
 #include "ingest/udp_receiver.h"
+#include "otlp/otlp_grpc.h"
+#include "otlp/otlp_http.h"
 #include "store/rocksdb_store.h"
 
 namespace roentgen::cli {
@@ -115,6 +117,7 @@ Status RunServe(const ServeConfig& config) {
   auto pipeline = std::make_unique<ingest::Pipeline>(config.pipeline, *store, metrics);
   RG_RETURN_IF_ERROR(pipeline->Start());
   api::RegisterXRayApi(router, *pipeline, *store, metrics);
+  otlp::RegisterOtlpHttp(router, *pipeline, metrics);  // POST /v1/traces
 
   api::HttpServerConfig http_config;
   http_config.host = config.host;
@@ -139,6 +142,28 @@ Status RunServe(const ServeConfig& config) {
     return s;
   }
 
+  // --- OTLP/gRPC (src/otlp) ---
+  std::unique_ptr<otlp::OtlpGrpcServer> otlp_grpc;
+  if (config.otlp_grpc_listen != "off") {
+    otlp::OtlpGrpcConfig grpc_config;
+    grpc_config.listen = config.otlp_grpc_listen;
+    grpc_config.max_message_bytes = config.max_body_bytes;
+    otlp_grpc = std::make_unique<otlp::OtlpGrpcServer>(grpc_config, otlp::PipelineSink(*pipeline),
+                                                       metrics);
+    if (Status s = otlp_grpc->Start(); !s.ok()) {
+      otlp_grpc.reset();
+      if (config.otlp_grpc_listen_explicit) {
+        udp.Stop();
+        http.Stop();
+        pipeline->Stop();
+        return s;
+      }
+      spdlog::warn("{}: running without OTLP/gRPC (choose an address with --otlp-grpc-listen)",
+                   s.message());
+    }
+  }
+  // --- end OTLP/gRPC ---
+
   health.store(Health::kReady);
   spdlog::info(
       "roentgen serving X-Ray on {}:{} (UDP + HTTP), data dir {}, retention {}, udp receive "
@@ -151,6 +176,7 @@ Status RunServe(const ServeConfig& config) {
   health.store(Health::kDraining);
   udp.Stop();
   http.Stop();
+  if (otlp_grpc) otlp_grpc->Stop();
   pipeline->Stop();
   pipeline.reset();
   store.reset();

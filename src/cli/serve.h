@@ -26,6 +26,11 @@ struct ServeConfig {
   int http_threads = 2;
   size_t max_body_bytes = 32 << 20;
   ingest::PipelineConfig pipeline;
+  // OTLP/gRPC (src/otlp): HOST:PORT, or "off". Left at the default, a busy
+  // port is logged and serve runs without OTLP/gRPC; an address given
+  // explicitly that cannot be bound stops start-up.
+  std::string otlp_grpc_listen = "127.0.0.1:4317";
+  bool otlp_grpc_listen_explicit = false;
   Status Validate() const;
 };
 

@@ -1,0 +1,281 @@
+// OTLP ingest load generator: sends OTLP/HTTP protobuf export requests (batches
+// of 512 spans from several services, as an SDK's batch processor or a
+// collector would) to a running `roentgen serve`, over keep-alive connections,
+// and reports spans/s. A 200 answer means the spans are durable (the server
+// answers after the store's commit), so the rate is the durable ingest rate.
+//
+//   otlp_load --target 127.0.0.1:2000 --spans 1000000 --connections 4 --server-pid PID
+//
+// Each trace has 8 spans over 3 services: a front service's SERVER span with an
+// INTERNAL and a CLIENT child; the CLIENT span's callee (SERVER) with an AWS SDK
+// call (DynamoDB) and a CLIENT child; that callee's SERVER span with an
+// INTERNAL child — 3 X-Ray segment documents per trace. Request bodies are
+// built once; each send patches the 8 trace-id bytes that make it unique.
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+namespace otlp_trace = opentelemetry::proto::trace::v1;
+using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
+
+namespace {
+
+constexpr uint8_t kMarker[8] = {0xde, 0xad, 0xbe, 0xef, 0xca, 0xfe, 0xf0, 0x0d};
+
+struct Options {
+  std::string target = "127.0.0.1:2000";
+  uint64_t spans = 1'000'000;
+  int batch = 512;
+  int services = 6;
+  int connections = 4;
+  int server_pid = 0;
+};
+
+struct Body {
+  std::string bytes;
+  std::vector<size_t> trace_offsets;  // where the 8 marker bytes of each trace id sit
+};
+
+void SetAttr(otlp_trace::Span* s, const std::string& key, const std::string& value) {
+  auto* kv = s->add_attributes();
+  kv->set_key(key);
+  kv->mutable_value()->set_string_value(value);
+}
+void SetAttr(otlp_trace::Span* s, const std::string& key, int64_t value) {
+  auto* kv = s->add_attributes();
+  kv->set_key(key);
+  kv->mutable_value()->set_int_value(value);
+}
+
+std::string Id8(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+// One request of `batch` spans (a multiple of 8): traces of 8 spans over 3 of
+// the `services` services, spans grouped by service into resource_spans.
+Body MakeBody(const Options& o, uint32_t body_index) {
+  ExportTraceServiceRequest req;
+  std::map<int, otlp_trace::ScopeSpans*> scopes;
+  auto scope_for = [&](int service) {
+    auto it = scopes.find(service);
+    if (it != scopes.end()) return it->second;
+    auto* rs = req.add_resource_spans();
+    for (auto [k, v] : {std::pair<std::string, std::string>{"service.name", fmt::format("svc-{}", service)},
+                        {"service.version", "1.8.2"}, {"telemetry.sdk.name", "opentelemetry"},
+                        {"telemetry.sdk.language", "cpp"}, {"cloud.provider", "aws"},
+                        {"cloud.platform", "aws_ec2"}, {"host.id", fmt::format("i-0{:015x}", service)}}) {
+      auto* kv = rs->mutable_resource()->add_attributes();
+      kv->set_key(k);
+      kv->mutable_value()->set_string_value(v);
+    }
+    auto* scope = rs->add_scope_spans();
+    scope->mutable_scope()->set_name("otlp_load");
+    return scopes[service] = scope;
+  };
+  const uint64_t now_ns = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  const uint32_t epoch = static_cast<uint32_t>(now_ns / 1'000'000'000);
+  int traces = o.batch / 8;
+  for (int t = 0; t < traces; ++t) {
+    std::string trace_id(16, '\0');
+    for (int i = 0; i < 4; ++i) trace_id[i] = static_cast<char>(epoch >> (24 - 8 * i));
+    uint32_t tag = body_index * 65536 + static_cast<uint32_t>(t);
+    for (int i = 0; i < 4; ++i) trace_id[4 + i] = static_cast<char>(tag >> (24 - 8 * i));
+    std::memcpy(trace_id.data() + 8, kMarker, 8);
+    uint64_t base = (uint64_t{tag} << 8) | 1;
+    uint64_t start = now_ns - 2'000'000'000 + static_cast<uint64_t>(t) * 1000;
+    int front = t % o.services, mid = (t + 1) % o.services, back = (t + 2) % o.services;
+    struct Spec {
+      int service;
+      int id;
+      int parent;
+      otlp_trace::Span::SpanKind kind;
+      const char* name;
+      uint64_t offset_us, duration_us;
+    };
+    const Spec specs[8] = {
+        {front, 1, 0, otlp_trace::Span::SPAN_KIND_SERVER, "GET /api/orders/{id}", 0, 48000},
+        {front, 2, 1, otlp_trace::Span::SPAN_KIND_INTERNAL, "authorize", 500, 1500},
+        {front, 3, 1, otlp_trace::Span::SPAN_KIND_CLIENT, "GET", 2500, 44000},
+        {mid, 4, 3, otlp_trace::Span::SPAN_KIND_SERVER, "GET /orders/{id}", 3000, 42000},
+        {mid, 5, 4, otlp_trace::Span::SPAN_KIND_CLIENT, "DynamoDB.GetItem", 3500, 9000},
+        {mid, 6, 4, otlp_trace::Span::SPAN_KIND_CLIENT, "POST", 13000, 30000},
+        {back, 7, 6, otlp_trace::Span::SPAN_KIND_SERVER, "POST /price", 13500, 29000},
+        {back, 8, 7, otlp_trace::Span::SPAN_KIND_INTERNAL, "compute price", 14000, 27000},
+    };
+    for (const Spec& sp : specs) {
+      auto* s = scope_for(sp.service)->add_spans();
+      s->set_trace_id(trace_id);
+      s->set_span_id(Id8(base + static_cast<uint64_t>(sp.id) * 0x0101010101ULL));
+      if (sp.parent != 0) s->set_parent_span_id(Id8(base + static_cast<uint64_t>(sp.parent) * 0x0101010101ULL));
+      s->set_kind(sp.kind);
+      s->set_name(sp.name);
+      s->set_start_time_unix_nano(start + sp.offset_us * 1000);
+      s->set_end_time_unix_nano(start + (sp.offset_us + sp.duration_us) * 1000);
+      if (sp.kind == otlp_trace::Span::SPAN_KIND_SERVER) {
+        SetAttr(s, "http.request.method", sp.id == 7 ? "POST" : "GET");
+        SetAttr(s, "url.full", fmt::format("https://svc-{}.internal/orders/{}", sp.service, t));
+        SetAttr(s, "http.response.status_code", int64_t{200});
+        SetAttr(s, "user_agent.original", "Mozilla/5.0 (X11; Linux x86_64) otlp_load/1.0");
+        SetAttr(s, "client.address", "10.0.3.17");
+        SetAttr(s, "enduser.id", fmt::format("user-{}", t % 97));
+      } else if (sp.id == 5) {
+        SetAttr(s, "rpc.system", "aws-api");
+        SetAttr(s, "rpc.service", "DynamoDB");
+        SetAttr(s, "rpc.method", "GetItem");
+        SetAttr(s, "aws.region", "eu-west-1");
+        SetAttr(s, "aws.table_name", "orders");
+      } else if (sp.kind == otlp_trace::Span::SPAN_KIND_CLIENT) {
+        SetAttr(s, "http.request.method", sp.id == 6 ? "POST" : "GET");
+        SetAttr(s, "url.full", fmt::format("https://svc-{}.internal/x", sp.id == 3 ? mid : back));
+        SetAttr(s, "http.response.status_code", int64_t{200});
+      } else {
+        SetAttr(s, "code.function", sp.name);
+        SetAttr(s, "items", int64_t{t % 13});
+      }
+    }
+  }
+  Body body;
+  body.bytes = req.SerializeAsString();
+  std::string_view view(body.bytes);
+  std::string_view marker(reinterpret_cast<const char*>(kMarker), 8);
+  for (size_t pos = view.find(marker); pos != std::string_view::npos; pos = view.find(marker, pos + 8)) {
+    body.trace_offsets.push_back(pos);
+  }
+  return body;
+}
+
+std::pair<std::string, std::string> SplitHostPort(const std::string& s) {
+  auto c = s.rfind(':');
+  return {s.substr(0, c), s.substr(c + 1)};
+}
+
+struct ProcSample {
+  double cpu_seconds = 0;
+  long peak_rss_kb = 0;
+};
+
+ProcSample SampleProcess(int pid) {
+  ProcSample s;
+  if (pid <= 0) return s;
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string content((std::istreambuf_iterator<char>(stat)), {});
+  std::istringstream fields(content.substr(content.rfind(')') + 2));
+  std::string f;
+  unsigned long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoul(f);
+    if (i == 15) stime = std::stoul(f);
+  }
+  s.cpu_seconds = double(utime + stime) / sysconf(_SC_CLK_TCK);
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_kb = std::stol(line.substr(6));
+  }
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"Roentgen OTLP/HTTP protobuf ingest load generator"};
+  app.add_option("--target", o.target, "server HOST:PORT");
+  app.add_option("--spans", o.spans, "spans to send (rounded up to whole batches)");
+  app.add_option("--batch", o.batch, "spans per export request (a multiple of 8)")->check(CLI::Range(8, 65536));
+  app.add_option("--services", o.services, "distinct service.name values")->check(CLI::Range(3, 1000));
+  app.add_option("--connections", o.connections, "concurrent keep-alive connections")->check(CLI::Range(1, 256));
+  app.add_option("--server-pid", o.server_pid, "server PID, for CPU and peak RSS");
+  CLI11_PARSE(app, argc, argv);
+  o.batch -= o.batch % 8;
+
+  const int kBodies = 64;
+  std::vector<Body> bodies;
+  for (int i = 0; i < kBodies; ++i) bodies.push_back(MakeBody(o, static_cast<uint32_t>(i)));
+  const uint64_t batches = (o.spans + o.batch - 1) / o.batch;
+  auto [host, port] = SplitHostPort(o.target);
+
+  std::atomic<uint64_t> next{0}, ok_spans{0}, failed{0};
+  ProcSample cpu0 = SampleProcess(o.server_pid);
+  auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.connections; ++c) {
+    threads.emplace_back([&, c] {
+      boost::asio::io_context ioc;
+      tcp::resolver resolver(ioc);
+      beast::tcp_stream stream(ioc);
+      stream.connect(resolver.resolve(host, port));
+      beast::flat_buffer buf;
+      http::request<http::string_body> req{http::verb::post, "/v1/traces", 11};
+      req.set(http::field::host, host);
+      req.set(http::field::content_type, "application/x-protobuf");
+      while (true) {
+        uint64_t seq = next.fetch_add(1);
+        if (seq >= batches) break;
+        const Body& body = bodies[seq % kBodies];
+        req.body() = body.bytes;
+        uint64_t unique = (uint64_t{static_cast<uint32_t>(c)} << 56) ^ (seq / kBodies) ^ 0x9e3779b97f4a7c15ULL;
+        for (size_t off : body.trace_offsets) {
+          for (int i = 0; i < 8; ++i) req.body()[off + i] = static_cast<char>(unique >> (56 - 8 * i));
+        }
+        req.prepare_payload();
+        http::write(stream, req);
+        http::response<http::string_body> res;
+        http::read(stream, buf, res);
+        ExportTraceServiceResponse parsed;
+        if (res.result_int() != 200 || !parsed.ParseFromString(res.body()) ||
+            parsed.partial_success().rejected_spans() != 0) {
+          if (failed.fetch_add(1) < 3) {
+            fmt::print(stderr, "HTTP {}: {}\n", res.result_int(),
+                       parsed.partial_success().error_message().empty() ? res.body().substr(0, 200)
+                                                                       : parsed.partial_success().error_message());
+          }
+          continue;
+        }
+        ok_spans += static_cast<uint64_t>(o.batch);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  ProcSample cpu1 = SampleProcess(o.server_pid);
+
+  double avg_body = 0;
+  for (const Body& b : bodies) avg_body += static_cast<double>(b.bytes.size());
+  avg_body /= kBodies;
+  fmt::print("batches={} batch_spans={} services={} connections={} avg_body_bytes={:.0f}\n", batches, o.batch,
+             o.services, o.connections, avg_body);
+  fmt::print("durable_spans={} failed_batches={} seconds={:.2f} rate={:.0f} spans/s ({:.0f} segment docs/s)\n",
+             ok_spans.load(), failed.load(), seconds, ok_spans / seconds, ok_spans / seconds * 3 / 8);
+  if (o.server_pid > 0) {
+    fmt::print("server_cpu={:.2f}s ({:.0f}% of one core) peak_rss={:.1f} MiB\n", cpu1.cpu_seconds - cpu0.cpu_seconds,
+               100 * (cpu1.cpu_seconds - cpu0.cpu_seconds) / seconds, cpu1.peak_rss_kb / 1024.0);
+  }
+  return failed == 0 ? 0 : 1;
+}
