@@ -15,14 +15,20 @@ constexpr double kMaxEpochSeconds = 253402300799.0;
 std::string_view TypeName(simdjson::dom::element_type t) {
   using T = simdjson::dom::element_type;
   switch (t) {
-    case T::ARRAY: return "an array";
-    case T::OBJECT: return "an object";
+    case T::ARRAY:
+      return "an array";
+    case T::OBJECT:
+      return "an object";
     case T::INT64:
     case T::UINT64:
-    case T::DOUBLE: return "a number";
-    case T::STRING: return "a string";
-    case T::BOOL: return "a boolean";
-    case T::NULL_VALUE: return "null";
+    case T::DOUBLE:
+      return "a number";
+    case T::STRING:
+      return "a string";
+    case T::BOOL:
+      return "a boolean";
+    case T::NULL_VALUE:
+      return "null";
   }
   return "a value";
 }
@@ -129,10 +135,9 @@ Field<simdjson::dom::object> GetObject(simdjson::dom::object object, std::string
 
 Result<int64_t> ParseEpochMicros(simdjson::dom::element value, std::string_view path) {
   if (value.is_number()) {
-    double seconds = value.is_double() ? value.get_double().value_unsafe()
-                     : value.is_int64()
-                         ? static_cast<double>(value.get_int64().value_unsafe())
-                         : static_cast<double>(value.get_uint64().value_unsafe());
+    double seconds = value.is_double()  ? value.get_double().value_unsafe()
+                     : value.is_int64() ? static_cast<double>(value.get_int64().value_unsafe())
+                                        : static_cast<double>(value.get_uint64().value_unsafe());
     return SecondsToMicros(seconds, path);
   }
   std::string_view text;
@@ -152,9 +157,9 @@ Result<int64_t> ParseEpochMicros(simdjson::dom::element value, std::string_view 
 }
 
 Result<int64_t> ParseIsoTimestamp(std::string_view text) {
-  const Status bad = Status::InvalidArgument(fmt::format(
-      "\"{}\" is neither epoch seconds nor an ISO 8601 time like 2024-05-01T12:00:00Z",
-      text.substr(0, 64)));
+  const Status bad = Status::InvalidArgument(
+      fmt::format("\"{}\" is neither epoch seconds nor an ISO 8601 time like 2024-05-01T12:00:00Z",
+                  text.substr(0, 64)));
   int year, month, day, hour, minute, second;
   if (text.size() < 19 || !Digits(text, 0, 4, year) || text[4] != '-' ||
       !Digits(text, 5, 2, month) || text[7] != '-' || !Digits(text, 8, 2, day) ||

@@ -16,11 +16,10 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "api/http.h"
 #include "common/status.h"
@@ -56,9 +55,7 @@ class RequestBody {
   Field<std::string_view> String(std::string_view key) const { return GetString(root_, key, key); }
   Field<bool> Bool(std::string_view key) const { return GetBool(root_, key, key); }
   Field<double> Number(std::string_view key) const { return GetNumber(root_, key, key); }
-  Field<int64_t> EpochMicros(std::string_view key) const {
-    return GetEpochMicros(root_, key, key);
-  }
+  Field<int64_t> EpochMicros(std::string_view key) const { return GetEpochMicros(root_, key, key); }
   Field<simdjson::dom::array> Array(std::string_view key) const {
     return GetArray(root_, key, key);
   }

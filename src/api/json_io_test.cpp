@@ -27,7 +27,8 @@ TEST(JsonIoTest, TypedFieldsNameTheFieldOnError) {
   EXPECT_FALSE(body.String("nul")->has_value());
   EXPECT_EQ((*body.Array("a"))->size(), 1u);
   EXPECT_TRUE(body.Object("o")->has_value());
-  EXPECT_EQ(body.String("n").status(), Status::InvalidArgument("n: must be a string, got a number"));
+  EXPECT_EQ(body.String("n").status(),
+            Status::InvalidArgument("n: must be a string, got a number"));
   EXPECT_EQ(body.Bool("s").status(), Status::InvalidArgument("s: must be a boolean, got a string"));
   EXPECT_EQ(body.Array("o").status(),
             Status::InvalidArgument("o: must be an array, got an object"));

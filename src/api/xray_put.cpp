@@ -113,8 +113,7 @@ Status ValidateTelemetryRecord(simdjson::dom::element element, size_t index,
   return Status::Ok();
 }
 
-void PutTelemetryRecords(TelemetryMetrics& metrics, const HttpRequest& request,
-                         Responder respond) {
+void PutTelemetryRecords(TelemetryMetrics& metrics, const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
   for (const char* key : {"EC2InstanceId", "Hostname", "ResourceARN"}) {

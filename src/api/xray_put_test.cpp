@@ -24,8 +24,8 @@ TEST_F(PutTest, MixedDocumentsReportOnlyTheBadOnesAfterTheGoodAreStored) {
   const std::string good2 = SegmentJson(TraceIdText(2), SegmentIdText(2), 10.0, 11.0);
   const std::string bad_id =
       R"({"name":"web","id":"00000000000000ab","trace_id":"1-abc","start_time":1,"end_time":2})";
-  HttpResponse r = Post("/TraceSegments",
-                        json{{"TraceSegmentDocuments", {good1, "{", bad_id, good2}}});
+  HttpResponse r =
+      Post("/TraceSegments", json{{"TraceSegmentDocuments", {good1, "{", bad_id, good2}}});
   ASSERT_EQ(r.status, 200) << r.body;
   const json body = Json(r);
   ASSERT_EQ(body["UnprocessedTraceSegments"].size(), 2u);
@@ -39,9 +39,9 @@ TEST_F(PutTest, MixedDocumentsReportOnlyTheBadOnesAfterTheGoodAreStored) {
   EXPECT_TRUE(invalid["Message"].get<std::string>().starts_with("trace_id: ")) << invalid;
   // The response was sent only after the commit.
   EXPECT_EQ(store_.document_count(), 2u);
-  EXPECT_EQ(metrics_.GetCounter("roentgen_segments_received_total", "", {{"transport", "http"}})
-                .Value(),
-            4u);
+  EXPECT_EQ(
+      metrics_.GetCounter("roentgen_segments_received_total", "", {{"transport", "http"}}).Value(),
+      4u);
 }
 
 TEST_F(PutTest, ArrayOfSubsegmentsIsOneDocument) {
@@ -67,7 +67,8 @@ TEST_F(PutTest, MalformedRequestsAreInvalidRequestExceptions) {
     HttpResponse r = Post("/TraceSegments", std::string(body));
     EXPECT_EQ(r.status, 400);
     EXPECT_EQ(Json(r)["__type"], "InvalidRequestException");
-    EXPECT_TRUE(Json(r)["message"].get<std::string>().starts_with("request body is not valid JSON: "))
+    EXPECT_TRUE(
+        Json(r)["message"].get<std::string>().starts_with("request body is not valid JSON: "))
         << r.body;
   }
   ExpectInvalid(Post("/TraceSegments", std::string("{}")), "TraceSegmentDocuments: required");
@@ -85,33 +86,32 @@ TEST_F(PutTest, MalformedRequestsAreInvalidRequestExceptions) {
 
 TEST_F(PutTest, StoreFailureIsAnInternalFailure) {
   store_.FailWrites(Status::IOError("disk on fire"));
-  HttpResponse r = Post("/TraceSegments", json{{"TraceSegmentDocuments",
-                                                {SegmentJson(TraceIdText(1), SegmentIdText(1),
-                                                             1.0, 2.0)}}});
+  HttpResponse r = Post(
+      "/TraceSegments",
+      json{{"TraceSegmentDocuments", {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)}}});
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(Json(r), (json{{"__type", "InternalFailure"}, {"message", "disk on fire"}}));
 }
 
 TEST_F(PutTest, StoppedPipelineIsServiceUnavailable) {
   pipeline_->Stop();
-  HttpResponse r = Post("/TraceSegments", json{{"TraceSegmentDocuments",
-                                                {SegmentJson(TraceIdText(1), SegmentIdText(1),
-                                                             1.0, 2.0)}}});
+  HttpResponse r = Post(
+      "/TraceSegments",
+      json{{"TraceSegmentDocuments", {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)}}});
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(Json(r)["__type"], "ServiceUnavailableException");
 }
 
 TEST_F(PutTest, TelemetryRecordsAreValidatedAndCounted) {
-  const json ok = {
-      {"TelemetryRecords",
-       {{{"Timestamp", 1700000000.5},
-         {"SegmentsReceivedCount", 10},
-         {"SegmentsSentCount", 9},
-         {"SegmentsRejectedCount", 1},
-         {"BackendConnectionErrors", {{"TimeoutCount", 0}, {"HTTPCode5XXCount", 2}}}},
-        {{"Timestamp", 1700000001}, {"SegmentsSentCount", 1}}}},
-      {"EC2InstanceId", "i-0123"},
-      {"Hostname", "host"}};
+  const json ok = {{"TelemetryRecords",
+                    {{{"Timestamp", 1700000000.5},
+                      {"SegmentsReceivedCount", 10},
+                      {"SegmentsSentCount", 9},
+                      {"SegmentsRejectedCount", 1},
+                      {"BackendConnectionErrors", {{"TimeoutCount", 0}, {"HTTPCode5XXCount", 2}}}},
+                     {{"Timestamp", 1700000001}, {"SegmentsSentCount", 1}}}},
+                   {"EC2InstanceId", "i-0123"},
+                   {"Hostname", "host"}};
   HttpResponse r = Post("/TelemetryRecords", ok);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "{}");
@@ -119,7 +119,8 @@ TEST_F(PutTest, TelemetryRecordsAreValidatedAndCounted) {
   EXPECT_EQ(metrics_.GetCounter("roentgen_daemon_segments_total", "", {{"kind", "sent"}}).Value(),
             10u);
   EXPECT_EQ(
-      metrics_.GetCounter("roentgen_daemon_segments_total", "", {{"kind", "rejected"}}).Value(), 1u);
+      metrics_.GetCounter("roentgen_daemon_segments_total", "", {{"kind", "rejected"}}).Value(),
+      1u);
 
   ExpectInvalid(Post("/TelemetryRecords", json::object()), "TelemetryRecords: required");
   ExpectInvalid(Post("/TelemetryRecords", json{{"TelemetryRecords", {json::object()}}}),
@@ -132,8 +133,9 @@ TEST_F(PutTest, TelemetryRecordsAreValidatedAndCounted) {
            json{{"TelemetryRecords",
                  {{{"Timestamp", 1}, {"BackendConnectionErrors", {{"OtherCount", "x"}}}}}}}),
       "TelemetryRecords[0].BackendConnectionErrors.OtherCount: must be a number, got a string");
-  ExpectInvalid(Post("/TelemetryRecords", json{{"TelemetryRecords", json::array()}, {"Hostname", 3}}),
-                "Hostname: must be a string, got a number");
+  ExpectInvalid(
+      Post("/TelemetryRecords", json{{"TelemetryRecords", json::array()}, {"Hostname", 3}}),
+      "Hostname: must be a string, got a number");
 }
 
 }  // namespace

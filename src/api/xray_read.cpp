@@ -109,8 +109,7 @@ void BatchGetTraces(store::Store& store, const HttpRequest& request, Responder r
     }
     Result<xray::TraceId> id = xray::TraceId::Parse(text);
     if (!id.ok()) {
-      return respond(
-          InvalidRequest(fmt::format("TraceIds[{}]: {}", index, id.status().message())));
+      return respond(InvalidRequest(fmt::format("TraceIds[{}]: {}", index, id.status().message())));
     }
     if (std::find(trace_ids.begin(), trace_ids.end(), *id) == trace_ids.end()) {
       trace_ids.push_back(*id);
@@ -128,7 +127,8 @@ void BatchGetTraces(store::Store& store, const HttpRequest& request, Responder r
       unprocessed.push_back(id.ToString());
     }
   }
-  respond(JsonResponse({{"Traces", std::move(traces)}, {"UnprocessedTraceIds", std::move(unprocessed)}}));
+  respond(JsonResponse(
+      {{"Traces", std::move(traces)}, {"UnprocessedTraceIds", std::move(unprocessed)}}));
 }
 
 struct SummariesQuery {
@@ -203,10 +203,10 @@ Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body) {
     }
   }
 
-  const std::string identity = fmt::format(
-      "{}|{}|{}|{}|{}|{}", q.scan.start_us, q.scan.end_us, type_name,
-      q.sampling_rate ? fmt::format("{}:{}", strategy_name, *q.sampling_rate) : "all",
-      q.filter ? q.filter->ToString() : "", kSummariesPerPage);
+  const std::string identity =
+      fmt::format("{}|{}|{}|{}|{}|{}", q.scan.start_us, q.scan.end_us, type_name,
+                  q.sampling_rate ? fmt::format("{}:{}", strategy_name, *q.sampling_rate) : "all",
+                  q.filter ? q.filter->ToString() : "", kSummariesPerPage);
   q.fingerprint = std::hash<std::string>{}(identity);
 
   Field<std::string_view> token = body.String("NextToken");

@@ -44,15 +44,18 @@ TEST_F(ReadTest, BatchGetTracesEmbedsIndependentSubsegments) {
 
 TEST_F(ReadTest, BatchGetTracesErrors) {
   ExpectInvalid(Post("/Traces", json::object()), "TraceIds: required");
-  ExpectInvalid(Post("/Traces", json{{"TraceIds", {TraceIdText(1), TraceIdText(2), TraceIdText(3),
-                                                   TraceIdText(4), TraceIdText(5), TraceIdText(6)}}}),
+  ExpectInvalid(Post("/Traces", json{{"TraceIds",
+                                      {TraceIdText(1), TraceIdText(2), TraceIdText(3),
+                                       TraceIdText(4), TraceIdText(5), TraceIdText(6)}}}),
                 "TraceIds: at most 5 trace ids per call, got 6");
   ExpectInvalid(Post("/Traces", json{{"TraceIds", {1}}}), "TraceIds[0]: must be a string");
   HttpResponse bad_id = Post("/Traces", json{{"TraceIds", {TraceIdText(1), "1-xyz"}}});
   EXPECT_EQ(bad_id.status, 400);
-  EXPECT_TRUE(Json(bad_id)["message"].get<std::string>().starts_with("TraceIds[1]: ")) << bad_id.body;
-  ExpectInvalid(Post("/Traces", json{{"TraceIds", {TraceIdText(1)}}, {"NextToken", "abc"}}),
-                "NextToken: this server returns every requested trace at once and never issues one");
+  EXPECT_TRUE(Json(bad_id)["message"].get<std::string>().starts_with("TraceIds[1]: "))
+      << bad_id.body;
+  ExpectInvalid(
+      Post("/Traces", json{{"TraceIds", {TraceIdText(1)}}, {"NextToken", "abc"}}),
+      "NextToken: this server returns every requested trace at once and never issues one");
   // An empty list is answered, not rejected.
   HttpResponse empty = Post("/Traces", json{{"TraceIds", json::array()}});
   EXPECT_EQ(empty.body, R"({"Traces":[],"UnprocessedTraceIds":[]})");
@@ -83,13 +86,12 @@ TEST_F(ReadTest, SummaryHasXRayFieldsAndShapes) {
                              {"UserAgent", "curl"},
                              {"ClientIp", "10.0.0.1"}}));
   const json api_service = {{"Name", "api"}, {"Names", {"api"}}};
-  EXPECT_EQ(s["Annotations"]["tier"],
-            json::array({{{"AnnotationValue", {{"StringValue", "gold"}}},
-                          {"ServiceIds", json::array({api_service})}}}));
+  EXPECT_EQ(s["Annotations"]["tier"], json::array({{{"AnnotationValue", {{"StringValue", "gold"}}},
+                                                    {"ServiceIds", json::array({api_service})}}}));
   EXPECT_EQ(s["Annotations"]["n"][0]["AnnotationValue"], (json{{"NumberValue", 3.0}}));
   EXPECT_EQ(s["Annotations"]["flag"][0]["AnnotationValue"], (json{{"BooleanValue", true}}));
-  EXPECT_EQ(s["Users"], json::array({{{"UserName", "alice"},
-                                      {"ServiceIds", json::array({api_service})}}}));
+  EXPECT_EQ(s["Users"],
+            json::array({{{"UserName", "alice"}, {"ServiceIds", json::array({api_service})}}}));
   EXPECT_EQ(s["ServiceIds"], json::array({api_service}));
   EXPECT_EQ(s["EntryPoint"], api_service);
   EXPECT_EQ(s["Revision"], 1);
@@ -140,9 +142,9 @@ TEST_F(ReadTest, HalfOpenRangeAndEventTime) {
   ASSERT_EQ(r["TraceSummaries"].size(), 1u);
   EXPECT_EQ(r["TraceSummaries"][0]["Id"], TraceIdText(1));
   // By Event (update) time, both were updated "now".
-  json e = Json(Post("/TraceSummaries", json{{"StartTime", 0},
-                                             {"EndTime", 4102444800.0},
-                                             {"TimeRangeType", "Event"}}));
+  json e =
+      Json(Post("/TraceSummaries",
+                json{{"StartTime", 0}, {"EndTime", 4102444800.0}, {"TimeRangeType", "Event"}}));
   ASSERT_EQ(e["TraceSummaries"].size(), 2u);
   EXPECT_TRUE(e["TraceSummaries"][0]["MatchedEventTime"].is_number());
 }
@@ -153,18 +155,20 @@ TEST_F(ReadTest, FilterExpressionSelectsAndBadOnesAreRejected) {
           SegmentJson(TraceIdText(2), SegmentIdText(2), 100.0, 101.0,
                       R"(,"annotations":{"tier":"silver"})"),
           SegmentJson(TraceIdText(3), SegmentIdText(3), 100.0, 105.0)});
-  json gold = Json(Post("/TraceSummaries", json{{"StartTime", 0},
-                                                {"EndTime", 1000},
-                                                {"FilterExpression", R"(annotation.tier = "gold")"}}));
+  json gold =
+      Json(Post("/TraceSummaries", json{{"StartTime", 0},
+                                        {"EndTime", 1000},
+                                        {"FilterExpression", R"(annotation.tier = "gold")"}}));
   ASSERT_EQ(gold["TraceSummaries"].size(), 1u);
   EXPECT_EQ(gold["TraceSummaries"][0]["Id"], TraceIdText(1));
-  json slow = Json(Post("/TraceSummaries",
-                        json{{"StartTime", 0}, {"EndTime", 1000}, {"FilterExpression", "duration > 2"}}));
+  json slow =
+      Json(Post("/TraceSummaries",
+                json{{"StartTime", 0}, {"EndTime", 1000}, {"FilterExpression", "duration > 2"}}));
   ASSERT_EQ(slow["TraceSummaries"].size(), 1u);
   EXPECT_EQ(slow["TraceSummaries"][0]["Id"], TraceIdText(3));
-  HttpResponse bad = Post("/TraceSummaries", json{{"StartTime", 0},
-                                                  {"EndTime", 1000},
-                                                  {"FilterExpression", "duration >"}});
+  HttpResponse bad =
+      Post("/TraceSummaries",
+           json{{"StartTime", 0}, {"EndTime", 1000}, {"FilterExpression", "duration >"}});
   EXPECT_EQ(bad.status, 400);
   EXPECT_TRUE(Json(bad)["message"].get<std::string>().starts_with("FilterExpression: column "))
       << bad.body;
@@ -185,9 +189,11 @@ TEST_F(ReadTest, SamplingIsDeterministicAndBounded) {
   EXPECT_EQ(a["TraceSummaries"], b["TraceSummaries"]);
   EXPECT_LT(a["TraceSummaries"].size(), 60u);
   EXPECT_EQ(a["TracesProcessedCount"], 60);
-  json none = Json(Post("/TraceSummaries",
-                        json{{"StartTime", 0}, {"EndTime", 1000}, {"Sampling", true},
-                             {"SamplingStrategy", {{"Name", "PartialScan"}, {"Value", 0}}}}));
+  json none = Json(
+      Post("/TraceSummaries", json{{"StartTime", 0},
+                                   {"EndTime", 1000},
+                                   {"Sampling", true},
+                                   {"SamplingStrategy", {{"Name", "PartialScan"}, {"Value", 0}}}}));
   EXPECT_EQ(none["TraceSummaries"].size(), 0u);
 }
 
@@ -204,16 +210,16 @@ TEST_F(ReadTest, GetTraceSummariesErrors) {
       "TimeRangeType: must be TraceId, Event or Service, got \"Day\"");
   ExpectInvalid(Post("/TraceSummaries", json{{"StartTime", 1}, {"EndTime", 10}, {"Sampling", 1}}),
                 "Sampling: must be a boolean, got a number");
-  ExpectInvalid(Post("/TraceSummaries", json{{"StartTime", 1},
-                                             {"EndTime", 10},
-                                             {"SamplingStrategy", {{"Name", "All"}}}}),
-                "SamplingStrategy.Name: must be PartialScan or FixedRate, got \"All\"");
-  ExpectInvalid(Post("/TraceSummaries", json{{"StartTime", 1},
-                                             {"EndTime", 10},
-                                             {"SamplingStrategy", {{"Value", 2}}}}),
+  ExpectInvalid(
+      Post("/TraceSummaries",
+           json{{"StartTime", 1}, {"EndTime", 10}, {"SamplingStrategy", {{"Name", "All"}}}}),
+      "SamplingStrategy.Name: must be PartialScan or FixedRate, got \"All\"");
+  ExpectInvalid(Post("/TraceSummaries",
+                     json{{"StartTime", 1}, {"EndTime", 10}, {"SamplingStrategy", {{"Value", 2}}}}),
                 "SamplingStrategy.Value: must be between 0 and 1");
-  ExpectInvalid(Post("/TraceSummaries", json{{"StartTime", 1}, {"EndTime", 10}, {"NextToken", "x"}}),
-                "NextToken: not a token this server issued for this query; start again without it");
+  ExpectInvalid(
+      Post("/TraceSummaries", json{{"StartTime", 1}, {"EndTime", 10}, {"NextToken", "x"}}),
+      "NextToken: not a token this server issued for this query; start again without it");
 }
 
 TEST_F(ReadTest, TokenFromAnotherQueryIsRejected) {
@@ -230,9 +236,9 @@ TEST_F(ReadTest, TokenFromAnotherQueryIsRejected) {
                      json{{"StartTime", 0}, {"EndTime", 999}, {"NextToken", first["NextToken"]}}),
                 "NextToken: it was issued for a different query (time range, TimeRangeType, "
                 "sampling or FilterExpression changed); start again without it");
-  json second = Json(Post("/TraceSummaries", json{{"StartTime", 0},
-                                                  {"EndTime", 1000},
-                                                  {"NextToken", first["NextToken"]}}));
+  json second =
+      Json(Post("/TraceSummaries",
+                json{{"StartTime", 0}, {"EndTime", 1000}, {"NextToken", first["NextToken"]}}));
   ASSERT_EQ(second["TraceSummaries"].size(), 1u);
   EXPECT_EQ(second["TraceSummaries"][0]["Id"], TraceIdText(1));
   EXPECT_FALSE(second.contains("NextToken"));

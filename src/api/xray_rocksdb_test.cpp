@@ -6,9 +6,8 @@
 
 #include <filesystem>
 #include <future>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "api/xray_api.h"
 #include "ingest/pipeline.h"
@@ -94,8 +93,7 @@ TEST_F(XRayRocksDbTest, WrittenTracesSurviveReopenAndKeepGrowing) {
   std::map<std::string, json> by_id;
   for (const json& t : traces["Traces"]) by_id[t["Id"]] = t;
   EXPECT_EQ(by_id[TraceIdText(1)]["Duration"], 3.0);
-  const json doc =
-      json::parse(by_id[TraceIdText(1)]["Segments"][0]["Document"].get<std::string>());
+  const json doc = json::parse(by_id[TraceIdText(1)]["Segments"][0]["Document"].get<std::string>());
   EXPECT_EQ(doc["subsegments"][0]["id"], SegmentIdText(2));
   EXPECT_EQ(by_id[TraceIdText(2)]["Duration"], 0.5);
 
@@ -103,9 +101,9 @@ TEST_F(XRayRocksDbTest, WrittenTracesSurviveReopenAndKeepGrowing) {
   server.Post("/TraceSegments",
               {{"TraceSegmentDocuments",
                 {SegmentJson(TraceIdText(1), SegmentIdText(4), 1002.0, 1006.0, "", "worker")}}});
-  json gold = server.Post("/TraceSummaries", {{"StartTime", 999},
-                                              {"EndTime", 1100},
-                                              {"FilterExpression", R"(annotation.tier = "gold")"}});
+  json gold = server.Post(
+      "/TraceSummaries",
+      {{"StartTime", 999}, {"EndTime", 1100}, {"FilterExpression", R"(annotation.tier = "gold")"}});
   ASSERT_EQ(gold["TraceSummaries"].size(), 1u);
   const json& summary = gold["TraceSummaries"][0];
   EXPECT_EQ(summary["Id"], TraceIdText(1));

@@ -54,7 +54,10 @@ TEST(BoundedQueueTest, CloseDrainsRemainingItemsThenEnds) {
 TEST(BoundedQueueTest, PushAllWaitsForRoomAndDeliversEverything) {
   BoundedQueue<int> q(2);
   std::vector<int> items{0, 1, 2, 3, 4, 5, 6};
-  std::thread producer([&] { EXPECT_EQ(q.PushAll(items), PushResult::kOk); q.Close(); });
+  std::thread producer([&] {
+    EXPECT_EQ(q.PushAll(items), PushResult::kOk);
+    q.Close();
+  });
   std::vector<int> out;
   while (q.PopBatch(1, out)) {
   }

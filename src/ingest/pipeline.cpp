@@ -59,7 +59,8 @@ Status PipelineConfig::Validate() const {
   if (trace_cache_entries == 0) {
     return Status::InvalidArgument("ingest trace_cache_entries must be > 0");
   }
-  if (trace_cache_bytes == 0) return Status::InvalidArgument("ingest trace_cache_bytes must be > 0");
+  if (trace_cache_bytes == 0)
+    return Status::InvalidArgument("ingest trace_cache_bytes must be > 0");
   if (clock == nullptr) return Status::InvalidArgument("ingest clock must be set");
   return Status::Ok();
 }
@@ -83,9 +84,9 @@ struct Pipeline::Impl {
   const PipelineConfig config;
   const Clock& clock;
   const IngestMetrics metrics;
-  BoundedQueue<std::string> raw;    // UDP datagrams
-  BoundedQueue<WriteItem> parsed;   // entity documents for the writer
-  Writer writer;                    // used by the write thread only
+  BoundedQueue<std::string> raw;   // UDP datagrams
+  BoundedQueue<WriteItem> parsed;  // entity documents for the writer
+  Writer writer;                   // used by the write thread only
   RejectLog reject_log;
 
   std::atomic<bool> running{false};
@@ -107,7 +108,8 @@ bool Pipeline::Impl::ParseDocument(xray::SegmentParser& parser, std::string_view
     // safe even if that ever changes.
     for (size_t i = first; i < out.size(); ++i) {
       if (!out[i].entity.trace_id) {
-        failure = {xray::ParseError::kMissingField, "trace_id: required", out[i].entity.id.ToString()};
+        failure = {xray::ParseError::kMissingField, "trace_id: required",
+                   out[i].entity.id.ToString()};
         out.resize(first);
         ok = false;
         break;
@@ -225,7 +227,8 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
     ++accepted;
     outcome.accepted = true;
     outcome.id = docs.front().entity.id.ToString();
-    for (xray::SegmentDocument& doc : docs) items.push_back(WriteItem{std::move(doc), now_us, ticket});
+    for (xray::SegmentDocument& doc : docs)
+      items.push_back(WriteItem{std::move(doc), now_us, ticket});
   }
   if (items.empty()) {
     done(Status::Ok(), std::move(outcomes));

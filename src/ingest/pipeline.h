@@ -24,11 +24,11 @@
 namespace roentgen::ingest {
 
 struct PipelineConfig {
-  size_t queue_capacity = 65536;       // documents waiting for the writer
-  size_t max_batch_documents = 4096;   // documents per store commit
-  size_t trace_cache_entries = 100000; // assembled traces kept in memory
-  size_t trace_cache_bytes = 256 << 20;  // and their estimated memory
-  const Clock* clock = &Clock::System(); // received / updated times; not owned
+  size_t queue_capacity = 65536;          // documents waiting for the writer
+  size_t max_batch_documents = 4096;      // documents per store commit
+  size_t trace_cache_entries = 100000;    // assembled traces kept in memory
+  size_t trace_cache_bytes = 256 << 20;   // and their estimated memory
+  const Clock* clock = &Clock::System();  // received / updated times; not owned
   Status Validate() const;
 };
 

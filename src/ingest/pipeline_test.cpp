@@ -100,12 +100,12 @@ TEST_F(PipelineTest, DatagramsAreParsedStoredAndCounted) {
   EXPECT_EQ(CounterValue(registry_, "roentgen_segments_rejected_total",
                          {{"reason", "InvalidDaemonHeader"}}),
             1u);
-  EXPECT_EQ(CounterValue(registry_, "roentgen_segments_rejected_total",
-                         {{"reason", "MalformedJson"}}),
-            1u);
-  EXPECT_EQ(CounterValue(registry_, "roentgen_segments_rejected_total",
-                         {{"reason", "MissingField"}}),
-            1u);
+  EXPECT_EQ(
+      CounterValue(registry_, "roentgen_segments_rejected_total", {{"reason", "MalformedJson"}}),
+      1u);
+  EXPECT_EQ(
+      CounterValue(registry_, "roentgen_segments_rejected_total", {{"reason", "MissingField"}}),
+      1u);
   EXPECT_EQ(registry_.GetGauge("roentgen_ingest_queue_depth", "").Value(), 0);
 }
 
@@ -137,8 +137,7 @@ TEST_F(PipelineTest, QueueOverflowIsDroppedAndCountedWithoutBlocking) {
 TEST_F(PipelineTest, SubmitReportsEachDocumentAndCallsBackOnlyWhenDurable) {
   Pipeline p(PipelineConfig{}, store_, registry_);
   ASSERT_TRUE(p.Start().ok());
-  auto result = Submit(p, {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0),
-                           "{\"broken\"",
+  auto result = Submit(p, {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0), "{\"broken\"",
                            SegmentJson(TraceIdText(1), SegmentIdText(2), 1.5, 2.0),
                            R"({"name":"web","id":"0000000000000009","trace_id":"nope",)"
                            R"("start_time":1,"end_time":2})"})

@@ -16,7 +16,7 @@ TEST(TraceCacheTest, EvictsLeastRecentlyUsedOnlyWhenAsked) {
   cache.Insert(Id(1), CachedTrace{{}, 1});
   cache.Insert(Id(2), CachedTrace{{}, 2});
   cache.Insert(Id(3), CachedTrace{{}, 3});
-  EXPECT_EQ(cache.size(), 3u);  // pointers stay valid until EvictToCapacity
+  EXPECT_EQ(cache.size(), 3u);            // pointers stay valid until EvictToCapacity
   ASSERT_NE(cache.Find(Id(1)), nullptr);  // 1 becomes most recent; 2 is now oldest
   cache.EvictToCapacity();
   EXPECT_EQ(cache.size(), 2u);

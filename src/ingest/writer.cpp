@@ -62,8 +62,9 @@ namespace {
 // ignored because a completed version of the entity is already there.
 bool Merge(CachedTrace& trace, WriteItem& item) {
   const xray::SegmentId id = item.doc.entity.id;
-  auto existing = std::find_if(trace.docs.begin(), trace.docs.end(),
-                               [&](const xray::ReceivedDocument& d) { return d.doc.entity.id == id; });
+  auto existing =
+      std::find_if(trace.docs.begin(), trace.docs.end(),
+                   [&](const xray::ReceivedDocument& d) { return d.doc.entity.id == id; });
   if (existing == trace.docs.end()) {
     trace.docs.push_back(xray::ReceivedDocument{std::move(item.doc), item.received_us});
     return true;
@@ -105,7 +106,8 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     TouchedTrace& t = touched[trace_of_item[i]];
     if (t.trace == nullptr) continue;
     const xray::SegmentId id = batch[i].doc.entity.id;
-    if (Merge(*t.trace, batch[i]) && std::find(t.dirty.begin(), t.dirty.end(), id) == t.dirty.end()) {
+    if (Merge(*t.trace, batch[i]) &&
+        std::find(t.dirty.begin(), t.dirty.end(), id) == t.dirty.end()) {
       t.dirty.push_back(id);
     }
   }

@@ -67,7 +67,7 @@ class Writer {
   const IngestMetrics& metrics_;
   const Clock& clock_;
   TraceCache cache_;
-  xray::SegmentParser parser_;  // for documents loaded from the store
+  xray::SegmentParser parser_;                 // for documents loaded from the store
   std::vector<xray::SegmentDocument> parsed_;  // scratch
 };
 

@@ -51,10 +51,10 @@ class WriterTest : public ::testing::Test {
 
 TEST_F(WriterTest, OneWritePerBatchWithOneRecordPerTrace) {
   Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
-  auto batch = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.5),
-                      SegmentJson(TraceIdText(2), SegmentIdText(2), 200.0, 200.25),
-                      SubsegmentJson(TraceIdText(1), SegmentIdText(3), SegmentIdText(1), 100.5,
-                                     101.0)});
+  auto batch =
+      Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.5),
+             SegmentJson(TraceIdText(2), SegmentIdText(2), 200.0, 200.25),
+             SubsegmentJson(TraceIdText(1), SegmentIdText(3), SegmentIdText(1), 100.5, 101.0)});
   ASSERT_TRUE(writer.ProcessBatch(batch).ok());
   EXPECT_EQ(store_.write_calls(), 1u);
   EXPECT_EQ(store_.batch_sizes(), (std::vector<size_t>{3}));
@@ -79,8 +79,8 @@ TEST_F(WriterTest, CachedTraceIsNotReloadedAndRevisionGrows) {
   ASSERT_TRUE(writer.ProcessBatch(first).ok());
   EXPECT_EQ(store_.get_documents_calls(), 1u);
   clock_.Advance(5);
-  auto second = Batch({SubsegmentJson(TraceIdText(1), SegmentIdText(2), SegmentIdText(1), 100.1,
-                                      103.0)});
+  auto second =
+      Batch({SubsegmentJson(TraceIdText(1), SegmentIdText(2), SegmentIdText(1), 100.1, 103.0)});
   ASSERT_TRUE(writer.ProcessBatch(second).ok());
   EXPECT_EQ(store_.get_documents_calls(), 1u);
   auto record = store_.GetTrace(Trace(1));
@@ -94,8 +94,8 @@ TEST_F(WriterTest, EvictedTraceIsReloadedFromTheStore) {
   Writer writer(store_, metrics_, clock_, 1, size_t{1} << 30);
   auto a = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.0)});
   auto b = Batch({SegmentJson(TraceIdText(2), SegmentIdText(2), 100.0, 101.0)});
-  auto a2 = Batch({SubsegmentJson(TraceIdText(1), SegmentIdText(3), SegmentIdText(1), 100.0,
-                                  104.0)});
+  auto a2 =
+      Batch({SubsegmentJson(TraceIdText(1), SegmentIdText(3), SegmentIdText(1), 100.0, 104.0)});
   ASSERT_TRUE(writer.ProcessBatch(a).ok());
   ASSERT_TRUE(writer.ProcessBatch(b).ok());
   EXPECT_EQ(writer.cache().size(), 1u);

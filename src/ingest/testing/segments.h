@@ -21,8 +21,8 @@ inline std::string SegmentJson(const std::string& trace_id, const std::string& i
                                const std::string& name = "web") {
   std::string times = end ? fmt::format(R"("start_time":{:.6f},"end_time":{:.6f})", start, *end)
                           : fmt::format(R"("start_time":{:.6f},"in_progress":true)", start);
-  return fmt::format(R"({{"name":"{}","id":"{}","trace_id":"{}",{}{}}})", name, id, trace_id,
-                     times, extra);
+  return fmt::format(R"({{"name":"{}","id":"{}","trace_id":"{}",{}{}}})", name, id, trace_id, times,
+                     extra);
 }
 
 // An independently sent subsegment of `parent_id`.
