@@ -11,8 +11,10 @@
 // call (DynamoDB) and a CLIENT child; that callee's SERVER span with an
 // INTERNAL child — 3 X-Ray segment documents per trace. Request bodies are
 // built once; each send patches the 8 trace-id bytes that make it unique.
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,10 +29,9 @@
 #include <thread>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "otlp/otlp_decode.h"
+#include "otlp/translator.h"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -51,6 +52,7 @@ struct Options {
   int services = 6;
   int connections = 4;
   int server_pid = 0;
+  bool translate_only = false;
 };
 
 struct Body {
@@ -84,10 +86,14 @@ Body MakeBody(const Options& o, uint32_t body_index) {
     auto it = scopes.find(service);
     if (it != scopes.end()) return it->second;
     auto* rs = req.add_resource_spans();
-    for (auto [k, v] : {std::pair<std::string, std::string>{"service.name", fmt::format("svc-{}", service)},
-                        {"service.version", "1.8.2"}, {"telemetry.sdk.name", "opentelemetry"},
-                        {"telemetry.sdk.language", "cpp"}, {"cloud.provider", "aws"},
-                        {"cloud.platform", "aws_ec2"}, {"host.id", fmt::format("i-0{:015x}", service)}}) {
+    for (auto [k, v] :
+         {std::pair<std::string, std::string>{"service.name", fmt::format("svc-{}", service)},
+          {"service.version", "1.8.2"},
+          {"telemetry.sdk.name", "opentelemetry"},
+          {"telemetry.sdk.language", "cpp"},
+          {"cloud.provider", "aws"},
+          {"cloud.platform", "aws_ec2"},
+          {"host.id", fmt::format("i-0{:015x}", service)}}) {
       auto* kv = rs->mutable_resource()->add_attributes();
       kv->set_key(k);
       kv->mutable_value()->set_string_value(v);
@@ -96,9 +102,10 @@ Body MakeBody(const Options& o, uint32_t body_index) {
     scope->mutable_scope()->set_name("otlp_load");
     return scopes[service] = scope;
   };
-  const uint64_t now_ns = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const uint64_t now_ns =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
   const uint32_t epoch = static_cast<uint32_t>(now_ns / 1'000'000'000);
   int traces = o.batch / 8;
   for (int t = 0; t < traces; ++t) {
@@ -132,7 +139,8 @@ Body MakeBody(const Options& o, uint32_t body_index) {
       auto* s = scope_for(sp.service)->add_spans();
       s->set_trace_id(trace_id);
       s->set_span_id(Id8(base + static_cast<uint64_t>(sp.id) * 0x0101010101ULL));
-      if (sp.parent != 0) s->set_parent_span_id(Id8(base + static_cast<uint64_t>(sp.parent) * 0x0101010101ULL));
+      if (sp.parent != 0)
+        s->set_parent_span_id(Id8(base + static_cast<uint64_t>(sp.parent) * 0x0101010101ULL));
       s->set_kind(sp.kind);
       s->set_name(sp.name);
       s->set_start_time_unix_nano(start + sp.offset_us * 1000);
@@ -164,7 +172,8 @@ Body MakeBody(const Options& o, uint32_t body_index) {
   body.bytes = req.SerializeAsString();
   std::string_view view(body.bytes);
   std::string_view marker(reinterpret_cast<const char*>(kMarker), 8);
-  for (size_t pos = view.find(marker); pos != std::string_view::npos; pos = view.find(marker, pos + 8)) {
+  for (size_t pos = view.find(marker); pos != std::string_view::npos;
+       pos = view.find(marker, pos + 8)) {
     body.trace_offsets.push_back(pos);
   }
   return body;
@@ -208,10 +217,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Roentgen OTLP/HTTP protobuf ingest load generator"};
   app.add_option("--target", o.target, "server HOST:PORT");
   app.add_option("--spans", o.spans, "spans to send (rounded up to whole batches)");
-  app.add_option("--batch", o.batch, "spans per export request (a multiple of 8)")->check(CLI::Range(8, 65536));
-  app.add_option("--services", o.services, "distinct service.name values")->check(CLI::Range(3, 1000));
-  app.add_option("--connections", o.connections, "concurrent keep-alive connections")->check(CLI::Range(1, 256));
+  app.add_option("--batch", o.batch, "spans per export request (a multiple of 8)")
+      ->check(CLI::Range(8, 65536));
+  app.add_option("--services", o.services, "distinct service.name values")
+      ->check(CLI::Range(3, 1000));
+  app.add_option("--connections", o.connections, "concurrent keep-alive connections")
+      ->check(CLI::Range(1, 256));
   app.add_option("--server-pid", o.server_pid, "server PID, for CPU and peak RSS");
+  app.add_flag("--translate-only", o.translate_only,
+               "no server: decode + translate the bodies in this process, one thread");
   CLI11_PARSE(app, argc, argv);
   o.batch -= o.batch % 8;
 
@@ -219,6 +233,22 @@ int main(int argc, char** argv) {
   std::vector<Body> bodies;
   for (int i = 0; i < kBodies; ++i) bodies.push_back(MakeBody(o, static_cast<uint32_t>(i)));
   const uint64_t batches = (o.spans + o.batch - 1) / o.batch;
+  if (o.translate_only) {
+    uint64_t docs = 0, bytes = 0;
+    auto start = Clock::now();
+    for (uint64_t b = 0; b < batches; ++b) {
+      auto request = roentgen::otlp::DecodeRequest(bodies[b % kBodies].bytes,
+                                                   roentgen::otlp::Encoding::kProtobuf);
+      roentgen::otlp::Translation t = roentgen::otlp::Translate(*request);
+      docs += t.documents.size();
+      for (const auto& d : t.documents) bytes += d.json.size();
+    }
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    fmt::print("translate_only: {:.0f} spans/s, {:.0f} docs/s, {:.0f} bytes/doc, {:.2f} us/span\n",
+               batches * o.batch / seconds, docs / seconds, double(bytes) / docs,
+               seconds * 1e6 / (batches * o.batch));
+    return 0;
+  }
   auto [host, port] = SplitHostPort(o.target);
 
   std::atomic<uint64_t> next{0}, ok_spans{0}, failed{0};
@@ -240,9 +270,11 @@ int main(int argc, char** argv) {
         if (seq >= batches) break;
         const Body& body = bodies[seq % kBodies];
         req.body() = body.bytes;
-        uint64_t unique = (uint64_t{static_cast<uint32_t>(c)} << 56) ^ (seq / kBodies) ^ 0x9e3779b97f4a7c15ULL;
+        uint64_t unique =
+            (uint64_t{static_cast<uint32_t>(c)} << 56) ^ (seq / kBodies) ^ 0x9e3779b97f4a7c15ULL;
         for (size_t off : body.trace_offsets) {
-          for (int i = 0; i < 8; ++i) req.body()[off + i] = static_cast<char>(unique >> (56 - 8 * i));
+          for (int i = 0; i < 8; ++i)
+            req.body()[off + i] = static_cast<char>(unique >> (56 - 8 * i));
         }
         req.prepare_payload();
         http::write(stream, req);
@@ -253,8 +285,9 @@ int main(int argc, char** argv) {
             parsed.partial_success().rejected_spans() != 0) {
           if (failed.fetch_add(1) < 3) {
             fmt::print(stderr, "HTTP {}: {}\n", res.result_int(),
-                       parsed.partial_success().error_message().empty() ? res.body().substr(0, 200)
-                                                                       : parsed.partial_success().error_message());
+                       parsed.partial_success().error_message().empty()
+                           ? res.body().substr(0, 200)
+                           : parsed.partial_success().error_message());
           }
           continue;
         }
@@ -269,12 +302,15 @@ int main(int argc, char** argv) {
   double avg_body = 0;
   for (const Body& b : bodies) avg_body += static_cast<double>(b.bytes.size());
   avg_body /= kBodies;
-  fmt::print("batches={} batch_spans={} services={} connections={} avg_body_bytes={:.0f}\n", batches, o.batch,
-             o.services, o.connections, avg_body);
-  fmt::print("durable_spans={} failed_batches={} seconds={:.2f} rate={:.0f} spans/s ({:.0f} segment docs/s)\n",
-             ok_spans.load(), failed.load(), seconds, ok_spans / seconds, ok_spans / seconds * 3 / 8);
+  fmt::print("batches={} batch_spans={} services={} connections={} avg_body_bytes={:.0f}\n",
+             batches, o.batch, o.services, o.connections, avg_body);
+  fmt::print(
+      "durable_spans={} failed_batches={} seconds={:.2f} rate={:.0f} spans/s ({:.0f} segment "
+      "docs/s)\n",
+      ok_spans.load(), failed.load(), seconds, ok_spans / seconds, ok_spans / seconds * 3 / 8);
   if (o.server_pid > 0) {
-    fmt::print("server_cpu={:.2f}s ({:.0f}% of one core) peak_rss={:.1f} MiB\n", cpu1.cpu_seconds - cpu0.cpu_seconds,
+    fmt::print("server_cpu={:.2f}s ({:.0f}% of one core) peak_rss={:.1f} MiB\n",
+               cpu1.cpu_seconds - cpu0.cpu_seconds,
                100 * (cpu1.cpu_seconds - cpu0.cpu_seconds) / seconds, cpu1.peak_rss_kb / 1024.0);
   }
   return failed == 0 ? 0 : 1;

@@ -65,7 +65,7 @@ std::optional<int64_t> AttributeView::FirstInt(std::initializer_list<std::string
 }
 
 bool AttributeView::IsConsumed(std::string_view key) const {
-  for (const std::string& k : consumed_) {
+  for (std::string_view k : consumed_) {
     if (k == key) return true;
   }
   return false;
@@ -90,7 +90,8 @@ nlohmann::json AnyValueToJson(const otlp_common::AnyValue& value) {
     }
     case otlp_common::AnyValue::kKvlistValue: {
       nlohmann::json out = nlohmann::json::object();
-      for (const auto& kv : value.kvlist_value().values()) out[kv.key()] = AnyValueToJson(kv.value());
+      for (const auto& kv : value.kvlist_value().values())
+        out[kv.key()] = AnyValueToJson(kv.value());
       return out;
     }
     case otlp_common::AnyValue::kBytesValue: {

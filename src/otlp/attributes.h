@@ -9,12 +9,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "opentelemetry/proto/common/v1/common.pb.h"
 
@@ -37,15 +36,16 @@ class AttributeView {
   std::optional<std::string> FirstString(std::initializer_list<std::string_view> keys) const;
   std::optional<int64_t> FirstInt(std::initializer_list<std::string_view> keys) const;
 
-  // Marks a key as mapped to a dedicated field (kept out of metadata).
-  void Consume(std::string_view key) { consumed_.emplace_back(key); }
+  // Marks a key as mapped to a dedicated field (kept out of metadata). The
+  // key's characters must outlive the view (a literal or an attribute's key).
+  void Consume(std::string_view key) { consumed_.push_back(key); }
   bool IsConsumed(std::string_view key) const;
 
   const KeyValues& attributes() const { return *attributes_; }
 
  private:
   const KeyValues* attributes_;
-  std::vector<std::string> consumed_;
+  std::vector<std::string_view> consumed_;
 };
 
 // JSON form of an attribute value: strings, booleans and numbers as themselves,

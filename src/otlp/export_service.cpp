@@ -1,9 +1,9 @@
 #include "otlp/export_service.h"
 
+#include <fmt/format.h>
+
 #include <memory>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace roentgen::otlp {
 namespace {
@@ -26,7 +26,8 @@ void SetPartialSuccess(int64_t rejected, int64_t total, const std::vector<std::s
 
 }  // namespace
 
-ExportService::TransportMetrics ExportService::MakeMetrics(MetricsRegistry& m, const char* transport) {
+ExportService::TransportMetrics ExportService::MakeMetrics(MetricsRegistry& m,
+                                                           const char* transport) {
   auto rejected = [&](const char* reason) {
     return &m.GetCounter("roentgen_otlp_spans_rejected_total",
                          "OTLP spans not stored, by transport and reason",
@@ -70,8 +71,9 @@ void ExportService::Export(const ExportTraceServiceRequest& request, Transport t
   m.documents->Inc(documents.size());
   sink_(std::move(documents),
         [&m, pending = std::move(pending), total = t.total_spans, rejected = t.rejected_spans,
-         errors = std::move(t.errors), truncated = t.errors_truncated, max_errors = options_.max_error_lines,
-         done = std::move(done)](Status status, std::vector<ingest::DocumentOutcome> outcomes) mutable {
+         errors = std::move(t.errors), truncated = t.errors_truncated,
+         max_errors = options_.max_error_lines, done = std::move(done)](
+            Status status, std::vector<ingest::DocumentOutcome> outcomes) mutable {
           if (!status.ok()) {
             int64_t lost = 0;
             for (const PendingDocument& p : pending) lost += static_cast<int64_t>(p.span_count);
@@ -84,11 +86,12 @@ void ExportService::Export(const ExportTraceServiceRequest& request, Transport t
             if (outcomes[i].accepted) continue;
             refused += static_cast<int64_t>(pending[i].span_count);
             if (errors.size() < max_errors) {
-              errors.push_back(fmt::format("span {}{}: {}: {}", pending[i].id,
-                                           pending[i].span_count > 1
-                                               ? fmt::format(" (with {} nested spans)", pending[i].span_count - 1)
-                                               : "",
-                                           outcomes[i].error_code, outcomes[i].message));
+              errors.push_back(fmt::format(
+                  "span {}{}: {}: {}", pending[i].id,
+                  pending[i].span_count > 1
+                      ? fmt::format(" (with {} nested spans)", pending[i].span_count - 1)
+                      : "",
+                  outcomes[i].error_code, outcomes[i].message));
             } else {
               truncated = true;
             }

@@ -39,7 +39,8 @@ struct ExportResult {
   ExportTraceServiceResponse response;
 };
 
-ExportResult ExportNow(ExportService& service, const ExportTraceServiceRequest& req, Transport t = Transport::kHttp) {
+ExportResult ExportNow(ExportService& service, const ExportTraceServiceRequest& req,
+                       Transport t = Transport::kHttp) {
   ExportResult out;
   bool called = false;
   service.Export(req, t, [&](Status s, ExportTraceServiceResponse r) {
@@ -70,11 +71,18 @@ TEST(ExportServiceTest, SubmitsDocumentsAndCountsInvalidSpans) {
   EXPECT_EQ(sink.received.size(), 2u);
   EXPECT_EQ(r.response.partial_success().rejected_spans(), 1);
   EXPECT_EQ(r.response.partial_success().error_message(),
-            "1 of 4 spans rejected: span 3333333333333333: trace_id must be 16 bytes, not all zero (got 3 bytes)");
-  EXPECT_EQ(metrics.GetCounter("roentgen_otlp_spans_received_total", "", {{"transport", "http"}}).Value(), 4u);
-  EXPECT_EQ(metrics.GetCounter("roentgen_otlp_spans_rejected_total", "",
-                               {{"transport", "http"}, {"reason", "invalid_span"}}).Value(), 1u);
-  EXPECT_EQ(metrics.GetCounter("roentgen_otlp_documents_total", "", {{"transport", "http"}}).Value(), 2u);
+            "1 of 4 spans rejected: span 3333333333333333: trace_id must be 16 bytes, not all zero "
+            "(got 3 bytes)");
+  EXPECT_EQ(
+      metrics.GetCounter("roentgen_otlp_spans_received_total", "", {{"transport", "http"}}).Value(),
+      4u);
+  EXPECT_EQ(metrics
+                .GetCounter("roentgen_otlp_spans_rejected_total", "",
+                            {{"transport", "http"}, {"reason", "invalid_span"}})
+                .Value(),
+            1u);
+  EXPECT_EQ(
+      metrics.GetCounter("roentgen_otlp_documents_total", "", {{"transport", "http"}}).Value(), 2u);
 }
 
 TEST(ExportServiceTest, DocumentsRefusedByThePipelineCountTheirSpans) {
@@ -86,10 +94,14 @@ TEST(ExportServiceTest, DocumentsRefusedByThePipelineCountTheirSpans) {
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.response.partial_success().rejected_spans(), 3);
   EXPECT_EQ(r.response.partial_success().error_message(),
-            "3 of 4 spans rejected: span 3333333333333333: trace_id must be 16 bytes, not all zero (got 3 bytes); "
+            "3 of 4 spans rejected: span 3333333333333333: trace_id must be 16 bytes, not all zero "
+            "(got 3 bytes); "
             "span 1111111111111111 (with 1 nested spans): InvalidField: name: invalid");
-  EXPECT_EQ(metrics.GetCounter("roentgen_otlp_spans_rejected_total", "",
-                               {{"transport", "grpc"}, {"reason", "rejected_document"}}).Value(), 2u);
+  EXPECT_EQ(metrics
+                .GetCounter("roentgen_otlp_spans_rejected_total", "",
+                            {{"transport", "grpc"}, {"reason", "rejected_document"}})
+                .Value(),
+            2u);
 }
 
 TEST(ExportServiceTest, FullSuccessLeavesPartialSuccessUnset) {
@@ -120,8 +132,11 @@ TEST(ExportServiceTest, PipelineFailureIsReturnedAndCounted) {
   ExportService service(sink.Sink(), metrics, TestOptions());
   ExportResult r = ExportNow(service, ThreeSpans());
   EXPECT_EQ(r.status, Status::Unavailable("shutting down"));
-  EXPECT_EQ(metrics.GetCounter("roentgen_otlp_spans_rejected_total", "",
-                               {{"transport", "http"}, {"reason", "storage"}}).Value(), 3u);
+  EXPECT_EQ(metrics
+                .GetCounter("roentgen_otlp_spans_rejected_total", "",
+                            {{"transport", "http"}, {"reason", "storage"}})
+                .Value(),
+            3u);
 }
 
 }  // namespace

@@ -1,13 +1,12 @@
 #include "otlp/otlp_decode.h"
 
+#include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 #include <openssl/evp.h>
 
 #include <cctype>
-#include <vector>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "common/hex.h"
 #include "roentgen/otlp/rpc_status.pb.h"
@@ -34,8 +33,8 @@ Status RewriteId(json& obj, const char* camel, const char* snake, std::string_vi
     if (it == obj.end() || !it->is_string()) continue;
     const std::string& hex = it->get_ref<const std::string&>();
     if (hex.size() % 2 != 0) {
-      return Status::InvalidArgument(fmt::format("{}.{}: \"{}\" is not an even number of hex digits",
-                                                 where, camel, hex.substr(0, 64)));
+      return Status::InvalidArgument(fmt::format(
+          "{}.{}: \"{}\" is not an even number of hex digits", where, camel, hex.substr(0, 64)));
     }
     std::vector<uint8_t> bytes(hex.size() / 2);
     if (!DecodeHex(hex, bytes)) {
@@ -132,7 +131,8 @@ Result<ExportTraceServiceRequest> DecodeRequest(std::string_view body, Encoding 
   auto status = google::protobuf::util::JsonStringToMessage(text, &request, options);
   if (!status.ok()) {
     return Status::InvalidArgument(
-        fmt::format("body is not a valid OTLP/JSON ExportTraceServiceRequest: {}", status.message().as_string()));
+        fmt::format("body is not a valid OTLP/JSON ExportTraceServiceRequest: {}",
+                    status.message().as_string()));
   }
   return request;
 }

@@ -50,10 +50,11 @@ TEST(OtlpDecodeTest, JsonHexIdsIntegerEnumsAndStringNumbers) {
 }
 
 TEST(OtlpDecodeTest, JsonAcceptsSnakeCaseNamesAndEnumNames) {
-  Result<ExportTraceServiceRequest> r = DecodeRequest(R"({"resource_spans": [{"scope_spans": [{"spans": [
+  Result<ExportTraceServiceRequest> r =
+      DecodeRequest(R"({"resource_spans": [{"scope_spans": [{"spans": [
       {"trace_id": "5759e988bd862e3fe1be46a994272793", "span_id": "53995c3f42cd8ad8",
        "parent_span_id": "1111111111111111", "kind": "SPAN_KIND_CLIENT"}]}]}]})",
-                                                      Encoding::kJson);
+                    Encoding::kJson);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const Span& s = r->resource_spans(0).scope_spans(0).spans(0);
   EXPECT_EQ(s.parent_span_id(), Bytes("1111111111111111"));
@@ -61,13 +62,16 @@ TEST(OtlpDecodeTest, JsonAcceptsSnakeCaseNamesAndEnumNames) {
 }
 
 TEST(OtlpDecodeTest, JsonErrorsNameTheProblem) {
-  auto message = [](std::string_view body) { return DecodeRequest(body, Encoding::kJson).status().message(); };
+  auto message = [](std::string_view body) {
+    return DecodeRequest(body, Encoding::kJson).status().message();
+  };
   EXPECT_EQ(message("{not json"), "body is not valid JSON");
   EXPECT_EQ(message("[1]"), "body must be a JSON object");
   EXPECT_EQ(message(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz0"}]}]}]})"),
             "resourceSpans[0].scopeSpans[0].spans[0].traceId: \"xyz0\" is not hex");
   EXPECT_EQ(message(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"abc"}]}]}]})"),
-            "resourceSpans[0].scopeSpans[0].spans[0].spanId: \"abc\" is not an even number of hex digits");
+            "resourceSpans[0].scopeSpans[0].spans[0].spanId: \"abc\" is not an even number of hex "
+            "digits");
   EXPECT_EQ(message(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"name":{"x":1}}]}]}]})")
                 .rfind("body is not a valid OTLP/JSON ExportTraceServiceRequest: ", 0),
             0u);

@@ -1,7 +1,6 @@
 #include "otlp/otlp_grpc.h"
 
 #include <grpcpp/grpcpp.h>
-
 #include <spdlog/spdlog.h>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
@@ -19,17 +18,18 @@ class OtlpGrpcServer::Service final : public TraceService::CallbackService {
                                    const ExportTraceServiceRequest* request,
                                    ExportTraceServiceResponse* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    export_.Export(*request, Transport::kGrpc,
-                   [this, reactor, response](Status status, ExportTraceServiceResponse result) {
-                     if (!status.ok()) {
-                       Count("UNAVAILABLE");
-                       reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, status.message()));
-                       return;
-                     }
-                     *response = std::move(result);
-                     Count("OK");
-                     reactor->Finish(grpc::Status::OK);
-                   });
+    export_.Export(
+        *request, Transport::kGrpc,
+        [this, reactor, response](Status status, ExportTraceServiceResponse result) {
+          if (!status.ok()) {
+            Count("UNAVAILABLE");
+            reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, status.message()));
+            return;
+          }
+          *response = std::move(result);
+          Count("OK");
+          reactor->Finish(grpc::Status::OK);
+        });
     return reactor;
   }
 
@@ -47,7 +47,8 @@ class OtlpGrpcServer::Service final : public TraceService::CallbackService {
 
 Status OtlpGrpcConfig::Validate() const {
   if (listen.empty() || listen.find(':') == std::string::npos) {
-    return Status::InvalidArgument("otlp grpc listen address must be host:port, got \"" + listen + "\"");
+    return Status::InvalidArgument("otlp grpc listen address must be host:port, got \"" + listen +
+                                   "\"");
   }
   if (max_message_bytes == 0 || max_message_bytes > (1u << 30)) {
     return Status::InvalidArgument("otlp grpc max_message_bytes must be in (0, 1 GiB]");

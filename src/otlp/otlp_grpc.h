@@ -48,7 +48,7 @@ class OtlpGrpcServer {
   // Binds and starts serving. Errors: InvalidArgument (config), IOError (the
   // address cannot be bound).
   Status Start();
-  void Stop();  // idempotent
+  void Stop();                        // idempotent
   int port() const { return port_; }  // the bound port, 0 before Start()
 
  private:

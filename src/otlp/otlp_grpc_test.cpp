@@ -31,7 +31,8 @@ class OtlpGrpcTest : public ::testing::Test {
             for (auto& d : docs) stored_.push_back(std::move(d));
           }
           // Answer from another thread, as the pipeline's writer does.
-          std::thread([done = std::move(done), fail = fail_, outcomes = std::move(outcomes)]() mutable {
+          std::thread([done = std::move(done), fail = fail_,
+                       outcomes = std::move(outcomes)]() mutable {
             done(fail, fail.ok() ? std::move(outcomes) : std::vector<ingest::DocumentOutcome>{});
           }).detach();
         },
@@ -73,8 +74,11 @@ TEST_F(OtlpGrpcTest, ExportStoresSegmentsAndReportsPartialSuccess) {
   std::lock_guard lock(mu_);
   ASSERT_EQ(stored_.size(), 1u);
   EXPECT_EQ(nlohmann::json::parse(stored_[0])["name"], "payments");
-  EXPECT_EQ(metrics_.GetCounter("roentgen_otlp_grpc_requests_total", "", {{"code", "OK"}}).Value(), 1u);
-  EXPECT_EQ(metrics_.GetCounter("roentgen_otlp_spans_received_total", "", {{"transport", "grpc"}}).Value(), 2u);
+  EXPECT_EQ(metrics_.GetCounter("roentgen_otlp_grpc_requests_total", "", {{"code", "OK"}}).Value(),
+            1u);
+  EXPECT_EQ(metrics_.GetCounter("roentgen_otlp_spans_received_total", "", {{"transport", "grpc"}})
+                .Value(),
+            2u);
 }
 
 TEST_F(OtlpGrpcTest, PipelineFailureIsUnavailable) {
@@ -103,10 +107,12 @@ TEST_F(OtlpGrpcTest, BusyAddressIsIOErrorAndBadConfigInvalid) {
   StartServer();
   OtlpGrpcConfig config;
   config.listen = "127.0.0.1:" + std::to_string(server_->port());
-  OtlpGrpcServer second(config, [](auto, auto done) { done(Status::Ok(), {}); }, metrics_);
+  OtlpGrpcServer second(
+      config, [](auto, auto done) { done(Status::Ok(), {}); }, metrics_);
   EXPECT_EQ(second.Start().code(), StatusCode::kIOError);
   config.listen = "nohostport";
-  OtlpGrpcServer third(config, [](auto, auto done) { done(Status::Ok(), {}); }, metrics_);
+  OtlpGrpcServer third(
+      config, [](auto, auto done) { done(Status::Ok(), {}); }, metrics_);
   EXPECT_EQ(third.Start().code(), StatusCode::kInvalidArgument);
 }
 

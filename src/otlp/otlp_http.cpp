@@ -36,32 +36,37 @@ void Handle(const std::shared_ptr<HttpState>& state, const api::HttpRequest& req
             api::Responder respond) {
   std::optional<Encoding> encoding = EncodingFromContentType(request.Header("content-type"));
   if (!encoding) {
-    std::string message = "unsupported content type \"" + std::string(request.Header("content-type")) +
+    std::string message = "unsupported content type \"" +
+                          std::string(request.Header("content-type")) +
                           "\": use application/x-protobuf or application/json";
-    respond(Reply(*state, 415, EncodeError(kGrpcInvalidArgument, message, Encoding::kJson), Encoding::kJson));
+    respond(Reply(*state, 415, EncodeError(kGrpcInvalidArgument, message, Encoding::kJson),
+                  Encoding::kJson));
     return;
   }
   Result<ExportTraceServiceRequest> decoded = DecodeRequest(request.body, *encoding);
   if (!decoded.ok()) {
-    respond(Reply(*state, 400, EncodeError(kGrpcInvalidArgument, decoded.status().message(), *encoding),
+    respond(Reply(*state, 400,
+                  EncodeError(kGrpcInvalidArgument, decoded.status().message(), *encoding),
                   *encoding));
     return;
   }
   Encoding enc = *encoding;
-  state->service.Export(
-      *decoded, Transport::kHttp,
-      [state, enc, respond = std::move(respond)](Status status, ExportTraceServiceResponse response) {
-        if (!status.ok()) {
-          bool retryable = status.code() == StatusCode::kUnavailable ||
-                           status.code() == StatusCode::kResourceExhausted ||
-                           status.code() == StatusCode::kIOError;
-          int http = retryable ? 503 : 500;
-          respond(Reply(*state, http,
-                        EncodeError(retryable ? kGrpcUnavailable : kGrpcInternal, status.message(), enc), enc));
-          return;
-        }
-        respond(Reply(*state, 200, EncodeResponse(response, enc), enc));
-      });
+  state->service.Export(*decoded, Transport::kHttp,
+                        [state, enc, respond = std::move(respond)](
+                            Status status, ExportTraceServiceResponse response) {
+                          if (!status.ok()) {
+                            bool retryable = status.code() == StatusCode::kUnavailable ||
+                                             status.code() == StatusCode::kResourceExhausted ||
+                                             status.code() == StatusCode::kIOError;
+                            int http = retryable ? 503 : 500;
+                            respond(Reply(*state, http,
+                                          EncodeError(retryable ? kGrpcUnavailable : kGrpcInternal,
+                                                      status.message(), enc),
+                                          enc));
+                            return;
+                          }
+                          respond(Reply(*state, 200, EncodeResponse(response, enc), enc));
+                        });
 }
 
 }  // namespace

@@ -41,7 +41,8 @@ class OtlpHttpTest : public ::testing::Test {
   }
 
   uint64_t Requests(const char* status) {
-    return metrics_.GetCounter("roentgen_otlp_http_requests_total", "", {{"status", status}}).Value();
+    return metrics_.GetCounter("roentgen_otlp_http_requests_total", "", {{"status", status}})
+        .Value();
   }
 
   api::Router router_;
@@ -94,9 +95,8 @@ TEST_F(OtlpHttpTest, MalformedBodyIs400InTheRequestEncoding) {
 TEST_F(OtlpHttpTest, OtherContentTypeIs415) {
   api::HttpResponse r = Post("hello", "text/plain");
   EXPECT_EQ(r.status, 415);
-  EXPECT_EQ(r.body,
-            R"({"code":3,"message":"unsupported content type \"text/plain\": )"
-            R"(use application/x-protobuf or application/json"})");
+  EXPECT_EQ(r.body, R"({"code":3,"message":"unsupported content type \"text/plain\": )"
+                    R"(use application/x-protobuf or application/json"})");
   EXPECT_EQ(Requests("415"), 1u);
 }
 

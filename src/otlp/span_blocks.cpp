@@ -10,7 +10,8 @@ namespace {
 using nlohmann::json;
 
 // Looks up the first present key among `keys` as a string, consuming it.
-std::optional<std::string> TakeString(AttributeView& a, std::initializer_list<std::string_view> keys) {
+std::optional<std::string> TakeString(AttributeView& a,
+                                      std::initializer_list<std::string_view> keys) {
   for (std::string_view key : keys) {
     if (auto v = a.String(key)) {
       a.Consume(key);
@@ -93,13 +94,15 @@ bool IsAllowedKeyChar(char c) {
 HttpBlock MakeHttp(AttributeView& a, bool server) {
   HttpBlock out;
   json request = json::object();
-  if (auto method = TakeString(a, {"http.request.method", "http.method"})) request["method"] = *method;
+  if (auto method = TakeString(a, {"http.request.method", "http.method"}))
+    request["method"] = *method;
   if (auto url = TakeString(a, {"url.full", "http.url"})) {
     request["url"] = *url;
   } else if (server) {
     if (auto composed = ComposeServerUrl(a)) request["url"] = *composed;
   }
-  if (auto ua = TakeString(a, {"user_agent.original", "http.user_agent"})) request["user_agent"] = *ua;
+  if (auto ua = TakeString(a, {"user_agent.original", "http.user_agent"}))
+    request["user_agent"] = *ua;
   if (auto ip = TakeString(a, {"client.address"})) {
     request["client_ip"] = *ip;
   } else if (auto fwd = TakeString(a, {"http.client_ip"})) {
@@ -198,7 +201,7 @@ std::string SanitizeAnnotationKey(std::string_view key) {
 }
 
 void AddAnnotationsAndMetadata(AttributeView& a, json& entity) {
-  std::vector<std::string> keys;
+  std::vector<std::string_view> keys;  // point into the span's attributes
   if (const auto* listed = a.Find("aws.xray.annotations")) {
     a.Consume("aws.xray.annotations");
     if (listed->has_string_value()) {
@@ -210,7 +213,7 @@ void AddAnnotationsAndMetadata(AttributeView& a, json& entity) {
     }
   }
   json annotations = json::object();
-  for (const std::string& key : keys) {
+  for (std::string_view key : keys) {
     const auto* value = a.Find(key);
     if (value == nullptr || !IsScalar(*value) || a.IsConsumed(key)) continue;
     annotations[SanitizeAnnotationKey(key)] = AnyValueToJson(*value);

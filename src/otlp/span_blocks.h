@@ -10,10 +10,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "opentelemetry/proto/trace/v1/trace.pb.h"
 #include "otlp/attributes.h"
@@ -23,8 +22,8 @@ namespace roentgen::otlp {
 namespace otlp_trace = opentelemetry::proto::trace::v1;
 
 struct HttpBlock {
-  nlohmann::json json;                // the "http" object, or null when empty
-  std::optional<int64_t> status;      // response status code, if any
+  nlohmann::json json;            // the "http" object, or null when empty
+  std::optional<int64_t> status;  // response status code, if any
 };
 // `server`: the span handles a request (SERVER/CONSUMER kind, or a root span):
 // only then is a URL composed from scheme, host and target/path.
@@ -58,11 +57,11 @@ std::string SanitizeAnnotationKey(std::string_view key);
 
 // What a resource contributes to the segments of its spans.
 struct ResourceBlocks {
-  std::string service_name;    // service.name, may be empty
-  std::string origin;          // e.g. "AWS::EC2::Instance", may be empty
-  nlohmann::json service;      // {"version": …} or null
-  nlohmann::json aws;          // account_id, ec2/ecs/eks/elastic_beanstalk, xray; or null
-  std::string resource_arn;    // cloud.resource_id, may be empty
+  std::string service_name;  // service.name, may be empty
+  std::string origin;        // e.g. "AWS::EC2::Instance", may be empty
+  nlohmann::json service;    // {"version": …} or null
+  nlohmann::json aws;        // account_id, ec2/ecs/eks/elastic_beanstalk, xray; or null
+  std::string resource_arn;  // cloud.resource_id, may be empty
 };
 ResourceBlocks MakeResourceBlocks(const AttributeView& resource);
 

@@ -120,7 +120,9 @@ TEST(CauseTest, ErrorStatusMessageWithoutEventsAndNoCauseWhenOk) {
   s->mutable_status()->set_code(pb_trace::Status::STATUS_CODE_ERROR);
   s->mutable_status()->set_message("deadline exceeded");
   json doc = OnlyDoc(req);
-  EXPECT_EQ(doc["cause"], json::parse(R"({"exceptions": [{"id": "0000000000000001", "message": "deadline exceeded"}]})"));
+  EXPECT_EQ(doc["cause"],
+            json::parse(
+                R"({"exceptions": [{"id": "0000000000000001", "message": "deadline exceeded"}]})"));
 
   ExportTraceServiceRequest ok;
   auto* rs2 = AddResource(ok, "api");
@@ -148,7 +150,8 @@ TEST(AttributesTest, ListedKeysBecomeAnnotationsOthersMetadataEnduserUser) {
   ExportTraceServiceRequest req;
   auto* rs = AddResource(req, "api");
   auto* s = AddSpan(rs, "1111111111111111", "", Span::SPAN_KIND_SERVER);
-  AttrList(s->mutable_attributes(), "aws.xray.annotations", {"customer.tier", "retries", "missing", "tags"});
+  AttrList(s->mutable_attributes(), "aws.xray.annotations",
+           {"customer.tier", "retries", "missing", "tags"});
   Attr(s->mutable_attributes(), "customer.tier", "gold");
   Attr(s->mutable_attributes(), "retries", 2);
   AttrList(s->mutable_attributes(), "tags", {"a", "b"});
@@ -157,7 +160,8 @@ TEST(AttributesTest, ListedKeysBecomeAnnotationsOthersMetadataEnduserUser) {
   Attr(s->mutable_attributes(), "enduser.id", "alice");
   json doc = OnlyDoc(req);
   EXPECT_EQ(doc["annotations"], json::parse(R"({"customer.tier": "gold", "retries": 2})"));
-  EXPECT_EQ(doc["metadata"], json::parse(R"({"default": {"tags": ["a", "b"], "cache.hit": true, "ratio": 0.5}})"));
+  EXPECT_EQ(doc["metadata"],
+            json::parse(R"({"default": {"tags": ["a", "b"], "cache.hit": true, "ratio": 0.5}})"));
   EXPECT_EQ(doc["user"], "alice");
 }
 
@@ -207,21 +211,33 @@ TEST(ResourceTest, PlatformsMapToOrigins) {
     for (auto& [k, v] : attrs) Attr(list.mutable_values(), k, v);
     return MakeResourceBlocks(AttributeView(list.values()));
   };
-  EXPECT_EQ(blocks({{"cloud.platform", "aws_ecs"}, {"aws.ecs.launchtype", "fargate"}}).origin, "AWS::ECS::Fargate");
-  EXPECT_EQ(blocks({{"cloud.platform", "aws_ecs"}, {"aws.ecs.launchtype", "ec2"}}).origin, "AWS::ECS::EC2");
-  auto ecs = blocks({{"cloud.platform", "aws_ecs"}, {"container.name", "web"}, {"container.id", "c1"},
+  EXPECT_EQ(blocks({{"cloud.platform", "aws_ecs"}, {"aws.ecs.launchtype", "fargate"}}).origin,
+            "AWS::ECS::Fargate");
+  EXPECT_EQ(blocks({{"cloud.platform", "aws_ecs"}, {"aws.ecs.launchtype", "ec2"}}).origin,
+            "AWS::ECS::EC2");
+  auto ecs = blocks({{"cloud.platform", "aws_ecs"},
+                     {"container.name", "web"},
+                     {"container.id", "c1"},
                      {"aws.ecs.task.arn", "arn:t"}});
   EXPECT_EQ(ecs.origin, "AWS::ECS::Container");
-  EXPECT_EQ(ecs.aws, json::parse(R"({"ecs": {"container": "web", "container_id": "c1", "task_arn": "arn:t"}})"));
-  auto eks = blocks({{"cloud.platform", "aws_eks"}, {"k8s.cluster.name", "prod"}, {"k8s.pod.name", "p-1"}});
+  EXPECT_EQ(
+      ecs.aws,
+      json::parse(R"({"ecs": {"container": "web", "container_id": "c1", "task_arn": "arn:t"}})"));
+  auto eks = blocks(
+      {{"cloud.platform", "aws_eks"}, {"k8s.cluster.name", "prod"}, {"k8s.pod.name", "p-1"}});
   EXPECT_EQ(eks.origin, "AWS::EKS::Container");
   EXPECT_EQ(eks.aws, json::parse(R"({"eks": {"cluster_name": "prod", "pod": "p-1"}})"));
-  auto eb = blocks({{"cloud.platform", "aws_elastic_beanstalk"}, {"service.namespace", "prod-env"},
-                    {"service.instance.id", "23"}, {"service.version", "v7"}});
+  auto eb = blocks({{"cloud.platform", "aws_elastic_beanstalk"},
+                    {"service.namespace", "prod-env"},
+                    {"service.instance.id", "23"},
+                    {"service.version", "v7"}});
   EXPECT_EQ(eb.origin, "AWS::ElasticBeanstalk::Environment");
-  EXPECT_EQ(eb.aws, json::parse(
-      R"({"elastic_beanstalk": {"environment_name": "prod-env", "deployment_id": 23, "version_label": "v7"}})"));
-  auto fn = blocks({{"cloud.platform", "aws_lambda"}, {"faas.id", "arn:aws:lambda:eu-west-1:1:function:f"}});
+  EXPECT_EQ(
+      eb.aws,
+      json::parse(
+          R"({"elastic_beanstalk": {"environment_name": "prod-env", "deployment_id": 23, "version_label": "v7"}})"));
+  auto fn = blocks(
+      {{"cloud.platform", "aws_lambda"}, {"faas.id", "arn:aws:lambda:eu-west-1:1:function:f"}});
   EXPECT_EQ(fn.origin, "AWS::Lambda::Function");
   EXPECT_EQ(fn.resource_arn, "arn:aws:lambda:eu-west-1:1:function:f");
   EXPECT_EQ(blocks({{"cloud.provider", "gcp"}, {"cloud.platform", "aws_ec2"}}).origin, "");

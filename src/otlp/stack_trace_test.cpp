@@ -12,10 +12,10 @@ TEST(StackTraceTest, JavaScript) {
       "    at async Server.<anonymous> (file:///srv/app/server.mjs:7:3)\n"
       "    at node:internal/process/task_queues:95:5\n",
       10);
-  EXPECT_EQ(s.frames, (std::vector<StackFrame>{
-                          {"/srv/app/index.js", 42, "Object.handler"},
-                          {"file:///srv/app/server.mjs", 7, "async Server.<anonymous>"},
-                          {"node:internal/process/task_queues", 95, ""}}));
+  EXPECT_EQ(s.frames,
+            (std::vector<StackFrame>{{"/srv/app/index.js", 42, "Object.handler"},
+                                     {"file:///srv/app/server.mjs", 7, "async Server.<anonymous>"},
+                                     {"node:internal/process/task_queues", 95, ""}}));
   EXPECT_EQ(s.truncated, 0);
 }
 
@@ -42,7 +42,8 @@ TEST(StackTraceTest, PythonIsReversedToInnermostFirst) {
       "    raise ValueError()\n"
       "ValueError\n",
       10);
-  EXPECT_EQ(s.frames, (std::vector<StackFrame>{{"/app/lib.py", 3, "run"}, {"/app/main.py", 10, "<module>"}}));
+  EXPECT_EQ(s.frames,
+            (std::vector<StackFrame>{{"/app/lib.py", 3, "run"}, {"/app/main.py", 10, "<module>"}}));
 }
 
 TEST(StackTraceTest, DotNet) {
@@ -52,7 +53,8 @@ TEST(StackTraceTest, DotNet) {
 
 TEST(StackTraceTest, TruncatesPastMaxFrames) {
   std::string text = "Error\n";
-  for (int i = 1; i <= 5; ++i) text += "    at f" + std::to_string(i) + " (/a.js:" + std::to_string(i) + ":1)\n";
+  for (int i = 1; i <= 5; ++i)
+    text += "    at f" + std::to_string(i) + " (/a.js:" + std::to_string(i) + ":1)\n";
   ParsedStack s = ParseStackTrace(text, 2);
   EXPECT_EQ(s.frames, (std::vector<StackFrame>{{"/a.js", 1, "f1"}, {"/a.js", 2, "f2"}}));
   EXPECT_EQ(s.truncated, 3);

@@ -1,11 +1,11 @@
 #include "otlp/translator.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <unordered_map>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "common/hex.h"
 #include "otlp/attributes.h"
@@ -25,7 +25,8 @@ struct SpanKey {
 };
 struct SpanKeyHash {
   size_t operator()(const SpanKey& k) const noexcept {
-    return std::hash<std::string_view>()(k.span_id) ^ (std::hash<std::string_view>()(k.trace_id) << 1);
+    return std::hash<std::string_view>()(k.span_id) ^
+           (std::hash<std::string_view>()(k.trace_id) << 1);
   }
 };
 
@@ -33,7 +34,7 @@ struct Node {
   const Span* span = nullptr;
   size_t resource = 0;  // index into the request's resource_spans
   bool segment = false;
-  int parent = -1;      // index of the node it nests under, -1 for a document root
+  int parent = -1;  // index of the node it nests under, -1 for a document root
   std::vector<size_t> children;
 };
 
@@ -61,7 +62,8 @@ std::string SanitizeName(std::string_view name) {
       continue;
     }
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == ' ' || c == '\t' || std::string_view("_.:/%&#=+\\-@").find(c) != std::string_view::npos;
+              c == ' ' || c == '\t' ||
+              std::string_view("_.:/%&#=+\\-@").find(c) != std::string_view::npos;
     if (ok) {
       out.push_back(static_cast<char>(c));
       ++chars;
@@ -107,10 +109,12 @@ std::string SubsegmentName(const Span& span, const AttributeView& a) {
 // Checks the ids and times X-Ray needs; returns the reason a span is rejected.
 std::optional<std::string> Invalid(const Span& span) {
   if (span.trace_id().size() != 16 || AllZero(span.trace_id())) {
-    return fmt::format("trace_id must be 16 bytes, not all zero (got {} bytes)", span.trace_id().size());
+    return fmt::format("trace_id must be 16 bytes, not all zero (got {} bytes)",
+                       span.trace_id().size());
   }
   if (span.span_id().size() != 8 || AllZero(span.span_id())) {
-    return fmt::format("span_id must be 8 bytes, not all zero (got {} bytes)", span.span_id().size());
+    return fmt::format("span_id must be 8 bytes, not all zero (got {} bytes)",
+                       span.span_id().size());
   }
   if (!span.parent_span_id().empty() && span.parent_span_id().size() != 8) {
     return fmt::format("parent_span_id must be empty or 8 bytes (got {} bytes)",
@@ -123,7 +127,9 @@ std::optional<std::string> Invalid(const Span& span) {
   return std::nullopt;
 }
 
-bool HasParent(const Span& span) { return span.parent_span_id().size() == 8 && !AllZero(span.parent_span_id()); }
+bool HasParent(const Span& span) {
+  return span.parent_span_id().size() == 8 && !AllZero(span.parent_span_id());
+}
 
 class Translator {
  public:
@@ -198,7 +204,9 @@ class Translator {
   const ResourceBlocks& Resource(size_t r) {
     auto it = resources_.find(r);
     if (it == resources_.end()) {
-      it = resources_.emplace(r, MakeResourceBlocks(AttributeView(request_.resource_spans(r).resource().attributes())))
+      it = resources_
+               .emplace(r, MakeResourceBlocks(
+                               AttributeView(request_.resource_spans(r).resource().attributes())))
                .first;
     }
     return it->second;
@@ -231,7 +239,8 @@ class Translator {
       }
     } else {
       e["name"] = SubsegmentName(span, a);
-      bool outgoing = span.kind() == Span::SPAN_KIND_CLIENT || span.kind() == Span::SPAN_KIND_PRODUCER;
+      bool outgoing =
+          span.kind() == Span::SPAN_KIND_CLIENT || span.kind() == Span::SPAN_KIND_PRODUCER;
       if (IsAwsSdkCall(a)) {
         e["namespace"] = "aws";
         json aws = MakeAwsCall(a);
@@ -293,8 +302,9 @@ class Translator {
     if (subs_it == doc.end()) {
       ++out_.rejected_spans;
       if (out_.errors.size() < options_.max_error_lines) {
-        out_.errors.push_back(fmt::format("span {}: its X-Ray document is {} bytes, over the {}-byte limit",
-                                          id, text.size(), options_.max_document_bytes));
+        out_.errors.push_back(
+            fmt::format("span {}: its X-Ray document is {} bytes, over the {}-byte limit", id,
+                        text.size(), options_.max_document_bytes));
       } else {
         out_.errors_truncated = true;
       }

@@ -25,8 +25,10 @@
 
 namespace roentgen::otlp {
 
-using ExportTraceServiceRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
-using ExportTraceServiceResponse = opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
+using ExportTraceServiceRequest =
+    opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+using ExportTraceServiceResponse =
+    opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
 
 struct TranslatorOptions {
   size_t max_stack_frames = 50;                         // per exception
@@ -37,9 +39,9 @@ struct TranslatorOptions {
 };
 
 struct TranslatedDocument {
-  std::string json;      // one X-Ray segment or independent subsegment document
-  std::string id;        // its top-level id (the span id)
-  size_t span_count = 0; // spans it carries (itself + nested subsegments)
+  std::string json;       // one X-Ray segment or independent subsegment document
+  std::string id;         // its top-level id (the span id)
+  size_t span_count = 0;  // spans it carries (itself + nested subsegments)
 };
 
 struct Translation {
@@ -50,7 +52,8 @@ struct Translation {
   bool errors_truncated = false;    // some rejections are not explained
 };
 
-Translation Translate(const ExportTraceServiceRequest& request, const TranslatorOptions& options = {});
+Translation Translate(const ExportTraceServiceRequest& request,
+                      const TranslatorOptions& options = {});
 
 // "1-" + first 8 hex + "-" + last 24 hex of a 16-byte OTLP trace id.
 std::string XRayTraceId(const std::string& otlp_trace_id);

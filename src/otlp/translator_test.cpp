@@ -2,9 +2,9 @@
 // naming, nesting, ids, times, splitting and rejection. Exact JSON expected.
 #include "otlp/translator.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "otlp/otlp_test_util.h"
@@ -76,9 +76,11 @@ TEST(TranslatorTest, ClientAndInternalSpansNestUnderTheirSegmentSortedByStart) {
   auto* client = AddSpan(rs, "3333333333333333", "2222222222222222", Span::SPAN_KIND_CLIENT, "GET");
   Attr(client->mutable_attributes(), "server.address", "inventory.internal");
   client->set_start_time_unix_nano(kStart + 2000);
-  auto* internal = AddSpan(rs, "2222222222222222", "1111111111111111", Span::SPAN_KIND_INTERNAL, "load cart");
+  auto* internal =
+      AddSpan(rs, "2222222222222222", "1111111111111111", Span::SPAN_KIND_INTERNAL, "load cart");
   internal->set_start_time_unix_nano(kStart + 1000);
-  auto* producer = AddSpan(rs, "4444444444444444", "1111111111111111", Span::SPAN_KIND_PRODUCER, "send");
+  auto* producer =
+      AddSpan(rs, "4444444444444444", "1111111111111111", Span::SPAN_KIND_PRODUCER, "send");
   Attr(producer->mutable_attributes(), "peer.service", "billing-queue");
   producer->set_start_time_unix_nano(kStart + 500);
   AddSpan(rs, "1111111111111111", "", Span::SPAN_KIND_SERVER, "POST /cart");
@@ -123,7 +125,8 @@ TEST(TranslatorTest, AwsSdkCallIsAwsNamespaceNamedByService) {
   ExportTraceServiceRequest req;
   auto* rs = AddResource(req, "api");
   AddSpan(rs, "1111111111111111", "", Span::SPAN_KIND_SERVER);
-  auto* s = AddSpan(rs, "2222222222222222", "1111111111111111", Span::SPAN_KIND_CLIENT, "DynamoDB.GetItem");
+  auto* s = AddSpan(rs, "2222222222222222", "1111111111111111", Span::SPAN_KIND_CLIENT,
+                    "DynamoDB.GetItem");
   Attr(s->mutable_attributes(), "rpc.system", "aws-api");
   Attr(s->mutable_attributes(), "rpc.service", "DynamoDB");
   Attr(s->mutable_attributes(), "rpc.method", "GetItem");
@@ -145,7 +148,8 @@ TEST(TranslatorTest, OrphanSubsegmentBecomesIndependentDocument) {
   ExportTraceServiceRequest req;
   auto* rs = AddResource(req, "api");
   AddSpan(rs, "2222222222222222", "1111111111111111", Span::SPAN_KIND_INTERNAL, "render");
-  auto* child = AddSpan(rs, "3333333333333333", "2222222222222222", Span::SPAN_KIND_INTERNAL, "template");
+  auto* child =
+      AddSpan(rs, "3333333333333333", "2222222222222222", Span::SPAN_KIND_INTERNAL, "template");
   child->set_end_time_unix_nano(0);
   Translation t = Translate(req, TestOptions());
   ASSERT_EQ(t.documents.size(), 1u);
@@ -212,12 +216,13 @@ TEST(TranslatorTest, MalformedSpansAreRejectedAndExplained) {
   EXPECT_EQ(t.rejected_spans, 5);
   ASSERT_EQ(t.documents.size(), 1u);
   EXPECT_EQ(t.documents[0].id, "6666666666666666");
-  EXPECT_EQ(t.errors, (std::vector<std::string>{
-      "span 1111111111111111: trace_id must be 16 bytes, not all zero (got 5 bytes)",
-      "span 0000000000000000: span_id must be 8 bytes, not all zero (got 8 bytes)",
-      "span 3333333333333333: parent_span_id must be empty or 8 bytes (got 3 bytes)",
-      "span 4444444444444444: start_time_unix_nano is missing",
-      "span 5555555555555555: end_time_unix_nano is before start_time_unix_nano"}));
+  EXPECT_EQ(t.errors,
+            (std::vector<std::string>{
+                "span 1111111111111111: trace_id must be 16 bytes, not all zero (got 5 bytes)",
+                "span 0000000000000000: span_id must be 8 bytes, not all zero (got 8 bytes)",
+                "span 3333333333333333: parent_span_id must be empty or 8 bytes (got 3 bytes)",
+                "span 4444444444444444: start_time_unix_nano is missing",
+                "span 5555555555555555: end_time_unix_nano is before start_time_unix_nano"}));
 }
 
 TEST(TranslatorTest, OversizeDocumentIsSplitIntoIndependentSubsegments) {
@@ -225,7 +230,8 @@ TEST(TranslatorTest, OversizeDocumentIsSplitIntoIndependentSubsegments) {
   auto* rs = AddResource(req, "api");
   AddSpan(rs, "1111111111111111", "", Span::SPAN_KIND_SERVER);
   for (int i = 0; i < 3; ++i) {
-    auto* c = AddSpan(rs, fmt::format("{:016x}", 0x20 + i), "1111111111111111", Span::SPAN_KIND_INTERNAL);
+    auto* c =
+        AddSpan(rs, fmt::format("{:016x}", 0x20 + i), "1111111111111111", Span::SPAN_KIND_INTERNAL);
     c->set_start_time_unix_nano(kStart + static_cast<uint64_t>(i) * 1000);
     Attr(c->mutable_attributes(), "blob", std::string(300, 'x'));
   }
@@ -273,7 +279,8 @@ TEST(TranslatorTest, ParentLoopIsCutNotLost) {
 }
 
 TEST(TranslatorTest, XRayTraceIdSplitsAfterEightHexDigits) {
-  EXPECT_EQ(XRayTraceId(Bytes("4efaaf4d1e8720b39541901950019ee5")), "1-4efaaf4d-1e8720b39541901950019ee5");
+  EXPECT_EQ(XRayTraceId(Bytes("4efaaf4d1e8720b39541901950019ee5")),
+            "1-4efaaf4d-1e8720b39541901950019ee5");
 }
 
 }  // namespace
