@@ -25,16 +25,26 @@ namespace {
 enum class Health { kStarting, kReady, kDraining };
 
 // Blocks SIGINT and SIGTERM for this thread (and the threads it starts) while
-// alive, so they are only taken by sigwait().
+// alive, so they are only taken by sigwait(). An inherited SIG_IGN (a shell
+// starts background jobs with SIGINT ignored) would discard them, so their
+// dispositions are reset to the default for the lifetime of this object.
 class BlockedSignals {
  public:
   BlockedSignals() {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_mask_);
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &default_action, &old_int_);
+    sigaction(SIGTERM, &default_action, &old_term_);
   }
-  ~BlockedSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  ~BlockedSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+  }
   int Wait() const {
     int signal = 0;
     sigwait(&set_, &signal);
@@ -43,7 +53,9 @@ class BlockedSignals {
 
  private:
   sigset_t set_;
-  sigset_t old_;
+  sigset_t old_mask_;
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
 };
 
 api::HttpResponse PlainText(int status, std::string body, std::string content_type) {
@@ -148,8 +160,8 @@ Status RunServe(const ServeConfig& config) {
     otlp::OtlpGrpcConfig grpc_config;
     grpc_config.listen = config.otlp_grpc_listen;
     grpc_config.max_message_bytes = config.max_body_bytes;
-    otlp_grpc = std::make_unique<otlp::OtlpGrpcServer>(grpc_config, otlp::PipelineSink(*pipeline),
-                                                       metrics);
+    otlp_grpc =
+        std::make_unique<otlp::OtlpGrpcServer>(grpc_config, otlp::PipelineSink(*pipeline), metrics);
     if (Status s = otlp_grpc->Start(); !s.ok()) {
       otlp_grpc.reset();
       if (config.otlp_grpc_listen_explicit) {
