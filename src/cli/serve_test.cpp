@@ -1,0 +1,156 @@
+#include "cli/serve.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+
+// Boost 1.74's asio uses std::exchange without including <utility>.
+// clang-format off
+#include <utility>
+// clang-format on
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace roentgen::cli {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+// A port that was free a moment ago (bind to 0, read it, release it).
+uint16_t FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// GET http://127.0.0.1:port/target; status 0 if the server is not reachable.
+std::pair<unsigned, std::string> Get(uint16_t port, const std::string& target) {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec;
+  stream.connect(net::ip::tcp::endpoint(net::ip::address_v4::loopback(), port), ec);
+  if (ec) return {0, ""};
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "localhost");
+  http::write(stream, req, ec);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res, ec);
+  if (ec) return {0, ""};
+  return {res.result_int(), res.body()};
+}
+
+TEST(ServeConfigTest, Validate) {
+  ServeConfig config;
+  EXPECT_TRUE(config.Validate().ok());
+  config.retention = std::chrono::seconds(30);
+  EXPECT_EQ(config.Validate(), Status::InvalidArgument("serve: --retention must be at least 1m"));
+  config = {};
+  config.log_level = "loud";
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument(
+                "serve: unknown --log-level 'loud' (trace, debug, info, warn, error, off)"));
+  config = {};
+  config.http_threads = 0;
+  EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
+  config = {};
+  config.data_dir = "";
+  EXPECT_EQ(config.Validate(), Status::InvalidArgument("serve: --data-dir is empty"));
+}
+
+TEST(RunServeTest, ServesUntilSignalledThenDrains) {
+  std::string dir = testing::TempDir() + "roentgen_serve_test_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  ServeConfig config;
+  config.port = FreePort();
+  config.data_dir = dir + "/data";  // created by RunServe
+  config.log_level = "warn";
+  config.otlp_grpc_listen = "off";
+
+  std::promise<pthread_t> thread_id;
+  std::future<Status> result = std::async(std::launch::async, [&] {
+    thread_id.set_value(pthread_self());
+    return RunServe(config);
+  });
+  pthread_t serve_thread = thread_id.get_future().get();
+
+  std::pair<unsigned, std::string> health{0, ""};
+  for (int i = 0; i < 200 && health.first != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    health = Get(config.port, "/healthz");
+  }
+  ASSERT_EQ(health, (std::pair<unsigned, std::string>{200, "ok"}));
+  EXPECT_TRUE(std::filesystem::is_directory(config.data_dir));
+
+  // UDP shares the port: one datagram shows up in /metrics.
+  int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(config.port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string datagram = "{\"format\":\"json\",\"version\":1}\n{}";
+  sendto(udp, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  close(udp);
+  std::string metrics;
+  for (int i = 0; i < 200; ++i) {
+    metrics = Get(config.port, "/metrics").second;
+    if (metrics.find("roentgen_udp_datagrams_received_total 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_NE(metrics.find("roentgen_udp_datagrams_received_total 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("roentgen_http_requests_total{path=\"/healthz\",status=\"200\"} 1\n"),
+            std::string::npos);
+
+  pthread_kill(serve_thread, SIGTERM);
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  Status status = result.get();
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(Get(config.port, "/healthz").first, 0u);  // closed
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RunServeTest, BusyPortFailsStartUp) {
+  std::string dir = testing::TempDir() + "roentgen_serve_busy_" + std::to_string(getpid());
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ServeConfig config;
+  config.port = ntohs(a.sin_port);
+  config.data_dir = dir;
+  config.log_level = "off";
+  config.otlp_grpc_listen = "off";
+  Status status = RunServe(config);
+  close(fd);
+  EXPECT_EQ(status.code(), StatusCode::kIOError);
+  EXPECT_EQ(status.message(), "http: cannot bind 127.0.0.1:" + std::to_string(config.port) +
+                                  ": Address already in use");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace roentgen::cli
