@@ -72,7 +72,7 @@ struct Pipeline::Impl {
         metrics(registry),
         raw(c.queue_capacity),
         parsed(c.queue_capacity),
-        writer(store, metrics, clock, c.trace_cache_entries, c.trace_cache_bytes) {}
+        writer(store, metrics, clock, c.trace_cache_entries, c.trace_cache_bytes, c.rollups) {}
 
   // Parses one document into `out`. On failure fills `failure`, counts it and
   // logs it (rate-limited).

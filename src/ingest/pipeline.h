@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "graph/rollup_store.h"
 #include "store/store.h"
 #include "xray/segment_parser.h"
 
@@ -29,6 +30,7 @@ struct PipelineConfig {
   size_t trace_cache_entries = 100000;    // assembled traces kept in memory
   size_t trace_cache_bytes = 256 << 20;   // and their estimated memory
   const Clock* clock = &Clock::System();  // received / updated times; not owned
+  graph::RollupStore* rollups = nullptr;  // service-graph rollups to keep; not owned
   Status Validate() const;
 };
 

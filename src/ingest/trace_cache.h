@@ -15,9 +15,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
+#include "graph/trace_graph.h"
 #include "xray/ids.h"
 #include "xray/trace.h"
 
@@ -28,6 +30,9 @@ struct CachedTrace {
   std::vector<xray::ReceivedDocument> docs;
   uint32_t revision = 0;  // the revision of the stored trace record, 0 if none
   size_t bytes = 0;       // estimated memory, maintained through TraceCache::SetBytes
+  // The graph of the stored trace record, kept only when the writer maintains
+  // service-graph rollups (what Replace takes back out when the trace changes).
+  std::optional<graph::TraceGraph> graph;
 };
 
 // Approximate memory held by one parsed document: the raw text, the entity

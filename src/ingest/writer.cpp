@@ -20,10 +20,12 @@ struct Writer::TouchedTrace {
 };
 
 Writer::Writer(store::Store& store, const IngestMetrics& metrics, const Clock& clock,
-               size_t trace_cache_entries, size_t trace_cache_bytes)
+               size_t trace_cache_entries, size_t trace_cache_bytes,
+               graph::RollupStore* rollups)
     : store_(store),
       metrics_(metrics),
       clock_(clock),
+      rollups_(rollups),
       cache_(trace_cache_entries, trace_cache_bytes) {}
 
 Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
@@ -35,6 +37,7 @@ Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
     Result<store::TraceRecord> record = store_.GetTrace(id);
     if (record.ok()) {
       trace.revision = record->summary.revision;
+      if (rollups_ != nullptr) trace.graph = std::move(record->graph);
     } else if (record.status().code() != StatusCode::kNotFound) {
       return record.status();
     }
@@ -152,6 +155,8 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     }
   }
 
+  if (status.ok() && rollups_ != nullptr) UpdateRollups(touched, write.traces, now_us);
+
   // Completes the tickets and cache bookkeeping; views into the cache die here.
   write = store::WriteBatch{};
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -176,6 +181,18 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
   }
   cache_.EvictToCapacity();
   return status;
+}
+
+void Writer::UpdateRollups(const std::vector<TouchedTrace>& touched,
+                           std::vector<store::TraceRecord>& written, int64_t now_us) {
+  size_t next = 0;  // `written` holds the records of the dirty traces, in order
+  for (const TouchedTrace& t : touched) {
+    if (t.trace == nullptr || t.dirty.empty()) continue;
+    graph::TraceGraph& graph = written[next++].graph;
+    rollups_->Replace(t.trace->graph ? &*t.trace->graph : nullptr, graph);
+    t.trace->graph = std::move(graph);
+  }
+  rollups_->Expire(now_us);
 }
 
 }  // namespace roentgen::ingest

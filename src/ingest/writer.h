@@ -9,7 +9,11 @@
 // the Write returns it completes the Submit tickets: with OK only when the
 // Write succeeded (the documents are durable), otherwise with the error.
 //
-// Ownership: borrows the store, the metrics and the clock (they must outlive
+// With a RollupStore, every committed trace change is applied to it as
+// Replace(previous graph, new graph) before the tickets complete, so the
+// service graph counts each observation once and a 200 is visible in it.
+//
+// Ownership: borrows the store, the metrics, the clock and the rollups (they must outlive
 // it). Thread safety: none; one writer thread owns it.
 #pragma once
 
@@ -20,6 +24,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "graph/rollup_store.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/pipeline.h"
 #include "ingest/trace_cache.h"
@@ -48,7 +53,8 @@ struct WriteItem {
 class Writer {
  public:
   Writer(store::Store& store, const IngestMetrics& metrics, const Clock& clock,
-         size_t trace_cache_entries, size_t trace_cache_bytes);
+         size_t trace_cache_entries, size_t trace_cache_bytes,
+         graph::RollupStore* rollups = nullptr);
 
   // Commits the batch and completes the tickets whose last document it held.
   // Returns the status of the store Write (OK for an empty batch).
@@ -62,10 +68,14 @@ class Writer {
   Result<CachedTrace*> Load(const xray::TraceId& id);
   void Finish(std::vector<WriteItem>& batch, const std::vector<TouchedTrace>& touched,
               const Status& write_status);
+  // Replaces each written trace's previous graph by its new one in the rollups.
+  void UpdateRollups(const std::vector<TouchedTrace>& touched,
+                     std::vector<store::TraceRecord>& written, int64_t now_us);
 
   store::Store& store_;
   const IngestMetrics& metrics_;
   const Clock& clock_;
+  graph::RollupStore* const rollups_;  // null: no rollups
   TraceCache cache_;
   xray::SegmentParser parser_;                 // for documents loaded from the store
   std::vector<xray::SegmentDocument> parsed_;  // scratch
