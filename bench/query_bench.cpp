@@ -60,7 +60,7 @@ uint64_t DirectoryBytes(const std::string& dir) {
 class Bench {
  public:
   Bench(store::Store& store, const QueryDataset& data) : store_(store), data_(data) {
-    api::RegisterReadApis(router_, store_);
+    api::RegisterReadApis(router_, store_, nullptr);
   }
 
   // One GetTraceSummaries call; returns the response JSON (aborts on error) and
@@ -119,6 +119,7 @@ class Bench {
     options.start_us = data_.start_us;
     options.end_us = data_.end_us;
     options.index = f->IndexHint();
+    options.decode_graph = f->NeedsGraph();
     size_t matches = 0, candidates = 0;
     Status s = store_.Scan(options, [&](const store::TraceRecord& record, int64_t) {
       if (first_page && (matches >= kPageSummaries || candidates >= kPageCandidates)) return false;
@@ -160,6 +161,9 @@ int Run(int argc, char** argv) {
   app.add_option("--traces", traces, "traces in a newly built data set");
   app.add_option("--runs", runs, "timed runs of each first-page query");
   app.add_option("--full-runs", full_runs, "timed runs of the full scan");
+  std::string only;
+  app.add_option("--only", only, "run one query: email, fault or full")
+      ->check(CLI::IsMember({"email", "fault", "full"}));
   CLI11_PARSE(app, argc, argv);
 
   Result<QueryDataset> info = LoadDatasetInfo(dir);
@@ -204,26 +208,27 @@ int Run(int argc, char** argv) {
   std::mt19937_64 rng(7);
   // Warm-up: one pass of each query so the block cache and page cache hold
   // what a steady server would.
-  bench.ApiFirstPage(fmt::format(R"(annotation.email = "{}")", UserEmail(1)));
-  bench.ApiFirstPage(R"(service("api") { fault })");
-  bench.StoreScan("responsetime > 1.5", false);
+  const bool all = only.empty();
+  if (all || only == "email") bench.ApiFirstPage(fmt::format(R"(annotation.email = "{}")", UserEmail(1)));
+  if (all || only == "fault") bench.ApiFirstPage(R"(service("api") { fault })");
+  if (all || only == "full") bench.StoreScan("responsetime > 1.5", false);
 
   std::vector<double> api, st;
   size_t found = 0;
-  for (int i = 0; i < runs; ++i) {
+  for (int i = 0; i < (all || only == "email" ? runs : 0); ++i) {
     const std::string f = fmt::format(R"(annotation.email = "{}")", UserEmail(rng() % kUsers));
     auto [ms, n] = bench.ApiFirstPage(f);
     api.push_back(ms);
     found += n;
     st.push_back(std::get<0>(bench.StoreScan(f, true)));
   }
-  Report(R"(annotation.email = "user-N@example.com")", api, st,
+  if (all || only == "email") Report(R"(annotation.email = "user-N@example.com")", api, st,
          fmt::format("{:.1f} traces/query", static_cast<double>(found) / runs));
 
   api.clear();
   st.clear();
   size_t n_first = 0, candidates = 0;
-  for (int i = 0; i < runs; ++i) {
+  for (int i = 0; i < (all || only == "fault" ? runs : 0); ++i) {
     auto [ms, n] = bench.ApiFirstPage(R"(service("api") { fault })");
     api.push_back(ms);
     n_first = n;
@@ -231,13 +236,13 @@ int Run(int argc, char** argv) {
     st.push_back(sms);
     candidates = c;
   }
-  Report(R"(service("api") { fault }  (first page))", api, st,
+  if (all || only == "fault") Report(R"(service("api") { fault }  (first page))", api, st,
          fmt::format("{} summaries, {} candidates", n_first, candidates));
 
   api.clear();
   st.clear();
   size_t matches = 0, pages = 0, scanned = 0;
-  for (int i = 0; i < full_runs; ++i) {
+  for (int i = 0; i < (all || only == "full" ? full_runs : 0); ++i) {
     auto [ms, m, p] = bench.ApiAllPages("responsetime > 1.5");
     api.push_back(ms);
     matches = m;
@@ -247,7 +252,7 @@ int Run(int argc, char** argv) {
     scanned = c;
     if (sm != m) std::cerr << fmt::format("warning: api found {}, store scan {}\n", m, sm);
   }
-  Report("responsetime > 1.5  (all traces, all pages)", api, st,
+  if (all || only == "full") Report("responsetime > 1.5  (all traces, all pages)", api, st,
          fmt::format("{} matches of {} traces, {} pages", matches, scanned, pages));
   return 0;
 }

@@ -106,6 +106,21 @@ TEST(EvalTest, MissingValuesNeverMatchComparisons) {
   EXPECT_FALSE(Match("service()", empty));
 }
 
+TEST(EvalTest, NeedsGraphOnlyForServiceEdgeAndInferred) {
+  auto needs = [](const char* expr) {
+    auto f = CompileFilter(expr);
+    EXPECT_TRUE(f.ok()) << expr;
+    return f.ok() && f->NeedsGraph();
+  };
+  EXPECT_FALSE(needs("responsetime > 1.5"));
+  EXPECT_FALSE(needs(R"(annotation.email = "a@b.c" AND NOT fault)"));
+  EXPECT_FALSE(needs(R"(rootcause.fault.service { name = "api" })"));
+  EXPECT_FALSE(needs(""));
+  EXPECT_TRUE(needs(R"(service("api") { fault })"));
+  EXPECT_TRUE(needs(R"(ok OR edge("a", "b"))"));
+  EXPECT_TRUE(needs("NOT (error AND inferred)"));
+}
+
 TEST(EvalTest, MatchesDoesNotAllocate) {
   const store::TraceRecord r = SampleTrace();
   auto f = CompileFilter(

@@ -6,6 +6,20 @@
 #include "filter/printer.h"
 
 namespace roentgen::filter {
+namespace {
+
+// Whether evaluating `n` may read the trace graph (eval.cpp: service and edge
+// nodes, and the `inferred` keyword).
+bool ReadsGraph(const BoundNode& n) {
+  if (n.kind == BoundKind::kService || n.kind == BoundKind::kEdge) return true;
+  if (n.field == Field::kInferred) return true;
+  for (const BoundNode& c : n.children) {
+    if (ReadsGraph(c)) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 bool CompiledFilter::Matches(const store::TraceRecord& trace) const {
   return Evaluate(bound_, trace);
@@ -19,6 +33,7 @@ Result<CompiledFilter> CompileFilter(std::string_view expr, const GroupResolver*
   CompiledFilter f;
   f.bound_ = std::move(bound).value();
   f.index_hint_ = ChooseIndex(f.bound_);
+  f.needs_graph_ = ReadsGraph(f.bound_);
   f.text_ = Print(tree->get());
   return f;
 }

@@ -32,12 +32,17 @@ class CompiledFilter {
   const std::string& ToString() const { return text_; }
   // True for the empty expression, which matches every trace.
   bool MatchesAll() const { return bound_.kind == BoundKind::kTrue; }
+  // False when Matches reads only the trace summary, never the trace graph
+  // (no service(…), edge(…) or `inferred`): a scan may then skip decoding
+  // graphs (store::ScanOptions::decode_graph).
+  bool NeedsGraph() const { return needs_graph_; }
 
  private:
   friend Result<CompiledFilter> CompileFilter(std::string_view, const GroupResolver*);
   BoundNode bound_;
   std::optional<store::IndexCondition> index_hint_;
   std::string text_;
+  bool needs_graph_ = true;
 };
 
 // Compiles `expr`. `groups` (optional) resolves group.name / group.arn; without

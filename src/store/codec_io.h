@@ -79,6 +79,11 @@ class Reader {
   }
 
   bool Varint(uint64_t& v) {
+    // Fast path: most varints (lengths, counts, flags) are one byte.
+    if (pos_ < in_.size() && !(static_cast<uint8_t>(in_[pos_]) & 0x80)) {
+      v = static_cast<uint8_t>(in_[pos_++]);
+      return true;
+    }
     v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (pos_ >= in_.size()) return Fail("truncated varint");
@@ -197,7 +202,7 @@ bool GetOptional(Reader& r, std::optional<T>& v, F get) {
     v.reset();
     return true;
   }
-  v.emplace();
+  if (!v) v.emplace();  // a present value is overwritten in place (keeps its storage)
   return get(r, *v);
 }
 

@@ -161,8 +161,10 @@ bool GetAnnotationValue(Reader& r, xray::AnnotationValue& v) {
   uint8_t tag = 0;
   if (!r.Byte(tag)) return false;
   switch (tag) {
-    case 0:
-      return r.String(v.emplace<std::string>());
+    case 0: {
+      std::string* s = std::get_if<std::string>(&v);  // reuse its storage
+      return r.String(s != nullptr ? *s : v.emplace<std::string>());
+    }
     case 1:
       return r.Double(v.emplace<double>());
     case 2: {
@@ -252,20 +254,29 @@ void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
   PutGraph(record.graph, out);
 }
 
-Result<TraceRecord> DecodeTraceRecord(std::string_view bytes) {
+Status DecodeTraceRecordInto(std::string_view bytes, TraceRecord& record, bool with_graph) {
   Reader r(bytes);
   uint8_t version = 0;
   if (!r.Byte(version)) return Status::Corruption("trace record: empty");
   if (version != kRecordFormatVersion) {
     return Status::Corruption(fmt::format("trace record: unknown format version {}", version));
   }
-  TraceRecord record;
-  if (!GetSummary(r, record.summary) || !GetGraph(r, record.graph)) {
-    return Status::Corruption("trace record: " + r.error());
+  if (!GetSummary(r, record.summary)) return Status::Corruption("trace record: " + r.error());
+  if (!with_graph) {
+    record.graph.nodes.clear();
+    record.graph.edges.clear();
+    return Status::Ok();
   }
+  if (!GetGraph(r, record.graph)) return Status::Corruption("trace record: " + r.error());
   if (r.remaining() != 0) {
     return Status::Corruption(fmt::format("trace record: {} trailing bytes", r.remaining()));
   }
+  return Status::Ok();
+}
+
+Result<TraceRecord> DecodeTraceRecord(std::string_view bytes) {
+  TraceRecord record;
+  RG_RETURN_IF_ERROR(DecodeTraceRecordInto(bytes, record));
   return record;
 }
 

@@ -35,6 +35,13 @@ inline constexpr size_t kDocumentHeaderBytes = 9;
 // Appends the encoding of `record` to `out`.
 void EncodeTraceRecord(const TraceRecord& record, std::string& out);
 Result<TraceRecord> DecodeTraceRecord(std::string_view bytes);
+// The same decoding into an existing record, reusing its strings' and vectors'
+// storage (scans decode every candidate into one record: no allocation once
+// the record has grown to the size of the traces). Every field is overwritten;
+// on error `record` holds a partial decoding and must not be used. With
+// `with_graph` false the graph is left empty and not read (nor checked: bytes
+// after the summary are ignored).
+Status DecodeTraceRecordInto(std::string_view bytes, TraceRecord& record, bool with_graph = true);
 
 // Document value: header then the raw document bytes.
 void EncodeDocumentValue(int64_t received_us, std::string_view raw, std::string& out);

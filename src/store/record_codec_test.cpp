@@ -163,6 +163,22 @@ TEST(RecordCodecTest, EmptyRecordRoundTripsAndHasTheDocumentedSize) {
   ExpectSameRecord(empty, *decoded);
 }
 
+TEST(RecordCodecTest, DecodingIntoAUsedRecordOverwritesEveryField) {
+  const TraceRecord full = MakeFullRecord(MakeTraceId(0x5a, 0x01), -1'234'567);
+  TraceRecord other = MakeFullRecord(MakeTraceId(0x33, 0x02), 987'654);
+  // Values of other types where `full` has strings, and the reverse.
+  std::swap(other.summary.annotations[0].values, other.summary.annotations[1].values);
+  TraceRecord reused;
+  ASSERT_TRUE(DecodeTraceRecordInto(Encode(other), reused).ok());
+  ASSERT_TRUE(DecodeTraceRecordInto(Encode(full), reused).ok());
+  ExpectSameRecord(full, reused);
+  ASSERT_TRUE(DecodeTraceRecordInto(Encode(TraceRecord{}), reused).ok());
+  ExpectSameRecord(TraceRecord{}, reused);
+  EXPECT_EQ(Encode(reused).size(), 43u);
+  ASSERT_TRUE(DecodeTraceRecordInto(Encode(full), reused).ok());
+  ExpectSameRecord(full, reused);
+}
+
 TEST(RecordCodecTest, ExtremeIntegersRoundTrip) {
   TraceRecord r;
   r.summary.start_time_us = INT64_MIN;

@@ -71,6 +71,38 @@ TEST_F(RocksDbStoreTest, ScanOrdersByTimeThenIdInBothDirections) {
   EXPECT_EQ(ScanTails(o, 2), (std::vector<int>{2, 3}));  // callback false stops
 }
 
+TEST_F(RocksDbStoreTest, ScanAcrossFetchBatchesVisitsEveryTraceOnce) {
+  // 250 traces: more than the scan's record batches of 8, 16, 32, 64, 128.
+  for (int i = 0; i < 250; ++i) Put(MakeRecord(MakeTraceId(0x3a, i), kT0 + i));
+  std::vector<int> expected;
+  for (int i = 249; i >= 0; --i) expected.push_back(i);
+  EXPECT_EQ(ScanTails(Range(kT0, kT0 + 250)), expected);
+  expected.resize(137);
+  EXPECT_EQ(ScanTails(Range(kT0, kT0 + 250), 137), expected);
+}
+
+TEST_F(RocksDbStoreTest, ScanWithoutGraphsGivesSummariesAndEmptyGraphs) {
+  Put(MakeFullRecord(MakeTraceId(0x3b, 1), kT0));
+  ScanOptions o = Range(kT0, kT0 + 1);
+  o.decode_graph = false;
+  size_t seen = 0;
+  ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord& r, int64_t time_us) {
+                      ++seen;
+                      EXPECT_EQ(r.summary.id, MakeTraceId(0x3b, 1));
+                      EXPECT_EQ(r.summary.start_time_us, kT0);
+                      EXPECT_EQ(time_us, kT0);
+                      EXPECT_TRUE(r.graph.nodes.empty());
+                      EXPECT_TRUE(r.graph.edges.empty());
+                      return true;
+                    }).ok());
+  EXPECT_EQ(seen, 1u);
+  o.decode_graph = true;
+  ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+                      EXPECT_EQ(r.graph.nodes.size(), 3u);
+                      return true;
+                    }).ok());
+}
+
 TEST_F(RocksDbStoreTest, TimeRangeIsHalfOpen) {
   Put(MakeRecord(MakeTraceId(0x31, 1), kT0));
   Put(MakeRecord(MakeTraceId(0x31, 2), kT0 + 10));

@@ -91,6 +91,10 @@ struct ScanOptions {
   std::optional<ScanCursor> resume_after;
   // Most recent first (X-Ray returns results closest to EndTime first).
   bool descending = true;
+  // False: the records passed to the callback have an empty graph (faster, for
+  // callers that read only the summary, e.g. when the filter's NeedsGraph() is
+  // false).
+  bool decode_graph = true;
 };
 
 // Receives each candidate trace with its sort time; returns false to stop.
