@@ -1,11 +1,13 @@
 // X-Ray's restJson1 HTTP API on the Router: PutTraceSegments, PutTelemetryRecords,
-// BatchGetTraces, GetTraceSummaries (and, as they land, the graph, group and
-// sampling APIs). Field names, timestamps (epoch seconds as JSON numbers) and
+// BatchGetTraces, GetTraceSummaries, the group APIs (CreateGroup, GetGroup,
+// GetGroups, UpdateGroup, DeleteGroup) and, with RegisterServiceMapApis, the
+// service-map APIs. Field names, timestamps (epoch seconds as JSON numbers) and
 // the error shape are exactly X-Ray's.
 #pragma once
 
 #include "api/http.h"
 #include "common/metrics.h"
+#include "graph/rollup_store.h"
 #include "ingest/pipeline.h"
 #include "store/store.h"
 
@@ -13,5 +15,10 @@ namespace roentgen::api {
 
 void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& store,
                      MetricsRegistry& metrics);
+
+// GetServiceGraph, GetTraceGraph and GetTimeSeriesServiceStatistics over the
+// rollups the pipeline keeps (PipelineConfig::rollups) and the store. The
+// rollups must outlive the router.
+void RegisterServiceMapApis(Router& router, store::Store& store, graph::RollupStore& rollups);
 
 }  // namespace roentgen::api

@@ -2,8 +2,12 @@
 // function per handler file; see each .cpp for the operations and their limits.
 #pragma once
 
+#include <memory>
+
+#include "api/group_registry.h"
 #include "api/http.h"
 #include "common/metrics.h"
+#include "graph/rollup_store.h"
 #include "ingest/pipeline.h"
 #include "store/store.h"
 
@@ -14,7 +18,17 @@ namespace roentgen::api {
 void RegisterPutApis(Router& router, ingest::Pipeline& pipeline, MetricsRegistry& metrics);
 
 // xray_read.cpp: BatchGetTraces (POST /Traces), GetTraceSummaries
-// (POST /TraceSummaries).
-void RegisterReadApis(Router& router, store::Store& store);
+// (POST /TraceSummaries). `groups` resolves group.name / group.arn in filters.
+void RegisterReadApis(Router& router, store::Store& store,
+                      std::shared_ptr<const filter::GroupResolver> groups);
+
+// xray_groups.cpp: CreateGroup, GetGroup, GetGroups (POST /Groups), UpdateGroup,
+// DeleteGroup.
+void RegisterGroupApis(Router& router, std::shared_ptr<GroupRegistry> groups);
+
+// xray_graph.cpp: GetServiceGraph (POST /ServiceGraph), GetTraceGraph
+// (POST /TraceGraph), GetTimeSeriesServiceStatistics
+// (POST /TimeSeriesServiceStatistics).
+void RegisterGraphApis(Router& router, store::Store& store, graph::RollupStore& rollups);
 
 }  // namespace roentgen::api

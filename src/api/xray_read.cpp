@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -138,7 +139,8 @@ struct SummariesQuery {
   uint64_t fingerprint = 0;
 };
 
-Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body) {
+Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body,
+                                           const filter::GroupResolver* groups) {
   SummariesQuery q;
   Field<int64_t> start = body.EpochMicros("StartTime");
   if (!start.ok()) return start.status();
@@ -192,7 +194,7 @@ Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body) {
   Field<std::string_view> expression = body.String("FilterExpression");
   if (!expression.ok()) return expression.status();
   if (expression->has_value() && !(*expression)->empty()) {
-    Result<filter::CompiledFilter> compiled = filter::CompileFilter(**expression);
+    Result<filter::CompiledFilter> compiled = filter::CompileFilter(**expression, groups);
     if (!compiled.ok()) {
       return Status::InvalidArgument(
           fmt::format("FilterExpression: {}", compiled.status().message()));
@@ -230,10 +232,11 @@ bool Sampled(const xray::TraceId& id, double rate) {
   return static_cast<double>(h % 1'000'000) < rate * 1'000'000.0;
 }
 
-void GetTraceSummaries(store::Store& store, const HttpRequest& request, Responder respond) {
+void GetTraceSummaries(store::Store& store, const filter::GroupResolver* groups,
+                       const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  Result<SummariesQuery> query = ParseSummariesQuery(body);
+  Result<SummariesQuery> query = ParseSummariesQuery(body, groups);
   if (!query.ok()) return respond(StatusResponse(query.status()));
   const SummariesQuery& q = *query;
   const bool event_time = q.scan.time_range_type == store::TimeRangeType::kEvent;
@@ -268,13 +271,15 @@ void GetTraceSummaries(store::Store& store, const HttpRequest& request, Responde
 
 }  // namespace
 
-void RegisterReadApis(Router& router, store::Store& store) {
+void RegisterReadApis(Router& router, store::Store& store,
+                      std::shared_ptr<const filter::GroupResolver> groups) {
   router.Add("POST", "/Traces", [&store](const HttpRequest& request, Responder respond) {
     BatchGetTraces(store, request, std::move(respond));
   });
-  router.Add("POST", "/TraceSummaries", [&store](const HttpRequest& request, Responder respond) {
-    GetTraceSummaries(store, request, std::move(respond));
-  });
+  router.Add("POST", "/TraceSummaries",
+             [&store, groups](const HttpRequest& request, Responder respond) {
+               GetTraceSummaries(store, groups.get(), request, std::move(respond));
+             });
 }
 
 }  // namespace roentgen::api

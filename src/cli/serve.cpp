@@ -11,9 +11,12 @@
 
 #include "api/http.h"
 #include "api/http_server.h"
+#include "api/rollup_rebuild.h"
 #include "api/xray_api.h"
 #include "cli/flags.h"
+#include "common/clock.h"
 #include "common/metrics.h"
+#include "graph/rollup_store.h"
 #include "ingest/udp_receiver.h"
 #include "otlp/otlp_grpc.h"
 #include "otlp/otlp_http.h"
@@ -126,9 +129,24 @@ Status RunServe(const ServeConfig& config) {
   std::atomic<Health> health{Health::kStarting};
   AddOperationalRoutes(router, health, metrics);
 
-  auto pipeline = std::make_unique<ingest::Pipeline>(config.pipeline, *store, metrics);
+  // Service-graph rollups: in memory, refilled from the store before the
+  // writer starts (docs/service-map.md), then kept up to date by the writer.
+  graph::RollupConfig rollup_config;
+  rollup_config.retention_us = store_config.retention_us;
+  graph::RollupStore rollups(rollup_config);
+  Result<api::RebuildStats> rebuilt =
+      api::RebuildRollups(*store, rollups, rollup_config.retention_us, Clock::System().NowMicros());
+  if (!rebuilt.ok()) return rebuilt.status();
+  spdlog::info(
+      "service-graph rollups rebuilt from {} stored traces in {:.3f} s ({} minutes, {} bytes)",
+      rebuilt->traces, rebuilt->seconds, rollups.stats().minutes, rollups.stats().bytes);
+  ingest::PipelineConfig pipeline_config = config.pipeline;
+  pipeline_config.rollups = &rollups;
+
+  auto pipeline = std::make_unique<ingest::Pipeline>(pipeline_config, *store, metrics);
   RG_RETURN_IF_ERROR(pipeline->Start());
   api::RegisterXRayApi(router, *pipeline, *store, metrics);
+  api::RegisterServiceMapApis(router, *store, rollups);
   otlp::RegisterOtlpHttp(router, *pipeline, metrics);  // POST /v1/traces
 
   api::HttpServerConfig http_config;

@@ -20,8 +20,7 @@ struct Writer::TouchedTrace {
 };
 
 Writer::Writer(store::Store& store, const IngestMetrics& metrics, const Clock& clock,
-               size_t trace_cache_entries, size_t trace_cache_bytes,
-               graph::RollupStore* rollups)
+               size_t trace_cache_entries, size_t trace_cache_bytes, graph::RollupStore* rollups)
     : store_(store),
       metrics_(metrics),
       clock_(clock),

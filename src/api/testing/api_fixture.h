@@ -1,5 +1,6 @@
-// A Router with the X-Ray API registered over a running Pipeline and an
-// in-memory store, for the handler tests.
+// A Router with the X-Ray API (and the service-map APIs over rollups the
+// pipeline keeps) registered over a running Pipeline and an in-memory store,
+// for the handler tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,9 +21,12 @@ namespace roentgen::api::testing {
 class ApiFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    pipeline_ = std::make_unique<ingest::Pipeline>(ingest::PipelineConfig{}, store_, metrics_);
+    ingest::PipelineConfig config;
+    config.rollups = &rollups_;
+    pipeline_ = std::make_unique<ingest::Pipeline>(config, store_, metrics_);
     ASSERT_TRUE(pipeline_->Start().ok());
     RegisterXRayApi(router_, *pipeline_, store_, metrics_);
+    RegisterServiceMapApis(router_, store_, rollups_);
   }
   void TearDown() override { pipeline_->Stop(); }
 
@@ -53,6 +57,7 @@ class ApiFixture : public ::testing::Test {
   static nlohmann::json Json(const HttpResponse& r) { return nlohmann::json::parse(r.body); }
 
   ingest::testing::FakeStore store_;
+  graph::RollupStore rollups_;
   MetricsRegistry metrics_;
   std::unique_ptr<ingest::Pipeline> pipeline_;
   Router router_;

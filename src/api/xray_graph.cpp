@@ -1,0 +1,303 @@
+// The service-map APIs:
+//   GetServiceGraph                 POST /ServiceGraph
+//     {StartTime, EndTime, GroupName | GroupARN?, NextToken?}
+//   GetTraceGraph                   POST /TraceGraph  {TraceIds[≤ kMaxTraceGraphIds], NextToken?}
+//   GetTimeSeriesServiceStatistics  POST /TimeSeriesServiceStatistics
+//     {StartTime, EndTime, GroupName | GroupARN?, EntitySelectorExpression?, Period?,
+//      ForecastStatistics?, NextToken?}
+//
+// No group, the Default group, or a group without a filter: answered from the
+// per-minute rollups the writer keeps (graph/rollup_store.h); one page, never
+// a NextToken. A group with a filter: the rollups cannot tell which trace an
+// observation came from, so the traces of [StartTime, EndTime) are scanned
+// (most recent first, narrowed by the filter's index hint), the matching ones
+// are rolled up per minute into a query-local RollupStore, and that is
+// queried the same way. One page looks at no more than kMaxScannedPerPage
+// candidates; when it stops early it returns a NextToken (page_token.h) for
+// the older rest of the window, and its StartTime is where it stopped: each
+// page is the graph of its own slice of the window (docs/service-map.md).
+//
+// EntitySelectorExpression absent = every edge's statistics (X-Ray: "If no
+// selector expression is specified, edge statistics are returned"). Period:
+// seconds, a positive multiple of 60, default 60. ForecastStatistics is
+// accepted and no forecast is sent (X-Ray's forecast model is undocumented).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "api/group_registry.h"
+#include "api/json_io.h"
+#include "api/page_token.h"
+#include "api/xray_handlers.h"
+#include "filter/filter.h"
+#include "graph/entity_selector.h"
+#include "graph/service_graph_json.h"
+
+namespace roentgen::api {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxTraceGraphIds = 100;
+constexpr size_t kMaxScannedPerPage = 100000;
+constexpr int64_t kDefaultPeriodSeconds = 60;
+
+struct GraphContext {
+  GraphContext(store::Store& s, graph::RollupStore& r) : store(s), rollups(r), groups(s) {}
+  store::Store& store;
+  graph::RollupStore& rollups;
+  GroupRegistry groups;
+};
+
+// The time window, the group's filter (none = the rollups answer) and, for a
+// filtered group, where the scan resumes.
+struct GraphQuery {
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  std::optional<filter::CompiledFilter> filter;
+  std::optional<store::ScanCursor> resume_after;
+  uint64_t fingerprint = 0;
+};
+
+Result<GraphQuery> ParseGraphQuery(const RequestBody& body, const GroupRegistry& groups,
+                                   std::string_view operation) {
+  GraphQuery q;
+  Field<int64_t> start = body.EpochMicros("StartTime");
+  if (!start.ok()) return start.status();
+  if (!start->has_value()) return Status::InvalidArgument("StartTime: required");
+  Field<int64_t> end = body.EpochMicros("EndTime");
+  if (!end.ok()) return end.status();
+  if (!end->has_value()) return Status::InvalidArgument("EndTime: required");
+  if (**end <= **start) return Status::InvalidArgument("EndTime: must be after StartTime");
+  q.start_us = **start;
+  q.end_us = **end;
+
+  Field<std::string_view> name = body.String("GroupName");
+  if (!name.ok()) return name.status();
+  Field<std::string_view> arn = body.String("GroupARN");
+  if (!arn.ok()) return arn.status();
+  std::optional<Group> group;
+  if ((name->has_value() && !(*name)->empty()) || (arn->has_value() && !(*arn)->empty())) {
+    const bool by_name = name->has_value() && !(*name)->empty();
+    Result<Group> found = groups.Get(by_name ? **name : **arn, !by_name);
+    if (!found.ok()) {
+      if (found.status().code() == StatusCode::kNotFound) {
+        return Status::InvalidArgument(found.status().message());
+      }
+      return found.status();
+    }
+    group = std::move(*found);
+  }
+  const std::string expression = group ? group->filter_expression.value_or("") : "";
+  if (!expression.empty()) {
+    Result<filter::CompiledFilter> compiled = filter::CompileFilter(expression, &groups);
+    if (!compiled.ok()) {
+      return Status::InvalidArgument(fmt::format("group '{}': its FilterExpression: {}",
+                                                 group->name, compiled.status().message()));
+    }
+    if (!compiled->MatchesAll()) q.filter = std::move(*compiled);
+  }
+  q.fingerprint = std::hash<std::string>{}(
+      fmt::format("{}|{}|{}|{}|{}", operation, q.start_us, q.end_us,
+                  q.filter ? q.filter->ToString() : "", kMaxScannedPerPage));
+
+  Field<std::string_view> token = body.String("NextToken");
+  if (!token.ok()) return token.status();
+  if (token->has_value() && !(*token)->empty()) {
+    if (!q.filter) {
+      return Status::InvalidArgument(
+          "NextToken: this query is answered in one page and never issues one");
+    }
+    Result<PageToken> decoded = DecodePageToken(**token);
+    if (!decoded.ok()) return decoded.status();
+    if (decoded->fingerprint != q.fingerprint) {
+      return Status::InvalidArgument(
+          "NextToken: it was issued for a different query (time range or group changed); "
+          "start again without it");
+    }
+    q.resume_after = decoded->cursor;
+  }
+  return q;
+}
+
+// The slice of the window one page of a filtered-group query covered.
+struct ScanPage {
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  std::optional<std::string> next_token;
+};
+
+// Rolls the graphs of the group's traces in the window up into `out`.
+Result<ScanPage> ScanGroupTraces(store::Store& store, const GraphQuery& q,
+                                 graph::RollupStore& out) {
+  store::ScanOptions scan;
+  scan.start_us = q.start_us;
+  scan.end_us = q.end_us;
+  scan.time_range_type = store::TimeRangeType::kTraceId;
+  scan.descending = true;
+  scan.index = q.filter->IndexHint();
+  scan.resume_after = q.resume_after;
+  size_t scanned = 0;
+  bool more = false;
+  std::optional<store::ScanCursor> last;
+  std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;  // an index may repeat a trace
+  Status status = store.Scan(scan, [&](const store::TraceRecord& record, int64_t sort_time_us) {
+    if (scanned >= kMaxScannedPerPage) {
+      more = true;
+      return false;
+    }
+    ++scanned;
+    last = store::ScanCursor{sort_time_us, record.summary.id};
+    if (!q.filter->Matches(record)) return true;
+    if (!seen.insert(record.summary.id).second) return true;
+    out.Add(record.graph, +1);
+    return true;
+  });
+  if (!status.ok()) return status;
+  ScanPage page;
+  page.end_us = q.resume_after ? q.resume_after->time_us : q.end_us;
+  page.start_us = more && last ? last->time_us : q.start_us;
+  if (more && last) page.next_token = EncodePageToken(PageToken{*last, q.fingerprint});
+  return page;
+}
+
+graph::RollupConfig QueryLocalRollups() {
+  graph::RollupConfig config;
+  config.retention_us = std::numeric_limits<int64_t>::max() / 4;  // never expired
+  return config;
+}
+
+void GetServiceGraph(GraphContext& ctx, const HttpRequest& request, Responder respond) {
+  RequestBody body;
+  if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
+  Result<GraphQuery> q = ParseGraphQuery(body, ctx.groups, "ServiceGraph");
+  if (!q.ok()) return respond(StatusResponse(q.status()));
+  if (!q->filter) {
+    return respond(
+        JsonResponse(graph::ToJson(ctx.rollups.QueryServiceGraph(q->start_us, q->end_us))));
+  }
+  graph::RollupStore local(QueryLocalRollups());
+  Result<ScanPage> page = ScanGroupTraces(ctx.store, *q, local);
+  if (!page.ok()) return respond(StatusResponse(page.status()));
+  graph::ServiceGraphResult result = local.QueryServiceGraph(q->start_us, q->end_us);
+  result.start_us = page->start_us;
+  result.end_us = page->end_us;
+  json response = graph::ToJson(result);
+  if (page->next_token) response["NextToken"] = *page->next_token;
+  respond(JsonResponse(response));
+}
+
+void GetTimeSeriesServiceStatistics(GraphContext& ctx, const HttpRequest& request,
+                                    Responder respond) {
+  RequestBody body;
+  if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
+  Result<GraphQuery> q = ParseGraphQuery(body, ctx.groups, "TimeSeriesServiceStatistics");
+  if (!q.ok()) return respond(StatusResponse(q.status()));
+  Field<std::string_view> expression = body.String("EntitySelectorExpression");
+  if (!expression.ok()) return respond(StatusResponse(expression.status()));
+  graph::EntitySelector selector;
+  selector.kind = graph::EntitySelector::Kind::kEdge;  // every edge
+  if (expression->has_value() && !(*expression)->empty()) {
+    Result<graph::EntitySelector> parsed = graph::ParseEntitySelector(**expression);
+    if (!parsed.ok()) {
+      return respond(
+          InvalidRequest(fmt::format("EntitySelectorExpression: {}", parsed.status().message())));
+    }
+    selector = std::move(*parsed);
+  }
+  Field<int64_t> period = GetCount(body.root(), "Period", "Period");
+  if (!period.ok()) return respond(StatusResponse(period.status()));
+  const int64_t period_s = period->value_or(kDefaultPeriodSeconds);
+  if (period_s <= 0 || period_s % 60 != 0) {
+    return respond(InvalidRequest(
+        fmt::format("Period: must be a positive multiple of 60 seconds, got {}", period_s)));
+  }
+  Field<bool> forecast = body.Bool("ForecastStatistics");
+  if (!forecast.ok()) return respond(StatusResponse(forecast.status()));
+
+  if (!q->filter) {
+    Result<std::vector<graph::TimeSeriesPoint>> points =
+        ctx.rollups.QueryTimeSeries(selector, q->start_us, q->end_us, period_s);
+    if (!points.ok()) return respond(StatusResponse(points.status()));
+    return respond(JsonResponse(graph::ToJson(*points)));
+  }
+  graph::RollupStore local(QueryLocalRollups());
+  Result<ScanPage> page = ScanGroupTraces(ctx.store, *q, local);
+  if (!page.ok()) return respond(StatusResponse(page.status()));
+  Result<std::vector<graph::TimeSeriesPoint>> points =
+      local.QueryTimeSeries(selector, q->start_us, q->end_us, period_s);
+  if (!points.ok()) return respond(StatusResponse(points.status()));
+  json response = graph::ToJson(*points);
+  if (page->next_token) response["NextToken"] = *page->next_token;
+  respond(JsonResponse(response));
+}
+
+void GetTraceGraph(GraphContext& ctx, const HttpRequest& request, Responder respond) {
+  RequestBody body;
+  if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
+  Field<std::string_view> token = body.String("NextToken");
+  if (!token.ok()) return respond(StatusResponse(token.status()));
+  if (token->has_value() && !(*token)->empty()) {
+    return respond(InvalidRequest(
+        "NextToken: this server returns the whole trace graph at once and never issues one"));
+  }
+  Field<simdjson::dom::array> ids = body.Array("TraceIds");
+  if (!ids.ok()) return respond(StatusResponse(ids.status()));
+  if (!ids->has_value()) return respond(InvalidRequest("TraceIds: required"));
+  if ((*ids)->size() > kMaxTraceGraphIds) {
+    return respond(InvalidRequest(fmt::format("TraceIds: at most {} trace ids per call, got {}",
+                                              kMaxTraceGraphIds, (*ids)->size())));
+  }
+  std::vector<xray::TraceId> trace_ids;
+  size_t index = 0;
+  for (simdjson::dom::element e : **ids) {
+    std::string_view text;
+    if (e.get(text) != simdjson::SUCCESS) {
+      return respond(InvalidRequest(fmt::format("TraceIds[{}]: must be a string", index)));
+    }
+    Result<xray::TraceId> id = xray::TraceId::Parse(text);
+    if (!id.ok()) {
+      return respond(InvalidRequest(fmt::format("TraceIds[{}]: {}", index, id.status().message())));
+    }
+    if (std::find(trace_ids.begin(), trace_ids.end(), *id) == trace_ids.end()) {
+      trace_ids.push_back(*id);
+    }
+    ++index;
+  }
+  std::vector<graph::TraceGraph> graphs;
+  for (const xray::TraceId& id : trace_ids) {
+    Result<store::TraceRecord> record = ctx.store.GetTrace(id);
+    if (!record.ok()) {
+      if (record.status().code() == StatusCode::kNotFound) continue;  // unknown: no services
+      return respond(StatusResponse(record.status()));
+    }
+    graphs.push_back(std::move(record->graph));
+  }
+  respond(JsonResponse(graph::TraceGraphToJson(graph::BuildTraceGraphResult(graphs))));
+}
+
+}  // namespace
+
+void RegisterGraphApis(Router& router, store::Store& store, graph::RollupStore& rollups) {
+  auto ctx = std::make_shared<GraphContext>(store, rollups);
+  using Fn = void (*)(GraphContext&, const HttpRequest&, Responder);
+  const std::pair<const char*, Fn> routes[] = {
+      {"/ServiceGraph", &GetServiceGraph},
+      {"/TraceGraph", &GetTraceGraph},
+      {"/TimeSeriesServiceStatistics", &GetTimeSeriesServiceStatistics},
+  };
+  for (const auto& [path, fn] : routes) {
+    router.Add("POST", path, [ctx, fn](const HttpRequest& request, Responder respond) {
+      fn(*ctx, request, std::move(respond));
+    });
+  }
+}
+
+}  // namespace roentgen::api
