@@ -95,6 +95,30 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   app.config_formatter(std::make_shared<ServeConfigFile>());
   serve_cmd->fallthrough();  // `roentgen serve --config FILE` reaches the app's --config
 
+  QueryConfig& query = command.query;
+  std::string since = FormatDuration(query.since);
+  std::string from, to;
+  CLI::App* query_cmd = app.add_subcommand(
+      "query", "Find traces on a running server with an X-Ray filter expression.");
+  query_cmd->add_option("expression", query.expression,
+                        "Filter expression, e.g. 'annotation.email = \"alice@example.com\"'");
+  query_cmd->add_option("--server", query.server, "HOST:PORT of roentgen serve")
+      ->check(FromParser(ParseListenAddress, "HOST:PORT"))
+      ->capture_default_str();
+  CLI::Option* since_opt =
+      query_cmd->add_option("--since", since, "Look back this far from --to (1h, 30m, 2d)")
+          ->check(FromParser(ParseDuration, "DURATION"))
+          ->capture_default_str();
+  query_cmd->add_option("--from", from, "Start: epoch seconds or 2026-11-25T14:00:00Z")
+      ->check(FromParser(ParseTimestamp, "TIME"))
+      ->excludes(since_opt);
+  query_cmd->add_option("--to", to, "End (default now): epoch seconds or ISO 8601 UTC")
+      ->check(FromParser(ParseTimestamp, "TIME"));
+  query_cmd->add_flag("--json", query.json, "Print one JSON trace summary per line");
+  query_cmd->add_option("--limit", query.limit, "Print at most this many traces")
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
+      ->capture_default_str();
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
   try {
@@ -105,6 +129,14 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
 
   if (version_cmd->parsed()) {
     command.kind = Command::Kind::kVersion;
+    return command;
+  }
+  if (query_cmd->parsed()) {
+    command.kind = Command::Kind::kQuery;
+    // All three were checked by the validators above.
+    query.since = ParseDuration(since).value();
+    if (!from.empty()) query.from_epoch_seconds = ParseTimestamp(from).value();
+    if (!to.empty()) query.to_epoch_seconds = ParseTimestamp(to).value();
     return command;
   }
   command.kind = Command::Kind::kServe;

@@ -3,6 +3,8 @@
 //   roentgen serve [--listen HOST:PORT] [--data-dir DIR] [--retention 30d]
 //                  [--log-level info] [--http-threads N] [--max-body-bytes N]
 //                  [--otlp-grpc-listen HOST:PORT|off] [--config FILE]
+//   roentgen query [EXPR] [--since 1h | --from T [--to T]] [--json] [--limit N]
+//                  [--server HOST:PORT]
 //   roentgen version
 //
 // --config reads the same keys from a TOML or INI file (`listen =
@@ -12,14 +14,16 @@
 #include <iosfwd>
 #include <variant>
 
+#include "cli/query.h"
 #include "cli/serve.h"
 
 namespace roentgen::cli {
 
 struct Command {
-  enum class Kind { kServe, kVersion };
+  enum class Kind { kServe, kQuery, kVersion };
   Kind kind = Kind::kServe;
   ServeConfig serve;  // for kServe
+  QueryConfig query;  // for kQuery
 };
 
 // Parses argv. When parsing ends the program instead (--help, a usage error, a

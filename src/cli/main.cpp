@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   const Command& command = std::get<Command>(parsed);
 
   switch (command.kind) {
+    case Command::Kind::kQuery:
+      return roentgen::cli::RunQuery(command.query, std::cout, std::cerr);
     case Command::Kind::kVersion:
       std::cout << roentgen::cli::VersionString() << "\n";
       return 0;
