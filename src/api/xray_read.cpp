@@ -201,6 +201,7 @@ Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body,
     }
     if (!compiled->MatchesAll()) {
       q.scan.index = compiled->IndexHint();
+      q.scan.decode_graph = compiled->NeedsGraph();  // summaries never read the graph
       q.filter = std::move(*compiled);
     }
   }
