@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -241,6 +242,42 @@ HttpResponse StatusResponse(const Status& status) {
 
 HttpResponse InvalidRequest(std::string_view message) {
   return ErrorResponse(400, "InvalidRequestException", message);
+}
+
+Result<std::vector<xray::TraceId>> ReadTraceIds(const RequestBody& body, size_t max_ids) {
+  Field<simdjson::dom::array> ids = body.Array("TraceIds");
+  if (!ids.ok()) return ids.status();
+  if (!ids->has_value()) return Status::InvalidArgument("TraceIds: required");
+  if ((*ids)->size() > max_ids) {
+    return Status::InvalidArgument(
+        fmt::format("TraceIds: at most {} trace ids per call, got {}", max_ids, (*ids)->size()));
+  }
+  std::vector<xray::TraceId> trace_ids;
+  size_t index = 0;
+  for (simdjson::dom::element e : **ids) {
+    std::string_view text;
+    if (e.get(text) != simdjson::SUCCESS) {
+      return Status::InvalidArgument(fmt::format("TraceIds[{}]: must be a string", index));
+    }
+    Result<xray::TraceId> id = xray::TraceId::Parse(text);
+    if (!id.ok()) {
+      return Status::InvalidArgument(fmt::format("TraceIds[{}]: {}", index, id.status().message()));
+    }
+    if (std::find(trace_ids.begin(), trace_ids.end(), *id) == trace_ids.end()) {
+      trace_ids.push_back(*id);
+    }
+    ++index;
+  }
+  return trace_ids;
+}
+
+Status RejectNextToken(const RequestBody& body, std::string_view why) {
+  Field<std::string_view> token = body.String("NextToken");
+  if (!token.ok()) return token.status();
+  if (token->has_value() && !(*token)->empty()) {
+    return Status::InvalidArgument(fmt::format("NextToken: this server {}", why));
+  }
+  return Status::Ok();
 }
 
 }  // namespace roentgen::api

@@ -20,9 +20,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/http.h"
 #include "common/status.h"
+#include "xray/ids.h"
 
 namespace roentgen::api {
 
@@ -67,6 +69,15 @@ class RequestBody {
   simdjson::dom::parser parser_;
   simdjson::dom::object root_;
 };
+
+// The request's "TraceIds": required, at most `max_ids` elements, each a valid
+// trace id; a repeated id is kept once (first occurrence). InvalidArgument
+// names the offending element ("TraceIds[2]: …").
+Result<std::vector<xray::TraceId>> ReadTraceIds(const RequestBody& body, size_t max_ids);
+
+// For calls whose results are never split into pages: OK when "NextToken" is
+// absent or empty, else InvalidArgument "NextToken: this server <why>".
+Status RejectNextToken(const RequestBody& body, std::string_view why);
 
 // Microseconds → X-Ray's epoch seconds (a JSON number).
 inline double EpochSeconds(int64_t us) { return static_cast<double>(us) / 1e6; }

@@ -88,35 +88,12 @@ Result<std::optional<json>> LoadTrace(store::Store& store, const xray::TraceId& 
 void BatchGetTraces(store::Store& store, const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  Field<std::string_view> token = body.String("NextToken");
-  if (!token.ok()) return respond(StatusResponse(token.status()));
-  if (token->has_value() && !(*token)->empty()) {
-    return respond(InvalidRequest(
-        "NextToken: this server returns every requested trace at once and never issues one"));
+  if (Status s = RejectNextToken(body, "returns every requested trace at once and never issues one"); !s.ok()) {
+    return respond(StatusResponse(s));
   }
-  Field<simdjson::dom::array> ids = body.Array("TraceIds");
+  Result<std::vector<xray::TraceId>> ids = ReadTraceIds(body, kMaxTraceIdsPerBatchGet);
   if (!ids.ok()) return respond(StatusResponse(ids.status()));
-  if (!ids->has_value()) return respond(InvalidRequest("TraceIds: required"));
-  if ((*ids)->size() > kMaxTraceIdsPerBatchGet) {
-    return respond(InvalidRequest(fmt::format("TraceIds: at most {} trace ids per call, got {}",
-                                              kMaxTraceIdsPerBatchGet, (*ids)->size())));
-  }
-  std::vector<xray::TraceId> trace_ids;
-  size_t index = 0;
-  for (simdjson::dom::element e : **ids) {
-    std::string_view text;
-    if (e.get(text) != simdjson::SUCCESS) {
-      return respond(InvalidRequest(fmt::format("TraceIds[{}]: must be a string", index)));
-    }
-    Result<xray::TraceId> id = xray::TraceId::Parse(text);
-    if (!id.ok()) {
-      return respond(InvalidRequest(fmt::format("TraceIds[{}]: {}", index, id.status().message())));
-    }
-    if (std::find(trace_ids.begin(), trace_ids.end(), *id) == trace_ids.end()) {
-      trace_ids.push_back(*id);
-    }
-    ++index;
-  }
+  const std::vector<xray::TraceId>& trace_ids = *ids;
   json traces = json::array();
   json unprocessed = json::array();
   for (const xray::TraceId& id : trace_ids) {
