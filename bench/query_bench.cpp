@@ -11,6 +11,7 @@
 // responsetime > 1.5 over every trace (api: every page until no NextToken;
 // store: one Scan over the window).
 #include <fmt/format.h>
+#include <time.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -21,8 +22,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <time.h>
 
 #include "api/http.h"
 #include "api/xray_handlers.h"
@@ -36,7 +35,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-constexpr size_t kPageSummaries = 100;   // api/xray_read.cpp kSummariesPerPage
+constexpr size_t kPageSummaries = 100;     // api/xray_read.cpp kSummariesPerPage
 constexpr size_t kPageCandidates = 10000;  // api/xray_read.cpp kMaxScannedPerPage
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -219,7 +218,8 @@ int Run(int argc, char** argv) {
   // Warm-up: one pass of each query so the block cache and page cache hold
   // what a steady server would.
   const bool all = only.empty();
-  if (all || only == "email") bench.ApiFirstPage(fmt::format(R"(annotation.email = "{}")", UserEmail(1)));
+  if (all || only == "email")
+    bench.ApiFirstPage(fmt::format(R"(annotation.email = "{}")", UserEmail(1)));
   if (all || only == "fault") bench.ApiFirstPage(R"(service("api") { fault })");
   if (all || only == "full") bench.StoreScan("responsetime > 1.5", false);
 
@@ -234,8 +234,9 @@ int Run(int argc, char** argv) {
     const std::string g = fmt::format(R"(annotation.email = "{}")", UserEmail(rng() % kUsers));
     st.push_back(std::get<0>(bench.StoreScan(g, true)));
   }
-  if (all || only == "email") Report(R"(annotation.email = "user-N@example.com")", api, st,
-         fmt::format("{:.1f} traces/query", static_cast<double>(found) / runs));
+  if (all || only == "email")
+    Report(R"(annotation.email = "user-N@example.com")", api, st,
+           fmt::format("{:.1f} traces/query", static_cast<double>(found) / runs));
 
   api.clear();
   st.clear();
@@ -248,8 +249,9 @@ int Run(int argc, char** argv) {
     st.push_back(sms);
     candidates = c;
   }
-  if (all || only == "fault") Report(R"(service("api") { fault }  (first page))", api, st,
-         fmt::format("{} summaries, {} candidates", n_first, candidates));
+  if (all || only == "fault")
+    Report(R"(service("api") { fault }  (first page))", api, st,
+           fmt::format("{} summaries, {} candidates", n_first, candidates));
 
   api.clear();
   st.clear();
@@ -268,11 +270,12 @@ int Run(int argc, char** argv) {
     scanned = c;
     if (sm != m) std::cerr << fmt::format("warning: api found {}, store scan {}\n", m, sm);
   }
-  if (all || only == "full") Report("responsetime > 1.5  (all traces, all pages)", api, st,
-         fmt::format("{} matches of {} traces, {} pages; thread CPU api {:.0f} ms "
-                     "(incl. client JSON parsing), store+filter {:.0f} ms",
-                     matches, scanned, pages, full_runs ? Summarize(api_cpu).p50 : 0.0,
-                     full_runs ? Summarize(st_cpu).p50 : 0.0));
+  if (all || only == "full")
+    Report("responsetime > 1.5  (all traces, all pages)", api, st,
+           fmt::format("{} matches of {} traces, {} pages; thread CPU api {:.0f} ms "
+                       "(incl. client JSON parsing), store+filter {:.0f} ms",
+                       matches, scanned, pages, full_runs ? Summarize(api_cpu).p50 : 0.0,
+                       full_runs ? Summarize(st_cpu).p50 : 0.0));
   return 0;
 }
 

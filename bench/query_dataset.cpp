@@ -24,9 +24,9 @@ constexpr const char* kRoutes[] = {"/cart", "/checkout", "/orders", "/orders/42"
 constexpr const char* kRegions[] = {"us-east-1", "eu-west-1", "ap-south-1"};
 
 struct Outcome {
-  bool deep_fault = false;   // api's "charge" subsegment throws, api answers 500
-  bool root_fault = false;   // web-app answers 502
-  bool root_error = false;   // 404
+  bool deep_fault = false;     // api's "charge" subsegment throws, api answers 500
+  bool root_fault = false;     // web-app answers 502
+  bool root_error = false;     // 404
   bool root_throttle = false;  // 429
 };
 
@@ -39,7 +39,8 @@ class TraceWriter {
   // The three documents of one trace starting at `start_us`.
   void Next(int64_t start_us, std::vector<std::string>& docs) {
     docs.clear();
-    const xray::TraceId trace = xray::TraceId::Generate(static_cast<uint32_t>(start_us / 1'000'000));
+    const xray::TraceId trace =
+        xray::TraceId::Generate(static_cast<uint32_t>(start_us / 1'000'000));
     const std::string tid = trace.ToString();
     const int64_t rt = std::clamp<int64_t>(
         static_cast<int64_t>(std::exp(std::log(0.3) + 1.256 * normal_(rng_)) * 1e6), 2'000,
@@ -97,11 +98,11 @@ class TraceWriter {
         fmt::arg("astatus", api_status)));
 
     const std::string cause =
-        o.deep_fault ? fmt::format(
-                           R"("cause":{{"working_directory":"/srv/api","exceptions":[{{"id":"{}",)"
-                           R"("message":"payment gateway timed out","type":"TimeoutError"}}]}},)",
-                           xray::SegmentId::Generate().ToString())
-                     : "";
+        o.deep_fault
+            ? fmt::format(R"("cause":{{"working_directory":"/srv/api","exceptions":[{{"id":"{}",)"
+                          R"("message":"payment gateway timed out","type":"TimeoutError"}}]}},)",
+                          xray::SegmentId::Generate().ToString())
+            : "";
     docs.push_back(fmt::format(
         R"({{"name":"api","id":"{api}","trace_id":"{tid}","parent_id":"{call}","start_time":{s},)"
         R"("end_time":{e},"origin":"AWS::ECS::Container",{flags})"
@@ -164,8 +165,8 @@ Result<QueryDataset> LoadQueryDataset(store::Store& store, size_t traces, int64_
       parsed.clear();
       xray::ParseFailure failure;
       if (!parser.Parse(d, parsed, failure)) {
-        return Status::Internal(fmt::format("generated document does not parse: {}: {}",
-                                            failure.message, d));
+        return Status::Internal(
+            fmt::format("generated document does not parse: {}: {}", failure.message, d));
       }
       const int64_t received_us = parsed[0].entity.end_time_us.value_or(start_us);
       for (xray::SegmentDocument& p : parsed) received.push_back({std::move(p), received_us});
@@ -191,10 +192,9 @@ Result<QueryDataset> LoadQueryDataset(store::Store& store, size_t traces, int64_
       wb.traces.clear();
       batch_raw.clear();
       if ((i + 1) % 100'000 == 0) {
-        std::cerr << fmt::format("  loaded {} traces ({:.0f} s)\n", i + 1,
-                                 std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                               began)
-                                     .count());
+        std::cerr << fmt::format(
+            "  loaded {} traces ({:.0f} s)\n", i + 1,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
       }
     }
   }

@@ -92,8 +92,7 @@ Status RocksDbStore::Scan(const ScanOptions& options, const ScanCallback& callba
   while (it->Valid()) {
     times.clear();
     trace_keys.clear();
-    for (; it->Valid() && times.size() < batch;
-         options.descending ? it->Prev() : it->Next()) {
+    for (; it->Valid() && times.size() < batch; options.descending ? it->Prev() : it->Next()) {
       const std::string_view key = it->key().ToStringView();
       int64_t time_us = 0;
       xray::TraceId id;
@@ -113,7 +112,8 @@ Status RocksDbStore::Scan(const ScanOptions& options, const ScanCallback& callba
     for (size_t i = 0; i < n; ++i) {
       if (statuses[i].IsNotFound()) continue;  // an entry left by an undecodable old record
       RG_RETURN_IF_ERROR(FromRocks(statuses[i], "scan: reading a trace"));
-      if (Status s = DecodeTraceRecordInto(values[i].ToStringView(), record, options.decode_graph); !s.ok()) {
+      if (Status s = DecodeTraceRecordInto(values[i].ToStringView(), record, options.decode_graph);
+          !s.ok()) {
         xray::TraceId id;
         std::copy(trace_keys[i].begin(), trace_keys[i].end(), id.bytes.begin());
         return Status::Corruption(fmt::format("trace {}: {}", id.ToString(), s.message()));

@@ -86,21 +86,23 @@ TEST_F(RocksDbStoreTest, ScanWithoutGraphsGivesSummariesAndEmptyGraphs) {
   ScanOptions o = Range(kT0, kT0 + 1);
   o.decode_graph = false;
   size_t seen = 0;
-  ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord& r, int64_t time_us) {
-                      ++seen;
-                      EXPECT_EQ(r.summary.id, MakeTraceId(0x3b, 1));
-                      EXPECT_EQ(r.summary.start_time_us, kT0);
-                      EXPECT_EQ(time_us, kT0);
-                      EXPECT_TRUE(r.graph.nodes.empty());
-                      EXPECT_TRUE(r.graph.edges.empty());
-                      return true;
-                    }).ok());
+  Status s = store_->Scan(o, [&](const TraceRecord& r, int64_t time_us) {
+    ++seen;
+    EXPECT_EQ(r.summary.id, MakeTraceId(0x3b, 1));
+    EXPECT_EQ(r.summary.start_time_us, kT0);
+    EXPECT_EQ(time_us, kT0);
+    EXPECT_TRUE(r.graph.nodes.empty());
+    EXPECT_TRUE(r.graph.edges.empty());
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(seen, 1u);
   o.decode_graph = true;
-  ASSERT_TRUE(store_->Scan(o, [&](const TraceRecord& r, int64_t) {
-                      EXPECT_EQ(r.graph.nodes.size(), 3u);
-                      return true;
-                    }).ok());
+  s = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+    EXPECT_EQ(r.graph.nodes.size(), 3u);
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
 }
 
 TEST_F(RocksDbStoreTest, TimeRangeIsHalfOpen) {
