@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -20,6 +21,14 @@ namespace roentgen::ingest {
 namespace {
 
 constexpr size_t kParseBatch = 256;  // datagrams moved from the raw queue at once
+
+// Parsed entities take ~8x the memory of their datagram, so the queue of parsed
+// documents holds two writer batches at most: a backlog waits as raw datagrams
+// (the raw queue keeps the full queue_capacity, so UDP loses nothing more) and
+// the pipeline's memory stays bounded (~100 MB for the default capacity).
+size_t ParsedQueueCapacity(const PipelineConfig& c) {
+  return std::min(c.queue_capacity, 2 * c.max_batch_documents);
+}
 
 // Logs rejected documents, at most kPerSecond lines a second, then a count of
 // the suppressed ones. Thread-safe; the window bookkeeping is approximate.
@@ -71,7 +80,7 @@ struct Pipeline::Impl {
         clock(c.clock != nullptr ? *c.clock : Clock::System()),
         metrics(registry),
         raw(c.queue_capacity),
-        parsed(c.queue_capacity),
+        parsed(ParsedQueueCapacity(c)),
         writer(store, metrics, clock, c.trace_cache_entries, c.trace_cache_bytes, c.rollups) {}
 
   // Parses one document into `out`. On failure fills `failure`, counts it and

@@ -25,7 +25,9 @@
 namespace roentgen::ingest {
 
 struct PipelineConfig {
-  size_t queue_capacity = 65536;          // documents waiting for the writer
+  // Datagrams waiting to be parsed. Parsed documents waiting for the writer
+  // (HTTP requests enter there) are bounded by min(this, 2 × max_batch_documents).
+  size_t queue_capacity = 65536;
   size_t max_batch_documents = 4096;      // documents per store commit
   size_t trace_cache_entries = 100000;    // assembled traces kept in memory
   size_t trace_cache_bytes = 256 << 20;   // and their estimated memory

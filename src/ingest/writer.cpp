@@ -84,6 +84,7 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
 
   // Group by trace, in first-seen order.
   std::vector<TouchedTrace> touched;
+  touched.reserve(batch.size());
   std::vector<size_t> trace_of_item(batch.size());
   {
     std::unordered_map<xray::TraceId, size_t, xray::TraceIdHash> index;

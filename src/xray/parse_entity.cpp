@@ -78,6 +78,11 @@ bool ReadSubsegments(JsonReader& r, od::value& v, int depth, std::vector<Entity>
   if (!r.OpenArray(v, "subsegments", arr, present)) return false;
   if (!present) return true;
   JsonReader::PathScope scope(r, "subsegments");
+  // Entities are large: size the vector once instead of growing it (each
+  // growth moves every entity already read). Counting is a cheap structural
+  // pass; a malformed array fails below when its elements are read.
+  size_t count = 0;
+  if (!arr.count_elements().get(count)) out.reserve(out.size() + count);
   size_t index = 0;
   for (auto element : arr) {
     od::value value;
