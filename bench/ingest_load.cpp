@@ -26,6 +26,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "load_util.h"
 #include "segment_gen.h"
 
 namespace beast = boost::beast;
@@ -79,9 +80,10 @@ void Stamp(std::string& text, const Template& t, uint64_t lane, uint64_t seq) {
   PutHex(text.data() + t.id_pos, (lane << 48) ^ seq ^ 0x5bd1e995ULL, 16);
 }
 
-std::pair<std::string, uint16_t> SplitHostPort(const std::string& s) {
-  auto c = s.rfind(':');
-  return {s.substr(0, c), static_cast<uint16_t>(std::stoi(s.substr(c + 1)))};
+// "HOST:PORT" with the port as a number.
+std::pair<std::string, uint16_t> HostAndPort(const std::string& target) {
+  auto [host, port] = roentgen::bench::SplitHostPort(target);
+  return {host, static_cast<uint16_t>(std::stoi(port))};
 }
 
 std::string HttpGet(const std::string& host, uint16_t port, const std::string& path) {
@@ -112,31 +114,8 @@ double MetricSum(const std::string& text, const std::string& name) {
   return sum;
 }
 
-struct ProcSample {
-  double cpu_seconds = 0;
-  long peak_rss_kb = 0;
-};
-
-ProcSample SampleProcess(int pid) {
-  ProcSample s;
-  if (pid <= 0) return s;
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string content((std::istreambuf_iterator<char>(stat)), {});
-  auto rp = content.rfind(')');
-  std::istringstream fields(content.substr(rp + 2));
-  std::string f;
-  unsigned long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14) utime = std::stoul(f);
-    if (i == 15) stime = std::stoul(f);
-  }
-  s.cpu_seconds = double(utime + stime) / sysconf(_SC_CLK_TCK);
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_kb = std::stol(line.substr(6));
-  return s;
-}
+using roentgen::bench::ProcSample;
+using roentgen::bench::SampleProcess;
 
 void Pace(const Options& o, Clock::time_point start, uint64_t sent) {
   if (o.rate == 0) return;
@@ -145,7 +124,7 @@ void Pace(const Options& o, Clock::time_point start, uint64_t sent) {
 }
 
 uint64_t SendUdp(const Options& o, const std::vector<Template>& templates) {
-  auto [host, port] = SplitHostPort(o.target);
+  auto [host, port] = HostAndPort(o.target);
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   int sndbuf = 8 << 20;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
@@ -198,7 +177,7 @@ uint64_t SendUdp(const Options& o, const std::vector<Template>& templates) {
 }
 
 uint64_t SendHttp(const Options& o, const std::vector<Template>& templates) {
-  auto [host, port] = SplitHostPort(o.target);
+  auto [host, port] = HostAndPort(o.target);
   std::atomic<uint64_t> next{0}, sent{0};
   auto start = Clock::now();
   std::vector<std::thread> threads;
@@ -256,7 +235,7 @@ int main(int argc, char** argv) {
   app.add_option("--settle", o.settle_seconds, "seconds without progress before giving up");
   CLI11_PARSE(app, argc, argv);
 
-  auto [host, port] = SplitHostPort(o.target);
+  auto [host, port] = HostAndPort(o.target);
   auto templates = MakeTemplates(4096);
   double avg_bytes = 0;
   for (auto& t : templates) avg_bytes += t.text.size();

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "load_util.h"
 #include "otlp/otlp_decode.h"
 #include "otlp/translator.h"
 
@@ -179,38 +180,11 @@ Body MakeBody(const Options& o, uint32_t body_index) {
   return body;
 }
 
-std::pair<std::string, std::string> SplitHostPort(const std::string& s) {
-  auto c = s.rfind(':');
-  return {s.substr(0, c), s.substr(c + 1)};
-}
-
-struct ProcSample {
-  double cpu_seconds = 0;
-  long peak_rss_kb = 0;
-};
-
-ProcSample SampleProcess(int pid) {
-  ProcSample s;
-  if (pid <= 0) return s;
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
-  std::string content((std::istreambuf_iterator<char>(stat)), {});
-  std::istringstream fields(content.substr(content.rfind(')') + 2));
-  std::string f;
-  unsigned long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14) utime = std::stoul(f);
-    if (i == 15) stime = std::stoul(f);
-  }
-  s.cpu_seconds = double(utime + stime) / sysconf(_SC_CLK_TCK);
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_kb = std::stol(line.substr(6));
-  }
-  return s;
-}
-
 }  // namespace
+
+using roentgen::bench::ProcSample;
+using roentgen::bench::SampleProcess;
+using roentgen::bench::SplitHostPort;
 
 int main(int argc, char** argv) {
   Options o;
