@@ -27,79 +27,64 @@ bool ReadIntOrZero(JsonReader& r, od::value& v, std::string_view key, int& out) 
   return true;
 }
 
-bool ReadHttpRequest(JsonReader& r, od::value& v, std::optional<HttpRequest>& out) {
+// Opens the optional object `key` (absent or null: nothing to do), runs
+// `on_open()` once, then `each(field_key, value)` for every field, under the
+// path scope `key` so errors name the field.
+template <typename Open, typename Each>
+bool ForEachField(JsonReader& r, od::value& v, std::string_view key, Open&& on_open, Each&& each) {
   od::object obj;
   bool present = false;
-  if (!r.OpenObject(v, "request", obj, present)) return false;
+  if (!r.OpenObject(v, key, obj, present)) return false;
   if (!present) return true;
-  JsonReader::PathScope scope(r, "request");
-  HttpRequest& req = out.emplace();
+  JsonReader::PathScope scope(r, key);
+  on_open();
   for (auto field : obj) {
-    std::string_view key;
+    std::string_view field_key;
     od::value value;
-    if (!r.Field(field, key, value)) return false;
-    bool ok = key == "method"            ? r.ReadString(value, key, req.method)
-              : key == "url"             ? r.ReadString(value, key, req.url)
-              : key == "user_agent"      ? r.ReadString(value, key, req.user_agent)
-              : key == "client_ip"       ? r.ReadString(value, key, req.client_ip)
-              : key == "x_forwarded_for" ? r.ReadBool(value, key, req.x_forwarded_for)
-              : key == "traced"          ? r.ReadBool(value, key, req.traced)
-                                         : r.Skip(value);
-    if (!ok) return false;
+    if (!r.Field(field, field_key, value)) return false;
+    if (!each(field_key, value)) return false;
   }
   return true;
 }
 
+bool ReadHttpRequest(JsonReader& r, od::value& v, std::optional<HttpRequest>& out) {
+  HttpRequest* req = nullptr;
+  return ForEachField(
+      r, v, "request", [&] { req = &out.emplace(); },
+      [&](std::string_view key, od::value& value) {
+        return key == "method"            ? r.ReadString(value, key, req->method)
+               : key == "url"             ? r.ReadString(value, key, req->url)
+               : key == "user_agent"      ? r.ReadString(value, key, req->user_agent)
+               : key == "client_ip"       ? r.ReadString(value, key, req->client_ip)
+               : key == "x_forwarded_for" ? r.ReadBool(value, key, req->x_forwarded_for)
+               : key == "traced"          ? r.ReadBool(value, key, req->traced)
+                                          : r.Skip(value);
+      });
+}
+
 bool ReadHttpResponse(JsonReader& r, od::value& v, std::optional<HttpResponse>& out) {
-  od::object obj;
-  bool present = false;
-  if (!r.OpenObject(v, "response", obj, present)) return false;
-  if (!present) return true;
-  JsonReader::PathScope scope(r, "response");
-  HttpResponse& resp = out.emplace();
-  for (auto field : obj) {
-    std::string_view key;
-    od::value value;
-    if (!r.Field(field, key, value)) return false;
-    bool ok = true;
-    if (key == "status") {
-      ok = ReadSmallInt(r, value, key, 0, 999, resp.status);
-    } else if (key == "content_length") {
-      ok = r.ReadInt(value, key, 0, kMaxInt64, resp.content_length);
-    } else {
-      ok = r.Skip(value);
-    }
-    if (!ok) return false;
-  }
-  return true;
+  HttpResponse* resp = nullptr;
+  return ForEachField(
+      r, v, "response", [&] { resp = &out.emplace(); },
+      [&](std::string_view key, od::value& value) {
+        return key == "status"           ? ReadSmallInt(r, value, key, 0, 999, resp->status)
+               : key == "content_length" ? r.ReadInt(value, key, 0, kMaxInt64, resp->content_length)
+                                         : r.Skip(value);
+      });
 }
 
 // Reads the string fields `fields` of a sub-object (aws.ec2, aws.lambda), skipping others.
 template <size_t N>
 bool ReadStringFields(JsonReader& r, od::value& v, std::string_view name,
                       const std::pair<std::string_view, std::string*> (&fields)[N]) {
-  od::object obj;
-  bool present = false;
-  if (!r.OpenObject(v, name, obj, present)) return false;
-  if (!present) return true;
-  JsonReader::PathScope scope(r, name);
-  for (auto field : obj) {
-    std::string_view key;
-    od::value value;
-    if (!r.Field(field, key, value)) return false;
-    bool ok = false;
-    bool known = false;
-    for (const auto& [want, target] : fields) {
-      if (key == want) {
-        known = true;
-        ok = r.ReadString(value, key, *target);
-        break;
-      }
-    }
-    if (!known) ok = r.Skip(value);
-    if (!ok) return false;
-  }
-  return true;
+  return ForEachField(
+      r, v, name, [] {},
+      [&](std::string_view key, od::value& value) {
+        for (const auto& [want, target] : fields) {
+          if (key == want) return r.ReadString(value, key, *target);
+        }
+        return r.Skip(value);
+      });
 }
 
 bool ReadStackFrame(JsonReader& r, od::value& v, StackFrame& frame) {
@@ -185,22 +170,14 @@ bool IsSegmentIdText(std::string_view s) {
 }  // namespace
 
 bool ReadHttp(JsonReader& r, od::value& v, std::optional<Http>& out) {
-  od::object obj;
-  bool present = false;
-  if (!r.OpenObject(v, "http", obj, present)) return false;
-  if (!present) return true;
-  JsonReader::PathScope scope(r, "http");
-  Http& http = out.emplace();
-  for (auto field : obj) {
-    std::string_view key;
-    od::value value;
-    if (!r.Field(field, key, value)) return false;
-    bool ok = key == "request"    ? ReadHttpRequest(r, value, http.request)
-              : key == "response" ? ReadHttpResponse(r, value, http.response)
-                                  : r.Skip(value);
-    if (!ok) return false;
-  }
-  return true;
+  Http* http = nullptr;
+  return ForEachField(
+      r, v, "http", [&] { http = &out.emplace(); },
+      [&](std::string_view key, od::value& value) {
+        return key == "request"    ? ReadHttpRequest(r, value, http->request)
+               : key == "response" ? ReadHttpResponse(r, value, http->response)
+                                   : r.Skip(value);
+      });
 }
 
 bool ReadAws(JsonReader& r, od::value& v, std::optional<AwsInfo>& out) {
@@ -254,28 +231,20 @@ bool ReadAws(JsonReader& r, od::value& v, std::optional<AwsInfo>& out) {
 }
 
 bool ReadSql(JsonReader& r, od::value& v, std::optional<Sql>& out) {
-  od::object obj;
-  bool present = false;
-  if (!r.OpenObject(v, "sql", obj, present)) return false;
-  if (!present) return true;
-  JsonReader::PathScope scope(r, "sql");
-  Sql& sql = out.emplace();
-  for (auto field : obj) {
-    std::string_view key;
-    od::value value;
-    if (!r.Field(field, key, value)) return false;
-    bool ok = key == "url"                 ? r.ReadString(value, key, sql.url)
-              : key == "connection_string" ? r.ReadString(value, key, sql.connection_string)
-              : key == "sanitized_query"   ? r.ReadString(value, key, sql.sanitized_query)
-              : key == "database_type"     ? r.ReadString(value, key, sql.database_type)
-              : key == "database_version"  ? r.ReadString(value, key, sql.database_version)
-              : key == "driver_version"    ? r.ReadString(value, key, sql.driver_version)
-              : key == "user"              ? r.ReadString(value, key, sql.user)
-              : key == "preparation"       ? r.ReadString(value, key, sql.preparation)
-                                           : r.Skip(value);
-    if (!ok) return false;
-  }
-  return true;
+  Sql* sql = nullptr;
+  return ForEachField(
+      r, v, "sql", [&] { sql = &out.emplace(); },
+      [&](std::string_view key, od::value& value) {
+        return key == "url"                 ? r.ReadString(value, key, sql->url)
+               : key == "connection_string" ? r.ReadString(value, key, sql->connection_string)
+               : key == "sanitized_query"   ? r.ReadString(value, key, sql->sanitized_query)
+               : key == "database_type"     ? r.ReadString(value, key, sql->database_type)
+               : key == "database_version"  ? r.ReadString(value, key, sql->database_version)
+               : key == "driver_version"    ? r.ReadString(value, key, sql->driver_version)
+               : key == "user"              ? r.ReadString(value, key, sql->user)
+               : key == "preparation"       ? r.ReadString(value, key, sql->preparation)
+                                            : r.Skip(value);
+      });
 }
 
 bool ReadService(JsonReader& r, od::value& v, std::string& version, std::string& json) {
