@@ -11,11 +11,18 @@ xray::TraceId Id(uint8_t n) {
   return id;
 }
 
+CachedTrace Cached(uint32_t revision, size_t bytes = 0) {
+  CachedTrace trace;
+  trace.revision = revision;
+  trace.bytes = bytes;
+  return trace;
+}
+
 TEST(TraceCacheTest, EvictsLeastRecentlyUsedOnlyWhenAsked) {
   TraceCache cache(2, 1 << 20);
-  cache.Insert(Id(1), CachedTrace{{}, 1});
-  cache.Insert(Id(2), CachedTrace{{}, 2});
-  cache.Insert(Id(3), CachedTrace{{}, 3});
+  cache.Insert(Id(1), Cached(1));
+  cache.Insert(Id(2), Cached(2));
+  cache.Insert(Id(3), Cached(3));
   EXPECT_EQ(cache.size(), 3u);            // pointers stay valid until EvictToCapacity
   ASSERT_NE(cache.Find(Id(1)), nullptr);  // 1 becomes most recent; 2 is now oldest
   cache.EvictToCapacity();
@@ -28,8 +35,8 @@ TEST(TraceCacheTest, EvictsLeastRecentlyUsedOnlyWhenAsked) {
 
 TEST(TraceCacheTest, InsertReplacesAndEraseRemoves) {
   TraceCache cache(4, 1 << 20);
-  CachedTrace& first = cache.Insert(Id(1), CachedTrace{{}, 1});
-  CachedTrace& second = cache.Insert(Id(1), CachedTrace{{}, 5});
+  CachedTrace& first = cache.Insert(Id(1), Cached(1));
+  CachedTrace& second = cache.Insert(Id(1), Cached(5));
   EXPECT_EQ(&first, &second);
   EXPECT_EQ(cache.size(), 1u);
   EXPECT_EQ(cache.Find(Id(1))->revision, 5u);
@@ -41,8 +48,8 @@ TEST(TraceCacheTest, InsertReplacesAndEraseRemoves) {
 
 TEST(TraceCacheTest, EvictsByEstimatedBytes) {
   TraceCache cache(100, 1000);
-  CachedTrace& a = cache.Insert(Id(1), CachedTrace{{}, 1, 400});
-  cache.Insert(Id(2), CachedTrace{{}, 2, 400});
+  CachedTrace& a = cache.Insert(Id(1), Cached(1, 400));
+  cache.Insert(Id(2), Cached(2, 400));
   EXPECT_EQ(cache.bytes(), 800u);
   cache.SetBytes(a, 700);  // trace 1 grew; it is also the least recently used
   EXPECT_EQ(cache.bytes(), 1100u);
