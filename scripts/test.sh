@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-tests
-scripts/build.sh build
+scripts/build.sh build -DROENTGEN_BUILD_TESTS=ON -DROENTGEN_BUILD_BENCH=ON
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 300)
 if [[ -f tests/compat/package.json ]]; then
   ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/compat/
