@@ -244,6 +244,17 @@ HttpResponse InvalidRequest(std::string_view message) {
   return ErrorResponse(400, "InvalidRequestException", message);
 }
 
+Result<TimeRange> ReadTimeRange(const RequestBody& body) {
+  Field<int64_t> start = body.EpochMicros("StartTime");
+  if (!start.ok()) return start.status();
+  if (!start->has_value()) return Status::InvalidArgument("StartTime: required");
+  Field<int64_t> end = body.EpochMicros("EndTime");
+  if (!end.ok()) return end.status();
+  if (!end->has_value()) return Status::InvalidArgument("EndTime: required");
+  if (**end <= **start) return Status::InvalidArgument("EndTime: must be after StartTime");
+  return TimeRange{**start, **end};
+}
+
 Result<std::vector<xray::TraceId>> ReadTraceIds(const RequestBody& body, size_t max_ids) {
   Field<simdjson::dom::array> ids = body.Array("TraceIds");
   if (!ids.ok()) return ids.status();

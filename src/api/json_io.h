@@ -70,6 +70,14 @@ class RequestBody {
   simdjson::dom::object root_;
 };
 
+// A request's required [StartTime, EndTime) in epoch microseconds; EndTime
+// must be after StartTime. InvalidArgument names the field.
+struct TimeRange {
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+};
+Result<TimeRange> ReadTimeRange(const RequestBody& body);
+
 // The request's "TraceIds": required, at most `max_ids` elements, each a valid
 // trace id; a repeated id is kept once (first occurrence). InvalidArgument
 // names the offending element ("TraceIds[2]: …").

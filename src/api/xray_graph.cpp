@@ -69,15 +69,10 @@ struct GraphQuery {
 Result<GraphQuery> ParseGraphQuery(const RequestBody& body, const GroupRegistry& groups,
                                    std::string_view operation) {
   GraphQuery q;
-  Field<int64_t> start = body.EpochMicros("StartTime");
-  if (!start.ok()) return start.status();
-  if (!start->has_value()) return Status::InvalidArgument("StartTime: required");
-  Field<int64_t> end = body.EpochMicros("EndTime");
-  if (!end.ok()) return end.status();
-  if (!end->has_value()) return Status::InvalidArgument("EndTime: required");
-  if (**end <= **start) return Status::InvalidArgument("EndTime: must be after StartTime");
-  q.start_us = **start;
-  q.end_us = **end;
+  Result<TimeRange> range = ReadTimeRange(body);
+  if (!range.ok()) return range.status();
+  q.start_us = range->start_us;
+  q.end_us = range->end_us;
 
   Field<std::string_view> name = body.String("GroupName");
   if (!name.ok()) return name.status();

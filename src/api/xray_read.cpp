@@ -119,15 +119,10 @@ struct SummariesQuery {
 Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body,
                                            const filter::GroupResolver* groups) {
   SummariesQuery q;
-  Field<int64_t> start = body.EpochMicros("StartTime");
-  if (!start.ok()) return start.status();
-  if (!start->has_value()) return Status::InvalidArgument("StartTime: required");
-  Field<int64_t> end = body.EpochMicros("EndTime");
-  if (!end.ok()) return end.status();
-  if (!end->has_value()) return Status::InvalidArgument("EndTime: required");
-  if (**end <= **start) return Status::InvalidArgument("EndTime: must be after StartTime");
-  q.scan.start_us = **start;
-  q.scan.end_us = **end;
+  Result<TimeRange> range = ReadTimeRange(body);
+  if (!range.ok()) return range.status();
+  q.scan.start_us = range->start_us;
+  q.scan.end_us = range->end_us;
   q.scan.descending = true;
 
   Field<std::string_view> type = body.String("TimeRangeType");
