@@ -116,10 +116,6 @@ class GraphTest : public testing::ApiFixture {
     EXPECT_EQ(r.status, 200) << r.body;
     return Json(r);
   }
-  void ExpectInvalid(const HttpResponse& r, const std::string& message) {
-    EXPECT_EQ(r.status, 400) << r.body;
-    EXPECT_EQ(Json(r), (json{{"__type", "InvalidRequestException"}, {"message", message}}));
-  }
 };
 
 const std::vector<std::string> kSeedEdges = {

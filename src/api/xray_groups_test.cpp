@@ -18,10 +18,6 @@ using nlohmann::json;
 
 class GroupsTest : public testing::ApiFixture {
  protected:
-  void ExpectInvalid(const HttpResponse& r, const std::string& message) {
-    EXPECT_EQ(r.status, 400) << r.body;
-    EXPECT_EQ(Json(r), (json{{"__type", "InvalidRequestException"}, {"message", message}}));
-  }
   json Create(const json& request) {
     HttpResponse r = Post("/CreateGroup", request);
     EXPECT_EQ(r.status, 200) << r.body;

@@ -11,13 +11,7 @@ using ingest::testing::SegmentJson;
 using ingest::testing::TraceIdText;
 using nlohmann::json;
 
-class PutTest : public testing::ApiFixture {
- protected:
-  void ExpectInvalid(const HttpResponse& r, const std::string& message) {
-    EXPECT_EQ(r.status, 400);
-    EXPECT_EQ(Json(r), (json{{"__type", "InvalidRequestException"}, {"message", message}}));
-  }
-};
+class PutTest : public testing::ApiFixture {};
 
 TEST_F(PutTest, MixedDocumentsReportOnlyTheBadOnesAfterTheGoodAreStored) {
   const std::string good1 = SegmentJson(TraceIdText(1), SegmentIdText(1), 10.0, 11.0);

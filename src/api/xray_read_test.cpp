@@ -14,13 +14,7 @@ using ingest::testing::SubsegmentJson;
 using ingest::testing::TraceIdText;
 using nlohmann::json;
 
-class ReadTest : public testing::ApiFixture {
- protected:
-  void ExpectInvalid(const HttpResponse& r, const std::string& message) {
-    EXPECT_EQ(r.status, 400) << r.body;
-    EXPECT_EQ(Json(r), (json{{"__type", "InvalidRequestException"}, {"message", message}}));
-  }
-};
+class ReadTest : public testing::ApiFixture {};
 
 TEST_F(ReadTest, BatchGetTracesEmbedsIndependentSubsegments) {
   PutAll({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 102.5),

@@ -56,6 +56,12 @@ class ApiFixture : public ::testing::Test {
 
   static nlohmann::json Json(const HttpResponse& r) { return nlohmann::json::parse(r.body); }
 
+  // A 400 InvalidRequestException carrying exactly `message`.
+  static void ExpectInvalid(const HttpResponse& r, const std::string& message) {
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(Json(r), (nlohmann::json{{"__type", "InvalidRequestException"}, {"message", message}}));
+  }
+
   ingest::testing::FakeStore store_;
   graph::RollupStore rollups_;
   MetricsRegistry metrics_;
