@@ -3,6 +3,11 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace roentgen::xray::parse {
 
@@ -12,6 +17,27 @@ constexpr double kMaxEpochSeconds = 1e11;
 
 namespace {
 
+bool IsJsonSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// True when [p, p + n) holds a backslash. May read up to 15 bytes past p + n:
+// every pointer here is into the parser's buffer, which has SIMDJSON_PADDING
+// (64) bytes after the document. A vector compare instead of a byte loop: the
+// loop's exit, at a different length for every string, was mispredicted.
+bool HasBackslash(const char* p, size_t n) {
+#if defined(__SSE2__)
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (size_t i = 0; i < n; i += 16) {
+    __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, backslash)));
+    if (n - i < 16) mask &= (1u << (n - i)) - 1;
+    if (mask != 0) return true;
+  }
+  return false;
+#else
+  return std::memchr(p, '\\', n) != nullptr;
+#endif
+}
+
 // `body` points just after a string's opening quote (stage 1 guarantees a closing
 // one). Sets `out` and returns true when the string has no escape sequence.
 bool WithoutEscapes(const char* body, std::string_view& out) {
@@ -20,6 +46,62 @@ bool WithoutEscapes(const char* body, std::string_view& out) {
   if (*end != '"') return false;
   out = std::string_view(body, static_cast<size_t>(end - body));
   return true;
+}
+
+// The same for a string value from its raw token (the string and any whitespace
+// up to the next structural character, which stage 1 puts right after every
+// string): no scan for the closing quote.
+bool TokenWithoutEscapes(std::string_view token, std::string_view& out) {
+  size_t n = token.size();
+  while (n > 0 && IsJsonSpace(token[n - 1])) --n;
+  if (n < 2 || token[n - 1] != '"') return WithoutEscapes(token.data() + 1, out);
+  if (HasBackslash(token.data() + 1, n - 2)) return false;
+  out = std::string_view(token.data() + 1, n - 2);
+  return true;
+}
+
+// Same for a key, whose text runs from `body` to the quote before the colon
+// that precedes `value_start`.
+bool KeyWithoutEscapes(const char* body, const char* value_start, std::string_view& out) {
+  const char* end = value_start;
+  while (end > body && IsJsonSpace(end[-1])) --end;
+  if (end > body && end[-1] == ':') {
+    --end;
+    while (end > body && IsJsonSpace(end[-1])) --end;
+    if (end > body && end[-1] == '"') {
+      --end;
+      auto n = static_cast<size_t>(end - body);
+      if (HasBackslash(body, n)) return false;
+      out = std::string_view(body, n);
+      return true;
+    }
+  }
+  return WithoutEscapes(body, out);
+}
+
+// True for a number token (with its trailing whitespace) of the form
+// D{1,11}[.D+], no leading zero unless alone before the point: the common
+// shape of epoch seconds, which is valid JSON and within ReadTime's range.
+// The byte after the token must be one that may follow a number (whitespace
+// or structural), as simdjson's number parser demands: a token directly
+// followed by a string or literal ("1.5\"x\"") is left to that parser's error.
+bool IsPlainSeconds(std::string_view token) {
+  size_t n = token.size();
+  while (n > 0 && IsJsonSpace(token[n - 1])) --n;
+  if (n == token.size()) {
+    char next = token.data()[n];
+    if (next != ',' && next != '}' && next != ']' && next != ':' && next != '{' && next != '[') {
+      return false;
+    }
+  }
+  size_t i = 0;
+  while (i < n && token[i] >= '0' && token[i] <= '9') ++i;
+  if (i == 0 || i > 11 || (token[0] == '0' && i > 1)) return false;
+  if (i == n) return true;
+  if (token[i] != '.') return false;
+  size_t frac = ++i;
+  while (i < n && token[i] >= '0' && token[i] <= '9') ++i;
+  return i == n && i > frac;
 }
 
 }  // namespace
@@ -108,7 +190,7 @@ bool JsonReader::ReadStringView(od::value& v, std::string_view key, std::string_
 bool JsonReader::GetString(od::value& v, std::string_view& out) {
   // Most strings have no escapes: view them in place instead of unescaping a copy.
   std::string_view unescaped;
-  if (WithoutEscapes(v.raw_json_token().data() + 1, unescaped)) {
+  if (TokenWithoutEscapes(v.raw_json_token(), unescaped)) {
     od::raw_json_string raw;
     if (auto err = v.get_raw_json_string().get(raw)) return Malformed(err);
     out = unescaped;
@@ -186,6 +268,13 @@ bool JsonReader::ReadTime(od::value& v, std::string_view key, std::optional<int6
   if (type == od::json_type::null) return true;
   if (type != od::json_type::number) return WrongType(key, "a number (epoch seconds)");
   std::string_view text = v.raw_json_token();
+  if (IsPlainSeconds(text)) {
+    // Plain decimal with at most 11 integer digits: valid JSON, from 0 to under
+    // 1e11, so the double parse below would accept it; skip it. The value is
+    // left unconsumed, which On Demand allows: the object's iteration skips it.
+    micros = DecimalSecondsToMicros(text);
+    return true;
+  }
   if (!ReadDouble(v, key, seconds)) return false;
   if (!(*seconds >= 0 && *seconds <= kMaxEpochSeconds)) {
     return WrongType(key, "epoch seconds from 0 to 100000000000");
@@ -259,10 +348,10 @@ bool JsonReader::Field(simdjson::simdjson_result<od::field>& field, std::string_
                        od::value& value) {
   od::raw_json_string raw;
   if (auto err = field.key().get(raw)) return Malformed(err);
-  if (!WithoutEscapes(raw.raw(), key)) {
+  if (auto err = field.value().get(value)) return Malformed(err);
+  if (!KeyWithoutEscapes(raw.raw(), value.raw_json_token().data(), key)) {
     if (auto err = field.unescaped_key().get(key)) return Malformed(err);
   }
-  if (auto err = field.value().get(value)) return Malformed(err);
   return true;
 }
 

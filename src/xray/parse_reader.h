@@ -27,7 +27,12 @@ namespace od = simdjson::ondemand;
 class JsonReader {
  public:
   // `doc` must outlive the reader; `base` is the start of the bytes it iterates.
-  JsonReader(od::document& doc, const char* base) : doc_(doc), base_(base) {}
+  // `path_buffer` holds the path while reading (cleared here): the parser
+  // passes the same string for every document, so its capacity is reused.
+  JsonReader(od::document& doc, const char* base, std::string& path_buffer)
+      : doc_(doc), base_(base), path_(path_buffer) {
+    path_.clear();
+  }
 
   bool failed() const { return failed_; }
   ParseError error() const { return error_; }
@@ -102,7 +107,7 @@ class JsonReader {
 
   od::document& doc_;
   const char* base_;
-  std::string path_;
+  std::string& path_;
   int skip_depth_ = 0;
   bool failed_ = false;
   ParseError error_ = ParseError::kMalformedJson;

@@ -37,6 +37,7 @@ struct SegmentParser::Impl {
   od::parser parser{kMaxDocumentBytes};
   // The document is copied here so simdjson can read past its end safely.
   std::unique_ptr<char[]> buffer{new char[kCapacity]};
+  std::string path;  // JsonReader's path, kept to reuse its capacity
 
   bool ParseCopied(std::string_view json, std::vector<SegmentDocument>& out, ParseFailure& failure,
                    std::optional<size_t>& failed_element);
@@ -93,7 +94,7 @@ bool SegmentParser::Impl::ParseCopied(std::string_view json, std::vector<Segment
   if (auto err = parser.iterate(buffer.get(), json.size(), kCapacity).get(doc)) {
     return stage1(err);
   }
-  JsonReader r(doc, buffer.get());
+  JsonReader r(doc, buffer.get(), path);
   od::json_type type;
   if (auto err = doc.type().get(type)) return stage1(err);
   if (type == od::json_type::object) {
