@@ -3,11 +3,6 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <cstring>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace roentgen::xray::parse {
 
@@ -18,25 +13,6 @@ constexpr double kMaxEpochSeconds = 1e11;
 namespace {
 
 bool IsJsonSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-// True when [p, p + n) holds a backslash. May read up to 15 bytes past p + n:
-// every pointer here is into the parser's buffer, which has SIMDJSON_PADDING
-// (64) bytes after the document. A vector compare instead of a byte loop: the
-// loop's exit, at a different length for every string, was mispredicted.
-bool HasBackslash(const char* p, size_t n) {
-#if defined(__SSE2__)
-  const __m128i backslash = _mm_set1_epi8('\\');
-  for (size_t i = 0; i < n; i += 16) {
-    __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, backslash)));
-    if (n - i < 16) mask &= (1u << (n - i)) - 1;
-    if (mask != 0) return true;
-  }
-  return false;
-#else
-  return std::memchr(p, '\\', n) != nullptr;
-#endif
-}
 
 // `body` points just after a string's opening quote (stage 1 guarantees a closing
 // one). Sets `out` and returns true when the string has no escape sequence.
@@ -79,13 +55,14 @@ bool KeyWithoutEscapes(const char* body, const char* value_start, std::string_vi
   return WithoutEscapes(body, out);
 }
 
-// True for a number token (with its trailing whitespace) of the form
-// D{1,11}[.D+], no leading zero unless alone before the point: the common
-// shape of epoch seconds, which is valid JSON and within ReadTime's range.
+// For a number token (with its trailing whitespace) of the form D{1,11}[.D+],
+// no leading zero unless alone before the point (the common shape of epoch
+// seconds, valid JSON and within ReadTime's range): sets what
+// DecimalSecondsToMicros(token) returns, in one pass, and returns true.
 // The byte after the token must be one that may follow a number (whitespace
 // or structural), as simdjson's number parser demands: a token directly
 // followed by a string or literal ("1.5\"x\"") is left to that parser's error.
-bool IsPlainSeconds(std::string_view token) {
+bool PlainSecondsToMicros(std::string_view token, int64_t& micros) {
   size_t n = token.size();
   while (n > 0 && IsJsonSpace(token[n - 1])) --n;
   if (n == token.size()) {
@@ -94,14 +71,30 @@ bool IsPlainSeconds(std::string_view token) {
       return false;
     }
   }
+  const char* p = token.data();
+  int64_t seconds = 0;
   size_t i = 0;
-  while (i < n && token[i] >= '0' && token[i] <= '9') ++i;
-  if (i == 0 || i > 11 || (token[0] == '0' && i > 1)) return false;
-  if (i == n) return true;
-  if (token[i] != '.') return false;
-  size_t frac = ++i;
-  while (i < n && token[i] >= '0' && token[i] <= '9') ++i;
-  return i == n && i > frac;
+  for (; i < n && p[i] >= '0' && p[i] <= '9'; ++i) seconds = seconds * 10 + (p[i] - '0');
+  if (i == 0 || i > 11 || (p[0] == '0' && i > 1)) return false;
+  int64_t fraction = 0;  // the first 6 fraction digits, as microseconds
+  int64_t scale = 100000;
+  bool round_up = false;
+  if (i < n) {
+    if (p[i] != '.') return false;
+    size_t frac = ++i;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; ++i) {
+      size_t k = i - frac;
+      if (k < 6) {
+        fraction += (p[i] - '0') * scale;
+        scale /= 10;
+      } else if (k == 6) {
+        round_up = p[i] >= '5';  // half up on the next digit, as DecimalSecondsToMicros
+      }
+    }
+    if (i != n || i == frac) return false;
+  }
+  micros = seconds * 1000000 + fraction + (round_up ? 1 : 0);
+  return true;
 }
 
 }  // namespace
@@ -268,11 +261,12 @@ bool JsonReader::ReadTime(od::value& v, std::string_view key, std::optional<int6
   if (type == od::json_type::null) return true;
   if (type != od::json_type::number) return WrongType(key, "a number (epoch seconds)");
   std::string_view text = v.raw_json_token();
-  if (IsPlainSeconds(text)) {
+  int64_t plain = 0;
+  if (PlainSecondsToMicros(text, plain)) {
     // Plain decimal with at most 11 integer digits: valid JSON, from 0 to under
     // 1e11, so the double parse below would accept it; skip it. The value is
     // left unconsumed, which On Demand allows: the object's iteration skips it.
-    micros = DecimalSecondsToMicros(text);
+    micros = plain;
     return true;
   }
   if (!ReadDouble(v, key, seconds)) return false;
@@ -344,19 +338,10 @@ bool JsonReader::OpenArray(od::value& v, std::string_view key, od::array& out, b
   return true;
 }
 
-bool JsonReader::Field(simdjson::simdjson_result<od::field>& field, std::string_view& key,
-                       od::value& value) {
-  od::raw_json_string raw;
-  if (auto err = field.key().get(raw)) return Malformed(err);
-  if (auto err = field.value().get(value)) return Malformed(err);
-  if (!KeyWithoutEscapes(raw.raw(), value.raw_json_token().data(), key)) {
-    if (auto err = field.unescaped_key().get(key)) return Malformed(err);
-  }
-  return true;
-}
-
-bool JsonReader::Element(simdjson::simdjson_result<od::value>& element, od::value& value) {
-  if (auto err = std::move(element).get(value)) return Malformed(err);
+bool JsonReader::FieldKeySlow(simdjson::simdjson_result<od::field>& field, const char* body,
+                              const char* value_start, std::string_view& key) {
+  if (KeyWithoutEscapes(body, value_start, key)) return true;
+  if (auto err = field.unescaped_key().get(key)) return Malformed(err);
   return true;
 }
 

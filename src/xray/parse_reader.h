@@ -13,7 +13,12 @@
 
 #include <simdjson.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +28,25 @@
 namespace roentgen::xray::parse {
 
 namespace od = simdjson::ondemand;
+
+// True when [p, p + n) holds a backslash. May read up to 15 bytes past p + n:
+// every pointer it gets is into the parser's buffer, which has
+// SIMDJSON_PADDING (64) bytes after the document. A vector compare instead of a
+// byte loop, whose exit (at a different length for every string) mispredicts.
+inline bool HasBackslash(const char* p, size_t n) {
+#if defined(__SSE2__)
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (size_t i = 0; i < n; i += 16) {
+    __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, backslash)));
+    if (n - i < 16) mask &= (1u << (n - i)) - 1;
+    if (mask != 0) return true;
+  }
+  return false;
+#else
+  return std::memchr(p, '\\', n) != nullptr;
+#endif
+}
 
 class JsonReader {
  public:
@@ -67,8 +91,28 @@ class JsonReader {
   bool OpenArray(od::value& v, std::string_view key, od::array& out, bool& present);
 
   // Unpacks one step of `for (auto field : object)` / `for (auto element : array)`.
-  bool Field(simdjson::simdjson_result<od::field>& field, std::string_view& key, od::value& value);
-  bool Element(simdjson::simdjson_result<od::value>& element, od::value& value);
+  // Inline: called for every field, with the field just built by the caller's
+  // loop (out of line, reading it back stalled on store forwarding).
+  bool Field(simdjson::simdjson_result<od::field>& field, std::string_view& key,
+             od::value& value) {
+    od::raw_json_string raw;
+    if (auto err = field.key().get(raw)) return Malformed(err);
+    if (auto err = field.value().get(value)) return Malformed(err);
+    // The key ends at the quote just before the colon before the value; the
+    // common compact form is checked here, anything else out of line.
+    const char* body = raw.raw();
+    const char* value_start = value.raw_json_token().data();
+    const char* end = value_start - 2;
+    if (end >= body && end[0] == '"' && end[1] == ':' && !HasBackslash(body, static_cast<size_t>(end - body))) {
+      key = std::string_view(body, static_cast<size_t>(end - body));
+      return true;
+    }
+    return FieldKeySlow(field, body, value_start, key);
+  }
+  bool Element(simdjson::simdjson_result<od::value>& element, od::value& value) {
+    if (auto err = std::move(element).get(value)) return Malformed(err);
+    return true;
+  }
 
   // Visits (and syntax-checks) any value, keeping nothing. Containers nested
   // deeper than kMaxSkipDepth are refused (kInvalidField).
@@ -100,6 +144,9 @@ class JsonReader {
 
  private:
   bool WrongType(std::string_view key, std::string_view expected);
+  // Field()'s key when it is not in the compact form or has escapes.
+  bool FieldKeySlow(simdjson::simdjson_result<od::field>& field, const char* body,
+                    const char* value_start, std::string_view& key);
   // Skip() for a value of known type (scalars are read and checked here too).
   bool SkipContainer(od::value& v, od::json_type type);
   // Reads a string value known to be a string (unescaped only when it has escapes).
@@ -117,5 +164,7 @@ class JsonReader {
 // Integer microseconds of a non-negative JSON number of seconds (as validated by
 // simdjson, at most 1e11), rounded half up from its exact decimal text.
 int64_t DecimalSecondsToMicros(std::string_view number);
+
+
 
 }  // namespace roentgen::xray::parse
