@@ -93,8 +93,7 @@ class JsonReader {
   // Unpacks one step of `for (auto field : object)` / `for (auto element : array)`.
   // Inline: called for every field, with the field just built by the caller's
   // loop (out of line, reading it back stalled on store forwarding).
-  bool Field(simdjson::simdjson_result<od::field>& field, std::string_view& key,
-             od::value& value) {
+  bool Field(simdjson::simdjson_result<od::field>& field, std::string_view& key, od::value& value) {
     od::raw_json_string raw;
     if (auto err = field.key().get(raw)) return Malformed(err);
     if (auto err = field.value().get(value)) return Malformed(err);
@@ -103,7 +102,8 @@ class JsonReader {
     const char* body = raw.raw();
     const char* value_start = value.raw_json_token().data();
     const char* end = value_start - 2;
-    if (end >= body && end[0] == '"' && end[1] == ':' && !HasBackslash(body, static_cast<size_t>(end - body))) {
+    if (end >= body && end[0] == '"' && end[1] == ':' &&
+        !HasBackslash(body, static_cast<size_t>(end - body))) {
       key = std::string_view(body, static_cast<size_t>(end - body));
       return true;
     }
@@ -164,7 +164,5 @@ class JsonReader {
 // Integer microseconds of a non-negative JSON number of seconds (as validated by
 // simdjson, at most 1e11), rounded half up from its exact decimal text.
 int64_t DecimalSecondsToMicros(std::string_view number);
-
-
 
 }  // namespace roentgen::xray::parse
