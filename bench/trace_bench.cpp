@@ -1,0 +1,219 @@
+// Per-trace CPU of what the ingest writer does for every trace a batch touches
+// (src/ingest/writer.cpp): AssembleTrace → Summarize → DeriveTraceGraph, then the
+// store's EncodeTraceRecord and IndexEntriesFor, then the destruction of it all.
+// Each trace is one bench/segment_gen document (a new trace: a segment with
+// three subsegments, four annotations, http, aws, metadata), parsed once before
+// timing starts.
+//
+// Every stage is timed on its own over batches of kBatch traces: what a stage
+// needs is built before the timed loop or, for what each iteration consumes,
+// while timing is paused (one pause per batch, so its cost is spread thin).
+// Results a stage produces are kept and destroyed with timing paused, so a
+// stage's figure excludes their destruction, which has benchmarks of its own.
+// BM_Pipeline runs everything back to back, one trace at a time, as the writer
+// does. The `per_trace` counter is CPU time per trace.
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "graph/trace_graph.h"
+#include "segment_gen.h"
+#include "store/record_codec.h"
+#include "store/store.h"
+#include "store/store_keys.h"
+#include "xray/segment_parser.h"
+#include "xray/trace.h"
+
+namespace {
+
+using roentgen::graph::DeriveTraceGraph;
+using roentgen::graph::TraceGraph;
+using roentgen::store::TraceRecord;
+using roentgen::xray::AssembledTrace;
+using roentgen::xray::ReceivedDocument;
+using roentgen::xray::TraceSummary;
+namespace keys = roentgen::store::keys;
+
+constexpr size_t kDocuments = 1024;
+constexpr size_t kBatch = 256;
+
+// One parsed document per trace, as the writer's cache holds them.
+const std::vector<ReceivedDocument>& Documents() {
+  static const std::vector<ReceivedDocument> docs = [] {
+    roentgen::bench::SegmentGenerator gen(42);
+    roentgen::xray::SegmentParser parser;
+    std::vector<roentgen::xray::SegmentDocument> parsed;
+    roentgen::xray::ParseFailure failure;
+    std::vector<ReceivedDocument> out;
+    for (size_t i = 0; i < kDocuments; ++i) {
+      parsed.clear();
+      if (!parser.Parse(gen.Next(1.7e9 + static_cast<double>(i)), parsed, failure)) abort();
+      for (auto& d : parsed) {
+        out.push_back({std::move(d), static_cast<int64_t>(1.7e15) + static_cast<int64_t>(i)});
+      }
+    }
+    return out;
+  }();
+  return docs;
+}
+
+AssembledTrace AssembleOne(size_t i) {
+  const ReceivedDocument& d = Documents()[i % kDocuments];
+  const std::vector<const ReceivedDocument*> docs{&d};
+  return roentgen::xray::AssembleTrace(*d.doc.entity.trace_id, docs);
+}
+
+const std::vector<AssembledTrace>& Assembled() {
+  static const std::vector<AssembledTrace> traces = [] {
+    std::vector<AssembledTrace> out;
+    for (size_t i = 0; i < kDocuments; ++i) out.push_back(AssembleOne(i));
+    return out;
+  }();
+  return traces;
+}
+
+TraceRecord RecordOf(const AssembledTrace& trace) {
+  TraceRecord record{roentgen::xray::Summarize(trace), DeriveTraceGraph(trace)};
+  record.summary.revision = 1;
+  record.summary.updated_us = trace.last_received_us + 1000;
+  return record;
+}
+
+const std::vector<TraceRecord>& Records() {
+  static const std::vector<TraceRecord> records = [] {
+    std::vector<TraceRecord> out;
+    for (const auto& t : Assembled()) out.push_back(RecordOf(t));
+    return out;
+  }();
+  return records;
+}
+
+void PerTrace(benchmark::State& state, size_t traces_per_iteration) {
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * traces_per_iteration));
+  state.counters["per_trace"] = benchmark::Counter(
+      static_cast<double>(traces_per_iteration),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+// Runs `make(i)` for kBatch traces per iteration, timed; the results are
+// destroyed untimed.
+template <typename T, typename Make>
+void TimeMaking(benchmark::State& state, Make make) {
+  std::vector<T> out;
+  out.reserve(kBatch);
+  size_t next = 0;
+  for (auto _ : state) {
+    for (size_t i = 0; i < kBatch; ++i) out.push_back(make(next++));
+    state.PauseTiming();
+    out.clear();
+    state.ResumeTiming();
+  }
+  PerTrace(state, kBatch);
+}
+
+// Builds kBatch results of `make(i)` untimed, then times their destruction.
+template <typename T, typename Make>
+void TimeDestroying(benchmark::State& state, Make make) {
+  std::vector<T> out;
+  out.reserve(kBatch);
+  size_t next = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (size_t i = 0; i < kBatch; ++i) out.push_back(make(next++));
+    state.ResumeTiming();
+    out.clear();
+  }
+  PerTrace(state, kBatch);
+}
+
+void BM_AssembleTrace(benchmark::State& state) {
+  Documents();
+  TimeMaking<AssembledTrace>(state, AssembleOne);
+}
+BENCHMARK(BM_AssembleTrace);
+
+void BM_Summarize(benchmark::State& state) {
+  const auto& traces = Assembled();
+  TimeMaking<TraceSummary>(
+      state, [&](size_t i) { return roentgen::xray::Summarize(traces[i % kDocuments]); });
+}
+BENCHMARK(BM_Summarize);
+
+void BM_DeriveTraceGraph(benchmark::State& state) {
+  const auto& traces = Assembled();
+  TimeMaking<TraceGraph>(state,
+                         [&](size_t i) { return DeriveTraceGraph(traces[i % kDocuments]); });
+}
+BENCHMARK(BM_DeriveTraceGraph);
+
+// Into one reused buffer, as the store's value arena is reused across a batch.
+void BM_EncodeTraceRecord(benchmark::State& state) {
+  const auto& records = Records();
+  std::string out;
+  size_t next = 0;
+  for (auto _ : state) {
+    out.clear();
+    for (size_t i = 0; i < kBatch; ++i) {
+      roentgen::store::EncodeTraceRecord(records[next++ % kDocuments], out);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  PerTrace(state, kBatch);
+}
+BENCHMARK(BM_EncodeTraceRecord);
+
+void BM_IndexEntriesFor(benchmark::State& state) {
+  const auto& records = Records();
+  TimeMaking<std::vector<keys::IndexEntry>>(
+      state, [&](size_t i) { return keys::IndexEntriesFor(records[i % kDocuments].summary); });
+}
+BENCHMARK(BM_IndexEntriesFor);
+
+void BM_DestroyAssembledTrace(benchmark::State& state) {
+  Documents();
+  TimeDestroying<AssembledTrace>(state, AssembleOne);
+}
+BENCHMARK(BM_DestroyAssembledTrace);
+
+void BM_DestroyTraceRecord(benchmark::State& state) {
+  const auto& traces = Assembled();
+  TimeDestroying<TraceRecord>(state, [&](size_t i) { return RecordOf(traces[i % kDocuments]); });
+}
+BENCHMARK(BM_DestroyTraceRecord);
+
+void BM_DestroyIndexEntries(benchmark::State& state) {
+  const auto& records = Records();
+  TimeDestroying<std::vector<keys::IndexEntry>>(
+      state, [&](size_t i) { return keys::IndexEntriesFor(records[i % kDocuments].summary); });
+}
+BENCHMARK(BM_DestroyIndexEntries);
+
+// Everything the writer and the store do per trace, back to back.
+void BM_Pipeline(benchmark::State& state) {
+  const auto& docs = Documents();
+  std::string arena;
+  size_t next = 0;
+  std::vector<const ReceivedDocument*> pointers;
+  for (auto _ : state) {
+    const ReceivedDocument& d = docs[next++ % kDocuments];
+    if (next % kBatch == 0) arena.clear();
+    pointers.clear();
+    pointers.push_back(&d);
+    {
+      AssembledTrace assembled = roentgen::xray::AssembleTrace(*d.doc.entity.trace_id, pointers);
+      TraceRecord record{roentgen::xray::Summarize(assembled), DeriveTraceGraph(assembled)};
+      record.summary.revision = 1;
+      record.summary.updated_us = d.received_us + 1000;
+      const std::vector<keys::IndexEntry> entries = keys::IndexEntriesFor(record.summary);
+      roentgen::store::EncodeTraceRecord(record, arena);
+      benchmark::DoNotOptimize(entries.data());
+    }
+  }
+  PerTrace(state, 1);
+}
+BENCHMARK(BM_Pipeline);
+
+}  // namespace
+
+BENCHMARK_MAIN();
