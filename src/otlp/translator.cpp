@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <unordered_map>
@@ -131,6 +134,209 @@ bool HasParent(const Span& span) {
   return span.parent_span_id().size() == 8 && !AllZero(span.parent_span_id());
 }
 
+// JSON text exactly as nlohmann::json::dump(-1, ' ', false, replace) writes it
+// (the translator's output was that dump; byte-identical output keeps document
+// sizes, split points and stored bytes unchanged), written straight into one
+// buffer instead of through a tree of maps.
+
+// A string value. Printable ASCII without '"' or '\\' (ids, times, most
+// names) is copied; anything else goes through nlohmann's escaping, which also
+// replaces invalid UTF-8.
+void AppendJsonString(std::string& out, std::string_view s) {
+  bool plain = true;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    plain &= c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+  }
+  if (plain) {
+    out += '"';
+    out.append(s);
+    out += '"';
+    return;
+  }
+  out += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void AppendJsonDouble(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  std::array<char, 64> buf;
+  char* end = nlohmann::detail::to_chars(buf.data(), buf.data() + buf.size(), d);
+  out.append(buf.data(), end);
+}
+
+template <typename Int>
+void AppendJsonInt(std::string& out, Int i) {
+  std::array<char, 24> buf;
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), i);
+  out.append(buf.data(), end);
+}
+
+void AppendJson(std::string& out, const json& j) {
+  switch (j.type()) {
+    case json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, value] : j.get_ref<const json::object_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        AppendJsonString(out, key);
+        out += ':';
+        AppendJson(out, value);
+      }
+      out += '}';
+      return;
+    }
+    case json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const json& value : j.get_ref<const json::array_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        AppendJson(out, value);
+      }
+      out += ']';
+      return;
+    }
+    case json::value_t::string:
+      AppendJsonString(out, j.get_ref<const std::string&>());
+      return;
+    case json::value_t::boolean:
+      out += j.get<bool>() ? "true" : "false";
+      return;
+    case json::value_t::number_integer:
+      AppendJsonInt(out, j.get<int64_t>());
+      return;
+    case json::value_t::number_unsigned:
+      AppendJsonInt(out, j.get<uint64_t>());
+      return;
+    case json::value_t::number_float:
+      AppendJsonDouble(out, j.get<double>());
+      return;
+    case json::value_t::null:
+      out += "null";
+      return;
+    default:
+      out += j.dump(-1, ' ', false, json::error_handler_t::replace);
+      return;
+  }
+}
+
+void AppendHexString(std::string& out, std::string_view bytes) {
+  out += '"';
+  AppendHex(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), out);
+  out += '"';
+}
+
+// One X-Ray entity being written: its members as JSON text in one buffer, and
+// its nested subsegments. Serialize() writes the members sorted by key, as the
+// std::map of a json object did.
+struct EntityText {
+  struct Member {
+    std::string_view key;  // a literal
+    uint32_t begin = 0, end = 0;
+  };
+  std::string text;
+  std::vector<Member> members;
+  std::vector<EntityText> subsegments;
+  std::string id;        // the "id" member's string
+  std::string trace_id;  // the "trace_id" member's string, when set
+
+  // Starts member `key` (replacing an earlier one): append its JSON text to
+  // `text`, then call End().
+  void Begin(std::string_view key) {
+    for (Member& m : members) {
+      if (m.key == key) {
+        m.key = {};  // superseded; the new value is added below
+      }
+    }
+    members.push_back({key, static_cast<uint32_t>(text.size()), 0});
+  }
+  void End() { members.back().end = static_cast<uint32_t>(text.size()); }
+
+  void SetString(std::string_view key, std::string_view value) {
+    Begin(key);
+    AppendJsonString(text, value);
+    End();
+  }
+  void SetHex(std::string_view key, std::string_view bytes) {
+    Begin(key);
+    AppendHexString(text, bytes);
+    End();
+  }
+  void SetRaw(std::string_view key, std::string_view json_text) {
+    Begin(key);
+    text.append(json_text);
+    End();
+  }
+  void SetJson(std::string_view key, const json& value) {
+    Begin(key);
+    AppendJson(text, value);
+    End();
+  }
+  void SetDouble(std::string_view key, double value) {
+    Begin(key);
+    AppendJsonDouble(text, value);
+    End();
+  }
+  void SetTrue(std::string_view key) { SetRaw(key, "true"); }
+
+  size_t CountEntities() const {
+    size_t n = 1;
+    for (const EntityText& s : subsegments) n += s.CountEntities();
+    return n;
+  }
+
+  void Serialize(std::string& out) const {
+    constexpr std::string_view kSubsegments = "subsegments";
+    struct Ref {
+      std::string_view key;
+      const Member* member;  // null: the subsegments array
+    };
+    std::array<Ref, 32> fixed;
+    std::vector<Ref> spill;
+    Ref* refs = fixed.data();
+    size_t n = 0;
+    if (members.size() + 1 > fixed.size()) {
+      spill.resize(members.size() + 1);
+      refs = spill.data();
+    }
+    for (const Member& m : members) {
+      if (!m.key.empty() && m.key != kSubsegments) refs[n++] = {m.key, &m};
+    }
+    if (!subsegments.empty()) refs[n++] = {kSubsegments, nullptr};
+    std::sort(refs, refs + n, [](const Ref& x, const Ref& y) { return x.key < y.key; });
+    out += '{';
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) out += ',';
+      out += '"';
+      out.append(refs[i].key);
+      out += "\":";
+      if (refs[i].member != nullptr) {
+        out.append(text, refs[i].member->begin, refs[i].member->end - refs[i].member->begin);
+      } else {
+        out += '[';
+        for (size_t c = 0; c < subsegments.size(); ++c) {
+          if (c > 0) out += ',';
+          subsegments[c].Serialize(out);
+        }
+        out += ']';
+      }
+    }
+    out += '}';
+  }
+};
+
+// What a resource contributes to each of its segments, computed once.
+struct ResourceText {
+  ResourceBlocks blocks;
+  std::string name;          // SanitizeName(service.name)
+  std::string service_json;  // empty when blocks.service is null
+  std::string aws_json;      // empty when blocks.aws is null
+};
+
 class Translator {
  public:
   Translator(const ExportTraceServiceRequest& request, const TranslatorOptions& options)
@@ -160,6 +366,12 @@ class Translator {
   }
 
   void CollectSpans() {
+    size_t spans = 0;
+    for (const auto& rs : request_.resource_spans()) {
+      for (const auto& scope : rs.scope_spans()) spans += static_cast<size_t>(scope.spans_size());
+    }
+    nodes_.reserve(spans);
+    by_id_.reserve(spans);
     for (size_t r = 0; r < static_cast<size_t>(request_.resource_spans_size()); ++r) {
       for (const auto& scope : request_.resource_spans(r).scope_spans()) {
         for (const Span& span : scope.spans()) {
@@ -174,7 +386,7 @@ class Translator {
           node.segment = span.kind() == Span::SPAN_KIND_SERVER ||
                          span.kind() == Span::SPAN_KIND_CONSUMER || !HasParent(span);
           by_id_[SpanKey{span.trace_id(), span.span_id()}] = nodes_.size();
-          nodes_.push_back(node);
+          nodes_.push_back(std::move(node));
         }
       }
     }
@@ -201,123 +413,129 @@ class Translator {
     }
   }
 
-  const ResourceBlocks& Resource(size_t r) {
+  const ResourceText& Resource(size_t r) {
     auto it = resources_.find(r);
     if (it == resources_.end()) {
-      it = resources_
-               .emplace(r, MakeResourceBlocks(
-                               AttributeView(request_.resource_spans(r).resource().attributes())))
-               .first;
+      ResourceText res;
+      res.blocks =
+          MakeResourceBlocks(AttributeView(request_.resource_spans(r).resource().attributes()));
+      res.name = SanitizeName(res.blocks.service_name);
+      if (!res.blocks.service.is_null()) AppendJson(res.service_json, res.blocks.service);
+      if (!res.blocks.aws.is_null()) AppendJson(res.aws_json, res.blocks.aws);
+      it = resources_.emplace(r, std::move(res)).first;
     }
     return it->second;
   }
 
-  json BuildEntity(const Node& node) {
+  EntityText BuildEntity(const Node& node) {
     const Span& span = *node.span;
     AttributeView a(span.attributes());
-    const ResourceBlocks& res = Resource(node.resource);
-    json e = json::object();
-    e["id"] = Hex(span.span_id());
-    e["start_time"] = Seconds(span.start_time_unix_nano());
+    const ResourceText& res = Resource(node.resource);
+    EntityText e;
+    e.text.reserve(512);
+    e.members.reserve(16);
+    e.id = Hex(span.span_id());
+    e.SetString("id", e.id);
+    e.SetDouble("start_time", Seconds(span.start_time_unix_nano()));
     if (span.end_time_unix_nano() != 0) {
-      e["end_time"] = Seconds(span.end_time_unix_nano());
+      e.SetDouble("end_time", Seconds(span.end_time_unix_nano()));
     } else {
-      e["in_progress"] = true;
+      e.SetTrue("in_progress");
     }
+    std::string name;
     if (node.segment) {
-      std::string name = SanitizeName(res.service_name);
-      e["name"] = name.empty() ? SubsegmentName(span, a) : name;
-      e["trace_id"] = XRayTraceId(span.trace_id());
-      if (HasParent(span)) e["parent_id"] = Hex(span.parent_span_id());
-      if (!res.origin.empty()) e["origin"] = res.origin;
-      if (!res.service.is_null()) e["service"] = res.service;
-      if (!res.aws.is_null()) e["aws"] = res.aws;
-      if (!res.resource_arn.empty()) e["resource_arn"] = res.resource_arn;
+      name = res.name.empty() ? SubsegmentName(span, a) : res.name;
+      e.trace_id = XRayTraceId(span.trace_id());
+      e.SetString("trace_id", e.trace_id);
+      if (HasParent(span)) e.SetHex("parent_id", span.parent_span_id());
+      if (!res.blocks.origin.empty()) e.SetString("origin", res.blocks.origin);
+      if (!res.service_json.empty()) e.SetRaw("service", res.service_json);
+      if (!res.aws_json.empty()) e.SetRaw("aws", res.aws_json);
+      if (!res.blocks.resource_arn.empty()) e.SetString("resource_arn", res.blocks.resource_arn);
       if (auto user = a.String("enduser.id")) {
-        e["user"] = *user;
+        e.SetString("user", *user);
         a.Consume("enduser.id");
       }
     } else {
-      e["name"] = SubsegmentName(span, a);
+      name = SubsegmentName(span, a);
       bool outgoing =
           span.kind() == Span::SPAN_KIND_CLIENT || span.kind() == Span::SPAN_KIND_PRODUCER;
       if (IsAwsSdkCall(a)) {
-        e["namespace"] = "aws";
+        e.SetString("namespace", "aws");
         json aws = MakeAwsCall(a);
-        if (!aws.is_null()) e["aws"] = std::move(aws);
+        if (!aws.is_null()) e.SetJson("aws", aws);
       } else if (outgoing) {
-        e["namespace"] = "remote";
+        e.SetString("namespace", "remote");
       }
     }
-    if (e["name"].get_ref<const std::string&>().empty()) e["name"] = "span";
+    e.SetString("name", name.empty() ? std::string_view("span") : std::string_view(name));
     HttpBlock http = MakeHttp(a, node.segment);
-    if (!http.json.is_null()) e["http"] = std::move(http.json);
+    if (!http.json.is_null()) e.SetJson("http", http.json);
     Outcome outcome = MakeOutcome(http.status, span.status());
-    if (outcome.error) e["error"] = true;
-    if (outcome.throttle) e["throttle"] = true;
-    if (outcome.fault) e["fault"] = true;
+    if (outcome.error) e.SetTrue("error");
+    if (outcome.throttle) e.SetTrue("throttle");
+    if (outcome.fault) e.SetTrue("fault");
     json cause = MakeCause(span, outcome, options_.new_exception_id, options_.max_stack_frames);
-    if (!cause.is_null()) e["cause"] = std::move(cause);
-    AddAnnotationsAndMetadata(a, e);
+    if (!cause.is_null()) e.SetJson("cause", cause);
+    json extra = json::object();
+    AddAnnotationsAndMetadata(a, extra);
+    for (const auto& [key, value] : extra.get_ref<const json::object_t&>()) {
+      // The only keys it sets; both are literals for EntityText.
+      e.SetJson(key == "annotations" ? std::string_view("annotations") : "metadata", value);
+    }
     return e;
   }
 
-  json BuildTree(size_t index) {
+  EntityText BuildTree(size_t index) {
     Node& node = nodes_[index];
-    json e = BuildEntity(node);
+    EntityText e = BuildEntity(node);
     if (!node.children.empty()) {
       std::sort(node.children.begin(), node.children.end(), [this](size_t x, size_t y) {
         return nodes_[x].span->start_time_unix_nano() < nodes_[y].span->start_time_unix_nano();
       });
-      json subs = json::array();
-      for (size_t c : node.children) subs.push_back(BuildTree(c));
-      e["subsegments"] = std::move(subs);
+      e.subsegments.reserve(node.children.size());
+      for (size_t c : node.children) e.subsegments.push_back(BuildTree(c));
     }
     if (node.parent < 0 && !node.segment) {
-      e["type"] = "subsegment";
-      e["trace_id"] = XRayTraceId(node.span->trace_id());
-      e["parent_id"] = Hex(node.span->parent_span_id());
+      e.SetString("type", "subsegment");
+      e.trace_id = XRayTraceId(node.span->trace_id());
+      e.SetString("trace_id", e.trace_id);
+      e.SetHex("parent_id", node.span->parent_span_id());
     }
     return e;
   }
 
-  static size_t CountEntities(const json& e) {
-    size_t n = 1;
-    if (auto it = e.find("subsegments"); it != e.end()) {
-      for (const json& s : *it) n += CountEntities(s);
-    }
-    return n;
-  }
-
   // Emits one document; past the size limit its subsegments go out as
   // independent subsegment documents (recursively).
-  void EmitTree(json doc, bool independent) {
-    std::string text = doc.dump(-1, ' ', false, json::error_handler_t::replace);
-    std::string id = doc["id"].get<std::string>();
+  void EmitTree(EntityText doc, bool independent) {
+    std::string text;
+    text.reserve(doc.text.size() + 64 + 1024 * doc.subsegments.size());
+    doc.Serialize(text);
     if (text.size() <= options_.max_document_bytes) {
-      out_.documents.push_back({std::move(text), std::move(id), CountEntities(doc)});
+      out_.documents.push_back({std::move(text), std::move(doc.id), doc.CountEntities()});
       return;
     }
-    auto subs_it = doc.find("subsegments");
-    if (subs_it == doc.end()) {
+    if (doc.subsegments.empty()) {
       ++out_.rejected_spans;
       if (out_.errors.size() < options_.max_error_lines) {
         out_.errors.push_back(
-            fmt::format("span {}: its X-Ray document is {} bytes, over the {}-byte limit", id,
+            fmt::format("span {}: its X-Ray document is {} bytes, over the {}-byte limit", doc.id,
                         text.size(), options_.max_document_bytes));
       } else {
         out_.errors_truncated = true;
       }
       return;
     }
-    json subs = std::move(*subs_it);
-    doc.erase("subsegments");
-    std::string trace_id = doc["trace_id"].get<std::string>();
+    std::vector<EntityText> subs = std::move(doc.subsegments);
+    doc.subsegments.clear();
+    std::string trace_id = doc.trace_id;
+    std::string id = doc.id;
     EmitTree(std::move(doc), independent);
-    for (json& sub : subs) {
-      sub["type"] = "subsegment";
-      sub["trace_id"] = trace_id;
-      sub["parent_id"] = id;
+    for (EntityText& sub : subs) {
+      sub.SetString("type", "subsegment");
+      sub.trace_id = trace_id;
+      sub.SetString("trace_id", trace_id);
+      sub.SetString("parent_id", id);
       EmitTree(std::move(sub), true);
     }
   }
@@ -326,7 +544,7 @@ class Translator {
   TranslatorOptions options_;
   std::vector<Node> nodes_;
   std::unordered_map<SpanKey, size_t, SpanKeyHash> by_id_;
-  std::unordered_map<size_t, ResourceBlocks> resources_;
+  std::unordered_map<size_t, ResourceText> resources_;
   Translation out_;
 };
 
