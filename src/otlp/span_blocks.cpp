@@ -200,7 +200,7 @@ std::string SanitizeAnnotationKey(std::string_view key) {
   return out;
 }
 
-void AddAnnotationsAndMetadata(AttributeView& a, json& entity) {
+json TakeAnnotations(AttributeView& a) {
   std::vector<std::string_view> keys;  // point into the span's attributes
   if (const auto* listed = a.Find("aws.xray.annotations")) {
     a.Consume("aws.xray.annotations");
@@ -219,6 +219,11 @@ void AddAnnotationsAndMetadata(AttributeView& a, json& entity) {
     annotations[SanitizeAnnotationKey(key)] = AnyValueToJson(*value);
     a.Consume(key);
   }
+  return annotations;
+}
+
+void AddAnnotationsAndMetadata(AttributeView& a, json& entity) {
+  json annotations = TakeAnnotations(a);
   json defaults = json::object();
   for (const auto& kv : a.attributes()) {
     if (a.IsConsumed(kv.key()) || defaults.contains(kv.key())) continue;

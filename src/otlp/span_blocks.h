@@ -51,6 +51,9 @@ nlohmann::json MakeAwsCall(AttributeView& attributes);
 // values) and "metadata" ({"default": {key: value}} for every attribute not
 // consumed) on `entity`, leaving each out when empty.
 void AddAnnotationsAndMetadata(AttributeView& attributes, nlohmann::json& entity);
+// Its first half: the "annotations" object (possibly empty), consuming the
+// keys it takes. The translator writes metadata itself, without a json tree.
+nlohmann::json TakeAnnotations(AttributeView& attributes);
 
 // Annotation keys may hold letters, digits, '_' and '.': anything else → '_'.
 std::string SanitizeAnnotationKey(std::string_view key);

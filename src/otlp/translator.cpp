@@ -477,13 +477,61 @@ class Translator {
     if (outcome.fault) e.SetTrue("fault");
     json cause = MakeCause(span, outcome, options_.new_exception_id, options_.max_stack_frames);
     if (!cause.is_null()) e.SetJson("cause", cause);
-    json extra = json::object();
-    AddAnnotationsAndMetadata(a, extra);
-    for (const auto& [key, value] : extra.get_ref<const json::object_t&>()) {
-      // The only keys it sets; both are literals for EntityText.
-      e.SetJson(key == "annotations" ? std::string_view("annotations") : "metadata", value);
-    }
+    json annotations = TakeAnnotations(a);
+    if (!annotations.empty()) e.SetJson("annotations", annotations);
+    AppendMetadata(a, e);
     return e;
+  }
+
+  // AddAnnotationsAndMetadata's "metadata": {"default": {key: value}} for every
+  // attribute not consumed (the first of a repeated key), keys sorted as a
+  // json object sorts them.
+  void AppendMetadata(const AttributeView& a, EntityText& e) {
+    metadata_.clear();
+    for (const auto& kv : a.attributes()) {
+      if (a.IsConsumed(kv.key())) continue;
+      metadata_.push_back({kv.key(), &kv.value(), metadata_.size()});
+    }
+    if (metadata_.empty()) return;
+    // Sorted by key, then by attribute order: the first of equal keys is kept.
+    std::sort(metadata_.begin(), metadata_.end(), [](const MetadataRef& x, const MetadataRef& y) {
+      return x.key != y.key ? x.key < y.key : x.order < y.order;
+    });
+    e.Begin("metadata");
+    e.text += "{\"default\":{";
+    std::string_view previous;
+    for (size_t i = 0; i < metadata_.size(); ++i) {
+      const MetadataRef& m = metadata_[i];
+      if (i > 0 && m.key == previous) continue;
+      if (i > 0) e.text += ',';
+      previous = m.key;
+      AppendJsonString(e.text, m.key);
+      e.text += ':';
+      AppendAnyValue(e.text, *m.value);
+    }
+    e.text += "}}";
+    e.End();
+  }
+
+  // AnyValueToJson(value), written as JSON text.
+  static void AppendAnyValue(std::string& out, const otlp_common::AnyValue& value) {
+    switch (value.value_case()) {
+      case otlp_common::AnyValue::kStringValue:
+        AppendJsonString(out, value.string_value());
+        return;
+      case otlp_common::AnyValue::kBoolValue:
+        out += value.bool_value() ? "true" : "false";
+        return;
+      case otlp_common::AnyValue::kIntValue:
+        AppendJsonInt(out, value.int_value());
+        return;
+      case otlp_common::AnyValue::kDoubleValue:
+        AppendJsonDouble(out, value.double_value());  // null when not finite, as AnyValueToJson
+        return;
+      default:
+        AppendJson(out, AnyValueToJson(value));
+        return;
+    }
   }
 
   EntityText BuildTree(size_t index) {
@@ -545,6 +593,12 @@ class Translator {
   std::vector<Node> nodes_;
   std::unordered_map<SpanKey, size_t, SpanKeyHash> by_id_;
   std::unordered_map<size_t, ResourceText> resources_;
+  struct MetadataRef {
+    std::string_view key;
+    const otlp_common::AnyValue* value;
+    size_t order;
+  };
+  std::vector<MetadataRef> metadata_;  // AppendMetadata's scratch
   Translation out_;
 };
 
