@@ -11,9 +11,12 @@
 // Results a stage produces are kept and destroyed with timing paused, so a
 // stage's figure excludes their destruction, which has benchmarks of its own.
 // BM_Pipeline runs everything back to back, one trace at a time, as the writer
-// does. The `per_trace` counter is CPU time per trace.
+// does. The `per_trace` counter is CPU time per trace; `allocs` is the number of
+// heap allocations per trace, counted once on kBatch traces before timing.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -24,6 +27,33 @@
 #include "store/store_keys.h"
 #include "xray/segment_parser.h"
 #include "xray/trace.h"
+
+// Counts every allocation of the process (the benchmark is single-threaded).
+// GCC cannot see that these replacements pair malloc with free.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+size_t g_allocations = 0;
+}  // namespace
+
+void* operator new(size_t size) {
+  ++g_allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t size) { return operator new(size); }
+void* operator new(size_t size, const std::nothrow_t&) noexcept {
+  ++g_allocations;
+  return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](size_t size, const std::nothrow_t& tag) noexcept {
+  return operator new(size, tag);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -89,6 +119,16 @@ const std::vector<TraceRecord>& Records() {
   return records;
 }
 
+// Allocations per trace of `make(i)` over kBatch traces, results kept.
+template <typename T, typename Make>
+double AllocationsPerTrace(Make make) {
+  std::vector<T> out;
+  out.reserve(kBatch);
+  const size_t before = g_allocations;
+  for (size_t i = 0; i < kBatch; ++i) out.push_back(make(i));
+  return static_cast<double>(g_allocations - before) / kBatch;
+}
+
 void PerTrace(benchmark::State& state, size_t traces_per_iteration) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * traces_per_iteration));
   state.counters["per_trace"] = benchmark::Counter(
@@ -100,6 +140,7 @@ void PerTrace(benchmark::State& state, size_t traces_per_iteration) {
 // destroyed untimed.
 template <typename T, typename Make>
 void TimeMaking(benchmark::State& state, Make make) {
+  state.counters["allocs"] = AllocationsPerTrace<T>(make);
   std::vector<T> out;
   out.reserve(kBatch);
   size_t next = 0;
@@ -152,6 +193,8 @@ void BM_EncodeTraceRecord(benchmark::State& state) {
   const auto& records = Records();
   std::string out;
   size_t next = 0;
+  for (size_t i = 0; i < kDocuments; ++i) roentgen::store::EncodeTraceRecord(records[i], out);
+  state.counters["bytes"] = static_cast<double>(out.size()) / kDocuments;
   for (auto _ : state) {
     out.clear();
     for (size_t i = 0; i < kBatch; ++i) {
@@ -193,9 +236,16 @@ BENCHMARK(BM_DestroyIndexEntries);
 void BM_Pipeline(benchmark::State& state) {
   const auto& docs = Documents();
   std::string arena;
+  arena.reserve(1 << 20);
   size_t next = 0;
   std::vector<const ReceivedDocument*> pointers;
+  pointers.reserve(1);
+  size_t allocations = 0;
   for (auto _ : state) {
+    if (next == kBatch) allocations = g_allocations;
+    if (next == 2 * kBatch) {
+      state.counters["allocs"] = static_cast<double>(g_allocations - allocations) / kBatch;
+    }
     const ReceivedDocument& d = docs[next++ % kDocuments];
     if (next % kBatch == 0) arena.clear();
     pointers.clear();
