@@ -73,10 +73,19 @@ void PutHex(char* at, uint64_t v, int digits) {
   for (int i = digits - 1; i >= 0; --i, v >>= 4) at[i] = kHex[v & 0xf];
 }
 
+// A bijection of 64-bit values (splitmix64's finalizer): distinct sequence
+// numbers give distinct ids that look random, as SDK-generated ids do.
+uint64_t Scramble(uint64_t v) {
+  v += 0x9e3779b97f4a7c15ULL;
+  v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  v = (v ^ (v >> 27)) * 0x94d049bb133111ebULL;
+  return v ^ (v >> 31);
+}
+
 // Makes template `t` unique for sequence number `seq` (sender `lane`).
 void Stamp(std::string& text, const Template& t, uint64_t lane, uint64_t seq) {
   PutHex(text.data() + t.trace_pos, lane, 8);
-  PutHex(text.data() + t.trace_pos + 8, seq, 16);
+  PutHex(text.data() + t.trace_pos + 8, Scramble(seq), 16);
   PutHex(text.data() + t.id_pos, (lane << 48) ^ seq ^ 0x5bd1e995ULL, 16);
 }
 

@@ -1,9 +1,15 @@
-// Pipeline: UDP datagrams → raw queue → parse thread → write queue → writer
-// thread (one store Write per batch). HTTP documents are parsed on the caller's
-// thread and enter the write queue directly, all of a request's documents at
-// once or none (the request then fails with ResourceExhausted).
+// Pipeline: UDP datagrams → raw queue → parse thread → one write queue per
+// writer thread, chosen by trace id (so every trace has one owner: its cache,
+// its revisions, its order of updates) → writer threads, each committing one
+// store Write per batch; RocksDB groups concurrent commits into one WAL sync.
+// HTTP documents are parsed on the caller's thread and enter the write queues
+// directly; when a queue is full the request fails with ResourceExhausted (the
+// documents already queued for other shards are still stored: entity writes
+// are idempotent, so the client's retry is harmless).
 #include "ingest/pipeline.h"
 
+#include <fmt/format.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -27,7 +33,8 @@ constexpr size_t kParseBatch = 256;  // datagrams moved from the raw queue at on
 // (the raw queue keeps the full queue_capacity, so UDP loses nothing more) and
 // the pipeline's memory stays bounded (~100 MB for the default capacity).
 size_t ParsedQueueCapacity(const PipelineConfig& c) {
-  return std::min(c.queue_capacity, 2 * c.max_batch_documents);
+  return std::max<size_t>(1, std::min(c.queue_capacity, 2 * c.max_batch_documents) /
+                                 c.writer_threads);
 }
 
 // Logs rejected documents, at most kPerSecond lines a second, then a count of
@@ -58,6 +65,12 @@ class RejectLog {
   std::atomic<uint64_t> suppressed_{0};
 };
 
+// Names the calling thread (visible in top -H, perf and gdb); Linux limits
+// names to 15 characters.
+void NameThread(const std::string& name) {
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+}
+
 }  // namespace
 
 Status PipelineConfig::Validate() const {
@@ -71,6 +84,9 @@ Status PipelineConfig::Validate() const {
   if (trace_cache_bytes == 0)
     return Status::InvalidArgument("ingest trace_cache_bytes must be > 0");
   if (clock == nullptr) return Status::InvalidArgument("ingest clock must be set");
+  if (writer_threads == 0 || writer_threads > 64) {
+    return Status::InvalidArgument("ingest writer_threads must be between 1 and 64");
+  }
   return Status::Ok();
 }
 
@@ -79,23 +95,43 @@ struct Pipeline::Impl {
       : config(c),
         clock(c.clock != nullptr ? *c.clock : Clock::System()),
         metrics(registry),
-        raw(c.queue_capacity),
-        parsed(ParsedQueueCapacity(c)),
-        writer(store, metrics, clock, c.trace_cache_entries, c.trace_cache_bytes, c.rollups) {}
+        raw(c.queue_capacity) {
+    const size_t shards = std::max<size_t>(1, c.writer_threads);
+    for (size_t i = 0; i < shards; ++i) {
+      auto shard = std::make_unique<Shard>(ParsedQueueCapacity(c), store, metrics, clock,
+                                           std::max<size_t>(1, c.trace_cache_entries / shards),
+                                           std::max<size_t>(1, c.trace_cache_bytes / shards),
+                                           c.rollups);
+      this->shards.push_back(std::move(shard));
+    }
+  }
+
+  // One writer thread's queue and state; traces are assigned by id hash.
+  struct Shard {
+    Shard(size_t capacity, store::Store& store, const IngestMetrics& metrics, const Clock& clock,
+          size_t cache_entries, size_t cache_bytes, graph::RollupStore* rollups)
+        : queue(capacity), writer(store, metrics, clock, cache_entries, cache_bytes, rollups) {}
+    BoundedQueue<WriteItem> queue;  // entity documents for this writer
+    Writer writer;                  // used by this shard's thread only
+    std::thread thread;
+    std::vector<WriteItem> staged;  // scratch of the routing thread
+  };
+  size_t ShardOf(const WriteItem& item) const {
+    return xray::TraceIdHash()(*item.doc.entity.trace_id) % shards.size();
+  }
 
   // Parses one document into `out`. On failure fills `failure`, counts it and
   // logs it (rate-limited).
   bool ParseDocument(xray::SegmentParser& parser, std::string_view json, std::string_view transport,
                      std::vector<xray::SegmentDocument>& out, xray::ParseFailure& failure);
   void ParseLoop();
-  void WriteLoop();
+  void WriteLoop(Shard& shard);
 
   const PipelineConfig config;
   const Clock& clock;
   const IngestMetrics metrics;
-  BoundedQueue<std::string> raw;   // UDP datagrams
-  BoundedQueue<WriteItem> parsed;  // entity documents for the writer
-  Writer writer;                   // used by the write thread only
+  BoundedQueue<std::string> raw;  // UDP datagrams
+  std::vector<std::unique_ptr<Shard>> shards;
   RejectLog reject_log;
 
   std::atomic<bool> running{false};
@@ -103,7 +139,6 @@ struct Pipeline::Impl {
   bool started = false;
   bool stopped = false;
   std::thread parse_thread;
-  std::thread write_thread;
 };
 
 bool Pipeline::Impl::ParseDocument(xray::SegmentParser& parser, std::string_view json,
@@ -158,20 +193,25 @@ void Pipeline::Impl::ParseLoop() {
     }
     datagrams.clear();
     metrics.queue_depth.Add(static_cast<int64_t>(items.size()));
-    if (parsed.PushAll(items) != PushResult::kOk) {
-      // Only when Stop() raced ahead of us; cannot happen with the join order.
-      metrics.queue_depth.Add(-static_cast<int64_t>(items.size()));
-      metrics.dropped_not_running.Inc(items.size());
-      items.clear();
+    for (WriteItem& item : items) shards[ShardOf(item)]->staged.push_back(std::move(item));
+    items.clear();
+    for (auto& shard : shards) {
+      if (shard->staged.empty()) continue;
+      if (shard->queue.PushAll(shard->staged) != PushResult::kOk) {
+        // Only when Stop() raced ahead of us; cannot happen with the join order.
+        metrics.queue_depth.Add(-static_cast<int64_t>(shard->staged.size()));
+        metrics.dropped_not_running.Inc(shard->staged.size());
+        shard->staged.clear();
+      }
     }
   }
 }
 
-void Pipeline::Impl::WriteLoop() {
+void Pipeline::Impl::WriteLoop(Shard& shard) {
   std::vector<WriteItem> batch;
-  while (parsed.PopBatch(config.max_batch_documents, batch)) {
+  while (shard.queue.PopBatch(config.max_batch_documents, batch)) {
     metrics.queue_depth.Add(-static_cast<int64_t>(batch.size()));
-    (void)writer.ProcessBatch(batch);  // failures are counted and reported per item
+    (void)shard.writer.ProcessBatch(batch);  // failures are counted and reported per item
     batch.clear();
   }
 }
@@ -187,8 +227,16 @@ Status Pipeline::Start() {
   if (impl_->stopped) return Status::Unavailable("the ingest pipeline was stopped");
   if (impl_->started) return Status::AlreadyExists("the ingest pipeline is already started");
   impl_->started = true;
-  impl_->parse_thread = std::thread([impl = impl_.get()] { impl->ParseLoop(); });
-  impl_->write_thread = std::thread([impl = impl_.get()] { impl->WriteLoop(); });
+  impl_->parse_thread = std::thread([impl = impl_.get()] {
+    NameThread("rg-parse");
+    impl->ParseLoop();
+  });
+  for (size_t i = 0; i < impl_->shards.size(); ++i) {
+    impl_->shards[i]->thread = std::thread([impl = impl_.get(), s = impl_->shards[i].get(), i] {
+      NameThread(fmt::format("rg-write-{}", i));
+      impl->WriteLoop(*s);
+    });
+  }
   impl_->running.store(true, std::memory_order_release);
   return Status::Ok();
 }
@@ -223,7 +271,6 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   auto ticket = std::make_shared<SubmitTicket>();
   std::vector<WriteItem> items;
   const int64_t now_us = s.clock.NowMicros();
-  size_t accepted = 0;
   for (size_t i = 0; i < documents.size(); ++i) {
     DocumentOutcome& outcome = outcomes[i];
     docs.clear();
@@ -233,7 +280,6 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
       outcome.message = std::move(failure.message);
       continue;
     }
-    ++accepted;
     outcome.accepted = true;
     outcome.id = docs.front().entity.id.ToString();
     for (xray::SegmentDocument& doc : docs)
@@ -248,19 +294,27 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   ticket->done = std::move(done);
   ticket->outcomes = std::move(outcomes);
   s.metrics.queue_depth.Add(static_cast<int64_t>(n));
-  const PushResult pushed = s.parsed.TryPushAll(items);
-  if (pushed == PushResult::kOk) return;
-  s.metrics.queue_depth.Add(-static_cast<int64_t>(n));
-  Status status;
-  if (pushed == PushResult::kFull) {
-    s.metrics.dropped_queue_full.Inc(accepted);
-    status = Status::ResourceExhausted("the ingest queue is full; retry later");
-  } else {
-    s.metrics.dropped_not_running.Inc(accepted);
-    status = Status::Unavailable("the server is shutting down");
+  // Per request, not per shard: concurrent requests must not share staging.
+  std::vector<std::vector<WriteItem>> staged(s.shards.size());
+  for (WriteItem& item : items) staged[s.ShardOf(item)].push_back(std::move(item));
+  items.clear();
+  for (std::vector<WriteItem>& part : staged) {
+    if (part.empty()) continue;
+    const size_t count = part.size();
+    const PushResult pushed = s.shards[&part - staged.data()]->queue.TryPushAll(part);
+    if (pushed == PushResult::kOk) continue;
+    s.metrics.queue_depth.Add(-static_cast<int64_t>(count));
+    Status status;
+    if (pushed == PushResult::kFull) {
+      s.metrics.dropped_queue_full.Inc(count);
+      status = Status::ResourceExhausted("the ingest queue is full; retry later");
+    } else {
+      s.metrics.dropped_not_running.Inc(count);
+      status = Status::Unavailable("the server is shutting down");
+    }
+    part.clear();  // releases the references to the ticket
+    ticket->Settle(count, status);
   }
-  items.clear();  // releases the queue's references to the ticket
-  ticket->done(status, std::move(ticket->outcomes));
 }
 
 void Pipeline::Stop() {
@@ -272,8 +326,10 @@ void Pipeline::Stop() {
   impl_->running.store(false, std::memory_order_release);
   impl_->raw.Close();  // the parse thread drains what is queued, then exits
   if (impl_->parse_thread.joinable()) impl_->parse_thread.join();
-  impl_->parsed.Close();  // the writer drains and commits the rest, then exits
-  if (impl_->write_thread.joinable()) impl_->write_thread.join();
+  for (auto& shard : impl_->shards) shard->queue.Close();  // writers drain, commit, exit
+  for (auto& shard : impl_->shards) {
+    if (shard->thread.joinable()) shard->thread.join();
+  }
 }
 
 }  // namespace roentgen::ingest

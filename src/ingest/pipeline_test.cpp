@@ -226,5 +226,66 @@ TEST_F(PipelineTest, StopDrainsEverythingQueuedAndThenRefuses) {
   p.Stop();  // idempotent
 }
 
+TEST_F(PipelineTest, EachTraceHasOneWriterAcrossShards) {
+  PipelineConfig config;
+  config.writer_threads = 3;
+  config.max_batch_documents = 4;  // many small batches: traces span batches
+  Pipeline p(config, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  constexpr uint64_t kTraces = 40;
+  constexpr uint64_t kSegmentsPerTrace = 5;
+  for (uint64_t s = 0; s < kSegmentsPerTrace; ++s) {
+    for (uint64_t t = 1; t <= kTraces; ++t) {
+      p.OnDatagram(Datagram(
+          SegmentJson(TraceIdText(t), SegmentIdText(t * 100 + s), 1.0 + s, 2.0 + s)));
+    }
+  }
+  p.Stop();
+  EXPECT_EQ(store_.document_count(), kTraces * kSegmentsPerTrace);
+  for (uint64_t t = 1; t <= kTraces; ++t) {
+    auto id = xray::TraceId::Parse(TraceIdText(t));
+    ASSERT_TRUE(id.ok());
+    auto record = store_.GetTrace(*id);
+    ASSERT_TRUE(record.ok()) << record.status().ToString();
+    // Every segment is in the final record: no shard assembled the trace
+    // without the documents another shard had written.
+    EXPECT_EQ(record->summary.segment_count, kSegmentsPerTrace) << TraceIdText(t);
+    EXPECT_EQ(record->summary.start_time_us, 1'000'000) << TraceIdText(t);
+  }
+}
+
+TEST_F(PipelineTest, SubmitAcrossShardsCallsBackOnceWhenAllAreDurable) {
+  PipelineConfig config;
+  config.writer_threads = 4;
+  Pipeline p(config, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  std::vector<std::string> docs;
+  for (uint64_t t = 1; t <= 64; ++t) {
+    docs.push_back(SegmentJson(TraceIdText(t), SegmentIdText(t), 1.0, 2.0));
+  }
+  std::atomic<int> calls{0};
+  std::promise<SubmitResult> promise;
+  p.Submit(docs, [&](Status s, std::vector<DocumentOutcome> o) {
+    if (calls.fetch_add(1) == 0) {
+      promise.set_value(SubmitResult{std::move(s), std::move(o), store_.document_count()});
+    }
+  });
+  SubmitResult result = promise.get_future().get();
+  p.Stop();
+  EXPECT_EQ(calls.load(), 1);
+  ASSERT_TRUE(result.status.ok()) << result.status.ToString();
+  ASSERT_EQ(result.outcomes.size(), 64u);
+  for (const auto& o : result.outcomes) EXPECT_TRUE(o.accepted);
+  EXPECT_EQ(result.documents_stored_at_callback, 64u);
+}
+
+TEST_F(PipelineTest, WriterThreadsMustBeSensible) {
+  PipelineConfig config;
+  config.writer_threads = 0;
+  EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
+  config.writer_threads = 65;
+  EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace roentgen::ingest

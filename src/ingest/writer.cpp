@@ -12,6 +12,20 @@
 
 namespace roentgen::ingest {
 
+void SubmitTicket::Settle(size_t n, const Status& status) {
+  if (!status.ok()) {
+    std::lock_guard lock(mu_);
+    if (status_.ok()) status_ = status;
+  }
+  if (remaining.fetch_sub(n, std::memory_order_acq_rel) != n) return;
+  Status final_status;
+  {
+    std::lock_guard lock(mu_);
+    final_status = status_;
+  }
+  done(std::move(final_status), std::move(outcomes));
+}
+
 struct Writer::TouchedTrace {
   xray::TraceId id;
   CachedTrace* trace = nullptr;  // null when it could not be loaded
@@ -138,6 +152,7 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     record.summary.revision = t.trace->revision + 1;
     record.summary.updated_us = now_us;
     write.traces.push_back(std::move(record));
+    write.new_traces.push_back(t.trace->revision == 0);
   }
 
   Status status;
@@ -167,9 +182,7 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
       if (!item_status.ok()) metrics_.dropped_store_error.Inc();
       continue;
     }
-    SubmitTicket& ticket = *item.ticket;
-    if (!item_status.ok() && ticket.status.ok()) ticket.status = item_status;
-    if (--ticket.remaining == 0) ticket.done(ticket.status, std::move(ticket.outcomes));
+    item.ticket->Settle(1, item_status);
   }
   for (TouchedTrace& t : touched) {
     if (t.trace == nullptr || t.dirty.empty()) continue;

@@ -17,9 +17,11 @@
 // it). Thread safety: none; one writer thread owns it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "common/clock.h"
@@ -34,13 +36,21 @@
 
 namespace roentgen::ingest {
 
-// The state of one Submit() call while its documents are in flight.
-// Touched only by the writer thread once queued.
+// The state of one Submit() call while its documents are in flight. Its
+// documents may be committed by several writer threads (one per trace shard):
+// whichever completes the last one calls `done`, exactly once.
 struct SubmitTicket {
   Pipeline::SubmitCallback done;
   std::vector<DocumentOutcome> outcomes;
-  size_t remaining = 0;  // queued entity documents not yet committed
-  Status status;         // first failure, if any
+  std::atomic<size_t> remaining{0};  // entity documents not yet committed (or failed)
+
+  // Settles `n` documents with `status` (the first failure wins) and calls
+  // `done` when they were the last ones. Thread-safe.
+  void Settle(size_t n, const Status& status);
+
+ private:
+  std::mutex mu_;
+  Status status_;  // first failure, if any
 };
 
 // One parsed entity document waiting to be written.

@@ -120,10 +120,22 @@ std::string SegmentId::ToString() const {
 }
 
 size_t TraceIdHash::operator()(const TraceId& id) const noexcept {
-  // The last 8 bytes are random for every id source (X-Ray and W3C alike).
-  uint64_t v;
-  std::memcpy(&v, id.bytes.data() + 8, 8);
-  return static_cast<size_t>(v ^ (v >> 29));
+  // SDKs generate random ids, but nothing obliges a client to: sequential or
+  // partly constant ids are common in hand-written code and load generators.
+  // Mixing all 16 bytes (a murmur3-style finalizer) spreads any of them over
+  // hash buckets and over the writer shards, which take the hash modulo a small
+  // number and so depend on its low bits.
+  uint64_t hi;
+  uint64_t lo;
+  std::memcpy(&hi, id.bytes.data(), 8);
+  std::memcpy(&lo, id.bytes.data() + 8, 8);
+  uint64_t v = hi * 0x9e3779b97f4a7c15ULL ^ lo;
+  v ^= v >> 33;
+  v *= 0xff51afd7ed558ccdULL;
+  v ^= v >> 33;
+  v *= 0xc4ceb9fe1a85ec53ULL;
+  v ^= v >> 33;
+  return static_cast<size_t>(v);
 }
 
 }  // namespace roentgen::xray

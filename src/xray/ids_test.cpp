@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 #include <set>
+#include <vector>
 
 namespace roentgen::xray {
 namespace {
@@ -139,6 +140,25 @@ TEST(SegmentIdTest, GenerateIsNonZeroAndDistinct) {
     EXPECT_EQ(id.ToString().size(), 16u);
   }
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+// Writer shards take the hash modulo a small number: ids that differ only in
+// a sequence number (load generators, hand-written clients) must still spread.
+TEST(TraceIdHashTest, SequentialIdsSpreadOverSmallModuli) {
+  TraceIdHash hash;
+  for (size_t shards : {2u, 3u, 8u}) {
+    std::vector<size_t> counts(shards);
+    for (uint64_t seq = 0; seq < 8000; ++seq) {
+      TraceId id;
+      id.bytes[0] = 0x69;  // one epoch second, constant bytes, then the sequence
+      for (int b = 0; b < 8; ++b) id.bytes[15 - b] = static_cast<uint8_t>(seq >> (8 * b));
+      ++counts[hash(id) % shards];
+    }
+    for (size_t n : counts) {
+      EXPECT_GT(n, 8000 / shards * 8 / 10) << shards << " shards";
+      EXPECT_LT(n, 8000 / shards * 12 / 10) << shards << " shards";
+    }
+  }
 }
 
 }  // namespace
