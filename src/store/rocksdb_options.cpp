@@ -92,6 +92,10 @@ rocksdb::DBOptions MakeDbOptions() {
   // Several column families share the WAL: force flushes of the small ones so
   // the log does not grow without bound.
   o.max_total_wal_size = 256 << 20;
+  // All memtables together (up to 3 × 64 MB per large column family, 3 × 32 MB
+  // per index): without a cap a sustained ingest burst fills every one of them
+  // and the server's RSS passes 1 GiB; at the cap the largest is flushed.
+  o.db_write_buffer_size = 320 << 20;
   o.keep_log_file_num = 5;
   o.max_log_file_size = 16 << 20;
   return o;

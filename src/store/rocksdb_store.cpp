@@ -209,15 +209,18 @@ Status RocksDbStore::Write(const WriteBatch& batch) {
 
   // A trace may appear twice in one batch: the later record replaces the earlier.
   std::unordered_map<xray::TraceId, const TraceRecord*, xray::TraceIdHash> in_batch;
+  in_batch.reserve(batch.traces.size());
   rocksdb::PinnableSlice old_value;
   std::vector<keys::IndexEntry> stale;
   std::vector<keys::IndexEntry> added;
-  for (const auto& record : batch.traces) {
+  for (size_t i = 0; i < batch.traces.size(); ++i) {
+    const TraceRecord& record = batch.traces[i];
+    const bool known_new = i < batch.new_traces.size() && batch.new_traces[i];
     const std::string trace_key = keys::TraceKey(record.summary.id);
     std::vector<keys::IndexEntry> old_entries;
     if (auto it = in_batch.find(record.summary.id); it != in_batch.end()) {
       old_entries = keys::IndexEntriesFor(it->second->summary);
-    } else {
+    } else if (!known_new) {
       old_value.Reset();
       rocksdb::Status s =
           db_->Get(rocksdb::ReadOptions(), cf(rocks::kTraces), trace_key, &old_value);

@@ -46,6 +46,11 @@ struct WriteBatch {
   // The new record of every trace the documents touched (replaces the old one;
   // the store updates the indexes from old to new).
   std::vector<TraceRecord> traces;
+  // Parallel to `traces` (or empty: unknown for every trace): true when the
+  // writer knows the store holds no record of that trace yet, so the store
+  // skips reading an old record to replace its index entries — the common case
+  // at ingest, where most traces are written once.
+  std::vector<bool> new_traces;
 };
 
 struct StoredDocument {
