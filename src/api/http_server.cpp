@@ -1,5 +1,7 @@
 #include "api/http_server.h"
 
+#include <pthread.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -134,7 +136,10 @@ Status HttpServer::Start() {
   core->DoAccept();
   core->work.emplace(shared.ioc.get_executor());
   for (int i = 0; i < config_.threads; ++i) {
-    core->threads.emplace_back([&ioc = shared.ioc] { ioc.run(); });
+    core->threads.emplace_back([&ioc = shared.ioc] {
+      pthread_setname_np(pthread_self(), "rg-http");  // visible in top -H and perf
+      ioc.run();
+    });
   }
   core_ = std::move(core);
   return Status::Ok();

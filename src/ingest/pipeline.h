@@ -30,7 +30,7 @@ struct PipelineConfig {
   size_t queue_capacity = 65536;
   size_t max_batch_documents = 4096;      // documents per store commit
   size_t trace_cache_entries = 100000;    // assembled traces kept in memory
-  size_t trace_cache_bytes = 256 << 20;   // and their estimated memory (over all writers)
+  size_t trace_cache_bytes = 128 << 20;   // and their estimated memory (over all writers)
   // Writer threads; each owns the traces whose id hashes to it. Two keep both
   // cores of a small machine busy while one of them waits for a WAL sync.
   size_t writer_threads = 2;

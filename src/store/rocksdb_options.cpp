@@ -95,7 +95,7 @@ rocksdb::DBOptions MakeDbOptions() {
   // All memtables together (up to 3 × 64 MB per large column family, 3 × 32 MB
   // per index): without a cap a sustained ingest burst fills every one of them
   // and the server's RSS passes 1 GiB; at the cap the largest is flushed.
-  o.db_write_buffer_size = 320 << 20;
+  o.db_write_buffer_size = 256 << 20;
   o.keep_log_file_num = 5;
   o.max_log_file_size = 16 << 20;
   return o;
