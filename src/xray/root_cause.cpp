@@ -2,91 +2,178 @@
 #include "xray/root_cause.h"
 
 #include <algorithm>
-#include <functional>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 namespace roentgen::xray {
 namespace {
 
+bool StartsBefore(const Entity* a, const Entity* b) {
+  return std::tie(a->start_time_us, a->id) < std::tie(b->start_time_us, b->id);
+}
+
+// A stable sort of a few children without std::stable_sort's buffer allocation.
+void StableSortByStart(std::vector<const Entity*>& v, size_t begin) {
+  const size_t n = v.size() - begin;
+  if (n < 2) return;
+  if (n > 32) {
+    std::stable_sort(v.begin() + static_cast<std::ptrdiff_t>(begin), v.end(), StartsBefore);
+    return;
+  }
+  for (size_t i = begin + 1; i < v.size(); ++i) {
+    const Entity* x = v[i];
+    size_t j = i;
+    for (; j > begin && StartsBefore(x, v[j - 1]); --j) v[j] = v[j - 1];
+    v[j] = x;
+  }
+}
+
+// Pointer-keyed map for the walks below: a linear scan while small (the usual
+// case: a handful of entries, no allocation beyond the vector), a hash index
+// once it grows.
+template <typename V>
+class PtrMap {
+ public:
+  V* Find(const Entity* key) {
+    if (!index_.empty()) {
+      auto it = index_.find(key);
+      return it == index_.end() ? nullptr : &entries_[it->second].second;
+    }
+    for (auto& [k, v] : entries_) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  }
+  // `key` must not be present.
+  V& Insert(const Entity* key, V value) {
+    entries_.emplace_back(key, std::move(value));
+    if (!index_.empty()) {
+      index_.emplace(key, entries_.size() - 1);
+    } else if (entries_.size() > kLinearMax) {
+      for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].first, i);
+    }
+    return entries_.back().second;
+  }
+
+ private:
+  static constexpr size_t kLinearMax = 16;
+  std::vector<std::pair<const Entity*, V>> entries_;
+  std::unordered_map<const Entity*, size_t> index_;
+};
+
 // The trace as a call tree: children of each entity, and which are segments.
 class CallTree {
  public:
-  explicit CallTree(const AssembledTrace& trace) {
-    for (const Entity& segment : trace.segments) {
-      segments_.insert(&segment);
-      if (segment.parent_id) callees_[segment.parent_id->value].push_back(&segment);
+  explicit CallTree(const AssembledTrace& trace) : segments_(trace.segments) {
+    for (const Entity& segment : segments_) {
+      if (segment.parent_id) callees_.emplace_back(segment.parent_id->value, &segment);
     }
+    // By parent id, then segment order (the pointers are into one vector).
+    std::sort(callees_.begin(), callees_.end());
   }
 
-  std::vector<const Entity*> Children(const Entity& entity) const {
-    std::vector<const Entity*> children;
-    for (const Entity& child : entity.subsegments) children.push_back(&child);
-    auto it = callees_.find(entity.id.value);
-    if (it != callees_.end()) {
-      for (const Entity* callee : it->second) {
-        if (callee != &entity) children.push_back(callee);
+  // Appends the children of `entity` to `out`, in (start, id) order; elements
+  // before out.size() are left alone.
+  void AppendChildren(const Entity& entity, std::vector<const Entity*>& out) const {
+    const size_t begin = out.size();
+    for (const Entity& child : entity.subsegments) out.push_back(&child);
+    if (!callees_.empty()) {
+      auto it = std::lower_bound(callees_.begin(), callees_.end(),
+                                 std::pair<uint64_t, const Entity*>(entity.id.value, nullptr));
+      for (; it != callees_.end() && it->first == entity.id.value; ++it) {
+        if (it->second != &entity) out.push_back(it->second);
       }
     }
-    std::stable_sort(children.begin(), children.end(), [](const Entity* a, const Entity* b) {
-      return std::tie(a->start_time_us, a->id) < std::tie(b->start_time_us, b->id);
-    });
-    return children;
+    StableSortByStart(out, begin);
   }
 
-  bool IsSegment(const Entity* entity) const { return segments_.contains(entity); }
-  bool HasCallee(const Entity& entity) const { return callees_.contains(entity.id.value); }
+  bool IsSegment(const Entity* entity) const {
+    const auto address = reinterpret_cast<uintptr_t>(entity);
+    return address >= reinterpret_cast<uintptr_t>(segments_.data()) &&
+           address < reinterpret_cast<uintptr_t>(segments_.data() + segments_.size());
+  }
+  bool HasCallee(const Entity& entity) const {
+    auto it = std::lower_bound(callees_.begin(), callees_.end(),
+                               std::pair<uint64_t, const Entity*>(entity.id.value, nullptr));
+    return it != callees_.end() && it->first == entity.id.value;
+  }
 
  private:
-  std::unordered_set<const Entity*> segments_;
-  std::unordered_map<uint64_t, std::vector<const Entity*>> callees_;
+  const std::vector<Entity>& segments_;
+  std::vector<std::pair<uint64_t, const Entity*>> callees_;  // (parent id, segment), sorted
 };
 
-using Predicate = std::function<bool(const Entity&)>;
-
 // Length of the longest chain below `entity` whose members all satisfy `flag`,
-// and the child that starts it. `on_path` guards against parent-id cycles.
+// and the child that starts it. An entity still being explored is on the
+// current path: that guards against parent-id cycles.
+template <typename Flag>
 class DeepestChain {
  public:
-  DeepestChain(const CallTree& tree, Predicate flag) : tree_(tree), flag_(std::move(flag)) {}
+  DeepestChain(const CallTree& tree, Flag flag) : tree_(tree), flag_(flag) {}
 
   std::vector<const Entity*> From(const Entity& root) {
     std::vector<const Entity*> path{&root};
     Depth(root);
-    for (const Entity* at = &root; next_.contains(at) && next_[at] != nullptr;) {
-      at = next_[at];
+    for (const Entity* at = &root;;) {
+      const Visit* visit = visits_.Find(at);
+      if (visit == nullptr || visit->next == nullptr) break;
+      at = visit->next;
       path.push_back(at);
     }
     return path;
   }
 
  private:
+  struct Visit {
+    bool on_path = true;
+    size_t depth = 0;
+    const Entity* next = nullptr;
+  };
+
   size_t Depth(const Entity& entity) {
-    if (auto it = depth_.find(&entity); it != depth_.end()) return it->second;
-    if (!on_path_.insert(&entity).second) return 0;
+    if (const Visit* visit = visits_.Find(&entity)) return visit->on_path ? 0 : visit->depth;
+    visits_.Insert(&entity, Visit{});
     size_t best = 0;
     const Entity* best_child = nullptr;
-    for (const Entity* child : tree_.Children(entity)) {
-      if (!flag_(*child) || on_path_.contains(child)) continue;
+    // The children sit in one buffer shared by the recursion: this call's are
+    // [begin, end); deeper calls append after them and truncate back.
+    const size_t begin = children_.size();
+    tree_.AppendChildren(entity, children_);
+    const size_t end = children_.size();
+    for (size_t i = begin; i < end; ++i) {
+      const Entity* child = children_[i];
+      if (!flag_(*child)) continue;
+      if (const Visit* visit = visits_.Find(child); visit != nullptr && visit->on_path) continue;
       const size_t depth = 1 + Depth(*child);
       if (depth > best) {
         best = depth;
         best_child = child;
       }
     }
-    on_path_.erase(&entity);
-    next_[&entity] = best_child;
-    depth_[&entity] = best;
+    children_.resize(begin);
+    Visit* visit = visits_.Find(&entity);
+    visit->on_path = false;
+    visit->depth = best;
+    visit->next = best_child;
     return best;
   }
 
   const CallTree& tree_;
-  Predicate flag_;
-  std::unordered_map<const Entity*, size_t> depth_;
-  std::unordered_map<const Entity*, const Entity*> next_;
-  std::unordered_set<const Entity*> on_path_;
+  Flag flag_;
+  PtrMap<Visit> visits_;
+  std::vector<const Entity*> children_;
 };
+
+template <typename Flag>
+bool AnyOtherHas(const Entity& entity, const Entity& root, Flag flag) {
+  if (&entity != &root && flag(entity)) return true;
+  for (const Entity& child : entity.subsegments) {
+    if (AnyOtherHas(child, root, flag)) return true;
+  }
+  return false;
+}
 
 std::optional<int64_t> DurationOf(const Entity& entity) {
   if (!entity.end_time_us) return std::nullopt;
@@ -94,13 +181,25 @@ std::optional<int64_t> DurationOf(const Entity& entity) {
 }
 
 std::vector<const Entity*> SlowestPath(const CallTree& tree, const Entity& root) {
-  std::vector<const Entity*> path{&root};
-  std::unordered_set<const Entity*> seen{&root};
+  std::vector<const Entity*> path;
+  path.reserve(8);
+  path.push_back(&root);
+  // What is on the path is seen: a scan of the path while it is short.
+  std::unordered_set<const Entity*> seen;
+  auto is_seen = [&](const Entity* e) {
+    if (path.size() <= 32) return std::find(path.begin(), path.end(), e) != path.end();
+    if (seen.empty()) seen.insert(path.begin(), path.end());
+    return seen.contains(e);
+  };
+  std::vector<const Entity*> children;
+  children.reserve(8);
   for (const Entity* at = &root;;) {
     const Entity* slowest = nullptr;
     int64_t slowest_duration = -1;
-    for (const Entity* child : tree.Children(*at)) {
-      if (seen.contains(child)) continue;
+    children.clear();
+    tree.AppendChildren(*at, children);
+    for (const Entity* child : children) {
+      if (is_seen(child)) continue;
       const int64_t duration = DurationOf(*child).value_or(-1);
       if (slowest == nullptr || duration > slowest_duration) {
         slowest = child;
@@ -108,8 +207,8 @@ std::vector<const Entity*> SlowestPath(const CallTree& tree, const Entity& root)
       }
     }
     if (slowest == nullptr) return path;
-    seen.insert(slowest);
     path.push_back(slowest);
+    if (!seen.empty()) seen.insert(slowest);
     at = slowest;
   }
 }
@@ -121,31 +220,43 @@ bool IsRemote(const Entity& entity) {
                      [](const ExceptionInfo& e) { return e.remote; });
 }
 
+// The RootCauseService of SegmentServiceId(segment).
 RootCauseService ServiceOf(const Entity& segment) {
-  const ServiceId id = SegmentServiceId(segment);
   RootCauseService service;
-  service.name = id.name;
-  service.names = id.names;
-  service.type = id.type;
-  service.account_id = id.account_id;
+  service.name = segment.name;
+  service.names.reserve(1);
+  service.names.push_back(segment.name);
+  service.type = segment.origin;
+  if (segment.aws) service.account_id = segment.aws->account_id;
   return service;
 }
 
 // Splits `path` into services and builds the entities. `coverage_of` may give
 // each entity a coverage; `with_exceptions` lists the last entity's exceptions.
+template <typename Coverage>
 RootCause BuildRootCause(const CallTree& tree, const std::vector<const Entity*>& path,
-                         const std::function<std::optional<double>(const Entity&)>& coverage_of,
-                         bool with_exceptions, bool client_impacting) {
+                         Coverage coverage_of, bool with_exceptions, bool client_impacting) {
   RootCause cause;
   cause.client_impacting = client_impacting;
+  // Exact sizes: one service per segment on the path (and the first entity),
+  // plus one that may be inferred at the end.
+  size_t services = 1;
+  for (size_t i = 1; i < path.size(); ++i) services += tree.IsSegment(path[i]) ? 1 : 0;
+  cause.services.reserve(services + 1);
   for (size_t i = 0; i < path.size(); ++i) {
     const Entity& entity = *path[i];
-    if (i == 0 || tree.IsSegment(&entity)) cause.services.push_back(ServiceOf(entity));
+    if (i == 0 || tree.IsSegment(&entity)) {
+      size_t steps = 1;
+      while (i + steps < path.size() && !tree.IsSegment(path[i + steps])) ++steps;
+      cause.services.push_back(ServiceOf(entity));
+      cause.services.back().entity_path.reserve(steps);
+    }
     RootCauseEntity step;
     step.name = entity.name;
     step.remote = IsRemote(entity);
     step.coverage = coverage_of(entity);
     if (with_exceptions && i + 1 == path.size() && entity.cause) {
+      step.exceptions.reserve(entity.cause->exceptions.size());
       for (const ExceptionInfo& e : entity.cause->exceptions) {
         step.exceptions.push_back(RootCauseException{e.type, e.message});
       }
@@ -154,15 +265,16 @@ RootCause BuildRootCause(const CallTree& tree, const std::vector<const Entity*>&
   }
   const Entity& last = *path.back();
   if (path.size() > 1 && !tree.IsSegment(&last) && !tree.HasCallee(last)) {
-    if (auto inferred = InferDownstreamService(last)) {
+    if (auto inferred = InferDownstreamServiceRef(last)) {
+      ServiceId id = inferred->ToServiceId();
       RootCauseService service;
-      service.name = inferred->name;
-      service.names = inferred->names;
-      service.type = inferred->type;
-      service.account_id = inferred->account_id;
+      service.name = std::move(id.name);
+      service.names = std::move(id.names);
+      service.type = std::move(id.type);
+      service.account_id = std::move(id.account_id);
       service.inferred = true;
       RootCauseEntity step;
-      step.name = inferred->name;
+      step.name = service.name;
       step.remote = true;
       step.coverage = coverage_of(last);
       service.entity_path.push_back(std::move(step));
@@ -172,13 +284,24 @@ RootCause BuildRootCause(const CallTree& tree, const std::vector<const Entity*>&
   return cause;
 }
 
-std::optional<RootCause> FlagRootCause(const CallTree& tree, const Entity& root,
-                                       const Predicate& flag) {
-  DeepestChain chain(tree, flag);
+std::optional<double> NoCoverage(const Entity&) { return std::nullopt; }
+
+template <typename Flag>
+std::optional<RootCause> FlagRootCause(const AssembledTrace& trace, const CallTree& tree,
+                                       const Entity& root, Flag flag) {
+  // The chain can only leave the root through another flagged entity, and only
+  // segments and their subsegments are reachable from it: without one, the
+  // path is the root alone, and the search is skipped.
+  const bool others = std::any_of(trace.segments.begin(), trace.segments.end(),
+                                  [&](const Entity& s) { return AnyOtherHas(s, root, flag); });
+  if (!others) {
+    if (!flag(root)) return std::nullopt;
+    return BuildRootCause(tree, {&root}, NoCoverage, /*with_exceptions=*/true, true);
+  }
+  DeepestChain<Flag> chain(tree, flag);
   std::vector<const Entity*> path = chain.From(root);
   if (path.size() == 1 && !flag(root)) return std::nullopt;
-  auto no_coverage = [](const Entity&) -> std::optional<double> { return std::nullopt; };
-  return BuildRootCause(tree, path, no_coverage, /*with_exceptions=*/true, flag(root));
+  return BuildRootCause(tree, path, NoCoverage, /*with_exceptions=*/true, flag(root));
 }
 
 }  // namespace
@@ -186,10 +309,10 @@ std::optional<RootCause> FlagRootCause(const CallTree& tree, const Entity& root,
 void ComputeRootCauses(const AssembledTrace& trace, const Entity& root,
                        std::optional<int64_t> trace_duration_us, TraceSummary& summary) {
   const CallTree tree(trace);
-  if (auto cause = FlagRootCause(tree, root, [](const Entity& e) { return e.fault; })) {
+  if (auto cause = FlagRootCause(trace, tree, root, [](const Entity& e) { return e.fault; })) {
     summary.fault_root_causes.push_back(std::move(*cause));
   }
-  if (auto cause = FlagRootCause(tree, root, [](const Entity& e) { return e.error; })) {
+  if (auto cause = FlagRootCause(trace, tree, root, [](const Entity& e) { return e.error; })) {
     summary.error_root_causes.push_back(std::move(*cause));
   }
   if (!root.end_time_us) return;

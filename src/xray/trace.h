@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "xray/segment.h"
@@ -70,6 +71,23 @@ ServiceId SegmentServiceId(const Entity& segment);
 // Whether the callee sent a segment of its own (so nothing needs inferring) is
 // the caller's check.
 std::optional<ServiceId> InferDownstreamService(const Entity& subsegment);
+
+// InferDownstreamService without allocating, for callers that mostly compare
+// (the summary's and the graph's de-duplication): views into the subsegment
+// and static strings, valid while the subsegment lives. The type is
+// type_prefix + type_suffix (the suffix is only set for "AWS::" + name).
+struct DownstreamServiceRef {
+  std::string_view name;
+  std::string_view type_prefix;
+  std::string_view type_suffix;
+  std::string_view account_id;
+
+  ServiceId ToServiceId() const;
+  bool TypeEquals(std::string_view type) const;
+  // Whether `id` is the ServiceId ToServiceId() would give.
+  bool Matches(const ServiceId& id) const;
+};
+std::optional<DownstreamServiceRef> InferDownstreamServiceRef(const Entity& subsegment);
 
 struct TraceAnnotationValue {
   AnnotationValue value;

@@ -20,9 +20,8 @@
 //   resource_arn, aws.ec2.instance_id and aws.ec2.availability_zone.
 // - revision and updated_us are left 0: the writer owns them.
 #include <algorithm>
-#include <functional>
-#include <unordered_map>
-#include <unordered_set>
+#include <string_view>
+#include <utility>
 
 #include "xray/root_cause.h"
 #include "xray/trace.h"
@@ -30,31 +29,58 @@
 namespace roentgen::xray {
 namespace {
 
-template <typename T>
-void AddUnique(std::vector<T>& list, const T& value) {
+// The services of a summary are compared far more often than they are added:
+// every comparison below is against an entity's fields, and a ServiceId is
+// only built when it is new.
+
+std::string_view AccountOf(const Entity& segment) {
+  return segment.aws ? std::string_view(segment.aws->account_id) : std::string_view();
+}
+
+// Whether `id` equals SegmentServiceId(segment).
+bool IsServiceOf(const ServiceId& id, const Entity& segment) {
+  return id.name == segment.name && id.type == segment.origin &&
+         id.account_id == AccountOf(segment) && id.names.size() == 1 &&
+         id.names.front() == segment.name;
+}
+
+void AddSegmentService(std::vector<ServiceId>& list, const Entity& segment) {
+  for (const ServiceId& id : list) {
+    if (IsServiceOf(id, segment)) return;
+  }
+  list.push_back(SegmentServiceId(segment));
+}
+
+void AddUnique(std::vector<std::string>& list, const std::string& value) {
   if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
 }
 
-// Calls `visit(entity, owning segment or nullptr)` over every entity, pre-order.
-void ForEachEntity(const AssembledTrace& trace,
-                   const std::function<void(const Entity&, const Entity*)>& visit) {
-  std::function<void(const Entity&, const Entity*)> walk = [&](const Entity& entity,
-                                                               const Entity* segment) {
-    visit(entity, segment);
-    for (const Entity& child : entity.subsegments) walk(child, segment);
-  };
-  for (const Entity& segment : trace.segments) walk(segment, &segment);
-  for (const Entity& orphan : trace.orphans) walk(orphan, nullptr);
+template <typename Visit>
+void Walk(const Entity& entity, const Entity* segment, Visit& visit) {
+  visit(entity, segment);
+  for (const Entity& child : entity.subsegments) Walk(child, segment, visit);
 }
 
-void AddAnnotations(const Entity& entity, const Entity* segment,
-                    std::unordered_map<std::string, size_t>& index,
+// Calls `visit(entity, owning segment or nullptr)` over every entity, pre-order.
+template <typename Visit>
+void ForEachEntity(const AssembledTrace& trace, Visit visit) {
+  for (const Entity& segment : trace.segments) Walk(segment, &segment, visit);
+  for (const Entity& orphan : trace.orphans) Walk(orphan, nullptr, visit);
+}
+
+// Annotation key → index into the summary's annotations, sorted by key. The
+// keys view the entities' own strings (the trace outlives Summarize).
+using AnnotationIndex = std::vector<std::pair<std::string_view, uint32_t>>;
+
+void AddAnnotations(const Entity& entity, const Entity* segment, AnnotationIndex& index,
                     std::vector<TraceAnnotation>& out) {
   for (const Annotation& annotation : entity.annotations) {
-    auto it = index.find(annotation.key);
-    if (it == index.end()) {
+    const std::string_view key = annotation.key;
+    auto it = std::lower_bound(index.begin(), index.end(), key,
+                               [](const auto& entry, std::string_view k) { return entry.first < k; });
+    if (it == index.end() || it->first != key) {
       if (out.size() >= kMaxIndexedAnnotationsPerTrace) continue;
-      it = index.emplace(annotation.key, out.size()).first;
+      it = index.insert(it, {key, static_cast<uint32_t>(out.size())});
       out.push_back(TraceAnnotation{annotation.key, {}});
     }
     auto& values = out[it->second].values;
@@ -65,7 +91,7 @@ void AddAnnotations(const Entity& entity, const Entity* segment,
       values.push_back(TraceAnnotationValue{annotation.value, {}});
       value = values.end() - 1;
     }
-    if (segment != nullptr) AddUnique(value->service_ids, SegmentServiceId(*segment));
+    if (segment != nullptr) AddSegmentService(value->service_ids, *segment);
   }
 }
 
@@ -77,7 +103,7 @@ void AddUser(const Entity& segment, std::vector<TraceUser>& users) {
     users.push_back(TraceUser{segment.user, {}});
     it = users.end() - 1;
   }
-  AddUnique(it->service_ids, SegmentServiceId(segment));
+  AddSegmentService(it->service_ids, segment);
 }
 
 void AddSegmentResources(const Entity& segment, TraceSummary& summary) {
@@ -89,6 +115,13 @@ void AddSegmentResources(const Entity& segment, TraceSummary& summary) {
   if (!segment.aws->availability_zone.empty()) {
     AddUnique(summary.availability_zones, segment.aws->availability_zone);
   }
+}
+
+void AddInferredService(std::vector<ServiceId>& list, const DownstreamServiceRef& inferred) {
+  for (const ServiceId& id : list) {
+    if (inferred.Matches(id)) return;
+  }
+  list.push_back(inferred.ToServiceId());
 }
 
 TraceHttp RootHttp(const Entity& root) {
@@ -109,44 +142,73 @@ TraceHttp RootHttp(const Entity& root) {
 ServiceId SegmentServiceId(const Entity& segment) {
   ServiceId id;
   id.name = segment.name;
-  id.names = {segment.name};
+  id.names.reserve(1);
+  id.names.push_back(segment.name);
   if (segment.aws) id.account_id = segment.aws->account_id;
   id.type = segment.origin;
   return id;
 }
 
-std::optional<ServiceId> InferDownstreamService(const Entity& subsegment) {
-  if (subsegment.namespace_ != "remote" && subsegment.namespace_ != "aws") return std::nullopt;
-  const AwsInfo empty;
-  const AwsInfo& aws = subsegment.aws ? *subsegment.aws : empty;
-  ServiceId id;
-  id.account_id = aws.account_id;
-  if (subsegment.namespace_ == "aws") {
-    if (!aws.table_name.empty()) {
-      id.name = aws.table_name;
-      id.type = "AWS::DynamoDB::Table";
-    } else if (!aws.queue_url.empty()) {
-      std::string_view url = aws.queue_url;
+std::optional<DownstreamServiceRef> InferDownstreamServiceRef(const Entity& subsegment) {
+  const bool aws_call = subsegment.namespace_ == "aws";
+  if (!aws_call && subsegment.namespace_ != "remote") return std::nullopt;
+  DownstreamServiceRef ref;
+  if (subsegment.aws) ref.account_id = subsegment.aws->account_id;
+  if (aws_call) {
+    const AwsInfo* aws = subsegment.aws ? &*subsegment.aws : nullptr;
+    if (aws != nullptr && !aws->table_name.empty()) {
+      ref.name = aws->table_name;
+      ref.type_prefix = "AWS::DynamoDB::Table";
+    } else if (aws != nullptr && !aws->queue_url.empty()) {
+      std::string_view url = aws->queue_url;
       while (!url.empty() && url.back() == '/') url.remove_suffix(1);
       const size_t slash = url.rfind('/');
-      id.name = std::string(slash == std::string_view::npos ? url : url.substr(slash + 1));
-      id.type = "AWS::SQS::Queue";
-    } else if (!aws.function_name.empty()) {
-      id.name = aws.function_name;
-      id.type = "AWS::Lambda";
+      ref.name = slash == std::string_view::npos ? url : url.substr(slash + 1);
+      ref.type_prefix = "AWS::SQS::Queue";
+    } else if (aws != nullptr && !aws->function_name.empty()) {
+      ref.name = aws->function_name;
+      ref.type_prefix = "AWS::Lambda";
     } else {
-      id.name = subsegment.name;
-      id.type = "AWS::" + subsegment.name;
+      ref.name = subsegment.name;
+      ref.type_prefix = "AWS::";
+      ref.type_suffix = subsegment.name;
     }
   } else if (subsegment.sql) {
-    id.name = subsegment.name;
-    id.type = "Database::SQL";
+    ref.name = subsegment.name;
+    ref.type_prefix = "Database::SQL";
   } else {
-    id.name = subsegment.name;
-    id.type = "remote";
+    ref.name = subsegment.name;
+    ref.type_prefix = "remote";
   }
-  id.names = {id.name};
+  return ref;
+}
+
+ServiceId DownstreamServiceRef::ToServiceId() const {
+  ServiceId id;
+  id.name = name;
+  id.names.reserve(1);
+  id.names.emplace_back(name);
+  id.account_id = account_id;
+  id.type.reserve(type_prefix.size() + type_suffix.size());
+  id.type.append(type_prefix);
+  id.type.append(type_suffix);
   return id;
+}
+
+bool DownstreamServiceRef::TypeEquals(std::string_view type) const {
+  return type.size() == type_prefix.size() + type_suffix.size() && type.starts_with(type_prefix) &&
+         type.ends_with(type_suffix);
+}
+
+bool DownstreamServiceRef::Matches(const ServiceId& id) const {
+  return id.name == name && TypeEquals(id.type) && id.account_id == account_id &&
+         id.names.size() == 1 && id.names.front() == name;
+}
+
+std::optional<ServiceId> InferDownstreamService(const Entity& subsegment) {
+  std::optional<DownstreamServiceRef> ref = InferDownstreamServiceRef(subsegment);
+  if (!ref) return std::nullopt;
+  return ref->ToServiceId();
 }
 
 TraceSummary Summarize(const AssembledTrace& trace) {
@@ -154,14 +216,27 @@ TraceSummary Summarize(const AssembledTrace& trace) {
   summary.id = trace.id;
   summary.segment_count = trace.document_count;
 
-  std::unordered_set<uint64_t> callers;  // ids that some segment names as parent
+  // Ids that some segment names as parent, sorted (usually few or none).
+  std::vector<uint64_t> callers;
   for (const Entity& segment : trace.segments) {
-    if (segment.parent_id) callers.insert(segment.parent_id->value);
+    if (segment.parent_id) callers.push_back(segment.parent_id->value);
   }
+  std::sort(callers.begin(), callers.end());
+
+  // Room for what the walk below may add, so its vectors grow once.
+  size_t annotations = 0;
+  size_t services = 0;
+  ForEachEntity(trace, [&](const Entity& entity, const Entity* segment) {
+    annotations += entity.annotations.size();
+    services += &entity == segment || !entity.namespace_.empty() ? 1 : 0;
+  });
+  summary.annotations.reserve(std::min(annotations, kMaxIndexedAnnotationsPerTrace));
+  summary.service_ids.reserve(std::min<size_t>(services, 16));
 
   std::optional<int64_t> earliest_start;
   std::optional<int64_t> latest_end;
-  std::unordered_map<std::string, size_t> annotation_index;
+  AnnotationIndex annotation_index;
+  annotation_index.reserve(summary.annotations.capacity());
   ForEachEntity(trace, [&](const Entity& entity, const Entity* segment) {
     if (!earliest_start || entity.start_time_us < *earliest_start) {
       earliest_start = entity.start_time_us;
@@ -171,13 +246,17 @@ TraceSummary Summarize(const AssembledTrace& trace) {
     }
     summary.has_throttle |= entity.throttle;
     summary.is_partial |= entity.in_progress;
-    AddAnnotations(entity, segment, annotation_index, summary.annotations);
+    if (!entity.annotations.empty()) {
+      AddAnnotations(entity, segment, annotation_index, summary.annotations);
+    }
     if (&entity == segment) {
-      AddUnique(summary.service_ids, SegmentServiceId(entity));
+      AddSegmentService(summary.service_ids, entity);
       AddUser(entity, summary.users);
       AddSegmentResources(entity, summary);
-    } else if (!callers.contains(entity.id.value)) {
-      if (auto inferred = InferDownstreamService(entity)) AddUnique(summary.service_ids, *inferred);
+    } else if (!std::binary_search(callers.begin(), callers.end(), entity.id.value)) {
+      if (auto inferred = InferDownstreamServiceRef(entity)) {
+        AddInferredService(summary.service_ids, *inferred);
+      }
     }
   });
 

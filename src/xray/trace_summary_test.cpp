@@ -226,5 +226,48 @@ TEST(InferDownstreamServiceTest, OnlyAwsAndRemoteNamespaces) {
   EXPECT_EQ(InferDownstreamService(sqs), Svc("orders", "AWS::SQS::Queue"));
 }
 
+// The allocation-free form gives the same service under every rule, and
+// Matches tells exactly that service from its neighbours.
+TEST(InferDownstreamServiceTest, RefAgreesWithTheServiceId) {
+  std::vector<Entity> subs;
+  subs.push_back(MakeSubsegment(1, "local", 0, 1));
+  auto add = [&](std::string ns, std::function<void(AwsInfo&)> fill, bool sql = false) {
+    Entity e = WithAws(MakeSubsegment(subs.size() + 1, "Callee", 0, 1), std::move(fill));
+    e.namespace_ = std::move(ns);
+    if (sql) e.sql = Sql{};
+    subs.push_back(std::move(e));
+  };
+  add("aws", [](AwsInfo&) {});
+  add("aws", [](AwsInfo& a) { a.account_id = "123456789012"; });
+  add("aws", [](AwsInfo& a) { a.table_name = "notes"; });
+  add("aws", [](AwsInfo& a) { a.queue_url = "orders"; });
+  add("aws", [](AwsInfo& a) { a.queue_url = "https://q/1/orders//"; });
+  add("aws", [](AwsInfo& a) { a.function_name = "fn"; });
+  add("remote", [](AwsInfo&) {});
+  add("remote", [](AwsInfo& a) { a.table_name = "ignored"; }, /*sql=*/true);
+  for (const Entity& sub : subs) {
+    SCOPED_TRACE(sub.id.value);
+    const std::optional<ServiceId> id = InferDownstreamService(sub);
+    const std::optional<DownstreamServiceRef> ref = InferDownstreamServiceRef(sub);
+    ASSERT_EQ(id.has_value(), ref.has_value());
+    if (!id) continue;
+    EXPECT_EQ(ref->ToServiceId(), *id);
+    EXPECT_TRUE(ref->Matches(*id));
+    ServiceId other = *id;
+    other.type += "x";
+    EXPECT_FALSE(ref->Matches(other));
+    other = *id;
+    other.names.push_back(id->name);
+    EXPECT_FALSE(ref->Matches(other));
+    other = *id;
+    other.account_id += "1";
+    EXPECT_FALSE(ref->Matches(other));
+  }
+  EXPECT_EQ(InferDownstreamService(subs[1])->type, "AWS::Callee");
+  EXPECT_FALSE(InferDownstreamServiceRef(subs[1])->TypeEquals("AWS::Calle"));
+  EXPECT_FALSE(InferDownstreamServiceRef(subs[1])->TypeEquals("AWS::Calleee"));
+  EXPECT_FALSE(InferDownstreamServiceRef(subs[1])->TypeEquals("AWS:xCallee"));
+}
+
 }  // namespace
 }  // namespace roentgen::xray
