@@ -1,0 +1,140 @@
+// CPU cost of the embedded store's Write at ingest: what RocksDbStore::Write
+// costs per new trace (document + trace record + index entries, one synced
+// write per batch), apart from the parsing and summarizing that precede it.
+//
+// Prepares --traces bench/segment_gen traces (parsed, assembled, summarized,
+// graphed: exactly the WriteBatch the ingest writer builds), then writes them
+// in batches of --batch from --threads threads into a fresh store, and reports
+// process CPU time per trace (all threads, RocksDB's flush and compaction
+// included) and wall-clock traces/s. Everything but the Write calls happens
+// before the clock starts.
+//
+//   build/bench/store_write_bench --traces 200000 --batch 2048 --threads 2
+#include <fmt/format.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "graph/trace_graph.h"
+#include "segment_gen.h"
+#include "store/rocksdb_store.h"
+#include "store/store.h"
+#include "xray/segment_parser.h"
+#include "xray/trace.h"
+
+namespace {
+
+using namespace roentgen;
+
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct PreparedTrace {
+  std::string raw;
+  xray::SegmentDocument doc;
+  store::TraceRecord record;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"RocksDbStore::Write CPU per new trace"};
+  size_t traces = 200000;
+  size_t batch = 2048;
+  size_t threads = 2;
+  std::string dir = "/tmp/roentgen-store-write-bench";
+  app.add_option("--traces", traces, "traces to write");
+  app.add_option("--batch", batch, "traces per Write");
+  app.add_option("--threads", threads, "concurrent writers (each its own traces)");
+  app.add_option("--dir", dir, "store directory (deleted first)");
+  CLI11_PARSE(app, argc, argv);
+  if (batch == 0 || threads == 0) {
+    fmt::print(stderr, "--batch and --threads must be > 0\n");
+    return 2;
+  }
+
+  bench::SegmentGenerator gen(42);
+  xray::SegmentParser parser;
+  std::vector<PreparedTrace> prepared(traces);
+  const double start_epoch = 1.7e9;
+  for (size_t i = 0; i < traces; ++i) {
+    PreparedTrace& p = prepared[i];
+    p.raw = gen.Next(start_epoch + static_cast<double>(i) / 1000.0);
+    std::vector<xray::SegmentDocument> docs;
+    xray::ParseFailure failure;
+    if (!parser.Parse(p.raw, docs, failure) || docs.size() != 1) {
+      fmt::print(stderr, "generated document does not parse: {}\n", failure.message);
+      return 1;
+    }
+    p.doc = std::move(docs.front());
+    const xray::TraceId id = *p.doc.entity.trace_id;
+    xray::ReceivedDocument received{p.doc, 0};
+    std::vector<const xray::ReceivedDocument*> view{&received};
+    xray::AssembledTrace assembled = xray::AssembleTrace(id, view);
+    p.record = store::TraceRecord{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
+    p.record.summary.id = id;
+    p.record.summary.revision = 1;
+    p.record.summary.updated_us = static_cast<int64_t>(start_epoch * 1e6) + static_cast<int64_t>(i);
+  }
+
+  std::filesystem::remove_all(dir);
+  store::RocksDbStoreConfig config;
+  config.path = dir;
+  auto opened = store::OpenRocksDbStore(config);
+  if (!opened.ok()) {
+    fmt::print(stderr, "open: {}\n", opened.status().ToString());
+    return 1;
+  }
+  store::Store& st = **opened;
+
+  // Batches are built up front too (the writer builds them while the previous
+  // one commits); only Write is measured.
+  std::vector<store::WriteBatch> batches;
+  for (size_t first = 0; first < traces; first += batch) {
+    store::WriteBatch& wb = batches.emplace_back();
+    for (size_t i = first; i < std::min(traces, first + batch); ++i) {
+      const PreparedTrace& p = prepared[i];
+      wb.documents.push_back(
+          store::DocumentWrite{*p.doc.entity.trace_id, p.doc.entity.id, 0, p.raw});
+      wb.traces.push_back(p.record);
+      wb.new_traces.push_back(true);
+    }
+  }
+
+  const double cpu0 = ProcessCpuSeconds();
+  const auto wall0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> writers;
+  std::atomic<bool> failed{false};
+  for (size_t t = 0; t < threads; ++t) {
+    writers.emplace_back([&, t] {
+      for (size_t b = t; b < batches.size(); b += threads) {
+        if (Status s = st.Write(batches[b]); !s.ok()) {
+          fmt::print(stderr, "write: {}\n", s.ToString());
+          failed = true;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  const double cpu = ProcessCpuSeconds() - cpu0;
+  if (failed) return 1;
+  fmt::print("traces={} batch={} threads={} wall={:.2f}s rate={:.0f} traces/s cpu={:.2f}s "
+             "cpu_per_trace={:.1f}us\n",
+             traces, batch, threads, wall, static_cast<double>(traces) / wall, cpu,
+             cpu * 1e6 / static_cast<double>(traces));
+  opened->reset();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
