@@ -73,6 +73,11 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   serve_cmd
+      ->add_option("--ingest-writers", serve.pipeline.writer_threads,
+                   "Ingest writer threads (each owns a share of the traces)")
+      ->check(CLI::Range(size_t{1}, size_t{64}))
+      ->capture_default_str();
+  serve_cmd
       ->add_option("--max-body-bytes", serve.max_body_bytes,
                    "Largest HTTP request body, after gzip decompression")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))

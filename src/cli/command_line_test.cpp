@@ -45,13 +45,15 @@ TEST(CommandLineTest, ServeDefaults) {
   EXPECT_EQ(c.retention, std::chrono::seconds(30 * 86400));
   EXPECT_EQ(c.log_level, "info");
   EXPECT_EQ(c.http_threads, 2);
+  EXPECT_EQ(c.pipeline.writer_threads, 2u);
   EXPECT_EQ(c.max_body_bytes, 32u << 20);
 }
 
 TEST(CommandLineTest, ServeFlags) {
   Parsed p =
       Parse({"serve", "--listen", "0.0.0.0:3000", "--data-dir", "/var/lib/rg", "--retention", "12h",
-             "--log-level", "debug", "--http-threads", "4", "--max-body-bytes", "1048576"});
+             "--log-level", "debug", "--http-threads", "4", "--max-body-bytes", "1048576",
+             "--ingest-writers", "3"});
   const ServeConfig& c = Serve(p);
   EXPECT_EQ(c.host, "0.0.0.0");
   EXPECT_EQ(c.port, 3000);
@@ -59,6 +61,7 @@ TEST(CommandLineTest, ServeFlags) {
   EXPECT_EQ(c.retention, std::chrono::seconds(12 * 3600));
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.http_threads, 4);
+  EXPECT_EQ(c.pipeline.writer_threads, 3u);
   EXPECT_EQ(c.max_body_bytes, 1048576u);
 }
 
