@@ -1,6 +1,7 @@
 #include "store/store_keys.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -10,16 +11,23 @@ namespace {
 
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
 
+// The appenders fill a small buffer and append it once: one capacity check
+// per number instead of one per byte.
 void AppendBigEndian64(uint64_t v, std::string& out) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (56 - 8 * i));
+  out.append(bytes, sizeof bytes);
 }
 
 void AppendVarint32(uint32_t v, std::string& out) {
+  char bytes[5];
+  size_t n = 0;
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    bytes[n++] = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  bytes[n++] = static_cast<char>(v);
+  out.append(bytes, n);
 }
 
 void AppendTraceId(const xray::TraceId& id, std::string& out) {
@@ -39,39 +47,50 @@ void AppendAnnotationValue(const xray::AnnotationValue& value, std::string& out)
   }
 }
 
+// Each index prefix is appended to a key under construction, so that a full
+// index key (prefix + time + trace id) is built in one string.
+void AppendKind(IndexKind kind, std::string& out) { out.push_back(static_cast<char>(kind)); }
+
+void AppendAnnotationPrefix(std::string_view key, const xray::AnnotationValue& value,
+                            std::string& out) {
+  AppendKind(IndexKind::kAnnotation, out);
+  AppendLengthPrefixed(key, out);
+  AppendAnnotationValue(value, out);
+}
+
+void AppendServicePrefix(std::string_view name, std::string& out) {
+  AppendKind(IndexKind::kService, out);
+  AppendLengthPrefixed(name, out);
+}
+
+void AppendServiceTypePrefix(std::string_view name, std::string_view type, std::string& out) {
+  AppendKind(IndexKind::kServiceType, out);
+  AppendLengthPrefixed(name, out);
+  AppendLengthPrefixed(type, out);
+}
+
+void AppendUserPrefix(std::string_view user, std::string& out) {
+  AppendKind(IndexKind::kUser, out);
+  AppendLengthPrefixed(user, out);
+}
+
+void AppendHttpStatusPrefix(int status, std::string& out) {
+  AppendKind(IndexKind::kHttpStatus, out);
+  AppendOrderedInt32(status, out);
+}
+
+template <typename Append>
+std::string Prefix(Append append) {
+  std::string p;
+  append(p);
+  return p;
+}
+
 std::string KindPrefix(IndexKind kind) { return std::string(1, static_cast<char>(kind)); }
 
-std::string AnnotationPrefix(std::string_view key, const xray::AnnotationValue& value) {
-  std::string p = KindPrefix(IndexKind::kAnnotation);
-  AppendLengthPrefixed(key, p);
-  AppendAnnotationValue(value, p);
-  return p;
-}
-
-std::string ServicePrefix(std::string_view name) {
-  std::string p = KindPrefix(IndexKind::kService);
-  AppendLengthPrefixed(name, p);
-  return p;
-}
-
-std::string ServiceTypePrefix(std::string_view name, std::string_view type) {
-  std::string p = KindPrefix(IndexKind::kServiceType);
-  AppendLengthPrefixed(name, p);
-  AppendLengthPrefixed(type, p);
-  return p;
-}
-
-std::string UserPrefix(std::string_view user) {
-  std::string p = KindPrefix(IndexKind::kUser);
-  AppendLengthPrefixed(user, p);
-  return p;
-}
-
-std::string HttpStatusPrefix(int status) {
-  std::string p = KindPrefix(IndexKind::kHttpStatus);
-  AppendOrderedInt32(status, p);
-  return p;
-}
+// Bytes a length-prefixed string takes at most (varint32 length + bytes).
+constexpr size_t kMaxVarint32Bytes = 5;
+size_t LengthPrefixedBound(std::string_view s) { return kMaxVarint32Bytes + s.size(); }
 
 }  // namespace
 
@@ -86,8 +105,10 @@ int64_t DecodeOrderedInt64(const char* p8) {
 }
 
 void AppendOrderedInt32(int32_t v, std::string& out) {
-  uint32_t u = static_cast<uint32_t>(v) ^ (uint32_t{1} << 31);
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(u >> shift));
+  const uint32_t u = static_cast<uint32_t>(v) ^ (uint32_t{1} << 31);
+  char bytes[4];
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>(u >> (24 - 8 * i));
+  out.append(bytes, sizeof bytes);
 }
 
 void AppendOrderedDouble(double v, std::string& out) {
@@ -138,13 +159,14 @@ Result<std::string> IndexPrefix(const IndexCondition& c) {
   using Kind = IndexCondition::Kind;
   switch (c.kind) {
     case Kind::kAnnotationEquals:
-      return AnnotationPrefix(c.key, c.value);
+      return Prefix([&](std::string& p) { AppendAnnotationPrefix(c.key, c.value, p); });
     case Kind::kServiceName:
-      return c.type.empty() ? ServicePrefix(c.text) : ServiceTypePrefix(c.text, c.type);
+      if (c.type.empty()) return Prefix([&](std::string& p) { AppendServicePrefix(c.text, p); });
+      return Prefix([&](std::string& p) { AppendServiceTypePrefix(c.text, c.type, p); });
     case Kind::kUser:
-      return UserPrefix(c.text);
+      return Prefix([&](std::string& p) { AppendUserPrefix(c.text, p); });
     case Kind::kHttpStatus:
-      return HttpStatusPrefix(c.http_status);
+      return Prefix([&](std::string& p) { AppendHttpStatusPrefix(c.http_status, p); });
     case Kind::kFault:
       return KindPrefix(IndexKind::kFault);
     case Kind::kError:
@@ -177,31 +199,64 @@ std::string PrefixSuccessor(std::string_view prefix) {
 }
 
 std::vector<IndexEntry> IndexEntriesFor(const xray::TraceSummary& summary) {
+  // A service's names usually hold just its name, whose keys the name itself
+  // already gives: such aliases are skipped (sort + unique would drop them).
+  auto is_alias = [](const xray::ServiceId& service, const std::string& alias) {
+    return alias != service.name;
+  };
+  size_t count = 2 + summary.users.size() + 4;
+  for (const auto& annotation : summary.annotations) count += annotation.values.size();
+  for (const auto& service : summary.service_ids) {
+    count += 2;
+    for (const auto& alias : service.names) count += is_alias(service, alias) ? 2 : 0;
+  }
   std::vector<IndexEntry> entries;
+  entries.reserve(count);
   entries.push_back({IndexFamily::kTime, TimeKey(summary.start_time_us, summary.id)});
   entries.push_back({IndexFamily::kEvent, TimeKey(summary.updated_us, summary.id)});
 
-  const std::string suffix = TimeKey(summary.start_time_us, summary.id);
-  auto add = [&](std::string prefix) {
-    prefix += suffix;
-    entries.push_back({IndexFamily::kSecondary, std::move(prefix)});
+  // Every secondary key is prefix + the time key, built in one string.
+  std::array<char, kTimeSuffixBytes> suffix_bytes;
+  std::copy(entries.front().key.begin(), entries.front().key.end(), suffix_bytes.begin());
+  const std::string_view suffix(suffix_bytes.data(), suffix_bytes.size());
+  auto add = [&](size_t prefix_bound, auto append_prefix) {
+    std::string key;
+    key.reserve(prefix_bound + suffix.size());
+    append_prefix(key);
+    key.append(suffix);
+    entries.push_back({IndexFamily::kSecondary, std::move(key)});
   };
+  // Kind (1) + a double or a length-prefixed string, or a bool (1).
+  constexpr size_t kValueBound = 1 + kMaxVarint32Bytes + 8;
   for (const auto& annotation : summary.annotations) {
-    for (const auto& v : annotation.values) add(AnnotationPrefix(annotation.key, v.value));
+    for (const auto& v : annotation.values) {
+      const auto* text = std::get_if<std::string>(&v.value);
+      const size_t bound = 1 + LengthPrefixedBound(annotation.key) + kValueBound +
+                           (text != nullptr ? text->size() : 0);
+      add(bound, [&](std::string& k) { AppendAnnotationPrefix(annotation.key, v.value, k); });
+    }
   }
   for (const auto& service : summary.service_ids) {
     auto add_name = [&](const std::string& name) {
-      add(ServicePrefix(name));
-      add(ServiceTypePrefix(name, service.type));
+      add(1 + LengthPrefixedBound(name), [&](std::string& k) { AppendServicePrefix(name, k); });
+      add(1 + LengthPrefixedBound(name) + LengthPrefixedBound(service.type),
+          [&](std::string& k) { AppendServiceTypePrefix(name, service.type, k); });
     };
     add_name(service.name);
-    for (const auto& alias : service.names) add_name(alias);
+    for (const auto& alias : service.names) {
+      if (is_alias(service, alias)) add_name(alias);
+    }
   }
-  for (const auto& user : summary.users) add(UserPrefix(user.user_name));
-  if (summary.http.status) add(HttpStatusPrefix(*summary.http.status));
-  if (summary.has_fault) add(KindPrefix(IndexKind::kFault));
-  if (summary.has_error) add(KindPrefix(IndexKind::kError));
-  if (summary.has_throttle) add(KindPrefix(IndexKind::kThrottle));
+  for (const auto& user : summary.users) {
+    add(1 + LengthPrefixedBound(user.user_name),
+        [&](std::string& k) { AppendUserPrefix(user.user_name, k); });
+  }
+  if (summary.http.status) {
+    add(1 + 4, [&](std::string& k) { AppendHttpStatusPrefix(*summary.http.status, k); });
+  }
+  if (summary.has_fault) add(1, [](std::string& k) { AppendKind(IndexKind::kFault, k); });
+  if (summary.has_error) add(1, [](std::string& k) { AppendKind(IndexKind::kError, k); });
+  if (summary.has_throttle) add(1, [](std::string& k) { AppendKind(IndexKind::kThrottle, k); });
 
   std::sort(entries.begin(), entries.end());
   entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
