@@ -17,49 +17,123 @@
 
 namespace roentgen::store::codec {
 
-inline void PutVarint(uint64_t v, std::string& out) {
+// Writers append to an Out: a std::string, a SizeCounter (counts what would be
+// written, to size a buffer first) or a RawWriter (writes into memory sized by
+// a SizeCounter, with no capacity check per byte).
+class SizeCounter {
+ public:
+  void push_back(char) { ++size_; }
+  void append(const char*, size_t n) { size_ += n; }
+  size_t size() const { return size_; }
+
+ private:
+  size_t size_ = 0;
+};
+
+class RawWriter {
+ public:
+  explicit RawWriter(char* at) : at_(at) {}
+  void push_back(char c) { *at_++ = c; }
+  void append(const char* data, size_t n) {
+    // Most strings of a record are short: copied inline, not through a call.
+    if (n <= 16) {
+      if (n >= 8) {
+        Copy<8>(at_, data);
+        Copy<8>(at_ + n - 8, data + n - 8);
+      } else if (n >= 4) {
+        Copy<4>(at_, data);
+        Copy<4>(at_ + n - 4, data + n - 4);
+      } else {
+        for (size_t i = 0; i < n; ++i) at_[i] = data[i];
+      }
+    } else {
+      std::memcpy(at_, data, n);
+    }
+    at_ += n;
+  }
+  const char* at() const { return at_; }
+
+ private:
+  template <size_t N>
+  static void Copy(char* to, const char* from) {
+    char bytes[N];
+    std::memcpy(bytes, from, N);
+    std::memcpy(to, bytes, N);
+  }
+
+  char* at_;
+};
+
+template <typename Out>
+void PutVarint(uint64_t v, Out& out) {
+  if (v < 0x80) {
+    out.push_back(static_cast<char>(v));
+    return;
+  }
+  char bytes[10];
+  size_t n = 0;
   while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    bytes[n++] = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out.push_back(static_cast<char>(v));
+  bytes[n++] = static_cast<char>(v);
+  out.append(bytes, n);
 }
 
-inline void PutSigned(int64_t v, std::string& out) {
+inline void PutVarint(uint64_t v, SizeCounter& out) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    ++n;
+    v >>= 7;
+  }
+  out.append(nullptr, n);
+}
+
+template <typename Out>
+void PutSigned(int64_t v, Out& out) {
   PutVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
 }
 
-inline void PutFixed64(uint64_t v, std::string& out) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+template <typename Out>
+void PutFixed64(uint64_t v, Out& out) {
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
+  out.append(bytes, sizeof bytes);
 }
 
-inline void PutDouble(double v, std::string& out) { PutFixed64(std::bit_cast<uint64_t>(v), out); }
+template <typename Out>
+void PutDouble(double v, Out& out) {
+  PutFixed64(std::bit_cast<uint64_t>(v), out);
+}
 
-inline void PutString(std::string_view s, std::string& out) {
+template <typename Out>
+void PutString(std::string_view s, Out& out) {
   PutVarint(s.size(), out);
-  out.append(s);
+  out.append(s.data(), s.size());
 }
 
-inline void PutFlags(std::initializer_list<bool> flags, std::string& out) {
+template <typename Out>
+void PutFlags(std::initializer_list<bool> flags, Out& out) {
   uint8_t byte = 0;
   int bit = 0;
   for (bool f : flags) byte |= static_cast<uint8_t>(f ? 1 : 0) << bit++;
   out.push_back(static_cast<char>(byte));
 }
 
-inline void PutStrings(const std::vector<std::string>& v, std::string& out) {
+template <typename Out>
+void PutStrings(const std::vector<std::string>& v, Out& out) {
   PutVarint(v.size(), out);
   for (const auto& s : v) PutString(s, out);
 }
 
-template <typename T, typename F>
-void PutVector(const std::vector<T>& v, F put, std::string& out) {
+template <typename T, typename F, typename Out>
+void PutVector(const std::vector<T>& v, F put, Out& out) {
   PutVarint(v.size(), out);
   for (const auto& e : v) put(e, out);
 }
 
-template <typename T, typename F>
-void PutOptional(const std::optional<T>& v, F put, std::string& out) {
+template <typename T, typename F, typename Out>
+void PutOptional(const std::optional<T>& v, F put, Out& out) {
   out.push_back(v ? 1 : 0);
   if (v) put(*v, out);
 }

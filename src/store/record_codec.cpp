@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cassert>
+
 #include "store/codec_io.h"
 
 namespace roentgen::store {
@@ -26,14 +28,18 @@ using graph::Observation;
 using graph::TraceGraph;
 using xray::ServiceId;
 
-void PutServiceId(const ServiceId& s, std::string& out) {
+// The encoders are templates over the output (codec_io.h): EncodeTraceRecord
+// runs them once to count the bytes and once to write them.
+template <typename Out>
+void PutServiceId(const ServiceId& s, Out& out) {
   PutString(s.name, out);
   PutStrings(s.names, out);
   PutString(s.account_id, out);
   PutString(s.type, out);
 }
 
-void PutAnnotationValue(const xray::AnnotationValue& v, std::string& out) {
+template <typename Out>
+void PutAnnotationValue(const xray::AnnotationValue& v, Out& out) {
   out.push_back(static_cast<char>(v.index()));
   if (const auto* s = std::get_if<std::string>(&v)) {
     PutString(*s, out);
@@ -44,84 +50,89 @@ void PutAnnotationValue(const xray::AnnotationValue& v, std::string& out) {
   }
 }
 
-void PutRootCauseEntity(const xray::RootCauseEntity& e, std::string& out) {
+template <typename Out>
+void PutRootCauseEntity(const xray::RootCauseEntity& e, Out& out) {
   PutString(e.name, out);
   PutVector(
       e.exceptions,
-      [](const xray::RootCauseException& x, std::string& o) {
+      [](const xray::RootCauseException& x, Out& o) {
         PutString(x.name, o);
         PutString(x.message, o);
       },
       out);
-  PutOptional(e.coverage, PutDouble, out);
+  PutOptional(e.coverage, PutDouble<Out>, out);
   PutFlags({e.remote}, out);
 }
 
-void PutRootCauseService(const xray::RootCauseService& s, std::string& out) {
+template <typename Out>
+void PutRootCauseService(const xray::RootCauseService& s, Out& out) {
   PutString(s.name, out);
   PutStrings(s.names, out);
   PutString(s.type, out);
   PutString(s.account_id, out);
-  PutVector(s.entity_path, PutRootCauseEntity, out);
+  PutVector(s.entity_path, PutRootCauseEntity<Out>, out);
   PutFlags({s.inferred}, out);
 }
 
-void PutRootCause(const xray::RootCause& r, std::string& out) {
-  PutVector(r.services, PutRootCauseService, out);
+template <typename Out>
+void PutRootCause(const xray::RootCause& r, Out& out) {
+  PutVector(r.services, PutRootCauseService<Out>, out);
   PutFlags({r.client_impacting}, out);
 }
 
-void PutSummary(const xray::TraceSummary& s, std::string& out) {
+template <typename Out>
+void PutSummary(const xray::TraceSummary& s, Out& out) {
   out.append(reinterpret_cast<const char*>(s.id.bytes.data()), s.id.bytes.size());
   PutSigned(s.start_time_us, out);
-  PutOptional(s.duration_us, PutSigned, out);
-  PutOptional(s.response_time_us, PutSigned, out);
+  PutOptional(s.duration_us, PutSigned<Out>, out);
+  PutOptional(s.response_time_us, PutSigned<Out>, out);
   PutFlags({s.has_fault, s.has_error, s.has_throttle, s.is_partial}, out);
   PutString(s.http.url, out);
-  PutOptional(s.http.status, PutSigned, out);
+  PutOptional(s.http.status, PutSigned<Out>, out);
   PutString(s.http.method, out);
   PutString(s.http.user_agent, out);
   PutString(s.http.client_ip, out);
   PutVector(
       s.annotations,
-      [](const xray::TraceAnnotation& a, std::string& o) {
+      [](const xray::TraceAnnotation& a, Out& o) {
         PutString(a.key, o);
         PutVector(
             a.values,
-            [](const xray::TraceAnnotationValue& v, std::string& o2) {
+            [](const xray::TraceAnnotationValue& v, Out& o2) {
               PutAnnotationValue(v.value, o2);
-              PutVector(v.service_ids, PutServiceId, o2);
+              PutVector(v.service_ids, PutServiceId<Out>, o2);
             },
             o);
       },
       out);
   PutVector(
       s.users,
-      [](const xray::TraceUser& u, std::string& o) {
+      [](const xray::TraceUser& u, Out& o) {
         PutString(u.user_name, o);
-        PutVector(u.service_ids, PutServiceId, o);
+        PutVector(u.service_ids, PutServiceId<Out>, o);
       },
       out);
-  PutVector(s.service_ids, PutServiceId, out);
+  PutVector(s.service_ids, PutServiceId<Out>, out);
   PutStrings(s.resource_arns, out);
   PutStrings(s.instance_ids, out);
   PutStrings(s.availability_zones, out);
-  PutOptional(s.entry_point, PutServiceId, out);
+  PutOptional(s.entry_point, PutServiceId<Out>, out);
   PutString(s.root_segment_name, out);
   PutString(s.root_segment_origin, out);
-  PutVector(s.fault_root_causes, PutRootCause, out);
-  PutVector(s.error_root_causes, PutRootCause, out);
-  PutVector(s.response_time_root_causes, PutRootCause, out);
+  PutVector(s.fault_root_causes, PutRootCause<Out>, out);
+  PutVector(s.error_root_causes, PutRootCause<Out>, out);
+  PutVector(s.response_time_root_causes, PutRootCause<Out>, out);
   PutVarint(s.revision, out);
   PutSigned(s.updated_us, out);
   PutVarint(s.segment_count, out);
 }
 
-void PutObservation(const Observation& o, std::string& out) {
+template <typename Out>
+void PutObservation(const Observation& o, Out& out) {
   PutSigned(o.start_us, out);
-  PutOptional(o.end_us, PutSigned, out);
+  PutOptional(o.end_us, PutSigned<Out>, out);
   PutFlags({o.error, o.throttle, o.fault}, out);
-  PutOptional(o.http_status, PutSigned, out);
+  PutOptional(o.http_status, PutSigned<Out>, out);
   PutString(o.http_url, out);
   PutString(o.http_method, out);
   PutString(o.http_user_agent, out);
@@ -130,23 +141,33 @@ void PutObservation(const Observation& o, std::string& out) {
   PutString(o.entity_name, out);
 }
 
-void PutGraph(const TraceGraph& g, std::string& out) {
+template <typename Out>
+void PutGraph(const TraceGraph& g, Out& out) {
   PutVector(
       g.nodes,
-      [](const Node& n, std::string& o) {
+      [](const Node& n, Out& o) {
         PutServiceId(n.id, o);
         PutFlags({n.root, n.inferred, n.client}, o);
-        PutVector(n.observations, PutObservation, o);
+        PutVector(n.observations, PutObservation<Out>, o);
       },
       out);
   PutVector(
       g.edges,
-      [](const Edge& e, std::string& o) {
+      [](const Edge& e, Out& o) {
         PutVarint(e.from, o);
         PutVarint(e.to, o);
-        PutVector(e.observations, PutObservation, o);
+        PutVector(e.observations, PutObservation<Out>, o);
       },
       out);
+}
+
+// Flattened: with every encoder inlined, the output's cursor (or count) stays
+// in a register instead of being stored and reloaded around each byte.
+template <typename Out>
+[[gnu::flatten]] void PutRecord(const TraceRecord& record, Out& out) {
+  out.push_back(static_cast<char>(kRecordFormatVersion));
+  PutSummary(record.summary, out);
+  PutGraph(record.graph, out);
 }
 
 bool GetSigned(Reader& r, int64_t& v) { return r.Signed(v); }
@@ -249,9 +270,14 @@ bool GetGraph(Reader& r, TraceGraph& g) {
 }  // namespace
 
 void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
-  out.push_back(static_cast<char>(kRecordFormatVersion));
-  PutSummary(record.summary, out);
-  PutGraph(record.graph, out);
+  // Sized first, then written without a capacity check per byte.
+  codec::SizeCounter size;
+  PutRecord(record, size);
+  const size_t begin = out.size();
+  out.resize(begin + size.size());
+  codec::RawWriter writer(out.data() + begin);
+  PutRecord(record, writer);
+  assert(writer.at() == out.data() + out.size());
 }
 
 Status DecodeTraceRecordInto(std::string_view bytes, TraceRecord& record, bool with_graph) {
