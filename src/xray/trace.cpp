@@ -47,18 +47,21 @@ class Splicer {
   explicit Splicer(std::vector<Entity> independents) : pending_(std::move(independents)) {
     std::sort(pending_.begin(), pending_.end(), StartsBefore);
     placed_.assign(pending_.size(), false);
+    by_parent_.reserve(pending_.size());
     for (size_t i = 0; i < pending_.size(); ++i) {
-      if (pending_[i].parent_id) by_parent_[pending_[i].parent_id->value].push_back(i);
+      if (pending_[i].parent_id) by_parent_.emplace_back(pending_[i].parent_id->value, i);
     }
+    // By parent, then index: each parent's children in (start, id) order.
+    std::sort(by_parent_.begin(), by_parent_.end());
   }
 
   // Splices every reachable independent subsegment into `node`'s tree.
   void Attach(Entity& node) {
     const size_t own = node.subsegments.size();
     for (size_t i = 0; i < own; ++i) Attach(node.subsegments[i]);
-    auto it = by_parent_.find(node.id.value);
-    if (it == by_parent_.end()) return;
-    for (size_t index : it->second) {
+    const uint64_t id = node.id.value;
+    for (size_t at = FirstChild(id); at < by_parent_.size() && by_parent_[at].first == id; ++at) {
+      const size_t index = by_parent_[at].second;
       if (placed_[index]) continue;
       placed_[index] = true;
       if (HasDirectChild(node, pending_[index].id)) continue;
@@ -69,15 +72,19 @@ class Splicer {
 
   // Moves what could not be attached into `orphans`, each root with its chain.
   void CollectOrphans(std::vector<Entity>& orphans) {
-    std::unordered_set<uint64_t> unplaced_ids;
+    std::vector<uint64_t> unplaced_ids;
     for (size_t i = 0; i < pending_.size(); ++i) {
-      if (!placed_[i]) unplaced_ids.insert(pending_[i].id.value);
+      if (!placed_[i]) unplaced_ids.push_back(pending_[i].id.value);
     }
+    if (unplaced_ids.empty()) return;
+    std::sort(unplaced_ids.begin(), unplaced_ids.end());
     // Roots first: their parent is not among the unplaced subsegments.
     for (size_t i = 0; i < pending_.size(); ++i) {
       if (placed_[i]) continue;
       const auto& parent = pending_[i].parent_id;
-      if (parent && unplaced_ids.contains(parent->value)) continue;
+      if (parent && std::binary_search(unplaced_ids.begin(), unplaced_ids.end(), parent->value)) {
+        continue;
+      }
       TakeAsOrphan(i, orphans);
     }
     // What is left sits on cycles: break each at its earliest member.
@@ -87,6 +94,12 @@ class Splicer {
   }
 
  private:
+  size_t FirstChild(uint64_t parent) const {
+    auto it = std::lower_bound(by_parent_.begin(), by_parent_.end(),
+                               std::pair<uint64_t, size_t>(parent, 0));
+    return static_cast<size_t>(it - by_parent_.begin());
+  }
+
   void TakeAsOrphan(size_t index, std::vector<Entity>& orphans) {
     placed_[index] = true;
     orphans.push_back(std::move(pending_[index]));
@@ -95,7 +108,7 @@ class Splicer {
 
   std::vector<Entity> pending_;  // sorted by (start, id)
   std::vector<bool> placed_;
-  std::unordered_map<uint64_t, std::vector<size_t>> by_parent_;  // parent id → indexes
+  std::vector<std::pair<uint64_t, size_t>> by_parent_;  // (parent id, index), sorted
 };
 
 void CollectIds(const Entity& entity, std::unordered_set<uint64_t>& ids) {
@@ -108,7 +121,27 @@ void CollectIds(const Entity& entity, std::unordered_set<uint64_t>& ids) {
 std::vector<const ReceivedDocument*> SelectLatestVersions(
     const std::vector<const ReceivedDocument*>& docs) {
   std::vector<const ReceivedDocument*> winners;
+  winners.reserve(docs.size());
+  // Few documents (the usual trace): a scan of the winners finds an id's slot;
+  // more: a hash index.
+  constexpr size_t kLinearMax = 16;
+  if (docs.size() <= kLinearMax) {
+    for (const ReceivedDocument* doc : docs) {
+      if (doc == nullptr) continue;
+      const uint64_t id = doc->doc.entity.id.value;
+      auto it = std::find_if(winners.begin(), winners.end(), [id](const ReceivedDocument* w) {
+        return w->doc.entity.id.value == id;
+      });
+      if (it == winners.end()) {
+        winners.push_back(doc);
+      } else if (Supersedes(*doc, **it)) {
+        *it = doc;
+      }
+    }
+    return winners;
+  }
   std::unordered_map<uint64_t, size_t> slot_by_id;
+  slot_by_id.reserve(docs.size());
   for (const ReceivedDocument* doc : docs) {
     if (doc == nullptr) continue;
     auto [it, inserted] = slot_by_id.try_emplace(doc->doc.entity.id.value, winners.size());
@@ -130,8 +163,15 @@ AssembledTrace AssembleTrace(const TraceId& id, const std::vector<const Received
     trace.last_received_us = std::max(trace.last_received_us, doc->received_us);
   }
 
+  const std::vector<const ReceivedDocument*> winners = SelectLatestVersions(docs);
+  const size_t independent_count =
+      static_cast<size_t>(std::count_if(winners.begin(), winners.end(), [](const auto* doc) {
+        return doc->doc.entity.is_independent_subsegment();
+      }));
+  trace.segments.reserve(winners.size() - independent_count);
   std::vector<Entity> independents;
-  for (const ReceivedDocument* doc : SelectLatestVersions(docs)) {
+  independents.reserve(independent_count);
+  for (const ReceivedDocument* doc : winners) {
     if (doc->doc.entity.is_independent_subsegment()) {
       independents.push_back(doc->doc.entity);
     } else {
@@ -139,6 +179,7 @@ AssembledTrace AssembleTrace(const TraceId& id, const std::vector<const Received
     }
   }
   std::sort(trace.segments.begin(), trace.segments.end(), StartsBefore);
+  if (independents.empty()) return trace;  // nothing to splice, no orphans
 
   Splicer splicer(std::move(independents));
   for (Entity& segment : trace.segments) splicer.Attach(segment);
