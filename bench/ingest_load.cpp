@@ -16,6 +16,8 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -47,12 +49,35 @@ struct Options {
   double settle_seconds = 5;
 };
 
-// A document with places for a unique trace id and segment id, patched per send.
+// A document with places for a unique trace id and segment id, and for the
+// segment's start and end time, patched per send: like an SDK's segments, each
+// begins "now" (a fixed set of start times would put every trace of a run into
+// a few instants, which no real traffic does and which the time-ordered
+// indexes handle differently).
 struct Template {
   std::string text;
   size_t trace_pos = 0;  // offset of the 24 random hex digits
   size_t id_pos = 0;     // offset of the 16 hex digits of the segment id
+  size_t start_pos = 0;  // offset of the segment's start_time value (17 chars)
+  size_t end_pos = 0;    // offset of the segment's end_time value (17 chars)
+  int64_t duration_us = 0;
 };
+
+constexpr size_t kTimeChars = 17;  // "1700000000.000000"
+
+// Writes epoch microseconds as seconds with six decimals, in exactly kTimeChars.
+void PutTime(char* at, int64_t epoch_us) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%10lld.%06lld", static_cast<long long>(epoch_us / 1'000'000),
+                static_cast<long long>(epoch_us % 1'000'000));
+  std::memcpy(at, buf, kTimeChars);
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::vector<Template> MakeTemplates(size_t n) {
   roentgen::bench::SegmentGenerator gen(7);
@@ -63,6 +88,16 @@ std::vector<Template> MakeTemplates(size_t n) {
     t.text = gen.Next(now - 10 + i * 1e-4);
     t.trace_pos = t.text.find("\"trace_id\":\"") + 12 + 11;
     t.id_pos = t.text.find("\"id\":\"") + 6;
+    // The segment's own times come before its subsegments' in segment_gen.
+    t.start_pos = t.text.find("\"start_time\":") + 13;
+    t.end_pos = t.text.find("\"end_time\":") + 11;
+    const double start = std::stod(t.text.substr(t.start_pos, kTimeChars));
+    const double end = std::stod(t.text.substr(t.end_pos, kTimeChars));
+    if (t.text[t.start_pos + kTimeChars] != ',' || t.text[t.end_pos + kTimeChars] != ',') {
+      std::fprintf(stderr, "segment_gen times are not %zu characters\n", kTimeChars);
+      std::exit(1);
+    }
+    t.duration_us = static_cast<int64_t>((end - start) * 1e6);
     out.push_back(std::move(t));
   }
   return out;
@@ -82,8 +117,11 @@ uint64_t Scramble(uint64_t v) {
   return v ^ (v >> 31);
 }
 
-// Makes template `t` unique for sequence number `seq` (sender `lane`).
+// Makes template `t` unique for sequence number `seq` (sender `lane`), starting now.
 void Stamp(std::string& text, const Template& t, uint64_t lane, uint64_t seq) {
+  const int64_t now_us = NowMicros();
+  PutTime(text.data() + t.start_pos, now_us);
+  PutTime(text.data() + t.end_pos, now_us + t.duration_us);
   PutHex(text.data() + t.trace_pos, lane, 8);
   PutHex(text.data() + t.trace_pos + 8, Scramble(seq), 16);
   PutHex(text.data() + t.id_pos, (lane << 48) ^ seq ^ 0x5bd1e995ULL, 16);
@@ -161,6 +199,8 @@ uint64_t SendUdp(const Options& o, const std::vector<Template>& templates) {
       Template shifted = t;
       shifted.trace_pos += header.size();
       shifted.id_pos += header.size();
+      shifted.start_pos += header.size();
+      shifted.end_pos += header.size();
       Stamp(bufs[i], shifted, 1, sent + i);
       iov[i] = {bufs[i].data(), bufs[i].size()};
       msgs[i] = {};
