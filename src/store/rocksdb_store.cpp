@@ -1,6 +1,7 @@
 #include "store/rocksdb_store.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/write_batch.h>
 
@@ -56,8 +57,31 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const RocksDbStoreConfig& conf
   rocksdb::Status s = rocksdb::DB::Open(rocks::MakeDbOptions(), config.path,
                                         rocks::MakeColumnFamilies(cache), &handles, &raw);
   if (!s.ok()) return FromRocks(s, fmt::format("cannot open store at {}", config.path));
-  return std::unique_ptr<Store>(
-      new RocksDbStore(config, std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  if (Status retired = DropRetiredIndexEntries(*db, handles[1 + rocks::kSecondaryIndex]);
+      !retired.ok()) {
+    for (auto* h : handles) (void)db->DestroyColumnFamilyHandle(h);
+    return retired;
+  }
+  return std::unique_ptr<Store>(new RocksDbStore(config, std::move(db), std::move(handles)));
+}
+
+// Index kinds no longer written (keys::IndexKind::kRetired*) are dropped with
+// one range tombstone the first time a store written by an older version is
+// opened, before any writer runs; compaction then reclaims their space.
+Status RocksDbStore::DropRetiredIndexEntries(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* index) {
+  const std::string begin(1, static_cast<char>(keys::IndexKind::kRetiredServiceType));
+  const std::string end = keys::PrefixSuccessor(begin);
+  rocksdb::ReadOptions ro;
+  const rocksdb::Slice upper(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, index));
+  it->Seek(begin);
+  if (!it->Valid()) return FromRocks(it->status(), "checking for retired index entries");
+  it.reset();
+  spdlog::info("store: removing the retired service+type index entries (kind 0x03)");
+  return FromRocks(db.DeleteRange(rocksdb::WriteOptions(), index, begin, end),
+                   "removing retired index entries");
 }
 
 RocksDbStore::RocksDbStore(const RocksDbStoreConfig& config, std::unique_ptr<rocksdb::DB> db,

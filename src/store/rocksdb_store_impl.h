@@ -54,6 +54,7 @@ class RocksDbStore final : public Store {
   rocksdb::ColumnFamilyHandle* cf(rocks::Cf which) const { return cfs_[which]; }
   rocksdb::ColumnFamilyHandle* cf(keys::IndexFamily family) const;
   rocksdb::WriteOptions write_options() const;
+  static Status DropRetiredIndexEntries(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* index);
 
   // Locks the stripes of `ids` in ascending order (no deadlock between batches).
   std::vector<std::unique_lock<std::mutex>> LockStripes(const std::vector<xray::TraceId>& ids);

@@ -213,8 +213,10 @@ TEST_F(RocksDbStoreTest, EveryIndexKindFindsItsTraces) {
   s.text = "orders";
   s.type = "AWS::EC2::Instance";
   EXPECT_EQ(find(s), hit);
+  // The type is not indexed: the name's entries are returned and the query
+  // evaluator re-checks the type (the Store contract allows over-returning).
   s.type = "AWS::Lambda";
-  EXPECT_EQ(find(s), miss);
+  EXPECT_EQ(find(s), hit);
   s.text = "order";
   s.type = "";
   EXPECT_EQ(find(s), miss);
@@ -367,6 +369,45 @@ TEST_F(RocksDbStoreTest, GarbageRecordIsCorruption) {
   // Writing a good record over it repairs the trace.
   Put(MakeRecord(id, kT0));
   EXPECT_TRUE(store_->GetTrace(id).ok());
+}
+
+TEST_F(RocksDbStoreTest, RetiredServiceTypeEntriesAreRemovedAtOpen) {
+  auto id = MakeTraceId(0x81, 1);
+  Put(MakeFullRecord(id, kT0));
+  store_.reset();
+  // A store written before service+type entries (kind 0x03) were retired.
+  const std::string legacy = std::string("\x03\x03" "api" "\x01" "T") + keys::TimeKey(kT0, id);
+  auto open_raw = [&](auto&& body) {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    auto cache = rocksdb::NewLRUCache(1 << 20);
+    ASSERT_TRUE(rocksdb::DB::Open(rocks::MakeDbOptions(), (dir_ / "db").string(),
+                                  rocks::MakeColumnFamilies(cache), &handles, &raw)
+                    .ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    body(*db, handles[1 + rocks::kSecondaryIndex]);
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  };
+  open_raw([&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* index) {
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), index, legacy, "").ok());
+  });
+  Open();
+  // Everything else is intact.
+  EXPECT_TRUE(store_->GetTrace(id).ok());
+  EXPECT_EQ(ScanTails(Range(kT0, kT0 + 1)), (std::vector<int>{1}));
+  store_.reset();
+  open_raw([&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* index) {
+    std::string value;
+    EXPECT_TRUE(db.Get(rocksdb::ReadOptions(), index, legacy, &value).IsNotFound());
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), index));
+    size_t kept = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      EXPECT_NE(it->key()[0], '\x03');
+      ++kept;
+    }
+    EXPECT_GT(kept, 0u);  // the full record's own service, user, … entries
+  });
+  Open();
 }
 
 TEST_F(RocksDbStoreTest, ConcurrentWritersKeepIndexesConsistent) {

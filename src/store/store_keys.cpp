@@ -63,12 +63,6 @@ void AppendServicePrefix(std::string_view name, std::string& out) {
   AppendLengthPrefixed(name, out);
 }
 
-void AppendServiceTypePrefix(std::string_view name, std::string_view type, std::string& out) {
-  AppendKind(IndexKind::kServiceType, out);
-  AppendLengthPrefixed(name, out);
-  AppendLengthPrefixed(type, out);
-}
-
 void AppendUserPrefix(std::string_view user, std::string& out) {
   AppendKind(IndexKind::kUser, out);
   AppendLengthPrefixed(user, out);
@@ -161,8 +155,8 @@ Result<std::string> IndexPrefix(const IndexCondition& c) {
     case Kind::kAnnotationEquals:
       return Prefix([&](std::string& p) { AppendAnnotationPrefix(c.key, c.value, p); });
     case Kind::kServiceName:
-      if (c.type.empty()) return Prefix([&](std::string& p) { AppendServicePrefix(c.text, p); });
-      return Prefix([&](std::string& p) { AppendServiceTypePrefix(c.text, c.type, p); });
+      // The type, if any, is not in the key: the evaluator re-checks it.
+      return Prefix([&](std::string& p) { AppendServicePrefix(c.text, p); });
     case Kind::kUser:
       return Prefix([&](std::string& p) { AppendUserPrefix(c.text, p); });
     case Kind::kHttpStatus:
@@ -207,8 +201,8 @@ std::vector<IndexEntry> IndexEntriesFor(const xray::TraceSummary& summary) {
   size_t count = 2 + summary.users.size() + 4;
   for (const auto& annotation : summary.annotations) count += annotation.values.size();
   for (const auto& service : summary.service_ids) {
-    count += 2;
-    for (const auto& alias : service.names) count += is_alias(service, alias) ? 2 : 0;
+    count += 1;
+    for (const auto& alias : service.names) count += is_alias(service, alias) ? 1 : 0;
   }
   std::vector<IndexEntry> entries;
   entries.reserve(count);
@@ -239,8 +233,6 @@ std::vector<IndexEntry> IndexEntriesFor(const xray::TraceSummary& summary) {
   for (const auto& service : summary.service_ids) {
     auto add_name = [&](const std::string& name) {
       add(1 + LengthPrefixedBound(name), [&](std::string& k) { AppendServicePrefix(name, k); });
-      add(1 + LengthPrefixedBound(name) + LengthPrefixedBound(service.type),
-          [&](std::string& k) { AppendServiceTypePrefix(name, service.type, k); });
     };
     add_name(service.name);
     for (const auto& alias : service.names) {

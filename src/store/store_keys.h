@@ -29,7 +29,11 @@ inline constexpr size_t kTimeSuffixBytes = kTimeBytes + kTraceIdBytes;
 enum class IndexKind : uint8_t {
   kAnnotation = 0x01,   // varstr key, typed value
   kService = 0x02,      // varstr name
-  kServiceType = 0x03,  // varstr name, varstr type
+  // 0x03 (varstr name, varstr type) was service name + type until 2026-11:
+  // a typed service condition now scans the name's entries and the evaluator
+  // re-checks the type (3 fewer keys per typical trace at ingest). Stores
+  // written before are cleaned of it when opened.
+  kRetiredServiceType = 0x03,
   kUser = 0x04,         // varstr user
   kHttpStatus = 0x05,   // 4-byte order-preserving int32
   kFault = 0x06,        // (no payload)
