@@ -66,18 +66,14 @@ class RawWriter {
 
 template <typename Out>
 void PutVarint(uint64_t v, Out& out) {
-  if (v < 0x80) {
-    out.push_back(static_cast<char>(v));
-    return;
-  }
-  char bytes[10];
-  size_t n = 0;
+  // Byte by byte: through a local buffer and Out::append, GCC's -Warray-bounds
+  // (at -O1, the sanitizer build) mistakes RawWriter's chunked short copies for
+  // reads past the buffer.
   while (v >= 0x80) {
-    bytes[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
     v >>= 7;
   }
-  bytes[n++] = static_cast<char>(v);
-  out.append(bytes, n);
+  out.push_back(static_cast<char>(v));
 }
 
 inline void PutVarint(uint64_t v, SizeCounter& out) {
