@@ -32,9 +32,9 @@ constexpr size_t kParseBatch = 256;  // datagrams moved from the raw queue at on
 // documents holds two writer batches at most: a backlog waits as raw datagrams
 // (the raw queue keeps the full queue_capacity, so UDP loses nothing more) and
 // the pipeline's memory stays bounded (~100 MB for the default capacity).
-size_t ParsedQueueCapacity(const PipelineConfig& c) {
-  return std::max<size_t>(1, std::min(c.queue_capacity, 2 * c.max_batch_documents) /
-                                 c.writer_threads);
+size_t ParsedQueueCapacity(const PipelineConfig& c, size_t shard_count) {
+  return std::max<size_t>(1,
+                          std::min(c.queue_capacity, 2 * c.max_batch_documents) / shard_count);
 }
 
 // Logs rejected documents, at most kPerSecond lines a second, then a count of
@@ -96,13 +96,14 @@ struct Pipeline::Impl {
         clock(c.clock != nullptr ? *c.clock : Clock::System()),
         metrics(registry),
         raw(c.queue_capacity) {
-    const size_t shards = std::max<size_t>(1, c.writer_threads);
-    for (size_t i = 0; i < shards; ++i) {
-      auto shard = std::make_unique<Shard>(ParsedQueueCapacity(c), store, metrics, clock,
-                                           std::max<size_t>(1, c.trace_cache_entries / shards),
-                                           std::max<size_t>(1, c.trace_cache_bytes / shards),
-                                           c.rollups);
-      this->shards.push_back(std::move(shard));
+    // Validate() rejects 0 writers only in Start(); construction must not
+    // divide by it first.
+    const size_t count = std::max<size_t>(1, c.writer_threads);
+    for (size_t i = 0; i < count; ++i) {
+      shards.push_back(std::make_unique<Shard>(
+          ParsedQueueCapacity(c, count), store, metrics, clock,
+          std::max<size_t>(1, c.trace_cache_entries / count),
+          std::max<size_t>(1, c.trace_cache_bytes / count), c.rollups));
     }
   }
 
@@ -298,10 +299,11 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   std::vector<std::vector<WriteItem>> staged(s.shards.size());
   for (WriteItem& item : items) staged[s.ShardOf(item)].push_back(std::move(item));
   items.clear();
-  for (std::vector<WriteItem>& part : staged) {
+  for (size_t shard = 0; shard < staged.size(); ++shard) {
+    std::vector<WriteItem>& part = staged[shard];
     if (part.empty()) continue;
     const size_t count = part.size();
-    const PushResult pushed = s.shards[&part - staged.data()]->queue.TryPushAll(part);
+    const PushResult pushed = s.shards[shard]->queue.TryPushAll(part);
     if (pushed == PushResult::kOk) continue;
     s.metrics.queue_depth.Add(-static_cast<int64_t>(count));
     Status status;

@@ -285,6 +285,10 @@ TEST_F(PipelineTest, WriterThreadsMustBeSensible) {
   EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
   config.writer_threads = 65;
   EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
+  // Refused at Start, not by a crash while constructing.
+  config.writer_threads = 0;
+  Pipeline p(config, store_, registry_);
+  EXPECT_EQ(p.Start().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace
