@@ -1,11 +1,10 @@
 #include "api/http_server.h"
 
-#include <pthread.h>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "api/http_session.h"
+#include "common/thread_name.h"
 
 namespace roentgen::api {
 
@@ -137,7 +136,7 @@ Status HttpServer::Start() {
   core->work.emplace(shared.ioc.get_executor());
   for (int i = 0; i < config_.threads; ++i) {
     core->threads.emplace_back([&ioc = shared.ioc] {
-      pthread_setname_np(pthread_self(), "rg-http");  // visible in top -H and perf
+      SetCurrentThreadName("rg-http");
       ioc.run();
     });
   }

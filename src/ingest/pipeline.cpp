@@ -9,7 +9,6 @@
 #include "ingest/pipeline.h"
 
 #include <fmt/format.h>
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -19,6 +18,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/thread_name.h"
 #include "ingest/bounded_queue.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/writer.h"
@@ -64,12 +64,6 @@ class RejectLog {
   std::atomic<int> logged_{0};
   std::atomic<uint64_t> suppressed_{0};
 };
-
-// Names the calling thread (visible in top -H, perf and gdb); Linux limits
-// names to 15 characters.
-void NameThread(const std::string& name) {
-  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
-}
 
 }  // namespace
 
@@ -229,12 +223,12 @@ Status Pipeline::Start() {
   if (impl_->started) return Status::AlreadyExists("the ingest pipeline is already started");
   impl_->started = true;
   impl_->parse_thread = std::thread([impl = impl_.get()] {
-    NameThread("rg-parse");
+    SetCurrentThreadName("rg-parse");
     impl->ParseLoop();
   });
   for (size_t i = 0; i < impl_->shards.size(); ++i) {
     impl_->shards[i]->thread = std::thread([impl = impl_.get(), s = impl_->shards[i].get(), i] {
-      NameThread(fmt::format("rg-write-{}", i));
+      SetCurrentThreadName(fmt::format("rg-write-{}", i));
       impl->WriteLoop(*s);
     });
   }

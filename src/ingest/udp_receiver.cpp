@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
-#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,6 +13,8 @@
 #include <cstring>
 #include <memory>
 #include <vector>
+
+#include "common/thread_name.h"
 
 namespace roentgen::ingest {
 namespace {
@@ -121,7 +122,7 @@ Status UdpReceiver::Start() {
   if (wake_fd_ < 0) return fail("udp: eventfd: " + Errno(errno));
   stopping_.store(false);
   thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "rg-udp");
+    SetCurrentThreadName("rg-udp");
     Run();
   });
   return Status::Ok();
