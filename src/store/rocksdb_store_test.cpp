@@ -4,6 +4,8 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "store/rocksdb_options.h"
@@ -344,24 +346,34 @@ TEST_F(RocksDbStoreTest, ReopenKeepsEverything) {
   EXPECT_GT(stats.disk_bytes, 0u);
 }
 
+// Opens the store's database directly, with the store's own options and column
+// families, to plant or inspect bytes the Store interface would not write.
+// `body` gets the database and a column family's handle by rocks::Cf.
+void WithRawDb(
+    const std::filesystem::path& path,
+    const std::function<void(rocksdb::DB&, std::function<rocksdb::ColumnFamilyHandle*(rocks::Cf)>)>&
+        body) {
+  rocksdb::DB* raw = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  auto cache = rocksdb::NewLRUCache(1 << 20);
+  ASSERT_TRUE(rocksdb::DB::Open(rocks::MakeDbOptions(), path.string(),
+                                rocks::MakeColumnFamilies(cache), &handles, &raw)
+                  .ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  body(*db, [&](rocks::Cf cf) { return handles[1 + cf]; });
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+}
+
 TEST_F(RocksDbStoreTest, GarbageRecordIsCorruption) {
   auto id = MakeTraceId(0x80, 1);
   Put(MakeRecord(id, kT0));
   store_.reset();
-  {
-    // Overwrite the stored record with bytes that do not decode.
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    auto cache = rocksdb::NewLRUCache(1 << 20);
-    ASSERT_TRUE(rocksdb::DB::Open(rocks::MakeDbOptions(), (dir_ / "db").string(),
-                                  rocks::MakeColumnFamilies(cache), &handles, &raw)
-                    .ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1 + rocks::kTraces], keys::TraceKey(id),
-                        "\x01garbage")
-                    .ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  }
+  // Overwrite the stored record with bytes that do not decode.
+  WithRawDb(dir_ / "db", [&](rocksdb::DB& db, auto cf) {
+    ASSERT_TRUE(
+        db.Put(rocksdb::WriteOptions(), cf(rocks::kTraces), keys::TraceKey(id), "\x01garbage")
+            .ok());
+  });
   Open();
   EXPECT_EQ(store_->GetTrace(id).status().code(), StatusCode::kCorruption);
   Status s = store_->Scan(Range(kT0, kT0 + 1), [](const TraceRecord&, int64_t) { return true; });
@@ -376,27 +388,19 @@ TEST_F(RocksDbStoreTest, RetiredServiceTypeEntriesAreRemovedAtOpen) {
   Put(MakeFullRecord(id, kT0));
   store_.reset();
   // A store written before service+type entries (kind 0x03) were retired.
-  const std::string legacy = std::string("\x03\x03" "api" "\x01" "T") + keys::TimeKey(kT0, id);
-  auto open_raw = [&](auto&& body) {
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    auto cache = rocksdb::NewLRUCache(1 << 20);
-    ASSERT_TRUE(rocksdb::DB::Open(rocks::MakeDbOptions(), (dir_ / "db").string(),
-                                  rocks::MakeColumnFamilies(cache), &handles, &raw)
-                    .ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    body(*db, handles[1 + rocks::kSecondaryIndex]);
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  };
-  open_raw([&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* index) {
-    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), index, legacy, "").ok());
+  // kind 03 · varstr "api" · varstr "T" · time + trace id.
+  const std::string legacy =
+      std::string{'\x03', '\x03', 'a', 'p', 'i', '\x01', 'T'} + keys::TimeKey(kT0, id);
+  WithRawDb(dir_ / "db", [&](rocksdb::DB& db, auto cf) {
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), cf(rocks::kSecondaryIndex), legacy, "").ok());
   });
   Open();
   // Everything else is intact.
   EXPECT_TRUE(store_->GetTrace(id).ok());
   EXPECT_EQ(ScanTails(Range(kT0, kT0 + 1)), (std::vector<int>{1}));
   store_.reset();
-  open_raw([&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* index) {
+  WithRawDb(dir_ / "db", [&](rocksdb::DB& db, auto cf) {
+    rocksdb::ColumnFamilyHandle* index = cf(rocks::kSecondaryIndex);
     std::string value;
     EXPECT_TRUE(db.Get(rocksdb::ReadOptions(), index, legacy, &value).IsNotFound());
     std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), index));
