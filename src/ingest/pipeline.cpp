@@ -33,8 +33,7 @@ constexpr size_t kParseBatch = 256;  // datagrams moved from the raw queue at on
 // (the raw queue keeps the full queue_capacity, so UDP loses nothing more) and
 // the pipeline's memory stays bounded (~100 MB for the default capacity).
 size_t ParsedQueueCapacity(const PipelineConfig& c, size_t shard_count) {
-  return std::max<size_t>(1,
-                          std::min(c.queue_capacity, 2 * c.max_batch_documents) / shard_count);
+  return std::max<size_t>(1, std::min(c.queue_capacity, 2 * c.max_batch_documents) / shard_count);
 }
 
 // Logs rejected documents, at most kPerSecond lines a second, then a count of
@@ -94,10 +93,10 @@ struct Pipeline::Impl {
     // divide by it first.
     const size_t count = std::max<size_t>(1, c.writer_threads);
     for (size_t i = 0; i < count; ++i) {
-      shards.push_back(std::make_unique<Shard>(
-          ParsedQueueCapacity(c, count), store, metrics, clock,
-          std::max<size_t>(1, c.trace_cache_entries / count),
-          std::max<size_t>(1, c.trace_cache_bytes / count), c.rollups));
+      shards.push_back(std::make_unique<Shard>(ParsedQueueCapacity(c, count), store, metrics, clock,
+                                               std::max<size_t>(1, c.trace_cache_entries / count),
+                                               std::max<size_t>(1, c.trace_cache_bytes / count),
+                                               c.rollups));
     }
   }
 
