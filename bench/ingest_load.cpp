@@ -122,6 +122,9 @@ void Stamp(std::string& text, const Template& t, uint64_t lane, uint64_t seq) {
   const int64_t now_us = NowMicros();
   PutTime(text.data() + t.start_pos, now_us);
   PutTime(text.data() + t.end_pos, now_us + t.duration_us);
+  // An SDK's trace id begins with the current epoch second (X-Ray rejects ids
+  // older than 30 days), so ids, and the store's keys, advance with time.
+  PutHex(text.data() + t.trace_pos - 9, static_cast<uint64_t>(now_us / 1'000'000), 8);
   PutHex(text.data() + t.trace_pos, lane, 8);
   PutHex(text.data() + t.trace_pos + 8, Scramble(seq), 16);
   PutHex(text.data() + t.id_pos, (lane << 48) ^ seq ^ 0x5bd1e995ULL, 16);

@@ -258,7 +258,13 @@ int main(int argc, char** argv) {
         req.body() = body.bytes;
         uint64_t unique =
             (uint64_t{static_cast<uint32_t>(c)} << 56) ^ (seq / kBodies) ^ 0x9e3779b97f4a7c15ULL;
+        // Trace ids begin with the current epoch second, as the X-Ray id
+        // generator's do (X-Ray rejects others), so the store's keys advance
+        // with time as they do in production.
+        const auto epoch = static_cast<uint32_t>(std::time(nullptr));
         for (size_t off : body.trace_offsets) {
+          for (int i = 0; i < 4; ++i)
+            req.body()[off - 8 + i] = static_cast<char>(epoch >> (24 - 8 * i));
           for (int i = 0; i < 8; ++i)
             req.body()[off + i] = static_cast<char>(unique >> (56 - 8 * i));
         }
