@@ -7,21 +7,31 @@
 namespace roentgen::api {
 
 Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rollups,
-                                    int64_t retention_us, int64_t now_us) {
+                                    int64_t retention_us, int64_t now_us,
+                                    const std::atomic<bool>* stop) {
   const auto started = std::chrono::steady_clock::now();
+  if (!rollups.rebuilding()) rollups.BeginRebuild();
   rollups.Expire(now_us);  // observations older than the retention are skipped
   store::ScanOptions scan;
   scan.start_us = now_us - retention_us;
   scan.end_us = std::numeric_limits<int64_t>::max();
   scan.time_range_type = store::TimeRangeType::kTraceId;
+  // Ascending (start time, trace id): the order RollupStore::AddRebuilt needs.
   scan.descending = false;
   RebuildStats stats;
-  Status status = store.Scan(scan, [&](const store::TraceRecord& record, int64_t) {
-    rollups.Add(record.graph, +1);
+  bool stopped = false;
+  Status status = store.Scan(scan, [&](const store::TraceRecord& record, int64_t start_us) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
+      stopped = true;
+      return false;
+    }
+    rollups.AddRebuilt(record.graph, start_us, record.summary.id);
     ++stats.traces;
     return true;
   });
   if (!status.ok()) return status;
+  if (stopped) return Status::Unavailable("service-graph rollup rebuild stopped (shutting down)");
+  rollups.EndRebuild();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return stats;
 }

@@ -3,10 +3,14 @@
 // graph of every stored trace record in the rollups' retention window
 // (docs/service-map.md, "Persistence"; figures in docs/benchmarks.md).
 //
-// Must run before the ingest pipeline starts writing: a trace written during
-// the rebuild could be counted twice. Thread safety: the rollup store locks.
+// Runs while the ingest pipeline already writes: the caller calls
+// rollups.BeginRebuild() before the writer starts, then runs this (usually on
+// its own thread); graph::RollupStore keeps every trace counted once whatever
+// the interleaving. Until it returns OK, rollups.rebuilding() is true and the
+// service-map APIs answer from trace scans instead (api/xray_graph.cpp).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "common/status.h"
@@ -16,13 +20,17 @@
 namespace roentgen::api {
 
 struct RebuildStats {
-  uint64_t traces = 0;
+  uint64_t traces = 0;   // stored records visited
   double seconds = 0;
 };
 
 // Adds the graph of each trace whose time is in [now − retention, ∞) — later
-// times included, as the writer accepts them too.
+// times included, as the writer accepts them too — and ends the rebuild.
+// Begins it first unless the caller has. `stop` (optional) set to true makes
+// it return Unavailable early, leaving the rebuild unfinished; so does a store
+// error.
 Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rollups,
-                                    int64_t retention_us, int64_t now_us);
+                                    int64_t retention_us, int64_t now_us,
+                                    const std::atomic<bool>* stop = nullptr);
 
 }  // namespace roentgen::api

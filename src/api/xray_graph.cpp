@@ -16,6 +16,9 @@
 // candidates; when it stops early it returns a NextToken (page_token.h) for
 // the older rest of the window, and its StartTime is where it stopped: each
 // page is the graph of its own slice of the window (docs/service-map.md).
+// While the rollups are still being rebuilt after a restart, queries without
+// a filter are answered the same way (every trace matches), so that they are
+// exact from the first second; a NextToken issued then stays valid after.
 //
 // EntitySelectorExpression absent = every edge's statistics (X-Ray: "If no
 // selector expression is specified, edge statistics are returned"). Period:
@@ -56,18 +59,20 @@ struct GraphContext {
   GroupRegistry groups;
 };
 
-// The time window, the group's filter (none = the rollups answer) and, for a
-// filtered group, where the scan resumes.
+// The time window, the group's filter, whether the traces are scanned (a
+// filter, the rollups still rebuilding, or a NextToken from such a scan) or
+// the rollups answer, and where a scan resumes.
 struct GraphQuery {
   int64_t start_us = 0;
   int64_t end_us = 0;
   std::optional<filter::CompiledFilter> filter;
+  bool scan = false;
   std::optional<store::ScanCursor> resume_after;
   uint64_t fingerprint = 0;
 };
 
 Result<GraphQuery> ParseGraphQuery(const RequestBody& body, const GroupRegistry& groups,
-                                   std::string_view operation) {
+                                   const graph::RollupStore& rollups, std::string_view operation) {
   GraphQuery q;
   Result<TimeRange> range = ReadTimeRange(body);
   if (!range.ok()) return range.status();
@@ -99,6 +104,7 @@ Result<GraphQuery> ParseGraphQuery(const RequestBody& body, const GroupRegistry&
     }
     if (!compiled->MatchesAll()) q.filter = std::move(*compiled);
   }
+  q.scan = q.filter.has_value() || rollups.rebuilding();
   q.fingerprint = std::hash<std::string>{}(
       fmt::format("{}|{}|{}|{}|{}", operation, q.start_us, q.end_us,
                   q.filter ? q.filter->ToString() : "", kMaxScannedPerPage));
@@ -106,10 +112,6 @@ Result<GraphQuery> ParseGraphQuery(const RequestBody& body, const GroupRegistry&
   Field<std::string_view> token = body.String("NextToken");
   if (!token.ok()) return token.status();
   if (token->has_value() && !(*token)->empty()) {
-    if (!q.filter) {
-      return Status::InvalidArgument(
-          "NextToken: this query is answered in one page and never issues one");
-    }
     Result<PageToken> decoded = DecodePageToken(**token);
     if (!decoded.ok()) return decoded.status();
     if (decoded->fingerprint != q.fingerprint) {
@@ -118,6 +120,7 @@ Result<GraphQuery> ParseGraphQuery(const RequestBody& body, const GroupRegistry&
           "start again without it");
     }
     q.resume_after = decoded->cursor;
+    q.scan = true;
   }
   return q;
 }
@@ -137,7 +140,7 @@ Result<ScanPage> ScanGroupTraces(store::Store& store, const GraphQuery& q,
   scan.end_us = q.end_us;
   scan.time_range_type = store::TimeRangeType::kTraceId;
   scan.descending = true;
-  scan.index = q.filter->IndexHint();
+  if (q.filter) scan.index = q.filter->IndexHint();
   scan.resume_after = q.resume_after;
   size_t scanned = 0;
   bool more = false;
@@ -150,7 +153,7 @@ Result<ScanPage> ScanGroupTraces(store::Store& store, const GraphQuery& q,
     }
     ++scanned;
     last = store::ScanCursor{sort_time_us, record.summary.id};
-    if (!q.filter->Matches(record)) return true;
+    if (q.filter && !q.filter->Matches(record)) return true;
     if (!seen.insert(record.summary.id).second) return true;
     out.Add(record.graph, +1);
     return true;
@@ -172,9 +175,9 @@ graph::RollupConfig QueryLocalRollups() {
 void GetServiceGraph(GraphContext& ctx, const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  Result<GraphQuery> q = ParseGraphQuery(body, ctx.groups, "ServiceGraph");
+  Result<GraphQuery> q = ParseGraphQuery(body, ctx.groups, ctx.rollups, "ServiceGraph");
   if (!q.ok()) return respond(StatusResponse(q.status()));
-  if (!q->filter) {
+  if (!q->scan) {
     return respond(
         JsonResponse(graph::ToJson(ctx.rollups.QueryServiceGraph(q->start_us, q->end_us))));
   }
@@ -193,7 +196,7 @@ void GetTimeSeriesServiceStatistics(GraphContext& ctx, const HttpRequest& reques
                                     Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  Result<GraphQuery> q = ParseGraphQuery(body, ctx.groups, "TimeSeriesServiceStatistics");
+  Result<GraphQuery> q = ParseGraphQuery(body, ctx.groups, ctx.rollups, "TimeSeriesServiceStatistics");
   if (!q.ok()) return respond(StatusResponse(q.status()));
   Field<std::string_view> expression = body.String("EntitySelectorExpression");
   if (!expression.ok()) return respond(StatusResponse(expression.status()));
@@ -217,7 +220,7 @@ void GetTimeSeriesServiceStatistics(GraphContext& ctx, const HttpRequest& reques
   Field<bool> forecast = body.Bool("ForecastStatistics");
   if (!forecast.ok()) return respond(StatusResponse(forecast.status()));
 
-  if (!q->filter) {
+  if (!q->scan) {
     Result<std::vector<graph::TimeSeriesPoint>> points =
         ctx.rollups.QueryTimeSeries(selector, q->start_us, q->end_us, period_s);
     if (!points.ok()) return respond(StatusResponse(points.status()));

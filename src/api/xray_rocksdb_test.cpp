@@ -8,8 +8,11 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
+#include "api/rollup_rebuild.h"
 #include "api/xray_api.h"
+#include "graph/test_traces.h"
 #include "ingest/pipeline.h"
 #include "ingest/testing/segments.h"
 #include "store/rocksdb_store.h"
@@ -26,13 +29,15 @@ using nlohmann::json;
 
 // A store, a running pipeline and a router: one "server" over a directory.
 struct Server {
-  explicit Server(const std::string& path) {
+  explicit Server(const std::string& path, graph::RollupStore* rollups = nullptr) {
     store::RocksDbStoreConfig config;
     config.path = path;
     auto opened = store::OpenRocksDbStore(config);
     EXPECT_TRUE(opened.ok()) << opened.status().ToString();
     store = std::move(*opened);
-    pipeline = std::make_unique<ingest::Pipeline>(ingest::PipelineConfig{}, *store, metrics);
+    ingest::PipelineConfig pipeline_config;
+    pipeline_config.rollups = rollups;
+    pipeline = std::make_unique<ingest::Pipeline>(pipeline_config, *store, metrics);
     EXPECT_TRUE(pipeline->Start().ok());
     RegisterXRayApi(router, *pipeline, *store, metrics);
   }
@@ -132,6 +137,71 @@ TEST_F(XRayRocksDbTest, PagingOverRocksDbReturnsEveryTraceOnce) {
   ASSERT_EQ(seen.size(), static_cast<size_t>(kTraces));
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), static_cast<size_t>(kTraces));
   for (int i = 0; i < kTraces; ++i) EXPECT_EQ(seen[i], TraceIdText(kTraces - i));
+}
+
+// A restart: the rollups are rebuilt from the stored traces on a thread while
+// the pipeline already writes new traces and late segments of stored ones.
+// Afterwards they equal a rebuild from scratch: every trace counted once.
+TEST_F(XRayRocksDbTest, RollupsRebuiltWhileIngestRunsCountEveryTraceOnce) {
+  constexpr int kStored = 3000;
+  const double t0 = static_cast<double>(time(nullptr) - 1800);
+  auto web = [&](int n, bool done) {
+    return SegmentJson(TraceIdText(n), SegmentIdText(n), t0 + n * 0.01,
+                       done ? std::optional<double>(t0 + n * 0.01 + 0.5) : std::nullopt);
+  };
+  // A late "api" segment called by trace n's web segment (a new edge).
+  auto api = [&](int n) {
+    return SegmentJson(TraceIdText(n), SegmentIdText(1'000'000 + n), t0 + n * 0.01 + 0.1,
+                       t0 + n * 0.01 + 0.3, fmt::format(R"(,"parent_id":"{}")", SegmentIdText(n)),
+                       "api");
+  };
+  auto put = [](Server& server, std::vector<std::string>& docs) {
+    server.Post("/TraceSegments", {{"TraceSegmentDocuments", docs}});
+    docs.clear();
+  };
+  {
+    graph::RollupStore rollups;
+    Server server(dir_, &rollups);
+    std::vector<std::string> docs;
+    for (int n = 1; n <= kStored; ++n) {
+      docs.push_back(web(n, n % 2 == 0));  // odd traces still in progress
+      if (docs.size() == 250) put(server, docs);
+    }
+  }
+
+  graph::RollupStore rollups;
+  rollups.BeginRebuild();  // before the writer's first change, as serve does
+  Server server(dir_, &rollups);
+  // Changes to stored traces and new traces for n in [first, last), by 3.
+  auto changes = [&](int first, int last) {
+    std::vector<std::string> docs;
+    for (int n = first; n < last; n += 3) {
+      docs.push_back(n % 2 == 1 ? web(n, true) : api(n));
+      docs.push_back(web(kStored + n, true));
+      if (docs.size() == 40) put(server, docs);
+    }
+    if (!docs.empty()) put(server, docs);
+  };
+  changes(1, 301);  // before the scan starts
+  std::thread writes([&] { changes(301, 2101); });  // while it runs
+  Result<RebuildStats> rebuilt =
+      RebuildRollups(*server.store, rollups, graph::RollupConfig{}.retention_us,
+                     static_cast<int64_t>(time(nullptr)) * 1'000'000);
+  writes.join();
+  changes(2101, kStored + 1);  // after it
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
+  EXPECT_GT(rebuilt->traces, 0u);
+  EXPECT_FALSE(rollups.rebuilding());
+
+  graph::RollupStore fresh;
+  ASSERT_TRUE(RebuildRollups(*server.store, fresh, graph::RollupConfig{}.retention_us,
+                             static_cast<int64_t>(time(nullptr)) * 1'000'000)
+                  .ok());
+  const int64_t from = static_cast<int64_t>(t0 - 60) * 1'000'000;
+  const int64_t to = from + 3600LL * 1'000'000;
+  const json counted = graph::testing::RollupCounts(rollups, from, to);
+  EXPECT_EQ(counted, graph::testing::RollupCounts(fresh, from, to));
+  ASSERT_EQ(counted.size(), 3u);  // client, web, api
 }
 
 }  // namespace

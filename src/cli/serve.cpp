@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "api/http.h"
 #include "api/http_server.h"
@@ -16,6 +17,7 @@
 #include "cli/flags.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/thread_name.h"
 #include "graph/rollup_store.h"
 #include "ingest/udp_receiver.h"
 #include "otlp/otlp_grpc.h"
@@ -129,17 +131,14 @@ Status RunServe(const ServeConfig& config) {
   std::atomic<Health> health{Health::kStarting};
   AddOperationalRoutes(router, health, metrics);
 
-  // Service-graph rollups: in memory, refilled from the store before the
-  // writer starts (docs/service-map.md), then kept up to date by the writer.
+  // Service-graph rollups: in memory, kept up to date by the writer and
+  // refilled from the store by a background rebuild that starts once the
+  // ports are open (docs/service-map.md). The rebuild begins before the
+  // writer's first change, so that every trace is counted once.
   graph::RollupConfig rollup_config;
   rollup_config.retention_us = store_config.retention_us;
   graph::RollupStore rollups(rollup_config);
-  Result<api::RebuildStats> rebuilt =
-      api::RebuildRollups(*store, rollups, rollup_config.retention_us, Clock::System().NowMicros());
-  if (!rebuilt.ok()) return rebuilt.status();
-  spdlog::info(
-      "service-graph rollups rebuilt from {} stored traces in {:.3f} s ({} minutes, {} bytes)",
-      rebuilt->traces, rebuilt->seconds, rollups.stats().minutes, rollups.stats().bytes);
+  rollups.BeginRebuild();
   ingest::PipelineConfig pipeline_config = config.pipeline;
   pipeline_config.rollups = &rollups;
 
@@ -194,6 +193,24 @@ Status RunServe(const ServeConfig& config) {
   }
   // --- end OTLP/gRPC ---
 
+  std::atomic<bool> stop_rebuild{false};
+  std::thread rebuild([&store, &rollups, &stop_rebuild, retention_us = rollup_config.retention_us] {
+    SetCurrentThreadName("rg-rebuild");
+    Result<api::RebuildStats> rebuilt = api::RebuildRollups(
+        *store, rollups, retention_us, Clock::System().NowMicros(), &stop_rebuild);
+    if (rebuilt.ok()) {
+      spdlog::info(
+          "service-graph rollups rebuilt from {} stored traces in {:.3f} s ({} minutes, {} "
+          "bytes)",
+          rebuilt->traces, rebuilt->seconds, rollups.stats().minutes, rollups.stats().bytes);
+    } else if (!stop_rebuild.load()) {
+      spdlog::error(
+          "service-graph rollup rebuild failed: {}; service maps keep being answered from trace "
+          "scans",
+          rebuilt.status().ToString());
+    }
+  });
+
   health.store(Health::kReady);
   spdlog::info(
       "roentgen serving X-Ray on {}:{} (UDP + HTTP), data dir {}, retention {}, udp receive "
@@ -204,6 +221,8 @@ Status RunServe(const ServeConfig& config) {
   int signal = signals.Wait();
   spdlog::info("received {}: shutting down", strsignal(signal));
   health.store(Health::kDraining);
+  stop_rebuild.store(true);
+  rebuild.join();
   udp.Stop();
   http.Stop();
   if (otlp_grpc) otlp_grpc->Stop();

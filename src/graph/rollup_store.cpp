@@ -96,6 +96,52 @@ void RollupStore::Replace(const TraceGraph* old_graph, const TraceGraph& new_gra
   EnforceCapLocked();
 }
 
+void RollupStore::Replace(const xray::TraceId& id, const TraceGraph* old_graph,
+                          int64_t old_start_us, const TraceGraph& new_graph) {
+  std::unique_lock lock(mu_);
+  if (rebuild_.running && rebuild_.changed.insert(id).second && old_graph != nullptr &&
+      !rebuild_.Passed(old_start_us, id)) {
+    old_graph = nullptr;  // not added by the scan, which will now skip it
+  }
+  if (old_graph != nullptr) AddLocked(*old_graph, -1);
+  AddLocked(new_graph, +1);
+  EnforceCapLocked();
+}
+
+bool RollupStore::Rebuild::Passed(int64_t start_us, const xray::TraceId& id) const {
+  if (!scanned_any) return false;
+  if (start_us != cursor_start_us) return start_us < cursor_start_us;
+  return id.bytes <= cursor_id.bytes;  // the index orders ids by their bytes
+}
+
+void RollupStore::BeginRebuild() {
+  std::unique_lock lock(mu_);
+  rebuild_ = Rebuild{};
+  rebuild_.running = true;
+  counters_.rebuilt_traces = 0;
+}
+
+void RollupStore::AddRebuilt(const TraceGraph& graph, int64_t start_us, const xray::TraceId& id) {
+  std::unique_lock lock(mu_);
+  rebuild_.scanned_any = true;
+  rebuild_.cursor_start_us = start_us;
+  rebuild_.cursor_id = id;
+  if (rebuild_.changed.contains(id)) return;  // the writer counted its current graph
+  AddLocked(graph, +1);
+  EnforceCapLocked();
+  ++counters_.rebuilt_traces;
+}
+
+void RollupStore::EndRebuild() {
+  std::unique_lock lock(mu_);
+  rebuild_ = Rebuild{};
+}
+
+bool RollupStore::rebuilding() const {
+  std::shared_lock lock(mu_);
+  return rebuild_.running;
+}
+
 void RollupStore::Expire(int64_t now_us) {
   std::unique_lock lock(mu_);
   const int64_t keep_from = MinuteOf(now_us - config_.retention_us);
@@ -184,6 +230,7 @@ RollupStats RollupStore::stats() const {
   RollupStats s = counters_;
   s.minutes = minutes_.size();
   s.bytes = bytes_;
+  s.rebuilding = rebuild_.running;
   return s;
 }
 

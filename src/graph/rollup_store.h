@@ -10,8 +10,9 @@
 // Bounded memory: minutes older than the retention are dropped by Expire(), and
 // when the estimated memory exceeds `max_bytes` the oldest minutes are evicted
 // (counted in stats().evicted_minutes). Observations that fall in a dropped
-// minute are skipped and counted. Not persisted yet: after a restart the
-// rollups must be rebuilt from stored traces (docs/service-map.md).
+// minute are skipped and counted. Not persisted: after a restart they are
+// rebuilt from the stored traces while ingest already runs (the rebuild
+// section below; docs/service-map.md).
 //
 // Thread-safe: writers take an exclusive lock, queries a shared one.
 #pragma once
@@ -20,12 +21,14 @@
 #include <map>
 #include <optional>
 #include <shared_mutex>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
 #include "graph/entity_selector.h"
 #include "graph/service_graph.h"
 #include "graph/trace_graph.h"
+#include "xray/ids.h"
 
 namespace roentgen::graph {
 
@@ -42,6 +45,8 @@ struct RollupStats {
   size_t bytes = 0;
   uint64_t evicted_minutes = 0;       // dropped for the memory cap
   uint64_t skipped_observations = 0;  // fell in an expired or evicted minute
+  bool rebuilding = false;
+  uint64_t rebuilt_traces = 0;        // added by the current or last rebuild
 };
 
 // One point of GetTimeSeriesServiceStatistics.
@@ -59,7 +64,30 @@ class RollupStore {
   // Adds (+1) or subtracts (−1) every observation of `graph`.
   void Add(const TraceGraph& graph, int64_t sign);
   // Subtracts `old_graph` (if any) and adds `new_graph`, atomically for queries.
+  // Only while no rebuild runs; the writer uses the overload below.
   void Replace(const TraceGraph* old_graph, const TraceGraph& new_graph);
+  // The writer's change of trace `id`: `old_graph` is the graph of its stored
+  // record (nullptr for a new trace), whose start time is `old_start_us`.
+  void Replace(const xray::TraceId& id, const TraceGraph* old_graph, int64_t old_start_us,
+               const TraceGraph& new_graph);
+
+  // Rebuild at start-up, while the writer already runs. BeginRebuild() comes
+  // before the writer's first change; then one thread scans the stored
+  // records in ascending (start time, trace id) order, from one snapshot, and
+  // passes each to AddRebuilt(); EndRebuild() when the scan is done.
+  //
+  // Every trace ends up counted exactly once, whatever the interleaving: the
+  // first change the writer makes to a trace during the rebuild notes its id;
+  // if the scan has not reached the trace's stored record yet, the writer adds
+  // the new graph without subtracting the old one, and the scan skips the
+  // trace when it gets there (it is noted). A trace the scan has already
+  // added is replaced as usual. The noted ids (~64 bytes each: the traces
+  // written during the rebuild) are freed by EndRebuild().
+  void BeginRebuild();
+  // `start_us` and `id` are the record's position in the scan.
+  void AddRebuilt(const TraceGraph& graph, int64_t start_us, const xray::TraceId& id);
+  void EndRebuild();
+  bool rebuilding() const;
   // Drops the minutes that ended before now − retention.
   void Expire(int64_t now_us);
 
@@ -88,6 +116,17 @@ class RollupStore {
   size_t bytes_ = 0;
   int64_t floor_minute_;  // minutes below this were dropped
   RollupStats counters_;
+
+  struct Rebuild {
+    bool running = false;
+    bool scanned_any = false;
+    int64_t cursor_start_us = 0;  // the last position AddRebuilt was given
+    xray::TraceId cursor_id;
+    std::unordered_set<xray::TraceId, xray::TraceIdHash> changed;  // by the writer
+    // True if the scan has passed (start_us, id): that record was added.
+    bool Passed(int64_t start_us, const xray::TraceId& id) const;
+  };
+  Rebuild rebuild_;
 };
 
 }  // namespace roentgen::graph

@@ -160,5 +160,49 @@ TEST(RollupStoreTest, TimeSeries) {
             StatusCode::kInvalidArgument);
 }
 
+// The start-up rebuild runs while the writer changes traces: whichever comes
+// first, every trace ends up counted once, with its latest graph.
+TEST(RollupStoreTest, RebuildInterleavedWithTheWriterCountsEveryTraceOnce) {
+  auto id = [](uint8_t n) {
+    xray::TraceId t;
+    t.bytes[0] = 0x5f;
+    t.bytes[15] = n;
+    return t;
+  };
+  const xray::TraceId a = id(1), b = id(2), c = id(3), d = id(4), n = id(5);
+  const int64_t ta = kT0, tb = kT0 + kMin, tc = kT0 + 2 * kMin, td = kT0 + 3 * kMin;
+  // Stored before the restart: A, B, C, D (the scan's order).
+  const TraceGraph a0 = SeedAt(ta), b0 = SeedAt(tb), c0 = SeedAt(tc), d0 = SeedAt(td);
+  const TraceGraph a1 = SeedAt(ta, true), b1 = SeedAt(tb, true), b2 = SeedAt(tb + 5'000'000);
+  const TraceGraph c1 = SeedAt(ta + 30'000'000, true);  // an earlier segment moved C's start
+  const TraceGraph n0 = SeedAt(tb + 1'000'000), n1 = SeedAt(tb + 1'000'000, true);
+
+  RollupStore store;
+  store.BeginRebuild();
+  EXPECT_TRUE(store.rebuilding());
+  store.Replace(n, nullptr, 0, n0);    // a new trace, before the scan starts
+  store.Replace(b, &b0, tb, b1);       // B changes before the scan reaches it
+  store.AddRebuilt(a0, ta, a);
+  store.AddRebuilt(b1, tb, b);         // the scan's snapshot already holds B's change: skipped
+  store.Replace(a, &a0, ta, a1);       // A changes after the scan added it
+  store.Replace(b, &b1, tb, b2);       // B's second change
+  store.Replace(c, &c0, tc, c1);       // C changes before the scan reaches it
+  store.AddRebuilt(c0, tc, c);         // an older snapshot: C's stored record, skipped
+  store.AddRebuilt(d0, td, d);
+  store.Replace(n, &n0, tb + 1'000'000, n1);
+  EXPECT_EQ(store.stats().rebuilt_traces, 2u);  // A and D
+  store.EndRebuild();
+  EXPECT_FALSE(store.rebuilding());
+
+  RollupStore fresh;
+  for (const TraceGraph* g : {&a1, &b2, &c1, &d0, &n1}) fresh.Add(*g, +1);
+  for (int64_t start = kT0 - kMin; start < kT0 + 5 * kMin; start += kMin) {
+    EXPECT_EQ(testing::RollupCounts(store, start, start + kMin),
+              testing::RollupCounts(fresh, start, start + kMin))
+        << "minute starting " << start;
+  }
+  EXPECT_EQ(store.stats().minutes, fresh.stats().minutes);
+}
+
 }  // namespace
 }  // namespace roentgen::graph

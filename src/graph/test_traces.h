@@ -11,9 +11,30 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "graph/rollup_store.h"
+#include "graph/service_graph_json.h"
 #include "xray/trace.h"
 
 namespace roentgen::graph::testing {
+
+// The services of the rollups' graph over [start_us, end_us) as JSON, with
+// their counts, histograms and edges but not their first and last times,
+// which replacing a trace's graph widens but never narrows (true of any
+// RollupStore::Replace): what must equal a rebuild from scratch.
+inline nlohmann::json RollupCounts(const RollupStore& rollups, int64_t start_us, int64_t end_us) {
+  nlohmann::json services = ToJson(rollups.QueryServiceGraph(start_us, end_us))["Services"];
+  for (auto& service : services) {
+    service.erase("StartTime");
+    service.erase("EndTime");
+    for (auto& edge : service["Edges"]) {
+      edge.erase("StartTime");
+      edge.erase("EndTime");
+    }
+  }
+  return services;
+}
 
 inline xray::Entity MakeEntity(const std::string& name, uint64_t id, int64_t start_us,
                                std::optional<int64_t> end_us) {

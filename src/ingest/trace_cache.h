@@ -33,6 +33,9 @@ struct CachedTrace {
   // The graph of the stored trace record, kept only when the writer maintains
   // service-graph rollups (what Replace takes back out when the trace changes).
   std::optional<graph::TraceGraph> graph;
+  // The start time of the stored trace record (with `graph`): where the
+  // rollups' start-up rebuild finds it.
+  int64_t start_us = 0;
 };
 
 // Approximate memory held by one parsed document: the raw text, the entity

@@ -50,7 +50,10 @@ Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
     Result<store::TraceRecord> record = store_.GetTrace(id);
     if (record.ok()) {
       trace.revision = record->summary.revision;
-      if (rollups_ != nullptr) trace.graph = std::move(record->graph);
+      if (rollups_ != nullptr) {
+        trace.graph = std::move(record->graph);
+        trace.start_us = record->summary.start_time_us;
+      }
     } else if (record.status().code() != StatusCode::kNotFound) {
       return record.status();
     }
@@ -201,9 +204,11 @@ void Writer::UpdateRollups(const std::vector<TouchedTrace>& touched,
   size_t next = 0;  // `written` holds the records of the dirty traces, in order
   for (const TouchedTrace& t : touched) {
     if (t.trace == nullptr || t.dirty.empty()) continue;
-    graph::TraceGraph& graph = written[next++].graph;
-    rollups_->Replace(t.trace->graph ? &*t.trace->graph : nullptr, graph);
-    t.trace->graph = std::move(graph);
+    store::TraceRecord& record = written[next++];
+    rollups_->Replace(t.id, t.trace->graph ? &*t.trace->graph : nullptr, t.trace->start_us,
+                      record.graph);
+    t.trace->graph = std::move(record.graph);
+    t.trace->start_us = record.summary.start_time_us;
   }
   rollups_->Expire(now_us);
 }

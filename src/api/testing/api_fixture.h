@@ -32,6 +32,10 @@ class ApiFixture : public ::testing::Test {
 
   // Dispatches a POST and waits for the (possibly asynchronous) response.
   HttpResponse Post(const std::string& path, const std::string& body) {
+    return PostTo(router_, path, body);
+  }
+
+  HttpResponse PostTo(Router& router, const std::string& path, const std::string& body) {
     HttpRequest request;
     request.method = "POST";
     request.path = path;
@@ -39,7 +43,7 @@ class ApiFixture : public ::testing::Test {
     request.body = body;
     auto promise = std::make_shared<std::promise<HttpResponse>>();
     auto future = promise->get_future();
-    router_.Dispatch(request, [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+    router.Dispatch(request, [promise](HttpResponse r) { promise->set_value(std::move(r)); });
     return future.get();
   }
 
