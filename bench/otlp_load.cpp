@@ -55,6 +55,7 @@ struct Options {
   int connections = 4;
   int server_pid = 0;
   bool translate_only = false;
+  bool random_trace_ids = false;
 };
 
 struct Body {
@@ -199,6 +200,9 @@ int main(int argc, char** argv) {
   app.add_option("--connections", o.connections, "concurrent keep-alive connections")
       ->check(CLI::Range(1, 256));
   app.add_option("--server-pid", o.server_pid, "server PID, for CPU and peak RSS");
+  app.add_flag("--random-trace-ids", o.random_trace_ids,
+               "random 16-byte trace ids, as OpenTelemetry's default id generator makes "
+               "(default: the X-Ray id generator's, current epoch second first)");
   app.add_flag("--translate-only", o.translate_only,
                "no server: decode + translate the bodies in this process, one thread");
   CLI11_PARSE(app, argc, argv);
@@ -263,8 +267,12 @@ int main(int argc, char** argv) {
         // with time as they do in production.
         const auto epoch = static_cast<uint32_t>(std::time(nullptr));
         for (size_t off : body.trace_offsets) {
+          // A random first half: spread the scrambled sequence over it.
+          const uint32_t first = o.random_trace_ids
+                                     ? static_cast<uint32_t>((unique * 0x9e3779b97f4a7c15ULL) >> 32)
+                                     : epoch;
           for (int i = 0; i < 4; ++i)
-            req.body()[off - 8 + i] = static_cast<char>(epoch >> (24 - 8 * i));
+            req.body()[off - 8 + i] = static_cast<char>(first >> (24 - 8 * i));
           for (int i = 0; i < 8; ++i)
             req.body()[off + i] = static_cast<char>(unique >> (56 - 8 * i));
         }

@@ -194,11 +194,21 @@ Status RunServe(const ServeConfig& config) {
   // --- end OTLP/gRPC ---
 
   std::atomic<bool> stop_rebuild{false};
-  std::thread rebuild([&store, &rollups, &stop_rebuild, retention_us = rollup_config.retention_us] {
+  Gauge& rebuilding = metrics.GetGauge(
+      "roentgen_rollups_rebuilding",
+      "1 while the service-graph rollups are rebuilt from the store after a start (the default "
+      "group's service map is then answered from trace scans)");
+  Gauge& rebuilt_traces = metrics.GetGauge(
+      "roentgen_rollups_rebuilt_traces", "Stored traces the last rollup rebuild added");
+  rebuilding.Set(1);
+  std::thread rebuild([&store, &rollups, &stop_rebuild, &rebuilding, &rebuilt_traces,
+                       retention_us = rollup_config.retention_us] {
     SetCurrentThreadName("rg-rebuild");
     Result<api::RebuildStats> rebuilt = api::RebuildRollups(
         *store, rollups, retention_us, Clock::System().NowMicros(), &stop_rebuild);
     if (rebuilt.ok()) {
+      rebuilding.Set(0);
+      rebuilt_traces.Set(static_cast<int64_t>(rollups.stats().rebuilt_traces));
       spdlog::info(
           "service-graph rollups rebuilt from {} stored traces in {:.3f} s ({} minutes, {} "
           "bytes)",

@@ -120,6 +120,14 @@ TEST(RunServeTest, ServesUntilSignalledThenDrains) {
       << metrics;
   EXPECT_NE(metrics.find("roentgen_http_requests_total{path=\"/healthz\",status=\"200\"} 1\n"),
             std::string::npos);
+  // The rollups' background rebuild over the empty store ends.
+  for (int i = 0; i < 200; ++i) {
+    metrics = Get(config.port, "/metrics").second;
+    if (metrics.find("roentgen_rollups_rebuilding 0\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_NE(metrics.find("roentgen_rollups_rebuilding 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("roentgen_rollups_rebuilt_traces 0\n"), std::string::npos);
 
   pthread_kill(serve_thread, SIGTERM);
   ASSERT_EQ(result.wait_for(std::chrono::seconds(30)), std::future_status::ready);
