@@ -5,10 +5,12 @@
 //
 //   ingest_load --target 127.0.0.1:2000 --mode udp --count 2000000 --server-pid PID
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -24,9 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "load_util.h"
 #include "segment_gen.h"
@@ -82,7 +81,8 @@ int64_t NowMicros() {
 std::vector<Template> MakeTemplates(size_t n) {
   roentgen::bench::SegmentGenerator gen(7);
   std::vector<Template> out;
-  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (size_t i = 0; i < n; ++i) {
     Template t;
     t.text = gen.Next(now - 10 + i * 1e-4);
@@ -311,7 +311,8 @@ int main(int argc, char** argv) {
       last_progress = t_done = Clock::now();
     }
     if (stored >= sent) break;
-    if (std::chrono::duration<double>(Clock::now() - last_progress).count() > o.settle_seconds) break;
+    if (std::chrono::duration<double>(Clock::now() - last_progress).count() > o.settle_seconds)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ProcSample cpu1 = SampleProcess(o.server_pid);
@@ -320,16 +321,18 @@ int main(int argc, char** argv) {
   double send_s = std::chrono::duration<double>(t_sent - t0).count();
   double total_s = std::chrono::duration<double>(t_done - t0).count();
   fmt::print("mode={} sent={} stored={} lost={} ({:.3f}%) avg_doc_bytes={:.0f}\n", o.mode, sent,
-             uint64_t(stored), uint64_t(sent - stored), 100.0 * (sent - stored) / std::max<double>(1, sent),
-             avg_bytes);
-  fmt::print("send_rate={:.0f}/s stored_rate={:.0f}/s (stored / time from first send to last stored)\n",
-             sent / send_s, stored / total_s);
+             uint64_t(stored), uint64_t(sent - stored),
+             100.0 * (sent - stored) / std::max<double>(1, sent), avg_bytes);
+  fmt::print(
+      "send_rate={:.0f}/s stored_rate={:.0f}/s (stored / time from first send to last stored)\n",
+      sent / send_s, stored / total_s);
   if (o.server_pid > 0) {
     fmt::print("server_cpu={:.2f}s ({:.0f}% of one core over the run) peak_rss={:.1f} MiB\n",
-               cpu1.cpu_seconds - cpu0.cpu_seconds, 100 * (cpu1.cpu_seconds - cpu0.cpu_seconds) / total_s,
-               cpu1.peak_rss_kb / 1024.0);
+               cpu1.cpu_seconds - cpu0.cpu_seconds,
+               100 * (cpu1.cpu_seconds - cpu0.cpu_seconds) / total_s, cpu1.peak_rss_kb / 1024.0);
   }
-  fmt::print("server dropped={:.0f} rejected={:.0f}\n", MetricSum(metrics, "roentgen_segments_dropped_total"),
+  fmt::print("server dropped={:.0f} rejected={:.0f}\n",
+             MetricSum(metrics, "roentgen_segments_dropped_total"),
              MetricSum(metrics, "roentgen_segments_rejected_total"));
   return stored >= sent ? 0 : 1;
 }

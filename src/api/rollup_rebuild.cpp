@@ -8,7 +8,8 @@ namespace roentgen::api {
 
 Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rollups,
                                     int64_t retention_us, int64_t now_us,
-                                    const std::atomic<bool>* stop) {
+                                    const std::atomic<bool>* stop,
+                                    const std::function<void()>& on_snapshot) {
   const auto started = std::chrono::steady_clock::now();
   if (!rollups.rebuilding()) rollups.BeginRebuild();
   rollups.Expire(now_us);  // observations older than the retention are skipped
@@ -18,6 +19,11 @@ Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rol
   scan.time_range_type = store::TimeRangeType::kTraceId;
   // Ascending (start time, trace id): the order RollupStore::AddRebuilt needs.
   scan.descending = false;
+  bool snapshot_taken = false;
+  scan.on_snapshot = [&] {
+    snapshot_taken = true;
+    if (on_snapshot) on_snapshot();
+  };
   RebuildStats stats;
   bool stopped = false;
   Status status = store.Scan(scan, [&](const store::TraceRecord& record, int64_t start_us) {
@@ -29,6 +35,7 @@ Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rol
     ++stats.traces;
     return true;
   });
+  if (!snapshot_taken && on_snapshot) on_snapshot();
   if (!status.ok()) return status;
   if (stopped) return Status::Unavailable("service-graph rollup rebuild stopped (shutting down)");
   rollups.EndRebuild();

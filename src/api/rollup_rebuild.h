@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 
 #include "common/status.h"
 #include "graph/rollup_store.h"
@@ -20,7 +21,7 @@
 namespace roentgen::api {
 
 struct RebuildStats {
-  uint64_t traces = 0;   // stored records visited
+  uint64_t traces = 0;  // stored records visited
   double seconds = 0;
 };
 
@@ -28,9 +29,13 @@ struct RebuildStats {
 // times included, as the writer accepts them too — and ends the rebuild.
 // Begins it first unless the caller has. `stop` (optional) set to true makes
 // it return Unavailable early, leaving the rebuild unfinished; so does a store
-// error.
+// error. `on_snapshot` (optional) is called exactly once, as soon as the scan
+// has fixed its snapshot of the store (or when it returns without one): the
+// writer must not commit before then, or a trace committed just before the
+// snapshot could be counted by both (serve starts the pipeline after it).
 Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rollups,
                                     int64_t retention_us, int64_t now_us,
-                                    const std::atomic<bool>* stop = nullptr);
+                                    const std::atomic<bool>* stop = nullptr,
+                                    const std::function<void()>& on_snapshot = {});
 
 }  // namespace roentgen::api

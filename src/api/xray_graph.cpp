@@ -196,7 +196,8 @@ void GetTimeSeriesServiceStatistics(GraphContext& ctx, const HttpRequest& reques
                                     Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  Result<GraphQuery> q = ParseGraphQuery(body, ctx.groups, ctx.rollups, "TimeSeriesServiceStatistics");
+  Result<GraphQuery> q =
+      ParseGraphQuery(body, ctx.groups, ctx.rollups, "TimeSeriesServiceStatistics");
   if (!q.ok()) return respond(StatusResponse(q.status()));
   Field<std::string_view> expression = body.String("EntitySelectorExpression");
   if (!expression.ok()) return respond(StatusResponse(expression.status()));
@@ -240,7 +241,9 @@ void GetTimeSeriesServiceStatistics(GraphContext& ctx, const HttpRequest& reques
 void GetTraceGraph(GraphContext& ctx, const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  if (Status s = RejectNextToken(body, "returns the whole trace graph at once and never issues one"); !s.ok()) {
+  if (Status s =
+          RejectNextToken(body, "returns the whole trace graph at once and never issues one");
+      !s.ok()) {
     return respond(StatusResponse(s));
   }
   Result<std::vector<xray::TraceId>> ids = ReadTraceIds(body, kMaxTraceGraphIds);

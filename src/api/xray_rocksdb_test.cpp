@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -29,12 +30,16 @@ using nlohmann::json;
 
 // A store, a running pipeline and a router: one "server" over a directory.
 struct Server {
-  explicit Server(const std::string& path, graph::RollupStore* rollups = nullptr) {
+  // `before_pipeline`, if set, runs between opening the store and starting
+  // the pipeline.
+  explicit Server(const std::string& path, graph::RollupStore* rollups = nullptr,
+                  const std::function<void(store::Store&)>& before_pipeline = {}) {
     store::RocksDbStoreConfig config;
     config.path = path;
     auto opened = store::OpenRocksDbStore(config);
     EXPECT_TRUE(opened.ok()) << opened.status().ToString();
     store = std::move(*opened);
+    if (before_pipeline) before_pipeline(*store);
     ingest::PipelineConfig pipeline_config;
     pipeline_config.rollups = rollups;
     pipeline = std::make_unique<ingest::Pipeline>(pipeline_config, *store, metrics);
@@ -169,9 +174,24 @@ TEST_F(XRayRocksDbTest, RollupsRebuiltWhileIngestRunsCountEveryTraceOnce) {
     }
   }
 
+  // As serve does: the rebuild's scan fixes its snapshot, then the pipeline
+  // starts. The scan is held after its snapshot until the first changes are
+  // durable, so that they come before it reaches their traces.
   graph::RollupStore rollups;
-  rollups.BeginRebuild();  // before the writer's first change, as serve does
-  Server server(dir_, &rollups);
+  rollups.BeginRebuild();
+  std::promise<void> snapshot_taken, first_changes_done;
+  Result<RebuildStats> rebuilt = Status::Unavailable("not run");
+  std::thread rebuild;
+  Server server(dir_, &rollups, [&](store::Store& store) {
+    rebuild = std::thread([&] {
+      rebuilt = RebuildRollups(store, rollups, graph::RollupConfig{}.retention_us,
+                               static_cast<int64_t>(time(nullptr)) * 1'000'000, nullptr, [&] {
+                                 snapshot_taken.set_value();
+                                 first_changes_done.get_future().wait();
+                               });
+    });
+    snapshot_taken.get_future().wait();
+  });
   // Changes to stored traces and new traces for n in [first, last), by 3.
   auto changes = [&](int first, int last) {
     std::vector<std::string> docs;
@@ -182,12 +202,10 @@ TEST_F(XRayRocksDbTest, RollupsRebuiltWhileIngestRunsCountEveryTraceOnce) {
     }
     if (!docs.empty()) put(server, docs);
   };
-  changes(1, 301);  // before the scan starts
-  std::thread writes([&] { changes(301, 2101); });  // while it runs
-  Result<RebuildStats> rebuilt =
-      RebuildRollups(*server.store, rollups, graph::RollupConfig{}.retention_us,
-                     static_cast<int64_t>(time(nullptr)) * 1'000'000);
-  writes.join();
+  changes(1, 301);  // before the scan reaches them
+  first_changes_done.set_value();
+  changes(301, 2101);  // while it runs
+  rebuild.join();
   changes(2101, kStored + 1);  // after it
   ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
   EXPECT_GT(rebuilt->traces, 0u);

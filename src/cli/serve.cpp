@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <thread>
 
@@ -88,6 +89,60 @@ void AddOperationalRoutes(api::Router& router, const std::atomic<Health>& health
   });
 }
 
+// The service-graph rollups' rebuild from the store, on its own thread
+// (rg-rebuild) while serve runs. The constructor returns once the rebuild's
+// scan has fixed its snapshot of the store, so that the writer, started
+// after, commits nothing the scan could also see (graph/rollup_store.h). The
+// destructor stops the scan if it is still running and joins.
+class BackgroundRebuild {
+ public:
+  BackgroundRebuild(store::Store& store, graph::RollupStore& rollups, int64_t retention_us,
+                    MetricsRegistry& metrics)
+      : rebuilding_(metrics.GetGauge(
+            "roentgen_rollups_rebuilding",
+            "1 while the service-graph rollups are rebuilt from the store after a start (the "
+            "default group's service map is then answered from trace scans)")),
+        rebuilt_traces_(metrics.GetGauge("roentgen_rollups_rebuilt_traces",
+                                         "Stored traces the last rollup rebuild added")) {
+    rollups.BeginRebuild();
+    rebuilding_.Set(1);
+    std::promise<void> snapshot;
+    std::future<void> snapshot_taken = snapshot.get_future();
+    thread_ = std::thread([this, &store, &rollups, retention_us, &snapshot] {
+      SetCurrentThreadName("rg-rebuild");
+      Result<api::RebuildStats> rebuilt =
+          api::RebuildRollups(store, rollups, retention_us, Clock::System().NowMicros(), &stop_,
+                              [&snapshot] { snapshot.set_value(); });
+      if (rebuilt.ok()) {
+        rebuilding_.Set(0);
+        rebuilt_traces_.Set(static_cast<int64_t>(rollups.stats().rebuilt_traces));
+        spdlog::info(
+            "service-graph rollups rebuilt from {} stored traces in {:.3f} s ({} minutes, {} "
+            "bytes)",
+            rebuilt->traces, rebuilt->seconds, rollups.stats().minutes, rollups.stats().bytes);
+      } else if (!stop_.load()) {
+        spdlog::error(
+            "service-graph rollup rebuild failed: {}; service maps keep being answered from "
+            "trace scans",
+            rebuilt.status().ToString());
+      }
+    });
+    snapshot_taken.wait();
+  }
+  ~BackgroundRebuild() {
+    stop_.store(true);
+    thread_.join();
+  }
+  BackgroundRebuild(const BackgroundRebuild&) = delete;
+  BackgroundRebuild& operator=(const BackgroundRebuild&) = delete;
+
+ private:
+  Gauge& rebuilding_;
+  Gauge& rebuilt_traces_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 }  // namespace
 
 Status ServeConfig::Validate() const {
@@ -132,13 +187,13 @@ Status RunServe(const ServeConfig& config) {
   AddOperationalRoutes(router, health, metrics);
 
   // Service-graph rollups: in memory, kept up to date by the writer and
-  // refilled from the store by a background rebuild that starts once the
-  // ports are open (docs/service-map.md). The rebuild begins before the
-  // writer's first change, so that every trace is counted once.
+  // refilled from the store by a background rebuild (docs/service-map.md),
+  // whose snapshot of the store is taken before the pipeline starts.
   graph::RollupConfig rollup_config;
   rollup_config.retention_us = store_config.retention_us;
   graph::RollupStore rollups(rollup_config);
-  rollups.BeginRebuild();
+  auto rebuild =
+      std::make_unique<BackgroundRebuild>(*store, rollups, rollup_config.retention_us, metrics);
   ingest::PipelineConfig pipeline_config = config.pipeline;
   pipeline_config.rollups = &rollups;
 
@@ -193,34 +248,6 @@ Status RunServe(const ServeConfig& config) {
   }
   // --- end OTLP/gRPC ---
 
-  std::atomic<bool> stop_rebuild{false};
-  Gauge& rebuilding = metrics.GetGauge(
-      "roentgen_rollups_rebuilding",
-      "1 while the service-graph rollups are rebuilt from the store after a start (the default "
-      "group's service map is then answered from trace scans)");
-  Gauge& rebuilt_traces = metrics.GetGauge(
-      "roentgen_rollups_rebuilt_traces", "Stored traces the last rollup rebuild added");
-  rebuilding.Set(1);
-  std::thread rebuild([&store, &rollups, &stop_rebuild, &rebuilding, &rebuilt_traces,
-                       retention_us = rollup_config.retention_us] {
-    SetCurrentThreadName("rg-rebuild");
-    Result<api::RebuildStats> rebuilt = api::RebuildRollups(
-        *store, rollups, retention_us, Clock::System().NowMicros(), &stop_rebuild);
-    if (rebuilt.ok()) {
-      rebuilding.Set(0);
-      rebuilt_traces.Set(static_cast<int64_t>(rollups.stats().rebuilt_traces));
-      spdlog::info(
-          "service-graph rollups rebuilt from {} stored traces in {:.3f} s ({} minutes, {} "
-          "bytes)",
-          rebuilt->traces, rebuilt->seconds, rollups.stats().minutes, rollups.stats().bytes);
-    } else if (!stop_rebuild.load()) {
-      spdlog::error(
-          "service-graph rollup rebuild failed: {}; service maps keep being answered from trace "
-          "scans",
-          rebuilt.status().ToString());
-    }
-  });
-
   health.store(Health::kReady);
   spdlog::info(
       "roentgen serving X-Ray on {}:{} (UDP + HTTP), data dir {}, retention {}, udp receive "
@@ -231,8 +258,7 @@ Status RunServe(const ServeConfig& config) {
   int signal = signals.Wait();
   spdlog::info("received {}: shutting down", strsignal(signal));
   health.store(Health::kDraining);
-  stop_rebuild.store(true);
-  rebuild.join();
+  rebuild.reset();
   udp.Stop();
   http.Stop();
   if (otlp_grpc) otlp_grpc->Stop();

@@ -46,7 +46,7 @@ struct RollupStats {
   uint64_t evicted_minutes = 0;       // dropped for the memory cap
   uint64_t skipped_observations = 0;  // fell in an expired or evicted minute
   bool rebuilding = false;
-  uint64_t rebuilt_traces = 0;        // added by the current or last rebuild
+  uint64_t rebuilt_traces = 0;  // added by the current or last rebuild
 };
 
 // One point of GetTimeSeriesServiceStatistics.
@@ -71,10 +71,12 @@ class RollupStore {
   void Replace(const xray::TraceId& id, const TraceGraph* old_graph, int64_t old_start_us,
                const TraceGraph& new_graph);
 
-  // Rebuild at start-up, while the writer already runs. BeginRebuild() comes
-  // before the writer's first change; then one thread scans the stored
-  // records in ascending (start time, trace id) order, from one snapshot, and
-  // passes each to AddRebuilt(); EndRebuild() when the scan is done.
+  // Rebuild at start-up, while the writer already runs. BeginRebuild(); then
+  // one thread scans the stored records in ascending (start time, trace id)
+  // order, from one snapshot of the store taken before the writer's first
+  // commit, and passes each to AddRebuilt(); EndRebuild() when the scan is
+  // done. (A trace committed before the snapshot but replaced here after the
+  // scan passed it would be counted twice: hence the order.)
   //
   // Every trace ends up counted exactly once, whatever the interleaving: the
   // first change the writer makes to a trace during the rebuild notes its id;

@@ -180,14 +180,14 @@ TEST(RollupStoreTest, RebuildInterleavedWithTheWriterCountsEveryTraceOnce) {
   RollupStore store;
   store.BeginRebuild();
   EXPECT_TRUE(store.rebuilding());
-  store.Replace(n, nullptr, 0, n0);    // a new trace, before the scan starts
-  store.Replace(b, &b0, tb, b1);       // B changes before the scan reaches it
+  store.Replace(n, nullptr, 0, n0);  // a new trace, before the scan starts
+  store.Replace(b, &b0, tb, b1);     // B changes before the scan reaches it
   store.AddRebuilt(a0, ta, a);
-  store.AddRebuilt(b1, tb, b);         // the scan's snapshot already holds B's change: skipped
-  store.Replace(a, &a0, ta, a1);       // A changes after the scan added it
-  store.Replace(b, &b1, tb, b2);       // B's second change
-  store.Replace(c, &c0, tc, c1);       // C changes before the scan reaches it
-  store.AddRebuilt(c0, tc, c);         // an older snapshot: C's stored record, skipped
+  store.AddRebuilt(b1, tb, b);    // the scan's snapshot already holds B's change: skipped
+  store.Replace(a, &a0, ta, a1);  // A changes after the scan added it
+  store.Replace(b, &b1, tb, b2);  // B's second change
+  store.Replace(c, &c0, tc, c1);  // C changes before the scan reaches it
+  store.AddRebuilt(c0, tc, c);    // an older snapshot: C's stored record, skipped
   store.AddRebuilt(d0, td, d);
   store.Replace(n, &n0, tb + 1'000'000, n1);
   EXPECT_EQ(store.stats().rebuilt_traces, 2u);  // A and D

@@ -55,6 +55,7 @@ Status RocksDbStore::Scan(const ScanOptions& options, const ScanCallback& callba
   if (lower >= upper) return Status::Ok();
 
   rocksdb::ManagedSnapshot snapshot(db_.get());
+  if (options.on_snapshot) options.on_snapshot();
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot.snapshot();
   const rocksdb::Slice lower_slice(lower);

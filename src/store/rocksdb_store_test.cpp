@@ -73,6 +73,27 @@ TEST_F(RocksDbStoreTest, ScanOrdersByTimeThenIdInBothDirections) {
   EXPECT_EQ(ScanTails(o, 2), (std::vector<int>{2, 3}));  // callback false stops
 }
 
+// A scan reads one snapshot: on_snapshot runs once, before the first
+// callback, and what is written from then on is not seen.
+TEST_F(RocksDbStoreTest, ScanSeesItsSnapshotOnly) {
+  Put(MakeRecord(MakeTraceId(0x3c, 1), kT0 + 1));
+  Put(MakeRecord(MakeTraceId(0x3c, 2), kT0 + 2));
+  ScanOptions o = Range(kT0, kT0 + 10);
+  o.descending = false;
+  int snapshots = 0;
+  o.on_snapshot = [&] {
+    ++snapshots;
+    Put(MakeRecord(MakeTraceId(0x3c, 3), kT0 + 3));  // after the snapshot
+    TraceRecord moved = MakeRecord(MakeTraceId(0x3c, 1), kT0 + 4);
+    moved.summary.revision = 2;
+    Put(moved);
+  };
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{1, 2}));
+  EXPECT_EQ(snapshots, 1);
+  o.on_snapshot = nullptr;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2, 3, 1}));  // the next scan sees them
+}
+
 TEST_F(RocksDbStoreTest, ScanAcrossFetchBatchesVisitsEveryTraceOnce) {
   // 250 traces: more than the scan's record batches of 8, 16, 32, 64, 128.
   for (int i = 0; i < 250; ++i) Put(MakeRecord(MakeTraceId(0x3a, i), kT0 + i));

@@ -74,10 +74,10 @@ struct IndexCondition {
     kThrottle,          // any throttle
   };
   Kind kind = Kind::kFault;
-  std::string key;                       // annotation key
-  std::string text;                      // service name / user
-  std::string type;                      // service type, empty = any
-  xray::AnnotationValue value;           // annotation value
+  std::string key;              // annotation key
+  std::string text;             // service name / user
+  std::string type;             // service type, empty = any
+  xray::AnnotationValue value;  // annotation value
   int http_status = 0;
 };
 
@@ -100,6 +100,11 @@ struct ScanOptions {
   // callers that read only the summary, e.g. when the filter's NeedsGraph() is
   // false).
   bool decode_graph = true;
+  // Called once, on the scanning thread, when the scan's view of the store is
+  // fixed (a scan reads one snapshot: writes that complete after this are not
+  // seen), before the first callback. Not called if the scan returns before
+  // reading anything (an empty range, an invalid condition).
+  std::function<void()> on_snapshot;
 };
 
 // Receives each candidate trace with its sort time; returns false to stop.
@@ -129,8 +134,9 @@ class Store {
 
   virtual Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) = 0;
   virtual Result<std::string> GetConfig(std::string_view ns, std::string_view key) = 0;  // NotFound
-  virtual Status DeleteConfig(std::string_view ns, std::string_view key) = 0;             // NotFound
-  virtual Result<std::vector<std::pair<std::string, std::string>>> ListConfig(std::string_view ns) = 0;
+  virtual Status DeleteConfig(std::string_view ns, std::string_view key) = 0;            // NotFound
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ListConfig(
+      std::string_view ns) = 0;
 
   // Removes traces whose start time is before `cutoff_us` (retention). Also run
   // periodically by engines that can; exposed for tests and `roentgen` admin.

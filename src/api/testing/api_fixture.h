@@ -63,7 +63,8 @@ class ApiFixture : public ::testing::Test {
   // A 400 InvalidRequestException carrying exactly `message`.
   static void ExpectInvalid(const HttpResponse& r, const std::string& message) {
     EXPECT_EQ(r.status, 400) << r.body;
-    EXPECT_EQ(Json(r), (nlohmann::json{{"__type", "InvalidRequestException"}, {"message", message}}));
+    EXPECT_EQ(Json(r),
+              (nlohmann::json{{"__type", "InvalidRequestException"}, {"message", message}}));
   }
 
   ingest::testing::FakeStore store_;

@@ -60,6 +60,7 @@ Status FakeStore::Scan(const store::ScanOptions& options, const store::ScanCallb
       }
       hits.emplace_back(t, record);
     }
+    if (options.on_snapshot) options.on_snapshot();
   }
   std::sort(hits.begin(), hits.end(), [&](const auto& a, const auto& b) {
     const auto ka = std::tie(a.first, a.second.summary.id);
