@@ -36,7 +36,10 @@ Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rol
     return true;
   });
   if (!snapshot_taken && on_snapshot) on_snapshot();
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    rollups.AbandonRebuild();
+    return status;
+  }
   if (stopped) return Status::Unavailable("service-graph rollup rebuild stopped (shutting down)");
   rollups.EndRebuild();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

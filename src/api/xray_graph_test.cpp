@@ -282,6 +282,21 @@ TEST_F(GraphTest, DefaultGroupIsScannedWhileTheRollupsRebuild) {
   EXPECT_EQ(Json(after)["Services"], expected["Services"]);
 }
 
+TEST_F(GraphTest, RebuildThatCannotReadTheStoreLeavesTheRollupsIncomplete) {
+  PutAll(SeedDocuments(TraceIdText(1), {}));
+  graph::RollupStore restarted;
+  store_.FailReads(Status::IOError("disk on fire"));
+  bool snapshot_called = false;
+  Result<RebuildStats> rebuilt =
+      RebuildRollups(store_, restarted, graph::RollupConfig{}.retention_us,
+                     static_cast<int64_t>(std::time(nullptr)) * 1'000'000, nullptr,
+                     [&] { snapshot_called = true; });
+  EXPECT_EQ(rebuilt.status(), Status::IOError("disk on fire"));
+  EXPECT_TRUE(snapshot_called);         // serve waits for it before starting the pipeline
+  EXPECT_TRUE(restarted.rebuilding());  // the service-map APIs keep scanning
+  store_.FailReads(Status::Ok());
+}
+
 TEST_F(GraphTest, ServiceGraphErrors) {
   ExpectInvalid(Post("/ServiceGraph", json{{"EndTime", kT0}}), "StartTime: required");
   ExpectInvalid(Post("/ServiceGraph", json{{"StartTime", kT0}}), "EndTime: required");

@@ -137,9 +137,15 @@ void RollupStore::EndRebuild() {
   rebuild_ = Rebuild{};
 }
 
+void RollupStore::AbandonRebuild() {
+  std::unique_lock lock(mu_);
+  rebuild_ = Rebuild{};
+  rebuild_.abandoned = true;
+}
+
 bool RollupStore::rebuilding() const {
   std::shared_lock lock(mu_);
-  return rebuild_.running;
+  return rebuild_.running || rebuild_.abandoned;
 }
 
 void RollupStore::Expire(int64_t now_us) {
@@ -230,7 +236,7 @@ RollupStats RollupStore::stats() const {
   RollupStats s = counters_;
   s.minutes = minutes_.size();
   s.bytes = bytes_;
-  s.rebuilding = rebuild_.running;
+  s.rebuilding = rebuild_.running || rebuild_.abandoned;
   return s;
 }
 

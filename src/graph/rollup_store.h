@@ -89,6 +89,11 @@ class RollupStore {
   // `start_us` and `id` are the record's position in the scan.
   void AddRebuilt(const TraceGraph& graph, int64_t start_us, const xray::TraceId& id);
   void EndRebuild();
+  // The scan failed: the writer's bookkeeping stops (the noted ids are freed)
+  // but rebuilding() stays true, as the rollups lack traces for good.
+  void AbandonRebuild();
+  // True from BeginRebuild() until EndRebuild(): the rollups may lack stored
+  // traces, and queries should scan the traces instead.
   bool rebuilding() const;
   // Drops the minutes that ended before now − retention.
   void Expire(int64_t now_us);
@@ -120,7 +125,8 @@ class RollupStore {
   RollupStats counters_;
 
   struct Rebuild {
-    bool running = false;
+    bool running = false;    // the writer keeps the bookkeeping
+    bool abandoned = false;  // the scan failed; the rollups stay incomplete
     bool scanned_any = false;
     int64_t cursor_start_us = 0;  // the last position AddRebuilt was given
     xray::TraceId cursor_id;

@@ -204,5 +204,25 @@ TEST(RollupStoreTest, RebuildInterleavedWithTheWriterCountsEveryTraceOnce) {
   EXPECT_EQ(store.stats().minutes, fresh.stats().minutes);
 }
 
+// A failed scan abandons the rebuild: the rollups stay marked incomplete, and
+// the writer's changes are counted as usual again (nothing noted any more).
+TEST(RollupStoreTest, AbandonedRebuildStopsTheBookkeeping) {
+  xray::TraceId id;
+  id.bytes[15] = 7;
+  const TraceGraph v0 = SeedAt(kT0), v1 = SeedAt(kT0, true), v2 = SeedAt(kT0 + 1'000'000);
+  RollupStore store;
+  store.BeginRebuild();
+  store.Replace(id, nullptr, 0, v0);  // a new trace, noted
+  store.AbandonRebuild();
+  EXPECT_TRUE(store.rebuilding());
+  EXPECT_TRUE(store.stats().rebuilding);
+  store.Replace(id, &v0, kT0, v1);  // subtracts v0 as usual
+  store.Replace(id, &v1, kT0, v2);
+  RollupStore fresh;
+  fresh.Add(v2, +1);
+  EXPECT_EQ(testing::RollupCounts(store, kT0 - kMin, kT0 + kMin),
+            testing::RollupCounts(fresh, kT0 - kMin, kT0 + kMin));
+}
+
 }  // namespace
 }  // namespace roentgen::graph
