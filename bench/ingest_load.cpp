@@ -46,6 +46,7 @@ struct Options {
   int http_connections = 4;
   int http_batch = 50;
   double settle_seconds = 5;
+  bool random_trace_ids = false;
 };
 
 // A document with places for a unique trace id and segment id, and for the
@@ -117,14 +118,18 @@ uint64_t Scramble(uint64_t v) {
   return v ^ (v >> 31);
 }
 
-// Makes template `t` unique for sequence number `seq` (sender `lane`), starting now.
-void Stamp(std::string& text, const Template& t, uint64_t lane, uint64_t seq) {
+// Makes template `t` unique for sequence number `seq` (sender `lane`), starting
+// now. `random_id`: the trace id's first 8 hex digits are random too, not the
+// epoch second (no X-Ray SDK does that; W3C-style ids from other clients do).
+void Stamp(std::string& text, const Template& t, uint64_t lane, uint64_t seq,
+           bool random_id) {
   const int64_t now_us = NowMicros();
   PutTime(text.data() + t.start_pos, now_us);
   PutTime(text.data() + t.end_pos, now_us + t.duration_us);
   // An SDK's trace id begins with the current epoch second (X-Ray rejects ids
   // older than 30 days), so ids, and the store's keys, advance with time.
-  PutHex(text.data() + t.trace_pos - 9, static_cast<uint64_t>(now_us / 1'000'000), 8);
+  PutHex(text.data() + t.trace_pos - 9,
+         random_id ? Scramble(~seq) >> 32 : static_cast<uint64_t>(now_us / 1'000'000), 8);
   PutHex(text.data() + t.trace_pos, lane, 8);
   PutHex(text.data() + t.trace_pos + 8, Scramble(seq), 16);
   PutHex(text.data() + t.id_pos, (lane << 48) ^ seq ^ 0x5bd1e995ULL, 16);
@@ -204,7 +209,7 @@ uint64_t SendUdp(const Options& o, const std::vector<Template>& templates) {
       shifted.id_pos += header.size();
       shifted.start_pos += header.size();
       shifted.end_pos += header.size();
-      Stamp(bufs[i], shifted, 1, sent + i);
+      Stamp(bufs[i], shifted, 1, sent + i, o.random_trace_ids);
       iov[i] = {bufs[i].data(), bufs[i].size()};
       msgs[i] = {};
       msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -248,7 +253,7 @@ uint64_t SendHttp(const Options& o, const std::vector<Template>& templates) {
         for (uint64_t i = 0; i < n; ++i) {
           const Template& t = templates[(first + i) % templates.size()];
           std::string text = t.text;
-          Stamp(text, t, 2 + c, first + i);
+          Stamp(text, t, 2 + c, first + i, o.random_trace_ids);
           docs.push_back(std::move(text));
         }
         http::request<http::string_body> req{http::verb::post, "/TraceSegments", 11};
@@ -285,6 +290,8 @@ int main(int argc, char** argv) {
   app.add_option("--http-connections", o.http_connections);
   app.add_option("--http-batch", o.http_batch, "documents per PutTraceSegments call");
   app.add_option("--settle", o.settle_seconds, "seconds without progress before giving up");
+  app.add_flag("--random-trace-ids", o.random_trace_ids,
+               "random trace-id epochs (W3C-style ids); default: the current second, as SDKs do");
   CLI11_PARSE(app, argc, argv);
 
   auto [host, port] = HostAndPort(o.target);
