@@ -27,10 +27,11 @@ struct RebuildStats {
 
 // Adds the graph of each trace whose time is in [now − retention, ∞) — later
 // times included, as the writer accepts them too — and ends the rebuild.
-// Begins it first unless the caller has. `stop` (optional) set to true makes
-// it return Unavailable early, leaving the rebuild unfinished (for shutdown).
-// A store error abandons the rebuild (RollupStore::AbandonRebuild) and is
-// returned. `on_snapshot` (optional) is called exactly once, as soon as the scan
+// Begins it first unless rollups.rebuilding() (after an abandoned rebuild,
+// the caller must call BeginRebuild again, before any writer runs). `stop`
+// (optional) set to true makes it return Unavailable early, leaving the
+// rebuild unfinished (for shutdown). A store error abandons the rebuild
+// (RollupStore::AbandonRebuild) and is returned. `on_snapshot` (optional) is called exactly once, as soon as the scan
 // has fixed its snapshot of the store (or when it returns without one): the
 // writer must not commit before then, or a trace committed just before the
 // snapshot could be counted by both (serve starts the pipeline after it).

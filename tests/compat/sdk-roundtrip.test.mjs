@@ -160,8 +160,13 @@ test('independently streamed subsegments are merged into their segment', async (
     b.close();
     seg.close();
 
-    const found = await summariesFor([seg.trace_id], windowStart);
-    const s = found.get(seg.trace_id);
+    // The SDK sends the subsegments and the segment as separate datagrams,
+    // which may be committed in different batches: wait for the annotation.
+    const s = await eventually(async () => {
+      const found = await summariesFor([seg.trace_id], windowStart);
+      const summary = found.get(seg.trace_id);
+      return summary.Annotations?.phase ? summary : undefined;
+    });
     assert.deepEqual(s.Annotations.phase.map((v) => v.AnnotationValue), [{ StringValue: 'two' }]);
 
     const streamed = sent.filter((d) => d.trace_id === seg.trace_id && d.type === 'subsegment');
