@@ -31,10 +31,11 @@ struct RebuildStats {
 // the caller must call BeginRebuild again, before any writer runs). `stop`
 // (optional) set to true makes it return Unavailable early, leaving the
 // rebuild unfinished (for shutdown). A store error abandons the rebuild
-// (RollupStore::AbandonRebuild) and is returned. `on_snapshot` (optional) is called exactly once, as soon as the scan
-// has fixed its snapshot of the store (or when it returns without one): the
-// writer must not commit before then, or a trace committed just before the
-// snapshot could be counted by both (serve starts the pipeline after it).
+// (RollupStore::AbandonRebuild) and is returned. `on_snapshot` (optional) is
+// called exactly once, as soon as the scan has fixed its snapshot of the
+// store (or when it returns without one): the writer must not commit before
+// then, or a trace committed just before the snapshot could be counted by
+// both (serve starts the pipeline after it).
 Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rollups,
                                     int64_t retention_us, int64_t now_us,
                                     const std::atomic<bool>* stop = nullptr,
