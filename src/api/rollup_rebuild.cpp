@@ -11,7 +11,7 @@ Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rol
                                     const std::atomic<bool>* stop,
                                     const std::function<void()>& on_snapshot) {
   const auto started = std::chrono::steady_clock::now();
-  if (!rollups.rebuilding()) rollups.BeginRebuild();
+  rollups.BeginRebuild();  // a no-op if the caller has begun it
   rollups.Expire(now_us);  // observations older than the retention are skipped
   store::ScanOptions scan;
   scan.start_us = now_us - retention_us;

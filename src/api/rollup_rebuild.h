@@ -3,10 +3,10 @@
 // graph of every stored trace record in the rollups' retention window
 // (docs/service-map.md, "Persistence"; figures in docs/benchmarks.md).
 //
-// Runs while the ingest pipeline already writes: the caller calls
-// rollups.BeginRebuild() before the writer starts, then runs this (usually on
-// its own thread); graph::RollupStore keeps every trace counted once whatever
-// the interleaving. Until it returns OK, rollups.rebuilding() is true and the
+// Runs while the ingest pipeline already writes: the caller runs this
+// (usually on its own thread) and starts the writer once `on_snapshot` has
+// been called; graph::RollupStore keeps every trace counted once whatever the
+// interleaving. Until it returns OK, rollups.rebuilding() is true and the
 // service-map APIs answer from trace scans instead (api/xray_graph.cpp).
 #pragma once
 
@@ -27,10 +27,9 @@ struct RebuildStats {
 
 // Adds the graph of each trace whose time is in [now − retention, ∞) — later
 // times included, as the writer accepts them too — and ends the rebuild.
-// Begins it first unless rollups.rebuilding() (after an abandoned rebuild,
-// the caller must call BeginRebuild again, before any writer runs). `stop`
-// (optional) set to true makes it return Unavailable early, leaving the
-// rebuild unfinished (for shutdown). A store error abandons the rebuild
+// Begins it first (RollupStore::BeginRebuild, a no-op if the caller has).
+// `stop` (optional) set to true makes it return Unavailable early, leaving
+// the rebuild unfinished (for shutdown). A store error abandons the rebuild
 // (RollupStore::AbandonRebuild) and is returned. `on_snapshot` (optional) is
 // called exactly once, as soon as the scan has fixed its snapshot of the
 // store (or when it returns without one): the writer must not commit before

@@ -104,7 +104,6 @@ class BackgroundRebuild {
             "default group's service map is then answered from trace scans)")),
         rebuilt_traces_(metrics.GetGauge("roentgen_rollups_rebuilt_traces",
                                          "Stored traces the last rollup rebuild added")) {
-    rollups.BeginRebuild();
     rebuilding_.Set(1);
     std::promise<void> snapshot;
     std::future<void> snapshot_taken = snapshot.get_future();

@@ -89,11 +89,15 @@ void RollupStore::Add(const TraceGraph& graph, int64_t sign) {
   EnforceCapLocked();
 }
 
-void RollupStore::Replace(const TraceGraph* old_graph, const TraceGraph& new_graph) {
-  std::unique_lock lock(mu_);
+void RollupStore::ReplaceLocked(const TraceGraph* old_graph, const TraceGraph& new_graph) {
   if (old_graph != nullptr) AddLocked(*old_graph, -1);
   AddLocked(new_graph, +1);
   EnforceCapLocked();
+}
+
+void RollupStore::Replace(const TraceGraph* old_graph, const TraceGraph& new_graph) {
+  std::unique_lock lock(mu_);
+  ReplaceLocked(old_graph, new_graph);
 }
 
 void RollupStore::Replace(const xray::TraceId& id, const TraceGraph* old_graph,
@@ -103,9 +107,7 @@ void RollupStore::Replace(const xray::TraceId& id, const TraceGraph* old_graph,
       !rebuild_.Passed(old_start_us, id)) {
     old_graph = nullptr;  // not added by the scan, which will now skip it
   }
-  if (old_graph != nullptr) AddLocked(*old_graph, -1);
-  AddLocked(new_graph, +1);
-  EnforceCapLocked();
+  ReplaceLocked(old_graph, new_graph);
 }
 
 bool RollupStore::Rebuild::Passed(int64_t start_us, const xray::TraceId& id) const {
@@ -116,6 +118,7 @@ bool RollupStore::Rebuild::Passed(int64_t start_us, const xray::TraceId& id) con
 
 void RollupStore::BeginRebuild() {
   std::unique_lock lock(mu_);
+  if (rebuild_.running) return;
   rebuild_ = Rebuild{};
   rebuild_.running = true;
   counters_.rebuilt_traces = 0;
@@ -145,7 +148,7 @@ void RollupStore::AbandonRebuild() {
 
 bool RollupStore::rebuilding() const {
   std::shared_lock lock(mu_);
-  return rebuild_.running || rebuild_.abandoned;
+  return rebuild_.incomplete();
 }
 
 void RollupStore::Expire(int64_t now_us) {
@@ -236,7 +239,7 @@ RollupStats RollupStore::stats() const {
   RollupStats s = counters_;
   s.minutes = minutes_.size();
   s.bytes = bytes_;
-  s.rebuilding = rebuild_.running || rebuild_.abandoned;
+  s.rebuilding = rebuild_.incomplete();
   return s;
 }
 

@@ -71,8 +71,9 @@ class RollupStore {
   void Replace(const xray::TraceId& id, const TraceGraph* old_graph, int64_t old_start_us,
                const TraceGraph& new_graph);
 
-  // Rebuild at start-up, while the writer already runs. BeginRebuild(); then
-  // one thread scans the stored records in ascending (start time, trace id)
+  // Rebuild at start-up, while the writer already runs. BeginRebuild() (a
+  // no-op while one runs; after an abandoned one it starts afresh); then one
+  // thread scans the stored records in ascending (start time, trace id)
   // order, from one snapshot of the store taken before the writer's first
   // commit, and passes each to AddRebuilt(); EndRebuild() when the scan is
   // done. (A trace committed before the snapshot but replaced here after the
@@ -113,6 +114,7 @@ class RollupStore {
 
  private:
   void AddLocked(const TraceGraph& graph, int64_t sign);
+  void ReplaceLocked(const TraceGraph* old_graph, const TraceGraph& new_graph);
   GraphAggregate* MinuteFor(int64_t start_us, int64_t sign, std::vector<int64_t>& touched);
   void EnforceCapLocked();
 
@@ -133,6 +135,7 @@ class RollupStore {
     std::unordered_set<xray::TraceId, xray::TraceIdHash> changed;  // by the writer
     // True if the scan has passed (start_us, id): that record was added.
     bool Passed(int64_t start_us, const xray::TraceId& id) const;
+    bool incomplete() const { return running || abandoned; }
   };
   Rebuild rebuild_;
 };

@@ -222,6 +222,13 @@ TEST(RollupStoreTest, AbandonedRebuildStopsTheBookkeeping) {
   fresh.Add(v2, +1);
   EXPECT_EQ(testing::RollupCounts(store, kT0 - kMin, kT0 + kMin),
             testing::RollupCounts(fresh, kT0 - kMin, kT0 + kMin));
+  // A new rebuild starts afresh; beginning a running one changes nothing.
+  store.BeginRebuild();
+  store.AddRebuilt(v0, kT0, id);
+  store.BeginRebuild();
+  EXPECT_EQ(store.stats().rebuilt_traces, 1u);
+  store.EndRebuild();
+  EXPECT_FALSE(store.rebuilding());
 }
 
 }  // namespace
