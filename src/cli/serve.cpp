@@ -24,6 +24,7 @@
 #include "otlp/otlp_grpc.h"
 #include "otlp/otlp_http.h"
 #include "store/rocksdb_store.h"
+#include "store/store_metrics.h"
 
 namespace roentgen::cli {
 namespace {
@@ -73,7 +74,7 @@ api::HttpResponse PlainText(int status, std::string body, std::string content_ty
 }
 
 void AddOperationalRoutes(api::Router& router, const std::atomic<Health>& health,
-                          const MetricsRegistry& metrics) {
+                          const MetricsRegistry& metrics, store::StoreMetrics& store_metrics) {
   router.Add("GET", "/healthz", [&health](const api::HttpRequest&, api::Responder respond) {
     switch (health.load()) {
       case Health::kReady:
@@ -84,9 +85,12 @@ void AddOperationalRoutes(api::Router& router, const std::atomic<Health>& health
         return respond(PlainText(503, "draining", "text/plain"));
     }
   });
-  router.Add("GET", "/metrics", [&metrics](const api::HttpRequest&, api::Responder respond) {
-    respond(PlainText(200, metrics.RenderText(), "text/plain; version=0.0.4; charset=utf-8"));
-  });
+  router.Add(
+      "GET", "/metrics",
+      [&metrics, &store_metrics](const api::HttpRequest&, api::Responder respond) {
+        store_metrics.Refresh();
+        respond(PlainText(200, metrics.RenderText(), "text/plain; version=0.0.4; charset=utf-8"));
+      });
 }
 
 // The service-graph rollups' rebuild from the store, on its own thread
@@ -183,7 +187,8 @@ Status RunServe(const ServeConfig& config) {
   MetricsRegistry metrics;
   api::Router router;
   std::atomic<Health> health{Health::kStarting};
-  AddOperationalRoutes(router, health, metrics);
+  store::StoreMetrics store_metrics(*store, metrics);
+  AddOperationalRoutes(router, health, metrics, store_metrics);
 
   // Service-graph rollups: in memory, kept up to date by the writer and
   // refilled from the store by a background rebuild (docs/service-map.md),

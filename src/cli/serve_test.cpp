@@ -16,6 +16,7 @@
 // clang-format off
 #include <utility>
 // clang-format on
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
@@ -107,17 +108,30 @@ TEST(RunServeTest, ServesUntilSignalledThenDrains) {
   to.sin_family = AF_INET;
   to.sin_port = htons(config.port);
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string datagram = "{\"format\":\"json\",\"version\":1}\n{}";
-  sendto(udp, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  // One rejected datagram, one stored segment.
+  const std::string header = "{\"format\":\"json\",\"version\":1}\n";
+  const double now = static_cast<double>(time(nullptr));
+  for (const std::string& datagram :
+       {header + "{}",
+        header + fmt::format(R"({{"name":"api","id":"70de5b6f19ff9a0a","trace_id":"1-{:08x}-)"
+                             R"(5759e988bd862e3fe1be46a9","start_time":{},"end_time":{}}})",
+                             static_cast<uint32_t>(now), now, now + 0.5)}) {
+    sendto(udp, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  }
   close(udp);
   std::string metrics;
   for (int i = 0; i < 200; ++i) {
     metrics = Get(config.port, "/metrics").second;
-    if (metrics.find("roentgen_udp_datagrams_received_total 1\n") != std::string::npos) break;
+    if (metrics.find("roentgen_store_traces 1\n") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  EXPECT_NE(metrics.find("roentgen_udp_datagrams_received_total 1\n"), std::string::npos)
+  EXPECT_NE(metrics.find("roentgen_udp_datagrams_received_total 2\n"), std::string::npos)
       << metrics;
+  // The store's figures are read at each scrape.
+  EXPECT_NE(metrics.find("roentgen_store_traces 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("roentgen_store_documents 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("roentgen_store_memtable_bytes "), std::string::npos);
+  EXPECT_NE(metrics.find("roentgen_store_writes_stalled 0\n"), std::string::npos);
   EXPECT_NE(metrics.find("roentgen_http_requests_total{path=\"/healthz\",status=\"200\"} 1\n"),
             std::string::npos);
   // The rollups' background rebuild over the empty store ends.

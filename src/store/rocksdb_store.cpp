@@ -1,9 +1,9 @@
 #include "store/rocksdb_store.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -166,8 +166,8 @@ class SortedOps {
       return Key(a).compare(Key(b)) < 0;
     });
     for (const Op& op : ops_) {
-      rocksdb::Status s = op.del ? wb.Delete(cfs[op.cf], Key(op))
-                                 : wb.Put(cfs[op.cf], Key(op), Value(op));
+      rocksdb::Status s =
+          op.del ? wb.Delete(cfs[op.cf], Key(op)) : wb.Put(cfs[op.cf], Key(op), Value(op));
       if (!s.ok()) return FromRocks(s, "store write");
     }
     return Status::Ok();
@@ -188,9 +188,7 @@ class SortedOps {
     values_.append(value);
   }
   rocksdb::Slice Key(const Op& op) const { return {keys_.data() + op.key_at, op.key_len}; }
-  rocksdb::Slice Value(const Op& op) const {
-    return {values_.data() + op.value_at, op.value_len};
-  }
+  rocksdb::Slice Value(const Op& op) const { return {values_.data() + op.value_at, op.value_len}; }
 
   std::vector<Op> ops_;
   std::string keys_;
@@ -321,17 +319,21 @@ Result<TraceRecord> RocksDbStore::GetTrace(const xray::TraceId& id) {
 
 StoreStats RocksDbStore::Stats() {
   StoreStats stats;
-  uint64_t v = 0;
-  if (db_->GetIntProperty(cf(rocks::kDocuments), rocksdb::DB::Properties::kEstimateNumKeys, &v)) {
-    stats.documents = v;
-  }
-  if (db_->GetIntProperty(cf(rocks::kTraces), rocksdb::DB::Properties::kEstimateNumKeys, &v)) {
-    stats.traces = v;
-  }
+  auto db_property = [this](const std::string& name) {
+    uint64_t v = 0;
+    return db_->GetIntProperty(name, &v) ? v : 0;
+  };
+  auto cf_property = [this](rocksdb::ColumnFamilyHandle* handle, const std::string& name) {
+    uint64_t v = 0;
+    return db_->GetIntProperty(handle, name, &v) ? v : 0;
+  };
+  using P = rocksdb::DB::Properties;
+  stats.documents = cf_property(cf(rocks::kDocuments), P::kEstimateNumKeys);
+  stats.traces = cf_property(cf(rocks::kTraces), P::kEstimateNumKeys);
   for (auto* handle : handles_) {
-    if (db_->GetIntProperty(handle, rocksdb::DB::Properties::kTotalSstFilesSize, &v)) {
-      stats.disk_bytes += v;
-    }
+    stats.disk_bytes += cf_property(handle, P::kTotalSstFilesSize);
+    stats.memtable_bytes += cf_property(handle, P::kCurSizeAllMemTables);
+    stats.pending_compaction_bytes += cf_property(handle, P::kEstimatePendingCompactionBytes);
   }
   rocksdb::VectorLogPtr wals;
   if (db_->GetSortedWalFiles(wals).ok()) {
@@ -339,6 +341,11 @@ StoreStats RocksDbStore::Stats() {
       if (wal->Type() == rocksdb::kAliveLogFile) stats.disk_bytes += wal->SizeFileBytes();
     }
   }
+  // One cache serves every column family (rocksdb_options.cpp).
+  stats.block_cache_bytes = cf_property(cf(rocks::kDocuments), P::kBlockCacheUsage);
+  stats.running_compactions = db_property(P::kNumRunningCompactions);
+  stats.writes_stalled =
+      db_property(P::kIsWriteStopped) != 0 || db_property(P::kActualDelayedWriteRate) != 0;
   return stats;
 }
 

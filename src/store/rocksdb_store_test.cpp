@@ -1,5 +1,6 @@
 #include "store/rocksdb_store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
@@ -11,6 +12,7 @@
 #include "store/rocksdb_options.h"
 #include "store/rocksdb_store_test_fixture.h"
 #include "store/store_keys.h"
+#include "store/store_metrics.h"
 
 namespace roentgen::store {
 namespace {
@@ -365,6 +367,43 @@ TEST_F(RocksDbStoreTest, ReopenKeepsEverything) {
   EXPECT_EQ(stats.traces, 1u);
   EXPECT_EQ(stats.documents, 1u);
   EXPECT_GT(stats.disk_bytes, 0u);
+}
+
+TEST_F(RocksDbStoreTest, StatsShowMemoryDiskAndCountsInMetrics) {
+  MetricsRegistry registry;
+  StoreMetrics metrics(*store_, registry);
+  metrics.Refresh();
+  EXPECT_NE(registry.RenderText().find("roentgen_store_traces 0\n"), std::string::npos);
+
+  WriteBatch batch;
+  for (int i = 1; i <= 3; ++i) {
+    auto id = MakeTraceId(0x71, i);
+    batch.documents.push_back({id, xray::SegmentId{static_cast<uint64_t>(i)}, 42, "doc"});
+    batch.traces.push_back(MakeFullRecord(id, kT0 + i));
+  }
+  ASSERT_TRUE(store_->Write(batch).ok());
+  StoreStats unflushed = store_->Stats();
+  EXPECT_GT(unflushed.memtable_bytes, 0u);  // nothing flushed yet
+  EXPECT_GT(unflushed.disk_bytes, 0u);      // the write-ahead log
+  EXPECT_FALSE(unflushed.writes_stalled);
+
+  Reopen();  // the log is replayed and flushed into table files
+  ASSERT_TRUE(store_->GetTrace(MakeTraceId(0x71, 2)).ok());
+  StoreStats flushed = store_->Stats();
+  EXPECT_EQ(flushed.traces, 3u);
+  EXPECT_EQ(flushed.documents, 3u);
+  EXPECT_GT(flushed.block_cache_bytes, 0u);  // the blocks just read
+  EXPECT_EQ(flushed.running_compactions + flushed.pending_compaction_bytes, 0u);
+
+  StoreMetrics reopened(*store_, registry);
+  reopened.Refresh();
+  const std::string text = registry.RenderText();
+  EXPECT_NE(text.find("roentgen_store_traces 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("roentgen_store_documents 3\n"), std::string::npos);
+  EXPECT_NE(text.find(fmt::format("roentgen_store_disk_bytes {}\n", flushed.disk_bytes)),
+            std::string::npos);
+  EXPECT_NE(text.find("roentgen_store_writes_stalled 0\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE roentgen_store_block_cache_bytes gauge"), std::string::npos);
 }
 
 // Opens the store's database directly, with the store's own options and column

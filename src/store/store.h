@@ -110,10 +110,22 @@ struct ScanOptions {
 // Receives each candidate trace with its sort time; returns false to stop.
 using ScanCallback = std::function<bool(const TraceRecord& record, int64_t sort_time_us)>;
 
+// What an operator watches (exported in /metrics). A figure an engine cannot
+// give stays 0.
 struct StoreStats {
   uint64_t documents = 0;  // approximate
   uint64_t traces = 0;     // approximate
   uint64_t disk_bytes = 0;
+  // Written but not yet flushed to table files (held in memory).
+  uint64_t memtable_bytes = 0;
+  // Cached table blocks, indexes and filters (held in memory).
+  uint64_t block_cache_bytes = 0;
+  // Bytes compaction must still rewrite to bring the store back in shape; a
+  // figure that keeps growing means ingest outruns the disk or the CPU.
+  uint64_t pending_compaction_bytes = 0;
+  uint64_t running_compactions = 0;
+  // The engine is slowing or stopping writes to let compaction catch up.
+  bool writes_stalled = false;
 };
 
 class Store {
