@@ -180,15 +180,14 @@ BENCHMARK(BM_AssembleTrace);
 
 void BM_Summarize(benchmark::State& state) {
   const auto& traces = Assembled();
-  TimeMaking<TraceSummary>(
-      state, [&](size_t i) { return roentgen::xray::Summarize(traces[i % kHot]); });
+  TimeMaking<TraceSummary>(state,
+                           [&](size_t i) { return roentgen::xray::Summarize(traces[i % kHot]); });
 }
 BENCHMARK(BM_Summarize);
 
 void BM_DeriveTraceGraph(benchmark::State& state) {
   const auto& traces = Assembled();
-  TimeMaking<TraceGraph>(state,
-                         [&](size_t i) { return DeriveTraceGraph(traces[i % kHot]); });
+  TimeMaking<TraceGraph>(state, [&](size_t i) { return DeriveTraceGraph(traces[i % kHot]); });
 }
 BENCHMARK(BM_DeriveTraceGraph);
 
@@ -209,6 +208,28 @@ void BM_EncodeTraceRecord(benchmark::State& state) {
   PerTrace(state, kBatch);
 }
 BENCHMARK(BM_EncodeTraceRecord);
+
+// Into one reused record, as a scan decodes every candidate; arg 1 = with the
+// graph, 0 = the summary only (a filter that needs no graph).
+void BM_DecodeTraceRecord(benchmark::State& state) {
+  const auto& records = Records();
+  std::vector<std::string> encoded(kHot);
+  for (size_t i = 0; i < kHot; ++i) roentgen::store::EncodeTraceRecord(records[i], encoded[i]);
+  const bool with_graph = state.range(0) == 1;
+  TraceRecord into;
+  size_t next = 0;
+  for (auto _ : state) {
+    for (size_t i = 0; i < kBatch; ++i) {
+      if (!roentgen::store::DecodeTraceRecordInto(encoded[next++ % kHot], into, with_graph).ok()) {
+        state.SkipWithError("decode failed");
+        return;
+      }
+    }
+    benchmark::DoNotOptimize(into.summary.start_time_us);
+  }
+  PerTrace(state, kBatch);
+}
+BENCHMARK(BM_DecodeTraceRecord)->Arg(0)->Arg(1);
 
 void BM_IndexEntriesFor(benchmark::State& state) {
   const auto& records = Records();

@@ -5,9 +5,11 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <optional>
@@ -17,72 +19,14 @@
 
 namespace roentgen::store::codec {
 
-// Writers append to an Out: a std::string, a SizeCounter (counts what would be
-// written, to size a buffer first) or a RawWriter (writes into memory sized by
-// a SizeCounter, with no capacity check per byte).
-class SizeCounter {
- public:
-  void push_back(char) { ++size_; }
-  void append(const char*, size_t n) { size_ += n; }
-  size_t size() const { return size_; }
-
- private:
-  size_t size_ = 0;
-};
-
-class RawWriter {
- public:
-  explicit RawWriter(char* at) : at_(at) {}
-  void push_back(char c) { *at_++ = c; }
-  void append(const char* data, size_t n) {
-    // Most strings of a record are short: copied inline, not through a call.
-    if (n <= 16) {
-      if (n >= 8) {
-        Copy<8>(at_, data);
-        Copy<8>(at_ + n - 8, data + n - 8);
-      } else if (n >= 4) {
-        Copy<4>(at_, data);
-        Copy<4>(at_ + n - 4, data + n - 4);
-      } else {
-        for (size_t i = 0; i < n; ++i) at_[i] = data[i];
-      }
-    } else {
-      std::memcpy(at_, data, n);
-    }
-    at_ += n;
-  }
-  const char* at() const { return at_; }
-
- private:
-  template <size_t N>
-  static void Copy(char* to, const char* from) {
-    char bytes[N];
-    std::memcpy(bytes, from, N);
-    std::memcpy(to, bytes, N);
-  }
-
-  char* at_;
-};
-
+// Writers append to an Out: a std::string, or an Interning (below) over one.
 template <typename Out>
 void PutVarint(uint64_t v, Out& out) {
-  // Byte by byte: through a local buffer and Out::append, GCC's -Warray-bounds
-  // (at -O1, the sanitizer build) mistakes RawWriter's chunked short copies for
-  // reads past the buffer.
   while (v >= 0x80) {
     out.push_back(static_cast<char>((v & 0x7f) | 0x80));
     v >>= 7;
   }
   out.push_back(static_cast<char>(v));
-}
-
-inline void PutVarint(uint64_t v, SizeCounter& out) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    ++n;
-    v >>= 7;
-  }
-  out.append(nullptr, n);
 }
 
 template <typename Out>
@@ -106,6 +50,93 @@ template <typename Out>
 void PutString(std::string_view s, Out& out) {
   PutVarint(s.size(), out);
   out.append(s.data(), s.size());
+}
+
+// From record format 2 the strings of a record form a table: a record repeats
+// many of them (a service's name, account and type recur in its node, its
+// edges and every annotation value and user it served), so each distinct
+// non-empty string is written once and its later occurrences refer to it by
+// its position. A string is a tag varint: (length << 1) followed by the bytes
+// for a new string, (index << 1) | 1 for a reference. Only the first
+// kMaxTableStrings distinct strings get an index; later ones are written out.
+inline constexpr size_t kMaxTableStrings = 256;
+
+// The encoder's side of the table: which strings were written, by index.
+class StringTable {
+ public:
+  StringTable() { slots_.fill(0); }
+  // The index of an equal string written before; otherwise records `s` under
+  // the next index (while there is room) and returns nothing.
+  std::optional<uint32_t> FindOrAdd(std::string_view s) {
+    size_t slot = Hash(s) & (kSlots - 1);
+    for (; slots_[slot] != 0; slot = (slot + 1) & (kSlots - 1)) {
+      const uint32_t index = slots_[slot] - 1u;
+      if (std::string_view(strings_[index].data, strings_[index].size) == s) return index;
+    }
+    if (count_ < kMaxTableStrings) {
+      strings_[count_] = {s.data(), s.size()};
+      slots_[slot] = static_cast<uint16_t>(++count_);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  // Cheap and good enough for a table this small: the length and the first
+  // and last (up to) 8 bytes; equal hashes are told apart by comparing.
+  static size_t Hash(std::string_view s) {
+    uint64_t head = 0;
+    uint64_t tail = 0;
+    if (s.size() >= 8) {
+      std::memcpy(&head, s.data(), 8);
+      std::memcpy(&tail, s.data() + s.size() - 8, 8);
+    } else {
+      std::memcpy(&head, s.data(), s.size());
+    }
+    uint64_t h = (head * 0x9e3779b97f4a7c15ull) ^ (tail * 0xc2b2ae3d27d4eb4full) ^ s.size();
+    return static_cast<size_t>(h ^ (h >> 29));
+  }
+
+  // Trivial, so the array is left uninitialized: only the first count_ are read.
+  struct Written {
+    const char* data;
+    size_t size;
+  };
+  static constexpr size_t kSlots = 2 * kMaxTableStrings;  // a power of two, half full at most
+  std::array<uint16_t, kSlots> slots_;                    // index + 1; 0 = empty
+  std::array<Written, kMaxTableStrings> strings_;
+  size_t count_ = 0;
+};
+
+// An Out that writes strings through a StringTable (format 2) into `Inner`.
+template <typename Inner>
+class Interning {
+ public:
+  explicit Interning(Inner& inner) : inner_(inner) {}
+  void push_back(char c) { inner_.push_back(c); }
+  void append(const char* data, size_t n) { inner_.append(data, n); }
+  Inner& inner() { return inner_; }
+  StringTable& strings() { return strings_; }
+
+ private:
+  Inner& inner_;
+  StringTable strings_;
+};
+
+template <typename Inner>
+void PutVarint(uint64_t v, Interning<Inner>& out) {
+  PutVarint(v, out.inner());
+}
+
+template <typename Inner>
+void PutString(std::string_view s, Interning<Inner>& out) {
+  if (!s.empty()) {
+    if (std::optional<uint32_t> index = out.strings().FindOrAdd(s)) {
+      PutVarint((uint64_t{*index} << 1) | 1, out.inner());
+      return;
+    }
+  }
+  PutVarint(uint64_t{s.size()} << 1, out.inner());
+  out.inner().append(s.data(), s.size());
 }
 
 template <typename Out>
@@ -137,7 +168,9 @@ void PutOptional(const std::optional<T>& v, F put, Out& out) {
 // Reads from a byte range; the first failure sticks and records what failed.
 class Reader {
  public:
-  explicit Reader(std::string_view in) : in_(in) {}
+  // `string_table`: strings are tagged and may refer to earlier ones (format 2).
+  explicit Reader(std::string_view in, bool string_table = false)
+      : in_(in), string_table_(string_table) {}
 
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
@@ -215,8 +248,20 @@ class Reader {
   bool String(std::string& s) {
     uint64_t n = 0;
     if (!Varint(n)) return false;
+    if (string_table_) {
+      if (n & 1) {
+        const uint64_t index = n >> 1;
+        if (index >= table_size_) return Fail("string reference out of range");
+        s.assign(in_.data() + table_[index].offset, table_[index].size);
+        return true;
+      }
+      n >>= 1;
+    }
     if (n > remaining()) return Fail("string length exceeds the record");
     s.assign(in_.data() + pos_, n);
+    if (string_table_ && n > 0 && table_size_ < kMaxTableStrings) {
+      table_[table_size_++] = {static_cast<uint32_t>(pos_), static_cast<uint32_t>(n)};
+    }
     pos_ += n;
     return true;
   }
@@ -239,9 +284,19 @@ class Reader {
   }
 
  private:
+  // Where a table string lies in the input. Left uninitialized: a Reader is
+  // made per decoded record, and only the first table_size_ are read.
+  struct TableString {
+    uint32_t offset;
+    uint32_t size;
+  };
+
   std::string_view in_;
   size_t pos_ = 0;
   std::string error_;
+  const bool string_table_;
+  size_t table_size_ = 0;
+  std::array<TableString, kMaxTableStrings> table_;
 };
 
 inline bool GetStrings(Reader& r, std::vector<std::string>& v) {

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cassert>
-
 #include "store/codec_io.h"
 
 namespace roentgen::store {
@@ -28,8 +26,7 @@ using graph::Observation;
 using graph::TraceGraph;
 using xray::ServiceId;
 
-// The encoders are templates over the output (codec_io.h): EncodeTraceRecord
-// runs them once to count the bytes and once to write them.
+// The encoders are templates over the output (codec_io.h).
 template <typename Out>
 void PutServiceId(const ServiceId& s, Out& out) {
   PutString(s.name, out);
@@ -161,8 +158,6 @@ void PutGraph(const TraceGraph& g, Out& out) {
       out);
 }
 
-// Flattened: with every encoder inlined, the output's cursor (or count) stays
-// in a register instead of being stored and reloaded around each byte.
 template <typename Out>
 [[gnu::flatten]] void PutRecord(const TraceRecord& record, Out& out) {
   out.push_back(static_cast<char>(kRecordFormatVersion));
@@ -270,23 +265,22 @@ bool GetGraph(Reader& r, TraceGraph& g) {
 }  // namespace
 
 void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
-  // Sized first, then written without a capacity check per byte.
-  codec::SizeCounter size;
-  PutRecord(record, size);
-  const size_t begin = out.size();
-  out.resize(begin + size.size());
-  codec::RawWriter writer(out.data() + begin);
+  out.reserve(out.size() + 1024);  // most records fit
+  codec::Interning<std::string> writer(out);
   PutRecord(record, writer);
-  assert(writer.at() == out.data() + out.size());
 }
 
 Status DecodeTraceRecordInto(std::string_view bytes, TraceRecord& record, bool with_graph) {
-  Reader r(bytes);
-  uint8_t version = 0;
-  if (!r.Byte(version)) return Status::Corruption("trace record: empty");
-  if (version != kRecordFormatVersion) {
+  if (bytes.empty()) return Status::Corruption("trace record: empty");
+  const auto version = static_cast<uint8_t>(bytes[0]);
+  // Version 1 (before the string table) is still read: stores keep records
+  // written by earlier releases until they are rewritten or expire.
+  if (version != kRecordFormatVersion && version != 1) {
     return Status::Corruption(fmt::format("trace record: unknown format version {}", version));
   }
+  Reader r(bytes, /*string_table=*/version >= 2);
+  uint8_t version_byte = 0;
+  r.Byte(version_byte);
   if (!GetSummary(r, record.summary)) return Status::Corruption("trace record: " + r.error());
   if (!with_graph) {
     record.graph.nodes.clear();

@@ -8,7 +8,11 @@
 //   signed integers                       zigzag varint
 //   doubles                               8 bytes, IEEE-754 bits little-endian
 //   bools                                 packed into flag bytes
-//   strings                               varint length + bytes
+//   strings                               a table (codec_io.h): tag varint
+//                                         (length << 1) + bytes for a new
+//                                         string, (index << 1) | 1 for one
+//                                         written before (format 1: varint
+//                                         length + bytes, no table)
 //   optionals                             presence byte (0/1) + value
 //   vectors                               varint count + elements
 // Decoding checks every length against the bytes left, every count against a
@@ -27,7 +31,7 @@
 
 namespace roentgen::store {
 
-inline constexpr uint8_t kRecordFormatVersion = 1;
+inline constexpr uint8_t kRecordFormatVersion = 2;  // 1 is still read
 inline constexpr uint8_t kDocumentFormatVersion = 1;
 // version (1) + received_us (8, little-endian two's complement).
 inline constexpr size_t kDocumentHeaderBytes = 9;

@@ -1,6 +1,10 @@
 #include "store/record_codec.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
 
 #include "store/store_test_util.h"
 
@@ -216,11 +220,87 @@ TEST(RecordCodecTest, TrailingBytesAreCorruption) {
 
 TEST(RecordCodecTest, UnknownVersionIsCorruption) {
   std::string bytes = Encode(TraceRecord{});
-  bytes[0] = 2;
+  for (uint8_t version : {uint8_t{0}, uint8_t{3}}) {
+    bytes[0] = static_cast<char>(version);
+    auto decoded = DecodeTraceRecord(bytes);
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.status().code(), StatusCode::kCorruption);
+    EXPECT_EQ(decoded.status().message(),
+              fmt::format("trace record: unknown format version {}", version));
+  }
+}
+
+// Bytes of MakeFullRecord(MakeTraceId(0x5a, 0x01), -1'234'567) as release 1's
+// encoder wrote them (format 1, no string table), kept to prove that stores
+// written then stay readable.
+std::string ReadVersion1Record() {
+  std::ifstream in(std::string(RG_STORE_TESTDATA) + "/record_v1.hex");
+  std::string hex, line;
+  while (std::getline(in, line)) hex += line;
+  std::string bytes;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return bytes;
+}
+
+TEST(RecordCodecTest, Version1RecordsStillDecode) {
+  const std::string v1 = ReadVersion1Record();
+  ASSERT_FALSE(v1.empty());
+  ASSERT_EQ(v1[0], 1);
+  auto decoded = DecodeTraceRecord(v1);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const TraceRecord original = MakeFullRecord(MakeTraceId(0x5a, 0x01), -1'234'567);
+  ExpectSameRecord(original, *decoded);
+  // Written again, the record is format 2 and smaller: its repeated strings
+  // (service names, types, accounts, exception names) are written once.
+  const std::string v2 = Encode(*decoded);
+  EXPECT_EQ(v2[0], 2);
+  EXPECT_LT(v2.size(), v1.size() * 3 / 4) << v2.size() << " vs " << v1.size();
+}
+
+size_t Occurrences(std::string_view haystack, std::string_view needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string_view::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(RecordCodecTest, RepeatedStringsAreWrittenOnce) {
+  const TraceRecord original = MakeFullRecord(MakeTraceId(0x5a, 0x02), 9);
+  const std::string bytes = Encode(original);
+  EXPECT_EQ(Occurrences(bytes, "AWS::EC2::Instance"), 1u);
+  EXPECT_EQ(Occurrences(bytes, "orders-alias"), 1u);
+  EXPECT_EQ(Occurrences(bytes, "timed out after 3s"), 1u);
+  ExpectSameRecord(original, *DecodeTraceRecord(bytes));
+}
+
+TEST(RecordCodecTest, MoreDistinctStringsThanTheTableHoldsRoundTrip) {
+  TraceRecord original = MakeFullRecord(MakeTraceId(0x5a, 0x03), 9);
+  // 2 × the table's size of distinct strings, each written twice: those past
+  // the table's end are written out both times and must still read back.
+  for (int i = 0; i < 512; ++i) {
+    original.summary.instance_ids.push_back(fmt::format("i-{:05}", i));
+    original.summary.resource_arns.push_back(fmt::format("i-{:05}", i));
+  }
+  const std::string bytes = Encode(original);
+  EXPECT_EQ(Occurrences(bytes, "i-00000"), 1u);  // in the table
+  EXPECT_EQ(Occurrences(bytes, "i-00511"), 2u);  // past its end
+  auto decoded = DecodeTraceRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ExpectSameRecord(original, *decoded);
+}
+
+TEST(RecordCodecTest, ReferenceToAStringNotYetWrittenIsCorruption) {
+  std::string bytes = Encode(TraceRecord{});
+  // Version, id 16, start 1, two absent optionals, flags: then the url, empty.
+  ASSERT_EQ(bytes[21], 0);
+  bytes[21] = 1;  // a reference to string 0, but no string was written yet
   auto decoded = DecodeTraceRecord(bytes);
   ASSERT_FALSE(decoded.ok());
-  EXPECT_EQ(decoded.status().code(), StatusCode::kCorruption);
-  EXPECT_EQ(decoded.status().message(), "trace record: unknown format version 2");
+  EXPECT_EQ(decoded.status().message(), "trace record: string reference out of range at byte 22");
 }
 
 TEST(RecordCodecTest, HugeCountIsCorruptionNotAnAllocation) {
