@@ -159,7 +159,7 @@ void PutGraph(const TraceGraph& g, Out& out) {
 }
 
 template <typename Out>
-[[gnu::flatten]] void PutRecord(const TraceRecord& record, Out& out) {
+void PutRecord(const TraceRecord& record, Out& out) {
   out.push_back(static_cast<char>(kRecordFormatVersion));
   PutSummary(record.summary, out);
   PutGraph(record.graph, out);
