@@ -319,21 +319,20 @@ Result<TraceRecord> RocksDbStore::GetTrace(const xray::TraceId& id) {
 
 StoreStats RocksDbStore::Stats() {
   StoreStats stats;
-  auto db_property = [this](const std::string& name) {
-    uint64_t v = 0;
-    return db_->GetIntProperty(name, &v) ? v : 0;
-  };
-  auto cf_property = [this](rocksdb::ColumnFamilyHandle* handle, const std::string& name) {
+  // 0 when RocksDB cannot give the figure. DB-wide properties are read
+  // through the default column family.
+  auto property = [this](rocksdb::ColumnFamilyHandle* handle, const std::string& name) {
     uint64_t v = 0;
     return db_->GetIntProperty(handle, name, &v) ? v : 0;
   };
+  rocksdb::ColumnFamilyHandle* const db_wide = db_->DefaultColumnFamily();
   using P = rocksdb::DB::Properties;
-  stats.documents = cf_property(cf(rocks::kDocuments), P::kEstimateNumKeys);
-  stats.traces = cf_property(cf(rocks::kTraces), P::kEstimateNumKeys);
+  stats.documents = property(cf(rocks::kDocuments), P::kEstimateNumKeys);
+  stats.traces = property(cf(rocks::kTraces), P::kEstimateNumKeys);
   for (auto* handle : handles_) {
-    stats.disk_bytes += cf_property(handle, P::kTotalSstFilesSize);
-    stats.memtable_bytes += cf_property(handle, P::kCurSizeAllMemTables);
-    stats.pending_compaction_bytes += cf_property(handle, P::kEstimatePendingCompactionBytes);
+    stats.disk_bytes += property(handle, P::kTotalSstFilesSize);
+    stats.memtable_bytes += property(handle, P::kCurSizeAllMemTables);
+    stats.pending_compaction_bytes += property(handle, P::kEstimatePendingCompactionBytes);
   }
   rocksdb::VectorLogPtr wals;
   if (db_->GetSortedWalFiles(wals).ok()) {
@@ -342,10 +341,10 @@ StoreStats RocksDbStore::Stats() {
     }
   }
   // One cache serves every column family (rocksdb_options.cpp).
-  stats.block_cache_bytes = cf_property(cf(rocks::kDocuments), P::kBlockCacheUsage);
-  stats.running_compactions = db_property(P::kNumRunningCompactions);
-  stats.writes_stalled =
-      db_property(P::kIsWriteStopped) != 0 || db_property(P::kActualDelayedWriteRate) != 0;
+  stats.block_cache_bytes = property(cf(rocks::kDocuments), P::kBlockCacheUsage);
+  stats.running_compactions = property(db_wide, P::kNumRunningCompactions);
+  stats.writes_stalled = property(db_wide, P::kIsWriteStopped) != 0 ||
+                         property(db_wide, P::kActualDelayedWriteRate) != 0;
   return stats;
 }
 
