@@ -224,9 +224,15 @@ int main(int argc, char** argv) {
     const double cpu_start = cpu_seconds();
     auto start = Clock::now();
     for (uint64_t b = 0; b < batches; ++b) {
-      auto request = roentgen::otlp::DecodeRequest(bodies[b % kBodies].bytes,
-                                                   roentgen::otlp::Encoding::kProtobuf);
-      roentgen::otlp::Translation t = roentgen::otlp::Translate(*request);
+      const std::string& body = bodies[b % kBodies].bytes;
+      roentgen::otlp::ArenaRequest decoded(body.size());
+      if (!roentgen::otlp::DecodeRequest(body, roentgen::otlp::Encoding::kProtobuf,
+                                         decoded.request())
+               .ok()) {
+        fmt::print(stderr, "a generated body does not decode\n");
+        return 1;
+      }
+      roentgen::otlp::Translation t = roentgen::otlp::Translate(decoded.request());
       docs += t.documents.size();
       for (const auto& d : t.documents) bytes += d.json.size();
     }

@@ -113,13 +113,12 @@ std::string_view ContentType(Encoding encoding) {
   return encoding == Encoding::kProtobuf ? "application/x-protobuf" : "application/json";
 }
 
-Result<ExportTraceServiceRequest> DecodeRequest(std::string_view body, Encoding encoding) {
-  ExportTraceServiceRequest request;
+Status DecodeRequest(std::string_view body, Encoding encoding, ExportTraceServiceRequest& request) {
   if (encoding == Encoding::kProtobuf) {
     if (!request.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
       return Status::InvalidArgument("body is not a valid protobuf ExportTraceServiceRequest");
     }
-    return request;
+    return Status::Ok();
   }
   json root = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return Status::InvalidArgument("body is not valid JSON");
@@ -134,8 +133,23 @@ Result<ExportTraceServiceRequest> DecodeRequest(std::string_view body, Encoding 
         fmt::format("body is not a valid OTLP/JSON ExportTraceServiceRequest: {}",
                     status.message().as_string()));
   }
-  return request;
+  return Status::Ok();
 }
+
+namespace {
+google::protobuf::ArenaOptions ArenaOptionsFor(size_t body_bytes) {
+  // Decoded messages take a few times the wire bytes; blocks of 4 MB at most
+  // keep a huge body from reserving more than it needs at once.
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = std::clamp<size_t>(body_bytes * 4, 4096, 4 << 20);
+  options.max_block_size = 4 << 20;
+  return options;
+}
+}  // namespace
+
+ArenaRequest::ArenaRequest(size_t body_bytes)
+    : arena_(ArenaOptionsFor(body_bytes)),
+      request_(google::protobuf::Arena::CreateMessage<ExportTraceServiceRequest>(&arena_)) {}
 
 std::string EncodeResponse(const ExportTraceServiceResponse& response, Encoding encoding) {
   if (encoding == Encoding::kProtobuf) return response.SerializeAsString();

@@ -33,8 +33,15 @@ constexpr std::string_view kOtlpJson = R"({
   }]
 })";
 
+// The decoded request by value, or the error.
+Result<ExportTraceServiceRequest> Decode(std::string_view body, Encoding encoding) {
+  ExportTraceServiceRequest request;
+  RG_RETURN_IF_ERROR(DecodeRequest(body, encoding, request));
+  return request;
+}
+
 TEST(OtlpDecodeTest, JsonHexIdsIntegerEnumsAndStringNumbers) {
-  Result<ExportTraceServiceRequest> r = DecodeRequest(kOtlpJson, Encoding::kJson);
+  Result<ExportTraceServiceRequest> r = Decode(kOtlpJson, Encoding::kJson);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const Span& s = r->resource_spans(0).scope_spans(0).spans(0);
   EXPECT_EQ(s.trace_id(), Bytes("5759e988bd862e3fe1be46a994272793"));
@@ -50,11 +57,10 @@ TEST(OtlpDecodeTest, JsonHexIdsIntegerEnumsAndStringNumbers) {
 }
 
 TEST(OtlpDecodeTest, JsonAcceptsSnakeCaseNamesAndEnumNames) {
-  Result<ExportTraceServiceRequest> r =
-      DecodeRequest(R"({"resource_spans": [{"scope_spans": [{"spans": [
+  Result<ExportTraceServiceRequest> r = Decode(R"({"resource_spans": [{"scope_spans": [{"spans": [
       {"trace_id": "5759e988bd862e3fe1be46a994272793", "span_id": "53995c3f42cd8ad8",
        "parent_span_id": "1111111111111111", "kind": "SPAN_KIND_CLIENT"}]}]}]})",
-                    Encoding::kJson);
+                                               Encoding::kJson);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const Span& s = r->resource_spans(0).scope_spans(0).spans(0);
   EXPECT_EQ(s.parent_span_id(), Bytes("1111111111111111"));
@@ -63,7 +69,7 @@ TEST(OtlpDecodeTest, JsonAcceptsSnakeCaseNamesAndEnumNames) {
 
 TEST(OtlpDecodeTest, JsonErrorsNameTheProblem) {
   auto message = [](std::string_view body) {
-    return DecodeRequest(body, Encoding::kJson).status().message();
+    return Decode(body, Encoding::kJson).status().message();
   };
   EXPECT_EQ(message("{not json"), "body is not valid JSON");
   EXPECT_EQ(message("[1]"), "body must be a JSON object");
@@ -75,19 +81,40 @@ TEST(OtlpDecodeTest, JsonErrorsNameTheProblem) {
   EXPECT_EQ(message(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"name":{"x":1}}]}]}]})")
                 .rfind("body is not a valid OTLP/JSON ExportTraceServiceRequest: ", 0),
             0u);
-  EXPECT_EQ(DecodeRequest("{}", Encoding::kJson).ok(), true);
+  EXPECT_EQ(Decode("{}", Encoding::kJson).ok(), true);
 }
 
 TEST(OtlpDecodeTest, ProtobufRoundTripAndGarbage) {
   ExportTraceServiceRequest req;
   auto* rs = AddResource(req, "checkout");
   AddSpan(rs, "53995c3f42cd8ad8", "", Span::SPAN_KIND_SERVER);
-  Result<ExportTraceServiceRequest> r = DecodeRequest(req.SerializeAsString(), Encoding::kProtobuf);
+  Result<ExportTraceServiceRequest> r = Decode(req.SerializeAsString(), Encoding::kProtobuf);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->SerializeAsString(), req.SerializeAsString());
-  Result<ExportTraceServiceRequest> bad = DecodeRequest("\x0a\xff\xff\xff", Encoding::kProtobuf);
+  Result<ExportTraceServiceRequest> bad = Decode("\x0a\xff\xff\xff", Encoding::kProtobuf);
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(bad.status().message(), "body is not a valid protobuf ExportTraceServiceRequest");
+}
+
+TEST(OtlpDecodeTest, ArenaRequestDecodesBothEncodingsLikeTheHeap) {
+  ExportTraceServiceRequest req;
+  auto* rs = AddResource(req, "checkout");
+  AddSpan(rs, "53995c3f42cd8ad8", "", Span::SPAN_KIND_SERVER);
+  const std::string body = req.SerializeAsString();
+  ArenaRequest from_protobuf(body.size());
+  ASSERT_TRUE(DecodeRequest(body, Encoding::kProtobuf, from_protobuf.request()).ok());
+  EXPECT_NE(from_protobuf.request().GetArena(), nullptr);
+  EXPECT_EQ(from_protobuf.request().SerializeAsString(), body);
+
+  ArenaRequest from_json(kOtlpJson.size());
+  ASSERT_TRUE(DecodeRequest(kOtlpJson, Encoding::kJson, from_json.request()).ok());
+  Result<ExportTraceServiceRequest> heap = Decode(kOtlpJson, Encoding::kJson);
+  ASSERT_TRUE(heap.ok());
+  EXPECT_EQ(from_json.request().SerializeAsString(), heap->SerializeAsString());
+
+  ArenaRequest garbage(4);
+  EXPECT_EQ(DecodeRequest("\x0a\xff\xff\xff", Encoding::kProtobuf, garbage.request()).code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(OtlpDecodeTest, ContentTypes) {

@@ -43,15 +43,14 @@ void Handle(const std::shared_ptr<HttpState>& state, const api::HttpRequest& req
                   Encoding::kJson));
     return;
   }
-  Result<ExportTraceServiceRequest> decoded = DecodeRequest(request.body, *encoding);
-  if (!decoded.ok()) {
-    respond(Reply(*state, 400,
-                  EncodeError(kGrpcInvalidArgument, decoded.status().message(), *encoding),
+  ArenaRequest decoded(request.body.size());
+  if (Status status = DecodeRequest(request.body, *encoding, decoded.request()); !status.ok()) {
+    respond(Reply(*state, 400, EncodeError(kGrpcInvalidArgument, status.message(), *encoding),
                   *encoding));
     return;
   }
   Encoding enc = *encoding;
-  state->service.Export(*decoded, Transport::kHttp,
+  state->service.Export(decoded.request(), Transport::kHttp,
                         [state, enc, respond = std::move(respond)](
                             Status status, ExportTraceServiceResponse response) {
                           if (!status.ok()) {
