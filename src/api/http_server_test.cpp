@@ -4,6 +4,7 @@
 // clang-format off
 #include <utility>
 // clang-format on
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
@@ -193,6 +194,30 @@ TEST_F(HttpServerTest, ChunkedBodyTooLargeIs413) {
       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
       "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
   EXPECT_EQ(client.Read().result_int(), 413u);
+}
+
+// Bodies past the read chunk (64 KB) arrive whole, with a length or chunked,
+// and a small request after them on the same connection is still read right.
+TEST_F(HttpServerTest, LargeBodiesArriveWholeOnAKeptAliveConnection) {
+  StartServer();
+  Client client(server_->port());
+  std::string large(300 * 1024, 'x');
+  for (size_t i = 0; i < large.size(); i += 997) large[i] = static_cast<char>('a' + i % 26);
+  Response r = client.Send(http::verb::post, "/echo", large);
+  EXPECT_EQ(r.result_int(), 200u);
+  EXPECT_EQ(r.body(), large);
+
+  const std::string chunk(100 * 1024, 'c');
+  std::string chunked = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 2; ++i) chunked += fmt::format("{:x}\r\n{}\r\n", chunk.size(), chunk);
+  chunked += "0\r\n\r\n";
+  client.WriteRaw(chunked);
+  r = client.Read();
+  EXPECT_EQ(r.result_int(), 200u);
+  EXPECT_EQ(r.body(), chunk + chunk);
+
+  r = client.Send(http::verb::post, "/echo", "small");
+  EXPECT_EQ(r.body(), "small");
 }
 
 TEST_F(HttpServerTest, GzipBodyIsDecompressed) {
