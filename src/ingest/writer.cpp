@@ -43,19 +43,19 @@ Writer::Writer(store::Store& store, const IngestMetrics& metrics, const Clock& c
 
 Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
   if (CachedTrace* cached = cache_.Find(id)) return cached;
-  Result<std::vector<store::StoredDocument>> stored = store_.GetDocuments(id);
-  if (!stored.ok()) return stored.status();
   CachedTrace trace;
-  if (!stored->empty()) {
-    Result<store::TraceRecord> record = store_.GetTrace(id);
-    if (record.ok()) {
-      trace.revision = record->summary.revision;
-      if (rollups_ != nullptr) {
-        trace.graph = std::move(record->graph);
-        trace.start_us = record->summary.start_time_us;
-      }
-    } else if (record.status().code() != StatusCode::kNotFound) {
-      return record.status();
+  // A trace has a record exactly when it has documents (store.h), so a new
+  // trace, the common case, costs one point lookup answered by bloom filters
+  // (0.8 us) instead of an iterator over its document range (1.8 us).
+  Result<store::TraceRecord> record = store_.GetTrace(id);
+  if (!record.ok() && record.status().code() != StatusCode::kNotFound) return record.status();
+  if (record.ok()) {
+    Result<std::vector<store::StoredDocument>> stored = store_.GetDocuments(id);
+    if (!stored.ok()) return stored.status();
+    trace.revision = record->summary.revision;
+    if (rollups_ != nullptr) {
+      trace.graph = std::move(record->graph);
+      trace.start_us = record->summary.start_time_us;
     }
     trace.docs.reserve(stored->size());
     for (store::StoredDocument& doc : *stored) {

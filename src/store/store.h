@@ -137,7 +137,10 @@ class Store {
 
   // Every stored document of the trace (any order). Empty vector if unknown.
   virtual Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) = 0;
-  // The trace's record, or NotFound.
+  // The trace's record, or NotFound. A trace has a record exactly when it has
+  // documents (every engine keeps this: Write stores a trace's documents with
+  // its record, retention deletes both together), so the ingest writer asks
+  // for the cheaper record to learn that a trace is new.
   virtual Result<TraceRecord> GetTrace(const xray::TraceId& id) = 0;
 
   // Visits candidate traces in the time range, ordered by (sort time, trace id),

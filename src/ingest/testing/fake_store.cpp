@@ -36,6 +36,7 @@ Result<std::vector<store::StoredDocument>> FakeStore::GetDocuments(const xray::T
 }
 
 Result<store::TraceRecord> FakeStore::GetTrace(const xray::TraceId& id) {
+  ++get_trace_calls_;
   std::lock_guard lock(mu_);
   if (!read_failure_.ok()) return read_failure_;
   auto it = traces_.find(id);

@@ -31,7 +31,8 @@ class FakeStore final : public store::Store {
   Status DeleteOlderThan(int64_t cutoff_us) override;
   store::StoreStats Stats() override;
 
-  // Injected faults: a non-OK status makes every later Write / GetDocuments fail.
+  // Injected faults: a non-OK status makes every later Write (FailWrites) or
+  // GetDocuments / GetTrace (FailReads) fail.
   void FailWrites(Status s);
   void FailReads(Status s);
   // Called at the start of every Write (outside the lock), e.g. to block it.
@@ -40,6 +41,7 @@ class FakeStore final : public store::Store {
   // Observations.
   size_t write_calls() const { return write_calls_.load(); }
   size_t get_documents_calls() const { return get_documents_calls_.load(); }
+  size_t get_trace_calls() const { return get_trace_calls_.load(); }
   std::vector<size_t> batch_sizes() const;  // documents per successful Write
   size_t document_count() const;
 
@@ -54,6 +56,7 @@ class FakeStore final : public store::Store {
   std::function<void()> write_hook_;
   std::atomic<size_t> write_calls_{0};
   std::atomic<size_t> get_documents_calls_{0};
+  std::atomic<size_t> get_trace_calls_{0};
 };
 
 }  // namespace roentgen::ingest::testing
