@@ -4,6 +4,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <vector>

@@ -10,7 +10,6 @@
 
 #include <google/protobuf/arena.h>
 
-#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
