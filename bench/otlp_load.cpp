@@ -12,6 +12,8 @@
 // INTERNAL child — 3 X-Ray segment documents per trace. Request bodies are
 // built once; each send patches the 8 trace-id bytes that make it unique.
 #include <fmt/format.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -56,6 +58,7 @@ struct Options {
   int server_pid = 0;
   bool translate_only = false;
   bool random_trace_ids = false;
+  bool grpc = false;
 };
 
 struct Body {
@@ -190,7 +193,7 @@ using roentgen::bench::SplitHostPort;
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"Roentgen OTLP/HTTP protobuf ingest load generator"};
+  CLI::App app{"Roentgen OTLP ingest load generator (OTLP/HTTP protobuf or OTLP/gRPC)"};
   app.add_option("--target", o.target, "server HOST:PORT");
   app.add_option("--spans", o.spans, "spans to send (rounded up to whole batches)");
   app.add_option("--batch", o.batch, "spans per export request (a multiple of 8)")
@@ -203,6 +206,9 @@ int main(int argc, char** argv) {
   app.add_flag("--random-trace-ids", o.random_trace_ids,
                "random 16-byte trace ids, as OpenTelemetry's default id generator makes "
                "(default: the X-Ray id generator's, current epoch second first)");
+  app.add_flag("--grpc", o.grpc,
+               "OTLP/gRPC (TraceService/Export, one HTTP/2 connection per --connections) "
+               "instead of OTLP/HTTP; --target is then the server's --otlp-grpc-listen");
   app.add_flag("--translate-only", o.translate_only,
                "no server: decode + translate the bodies in this process, one thread");
   CLI11_PARSE(app, argc, argv);
@@ -248,11 +254,81 @@ int main(int argc, char** argv) {
   auto [host, port] = SplitHostPort(o.target);
 
   std::atomic<uint64_t> next{0}, ok_spans{0}, failed{0};
+  // Gives `bytes` (a copy of `body`) trace ids no other send uses: trace ids
+  // begin with the current epoch second, as the X-Ray id generator's do (X-Ray
+  // rejects others), so the store's keys advance with time as in production.
+  auto make_unique = [&](const Body& body, int connection, uint64_t seq, std::string& bytes) {
+    bytes = body.bytes;
+    uint64_t unique = (uint64_t{static_cast<uint32_t>(connection)} << 56) ^ (seq / kBodies) ^
+                      0x9e3779b97f4a7c15ULL;
+    const auto epoch = static_cast<uint32_t>(std::time(nullptr));
+    for (size_t off : body.trace_offsets) {
+      // A random first half: spread the scrambled sequence over it.
+      const uint32_t first = o.random_trace_ids
+                                 ? static_cast<uint32_t>((unique * 0x9e3779b97f4a7c15ULL) >> 32)
+                                 : epoch;
+      for (int i = 0; i < 4; ++i) bytes[off - 8 + i] = static_cast<char>(first >> (24 - 8 * i));
+      for (int i = 0; i < 8; ++i) bytes[off + i] = static_cast<char>(unique >> (56 - 8 * i));
+    }
+  };
+  // Counts one answered export: durable when accepted whole.
+  auto settle = [&](bool transport_ok, std::string_view answer, std::string_view what) {
+    ExportTraceServiceResponse parsed;
+    if (!transport_ok || !parsed.ParseFromArray(answer.data(), static_cast<int>(answer.size())) ||
+        parsed.partial_success().rejected_spans() != 0) {
+      if (failed.fetch_add(1) < 3) {
+        fmt::print(stderr, "{}: {}\n", what,
+                   parsed.partial_success().error_message().empty()
+                       ? answer.substr(0, std::min<size_t>(answer.size(), 200))
+                       : parsed.partial_success().error_message());
+      }
+      return;
+    }
+    ok_spans += static_cast<uint64_t>(o.batch);
+  };
   ProcSample cpu0 = SampleProcess(o.server_pid);
   auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < o.connections; ++c) {
     threads.emplace_back([&, c] {
+      if (o.grpc) {
+        // One channel, so one HTTP/2 connection, per thread.
+        grpc::ChannelArguments args;
+        args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+        grpc::GenericStub stub(
+            grpc::CreateCustomChannel(o.target, grpc::InsecureChannelCredentials(), args));
+        grpc::CompletionQueue cq;
+        std::string bytes;
+        for (uint64_t seq; (seq = next.fetch_add(1)) < batches;) {
+          make_unique(bodies[seq % kBodies], c, seq, bytes);
+          grpc::Slice slice(bytes);
+          const grpc::ByteBuffer request(&slice, 1);
+          grpc::ClientContext context;
+          auto call = stub.PrepareUnaryCall(
+              &context, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", request,
+              &cq);
+          call->StartCall();
+          grpc::ByteBuffer response;
+          grpc::Status status;
+          call->Finish(&response, &status, nullptr);
+          void* tag = nullptr;
+          bool ok = false;
+          if (!cq.Next(&tag, &ok)) break;
+          std::vector<grpc::Slice> slices;
+          std::string answer;
+          if (status.ok() && response.Dump(&slices).ok()) {
+            for (const grpc::Slice& s : slices) {
+              answer.append(reinterpret_cast<const char*>(s.begin()), s.size());
+            }
+          } else {
+            answer = status.error_message();
+          }
+          settle(ok && status.ok(), answer,
+                 fmt::format("gRPC {}", static_cast<int>(status.error_code())));
+        }
+        cq.Shutdown();
+        return;
+      }
       boost::asio::io_context ioc;
       tcp::resolver resolver(ioc);
       beast::tcp_stream stream(ioc);
@@ -261,43 +337,13 @@ int main(int argc, char** argv) {
       http::request<http::string_body> req{http::verb::post, "/v1/traces", 11};
       req.set(http::field::host, host);
       req.set(http::field::content_type, "application/x-protobuf");
-      while (true) {
-        uint64_t seq = next.fetch_add(1);
-        if (seq >= batches) break;
-        const Body& body = bodies[seq % kBodies];
-        req.body() = body.bytes;
-        uint64_t unique =
-            (uint64_t{static_cast<uint32_t>(c)} << 56) ^ (seq / kBodies) ^ 0x9e3779b97f4a7c15ULL;
-        // Trace ids begin with the current epoch second, as the X-Ray id
-        // generator's do (X-Ray rejects others), so the store's keys advance
-        // with time as they do in production.
-        const auto epoch = static_cast<uint32_t>(std::time(nullptr));
-        for (size_t off : body.trace_offsets) {
-          // A random first half: spread the scrambled sequence over it.
-          const uint32_t first = o.random_trace_ids
-                                     ? static_cast<uint32_t>((unique * 0x9e3779b97f4a7c15ULL) >> 32)
-                                     : epoch;
-          for (int i = 0; i < 4; ++i)
-            req.body()[off - 8 + i] = static_cast<char>(first >> (24 - 8 * i));
-          for (int i = 0; i < 8; ++i)
-            req.body()[off + i] = static_cast<char>(unique >> (56 - 8 * i));
-        }
+      for (uint64_t seq; (seq = next.fetch_add(1)) < batches;) {
+        make_unique(bodies[seq % kBodies], c, seq, req.body());
         req.prepare_payload();
         http::write(stream, req);
         http::response<http::string_body> res;
         http::read(stream, buf, res);
-        ExportTraceServiceResponse parsed;
-        if (res.result_int() != 200 || !parsed.ParseFromString(res.body()) ||
-            parsed.partial_success().rejected_spans() != 0) {
-          if (failed.fetch_add(1) < 3) {
-            fmt::print(stderr, "HTTP {}: {}\n", res.result_int(),
-                       parsed.partial_success().error_message().empty()
-                           ? res.body().substr(0, 200)
-                           : parsed.partial_success().error_message());
-          }
-          continue;
-        }
-        ok_spans += static_cast<uint64_t>(o.batch);
+        settle(res.result_int() == 200, res.body(), fmt::format("HTTP {}", res.result_int()));
       }
     });
   }

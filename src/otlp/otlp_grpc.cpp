@@ -1,18 +1,53 @@
 #include "otlp/otlp_grpc.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/message_allocator.h>
 #include <spdlog/spdlog.h>
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "otlp/otlp_decode.h"
 
 namespace roentgen::otlp {
 
 using opentelemetry::proto::collector::trace::v1::TraceService;
 
+namespace {
+
+// An Export call's messages, the request on a protobuf arena as OTLP/HTTP
+// decodes it (ArenaRequest, otlp_decode.h). gRPC allocates them before it
+// reads the body, so the arena is sized for a typical 512-span batch.
+class ArenaMessages final
+    : public grpc::MessageHolder<ExportTraceServiceRequest, ExportTraceServiceResponse> {
+ public:
+  static constexpr size_t kExpectedRequestBytes = 128 * 1024;
+  ArenaMessages() : request_(kExpectedRequestBytes) {
+    set_request(&request_.request());
+    set_response(&response_);
+  }
+  void Release() override { delete this; }
+
+ private:
+  ArenaRequest request_;
+  ExportTraceServiceResponse response_;
+};
+
+class ArenaMessageAllocator final
+    : public grpc::MessageAllocator<ExportTraceServiceRequest, ExportTraceServiceResponse> {
+ public:
+  grpc::MessageHolder<ExportTraceServiceRequest, ExportTraceServiceResponse>* AllocateMessages()
+      override {
+    return new ArenaMessages();
+  }
+};
+
+}  // namespace
+
 class OtlpGrpcServer::Service final : public TraceService::CallbackService {
  public:
   Service(DocumentSink sink, MetricsRegistry& metrics, TranslatorOptions options)
-      : export_(std::move(sink), metrics, std::move(options)), metrics_(metrics) {}
+      : export_(std::move(sink), metrics, std::move(options)), metrics_(metrics) {
+    SetMessageAllocatorFor_Export(&allocator_);
+  }
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
                                    const ExportTraceServiceRequest* request,
@@ -41,6 +76,7 @@ class OtlpGrpcServer::Service final : public TraceService::CallbackService {
         .Inc();
   }
 
+  ArenaMessageAllocator allocator_;
   ExportService export_;
   MetricsRegistry& metrics_;
 };
