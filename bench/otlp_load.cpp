@@ -1,8 +1,9 @@
 // OTLP ingest load generator: sends OTLP/HTTP protobuf export requests (batches
 // of 512 spans from several services, as an SDK's batch processor or a
 // collector would) to a running `roentgen serve`, over keep-alive connections,
-// and reports spans/s. A 200 answer means the spans are durable (the server
-// answers after the store's commit), so the rate is the durable ingest rate.
+// or the same bodies over OTLP/gRPC with --grpc, and reports spans/s. A 200
+// (an OK status) means the spans are durable (the server answers after the
+// store's commit), so the rate is the durable ingest rate.
 //
 //   otlp_load --target 127.0.0.1:2000 --spans 1000000 --connections 4 --server-pid PID
 //
@@ -327,6 +328,10 @@ int main(int argc, char** argv) {
                  fmt::format("gRPC {}", static_cast<int>(status.error_code())));
         }
         cq.Shutdown();
+        void* tag = nullptr;
+        bool ok = false;
+        while (cq.Next(&tag, &ok)) {
+        }
         return;
       }
       boost::asio::io_context ioc;
