@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
   // Gives `bytes` (a copy of `body`) trace ids no other send uses: trace ids
   // begin with the current epoch second, as the X-Ray id generator's do (X-Ray
   // rejects others), so the store's keys advance with time as in production.
-  auto make_unique = [&](const Body& body, int connection, uint64_t seq, std::string& bytes) {
+  auto patch_trace_ids = [&](const Body& body, int connection, uint64_t seq, std::string& bytes) {
     bytes = body.bytes;
     uint64_t unique = (uint64_t{static_cast<uint32_t>(connection)} << 56) ^ (seq / kBodies) ^
                       0x9e3779b97f4a7c15ULL;
@@ -280,7 +280,7 @@ int main(int argc, char** argv) {
       if (failed.fetch_add(1) < 3) {
         fmt::print(stderr, "{}: {}\n", what,
                    parsed.partial_success().error_message().empty()
-                       ? answer.substr(0, std::min<size_t>(answer.size(), 200))
+                       ? answer.substr(0, 200)
                        : parsed.partial_success().error_message());
       }
       return;
@@ -301,7 +301,7 @@ int main(int argc, char** argv) {
         grpc::CompletionQueue cq;
         std::string bytes;
         for (uint64_t seq; (seq = next.fetch_add(1)) < batches;) {
-          make_unique(bodies[seq % kBodies], c, seq, bytes);
+          patch_trace_ids(bodies[seq % kBodies], c, seq, bytes);
           grpc::Slice slice(bytes);
           const grpc::ByteBuffer request(&slice, 1);
           grpc::ClientContext context;
@@ -343,7 +343,7 @@ int main(int argc, char** argv) {
       req.set(http::field::host, host);
       req.set(http::field::content_type, "application/x-protobuf");
       for (uint64_t seq; (seq = next.fetch_add(1)) < batches;) {
-        make_unique(bodies[seq % kBodies], c, seq, req.body());
+        patch_trace_ids(bodies[seq % kBodies], c, seq, req.body());
         req.prepare_payload();
         http::write(stream, req);
         http::response<http::string_body> res;
