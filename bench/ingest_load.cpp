@@ -121,8 +121,7 @@ uint64_t Scramble(uint64_t v) {
 // Makes template `t` unique for sequence number `seq` (sender `lane`), starting
 // now. `random_id`: the trace id's first 8 hex digits are random too, not the
 // epoch second (no X-Ray SDK does that; W3C-style ids from other clients do).
-void Stamp(std::string& text, const Template& t, uint64_t lane, uint64_t seq,
-           bool random_id) {
+void Stamp(std::string& text, const Template& t, uint64_t lane, uint64_t seq, bool random_id) {
   const int64_t now_us = NowMicros();
   PutTime(text.data() + t.start_pos, now_us);
   PutTime(text.data() + t.end_pos, now_us + t.duration_us);
@@ -301,18 +300,30 @@ int main(int argc, char** argv) {
   avg_bytes /= templates.size();
 
   const std::string kStored = "roentgen_segments_stored_total";
-  double stored0 = MetricSum(HttpGet(host, port, "/metrics"), kStored);
+  // UDP datagrams are durable once in the server's spool (when it has one),
+  // and stored (queryable) once the writers have committed them.
+  const std::string kSpooled = "roentgen_udp_spool_appended_total";
+  const std::string metrics0 = HttpGet(host, port, "/metrics");
+  double stored0 = MetricSum(metrics0, kStored);
+  double spooled0 = MetricSum(metrics0, kSpooled);
+  const bool has_spool = o.mode == "udp" && metrics0.find(kSpooled) != std::string::npos;
   ProcSample cpu0 = SampleProcess(o.server_pid);
   auto t0 = Clock::now();
   uint64_t sent = o.mode == "udp" ? SendUdp(o, templates) : SendHttp(o, templates);
   auto t_sent = Clock::now();
 
   // Wait until everything sent is stored, or no progress for settle_seconds.
-  double stored = 0;
+  double stored = 0, spooled = 0;
   auto last_progress = Clock::now();
-  auto t_done = t_sent;
+  auto t_done = t_sent, t_spooled = t_sent;
   while (true) {
-    double now_stored = MetricSum(HttpGet(host, port, "/metrics"), kStored) - stored0;
+    const std::string text = HttpGet(host, port, "/metrics");
+    double now_stored = MetricSum(text, kStored) - stored0;
+    double now_spooled = MetricSum(text, kSpooled) - spooled0;
+    if (now_spooled > spooled) {
+      spooled = now_spooled;
+      last_progress = t_spooled = Clock::now();
+    }
     if (now_stored > stored) {
       stored = now_stored;
       last_progress = t_done = Clock::now();
@@ -333,6 +344,12 @@ int main(int argc, char** argv) {
   fmt::print(
       "send_rate={:.0f}/s stored_rate={:.0f}/s (stored / time from first send to last stored)\n",
       sent / send_s, stored / total_s);
+  if (has_spool) {
+    fmt::print(
+        "spooled={} spooled_rate={:.0f}/s (durable in the UDP spool / time from first send to "
+        "last spooled; the poll adds up to 20 ms)\n",
+        uint64_t(spooled), spooled / std::chrono::duration<double>(t_spooled - t0).count());
+  }
   if (o.server_pid > 0) {
     fmt::print("server_cpu={:.2f}s ({:.0f}% of one core over the run) peak_rss={:.1f} MiB\n",
                cpu1.cpu_seconds - cpu0.cpu_seconds,

@@ -82,6 +82,19 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
                    "Largest HTTP request body, after gzip decompression")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--udp-spool-max-bytes", serve.udp_spool_max_bytes,
+                   "UDP datagrams are spooled to disk (under the data dir) before they are "
+                   "stored; the most bytes waiting there, or 0 for no spool")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50))
+      ->capture_default_str();
+  std::string indexing_priority = serve.low_priority_indexing ? "low" : "normal";
+  serve_cmd
+      ->add_option("--indexing-priority", indexing_priority,
+                   "CPU priority of indexing (writers, spool reader, compactions): low lets "
+                   "receiving win when the CPU is short")
+      ->check(CLI::IsMember({"low", "normal"}))
+      ->capture_default_str();
   // --- OTLP (src/otlp) ---
   CLI::Option* otlp_grpc_listen =
       serve_cmd
@@ -150,6 +163,7 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   serve.host = address.host;
   serve.port = address.port;
   serve.retention = ParseDuration(retention).value();
+  serve.low_priority_indexing = indexing_priority == "low";
   serve.otlp_grpc_listen_explicit = otlp_grpc_listen->count() > 0;
   return command;
 }

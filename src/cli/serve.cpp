@@ -1,9 +1,11 @@
 #include "cli/serve.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +22,7 @@
 #include "common/metrics.h"
 #include "common/thread_name.h"
 #include "graph/rollup_store.h"
+#include "ingest/spool.h"
 #include "ingest/udp_receiver.h"
 #include "otlp/otlp_grpc.h"
 #include "otlp/otlp_http.h"
@@ -162,6 +165,9 @@ Status ServeConfig::Validate() const {
   http.threads = http_threads;
   http.max_body_bytes = max_body_bytes;
   RG_RETURN_IF_ERROR(http.Validate());
+  if (udp_spool_max_bytes != 0 && udp_spool_max_bytes < (uint64_t{1} << 20)) {
+    return Status::InvalidArgument("serve: --udp-spool-max-bytes must be 0 (no spool) or >= 1 MiB");
+  }
   return pipeline.Validate();
 }
 
@@ -178,6 +184,7 @@ Status RunServe(const ServeConfig& config) {
   }
   store::RocksDbStoreConfig store_config;
   store_config.path = config.data_dir;
+  store_config.low_priority_background = config.low_priority_indexing;
   store_config.retention_us =
       std::chrono::duration_cast<std::chrono::microseconds>(config.retention).count();
   Result<std::unique_ptr<store::Store>> opened = store::OpenRocksDbStore(store_config);
@@ -200,9 +207,39 @@ Status RunServe(const ServeConfig& config) {
       std::make_unique<BackgroundRebuild>(*store, rollups, rollup_config.retention_us, metrics);
   ingest::PipelineConfig pipeline_config = config.pipeline;
   pipeline_config.rollups = &rollups;
+  pipeline_config.low_priority_writers = config.low_priority_indexing;
 
   auto pipeline = std::make_unique<ingest::Pipeline>(pipeline_config, *store, metrics);
   RG_RETURN_IF_ERROR(pipeline->Start());
+  ingest::Pipeline* intake = pipeline.get();
+
+  // UDP datagrams go to the durable spool first; its consumer feeds the
+  // pipeline at the store's pace (a backlog from the last run comes first).
+  std::unique_ptr<ingest::Spool> spool;
+  if (config.udp_spool_max_bytes > 0) {
+    ingest::SpoolConfig spool_config;
+    spool_config.dir = (std::filesystem::path(config.data_dir) / "udp-spool").string();
+    spool_config.max_bytes = config.udp_spool_max_bytes;
+    spool_config.low_priority_consumer = config.low_priority_indexing;
+    spool_config.file_bytes =
+        std::clamp<uint64_t>(config.udp_spool_max_bytes / 16, 4096, uint64_t{64} << 20);
+    spool = std::make_unique<ingest::Spool>(
+        spool_config,
+        [intake](const std::vector<std::string_view>& records, ingest::SpoolDone done) {
+          intake->SubmitDatagrams(records, std::move(done));
+        },
+        metrics);
+    if (Status s = spool->Open(); !s.ok()) {
+      pipeline->Stop();
+      return s;
+    }
+  }
+  // Stops the UDP intake's back end: the spool delivers what it holds, then
+  // the pipeline drains into the store.
+  auto stop_intake = [&] {
+    if (spool) spool->Stop();
+    pipeline->Stop();
+  };
   api::RegisterXRayApi(router, *pipeline, *store, metrics);
   api::RegisterServiceMapApis(router, *store, rollups);
   otlp::RegisterOtlpHttp(router, *pipeline, metrics);  // POST /v1/traces
@@ -214,19 +251,27 @@ Status RunServe(const ServeConfig& config) {
   http_config.max_body_bytes = config.max_body_bytes;
   api::HttpServer http(http_config, router, metrics);
   if (Status s = http.Start(); !s.ok()) {
-    pipeline->Stop();
+    stop_intake();
     return s;
   }
 
   ingest::UdpReceiverConfig udp_config;
   udp_config.host = config.host;
   udp_config.port = http.port();  // the same port, also when 0 picked one
-  ingest::Pipeline* intake = pipeline.get();
+  ingest::Spool* udp_spool = spool.get();
   ingest::UdpReceiver udp(
-      udp_config, [intake](std::string_view datagram) { intake->OnDatagram(datagram); }, metrics);
+      udp_config,
+      [intake, udp_spool](std::string_view datagram) {
+        if (udp_spool != nullptr) {
+          (void)udp_spool->Append(datagram);  // a drop is counted by the spool
+        } else {
+          intake->OnDatagram(datagram);
+        }
+      },
+      metrics);
   if (Status s = udp.Start(); !s.ok()) {
     http.Stop();
-    pipeline->Stop();
+    stop_intake();
     return s;
   }
 
@@ -243,7 +288,7 @@ Status RunServe(const ServeConfig& config) {
       if (config.otlp_grpc_listen_explicit) {
         udp.Stop();
         http.Stop();
-        pipeline->Stop();
+        stop_intake();
         return s;
       }
       spdlog::warn("{}: running without OTLP/gRPC (choose an address with --otlp-grpc-listen)",
@@ -255,9 +300,10 @@ Status RunServe(const ServeConfig& config) {
   health.store(Health::kReady);
   spdlog::info(
       "roentgen serving X-Ray on {}:{} (UDP + HTTP), data dir {}, retention {}, udp receive "
-      "buffer {} bytes",
+      "buffer {} bytes, udp spool {}",
       config.host, http.port(), config.data_dir, FormatDuration(config.retention),
-      udp.receive_buffer_bytes());
+      udp.receive_buffer_bytes(),
+      spool ? fmt::format("up to {} bytes", config.udp_spool_max_bytes) : std::string("off"));
 
   int signal = signals.Wait();
   spdlog::info("received {}: shutting down", strsignal(signal));
@@ -266,7 +312,8 @@ Status RunServe(const ServeConfig& config) {
   udp.Stop();
   http.Stop();
   if (otlp_grpc) otlp_grpc->Stop();
-  pipeline->Stop();
+  stop_intake();
+  spool.reset();
   pipeline.reset();
   store.reset();
   spdlog::info("stopped");

@@ -4,8 +4,8 @@
 // SIGINT or SIGTERM.
 //
 // Shutdown order: /healthz turns 503, UDP and HTTP intake stop (HTTP requests
-// in flight finish), the pipeline drains its queue into the store, the store
-// closes.
+// in flight finish), the UDP spool delivers what it holds, the pipeline drains
+// its queue into the store, the store closes.
 #pragma once
 
 #include <chrono>
@@ -26,6 +26,14 @@ struct ServeConfig {
   int http_threads = 2;
   size_t max_body_bytes = 32 << 20;
   ingest::PipelineConfig pipeline;
+  // UDP datagrams are appended to a durable spool under the data dir before
+  // they are parsed (ingest/spool.h), up to this many bytes not yet stored;
+  // 0: no spool, datagrams wait in memory (and are lost by a crash).
+  uint64_t udp_spool_max_bytes = uint64_t{1} << 30;
+  // Indexing (ingest writers, the spool's reader, the store's flushes and
+  // compactions) at the lowest CPU priority, so receiving wins when the CPU is
+  // short (common/thread_priority.h); false: everything at normal priority.
+  bool low_priority_indexing = true;
   // OTLP/gRPC (src/otlp): HOST:PORT, or "off". Left at the default, a busy
   // port is logged and serve runs without OTLP/gRPC; an address given
   // explicitly that cannot be bound stops start-up.

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "common/thread_name.h"
+#include "common/thread_priority.h"
 #include "ingest/bounded_queue.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/writer.h"
@@ -108,7 +109,6 @@ struct Pipeline::Impl {
     BoundedQueue<WriteItem> queue;  // entity documents for this writer
     Writer writer;                  // used by this shard's thread only
     std::thread thread;
-    std::vector<WriteItem> staged;  // scratch of the routing thread
   };
   size_t ShardOf(const WriteItem& item) const {
     return xray::TraceIdHash()(*item.doc.entity.trace_id) % shards.size();
@@ -118,6 +118,14 @@ struct Pipeline::Impl {
   // logs it (rate-limited).
   bool ParseDocument(xray::SegmentParser& parser, std::string_view json, std::string_view transport,
                      std::vector<xray::SegmentDocument>& out, xray::ParseFailure& failure);
+  // Parses one daemon datagram into `items` (counted and logged when rejected).
+  void ParseDatagram(xray::SegmentParser& parser, std::string_view datagram, int64_t now_us,
+                     const std::shared_ptr<SubmitTicket>& ticket,
+                     std::vector<xray::SegmentDocument>& docs, std::vector<WriteItem>& items,
+                     xray::ParseFailure& failure);
+  // Moves `items` into their shards' queues, waiting for room. Returns how many
+  // could not be queued because the pipeline stopped (already counted).
+  size_t RouteAndPush(std::vector<WriteItem>& items, std::vector<std::vector<WriteItem>>& staged);
   void ParseLoop();
   void WriteLoop(Shard& shard);
 
@@ -163,41 +171,58 @@ bool Pipeline::Impl::ParseDocument(xray::SegmentParser& parser, std::string_view
   return false;
 }
 
+void Pipeline::Impl::ParseDatagram(xray::SegmentParser& parser, std::string_view datagram,
+                                   int64_t now_us, const std::shared_ptr<SubmitTicket>& ticket,
+                                   std::vector<xray::SegmentDocument>& docs,
+                                   std::vector<WriteItem>& items, xray::ParseFailure& failure) {
+  Result<std::string_view> body = xray::SplitDaemonDatagram(datagram);
+  if (!body.ok()) {
+    metrics.rejected_daemon_header.Inc();
+    reject_log.Log("udp", "InvalidDaemonHeader", body.status().message());
+    return;
+  }
+  docs.clear();
+  if (!ParseDocument(parser, *body, "udp", docs, failure)) return;
+  for (xray::SegmentDocument& doc : docs)
+    items.push_back(WriteItem{std::move(doc), now_us, ticket});
+}
+
+size_t Pipeline::Impl::RouteAndPush(std::vector<WriteItem>& items,
+                                    std::vector<std::vector<WriteItem>>& staged) {
+  staged.resize(shards.size());
+  metrics.queue_depth.Add(static_cast<int64_t>(items.size()));
+  for (WriteItem& item : items) staged[ShardOf(item)].push_back(std::move(item));
+  items.clear();
+  size_t not_pushed = 0;
+  for (size_t shard = 0; shard < shards.size(); ++shard) {
+    std::vector<WriteItem>& part = staged[shard];
+    if (part.empty()) continue;
+    if (shards[shard]->queue.PushAll(part) != PushResult::kOk) {
+      // Only when Stop() raced ahead of the caller.
+      metrics.queue_depth.Add(-static_cast<int64_t>(part.size()));
+      metrics.dropped_not_running.Inc(part.size());
+      not_pushed += part.size();
+      part.clear();  // releases the references to the tickets
+    }
+  }
+  return not_pushed;
+}
+
 void Pipeline::Impl::ParseLoop() {
   xray::SegmentParser parser;
   std::vector<std::string> datagrams;
   std::vector<xray::SegmentDocument> docs;
   std::vector<WriteItem> items;
+  std::vector<std::vector<WriteItem>> staged;
   xray::ParseFailure failure;
   while (raw.PopBatch(kParseBatch, datagrams)) {
     metrics.queue_depth.Add(-static_cast<int64_t>(datagrams.size()));
     const int64_t now_us = clock.NowMicros();
     for (const std::string& datagram : datagrams) {
-      Result<std::string_view> body = xray::SplitDaemonDatagram(datagram);
-      if (!body.ok()) {
-        metrics.rejected_daemon_header.Inc();
-        reject_log.Log("udp", "InvalidDaemonHeader", body.status().message());
-        continue;
-      }
-      docs.clear();
-      if (!ParseDocument(parser, *body, "udp", docs, failure)) continue;
-      for (xray::SegmentDocument& doc : docs) {
-        items.push_back(WriteItem{std::move(doc), now_us, nullptr});
-      }
+      ParseDatagram(parser, datagram, now_us, nullptr, docs, items, failure);
     }
     datagrams.clear();
-    metrics.queue_depth.Add(static_cast<int64_t>(items.size()));
-    for (WriteItem& item : items) shards[ShardOf(item)]->staged.push_back(std::move(item));
-    items.clear();
-    for (auto& shard : shards) {
-      if (shard->staged.empty()) continue;
-      if (shard->queue.PushAll(shard->staged) != PushResult::kOk) {
-        // Only when Stop() raced ahead of us; cannot happen with the join order.
-        metrics.queue_depth.Add(-static_cast<int64_t>(shard->staged.size()));
-        metrics.dropped_not_running.Inc(shard->staged.size());
-        shard->staged.clear();
-      }
-    }
+    (void)RouteAndPush(items, staged);  // with the join order, Stop() never races ahead
   }
 }
 
@@ -228,6 +253,9 @@ Status Pipeline::Start() {
   for (size_t i = 0; i < impl_->shards.size(); ++i) {
     impl_->shards[i]->thread = std::thread([impl = impl_.get(), s = impl_->shards[i].get(), i] {
       SetCurrentThreadName(fmt::format("rg-write-{}", i));
+      if (impl->config.low_priority_writers) {
+        if (Status s = LowerCurrentThreadPriority(); !s.ok()) spdlog::warn("{}", s.message());
+      }
       impl->WriteLoop(*s);
     });
   }
@@ -316,6 +344,43 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
     part.clear();  // releases the references to the ticket
     ticket->Settle(count, status);
   }
+}
+
+void Pipeline::SubmitDatagrams(const std::vector<std::string_view>& datagrams,
+                               std::function<void(bool taken)> done) {
+  Impl& s = *impl_;
+  s.metrics.received_udp.Inc(datagrams.size());
+  if (!s.running.load(std::memory_order_acquire)) {
+    done(false);
+    return;
+  }
+  thread_local xray::SegmentParser parser;
+  thread_local std::vector<xray::SegmentDocument> docs;
+  thread_local std::vector<std::vector<WriteItem>> staged;
+  xray::ParseFailure failure;
+  // Whether every document reached a write queue: a document the writer could
+  // not store is counted there (store_error) and the spool moves on, but one
+  // the pipeline never took must stay in the spool.
+  auto taken = std::make_shared<std::atomic<bool>>(true);
+  auto ticket = std::make_shared<SubmitTicket>();
+  ticket->done = [done = std::move(done), taken](Status, std::vector<DocumentOutcome>) {
+    done(taken->load());
+  };
+  std::vector<WriteItem> items;
+  items.reserve(datagrams.size());
+  const int64_t now_us = s.clock.NowMicros();
+  for (std::string_view datagram : datagrams) {
+    s.ParseDatagram(parser, datagram, now_us, ticket, docs, items, failure);
+  }
+  // One extra count, settled last, so `done` runs once even if every document
+  // is stored before the loop ends.
+  ticket->remaining = items.size() + 1;
+  const size_t not_pushed = s.RouteAndPush(items, staged);
+  if (not_pushed > 0) {
+    taken->store(false);
+    ticket->Settle(not_pushed, Status::Unavailable("the ingest pipeline stopped"));
+  }
+  ticket->Settle(1, Status::Ok());
 }
 
 void Pipeline::Stop() {

@@ -28,12 +28,15 @@ struct PipelineConfig {
   // Datagrams waiting to be parsed. Parsed documents waiting for the writer
   // (HTTP requests enter there) are bounded by min(this, 2 × max_batch_documents).
   size_t queue_capacity = 65536;
-  size_t max_batch_documents = 4096;      // documents per store commit
-  size_t trace_cache_entries = 100000;    // assembled traces kept in memory
-  size_t trace_cache_bytes = 128 << 20;   // and their estimated memory (over all writers)
+  size_t max_batch_documents = 4096;     // documents per store commit
+  size_t trace_cache_entries = 100000;   // assembled traces kept in memory
+  size_t trace_cache_bytes = 128 << 20;  // and their estimated memory (over all writers)
   // Writer threads; each owns the traces whose id hashes to it. Two keep both
   // cores of a small machine busy while one of them waits for a WAL sync.
   size_t writer_threads = 2;
+  // Writer threads at the lowest CPU priority (common/thread_priority.h), so
+  // that receiving wins the CPU when it is short.
+  bool low_priority_writers = false;
   const Clock* clock = &Clock::System();  // received / updated times; not owned
   graph::RollupStore* rollups = nullptr;  // service-graph rollups to keep; not owned
   Status Validate() const;
@@ -62,6 +65,13 @@ class Pipeline {
   // if they could not be stored. `outcomes` has one entry per input document.
   using SubmitCallback = std::function<void(Status, std::vector<DocumentOutcome> outcomes)>;
   void Submit(std::vector<std::string> documents, SubmitCallback done);
+  // UDP through the spool (ingest/spool.h): parses the daemon datagrams on the
+  // caller's thread, waits for room in the write queues (the spool holds the
+  // backlog, so waiting loses nothing), and calls `done(true)` once every
+  // document is stored or counted as failed, or `done(false)` if the pipeline
+  // stopped before taking them. The views need to live during the call only.
+  void SubmitDatagrams(const std::vector<std::string_view>& datagrams,
+                       std::function<void(bool taken)> done);
   // Stops intake, drains the queue, flushes. Idempotent.
   void Stop();
 

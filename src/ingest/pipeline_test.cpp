@@ -200,6 +200,45 @@ TEST_F(PipelineTest, SubmitLargerThanTheFreeQueueIsRefused) {
   EXPECT_EQ(store_.document_count(), 1u);
 }
 
+// The spool's path: parsed on the caller's thread, answered once stored.
+TEST_F(PipelineTest, SubmitDatagramsAnswersOnceEveryDocumentIsStored) {
+  PipelineConfig config;
+  config.max_batch_documents = 8;  // several writes per call, over both writers
+  Pipeline p(config, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  std::vector<std::string> datagrams;
+  for (uint64_t i = 1; i <= 40; ++i) {
+    datagrams.push_back(Datagram(SegmentJson(TraceIdText(i % 9), SegmentIdText(i), 1.0, 2.0)));
+  }
+  datagrams.push_back("no header here");
+  datagrams.push_back(Datagram("{not json"));
+  std::vector<std::string_view> views(datagrams.begin(), datagrams.end());
+  std::promise<std::pair<bool, size_t>> answered;
+  p.SubmitDatagrams(views, [&](bool taken) {
+    answered.set_value({taken, store_.document_count()});
+  });
+  auto [taken, stored_at_answer] = answered.get_future().get();
+  EXPECT_TRUE(taken);
+  EXPECT_EQ(stored_at_answer, 40u);
+  EXPECT_EQ(CounterValue(registry_, "roentgen_segments_received_total", {{"transport", "udp"}}),
+            42u);
+  EXPECT_EQ(CounterValue(registry_, "roentgen_segments_rejected_total",
+                         {{"reason", "InvalidDaemonHeader"}}),
+            1u);
+
+  // Only rejects: answered at once.
+  std::promise<bool> rejects_only;
+  p.SubmitDatagrams({"no header"}, [&](bool t) { rejects_only.set_value(t); });
+  EXPECT_TRUE(rejects_only.get_future().get());
+
+  // After Stop nothing is taken: the spool keeps the datagrams.
+  p.Stop();
+  std::promise<bool> late;
+  p.SubmitDatagrams(views, [&](bool t) { late.set_value(t); });
+  EXPECT_FALSE(late.get_future().get());
+  EXPECT_EQ(store_.document_count(), 40u);
+}
+
 TEST_F(PipelineTest, StopDrainsEverythingQueuedAndThenRefuses) {
   PipelineConfig config;
   config.max_batch_documents = 16;
@@ -236,8 +275,8 @@ TEST_F(PipelineTest, EachTraceHasOneWriterAcrossShards) {
   constexpr uint64_t kSegmentsPerTrace = 5;
   for (uint64_t s = 0; s < kSegmentsPerTrace; ++s) {
     for (uint64_t t = 1; t <= kTraces; ++t) {
-      p.OnDatagram(Datagram(
-          SegmentJson(TraceIdText(t), SegmentIdText(t * 100 + s), 1.0 + s, 2.0 + s)));
+      p.OnDatagram(
+          Datagram(SegmentJson(TraceIdText(t), SegmentIdText(t * 100 + s), 1.0 + s, 2.0 + s)));
     }
   }
   p.Stop();

@@ -52,10 +52,18 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const RocksDbStoreConfig& conf
         fmt::format("cannot create store directory {}: {}", config.path, ec.message()));
   }
   auto cache = rocksdb::NewLRUCache(config.block_cache_bytes);
+  rocksdb::DBOptions db_options = rocks::MakeDbOptions();
+  if (config.low_priority_background) {
+    for (auto pool : {rocksdb::Env::Priority::LOW, rocksdb::Env::Priority::HIGH}) {
+      rocksdb::Status lowered =
+          db_options.env->LowerThreadPoolCPUPriority(pool, rocksdb::CpuPriority::kLow);
+      if (!lowered.ok()) spdlog::warn("store: background priority: {}", lowered.ToString());
+    }
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(rocks::MakeDbOptions(), config.path,
-                                        rocks::MakeColumnFamilies(cache), &handles, &raw);
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, config.path, rocks::MakeColumnFamilies(cache), &handles, &raw);
   if (!s.ok()) return FromRocks(s, fmt::format("cannot open store at {}", config.path));
   std::unique_ptr<rocksdb::DB> db(raw);
   if (Status retired = DropRetiredIndexEntries(*db, handles[1 + rocks::kSecondaryIndex]);

@@ -11,7 +11,7 @@
 namespace roentgen::store {
 
 struct RocksDbStoreConfig {
-  std::string path;                        // directory, created if missing
+  std::string path;                                     // directory, created if missing
   int64_t retention_us = 30LL * 24 * 3600 * 1'000'000;  // 30 days
   // How often the background thread applies retention (first run one interval
   // after opening).
@@ -21,8 +21,12 @@ struct RocksDbStoreConfig {
   // server peaked at 1,032 MiB RSS (920 MiB with 128 MB); the query benchmark
   // over 1M traces is unchanged (docs/storage.md, "Tuning").
   size_t block_cache_bytes = 128 << 20;
-  bool sync_writes = true;                 // fsync the WAL on every Write()
-  const Clock* clock = &Clock::System();   // for retention; not owned
+  bool sync_writes = true;  // fsync the WAL on every Write()
+  // Flushes and compactions at the lowest CPU priority (RocksDB's
+  // CpuPriority::kLow, nice 19). The pools belong to the process's default
+  // Env: this lowers them for every store the process opens.
+  bool low_priority_background = false;
+  const Clock* clock = &Clock::System();  // for retention; not owned
   Status Validate() const;
 };
 

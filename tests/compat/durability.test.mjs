@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PutTraceSegmentsCommand, BatchGetTracesCommand } from '@aws-sdk/client-xray';
 import { startServer } from './lib/server.mjs';
-import { xrayClient } from './lib/clients.mjs';
+import { xrayClient, eventually } from './lib/clients.mjs';
+import { AWSXRay, useDaemon } from './lib/sdk.mjs';
 
 const newId = () => randomBytes(8).toString('hex');
 const newTraceId = () => `1-${Math.floor(Date.now() / 1000).toString(16).padStart(8, '0')}-${randomBytes(12).toString('hex')}`;
@@ -44,6 +45,52 @@ test('acknowledged segments survive kill -9', async () => {
         assert.equal(out.Traces.length + out.UnprocessedTraceIds.length, ids.length);
       }
       assert.deepEqual(missing, [], `${missing.length} of ${traceIds.length} acknowledged traces lost`);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+// The daemon protocol has no acknowledgement: a datagram the server has
+// received is spooled to disk before it is parsed, so kill -9 loses none of
+// them (the restarted server delivers the spool's backlog first).
+test('UDP segments from aws-xray-sdk-core that reached the spool survive kill -9', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'roentgen-durability-udp-'));
+  try {
+    const first = await startServer({ dataDir });
+    useDaemon(first.port);
+    const traceIds = [];
+    for (let i = 0; i < 200; i++) {
+      const segment = new AWSXRay.Segment(`udp-svc-${i % 4}`);
+      segment.addAnnotation('n', i);
+      traceIds.push(segment.trace_id);
+      segment.close();
+    }
+    const spooled = await eventually(async () => {
+      const text = await (await fetch(`${first.endpoint}/metrics`)).text();
+      const m = text.match(/^roentgen_udp_spool_appended_total (\d+)$/m);
+      return m && Number(m[1]) >= traceIds.length ? Number(m[1]) : undefined;
+    });
+    assert.equal(spooled, traceIds.length);
+    const killed = await first.kill9();
+    assert.equal(killed.signal, 'SIGKILL');
+
+    const second = await startServer({ dataDir, port: first.port });
+    try {
+      const client = xrayClient(second.endpoint);
+      const found = new Set();
+      await eventually(async () => {
+        for (let i = 0; i < traceIds.length; i += 5) {
+          const ids = traceIds.slice(i, i + 5).filter((id) => !found.has(id));
+          if (ids.length === 0) continue;
+          const out = await client.send(new BatchGetTracesCommand({ TraceIds: ids }));
+          for (const t of out.Traces) found.add(t.Id);
+        }
+        return found.size === traceIds.length;
+      }, { timeoutMs: 20000 });
+      assert.equal(found.size, traceIds.length);
     } finally {
       await second.stop();
     }

@@ -1,0 +1,766 @@
+// Spool: an append thread (Append, under `append_mu`: copies into `pending`), a
+// sync thread (writes `pending` as one group, fdatasyncs, publishes the new
+// durable end, saves the checkpoint), and a consumer thread (reads records up
+// to the durable end, delivers them in batches, and moves the checkpoint
+// forward as batches are stored, in log order).
+//
+// Two mutexes: the receiver shares `append_mu` only with the sync thread, never
+// with the consumer and the writers that finish its batches, which may run at
+// the lowest CPU priority: a low-priority thread preempted while holding the
+// receiver's lock would stall the receiver and lose datagrams in the kernel.
+#include "ingest/spool.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "common/thread_name.h"
+#include "common/thread_priority.h"
+
+namespace roentgen::ingest {
+namespace {
+
+constexpr char kMagic[8] = {'R', 'G', 'S', 'P', 'O', 'O', 'L', '1'};
+constexpr uint64_t kFileHeaderBytes = sizeof(kMagic);
+constexpr uint64_t kRecordHeaderBytes = 8;      // length · crc
+constexpr uint64_t kMaxRecordBytes = 16 << 20;  // larger lengths are corruption
+constexpr uint64_t kReadChunk = 1 << 20;        // bytes read from a file at once
+constexpr size_t kFileNameDigits = 20;
+constexpr std::string_view kFileSuffix = ".spool";
+constexpr std::string_view kCheckpointName = "checkpoint";
+constexpr size_t kCheckpointBytes = 20;
+
+struct Position {
+  uint64_t file = 0;
+  uint64_t offset = 0;
+  auto operator<=>(const Position&) const = default;
+};
+
+void PutU32(char* at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) at[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+void PutU64(char* at, uint64_t v) {
+  for (int i = 0; i < 8; ++i) at[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+uint32_t GetU32(const char* at) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(at[i]);
+  return v;
+}
+uint64_t GetU64(const char* at) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(at[i]);
+  return v;
+}
+
+uint32_t Crc(uint32_t crc, const char* data, size_t size) {
+  return static_cast<uint32_t>(crc32_z(crc, reinterpret_cast<const Bytef*>(data), size));
+}
+
+// The checksum of a record covers its length, so a corrupted length is caught
+// even when the bytes it points at happen to check out.
+uint32_t RecordCrc(const char* length_bytes, std::string_view payload) {
+  return Crc(Crc(0, length_bytes, 4), payload.data(), payload.size());
+}
+
+std::string ErrnoMessage(int err) { return std::system_category().message(err); }
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  ~UniqueFd() { Reset(); }
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError(fmt::format("spool: write {}: {}", path, ErrnoMessage(errno)));
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Reads up to `size` bytes at `offset`; fewer only at the end of the file.
+Result<size_t> ReadAt(int fd, char* out, size_t size, uint64_t offset, const std::string& path) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::pread(fd, out + got, size - got, static_cast<off_t>(offset + got));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError(fmt::format("spool: read {}: {}", path, ErrnoMessage(errno)));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
+Status SyncDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) {
+    return Status::IOError(fmt::format("spool: fsync {}: {}", dir, ErrnoMessage(errno)));
+  }
+  return Status::Ok();
+}
+
+// "00000000000000000042.spool" → 42.
+std::optional<uint64_t> ParseFileName(std::string_view name) {
+  if (name.size() != kFileNameDigits + kFileSuffix.size() || !name.ends_with(kFileSuffix)) {
+    return std::nullopt;
+  }
+  uint64_t number = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + kFileNameDigits, number);
+  if (ec != std::errc() || end != name.data() + kFileNameDigits) return std::nullopt;
+  return number;
+}
+
+}  // namespace
+
+Status SpoolConfig::Validate() const {
+  if (dir.empty()) return Status::InvalidArgument("spool: the directory is empty");
+  if (file_bytes < 4096) return Status::InvalidArgument("spool: file_bytes must be >= 4096");
+  if (max_bytes < file_bytes)
+    return Status::InvalidArgument("spool: max_bytes must be >= file_bytes");
+  if (max_unwritten_bytes < (64 << 10) + kRecordHeaderBytes) {
+    return Status::InvalidArgument("spool: max_unwritten_bytes must hold a 64 KiB datagram");
+  }
+  if (read_batch == 0) return Status::InvalidArgument("spool: read_batch must be > 0");
+  if (drain_timeout.count() < 0)
+    return Status::InvalidArgument("spool: drain_timeout must be >= 0");
+  if (checkpoint_interval.count() <= 0) {
+    return Status::InvalidArgument("spool: checkpoint_interval must be > 0");
+  }
+  if (min_sync_interval.count() < 0 || min_sync_interval > std::chrono::seconds(1)) {
+    return Status::InvalidArgument("spool: min_sync_interval must be between 0 and 1 s");
+  }
+  return Status::Ok();
+}
+
+struct Spool::Impl {
+  Impl(SpoolConfig c, SpoolConsumer consume, MetricsRegistry& m)
+      : config(std::move(c)),
+        consumer(std::move(consume)),
+        appended(m.GetCounter("roentgen_udp_spool_appended_total",
+                              "UDP datagrams written to the spool and fdatasync'd")),
+        appended_bytes(m.GetCounter("roentgen_udp_spool_appended_bytes_total",
+                                    "Bytes written to the UDP spool, framing included")),
+        dropped_full(m.GetCounter("roentgen_segments_dropped_total",
+                                  "Segment documents accepted for ingest but not stored",
+                                  {{"reason", "spool_full"}})),
+        dropped_write_error(m.GetCounter("roentgen_segments_dropped_total",
+                                         "Segment documents accepted for ingest but not stored",
+                                         {{"reason", "spool_write_error"}})),
+        dropped_not_running(m.GetCounter("roentgen_segments_dropped_total",
+                                         "Segment documents accepted for ingest but not stored",
+                                         {{"reason", "not_running"}})),
+        discarded_bytes(m.GetCounter(
+            "roentgen_udp_spool_discarded_bytes_total",
+            "Spool bytes skipped because they failed their checksum (a torn write at a crash)")),
+        backlog_gauge(m.GetGauge("roentgen_udp_spool_backlog_bytes",
+                                 "Spooled bytes not yet stored (on disk or being written)")),
+        files_gauge(m.GetGauge("roentgen_udp_spool_files", "Files in the UDP spool")),
+        sync_seconds(m.GetHistogram("roentgen_udp_spool_sync_seconds",
+                                    "One spool group write and its fdatasync",
+                                    MetricsRegistry::LatencyBuckets())) {}
+
+  std::string FilePath(uint64_t number) const {
+    return fmt::format("{}/{:0{}}{}", config.dir, number, kFileNameDigits, kFileSuffix);
+  }
+  std::string CheckpointPath() const { return fmt::format("{}/{}", config.dir, kCheckpointName); }
+
+  Status Recover();
+  void SyncLoop();
+  void WriteGroup(const std::string& data, uint64_t records);
+  void SaveCheckpoint();
+  void ConsumeLoop();
+  void Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed);
+  void Finish(uint64_t seq, bool stored);
+  bool HasWork(const Position& pos) const;  // requires mu
+  void AddBacklog(int64_t delta) {
+    backlog_gauge.Set(backlog_bytes.fetch_add(delta, std::memory_order_relaxed) + delta);
+  }
+
+  const SpoolConfig config;
+  const SpoolConsumer consumer;
+  Counter& appended;
+  Counter& appended_bytes;
+  Counter& dropped_full;
+  Counter& dropped_write_error;
+  Counter& dropped_not_running;
+  Counter& discarded_bytes;
+  Gauge& backlog_gauge;
+  Gauge& files_gauge;
+  Histogram& sync_seconds;
+
+  std::mutex append_mu;             // Append and the sync thread only
+  std::condition_variable sync_cv;  // pending data, or stop
+  bool sync_idle = false;           // the sync thread waits for data: notify it
+  bool accepting = false;
+  bool sync_stop = false;
+  std::string pending;  // framed records the sync thread has not taken yet
+  uint64_t pending_records = 0;
+  std::atomic<int64_t> backlog_bytes{0};  // bytes appended after the committed position
+
+  mutable std::mutex mu;                // everything below
+  std::condition_variable consumer_cv;  // durable data, a finished batch, or drain
+  bool opened = false;
+  bool stopped = false;
+  bool sync_done = false;  // the sync thread has written everything and exited
+  bool drain = false;      // the consumer delivers up to the end, then exits
+  std::chrono::steady_clock::time_point drain_deadline;  // ... or until then
+  bool stop_delivering = false;        // consumer thread only: the drain deadline passed
+  bool consumer_failed = false;        // a batch was not taken: stop delivering
+  std::map<uint64_t, uint64_t> files;  // file number → durable size
+  uint64_t current_file = 0;           // the file being appended to; 0 before the first
+  uint64_t durable_count = 0;
+  struct Batch {
+    Position end;
+    uint64_t bytes = 0;  // spool bytes the batch moves the checkpoint over
+    bool finished = false;
+    bool stored = false;
+  };
+  std::deque<Batch> inflight;  // delivered batches in log order, front = oldest
+  uint64_t first_inflight_seq = 0;
+  Position committed;  // everything before it is stored
+  Position saved;      // the checkpoint on disk
+
+  // Sync thread only.
+  UniqueFd write_fd;
+  uint64_t write_size = 0;
+  uint64_t last_file = 0;  // the highest file number used
+  std::chrono::steady_clock::time_point last_error_log{};
+
+  Position start;  // where the consumer begins (set by Recover)
+  std::thread sync_thread;
+  std::thread consumer_thread;
+};
+
+Status Spool::Impl::Recover() {
+  std::error_code ec;
+  std::filesystem::create_directories(config.dir, ec);
+  if (ec)
+    return Status::IOError(fmt::format("spool: cannot create {}: {}", config.dir, ec.message()));
+  for (const auto& entry : std::filesystem::directory_iterator(config.dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (std::optional<uint64_t> number = ParseFileName(name)) {
+      files[*number] = entry.file_size(ec);
+      if (ec) return Status::IOError(fmt::format("spool: stat {}: {}", name, ec.message()));
+    }
+  }
+  if (ec)
+    return Status::IOError(fmt::format("spool: cannot list {}: {}", config.dir, ec.message()));
+
+  const std::string checkpoint_path = CheckpointPath();
+  UniqueFd fd(::open(checkpoint_path.c_str(), O_RDONLY | O_CLOEXEC));
+  bool have_checkpoint = false;
+  if (fd.valid()) {
+    char bytes[kCheckpointBytes + 1];
+    Result<size_t> got = ReadAt(fd.get(), bytes, sizeof(bytes), 0, checkpoint_path);
+    if (!got.ok()) return got.status();
+    if (*got == kCheckpointBytes && GetU32(bytes + 16) == Crc(0, bytes, 16)) {
+      start = {GetU64(bytes), GetU64(bytes + 8)};
+      have_checkpoint = true;
+    } else {
+      spdlog::error("spool: {} is damaged; replaying every spooled datagram", checkpoint_path);
+    }
+  } else if (errno != ENOENT) {
+    return Status::IOError(
+        fmt::format("spool: cannot open {}: {}", checkpoint_path, ErrnoMessage(errno)));
+  }
+  if (!have_checkpoint) start = {files.empty() ? 0 : files.begin()->first, 0};
+  saved = committed = start;
+
+  // Files before the checkpoint were stored; a crash came between saving the
+  // checkpoint and deleting them.
+  for (auto it = files.begin(); it != files.end() && it->first < start.file;) {
+    std::filesystem::remove(FilePath(it->first), ec);
+    it = files.erase(it);
+  }
+  uint64_t backlog = 0;
+  for (const auto& [number, size] : files) {
+    backlog += size - (number == start.file ? std::min(size, start.offset) : 0);
+  }
+  backlog_bytes = static_cast<int64_t>(backlog);
+  backlog_gauge.Set(static_cast<int64_t>(backlog));
+  files_gauge.Set(static_cast<int64_t>(files.size()));
+  last_file = std::max(start.file, files.empty() ? 0 : files.rbegin()->first);
+  if (backlog > 0) {
+    spdlog::info("spool: {} bytes in {} files not yet stored; delivering them first", backlog,
+                 files.size());
+  }
+  return Status::Ok();
+}
+
+bool Spool::Impl::HasWork(const Position& pos) const {
+  auto it = files.lower_bound(pos.file);
+  if (it == files.end()) return false;
+  if (it->first != pos.file || it->second > pos.offset) return true;
+  const bool sealed = it->first != current_file || sync_done;
+  return sealed && std::next(it) != files.end();
+}
+
+void Spool::Impl::SyncLoop() {
+  std::string writing;
+  auto next_checkpoint = std::chrono::steady_clock::now() + config.checkpoint_interval;
+  auto last_sync = std::chrono::steady_clock::now() - config.min_sync_interval;
+  while (true) {
+    uint64_t records = 0;
+    bool stop = false;
+    {
+      std::unique_lock lock(append_mu);
+      sync_idle = true;
+      sync_cv.wait_until(lock, next_checkpoint, [&] { return !pending.empty() || sync_stop; });
+      sync_idle = false;
+      // Each fdatasync costs the kernel tens of microseconds whatever its size:
+      // a slow trickle of datagrams is gathered into groups at most every
+      // min_sync_interval, and the receiver stops notifying meanwhile.
+      const auto due = last_sync + config.min_sync_interval;
+      if (!pending.empty() && !sync_stop && std::chrono::steady_clock::now() < due) {
+        lock.unlock();
+        std::this_thread::sleep_until(due);
+        lock.lock();
+      }
+      last_sync = std::chrono::steady_clock::now();
+      stop = sync_stop && pending.empty();
+      writing.swap(pending);
+      records = std::exchange(pending_records, 0);
+    }
+    if (!writing.empty()) WriteGroup(writing, records);
+    // A group can reach 64 MB when the disk stalls; keep the usual few MB.
+    if (writing.capacity() > (16u << 20)) writing = std::string();
+    writing.clear();
+    if (stop) break;
+    if (std::chrono::steady_clock::now() >= next_checkpoint) {
+      SaveCheckpoint();
+      next_checkpoint = std::chrono::steady_clock::now() + config.checkpoint_interval;
+    }
+  }
+  write_fd.Reset();
+  {
+    std::lock_guard lock(mu);
+    sync_done = true;
+  }
+  consumer_cv.notify_all();
+}
+
+void Spool::Impl::WriteGroup(const std::string& data, uint64_t records) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Status status;
+  bool new_file = false;
+  if (write_fd.valid() && write_size > kFileHeaderBytes &&
+      write_size + data.size() > config.file_bytes) {
+    write_fd.Reset();  // its data is already synced; the file is sealed
+  }
+  if (!write_fd.valid()) {
+    new_file = true;
+    const std::string path = FilePath(last_file + 1);
+    write_fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!write_fd.valid()) {
+      status =
+          Status::IOError(fmt::format("spool: cannot create {}: {}", path, ErrnoMessage(errno)));
+    } else {
+      status = WriteAll(write_fd.get(), kMagic, sizeof(kMagic), path);
+      write_size = 0;
+    }
+  }
+  const std::string path = FilePath(new_file ? last_file + 1 : current_file);
+  if (status.ok()) status = WriteAll(write_fd.get(), data.data(), data.size(), path);
+  if (status.ok() && ::fdatasync(write_fd.get()) != 0) {
+    status = Status::IOError(fmt::format("spool: fdatasync {}: {}", path, ErrnoMessage(errno)));
+  }
+  if (status.ok() && new_file) status = SyncDir(config.dir);  // the new name must survive a crash
+  if (!status.ok()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_error_log > std::chrono::seconds(1)) {
+      last_error_log = now;
+      spdlog::error("{}; {} datagrams dropped", status.message(), records);
+    }
+    dropped_write_error.Inc(records);
+    // The file may hold part of the group: a new file is dropped, an old one
+    // cut back to its last synced size (the consumer never reads past it).
+    if (new_file) {
+      write_fd.Reset();
+      ::unlink(path.c_str());
+    } else {
+      if (::ftruncate(write_fd.get(), static_cast<off_t>(write_size)) != 0) {
+        spdlog::error("spool: cannot truncate {}: {}", path, ErrnoMessage(errno));
+      }
+      write_fd.Reset();
+    }
+    AddBacklog(-static_cast<int64_t>(data.size()));
+    return;
+  }
+  if (new_file) {
+    ++last_file;
+    write_size = kFileHeaderBytes;
+  }
+  write_size += data.size();
+  sync_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  appended.Inc(records);
+  appended_bytes.Inc(data.size() + (new_file ? kFileHeaderBytes : 0));
+  {
+    std::lock_guard lock(mu);
+    if (new_file) {
+      current_file = last_file;
+      AddBacklog(static_cast<int64_t>(kFileHeaderBytes));
+    }
+    files[current_file] = write_size;
+    files_gauge.Set(static_cast<int64_t>(files.size()));
+    durable_count += records;
+  }
+  consumer_cv.notify_all();
+}
+
+void Spool::Impl::SaveCheckpoint() {
+  Position target;
+  {
+    std::lock_guard lock(mu);
+    target = committed;
+  }
+  if (target == saved) return;
+  char bytes[kCheckpointBytes];
+  PutU64(bytes, target.file);
+  PutU64(bytes + 8, target.offset);
+  PutU32(bytes + 16, Crc(0, bytes, 16));
+  const std::string path = CheckpointPath();
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  Status status =
+      fd.valid()
+          ? WriteAll(fd.get(), bytes, sizeof(bytes), tmp)
+          : Status::IOError(fmt::format("spool: cannot create {}: {}", tmp, ErrnoMessage(errno)));
+  if (status.ok() && ::fdatasync(fd.get()) != 0) {
+    status = Status::IOError(fmt::format("spool: fdatasync {}: {}", tmp, ErrnoMessage(errno)));
+  }
+  fd.Reset();
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    status = Status::IOError(fmt::format("spool: rename {}: {}", tmp, ErrnoMessage(errno)));
+  }
+  if (status.ok()) status = SyncDir(config.dir);
+  if (!status.ok()) {
+    // The files stay until a checkpoint is saved: they are only replayed.
+    spdlog::error("{}", status.message());
+    return;
+  }
+  saved = target;
+  std::vector<uint64_t> stored_files;
+  {
+    std::lock_guard lock(mu);
+    for (auto it = files.begin(); it != files.end() && it->first < target.file;) {
+      stored_files.push_back(it->first);
+      it = files.erase(it);
+    }
+    files_gauge.Set(static_cast<int64_t>(files.size()));
+  }
+  for (uint64_t number : stored_files) {
+    const std::string file = FilePath(number);
+    if (::unlink(file.c_str()) != 0) {
+      spdlog::error("spool: cannot delete {}: {}", file, ErrnoMessage(errno));
+    }
+  }
+}
+
+void Spool::Impl::Finish(uint64_t seq, bool stored) {
+  {
+    std::lock_guard lock(mu);
+    Batch& batch = inflight[seq - first_inflight_seq];
+    batch.finished = true;
+    batch.stored = stored;
+    if (!stored) consumer_failed = true;
+    while (!inflight.empty() && inflight.front().finished && inflight.front().stored) {
+      committed = inflight.front().end;
+      AddBacklog(-static_cast<int64_t>(inflight.front().bytes));
+      inflight.pop_front();
+      ++first_inflight_seq;
+    }
+  }
+  consumer_cv.notify_all();
+}
+
+void Spool::Impl::Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed) {
+  if (stop_delivering || (records.empty() && passed == 0)) {
+    records.clear();
+    return;
+  }
+  uint64_t seq;
+  {
+    std::lock_guard lock(mu);
+    if (drain && std::chrono::steady_clock::now() >= drain_deadline) {
+      spdlog::warn(
+          "spool: stopping with {} bytes not yet stored; they are delivered first at "
+          "the next start",
+          backlog_bytes.load());
+      stop_delivering = true;
+      records.clear();
+      return;
+    }
+    seq = first_inflight_seq + inflight.size();
+    inflight.push_back(Batch{end, passed});
+  }
+  passed = 0;
+  if (records.empty()) {
+    Finish(seq, true);  // only skipped bytes: nothing to store
+    return;
+  }
+  consumer(records, [this, seq](bool stored) { Finish(seq, stored); });
+  records.clear();
+}
+
+void Spool::Impl::ConsumeLoop() {
+  Position pos = start;
+  UniqueFd fd;
+  uint64_t fd_file = 0;
+  std::string path;
+  std::string buf;  // file bytes [buf_offset, buf_offset + buf.size())
+  uint64_t buf_offset = 0;
+  std::vector<std::string_view> records;
+  uint64_t passed = 0;  // bytes moved over since the last delivered batch
+  while (true) {
+    uint64_t end = 0;
+    {
+      std::unique_lock lock(mu);
+      consumer_cv.wait(lock,
+                       [&] { return consumer_failed || HasWork(pos) || (drain && sync_done); });
+      if (consumer_failed || stop_delivering || !HasWork(pos)) break;
+      auto it = files.lower_bound(pos.file);
+      if (it->first != pos.file) {
+        pos = {it->first, 0};
+      } else if (it->second <= pos.offset) {
+        pos = {std::next(it)->first, 0};
+        it = std::next(it);
+      }
+      end = it->second;
+    }
+    if (fd_file != pos.file || !fd.valid()) {
+      path = FilePath(pos.file);
+      fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      fd_file = pos.file;
+      buf.clear();
+      buf_offset = 0;
+      if (!fd.valid()) {
+        spdlog::error("spool: cannot open {}: {}; its datagrams are lost", path,
+                      ErrnoMessage(errno));
+        discarded_bytes.Inc(end - pos.offset);
+        passed += end - pos.offset;
+        pos.offset = end;
+        Deliver(records, pos, passed);
+        continue;
+      }
+    }
+    // Reads [from, from + want) into buf (fewer bytes at the durable end).
+    auto fill = [&](uint64_t from, uint64_t want) -> bool {
+      want = std::min(want, end - from);
+      buf.resize(want);
+      Result<size_t> got = ReadAt(fd.get(), buf.data(), want, from, path);
+      buf_offset = from;
+      if (!got.ok() || *got < want) {
+        spdlog::error("spool: {}", got.ok() ? fmt::format("{} is shorter than recorded", path)
+                                            : got.status().message());
+        buf.clear();
+        return false;
+      }
+      return true;
+    };
+    auto discard_rest = [&](std::string_view why) {
+      spdlog::error("spool: {} at offset {}: {}; skipping the {} bytes after it", path, pos.offset,
+                    why, end - pos.offset);
+      discarded_bytes.Inc(end - pos.offset);
+      passed += end - pos.offset;
+      pos.offset = end;
+    };
+    if (pos.offset < kFileHeaderBytes) {
+      if (!fill(0, kFileHeaderBytes) || buf.size() < kFileHeaderBytes ||
+          std::memcmp(buf.data(), kMagic, sizeof(kMagic)) != 0) {
+        pos.offset = 0;
+        discard_rest("not a spool file");
+      } else {
+        passed += kFileHeaderBytes - pos.offset;
+        pos.offset = kFileHeaderBytes;
+      }
+    }
+    // Records in [pos.offset, end), in batches; the views point into buf, so a
+    // batch is delivered before buf is refilled.
+    while (pos.offset < end && !stop_delivering) {
+      const auto buffered = [&](uint64_t n) {
+        return pos.offset >= buf_offset && pos.offset + n <= buf_offset + buf.size();
+      };
+      if (!buffered(kRecordHeaderBytes)) {
+        Deliver(records, pos, passed);
+        if (end - pos.offset < kRecordHeaderBytes) {
+          discard_rest("a truncated record header");
+          break;
+        }
+        if (!fill(pos.offset, kReadChunk)) {
+          discard_rest("a read failed");
+          break;
+        }
+      }
+      const char* header = buf.data() + (pos.offset - buf_offset);
+      const uint64_t length = GetU32(header);
+      if (length > kMaxRecordBytes || pos.offset + kRecordHeaderBytes + length > end) {
+        Deliver(records, pos, passed);
+        discard_rest("a record length past the end of the data");
+        break;
+      }
+      if (!buffered(kRecordHeaderBytes + length)) {
+        Deliver(records, pos, passed);
+        if (!fill(pos.offset, std::max(kReadChunk, kRecordHeaderBytes + length))) {
+          discard_rest("a read failed");
+          break;
+        }
+        header = buf.data();
+      }
+      std::string_view payload(header + kRecordHeaderBytes, length);
+      if (GetU32(header + 4) != RecordCrc(header, payload)) {
+        Deliver(records, pos, passed);
+        discard_rest("a record that fails its checksum");
+        break;
+      }
+      records.push_back(payload);
+      pos.offset += kRecordHeaderBytes + length;
+      passed += kRecordHeaderBytes + length;
+      if (records.size() >= config.read_batch) Deliver(records, pos, passed);
+    }
+    Deliver(records, pos, passed);
+  }
+  // Every delivered batch is finished before the checkpoint is final.
+  std::unique_lock lock(mu);
+  consumer_cv.wait(lock, [&] {
+    return std::all_of(inflight.begin(), inflight.end(), [](const Batch& b) { return b.finished; });
+  });
+}
+
+Spool::Spool(SpoolConfig config, SpoolConsumer consumer, MetricsRegistry& metrics)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(consumer), metrics)) {}
+
+Spool::~Spool() { Stop(); }
+
+Status Spool::Open() {
+  RG_RETURN_IF_ERROR(impl_->config.Validate());
+  if (impl_->opened) return Status::AlreadyExists("spool: already open");
+  RG_RETURN_IF_ERROR(impl_->Recover());
+  impl_->opened = true;
+  {
+    std::lock_guard lock(impl_->append_mu);
+    impl_->accepting = true;
+  }
+  impl_->sync_thread = std::thread([impl = impl_.get()] {
+    SetCurrentThreadName("rg-spool-sync");
+    impl->SyncLoop();
+  });
+  impl_->consumer_thread = std::thread([impl = impl_.get()] {
+    SetCurrentThreadName("rg-spool-read");
+    if (impl->config.low_priority_consumer) {
+      if (Status s = LowerCurrentThreadPriority(); !s.ok()) spdlog::warn("{}", s.message());
+    }
+    impl->ConsumeLoop();
+  });
+  return Status::Ok();
+}
+
+bool Spool::Append(std::string_view record) {
+  Impl& s = *impl_;
+  const uint64_t framed = kRecordHeaderBytes + record.size();
+  char header[kRecordHeaderBytes];
+  PutU32(header, static_cast<uint32_t>(record.size()));
+  if (record.size() > kMaxRecordBytes) {
+    s.dropped_write_error.Inc();
+    return false;
+  }
+  PutU32(header + 4, RecordCrc(header, record));
+  bool wake = false;
+  {
+    std::lock_guard lock(s.append_mu);
+    if (!s.accepting) {
+      s.dropped_not_running.Inc();
+      return false;
+    }
+    if (static_cast<uint64_t>(s.backlog_bytes.load(std::memory_order_relaxed)) + framed >
+            s.config.max_bytes ||
+        s.pending.size() + framed > s.config.max_unwritten_bytes) {
+      s.dropped_full.Inc();
+      return false;
+    }
+    wake = std::exchange(s.sync_idle, false);
+    s.pending.append(header, sizeof(header));
+    s.pending.append(record);
+    ++s.pending_records;
+    s.AddBacklog(static_cast<int64_t>(framed));
+  }
+  if (wake) s.sync_cv.notify_one();
+  return true;
+}
+
+void Spool::Stop() {
+  Impl& s = *impl_;
+  if (!s.opened || s.stopped) return;
+  s.stopped = true;
+  {
+    std::lock_guard lock(s.append_mu);
+    s.accepting = false;
+    s.sync_stop = true;
+  }
+  s.sync_cv.notify_all();
+  s.sync_thread.join();  // writes what was appended
+  {
+    std::lock_guard lock(s.mu);
+    s.drain = true;
+    s.drain_deadline = std::chrono::steady_clock::now() + s.config.drain_timeout;
+  }
+  s.consumer_cv.notify_all();
+  s.consumer_thread.join();  // delivers everything and waits for it to be stored
+  s.SaveCheckpoint();
+  std::lock_guard lock(s.mu);
+  if (s.backlog_bytes.load() > 0 && s.consumer_failed) {
+    spdlog::warn("spool: {} bytes not stored; they are delivered when the server starts again",
+                 s.backlog_bytes.load());
+  }
+}
+
+uint64_t Spool::durable_records() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->durable_count;
+}
+
+}  // namespace roentgen::ingest

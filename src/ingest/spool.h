@@ -1,0 +1,101 @@
+// A durable spool for UDP datagrams: every datagram the receiver accepts is
+// appended to a log on disk (fdatasync'd in groups) before it is parsed, and
+// handed to a consumer in order, at least once, from that log.
+//
+// Why: the X-Ray daemon protocol has no acknowledgement, so a datagram that
+// waits in memory for the store is lost by a crash, and a burst faster than
+// the store can index is lost at the in-memory queue. The spool turns a
+// datagram into a sequential disk append (a few hundred nanoseconds of CPU)
+// the moment it arrives; indexing then proceeds at the store's pace, and the
+// backlog waits on disk (bounded by `max_bytes`) instead of being dropped.
+//
+// On disk (`dir`): files `<20-digit number>.spool`, each the 8-byte magic
+// "RGSPOOL1" then records `length (u32 LE) · crc32(length bytes · payload)
+// (u32 LE) · payload`; and `checkpoint` (file number u64 LE · offset u64 LE ·
+// crc32 of those 16 bytes, u32 LE): everything before that position has been
+// stored. Files entirely before the checkpoint are deleted. Open() resumes at
+// the checkpoint and appends to a new file; a record that fails its checksum
+// (a torn write at a crash) ends its file: the rest of it is counted in
+// roentgen_udp_spool_discarded_bytes_total and logged.
+//
+// Delivery: the consumer thread calls `consumer(records, done)` with up to
+// `read_batch` records in log order; the views are valid during the call
+// only. `done(true)` (from any thread, exactly once) says the records are
+// stored, or failed for good and were counted, and lets the checkpoint pass
+// them; `done(false)` says they were not taken (the pipeline stopped): the
+// spool stops delivering, and they are delivered again after the next Open().
+// Records are delivered again after a crash if the checkpoint had not passed
+// them (at least once; writing a document twice is harmless).
+//
+// Metrics: roentgen_udp_spool_appended_total, roentgen_udp_spool_appended_bytes_total,
+// roentgen_segments_dropped_total{reason="spool_full"|"spool_write_error"|"not_running"},
+// roentgen_udp_spool_backlog_bytes, roentgen_udp_spool_files,
+// roentgen_udp_spool_sync_seconds, roentgen_udp_spool_discarded_bytes_total.
+//
+// Thread safety: Append() from any thread (it never blocks on disk: it copies
+// into an in-memory group that a sync thread writes); Open/Stop from one
+// controlling thread. Stop() (also run by the destructor) refuses new appends,
+// writes what was appended, delivers the backlog (for drain_timeout at most)
+// and waits for what it delivered to be stored, then saves the checkpoint.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/metrics.h"
+#include "common/status.h"
+
+namespace roentgen::ingest {
+
+struct SpoolConfig {
+  std::string dir;                                     // created if missing
+  uint64_t max_bytes = uint64_t{1} << 30;              // on disk, not yet stored; beyond: dropped
+  uint64_t file_bytes = 64 << 20;                      // a new file is begun past this size
+  uint64_t max_unwritten_bytes = 64 << 20;             // in memory, waiting for the sync thread
+  size_t read_batch = 256;                             // records per consumer call
+  std::chrono::milliseconds checkpoint_interval{200};  // how often the checkpoint is saved
+  // Groups are written and fdatasync'd at most this often (a datagram waits
+  // this long at most before it is durable).
+  std::chrono::microseconds min_sync_interval{2000};
+  bool low_priority_consumer = false;  // the consumer thread at the lowest CPU priority
+  // Stop() delivers the backlog for at most this long; the rest stays on disk
+  // and is delivered after the next Open().
+  std::chrono::milliseconds drain_timeout{30000};
+  Status Validate() const;
+};
+
+using SpoolDone = std::function<void(bool stored)>;
+using SpoolConsumer =
+    std::function<void(const std::vector<std::string_view>& records, SpoolDone done)>;
+
+class Spool {
+ public:
+  Spool(SpoolConfig config, SpoolConsumer consumer, MetricsRegistry& metrics);
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // Creates the directory, recovers its files and checkpoint, starts the sync
+  // and consumer threads (which deliver any backlog first). Errors: InvalidArgument
+  // (config), IOError (the directory or a file cannot be created or read).
+  Status Open();
+  // Appends one record; false when it was dropped (spool full, write error,
+  // not running), which is counted. Never waits for the disk.
+  bool Append(std::string_view record);
+  void Stop();
+
+  // Records appended and made durable since Open (for tests and benchmarks).
+  uint64_t durable_records() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace roentgen::ingest
