@@ -60,9 +60,11 @@ struct SpoolConfig {
   uint64_t max_unwritten_bytes = 64 << 20;             // in memory, waiting for the sync thread
   size_t read_batch = 256;                             // records per consumer call
   std::chrono::milliseconds checkpoint_interval{200};  // how often the checkpoint is saved
-  // Groups are written and fdatasync'd at most this often (a datagram waits
-  // this long at most before it is durable).
-  std::chrono::microseconds min_sync_interval{2000};
+  // A group is written and fdatasync'd once it holds group_bytes, or once
+  // min_sync_interval has passed since the last one (so a datagram waits that
+  // long at most before it is durable).
+  std::chrono::microseconds min_sync_interval{10000};
+  size_t group_bytes = 1 << 20;
   bool low_priority_consumer = false;  // the consumer thread at the lowest CPU priority
   // Stop() delivers the backlog for at most this long; the rest stays on disk
   // and is delivered after the next Open().
