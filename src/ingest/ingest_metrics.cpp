@@ -16,11 +16,11 @@ Counter& RejectedCounter(MetricsRegistry& r, std::string_view reason) {
   return r.GetCounter(kRejected, kRejectedHelp, {{"reason", std::string(reason)}});
 }
 
+}  // namespace
+
 Counter& DroppedCounter(MetricsRegistry& r, std::string_view reason) {
   return r.GetCounter(kDropped, kDroppedHelp, {{"reason", std::string(reason)}});
 }
-
-}  // namespace
 
 IngestMetrics::IngestMetrics(MetricsRegistry& r)
     : received_udp(r.GetCounter(kReceived, kReceivedHelp, {{"transport", "udp"}})),

@@ -5,7 +5,7 @@
 //   roentgen_segments_rejected_total{reason}                ParseErrorCode, or
 //                                                           "InvalidDaemonHeader"
 //   roentgen_segments_dropped_total{reason}                 queue_full, not_running,
-//                                                           store_error
+//                                                           store_error (and the spool's)
 //   roentgen_segments_stored_total                          entity documents committed
 //   roentgen_traces_updated_total                           trace records committed
 //   roentgen_ingest_queue_depth                             documents waiting
@@ -17,11 +17,16 @@
 #pragma once
 
 #include <array>
+#include <string_view>
 
 #include "common/metrics.h"
 #include "xray/segment_parser.h"
 
 namespace roentgen::ingest {
+
+// roentgen_segments_dropped_total{reason}: also counted by the UDP spool
+// (spool_full, spool_write_error, not_running).
+Counter& DroppedCounter(MetricsRegistry& registry, std::string_view reason);
 
 struct IngestMetrics {
   explicit IngestMetrics(MetricsRegistry& registry);

@@ -35,6 +35,7 @@
 
 #include "common/thread_name.h"
 #include "common/thread_priority.h"
+#include "ingest/ingest_metrics.h"
 
 namespace roentgen::ingest {
 namespace {
@@ -198,15 +199,9 @@ struct Spool::Impl {
                               "UDP datagrams written to the spool and fdatasync'd")),
         appended_bytes(m.GetCounter("roentgen_udp_spool_appended_bytes_total",
                                     "Bytes written to the UDP spool, framing included")),
-        dropped_full(m.GetCounter("roentgen_segments_dropped_total",
-                                  "Segment documents accepted for ingest but not stored",
-                                  {{"reason", "spool_full"}})),
-        dropped_write_error(m.GetCounter("roentgen_segments_dropped_total",
-                                         "Segment documents accepted for ingest but not stored",
-                                         {{"reason", "spool_write_error"}})),
-        dropped_not_running(m.GetCounter("roentgen_segments_dropped_total",
-                                         "Segment documents accepted for ingest but not stored",
-                                         {{"reason", "not_running"}})),
+        dropped_full(DroppedCounter(m, "spool_full")),
+        dropped_write_error(DroppedCounter(m, "spool_write_error")),
+        dropped_not_running(DroppedCounter(m, "not_running")),
         discarded_bytes(m.GetCounter(
             "roentgen_udp_spool_discarded_bytes_total",
             "Spool bytes skipped because they failed their checksum (a torn write at a crash)")),
@@ -258,13 +253,11 @@ struct Spool::Impl {
 
   mutable std::mutex mu;                // everything below
   std::condition_variable consumer_cv;  // durable data, a finished batch, or drain
-  bool opened = false;
-  bool stopped = false;
-  bool sync_done = false;  // the sync thread has written everything and exited
-  bool drain = false;      // the consumer delivers up to the end, then exits
+  bool sync_done = false;               // the sync thread has written everything and exited
+  bool drain = false;                   // the consumer delivers up to the end, then exits
   std::chrono::steady_clock::time_point drain_deadline;  // ... or until then
-  bool stop_delivering = false;        // consumer thread only: the drain deadline passed
-  bool consumer_failed = false;        // a batch was not taken: stop delivering
+  bool stop_delivering = false;  // consumer thread only: drain deadline passed, or pipeline stopped
+  bool consumer_failed = false;  // a batch was not taken: stop delivering
   std::map<uint64_t, uint64_t> files;  // file number → durable size
   uint64_t current_file = 0;           // the file being appended to; 0 before the first
   uint64_t durable_count = 0;
@@ -278,6 +271,10 @@ struct Spool::Impl {
   uint64_t first_inflight_seq = 0;
   Position committed;  // everything before it is stored
   Position saved;      // the checkpoint on disk
+
+  // The controlling thread only (Open, Stop).
+  bool opened = false;
+  bool stopped = false;
 
   // Sync thread only.
   UniqueFd write_fd;
@@ -295,10 +292,12 @@ Status Spool::Impl::Recover() {
   std::filesystem::create_directories(config.dir, ec);
   if (ec)
     return Status::IOError(fmt::format("spool: cannot create {}: {}", config.dir, ec.message()));
-  for (const auto& entry : std::filesystem::directory_iterator(config.dir, ec)) {
-    const std::string name = entry.path().filename().string();
+  // Error-code increments: a range-for over a directory_iterator throws.
+  for (std::filesystem::directory_iterator it(config.dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
     if (std::optional<uint64_t> number = ParseFileName(name)) {
-      files[*number] = entry.file_size(ec);
+      files[*number] = it->file_size(ec);
       if (ec) return Status::IOError(fmt::format("spool: stat {}: {}", name, ec.message()));
     }
   }
@@ -542,6 +541,11 @@ void Spool::Impl::Deliver(std::vector<std::string_view>& records, Position end, 
   uint64_t seq;
   {
     std::lock_guard lock(mu);
+    if (consumer_failed) {  // the pipeline stopped: keep the rest for the next start
+      stop_delivering = true;
+      records.clear();
+      return;
+    }
     if (drain && std::chrono::steady_clock::now() >= drain_deadline) {
       spdlog::warn(
           "spool: stopping with {} bytes not yet stored; they are delivered first at "
