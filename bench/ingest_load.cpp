@@ -302,7 +302,7 @@ int main(int argc, char** argv) {
   const std::string kStored = "roentgen_segments_stored_total";
   // UDP datagrams are durable once in the server's spool (when it has one),
   // and stored (queryable) once the writers have committed them.
-  const std::string kSpooled = "roentgen_udp_spool_appended_total";
+  const std::string kSpooled = "roentgen_spool_appended_total{spool=\"udp\"}";
   const std::string metrics0 = HttpGet(host, port, "/metrics");
   double stored0 = MetricSum(metrics0, kStored);
   double spooled0 = MetricSum(metrics0, kSpooled);

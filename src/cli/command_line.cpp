@@ -88,6 +88,12 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
                    "stored; the most bytes waiting there, or 0 for no spool")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--otlp-spool-max-bytes", serve.otlp_spool_max_bytes,
+                   "OTLP exports are answered once spooled to disk (under the data dir) and "
+                   "indexed after; the most bytes waiting there, or 0 to answer once indexed")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50))
+      ->capture_default_str();
   std::string indexing_priority = serve.low_priority_indexing ? "low" : "normal";
   serve_cmd
       ->add_option("--indexing-priority", indexing_priority,

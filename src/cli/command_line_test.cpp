@@ -48,14 +48,32 @@ TEST(CommandLineTest, ServeDefaults) {
   EXPECT_EQ(c.pipeline.writer_threads, 2u);
   EXPECT_EQ(c.max_body_bytes, 32u << 20);
   EXPECT_EQ(c.udp_spool_max_bytes, uint64_t{1} << 30);
+  EXPECT_EQ(c.otlp_spool_max_bytes, uint64_t{1} << 30);
   EXPECT_TRUE(c.low_priority_indexing);
 }
 
 TEST(CommandLineTest, ServeFlags) {
-  Parsed p = Parse({"serve", "--listen", "0.0.0.0:3000", "--data-dir", "/var/lib/rg", "--retention",
-                    "12h", "--log-level", "debug", "--http-threads", "4", "--max-body-bytes",
-                    "1048576", "--ingest-writers", "3", "--udp-spool-max-bytes", "0",
-                    "--indexing-priority", "normal"});
+  Parsed p = Parse({"serve",
+                    "--listen",
+                    "0.0.0.0:3000",
+                    "--data-dir",
+                    "/var/lib/rg",
+                    "--retention",
+                    "12h",
+                    "--log-level",
+                    "debug",
+                    "--http-threads",
+                    "4",
+                    "--max-body-bytes",
+                    "1048576",
+                    "--ingest-writers",
+                    "3",
+                    "--udp-spool-max-bytes",
+                    "0",
+                    "--otlp-spool-max-bytes",
+                    "2097152",
+                    "--indexing-priority",
+                    "normal"});
   const ServeConfig& c = Serve(p);
   EXPECT_EQ(c.host, "0.0.0.0");
   EXPECT_EQ(c.port, 3000);
@@ -66,6 +84,7 @@ TEST(CommandLineTest, ServeFlags) {
   EXPECT_EQ(c.pipeline.writer_threads, 3u);
   EXPECT_EQ(c.max_body_bytes, 1048576u);
   EXPECT_EQ(c.udp_spool_max_bytes, 0u);
+  EXPECT_EQ(c.otlp_spool_max_bytes, 2097152u);
   EXPECT_FALSE(c.low_priority_indexing);
 }
 

@@ -165,8 +165,12 @@ Status ServeConfig::Validate() const {
   http.threads = http_threads;
   http.max_body_bytes = max_body_bytes;
   RG_RETURN_IF_ERROR(http.Validate());
-  if (udp_spool_max_bytes != 0 && udp_spool_max_bytes < (uint64_t{1} << 20)) {
-    return Status::InvalidArgument("serve: --udp-spool-max-bytes must be 0 (no spool) or >= 1 MiB");
+  for (auto [flag, bytes] : {std::pair{"--udp-spool-max-bytes", udp_spool_max_bytes},
+                             std::pair{"--otlp-spool-max-bytes", otlp_spool_max_bytes}}) {
+    if (bytes != 0 && bytes < (uint64_t{1} << 20)) {
+      return Status::InvalidArgument(
+          fmt::format("serve: {} must be 0 (no spool) or >= 1 MiB", flag));
+    }
   }
   return pipeline.Validate();
 }
@@ -213,36 +217,56 @@ Status RunServe(const ServeConfig& config) {
   RG_RETURN_IF_ERROR(pipeline->Start());
   ingest::Pipeline* intake = pipeline.get();
 
-  // UDP datagrams go to the durable spool first; its consumer feeds the
-  // pipeline at the store's pace (a backlog from the last run comes first).
-  std::unique_ptr<ingest::Spool> spool;
-  if (config.udp_spool_max_bytes > 0) {
+  // UDP datagrams and OTLP's documents go to durable spools first; their
+  // consumers feed the pipeline at the store's pace (a backlog from the last
+  // run comes first).
+  auto open_spool =
+      [&](const char* name, uint64_t max_bytes,
+          ingest::Pipeline::SpooledRecord kind) -> Result<std::unique_ptr<ingest::Spool>> {
+    if (max_bytes == 0) return std::unique_ptr<ingest::Spool>();
     ingest::SpoolConfig spool_config;
-    spool_config.dir = (std::filesystem::path(config.data_dir) / "udp-spool").string();
-    spool_config.max_bytes = config.udp_spool_max_bytes;
+    spool_config.name = name;
+    spool_config.dir =
+        (std::filesystem::path(config.data_dir) / fmt::format("{}-spool", name)).string();
+    spool_config.max_bytes = max_bytes;
     spool_config.low_priority_consumer = config.low_priority_indexing;
-    spool_config.file_bytes =
-        std::clamp<uint64_t>(config.udp_spool_max_bytes / 16, 4096, uint64_t{64} << 20);
-    spool = std::make_unique<ingest::Spool>(
+    spool_config.file_bytes = std::clamp<uint64_t>(max_bytes / 16, 4096, uint64_t{64} << 20);
+    auto spool = std::make_unique<ingest::Spool>(
         spool_config,
-        [intake](const std::vector<std::string_view>& records, ingest::SpoolDone done) {
-          intake->SubmitDatagrams(records, std::move(done));
+        [intake, kind](const std::vector<std::string_view>& records, ingest::SpoolDone done) {
+          intake->SubmitSpooled(records, kind, std::move(done));
         },
         metrics);
-    if (Status s = spool->Open(); !s.ok()) {
-      pipeline->Stop();
-      return s;
-    }
+    RG_RETURN_IF_ERROR(spool->Open());
+    return spool;
+  };
+  Result<std::unique_ptr<ingest::Spool>> udp_spool_opened = open_spool(
+      "udp", config.udp_spool_max_bytes, ingest::Pipeline::SpooledRecord::kDaemonDatagram);
+  if (!udp_spool_opened.ok()) {
+    pipeline->Stop();
+    return udp_spool_opened.status();
   }
-  // Stops the UDP intake's back end: the spool delivers what it holds, then
-  // the pipeline drains into the store.
+  std::unique_ptr<ingest::Spool> spool = std::move(udp_spool_opened).value();
+  Result<std::unique_ptr<ingest::Spool>> otlp_spool_opened =
+      open_spool("otlp", config.otlp_spool_max_bytes, ingest::Pipeline::SpooledRecord::kDocument);
+  if (!otlp_spool_opened.ok()) {
+    if (spool) spool->Stop();
+    pipeline->Stop();
+    return otlp_spool_opened.status();
+  }
+  std::unique_ptr<ingest::Spool> otlp_spool = std::move(otlp_spool_opened).value();
+  // Stops intake's back end: the spools deliver what they hold, then the
+  // pipeline drains into the store.
   auto stop_intake = [&] {
+    if (otlp_spool) otlp_spool->Stop();
     if (spool) spool->Stop();
     pipeline->Stop();
   };
+  const otlp::DocumentSink otlp_sink =
+      otlp_spool ? otlp::SpoolSink(*otlp_spool) : otlp::PipelineSink(*pipeline);
   api::RegisterXRayApi(router, *pipeline, *store, metrics);
   api::RegisterServiceMapApis(router, *store, rollups);
-  otlp::RegisterOtlpHttp(router, *pipeline, metrics);  // POST /v1/traces
+  otlp::RegisterOtlpHttp(router, otlp_sink, metrics);  // POST /v1/traces
 
   api::HttpServerConfig http_config;
   http_config.host = config.host;
@@ -281,8 +305,7 @@ Status RunServe(const ServeConfig& config) {
     otlp::OtlpGrpcConfig grpc_config;
     grpc_config.listen = config.otlp_grpc_listen;
     grpc_config.max_message_bytes = config.max_body_bytes;
-    otlp_grpc =
-        std::make_unique<otlp::OtlpGrpcServer>(grpc_config, otlp::PipelineSink(*pipeline), metrics);
+    otlp_grpc = std::make_unique<otlp::OtlpGrpcServer>(grpc_config, otlp_sink, metrics);
     if (Status s = otlp_grpc->Start(); !s.ok()) {
       otlp_grpc.reset();
       if (config.otlp_grpc_listen_explicit) {
@@ -300,10 +323,11 @@ Status RunServe(const ServeConfig& config) {
   health.store(Health::kReady);
   spdlog::info(
       "roentgen serving X-Ray on {}:{} (UDP + HTTP), data dir {}, retention {}, udp receive "
-      "buffer {} bytes, udp spool {}",
+      "buffer {} bytes, udp spool {}, otlp spool {}",
       config.host, http.port(), config.data_dir, FormatDuration(config.retention),
       udp.receive_buffer_bytes(),
-      spool ? fmt::format("up to {} bytes", config.udp_spool_max_bytes) : std::string("off"));
+      spool ? fmt::format("up to {} bytes", config.udp_spool_max_bytes) : std::string("off"),
+      otlp_spool ? fmt::format("up to {} bytes", config.otlp_spool_max_bytes) : std::string("off"));
 
   int signal = signals.Wait();
   spdlog::info("received {}: shutting down", strsignal(signal));
@@ -313,6 +337,7 @@ Status RunServe(const ServeConfig& config) {
   http.Stop();
   if (otlp_grpc) otlp_grpc->Stop();
   stop_intake();
+  otlp_spool.reset();
   spool.reset();
   pipeline.reset();
   store.reset();

@@ -30,6 +30,10 @@ struct ServeConfig {
   // they are parsed (ingest/spool.h), up to this many bytes not yet stored;
   // 0: no spool, datagrams wait in memory (and are lost by a crash).
   uint64_t udp_spool_max_bytes = uint64_t{1} << 30;
+  // OTLP's translated documents likewise (OTLP/HTTP and gRPC): an export is
+  // answered once its spans are durable in the spool, and indexed after; a
+  // full spool answers "retry later". 0: answered once indexed.
+  uint64_t otlp_spool_max_bytes = uint64_t{1} << 30;
   // Indexing (ingest writers, the spool's reader, the store's flushes and
   // compactions) at the lowest CPU priority, so receiving wins when the CPU is
   // short (common/thread_priority.h); false: everything at normal priority.

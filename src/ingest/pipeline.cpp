@@ -346,10 +346,11 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   }
 }
 
-void Pipeline::SubmitDatagrams(const std::vector<std::string_view>& datagrams,
-                               std::function<void(bool taken)> done) {
+void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
+                             std::function<void(bool taken)> done) {
   Impl& s = *impl_;
-  s.metrics.received_udp.Inc(datagrams.size());
+  const bool datagrams = kind == SpooledRecord::kDaemonDatagram;
+  (datagrams ? s.metrics.received_udp : s.metrics.received_http).Inc(records.size());
   if (!s.running.load(std::memory_order_acquire)) {
     done(false);
     return;
@@ -367,10 +368,17 @@ void Pipeline::SubmitDatagrams(const std::vector<std::string_view>& datagrams,
     done(taken->load());
   };
   std::vector<WriteItem> items;
-  items.reserve(datagrams.size());
+  items.reserve(records.size());
   const int64_t now_us = s.clock.NowMicros();
-  for (std::string_view datagram : datagrams) {
-    s.ParseDatagram(parser, datagram, now_us, ticket, docs, items, failure);
+  for (std::string_view record : records) {
+    if (datagrams) {
+      s.ParseDatagram(parser, record, now_us, ticket, docs, items, failure);
+      continue;
+    }
+    docs.clear();
+    if (!s.ParseDocument(parser, record, "otlp", docs, failure)) continue;
+    for (xray::SegmentDocument& doc : docs)
+      items.push_back(WriteItem{std::move(doc), now_us, ticket});
   }
   // One extra count, settled last, so `done` runs once even if every document
   // is stored before the loop ends.

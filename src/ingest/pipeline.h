@@ -65,13 +65,17 @@ class Pipeline {
   // if they could not be stored. `outcomes` has one entry per input document.
   using SubmitCallback = std::function<void(Status, std::vector<DocumentOutcome> outcomes)>;
   void Submit(std::vector<std::string> documents, SubmitCallback done);
-  // UDP through the spool (ingest/spool.h): parses the daemon datagrams on the
-  // caller's thread, waits for room in the write queues (the spool holds the
-  // backlog, so waiting loses nothing), and calls `done(true)` once every
-  // document is stored or counted as failed, or `done(false)` if the pipeline
-  // stopped before taking them. The views need to live during the call only.
-  void SubmitDatagrams(const std::vector<std::string_view>& datagrams,
-                       std::function<void(bool taken)> done);
+  // Records from a spool (ingest/spool.h): parses them on the caller's
+  // thread, waits for room in the write queues (the spool holds the backlog,
+  // so waiting loses nothing), and calls `done(true)` once every document is
+  // stored or counted as failed, or `done(false)` if the pipeline stopped
+  // before taking them. The views need to live during the call only.
+  enum class SpooledRecord {
+    kDaemonDatagram,  // a UDP datagram: header line, then a document (counted as udp)
+    kDocument,        // a document from OTLP (counted as http)
+  };
+  void SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
+                     std::function<void(bool taken)> done);
   // Stops intake, drains the queue, flushes. Idempotent.
   void Stop();
 

@@ -201,7 +201,7 @@ TEST_F(PipelineTest, SubmitLargerThanTheFreeQueueIsRefused) {
 }
 
 // The spool's path: parsed on the caller's thread, answered once stored.
-TEST_F(PipelineTest, SubmitDatagramsAnswersOnceEveryDocumentIsStored) {
+TEST_F(PipelineTest, SpooledDatagramsAreAnsweredOnceEveryDocumentIsStored) {
   PipelineConfig config;
   config.max_batch_documents = 8;  // several writes per call, over both writers
   Pipeline p(config, store_, registry_);
@@ -214,7 +214,7 @@ TEST_F(PipelineTest, SubmitDatagramsAnswersOnceEveryDocumentIsStored) {
   datagrams.push_back(Datagram("{not json"));
   std::vector<std::string_view> views(datagrams.begin(), datagrams.end());
   std::promise<std::pair<bool, size_t>> answered;
-  p.SubmitDatagrams(views, [&](bool taken) {
+  p.SubmitSpooled(views, Pipeline::SpooledRecord::kDaemonDatagram, [&](bool taken) {
     answered.set_value({taken, store_.document_count()});
   });
   auto [taken, stored_at_answer] = answered.get_future().get();
@@ -228,15 +228,37 @@ TEST_F(PipelineTest, SubmitDatagramsAnswersOnceEveryDocumentIsStored) {
 
   // Only rejects: answered at once.
   std::promise<bool> rejects_only;
-  p.SubmitDatagrams({"no header"}, [&](bool t) { rejects_only.set_value(t); });
+  p.SubmitSpooled({"no header"}, Pipeline::SpooledRecord::kDaemonDatagram,
+                  [&](bool t) { rejects_only.set_value(t); });
   EXPECT_TRUE(rejects_only.get_future().get());
 
   // After Stop nothing is taken: the spool keeps the datagrams.
   p.Stop();
   std::promise<bool> late;
-  p.SubmitDatagrams(views, [&](bool t) { late.set_value(t); });
+  p.SubmitSpooled(views, Pipeline::SpooledRecord::kDaemonDatagram,
+                  [&](bool t) { late.set_value(t); });
   EXPECT_FALSE(late.get_future().get());
   EXPECT_EQ(store_.document_count(), 40u);
+}
+
+TEST_F(PipelineTest, SpooledDocumentsAreCountedAsHttpAndStored) {
+  Pipeline p(PipelineConfig{}, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  std::vector<std::string> documents = {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0),
+                                        "{broken",
+                                        SegmentJson(TraceIdText(2), SegmentIdText(2), 1.0, 2.0)};
+  std::vector<std::string_view> views(documents.begin(), documents.end());
+  std::promise<bool> answered;
+  p.SubmitSpooled(views, Pipeline::SpooledRecord::kDocument,
+                  [&](bool taken) { answered.set_value(taken); });
+  EXPECT_TRUE(answered.get_future().get());
+  EXPECT_EQ(store_.document_count(), 2u);
+  EXPECT_EQ(CounterValue(registry_, "roentgen_segments_received_total", {{"transport", "http"}}),
+            3u);
+  EXPECT_EQ(
+      CounterValue(registry_, "roentgen_segments_rejected_total", {{"reason", "MalformedJson"}}),
+      1u);
+  p.Stop();
 }
 
 TEST_F(PipelineTest, StopDrainsEverythingQueuedAndThenRefuses) {

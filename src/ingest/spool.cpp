@@ -170,6 +170,9 @@ std::optional<uint64_t> ParseFileName(std::string_view name) {
 
 Status SpoolConfig::Validate() const {
   if (dir.empty()) return Status::InvalidArgument("spool: the directory is empty");
+  if (name.empty() || name.size() > 7) {
+    return Status::InvalidArgument("spool: the name must have 1 to 7 characters");
+  }
   if (file_bytes < 4096) return Status::InvalidArgument("spool: file_bytes must be >= 4096");
   if (max_bytes < file_bytes)
     return Status::InvalidArgument("spool: max_bytes must be >= file_bytes");
@@ -195,22 +198,28 @@ struct Spool::Impl {
   Impl(SpoolConfig c, SpoolConsumer consume, MetricsRegistry& m)
       : config(std::move(c)),
         consumer(std::move(consume)),
-        appended(m.GetCounter("roentgen_udp_spool_appended_total",
-                              "UDP datagrams written to the spool and fdatasync'd")),
-        appended_bytes(m.GetCounter("roentgen_udp_spool_appended_bytes_total",
-                                    "Bytes written to the UDP spool, framing included")),
+        appended(m.GetCounter("roentgen_spool_appended_total",
+                              "Records (UDP datagrams, OTLP documents) written to a spool and "
+                              "fdatasync'd",
+                              Label(config))),
+        appended_bytes(m.GetCounter("roentgen_spool_appended_bytes_total",
+                                    "Bytes written to a spool, framing included", Label(config))),
         dropped_full(DroppedCounter(m, "spool_full")),
         dropped_write_error(DroppedCounter(m, "spool_write_error")),
         dropped_not_running(DroppedCounter(m, "not_running")),
         discarded_bytes(m.GetCounter(
-            "roentgen_udp_spool_discarded_bytes_total",
-            "Spool bytes skipped because they failed their checksum (a torn write at a crash)")),
-        backlog_gauge(m.GetGauge("roentgen_udp_spool_backlog_bytes",
-                                 "Spooled bytes not yet stored (on disk or being written)")),
-        files_gauge(m.GetGauge("roentgen_udp_spool_files", "Files in the UDP spool")),
-        sync_seconds(m.GetHistogram("roentgen_udp_spool_sync_seconds",
+            "roentgen_spool_discarded_bytes_total",
+            "Spool bytes skipped because they failed their checksum (a torn write at a crash)",
+            Label(config))),
+        backlog_gauge(m.GetGauge("roentgen_spool_backlog_bytes",
+                                 "Spooled bytes not yet stored (on disk or being written)",
+                                 Label(config))),
+        files_gauge(m.GetGauge("roentgen_spool_files", "Files in a spool", Label(config))),
+        sync_seconds(m.GetHistogram("roentgen_spool_sync_seconds",
                                     "One spool group write and its fdatasync",
-                                    MetricsRegistry::LatencyBuckets())) {}
+                                    MetricsRegistry::LatencyBuckets(), Label(config))) {}
+
+  static Labels Label(const SpoolConfig& c) { return {{"spool", c.name}}; }
 
   std::string FilePath(uint64_t number) const {
     return fmt::format("{}/{:0{}}{}", config.dir, number, kFileNameDigits, kFileSuffix);
@@ -219,7 +228,7 @@ struct Spool::Impl {
 
   Status Recover();
   void SyncLoop();
-  void WriteGroup(const std::string& data, uint64_t records);
+  Status WriteGroup(const std::string& data, uint64_t records);
   void SaveCheckpoint();
   void ConsumeLoop();
   void Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed);
@@ -249,7 +258,8 @@ struct Spool::Impl {
   bool sync_stop = false;
   std::string pending;  // framed records the sync thread has not taken yet
   uint64_t pending_records = 0;
-  std::atomic<int64_t> backlog_bytes{0};  // bytes appended after the committed position
+  std::vector<SpoolDurable> pending_durable;  // callbacks of AppendDurable in `pending`
+  std::atomic<int64_t> backlog_bytes{0};      // bytes appended after the committed position
 
   mutable std::mutex mu;                // everything below
   std::condition_variable consumer_cv;  // durable data, a finished batch, or drain
@@ -355,6 +365,7 @@ bool Spool::Impl::HasWork(const Position& pos) const {
 
 void Spool::Impl::SyncLoop() {
   std::string writing;
+  std::vector<SpoolDurable> durable;
   auto next_checkpoint = std::chrono::steady_clock::now() + config.checkpoint_interval;
   auto last_sync = std::chrono::steady_clock::now() - config.min_sync_interval;
   while (true) {
@@ -368,19 +379,24 @@ void Spool::Impl::SyncLoop() {
       // trickle of datagrams is gathered for up to min_sync_interval, a
       // stream is written as soon as it fills a group (small groups keep the
       // page cache's dirty data, and so each sync's latency, small).
+      // Someone waiting for durability (AppendDurable) is not kept waiting.
       wake_at_bytes = config.group_bytes;
-      sync_cv.wait_until(lock, last_sync + config.min_sync_interval,
-                         [&] { return pending.size() >= config.group_bytes || sync_stop; });
+      sync_cv.wait_until(lock, last_sync + config.min_sync_interval, [&] {
+        return pending.size() >= config.group_bytes || !pending_durable.empty() || sync_stop;
+      });
       wake_at_bytes = std::numeric_limits<size_t>::max();
       last_sync = std::chrono::steady_clock::now();
       stop = sync_stop && pending.empty();
       writing.swap(pending);
       records = std::exchange(pending_records, 0);
+      durable.swap(pending_durable);
     }
     if (!writing.empty()) {
       ChecksumRecords(writing);
-      WriteGroup(writing, records);
+      const Status written = WriteGroup(writing, records);
+      for (SpoolDurable& done : durable) done(written);
     }
+    durable.clear();
     // A group can reach 64 MB when the disk stalls; keep the usual few MB.
     if (writing.capacity() > (16u << 20)) writing = std::string();
     writing.clear();
@@ -398,7 +414,7 @@ void Spool::Impl::SyncLoop() {
   consumer_cv.notify_all();
 }
 
-void Spool::Impl::WriteGroup(const std::string& data, uint64_t records) {
+Status Spool::Impl::WriteGroup(const std::string& data, uint64_t records) {
   const auto t0 = std::chrono::steady_clock::now();
   Status status;
   bool new_file = false;
@@ -443,7 +459,7 @@ void Spool::Impl::WriteGroup(const std::string& data, uint64_t records) {
       write_fd.Reset();
     }
     AddBacklog(-static_cast<int64_t>(data.size()));
-    return;
+    return status;
   }
   if (new_file) {
     ++last_file;
@@ -465,6 +481,7 @@ void Spool::Impl::WriteGroup(const std::string& data, uint64_t records) {
     durable_count += records;
   }
   consumer_cv.notify_all();
+  return Status::Ok();
 }
 
 void Spool::Impl::SaveCheckpoint() {
@@ -706,11 +723,11 @@ Status Spool::Open() {
     impl_->accepting = true;
   }
   impl_->sync_thread = std::thread([impl = impl_.get()] {
-    SetCurrentThreadName("rg-spool-sync");
+    SetCurrentThreadName(fmt::format("rg-{}-sync", impl->config.name));
     impl->SyncLoop();
   });
   impl_->consumer_thread = std::thread([impl = impl_.get()] {
-    SetCurrentThreadName("rg-spool-read");
+    SetCurrentThreadName(fmt::format("rg-{}-read", impl->config.name));
     if (impl->config.low_priority_consumer) {
       if (Status s = LowerCurrentThreadPriority(); !s.ok()) spdlog::warn("{}", s.message());
     }
@@ -753,6 +770,44 @@ bool Spool::Append(std::string_view record) {
   }
   if (wake) s.sync_cv.notify_one();
   return true;
+}
+
+Status Spool::AppendDurable(const std::vector<std::string>& records, SpoolDurable durable) {
+  Impl& s = *impl_;
+  uint64_t framed = 0;
+  for (const std::string& r : records) {
+    if (r.size() > kMaxRecordBytes) {
+      return Status::InvalidArgument(fmt::format(
+          "spool: a record of {} bytes is over the {}-byte limit", r.size(), kMaxRecordBytes));
+    }
+    framed += kRecordHeaderBytes + r.size();
+  }
+  bool wake = false;
+  {
+    std::lock_guard lock(s.append_mu);
+    if (!s.accepting) return Status::Unavailable("the server is shutting down");
+    if (static_cast<uint64_t>(s.backlog_bytes.load(std::memory_order_relaxed)) + framed >
+            s.config.max_bytes ||
+        s.pending.size() + framed > s.config.max_unwritten_bytes) {
+      return Status::ResourceExhausted("the ingest spool is full; retry later");
+    }
+    char header[kRecordHeaderBytes];
+    for (const std::string& r : records) {
+      PutU32(header, static_cast<uint32_t>(r.size()));
+      PutU32(header + 4, 0);  // filled in by the sync thread
+      s.pending.append(header, sizeof(header));
+      s.pending.append(r);
+    }
+    s.pending_records += records.size();
+    s.pending_durable.push_back(std::move(durable));
+    s.AddBacklog(static_cast<int64_t>(framed));
+    if (s.wake_at_bytes != std::numeric_limits<size_t>::max()) {
+      s.wake_at_bytes = std::numeric_limits<size_t>::max();
+      wake = true;
+    }
+  }
+  if (wake) s.sync_cv.notify_one();
+  return Status::Ok();
 }
 
 void Spool::Stop() {

@@ -1,13 +1,15 @@
-// A durable spool for UDP datagrams: every datagram the receiver accepts is
-// appended to a log on disk (fdatasync'd in groups) before it is parsed, and
-// handed to a consumer in order, at least once, from that log.
+// A durable spool in front of indexing: every record (a UDP datagram, or an
+// X-Ray document translated from OTLP) is appended to a log on disk
+// (fdatasync'd in groups) before it is parsed, and handed to a consumer in
+// order, at least once, from that log.
 //
 // Why: the X-Ray daemon protocol has no acknowledgement, so a datagram that
 // waits in memory for the store is lost by a crash, and a burst faster than
-// the store can index is lost at the in-memory queue. The spool turns a
-// datagram into a sequential disk append (a few hundred nanoseconds of CPU)
-// the moment it arrives; indexing then proceeds at the store's pace, and the
-// backlog waits on disk (bounded by `max_bytes`) instead of being dropped.
+// the store can index is lost at the in-memory queue; an OTLP exporter waits
+// for its answer, which can be given once the spans are durable rather than
+// indexed. The spool turns a record into a sequential disk append the moment
+// it arrives; indexing then proceeds at the store's pace, and the backlog
+// waits on disk (bounded by `max_bytes`) instead of being dropped or refused.
 //
 // On disk (`dir`): files `<20-digit number>.spool`, each the 8-byte magic
 // "RGSPOOL1" then records `length (u32 LE) · crc32(length bytes · payload)
@@ -16,7 +18,7 @@
 // stored. Files entirely before the checkpoint are deleted. Open() resumes at
 // the checkpoint and appends to a new file; a record that fails its checksum
 // (a torn write at a crash) ends its file: the rest of it is counted in
-// roentgen_udp_spool_discarded_bytes_total and logged.
+// roentgen_spool_discarded_bytes_total and logged.
 //
 // Delivery: the consumer thread calls `consumer(records, done)` with up to
 // `read_batch` records in log order; the views are valid during the call
@@ -27,10 +29,11 @@
 // Records are delivered again after a crash if the checkpoint had not passed
 // them (at least once; writing a document twice is harmless).
 //
-// Metrics: roentgen_udp_spool_appended_total, roentgen_udp_spool_appended_bytes_total,
-// roentgen_segments_dropped_total{reason="spool_full"|"spool_write_error"|"not_running"},
-// roentgen_udp_spool_backlog_bytes, roentgen_udp_spool_files,
-// roentgen_udp_spool_sync_seconds, roentgen_udp_spool_discarded_bytes_total.
+// Metrics, labelled spool=<name>: roentgen_spool_appended_total,
+// roentgen_spool_appended_bytes_total, roentgen_spool_backlog_bytes,
+// roentgen_spool_files, roentgen_spool_sync_seconds,
+// roentgen_spool_discarded_bytes_total; and Append's drops in
+// roentgen_segments_dropped_total{reason="spool_full"|"spool_write_error"|"not_running"}.
 //
 // Thread safety: Append() from any thread (it never blocks on disk: it copies
 // into an in-memory group that a sync thread writes); Open/Stop from one
@@ -54,6 +57,7 @@
 namespace roentgen::ingest {
 
 struct SpoolConfig {
+  std::string name = "udp";                            // metrics label spool="…", thread names
   std::string dir;                                     // created if missing
   uint64_t max_bytes = uint64_t{1} << 30;              // on disk, not yet stored; beyond: dropped
   uint64_t file_bytes = 64 << 20;                      // a new file is begun past this size
@@ -73,6 +77,7 @@ struct SpoolConfig {
 };
 
 using SpoolDone = std::function<void(bool stored)>;
+using SpoolDurable = std::function<void(Status)>;
 using SpoolConsumer =
     std::function<void(const std::vector<std::string_view>& records, SpoolDone done)>;
 
@@ -90,6 +95,12 @@ class Spool {
   // Appends one record; false when it was dropped (spool full, write error,
   // not running), which is counted. Never waits for the disk.
   bool Append(std::string_view record);
+  // Appends `records` as one unit and calls `durable` (from the sync thread)
+  // once they are fdatasync'd — OK — or could not be written — IOError. Never
+  // waits for the disk; groups are synced at once while someone waits.
+  // Errors, without calling `durable`: ResourceExhausted (no room: retry
+  // later), Unavailable (not running), InvalidArgument (a record over 16 MB).
+  Status AppendDurable(const std::vector<std::string>& records, SpoolDurable durable);
   void Stop();
 
   // Records appended and made durable since Open (for tests and benchmarks).

@@ -4,10 +4,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -17,6 +19,8 @@ namespace roentgen::ingest {
 namespace {
 
 namespace fs = std::filesystem;
+
+const Labels kUdp = {{"spool", "udp"}};
 
 uint64_t CounterValue(MetricsRegistry& r, std::string_view name, const Labels& labels = {}) {
   return r.GetCounter(name, "", labels).Value();
@@ -139,8 +143,8 @@ TEST_F(SpoolTest, DeliversEveryRecordInOrderAcrossFilesAndDeletesStoredFiles) {
     EXPECT_EQ(spool.durable_records(), expected.size());
   }
   EXPECT_EQ(collector.records(), expected);
-  EXPECT_EQ(CounterValue(metrics, "roentgen_udp_spool_appended_total"), expected.size());
-  EXPECT_EQ(metrics.GetGauge("roentgen_udp_spool_backlog_bytes", "").Value(), 0);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_appended_total", kUdp), expected.size());
+  EXPECT_EQ(metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value(), 0);
   // ~2.4 MB in 64 KB files: every file but the last is stored and deleted.
   EXPECT_LE(SpoolFiles(dir_).size(), 1u);
   EXPECT_TRUE(fs::exists(fs::path(dir_) / "checkpoint"));
@@ -203,7 +207,7 @@ TEST_F(SpoolTest, DurableRecordsSurviveTheProcessDying) {
   ASSERT_TRUE(collector.WaitFor(expected.size()));
   spool.Stop();
   EXPECT_EQ(collector.records(), expected);
-  EXPECT_EQ(CounterValue(metrics, "roentgen_udp_spool_discarded_bytes_total"), 0u);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
 }
 
 TEST_F(SpoolTest, ATornTailIsSkippedAndCounted) {
@@ -227,8 +231,8 @@ TEST_F(SpoolTest, ATornTailIsSkippedAndCounted) {
   std::vector<std::string> all = expected;
   all.push_back("next");
   EXPECT_EQ(collector.records(), all);
-  EXPECT_EQ(CounterValue(metrics, "roentgen_udp_spool_discarded_bytes_total"), 18u);
-  EXPECT_EQ(metrics.GetGauge("roentgen_udp_spool_backlog_bytes", "").Value(), 0);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 18u);
+  EXPECT_EQ(metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value(), 0);
 }
 
 TEST_F(SpoolTest, ARecordFailingItsChecksumEndsItsFile) {
@@ -250,7 +254,7 @@ TEST_F(SpoolTest, ARecordFailingItsChecksumEndsItsFile) {
   ASSERT_TRUE(collector.WaitFor(3));
   spool.Stop();
   EXPECT_EQ(collector.records(), (std::vector<std::string>{"first", "second", "next"}));
-  EXPECT_EQ(CounterValue(metrics, "roentgen_udp_spool_discarded_bytes_total"), 13u + 14u);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 13u + 14u);
 }
 
 TEST_F(SpoolTest, ADamagedCheckpointReplaysEverySpooledRecord) {
@@ -298,10 +302,10 @@ TEST_F(SpoolTest, AFullSpoolDropsAndCountsWithoutBlocking) {
       done.swap(held);
     }
     for (SpoolDone& d : done) d(true);
-    if (metrics.GetGauge("roentgen_udp_spool_backlog_bytes", "").Value() == 0) break;
+    if (metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value() == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  EXPECT_EQ(metrics.GetGauge("roentgen_udp_spool_backlog_bytes", "").Value(), 0);
+  EXPECT_EQ(metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value(), 0);
   EXPECT_TRUE(spool.Append(record));
   // Stop waits for the last record's batch: answer it from another thread.
   std::atomic<bool> stopping{false};
@@ -359,6 +363,69 @@ TEST_F(SpoolTest, StopDrainsForDrainTimeoutAtMostAndKeepsTheRest) {
   std::vector<std::string> all = first_run;
   for (const std::string& r : collector.records()) all.push_back(r);
   EXPECT_EQ(all, expected);  // each record once, in order
+}
+
+TEST_F(SpoolTest, AppendDurableAnswersOnceDurableAndDeliversInOrder) {
+  MetricsRegistry metrics;
+  Collector collector;
+  Spool spool(Config(), collector.Consumer(), metrics);
+  ASSERT_TRUE(spool.Open().ok());
+  ASSERT_TRUE(spool.Append("datagram"));
+  std::promise<std::pair<Status, uint64_t>> durable;
+  ASSERT_TRUE(spool
+                  .AppendDurable({"doc-1", "doc-2", ""},
+                                 [&](Status s) {
+                                   durable.set_value({s, spool.durable_records()});
+                                 })
+                  .ok());
+  auto [status, durable_at_answer] = durable.get_future().get();
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(durable_at_answer, 4u);  // answered after the fdatasync, not before
+  ASSERT_TRUE(collector.WaitFor(4));
+  spool.Stop();
+  EXPECT_EQ(collector.records(), (std::vector<std::string>{"datagram", "doc-1", "doc-2", ""}));
+}
+
+TEST_F(SpoolTest, AppendDurableRefusesWhenFullOrStoppedWithoutAnswering) {
+  SpoolConfig config = Config();
+  config.file_bytes = 4096;
+  config.max_bytes = 8192;
+  MetricsRegistry metrics;
+  std::vector<SpoolDone> held;
+  std::mutex mu;
+  Spool spool(
+      config,
+      [&](const std::vector<std::string_view>&, SpoolDone done) {
+        std::lock_guard lock(mu);
+        held.push_back(std::move(done));
+      },
+      metrics);
+  ASSERT_TRUE(spool.Open().ok());
+  std::atomic<int> answers{0};
+  auto count = [&](Status) { ++answers; };
+  ASSERT_TRUE(spool.AppendDurable({std::string(5000, 'a')}, count).ok());
+  // All or nothing: 2 × 2 KB more than fit.
+  EXPECT_EQ(spool.AppendDurable({std::string(2000, 'b'), std::string(2000, 'c')}, count).code(),
+            StatusCode::kResourceExhausted);
+  while (answers.load() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(spool.durable_records(), 1u);
+  std::atomic<bool> stopped{false};
+  std::thread answer([&] {  // Stop waits for the delivered batch to be answered
+    while (!stopped.load()) {
+      std::vector<SpoolDone> done;
+      {
+        std::lock_guard lock(mu);
+        done.swap(held);
+      }
+      for (SpoolDone& d : done) d(true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  spool.Stop();
+  stopped = true;
+  answer.join();
+  EXPECT_EQ(spool.AppendDurable({"late"}, count).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(answers.load(), 1);
 }
 
 TEST_F(SpoolTest, AppendAfterStopIsCountedAsNotRunning) {

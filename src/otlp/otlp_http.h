@@ -18,6 +18,7 @@
 #include "api/http.h"
 #include "common/metrics.h"
 #include "ingest/pipeline.h"
+#include "ingest/spool.h"
 #include "otlp/export_service.h"
 
 namespace roentgen::otlp {
@@ -32,5 +33,11 @@ void RegisterOtlpHttp(api::Router& router, DocumentSink sink, MetricsRegistry& m
 
 // A DocumentSink that submits to the pipeline.
 DocumentSink PipelineSink(ingest::Pipeline& pipeline);
+// A DocumentSink that appends to a spool (whose consumer feeds the pipeline):
+// `done` runs once the documents are durable in the spool, every document
+// counted as accepted (the translator's documents are checked again, and any
+// refusal counted, when the spool hands them to the pipeline); a full spool
+// answers ResourceExhausted (the exporter retries).
+DocumentSink SpoolSink(ingest::Spool& spool);
 
 }  // namespace roentgen::otlp

@@ -70,7 +70,7 @@ test('UDP segments from aws-xray-sdk-core that reached the spool survive kill -9
     }
     const spooled = await eventually(async () => {
       const text = await (await fetch(`${first.endpoint}/metrics`)).text();
-      const m = text.match(/^roentgen_udp_spool_appended_total (\d+)$/m);
+      const m = text.match(/^roentgen_spool_appended_total\{spool="udp"\} (\d+)$/m);
       return m && Number(m[1]) >= traceIds.length ? Number(m[1]) : undefined;
     });
     assert.equal(spooled, traceIds.length);
