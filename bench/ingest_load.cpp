@@ -140,34 +140,8 @@ std::pair<std::string, uint16_t> HostAndPort(const std::string& target) {
   return {host, static_cast<uint16_t>(std::stoi(port))};
 }
 
-std::string HttpGet(const std::string& host, uint16_t port, const std::string& path) {
-  boost::asio::io_context ioc;
-  tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  stream.connect(resolver.resolve(host, std::to_string(port)));
-  http::request<http::empty_body> req{http::verb::get, path, 11};
-  req.set(http::field::host, host);
-  http::write(stream, req);
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(stream, buf, res);
-  return res.body();
-}
-
-// Sums every sample of a metric family (all label sets) in Prometheus text.
-double MetricSum(const std::string& text, const std::string& name) {
-  double sum = 0;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name, 0) != 0) continue;
-    char next = line.size() > name.size() ? line[name.size()] : ' ';
-    if (next != ' ' && next != '{') continue;
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
-
+using roentgen::bench::HttpGet;
+using roentgen::bench::MetricSum;
 using roentgen::bench::ProcSample;
 using roentgen::bench::SampleProcess;
 

@@ -3,11 +3,19 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
 namespace roentgen::bench {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
 
 std::pair<std::string, std::string> SplitHostPort(const std::string& target) {
   auto colon = target.rfind(':');
@@ -36,6 +44,33 @@ ProcSample SampleProcess(int pid) {
     if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_kb = std::stol(line.substr(6));
   }
   return s;
+}
+
+std::string HttpGet(const std::string& host, uint16_t port, const std::string& path) {
+  boost::asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  stream.connect(resolver.resolve(host, std::to_string(port)));
+  http::request<http::empty_body> req{http::verb::get, path, 11};
+  req.set(http::field::host, host);
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(stream, buf, res);
+  return res.body();
+}
+
+double MetricSum(const std::string& text, const std::string& name) {
+  double sum = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    char next = line.size() > name.size() ? line[name.size()] : ' ';
+    if (next != ' ' && next != '{') continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
 }
 
 }  // namespace roentgen::bench
