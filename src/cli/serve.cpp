@@ -246,11 +246,11 @@ Status RunServe(const ServeConfig& config) {
     pipeline->Stop();
     return udp_spool_opened.status();
   }
-  std::unique_ptr<ingest::Spool> spool = std::move(udp_spool_opened).value();
+  std::unique_ptr<ingest::Spool> udp_spool = std::move(udp_spool_opened).value();
   Result<std::unique_ptr<ingest::Spool>> otlp_spool_opened =
       open_spool("otlp", config.otlp_spool_max_bytes, ingest::Pipeline::SpooledRecord::kDocument);
   if (!otlp_spool_opened.ok()) {
-    if (spool) spool->Stop();
+    if (udp_spool) udp_spool->Stop();
     pipeline->Stop();
     return otlp_spool_opened.status();
   }
@@ -259,7 +259,7 @@ Status RunServe(const ServeConfig& config) {
   // pipeline drains into the store.
   auto stop_intake = [&] {
     if (otlp_spool) otlp_spool->Stop();
-    if (spool) spool->Stop();
+    if (udp_spool) udp_spool->Stop();
     pipeline->Stop();
   };
   const otlp::DocumentSink otlp_sink =
@@ -282,12 +282,11 @@ Status RunServe(const ServeConfig& config) {
   ingest::UdpReceiverConfig udp_config;
   udp_config.host = config.host;
   udp_config.port = http.port();  // the same port, also when 0 picked one
-  ingest::Spool* udp_spool = spool.get();
   ingest::UdpReceiver udp(
       udp_config,
-      [intake, udp_spool](std::string_view datagram) {
-        if (udp_spool != nullptr) {
-          (void)udp_spool->Append(datagram);  // a drop is counted by the spool
+      [intake, spool = udp_spool.get()](std::string_view datagram) {
+        if (spool != nullptr) {
+          (void)spool->Append(datagram);  // a drop is counted by the spool
         } else {
           intake->OnDatagram(datagram);
         }
@@ -326,7 +325,7 @@ Status RunServe(const ServeConfig& config) {
       "buffer {} bytes, udp spool {}, otlp spool {}",
       config.host, http.port(), config.data_dir, FormatDuration(config.retention),
       udp.receive_buffer_bytes(),
-      spool ? fmt::format("up to {} bytes", config.udp_spool_max_bytes) : std::string("off"),
+      udp_spool ? fmt::format("up to {} bytes", config.udp_spool_max_bytes) : std::string("off"),
       otlp_spool ? fmt::format("up to {} bytes", config.otlp_spool_max_bytes) : std::string("off"));
 
   int signal = signals.Wait();
@@ -338,7 +337,7 @@ Status RunServe(const ServeConfig& config) {
   if (otlp_grpc) otlp_grpc->Stop();
   stop_intake();
   otlp_spool.reset();
-  spool.reset();
+  udp_spool.reset();
   pipeline.reset();
   store.reset();
   spdlog::info("stopped");
