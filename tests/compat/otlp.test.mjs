@@ -60,13 +60,19 @@ function otel(serviceName, exporter, extraResource = {}) {
 
 const xrayTraceId = (otelTraceId) => `1-${otelTraceId.slice(0, 8)}-${otelTraceId.slice(8)}`;
 
-async function documentsOf(traceId, count) {
+// An export is answered once its spans are durable; they are indexed moments
+// later, span by span (SimpleSpanProcessor exports each on its own), so wait
+// until the trace is complete: `count` segments, and `ready(documents)`.
+async function documentsOf(traceId, count, ready = () => true) {
   return eventually(async () => {
     const out = await client.send(new BatchGetTracesCommand({ TraceIds: [traceId] }));
     const segments = out.Traces[0]?.Segments ?? [];
-    return segments.length >= count ? segments.map((s) => JSON.parse(s.Document)) : undefined;
+    if (segments.length < count) return undefined;
+    const docs = segments.map((s) => JSON.parse(s.Document));
+    return ready(docs) ? docs : undefined;
   });
 }
+const subsegmentCount = (doc) => doc?.subsegments?.length ?? 0;
 
 test('OTLP/HTTP protobuf: a server span and its children become one segment with subsegments', async () => {
   const t0 = Date.now();
@@ -96,7 +102,7 @@ test('OTLP/HTTP protobuf: a server span and its children become one segment with
   await o.flush();
 
   const traceId = xrayTraceId(root.spanContext().traceId);
-  const [doc] = await documentsOf(traceId, 1);
+  const [doc] = await documentsOf(traceId, 1, ([d]) => subsegmentCount(d) === 2);
   assert.equal(doc.name, 'otel-checkout');
   assert.equal(doc.id, root.spanContext().spanId);
   assert.equal(doc.trace_id, traceId);
@@ -141,7 +147,8 @@ test('OTLP/HTTP JSON: errors, throttles and exceptions map to fault, throttle an
   root.end();
   await o.flush();
 
-  const [doc] = await documentsOf(xrayTraceId(root.spanContext().traceId), 1);
+  const [doc] = await documentsOf(xrayTraceId(root.spanContext().traceId), 1,
+    ([d]) => subsegmentCount(d) === 1);
   assert.equal(doc.fault, true);
   assert.equal(doc.error, undefined);
   const [ex] = doc.cause.exceptions;
@@ -197,7 +204,8 @@ test('a trace begun with aws-xray-sdk-core and continued by OpenTelemetry servic
   front.close();
 
   assert.equal(xrayTraceId(stock.spanContext().traceId), front.trace_id);
-  const docs = await documentsOf(front.trace_id, 3);
+  const docs = await documentsOf(front.trace_id, 3, (all) =>
+    all.every((d) => d.name === 'xray-pricing' || subsegmentCount(d) === 1));
   const byName = new Map(docs.map((d) => [d.name, d]));
   assert.deepEqual([...byName.keys()].sort(), ['otel-inventory', 'xray-frontend', 'xray-pricing']);
   const otelSegment = byName.get('otel-inventory');
