@@ -9,6 +9,9 @@ import { PutTraceSegmentsCommand, BatchGetTracesCommand } from '@aws-sdk/client-
 import { startServer } from './lib/server.mjs';
 import { xrayClient, eventually } from './lib/clients.mjs';
 import { AWSXRay, useDaemon } from './lib/sdk.mjs';
+import { SpanKind } from '@opentelemetry/api';
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { otel, xrayTraceId } from './lib/otel.mjs';
 
 const newId = () => randomBytes(8).toString('hex');
 const newTraceId = () => `1-${Math.floor(Date.now() / 1000).toString(16).padStart(8, '0')}-${randomBytes(12).toString('hex')}`;
@@ -94,6 +97,50 @@ test('UDP segments from aws-xray-sdk-core that reached the spool survive kill -9
     } finally {
       await second.stop();
     }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+// An OTLP export is answered once its spans are durable in the OTLP spool,
+// before they are indexed: kill -9 right after the answers loses none.
+test('OTLP spans answered 200 survive kill -9', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'roentgen-durability-otlp-'));
+  try {
+    const first = await startServer({ dataDir, args: ['--otlp-grpc-listen', 'off'] });
+    const o = otel('otel-durable', new ProtoExporter({ url: `${first.endpoint}/v1/traces` }));
+    const traceIds = [];
+    try {
+      // Ten exports in flight at a time (the exporter refuses more than 30).
+      for (let i = 0; i < 100; i++) {
+        const span = o.tracer.startSpan(`GET /items/${i}`, { kind: SpanKind.SERVER });
+        span.end();
+        traceIds.push(xrayTraceId(span.spanContext().traceId));
+        if (i % 10 === 9) await o.flush();  // every export so far answered 200
+      }
+    } finally {
+      const killed = await first.kill9();
+      assert.equal(killed.signal, 'SIGKILL');
+    }
+
+    const second = await startServer({ dataDir, port: first.port, args: ['--otlp-grpc-listen', 'off'] });
+    try {
+      const client = xrayClient(second.endpoint);
+      const found = new Set();
+      await eventually(async () => {
+        for (let i = 0; i < traceIds.length; i += 5) {
+          const ids = traceIds.slice(i, i + 5).filter((id) => !found.has(id));
+          if (ids.length === 0) continue;
+          const out = await client.send(new BatchGetTracesCommand({ TraceIds: ids }));
+          for (const t of out.Traces) found.add(t.Id);
+        }
+        return found.size === traceIds.length;
+      }, { timeoutMs: 20000 });
+      assert.equal(found.size, traceIds.length);
+    } finally {
+      await second.stop();
+    }
+    await o.shutdown();
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

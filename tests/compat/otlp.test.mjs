@@ -8,8 +8,6 @@ import { gzipSync } from 'node:zlib';
 import {
   trace, context, ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, defaultTextMapSetter,
 } from '@opentelemetry/api';
-import { TracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
@@ -18,6 +16,7 @@ import { BatchGetTracesCommand, GetTraceSummariesCommand } from '@aws-sdk/client
 import { startServer, freePort } from './lib/server.mjs';
 import { xrayClient, eventually } from './lib/clients.mjs';
 import { AWSXRay, useDaemon } from './lib/sdk.mjs';
+import { otel, xrayTraceId } from './lib/otel.mjs';
 
 let server;
 let client;
@@ -33,32 +32,6 @@ after(async () => {
   assert.equal(r.code, 0, `server exit: ${JSON.stringify(r)}\n${server.output()}`);
 });
 
-// A tracer whose spans go out through `exporter`; every export result is kept.
-function otel(serviceName, exporter, extraResource = {}) {
-  const results = [];
-  const recording = {
-    export(spans, done) {
-      exporter.export(spans, (r) => { results.push(r); done(r); });
-    },
-    shutdown: () => exporter.shutdown(),
-    forceFlush: () => exporter.forceFlush?.(),
-  };
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': serviceName, ...extraResource }),
-    spanProcessors: [new SimpleSpanProcessor({ exporter: recording })],
-  });
-  return {
-    tracer: provider.getTracer('roentgen-compat'),
-    async flush() {
-      await provider.forceFlush();
-      for (const r of results) assert.equal(r.code, 0, `export failed: ${r.error}`);
-      assert.ok(results.length > 0, 'nothing was exported');
-    },
-    shutdown: () => provider.shutdown(),
-  };
-}
-
-const xrayTraceId = (otelTraceId) => `1-${otelTraceId.slice(0, 8)}-${otelTraceId.slice(8)}`;
 
 // An export is answered once its spans are durable; they are indexed moments
 // later, span by span (SimpleSpanProcessor exports each on its own), so wait
