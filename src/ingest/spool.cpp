@@ -228,7 +228,9 @@ struct Spool::Impl {
 
   Status Recover();
   void SyncLoop();
-  Status WriteGroup(const std::string& data, uint64_t records);
+  // `answered`: records of AppendDurable, whose callers learn of a failure
+  // (the rest are counted as dropped).
+  Status WriteGroup(const std::string& data, uint64_t records, uint64_t answered);
   void SaveCheckpoint();
   void ConsumeLoop();
   void Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed);
@@ -259,6 +261,7 @@ struct Spool::Impl {
   std::string pending;  // framed records the sync thread has not taken yet
   uint64_t pending_records = 0;
   std::vector<SpoolDurable> pending_durable;  // callbacks of AppendDurable in `pending`
+  uint64_t pending_answered = 0;              // and the number of their records
   std::atomic<int64_t> backlog_bytes{0};      // bytes appended after the committed position
 
   mutable std::mutex mu;                // everything below
@@ -325,7 +328,7 @@ Status Spool::Impl::Recover() {
       start = {GetU64(bytes), GetU64(bytes + 8)};
       have_checkpoint = true;
     } else {
-      spdlog::error("spool: {} is damaged; replaying every spooled datagram", checkpoint_path);
+      spdlog::error("spool: {} is damaged; replaying every spooled record", checkpoint_path);
     }
   } else if (errno != ENOENT) {
     return Status::IOError(
@@ -370,6 +373,7 @@ void Spool::Impl::SyncLoop() {
   auto last_sync = std::chrono::steady_clock::now() - config.min_sync_interval;
   while (true) {
     uint64_t records = 0;
+    uint64_t answered = 0;
     bool stop = false;
     {
       std::unique_lock lock(append_mu);
@@ -389,11 +393,12 @@ void Spool::Impl::SyncLoop() {
       stop = sync_stop && pending.empty();
       writing.swap(pending);
       records = std::exchange(pending_records, 0);
+      answered = std::exchange(pending_answered, 0);
       durable.swap(pending_durable);
     }
     if (!writing.empty()) {
       ChecksumRecords(writing);
-      const Status written = WriteGroup(writing, records);
+      const Status written = WriteGroup(writing, records, answered);
       for (SpoolDurable& done : durable) done(written);
     }
     durable.clear();
@@ -414,7 +419,7 @@ void Spool::Impl::SyncLoop() {
   consumer_cv.notify_all();
 }
 
-Status Spool::Impl::WriteGroup(const std::string& data, uint64_t records) {
+Status Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t answered) {
   const auto t0 = std::chrono::steady_clock::now();
   Status status;
   bool new_file = false;
@@ -444,9 +449,9 @@ Status Spool::Impl::WriteGroup(const std::string& data, uint64_t records) {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_error_log > std::chrono::seconds(1)) {
       last_error_log = now;
-      spdlog::error("{}; {} datagrams dropped", status.message(), records);
+      spdlog::error("{}; {} records not written", status.message(), records);
     }
-    dropped_write_error.Inc(records);
+    dropped_write_error.Inc(records - answered);
     // The file may hold part of the group: a new file is dropped, an old one
     // cut back to its last synced size (the consumer never reads past it).
     if (new_file) {
@@ -616,8 +621,7 @@ void Spool::Impl::ConsumeLoop() {
       buf.clear();
       buf_offset = 0;
       if (!fd.valid()) {
-        spdlog::error("spool: cannot open {}: {}; its datagrams are lost", path,
-                      ErrnoMessage(errno));
+        spdlog::error("spool: cannot open {}: {}; its records are lost", path, ErrnoMessage(errno));
         discarded_bytes.Inc(end - pos.offset);
         passed += end - pos.offset;
         pos.offset = end;
@@ -799,6 +803,7 @@ Status Spool::AppendDurable(const std::vector<std::string>& records, SpoolDurabl
       s.pending.append(r);
     }
     s.pending_records += records.size();
+    s.pending_answered += records.size();
     s.pending_durable.push_back(std::move(durable));
     s.AddBacklog(static_cast<int64_t>(framed));
     if (s.wake_at_bytes != std::numeric_limits<size_t>::max()) {
