@@ -236,6 +236,21 @@ struct Spool::Impl {
   void Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed);
   void Finish(uint64_t seq, bool stored);
   bool HasWork(const Position& pos) const;  // requires mu
+  // Whether `framed` more bytes fit the spool and the unwritten group. Requires append_mu.
+  bool HasRoom(uint64_t framed) const {
+    return static_cast<uint64_t>(backlog_bytes.load(std::memory_order_relaxed)) + framed <=
+               config.max_bytes &&
+           pending.size() + framed <= config.max_unwritten_bytes;
+  }
+  // Frames `record` into the unwritten group; the sync thread fills in the
+  // checksum (so the receiver stays lean). Requires append_mu.
+  void AppendFramed(std::string_view record) {
+    char header[kRecordHeaderBytes];
+    PutU32(header, static_cast<uint32_t>(record.size()));
+    PutU32(header + 4, 0);
+    pending.append(header, sizeof(header));
+    pending.append(record);
+  }
   void AddBacklog(int64_t delta) {
     backlog_gauge.Set(backlog_bytes.fetch_add(delta, std::memory_order_relaxed) + delta);
   }
@@ -743,13 +758,10 @@ Status Spool::Open() {
 bool Spool::Append(std::string_view record) {
   Impl& s = *impl_;
   const uint64_t framed = kRecordHeaderBytes + record.size();
-  char header[kRecordHeaderBytes];
-  PutU32(header, static_cast<uint32_t>(record.size()));
   if (record.size() > kMaxRecordBytes) {
     s.dropped_write_error.Inc();
     return false;
   }
-  PutU32(header + 4, 0);  // the sync thread fills in the checksum: the receiver stays lean
   bool wake = false;
   {
     std::lock_guard lock(s.append_mu);
@@ -757,14 +769,11 @@ bool Spool::Append(std::string_view record) {
       s.dropped_not_running.Inc();
       return false;
     }
-    if (static_cast<uint64_t>(s.backlog_bytes.load(std::memory_order_relaxed)) + framed >
-            s.config.max_bytes ||
-        s.pending.size() + framed > s.config.max_unwritten_bytes) {
+    if (!s.HasRoom(framed)) {
       s.dropped_full.Inc();
       return false;
     }
-    s.pending.append(header, sizeof(header));
-    s.pending.append(record);
+    s.AppendFramed(record);
     if (s.pending.size() >= s.wake_at_bytes) {
       s.wake_at_bytes = std::numeric_limits<size_t>::max();  // one notification
       wake = true;
@@ -790,18 +799,9 @@ Status Spool::AppendDurable(const std::vector<std::string>& records, SpoolDurabl
   {
     std::lock_guard lock(s.append_mu);
     if (!s.accepting) return Status::Unavailable("the server is shutting down");
-    if (static_cast<uint64_t>(s.backlog_bytes.load(std::memory_order_relaxed)) + framed >
-            s.config.max_bytes ||
-        s.pending.size() + framed > s.config.max_unwritten_bytes) {
+    if (!s.HasRoom(framed))
       return Status::ResourceExhausted("the ingest spool is full; retry later");
-    }
-    char header[kRecordHeaderBytes];
-    for (const std::string& r : records) {
-      PutU32(header, static_cast<uint32_t>(r.size()));
-      PutU32(header + 4, 0);  // filled in by the sync thread
-      s.pending.append(header, sizeof(header));
-      s.pending.append(r);
-    }
+    for (const std::string& r : records) s.AppendFramed(r);
     s.pending_records += records.size();
     s.pending_answered += records.size();
     s.pending_durable.push_back(std::move(durable));

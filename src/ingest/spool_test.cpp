@@ -65,6 +65,43 @@ class Collector {
   size_t batches_ = 0;
 };
 
+// A slow store: holds each batch's answer until the test gives it.
+class HeldBatches {
+ public:
+  SpoolConsumer Consumer() {
+    return [this](const std::vector<std::string_view>&, SpoolDone done) {
+      std::lock_guard lock(mu_);
+      held_.push_back(std::move(done));
+    };
+  }
+  // Answers every batch held so far as stored.
+  void AnswerAll() {
+    std::vector<SpoolDone> done;
+    {
+      std::lock_guard lock(mu_);
+      done.swap(held_);
+    }
+    for (SpoolDone& d : done) d(true);
+  }
+  // Stops `spool`, answering what it delivers meanwhile (Stop waits for it).
+  void StopAnswering(Spool& spool) {
+    std::atomic<bool> stopped{false};
+    std::thread answer([&] {
+      while (!stopped.load()) {
+        AnswerAll();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+    spool.Stop();
+    stopped = true;
+    answer.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<SpoolDone> held_;
+};
+
 std::vector<std::string> Records(int from, int to) {
   std::vector<std::string> out;
   for (int i = from; i < to; ++i) out.push_back(Record(i));
@@ -275,15 +312,8 @@ TEST_F(SpoolTest, AFullSpoolDropsAndCountsWithoutBlocking) {
   config.file_bytes = 4096;
   config.max_bytes = 16 << 10;
   MetricsRegistry metrics;
-  std::mutex mu;
-  std::vector<SpoolDone> held;  // the store is "slow": nothing is stored yet
-  Spool spool(
-      config,
-      [&](const std::vector<std::string_view>&, SpoolDone done) {
-        std::lock_guard lock(mu);
-        held.push_back(std::move(done));
-      },
-      metrics);
+  HeldBatches held;  // the store is "slow": nothing is stored yet
+  Spool spool(config, held.Consumer(), metrics);
   ASSERT_TRUE(spool.Open().ok());
   const std::string record(1000, 'r');
   size_t accepted = 0;
@@ -296,33 +326,13 @@ TEST_F(SpoolTest, AFullSpoolDropsAndCountsWithoutBlocking) {
   while (spool.durable_records() < accepted)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (int tries = 0; tries < 2000; ++tries) {
-    std::vector<SpoolDone> done;
-    {
-      std::lock_guard lock(mu);
-      done.swap(held);
-    }
-    for (SpoolDone& d : done) d(true);
+    held.AnswerAll();
     if (metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value() == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value(), 0);
   EXPECT_TRUE(spool.Append(record));
-  // Stop waits for the last record's batch: answer it from another thread.
-  std::atomic<bool> stopping{false};
-  std::thread answer([&] {
-    while (!stopping.load()) {
-      std::vector<SpoolDone> done;
-      {
-        std::lock_guard lock(mu);
-        done.swap(held);
-      }
-      for (SpoolDone& d : done) d(true);
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  });
-  spool.Stop();
-  stopping = true;
-  answer.join();
+  held.StopAnswering(spool);  // Stop waits for the last record's batch
   EXPECT_EQ(spool.durable_records(), accepted + 1);
 }
 
@@ -391,15 +401,8 @@ TEST_F(SpoolTest, AppendDurableRefusesWhenFullOrStoppedWithoutAnswering) {
   config.file_bytes = 4096;
   config.max_bytes = 8192;
   MetricsRegistry metrics;
-  std::vector<SpoolDone> held;
-  std::mutex mu;
-  Spool spool(
-      config,
-      [&](const std::vector<std::string_view>&, SpoolDone done) {
-        std::lock_guard lock(mu);
-        held.push_back(std::move(done));
-      },
-      metrics);
+  HeldBatches held;
+  Spool spool(config, held.Consumer(), metrics);
   ASSERT_TRUE(spool.Open().ok());
   std::atomic<int> answers{0};
   auto count = [&](Status) { ++answers; };
@@ -409,21 +412,7 @@ TEST_F(SpoolTest, AppendDurableRefusesWhenFullOrStoppedWithoutAnswering) {
             StatusCode::kResourceExhausted);
   while (answers.load() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(spool.durable_records(), 1u);
-  std::atomic<bool> stopped{false};
-  std::thread answer([&] {  // Stop waits for the delivered batch to be answered
-    while (!stopped.load()) {
-      std::vector<SpoolDone> done;
-      {
-        std::lock_guard lock(mu);
-        done.swap(held);
-      }
-      for (SpoolDone& d : done) d(true);
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  });
-  spool.Stop();
-  stopped = true;
-  answer.join();
+  held.StopAnswering(spool);  // Stop waits for the delivered batch to be answered
   EXPECT_EQ(spool.AppendDurable({"late"}, count).code(), StatusCode::kUnavailable);
   EXPECT_EQ(answers.load(), 1);
 }

@@ -56,6 +56,23 @@ test('acknowledged segments survive kill -9', async () => {
   }
 });
 
+// Reads `traceIds` back with BatchGetTraces until all are there (a restarted
+// server delivers its spools' backlog first); throws after 20 s. The ids found.
+async function readBack(endpoint, traceIds) {
+  const client = xrayClient(endpoint);
+  const found = new Set();
+  await eventually(async () => {
+    for (let i = 0; i < traceIds.length; i += 5) {
+      const ids = traceIds.slice(i, i + 5).filter((id) => !found.has(id));
+      if (ids.length === 0) continue;
+      const out = await client.send(new BatchGetTracesCommand({ TraceIds: ids }));
+      for (const t of out.Traces) found.add(t.Id);
+    }
+    return found.size === traceIds.length;
+  }, { timeoutMs: 20000 });
+  return found;
+}
+
 // The daemon protocol has no acknowledgement: a datagram the server has
 // received is spooled to disk before it is parsed, so kill -9 loses none of
 // them (the restarted server delivers the spool's backlog first).
@@ -82,17 +99,7 @@ test('UDP segments from aws-xray-sdk-core that reached the spool survive kill -9
 
     const second = await startServer({ dataDir, port: first.port });
     try {
-      const client = xrayClient(second.endpoint);
-      const found = new Set();
-      await eventually(async () => {
-        for (let i = 0; i < traceIds.length; i += 5) {
-          const ids = traceIds.slice(i, i + 5).filter((id) => !found.has(id));
-          if (ids.length === 0) continue;
-          const out = await client.send(new BatchGetTracesCommand({ TraceIds: ids }));
-          for (const t of out.Traces) found.add(t.Id);
-        }
-        return found.size === traceIds.length;
-      }, { timeoutMs: 20000 });
+      const found = await readBack(second.endpoint, traceIds);
       assert.equal(found.size, traceIds.length);
     } finally {
       await second.stop();
@@ -125,17 +132,7 @@ test('OTLP spans answered 200 survive kill -9', async () => {
 
     const second = await startServer({ dataDir, port: first.port, args: ['--otlp-grpc-listen', 'off'] });
     try {
-      const client = xrayClient(second.endpoint);
-      const found = new Set();
-      await eventually(async () => {
-        for (let i = 0; i < traceIds.length; i += 5) {
-          const ids = traceIds.slice(i, i + 5).filter((id) => !found.has(id));
-          if (ids.length === 0) continue;
-          const out = await client.send(new BatchGetTracesCommand({ TraceIds: ids }));
-          for (const t of out.Traces) found.add(t.Id);
-        }
-        return found.size === traceIds.length;
-      }, { timeoutMs: 20000 });
+      const found = await readBack(second.endpoint, traceIds);
       assert.equal(found.size, traceIds.length);
     } finally {
       await second.stop();
