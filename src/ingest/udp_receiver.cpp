@@ -41,6 +41,9 @@ Status UdpReceiverConfig::Validate() const {
   if (receive_buffer_bytes <= 0) {
     return Status::InvalidArgument("udp: receive_buffer_bytes must be > 0");
   }
+  if (busy_pause.count() < 0 || busy_pause > std::chrono::milliseconds(10)) {
+    return Status::InvalidArgument("udp: busy_pause must be between 0 and 10 ms");
+  }
   return Status::Ok();
 }
 
@@ -163,6 +166,7 @@ void UdpReceiver::Run() {
     if (fds[1].revents != 0) return;
 
     // Drain the socket batch by batch until it is empty.
+    size_t drained = 0;
     while (!stopping_.load(std::memory_order_relaxed)) {
       for (size_t i = 0; i < batch; ++i) {
         msghdr& h = messages[i].msg_hdr;
@@ -205,7 +209,16 @@ void UdpReceiver::Run() {
       }
       received_.Inc(delivered);
       bytes_.Inc(delivered_bytes);
+      drained += static_cast<size_t>(n);
       if (static_cast<size_t>(n) < batch) break;
+    }
+    if (drained >= batch && config_.busy_pause.count() > 0) {
+      // Only Stop() ends the pause early.
+      const auto us = config_.busy_pause.count();
+      const timespec pause{static_cast<time_t>(us / 1000000),
+                           static_cast<long>(us % 1000000) * 1000};
+      pollfd wake = {wake_fd_, POLLIN, 0};
+      if (ppoll(&wake, 1, &pause, nullptr) > 0) return;
     }
   }
 }

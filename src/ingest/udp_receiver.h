@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -37,6 +38,12 @@ struct UdpReceiverConfig {
   size_t max_datagram_bytes = 64 * 1024;  // larger datagrams are dropped and counted
   size_t batch_size = 64;                 // datagrams per recvmmsg call
   int receive_buffer_bytes = 16 << 20;    // SO_RCVBUF asked for; the kernel may cap it
+  // After a wake-up that drained at least a full batch (a busy stream), the
+  // thread pauses this long before polling again, so the next datagrams
+  // gather in the kernel buffer and are read in full batches: fewer wake-ups
+  // of this thread and of the senders' softirqs. A trickle is read at once.
+  // 0 = never pause.
+  std::chrono::microseconds busy_pause{500};
   Status Validate() const;
 };
 

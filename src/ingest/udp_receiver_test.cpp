@@ -1,6 +1,7 @@
 #include "ingest/udp_receiver.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -87,6 +88,28 @@ TEST(UdpReceiverTest, DeliversEveryDatagramInOrder) {
   receiver.Stop();
   EXPECT_EQ(metrics.GetCounter("roentgen_udp_datagrams_received_total", "").Value(), 101u);
   EXPECT_EQ(metrics.GetCounter("roentgen_udp_bytes_received_total", "").Value(), bytes);
+}
+
+TEST(UdpReceiverTest, BusyStreamPausesBetweenFullBatchesAndLosesNothing) {
+  MetricsRegistry metrics;
+  Collector collector;
+  UdpReceiverConfig config = LoopbackConfig();
+  config.batch_size = 4;
+  config.busy_pause = std::chrono::milliseconds(10);  // the longest allowed
+  UdpReceiver receiver(config, collector.Callback(), metrics);
+  ASSERT_TRUE(receiver.Start().ok());
+  Sender sender(receiver.port());
+  std::vector<std::string> sent;
+  for (int round = 0; round < 5; ++round) {  // full batches: each wake-up ends in a pause
+    for (int i = 0; i < 40; ++i) {
+      sent.push_back(fmt::format("datagram {}-{}", round, i));
+      sender.Send(sent.back());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+  EXPECT_EQ(collector.Wait(sent.size()), sent);
+  receiver.Stop();  // also from within a pause
+  EXPECT_EQ(metrics.GetCounter("roentgen_udp_datagrams_received_total", "").Value(), sent.size());
 }
 
 TEST(UdpReceiverTest, OversizeDatagramIsDroppedAndCounted) {
@@ -197,6 +220,10 @@ TEST(UdpReceiverTest, ConfigValidation) {
   config.batch_size = 0;
   EXPECT_EQ(config.Validate(),
             Status::InvalidArgument("udp: batch_size must be in [1, 1024], got 0"));
+  config = {};
+  config.busy_pause = std::chrono::milliseconds(11);
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("udp: busy_pause must be between 0 and 10 ms"));
   config = {};
   config.max_datagram_bytes = 0;
   EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
