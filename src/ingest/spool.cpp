@@ -1,13 +1,22 @@
 // Spool: an append thread (Append, under `append_mu`: copies into `pending`), a
-// sync thread (writes `pending` as one group, fdatasyncs, publishes the new
-// durable end, saves the checkpoint), and a consumer thread (reads records up
-// to the durable end, delivers them in batches, and moves the checkpoint
-// forward as batches are stored, in log order).
+// write thread (writes `pending` as one group into the page cache and hands it
+// to the sync thread), a sync thread (fdatasyncs what was written, publishes
+// the new durable end, answers AppendDurable, saves the checkpoint), and a
+// consumer thread (reads records up to the durable end, delivers them in
+// batches, and moves the checkpoint forward as batches are stored, in log
+// order).
 //
-// Two mutexes: the receiver shares `append_mu` only with the sync thread, never
-// with the consumer and the writers that finish its batches, which may run at
-// the lowest CPU priority: a low-priority thread preempted while holding the
-// receiver's lock would stall the receiver and lose datagrams in the kernel.
+// Writing and syncing are separate threads because an fdatasync can stall for
+// hundreds of milliseconds when the disk is busy (RocksDB flushing and
+// compacting beside it): with one thread, appends piled up in memory during
+// the stall and were dropped at max_unwritten_bytes; now the page cache takes
+// them and the next fdatasync covers everything written meanwhile.
+//
+// Three mutexes: the receiver shares `append_mu` only with the write thread,
+// never with the consumer and the writers that finish its batches, which may
+// run at the lowest CPU priority: a low-priority thread preempted while holding
+// the receiver's lock would stall the receiver and lose datagrams in the
+// kernel. `written_mu` is the write and sync threads'; `mu` the rest.
 #include "ingest/spool.h"
 
 #include <fcntl.h>
@@ -215,9 +224,10 @@ struct Spool::Impl {
                                  "Spooled bytes not yet stored (on disk or being written)",
                                  Label(config))),
         files_gauge(m.GetGauge("roentgen_spool_files", "Files in a spool", Label(config))),
-        sync_seconds(m.GetHistogram("roentgen_spool_sync_seconds",
-                                    "One spool group write and its fdatasync",
-                                    MetricsRegistry::LatencyBuckets(), Label(config))) {}
+        sync_seconds(
+            m.GetHistogram("roentgen_spool_sync_seconds",
+                           "One spool fdatasync (covering every group written since the last)",
+                           MetricsRegistry::LatencyBuckets(), Label(config))) {}
 
   static Labels Label(const SpoolConfig& c) { return {{"spool", c.name}}; }
 
@@ -226,11 +236,34 @@ struct Spool::Impl {
   }
   std::string CheckpointPath() const { return fmt::format("{}/{}", config.dir, kCheckpointName); }
 
+  // A group written into the page cache and not yet fdatasync'd.
+  struct Written {
+    std::shared_ptr<UniqueFd> fd;
+    uint64_t file = 0;
+    uint64_t end = 0;    // the file's size after the group
+    uint64_t bytes = 0;  // the group's bytes (without the file header)
+    uint64_t records = 0;
+    uint64_t answered = 0;  // records of AppendDurable, whose callers learn of a failure
+    bool new_file = false;  // the group begins its file
+    std::vector<SpoolDurable> durable;
+  };
+
   Status Recover();
+  void WriteLoop();
+  // Writes one group (records checksummed), rotating files, and hands it to
+  // the sync thread; on a write error, drops it (counted; AppendDurable's
+  // callers are told).
+  void WriteGroup(const std::string& data, uint64_t records, uint64_t answered,
+                  std::vector<SpoolDurable>& durable);
+  // After a failed fdatasync: cuts its file back to the last good sync. The
+  // write thread (or Stop, once it has exited).
+  void CutBackFailedSync();
   void SyncLoop();
-  // `answered`: records of AppendDurable, whose callers learn of a failure
-  // (the rest are counted as dropped).
-  Status WriteGroup(const std::string& data, uint64_t records, uint64_t answered);
+  // fdatasyncs groups [first, last) of `groups`, all of one file, and
+  // publishes them, or fails them all.
+  void SyncFile(std::deque<Written>& groups, size_t first, size_t last);
+  void LogError(std::chrono::steady_clock::time_point& last_log, const Status& status,
+                uint64_t records);
   void SaveCheckpoint();
   void ConsumeLoop();
   void Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed);
@@ -267,17 +300,26 @@ struct Spool::Impl {
   Gauge& files_gauge;
   Histogram& sync_seconds;
 
-  std::mutex append_mu;             // Append and the sync thread only
+  std::mutex append_mu;             // Append and the write thread only
   std::condition_variable sync_cv;  // pending data, or stop
-  // The sync thread waits until `pending` holds this much: notify it then.
+  // The write thread waits until `pending` holds this much: notify it then.
   size_t wake_at_bytes = std::numeric_limits<size_t>::max();
   bool accepting = false;
   bool sync_stop = false;
-  std::string pending;  // framed records the sync thread has not taken yet
+  std::string pending;  // framed records the write thread has not taken yet
   uint64_t pending_records = 0;
   std::vector<SpoolDurable> pending_durable;  // callbacks of AppendDurable in `pending`
   uint64_t pending_answered = 0;              // and the number of their records
   std::atomic<int64_t> backlog_bytes{0};      // bytes appended after the committed position
+
+  std::mutex written_mu;               // the write and sync threads
+  std::condition_variable written_cv;  // a written group, or the write thread is done
+  std::deque<Written> written;         // in log order
+  bool write_done = false;             // the write thread has written everything and exited
+  // Set by the sync thread when an fdatasync failed: the file's bytes past
+  // `offset` are not known to be on disk. The write thread cuts them off and
+  // begins a new file.
+  std::optional<Position> failed_sync;
 
   mutable std::mutex mu;                // everything below
   std::condition_variable consumer_cv;  // durable data, a finished batch, or drain
@@ -304,13 +346,19 @@ struct Spool::Impl {
   bool opened = false;
   bool stopped = false;
 
-  // Sync thread only.
-  UniqueFd write_fd;
+  // Write thread only.
+  std::shared_ptr<UniqueFd> write_fd;  // shared with the sync thread's groups
   uint64_t write_size = 0;
   uint64_t last_file = 0;  // the highest file number used
-  std::chrono::steady_clock::time_point last_error_log{};
+  std::chrono::steady_clock::time_point write_error_log{};
+
+  // Sync thread only.
+  uint64_t sync_failed_file = 0;  // its later groups fail too (file numbers start at 1)
+  Position last_synced;
+  std::chrono::steady_clock::time_point sync_error_log{};
 
   Position start;  // where the consumer begins (set by Recover)
+  std::thread write_thread;
   std::thread sync_thread;
   std::thread consumer_thread;
 };
@@ -381,11 +429,10 @@ bool Spool::Impl::HasWork(const Position& pos) const {
   return sealed && std::next(it) != files.end();
 }
 
-void Spool::Impl::SyncLoop() {
+void Spool::Impl::WriteLoop() {
   std::string writing;
   std::vector<SpoolDurable> durable;
-  auto next_checkpoint = std::chrono::steady_clock::now() + config.checkpoint_interval;
-  auto last_sync = std::chrono::steady_clock::now() - config.min_sync_interval;
+  auto last_write = std::chrono::steady_clock::now() - config.min_sync_interval;
   while (true) {
     uint64_t records = 0;
     uint64_t answered = 0;
@@ -393,18 +440,18 @@ void Spool::Impl::SyncLoop() {
     {
       std::unique_lock lock(append_mu);
       wake_at_bytes = 1;  // any data
-      sync_cv.wait_until(lock, next_checkpoint, [&] { return !pending.empty() || sync_stop; });
+      sync_cv.wait(lock, [&] { return !pending.empty() || sync_stop; });
       // Each fdatasync costs the kernel ~140 µs of CPU whatever its size: a
       // trickle of datagrams is gathered for up to min_sync_interval, a
       // stream is written as soon as it fills a group (small groups keep the
       // page cache's dirty data, and so each sync's latency, small).
       // Someone waiting for durability (AppendDurable) is not kept waiting.
       wake_at_bytes = config.group_bytes;
-      sync_cv.wait_until(lock, last_sync + config.min_sync_interval, [&] {
+      sync_cv.wait_until(lock, last_write + config.min_sync_interval, [&] {
         return pending.size() >= config.group_bytes || !pending_durable.empty() || sync_stop;
       });
       wake_at_bytes = std::numeric_limits<size_t>::max();
-      last_sync = std::chrono::steady_clock::now();
+      last_write = std::chrono::steady_clock::now();
       stop = sync_stop && pending.empty();
       writing.swap(pending);
       records = std::exchange(pending_records, 0);
@@ -413,20 +460,129 @@ void Spool::Impl::SyncLoop() {
     }
     if (!writing.empty()) {
       ChecksumRecords(writing);
-      const Status written = WriteGroup(writing, records, answered);
-      for (SpoolDurable& done : durable) done(written);
+      WriteGroup(writing, records, answered, durable);
     }
     durable.clear();
     // A group can reach 64 MB when the disk stalls; keep the usual few MB.
     if (writing.capacity() > (16u << 20)) writing = std::string();
     writing.clear();
     if (stop) break;
+  }
+  write_fd.reset();
+  {
+    std::lock_guard lock(written_mu);
+    write_done = true;
+  }
+  written_cv.notify_all();
+}
+
+void Spool::Impl::LogError(std::chrono::steady_clock::time_point& last_log, const Status& status,
+                           uint64_t records) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_log > std::chrono::seconds(1)) {
+    last_log = now;
+    spdlog::error("{}; {} records not written", status.message(), records);
+  }
+}
+
+void Spool::Impl::CutBackFailedSync() {
+  std::optional<Position> failed;
+  {
+    std::lock_guard lock(written_mu);
+    failed = std::exchange(failed_sync, std::nullopt);
+  }
+  if (!failed) return;
+  const std::string path = FilePath(failed->file);
+  if (failed->file == last_file) write_fd.reset();  // go on in a new file
+  // No byte past the last good sync was published; none must be replayed
+  // after a restart either (their writers were told, or they were counted).
+  const int rc = failed->offset == 0 ? ::unlink(path.c_str())
+                                     : ::truncate(path.c_str(), static_cast<off_t>(failed->offset));
+  if (rc != 0) spdlog::error("spool: cannot cut back {}: {}", path, ErrnoMessage(errno));
+}
+
+void Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t answered,
+                             std::vector<SpoolDurable>& durable) {
+  CutBackFailedSync();
+  Status status;
+  bool new_file = false;
+  if (write_fd && write_size > kFileHeaderBytes && write_size + data.size() > config.file_bytes) {
+    write_fd.reset();  // sealed: the sync thread syncs what its groups wrote
+  }
+  if (!write_fd) {
+    new_file = true;
+    const std::string path = FilePath(last_file + 1);
+    auto fd = std::make_shared<UniqueFd>(
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd->valid()) {
+      status =
+          Status::IOError(fmt::format("spool: cannot create {}: {}", path, ErrnoMessage(errno)));
+    } else {
+      write_fd = std::move(fd);
+      status = WriteAll(write_fd->get(), kMagic, sizeof(kMagic), path);
+      write_size = 0;
+    }
+  }
+  const uint64_t file = new_file ? last_file + 1 : last_file;
+  const std::string path = FilePath(file);
+  if (status.ok()) status = WriteAll(write_fd->get(), data.data(), data.size(), path);
+  if (!status.ok()) {
+    LogError(write_error_log, status, records);
+    dropped_write_error.Inc(records - answered);
+    // The file may hold part of the group: a new file is dropped, an old one
+    // cut back to its size before the group (the consumer never reads past
+    // what was synced).
+    if (new_file) {
+      write_fd.reset();
+      ::unlink(path.c_str());
+    } else {
+      if (::ftruncate(write_fd->get(), static_cast<off_t>(write_size)) != 0) {
+        spdlog::error("spool: cannot truncate {}: {}", path, ErrnoMessage(errno));
+      }
+      write_fd.reset();
+    }
+    AddBacklog(-static_cast<int64_t>(data.size()));
+    for (SpoolDurable& done : durable) done(status);
+    return;
+  }
+  if (new_file) {
+    last_file = file;
+    write_size = kFileHeaderBytes;
+  }
+  write_size += data.size();
+  {
+    std::lock_guard lock(written_mu);
+    written.push_back(Written{write_fd, file, write_size, data.size(), records, answered, new_file,
+                              std::move(durable)});
+  }
+  written_cv.notify_one();
+}
+
+void Spool::Impl::SyncLoop() {
+  std::deque<Written> groups;
+  auto next_checkpoint = std::chrono::steady_clock::now() + config.checkpoint_interval;
+  while (true) {
+    bool done = false;
+    {
+      std::unique_lock lock(written_mu);
+      written_cv.wait_until(lock, next_checkpoint, [&] { return !written.empty() || write_done; });
+      groups.swap(written);
+      done = write_done && groups.empty();
+    }
+    // Everything written while the last fdatasync ran is covered by one more.
+    for (size_t first = 0; first < groups.size();) {
+      size_t last = first + 1;
+      while (last < groups.size() && groups[last].file == groups[first].file) ++last;
+      SyncFile(groups, first, last);
+      first = last;
+    }
+    groups.clear();
+    if (done) break;
     if (std::chrono::steady_clock::now() >= next_checkpoint) {
       SaveCheckpoint();
       next_checkpoint = std::chrono::steady_clock::now() + config.checkpoint_interval;
     }
   }
-  write_fd.Reset();
   {
     std::lock_guard lock(mu);
     sync_done = true;
@@ -434,74 +590,67 @@ void Spool::Impl::SyncLoop() {
   consumer_cv.notify_all();
 }
 
-Status Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t answered) {
-  const auto t0 = std::chrono::steady_clock::now();
-  Status status;
+void Spool::Impl::SyncFile(std::deque<Written>& groups, size_t first, size_t last) {
+  const uint64_t file = groups[first].file;
+  const Written& newest = groups[last - 1];
   bool new_file = false;
-  if (write_fd.valid() && write_size > kFileHeaderBytes &&
-      write_size + data.size() > config.file_bytes) {
-    write_fd.Reset();  // its data is already synced; the file is sealed
+  uint64_t records = 0;
+  uint64_t answered = 0;
+  uint64_t bytes = 0;
+  for (size_t i = first; i < last; ++i) {
+    new_file = new_file || groups[i].new_file;
+    records += groups[i].records;
+    answered += groups[i].answered;
+    bytes += groups[i].bytes;
   }
-  if (!write_fd.valid()) {
-    new_file = true;
-    const std::string path = FilePath(last_file + 1);
-    write_fd = UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!write_fd.valid()) {
-      status =
-          Status::IOError(fmt::format("spool: cannot create {}: {}", path, ErrnoMessage(errno)));
-    } else {
-      status = WriteAll(write_fd.get(), kMagic, sizeof(kMagic), path);
-      write_size = 0;
+  const std::string path = FilePath(file);
+  Status status;
+  if (file == sync_failed_file) {
+    status = Status::IOError(fmt::format("spool: {} failed an earlier fdatasync", path));
+  } else {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (config.before_sync) status = config.before_sync(file);
+    if (status.ok() && ::fdatasync(newest.fd->get()) != 0) {
+      status = Status::IOError(fmt::format("spool: fdatasync {}: {}", path, ErrnoMessage(errno)));
     }
-  }
-  const std::string path = FilePath(new_file ? last_file + 1 : current_file);
-  if (status.ok()) status = WriteAll(write_fd.get(), data.data(), data.size(), path);
-  if (status.ok() && ::fdatasync(write_fd.get()) != 0) {
-    status = Status::IOError(fmt::format("spool: fdatasync {}: {}", path, ErrnoMessage(errno)));
-  }
-  if (status.ok() && new_file) status = SyncDir(config.dir);  // the new name must survive a crash
-  if (!status.ok()) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_error_log > std::chrono::seconds(1)) {
-      last_error_log = now;
-      spdlog::error("{}; {} records not written", status.message(), records);
-    }
-    dropped_write_error.Inc(records - answered);
-    // The file may hold part of the group: a new file is dropped, an old one
-    // cut back to its last synced size (the consumer never reads past it).
-    if (new_file) {
-      write_fd.Reset();
-      ::unlink(path.c_str());
-    } else {
-      if (::ftruncate(write_fd.get(), static_cast<off_t>(write_size)) != 0) {
-        spdlog::error("spool: cannot truncate {}: {}", path, ErrnoMessage(errno));
+    // The new name must survive a crash too.
+    if (status.ok() && new_file) status = SyncDir(config.dir);
+    sync_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (!status.ok()) {
+      sync_failed_file = file;
+      {
+        std::lock_guard lock(written_mu);
+        failed_sync = Position{file, last_synced.file == file ? last_synced.offset : 0};
       }
-      write_fd.Reset();
     }
-    AddBacklog(-static_cast<int64_t>(data.size()));
-    return status;
   }
-  if (new_file) {
-    ++last_file;
-    write_size = kFileHeaderBytes;
+  if (!status.ok()) {
+    LogError(sync_error_log, status, records);
+    dropped_write_error.Inc(records - answered);
+    AddBacklog(-static_cast<int64_t>(bytes));
+    for (size_t i = first; i < last; ++i) {
+      for (SpoolDurable& done : groups[i].durable) done(status);
+    }
+    return;
   }
-  write_size += data.size();
-  sync_seconds.Observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  last_synced = {file, newest.end};
   appended.Inc(records);
-  appended_bytes.Inc(data.size() + (new_file ? kFileHeaderBytes : 0));
+  appended_bytes.Inc(bytes + (new_file ? kFileHeaderBytes : 0));
   {
     std::lock_guard lock(mu);
     if (new_file) {
-      current_file = last_file;
+      current_file = file;
       AddBacklog(static_cast<int64_t>(kFileHeaderBytes));
     }
-    files[current_file] = write_size;
+    files[file] = newest.end;
     files_gauge.Set(static_cast<int64_t>(files.size()));
     durable_count += records;
   }
   consumer_cv.notify_all();
-  return Status::Ok();
+  for (size_t i = first; i < last; ++i) {
+    for (SpoolDurable& done : groups[i].durable) done(Status::Ok());
+  }
 }
 
 void Spool::Impl::SaveCheckpoint() {
@@ -741,6 +890,10 @@ Status Spool::Open() {
     std::lock_guard lock(impl_->append_mu);
     impl_->accepting = true;
   }
+  impl_->write_thread = std::thread([impl = impl_.get()] {
+    SetCurrentThreadName(fmt::format("rg-{}-write", impl->config.name));
+    impl->WriteLoop();
+  });
   impl_->sync_thread = std::thread([impl = impl_.get()] {
     SetCurrentThreadName(fmt::format("rg-{}-sync", impl->config.name));
     impl->SyncLoop();
@@ -825,7 +978,9 @@ void Spool::Stop() {
     s.sync_stop = true;
   }
   s.sync_cv.notify_all();
-  s.sync_thread.join();  // writes what was appended
+  s.write_thread.join();  // writes what was appended
+  s.sync_thread.join();   // and syncs it
+  s.CutBackFailedSync();
   {
     std::lock_guard lock(s.mu);
     s.drain = true;

@@ -36,7 +36,9 @@
 // roentgen_segments_dropped_total{reason="spool_full"|"spool_write_error"|"not_running"}.
 //
 // Thread safety: Append() from any thread (it never blocks on disk: it copies
-// into an in-memory group that a sync thread writes); Open/Stop from one
+// into an in-memory group that a write thread writes into the page cache, and
+// a sync thread fdatasyncs, so a slow fdatasync holds up durability, not
+// appends); Open/Stop from one
 // controlling thread. Stop() (also run by the destructor) refuses new appends,
 // writes what was appended, delivers the backlog (for drain_timeout at most)
 // and waits for what it delivered to be stored, then saves the checkpoint.
@@ -61,18 +63,22 @@ struct SpoolConfig {
   std::string dir;                                     // created if missing
   uint64_t max_bytes = uint64_t{1} << 30;              // on disk, not yet stored; beyond: dropped
   uint64_t file_bytes = 64 << 20;                      // a new file is begun past this size
-  uint64_t max_unwritten_bytes = 64 << 20;             // in memory, waiting for the sync thread
+  uint64_t max_unwritten_bytes = 64 << 20;             // in memory, waiting for the write thread
   size_t read_batch = 256;                             // records per consumer call
   std::chrono::milliseconds checkpoint_interval{200};  // how often the checkpoint is saved
-  // A group is written and fdatasync'd once it holds group_bytes, or once
-  // min_sync_interval has passed since the last one (so a datagram waits that
-  // long at most before it is durable).
+  // A group is written once it holds group_bytes, or once min_sync_interval
+  // has passed since the last one (so a datagram waits that long, plus one
+  // fdatasync, before it is durable). The sync thread fdatasyncs whatever was
+  // written each time its previous fdatasync returns.
   std::chrono::microseconds min_sync_interval{10000};
   size_t group_bytes = 1 << 20;
   bool low_priority_consumer = false;  // the consumer thread at the lowest CPU priority
   // Stop() delivers the backlog for at most this long; the rest stays on disk
   // and is delivered after the next Open().
   std::chrono::milliseconds drain_timeout{30000};
+  // Tests only: run by the sync thread before each fdatasync of `file`; an
+  // error is taken as that fdatasync's (a slow or failing disk).
+  std::function<Status(uint64_t file)> before_sync;
   Status Validate() const;
 };
 
@@ -88,16 +94,17 @@ class Spool {
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
-  // Creates the directory, recovers its files and checkpoint, starts the sync
-  // and consumer threads (which deliver any backlog first). Errors: InvalidArgument
+  // Creates the directory, recovers its files and checkpoint, starts the write,
+  // sync and consumer threads (which deliver any backlog first). Errors: InvalidArgument
   // (config), IOError (the directory or a file cannot be created or read).
   Status Open();
   // Appends one record; false when it was dropped (spool full, write error,
   // not running), which is counted. Never waits for the disk.
   bool Append(std::string_view record);
-  // Appends `records` as one unit and calls `durable` (from the sync thread)
-  // once they are fdatasync'd — OK — or could not be written — IOError. Never
-  // waits for the disk; groups are synced at once while someone waits.
+  // Appends `records` as one unit and calls `durable` (from the spool's
+  // threads) once they are fdatasync'd — OK — or could not be written or
+  // synced — IOError. Never waits for the disk; groups are written and synced
+  // at once while someone waits.
   // Errors, without calling `durable`: ResourceExhausted (no room: retry
   // later), Unavailable (not running), InvalidArgument (a record over 16 MB).
   Status AppendDurable(const std::vector<std::string>& records, SpoolDurable durable);

@@ -1,5 +1,6 @@
 #include "ingest/spool.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -415,6 +416,95 @@ TEST_F(SpoolTest, AppendDurableRefusesWhenFullOrStoppedWithoutAnswering) {
   held.StopAnswering(spool);  // Stop waits for the delivered batch to be answered
   EXPECT_EQ(spool.AppendDurable({"late"}, count).code(), StatusCode::kUnavailable);
   EXPECT_EQ(answers.load(), 1);
+}
+
+TEST_F(SpoolTest, ASlowFdatasyncHoldsUpDurabilityNotAppends) {
+  SpoolConfig config = Config();
+  config.max_unwritten_bytes = 128 << 10;  // far less than the records below
+  config.group_bytes = 16 << 10;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool disk_stalled = true;
+  int syncs_waiting = 0;
+  config.before_sync = [&](uint64_t) {
+    std::unique_lock lock(mu);
+    ++syncs_waiting;
+    cv.notify_all();
+    cv.wait(lock, [&] { return !disk_stalled; });
+    return Status::Ok();
+  };
+  MetricsRegistry metrics;
+  Collector collector;
+  Spool spool(config, collector.Consumer(), metrics);
+  ASSERT_TRUE(spool.Open().ok());
+  const std::vector<std::string> expected = Records(0, 2000);  // ~1.5 MB
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_TRUE(spool.Append(expected[i])) << "record " << i << " dropped";
+    // Bursts of 100 (~75 KB) with time for the write thread between them.
+    if (i % 100 == 99) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return syncs_waiting > 0; });
+  }
+  EXPECT_EQ(spool.durable_records(), 0u);  // written, not yet synced
+  EXPECT_TRUE(collector.records().empty());
+  {
+    std::lock_guard lock(mu);
+    disk_stalled = false;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(collector.WaitFor(expected.size()));
+  spool.Stop();
+  EXPECT_EQ(collector.records(), expected);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_full"}}),
+            0u);
+}
+
+TEST_F(SpoolTest, AFailedFdatasyncFailsWhatItCoveredAndGoesOnInANewFile) {
+  SpoolConfig config = Config();
+  config.min_sync_interval = std::chrono::seconds(1);  // groups close on AppendDurable
+  std::atomic<bool> fail_next_sync{false};
+  config.before_sync = [&](uint64_t file) {
+    return fail_next_sync.exchange(false)
+               ? Status::IOError(fmt::format("injected fdatasync failure of file {}", file))
+               : Status::Ok();
+  };
+  auto append_durable = [](Spool& spool, std::vector<std::string> records) {
+    std::promise<Status> answer;
+    Status s = spool.AppendDurable(records, [&](Status st) { answer.set_value(st); });
+    return s.ok() ? answer.get_future().get() : s;
+  };
+  {
+    MetricsRegistry metrics;
+    Collector refuse(false);  // nothing stored: everything is replayed below
+    Spool spool(config, refuse.Consumer(), metrics);
+    ASSERT_TRUE(spool.Open().ok());
+    ASSERT_TRUE(append_durable(spool, {"a1", "a2"}).ok());
+    fail_next_sync = true;
+    ASSERT_TRUE(spool.Append("b1"));  // in the same group as b2, b3
+    const Status failed = append_durable(spool, {"b2", "b3"});
+    EXPECT_EQ(failed.code(), StatusCode::kIOError);
+    EXPECT_NE(failed.message().find("injected fdatasync failure of file 1"), std::string::npos)
+        << failed.message();
+    EXPECT_EQ(
+        CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_write_error"}}),
+        1u);  // b1; the callers of b2, b3 were told
+    ASSERT_TRUE(spool.Append("c1"));
+    ASSERT_TRUE(append_durable(spool, {"d1"}).ok());
+    EXPECT_EQ(spool.durable_records(), 4u);
+    spool.Stop();
+  }
+  // File 1 was cut back to its last good sync; the rest went to file 2.
+  EXPECT_EQ(SpoolFiles(dir_).size(), 2u);
+  MetricsRegistry metrics;
+  Collector collector;
+  Spool spool(Config(), collector.Consumer(), metrics);
+  ASSERT_TRUE(spool.Open().ok());
+  ASSERT_TRUE(collector.WaitFor(4));
+  spool.Stop();
+  EXPECT_EQ(collector.records(), (std::vector<std::string>{"a1", "a2", "c1", "d1"}));
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
 }
 
 TEST_F(SpoolTest, AppendAfterStopIsCountedAsNotRunning) {
