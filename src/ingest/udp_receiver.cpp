@@ -28,6 +28,21 @@ std::string Errno(int err) { return std::strerror(err); }
 
 }  // namespace
 
+std::chrono::microseconds BusyPause(std::chrono::microseconds configured, int buffer_bytes,
+                                    uint64_t drained_bytes, std::chrono::nanoseconds elapsed) {
+  if (configured.count() <= 0 || buffer_bytes <= 0) return std::chrono::microseconds(0);
+  if (drained_bytes == 0 || elapsed.count() <= 0) return configured;
+  // Payload bytes an eighth of the buffer holds: the kernel reports twice
+  // the requested size, and charges ~2x the payload of a small datagram.
+  const double room = static_cast<double>(buffer_bytes) / 2 / 2 / 8;
+  const double bytes_per_us =
+      static_cast<double>(drained_bytes) / (static_cast<double>(elapsed.count()) / 1000.0);
+  const double fits_us = room / bytes_per_us;
+  if (fits_us < 50) return std::chrono::microseconds(0);
+  if (fits_us >= static_cast<double>(configured.count())) return configured;
+  return std::chrono::microseconds(static_cast<int64_t>(fits_us));
+}
+
 Status UdpReceiverConfig::Validate() const {
   if (host.empty()) return Status::InvalidArgument("udp: host is empty");
   if (max_datagram_bytes == 0 || max_datagram_bytes > (1 << 20)) {
@@ -155,6 +170,7 @@ void UdpReceiver::Run() {
     iovecs[i] = {storage.data() + i * size, size};
   }
   uint32_t last_overflow = 0;
+  auto last_drain_end = std::chrono::steady_clock::now();
 
   while (!stopping_.load(std::memory_order_relaxed)) {
     pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
@@ -167,6 +183,7 @@ void UdpReceiver::Run() {
 
     // Drain the socket batch by batch until it is empty.
     size_t drained = 0;
+    uint64_t drained_bytes = 0;
     while (!stopping_.load(std::memory_order_relaxed)) {
       for (size_t i = 0; i < batch; ++i) {
         msghdr& h = messages[i].msg_hdr;
@@ -210,15 +227,21 @@ void UdpReceiver::Run() {
       received_.Inc(delivered);
       bytes_.Inc(delivered_bytes);
       drained += static_cast<size_t>(n);
+      drained_bytes += delivered_bytes;
       if (static_cast<size_t>(n) < batch) break;
     }
-    if (drained >= batch && config_.busy_pause.count() > 0) {
+    const auto now = std::chrono::steady_clock::now();
+    const std::chrono::microseconds pause =
+        drained >= batch ? BusyPause(config_.busy_pause, receive_buffer_bytes_, drained_bytes,
+                                     now - last_drain_end)
+                         : std::chrono::microseconds(0);
+    last_drain_end = now;
+    if (pause.count() > 0) {
       // Only Stop() ends the pause early.
-      const auto us = config_.busy_pause.count();
-      const timespec pause{static_cast<time_t>(us / 1000000),
-                           static_cast<long>(us % 1000000) * 1000};
+      const timespec wait{static_cast<time_t>(pause.count() / 1000000),
+                          static_cast<long>(pause.count() % 1000000) * 1000};
       pollfd wake = {wake_fd_, POLLIN, 0};
-      if (ppoll(&wake, 1, &pause, nullptr) > 0) return;
+      if (ppoll(&wake, 1, &wait, nullptr) > 0) return;
     }
   }
 }

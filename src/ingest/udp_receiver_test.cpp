@@ -112,6 +112,22 @@ TEST(UdpReceiverTest, BusyStreamPausesBetweenFullBatchesAndLosesNothing) {
   EXPECT_EQ(metrics.GetCounter("roentgen_udp_datagrams_received_total", "").Value(), sent.size());
 }
 
+TEST(UdpReceiverTest, BusyPauseIsShortenedToWhatTheBufferHolds) {
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  const microseconds configured(500);
+  // 200k datagrams/s of 1,380 bytes: 276 MB/s.
+  const uint64_t one_ms = 276'000;
+  // A 16 MB buffer (reported as 32 MB) holds far more than 500 µs of it.
+  EXPECT_EQ(BusyPause(configured, 32 << 20, one_ms, milliseconds(1)), configured);
+  // Linux's default 208 KB limit (reported as 416 KB): an eighth holds ~47 µs.
+  EXPECT_EQ(BusyPause(configured, 416 << 10, one_ms, milliseconds(1)), microseconds(0));
+  // The same buffer at 25k datagrams/s: 13,312 payload bytes take ~386 µs.
+  EXPECT_EQ(BusyPause(configured, 416 << 10, one_ms / 8, milliseconds(1)), microseconds(385));
+  EXPECT_EQ(BusyPause(microseconds(0), 32 << 20, one_ms, milliseconds(1)), microseconds(0));
+  EXPECT_EQ(BusyPause(configured, 32 << 20, 0, milliseconds(1)), configured);
+}
+
 TEST(UdpReceiverTest, OversizeDatagramIsDroppedAndCounted) {
   MetricsRegistry metrics;
   Collector collector;
