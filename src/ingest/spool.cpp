@@ -262,8 +262,12 @@ struct Spool::Impl {
   // fdatasyncs groups [first, last) of `groups`, all of one file, and
   // publishes them, or fails them all.
   void SyncFile(std::deque<Written>& groups, size_t first, size_t last);
-  void LogError(std::chrono::steady_clock::time_point& last_log, const Status& status,
-                uint64_t records);
+  // Accounts for groups that could not be made durable: logs (at most once a
+  // second per `last_log`), counts the records nobody is told about
+  // (`records - answered`) as dropped, and releases their `bytes` of backlog.
+  // The callers answer AppendDurable's callbacks.
+  void DropGroups(std::chrono::steady_clock::time_point& last_log, const Status& status,
+                  uint64_t records, uint64_t answered, uint64_t bytes);
   void SaveCheckpoint();
   void ConsumeLoop();
   void Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed);
@@ -476,13 +480,15 @@ void Spool::Impl::WriteLoop() {
   written_cv.notify_all();
 }
 
-void Spool::Impl::LogError(std::chrono::steady_clock::time_point& last_log, const Status& status,
-                           uint64_t records) {
+void Spool::Impl::DropGroups(std::chrono::steady_clock::time_point& last_log, const Status& status,
+                             uint64_t records, uint64_t answered, uint64_t bytes) {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_log > std::chrono::seconds(1)) {
     last_log = now;
     spdlog::error("{}; {} records not written", status.message(), records);
   }
+  dropped_write_error.Inc(records - answered);
+  AddBacklog(-static_cast<int64_t>(bytes));
 }
 
 void Spool::Impl::CutBackFailedSync() {
@@ -527,8 +533,7 @@ void Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t
   const std::string path = FilePath(file);
   if (status.ok()) status = WriteAll(write_fd->get(), data.data(), data.size(), path);
   if (!status.ok()) {
-    LogError(write_error_log, status, records);
-    dropped_write_error.Inc(records - answered);
+    DropGroups(write_error_log, status, records, answered, data.size());
     // The file may hold part of the group: a new file is dropped, an old one
     // cut back to its size before the group (the consumer never reads past
     // what was synced).
@@ -541,7 +546,6 @@ void Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t
       }
       write_fd.reset();
     }
-    AddBacklog(-static_cast<int64_t>(data.size()));
     for (SpoolDurable& done : durable) done(status);
     return;
   }
@@ -626,9 +630,7 @@ void Spool::Impl::SyncFile(std::deque<Written>& groups, size_t first, size_t las
     }
   }
   if (!status.ok()) {
-    LogError(sync_error_log, status, records);
-    dropped_write_error.Inc(records - answered);
-    AddBacklog(-static_cast<int64_t>(bytes));
+    DropGroups(sync_error_log, status, records, answered, bytes);
     for (size_t i = first; i < last; ++i) {
       for (SpoolDurable& done : groups[i].durable) done(status);
     }

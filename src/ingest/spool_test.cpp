@@ -12,6 +12,7 @@
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -147,6 +148,21 @@ class SpoolTest : public ::testing::Test {
     for (const std::string& r : records) ASSERT_TRUE(spool.Append(r));
     spool.Stop();
   }
+  // Opens the spool again with a consumer that stores every batch, appends
+  // `then` (if given), waits until `count` records have been delivered, stops
+  // it, and returns what was delivered, in order.
+  std::vector<std::string> Reopen(MetricsRegistry& metrics, size_t count,
+                                  std::optional<std::string> then = std::nullopt) {
+    Collector collector;
+    Spool spool(Config(), collector.Consumer(), metrics);
+    EXPECT_TRUE(spool.Open().ok());
+    if (then) {
+      EXPECT_TRUE(spool.Append(*then));
+    }
+    EXPECT_TRUE(collector.WaitFor(count)) << "fewer than " << count << " records delivered";
+    spool.Stop();
+    return collector.records();
+  }
 
   std::string dir_;
 };
@@ -202,15 +218,9 @@ TEST_F(SpoolTest, RecordsNotTakenAreDeliveredByTheNextOpen) {
   const std::vector<std::string> expected = Records(0, 500);
   SpoolWithoutStoring(expected);
   MetricsRegistry metrics;
-  Collector collector;
-  Spool spool(Config(), collector.Consumer(), metrics);
-  ASSERT_TRUE(spool.Open().ok());
-  ASSERT_TRUE(spool.Append("new"));
-  ASSERT_TRUE(collector.WaitFor(expected.size() + 1));
-  spool.Stop();
   std::vector<std::string> all = expected;
   all.push_back("new");
-  EXPECT_EQ(collector.records(), all);
+  EXPECT_EQ(Reopen(metrics, all.size(), "new"), all);
 }
 
 // The process dies with records durable but not stored (as kill -9 would
@@ -239,12 +249,7 @@ TEST_F(SpoolTest, DurableRecordsSurviveTheProcessDying) {
   ASSERT_EQ(WEXITSTATUS(status), 0);
 
   MetricsRegistry metrics;
-  Collector collector;
-  Spool spool(Config(), collector.Consumer(), metrics);
-  ASSERT_TRUE(spool.Open().ok());
-  ASSERT_TRUE(collector.WaitFor(expected.size()));
-  spool.Stop();
-  EXPECT_EQ(collector.records(), expected);
+  EXPECT_EQ(Reopen(metrics, expected.size()), expected);
   EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
 }
 
@@ -260,15 +265,9 @@ TEST_F(SpoolTest, ATornTailIsSkippedAndCounted) {
     out.write(torn, sizeof(torn));
   }
   MetricsRegistry metrics;
-  Collector collector;
-  Spool spool(Config(), collector.Consumer(), metrics);
-  ASSERT_TRUE(spool.Open().ok());
-  ASSERT_TRUE(spool.Append("next"));
-  ASSERT_TRUE(collector.WaitFor(expected.size() + 1));
-  spool.Stop();
   std::vector<std::string> all = expected;
   all.push_back("next");
-  EXPECT_EQ(collector.records(), all);
+  EXPECT_EQ(Reopen(metrics, all.size(), "next"), all);
   EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 18u);
   EXPECT_EQ(metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value(), 0);
 }
@@ -285,13 +284,7 @@ TEST_F(SpoolTest, ARecordFailingItsChecksumEndsItsFile) {
     f.put('T');
   }
   MetricsRegistry metrics;
-  Collector collector;
-  Spool spool(Config(), collector.Consumer(), metrics);
-  ASSERT_TRUE(spool.Open().ok());
-  ASSERT_TRUE(spool.Append("next"));
-  ASSERT_TRUE(collector.WaitFor(3));
-  spool.Stop();
-  EXPECT_EQ(collector.records(), (std::vector<std::string>{"first", "second", "next"}));
+  EXPECT_EQ(Reopen(metrics, 3, "next"), (std::vector<std::string>{"first", "second", "next"}));
   EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 13u + 14u);
 }
 
@@ -300,12 +293,7 @@ TEST_F(SpoolTest, ADamagedCheckpointReplaysEverySpooledRecord) {
   SpoolWithoutStoring(expected);
   std::ofstream(fs::path(dir_) / "checkpoint", std::ios::binary | std::ios::trunc) << "garbage";
   MetricsRegistry metrics;
-  Collector collector;
-  Spool spool(Config(), collector.Consumer(), metrics);
-  ASSERT_TRUE(spool.Open().ok());
-  ASSERT_TRUE(collector.WaitFor(expected.size()));
-  spool.Stop();
-  EXPECT_EQ(collector.records(), expected);
+  EXPECT_EQ(Reopen(metrics, expected.size()), expected);
 }
 
 TEST_F(SpoolTest, AFullSpoolDropsAndCountsWithoutBlocking) {
@@ -366,13 +354,10 @@ TEST_F(SpoolTest, StopDrainsForDrainTimeoutAtMostAndKeepsTheRest) {
   }
   ASSERT_LT(first_run.size(), expected.size());
   MetricsRegistry metrics;
-  Collector collector;
-  Spool spool(Config(), collector.Consumer(), metrics);
-  ASSERT_TRUE(spool.Open().ok());
-  ASSERT_TRUE(collector.WaitFor(expected.size() - first_run.size()));
-  spool.Stop();
   std::vector<std::string> all = first_run;
-  for (const std::string& r : collector.records()) all.push_back(r);
+  for (std::string& r : Reopen(metrics, expected.size() - first_run.size())) {
+    all.push_back(std::move(r));
+  }
   EXPECT_EQ(all, expected);  // each record once, in order
 }
 
@@ -498,12 +483,7 @@ TEST_F(SpoolTest, AFailedFdatasyncFailsWhatItCoveredAndGoesOnInANewFile) {
   // File 1 was cut back to its last good sync; the rest went to file 2.
   EXPECT_EQ(SpoolFiles(dir_).size(), 2u);
   MetricsRegistry metrics;
-  Collector collector;
-  Spool spool(Config(), collector.Consumer(), metrics);
-  ASSERT_TRUE(spool.Open().ok());
-  ASSERT_TRUE(collector.WaitFor(4));
-  spool.Stop();
-  EXPECT_EQ(collector.records(), (std::vector<std::string>{"a1", "a2", "c1", "d1"}));
+  EXPECT_EQ(Reopen(metrics, 4), (std::vector<std::string>{"a1", "a2", "c1", "d1"}));
   EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
 }
 
