@@ -89,7 +89,7 @@ export function Histogram({ series, height = 140, shares = false, selection, onS
           grid: { show: false },
           ticks: { stroke: p.grid },
           values: (_u, vals) =>
-            vals.map((v) => (bins.tailFrom !== null && v >= bins.tailFrom + bins.width * 0.5 ? `≥${formatDuration(bins.tailFrom)}` : formatDuration(v))),
+            vals.map((v) => (v === 0 ? '0' : bins.tailFrom !== null && v >= bins.tailFrom + bins.width * 0.5 ? `≥${formatDuration(bins.tailFrom)}` : formatDuration(v))),
         },
         {
           stroke: p.muted,
