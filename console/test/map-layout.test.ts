@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { edgePath, edgeWidth, fitView, nearestInDirection, reveal, ringArcs, zoomAt } from '../src/map/geometry';
-import { layoutMap, nodeWidth, onRing, RING_RADIUS } from '../src/map/layout';
+import { combPath, edgePath, edgeWidth, fitView, nearestInDirection, reveal, ringArcs, zoomAt } from '../src/map/geometry';
+import { findFans, layoutMap, nodeWidth, onRing, RING_RADIUS } from '../src/map/layout';
 
 const near = (a: number, b: number, eps = 0.01) => assert.ok(Math.abs(a - b) <= eps, `${a} ≈ ${b}`);
 
@@ -137,4 +137,44 @@ test('a 200-service layered map lays out in well under a second', () => {
   const ms = performance.now() - t;
   assert.equal(layout.nodes.size, 201);
   assert.ok(ms < 1500, `layout took ${ms} ms`);
+});
+
+test('a service calling many leaves is laid out as a grid, its edges as a comb', () => {
+  const nodes = [
+    { key: 'c', label: 'Client', sublabel: '' },
+    { key: 'gw', label: 'gateway', sublabel: 'Service' },
+    { key: 'shared', label: 'shared', sublabel: 'Service' },
+  ];
+  const edges = [
+    { key: 'c~gw', from: 'c', to: 'gw' },
+    { key: 'gw~shared', from: 'gw', to: 'shared' },
+    { key: 'c~shared', from: 'c', to: 'shared' },
+  ];
+  for (let i = 0; i < 20; i++) {
+    nodes.push({ key: `leaf${i}`, label: `leaf-${i}`, sublabel: 'Remote' });
+    edges.push({ key: `gw~leaf${i}`, from: 'gw', to: `leaf${i}` });
+  }
+  const fans = findFans(edges);
+  assert.deepEqual([...fans.keys()], ['gw']);
+  // `shared` has two callers: not a leaf of the fan
+  assert.equal(fans.get('gw')!.leaves.length, 20);
+  assert.equal(fans.get('gw')!.columns, 5);
+  assert.equal(findFans(edges.slice(0, 8)).size, 0);
+  const layout = layoutMap({ nodes, edges });
+  const xs = new Set<number>();
+  const ys = new Set<number>();
+  for (let i = 0; i < 20; i++) {
+    const b = layout.nodes.get(`leaf${i}`)!;
+    xs.add(Math.round(b.x));
+    ys.add(Math.round(b.y));
+    assert.ok(b.x > layout.nodes.get('gw')!.x);
+  }
+  assert.equal(xs.size, 5);
+  assert.equal(ys.size, 4);
+  const e = layout.edges.get('gw~leaf7')!;
+  assert.equal(e.comb, true);
+  assert.equal(e.quiet, true);
+  assert.ok(layout.height < 4 * 150 + 200, `fan of 20 is ${layout.height} tall`);
+  assert.equal(layout.edges.get('c~gw')!.comb, undefined);
+  assert.ok(combPath(e.points).includes('L'));
 });

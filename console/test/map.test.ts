@@ -7,6 +7,7 @@ import {
   averageLatency,
   buildMap,
   countsOf,
+  formatRate,
   health,
   mergePages,
   nodeKey,
@@ -218,4 +219,12 @@ test('type labels are short and readable', () => {
   assert.equal(typeLabel('AWS::DynamoDB::Table'), 'DynamoDB table');
   assert.equal(typeLabel('AWS::Kinesis::Stream'), 'Kinesis Stream');
   assert.equal(typeLabel(''), 'Service');
+});
+
+test('rates read as requests per minute', () => {
+  assert.equal(formatRate(0), '0/min');
+  assert.equal(formatRate(1234.4), '1,234/min');
+  assert.equal(formatRate(12.46), '12.5/min');
+  assert.equal(formatRate(0.3456), '0.35/min');
+  assert.equal(formatRate(0.001), '<0.01/min');
 });

@@ -73,6 +73,18 @@ export function edgePath(points: Point[]): string {
   return d;
 }
 
+// A fan's edge (layout.ts): a curve from the caller to the block, straight
+// along the lane above the leaf's row, and a turn down onto the leaf.
+export function combPath(points: Point[]): string {
+  if (points.length !== 4) return edgePath(points);
+  const [p0, p1, p2, p3] = points as [Point, Point, Point, Point];
+  const dx = (p1.x - p0.x) / 2;
+  return (
+    `M${fmt(p0.x)} ${fmt(p0.y)}C${fmt(p0.x + dx)} ${fmt(p0.y)} ${fmt(p1.x - dx)} ${fmt(p1.y)} ${fmt(p1.x)} ${fmt(p1.y)}` +
+    `L${fmt(p2.x)} ${fmt(p2.y)}Q${fmt(p3.x)} ${fmt(p2.y)} ${fmt(p3.x)} ${fmt(p3.y)}`
+  );
+}
+
 // Stroke width by traffic: logarithmic, so a 1,000-fold busier edge is a few
 // pixels wider, not a wall.
 export function edgeWidth(rate: number, maxRate: number): number {

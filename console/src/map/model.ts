@@ -263,3 +263,12 @@ export function typeGlyph(type: string): string {
 export function nodeTitle(n: MapNode): string {
   return n.client ? 'Client' : n.name || '(unnamed)';
 }
+
+// Requests per minute as the map prints it: "1,234/min", "12.5/min", "0.35/min".
+export function formatRate(perMin: number): string {
+  if (!(perMin > 0)) return '0/min';
+  if (perMin >= 100) return `${Math.round(perMin).toLocaleString('en-US')}/min`;
+  if (perMin >= 1) return `${(Math.round(perMin * 10) / 10).toLocaleString('en-US')}/min`;
+  if (perMin >= 0.01) return `${Number(perMin.toPrecision(2))}/min`;
+  return '<0.01/min';
+}
