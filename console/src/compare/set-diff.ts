@@ -39,6 +39,7 @@ export interface DiffRow {
   dimension: Dimension;
   key: string; // unique across all rows
   label: string;
+  detail?: string; // shown after the label, muted (a service type)
   group?: string; // annotation key, root-cause kind
   term?: string; // a filter term selecting traces with the value
   a: SideCount;
@@ -61,6 +62,7 @@ export function differenceScore(xA: number, nA: number, xB: number, nB: number):
 interface Counted {
   key: string;
   label: string;
+  detail?: string;
   group?: string;
   term?: string;
   count: number;
@@ -106,6 +108,7 @@ function rowsOf(
       score: differenceScore(ca, nA, cb, nB),
     };
     if (base.group !== undefined) row.group = base.group;
+    if (base.detail !== undefined) row.detail = base.detail;
     if (base.term !== undefined) row.term = base.term;
     rows.push(row);
   }
@@ -153,8 +156,10 @@ export const entitySeparator = ' > ';
 
 export function rootCauseLabel(r: RootCauseCount): string {
   const service = r.Service ?? '(unknown service)';
-  const path = r.Entity && r.Entity !== r.Service ? ` › ${r.Entity.split(entitySeparator).join(' › ')}` : '';
-  return service + path + (r.Exception ? `: ${r.Exception}` : '');
+  const path = r.Entity?.split(entitySeparator) ?? [];
+  // The path starts at the service's own segment: no need to say it twice.
+  if (path[0] === r.Service) path.shift();
+  return [service, ...path].join(' › ') + (r.Exception ? `: ${r.Exception}` : '');
 }
 
 // A filter term for traces with this root cause: the service, the last
@@ -176,6 +181,7 @@ function rootCauses(x: TraceAnalyticsResponse): Counted[] {
       out.push({
         key: [kind, r.Service ?? '', r.Type ?? '', r.Entity ?? '', r.Exception ?? ''].join('\u0000'),
         label: rootCauseLabel(r),
+        ...(r.Type ? { detail: r.Type } : {}),
         group: kindLabel(kind),
         term: rootCauseTerm(kind, r),
         count: r.TraceCount,
@@ -269,7 +275,8 @@ const httpStatusTerm = (s: string) => `http.status = ${Number(s)}`;
 function services(x: TraceAnalyticsResponse): Counted[] {
   return (x.Services ?? []).map((s) => ({
     key: `${s.Name ?? ''}\u0000${s.Type ?? ''}`,
-    label: serviceLabel(s) + (s.Type && s.Name ? ` (${s.Type})` : ''),
+    label: serviceLabel(s),
+    ...(s.Type && s.Name ? { detail: s.Type } : {}),
     term: serviceTerm(s.Name ?? '', s.Type),
     count: s.TraceCount,
   }));
