@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Service, SummaryStatistics } from '../src/api/types';
 import { seriesColumns } from '../src/map/data';
-import { choosePeriod, edgeFilter, entityRef, formatRt, mapHash, nodeFilter, tracesHash } from '../src/map/links';
+import { choosePeriod, edgeFilter, entityRef, mapHash, nodeFilter, tracesHash, withResponseTime } from '../src/map/links';
 import {
   averageLatency,
   buildMap,
@@ -167,19 +167,18 @@ test('filters and selectors name a node by name unless another node shares it', 
   assert.equal(entityRef(two.nodes[1]!, two), 'id(name: "q \\"x\\"", type: "AWS::SQS::Queue", account.id: "2")');
 });
 
-test('the traces link carries the filter, range, group and response-time range', () => {
-  assert.equal(formatRt([0.2, 0.5]), '0.2-0.5');
-  assert.equal(formatRt([1.25, Infinity]), '1.25-inf');
-  const hash = tracesHash('service("notes-fn")', { range: '1h', group: 'prod' }, [0.1, 0.3]);
+test('the traces link carries the filter, range and group; a picked range narrows the sub-filter', () => {
+  assert.equal(withResponseTime('service("a")', [0.2, 0.5]), 'service("a") { responsetime >= 0.2 AND responsetime < 0.5 }');
+  assert.equal(withResponseTime('edge("a", "b")', [1.25, Infinity]), 'edge("a", "b") { responsetime >= 1.25 }');
+  assert.equal(withResponseTime('service("a")', null), 'service("a")');
+  const hash = tracesHash('service("notes-fn")', { range: '1h', group: 'prod' });
   assert.ok(hash.startsWith('#/traces?'));
   const params = new URLSearchParams(hash.slice(hash.indexOf('?') + 1));
   assert.equal(params.get('q'), 'service("notes-fn")');
   assert.equal(params.get('range'), '1h');
   assert.equal(params.get('group'), 'prod');
-  assert.equal(params.get('rt'), '0.1-0.3');
-  const plain = new URLSearchParams(tracesHash('fault', { range: '6h', group: '' }, null).split('?')[1]);
+  const plain = new URLSearchParams(tracesHash('fault', { range: '6h', group: '' }).split('?')[1]);
   assert.equal(plain.has('group'), false);
-  assert.equal(plain.has('rt'), false);
   const m = mapHash({ range: '1h', group: '', node: 'notes-fn|AWS::Lambda' });
   assert.equal(new URLSearchParams(m.split('?')[1]).get('node'), 'notes-fn|AWS::Lambda');
 });

@@ -7,7 +7,7 @@ import type { HistogramEntry } from '../api/types';
 import { formatCount, formatDuration, formatPercent } from '../lib/format';
 import { navigate } from '../lib/router';
 import { Histogram } from '../ui/histogram';
-import { choosePeriod, edgeFilter, edgeSelector, nodeFilter, nodeSelector, tracesHash } from './links';
+import { choosePeriod, edgeFilter, edgeSelector, nodeFilter, nodeSelector, tracesHash, withResponseTime } from './links';
 import { averageLatency, type Counts, formatRate, type MapEdge, type MapNode, nodeTitle, perMinute, type ServiceMap, shares, typeLabel } from './model';
 import { TimeSeries } from './timeseries';
 
@@ -147,6 +147,7 @@ export function Details({ map, selection, window, minutes, range, group, reload,
     filter = edgeFilter(e, map);
     selector = edgeSelector(e, map);
   }
+  const tracesFilter = withResponseTime(filter, rt);
   const period = choosePeriod(window.end - window.start);
   const rtText = rt ? `${formatDuration(rt[0])} – ${Number.isFinite(rt[1]) ? formatDuration(rt[1]) : 'slower'}` : '';
   return (
@@ -166,11 +167,11 @@ export function Details({ map, selection, window, minutes, range, group, reload,
       </div>
       <div class="map-details-body">
         <div class="map-actions">
-          <button type="button" class="primary" onClick={() => navigate(tracesHash(filter, { range, group }, rt))}>
+          <button type="button" class="primary" onClick={() => navigate(tracesHash(tracesFilter, { range, group }))}>
             View traces
           </button>
           <code class="map-filter small" title="The filter expression the traces view opens with">
-            {filter}
+            {tracesFilter}
           </code>
         </div>
         <Stats c={counts} minutes={minutes} />
@@ -187,7 +188,7 @@ export function Details({ map, selection, window, minutes, range, group, reload,
             {rt ? (
               <>
                 <span>
-                  Selected: <strong>{rtText}</strong> — "View traces" shows these only
+                  Selected: <strong>{rtText}</strong>: View traces shows the traces whose {selection.kind === 'node' ? 'requests to this service' : 'calls on this edge'} took this long
                 </span>
                 <button type="button" class="link" onClick={() => setRt(null)}>
                   Clear

@@ -3,7 +3,7 @@
 // view's URL. A node is named as briefly as the map allows: by name when no
 // other node shares it, else by id(name, type[, account]) as X-Ray's console
 // does, and the client by id(type: "client") (the only form that matches it).
-import { quote } from '../lib/filter';
+import { quote, responseTimeTerm } from '../lib/filter';
 import { formatHash } from '../lib/router';
 import type { MapEdge, MapNode, ServiceMap } from './model';
 
@@ -38,20 +38,18 @@ export function choosePeriod(windowSeconds: number): number {
   return 3600;
 }
 
-// A response-time range as the traces view's `rt` parameter: "lo-hi" in
-// seconds, hi "inf" for an open end.
-export function formatRt(range: [number, number]): string {
-  const f = (x: number) => String(Math.round(x * 1e6) / 1e6);
-  return `${f(range[0])}-${Number.isFinite(range[1]) ? f(range[1]) : 'inf'}`;
+// A range picked on a node's or edge's response-time distribution narrows
+// that node's segments (or that edge's calls), not the traces' own response
+// time (the traces view's `rt`): the range goes into the sub-filter, as
+// X-Ray's console writes it.
+export function withResponseTime(filter: string, rt: [number, number] | null): string {
+  if (!rt || !filter) return filter;
+  const term = Number.isFinite(rt[1]) ? responseTimeTerm(rt[0], rt[1]) : `responsetime >= ${Math.round(rt[0] * 1e6) / 1e6}`;
+  return `${filter} { ${term} }`;
 }
 
-export function tracesHash(filter: string, scope: { range: string; group: string }, rt: [number, number] | null): string {
-  return formatHash('traces', [], {
-    q: filter,
-    range: scope.range,
-    group: scope.group || undefined,
-    rt: rt ? formatRt(rt) : undefined,
-  });
+export function tracesHash(filter: string, scope: { range: string; group: string }): string {
+  return formatHash('traces', [], { q: filter, range: scope.range, group: scope.group || undefined });
 }
 
 // The map's own URL: range and group, and what is selected.
