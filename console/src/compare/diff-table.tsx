@@ -85,7 +85,7 @@ export function DiffTable({ rows, label, params, onAdd, showDimension = false, i
                 </td>
               ) : null}
               <td class="value-cell">
-                {r.dimension === 'rootcause' && !showDimension ? <span class="tag kind">{r.group}</span> : null}
+                {r.dimension === 'rootcause' && !showDimension ? <><span class="tag kind">{r.group}</span> </> : null}
                 {r.dimension === 'status' ? <span class={`status ${r.key.split('\u0000')[1]}`} aria-hidden="true" /> : null}
                 {r.term ? (
                   <button type="button" class="link value" title={`Add to A’s filter: ${r.term}`} onClick={() => onAdd(r.term!)}>
