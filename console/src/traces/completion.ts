@@ -10,6 +10,7 @@ export interface Vocabulary {
   services: string[];
   users: string[];
   urls: string[];
+  recent?: string[]; // expressions run lately, offered when the input is empty
 }
 
 export const emptyVocabulary: Vocabulary = { annotationKeys: [], annotationValues: new Map(), services: [], users: [], urls: [] };
@@ -130,6 +131,9 @@ function valuesFor(subject: string, vocab: Vocabulary): (string | number | boole
 }
 
 export function complete(text: string, cursor: number, vocab: Vocabulary): Completion | null {
+  if (text.trim() === '' && vocab.recent?.length) {
+    return { from: 0, to: text.length, items: vocab.recent.map((r) => ({ label: r, insert: r, detail: 'recent' })) };
+  }
   // Inside a string literal: service names after service( / edge( / id(name:,
   // values after `subject =`.
   const stringStart = openStringStart(text, cursor);

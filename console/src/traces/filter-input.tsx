@@ -100,7 +100,7 @@ export function FilterInput({ value, onChange, onRun, vocabulary, error, label =
           class={`mono ${error ? 'invalid' : ''}`}
           spellcheck={false}
           autocomplete="off"
-          placeholder={placeholder ?? 'annotation.email = "alice@example.com" AND responsetime > 1'}
+          placeholder={placeholder ?? 'annotation.email = "alice@example.com" AND responsetime > 1  (or a trace id)'}
           value={value}
           onInput={(e) => {
             const el = e.currentTarget;
@@ -108,6 +108,9 @@ export function FilterInput({ value, onChange, onRun, vocabulary, error, label =
             refresh(el.value, el.selectionStart ?? el.value.length);
           }}
           onKeyDown={onKeyDown}
+          onFocus={(e) => {
+            if (!e.currentTarget.value) refresh('', 0);
+          }}
           onBlur={() => setTimeout(() => setCompletion(null), 150)}
         />
         {open ? (

@@ -15,6 +15,7 @@ import { Histogram } from '../ui/histogram';
 import { TimeRangePicker } from '../ui/time-range';
 import { useAnalytics, vocabularyOf, vocabularyOfRows } from './analytics';
 import { FilterInput } from './filter-input';
+import { recentFilters, rememberFilter } from './recent';
 import { parseSelection, formatSelection, parseSort } from './selection';
 import { TraceList } from './trace-list';
 import { loadAllCap, useTraceRows } from './trace-query';
@@ -75,8 +76,8 @@ export function TracesView({ route }: { route: Route }) {
   );
   const vocabularySource = setFilter.expression === rangeFilter ? analytics.data : rangeAnalytics.data;
   const vocabulary = useMemo(
-    () => (analytics.unsupported ? vocabularyOfRows(list.rows) : vocabularyOf(vocabularySource)),
-    [vocabularySource, analytics.unsupported, analytics.unsupported ? list.rows : null],
+    () => ({ ...(analytics.unsupported ? vocabularyOfRows(list.rows) : vocabularyOf(vocabularySource)), recent: recentFilters() }),
+    [vocabularySource, analytics.unsupported, analytics.unsupported ? list.rows : null, runs],
   );
 
   // A filter error from the server, placed at its column in what was typed.
@@ -101,6 +102,12 @@ export function TracesView({ route }: { route: Route }) {
   const p99 = quantile(histogram, 0.99);
 
   const run = (text: string) => {
+    // A pasted trace id opens that trace.
+    if (/^\s*1-[0-9a-f]{8}-[0-9a-f]{24}\s*$/i.test(text)) {
+      navigate(formatHash('trace', [text.trim().toLowerCase()]));
+      return;
+    }
+    rememberFilter(text);
     setRuns((r) => r + 1);
     update({ q: text.trim() ? text : undefined });
   };
