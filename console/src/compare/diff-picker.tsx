@@ -46,7 +46,7 @@ function MissingSide({ name, known, other, from }: { name: 'A' | 'B'; known?: st
           </button>
         </form>
         {text && !valid ? <p class="small fault-text">A trace id looks like 1-5f84c7a1-e5a0d8c2b2a9d8a4c1b2c3d4.</p> : null}
-        <p class="muted small">or pick one of the {title}:</p>
+        <p class="muted small">or pick one of these:</p>
         <SideList name={name} title={title} traces={traces} targetLabel="" picked={picked} onPick={setPicked} />
         <button type="button" class="primary" disabled={!picked} onClick={() => picked && use(picked)}>
           Use the picked trace as {name}

@@ -14,7 +14,14 @@ import { buildSpanTree } from './span-tree';
 
 export default function DiffView({ route }: { route: Route }) {
   const { a, b, from } = parseDiff(route.parts, route.params);
-  if (!a || !b) return <div class="page-scroll compare-body">{<DiffPicker {...(a ? { a } : {})} {...(b ? { b } : {})} {...(from ? { from } : {})} />}</div>;
+  if (!a || !b)
+    return (
+      <div class="page diff-view">
+        <div class="page-scroll compare-body">
+          <DiffPicker {...(a ? { a } : {})} {...(b ? { b } : {})} {...(from ? { from } : {})} />
+        </div>
+      </div>
+    );
   return <TraceDiffView key={`${a}|${b}`} a={a} b={b} from={from} />;
 }
 

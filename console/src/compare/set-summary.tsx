@@ -87,6 +87,7 @@ export function SetSummary({ A, B, params, statusRows, onSelectRange, onAdd }: P
           <div class="grow">
             <Histogram
               label="Response-time distributions of A and B as shares of each set; drag across it to narrow A to that range"
+              height={200}
               shares
               series={[
                 { label: 'A · Selection', entries: A.data.ResponseTimeHistogram, color: 'accent' },
