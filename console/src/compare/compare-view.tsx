@@ -15,7 +15,7 @@ import { TimeRangePicker } from '../ui/time-range';
 import { vocabularyOf } from '../traces/analytics';
 import { FilterInput } from '../traces/filter-input';
 import { type CompareParams, compareHash, fixedPresets, groupTerm, parseCompare, setFilters, slowFast, swap, userVsEveryone } from './compare-params';
-import { loadSetAnalytics, type SetQuery, useSetAnalytics } from './data';
+import { loadSetAnalytics, type SetQuery, useSetAnalytics, valueLimit } from './data';
 import { DiffTable, rankingNote } from './diff-table';
 import { compareSets, type Dimension } from './set-diff';
 import { coverageNote, SetSummary } from './set-summary';
@@ -68,8 +68,7 @@ export default function CompareView({ route }: { route: Route }) {
   const qb = active ? query(filters.b.expression) : null;
   const A = useSetAnalytics(qa);
   const B = useSetAnalytics(qb);
-  const limit = 50;
-  const diff = useMemo(() => (A.data && B.data ? compareSets(A.data.analytics, B.data.analytics, limit) : null), [A.data, B.data]);
+  const diff = useMemo(() => (A.data && B.data ? compareSets(A.data.analytics, B.data.analytics, valueLimit) : null), [A.data, B.data]);
 
   const errorA = filterError(A.error, filters.a);
   const errorB = filters.bIsRest ? null : filterError(B.error, filters.b);
