@@ -48,6 +48,15 @@ class Client {
     http::read(stream_, buffer_, res);
     return res;
   }
+  // The bytes of one response's header section, as sent ("…\r\n\r\n"); what
+  // follows stays buffered for the next read.
+  std::string ReadRawHeader() {
+    const size_t n =
+        net::read_until(stream_.socket(), beast::net::dynamic_buffer(raw_), "\r\n\r\n");
+    std::string header = raw_.substr(0, n);
+    raw_.erase(0, n);
+    return header;
+  }
   // True when the server closed the connection (a read sees EOF or a reset).
   bool Closed() {
     Response res;
@@ -61,6 +70,7 @@ class Client {
   net::io_context ioc_;
   beast::tcp_stream stream_{ioc_};
   beast::flat_buffer buffer_;
+  std::string raw_;
 };
 
 std::string Header(const Response& r, std::string_view name) {
@@ -367,6 +377,30 @@ TEST_F(HttpServerTest, CountsRequestsByRouteAndStatus) {
   EXPECT_NE(text.find("roentgen_http_request_duration_seconds_count{path=\"/hello\"} 2\n"),
             std::string::npos);
   EXPECT_NE(text.find("roentgen_http_connections 1\n"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, NotModifiedHasNoBodyAndNoContentLength) {
+  router_.Add("GET", "/cached", [](const HttpRequest&, Responder respond) {
+    HttpResponse r;
+    r.status = 304;
+    r.content_type.clear();
+    r.headers.emplace_back("ETag", "\"v1\"");
+    r.body = "a body a handler left by mistake";  // must not be sent
+    respond(std::move(r));
+  });
+  StartServer();
+  Client client(server_->port());
+  client.WriteRaw("GET /cached HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string header = client.ReadRawHeader();
+  EXPECT_TRUE(header.starts_with("HTTP/1.1 304 Not Modified\r\n")) << header;
+  EXPECT_NE(header.find("ETag: \"v1\"\r\n"), std::string::npos) << header;
+  EXPECT_EQ(header.find("Content-Length"), std::string::npos) << header;
+  EXPECT_EQ(header.find("Transfer-Encoding"), std::string::npos) << header;
+  EXPECT_EQ(header.find("Content-Type"), std::string::npos) << header;
+  // The connection stays usable: the next bytes are the second response.
+  const std::string next = client.ReadRawHeader();
+  EXPECT_TRUE(next.starts_with("HTTP/1.1 200 OK\r\n")) << next;
+  EXPECT_NE(next.find("Content-Length: 2\r\n"), std::string::npos) << next;
 }
 
 TEST(HttpServerConfigTest, Validate) {

@@ -223,9 +223,18 @@ void Session::Write(HttpResponse response) {
   if (!response.content_type.empty())
     response_.set(http::field::content_type, response.content_type);
   for (auto& [name, value] : response.headers) response_.insert(name, value);
-  response_.body() = std::move(response.body);
   response_.keep_alive(keep_alive_ && !core_->draining.load());
-  response_.prepare_payload();
+  // 1xx, 204 and 304 have no content and no framing: Beast's prepare_payload
+  // would throw on a body and otherwise add "Content-Length: 0", which for a
+  // 304 would claim the cached representation is empty (RFC 9110 8.6).
+  const unsigned code = response_.result_int();
+  if (code / 100 == 1 || code == 204 || code == 304) {
+    response_.erase(http::field::content_length);
+    response_.erase(http::field::transfer_encoding);
+  } else {
+    response_.body() = std::move(response.body);
+    response_.prepare_payload();
+  }
   // Recorded before the write, so a client that saw the response sees it counted.
   // Runs on an I/O thread or inside Stop(), so the registry is still alive.
   const std::string status = std::to_string(response_.result_int());
