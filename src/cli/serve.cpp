@@ -13,6 +13,8 @@
 #include <memory>
 #include <thread>
 
+#include "api/console_assets.h"
+#include "api/console_server.h"
 #include "api/http.h"
 #include "api/http_server.h"
 #include "api/rollup_rebuild.h"
@@ -267,6 +269,8 @@ Status RunServe(const ServeConfig& config) {
   api::RegisterXRayApi(router, *pipeline, *store, metrics);
   api::RegisterServiceMapApis(router, *store, rollups);
   otlp::RegisterOtlpHttp(router, otlp_sink, metrics);  // POST /v1/traces
+  // The web console (GET /, /favicon.svg, /assets/…), after the API routes.
+  api::RegisterConsole(router, api::EmbeddedConsoleAssets());
 
   api::HttpServerConfig http_config;
   http_config.host = config.host;
@@ -327,6 +331,13 @@ Status RunServe(const ServeConfig& config) {
       udp.receive_buffer_bytes(),
       udp_spool ? fmt::format("up to {} bytes", config.udp_spool_max_bytes) : std::string("off"),
       otlp_spool ? fmt::format("up to {} bytes", config.otlp_spool_max_bytes) : std::string("off"));
+  if (api::EmbeddedConsoleAssets().empty()) {
+    spdlog::info("no web console in this build (-DROENTGEN_BUILD_CONSOLE=OFF)");
+  } else {
+    const bool ipv6 = config.host.find(':') != std::string::npos;
+    spdlog::info("console at http://{}{}{}:{}/", ipv6 ? "[" : "", config.host, ipv6 ? "]" : "",
+                 http.port());
+  }
 
   int signal = signals.Wait();
   spdlog::info("received {}: shutting down", strsignal(signal));

@@ -23,6 +23,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "api/console_assets.h"
+
 namespace roentgen::cli {
 namespace {
 
@@ -101,6 +103,16 @@ TEST(RunServeTest, ServesUntilSignalledThenDrains) {
   }
   ASSERT_EQ(health, (std::pair<unsigned, std::string>{200, "ok"}));
   EXPECT_TRUE(std::filesystem::is_directory(config.data_dir));
+
+  // The web console on the same port, or a page saying it was not built.
+  const auto [page_status, page] = Get(config.port, "/");
+  if (api::EmbeddedConsoleAssets().empty()) {
+    EXPECT_EQ(page_status, 404u);
+    EXPECT_NE(page.find("-DROENTGEN_BUILD_CONSOLE=OFF"), std::string::npos) << page;
+  } else {
+    EXPECT_EQ(page_status, 200u);
+    EXPECT_NE(page.find("<html"), std::string::npos) << page;
+  }
 
   // UDP shares the port: one datagram shows up in /metrics.
   int udp = socket(AF_INET, SOCK_DGRAM, 0);
