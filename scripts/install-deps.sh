@@ -8,8 +8,17 @@ packages=(build-essential cmake ninja-build pkg-config
   libsimdjson-dev librocksdb-dev libboost-dev libboost-system-dev libssl-dev zlib1g-dev
   libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev libjemalloc-dev
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc)
+# Node.js and npm build the web console (console/, embedded into the binary).
+# Debian's packages only when there is no node at all: Debian's npm conflicts
+# with a Node.js installed from elsewhere (such as Node.js 20, which brings its
+# own npm).
+if ! command -v node >/dev/null; then
+  packages+=(nodejs npm)
+fi
 if [[ "${1:-}" == "--with-tests" ]]; then
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
+  # libbrotli-dev: the console test decodes the embedded brotli files;
+  # chromium: the console's browser tests drive it (playwright-core).
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev libbrotli-dev chromium)
 fi
 
 missing=()
@@ -24,11 +33,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+if ! command -v npm >/dev/null; then
+  echo "node is installed but npm is not: install the npm that goes with this Node.js" \
+    "(Debian's npm package conflicts with a Node.js from elsewhere), or build with" \
+    "-DROENTGEN_BUILD_CONSOLE=OFF" >&2
+  exit 1
+fi
+
 if [[ "${1:-}" == "--with-tests" ]]; then
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    echo "Node.js 20 with npm is required for the compatibility tests (not installed from apt on purpose)" >&2
-    exit 1
-  fi
   # The compatibility tests' npm packages, exactly as pinned in the lockfile.
   if [[ ! -d tests/compat/node_modules ]] || [[ tests/compat/package-lock.json -nt tests/compat/node_modules ]]; then
     (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
