@@ -30,6 +30,7 @@
 #include "api/json_io.h"
 #include "api/page_token.h"
 #include "api/summary_json.h"
+#include "api/trace_query.h"
 #include "api/xray_handlers.h"
 #include "filter/filter.h"
 #include "xray/document_merge.h"
@@ -88,7 +89,9 @@ Result<std::optional<json>> LoadTrace(store::Store& store, const xray::TraceId& 
 void BatchGetTraces(store::Store& store, const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  if (Status s = RejectNextToken(body, "returns every requested trace at once and never issues one"); !s.ok()) {
+  if (Status s =
+          RejectNextToken(body, "returns every requested trace at once and never issues one");
+      !s.ok()) {
     return respond(StatusResponse(s));
   }
   Result<std::vector<xray::TraceId>> ids = ReadTraceIds(body, kMaxTraceIdsPerBatchGet);
@@ -110,8 +113,7 @@ void BatchGetTraces(store::Store& store, const HttpRequest& request, Responder r
 }
 
 struct SummariesQuery {
-  store::ScanOptions scan;
-  std::optional<filter::CompiledFilter> filter;
+  TraceQuery query;
   std::optional<double> sampling_rate;  // set when Sampling is true
   uint64_t fingerprint = 0;
 };
@@ -119,25 +121,10 @@ struct SummariesQuery {
 Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body,
                                            const filter::GroupResolver* groups) {
   SummariesQuery q;
-  Result<TimeRange> range = ReadTimeRange(body);
-  if (!range.ok()) return range.status();
-  q.scan.start_us = range->start_us;
-  q.scan.end_us = range->end_us;
-  q.scan.descending = true;
-
-  Field<std::string_view> type = body.String("TimeRangeType");
-  if (!type.ok()) return type.status();
-  const std::string_view type_name = type->value_or("TraceId");
-  if (type_name == "TraceId") {
-    q.scan.time_range_type = store::TimeRangeType::kTraceId;
-  } else if (type_name == "Event") {
-    q.scan.time_range_type = store::TimeRangeType::kEvent;
-  } else if (type_name == "Service") {
-    q.scan.time_range_type = store::TimeRangeType::kService;
-  } else {
-    return Status::InvalidArgument(fmt::format(
-        "TimeRangeType: must be TraceId, Event or Service, got \"{}\"", type_name.substr(0, 64)));
-  }
+  Result<TraceQuery> query = ParseTraceQuery(body, groups);
+  if (!query.ok()) return query.status();
+  q.query = std::move(query).value();
+  store::ScanOptions& scan = q.query.scan;
 
   Field<bool> sampling = body.Bool("Sampling");
   if (!sampling.ok()) return sampling.status();
@@ -163,25 +150,10 @@ Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body,
   }
   if (sampling->value_or(false)) q.sampling_rate = rate;
 
-  Field<std::string_view> expression = body.String("FilterExpression");
-  if (!expression.ok()) return expression.status();
-  if (expression->has_value() && !(*expression)->empty()) {
-    Result<filter::CompiledFilter> compiled = filter::CompileFilter(**expression, groups);
-    if (!compiled.ok()) {
-      return Status::InvalidArgument(
-          fmt::format("FilterExpression: {}", compiled.status().message()));
-    }
-    if (!compiled->MatchesAll()) {
-      q.scan.index = compiled->IndexHint();
-      q.scan.decode_graph = compiled->NeedsGraph();  // summaries never read the graph
-      q.filter = std::move(*compiled);
-    }
-  }
-
-  const std::string identity =
-      fmt::format("{}|{}|{}|{}|{}|{}", q.scan.start_us, q.scan.end_us, type_name,
-                  q.sampling_rate ? fmt::format("{}:{}", strategy_name, *q.sampling_rate) : "all",
-                  q.filter ? q.filter->ToString() : "", kSummariesPerPage);
+  const std::string identity = fmt::format(
+      "{}|{}|{}|{}|{}|{}", scan.start_us, scan.end_us, TimeRangeTypeName(scan.time_range_type),
+      q.sampling_rate ? fmt::format("{}:{}", strategy_name, *q.sampling_rate) : "all",
+      q.query.filter ? q.query.filter->ToString() : "", kSummariesPerPage);
   q.fingerprint = std::hash<std::string>{}(identity);
 
   Field<std::string_view> token = body.String("NextToken");
@@ -194,7 +166,7 @@ Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body,
           "NextToken: it was issued for a different query (time range, TimeRangeType, "
           "sampling or FilterExpression changed); start again without it");
     }
-    q.scan.resume_after = decoded->cursor;
+    scan.resume_after = decoded->cursor;
   }
   return q;
 }
@@ -212,14 +184,15 @@ void GetTraceSummaries(store::Store& store, const filter::GroupResolver* groups,
   Result<SummariesQuery> query = ParseSummariesQuery(body, groups);
   if (!query.ok()) return respond(StatusResponse(query.status()));
   const SummariesQuery& q = *query;
-  const bool event_time = q.scan.time_range_type == store::TimeRangeType::kEvent;
+  const store::ScanOptions& scan = q.query.scan;
+  const bool event_time = scan.time_range_type == store::TimeRangeType::kEvent;
 
   json summaries = json::array();
   size_t scanned = 0;
   bool more = false;
   std::optional<store::ScanCursor> last;
   std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;
-  Status status = store.Scan(q.scan, [&](const store::TraceRecord& record, int64_t sort_time_us) {
+  Status status = store.Scan(scan, [&](const store::TraceRecord& record, int64_t sort_time_us) {
     if (summaries.size() >= kSummariesPerPage || scanned >= kMaxScannedPerPage) {
       more = true;
       return false;
@@ -227,7 +200,7 @@ void GetTraceSummaries(store::Store& store, const filter::GroupResolver* groups,
     ++scanned;
     last = store::ScanCursor{sort_time_us, record.summary.id};
     if (q.sampling_rate && !Sampled(record.summary.id, *q.sampling_rate)) return true;
-    if (q.filter && !q.filter->Matches(record)) return true;
+    if (!q.query.Matches(record)) return true;
     if (!seen.insert(record.summary.id).second) return true;  // an index may repeat a trace
     summaries.push_back(TraceSummaryJson(
         record.summary, event_time ? std::optional<int64_t>(sort_time_us) : std::nullopt));
@@ -236,7 +209,7 @@ void GetTraceSummaries(store::Store& store, const filter::GroupResolver* groups,
   if (!status.ok()) return respond(StatusResponse(status));
 
   json response = {{"TraceSummaries", std::move(summaries)}};
-  response["ApproximateTime"] = EpochSeconds(more && last ? last->time_us : q.scan.start_us);
+  response["ApproximateTime"] = EpochSeconds(more && last ? last->time_us : scan.start_us);
   response["TracesProcessedCount"] = scanned;
   if (more && last) response["NextToken"] = EncodePageToken(PageToken{*last, q.fingerprint});
   respond(JsonResponse(response));
