@@ -13,6 +13,7 @@ void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& s
   RegisterPutApis(router, pipeline, metrics);
   auto groups = std::make_shared<GroupRegistry>(store);
   RegisterReadApis(router, store, groups);
+  RegisterAnalyticsApis(router, store, groups);
   RegisterGroupApis(router, std::move(groups));
 }
 

@@ -2,7 +2,9 @@
 // BatchGetTraces, GetTraceSummaries, the group APIs (CreateGroup, GetGroup,
 // GetGroups, UpdateGroup, DeleteGroup) and, with RegisterServiceMapApis, the
 // service-map APIs. Field names, timestamps (epoch seconds as JSON numbers) and
-// the error shape are exactly X-Ray's.
+// the error shape are exactly X-Ray's. RegisterXRayApi also registers Roentgen's
+// own extension TraceAnalytics (POST /roentgen/TraceAnalytics, docs/api.md
+// "Roentgen extensions"), which X-Ray does not have.
 #pragma once
 
 #include "api/http.h"

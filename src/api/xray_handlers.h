@@ -1,5 +1,6 @@
-// The X-Ray API families, registered by RegisterXRayApi (xray_api.h). One
-// function per handler file; see each .cpp for the operations and their limits.
+// The X-Ray API families and Roentgen's extensions, registered by
+// RegisterXRayApi (xray_api.h). One function per handler file; see each .cpp
+// for the operations and their limits.
 #pragma once
 
 #include <memory>
@@ -30,5 +31,11 @@ void RegisterGroupApis(Router& router, std::shared_ptr<GroupRegistry> groups);
 // (POST /TraceGraph), GetTimeSeriesServiceStatistics
 // (POST /TimeSeriesServiceStatistics).
 void RegisterGraphApis(Router& router, store::Store& store, graph::RollupStore& rollups);
+
+// trace_analytics_api.cpp: Roentgen's TraceAnalytics extension (POST
+// /roentgen/TraceAnalytics), aggregates over the traces a filter matches.
+// `groups` resolves group.name / group.arn in filters.
+void RegisterAnalyticsApis(Router& router, store::Store& store,
+                           std::shared_ptr<const filter::GroupResolver> groups);
 
 }  // namespace roentgen::api

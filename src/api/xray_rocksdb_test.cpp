@@ -1,6 +1,7 @@
 // Integration: the X-Ray API and the ingest pipeline over the real RocksDB
 // store — write through PutTraceSegments and UDP, read back with
 // BatchGetTraces and GetTraceSummaries, across a close and reopen.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -142,6 +143,79 @@ TEST_F(XRayRocksDbTest, PagingOverRocksDbReturnsEveryTraceOnce) {
   ASSERT_EQ(seen.size(), static_cast<size_t>(kTraces));
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), static_cast<size_t>(kTraces));
   for (int i = 0; i < kTraces; ++i) EXPECT_EQ(seen[i], TraceIdText(kTraces - i));
+}
+
+// TraceAnalytics over RocksDB: the plain time scan, an indexed filter (the
+// secondary index narrows the candidates), a filter on the trace graph, and a
+// scan stopped by MaxTraces.
+TEST_F(XRayRocksDbTest, TraceAnalyticsOverRocksDb) {
+  Server server(dir_);
+  constexpr int kTraces = 300;
+  std::vector<std::string> docs;
+  int gold = 0, faults = 0, api_faults = 0;
+  for (int i = 0; i < kTraces; ++i) {
+    const double start = 3000.0 + i;
+    const bool is_gold = i % 3 == 0;
+    const bool fault = i % 10 == 0;
+    gold += is_gold;
+    faults += fault;
+    docs.push_back(
+        SegmentJson(TraceIdText(i + 1), SegmentIdText(i + 1), start, start + 0.1 + (i % 5) * 0.2,
+                    fmt::format(R"(,"user":"user-{}","annotations":{{"tier":"{}"}}{})", i % 4,
+                                is_gold ? "gold" : "silver", fault ? R"(,"fault":true)" : ""),
+                    "web"));
+    if (i % 2 == 0) {  // web calls api
+      const bool api_fault = i % 4 == 0;
+      api_faults += api_fault;
+      docs.push_back(SegmentJson(TraceIdText(i + 1), SegmentIdText(10'000 + i), start + 0.01,
+                                 start + 0.05,
+                                 fmt::format(R"(,"parent_id":"{}"{})", SegmentIdText(i + 1),
+                                             api_fault ? R"(,"fault":true)" : ""),
+                                 "api"));
+    }
+  }
+  json put = server.Post("/TraceSegments", {{"TraceSegmentDocuments", docs}});
+  ASSERT_EQ(put["UnprocessedTraceSegments"], json::array());
+  const json range = {{"StartTime", 3000}, {"EndTime", 3000 + kTraces}};
+
+  json all = server.Post("/roentgen/TraceAnalytics", range);
+  EXPECT_EQ(all["TraceCount"], kTraces);
+  EXPECT_EQ(all["TracesProcessedCount"], kTraces);
+  EXPECT_EQ(all["Complete"], true);
+  EXPECT_EQ(all["ScannedFrom"], 3000.0);
+  EXPECT_EQ(all["Status"]["Fault"], faults);
+  EXPECT_EQ(all["Status"]["Ok"], kTraces - faults);
+  ASSERT_EQ(all["Users"].size(), 4u);
+  EXPECT_EQ(all["Users"][0], (json{{"Value", "user-0"}, {"TraceCount", kTraces / 4}}));
+  EXPECT_EQ(all["Services"], (json::array({{{"Name", "web"}, {"TraceCount", kTraces}},
+                                           {{"Name", "api"}, {"TraceCount", kTraces / 2}}})));
+  int64_t histogram_total = 0;
+  for (const json& bucket : all["ResponseTimeHistogram"])
+    histogram_total += bucket["Count"].get<int64_t>();
+  EXPECT_EQ(histogram_total, kTraces);
+  EXPECT_EQ(all["TimeSeries"]["Period"], 60);
+  EXPECT_EQ(all["TimeSeries"]["Points"].size(), 5u);  // 3000..3299 in 60 s periods from 2940
+
+  json indexed = server.Post("/roentgen/TraceAnalytics",
+                             {{"StartTime", 3000},
+                              {"EndTime", 3000 + kTraces},
+                              {"FilterExpression", R"(annotation.tier = "gold")"}});
+  EXPECT_EQ(indexed["TraceCount"], gold);
+  EXPECT_EQ(indexed["TracesProcessedCount"], gold);  // only the index's entries were read
+  EXPECT_EQ(indexed["Annotations"][0]["Values"],
+            (json::array({{{"Value", {{"StringValue", "gold"}}}, {"TraceCount", gold}}})));
+
+  json graph = server.Post("/roentgen/TraceAnalytics",
+                           {{"StartTime", 3000},
+                            {"EndTime", 3000 + kTraces},
+                            {"FilterExpression", R"(service("api") { fault })"}});
+  EXPECT_EQ(graph["TraceCount"], api_faults);
+
+  json cut = server.Post("/roentgen/TraceAnalytics",
+                         {{"StartTime", 3000}, {"EndTime", 3000 + kTraces}, {"MaxTraces", 100}});
+  EXPECT_EQ(cut["TraceCount"], 100);
+  EXPECT_EQ(cut["Complete"], false);
+  EXPECT_EQ(cut["ScannedFrom"], 3000.0 + kTraces - 100);  // the 100 most recent starts
 }
 
 // A restart: the rollups are rebuilt from the stored traces on a thread while
