@@ -176,6 +176,16 @@ test('the keyboard reaches the map, moves between nodes and selects one', async 
   await page.close();
 });
 
+test('finding a service dims the others and Enter selects it', async () => {
+  const page = await app.newPage();
+  await openMap(page);
+  await page.getByRole('searchbox', { name: 'Find a service' }).fill('reports');
+  assert.equal(await page.locator('.map-node.dim').count(), 6);
+  await page.getByRole('searchbox', { name: 'Find a service' }).press('Enter');
+  await page.getByRole('complementary', { name: 'Details of reports-db' }).getByText('Database::SQL').waitFor();
+  await page.close();
+});
+
 test('a window without traces says so', async () => {
   const page = await app.newPage();
   await page.goto(app.url('#/map?range=2020-01-01T00:00:00Z~2020-01-01T01:00:00Z'));

@@ -84,6 +84,7 @@ export default function MapView({ route }: { route: Route }) {
     setError(null);
     loadServiceGraph(window, group, abort.signal, setPagesSoFar)
       .then((r) => {
+        performance.mark('map-data');
         setLoaded({ map: buildMap(r.services), window, pages: r.pages, at: Date.now() });
         setLoading(false);
       })
