@@ -4,7 +4,7 @@
 // 200-node map is not re-rendered on every pointer move. Nodes are buttons
 // with a roving tabindex: Tab reaches the map once, arrow keys move between
 // nodes by position, Enter selects, Escape clears the selection.
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef } from 'preact/hooks';
 import { formatDuration, formatPercent } from '../lib/format';
 import {
   combPath,
@@ -117,7 +117,18 @@ export function Graph({ map, layout, minutes, selectedNode, selectedEdge, dimmed
   const world = useRef<SVGGElement>(null);
   const view = useRef<Viewport>({ x: 0, y: 0, k: 1 });
   const size = useRef({ w: 0, h: 0 });
-  const [focusKey, setFocusKey] = useState<string | undefined>(undefined);
+  // The node Tab lands on (roving tabindex). Moved imperatively: re-rendering
+  // a 200-node map for each arrow key would make the keyboard lag.
+  const focusKey = useRef<string | undefined>(undefined);
+  const setFocusKey = (key: string) => {
+    if (focusKey.current === key) return;
+    const root = svg.current;
+    if (root) {
+      for (const el of root.querySelectorAll<SVGGElement>('.map-node[tabindex="0"]')) el.setAttribute('tabindex', '-1');
+      root.querySelector(`[data-key="${CSS.escape(key)}"]`)?.setAttribute('tabindex', '0');
+    }
+    focusKey.current = key;
+  };
   const drag = useRef<{ x: number; y: number; vx: number; vy: number; id: number; moved: boolean } | null>(null);
   const suppressClick = useRef(false);
   const zoomLabel = useRef<HTMLSpanElement>(null);
@@ -220,7 +231,8 @@ export function Graph({ map, layout, minutes, selectedNode, selectedEdge, dimmed
   };
 
   const positions = useMemo(() => new Map([...layout.nodes].map(([k, b]) => [k, { x: b.x, y: b.y }])), [layout]);
-  const rovingKey = focusKey && layout.nodes.has(focusKey) ? focusKey : selectedNode && layout.nodes.has(selectedNode) ? selectedNode : map.nodes[0]?.key;
+  const rovingKey =
+    focusKey.current && layout.nodes.has(focusKey.current) ? focusKey.current : selectedNode && layout.nodes.has(selectedNode) ? selectedNode : map.nodes[0]?.key;
 
   const focusNode = (key: string) => {
     setFocusKey(key);
