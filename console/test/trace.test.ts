@@ -288,6 +288,10 @@ test('time scale: percent, bar boxes clipped to the window, ticks and labels', (
   assert.equal(tickLabel(0.2, 0.2), '200 ms');
   assert.equal(tickLabel(2, 2), '2 s');
   assert.equal(tickLabel(0.00025, 0.00005), '250 µs');
+  // One unit per axis: 2.5 s, not 2500 ms, when the axis reaches seconds.
+  assert.equal(tickLabel(2.5, 0.5, 3.5), '2.5 s');
+  assert.equal(tickLabel(0.5, 0.5, 3.5), '0.5 s');
+  assert.equal(tickLabel(0.0125, 0.0025, 0.02), '12.5 ms');
 });
 
 test('minimap window: drag, resize, select and zoom stay inside the trace', () => {

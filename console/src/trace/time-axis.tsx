@@ -17,6 +17,7 @@ export function TimeAxis({ ticks, window, onWindow, nameWidth, onNameWidth, axis
   const axis = useRef<HTMLDivElement>(null);
   const [drag, setDrag] = useState<{ a: number; b: number } | null>(null);
   const step = ticks.length > 1 ? ticks[1]!.offset - ticks[0]!.offset : 1;
+  const last = ticks[ticks.length - 1]?.offset ?? 0;
   // A label needs about 56 px to the right of its tick.
   const labelRoom = 100 - (56 / Math.max(56, axisWidth)) * 100;
 
@@ -84,7 +85,7 @@ export function TimeAxis({ ticks, window, onWindow, nameWidth, onNameWidth, axis
       >
         {ticks.map((t) => (
           <span class="tv-tick" style={{ left: `${t.percent}%` }}>
-            {t.percent <= labelRoom ? <span>{tickLabel(t.offset, step)}</span> : null}
+            {t.percent <= labelRoom ? <span>{tickLabel(t.offset, step, last)}</span> : null}
           </span>
         ))}
         {drag ? (

@@ -72,16 +72,16 @@ export function ticks(scale: Scale, target = 6): Tick[] {
   return out;
 }
 
-// A tick's label: few enough digits to tell neighbours apart.
-export function tickLabel(offset: number, step: number): string {
+// A tick's label, in the unit the window's far end calls for (so one axis
+// never mixes units), with the decimals its step needs.
+export function tickLabel(offset: number, step: number, last = offset): string {
   if (offset === 0) return '0';
-  if (step >= 1) return `${trim(offset, step >= 10 ? 0 : 1)} s`;
-  if (step >= 0.001) return `${trim(offset * 1e3, step >= 0.01 ? 0 : 1)} ms`;
-  return `${trim(offset * 1e6, step >= 1e-5 ? 0 : 1)} µs`;
-}
-
-function trim(v: number, digits: number): string {
-  return String(Number(v.toFixed(digits)));
+  const unit = last >= 1 ? 1 : last >= 0.001 ? 1e-3 : 1e-6;
+  const x = step / unit;
+  let digits = 0;
+  while (digits < 3 && Math.abs(Math.round(x * 10 ** digits) - x * 10 ** digits) > 1e-6 * 10 ** digits) digits++;
+  const text = String(Number((offset / unit).toFixed(digits)));
+  return `${text} ${unit === 1 ? 's' : unit === 1e-3 ? 'ms' : 'µs'}`;
 }
 
 export function clampWindow(w: ViewWindow): ViewWindow {

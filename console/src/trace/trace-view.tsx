@@ -110,10 +110,8 @@ function TraceLoaded({ id, route, trace, tree, graph }: { id: string; route: Rou
     next.tab = t === 'map' ? 'map' : undefined;
     navigate(formatHash('trace', [id], next), { replace: true });
   };
-  const selectSpan = (i: number) => {
-    if (tab !== 'timeline') setTab('timeline');
-    state.selectSpan(i);
-  };
+  // Showing a span always shows the timeline.
+  const selectSpan = (i: number) => state.selectSpan(i, { tab: undefined });
   const onMapNode = (name: string, type: string) => {
     const hit =
       tree.order.find((i) => tree.spans[i]!.kind === 'segment' && tree.spans[i]!.name === name && (!type || tree.spans[i]!.doc.origin === type)) ??

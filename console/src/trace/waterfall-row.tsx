@@ -35,6 +35,7 @@ interface Props {
   index: number;
   tree: SpanTree;
   scale: Scale;
+  axisWidth: number; // px, for fitting labels
   selected: boolean;
   critical: Map<number, { start: number; end: number }[]> | null;
   onSelect: (key: string) => void;
@@ -52,7 +53,7 @@ function Sections({ scale, list }: { scale: Scale; list: { start: number; end: n
   );
 }
 
-export function WaterfallRow({ row, index, tree, scale, selected, critical, onSelect, onToggle }: Props) {
+export function WaterfallRow({ row, index, tree, scale, axisWidth, selected, critical, onSelect, onToggle }: Props) {
   const node = row.node;
   const g = node.group;
   const span = tree.spans[node.span]!;
@@ -72,12 +73,29 @@ export function WaterfallRow({ row, index, tree, scale, selected, critical, onSe
   const onCritical = !!sections && sections.length > 0;
   const durationText = g ? formatDuration(g.total) : inProgress ? `≥ ${formatDuration(end - start)}` : formatDuration(end - start);
   const label = g ? `total ${formatDuration(g.total)} · wall ${formatDuration(g.wall)}` : inProgress ? 'in progress' : '';
-  // A label beside the bar, on whichever side has more room.
+  // A label beside the bar: after it when it fits there, else before it
+  // when that fits, else on whichever side has more room.
   const endPct = percent(scale, end);
   const startPct = percent(scale, start);
-  const labelStyle = 100 - endPct >= startPct ? { left: `calc(${Math.max(0, endPct)}% + 6px)` } : { right: `calc(${Math.max(0, 100 - startPct)}% + 6px)` };
+  const need = ((label.length * 6.2 + 10) / Math.max(1, axisWidth)) * 100;
+  const after = 100 - endPct >= need || (startPct < need && 100 - endPct >= startPct);
+  const labelStyle = after ? { left: `calc(${Math.max(0, endPct)}% + 6px)` } : { right: `calc(${Math.max(0, 100 - startPct)}% + 6px)` };
   const op = operationLabel(span);
   const kind = g ? '' : kindLabel(span);
+  // What a screen reader says for the row: the name first, then the facts.
+  const rowLabel = [
+    g ? `${g.name} ×${g.count}, a group of ${g.count} repeated calls` : span.name,
+    op,
+    g ? '' : span.kind === 'segment' ? `service segment${span.doc.origin ? ` ${span.doc.origin}` : ''}` : kind ? `subsegment, ${kind}` : 'subsegment',
+    status !== 'ok' ? statusText[status] : '',
+    inProgress ? 'in progress' : '',
+    span.orphan && !g ? 'orphan' : '',
+    g ? `total ${formatDuration(g.total)}, wall ${formatDuration(g.wall)}` : durationText,
+    `starts at +${offset}`,
+    onCritical ? 'on the critical path' : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return (
     <div
       role="row"
@@ -86,6 +104,7 @@ export function WaterfallRow({ row, index, tree, scale, selected, critical, onSe
       aria-expanded={row.hasChildren ? row.open : undefined}
       aria-selected={selected}
       aria-rowindex={index + 1}
+      aria-label={rowLabel}
       class={`tv-row tv-cols${selected ? ' selected' : ''}${span.kind === 'segment' && !g ? ' seg' : ''}${onCritical ? ' on-crit' : ''}`}
       onClick={() => onSelect(node.key)}
     >

@@ -40,21 +40,22 @@ export function useWaterfallState(tree: SpanTree, traceId: string, params: URLSe
     return m;
   }, [rows]);
 
-  const select = (key: string | null) => {
+  // `also`: other URL parameters to change in the same step.
+  const select = (key: string | null, also: Record<string, string | undefined> = {}) => {
     const node = key === null ? null : display.byKey.get(key) ?? null;
     setSelectedKey(node ? node.key : null);
-    const next: Record<string, string | undefined> = Object.fromEntries(params.entries());
+    const next: Record<string, string | undefined> = { ...Object.fromEntries(params.entries()), ...also };
     next.span = node ? tree.spans[node.span]!.id : undefined;
     navigate(formatHash('trace', [traceId], next), { replace: true });
   };
 
   // Selects a span by index, opening what hides it.
-  const selectSpan = (span: number) => {
+  const selectSpan = (span: number, also: Record<string, string | undefined> = {}) => {
     const node = display.nodes[display.nodeOfSpan[span]!];
     if (!node) return;
     const closed = closedAncestors(open, node);
     if (closed.length) setOpenState((s) => setOpen(s, closed, true));
-    select(node.key);
+    select(node.key, also);
     setRevealed((n) => n + 1);
   };
 

@@ -155,7 +155,7 @@ export function Waterfall({ tree, state, critical, showCritical, onShowCritical,
       </div>
       <div class="tv-cols tv-overview">
         <div class="tv-overview-text small muted">
-          {rows.length.toLocaleString('en-US')} of {tree.spans.length.toLocaleString('en-US')} spans shown
+          {rows.length.toLocaleString('en-US')} rows · {tree.spans.length.toLocaleString('en-US')} spans
           {zoomed ? ' · zoomed' : ''}
         </div>
         <div />
@@ -194,6 +194,7 @@ export function Waterfall({ tree, state, critical, showCritical, onShowCritical,
                 index={win.first + k}
                 tree={tree}
                 scale={scale}
+                axisWidth={axisWidth}
                 selected={selected === r.node}
                 critical={showCritical ? critical : null}
                 onSelect={(key) => {
