@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { criticalPath, sectionsBySpan } from '../src/trace/critical-path';
+import { findSpans } from '../src/trace/find';
 import { buildDisplayTree, closedAncestors, flatten, initialOpen, setOpen, unionIntervals } from '../src/trace/rows';
 import {
   ancestors,
@@ -340,4 +341,26 @@ test('trace map: shares, left-to-right layout, ring arcs', () => {
   assert.ok(g.edges[0]!.points.length >= 2);
   assert.equal(ringArcs({ ok: 1, error: 0, throttle: 0, fault: 0 }, 10).length, 1);
   assert.equal(ringArcs({ ok: 0.5, error: 0.5, throttle: 0, fault: 0 }, 10).length, 2);
+});
+
+test('find: every word must appear in what a span says, in waterfall order', () => {
+  const tree = buildTree([
+    seg({
+      id: 'w1',
+      name: 'web',
+      annotations: { email: 'alice@example.com' },
+      subsegments: [
+        { id: 'd1', name: 'DynamoDB', namespace: 'aws', aws: { operation: 'GetItem' }, start_time: T, end_time: T + 0.1 } as SegmentDoc,
+        { id: 'd2', name: 'DynamoDB', namespace: 'aws', aws: { operation: 'PutItem' }, start_time: T + 0.2, end_time: T + 0.3, cause: { exceptions: [{ type: 'ThrottlingException' }] } } as SegmentDoc,
+      ],
+    }),
+  ]);
+  const found = (q: string) => names(tree, findSpans(tree, q)).join(',');
+  assert.equal(found(''), '');
+  assert.equal(found('dynamodb'), 'DynamoDB,DynamoDB');
+  assert.equal(found('dynamodb putitem'), 'DynamoDB');
+  assert.equal(found('throttlingexception'), 'DynamoDB');
+  assert.equal(found('email=alice'), 'web');
+  assert.equal(found('d1'), 'DynamoDB');
+  assert.equal(found('nothing-like-this'), '');
 });

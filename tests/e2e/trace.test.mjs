@@ -213,6 +213,27 @@ test('keyboard: arrows move the selection, Left/Right collapse and expand, Enter
   await page.close();
 });
 
+test('find spans: matches are marked and Enter steps to them, opening what hides them', async () => {
+  const t = faultTrace();
+  const n = functionDoc(t.id).subsegments.filter((s) => s.name === 'DynamoDB').length;
+  const page = await app.newPage();
+  const grid = await openTrace(page, t.id);
+  const find = page.getByRole('searchbox', { name: 'Find spans' });
+  await find.fill('TypeError');
+  await page.getByRole('status').filter({ hasText: /^1 match$/ }).waitFor();
+  await find.press('Enter');
+  assert.match(await grid.locator('[role="row"][aria-selected="true"]').getAttribute('aria-label'), /^notes-fn, service segment AWS::Lambda::Function, Fault,.*matches the search$/);
+  assert.equal(hashParams(page).get('span'), functionDoc(t.id).id);
+  // The calls are hidden in their closed group until a match is stepped to.
+  await find.fill('getitem');
+  await page.getByRole('status').filter({ hasText: `${n} matches` }).waitFor();
+  await find.press('Enter');
+  await page.getByRole('status').filter({ hasText: `1 of ${n} matches` }).waitFor();
+  assert.equal(hashParams(page).get('span'), functionDoc(t.id).subsegments[0].id);
+  assert.equal(await grid.getByRole('row', { name: /^DynamoDB, GetItem, .*matches the search$/ }).count(), n);
+  await page.close();
+});
+
 test('the critical path is marked on the spans it runs through, and can be hidden', async () => {
   const t = faultTrace();
   const page = await app.newPage();

@@ -37,6 +37,7 @@ interface Props {
   scale: Scale;
   axisWidth: number; // px, for fitting labels
   selected: boolean;
+  match: boolean; // found by the search
   critical: Map<number, { start: number; end: number }[]> | null;
   onSelect: (key: string) => void;
   onToggle: (row: Row) => void;
@@ -53,7 +54,7 @@ function Sections({ scale, list }: { scale: Scale; list: { start: number; end: n
   );
 }
 
-export function WaterfallRow({ row, index, tree, scale, axisWidth, selected, critical, onSelect, onToggle }: Props) {
+export function WaterfallRow({ row, index, tree, scale, axisWidth, selected, match, critical, onSelect, onToggle }: Props) {
   const node = row.node;
   const g = node.group;
   const span = tree.spans[node.span]!;
@@ -93,6 +94,7 @@ export function WaterfallRow({ row, index, tree, scale, axisWidth, selected, cri
     g ? `total ${formatDuration(g.total)}, wall ${formatDuration(g.wall)}` : durationText,
     `starts at +${offset}`,
     onCritical ? 'on the critical path' : '',
+    match ? 'matches the search' : '',
   ]
     .filter(Boolean)
     .join(', ');
@@ -105,7 +107,7 @@ export function WaterfallRow({ row, index, tree, scale, axisWidth, selected, cri
       aria-selected={selected}
       aria-rowindex={index + 1}
       aria-label={rowLabel}
-      class={`tv-row tv-cols${selected ? ' selected' : ''}${span.kind === 'segment' && !g ? ' seg' : ''}${onCritical ? ' on-crit' : ''}`}
+      class={`tv-row tv-cols${selected ? ' selected' : ''}${match ? ' match' : ''}${span.kind === 'segment' && !g ? ' seg' : ''}${onCritical ? ' on-crit' : ''}`}
       onClick={() => onSelect(node.key)}
     >
       <div role="gridcell" class="tv-name" style={{ paddingLeft: `${4 + row.depth * 14}px` }}>
@@ -145,7 +147,7 @@ export function WaterfallRow({ row, index, tree, scale, axisWidth, selected, cri
       <div role="gridcell" class="tv-dur" title={g ? `total ${formatDuration(g.total)}, wall ${formatDuration(g.wall)}` : undefined}>
         {durationText}
       </div>
-      <div role="gridcell" class="tv-bars" aria-label={`starts at ${offset}, ${g ? `${g.count} calls, ${formatDuration(g.total)} in total, ${formatDuration(g.wall)} wall time` : inProgress ? `in progress, ${durationText}` : durationText}${onCritical ? ', on the critical path' : ''}`}>
+      <div role="gridcell" class="tv-bars" title={rowLabel} aria-label={`starts at ${offset}, ${g ? `${g.count} calls, ${formatDuration(g.total)} in total, ${formatDuration(g.wall)} wall time` : inProgress ? `in progress, ${durationText}` : durationText}${onCritical ? ', on the critical path' : ''}`}>
         {box ? (
           g ? (
             <span class={`tv-bar group s-${status}`} style={{ left: `${box.left}%`, width: `${box.width}%` }}>

@@ -3,6 +3,7 @@
 // (ui/virtual.ts), so a trace of thousands of spans costs a screenful.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useVirtual } from '../ui/virtual';
+import { findSpans } from './find';
 import { Minimap } from './minimap';
 import type { Row } from './rows';
 import type { SpanTree } from './spans';
@@ -119,11 +120,51 @@ export function Waterfall({ tree, state, critical, showCritical, onShowCritical,
     e.preventDefault();
   };
 
+  // Find: matching rows are marked; Enter and the arrows step through them.
+  const [query, setQuery] = useState('');
+  const matches = useMemo(() => findSpans(tree, query), [tree, query]);
+  const matchSet = useMemo(() => new Set(matches), [matches]);
+  const at = selected ? matches.indexOf(selected.span) : -1;
+  const step = (dir: 1 | -1) => {
+    if (!matches.length) return;
+    const k = at < 0 ? (dir > 0 ? 0 : matches.length - 1) : (at + dir + matches.length) % matches.length;
+    state.selectSpan(matches[k]!);
+  };
+
   const zoomed = !isFull(window);
   const onCriticalCount = critical?.size ?? 0;
   return (
     <div ref={box} class="tv-waterfall" style={{ '--tv-name-w': `${nameWidth}px` }}>
       <div class="tv-tools" role="toolbar" aria-label="Waterfall">
+        <span class="tv-find" role="search">
+          <input
+            type="search"
+            aria-label="Find spans"
+            placeholder="Find spans…"
+            title="Name, id, operation, URL, status, annotation key=value, exception, SQL; Enter: next, Shift+Enter: previous"
+            value={query}
+            onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') {
+                e.preventDefault();
+                step(e.shiftKey ? -1 : 1);
+              }
+            }}
+          />
+          {query ? (
+            <>
+              <span class="small muted tv-find-count" role="status">
+                {matches.length ? `${at >= 0 ? `${at + 1} of ` : ''}${matches.length.toLocaleString('en-US')} ${matches.length === 1 ? 'match' : 'matches'}` : 'no match'}
+              </span>
+              <button type="button" class="icon" aria-label="Previous match" disabled={!matches.length} onClick={() => step(-1)}>
+                ↑
+              </button>
+              <button type="button" class="icon" aria-label="Next match" disabled={!matches.length} onClick={() => step(1)}>
+                ↓
+              </button>
+            </>
+          ) : null}
+        </span>
         <button type="button" onClick={state.expandAll} title="Open every span and every group of repeated calls">
           Expand all
         </button>
@@ -196,6 +237,7 @@ export function Waterfall({ tree, state, critical, showCritical, onShowCritical,
                 scale={scale}
                 axisWidth={axisWidth}
                 selected={selected === r.node}
+                match={matchSet.size > 0 && (r.node.group ? r.node.group.members.some((m) => matchSet.has(m)) : matchSet.has(r.node.span))}
                 critical={showCritical ? critical : null}
                 onSelect={(key) => {
                   state.select(key);
