@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { combPath, edgePath, edgeWidth, fitView, nearestInDirection, reveal, ringArcs, zoomAt } from '../src/map/geometry';
+import { combPath, detailLevel, edgePath, edgeWidth, fitView, nearestInDirection, reveal, ringArcs, zoomAt } from '../src/map/geometry';
 import { findFans, layoutMap, nodeWidth, onRing, RING_RADIUS } from '../src/map/layout';
 
 const near = (a: number, b: number, eps = 0.01) => assert.ok(Math.abs(a - b) <= eps, `${a} ≈ ${b}`);
@@ -177,4 +177,12 @@ test('a service calling many leaves is laid out as a grid, its edges as a comb',
   assert.ok(layout.height < 4 * 150 + 200, `fan of 20 is ${layout.height} tall`);
   assert.equal(layout.edges.get('c~gw')!.comb, undefined);
   assert.ok(combPath(e.points).includes('L'));
+});
+
+test('zoomed out, text too small to read is left out', () => {
+  assert.equal(detailLevel(0.07), 0);
+  assert.equal(detailLevel(0.25), 1);
+  assert.equal(detailLevel(0.4), 2);
+  assert.equal(detailLevel(0.69), 3);
+  assert.equal(detailLevel(1), 3);
 });

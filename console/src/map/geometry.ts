@@ -112,6 +112,14 @@ export function fitView(contentW: number, contentH: number, viewW: number, viewH
   return { k, x: (viewW - contentW * k) / 2, y: (viewH - contentH * k) / 2 };
 }
 
+// How much of the map is drawn at a zoom: 0 rings and edges, 1 and names,
+// 2 and the figures in the rings and the types, 3 and the edge labels.
+// Text too small to read is not drawn at all, which keeps a 200-node
+// overview cheap to render and paint.
+export function detailLevel(k: number): 0 | 1 | 2 | 3 {
+  return k < 0.2 ? 0 : k < 0.3 ? 1 : k < 0.55 ? 2 : 3;
+}
+
 // Zoom by `factor` keeping the world point under (px, py) where it is.
 export function zoomAt(v: Viewport, factor: number, px: number, py: number): Viewport {
   const k = clampZoom(v.k * factor);

@@ -4,10 +4,11 @@
 // 200-node map is not re-rendered on every pointer move. Nodes are buttons
 // with a roving tabindex: Tab reaches the map once, arrow keys move between
 // nodes by position, Enter selects, Escape clears the selection.
-import { useEffect, useLayoutEffect, useMemo, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { formatDuration, formatPercent } from '../lib/format';
 import {
   combPath,
+  detailLevel,
   type Direction,
   edgePath,
   edgeWidth,
@@ -69,7 +70,7 @@ function ClientGlyph() {
   );
 }
 
-function NodeShape({ n, minutes }: { n: MapNode; minutes: number }) {
+function NodeShape({ n, minutes, level }: { n: MapNode; minutes: number; level: number }) {
   const c = n.counts;
   const latency = averageLatency(c);
   const title = nodeTitle(n);
@@ -85,7 +86,7 @@ function NodeShape({ n, minutes }: { n: MapNode; minutes: number }) {
         : ringArcs(0, 0, RING_RADIUS, shares(c)).map((a) => <path class={`arc ${a.status}`} d={a.d} stroke-width={RING_WIDTH} />)}
       {n.client ? (
         <ClientGlyph />
-      ) : (
+      ) : level < 2 ? null : (
         <>
           <text class="node-latency" y={-1}>
             {formatDuration(latency)}
@@ -95,18 +96,22 @@ function NodeShape({ n, minutes }: { n: MapNode; minutes: number }) {
           </text>
         </>
       )}
-      {glyph ? (
+      {glyph && level >= 2 ? (
         <g class="type-badge" transform={`translate(${RING_RADIUS * 0.78},${-RING_RADIUS * 0.78})`} aria-hidden="true">
           <rect x={-Math.max(9, glyph.length * 4 + 4)} y={-8} width={Math.max(18, glyph.length * 8 + 8)} height={16} rx={8} />
           <text y={4}>{glyph}</text>
         </g>
       ) : null}
-      <text class="node-name" y={RING_RADIUS + RING_WIDTH + 14}>
-        {title}
-      </text>
-      <text class="node-type" y={RING_RADIUS + RING_WIDTH + 28}>
-        {sub}
-      </text>
+      {level >= 1 ? (
+        <text class="node-name" y={RING_RADIUS + RING_WIDTH + 14}>
+          {title}
+        </text>
+      ) : null}
+      {level >= 2 ? (
+        <text class="node-type" y={RING_RADIUS + RING_WIDTH + 28}>
+          {sub}
+        </text>
+      ) : null}
     </>
   );
 }
@@ -136,12 +141,21 @@ export function Graph({ map, layout, minutes, selectedNode, selectedEdge, dimmed
   // Whether the user moved the view since it was last fitted: a fitted view
   // is fitted again when the canvas changes size (the side panel opens).
   const moved = useRef(false);
+  // The detail drawn (geometry.ts detailLevel), first guessed from the window
+  // so that a large map's first render does not draw what fitting hides.
+  const [level, setLevel] = useState(() =>
+    detailLevel(fitView(layout.width, layout.height, window.innerWidth - (selectedNode || selectedEdge ? 440 : 0), window.innerHeight - 110).k),
+  );
+  const levelRef = useRef(level);
   const apply = (v: Viewport, byUser = true) => {
     moved.current = byUser;
     view.current = v;
     world.current?.setAttribute('transform', `translate(${v.x},${v.y}) scale(${v.k})`);
-    svg.current?.classList.toggle('far', v.k < 0.55);
-    svg.current?.classList.toggle('very-far', v.k < 0.3);
+    const l = detailLevel(v.k);
+    if (l !== levelRef.current) {
+      levelRef.current = l;
+      setLevel(l);
+    }
     if (zoomLabel.current) zoomLabel.current.textContent = `${Math.round(v.k * 100)}%`;
   };
   const fit = () => apply(fitView(layout.width, layout.height, size.current.w, size.current.h), false);
@@ -296,13 +310,15 @@ export function Graph({ map, layout, minutes, selectedNode, selectedEdge, dimmed
       >
         <path class="edge-hit" d={d} />
         <path class="edge-line" d={d} stroke-width={edgeWidth(perMinute(c, minutes), maxRate)} marker-end={`url(#map-arrow${active ? '-active' : ''})`} />
-        <g class="edge-label" transform={`translate(${geo.label.x},${geo.label.y})`}>
-          <rect x={-LABEL_WIDTH / 2 + 6} y={-LABEL_HEIGHT / 2 + 1} width={LABEL_WIDTH - 12} height={LABEL_HEIGHT - 2} rx={4} />
-          <text y={-2}>{formatDuration(averageLatency(c))}</text>
-          <text class="edge-rate" y={11}>
-            {formatRate(perMinute(c, minutes))}
-          </text>
-        </g>
+        {level >= 3 || (active && level >= 2) ? (
+          <g class="edge-label" transform={`translate(${geo.label.x},${geo.label.y})`}>
+            <rect x={-LABEL_WIDTH / 2 + 6} y={-LABEL_HEIGHT / 2 + 1} width={LABEL_WIDTH - 12} height={LABEL_HEIGHT - 2} rx={4} />
+            <text y={-2}>{formatDuration(averageLatency(c))}</text>
+            <text class="edge-rate" y={11}>
+              {formatRate(perMinute(c, minutes))}
+            </text>
+          </g>
+        ) : null}
       </g>
     );
   });
@@ -333,7 +349,7 @@ export function Graph({ map, layout, minutes, selectedNode, selectedEdge, dimmed
         onKeyDown={(ev) => onNodeKey(ev, n.key)}
       >
         <title>{`${nodeTitle(n)}${n.type ? ` (${n.type})` : ''}`}</title>
-        <NodeShape n={{ ...n, name: n.client ? n.name : clip(n.name, fitChars(n.name, b.width)) }} minutes={minutes} />
+        <NodeShape n={{ ...n, name: n.client ? n.name : clip(n.name, fitChars(n.name, b.width)) }} minutes={minutes} level={level} />
       </g>
     );
   });
