@@ -172,9 +172,12 @@ test('the keyboard reaches the map, moves between nodes and selects one', async 
     throttle: count((t) => t.kind === 'throttle'),
     fault: count((t) => t.kind === 'fault'),
   });
+  // Escape in the panel closes it and gives the focus back to the node.
+  await page.getByRole('button', { name: 'Close details' }).focus();
   await page.keyboard.press('Escape');
   await page.getByRole('complementary').waitFor({ state: 'detached' });
   assert.doesNotMatch(page.url(), /node=/);
+  await page.waitForFunction(() => /^Web-Application,/.test(document.activeElement?.getAttribute('aria-label') ?? ''));
   await page.close();
 });
 

@@ -151,7 +151,16 @@ export function Details({ map, selection, window, minutes, range, group, reload,
   const period = choosePeriod(window.end - window.start);
   const rtText = rt ? `${formatDuration(rt[0])} – ${Number.isFinite(rt[1]) ? formatDuration(rt[1]) : 'slower'}` : '';
   return (
-    <aside class="map-details" aria-label={`Details of ${title}`}>
+    <aside
+      class="map-details"
+      aria-label={`Details of ${title}`}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape' && !(e.target instanceof HTMLInputElement)) {
+          e.preventDefault();
+          onClose();
+        }
+      }}
+    >
       <div class="map-details-head">
         <div class="grow">
           <h2 class="ellipsis" title={title}>

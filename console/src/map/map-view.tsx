@@ -114,6 +114,12 @@ export default function MapView({ route }: { route: Route }) {
   let selection: Selection | null = null;
   if (map && nodeParam && map.byKey.has(nodeParam)) selection = { kind: 'node', node: map.byKey.get(nodeParam)! };
   else if (map && edgeParam && map.edgeByKey.has(edgeParam)) selection = { kind: 'edge', edge: map.edgeByKey.get(edgeParam)! };
+  // Closing the panel returns the focus to the map, on the node it was about.
+  const closePanel = () => {
+    const key = selection?.kind === 'node' ? selection.node.key : selection?.kind === 'edge' ? selection.edge.from : undefined;
+    go({}, true);
+    if (key) requestAnimationFrame(() => document.querySelector<SVGGElement>(`.map-node[data-key="${CSS.escape(key)}"]`)?.focus({ preventScroll: true }));
+  };
   const missing = map && !loading && (nodeParam || edgeParam) && !selection;
 
   const dimmed = useMemo(() => {
@@ -215,7 +221,7 @@ export default function MapView({ route }: { route: Route }) {
             range={rangeText}
             group={group}
             reload={loaded.at}
-            onClose={() => go({}, true)}
+            onClose={closePanel}
             onSelectNode={(key) => go({ node: key }, true)}
             onSelectEdge={(key) => go({ edge: key }, true)}
           />
