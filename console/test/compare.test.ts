@@ -121,6 +121,14 @@ test('a value missing from a truncated list is at most the smallest listed count
   // difference uses the bound nearest A's share
   assert.deepEqual(a.b, { count: 10, share: 0.1, atMost: true });
   assert.ok(Math.abs(a.delta - 0.4) < 1e-12);
+  // Root causes carry their Other… figures inside RootCauses.
+  const rc = (count: number, other: number) =>
+    answer({ TraceCount: 100, RootCauses: { Fault: [{ Service: 's', Entity: 's', TraceCount: count }], Error: [], ResponseTime: [], ...({ OtherFault: other } as object) } });
+  const missing = compareSets(rc(50, 0), answer({ TraceCount: 100, RootCauses: { Fault: [{ Service: 't', Entity: 't', TraceCount: 9 }], Error: [], ResponseTime: [], ...({ OtherFault: 2 } as object) } }), 20);
+  const s = missing.byDimension.rootcause.find((r) => r.label === 's')!;
+  assert.deepEqual(s.b, { count: 2, share: 0.02, atMost: true });
+  const t = missing.byDimension.rootcause.find((r) => r.label === 't')!;
+  assert.deepEqual(t.a, { count: 0, share: 0, atMost: false });
   const c = urls.find((r) => r.label === '/c')!;
   // A's list is complete (2 < 20, no Other figure): /c has none there
   assert.deepEqual(c.a, { count: 0, share: 0, atMost: false });

@@ -243,8 +243,11 @@ export function compareSets(A: TraceAnalyticsResponse, B: TraceAnalyticsResponse
     if (k) return truncatedBound(k.Values, limit, k.OtherValues ?? (other(x, 'OtherAnnotations') === undefined ? undefined : 0));
     return truncatedBound(stats, limit, other(x, 'OtherAnnotations'));
   };
-  const rootCauseBound = (x: TraceAnalyticsResponse) => (group: string) =>
-    truncatedBound(x.RootCauses?.[rootCauseKinds.find((k) => kindLabel(k) === group)!] ?? [], limit);
+  const rootCauseBound = (x: TraceAnalyticsResponse) => (group: string) => {
+    const kind = rootCauseKinds.find((k) => kindLabel(k) === group)!;
+    const others = (x.RootCauses as unknown as Record<string, unknown> | undefined)?.[`Other${kind}`];
+    return truncatedBound(x.RootCauses?.[kind] ?? [], limit, typeof others === 'number' ? others : undefined);
+  };
   const annotationRows = groupedRows('annotation', annotations(A), annotations(B), nA, nB, annotationBound(A), annotationBound(B));
   const annotationKeys = [...new Set(annotationRows.map((r) => r.group!))];
 
