@@ -6,7 +6,7 @@ import { palette, useTheme } from '../ui/theme';
 import type { SpanTree } from './spans';
 import { clampWindow, dragWindow, isFull, minimapBars, zoomWindow, type ViewWindow } from './timescale';
 
-const height = 44;
+const height = 48;
 
 interface Props {
   tree: SpanTree;

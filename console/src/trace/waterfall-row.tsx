@@ -74,12 +74,13 @@ export function WaterfallRow({ row, index, tree, scale, axisWidth, selected, mat
   const onCritical = !!sections && sections.length > 0;
   const durationText = g ? formatDuration(g.total) : inProgress ? `≥ ${formatDuration(end - start)}` : formatDuration(end - start);
   const label = g ? `total ${formatDuration(g.total)} · wall ${formatDuration(g.wall)}` : inProgress ? 'in progress' : '';
-  // A label beside the bar: after it when it fits there, else before it
-  // when that fits, else on whichever side has more room.
+  // A label beside the bar: after it when it fits there, else before it;
+  // when it fits on neither side the row's tooltip and name carry it.
   const endPct = percent(scale, end);
   const startPct = percent(scale, start);
   const need = ((label.length * 6.2 + 10) / Math.max(1, axisWidth)) * 100;
-  const after = 100 - endPct >= need || (startPct < need && 100 - endPct >= startPct);
+  const after = 100 - endPct >= need;
+  const labelFits = after || startPct >= need;
   const labelStyle = after ? { left: `calc(${Math.max(0, endPct)}% + 6px)` } : { right: `calc(${Math.max(0, 100 - startPct)}% + 6px)` };
   const op = operationLabel(span);
   const kind = g ? '' : kindLabel(span);
@@ -162,8 +163,12 @@ export function WaterfallRow({ row, index, tree, scale, axisWidth, selected, mat
           )
         ) : null}
         {sections && sections.length ? <Sections scale={scale} list={sections} /> : null}
-        {label && box ? (
+        {label && box && labelFits ? (
           <span class="tv-bar-label" style={labelStyle}>
+            {label}
+          </span>
+        ) : label && box && inProgress && !g ? (
+          <span class="tv-bar-label inside" style={{ left: `calc(${Math.max(0, startPct)}% + 4px)` }}>
             {label}
           </span>
         ) : null}

@@ -13,6 +13,14 @@ import { marks } from './use-trace';
 import type { WaterfallState } from './waterfall-state';
 import { WaterfallRow, rowHeight, rowId } from './waterfall-row';
 
+const legend = [
+  ['s-ok', 'OK'],
+  ['s-error', 'Error'],
+  ['s-throttle', 'Throttle'],
+  ['s-fault', 'Fault'],
+  ['progress', 'In progress'],
+] as const;
+
 interface Props {
   tree: SpanTree;
   state: WaterfallState;
@@ -61,7 +69,8 @@ export function Waterfall({ tree, state, critical, showCritical, onShowCritical,
   }, [tree, rows]);
 
   // A selection that came from the URL (or a click elsewhere) is scrolled
-  // to the middle of the view.
+  // to the middle of the view; so is one the details panel's opening or a
+  // resize pushed out of view.
   useEffect(() => {
     const el = ref.current;
     if (!el || selectedIndex < 0) return;
@@ -69,7 +78,7 @@ export function Waterfall({ tree, state, critical, showCritical, onShowCritical,
     if (top < el.scrollTop || top + rowHeight > el.scrollTop + el.clientHeight) {
       el.scrollTop = Math.max(0, top - el.clientHeight / 2);
     }
-  }, [state.revealed]);
+  }, [state.revealed, viewport]);
 
   const moveTo = (i: number) => {
     const r = rows[Math.max(0, Math.min(rows.length - 1, i))];
@@ -182,24 +191,28 @@ export function Waterfall({ tree, state, critical, showCritical, onShowCritical,
         <button type="button" disabled={!zoomed} onClick={() => setWindow({ from: 0, to: 1 })}>
           Reset zoom
         </button>
-        <span class="grow" />
-        <span class="tv-legend small muted" aria-hidden="true">
-          <span class="tv-sw s-ok" /> OK <span class="tv-sw s-error" /> Error <span class="tv-sw s-throttle" /> Throttle{' '}
-          <span class="tv-sw s-fault" /> Fault <span class="tv-sw progress" /> In progress
-          {showCritical && onCriticalCount ? (
-            <>
-              {' '}
-              <span class="tv-sw crit" /> Critical path
-            </>
-          ) : null}
-        </span>
       </div>
       <div class="tv-cols tv-overview">
         <div class="tv-overview-text small muted">
-          {rows.length.toLocaleString('en-US')} rows · {tree.spans.length.toLocaleString('en-US')} spans
-          {zoomed ? ' · zoomed' : ''}
+          <div>
+            {rows.length.toLocaleString('en-US')} rows · {tree.spans.length.toLocaleString('en-US')} spans
+            {zoomed ? ' · zoomed' : ''}
+          </div>
+          <div class="tv-legend" aria-hidden="true">
+            {legend.map(([cls, text]) => (
+              <span class="tv-lg">
+                <span class={`tv-sw ${cls}`} />
+                {text}
+              </span>
+            ))}
+            {showCritical && onCriticalCount ? (
+              <span class="tv-lg">
+                <span class="tv-sw crit" />
+                Critical path
+              </span>
+            ) : null}
+          </div>
         </div>
-        <div />
         <Minimap tree={tree} window={window} onWindow={setWindow} />
       </div>
       <TimeAxis
