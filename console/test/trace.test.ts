@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { criticalPath, sectionsBySpan } from '../src/trace/critical-path';
 import { findSpans } from '../src/trace/find';
+import { formatInt } from '../src/trace/fmt';
 import { buildDisplayTree, closedAncestors, flatten, initialOpen, setOpen, unionIntervals } from '../src/trace/rows';
 import {
   ancestors,
@@ -363,4 +364,8 @@ test('find: every word must appear in what a span says, in waterfall order', () 
   assert.equal(found('email=alice'), 'web');
   assert.equal(found('d1'), 'DynamoDB');
   assert.equal(found('nothing-like-this'), '');
+});
+
+test('formatInt groups thousands', () => {
+  assert.deepEqual([0, 999, 1000, 5001, 1234567].map(formatInt), ['0', '999', '1,000', '5,001', '1,234,567']);
 });

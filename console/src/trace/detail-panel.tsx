@@ -16,7 +16,7 @@ import {
   hasBlock,
   metadataCount,
 } from './detail-tabs';
-import { copyText, formatTime, traceLink, valueText } from './fmt';
+import { copyText, formatInt, formatTime, traceLink, valueText } from './fmt';
 import type { DisplayNode, GroupInfo } from './rows';
 import type { Span, SpanTree } from './spans';
 
@@ -297,7 +297,7 @@ function Overview({
       {span.children.length ? (
         <>
           <dt>Children</dt>
-          <dd>{span.children.length.toLocaleString('en-US')}</dd>
+          <dd>{formatInt(span.children.length)}</dd>
         </>
       ) : null}
     </dl>

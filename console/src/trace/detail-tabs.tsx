@@ -2,7 +2,7 @@
 // exceptions (with stack frames) and the raw document.
 import { useState } from 'preact/hooks';
 import { annotationTerm } from '../lib/filter';
-import { copyText, tracesLink, valueText } from './fmt';
+import { copyText, formatInt, tracesLink, valueText } from './fmt';
 import { findException, type CauseDoc, type ExceptionDoc, type Span, type SpanTree } from './spans';
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -228,7 +228,7 @@ export function RawTab({ span }: { span: Span }) {
     <div class="tv-stack">
       <div class="row">
         <span class="small muted">
-          The {span.kind === 'segment' ? 'segment document, with its subsegments' : 'subsegment'} as stored ({text.length.toLocaleString('en-US')} characters)
+          The {span.kind === 'segment' ? 'segment document, with its subsegments' : 'subsegment'} as stored ({formatInt(text.length)} characters)
         </span>
         <span class="grow" />
         <button type="button" onClick={() => copyText(text).then(setCopied)}>

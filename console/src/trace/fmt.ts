@@ -22,6 +22,12 @@ export function formatAgo(epoch: number, now = Date.now() / 1000): string {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
+// 5001 → "5,001". Without toLocaleString, whose first call loads the
+// locale data (some 15 ms, on the path to the first rows).
+export function formatInt(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
 // Any JSON value as short text (objects as JSON).
 export function valueText(v: unknown): string {
   if (v === null || v === undefined) return '—';

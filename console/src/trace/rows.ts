@@ -59,39 +59,58 @@ export function unionIntervals(list: [number, number][], limit = 200): [number, 
   return merged;
 }
 
-export function groupInfo(tree: SpanTree, members: number[]): GroupInfo {
-  let start = Infinity;
-  let end = -Infinity;
-  let total = 0;
-  let status: Status = 'ok';
-  let inProgress = false;
-  const statusCounts: Record<Status, number> = { ok: 0, error: 0, throttle: 0, fault: 0 };
-  const list: [number, number][] = [];
-  for (const m of members) {
-    const s = tree.spans[m]!;
-    start = Math.min(start, s.start);
-    end = Math.max(end, s.end);
-    total += s.end - s.start;
-    status = worstStatus(status, s.status);
-    statusCounts[s.status]++;
-    inProgress ||= s.inProgress;
-    list.push([s.start, s.end]);
+// The union (wall time, pieces to draw) is worked out when first read: most
+// groups of a long trace are never on screen.
+class Group implements GroupInfo {
+  readonly name: string;
+  readonly count: number;
+  start = Infinity;
+  end = -Infinity;
+  total = 0;
+  status: Status = 'ok';
+  inProgress = false;
+  readonly statusCounts: Record<Status, number> = { ok: 0, error: 0, throttle: 0, fault: 0 };
+  private union?: { wall: number; intervals: [number, number][] };
+
+  constructor(
+    private readonly tree: SpanTree,
+    readonly members: number[],
+  ) {
+    this.name = tree.spans[members[0]!]!.name;
+    this.count = members.length;
+    for (const m of members) {
+      const s = tree.spans[m]!;
+      if (s.start < this.start) this.start = s.start;
+      if (s.end > this.end) this.end = s.end;
+      this.total += s.end - s.start;
+      this.status = worstStatus(this.status, s.status);
+      this.statusCounts[s.status]++;
+      if (s.inProgress) this.inProgress = true;
+    }
   }
-  const intervals = unionIntervals(list, Infinity);
-  const wall = intervals.reduce((n, [s, e]) => n + (e - s), 0);
-  return {
-    name: tree.spans[members[0]!]!.name,
-    members,
-    count: members.length,
-    start,
-    end,
-    total,
-    wall,
-    intervals: intervals.length > 200 ? unionIntervals(intervals, 200) : intervals,
-    status,
-    inProgress,
-    statusCounts,
-  };
+
+  private get merged(): { wall: number; intervals: [number, number][] } {
+    if (!this.union) {
+      const spans = this.tree.spans;
+      const all = unionIntervals(
+        this.members.map((m): [number, number] => [spans[m]!.start, spans[m]!.end]),
+        Infinity,
+      );
+      const wall = all.reduce((n, [s, e]) => n + (e - s), 0);
+      this.union = { wall, intervals: all.length > 200 ? unionIntervals(all, 200) : all };
+    }
+    return this.union;
+  }
+  get wall(): number {
+    return this.merged.wall;
+  }
+  get intervals(): [number, number][] {
+    return this.merged.intervals;
+  }
+}
+
+export function groupInfo(tree: SpanTree, members: number[]): GroupInfo {
+  return new Group(tree, members);
 }
 
 function sameCall(tree: SpanTree, a: number, b: number): boolean {

@@ -4,10 +4,10 @@
 import { useState } from 'preact/hooks';
 import type { Trace } from '../api/types';
 import { serviceTerm } from '../lib/filter';
-import { formatCount, formatDuration } from '../lib/format';
+import { formatDuration } from '../lib/format';
 import { formatHash } from '../lib/router';
 import { StatusBadge } from '../ui/common';
-import { copyText, formatAgo, formatTime, traceLink, tracesLink, valueText } from './fmt';
+import { copyText, formatAgo, formatInt, formatTime, traceLink, tracesLink, valueText } from './fmt';
 import { services, traceLinks, traceStatusOf, type SpanTree } from './spans';
 
 export function TraceHeader({ trace, tree, onSelectSpan }: { trace: Trace; tree: SpanTree; onSelectSpan: (i: number) => void }) {
@@ -53,7 +53,7 @@ export function TraceHeader({ trace, tree, onSelectSpan }: { trace: Trace; tree:
         <div>
           <dt>Segments</dt>
           <dd>
-            {formatCount(tree.segmentCount)} <span class="muted">({formatCount(tree.spans.length)} spans)</span>
+            {formatInt(tree.segmentCount)} <span class="muted">({formatInt(tree.spans.length)} spans)</span>
           </dd>
         </div>
         {root?.doc.http?.request?.url ? (

@@ -19,7 +19,7 @@ export default function TraceView({ route }: { route: Route }) {
   const id = route.parts[0] ?? '';
   const [reload, setReload] = useState(0);
   const trace = useTrace(id, reload);
-  const graph = useTraceGraph(id, reload);
+  const graph = useTraceGraph(id, reload, trace.status === 'ready');
   useEffect(() => {
     const before = document.title;
     if (id) document.title = `Trace ${id} · Roentgen`;

@@ -59,10 +59,12 @@ export function useTrace(id: string, reload: number): TraceState {
   return state;
 }
 
-export function useTraceGraph(id: string, reload: number): GraphState {
+// `ready`: asked only once the trace itself is on screen, so the two do not
+// compete for the server (or the network) while the waterfall is awaited.
+export function useTraceGraph(id: string, reload: number, ready: boolean): GraphState {
   const [state, setState] = useState<GraphState>({ status: 'loading' });
   useEffect(() => {
-    if (!id) return;
+    if (!id || !ready) return;
     const abort = new AbortController();
     setState({ status: 'loading' });
     allTraceGraph(id, abort.signal)
@@ -71,7 +73,7 @@ export function useTraceGraph(id: string, reload: number): GraphState {
         if (!abort.signal.aborted) setState({ status: 'error', error });
       });
     return () => abort.abort();
-  }, [id, reload]);
+  }, [id, reload, ready]);
   return state;
 }
 

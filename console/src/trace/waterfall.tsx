@@ -3,6 +3,7 @@
 // (ui/virtual.ts), so a trace of thousands of spans costs a screenful.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useVirtual } from '../ui/virtual';
+import { formatInt } from './fmt';
 import { findSpans } from './find';
 import { Minimap } from './minimap';
 import type { Row } from './rows';
@@ -163,7 +164,7 @@ export function Waterfall({ tree, state, critical, showCritical, onShowCritical,
           {query ? (
             <>
               <span class="small muted tv-find-count" role="status">
-                {matches.length ? `${at >= 0 ? `${at + 1} of ` : ''}${matches.length.toLocaleString('en-US')} ${matches.length === 1 ? 'match' : 'matches'}` : 'no match'}
+                {matches.length ? `${at >= 0 ? `${at + 1} of ` : ''}${formatInt(matches.length)} ${matches.length === 1 ? 'match' : 'matches'}` : 'no match'}
               </span>
               <button type="button" class="icon" aria-label="Previous match" disabled={!matches.length} onClick={() => step(-1)}>
                 ↑
@@ -195,7 +196,7 @@ export function Waterfall({ tree, state, critical, showCritical, onShowCritical,
       <div class="tv-cols tv-overview">
         <div class="tv-overview-text small muted">
           <div>
-            {rows.length.toLocaleString('en-US')} rows · {tree.spans.length.toLocaleString('en-US')} spans
+            {formatInt(rows.length)} rows · {formatInt(tree.spans.length)} spans
             {zoomed ? ' · zoomed' : ''}
           </div>
           <div class="tv-legend" aria-hidden="true">
