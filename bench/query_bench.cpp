@@ -10,6 +10,10 @@
 // each run), service("api") { fault } (first page), and the full scan
 // responsetime > 1.5 over every trace (api: every page until no NextToken;
 // store: one Scan over the window).
+// --only analytics times Roentgen's TraceAnalytics handler instead: over the
+// most recent --analytics-traces traces' window (default 100k) without a
+// filter, with an indexed, an unindexed and a graph filter, and over the whole
+// window, where the default MaxTraces stops the scan.
 #include <fmt/format.h>
 #include <time.h>
 
@@ -70,6 +74,32 @@ class Bench {
  public:
   Bench(store::Store& store, const QueryDataset& data) : store_(store), data_(data) {
     api::RegisterReadApis(router_, store_, nullptr);
+    api::RegisterAnalyticsApis(router_, store_, nullptr);
+  }
+
+  // One TraceAnalytics call over [start_us, end_us) (MaxTraces: the default
+  // when 0): the handler's wall and thread CPU time, and the response.
+  json Analytics(const std::string& filter, int64_t start_us, int64_t end_us, int64_t max_traces,
+                 double& ms, double& cpu_ms) {
+    json body = {{"StartTime", static_cast<double>(start_us) / 1e6},
+                 {"EndTime", static_cast<double>(end_us) / 1e6}};
+    if (!filter.empty()) body["FilterExpression"] = filter;
+    if (max_traces > 0) body["MaxTraces"] = max_traces;
+    api::HttpRequest request;
+    request.method = "POST";
+    request.path = request.target = "/roentgen/TraceAnalytics";
+    request.body = body.dump();
+    api::HttpResponse response;
+    const double cpu0 = ThreadCpuMs();
+    const auto t0 = Clock::now();
+    router_.Dispatch(request, [&response](api::HttpResponse r) { response = std::move(r); });
+    ms = Ms(Clock::now() - t0);
+    cpu_ms = ThreadCpuMs() - cpu0;
+    if (response.status != 200) {
+      std::cerr << "TraceAnalytics failed: " << response.status << " " << response.body << "\n";
+      std::exit(1);
+    }
+    return json::parse(response.body);
   }
 
   // One GetTraceSummaries call; returns the response JSON (aborts on error) and
@@ -158,6 +188,50 @@ void Report(const std::string& name, const std::vector<double>& api, const std::
       name, a.p50, a.p95, a.max, s.p50, s.p95, detail);
 }
 
+// TraceAnalytics: each case once to warm up, then `runs` timed runs.
+int RunAnalytics(Bench& bench, const QueryDataset& data, size_t traces, int64_t max_traces,
+                 int runs) {
+  // Traces start evenly over the window: the most recent `traces` of them.
+  const int64_t window_us = data.end_us - data.start_us;
+  const int64_t recent_us = static_cast<int64_t>(
+      static_cast<double>(window_us) * std::min(1.0, static_cast<double>(traces) / data.traces));
+  struct Case {
+    std::string name, filter;
+    int64_t start_us, max_traces;
+  };
+  const std::vector<Case> cases = {
+      {"no filter", "", data.end_us - recent_us, 0},
+      {R"(annotation.tenant = "tenant-3" (indexed))", R"(annotation.tenant = "tenant-3")",
+       data.end_us - recent_us, 0},
+      {"responsetime > 1.5 (unindexed)", "responsetime > 1.5", data.end_us - recent_us, 0},
+      {R"(service("api") { fault } (graph))", R"(service("api") { fault })",
+       data.end_us - recent_us, 0},
+      {"no filter, whole window", "", data.start_us, max_traces},
+  };
+  std::cout << fmt::format("TraceAnalytics, window of the most recent {} traces = {:.0f} s\n",
+                           traces, recent_us / 1e6);
+  for (const Case& c : cases) {
+    double ms = 0, cpu = 0;
+    bench.Analytics(c.filter, c.start_us, data.end_us, c.max_traces, ms, cpu);  // warm-up
+    std::vector<double> wall, cpus;
+    json out;
+    for (int i = 0; i < runs; ++i) {
+      out = bench.Analytics(c.filter, c.start_us, data.end_us, c.max_traces, ms, cpu);
+      wall.push_back(ms);
+      cpus.push_back(cpu);
+    }
+    const Stats w = Summarize(wall), u = Summarize(cpus);
+    const auto processed = out["TracesProcessedCount"].get<int64_t>();
+    std::cout << fmt::format(
+        "{:<44} p50 {:8.1f} ms  max {:8.1f} ms  CPU p50 {:8.1f} ms | {} candidates ({:.2f} µs "
+        "CPU each), {} matches, complete {}, {} annotation keys, {} users listed, {} others\n",
+        c.name, w.p50, w.max, u.p50, processed, u.p50 * 1e3 / std::max<int64_t>(processed, 1),
+        out["TraceCount"].get<int64_t>(), out["Complete"].get<bool>(), out["Annotations"].size(),
+        out["Users"].size(), out["OtherUsers"].get<int64_t>());
+  }
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   CLI::App app{"GetTraceSummaries latency over a RocksDB store (issue 4)"};
   std::string dir = "/tmp/roentgen-query-bench";
@@ -171,8 +245,14 @@ int Run(int argc, char** argv) {
   app.add_option("--runs", runs, "timed runs of each first-page query");
   app.add_option("--full-runs", full_runs, "timed runs of the full scan");
   std::string only;
-  app.add_option("--only", only, "run one query: email, fault or full")
-      ->check(CLI::IsMember({"email", "fault", "full"}));
+  app.add_option("--only", only, "run one query: email, fault, full or analytics")
+      ->check(CLI::IsMember({"email", "fault", "full", "analytics"}));
+  size_t analytics_traces = 100'000;
+  app.add_option("--analytics-traces", analytics_traces,
+                 "TraceAnalytics: the window of the most recent N traces");
+  int64_t analytics_max = 0;
+  app.add_option("--analytics-max-traces", analytics_max,
+                 "TraceAnalytics: MaxTraces of the whole-window run (0: the default)");
   CLI11_PARSE(app, argc, argv);
 
   Result<QueryDataset> info = LoadDatasetInfo(dir);
@@ -214,6 +294,8 @@ int Run(int argc, char** argv) {
                            info->load_seconds, DirectoryBytes(dir) / 1048576.0);
 
   Bench bench(store, *info);
+  if (only == "analytics")
+    return RunAnalytics(bench, *info, analytics_traces, analytics_max, full_runs);
   std::mt19937_64 rng(7);
   // Warm-up: one pass of each query so the block cache and page cache hold
   // what a steady server would.

@@ -29,7 +29,6 @@ void AppendPart(std::string& key, std::string_view part) {
 
 // The identity of an annotation value as a map key: type tag, then content.
 void EncodeAnnotationValue(const xray::AnnotationValue& value, std::string& key) {
-  key.clear();
   if (const auto* s = std::get_if<std::string>(&value)) {
     key.push_back('s');
     key.append(*s);
@@ -133,24 +132,30 @@ using ServiceKey = std::pair<std::string, std::string>;  // name, type
 // service, type, entity path, exception
 using RootCauseKey = std::tuple<std::string, std::string, std::string, std::string>;
 
-// The (service, type, entity path, exception) of one root cause, or nullopt
-// when it names no service.
-std::optional<RootCauseKey> RootCauseOf(const xray::RootCause& cause) {
-  if (cause.services.empty()) return std::nullopt;
-  const xray::RootCauseService& last = cause.services.back();
-  std::string entity;
-  for (const xray::RootCauseEntity& e : last.entity_path) {
-    if (!entity.empty()) entity += " > ";
-    entity += e.name;
+// The keys of one trace's values of one list, reused from trace to trace (the
+// strings keep their capacity), so that a trace counts once per value.
+class TraceKeys {
+ public:
+  void Reset() { used_ = 0; }
+  // An empty key to fill.
+  std::string& Next() {
+    if (used_ == keys_.size()) keys_.emplace_back();
+    std::string& key = keys_[used_++];
+    key.clear();
+    return key;
   }
-  std::string exception;
-  for (const xray::RootCauseService& s : cause.services) {
-    for (const xray::RootCauseEntity& e : s.entity_path) {
-      if (!e.exceptions.empty() && exception.empty()) exception = e.exceptions.front().name;
+  // Whether the key last returned by Next() equals an earlier one.
+  bool LastRepeats() const {
+    for (size_t i = 0; i + 1 < used_; ++i) {
+      if (keys_[i] == keys_[used_ - 1]) return true;
     }
+    return false;
   }
-  return RootCauseKey{last.name, last.type, std::move(entity), std::move(exception)};
-}
+
+ private:
+  std::vector<std::string> keys_;
+  size_t used_ = 0;
+};
 
 json HistogramJson(const std::vector<int64_t>& counts) {
   json out = json::array();
@@ -179,28 +184,36 @@ struct TraceAnalytics::State {
         error_causes(c.max_values),
         response_time_causes(c.max_values) {}
 
-  // Adds the trace once per distinct key in `keys` (a trace's values of one
-  // list, with the value each key stands for).
-  template <typename V>
-  void AddDistinct(ValueCounts<V>& counts, std::vector<std::pair<std::string, V>>& values) {
-    for (size_t i = 0; i < values.size(); ++i) {
-      bool repeated = false;
-      for (size_t j = 0; j < i && !repeated; ++j) repeated = values[j].first == values[i].first;
-      if (!repeated) counts.Add(values[i].first, [&] { return std::move(values[i].second); });
-    }
-    values.clear();
-  }
-
+  // Counts the trace once for each distinct root cause in `causes`: the last
+  // service of its path, that service's entities joined with " > ", and the
+  // first exception along the path.
   void AddRootCauses(ValueCounts<RootCauseKey>& counts,
                      const std::vector<xray::RootCause>& causes) {
+    keys.Reset();
     for (const xray::RootCause& cause : causes) {
-      std::optional<RootCauseKey> key = RootCauseOf(cause);
-      if (!key) continue;
-      std::string encoded;
-      std::apply([&encoded](const auto&... part) { (AppendPart(encoded, part), ...); }, *key);
-      cause_keys.emplace_back(std::move(encoded), std::move(*key));
+      if (cause.services.empty()) continue;
+      const xray::RootCauseService& last = cause.services.back();
+      entity.clear();
+      for (const xray::RootCauseEntity& e : last.entity_path) {
+        if (!entity.empty()) entity += " > ";
+        entity += e.name;
+      }
+      std::string_view exception;
+      for (const xray::RootCauseService& service : cause.services) {
+        for (const xray::RootCauseEntity& e : service.entity_path) {
+          if (exception.empty() && !e.exceptions.empty()) exception = e.exceptions.front().name;
+        }
+      }
+      std::string& key = keys.Next();
+      AppendPart(key, last.name);
+      AppendPart(key, last.type);
+      AppendPart(key, entity);
+      AppendPart(key, exception);
+      if (keys.LastRepeats()) continue;
+      counts.Add(key, [&] {
+        return RootCauseKey{last.name, last.type, entity, std::string(exception)};
+      });
     }
-    AddDistinct(counts, cause_keys);
   }
 
   TraceAnalyticsConfig config;
@@ -220,11 +233,9 @@ struct TraceAnalytics::State {
   ValueCounts<RootCauseKey> fault_causes, error_causes, response_time_causes;
 
   // Reused per trace.
+  TraceKeys keys;
   std::string key;
-  std::vector<std::pair<std::string, std::string>> string_keys;
-  std::vector<std::pair<std::string, xray::AnnotationValue>> annotation_keys;
-  std::vector<std::pair<std::string, ServiceKey>> service_keys;
-  std::vector<std::pair<std::string, RootCauseKey>> cause_keys;
+  std::string entity;
 };
 
 TraceAnalytics::TraceAnalytics(const TraceAnalyticsConfig& config)
@@ -263,28 +274,36 @@ void TraceAnalytics::Add(const xray::TraceSummary& s, int64_t sort_time_us) {
                .first;
     }
     ++it->second.traces;
+    st.keys.Reset();
     for (const xray::TraceAnnotationValue& v : a.values) {
-      EncodeAnnotationValue(v.value, st.key);
-      st.annotation_keys.emplace_back(st.key, v.value);
+      std::string& key = st.keys.Next();
+      EncodeAnnotationValue(v.value, key);
+      if (st.keys.LastRepeats()) continue;
+      it->second.values.Add(key, [&v] { return v.value; });
     }
-    st.AddDistinct(it->second.values, st.annotation_keys);
   }
 
-  for (const xray::TraceUser& u : s.users) st.string_keys.emplace_back(u.user_name, u.user_name);
-  st.AddDistinct(st.users, st.string_keys);
+  st.keys.Reset();
+  for (const xray::TraceUser& u : s.users) {
+    std::string& key = st.keys.Next();
+    key.assign(u.user_name);
+    if (st.keys.LastRepeats()) continue;
+    st.users.Add(key, [&u] { return u.user_name; });
+  }
   if (!s.http.url.empty()) st.urls.Add(s.http.url, [&] { return s.http.url; });
   if (!s.http.method.empty()) st.methods.Add(s.http.method, [&] { return s.http.method; });
   if (s.http.status) {
     st.key.assign(reinterpret_cast<const char*>(&*s.http.status), sizeof(int));
     st.statuses.Add(st.key, [&] { return *s.http.status; });
   }
+  st.keys.Reset();
   for (const xray::ServiceId& id : s.service_ids) {
-    st.key.clear();
-    AppendPart(st.key, id.name);
-    AppendPart(st.key, id.type);
-    st.service_keys.emplace_back(st.key, ServiceKey{id.name, id.type});
+    std::string& key = st.keys.Next();
+    AppendPart(key, id.name);
+    AppendPart(key, id.type);
+    if (st.keys.LastRepeats()) continue;
+    st.services.Add(key, [&id] { return ServiceKey{id.name, id.type}; });
   }
-  st.AddDistinct(st.services, st.service_keys);
   st.AddRootCauses(st.fault_causes, s.fault_root_causes);
   st.AddRootCauses(st.error_causes, s.error_root_causes);
   st.AddRootCauses(st.response_time_causes, s.response_time_root_causes);

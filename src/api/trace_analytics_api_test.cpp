@@ -198,9 +198,9 @@ TEST_F(TraceAnalyticsApiTest, BadRequestsNameTheField) {
                 "Period: 1 s over a 86400 s range makes 86400 periods, more than 10000; use at "
                 "least 9 s");
   ExpectInvalid(Post(kPath, with("MaxTraces", 0)),
-                "MaxTraces: must be between 1 and 200000, got 0");
-  ExpectInvalid(Post(kPath, with("MaxTraces", 200001)),
-                "MaxTraces: must be between 1 and 200000, got 200001");
+                "MaxTraces: must be between 1 and 150000, got 0");
+  ExpectInvalid(Post(kPath, with("MaxTraces", 150001)),
+                "MaxTraces: must be between 1 and 150000, got 150001");
   ExpectInvalid(Post(kPath, with("NextToken", "x")),
                 "NextToken: this server answers TraceAnalytics in one response and never issues "
                 "one");
