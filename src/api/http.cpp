@@ -35,6 +35,12 @@ void Router::AddPrefix(std::string method, std::string prefix, Handler handler) 
 }
 
 void Router::Dispatch(const HttpRequest& request, Responder respond) const {
+  if (gate_) {
+    if (std::optional<HttpResponse> refused = gate_(request)) {
+      respond(std::move(*refused));
+      return;
+    }
+  }
   // 1. exact path and method; 2. longest prefix with the method; otherwise the
   // path is either known under other methods (405) or unknown (404).
   const Route* best_prefix = nullptr;
@@ -82,6 +88,13 @@ std::string_view Router::RouteLabel(std::string_view path) const {
   }
   if (best_prefix != nullptr) return best_prefix->path;
   return "unmatched";
+}
+
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(routes_.size());
+  for (const Route& r : routes_) out.emplace_back(r.method, r.path);
+  return out;
 }
 
 HttpResponse ErrorResponse(int status, std::string_view type, std::string_view message) {

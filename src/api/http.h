@@ -1,6 +1,6 @@
 // The HTTP layer's public face: a parsed request, a response, and a router that
 // maps (method, path) to a handler. Engine-agnostic (Beast stays inside
-// http_server.cpp) so handlers, the SigV4 verifier (later) and tests do not
+// http_server.cpp) so handlers, the SigV4 verifier (src/auth) and tests do not
 // depend on it.
 //
 // Thread safety: handlers are called concurrently from the server's I/O threads
@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,11 +24,16 @@ struct HttpRequest {
   std::string path;    // target without the query
   std::string query;   // after '?', empty if none
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
-  std::string body;
+  std::string body;            // decoded: Content-Encoding (gzip) undone
+  std::optional<std::string> encoded_body;  // the body as received, when it was decoded
   std::string remote_address;  // peer IP
 
   // First header with this (lowercase) name, or empty.
   std::string_view Header(std::string_view lowercase_name) const;
+  // The bytes the client sent (what a SigV4 signature covers).
+  std::string_view ReceivedBody() const {
+    return encoded_body ? std::string_view(*encoded_body) : std::string_view(body);
+  }
 };
 
 struct HttpResponse {
@@ -39,6 +45,9 @@ struct HttpResponse {
 
 using Responder = std::function<void(HttpResponse)>;
 using Handler = std::function<void(const HttpRequest&, Responder)>;
+// Runs before routing: nullopt lets the request on, a response refuses it
+// (the SigV4 check, src/auth/authorizer.h).
+using Gate = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
 
 class Router {
  public:
@@ -46,12 +55,16 @@ class Router {
   void Add(std::string method, std::string path, Handler handler);
   // Handler for paths under a prefix (e.g. "/console/"); exact routes win.
   void AddPrefix(std::string method, std::string prefix, Handler handler);
-  // Dispatches; unknown path → 404, known path with another method → 405, both
-  // in X-Ray's error shape.
+  // Every request passes `gate` first (set before serving; one gate).
+  void SetGate(Gate gate) { gate_ = std::move(gate); }
+  // Dispatches (after the gate); unknown path → 404, known path with another
+  // method → 405, both in X-Ray's error shape.
   void Dispatch(const HttpRequest& request, Responder respond) const;
   // The registered path or prefix that serves `path` (whatever the method), or
   // "unmatched": a bounded label for per-route metrics.
   std::string_view RouteLabel(std::string_view path) const;
+  // The registered routes as (method, path) pairs; a prefix route gives its prefix.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
 
  private:
   struct Route {
@@ -61,6 +74,7 @@ class Router {
     Handler handler;
   };
   std::vector<Route> routes_;
+  Gate gate_;
 };
 
 // X-Ray's error shape: status, header `x-amzn-ErrorType: <type>`, body

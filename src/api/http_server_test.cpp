@@ -92,6 +92,9 @@ class HttpServerTest : public ::testing::Test {
                 [](const HttpRequest&, Responder respond) { respond(Text("hi")); });
     router_.Add("POST", "/echo",
                 [](const HttpRequest& req, Responder respond) { respond(Text(req.body)); });
+    router_.Add("POST", "/received", [](const HttpRequest& req, Responder respond) {
+      respond(Text(std::string(req.ReceivedBody())));
+    });
     router_.Add("GET", "/info", [](const HttpRequest& req, Responder respond) {
       respond(Text(req.method + " " + req.path + " " + req.query + " " +
                    std::string(req.Header("x-test")) + " " + req.remote_address));
@@ -238,6 +241,16 @@ TEST_F(HttpServerTest, GzipBodyIsDecompressed) {
       client.Send(http::verb::post, "/echo", GzipForTest(plain), {{"Content-Encoding", "gzip"}});
   EXPECT_EQ(r.result_int(), 200u);
   EXPECT_EQ(r.body(), plain);
+}
+
+TEST_F(HttpServerTest, TheBytesReceivedAreKeptForSignatures) {
+  StartServer();
+  Client client(server_->port());
+  const std::string gzipped = GzipForTest(R"({"a":1})");
+  Response r = client.Send(http::verb::post, "/received", gzipped, {{"Content-Encoding", "gzip"}});
+  EXPECT_EQ(r.body(), gzipped);
+  r = client.Send(http::verb::post, "/received", "plain");
+  EXPECT_EQ(r.body(), "plain");
 }
 
 TEST_F(HttpServerTest, GzipBombIs413AndCorruptGzipIs400) {

@@ -181,6 +181,7 @@ void Session::HandleRequest() {
                         too_large ? "RequestEntityTooLargeException" : "InvalidRequestException",
                         plain.status().message()));
     }
+    request.encoded_body = std::move(request.body);  // what a signature covers
     request.body = std::move(plain).value();
   } else if (!encoding.empty() && encoding != "identity") {
     return Write(ErrorResponse(415, "UnsupportedMediaTypeException",

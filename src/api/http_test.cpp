@@ -94,6 +94,32 @@ TEST(RouterTest, RouteLabelIsTheRegisteredPathOrPrefix) {
   EXPECT_EQ(router.RouteLabel("/random/123"), "unmatched");
 }
 
+TEST(RouterTest, TheGateRunsBeforeRouting) {
+  Router router;
+  router.Add("POST", "/TraceSummaries", Reply("summaries"));
+  router.SetGate([](const HttpRequest& request) -> std::optional<HttpResponse> {
+    if (request.Header("authorization").empty()) {
+      return ErrorResponse(403, "MissingAuthenticationTokenException",
+                           "Missing Authentication Token");
+    }
+    return std::nullopt;
+  });
+  EXPECT_EQ(Call(router, Request("POST", "/TraceSummaries")).status, 403);
+  // Unknown paths pass the gate too (no route is revealed before it).
+  EXPECT_EQ(Call(router, Request("POST", "/Nope")).status, 403);
+  HttpRequest signed_request = Request("POST", "/TraceSummaries");
+  signed_request.headers = {{"authorization", "x"}};
+  EXPECT_EQ(Call(router, signed_request).body, "summaries");
+}
+
+TEST(RouterTest, RoutesListsWhatWasRegistered) {
+  Router router;
+  router.Add("POST", "/TraceSummaries", Reply("a"));
+  router.AddPrefix("GET", "/assets/", Reply("b"));
+  EXPECT_EQ(router.Routes(), (std::vector<std::pair<std::string, std::string>>{
+                                 {"POST", "/TraceSummaries"}, {"GET", "/assets/"}}));
+}
+
 TEST(ErrorResponseTest, ShapeAndEscaping) {
   HttpResponse r = ErrorResponse(400, "InvalidRequestException", "bad \"x\"\n\xff");
   EXPECT_EQ(r.status, 400);

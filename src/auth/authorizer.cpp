@@ -48,7 +48,7 @@ AuthResult<Identity> Authorizer::Authenticate(const api::HttpRequest& request) {
                      "this server has no keys file (roentgen serve --keys)"};
   }
   const SigV4Request view{request.method, request.path, request.query, &request.headers,
-                          request.body};
+                          request.ReceivedBody()};
   AuthResult<PendingSignature> pending = verifier_.Prepare(view);
   if (!pending.ok()) return pending.error();
   AuthResult<ResolvedKey> key =
