@@ -115,6 +115,9 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
               "HOST:PORT|off"))
           ->capture_default_str();
   // --- end OTLP ---
+  serve_cmd->add_option("--keys", serve.keys_file,
+                        "Keys file (roentgen keys create): API requests must then be signed "
+                        "(SigV4) by one of its keys and be allowed their action");
   app.set_config("--config", "", "Read serve's options from a TOML or INI file");
   app.config_formatter(std::make_shared<ServeConfigFile>());
   serve_cmd->fallthrough();  // `roentgen serve --config FILE` reaches the app's --config
@@ -143,6 +146,39 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
       ->capture_default_str();
 
+  KeysConfig& keys = command.keys;
+  std::string ttl;
+  CLI::App* keys_cmd = app.add_subcommand(
+      "keys", "Manage the keys file of roentgen serve --keys (while it runs, too).");
+  keys_cmd->require_subcommand(1);
+  CLI::App* keys_create = keys_cmd->add_subcommand(
+      "create", "Create a key and print it as JSON (AccessKeyId, SecretAccessKey, and with --ttl "
+                "SessionToken and Expiration)");
+  keys_create->add_option("--keys", keys.file, "The keys file (created if missing)")->required();
+  keys_create
+      ->add_option("--actions", keys.actions,
+                   "Actions the key may call, comma-separated (xray:PutTraceSegments, "
+                   "xray:GetTraceSummaries, xray:Get*, xray:*, roentgen:*, *)")
+      ->delimiter(',')
+      ->required();
+  keys_create
+      ->add_option("--ttl", ttl, "A short-lived session key, valid this long (15m, 1h; 7d at most)")
+      ->check(FromParser(ParseDuration, "DURATION"));
+  keys_create->add_option("--name", keys.name, "A name for people (who holds the key)");
+  CLI::App* keys_list =
+      keys_cmd->add_subcommand("list", "Print the long-lived keys (without secrets) as JSON");
+  keys_list->add_option("--keys", keys.file, "The keys file")->required();
+  CLI::App* keys_revoke = keys_cmd->add_subcommand(
+      "revoke", "Revoke a key (a long-lived key's session keys go with it) or every session key");
+  keys_revoke->add_option("--keys", keys.file, "The keys file")->required();
+  CLI::Option* revoke_id =
+      keys_revoke->add_option("access_key_id", keys.access_key_id, "The key's AccessKeyId");
+  CLI::Option* revoke_all = keys_revoke->add_flag(
+      "--all-session-keys", keys.all_session_keys,
+      "Revoke every session key (replaces the keys file's SessionTokenKey)");
+  revoke_id->excludes(revoke_all);
+  revoke_all->excludes(revoke_id);
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
   try {
@@ -153,6 +189,22 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
 
   if (version_cmd->parsed()) {
     command.kind = Command::Kind::kVersion;
+    return command;
+  }
+  if (keys_cmd->parsed()) {
+    command.kind = Command::Kind::kKeys;
+    if (keys_create->parsed()) {
+      keys.action = KeysConfig::Action::kCreate;
+      if (!ttl.empty()) keys.ttl = ParseDuration(ttl).value();  // checked above
+    } else if (keys_list->parsed()) {
+      keys.action = KeysConfig::Action::kList;
+    } else {
+      keys.action = KeysConfig::Action::kRevoke;
+      if (keys.access_key_id.empty() && !keys.all_session_keys) {
+        err << "roentgen keys revoke: give an ACCESS_KEY_ID or --all-session-keys\n";
+        return 2;
+      }
+    }
     return command;
   }
   if (query_cmd->parsed()) {

@@ -2,9 +2,12 @@
 //
 //   roentgen serve [--listen HOST:PORT] [--data-dir DIR] [--retention 30d]
 //                  [--log-level info] [--http-threads N] [--max-body-bytes N]
-//                  [--otlp-grpc-listen HOST:PORT|off] [--config FILE]
+//                  [--otlp-grpc-listen HOST:PORT|off] [--keys FILE] [--config FILE]
 //   roentgen query [EXPR] [--since 1h | --from T [--to T]] [--json] [--limit N]
 //                  [--server HOST:PORT]
+//   roentgen keys create --keys FILE --actions A,B [--ttl 1h] [--name N]
+//   roentgen keys list --keys FILE
+//   roentgen keys revoke --keys FILE (ACCESS_KEY_ID | --all-session-keys)
 //   roentgen version
 //
 // --config reads the same keys from a TOML or INI file (`listen =
@@ -14,16 +17,18 @@
 #include <iosfwd>
 #include <variant>
 
+#include "cli/keys.h"
 #include "cli/query.h"
 #include "cli/serve.h"
 
 namespace roentgen::cli {
 
 struct Command {
-  enum class Kind { kServe, kQuery, kVersion };
+  enum class Kind { kServe, kQuery, kKeys, kVersion };
   Kind kind = Kind::kServe;
   ServeConfig serve;  // for kServe
   QueryConfig query;  // for kQuery
+  KeysConfig keys;    // for kKeys
 };
 
 // Parses argv. When parsing ends the program instead (--help, a usage error, a

@@ -164,3 +164,55 @@ TEST(CommandLineTest, MissingConfigFileIsAnError) {
 
 }  // namespace
 }  // namespace roentgen::cli
+
+namespace roentgen::cli {
+namespace {
+
+const KeysConfig& Keys(const Parsed& p) {
+  EXPECT_TRUE(std::holds_alternative<Command>(p.result)) << p.err;
+  static const Command kEmpty;
+  const Command& c =
+      std::holds_alternative<Command>(p.result) ? std::get<Command>(p.result) : kEmpty;
+  EXPECT_EQ(c.kind, Command::Kind::kKeys);
+  return c.keys;
+}
+
+TEST(CommandLineTest, ServeKeys) {
+  EXPECT_EQ(Serve(Parse({"serve"})).keys_file, "");
+  EXPECT_EQ(Serve(Parse({"serve", "--keys", "/etc/roentgen/keys.json"})).keys_file,
+            "/etc/roentgen/keys.json");
+}
+
+TEST(CommandLineTest, KeysCreateListRevoke) {
+  Parsed create = Parse({"keys", "create", "--keys", "k.json", "--actions",
+                         "xray:PutTraceSegments,xray:Get*", "--ttl", "1h", "--name", "web"});
+  const KeysConfig& c = Keys(create);
+  EXPECT_EQ(c.action, KeysConfig::Action::kCreate);
+  EXPECT_EQ(c.file, "k.json");
+  EXPECT_EQ(c.actions, (std::vector<std::string>{"xray:PutTraceSegments", "xray:Get*"}));
+  EXPECT_EQ(c.ttl, std::chrono::seconds(3600));
+  EXPECT_EQ(c.name, "web");
+  EXPECT_EQ(Keys(Parse({"keys", "create", "--keys", "k", "--actions", "*"})).ttl, std::nullopt);
+
+  EXPECT_EQ(Keys(Parse({"keys", "list", "--keys", "k.json"})).action, KeysConfig::Action::kList);
+  const KeysConfig& r = Keys(Parse({"keys", "revoke", "--keys", "k.json", "AKRGX"}));
+  EXPECT_EQ(r.action, KeysConfig::Action::kRevoke);
+  EXPECT_EQ(r.access_key_id, "AKRGX");
+  EXPECT_TRUE(
+      Keys(Parse({"keys", "revoke", "--keys", "k", "--all-session-keys"})).all_session_keys);
+
+  // Usage errors: no file, no actions, a bad TTL, nothing to revoke.
+  for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
+           {"keys", "create", "--actions", "*"},
+           {"keys", "create", "--keys", "k"},
+           {"keys", "create", "--keys", "k", "--actions", "*", "--ttl", "soon"},
+           {"keys", "revoke", "--keys", "k"},
+           {"keys"}}) {
+    Parsed p = Parse(bad);
+    ASSERT_TRUE(std::holds_alternative<int>(p.result)) << bad[1];
+    EXPECT_NE(std::get<int>(p.result), 0);
+  }
+}
+
+}  // namespace
+}  // namespace roentgen::cli

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   switch (command.kind) {
     case Command::Kind::kQuery:
       return roentgen::cli::RunQuery(command.query, std::cout, std::cerr);
+    case Command::Kind::kKeys:
+      return roentgen::cli::RunKeys(command.keys, std::cout, std::cerr);
     case Command::Kind::kVersion:
       std::cout << roentgen::cli::VersionString() << "\n";
       return 0;

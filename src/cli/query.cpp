@@ -8,10 +8,12 @@
 #include <boost/beast/http.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "auth/sigv4.h"
 #include "cli/flags.h"
 #include "common/clock.h"
 
@@ -30,6 +32,26 @@ struct ApiReply {
   json body;
 };
 
+// Signs `req` (SigV4, service xray) when AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY are set (with AWS_SESSION_TOKEN for a session key and
+// AWS_REGION, default us-east-1), for a server started with --keys.
+void SignFromEnvironment(http::request<http::string_body>& req) {
+  const char* id = std::getenv("AWS_ACCESS_KEY_ID");
+  const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
+  if (id == nullptr || secret == nullptr || *id == '\0') return;
+  const char* token = std::getenv("AWS_SESSION_TOKEN");
+  const char* region = std::getenv("AWS_REGION");
+  auth::HeaderList headers = {{"host", std::string(req[http::field::host])},
+                              {"content-type", std::string(req[http::field::content_type])}};
+  auth::SignRequest("POST", std::string(req.target()), "", headers, req.body(),
+                    {id, secret, token != nullptr ? token : ""},
+                    region != nullptr && *region != '\0' ? region : "us-east-1", "xray",
+                    Clock::System().NowMicros() / 1'000'000);
+  for (const auto& [name, value] : headers) {
+    if (name != "host" && name != "content-type") req.set(name, value);
+  }
+}
+
 // POST /TraceSummaries with `request`; an error status names what went wrong
 // with the connection. The caller inspects HTTP status and body.
 Result<ApiReply> PostTraceSummaries(const ListenAddress& server, const json& request) {
@@ -45,6 +67,7 @@ Result<ApiReply> PostTraceSummaries(const ListenAddress& server, const json& req
     req.set(http::field::user_agent, "roentgen-query");
     req.body() = request.dump();
     req.prepare_payload();
+    SignFromEnvironment(req);
     http::write(stream, req);
     beast::flat_buffer buffer;
     http::response<http::string_body> res;

@@ -1,6 +1,8 @@
 // `roentgen query EXPR`: finds traces on a running server with a filter
 // expression, through the server's GetTraceSummaries API (so it sees exactly
-// what any X-Ray client sees), and prints a table or JSON lines.
+// what any X-Ray client sees), and prints a table or JSON lines. A server
+// started with --keys needs a signed request: set AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for a session key).
 //
 // Exit codes: 0 on success (also when nothing matched), 2 when the server
 // rejected the request (a bad filter expression: the server's message, which

@@ -19,6 +19,10 @@
 #include "api/http_server.h"
 #include "api/rollup_rebuild.h"
 #include "api/xray_api.h"
+#include "auth/actions.h"
+#include "auth/authorizer.h"
+#include "auth/key_store.h"
+#include "auth/session_keys_api.h"
 #include "cli/flags.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -36,25 +40,29 @@ namespace {
 
 enum class Health { kStarting, kReady, kDraining };
 
-// Blocks SIGINT and SIGTERM for this thread (and the threads it starts) while
-// alive, so they are only taken by sigwait(). An inherited SIG_IGN (a shell
-// starts background jobs with SIGINT ignored) would discard them, so their
-// dispositions are reset to the default for the lifetime of this object.
+// Blocks SIGINT, SIGTERM and SIGHUP for this thread (and the threads it
+// starts) while alive, so they are only taken by sigwait(). An inherited
+// SIG_IGN (a shell starts background jobs with SIGINT ignored) would discard
+// them, so their dispositions are reset to the default for the lifetime of
+// this object.
 class BlockedSignals {
  public:
   BlockedSignals() {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set_, &old_mask_);
     struct sigaction default_action {};
     default_action.sa_handler = SIG_DFL;
     sigaction(SIGINT, &default_action, &old_int_);
     sigaction(SIGTERM, &default_action, &old_term_);
+    sigaction(SIGHUP, &default_action, &old_hup_);
   }
   ~BlockedSignals() {
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGHUP, &old_hup_, nullptr);
     pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
   }
   int Wait() const {
@@ -68,7 +76,24 @@ class BlockedSignals {
   sigset_t old_mask_;
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
+  struct sigaction old_hup_ {};
 };
+
+bool IsLoopback(const std::string& host) {
+  return host.starts_with("127.") || host == "::1" || host == "localhost";
+}
+
+// Every route must be open (auth/actions.h) or name an action: a route added
+// without one would be reachable by any valid key whatever its actions.
+Status CheckRoutesHaveActions(const api::Router& router) {
+  for (const auto& [method, path] : router.Routes()) {
+    if (!auth::IsOpenRoute(method, path) && !auth::ActionForPath(path).has_value()) {
+      return Status::Internal(fmt::format(
+          "serve: route {} {} has no action in auth/actions.cpp (a bug)", method, path));
+    }
+  }
+  return Status::Ok();
+}
 
 api::HttpResponse PlainText(int status, std::string body, std::string content_type) {
   api::HttpResponse r;
@@ -182,6 +207,16 @@ Status RunServe(const ServeConfig& config) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   BlockedSignals signals;  // before the store, pipeline and servers start threads
 
+  // The keys file first: a bad one stops start-up before anything is opened.
+  std::unique_ptr<auth::KeyStore> keys;
+  if (!config.keys_file.empty()) {
+    keys = std::make_unique<auth::KeyStore>(auth::KeyStoreConfig{config.keys_file},
+                                            Clock::System());
+    if (Status s = keys->Load(); !s.ok()) {
+      return Status(s.code(), "serve: --keys: " + s.message());
+    }
+  }
+
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
@@ -202,6 +237,9 @@ Status RunServe(const ServeConfig& config) {
   std::atomic<Health> health{Health::kStarting};
   store::StoreMetrics store_metrics(*store, metrics);
   AddOperationalRoutes(router, health, metrics, store_metrics);
+  // Every request is checked before it is routed (src/auth/authorizer.h).
+  auth::Authorizer authorizer(keys.get(), {}, Clock::System(), metrics);
+  router.SetGate([&authorizer](const api::HttpRequest& r) { return authorizer.Check(r); });
 
   // Service-graph rollups: in memory, kept up to date by the writer and
   // refilled from the store by a background rebuild (docs/service-map.md),
@@ -271,6 +309,11 @@ Status RunServe(const ServeConfig& config) {
   otlp::RegisterOtlpHttp(router, otlp_sink, metrics);  // POST /v1/traces
   // The web console (GET /, /favicon.svg, /assets/…), after the API routes.
   api::RegisterConsole(router, api::EmbeddedConsoleAssets());
+  auth::RegisterSessionKeysApi(router, authorizer);  // POST /roentgen/CreateSessionKeys
+  if (Status s = CheckRoutesHaveActions(router); !s.ok()) {
+    stop_intake();
+    return s;
+  }
 
   api::HttpServerConfig http_config;
   http_config.host = config.host;
@@ -339,7 +382,37 @@ Status RunServe(const ServeConfig& config) {
                  http.port());
   }
 
-  int signal = signals.Wait();
+  if (keys) {
+    spdlog::info(
+        "API requests must be signed (SigV4, service xray) by a key in {} ({} keys) and be "
+        "allowed its action; /healthz, /metrics and the console are open",
+        config.keys_file, keys->Snapshot()->keys.size());
+    if (otlp_grpc) {
+      spdlog::warn("OTLP/gRPC on {} takes exports without keys (--otlp-grpc-listen off closes it)",
+                   config.otlp_grpc_listen);
+    }
+  } else if (IsLoopback(config.host)) {
+    spdlog::info(
+        "no --keys: the API is open (no signature needed) to anyone on this machine ({} is "
+        "loopback); roentgen keys create and serve --keys FILE require signed requests "
+        "(docs/security.md)",
+        config.host);
+  } else {
+    spdlog::warn(
+        "no --keys: the API is open (no signature needed) to anyone who can reach {}:{}; "
+        "roentgen keys create and serve --keys FILE require signed requests (docs/security.md)",
+        config.host, http.port());
+  }
+
+  int signal = 0;
+  while ((signal = signals.Wait()) == SIGHUP) {
+    if (keys) {
+      spdlog::info("received SIGHUP: re-reading the keys file {}", config.keys_file);
+      keys->Reload();
+    } else {
+      spdlog::info("received SIGHUP: no keys file to re-read");
+    }
+  }
   spdlog::info("received {}: shutting down", strsignal(signal));
   health.store(Health::kDraining);
   rebuild.reset();

@@ -1,7 +1,8 @@
 // `roentgen serve`: the server process. Wires the store, the ingest pipeline,
 // the X-Ray API, /healthz and /metrics onto one HTTP server and one UDP
 // receiver sharing HOST:PORT (as the X-Ray daemon does on 2000), then runs until
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM. With --keys, API requests are verified (src/auth) before
+// they are routed; SIGHUP re-reads the keys file.
 //
 // Shutdown order: /healthz turns 503, UDP and HTTP intake stop (HTTP requests
 // in flight finish), the UDP spool delivers what it holds, the pipeline drains
@@ -43,6 +44,10 @@ struct ServeConfig {
   // explicitly that cannot be bound stops start-up.
   std::string otlp_grpc_listen = "127.0.0.1:4317";
   bool otlp_grpc_listen_explicit = false;
+  // The keys file (src/auth/keys_file.h, docs/security.md): when set, every
+  // API request must be signed (SigV4) by one of its keys and be allowed its
+  // action; re-read when it changes and on SIGHUP. Empty: the API is open.
+  std::string keys_file;
   Status Validate() const;
 };
 

@@ -24,6 +24,9 @@
 #include <boost/beast/http.hpp>
 
 #include "api/console_assets.h"
+#include "auth/keys_file.h"
+#include "auth/sigv4.h"
+#include "common/clock.h"
 
 namespace roentgen::cli {
 namespace {
@@ -60,6 +63,33 @@ std::pair<unsigned, std::string> Get(uint16_t port, const std::string& target) {
   http::read(stream, buffer, res, ec);
   if (ec) return {0, ""};
   return {res.result_int(), res.body()};
+}
+
+// POST http://127.0.0.1:port/target with `body`, signed with `key` unless its
+// id is empty: the status and the x-amzn-ErrorType header.
+std::pair<unsigned, std::string> Post(uint16_t port, const std::string& target,
+                                      const std::string& body,
+                                      const auth::SigningCredentials& key) {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec;
+  stream.connect(net::ip::tcp::endpoint(net::ip::address_v4::loopback(), port), ec);
+  if (ec) return {0, ""};
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  auth::HeaderList headers = {{"host", "localhost"}, {"content-type", "application/json"}};
+  if (!key.access_key_id.empty()) {
+    auth::SignRequest("POST", target, "", headers, body, key, "us-east-1", "xray",
+                      Clock::System().NowMicros() / 1'000'000);
+  }
+  for (const auto& [name, value] : headers) req.set(name, value);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req, ec);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res, ec);
+  if (ec) return {0, ""};
+  return {res.result_int(), std::string(res["x-amzn-ErrorType"])};
 }
 
 TEST(ServeConfigTest, Validate) {
@@ -161,6 +191,74 @@ TEST(RunServeTest, ServesUntilSignalledThenDrains) {
   EXPECT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(Get(config.port, "/healthz").first, 0u);  // closed
   std::filesystem::remove_all(dir);
+}
+
+TEST(RunServeTest, KeysRequireSignedRequestsAndSighupReloadsThem) {
+  std::string dir = testing::TempDir() + "roentgen_serve_keys_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auth::SigningCredentials reader{"AKRGREADERAAAAAAAAAA", "reader-secret-0123456789", ""};
+  auth::KeysFile keys;
+  keys.keys.push_back({reader.access_key_id, reader.secret_access_key, "", {"xray:Get*"}, 0});
+  ASSERT_TRUE(auth::WriteKeysFile(dir + "/keys.json", keys).ok());
+  ServeConfig config;
+  config.port = FreePort();
+  config.data_dir = dir + "/data";
+  config.log_level = "warn";
+  config.otlp_grpc_listen = "off";
+  config.keys_file = dir + "/keys.json";
+
+  std::promise<pthread_t> thread_id;
+  std::future<Status> result = std::async(std::launch::async, [&] {
+    thread_id.set_value(pthread_self());
+    return RunServe(config);
+  });
+  pthread_t serve_thread = thread_id.get_future().get();
+  unsigned health = 0;
+  for (int i = 0; i < 200 && health != 200; ++i) {
+    health = Get(config.port, "/healthz").first;
+    if (health != 200) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_EQ(health, 200u);
+  EXPECT_EQ(Get(config.port, "/metrics").first, 200u);
+
+  const std::string query = R"({"StartTime": 1, "EndTime": 2})";
+  EXPECT_EQ(Post(config.port, "/TraceSummaries", query, {}),
+            (std::pair<unsigned, std::string>{403, "MissingAuthenticationTokenException"}));
+  EXPECT_EQ(Post(config.port, "/TraceSummaries", query, reader).first, 200u);
+  EXPECT_EQ(Post(config.port, "/TraceSegments", R"({"TraceSegmentDocuments": []})", reader),
+            (std::pair<unsigned, std::string>{403, "AccessDeniedException"}));
+
+  // The key is removed from the file; SIGHUP re-reads it at once.
+  keys.keys.clear();
+  ASSERT_TRUE(auth::WriteKeysFile(config.keys_file, keys).ok());
+  pthread_kill(serve_thread, SIGHUP);
+  std::pair<unsigned, std::string> refused;
+  for (int i = 0; i < 200 && refused.first != 403; ++i) {
+    refused = Post(config.port, "/TraceSummaries", query, reader);
+    if (refused.first != 403) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(refused, (std::pair<unsigned, std::string>{403, "UnrecognizedClientException"}));
+  EXPECT_EQ(Get(config.port, "/healthz").first, 200u);  // SIGHUP did not stop it
+
+  pthread_kill(serve_thread, SIGTERM);
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(result.get().ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RunServeTest, AMissingKeysFileFailsStartUp) {
+  ServeConfig config;
+  config.port = FreePort();
+  config.data_dir = testing::TempDir() + "roentgen_serve_nokeys_" + std::to_string(getpid());
+  config.log_level = "off";
+  config.otlp_grpc_listen = "off";
+  config.keys_file = config.data_dir + "/missing-keys.json";
+  Status status = RunServe(config);
+  EXPECT_EQ(status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(status.message(),
+            "serve: --keys: keys file " + config.keys_file + " does not exist");
+  EXPECT_FALSE(std::filesystem::exists(config.data_dir));  // nothing opened
 }
 
 TEST(RunServeTest, BusyPortFailsStartUp) {
