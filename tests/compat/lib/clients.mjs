@@ -1,13 +1,12 @@
 import { XRayClient } from '@aws-sdk/client-xray';
 
-// The real AWS SDK v3 X-Ray client pointed at a Roentgen server.
-export function xrayClient(endpoint) {
-  return new XRayClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
-    maxAttempts: 1,
-  });
+// The real AWS SDK v3 X-Ray client pointed at a Roentgen server, signing with
+// `credentials` ({accessKeyId, secretAccessKey[, sessionToken]}); any keys do
+// for a server without --keys.
+export function xrayClient(endpoint, credentials = {
+  accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+}) {
+  return new XRayClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
 }
 
 export async function eventually(fn, { timeoutMs = 10000, intervalMs = 100 } = {}) {
