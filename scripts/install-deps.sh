@@ -18,7 +18,7 @@ fi
 if [[ "${1:-}" == "--with-tests" ]]; then
   # libbrotli-dev: the console test decodes the embedded brotli files;
   # chromium: the console's browser tests drive it (playwright-core).
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev libbrotli-dev chromium)
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev libbrotli-dev chromium awscli)
 fi
 
 missing=()
