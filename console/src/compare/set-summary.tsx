@@ -25,7 +25,7 @@ export function coverageNote(side: Side): string | null {
   const since = d.ScannedFrom ? ` (back to ${formatTimestamp(d.ScannedFrom)})` : '';
   return side.computed
     ? `${side.name} is based on the most recent ${formatCount(d.TraceCount)} traces${since}: this server has no TraceAnalytics, so the console read that many summaries.`
-    : `${side.name} is based on the most recent ${formatCount(d.TracesProcessedCount)} traces of the range${since}: the server stopped scanning there.`;
+    : `${side.name} is based on the most recent ${formatCount(d.TracesProcessedCount)} traces of the range${since}: the server scans at most that many, so older traces are not counted.`;
 }
 
 function ratio(a: number | undefined, b: number | undefined): string {
