@@ -98,6 +98,7 @@ Result<json> ListKeys(const std::string& path) {
 
 Result<std::string> RevokeKey(const std::string& path, const std::string& access_key_id,
                               int64_t now_s) {
+  RG_RETURN_IF_ERROR(ReadKeysFile(path).status());  // no lock file beside a missing file
   Result<KeysFileLock> lock = KeysFileLock::Acquire(path);
   if (!lock.ok()) return lock.status();
   Result<KeysFile> read = ReadKeysFile(path);
@@ -119,6 +120,7 @@ Result<std::string> RevokeKey(const std::string& path, const std::string& access
 }
 
 Status RevokeAllSessionKeys(const std::string& path) {
+  RG_RETURN_IF_ERROR(ReadKeysFile(path).status());  // no lock file beside a missing file
   Result<KeysFileLock> lock = KeysFileLock::Acquire(path);
   if (!lock.ok()) return lock.status();
   Result<KeysFile> read = ReadKeysFile(path);

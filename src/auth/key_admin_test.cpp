@@ -85,6 +85,10 @@ TEST(KeyAdminTest, RevokeRemovesKeysAndListsSessionKeys) {
   EXPECT_NE(revoked->find(id), std::string::npos);
   EXPECT_EQ(ReadKeysFile(file.path())->Find(id), nullptr);
   EXPECT_EQ(RevokeKey(file.path(), id, kNow).status().code(), StatusCode::kNotFound);
+  testing::TempKeysFile none;
+  EXPECT_EQ(RevokeKey(none.path(), id, kNow).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(RevokeAllSessionKeys(none.path()).code(), StatusCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(none.path() + ".lock"));
 
   ASSERT_TRUE(RevokeKey(file.path(), session_id, kNow).ok());
   EXPECT_TRUE(ReadKeysFile(file.path())->IsRevoked(session_id));

@@ -366,22 +366,7 @@ Status RunServe(const ServeConfig& config) {
   }
   // --- end OTLP/gRPC ---
 
-  health.store(Health::kReady);
-  spdlog::info(
-      "roentgen serving X-Ray on {}:{} (UDP + HTTP), data dir {}, retention {}, udp receive "
-      "buffer {} bytes, udp spool {}, otlp spool {}",
-      config.host, http.port(), config.data_dir, FormatDuration(config.retention),
-      udp.receive_buffer_bytes(),
-      udp_spool ? fmt::format("up to {} bytes", config.udp_spool_max_bytes) : std::string("off"),
-      otlp_spool ? fmt::format("up to {} bytes", config.otlp_spool_max_bytes) : std::string("off"));
-  if (api::EmbeddedConsoleAssets().empty()) {
-    spdlog::info("no web console in this build (-DROENTGEN_BUILD_CONSOLE=OFF)");
-  } else {
-    const bool ipv6 = config.host.find(':') != std::string::npos;
-    spdlog::info("console at http://{}{}{}:{}/", ipv6 ? "[" : "", config.host, ipv6 ? "]" : "",
-                 http.port());
-  }
-
+  // Said before /healthz turns ready: a client that saw it ready finds it logged.
   if (keys) {
     spdlog::info(
         "API requests must be signed (SigV4, service xray) by a key in {} ({} keys) and be "
@@ -402,6 +387,22 @@ Status RunServe(const ServeConfig& config) {
         "no --keys: the API is open (no signature needed) to anyone who can reach {}:{}; "
         "roentgen keys create and serve --keys FILE require signed requests (docs/security.md)",
         config.host, http.port());
+  }
+
+  health.store(Health::kReady);
+  spdlog::info(
+      "roentgen serving X-Ray on {}:{} (UDP + HTTP), data dir {}, retention {}, udp receive "
+      "buffer {} bytes, udp spool {}, otlp spool {}",
+      config.host, http.port(), config.data_dir, FormatDuration(config.retention),
+      udp.receive_buffer_bytes(),
+      udp_spool ? fmt::format("up to {} bytes", config.udp_spool_max_bytes) : std::string("off"),
+      otlp_spool ? fmt::format("up to {} bytes", config.otlp_spool_max_bytes) : std::string("off"));
+  if (api::EmbeddedConsoleAssets().empty()) {
+    spdlog::info("no web console in this build (-DROENTGEN_BUILD_CONSOLE=OFF)");
+  } else {
+    const bool ipv6 = config.host.find(':') != std::string::npos;
+    spdlog::info("console at http://{}{}{}:{}/", ipv6 ? "[" : "", config.host, ipv6 ? "]" : "",
+                 http.port());
   }
 
   int signal = 0;

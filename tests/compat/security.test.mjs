@@ -72,8 +72,18 @@ test('keys create prints the documented JSON', () => {
   assert.ok(listed.every((k) => !('SecretAccessKey' in k)));
 });
 
-test('the server says at start that it requires signed requests', () => {
+test('the server says at start whether it requires signed requests', async () => {
   assert.match(server.output(), /API requests must be signed \(SigV4, service xray\)/);
+  const open = await startServer();
+  try {
+    assert.match(open.output(), /no --keys: the API is open \(no signature needed\) to anyone on this machine \(127\.0\.0\.1 is loopback\)/);
+    // Any credentials do there.
+    const out = await xrayClient(open.endpoint, { accessKeyId: 'any', secretAccessKey: 'any' })
+      .send(new GetTraceSummariesCommand({ StartTime: new Date(Date.now() - 60e3), EndTime: new Date() }));
+    assert.deepEqual(out.TraceSummaries, []);
+  } finally {
+    await open.stop();
+  }
 });
 
 test('the real client with the right keys writes, reads and manages groups', async () => {
