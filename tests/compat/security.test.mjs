@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -174,18 +175,23 @@ test('a key created while the server runs works at once, and a revoked key stops
 
 // Signs like the web console (console/src/api/sigv4.ts): @smithy/signature-v4,
 // service xray, headers content-type and host.
-async function consoleFetch(path, body, k, { sendBody } = {}) {
+async function consoleFetch(path, body, k, { sendBody, applyChecksum = false, gzip = false } = {}) {
   const sha256 = class {
     constructor(secret) { this.h = secret ? createHmac('sha256', secret) : createHash('sha256'); }
     update(data) { this.h.update(data); }
     async digest() { return new Uint8Array(this.h.digest()); }
   };
-  const signer = new SignatureV4({ service: 'xray', region: 'eu-west-3', sha256, credentials: asCredentials(k) });
+  const signer = new SignatureV4({
+    service: 'xray', region: 'eu-west-3', sha256, credentials: asCredentials(k), applyChecksum,
+  });
   const url = new URL(server.endpoint);
-  const text = JSON.stringify(body);
+  const text = gzip ? gzipSync(JSON.stringify(body)) : JSON.stringify(body);
   const signed = await signer.sign({
     method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query: {},
-    headers: { 'content-type': 'application/json', host: url.host }, body: text,
+    headers: {
+      'content-type': 'application/json', host: url.host, ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    },
+    body: text,
   });
   const headers = Object.fromEntries(Object.entries(signed.headers).filter(([n]) => n.toLowerCase() !== 'host'));
   return fetch(`${server.endpoint}${path}`, { method: 'POST', headers, body: sendBody ?? text });
@@ -222,6 +228,13 @@ test('requests signed as the web console signs them pass; tampered ones do not',
   assert.ok(Array.isArray((await ok.json()).TraceSummaries));
   const analytics = await consoleFetch('/roentgen/TraceAnalytics', { StartTime: now() - 60, EndTime: now() }, admin);
   assert.notEqual(analytics.status, 403, await analytics.clone().text());
+  // With x-amz-content-sha256 signed too, and over a gzipped body (the bytes sent are signed).
+  const checksummed = await consoleFetch('/TraceSummaries', { StartTime: now() - 60, EndTime: now() }, admin,
+    { applyChecksum: true });
+  assert.equal(checksummed.status, 200, await checksummed.clone().text());
+  const gzipped = await consoleFetch('/TraceSummaries', { StartTime: now() - 60, EndTime: now() }, admin,
+    { gzip: true });
+  assert.equal(gzipped.status, 200, await gzipped.clone().text());
   // The same signature over another body.
   const tampered = await consoleFetch('/TraceSummaries', { StartTime: now() - 60, EndTime: now() }, admin,
     { sendBody: JSON.stringify({ StartTime: 0, EndTime: now() }) });
