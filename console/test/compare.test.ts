@@ -158,6 +158,10 @@ test('annotations are key = value rows with their own terms', () => {
 test('root-cause labels and terms follow the server naming (entity path joined with " > ")', () => {
   const r = { Service: 'Web-Application', Entity: 'Web-Application > api.notes.example.com', TraceCount: 3 };
   assert.equal(rootCauseLabel(r), 'Web-Application › api.notes.example.com');
+  assert.equal(
+    rootCauseTerm('Error', { Service: 'notes-api', Entity: 'notes-api', TraceCount: 1 }),
+    'rootcause.error.service { name = "notes-api" } AND rootcause.error.entity { last AND name = "notes-api" } AND !rootcause.error.exception',
+  );
   assert.equal(rootCauseTerm('ResponseTime', { ...r, Exception: 'X' }), 'rootcause.responsetime.service { name = "Web-Application" } AND rootcause.responsetime.entity { last AND name = "api.notes.example.com" }');
   assert.deepEqual(
     rootCauseOf({

@@ -105,6 +105,14 @@ test('faults against OK: counts, per-user shares and the fault root cause first'
   await page.getByText('Ranked by how surely the shares differ').waitFor();
   await screenshot(page, 'compare-sets');
 
+  // A root cause clicked into A's filter selects exactly its traces.
+  await page.getByTestId('table-rootcause').getByRole('button', { name: 'notes-api' }).first().click();
+  await page.waitForURL((url) => (paramsOf(url).get('a') ?? '').startsWith('fault AND rootcause.fault.service { name = "notes-api" }'));
+  await page.getByTestId('count-a').waitFor();
+  await page.waitForFunction((n) => document.querySelector('[data-testid="count-a"]')?.textContent === n, fmt(faults));
+  await page.goBack();
+  await page.waitForURL((url) => paramsOf(url).get('a') === 'fault');
+
   // A value clicked goes into A's filter.
   await page.getByTestId('table-user').getByRole('button', { name: 'alice@example.com' }).click();
   await page.waitForURL((url) => paramsOf(url).get('a') === 'fault AND user = "alice@example.com"');

@@ -163,14 +163,15 @@ export function rootCauseLabel(r: RootCauseCount): string {
 }
 
 // A filter term for traces with this root cause: the service, the last
-// entity of its path and the exception (each when known).
+// entity of its path and the exception (or that there is none).
 export function rootCauseTerm(kind: RootCauseKind, r: RootCauseCount): string {
   const k = kind.toLowerCase();
   const terms: string[] = [];
   if (r.Service) terms.push(`rootcause.${k}.service { name = ${quote(r.Service)} }`);
   const entity = r.Entity?.split(entitySeparator).pop();
   if (entity) terms.push(`rootcause.${k}.entity { last AND name = ${quote(entity)} }`);
-  if (r.Exception && kind !== 'ResponseTime') terms.push(`rootcause.${k}.exception { name = ${quote(r.Exception)} }`);
+  // A cause named without an exception is one that has none.
+  if (kind !== 'ResponseTime') terms.push(r.Exception ? `rootcause.${k}.exception { name = ${quote(r.Exception)} }` : `!rootcause.${k}.exception`);
   return terms.length ? terms.join(' AND ') : `rootcause.${k}.service`;
 }
 
