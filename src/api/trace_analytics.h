@@ -43,7 +43,7 @@
 namespace roentgen::api {
 
 struct TraceAnalyticsConfig {
-  int64_t period_us = 60'000'000;  // time-series period, > 0
+  int64_t period_us = 60'000'000;  // time-series period: whole seconds, > 0
   size_t limit = 20;               // values listed per list
   size_t max_annotation_keys_listed = 1'000;
   size_t max_values = 10'000;           // distinct values tracked per list (and per annotation key)
