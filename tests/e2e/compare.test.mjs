@@ -6,12 +6,13 @@
 // marked, a missing trace chosen by pasting its id, and keyboard use.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { putDocuments, scenario, users } from './lib/demo-data.mjs';
+import { bigTrace, putDocuments, scenario, users } from './lib/demo-data.mjs';
 import { screenshot, startConsole } from './lib/browser.mjs';
 
 let app;
 let facts;
 let documents;
+let big;
 
 before(async () => {
   app = await startConsole({ viewport: { width: 1400, height: 1000 } });
@@ -19,6 +20,9 @@ before(async () => {
   facts = data.traces;
   documents = data.documents;
   await putDocuments(app.server.endpoint, documents);
+  // Two hours back: outside the sets' range, found by its id.
+  big = bigTrace({ now: Date.now() / 1000 - 7200, spans: 5000 });
+  await putDocuments(app.server.endpoint, big.documents, { batch: 10 });
 });
 
 after(async () => {
@@ -256,5 +260,24 @@ test('a missing trace is chosen from its set or pasted', async () => {
   await page.waitForURL(new RegExp(`#/diff/${faultTrace.id}/${okTrace.id}\\?`));
   await page.getByTestId('matched').waitFor();
   assert.equal(await page.getByTestId('trace-b').textContent(), okTrace.id);
+  await page.close();
+});
+
+test('the 5,001-span trace against itself opens fast and draws only the rows in view', async () => {
+  const page = await newPage();
+  await page.goto(app.url('#/compare'));
+  await page.getByRole('combobox', { name: 'A · Selection filter' }).waitFor();
+  const started = Date.now();
+  await page.evaluate((h) => (location.hash = h), `#/diff/${big.id}/${big.id}`);
+  await page.getByTestId('matched').waitFor({ timeout: 15000 });
+  await page.locator('.diff-scroll .diff-row').first().waitFor();
+  const ms = Date.now() - started;
+  assert.equal(await page.getByTestId('matched').textContent(), fmt(big.spans));
+  assert.ok(ms < 2000, `opened in ${ms} ms`);
+  assert.ok((await page.locator('.diff-scroll .diff-row').count()) < 100, 'rows are windowed');
+  await page.getByTestId('diff-scroll').evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await page.waitForFunction((last) => Boolean(document.querySelector(`.diff-row[data-row="${last}"]`)), big.spans - 1);
+  await page.getByRole('switch', { name: 'Hide unchanged spans' }).check();
+  await page.getByText('No span differs').waitFor();
   await page.close();
 });
