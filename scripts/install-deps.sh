@@ -41,8 +41,11 @@ if ! command -v npm >/dev/null; then
 fi
 
 if [[ "${1:-}" == "--with-tests" ]]; then
-  # The compatibility tests' npm packages, exactly as pinned in the lockfile.
-  if [[ ! -d tests/compat/node_modules ]] || [[ tests/compat/package-lock.json -nt tests/compat/node_modules ]]; then
-    (cd tests/compat && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+  # The compatibility and browser tests' npm packages, exactly as pinned in
+  # their lockfiles.
+  for dir in tests/compat tests/e2e; do
+    if [[ ! -d $dir/node_modules ]] || [[ $dir/package-lock.json -nt $dir/node_modules ]]; then
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
 fi

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # One command: install what is missing, build, and run every test: the C++ unit
-# and integration tests (CTest) and the compatibility tests with the real AWS
-# clients (node's test runner). Prints the counts of tests run.
+# and integration tests (CTest), the console's unit tests, the compatibility
+# tests with the real AWS clients and the console in real Chromium (node's
+# test runner). Prints the counts of tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-tests
 scripts/build.sh build -DROENTGEN_BUILD_TESTS=ON -DROENTGEN_BUILD_BENCH=ON
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 300)
-if [[ -f tests/compat/package.json ]]; then
-  ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/compat/
-fi
+node console/build.mjs --tests build/console-tests
+node --test build/console-tests/
+ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/compat/
+ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/e2e/

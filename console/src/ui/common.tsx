@@ -9,6 +9,8 @@ export function ErrorBanner({ error, context }: { error: unknown; context?: stri
   if (error instanceof ApiError) {
     if (error.isAccessDenied) {
       text = `Access denied: your keys may not call this operation (${error.message})`;
+    } else if (error.isAuth) {
+      text = `This server requires signed requests: enter access keys with the Keys button (${error.type}).`;
     } else {
       text = `${error.type}: ${error.message}`;
     }
