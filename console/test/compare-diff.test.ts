@@ -160,6 +160,18 @@ test('a wrapper inserted in one trace does not unmatch what it wraps', () => {
   assert.deepEqual(rows, ['root both', '  retry onlyB', '    db both', '  cache both']);
 });
 
+test('a renamed span pairs with its counterpart when their children share names', () => {
+  const a = buildSpanTree(trace('a', [sub('root', 0, 10, {}, [sub('Query.listNotes', 1, 9, {}, [sub('Lambda', 2, 8)]), sub('cache', 9, 9.5)])]));
+  const b = buildSpanTree(trace('b', [sub('root', 0, 10, {}, [sub('Query.getNote', 1, 5, {}, [sub('Lambda', 2, 4)]), sub('metrics', 9, 9.5)])]));
+  const d = diffTraces(a, b);
+  const rows = d.nodes.map((n) => `${'  '.repeat(n.depth)}${n.name}${n.bName ? ` (B: ${n.bName})` : ''} ${n.side}`);
+  // cache and metrics have no children in common: not a rename
+  assert.deepEqual(rows, ['root both', '  Query.listNotes (B: Query.getNote) both', '    Lambda both', '  cache onlyA', '  metrics onlyB']);
+  const renamed = d.nodes[1]!;
+  assert.equal(renamed.changed, true);
+  assert.equal(renamed.delta, 4);
+});
+
 test('visible rows: collapse, hide unchanged, order by impact', () => {
   const a = buildSpanTree(trace('a', [sub('root', 0, 10, {}, [sub('x', 0, 1, {}, [sub('x1', 0, 0.5)]), sub('y', 1, 5), sub('z', 5, 6)])]));
   const b = buildSpanTree(trace('b', [sub('root', 0, 8, {}, [sub('x', 0, 1, {}, [sub('x1', 0, 0.5)]), sub('y', 1, 3), sub('z', 5, 6.5)])]));

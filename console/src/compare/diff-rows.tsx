@@ -118,9 +118,9 @@ export function DiffRows({ diff, rows, collapsed, onToggle, focused, onFocus, sc
         <div role="columnheader">Status A</div>
         <div role="columnheader">Status B</div>
       </div>
-      <div class="diff-scroll" ref={ref} data-testid="diff-scroll">
-        <div style={{ height: `${win.total}px`, position: 'relative' }}>
-          <div style={{ transform: `translateY(${win.offset}px)` }}>
+      <div class="diff-scroll" ref={ref} data-testid="diff-scroll" role="rowgroup">
+        <div style={{ height: `${win.total}px`, position: 'relative' }} role="none">
+          <div style={{ transform: `translateY(${win.offset}px)` }} role="none">
             {slice.map((node, k) => {
               const row = win.first + k;
               const n = diff.nodes[node]!;
@@ -159,6 +159,11 @@ export function DiffRows({ diff, rows, collapsed, onToggle, focused, onFocus, sc
                     <span class={`span-name ellipsis ${n.segment ? 'segment' : ''}`} title={n.name}>
                       {n.name}
                     </span>
+                    {n.bName !== undefined ? (
+                      <span class="tag renamed-tag" title={`B names this span ${n.bName}`}>
+                        in B: {n.bName}
+                      </span>
+                    ) : null}
                     {n.detail ? <span class="tag detail">{n.detail}</span> : null}
                     {n.side !== 'both' ? <span class={`tag side-tag ${n.side}`}>{sideText(n)}</span> : null}
                     {n.statusChanged ? <span class="tag status-tag">status changed</span> : null}

@@ -170,7 +170,7 @@ function TraceDiffView({ a, b, from }: { a: string; b: string; from: ReturnType<
                     const self = n.side === 'both' ? (n.aSelf ?? 0) - (n.bSelf ?? 0) : n.side === 'onlyA' ? n.aSelf ?? 0 : -(n.bSelf ?? 0);
                     return (
                       <button type="button" class="chip" onClick={() => jump(i)} title="Show this span">
-                        {n.name} <span class="k">{formatDelta(self)}</span>
+                        {n.name} <span class="k">{n.side === 'both' ? formatDelta(self) : `${formatDelta(self)}, only in ${n.side === 'onlyA' ? 'A' : 'B'}`}</span>
                       </button>
                     );
                   })}

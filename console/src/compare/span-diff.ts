@@ -3,8 +3,11 @@
 // k-th same-named sibling of A (by start time) with the k-th of B, so an
 // added or missing sibling shifts nothing else. A span inserted between a
 // parent and its children in one trace (a wrapper subsegment) is tolerated:
-// its children still match the other trace's spans one level up. Every span
-// is visited once and each sibling list sorted once: O(n log n).
+// its children still match the other trace's spans one level up. A span
+// renamed in one trace (another GraphQL resolver, say) pairs with its
+// counterpart when both are left over and their children share names, so
+// what lies below still lines up; the row says it was renamed. Every span is
+// visited once and each sibling list sorted once: O(n log n).
 import type { Status } from '../lib/format';
 import { selfTime, type Span, spanDuration, type SpanTree } from './span-tree';
 
@@ -14,7 +17,8 @@ export interface DiffNode {
   a: number; // span index in A, -1 if none
   b: number; // span index in B, -1 if none
   side: Side;
-  name: string;
+  name: string; // A's name when A has the span
+  bName?: string; // B's name when it differs (a renamed span)
   detail?: string; // origin or namespace
   segment: boolean;
   depth: number;
@@ -97,6 +101,7 @@ export function diffTraces(A: SpanTree, B: SpanTree): TraceDiff {
     };
     const detail = s.segment ? s.origin : s.namespace;
     if (detail) node.detail = detail;
+    if (sa && sb && sa.name !== sb.name) node.bName = sb.name;
     if (sa) {
       node.aDuration = spanDuration(sa);
       node.aSelf = selfTime(A, a);
@@ -113,7 +118,7 @@ export function diffTraces(A: SpanTree, B: SpanTree): TraceDiff {
     }
     node.statusChanged = Boolean(sa && sb && (sa.status !== sb.status || sa.inProgress !== sb.inProgress));
     node.durationChanged = durationDiffers(node.aDuration, node.bDuration);
-    node.changed = node.side !== 'both' || node.statusChanged || node.durationChanged;
+    node.changed = node.side !== 'both' || node.bName !== undefined || node.statusChanged || node.durationChanged;
     node.impact = node.side === 'both' ? Math.abs(node.delta ?? 0) : (node.aDuration ?? node.bDuration ?? 0);
     const index = nodes.length;
     nodes.push(node);
@@ -186,9 +191,39 @@ export function alignSiblings(
       for (const b of p.taken) takenB.add(b);
     }
   }
-  for (const a of leftA) if (!takenA.has(a)) pairs.push({ a, b: -1 });
-  for (const b of leftB) if (!takenB.has(b)) pairs.push({ a: -1, b });
+  const restA = leftA.filter((a) => !takenA.has(a));
+  const restB = leftB.filter((b) => !takenB.has(b));
+  const renamed = pairRenamed(restA, restB, spanA, spanB);
+  for (const p of renamed) {
+    pairs.push(p);
+    takenA.add(p.a);
+    takenB.add(p.b);
+  }
+  for (const a of restA) if (!takenA.has(a)) pairs.push({ a, b: -1 });
+  for (const b of restB) if (!takenB.has(b)) pairs.push({ a: -1, b });
   return pairs;
+}
+
+// Leftover siblings of the same kind (and origin, for segments) whose
+// children share at least one name: the same span under another name.
+function pairRenamed(as: number[], bs: number[], spanA: (i: number) => Span, spanB: (i: number) => Span): Pair[] {
+  if (!as.length || !bs.length) return [];
+  const kind = (s: Span) => (s.segment ? `s\u0000${s.origin ?? ''}` : 'u');
+  const childKeys = (s: Span, span: (i: number) => Span) => new Set(s.children.map((c) => keyOf(span(c))));
+  const free = bs.map((b) => ({ b, kind: kind(spanB(b)), keys: childKeys(spanB(b), spanB), used: false }));
+  const out: Pair[] = [];
+  for (const a of as) {
+    const sa = spanA(a);
+    if (!sa.children.length) continue;
+    const k = kind(sa);
+    const keys = childKeys(sa, spanA);
+    const match = free.find((f) => !f.used && f.kind === k && [...f.keys].some((x) => keys.has(x)));
+    if (match) {
+      match.used = true;
+      out.push({ a, b: match.b });
+    }
+  }
+  return out;
 }
 
 // Spans by key, each list in the given order, taken from the front.
