@@ -13,6 +13,7 @@ import {
   tracesHash,
   userVsEveryone,
 } from '../src/compare/compare-params';
+import { coverageNote } from '../src/compare/coverage';
 import { compareSets, differenceScore, rootCauseLabel, rootCauseTerm, truncatedBound } from '../src/compare/set-diff';
 import { analyticsFromSummaries, rootCauseOf } from '../src/compare/summary-analytics';
 import { nearestTrace, orderTraces, quantiles, windowAround } from '../src/compare/typical';
@@ -265,4 +266,19 @@ test('typical traces: nearest to a quantile, most recent among equals', () => {
   assert.deepEqual(quantiles([]), {});
   assert.deepEqual(windowAround(0.2), [0.19, 0.211]);
   assert.deepEqual(windowAround(0), [0, 0.002]);
+});
+
+test('a set not aggregated in full says what it is based on', () => {
+  const side = (x: Partial<TraceAnalyticsResponse>, computed = false) => ({
+    name: 'A' as const,
+    title: 'Selection',
+    filter: 'fault',
+    computed,
+    data: answer({ TraceCount: 1200, ...x }),
+  });
+  assert.equal(coverageNote(side({ Complete: true })), null);
+  const cut = coverageNote(side({ Complete: false, TracesProcessedCount: 150000, ScannedFrom: 0 }))!;
+  assert.match(cut, /^A is based on the most recent 150,000 traces of the range: the server scans at most that many/);
+  const computed = coverageNote(side({ Complete: false, TraceCount: 2000 }, true))!;
+  assert.match(computed, /most recent 2,000 traces: this server has no TraceAnalytics/);
 });

@@ -18,7 +18,8 @@ import { type CompareParams, compareHash, fixedPresets, groupTerm, parseCompare,
 import { loadSetAnalytics, type SetQuery, useSetAnalytics, valueLimit } from './data';
 import { DiffTable, rankingNote } from './diff-table';
 import { compareSets, type Dimension } from './set-diff';
-import { coverageNote, SetSummary } from './set-summary';
+import { coverageNote } from './coverage';
+import { SetSummary } from './set-summary';
 import { TracePicker } from './trace-picker';
 import { quantiles } from './typical';
 

@@ -3,30 +3,12 @@
 // overlaid as shares, their quantiles, and their status shares.
 import type { TraceAnalyticsResponse } from '../api/analytics';
 import { formatCount, formatDuration } from '../lib/format';
-import { formatTimestamp } from '../lib/time';
 import { Histogram } from '../ui/histogram';
 import { type CompareParams, tracesHash } from './compare-params';
 import { DiffTable } from './diff-table';
+import type { Side } from './coverage';
 import type { DiffRow } from './set-diff';
 import { quantiles } from './typical';
-
-export interface Side {
-  name: 'A' | 'B';
-  title: string;
-  filter: string; // what the set is, in words or as typed
-  data: TraceAnalyticsResponse;
-  computed: boolean;
-}
-
-// "Based on the most recent N traces" when a set was not aggregated in full.
-export function coverageNote(side: Side): string | null {
-  const d = side.data;
-  if (d.Complete) return null;
-  const since = d.ScannedFrom ? ` (back to ${formatTimestamp(d.ScannedFrom)})` : '';
-  return side.computed
-    ? `${side.name} is based on the most recent ${formatCount(d.TraceCount)} traces${since}: this server has no TraceAnalytics, so the console read that many summaries.`
-    : `${side.name} is based on the most recent ${formatCount(d.TracesProcessedCount)} traces of the range${since}: the server scans at most that many, so older traces are not counted.`;
-}
 
 function ratio(a: number | undefined, b: number | undefined): string {
   if (a === undefined || b === undefined) return '—';
