@@ -2,8 +2,8 @@
 // by each column, loading the next page as the end comes into view. Clicking
 // an annotation, a user, a URL or a service adds it to the filter; clicking a
 // row (or Enter on it) opens the trace; two ticked rows can be diffed.
-import type { JSX } from 'preact';
-import { useMemo, useState } from 'preact/hooks';
+import { Component, type JSX } from 'preact';
+import { useMemo, useRef, useState } from 'preact/hooks';
 import type { TraceSummary } from '../api/types';
 import { annotationLiteral, annotationText, formatDuration, serviceLabel, traceStatus } from '../lib/format';
 import { type Sort, type SortKey, sortRows } from './sort';
@@ -26,6 +26,8 @@ const columns: { key: SortKey | null; label: string; width: string }[] = [
 ];
 const template = columns.map((c) => c.width).join(' ');
 const rowHeight = 34;
+// More would be cut off by the column anyway; the trace view lists them all.
+const maxChips = 6;
 
 interface Props {
   rows: TraceSummary[];
@@ -46,6 +48,11 @@ export function TraceList({ rows, sort, onSort, fresh, done, loading, onLoadMore
   const { ref, win, scrollToRow } = useVirtual(sorted.length, rowHeight, 10);
   useLoadMore(win, sorted.length, !done && !loading, onLoadMore, 60);
   const [active, setActive] = useState(0);
+  // One object for every row, so a row that did not change skips rendering.
+  const actions = useRef<RowActions>({ onAddTerm, onOpen, onPick: () => {} });
+  actions.current.onAddTerm = onAddTerm;
+  actions.current.onOpen = onOpen;
+  actions.current.onPick = (id, on) => onPick(on ? [...picked.filter((p) => p !== id), id].slice(-2) : picked.filter((p) => p !== id));
 
   const onKeyDown = (e: KeyboardEvent) => {
     if (!sorted.length) return;
@@ -105,14 +112,13 @@ export function TraceList({ rows, sort, onSort, fresh, done, loading, onLoadMore
           <div style={{ transform: `translateY(${win.offset}px)` }}>
             {visible.map((s, i) => (
               <Row
+                key={s.Id}
                 s={s}
                 index={win.first + i}
                 active={win.first + i === active}
                 fresh={fresh.has(s.Id)}
                 picked={picked.includes(s.Id)}
-                onPick={(on) => onPick(on ? [...picked.filter((p) => p !== s.Id), s.Id].slice(-2) : picked.filter((p) => p !== s.Id))}
-                onAddTerm={onAddTerm}
-                onOpen={onOpen}
+                actions={actions.current}
               />
             ))}
           </div>
@@ -125,25 +131,34 @@ export function TraceList({ rows, sort, onSort, fresh, done, loading, onLoadMore
   );
 }
 
-function Row({
-  s,
-  index,
-  active,
-  fresh,
-  picked,
-  onPick,
-  onAddTerm,
-  onOpen,
-}: {
+interface RowActions {
+  onAddTerm: (term: string) => void;
+  onOpen: (id: string) => void;
+  onPick: (id: string, on: boolean) => void;
+}
+
+interface RowProps {
   s: TraceSummary;
   index: number;
   active: boolean;
   fresh: boolean;
   picked: boolean;
-  onPick: (on: boolean) => void;
-  onAddTerm: (term: string) => void;
-  onOpen: (id: string) => void;
-}) {
+  actions: RowActions;
+}
+
+// Scrolling moves the window by a few rows a frame: rows that stay in view
+// keep their DOM and skip rendering.
+class Row extends Component<RowProps> {
+  override shouldComponentUpdate(next: RowProps): boolean {
+    const p = this.props;
+    return next.s !== p.s || next.index !== p.index || next.active !== p.active || next.fresh !== p.fresh || next.picked !== p.picked;
+  }
+  override render() {
+    return renderRow(this.props);
+  }
+}
+
+function renderRow({ s, index, active, fresh, picked, actions }: RowProps) {
   const status = traceStatus(s);
   const chips: JSX.Element[] = [];
   for (const [key, values] of Object.entries(s.Annotations ?? {})) {
@@ -152,7 +167,7 @@ function Row({
       chips.push(
         <button type="button" class="chip" title={`Add annotation.${key} = ${text} to the filter`} onClick={(e) => {
           e.stopPropagation();
-          onAddTerm(annotationTerm(key, annotationLiteral(v.AnnotationValue)));
+          actions.onAddTerm(annotationTerm(key, annotationLiteral(v.AnnotationValue)));
         }}>
           <span class="k">{key}</span> {text}
         </button>,
@@ -163,7 +178,7 @@ function Row({
     chips.push(
       <button type="button" class="chip user" title={`Add user = ${u.UserName} to the filter`} onClick={(e) => {
         e.stopPropagation();
-        onAddTerm(userTerm(u.UserName));
+        actions.onAddTerm(userTerm(u.UserName));
       }}>
         <span class="k">user</span> {u.UserName}
       </button>,
@@ -174,7 +189,7 @@ function Row({
     chips.push(
       <button type="button" class="chip service" title={`Add service("${svc.Name}") to the filter`} onClick={(e) => {
         e.stopPropagation();
-        onAddTerm(serviceTerm(svc.Name!));
+        actions.onAddTerm(serviceTerm(svc.Name!));
       }}>
         <span class="k">service</span> {serviceLabel(svc)}
       </button>,
@@ -187,11 +202,11 @@ function Row({
       role="row"
       aria-rowindex={index + 2}
       style={{ gridTemplateColumns: template, height: `${rowHeight}px` }}
-      onClick={() => onOpen(s.Id)}
+      onClick={() => actions.onOpen(s.Id)}
       data-trace-id={s.Id}
     >
       <div role="cell" onClick={(e) => e.stopPropagation()}>
-        <input type="checkbox" aria-label={`Select ${s.Id} to compare`} checked={picked} onChange={(e) => onPick(e.currentTarget.checked)} />
+        <input type="checkbox" aria-label={`Select ${s.Id} to compare`} checked={picked} onChange={(e) => actions.onPick(s.Id, e.currentTarget.checked)} />
       </div>
       <div role="cell" class="mono ellipsis">
         <a href={`#/trace/${s.Id}`} onClick={(e) => e.stopPropagation()}>
@@ -206,7 +221,7 @@ function Row({
         {url ? (
           <button type="button" class="link ellipsis url" title={`Add http.url = ${url} to the filter`} onClick={(e) => {
             e.stopPropagation();
-            onAddTerm(urlTerm(url));
+            actions.onAddTerm(urlTerm(url));
           }}>
             {url}
           </button>
@@ -218,7 +233,10 @@ function Row({
       <div role="cell">
         <StatusBadge status={status} partial={s.IsPartial} />
       </div>
-      <div role="cell" class="chips">{chips}</div>
+      <div role="cell" class="chips">
+        {chips.slice(0, maxChips)}
+        {chips.length > maxChips ? <span class="muted small">+{chips.length - maxChips}</span> : null}
+      </div>
     </div>
   );
 }
