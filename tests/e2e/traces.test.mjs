@@ -148,6 +148,7 @@ test('dragging across the distribution narrows the list to that range', async ()
   await page.goto(app.url('#/traces?range=1h'));
   await page.getByTestId('trace-count').filter({ hasText: '260 traces' }).waitFor();
   const over = page.locator('[data-testid="histogram"] .u-over');
+  await over.waitFor();
   const box = await over.boundingBox();
   await page.mouse.move(box.x + 2, box.y + box.height / 2);
   await page.mouse.down();

@@ -34,12 +34,13 @@ export function FilterInput({ value, onChange, onRun, vocabulary, error, label =
     if (!item) return;
     const text = value.slice(0, completion.from) + item.insert + value.slice(completion.to);
     const caret = completion.from + (item.cursor ?? item.insert.length);
+    // The DOM first, at once: a fast typist's next key lands after the
+    // accepted text, not in the value being replaced.
+    el.value = text;
+    el.focus();
+    el.setSelectionRange(caret, caret);
     onChange(text);
     setCompletion(null);
-    requestAnimationFrame(() => {
-      el.focus();
-      el.setSelectionRange(caret, caret);
-    });
   };
 
   const onKeyDown = (e: KeyboardEvent) => {

@@ -94,7 +94,13 @@ export function TracesView({ route }: { route: Route }) {
 
   // Without the analytics extension (another X-Ray API), the distribution is
   // drawn from the traces loaded so far.
-  const histogram = analytics.data?.ResponseTimeHistogram ?? (analytics.unsupported ? histogramOf(list.rows.flatMap((r) => (r.ResponseTime !== undefined ? [r.ResponseTime] : []))) : []);
+  const histogram = useMemo(
+    () =>
+      analytics.data?.ResponseTimeHistogram ??
+      (analytics.unsupported ? histogramOf(list.rows.flatMap((r) => (r.ResponseTime !== undefined ? [r.ResponseTime] : []))) : []),
+    [analytics.data, analytics.unsupported, analytics.unsupported ? list.rows : null],
+  );
+  const histogramSeries = useMemo(() => [{ label: 'Traces', entries: histogram }], [histogram]);
   const status = analytics.data?.Status;
   const total = analytics.data?.TraceCount;
   const p50 = quantile(histogram, 0.5);
@@ -184,7 +190,7 @@ export function TracesView({ route }: { route: Route }) {
           <div class="panel-body">
             <Histogram
               label="Response time distribution of the matching traces; drag across it to narrow the list"
-              series={[{ label: 'Traces', entries: histogram }]}
+              series={histogramSeries}
               selection={selection}
               onSelect={(s) => update({ rt: formatSelection(s) })}
             />

@@ -53,7 +53,9 @@ export function Histogram({ series, height = 140, shares = false, selection, onS
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const theme = useTheme();
-  const { bins, per } = useMemo(() => sharedBins(series), [series]);
+  // Callers rebuild the series array on every render; the chart is rebuilt
+  // only when the data in it changes.
+  const { bins, per } = useMemo(() => sharedBins(series), series.flatMap((s) => [s.entries, s.label, s.color]));
   const onSelectRef = useRef(onSelect);
   onSelectRef.current = onSelect;
   const selectionRef = useRef(selection);
