@@ -51,6 +51,7 @@ try {
   browser = await launchBrowser();
   const list = { first: [], all: [], frames: [], long: [] };
   const trace = { open: [], hash: [] };
+  let firstLoad;
   for (let run = 0; run < runs; run++) {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
@@ -58,6 +59,12 @@ try {
     await page.goto(`${server.endpoint}/#/traces?range=1h`);
     await page.locator('[data-trace-id]').first().waitFor();
     list.first.push(Date.now() - t0);
+    // What the first load transferred (compressed as sent), API answers apart.
+    firstLoad = await page.evaluate(() => {
+      const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+      const files = entries.filter((e) => e.initiatorType !== 'fetch');
+      return { bytes: files.reduce((n, e) => n + e.encodedBodySize, 0), decoded: files.reduce((n, e) => n + e.decodedBodySize, 0), files: files.length };
+    });
 
     const t1 = Date.now();
     await page.getByRole('button', { name: 'Load all' }).click();
@@ -117,7 +124,8 @@ try {
   console.log(row(`list: Load all → ${traceCount.toLocaleString('en-US')} rows`, list.all));
   console.log(row('trace: hash change → rows on screen', trace.hash));
   console.log(row('trace: BatchGetTraces sent → rows on screen', trace.open));
-  console.log(`\nscrolling ${traceCount.toLocaleString('en-US')} rows, 8 rows a frame: ${list.frames.length} frames, interval median ${f.median.toFixed(1)} ms, p95 ${f.p95.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, max ${f.max.toFixed(1)} ms; frames over 50 ms per run: ${list.long.join(', ')}`);
+  console.log(`\nfirst load of the traces view: ${firstLoad.files} files, ${(firstLoad.bytes / 1024).toFixed(1)} KiB compressed as sent (bodies), ${(firstLoad.decoded / 1024).toFixed(1)} KiB decoded`);
+  console.log(`scrolling ${traceCount.toLocaleString('en-US')} rows, 8 rows a frame: ${list.frames.length} frames, interval median ${f.median.toFixed(1)} ms, p95 ${f.p95.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms, max ${f.max.toFixed(1)} ms; frames over 50 ms per run: ${list.long.join(', ')}`);
 } finally {
   await browser?.close();
   await server.stop();
