@@ -88,13 +88,13 @@ test('faults against OK: counts, per-user shares and the fault root cause first'
   const ok = status.find((r) => r[0] === 'OK');
   assert.deepEqual(ok.slice(1, 3), ['0% (0)', `100% (${oks})`]);
 
-  // The root cause of every fault is the AppSync API's fault (the server's
-  // root-cause analysis stops where the faulted chain breaks): ranked first.
+  // The root cause of every fault is the function's TypeError (the fault runs
+  // down the chain from the browser to notes-fn): ranked first.
   const causes = await tableRows(page, 'table-rootcause');
-  assert.match(causes[0][0], /^Fault notes-api AWS::AppSync::GraphQLAPI$/);
+  assert.match(causes[0][0], /^Fault notes-fn: TypeError AWS::Lambda::Function$/);
   assert.deepEqual(causes[0].slice(1, 3), [`100% (${faults})`, '0% (0)']);
   const biggest = await tableRows(page, 'biggest-table');
-  assert.ok(biggest.some((r) => r[0] === 'Root cause (fault)' && r[1].startsWith('notes-api')), 'the root cause is among the biggest differences');
+  assert.ok(biggest.some((r) => r[0] === 'Root cause (fault)' && r[1].startsWith('notes-fn: TypeError')), 'the root cause is among the biggest differences');
 
   // Users: each user's traces in A and in B, exactly.
   const userRows = await tableRows(page, 'table-user');
@@ -110,8 +110,9 @@ test('faults against OK: counts, per-user shares and the fault root cause first'
   await screenshot(page, 'compare-sets');
 
   // A root cause clicked into A's filter selects exactly its traces.
-  await page.getByTestId('table-rootcause').getByRole('button', { name: 'notes-api' }).first().click();
-  await page.waitForURL((url) => (paramsOf(url).get('a') ?? '').startsWith('fault AND rootcause.fault.service { name = "notes-api" }'));
+  await page.getByTestId('table-rootcause').getByRole('button', { name: /^notes-fn: TypeError/ }).first().click();
+  await page.waitForURL((url) => (paramsOf(url).get('a') ?? '').startsWith('fault AND rootcause.fault.'));
+  console.log(`the root cause as a filter: ${paramsOf(page.url()).get('a')}`);
   await page.getByTestId('count-a').waitFor();
   await page.waitForFunction((n) => document.querySelector('[data-testid="count-a"]')?.textContent === n, fmt(faults));
   await page.goBack();

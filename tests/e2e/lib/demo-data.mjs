@@ -173,7 +173,9 @@ function scenarioTrace(random, start, { email, kind, op, inProgress = false, lin
     start_time: round6(fnStart - total * 0.02),
     end_time: round6(fnEnd + total * 0.01),
     origin: 'AWS::Lambda',
-    http: { response: { status: kind === 'fault' ? 200 : 200 } },
+    http: { response: { status: 200 } },
+    // The function's unhandled error faults the invocation as Lambda reports it.
+    ...(kind === 'fault' ? { fault: true } : {}),
     aws: { request_id: hex(random, 32) },
     resource_arn: 'arn:aws:lambda:us-east-1:123456789012:function:notes-fn',
   };
@@ -197,6 +199,7 @@ function scenarioTrace(random, start, { email, kind, op, inProgress = false, lin
       {
         id: resolverId,
         name: `${op.kind}.${op.field}`,
+        ...(kind === 'fault' ? { fault: true } : {}),
         start_time: round6(t0 + total * 0.07),
         end_time: round6(t0 + total * 0.95),
         subsegments:
@@ -211,6 +214,7 @@ function scenarioTrace(random, start, { email, kind, op, inProgress = false, lin
                   end_time: round6(fnEnd + total * 0.02),
                   aws: { operation: 'Invoke', function_name: 'notes-fn', region: 'us-east-1' },
                   http: { response: { status: 200 } },
+                  ...(kind === 'fault' ? { fault: true } : {}),
                 },
               ],
       },
