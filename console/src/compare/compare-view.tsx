@@ -3,14 +3,14 @@
 // annotation value, user, URL, HTTP status and service ranked by how much
 // more (or less) of each set has it; then single traces of each to diff.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { Group } from '../api/types';
-import { allGroups, ApiError, errorColumn } from '../api/xray';
+import { ApiError, errorColumn } from '../api/xray';
 import { addTerm, responseTimeTerm } from '../lib/filter';
 import type { ComposedFilter } from '../lib/filter';
 import { quantile } from '../lib/histogram';
 import { navigate, type Route } from '../lib/router';
 import { parseRange, resolveRange } from '../lib/time';
 import { ErrorBanner, Loading } from '../ui/common';
+import { GroupSelect, TimeRangeTypeSelect } from '../ui/scope';
 import { TimeRangePicker } from '../ui/time-range';
 import { vocabularyOf } from '../traces/analytics';
 import { FilterInput } from '../traces/filter-input';
@@ -50,10 +50,6 @@ export default function CompareView({ route }: { route: Route }) {
   useEffect(() => setDraftA(p.a), [p.a]);
   useEffect(() => setDraftB(p.b), [p.b]);
   const [runs, setRuns] = useState(0); // a run re-resolves a relative range
-  const [groups, setGroups] = useState<Group[]>([]);
-  useEffect(() => {
-    allGroups().then(setGroups, () => setGroups([]));
-  }, []);
 
   const go = (next: Partial<CompareParams>) => {
     setRuns((r) => r + 1);
@@ -91,7 +87,6 @@ export default function CompareView({ route }: { route: Route }) {
     <div class="page compare-view">
       <CompareToolbar
         p={p}
-        groups={groups}
         draftA={draftA}
         draftB={draftB}
         setDraftA={setDraftA}
@@ -168,7 +163,6 @@ export default function CompareView({ route }: { route: Route }) {
 
 interface ToolbarProps {
   p: CompareParams;
-  groups: Group[];
   draftA: string;
   draftB: string;
   setDraftA: (s: string) => void;
@@ -181,7 +175,7 @@ interface ToolbarProps {
   span: { start: number; end: number };
 }
 
-function CompareToolbar({ p, groups, draftA, draftB, setDraftA, setDraftB, errorA, errorB, vocabulary, run, go, span }: ToolbarProps) {
+function CompareToolbar({ p, draftA, draftB, setDraftA, setDraftB, errorA, errorB, vocabulary, run, go, span }: ToolbarProps) {
   const [presetBusy, setPresetBusy] = useState(false);
   const [presetError, setPresetError] = useState<unknown>(null);
   const [users, setUsers] = useState<string[] | null>(null);
@@ -215,27 +209,9 @@ function CompareToolbar({ p, groups, draftA, draftB, setDraftA, setDraftB, error
 
   return (
     <div class="toolbar compare-toolbar" role="search" aria-label="Choose the sets to compare">
-      <label class="field">
-        Group
-        <select aria-label="Group" value={p.group} onChange={(e) => go({ group: e.currentTarget.value })}>
-          <option value="">All traces</option>
-          {groups
-            .filter((g) => g.GroupName !== 'Default')
-            .map((g) => (
-              <option value={g.GroupName} title={g.FilterExpression ?? ''}>
-                {g.GroupName}
-              </option>
-            ))}
-        </select>
-      </label>
+      <GroupSelect value={p.group} onChange={(group) => go({ group })} />
       <TimeRangePicker id="compare-range" value={p.range} onChange={(range) => go({ range })} />
-      <label class="field">
-        Time of
-        <select aria-label="Time range type" value={p.trt} onChange={(e) => go({ trt: e.currentTarget.value === 'Event' ? 'Event' : 'TraceId' })}>
-          <option value="TraceId">Trace start</option>
-          <option value="Event">Event (last change)</option>
-        </select>
-      </label>
+      <TimeRangeTypeSelect value={p.trt} onChange={(trt) => go({ trt })} />
       <div class="presets row" role="group" aria-label="Presets">
         <span class="muted small">Presets:</span>
         <button type="button" onClick={slow} disabled={presetBusy} title="A: traces at or above the range’s p90 response time; B: the faster ones">

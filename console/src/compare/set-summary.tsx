@@ -1,7 +1,6 @@
 // The two sets side by side at a glance: how many traces each has (and how
 // much of the range that is based on), their response-time distributions
 // overlaid as shares, their quantiles, and their status shares.
-import type { TraceAnalyticsResponse } from '../api/analytics';
 import { formatCount, formatDuration } from '../lib/format';
 import { Histogram } from '../ui/histogram';
 import { type CompareParams, tracesHash } from './compare-params';

@@ -349,7 +349,7 @@ export function Graph({ map, layout, minutes, selectedNode, selectedEdge, dimmed
         onKeyDown={(ev) => onNodeKey(ev, n.key)}
       >
         <title>{`${nodeTitle(n)}${n.type ? ` (${n.type})` : ''}`}</title>
-        <NodeShape n={{ ...n, name: n.client ? n.name : clip(n.name, fitChars(n.name, b.width)) }} minutes={minutes} level={level} />
+        <NodeShape n={{ ...n, name: n.client ? n.name : clip(n.name, fitChars(b.width)) }} minutes={minutes} level={level} />
       </g>
     );
   });

@@ -47,8 +47,8 @@ export function nodeWidth(label: string, sublabel: string): number {
   return Math.min(MAX_NODE_WIDTH, Math.max(MIN_NODE_WIDTH, textWidth(label, 12) + 12, textWidth(sublabel, 11) + 12));
 }
 
-// How many characters of `text` fit the node's width (the view adds "…").
-export function fitChars(text: string, width: number, px = 12): number {
+// How many characters fit the node's width (the view adds "…").
+export function fitChars(width: number, px = 12): number {
   return Math.max(4, Math.floor((width - 8) / (px * 0.58)));
 }
 

@@ -3,11 +3,10 @@
 // graph, draws it, and opens the selected node's or edge's panel. Range,
 // group and selection live in the URL, so a reload reopens the same view.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { allGroups } from '../api/xray';
-import type { Group } from '../api/types';
 import { navigate, type Route } from '../lib/router';
 import { defaultRange, describeRange, parseRange, resolveRange } from '../lib/time';
 import { ErrorBanner, Loading } from '../ui/common';
+import { GroupSelect } from '../ui/scope';
 import { TimeRangePicker } from '../ui/time-range';
 import { loadServiceGraph } from './data';
 import { Details, type Selection } from './details';
@@ -64,17 +63,8 @@ export default function MapView({ route }: { route: Route }) {
   const [pagesSoFar, setPagesSoFar] = useState(0);
   const [error, setError] = useState<unknown>(null);
   const [reload, setReload] = useState(0);
-  const [groups, setGroups] = useState<Group[] | null>(null);
   const [search, setSearch] = useState('');
   const layoutCache = useRef<{ shape: string; layout: Layout } | null>(null);
-
-  useEffect(() => {
-    const abort = new AbortController();
-    allGroups(abort.signal)
-      .then(setGroups)
-      .catch(() => setGroups([]));
-    return () => abort.abort();
-  }, []);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -128,7 +118,6 @@ export default function MapView({ route }: { route: Route }) {
     return new Set(map.nodes.filter((n) => !(nodeTitle(n).toLowerCase().includes(q) || n.type.toLowerCase().includes(q))).map((n) => n.key));
   }, [map, search]);
 
-  const groupOptions = (groups ?? []).filter((g) => g.GroupName !== 'Default');
   const onSearchKey = (e: KeyboardEvent) => {
     if (e.key !== 'Enter' || !map || !dimmed) return;
     const hit = map.nodes.find((n) => !dimmed.has(n.key));
@@ -139,18 +128,7 @@ export default function MapView({ route }: { route: Route }) {
     <div class="map-view">
       <div class="toolbar" role="search" aria-label="Service map scope">
         <TimeRangePicker id="map-range" value={rangeText} onChange={(r) => go({ range: r, ...keepSelection })} />
-        <label class="field">
-          Group
-          <select value={group} onChange={(e) => go({ group: e.currentTarget.value, ...keepSelection })}>
-            <option value="">Default (all traces)</option>
-            {groupOptions.map((g) => (
-              <option value={g.GroupName} title={g.FilterExpression}>
-                {g.GroupName}
-              </option>
-            ))}
-            {group && groups && !groupOptions.some((g) => g.GroupName === group) && group !== 'Default' ? <option value={group}>{group}</option> : null}
-          </select>
-        </label>
+        <GroupSelect value={group} allLabel="Default (all traces)" onChange={(g) => go({ group: g, ...keepSelection })} />
         <button type="button" onClick={() => setReload((n) => n + 1)} disabled={loading} aria-label="Refresh the map">
           Refresh
         </button>

@@ -2,6 +2,7 @@
 // with the waterfall's view window over it: drag the window to pan, its edges
 // to resize, or drag across the rest to choose a new window.
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { useElementWidth } from '../ui/size';
 import { palette, useTheme } from '../ui/theme';
 import type { SpanTree } from './spans';
 import { clampWindow, dragWindow, isFull, minimapBars, zoomWindow, type ViewWindow } from './timescale';
@@ -20,17 +21,8 @@ export function Minimap({ tree, window, onWindow }: Props) {
   const theme = useTheme();
   const box = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
-  const [width, setWidth] = useState(0);
+  const width = useElementWidth(box);
   const [drag, setDrag] = useState<Drag | null>(null);
-
-  useEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
-    ro.observe(el);
-    setWidth(el.clientWidth);
-    return () => ro.disconnect();
-  }, []);
 
   useEffect(() => {
     const c = canvas.current;

@@ -2,6 +2,7 @@
 // shared, zoomable time scale. Only the rows in view are rendered
 // (ui/virtual.ts), so a trace of thousands of spans costs a screenful.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useElementWidth } from '../ui/size';
 import { useVirtual } from '../ui/virtual';
 import { formatInt } from './fmt';
 import { findSpans } from './find';
@@ -39,15 +40,7 @@ export function Waterfall({ tree, state, critical, showCritical, onShowCritical,
   // The names column: a share of the width until the user sets it.
   const [chosenName, setNameWidth] = useState<number | null>(null);
   const box = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(1000);
-  useLayoutEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
-    ro.observe(el);
-    setWidth(el.clientWidth);
-    return () => ro.disconnect();
-  }, []);
+  const width = useElementWidth(box, 1000);
   const nameWidth = chosenName ?? Math.round(Math.max(250, Math.min(440, width * 0.38)));
   const axisWidth = Math.max(100, width - nameWidth - 78 - 16);
   const scale = useMemo(() => makeScale(tree.start, tree.end, window), [tree, window]);

@@ -3,8 +3,8 @@
 // list), and page through the list, live if asked. Everything on screen is in
 // the URL: #/traces?q=…&range=…&group=…&trt=…&rt=lo-hi&sort=…&live=1
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { Group, TimeRangeType } from '../api/types';
-import { allGroups, ApiError, errorColumn } from '../api/xray';
+import type { TimeRangeType } from '../api/types';
+import { ApiError, errorColumn } from '../api/xray';
 import { addTerm, composeFilter, quote, responseTimeTerm } from '../lib/filter';
 import { formatCount, formatDuration, formatPercent } from '../lib/format';
 import { histogramOf, quantile } from '../lib/histogram';
@@ -12,6 +12,7 @@ import { formatHash, navigate, type Route } from '../lib/router';
 import { parseRange, resolveRange } from '../lib/time';
 import { ErrorBanner, Loading } from '../ui/common';
 import { Histogram } from '../ui/histogram';
+import { GroupSelect, TimeRangeTypeSelect } from '../ui/scope';
 import { TimeRangePicker } from '../ui/time-range';
 import { useAnalytics, vocabularyOf, vocabularyOfRows } from './analytics';
 import { FilterInput } from './filter-input';
@@ -34,10 +35,6 @@ export function TracesView({ route }: { route: Route }) {
   useEffect(() => setDraft(q), [q]);
   const [runs, setRuns] = useState(0); // re-resolves a relative range on Run
   const [picked, setPicked] = useState<string[]>([]);
-  const [groups, setGroups] = useState<Group[]>([]);
-  useEffect(() => {
-    allGroups().then(setGroups, () => setGroups([]));
-  }, []);
 
   const params = (changes: Record<string, string | undefined>) => {
     const current: Record<string, string | undefined> = {
@@ -121,27 +118,9 @@ export function TracesView({ route }: { route: Route }) {
   return (
     <div class="page traces-view">
       <div class="toolbar" role="search" aria-label="Find traces">
-        <label class="field">
-          Group
-          <select aria-label="Group" value={group} onChange={(e) => update({ group: e.currentTarget.value || undefined })}>
-            <option value="">All traces</option>
-            {groups
-              .filter((g) => g.GroupName !== 'Default')
-              .map((g) => (
-                <option value={g.GroupName} title={g.FilterExpression ?? ''}>
-                  {g.GroupName}
-                </option>
-              ))}
-          </select>
-        </label>
+        <GroupSelect value={group} onChange={(g) => update({ group: g || undefined })} />
         <TimeRangePicker value={rangeText} onChange={(r) => update({ range: r })} />
-        <label class="field">
-          Time of
-          <select aria-label="Time range type" value={trt} onChange={(e) => update({ trt: e.currentTarget.value === 'Event' ? 'Event' : undefined })}>
-            <option value="TraceId">Trace start</option>
-            <option value="Event">Event (last change)</option>
-          </select>
-        </label>
+        <TimeRangeTypeSelect value={trt} onChange={(t) => update({ trt: t === 'Event' ? 'Event' : undefined })} />
         <label class="switch live-switch" title="Keep the list updating as traces arrive">
           <input type="checkbox" role="switch" aria-label="Live tail" checked={live} onChange={(e) => update({ live: e.currentTarget.checked ? '1' : undefined }, true)} />
           Live tail
