@@ -330,3 +330,25 @@ test('the 5,001-span trace opens with its rows on screen, windowed (its open tim
   await grid.locator(`[role="row"][aria-rowindex="${total}"]`).waitFor();
   await page.close();
 });
+
+test('the selected span shows its path from the root, and the trace downloads as BatchGetTraces returns it', async () => {
+  const t = faultTrace();
+  const fn = functionDoc(t.id);
+  const page = await app.newPage();
+  await openTrace(page, t.id, `?span=${fn.id}`);
+  const crumbs = page.getByRole('navigation', { name: 'Path from the root' });
+  await crumbs.waitFor();
+  assert.deepEqual(
+    (await crumbs.getByRole('button').allTextContents()),
+    ['Web-Application', 'api.notes.example.com', 'notes-api', 'Query.listNotes', 'Lambda', 'notes-fn'],
+  );
+  await crumbs.getByRole('button', { name: 'notes-api' }).click();
+  await page.waitForFunction((id) => new URLSearchParams(location.hash.split('?')[1]).get('span') === id, docsOf(t.id).find((d) => d.name === 'notes-api').id);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download JSON' }).click()]);
+  assert.equal(download.suggestedFilename(), `${t.id}.json`);
+  const body = JSON.parse(await (await download.createReadStream()).toArray().then((c) => Buffer.concat(c).toString('utf8')));
+  assert.equal(body.Traces[0].Id, t.id);
+  assert.equal(body.Traces[0].Segments.length, docsOf(t.id).length);
+  await page.close();
+});

@@ -62,6 +62,32 @@ export function DetailPanel({ tree, node, critical, onSelectSpan, onClose, panel
   );
 }
 
+// Where the span sits: its ancestors from the root, each one a step back up.
+function Breadcrumb({ tree, span, onSelectSpan }: { tree: SpanTree; span: Span; onSelectSpan: (i: number) => void }) {
+  const path: Span[] = [];
+  for (let i = span.parent, guard = 0; i >= 0 && guard < 1000; guard++) {
+    const s = tree.spans[i]!;
+    path.unshift(s);
+    i = s.parent;
+  }
+  if (path.length === 0) return null;
+  return (
+    <nav class="tv-breadcrumb small" aria-label="Path from the root">
+      {path.map((s) => (
+        <>
+          <button type="button" class={`link ${s.kind === 'segment' ? 'tv-crumb-segment' : ''}`} onClick={() => onSelectSpan(s.index)}>
+            {s.name}
+          </button>
+          <span class="muted" aria-hidden="true">
+            {' › '}
+          </span>
+        </>
+      ))}
+      <span aria-current="location">{span.name}</span>
+    </nav>
+  );
+}
+
 function SpanDetails({
   tree,
   span,
@@ -116,6 +142,7 @@ function SpanDetails({
   }
   return (
     <>
+      <Breadcrumb tree={tree} span={span} onSelectSpan={onSelectSpan} />
       <TabBar tabs={tabs} current={current} onChange={onTab} />
       <div class="tv-detail-body" role="tabpanel" id="tv-tabpanel" aria-labelledby={`tv-tab-${current}`} tabIndex={0}>
         {body}

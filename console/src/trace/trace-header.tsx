@@ -10,6 +10,17 @@ import { StatusBadge } from '../ui/common';
 import { copyText, formatAgo, formatInt, formatTime, traceLink, tracesLink, valueText } from './fmt';
 import { services, traceLinks, traceStatusOf, type SpanTree } from './spans';
 
+// BatchGetTraces' own shape, so the file can be read back by any X-Ray tool.
+function downloadJson(trace: Trace): void {
+  const blob = new Blob([JSON.stringify({ Traces: [trace] }, null, 2)], { type: 'application/json' });
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `${trace.Id}.json`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 export function TraceHeader({ trace, tree, onSelectSpan }: { trace: Trace; tree: SpanTree; onSelectSpan: (i: number) => void }) {
   const [copied, setCopied] = useState(false);
   const [allServices, setAllServices] = useState(false);
@@ -34,6 +45,9 @@ export function TraceHeader({ trace, tree, onSelectSpan }: { trace: Trace; tree:
         <a class="tv-btn" href={formatHash('diff', [trace.Id])} title="Diff this trace span by span against another one">
           Compare with…
         </a>
+        <button type="button" class="tv-btn" onClick={() => downloadJson(trace)} title="The trace as BatchGetTraces returns it">
+          Download JSON
+        </button>
       </div>
       <dl class="tv-facts">
         <div>
