@@ -195,7 +195,8 @@ TEST(CommandLineTest, KeysCreateListRevoke) {
   EXPECT_EQ(Keys(Parse({"keys", "create", "--keys", "k", "--actions", "*"})).ttl, std::nullopt);
 
   EXPECT_EQ(Keys(Parse({"keys", "list", "--keys", "k.json"})).action, KeysConfig::Action::kList);
-  const KeysConfig& r = Keys(Parse({"keys", "revoke", "--keys", "k.json", "AKRGX"}));
+  Parsed revoke = Parse({"keys", "revoke", "--keys", "k.json", "AKRGX"});
+  const KeysConfig& r = Keys(revoke);
   EXPECT_EQ(r.action, KeysConfig::Action::kRevoke);
   EXPECT_EQ(r.access_key_id, "AKRGX");
   EXPECT_TRUE(
