@@ -272,7 +272,8 @@ void RegisterGraphApis(Router& router, store::Store& store, graph::RollupStore& 
       {"/TimeSeriesServiceStatistics", &GetTimeSeriesServiceStatistics},
   };
   for (const auto& [path, fn] : routes) {
-    router.Add("POST", path, [ctx, fn](const HttpRequest& request, Responder respond) {
+    // fn = fn: clang 14 cannot capture a structured binding by name.
+    router.Add("POST", path, [ctx, fn = fn](const HttpRequest& request, Responder respond) {
       fn(*ctx, request, std::move(respond));
     });
   }

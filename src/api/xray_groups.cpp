@@ -221,7 +221,8 @@ void RegisterGroupApis(Router& router, std::shared_ptr<GroupRegistry> groups) {
       {"/UpdateGroup", &UpdateGroup}, {"/DeleteGroup", &DeleteGroup},
   };
   for (const auto& [path, fn] : routes) {
-    router.Add("POST", path, [groups, fn](const HttpRequest& request, Responder respond) {
+    // fn = fn: clang 14 cannot capture a structured binding by name.
+    router.Add("POST", path, [groups, fn = fn](const HttpRequest& request, Responder respond) {
       fn(*groups, request, std::move(respond));
     });
   }
