@@ -74,7 +74,10 @@ bool PlainSecondsToMicros(std::string_view token, int64_t& micros) {
   const char* p = token.data();
   int64_t seconds = 0;
   size_t i = 0;
-  for (; i < n && p[i] >= '0' && p[i] <= '9'; ++i) seconds = seconds * 10 + (p[i] - '0');
+  // At most 12 digits are read (12 is already too many): more would overflow.
+  for (; i < n && i < 12 && p[i] >= '0' && p[i] <= '9'; ++i) {
+    seconds = seconds * 10 + (p[i] - '0');
+  }
   if (i == 0 || i > 11 || (p[0] == '0' && i > 1)) return false;
   int64_t fraction = 0;  // the first 6 fraction digits, as microseconds
   int64_t scale = 100000;

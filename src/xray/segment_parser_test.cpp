@@ -390,6 +390,23 @@ TEST_F(SegmentParserTest, ErrorsNameThePathAndReason) {
   }
 }
 
+// Found by fuzz/segment_parser: the fast path for plain epoch seconds read
+// every integer digit before checking the count, overflowing int64 (UBSan).
+TEST_F(SegmentParserTest, TimesWithManyIntegerDigitsAreOutOfRange) {
+  for (const char* time : {"100000000001", "1795618322222222222222", "99999999999999999999.5"}) {
+    ParseFailure f = ParseBad(
+        std::string(R"({"name":"x","id":"70de5b6f19ff9a0b","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":)") +
+        time + "}");
+    EXPECT_EQ(f.error, ParseError::kInvalidField) << time;
+    EXPECT_EQ(f.message, "start_time: must be epoch seconds from 0 to 100000000000") << time;
+  }
+  EXPECT_EQ(ParseOk(Doc(R"(,"subsegments":[{"name":"a","id":"0000000000000001","start_time":99999999999.5,"in_progress":true}])"))
+                .at(0)
+                .entity.subsegments.at(0)
+                .start_time_us,
+            99999999999500000);
+}
+
 TEST_F(SegmentParserTest, SubsegmentDepthIsBounded) {
   std::string doc = Doc(R"(,"subsegments":[)");
   doc.pop_back();  // Doc() closed the object; reopen the array instead
