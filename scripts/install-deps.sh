@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Roentgen needs on Debian 12, only what is missing. Idempotent.
-# Usage: scripts/install-deps.sh [--with-tests]
+# Usage: scripts/install-deps.sh [--with-tests] [--with-fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,10 +15,24 @@ packages=(build-essential cmake ninja-build pkg-config
 if ! command -v node >/dev/null; then
   packages+=(nodejs npm)
 fi
-if [[ "${1:-}" == "--with-tests" ]]; then
+with_tests=0
+with_fuzz=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-tests) with_tests=1 ;;
+    --with-fuzz) with_fuzz=1 ;;
+    *) echo "unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+if ((with_tests)); then
   # libbrotli-dev: the console test decodes the embedded brotli files;
   # chromium: the console's browser tests drive it (playwright-core).
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev libbrotli-dev chromium awscli)
+fi
+if ((with_fuzz)); then
+  # The fuzz targets (scripts/fuzz.sh): Debian's clang and its libFuzzer and
+  # sanitizer runtimes.
+  packages+=(clang libclang-rt-14-dev)
 fi
 
 missing=()
@@ -40,7 +54,7 @@ if ! command -v npm >/dev/null; then
   exit 1
 fi
 
-if [[ "${1:-}" == "--with-tests" ]]; then
+if ((with_tests)); then
   # The compatibility and browser tests' npm packages, exactly as pinned in
   # their lockfiles.
   for dir in tests/compat tests/e2e; do

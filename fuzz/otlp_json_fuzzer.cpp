@@ -1,0 +1,8 @@
+// Fuzzes OTLP/JSON request decoding (protobuf's JSON mapping with OTLP's
+// differences) and the span → X-Ray segment translation (otlp_fuzz.h has the
+// invariants).
+#include "otlp_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return roentgen::fuzz::FuzzOtlp(data, size, roentgen::otlp::Encoding::kJson);
+}
