@@ -1,5 +1,6 @@
 #include "ingest/udp_receiver.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -25,6 +26,17 @@ struct alignas(cmsghdr) Control {
 };
 
 std::string Errno(int err) { return std::strerror(err); }
+
+std::string AddressText(const sockaddr* from) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (from->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(from)->sin_addr, text, sizeof(text));
+  } else if (from->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(from)->sin6_addr, text,
+              sizeof(text));
+  }
+  return text;
+}
 
 }  // namespace
 
@@ -59,6 +71,9 @@ Status UdpReceiverConfig::Validate() const {
   if (busy_pause.count() < 0 || busy_pause > std::chrono::milliseconds(10)) {
     return Status::InvalidArgument("udp: busy_pause must be between 0 and 10 ms");
   }
+  if (allow.empty()) {
+    return Status::InvalidArgument("udp: no network is allowed to send (allow is empty)");
+  }
   return Status::Ok();
 }
 
@@ -76,6 +91,9 @@ UdpReceiver::UdpReceiver(UdpReceiverConfig config, DatagramCallback callback,
       kernel_drops_(metrics.GetCounter("roentgen_udp_datagrams_dropped_total",
                                        "UDP datagrams dropped before ingest, by reason.",
                                        {{"reason", "kernel_buffer_full"}})),
+      not_allowed_(metrics.GetCounter("roentgen_udp_datagrams_dropped_total",
+                                      "UDP datagrams dropped before ingest, by reason.",
+                                      {{"reason", "not_allowed"}})),
       buffer_gauge_(metrics.GetGauge("roentgen_udp_receive_buffer_bytes",
                                      "The UDP socket's receive buffer as granted by the kernel.")) {
 }
@@ -159,12 +177,26 @@ void UdpReceiver::Stop() {
   fd_ = -1;
 }
 
+void UdpReceiver::DropNotAllowed(const sockaddr* from) {
+  not_allowed_.Inc();
+  ++not_allowed_since_log_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_not_allowed_log_) return;
+  spdlog::warn(
+      "udp: dropped {} datagram(s) from senders outside --udp-allow {} (the latest from {})",
+      not_allowed_since_log_, config_.allow.ToString(), AddressText(from));
+  not_allowed_since_log_ = 0;
+  next_not_allowed_log_ = now + std::chrono::seconds(10);
+}
+
 void UdpReceiver::Run() {
   const size_t batch = config_.batch_size;
   const size_t size = config_.max_datagram_bytes;
+  const bool check_sender = !config_.allow.AllowsAll();
   std::vector<char> storage(batch * size);
   std::vector<iovec> iovecs(batch);
   std::vector<Control> controls(batch);
+  std::vector<sockaddr_storage> senders(batch);
   std::vector<mmsghdr> messages(batch);
   for (size_t i = 0; i < batch; ++i) {
     iovecs[i] = {storage.data() + i * size, size};
@@ -192,6 +224,8 @@ void UdpReceiver::Run() {
         h.msg_iovlen = 1;
         h.msg_control = controls[i].bytes;
         h.msg_controllen = sizeof(controls[i].bytes);
+        h.msg_name = &senders[i];
+        h.msg_namelen = sizeof(senders[i]);
         messages[i].msg_len = 0;
       }
       int n = recvmmsg(fd_, messages.data(), static_cast<unsigned>(batch), MSG_DONTWAIT, nullptr);
@@ -214,6 +248,11 @@ void UdpReceiver::Run() {
             if (overflow != last_overflow) kernel_drops_.Inc(overflow - last_overflow);
             last_overflow = overflow;
           }
+        }
+        if (check_sender &&
+            !config_.allow.Contains(reinterpret_cast<const sockaddr*>(&senders[i]))) {
+          DropNotAllowed(reinterpret_cast<const sockaddr*>(&senders[i]));
+          continue;
         }
         if ((h.msg_flags & MSG_TRUNC) != 0) {
           too_large_.Inc();

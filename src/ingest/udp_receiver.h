@@ -6,9 +6,14 @@
 // (the pipeline pushes into a bounded queue and drops when it is full): while it
 // runs, datagrams pile up in the kernel buffer. It must not throw.
 //
+// Only senders in `allow` are heard: a datagram from any other address is
+// dropped before the callback (the daemon protocol has no credentials, so the
+// network is its only fence).
+//
 // Limits and counters (in the MetricsRegistry):
 //   roentgen_udp_datagrams_received_total, roentgen_udp_bytes_received_total,
 //   roentgen_udp_datagrams_dropped_total{reason="too_large"}   (> max_datagram_bytes)
+//   roentgen_udp_datagrams_dropped_total{reason="not_allowed"} (sender not in `allow`)
 //   roentgen_udp_datagrams_dropped_total{reason="kernel_buffer_full"} (SO_RXQ_OVFL)
 //   roentgen_udp_receive_buffer_bytes (gauge: what the kernel granted)
 //
@@ -28,6 +33,7 @@
 #include <thread>
 
 #include "common/metrics.h"
+#include "common/network_allowlist.h"
 #include "common/status.h"
 
 namespace roentgen::ingest {
@@ -45,6 +51,9 @@ struct UdpReceiverConfig {
   // the pause is shortened when, at the stream's rate, it would fill more
   // than an eighth of the buffer (BusyPause). 0 = never pause.
   std::chrono::microseconds busy_pause{500};
+  // The senders whose datagrams are taken (--udp-allow); others are dropped
+  // and counted. Default: this machine only.
+  NetworkAllowlist allow = NetworkAllowlist::Loopback();
   Status Validate() const;
 };
 
@@ -80,6 +89,8 @@ class UdpReceiver {
 
  private:
   void Run();
+  // Counts and, at most every 10 s, logs a datagram from outside `allow`.
+  void DropNotAllowed(const sockaddr* from);
 
   UdpReceiverConfig config_;
   DatagramCallback callback_;
@@ -87,7 +98,10 @@ class UdpReceiver {
   Counter& bytes_;
   Counter& too_large_;
   Counter& kernel_drops_;
+  Counter& not_allowed_;
   Gauge& buffer_gauge_;
+  std::chrono::steady_clock::time_point next_not_allowed_log_{};
+  uint64_t not_allowed_since_log_ = 0;
 
   int fd_ = -1;
   int wake_fd_ = -1;  // eventfd written by Stop()

@@ -59,6 +59,39 @@ class Collector {
   std::vector<std::string> got_;
 };
 
+// Sends one datagram from a socket bound to `from` (an IPv4 or IPv6 loopback
+// address) to `to`:port.
+void SendFrom(const char* from, const char* to, uint16_t port, const std::string& datagram) {
+  const bool v6 = std::string_view(from).find(':') != std::string_view::npos;
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_storage source{};
+  sockaddr_storage target{};
+  socklen_t length = 0;
+  if (v6) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&source);
+    auto* t6 = reinterpret_cast<sockaddr_in6*>(&target);
+    s6->sin6_family = t6->sin6_family = AF_INET6;
+    inet_pton(AF_INET6, from, &s6->sin6_addr);
+    inet_pton(AF_INET6, to, &t6->sin6_addr);
+    t6->sin6_port = htons(port);
+    length = sizeof(sockaddr_in6);
+  } else {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&source);
+    auto* t4 = reinterpret_cast<sockaddr_in*>(&target);
+    s4->sin_family = t4->sin_family = AF_INET;
+    inet_pton(AF_INET, from, &s4->sin_addr);
+    inet_pton(AF_INET, to, &t4->sin_addr);
+    t4->sin_port = htons(port);
+    length = sizeof(sockaddr_in);
+  }
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&source), length), 0) << from;
+  EXPECT_EQ(sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&target),
+                   length),
+            static_cast<ssize_t>(datagram.size()));
+  close(fd);
+}
+
 UdpReceiverConfig LoopbackConfig() {
   UdpReceiverConfig config;
   config.host = "127.0.0.1";
@@ -230,6 +263,62 @@ TEST(UdpReceiverTest, BusyPortIsAnIOErrorAndStopIsIdempotent) {
   first.Stop();
 }
 
+TEST(UdpReceiverTest, DatagramsFromOutsideTheAllowedNetworksAreDroppedAndCounted) {
+  MetricsRegistry metrics;
+  Collector collector;
+  UdpReceiverConfig config = LoopbackConfig();
+  config.allow = NetworkAllowlist::Parse("127.0.0.2/32").value();
+  UdpReceiver receiver(config, collector.Callback(), metrics);
+  ASSERT_TRUE(receiver.Start().ok());
+  // Sent in this order over loopback, they arrive in this order.
+  SendFrom("127.0.0.1", "127.0.0.1", receiver.port(), "from-127.0.0.1");
+  SendFrom("127.0.0.3", "127.0.0.1", receiver.port(), "from-127.0.0.3");
+  SendFrom("127.0.0.2", "127.0.0.1", receiver.port(), "from-127.0.0.2");
+  EXPECT_EQ(collector.Wait(1), std::vector<std::string>{"from-127.0.0.2"});
+  receiver.Stop();
+  EXPECT_EQ(metrics
+                .GetCounter("roentgen_udp_datagrams_dropped_total", "",
+                            {{"reason", "not_allowed"}})
+                .Value(),
+            2u);
+  EXPECT_EQ(metrics.GetCounter("roentgen_udp_datagrams_received_total", "").Value(), 1u);
+}
+
+TEST(UdpReceiverTest, Ipv6SendersAreCheckedToo) {
+  for (const char* allow : {"127.0.0.0/8", "127.0.0.0/8,::1"}) {
+    SCOPED_TRACE(allow);
+    MetricsRegistry metrics;
+    Collector collector;
+    UdpReceiverConfig config = LoopbackConfig();
+    config.host = "::1";
+    config.allow = NetworkAllowlist::Parse(allow).value();
+    UdpReceiver receiver(config, collector.Callback(), metrics);
+    ASSERT_TRUE(receiver.Start().ok());
+    SendFrom("::1", "::1", receiver.port(), "v6");
+    // Refused, it shows up in the counter only.
+    const bool v6_allowed = std::string_view(allow).find("::1") != std::string_view::npos;
+    if (!v6_allowed) {
+      for (int i = 0; i < 200; ++i) {
+        if (metrics
+                .GetCounter("roentgen_udp_datagrams_dropped_total", "",
+                            {{"reason", "not_allowed"}})
+                .Value() == 1) {
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+    const std::vector<std::string> got = collector.Wait(v6_allowed ? 1 : 0);
+    receiver.Stop();
+    EXPECT_EQ(got, v6_allowed ? std::vector<std::string>{"v6"} : std::vector<std::string>{});
+    EXPECT_EQ(metrics
+                  .GetCounter("roentgen_udp_datagrams_dropped_total", "",
+                              {{"reason", "not_allowed"}})
+                  .Value(),
+              v6_allowed ? 0u : 1u);
+  }
+}
+
 TEST(UdpReceiverTest, ConfigValidation) {
   UdpReceiverConfig config;
   EXPECT_TRUE(config.Validate().ok());
@@ -243,6 +332,10 @@ TEST(UdpReceiverTest, ConfigValidation) {
   config = {};
   config.max_datagram_bytes = 0;
   EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
+  config = {};
+  config.allow = NetworkAllowlist();
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("udp: no network is allowed to send (allow is empty)"));
   config = {};
   config.host = "no.such.host.invalid";
   config.port = 0;
