@@ -17,18 +17,27 @@ constexpr std::array<AuthErrorKind, 6> kKinds = {AuthErrorKind::kMissingAuthenti
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> SdkSamplingRoutes() {
+  return {{"POST", "/GetSamplingRules"}, {"POST", "/SamplingTargets"}};
+}
+
 AuthError AccessDenied(const Identity& identity, std::string_view action) {
   return {AuthErrorKind::kAccessDenied,
           fmt::format("User: {} is not authorized to perform: {}", identity.Arn(), action)};
 }
 
 Authorizer::Authorizer(KeyStore* keys, SigV4VerifierConfig sigv4, const Clock& clock,
-                       MetricsRegistry& metrics)
+                       MetricsRegistry& metrics, UnsignedRoutes unsigned_routes)
     : keys_(keys),
       verifier_(std::move(sigv4), clock),
       clock_(clock),
+      unsigned_routes_(std::move(unsigned_routes)),
       verified_(metrics.GetCounter("roentgen_auth_verified_total",
-                                   "API requests whose SigV4 signature was verified")) {
+                                   "API requests whose SigV4 signature was verified")),
+      unsigned_allowed_(metrics.GetCounter(
+          "roentgen_auth_unsigned_allowed_total",
+          "API requests let on unsigned to a route open to their network (the SDKs' sampling "
+          "calls)")) {
   for (AuthErrorKind kind : kKinds) {
     const AuthError e{kind, ""};
     refused_[static_cast<size_t>(kind)] = &metrics.GetCounter(
@@ -60,8 +69,21 @@ AuthResult<Identity> Authorizer::Authenticate(const api::HttpRequest& request) {
   return std::move(key.value().identity);
 }
 
+bool Authorizer::UnsignedFromAllowedNetwork(const api::HttpRequest& request) const {
+  for (const auto& [method, path] : unsigned_routes_.routes) {
+    if (request.method == method && request.path == path) {
+      return unsigned_routes_.networks.Contains(request.remote_address);
+    }
+  }
+  return false;
+}
+
 std::optional<api::HttpResponse> Authorizer::Check(const api::HttpRequest& request) {
   if (keys_ == nullptr || IsOpenRoute(request.method, request.path)) return std::nullopt;
+  if (UnsignedFromAllowedNetwork(request)) {
+    unsigned_allowed_.Inc();
+    return std::nullopt;
+  }
   AuthResult<Identity> identity = Authenticate(request);
   if (!identity.ok()) {
     spdlog::debug("refused {} {} from {}: {}: {}", request.method, request.path,

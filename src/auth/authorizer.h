@@ -7,7 +7,12 @@
 //     route's action (actions.h: POST /TraceSummaries needs
 //     xray:GetTraceSummaries, /roentgen/TraceAnalytics roentgen:TraceAnalytics).
 //     A path that names no action (an unknown path) needs a valid signature
-//     and is then answered by the router (404/405).
+//     and is then answered by the router (404/405);
+//   - except the routes marked "unsigned from allowed networks"
+//     (UnsignedRoutes): a request to one of them from an address in its
+//     networks goes on unsigned. The X-Ray SDKs call GetSamplingRules and
+//     GetSamplingTargets at the daemon's address without signing (the daemon
+//     signs them on the way to AWS; here Roentgen is the daemon).
 //
 // Refusals use AWS's error names and messages in X-Ray's error shape
 // (api::ErrorResponse) and are counted in
@@ -19,7 +24,10 @@
 
 #include <array>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "api/http.h"
 #include "auth/auth_error.h"
@@ -27,14 +35,26 @@
 #include "auth/sigv4_verifier.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/network_allowlist.h"
 
 namespace roentgen::auth {
+
+// Routes that requests from `networks` may call without a signature.
+struct UnsignedRoutes {
+  std::vector<std::pair<std::string, std::string>> routes;  // (method, exact path)
+  NetworkAllowlist networks;                                // none by default
+};
+
+// The routes the X-Ray SDKs call unsigned at the daemon address:
+// GetSamplingRules (POST /GetSamplingRules) and GetSamplingTargets
+// (POST /SamplingTargets).
+std::vector<std::pair<std::string, std::string>> SdkSamplingRoutes();
 
 class Authorizer {
  public:
   // `keys` null: no keys file, the server is open.
   Authorizer(KeyStore* keys, SigV4VerifierConfig sigv4, const Clock& clock,
-             MetricsRegistry& metrics);
+             MetricsRegistry& metrics, UnsignedRoutes unsigned_routes = {});
 
   bool open() const { return keys_ == nullptr; }
   KeyStore* keys() const { return keys_; }
@@ -50,10 +70,15 @@ class Authorizer {
   api::HttpResponse Refuse(const AuthError& error);
 
  private:
+  // Whether `request` is to an unsigned route from one of its networks.
+  bool UnsignedFromAllowedNetwork(const api::HttpRequest& request) const;
+
   KeyStore* const keys_;
   const SigV4Verifier verifier_;
   const Clock& clock_;
+  const UnsignedRoutes unsigned_routes_;
   Counter& verified_;
+  Counter& unsigned_allowed_;
   std::array<Counter*, 6> refused_{};  // by AuthErrorKind
 };
 

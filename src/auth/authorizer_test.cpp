@@ -172,6 +172,44 @@ TEST_F(AuthorizerTest, UnknownPathsNeedASignatureThenGetTheRoutersAnswer) {
   EXPECT_EQ(Serve(SignedRequest("/NoSuchOperation", "{}", kWriter)).status, 404);
 }
 
+TEST_F(AuthorizerTest, UnsignedRoutesAreOpenToTheirNetworksOnly) {
+  // A test route marked "unsigned from allowed networks", as serve marks the
+  // SDKs' sampling routes.
+  Authorizer authorizer(&store_, {}, clock_, metrics_,
+                        {{{"POST", "/TestUnsigned"}},
+                         NetworkAllowlist::Parse("127.0.0.0/8,fd00::/8").value()});
+  auto from = [](std::string address, std::string method = "POST",
+                 std::string path = "/TestUnsigned") {
+    api::HttpRequest r;
+    r.method = std::move(method);
+    r.path = std::move(path);
+    r.headers = {{"host", "127.0.0.1:2000"}};
+    r.remote_address = std::move(address);
+    return r;
+  };
+  EXPECT_EQ(ErrorType(authorizer.Check(from("127.0.0.1"))), "allowed");
+  EXPECT_EQ(ErrorType(authorizer.Check(from("::ffff:127.0.0.9"))), "allowed");
+  EXPECT_EQ(ErrorType(authorizer.Check(from("fd00::17"))), "allowed");
+  // Elsewhere, or another method or path: a signature as usual.
+  EXPECT_EQ(ErrorType(authorizer.Check(from("192.0.2.10"))), "MissingAuthenticationTokenException");
+  EXPECT_EQ(ErrorType(authorizer.Check(from("2001:db8::1"))),
+            "MissingAuthenticationTokenException");
+  EXPECT_EQ(ErrorType(authorizer.Check(from("127.0.0.1", "GET"))),
+            "MissingAuthenticationTokenException");
+  EXPECT_EQ(ErrorType(authorizer.Check(from("127.0.0.1", "POST", "/TraceSegments"))),
+            "MissingAuthenticationTokenException");
+  api::HttpRequest signed_from_outside = SignedRequest("/TestUnsigned", "{}", kWriter);
+  signed_from_outside.remote_address = "192.0.2.10";
+  EXPECT_EQ(ErrorType(authorizer.Check(signed_from_outside)), "allowed");
+  EXPECT_NE(metrics_.RenderText().find("roentgen_auth_unsigned_allowed_total 3\n"),
+            std::string::npos);
+
+  // Marked routes are closed to every network by default.
+  Authorizer no_networks(&store_, {}, clock_, metrics_, {{{"POST", "/TestUnsigned"}}, {}});
+  EXPECT_EQ(ErrorType(no_networks.Check(from("127.0.0.1"))),
+            "MissingAuthenticationTokenException");
+}
+
 TEST_F(AuthorizerTest, CreateSessionKeysGivesKeysThatCanDoNoMoreThanTheirMaker) {
   api::HttpResponse created = Serve(SignedRequest(
       "/roentgen/CreateSessionKeys",
