@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "api/cors.h"
+
 namespace roentgen::api {
 
 std::string_view HttpRequest::Header(std::string_view lowercase_name) const {
@@ -34,7 +36,28 @@ void Router::AddPrefix(std::string method, std::string prefix, Handler handler) 
   routes_.push_back({std::move(method), std::move(prefix), true, std::move(handler)});
 }
 
+bool Router::HasRoute(std::string_view method, std::string_view path) const {
+  return std::any_of(routes_.begin(), routes_.end(), [&](const Route& r) {
+    return r.method == method && (r.prefix ? path.starts_with(r.path) : path == r.path);
+  });
+}
+
 void Router::Dispatch(const HttpRequest& request, Responder respond) const {
+  if (cors_) {
+    std::string allow_origin = cors_->AllowOrigin(request.Header("origin"));
+    if (!allow_origin.empty()) {
+      if (CorsPolicy::IsPreflight(request) &&
+          HasRoute(request.Header("access-control-request-method"), request.path)) {
+        respond(cors_->Preflight(allow_origin));
+        return;
+      }
+      respond = [allow_origin = std::move(allow_origin),
+                 respond = std::move(respond)](HttpResponse response) {
+        CorsPolicy::Decorate(allow_origin, response);
+        respond(std::move(response));
+      };
+    }
+  }
   if (gate_) {
     if (std::optional<HttpResponse> refused = gate_(request)) {
       respond(std::move(*refused));

@@ -18,6 +18,8 @@
 
 namespace roentgen::api {
 
+class CorsPolicy;  // cors.h
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", …
   std::string target;  // path + query as received
@@ -57,8 +59,12 @@ class Router {
   void AddPrefix(std::string method, std::string prefix, Handler handler);
   // Every request passes `gate` first (set before serving; one gate).
   void SetGate(Gate gate) { gate_ = std::move(gate); }
-  // Dispatches (after the gate); unknown path → 404, known path with another
-  // method → 405, both in X-Ray's error shape.
+  // Cross-origin requests from the origins `cors` allows (cors.h): their
+  // preflights are answered before the gate (a preflight cannot be signed),
+  // their responses carry CORS headers. Set before serving; null: none.
+  void SetCors(std::shared_ptr<const CorsPolicy> cors) { cors_ = std::move(cors); }
+  // Dispatches (after CORS preflights and the gate); unknown path → 404,
+  // known path with another method → 405, both in X-Ray's error shape.
   void Dispatch(const HttpRequest& request, Responder respond) const;
   // The registered path or prefix that serves `path` (whatever the method), or
   // "unmatched": a bounded label for per-route metrics.
@@ -73,8 +79,12 @@ class Router {
     bool prefix = false;
     Handler handler;
   };
+  // Whether a route serves `method` at `path`.
+  bool HasRoute(std::string_view method, std::string_view path) const;
+
   std::vector<Route> routes_;
   Gate gate_;
+  std::shared_ptr<const CorsPolicy> cors_;
 };
 
 // X-Ray's error shape: status, header `x-amzn-ErrorType: <type>`, body
