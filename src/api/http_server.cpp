@@ -23,6 +23,9 @@ Status HttpServerConfig::Validate() const {
     return Status::InvalidArgument(
         fmt::format("http: threads must be in [1, 256], got {}", threads));
   }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return Status::InvalidArgument("http: TLS needs both a certificate and a private key file");
+  }
   return Status::Ok();
 }
 
@@ -37,6 +40,7 @@ struct HttpServer::Core {
   std::vector<std::thread> threads;
   uint16_t port = 0;
   bool stopped = false;
+  std::string tls_description;
 
   void DoAccept();
   void OnAccept(boost::system::error_code ec, tcp::socket socket);
@@ -75,7 +79,7 @@ void HttpServer::Core::OnAccept(boost::system::error_code ec, tcp::socket socket
       shared->connections_gauge->Set(static_cast<int64_t>(shared->open_connections));
     }
     uint64_t id = shared->next_session_id++;
-    session = std::make_shared<Session>(std::move(socket), shared, id, reject);
+    session = std::make_shared<Session>(std::move(socket), shared, id, reject, shared->tls);
     shared->sessions.emplace(id, session);
   }
   session->Run();
@@ -88,6 +92,26 @@ HttpServer::HttpServer(HttpServerConfig config, const Router& router, MetricsReg
 HttpServer::~HttpServer() { Stop(); }
 
 uint16_t HttpServer::port() const { return core_ ? core_->port : 0; }
+
+std::string HttpServer::tls_description() const {
+  if (!core_) return "";
+  std::lock_guard lock(core_->shared->mu);
+  return core_->tls_description;
+}
+
+Status HttpServer::ReloadTls() {
+  if (!core_ || !tls()) return Status::Ok();
+  Result<TlsContext> loaded = LoadTlsContext(config_.tls);
+  if (!loaded.ok()) return loaded.status();
+  if (loaded->expired) {
+    spdlog::warn("http: the TLS certificate in {} has expired ({}); clients will refuse it",
+                 config_.tls.cert_file, loaded->description);
+  }
+  std::lock_guard lock(core_->shared->mu);
+  core_->shared->tls = std::move(loaded->context);
+  core_->tls_description = std::move(loaded->description);
+  return Status::Ok();
+}
 
 Status HttpServer::Start() {
   if (core_) return Status::Internal("http: Start() called twice");
@@ -103,6 +127,19 @@ Status HttpServer::Start() {
   shared.rejected_counter =
       &metrics_.GetCounter("roentgen_http_connections_rejected_total",
                            "HTTP connections refused with 503 because max_connections were open.");
+  shared.tls_handshake_failures = &metrics_.GetCounter(
+      "roentgen_http_tls_handshake_failures_total",
+      "HTTPS connections closed because their TLS handshake failed or timed out.");
+  if (tls()) {
+    Result<TlsContext> loaded = LoadTlsContext(config_.tls);
+    if (!loaded.ok()) return loaded.status();
+    if (loaded->expired) {
+      spdlog::warn("http: the TLS certificate in {} has expired ({}); clients will refuse it",
+                   config_.tls.cert_file, loaded->description);
+    }
+    shared.tls = std::move(loaded->context);
+    core->tls_description = std::move(loaded->description);
+  }
 
   boost::system::error_code ec;
   tcp::resolver resolver(shared.ioc);

@@ -15,6 +15,9 @@
 //  - a handler may respond later from any thread: the response is posted back
 //    to the connection's strand. A handler that drops its Responder without
 //    calling it gets a 500, so a connection never hangs.
+//  - HTTPS when `tls` names a certificate and key (tls_context.h): the same
+//    port then speaks TLS only; a failed handshake closes that connection
+//    and is counted in roentgen_http_tls_handshake_failures_total;
 //  - metrics: roentgen_http_requests_total{path,status},
 //    roentgen_http_request_duration_seconds{path} (request read → response
 //    ready to write), roentgen_http_connections (gauge),
@@ -35,6 +38,7 @@
 #include <string>
 
 #include "api/http.h"
+#include "api/tls_context.h"
 #include "common/metrics.h"
 #include "common/status.h"
 
@@ -51,6 +55,8 @@ struct HttpServerConfig {
   std::chrono::seconds idle_timeout{60};   // per read/write of one message
   std::chrono::seconds drain_timeout{10};  // Stop(): wait for in-flight requests
   int threads = 2;
+  // Both set: HTTPS with this certificate and key; both empty: plain HTTP.
+  TlsFiles tls;
   Status Validate() const;
 };
 
@@ -61,13 +67,22 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Validates the config, resolves and binds host:port, and starts the I/O
-  // threads. Errors: InvalidArgument (config, unresolvable host), IOError (the
-  // port is busy or cannot be bound).
+  // Validates the config, loads the TLS certificate and key (if any),
+  // resolves and binds host:port, and starts the I/O threads. Errors:
+  // InvalidArgument (config, unresolvable host, an unusable certificate or
+  // key), IOError (the port is busy or cannot be bound, a file unreadable).
   Status Start();
   void Stop();
   // The bound port (useful with port 0), or 0 before Start().
   uint16_t port() const;
+  bool tls() const { return !config_.tls.cert_file.empty(); }
+  // The certificate in use ("CN=…, valid until …"), empty without TLS.
+  std::string tls_description() const;
+  // Loads the certificate and key files again; connections accepted from
+  // then on use them, open ones keep theirs. On error the old ones stay.
+  // Without TLS: OK, nothing to do. Call after Start(), from the controlling
+  // thread.
+  Status ReloadTls();
 
  private:
   struct Core;

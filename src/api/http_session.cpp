@@ -18,6 +18,9 @@ namespace net = boost::asio;
 constexpr uint32_t kHeaderLimitBytes = 16 * 1024;
 constexpr std::chrono::seconds kRejectTimeout{5};
 constexpr std::chrono::seconds kLingerTimeout{2};
+// A client that connects to the HTTPS port gets this long to complete the
+// TLS handshake.
+constexpr std::chrono::seconds kHandshakeTimeout{10};
 constexpr size_t kLingerMaxBytes = 1 << 20;
 // Beast sizes each socket read by the read buffer's free capacity, and the
 // buffer only grows when a read needs more: left at its first size, a 112 KB
@@ -66,8 +69,11 @@ class ResponderState {
 }  // namespace
 
 Session::Session(net::ip::tcp::socket socket, std::shared_ptr<ServerCore> core, uint64_t id,
-                 bool reject)
-    : core_(std::move(core)), stream_(std::move(socket)), id_(id), reject_(reject) {
+                 bool reject, std::shared_ptr<net::ssl::context> tls)
+    : core_(std::move(core)),
+      stream_(tls ? HttpStream(std::move(socket), std::move(tls)) : HttpStream(std::move(socket))),
+      id_(id),
+      reject_(reject) {
   beast::error_code ec;
   auto endpoint = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_address_ = endpoint.address().to_string();
@@ -76,7 +82,22 @@ Session::Session(net::ip::tcp::socket socket, std::shared_ptr<ServerCore> core, 
 Session::~Session() { Finish(); }
 
 void Session::Run() {
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (!self->stream_.tls()) return self->ReadHeader();
+    self->stream_.expires_after(std::min<std::chrono::seconds>(kHandshakeTimeout,
+                                                               self->core_->config.idle_timeout));
+    self->stream_.async_handshake(
+        [self](beast::error_code ec) { self->OnHandshake(ec); });
+  });
+}
+
+void Session::OnHandshake(beast::error_code ec) {
+  if (!ec) return ReadHeader();
+  // Not TLS, a protocol or cipher it does not accept, a certificate the client
+  // refused, or a timeout: counted, and only this connection is closed.
+  core_->tls_handshake_failures->Inc();
+  spdlog::debug("http: TLS handshake with {} failed: {}", remote_address_, ec.message());
+  Close();
 }
 
 void Session::ReadHeader() {

@@ -29,6 +29,7 @@
 
 #include "api/http.h"
 #include "api/http_server.h"
+#include "api/http_stream.h"
 #include "common/metrics.h"
 
 namespace roentgen::api::internal {
@@ -55,15 +56,20 @@ struct ServerCore {
 
   Gauge* connections_gauge = nullptr;
   Counter* rejected_counter = nullptr;
+  Counter* tls_handshake_failures = nullptr;
+  // HTTPS: the TLS context new connections use (replaced by a reload, under
+  // `mu`); null: plain HTTP.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // `tls` non-null: the connection speaks TLS with this context.
   Session(boost::asio::ip::tcp::socket socket, std::shared_ptr<ServerCore> core, uint64_t id,
-          bool reject);
+          bool reject, std::shared_ptr<boost::asio::ssl::context> tls);
   ~Session();
 
-  void Run();          // starts reading the first request
+  void Run();          // starts the TLS handshake, if any, then reads the first request
   void CloseIfIdle();  // Stop(): close unless a request is being handled
   void ForceClose();   // Stop() after the drain deadline
   // Thread-safe: posts the response to the session's strand (dropped after Stop()).
@@ -74,6 +80,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   enum class State { kReading, kHandling, kWriting, kClosed };
 
+  void OnHandshake(boost::beast::error_code ec);
   void ReadHeader();
   void OnHeader(boost::beast::error_code ec);
   void OnBody(boost::beast::error_code ec);
@@ -89,7 +96,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Finish();  // bookkeeping, once
 
   std::shared_ptr<ServerCore> core_;  // declared first: the socket dies before the io_context
-  boost::beast::tcp_stream stream_;
+  HttpStream stream_;
   const uint64_t id_;
   const bool reject_;
   std::string remote_address_;
