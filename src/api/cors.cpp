@@ -79,10 +79,10 @@ Status CorsConfig::Validate() const {
       continue;
     }
     if (std::string problem = OriginProblem(origin); !problem.empty()) {
-      return Status::InvalidArgument(fmt::format(
-          "CORS origin '{}' is not an origin such as https://app.example.com or "
-          "http://127.0.0.1:8080: {}",
-          origin, problem));
+      return Status::InvalidArgument(
+          fmt::format("CORS origin '{}' is not an origin such as https://app.example.com or "
+                      "http://127.0.0.1:8080: {}",
+                      origin, problem));
     }
   }
   return Status::Ok();

@@ -108,10 +108,9 @@ TEST_F(CorsRouterTest, PreflightsFromAllowedOriginsAreAnsweredBeforeTheGate) {
   EXPECT_EQ(HeaderOf(preflight, "Access-Control-Allow-Origin"), "https://app.example.com");
   EXPECT_EQ(HeaderOf(preflight, "Access-Control-Allow-Methods"), "POST, GET, OPTIONS");
   const std::string allowed_headers = HeaderOf(preflight, "Access-Control-Allow-Headers");
-  for (const char* header :
-       {"authorization", "content-type", "x-amz-date", "x-amz-security-token",
-        "x-amz-content-sha256", "x-amz-user-agent", "amz-sdk-invocation-id", "amz-sdk-request",
-        "traceparent", "x-amzn-trace-id"}) {
+  for (const char* header : {"authorization", "content-type", "x-amz-date", "x-amz-security-token",
+                             "x-amz-content-sha256", "x-amz-user-agent", "amz-sdk-invocation-id",
+                             "amz-sdk-request", "traceparent", "x-amzn-trace-id"}) {
     EXPECT_NE(allowed_headers.find(header), std::string::npos) << header;
   }
   EXPECT_EQ(HeaderOf(preflight, "Access-Control-Max-Age"), "7200");
@@ -161,9 +160,8 @@ TEST_F(CorsRouterTest, ResponsesToAllowedOriginsCarryCorsHeaders) {
 
 TEST(CorsRouterWithoutPolicyTest, NoCorsHeadersAndPreflightsAreNotAnswered) {
   Router router;
-  router.Add("POST", "/TraceSegments", [](const HttpRequest&, Responder respond) {
-    respond(HttpResponse{});
-  });
+  router.Add("POST", "/TraceSegments",
+             [](const HttpRequest&, Responder respond) { respond(HttpResponse{}); });
   HttpResponse out;
   router.Dispatch(Request("OPTIONS", "/TraceSegments", "https://app.example.com", "POST"),
                   [&out](HttpResponse r) { out = std::move(r); });

@@ -48,8 +48,7 @@ class TlsClient {
       SSL_CTX_set_security_level(context_.native_handle(), 0);
     }
     stream_.emplace(ioc_, context_);
-    beast::get_lowest_layer(*stream_).connect(
-        tcp::endpoint(net::ip::address_v4::loopback(), port));
+    beast::get_lowest_layer(*stream_).connect(tcp::endpoint(net::ip::address_v4::loopback(), port));
     stream_->set_verify_callback(ssl::host_name_verification("127.0.0.1"));
   }
   beast::error_code Handshake() {
@@ -206,19 +205,18 @@ TEST(TlsContextTest, ClearErrorsForUnusableFiles) {
       "tls: the certificate file " + certificate.key_file() + " holds no PEM certificate"))
       << loaded.status().ToString();
   loaded = LoadTlsContext({certificate.cert_file(), certificate.cert_file()});
-  EXPECT_TRUE(loaded.status().message().starts_with(
-      "tls: the private key file " + certificate.cert_file() +
-      " holds no unencrypted PEM private key"))
+  EXPECT_TRUE(loaded.status().message().starts_with("tls: the private key file " +
+                                                    certificate.cert_file() +
+                                                    " holds no unencrypted PEM private key"))
       << loaded.status().ToString();
 
   // Another key than the certificate's.
   const std::string other = certificate.dir() + "/other-key.pem";
   TestCertificate::WriteOtherKey(other);
   loaded = LoadTlsContext({certificate.cert_file(), other});
-  EXPECT_EQ(loaded.status(),
-            Status::InvalidArgument("tls: the private key in " + other +
-                                    " does not belong to the certificate in " +
-                                    certificate.cert_file()));
+  EXPECT_EQ(loaded.status(), Status::InvalidArgument("tls: the private key in " + other +
+                                                     " does not belong to the certificate in " +
+                                                     certificate.cert_file()));
 
   loaded = LoadTlsContext({certificate.cert_file(), certificate.key_file()});
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();

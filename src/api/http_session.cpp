@@ -84,10 +84,9 @@ Session::~Session() { Finish(); }
 void Session::Run() {
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
     if (!self->stream_.tls()) return self->ReadHeader();
-    self->stream_.expires_after(std::min<std::chrono::seconds>(kHandshakeTimeout,
-                                                               self->core_->config.idle_timeout));
-    self->stream_.async_handshake(
-        [self](beast::error_code ec) { self->OnHandshake(ec); });
+    self->stream_.expires_after(
+        std::min<std::chrono::seconds>(kHandshakeTimeout, self->core_->config.idle_timeout));
+    self->stream_.async_handshake([self](beast::error_code ec) { self->OnHandshake(ec); });
   });
 }
 

@@ -31,8 +31,8 @@ class HttpStream {
   // TLS with `context` (kept alive as long as the connection).
   HttpStream(boost::asio::ip::tcp::socket socket,
              std::shared_ptr<boost::asio::ssl::context> context)
-      : context_(std::move(context)), stream_(std::in_place_type<Tls>, std::move(socket),
-                                              *context_) {}
+      : context_(std::move(context)),
+        stream_(std::in_place_type<Tls>, std::move(socket), *context_) {}
 
   bool tls() const { return std::holds_alternative<Tls>(stream_); }
 

@@ -82,9 +82,10 @@ Result<TlsContext> LoadTlsContext(const TlsFiles& files) {
   SSL_CTX_set_dh_auto(ctx, 1);
 
   if (SSL_CTX_use_certificate_chain_file(ctx, files.cert_file.c_str()) != 1) {
-    return Status::InvalidArgument(fmt::format("tls: the certificate file {} holds no PEM "
-                                               "certificate that OpenSSL accepts ({})",
-                                               files.cert_file, OpenSslReason()));
+    return Status::InvalidArgument(
+        fmt::format("tls: the certificate file {} holds no PEM "
+                    "certificate that OpenSSL accepts ({})",
+                    files.cert_file, OpenSslReason()));
   }
   BIO* bio = BIO_new_file(files.key_file.c_str(), "r");
   if (bio == nullptr) {

@@ -175,9 +175,9 @@ TEST_F(AuthorizerTest, UnknownPathsNeedASignatureThenGetTheRoutersAnswer) {
 TEST_F(AuthorizerTest, UnsignedRoutesAreOpenToTheirNetworksOnly) {
   // A test route marked "unsigned from allowed networks", as serve marks the
   // SDKs' sampling routes.
-  Authorizer authorizer(&store_, {}, clock_, metrics_,
-                        {{{"POST", "/TestUnsigned"}},
-                         NetworkAllowlist::Parse("127.0.0.0/8,fd00::/8").value()});
+  Authorizer authorizer(
+      &store_, {}, clock_, metrics_,
+      {{{"POST", "/TestUnsigned"}}, NetworkAllowlist::Parse("127.0.0.0/8,fd00::/8").value()});
   auto from = [](std::string address, std::string method = "POST",
                  std::string path = "/TestUnsigned") {
     api::HttpRequest r;
@@ -206,8 +206,7 @@ TEST_F(AuthorizerTest, UnsignedRoutesAreOpenToTheirNetworksOnly) {
 
   // Marked routes are closed to every network by default.
   Authorizer no_networks(&store_, {}, clock_, metrics_, {{{"POST", "/TestUnsigned"}}, {}});
-  EXPECT_EQ(ErrorType(no_networks.Check(from("127.0.0.1"))),
-            "MissingAuthenticationTokenException");
+  EXPECT_EQ(ErrorType(no_networks.Check(from("127.0.0.1"))), "MissingAuthenticationTokenException");
 }
 
 TEST_F(AuthorizerTest, CreateSessionKeysGivesKeysThatCanDoNoMoreThanTheirMaker) {

@@ -66,8 +66,7 @@ Result<NetworkAllowlist> NetworkAllowlist::Parse(std::string_view list) {
       const std::string_view address = item.substr(0, slash);
       if (!ParseAddress(address, block.v6, block.bytes)) {
         return Status::InvalidArgument(fmt::format(
-            "'{}' is not an IPv4 or IPv6 address or CIDR block (e.g. 10.0.0.0/8, fd00::/8)",
-            item));
+            "'{}' is not an IPv4 or IPv6 address or CIDR block (e.g. 10.0.0.0/8, fd00::/8)", item));
       }
       const int max_prefix = block.v6 ? 128 : 32;
       block.prefix = max_prefix;
@@ -93,9 +92,9 @@ Result<NetworkAllowlist> NetworkAllowlist::Parse(std::string_view list) {
         shown.bytes = network;
         char text[INET6_ADDRSTRLEN] = {};
         inet_ntop(block.v6 ? AF_INET6 : AF_INET, shown.bytes.data(), text, sizeof(text));
-        return Status::InvalidArgument(fmt::format(
-            "'{}' has host bits set below its prefix (did you mean {}/{}?)", item, text,
-            block.prefix));
+        return Status::InvalidArgument(
+            fmt::format("'{}' has host bits set below its prefix (did you mean {}/{}?)", item, text,
+                        block.prefix));
       }
       out.blocks_.push_back(block);
     }
@@ -108,9 +107,7 @@ Result<NetworkAllowlist> NetworkAllowlist::Parse(std::string_view list) {
   return out;
 }
 
-NetworkAllowlist NetworkAllowlist::Loopback() {
-  return Parse("127.0.0.0/8,::1").value();
-}
+NetworkAllowlist NetworkAllowlist::Loopback() { return Parse("127.0.0.0/8,::1").value(); }
 
 bool NetworkAllowlist::Matches(bool v6, const uint8_t* bytes) const {
   if (v6 && IsV4Mapped(bytes)) {

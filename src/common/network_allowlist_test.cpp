@@ -77,8 +77,9 @@ TEST(NetworkAllowlistTest, BadListsAreRefusedWithTheItemNamed) {
   EXPECT_EQ(NetworkAllowlist::Parse("10.0.0.0/8,nope").status(),
             Status::InvalidArgument(
                 "'nope' is not an IPv4 or IPv6 address or CIDR block (e.g. 10.0.0.0/8, fd00::/8)"));
-  EXPECT_EQ(NetworkAllowlist::Parse("10.0.0.0/33").status(),
-            Status::InvalidArgument("'10.0.0.0/33': the prefix length must be a number from 0 to 32"));
+  EXPECT_EQ(
+      NetworkAllowlist::Parse("10.0.0.0/33").status(),
+      Status::InvalidArgument("'10.0.0.0/33': the prefix length must be a number from 0 to 32"));
   EXPECT_EQ(NetworkAllowlist::Parse("::/x").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(NetworkAllowlist::Parse("10.1.2.3/8").status(),
             Status::InvalidArgument("'10.1.2.3/8' has host bits set below its prefix (did you "

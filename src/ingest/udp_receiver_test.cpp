@@ -86,9 +86,9 @@ void SendFrom(const char* from, const char* to, uint16_t port, const std::string
     length = sizeof(sockaddr_in);
   }
   ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&source), length), 0) << from;
-  EXPECT_EQ(sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&target),
-                   length),
-            static_cast<ssize_t>(datagram.size()));
+  EXPECT_EQ(
+      sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&target), length),
+      static_cast<ssize_t>(datagram.size()));
   close(fd);
 }
 
@@ -276,11 +276,10 @@ TEST(UdpReceiverTest, DatagramsFromOutsideTheAllowedNetworksAreDroppedAndCounted
   SendFrom("127.0.0.2", "127.0.0.1", receiver.port(), "from-127.0.0.2");
   EXPECT_EQ(collector.Wait(1), std::vector<std::string>{"from-127.0.0.2"});
   receiver.Stop();
-  EXPECT_EQ(metrics
-                .GetCounter("roentgen_udp_datagrams_dropped_total", "",
-                            {{"reason", "not_allowed"}})
-                .Value(),
-            2u);
+  EXPECT_EQ(
+      metrics.GetCounter("roentgen_udp_datagrams_dropped_total", "", {{"reason", "not_allowed"}})
+          .Value(),
+      2u);
   EXPECT_EQ(metrics.GetCounter("roentgen_udp_datagrams_received_total", "").Value(), 1u);
 }
 
@@ -300,8 +299,7 @@ TEST(UdpReceiverTest, Ipv6SendersAreCheckedToo) {
     if (!v6_allowed) {
       for (int i = 0; i < 200; ++i) {
         if (metrics
-                .GetCounter("roentgen_udp_datagrams_dropped_total", "",
-                            {{"reason", "not_allowed"}})
+                .GetCounter("roentgen_udp_datagrams_dropped_total", "", {{"reason", "not_allowed"}})
                 .Value() == 1) {
           break;
         }
@@ -311,11 +309,10 @@ TEST(UdpReceiverTest, Ipv6SendersAreCheckedToo) {
     const std::vector<std::string> got = collector.Wait(v6_allowed ? 1 : 0);
     receiver.Stop();
     EXPECT_EQ(got, v6_allowed ? std::vector<std::string>{"v6"} : std::vector<std::string>{});
-    EXPECT_EQ(metrics
-                  .GetCounter("roentgen_udp_datagrams_dropped_total", "",
-                              {{"reason", "not_allowed"}})
-                  .Value(),
-              v6_allowed ? 0u : 1u);
+    EXPECT_EQ(
+        metrics.GetCounter("roentgen_udp_datagrams_dropped_total", "", {{"reason", "not_allowed"}})
+            .Value(),
+        v6_allowed ? 0u : 1u);
   }
 }
 

@@ -42,9 +42,9 @@ class TestCertificate {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-    for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
-                              std::pair{NID_subject_alt_name,
-                                        "IP:127.0.0.1,IP:0:0:0:0:0:0:0:1,DNS:localhost"}}) {
+    for (auto [nid, value] :
+         {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
+          std::pair{NID_subject_alt_name, "IP:127.0.0.1,IP:0:0:0:0:0:0:0:1,DNS:localhost"}}) {
       X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
       X509_add_ext(cert, ext, -1);
       X509_EXTENSION_free(ext);
