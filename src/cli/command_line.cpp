@@ -118,6 +118,25 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   serve_cmd->add_option("--keys", serve.keys_file,
                         "Keys file (roentgen keys create): API requests must then be signed "
                         "(SigV4) by one of its keys and be allowed their action");
+  // --- Exposure: who may reach the server (docs/security.md) ---
+  serve_cmd->add_flag("--insecure", serve.insecure,
+                      "Serve an open API (no --keys) on an address other than loopback");
+  serve_cmd
+      ->add_option("--udp-allow", serve.udp_allow,
+                   "Networks (CIDR,…) whose UDP datagrams are taken, and whose SDKs may call the "
+                   "sampling API unsigned")
+      ->delimiter(',')
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--cors-origins", serve.cors_origins,
+                   "Web origins (https://app.example.com,…, or * without --keys) whose pages may "
+                   "call the API")
+      ->delimiter(',');
+  serve_cmd->add_option("--tls-cert", serve.tls_cert_file,
+                        "HTTPS: the certificate chain (PEM) for the --listen port");
+  serve_cmd->add_option("--tls-key", serve.tls_key_file,
+                        "HTTPS: the certificate's private key (PEM, unencrypted)");
+  // --- end exposure ---
   app.set_config("--config", "", "Read serve's options from a TOML or INI file");
   app.config_formatter(std::make_shared<ServeConfigFile>());
   serve_cmd->fallthrough();  // `roentgen serve --config FILE` reaches the app's --config

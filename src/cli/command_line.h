@@ -2,7 +2,9 @@
 //
 //   roentgen serve [--listen HOST:PORT] [--data-dir DIR] [--retention 30d]
 //                  [--log-level info] [--http-threads N] [--max-body-bytes N]
-//                  [--otlp-grpc-listen HOST:PORT|off] [--keys FILE] [--config FILE]
+//                  [--otlp-grpc-listen HOST:PORT|off] [--keys FILE] [--insecure]
+//                  [--udp-allow CIDR,…] [--cors-origins ORIGIN,…]
+//                  [--tls-cert FILE --tls-key FILE] [--config FILE]
 //   roentgen query [EXPR] [--since 1h | --from T [--to T]] [--json] [--limit N]
 //                  [--server HOST:PORT]
 //   roentgen keys create --keys FILE --actions A,B [--ttl 1h] [--name N]

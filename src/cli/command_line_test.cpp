@@ -183,6 +183,25 @@ TEST(CommandLineTest, ServeKeys) {
             "/etc/roentgen/keys.json");
 }
 
+TEST(CommandLineTest, ServeExposureFlags) {
+  const Parsed parsed_defaults = Parse({"serve"});
+  const ServeConfig& defaults = Serve(parsed_defaults);
+  EXPECT_FALSE(defaults.insecure);
+  EXPECT_EQ(defaults.udp_allow, (std::vector<std::string>{"127.0.0.0/8", "::1"}));
+  EXPECT_TRUE(defaults.cors_origins.empty());
+  EXPECT_EQ(defaults.tls_cert_file, "");
+  Parsed p = Parse({"serve", "--insecure", "--udp-allow", "10.0.0.0/8,fd00::/8", "--cors-origins",
+                    "https://a.example,http://127.0.0.1:8080", "--tls-cert", "/etc/rg/cert.pem",
+                    "--tls-key", "/etc/rg/key.pem"});
+  const ServeConfig& c = Serve(p);
+  EXPECT_TRUE(c.insecure);
+  EXPECT_EQ(c.udp_allow, (std::vector<std::string>{"10.0.0.0/8", "fd00::/8"}));
+  EXPECT_EQ(c.cors_origins,
+            (std::vector<std::string>{"https://a.example", "http://127.0.0.1:8080"}));
+  EXPECT_EQ(c.tls_cert_file, "/etc/rg/cert.pem");
+  EXPECT_EQ(c.tls_key_file, "/etc/rg/key.pem");
+}
+
 TEST(CommandLineTest, KeysCreateListRevoke) {
   Parsed create = Parse({"keys", "create", "--keys", "k.json", "--actions",
                          "xray:PutTraceSegments,xray:Get*", "--ttl", "1h", "--name", "web"});

@@ -1,18 +1,21 @@
-// `roentgen serve`: the server process. Wires the store, the ingest pipeline,
-// the X-Ray API, /healthz and /metrics onto one HTTP server and one UDP
-// receiver sharing HOST:PORT (as the X-Ray daemon does on 2000), then runs until
-// SIGINT or SIGTERM. With --keys, API requests are verified (src/auth) before
-// they are routed; SIGHUP re-reads the keys file.
+// `roentgen serve`: its configuration, and the run of the server process
+// (src/cli/server.h wires its parts: the store, the ingest pipeline, the
+// X-Ray API, /healthz and /metrics on one HTTP server and one UDP receiver
+// sharing HOST:PORT, as the X-Ray daemon does on 2000) until SIGINT or
+// SIGTERM. With --keys, API requests are verified (src/auth) before they are
+// routed; SIGHUP re-reads the keys file and the TLS certificate.
 //
-// Shutdown order: /healthz turns 503, UDP and HTTP intake stop (HTTP requests
-// in flight finish), the UDP spool delivers what it holds, the pipeline drains
-// its queue into the store, the store closes.
+// Shutdown order: /healthz turns 503, UDP, HTTP and OTLP/gRPC intake stop
+// (requests in flight finish), the spools deliver what they hold, the
+// pipeline drains its queue into the store, the store closes.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "common/network_allowlist.h"
 #include "common/status.h"
 #include "ingest/pipeline.h"
 
@@ -48,7 +51,24 @@ struct ServeConfig {
   // API request must be signed (SigV4) by one of its keys and be allowed its
   // action; re-read when it changes and on SIGHUP. Empty: the API is open.
   std::string keys_file;
+  // Without keys, listening beyond loopback (HTTP/UDP or OTLP/gRPC) opens
+  // the API to the network: refused unless this is set (--insecure).
+  bool insecure = false;
+  // The networks UDP datagrams are taken from (CIDR blocks or addresses);
+  // also those that may call the SDKs' sampling routes unsigned.
+  std::vector<std::string> udp_allow = {"127.0.0.0/8", "::1"};
+  // Web origins whose pages may call the API (api/cors.h): exact origins, or
+  // "*" (any) when there are no keys. Empty: none.
+  std::vector<std::string> cors_origins;
+  // HTTPS on the --listen port with this certificate chain and private key
+  // (PEM); both or neither. Re-read on SIGHUP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Errors (InvalidArgument) name the option and the way out; resolves the
+  // listen host (a name is looked up).
   Status Validate() const;
+  // udp_allow parsed. Errors: InvalidArgument naming --udp-allow's item.
+  Result<NetworkAllowlist> UdpAllowlist() const;
 };
 
 // Runs the server until SIGINT/SIGTERM (which it blocks in the calling thread

@@ -18,15 +18,21 @@
 // clang-format on
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "api/console_assets.h"
+#include "api/testing/test_certificate.h"
 #include "auth/keys_file.h"
 #include "auth/sigv4.h"
+#include "cli/server.h"
 #include "common/clock.h"
+#include "store/rocksdb_store.h"
 
 namespace roentgen::cli {
 namespace {
@@ -92,6 +98,59 @@ std::pair<unsigned, std::string> Post(uint16_t port, const std::string& target,
   return {res.result_int(), std::string(res["x-amzn-ErrorType"])};
 }
 
+// One request to http://127.0.0.1:port with `headers`; the whole response
+// (status 0 if the server is not reachable).
+http::response<http::string_body> Exchange(
+    uint16_t port, http::verb method, const std::string& target,
+    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body = "") {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec;
+  http::response<http::string_body> res;
+  stream.connect(net::ip::tcp::endpoint(net::ip::address_v4::loopback(), port), ec);
+  if (ec) return res;
+  http::request<http::string_body> req{method, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  for (const auto& [name, value] : headers) req.set(name, value);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req, ec);
+  beast::flat_buffer buffer;
+  if (!ec) http::read(stream, buffer, res, ec);
+  return res;
+}
+
+std::string Field(const http::response<http::string_body>& r, const std::string& name) {
+  auto it = r.find(name);
+  return it == r.end() ? "" : std::string(it->value());
+}
+
+// A data dir of its own (removed at the end) and a config that starts quietly
+// on free ports, without OTLP/gRPC.
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::TempDir() + "roentgen_server_test_" + std::to_string(getpid());
+    std::filesystem::remove_all(dir_);
+    config_.port = FreePort();
+    config_.data_dir = dir_ + "/data";
+    config_.log_level = "off";
+    config_.otlp_grpc_listen = "off";
+    spdlog::set_level(spdlog::level::off);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Whether the store can be opened, that is, no server holds its lock.
+  bool StoreIsFree() {
+    store::RocksDbStoreConfig store_config;
+    store_config.path = config_.data_dir;
+    return store::OpenRocksDbStore(store_config).ok();
+  }
+
+  std::string dir_;
+  ServeConfig config_;
+};
+
 TEST(ServeConfigTest, Validate) {
   ServeConfig config;
   EXPECT_TRUE(config.Validate().ok());
@@ -108,6 +167,62 @@ TEST(ServeConfigTest, Validate) {
   config = {};
   config.data_dir = "";
   EXPECT_EQ(config.Validate(), Status::InvalidArgument("serve: --data-dir is empty"));
+}
+
+TEST(ServeConfigTest, AnOpenApiBeyondLoopbackNeedsInsecure) {
+  ServeConfig config;
+  config.host = "::1";
+  EXPECT_TRUE(config.Validate().ok());
+  config.host = "localhost";
+  EXPECT_TRUE(config.Validate().ok());
+  config.host = "0.0.0.0";
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument(
+                "serve: --listen 0.0.0.0:2000 is not a loopback address, and without --keys "
+                "anyone who can reach it could read and write traces. Give --keys FILE (made by "
+                "roentgen keys create) to require signed requests, or --insecure to serve it "
+                "open anyway"));
+  config.insecure = true;
+  EXPECT_TRUE(config.Validate().ok());
+  config.insecure = false;
+  config.keys_file = "/etc/roentgen/keys.json";  // read at start, not here
+  EXPECT_TRUE(config.Validate().ok());
+
+  // OTLP/gRPC's address too.
+  config = {};
+  config.otlp_grpc_listen = "[::]:4317";
+  EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(config.Validate().message().starts_with(
+      "serve: --otlp-grpc-listen [::]:4317 is not a loopback address"))
+      << config.Validate().message();
+  config.otlp_grpc_listen = "[::1]:4317";
+  EXPECT_TRUE(config.Validate().ok());
+  config.otlp_grpc_listen = "off";
+  EXPECT_TRUE(config.Validate().ok());
+}
+
+TEST(ServeConfigTest, UdpAllowCorsAndTlsOptions) {
+  ServeConfig config;
+  EXPECT_EQ(config.UdpAllowlist()->ToString(), "127.0.0.0/8,::1/128");
+  config.udp_allow = {"10.0.0.0/8", "10.1.2.3/8"};
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("serve: --udp-allow: '10.1.2.3/8' has host bits set below its "
+                                    "prefix (did you mean 10.0.0.0/8?)"));
+  config = {};
+  config.cors_origins = {"https://app.example.com/path"};
+  EXPECT_TRUE(config.Validate().message().starts_with(
+      "serve: --cors-origins: CORS origin 'https://app.example.com/path' is not an origin"));
+  config.cors_origins = {"*"};
+  EXPECT_TRUE(config.Validate().ok());
+  config.keys_file = "keys.json";
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument(
+                "serve: --cors-origins '*' (any web page) is refused with --keys: name the "
+                "origins whose pages may call the API (https://app.example.com,…)"));
+  config = {};
+  config.tls_cert_file = "cert.pem";
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("serve: HTTPS needs both --tls-cert FILE and --tls-key FILE"));
 }
 
 TEST(RunServeTest, ServesUntilSignalledThenDrains) {
@@ -282,6 +397,179 @@ TEST(RunServeTest, BusyPortFailsStartUp) {
   EXPECT_EQ(status.message(), "http: cannot bind 127.0.0.1:" + std::to_string(config.port) +
                                   ": Address already in use");
   std::filesystem::remove_all(dir);
+}
+
+TEST_F(ServerTest, ABusyUdpPortAfterHttpStartedUndoesTheStart) {
+  // UDP's half of the port is taken; HTTP binds its TCP half first.
+  int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(config_.port);
+  ASSERT_EQ(bind(udp, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  Result<std::unique_ptr<Server>> failed = Server::Start(config_);
+  close(udp);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status(),
+            Status::IOError("udp: cannot bind 127.0.0.1:" + std::to_string(config_.port) +
+                            ": Address already in use"));
+  // Undone: the HTTP port is closed, the store closed and its lock released.
+  EXPECT_EQ(Get(config_.port, "/healthz").first, 0u);
+  EXPECT_TRUE(std::filesystem::is_directory(config_.data_dir + "/udp-spool"));
+  EXPECT_TRUE(StoreIsFree());
+
+  // A second start on the same port works.
+  Result<std::unique_ptr<Server>> second = Server::Start(config_);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(Get(config_.port, "/healthz"), (std::pair<unsigned, std::string>{503, "starting"}));
+  (*second)->SetReady();
+  EXPECT_EQ(Get(config_.port, "/healthz"), (std::pair<unsigned, std::string>{200, "ok"}));
+  second->reset();
+  EXPECT_EQ(Get(config_.port, "/healthz").first, 0u);
+  EXPECT_TRUE(StoreIsFree());
+}
+
+TEST_F(ServerTest, ABusyOtlpGrpcPortGivenExplicitlyUndoesTheStart) {
+  int tcp = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(tcp, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(tcp, 1), 0);
+  socklen_t len = sizeof(a);
+  getsockname(tcp, reinterpret_cast<sockaddr*>(&a), &len);
+  config_.otlp_grpc_listen = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  config_.otlp_grpc_listen_explicit = true;
+  Result<std::unique_ptr<Server>> failed = Server::Start(config_);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kIOError) << failed.status().ToString();
+  EXPECT_EQ(Get(config_.port, "/healthz").first, 0u);
+  EXPECT_TRUE(StoreIsFree());
+
+  // Left at its default, a busy gRPC address is logged and serve runs without it.
+  config_.otlp_grpc_listen_explicit = false;
+  Result<std::unique_ptr<Server>> without_grpc = Server::Start(config_);
+  close(tcp);
+  ASSERT_TRUE(without_grpc.ok()) << without_grpc.status().ToString();
+  EXPECT_FALSE((*without_grpc)->otlp_grpc());
+  without_grpc->reset();
+  EXPECT_TRUE(StoreIsFree());
+}
+
+TEST_F(ServerTest, AnUnusableCertificateStopsStartUpWithNothingLeftOpen) {
+  api::testing::TestCertificate certificate;
+  const std::string other_key = certificate.dir() + "/other.pem";
+  api::testing::TestCertificate::WriteOtherKey(other_key);
+  config_.tls_cert_file = certificate.cert_file();
+  config_.tls_key_file = other_key;
+  Result<std::unique_ptr<Server>> failed = Server::Start(config_);
+  EXPECT_EQ(
+      failed.status(),
+      Status::InvalidArgument("serve: --tls-cert/--tls-key: tls: the private key in " + other_key +
+                              " does not belong to the certificate in " + certificate.cert_file()));
+  EXPECT_TRUE(StoreIsFree());
+}
+
+TEST_F(ServerTest, ServesHttpsWhenGivenACertificate) {
+  api::testing::TestCertificate certificate;
+  config_.tls_cert_file = certificate.cert_file();
+  config_.tls_key_file = certificate.key_file();
+  Result<std::unique_ptr<Server>> server = Server::Start(config_);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  (*server)->SetReady();
+  EXPECT_EQ(Get(config_.port, "/healthz").first, 0u);  // plain HTTP is not served
+
+  net::io_context ioc;
+  net::ssl::context context(net::ssl::context::tls_client);
+  context.load_verify_file(certificate.cert_file());
+  context.set_verify_mode(net::ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, context);
+  beast::get_lowest_layer(stream).connect(
+      net::ip::tcp::endpoint(net::ip::address_v4::loopback(), config_.port));
+  stream.handshake(net::ssl::stream_base::client);
+  http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+  req.set(http::field::host, "127.0.0.1");
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(res.body(), "ok");
+
+  // SIGHUP's reload with a broken key file keeps the certificate it had.
+  std::filesystem::resize_file(certificate.key_file(), 10);
+  (*server)->Reload();
+  EXPECT_TRUE((*server)->http().tls_description().starts_with("CN=localhost"));
+}
+
+TEST_F(ServerTest, SamplingRoutesAreUnsignedFromUdpAllowedNetworksOnly) {
+  const auth::SigningCredentials admin{"AKRGADMINAAAAAAAAAAA", "admin-secret-0123456789", ""};
+  auth::KeysFile keys;
+  keys.keys.push_back({admin.access_key_id, admin.secret_access_key, "", {"*"}, 0});
+  std::filesystem::create_directories(dir_);
+  config_.keys_file = dir_ + "/keys.json";
+  ASSERT_TRUE(auth::WriteKeysFile(config_.keys_file, keys).ok());
+  {
+    Result<std::unique_ptr<Server>> server = Server::Start(config_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    // Not served yet (404), but let through unsigned from loopback.
+    EXPECT_EQ(Post(config_.port, "/SamplingTargets", "{}", {}),
+              (std::pair<unsigned, std::string>{404, "UnknownOperationException"}));
+    EXPECT_EQ(Post(config_.port, "/GetSamplingRules", "{}", {}).first, 404u);
+    // Other routes need a signature.
+    EXPECT_EQ(Post(config_.port, "/TraceSummaries", "{}", {}),
+              (std::pair<unsigned, std::string>{403, "MissingAuthenticationTokenException"}));
+  }
+  // With loopback outside --udp-allow, a signature is needed there too.
+  config_.udp_allow = {"192.0.2.0/24"};
+  Result<std::unique_ptr<Server>> server = Server::Start(config_);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  EXPECT_EQ(Post(config_.port, "/SamplingTargets", "{}", {}),
+            (std::pair<unsigned, std::string>{403, "MissingAuthenticationTokenException"}));
+  EXPECT_EQ(Post(config_.port, "/SamplingTargets", "{}", admin).first, 404u);
+}
+
+TEST_F(ServerTest, CorsPreflightsAndResponsesOverHttp) {
+  const auth::SigningCredentials admin{"AKRGADMINAAAAAAAAAAA", "admin-secret-0123456789", ""};
+  auth::KeysFile keys;
+  keys.keys.push_back({admin.access_key_id, admin.secret_access_key, "", {"*"}, 0});
+  std::filesystem::create_directories(dir_);
+  config_.keys_file = dir_ + "/keys.json";
+  ASSERT_TRUE(auth::WriteKeysFile(config_.keys_file, keys).ok());
+  config_.cors_origins = {"http://127.0.0.1:8080"};
+  Result<std::unique_ptr<Server>> server = Server::Start(config_);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+
+  // The preflight of the AWS SDK's PutTraceSegments: unsigned, answered.
+  const std::vector<std::pair<std::string, std::string>> preflight = {
+      {"Origin", "http://127.0.0.1:8080"},
+      {"Access-Control-Request-Method", "POST"},
+      {"Access-Control-Request-Headers",
+       "amz-sdk-invocation-id,amz-sdk-request,authorization,content-type,x-amz-content-sha256,"
+       "x-amz-date,x-amz-user-agent"}};
+  auto answer = Exchange(config_.port, http::verb::options, "/TraceSegments", preflight);
+  EXPECT_EQ(answer.result_int(), 204u);
+  EXPECT_EQ(Field(answer, "Access-Control-Allow-Origin"), "http://127.0.0.1:8080");
+  EXPECT_EQ(Field(answer, "Access-Control-Allow-Methods"), "POST, GET, OPTIONS");
+  EXPECT_NE(Field(answer, "Access-Control-Allow-Headers").find("x-amz-security-token"),
+            std::string::npos);
+  EXPECT_EQ(Field(answer, "Access-Control-Max-Age"), "7200");
+  EXPECT_EQ(Field(answer, "Content-Length"), "");
+
+  // The request itself, unsigned here: refused, readable by the page.
+  auto refused = Exchange(config_.port, http::verb::post, "/TraceSegments",
+                          {{"Origin", "http://127.0.0.1:8080"}}, "{}");
+  EXPECT_EQ(refused.result_int(), 403u);
+  EXPECT_EQ(Field(refused, "Access-Control-Allow-Origin"), "http://127.0.0.1:8080");
+  EXPECT_EQ(Field(refused, "Access-Control-Expose-Headers"), "x-amzn-errortype, x-amzn-requestid");
+  EXPECT_EQ(Field(refused, "Vary"), "Origin");
+
+  // Another origin's preflight is the gate's: refused, no CORS headers.
+  auto other = preflight;
+  other[0].second = "http://127.0.0.1:9090";
+  answer = Exchange(config_.port, http::verb::options, "/TraceSegments", other);
+  EXPECT_EQ(answer.result_int(), 403u);
+  EXPECT_EQ(Field(answer, "Access-Control-Allow-Origin"), "");
 }
 
 }  // namespace
