@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "otlp/stack_trace.h"
 
 namespace roentgen::otlp {
@@ -21,9 +23,12 @@ std::optional<std::string> TakeString(AttributeView& a,
   return std::nullopt;
 }
 
-std::optional<int64_t> TakeInt(AttributeView& a, std::initializer_list<std::string_view> keys) {
+// The same for an integer in [min, max]: a value out of range is left for
+// metadata, since X-Ray refuses the whole document over it.
+std::optional<int64_t> TakeInt(AttributeView& a, std::initializer_list<std::string_view> keys,
+                               int64_t min, int64_t max) {
   for (std::string_view key : keys) {
-    if (auto v = a.Int(key)) {
+    if (auto v = a.Int(key); v && *v >= min && *v <= max) {
       a.Consume(key);
       return v;
     }
@@ -110,9 +115,10 @@ HttpBlock MakeHttp(AttributeView& a, bool server) {
     request["x_forwarded_for"] = true;
   }
   json response = json::object();
-  out.status = TakeInt(a, {"http.response.status_code", "http.status_code"});
+  out.status = TakeInt(a, {"http.response.status_code", "http.status_code"}, 0, 999);
   if (out.status) response["status"] = *out.status;
-  if (auto len = TakeInt(a, {"http.response.body.size", "http.response_content_length"})) {
+  if (auto len = TakeInt(a, {"http.response.body.size", "http.response_content_length"}, 0,
+                         std::numeric_limits<int64_t>::max())) {
     response["content_length"] = *len;
   }
   if (request.empty() && response.empty()) return out;

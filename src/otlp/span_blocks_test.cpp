@@ -58,6 +58,21 @@ TEST(HttpBlockTest, OldSemanticConventions) {
     "response": {"status": 404, "content_length": 17}})"));
 }
 
+// Found by fuzz/otlp_protobuf: a status X-Ray refuses (it takes 0 to 999) made
+// the segment parser refuse the span's whole document.
+TEST(HttpBlockTest, ValuesXRayRefusesStayInMetadata) {
+  Span span;
+  Attr(span.mutable_attributes(), "http.request.method", "GET");
+  Attr(span.mutable_attributes(), "http.response.status_code", 4296);
+  Attr(span.mutable_attributes(), "http.response.body.size", -1);
+  AttributeView a(span.attributes());
+  HttpBlock h = MakeHttp(a, false);
+  EXPECT_EQ(h.json, json::parse(R"({"request": {"method": "GET"}})"));
+  EXPECT_FALSE(h.status.has_value());
+  EXPECT_FALSE(a.IsConsumed("http.response.status_code"));
+  EXPECT_FALSE(a.IsConsumed("http.response.body.size"));
+}
+
 TEST(HttpBlockTest, ServerUrlIsComposedFromParts) {
   Span current;
   Attr(current.mutable_attributes(), "url.scheme", "https");
