@@ -26,8 +26,9 @@ for arg in "$@"; do
 done
 if ((with_tests)); then
   # libbrotli-dev: the console test decodes the embedded brotli files;
-  # chromium: the console's browser tests drive it (playwright-core).
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev libbrotli-dev chromium awscli)
+  # chromium: the console's browser tests drive it (playwright-core);
+  # openssl: the HTTPS tests make their certificates with its command.
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev libbrotli-dev chromium awscli openssl)
 fi
 if ((with_fuzz)); then
   # The fuzz targets (scripts/fuzz.sh): Debian's clang and its libFuzzer and

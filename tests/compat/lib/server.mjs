@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import dgram from 'node:dgram';
+import https from 'node:https';
 
 export const BIN = process.env.ROENTGEN_BIN ?? new URL('../../../build/src/cli/roentgen', import.meta.url).pathname;
 
@@ -31,12 +32,24 @@ export async function freePort() {
   throw new Error('no free port found');
 }
 
-export async function waitHealthy(port, timeoutMs = 20000) {
+// GET https://127.0.0.1:port/path trusting `ca` (PEM): { status, body }.
+export function httpsGet(port, path, ca) {
+  return new Promise((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port, path, ca }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    }).on('error', reject);
+  });
+}
+
+// `ca`: the server speaks HTTPS with a certificate this PEM trusts.
+export async function waitHealthy(port, timeoutMs = 20000, ca = undefined) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const res = ca ? await httpsGet(port, '/healthz', ca) : await fetch(`http://127.0.0.1:${port}/healthz`);
       if (res.status === 200) return;
       last = `status ${res.status}`;
     } catch (e) {
@@ -47,10 +60,13 @@ export async function waitHealthy(port, timeoutMs = 20000) {
   throw new Error(`server on port ${port} not healthy: ${last}`);
 }
 
-export async function startServer({ dataDir, port, args = [] } = {}) {
+// `tls`: { cert, key, ca } file paths and the CA's PEM: HTTPS with that
+// certificate (--tls-cert, --tls-key), the endpoint https://….
+export async function startServer({ dataDir, port, args = [], tls } = {}) {
   const ownDir = !dataDir;
   dataDir ??= mkdtempSync(join(tmpdir(), 'roentgen-compat-'));
   port ??= await freePort();
+  if (tls) args = [...args, '--tls-cert', tls.cert, '--tls-key', tls.key];
   const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -59,7 +75,7 @@ export async function startServer({ dataDir, port, args = [] } = {}) {
   proc.stderr.on('data', (d) => { output += d; });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   try {
-    await waitHealthy(port);
+    await waitHealthy(port, 20000, tls?.ca);
   } catch (e) {
     proc.kill('SIGKILL');
     throw new Error(`${e.message}\n--- server output ---\n${output}`);
@@ -67,9 +83,12 @@ export async function startServer({ dataDir, port, args = [] } = {}) {
   return {
     port,
     dataDir,
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     output: () => output,
     exited,
+    signal(name) {
+      proc.kill(name);
+    },
     async stop() {
       proc.kill('SIGTERM');
       const r = await exited;

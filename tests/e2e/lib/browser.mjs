@@ -25,9 +25,11 @@ export async function launchBrowser() {
   });
 }
 
-// A server and a browser for one test file; `close()` stops both.
-export async function startConsole({ serverArgs = [], viewport = { width: 1400, height: 900 }, colorScheme = 'light' } = {}) {
-  const server = await startServer({ args: ['--otlp-grpc-listen', 'off', '--log-level', 'warn', ...serverArgs] });
+// A server and a browser for one test file; `close()` stops both. `tls`
+// ({ cert, key, ca }): the server speaks HTTPS, and the browser takes its
+// certificate without asking (ignoreHTTPSErrors).
+export async function startConsole({ serverArgs = [], viewport = { width: 1400, height: 900 }, colorScheme = 'light', tls } = {}) {
+  const server = await startServer({ args: ['--otlp-grpc-listen', 'off', '--log-level', 'warn', ...serverArgs], tls });
   let browser;
   try {
     browser = await launchBrowser();
@@ -35,7 +37,7 @@ export async function startConsole({ serverArgs = [], viewport = { width: 1400, 
     await server.stop();
     throw e;
   }
-  const context = await browser.newContext({ viewport, colorScheme });
+  const context = await browser.newContext({ viewport, colorScheme, ignoreHTTPSErrors: Boolean(tls) });
   const errors = [];
   const newPage = async () => {
     const page = await context.newPage();
