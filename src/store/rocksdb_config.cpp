@@ -19,9 +19,10 @@ Status CheckNamespace(std::string_view ns) {
 Status RocksDbStore::PutConfig(std::string_view ns, std::string_view key, std::string_view value) {
   RG_RETURN_IF_ERROR(CheckNamespace(ns));
   std::lock_guard lock(config_mu_);
-  return FromRocks(db_->Put(write_options(), cf(rocks::kConfig), keys::ConfigKey(ns, key),
-                            rocksdb::Slice(value.data(), value.size())),
-                   "writing config");
+  return faults_->Guarded("writing config", [&] {
+    return db_->Put(write_options(), cf(rocks::kConfig), keys::ConfigKey(ns, key),
+                    rocksdb::Slice(value.data(), value.size()));
+  });
 }
 
 Result<std::string> RocksDbStore::GetConfig(std::string_view ns, std::string_view key) {
@@ -30,7 +31,7 @@ Result<std::string> RocksDbStore::GetConfig(std::string_view ns, std::string_vie
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), cf(rocks::kConfig), keys::ConfigKey(ns, key), &value);
   if (s.IsNotFound()) return Status::NotFound(fmt::format("config {}/{} not found", ns, key));
-  RG_RETURN_IF_ERROR(FromRocks(s, "reading config"));
+  if (!s.ok()) return faults_->ReadFailed(FromRocks(s, "reading config"));
   return value;
 }
 
@@ -41,8 +42,9 @@ Status RocksDbStore::DeleteConfig(std::string_view ns, std::string_view key) {
   rocksdb::PinnableSlice existing;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(rocks::kConfig), k, &existing);
   if (s.IsNotFound()) return Status::NotFound(fmt::format("config {}/{} not found", ns, key));
-  RG_RETURN_IF_ERROR(FromRocks(s, "reading config"));
-  return FromRocks(db_->Delete(write_options(), cf(rocks::kConfig), k), "deleting config");
+  if (!s.ok()) return faults_->ReadFailed(FromRocks(s, "reading config"));
+  return faults_->Guarded("deleting config",
+                          [&] { return db_->Delete(write_options(), cf(rocks::kConfig), k); });
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> RocksDbStore::ListConfig(
@@ -58,7 +60,7 @@ Result<std::vector<std::pair<std::string, std::string>>> RocksDbStore::ListConfi
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     entries.emplace_back(it->key().ToString().substr(prefix.size()), it->value().ToString());
   }
-  RG_RETURN_IF_ERROR(FromRocks(it->status(), "listing config"));
+  if (!it->status().ok()) return faults_->ReadFailed(FromRocks(it->status(), "listing config"));
   return entries;
 }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "store/rocksdb_log.h"
 #include "store/store_keys.h"
 
 namespace roentgen::store::rocks {
@@ -104,8 +105,20 @@ rocksdb::DBOptions MakeDbOptions() {
   // per index): without a cap a sustained ingest burst fills every one of them
   // and the server's RSS passes 1 GiB; at the cap the largest is flushed.
   o.db_write_buffer_size = 256 << 20;
-  o.keep_log_file_num = 5;
-  o.max_log_file_size = 16 << 20;
+  // RocksDB's messages go to the server's log: its LOG file writer aborts
+  // the process on a write after a full disk (rocksdb_log.h).
+  o.info_log = MakeServerLogger();
+  // Checksums are checked on every read, and files are checked at open: a
+  // damaged file is reported, never read as data (docs/storage.md,
+  // "Damaged files").
+  o.paranoid_checks = true;
+  // Every acknowledged write was synced to the WAL, so a WAL record that fails
+  // its checksum before the end of the log is damage, not a crash's torn
+  // tail: the store refuses to open and says so, where RocksDB's default
+  // (kPointInTimeRecovery) would silently drop every later acknowledged
+  // write. An incomplete last record (the write in progress at a crash) is
+  // still tolerated.
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   return o;
 }
 

@@ -87,7 +87,8 @@ Status RocksDbStore::DeleteOlderThanBatch(int64_t cutoff_us, size_t limit, size_
     RG_RETURN_IF_ERROR(DeleteDocuments(ids[i], wb));
     RG_RETURN_IF_ERROR(FromRocks(wb.Delete(cf(rocks::kTraces), trace_key), "retention"));
   }
-  RG_RETURN_IF_ERROR(FromRocks(db_->Write(write_options(), &wb), "retention: deleting"));
+  RG_RETURN_IF_ERROR(
+      faults_->Guarded("retention: deleting", [&] { return db_->Write(write_options(), &wb); }));
   seen = ids.size();
   return Status::Ok();
 }

@@ -27,6 +27,11 @@
 namespace roentgen::store {
 
 Status RocksDbStore::Scan(const ScanOptions& options, const ScanCallback& callback) {
+  Status s = ScanIndex(options, callback);
+  return s.ok() ? s : faults_->ReadFailed(std::move(s));
+}
+
+Status RocksDbStore::ScanIndex(const ScanOptions& options, const ScanCallback& callback) {
   if (options.start_us >= options.end_us) return Status::Ok();
   const bool event = options.time_range_type == TimeRangeType::kEvent;
   std::string prefix;

@@ -6,9 +6,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <unordered_map>
 
+#include "common/disk_space.h"
 #include "store/record_codec.h"
 #include "store/rocksdb_store_impl.h"
 
@@ -34,6 +36,9 @@ Status RocksDbStoreConfig::Validate() const {
   if (retention_interval_us <= 0) {
     return Status::InvalidArgument("store retention interval must be positive");
   }
+  if (resume_check_interval_us <= 0) {
+    return Status::InvalidArgument("store resume check interval must be positive");
+  }
   if (block_cache_bytes == 0) return Status::InvalidArgument("store block cache must not be 0");
   if (clock == nullptr) return Status::InvalidArgument("store clock must be set");
   return Status::Ok();
@@ -52,7 +57,10 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const RocksDbStoreConfig& conf
         fmt::format("cannot create store directory {}: {}", config.path, ec.message()));
   }
   auto cache = rocksdb::NewLRUCache(config.block_cache_bytes);
+  auto faults = std::make_unique<StoreFaults>(
+      config.path, std::chrono::milliseconds(config.resume_check_interval_us / 1000 + 1));
   rocksdb::DBOptions db_options = rocks::MakeDbOptions();
+  db_options.listeners.push_back(faults->listener());
   if (config.low_priority_background) {
     for (auto pool : {rocksdb::Env::Priority::LOW, rocksdb::Env::Priority::HIGH}) {
       rocksdb::Status lowered =
@@ -64,14 +72,27 @@ Result<std::unique_ptr<Store>> RocksDbStore::Open(const RocksDbStoreConfig& conf
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       rocksdb::DB::Open(db_options, config.path, rocks::MakeColumnFamilies(cache), &handles, &raw);
-  if (!s.ok()) return FromRocks(s, fmt::format("cannot open store at {}", config.path));
+  if (!s.ok()) return StoreFaults::OpenFailed(s, config.path);
   std::unique_ptr<rocksdb::DB> db(raw);
   if (Status retired = DropRetiredIndexEntries(*db, handles[1 + rocks::kSecondaryIndex]);
       !retired.ok()) {
     for (auto* h : handles) (void)db->DestroyColumnFamilyHandle(h);
     return retired;
   }
-  return std::unique_ptr<Store>(new RocksDbStore(config, std::move(db), std::move(handles)));
+  WarnIfLowOnSpace(config.path);
+  return std::unique_ptr<Store>(
+      new RocksDbStore(config, std::move(faults), std::move(db), std::move(handles)));
+}
+
+// A store that opens with little room left soon refuses writes: say so at
+// start, beside the listen address, not only when the first write fails.
+void RocksDbStore::WarnIfLowOnSpace(const std::string& path) {
+  constexpr uint64_t kLow = uint64_t{256} << 20;  // about one write buffer flush of every family
+  Result<DiskSpace> space = GetDiskSpace(path);
+  if (space.ok() && space->available_bytes < kLow) {
+    spdlog::warn("store: little room left ({}); writes are refused while the disk is full",
+                 DescribeDiskSpace(path));
+  }
 }
 
 // Index kinds no longer written (keys::IndexKind::kRetired*) are dropped with
@@ -92,10 +113,15 @@ Status RocksDbStore::DropRetiredIndexEntries(rocksdb::DB& db, rocksdb::ColumnFam
                    "removing retired index entries");
 }
 
-RocksDbStore::RocksDbStore(const RocksDbStoreConfig& config, std::unique_ptr<rocksdb::DB> db,
+RocksDbStore::RocksDbStore(const RocksDbStoreConfig& config, std::unique_ptr<StoreFaults> faults,
+                           std::unique_ptr<rocksdb::DB> db,
                            std::vector<rocksdb::ColumnFamilyHandle*> handles)
-    : config_(config), db_(std::move(db)), handles_(std::move(handles)) {
+    : config_(config),
+      faults_(std::move(faults)),
+      db_(std::move(db)),
+      handles_(std::move(handles)) {
   for (size_t i = 0; i < rocks::kCfCount; ++i) cfs_[i] = handles_[i + 1];
+  faults_->Start(db_.get());
   retention_thread_ = std::thread([this] { RetentionLoop(); });
 }
 
@@ -106,6 +132,7 @@ RocksDbStore::~RocksDbStore() {
   }
   retention_cv_.notify_all();
   retention_thread_.join();
+  faults_->Stop();  // before Close: it may be resuming the DB
   for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
   db_->Close();
 }
@@ -260,7 +287,7 @@ Status RocksDbStore::Write(const WriteBatch& batch) {
         auto old = DecodeTraceRecord(old_value.ToStringView());
         if (old.ok()) old_entries = keys::IndexEntriesFor(old->summary);
       } else if (!s.IsNotFound()) {
-        return FromRocks(s, "store write: reading the old trace record");
+        return faults_->ReadFailed(FromRocks(s, "store write: reading the old trace record"));
       }
     }
     const std::vector<keys::IndexEntry> new_entries = keys::IndexEntriesFor(record.summary);
@@ -279,10 +306,22 @@ Status RocksDbStore::Write(const WriteBatch& batch) {
   }
   rocksdb::WriteBatch wb(ops.EstimatedBytes());
   RG_RETURN_IF_ERROR(ops.Emit(cfs_, wb));
-  return FromRocks(db_->Write(write_options(), &wb), "store write");
+  return faults_->Guarded("store write", [&] { return db_->Write(write_options(), &wb); });
 }
 
 Result<std::vector<StoredDocument>> RocksDbStore::GetDocuments(const xray::TraceId& id) {
+  Result<std::vector<StoredDocument>> docs = ReadDocuments(id);
+  if (!docs.ok()) return faults_->ReadFailed(docs.status());
+  return docs;
+}
+
+Result<TraceRecord> RocksDbStore::GetTrace(const xray::TraceId& id) {
+  Result<TraceRecord> record = ReadTrace(id);
+  if (!record.ok()) return faults_->ReadFailed(record.status());
+  return record;
+}
+
+Result<std::vector<StoredDocument>> RocksDbStore::ReadDocuments(const xray::TraceId& id) {
   const std::string lower = keys::TraceKey(id);
   const std::string upper = keys::PrefixSuccessor(lower);
   rocksdb::Slice upper_slice(upper);
@@ -311,7 +350,7 @@ Result<std::vector<StoredDocument>> RocksDbStore::GetDocuments(const xray::Trace
   return docs;
 }
 
-Result<TraceRecord> RocksDbStore::GetTrace(const xray::TraceId& id) {
+Result<TraceRecord> RocksDbStore::ReadTrace(const xray::TraceId& id) {
   rocksdb::PinnableSlice value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), cf(rocks::kTraces), keys::TraceKey(id), &value);
@@ -353,6 +392,11 @@ StoreStats RocksDbStore::Stats() {
   stats.running_compactions = property(db_wide, P::kNumRunningCompactions);
   stats.writes_stalled = property(db_wide, P::kIsWriteStopped) != 0 ||
                          property(db_wide, P::kActualDelayedWriteRate) != 0;
+  const StoreFaults::State faults = faults_->state();
+  stats.read_only = faults.read_only;
+  stats.disk_full = faults.disk_full;
+  stats.write_errors = faults.write_errors;
+  stats.read_errors = faults.read_errors;
   return stats;
 }
 

@@ -26,6 +26,9 @@ struct RocksDbStoreConfig {
   // CpuPriority::kLow, nice 19). The pools belong to the process's default
   // Env: this lowers them for every store the process opens.
   bool low_priority_background = false;
+  // How often a store that stopped writes after a fault (a full disk) checks
+  // whether to resume them (docs/storage.md, "Faults").
+  int64_t resume_check_interval_us = 1'000'000;
   const Clock* clock = &Clock::System();  // for retention; not owned
   Status Validate() const;
 };

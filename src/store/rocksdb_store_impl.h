@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/rocksdb_faults.h"
 #include "store/rocksdb_options.h"
 #include "store/rocksdb_store.h"
 #include "store/store_keys.h"
@@ -48,12 +49,13 @@ class RocksDbStore final : public Store {
  private:
   static constexpr size_t kStripes = 64;
 
-  RocksDbStore(const RocksDbStoreConfig& config, std::unique_ptr<rocksdb::DB> db,
-               std::vector<rocksdb::ColumnFamilyHandle*> handles);
+  RocksDbStore(const RocksDbStoreConfig& config, std::unique_ptr<StoreFaults> faults,
+               std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles);
 
   rocksdb::ColumnFamilyHandle* cf(rocks::Cf which) const { return cfs_[which]; }
   rocksdb::ColumnFamilyHandle* cf(keys::IndexFamily family) const;
   rocksdb::WriteOptions write_options() const;
+  static void WarnIfLowOnSpace(const std::string& path);
   static Status DropRetiredIndexEntries(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* index);
 
   // Locks the stripes of `ids` in ascending order (no deadlock between batches).
@@ -64,9 +66,16 @@ class RocksDbStore final : public Store {
   // Deletes the traces of up to `limit` time-index entries before `cutoff_us`;
   // sets `seen` to the number of entries handled (< limit: none are left).
   Status DeleteOlderThanBatch(int64_t cutoff_us, size_t limit, size_t& seen);
+  // The public reads, before their failures are counted (faults_->ReadFailed).
+  Result<std::vector<StoredDocument>> ReadDocuments(const xray::TraceId& id);
+  Result<TraceRecord> ReadTrace(const xray::TraceId& id);
+  Status ScanIndex(const ScanOptions& options, const ScanCallback& callback);
   void RetentionLoop();
 
   RocksDbStoreConfig config_;
+  // Declared before db_: the DB's listener points into it, so it is
+  // destroyed after the DB is closed.
+  std::unique_ptr<StoreFaults> faults_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // "default" first; owned
   std::array<rocksdb::ColumnFamilyHandle*, rocks::kCfCount> cfs_{};

@@ -10,7 +10,8 @@
 //    user, http status, fault/error/throttle). Indexes are maintained by the store.
 //  - config: small named objects (groups, sampling rules) by namespace and key.
 //
-// Errors are Status values. Thread safety: every method may be called from any
+// Errors are Status values; a read that meets damaged data fails with
+// Corruption (never a wrong answer). Thread safety: every method may be called from any
 // thread concurrently. Write() is atomic and durable (fsynced WAL) on return OK.
 #pragma once
 
@@ -110,6 +111,13 @@ struct ScanOptions {
 // Receives each candidate trace with its sort time; returns false to stop.
 using ScanCallback = std::function<bool(const TraceRecord& record, int64_t sort_time_us)>;
 
+// Failed operations by cause (counted since the store was opened).
+struct StoreErrorCounts {
+  uint64_t disk_full = 0;
+  uint64_t io_error = 0;
+  uint64_t corruption = 0;
+};
+
 // What an operator watches (exported in /metrics). A figure an engine cannot
 // give stays 0.
 struct StoreStats {
@@ -126,13 +134,26 @@ struct StoreStats {
   uint64_t running_compactions = 0;
   // The engine is slowing or stopping writes to let compaction catch up.
   bool writes_stalled = false;
+  // Writes are refused after a fault (a full disk, an I/O error) until it
+  // clears; reads go on.
+  bool read_only = false;
+  // The disk is full: writes (or compactions) fail until space is freed.
+  bool disk_full = false;
+  // Failed writes (one per batch), and reads that met corruption or an I/O error.
+  StoreErrorCounts write_errors;
+  StoreErrorCounts read_errors;
 };
 
 class Store {
  public:
   virtual ~Store() = default;
 
-  // Atomically and durably applies the batch.
+  // Atomically and durably applies the batch. Errors: Unavailable while the
+  // store refuses writes until space is freed on its disk (the condition
+  // clears by itself: retry later); IOError when the write failed otherwise
+  // (an I/O error, or writes stopped after a fault: may clear, retry later);
+  // Corruption when a record it must replace cannot be read; InvalidArgument
+  // for a batch the engine cannot take. Nothing of a failed batch is applied.
   virtual Status Write(const WriteBatch& batch) = 0;
 
   // Every stored document of the trace (any order). Empty vector if unknown.

@@ -1,6 +1,23 @@
 #include "store/store_metrics.h"
 
 namespace roentgen::store {
+namespace {
+
+constexpr char kWriteErrors[] = "roentgen_store_write_errors_total";
+constexpr char kWriteErrorsHelp[] =
+    "Store writes (batches) that failed, by reason: disk_full (refused until space is freed), "
+    "io_error, corruption.";
+constexpr char kReadErrors[] = "roentgen_store_read_errors_total";
+constexpr char kReadErrorsHelp[] =
+    "Store reads refused because they met damaged data (corruption) or an I/O error.";
+
+// Brings `counter` up to `value` (the store counts; the counter only adds).
+void Advance(Counter& counter, uint64_t value) {
+  const uint64_t now = counter.Value();
+  if (value > now) counter.Inc(value - now);
+}
+
+}  // namespace
 
 StoreMetrics::StoreMetrics(Store& store, MetricsRegistry& metrics)
     : store_(store),
@@ -21,7 +38,22 @@ StoreMetrics::StoreMetrics(Store& store, MetricsRegistry& metrics)
           metrics.GetGauge("roentgen_store_running_compactions", "Compactions running now.")),
       writes_stalled_(metrics.GetGauge(
           "roentgen_store_writes_stalled",
-          "1 while the store slows or stops writes to let compaction catch up.")) {}
+          "1 while the store slows or stops writes to let compaction catch up.")),
+      read_only_(metrics.GetGauge(
+          "roentgen_store_read_only",
+          "1 while the store refuses writes after a fault (a full disk, an I/O error); "
+          "reads go on.")),
+      disk_full_(metrics.GetGauge("roentgen_disk_full",
+                                  "1 while the disk under a component is full and its writes "
+                                  "are refused, by component (store, udp_spool, otlp_spool).",
+                                  {{"component", "store"}})),
+      write_errors_{&metrics.GetCounter(kWriteErrors, kWriteErrorsHelp, {{"reason", "disk_full"}}),
+                    &metrics.GetCounter(kWriteErrors, kWriteErrorsHelp, {{"reason", "io_error"}}),
+                    &metrics.GetCounter(kWriteErrors, kWriteErrorsHelp,
+                                        {{"reason", "corruption"}})},
+      read_errors_{
+          &metrics.GetCounter(kReadErrors, kReadErrorsHelp, {{"reason", "corruption"}}),
+          &metrics.GetCounter(kReadErrors, kReadErrorsHelp, {{"reason", "io_error"}})} {}
 
 void StoreMetrics::Refresh() {
   const StoreStats s = store_.Stats();
@@ -34,6 +66,14 @@ void StoreMetrics::Refresh() {
   set(pending_compaction_bytes_, s.pending_compaction_bytes);
   set(running_compactions_, s.running_compactions);
   writes_stalled_.Set(s.writes_stalled ? 1 : 0);
+  read_only_.Set(s.read_only ? 1 : 0);
+  disk_full_.Set(s.disk_full ? 1 : 0);
+  std::lock_guard lock(counters_mu_);
+  Advance(*write_errors_[0], s.write_errors.disk_full);
+  Advance(*write_errors_[1], s.write_errors.io_error);
+  Advance(*write_errors_[2], s.write_errors.corruption);
+  Advance(*read_errors_[0], s.read_errors.corruption);
+  Advance(*read_errors_[1], s.read_errors.io_error);
 }
 
 }  // namespace roentgen::store

@@ -1,10 +1,17 @@
 // A store's figures (StoreStats) as Prometheus gauges, roentgen_store_*,
 // refreshed when /metrics is scraped: reading them costs a few property
-// lookups, too much for every write and nothing at a scrape.
+// lookups, too much for every write and nothing at a scrape. Its faults:
+// roentgen_store_write_errors_total{reason="disk_full|io_error|corruption"},
+// roentgen_store_read_errors_total{reason="corruption|io_error"},
+// roentgen_store_read_only, and roentgen_disk_full{component="store"}
+// (counters brought up to the store's counts at each refresh).
 //
 // Ownership: borrows the store and the registry (they must outlive it).
 // Thread safety: Refresh() may run on several threads at once.
 #pragma once
+
+#include <array>
+#include <mutex>
 
 #include "common/metrics.h"
 #include "store/store.h"
@@ -26,6 +33,11 @@ class StoreMetrics {
   Gauge& pending_compaction_bytes_;
   Gauge& running_compactions_;
   Gauge& writes_stalled_;
+  Gauge& read_only_;
+  Gauge& disk_full_;
+  std::array<Counter*, 3> write_errors_;  // disk_full, io_error, corruption
+  std::array<Counter*, 2> read_errors_;   // corruption, io_error
+  std::mutex counters_mu_;                // one refresh at a time moves the counters
 };
 
 }  // namespace roentgen::store
