@@ -87,6 +87,17 @@ TEST_F(PutTest, StoreFailureIsAnInternalFailure) {
   EXPECT_EQ(Json(r), (json{{"__type", "InternalFailure"}, {"message", "disk on fire"}}));
 }
 
+// The store's disk is full: X-Ray's retryable 503, saying so.
+TEST_F(PutTest, AFullDiskIsServiceUnavailable) {
+  store_.FailWrites(Status::Unavailable("the server's disk is full: writes are refused"));
+  HttpResponse r = Post(
+      "/TraceSegments",
+      json{{"TraceSegmentDocuments", {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)}}});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(Json(r), (json{{"__type", "ServiceUnavailableException"},
+                           {"message", "the server's disk is full: writes are refused"}}));
+}
+
 TEST_F(PutTest, StoppedPipelineIsServiceUnavailable) {
   pipeline_->Stop();
   HttpResponse r = Post(

@@ -36,6 +36,16 @@ TEST_F(ReadTest, BatchGetTracesEmbedsIndependentSubsegments) {
   EXPECT_EQ(doc["subsegments"][0]["id"], SegmentIdText(2));
 }
 
+// Damaged data is an error, never an answer without it.
+TEST_F(ReadTest, ACorruptStoreIsAnInternalFailureNamingIt) {
+  PutAll({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 102.5)});
+  store_.FailReads(Status::Corruption("store corruption detected: block checksum mismatch"));
+  HttpResponse r = Post("/Traces", json{{"TraceIds", {TraceIdText(1)}}});
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(Json(r), (json{{"__type", "InternalFailure"},
+                           {"message", "store corruption detected: block checksum mismatch"}}));
+}
+
 TEST_F(ReadTest, BatchGetTracesErrors) {
   ExpectInvalid(Post("/Traces", json::object()), "TraceIds: required");
   ExpectInvalid(Post("/Traces", json{{"TraceIds",

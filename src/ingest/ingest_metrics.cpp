@@ -37,6 +37,7 @@ IngestMetrics::IngestMetrics(MetricsRegistry& r)
       rejected_daemon_header(RejectedCounter(r, "InvalidDaemonHeader")),
       dropped_queue_full(DroppedCounter(r, "queue_full")),
       dropped_not_running(DroppedCounter(r, "not_running")),
+      dropped_disk_full(DroppedCounter(r, "disk_full")),
       dropped_store_error(DroppedCounter(r, "store_error")),
       stored(r.GetCounter("roentgen_segments_stored_total",
                           "Segment and subsegment documents durably stored.")),

@@ -5,7 +5,8 @@
 //   roentgen_segments_rejected_total{reason}                ParseErrorCode, or
 //                                                           "InvalidDaemonHeader"
 //   roentgen_segments_dropped_total{reason}                 queue_full, not_running,
-//                                                           store_error (and the spool's)
+//                                                           disk_full, store_error (and
+//                                                           the spool's)
 //   roentgen_segments_stored_total                          entity documents committed
 //   roentgen_traces_updated_total                           trace records committed
 //   roentgen_ingest_queue_depth                             documents waiting
@@ -25,7 +26,7 @@
 namespace roentgen::ingest {
 
 // roentgen_segments_dropped_total{reason}: also counted by the UDP spool
-// (spool_full, spool_write_error, not_running).
+// (spool_full, disk_full, spool_write_error, not_running).
 Counter& DroppedCounter(MetricsRegistry& registry, std::string_view reason);
 
 struct IngestMetrics {
@@ -42,7 +43,8 @@ struct IngestMetrics {
   Counter& rejected_daemon_header;
   Counter& dropped_queue_full;
   Counter& dropped_not_running;
-  Counter& dropped_store_error;
+  Counter& dropped_disk_full;    // the store refused the write: its disk is full
+  Counter& dropped_store_error;  // any other failed store write, or a trace that cannot load
   Counter& stored;
   Counter& traces_updated;
   Gauge& queue_depth;

@@ -347,25 +347,31 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
 }
 
 void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
-                             std::function<void(bool taken)> done) {
+                             SpoolDone done) {
   Impl& s = *impl_;
   const bool datagrams = kind == SpooledRecord::kDaemonDatagram;
   (datagrams ? s.metrics.received_udp : s.metrics.received_http).Inc(records.size());
   if (!s.running.load(std::memory_order_acquire)) {
-    done(false);
+    done(SpoolBatch::kNotTaken);
     return;
   }
   thread_local xray::SegmentParser parser;
   thread_local std::vector<xray::SegmentDocument> docs;
   thread_local std::vector<std::vector<WriteItem>> staged;
   xray::ParseFailure failure;
-  // Whether every document reached a write queue: a document the writer could
-  // not store is counted there (store_error) and the spool moves on, but one
-  // the pipeline never took must stay in the spool.
+  // Whether every document reached a write queue: one the pipeline never
+  // took must stay in the spool. Of the documents taken, those the store
+  // refused for now (a full disk) are delivered again; those that failed
+  // for good are counted (store_error) and the spool moves on.
   auto taken = std::make_shared<std::atomic<bool>>(true);
   auto ticket = std::make_shared<SubmitTicket>();
-  ticket->done = [done = std::move(done), taken](Status, std::vector<DocumentOutcome>) {
-    done(taken->load());
+  // `done` runs inside the ticket's last Settle, so the ticket is alive.
+  ticket->done = [done = std::move(done), taken, t = ticket.get(), &s](
+                     Status status, std::vector<DocumentOutcome>) {
+    if (!taken->load()) return done(SpoolBatch::kNotTaken);
+    if (StoreErrorMayClear(status)) return done(SpoolBatch::kRetryLater);
+    if (!status.ok()) s.metrics.dropped_store_error.Inc(t->failed());
+    done(SpoolBatch::kDone);
   };
   std::vector<WriteItem> items;
   items.reserve(records.size());

@@ -19,6 +19,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "graph/rollup_store.h"
+#include "ingest/spool.h"
 #include "store/store.h"
 #include "xray/segment_parser.h"
 
@@ -67,15 +68,19 @@ class Pipeline {
   void Submit(std::vector<std::string> documents, SubmitCallback done);
   // Records from a spool (ingest/spool.h): parses them on the caller's
   // thread, waits for room in the write queues (the spool holds the backlog,
-  // so waiting loses nothing), and calls `done(true)` once every document is
-  // stored or counted as failed, or `done(false)` if the pipeline stopped
-  // before taking them. The views need to live during the call only.
+  // so waiting loses nothing), and calls `done` once every document is
+  // stored or has failed: kDone when all are stored or failed for good
+  // (counted in roentgen_segments_dropped_total{reason="store_error"}),
+  // kRetryLater when a store write failed in a way that may clear (a full
+  // disk, an I/O error: StoreErrorMayClear), so the spool delivers the batch
+  // again; kNotTaken if the pipeline stopped before taking them. The views
+  // need to live during the call only.
   enum class SpooledRecord {
     kDaemonDatagram,  // a UDP datagram: header line, then a document (counted as udp)
     kDocument,        // a document from OTLP (counted as http)
   };
   void SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
-                     std::function<void(bool taken)> done);
+                     SpoolDone done);
   // Stops intake, drains the queue, flushes. Idempotent.
   void Stop();
 

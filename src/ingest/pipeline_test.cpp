@@ -213,12 +213,12 @@ TEST_F(PipelineTest, SpooledDatagramsAreAnsweredOnceEveryDocumentIsStored) {
   datagrams.push_back("no header here");
   datagrams.push_back(Datagram("{not json"));
   std::vector<std::string_view> views(datagrams.begin(), datagrams.end());
-  std::promise<std::pair<bool, size_t>> answered;
-  p.SubmitSpooled(views, Pipeline::SpooledRecord::kDaemonDatagram, [&](bool taken) {
-    answered.set_value({taken, store_.document_count()});
+  std::promise<std::pair<SpoolBatch, size_t>> answered;
+  p.SubmitSpooled(views, Pipeline::SpooledRecord::kDaemonDatagram, [&](SpoolBatch outcome) {
+    answered.set_value({outcome, store_.document_count()});
   });
-  auto [taken, stored_at_answer] = answered.get_future().get();
-  EXPECT_TRUE(taken);
+  auto [outcome, stored_at_answer] = answered.get_future().get();
+  EXPECT_EQ(outcome, SpoolBatch::kDone);
   EXPECT_EQ(stored_at_answer, 40u);
   EXPECT_EQ(CounterValue(registry_, "roentgen_segments_received_total", {{"transport", "udp"}}),
             42u);
@@ -227,17 +227,17 @@ TEST_F(PipelineTest, SpooledDatagramsAreAnsweredOnceEveryDocumentIsStored) {
             1u);
 
   // Only rejects: answered at once.
-  std::promise<bool> rejects_only;
+  std::promise<SpoolBatch> rejects_only;
   p.SubmitSpooled({"no header"}, Pipeline::SpooledRecord::kDaemonDatagram,
-                  [&](bool t) { rejects_only.set_value(t); });
-  EXPECT_TRUE(rejects_only.get_future().get());
+                  [&](SpoolBatch o) { rejects_only.set_value(o); });
+  EXPECT_EQ(rejects_only.get_future().get(), SpoolBatch::kDone);
 
   // After Stop nothing is taken: the spool keeps the datagrams.
   p.Stop();
-  std::promise<bool> late;
+  std::promise<SpoolBatch> late;
   p.SubmitSpooled(views, Pipeline::SpooledRecord::kDaemonDatagram,
-                  [&](bool t) { late.set_value(t); });
-  EXPECT_FALSE(late.get_future().get());
+                  [&](SpoolBatch o) { late.set_value(o); });
+  EXPECT_EQ(late.get_future().get(), SpoolBatch::kNotTaken);
   EXPECT_EQ(store_.document_count(), 40u);
 }
 
@@ -248,10 +248,10 @@ TEST_F(PipelineTest, SpooledDocumentsAreCountedAsHttpAndStored) {
                                         "{broken",
                                         SegmentJson(TraceIdText(2), SegmentIdText(2), 1.0, 2.0)};
   std::vector<std::string_view> views(documents.begin(), documents.end());
-  std::promise<bool> answered;
+  std::promise<SpoolBatch> answered;
   p.SubmitSpooled(views, Pipeline::SpooledRecord::kDocument,
-                  [&](bool taken) { answered.set_value(taken); });
-  EXPECT_TRUE(answered.get_future().get());
+                  [&](SpoolBatch o) { answered.set_value(o); });
+  EXPECT_EQ(answered.get_future().get(), SpoolBatch::kDone);
   EXPECT_EQ(store_.document_count(), 2u);
   EXPECT_EQ(CounterValue(registry_, "roentgen_segments_received_total", {{"transport", "http"}}),
             3u);
@@ -259,6 +259,62 @@ TEST_F(PipelineTest, SpooledDocumentsAreCountedAsHttpAndStored) {
       CounterValue(registry_, "roentgen_segments_rejected_total", {{"reason", "MalformedJson"}}),
       1u);
   p.Stop();
+}
+
+// A store that refuses writes for now (its disk is full: Unavailable) or
+// fails them with an I/O error: the spool is told to deliver the batch again,
+// and nothing is counted as dropped. A failure that will not clear (here
+// Corruption) is counted and the spool moves on.
+TEST_F(PipelineTest, SpooledBatchesTheStoreCannotTakeNowAreToBeDeliveredAgain) {
+  Pipeline p(PipelineConfig{}, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  std::vector<std::string> datagrams;
+  for (uint64_t i = 1; i <= 10; ++i) {
+    datagrams.push_back(Datagram(SegmentJson(TraceIdText(i), SegmentIdText(i), 1.0, 2.0)));
+  }
+  std::vector<std::string_view> views(datagrams.begin(), datagrams.end());
+  auto submit = [&] {
+    std::promise<SpoolBatch> answered;
+    p.SubmitSpooled(views, Pipeline::SpooledRecord::kDaemonDatagram,
+                    [&](SpoolBatch o) { answered.set_value(o); });
+    return answered.get_future().get();
+  };
+  auto dropped = [&](const char* reason) {
+    return CounterValue(registry_, "roentgen_segments_dropped_total", {{"reason", reason}});
+  };
+  store_.FailWrites(Status::Unavailable("the server's disk is full"));
+  EXPECT_EQ(submit(), SpoolBatch::kRetryLater);
+  store_.FailWrites(Status::IOError("an I/O error"));
+  EXPECT_EQ(submit(), SpoolBatch::kRetryLater);
+  EXPECT_EQ(dropped("disk_full") + dropped("store_error"), 0u);
+  EXPECT_EQ(store_.document_count(), 0u);
+
+  store_.FailWrites(Status::Corruption("a damaged record"));
+  EXPECT_EQ(submit(), SpoolBatch::kDone);
+  EXPECT_EQ(dropped("store_error"), 10u);
+
+  store_.FailWrites(Status::Ok());
+  EXPECT_EQ(submit(), SpoolBatch::kDone);
+  EXPECT_EQ(store_.document_count(), 10u);
+  p.Stop();
+}
+
+// Without a spool: PutTraceSegments gets the store's refusal (a 503), and
+// datagrams are dropped and counted as disk_full.
+TEST_F(PipelineTest, AFullDiskIsAnsweredAndCounted) {
+  store_.FailWrites(Status::Unavailable("the server's disk is full"));
+  Pipeline p(PipelineConfig{}, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  auto result = Submit(p, {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)}).get();
+  EXPECT_EQ(result.status.code(), StatusCode::kUnavailable);
+  for (uint64_t i = 1; i <= 5; ++i) {
+    p.OnDatagram(Datagram(SegmentJson(TraceIdText(i), SegmentIdText(i), 1.0, 2.0)));
+  }
+  p.Stop();
+  EXPECT_EQ(CounterValue(registry_, "roentgen_segments_dropped_total", {{"reason", "disk_full"}}),
+            5u);
+  EXPECT_EQ(CounterValue(registry_, "roentgen_segments_dropped_total", {{"reason", "store_error"}}),
+            0u);
 }
 
 TEST_F(PipelineTest, StopDrainsEverythingQueuedAndThenRefuses) {

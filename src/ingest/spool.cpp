@@ -44,6 +44,7 @@
 
 #include "common/thread_name.h"
 #include "common/thread_priority.h"
+#include "common/disk_space.h"
 #include "ingest/ingest_metrics.h"
 
 namespace roentgen::ingest {
@@ -58,6 +59,8 @@ constexpr size_t kFileNameDigits = 20;
 constexpr std::string_view kFileSuffix = ".spool";
 constexpr std::string_view kCheckpointName = "checkpoint";
 constexpr size_t kCheckpointBytes = 20;
+// Free bytes that end a spool's full-disk state (roentgen_disk_full) without a write.
+constexpr uint64_t kRoomAfterDiskFull = 1 << 20;
 
 struct Position {
   uint64_t file = 0;
@@ -128,12 +131,17 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
+// Whether a failed write or fdatasync means the disk (or the user's quota) is full.
+bool IsDiskFull(int err) { return err == ENOSPC || err == EDQUOT; }
+
+// On failure, `err` is set to the errno.
+Status WriteAll(int fd, const char* data, size_t size, const std::string& path, int& err) {
   while (size > 0) {
     ssize_t n = ::write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::IOError(fmt::format("spool: write {}: {}", path, ErrnoMessage(errno)));
+      err = errno;
+      return Status::IOError(fmt::format("spool: write {}: {}", path, ErrnoMessage(err)));
     }
     data += n;
     size -= static_cast<size_t>(n);
@@ -189,6 +197,9 @@ Status SpoolConfig::Validate() const {
     return Status::InvalidArgument("spool: max_unwritten_bytes must hold a 64 KiB datagram");
   }
   if (read_batch == 0) return Status::InvalidArgument("spool: read_batch must be > 0");
+  if (retry_interval.count() <= 0 || retry_interval > std::chrono::minutes(1)) {
+    return Status::InvalidArgument("spool: retry_interval must be between 1 ms and 1 min");
+  }
   if (drain_timeout.count() < 0)
     return Status::InvalidArgument("spool: drain_timeout must be >= 0");
   if (checkpoint_interval.count() <= 0) {
@@ -215,11 +226,21 @@ struct Spool::Impl {
                                     "Bytes written to a spool, framing included", Label(config))),
         dropped_full(DroppedCounter(m, "spool_full")),
         dropped_write_error(DroppedCounter(m, "spool_write_error")),
+        dropped_disk_full(DroppedCounter(m, "disk_full")),
         dropped_not_running(DroppedCounter(m, "not_running")),
         discarded_bytes(m.GetCounter(
             "roentgen_spool_discarded_bytes_total",
             "Spool bytes skipped because they failed their checksum (a torn write at a crash)",
             Label(config))),
+        retries(m.GetCounter("roentgen_spool_retries_total",
+                             "Times a spool delivered its records again from the first one not "
+                             "stored, because the store could not take them for now (a full "
+                             "disk)",
+                             Label(config))),
+        disk_full_gauge(m.GetGauge("roentgen_disk_full",
+                                   "1 while the disk under a component is full and its writes "
+                                   "are refused, by component (store, udp_spool, otlp_spool).",
+                                   {{"component", config.name + "_spool"}})),
         backlog_gauge(m.GetGauge("roentgen_spool_backlog_bytes",
                                  "Spooled bytes not yet stored (on disk or being written)",
                                  Label(config))),
@@ -267,11 +288,14 @@ struct Spool::Impl {
   // (`records - answered`) as dropped, and releases their `bytes` of backlog.
   // The callers answer AppendDurable's callbacks.
   void DropGroups(std::chrono::steady_clock::time_point& last_log, const Status& status,
-                  uint64_t records, uint64_t answered, uint64_t bytes);
+                  bool disk_full, uint64_t records, uint64_t answered, uint64_t bytes);
   void SaveCheckpoint();
   void ConsumeLoop();
   void Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed);
-  void Finish(uint64_t seq, bool stored);
+  void Finish(uint64_t seq, SpoolBatch outcome);
+  // After kRetryLater: waits for every batch in flight, moves `pos` back to
+  // the first record not stored, and pauses. The consumer thread.
+  void Rewind(Position& pos, uint64_t& passed, std::vector<std::string_view>& records);
   bool HasWork(const Position& pos) const;  // requires mu
   // Whether `framed` more bytes fit the spool and the unwritten group. Requires append_mu.
   bool HasRoom(uint64_t framed) const {
@@ -298,8 +322,11 @@ struct Spool::Impl {
   Counter& appended_bytes;
   Counter& dropped_full;
   Counter& dropped_write_error;
+  Counter& dropped_disk_full;
   Counter& dropped_not_running;
   Counter& discarded_bytes;
+  Counter& retries;
+  Gauge& disk_full_gauge;
   Gauge& backlog_gauge;
   Gauge& files_gauge;
   Histogram& sync_seconds;
@@ -332,6 +359,7 @@ struct Spool::Impl {
   std::chrono::steady_clock::time_point drain_deadline;  // ... or until then
   bool stop_delivering = false;  // consumer thread only: drain deadline passed, or pipeline stopped
   bool consumer_failed = false;  // a batch was not taken: stop delivering
+  bool retry_pending = false;    // a batch could not be stored for now: deliver it again
   std::map<uint64_t, uint64_t> files;  // file number → durable size
   uint64_t current_file = 0;           // the file being appended to; 0 before the first
   uint64_t durable_count = 0;
@@ -345,6 +373,13 @@ struct Spool::Impl {
   uint64_t first_inflight_seq = 0;
   Position committed;  // everything before it is stored
   Position saved;      // the checkpoint on disk
+
+  // Consumer thread only.
+  bool rewind = false;  // Deliver saw retry_pending: stop reading ahead, Rewind
+  std::chrono::milliseconds retry_delay{0};
+  Position committed_at_last_rewind;
+  // Bytes skipped as damaged are counted once, even when read again after a rewind.
+  Position discard_counted;
 
   // The controlling thread only (Open, Stop).
   bool opened = false;
@@ -360,6 +395,7 @@ struct Spool::Impl {
   uint64_t sync_failed_file = 0;  // its later groups fail too (file numbers start at 1)
   Position last_synced;
   std::chrono::steady_clock::time_point sync_error_log{};
+  std::chrono::steady_clock::time_point checkpoint_error_log{};  // and Stop, after the thread
 
   Position start;  // where the consumer begins (set by Recover)
   std::thread write_thread;
@@ -481,13 +517,16 @@ void Spool::Impl::WriteLoop() {
 }
 
 void Spool::Impl::DropGroups(std::chrono::steady_clock::time_point& last_log, const Status& status,
-                             uint64_t records, uint64_t answered, uint64_t bytes) {
+                             bool disk_full, uint64_t records, uint64_t answered, uint64_t bytes) {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_log > std::chrono::seconds(1)) {
     last_log = now;
-    spdlog::error("{}; {} records not written", status.message(), records);
+    spdlog::error("{}; {} records not written{}", status.message(), records,
+                  disk_full ? fmt::format(" (the disk is full: {})", DescribeDiskSpace(config.dir))
+                            : "");
   }
-  dropped_write_error.Inc(records - answered);
+  if (disk_full) disk_full_gauge.Set(1);
+  (disk_full ? dropped_disk_full : dropped_write_error).Inc(records - answered);
   AddBacklog(-static_cast<int64_t>(bytes));
 }
 
@@ -511,6 +550,7 @@ void Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t
                              std::vector<SpoolDurable>& durable) {
   CutBackFailedSync();
   Status status;
+  int err = 0;
   bool new_file = false;
   if (write_fd && write_size > kFileHeaderBytes && write_size + data.size() > config.file_bytes) {
     write_fd.reset();  // sealed: the sync thread syncs what its groups wrote
@@ -521,19 +561,19 @@ void Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t
     auto fd = std::make_shared<UniqueFd>(
         ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd->valid()) {
-      status =
-          Status::IOError(fmt::format("spool: cannot create {}: {}", path, ErrnoMessage(errno)));
+      err = errno;
+      status = Status::IOError(fmt::format("spool: cannot create {}: {}", path, ErrnoMessage(err)));
     } else {
       write_fd = std::move(fd);
-      status = WriteAll(write_fd->get(), kMagic, sizeof(kMagic), path);
+      status = WriteAll(write_fd->get(), kMagic, sizeof(kMagic), path, err);
       write_size = 0;
     }
   }
   const uint64_t file = new_file ? last_file + 1 : last_file;
   const std::string path = FilePath(file);
-  if (status.ok()) status = WriteAll(write_fd->get(), data.data(), data.size(), path);
+  if (status.ok()) status = WriteAll(write_fd->get(), data.data(), data.size(), path, err);
   if (!status.ok()) {
-    DropGroups(write_error_log, status, records, answered, data.size());
+    DropGroups(write_error_log, status, IsDiskFull(err), records, answered, data.size());
     // The file may hold part of the group: a new file is dropped, an old one
     // cut back to its size before the group (the consumer never reads past
     // what was synced).
@@ -585,6 +625,12 @@ void Spool::Impl::SyncLoop() {
     if (std::chrono::steady_clock::now() >= next_checkpoint) {
       SaveCheckpoint();
       next_checkpoint = std::chrono::steady_clock::now() + config.checkpoint_interval;
+      // A spool that saw a full disk says so until it has room again, even
+      // when nothing is appended meanwhile.
+      if (disk_full_gauge.Value() != 0) {
+        Result<DiskSpace> space = GetDiskSpace(config.dir);
+        if (space.ok() && space->available_bytes >= kRoomAfterDiskFull) disk_full_gauge.Set(0);
+      }
     }
   }
   {
@@ -609,13 +655,19 @@ void Spool::Impl::SyncFile(std::deque<Written>& groups, size_t first, size_t las
   }
   const std::string path = FilePath(file);
   Status status;
+  bool disk_full = false;
   if (file == sync_failed_file) {
     status = Status::IOError(fmt::format("spool: {} failed an earlier fdatasync", path));
   } else {
     const auto t0 = std::chrono::steady_clock::now();
-    if (config.before_sync) status = config.before_sync(file);
+    if (config.before_sync) {
+      status = config.before_sync(file);
+      disk_full = status.code() == StatusCode::kResourceExhausted;
+    }
     if (status.ok() && ::fdatasync(newest.fd->get()) != 0) {
-      status = Status::IOError(fmt::format("spool: fdatasync {}: {}", path, ErrnoMessage(errno)));
+      const int err = errno;
+      disk_full = IsDiskFull(err);
+      status = Status::IOError(fmt::format("spool: fdatasync {}: {}", path, ErrnoMessage(err)));
     }
     // The new name must survive a crash too.
     if (status.ok() && new_file) status = SyncDir(config.dir);
@@ -630,13 +682,14 @@ void Spool::Impl::SyncFile(std::deque<Written>& groups, size_t first, size_t las
     }
   }
   if (!status.ok()) {
-    DropGroups(sync_error_log, status, records, answered, bytes);
+    DropGroups(sync_error_log, status, disk_full, records, answered, bytes);
     for (size_t i = first; i < last; ++i) {
       for (SpoolDurable& done : groups[i].durable) done(status);
     }
     return;
   }
   last_synced = {file, newest.end};
+  disk_full_gauge.Set(0);
   appended.Inc(records);
   appended_bytes.Inc(bytes + (new_file ? kFileHeaderBytes : 0));
   {
@@ -669,9 +722,10 @@ void Spool::Impl::SaveCheckpoint() {
   const std::string path = CheckpointPath();
   const std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  int err = 0;
   Status status =
       fd.valid()
-          ? WriteAll(fd.get(), bytes, sizeof(bytes), tmp)
+          ? WriteAll(fd.get(), bytes, sizeof(bytes), tmp, err)
           : Status::IOError(fmt::format("spool: cannot create {}: {}", tmp, ErrnoMessage(errno)));
   if (status.ok() && ::fdatasync(fd.get()) != 0) {
     status = Status::IOError(fmt::format("spool: fdatasync {}: {}", tmp, ErrnoMessage(errno)));
@@ -683,7 +737,13 @@ void Spool::Impl::SaveCheckpoint() {
   if (status.ok()) status = SyncDir(config.dir);
   if (!status.ok()) {
     // The files stay until a checkpoint is saved: they are only replayed.
-    spdlog::error("{}", status.message());
+    // Logged at most once a minute: a full disk fails every attempt.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - checkpoint_error_log >= std::chrono::minutes(1)) {
+      checkpoint_error_log = now;
+      spdlog::error("{} (the checkpoint is saved again every {} ms)", status.message(),
+                    config.checkpoint_interval.count());
+    }
     return;
   }
   saved = target;
@@ -704,13 +764,14 @@ void Spool::Impl::SaveCheckpoint() {
   }
 }
 
-void Spool::Impl::Finish(uint64_t seq, bool stored) {
+void Spool::Impl::Finish(uint64_t seq, SpoolBatch outcome) {
   {
     std::lock_guard lock(mu);
     Batch& batch = inflight[seq - first_inflight_seq];
     batch.finished = true;
-    batch.stored = stored;
-    if (!stored) consumer_failed = true;
+    batch.stored = outcome == SpoolBatch::kDone;
+    if (outcome == SpoolBatch::kNotTaken) consumer_failed = true;
+    if (outcome == SpoolBatch::kRetryLater) retry_pending = true;
     while (!inflight.empty() && inflight.front().finished && inflight.front().stored) {
       committed = inflight.front().end;
       AddBacklog(-static_cast<int64_t>(inflight.front().bytes));
@@ -722,7 +783,7 @@ void Spool::Impl::Finish(uint64_t seq, bool stored) {
 }
 
 void Spool::Impl::Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed) {
-  if (stop_delivering || (records.empty() && passed == 0)) {
+  if (stop_delivering || rewind || (records.empty() && passed == 0)) {
     records.clear();
     return;
   }
@@ -731,6 +792,11 @@ void Spool::Impl::Deliver(std::vector<std::string_view>& records, Position end, 
     std::lock_guard lock(mu);
     if (consumer_failed) {  // the pipeline stopped: keep the rest for the next start
       stop_delivering = true;
+      records.clear();
+      return;
+    }
+    if (retry_pending) {  // these go again after the rewind, with the failed batch
+      rewind = true;
       records.clear();
       return;
     }
@@ -748,11 +814,49 @@ void Spool::Impl::Deliver(std::vector<std::string_view>& records, Position end, 
   }
   passed = 0;
   if (records.empty()) {
-    Finish(seq, true);  // only skipped bytes: nothing to store
+    Finish(seq, SpoolBatch::kDone);  // only skipped bytes: nothing to store
     return;
   }
-  consumer(records, [this, seq](bool stored) { Finish(seq, stored); });
+  consumer(records, [this, seq](SpoolBatch outcome) { Finish(seq, outcome); });
   records.clear();
+}
+
+void Spool::Impl::Rewind(Position& pos, uint64_t& passed, std::vector<std::string_view>& records) {
+  records.clear();
+  passed = 0;
+  rewind = false;
+  std::unique_lock lock(mu);
+  consumer_cv.wait(lock, [&] {
+    return std::all_of(inflight.begin(), inflight.end(), [](const Batch& b) { return b.finished; });
+  });
+  // Every batch after the committed position goes again, stored or not (a
+  // document written twice replaces itself); their bytes leave the backlog
+  // when they are committed.
+  first_inflight_seq += inflight.size();
+  inflight.clear();
+  retry_pending = false;
+  pos = committed;
+  if (drain) {
+    // Stopping: waiting for the store to take writes again would only hold
+    // up the stop; the records are delivered first at the next start.
+    spdlog::warn("spool {}: the store could not take its records; {} bytes are delivered at "
+                 "the next start",
+                 config.name, backlog_bytes.load());
+    stop_delivering = true;
+    return;
+  }
+  retries.Inc();
+  const std::chrono::milliseconds longest = config.retry_interval * 10;
+  retry_delay = committed > committed_at_last_rewind || retry_delay.count() == 0
+                    ? config.retry_interval
+                    : std::min(retry_delay * 2, longest);
+  committed_at_last_rewind = committed;
+  if (retry_delay == config.retry_interval || retry_delay == longest) {
+    spdlog::warn("spool {}: the store could not take its records for now; delivering them "
+                 "again in {} ms ({} bytes waiting)",
+                 config.name, retry_delay.count(), backlog_bytes.load());
+  }
+  consumer_cv.wait_for(lock, retry_delay, [&] { return consumer_failed || drain; });
 }
 
 void Spool::Impl::ConsumeLoop() {
@@ -765,12 +869,20 @@ void Spool::Impl::ConsumeLoop() {
   std::vector<std::string_view> records;
   uint64_t passed = 0;  // bytes moved over since the last delivered batch
   while (true) {
+    if (rewind) Rewind(pos, passed, records);
     uint64_t end = 0;
     {
       std::unique_lock lock(mu);
-      consumer_cv.wait(lock,
-                       [&] { return consumer_failed || HasWork(pos) || (drain && sync_done); });
-      if (consumer_failed || stop_delivering || !HasWork(pos)) break;
+      consumer_cv.wait(lock, [&] {
+        return consumer_failed || retry_pending || HasWork(pos) || (drain && sync_done);
+      });
+      if (consumer_failed || stop_delivering) break;
+      if (retry_pending && !drain) {
+        rewind = true;
+        continue;
+      }
+      // Stopping: what a batch in flight could not store stays for the next start.
+      if (!HasWork(pos)) break;
       auto it = files.lower_bound(pos.file);
       if (it->first != pos.file) {
         pos = {it->first, 0};
@@ -787,8 +899,12 @@ void Spool::Impl::ConsumeLoop() {
       buf.clear();
       buf_offset = 0;
       if (!fd.valid()) {
-        spdlog::error("spool: cannot open {}: {}; its records are lost", path, ErrnoMessage(errno));
-        discarded_bytes.Inc(end - pos.offset);
+        if (pos >= discard_counted) {
+          spdlog::error("spool: cannot open {}: {}; its records are lost", path,
+                        ErrnoMessage(errno));
+          discarded_bytes.Inc(end - pos.offset);
+          discard_counted = {pos.file, end};
+        }
         passed += end - pos.offset;
         pos.offset = end;
         Deliver(records, pos, passed);
@@ -810,9 +926,12 @@ void Spool::Impl::ConsumeLoop() {
       return true;
     };
     auto discard_rest = [&](std::string_view why) {
-      spdlog::error("spool: {} at offset {}: {}; skipping the {} bytes after it", path, pos.offset,
-                    why, end - pos.offset);
-      discarded_bytes.Inc(end - pos.offset);
+      if (pos >= discard_counted) {
+        spdlog::error("spool: {} at offset {}: {}; skipping the {} bytes after it", path,
+                      pos.offset, why, end - pos.offset);
+        discarded_bytes.Inc(end - pos.offset);
+        discard_counted = {pos.file, end};
+      }
       passed += end - pos.offset;
       pos.offset = end;
     };
@@ -828,7 +947,7 @@ void Spool::Impl::ConsumeLoop() {
     }
     // Records in [pos.offset, end), in batches; the views point into buf, so a
     // batch is delivered before buf is refilled.
-    while (pos.offset < end && !stop_delivering) {
+    while (pos.offset < end && !stop_delivering && !rewind) {
       const auto buffered = [&](uint64_t n) {
         return pos.offset >= buf_offset && pos.offset + n <= buf_offset + buf.size();
       };

@@ -22,18 +22,30 @@
 //
 // Delivery: the consumer thread calls `consumer(records, done)` with up to
 // `read_batch` records in log order; the views are valid during the call
-// only. `done(true)` (from any thread, exactly once) says the records are
-// stored, or failed for good and were counted, and lets the checkpoint pass
-// them; `done(false)` says they were not taken (the pipeline stopped): the
-// spool stops delivering, and they are delivered again after the next Open().
+// only. `done` is called from any thread, exactly once: kDone says the
+// records are stored, or failed for good and were counted, and lets the
+// checkpoint pass them; kRetryLater says they could not be stored for now
+// (the store refuses writes: its disk is full): once every batch in flight
+// is answered, delivery starts again from the first record not stored, after
+// a pause (retry_interval, doubling while nothing is stored, up to 10 times
+// it); kNotTaken says they were not taken (the pipeline stopped): the spool
+// stops delivering, and they are delivered again after the next Open().
 // Records are delivered again after a crash if the checkpoint had not passed
-// them (at least once; writing a document twice is harmless).
+// them, and after kRetryLater (at least once; writing a document twice is
+// harmless).
+//
+// A full disk: an append that cannot be written (ENOSPC, EDQUOT) is dropped
+// and counted with reason "disk_full" (AppendDurable's caller is told: never
+// acknowledged), the file is cut back to its last good record, and
+// roentgen_disk_full{component="<name>_spool"} is 1 until a write succeeds.
 //
 // Metrics, labelled spool=<name>: roentgen_spool_appended_total,
 // roentgen_spool_appended_bytes_total, roentgen_spool_backlog_bytes,
 // roentgen_spool_files, roentgen_spool_sync_seconds,
-// roentgen_spool_discarded_bytes_total; and Append's drops in
-// roentgen_segments_dropped_total{reason="spool_full"|"spool_write_error"|"not_running"}.
+// roentgen_spool_discarded_bytes_total, roentgen_spool_retries_total;
+// roentgen_disk_full{component="<name>_spool"}; and Append's drops in
+// roentgen_segments_dropped_total{reason="spool_full"|"disk_full"|
+// "spool_write_error"|"not_running"}.
 //
 // Thread safety: Append() from any thread (it never blocks on disk: it copies
 // into an in-memory group that a write thread writes into the page cache, and
@@ -76,13 +88,23 @@ struct SpoolConfig {
   // Stop() delivers the backlog for at most this long; the rest stays on disk
   // and is delivered after the next Open().
   std::chrono::milliseconds drain_timeout{30000};
+  // After kRetryLater, the first pause before delivering again; it doubles
+  // while no batch is stored, up to 10 times this.
+  std::chrono::milliseconds retry_interval{500};
   // Tests only: run by the sync thread before each fdatasync of `file`; an
-  // error is taken as that fdatasync's (a slow or failing disk).
+  // error is taken as that fdatasync's (a slow or failing disk;
+  // ResourceExhausted as ENOSPC, a full disk).
   std::function<Status(uint64_t file)> before_sync;
   Status Validate() const;
 };
 
-using SpoolDone = std::function<void(bool stored)>;
+// A consumer's answer for one delivered batch (see Delivery above).
+enum class SpoolBatch {
+  kDone,        // stored, or failed for good and counted
+  kRetryLater,  // not stored for now: deliver again after a pause
+  kNotTaken,    // the consumer stopped: deliver after the next Open()
+};
+using SpoolDone = std::function<void(SpoolBatch)>;
 using SpoolDurable = std::function<void(Status)>;
 using SpoolConsumer =
     std::function<void(const std::vector<std::string_view>& records, SpoolDone done)>;

@@ -8,14 +8,18 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/testing/small_disk.h"
 
 namespace roentgen::ingest {
 namespace {
@@ -35,10 +39,10 @@ std::string Record(int i) {
   return i % 97 == 0 ? std::string() : r;
 }
 
-// Collects delivered records; answers each batch with `stored`.
+// Collects delivered records; answers each batch with `outcome`.
 class Collector {
  public:
-  explicit Collector(bool stored = true) : stored_(stored) {}
+  explicit Collector(SpoolBatch outcome = SpoolBatch::kDone) : outcome_(outcome) {}
   SpoolConsumer Consumer() {
     return [this](const std::vector<std::string_view>& records, SpoolDone done) {
       {
@@ -47,7 +51,7 @@ class Collector {
         ++batches_;
       }
       cv_.notify_all();
-      done(stored_);
+      done(outcome_);
     };
   }
   bool WaitFor(size_t n) {
@@ -60,7 +64,7 @@ class Collector {
   }
 
  private:
-  const bool stored_;
+  const SpoolBatch outcome_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> records_;
@@ -83,7 +87,7 @@ class HeldBatches {
       std::lock_guard lock(mu_);
       done.swap(held_);
     }
-    for (SpoolDone& d : done) d(true);
+    for (SpoolDone& d : done) d(SpoolBatch::kDone);
   }
   // Stops `spool`, answering what it delivers meanwhile (Stop waits for it).
   void StopAnswering(Spool& spool) {
@@ -142,7 +146,7 @@ class SpoolTest : public ::testing::Test {
   // stops it with nothing stored: a consumer that refuses every batch.
   void SpoolWithoutStoring(const std::vector<std::string>& records) {
     MetricsRegistry metrics;
-    Collector refuse(false);
+    Collector refuse(SpoolBatch::kNotTaken);
     Spool spool(Config(), refuse.Consumer(), metrics);
     ASSERT_TRUE(spool.Open().ok());
     for (const std::string& r : records) ASSERT_TRUE(spool.Append(r));
@@ -340,7 +344,7 @@ TEST_F(SpoolTest, StopDrainsForDrainTimeoutAtMostAndKeepsTheRest) {
           std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a slow store
           std::lock_guard lock(mu);
           for (std::string_view r : records) first_run.emplace_back(r);
-          done(true);
+          done(SpoolBatch::kDone);
         },
         metrics);
     ASSERT_TRUE(spool.Open().ok());
@@ -462,7 +466,7 @@ TEST_F(SpoolTest, AFailedFdatasyncFailsWhatItCoveredAndGoesOnInANewFile) {
   };
   {
     MetricsRegistry metrics;
-    Collector refuse(false);  // nothing stored: everything is replayed below
+    Collector refuse(SpoolBatch::kNotTaken);  // nothing stored: everything is replayed below
     Spool spool(config, refuse.Consumer(), metrics);
     ASSERT_TRUE(spool.Open().ok());
     ASSERT_TRUE(append_durable(spool, {"a1", "a2"}).ok());
@@ -485,6 +489,203 @@ TEST_F(SpoolTest, AFailedFdatasyncFailsWhatItCoveredAndGoesOnInANewFile) {
   MetricsRegistry metrics;
   EXPECT_EQ(Reopen(metrics, 4), (std::vector<std::string>{"a1", "a2", "c1", "d1"}));
   EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
+}
+
+// A store that cannot take writes for now (a full disk): its batches are
+// answered kRetryLater, and the spool delivers from the first record not
+// stored again, after a pause, until they are stored; nothing is skipped.
+TEST_F(SpoolTest, BatchesTheConsumerCannotStoreNowAreDeliveredAgainFromTheFirstNotStored) {
+  SpoolConfig config = Config();
+  config.read_batch = 16;
+  config.retry_interval = std::chrono::milliseconds(5);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> stored;  // records of batches answered kDone, in answer order
+  int refusals_left = 4;
+  size_t deliveries = 0;
+  // Batches are answered by another thread, a few at a time, so that later
+  // batches are in flight (and stored) when an earlier one is refused.
+  std::deque<std::pair<std::vector<std::string>, SpoolDone>> held;
+  bool stop_answering = false;
+  std::thread answerer([&] {
+    std::unique_lock lock(mu);
+    while (!stop_answering) {
+      cv.wait_for(lock, std::chrono::milliseconds(2));
+      while (held.size() >= 3 || (!held.empty() && stop_answering)) {
+        auto [records, done] = std::move(held.front());
+        held.pop_front();
+        // Every third batch is refused while refusals last.
+        const bool refuse = ++deliveries % 3 == 0 && refusals_left > 0;
+        if (refuse) {
+          --refusals_left;
+        } else {
+          stored.insert(stored.end(), records.begin(), records.end());
+        }
+        lock.unlock();
+        done(refuse ? SpoolBatch::kRetryLater : SpoolBatch::kDone);
+        cv.notify_all();
+        lock.lock();
+      }
+      // A last batch or two wait for company only briefly.
+      if (!held.empty()) {
+        auto [records, done] = std::move(held.front());
+        held.pop_front();
+        ++deliveries;
+        stored.insert(stored.end(), records.begin(), records.end());
+        lock.unlock();
+        done(SpoolBatch::kDone);
+        cv.notify_all();
+        lock.lock();
+      }
+    }
+  });
+  MetricsRegistry metrics;
+  Spool spool(
+      config,
+      [&](const std::vector<std::string_view>& records, SpoolDone done) {
+        std::lock_guard lock(mu);
+        held.emplace_back(std::vector<std::string>(records.begin(), records.end()),
+                          std::move(done));
+        cv.notify_all();
+      },
+      metrics);
+  ASSERT_TRUE(spool.Open().ok());
+  std::vector<std::string> records;
+  for (int i = 0; i < 500; ++i) records.push_back("r-" + std::to_string(i));
+  for (const std::string& r : records) ASSERT_TRUE(spool.Append(r));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] {
+      return refusals_left == 0 && stored.size() >= records.size() &&
+             stored.back() == records.back();
+    }));
+  }
+  spool.Stop();
+  {
+    std::lock_guard lock(mu);
+    stop_answering = true;
+  }
+  cv.notify_all();
+  answerer.join();
+  // One retry per refusal, or fewer: refusals in flight together share one.
+  EXPECT_GE(CounterValue(metrics, "roentgen_spool_retries_total", kUdp), 1u);
+  EXPECT_LE(CounterValue(metrics, "roentgen_spool_retries_total", kUdp), 4u);
+  EXPECT_EQ(metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value(), 0);
+  // Every record was stored; taken at its last delivery, in log order (a
+  // retry delivers the records from the first one not stored, in order).
+  std::map<std::string, size_t> last;
+  for (size_t i = 0; i < stored.size(); ++i) last[stored[i]] = i;
+  std::vector<std::string> by_last(records.size());
+  ASSERT_EQ(last.size(), records.size());
+  std::vector<std::pair<size_t, std::string>> order;
+  for (const auto& [r, at] : last) order.emplace_back(at, r);
+  std::sort(order.begin(), order.end());
+  for (size_t i = 0; i < order.size(); ++i) by_last[i] = order[i].second;
+  EXPECT_EQ(by_last, records);
+  EXPECT_GT(stored.size(), records.size());  // some were stored twice
+  // Everything was stored and checkpointed: a new Open delivers nothing.
+  MetricsRegistry again;
+  Collector collector;
+  Spool reopened(Config(), collector.Consumer(), again);
+  ASSERT_TRUE(reopened.Open().ok());
+  ASSERT_TRUE(reopened.Append("after"));
+  ASSERT_TRUE(collector.WaitFor(1));
+  reopened.Stop();
+  EXPECT_EQ(collector.records(), std::vector<std::string>{"after"});
+}
+
+// Stopping while the store cannot take writes does not wait for it: the
+// records stay for the next start.
+TEST_F(SpoolTest, StopDoesNotWaitForAStoreThatCannotTakeWrites) {
+  SpoolConfig config = Config();
+  config.retry_interval = std::chrono::seconds(10);
+  {
+    MetricsRegistry metrics;
+    Collector refuse(SpoolBatch::kRetryLater);
+    Spool spool(config, refuse.Consumer(), metrics);
+    ASSERT_TRUE(spool.Open().ok());
+    for (const std::string& r : Records(0, 50)) ASSERT_TRUE(spool.Append(r));
+    ASSERT_TRUE(refuse.WaitFor(1));
+    const auto t0 = std::chrono::steady_clock::now();
+    spool.Stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  }
+  MetricsRegistry metrics;
+  EXPECT_EQ(Reopen(metrics, 50), Records(0, 50));
+}
+
+// Appends on a full disk are refused and counted (reason disk_full), never
+// acknowledged; the file keeps no partial record; appends work again once
+// there is room. A small tmpfs: root only, skipped elsewhere.
+TEST_F(SpoolTest, AFullDiskRefusesAndCountsAppendsAndTheyWorkAgainWithRoom) {
+  roentgen::testing::SmallDisk disk(2 << 20);
+  if (!disk.mounted()) GTEST_SKIP() << disk.why();
+  dir_ = disk.Path("spool");
+  SpoolConfig config = Config();
+  config.min_sync_interval = std::chrono::milliseconds(1);
+  auto append_durable = [](Spool& spool, std::vector<std::string> records) {
+    std::promise<Status> answer;
+    Status s = spool.AppendDurable(records, [&](Status st) { answer.set_value(st); });
+    return s.ok() ? answer.get_future().get() : s;
+  };
+  const Labels full = {{"component", "udp_spool"}};
+  {
+    MetricsRegistry metrics;
+    Collector refuse(SpoolBatch::kNotTaken);  // keep everything on disk
+    Spool spool(config, refuse.Consumer(), metrics);
+    ASSERT_TRUE(spool.Open().ok());
+    ASSERT_TRUE(append_durable(spool, {"before-1", "before-2"}).ok());
+    disk.Fill();
+    const std::string big(64 << 10, 'x');  // more than any page left
+    const Status refused = append_durable(spool, {big, big});
+    EXPECT_EQ(refused.code(), StatusCode::kIOError);
+    EXPECT_NE(refused.message().find("No space left on device"), std::string::npos)
+        << refused.message();
+    ASSERT_TRUE(spool.Append(big));  // taken into memory; dropped when written
+    for (int i = 0; i < 200 && CounterValue(metrics, "roentgen_segments_dropped_total",
+                                            {{"reason", "disk_full"}}) == 0;
+         ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(
+        CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "disk_full"}}), 1u);
+    EXPECT_EQ(
+        CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_write_error"}}),
+        0u);
+    EXPECT_EQ(metrics.GetGauge("roentgen_disk_full", "", full).Value(), 1);
+
+    disk.FreeFill();
+    ASSERT_TRUE(append_durable(spool, {"after-1"}).ok());
+    EXPECT_EQ(metrics.GetGauge("roentgen_disk_full", "", full).Value(), 0);
+    spool.Stop();
+  }
+  // Exactly the acknowledged records, none damaged.
+  MetricsRegistry metrics;
+  EXPECT_EQ(Reopen(metrics, 3), (std::vector<std::string>{"before-1", "before-2", "after-1"}));
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
+}
+
+TEST_F(SpoolTest, AFullDiskAtFdatasyncIsCountedAsDiskFull) {
+  SpoolConfig config = Config();
+  config.min_sync_interval = std::chrono::seconds(1);  // groups close on AppendDurable
+  std::atomic<bool> fail_next_sync{false};
+  config.before_sync = [&](uint64_t) {
+    return fail_next_sync.exchange(false) ? Status::ResourceExhausted("injected ENOSPC")
+                                          : Status::Ok();
+  };
+  MetricsRegistry metrics;
+  Collector refuse(SpoolBatch::kNotTaken);
+  Spool spool(config, refuse.Consumer(), metrics);
+  ASSERT_TRUE(spool.Open().ok());
+  fail_next_sync = true;
+  ASSERT_TRUE(spool.Append("b1"));
+  std::promise<Status> answer;
+  ASSERT_TRUE(spool.AppendDurable({"b2"}, [&](Status st) { answer.set_value(st); }).ok());
+  EXPECT_EQ(answer.get_future().get().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "disk_full"}}),
+            1u);  // b1; b2's caller was told
+  EXPECT_EQ(metrics.GetGauge("roentgen_disk_full", "", {{"component", "udp_spool"}}).Value(), 1);
+  spool.Stop();
 }
 
 TEST_F(SpoolTest, AppendAfterStopIsCountedAsNotRunning) {

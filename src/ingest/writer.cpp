@@ -1,5 +1,6 @@
 #include "ingest/writer.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -15,7 +16,10 @@ namespace roentgen::ingest {
 void SubmitTicket::Settle(size_t n, const Status& status) {
   if (!status.ok()) {
     std::lock_guard lock(mu_);
-    if (status_.ok()) status_ = status;
+    failed_ += n;
+    if (status_.ok() || (!StoreErrorMayClear(status_) && StoreErrorMayClear(status))) {
+      status_ = status;
+    }
   }
   if (remaining.fetch_sub(n, std::memory_order_acq_rel) != n) return;
   Status final_status;
@@ -24,6 +28,11 @@ void SubmitTicket::Settle(size_t n, const Status& status) {
     final_status = status_;
   }
   done(std::move(final_status), std::move(outcomes));
+}
+
+size_t SubmitTicket::failed() const {
+  std::lock_guard lock(mu_);
+  return failed_;
 }
 
 struct Writer::TouchedTrace {
@@ -167,9 +176,17 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     if (status.ok()) {
       metrics_.stored.Inc(write.documents.size());
       metrics_.traces_updated.Inc(write.traces.size());
+    } else if (const auto now = std::chrono::steady_clock::now();
+               now - last_error_log_ >= std::chrono::seconds(1)) {
+      last_error_log_ = now;
+      spdlog::error("store write of {} documents failed: {}{}", write.documents.size(),
+                    status.ToString(),
+                    errors_not_logged_ == 0
+                        ? ""
+                        : fmt::format(" ({} more failed writes not logged)",
+                                      std::exchange(errors_not_logged_, 0)));
     } else {
-      spdlog::error("store write of {} documents failed: {}", write.documents.size(),
-                    status.ToString());
+      ++errors_not_logged_;
     }
   }
 
@@ -182,7 +199,11 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     const Status& item_status = t.load_status.ok() ? status : t.load_status;
     WriteItem& item = batch[i];
     if (!item.ticket) {
-      if (!item_status.ok()) metrics_.dropped_store_error.Inc();
+      if (!item_status.ok()) {
+        (item_status.code() == StatusCode::kUnavailable ? metrics_.dropped_disk_full
+                                                        : metrics_.dropped_store_error)
+            .Inc();
+      }
       continue;
     }
     item.ticket->Settle(1, item_status);

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -36,6 +37,13 @@
 
 namespace roentgen::ingest {
 
+// Whether a failed store write may succeed later: the store refused it for
+// now (Unavailable: its disk is full) or met an I/O error (IOError). Spooled
+// documents that failed so are delivered again; others are dropped and counted.
+inline bool StoreErrorMayClear(const Status& s) {
+  return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kIOError;
+}
+
 // The state of one Submit() call while its documents are in flight. Its
 // documents may be committed by several writer threads (one per trace shard):
 // whichever completes the last one calls `done`, exactly once.
@@ -44,13 +52,18 @@ struct SubmitTicket {
   std::vector<DocumentOutcome> outcomes;
   std::atomic<size_t> remaining{0};  // entity documents not yet committed (or failed)
 
-  // Settles `n` documents with `status` (the first failure wins) and calls
-  // `done` when they were the last ones. Thread-safe.
+  // Settles `n` documents with `status` and calls `done` when they were the
+  // last ones. The status `done` gets is the first failure, or the first one
+  // that may clear (StoreErrorMayClear) if any did: that one decides whether
+  // the documents are worth sending again. Thread-safe.
   void Settle(size_t n, const Status& status);
+  // Documents settled with a failure so far (all of them once `done` runs).
+  size_t failed() const;
 
  private:
-  std::mutex mu_;
-  Status status_;  // first failure, if any
+  mutable std::mutex mu_;
+  Status status_;  // the failure `done` gets, if any
+  size_t failed_ = 0;
 };
 
 // One parsed entity document waiting to be written.
@@ -89,6 +102,9 @@ class Writer {
   TraceCache cache_;
   xray::SegmentParser parser_;                 // for documents loaded from the store
   std::vector<xray::SegmentDocument> parsed_;  // scratch
+  // Failed writes are logged at most once a second (a full disk fails every one).
+  std::chrono::steady_clock::time_point last_error_log_{};
+  uint64_t errors_not_logged_ = 0;
 };
 
 }  // namespace roentgen::ingest

@@ -203,5 +203,28 @@ TEST_F(WriterTest, LoadFailureFailsOnlyThatTrace) {
   EXPECT_EQ(metrics_.dropped_store_error.Value(), 1u);
 }
 
+// The failure a ticket reports is the first one, unless one that may clear
+// comes after: that one decides whether its documents are sent again.
+TEST(SubmitTicketTest, AFailureThatMayClearWinsAndFailuresAreCounted) {
+  Status reported;
+  int calls = 0;
+  SubmitTicket ticket;
+  ticket.remaining = 6;
+  ticket.done = [&](Status s, std::vector<DocumentOutcome>) {
+    reported = std::move(s);
+    ++calls;
+  };
+  ticket.Settle(1, Status::Ok());
+  ticket.Settle(2, Status::Corruption("damaged"));
+  ticket.Settle(1, Status::Unavailable("disk full"));
+  ticket.Settle(2, Status::IOError("later"));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(reported, Status::Unavailable("disk full"));
+  EXPECT_EQ(ticket.failed(), 5u);
+  EXPECT_TRUE(StoreErrorMayClear(Status::IOError("x")));
+  EXPECT_FALSE(StoreErrorMayClear(Status::Corruption("x")));
+  EXPECT_FALSE(StoreErrorMayClear(Status::Ok()));
+}
+
 }  // namespace
 }  // namespace roentgen::ingest
