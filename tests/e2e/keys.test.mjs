@@ -52,14 +52,17 @@ after(async () => {
   assert.deepEqual(app?.errors ?? [], []);
 });
 
-async function enterKeys(page, key, { region } = {}) {
+async function enterKeys(page, key, { region, refused = false } = {}) {
   const dialog = page.getByRole('dialog', { name: 'Access keys' });
   await dialog.waitFor();
   await dialog.getByLabel('Access key ID').fill(key.AccessKeyId);
   await dialog.getByLabel('Secret access key').fill(key.SecretAccessKey);
   if (region) await dialog.getByLabel('Region').fill(region);
   await dialog.getByRole('button', { name: 'Use keys' }).click();
-  await dialog.waitFor({ state: 'detached' });
+  // A refusal can bring the dialog back before a poll sees it gone: wait for
+  // its reason instead.
+  if (refused) await dialog.getByRole('alert').filter({ hasText: /refused these keys/ }).waitFor();
+  else await dialog.waitFor({ state: 'detached' });
 }
 
 test('the console asks for keys, then signs every request with them', async () => {
@@ -100,7 +103,7 @@ test('the console asks for keys, then signs every request with them', async () =
 test('refused keys bring the dialog back with the reason', async () => {
   const page = await app.newPage();
   await page.goto(app.url('#/traces?range=1h'));
-  await enterKeys(page, { AccessKeyId: admin.AccessKeyId, SecretAccessKey: 'not-the-secret-0000000000000000000000000' });
+  await enterKeys(page, { AccessKeyId: admin.AccessKeyId, SecretAccessKey: 'not-the-secret-0000000000000000000000000' }, { refused: true });
   const dialog = page.getByRole('dialog', { name: 'Access keys' });
   await dialog.waitFor();
   assert.match(await dialog.getByRole('alert').textContent(), /refused these keys: InvalidSignatureException/);
