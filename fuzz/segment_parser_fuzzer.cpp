@@ -3,10 +3,13 @@
 // every document it accepts: trace assembly, the trace summary, the trace
 // graph, the stored record's encoding and the merge of a trace's documents.
 //
+// Also the id scan of documents too large to parse (xray::ScanDocumentId),
+// run on every input: libFuzzer's inputs stay far below the 64 KB limit.
+//
 // Invariants: a rejected document yields nothing and a message; an accepted
 // one yields at least one entity, each entity's raw text is accepted again on
 // its own as the same entity; a record decodes to what was encoded; merged
-// documents are JSON.
+// documents are JSON; a scanned id is short printable ASCII.
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -18,6 +21,7 @@
 #include "fuzz_check.h"
 #include "graph/trace_graph.h"
 #include "store/record_codec.h"
+#include "xray/document_id.h"
 #include "xray/document_merge.h"
 #include "xray/segment_parser.h"
 #include "xray/trace.h"
@@ -28,6 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static xray::SegmentParser parser;
   static xray::SegmentParser reparser;
   const std::string_view json(reinterpret_cast<const char*>(data), size);
+
+  const std::string scanned_id = xray::ScanDocumentId(json);
+  FUZZ_CHECK(scanned_id.size() <= xray::kMaxReportedIdChars);
+  for (char c : scanned_id) FUZZ_CHECK(c >= 0x20 && c <= 0x7e);
 
   std::vector<xray::SegmentDocument> docs;
   xray::ParseFailure failure;

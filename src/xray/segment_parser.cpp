@@ -6,6 +6,7 @@
 #include <cstring>
 #include <optional>
 
+#include "xray/document_id.h"
 #include "xray/parse_entity.h"
 #include "xray/parse_reader.h"
 
@@ -168,6 +169,9 @@ bool SegmentParser::Parse(std::string_view json, std::vector<SegmentDocument>& o
     failure.error = ParseError::kTooLarge;
     failure.message =
         fmt::format("document is {} bytes, over the {}-byte limit", json.size(), kMaxDocumentBytes);
+    // Not parsed (the buffers hold kMaxDocumentBytes), but the sender learns
+    // which segment was refused.
+    failure.id = ScanDocumentId(json);
     return false;
   }
   std::memcpy(impl_->buffer.get(), json.data(), json.size());

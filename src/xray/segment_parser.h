@@ -2,7 +2,8 @@
 //
 // Every validation error names the field (as a JSON path, e.g.
 // "subsegments[2].http.response.status") and the reason. Documents over
-// kMaxDocumentBytes are rejected before parsing. Unknown fields are ignored
+// kMaxDocumentBytes are rejected before parsing, their id read by a scan of
+// the text (document_id.h). Unknown fields are ignored
 // (X-Ray ignores them too) but kept in SegmentDocument::raw.
 //
 // Thread safety: a SegmentParser holds a simdjson parser and its buffers; use one

@@ -286,6 +286,18 @@ TEST_F(SegmentParserTest, TooLargeIsRejectedBeforeParsing) {
   EXPECT_EQ(f.message, "document is 65537 bytes, over the 65536-byte limit");
   EXPECT_EQ(f.id, "");
 
+  // Refused unparsed, yet reported under its id (PutTraceSegments'
+  // UnprocessedTraceSegments), wherever the id is.
+  std::string blob(kMaxDocumentBytes, 'x');
+  ParseFailure with_id = ParseBad(Doc(R"(,"metadata":{"blob":")" + blob + R"("})"));
+  EXPECT_EQ(with_id.error, ParseError::kTooLarge);
+  EXPECT_EQ(with_id.id, "70de5b6f19ff9a0b");
+  with_id =
+      ParseBad(R"({"metadata":{"blob":")" + blob + R"(","id":"nested"},"id":"0123456789abcdef"})");
+  EXPECT_EQ(with_id.id, "0123456789abcdef");
+  with_id = ParseBad(R"([{"id":"0000000000000001","metadata":")" + blob + R"("}])");
+  EXPECT_EQ(with_id.id, "0000000000000001");
+
   std::string pad(kMaxDocumentBytes - Doc(R"(,"metadata":{"p":""}})").size() + 1, 'x');
   std::string exactly = Doc(R"(,"metadata":{"p":")" + pad + R"("})");
   ASSERT_EQ(exactly.size(), kMaxDocumentBytes);
