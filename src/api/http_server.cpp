@@ -18,6 +18,9 @@ Status HttpServerConfig::Validate() const {
   if (max_body_bytes == 0) return Status::InvalidArgument("http: max_body_bytes must be > 0");
   if (max_connections == 0) return Status::InvalidArgument("http: max_connections must be > 0");
   if (idle_timeout.count() <= 0) return Status::InvalidArgument("http: idle_timeout must be > 0");
+  if (request_timeout.count() <= 0) {
+    return Status::InvalidArgument("http: request_timeout must be > 0");
+  }
   if (drain_timeout.count() < 0) return Status::InvalidArgument("http: drain_timeout must be >= 0");
   if (threads < 1 || threads > 256) {
     return Status::InvalidArgument(
@@ -71,6 +74,7 @@ void HttpServer::Core::OnAccept(boost::system::error_code ec, tcp::socket socket
     bool reject = shared->open_connections >= shared->config.max_connections;
     if (reject) {
       shared->rejected_counter->Inc();
+      shared->limit_counters[static_cast<size_t>(Limit::kConnections)]->Inc();
       // Beyond twice the limit, drop without an answer: bounds the work spent on refusals.
       if (shared->rejecting_connections >= shared->config.max_connections) return;
       ++shared->rejecting_connections;
@@ -127,6 +131,9 @@ Status HttpServer::Start() {
   shared.rejected_counter =
       &metrics_.GetCounter("roentgen_http_connections_rejected_total",
                            "HTTP connections refused with 503 because max_connections were open.");
+  for (size_t i = 0; i < kLimitCount; ++i) {
+    shared.limit_counters[i] = &LimitCounter(metrics_, static_cast<Limit>(i));
+  }
   shared.tls_handshake_failures = &metrics_.GetCounter(
       "roentgen_http_tls_handshake_failures_total",
       "HTTPS connections closed because their TLS handshake failed or timed out.");

@@ -9,6 +9,12 @@
 //    (Content-Encoding: gzip) expands past it; a corrupt gzip body → 400; any
 //    other Content-Encoding → 415; malformed HTTP → 400; headers over 16 KiB →
 //    431; every error in X-Ray's shape, then the connection is closed;
+//  - a request (headers and body) must arrive within `request_timeout` of
+//    its first byte: a stalled one gets 408 RequestTimeoutException and the
+//    connection is closed; a connection with no request begun within
+//    `idle_timeout` (before its first, or between keep-alive requests) is
+//    closed without an answer (nothing was asked), as is one whose client
+//    does not take a response within `idle_timeout`;
 //  - more than `max_connections` open connections → the extra ones get 503
 //    and are closed;
 //  - `Expect: 100-continue` is answered before the body is read;
@@ -21,7 +27,9 @@
 //  - metrics: roentgen_http_requests_total{path,status},
 //    roentgen_http_request_duration_seconds{path} (request read → response
 //    ready to write), roentgen_http_connections (gauge),
-//    roentgen_http_connections_rejected_total. `path` is Router::RouteLabel.
+//    roentgen_http_connections_rejected_total, and each limit above in
+//    roentgen_limits_exceeded_total{limit} (limits.h). `path` is
+//    Router::RouteLabel.
 //
 // Lifetime: the Router and MetricsRegistry must outlive the server. Start()
 // once; Stop() (idempotent, also run by the destructor) stops accepting, closes
@@ -52,7 +60,11 @@ struct HttpServerConfig {
   // larger SDK batches while bounding memory per connection.
   size_t max_body_bytes = 32 << 20;
   size_t max_connections = 1024;
-  std::chrono::seconds idle_timeout{60};   // per read/write of one message
+  // From a request's first byte to its last (a 32 MiB body in 30 s needs
+  // ~9 Mbit/s); past it: 408.
+  std::chrono::milliseconds request_timeout{30'000};
+  // Waiting for a request to begin, and for the client to take a response.
+  std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::seconds drain_timeout{10};  // Stop(): wait for in-flight requests
   int threads = 2;
   // Both set: HTTPS with this certificate and key; both empty: plain HTTP.

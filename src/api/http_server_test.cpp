@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "api/gzip_for_test.h"
+#include "api/limits.h"
 
 namespace roentgen::api {
 namespace {
@@ -196,6 +197,102 @@ TEST_F(HttpServerTest, BodyTooLargeIs413AndCloses) {
       R"({"__type":"RequestEntityTooLargeException","message":"request body exceeds 1024 bytes"})");
   EXPECT_FALSE(r.keep_alive());
   EXPECT_TRUE(client.Closed());
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kBodySize).Value(), 1u);
+}
+
+TEST_F(HttpServerTest, HeadersTooLargeAre431AndCounted) {
+  StartServer();
+  Client client(server_->port());
+  Response r = client.Send(http::verb::get, "/hello", "", {{"X-Big", std::string(17 * 1024, 'h')}});
+  EXPECT_EQ(r.result_int(), 431u);
+  EXPECT_EQ(Header(r, "x-amzn-ErrorType"), "InvalidRequestException");
+  EXPECT_TRUE(client.Closed());
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kHeaderSize).Value(), 1u);
+}
+
+// The reporter's case: a body that stops mid-stream was closed after 60 s with
+// no answer and no counter.
+TEST_F(HttpServerTest, StalledBodyIs408AndCounted) {
+  HttpServerConfig config;
+  config.request_timeout = std::chrono::milliseconds(300);
+  StartServer(config);
+  Client client(server_->port());
+  const auto sent = std::chrono::steady_clock::now();
+  client.WriteRaw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b");
+  Response r = client.Read();
+  const auto waited = std::chrono::steady_clock::now() - sent;
+  EXPECT_EQ(r.result_int(), 408u);
+  EXPECT_EQ(Header(r, "x-amzn-ErrorType"), "RequestTimeoutException");
+  EXPECT_EQ(r.body(),
+            R"x({"__type":"RequestTimeoutException","message":"the request did not arrive in )x"
+            R"x(full within 0.3 s of its first byte (headers and body; roentgen serve )x"
+            R"x(--http-request-timeout)"})x");
+  EXPECT_FALSE(r.keep_alive());
+  EXPECT_GE(waited, std::chrono::milliseconds(250));
+  EXPECT_LT(waited, std::chrono::seconds(2));
+  EXPECT_TRUE(client.Closed());
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kRequestTimeout).Value(), 1u);
+  EXPECT_NE(
+      metrics_.RenderText().find(R"(roentgen_http_requests_total{path="/echo",status="408"} 1)"),
+      std::string::npos);
+}
+
+TEST_F(HttpServerTest, StalledHeadersAre408) {
+  HttpServerConfig config;
+  config.request_timeout = std::chrono::milliseconds(200);
+  StartServer(config);
+  Client client(server_->port());
+  client.WriteRaw("GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  EXPECT_EQ(client.Read().result_int(), 408u);
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kRequestTimeout).Value(), 1u);
+}
+
+// The request timeout runs from a request's first byte: a connection idle
+// longer than it between requests, a slow but steady body, and a handler
+// slower than it are all fine.
+TEST_F(HttpServerTest, RequestTimeoutBoundsOnlyTheReadOfARequest) {
+  HttpServerConfig config;
+  config.request_timeout = std::chrono::milliseconds(400);
+  StartServer(config);
+  Client client(server_->port());
+  EXPECT_EQ(client.Send(http::verb::get, "/hello").result_int(), 200u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // idle, not a request
+  client.WriteRaw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc");
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  client.WriteRaw("def");
+  Response r = client.Read();
+  EXPECT_EQ(r.result_int(), 200u);
+  EXPECT_EQ(r.body(), "abcdef");
+  std::thread responder([this] {
+    Responder later = TakePending();
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    later(Text("slow handler"));
+  });
+  r = client.Send(http::verb::get, "/later");
+  responder.join();
+  EXPECT_EQ(r.result_int(), 200u);
+  EXPECT_EQ(r.body(), "slow handler");
+  EXPECT_EQ(client.Send(http::verb::get, "/hello").result_int(), 200u);
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kRequestTimeout).Value(), 0u);
+}
+
+TEST_F(HttpServerTest, IdleConnectionsAreClosedAndCounted) {
+  HttpServerConfig config;
+  config.idle_timeout = std::chrono::milliseconds(200);
+  StartServer(config);
+  Client never_used(server_->port());
+  Client kept_alive(server_->port());
+  EXPECT_EQ(kept_alive.Send(http::verb::get, "/hello").result_int(), 200u);
+  EXPECT_TRUE(never_used.Closed());
+  EXPECT_TRUE(kept_alive.Closed());
+  // Beast's timer closes the socket before the read's handler counts it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (LimitCounter(metrics_, Limit::kIdleTimeout).Value() < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kIdleTimeout).Value(), 2u);
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kRequestTimeout).Value(), 0u);
 }
 
 TEST_F(HttpServerTest, ChunkedBodyTooLargeIs413) {
@@ -328,6 +425,7 @@ TEST_F(HttpServerTest, ConnectionLimitAnswers503) {
   EXPECT_EQ(first.Send(http::verb::get, "/hello").result_int(), 200u);
   EXPECT_NE(metrics_.RenderText().find("roentgen_http_connections_rejected_total 1\n"),
             std::string::npos);
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kConnections).Value(), 1u);
 }
 
 TEST_F(HttpServerTest, StopCompletesAPendingHandler) {
@@ -428,6 +526,11 @@ TEST(HttpServerConfigTest, Validate) {
   config = {};
   config.host = "";
   EXPECT_EQ(config.Validate(), Status::InvalidArgument("http: host is empty"));
+  config = {};
+  EXPECT_EQ(config.request_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(config.idle_timeout, std::chrono::seconds(60));
+  config.request_timeout = std::chrono::milliseconds(0);
+  EXPECT_EQ(config.Validate(), Status::InvalidArgument("http: request_timeout must be > 0"));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "api/http_server.h"
+#include "api/limits.h"
 #include "api/testing/test_certificate.h"
 #include "api/tls_context.h"
 
@@ -64,6 +65,12 @@ class TlsClient {
     http::read(*stream_, buffer_, res);
     return res;
   }
+  void WriteRaw(std::string_view bytes) { net::write(*stream_, net::buffer(bytes)); }
+  Response Read() {
+    Response res;
+    http::read(*stream_, buffer_, res);
+    return res;
+  }
   // The serial number of the certificate the server presented.
   long PeerSerial() {
     X509* cert = SSL_get1_peer_certificate(stream_->native_handle());
@@ -89,8 +96,7 @@ class HttpsServerTest : public ::testing::Test {
       respond(std::move(r));
     });
   }
-  void StartServer() {
-    HttpServerConfig config;
+  void StartServer(HttpServerConfig config = {}) {
     config.host = "127.0.0.1";
     config.port = 0;
     config.tls = {certificate_.cert_file(), certificate_.key_file()};
@@ -121,6 +127,22 @@ TEST_F(HttpsServerTest, ServesRequestsOverTlsWithKeepAlive) {
   EXPECT_TRUE(first.keep_alive());
   EXPECT_EQ(client.Get("/hello").body(), "hi 127.0.0.1");  // the same connection
   EXPECT_EQ(HandshakeFailures(), 0u);
+}
+
+// The read is cancelled under TLS as under plain TCP, and the 408 still goes
+// out encrypted.
+TEST_F(HttpsServerTest, StalledBodyIs408OverTls) {
+  HttpServerConfig config;
+  config.request_timeout = std::chrono::milliseconds(300);
+  StartServer(config);
+  TlsClient client(server_->port(), certificate_.cert_file());
+  ASSERT_FALSE(client.Handshake());
+  client.WriteRaw("POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf");
+  Response r = client.Read();
+  EXPECT_EQ(r.result_int(), 408u);
+  EXPECT_EQ(std::string(r["x-amzn-ErrorType"]), "RequestTimeoutException");
+  EXPECT_FALSE(r.keep_alive());
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kRequestTimeout).Value(), 1u);
 }
 
 TEST_F(HttpsServerTest, ABadHandshakeIsCountedAndClosedWithoutHarmingOthers) {

@@ -16,11 +16,13 @@ namespace http = beast::http;
 namespace net = boost::asio;
 
 constexpr uint32_t kHeaderLimitBytes = 16 * 1024;
-constexpr std::chrono::seconds kRejectTimeout{5};
+constexpr std::chrono::milliseconds kRejectTimeout{5000};
 constexpr std::chrono::seconds kLingerTimeout{2};
 // A client that connects to the HTTPS port gets this long to complete the
 // TLS handshake.
-constexpr std::chrono::seconds kHandshakeTimeout{10};
+constexpr std::chrono::milliseconds kHandshakeTimeout{10'000};
+// The first read of a request: whatever has arrived, up to this much.
+constexpr size_t kFirstReadBytes = 8 * 1024;
 constexpr size_t kLingerMaxBytes = 1 << 20;
 // Beast sizes each socket read by the read buffer's free capacity, and the
 // buffer only grows when a read needs more: left at its first size, a 112 KB
@@ -72,6 +74,7 @@ Session::Session(net::ip::tcp::socket socket, std::shared_ptr<ServerCore> core, 
                  bool reject, std::shared_ptr<net::ssl::context> tls)
     : core_(std::move(core)),
       stream_(tls ? HttpStream(std::move(socket), std::move(tls)) : HttpStream(std::move(socket))),
+      request_timer_(stream_.get_executor()),
       id_(id),
       reject_(reject) {
   beast::error_code ec;
@@ -85,7 +88,7 @@ void Session::Run() {
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
     if (!self->stream_.tls()) return self->ReadHeader();
     self->stream_.expires_after(
-        std::min<std::chrono::seconds>(kHandshakeTimeout, self->core_->config.idle_timeout));
+        std::min<std::chrono::milliseconds>(kHandshakeTimeout, self->core_->config.idle_timeout));
     self->stream_.async_handshake([self](beast::error_code ec) { self->OnHandshake(ec); });
   });
 }
@@ -106,15 +109,56 @@ void Session::ReadHeader() {
   parser_.emplace();
   parser_->body_limit(core_->config.max_body_bytes);
   parser_->header_limit(kHeaderLimitBytes);
+  if (buffer_.size() > 0) return StartRequest();
+  // Beast's timeout closes the socket: right for a connection nobody uses.
   stream_.expires_after(
-      reject_ ? std::min<std::chrono::seconds>(kRejectTimeout, core_->config.idle_timeout)
+      reject_ ? std::min<std::chrono::milliseconds>(kRejectTimeout, core_->config.idle_timeout)
               : core_->config.idle_timeout);
+  stream_.async_read_some(
+      buffer_.prepare(kFirstReadBytes),
+      [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnFirstBytes(ec, n); });
+}
+
+void Session::OnFirstBytes(beast::error_code ec, size_t n) {
+  if (ec) {
+    // A keep-alive connection left idle, or never used: closed unanswered.
+    if (ec == beast::error::timeout && !reject_) CountLimit(Limit::kIdleTimeout);
+    return Close();
+  }
+  buffer_.commit(n);
+  StartRequest();
+}
+
+void Session::StartRequest() {
+  if (state_ == State::kClosed) return;
+  const std::chrono::milliseconds timeout =
+      reject_ ? std::min<std::chrono::milliseconds>(kRejectTimeout, core_->config.request_timeout)
+              : core_->config.request_timeout;
+  ++request_seq_;
+  request_timed_out_ = false;
+  request_timer_.expires_after(timeout);
+  request_timer_.async_wait(
+      [self = shared_from_this(), request = request_seq_](beast::error_code ec) {
+        if (!ec) self->OnRequestTimeout(request);
+      });
+  // Only a backstop: request_timer_ ends a stalled read first, and answers it.
+  stream_.expires_after(timeout + kLingerTimeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
 }
 
+void Session::OnRequestTimeout(uint64_t request) {
+  if (request != request_seq_ || state_ != State::kReading) return;  // read in time
+  request_timed_out_ = true;
+  // The pending read (or 100 Continue write) completes with operation_aborted.
+  beast::error_code ignored;
+  stream_.socket().cancel(ignored);
+}
+
 void Session::OnHeader(beast::error_code ec) {
+  // The timer may have fired as the header completed: the body is not read.
+  if (!ec && request_timed_out_) ec = net::error::operation_aborted;
   if (ec) return OnReadError(ec);
   started_ = std::chrono::steady_clock::now();
   route_label_ = std::string(core_->router->RouteLabel(PathOf(Sv(parser_->get().target()))));
@@ -136,7 +180,7 @@ void Session::OnHeader(beast::error_code ec) {
     continue_ = http::response<http::empty_body>(http::status::continue_, 11);
     http::async_write(stream_, continue_,
                       [self = shared_from_this(), read_body](beast::error_code ec, size_t) {
-                        if (ec) return self->Close();
+                        if (ec) return self->OnReadError(ec);
                         read_body();
                       });
     return;
@@ -150,17 +194,29 @@ void Session::OnBody(beast::error_code ec) {
 }
 
 void Session::OnReadError(beast::error_code ec) {
+  request_timer_.cancel();
   if (state_ == State::kClosed) return;
   started_ = std::chrono::steady_clock::now();
   if (parser_->is_header_done()) {
     route_label_ = std::string(core_->router->RouteLabel(PathOf(Sv(parser_->get().target()))));
   }
+  if (request_timed_out_) {
+    if (reject_) return Close();
+    CountLimit(Limit::kRequestTimeout);
+    return WriteErrorAndClose(ErrorResponse(
+        408, "RequestTimeoutException",
+        fmt::format("the request did not arrive in full within {:g} s of its first byte "
+                    "(headers and body; roentgen serve --http-request-timeout)",
+                    static_cast<double>(core_->config.request_timeout.count()) / 1000.0)));
+  }
   if (ec == http::error::body_limit) {
+    CountLimit(Limit::kBodySize);
     return WriteErrorAndClose(
         ErrorResponse(413, "RequestEntityTooLargeException",
                       fmt::format("request body exceeds {} bytes", core_->config.max_body_bytes)));
   }
   if (ec == http::error::header_limit) {
+    CountLimit(Limit::kHeaderSize);
     return WriteErrorAndClose(
         ErrorResponse(431, "InvalidRequestException", "request headers exceed 16 KiB"));
   }
@@ -175,6 +231,7 @@ void Session::OnReadError(beast::error_code ec) {
 
 void Session::HandleRequest() {
   state_ = State::kHandling;
+  request_timer_.cancel();
   stream_.expires_never();
   auto message = parser_->release();
   keep_alive_ = message.keep_alive();
@@ -196,6 +253,7 @@ void Session::HandleRequest() {
     Result<std::string> plain = Gunzip(request.body, core_->config.max_body_bytes);
     if (!plain.ok()) {
       bool too_large = plain.status().code() == StatusCode::kResourceExhausted;
+      if (too_large) CountLimit(Limit::kBodySize);
       return Write(
           ErrorResponse(too_large ? 413 : 400,
                         too_large ? "RequestEntityTooLargeException" : "InvalidRequestException",
@@ -237,6 +295,7 @@ void Session::WriteErrorAndClose(HttpResponse response) {
 void Session::Write(HttpResponse response) {
   if (state_ == State::kClosed) return;
   state_ = State::kWriting;
+  request_timer_.cancel();
   response_ = {};
   response_.version(11);
   response_.result(static_cast<unsigned>(response.status));
@@ -275,7 +334,10 @@ void Session::Write(HttpResponse response) {
 }
 
 void Session::OnWrite(beast::error_code ec) {
-  if (ec) return Close();
+  if (ec) {
+    if (ec == beast::error::timeout) CountLimit(Limit::kResponseTimeout);
+    return Close();
+  }
   if (linger_after_write_) {
     state_ = State::kClosed;
     beast::error_code ignored;
@@ -304,6 +366,7 @@ void Session::ForceClose() { Close(); }
 
 void Session::Close() {
   state_ = State::kClosed;
+  request_timer_.cancel();
   beast::error_code ignored;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
   stream_.close();

@@ -30,6 +30,7 @@
 #include "api/http.h"
 #include "api/http_server.h"
 #include "api/http_stream.h"
+#include "api/limits.h"
 #include "common/metrics.h"
 
 namespace roentgen::api::internal {
@@ -56,6 +57,7 @@ struct ServerCore {
 
   Gauge* connections_gauge = nullptr;
   Counter* rejected_counter = nullptr;
+  std::array<Counter*, kLimitCount> limit_counters{};  // roentgen_limits_exceeded_total
   Counter* tls_handshake_failures = nullptr;
   // HTTPS: the TLS context new connections use (replaced by a reload, under
   // `mu`); null: plain HTTP.
@@ -81,7 +83,13 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class State { kReading, kHandling, kWriting, kClosed };
 
   void OnHandshake(boost::beast::error_code ec);
+  // Waits (idle_timeout) for the next request's first bytes, unless they are
+  // buffered already (pipelined).
   void ReadHeader();
+  void OnFirstBytes(boost::beast::error_code ec, size_t n);
+  // The request has begun: request_timeout runs until it has been read.
+  void StartRequest();
+  void OnRequestTimeout(uint64_t request);
   void OnHeader(boost::beast::error_code ec);
   void OnBody(boost::beast::error_code ec);
   void OnReadError(boost::beast::error_code ec);
@@ -94,9 +102,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void Linger(size_t drained);
   void Close();
   void Finish();  // bookkeeping, once
+  void CountLimit(Limit limit) { core_->limit_counters[static_cast<size_t>(limit)]->Inc(); }
 
   std::shared_ptr<ServerCore> core_;  // declared first: the socket dies before the io_context
   HttpStream stream_;
+  // Bounds the read of one request; on expiry the read is cancelled and
+  // answered 408 (Beast's own stream timeout would close the socket first).
+  boost::asio::steady_timer request_timer_;
+  uint64_t request_seq_ = 0;        // the request being read, for a late timer
+  bool request_timed_out_ = false;  // its read was cancelled by request_timer_
   const uint64_t id_;
   const bool reject_;
   std::string remote_address_;
