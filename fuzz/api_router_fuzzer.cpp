@@ -42,8 +42,8 @@ struct Server {
     config.rollups = &rollups;
     pipeline = std::make_unique<ingest::Pipeline>(config, store, metrics);
     if (!pipeline->Start().ok()) std::abort();
-    api::RegisterXRayApi(router, *pipeline, store, metrics);
-    api::RegisterServiceMapApis(router, store, rollups);
+    api::RegisterXRayApi(router, *pipeline, store, metrics, api::QueryLimits{});
+    api::RegisterServiceMapApis(router, store, rollups, metrics, api::QueryLimits{});
   }
   ~Server() { pipeline->Stop(); }
 

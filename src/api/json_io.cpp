@@ -255,11 +255,13 @@ Result<TimeRange> ReadTimeRange(const RequestBody& body) {
   return TimeRange{**start, **end};
 }
 
-Result<std::vector<xray::TraceId>> ReadTraceIds(const RequestBody& body, size_t max_ids) {
+Result<std::vector<xray::TraceId>> ReadTraceIds(const RequestBody& body, size_t max_ids,
+                                                Counter* over_limit) {
   Field<simdjson::dom::array> ids = body.Array("TraceIds");
   if (!ids.ok()) return ids.status();
   if (!ids->has_value()) return Status::InvalidArgument("TraceIds: required");
   if ((*ids)->size() > max_ids) {
+    if (over_limit != nullptr) over_limit->Inc();
     return Status::InvalidArgument(
         fmt::format("TraceIds: at most {} trace ids per call, got {}", max_ids, (*ids)->size()));
   }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "api/http.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "xray/ids.h"
 
@@ -80,8 +81,10 @@ Result<TimeRange> ReadTimeRange(const RequestBody& body);
 
 // The request's "TraceIds": required, at most `max_ids` elements, each a valid
 // trace id; a repeated id is kept once (first occurrence). InvalidArgument
-// names the offending element ("TraceIds[2]: …").
-Result<std::vector<xray::TraceId>> ReadTraceIds(const RequestBody& body, size_t max_ids);
+// names the offending element ("TraceIds[2]: …"); more than `max_ids`
+// elements also increment `over_limit` (when given).
+Result<std::vector<xray::TraceId>> ReadTraceIds(const RequestBody& body, size_t max_ids,
+                                                Counter* over_limit = nullptr);
 
 // For calls whose results are never split into pages: OK when "NextToken" is
 // absent or empty, else InvalidArgument "NextToken: this server <why>".

@@ -5,6 +5,8 @@
 //    Period?     time-series period in whole seconds, > 0, at most kMaxPoints
 //                periods over the range; default DefaultPeriodSeconds(range)
 //    MaxTraces?  candidates to scan, 1..kMaxMaxTraces, default kDefaultMaxTraces}
+// (the range at most QueryLimits::max_range_us long; Limit, Period and
+// MaxTraces past their maximum are counted in roentgen_limits_exceeded_total)
 // answers the aggregates of trace_analytics.h over every matching trace, plus
 //   TracesProcessedCount  candidates scanned
 //   Complete              the whole range was scanned
@@ -59,9 +61,10 @@ int64_t DefaultPeriodSeconds(int64_t range_us) {
 }
 
 Result<AnalyticsRequest> ParseAnalyticsRequest(const RequestBody& body,
-                                               const filter::GroupResolver* groups) {
+                                               const filter::GroupResolver* groups,
+                                               const ApiLimits& limits) {
   AnalyticsRequest r;
-  Result<TraceQuery> query = ParseTraceQuery(body, groups);
+  Result<TraceQuery> query = ParseTraceQuery(body, groups, limits);
   if (!query.ok()) return query.status();
   r.query = std::move(query).value();
   const int64_t range_us = r.query.scan.end_us - r.query.scan.start_us;
@@ -70,6 +73,7 @@ Result<AnalyticsRequest> ParseAnalyticsRequest(const RequestBody& body,
   if (!limit.ok()) return limit.status();
   const int64_t n = limit->value_or(kDefaultLimit);
   if (n < 1 || n > kMaxLimit) {
+    if (n > kMaxLimit) limits.Count(Limit::kAnalyticsLimit);
     return Status::InvalidArgument(
         fmt::format("Limit: must be between 1 and {}, got {}", kMaxLimit, n));
   }
@@ -88,9 +92,11 @@ Result<AnalyticsRequest> ParseAnalyticsRequest(const RequestBody& body,
     const int64_t periods = (range_us + period_s * 1'000'000 - 1) / (period_s * 1'000'000);
     if (periods > kMaxPoints) {
       const int64_t range_s = (range_us + 999'999) / 1'000'000;
-      return Status::InvalidArgument(fmt::format(
-          "Period: {} s over a {} s range makes {} periods, more than {}; use at least {} s",
-          period_s, range_s, periods, kMaxPoints, (range_s + kMaxPoints - 1) / kMaxPoints));
+      return limits.Refuse(
+          Limit::kTimeSeriesPoints,
+          fmt::format(
+              "Period: {} s over a {} s range makes {} periods, more than {}; use at least {} s",
+              period_s, range_s, periods, kMaxPoints, (range_s + kMaxPoints - 1) / kMaxPoints));
     }
   }
   r.config.period_us = period_s * 1'000'000;
@@ -99,6 +105,7 @@ Result<AnalyticsRequest> ParseAnalyticsRequest(const RequestBody& body,
   if (!max_traces.ok()) return max_traces.status();
   const int64_t m = max_traces->value_or(kDefaultMaxTraces);
   if (m < 1 || m > kMaxMaxTraces) {
+    if (m > kMaxMaxTraces) limits.Count(Limit::kAnalyticsMaxTraces);
     return Status::InvalidArgument(
         fmt::format("MaxTraces: must be between 1 and {}, got {}", kMaxMaxTraces, m));
   }
@@ -110,10 +117,10 @@ Result<AnalyticsRequest> ParseAnalyticsRequest(const RequestBody& body,
 }
 
 void TraceAnalyticsHandler(store::Store& store, const filter::GroupResolver* groups,
-                           const HttpRequest& request, Responder respond) {
+                           const ApiLimits& limits, const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  Result<AnalyticsRequest> parsed = ParseAnalyticsRequest(body, groups);
+  Result<AnalyticsRequest> parsed = ParseAnalyticsRequest(body, groups, limits);
   if (!parsed.ok()) return respond(StatusResponse(parsed.status()));
   const AnalyticsRequest& r = *parsed;
 
@@ -140,10 +147,11 @@ void TraceAnalyticsHandler(store::Store& store, const filter::GroupResolver* gro
 }  // namespace
 
 void RegisterAnalyticsApis(Router& router, store::Store& store,
-                           std::shared_ptr<const filter::GroupResolver> groups) {
+                           std::shared_ptr<const filter::GroupResolver> groups,
+                           std::shared_ptr<const ApiLimits> limits) {
   router.Add("POST", "/roentgen/TraceAnalytics",
-             [&store, groups](const HttpRequest& request, Responder respond) {
-               TraceAnalyticsHandler(store, groups.get(), request, std::move(respond));
+             [&store, groups, limits](const HttpRequest& request, Responder respond) {
+               TraceAnalyticsHandler(store, groups.get(), *limits, request, std::move(respond));
              });
 }
 

@@ -16,10 +16,12 @@ std::string_view TimeRangeTypeName(store::TimeRangeType type) {
   return "TraceId";
 }
 
-Result<TraceQuery> ParseTraceQuery(const RequestBody& body, const filter::GroupResolver* groups) {
+Result<TraceQuery> ParseTraceQuery(const RequestBody& body, const filter::GroupResolver* groups,
+                                   const ApiLimits& limits) {
   TraceQuery q;
   Result<TimeRange> range = ReadTimeRange(body);
   if (!range.ok()) return range.status();
+  RG_RETURN_IF_ERROR(limits.CheckRange(range->start_us, range->end_us));
   q.scan.start_us = range->start_us;
   q.scan.end_us = range->end_us;
   q.scan.descending = true;

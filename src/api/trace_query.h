@@ -10,13 +10,15 @@
 // filter the scan's candidates must match.
 //
 // Errors: InvalidArgument naming the field ("TimeRangeType: …",
-// "FilterExpression: column N: …"). Pure; thread-safe when `groups` is.
+// "FilterExpression: column N: …"), a range longer than `limits` allows
+// (counted). Thread-safe when `groups` is.
 #pragma once
 
 #include <optional>
 #include <string_view>
 
 #include "api/json_io.h"
+#include "api/limits.h"
 #include "filter/filter.h"
 #include "store/store.h"
 
@@ -32,7 +34,8 @@ struct TraceQuery {
   }
 };
 
-Result<TraceQuery> ParseTraceQuery(const RequestBody& body, const filter::GroupResolver* groups);
+Result<TraceQuery> ParseTraceQuery(const RequestBody& body, const filter::GroupResolver* groups,
+                                   const ApiLimits& limits);
 
 // "TraceId", "Event" or "Service".
 std::string_view TimeRangeTypeName(store::TimeRangeType type);

@@ -9,16 +9,18 @@
 namespace roentgen::api {
 
 void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& store,
-                     MetricsRegistry& metrics) {
-  RegisterPutApis(router, pipeline, metrics);
+                     MetricsRegistry& metrics, const QueryLimits& limits) {
+  auto api_limits = std::make_shared<const ApiLimits>(limits, metrics);
+  RegisterPutApis(router, pipeline, metrics, api_limits);
   auto groups = std::make_shared<GroupRegistry>(store);
-  RegisterReadApis(router, store, groups);
-  RegisterAnalyticsApis(router, store, groups);
+  RegisterReadApis(router, store, groups, api_limits);
+  RegisterAnalyticsApis(router, store, groups, api_limits);
   RegisterGroupApis(router, std::move(groups));
 }
 
-void RegisterServiceMapApis(Router& router, store::Store& store, graph::RollupStore& rollups) {
-  RegisterGraphApis(router, store, rollups);
+void RegisterServiceMapApis(Router& router, store::Store& store, graph::RollupStore& rollups,
+                            MetricsRegistry& metrics, const QueryLimits& limits) {
+  RegisterGraphApis(router, store, rollups, std::make_shared<const ApiLimits>(limits, metrics));
 }
 
 }  // namespace roentgen::api

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "api/http.h"
+#include "api/limits.h"
 #include "common/metrics.h"
 #include "graph/rollup_store.h"
 #include "ingest/pipeline.h"
@@ -15,12 +16,15 @@
 
 namespace roentgen::api {
 
+// `limits`: the query limits an operator set; every limit is counted in
+// `metrics` (roentgen_limits_exceeded_total, limits.h).
 void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& store,
-                     MetricsRegistry& metrics);
+                     MetricsRegistry& metrics, const QueryLimits& limits);
 
 // GetServiceGraph, GetTraceGraph and GetTimeSeriesServiceStatistics over the
 // rollups the pipeline keeps (PipelineConfig::rollups) and the store. The
 // rollups must outlive the router.
-void RegisterServiceMapApis(Router& router, store::Store& store, graph::RollupStore& rollups);
+void RegisterServiceMapApis(Router& router, store::Store& store, graph::RollupStore& rollups,
+                            MetricsRegistry& metrics, const QueryLimits& limits);
 
 }  // namespace roentgen::api

@@ -20,6 +20,9 @@
 // a filter are answered the same way (every trace matches), so that they are
 // exact from the first second; a NextToken issued then stays valid after.
 //
+// [StartTime, EndTime) is at most QueryLimits::max_range_us long (which also
+// bounds the time series: at most that range over 60 s periods).
+//
 // EntitySelectorExpression absent = every edge's statistics (X-Ray: "If no
 // selector expression is specified, edge statistics are returned"). Period:
 // seconds, a positive multiple of 60, default 60. ForecastStatistics is
@@ -53,10 +56,12 @@ constexpr size_t kMaxScannedPerPage = 100000;
 constexpr int64_t kDefaultPeriodSeconds = 60;
 
 struct GraphContext {
-  GraphContext(store::Store& s, graph::RollupStore& r) : store(s), rollups(r), groups(s) {}
+  GraphContext(store::Store& s, graph::RollupStore& r, std::shared_ptr<const ApiLimits> l)
+      : store(s), rollups(r), groups(s), limits(std::move(l)) {}
   store::Store& store;
   graph::RollupStore& rollups;
   GroupRegistry groups;
+  std::shared_ptr<const ApiLimits> limits;
 };
 
 // The time window, the group's filter, whether the traces are scanned (a
@@ -71,11 +76,14 @@ struct GraphQuery {
   uint64_t fingerprint = 0;
 };
 
-Result<GraphQuery> ParseGraphQuery(const RequestBody& body, const GroupRegistry& groups,
-                                   const graph::RollupStore& rollups, std::string_view operation) {
+Result<GraphQuery> ParseGraphQuery(const RequestBody& body, const GraphContext& ctx,
+                                   std::string_view operation) {
+  const GroupRegistry& groups = ctx.groups;
+  const graph::RollupStore& rollups = ctx.rollups;
   GraphQuery q;
   Result<TimeRange> range = ReadTimeRange(body);
   if (!range.ok()) return range.status();
+  RG_RETURN_IF_ERROR(ctx.limits->CheckRange(range->start_us, range->end_us));
   q.start_us = range->start_us;
   q.end_us = range->end_us;
 
@@ -175,7 +183,7 @@ graph::RollupConfig QueryLocalRollups() {
 void GetServiceGraph(GraphContext& ctx, const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  Result<GraphQuery> q = ParseGraphQuery(body, ctx.groups, ctx.rollups, "ServiceGraph");
+  Result<GraphQuery> q = ParseGraphQuery(body, ctx, "ServiceGraph");
   if (!q.ok()) return respond(StatusResponse(q.status()));
   if (!q->scan) {
     return respond(
@@ -196,8 +204,7 @@ void GetTimeSeriesServiceStatistics(GraphContext& ctx, const HttpRequest& reques
                                     Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  Result<GraphQuery> q =
-      ParseGraphQuery(body, ctx.groups, ctx.rollups, "TimeSeriesServiceStatistics");
+  Result<GraphQuery> q = ParseGraphQuery(body, ctx, "TimeSeriesServiceStatistics");
   if (!q.ok()) return respond(StatusResponse(q.status()));
   Field<std::string_view> expression = body.String("EntitySelectorExpression");
   if (!expression.ok()) return respond(StatusResponse(expression.status()));
@@ -246,7 +253,8 @@ void GetTraceGraph(GraphContext& ctx, const HttpRequest& request, Responder resp
       !s.ok()) {
     return respond(StatusResponse(s));
   }
-  Result<std::vector<xray::TraceId>> ids = ReadTraceIds(body, kMaxTraceGraphIds);
+  Result<std::vector<xray::TraceId>> ids =
+      ReadTraceIds(body, kMaxTraceGraphIds, ctx.limits->counter(Limit::kTraceIds));
   if (!ids.ok()) return respond(StatusResponse(ids.status()));
   const std::vector<xray::TraceId>& trace_ids = *ids;
   std::vector<graph::TraceGraph> graphs;
@@ -263,8 +271,9 @@ void GetTraceGraph(GraphContext& ctx, const HttpRequest& request, Responder resp
 
 }  // namespace
 
-void RegisterGraphApis(Router& router, store::Store& store, graph::RollupStore& rollups) {
-  auto ctx = std::make_shared<GraphContext>(store, rollups);
+void RegisterGraphApis(Router& router, store::Store& store, graph::RollupStore& rollups,
+                       std::shared_ptr<const ApiLimits> limits) {
+  auto ctx = std::make_shared<GraphContext>(store, rollups, std::move(limits));
   using Fn = void (*)(GraphContext&, const HttpRequest&, Responder);
   const std::pair<const char*, Fn> routes[] = {
       {"/ServiceGraph", &GetServiceGraph},

@@ -262,7 +262,7 @@ TEST_F(GraphTest, DefaultGroupIsScannedWhileTheRollupsRebuild) {
   graph::RollupStore restarted;  // a new process: nothing rolled up yet
   restarted.BeginRebuild();
   Router router;
-  RegisterServiceMapApis(router, store_, restarted);
+  RegisterServiceMapApis(router, store_, restarted, metrics_, query_limits_);
   HttpResponse during = PostTo(router, "/ServiceGraph", request.dump());
   ASSERT_EQ(during.status, 200) << during.body;
   EXPECT_EQ(Json(during)["Services"], expected["Services"]);

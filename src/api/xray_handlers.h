@@ -7,6 +7,7 @@
 
 #include "api/group_registry.h"
 #include "api/http.h"
+#include "api/limits.h"
 #include "common/metrics.h"
 #include "graph/rollup_store.h"
 #include "ingest/pipeline.h"
@@ -14,14 +15,19 @@
 
 namespace roentgen::api {
 
+// Each takes the limits its handlers check and count (limits.h), shared
+// among them.
+
 // xray_put.cpp: PutTraceSegments (POST /TraceSegments), PutTelemetryRecords
 // (POST /TelemetryRecords).
-void RegisterPutApis(Router& router, ingest::Pipeline& pipeline, MetricsRegistry& metrics);
+void RegisterPutApis(Router& router, ingest::Pipeline& pipeline, MetricsRegistry& metrics,
+                     std::shared_ptr<const ApiLimits> limits);
 
 // xray_read.cpp: BatchGetTraces (POST /Traces), GetTraceSummaries
 // (POST /TraceSummaries). `groups` resolves group.name / group.arn in filters.
 void RegisterReadApis(Router& router, store::Store& store,
-                      std::shared_ptr<const filter::GroupResolver> groups);
+                      std::shared_ptr<const filter::GroupResolver> groups,
+                      std::shared_ptr<const ApiLimits> limits);
 
 // xray_groups.cpp: CreateGroup, GetGroup, GetGroups (POST /Groups), UpdateGroup,
 // DeleteGroup.
@@ -30,12 +36,14 @@ void RegisterGroupApis(Router& router, std::shared_ptr<GroupRegistry> groups);
 // xray_graph.cpp: GetServiceGraph (POST /ServiceGraph), GetTraceGraph
 // (POST /TraceGraph), GetTimeSeriesServiceStatistics
 // (POST /TimeSeriesServiceStatistics).
-void RegisterGraphApis(Router& router, store::Store& store, graph::RollupStore& rollups);
+void RegisterGraphApis(Router& router, store::Store& store, graph::RollupStore& rollups,
+                       std::shared_ptr<const ApiLimits> limits);
 
 // trace_analytics_api.cpp: Roentgen's TraceAnalytics extension (POST
 // /roentgen/TraceAnalytics), aggregates over the traces a filter matches.
 // `groups` resolves group.name / group.arn in filters.
 void RegisterAnalyticsApis(Router& router, store::Store& store,
-                           std::shared_ptr<const filter::GroupResolver> groups);
+                           std::shared_ptr<const filter::GroupResolver> groups,
+                           std::shared_ptr<const ApiLimits> limits);
 
 }  // namespace roentgen::api

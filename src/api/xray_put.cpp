@@ -5,8 +5,11 @@
 // queued and the response (200 {"UnprocessedTraceSegments": [{Id, ErrorCode,
 // Message}]}) is sent only once they are durable. At most
 // kMaxDocumentsPerPut documents per request (X-Ray sets no count limit; its
-// daemon sends up to 50): more is an InvalidRequestException. A full ingest
-// queue answers 429 ThrottledException (retryable), a store failure 500.
+// daemon sends up to 50): more is an InvalidRequestException. A document over
+// 64 KB is reported under its Id (read without parsing it, xray/document_id.h)
+// and the rest of the batch is stored. Both limits are counted
+// (roentgen_limits_exceeded_total). A full ingest queue answers 429
+// ThrottledException (retryable), a store failure 500.
 //
 // PutTelemetryRecords: POST /TelemetryRecords — the shape is validated and the
 // daemon's counts are exported as metrics (roentgen_telemetry_records_total,
@@ -20,6 +23,7 @@
 
 #include "api/json_io.h"
 #include "api/xray_handlers.h"
+#include "xray/segment_parser.h"
 
 namespace roentgen::api {
 namespace {
@@ -27,7 +31,9 @@ namespace {
 constexpr size_t kMaxDocumentsPerPut = 1000;
 constexpr size_t kMaxTelemetryRecords = 1000;
 
-void PutTraceSegments(ingest::Pipeline& pipeline, const HttpRequest& request, Responder respond) {
+// `limits` is shared: the answer may come after the routes are gone (a drain).
+void PutTraceSegments(ingest::Pipeline& pipeline, std::shared_ptr<const ApiLimits> limits,
+                      const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
   Field<simdjson::dom::array> docs = body.Array("TraceSegmentDocuments");
@@ -35,9 +41,10 @@ void PutTraceSegments(ingest::Pipeline& pipeline, const HttpRequest& request, Re
   if (!docs->has_value()) return respond(InvalidRequest("TraceSegmentDocuments: required"));
   const simdjson::dom::array array = **docs;
   if (array.size() > kMaxDocumentsPerPut) {
-    return respond(InvalidRequest(
+    return respond(StatusResponse(limits->Refuse(
+        Limit::kDocumentsPerRequest,
         fmt::format("TraceSegmentDocuments: at most {} documents per request, got {}",
-                    kMaxDocumentsPerPut, array.size())));
+                    kMaxDocumentsPerPut, array.size()))));
   }
   std::vector<std::string> documents;
   documents.reserve(array.size());
@@ -51,12 +58,15 @@ void PutTraceSegments(ingest::Pipeline& pipeline, const HttpRequest& request, Re
     documents.emplace_back(text);
     ++index;
   }
+  // The parse errors' codes (xray::ParseErrorCode).
+  static const std::string kTooLarge(xray::ParseErrorCode(xray::ParseError::kTooLarge));
   pipeline.Submit(std::move(documents),
-                  [respond](Status status, std::vector<ingest::DocumentOutcome> outcomes) {
+                  [respond, limits](Status status, std::vector<ingest::DocumentOutcome> outcomes) {
                     if (!status.ok()) return respond(StatusResponse(status));
                     nlohmann::json unprocessed = nlohmann::json::array();
                     for (const ingest::DocumentOutcome& o : outcomes) {
                       if (o.accepted) continue;
+                      if (o.error_code == kTooLarge) limits->Count(Limit::kDocumentSize);
                       nlohmann::json entry = nlohmann::json::object();
                       if (!o.id.empty()) entry["Id"] = o.id;
                       entry["ErrorCode"] = o.error_code;
@@ -113,7 +123,8 @@ Status ValidateTelemetryRecord(simdjson::dom::element element, size_t index,
   return Status::Ok();
 }
 
-void PutTelemetryRecords(TelemetryMetrics& metrics, const HttpRequest& request, Responder respond) {
+void PutTelemetryRecords(TelemetryMetrics& metrics, const ApiLimits& limits,
+                         const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
   for (const char* key : {"EC2InstanceId", "Hostname", "ResourceARN"}) {
@@ -124,8 +135,9 @@ void PutTelemetryRecords(TelemetryMetrics& metrics, const HttpRequest& request, 
   if (!records.ok()) return respond(StatusResponse(records.status()));
   if (!records->has_value()) return respond(InvalidRequest("TelemetryRecords: required"));
   if ((*records)->size() > kMaxTelemetryRecords) {
-    return respond(InvalidRequest(fmt::format("TelemetryRecords: at most {} records, got {}",
-                                              kMaxTelemetryRecords, (*records)->size())));
+    return respond(StatusResponse(limits.Refuse(
+        Limit::kTelemetryRecords, fmt::format("TelemetryRecords: at most {} records, got {}",
+                                              kMaxTelemetryRecords, (*records)->size()))));
   }
   std::array<int64_t, 4> counts{};
   size_t index = 0;
@@ -143,14 +155,16 @@ void PutTelemetryRecords(TelemetryMetrics& metrics, const HttpRequest& request, 
 
 }  // namespace
 
-void RegisterPutApis(Router& router, ingest::Pipeline& pipeline, MetricsRegistry& metrics) {
-  router.Add("POST", "/TraceSegments", [&pipeline](const HttpRequest& request, Responder respond) {
-    PutTraceSegments(pipeline, request, std::move(respond));
-  });
+void RegisterPutApis(Router& router, ingest::Pipeline& pipeline, MetricsRegistry& metrics,
+                     std::shared_ptr<const ApiLimits> limits) {
+  router.Add("POST", "/TraceSegments",
+             [&pipeline, limits](const HttpRequest& request, Responder respond) {
+               PutTraceSegments(pipeline, limits, request, std::move(respond));
+             });
   auto telemetry = std::make_shared<TelemetryMetrics>(metrics);
   router.Add("POST", "/TelemetryRecords",
-             [telemetry](const HttpRequest& request, Responder respond) {
-               PutTelemetryRecords(*telemetry, request, std::move(respond));
+             [telemetry, limits](const HttpRequest& request, Responder respond) {
+               PutTelemetryRecords(*telemetry, *limits, request, std::move(respond));
              });
 }
 

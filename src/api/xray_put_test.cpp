@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "api/testing/api_fixture.h"
@@ -38,6 +39,27 @@ TEST_F(PutTest, MixedDocumentsReportOnlyTheBadOnesAfterTheGoodAreStored) {
       4u);
 }
 
+// X-Ray's 64 KB per document: the one over it comes back under its Id, the
+// rest of the batch is stored, and the limit is counted.
+TEST_F(PutTest, ADocumentOver64KBIsReportedUnderItsIdAndTheRestStored) {
+  const std::string good = SegmentJson(TraceIdText(1), SegmentIdText(1), 10.0, 11.0);
+  std::string big = SegmentJson(TraceIdText(2), SegmentIdText(2), 10.0, 11.0);
+  big.insert(1, R"("metadata":{"default":{"blob":")" + std::string(70 * 1024, 'x') + R"("}},)");
+  HttpResponse r = Post("/TraceSegments", json{{"TraceSegmentDocuments", {big, good}}});
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 200);
+  const json unprocessed = Json(r)["UnprocessedTraceSegments"];
+  ASSERT_EQ(unprocessed.size(), 1u) << unprocessed;
+  EXPECT_EQ(unprocessed[0]["Id"], SegmentIdText(2));
+  EXPECT_EQ(unprocessed[0]["ErrorCode"], "TooLarge");
+  EXPECT_EQ(unprocessed[0]["Message"],
+            fmt::format("document is {} bytes, over the 65536-byte limit", big.size()));
+  EXPECT_EQ(store_.document_count(), 1u);
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kDocumentSize).Value(), 1u);
+  EXPECT_EQ(
+      metrics_.GetCounter("roentgen_segments_rejected_total", "", {{"reason", "TooLarge"}}).Value(),
+      1u);
+}
+
 TEST_F(PutTest, ArrayOfSubsegmentsIsOneDocument) {
   const std::string array = "[" +
                             ingest::testing::SubsegmentJson(TraceIdText(3), SegmentIdText(5),
@@ -76,6 +98,7 @@ TEST_F(PutTest, MalformedRequestsAreInvalidRequestExceptions) {
       Post("/TraceSegments", json{{"TraceSegmentDocuments", std::vector<std::string>(1001, "{}")}}),
       "TraceSegmentDocuments: at most 1000 documents per request, got 1001");
   EXPECT_EQ(store_.write_calls(), 0u);
+  EXPECT_EQ(LimitCounter(metrics_, Limit::kDocumentsPerRequest).Value(), 1u);
 }
 
 TEST_F(PutTest, StoreFailureIsAnInternalFailure) {

@@ -10,7 +10,8 @@
 //
 // GetTraceSummaries: POST /TraceSummaries {StartTime, EndTime, TimeRangeType?,
 // Sampling?, SamplingStrategy?, FilterExpression?, NextToken?}. The range is
-// [StartTime, EndTime); the most recent traces come first. A page holds at most
+// [StartTime, EndTime), at most QueryLimits::max_range_us long; the most
+// recent traces come first. A page holds at most
 // kSummariesPerPage summaries and looks at no more than kMaxScannedPerPage
 // candidates; when it stops early it returns a NextToken (see page_token.h),
 // and the pages of one query return every matching trace exactly once.
@@ -86,7 +87,8 @@ Result<std::optional<json>> LoadTrace(store::Store& store, const xray::TraceId& 
   return std::optional<json>(std::move(trace));
 }
 
-void BatchGetTraces(store::Store& store, const HttpRequest& request, Responder respond) {
+void BatchGetTraces(store::Store& store, const ApiLimits& limits, const HttpRequest& request,
+                    Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
   if (Status s =
@@ -94,7 +96,8 @@ void BatchGetTraces(store::Store& store, const HttpRequest& request, Responder r
       !s.ok()) {
     return respond(StatusResponse(s));
   }
-  Result<std::vector<xray::TraceId>> ids = ReadTraceIds(body, kMaxTraceIdsPerBatchGet);
+  Result<std::vector<xray::TraceId>> ids =
+      ReadTraceIds(body, kMaxTraceIdsPerBatchGet, limits.counter(Limit::kTraceIds));
   if (!ids.ok()) return respond(StatusResponse(ids.status()));
   const std::vector<xray::TraceId>& trace_ids = *ids;
   json traces = json::array();
@@ -119,9 +122,10 @@ struct SummariesQuery {
 };
 
 Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body,
-                                           const filter::GroupResolver* groups) {
+                                           const filter::GroupResolver* groups,
+                                           const ApiLimits& limits) {
   SummariesQuery q;
-  Result<TraceQuery> query = ParseTraceQuery(body, groups);
+  Result<TraceQuery> query = ParseTraceQuery(body, groups, limits);
   if (!query.ok()) return query.status();
   q.query = std::move(query).value();
   store::ScanOptions& scan = q.query.scan;
@@ -178,10 +182,10 @@ bool Sampled(const xray::TraceId& id, double rate) {
 }
 
 void GetTraceSummaries(store::Store& store, const filter::GroupResolver* groups,
-                       const HttpRequest& request, Responder respond) {
+                       const ApiLimits& limits, const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  Result<SummariesQuery> query = ParseSummariesQuery(body, groups);
+  Result<SummariesQuery> query = ParseSummariesQuery(body, groups, limits);
   if (!query.ok()) return respond(StatusResponse(query.status()));
   const SummariesQuery& q = *query;
   const store::ScanOptions& scan = q.query.scan;
@@ -218,13 +222,14 @@ void GetTraceSummaries(store::Store& store, const filter::GroupResolver* groups,
 }  // namespace
 
 void RegisterReadApis(Router& router, store::Store& store,
-                      std::shared_ptr<const filter::GroupResolver> groups) {
-  router.Add("POST", "/Traces", [&store](const HttpRequest& request, Responder respond) {
-    BatchGetTraces(store, request, std::move(respond));
+                      std::shared_ptr<const filter::GroupResolver> groups,
+                      std::shared_ptr<const ApiLimits> limits) {
+  router.Add("POST", "/Traces", [&store, limits](const HttpRequest& request, Responder respond) {
+    BatchGetTraces(store, *limits, request, std::move(respond));
   });
   router.Add("POST", "/TraceSummaries",
-             [&store, groups](const HttpRequest& request, Responder respond) {
-               GetTraceSummaries(store, groups.get(), request, std::move(respond));
+             [&store, groups, limits](const HttpRequest& request, Responder respond) {
+               GetTraceSummaries(store, groups.get(), *limits, request, std::move(respond));
              });
 }
 

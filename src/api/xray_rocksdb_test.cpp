@@ -45,7 +45,7 @@ struct Server {
     pipeline_config.rollups = rollups;
     pipeline = std::make_unique<ingest::Pipeline>(pipeline_config, *store, metrics);
     EXPECT_TRUE(pipeline->Start().ok());
-    RegisterXRayApi(router, *pipeline, *store, metrics);
+    RegisterXRayApi(router, *pipeline, *store, metrics, QueryLimits{});
   }
   ~Server() { pipeline->Stop(); }
 

@@ -53,6 +53,9 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   ServeConfig& serve = command.serve;
   std::string listen = serve.host + ":" + std::to_string(serve.port);
   std::string retention = FormatDuration(serve.retention);
+  std::string request_timeout = FormatDuration(serve.http_request_timeout);
+  std::string idle_timeout = FormatDuration(serve.http_idle_timeout);
+  std::string max_query_range;
 
   CLI::App* serve_cmd =
       app.add_subcommand("serve",
@@ -82,6 +85,30 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
                    "Largest HTTP request body, after gzip decompression")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))
       ->capture_default_str();
+  // --- Limits (docs/api.md, Limits) ---
+  serve_cmd
+      ->add_option("--http-max-connections", serve.http_max_connections,
+                   "HTTP connections served at once; more are answered 503")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--http-request-timeout", request_timeout,
+                   "Time for a request's headers and body to arrive, from its first byte; "
+                   "a slower one is answered 408")
+      ->check(FromParser(ParseDuration, "DURATION"))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--http-idle-timeout", idle_timeout,
+                   "Time a connection may wait for its next request (or a client to take a "
+                   "response) before it is closed")
+      ->check(FromParser(ParseDuration, "DURATION"))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-query-range", max_query_range,
+                   "Longest StartTime-EndTime range a query may span (default: the retention "
+                   "plus a day)")
+      ->check(FromParser(ParseDuration, "DURATION"));
+  // --- end limits ---
   serve_cmd
       ->add_option("--udp-spool-max-bytes", serve.udp_spool_max_bytes,
                    "UDP datagrams are spooled to disk (under the data dir) before they are "
@@ -240,6 +267,9 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   serve.host = address.host;
   serve.port = address.port;
   serve.retention = ParseDuration(retention).value();
+  serve.http_request_timeout = ParseDuration(request_timeout).value();
+  serve.http_idle_timeout = ParseDuration(idle_timeout).value();
+  if (!max_query_range.empty()) serve.max_query_range = ParseDuration(max_query_range).value();
   serve.low_priority_indexing = indexing_priority == "low";
   serve.otlp_grpc_listen_explicit = otlp_grpc_listen->count() > 0;
   return command;

@@ -50,6 +50,24 @@ TEST(CommandLineTest, ServeDefaults) {
   EXPECT_EQ(c.udp_spool_max_bytes, uint64_t{1} << 30);
   EXPECT_EQ(c.otlp_spool_max_bytes, uint64_t{1} << 30);
   EXPECT_TRUE(c.low_priority_indexing);
+  EXPECT_EQ(c.http_max_connections, 1024u);
+  EXPECT_EQ(c.http_request_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(c.http_idle_timeout, std::chrono::seconds(60));
+  EXPECT_FALSE(c.max_query_range.has_value());
+  EXPECT_EQ(c.MaxQueryRange(), std::chrono::seconds(31 * 86400));  // the retention and a day
+}
+
+TEST(CommandLineTest, ServeLimitFlags) {
+  Parsed p = Parse({"serve", "--retention", "7d", "--http-max-connections", "10",
+                    "--http-request-timeout", "5s", "--http-idle-timeout", "2m"});
+  EXPECT_EQ(Serve(p).http_max_connections, 10u);
+  EXPECT_EQ(Serve(p).http_request_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(Serve(p).http_idle_timeout, std::chrono::seconds(120));
+  EXPECT_EQ(Serve(p).MaxQueryRange(), std::chrono::seconds(8 * 86400));
+  Parsed q = Parse({"serve", "--max-query-range", "6h"});
+  EXPECT_EQ(Serve(q).MaxQueryRange(), std::chrono::seconds(6 * 3600));
+  Parsed bad = Parse({"serve", "--http-idle-timeout", "soon"});
+  ASSERT_TRUE(std::holds_alternative<int>(bad.result));
 }
 
 TEST(CommandLineTest, ServeFlags) {

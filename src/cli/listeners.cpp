@@ -12,6 +12,9 @@ Result<std::unique_ptr<api::HttpServer>> StartHttp(const ServeConfig& config,
   http_config.port = config.port;
   http_config.threads = config.http_threads;
   http_config.max_body_bytes = config.max_body_bytes;
+  http_config.max_connections = config.http_max_connections;
+  http_config.request_timeout = config.http_request_timeout;
+  http_config.idle_timeout = config.http_idle_timeout;
   http_config.tls = {config.tls_cert_file, config.tls_key_file};
   auto http = std::make_unique<api::HttpServer>(http_config, router, metrics);
   if (Status s = http->Start(); !s.ok()) {

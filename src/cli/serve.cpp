@@ -164,10 +164,22 @@ Status ServeConfig::Validate() const {
     return Status::InvalidArgument("serve: unknown --log-level '" + log_level +
                                    "' (trace, debug, info, warn, error, off)");
   }
+  for (auto [flag, timeout] : {std::pair{"--http-request-timeout", http_request_timeout},
+                               std::pair{"--http-idle-timeout", http_idle_timeout}}) {
+    if (timeout < std::chrono::seconds(1)) {
+      return Status::InvalidArgument(fmt::format("serve: {} must be at least 1s", flag));
+    }
+  }
   api::HttpServerConfig http;
   http.threads = http_threads;
   http.max_body_bytes = max_body_bytes;
+  http.max_connections = http_max_connections;
+  http.request_timeout = http_request_timeout;
+  http.idle_timeout = http_idle_timeout;
   RG_RETURN_IF_ERROR(http.Validate());
+  if (MaxQueryRange() < std::chrono::minutes(1)) {
+    return Status::InvalidArgument("serve: --max-query-range must be at least 1m");
+  }
   for (auto [flag, bytes] : {std::pair{"--udp-spool-max-bytes", udp_spool_max_bytes},
                              std::pair{"--otlp-spool-max-bytes", otlp_spool_max_bytes}}) {
     if (bytes != 0 && bytes < (uint64_t{1} << 20)) {

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,16 @@ struct ServeConfig {
   std::string log_level = "info";  // trace, debug, info, warn, error, off
   int http_threads = 2;
   size_t max_body_bytes = 32 << 20;
+  // HTTP limits (api/http_server.h): connections served at once (more get
+  // 503); the time a request may take to arrive from its first byte (then
+  // 408); the time a connection may wait for a request, or for the client to
+  // take a response (then it is closed).
+  size_t http_max_connections = 1024;
+  std::chrono::seconds http_request_timeout{30};
+  std::chrono::seconds http_idle_timeout{60};
+  // The longest [StartTime, EndTime) a query may span (api/limits.h); unset:
+  // MaxQueryRange()'s default.
+  std::optional<std::chrono::seconds> max_query_range;
   ingest::PipelineConfig pipeline;
   // UDP datagrams are appended to a durable spool under the data dir before
   // they are parsed (ingest/spool.h), up to this many bytes not yet stored;
@@ -69,6 +80,12 @@ struct ServeConfig {
   Status Validate() const;
   // udp_allow parsed. Errors: InvalidArgument naming --udp-allow's item.
   Result<NetworkAllowlist> UdpAllowlist() const;
+  // max_query_range, by default the retention plus a day: a longer range
+  // cannot hold more traces, and a "last 30 days" query ending a little in
+  // the future still fits.
+  std::chrono::seconds MaxQueryRange() const {
+    return max_query_range.value_or(retention + std::chrono::hours(24));
+  }
 };
 
 // Runs the server until SIGINT/SIGTERM (which it blocks in the calling thread

@@ -167,6 +167,21 @@ TEST(ServeConfigTest, Validate) {
   config = {};
   config.data_dir = "";
   EXPECT_EQ(config.Validate(), Status::InvalidArgument("serve: --data-dir is empty"));
+  config = {};
+  config.http_request_timeout = std::chrono::seconds(0);
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("serve: --http-request-timeout must be at least 1s"));
+  config = {};
+  config.http_idle_timeout = std::chrono::seconds(0);
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("serve: --http-idle-timeout must be at least 1s"));
+  config = {};
+  config.http_max_connections = 0;
+  EXPECT_EQ(config.Validate(), Status::InvalidArgument("http: max_connections must be > 0"));
+  config = {};
+  config.max_query_range = std::chrono::seconds(59);
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("serve: --max-query-range must be at least 1m"));
 }
 
 TEST(ServeConfigTest, AnOpenApiBeyondLoopbackNeedsInsecure) {

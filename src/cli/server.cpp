@@ -108,8 +108,11 @@ Status Server::AddRoutes() {
 
   ingest::Pipeline& pipeline = intake_->pipeline();
   store::Store& store = store_->store();
-  api::RegisterXRayApi(router_, pipeline, store, metrics_);
-  api::RegisterServiceMapApis(router_, store, rollups_->rollups());
+  api::QueryLimits query_limits;
+  query_limits.max_range_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(config_.MaxQueryRange()).count();
+  api::RegisterXRayApi(router_, pipeline, store, metrics_, query_limits);
+  api::RegisterServiceMapApis(router_, store, rollups_->rollups(), metrics_, query_limits);
   otlp::RegisterOtlpHttp(router_, intake_->OtlpSink(), metrics_);  // POST /v1/traces
   // The web console (GET /, /favicon.svg, /assets/…), after the API routes.
   api::RegisterConsole(router_, api::EmbeddedConsoleAssets());

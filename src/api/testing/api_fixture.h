@@ -25,8 +25,8 @@ class ApiFixture : public ::testing::Test {
     config.rollups = &rollups_;
     pipeline_ = std::make_unique<ingest::Pipeline>(config, store_, metrics_);
     ASSERT_TRUE(pipeline_->Start().ok());
-    RegisterXRayApi(router_, *pipeline_, store_, metrics_);
-    RegisterServiceMapApis(router_, store_, rollups_);
+    RegisterXRayApi(router_, *pipeline_, store_, metrics_, query_limits_);
+    RegisterServiceMapApis(router_, store_, rollups_, metrics_, query_limits_);
   }
   void TearDown() override { pipeline_->Stop(); }
 
@@ -67,6 +67,8 @@ class ApiFixture : public ::testing::Test {
               (nlohmann::json{{"__type", "InvalidRequestException"}, {"message", message}}));
   }
 
+  // Ranges of any length (to year 9999) unless a test's constructor sets them.
+  QueryLimits query_limits_{.max_range_us = int64_t{253'402'300'800} * 1'000'000};
   ingest::testing::FakeStore store_;
   graph::RollupStore rollups_;
   MetricsRegistry metrics_;
