@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <linux/sock_diag.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/thread_name.h"
@@ -26,6 +28,18 @@ struct alignas(cmsghdr) Control {
 };
 
 std::string Errno(int err) { return std::strerror(err); }
+
+// The socket's cumulative drop counter (sk_drops, what SO_RXQ_OVFL reports),
+// or nullopt when the kernel does not say.
+std::optional<uint32_t> SocketDrops(int fd) {
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof(meminfo);
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) != 0 ||
+      len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t)) {
+    return std::nullopt;
+  }
+  return meminfo[SK_MEMINFO_DROPS];
+}
 
 std::string AddressText(const sockaddr* from) {
   char text[INET6_ADDRSTRLEN] = "?";
@@ -53,6 +67,11 @@ std::chrono::microseconds BusyPause(std::chrono::microseconds configured, int bu
   if (fits_us < 50) return std::chrono::microseconds(0);
   if (fits_us >= static_cast<double>(configured.count())) return configured;
   return std::chrono::microseconds(static_cast<int64_t>(fits_us));
+}
+
+uint32_t NewKernelDrops(uint32_t last, uint32_t cumulative) {
+  const uint32_t ahead = cumulative - last;  // modulo 2^32, as the kernel's counter wraps
+  return ahead < (uint32_t{1} << 31) ? ahead : 0;
 }
 
 Status UdpReceiverConfig::Validate() const {
@@ -140,8 +159,13 @@ Status UdpReceiver::Start() {
   }
   int one = 1;
   if (setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) != 0) {
-    spdlog::warn("udp: SO_RXQ_OVFL unavailable ({}); kernel drops will not be counted",
-                 Errno(errno));
+    const int err = errno;
+    if (!SocketDrops(fd_).has_value()) {
+      spdlog::warn(
+          "udp: neither SO_RXQ_OVFL ({}) nor SO_MEMINFO is available; datagrams the "
+          "kernel drops at a full buffer will not be counted",
+          Errno(err));
+    }
   }
 
   if (bind(fd_, found->ai_addr, found->ai_addrlen) != 0) {
@@ -201,7 +225,13 @@ void UdpReceiver::Run() {
   for (size_t i = 0; i < batch; ++i) {
     iovecs[i] = {storage.data() + i * size, size};
   }
-  uint32_t last_overflow = 0;
+  uint32_t counted_drops = 0;  // the kernel's cumulative count, as far as counted
+  auto note_drops = [&](uint32_t cumulative) {
+    if (const uint32_t n = NewKernelDrops(counted_drops, cumulative); n != 0) {
+      kernel_drops_.Inc(n);
+      counted_drops = cumulative;
+    }
+  };
   auto last_drain_end = std::chrono::steady_clock::now();
 
   while (!stopping_.load(std::memory_order_relaxed)) {
@@ -244,9 +274,7 @@ void UdpReceiver::Run() {
           if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
             uint32_t overflow = 0;
             std::memcpy(&overflow, CMSG_DATA(c), sizeof(overflow));
-            // A cumulative count of datagrams the kernel dropped (it wraps).
-            if (overflow != last_overflow) kernel_drops_.Inc(overflow - last_overflow);
-            last_overflow = overflow;
+            note_drops(overflow);  // as of this datagram's arrival
           }
         }
         if (check_sender &&
@@ -269,6 +297,9 @@ void UdpReceiver::Run() {
       drained_bytes += delivered_bytes;
       if (static_cast<size_t>(n) < batch) break;
     }
+    // The socket is empty: drops since the last datagram read (the end of a
+    // burst) are counted now, not when the next datagram comes.
+    if (std::optional<uint32_t> drops = SocketDrops(fd_)) note_drops(*drops);
     const auto now = std::chrono::steady_clock::now();
     const std::chrono::microseconds pause =
         drained >= batch ? BusyPause(config_.busy_pause, receive_buffer_bytes_, drained_bytes,

@@ -14,7 +14,11 @@
 //   roentgen_udp_datagrams_received_total, roentgen_udp_bytes_received_total,
 //   roentgen_udp_datagrams_dropped_total{reason="too_large"}   (> max_datagram_bytes)
 //   roentgen_udp_datagrams_dropped_total{reason="not_allowed"} (sender not in `allow`)
-//   roentgen_udp_datagrams_dropped_total{reason="kernel_buffer_full"} (SO_RXQ_OVFL)
+//   roentgen_udp_datagrams_dropped_total{reason="kernel_buffer_full"} (the
+//     socket's drop counter: datagrams the kernel dropped because the receive
+//     buffer was full, read from each datagram (SO_RXQ_OVFL) and after each
+//     drain of the socket (SO_MEMINFO), so the drops at the end of a burst,
+//     with no datagram after them, are counted too)
 //   roentgen_udp_receive_buffer_bytes (gauge: what the kernel granted)
 //
 // Lifetime: Start() once, Stop() (idempotent, also run by the destructor) wakes
@@ -67,6 +71,13 @@ using DatagramCallback = std::function<void(std::string_view datagram)>;
 // when that leaves less than 50 µs. Pure; public for its test.
 std::chrono::microseconds BusyPause(std::chrono::microseconds configured, int buffer_bytes,
                                     uint64_t drained_bytes, std::chrono::nanoseconds elapsed);
+
+// The drops to count on reading the kernel's cumulative drop counter
+// (`cumulative`, a wrapping 32-bit count) after `last` was counted: the
+// difference, or 0 when `cumulative` is not ahead (a datagram queued before
+// drops that SO_MEMINFO reported already carries an older count). Pure;
+// public for its test.
+uint32_t NewKernelDrops(uint32_t last, uint32_t cumulative);
 
 class UdpReceiver {
  public:

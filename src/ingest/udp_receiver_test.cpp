@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -244,6 +246,74 @@ TEST(UdpReceiverTest, KernelDropsAreCounted) {
   EXPECT_GT(drops_at_marker, 0u);
   EXPECT_EQ(delivered_at_marker + drops_at_marker, kSent + static_cast<size_t>(marker) + 1);
   EXPECT_GT(receiver.receive_buffer_bytes(), 0);
+}
+
+// The end of a burst: every datagram after the buffer filled is dropped and
+// none follows to carry the count (SO_RXQ_OVFL): the drops are counted once
+// the receiver has drained the socket (SO_MEMINFO). Every datagram sent is
+// either delivered or counted, and the count matches the kernel's own
+// (/proc/net/udp's drops column, what `ss -u -m` shows as d).
+TEST(UdpReceiverTest, DropsAtTheEndOfABurstAreCountedWithoutALaterDatagram) {
+  MetricsRegistry metrics;
+  Counter& drops = metrics.GetCounter("roentgen_udp_datagrams_dropped_total", "",
+                                      {{"reason", "kernel_buffer_full"}});
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  size_t delivered = 0;
+  UdpReceiverConfig config = LoopbackConfig();
+  config.receive_buffer_bytes = 1;  // the kernel's minimum: a few datagrams
+  UdpReceiver receiver(
+      config,
+      [&](std::string_view) {
+        std::unique_lock lock(mu);
+        ++delivered;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });  // a stalled consumer
+      },
+      metrics);
+  ASSERT_TRUE(receiver.Start().ok());
+  Sender sender(receiver.port());
+  constexpr size_t kSent = 300;
+  for (size_t i = 0; i < kSent; ++i) sender.Send(std::string(200, 'd'));
+  {
+    std::lock_guard lock(mu);
+    release = true;
+    cv.notify_all();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mu);
+      if (delivered + drops.Value() >= kSent) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard lock(mu);
+  EXPECT_GT(drops.Value(), 0u);
+  EXPECT_EQ(delivered + drops.Value(), kSent) << delivered << " delivered";
+  // The kernel's figure for this socket: the last column of /proc/net/udp.
+  std::ifstream udp("/proc/net/udp");
+  const std::string port_hex = fmt::format(":{:04X} ", receiver.port());
+  std::string line;
+  bool found = false;
+  while (std::getline(udp, line)) {
+    if (line.find("0100007F" + port_hex) == std::string::npos) continue;
+    std::istringstream fields(line);
+    std::string field, last;
+    while (fields >> field) last = field;
+    EXPECT_EQ(std::stoull(last), drops.Value()) << line;
+    found = true;
+  }
+  EXPECT_TRUE(found) << "no 127.0.0.1" << port_hex << "in /proc/net/udp";
+}
+
+TEST(UdpReceiverTest, NewKernelDropsFollowTheWrappingCounter) {
+  EXPECT_EQ(NewKernelDrops(0, 0), 0u);
+  EXPECT_EQ(NewKernelDrops(0, 5), 5u);
+  EXPECT_EQ(NewKernelDrops(5, 3), 0u);  // an older count, carried by an earlier datagram
+  EXPECT_EQ(NewKernelDrops(0xfffffffe, 3), 5u);
+  EXPECT_EQ(NewKernelDrops(3, 0xfffffffe), 0u);
 }
 
 TEST(UdpReceiverTest, BusyPortIsAnIOErrorAndStopIsIdempotent) {
