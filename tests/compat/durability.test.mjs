@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { PutTraceSegmentsCommand, BatchGetTracesCommand } from '@aws-sdk/client-xray';
+import dgram from 'node:dgram';
+import { PutTraceSegmentsCommand, BatchGetTracesCommand, paginateGetTraceSummaries } from '@aws-sdk/client-xray';
 import { startServer } from './lib/server.mjs';
 import { xrayClient, eventually } from './lib/clients.mjs';
 import { AWSXRay, useDaemon } from './lib/sdk.mjs';
@@ -138,6 +139,96 @@ test('OTLP spans answered 200 survive kill -9', async () => {
       await second.stop();
     }
     await o.shutdown();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+async function metric(endpoint, pattern) {
+  const text = await (await fetch(`${endpoint}/metrics`)).text();
+  const m = text.match(new RegExp(`^${pattern} (\\d+)$`, 'm'));
+  return m ? Number(m[1]) : 0;
+}
+
+// Every trace id GetTraceSummaries lists in [start, end] (seconds).
+async function listedTraceIds(endpoint, start, end) {
+  const ids = new Set();
+  const pages = paginateGetTraceSummaries({ client: xrayClient(endpoint) },
+    { StartTime: new Date(start * 1000), EndTime: new Date(end * 1000) });
+  for await (const page of pages) for (const s of page.TraceSummaries) ids.add(s.Id);
+  return ids;
+}
+
+// Sustained ingest over both transports, killed mid-stream. Acknowledged:
+// an HTTP 200, and a datagram the server counted as spooled
+// (roentgen_spool_appended_total, read just before the kill). Datagrams are
+// spooled in the order they arrive and synced in that order, so with no
+// datagram lost in the kernel the first N sent are the N spooled.
+test('kill -9 during sustained HTTP and UDP ingest loses nothing acknowledged', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'roentgen-durability-sustained-'));
+  try {
+    const first = await startServer({ dataDir, args: ['--otlp-grpc-listen', 'off'] });
+    const start = Date.now() / 1000;
+    let running = true;
+    const acknowledged = [];
+    const httpWorker = async (w) => {
+      const client = xrayClient(first.endpoint);
+      while (running) {
+        const now = Date.now() / 1000;
+        const ids = Array.from({ length: 10 }, newTraceId);
+        const docs = ids.map((id) => JSON.stringify({ name: `http-${w}`, id: newId(), trace_id: id, start_time: now - 0.1, end_time: now }));
+        try {
+          const out = await client.send(new PutTraceSegmentsCommand({ TraceSegmentDocuments: docs }));
+          assert.deepEqual(out.UnprocessedTraceSegments, []);
+          acknowledged.push(...ids);
+        } catch {
+          // The kill: not acknowledged.
+        }
+      }
+    };
+    const sent = [];
+    const udpSender = async () => {
+      const sock = dgram.createSocket('udp4');
+      while (running) {
+        for (let i = 0; i < 20; i++) {
+          const now = Date.now() / 1000;
+          const id = newTraceId();
+          sent.push(id);
+          const doc = JSON.stringify({ name: 'udp-sustained', id: newId(), trace_id: id, start_time: now - 0.1, end_time: now });
+          await new Promise((resolve) => sock.send(`{"format":"json","version":1}\n${doc}`, first.port, '127.0.0.1', resolve));
+        }
+        await new Promise((r) => setTimeout(r, 10));  // ~2,000 datagrams a second
+      }
+      sock.close();
+    };
+    const workers = [0, 1, 2, 3].map(httpWorker);
+    const udp = udpSender();
+    await new Promise((r) => setTimeout(r, 1500));
+    const spooled = await metric(first.endpoint, 'roentgen_spool_appended_total\\{spool="udp"\\}');
+    const kernelDrops = await metric(first.endpoint, 'roentgen_udp_datagrams_dropped_total\\{reason="kernel_buffer_full"\\}');
+    const ackedAtKill = acknowledged.length;
+    const killed = await first.kill9();
+    running = false;
+    await Promise.all([...workers, udp]);
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.ok(ackedAtKill > 100 && spooled > 100, `too little ingest before the kill: ${ackedAtKill} HTTP, ${spooled} UDP`);
+    t.diagnostic(`killed after ${acknowledged.length} acknowledged HTTP traces and ${spooled} spooled of ${sent.length} datagrams sent`);
+
+    const second = await startServer({ dataDir, port: first.port, args: ['--otlp-grpc-listen', 'off'] });
+    try {
+      const udpAcknowledged = kernelDrops === 0 ? sent.slice(0, spooled) : [];
+      const listed = await eventually(async () => {
+        const ids = await listedTraceIds(second.endpoint, start - 5, Date.now() / 1000 + 5);
+        const missing = [...acknowledged, ...udpAcknowledged].filter((id) => !ids.has(id));
+        return missing.length === 0 && sent.filter((id) => ids.has(id)).length >= spooled ? ids : undefined;
+      }, { timeoutMs: 20000, intervalMs: 500 }).catch(() => undefined);
+      const ids = listed ?? await listedTraceIds(second.endpoint, start - 5, Date.now() / 1000 + 5);
+      assert.deepEqual(acknowledged.filter((id) => !ids.has(id)), [], `of ${acknowledged.length} acknowledged HTTP traces`);
+      assert.deepEqual(udpAcknowledged.filter((id) => !ids.has(id)), [], `of ${spooled} spooled datagrams`);
+      assert.ok(sent.filter((id) => ids.has(id)).length >= spooled);
+    } finally {
+      await second.stop();
+    }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
