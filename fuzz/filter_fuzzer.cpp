@@ -1,7 +1,9 @@
 // Fuzzes X-Ray filter expressions (src/filter): the parser, the printer, and
 // CompileFilter (bind, plan) with group.name / group.arn resolved, then
 // evaluates every compiled filter on traces built from golden segment
-// documents (tests/testdata/segments/valid).
+// documents (tests/testdata/segments/valid). The same text goes to the
+// EntitySelectorExpression parser of GetTimeSeriesServiceStatistics, which
+// reads the service(…) / edge(…) part of the language.
 //
 // Invariants: Parse(Print(tree)) == tree and printing is stable; a compiled
 // filter's canonical text compiles again to the same text.
@@ -18,6 +20,7 @@
 #include "filter/parser.h"
 #include "filter/printer.h"
 #include "fuzz_check.h"
+#include "graph/entity_selector.h"
 #include "graph/trace_graph.h"
 #include "xray/segment_parser.h"
 #include "xray/trace.h"
@@ -83,6 +86,9 @@ const std::vector<store::TraceRecord>& Traces() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Groups groups;
   const std::string_view expr(reinterpret_cast<const char*>(data), size);
+
+  Result<graph::EntitySelector> selector = graph::ParseEntitySelector(expr);
+  if (!selector.ok()) FUZZ_CHECK(!selector.status().message().empty());
 
   Result<filter::NodePtr> tree = filter::Parse(expr);
   if (tree.ok()) {

@@ -71,12 +71,14 @@ run_target() {
   local target="$1"
   local corpus="$dir/corpus/$target" artifacts="$dir/artifacts/$target/" log="$dir/logs/$target.log"
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
-  rm -f "$artifacts"*
+  # Inputs of earlier failures are kept; this run's are those newer than this.
+  local marker="$dir/logs/$target.start"
+  touch "$marker"
   local seeds
   mapfile -t seeds < <(seeds_for "$target")
   # The first directory collects what the fuzzer finds; the seeds are only read.
   # shellcheck disable=SC2046,SC2086
-  if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+  if ASAN_OPTIONS=detect_leaks=1 \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      nice -n "${FUZZ_NICE:-0}" "$dir/fuzz/fuzz_$target" "$corpus" "${seeds[@]}" \
        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
@@ -90,7 +92,7 @@ run_target() {
     printf '%-16s FAILED (log: %s)\n' "$target" "$log"
     grep -v -E '^(#[0-9]+|INFO:|MERGE)' "$log" | tail -60
     for f in "$artifacts"*; do
-      [[ -f $f ]] || continue
+      [[ -f $f && $f -nt $marker ]] || continue
       echo "== input $f ($(stat -c %s "$f") bytes), base64:"
       head -c 4096 "$f" | base64
     done
