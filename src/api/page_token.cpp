@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 
+#include "common/coding.h"
+
 namespace roentgen::api {
 namespace {
 
@@ -12,28 +14,16 @@ constexpr uint8_t kVersion = 1;
 constexpr size_t kTokenBytes = 1 + 8 + 16 + 8;
 constexpr size_t kTokenChars = 4 * ((kTokenBytes + 2) / 3);
 
-void PutU64(uint64_t v, uint8_t* out) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(v & 0xff);
-    v >>= 8;
-  }
-}
-
-uint64_t GetU64(const uint8_t* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
-  return v;
-}
-
 }  // namespace
 
 std::string EncodePageToken(const PageToken& token) {
   std::array<uint8_t, kTokenBytes> raw{};
   raw[0] = kVersion;
-  PutU64(static_cast<uint64_t>(token.cursor.time_us), raw.data() + 1);
+  coding::EncodeBigEndian64(reinterpret_cast<char*>(raw.data() + 1),
+                            static_cast<uint64_t>(token.cursor.time_us));
   std::copy(token.cursor.trace_id.bytes.begin(), token.cursor.trace_id.bytes.end(),
             raw.begin() + 9);
-  PutU64(token.fingerprint, raw.data() + 25);
+  coding::EncodeBigEndian64(reinterpret_cast<char*>(raw.data() + 25), token.fingerprint);
   std::array<unsigned char, kTokenChars + 1> text{};
   const int n = EVP_EncodeBlock(text.data(), raw.data(), static_cast<int>(raw.size()));
   return std::string(reinterpret_cast<const char*>(text.data()), static_cast<size_t>(n));
@@ -48,9 +38,10 @@ Result<PageToken> DecodePageToken(std::string_view text) {
                                 static_cast<int>(text.size()));
   if (n != static_cast<int>(kTokenChars / 4 * 3) || raw[0] != kVersion) return bad;
   PageToken token;
-  token.cursor.time_us = static_cast<int64_t>(GetU64(raw.data() + 1));
+  token.cursor.time_us = static_cast<int64_t>(
+      coding::DecodeBigEndian64(reinterpret_cast<const char*>(raw.data() + 1)));
   token.cursor.trace_id = xray::TraceId::FromBinary(raw.data() + 9);
-  token.fingerprint = GetU64(raw.data() + 25);
+  token.fingerprint = coding::DecodeBigEndian64(reinterpret_cast<const char*>(raw.data() + 25));
   return token;
 }
 

@@ -1,6 +1,6 @@
-// Primitive encoders and the bounds-checked Reader behind record_codec.cpp.
-// Private to src/store. Writers append to a std::string; the Reader never
-// reads past its input and reports the first failure with its byte offset.
+// The record encodings' additions to src/common/coding.h: the string table
+// of record format 2, optional values, vectors and flag bytes, and a Reader
+// for them. Private to src/store (record_codec.cpp).
 #pragma once
 
 #include <fmt/format.h>
@@ -16,39 +16,19 @@
 #include <string_view>
 #include <vector>
 
+#include "common/coding.h"
+
 namespace roentgen::store::codec {
 
-// Writers append to an Out: a std::string, or an Interning (below) over one.
-template <typename Out>
-void PutVarint(uint64_t v, Out& out) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-template <typename Out>
-void PutSigned(int64_t v, Out& out) {
-  PutVarint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63), out);
-}
-
-template <typename Out>
-void PutFixed64(uint64_t v, Out& out) {
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
-  out.append(bytes, sizeof bytes);
-}
-
-template <typename Out>
-void PutDouble(double v, Out& out) {
-  PutFixed64(std::bit_cast<uint64_t>(v), out);
-}
+// Numbers as src/common/coding.h writes them; strings below (PutString).
+using coding::PutDouble;
+using coding::PutFixed64;
+using coding::PutSigned;
+using coding::PutVarint;
 
 template <typename Out>
 void PutString(std::string_view s, Out& out) {
-  PutVarint(s.size(), out);
-  out.append(s.data(), s.size());
+  coding::PutLengthPrefixed(s, out);
 }
 
 // From record format 2 the strings of a record form a table: a record repeats
@@ -164,44 +144,14 @@ void PutOptional(const std::optional<T>& v, F put, Out& out) {
   if (v) put(*v, out);
 }
 
-// Reads from a byte range; the first failure sticks and records what failed.
-class Reader {
+// coding::Reader, plus what records add: range-checked integers, element
+// counts, flag bytes, and strings that may refer to the string table.
+class Reader : public coding::Reader {
  public:
   // `string_table`: strings are tagged and may refer to earlier ones (format 2).
   explicit Reader(std::string_view in, bool string_table = false)
-      : in_(in), string_table_(string_table) {}
+      : coding::Reader(in), string_table_(string_table) {}
 
-  bool ok() const { return error_.empty(); }
-  const std::string& error() const { return error_; }
-  size_t remaining() const { return in_.size() - pos_; }
-  size_t position() const { return pos_; }
-  bool Fail(std::string what) {
-    if (error_.empty()) error_ = fmt::format("{} at byte {}", what, pos_);
-    return false;
-  }
-
-  bool Varint(uint64_t& v) {
-    // Fast path: most varints (lengths, counts, flags) are one byte.
-    if (pos_ < in_.size() && !(static_cast<uint8_t>(in_[pos_]) & 0x80)) {
-      v = static_cast<uint8_t>(in_[pos_++]);
-      return true;
-    }
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= in_.size()) return Fail("truncated varint");
-      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
-      if (shift == 63 && b > 1) return Fail("varint overflows 64 bits");
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return true;
-    }
-    return Fail("varint longer than 10 bytes");
-  }
-  bool Signed(int64_t& v) {
-    uint64_t u = 0;
-    if (!Varint(u)) return false;
-    v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
-    return true;
-  }
   bool Int(int& v) {
     int64_t w = 0;
     if (!Signed(w)) return false;
@@ -222,26 +172,6 @@ class Reader {
     uint64_t w = 0;
     if (!Varint(w)) return false;
     v = static_cast<size_t>(w);
-    return true;
-  }
-  bool Double(double& v) {
-    if (remaining() < 8) return Fail("truncated double");
-    uint64_t bits = 0;
-    for (int i = 0; i < 8; ++i)
-      bits |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
-    pos_ += 8;
-    v = std::bit_cast<double>(bits);
-    return true;
-  }
-  bool Byte(uint8_t& b) {
-    if (remaining() < 1) return Fail("truncated");
-    b = static_cast<uint8_t>(in_[pos_++]);
-    return true;
-  }
-  bool Bytes(size_t n, uint8_t* out) {
-    if (remaining() < n) return Fail("truncated bytes");
-    std::memcpy(out, in_.data() + pos_, n);
-    pos_ += n;
     return true;
   }
   bool String(std::string& s) {
@@ -290,9 +220,6 @@ class Reader {
     uint32_t size;
   };
 
-  std::string_view in_;
-  size_t pos_ = 0;
-  std::string error_;
   const bool string_table_;
   size_t table_size_ = 0;
   std::array<TableString, kMaxTableStrings> table_;

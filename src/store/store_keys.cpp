@@ -6,29 +6,12 @@
 #include <cmath>
 #include <limits>
 
+#include "common/coding.h"
+
 namespace roentgen::store::keys {
 namespace {
 
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
-
-// The appenders fill a small buffer and append it once: one capacity check
-// per number instead of one per byte.
-void AppendBigEndian64(uint64_t v, std::string& out) {
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (56 - 8 * i));
-  out.append(bytes, sizeof bytes);
-}
-
-void AppendVarint32(uint32_t v, std::string& out) {
-  char bytes[5];
-  size_t n = 0;
-  while (v >= 0x80) {
-    bytes[n++] = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  bytes[n++] = static_cast<char>(v);
-  out.append(bytes, n);
-}
 
 void AppendTraceId(const xray::TraceId& id, std::string& out) {
   out.append(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
@@ -83,26 +66,20 @@ std::string Prefix(Append append) {
 std::string KindPrefix(IndexKind kind) { return std::string(1, static_cast<char>(kind)); }
 
 // Bytes a length-prefixed string takes at most (varint32 length + bytes).
-constexpr size_t kMaxVarint32Bytes = 5;
-size_t LengthPrefixedBound(std::string_view s) { return kMaxVarint32Bytes + s.size(); }
+size_t LengthPrefixedBound(std::string_view s) { return coding::kMaxVarint32Bytes + s.size(); }
 
 }  // namespace
 
 void AppendOrderedInt64(int64_t v, std::string& out) {
-  AppendBigEndian64(static_cast<uint64_t>(v) ^ kSignBit, out);
+  coding::PutBigEndian64(static_cast<uint64_t>(v) ^ kSignBit, out);
 }
 
 int64_t DecodeOrderedInt64(const char* p8) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p8[i]);
-  return static_cast<int64_t>(v ^ kSignBit);
+  return static_cast<int64_t>(coding::DecodeBigEndian64(p8) ^ kSignBit);
 }
 
 void AppendOrderedInt32(int32_t v, std::string& out) {
-  const uint32_t u = static_cast<uint32_t>(v) ^ (uint32_t{1} << 31);
-  char bytes[4];
-  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>(u >> (24 - 8 * i));
-  out.append(bytes, sizeof bytes);
+  coding::PutBigEndian32(static_cast<uint32_t>(v) ^ (uint32_t{1} << 31), out);
 }
 
 void AppendOrderedDouble(double v, std::string& out) {
@@ -110,19 +87,18 @@ void AppendOrderedDouble(double v, std::string& out) {
   if (std::isnan(v)) v = std::numeric_limits<double>::quiet_NaN();
   uint64_t bits = std::bit_cast<uint64_t>(v);
   bits = (bits & kSignBit) ? ~bits : (bits | kSignBit);
-  AppendBigEndian64(bits, out);
+  coding::PutBigEndian64(bits, out);
 }
 
 void AppendLengthPrefixed(std::string_view s, std::string& out) {
-  AppendVarint32(static_cast<uint32_t>(s.size()), out);
-  out.append(s);
+  coding::PutLengthPrefixed(s, out);
 }
 
 std::string DocumentKey(const xray::TraceId& trace, const xray::SegmentId& entity) {
   std::string key;
   key.reserve(kTraceIdBytes + kEntityIdBytes);
   AppendTraceId(trace, key);
-  AppendBigEndian64(entity.value, key);
+  coding::PutBigEndian64(entity.value, key);
   return key;
 }
 
@@ -221,7 +197,7 @@ std::vector<IndexEntry> IndexEntriesFor(const xray::TraceSummary& summary) {
     entries.push_back({IndexFamily::kSecondary, std::move(key)});
   };
   // Kind (1) + a double or a length-prefixed string, or a bool (1).
-  constexpr size_t kValueBound = 1 + kMaxVarint32Bytes + 8;
+  constexpr size_t kValueBound = 1 + coding::kMaxVarint32Bytes + 8;
   for (const auto& annotation : summary.annotations) {
     for (const auto& v : annotation.values) {
       const auto* text = std::get_if<std::string>(&v.value);
