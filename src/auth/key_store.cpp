@@ -42,7 +42,7 @@ Status KeyStore::Load() {
     spdlog::warn("keys file {} can be read by other users (mode {:o}): chmod 600 it", config_.path,
                  st.st_mode & 0777);
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   file_ = std::make_shared<const KeysFile>(std::move(file).value());
   stamp_ = stamp;
   last_check_us_ = clock_.NowMicros();
@@ -52,7 +52,7 @@ Status KeyStore::Load() {
 void KeyStore::Reload() { MaybeReload(/*force=*/true); }
 
 void KeyStore::MaybeReload(bool force) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const int64_t now = clock_.NowMicros();
   if (!force && now - last_check_us_ < config_.check_interval_us) return;
   last_check_us_ = now;
@@ -80,7 +80,7 @@ void KeyStore::MaybeReload(bool force) {
 }
 
 std::shared_ptr<const KeysFile> KeyStore::Snapshot() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return file_;
 }
 

@@ -18,7 +18,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +26,7 @@
 #include "auth/keys_file.h"
 #include "auth/session_token.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace roentgen::auth {
@@ -87,10 +87,10 @@ class KeyStore {
 
   const KeyStoreConfig config_;
   const Clock& clock_;
-  std::mutex mu_;
-  std::shared_ptr<const KeysFile> file_;
-  FileStamp stamp_;
-  int64_t last_check_us_ = 0;
+  Mutex mu_;
+  std::shared_ptr<const KeysFile> file_ GUARDED_BY(mu_);
+  FileStamp stamp_ GUARDED_BY(mu_);
+  int64_t last_check_us_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace roentgen::auth

@@ -12,11 +12,13 @@
 // the stall and were dropped at max_unwritten_bytes; now the page cache takes
 // them and the next fdatasync covers everything written meanwhile.
 //
-// Three mutexes: the receiver shares `append_mu` only with the write thread,
-// never with the consumer and the writers that finish its batches, which may
-// run at the lowest CPU priority: a low-priority thread preempted while holding
-// the receiver's lock would stall the receiver and lose datagrams in the
-// kernel. `written_mu` is the write and sync threads'; `mu` the rest.
+// Three mutexes (which guards what is in the GUARDED_BY annotations, checked
+// by clang): the receiver shares `append_mu` only with the write thread, never
+// with the consumer and the writers that finish its batches, which may run at
+// the lowest CPU priority: a low-priority thread preempted while holding the
+// receiver's lock would stall the receiver and lose datagrams in the kernel.
+// `written_mu` is the write and sync threads'; `mu` the rest. No thread holds
+// two of them at once.
 #include "ingest/spool.h"
 
 #include <fcntl.h>
@@ -30,13 +32,11 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -45,6 +45,7 @@
 #include "common/thread_name.h"
 #include "common/thread_priority.h"
 #include "common/disk_space.h"
+#include "common/mutex.h"
 #include "ingest/ingest_metrics.h"
 
 namespace roentgen::ingest {
@@ -269,7 +270,7 @@ struct Spool::Impl {
     std::vector<SpoolDurable> durable;
   };
 
-  Status Recover();
+  Status Recover() EXCLUDES(mu);
   void WriteLoop();
   // Writes one group (records checksummed), rotating files, and hands it to
   // the sync thread; on a write error, drops it (counted; AppendDurable's
@@ -278,7 +279,7 @@ struct Spool::Impl {
                   std::vector<SpoolDurable>& durable);
   // After a failed fdatasync: cuts its file back to the last good sync. The
   // write thread (or Stop, once it has exited).
-  void CutBackFailedSync();
+  void CutBackFailedSync() EXCLUDES(written_mu);
   void SyncLoop();
   // fdatasyncs groups [first, last) of `groups`, all of one file, and
   // publishes them, or fails them all.
@@ -289,23 +290,28 @@ struct Spool::Impl {
   // The callers answer AppendDurable's callbacks.
   void DropGroups(std::chrono::steady_clock::time_point& last_log, const Status& status,
                   bool disk_full, uint64_t records, uint64_t answered, uint64_t bytes);
-  void SaveCheckpoint();
-  void ConsumeLoop();
-  void Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed);
-  void Finish(uint64_t seq, SpoolBatch outcome);
+  void SaveCheckpoint() EXCLUDES(mu);
+  void ConsumeLoop() EXCLUDES(mu);
+  void Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed)
+      EXCLUDES(mu);
+  void Finish(uint64_t seq, SpoolBatch outcome) EXCLUDES(mu);
   // After kRetryLater: waits for every batch in flight, moves `pos` back to
   // the first record not stored, and pauses. The consumer thread.
-  void Rewind(Position& pos, uint64_t& passed, std::vector<std::string_view>& records);
-  bool HasWork(const Position& pos) const;  // requires mu
-  // Whether `framed` more bytes fit the spool and the unwritten group. Requires append_mu.
-  bool HasRoom(uint64_t framed) const {
+  void Rewind(Position& pos, uint64_t& passed, std::vector<std::string_view>& records)
+      EXCLUDES(mu);
+  bool HasWork(const Position& pos) const REQUIRES(mu);
+  bool AllDeliveredFinished() const REQUIRES(mu) {
+    return std::all_of(inflight.begin(), inflight.end(), [](const Batch& b) { return b.finished; });
+  }
+  // Whether `framed` more bytes fit the spool and the unwritten group.
+  bool HasRoom(uint64_t framed) const REQUIRES(append_mu) {
     return static_cast<uint64_t>(backlog_bytes.load(std::memory_order_relaxed)) + framed <=
                config.max_bytes &&
            pending.size() + framed <= config.max_unwritten_bytes;
   }
   // Frames `record` into the unwritten group; the sync thread fills in the
-  // checksum (so the receiver stays lean). Requires append_mu.
-  void AppendFramed(std::string_view record) {
+  // checksum (so the receiver stays lean).
+  void AppendFramed(std::string_view record) REQUIRES(append_mu) {
     char header[kRecordHeaderBytes];
     PutU32(header, static_cast<uint32_t>(record.size()));
     PutU32(header + 4, 0);
@@ -331,50 +337,60 @@ struct Spool::Impl {
   Gauge& files_gauge;
   Histogram& sync_seconds;
 
-  std::mutex append_mu;             // Append and the write thread only
-  std::condition_variable sync_cv;  // pending data, or stop
+  // Append and the write thread only.
+  Mutex append_mu;
+  CondVar sync_cv;  // pending data, or stop
   // The write thread waits until `pending` holds this much: notify it then.
-  size_t wake_at_bytes = std::numeric_limits<size_t>::max();
-  bool accepting = false;
-  bool sync_stop = false;
-  std::string pending;  // framed records the write thread has not taken yet
-  uint64_t pending_records = 0;
-  std::vector<SpoolDurable> pending_durable;  // callbacks of AppendDurable in `pending`
-  uint64_t pending_answered = 0;              // and the number of their records
-  std::atomic<int64_t> backlog_bytes{0};      // bytes appended after the committed position
+  size_t wake_at_bytes GUARDED_BY(append_mu) = std::numeric_limits<size_t>::max();
+  bool accepting GUARDED_BY(append_mu) = false;
+  bool sync_stop GUARDED_BY(append_mu) = false;
+  // Framed records the write thread has not taken yet.
+  std::string pending GUARDED_BY(append_mu);
+  uint64_t pending_records GUARDED_BY(append_mu) = 0;
+  // Callbacks of AppendDurable in `pending`, and the number of their records.
+  std::vector<SpoolDurable> pending_durable GUARDED_BY(append_mu);
+  uint64_t pending_answered GUARDED_BY(append_mu) = 0;
+  std::atomic<int64_t> backlog_bytes{0};  // bytes appended after the committed position
 
-  std::mutex written_mu;               // the write and sync threads
-  std::condition_variable written_cv;  // a written group, or the write thread is done
-  std::deque<Written> written;         // in log order
-  bool write_done = false;             // the write thread has written everything and exited
+  // The write and sync threads.
+  Mutex written_mu;
+  CondVar written_cv;                                // a written group, or the write thread is done
+  std::deque<Written> written GUARDED_BY(written_mu);  // in log order
+  // The write thread has written everything and exited.
+  bool write_done GUARDED_BY(written_mu) = false;
   // Set by the sync thread when an fdatasync failed: the file's bytes past
   // `offset` are not known to be on disk. The write thread cuts them off and
   // begins a new file.
-  std::optional<Position> failed_sync;
+  std::optional<Position> failed_sync GUARDED_BY(written_mu);
 
-  mutable std::mutex mu;                // everything below
-  std::condition_variable consumer_cv;  // durable data, a finished batch, or drain
-  bool sync_done = false;               // the sync thread has written everything and exited
-  bool drain = false;                   // the consumer delivers up to the end, then exits
-  std::chrono::steady_clock::time_point drain_deadline;  // ... or until then
-  bool stop_delivering = false;  // consumer thread only: drain deadline passed, or pipeline stopped
-  bool consumer_failed = false;  // a batch was not taken: stop delivering
-  bool retry_pending = false;    // a batch could not be stored for now: deliver it again
-  std::map<uint64_t, uint64_t> files;  // file number → durable size
-  uint64_t current_file = 0;           // the file being appended to; 0 before the first
-  uint64_t durable_count = 0;
+  // The sync and consumer threads, the batches' writers, and Stop.
+  mutable Mutex mu;
+  CondVar consumer_cv;  // durable data, a finished batch, or drain
+  // The sync thread has written everything and exited.
+  bool sync_done GUARDED_BY(mu) = false;
+  // The consumer delivers up to the end, then exits ... or until drain_deadline.
+  bool drain GUARDED_BY(mu) = false;
+  std::chrono::steady_clock::time_point drain_deadline GUARDED_BY(mu);
+  bool consumer_failed GUARDED_BY(mu) = false;  // a batch was not taken: stop delivering
+  bool retry_pending GUARDED_BY(mu) = false;    // a batch could not be stored for now: deliver it again
+  std::map<uint64_t, uint64_t> files GUARDED_BY(mu);  // file number → durable size
+  uint64_t current_file GUARDED_BY(mu) = 0;  // the file being appended to; 0 before the first
+  uint64_t durable_count GUARDED_BY(mu) = 0;
   struct Batch {
     Position end;
     uint64_t bytes = 0;  // spool bytes the batch moves the checkpoint over
     bool finished = false;
     bool stored = false;
   };
-  std::deque<Batch> inflight;  // delivered batches in log order, front = oldest
-  uint64_t first_inflight_seq = 0;
-  Position committed;  // everything before it is stored
-  Position saved;      // the checkpoint on disk
+  std::deque<Batch> inflight GUARDED_BY(mu);  // delivered batches in log order, front = oldest
+  uint64_t first_inflight_seq GUARDED_BY(mu) = 0;
+  Position committed GUARDED_BY(mu);  // everything before it is stored
+
+  // The sync thread, and Stop once it has exited.
+  Position saved;  // the checkpoint on disk
 
   // Consumer thread only.
+  bool stop_delivering = false;  // drain deadline passed, or pipeline stopped
   bool rewind = false;  // Deliver saw retry_pending: stop reading ahead, Rewind
   std::chrono::milliseconds retry_delay{0};
   Position committed_at_last_rewind;
@@ -404,6 +420,7 @@ struct Spool::Impl {
 };
 
 Status Spool::Impl::Recover() {
+  MutexLock lock(mu);  // no other thread runs yet; the fields are mu's
   std::error_code ec;
   std::filesystem::create_directories(config.dir, ec);
   if (ec)
@@ -478,18 +495,19 @@ void Spool::Impl::WriteLoop() {
     uint64_t answered = 0;
     bool stop = false;
     {
-      std::unique_lock lock(append_mu);
+      MutexLock lock(append_mu);
       wake_at_bytes = 1;  // any data
-      sync_cv.wait(lock, [&] { return !pending.empty() || sync_stop; });
+      while (pending.empty() && !sync_stop) sync_cv.Wait(append_mu);
       // Each fdatasync costs the kernel ~140 µs of CPU whatever its size: a
       // trickle of datagrams is gathered for up to min_sync_interval, a
       // stream is written as soon as it fills a group (small groups keep the
       // page cache's dirty data, and so each sync's latency, small).
       // Someone waiting for durability (AppendDurable) is not kept waiting.
       wake_at_bytes = config.group_bytes;
-      sync_cv.wait_until(lock, last_write + config.min_sync_interval, [&] {
-        return pending.size() >= config.group_bytes || !pending_durable.empty() || sync_stop;
-      });
+      const auto deadline = last_write + config.min_sync_interval;
+      while (pending.size() < config.group_bytes && pending_durable.empty() && !sync_stop) {
+        if (!sync_cv.WaitUntil(append_mu, deadline)) break;
+      }
       wake_at_bytes = std::numeric_limits<size_t>::max();
       last_write = std::chrono::steady_clock::now();
       stop = sync_stop && pending.empty();
@@ -510,10 +528,10 @@ void Spool::Impl::WriteLoop() {
   }
   write_fd.reset();
   {
-    std::lock_guard lock(written_mu);
+    MutexLock lock(written_mu);
     write_done = true;
   }
-  written_cv.notify_all();
+  written_cv.SignalAll();
 }
 
 void Spool::Impl::DropGroups(std::chrono::steady_clock::time_point& last_log, const Status& status,
@@ -533,7 +551,7 @@ void Spool::Impl::DropGroups(std::chrono::steady_clock::time_point& last_log, co
 void Spool::Impl::CutBackFailedSync() {
   std::optional<Position> failed;
   {
-    std::lock_guard lock(written_mu);
+    MutexLock lock(written_mu);
     failed = std::exchange(failed_sync, std::nullopt);
   }
   if (!failed) return;
@@ -595,11 +613,11 @@ void Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t
   }
   write_size += data.size();
   {
-    std::lock_guard lock(written_mu);
+    MutexLock lock(written_mu);
     written.push_back(Written{write_fd, file, write_size, data.size(), records, answered, new_file,
                               std::move(durable)});
   }
-  written_cv.notify_one();
+  written_cv.Signal();
 }
 
 void Spool::Impl::SyncLoop() {
@@ -608,8 +626,10 @@ void Spool::Impl::SyncLoop() {
   while (true) {
     bool done = false;
     {
-      std::unique_lock lock(written_mu);
-      written_cv.wait_until(lock, next_checkpoint, [&] { return !written.empty() || write_done; });
+      MutexLock lock(written_mu);
+      while (written.empty() && !write_done) {
+        if (!written_cv.WaitUntil(written_mu, next_checkpoint)) break;
+      }
       groups.swap(written);
       done = write_done && groups.empty();
     }
@@ -634,10 +654,10 @@ void Spool::Impl::SyncLoop() {
     }
   }
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     sync_done = true;
   }
-  consumer_cv.notify_all();
+  consumer_cv.SignalAll();
 }
 
 void Spool::Impl::SyncFile(std::deque<Written>& groups, size_t first, size_t last) {
@@ -676,7 +696,7 @@ void Spool::Impl::SyncFile(std::deque<Written>& groups, size_t first, size_t las
     if (!status.ok()) {
       sync_failed_file = file;
       {
-        std::lock_guard lock(written_mu);
+        MutexLock lock(written_mu);
         failed_sync = Position{file, last_synced.file == file ? last_synced.offset : 0};
       }
     }
@@ -693,7 +713,7 @@ void Spool::Impl::SyncFile(std::deque<Written>& groups, size_t first, size_t las
   appended.Inc(records);
   appended_bytes.Inc(bytes + (new_file ? kFileHeaderBytes : 0));
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     if (new_file) {
       current_file = file;
       AddBacklog(static_cast<int64_t>(kFileHeaderBytes));
@@ -702,7 +722,7 @@ void Spool::Impl::SyncFile(std::deque<Written>& groups, size_t first, size_t las
     files_gauge.Set(static_cast<int64_t>(files.size()));
     durable_count += records;
   }
-  consumer_cv.notify_all();
+  consumer_cv.SignalAll();
   for (size_t i = first; i < last; ++i) {
     for (SpoolDurable& done : groups[i].durable) done(Status::Ok());
   }
@@ -711,7 +731,7 @@ void Spool::Impl::SyncFile(std::deque<Written>& groups, size_t first, size_t las
 void Spool::Impl::SaveCheckpoint() {
   Position target;
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     target = committed;
   }
   if (target == saved) return;
@@ -749,7 +769,7 @@ void Spool::Impl::SaveCheckpoint() {
   saved = target;
   std::vector<uint64_t> stored_files;
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     for (auto it = files.begin(); it != files.end() && it->first < target.file;) {
       stored_files.push_back(it->first);
       it = files.erase(it);
@@ -766,7 +786,7 @@ void Spool::Impl::SaveCheckpoint() {
 
 void Spool::Impl::Finish(uint64_t seq, SpoolBatch outcome) {
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     Batch& batch = inflight[seq - first_inflight_seq];
     batch.finished = true;
     batch.stored = outcome == SpoolBatch::kDone;
@@ -779,7 +799,7 @@ void Spool::Impl::Finish(uint64_t seq, SpoolBatch outcome) {
       ++first_inflight_seq;
     }
   }
-  consumer_cv.notify_all();
+  consumer_cv.SignalAll();
 }
 
 void Spool::Impl::Deliver(std::vector<std::string_view>& records, Position end, uint64_t& passed) {
@@ -789,7 +809,7 @@ void Spool::Impl::Deliver(std::vector<std::string_view>& records, Position end, 
   }
   uint64_t seq;
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     if (consumer_failed) {  // the pipeline stopped: keep the rest for the next start
       stop_delivering = true;
       records.clear();
@@ -825,10 +845,8 @@ void Spool::Impl::Rewind(Position& pos, uint64_t& passed, std::vector<std::strin
   records.clear();
   passed = 0;
   rewind = false;
-  std::unique_lock lock(mu);
-  consumer_cv.wait(lock, [&] {
-    return std::all_of(inflight.begin(), inflight.end(), [](const Batch& b) { return b.finished; });
-  });
+  MutexLock lock(mu);
+  while (!AllDeliveredFinished()) consumer_cv.Wait(mu);
   // Every batch after the committed position goes again, stored or not (a
   // document written twice replaces itself); their bytes leave the backlog
   // when they are committed.
@@ -856,7 +874,10 @@ void Spool::Impl::Rewind(Position& pos, uint64_t& passed, std::vector<std::strin
                  "again in {} ms ({} bytes waiting)",
                  config.name, retry_delay.count(), backlog_bytes.load());
   }
-  consumer_cv.wait_for(lock, retry_delay, [&] { return consumer_failed || drain; });
+  const auto resume_at = std::chrono::steady_clock::now() + retry_delay;
+  while (!consumer_failed && !drain) {
+    if (!consumer_cv.WaitUntil(mu, resume_at)) break;
+  }
 }
 
 void Spool::Impl::ConsumeLoop() {
@@ -872,10 +893,10 @@ void Spool::Impl::ConsumeLoop() {
     if (rewind) Rewind(pos, passed, records);
     uint64_t end = 0;
     {
-      std::unique_lock lock(mu);
-      consumer_cv.wait(lock, [&] {
-        return consumer_failed || retry_pending || HasWork(pos) || (drain && sync_done);
-      });
+      MutexLock lock(mu);
+      while (!consumer_failed && !retry_pending && !HasWork(pos) && !(drain && sync_done)) {
+        consumer_cv.Wait(mu);
+      }
       if (consumer_failed || stop_delivering) break;
       if (retry_pending && !drain) {
         rewind = true;
@@ -991,10 +1012,8 @@ void Spool::Impl::ConsumeLoop() {
     Deliver(records, pos, passed);
   }
   // Every delivered batch is finished before the checkpoint is final.
-  std::unique_lock lock(mu);
-  consumer_cv.wait(lock, [&] {
-    return std::all_of(inflight.begin(), inflight.end(), [](const Batch& b) { return b.finished; });
-  });
+  MutexLock lock(mu);
+  while (!AllDeliveredFinished()) consumer_cv.Wait(mu);
 }
 
 Spool::Spool(SpoolConfig config, SpoolConsumer consumer, MetricsRegistry& metrics)
@@ -1008,7 +1027,7 @@ Status Spool::Open() {
   RG_RETURN_IF_ERROR(impl_->Recover());
   impl_->opened = true;
   {
-    std::lock_guard lock(impl_->append_mu);
+    MutexLock lock(impl_->append_mu);
     impl_->accepting = true;
   }
   impl_->write_thread = std::thread([impl = impl_.get()] {
@@ -1038,7 +1057,7 @@ bool Spool::Append(std::string_view record) {
   }
   bool wake = false;
   {
-    std::lock_guard lock(s.append_mu);
+    MutexLock lock(s.append_mu);
     if (!s.accepting) {
       s.dropped_not_running.Inc();
       return false;
@@ -1055,7 +1074,7 @@ bool Spool::Append(std::string_view record) {
     ++s.pending_records;
     s.AddBacklog(static_cast<int64_t>(framed));
   }
-  if (wake) s.sync_cv.notify_one();
+  if (wake) s.sync_cv.Signal();
   return true;
 }
 
@@ -1071,7 +1090,7 @@ Status Spool::AppendDurable(const std::vector<std::string>& records, SpoolDurabl
   }
   bool wake = false;
   {
-    std::lock_guard lock(s.append_mu);
+    MutexLock lock(s.append_mu);
     if (!s.accepting) return Status::Unavailable("the server is shutting down");
     if (!s.HasRoom(framed))
       return Status::ResourceExhausted("the ingest spool is full; retry later");
@@ -1085,7 +1104,7 @@ Status Spool::AppendDurable(const std::vector<std::string>& records, SpoolDurabl
       wake = true;
     }
   }
-  if (wake) s.sync_cv.notify_one();
+  if (wake) s.sync_cv.Signal();
   return Status::Ok();
 }
 
@@ -1094,23 +1113,23 @@ void Spool::Stop() {
   if (!s.opened || s.stopped) return;
   s.stopped = true;
   {
-    std::lock_guard lock(s.append_mu);
+    MutexLock lock(s.append_mu);
     s.accepting = false;
     s.sync_stop = true;
   }
-  s.sync_cv.notify_all();
+  s.sync_cv.SignalAll();
   s.write_thread.join();  // writes what was appended
   s.sync_thread.join();   // and syncs it
   s.CutBackFailedSync();
   {
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     s.drain = true;
     s.drain_deadline = std::chrono::steady_clock::now() + s.config.drain_timeout;
   }
-  s.consumer_cv.notify_all();
+  s.consumer_cv.SignalAll();
   s.consumer_thread.join();  // delivers everything and waits for it to be stored
   s.SaveCheckpoint();
-  std::lock_guard lock(s.mu);
+  MutexLock lock(s.mu);
   if (s.backlog_bytes.load() > 0 && s.consumer_failed) {
     spdlog::warn("spool: {} bytes not stored; they are delivered when the server starts again",
                  s.backlog_bytes.load());
@@ -1118,7 +1137,7 @@ void Spool::Stop() {
 }
 
 uint64_t Spool::durable_records() const {
-  std::lock_guard lock(impl_->mu);
+  MutexLock lock(impl_->mu);
   return impl_->durable_count;
 }
 

@@ -15,7 +15,7 @@ namespace roentgen::ingest {
 
 void SubmitTicket::Settle(size_t n, const Status& status) {
   if (!status.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     failed_ += n;
     if (status_.ok() || (!StoreErrorMayClear(status_) && StoreErrorMayClear(status))) {
       status_ = status;
@@ -24,14 +24,14 @@ void SubmitTicket::Settle(size_t n, const Status& status) {
   if (remaining.fetch_sub(n, std::memory_order_acq_rel) != n) return;
   Status final_status;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     final_status = status_;
   }
   done(std::move(final_status), std::move(outcomes));
 }
 
 size_t SubmitTicket::failed() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return failed_;
 }
 

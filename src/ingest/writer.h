@@ -22,10 +22,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "graph/rollup_store.h"
 #include "ingest/ingest_metrics.h"
@@ -61,9 +61,9 @@ struct SubmitTicket {
   size_t failed() const;
 
  private:
-  mutable std::mutex mu_;
-  Status status_;  // the failure `done` gets, if any
-  size_t failed_ = 0;
+  mutable Mutex mu_;
+  Status status_ GUARDED_BY(mu_);  // the failure `done` gets, if any
+  size_t failed_ GUARDED_BY(mu_) = 0;
 };
 
 // One parsed entity document waiting to be written.
