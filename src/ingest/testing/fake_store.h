@@ -1,19 +1,19 @@
-// An in-memory store::Store for unit tests of the ingest pipeline and the API
-// handlers (the product uses RocksDB). Scan orders by (sort time, trace id)
-// like the real engines and ignores the index hint (allowed: a store may
-// over-return). Faults can be injected; every Write is recorded.
+// A store::Store for unit tests of the ingest pipeline and the API handlers:
+// the in-memory engine (store/memory/memory_store.h) with faults that can be
+// injected and every call observed.
 //
-// Thread safety: all methods lock one mutex; the hooks run outside of it.
+// Thread safety: as the engine; the hooks run outside of any lock.
 #pragma once
 
 #include <atomic>
 #include <functional>
-#include <map>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
+#include "store/memory/memory_store.h"
 #include "store/store.h"
 
 namespace roentgen::ingest::testing {
@@ -46,14 +46,12 @@ class FakeStore final : public store::Store {
   size_t document_count() const;
 
  private:
-  mutable std::mutex mu_;
-  std::map<xray::TraceId, std::map<xray::SegmentId, store::StoredDocument>> documents_;
-  std::map<xray::TraceId, store::TraceRecord> traces_;
-  std::map<std::pair<std::string, std::string>, std::string> config_;
-  std::vector<size_t> batch_sizes_;
-  Status write_failure_;
-  Status read_failure_;
-  std::function<void()> write_hook_;
+  const std::unique_ptr<store::Store> engine_ = store::NewMemoryStore();
+  mutable Mutex mu_;
+  std::vector<size_t> batch_sizes_ GUARDED_BY(mu_);
+  Status write_failure_ GUARDED_BY(mu_);
+  Status read_failure_ GUARDED_BY(mu_);
+  std::function<void()> write_hook_ GUARDED_BY(mu_);
   std::atomic<size_t> write_calls_{0};
   std::atomic<size_t> get_documents_calls_{0};
   std::atomic<size_t> get_trace_calls_{0};

@@ -1,0 +1,242 @@
+#include "store/memory/memory_store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/thread_name.h"
+
+namespace roentgen::store {
+namespace {
+
+bool SameAnnotationValue(const xray::AnnotationValue& a, const xray::AnnotationValue& b) {
+  if (a.index() != b.index()) return false;
+  if (const auto* x = std::get_if<double>(&a)) {
+    const double y = std::get<double>(b);
+    return *x == y || (std::isnan(*x) && std::isnan(y));  // -0 == +0, as the indexes fold them
+  }
+  return a == b;
+}
+
+// Whether the trace has an entry under `c`, as RocksDbStore's indexes have
+// them (store_keys.h, IndexEntriesFor): a service by any of its names (the type
+// is not indexed: the evaluator re-checks it).
+bool MatchesIndex(const xray::TraceSummary& s, const IndexCondition& c) {
+  using Kind = IndexCondition::Kind;
+  switch (c.kind) {
+    case Kind::kAnnotationEquals:
+      for (const auto& annotation : s.annotations) {
+        if (annotation.key != c.key) continue;
+        for (const auto& v : annotation.values) {
+          if (SameAnnotationValue(v.value, c.value)) return true;
+        }
+      }
+      return false;
+    case Kind::kServiceName:
+      for (const auto& service : s.service_ids) {
+        if (service.name == c.text) return true;
+        if (std::find(service.names.begin(), service.names.end(), c.text) != service.names.end()) {
+          return true;
+        }
+      }
+      return false;
+    case Kind::kUser:
+      return std::any_of(s.users.begin(), s.users.end(),
+                         [&](const auto& u) { return u.user_name == c.text; });
+    case Kind::kHttpStatus:
+      return s.http.status && *s.http.status == c.http_status;
+    case Kind::kFault:
+      return s.has_fault;
+    case Kind::kError:
+      return s.has_error;
+    case Kind::kThrottle:
+      return s.has_throttle;
+  }
+  return false;
+}
+
+class MemoryStore final : public Store {
+ public:
+  explicit MemoryStore(const MemoryStoreConfig& config)
+      : config_(config), clock_(config.clock != nullptr ? *config.clock : Clock::System()) {
+    if (config_.retention_us > 0) {
+      retention_thread_ = std::thread([this] {
+        SetCurrentThreadName("rg-mem-retain");
+        RetentionLoop();
+      });
+    }
+  }
+
+  ~MemoryStore() override {
+    {
+      MutexLock lock(mu_);
+      stopping_ = true;
+    }
+    stop_cv_.SignalAll();
+    if (retention_thread_.joinable()) retention_thread_.join();
+  }
+
+  Status Write(const WriteBatch& batch) override {
+    MutexLock lock(mu_);
+    for (const DocumentWrite& d : batch.documents) {
+      traces_[d.trace_id].documents[d.entity_id.value] =
+          StoredDocument{d.entity_id, d.received_us, std::string(d.raw)};
+    }
+    for (const TraceRecord& r : batch.traces) traces_[r.summary.id].record = r;
+    return Status::Ok();
+  }
+
+  Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) override {
+    MutexLock lock(mu_);
+    std::vector<StoredDocument> out;
+    auto it = traces_.find(id);
+    if (it == traces_.end()) return out;
+    out.reserve(it->second.documents.size());
+    for (const auto& [entity, doc] : it->second.documents) out.push_back(doc);
+    return out;
+  }
+
+  Result<TraceRecord> GetTrace(const xray::TraceId& id) override {
+    MutexLock lock(mu_);
+    auto it = traces_.find(id);
+    if (it == traces_.end() || !it->second.record) return Status::NotFound("no such trace");
+    return *it->second.record;
+  }
+
+  Status Scan(const ScanOptions& options, const ScanCallback& callback) override {
+    if (options.start_us >= options.end_us) return Status::Ok();
+    std::vector<std::pair<int64_t, TraceRecord>> hits;
+    {
+      MutexLock lock(mu_);
+      for (const auto& [id, entry] : traces_) {
+        if (!entry.record) continue;
+        const xray::TraceSummary& s = entry.record->summary;
+        const int64_t t = options.time_range_type == TimeRangeType::kEvent ? s.updated_us
+                                                                             : s.start_time_us;
+        if (t < options.start_us || t >= options.end_us) continue;
+        if (options.resume_after) {
+          const auto key = std::tie(t, id);
+          const auto cursor =
+              std::tie(options.resume_after->time_us, options.resume_after->trace_id);
+          if (options.descending ? !(key < cursor) : !(cursor < key)) continue;
+        }
+        if (options.index && !MatchesIndex(s, *options.index)) continue;
+        if (options.decode_graph) {
+          hits.emplace_back(t, *entry.record);
+        } else {
+          hits.emplace_back(t, TraceRecord{s, {}});
+        }
+      }
+    }
+    if (options.on_snapshot) options.on_snapshot();
+    std::sort(hits.begin(), hits.end(), [&](const auto& a, const auto& b) {
+      const auto ka = std::tie(a.first, a.second.summary.id);
+      const auto kb = std::tie(b.first, b.second.summary.id);
+      return options.descending ? kb < ka : ka < kb;
+    });
+    for (const auto& [t, record] : hits) {
+      if (!callback(record, t)) break;
+    }
+    return Status::Ok();
+  }
+
+  Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) override {
+    MutexLock lock(mu_);
+    config_values_[{std::string(ns), std::string(key)}] = std::string(value);
+    return Status::Ok();
+  }
+
+  Result<std::string> GetConfig(std::string_view ns, std::string_view key) override {
+    MutexLock lock(mu_);
+    auto it = config_values_.find({std::string(ns), std::string(key)});
+    if (it == config_values_.end()) {
+      return Status::NotFound(fmt::format("no config {}/{}", ns, key));
+    }
+    return it->second;
+  }
+
+  Status DeleteConfig(std::string_view ns, std::string_view key) override {
+    MutexLock lock(mu_);
+    if (config_values_.erase({std::string(ns), std::string(key)}) == 0) {
+      return Status::NotFound(fmt::format("no config {}/{}", ns, key));
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> ListConfig(
+      std::string_view ns) override {
+    MutexLock lock(mu_);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto it = config_values_.lower_bound({std::string(ns), std::string()});
+         it != config_values_.end() && it->first.first == ns; ++it) {
+      out.emplace_back(it->first.second, it->second);
+    }
+    return out;
+  }
+
+  Status DeleteOlderThan(int64_t cutoff_us) override {
+    MutexLock lock(mu_);
+    // A trace's documents go with its record; documents without a record yet
+    // (a batch's documents land before their trace's record) stay.
+    std::erase_if(traces_, [&](const auto& kv) {
+      return kv.second.record && kv.second.record->summary.start_time_us < cutoff_us;
+    });
+    return Status::Ok();
+  }
+
+  StoreStats Stats() override {
+    MutexLock lock(mu_);
+    StoreStats stats;
+    for (const auto& [id, entry] : traces_) {
+      stats.documents += entry.documents.size();
+      if (entry.record) ++stats.traces;
+      for (const auto& [entity, doc] : entry.documents) stats.memtable_bytes += doc.raw.size();
+    }
+    return stats;
+  }
+
+ private:
+  struct Entry {
+    std::optional<TraceRecord> record;
+    std::map<uint64_t, StoredDocument> documents;  // by entity id
+  };
+
+  void RetentionLoop() {
+    MutexLock lock(mu_);
+    while (!stopping_) {
+      stop_cv_.WaitFor(mu_, std::chrono::microseconds(config_.retention_interval_us));
+      if (stopping_) break;
+      const int64_t cutoff = clock_.NowMicros() - config_.retention_us;
+      std::erase_if(traces_, [&](const auto& kv) {
+        return kv.second.record && kv.second.record->summary.start_time_us < cutoff;
+      });
+    }
+  }
+
+  const MemoryStoreConfig config_;
+  const Clock& clock_;
+  Mutex mu_;
+  CondVar stop_cv_;
+  std::map<xray::TraceId, Entry> traces_ GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, std::string> config_values_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::thread retention_thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> NewMemoryStore(const MemoryStoreConfig& config) {
+  return std::make_unique<MemoryStore>(config);
+}
+
+}  // namespace roentgen::store
