@@ -45,6 +45,7 @@ class RocksDbStore final : public Store {
   Result<std::vector<std::pair<std::string, std::string>>> ListConfig(std::string_view ns) override;
   Status DeleteOlderThan(int64_t cutoff_us) override;
   StoreStats Stats() override;
+  Status Checkpoint(const std::string& dir) override;  // rocksdb_checkpoint.cpp
 
  private:
   static constexpr size_t kStripes = 64;

@@ -179,6 +179,18 @@ class Store {
   virtual Status DeleteOlderThan(int64_t cutoff_us) = 0;
 
   virtual StoreStats Stats() = 0;
+
+  // Writes a consistent copy of the store, as of one moment during the call,
+  // into `dir`, which must not exist (it is created; its parent must exist).
+  // The copy is a store of its own, opened like the original. For backups
+  // (docs/storage.md, "Backup and restore"): engines that keep files link
+  // them where the filesystem allows, so the copy costs little room on the
+  // same disk. Errors: AlreadyExists (`dir`), Unavailable (the store refuses
+  // writes now, e.g. its disk is full), ResourceExhausted (no room for the
+  // copy), IOError; InvalidArgument from engines that cannot copy themselves.
+  virtual Status Checkpoint(const std::string& dir) {
+    return Status::InvalidArgument("this store cannot write a copy of itself (" + dir + ")");
+  }
 };
 
 }  // namespace roentgen::store
