@@ -166,6 +166,9 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   // --- end exposure ---
   app.set_config("--config", "", "Read serve's options from a TOML or INI file");
   app.config_formatter(std::make_shared<ServeConfigFile>());
+  // A misspelt key (`retenion = "7d"`) is an error, not a setting silently
+  // left at its default.
+  app.allow_config_extras(CLI::config_extras_mode::error);
   serve_cmd->fallthrough();  // `roentgen serve --config FILE` reaches the app's --config
 
   QueryConfig& query = command.query;
@@ -225,6 +228,21 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   revoke_id->excludes(revoke_all);
   revoke_all->excludes(revoke_id);
 
+  BackupConfig& backup = command.backup;
+  CLI::App* backup_cmd = app.add_subcommand(
+      "backup",
+      "Write a consistent copy of a data dir (also while its server runs) into a new or empty "
+      "directory");
+  backup_cmd->add_option("--data-dir", backup.data_dir, "The data dir to back up")->required();
+  backup_cmd->add_option("--to", backup.to, "Where the backup goes (a new or empty directory)")
+      ->required();
+  RestoreConfig& restore = command.restore;
+  CLI::App* restore_cmd = app.add_subcommand(
+      "restore", "Copy a backup into a new or empty data dir, checking every file");
+  restore_cmd->add_option("--from", restore.from, "The backup (written by roentgen backup)")
+      ->required();
+  restore_cmd->add_option("--data-dir", restore.data_dir, "The data dir to create")->required();
+
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
   try {
@@ -235,6 +253,14 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
 
   if (version_cmd->parsed()) {
     command.kind = Command::Kind::kVersion;
+    return command;
+  }
+  if (backup_cmd->parsed()) {
+    command.kind = Command::Kind::kBackup;
+    return command;
+  }
+  if (restore_cmd->parsed()) {
+    command.kind = Command::Kind::kRestore;
     return command;
   }
   if (keys_cmd->parsed()) {

@@ -10,6 +10,8 @@
 //   roentgen keys create --keys FILE --actions A,B [--ttl 1h] [--name N]
 //   roentgen keys list --keys FILE
 //   roentgen keys revoke --keys FILE (ACCESS_KEY_ID | --all-session-keys)
+//   roentgen backup --data-dir D --to DIR
+//   roentgen restore --from DIR --data-dir D
 //   roentgen version
 //
 // --config reads the same keys from a TOML or INI file (`listen =
@@ -19,6 +21,7 @@
 #include <iosfwd>
 #include <variant>
 
+#include "cli/backup.h"
 #include "cli/keys.h"
 #include "cli/query.h"
 #include "cli/serve.h"
@@ -26,11 +29,13 @@
 namespace roentgen::cli {
 
 struct Command {
-  enum class Kind { kServe, kQuery, kKeys, kVersion };
+  enum class Kind { kServe, kQuery, kKeys, kBackup, kRestore, kVersion };
   Kind kind = Kind::kServe;
   ServeConfig serve;  // for kServe
   QueryConfig query;  // for kQuery
   KeysConfig keys;    // for kKeys
+  BackupConfig backup;    // for kBackup
+  RestoreConfig restore;  // for kRestore
 };
 
 // Parses argv. When parsing ends the program instead (--help, a usage error, a

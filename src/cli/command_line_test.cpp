@@ -174,6 +174,17 @@ TEST(CommandLineTest, ConfigFileServeSection) {
   EXPECT_EQ(c.log_level, "warn");
 }
 
+TEST(CommandLineTest, UnknownConfigKeyIsAnError) {
+  std::string path =
+      testing::TempDir() + "roentgen_cli_unknown_" + std::to_string(getpid()) + ".toml";
+  std::ofstream(path) << "retention = \"7d\"\nretenion = \"1d\"\n";
+  Parsed p = Parse({"serve", "--config", path.c_str()});
+  std::remove(path.c_str());
+  ASSERT_TRUE(std::holds_alternative<int>(p.result));
+  EXPECT_NE(std::get<int>(p.result), 0);
+  EXPECT_NE(p.err.find("retenion"), std::string::npos) << p.err;
+}
+
 TEST(CommandLineTest, MissingConfigFileIsAnError) {
   Parsed p = Parse({"serve", "--config", "/nonexistent/roentgen.toml"});
   ASSERT_TRUE(std::holds_alternative<int>(p.result));
@@ -249,6 +260,33 @@ TEST(CommandLineTest, KeysCreateListRevoke) {
     Parsed p = Parse(bad);
     ASSERT_TRUE(std::holds_alternative<int>(p.result)) << bad[1];
     EXPECT_NE(std::get<int>(p.result), 0);
+  }
+}
+
+TEST(CommandLineTest, BackupAndRestore) {
+  Parsed p = Parse({"backup", "--data-dir", "/var/lib/roentgen", "--to", "/backups/today"});
+  ASSERT_TRUE(std::holds_alternative<Command>(p.result)) << p.err;
+  const Command& backup = std::get<Command>(p.result);
+  EXPECT_EQ(backup.kind, Command::Kind::kBackup);
+  EXPECT_EQ(backup.backup.data_dir, "/var/lib/roentgen");
+  EXPECT_EQ(backup.backup.to, "/backups/today");
+
+  p = Parse({"restore", "--from", "/backups/today", "--data-dir", "/var/lib/roentgen"});
+  ASSERT_TRUE(std::holds_alternative<Command>(p.result)) << p.err;
+  const Command& restore = std::get<Command>(p.result);
+  EXPECT_EQ(restore.kind, Command::Kind::kRestore);
+  EXPECT_EQ(restore.restore.from, "/backups/today");
+  EXPECT_EQ(restore.restore.data_dir, "/var/lib/roentgen");
+
+  for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
+           {"backup", "--data-dir", "d"},
+           {"backup", "--to", "t"},
+           {"restore", "--from", "b"},
+           {"restore", "--data-dir", "d"}}) {
+    Parsed e = Parse(bad);
+    ASSERT_TRUE(std::holds_alternative<int>(e.result)) << bad[0] << " " << bad[1];
+    EXPECT_NE(std::get<int>(e.result), 0);
+    EXPECT_NE(e.err.find("is required"), std::string::npos) << e.err;
   }
 }
 

@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
       return roentgen::cli::RunQuery(command.query, std::cout, std::cerr);
     case Command::Kind::kKeys:
       return roentgen::cli::RunKeys(command.keys, std::cout, std::cerr);
+    case Command::Kind::kBackup:
+      return roentgen::cli::RunBackup(command.backup, std::cout, std::cerr);
+    case Command::Kind::kRestore:
+      return roentgen::cli::RunRestore(command.restore, std::cout, std::cerr);
     case Command::Kind::kVersion:
       std::cout << roentgen::cli::VersionString() << "\n";
       return 0;

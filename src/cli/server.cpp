@@ -73,6 +73,10 @@ Status Server::StartParts() {
   // The same port as HTTP, also when port 0 had it pick one.
   RG_RETURN_IF_ERROR(Take(StartUdp(config_, http_->port(), *intake_, metrics_), udp_));
   RG_RETURN_IF_ERROR(Take(StartOtlpGrpc(config_, *intake_, metrics_), otlp_grpc_));
+  // Last, so it stops first: a snapshot being staged is finished (and
+  // removed) while the store and the spools still run.
+  RG_RETURN_IF_ERROR(
+      Take(backup::ControlSocket::Start(config_.data_dir, store_->store(), metrics_), control_));
   return Status::Ok();
 }
 
@@ -123,9 +127,10 @@ Status Server::AddRoutes() {
 Server::~Server() {
   health_.store(Health::kDraining);
   if (rollups_) rollups_->StopRebuild();
-  // The members stop in reverse order: OTLP/gRPC, UDP and HTTP (requests in
-  // flight finish), the routes, the intake (spools deliver, the pipeline
-  // drains into the store), the rollups, the store (closed), the keys.
+  // The members stop in reverse order: the control socket, OTLP/gRPC, UDP
+  // and HTTP (requests in flight finish), the routes, the intake (spools
+  // deliver, the pipeline drains into the store), the rollups, the store
+  // (closed), the keys.
 }
 
 void Server::SetReady() { health_.store(Health::kReady); }

@@ -9,6 +9,8 @@
 //              console, CreateSessionKeys; behind the authorizer (the gate)
 //              and CORS
 //   http, udp, otlp_grpc   the network front ends (listeners.h)
+//   control    DATA_DIR/control.sock, where `roentgen backup` asks for a
+//              consistent snapshot of the data dir (backup/control_socket.h)
 //
 // They start in that order and are members in that order, so they stop in
 // the reverse one: the front ends first (no new data), then the spools
@@ -31,6 +33,7 @@
 #include "api/http_server.h"
 #include "auth/authorizer.h"
 #include "auth/key_store.h"
+#include "backup/control_socket.h"
 #include "cli/intake.h"
 #include "cli/serve.h"
 #include "cli/store_part.h"
@@ -85,6 +88,7 @@ class Server {
   std::unique_ptr<api::HttpServer> http_;
   std::unique_ptr<ingest::UdpReceiver> udp_;
   std::unique_ptr<otlp::OtlpGrpcServer> otlp_grpc_;
+  std::unique_ptr<backup::ControlSocket> control_;
 };
 
 }  // namespace roentgen::cli
