@@ -200,6 +200,19 @@ Status WriteKeysFile(const std::string& path, const KeysFile& file) {
   const std::string text = SerializeKeysFile(file);
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("cannot create " + temp);
+  // The file replaced keeps its owner: root running `roentgen keys create`
+  // on the keys file of a server that runs as its own user (the systemd
+  // unit's roentgen) must not take the file away from it. Only root may
+  // give a file away; for others the new file is theirs, as before.
+  struct stat old {};
+  if (::stat(path.c_str(), &old) == 0 && ::geteuid() == 0) {
+    if (::fchown(fd, old.st_uid, old.st_gid) != 0) {
+      Status s = ErrnoStatus("cannot keep the owner of " + path);
+      ::close(fd);
+      ::unlink(temp.c_str());
+      return s;
+    }
+  }
   size_t written = 0;
   while (written < text.size()) {
     ssize_t n = ::write(fd, text.data() + written, text.size() - written);

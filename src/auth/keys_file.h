@@ -57,6 +57,8 @@ Result<KeysFile> ParseKeysFile(std::string_view json);
 std::string SerializeKeysFile(const KeysFile& file);  // pretty-printed, ends with '\n'
 
 Result<KeysFile> ReadKeysFile(const std::string& path);
+// Replaces `path` atomically (a temporary file renamed over it), mode 0600;
+// run as root, the file keeps the owner and group of the one it replaces.
 Status WriteKeysFile(const std::string& path, const KeysFile& file);
 
 // An exclusive flock(2) on "<path>.lock", held while alive, so that concurrent

@@ -93,6 +93,25 @@ TEST(KeysFileTest, RejectsBadFilesNamingTheField) {
   }
 }
 
+// Root's `roentgen keys create` on the keys file of a server running as its
+// own user leaves the file that user's.
+TEST(KeysFileTest, RootKeepsTheOwnerOfTheFileItReplaces) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (to give a file away)";
+  TempDir dir;
+  const std::string path = dir.File("keys.json");
+  KeysFile file;
+  file.session_token_key = NewSessionTokenKey();
+  ASSERT_TRUE(WriteKeysFile(path, file).ok());
+  ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);  // nobody:nogroup
+  file.keys.push_back({NewAccessKeyId(false), NewSecretAccessKey(), "n", {"xray:*"}, 1});
+  ASSERT_TRUE(WriteKeysFile(path, file).ok());
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  EXPECT_EQ(st.st_gid, 65534u);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
 TEST(KeysFileTest, WritesAtomicallyWithMode0600) {
   TempDir dir;
   const std::string path = dir.File("keys.json");
