@@ -27,8 +27,11 @@ done
 if ((with_tests)); then
   # libbrotli-dev: the console test decodes the embedded brotli files;
   # chromium: the console's browser tests drive it (playwright-core);
-  # openssl: the HTTPS tests make their certificates with its command.
-  packages+=(libgtest-dev libgmock-dev libbenchmark-dev libbrotli-dev chromium awscli openssl)
+  # openssl: the HTTPS tests make their certificates with its command;
+  # curl and systemd (systemd-analyze, which checks the unit file without a
+  # running systemd): the install test (tests/install/install_test.sh).
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev libbrotli-dev chromium awscli openssl
+    curl systemd)
 fi
 if ((with_fuzz)); then
   # The fuzz targets (scripts/fuzz.sh): Debian's clang and its libFuzzer and

@@ -290,5 +290,21 @@ TEST(CommandLineTest, BackupAndRestore) {
   }
 }
 
+// The sample config that `cmake --install` installs (and the systemd unit
+// reads) parses, and gives the defaults but for its data dir.
+TEST(CommandLineTest, SampleConfigParses) {
+  Parsed p = Parse({"serve", "--config", "packaging/roentgen.toml"});
+  const ServeConfig& c = Serve(p);
+  const ServeConfig defaults;
+  EXPECT_EQ(c.data_dir, "/var/lib/roentgen");
+  EXPECT_EQ(c.host, defaults.host);
+  EXPECT_EQ(c.port, defaults.port);
+  EXPECT_EQ(c.retention, defaults.retention);
+  EXPECT_EQ(c.log_level, defaults.log_level);
+  EXPECT_EQ(c.udp_allow, defaults.udp_allow);
+  EXPECT_TRUE(c.keys_file.empty());
+  EXPECT_FALSE(c.otlp_grpc_listen_explicit);
+}
+
 }  // namespace
 }  // namespace roentgen::cli
