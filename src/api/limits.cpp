@@ -52,6 +52,8 @@ std::string_view LimitLabel(Limit limit) {
       return "analytics_limit";
     case Limit::kTimeSeriesPoints:
       return "time_series_points";
+    case Limit::kExpressionLength:
+      return "expression_length";
   }
   return "unknown";
 }

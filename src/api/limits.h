@@ -39,8 +39,9 @@ enum class Limit {
   kAnalyticsMaxTraces,   // TraceAnalytics MaxTraces over 150,000: 400
   kAnalyticsLimit,       // TraceAnalytics Limit over 100: 400
   kTimeSeriesPoints,     // TraceAnalytics Period giving over 10,000 periods: 400
+  kExpressionLength,     // EntitySelectorExpression over 500 characters (X-Ray's): 400
 };
-inline constexpr size_t kLimitCount = static_cast<size_t>(Limit::kTimeSeriesPoints) + 1;
+inline constexpr size_t kLimitCount = static_cast<size_t>(Limit::kExpressionLength) + 1;
 
 // The label value: "connections", "header_size", "body_size", …
 std::string_view LimitLabel(Limit limit);

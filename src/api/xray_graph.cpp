@@ -54,6 +54,7 @@ using nlohmann::json;
 constexpr size_t kMaxTraceGraphIds = 100;
 constexpr size_t kMaxScannedPerPage = 100000;
 constexpr int64_t kDefaultPeriodSeconds = 60;
+constexpr size_t kMaxEntitySelectorChars = 500;  // X-Ray's API model
 
 struct GraphContext {
   GraphContext(store::Store& s, graph::RollupStore& r, std::shared_ptr<const ApiLimits> l)
@@ -210,6 +211,12 @@ void GetTimeSeriesServiceStatistics(GraphContext& ctx, const HttpRequest& reques
   if (!expression.ok()) return respond(StatusResponse(expression.status()));
   graph::EntitySelector selector;
   selector.kind = graph::EntitySelector::Kind::kEdge;  // every edge
+  if (expression->has_value() && (*expression)->size() > kMaxEntitySelectorChars) {
+    return respond(StatusResponse(ctx.limits->Refuse(
+        Limit::kExpressionLength,
+        fmt::format("EntitySelectorExpression: {} characters, more than X-Ray's {}",
+                    (*expression)->size(), kMaxEntitySelectorChars))));
+  }
   if (expression->has_value() && !(*expression)->empty()) {
     Result<graph::EntitySelector> parsed = graph::ParseEntitySelector(**expression);
     if (!parsed.ok()) {

@@ -83,6 +83,17 @@ TEST_F(LimitsTest, TraceIdsPerCallAreCounted) {
   EXPECT_EQ(Count(Limit::kTraceIds), 2u);
 }
 
+TEST_F(LimitsTest, EntitySelectorExpressionIsAtMostXRaysLength) {
+  json request = {{"StartTime", kT0 - 3600}, {"EndTime", kT0}};
+  // service("aaa…") of exactly 500 characters, then one more.
+  request["EntitySelectorExpression"] = "service(\"" + std::string(489, 'a') + "\")";
+  EXPECT_EQ(Post("/TimeSeriesServiceStatistics", request).status, 200);
+  request["EntitySelectorExpression"] = "service(\"" + std::string(490, 'a') + "\")";
+  ExpectInvalid(Post("/TimeSeriesServiceStatistics", request),
+                "EntitySelectorExpression: 501 characters, more than X-Ray's 500");
+  EXPECT_EQ(Count(Limit::kExpressionLength), 1u);
+}
+
 TEST_F(LimitsTest, TraceAnalyticsMaximaAreCountedButNotOtherBadValues) {
   const json range = {{"StartTime", kT0 - kDay}, {"EndTime", kT0}};
   auto with = [&range](const char* key, json value) {
