@@ -26,12 +26,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -47,64 +45,16 @@
 #include "common/disk_space.h"
 #include "common/mutex.h"
 #include "ingest/ingest_metrics.h"
+#include "ingest/spool_format.h"
+#include "ingest/spool_reader.h"
 
 namespace roentgen::ingest {
 namespace {
 
-constexpr char kMagic[8] = {'R', 'G', 'S', 'P', 'O', 'O', 'L', '1'};
-constexpr uint64_t kFileHeaderBytes = sizeof(kMagic);
-constexpr uint64_t kRecordHeaderBytes = 8;      // length · crc
-constexpr uint64_t kMaxRecordBytes = 16 << 20;  // larger lengths are corruption
-constexpr uint64_t kReadChunk = 1 << 20;        // bytes read from a file at once
-constexpr size_t kFileNameDigits = 20;
-constexpr std::string_view kFileSuffix = ".spool";
-constexpr std::string_view kCheckpointName = "checkpoint";
-constexpr size_t kCheckpointBytes = 20;
+using namespace spool_format;
+
 // Free bytes that end a spool's full-disk state (roentgen_disk_full) without a write.
 constexpr uint64_t kRoomAfterDiskFull = 1 << 20;
-
-struct Position {
-  uint64_t file = 0;
-  uint64_t offset = 0;
-  auto operator<=>(const Position&) const = default;
-};
-
-void PutU32(char* at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) at[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-void PutU64(char* at, uint64_t v) {
-  for (int i = 0; i < 8; ++i) at[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-uint32_t GetU32(const char* at) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(at[i]);
-  return v;
-}
-uint64_t GetU64(const char* at) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(at[i]);
-  return v;
-}
-
-uint32_t Crc(uint32_t crc, const char* data, size_t size) {
-  return static_cast<uint32_t>(crc32_z(crc, reinterpret_cast<const Bytef*>(data), size));
-}
-
-// The checksum of a record covers its length, so a corrupted length is caught
-// even when the bytes it points at happen to check out.
-uint32_t RecordCrc(const char* length_bytes, std::string_view payload) {
-  return Crc(Crc(0, length_bytes, 4), payload.data(), payload.size());
-}
-
-// Fills in the checksum of every record of a group (appended with zero).
-void ChecksumRecords(std::string& group) {
-  for (size_t at = 0; at + kRecordHeaderBytes <= group.size();) {
-    char* header = group.data() + at;
-    const uint32_t length = GetU32(header);
-    PutU32(header + 4, RecordCrc(header, std::string_view(header + kRecordHeaderBytes, length)));
-    at += kRecordHeaderBytes + length;
-  }
-}
 
 std::string ErrnoMessage(int err) { return std::system_category().message(err); }
 
@@ -150,38 +100,12 @@ Status WriteAll(int fd, const char* data, size_t size, const std::string& path, 
   return Status::Ok();
 }
 
-// Reads up to `size` bytes at `offset`; fewer only at the end of the file.
-Result<size_t> ReadAt(int fd, char* out, size_t size, uint64_t offset, const std::string& path) {
-  size_t got = 0;
-  while (got < size) {
-    ssize_t n = ::pread(fd, out + got, size - got, static_cast<off_t>(offset + got));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError(fmt::format("spool: read {}: {}", path, ErrnoMessage(errno)));
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  return got;
-}
-
 Status SyncDir(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid() || ::fsync(fd.get()) != 0) {
     return Status::IOError(fmt::format("spool: fsync {}: {}", dir, ErrnoMessage(errno)));
   }
   return Status::Ok();
-}
-
-// "00000000000000000042.spool" → 42.
-std::optional<uint64_t> ParseFileName(std::string_view name) {
-  if (name.size() != kFileNameDigits + kFileSuffix.size() || !name.ends_with(kFileSuffix)) {
-    return std::nullopt;
-  }
-  uint64_t number = 0;
-  auto [end, ec] = std::from_chars(name.data(), name.data() + kFileNameDigits, number);
-  if (ec != std::errc() || end != name.data() + kFileNameDigits) return std::nullopt;
-  return number;
 }
 
 }  // namespace
@@ -254,7 +178,7 @@ struct Spool::Impl {
   static Labels Label(const SpoolConfig& c) { return {{"spool", c.name}}; }
 
   std::string FilePath(uint64_t number) const {
-    return fmt::format("{}/{:0{}}{}", config.dir, number, kFileNameDigits, kFileSuffix);
+    return fmt::format("{}/{}", config.dir, FileName(number));
   }
   std::string CheckpointPath() const { return fmt::format("{}/{}", config.dir, kCheckpointName); }
 
@@ -312,11 +236,7 @@ struct Spool::Impl {
   // Frames `record` into the unwritten group; the sync thread fills in the
   // checksum (so the receiver stays lean).
   void AppendFramed(std::string_view record) REQUIRES(append_mu) {
-    char header[kRecordHeaderBytes];
-    PutU32(header, static_cast<uint32_t>(record.size()));
-    PutU32(header + 4, 0);
-    pending.append(header, sizeof(header));
-    pending.append(record);
+    AppendRecordUnchecksummed(record, pending);
   }
   void AddBacklog(int64_t delta) {
     backlog_gauge.Set(backlog_bytes.fetch_add(delta, std::memory_order_relaxed) + delta);
@@ -444,8 +364,8 @@ Status Spool::Impl::Recover() {
     char bytes[kCheckpointBytes + 1];
     Result<size_t> got = ReadAt(fd.get(), bytes, sizeof(bytes), 0, checkpoint_path);
     if (!got.ok()) return got.status();
-    if (*got == kCheckpointBytes && GetU32(bytes + 16) == Crc(0, bytes, 16)) {
-      start = {GetU64(bytes), GetU64(bytes + 8)};
+    if (std::optional<Position> saved_at = DecodeCheckpoint(std::string_view(bytes, *got))) {
+      start = *saved_at;
       have_checkpoint = true;
     } else {
       spdlog::error("spool: {} is damaged; replaying every spooled record", checkpoint_path);
@@ -735,17 +655,14 @@ void Spool::Impl::SaveCheckpoint() {
     target = committed;
   }
   if (target == saved) return;
-  char bytes[kCheckpointBytes];
-  PutU64(bytes, target.file);
-  PutU64(bytes + 8, target.offset);
-  PutU32(bytes + 16, Crc(0, bytes, 16));
+  const std::string bytes = EncodeCheckpoint(target);
   const std::string path = CheckpointPath();
   const std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   int err = 0;
   Status status =
       fd.valid()
-          ? WriteAll(fd.get(), bytes, sizeof(bytes), tmp, err)
+          ? WriteAll(fd.get(), bytes.data(), bytes.size(), tmp, err)
           : Status::IOError(fmt::format("spool: cannot create {}: {}", tmp, ErrnoMessage(errno)));
   if (status.ok() && ::fdatasync(fd.get()) != 0) {
     status = Status::IOError(fmt::format("spool: fdatasync {}: {}", tmp, ErrnoMessage(errno)));
@@ -885,8 +802,7 @@ void Spool::Impl::ConsumeLoop() {
   UniqueFd fd;
   uint64_t fd_file = 0;
   std::string path;
-  std::string buf;  // file bytes [buf_offset, buf_offset + buf.size())
-  uint64_t buf_offset = 0;
+  std::optional<SpoolFileReader> reader;
   std::vector<std::string_view> records;
   uint64_t passed = 0;  // bytes moved over since the last delivered batch
   while (true) {
@@ -917,8 +833,7 @@ void Spool::Impl::ConsumeLoop() {
       path = FilePath(pos.file);
       fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
       fd_file = pos.file;
-      buf.clear();
-      buf_offset = 0;
+      reader.reset();
       if (!fd.valid()) {
         if (pos >= discard_counted) {
           spdlog::error("spool: cannot open {}: {}; its records are lost", path,
@@ -931,83 +846,26 @@ void Spool::Impl::ConsumeLoop() {
         Deliver(records, pos, passed);
         continue;
       }
+      reader.emplace(fd.get(), path);
     }
-    // Reads [from, from + want) into buf (fewer bytes at the durable end).
-    auto fill = [&](uint64_t from, uint64_t want) -> bool {
-      want = std::min(want, end - from);
-      buf.resize(want);
-      Result<size_t> got = ReadAt(fd.get(), buf.data(), want, from, path);
-      buf_offset = from;
-      if (!got.ok() || *got < want) {
-        spdlog::error("spool: {}", got.ok() ? fmt::format("{} is shorter than recorded", path)
-                                            : got.status().message());
-        buf.clear();
-        return false;
-      }
-      return true;
-    };
-    auto discard_rest = [&](std::string_view why) {
-      if (pos >= discard_counted) {
-        spdlog::error("spool: {} at offset {}: {}; skipping the {} bytes after it", path,
-                      pos.offset, why, end - pos.offset);
-        discarded_bytes.Inc(end - pos.offset);
-        discard_counted = {pos.file, end};
-      }
-      passed += end - pos.offset;
-      pos.offset = end;
-    };
-    if (pos.offset < kFileHeaderBytes) {
-      if (!fill(0, kFileHeaderBytes) || buf.size() < kFileHeaderBytes ||
-          std::memcmp(buf.data(), kMagic, sizeof(kMagic)) != 0) {
-        pos.offset = 0;
-        discard_rest("not a spool file");
-      } else {
-        passed += kFileHeaderBytes - pos.offset;
-        pos.offset = kFileHeaderBytes;
-      }
-    }
-    // Records in [pos.offset, end), in batches; the views point into buf, so a
-    // batch is delivered before buf is refilled.
+    // Records in [pos.offset, end), in batches; the views point into the
+    // reader's buffer, so a batch is delivered before the next read.
     while (pos.offset < end && !stop_delivering && !rewind) {
-      const auto buffered = [&](uint64_t n) {
-        return pos.offset >= buf_offset && pos.offset + n <= buf_offset + buf.size();
-      };
-      if (!buffered(kRecordHeaderBytes)) {
-        Deliver(records, pos, passed);
-        if (end - pos.offset < kRecordHeaderBytes) {
-          discard_rest("a truncated record header");
-          break;
+      const SpoolFileReader::Outcome read = reader->Read(pos.offset, end, config.read_batch, records);
+      passed += read.next - pos.offset;
+      pos.offset = read.next;
+      Deliver(records, pos, passed);
+      if (read.stop == SpoolFileReader::Stop::kDamaged) {
+        if (pos >= discard_counted) {
+          spdlog::error("spool: {} at offset {}: {}; skipping the {} bytes after it", path,
+                        pos.offset, read.damage, end - pos.offset);
+          discarded_bytes.Inc(end - pos.offset);
+          discard_counted = {pos.file, end};
         }
-        if (!fill(pos.offset, kReadChunk)) {
-          discard_rest("a read failed");
-          break;
-        }
-      }
-      const char* header = buf.data() + (pos.offset - buf_offset);
-      const uint64_t length = GetU32(header);
-      if (length > kMaxRecordBytes || pos.offset + kRecordHeaderBytes + length > end) {
-        Deliver(records, pos, passed);
-        discard_rest("a record length past the end of the data");
+        passed += end - pos.offset;
+        pos.offset = end;
         break;
       }
-      if (!buffered(kRecordHeaderBytes + length)) {
-        Deliver(records, pos, passed);
-        if (!fill(pos.offset, std::max(kReadChunk, kRecordHeaderBytes + length))) {
-          discard_rest("a read failed");
-          break;
-        }
-        header = buf.data();
-      }
-      std::string_view payload(header + kRecordHeaderBytes, length);
-      if (GetU32(header + 4) != RecordCrc(header, payload)) {
-        Deliver(records, pos, passed);
-        discard_rest("a record that fails its checksum");
-        break;
-      }
-      records.push_back(payload);
-      pos.offset += kRecordHeaderBytes + length;
-      passed += kRecordHeaderBytes + length;
-      if (records.size() >= config.read_batch) Deliver(records, pos, passed);
     }
     Deliver(records, pos, passed);
   }

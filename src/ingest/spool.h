@@ -11,11 +11,9 @@
 // it arrives; indexing then proceeds at the store's pace, and the backlog
 // waits on disk (bounded by `max_bytes`) instead of being dropped or refused.
 //
-// On disk (`dir`): files `<20-digit number>.spool`, each the 8-byte magic
-// "RGSPOOL1" then records `length (u32 LE) · crc32(length bytes · payload)
-// (u32 LE) · payload`; and `checkpoint` (file number u64 LE · offset u64 LE ·
-// crc32 of those 16 bytes, u32 LE): everything before that position has been
-// stored. Files entirely before the checkpoint are deleted. Open() resumes at
+// On disk (`dir`, laid out in ingest/spool_format.h): numbered files of
+// checksummed records, and a `checkpoint` saying that everything before it has
+// been stored. Files entirely before the checkpoint are deleted. Open() resumes at
 // the checkpoint and appends to a new file; a record that fails its checksum
 // (a torn write at a crash) ends its file: the rest of it is counted in
 // roentgen_spool_discarded_bytes_total and logged.
