@@ -677,6 +677,12 @@ TEST_F(SpoolTest, AFullDiskAtFdatasyncIsCountedAsDiskFull) {
   Collector refuse(SpoolBatch::kNotTaken);
   Spool spool(config, refuse.Consumer(), metrics);
   ASSERT_TRUE(spool.Open().ok());
+  // A first group synced, so the next waits up to min_sync_interval for more:
+  // b1 and b2 then make one group (else b1 could go alone and take the
+  // injected failure).
+  std::promise<Status> warmed;
+  ASSERT_TRUE(spool.AppendDurable({"b0"}, [&](Status st) { warmed.set_value(st); }).ok());
+  ASSERT_TRUE(warmed.get_future().get().ok());
   fail_next_sync = true;
   ASSERT_TRUE(spool.Append("b1"));
   std::promise<Status> answer;
