@@ -176,10 +176,14 @@ void Spool::Impl::ConsumeLoop() {
       passed += read.next - pos.offset;
       pos.offset = read.next;
       Deliver(records, pos, passed);
-      if (read.stop == SpoolFileReader::Stop::kDamaged) {
+      if (read.stop == SpoolFileReader::Stop::kDamaged ||
+          read.stop == SpoolFileReader::Stop::kReadError) {
         if (pos >= discard_counted) {
+          const std::string why = read.stop == SpoolFileReader::Stop::kDamaged
+                                      ? read.damage
+                                      : fmt::format("a read failed ({})", read.error.message());
           spdlog::error("spool: {} at offset {}: {}; skipping the {} bytes after it", path,
-                        pos.offset, read.damage, end - pos.offset);
+                        pos.offset, why, end - pos.offset);
           discarded_bytes.Inc(end - pos.offset);
           discard_counted = {pos.file, end};
         }

@@ -46,6 +46,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/files.h"
 #include "common/metrics.h"
 #include "common/mutex.h"
 #include "common/status.h"
@@ -59,35 +60,10 @@ namespace spool_internal {
 
 using spool_format::Position;
 
-
 // Free bytes that end a spool's full-disk state (roentgen_disk_full) without a write.
 inline constexpr uint64_t kRoomAfterDiskFull = 1 << 20;
 
 inline std::string ErrnoMessage(int err) { return std::system_category().message(err); }
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) {
-      Reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~UniqueFd() { Reset(); }
-  void Reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 // Whether a failed write or fdatasync means the disk (or the user's quota) is full.
 inline bool IsDiskFull(int err) { return err == ENOSPC || err == EDQUOT; }
@@ -107,17 +83,8 @@ inline Status WriteAll(int fd, const char* data, size_t size, const std::string&
   return Status::Ok();
 }
 
-inline Status SyncDir(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) {
-    return Status::IOError(fmt::format("spool: fsync {}: {}", dir, ErrnoMessage(errno)));
-  }
-  return Status::Ok();
-}
-
 }  // namespace spool_internal
 
-using spool_internal::UniqueFd;
 using spool_format::Position;
 
 struct Spool::Impl {

@@ -53,12 +53,16 @@ Status SpoolFileReader::Fill(uint64_t from, uint64_t want, uint64_t end) {
 
 SpoolFileReader::Outcome SpoolFileReader::Read(uint64_t offset, uint64_t end, size_t max,
                                                std::vector<std::string_view>& records) {
-  auto damaged = [&](uint64_t at, std::string why) { return Outcome{Stop::kDamaged, at, why}; };
+  auto damaged = [&](uint64_t at, std::string why) {
+    return Outcome{Stop::kDamaged, at, std::move(why), {}};
+  };
+  auto read_error = [&](uint64_t at, Status s) {
+    return Outcome{Stop::kReadError, at, {}, std::move(s)};
+  };
   if (offset < kFileHeaderBytes) {
     if (!Buffered(0, kFileHeaderBytes)) {
-      if (Status s = Fill(0, kFileHeaderBytes, end); !s.ok() || buf_.size() < kFileHeaderBytes) {
-        return damaged(offset, "not a spool file");
-      }
+      if (Status s = Fill(0, kFileHeaderBytes, end); !s.ok()) return read_error(offset, s);
+      if (buf_.size() < kFileHeaderBytes) return damaged(offset, "not a spool file");
     }
     if (std::memcmp(buf_.data(), kMagic, sizeof(kMagic)) != 0) {
       return damaged(offset, "not a spool file");
@@ -66,13 +70,11 @@ SpoolFileReader::Outcome SpoolFileReader::Read(uint64_t offset, uint64_t end, si
     offset = kFileHeaderBytes;
   }
   while (offset < end) {
-    if (records.size() >= max) return {Stop::kBatchFull, offset, {}};
+    if (records.size() >= max) return {Stop::kBatchFull, offset, {}, {}};
     if (end - offset < kRecordHeaderBytes) return damaged(offset, "a truncated record header");
     if (!Buffered(offset, kRecordHeaderBytes)) {
-      if (!records.empty()) return {Stop::kRefill, offset, {}};
-      if (Status s = Fill(offset, kReadChunk, end); !s.ok()) {
-        return damaged(offset, fmt::format("a read failed ({})", s.message()));
-      }
+      if (!records.empty()) return {Stop::kRefill, offset, {}, {}};
+      if (Status s = Fill(offset, kReadChunk, end); !s.ok()) return read_error(offset, s);
     }
     const char* header = buf_.data() + (offset - buf_offset_);
     const uint64_t length = coding::DecodeFixed32(header);
@@ -80,10 +82,10 @@ SpoolFileReader::Outcome SpoolFileReader::Read(uint64_t offset, uint64_t end, si
       return damaged(offset, "a record length past the end of the data");
     }
     if (!Buffered(offset, kRecordHeaderBytes + length)) {
-      if (!records.empty()) return {Stop::kRefill, offset, {}};
+      if (!records.empty()) return {Stop::kRefill, offset, {}, {}};
       if (Status s = Fill(offset, std::max(kReadChunk, kRecordHeaderBytes + length), end);
           !s.ok()) {
-        return damaged(offset, fmt::format("a read failed ({})", s.message()));
+        return read_error(offset, s);
       }
       header = buf_.data();
     }
@@ -94,7 +96,7 @@ SpoolFileReader::Outcome SpoolFileReader::Read(uint64_t offset, uint64_t end, si
     records.push_back(payload);
     offset += kRecordHeaderBytes + length;
   }
-  return {Stop::kEnd, offset, {}};
+  return {Stop::kEnd, offset, {}, {}};
 }
 
 }  // namespace roentgen::ingest

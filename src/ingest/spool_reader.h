@@ -29,11 +29,13 @@ class SpoolFileReader {
     kEnd,        // the records reach `end`
     kRefill,     // the next record is not in the buffer: give up the views, then read on
     kDamaged,    // the data at `next` is not a whole record that checks out
+    kReadError,  // the file could not be read at `next` (`error`)
   };
   struct Outcome {
     Stop stop = Stop::kEnd;
     uint64_t next = 0;   // the offset after the last record read (where damage begins)
     std::string damage;  // what is wrong at `next`, for kDamaged
+    Status error;        // for kReadError
   };
 
   // Fills `records`, empty at the call, with the payloads of the records in
