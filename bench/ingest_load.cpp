@@ -17,6 +17,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -49,18 +50,25 @@ struct Options {
   bool random_trace_ids = false;
 };
 
-// A document with places for a unique trace id and segment id, and for the
-// segment's start and end time, patched per send: like an SDK's segments, each
-// begins "now" (a fixed set of start times would put every trace of a run into
-// a few instants, which no real traffic does and which the time-ordered
-// indexes handle differently).
+// A document with places for a unique trace id and segment id, and for every
+// start_time and end_time in it (the segment's and its subsegments'), patched
+// per send: like an SDK's segments, each begins "now" (a fixed set of start
+// times would put every trace of a run into a few instants, which no real
+// traffic does and which the time-ordered indexes handle differently). The
+// subsegments move with the segment: a trace's start time is the earliest
+// start of any of its entities (src/xray/trace_summary.cpp), so subsegments
+// left at the template's times would place every trace at the generator's
+// start.
+struct TimeField {
+  size_t pos = 0;         // offset of the value (kTimeChars characters)
+  int64_t offset_us = 0;  // from the segment's start_time
+};
+
 struct Template {
   std::string text;
   size_t trace_pos = 0;  // offset of the 24 random hex digits
   size_t id_pos = 0;     // offset of the 16 hex digits of the segment id
-  size_t start_pos = 0;  // offset of the segment's start_time value (17 chars)
-  size_t end_pos = 0;    // offset of the segment's end_time value (17 chars)
-  int64_t duration_us = 0;
+  std::vector<TimeField> times;
 };
 
 constexpr size_t kTimeChars = 17;  // "1700000000.000000"
@@ -89,16 +97,22 @@ std::vector<Template> MakeTemplates(size_t n) {
     t.text = gen.Next(now - 10 + i * 1e-4);
     t.trace_pos = t.text.find("\"trace_id\":\"") + 12 + 11;
     t.id_pos = t.text.find("\"id\":\"") + 6;
-    // The segment's own times come before its subsegments' in segment_gen.
-    t.start_pos = t.text.find("\"start_time\":") + 13;
-    t.end_pos = t.text.find("\"end_time\":") + 11;
-    const double start = std::stod(t.text.substr(t.start_pos, kTimeChars));
-    const double end = std::stod(t.text.substr(t.end_pos, kTimeChars));
-    if (t.text[t.start_pos + kTimeChars] != ',' || t.text[t.end_pos + kTimeChars] != ',') {
-      std::fprintf(stderr, "segment_gen times are not %zu characters\n", kTimeChars);
-      std::exit(1);
+    // Every start_time and end_time; the segment's own come first in
+    // segment_gen.
+    int64_t segment_start_us = 0;
+    for (const std::string key : {"\"start_time\":", "\"end_time\":"}) {
+      for (size_t at = t.text.find(key); at != std::string::npos; at = t.text.find(key, at + 1)) {
+        const size_t pos = at + key.size();
+        const char after = t.text[pos + kTimeChars];
+        if (after != ',' && after != '}') {
+          std::fprintf(stderr, "segment_gen times are not %zu characters\n", kTimeChars);
+          std::exit(1);
+        }
+        const int64_t us = std::llround(std::stod(t.text.substr(pos, kTimeChars)) * 1e6);
+        if (t.times.empty()) segment_start_us = us;
+        t.times.push_back({pos, us - segment_start_us});
+      }
     }
-    t.duration_us = static_cast<int64_t>((end - start) * 1e6);
     out.push_back(std::move(t));
   }
   return out;
@@ -118,20 +132,22 @@ uint64_t Scramble(uint64_t v) {
   return v ^ (v >> 31);
 }
 
-// Makes template `t` unique for sequence number `seq` (sender `lane`), starting
-// now. `random_id`: the trace id's first 8 hex digits are random too, not the
-// epoch second (no X-Ray SDK does that; W3C-style ids from other clients do).
-void Stamp(std::string& text, const Template& t, uint64_t lane, uint64_t seq, bool random_id) {
+// Makes template `t`, copied into `text` at offset `at`, unique for sequence
+// number `seq` (sender `lane`), starting now. `random_id`: the trace id's first
+// 8 hex digits are random too, not the epoch second (no X-Ray SDK does that;
+// W3C-style ids from other clients do).
+void Stamp(std::string& text, size_t at, const Template& t, uint64_t lane, uint64_t seq,
+           bool random_id) {
   const int64_t now_us = NowMicros();
-  PutTime(text.data() + t.start_pos, now_us);
-  PutTime(text.data() + t.end_pos, now_us + t.duration_us);
+  char* base = text.data() + at;
+  for (const TimeField& f : t.times) PutTime(base + f.pos, now_us + f.offset_us);
   // An SDK's trace id begins with the current epoch second (X-Ray rejects ids
   // older than 30 days), so ids, and the store's keys, advance with time.
-  PutHex(text.data() + t.trace_pos - 9,
+  PutHex(base + t.trace_pos - 9,
          random_id ? Scramble(~seq) >> 32 : static_cast<uint64_t>(now_us / 1'000'000), 8);
-  PutHex(text.data() + t.trace_pos, lane, 8);
-  PutHex(text.data() + t.trace_pos + 8, Scramble(seq), 16);
-  PutHex(text.data() + t.id_pos, (lane << 48) ^ seq ^ 0x5bd1e995ULL, 16);
+  PutHex(base + t.trace_pos, lane, 8);
+  PutHex(base + t.trace_pos + 8, Scramble(seq), 16);
+  PutHex(base + t.id_pos, (lane << 48) ^ seq ^ 0x5bd1e995ULL, 16);
 }
 
 // "HOST:PORT" with the port as a number.
@@ -177,12 +193,7 @@ uint64_t SendUdp(const Options& o, const std::vector<Template>& templates) {
       const Template& t = templates[(sent + i) % templates.size()];
       bufs[i] = header;
       bufs[i] += t.text;
-      Template shifted = t;
-      shifted.trace_pos += header.size();
-      shifted.id_pos += header.size();
-      shifted.start_pos += header.size();
-      shifted.end_pos += header.size();
-      Stamp(bufs[i], shifted, 1, sent + i, o.random_trace_ids);
+      Stamp(bufs[i], header.size(), t, 1, sent + i, o.random_trace_ids);
       iov[i] = {bufs[i].data(), bufs[i].size()};
       msgs[i] = {};
       msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -226,7 +237,7 @@ uint64_t SendHttp(const Options& o, const std::vector<Template>& templates) {
         for (uint64_t i = 0; i < n; ++i) {
           const Template& t = templates[(first + i) % templates.size()];
           std::string text = t.text;
-          Stamp(text, t, 2 + c, first + i, o.random_trace_ids);
+          Stamp(text, 0, t, 2 + c, first + i, o.random_trace_ids);
           docs.push_back(std::move(text));
         }
         http::request<http::string_body> req{http::verb::post, "/TraceSegments", 11};
