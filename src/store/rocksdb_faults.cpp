@@ -96,7 +96,7 @@ std::shared_ptr<rocksdb::EventListener> StoreFaults::listener() {
 }
 
 void StoreFaults::Start(rocksdb::DB* db) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   db_ = db;
   thread_ = std::thread([this] {
     SetCurrentThreadName("rg-store-resume");
@@ -106,10 +106,10 @@ void StoreFaults::Start(rocksdb::DB* db) {
 
 void StoreFaults::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -121,7 +121,7 @@ void StoreFaults::OnBackgroundError(rocksdb::BackgroundErrorReason reason,
   Result<DiskSpace> space = GetDiskSpace(path_);
   bool first = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     first = !bg_error_;
     bg_error_ = true;
     stopped_writes_ = stopped_writes_ || stops_writes;
@@ -160,13 +160,13 @@ void StoreFaults::OnBackgroundError(rocksdb::BackgroundErrorReason reason,
                     kSlowRetry.count(), error.ToString());
     }
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 void StoreFaults::OnRecovered() {
   bool was = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     was = bg_error_;
     bg_error_ = stopped_writes_ = disk_full_ = unrecoverable_ = corruption_ = false;
     refusing_.store(false, std::memory_order_release);
@@ -185,13 +185,16 @@ bool StoreFaults::ResumeDue(std::chrono::steady_clock::time_point now) const {
 }
 
 void StoreFaults::ResumeLoop() {
-  std::unique_lock lock(mu_);
+  mu_.Lock();
   while (!stopping_) {
     if (!bg_error_ || unrecoverable_) {
-      cv_.wait(lock, [&] { return stopping_ || (bg_error_ && !unrecoverable_); });
+      while (!stopping_ && !(bg_error_ && !unrecoverable_)) cv_.Wait(mu_);
       continue;
     }
-    cv_.wait_for(lock, check_interval_, [&] { return stopping_; });
+    const auto wake_at = std::chrono::steady_clock::now() + check_interval_;
+    while (!stopping_) {
+      if (!cv_.WaitUntil(mu_, wake_at)) break;
+    }
     if (stopping_) break;
     const auto now = std::chrono::steady_clock::now();
     if (!ResumeDue(now)) continue;
@@ -199,30 +202,31 @@ void StoreFaults::ResumeLoop() {
     last_attempt_ = now;
     Result<DiskSpace> space = GetDiskSpace(path_);
     available_at_last_attempt_ = space.ok() ? space->available_bytes : 0;
-    lock.unlock();
+    mu_.Unlock();
     rocksdb::Status resumed;
     {
       // No write may reach the DB while it resumes (see Guarded).
-      std::unique_lock gate(gate_);
+      WriterMutexLock gate(gate_);
       // Flushes the memtables to new table files and opens a new WAL; fails
       // (and keeps the error) while there is still no room.
       resumed = db_->Resume();
     }
-    lock.lock();
+    mu_.Lock();
     if (resumed.ok()) {
       const bool was = bg_error_;
       bg_error_ = stopped_writes_ = disk_full_ = unrecoverable_ = corruption_ = false;
       refusing_.store(false, std::memory_order_release);
       error_.clear();
-      lock.unlock();
+      mu_.Unlock();
       if (was) spdlog::info("store: writes resumed ({})", DescribeDiskSpace(path_));
-      lock.lock();
+      mu_.Lock();
     } else if (!resumed.IsBusy()) {
       spdlog::warn("store: writes cannot resume yet ({}): {}", DescribeDiskSpace(path_),
                    resumed.ToString());
       if (resumed.severity() >= rocksdb::Status::kFatalError) unrecoverable_ = true;
     }
   }
+  mu_.Unlock();
 }
 
 Status StoreFaults::WriteFailed(const rocksdb::Status& s, std::string_view what) {
@@ -245,7 +249,7 @@ Status StoreFaults::Refused(std::string_view what) {
   bool corruption = false;
   std::string error;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     disk_full = disk_full_;
     corruption = corruption_;
     error = error_;
@@ -285,7 +289,7 @@ Status StoreFaults::ReadFailed(Status s) {
 StoreFaults::State StoreFaults::state() const {
   State state;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     state.read_only = stopped_writes_;
     state.disk_full = disk_full_;
   }

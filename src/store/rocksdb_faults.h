@@ -28,15 +28,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -66,7 +64,7 @@ class StoreFaults {
   // Errors: Unavailable ("the disk is full …"), IOError (anything else).
   template <typename Write>
   Status Guarded(std::string_view what, Write&& write) {
-    std::shared_lock gate(gate_);
+    ReaderMutexLock gate(gate_);
     if (refusing_.load(std::memory_order_acquire)) return Refused(what);
     const rocksdb::Status s = write();
     return s.ok() ? Status::Ok() : WriteFailed(s, what);
@@ -97,8 +95,8 @@ class StoreFaults {
   void OnBackgroundError(rocksdb::BackgroundErrorReason reason, const rocksdb::Status& error);
   void OnRecovered();
   void ResumeLoop();
-  // Whether the loop should call Resume now (requires mu_).
-  bool ResumeDue(std::chrono::steady_clock::time_point now) const;
+  // Whether the loop should call Resume now.
+  bool ResumeDue(std::chrono::steady_clock::time_point now) const REQUIRES(mu_);
 
   const std::string path_;
   const std::chrono::milliseconds check_interval_;
@@ -112,23 +110,25 @@ class StoreFaults {
   std::atomic<int64_t> last_write_log_{0};  // steady seconds of the last logged failure
   std::atomic<int64_t> last_read_log_{0};
 
-  // Shared by every write, exclusive while Resume() runs (see Guarded).
-  std::shared_mutex gate_;
+  // Shared by every write, exclusive while Resume() runs (see Guarded). A
+  // write holding it may take mu_ (Refused): gate_ first, never the reverse.
+  SharedMutex gate_;
   std::atomic<bool> refusing_{false};  // = stopped_writes_, read without mu_
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  rocksdb::DB* db_ = nullptr;
-  bool stopping_ = false;
-  bool bg_error_ = false;        // RocksDB holds a background error (any severity)
-  bool stopped_writes_ = false;  // ... of hard severity or worse: writes are refused
-  bool unrecoverable_ = false;   // Resume cannot help: a restart is needed
-  bool disk_full_ = false;
-  bool corruption_ = false;  // the error is damage found in a table file
-  std::string error_;  // the background error, for the log
-  std::chrono::steady_clock::time_point last_attempt_{};
-  uint64_t available_at_last_attempt_ = 0;
-  bool attempted_ = false;
+  mutable Mutex mu_ ACQUIRED_AFTER(gate_);
+  CondVar cv_;
+  rocksdb::DB* db_ = nullptr;  // set by Start, before the resume thread begins
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool bg_error_ GUARDED_BY(mu_) = false;  // RocksDB holds a background error (any severity)
+  // ... of hard severity or worse: writes are refused.
+  bool stopped_writes_ GUARDED_BY(mu_) = false;
+  bool unrecoverable_ GUARDED_BY(mu_) = false;  // Resume cannot help: a restart is needed
+  bool disk_full_ GUARDED_BY(mu_) = false;
+  bool corruption_ GUARDED_BY(mu_) = false;  // the error is damage found in a table file
+  std::string error_ GUARDED_BY(mu_);        // the background error, for the log
+  std::chrono::steady_clock::time_point last_attempt_ GUARDED_BY(mu_){};
+  uint64_t available_at_last_attempt_ GUARDED_BY(mu_) = 0;
+  bool attempted_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
