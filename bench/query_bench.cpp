@@ -31,7 +31,7 @@
 #include "api/xray_handlers.h"
 #include "filter/filter.h"
 #include "query_dataset.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::bench {
 namespace {

@@ -23,7 +23,7 @@
 
 #include "graph/trace_graph.h"
 #include "segment_gen.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 #include "store/store.h"
 #include "xray/segment_parser.h"
 #include "xray/trace.h"

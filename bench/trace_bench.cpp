@@ -24,7 +24,7 @@
 #include "segment_gen.h"
 #include "store/record_codec.h"
 #include "store/store.h"
-#include "store/store_keys.h"
+#include "store/rocksdb/store_keys.h"
 #include "xray/segment_parser.h"
 #include "xray/trace.h"
 

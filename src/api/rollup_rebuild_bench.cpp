@@ -14,7 +14,7 @@
 #include "common/clock.h"
 #include "graph/rollup_store.h"
 #include "graph/test_traces.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 #include "xray/trace.h"
 
 namespace {

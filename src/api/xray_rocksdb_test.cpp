@@ -17,7 +17,7 @@
 #include "graph/test_traces.h"
 #include "ingest/pipeline.h"
 #include "ingest/testing/segments.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::api {
 namespace {

@@ -33,7 +33,7 @@
 #include "common/testing/small_disk.h"
 #include "ingest/spool.h"
 #include "ingest/spool_snapshot.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::backup {

@@ -18,7 +18,7 @@
 #include "backup/staging.h"
 #include "cli/command_line.h"
 #include "common/disk_space.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::cli {
 namespace {

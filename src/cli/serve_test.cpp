@@ -32,7 +32,7 @@
 #include "auth/sigv4.h"
 #include "cli/server.h"
 #include "common/clock.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::cli {
 namespace {

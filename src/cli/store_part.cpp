@@ -8,7 +8,7 @@
 #include "api/rollup_rebuild.h"
 #include "common/clock.h"
 #include "common/thread_name.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::cli {
 

@@ -17,7 +17,7 @@
 
 #include "common/clock.h"
 #include "store/memory/memory_store.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 #include "store/store.h"
 #include "store/store_test_util.h"
 

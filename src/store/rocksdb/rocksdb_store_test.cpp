@@ -1,4 +1,4 @@
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -9,9 +9,9 @@
 #include <functional>
 #include <thread>
 
-#include "store/rocksdb_options.h"
-#include "store/rocksdb_store_test_fixture.h"
-#include "store/store_keys.h"
+#include "store/rocksdb/rocksdb_options.h"
+#include "store/rocksdb/rocksdb_store_test_fixture.h"
+#include "store/rocksdb/store_keys.h"
 #include "store/store_metrics.h"
 
 namespace roentgen::store {

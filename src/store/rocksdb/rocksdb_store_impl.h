@@ -20,10 +20,10 @@
 #include <thread>
 #include <vector>
 
-#include "store/rocksdb_faults.h"
-#include "store/rocksdb_options.h"
-#include "store/rocksdb_store.h"
-#include "store/store_keys.h"
+#include "store/rocksdb/rocksdb_faults.h"
+#include "store/rocksdb/rocksdb_options.h"
+#include "store/rocksdb/rocksdb_store.h"
+#include "store/rocksdb/store_keys.h"
 
 namespace roentgen::store {
 

@@ -2,7 +2,7 @@
 // sampling rules) under "namespace 0x00 key" in the config column family.
 #include <fmt/format.h>
 
-#include "store/rocksdb_store_impl.h"
+#include "store/rocksdb/rocksdb_store_impl.h"
 
 namespace roentgen::store {
 namespace {

@@ -1,4 +1,4 @@
-#include "store/rocksdb_log.h"
+#include "store/rocksdb/rocksdb_log.h"
 
 #include <spdlog/spdlog.h>
 

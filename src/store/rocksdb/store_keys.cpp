@@ -1,4 +1,4 @@
-#include "store/store_keys.h"
+#include "store/rocksdb/store_keys.h"
 
 #include <algorithm>
 #include <array>

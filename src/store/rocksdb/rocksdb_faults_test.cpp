@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/testing/small_disk.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::store {

@@ -1,4 +1,4 @@
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 
 #include <fmt/format.h>
 #include <rocksdb/cache.h>
@@ -12,7 +12,7 @@
 
 #include "common/disk_space.h"
 #include "store/record_codec.h"
-#include "store/rocksdb_store_impl.h"
+#include "store/rocksdb/rocksdb_store_impl.h"
 
 namespace roentgen::store {
 

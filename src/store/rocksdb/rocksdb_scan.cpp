@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "store/record_codec.h"
-#include "store/rocksdb_store_impl.h"
+#include "store/rocksdb/rocksdb_store_impl.h"
 
 namespace roentgen::store {
 

@@ -1,4 +1,4 @@
-#include "store/rocksdb_options.h"
+#include "store/rocksdb/rocksdb_options.h"
 
 #include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
@@ -7,8 +7,8 @@
 
 #include <algorithm>
 
-#include "store/rocksdb_log.h"
-#include "store/store_keys.h"
+#include "store/rocksdb/rocksdb_log.h"
+#include "store/rocksdb/store_keys.h"
 
 namespace roentgen::store::rocks {
 namespace {

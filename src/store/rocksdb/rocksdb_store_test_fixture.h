@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::store::testing {

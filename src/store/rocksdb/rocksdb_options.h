@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::store::rocks {
 

@@ -1,4 +1,4 @@
-#include "store/rocksdb_faults.h"
+#include "store/rocksdb/rocksdb_faults.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -7,7 +7,7 @@
 
 #include "common/disk_space.h"
 #include "common/thread_name.h"
-#include "store/rocksdb_store_impl.h"
+#include "store/rocksdb/rocksdb_store_impl.h"
 
 namespace roentgen::store {
 namespace {

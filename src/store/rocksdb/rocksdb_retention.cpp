@@ -17,7 +17,7 @@
 #include <chrono>
 
 #include "store/record_codec.h"
-#include "store/rocksdb_store_impl.h"
+#include "store/rocksdb/rocksdb_store_impl.h"
 
 namespace roentgen::store {
 namespace {

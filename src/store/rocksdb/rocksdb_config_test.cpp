@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "store/rocksdb_store_test_fixture.h"
+#include "store/rocksdb/rocksdb_store_test_fixture.h"
 
 namespace roentgen::store {
 namespace {

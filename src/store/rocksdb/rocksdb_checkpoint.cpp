@@ -15,7 +15,7 @@
 #include <system_error>
 
 #include "common/disk_space.h"
-#include "store/rocksdb_store_impl.h"
+#include "store/rocksdb/rocksdb_store_impl.h"
 
 namespace roentgen::store {
 
