@@ -24,19 +24,12 @@
 namespace roentgen::store {
 namespace {
 
+using testing::Condition;
+using testing::kSecond;
+using testing::kT0;
 using testing::MakeFullRecord;
 using testing::MakeRecord;
 using testing::MakeTraceId;
-
-constexpr int64_t kSecond = 1'000'000;
-constexpr int64_t kT0 = 1'700'000'000 * kSecond;
-
-IndexCondition Condition(IndexCondition::Kind kind, std::string text = "") {
-  IndexCondition c;
-  c.kind = kind;
-  c.text = std::move(text);
-  return c;
-}
 
 struct EngineOptions {
   std::filesystem::path dir;  // the engine's own, empty at first; kept across reopens
@@ -74,65 +67,16 @@ const Engine kEngines[] = {
      }},
 };
 
-class StoreConformanceTest : public ::testing::TestWithParam<const Engine*> {
+class StoreConformanceTest : public testing::StoreTestBase<::testing::TestWithParam<const Engine*>> {
  protected:
   const Engine& engine() const { return *GetParam(); }
 
-  void SetUp() override {
-    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(test.begin(), test.end(), '/', '_');
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rg_store_conformance_" + std::to_string(::getpid()) + "_" + test);
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    Open();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void Open() {
+  void Open() override {
     EngineOptions o{dir_, &clock_, retention_us_, retention_interval_us_};
     auto store = engine().open(o);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
   }
-  void Reopen() {
-    store_.reset();
-    Open();
-  }
-
-  void Put(const TraceRecord& record) {
-    WriteBatch batch;
-    batch.traces.push_back(record);
-    ASSERT_TRUE(store_->Write(batch).ok());
-  }
-
-  // The trace ids a scan visits, in order, as their last byte (tests use
-  // MakeTraceId(seed, tail) with distinct tails).
-  std::vector<int> ScanTails(const ScanOptions& options, size_t limit = 1000) {
-    std::vector<int> tails;
-    Status s = store_->Scan(options, [&](const TraceRecord& r, int64_t) {
-      tails.push_back(r.summary.id.bytes[15]);
-      return tails.size() < limit;
-    });
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return tails;
-  }
-
-  ScanOptions Range(int64_t start, int64_t end) {
-    ScanOptions o;
-    o.start_us = start;
-    o.end_us = end;
-    return o;
-  }
-
-  std::filesystem::path dir_;
-  FakeClock clock_{kT0};
-  int64_t retention_us_ = 3600 * kSecond;
-  int64_t retention_interval_us_ = 600 * kSecond;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(StoreConformanceTest, DocumentsAreStoredAndReplacedBySameKey) {
