@@ -66,11 +66,15 @@ std::string GrpcHost(const std::string& listen) {
 }
 
 // Without keys, an address beyond loopback opens the API (and intake) to the
-// network: refused unless --insecure says that is meant.
+// network: refused unless --insecure says that is meant. OTLP/gRPC checks no
+// keys (exporters send none), so beyond loopback it needs --insecure even
+// with --keys.
 Status CheckExposure(const ServeConfig& config) {
-  if (!config.keys_file.empty() || config.insecure) return Status::Ok();
-  std::vector<std::pair<std::string, std::string>> listeners = {
-      {"--listen", config.host + ":" + std::to_string(config.port)}};
+  if (config.insecure) return Status::Ok();
+  std::vector<std::pair<std::string, std::string>> listeners;
+  if (config.keys_file.empty()) {
+    listeners.emplace_back("--listen", config.host + ":" + std::to_string(config.port));
+  }
   if (config.otlp_grpc_listen != "off") {
     listeners.emplace_back("--otlp-grpc-listen", config.otlp_grpc_listen);
   }
@@ -80,6 +84,14 @@ Status CheckExposure(const ServeConfig& config) {
     if (!loopback.ok()) {
       return Status::InvalidArgument(
           fmt::format("serve: {}: {}", flag, loopback.status().message()));
+    }
+    if (!*loopback && !config.keys_file.empty()) {
+      return Status::InvalidArgument(fmt::format(
+          "serve: {} {} is not a loopback address, and OTLP/gRPC takes exports without keys "
+          "(--keys covers the HTTP API and OTLP/HTTP only): anyone who can reach it could write "
+          "traces. Send OTLP over HTTP (/v1/traces, signed) instead, keep gRPC on loopback "
+          "(or off), or give --insecure to serve it open anyway",
+          flag, address));
     }
     if (!*loopback) {
       return Status::InvalidArgument(fmt::format(

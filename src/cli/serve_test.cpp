@@ -214,6 +214,20 @@ TEST(ServeConfigTest, AnOpenApiBeyondLoopbackNeedsInsecure) {
   EXPECT_TRUE(config.Validate().ok());
   config.otlp_grpc_listen = "off";
   EXPECT_TRUE(config.Validate().ok());
+
+  // With keys, the API may listen anywhere, but OTLP/gRPC, which checks no
+  // keys, still needs --insecure beyond loopback.
+  config = {};
+  config.keys_file = "/etc/roentgen/keys.json";
+  config.host = "0.0.0.0";
+  EXPECT_TRUE(config.Validate().ok());
+  config.otlp_grpc_listen = "0.0.0.0:4317";
+  EXPECT_TRUE(config.Validate().message().starts_with(
+      "serve: --otlp-grpc-listen 0.0.0.0:4317 is not a loopback address, and OTLP/gRPC takes "
+      "exports without keys"))
+      << config.Validate().message();
+  config.insecure = true;
+  EXPECT_TRUE(config.Validate().ok());
 }
 
 TEST(ServeConfigTest, UdpAllowCorsAndTlsOptions) {
