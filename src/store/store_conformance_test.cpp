@@ -205,15 +205,7 @@ TEST_P(StoreConformanceTest, EventRangeUsesUpdateTime) {
   Put(b);
   ScanOptions o = Range(kT0 + 55, kT0 + 101);
   o.time_range_type = TimeRangeType::kEvent;
-  std::vector<int64_t> times;
-  ASSERT_TRUE(store_
-                  ->Scan(o,
-                         [&](const TraceRecord&, int64_t t) {
-                           times.push_back(t);
-                           return true;
-                         })
-                  .ok());
-  EXPECT_EQ(times, (std::vector<int64_t>{kT0 + 100, kT0 + 60}));
+  EXPECT_EQ(ScanTimes(o), (std::vector<int64_t>{kT0 + 100, kT0 + 60}));
   o.time_range_type = TimeRangeType::kService;  // start time
   EXPECT_EQ(ScanTails(o), (std::vector<int>{}));
   o.start_us = kT0;
@@ -369,25 +361,9 @@ TEST_P(StoreConformanceTest, ChangedRecordDropsStaleIndexEntries) {
   o.index = Condition(IndexCondition::Kind::kFault);
   EXPECT_EQ(ScanTails(o), (std::vector<int>{}));
   o.index.reset();
-  std::vector<int64_t> times;
-  ASSERT_TRUE(store_
-                  ->Scan(o,
-                         [&](const TraceRecord&, int64_t t) {
-                           times.push_back(t);
-                           return true;
-                         })
-                  .ok());
-  EXPECT_EQ(times, (std::vector<int64_t>{kT0 - 5}));  // the old time entry is gone
+  EXPECT_EQ(ScanTimes(o), (std::vector<int64_t>{kT0 - 5}));  // the old time entry is gone
   o.time_range_type = TimeRangeType::kEvent;
-  times.clear();
-  ASSERT_TRUE(store_
-                  ->Scan(o,
-                         [&](const TraceRecord&, int64_t t) {
-                           times.push_back(t);
-                           return true;
-                         })
-                  .ok());
-  EXPECT_EQ(times, (std::vector<int64_t>{kT0 + 1}));
+  EXPECT_EQ(ScanTimes(o), (std::vector<int64_t>{kT0 + 1}));
 }
 
 TEST_P(StoreConformanceTest, SameTraceTwiceInOneBatchKeepsTheLast) {

@@ -72,6 +72,17 @@ class StoreTestBase : public TestBase {
     return tails;
   }
 
+  // The sort times a scan visits, in order.
+  std::vector<int64_t> ScanTimes(const ScanOptions& options) {
+    std::vector<int64_t> times;
+    Status s = store_->Scan(options, [&](const TraceRecord&, int64_t t) {
+      times.push_back(t);
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return times;
+  }
+
   static ScanOptions Range(int64_t start, int64_t end) {
     ScanOptions o;
     o.start_us = start;
