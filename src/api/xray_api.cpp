@@ -9,10 +9,15 @@
 namespace roentgen::api {
 
 void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& store,
-                     MetricsRegistry& metrics, const QueryLimits& limits) {
+                     MetricsRegistry& metrics, const QueryLimits& limits, const Clock& clock) {
   auto api_limits = std::make_shared<const ApiLimits>(limits, metrics);
   RegisterPutApis(router, pipeline, metrics, api_limits);
-  auto groups = std::make_shared<GroupRegistry>(store);
+  const GroupIdentity identity;
+  auto groups = std::make_shared<GroupRegistry>(store, identity);
+  RegisterSamplingApis(router,
+                       std::make_shared<sampling::RuleRegistry>(
+                           store, clock, sampling::Identity{identity.region, identity.account_id}),
+                       clock);
   RegisterReadApis(router, store, groups, api_limits);
   RegisterAnalyticsApis(router, store, groups, api_limits);
   RegisterGroupApis(router, std::move(groups));

@@ -1,6 +1,8 @@
 // X-Ray's restJson1 HTTP API on the Router: PutTraceSegments, PutTelemetryRecords,
 // BatchGetTraces, GetTraceSummaries, the group APIs (CreateGroup, GetGroup,
-// GetGroups, UpdateGroup, DeleteGroup) and, with RegisterServiceMapApis, the
+// GetGroups, UpdateGroup, DeleteGroup), the centralized sampling APIs
+// (CreateSamplingRule, UpdateSamplingRule, DeleteSamplingRule, GetSamplingRules,
+// GetSamplingTargets, GetSamplingStatisticSummaries) and, with RegisterServiceMapApis, the
 // service-map APIs. Field names, timestamps (epoch seconds as JSON numbers) and
 // the error shape are exactly X-Ray's. RegisterXRayApi also registers Roentgen's
 // own extension TraceAnalytics (POST /roentgen/TraceAnalytics, docs/api.md
@@ -9,6 +11,7 @@
 
 #include "api/http.h"
 #include "api/limits.h"
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "graph/rollup_store.h"
 #include "ingest/pipeline.h"
@@ -17,9 +20,12 @@
 namespace roentgen::api {
 
 // `limits`: the query limits an operator set; every limit is counted in
-// `metrics` (roentgen_limits_exceeded_total, limits.h).
+// `metrics` (roentgen_limits_exceeded_total, limits.h). `clock` times the
+// sampling rules' CreatedAt / ModifiedAt and the sampling statistics; it must
+// outlive the router.
 void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& store,
-                     MetricsRegistry& metrics, const QueryLimits& limits);
+                     MetricsRegistry& metrics, const QueryLimits& limits,
+                     const Clock& clock = Clock::System());
 
 // GetServiceGraph, GetTraceGraph and GetTimeSeriesServiceStatistics over the
 // rollups the pipeline keeps (PipelineConfig::rollups) and the store. The

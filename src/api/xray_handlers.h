@@ -8,9 +8,11 @@
 #include "api/group_registry.h"
 #include "api/http.h"
 #include "api/limits.h"
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "graph/rollup_store.h"
 #include "ingest/pipeline.h"
+#include "sampling/rule_registry.h"
 #include "store/store.h"
 
 namespace roentgen::api {
@@ -32,6 +34,14 @@ void RegisterReadApis(Router& router, store::Store& store,
 // xray_groups.cpp: CreateGroup, GetGroup, GetGroups (POST /Groups), UpdateGroup,
 // DeleteGroup.
 void RegisterGroupApis(Router& router, std::shared_ptr<GroupRegistry> groups);
+
+// xray_sampling.cpp: CreateSamplingRule, UpdateSamplingRule, DeleteSamplingRule,
+// GetSamplingRules, GetSamplingTargets (POST /SamplingTargets),
+// GetSamplingStatisticSummaries (POST /SamplingStatisticSummaries). The
+// statistics and the clients of each rule live in memory, timed by `clock`
+// (which must outlive the router).
+void RegisterSamplingApis(Router& router, std::shared_ptr<sampling::RuleRegistry> rules,
+                          const Clock& clock);
 
 // xray_graph.cpp: GetServiceGraph (POST /ServiceGraph), GetTraceGraph
 // (POST /TraceGraph), GetTimeSeriesServiceStatistics
