@@ -158,8 +158,7 @@ Result<RuleRef> ReadRuleRef(const RuleRegistry& registry, simdjson::dom::object 
     Result<std::string> arn_name = registry.NameOfArn(*arn);
     if (!arn_name.ok() || *arn_name != *name) {
       return Status::InvalidArgument(fmt::format(
-          "{0}RuleName and {0}RuleARN name different rules; name the rule by one of them",
-          prefix));
+          "{0}RuleName and {0}RuleARN name different rules; name the rule by one of them", prefix));
     }
   }
   if (name) {
@@ -167,8 +166,7 @@ Result<RuleRef> ReadRuleRef(const RuleRegistry& registry, simdjson::dom::object 
     return RuleRef{*name, false};
   }
   if (arn) return RuleRef{*arn, true};
-  return Status::InvalidArgument(
-      fmt::format("{0}RuleName or {0}RuleARN: one is required", prefix));
+  return Status::InvalidArgument(fmt::format("{0}RuleName or {0}RuleARN: one is required", prefix));
 }
 
 Result<sampling::SamplingRule> ReadRule(const RuleRegistry& registry, simdjson::dom::object o) {
@@ -221,8 +219,7 @@ Result<sampling::RuleUpdate> ReadUpdate(simdjson::dom::object o) {
   RG_RETURN_IF_ERROR(ReadString(o, kObject, "ResourceARN", false, u.resource_arn));
   RG_RETURN_IF_ERROR(ReadNumber(o, kObject, "Priority", false, GetInteger, u.priority));
   RG_RETURN_IF_ERROR(ReadNumber(o, kObject, "FixedRate", false, GetNumber, u.fixed_rate));
-  RG_RETURN_IF_ERROR(
-      ReadNumber(o, kObject, "ReservoirSize", false, GetInteger, u.reservoir_size));
+  RG_RETURN_IF_ERROR(ReadNumber(o, kObject, "ReservoirSize", false, GetInteger, u.reservoir_size));
   RG_RETURN_IF_ERROR(ReadString(o, kObject, "ServiceName", false, u.service_name));
   RG_RETURN_IF_ERROR(ReadString(o, kObject, "ServiceType", false, u.service_type));
   RG_RETURN_IF_ERROR(ReadString(o, kObject, "Host", false, u.host));
@@ -261,12 +258,18 @@ json RecordJson(const RuleRegistry& registry, const RuleRecord& record) {
   const sampling::SamplingRule& r = record.rule;
   json attributes = json::object();
   for (const auto& [k, v] : r.attributes) attributes[k] = v;
-  json rule = {{"RuleName", r.rule_name},       {"RuleARN", registry.Arn(r.rule_name)},
-               {"ResourceARN", r.resource_arn}, {"Priority", r.priority},
-               {"FixedRate", r.fixed_rate},     {"ReservoirSize", r.reservoir_size},
-               {"ServiceName", r.service_name}, {"ServiceType", r.service_type},
-               {"Host", r.host},                {"HTTPMethod", r.http_method},
-               {"URLPath", r.url_path},         {"Version", r.version},
+  json rule = {{"RuleName", r.rule_name},
+               {"RuleARN", registry.Arn(r.rule_name)},
+               {"ResourceARN", r.resource_arn},
+               {"Priority", r.priority},
+               {"FixedRate", r.fixed_rate},
+               {"ReservoirSize", r.reservoir_size},
+               {"ServiceName", r.service_name},
+               {"ServiceType", r.service_type},
+               {"Host", r.host},
+               {"HTTPMethod", r.http_method},
+               {"URLPath", r.url_path},
+               {"Version", r.version},
                {"Attributes", std::move(attributes)}};
   if (r.rate_boost) {
     rule["SamplingRateBoost"] = {{"MaxRate", r.rate_boost->max_rate},
@@ -333,7 +336,7 @@ void GetSamplingRules(SamplingApi& api, const HttpRequest& request, Responder re
 
 // One SamplingStatisticsDocument; InvalidArgument names the field.
 Result<sampling::StatisticsDocument> ReadStatisticsDocument(simdjson::dom::element e,
-                                                           std::string_view path) {
+                                                            std::string_view path) {
   simdjson::dom::object o;
   if (e.get(o) != simdjson::SUCCESS) {
     return Status::InvalidArgument(fmt::format("{}: must be an object", path));
@@ -374,8 +377,7 @@ Result<std::string> ReadBoostDocument(simdjson::dom::element e, std::string_view
   RG_RETURN_IF_ERROR(ReadNumber(o, path, "Timestamp", true, GetEpochMicros, timestamp));
   RG_RETURN_IF_ERROR(ReadNumber(o, path, "AnomalyCount", true, GetCount, anomalies));
   RG_RETURN_IF_ERROR(ReadNumber(o, path, "TotalCount", true, GetCount, total));
-  RG_RETURN_IF_ERROR(
-      ReadNumber(o, path, "SampledAnomalyCount", true, GetCount, sampled_anomalies));
+  RG_RETURN_IF_ERROR(ReadNumber(o, path, "SampledAnomalyCount", true, GetCount, sampled_anomalies));
   return *rule_name;
 }
 
@@ -384,7 +386,8 @@ void GetSamplingTargets(SamplingApi& api, const HttpRequest& request, Responder 
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
   Field<simdjson::dom::array> documents = body.Array("SamplingStatisticsDocuments");
   if (!documents.ok()) return respond(StatusResponse(documents.status()));
-  if (!documents->has_value()) return respond(InvalidRequest("SamplingStatisticsDocuments: required"));
+  if (!documents->has_value())
+    return respond(InvalidRequest("SamplingStatisticsDocuments: required"));
   if ((*documents)->size() > sampling::kMaxStatisticsDocuments) {
     return respond(InvalidRequest(fmt::format("SamplingStatisticsDocuments: at most {} documents",
                                               sampling::kMaxStatisticsDocuments)));
@@ -392,8 +395,8 @@ void GetSamplingTargets(SamplingApi& api, const HttpRequest& request, Responder 
   Field<simdjson::dom::array> boosts = body.Array("SamplingBoostStatisticsDocuments");
   if (!boosts.ok()) return respond(StatusResponse(boosts.status()));
   if (boosts->has_value() && (*boosts)->size() > kMaxBoostDocuments) {
-    return respond(InvalidRequest(fmt::format(
-        "SamplingBoostStatisticsDocuments: at most {} documents", kMaxBoostDocuments)));
+    return respond(InvalidRequest(
+        fmt::format("SamplingBoostStatisticsDocuments: at most {} documents", kMaxBoostDocuments)));
   }
   Result<std::vector<RuleRecord>> records = api.rules->List();
   if (!records.ok()) return respond(StatusResponse(records.status()));
@@ -413,9 +416,8 @@ void GetSamplingTargets(SamplingApi& api, const HttpRequest& request, Responder 
     } else {
       std::string_view name;
       if (e["RuleName"].get(name) != simdjson::SUCCESS) name = "";
-      unprocessed.push_back({{"RuleName", name},
-                             {"ErrorCode", "400"},
-                             {"Message", doc.status().message()}});
+      unprocessed.push_back(
+          {{"RuleName", name}, {"ErrorCode", "400"}, {"Message", doc.status().message()}});
     }
     ++i;
   }
@@ -442,9 +444,7 @@ void GetSamplingTargets(SamplingApi& api, const HttpRequest& request, Responder 
       if (e["RuleName"].get(name) != simdjson::SUCCESS) name = "";
       if (!rule_name.ok()) {
         unprocessed_boosts.push_back(
-            {{"RuleName", name},
-             {"ErrorCode", "400"},
-             {"Message", rule_name.status().message()}});
+            {{"RuleName", name}, {"ErrorCode", "400"}, {"Message", rule_name.status().message()}});
       } else if (std::none_of(rules.begin(), rules.end(), [&](const sampling::SamplingRule& r) {
                    return r.rule_name == *rule_name;
                  })) {
@@ -468,8 +468,7 @@ void GetSamplingStatisticSummaries(SamplingApi& api, const HttpRequest& request,
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
   Field<std::string_view> token = body.String("NextToken");
   if (!token.ok()) return respond(StatusResponse(token.status()));
-  Result<sampling::SummaryPage> page =
-      api.statistics.Page(token->value_or(""), kSummariesPerPage);
+  Result<sampling::SummaryPage> page = api.statistics.Page(token->value_or(""), kSummariesPerPage);
   if (!page.ok()) return respond(StatusResponse(page.status()));
   json summaries = json::array();
   for (const sampling::WindowSummary& w : page->summaries) {

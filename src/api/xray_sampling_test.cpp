@@ -17,18 +17,25 @@ const std::string kClientA = "0123456789abcdef01234567";
 const std::string kClientB = "fedcba9876543210fedcba98";
 
 json Rule(const std::string& name, int priority, double rate, int reservoir) {
-  return {{"RuleName", name},      {"ResourceARN", "*"},   {"Priority", priority},
-          {"FixedRate", rate},     {"ReservoirSize", reservoir}, {"ServiceName", "web-*"},
-          {"ServiceType", "*"},    {"Host", "*"},          {"HTTPMethod", "GET"},
-          {"URLPath", "/api/*"},   {"Version", 1}};
+  return {{"RuleName", name},
+          {"ResourceARN", "*"},
+          {"Priority", priority},
+          {"FixedRate", rate},
+          {"ReservoirSize", reservoir},
+          {"ServiceName", "web-*"},
+          {"ServiceType", "*"},
+          {"Host", "*"},
+          {"HTTPMethod", "GET"},
+          {"URLPath", "/api/*"},
+          {"Version", 1}};
 }
 
 class SamplingApiTest : public testing::ApiFixture {
  protected:
   void SetUp() override {
     ApiFixture::SetUp();
-    RegisterSamplingApis(router_sampling_,
-                         std::make_shared<sampling::RuleRegistry>(store_, clock_), clock_);
+    RegisterSamplingApis(router_sampling_, std::make_shared<sampling::RuleRegistry>(store_, clock_),
+                         clock_);
   }
   HttpResponse Call(const std::string& path, const json& body) {
     return PostTo(router_sampling_, path, body.dump());
@@ -115,20 +122,19 @@ TEST_F(SamplingApiTest, UpdateAndDelete) {
   rule["Attributes"] = {{"a", "1"}, {"b", "2"}};
   Ok("/CreateSamplingRule", {{"SamplingRule", rule}});
   clock_.Advance(30'000'000);
-  const json updated =
-      Ok("/UpdateSamplingRule",
-         {{"SamplingRuleUpdate",
-           {{"RuleARN", "arn:aws:xray:us-east-1:000000000000:sampling-rule/web"},
-            {"FixedRate", 1},
-            {"Attributes", {{"c", "3"}}}}}})["SamplingRuleRecord"];
+  const json updated = Ok("/UpdateSamplingRule",
+                          {{"SamplingRuleUpdate",
+                            {{"RuleARN", "arn:aws:xray:us-east-1:000000000000:sampling-rule/web"},
+                             {"FixedRate", 1},
+                             {"Attributes", {{"c", "3"}}}}}})["SamplingRuleRecord"];
   EXPECT_EQ(updated["SamplingRule"]["FixedRate"], 1.0);
   EXPECT_EQ(updated["SamplingRule"]["Attributes"], (json{{"c", "3"}}));
   EXPECT_EQ(updated["SamplingRule"]["ReservoirSize"], 3);
   EXPECT_EQ(updated["CreatedAt"], kNowS);
   EXPECT_EQ(updated["ModifiedAt"], kNowS + 30);
-  ExpectInvalid(Call("/UpdateSamplingRule",
-                     {{"SamplingRuleUpdate", {{"RuleName", "web"}, {"Priority", 0}}}}),
-                "SamplingRuleUpdate.Priority: must be an integer from 1 to 9999");
+  ExpectInvalid(
+      Call("/UpdateSamplingRule", {{"SamplingRuleUpdate", {{"RuleName", "web"}, {"Priority", 0}}}}),
+      "SamplingRuleUpdate.Priority: must be an integer from 1 to 9999");
   ExpectInvalid(Call("/UpdateSamplingRule", {{"SamplingRuleUpdate", {{"FixedRate", 1}}}}),
                 "SamplingRuleUpdate.RuleName or SamplingRuleUpdate.RuleARN: one is required");
   ExpectInvalid(Call("/UpdateSamplingRule",
@@ -195,17 +201,17 @@ TEST_F(SamplingApiTest, TargetsShareTheReservoir) {
 TEST_F(SamplingApiTest, UnprocessedStatistics) {
   json missing = Stat("Default", kClientA);
   missing.erase("RequestCount");
-  const json r = Ok("/SamplingTargets",
-                    {{"SamplingStatisticsDocuments",
-                      {Stat("Default", kClientA), Stat("gone", kClientA), missing, 42}},
-                     {"SamplingBoostStatisticsDocuments",
-                      {{{"RuleName", "gone"},
-                        {"ServiceName", "web"},
-                        {"Timestamp", kNowS},
-                        {"AnomalyCount", 1},
-                        {"TotalCount", 10},
-                        {"SampledAnomalyCount", 1}},
-                       {{"RuleName", "Default"}, {"ServiceName", "web"}}}}});
+  const json r =
+      Ok("/SamplingTargets", {{"SamplingStatisticsDocuments",
+                               {Stat("Default", kClientA), Stat("gone", kClientA), missing, 42}},
+                              {"SamplingBoostStatisticsDocuments",
+                               {{{"RuleName", "gone"},
+                                 {"ServiceName", "web"},
+                                 {"Timestamp", kNowS},
+                                 {"AnomalyCount", 1},
+                                 {"TotalCount", 10},
+                                 {"SampledAnomalyCount", 1}},
+                                {{"RuleName", "Default"}, {"ServiceName", "web"}}}}});
   ASSERT_EQ(r["SamplingTargetDocuments"].size(), 1u);
   EXPECT_EQ(r["SamplingTargetDocuments"][0]["RuleName"], "Default");
   EXPECT_EQ(r["SamplingTargetDocuments"][0]["ReservoirQuota"], 1);
@@ -219,8 +225,9 @@ TEST_F(SamplingApiTest, UnprocessedStatistics) {
                    {"Message", "SamplingStatisticsDocuments[3]: must be an object"}},
                   {{"RuleName", "gone"},
                    {"ErrorCode", "400"},
-                   {"Message", "RuleName: no sampling rule named 'gone' (deleted?); fetch the "
-                               "rules again with GetSamplingRules"}}}));
+                   {"Message",
+                    "RuleName: no sampling rule named 'gone' (deleted?); fetch the "
+                    "rules again with GetSamplingRules"}}}));
   EXPECT_EQ(r["UnprocessedBoostStatistics"],
             (json{{{"RuleName", "gone"},
                    {"ErrorCode", "400"},
@@ -232,8 +239,7 @@ TEST_F(SamplingApiTest, UnprocessedStatistics) {
   for (int i = 0; i < 26; ++i) many.push_back(Stat("Default", kClientA));
   ExpectInvalid(Call("/SamplingTargets", {{"SamplingStatisticsDocuments", many}}),
                 "SamplingStatisticsDocuments: at most 25 documents");
-  ExpectInvalid(Call("/SamplingTargets", json::object()),
-                "SamplingStatisticsDocuments: required");
+  ExpectInvalid(Call("/SamplingTargets", json::object()), "SamplingStatisticsDocuments: required");
 }
 
 TEST_F(SamplingApiTest, StatisticSummariesPerWindow) {
@@ -261,8 +267,7 @@ TEST_F(SamplingApiTest, DeletionMovesLastRuleModification) {
   Ok("/CreateSamplingRule", {{"SamplingRule", Rule("web", 10, 0.5, 3)}});
   clock_.Advance(20'000'000);
   Ok("/DeleteSamplingRule", {{"RuleName", "web"}});
-  const json r =
-      Ok("/SamplingTargets", {{"SamplingStatisticsDocuments", {Stat("web", kClientA)}}});
+  const json r = Ok("/SamplingTargets", {{"SamplingStatisticsDocuments", {Stat("web", kClientA)}}});
   EXPECT_EQ(r["LastRuleModification"], kNowS + 20);
   EXPECT_EQ(r["UnprocessedStatistics"].size(), 1u);
 }

@@ -23,9 +23,7 @@ std::string PageToken(const SamplingRule& rule) {
   return fmt::format("{}/{}", rule.priority, rule.rule_name);
 }
 
-Status BadToken() {
-  return Status::InvalidArgument("NextToken: not a token this server issued");
-}
+Status BadToken() { return Status::InvalidArgument("NextToken: not a token this server issued"); }
 
 Status UnknownRule(const RuleRef& ref) {
   return Status::InvalidArgument(fmt::format("{}: no sampling rule named '{}'",
@@ -37,20 +35,23 @@ Status UnknownRule(const RuleRef& ref) {
 
 RuleRegistry::RuleRegistry(store::Store& store, const Clock& clock, Identity identity,
                            size_t max_user_rules)
-    : store_(store), clock_(clock), identity_(std::move(identity)),
+    : store_(store),
+      clock_(clock),
+      identity_(std::move(identity)),
       max_user_rules_(max_user_rules) {}
 
 std::string RuleRegistry::Arn(std::string_view rule_name) const {
-  return fmt::format("arn:aws:xray:{}:{}:sampling-rule/{}", identity_.region,
-                     identity_.account_id, rule_name);
+  return fmt::format("arn:aws:xray:{}:{}:sampling-rule/{}", identity_.region, identity_.account_id,
+                     rule_name);
 }
 
 Result<std::string> RuleRegistry::NameOfArn(std::string_view arn) const {
   const std::string prefix = Arn("");
   if (!arn.starts_with(prefix) || arn.size() == prefix.size()) {
-    return Status::InvalidArgument(fmt::format(
-        "RuleARN: '{}' is not a sampling rule ARN of this server (arn:aws:xray:{}:{}:sampling-rule/<name>)",
-        arn.substr(0, kMaxArnInMessage), identity_.region, identity_.account_id));
+    return Status::InvalidArgument(
+        fmt::format("RuleARN: '{}' is not a sampling rule ARN of this server "
+                    "(arn:aws:xray:{}:{}:sampling-rule/<name>)",
+                    arn.substr(0, kMaxArnInMessage), identity_.region, identity_.account_id));
   }
   return std::string(arn.substr(prefix.size()));
 }
@@ -101,16 +102,15 @@ Result<RuleRecord> RuleRegistry::Create(SamplingRule rule, Tags tags) {
   size_t user_rules = 0;
   for (const auto& [name, value] : *existing) {
     if (name == rule.rule_name) {
-      return Status::InvalidArgument(
-          fmt::format("SamplingRule.RuleName: a sampling rule named '{}' already exists",
-                      rule.rule_name));
+      return Status::InvalidArgument(fmt::format(
+          "SamplingRule.RuleName: a sampling rule named '{}' already exists", rule.rule_name));
     }
     if (!IsDefault(name)) ++user_rules;
   }
   if (user_rules >= max_user_rules_) {
-    return Status::ResourceExhausted(fmt::format(
-        "This server keeps at most {} sampling rules besides Default; delete one first",
-        max_user_rules_));
+    return Status::ResourceExhausted(
+        fmt::format("This server keeps at most {} sampling rules besides Default; delete one first",
+                    max_user_rules_));
   }
   RuleRecord record;
   record.rule = std::move(rule);
@@ -173,15 +173,16 @@ Result<RulePage> RuleRegistry::ListPage(std::string_view token, size_t page_size
     const size_t slash = token.find('/');
     if (slash == std::string_view::npos) return BadToken();
     const std::string_view digits = token.substr(0, slash);
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(),
-                                     start.rule.priority);
+    auto [end, ec] =
+        std::from_chars(digits.data(), digits.data() + digits.size(), start.rule.priority);
     if (ec != std::errc() || end != digits.data() + digits.size()) return BadToken();
     start.rule.rule_name = std::string(token.substr(slash + 1));
   }
   Result<std::vector<RuleRecord>> all = List();
   if (!all.ok()) return all.status();
   RulePage page;
-  auto it = token.empty() ? all->begin() : std::lower_bound(all->begin(), all->end(), start, Before);
+  auto it =
+      token.empty() ? all->begin() : std::lower_bound(all->begin(), all->end(), start, Before);
   for (; it != all->end() && page.records.size() < page_size; ++it) {
     page.records.push_back(std::move(*it));
   }

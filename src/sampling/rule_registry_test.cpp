@@ -73,8 +73,7 @@ TEST_F(RuleRegistryTest, CreateGetUpdateDelete) {
   EXPECT_EQ(*registry_.GetTags(registry_.Arn("web")), (Tags{{"team", "api"}}));
   EXPECT_EQ(registry_.SetTags(registry_.Arn("web"), {{"aws:x", "1"}}).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(registry_.GetTags(registry_.Arn("nope")).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_.GetTags(registry_.Arn("nope")).status().code(), StatusCode::kInvalidArgument);
 
   clock_.Advance(5'000'000);
   Result<RuleRecord> deleted = registry_.Delete(RuleRef{"web", false});
@@ -84,8 +83,7 @@ TEST_F(RuleRegistryTest, CreateGetUpdateDelete) {
   EXPECT_EQ(*registry_.LastModification(), kT0 + 10'000'000);
   EXPECT_EQ(registry_.Get(RuleRef{"web", false}).status().message(),
             "RuleName: no sampling rule named 'web'");
-  EXPECT_EQ(registry_.Delete(RuleRef{"web", false}).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_.Delete(RuleRef{"web", false}).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(RuleRegistryTest, RefusesDuplicatesDefaultAndUnknown) {
@@ -94,8 +92,7 @@ TEST_F(RuleRegistryTest, RefusesDuplicatesDefaultAndUnknown) {
   EXPECT_EQ(again.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(again.status().message(),
             "SamplingRule.RuleName: a sampling rule named 'web' already exists");
-  EXPECT_EQ(registry_.Create(Rule("Default", 6), {}).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_.Create(Rule("Default", 6), {}).status().code(), StatusCode::kInvalidArgument);
   Result<RuleRecord> del = registry_.Delete(RuleRef{"Default", false});
   EXPECT_EQ(del.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(del.status().message(), "RuleName: the Default sampling rule cannot be deleted");
@@ -105,10 +102,9 @@ TEST_F(RuleRegistryTest, RefusesDuplicatesDefaultAndUnknown) {
             "Invalid update request for default sampling rule");
   EXPECT_EQ(registry_.Update(RuleRef{"ghost", false}, u).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(registry_.Get(RuleRef{"arn:aws:xray:eu-west-1:1:sampling-rule/web", true})
-                .status()
-                .code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      registry_.Get(RuleRef{"arn:aws:xray:eu-west-1:1:sampling-rule/web", true}).status().code(),
+      StatusCode::kInvalidArgument);
 }
 
 TEST_F(RuleRegistryTest, DefaultUpdatePersistsAndKeepsItsPlace) {
@@ -165,8 +161,8 @@ TEST_F(RuleRegistryTest, RuleLimit) {
 }
 
 TEST(RuleRegistryRocksDbTest, SurvivesReopen) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                    ("rg-sampling-" + std::to_string(::getpid()));
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("rg-sampling-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   FakeClock clock(kT0);
   store::RocksDbStoreConfig config;

@@ -31,9 +31,9 @@ Status ValidateAttributes(const Attributes& attributes, std::string_view path) {
   }
   for (const auto& [key, value] : attributes) {
     if (key.empty() || key.size() > kMaxAttributeLength) {
-      return Status::InvalidArgument(fmt::format(
-          "{}.Attributes: key \"{}\" must be 1 to {} characters long", path,
-          key.substr(0, 40), kMaxAttributeLength));
+      return Status::InvalidArgument(
+          fmt::format("{}.Attributes: key \"{}\" must be 1 to {} characters long", path,
+                      key.substr(0, 40), kMaxAttributeLength));
     }
     if (value.empty() || value.size() > kMaxAttributeLength) {
       return Status::InvalidArgument(
@@ -51,9 +51,9 @@ Status ValidateRateBoost(const std::optional<RateBoost>& boost, std::string_view
         fmt::format("{}.SamplingRateBoost.MaxRate: must be between 0 and 1", path));
   }
   if (boost->cooldown_window_minutes < 0 || boost->cooldown_window_minutes > kMaxInt32) {
-    return Status::InvalidArgument(fmt::format(
-        "{}.SamplingRateBoost.CooldownWindowMinutes: must be an integer from 0 to {}", path,
-        kMaxInt32));
+    return Status::InvalidArgument(
+        fmt::format("{}.SamplingRateBoost.CooldownWindowMinutes: must be an integer from 0 to {}",
+                    path, kMaxInt32));
   }
   return Status::Ok();
 }
@@ -132,8 +132,8 @@ Status ValidateTags(const Tags& tags, std::string_view path) {
           fmt::format("{}[{}].Key: the aws: prefix is reserved for AWS", path, i));
     }
     if (value.size() > kMaxTagValueLength) {
-      return Status::InvalidArgument(fmt::format(
-          "{}[{}].Value: must be at most {} characters long", path, i, kMaxTagValueLength));
+      return Status::InvalidArgument(fmt::format("{}[{}].Value: must be at most {} characters long",
+                                                 path, i, kMaxTagValueLength));
     }
   }
   return Status::Ok();
@@ -212,22 +212,23 @@ Result<RuleRecord> DecodeRecord(std::string_view key, std::string_view value) {
   }
   RuleRecord record;
   SamplingRule& r = record.rule;
-  const std::pair<const char*, std::string*> strings[] = {
-      {"name", &r.rule_name},       {"resource_arn", &r.resource_arn},
-      {"service_name", &r.service_name}, {"service_type", &r.service_type},
-      {"host", &r.host},            {"http_method", &r.http_method},
-      {"url_path", &r.url_path}};
+  const std::pair<const char*, std::string*> strings[] = {{"name", &r.rule_name},
+                                                          {"resource_arn", &r.resource_arn},
+                                                          {"service_name", &r.service_name},
+                                                          {"service_type", &r.service_type},
+                                                          {"host", &r.host},
+                                                          {"http_method", &r.http_method},
+                                                          {"url_path", &r.url_path}};
   for (const auto& [field, out] : strings) {
     std::string_view text;
     if (o[field].get(text) != simdjson::SUCCESS) return corrupt(fmt::format("no {}", field));
     *out = std::string(text);
   }
-  const std::pair<const char*, int64_t*> integers[] = {
-      {"priority", &r.priority},
-      {"reservoir_size", &r.reservoir_size},
-      {"version", &r.version},
-      {"created_at_us", &record.created_at_us},
-      {"modified_at_us", &record.modified_at_us}};
+  const std::pair<const char*, int64_t*> integers[] = {{"priority", &r.priority},
+                                                       {"reservoir_size", &r.reservoir_size},
+                                                       {"version", &r.version},
+                                                       {"created_at_us", &record.created_at_us},
+                                                       {"modified_at_us", &record.modified_at_us}};
   for (const auto& [field, out] : integers) {
     if (o[field].get(*out) != simdjson::SUCCESS) return corrupt(fmt::format("no {}", field));
   }

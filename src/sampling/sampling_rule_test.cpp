@@ -79,25 +79,38 @@ TEST(SamplingRuleTest, RefusesEachFieldBeyondItsLimit) {
         "SamplingRule.URLPath: must be at most 128 characters long");
   check([](SamplingRule& r) { r.version = 0; },
         "SamplingRule.Version: must be an integer from 1 to 2147483647");
-  check([](SamplingRule& r) { r.attributes = {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"},
-                                              {"e", "5"}, {"f", "6"}}; },
-        "SamplingRule.Attributes: at most 5 attributes");
-  check([](SamplingRule& r) { r.attributes = {{std::string(33, 'k'), "1"}}; },
-        "SamplingRule.Attributes: key \"" + std::string(33, 'k') +
-            "\" must be 1 to 32 characters long");
-  check([](SamplingRule& r) { r.attributes = {{"k", ""}}; },
-        "SamplingRule.Attributes[k]: the value must be 1 to 32 characters long");
-  check([](SamplingRule& r) { r.rate_boost = RateBoost{1.5, 1}; },
-        "SamplingRule.SamplingRateBoost.MaxRate: must be between 0 and 1");
-  check([](SamplingRule& r) { r.rate_boost = RateBoost{0.5, -1}; },
-        "SamplingRule.SamplingRateBoost.CooldownWindowMinutes: must be an integer from 0 to "
-        "2147483647");
+  check(
+      [](SamplingRule& r) {
+        r.attributes = {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}, {"e", "5"}, {"f", "6"}};
+      },
+      "SamplingRule.Attributes: at most 5 attributes");
+  check(
+      [](SamplingRule& r) {
+        r.attributes = {{std::string(33, 'k'), "1"}};
+      },
+      "SamplingRule.Attributes: key \"" + std::string(33, 'k') +
+          "\" must be 1 to 32 characters long");
+  check(
+      [](SamplingRule& r) {
+        r.attributes = {{"k", ""}};
+      },
+      "SamplingRule.Attributes[k]: the value must be 1 to 32 characters long");
+  check(
+      [](SamplingRule& r) {
+        r.rate_boost = RateBoost{1.5, 1};
+      },
+      "SamplingRule.SamplingRateBoost.MaxRate: must be between 0 and 1");
+  check(
+      [](SamplingRule& r) {
+        r.rate_boost = RateBoost{0.5, -1};
+      },
+      "SamplingRule.SamplingRateBoost.CooldownWindowMinutes: must be an integer from 0 to "
+      "2147483647");
 }
 
 TEST(SamplingRuleTest, Tags) {
-  EXPECT_TRUE(ValidateTags({{"team", "web"}, {std::string(128, 'k'), std::string(256, 'v')}},
-                           "Tags")
-                  .ok());
+  EXPECT_TRUE(
+      ValidateTags({{"team", "web"}, {std::string(128, 'k'), std::string(256, 'v')}}, "Tags").ok());
   ExpectInvalid(ValidateTags({{"aws:owner", "x"}}, "Tags"),
                 "Tags[0].Key: the aws: prefix is reserved for AWS");
   ExpectInvalid(ValidateTags({{"a", "b"}, {"", "x"}}, "Tags"),

@@ -28,9 +28,9 @@ Status StatisticsWindows::Add(std::string_view rule_name, int64_t timestamp_us,
   const int64_t start = WindowStart(timestamp_us);
   MutexLock lock(mu_);
   if (start < clock_.NowMicros() - kStatisticsRetentionUs) {
-    return Status::InvalidArgument(fmt::format(
-        "Timestamp: older than the {}-second retention of sampling statistics",
-        kStatisticsRetentionUs / 1'000'000));
+    return Status::InvalidArgument(
+        fmt::format("Timestamp: older than the {}-second retention of sampling statistics",
+                    kStatisticsRetentionUs / 1'000'000));
   }
   Counts& c = windows_[{start, std::string(rule_name)}];
   c.request_count += counts.request_count;

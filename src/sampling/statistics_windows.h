@@ -54,8 +54,7 @@ class StatisticsWindows {
 
   // Adds `counts` to the window of `timestamp_us` (floor to 10 s).
   // InvalidArgument when the window is already past the retention.
-  Status Add(std::string_view rule_name, int64_t timestamp_us, const Counts& counts)
-      EXCLUDES(mu_);
+  Status Add(std::string_view rule_name, int64_t timestamp_us, const Counts& counts) EXCLUDES(mu_);
 
   // Oldest window first, rules by name within a window; at most `page_size`
   // from `token` (a NextToken of an earlier page, empty for the first).

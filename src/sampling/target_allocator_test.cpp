@@ -25,7 +25,8 @@ class TargetAllocatorTest : public ::testing::Test {
     rules_ = {web, DefaultRule()};
   }
 
-  StatisticsDocument Doc(const std::string& rule, const std::string& client, int64_t requests = 10) {
+  StatisticsDocument Doc(const std::string& rule, const std::string& client,
+                         int64_t requests = 10) {
     return StatisticsDocument{rule, client, clock_.NowMicros(), Counts{requests, 2, 1}};
   }
   Target Only(const TargetsResult& r) {
@@ -112,7 +113,8 @@ TEST_F(TargetAllocatorTest, UnknownRulesAndMalformedDocuments) {
             "GetSamplingRules");
   EXPECT_EQ(r.unprocessed[1].message, "ClientID: must be 24 hexadecimal digits");
   EXPECT_EQ(r.unprocessed[2].message, "RuleName: must be 1 to 32 characters long");
-  EXPECT_EQ(r.unprocessed[3].message, "Timestamp: more than 300 seconds ahead of the server's clock");
+  EXPECT_EQ(r.unprocessed[3].message,
+            "Timestamp: more than 300 seconds ahead of the server's clock");
   // Only the accepted report was recorded.
   Result<SummaryPage> page = statistics_.Page("", 100);
   ASSERT_TRUE(page.ok());
