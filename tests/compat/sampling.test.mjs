@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import {
   GetSamplingRulesCommand, GetSamplingTargetsCommand, GetSamplingStatisticSummariesCommand,
   paginateGetSamplingRules,
 } from '@aws-sdk/client-xray';
-import { startServer } from './lib/server.mjs';
+import { startServer, BIN } from './lib/server.mjs';
 import { xrayClient, eventually, sleep } from './lib/clients.mjs';
 
 let server;
@@ -295,5 +295,59 @@ test('the AWS CLI: create, get rules and targets, summaries, update, delete', { 
     assert.equal(deleted.json().SamplingRuleRecord.SamplingRule.RuleName, 'cli-rule');
   } finally {
     rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('rules, and the Default rule\'s new rates, survive a restart', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'roentgen-sampling-'));
+  try {
+    let s = await startServer({ dataDir });
+    let client = xrayClient(s.endpoint);
+    await client.send(new CreateSamplingRuleCommand({
+      SamplingRule: rule('kept', { Priority: 7, Attributes: { k: 'v' } }), Tags: [{ Key: 'team', Value: 'ops' }],
+    }));
+    await client.send(new UpdateSamplingRuleCommand({ SamplingRuleUpdate: { RuleName: 'Default', FixedRate: 0.3 } }));
+    const before = (await client.send(new GetSamplingRulesCommand({}))).SamplingRuleRecords;
+    assert.equal((await s.stop()).code, 0);
+
+    s = await startServer({ dataDir, port: s.port });
+    client = xrayClient(s.endpoint);
+    try {
+      const after = (await client.send(new GetSamplingRulesCommand({}))).SamplingRuleRecords;
+      assert.deepEqual(after, before);
+      assert.deepEqual(after.map((r) => [r.SamplingRule.RuleName, r.SamplingRule.FixedRate]), [['kept', 0.1], ['Default', 0.3]]);
+    } finally {
+      await s.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('with --keys, the SDKs\' two calls go unsigned from the daemon networks; the rest needs a signature', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'roentgen-sampling-keys-'));
+  const keysFile = join(dir, 'keys.json');
+  const admin = JSON.parse(execFileSync(BIN, ['keys', 'create', '--actions', 'xray:*', '--keys', keysFile], { encoding: 'utf8' }));
+  const s = await startServer({ args: ['--keys', keysFile] });
+  try {
+    const post = (path, body) => fetch(`${s.endpoint}${path}`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const rules = await post('/GetSamplingRules', {});
+    assert.equal(rules.status, 200);
+    assert.deepEqual((await rules.json()).SamplingRuleRecords.map((r) => r.SamplingRule.RuleName), ['Default']);
+    const targets = await post('/SamplingTargets', {
+      SamplingStatisticsDocuments: [{ RuleName: 'Default', ClientID: 'd'.repeat(24), Timestamp: nowSeconds(), RequestCount: 1, SampledCount: 1 }],
+    });
+    assert.equal(targets.status, 200);
+    assert.equal((await targets.json()).SamplingTargetDocuments[0].ReservoirQuota, 1);
+    const create = await post('/CreateSamplingRule', { SamplingRule: rule('unsigned') });
+    assert.equal(create.status, 403);
+    const signed = xrayClient(s.endpoint, { accessKeyId: admin.AccessKeyId, secretAccessKey: admin.SecretAccessKey });
+    const created = await signed.send(new CreateSamplingRuleCommand({ SamplingRule: rule('signed') }));
+    assert.equal(created.SamplingRuleRecord.SamplingRule.RuleName, 'signed');
+  } finally {
+    await s.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
