@@ -104,12 +104,12 @@ Result<std::unique_ptr<ssl::context>> ClientContext(const TrustedCas& cas) {
   if (std::FILE* f = std::fopen(ca_file.c_str(), "r"); f != nullptr) {
     std::fclose(f);
   } else {
-    return Status::IOError(fmt::format("{}: cannot read {}: {}", source, ca_file,
-                                       std::strerror(errno)));
+    return Status::IOError(
+        fmt::format("{}: cannot read {}: {}", source, ca_file, std::strerror(errno)));
   }
   if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
-    return Status::InvalidArgument(fmt::format("{}: {} holds no PEM certificate ({})", source,
-                                               ca_file, OpenSslReason()));
+    return Status::InvalidArgument(
+        fmt::format("{}: {} holds no PEM certificate ({})", source, ca_file, OpenSslReason()));
   }
   return context;
 }
@@ -237,9 +237,8 @@ Result<ApiReply> PostJson(const ServerUrl& server, const std::string& target,
     tcp::resolver::results_type endpoints =
         resolver.resolve(server.host, std::to_string(server.port), ec);
     if (ec) {
-      return Status::IOError(
-          fmt::format("cannot reach {}: cannot resolve {}: {}", server.ToString(), server.host,
-                      ec.message()));
+      return Status::IOError(fmt::format("cannot reach {}: cannot resolve {}: {}",
+                                         server.ToString(), server.host, ec.message()));
     }
     Request req{http::verb::post, target, 11};
     req.set(http::field::host, server.HostHeader());

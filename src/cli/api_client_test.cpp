@@ -82,18 +82,18 @@ TEST(ServerUrlTest, ParsesHostPortAndUrls) {
 class HttpsQueryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    router_.Add("POST", "/TraceSummaries", [this](const api::HttpRequest& request,
-                                                  api::Responder respond) {
-      {
-        std::lock_guard lock(mu_);
-        host_ = request.Header("host");
-        authorization_ = request.Header("authorization");
-      }
-      api::HttpResponse r;
-      r.body = R"({"TraceSummaries":[{"Id":"1-58406520-a006649127e371903a2de979",)"
-               R"("StartTime":1700000000.5,"ResponseTime":0.25}]})";
-      respond(std::move(r));
-    });
+    router_.Add("POST", "/TraceSummaries",
+                [this](const api::HttpRequest& request, api::Responder respond) {
+                  {
+                    std::lock_guard lock(mu_);
+                    host_ = request.Header("host");
+                    authorization_ = request.Header("authorization");
+                  }
+                  api::HttpResponse r;
+                  r.body = R"({"TraceSummaries":[{"Id":"1-58406520-a006649127e371903a2de979",)"
+                           R"("StartTime":1700000000.5,"ResponseTime":0.25}]})";
+                  respond(std::move(r));
+                });
   }
 
   void Start(const TestCertificate* certificate, std::string host = "127.0.0.1") {
@@ -152,10 +152,10 @@ TEST_F(HttpsQueryTest, AnUntrustedCertificateIsExit1WithTheReason) {
   ScopedEnv bundle("AWS_CA_BUNDLE", std::nullopt);
   Start(&certificate_);
   EXPECT_EQ(Query("https"), 1);  // the system's CAs do not know the test's
-  EXPECT_NE(err_.str().find("error: the certificate of https://127.0.0.1:" +
-                            std::to_string(server_->port()) +
-                            " is not trusted: self-signed certificate (verified against the "
-                            "system's trusted CAs"),
+  EXPECT_NE(err_.str().find(
+                "error: the certificate of https://127.0.0.1:" + std::to_string(server_->port()) +
+                " is not trusted: self-signed certificate (verified against the "
+                "system's trusted CAs"),
             std::string::npos)
       << err_.str();
   EXPECT_EQ(out_.str(), "");
@@ -197,9 +197,9 @@ TEST_F(HttpsQueryTest, SchemeMismatchesAndBadCaFilesAreClearErrors) {
   EXPECT_EQ(err_.str(), "error: --ca-file: cannot read " + certificate_.dir() +
                             "/missing.pem: No such file or directory\n");
   EXPECT_EQ(Query("https", certificate_.key_file()), 1);
-  EXPECT_NE(err_.str().find("error: --ca-file: " + certificate_.key_file() +
-                            " holds no PEM certificate"),
-            std::string::npos)
+  EXPECT_NE(
+      err_.str().find("error: --ca-file: " + certificate_.key_file() + " holds no PEM certificate"),
+      std::string::npos)
       << err_.str();
 
   server_.reset();

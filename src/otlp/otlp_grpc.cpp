@@ -86,9 +86,8 @@ Status CheckKeyPair(const OtlpGrpcConfig& config, const std::string& cert_pem,
                     const std::string& key_pem) {
   X509* cert = nullptr;
   if (CountCertificates(cert_pem, &cert) == 0) {
-    return Status::InvalidArgument(
-        fmt::format("otlp grpc: the certificate file {} holds no PEM certificate",
-                    config.tls_cert_file));
+    return Status::InvalidArgument(fmt::format(
+        "otlp grpc: the certificate file {} holds no PEM certificate", config.tls_cert_file));
   }
   BIO* bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, NoPassphrase, nullptr);
@@ -182,7 +181,8 @@ Status OtlpGrpcConfig::Validate() const {
     return Status::InvalidArgument("otlp grpc max_message_bytes must be in (0, 1 GiB]");
   }
   if (tls_cert_file.empty() != tls_key_file.empty()) {
-    return Status::InvalidArgument("otlp grpc: TLS needs both a certificate and a private key file");
+    return Status::InvalidArgument(
+        "otlp grpc: TLS needs both a certificate and a private key file");
   }
   if (!client_ca_file.empty() && !tls()) {
     return Status::InvalidArgument(
@@ -215,10 +215,10 @@ Status OtlpGrpcServer::Start() {
     return Status::IOError("cannot listen for OTLP/gRPC on " + config_.listen);
   }
   spdlog::info("OTLP/gRPC listening on {} (port {}, {})", config_.listen, port_,
-               !config_.tls()                  ? "plaintext"
-               : config_.client_ca_file.empty() ? "TLS"
-                                                : "TLS, client certificates from " +
-                                                      config_.client_ca_file + " required");
+               !config_.tls() ? "plaintext"
+               : config_.client_ca_file.empty()
+                   ? "TLS"
+                   : "TLS, client certificates from " + config_.client_ca_file + " required");
   return Status::Ok();
 }
 

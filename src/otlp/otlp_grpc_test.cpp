@@ -16,9 +16,9 @@ namespace roentgen::otlp {
 namespace {
 
 using namespace roentgen::otlp::testing;
+using api::testing::TestCertificate;
 using opentelemetry::proto::collector::trace::v1::TraceService;
 using pb_trace::Span;
-using api::testing::TestCertificate;
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
@@ -219,9 +219,9 @@ TEST_F(OtlpGrpcTest, UnusableTlsFilesStopStartWithTheFileNamed) {
   EXPECT_EQ(start(config), Status::IOError("otlp grpc: cannot read the private key file " +
                                            config.tls_key_file + ": No such file or directory"));
   config.tls_key_file = certificate.cert_file();
-  EXPECT_EQ(start(config), Status::InvalidArgument("otlp grpc: the private key file " +
-                                                   certificate.cert_file() +
-                                                   " holds no unencrypted PEM private key"));
+  EXPECT_EQ(start(config),
+            Status::InvalidArgument("otlp grpc: the private key file " + certificate.cert_file() +
+                                    " holds no unencrypted PEM private key"));
   const std::string other = certificate.dir() + "/other-key.pem";
   TestCertificate::WriteOtherKey(other);
   config.tls_key_file = other;
@@ -230,9 +230,9 @@ TEST_F(OtlpGrpcTest, UnusableTlsFilesStopStartWithTheFileNamed) {
                                                    certificate.cert_file()));
   config.tls_key_file = certificate.key_file();
   config.client_ca_file = certificate.key_file();
-  EXPECT_EQ(start(config), Status::InvalidArgument("otlp grpc: the client CA file " +
-                                                   certificate.key_file() +
-                                                   " holds no PEM certificate"));
+  EXPECT_EQ(start(config),
+            Status::InvalidArgument("otlp grpc: the client CA file " + certificate.key_file() +
+                                    " holds no PEM certificate"));
   OtlpGrpcConfig plain;
   plain.client_ca_file = certificate.cert_file();
   EXPECT_EQ(start(plain).code(), StatusCode::kInvalidArgument);
