@@ -109,8 +109,9 @@ std::string Joined(const std::vector<std::string>& items) {
   return fmt::format("{}", fmt::join(items, ","));
 }
 
-// Which listeners encrypt, in one line: "TLS on HTTP 127.0.0.1:2000 and
+// Which listeners encrypt, in one line: "TLS on: HTTP 127.0.0.1:2000,
 // OTLP/gRPC 127.0.0.1:4317 (client certificates required); plaintext: UDP …".
+// OTLP/gRPC has TLS exactly when HTTP has (the same --tls-cert/--tls-key).
 void LogTransports(const ServeConfig& config, const Server& server) {
   const std::string http_address = fmt::format("{}:{}", config.host, server.port());
   std::vector<std::string> tls, plaintext;
