@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/api_client.h"
 #include "cli/flags.h"
 
 #ifndef ROENTGEN_VERSION
@@ -160,9 +161,13 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
                    "call the API")
       ->delimiter(',');
   serve_cmd->add_option("--tls-cert", serve.tls_cert_file,
-                        "HTTPS: the certificate chain (PEM) for the --listen port");
+                        "TLS: the certificate chain (PEM) for HTTPS on the --listen port and for "
+                        "OTLP/gRPC");
   serve_cmd->add_option("--tls-key", serve.tls_key_file,
-                        "HTTPS: the certificate's private key (PEM, unencrypted)");
+                        "TLS: the certificate's private key (PEM, unencrypted)");
+  serve_cmd->add_option("--otlp-grpc-client-ca", serve.otlp_grpc_client_ca_file,
+                        "OTLP/gRPC takes only exporters with a client certificate signed by these "
+                        "CAs (PEM; mutual TLS, needs --tls-cert/--tls-key)");
   // --- end exposure ---
   app.set_config("--config", "", "Read serve's options from a TOML or INI file");
   app.config_formatter(std::make_shared<ServeConfigFile>());
@@ -178,9 +183,14 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
       "query", "Find traces on a running server with an X-Ray filter expression.");
   query_cmd->add_option("expression", query.expression,
                         "Filter expression, e.g. 'annotation.email = \"alice@example.com\"'");
-  query_cmd->add_option("--server", query.server, "HOST:PORT of roentgen serve")
-      ->check(FromParser(ParseListenAddress, "HOST:PORT"))
+  query_cmd
+      ->add_option("--server", query.server,
+                   "roentgen serve's address: HOST:PORT, http://HOST:PORT or https://HOST:PORT")
+      ->check(FromParser(ParseServerUrl, "URL"))
       ->capture_default_str();
+  query_cmd->add_option("--ca-file", query.ca_file,
+                        "PEM file of the CAs an https:// server's certificate must chain to "
+                        "(default: $AWS_CA_BUNDLE, else the system's)");
   CLI::Option* since_opt =
       query_cmd->add_option("--since", since, "Look back this far from --to (1h, 30m, 2d)")
           ->check(FromParser(ParseDuration, "DURATION"))

@@ -221,7 +221,7 @@ TEST(CommandLineTest, ServeExposureFlags) {
   EXPECT_EQ(defaults.tls_cert_file, "");
   Parsed p = Parse({"serve", "--insecure", "--udp-allow", "10.0.0.0/8,fd00::/8", "--cors-origins",
                     "https://a.example,http://127.0.0.1:8080", "--tls-cert", "/etc/rg/cert.pem",
-                    "--tls-key", "/etc/rg/key.pem"});
+                    "--tls-key", "/etc/rg/key.pem", "--otlp-grpc-client-ca", "/etc/rg/ca.pem"});
   const ServeConfig& c = Serve(p);
   EXPECT_TRUE(c.insecure);
   EXPECT_EQ(c.udp_allow, (std::vector<std::string>{"10.0.0.0/8", "fd00::/8"}));
@@ -229,6 +229,23 @@ TEST(CommandLineTest, ServeExposureFlags) {
             (std::vector<std::string>{"https://a.example", "http://127.0.0.1:8080"}));
   EXPECT_EQ(c.tls_cert_file, "/etc/rg/cert.pem");
   EXPECT_EQ(c.tls_key_file, "/etc/rg/key.pem");
+  EXPECT_EQ(c.otlp_grpc_client_ca_file, "/etc/rg/ca.pem");
+  EXPECT_EQ(defaults.otlp_grpc_client_ca_file, "");
+}
+
+TEST(CommandLineTest, QueryServerUrlAndCaFile) {
+  Parsed p = Parse({"query", "--server", "https://xray.example.com:2000", "--ca-file", "ca.pem"});
+  ASSERT_TRUE(std::holds_alternative<Command>(p.result)) << p.err;
+  const QueryConfig& q = std::get<Command>(p.result).query;
+  EXPECT_EQ(q.server, "https://xray.example.com:2000");
+  EXPECT_EQ(q.ca_file, "ca.pem");
+  for (const char* server : {"127.0.0.1:2000", "http://[::1]:2000", "https://localhost"}) {
+    EXPECT_TRUE(std::holds_alternative<Command>(Parse({"query", "--server", server}).result))
+        << server;
+  }
+  Parsed bad = Parse({"query", "--server", "ftp://x:1"});
+  EXPECT_TRUE(std::holds_alternative<int>(bad.result));
+  EXPECT_NE(bad.err.find("the scheme must be http or https"), std::string::npos) << bad.err;
 }
 
 TEST(CommandLineTest, KeysCreateListRevoke) {

@@ -1,5 +1,6 @@
 #include "cli/listeners.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace roentgen::cli {
@@ -48,8 +49,19 @@ Result<std::unique_ptr<otlp::OtlpGrpcServer>> StartOtlpGrpc(const ServeConfig& c
   otlp::OtlpGrpcConfig grpc_config;
   grpc_config.listen = config.otlp_grpc_listen;
   grpc_config.max_message_bytes = config.max_body_bytes;
+  grpc_config.tls_cert_file = config.tls_cert_file;
+  grpc_config.tls_key_file = config.tls_key_file;
+  grpc_config.client_ca_file = config.otlp_grpc_client_ca_file;
   auto grpc = std::make_unique<otlp::OtlpGrpcServer>(grpc_config, intake.OtlpSink(), metrics);
   if (Status s = grpc->Start(); !s.ok()) {
+    // A file's error names it; say which option it is.
+    if (s.message().starts_with("otlp grpc: ")) {
+      const bool client_ca = s.message().find("client CA") != std::string::npos;
+      return Status(
+          s.code(),
+          fmt::format("serve: {}: {}", client_ca ? "--otlp-grpc-client-ca" : "--tls-cert/--tls-key",
+                      s.message()));
+    }
     if (config.otlp_grpc_listen_explicit) return s;
     spdlog::warn("{}: running without OTLP/gRPC (choose an address with --otlp-grpc-listen)",
                  s.message());

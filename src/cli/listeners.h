@@ -5,7 +5,9 @@
 //              on --listen (TCP), HTTPS with --tls-cert/--tls-key;
 //   UDP        the X-Ray daemon protocol on the same host and port, taking
 //              datagrams only from --udp-allow's networks;
-//   OTLP/gRPC  on --otlp-grpc-listen, or none ("off").
+//   OTLP/gRPC  on --otlp-grpc-listen, or none ("off"); TLS with the same
+//              certificate as HTTPS, and client certificates required with
+//              --otlp-grpc-client-ca.
 //
 // Lifetime: the Router, the Intake and the MetricsRegistry must outlive
 // what these return; destroying one stops it (HTTP requests in flight finish,
@@ -38,7 +40,8 @@ Result<std::unique_ptr<ingest::UdpReceiver>> StartUdp(const ServeConfig& config,
 
 // Null when OTLP/gRPC is off, or when its default address cannot be bound
 // (logged: serve runs without it). An address given explicitly that cannot be
-// bound is an error.
+// bound is an error, and so is an unusable certificate, key or client CA file
+// (named with its option).
 Result<std::unique_ptr<otlp::OtlpGrpcServer>> StartOtlpGrpc(const ServeConfig& config,
                                                             Intake& intake,
                                                             MetricsRegistry& metrics);

@@ -2,10 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,78 +9,33 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "auth/sigv4.h"
-#include "cli/flags.h"
+#include "cli/api_client.h"
 #include "common/clock.h"
 
 namespace roentgen::cli {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = boost::asio::ip::tcp;
 using nlohmann::json;
 
-constexpr auto kRequestTimeout = std::chrono::seconds(60);
-
-struct ApiReply {
+struct ApiAnswer {
   int status = 0;
   json body;
 };
 
-// Signs `req` (SigV4, service xray) when AWS_ACCESS_KEY_ID and
-// AWS_SECRET_ACCESS_KEY are set (with AWS_SESSION_TOKEN for a session key and
-// AWS_REGION, default us-east-1), for a server started with --keys.
-void SignFromEnvironment(http::request<http::string_body>& req) {
-  const char* id = std::getenv("AWS_ACCESS_KEY_ID");
-  const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
-  if (id == nullptr || secret == nullptr || *id == '\0') return;
-  const char* token = std::getenv("AWS_SESSION_TOKEN");
-  const char* region = std::getenv("AWS_REGION");
-  auth::HeaderList headers = {{"host", std::string(req[http::field::host])},
-                              {"content-type", std::string(req[http::field::content_type])}};
-  auth::SignRequest("POST", std::string(req.target()), "", headers, req.body(),
-                    {id, secret, token != nullptr ? token : ""},
-                    region != nullptr && *region != '\0' ? region : "us-east-1", "xray",
-                    Clock::System().NowMicros() / 1'000'000);
-  for (const auto& [name, value] : headers) {
-    if (name != "host" && name != "content-type") req.set(name, value);
-  }
-}
-
 // POST /TraceSummaries with `request`; an error status names what went wrong
 // with the connection. The caller inspects HTTP status and body.
-Result<ApiReply> PostTraceSummaries(const ListenAddress& server, const json& request) {
-  try {
-    boost::asio::io_context ioc;
-    tcp::resolver resolver(ioc);
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(kRequestTimeout);
-    stream.connect(resolver.resolve(server.host, std::to_string(server.port)));
-    http::request<http::string_body> req{http::verb::post, "/TraceSummaries", 11};
-    req.set(http::field::host, server.host);
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::user_agent, "roentgen-query");
-    req.body() = request.dump();
-    req.prepare_payload();
-    SignFromEnvironment(req);
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    ApiReply reply;
-    reply.status = static_cast<int>(res.result_int());
-    reply.body = json::parse(res.body(), nullptr, /*allow_exceptions=*/false);
-    if (reply.body.is_discarded()) {
-      return Status::IOError(fmt::format("the server answered HTTP {} with a body that is not JSON",
-                                         reply.status));
-    }
-    return reply;
-  } catch (const std::exception& e) {
-    return Status::IOError(fmt::format("cannot reach {}:{}: {}", server.host, server.port, e.what()));
+Result<ApiAnswer> PostTraceSummaries(const ServerUrl& server, const ApiClientOptions& options,
+                                     const json& request) {
+  Result<ApiReply> reply = PostJson(server, "/TraceSummaries", request.dump(), options);
+  if (!reply.ok()) return reply.status();
+  ApiAnswer answer;
+  answer.status = reply->status;
+  answer.body = json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
+  if (answer.body.is_discarded()) {
+    return Status::IOError(
+        fmt::format("the server answered HTTP {} with a body that is not JSON", answer.status));
   }
+  return answer;
 }
 
 std::string StatusColumn(const json& s) {
@@ -188,11 +139,17 @@ std::string FormatSummaryRow(const json& s) {
 }
 
 int RunQuery(const QueryConfig& config, std::ostream& out, std::ostream& err) {
-  Result<ListenAddress> server = ParseListenAddress(config.server);
+  Result<ServerUrl> server = ParseServerUrl(config.server);
   if (!server.ok()) {
     err << "error: --server: " << server.status().message() << "\n";
     return 1;
   }
+  if (!config.ca_file.empty() && !server->https) {
+    err << "error: --ca-file is for an https:// server; --server " << config.server
+        << " is plain HTTP\n";
+    return 1;
+  }
+  const ApiClientOptions options{.ca_file = config.ca_file};
   const double now = Clock::System().NowMicros() / 1e6;
   const double to = config.to_epoch_seconds.value_or(now);
   const double from =
@@ -204,7 +161,7 @@ int RunQuery(const QueryConfig& config, std::ostream& out, std::ostream& err) {
   size_t printed = 0;
   if (!config.json) out << SummaryTableHeader() << "\n";
   while (printed < config.limit) {
-    Result<ApiReply> reply = PostTraceSummaries(*server, request);
+    Result<ApiAnswer> reply = PostTraceSummaries(*server, options, request);
     if (!reply.ok()) {
       err << "error: " << reply.status().message() << "\n";
       return 1;

@@ -2,12 +2,13 @@
 // expression, through the server's GetTraceSummaries API (so it sees exactly
 // what any X-Ray client sees), and prints a table or JSON lines. A server
 // started with --keys needs a signed request: set AWS_ACCESS_KEY_ID and
-// AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for a session key).
+// AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for a session key). An
+// https:// server's certificate is verified (cli/api_client.h).
 //
 // Exit codes: 0 on success (also when nothing matched), 2 when the server
 // rejected the request (a bad filter expression: the server's message, which
 // names the column, is printed), 1 when the server could not be reached or
-// answered something unexpected.
+// answered something unexpected, or its certificate was not trusted.
 #pragma once
 
 #include <chrono>
@@ -25,7 +26,8 @@ namespace roentgen::cli {
 
 struct QueryConfig {
   std::string expression;                     // empty: every trace
-  std::string server = "127.0.0.1:2000";      // HOST:PORT of `roentgen serve`
+  std::string server = "127.0.0.1:2000";      // HOST:PORT, http://… or https://…
+  std::string ca_file;                        // CAs for https:// (else AWS_CA_BUNDLE, system)
   std::chrono::seconds since{3600};           // used when from/to are unset
   std::optional<double> from_epoch_seconds;   // --from
   std::optional<double> to_epoch_seconds;     // --to (default: now)

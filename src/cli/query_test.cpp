@@ -56,7 +56,7 @@ TEST(QueryTest, UnreachableServerIsExitCode1) {
   config.server = "127.0.0.1:1";  // nothing listens on port 1
   std::ostringstream out, err;
   EXPECT_EQ(RunQuery(config, out, err), 1);
-  EXPECT_NE(err.str().find("cannot reach 127.0.0.1:1"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("cannot reach http://127.0.0.1:1: "), std::string::npos) << err.str();
 }
 
 }  // namespace

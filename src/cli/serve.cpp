@@ -67,15 +67,15 @@ std::string GrpcHost(const std::string& listen) {
 
 // Without keys, an address beyond loopback opens the API (and intake) to the
 // network: refused unless --insecure says that is meant. OTLP/gRPC checks no
-// keys (exporters send none), so beyond loopback it needs --insecure even
-// with --keys.
+// keys (SigV4 is not defined for gRPC), so beyond loopback it needs client
+// certificates (--otlp-grpc-client-ca) or --insecure, with or without keys.
 Status CheckExposure(const ServeConfig& config) {
   if (config.insecure) return Status::Ok();
   std::vector<std::pair<std::string, std::string>> listeners;
   if (config.keys_file.empty()) {
     listeners.emplace_back("--listen", config.host + ":" + std::to_string(config.port));
   }
-  if (config.otlp_grpc_listen != "off") {
+  if (config.otlp_grpc_listen != "off" && config.otlp_grpc_client_ca_file.empty()) {
     listeners.emplace_back("--otlp-grpc-listen", config.otlp_grpc_listen);
   }
   for (const auto& [flag, address] : listeners) {
@@ -85,12 +85,13 @@ Status CheckExposure(const ServeConfig& config) {
       return Status::InvalidArgument(
           fmt::format("serve: {}: {}", flag, loopback.status().message()));
     }
-    if (!*loopback && !config.keys_file.empty()) {
+    if (!*loopback && flag == "--otlp-grpc-listen") {
       return Status::InvalidArgument(fmt::format(
-          "serve: {} {} is not a loopback address, and OTLP/gRPC takes exports without keys "
-          "(--keys covers the HTTP API and OTLP/HTTP only): anyone who can reach it could write "
-          "traces. Send OTLP over HTTP (/v1/traces, signed) instead, keep gRPC on loopback "
-          "(or off), or give --insecure to serve it open anyway",
+          "serve: {} {} is not a loopback address, and OTLP/gRPC checks no keys (SigV4 is not "
+          "defined for gRPC): anyone who can reach it could write traces. Require client "
+          "certificates (--otlp-grpc-client-ca FILE, with --tls-cert/--tls-key), send OTLP over "
+          "HTTP (/v1/traces, signed with --keys) instead, keep gRPC on loopback (or off), or give "
+          "--insecure to serve it open anyway",
           flag, address));
     }
     if (!*loopback) {
@@ -108,6 +109,25 @@ std::string Joined(const std::vector<std::string>& items) {
   return fmt::format("{}", fmt::join(items, ","));
 }
 
+// Which listeners encrypt, in one line: "TLS on: HTTP 127.0.0.1:2000,
+// OTLP/gRPC 127.0.0.1:4317 (client certificates required); plaintext: UDP …".
+// OTLP/gRPC has TLS exactly when HTTP has (the same --tls-cert/--tls-key).
+void LogTransports(const ServeConfig& config, const Server& server) {
+  const std::string http_address = fmt::format("{}:{}", config.host, server.port());
+  std::vector<std::string> tls, plaintext;
+  (server.http().tls() ? tls : plaintext).push_back("HTTP " + http_address);
+  if (server.otlp_grpc()) {
+    (server.http().tls() ? tls : plaintext)
+        .push_back(
+            "OTLP/gRPC " + config.otlp_grpc_listen +
+            (config.otlp_grpc_client_ca_file.empty() ? "" : " (client certificates required)"));
+  }
+  plaintext.push_back("UDP " + http_address + " (the daemon protocol has no TLS)");
+  spdlog::info("TLS on: {}; plaintext: {}",
+               tls.empty() ? "none" : fmt::format("{}", fmt::join(tls, ", ")),
+               fmt::format("{}", fmt::join(plaintext, ", ")));
+}
+
 // What the server says at start, before /healthz turns ready: a client that
 // saw it ready finds it logged.
 void LogStart(const ServeConfig& config, const Server& server) {
@@ -117,9 +137,11 @@ void LogStart(const ServeConfig& config, const Server& server) {
         "API requests must be signed (SigV4, service xray) by a key in {} ({} keys) and be "
         "allowed its action; /healthz, /metrics and the console are open",
         config.keys_file, keys->Snapshot()->keys.size());
-    if (server.otlp_grpc()) {
-      spdlog::warn("OTLP/gRPC on {} takes exports without keys (--otlp-grpc-listen off closes it)",
-                   config.otlp_grpc_listen);
+    if (server.otlp_grpc() && config.otlp_grpc_client_ca_file.empty()) {
+      spdlog::warn(
+          "OTLP/gRPC on {} takes exports without keys (--otlp-grpc-client-ca requires client "
+          "certificates, --otlp-grpc-listen off closes it)",
+          config.otlp_grpc_listen);
     }
   } else if (Result<bool> loopback = IsLoopbackHost(config.host); loopback.ok() && *loopback) {
     spdlog::info(
@@ -141,6 +163,7 @@ void LogStart(const ServeConfig& config, const Server& server) {
     spdlog::info("HTTPS (TLS 1.2+) with the certificate in {}: {}", config.tls_cert_file,
                  server.http().tls_description());
   }
+  LogTransports(config, server);
   if (!config.cors_origins.empty()) {
     spdlog::info("web pages from {} may call the API (--cors-origins)",
                  Joined(config.cors_origins));
@@ -211,6 +234,13 @@ Status ServeConfig::Validate() const {
   }
   if (tls_cert_file.empty() != tls_key_file.empty()) {
     return Status::InvalidArgument("serve: HTTPS needs both --tls-cert FILE and --tls-key FILE");
+  }
+  if (!otlp_grpc_client_ca_file.empty() && tls_cert_file.empty()) {
+    return Status::InvalidArgument(
+        "serve: --otlp-grpc-client-ca needs TLS: give --tls-cert FILE and --tls-key FILE too");
+  }
+  if (!otlp_grpc_client_ca_file.empty() && otlp_grpc_listen == "off") {
+    return Status::InvalidArgument("serve: --otlp-grpc-client-ca is for OTLP/gRPC, which is off");
   }
   return CheckExposure(*this);
 }

@@ -62,8 +62,9 @@ struct ServeConfig {
   // API request must be signed (SigV4) by one of its keys and be allowed its
   // action; re-read when it changes and on SIGHUP. Empty: the API is open.
   std::string keys_file;
-  // Without keys, listening beyond loopback (HTTP/UDP or OTLP/gRPC) opens
-  // the API to the network: refused unless this is set (--insecure).
+  // Without keys, listening beyond loopback (HTTP/UDP) opens the API to the
+  // network, and OTLP/gRPC beyond loopback without client certificates takes
+  // exports from anyone: refused unless this is set (--insecure).
   bool insecure = false;
   // The networks UDP datagrams are taken from (CIDR blocks or addresses);
   // also those that may call the SDKs' sampling routes unsigned.
@@ -71,10 +72,15 @@ struct ServeConfig {
   // Web origins whose pages may call the API (api/cors.h): exact origins, or
   // "*" (any) when there are no keys. Empty: none.
   std::vector<std::string> cors_origins;
-  // HTTPS on the --listen port with this certificate chain and private key
-  // (PEM); both or neither. Re-read on SIGHUP.
+  // HTTPS on the --listen port, and TLS on OTLP/gRPC, with this certificate
+  // chain and private key (PEM); both or neither. HTTPS re-reads them on
+  // SIGHUP; OTLP/gRPC reads them at start.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // OTLP/gRPC with mutual TLS: only exporters whose client certificate one of
+  // these CAs (PEM) signed may call. Needs tls_cert_file; lets gRPC listen
+  // beyond loopback without `insecure`.
+  std::string otlp_grpc_client_ca_file;
   // Errors (InvalidArgument) name the option and the way out; resolves the
   // listen host (a name is looked up).
   Status Validate() const;

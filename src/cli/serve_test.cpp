@@ -223,11 +223,28 @@ TEST(ServeConfigTest, AnOpenApiBeyondLoopbackNeedsInsecure) {
   EXPECT_TRUE(config.Validate().ok());
   config.otlp_grpc_listen = "0.0.0.0:4317";
   EXPECT_TRUE(config.Validate().message().starts_with(
-      "serve: --otlp-grpc-listen 0.0.0.0:4317 is not a loopback address, and OTLP/gRPC takes "
-      "exports without keys"))
+      "serve: --otlp-grpc-listen 0.0.0.0:4317 is not a loopback address, and OTLP/gRPC checks "
+      "no keys (SigV4 is not defined for gRPC)"))
       << config.Validate().message();
   config.insecure = true;
   EXPECT_TRUE(config.Validate().ok());
+
+  // Client certificates authenticate gRPC's exporters: beyond loopback
+  // without --insecure, with or without keys. They need TLS.
+  config.insecure = false;
+  config.otlp_grpc_client_ca_file = "/etc/roentgen/tls/exporters-ca.pem";  // read at start
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("serve: --otlp-grpc-client-ca needs TLS: give --tls-cert FILE "
+                                    "and --tls-key FILE too"));
+  config.tls_cert_file = "/etc/roentgen/tls/cert.pem";
+  config.tls_key_file = "/etc/roentgen/tls/key.pem";
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate().message();
+  config.keys_file.clear();
+  config.host = "127.0.0.1";
+  EXPECT_TRUE(config.Validate().ok()) << config.Validate().message();
+  config.otlp_grpc_listen = "off";
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("serve: --otlp-grpc-client-ca is for OTLP/gRPC, which is off"));
 }
 
 TEST(ServeConfigTest, UdpAllowCorsAndTlsOptions) {

@@ -149,6 +149,11 @@ void Server::Reload() {
     } else {
       spdlog::error("received SIGHUP: {}; HTTPS keeps the certificate it had", s.message());
     }
+    if (otlp_grpc_ != nullptr) {
+      spdlog::warn(
+          "received SIGHUP: OTLP/gRPC keeps the certificate it started with until "
+          "roentgen restarts");
+    }
   }
 }
 

@@ -9,6 +9,14 @@
 // gRPC. Metrics: roentgen_otlp_grpc_requests_total{code} and the ExportService
 // span counters (transport="grpc").
 //
+// TLS: with a certificate and key (PEM files, those of the HTTPS listener)
+// the port speaks only TLS (1.2 or later, gRPC's defaults: ECDHE with
+// AES-GCM), and plaintext calls fail their handshake. With a client CA too,
+// every call must come over a connection whose client certificate that CA
+// signed (mutual TLS): the only authentication OTLP/gRPC has here, since
+// SigV4 is not defined for gRPC. The files are read at Start(); a new
+// certificate needs a restart of the listener.
+//
 // Lifetime: the sink's target and the registry must outlive the server. Call
 // Stop() (also run by the destructor) before stopping the pipeline: it stops
 // accepting calls and waits up to `drain_timeout` for calls in flight.
@@ -35,6 +43,14 @@ struct OtlpGrpcConfig {
   size_t max_message_bytes = 32 << 20;    // as the HTTP body limit
   std::chrono::seconds drain_timeout{10};
   TranslatorOptions translator;
+  // TLS: both or neither (PEM: the certificate then any intermediates; the
+  // unencrypted private key).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Mutual TLS: PEM certificates of the CAs whose client certificates are
+  // required; needs tls_cert_file. Empty: no client certificate asked for.
+  std::string client_ca_file;
+  bool tls() const { return !tls_cert_file.empty(); }
   Status Validate() const;
 };
 
@@ -45,7 +61,8 @@ class OtlpGrpcServer {
   OtlpGrpcServer(const OtlpGrpcServer&) = delete;
   OtlpGrpcServer& operator=(const OtlpGrpcServer&) = delete;
 
-  // Binds and starts serving. Errors: InvalidArgument (config), IOError (the
+  // Binds and starts serving. Errors: InvalidArgument (config, a file that
+  // holds no PEM certificate or key), IOError (a file cannot be read, the
   // address cannot be bound).
   Status Start();
   void Stop();                        // idempotent

@@ -4,8 +4,11 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "api/testing/test_certificate.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "otlp/otlp_test_util.h"
 
@@ -13,12 +16,22 @@ namespace roentgen::otlp {
 namespace {
 
 using namespace roentgen::otlp::testing;
+using api::testing::TestCertificate;
 using opentelemetry::proto::collector::trace::v1::TraceService;
 using pb_trace::Span;
 
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 class OtlpGrpcTest : public ::testing::Test {
  protected:
-  void StartServer(OtlpGrpcConfig config = {}) {
+  // Without `credentials` the client is plaintext.
+  void StartServer(OtlpGrpcConfig config = {},
+                   std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) {
     config.listen = "127.0.0.1:0";
     config.translator = TestOptions();
     server_ = std::make_unique<OtlpGrpcServer>(
@@ -39,10 +52,44 @@ class OtlpGrpcTest : public ::testing::Test {
         metrics_);
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_GT(server_->port(), 0);
+    stub_ = Stub(credentials != nullptr ? credentials : grpc::InsecureChannelCredentials());
+  }
+
+  std::unique_ptr<TraceService::Stub> Stub(std::shared_ptr<grpc::ChannelCredentials> credentials) {
     grpc::ChannelArguments args;
     args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
-    stub_ = TraceService::NewStub(grpc::CreateCustomChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials(), args));
+    return TraceService::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), credentials, args));
+  }
+
+  // Trusts `ca_file`; presents `client` when given.
+  static std::shared_ptr<grpc::ChannelCredentials> Tls(const std::string& ca_file,
+                                                       const TestCertificate* client = nullptr) {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = ReadText(ca_file);
+    if (client != nullptr) {
+      options.pem_private_key = ReadText(client->key_file());
+      options.pem_cert_chain = ReadText(client->cert_file());
+    }
+    return grpc::SslCredentials(options);
+  }
+
+  static ExportTraceServiceRequest OneSpan() {
+    ExportTraceServiceRequest req;
+    AddSpan(AddResource(req, "payments"), "1111111111111111", "", Span::SPAN_KIND_SERVER);
+    return req;
+  }
+
+  static grpc::Status ExportWith(TraceService::Stub& stub, const ExportTraceServiceRequest& req) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ExportTraceServiceResponse resp;
+    return stub.Export(&ctx, req, &resp);
+  }
+
+  size_t Stored() {
+    std::lock_guard lock(mu_);
+    return stored_.size();
   }
 
   grpc::Status Export(const ExportTraceServiceRequest& req, ExportTraceServiceResponse* resp) {
@@ -114,6 +161,81 @@ TEST_F(OtlpGrpcTest, BusyAddressIsIOErrorAndBadConfigInvalid) {
   OtlpGrpcServer third(
       config, [](auto, auto done) { done(Status::Ok(), {}); }, metrics_);
   EXPECT_EQ(third.Start().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(OtlpGrpcTest, TlsServesClientsThatTrustTheCertificateAndRefusesPlaintext) {
+  TestCertificate certificate;
+  OtlpGrpcConfig config;
+  config.tls_cert_file = certificate.cert_file();
+  config.tls_key_file = certificate.key_file();
+  StartServer(config, Tls(certificate.cert_file()));
+  grpc::Status status = ExportWith(*stub_, OneSpan());
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(Stored(), 1u);
+
+  // Plaintext to the TLS port, and TLS trusting another CA: both fail, and
+  // nothing more is stored.
+  EXPECT_EQ(ExportWith(*Stub(grpc::InsecureChannelCredentials()), OneSpan()).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  TestCertificate stranger;
+  EXPECT_EQ(ExportWith(*Stub(Tls(stranger.cert_file())), OneSpan()).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Stored(), 1u);
+}
+
+TEST_F(OtlpGrpcTest, ClientCaRequiresACertificateItSigned) {
+  TestCertificate certificate, exporter, stranger;
+  OtlpGrpcConfig config;
+  config.tls_cert_file = certificate.cert_file();
+  config.tls_key_file = certificate.key_file();
+  config.client_ca_file = exporter.cert_file();  // self-signed: its own CA
+  StartServer(config, Tls(certificate.cert_file(), &exporter));
+  grpc::Status status = ExportWith(*stub_, OneSpan());
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(Stored(), 1u);
+
+  EXPECT_EQ(ExportWith(*Stub(Tls(certificate.cert_file())), OneSpan()).error_code(),
+            grpc::StatusCode::UNAVAILABLE);  // no client certificate
+  EXPECT_EQ(ExportWith(*Stub(Tls(certificate.cert_file(), &stranger)), OneSpan()).error_code(),
+            grpc::StatusCode::UNAVAILABLE);  // one the CA did not sign
+  EXPECT_EQ(Stored(), 1u);
+}
+
+TEST_F(OtlpGrpcTest, UnusableTlsFilesStopStartWithTheFileNamed) {
+  TestCertificate certificate;
+  auto start = [this](OtlpGrpcConfig config) {
+    config.listen = "127.0.0.1:0";
+    OtlpGrpcServer server(
+        config, [](auto, auto done) { done(Status::Ok(), {}); }, metrics_);
+    Status s = server.Start();
+    EXPECT_EQ(server.port(), 0);
+    return s;
+  };
+  OtlpGrpcConfig config;
+  config.tls_cert_file = certificate.cert_file();
+  EXPECT_EQ(start(config), Status::InvalidArgument(
+                               "otlp grpc: TLS needs both a certificate and a private key file"));
+  config.tls_key_file = certificate.dir() + "/missing.pem";
+  EXPECT_EQ(start(config), Status::IOError("otlp grpc: cannot read the private key file " +
+                                           config.tls_key_file + ": No such file or directory"));
+  config.tls_key_file = certificate.cert_file();
+  EXPECT_EQ(start(config),
+            Status::InvalidArgument("otlp grpc: the private key file " + certificate.cert_file() +
+                                    " holds no unencrypted PEM private key"));
+  const std::string other = certificate.dir() + "/other-key.pem";
+  TestCertificate::WriteOtherKey(other);
+  config.tls_key_file = other;
+  EXPECT_EQ(start(config), Status::InvalidArgument("otlp grpc: the private key in " + other +
+                                                   " does not belong to the certificate in " +
+                                                   certificate.cert_file()));
+  config.tls_key_file = certificate.key_file();
+  config.client_ca_file = certificate.key_file();
+  EXPECT_EQ(start(config),
+            Status::InvalidArgument("otlp grpc: the client CA file " + certificate.key_file() +
+                                    " holds no PEM certificate"));
+  OtlpGrpcConfig plain;
+  plain.client_ca_file = certificate.cert_file();
+  EXPECT_EQ(start(plain).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -1,17 +1,18 @@
 // HTTPS (roentgen serve --tls-cert/--tls-key): the real @aws-sdk/client-xray
-// over TLS, signing with a key from `roentgen keys create`, trusting a
-// certificate made here with Debian's openssl; the certificate reloaded on
-// SIGHUP.
+// and `roentgen query` over TLS, signing with a key from `roentgen keys
+// create`, trusting a certificate made here with Debian's openssl; the
+// certificate reloaded on SIGHUP.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XRayClient, GetTraceSummariesCommand, PutTraceSegmentsCommand } from '@aws-sdk/client-xray';
+import { makeCertificate as makeCertificateIn } from './lib/certificates.mjs';
 import { startServer, BIN } from './lib/server.mjs';
 import { eventually } from './lib/clients.mjs';
 
@@ -19,19 +20,9 @@ const dir = mkdtempSync(join(tmpdir(), 'roentgen-tls-'));
 let server;
 let certificate;
 let key;
+let putTraceId; // the trace the first test puts
 
-// A self-signed certificate for 127.0.0.1 and localhost (CA:TRUE, as
-// `openssl req -x509` makes it, so a client may trust it as its own root).
-function makeCertificate(name) {
-  const cert = join(dir, `${name}-cert.pem`);
-  const keyFile = join(dir, `${name}-key.pem`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', cert, '-days', '1', '-subj', `/CN=${name}`,
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ], { stdio: 'ignore' });
-  return { cert, key: keyFile, ca: readFileSync(cert) };
-}
+const makeCertificate = (name) => makeCertificateIn(dir, name);
 
 // The SHA-256 fingerprint of the certificate a new TLS connection is shown.
 function presentedFingerprint(port, ca) {
@@ -88,6 +79,44 @@ test('the AWS SDK puts and finds a segment over HTTPS', async () => {
     return TraceSummaries.find((t) => t.Id === traceId);
   });
   assert.equal(found.Id, traceId);
+  putTraceId = traceId;
+});
+
+test('roentgen query over HTTPS: verified, signed, and clear about a bad certificate', () => {
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: key.AccessKeyId, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey };
+  delete env.AWS_CA_BUNDLE;
+  const query = (args, extraEnv = {}) => spawnSync(BIN,
+    ['query', '--json', '--since', '10m', 'service("over-tls")', ...args],
+    { encoding: 'utf8', env: { ...env, ...extraEnv } });
+  const ids = (r) => r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).Id);
+
+  let r = query(['--server', server.endpoint, '--ca-file', certificate.cert]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(ids(r), [putTraceId]);
+  // AWS_CA_BUNDLE as the AWS CLI honours it; the name localhost (SNI, DNS SAN).
+  r = query(['--server', `https://localhost:${server.port}/`], { AWS_CA_BUNDLE: certificate.cert });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(ids(r), [putTraceId]);
+
+  // The system's CAs do not know the test's certificate.
+  r = query(['--server', server.endpoint]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, new RegExp(`^error: the certificate of https://127\\.0\\.0\\.1:${server.port} is not trusted: self-signed certificate`));
+  // Plain HTTP to the HTTPS port.
+  r = query(['--server', `127.0.0.1:${server.port}`]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^error: cannot reach http:\/\/127\.0\.0\.1:\d+: /);
+
+  // Over TLS the signature is still checked: none, or a wrong secret, is refused.
+  r = query(['--server', server.endpoint, '--ca-file', certificate.cert],
+    { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^error: MissingAuthenticationTokenException: Missing Authentication Token/);
+  r = query(['--server', server.endpoint, '--ca-file', certificate.cert],
+    { AWS_SECRET_ACCESS_KEY: `x${key.SecretAccessKey.slice(1)}` });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^error: InvalidSignatureException: /);
 });
 
 test('plain HTTP and untrusting clients get nowhere', async () => {
