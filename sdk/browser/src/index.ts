@@ -160,8 +160,7 @@ export class XRay {
         host: l?.hostname, httpMethod: opts.http?.request?.method, urlPath: l?.pathname };
       sampled = this.sampler ? this.sampler.shouldSample(req) : true;
     }
-    const seg = new Segment(name, { origin: this.opts.origin, ...opts }, sampled);
-    seg.report = (e) => this.report(new XRayError(e.message, 'usage'));
+    const seg = new Segment(name, { origin: this.opts.origin, ...opts }, sampled, (e) => this.report(new XRayError(e.message, 'usage')));
     seg.closed_ = (e) => this.closed(e);
     this.current = seg;
     return seg;

@@ -256,9 +256,10 @@ export class Segment extends Entity {
   /** Called when the segment or one of its subsegments closes; set by the recorder. */
   closed_: (e: Entity) => void = () => {};
 
-  constructor(name: string, opts: SegmentOptions = {}, sampled = true) {
+  constructor(name: string, opts: SegmentOptions = {}, sampled = true, report?: (e: Error) => void) {
     super(name);
     this.sampled = sampled;
+    if (report) this.report = report;
     this.trace_id = opts.traceId ?? newTraceId(this.start_time * 1000);
     if (opts.parentId) this.parent_id = opts.parentId;
     if (opts.user) this.user = opts.user;

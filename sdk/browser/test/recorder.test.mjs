@@ -232,3 +232,32 @@ test('an unsampled trace sends nothing and says Sampled=0', async () => {
   assert.match(net.requests[0].headers.get('x-amzn-trace-id'), /^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$/);
   assert.equal(net.puts().length, 0);
 });
+
+test('instrumentFetch traces the page\'s own fetch calls; undone by the function it returns', async () => {
+  const net = fakeNetwork((r) => r.url.startsWith('http://xray.test') ? new Response('{}') : new Response('ok'));
+  const { xray } = recorder(net, { propagateTo: ['http://api.test'] });
+  const original = globalThis.fetch;
+  const undo = xray.instrumentFetch();
+  try {
+    const seg = xray.beginSegment();
+    await fetch('http://api.test/a');
+    undo();
+    assert.equal(globalThis.fetch, original);
+    xray.endSegment(seg);
+    await xray.flush();
+    const [sub] = net.docs()[0].subsegments;
+    assert.equal(net.requests[0].headers.get('x-amzn-trace-id'), `Root=${seg.trace_id};Parent=${sub.id};Sampled=1`);
+  } finally {
+    globalThis.fetch = original;
+  }
+});
+
+test('a bad annotation given to beginSegment reaches onError; the segment goes without it', async () => {
+  const net = fakeNetwork();
+  const { xray, errors } = recorder(net);
+  xray.endSegment(xray.beginSegment('app', { annotations: { 'e-mail': 'a@example.com', email: 'a@example.com' } }));
+  await xray.flush();
+  assert.deepEqual(errors.map((e) => e.kind), ['usage']);
+  assert.match(errors[0].message, /e-mail/);
+  assert.deepEqual(net.docs()[0].annotations, { email: 'a@example.com' });
+});
