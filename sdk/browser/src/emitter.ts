@@ -56,10 +56,14 @@ export class Emitter {
     return this.queue.length;
   }
 
-  /** Queues one serialized document; sends when a batch is full, else within flushIntervalMs. */
-  add(doc: string): void {
+  /**
+   * Queues one serialized document; sends when a batch is full, else within
+   * flushIntervalMs (`send` false: leaves the sending to the caller).
+   */
+  add(doc: string, send = true): void {
     this.queue.push({ doc, bytes: byteLength(doc) });
     if (this.queue.length > this.o.maxQueue) this.drop(this.queue.length - this.o.maxQueue, 'the queue is full');
+    if (!send) return;
     if (this.queue.length >= this.o.batchSize) void this.flush();
     else this.schedule(this.o.flushIntervalMs);
   }

@@ -92,6 +92,7 @@ export class XRay {
   private readonly unhook: (() => void)[] = [];
   /** The segment begun last and not yet ended: where traced calls go by default. */
   current?: Segment;
+  private readonly open = new Set<Segment>();
 
   constructor(opts: XRayOptions) {
     this.opts = opts;
@@ -115,7 +116,15 @@ export class XRay {
     }
     const doc = (globalThis as any).document as Document | undefined;
     if (doc && typeof addEventListener === 'function') {
-      const onHide = () => this.emitter.flushOnHide();
+      const onHide = () => {
+        // Segments still open go as in progress: a page that does not come
+        // back would lose them; one that does sends them complete later.
+        for (const seg of this.open) {
+          const text = JSON.stringify(seg.toDocument(true));
+          if (seg.sampled && byteLength(text) <= MAX_DOCUMENT_BYTES) this.emitter.add(text, false);
+        }
+        this.emitter.flushOnHide();
+      };
       const onVisibility = () => doc.visibilityState === 'hidden' && onHide();
       doc.addEventListener('visibilitychange', onVisibility);
       addEventListener('pagehide', onHide);
@@ -163,6 +172,7 @@ export class XRay {
     const seg = new Segment(name, { origin: this.opts.origin, ...opts }, sampled, (e) => this.report(new XRayError(e.message, 'usage')));
     seg.closed_ = (e) => this.closed(e);
     this.current = seg;
+    this.open.add(seg);
     return seg;
   }
 
@@ -175,7 +185,10 @@ export class XRay {
   // that closes after its segment went out goes as a document of its own.
   private closed(e: Entity): void {
     const seg = e.segment;
-    if (e === seg && this.current === seg) this.current = undefined;
+    if (e === seg) {
+      this.open.delete(seg);
+      if (this.current === seg) this.current = undefined;
+    }
     if (!seg.sampled) return;
     if (e === seg) this.emit(seg, false);
     else if (seg.sent && !e.sent) this.emit(e as Subsegment, true);

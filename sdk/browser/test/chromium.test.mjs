@@ -195,6 +195,20 @@ test('segments still queued when the page goes away are sent with keepalive', as
   await p.close();
 });
 
+test('a segment still open when the page goes away arrives in progress', async () => {
+  const { p, problems } = await openApp();
+  const r = await p.evaluate(() => {
+    const seg = window.xray.beginSegment('Web-Application', { user: 'dave@example.com', annotations: { email: 'dave@example.com' } });
+    return { traceId: seg.trace_id, id: seg.id };
+  });
+  await p.goto('about:blank');
+  const { ids, docs } = await traceOf('dave@example.com');
+  assert.deepEqual(ids, [r.traceId]);
+  assert.deepEqual([docs[0].id, docs[0].in_progress, docs[0].end_time], [r.id, true, undefined]);
+  assert.deepEqual(problems, []);
+  await p.close();
+});
+
 test('a trace the server\'s rules do not sample sends Sampled=0 and no segment', async () => {
   const { p, problems } = await openApp();
   const r = await p.evaluate(() => window.act('carol@example.com', 'Quiet-Application'));

@@ -130,6 +130,19 @@ test('on page hide one keepalive request of at most 64 KB goes out, signed synch
     assert.equal(net.puts().length, 2);
     await xray.shutdown();
     assert.equal(net.docs().length, 40);
+
+    // A segment still open goes as in progress, then complete when it ends.
+    const { xray: x2 } = recorder(net, { flushIntervalMs: 60_000 });
+    await sleep(10);
+    const open = x2.beginSegment('slow-action');
+    open.beginSubsegment('call');
+    win.dispatchEvent(new Event('pagehide'));
+    const partial = JSON.parse(JSON.parse(net.puts().at(-1).body).TraceSegmentDocuments[0]);
+    assert.deepEqual([partial.id, partial.in_progress, partial.end_time, partial.subsegments[0].in_progress], [open.id, true, undefined, true]);
+    x2.endSegment(open);
+    await x2.shutdown();
+    const complete = net.docs().at(-1);
+    assert.deepEqual([complete.id, complete.in_progress, typeof complete.end_time], [open.id, undefined, 'number']);
   } finally {
     delete globalThis.document;
     delete globalThis.addEventListener;
