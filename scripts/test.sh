@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One command: install what is missing, build, and run every test: the C++ unit
 # and integration tests (CTest), the console's unit tests, the compatibility
-# tests with the real AWS clients and the console in real Chromium (node's
-# test runner). Prints the counts of tests run.
+# tests with the real AWS clients, the console in real Chromium and the
+# browser SDK (built, then tested under node and in real Chromium against the
+# server; node's test runner). Prints the counts of tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-tests
@@ -12,3 +13,5 @@ node console/build.mjs --tests build/console-tests
 node --test build/console-tests/
 ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/compat/
 ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/e2e/
+node sdk/browser/build.mjs
+ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 sdk/browser/test/
