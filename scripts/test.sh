@@ -6,12 +6,21 @@
 # server; node's test runner). Prints the counts of tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { echo "== test.sh: $1 ($(( $(date +%s) - start )) s) =="; }
 scripts/install-deps.sh --with-tests
+step build
 scripts/build.sh build -DROENTGEN_BUILD_TESTS=ON -DROENTGEN_BUILD_BENCH=ON
+step "C++ tests (CTest)"
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 300)
+step "console unit tests"
 node console/build.mjs --tests build/console-tests
 node --test build/console-tests/
+step "compatibility tests (real clients)"
 ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/compat/
+step "console in Chromium"
 ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/e2e/
+step "browser SDK"
 node sdk/browser/build.mjs
 ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 sdk/browser/test/
+step done

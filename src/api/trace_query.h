@@ -29,8 +29,10 @@ struct TraceQuery {
   // Absent when there is no expression or it matches every trace.
   std::optional<filter::CompiledFilter> filter;
 
+  // Traces the indexing rule left out are never found by a search; they stay
+  // retrievable by id (ingest/indexing_policy.h).
   bool Matches(const store::TraceRecord& record) const {
-    return !filter || filter->Matches(record);
+    return record.summary.indexed && (!filter || filter->Matches(record));
   }
 };
 

@@ -28,4 +28,9 @@ void RegisterServiceMapApis(Router& router, store::Store& store, graph::RollupSt
   RegisterGraphApis(router, store, rollups, std::make_shared<const ApiLimits>(limits, metrics));
 }
 
+void RegisterTraceRetrievalApis(Router& router, TraceRetrievals& retrievals, store::Store& store,
+                                MetricsRegistry& metrics, const QueryLimits& limits) {
+  RegisterRetrievalApis(router, retrievals, store, std::make_shared<const ApiLimits>(limits, metrics));
+}
+
 }  // namespace roentgen::api

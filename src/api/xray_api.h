@@ -10,7 +10,9 @@
 #pragma once
 
 #include "api/http.h"
+#include "api/indexing_rules.h"
 #include "api/limits.h"
+#include "api/trace_retrieval.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "graph/rollup_store.h"
@@ -32,5 +34,14 @@ void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& s
 // rollups must outlive the router.
 void RegisterServiceMapApis(Router& router, store::Store& store, graph::RollupStore& rollups,
                             MetricsRegistry& metrics, const QueryLimits& limits);
+
+// StartTraceRetrieval, ListRetrievedTraces, GetRetrievedTracesGraph and
+// CancelTraceRetrieval over `retrievals` (which must outlive the router).
+void RegisterTraceRetrievalApis(Router& router, TraceRetrievals& retrievals, store::Store& store,
+                                MetricsRegistry& metrics, const QueryLimits& limits);
+
+// GetIndexingRules and UpdateIndexingRule over `rules` (which must outlive
+// the router).
+void RegisterIndexingRuleApis(Router& router, IndexingRules& rules);
 
 }  // namespace roentgen::api

@@ -8,6 +8,7 @@
 #include "api/group_registry.h"
 #include "api/http.h"
 #include "api/limits.h"
+#include "api/trace_retrieval.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "graph/rollup_store.h"
@@ -54,6 +55,12 @@ void RegisterGraphApis(Router& router, store::Store& store, graph::RollupStore& 
 // `groups` resolves group.name / group.arn in filters.
 void RegisterAnalyticsApis(Router& router, store::Store& store,
                            std::shared_ptr<const filter::GroupResolver> groups,
+                           std::shared_ptr<const ApiLimits> limits);
+
+// xray_retrieval.cpp: StartTraceRetrieval, ListRetrievedTraces,
+// GetRetrievedTracesGraph, CancelTraceRetrieval over `retrievals`, which must
+// outlive the router.
+void RegisterRetrievalApis(Router& router, TraceRetrievals& retrievals, store::Store& store,
                            std::shared_ptr<const ApiLimits> limits);
 
 }  // namespace roentgen::api

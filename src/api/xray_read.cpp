@@ -31,11 +31,10 @@
 #include "api/json_io.h"
 #include "api/page_token.h"
 #include "api/summary_json.h"
+#include "api/trace_load.h"
 #include "api/trace_query.h"
 #include "api/xray_handlers.h"
 #include "filter/filter.h"
-#include "xray/document_merge.h"
-#include "xray/segment_parser.h"
 #include "xray/trace.h"
 
 namespace roentgen::api {
@@ -50,39 +49,20 @@ constexpr size_t kMaxScannedPerPage = 10000;
 constexpr double kDefaultSamplingRate = 0.1;
 
 // One trace for BatchGetTraces, or nullopt when the store has no documents.
-Result<std::optional<json>> LoadTrace(store::Store& store, const xray::TraceId& id) {
-  Result<std::vector<store::StoredDocument>> stored = store.GetDocuments(id);
-  if (!stored.ok()) return stored.status();
-  if (stored->empty()) return std::optional<json>();
-  thread_local xray::SegmentParser parser;
-  std::vector<xray::ReceivedDocument> docs;
-  std::vector<xray::SegmentDocument> parsed;
-  size_t bytes = 0;
-  for (store::StoredDocument& d : *stored) {
-    bytes += d.raw.size();
-    parsed.clear();
-    xray::ParseFailure failure;
-    if (!parser.Parse(d.raw, parsed, failure)) {
-      return Status::Corruption(fmt::format("trace {}: stored document {} does not parse: {}",
-                                            id.ToString(), d.entity_id.ToString(),
-                                            failure.message));
-    }
-    for (xray::SegmentDocument& p : parsed) docs.push_back({std::move(p), d.received_us});
-  }
-  std::vector<const xray::ReceivedDocument*> pointers;
-  pointers.reserve(docs.size());
-  for (const xray::ReceivedDocument& d : docs) pointers.push_back(&d);
-  const xray::AssembledTrace assembled = xray::AssembleTrace(id, pointers);
-  Result<std::vector<xray::MergedDocument>> merged = xray::MergeDocuments(assembled, pointers);
-  if (!merged.ok()) return merged.status();
+Result<std::optional<json>> LoadTraceJson(store::Store& store, const xray::TraceId& id) {
+  Result<std::optional<LoadedTrace>> loaded = LoadTrace(store, id);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) return std::optional<json>();
+  LoadedTrace& trace_data = **loaded;
   json segments = json::array();
-  for (xray::MergedDocument& m : *merged) {
+  for (xray::MergedDocument& m : trace_data.segments) {
     segments.push_back({{"Id", m.id.ToString()}, {"Document", std::move(m.json)}});
   }
-  const xray::TraceSummary summary = xray::Summarize(assembled);
   json trace = {{"Id", id.ToString()}};
-  if (summary.duration_us) trace["Duration"] = EpochSeconds(*summary.duration_us);
-  trace["LimitExceeded"] = bytes > kTraceSizeLimitBytes;
+  if (trace_data.summary.duration_us) {
+    trace["Duration"] = EpochSeconds(*trace_data.summary.duration_us);
+  }
+  trace["LimitExceeded"] = trace_data.stored_bytes > kTraceSizeLimitBytes;
   trace["Segments"] = std::move(segments);
   return std::optional<json>(std::move(trace));
 }
@@ -103,7 +83,7 @@ void BatchGetTraces(store::Store& store, const ApiLimits& limits, const HttpRequ
   json traces = json::array();
   json unprocessed = json::array();
   for (const xray::TraceId& id : trace_ids) {
-    Result<std::optional<json>> trace = LoadTrace(store, id);
+    Result<std::optional<json>> trace = LoadTraceJson(store, id);
     if (!trace.ok()) return respond(StatusResponse(trace.status()));
     if (trace->has_value()) {
       traces.push_back(std::move(**trace));

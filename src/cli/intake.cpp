@@ -39,10 +39,12 @@ Result<std::unique_ptr<ingest::Spool>> OpenSpool(const ServeConfig& config, cons
 
 Result<std::unique_ptr<Intake>> Intake::Start(const ServeConfig& config, store::Store& store,
                                               graph::RollupStore& rollups,
+                                              ingest::IndexingPolicy& indexing,
                                               MetricsRegistry& metrics) {
   std::unique_ptr<Intake> intake(new Intake());
   ingest::PipelineConfig pipeline_config = config.pipeline;
   pipeline_config.rollups = &rollups;
+  pipeline_config.indexing = &indexing;
   pipeline_config.low_priority_writers = config.low_priority_indexing;
   intake->pipeline_ = std::make_unique<ingest::Pipeline>(pipeline_config, store, metrics);
   RG_RETURN_IF_ERROR(intake->pipeline_->Start());

@@ -8,7 +8,7 @@
 // destructor stops them in the order that loses nothing: the OTLP spool,
 // then the UDP spool, each delivering what it holds, then the pipeline,
 // which drains its queue into the store. So the front ends (HTTP, UDP,
-// OTLP/gRPC) must be stopped before, and the store and rollups must outlive
+// OTLP/gRPC) must be stopped before, and the store and rollups (and the indexing policy) must outlive
 // it.
 //
 // Thread safety: OnDatagram and the OTLP sink from any thread; Start and the
@@ -35,6 +35,7 @@ class Intake {
   // file that cannot be created or read).
   static Result<std::unique_ptr<Intake>> Start(const ServeConfig& config, store::Store& store,
                                                graph::RollupStore& rollups,
+                                               ingest::IndexingPolicy& indexing,
                                                MetricsRegistry& metrics);
   ~Intake();
   Intake(const Intake&) = delete;

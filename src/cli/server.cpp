@@ -66,8 +66,11 @@ Status Server::StartParts() {
   RG_RETURN_IF_ERROR(Take(StorePart::Open(config_, metrics_), store_));
   // The rebuild's snapshot of the store is taken before the pipeline starts.
   RG_RETURN_IF_ERROR(Take(RollupsPart::Start(*store_, metrics_), rollups_));
-  RG_RETURN_IF_ERROR(
-      Take(Intake::Start(config_, store_->store(), rollups_->rollups(), metrics_), intake_));
+  // The indexing rule is read before the first trace is written.
+  RG_RETURN_IF_ERROR(Take(api::IndexingRules::Open(store_->store(), Clock::System()), indexing_));
+  RG_RETURN_IF_ERROR(Take(Intake::Start(config_, store_->store(), rollups_->rollups(),
+                                        indexing_->policy(), metrics_),
+                          intake_));
   RG_RETURN_IF_ERROR(AddRoutes());
   RG_RETURN_IF_ERROR(Take(StartHttp(config_, router_, metrics_), http_));
   // The same port as HTTP, also when port 0 had it pick one.
@@ -117,6 +120,9 @@ Status Server::AddRoutes() {
       std::chrono::duration_cast<std::chrono::microseconds>(config_.MaxQueryRange()).count();
   api::RegisterXRayApi(router_, pipeline, store, metrics_, query_limits);
   api::RegisterServiceMapApis(router_, store, rollups_->rollups(), metrics_, query_limits);
+  retrievals_ = std::make_unique<api::TraceRetrievals>(store, Clock::System());
+  api::RegisterTraceRetrievalApis(router_, *retrievals_, store, metrics_, query_limits);
+  api::RegisterIndexingRuleApis(router_, *indexing_);
   otlp::RegisterOtlpHttp(router_, intake_->OtlpSink(), metrics_);  // POST /v1/traces
   // The web console (GET /, /favicon.svg, /assets/…), after the API routes.
   api::RegisterConsole(router_, api::EmbeddedConsoleAssets());

@@ -31,6 +31,8 @@
 
 #include "api/http.h"
 #include "api/http_server.h"
+#include "api/indexing_rules.h"
+#include "api/trace_retrieval.h"
 #include "auth/authorizer.h"
 #include "auth/key_store.h"
 #include "backup/control_socket.h"
@@ -82,8 +84,10 @@ class Server {
   std::unique_ptr<auth::KeyStore> keys_;
   std::unique_ptr<StorePart> store_;
   std::unique_ptr<RollupsPart> rollups_;
+  std::unique_ptr<api::IndexingRules> indexing_;  // applied by the intake's writers
   std::unique_ptr<Intake> intake_;
   std::unique_ptr<auth::Authorizer> authorizer_;
+  std::unique_ptr<api::TraceRetrievals> retrievals_;  // StartTraceRetrieval's jobs
   api::Router router_;  // its handlers refer to the parts above
   std::unique_ptr<api::HttpServer> http_;
   std::unique_ptr<ingest::UdpReceiver> udp_;

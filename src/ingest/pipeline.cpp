@@ -97,15 +97,17 @@ struct Pipeline::Impl {
       shards.push_back(std::make_unique<Shard>(ParsedQueueCapacity(c, count), store, metrics, clock,
                                                std::max<size_t>(1, c.trace_cache_entries / count),
                                                std::max<size_t>(1, c.trace_cache_bytes / count),
-                                               c.rollups));
+                                               c.rollups, c.indexing));
     }
   }
 
   // One writer thread's queue and state; traces are assigned by id hash.
   struct Shard {
     Shard(size_t capacity, store::Store& store, const IngestMetrics& metrics, const Clock& clock,
-          size_t cache_entries, size_t cache_bytes, graph::RollupStore* rollups)
-        : queue(capacity), writer(store, metrics, clock, cache_entries, cache_bytes, rollups) {}
+          size_t cache_entries, size_t cache_bytes, graph::RollupStore* rollups,
+          IndexingPolicy* indexing)
+        : queue(capacity),
+          writer(store, metrics, clock, cache_entries, cache_bytes, rollups, indexing) {}
     BoundedQueue<WriteItem> queue;  // entity documents for this writer
     Writer writer;                  // used by this shard's thread only
     std::thread thread;

@@ -19,6 +19,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "graph/rollup_store.h"
+#include "ingest/indexing_policy.h"
 #include "ingest/spool.h"
 #include "store/store.h"
 #include "xray/segment_parser.h"
@@ -40,6 +41,8 @@ struct PipelineConfig {
   bool low_priority_writers = false;
   const Clock* clock = &Clock::System();  // received / updated times; not owned
   graph::RollupStore* rollups = nullptr;  // service-graph rollups to keep; not owned
+  // Which new traces are searchable summaries; not owned; null: every trace.
+  IndexingPolicy* indexing = nullptr;
   Status Validate() const;
 };
 

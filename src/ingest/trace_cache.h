@@ -29,6 +29,7 @@ struct CachedTrace {
   // One document per entity id (the stored version), in arrival order.
   std::vector<xray::ReceivedDocument> docs;
   uint32_t revision = 0;  // the revision of the stored trace record, 0 if none
+  bool indexed = true;    // the stored record's (or, before one, the new trace's) indexing
   size_t bytes = 0;       // estimated memory, maintained through TraceCache::SetBytes
   // The graph of the stored trace record, kept only when the writer maintains
   // service-graph rollups (what Replace takes back out when the trace changes).

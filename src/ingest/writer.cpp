@@ -43,11 +43,13 @@ struct Writer::TouchedTrace {
 };
 
 Writer::Writer(store::Store& store, const IngestMetrics& metrics, const Clock& clock,
-               size_t trace_cache_entries, size_t trace_cache_bytes, graph::RollupStore* rollups)
+               size_t trace_cache_entries, size_t trace_cache_bytes, graph::RollupStore* rollups,
+               IndexingPolicy* indexing)
     : store_(store),
       metrics_(metrics),
       clock_(clock),
       rollups_(rollups),
+      indexing_(indexing),
       cache_(trace_cache_entries, trace_cache_bytes) {}
 
 Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
@@ -62,6 +64,7 @@ Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
     Result<std::vector<store::StoredDocument>> stored = store_.GetDocuments(id);
     if (!stored.ok()) return stored.status();
     trace.revision = record->summary.revision;
+    trace.indexed = record->summary.indexed;
     if (rollups_ != nullptr) {
       trace.graph = std::move(record->graph);
       trace.start_us = record->summary.start_time_us;
@@ -162,6 +165,11 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     store::TraceRecord record{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
     record.summary.id = t.id;
     record.summary.revision = t.trace->revision + 1;
+    // Decided once, when the trace is first stored (indexing_policy.h).
+    if (t.trace->revision == 0) {
+      t.trace->indexed = indexing_ == nullptr || indexing_->Decide(t.id);
+    }
+    record.summary.indexed = t.trace->indexed;
     record.summary.updated_us = now_us;
     write.traces.push_back(std::move(record));
     write.new_traces.push_back(t.trace->revision == 0);

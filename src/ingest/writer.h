@@ -28,6 +28,7 @@
 #include "common/mutex.h"
 #include "common/status.h"
 #include "graph/rollup_store.h"
+#include "ingest/indexing_policy.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/pipeline.h"
 #include "ingest/trace_cache.h"
@@ -77,7 +78,7 @@ class Writer {
  public:
   Writer(store::Store& store, const IngestMetrics& metrics, const Clock& clock,
          size_t trace_cache_entries, size_t trace_cache_bytes,
-         graph::RollupStore* rollups = nullptr);
+         graph::RollupStore* rollups = nullptr, IndexingPolicy* indexing = nullptr);
 
   // Commits the batch and completes the tickets whose last document it held.
   // Returns the status of the store Write (OK for an empty batch).
@@ -99,6 +100,7 @@ class Writer {
   const IngestMetrics& metrics_;
   const Clock& clock_;
   graph::RollupStore* const rollups_;  // null: no rollups
+  IndexingPolicy* const indexing_;     // null: every trace indexed
   TraceCache cache_;
   xray::SegmentParser parser_;                 // for documents loaded from the store
   std::vector<xray::SegmentDocument> parsed_;  // scratch

@@ -111,6 +111,27 @@ TEST_F(WriterTest, EvictedTraceIsReloadedFromTheStore) {
   EXPECT_EQ(record->summary.duration_us, std::optional<int64_t>(4'000'000));
 }
 
+// The indexing rule decides when a trace is first stored; later segments
+// (also after the trace left the cache) keep that decision, whatever the
+// percentage is by then.
+TEST_F(WriterTest, TheIndexingDecisionIsTakenOnceAndKept) {
+  IndexingPolicy policy(0);
+  Writer writer(store_, metrics_, clock_, 1, size_t{1} << 30, nullptr, &policy);
+  auto a = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.0)});
+  ASSERT_TRUE(writer.ProcessBatch(a).ok());
+  EXPECT_FALSE(store_.GetTrace(Trace(1))->summary.indexed);
+  policy.SetPercentage(100);
+  auto b = Batch({SegmentJson(TraceIdText(2), SegmentIdText(2), 100.0, 101.0)});
+  ASSERT_TRUE(writer.ProcessBatch(b).ok());  // evicts trace 1 from the cache
+  EXPECT_TRUE(store_.GetTrace(Trace(2))->summary.indexed);
+  auto a2 =
+      Batch({SubsegmentJson(TraceIdText(1), SegmentIdText(3), SegmentIdText(1), 100.0, 104.0)});
+  ASSERT_TRUE(writer.ProcessBatch(a2).ok());
+  EXPECT_FALSE(store_.GetTrace(Trace(1))->summary.indexed);
+  EXPECT_EQ(policy.decided(), 2u);
+  EXPECT_EQ(policy.indexed(), 1u);
+}
+
 TEST_F(WriterTest, CompletedSegmentReplacesInProgressButNotTheReverse) {
   Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
   const std::string in_progress = SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, {});

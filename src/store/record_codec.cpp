@@ -83,7 +83,9 @@ void PutSummary(const xray::TraceSummary& s, Out& out) {
   PutSigned(s.start_time_us, out);
   PutOptional(s.duration_us, PutSigned<Out>, out);
   PutOptional(s.response_time_us, PutSigned<Out>, out);
-  PutFlags({s.has_fault, s.has_error, s.has_throttle, s.is_partial}, out);
+  // The indexing rule's decision is stored as "left out", so records written
+  // before it (whose bit is 0) read as indexed.
+  PutFlags({s.has_fault, s.has_error, s.has_throttle, s.is_partial, !s.indexed}, out);
   PutString(s.http.url, out);
   PutOptional(s.http.status, PutSigned<Out>, out);
   PutString(s.http.method, out);
@@ -224,10 +226,12 @@ bool GetUser(Reader& r, xray::TraceUser& u) {
 }
 
 bool GetSummary(Reader& r, xray::TraceSummary& s) {
+  bool unindexed = false;
   return r.Bytes(s.id.bytes.size(), s.id.bytes.data()) && r.Signed(s.start_time_us) &&
          GetOptional(r, s.duration_us, GetSigned) &&
          GetOptional(r, s.response_time_us, GetSigned) &&
-         r.Flags({&s.has_fault, &s.has_error, &s.has_throttle, &s.is_partial}) &&
+         r.Flags({&s.has_fault, &s.has_error, &s.has_throttle, &s.is_partial, &unindexed}) &&
+         (s.indexed = !unindexed, true) &&
          r.String(s.http.url) && GetOptional(r, s.http.status, GetInt) && r.String(s.http.method) &&
          r.String(s.http.user_agent) && r.String(s.http.client_ip) &&
          GetVector(r, s.annotations, GetAnnotation) && GetVector(r, s.users, GetUser) &&
@@ -273,9 +277,10 @@ void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
 Status DecodeTraceRecordInto(std::string_view bytes, TraceRecord& record, bool with_graph) {
   if (bytes.empty()) return Status::Corruption("trace record: empty");
   const auto version = static_cast<uint8_t>(bytes[0]);
-  // Version 1 (before the string table) is still read: stores keep records
-  // written by earlier releases until they are rewritten or expire.
-  if (version != kRecordFormatVersion && version != 1) {
+  // Versions 1 (before the string table) and 2 (before the indexing flag)
+  // are still read: stores keep records written by earlier releases until
+  // they are rewritten or expire.
+  if (version < 1 || version > kRecordFormatVersion) {
     return Status::Corruption(fmt::format("trace record: unknown format version {}", version));
   }
   Reader r(bytes, /*string_table=*/version >= 2);

@@ -31,7 +31,7 @@
 
 namespace roentgen::store {
 
-inline constexpr uint8_t kRecordFormatVersion = 2;  // 1 is still read
+inline constexpr uint8_t kRecordFormatVersion = 3;  // 1 and 2 are still read
 inline constexpr uint8_t kDocumentFormatVersion = 1;
 // version (1) + received_us (8, little-endian two's complement).
 inline constexpr size_t kDocumentHeaderBytes = 9;

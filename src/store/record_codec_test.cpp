@@ -86,6 +86,7 @@ void ExpectSameRecord(const TraceRecord& a, const TraceRecord& b) {
   EXPECT_EQ(x.has_error, y.has_error);
   EXPECT_EQ(x.has_throttle, y.has_throttle);
   EXPECT_EQ(x.is_partial, y.is_partial);
+  EXPECT_EQ(x.indexed, y.indexed);
   EXPECT_EQ(x.http.url, y.http.url);
   EXPECT_EQ(x.http.status, y.http.status);
   EXPECT_EQ(x.http.method, y.http.method);
@@ -139,7 +140,7 @@ void ExpectSameRecord(const TraceRecord& a, const TraceRecord& b) {
 TEST(RecordCodecTest, StructLayoutsAreTheOnesTheCodecKnows) {
   // A new field in these structs must be added to record_codec.cpp (and this
   // test's comparisons) — then update the sizes here.
-  EXPECT_EQ(sizeof(xray::TraceSummary), 632u);
+  EXPECT_EQ(sizeof(xray::TraceSummary), 640u);
   EXPECT_EQ(sizeof(graph::Observation), 232u);
   EXPECT_EQ(sizeof(graph::Node), 152u);
   EXPECT_EQ(sizeof(graph::Edge), 32u);
@@ -220,7 +221,7 @@ TEST(RecordCodecTest, TrailingBytesAreCorruption) {
 
 TEST(RecordCodecTest, UnknownVersionIsCorruption) {
   std::string bytes = Encode(TraceRecord{});
-  for (uint8_t version : {uint8_t{0}, uint8_t{3}}) {
+  for (uint8_t version : {uint8_t{0}, uint8_t{4}}) {
     bytes[0] = static_cast<char>(version);
     auto decoded = DecodeTraceRecord(bytes);
     ASSERT_FALSE(decoded.ok());
@@ -252,11 +253,34 @@ TEST(RecordCodecTest, Version1RecordsStillDecode) {
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   const TraceRecord original = MakeFullRecord(MakeTraceId(0x5a, 0x01), -1'234'567);
   ExpectSameRecord(original, *decoded);
-  // Written again, the record is format 2 and smaller: its repeated strings
-  // (service names, types, accounts, exception names) are written once.
+  // Written again, the record is in the current format and smaller: its
+  // repeated strings (service names, types, accounts, exception names) are
+  // written once.
   const std::string v2 = Encode(*decoded);
-  EXPECT_EQ(v2[0], 2);
+  EXPECT_EQ(v2[0], kRecordFormatVersion);
   EXPECT_LT(v2.size(), v1.size() * 3 / 4) << v2.size() << " vs " << v1.size();
+}
+
+// Format 2 differs from 3 only by the flag of traces the indexing rule left
+// out, which format 2 never has: a format 2 record reads as indexed.
+TEST(RecordCodecTest, Version2RecordsReadAsIndexed) {
+  const TraceRecord original = MakeFullRecord(MakeTraceId(0x5a, 0x03), 7);
+  std::string bytes = Encode(original);
+  ASSERT_EQ(bytes[0], 3);
+  bytes[0] = 2;
+  auto decoded = DecodeTraceRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_TRUE(decoded->summary.indexed);
+  ExpectSameRecord(original, *decoded);
+}
+
+TEST(RecordCodecTest, ATraceLeftOutByTheIndexingRuleKeepsItsFlag) {
+  TraceRecord original = MakeFullRecord(MakeTraceId(0x5a, 0x04), 7);
+  original.summary.indexed = false;
+  auto decoded = DecodeTraceRecord(Encode(original));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_FALSE(decoded->summary.indexed);
+  ExpectSameRecord(original, *decoded);
 }
 
 size_t Occurrences(std::string_view haystack, std::string_view needle) {

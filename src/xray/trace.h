@@ -163,6 +163,10 @@ struct TraceSummary {
   uint32_t revision = 0;     // bumped by the writer each time the trace changes
   int64_t updated_us = 0;    // when the trace last changed (TimeRangeType Event)
   size_t segment_count = 0;  // documents stored for the trace
+  // Whether the trace is a searchable summary (GetTraceSummaries finds it) or
+  // only kept and retrievable by id: the indexing rule's decision when the
+  // trace was first stored (ingest/indexing_policy.h).
+  bool indexed = true;
 };
 
 // The entry (root) segment: the segment without a parent_id, or failing that
