@@ -13,6 +13,7 @@
 
 #include "api/console_assets.h"
 #include "api/cors.h"
+#include "insights/webhook.h"
 #include "api/http_server.h"
 #include "cli/flags.h"
 #include "cli/server.h"
@@ -211,6 +212,14 @@ Status ServeConfig::Validate() const {
   }
   if (tls_cert_file.empty() != tls_key_file.empty()) {
     return Status::InvalidArgument("serve: HTTPS needs both --tls-cert FILE and --tls-key FILE");
+  }
+  if (insights_interval < std::chrono::seconds(1) || insights_interval > std::chrono::hours(1)) {
+    return Status::InvalidArgument("serve: --insights-interval must be from 1s to 1h");
+  }
+  if (!insights_webhook.empty()) {
+    if (Status s = insights::ParseWebhookUrl(insights_webhook).status(); !s.ok()) {
+      return Status::InvalidArgument("serve: " + s.message());
+    }
   }
   return CheckExposure(*this);
 }

@@ -68,6 +68,10 @@ Status Server::StartParts() {
   RG_RETURN_IF_ERROR(Take(RollupsPart::Start(*store_, metrics_), rollups_));
   RG_RETURN_IF_ERROR(
       Take(Intake::Start(config_, store_->store(), rollups_->rollups(), metrics_), intake_));
+  RG_RETURN_IF_ERROR(Take(InsightsPart::Start(
+                              InsightsPartConfig{config_.insights_interval, config_.insights_webhook},
+                              store_->store(), rollups_->rollups(), metrics_),
+                          insights_));
   RG_RETURN_IF_ERROR(AddRoutes());
   RG_RETURN_IF_ERROR(Take(StartHttp(config_, router_, metrics_), http_));
   // The same port as HTTP, also when port 0 had it pick one.
@@ -117,6 +121,7 @@ Status Server::AddRoutes() {
       std::chrono::duration_cast<std::chrono::microseconds>(config_.MaxQueryRange()).count();
   api::RegisterXRayApi(router_, pipeline, store, metrics_, query_limits);
   api::RegisterServiceMapApis(router_, store, rollups_->rollups(), metrics_, query_limits);
+  insights_->AddRoutes(router_);  // the four insight APIs
   otlp::RegisterOtlpHttp(router_, intake_->OtlpSink(), metrics_);  // POST /v1/traces
   // The web console (GET /, /favicon.svg, /assets/…), after the API routes.
   api::RegisterConsole(router_, api::EmbeddedConsoleAssets());
@@ -128,7 +133,8 @@ Server::~Server() {
   health_.store(Health::kDraining);
   if (rollups_) rollups_->StopRebuild();
   // The members stop in reverse order: the control socket, OTLP/gRPC, UDP
-  // and HTTP (requests in flight finish), the routes, the intake (spools
+  // and HTTP (requests in flight finish), the routes, the insights (the
+  // timer, then the webhook notifier), the intake (spools
   // deliver, the pipeline drains into the store), the rollups, the store
   // (closed), the keys.
 }
