@@ -68,10 +68,10 @@ Status Server::StartParts() {
   RG_RETURN_IF_ERROR(Take(RollupsPart::Start(*store_, metrics_), rollups_));
   RG_RETURN_IF_ERROR(
       Take(Intake::Start(config_, store_->store(), rollups_->rollups(), metrics_), intake_));
-  RG_RETURN_IF_ERROR(Take(InsightsPart::Start(
-                              InsightsPartConfig{config_.insights_interval, config_.insights_webhook},
-                              store_->store(), rollups_->rollups(), metrics_),
-                          insights_));
+  RG_RETURN_IF_ERROR(Take(
+      InsightsPart::Start(InsightsPartConfig{config_.insights_interval, config_.insights_webhook},
+                          store_->store(), rollups_->rollups(), metrics_),
+      insights_));
   RG_RETURN_IF_ERROR(AddRoutes());
   RG_RETURN_IF_ERROR(Take(StartHttp(config_, router_, metrics_), http_));
   // The same port as HTTP, also when port 0 had it pick one.

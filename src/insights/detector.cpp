@@ -190,8 +190,7 @@ Status Detector::EvaluateGroup(const api::Group& group, int64_t now_us, int64_t 
   const FaultRateThresholds& t = config_.thresholds;
   const int64_t window_start = window_end - config_.window_us;
   const int64_t baseline_start = window_start - config_.baseline_us;
-  Result<std::unique_ptr<GroupGraphView>> view =
-      graphs_.Load(group, baseline_start, window_end);
+  Result<std::unique_ptr<GroupGraphView>> view = graphs_.Load(group, baseline_start, window_end);
   if (!view.ok()) return view.status();
   const GraphIndex baseline = Index((*view)->Query(baseline_start, window_start));
   const GraphIndex window = Index((*view)->Query(window_start, window_end));
@@ -293,10 +292,10 @@ Status Detector::EvaluateGroup(const api::Group& group, int64_t now_us, int64_t 
     }
     insight.root_cause_impact = insight.members.at(root).total;
     const FaultRateVerdict& v = verdicts[root];
-    insight.summary = fmt::format(
-        "The fault rate of {} is {} over the last {} minutes, against {} before", 
-        DisplayName(insight.root_cause), Percent(v.window_rate),
-        config_.window_us / graph::kMinuteUs, Percent(v.baseline_rate));
+    insight.summary =
+        fmt::format("The fault rate of {} is {} over the last {} minutes, against {} before",
+                    DisplayName(insight.root_cause), Percent(v.window_rate),
+                    config_.window_us / graph::kMinuteUs, Percent(v.baseline_rate));
     if (!others.empty()) {
       insight.summary += fmt::format("; {} more anomalous service{} upstream", others.size(),
                                      others.size() == 1 ? "" : "s");
@@ -333,26 +332,24 @@ Status Detector::EvaluateGroup(const api::Group& group, int64_t now_us, int64_t 
     if (derive(insight)) {
       insight.quiet_evaluations = 0;
       const double rate = verdicts[insight.root_cause.key()].window_rate;
-      const bool rate_moved =
-          insight.last_event_rate > 0 &&
-          (rate >= insight.last_event_rate * config_.notable_rate_factor ||
-           rate <= insight.last_event_rate / config_.notable_rate_factor);
+      const bool rate_moved = insight.last_event_rate > 0 &&
+                              (rate >= insight.last_event_rate * config_.notable_rate_factor ||
+                               rate <= insight.last_event_rate / config_.notable_rate_factor);
       std::string what;
       if (!(insight.root_cause == old_root)) {
         what = fmt::format("The root cause is now {}", DisplayName(insight.root_cause));
       } else if (insight.top_anomalous_services != old_top) {
-        what = fmt::format("The anomalous services are now {}",
-                           insight.top_anomalous_services.size());
+        what =
+            fmt::format("The anomalous services are now {}", insight.top_anomalous_services.size());
       } else if (rate_moved) {
-        what = fmt::format("The fault rate of {} changed to {}",
-                           DisplayName(insight.root_cause), Percent(rate));
+        what = fmt::format("The fault rate of {} changed to {}", DisplayName(insight.root_cause),
+                           Percent(rate));
       }
       if (!what.empty()) {
         insight.last_event_rate = rate;
-        Record(insight,
-               InsightEvent{now_us, fmt::format("{}. {}", what, insight.summary),
-                            insight.client_impact, insight.root_cause_impact,
-                            insight.top_anomalous_services});
+        Record(insight, InsightEvent{now_us, fmt::format("{}. {}", what, insight.summary),
+                                     insight.client_impact, insight.root_cause_impact,
+                                     insight.top_anomalous_services});
       }
     } else {
       insight.root_cause_impact = insight.members.at(insight.root_cause.key()).total;
@@ -417,9 +414,8 @@ Status Detector::EvaluateGroup(const api::Group& group, int64_t now_us, int64_t 
     derive(insight);
     insight.last_event_rate = verdicts[root].window_rate;
     opened_.Inc();
-    Record(insight,
-           InsightEvent{now_us, insight.summary, insight.client_impact,
-                        insight.root_cause_impact, insight.top_anomalous_services});
+    Record(insight, InsightEvent{now_us, insight.summary, insight.client_impact,
+                                 insight.root_cause_impact, insight.top_anomalous_services});
     RG_RETURN_IF_ERROR(Commit(group, insight, 0));
   }
   return Status::Ok();

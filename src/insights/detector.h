@@ -32,7 +32,9 @@
 // Impact statistics: RootCauseServiceRequestImpactStatistics = the root
 // cause's requests since the insight started (faults, ok, total), and
 // ClientRequestImpactStatistics = those of the group's entry services (the
-// graph's root services, which clients call) over the same minutes.
+// graph's root services, which clients call) over the same minutes. Minutes
+// older than the window are counted once and for good; the window's minutes
+// are recounted at each evaluation, so late segments are counted.
 //
 // Thread safety: EvaluateAt from one thread at a time (the scheduler's).
 #pragma once

@@ -115,6 +115,25 @@ TEST_F(DetectorTest, FaultBurstOpensOneInsightNamingTheDownstreamServiceAndClose
   EXPECT_EQ(again->root_cause_impact, closed.root_cause_impact);
 }
 
+TEST_F(DetectorTest, AnEscalatingAnomalyUpdatesTheSameInsightWithAnEvent) {
+  EnableDefault();
+  for (int m = 0; m < 70; ++m) Minute(m, 1);
+  for (int m = 70; m < 75; ++m) Minute(m, 15);
+  std::vector<Insight> all = All();
+  ASSERT_EQ(all.size(), 1u);
+  const size_t events_before = all[0].events.size();
+  const double rate_before = all[0].last_event_rate;
+  for (int m = 75; m < 82; ++m) Minute(m, 70);  // the rate more than doubles
+  all = All();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].state, InsightState::kActive);
+  ASSERT_GT(all[0].events.size(), events_before);
+  EXPECT_NE(all[0].events.back().summary.find("changed"), std::string::npos)
+      << all[0].events.back().summary;
+  EXPECT_GE(all[0].last_event_rate, 2 * rate_before);
+  EXPECT_EQ(all[0].root_cause.name, "back");
+}
+
 TEST_F(DetectorTest, NoiseAtTheBaselineOpensNone) {
   EnableDefault();
   std::mt19937 rng(7);

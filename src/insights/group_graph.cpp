@@ -41,16 +41,15 @@ class ScannedView final : public GroupGraphView {
 
 }  // namespace
 
-Result<std::unique_ptr<GroupGraphView>> GroupGraphs::Load(const api::Group& group,
-                                                          int64_t start_us,
+Result<std::unique_ptr<GroupGraphView>> GroupGraphs::Load(const api::Group& group, int64_t start_us,
                                                           int64_t end_us) const {
   std::optional<filter::CompiledFilter> filter;
   const std::string expression = group.filter_expression.value_or("");
   if (!expression.empty()) {
     Result<filter::CompiledFilter> compiled = filter::CompileFilter(expression, &groups_);
     if (!compiled.ok()) {
-      return Status::InvalidArgument(fmt::format("group '{}': its FilterExpression: {}",
-                                                 group.name, compiled.status().message()));
+      return Status::InvalidArgument(fmt::format("group '{}': its FilterExpression: {}", group.name,
+                                                 compiled.status().message()));
     }
     if (!compiled->MatchesAll()) filter = std::move(*compiled);
   }
@@ -79,9 +78,8 @@ Result<std::unique_ptr<GroupGraphView>> GroupGraphs::Load(const api::Group& grou
   });
   if (!status.ok()) return status;
   if (over) {
-    return Status::ResourceExhausted(
-        fmt::format("group '{}': more than {} traces to scan in the range", group.name,
-                    max_scanned_));
+    return Status::ResourceExhausted(fmt::format(
+        "group '{}': more than {} traces to scan in the range", group.name, max_scanned_));
   }
   return std::unique_ptr<GroupGraphView>(std::move(view));
 }

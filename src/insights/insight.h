@@ -84,9 +84,9 @@ struct Insight {
   // each evaluation, so that late segments are counted.
   int64_t settled_to_us = 0;
   ImpactStatistics client_settled;
-  int64_t evaluated_to_us = 0;    // the last window end evaluated
-  int quiet_evaluations = 0;      // consecutive windows without an anomalous member
-  double last_event_rate = 0;     // the root cause's window fault rate at the last event
+  int64_t evaluated_to_us = 0;  // the last window end evaluated
+  int quiet_evaluations = 0;    // consecutive windows without an anomalous member
+  double last_event_rate = 0;   // the root cause's window fault rate at the last event
 };
 
 // Events beyond this are dropped oldest-first but for the first (the opening).

@@ -15,8 +15,7 @@ Result<std::unique_ptr<InsightStore>> InsightStore::Open(store::Store& store) {
   for (const auto& [key, value] : *records) {
     Result<Insight> insight = FromRecord(value);
     if (!insight.ok()) {
-      spdlog::warn("insights: skipping the stored insight {}: {}", key,
-                   insight.status().message());
+      spdlog::warn("insights: skipping the stored insight {}: {}", key, insight.status().message());
       continue;
     }
     s->insights_.emplace(key, std::move(*insight));
@@ -44,8 +43,7 @@ std::optional<Insight> InsightStore::Get(std::string_view id) const {
   return it->second;
 }
 
-std::vector<Insight> InsightStore::Select(
-    const std::function<bool(const Insight&)>& keep) const {
+std::vector<Insight> InsightStore::Select(const std::function<bool(const Insight&)>& keep) const {
   MutexLock lock(mu_);
   std::vector<Insight> out;
   for (const auto& [id, insight] : insights_) {

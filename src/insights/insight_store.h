@@ -36,8 +36,7 @@ class InsightStore {
   Status Put(const Insight& insight) EXCLUDES(mu_);
   std::optional<Insight> Get(std::string_view id) const EXCLUDES(mu_);
   // Copies of the insights `keep` accepts.
-  std::vector<Insight> Select(const std::function<bool(const Insight&)>& keep) const
-      EXCLUDES(mu_);
+  std::vector<Insight> Select(const std::function<bool(const Insight&)>& keep) const EXCLUDES(mu_);
   // Deletes the insights whose last moment is before now − retention.
   Status Expire(int64_t now_us) EXCLUDES(mu_);
   size_t size() const EXCLUDES(mu_);

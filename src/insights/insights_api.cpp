@@ -85,7 +85,8 @@ Result<size_t> ReadOffsetToken(const RequestBody& body, size_t size) {
   if (!token->has_value() || (*token)->empty()) return size_t{0};
   const std::string_view t = **token;
   if (t.size() > kMaxTokenLength) {
-    return Status::InvalidArgument(fmt::format("NextToken: at most {} characters", kMaxTokenLength));
+    return Status::InvalidArgument(
+        fmt::format("NextToken: at most {} characters", kMaxTokenLength));
   }
   size_t offset = 0;
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), offset);
@@ -209,8 +210,7 @@ void GetInsightImpactGraph(const Context& ctx, const HttpRequest& request, Respo
   if (range->end_us - range->start_us > kMaxImpactGraphRangeUs) {
     return respond(api::InvalidRequest("EndTime: at most 6 hours after StartTime"));
   }
-  if (Status s = api::RejectNextToken(body, "returns the whole impact graph at once");
-      !s.ok()) {
+  if (Status s = api::RejectNextToken(body, "returns the whole impact graph at once"); !s.ok()) {
     return respond(Error(s));
   }
   Result<api::Group> group = ctx.groups.Get(insight->group_name, false);

@@ -38,8 +38,8 @@ class InsightsApiTest : public ::testing::Test {
         graphs_(*store_, rollups_, groups_),
         clock_(kT0) {
     insights_ = std::move(InsightStore::Open(*store_)).value();
-    detector_ =
-        std::make_unique<Detector>(groups_, graphs_, *insights_, metrics_, &sink_, DetectorConfig{});
+    detector_ = std::make_unique<Detector>(groups_, graphs_, *insights_, metrics_, &sink_,
+                                           DetectorConfig{});
     RegisterInsightsApis(router_, *insights_, groups_, graphs_, clock_);
   }
 
@@ -48,7 +48,8 @@ class InsightsApiTest : public ::testing::Test {
     for (int m = 0; m < 70 + burst; ++m) {
       const int64_t start = kT0 + m * kMinuteUs;
       const int faults = m < 70 ? 1 : 40;
-      for (int i = 0; i < 100; ++i) rollups_.Add(FrontBackTrace(start + i * 500'000, i < faults), 1);
+      for (int i = 0; i < 100; ++i)
+        rollups_.Add(FrontBackTrace(start + i * 500'000, i < faults), 1);
       clock_.Set(start + kMinuteUs + 1'000'000);
       ASSERT_TRUE(detector_->EvaluateAt(clock_.NowMicros()).ok());
     }
@@ -93,7 +94,8 @@ TEST_F(InsightsApiTest, SummariesInsightEventsAndImpactGraph) {
                   .ok());
   Incident(8);
 
-  api::HttpResponse r = Post("/InsightSummaries", {{"StartTime", Now() - 3600}, {"EndTime", Now()}});
+  api::HttpResponse r =
+      Post("/InsightSummaries", {{"StartTime", Now() - 3600}, {"EndTime", Now()}});
   ASSERT_EQ(r.status, 200) << r.body;
   json body = json::parse(r.body);
   ASSERT_EQ(body["InsightSummaries"].size(), 1u) << r.body;
@@ -119,9 +121,10 @@ TEST_F(InsightsApiTest, SummariesInsightEventsAndImpactGraph) {
   r = Post("/InsightSummaries",
            {{"StartTime", Now() - 3600}, {"EndTime", Now()}, {"States", {"CLOSED"}}});
   EXPECT_EQ(json::parse(r.body)["InsightSummaries"].size(), 0u) << r.body;
-  r = Post("/InsightSummaries", {{"StartTime", Now() - 3600},
-                                 {"EndTime", Now()},
-                                 {"GroupARN", "arn:aws:xray:us-east-1:000000000000:group/Default"}});
+  r = Post("/InsightSummaries",
+           {{"StartTime", Now() - 3600},
+            {"EndTime", Now()},
+            {"GroupARN", "arn:aws:xray:us-east-1:000000000000:group/Default"}});
   EXPECT_EQ(json::parse(r.body)["InsightSummaries"].size(), 1u) << r.body;
   // Before the insight started: none.
   r = Post("/InsightSummaries", {{"StartTime", Now() - 7200}, {"EndTime", Now() - 3600}});
@@ -150,7 +153,8 @@ TEST_F(InsightsApiTest, SummariesInsightEventsAndImpactGraph) {
   const json graph = json::parse(r.body);
   EXPECT_EQ(graph["InsightId"], id);
   std::map<std::string, json> by_name;
-  for (const json& s : graph["Services"]) by_name[s.value("Name", s["Type"].get<std::string>())] = s;
+  for (const json& s : graph["Services"])
+    by_name[s.value("Name", s["Type"].get<std::string>())] = s;
   ASSERT_EQ(by_name.size(), 3u) << r.body;  // client, front, back
   ASSERT_EQ(by_name["front"]["Edges"].size(), 1u);
   EXPECT_EQ(by_name["front"]["Edges"][0]["ReferenceId"], by_name["back"]["ReferenceId"]);
@@ -172,9 +176,10 @@ TEST_F(InsightsApiTest, Errors) {
   ExpectInvalid(Post("/InsightSummaries", {{"EndTime", Now()}}), "StartTime: required");
   ExpectInvalid(Post("/InsightSummaries", {{"StartTime", Now() - 31 * 86400}, {"EndTime", Now()}}),
                 "30 days");
-  ExpectInvalid(Post("/InsightSummaries",
-                     {{"StartTime", Now() - 60}, {"EndTime", Now()}, {"States", {"ACTIVE", "CLOSED"}}}),
-                "States");
+  ExpectInvalid(
+      Post("/InsightSummaries",
+           {{"StartTime", Now() - 60}, {"EndTime", Now()}, {"States", {"ACTIVE", "CLOSED"}}}),
+      "States");
   ExpectInvalid(Post("/InsightSummaries",
                      {{"StartTime", Now() - 60}, {"EndTime", Now()}, {"States", {"OPEN"}}}),
                 "ACTIVE or CLOSED");
@@ -193,8 +198,8 @@ TEST_F(InsightsApiTest, Errors) {
                 "no insight");
   ExpectInvalid(Post("/InsightEvents", {{"InsightId", id}, {"MaxResults", 51}}), "MaxResults");
   ExpectInvalid(Post("/InsightEvents", {{"InsightId", id}, {"MaxResults", 0}}), "MaxResults");
-  ExpectInvalid(Post("/InsightImpactGraph", {{"InsightId", id}, {"StartTime", Now() - 7 * 3600},
-                                             {"EndTime", Now()}}),
+  ExpectInvalid(Post("/InsightImpactGraph",
+                     {{"InsightId", id}, {"StartTime", Now() - 7 * 3600}, {"EndTime", Now()}}),
                 "6 hours");
   ExpectInvalid(Post("/InsightImpactGraph", {{"InsightId", id}, {"EndTime", Now()}}),
                 "StartTime: required");

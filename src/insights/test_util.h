@@ -19,8 +19,8 @@ inline graph::TraceGraph FrontBackTrace(int64_t start_us, bool back_fault) {
   call.namespace_ = "remote";
   call.fault = back_fault;
   front.subsegments.push_back(call);
-  xray::Entity back =
-      graph::testing::WithParent(graph::testing::MakeEntity("back", 0xb1, start_us + 2'000, start_us + 39'000), 0xa2);
+  xray::Entity back = graph::testing::WithParent(
+      graph::testing::MakeEntity("back", 0xb1, start_us + 2'000, start_us + 39'000), 0xa2);
   back.fault = back_fault;
   trace.segments = {front, back};
   trace.document_count = 2;

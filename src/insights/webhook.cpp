@@ -192,28 +192,27 @@ Status WebhookNotifier::Post(const std::string& body) const {
   // Asynchronous operations, so that the stream's deadline bounds every step
   // (a deadline does not apply to synchronous ones).
   stream.expires_after(config_.timeout);
-  resolver.async_resolve(url_.host, url_.port, [&](beast::error_code ec,
-                                                   tcp::resolver::results_type endpoints) {
-    if (ec) {
-      result = ec;
-      return;
-    }
-    stream.async_connect(endpoints, [&](beast::error_code ec2, const tcp::endpoint&) {
-      if (ec2) {
-        result = ec2;
-        return;
-      }
-      http::async_write(stream, request, [&](beast::error_code ec3, size_t) {
-        if (ec3) {
-          result = ec3;
+  resolver.async_resolve(
+      url_.host, url_.port, [&](beast::error_code ec, tcp::resolver::results_type endpoints) {
+        if (ec) {
+          result = ec;
           return;
         }
-        http::async_read(stream, buffer, response, [&](beast::error_code ec4, size_t) {
-          result = ec4;
+        stream.async_connect(endpoints, [&](beast::error_code ec2, const tcp::endpoint&) {
+          if (ec2) {
+            result = ec2;
+            return;
+          }
+          http::async_write(stream, request, [&](beast::error_code ec3, size_t) {
+            if (ec3) {
+              result = ec3;
+              return;
+            }
+            http::async_read(stream, buffer, response,
+                             [&](beast::error_code ec4, size_t) { result = ec4; });
+          });
         });
       });
-    });
-  });
   // The resolver has no deadline of its own: bound the whole exchange.
   ioc.run_for(config_.timeout + std::chrono::milliseconds(100));
   if (!ioc.stopped()) {

@@ -57,8 +57,8 @@ class WebhookNotifier final : public InsightSink {
                                                         MetricsRegistry& metrics);
   ~WebhookNotifier() override;
 
-  void OnEvent(const api::Group& group, const Insight& insight,
-               const InsightEvent& event) override EXCLUDES(mu_);
+  void OnEvent(const api::Group& group, const Insight& insight, const InsightEvent& event) override
+      EXCLUDES(mu_);
 
  private:
   WebhookNotifier(WebhookConfig config, WebhookUrl url, MetricsRegistry& metrics);
