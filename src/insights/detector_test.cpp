@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "insights/test_util.h"
+#include "xray/trace.h"
 #include "store/memory/memory_store.h"
 
 namespace roentgen::insights {
@@ -132,6 +133,53 @@ TEST_F(DetectorTest, AnEscalatingAnomalyUpdatesTheSameInsightWithAnEvent) {
       << all[0].events.back().summary;
   EXPECT_GE(all[0].last_event_rate, 2 * rate_before);
   EXPECT_EQ(all[0].root_cause.name, "back");
+}
+
+// A group with a filter is evaluated over its own traces, scanned from the
+// store: the traces it leaves out (tier "batch", failing a lot in the
+// baseline) would hide the burst in the unfiltered graph.
+TEST_F(DetectorTest, AGroupWithAFilterIsEvaluatedOverItsOwnTraces) {
+  api::Group web;
+  web.name = "web";
+  web.filter_expression = R"(annotation.tier = "web")";
+  web.insights = api::InsightsConfiguration{true, false};
+  ASSERT_TRUE(groups_.Create(web).ok());
+  uint32_t serial = 0;
+  auto write_minute = [&](int m, int web_faults, int batch, int batch_faults) {
+    store::WriteBatch batch_write;
+    const int64_t start = kT0 + m * kMinuteUs;
+    auto add = [&](const xray::AssembledTrace& trace) {
+      batch_write.traces.push_back({xray::Summarize(trace), graph::DeriveTraceGraph(trace)});
+      batch_write.documents.push_back(
+          {trace.id, trace.segments[0].id, start, std::string_view("{}")});
+      batch_write.documents.push_back(
+          {trace.id, trace.segments[1].id, start, std::string_view("{}")});
+    };
+    for (int i = 0; i < kPerMinute; ++i) {
+      add(testing::FrontBackAssembled(start + i * 500'000, i < web_faults, ++serial, "web"));
+    }
+    for (int i = 0; i < batch; ++i) {
+      add(testing::FrontBackAssembled(start + i * 500'000 + 1'000, i < batch_faults, ++serial,
+                                      "batch"));
+    }
+    ASSERT_TRUE(store_->Write(batch_write).ok());
+  };
+  // The baseline: web at 1%, batch (as many again) at 80%.
+  for (int m = 0; m < 70; ++m) write_minute(m, 1, kPerMinute, 80);
+  // The burst: web at 40%, no batch traffic.
+  for (int m = 70; m < 76; ++m) {
+    write_minute(m, 40, 0, 0);
+    clock_.Set(kT0 + (m + 1) * kMinuteUs + 1'000'000);
+    ASSERT_TRUE(detector_->EvaluateAt(clock_.NowMicros()).ok());
+  }
+  std::vector<Insight> all = All();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].group_name, "web");
+  EXPECT_EQ(all[0].root_cause.name, "back");
+  EXPECT_EQ(all[0].start_time_us, kT0 + 70 * kMinuteUs);
+  // Only web's requests: 6 minutes of 100, 40 failing.
+  EXPECT_EQ(all[0].root_cause_impact, (ImpactStatistics{240, 360, 600}));
+  EXPECT_EQ(all[0].client_impact, (ImpactStatistics{240, 360, 600}));
 }
 
 TEST_F(DetectorTest, NoiseAtTheBaselineOpensNone) {
