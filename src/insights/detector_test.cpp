@@ -6,8 +6,8 @@
 
 #include "common/clock.h"
 #include "insights/test_util.h"
-#include "xray/trace.h"
 #include "store/memory/memory_store.h"
+#include "xray/trace.h"
 
 namespace roentgen::insights {
 namespace {

@@ -22,8 +22,7 @@ inline xray::AssembledTrace FrontBackAssembled(int64_t start_us, bool back_fault
   xray::Entity front = graph::testing::MakeEntity("front", 0xa1, start_us, start_us + 50'000);
   front.fault = back_fault;
   if (!tier.empty()) front.annotations.push_back({"tier", tier});
-  xray::Entity call =
-      graph::testing::MakeEntity("back", 0xa2, start_us + 1'000, start_us + 40'000);
+  xray::Entity call = graph::testing::MakeEntity("back", 0xa2, start_us + 1'000, start_us + 40'000);
   call.namespace_ = "remote";
   call.fault = back_fault;
   front.subsegments.push_back(call);
