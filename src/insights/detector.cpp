@@ -1,6 +1,7 @@
 #include "insights/detector.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -339,8 +340,9 @@ Status Detector::EvaluateGroup(const api::Group& group, int64_t now_us, int64_t 
       if (!(insight.root_cause == old_root)) {
         what = fmt::format("The root cause is now {}", DisplayName(insight.root_cause));
       } else if (insight.top_anomalous_services != old_top) {
-        what =
-            fmt::format("The anomalous services are now {}", insight.top_anomalous_services.size());
+        std::vector<std::string> names;
+        for (const ServiceRef& r : insight.top_anomalous_services) names.push_back(DisplayName(r));
+        what = fmt::format("The anomalous services are now {}", fmt::join(names, ", "));
       } else if (rate_moved) {
         what = fmt::format("The fault rate of {} changed to {}", DisplayName(insight.root_cause),
                            Percent(rate));

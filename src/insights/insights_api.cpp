@@ -225,7 +225,15 @@ void GetInsightImpactGraph(const Context& ctx, const HttpRequest& request, Respo
           ? range->end_us
           : range->end_us - (range->end_us % graph::kMinuteUs) + graph::kMinuteUs;
   Result<std::unique_ptr<GroupGraphView>> view = ctx.graphs.Load(*group, graph_start, graph_end);
-  if (!view.ok()) return respond(Error(view.status()));
+  if (!view.ok()) {
+    // Too many of a filtered group's traces to scan: the caller can ask for
+    // less (a throttling answer would invite the same request again).
+    if (view.status().code() == StatusCode::kResourceExhausted) {
+      return respond(api::InvalidRequest(
+          fmt::format("{}: ask for a shorter StartTime-EndTime range", view.status().message())));
+    }
+    return respond(Error(view.status()));
+  }
   const graph::ServiceGraphResult result = (*view)->Query(graph_start, graph_end);
 
   // The impacted part of the graph: the root cause and every service from
