@@ -4,10 +4,12 @@
 // minutes in "back", which "front" calls) opens one insight per group with
 // insights enabled, naming "back" as the root cause; the four operations
 // answer in X-Ray's shapes and errors; the group with notifications enabled
-// has its events POSTed to the webhook in EventBridge's envelope.
+// has its events POSTed to the webhook in EventBridge's envelope. The AWS
+// CLI, where installed, reads the same insights.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   PutTraceSegmentsCommand, CreateGroupCommand, UpdateGroupCommand, GetInsightSummariesCommand,
@@ -189,4 +191,34 @@ test('the webhook receives the events of the group with notifications on', async
   assert.ok(received.every((r) => r.body.detail.GroupName === 'web'));
   const metrics = await (await fetch(`${server.endpoint}/metrics`)).text();
   assert.match(metrics, /roentgen_insights_notifications_total\{result="sent"\} [1-9]/);
+});
+
+// The AWS CLI as a second client, where installed (scripts/install-deps.sh
+// installs Debian's awscli).
+const hasAws = spawnSync('aws', ['--version']).status === 0;
+function aws(args) {
+  const r = spawnSync('aws', ['xray', ...args, '--endpoint-url', server.endpoint, '--region', 'us-east-1',
+    '--output', 'json'], {
+    encoding: 'utf8',
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_PAGER: '', AWS_MAX_ATTEMPTS: '1' },
+  });
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('the AWS CLI: get-insight-summaries, get-insight-events and an error', { skip: !hasAws && 'aws CLI not installed' }, async () => {
+  const [s] = await insightOf('web');
+  const summaries = aws(['get-insight-summaries', '--group-name', 'web',
+    '--start-time', String(minute - 3600), '--end-time', String(Math.floor(Date.now() / 1000) + 60)]);
+  assert.equal(summaries.status, 0, summaries.err);
+  const out = JSON.parse(summaries.out);
+  assert.equal(out.InsightSummaries.length, 1);
+  assert.equal(out.InsightSummaries[0].InsightId, s.InsightId);
+  assert.equal(out.InsightSummaries[0].RootCauseServiceId.Name, 'back');
+  const events = aws(['get-insight-events', '--insight-id', s.InsightId]);
+  assert.equal(events.status, 0, events.err);
+  assert.ok(JSON.parse(events.out).InsightEvents.length >= 1);
+  const unknown = aws(['get-insight', '--insight-id', '6f0d6c3e-1111-4222-8333-444455556666']);
+  assert.notEqual(unknown.status, 0);
+  assert.match(unknown.err, /InvalidRequestException/);
 });
