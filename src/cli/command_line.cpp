@@ -57,6 +57,7 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   std::string request_timeout = FormatDuration(serve.http_request_timeout);
   std::string idle_timeout = FormatDuration(serve.http_idle_timeout);
   std::string max_query_range;
+  std::string insights_interval = FormatDuration(serve.insights_interval);
 
   CLI::App* serve_cmd =
       app.add_subcommand("serve",
@@ -169,6 +170,17 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
                         "OTLP/gRPC takes only exporters with a client certificate signed by these "
                         "CAs (PEM; mutual TLS, needs --tls-cert/--tls-key)");
   // --- end exposure ---
+  // --- Insights (docs/api.md, "Insights") ---
+  serve_cmd
+      ->add_option("--insights-interval", insights_interval,
+                   "How often the insights detector evaluates the groups with insights enabled "
+                   "(1s to 1h); each evaluation looks at the whole minutes before it")
+      ->check(FromParser(ParseDuration, "DURATION"))
+      ->capture_default_str();
+  serve_cmd->add_option("--insights-webhook", serve.insights_webhook,
+                        "http://HOST[:PORT][/PATH] that insight events of groups with "
+                        "notifications enabled are POSTed to (EventBridge's JSON envelope)");
+  // --- end insights ---
   app.set_config("--config", "", "Read serve's options from a TOML or INI file");
   app.config_formatter(std::make_shared<ServeConfigFile>());
   // A misspelt key (`retenion = "7d"`) is an error, not a setting silently
@@ -305,6 +317,7 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   serve.retention = ParseDuration(retention).value();
   serve.http_request_timeout = ParseDuration(request_timeout).value();
   serve.http_idle_timeout = ParseDuration(idle_timeout).value();
+  serve.insights_interval = ParseDuration(insights_interval).value();
   if (!max_query_range.empty()) serve.max_query_range = ParseDuration(max_query_range).value();
   serve.low_priority_indexing = indexing_priority == "low";
   serve.otlp_grpc_listen_explicit = otlp_grpc_listen->count() > 0;

@@ -248,6 +248,16 @@ TEST(CommandLineTest, QueryServerUrlAndCaFile) {
   EXPECT_NE(bad.err.find("the scheme must be http or https"), std::string::npos) << bad.err;
 }
 
+TEST(CommandLineTest, ServeInsightsOptions) {
+  const Parsed defaults = Parse({"serve"});
+  EXPECT_EQ(Serve(defaults).insights_interval, std::chrono::seconds(60));
+  EXPECT_EQ(Serve(defaults).insights_webhook, "");
+  const Parsed p = Parse({"serve", "--insights-interval", "5s", "--insights-webhook",
+                          "http://127.0.0.1:9000/hook"});
+  EXPECT_EQ(Serve(p).insights_interval, std::chrono::seconds(5));
+  EXPECT_EQ(Serve(p).insights_webhook, "http://127.0.0.1:9000/hook");
+}
+
 TEST(CommandLineTest, KeysCreateListRevoke) {
   Parsed create = Parse({"keys", "create", "--keys", "k.json", "--actions",
                          "xray:PutTraceSegments,xray:Get*", "--ttl", "1h", "--name", "web"});

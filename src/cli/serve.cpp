@@ -13,6 +13,7 @@
 
 #include "api/console_assets.h"
 #include "api/cors.h"
+#include "insights/webhook.h"
 #include "api/http_server.h"
 #include "cli/flags.h"
 #include "cli/server.h"
@@ -241,6 +242,14 @@ Status ServeConfig::Validate() const {
   }
   if (!otlp_grpc_client_ca_file.empty() && otlp_grpc_listen == "off") {
     return Status::InvalidArgument("serve: --otlp-grpc-client-ca is for OTLP/gRPC, which is off");
+  }
+  if (insights_interval < std::chrono::seconds(1) || insights_interval > std::chrono::hours(1)) {
+    return Status::InvalidArgument("serve: --insights-interval must be from 1s to 1h");
+  }
+  if (!insights_webhook.empty()) {
+    if (Status s = insights::ParseWebhookUrl(insights_webhook).status(); !s.ok()) {
+      return Status::InvalidArgument("serve: " + s.message());
+    }
   }
   return CheckExposure(*this);
 }

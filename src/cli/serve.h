@@ -81,6 +81,13 @@ struct ServeConfig {
   // these CAs (PEM) signed may call. Needs tls_cert_file; lets gRPC listen
   // beyond loopback without `insecure`.
   std::string otlp_grpc_client_ca_file;
+  // How often the insights detector evaluates the groups with insights
+  // enabled (each evaluation looks at the whole minutes before it;
+  // docs/api.md, "Insights"). 1s to 1h.
+  std::chrono::seconds insights_interval{60};
+  // Where insight events of groups with notifications enabled are POSTed
+  // (http://HOST[:PORT][/PATH]); empty: nowhere.
+  std::string insights_webhook;
   // Errors (InvalidArgument) name the option and the way out; resolves the
   // listen host (a name is looked up).
   Status Validate() const;

@@ -182,6 +182,16 @@ TEST(ServeConfigTest, Validate) {
   config.max_query_range = std::chrono::seconds(59);
   EXPECT_EQ(config.Validate(),
             Status::InvalidArgument("serve: --max-query-range must be at least 1m"));
+  config = {};
+  config.insights_interval = std::chrono::seconds(0);
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("serve: --insights-interval must be from 1s to 1h"));
+  config = {};
+  config.insights_webhook = "http://127.0.0.1:9000/hook";
+  EXPECT_TRUE(config.Validate().ok());
+  config.insights_webhook = "https://hooks.example.com/xray";
+  EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(config.Validate().message().find("--insights-webhook"), std::string::npos);
 }
 
 TEST(ServeConfigTest, AnOpenApiBeyondLoopbackNeedsInsecure) {

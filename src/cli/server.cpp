@@ -71,6 +71,10 @@ Status Server::StartParts() {
   RG_RETURN_IF_ERROR(Take(Intake::Start(config_, store_->store(), rollups_->rollups(),
                                         indexing_->policy(), metrics_),
                           intake_));
+  RG_RETURN_IF_ERROR(Take(
+      InsightsPart::Start(InsightsPartConfig{config_.insights_interval, config_.insights_webhook},
+                          store_->store(), rollups_->rollups(), metrics_),
+      insights_));
   RG_RETURN_IF_ERROR(AddRoutes());
   RG_RETURN_IF_ERROR(Take(StartHttp(config_, router_, metrics_), http_));
   // The same port as HTTP, also when port 0 had it pick one.
@@ -123,6 +127,7 @@ Status Server::AddRoutes() {
   retrievals_ = std::make_unique<api::TraceRetrievals>(store, Clock::System());
   api::RegisterTraceRetrievalApis(router_, *retrievals_, store, metrics_, query_limits);
   api::RegisterIndexingRuleApis(router_, *indexing_);
+  insights_->AddRoutes(router_);  // the four insight APIs
   otlp::RegisterOtlpHttp(router_, intake_->OtlpSink(), metrics_);  // POST /v1/traces
   // The web console (GET /, /favicon.svg, /assets/…), after the API routes.
   api::RegisterConsole(router_, api::EmbeddedConsoleAssets());
@@ -134,7 +139,8 @@ Server::~Server() {
   health_.store(Health::kDraining);
   if (rollups_) rollups_->StopRebuild();
   // The members stop in reverse order: the control socket, OTLP/gRPC, UDP
-  // and HTTP (requests in flight finish), the routes, the intake (spools
+  // and HTTP (requests in flight finish), the routes, the insights (the
+  // timer, then the webhook notifier), the intake (spools
   // deliver, the pipeline drains into the store), the rollups, the store
   // (closed), the keys.
 }

@@ -5,6 +5,8 @@
 //   store      the data dir and RocksDB store, the store's gauges (StorePart)
 //   rollups    the service-graph rollups and their background rebuild
 //   intake     the ingest pipeline and the UDP and OTLP spools (Intake)
+//   insights   the insights detector, its timer and webhook notifier
+//              (InsightsPart), reading the rollups and the store
 //   routes     the Router: the X-Ray API, OTLP/HTTP, /healthz, /metrics, the
 //              console, CreateSessionKeys; behind the authorizer (the gate)
 //              and CORS
@@ -36,6 +38,7 @@
 #include "auth/authorizer.h"
 #include "auth/key_store.h"
 #include "backup/control_socket.h"
+#include "cli/insights_part.h"
 #include "cli/intake.h"
 #include "cli/serve.h"
 #include "cli/store_part.h"
@@ -86,6 +89,7 @@ class Server {
   std::unique_ptr<RollupsPart> rollups_;
   std::unique_ptr<api::IndexingRules> indexing_;  // applied by the intake's writers
   std::unique_ptr<Intake> intake_;
+  std::unique_ptr<InsightsPart> insights_;
   std::unique_ptr<auth::Authorizer> authorizer_;
   std::unique_ptr<api::TraceRetrievals> retrievals_;  // StartTraceRetrieval's jobs
   api::Router router_;  // its handlers refer to the parts above
