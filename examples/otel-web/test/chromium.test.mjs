@@ -1,0 +1,160 @@
+// The OpenTelemetry web SDK recipe (src/tracing.js, bundled by build.mjs) in
+// real Chromium (Debian's, driven by playwright-core as the console's e2e
+// tests do): a page on loopback calls its API with fetch inside a span that
+// carries the user's email as an X-Ray annotation; the trace goes over
+// OTLP/HTTP to a real Roentgen, either through the page's backend relay
+// (relay.mjs: Roentgen with --keys, the relay signs with a key allowed only
+// xray:PutSpans) or straight to /v1/traces (Roentgen without keys, the page's
+// origin in --cors-origins). The trace is found with @aws-sdk/client-xray's
+// GetTraceSummaries by the annotation, and the X-Amzn-Trace-Id the API
+// received is checked against it: Root the trace, Parent the fetch span.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { BIN, startServer } from '../../../tests/compat/lib/server.mjs';
+import { eventually, xrayClient } from '../../../tests/compat/lib/clients.mjs';
+import { launchBrowser } from '../../../tests/e2e/lib/browser.mjs';
+import { createOtlpRelay } from '../relay.mjs';
+
+const require = createRequire(new URL('../../../tests/compat/package.json', import.meta.url));
+const { BatchGetTracesCommand, GetTraceSummariesCommand } = require('@aws-sdk/client-xray');
+
+const BUNDLE = new URL('../dist/otel-web.js', import.meta.url);
+let dir;
+let signed; // Roentgen with --keys, reached through the relay
+let open; // Roentgen without keys, reached directly (CORS)
+let admin;
+let reader;
+let browser;
+let app;
+const received = []; // what the page's API saw: { path, traceHeader }
+
+const page = (exporterUrl) => `<!doctype html><title>notes</title>
+<script type="module">
+import { startTracing, withUserSpan } from '/otel-web.js';
+const { provider, tracer } = startTracing({ serviceName: 'Web-Application', exporterUrl: ${JSON.stringify(exporterUrl)}, scheduledDelayMillis: 200 });
+window.flush = () => provider.forceFlush();
+window.act = (email) => withUserSpan(tracer, 'AddNote', email, async (span) => {
+  const res = await fetch('/api/notes?user=' + encodeURIComponent(email), { method: 'POST', body: '{"text":"hi"}' });
+  return { status: res.status, traceId: span.spanContext().traceId, spanId: span.spanContext().spanId };
+});
+window.ready = true;
+</script>`;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'roentgen-otel-web-'));
+  const keys = join(dir, 'keys.json');
+  const create = (...a) => JSON.parse(execFileSync(BIN, ['keys', 'create', '--keys', keys, ...a], { encoding: 'utf8' }));
+  const adminKey = create('--actions', 'xray:*', '--name', 'admin');
+  const relayKey = create('--actions', 'xray:PutSpans', '--name', 'web-relay');
+  let relay;
+  app = http.createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname === '/relay') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(page('/v1/traces'));
+    } else if (url.pathname === '/direct') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(page(`${open.endpoint}/v1/traces`));
+    } else if (url.pathname === '/otel-web.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(BUNDLE));
+    } else if (url.pathname === '/v1/traces') {
+      await relay(req, res);
+    } else {
+      for await (const _ of req); // eslint-disable-line no-unused-vars
+      received.push({ path: url.pathname + url.search, traceHeader: req.headers['x-amzn-trace-id'] });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"n1"}');
+    }
+  });
+  await new Promise((resolve) => app.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${app.address().port}`;
+  app.origin = origin;
+  const quiet = ['--otlp-grpc-listen', 'off', '--log-level', 'warn'];
+  signed = await startServer({ args: ['--keys', keys, ...quiet] });
+  open = await startServer({ args: ['--cors-origins', origin, ...quiet] });
+  relay = createOtlpRelay({ endpoint: signed.endpoint, credentials: { accessKeyId: relayKey.AccessKeyId, secretAccessKey: relayKey.SecretAccessKey } });
+  admin = xrayClient(signed.endpoint, { accessKeyId: adminKey.AccessKeyId, secretAccessKey: adminKey.SecretAccessKey });
+  reader = xrayClient(open.endpoint);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await signed?.stop();
+  await open?.stop();
+  app?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+// Every entity of the trace: segments, their subsegments (nested) and
+// subsegments that arrived as documents of their own.
+function entities(docs) {
+  const all = [];
+  const walk = (e) => { all.push(e); (e.subsegments ?? []).forEach(walk); };
+  docs.forEach(walk);
+  return all;
+}
+
+// The trace that `annotation.email` finds, once its fetch subsegment is in.
+async function traceOf(client, email) {
+  const now = Date.now();
+  return eventually(async () => {
+    const out = await client.send(new GetTraceSummariesCommand({ StartTime: new Date(now - 300_000), EndTime: new Date(now + 60_000),
+      FilterExpression: `annotation.email = "${email}"` }));
+    if (out.TraceSummaries.length === 0) return undefined;
+    const ids = out.TraceSummaries.map((t) => t.Id);
+    const traces = await client.send(new BatchGetTracesCommand({ TraceIds: ids }));
+    const docs = traces.Traces.flatMap((t) => t.Segments.map((s) => JSON.parse(s.Document)));
+    const all = entities(docs);
+    return all.some((e) => e.http?.request?.url?.includes('/api/notes')) ? { ids, docs, all } : undefined;
+  }, { timeoutMs: 15000 });
+}
+
+async function run(path, client, email) {
+  const p = await browser.newPage();
+  const problems = [];
+  p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  p.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  await p.goto(`${app.origin}${path}`);
+  await p.waitForFunction(() => window.ready);
+  const r = await p.evaluate((e) => window.act(e), email);
+  assert.equal(r.status, 200);
+
+  const { ids, docs, all } = await traceOf(client, email);
+  await p.evaluate(() => window.flush());
+  assert.deepEqual(problems, []);
+  await p.close();
+
+  // An X-Ray trace id: the OpenTelemetry id split after its first 8 hex
+  // digits, which are the epoch seconds of its start (AWSXRayIdGenerator).
+  const root = `1-${r.traceId.slice(0, 8)}-${r.traceId.slice(8)}`;
+  assert.deepEqual(ids, [root]);
+  assert.ok(Math.abs(parseInt(r.traceId.slice(0, 8), 16) - Date.now() / 1000) < 120, `epoch in ${r.traceId}`);
+
+  const segment = docs.find((d) => d.id === r.spanId);
+  assert.ok(segment, 'the user span is the segment');
+  assert.equal(segment.name, 'Web-Application');
+  assert.equal(segment.user, email);
+  assert.deepEqual(segment.annotations, { email });
+
+  const call = all.find((e) => e.http?.request?.url?.includes('/api/notes'));
+  assert.equal(call.namespace, 'remote');
+  assert.equal(call.http.request.method, 'POST');
+  assert.equal(call.http.response.status, 200);
+  assert.ok(call.parent_id === undefined ? segment.subsegments?.includes(call) : call.parent_id === segment.id,
+    'the fetch span is under the user span');
+
+  const header = received.find((x) => x.path.includes(encodeURIComponent(email))).traceHeader;
+  assert.equal(header, `Root=${root};Parent=${call.id};Sampled=1`);
+}
+
+test('through the backend relay to Roentgen with --keys: the trace found by annotation, the API got Root and Parent', async () => {
+  await run('/relay', admin, 'alice@example.com');
+});
+
+test('straight to /v1/traces of Roentgen without keys (CORS): the same trace', async () => {
+  await run('/direct', reader, 'bob@example.com');
+});
