@@ -7,7 +7,9 @@
 // xray:PutSpans) or straight to /v1/traces (Roentgen without keys, the page's
 // origin in --cors-origins). The trace is found with @aws-sdk/client-xray's
 // GetTraceSummaries by the annotation, and the X-Amzn-Trace-Id the API
-// received is checked against it: Root the trace, Parent the fetch span.
+// received is checked against it: Root the trace, Parent the fetch span; the
+// API continues the trace with aws-xray-sdk-core's middleware (segments to
+// Roentgen over UDP), its segment under the page's fetch subsegment.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { createOtlpRelay } from '../relay.mjs';
 
 const require = createRequire(new URL('../../../tests/compat/package.json', import.meta.url));
 const { BatchGetTracesCommand, GetTraceSummariesCommand } = require('@aws-sdk/client-xray');
+const AWSXRay = require('aws-xray-sdk-core');
 
 const BUNDLE = new URL('../dist/otel-web.js', import.meta.url);
 let dir;
@@ -30,6 +33,7 @@ let signed; // Roentgen with --keys, reached through the relay
 let open; // Roentgen without keys, reached directly (CORS)
 let admin;
 let reader;
+let writerKey; // allowed PutTraceSegments, not PutSpans
 let browser;
 let app;
 const received = []; // what the page's API saw: { path, traceHeader }
@@ -52,6 +56,7 @@ before(async () => {
   const create = (...a) => JSON.parse(execFileSync(BIN, ['keys', 'create', '--keys', keys, ...a], { encoding: 'utf8' }));
   const adminKey = create('--actions', 'xray:*', '--name', 'admin');
   const relayKey = create('--actions', 'xray:PutSpans', '--name', 'web-relay');
+  writerKey = create('--actions', 'xray:PutTraceSegments', '--name', 'segments-only');
   let relay;
   app = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
@@ -64,6 +69,7 @@ before(async () => {
     } else if (url.pathname === '/v1/traces') {
       await relay(req, res);
     } else {
+      AWSXRay.middleware.traceRequestResponseCycle(req, res);
       for await (const _ of req); // eslint-disable-line no-unused-vars
       received.push({ path: url.pathname + url.search, traceHeader: req.headers['x-amzn-trace-id'] });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"n1"}');
@@ -78,6 +84,9 @@ before(async () => {
   relay = createOtlpRelay({ endpoint: signed.endpoint, credentials: { accessKeyId: relayKey.AccessKeyId, secretAccessKey: relayKey.SecretAccessKey } });
   admin = xrayClient(signed.endpoint, { accessKeyId: adminKey.AccessKeyId, secretAccessKey: adminKey.SecretAccessKey });
   reader = xrayClient(open.endpoint);
+  AWSXRay.setLogger({ error() {}, warn() {}, info() {}, debug() {} });
+  AWSXRay.middleware.setDefaultName('notes-api');
+  AWSXRay.middleware.disableCentralizedSampling(); // the local default rule: the header's Sampled=1 decides
   browser = await launchBrowser();
 });
 
@@ -98,7 +107,8 @@ function entities(docs) {
   return all;
 }
 
-// The trace that `annotation.email` finds, once its fetch subsegment is in.
+// The trace that `annotation.email` finds, once its fetch subsegment and the
+// API's segment are in.
 async function traceOf(client, email) {
   const now = Date.now();
   return eventually(async () => {
@@ -108,12 +118,14 @@ async function traceOf(client, email) {
     const ids = out.TraceSummaries.map((t) => t.Id);
     const traces = await client.send(new BatchGetTracesCommand({ TraceIds: ids }));
     const docs = traces.Traces.flatMap((t) => t.Segments.map((s) => JSON.parse(s.Document)));
-    const all = entities(docs);
-    return all.some((e) => e.http?.request?.url?.includes('/api/notes')) ? { ids, docs, all } : undefined;
+    const all = entities(docs.filter((d) => d.name !== 'notes-api')); // the page's
+    const complete = all.some((e) => e.http?.request?.url?.includes('/api/notes')) && docs.some((d) => d.name === 'notes-api');
+    return complete ? { ids, docs, all } : undefined;
   }, { timeoutMs: 15000 });
 }
 
-async function run(path, client, email) {
+async function run(path, server, client, email) {
+  AWSXRay.setDaemonAddress(`127.0.0.1:${server.port}`);
   const p = await browser.newPage();
   const problems = [];
   p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
@@ -134,7 +146,7 @@ async function run(path, client, email) {
   assert.deepEqual(ids, [root]);
   assert.ok(Math.abs(parseInt(r.traceId.slice(0, 8), 16) - Date.now() / 1000) < 120, `epoch in ${r.traceId}`);
 
-  const segment = docs.find((d) => d.id === r.spanId);
+  const segment = docs.find((d) => d.id === r.spanId && d.name === 'Web-Application');
   assert.ok(segment, 'the user span is the segment');
   assert.equal(segment.name, 'Web-Application');
   assert.equal(segment.user, email);
@@ -149,12 +161,35 @@ async function run(path, client, email) {
 
   const header = received.find((x) => x.path.includes(encodeURIComponent(email))).traceHeader;
   assert.equal(header, `Root=${root};Parent=${call.id};Sampled=1`);
+  const api = docs.find((d) => d.name === 'notes-api');
+  assert.deepEqual([api.trace_id, api.parent_id], [root, call.id], 'the API\'s segment is under the fetch subsegment');
 }
 
-test('through the backend relay to Roentgen with --keys: the trace found by annotation, the API got Root and Parent', async () => {
-  await run('/relay', admin, 'alice@example.com');
+test('through the backend relay to Roentgen with --keys: the trace found by annotation, the API got Root and Parent and continued it', async () => {
+  await run('/relay', signed, admin, 'alice@example.com');
 });
 
 test('straight to /v1/traces of Roentgen without keys (CORS): the same trace', async () => {
-  await run('/direct', reader, 'bob@example.com');
+  await run('/direct', open, reader, 'bob@example.com');
+});
+
+test('with --keys, an unsigned export is refused, and the relay passes on a refusal of a key without xray:PutSpans', async () => {
+  const body = JSON.stringify({ resourceSpans: [] });
+  const unsigned = await fetch(`${signed.endpoint}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  assert.equal(unsigned.status, 403);
+  await unsigned.arrayBuffer();
+
+  const wrong = createOtlpRelay({ endpoint: signed.endpoint, credentials: { accessKeyId: writerKey.AccessKeyId, secretAccessKey: writerKey.SecretAccessKey } });
+  const front = http.createServer((req, res) => wrong(req, res));
+  await new Promise((resolve) => front.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${front.address().port}/v1/traces`;
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(res.status, 403);
+    assert.match(await res.text(), /PutSpans/);
+    const other = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+    assert.equal(other.status, 415);
+  } finally {
+    front.close();
+  }
 });
