@@ -41,7 +41,8 @@ const received = []; // what the page's API saw: { path, traceHeader }
 const page = (exporterUrl) => `<!doctype html><title>notes</title>
 <script type="module">
 import { startTracing, withUserSpan } from '/otel-web.js';
-const { provider, tracer } = startTracing({ serviceName: 'Web-Application', exporterUrl: ${JSON.stringify(exporterUrl)}, scheduledDelayMillis: 200 });
+const delay = Number(new URLSearchParams(location.search).get('delay') ?? 200);
+const { provider, tracer } = startTracing({ serviceName: 'Web-Application', exporterUrl: ${JSON.stringify(exporterUrl)}, scheduledDelayMillis: delay });
 window.flush = () => provider.forceFlush();
 window.act = (email) => withUserSpan(tracer, 'AddNote', email, async (span) => {
   const res = await fetch('/api/notes?user=' + encodeURIComponent(email), { method: 'POST', body: '{"text":"hi"}' });
@@ -171,6 +172,20 @@ test('through the backend relay to Roentgen with --keys: the trace found by anno
 
 test('straight to /v1/traces of Roentgen without keys (CORS): the same trace', async () => {
   await run('/direct', open, reader, 'bob@example.com');
+});
+
+test('spans still waiting in the batch when the page goes away are sent (the processor flushes on page hide)', async () => {
+  AWSXRay.setDaemonAddress(`127.0.0.1:${signed.port}`);
+  const p = await browser.newPage();
+  await p.goto(`${app.origin}/relay?delay=600000`);
+  await p.waitForFunction(() => window.ready);
+  const r = await p.evaluate(() => window.act('carol@example.com'));
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the fetch span ends after the response
+  await p.goto('about:blank');
+  const { ids, docs } = await traceOf(admin, 'carol@example.com');
+  assert.deepEqual(ids, [`1-${r.traceId.slice(0, 8)}-${r.traceId.slice(8)}`]);
+  assert.ok(docs.some((d) => d.id === r.spanId));
+  await p.close();
 });
 
 test('with --keys, an unsigned export is refused, and the relay passes on a refusal of a key without xray:PutSpans', async () => {
