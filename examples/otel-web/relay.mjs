@@ -36,11 +36,12 @@ export function createOtlpRelay({ endpoint, credentials, region = 'us-east-1', m
       chunks.push(chunk);
     }
     const body = Buffer.concat(chunks);
+    const headers = { host: target.host, 'content-type': type };
+    if (req.headers['content-encoding']) headers['content-encoding'] = req.headers['content-encoding'];
     try {
       const signed = await signer.sign({
         method: 'POST', protocol: target.protocol, hostname: target.hostname,
-        port: target.port ? Number(target.port) : undefined, path: target.pathname,
-        headers: { host: target.host, 'content-type': type }, body,
+        port: target.port ? Number(target.port) : undefined, path: target.pathname, headers, body,
       });
       const answer = await fetch(target, { method: 'POST', headers: signed.headers, body });
       // The exporter retries 429, 502, 503 and 504: pass the status through.

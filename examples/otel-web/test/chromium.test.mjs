@@ -17,6 +17,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { BIN, startServer } from '../../../tests/compat/lib/server.mjs';
 import { eventually, xrayClient } from '../../../tests/compat/lib/clients.mjs';
@@ -188,7 +189,7 @@ test('spans still waiting in the batch when the page goes away are sent (the pro
   await p.close();
 });
 
-test('with --keys, an unsigned export is refused, and the relay passes on a refusal of a key without xray:PutSpans', async () => {
+test('with --keys, an unsigned export is refused; the relay passes on a refusal of a key without xray:PutSpans and forwards gzip', async () => {
   const body = JSON.stringify({ resourceSpans: [] });
   const unsigned = await fetch(`${signed.endpoint}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   assert.equal(unsigned.status, 403);
@@ -207,4 +208,9 @@ test('with --keys, an unsigned export is refused, and the relay passes on a refu
   } finally {
     front.close();
   }
+  // The right key, a gzipped body: forwarded with its Content-Encoding.
+  const zipped = await fetch(`${app.origin}/v1/traces`, { method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(body) });
+  assert.equal(zipped.status, 200, await zipped.clone().text());
+  await zipped.arrayBuffer();
 });
