@@ -39,6 +39,13 @@ export function startTracing({ serviceName, exporterUrl, propagateTo = [], sched
         // The exporter's own requests are not traced (it calls the unwrapped
         // fetch); this also keeps a relay on another path out.
         ignoreUrls: [exporterUrl],
+        // The URL without query or fragment, as the X-Ray SDKs record it:
+        // query strings carry personal data (emails, tokens) more often than
+        // not. The span is still open when this runs.
+        applyCustomAttributesOnSpan: (span) => {
+          const url = span.attributes?.['url.full'];
+          if (typeof url === 'string') span.setAttribute('url.full', url.replace(/[?#].*$/, ''));
+        },
       }),
     ],
   });

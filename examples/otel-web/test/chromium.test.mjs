@@ -157,6 +157,7 @@ async function run(path, server, client, email) {
   const call = all.find((e) => e.http?.request?.url?.includes('/api/notes'));
   assert.equal(call.namespace, 'remote');
   assert.equal(call.http.request.method, 'POST');
+  assert.equal(call.http.request.url, `${app.origin}/api/notes`, 'no query string');
   assert.equal(call.http.response.status, 200);
   assert.ok(call.parent_id === undefined ? segment.subsegments?.includes(call) : call.parent_id === segment.id,
     'the fetch span is under the user span');
