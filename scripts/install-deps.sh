@@ -59,9 +59,10 @@ if ! command -v npm >/dev/null; then
 fi
 
 if ((with_tests)); then
-  # The compatibility and browser tests' npm packages and the browser SDK's
-  # build tools, exactly as pinned in their lockfiles.
-  for dir in tests/compat tests/e2e sdk/browser; do
+  # The compatibility and browser tests' npm packages, the browser SDK's
+  # build tools and the OpenTelemetry web recipe's packages, exactly as pinned
+  # in their lockfiles.
+  for dir in tests/compat tests/e2e sdk/browser examples/otel-web; do
     if [[ ! -d $dir/node_modules ]] || [[ $dir/package-lock.json -nt $dir/node_modules ]]; then
       (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     fi

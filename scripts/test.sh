@@ -3,7 +3,8 @@
 # and integration tests (CTest), the console's unit tests, the compatibility
 # tests with the real AWS clients, the console in real Chromium and the
 # browser SDK (built, then tested under node and in real Chromium against the
-# server; node's test runner). Prints the counts of tests run.
+# server) and the OpenTelemetry web recipe in real Chromium (node's test
+# runner). Prints the counts of tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -23,4 +24,7 @@ ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 test
 step "browser SDK"
 node sdk/browser/build.mjs
 ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 sdk/browser/test/
+step "OpenTelemetry web recipe"
+node examples/otel-web/build.mjs
+ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 examples/otel-web/test/
 step done
