@@ -1,6 +1,7 @@
 // JSON text helpers for the hand-written documents.
 #include <cmath>
-#include <cstdio>
+#include <charconv>
+#include <cstdint>
 
 #include <nlohmann/json.hpp>
 
@@ -34,20 +35,24 @@ void AppendJsonString(std::string& out, std::string_view s) {
 }
 
 void AppendJsonNumber(std::string& out, double v) {
+  // The shortest text that reads back as the same double.
   char buf[32];
-  int n;
-  if (v == std::floor(v) && std::fabs(v) < 1e15) {
-    n = std::snprintf(buf, sizeof buf, "%.0f", v);
-  } else {
-    n = std::snprintf(buf, sizeof buf, "%.17g", v);
-  }
-  out.append(buf, static_cast<size_t>(n));
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, ec == std::errc() ? static_cast<size_t>(end - buf) : 0);
 }
 
 void AppendEpochSeconds(std::string& out, double seconds) {
+  // Seconds with six decimals (microseconds), without printf's cost on the
+  // hot path.
+  auto micros = static_cast<int64_t>(std::llround(seconds * 1e6));
   char buf[32];
-  int n = std::snprintf(buf, sizeof buf, "%.6f", seconds);
-  out.append(buf, static_cast<size_t>(n));
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, micros / 1'000'000);
+  out.append(buf, static_cast<size_t>(end - buf));
+  out.push_back('.');
+  int64_t frac = micros % 1'000'000;
+  char digits[6];
+  for (int i = 5; i >= 0; --i, frac /= 10) digits[i] = static_cast<char>('0' + frac % 10);
+  out.append(digits, 6);
 }
 
 bool IsValidJson(std::string_view text) { return nlohmann::json::accept(text); }

@@ -206,6 +206,7 @@ UdpEmitter::~UdpEmitter() {
 }
 
 bool UdpEmitter::Push(std::string datagram) {
+  bool wake;
   {
     std::lock_guard lock(mu_);
     if (queue_.size() >= capacity_ || stop_) {
@@ -213,8 +214,11 @@ bool UdpEmitter::Push(std::string datagram) {
       return false;
     }
     queue_.push_back(std::move(datagram));
+    // Only an idle sender thread needs waking (a futex call on the caller's
+    // thread); a busy one takes what queued meanwhile when its batch is sent.
+    wake = queue_.size() == 1 && !busy_;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
   return true;
 }
 
@@ -233,8 +237,12 @@ void UdpEmitter::Run() {
   while (true) {
     wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty() && stop_) break;
-    batch.swap(queue_);
     busy_ = true;
+    lock.unlock();
+    // A moment for a burst to gather, so it goes out in one sendmmsg.
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    lock.lock();
+    batch.swap(queue_);
     lock.unlock();
     for (size_t i = 0; i < batch.size();) {
       size_t n = std::min(kPerCall, batch.size() - i);
@@ -257,8 +265,9 @@ void UdpEmitter::Run() {
     }
     batch.clear();
     lock.lock();
+    if (!queue_.empty()) continue;  // queued while sending: still busy
     busy_ = false;
-    if (queue_.empty()) drained_.notify_all();
+    drained_.notify_all();
   }
   busy_ = false;
   drained_.notify_all();
@@ -385,6 +394,7 @@ Segment RecorderImpl::BeginSegment(std::string_view name, const SegmentOptions& 
   }
   uint32_t node = 0;
   if (s->sampled) {
+    s->nodes.reserve(8);  // a segment and a few subsegments without regrowing
     Node& n = s->nodes.emplace_back();
     n.name.assign(seg_name.substr(0, 200));
     n.id = SegmentId::Generate();

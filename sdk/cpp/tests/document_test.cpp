@@ -116,7 +116,9 @@ TEST_F(DocumentTest, SegmentWithEveryBlockPassesRoentgensParser) {
   EXPECT_EQ(d["http"]["response"]["content_length"], 17);
   EXPECT_EQ(d["aws"]["function_arn"], "arn:aws:lambda:us-east-1:000000000000:function:orders");
   EXPECT_FALSE(d.contains("fault"));
-  EXPECT_LT(d["start_time"].get<double>(), d["end_time"].get<double>() + 1e-9);
+  EXPECT_LE(d["start_time"].get<double>(), d["end_time"].get<double>());
+  EXPECT_NEAR(d["start_time"].get<double>(), static_cast<double>(time(nullptr)), 5);
+  EXPECT_NE(datagrams[0].find("\"start_time\":1"), std::string::npos);  // seconds, not micros
   ASSERT_EQ(d["subsegments"].size(), 3u);
   const json& db = d["subsegments"][0];
   EXPECT_EQ(db["id"], db_id);
