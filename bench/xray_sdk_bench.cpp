@@ -94,9 +94,7 @@ void BM_SegmentWithThreeSubsegments(benchmark::State& state) {
       seg.AddAnnotation("notes", int64_t{3});
       seg.AddAnnotation("premium", true);
       seg.SetHttpRequest(request);
-      {
-        auto auth = seg.BeginSubsegment("auth");
-      }
+      { auto auth = seg.BeginSubsegment("auth"); }
       {
         auto db = seg.BeginSubsegment("notes.db");
         db.SetNamespace(xr::Namespace::kRemote);
@@ -145,7 +143,8 @@ void BM_UnsampledSegment(benchmark::State& state) {
 BENCHMARK(BM_UnsampledSegment);
 
 void BM_TraceHeaderParseFormat(benchmark::State& state) {
-  const std::string in = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+  const std::string in =
+      "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
   for (auto _ : state) {
     auto h = xr::TraceHeader::Parse(in);
     benchmark::DoNotOptimize(h->ToString());

@@ -134,20 +134,34 @@ class Entity {
   void AddAnnotation(std::string_view key, double value) const;
   void AddAnnotation(std::string_view key, int64_t value) const;
   void AddAnnotation(std::string_view key, int value) const { AddAnnotation(key, int64_t{value}); }
+  void AddAnnotation(std::string_view key, unsigned value) const {
+    AddAnnotation(key, int64_t{value});
+  }
+  void AddAnnotation(std::string_view key, long long value) const {
+    AddAnnotation(key, static_cast<int64_t>(value));
+  }
+  // Beyond INT64_MAX as a double (X-Ray's numbers are doubles anyway).
+  void AddAnnotation(std::string_view key, uint64_t value) const {
+    if (value > static_cast<uint64_t>(INT64_MAX)) return AddAnnotation(key, static_cast<double>(value));
+    AddAnnotation(key, static_cast<int64_t>(value));
+  }
   void AddAnnotation(std::string_view key, bool value) const;
 
-  // Metadata under a namespace ("default" when empty; "AWS." namespaces are
-  // reserved for AWS, as in X-Ray). The JSON overload takes any JSON text
-  // (object, array …); invalid JSON is dropped and counted like a bad key.
-  void AddMetadata(std::string_view key, std::string_view value, std::string_view ns = "default") const;
-  void AddMetadataJson(std::string_view key, std::string_view json, std::string_view ns = "default") const;
+  // Metadata under a namespace ("default" when empty; namespaces starting
+  // "AWS." are reserved for AWS, as in X-Ray, and dropped like a bad key).
+  // The JSON overload takes any JSON text (object, array …); invalid JSON is
+  // dropped, counted and logged like a bad annotation key.
+  void AddMetadata(std::string_view key, std::string_view value,
+                   std::string_view ns = "default") const;
+  void AddMetadataJson(std::string_view key, std::string_view json,
+                       std::string_view ns = "default") const;
   void AddMetadata(std::string_view key, const char* value, std::string_view ns = "default") const {
     AddMetadata(key, std::string_view(value), ns);
   }
   void AddMetadata(std::string_view key, double value, std::string_view ns = "default") const;
   void AddMetadata(std::string_view key, bool value, std::string_view ns = "default") const;
 
-  void SetUser(std::string_view user) const;  // segments only (as X-Ray)
+  void SetUser(std::string_view user) const;      // segments only (as X-Ray)
   void SetOrigin(std::string_view origin) const;  // segments: "AWS::Lambda::Function" …
   void SetNamespace(Namespace ns) const;
   void SetHttpRequest(const HttpRequest& request) const;
@@ -279,9 +293,9 @@ struct RecorderOptions {
 };
 
 struct RecorderStats {
-  uint64_t segments_sent = 0;      // documents handed to the socket
-  uint64_t documents_dropped = 0;  // queue full or send failed
-  uint64_t annotations_dropped = 0;  // also invalid metadata
+  uint64_t segments_sent = 0;         // documents handed to the socket
+  uint64_t documents_dropped = 0;     // queue full or send failed
+  uint64_t annotations_dropped = 0;   // also invalid metadata
   uint64_t streamed_subsegments = 0;  // sent apart because of the 64 KB limit
   uint64_t sampling_rule_fetches = 0;
   uint64_t sampling_target_fetches = 0;

@@ -18,7 +18,7 @@
 namespace roentgen::sdk {
 
 struct TraceId {
-  uint32_t epoch = 0;               // the first 8 hex digits
+  uint32_t epoch = 0;                // the first 8 hex digits
   std::array<uint8_t, 12> random{};  // the last 24
 
   static TraceId Generate();  // epoch = now
@@ -32,7 +32,7 @@ struct TraceId {
 struct SegmentId {
   uint64_t value = 0;
 
-  static SegmentId Generate();  // random, never zero
+  static SegmentId Generate();                                   // random, never zero
   static std::optional<SegmentId> Parse(std::string_view text);  // 16 hex digits
   std::string ToString() const;  // 16 characters, lowercase, zero-padded
   void AppendTo(std::string& out) const;

@@ -15,15 +15,26 @@
 
 namespace xr = roentgen::sdk;
 
-static void Invoke(xr::Recorder& recorder, const std::string& note, const xr::TraceHeader& incoming) {
-  // As Lambda does: the function's segment continues the caller's trace.
+static void Invoke(xr::Recorder& recorder, const std::string& note,
+                   const xr::TraceHeader& incoming) {
+  // As Lambda records an invocation: the service's AWS::Lambda segment
+  // continues the caller's trace, and the function's AWS::Lambda::Function
+  // segment is its child (ended first, as it is declared last).
+  xr::SegmentOptions service_options;
+  service_options.incoming = incoming;
+  service_options.origin = "AWS::Lambda";
+  service_options.make_current = false;
+  auto service = recorder.BeginSegment("notes-function", service_options);
+  service.SetAws("function_arn", "arn:aws:lambda:us-east-1:000000000000:function:notes-function");
+  service.SetHttpResponse({200, -1});
+
   xr::SegmentOptions options;
-  options.incoming = incoming;
+  options.incoming = service.OutgoingHeader();
   options.origin = "AWS::Lambda::Function";
   auto seg = recorder.BeginSegment("notes-function", options);
   seg.SetAws("function_arn", "arn:aws:lambda:us-east-1:000000000000:function:notes-function");
-  seg.SetAws("resource_names", "notes-function");
-  seg.AddAnnotation("note_length", static_cast<int64_t>(note.size()));
+  seg.SetAwsJson("resource_names", R"(["notes-function"])");
+  seg.AddAnnotation("note_length", note.size());
   seg.AddMetadataJson("event", R"({"note":")" + note + R"("})", "function");
   try {
     auto db = recorder.BeginSubsegment("notes.sqlite");  // the current entity's child

@@ -34,7 +34,8 @@ void WithNode(const TraceContext& ctx, F&& f) {
 bool ValidAnnotationKey(std::string_view key) {
   if (key.empty() || key.size() > kMaxAnnotationKey) return false;
   for (char c : key) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -76,12 +77,20 @@ void Annotate(const TraceContext& ctx, std::string_view key, std::string value) 
   });
   if (full) {
     s->recorder->annotations_dropped.fetch_add(1, std::memory_order_relaxed);
-    s->recorder->Warn("annotation dropped: more than 50 on one entity ('" + std::string(key) + "')");
+    s->recorder->Warn("annotation dropped: more than 50 on one entity ('" + std::string(key) +
+                      "')");
   }
 }
 
 void Meta(const TraceContext& ctx, std::string_view ns, std::string_view key, std::string value) {
   if (ns.empty()) ns = "default";
+  if (ns.starts_with("AWS.")) {
+    // Reserved for AWS, as the X-Ray SDKs enforce.
+    SegmentState* s = Access::state(ctx);
+    s->recorder->annotations_dropped.fetch_add(1, std::memory_order_relaxed);
+    s->recorder->Warn("metadata dropped: the namespace '" + std::string(ns) + "' is reserved for AWS");
+    return;
+  }
   WithNode(ctx, [&](Node& n, SegmentState&) {
     for (auto& [k, v] : n.metadata) {
       if (k.first == ns && k.second == key) {
@@ -103,7 +112,8 @@ std::string Demangle(const char* name) {
 
 // cause.exceptions[] element: id, message, type, remote, stack (this
 // thread's, from backtrace(3): path = the binary, label = the function).
-[[gnu::noinline]] std::string ExceptionJson(std::string_view type, std::string_view message, bool remote) {
+[[gnu::noinline]] std::string ExceptionJson(std::string_view type, std::string_view message,
+                                            bool remote) {
   std::string out;
   out.reserve(512);
   out.append("{\"id\":\"");
@@ -132,7 +142,8 @@ std::string Demangle(const char* name) {
           label = Demangle(info.dli_sname);
         } else {
           label = "+0x";
-          auto offset = reinterpret_cast<uintptr_t>(frames[i]) - reinterpret_cast<uintptr_t>(info.dli_fbase);
+          auto offset =
+              reinterpret_cast<uintptr_t>(frames[i]) - reinterpret_cast<uintptr_t>(info.dli_fbase);
           detail::AppendHex(label, offset, 8);
         }
       }
@@ -184,7 +195,8 @@ Subsegment Entity::BeginSubsegment(std::string_view name) const {
   std::unique_lock lock(s->mu);
   if (s->emitted) {
     lock.unlock();
-    s->recorder->Warn("subsegment '" + std::string(name) + "' begun after its segment was sent: not recorded");
+    s->recorder->Warn("subsegment '" + std::string(name) +
+                      "' begun after its segment was sent: not recorded");
     return Subsegment();
   }
   auto index = static_cast<uint32_t>(s->nodes.size());
@@ -214,7 +226,8 @@ void Entity::AddAnnotation(std::string_view key, double value) const {
   if (!recording()) return;
   if (!std::isfinite(value)) {
     Access::state(ctx_)->recorder->annotations_dropped.fetch_add(1, std::memory_order_relaxed);
-    Access::state(ctx_)->recorder->Warn("annotation dropped: '" + std::string(key) + "' is not a finite number");
+    Access::state(ctx_)->recorder->Warn("annotation dropped: '" + std::string(key) +
+                                        "' is not a finite number");
     return;
   }
   std::string v;
@@ -239,11 +252,13 @@ void Entity::AddMetadata(std::string_view key, std::string_view value, std::stri
   Meta(ctx_, ns, key, std::move(v));
 }
 
-void Entity::AddMetadataJson(std::string_view key, std::string_view json, std::string_view ns) const {
+void Entity::AddMetadataJson(std::string_view key, std::string_view json,
+                             std::string_view ns) const {
   if (!recording()) return;
   if (!detail::IsValidJson(json)) {
     Access::state(ctx_)->recorder->annotations_dropped.fetch_add(1, std::memory_order_relaxed);
-    Access::state(ctx_)->recorder->Warn("metadata dropped: '" + std::string(key) + "' is not valid JSON");
+    Access::state(ctx_)->recorder->Warn("metadata dropped: '" + std::string(key) +
+                                        "' is not valid JSON");
     return;
   }
   Meta(ctx_, ns, key, std::string(json));
@@ -302,16 +317,20 @@ void Entity::SetHttpRequest(const HttpRequest& r) const {
 void Entity::SetHttpResponse(const HttpResponse& r) const {
   if (!recording()) return;
   std::string j = "\"response\":{\"status\":" + std::to_string(r.status);
-  if (r.content_length >= 0) j.append(",\"content_length\":").append(std::to_string(r.content_length));
+  if (r.content_length >= 0)
+    j.append(",\"content_length\":").append(std::to_string(r.content_length));
   j.push_back('}');
   WithNode(ctx_, [&](Node& n, SegmentState&) {
     size_t resp = n.http.find("\"response\":");
     if (resp != std::string::npos) n.http.erase(resp > 0 ? resp - 1 : 0);
     if (!n.http.empty()) n.http.push_back(',');
     n.http.append(j);
-    if (r.status == 429) n.throttle = n.error = true;
-    else if (r.status >= 400 && r.status < 500) n.error = true;
-    else if (r.status >= 500) n.fault = true;
+    if (r.status == 429)
+      n.throttle = n.error = true;
+    else if (r.status >= 400 && r.status < 500)
+      n.error = true;
+    else if (r.status >= 500)
+      n.fault = true;
   });
 }
 
@@ -374,7 +393,8 @@ void Entity::SetFault() const {
   });
 }
 
-void Entity::AddException(std::string_view type, std::string_view message, bool fault, bool remote) const {
+void Entity::AddException(std::string_view type, std::string_view message, bool fault,
+                          bool remote) const {
   if (recording()) RecordException(ctx_, type, message, fault, remote);
 }
 
@@ -406,7 +426,8 @@ void Entity::EndAt(std::chrono::system_clock::time_point t) const {
   SegmentState* s = Access::state(ctx_);
   if (s == nullptr) return;
   auto is_current = [&] {
-    return Access::state(detail::tls_current) == s && Access::node(detail::tls_current) == ctx_.node_;
+    return Access::state(detail::tls_current) == s &&
+           Access::node(detail::tls_current) == ctx_.node_;
   };
   if (!s->sampled || ctx_.node_ == detail::kUnsampledNode) {
     // Unsampled: only the segment itself is ever current.

@@ -51,8 +51,8 @@ bool Dechunk(std::string_view in, std::string& out) {
 
 }  // namespace
 
-HttpResult HttpPost(const std::string& host, uint16_t port, std::string_view path, std::string_view body,
-                    std::chrono::milliseconds timeout) {
+HttpResult HttpPost(const std::string& host, uint16_t port, std::string_view path,
+                    std::string_view body, std::chrono::milliseconds timeout) {
   HttpResult result;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -64,7 +64,8 @@ HttpResult HttpPost(const std::string& host, uint16_t port, std::string_view pat
     return result;
   }
   int fd_raw = -1;
-  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
   for (addrinfo* a = addrs; a; a = a->ai_next) {
     fd_raw = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd_raw < 0) continue;
@@ -84,9 +85,16 @@ HttpResult HttpPost(const std::string& host, uint16_t port, std::string_view pat
   Fd fd(fd_raw);
   std::string request;
   request.reserve(200 + body.size());
-  request.append("POST ").append(path).append(" HTTP/1.1\r\nHost: ").append(host).append(":").append(port_text);
-  request.append("\r\nContent-Type: application/json\r\nAccept: application/json\r\nConnection: close\r\n");
-  request.append("User-Agent: roentgen-xray-cpp\r\nContent-Length: ").append(std::to_string(body.size()));
+  request.append("POST ")
+      .append(path)
+      .append(" HTTP/1.1\r\nHost: ")
+      .append(host)
+      .append(":")
+      .append(port_text);
+  request.append(
+      "\r\nContent-Type: application/json\r\nAccept: application/json\r\nConnection: close\r\n");
+  request.append("User-Agent: roentgen-xray-cpp\r\nContent-Length: ")
+      .append(std::to_string(body.size()));
   request.append("\r\n\r\n").append(body);
   for (size_t off = 0; off < request.size();) {
     ssize_t n = send(fd.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
@@ -124,7 +132,8 @@ HttpResult HttpPost(const std::string& host, uint16_t port, std::string_view pat
     if (!Dechunk(rest, result.body)) result.error = "malformed chunked body";
   } else {
     size_t cl = head.find("content-length:");
-    size_t len = cl == std::string::npos ? rest.size() : std::strtoul(head.c_str() + cl + 15, nullptr, 10);
+    size_t len =
+        cl == std::string::npos ? rest.size() : std::strtoul(head.c_str() + cl + 15, nullptr, 10);
     result.body = std::string(rest.substr(0, std::min(len, rest.size())));
   }
   return result;

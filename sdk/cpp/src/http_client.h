@@ -11,12 +11,13 @@
 namespace roentgen::sdk::detail {
 
 struct HttpResult {
-  int status = 0;      // 0: no answer (error says why)
+  int status = 0;  // 0: no answer (error says why)
   std::string body;
   std::string error;
 };
 
-HttpResult HttpPost(const std::string& host, uint16_t port, std::string_view path, std::string_view body,
+HttpResult HttpPost(const std::string& host, uint16_t port, std::string_view path,
+                    std::string_view body,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
 }  // namespace roentgen::sdk::detail

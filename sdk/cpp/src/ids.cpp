@@ -59,9 +59,9 @@ void AppendHex(std::string& out, uint64_t v, int digits) {
 
 TraceId TraceId::Generate() {
   TraceId id;
-  id.epoch = static_cast<uint32_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  id.epoch = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
   uint64_t a = detail::Random64(), b = detail::Random64();
   for (int i = 0; i < 8; ++i) id.random[i] = static_cast<uint8_t>(a >> (56 - 8 * i));
   for (int i = 0; i < 4; ++i) id.random[8 + i] = static_cast<uint8_t>(b >> (24 - 8 * i));
@@ -71,7 +71,8 @@ TraceId TraceId::Generate() {
 std::optional<TraceId> TraceId::Parse(std::string_view t) {
   if (t.size() != 35 || t[0] != '1' || t[1] != '-' || t[10] != '-') return std::nullopt;
   uint64_t epoch, hi, lo;
-  if (!ParseHex(t.substr(2, 8), epoch) || !ParseHex(t.substr(11, 12), hi) || !ParseHex(t.substr(23, 12), lo))
+  if (!ParseHex(t.substr(2, 8), epoch) || !ParseHex(t.substr(11, 12), hi) ||
+      !ParseHex(t.substr(23, 12), lo))
     return std::nullopt;
   TraceId id;
   id.epoch = static_cast<uint32_t>(epoch);
@@ -135,9 +136,12 @@ std::optional<TraceHeader> TraceHeader::Parse(std::string_view header) {
     } else if (key == "Parent") {
       if (auto id = SegmentId::Parse(value)) h.parent = *id, any = true;
     } else if (key == "Sampled") {
-      if (value == "1") h.sampled = Sampled::kYes, any = true;
-      else if (value == "0") h.sampled = Sampled::kNo, any = true;
-      else if (value == "?") h.sampled = Sampled::kRequested, any = true;
+      if (value == "1")
+        h.sampled = Sampled::kYes, any = true;
+      else if (value == "0")
+        h.sampled = Sampled::kNo, any = true;
+      else if (value == "?")
+        h.sampled = Sampled::kRequested, any = true;
     } else if (key == "Lineage") {
       h.lineage = std::string(value);
       any = true;

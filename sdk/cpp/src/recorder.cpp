@@ -41,8 +41,8 @@ bool ParseHostPort(std::string_view text, std::string& host, uint16_t& port) {
   return true;
 }
 
-void WriteNode(std::string& out, const SegmentState& s, const Node& n, bool segment, bool independent,
-               bool with_children) {
+void WriteNode(std::string& out, const SegmentState& s, const Node& n, bool segment,
+               bool independent, bool with_children) {
   out.append("{\"name\":");
   AppendJsonString(out, n.name);
   out.append(",\"id\":\"");
@@ -157,8 +157,8 @@ std::string Datagram(const SegmentState& s, uint32_t index, bool with_children) 
 
 }  // namespace
 
-bool ParseDaemonAddress(std::string_view text, std::string& udp_host, uint16_t& udp_port, std::string& tcp_host,
-                        uint16_t& tcp_port) {
+bool ParseDaemonAddress(std::string_view text, std::string& udp_host, uint16_t& udp_port,
+                        std::string& tcp_host, uint16_t& tcp_port) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   size_t space = text.find(' ');
@@ -172,7 +172,8 @@ bool ParseDaemonAddress(std::string_view text, std::string& udp_host, uint16_t& 
   while (!b.empty() && b.front() == ' ') b.remove_prefix(1);
   if (a.starts_with("tcp:")) std::swap(a, b);
   if (!a.starts_with("udp:") || !b.starts_with("tcp:")) return false;
-  return ParseHostPort(a.substr(4), udp_host, udp_port) && ParseHostPort(b.substr(4), tcp_host, tcp_port);
+  return ParseHostPort(a.substr(4), udp_host, udp_port) &&
+         ParseHostPort(b.substr(4), tcp_host, tcp_port);
 }
 
 // --- UdpEmitter ---
@@ -281,15 +282,22 @@ RecorderImpl::RecorderImpl(RecorderOptions opts) : options(std::move(opts)) {
   if (options.context_missing) {
     context_missing = *options.context_missing;
   } else if (std::string cm = Env("AWS_XRAY_CONTEXT_MISSING"); !cm.empty()) {
-    if (cm == "RUNTIME_ERROR") context_missing = ContextMissing::kRuntimeError;
-    else if (cm == "IGNORE_ERROR") context_missing = ContextMissing::kIgnoreError;
-    else if (cm == "LOG_ERROR") context_missing = ContextMissing::kLogError;
-    else Warn("AWS_XRAY_CONTEXT_MISSING='" + cm + "' is not LOG_ERROR, RUNTIME_ERROR or IGNORE_ERROR: LOG_ERROR");
+    if (cm == "RUNTIME_ERROR")
+      context_missing = ContextMissing::kRuntimeError;
+    else if (cm == "IGNORE_ERROR")
+      context_missing = ContextMissing::kIgnoreError;
+    else if (cm == "LOG_ERROR")
+      context_missing = ContextMissing::kLogError;
+    else
+      Warn("AWS_XRAY_CONTEXT_MISSING='" + cm +
+           "' is not LOG_ERROR, RUNTIME_ERROR or IGNORE_ERROR: LOG_ERROR");
   }
-  std::string address = options.daemon_address.empty() ? Env("AWS_XRAY_DAEMON_ADDRESS") : options.daemon_address;
+  std::string address =
+      options.daemon_address.empty() ? Env("AWS_XRAY_DAEMON_ADDRESS") : options.daemon_address;
   if (address.empty()) address = "127.0.0.1:2000";
   if (!ParseDaemonAddress(address, udp_host, udp_port, tcp_host, tcp_port)) {
-    Warn("daemon address '" + address + "' is not host:port or 'udp:host:port tcp:host:port': using 127.0.0.1:2000");
+    Warn("daemon address '" + address +
+         "' is not host:port or 'udp:host:port tcp:host:port': using 127.0.0.1:2000");
     udp_host = tcp_host = "127.0.0.1";
     udp_port = tcp_port = 2000;
   }
@@ -301,7 +309,8 @@ RecorderImpl::~RecorderImpl() { Stop(); }
 
 void RecorderImpl::Start() {
   emitter = std::make_unique<UdpEmitter>(udp_host, udp_port, options.queue_capacity);
-  sampler = std::make_unique<Sampler>(options, tcp_host, tcp_port, [this](std::string_view m) { Warn(m); });
+  sampler = std::make_unique<Sampler>(options, tcp_host, tcp_port,
+                                      [this](std::string_view m) { Warn(m); });
   sampler->Start();
 }
 
@@ -328,9 +337,13 @@ void RecorderImpl::Warn(std::string_view message) {
 TraceContext RecorderImpl::OnContextMissing(std::string_view what) {
   std::string message = std::string(what) + ": no segment is open on this thread";
   switch (context_missing) {
-    case ContextMissing::kRuntimeError: throw std::runtime_error(message);
-    case ContextMissing::kLogError: Warn(message); break;
-    case ContextMissing::kIgnoreError: break;
+    case ContextMissing::kRuntimeError:
+      throw std::runtime_error(message);
+    case ContextMissing::kLogError:
+      Warn(message);
+      break;
+    case ContextMissing::kIgnoreError:
+      break;
   }
   return {};
 }
@@ -355,8 +368,10 @@ void RecorderImpl::Emit(SegmentState& s) {
     for (uint32_t child : s.nodes[index].children) {
       std::string tree = Datagram(s, child, true);
       streamed.fetch_add(1, std::memory_order_relaxed);
-      if (tree.size() <= kMaxDatagram) Send(std::move(tree));
-      else self(self, child);
+      if (tree.size() <= kMaxDatagram)
+        Send(std::move(tree));
+      else
+        self(self, child);
     }
   };
   stream(stream, 0);
@@ -417,7 +432,8 @@ Segment RecorderImpl::BeginSegment(std::string_view name, const SegmentOptions& 
 
 // --- Recorder ---
 
-Recorder::Recorder(RecorderOptions options) : impl_(std::make_shared<detail::RecorderImpl>(std::move(options))) {
+Recorder::Recorder(RecorderOptions options)
+    : impl_(std::make_shared<detail::RecorderImpl>(std::move(options))) {
   impl_->Start();
 }
 

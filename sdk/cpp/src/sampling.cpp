@@ -4,9 +4,8 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "http_client.h"
 #include "sdk_internal.h"
@@ -40,7 +39,7 @@ bool GlobMatch(std::string_view p, std::string_view t) {
   size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
   while (ti < t.size()) {
     if (pi < p.size() && (p[pi] == '?' || std::tolower(static_cast<unsigned char>(p[pi])) ==
-                                               std::tolower(static_cast<unsigned char>(t[ti])))) {
+                                              std::tolower(static_cast<unsigned char>(t[ti])))) {
       ++pi, ++ti;
     } else if (pi < p.size() && p[pi] == '*') {
       star = pi++;
@@ -56,7 +55,8 @@ bool GlobMatch(std::string_view p, std::string_view t) {
   return pi == p.size();
 }
 
-bool SamplingRule::Matches(const SamplingRequest& r, std::string_view service, bool centralized) const {
+bool SamplingRule::Matches(const SamplingRequest& r, std::string_view service,
+                           bool centralized) const {
   if (centralized) {
     // Rules with attributes need request attributes, which a segment does not
     // carry; ResourceARN can only be matched as '*' (as in the X-Ray SDKs).
@@ -65,11 +65,12 @@ bool SamplingRule::Matches(const SamplingRequest& r, std::string_view service, b
   } else if (service_name != "*" && !GlobMatch(service_name, service)) {
     return false;
   }
-  return GlobMatch(host, r.host) && GlobMatch(http_method, r.http_method) && GlobMatch(url_path, r.url_path);
+  return GlobMatch(host, r.host) && GlobMatch(http_method, r.http_method) &&
+         GlobMatch(url_path, r.url_path);
 }
 
-bool ParseLocalRules(std::string_view text, std::vector<SamplingRule>& rules, SamplingRule& fallback,
-                     std::string& error) {
+bool ParseLocalRules(std::string_view text, std::vector<SamplingRule>& rules,
+                     SamplingRule& fallback, std::string& error) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return error = "not a JSON object", false;
   auto version = j.find("version");
@@ -117,7 +118,10 @@ bool ParseLocalRules(std::string_view text, std::vector<SamplingRule>& rules, Sa
 
 Sampler::Sampler(const RecorderOptions& options, std::string tcp_host, uint16_t tcp_port,
                  std::function<void(std::string_view)> warn)
-    : options_(options), tcp_host_(std::move(tcp_host)), tcp_port_(tcp_port), warn_(std::move(warn)) {
+    : options_(options),
+      tcp_host_(std::move(tcp_host)),
+      tcp_port_(tcp_port),
+      warn_(std::move(warn)) {
   AppendHex(client_id_, Random64(), 16);
   AppendHex(client_id_, Random64(), 8);
   local_default_ = DefaultLocal();
@@ -205,7 +209,8 @@ bool Sampler::Decide(const SamplingRequest& request, std::string_view service_na
 bool Sampler::FetchRules() {
   HttpResult r = HttpPost(tcp_host_, tcp_port_, "/GetSamplingRules", "{}");
   if (r.status != 200) {
-    warn_("sampling: GetSamplingRules failed: " + (r.status ? std::to_string(r.status) + " " + r.body : r.error));
+    warn_("sampling: GetSamplingRules failed: " +
+          (r.status ? std::to_string(r.status) + " " + r.body : r.error));
     return false;
   }
   json j = json::parse(r.body, nullptr, false);
@@ -285,7 +290,8 @@ bool Sampler::FetchTargets() {
   json body = {{"SamplingStatisticsDocuments", docs}};
   HttpResult r = HttpPost(tcp_host_, tcp_port_, "/SamplingTargets", body.dump());
   if (r.status != 200) {
-    warn_("sampling: SamplingTargets failed: " + (r.status ? std::to_string(r.status) + " " + r.body : r.error));
+    warn_("sampling: SamplingTargets failed: " +
+          (r.status ? std::to_string(r.status) + " " + r.body : r.error));
     return false;
   }
   json j = json::parse(r.body, nullptr, false);
@@ -306,12 +312,14 @@ bool Sampler::FetchTargets() {
         rule.borrowed -= std::min(rule.borrowed, s.borrowed);
       }
     }
-    if (auto targets = j.find("SamplingTargetDocuments"); targets != j.end() && targets->is_array()) {
+    if (auto targets = j.find("SamplingTargetDocuments");
+        targets != j.end() && targets->is_array()) {
       for (const json& t : *targets) {
         std::string name = GetString(t, "RuleName", "");
         for (auto& rule : central_) {
           if (rule.name != name) continue;
-          if (auto f = t.find("FixedRate"); f != t.end() && f->is_number()) rule.fixed_rate = f->get<double>();
+          if (auto f = t.find("FixedRate"); f != t.end() && f->is_number())
+            rule.fixed_rate = f->get<double>();
           auto q = t.find("ReservoirQuota");
           auto ttl = t.find("ReservoirQuotaTTL");
           if (q != t.end() && q->is_number() && ttl != t.end() && ttl->is_number()) {

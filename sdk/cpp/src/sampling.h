@@ -55,8 +55,8 @@ struct SamplingRule {
 };
 
 // Parses the local rules file's text; an error message on failure.
-bool ParseLocalRules(std::string_view json, std::vector<SamplingRule>& rules, SamplingRule& fallback,
-                     std::string& error);
+bool ParseLocalRules(std::string_view json, std::vector<SamplingRule>& rules,
+                     SamplingRule& fallback, std::string& error);
 
 class Sampler {
  public:
@@ -90,9 +90,9 @@ class Sampler {
 
   mutable std::mutex mu_;
   std::vector<SamplingRule> local_;    // guarded by mu_
-  SamplingRule local_default_;          // guarded by mu_
+  SamplingRule local_default_;         // guarded by mu_
   std::vector<SamplingRule> central_;  // guarded by mu_; Default last
-  double central_fetched_ = 0;          // epoch seconds of the last rules fetch; guarded by mu_
+  double central_fetched_ = 0;         // epoch seconds of the last rules fetch; guarded by mu_
   uint64_t rule_fetches_ = 0, target_fetches_ = 0;  // guarded by mu_
 
   std::mutex poll_mu_;

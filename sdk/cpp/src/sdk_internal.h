@@ -22,7 +22,7 @@ void AppendHex(std::string& out, uint64_t v, int digits);
 
 // JSON text helpers: the documents are written by hand, into one string.
 void AppendJsonString(std::string& out, std::string_view s);
-void AppendJsonNumber(std::string& out, double v);  // false when not finite
+void AppendJsonNumber(std::string& out, double v);          // false when not finite
 void AppendEpochSeconds(std::string& out, double seconds);  // microsecond precision
 bool IsValidJson(std::string_view text);
 double EpochSeconds(std::chrono::system_clock::time_point t);
@@ -48,9 +48,9 @@ struct Node {
   // Metadata: (namespace, key) → JSON value text.
   std::vector<std::pair<std::pair<std::string, std::string>, std::string>> metadata;
   std::vector<std::pair<std::string, std::string>> aws;  // key → JSON value text
-  std::string http;        // the http block's members, JSON
-  std::string sql;         // the sql block's members, JSON
-  std::string exceptions;  // cause.exceptions[] elements, JSON
+  std::string http;                                      // the http block's members, JSON
+  std::string sql;                                       // the sql block's members, JSON
+  std::string exceptions;                                // cause.exceptions[] elements, JSON
   std::string user, origin;
   TraceContext previous;  // this thread's current entity before this one
 };
@@ -99,8 +99,8 @@ class UdpEmitter {
   std::condition_variable wake_, drained_;
   std::vector<std::string> queue_;  // guarded by mu_
   size_t capacity_;
-  bool stop_ = false;   // guarded by mu_
-  bool busy_ = false;   // a batch is being sent; guarded by mu_
+  bool stop_ = false;  // guarded by mu_
+  bool busy_ = false;  // a batch is being sent; guarded by mu_
   int fd_ = -1;
   std::atomic<uint64_t> sent_{0}, dropped_{0};
   std::thread thread_;
@@ -119,7 +119,7 @@ class RecorderImpl : public std::enable_shared_from_this<RecorderImpl> {
   void Warn(std::string_view message);
   TraceContext OnContextMissing(std::string_view what);
   // Serializes the finished segment (and streams what does not fit).
-  void Emit(SegmentState& state);  // state.mu held
+  void Emit(SegmentState& state);            // state.mu held
   void EmitInProgress(SegmentState& state);  // state.mu held
   void Send(std::string datagram);
 

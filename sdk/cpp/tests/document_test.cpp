@@ -61,6 +61,7 @@ TEST_F(DocumentTest, SegmentWithEveryBlockPassesRoentgensParser) {
     seg.AddMetadata("note", "text \"quoted\"\n");
     seg.AddMetadataJson("order", R"({"lines":[1,2,3]})", "shop");
     seg.AddMetadataJson("broken", "{nope", "shop");
+    seg.AddMetadata("reserved", "x", "AWS.xray");
     HttpRequest req;
     req.method = "POST";
     req.url = "https://api.example.com/orders";
@@ -108,7 +109,8 @@ TEST_F(DocumentTest, SegmentWithEveryBlockPassesRoentgensParser) {
   EXPECT_EQ(d["name"], "orders");
   EXPECT_EQ(d["origin"], "AWS::Lambda::Function");
   EXPECT_EQ(d["user"], "alice");
-  EXPECT_EQ(d["annotations"], json::parse(R"({"email":"alice@example.org","items":3,"total":12.5,"vip":true})"));
+  EXPECT_EQ(d["annotations"],
+            json::parse(R"({"email":"alice@example.org","items":3,"total":12.5,"vip":true})"));
   EXPECT_EQ(d["metadata"]["default"]["note"], "text \"quoted\"\n");
   EXPECT_EQ(d["metadata"]["shop"], json::parse(R"({"order":{"lines":[1,2,3]}})"));
   EXPECT_EQ(d["http"]["request"]["method"], "POST");
@@ -142,13 +144,16 @@ TEST_F(DocumentTest, SegmentWithEveryBlockPassesRoentgensParser) {
   // an offset), below it gtest; none of the SDK's own frames.
   std::string stack = ex["stack"].dump();
   EXPECT_EQ(stack.find("roentgen::sdk"), std::string::npos) << stack;
-  EXPECT_NE(ex["stack"][0]["path"].get<std::string>().find("xray_sdk_test"), std::string::npos) << stack;
+  EXPECT_NE(ex["stack"][0]["path"].get<std::string>().find("xray_sdk_test"), std::string::npos)
+      << stack;
   EXPECT_NE(ex["stack"][1]["label"].get<std::string>().find("HandleExceptionsInMethodIfSupported"),
-            std::string::npos) << stack;
+            std::string::npos)
+      << stack;
   EXPECT_FALSE(s3["cause"]["working_directory"].get<std::string>().empty());
-  // Two bad annotation keys and one bad JSON metadata: dropped, counted, logged.
-  EXPECT_EQ(recorder.stats().annotations_dropped, 3u);
-  EXPECT_GE(logs_.size(), 3u);
+  // Two bad annotation keys, bad JSON metadata and an AWS. namespace:
+  // dropped, counted, logged.
+  EXPECT_EQ(recorder.stats().annotations_dropped, 4u);
+  EXPECT_GE(logs_.size(), 4u);
   EXPECT_NE(logs_[0].find("bad-key"), std::string::npos);
 }
 
@@ -170,7 +175,9 @@ TEST_F(DocumentTest, SegmentIsSentWhenItsLastSubsegmentEnds) {
 
 TEST_F(DocumentTest, IncomingHeaderIsContinued) {
   Recorder recorder(Options());
-  auto in = TraceHeader::Parse("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1");
+  auto in = TraceHeader::Parse(
+      "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:"
+      "1");
   SegmentOptions so;
   so.incoming = *in;
   TraceHeader out;
@@ -197,7 +204,8 @@ TEST_F(DocumentTest, UnsampledTracesSendNothingButPropagate) {
     EXPECT_FALSE(seg.recording());
     auto sub = recorder.BeginSubsegment("db");
     sub.AddAnnotation("k", "v");
-    EXPECT_EQ(sub.OutgoingHeader().ToString().substr(0, 41), "Root=1-5759e988-bd862e3fe1be46a994272793;");
+    EXPECT_EQ(sub.OutgoingHeader().ToString().substr(0, 41),
+              "Root=1-5759e988-bd862e3fe1be46a994272793;");
     EXPECT_EQ(sub.OutgoingHeader().sampled, Sampled::kNo);
     EXPECT_TRUE(sub.OutgoingHeader().parent);
   }
@@ -250,16 +258,23 @@ TEST_F(DocumentTest, ContextMissing) {
   }
 }
 
-TEST_F(DocumentTest, ContextMissingFromTheEnvironment) {
+TEST_F(DocumentTest, TheEnvironmentConfiguresTheRecorder) {
   setenv("AWS_XRAY_CONTEXT_MISSING", "RUNTIME_ERROR", 1);
   setenv("AWS_XRAY_TRACING_NAME", "from-env", 1);
+  setenv("AWS_XRAY_DAEMON_ADDRESS", ("tcp:127.0.0.1:1 udp:" + daemon_.address()).c_str(), 1);
   {
-    Recorder recorder(Options());
+    RecorderOptions o = Options();
+    o.daemon_address.clear();  // the environment's
+    Recorder recorder(o);
     EXPECT_EQ(recorder.service_name(), "from-env");
     EXPECT_THROW(recorder.BeginSubsegment("orphan"), std::runtime_error);
+    recorder.BeginSegment();  // named after the service, sent to the env's UDP address
+    json d = Validate(daemon_.Receive(1).at(0));
+    EXPECT_EQ(d["name"], "from-env");
   }
   unsetenv("AWS_XRAY_CONTEXT_MISSING");
   unsetenv("AWS_XRAY_TRACING_NAME");
+  unsetenv("AWS_XRAY_DAEMON_ADDRESS");
 }
 
 TEST_F(DocumentTest, InProgressThenCompleted) {

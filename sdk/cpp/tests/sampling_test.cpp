@@ -1,8 +1,9 @@
 // Local sampling rules and the matcher (centralized sampling: server_test.cpp).
+#include "sampling.h"
+
 #include <gtest/gtest.h>
 
 #include "roentgen/xray.h"
-#include "sampling.h"
 #include "test_daemon.h"
 
 namespace roentgen::sdk::detail {
@@ -25,18 +26,20 @@ TEST(SdkLocalRulesTest, ParsesVersion2AndVersion1) {
   std::vector<SamplingRule> rules;
   SamplingRule fallback;
   std::string error;
-  ASSERT_TRUE(ParseLocalRules(R"({"version":2,"rules":[{"description":"health","host":"*","http_method":"GET",
+  ASSERT_TRUE(ParseLocalRules(
+      R"({"version":2,"rules":[{"description":"health","host":"*","http_method":"GET",
       "url_path":"/healthz","fixed_target":0,"rate":0}],"default":{"fixed_target":1,"rate":0.1}})",
-                              rules, fallback, error))
+      rules, fallback, error))
       << error;
   ASSERT_EQ(rules.size(), 1u);
   EXPECT_EQ(rules[0].name, "health");
   EXPECT_EQ(rules[0].http_method, "GET");
   EXPECT_EQ(fallback.reservoir_size, 1);
   EXPECT_DOUBLE_EQ(fallback.fixed_rate, 0.1);
-  ASSERT_TRUE(ParseLocalRules(R"({"version":1,"rules":[{"service_name":"api","http_method":"*","url_path":"*",
+  ASSERT_TRUE(ParseLocalRules(
+      R"({"version":1,"rules":[{"service_name":"api","http_method":"*","url_path":"*",
       "fixed_target":5,"rate":0.5}],"default":{"fixed_target":1,"rate":0.05}})",
-                              rules, fallback, error));
+      rules, fallback, error));
   EXPECT_EQ(rules[0].service_name, "api");
 }
 
@@ -45,14 +48,17 @@ TEST(SdkLocalRulesTest, RejectsWhatTheSdksReject) {
   SamplingRule fallback;
   std::string error;
   EXPECT_FALSE(ParseLocalRules("[]", rules, fallback, error));
-  EXPECT_FALSE(ParseLocalRules(R"({"version":3,"default":{"fixed_target":1,"rate":0.1}})", rules, fallback, error));
+  EXPECT_FALSE(ParseLocalRules(R"({"version":3,"default":{"fixed_target":1,"rate":0.1}})", rules,
+                               fallback, error));
   EXPECT_EQ(error, "version: must be 1 or 2");
   EXPECT_FALSE(ParseLocalRules(R"({"version":2})", rules, fallback, error));
   EXPECT_EQ(error, "default: required");
-  EXPECT_FALSE(ParseLocalRules(R"({"version":2,"default":{"fixed_target":1,"rate":1.5}})", rules, fallback, error));
+  EXPECT_FALSE(ParseLocalRules(R"({"version":2,"default":{"fixed_target":1,"rate":1.5}})", rules,
+                               fallback, error));
   EXPECT_EQ(error, "default.rate: must be a number in [0, 1]");
-  EXPECT_FALSE(ParseLocalRules(R"({"version":2,"rules":[{"rate":0.1}],"default":{"fixed_target":1,"rate":0.1}})",
-                               rules, fallback, error));
+  EXPECT_FALSE(ParseLocalRules(
+      R"({"version":2,"rules":[{"rate":0.1}],"default":{"fixed_target":1,"rate":0.1}})", rules,
+      fallback, error));
   EXPECT_EQ(error, "rules[0].fixed_target: must be an integer >= 0");
 }
 

@@ -2,6 +2,8 @@
 // sent over UDP come back from BatchGetTraces; centralized sampling follows a
 // rule made with CreateSamplingRule and its updates, and the SDK's
 // statistics reach GetSamplingStatisticSummaries.
+#include "cli/server.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,7 +15,6 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "cli/server.h"
 #include "http_client.h"
 #include "roentgen/xray.h"
 #include "sampling.h"
@@ -111,9 +112,10 @@ TEST_F(SdkServerTest, SegmentsSentOverUdpAreStoredAndRead) {
   EXPECT_EQ(doc["subsegments"][0]["cause"]["exceptions"][0]["message"], "boom");
   // And the filter expression finds it by the annotation.
   auto now = static_cast<double>(time(nullptr));
-  json summaries = Post("/TraceSummaries", {{"StartTime", now - 600},
-                                            {"EndTime", now + 60},
-                                            {"FilterExpression", "annotation.email = \"alice@example.com\""}});
+  json summaries =
+      Post("/TraceSummaries", {{"StartTime", now - 600},
+                               {"EndTime", now + 60},
+                               {"FilterExpression", "annotation.email = \"alice@example.com\""}});
   ASSERT_EQ(summaries["TraceSummaries"].size(), 1u) << summaries.dump();
   EXPECT_EQ(summaries["TraceSummaries"][0]["Id"], trace_id);
   EXPECT_EQ(summaries["TraceSummaries"][0]["HasFault"], false);  // the fault is the subsegment's
@@ -132,7 +134,8 @@ TEST_F(SdkServerTest, CentralizedSamplingFollowsTheServersRules) {
   o.centralized_sampling = true;
   o.rules_interval = std::chrono::milliseconds(60'000);
   o.targets_interval = std::chrono::milliseconds(300);
-  o.sampling_rules_json = R"({"version":2,"default":{"fixed_target":0,"rate":1}})";  // until fetched
+  o.sampling_rules_json =
+      R"({"version":2,"default":{"fixed_target":0,"rate":1}})";  // until fetched
   Recorder recorder(o);
   for (int i = 0; i < 100 && recorder.stats().sampling_rule_fetches == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -157,7 +160,8 @@ TEST_F(SdkServerTest, CentralizedSamplingFollowsTheServersRules) {
   recorder.ShouldSample(other, "cpp-svc");
 
   // An update reaches the SDK with the next target reply (not the rules poll).
-  Post("/UpdateSamplingRule", {{"SamplingRuleUpdate", {{"RuleName", "cpp-sdk"}, {"FixedRate", 1}}}});
+  Post("/UpdateSamplingRule",
+       {{"SamplingRuleUpdate", {{"RuleName", "cpp-sdk"}, {"FixedRate", 1}}}});
   fetches = recorder.stats().sampling_target_fetches;
   for (int i = 0; i < 100 && recorder.stats().sampling_target_fetches < fetches + 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -180,6 +184,22 @@ TEST_F(SdkServerTest, CentralizedSamplingFollowsTheServersRules) {
     if (requests < 121) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(requests, 121) << stats.dump();  // 20 + 50 + 50 + 1 segment
+
+  // A rule created now reaches the SDK long before its 60-s rules poll: the
+  // next target reply's LastRuleModification is later than its last fetch.
+  json added = rule;
+  added["RuleName"] = "cpp-new";
+  added["URLPath"] = "/new/*";
+  added["FixedRate"] = 1;
+  Post("/CreateSamplingRule", {{"SamplingRule", added}});
+  SamplingRequest fresh{"notes.example", "GET", "/new/1", ""};
+  auto rule_fetches = recorder.stats().sampling_rule_fetches;
+  for (int i = 0; i < 100 && recorder.stats().sampling_rule_fetches == rule_fetches; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_GT(recorder.stats().sampling_rule_fetches, rule_fetches);
+  sampled = 0;
+  for (int i = 0; i < 50; ++i) sampled += recorder.ShouldSample(fresh, "cpp-svc");
+  EXPECT_EQ(sampled, 50);  // Default (1 a second, then 5%) would sample a few
 }
 
 }  // namespace

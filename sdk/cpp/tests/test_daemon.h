@@ -32,7 +32,8 @@ class FakeDaemon {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
   // Datagrams received until `count` arrived or `timeout` passed with none.
-  std::vector<std::string> Receive(size_t count, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
+  std::vector<std::string> Receive(
+      size_t count, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
     std::vector<std::string> out;
     std::vector<char> buf(70000);
     while (out.size() < count) {
