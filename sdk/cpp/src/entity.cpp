@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <execinfo.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
@@ -88,7 +89,8 @@ void Meta(const TraceContext& ctx, std::string_view ns, std::string_view key, st
     // Reserved for AWS, as the X-Ray SDKs enforce.
     SegmentState* s = Access::state(ctx);
     s->recorder->annotations_dropped.fetch_add(1, std::memory_order_relaxed);
-    s->recorder->Warn("metadata dropped: the namespace '" + std::string(ns) + "' is reserved for AWS");
+    s->recorder->Warn("metadata dropped: the namespace '" + std::string(ns) +
+                      "' is reserved for AWS");
     return;
   }
   WithNode(ctx, [&](Node& n, SegmentState&) {
@@ -112,8 +114,10 @@ std::string Demangle(const char* name) {
 
 // cause.exceptions[] element: id, message, type, remote, stack (this
 // thread's, from backtrace(3): path = the binary, label = the function).
-[[gnu::noinline]] std::string ExceptionJson(std::string_view type, std::string_view message,
-                                            bool remote) {
+// `caller`: the return address in the code that called the public
+// AddException; the stack starts at that frame.
+std::string ExceptionJson(std::string_view type, std::string_view message, bool remote,
+                          void* caller) {
   std::string out;
   out.reserve(512);
   out.append("{\"id\":\"");
@@ -125,11 +129,14 @@ std::string Demangle(const char* name) {
   if (remote) out.append(",\"remote\":true");
   void* frames[kMaxStackFrames + 3];
   int n = backtrace(frames, static_cast<int>(kMaxStackFrames + 3));
-  // Not the SDK's frames: this function, RecordException, Entity::AddException.
-  constexpr int kSkip = 3;
-  if (n > kSkip) {
+  // Not the SDK's own frames: they end where the caller's begins (how many
+  // there are depends on inlining and sanitizers).
+  int skip = 0;
+  while (skip < n && frames[skip] != caller) ++skip;
+  if (skip == n) skip = std::min(n, 3);  // not found: this, RecordException, AddException
+  if (n > skip) {
     out.append(",\"stack\":[");
-    for (int i = kSkip; i < n; ++i) {
+    for (int i = skip; i < n; ++i) {
       // dladdr names exported functions only (an executable's, when linked
       // with -rdynamic); other frames get their offset in the binary, which
       // `addr2line -f -C -e PATH OFFSET` resolves.
@@ -147,7 +154,7 @@ std::string Demangle(const char* name) {
           detail::AppendHex(label, offset, 8);
         }
       }
-      if (i > kSkip) out.push_back(',');
+      if (i > skip) out.push_back(',');
       out.append("{\"path\":");
       detail::AppendJsonString(out, path);
       out.append(",\"label\":");
@@ -381,11 +388,9 @@ void Entity::SetFault() const {
   WithNode(ctx_, [](Node& n, SegmentState&) { n.fault = true; });
 }
 
-// Every public AddException calls this directly, so the stack captured
-// below starts at the caller's frame after a fixed number of the SDK's.
-[[gnu::noinline]] static void RecordException(const TraceContext& ctx, std::string_view type,
-                                              std::string_view message, bool fault, bool remote) {
-  std::string e = ExceptionJson(type, message, remote);
+static void RecordException(const TraceContext& ctx, std::string_view type,
+                            std::string_view message, bool fault, bool remote, void* caller) {
+  std::string e = ExceptionJson(type, message, remote, caller);
   WithNode(ctx, [&](Node& n, SegmentState&) {
     if (!n.exceptions.empty()) n.exceptions.push_back(',');
     n.exceptions.append(e);
@@ -395,21 +400,25 @@ void Entity::SetFault() const {
 
 void Entity::AddException(std::string_view type, std::string_view message, bool fault,
                           bool remote) const {
-  if (recording()) RecordException(ctx_, type, message, fault, remote);
+  if (recording()) RecordException(ctx_, type, message, fault, remote, __builtin_return_address(0));
 }
 
 void Entity::AddException(const std::exception& e, bool fault, bool remote) const {
-  if (recording()) RecordException(ctx_, Demangle(typeid(e).name()), e.what(), fault, remote);
+  if (recording()) {
+    RecordException(ctx_, Demangle(typeid(e).name()), e.what(), fault, remote,
+                    __builtin_return_address(0));
+  }
 }
 
 void Entity::AddException(std::exception_ptr e, bool fault, bool remote) const {
   if (!recording() || !e) return;
+  void* caller = __builtin_return_address(0);
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
-    RecordException(ctx_, Demangle(typeid(ex).name()), ex.what(), fault, remote);
+    RecordException(ctx_, Demangle(typeid(ex).name()), ex.what(), fault, remote, caller);
   } catch (...) {
-    RecordException(ctx_, "unknown", "a non-std::exception was thrown", fault, remote);
+    RecordException(ctx_, "unknown", "a non-std::exception was thrown", fault, remote, caller);
   }
 }
 
