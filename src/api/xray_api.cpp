@@ -3,8 +3,12 @@
 #include <memory>
 #include <utility>
 
+#include "api/account_settings.h"
 #include "api/group_registry.h"
+#include "api/resource_policies.h"
+#include "api/tags.h"
 #include "api/xray_handlers.h"
+#include "common/clock.h"
 
 namespace roentgen::api {
 
@@ -20,7 +24,14 @@ void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& s
                        clock);
   RegisterReadApis(router, store, groups, api_limits);
   RegisterAnalyticsApis(router, store, groups, api_limits);
+  // Each kind of taggable resource registers here (tags.h); sampling rules
+  // join the groups with tags->Register(<their registry>).
+  auto tags = std::make_shared<TagService>();
+  tags->Register(groups);
+  RegisterTagApis(router, std::move(tags));
   RegisterGroupApis(router, std::move(groups));
+  RegisterAccountApis(router, std::make_shared<AccountSettings>(store),
+                      std::make_shared<ResourcePolicyRegistry>(store, clock));
 }
 
 void RegisterServiceMapApis(Router& router, store::Store& store, graph::RollupStore& rollups,
