@@ -15,12 +15,12 @@
 //  - a key appears once per resource (TagResource overwrites its value) and
 //    once per request.
 //
-// A kind of resource (groups now; sampling rules next) implements
-// TaggableResources and is registered with the TagService once at start-up:
+// A kind of resource implements TaggableResources and is registered with the
+// TagService once at start-up (RegisterXRayApi):
 //
 //     auto tags = std::make_shared<TagService>();
-//     tags->Register(groups);          // GroupRegistry: ARNs …:group/…
-//     tags->Register(sampling_rules);  // a SamplingRuleRegistry: …:sampling-rule/…
+//     tags->Register(groups);                                      // …:group/…
+//     tags->Register(std::make_shared<SamplingRuleTags>(rules));  // …:sampling-rule/…
 //
 // Each kind claims the ARNs with its prefix, keeps the tags with the resource
 // (so they are persisted and deleted with it) and applies an edit atomically

@@ -86,12 +86,64 @@ TEST_F(ConfigApiTest, TheDefaultGroupCanBeTagged) {
   EXPECT_EQ(Tags(arn), json::array({T("env", "prod")}));
 }
 
+TEST_F(ConfigApiTest, SamplingRulesAreTaggable) {
+  const json rule = {{"RuleName", "web"},  {"ResourceARN", "*"}, {"Priority", 10},
+                     {"FixedRate", 0.5},   {"ReservoirSize", 1}, {"ServiceName", "*"},
+                     {"ServiceType", "*"}, {"Host", "*"},        {"HTTPMethod", "*"},
+                     {"URLPath", "*"},     {"Version", 1}};
+  HttpResponse created =
+      Post("/CreateSamplingRule",
+           json{{"SamplingRule", rule}, {"Tags", json::array({T("team", "web")})}});
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string arn = Json(created)["SamplingRuleRecord"]["SamplingRule"]["RuleARN"];
+  EXPECT_EQ(arn, "arn:aws:xray:us-east-1:000000000000:sampling-rule/web");
+  EXPECT_EQ(Tags(arn), json::array({T("team", "web")}));
+  ASSERT_EQ(Tag(arn, json::array({T("team", "ops"), T("Équipe", "ünï")})).status, 200);
+  ASSERT_EQ(Post("/UntagResource", json{{"ResourceARN", arn}, {"TagKeys", {"team"}}}).status, 200);
+  EXPECT_EQ(Tags(arn), json::array({T("Équipe", "ünï")}));
+  // An update of the rule keeps its tags.
+  ASSERT_EQ(Post("/UpdateSamplingRule",
+                 json{{"SamplingRuleUpdate", {{"RuleName", "web"}, {"FixedRate", 0.25}}}})
+                .status,
+            200);
+  EXPECT_EQ(Tags(arn), json::array({T("Équipe", "ünï")}));
+  // The Default rule too.
+  const std::string default_arn = "arn:aws:xray:us-east-1:000000000000:sampling-rule/Default";
+  ASSERT_EQ(Tag(default_arn, json::array({T("env", "prod")})).status, 200);
+  EXPECT_EQ(Tags(default_arn), json::array({T("env", "prod")}));
+  // The 50-tag limit and the rules hold for rules as for groups.
+  json fifty = json::array();
+  for (int i = 0; i < 50; ++i) fifty.push_back(T("k" + std::to_string(i), "v"));
+  HttpResponse too_many = Tag(arn, fifty);
+  EXPECT_EQ(too_many.status, 400) << too_many.body;
+  EXPECT_EQ(Json(too_many)["__type"], "TooManyTagsException");
+  EXPECT_EQ(Json(too_many)["ResourceName"], arn);
+  json rule2 = rule;
+  rule2["RuleName"] = "other";
+  ExpectInvalid(Post("/CreateSamplingRule",
+                     json{{"SamplingRule", rule2}, {"Tags", json::array({T("a#", "")})}}),
+                "Tags[0].Key: the character '#' is not allowed; tags may hold letters, digits, "
+                "white space and _ . : / = + - @");
+  json many = fifty;
+  many.push_back(T("k50", ""));
+  ExpectInvalid(Post("/CreateSamplingRule", json{{"SamplingRule", rule2}, {"Tags", many}}),
+                "Tags: a resource may have at most 50 tags, got 51");
+  // A deleted rule has no tags to list.
+  ASSERT_EQ(Post("/DeleteSamplingRule", json{{"RuleName", "web"}}).status, 200);
+  HttpResponse gone = Post("/ListTagsForResource", json{{"ResourceARN", arn}});
+  EXPECT_EQ(gone.status, 404) << gone.body;
+  EXPECT_EQ(Json(gone)["ResourceName"], arn);
+  EXPECT_EQ(
+      Post("/TagResource", json{{"ResourceARN", arn}, {"Tags", json::array({T("a", "b")})}}).status,
+      404);
+}
+
 TEST_F(ConfigApiTest, UnknownArnsAreResourceNotFound) {
   const std::string arn = CreateGroup("web");
   for (const std::string& unknown :
        {std::string("arn:aws:xray:us-east-1:000000000000:group/web/WRONGID"),
         std::string("arn:aws:xray:us-east-1:000000000000:group/nope/ABC"),
-        std::string("arn:aws:xray:us-east-1:000000000000:sampling-rule/Default"),
+        std::string("arn:aws:xray:us-east-1:000000000000:sampling-rule/nope"),
         std::string("arn:aws:xray:eu-west-1:000000000000:group/web"), std::string("x")}) {
     for (const auto& [path, body] :
          {std::pair<std::string, json>{"/ListTagsForResource", {{"ResourceARN", unknown}}},

@@ -1,4 +1,4 @@
-// Tags, the encryption configuration, resource policies, the trace segment
+// Tags (on groups and sampling rules), the encryption configuration, resource policies, the trace segment
 // destination and the telemetry counters, through the real
 // @aws-sdk/client-xray (every operation and its errors, as the SDK
 // deserialises them) and Debian's `aws` CLI (the operations its model knows),
@@ -14,7 +14,7 @@ import {
   ListTagsForResourceCommand, GetEncryptionConfigCommand, PutEncryptionConfigCommand,
   PutResourcePolicyCommand, ListResourcePoliciesCommand, DeleteResourcePolicyCommand,
   GetTraceSegmentDestinationCommand, UpdateTraceSegmentDestinationCommand,
-  PutTelemetryRecordsCommand,
+  PutTelemetryRecordsCommand, CreateSamplingRuleCommand, DeleteSamplingRuleCommand,
 } from '@aws-sdk/client-xray';
 import { startServer } from './lib/server.mjs';
 import { xrayClient } from './lib/clients.mjs';
@@ -104,6 +104,34 @@ test('tag errors: ResourceNotFoundException, TooManyTagsException, InvalidReques
   // CreateGroup checks its Tags the same way.
   const create = await failure(new CreateGroupCommand({ GroupName: 'x', Tags: [{ Key: 'AWS:x', Value: '' }] }));
   assert.equal(create.name, 'InvalidRequestException');
+});
+
+test('tags on a sampling rule, its Tags at creation, and the Default rule', async () => {
+  const { SamplingRuleRecord } = await client.send(new CreateSamplingRuleCommand({
+    SamplingRule: {
+      RuleName: 'tagged-rule', ResourceARN: '*', Priority: 100, FixedRate: 0.1, ReservoirSize: 1,
+      ServiceName: '*', ServiceType: '*', Host: '*', HTTPMethod: '*', URLPath: '*', Version: 1,
+    },
+    Tags: [{ Key: 'owner', Value: 'sre' }],
+  }));
+  const ruleArn = SamplingRuleRecord.SamplingRule.RuleARN;
+  const list = async (arn) => (await client.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags;
+  assert.deepEqual(await list(ruleArn), [{ Key: 'owner', Value: 'sre' }]);
+  await client.send(new TagResourceCommand({ ResourceARN: ruleArn, Tags: [{ Key: 'tier', Value: 'gold' }] }));
+  await client.send(new UntagResourceCommand({ ResourceARN: ruleArn, TagKeys: ['owner'] }));
+  assert.deepEqual(await list(ruleArn), [{ Key: 'tier', Value: 'gold' }]);
+  const defaultArn = 'arn:aws:xray:us-east-1:000000000000:sampling-rule/Default';
+  await client.send(new TagResourceCommand({ ResourceARN: defaultArn, Tags: [{ Key: 'env', Value: 'prod' }] }));
+  assert.deepEqual(await list(defaultArn), [{ Key: 'env', Value: 'prod' }]);
+  const badTag = await failure(new CreateSamplingRuleCommand({
+    SamplingRule: { ...SamplingRuleRecord.SamplingRule, RuleName: 'other', RuleARN: undefined },
+    Tags: [{ Key: 'aws:x', Value: '' }],
+  }));
+  assert.equal(badTag.name, 'InvalidRequestException');
+  await client.send(new DeleteSamplingRuleCommand({ RuleName: 'tagged-rule' }));
+  const gone = await failure(new ListTagsForResourceCommand({ ResourceARN: ruleArn }));
+  assert.equal(gone.name, 'ResourceNotFoundException');
+  assert.equal(gone.ResourceName, ruleArn);
 });
 
 test('encryption: GetEncryptionConfig, PutEncryptionConfig NONE; KMS is refused', async () => {
