@@ -113,9 +113,12 @@ Status GroupRegistry::ValidateFilter(const std::optional<std::string>& expressio
   return Status::Ok();
 }
 
+std::string GroupRegistry::ArnPrefix() const {
+  return fmt::format("arn:aws:xray:{}:{}:group/", identity_.region, identity_.account_id);
+}
+
 Result<std::string> GroupRegistry::NameOfArn(std::string_view arn) const {
-  const std::string prefix =
-      fmt::format("arn:aws:xray:{}:{}:group/", identity_.region, identity_.account_id);
+  const std::string prefix = ArnPrefix();
   if (arn.substr(0, prefix.size()) != prefix) {
     return Status::NotFound(fmt::format("GroupARN: no group has the ARN '{}'", arn.substr(0, 400)));
   }
@@ -164,6 +167,7 @@ Result<Group> GroupRegistry::Create(Group group) {
         "InsightsConfiguration: NotificationsEnabled requires InsightsEnabled");
   }
   RG_RETURN_IF_ERROR(ValidateFilter(group.filter_expression));
+  RG_RETURN_IF_ERROR(CheckNewResourceTags(group.tags, "Tags"));
   std::lock_guard lock(mutate_mu_);
   Result<std::string> existing = store_.GetConfig(kGroupNamespace, group.name);
   if (existing.ok()) {
@@ -230,6 +234,24 @@ Status GroupRegistry::Delete(std::string_view name_or_arn, bool by_arn) {
     return Status::InvalidArgument("GroupName: the Default group cannot be deleted");
   }
   return store_.DeleteConfig(kGroupNamespace, group->name);
+}
+
+bool GroupRegistry::ClaimsArn(std::string_view arn) const { return arn.starts_with(ArnPrefix()); }
+
+Result<TagList> GroupRegistry::Tags(std::string_view arn) const {
+  Result<Group> group = Get(arn, /*by_arn=*/true);
+  if (!group.ok()) return group.status();
+  return std::move(group->tags);
+}
+
+Status GroupRegistry::EditTags(std::string_view arn, const TagEdit& edit) {
+  std::lock_guard lock(mutate_mu_);
+  Result<Group> group = Get(arn, /*by_arn=*/true);
+  if (!group.ok()) return group.status();
+  Result<TagList> tags = edit(std::move(group->tags));
+  if (!tags.ok()) return tags.status();
+  group->tags = std::move(*tags);
+  return Save(*group);
 }
 
 Result<std::string> GroupRegistry::GroupFilter(std::string_view name_or_arn, bool by_arn) const {

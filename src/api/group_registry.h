@@ -9,6 +9,8 @@
 //  - GroupARN is arn:aws:xray:<region>:<account>:group/<name>/<id> where id is
 //    26 random base32 characters chosen at creation (arn:…:group/Default for
 //    the default group). A group is found by name or by its exact ARN.
+//  - A group carries tags (tags.h), kept in its record; the registry is the
+//    TaggableResources for group ARNs (an exact ARN, Default's included).
 //  - Names are 1–32 characters of [A-Za-z0-9._-] (X-Ray's console rule; the
 //    API documents only the length). Filters are compiled with CompileFilter
 //    (with this registry resolving group.name / group.arn) before they are
@@ -31,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/tags.h"
 #include "common/status.h"
 #include "filter/bind.h"
 #include "store/store.h"
@@ -50,7 +53,7 @@ struct Group {
   std::string id;  // empty for the Default group
   std::optional<std::string> filter_expression;
   InsightsConfiguration insights;
-  std::vector<std::pair<std::string, std::string>> tags;  // key, value
+  TagList tags;
 };
 
 struct GroupIdentity {
@@ -58,7 +61,7 @@ struct GroupIdentity {
   std::string account_id = "000000000000";
 };
 
-class GroupRegistry final : public filter::GroupResolver {
+class GroupRegistry final : public filter::GroupResolver, public TaggableResources {
  public:
   explicit GroupRegistry(store::Store& store, GroupIdentity identity = {});
 
@@ -79,11 +82,17 @@ class GroupRegistry final : public filter::GroupResolver {
   // filter::GroupResolver: the group's expression ("" for Default).
   Result<std::string> GroupFilter(std::string_view name_or_arn, bool by_arn) const override;
 
+  // TaggableResources: arn:aws:xray:<region>:<account>:group/….
+  bool ClaimsArn(std::string_view arn) const override;
+  Result<TagList> Tags(std::string_view arn) const override;
+  Status EditTags(std::string_view arn, const TagEdit& edit) override;
+
   static Status ValidateName(std::string_view name);
 
  private:
   // The group name an ARN of this registry names, or NotFound.
   Result<std::string> NameOfArn(std::string_view arn) const;
+  std::string ArnPrefix() const;
   Result<Group> Load(std::string_view name) const;
   Status Save(const Group& group);
   Status ValidateFilter(const std::optional<std::string>& expression) const;

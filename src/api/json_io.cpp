@@ -244,6 +244,15 @@ HttpResponse InvalidRequest(std::string_view message) {
   return ErrorResponse(400, "InvalidRequestException", message);
 }
 
+HttpResponse ErrorWithMembers(int status, std::string_view type, std::string_view message,
+                              const nlohmann::json& members) {
+  HttpResponse response = ErrorResponse(status, type, message);
+  nlohmann::json body = {{"__type", type}, {"message", message}};
+  for (const auto& [key, value] : members.items()) body[key] = value;
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
+}
+
 Result<TimeRange> ReadTimeRange(const RequestBody& body) {
   Field<int64_t> start = body.EpochMicros("StartTime");
   if (!start.ok()) return start.status();

@@ -100,5 +100,9 @@ HttpResponse JsonResponse(const nlohmann::json& body);
 // ServiceUnavailableException, anything else → 500 InternalFailure.
 HttpResponse StatusResponse(const Status& status);
 HttpResponse InvalidRequest(std::string_view message);
+// X-Ray's error shape with members beyond the message (ResourceNotFound's and
+// TooManyTags' "ResourceName"), which the SDKs put on the exception.
+HttpResponse ErrorWithMembers(int status, std::string_view type, std::string_view message,
+                              const nlohmann::json& members);
 
 }  // namespace roentgen::api

@@ -3,8 +3,13 @@
 #include <memory>
 #include <utility>
 
+#include "api/account_settings.h"
 #include "api/group_registry.h"
+#include "api/resource_policies.h"
+#include "api/sampling_rule_tags.h"
+#include "api/tags.h"
 #include "api/xray_handlers.h"
+#include "common/clock.h"
 
 namespace roentgen::api {
 
@@ -14,13 +19,19 @@ void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& s
   RegisterPutApis(router, pipeline, metrics, api_limits);
   const GroupIdentity identity;
   auto groups = std::make_shared<GroupRegistry>(store, identity);
-  RegisterSamplingApis(router,
-                       std::make_shared<sampling::RuleRegistry>(
-                           store, clock, sampling::Identity{identity.region, identity.account_id}),
-                       clock);
+  auto rules = std::make_shared<sampling::RuleRegistry>(
+      store, clock, sampling::Identity{identity.region, identity.account_id});
+  RegisterSamplingApis(router, rules, clock);
   RegisterReadApis(router, store, groups, api_limits);
   RegisterAnalyticsApis(router, store, groups, api_limits);
+  // Each kind of taggable resource registers here (tags.h).
+  auto tags = std::make_shared<TagService>();
+  tags->Register(groups);
+  tags->Register(std::make_shared<SamplingRuleTags>(std::move(rules)));
+  RegisterTagApis(router, std::move(tags));
   RegisterGroupApis(router, std::move(groups));
+  RegisterAccountApis(router, std::make_shared<AccountSettings>(store),
+                      std::make_shared<ResourcePolicyRegistry>(store, clock));
 }
 
 void RegisterServiceMapApis(Router& router, store::Store& store, graph::RollupStore& rollups,

@@ -2,8 +2,11 @@
 // BatchGetTraces, GetTraceSummaries, the group APIs (CreateGroup, GetGroup,
 // GetGroups, UpdateGroup, DeleteGroup), the centralized sampling APIs
 // (CreateSamplingRule, UpdateSamplingRule, DeleteSamplingRule, GetSamplingRules,
-// GetSamplingTargets, GetSamplingStatisticSummaries) and, with RegisterServiceMapApis, the
-// service-map APIs. Field names, timestamps (epoch seconds as JSON numbers) and
+// GetSamplingTargets, GetSamplingStatisticSummaries), the tag APIs
+// (TagResource, UntagResource, ListTagsForResource), the account configuration
+// (Get/Put EncryptionConfig, Get/UpdateTraceSegmentDestination, Put/List/Delete
+// ResourcePolicy) and, with RegisterServiceMapApis, the service-map APIs.
+// Field names, timestamps (epoch seconds as JSON numbers) and
 // the error shape are exactly X-Ray's. RegisterXRayApi also registers Roentgen's
 // own extension TraceAnalytics (POST /roentgen/TraceAnalytics, docs/api.md
 // "Roentgen extensions"), which X-Ray does not have.

@@ -1,5 +1,6 @@
 // X-Ray's group APIs over a GroupRegistry (group_registry.h):
 //   CreateGroup  POST /CreateGroup  {GroupName, FilterExpression?, InsightsConfiguration?, Tags?}
+//                (Tags follow tags.h's rules, at most 50)
 //   GetGroup     POST /GetGroup     {GroupName | GroupARN}
 //   GetGroups    POST /Groups       {NextToken?}            → {Groups, NextToken?}
 //   UpdateGroup  POST /UpdateGroup  {GroupName | GroupARN, FilterExpression?,
@@ -18,6 +19,7 @@
 
 #include "api/group_registry.h"
 #include "api/json_io.h"
+#include "api/tags.h"
 #include "api/xray_handlers.h"
 
 namespace roentgen::api {
@@ -26,9 +28,6 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kGroupsPerPage = 100;
-constexpr size_t kMaxTags = 200;
-constexpr size_t kMaxTagKeyLength = 128;
-constexpr size_t kMaxTagValueLength = 256;
 constexpr size_t kMaxArnLength = 400;
 
 // NotFound is a bad request here, as in X-Ray.
@@ -90,38 +89,13 @@ Field<std::string> ParseFilter(const RequestBody& body) {
   return std::optional<std::string>(std::string(**filter));
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> ParseTags(const RequestBody& body) {
-  std::vector<std::pair<std::string, std::string>> tags;
+Result<TagList> ParseTags(const RequestBody& body) {
   Field<simdjson::dom::array> array = body.Array("Tags");
   if (!array.ok()) return array.status();
-  if (!array->has_value()) return tags;
-  if ((*array)->size() > kMaxTags) {
-    return Status::InvalidArgument(fmt::format("Tags: at most {} tags", kMaxTags));
-  }
-  size_t i = 0;
-  for (simdjson::dom::element e : **array) {
-    const std::string path = fmt::format("Tags[{}]", i++);
-    simdjson::dom::object tag;
-    if (e.get(tag) != simdjson::SUCCESS) {
-      return Status::InvalidArgument(fmt::format("{}: must be an object", path));
-    }
-    Field<std::string_view> key = GetString(tag, "Key", path + ".Key");
-    if (!key.ok()) return key.status();
-    Field<std::string_view> value = GetString(tag, "Value", path + ".Value");
-    if (!value.ok()) return value.status();
-    if (!key->has_value() || (*key)->empty() || (*key)->size() > kMaxTagKeyLength) {
-      return Status::InvalidArgument(
-          fmt::format("{}.Key: required, 1 to {} characters", path, kMaxTagKeyLength));
-    }
-    if ((*key)->substr(0, 4) == "aws:") {
-      return Status::InvalidArgument(fmt::format("{}.Key: the aws: prefix is reserved", path));
-    }
-    if (!value->has_value() || (*value)->size() > kMaxTagValueLength) {
-      return Status::InvalidArgument(
-          fmt::format("{}.Value: required, at most {} characters", path, kMaxTagValueLength));
-    }
-    tags.emplace_back(std::string(**key), std::string(**value));
-  }
+  if (!array->has_value()) return TagList();
+  Result<TagList> tags = ParseTagList(**array, "Tags");
+  if (!tags.ok()) return tags.status();
+  RG_RETURN_IF_ERROR(CheckNewResourceTags(*tags, "Tags"));
   return tags;
 }
 
@@ -135,7 +109,7 @@ void CreateGroup(GroupRegistry& registry, const HttpRequest& request, Responder 
   if (!filter.ok()) return respond(StatusResponse(filter.status()));
   Field<InsightsConfiguration> insights = ParseInsights(body);
   if (!insights.ok()) return respond(StatusResponse(insights.status()));
-  Result<std::vector<std::pair<std::string, std::string>>> tags = ParseTags(body);
+  Result<TagList> tags = ParseTags(body);
   if (!tags.ok()) return respond(StatusResponse(tags.status()));
   Group group;
   group.name = std::string(**name);

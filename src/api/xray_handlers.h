@@ -5,9 +5,12 @@
 
 #include <memory>
 
+#include "api/account_settings.h"
 #include "api/group_registry.h"
 #include "api/http.h"
 #include "api/limits.h"
+#include "api/resource_policies.h"
+#include "api/tags.h"
 #include "api/trace_retrieval.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -43,6 +46,17 @@ void RegisterGroupApis(Router& router, std::shared_ptr<GroupRegistry> groups);
 // (which must outlive the router).
 void RegisterSamplingApis(Router& router, std::shared_ptr<sampling::RuleRegistry> rules,
                           const Clock& clock);
+
+// xray_tags.cpp: TagResource, UntagResource, ListTagsForResource, for every
+// kind of resource registered with `tags`.
+void RegisterTagApis(Router& router, std::shared_ptr<TagService> tags);
+
+// xray_account.cpp: GetEncryptionConfig (POST /EncryptionConfig),
+// PutEncryptionConfig, GetTraceSegmentDestination,
+// UpdateTraceSegmentDestination, PutResourcePolicy, ListResourcePolicies,
+// DeleteResourcePolicy.
+void RegisterAccountApis(Router& router, std::shared_ptr<AccountSettings> settings,
+                         std::shared_ptr<ResourcePolicyRegistry> policies);
 
 // xray_graph.cpp: GetServiceGraph (POST /ServiceGraph), GetTraceGraph
 // (POST /TraceGraph), GetTimeSeriesServiceStatistics

@@ -11,9 +11,9 @@
 // (roentgen_limits_exceeded_total). A full ingest queue answers 429
 // ThrottledException (retryable), a store failure 500.
 //
-// PutTelemetryRecords: POST /TelemetryRecords — the shape is validated and the
-// daemon's counts are exported as metrics (roentgen_telemetry_records_total,
-// roentgen_daemon_segments_total{kind}); the response is 200 {}.
+// PutTelemetryRecords: POST /TelemetryRecords — the shape is validated (counts
+// are X-Ray's 32-bit integers) and the daemon's counts are summed per reporting
+// host into /metrics (telemetry_metrics.h); the response is 200 {}.
 #include <fmt/format.h>
 
 #include <array>
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "api/json_io.h"
+#include "api/telemetry_metrics.h"
 #include "api/xray_handlers.h"
 #include "xray/segment_parser.h"
 
@@ -30,6 +31,7 @@ namespace {
 
 constexpr size_t kMaxDocumentsPerPut = 1000;
 constexpr size_t kMaxTelemetryRecords = 1000;
+constexpr int64_t kMaxTelemetryCount = 2147483647;
 
 // `limits` is shared: the answer may come after the routes are gone (a drain).
 void PutTraceSegments(ingest::Pipeline& pipeline, std::shared_ptr<const ApiLimits> limits,
@@ -77,23 +79,21 @@ void PutTraceSegments(ingest::Pipeline& pipeline, std::shared_ptr<const ApiLimit
                   });
 }
 
-struct TelemetryMetrics {
-  explicit TelemetryMetrics(MetricsRegistry& r)
-      : records(r.GetCounter("roentgen_telemetry_records_total",
-                             "Telemetry records received from X-Ray daemons.")) {
-    constexpr std::array<const char*, 4> kKinds = {"received", "sent", "spillover", "rejected"};
-    for (size_t i = 0; i < kKinds.size(); ++i) {
-      segments[i] = &r.GetCounter("roentgen_daemon_segments_total",
-                                  "Segment counts reported by X-Ray daemons' telemetry.",
-                                  {{"kind", kKinds[i]}});
-    }
+// A record's count: a non-negative 32-bit integer, as X-Ray's model has it
+// (which also keeps a request's sums far from overflowing).
+Status AddCount(simdjson::dom::object object, const char* key, const std::string& path,
+                uint64_t& sum) {
+  const std::string field = fmt::format("{}.{}", path, key);
+  Field<int64_t> n = GetCount(object, key, field);
+  if (!n.ok()) return n.status();
+  if (n->value_or(0) > kMaxTelemetryCount) {
+    return Status::InvalidArgument(fmt::format("{}: at most {}", field, kMaxTelemetryCount));
   }
-  Counter& records;
-  std::array<Counter*, 4> segments{};
-};
+  sum += static_cast<uint64_t>(n->value_or(0));
+  return Status::Ok();
+}
 
-Status ValidateTelemetryRecord(simdjson::dom::element element, size_t index,
-                               std::array<int64_t, 4>& counts) {
+Status AddTelemetryRecord(simdjson::dom::element element, size_t index, TelemetryCounts& counts) {
   const std::string path = fmt::format("TelemetryRecords[{}]", index);
   simdjson::dom::object record;
   if (element.get(record) != simdjson::SUCCESS) {
@@ -106,31 +106,45 @@ Status ValidateTelemetryRecord(simdjson::dom::element element, size_t index,
                                                   "SegmentsSpilloverCount",
                                                   "SegmentsRejectedCount"};
   for (size_t i = 0; i < kCounts.size(); ++i) {
-    Field<int64_t> n = GetCount(record, kCounts[i], fmt::format("{}.{}", path, kCounts[i]));
-    if (!n.ok()) return n.status();
-    counts[i] += n->value_or(0);
+    RG_RETURN_IF_ERROR(AddCount(record, kCounts[i], path, counts.segments[i]));
   }
   const std::string errors_path = path + ".BackendConnectionErrors";
   Field<simdjson::dom::object> errors = GetObject(record, "BackendConnectionErrors", errors_path);
   if (!errors.ok()) return errors.status();
   if (errors->has_value()) {
-    for (const char* key : {"TimeoutCount", "ConnectionRefusedCount", "HTTPCode4XXCount",
-                            "HTTPCode5XXCount", "UnknownHostCount", "OtherCount"}) {
-      Field<int64_t> n = GetCount(**errors, key, fmt::format("{}.{}", errors_path, key));
-      if (!n.ok()) return n.status();
+    constexpr std::array<const char*, 6> kErrors = {"TimeoutCount",     "ConnectionRefusedCount",
+                                                    "HTTPCode4XXCount", "HTTPCode5XXCount",
+                                                    "UnknownHostCount", "OtherCount"};
+    for (size_t i = 0; i < kErrors.size(); ++i) {
+      RG_RETURN_IF_ERROR(AddCount(**errors, kErrors[i], errors_path, counts.errors[i]));
     }
   }
+  ++counts.records;
   return Status::Ok();
 }
 
-void PutTelemetryRecords(TelemetryMetrics& metrics, const ApiLimits& limits,
+// The request's EC2InstanceId, Hostname or ResourceARN (X-Ray's lengths).
+Result<std::string_view> ReporterField(const RequestBody& body, const char* key,
+                                       size_t max_length) {
+  Field<std::string_view> v = body.String(key);
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return std::string_view();
+  if ((*v)->size() > max_length) {
+    return Status::InvalidArgument(fmt::format("{}: at most {} characters", key, max_length));
+  }
+  return **v;
+}
+
+void PutTelemetryRecords(DaemonTelemetry& telemetry, const ApiLimits& limits,
                          const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
-  for (const char* key : {"EC2InstanceId", "Hostname", "ResourceARN"}) {
-    Field<std::string_view> v = body.String(key);
-    if (!v.ok()) return respond(StatusResponse(v.status()));
-  }
+  Result<std::string_view> instance = ReporterField(body, "EC2InstanceId", 20);
+  if (!instance.ok()) return respond(StatusResponse(instance.status()));
+  Result<std::string_view> hostname = ReporterField(body, "Hostname", 255);
+  if (!hostname.ok()) return respond(StatusResponse(hostname.status()));
+  Result<std::string_view> arn = ReporterField(body, "ResourceARN", 500);
+  if (!arn.ok()) return respond(StatusResponse(arn.status()));
   Field<simdjson::dom::array> records = body.Array("TelemetryRecords");
   if (!records.ok()) return respond(StatusResponse(records.status()));
   if (!records->has_value()) return respond(InvalidRequest("TelemetryRecords: required"));
@@ -139,17 +153,14 @@ void PutTelemetryRecords(TelemetryMetrics& metrics, const ApiLimits& limits,
         Limit::kTelemetryRecords, fmt::format("TelemetryRecords: at most {} records, got {}",
                                               kMaxTelemetryRecords, (*records)->size()))));
   }
-  std::array<int64_t, 4> counts{};
+  TelemetryCounts counts;
   size_t index = 0;
   for (simdjson::dom::element e : **records) {
-    if (Status s = ValidateTelemetryRecord(e, index++, counts); !s.ok()) {
+    if (Status s = AddTelemetryRecord(e, index++, counts); !s.ok()) {
       return respond(StatusResponse(s));
     }
   }
-  metrics.records.Inc(index);
-  for (size_t i = 0; i < counts.size(); ++i) {
-    metrics.segments[i]->Inc(static_cast<uint64_t>(counts[i]));
-  }
+  telemetry.Record(TelemetryHost(*hostname, *instance, *arn), counts);
   respond(JsonResponse(nlohmann::json::object()));
 }
 
@@ -161,7 +172,7 @@ void RegisterPutApis(Router& router, ingest::Pipeline& pipeline, MetricsRegistry
              [&pipeline, limits](const HttpRequest& request, Responder respond) {
                PutTraceSegments(pipeline, limits, request, std::move(respond));
              });
-  auto telemetry = std::make_shared<TelemetryMetrics>(metrics);
+  auto telemetry = std::make_shared<DaemonTelemetry>(metrics);
   router.Add("POST", "/TelemetryRecords",
              [telemetry, limits](const HttpRequest& request, Responder respond) {
                PutTelemetryRecords(*telemetry, *limits, request, std::move(respond));

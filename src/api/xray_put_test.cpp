@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "api/telemetry_metrics.h"
 #include "api/testing/api_fixture.h"
 #include "ingest/testing/segments.h"
 
@@ -144,11 +145,52 @@ TEST_F(PutTest, TelemetryRecordsAreValidatedAndCounted) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "{}");
   EXPECT_EQ(metrics_.GetCounter("roentgen_telemetry_records_total", "").Value(), 2u);
-  EXPECT_EQ(metrics_.GetCounter("roentgen_daemon_segments_total", "", {{"kind", "sent"}}).Value(),
-            10u);
-  EXPECT_EQ(
-      metrics_.GetCounter("roentgen_daemon_segments_total", "", {{"kind", "rejected"}}).Value(),
-      1u);
+  // Summed per host, labelled with the Hostname (before the EC2InstanceId).
+  const auto count = [&](const char* family, const char* host, const char* kind) {
+    return metrics_.GetCounter(family, "", {{"host", host}, {"kind", kind}}).Value();
+  };
+  EXPECT_EQ(count("roentgen_daemon_segments_total", "host", "received"), 10u);
+  EXPECT_EQ(count("roentgen_daemon_segments_total", "host", "sent"), 10u);
+  EXPECT_EQ(count("roentgen_daemon_segments_total", "host", "rejected"), 1u);
+  EXPECT_EQ(count("roentgen_daemon_segments_total", "host", "spillover"), 0u);
+  EXPECT_EQ(count("roentgen_daemon_backend_connection_errors_total", "host", "http_5xx"), 2u);
+  EXPECT_EQ(count("roentgen_daemon_backend_connection_errors_total", "host", "timeout"), 0u);
+
+  // No Hostname: the EC2InstanceId, then the ResourceARN, then "(unknown)".
+  const json errors = {{"Timestamp", 1700000002},
+                       {"SegmentsSpilloverCount", 4},
+                       {"BackendConnectionErrors",
+                        {{"TimeoutCount", 1},
+                         {"ConnectionRefusedCount", 2},
+                         {"HTTPCode4XXCount", 3},
+                         {"HTTPCode5XXCount", 4},
+                         {"UnknownHostCount", 5},
+                         {"OtherCount", 6}}}};
+  ASSERT_EQ(Post("/TelemetryRecords",
+                 json{{"TelemetryRecords", {errors, errors}}, {"EC2InstanceId", "i-0123"}})
+                .status,
+            200);
+  EXPECT_EQ(count("roentgen_daemon_segments_total", "i-0123", "spillover"), 8u);
+  const char* kKinds[] = {"timeout",  "connection_refused", "http_4xx",
+                          "http_5xx", "unknown_host",       "other"};
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(count("roentgen_daemon_backend_connection_errors_total", "i-0123", kKinds[i]),
+              2u * (i + 1))
+        << kKinds[i];
+  }
+  ASSERT_EQ(Post("/TelemetryRecords", json{{"TelemetryRecords", {errors}},
+                                           {"ResourceARN", "arn:aws:ecs:task/1"},
+                                           {"Hostname", ""}})
+                .status,
+            200);
+  EXPECT_EQ(count("roentgen_daemon_segments_total", "arn:aws:ecs:task/1", "spillover"), 4u);
+  ASSERT_EQ(Post("/TelemetryRecords", json{{"TelemetryRecords", {errors}}}).status, 200);
+  EXPECT_EQ(count("roentgen_daemon_segments_total", "(unknown)", "spillover"), 4u);
+  EXPECT_EQ(metrics_.GetCounter("roentgen_telemetry_records_total", "").Value(), 6u);
+  const std::string text = metrics_.RenderText();
+  EXPECT_NE(text.find("roentgen_daemon_segments_total{host=\"i-0123\",kind=\"spillover\"} 8"),
+            std::string::npos)
+      << text;
 
   ExpectInvalid(Post("/TelemetryRecords", json::object()), "TelemetryRecords: required");
   ExpectInvalid(Post("/TelemetryRecords", json{{"TelemetryRecords", {json::object()}}}),
@@ -164,6 +206,48 @@ TEST_F(PutTest, TelemetryRecordsAreValidatedAndCounted) {
   ExpectInvalid(
       Post("/TelemetryRecords", json{{"TelemetryRecords", json::array()}, {"Hostname", 3}}),
       "Hostname: must be a string, got a number");
+  ExpectInvalid(Post("/TelemetryRecords", json{{"TelemetryRecords", json::array()},
+                                               {"Hostname", std::string(256, 'h')}}),
+                "Hostname: at most 255 characters");
+  ExpectInvalid(Post("/TelemetryRecords", json{{"TelemetryRecords", json::array()},
+                                               {"EC2InstanceId", std::string(21, 'i')}}),
+                "EC2InstanceId: at most 20 characters");
+  ExpectInvalid(
+      Post("/TelemetryRecords",
+           json{{"TelemetryRecords", {{{"Timestamp", 1}, {"SegmentsSentCount", 2147483648}}}}}),
+      "TelemetryRecords[0].SegmentsSentCount: at most 2147483647");
+}
+
+TEST(DaemonTelemetryTest, HostsPastTheLimitShareTheOtherLabel) {
+  MetricsRegistry metrics;
+  DaemonTelemetry telemetry(metrics, /*max_hosts=*/2);
+  TelemetryCounts counts;
+  counts.records = 3;
+  counts.segments = {5, 4, 0, 1};
+  counts.errors = {0, 0, 0, 0, 0, 7};
+  telemetry.Record("a", counts);
+  telemetry.Record("b", counts);
+  telemetry.Record("c", counts);  // past the limit: under "(other)"
+  telemetry.Record("d", counts);
+  telemetry.Record("a", counts);  // known hosts keep their label
+  const auto sent = [&](const char* host) {
+    return metrics
+        .GetCounter("roentgen_daemon_segments_total", "", {{"host", host}, {"kind", "sent"}})
+        .Value();
+  };
+  EXPECT_EQ(sent("a"), 8u);
+  EXPECT_EQ(sent("b"), 4u);
+  EXPECT_EQ(sent("(other)"), 8u);
+  EXPECT_EQ(metrics.GetCounter("roentgen_telemetry_hosts_overflow_total", "").Value(), 6u);
+  EXPECT_EQ(metrics.GetCounter("roentgen_telemetry_records_total", "").Value(), 15u);
+  EXPECT_EQ(metrics
+                .GetCounter("roentgen_daemon_backend_connection_errors_total", "",
+                            {{"host", "(other)"}, {"kind", "other"}})
+                .Value(),
+            14u);
+  const std::string text = metrics.RenderText();
+  EXPECT_EQ(text.find("host=\"c\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("host=\"d\""), std::string::npos) << text;
 }
 
 }  // namespace

@@ -123,6 +123,43 @@ TEST_F(XRayRocksDbTest, WrittenTracesSurviveReopenAndKeepGrowing) {
   EXPECT_EQ(summary["ResponseTime"], 3.0);
 }
 
+// Tags, the encryption configuration, the segment destination and resource
+// policies are kept in the store's config space: a restart finds them.
+TEST_F(XRayRocksDbTest, ConfigurationSurvivesReopen) {
+  const std::string policy =
+      R"({"Statement":{"Effect":"Allow","Principal":"*","Action":"xray:*","Resource":"*"}})";
+  std::string arn;
+  {
+    Server server(dir_);
+    arn = server.Post("/CreateGroup",
+                      {{"GroupName", "web"},
+                       {"Tags", {{{"Key", "team"}, {"Value", "web"}}}}})["Group"]["GroupARN"];
+    server.Post("/TagResource",
+                {{"ResourceARN", arn}, {"Tags", {{{"Key", "Équipe"}, {"Value", "ops"}}}}});
+    server.Post("/PutEncryptionConfig", {{"Type", "NONE"}});
+    server.Post("/UpdateTraceSegmentDestination", {{"Destination", "XRay"}});
+    server.Post("/PutResourcePolicy", {{"PolicyName", "all"}, {"PolicyDocument", policy}});
+  }
+  Server server(dir_);
+  EXPECT_EQ(server.Post("/ListTagsForResource", {{"ResourceARN", arn}})["Tags"],
+            (json{{{"Key", "team"}, {"Value", "web"}}, {{"Key", "Équipe"}, {"Value", "ops"}}}));
+  EXPECT_EQ(server.Post("/EncryptionConfig", json::object()),
+            (json{{"EncryptionConfig", {{"Status", "ACTIVE"}, {"Type", "NONE"}}}}));
+  EXPECT_EQ(server.Post("/GetTraceSegmentDestination", json::object()),
+            (json{{"Destination", "XRay"}, {"Status", "ACTIVE"}}));
+  const json policies = server.Post("/ListResourcePolicies", json::object())["ResourcePolicies"];
+  ASSERT_EQ(policies.size(), 1u);
+  EXPECT_EQ(policies[0]["PolicyName"], "all");
+  EXPECT_EQ(policies[0]["PolicyDocument"], policy);
+  EXPECT_EQ(policies[0]["PolicyRevisionId"], "1");
+  // The revisions go on from where they were.
+  EXPECT_EQ(server.Post("/PutResourcePolicy",
+                        {{"PolicyName", "all"},
+                         {"PolicyDocument", policy},
+                         {"PolicyRevisionId", "1"}})["ResourcePolicy"]["PolicyRevisionId"],
+            "2");
+}
+
 TEST_F(XRayRocksDbTest, PagingOverRocksDbReturnsEveryTraceOnce) {
   Server server(dir_);
   std::vector<std::string> docs;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "api/json_io.h"
+#include "api/tags.h"
 #include "api/xray_handlers.h"
 #include "sampling/rule_registry.h"
 #include "sampling/statistics_windows.h"
@@ -234,24 +235,15 @@ Result<sampling::RuleUpdate> ReadUpdate(simdjson::dom::object o) {
   return u;
 }
 
+// X-Ray's tag rules (tags.h), as for every taggable resource.
 Result<sampling::Tags> ReadTags(const RequestBody& body) {
-  sampling::Tags tags;
   Field<simdjson::dom::array> array = body.Array("Tags");
   if (!array.ok()) return array.status();
-  if (!array->has_value()) return tags;
-  size_t i = 0;
-  for (simdjson::dom::element e : **array) {
-    const std::string path = fmt::format("Tags[{}]", i++);
-    simdjson::dom::object tag;
-    if (e.get(tag) != simdjson::SUCCESS) {
-      return Status::InvalidArgument(fmt::format("{}: must be an object", path));
-    }
-    std::optional<std::string> key, value;
-    RG_RETURN_IF_ERROR(ReadString(tag, path, "Key", true, key));
-    RG_RETURN_IF_ERROR(ReadString(tag, path, "Value", true, value));
-    tags.emplace_back(std::move(*key), std::move(*value));
-  }
-  return tags;
+  if (!array->has_value()) return sampling::Tags();
+  Result<TagList> tags = ParseTagList(**array, "Tags");
+  if (!tags.ok()) return tags.status();
+  RG_RETURN_IF_ERROR(CheckNewResourceTags(*tags, "Tags"));
+  return std::move(*tags);
 }
 
 json RecordJson(const RuleRegistry& registry, const RuleRecord& record) {

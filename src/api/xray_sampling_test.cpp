@@ -102,7 +102,7 @@ TEST_F(SamplingApiTest, ValidationErrorsNameTheField) {
                 "rule by one of them");
   ExpectInvalid(Call("/CreateSamplingRule", {{"SamplingRule", Rule("web", 10, 0.5, 3)},
                                              {"Tags", {{{"Key", "aws:x"}, {"Value", "1"}}}}}),
-                "Tags[0].Key: the aws: prefix is reserved for AWS");
+                "Tags[0].Key: the aws: prefix is reserved");
   ExpectInvalid(Call("/CreateSamplingRule", json::object()), "SamplingRule: required");
   Ok("/CreateSamplingRule", {{"SamplingRule", Rule("web", 10, 0.5, 3)}});
   ExpectInvalid(Call("/CreateSamplingRule", {{"SamplingRule", Rule("web", 11, 0.5, 3)}}),

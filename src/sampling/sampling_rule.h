@@ -104,7 +104,9 @@ Status ValidateRuleName(std::string_view name, std::string_view path);
 // A user rule (not Default); `path` prefixes field names in messages
 // ("SamplingRule", "SamplingRuleUpdate").
 Status ValidateRule(const SamplingRule& rule, std::string_view path);
-// At most kMaxTags, keys 1–128 without the reserved "aws:" prefix, values ≤ 256.
+// At most kMaxTags, keys 1–128 characters (code points) without the reserved
+// "aws:" prefix in any case, values ≤ 256 characters. The API checks the
+// rest of X-Ray's tag rules (api/tags.h) before a rule's tags get here.
 Status ValidateTags(const Tags& tags, std::string_view path);
 
 // `rule` with `update` applied and validated. For Default only FixedRate,
