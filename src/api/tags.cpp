@@ -205,13 +205,14 @@ Status TagService::Tag(std::string_view arn, const TagList& tags) {
   Result<TaggableResources*> kind = KindOf(arn);
   if (!kind.ok()) return kind.status();
   return (*kind)->EditTags(arn, [&](TagList current) -> Result<TagList> {
-    for (const auto& [key, value] : tags) {
+    // Not a structured binding: clang 14 cannot capture one in the lambda.
+    for (const auto& added : tags) {
       auto it = std::find_if(current.begin(), current.end(),
-                             [&](const auto& tag) { return tag.first == key; });
+                             [&](const auto& tag) { return tag.first == added.first; });
       if (it != current.end()) {
-        it->second = value;
+        it->second = added.second;
       } else {
-        current.emplace_back(key, value);
+        current.push_back(added);
       }
     }
     if (current.size() > kMaxTagsPerResource) {
