@@ -113,7 +113,11 @@ test('the OTEL form is OpenTelemetry spans that an OTLP/HTTP receiver takes as t
     const otherClient = xrayClient(other.endpoint);
     const copy = await eventually(async () => {
       const b = await otherClient.send(new BatchGetTracesCommand({ TraceIds: [t.traceId] }));
-      return b.Traces.length === 1 && b.Traces[0].Segments.length === 2 ? b.Traces[0] : undefined;
+      // Each span is acknowledged once durable and indexed a moment later,
+      // so wait until the function's span has joined the API's segment too.
+      const done = b.Traces.length === 1 && b.Traces[0].Segments.length === 2
+        && b.Traces[0].Segments.some((s) => (JSON.parse(s.Document).subsegments ?? []).some((x) => x.id === t.dynamoId));
+      return done ? b.Traces[0] : undefined;
     });
     const docs = copy.Segments.map((s) => JSON.parse(s.Document));
     const api = docs.find((d) => d.id === t.api.id);
