@@ -29,9 +29,11 @@ if ((with_tests)); then
   # chromium: the console's browser tests drive it (playwright-core);
   # openssl: the HTTPS tests make their certificates with its command;
   # curl and systemd (systemd-analyze, which checks the unit file without a
-  # running systemd): the install test (tests/install/install_test.sh).
+  # running systemd): the install test (tests/install/install_test.sh);
+  # libsqlite3-dev: the notes example's function (examples/notes/), built
+  # with the tests.
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev libbrotli-dev chromium awscli openssl
-    curl systemd)
+    curl systemd libsqlite3-dev)
 fi
 if ((with_fuzz)); then
   # The fuzz targets (scripts/fuzz.sh): Debian's clang and its libFuzzer and
