@@ -37,6 +37,7 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kFunctionName = "notes-function";
+constexpr long long kMaxNotes = 1000;
 constexpr const char* kFunctionArn = "arn:aws:lambda:us-east-1:000000000000:function:notes-function";
 
 std::string Env(const char* name, const char* fallback = "") {
@@ -152,7 +153,7 @@ std::string Now() {
   return buf;
 }
 
-// The resolvers' work: one SQL statement each, except signIn's two.
+// The resolvers' work: signIn and addNote run two statements, signOut one.
 json Handle(xr::Recorder& recorder, Db& db, const json& event, const xr::Entity& fn) {
   std::string field = event.value("info", json::object()).value("fieldName", "");
   fn.AddAnnotation("field", field);
@@ -172,6 +173,12 @@ json Handle(xr::Recorder& recorder, Db& db, const json& event, const xr::Entity&
     std::string email = Arg(event, "email");
     std::string text = Arg(event, "text");
     fn.AddAnnotation("email", email);
+    auto count = db.Run(recorder, "SELECT count(*) FROM notes WHERE email = ?", {email});
+    if (std::stoll(count.at(0).at(0)) >= kMaxNotes) {
+      throw BadRequest("at most " + std::to_string(kMaxNotes) + " notes a user");
+    }
+    // The example's way to see a failure end to end: the function breaks
+    // after its first datastore call, as a bug would.
     if (text == "boom") throw std::runtime_error("the note said boom");
     auto rows = db.Run(recorder,
                        "INSERT INTO notes(email, text, created_at) VALUES (?, ?, ?) "
