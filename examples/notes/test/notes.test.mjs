@@ -11,13 +11,15 @@
 //
 //   cd examples/notes && npm ci && node --test test/
 // ROENTGEN_BIN and NOTES_FUNCTION name the binaries (default: build/…);
-// CHROMIUM_BIN the browser (/usr/bin/chromium).
+// CHROMIUM_BIN the browser (/usr/bin/chromium); ROENTGEN_SCREENSHOTS=DIR
+// saves the screenshots of the tutorial (examples/notes/README.md) there.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
@@ -37,6 +39,13 @@ const problems = [];
 const acted = { 'alice@example.com': [], 'bob@example.com': [] }; // trace ids per action, in order
 let boomTrace;
 const started = Date.now();
+
+async function screenshot(page, name) {
+  const dir = process.env.ROENTGEN_SCREENSHOTS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`) });
+}
 
 async function freePort() {
   const s = net.createServer();
@@ -122,6 +131,7 @@ async function session(email, notes) {
       await act(page, email, () => page.getByRole('button', { name: 'Add note' }).click(), 'Note added.');
       await page.getByRole('list', { name: 'Your notes' }).getByText(text, { exact: true }).waitFor();
     }
+    if (email === 'alice@example.com' && text === 'call bob') await screenshot(page, 'notes-app');
   }
   await act(page, email, () => page.getByRole('button', { name: 'Sign out' }).click(), 'Signed out.');
   await page.getByLabel('Email', { exact: true }).waitFor();
@@ -233,6 +243,12 @@ test('the console lists exactly alice\'s traces for the filter', async () => {
   await page.getByTestId('trace-count').filter({ hasText: `${expected.length} traces` }).waitFor();
   const listed = await page.locator('[data-trace-id]').evaluateAll((els) => [...new Set(els.map((e) => e.dataset.traceId))].sort());
   assert.deepEqual(listed, expected);
+  await screenshot(page, 'notes-traces');
+  // The boom's trace: the page, the API, both Lambda segments, the datastore.
+  await page.goto(`${urls.console}#/trace/${boomTrace}`);
+  await page.getByRole('row', { name: /^Web-Application/ }).first().waitFor();
+  await page.getByRole('row', { name: /^notes\.sqlite/ }).first().waitFor();
+  await screenshot(page, 'notes-trace');
   await page.close();
   assert.deepEqual(problems, []);
 });
@@ -297,6 +313,7 @@ test('the service map: client → web app → API → Lambda → function → da
   const cell = async (label) => Number((await panel.getByRole('row', { name: new RegExp(`^${label}`) }).getByRole('cell').first().textContent()).replace(/,/g, ''));
   assert.equal(await cell('Faults'), 1);
   assert.equal(await cell('OK'), actions - 1);
+  await screenshot(page, 'notes-map');
   await page.close();
   assert.deepEqual(problems, []);
 });
