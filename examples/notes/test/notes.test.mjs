@@ -61,6 +61,7 @@ async function startDemo() {
   const env = { ...process.env, ROENTGEN_BIN, NOTES_FUNCTION, ROENTGEN_PORT: String(await freePort()),
     API_PORT: String(await freePort()), WEB_PORT: String(await freePort()) };
   const child = spawn('bash', [`${repo}scripts/demo.sh`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const api = `http://127.0.0.1:${env.API_PORT}/healthz`;
   let out = '';
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
@@ -72,7 +73,7 @@ async function startDemo() {
       const m = out.match(/^console: (\S+)\napp: (\S+)\nkeys: (\S+) (\S+)\n/);
       if (m) {
         clearTimeout(timer);
-        resolve({ console: m[1], app: m[2], keyId: m[3], secret: m[4] });
+        resolve({ console: m[1], app: m[2], keyId: m[3], secret: m[4], api });
       }
     });
   });
@@ -323,8 +324,17 @@ test('SIGTERM stops demo.sh and everything it started', async () => {
   demo.child.kill('SIGTERM');
   const { code } = await exited;
   assert.equal(code, 143);
-  for (const url of [urls.console, urls.app]) {
+  for (const url of [urls.console, urls.app, urls.api]) {
     await assert.rejects(fetch(url), 'nothing answers any more');
   }
   demo = undefined;
+});
+
+test('Ctrl-C (SIGINT) stops demo.sh and everything it started', async () => {
+  const other = await startDemo();
+  assert.equal((await fetch(other.lines.app)).status, 200);
+  const exited = new Promise((resolve) => other.child.on('exit', (code) => resolve(code)));
+  other.child.kill('SIGINT');
+  assert.equal(await exited, 130);
+  for (const url of [other.lines.console, other.lines.app, other.lines.api]) await assert.rejects(fetch(url));
 });
