@@ -32,15 +32,20 @@ fn=${NOTES_FUNCTION:-$build/examples/notes/function/notes_function}
 targets=()
 [[ -x $bin ]] || targets+=(roentgen)
 [[ -x $fn ]] || targets+=(notes_function)
+need_npm=0
+[[ -f sdk/browser/dist/xray.js && -d examples/notes/node_modules ]] || need_npm=1
+if ((${#targets[@]} || need_npm)); then
+  scripts/install-deps.sh >&2
+fi
 if ((${#targets[@]})); then
   [[ -z ${ROENTGEN_BIN:-} || -x $bin ]] || { log "ROENTGEN_BIN=$bin is not executable"; exit 1; }
   [[ -z ${NOTES_FUNCTION:-} || -x $fn ]] || { log "NOTES_FUNCTION=$fn is not executable"; exit 1; }
-  log "building ${targets[*]} in $build (scripts/install-deps.sh --with-tests installs what it needs)"
+  log "building ${targets[*]} in $build"
   generator=()
-  [[ -f $build/CMakeCache.txt ]] || generator=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROENTGEN_BUILD_BENCH=OFF)
-  # The function is built with the tests (ROENTGEN_BUILD_TESTS, on by default).
-  cmake -S . -B "$build" "${generator[@]}" -DROENTGEN_BUILD_TESTS=ON >/dev/null
-  cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+  [[ -f $build/CMakeCache.txt ]] ||
+    generator=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROENTGEN_BUILD_TESTS=OFF -DROENTGEN_BUILD_BENCH=OFF)
+  cmake -S . -B "$build" "${generator[@]}" -DROENTGEN_BUILD_EXAMPLES=ON >/dev/null
+  cmake --build "$build" -j "$jobs" --target "${targets[@]}" >&2
 fi
 if [[ ! -f sdk/browser/dist/xray.js ]]; then
   log "building the browser SDK (sdk/browser)"

@@ -57,16 +57,28 @@ export const schema = buildSchema(`
 // Runs the function once, as Lambda invokes it: the trace header in
 // _X_AMZN_TRACE_ID, the event on stdin, the answer (or the function's error)
 // on stdout.
+// A function that runs longer than TIMEOUT_MS is killed, as Lambda does.
+const TIMEOUT_MS = Number(env('NOTES_FUNCTION_TIMEOUT_MS', '10000'));
 function invoke(event, traceHeader) {
   return new Promise((resolve, reject) => {
     const child = spawn(FUNCTION, [], {
       stdio: ['pipe', 'pipe', 'inherit'],
       env: { ...process.env, _X_AMZN_TRACE_ID: traceHeader, AWS_REQUEST_ID: randomUUID() },
     });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, TIMEOUT_MS);
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
-    child.on('error', reject);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) return reject(new Error(`Task timed out after ${(TIMEOUT_MS / 1000).toFixed(2)} seconds`));
       if (code !== 0) return reject(new Error(`the function exited with status ${code}`));
       try {
         resolve(JSON.parse(out));

@@ -70,7 +70,7 @@ async function startDemo() {
     child.on('exit', (code) => reject(new Error(`demo.sh exited (${code}):\n${err}`)));
     child.stdout.setEncoding('utf8').on('data', (d) => {
       out += d;
-      const m = out.match(/^console: (\S+)\napp: (\S+)\nkeys: (\S+) (\S+)\n/);
+      const m = out.match(/^console: (\S+)\napp: (\S+)\nkeys: (\S+) (\S+)\n/); // nothing else on stdout
       if (m) {
         clearTimeout(timer);
         resolve({ console: m[1], app: m[2], keyId: m[3], secret: m[4], api });
