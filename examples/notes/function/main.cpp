@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -64,8 +65,6 @@ class Db {
   ~Db() { sqlite3_close(db_); }
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
-
-  const std::string& path() const { return path_; }
 
   // Runs one statement with text parameters in a remote subsegment of the
   // current entity, with the sql block X-Ray shows for database calls.
