@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed's scenario in one command (examples/notes/README.md): Roentgen
+# The seed's scenario in one command (docs/tutorial.md): Roentgen
 # with keys, the notes page (browser SDK), the notes API (GraphQL, in the
 # AppSync role) and the notes function (C++, in the Lambda role, SQLite), all
 # on loopback. Builds what is missing first. Prints

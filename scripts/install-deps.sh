@@ -63,7 +63,7 @@ if ((with_tests)); then
   # The compatibility and browser tests' npm packages, the browser SDK's
   # build tools and the OpenTelemetry web recipe's packages, exactly as pinned
   # in their lockfiles.
-  for dir in tests/compat tests/e2e sdk/browser examples/otel-web; do
+  for dir in tests/compat tests/e2e sdk/browser examples/otel-web examples/notes; do
     if [[ ! -d $dir/node_modules ]] || [[ $dir/package-lock.json -nt $dir/node_modules ]]; then
       (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     fi

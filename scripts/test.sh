@@ -3,8 +3,8 @@
 # and integration tests (CTest), the console's unit tests, the compatibility
 # tests with the real AWS clients, the console in real Chromium and the
 # browser SDK (built, then tested under node and in real Chromium against the
-# server) and the OpenTelemetry web recipe in real Chromium (node's test
-# runner). Prints the counts of tests run.
+# server), the OpenTelemetry web recipe and the notes example (the seed's
+# scenario end to end) in real Chromium (node's test runner). Prints the counts of tests run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -27,4 +27,8 @@ ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 sdk/
 step "OpenTelemetry web recipe"
 node examples/otel-web/build.mjs
 ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 examples/otel-web/test/
+step "notes example (the seed's scenario) in Chromium"
+ROENTGEN_BIN="$PWD/build/src/cli/roentgen" \
+  NOTES_FUNCTION="$PWD/build/examples/notes/function/notes_function" \
+  node --test --test-concurrency=1 examples/notes/test/
 step done

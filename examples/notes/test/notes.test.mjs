@@ -12,7 +12,7 @@
 //   cd examples/notes && npm ci && node --test test/
 // ROENTGEN_BIN and NOTES_FUNCTION name the binaries (default: build/…);
 // CHROMIUM_BIN the browser (/usr/bin/chromium); ROENTGEN_SCREENSHOTS=DIR
-// saves the screenshots of the tutorial (examples/notes/README.md) there.
+// saves the screenshots of the tutorial (docs/tutorial.md) there.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
