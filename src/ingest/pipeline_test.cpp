@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "ingest/testing/fake_store.h"
 #include "ingest/testing/segments.h"
@@ -239,6 +240,37 @@ TEST_F(PipelineTest, SpooledDatagramsAreAnsweredOnceEveryDocumentIsStored) {
                   [&](SpoolBatch o) { late.set_value(o); });
   EXPECT_EQ(late.get_future().get(), SpoolBatch::kNotTaken);
   EXPECT_EQ(store_.document_count(), 40u);
+}
+
+// A spool's checkpoint may pass a batch only once the store has made it
+// durable, which an engine committing in the background does after Write.
+TEST_F(PipelineTest, SpooledBatchesAreDoneOnlyOnceDurable) {
+  store_.HoldDurability(true);
+  Pipeline p(PipelineConfig{}, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  std::vector<std::string> datagrams;
+  for (uint64_t i = 1; i <= 10; ++i) {
+    datagrams.push_back(Datagram(SegmentJson(TraceIdText(i), SegmentIdText(i), 1.0, 2.0)));
+  }
+  std::vector<std::string_view> views(datagrams.begin(), datagrams.end());
+  std::promise<SpoolBatch> answered;
+  auto answer = answered.get_future();
+  p.SubmitSpooled(views, Pipeline::SpooledRecord::kDaemonDatagram,
+                  [&](SpoolBatch outcome) { answered.set_value(outcome); });
+  for (int i = 0; i < 500 && store_.document_count() < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(store_.document_count(), 10u) << "stored and visible";
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
+      << "done before durable";
+  // The last write may still be between applying and holding its callback.
+  for (int i = 0; i < 500 && answer.wait_for(std::chrono::milliseconds(10)) !=
+                                 std::future_status::ready;
+       ++i) {
+    store_.ReleaseDurable();
+  }
+  EXPECT_EQ(answer.get(), SpoolBatch::kDone);
+  p.Stop();
 }
 
 TEST_F(PipelineTest, SpooledDocumentsAreCountedAsHttpAndStored) {

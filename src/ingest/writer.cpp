@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <unordered_map>
 #include <utility>
@@ -175,8 +176,37 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     write.new_traces.push_back(t.trace->revision == 0);
   }
 
+  // The documents of traces that loaded are settled once the write is
+  // durable (inside Write for an engine durable on return, later for one that
+  // commits in the background: store.h) and the rollups have it, so that a
+  // spool moves its checkpoint, and PutTraceSegments answers, only then and
+  // the answer is visible in the next service map. Two gates: whichever of
+  // on_durable and the end of this batch's work comes last settles.
+  struct DurableSettle {
+    std::vector<std::pair<std::shared_ptr<SubmitTicket>, size_t>> tickets;
+    std::atomic<int> gates{2};
+    void Pass() {
+      if (gates.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+      for (auto& [ticket, n] : tickets) ticket->Settle(n, Status::Ok());
+    }
+  };
+  const bool writing = !write.documents.empty();
+  std::shared_ptr<DurableSettle> settle;
+  if (writing) {
+    settle = std::make_shared<DurableSettle>();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!batch[i].ticket || !touched[trace_of_item[i]].load_status.ok()) continue;
+      if (!settle->tickets.empty() && settle->tickets.back().first == batch[i].ticket) {
+        ++settle->tickets.back().second;  // a request's documents are mostly adjacent
+      } else {
+        settle->tickets.emplace_back(batch[i].ticket, 1);
+      }
+    }
+    write.on_durable = [settle] { settle->Pass(); };
+  }
+
   Status status;
-  if (!write.documents.empty()) {
+  if (writing) {
     const auto start = std::chrono::steady_clock::now();
     status = store_.Write(write);
     metrics_.commit_seconds.Observe(
@@ -214,8 +244,11 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
       }
       continue;
     }
+    // Settled through `settle` instead: a stored document of a batch written.
+    if (writing && item_status.ok()) continue;
     item.ticket->Settle(1, item_status);
   }
+  if (settle && status.ok()) settle->Pass();
   for (TouchedTrace& t : touched) {
     if (t.trace == nullptr || t.dirty.empty()) continue;
     if (status.ok()) {

@@ -188,6 +188,48 @@ TEST_F(WriterTest, TicketCompletesAfterItsLastDocumentIsDurable) {
   EXPECT_EQ(stored_at_callback, 2u);
 }
 
+// An engine that makes writes durable after Write returns (the block engine):
+// the documents are visible at once, the ticket completes when they are durable.
+TEST_F(WriterTest, TicketWaitsForAWriteMadeDurableLater) {
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
+  store_.HoldDurability(true);
+  auto ticket = std::make_shared<SubmitTicket>();
+  int calls = 0;
+  Status got = Status::Internal("not called");
+  ticket->remaining = 3;
+  ticket->outcomes.resize(3);
+  ticket->done = [&](Status s, std::vector<DocumentOutcome>) {
+    ++calls;
+    got = s;
+  };
+  std::vector<WriteItem> b1;
+  b1.push_back(Item(SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0), ticket));
+  b1.push_back(Item(SegmentJson(TraceIdText(2), SegmentIdText(2), 1.0, 2.0), ticket));
+  ASSERT_TRUE(writer.ProcessBatch(b1).ok());
+  std::vector<WriteItem> b2;
+  b2.push_back(Item(SegmentJson(TraceIdText(3), SegmentIdText(3), 1.0, 2.0), ticket));
+  ASSERT_TRUE(writer.ProcessBatch(b2).ok());
+  EXPECT_EQ(store_.document_count(), 3u) << "visible before durable";
+  EXPECT_EQ(calls, 0) << "not answered before durable";
+  EXPECT_EQ(store_.durable_pending(), 2u);
+  store_.ReleaseDurable();
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(got.ok()) << got.ToString();
+
+  // A failed write settles at once: it will never be durable.
+  auto failing = std::make_shared<SubmitTicket>();
+  failing->remaining = 1;
+  failing->outcomes.resize(1);
+  Status failed_with;
+  failing->done = [&](Status s, std::vector<DocumentOutcome>) { failed_with = s; };
+  store_.FailWrites(Status::Unavailable("disk full"));
+  std::vector<WriteItem> b3;
+  b3.push_back(Item(SegmentJson(TraceIdText(4), SegmentIdText(4), 1.0, 2.0), failing));
+  EXPECT_FALSE(writer.ProcessBatch(b3).ok());
+  EXPECT_EQ(failed_with, Status::Unavailable("disk full"));
+  EXPECT_EQ(store_.durable_pending(), 0u);
+}
+
 TEST_F(WriterTest, StoreFailureFailsTicketsCountsDropsAndForgetsCache) {
   Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
   auto ok = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)});

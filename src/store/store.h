@@ -12,7 +12,8 @@
 //
 // Errors are Status values; a read that meets damaged data fails with
 // Corruption (never a wrong answer). Thread safety: every method may be called from any
-// thread concurrently. Write() is atomic and durable (fsynced WAL) on return OK.
+// thread concurrently. Write() is atomic and visible on return OK, and durable
+// once it calls WriteBatch::on_durable.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +53,14 @@ struct WriteBatch {
   // skips reading an old record to replace its index entries — the common case
   // at ingest, where most traces are written once.
   std::vector<bool> new_traces;
+  // Called once the batch is durable (it survives a crash), on any thread and
+  // outside the store's locks: before Write returns for an engine whose write
+  // is durable on return (RocksDB's synced WAL), later for an engine that
+  // makes writes durable in the background (the block engine, when a block
+  // holding them is committed). Never called for a failed Write, nor for a
+  // batch not yet durable when the store is destroyed: its source (a spool)
+  // delivers it again after a restart. May be empty.
+  std::function<void()> on_durable;
 };
 
 struct StoredDocument {
@@ -148,7 +157,9 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Atomically and durably applies the batch. Errors: Unavailable while the
+  // Atomically applies the batch: on OK its documents and records are what
+  // every later read sees, and `batch.on_durable` says when they are also
+  // durable. Errors: Unavailable while the
   // store refuses writes until space is freed on its disk (the condition
   // clears by itself: retry later); IOError when the write failed otherwise
   // (an I/O error, or writes stopped after a fault: may clear, retry later);

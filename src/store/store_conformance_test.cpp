@@ -540,6 +540,32 @@ TEST_P(StoreConformanceTest, StatsCountTracesAndDocuments) {
   EXPECT_FALSE(stats.disk_full);
 }
 
+// Every engine says when a write is durable, exactly once, and only once the
+// write is visible. Both engines here are durable on return, so they say it
+// before Write returns; an engine that commits in the background will say it
+// later, and this test will wait for it.
+TEST_P(StoreConformanceTest, AWriteSaysOnceWhenItIsDurable) {
+  WriteBatch batch;
+  auto id = MakeTraceId(0x73, 1);
+  batch.documents.push_back({id, xray::SegmentId{1}, 42, "doc"});
+  batch.traces.push_back(MakeRecord(id, kT0));
+  int durable = 0;
+  bool visible_when_durable = false;
+  batch.on_durable = [&] {
+    ++durable;
+    visible_when_durable = store_->GetTrace(id).ok();
+  };
+  ASSERT_TRUE(store_->Write(batch).ok());
+  EXPECT_TRUE(store_->GetTrace(id).ok()) << "visible when Write returns";
+  EXPECT_EQ(durable, 1);
+  EXPECT_TRUE(visible_when_durable);
+  // An empty batch, and one without a callback, are fine.
+  ASSERT_TRUE(store_->Write(WriteBatch{}).ok());
+  batch.on_durable = nullptr;
+  ASSERT_TRUE(store_->Write(batch).ok());
+  EXPECT_EQ(durable, 1);
+}
+
 std::string EngineName(const ::testing::TestParamInfo<const Engine*>& info) {
   return info.param->name;
 }

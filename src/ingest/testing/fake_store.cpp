@@ -16,10 +16,41 @@ Status FakeStore::Write(const store::WriteBatch& batch) {
     MutexLock lock(mu_);
     if (!write_failure_.ok()) return write_failure_;
   }
-  RG_RETURN_IF_ERROR(engine_->Write(batch));
+  bool hold = false;
+  {
+    MutexLock lock(mu_);
+    hold = hold_durability_;
+  }
+  if (!hold) {
+    RG_RETURN_IF_ERROR(engine_->Write(batch));
+  } else {
+    store::WriteBatch applied = batch;
+    applied.on_durable = nullptr;
+    RG_RETURN_IF_ERROR(engine_->Write(applied));
+  }
   MutexLock lock(mu_);
   batch_sizes_.push_back(batch.documents.size());
+  if (hold && batch.on_durable) durable_pending_.push_back(batch.on_durable);
   return Status::Ok();
+}
+
+void FakeStore::HoldDurability(bool hold) {
+  MutexLock lock(mu_);
+  hold_durability_ = hold;
+}
+
+void FakeStore::ReleaseDurable() {
+  std::vector<std::function<void()>> pending;
+  {
+    MutexLock lock(mu_);
+    pending.swap(durable_pending_);
+  }
+  for (auto& callback : pending) callback();
+}
+
+size_t FakeStore::durable_pending() const {
+  MutexLock lock(mu_);
+  return durable_pending_.size();
 }
 
 Result<std::vector<store::StoredDocument>> FakeStore::GetDocuments(const xray::TraceId& id) {

@@ -37,6 +37,12 @@ class FakeStore final : public store::Store {
   void FailReads(Status s);
   // Called at the start of every Write (outside the lock), e.g. to block it.
   void SetWriteHook(std::function<void()> hook);
+  // Durability as an engine that commits in the background gives it: while
+  // held, successful writes are applied and visible but their on_durable
+  // callbacks wait until ReleaseDurable() calls them, in write order.
+  void HoldDurability(bool hold);
+  void ReleaseDurable();
+  size_t durable_pending() const;
 
   // Observations.
   size_t write_calls() const { return write_calls_.load(); }
@@ -52,6 +58,8 @@ class FakeStore final : public store::Store {
   Status write_failure_ GUARDED_BY(mu_);
   Status read_failure_ GUARDED_BY(mu_);
   std::function<void()> write_hook_ GUARDED_BY(mu_);
+  bool hold_durability_ GUARDED_BY(mu_) = false;
+  std::vector<std::function<void()>> durable_pending_ GUARDED_BY(mu_);
   std::atomic<size_t> write_calls_{0};
   std::atomic<size_t> get_documents_calls_{0};
   std::atomic<size_t> get_trace_calls_{0};

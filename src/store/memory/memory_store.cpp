@@ -87,12 +87,16 @@ class MemoryStore final : public Store {
   }
 
   Status Write(const WriteBatch& batch) override {
-    MutexLock lock(mu_);
-    for (const DocumentWrite& d : batch.documents) {
-      traces_[d.trace_id].documents[d.entity_id.value] =
-          StoredDocument{d.entity_id, d.received_us, std::string(d.raw)};
+    {
+      MutexLock lock(mu_);
+      for (const DocumentWrite& d : batch.documents) {
+        traces_[d.trace_id].documents[d.entity_id.value] =
+            StoredDocument{d.entity_id, d.received_us, std::string(d.raw)};
+      }
+      for (const TraceRecord& r : batch.traces) traces_[r.summary.id].record = r;
     }
-    for (const TraceRecord& r : batch.traces) traces_[r.summary.id].record = r;
+    // As durable as this engine gets: it lives as long as the process.
+    if (batch.on_durable) batch.on_durable();
     return Status::Ok();
   }
 

@@ -245,6 +245,14 @@ rocks::Cf IndexCf(keys::IndexFamily family) {
 }  // namespace
 
 Status RocksDbStore::Write(const WriteBatch& batch) {
+  Status s = Apply(batch);
+  // The write's WAL is synced (or as durable as sync_writes makes it) when
+  // it returns; the stripes' locks are released by now.
+  if (s.ok() && batch.on_durable) batch.on_durable();
+  return s;
+}
+
+Status RocksDbStore::Apply(const WriteBatch& batch) {
   if (batch.documents.empty() && batch.traces.empty()) return Status::Ok();
   SortedOps ops;
   size_t document_bytes = 0;

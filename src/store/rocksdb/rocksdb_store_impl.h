@@ -48,6 +48,8 @@ class RocksDbStore final : public Store {
   Status Checkpoint(const std::string& dir) override;  // rocksdb_checkpoint.cpp
 
  private:
+  // Write's work, under the trace stripes' locks; durable on return (synced WAL).
+  Status Apply(const WriteBatch& batch);
   static constexpr size_t kStripes = 64;
 
   RocksDbStore(const RocksDbStoreConfig& config, std::unique_ptr<StoreFaults> faults,
