@@ -326,9 +326,13 @@ class Recorder {
   // A segment named `name` (empty: the service name). Sampling decides here.
   Segment BeginSegment(std::string_view name = {}, const SegmentOptions& options = {});
   // A subsegment of this thread's current entity; with none, as
-  // context_missing says.
+  // context_missing says. On AWS Lambda (LAMBDA_TASK_ROOT set) "none" is
+  // instead the function's segment that Lambda sends, from this
+  // invocation's _X_AMZN_TRACE_ID: its subsegments are sent as soon as
+  // they end (docs/sdk-cpp.md, "On AWS Lambda").
   Subsegment BeginSubsegment(std::string_view name);
-  // This thread's current entity (inert when none, after context_missing).
+  // This thread's current entity (inert when none, after context_missing;
+  // on Lambda, the function segment's stand-in, which records nothing).
   Entity Current();
   // Makes `ctx` this thread's current entity until the scope ends: the way
   // to continue a trace on another thread.

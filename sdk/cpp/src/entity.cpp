@@ -27,6 +27,7 @@ template <class F>
 void WithNode(const TraceContext& ctx, F&& f) {
   SegmentState* s = Access::state(ctx);
   if (s == nullptr || !s->sampled) return;
+  if (s->facade && Access::node(ctx) == 0) return;  // Lambda's segment, not ours
   std::lock_guard lock(s->mu);
   if (s->emitted) return;
   if (Node* n = Access::Live(*s, ctx)) f(*n, *s);
@@ -444,6 +445,7 @@ void Entity::EndAt(std::chrono::system_clock::time_point t) const {
            Access::node(detail::tls_current) == ctx_.node_ &&
            Access::id(detail::tls_current) == ctx_.id_;
   };
+  if (s->facade && ctx_.node_ == 0) return;  // Lambda ends its segment
   if (!s->sampled || ctx_.node_ == detail::kUnsampledNode) {
     // Unsampled: only the segment itself is ever current.
     if (ctx_.node_ == 0 && is_current()) detail::tls_current = {};

@@ -303,6 +303,7 @@ RecorderImpl::RecorderImpl(RecorderOptions opts) : options(std::move(opts)) {
   }
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd)) working_directory = cwd;
+  lambda_role = !Env("LAMBDA_TASK_ROOT").empty();
 }
 
 RecorderImpl::~RecorderImpl() { Stop(); }
@@ -374,7 +375,36 @@ void RecorderImpl::SendTree(const SegmentState& s, uint32_t index) {
 }
 
 void RecorderImpl::StreamEnded(SegmentState& s) {
-  if (s.subsegments > options.streaming_threshold) StreamSubtrees(s, 0);
+  if (s.facade || s.subsegments > options.streaming_threshold) StreamSubtrees(s, 0);
+}
+
+TraceContext RecorderImpl::LambdaFacade() {
+  if (!lambda_role) return {};
+  // Read at each use: the runtime sets it anew for every invocation.
+  std::string text = Env("_X_AMZN_TRACE_ID");
+  std::optional<TraceHeader> h = TraceHeader::Parse(text);
+  if (!h || !h->root || !h->parent) {
+    if (!text.empty()) Warn("_X_AMZN_TRACE_ID '" + text + "' has no Root or Parent");
+    return {};
+  }
+  auto s = std::make_shared<SegmentState>();
+  s->recorder = shared_from_this();
+  s->trace_id = *h->root;
+  s->parent_id = h->parent;
+  s->lineage = h->lineage;
+  s->extra = h->extra;
+  s->facade = true;
+  // Lambda has decided; only Sampled=0 is unsampled, as in the X-Ray SDKs.
+  s->sampled = h->sampled != Sampled::kNo;
+  if (s->sampled) {
+    Node& n = s->nodes.emplace_back();
+    n.id = *h->parent;
+    n.start = NowSeconds();
+    s->open = 1;
+  } else {
+    s->unsampled_id = *h->parent;
+  }
+  return Access::Make(std::move(s), 0, *h->parent);
 }
 
 bool RecorderImpl::StreamSubtrees(SegmentState& s, uint32_t index) {
@@ -410,6 +440,7 @@ void RecorderImpl::FreeTree(SegmentState& s, uint32_t index) {
 }
 
 void RecorderImpl::EmitInProgress(SegmentState& s) {
+  if (s.facade) return;  // Lambda sends its segment
   std::string d = Datagram(s, 0, true);
   if (d.size() > kMaxDatagram) d = Datagram(s, 0, false);
   if (d.size() <= kMaxDatagram) Send(std::move(d));
@@ -475,8 +506,16 @@ Segment Recorder::BeginSegment(std::string_view name, const SegmentOptions& opti
   return impl_->BeginSegment(name, options);
 }
 
+namespace {
+struct EntityOf : Entity {
+  explicit EntityOf(TraceContext c) : Entity(std::move(c)) {}
+};
+}  // namespace
+
 Subsegment Recorder::BeginSubsegment(std::string_view name) {
   if (!detail::tls_current.valid()) {
+    if (TraceContext facade = impl_->LambdaFacade(); facade.valid())
+      return EntityOf(std::move(facade)).BeginSubsegment(name);
     impl_->OnContextMissing("BeginSubsegment('" + std::string(name) + "')");
     return Subsegment();
   }
@@ -484,11 +523,12 @@ Subsegment Recorder::BeginSubsegment(std::string_view name) {
 }
 
 Entity Recorder::Current() {
-  struct Maker : Entity {
-    explicit Maker(TraceContext c) : Entity(std::move(c)) {}
-  };
-  if (!detail::tls_current.valid()) impl_->OnContextMissing("Current()");
-  return Maker(detail::tls_current);
+  if (!detail::tls_current.valid()) {
+    if (TraceContext facade = impl_->LambdaFacade(); facade.valid())
+      return EntityOf(std::move(facade));
+    impl_->OnContextMissing("Current()");
+  }
+  return EntityOf(detail::tls_current);
 }
 
 Recorder::ContextScope Recorder::Activate(const TraceContext& ctx) {

@@ -71,6 +71,10 @@ struct SegmentState {
   uint32_t subsegments = 0;          // held in nodes (not streamed); guarded by mu
   uint32_t open = 0;                 // entities not yet ended; guarded by mu
   SegmentId unsampled_id;   // the segment's id when nothing is recorded
+  // Node 0 stands for a segment someone else sends (Lambda's function
+  // segment): it is never recorded on, ended or sent, and its subsegments
+  // are streamed as soon as they end.
+  bool facade = false;
   bool emitted = false;     // the completed document was sent; guarded by mu
 };
 
@@ -136,11 +140,16 @@ class RecorderImpl : public std::enable_shared_from_this<RecorderImpl> {
   // subsegments: sends every subtree that has ended as independent
   // subsegments and frees its nodes. state.mu held.
   void StreamEnded(SegmentState& state);
+  // In the Lambda role (LAMBDA_TASK_ROOT set), the function's segment is
+  // Lambda's: a facade for it from this invocation's _X_AMZN_TRACE_ID.
+  // Invalid when not on Lambda or the header lacks Root or Parent.
+  TraceContext LambdaFacade();
   void Send(std::string datagram);
 
   RecorderOptions options;
   sdk::ContextMissing context_missing = sdk::ContextMissing::kLogError;
   std::string working_directory;
+  bool lambda_role = false;
   std::string udp_host, tcp_host;
   uint16_t udp_port = 2000, tcp_port = 2000;
   std::unique_ptr<UdpEmitter> emitter;
