@@ -510,9 +510,25 @@ namespace {
 struct EntityOf : Entity {
   explicit EntityOf(TraceContext c) : Entity(std::move(c)) {}
 };
+
+// Forgets this thread's current entity once it is gone (sent with its
+// segment, or streamed): an entity ended on another thread, or out of
+// order, stays current here, and nothing could be recorded under it again
+// (on Lambda, where no segment is begun, for every later invocation).
+void ForgetGoneCurrent() {
+  detail::SegmentState* s = detail::Access::state(detail::tls_current);
+  if (s == nullptr || !s->sampled) return;
+  bool gone;
+  {
+    std::lock_guard lock(s->mu);
+    gone = s->emitted || detail::Access::Live(*s, detail::tls_current) == nullptr;
+  }
+  if (gone) detail::tls_current = {};
+}
 }  // namespace
 
 Subsegment Recorder::BeginSubsegment(std::string_view name) {
+  ForgetGoneCurrent();
   if (!detail::tls_current.valid()) {
     if (TraceContext facade = impl_->LambdaFacade(); facade.valid())
       return EntityOf(std::move(facade)).BeginSubsegment(name);
@@ -523,6 +539,7 @@ Subsegment Recorder::BeginSubsegment(std::string_view name) {
 }
 
 Entity Recorder::Current() {
+  ForgetGoneCurrent();
   if (!detail::tls_current.valid()) {
     if (TraceContext facade = impl_->LambdaFacade(); facade.valid())
       return EntityOf(std::move(facade));

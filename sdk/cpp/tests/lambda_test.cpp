@@ -109,6 +109,28 @@ TEST_F(LambdaTest, SubsegmentsJoinTheFunctionSegmentOfTheInvocation) {
   EXPECT_EQ(docs[0]["parent_id"], "1111111111111111");
 }
 
+TEST_F(LambdaTest, AStaleCurrentEntityDoesNotCaptureTheNextInvocation) {
+  Recorder recorder(Options());
+  {
+    auto outer = recorder.BeginSubsegment("outer");
+    auto inner = recorder.BeginSubsegment("inner");
+    outer.End();  // out of order: inner's end makes the ended outer current
+  }
+  auto docs = Sent(recorder, 1);  // outer, with inner inside
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0]["name"], "outer");
+  EXPECT_EQ(docs[0]["subsegments"][0]["name"], "inner");
+  const char* next_root = "1-5759e988-000000000000000000000002";
+  SetHeader(std::string("Root=") + next_root + ";Parent=2222222222222222;Sampled=1");
+  recorder.BeginSubsegment("next");
+  docs = Sent(recorder, 1);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0]["name"], "next");
+  EXPECT_EQ(docs[0]["trace_id"], next_root);
+  EXPECT_EQ(docs[0]["parent_id"], "2222222222222222");
+  EXPECT_TRUE(logs_.empty()) << logs_[0];
+}
+
 TEST_F(LambdaTest, AnUnsampledInvocationSendsNothingAndPassesTheDecisionOn) {
   SetHeader(std::string("Root=") + kRoot + ";Parent=" + kFunction + ";Sampled=0");
   Recorder recorder(Options());
