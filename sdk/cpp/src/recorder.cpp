@@ -390,7 +390,6 @@ TraceContext RecorderImpl::LambdaFacade() {
   auto s = std::make_shared<SegmentState>();
   s->recorder = shared_from_this();
   s->trace_id = *h->root;
-  s->parent_id = h->parent;
   s->lineage = h->lineage;
   s->extra = h->extra;
   s->facade = true;
