@@ -17,7 +17,10 @@
 // TraceContext (copyable) refer to the same work from elsewhere, e.g. another
 // thread. The recorder sends a segment once it and all its subsegments have
 // ended; a document that would exceed the daemon's 64 KB datagram is sent as
-// several (its subsegments as independent subsegment documents).
+// several (its subsegments as independent subsegment documents). While a
+// segment holds more than RecorderOptions::streaming_threshold subsegments,
+// each subtree that has ended is sent at once as an independent subsegment
+// document and forgotten, so a long segment's memory stays bounded.
 //
 // Thread safety: every member of Recorder, Entity, Segment and Subsegment may
 // be called from any thread; one segment's entities share one mutex. The
@@ -99,10 +102,13 @@ class TraceContext {
   friend class Entity;
   friend class detail::RecorderImpl;
   friend struct detail::Access;
-  TraceContext(std::shared_ptr<detail::SegmentState> state, uint32_t node)
-      : state_(std::move(state)), node_(node) {}
+  TraceContext(std::shared_ptr<detail::SegmentState> state, uint32_t node, SegmentId id)
+      : state_(std::move(state)), node_(node), id_(id) {}
   std::shared_ptr<detail::SegmentState> state_;
   uint32_t node_ = 0;
+  // The entity's id: also tells whether the node slot still holds this
+  // entity, since streamed subsegments' slots are reused.
+  SegmentId id_;
 };
 
 class Subsegment;
@@ -287,6 +293,12 @@ struct RecorderOptions {
   std::chrono::milliseconds targets_interval{10'000};
   // The emitter: documents waiting beyond this are dropped and counted.
   size_t queue_capacity = 4096;
+  // Subsegment streaming, as the X-Ray SDKs do it: while a segment holds
+  // more than this many subsegments (counted at any depth, streamed ones no
+  // longer), every subtree that has ended entirely is sent as independent
+  // subsegment documents when a subsegment ends, and removed from the
+  // segment. 0 sends each subsegment as soon as it and its children end.
+  size_t streaming_threshold = 100;
   // Log sink for warnings (bad annotation keys, drops, context missing);
   // default: stderr, at most 10 lines a second.
   std::function<void(std::string_view)> log;
@@ -296,7 +308,9 @@ struct RecorderStats {
   uint64_t segments_sent = 0;         // documents handed to the socket
   uint64_t documents_dropped = 0;     // queue full or send failed
   uint64_t annotations_dropped = 0;   // also invalid metadata
-  uint64_t streamed_subsegments = 0;  // sent apart because of the 64 KB limit
+  // Independent subsegment documents: streamed (streaming_threshold) or
+  // split off because of the 64 KB limit.
+  uint64_t streamed_subsegments = 0;
   uint64_t sampling_rule_fetches = 0;
   uint64_t sampling_target_fetches = 0;
 };
@@ -312,9 +326,13 @@ class Recorder {
   // A segment named `name` (empty: the service name). Sampling decides here.
   Segment BeginSegment(std::string_view name = {}, const SegmentOptions& options = {});
   // A subsegment of this thread's current entity; with none, as
-  // context_missing says.
+  // context_missing says. On AWS Lambda (LAMBDA_TASK_ROOT set) "none" is
+  // instead the function's segment that Lambda sends, from this
+  // invocation's _X_AMZN_TRACE_ID: its subsegments are sent as soon as
+  // they end (docs/sdk-cpp.md, "On AWS Lambda").
   Subsegment BeginSubsegment(std::string_view name);
-  // This thread's current entity (inert when none, after context_missing).
+  // This thread's current entity (inert when none, after context_missing;
+  // on Lambda, the function segment's stand-in, which records nothing).
   Entity Current();
   // Makes `ctx` this thread's current entity until the scope ends: the way
   // to continue a trace on another thread.

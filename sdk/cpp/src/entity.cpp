@@ -27,9 +27,10 @@ template <class F>
 void WithNode(const TraceContext& ctx, F&& f) {
   SegmentState* s = Access::state(ctx);
   if (s == nullptr || !s->sampled) return;
+  if (s->facade && Access::node(ctx) == 0) return;  // Lambda's segment, not ours
   std::lock_guard lock(s->mu);
-  if (s->emitted || Access::node(ctx) >= s->nodes.size()) return;
-  f(s->nodes[Access::node(ctx)], *s);
+  if (s->emitted) return;
+  if (Node* n = Access::Live(*s, ctx)) f(*n, *s);
 }
 
 bool ValidAnnotationKey(std::string_view key) {
@@ -174,12 +175,7 @@ bool TraceContext::sampled() const { return state_ && state_->sampled; }
 
 TraceId TraceContext::trace_id() const { return state_ ? state_->trace_id : TraceId{}; }
 
-SegmentId TraceContext::entity_id() const {
-  if (!state_) return {};
-  if (!state_->sampled || node_ == detail::kUnsampledNode) return state_->unsampled_id;
-  std::lock_guard lock(state_->mu);  // another thread may be adding nodes
-  return node_ < state_->nodes.size() ? state_->nodes[node_].id : state_->unsampled_id;
-}
+SegmentId TraceContext::entity_id() const { return state_ ? id_ : SegmentId{}; }
 
 TraceHeader TraceContext::OutgoingHeader() const {
   TraceHeader h;
@@ -197,24 +193,34 @@ bool Entity::recording() const { return ctx_.sampled(); }
 Subsegment Entity::BeginSubsegment(std::string_view name) const {
   SegmentState* s = Access::state(ctx_);
   if (s == nullptr) return Subsegment();
-  if (!s->sampled) return Subsegment(detail::Access::Make(ctx_.state_, detail::kUnsampledNode));
+  if (!s->sampled) {
+    return Subsegment(Access::Make(ctx_.state_, detail::kUnsampledNode, s->unsampled_id));
+  }
   double now = detail::NowSeconds();
   std::unique_lock lock(s->mu);
-  if (s->emitted) {
+  if (s->emitted || Access::Live(*s, ctx_) == nullptr) {
     lock.unlock();
-    s->recorder->Warn("subsegment '" + std::string(name) +
-                      "' begun after its segment was sent: not recorded");
+    s->recorder->Warn("subsegment '" + std::string(name) + "' begun after its " +
+                      (ctx_.node_ == 0 ? "segment" : "parent") + " was sent: not recorded");
     return Subsegment();
   }
-  auto index = static_cast<uint32_t>(s->nodes.size());
-  Node& n = s->nodes.emplace_back();
+  uint32_t index;
+  if (!s->free_nodes.empty()) {
+    index = s->free_nodes.back();
+    s->free_nodes.pop_back();
+  } else {
+    index = static_cast<uint32_t>(s->nodes.size());
+    s->nodes.emplace_back();
+  }
+  Node& n = s->nodes[index];
   n.name.assign(name.substr(0, 200));
   n.id = SegmentId::Generate();
   n.parent = ctx_.node_;
   n.start = now;
   s->nodes[ctx_.node_].children.push_back(index);
   ++s->open;
-  TraceContext ctx = detail::Access::Make(ctx_.state_, index);
+  ++s->subsegments;
+  TraceContext ctx = Access::Make(ctx_.state_, index, n.id);
   n.previous = std::move(detail::tls_current);
   detail::tls_current = ctx;
   lock.unlock();
@@ -436,8 +442,10 @@ void Entity::EndAt(std::chrono::system_clock::time_point t) const {
   if (s == nullptr) return;
   auto is_current = [&] {
     return Access::state(detail::tls_current) == s &&
-           Access::node(detail::tls_current) == ctx_.node_;
+           Access::node(detail::tls_current) == ctx_.node_ &&
+           Access::id(detail::tls_current) == ctx_.id_;
   };
+  if (s->facade && ctx_.node_ == 0) return;  // Lambda ends its segment
   if (!s->sampled || ctx_.node_ == detail::kUnsampledNode) {
     // Unsampled: only the segment itself is ever current.
     if (ctx_.node_ == 0 && is_current()) detail::tls_current = {};
@@ -446,16 +454,19 @@ void Entity::EndAt(std::chrono::system_clock::time_point t) const {
   TraceContext previous;
   {
     std::lock_guard lock(s->mu);
-    Node& n = s->nodes[ctx_.node_];
-    if (n.ended) return;
+    Node* live = Access::Live(*s, ctx_);
+    if (live == nullptr || live->ended) return;  // gone: streamed, so ended
+    Node& n = *live;
     n.ended = true;
     n.end = std::max(detail::EpochSeconds(t), n.start);
     --s->open;
     previous = std::move(n.previous);
     n.previous = {};
-    if (s->open == 0 && s->nodes[0].ended && !s->emitted) {
+    if (s->open == 0 && s->nodes[0].ended) {
       s->emitted = true;
       s->recorder->Emit(*s);
+    } else {
+      s->recorder->StreamEnded(*s);
     }
   }
   if (is_current()) detail::tls_current = std::move(previous);

@@ -303,6 +303,7 @@ RecorderImpl::RecorderImpl(RecorderOptions opts) : options(std::move(opts)) {
   }
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd)) working_directory = cwd;
+  lambda_role = !Env("LAMBDA_TASK_ROOT").empty();
 }
 
 RecorderImpl::~RecorderImpl() { Stop(); }
@@ -352,32 +353,93 @@ void RecorderImpl::Send(std::string datagram) {
   if (emitter) emitter->Push(std::move(datagram));
 }
 
-void RecorderImpl::Emit(SegmentState& s) {
-  std::string d = Datagram(s, 0, true);
-  if (d.size() <= kMaxDatagram) return Send(std::move(d));
-  // Too big for one datagram: the segment alone, then each subsegment tree
+void RecorderImpl::Emit(SegmentState& s) { SendTree(s, 0); }
+
+void RecorderImpl::SendTree(const SegmentState& s, uint32_t index) {
+  std::string tree = Datagram(s, index, true);
+  if (tree.size() <= kMaxDatagram) {
+    if (index != 0) streamed.fetch_add(1, std::memory_order_relaxed);
+    return Send(std::move(tree));
+  }
+  // Too big for one datagram: the entity alone, then each subsegment tree
   // as independent subsegments, split further where one is still too big.
-  auto stream = [&](auto& self, uint32_t index) -> void {
-    std::string alone = Datagram(s, index, false);
-    if (alone.size() > kMaxDatagram) {
-      oversize_dropped.fetch_add(1, std::memory_order_relaxed);
-      Warn("an entity over 64 KB on its own ('" + s.nodes[index].name + "') was dropped");
+  std::string alone = Datagram(s, index, false);
+  if (alone.size() > kMaxDatagram) {
+    oversize_dropped.fetch_add(1, std::memory_order_relaxed);
+    Warn("an entity over 64 KB on its own ('" + s.nodes[index].name + "') was dropped");
+  } else {
+    if (index != 0) streamed.fetch_add(1, std::memory_order_relaxed);
+    Send(std::move(alone));
+  }
+  for (uint32_t child : s.nodes[index].children) SendTree(s, child);
+}
+
+void RecorderImpl::StreamEnded(SegmentState& s) {
+  if (s.facade || s.subsegments > options.streaming_threshold) StreamSubtrees(s, 0);
+}
+
+TraceContext RecorderImpl::LambdaFacade() {
+  if (!lambda_role) return {};
+  // Read at each use: the runtime sets it anew for every invocation.
+  std::string text = Env("_X_AMZN_TRACE_ID");
+  std::optional<TraceHeader> h = TraceHeader::Parse(text);
+  if (!h || !h->root || !h->parent) {
+    if (!text.empty()) Warn("_X_AMZN_TRACE_ID '" + text + "' has no Root or Parent");
+    return {};
+  }
+  auto s = std::make_shared<SegmentState>();
+  s->recorder = shared_from_this();
+  s->trace_id = *h->root;
+  s->lineage = h->lineage;
+  s->extra = h->extra;
+  s->facade = true;
+  // Lambda has decided; only Sampled=0 is unsampled, as in the X-Ray SDKs.
+  s->sampled = h->sampled != Sampled::kNo;
+  if (s->sampled) {
+    Node& n = s->nodes.emplace_back();
+    n.id = *h->parent;
+    n.start = NowSeconds();
+    s->open = 1;
+  } else {
+    s->unsampled_id = *h->parent;
+  }
+  return Access::Make(std::move(s), 0, *h->parent);
+}
+
+bool RecorderImpl::StreamSubtrees(SegmentState& s, uint32_t index) {
+  // As the X-Ray SDKs' subtree streaming: an ended subtree goes out whole
+  // under its parent when that parent is still open (or is the segment);
+  // an ended parent with an ended subtree waits to go out whole itself.
+  bool all_done = true;
+  for (uint32_t child : s.nodes[index].children) {
+    bool done = StreamSubtrees(s, child);
+    s.nodes[child].done = done;
+    all_done = all_done && done;
+  }
+  Node& n = s.nodes[index];
+  if (index != 0 && n.ended && all_done) return true;
+  size_t kept = 0;
+  for (uint32_t child : n.children) {
+    if (s.nodes[child].done) {
+      SendTree(s, child);
+      FreeTree(s, child);
     } else {
-      Send(std::move(alone));
+      n.children[kept++] = child;
     }
-    for (uint32_t child : s.nodes[index].children) {
-      std::string tree = Datagram(s, child, true);
-      streamed.fetch_add(1, std::memory_order_relaxed);
-      if (tree.size() <= kMaxDatagram)
-        Send(std::move(tree));
-      else
-        self(self, child);
-    }
-  };
-  stream(stream, 0);
+  }
+  n.children.resize(kept);
+  return false;
+}
+
+void RecorderImpl::FreeTree(SegmentState& s, uint32_t index) {
+  for (uint32_t child : s.nodes[index].children) FreeTree(s, child);
+  s.nodes[index] = Node{};  // id zero: handles to it find it gone
+  s.free_nodes.push_back(index);
+  --s.subsegments;
 }
 
 void RecorderImpl::EmitInProgress(SegmentState& s) {
+  if (s.facade) return;  // Lambda sends its segment
   std::string d = Datagram(s, 0, true);
   if (d.size() > kMaxDatagram) d = Datagram(s, 0, false);
   if (d.size() <= kMaxDatagram) Send(std::move(d));
@@ -407,19 +469,19 @@ Segment RecorderImpl::BeginSegment(std::string_view name, const SegmentOptions& 
     if (req.service_type.empty()) req.service_type = o.origin;
     s->sampled = !options.sampling || !sampler || sampler->Decide(req, seg_name);
   }
-  uint32_t node = 0;
+  SegmentId id;
   if (s->sampled) {
     s->nodes.reserve(8);  // a segment and a few subsegments without regrowing
     Node& n = s->nodes.emplace_back();
     n.name.assign(seg_name.substr(0, 200));
-    n.id = SegmentId::Generate();
+    n.id = id = SegmentId::Generate();
     n.start = o.start ? EpochSeconds(*o.start) : NowSeconds();
     n.origin = o.origin;
     s->open = 1;
   } else {
-    s->unsampled_id = SegmentId::Generate();
+    s->unsampled_id = id = SegmentId::Generate();
   }
-  TraceContext ctx = Access::Make(std::move(s), node);
+  TraceContext ctx = Access::Make(std::move(s), 0, id);
   if (o.make_current) {
     SegmentState* st = Access::state(ctx);
     if (st->sampled) st->nodes[0].previous = std::move(tls_current);
@@ -443,8 +505,32 @@ Segment Recorder::BeginSegment(std::string_view name, const SegmentOptions& opti
   return impl_->BeginSegment(name, options);
 }
 
+namespace {
+struct EntityOf : Entity {
+  explicit EntityOf(TraceContext c) : Entity(std::move(c)) {}
+};
+
+// Forgets this thread's current entity once it is gone (sent with its
+// segment, or streamed): an entity ended on another thread, or out of
+// order, stays current here, and nothing could be recorded under it again
+// (on Lambda, where no segment is begun, for every later invocation).
+void ForgetGoneCurrent() {
+  detail::SegmentState* s = detail::Access::state(detail::tls_current);
+  if (s == nullptr || !s->sampled) return;
+  bool gone;
+  {
+    std::lock_guard lock(s->mu);
+    gone = s->emitted || detail::Access::Live(*s, detail::tls_current) == nullptr;
+  }
+  if (gone) detail::tls_current = {};
+}
+}  // namespace
+
 Subsegment Recorder::BeginSubsegment(std::string_view name) {
+  ForgetGoneCurrent();
   if (!detail::tls_current.valid()) {
+    if (TraceContext facade = impl_->LambdaFacade(); facade.valid())
+      return EntityOf(std::move(facade)).BeginSubsegment(name);
     impl_->OnContextMissing("BeginSubsegment('" + std::string(name) + "')");
     return Subsegment();
   }
@@ -452,11 +538,13 @@ Subsegment Recorder::BeginSubsegment(std::string_view name) {
 }
 
 Entity Recorder::Current() {
-  struct Maker : Entity {
-    explicit Maker(TraceContext c) : Entity(std::move(c)) {}
-  };
-  if (!detail::tls_current.valid()) impl_->OnContextMissing("Current()");
-  return Maker(detail::tls_current);
+  ForgetGoneCurrent();
+  if (!detail::tls_current.valid()) {
+    if (TraceContext facade = impl_->LambdaFacade(); facade.valid())
+      return EntityOf(std::move(facade));
+    impl_->OnContextMissing("Current()");
+  }
+  return EntityOf(detail::tls_current);
 }
 
 Recorder::ContextScope Recorder::Activate(const TraceContext& ctx) {

@@ -34,6 +34,8 @@ constexpr std::string_view kDaemonHeader = "{\"format\":\"json\",\"version\":1}\
 // X-Ray's UDP limit: a datagram (header line included) of at most 64 KB.
 constexpr size_t kMaxDatagram = 64 * 1024;
 
+// A segment or subsegment. A streamed subsegment's slot is reset (its id
+// zero, which no entity has) and reused.
 struct Node {
   std::string name;
   SegmentId id;
@@ -53,6 +55,7 @@ struct Node {
   std::string exceptions;                                // cause.exceptions[] elements, JSON
   std::string user, origin;
   TraceContext previous;  // this thread's current entity before this one
+  bool done = false;      // scratch while streaming: the subtree has ended
 };
 
 struct SegmentState {
@@ -64,8 +67,14 @@ struct SegmentState {
   std::vector<std::pair<std::string, std::string>> extra;
   std::mutex mu;
   std::vector<Node> nodes;  // [0] is the segment; guarded by mu
-  uint32_t open = 0;        // entities not yet ended; guarded by mu
+  std::vector<uint32_t> free_nodes;  // slots of streamed subsegments; guarded by mu
+  uint32_t subsegments = 0;          // held in nodes (not streamed); guarded by mu
+  uint32_t open = 0;                 // entities not yet ended; guarded by mu
   SegmentId unsampled_id;   // the segment's id when nothing is recorded
+  // Node 0 stands for a segment someone else sends (Lambda's function
+  // segment): it is never recorded on, ended or sent, and its subsegments
+  // are streamed as soon as they end.
+  bool facade = false;
   bool emitted = false;     // the completed document was sent; guarded by mu
 };
 
@@ -73,8 +82,14 @@ struct SegmentState {
 struct Access {
   static SegmentState* state(const TraceContext& c) { return c.state_.get(); }
   static uint32_t node(const TraceContext& c) { return c.node_; }
-  static TraceContext Make(std::shared_ptr<SegmentState> s, uint32_t node) {
-    return TraceContext(std::move(s), node);
+  static SegmentId id(const TraceContext& c) { return c.id_; }
+  static TraceContext Make(std::shared_ptr<SegmentState> s, uint32_t node, SegmentId id) {
+    return TraceContext(std::move(s), node, id);
+  }
+  // The entity's node while it is still held (not streamed); s.mu held.
+  static Node* Live(SegmentState& s, const TraceContext& c) {
+    if (c.node_ >= s.nodes.size() || s.nodes[c.node_].id != c.id_) return nullptr;
+    return &s.nodes[c.node_];
   }
 };
 
@@ -121,11 +136,20 @@ class RecorderImpl : public std::enable_shared_from_this<RecorderImpl> {
   // Serializes the finished segment (and streams what does not fit).
   void Emit(SegmentState& state);            // state.mu held
   void EmitInProgress(SegmentState& state);  // state.mu held
+  // When the segment holds more than options.streaming_threshold
+  // subsegments: sends every subtree that has ended as independent
+  // subsegments and frees its nodes. state.mu held.
+  void StreamEnded(SegmentState& state);
+  // In the Lambda role (LAMBDA_TASK_ROOT set), the function's segment is
+  // Lambda's: a facade for it from this invocation's _X_AMZN_TRACE_ID.
+  // Invalid when not on Lambda or the header lacks Root or Parent.
+  TraceContext LambdaFacade();
   void Send(std::string datagram);
 
   RecorderOptions options;
   sdk::ContextMissing context_missing = sdk::ContextMissing::kLogError;
   std::string working_directory;
+  bool lambda_role = false;
   std::string udp_host, tcp_host;
   uint16_t udp_port = 2000, tcp_port = 2000;
   std::unique_ptr<UdpEmitter> emitter;
@@ -133,6 +157,14 @@ class RecorderImpl : public std::enable_shared_from_this<RecorderImpl> {
   std::atomic<uint64_t> annotations_dropped{0}, streamed{0}, oversize_dropped{0};
 
  private:
+  // Sends the tree at `index` (independent subsegments unless it is the
+  // segment), split into as many datagrams as 64 KB needs.
+  void SendTree(const SegmentState& state, uint32_t index);
+  // Whether the tree at `index` has ended entirely; streams the ended
+  // subtrees of one that has not.
+  bool StreamSubtrees(SegmentState& state, uint32_t index);
+  void FreeTree(SegmentState& state, uint32_t index);
+
   std::mutex log_mu_;
   std::chrono::steady_clock::time_point log_window_;
   int log_lines_ = 0;

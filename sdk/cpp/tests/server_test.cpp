@@ -1,5 +1,6 @@
 // The SDK against a real Roentgen server (in process, on loopback): segments
-// sent over UDP come back from BatchGetTraces; centralized sampling follows a
+// sent over UDP come back from BatchGetTraces, a segment streamed as
+// hundreds of independent subsegments comes back whole; centralized sampling follows a
 // rule made with CreateSamplingRule and its updates, and the SDK's
 // statistics reach GetSamplingStatisticSummaries.
 #include "cli/server.h"
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -119,6 +121,59 @@ TEST_F(SdkServerTest, SegmentsSentOverUdpAreStoredAndRead) {
   ASSERT_EQ(summaries["TraceSummaries"].size(), 1u) << summaries.dump();
   EXPECT_EQ(summaries["TraceSummaries"][0]["Id"], trace_id);
   EXPECT_EQ(summaries["TraceSummaries"][0]["HasFault"], false);  // the fault is the subsegment's
+}
+
+TEST_F(SdkServerTest, AStreamedSegmentComesBackWithAllItsSubsegments) {
+  RecorderOptions o;
+  o.service_name = "batch-job";
+  o.daemon_address = "127.0.0.1:" + std::to_string(port_);
+  o.sampling = false;  // streaming_threshold: the default, 100
+  Recorder recorder(o);
+  constexpr int kSubsegments = 350;
+  std::string trace_id, seg_id;
+  {
+    auto seg = recorder.BeginSegment("batch-job");
+    trace_id = seg.trace_id().ToString();
+    seg_id = seg.id().ToString();
+    for (int i = 0; i < kSubsegments; ++i) {
+      auto step = seg.BeginSubsegment("step");
+      step.AddAnnotation("i", i);
+      if (i % 50 == 0) step.BeginSubsegment("inner");  // a nested one now and then
+    }
+  }
+  ASSERT_TRUE(recorder.Flush());
+  EXPECT_GE(recorder.stats().streamed_subsegments, static_cast<uint64_t>(kSubsegments - 100));
+  EXPECT_EQ(recorder.stats().documents_dropped, 0u);
+  // BatchGetTraces gives the segment's document with every streamed
+  // subsegment spliced back under it.
+  json doc;
+  for (int i = 0; i < 100; ++i) {
+    json r = Post("/Traces", {{"TraceIds", {trace_id}}});
+    if (r.contains("Traces") && r["Traces"].size() == 1 && r["Traces"][0]["Segments"].size() == 1) {
+      doc = json::parse(r["Traces"][0]["Segments"][0]["Document"].get<std::string>());
+      if (doc.value("subsegments", json::array()).size() == kSubsegments) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(doc.is_null()) << "trace " << trace_id << " not found";
+  EXPECT_EQ(doc["id"], seg_id);
+  ASSERT_EQ(doc.value("subsegments", json::array()).size(), static_cast<size_t>(kSubsegments));
+  std::vector<int> seen(kSubsegments, 0);
+  int inner = 0;
+  for (const json& sub : doc["subsegments"]) {
+    EXPECT_EQ(sub["name"], "step");
+    int i = sub["annotations"]["i"].get<int>();
+    ASSERT_GE(i, 0);
+    ASSERT_LT(i, kSubsegments);
+    ++seen[static_cast<size_t>(i)];
+    if (sub.contains("subsegments")) {
+      EXPECT_EQ(i % 50, 0) << sub.dump();
+      EXPECT_EQ(sub["subsegments"][0]["name"], "inner");
+      ++inner;
+    }
+  }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), kSubsegments);
+  EXPECT_EQ(inner, kSubsegments / 50);
 }
 
 TEST_F(SdkServerTest, CentralizedSamplingFollowsTheServersRules) {
