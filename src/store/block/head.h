@@ -1,0 +1,125 @@
+// The block engine's head: the traces of one writer shard that are not yet in
+// a committed block (docs/storage.md, "The block engine: design").
+//
+// Each trace in the head is one version: its whole record (summary and graph)
+// and all its documents, so a block row can be written from it alone. A write
+// for a trace already in the head replaces the record and merges the
+// documents (same entity id: the newer replaces the older); a write for a
+// trace the head does not hold starts from the documents of the trace's newest
+// block row, which the engine passes in, and notes that row as superseded by
+// this version.
+//
+// Cutting: TakeCut() seals the versions that are due (quiet for `quiet_us`,
+// older than `max_age_us`, or the oldest beyond `max_document_bytes`) into a
+// cut whose rows are sorted by (start time, trace id) and numbered. Sealed
+// versions stay readable until Committed() (their block is in the manifest)
+// drops them, or Abandoned() (the block could not be written) makes them due
+// again. A write to a sealed trace makes a new version that supersedes the
+// sealed row (its block id and row number are known at the cut).
+//
+// Durability: each write's `on_durable` runs once every trace it touched has
+// had a version in a committed block that includes the write's documents.
+//
+// Thread safety: every method may be called from any thread (one mutex).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "common/mutex.h"
+#include "store/store.h"
+#include "xray/ids.h"
+
+namespace roentgen::store::block {
+
+// A row of a block.
+struct RowRef {
+  uint64_t block_id = 0;
+  uint32_t row = 0;
+  bool operator==(const RowRef&) const = default;
+};
+
+struct HeadOptions {
+  int64_t quiet_us = 5'000'000;             // a trace not written for this long is due
+  int64_t max_age_us = 30'000'000;          // a version this old is due however busy
+  uint64_t max_document_bytes = 64 << 20;   // beyond it, the oldest versions are due
+};
+
+// One version as a cut holds it.
+struct CutRow {
+  TraceRecord record;
+  std::vector<StoredDocument> documents;
+  std::optional<RowRef> supersedes;
+};
+
+struct Cut {
+  uint64_t block_id = 0;
+  std::vector<CutRow> rows;  // sorted by (start time, trace id); row i is rows[i]
+};
+
+// What the engine knows of a trace the head does not hold: its newest block
+// row and that row's documents.
+struct OlderVersion {
+  RowRef row;
+  std::vector<StoredDocument> documents;
+};
+
+class Head {
+ public:
+  explicit Head(HeadOptions options = {});
+  ~Head();
+  Head(const Head&) = delete;
+  Head& operator=(const Head&) = delete;
+
+  // Applies a store write. `older` is asked, outside the head's lock and only
+  // for traces the head does not hold, for the trace's newest block row
+  // (nothing for a new trace); its error fails the write, which changes
+  // nothing. Takes batch.on_durable (called later, as above).
+  Status Apply(const WriteBatch& batch, int64_t now_us,
+               const std::function<Result<std::optional<OlderVersion>>(const xray::TraceId&)>& older);
+
+  std::optional<TraceRecord> GetTrace(const xray::TraceId& id) const;
+  // Nothing when the head does not hold the trace.
+  std::optional<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) const;
+  // The block rows the head's versions supersede (a reader skips them).
+  bool Supersedes(const RowRef& row) const;
+
+  // Copies out the records that `keep` accepts, in no particular order.
+  std::vector<TraceRecord> Select(const std::function<bool(const TraceRecord&)>& keep) const;
+
+  // Seals what is due at `now_us` (everything with `all`, e.g. at shutdown)
+  // into a cut for block `block_id`; an empty cut when nothing is due.
+  Cut TakeCut(uint64_t block_id, int64_t now_us, bool all = false);
+  // The cut's block is committed: its versions leave the head (unless
+  // rewritten since), and writes now wholly durable are told so.
+  void Committed(const Cut& cut);
+  // The cut's block could not be written: its versions are due again.
+  void Abandoned(const Cut& cut);
+
+  struct Stats {
+    uint64_t traces = 0;          // versions held, sealed included
+    uint64_t document_bytes = 0;  // their documents' bytes
+    uint64_t writes_waiting = 0;  // writes not yet durable
+  };
+  Stats stats() const;
+
+ private:
+  struct Entry;
+  struct PendingWrite;
+  void ReleaseLocked(Entry& entry, std::vector<std::function<void()>>& durable) REQUIRES(mu_);
+
+  const HeadOptions options_;
+  mutable Mutex mu_;
+  std::unordered_map<xray::TraceId, std::unique_ptr<Entry>, xray::TraceIdHash> entries_
+      GUARDED_BY(mu_);
+  // Rows of blocks superseded by a version in the head.
+  std::unordered_map<uint64_t, std::vector<uint32_t>> superseded_ GUARDED_BY(mu_);
+  uint64_t document_bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t writes_waiting_ GUARDED_BY(mu_) = 0;
+  uint64_t sealed_generation_ GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace roentgen::store::block

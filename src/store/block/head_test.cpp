@@ -1,0 +1,285 @@
+#include "store/block/head.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <string>
+
+namespace roentgen::store::block {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000;
+constexpr int64_t kT0 = 1'700'000'000 * kSecond;
+
+xray::TraceId Id(uint8_t n) {
+  std::array<uint8_t, 16> bytes{};
+  bytes[3] = 1;
+  bytes[15] = n;
+  return xray::TraceId::FromBinary(bytes.data());
+}
+
+TraceRecord Record(uint8_t n, int64_t start_us, uint32_t revision = 1) {
+  TraceRecord r;
+  r.summary.id = Id(n);
+  r.summary.start_time_us = start_us;
+  r.summary.revision = revision;
+  return r;
+}
+
+// A write of one document per (trace, entity), each trace's record included.
+struct Write {
+  std::vector<std::string> raws;  // owns the bytes the batch points at
+  WriteBatch batch;
+  int durable = 0;
+
+  Write& Doc(uint8_t trace, uint64_t entity, std::string raw, int64_t start_us = kT0) {
+    raws.reserve(16);  // views into raws stay valid
+    raws.push_back(std::move(raw));
+    batch.documents.push_back({Id(trace), xray::SegmentId{entity}, 7, raws.back()});
+    auto known = std::find_if(batch.traces.begin(), batch.traces.end(),
+                              [&](const TraceRecord& r) { return r.summary.id == Id(trace); });
+    if (known == batch.traces.end()) batch.traces.push_back(Record(trace, start_us));
+    return *this;
+  }
+  WriteBatch& WithCallback() {
+    batch.on_durable = [this] { ++durable; };
+    return batch;
+  }
+};
+
+auto NoOlder() {
+  return [](const xray::TraceId&) -> Result<std::optional<OlderVersion>> {
+    return std::optional<OlderVersion>();
+  };
+}
+
+std::vector<xray::TraceId> IdsOf(const Cut& cut) {
+  std::vector<xray::TraceId> ids;
+  for (const CutRow& r : cut.rows) ids.push_back(r.record.summary.id);
+  return ids;
+}
+
+TEST(HeadTest, WritesAreReadableAtOnceAndDocumentsMergeByEntity) {
+  Head head;
+  Write w1;
+  w1.Doc(1, 10, "a").Doc(1, 11, "bb").Doc(2, 20, "ccc");
+  ASSERT_TRUE(head.Apply(w1.batch, kT0, NoOlder()).ok());
+  Write w2;
+  w2.Doc(1, 11, "BBBB");  // the same entity again: replaced
+  w2.batch.traces[0].summary.revision = 2;
+  ASSERT_TRUE(head.Apply(w2.batch, kT0 + 1, NoOlder()).ok());
+
+  ASSERT_TRUE(head.GetTrace(Id(1)));
+  EXPECT_EQ(head.GetTrace(Id(1))->summary.revision, 2u);
+  auto docs = head.GetDocuments(Id(1));
+  ASSERT_TRUE(docs);
+  ASSERT_EQ(docs->size(), 2u);
+  EXPECT_EQ((*docs)[0].raw, "a");
+  EXPECT_EQ((*docs)[1].raw, "BBBB");
+  EXPECT_FALSE(head.GetDocuments(Id(3)));
+  EXPECT_FALSE(head.GetTrace(Id(3)));
+  EXPECT_EQ(head.stats().traces, 2u);
+  EXPECT_EQ(head.stats().document_bytes, 1u + 4u + 3u);
+  auto selected = head.Select([](const TraceRecord& r) { return r.summary.id == Id(2); });
+  ASSERT_EQ(selected.size(), 1u);
+  EXPECT_EQ(selected[0].summary.id, Id(2));
+}
+
+TEST(HeadTest, AWriteIsDurableOnceEveryTraceItTouchedIsCommitted) {
+  HeadOptions options;
+  options.quiet_us = 5 * kSecond;
+  Head head(options);
+  Write both;
+  both.Doc(1, 10, "a").Doc(2, 20, "b");
+  ASSERT_TRUE(head.Apply(both.WithCallback(), kT0, NoOlder()).ok());
+  // Trace 2 keeps being written, so only trace 1 is quiet at kT0 + 5 s.
+  Write later;
+  later.Doc(2, 21, "c");
+  ASSERT_TRUE(head.Apply(later.WithCallback(), kT0 + 4 * kSecond, NoOlder()).ok());
+
+  Cut first = head.TakeCut(1, kT0 + 5 * kSecond);
+  EXPECT_EQ(IdsOf(first), std::vector<xray::TraceId>{Id(1)});
+  head.Committed(first);
+  EXPECT_EQ(both.durable, 0) << "trace 2 is not in a block yet";
+  EXPECT_FALSE(head.GetTrace(Id(1))) << "committed versions leave the head";
+  EXPECT_EQ(head.stats().writes_waiting, 2u);
+
+  Cut second = head.TakeCut(2, kT0 + 9 * kSecond);
+  EXPECT_EQ(IdsOf(second), std::vector<xray::TraceId>{Id(2)});
+  ASSERT_EQ(second.rows[0].documents.size(), 2u) << "a row holds all of its trace's documents";
+  EXPECT_EQ(both.durable, 0) << "sealed is not durable";
+  head.Committed(second);
+  EXPECT_EQ(both.durable, 1);
+  EXPECT_EQ(later.durable, 1);
+  EXPECT_EQ(head.stats().traces, 0u);
+  EXPECT_EQ(head.stats().document_bytes, 0u);
+  EXPECT_EQ(head.stats().writes_waiting, 0u);
+}
+
+TEST(HeadTest, CutsAreDueByQuietAgeAndSizeAndSortedByStartThenId) {
+  HeadOptions options;
+  options.quiet_us = 5 * kSecond;
+  options.max_age_us = 30 * kSecond;
+  options.max_document_bytes = 10;
+  Head head(options);
+  Write w;
+  w.Doc(3, 1, "1234", kT0 + 2).Doc(1, 1, "1234", kT0 + 2).Doc(2, 1, "1234", kT0 + 1);
+  ASSERT_TRUE(head.Apply(w.batch, kT0, NoOlder()).ok());
+  Write newer;
+  newer.Doc(4, 1, "1234", kT0);
+  ASSERT_TRUE(head.Apply(newer.batch, kT0 + kSecond, NoOlder()).ok());
+
+  // 16 bytes held, 10 allowed: the oldest versions go until 10 or fewer remain.
+  Cut by_size = head.TakeCut(1, kT0 + 2 * kSecond);
+  EXPECT_EQ(by_size.rows.size(), 2u);
+  head.Abandoned(by_size);
+  // Quiet: everything written at kT0 is quiet at kT0 + 5 s; trace 4 is not.
+  HeadOptions roomy = options;
+  roomy.max_document_bytes = 1 << 20;
+  Head quiet_head(roomy);
+  ASSERT_TRUE(quiet_head.Apply(w.batch, kT0, NoOlder()).ok());
+  ASSERT_TRUE(quiet_head.Apply(newer.batch, kT0 + kSecond, NoOlder()).ok());
+  Cut quiet = quiet_head.TakeCut(1, kT0 + 5 * kSecond);
+  EXPECT_EQ(IdsOf(quiet), (std::vector<xray::TraceId>{Id(2), Id(1), Id(3)}))
+      << "by start time, then by id";
+  for (uint32_t i = 0; i < quiet.rows.size(); ++i) EXPECT_FALSE(quiet.rows[i].supersedes);
+  EXPECT_TRUE(quiet_head.TakeCut(2, kT0 + 5 * kSecond).rows.empty())
+      << "trace 4 is neither quiet nor old; sealed ones are not cut twice";
+  // Age: a trace written every second is due once its version is 30 s old.
+  Head busy(roomy);
+  for (int64_t t = 0; t <= 30; ++t) {
+    Write again;
+    again.Doc(9, static_cast<uint64_t>(t), "x");
+    ASSERT_TRUE(busy.Apply(again.batch, kT0 + t * kSecond, NoOlder()).ok());
+    Cut c = busy.TakeCut(static_cast<uint64_t>(t + 1), kT0 + t * kSecond);
+    EXPECT_EQ(c.rows.size(), t == 30 ? 1u : 0u) << t;
+  }
+  // Everything, at shutdown.
+  EXPECT_EQ(quiet_head.TakeCut(3, kT0, /*all=*/true).rows.size(), 1u);
+}
+
+TEST(HeadTest, ALateSegmentStartsFromTheNewestBlockRowAndSupersedesIt) {
+  Head head;
+  const RowRef old_row{7, 42};
+  int asked = 0;
+  auto older = [&](const xray::TraceId& id) -> Result<std::optional<OlderVersion>> {
+    ++asked;
+    if (id != Id(1)) return std::optional<OlderVersion>();
+    OlderVersion o;
+    o.row = old_row;
+    o.documents.push_back(StoredDocument{xray::SegmentId{10}, 3, "old root"});
+    o.documents.push_back(StoredDocument{xray::SegmentId{11}, 3, "old in progress"});
+    return std::optional<OlderVersion>(std::move(o));
+  };
+  Write late;
+  late.Doc(1, 11, "completed");
+  ASSERT_TRUE(head.Apply(late.WithCallback(), kT0, older).ok());
+  EXPECT_EQ(asked, 1);
+  EXPECT_TRUE(head.Supersedes(old_row)) << "readers must skip the old row now";
+  auto docs = head.GetDocuments(Id(1));
+  ASSERT_TRUE(docs);
+  ASSERT_EQ(docs->size(), 2u);
+  EXPECT_EQ((*docs)[0].raw, "old root");
+  EXPECT_EQ((*docs)[1].raw, "completed");
+
+  Write again;
+  again.Doc(1, 12, "more");
+  ASSERT_TRUE(head.Apply(again.batch, kT0 + 1, older).ok());
+  EXPECT_EQ(asked, 1) << "a trace in the head is not looked up again";
+
+  Cut cut = head.TakeCut(8, kT0, /*all=*/true);
+  ASSERT_EQ(cut.rows.size(), 1u);
+  EXPECT_EQ(cut.rows[0].supersedes, old_row) << "the manifest edit marks it superseded";
+  EXPECT_EQ(cut.rows[0].documents.size(), 3u);
+  head.Committed(cut);
+  EXPECT_FALSE(head.Supersedes(old_row)) << "the manifest hides it from now on";
+  EXPECT_EQ(late.durable, 1);
+}
+
+TEST(HeadTest, AWriteToASealedTraceMakesAVersionThatSupersedesTheSealedRow) {
+  Head head;
+  Write first;
+  first.Doc(1, 10, "a");
+  ASSERT_TRUE(head.Apply(first.WithCallback(), kT0, NoOlder()).ok());
+  Cut c1 = head.TakeCut(1, kT0, /*all=*/true);
+  ASSERT_EQ(c1.rows.size(), 1u);
+
+  Write second;
+  second.Doc(1, 11, "b");
+  ASSERT_TRUE(head.Apply(second.WithCallback(), kT0 + 1, NoOlder()).ok());
+  EXPECT_TRUE(head.Supersedes(RowRef{1, 0}));
+  EXPECT_TRUE(head.TakeCut(2, kT0 + 1, /*all=*/true).rows.empty())
+      << "one sealed version at a time";
+
+  head.Committed(c1);
+  EXPECT_EQ(first.durable, 1);
+  EXPECT_EQ(second.durable, 0) << "its document is not in block 1";
+  ASSERT_TRUE(head.GetDocuments(Id(1)));
+  EXPECT_EQ(head.GetDocuments(Id(1))->size(), 2u);
+  EXPECT_TRUE(head.Supersedes(RowRef{1, 0})) << "block 1's row is the older version";
+
+  Cut c2 = head.TakeCut(2, kT0 + 1, /*all=*/true);
+  ASSERT_EQ(c2.rows.size(), 1u);
+  EXPECT_EQ(c2.rows[0].supersedes, (RowRef{1, 0}));
+  EXPECT_EQ(c2.rows[0].documents.size(), 2u);
+  head.Committed(c2);
+  EXPECT_EQ(second.durable, 1);
+  EXPECT_FALSE(head.Supersedes(RowRef{1, 0}));
+  EXPECT_EQ(head.stats().traces, 0u);
+}
+
+TEST(HeadTest, AnAbandonedCutIsDueAgainAndUndoesWhatItsRowsWouldHaveSuperseded) {
+  Head head;
+  auto older = [](const xray::TraceId&) -> Result<std::optional<OlderVersion>> {
+    OlderVersion o;
+    o.row = RowRef{5, 3};
+    return std::optional<OlderVersion>(std::move(o));
+  };
+  Write first;
+  first.Doc(1, 10, "a");
+  ASSERT_TRUE(head.Apply(first.WithCallback(), kT0, older).ok());
+  Cut c1 = head.TakeCut(6, kT0, /*all=*/true);
+  Write second;
+  second.Doc(1, 11, "b");
+  ASSERT_TRUE(head.Apply(second.WithCallback(), kT0 + 1, older).ok());
+  EXPECT_TRUE(head.Supersedes(RowRef{6, 0}));
+
+  head.Abandoned(c1);  // block 6 was never written
+  EXPECT_FALSE(head.Supersedes(RowRef{6, 0}));
+  EXPECT_TRUE(head.Supersedes(RowRef{5, 3}));
+  Cut c2 = head.TakeCut(7, kT0 + 1, /*all=*/true);
+  ASSERT_EQ(c2.rows.size(), 1u);
+  EXPECT_EQ(c2.rows[0].supersedes, (RowRef{5, 3})) << "the row block 6 would have replaced";
+  EXPECT_EQ(c2.rows[0].documents.size(), 2u);
+  head.Committed(c2);
+  EXPECT_EQ(first.durable, 1);
+  EXPECT_EQ(second.durable, 1);
+  EXPECT_FALSE(head.Supersedes(RowRef{5, 3}));
+}
+
+TEST(HeadTest, RefusedWritesChangeNothing) {
+  Head head;
+  Write w;
+  w.Doc(1, 10, "a");
+  auto failing = [](const xray::TraceId&) -> Result<std::optional<OlderVersion>> {
+    return Status::IOError("block 3 unreadable");
+  };
+  EXPECT_EQ(head.Apply(w.WithCallback(), kT0, failing).code(), StatusCode::kIOError);
+  EXPECT_EQ(head.stats().traces, 0u);
+
+  Write orphan;
+  orphan.Doc(2, 20, "b");
+  orphan.batch.traces.clear();
+  EXPECT_EQ(head.Apply(orphan.batch, kT0, NoOlder()).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(head.stats().traces, 0u);
+  EXPECT_EQ(head.stats().writes_waiting, 0u);
+  EXPECT_EQ(w.durable, 0);
+
+  Write empty;
+  ASSERT_TRUE(head.Apply(empty.WithCallback(), kT0, NoOlder()).ok());
+  EXPECT_EQ(empty.durable, 1) << "nothing to make durable";
+}
+
+}  // namespace
+}  // namespace roentgen::store::block
