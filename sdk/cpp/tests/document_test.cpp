@@ -9,25 +9,14 @@
 #include "roentgen/xray.h"
 #include "sdk_internal.h"
 #include "test_daemon.h"
-#include "xray/segment_parser.h"
+#include "validate_document.h"
 
 namespace roentgen::sdk {
 namespace {
 
 using nlohmann::json;
 
-// Parses one datagram as Roentgen's UDP receiver does; fails the test when
-// Roentgen would reject it.
-json Validate(const std::string& datagram) {
-  auto doc = roentgen::xray::SplitDaemonDatagram(datagram);
-  EXPECT_TRUE(doc.ok()) << datagram;
-  if (!doc.ok()) return {};
-  roentgen::xray::SegmentParser parser;
-  std::vector<roentgen::xray::SegmentDocument> out;
-  roentgen::xray::ParseFailure failure;
-  EXPECT_TRUE(parser.Parse(*doc, out, failure)) << failure.message << "\n" << *doc;
-  return json::parse(*doc);
-}
+using testing::Validate;
 
 class DocumentTest : public ::testing::Test {
  protected:

@@ -9,7 +9,7 @@
 #include "roentgen/xray.h"
 #include "sdk_internal.h"
 #include "test_daemon.h"
-#include "xray/segment_parser.h"
+#include "validate_document.h"
 
 namespace roentgen::sdk {
 namespace {
@@ -19,16 +19,7 @@ using nlohmann::json;
 constexpr char kRoot[] = "1-5759e988-bd862e3fe1be46a994272793";
 constexpr char kFunction[] = "53995c3f42cd8ad8";
 
-json Validate(const std::string& datagram) {
-  auto doc = roentgen::xray::SplitDaemonDatagram(datagram);
-  EXPECT_TRUE(doc.ok()) << datagram;
-  if (!doc.ok()) return {};
-  roentgen::xray::SegmentParser parser;
-  std::vector<roentgen::xray::SegmentDocument> out;
-  roentgen::xray::ParseFailure failure;
-  EXPECT_TRUE(parser.Parse(*doc, out, failure)) << failure.message << "\n" << *doc;
-  return json::parse(*doc);
-}
+using testing::Validate;
 
 class LambdaTest : public ::testing::Test {
  protected:

@@ -231,15 +231,23 @@ void Head::ReleaseLocked(Entry& e, std::vector<std::function<void()>>& durable) 
   e.sealed_waiting.clear();
 }
 
+std::vector<Head::Entry*> Head::SealedInLocked(const Cut& cut) {
+  std::vector<Entry*> sealed;
+  for (uint32_t i = 0; i < cut.rows.size(); ++i) {
+    auto it = entries_.find(cut.rows[i].record.summary.id);
+    if (it != entries_.end() && it->second->sealed_as == RowRef{cut.block_id, i}) {
+      sealed.push_back(it->second.get());
+    }
+  }
+  return sealed;
+}
+
 void Head::Committed(const Cut& cut) {
   std::vector<std::function<void()>> durable;
   {
     MutexLock lock(mu_);
-    for (uint32_t i = 0; i < cut.rows.size(); ++i) {
-      const RowRef as{cut.block_id, i};
-      auto it = entries_.find(cut.rows[i].record.summary.id);
-      if (it == entries_.end() || it->second->sealed_as != as) continue;
-      Entry& e = *it->second;
+    for (Entry* sealed : SealedInLocked(cut)) {
+      Entry& e = *sealed;
       // The manifest edit that added the block marked this row's predecessor
       // superseded: the head need not hide it any more.
       if (e.sealed_supersedes) RemoveRow(superseded_, *e.sealed_supersedes);
@@ -248,7 +256,7 @@ void Head::Committed(const Cut& cut) {
       e.sealed_supersedes.reset();
       if (!e.written_since_seal) {
         document_bytes_ -= e.document_bytes;
-        entries_.erase(it);
+        entries_.erase(e.record.summary.id);  // e dies here
       } else {
         e.written_since_seal = false;
       }
@@ -259,15 +267,12 @@ void Head::Committed(const Cut& cut) {
 
 void Head::Abandoned(const Cut& cut) {
   MutexLock lock(mu_);
-  for (uint32_t i = 0; i < cut.rows.size(); ++i) {
-    const RowRef as{cut.block_id, i};
-    auto it = entries_.find(cut.rows[i].record.summary.id);
-    if (it == entries_.end() || it->second->sealed_as != as) continue;
-    Entry& e = *it->second;
+  for (Entry* sealed : SealedInLocked(cut)) {
+    Entry& e = *sealed;
     if (e.written_since_seal) {
       // The newer version replaced a row that will never exist: it replaces
       // what the sealed one did instead.
-      RemoveRow(superseded_, as);
+      RemoveRow(superseded_, *e.sealed_as);
       e.supersedes = e.sealed_supersedes;
     }
     e.waiting.insert(e.waiting.begin(), std::make_move_iterator(e.sealed_waiting.begin()),

@@ -110,6 +110,8 @@ class Head {
   struct Entry;
   struct PendingWrite;
   void ReleaseLocked(Entry& entry, std::vector<std::function<void()>>& durable) REQUIRES(mu_);
+  // The entries whose sealed version is one of the cut's rows.
+  std::vector<Entry*> SealedInLocked(const Cut& cut) REQUIRES(mu_);
 
   const HeadOptions options_;
   mutable Mutex mu_;

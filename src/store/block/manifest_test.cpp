@@ -48,6 +48,10 @@ class ManifestTest : public ::testing::Test {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << bytes;
   }
+  // Two edits, each adding a block (1, then 2); the manifest file's path.
+  std::string WriteTwoBlocks();
+  // The framed size of the second edit.
+  static size_t LastEditSize();
 
   fs::path dir_;
 };
@@ -77,6 +81,17 @@ BlockMeta Block(uint64_t id, uint64_t rows, uint32_t level = 0) {
   b.max_updated_us = 1'700'000'000'000'999;
   b.level = level;
   return b;
+}
+
+std::string ManifestTest::WriteTwoBlocks() {
+  auto m = OpenOk();
+  EXPECT_TRUE(m->Apply(Edit().Add(Block(1, 10))).ok());
+  EXPECT_TRUE(m->Apply(Edit().Add(Block(2, 10))).ok());
+  return LiveFile();
+}
+
+size_t ManifestTest::LastEditSize() {
+  return 12 + Manifest::EncodeEdit(Edit().Add(Block(2, 10))).size();
 }
 
 TEST_F(ManifestTest, ANewManifestIsEmptyAndEditsSurviveAReopen) {
@@ -164,16 +179,10 @@ TEST_F(ManifestTest, TheLogIsRewrittenFromTheStateWhenItGrows) {
 }
 
 TEST_F(ManifestTest, AnEditCutShortByACrashIsDroppedAndTheNextOneFollowsTheLastGoodOne) {
-  {
-    auto m = OpenOk();
-    ASSERT_TRUE(m->Apply(Edit().Add(Block(1, 10))).ok());
-    ASSERT_TRUE(m->Apply(Edit().Add(Block(2, 10))).ok());
-  }
-  const std::string path = LiveFile();
+  const std::string path = WriteTwoBlocks();
   const std::string whole = ReadFile(path);
   // Every cut inside the last edit: the first edit survives, the second is dropped.
-  const size_t last_edit_size = 12 + Manifest::EncodeEdit(Edit().Add(Block(2, 10))).size();
-  const size_t last_start = whole.size() - last_edit_size;
+  const size_t last_start = whole.size() - LastEditSize();
   for (size_t cut = last_start; cut < whole.size(); ++cut) {
     WriteFile(path, whole.substr(0, cut));
     auto m = OpenOk();
@@ -192,21 +201,15 @@ TEST_F(ManifestTest, AnEditCutShortByACrashIsDroppedAndTheNextOneFollowsTheLastG
   WriteFile(path, flipped);
   EXPECT_EQ(OpenOk()->State().blocks.size(), 1u);
   // Zeros where the last edit was: the file grew before its data was written.
-  WriteFile(path, whole.substr(0, last_start) + std::string(last_edit_size, '\0'));
+  WriteFile(path, whole.substr(0, last_start) + std::string(LastEditSize(), '\0'));
   EXPECT_EQ(OpenOk()->State().blocks.size(), 1u);
 }
 
 TEST_F(ManifestTest, DamageBeforeTheLastEditIsCorruptionNamingTheOffset) {
-  {
-    auto m = OpenOk();
-    ASSERT_TRUE(m->Apply(Edit().Add(Block(1, 10))).ok());
-    ASSERT_TRUE(m->Apply(Edit().Add(Block(2, 10))).ok());
-  }
-  const std::string path = LiveFile();
+  const std::string path = WriteTwoBlocks();
   const std::string whole = ReadFile(path);
   // Flip each byte of the first edits (not the last one): never a wrong set of blocks.
-  const size_t last_edit_size = 12 + Manifest::EncodeEdit(Edit().Add(Block(2, 10))).size();
-  for (size_t at = 0; at < whole.size() - last_edit_size; ++at) {
+  for (size_t at = 0; at < whole.size() - LastEditSize(); ++at) {
     std::string damaged = whole;
     damaged[at] ^= 0x01;
     WriteFile(path, damaged);
