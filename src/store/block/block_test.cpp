@@ -313,6 +313,13 @@ TEST_F(BlockTest, SkipIndexesAndProjections) {
   auto names = b.ReadListDictString(col::kGraphNodeName);
   ASSERT_TRUE(names.ok());
   EXPECT_EQ(names->values.dictionary, (std::vector<std::string>{"Orders", "client", "orders"}));
+  auto entry = b.ReadListDictString(col::kEntryPointType);
+  ASSERT_TRUE(entry.ok());
+  EXPECT_EQ(entry->offsets, (std::vector<uint32_t>{0, 1}));
+  EXPECT_EQ(entry->values.Get(0), "AWS::EC2::Instance");
+  auto accounts = b.ReadListDictString(col::kServiceAccount);
+  ASSERT_TRUE(accounts.ok());
+  EXPECT_EQ(accounts->offsets, (std::vector<uint32_t>{0, 2}));
   ASSERT_TRUE(b.HasAnnotationColumns("customer"));
   EXPECT_FALSE(b.HasAnnotationColumns("nope"));
   auto customer = b.ReadListDictString(AnnotationColumnName("customer", AnnotationType::kString));

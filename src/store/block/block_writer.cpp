@@ -103,18 +103,16 @@ struct PendingColumn {
   std::optional<std::pair<int64_t, int64_t>> range;
 };
 
-// The record as `details` stores it: the value columns' fields blanked.
-TraceRecord DetailsOf(const TraceRecord& r) {
-  TraceRecord d;
-  const xray::TraceSummary& s = r.summary;
-  d.summary.annotations = s.annotations;
-  d.summary.users = s.users;
-  d.summary.service_ids = s.service_ids;
-  d.summary.entry_point = s.entry_point;
-  d.summary.fault_root_causes = s.fault_root_causes;
-  d.summary.error_root_causes = s.error_root_causes;
-  d.summary.response_time_root_causes = s.response_time_root_causes;
-  d.graph = r.graph;
+// The summary as `details` stores it: the value columns' fields blanked.
+xray::TraceSummary DetailsOf(const xray::TraceSummary& s) {
+  xray::TraceSummary d;
+  d.annotations = s.annotations;
+  d.users = s.users;
+  d.service_ids = s.service_ids;
+  d.entry_point = s.entry_point;
+  d.fault_root_causes = s.fault_root_causes;
+  d.error_root_causes = s.error_root_causes;
+  d.response_time_root_causes = s.response_time_root_causes;
   return d;
 }
 
@@ -157,14 +155,20 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
     for (size_t i = 0; i < n; ++i) v[i] = get(rows[i]);
     add(name, ColumnEncoding::kDictString, [&](std::string& o) { EncodeDictString(v, o); });
   };
+  // `get(row, values)` appends the row's values.
   auto add_list = [&](std::string_view name, auto get) {
-    std::vector<std::vector<std::string_view>> v(n);
-    for (size_t i = 0; i < n; ++i) get(rows[i], v[i]);
+    std::vector<uint32_t> lengths(n);
+    std::vector<std::string_view> values;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t before = values.size();
+      get(rows[i], values);
+      lengths[i] = static_cast<uint32_t>(values.size() - before);
+    }
     add(name, ColumnEncoding::kListDictString,
-        [&](std::string& o) { EncodeListDictString(v, o); });
+        [&](std::string& o) { EncodeListDictString(lengths, values, o); });
   };
   auto strings = [](const std::vector<std::string>& s, std::vector<std::string_view>& out) {
-    out.assign(s.begin(), s.end());
+    out.insert(out.end(), s.begin(), s.end());
   };
 
   {
@@ -212,7 +216,7 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
     std::vector<std::string> details(n);
     std::vector<std::string_view> views(n);
     for (size_t i = 0; i < n; ++i) {
-      EncodeTraceRecord(DetailsOf(rows[i]), details[i]);
+      EncodeTraceRecord(DetailsOf(rows[i].summary), rows[i].graph, details[i]);
       views[i] = details[i];
     }
     add(col::kDetails, ColumnEncoding::kBytes, [&](std::string& o) { EncodeBytes(views, o); });
@@ -223,6 +227,15 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
   });
   add_list(col::kServiceType, [](const TraceRecord& r, auto& out) {
     for (const auto& s : r.summary.service_ids) out.push_back(s.type);
+  });
+  add_list(col::kServiceAccount, [](const TraceRecord& r, auto& out) {
+    for (const auto& s : r.summary.service_ids) out.push_back(s.account_id);
+  });
+  add_list(col::kEntryPointName, [](const TraceRecord& r, auto& out) {
+    if (r.summary.entry_point) out.push_back(r.summary.entry_point->name);
+  });
+  add_list(col::kEntryPointType, [](const TraceRecord& r, auto& out) {
+    if (r.summary.entry_point) out.push_back(r.summary.entry_point->type);
   });
   add_list(col::kUser, [](const TraceRecord& r, auto& out) {
     for (const auto& u : r.summary.users) out.push_back(u.user_name);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <unordered_map>
 
 #include "common/coding.h"
 
@@ -92,16 +93,28 @@ void PutLengths(const Rows& rows, std::string& out) {
   for (const auto& row : rows) coding::PutVarint(row.size(), out);
 }
 
+// Distinct values first (a hash map: most columns repeat few values), then
+// only those are sorted.
 void PutDict(std::span<const std::string_view> values, std::string& out) {
-  std::vector<std::string_view> dict(values.begin(), values.end());
-  std::sort(dict.begin(), dict.end());
-  dict.erase(std::unique(dict.begin(), dict.end()), dict.end());
-  coding::PutVarint(dict.size(), out);
-  for (std::string_view s : dict) coding::PutLengthPrefixed(s, out);
-  for (std::string_view v : values) {
-    coding::PutVarint(
-        static_cast<uint64_t>(std::lower_bound(dict.begin(), dict.end(), v) - dict.begin()), out);
+  std::unordered_map<std::string_view, uint32_t> codes;
+  std::vector<uint32_t> first_codes(values.size());
+  std::vector<std::string_view> dict;
+  for (size_t i = 0; i < values.size(); ++i) {
+    auto [it, added] = codes.try_emplace(values[i], static_cast<uint32_t>(dict.size()));
+    if (added) dict.push_back(values[i]);
+    first_codes[i] = it->second;
   }
+  std::vector<uint32_t> by_value(dict.size());
+  for (uint32_t i = 0; i < by_value.size(); ++i) by_value[i] = i;
+  std::sort(by_value.begin(), by_value.end(),
+            [&](uint32_t a, uint32_t b) { return dict[a] < dict[b]; });
+  std::vector<uint32_t> sorted_code(dict.size());
+  coding::PutVarint(dict.size(), out);
+  for (uint32_t rank = 0; rank < by_value.size(); ++rank) {
+    sorted_code[by_value[rank]] = rank;
+    coding::PutLengthPrefixed(dict[by_value[rank]], out);
+  }
+  for (uint32_t c : first_codes) coding::PutVarint(sorted_code[c], out);
 }
 
 bool GetDict(Reader& r, size_t n, DictStringColumn& out) {
@@ -205,6 +218,12 @@ void EncodeListDictString(std::span<const std::vector<std::string_view>> rows, s
   std::vector<std::string_view> all;
   for (const auto& row : rows) all.insert(all.end(), row.begin(), row.end());
   PutDict(all, out);
+}
+
+void EncodeListDictString(std::span<const uint32_t> lengths,
+                          std::span<const std::string_view> values, std::string& out) {
+  for (uint32_t len : lengths) coding::PutVarint(len, out);
+  PutDict(values, out);
 }
 
 void EncodeListDouble(std::span<const std::vector<double>> rows, std::string& out) {

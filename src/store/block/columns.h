@@ -138,6 +138,9 @@ void EncodeBytes(std::span<const std::string_view> values, std::string& out);
 void EncodeFixed16(std::span<const std::string_view> values, std::string& out);  // each 16 bytes
 void EncodeFixed32(std::span<const uint32_t> values, std::string& out);
 void EncodeListDictString(std::span<const std::vector<std::string_view>> rows, std::string& out);
+// The same from flat input: row i has lengths[i] values, taken in order from `values`.
+void EncodeListDictString(std::span<const uint32_t> lengths,
+                          std::span<const std::string_view> values, std::string& out);
 void EncodeListDouble(std::span<const std::vector<double>> rows, std::string& out);
 void EncodeListBool(std::span<const std::vector<bool>> rows, std::string& out);
 

@@ -13,7 +13,8 @@
 //   (annotations with their services, users, service ids, entry point, root
 //   causes, graph) in record_codec's encoding with the fields above blanked;
 //   projection columns, redundant copies for predicates that skip decoding
-//   `details`: service names and types (lists, parallel), user names, the
+//   `details`: service names, types and accounts (lists, parallel), the
+//   entry point's name and type (lists of 0 or 1), user names, the
 //   graph's node names and types, and per annotation key (the block's
 //   kMaxAnnotationKeyColumns most frequent keys) one value list column per
 //   value type the key takes in the block (AnnotationColumnName);
@@ -74,6 +75,9 @@ inline constexpr std::string_view kAvailabilityZones = "availability_zones";
 inline constexpr std::string_view kDetails = "details";
 inline constexpr std::string_view kServiceName = "service.name";
 inline constexpr std::string_view kServiceType = "service.type";
+inline constexpr std::string_view kServiceAccount = "service.account";
+inline constexpr std::string_view kEntryPointName = "entry_point.name";  // 0 or 1 value a row
+inline constexpr std::string_view kEntryPointType = "entry_point.type";
 inline constexpr std::string_view kUser = "user";
 inline constexpr std::string_view kGraphNodeName = "graph.node_name";
 inline constexpr std::string_view kGraphNodeType = "graph.node_type";
