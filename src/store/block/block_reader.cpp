@@ -74,14 +74,13 @@ Result<std::unique_ptr<BlockReader>> BlockReader::Open(const std::string& path) 
   if (size < kMagicBytes + kTrailerBytes) {
     return corrupt(fmt::format("{} bytes, shorter than the smallest block", size));
   }
-  Extent head{0, kMagicBytes, kMagicBytes, 0};
-  auto read = [&](uint64_t offset, uint64_t n) -> Result<std::string> {
-    return reader->ReadExtent({offset, n, n, 0}, "");
+  auto read = [&](uint64_t offset, uint64_t n, std::string_view what) {
+    return reader->ReadAt(offset, n, what);
   };
-  Result<std::string> magic = read(head.offset, head.size);
+  Result<std::string> magic = read(0, kMagicBytes, "magic");
   if (!magic.ok()) return magic.status();
   if (*magic != kMagic) return corrupt("bad magic at byte 0");
-  Result<std::string> trailer = read(size - kTrailerBytes, kTrailerBytes);
+  Result<std::string> trailer = read(size - kTrailerBytes, kTrailerBytes, "trailer");
   if (!trailer.ok()) return trailer.status();
   const uint64_t trailer_at = size - kTrailerBytes;
   if (trailer->substr(16) != kMagic) return corrupt(fmt::format("bad magic at byte {}", trailer_at + 16));
@@ -94,7 +93,7 @@ Result<std::unique_ptr<BlockReader>> BlockReader::Open(const std::string& path) 
     return corrupt(fmt::format("footer length {} at byte {} exceeds the file", footer_len, trailer_at));
   }
   const uint64_t footer_start = trailer_at - footer_len;
-  Result<std::string> footer = read(footer_start, footer_len);
+  Result<std::string> footer = read(footer_start, footer_len, "footer");
   if (!footer.ok()) return footer.status();
   if (Checksum(*footer) != coding::DecodeFixed64(trailer->data() + 4)) {
     return corrupt(fmt::format("footer checksum mismatch (footer at byte {}, {} bytes)",
@@ -208,28 +207,32 @@ Status BlockReader::ParseFooter(std::string_view footer, uint64_t footer_start) 
   return Status::Ok();
 }
 
-// Reads the stored bytes of `e`; checks the checksum unless `what` is empty
-// (the magic and the trailer, which carry their own checks).
-Result<std::string> BlockReader::ReadExtent(const Extent& e, std::string_view what) const {
-  if (e.offset > file_bytes_ || e.size > file_bytes_ - e.offset) {
+Result<std::string> BlockReader::ReadAt(uint64_t offset, uint64_t size,
+                                        std::string_view what) const {
+  if (offset > file_bytes_ || size > file_bytes_ - offset) {
     return Status::Corruption(fmt::format("block {}: {} at byte {} (+{}) beyond the end", path_,
-                                          what, e.offset, e.size));
+                                          what, offset, size));
   }
-  std::string out(e.size, '\0');
+  std::string out(size, '\0');
   for (size_t done = 0; done < out.size();) {
     const ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done,
-                              static_cast<off_t>(e.offset + done));
+                              static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, fmt::format("read {}", path_), path_);
     }
     if (n == 0) {
       return Status::Corruption(
-          fmt::format("block {}: {} at byte {} cut short (the file shrank)", path_, what, e.offset));
+          fmt::format("block {}: {} at byte {} cut short (the file shrank)", path_, what, offset));
     }
     done += static_cast<size_t>(n);
   }
-  if (!what.empty() && Checksum(out) != e.checksum) {
+  return out;
+}
+
+Result<std::string> BlockReader::ReadExtent(const Extent& e, std::string_view what) const {
+  Result<std::string> out = ReadAt(e.offset, e.size, what);
+  if (out.ok() && Checksum(*out) != e.checksum) {
     return Status::Corruption(fmt::format("block {}: {} at byte {} (+{}): checksum mismatch",
                                           path_, what, e.offset, e.size));
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cstring>
 #include <unordered_map>
 
@@ -28,23 +29,12 @@ Status Done(const Reader& r, std::string_view column_kind) {
   return Status::Ok();
 }
 
-void PutBitmap(const std::vector<bool>& bits, std::string& out) {
-  const size_t start = out.size();
-  out.append((bits.size() + 7) / 8, '\0');
-  for (size_t i = 0; i < bits.size(); ++i) {
-    if (bits[i]) out[start + i / 8] = static_cast<char>(out[start + i / 8] | (1 << (i % 8)));
-  }
-}
-
 bool GetBitmap(Reader& r, size_t n, Bitmap& out) {
   std::string_view bytes;
-  if (!r.View((n + 7) / 8, bytes)) return false;
+  if (!r.Bitmap(n, bytes)) return false;
   out = Bitmap(n);
   for (size_t i = 0; i < n; ++i) {
-    if ((static_cast<uint8_t>(bytes[i / 8]) >> (i % 8)) & 1) out.Set(i);
-  }
-  if (n % 8 != 0 && (static_cast<uint8_t>(bytes.back()) >> (n % 8)) != 0) {
-    return r.Fail("bitmap has bits set past its end");
+    if (coding::BitmapGet(bytes, i)) out.Set(i);
   }
   return true;
 }
@@ -178,7 +168,7 @@ void EncodeOptionalInt64(std::span<const std::optional<int64_t>> values, std::st
     present[i] = values[i].has_value();
     if (values[i]) present_values.push_back(*values[i]);
   }
-  PutBitmap(present, out);
+  coding::PutBitmap(present, out);
   PutDeltas(present_values, out);
 }
 
@@ -189,13 +179,13 @@ void EncodeDouble(std::span<const double> values, std::string& out) {
 void EncodeOptionalDouble(std::span<const std::optional<double>> values, std::string& out) {
   std::vector<bool> present(values.size());
   for (size_t i = 0; i < values.size(); ++i) present[i] = values[i].has_value();
-  PutBitmap(present, out);
+  coding::PutBitmap(present, out);
   for (const auto& v : values) {
     if (v) coding::PutDouble(*v, out);
   }
 }
 
-void EncodeBool(const std::vector<bool>& values, std::string& out) { PutBitmap(values, out); }
+void EncodeBool(const std::vector<bool>& values, std::string& out) { coding::PutBitmap(values, out); }
 
 void EncodeDictString(std::span<const std::string_view> values, std::string& out) {
   PutDict(values, out);
@@ -206,7 +196,10 @@ void EncodeBytes(std::span<const std::string_view> values, std::string& out) {
 }
 
 void EncodeFixed16(std::span<const std::string_view> values, std::string& out) {
-  for (std::string_view v : values) out.append(v.data(), 16);
+  for (std::string_view v : values) {
+    assert(v.size() == 16);
+    out.append(v.data(), 16);
+  }
 }
 
 void EncodeFixed32(std::span<const uint32_t> values, std::string& out) {
@@ -237,7 +230,7 @@ void EncodeListBool(std::span<const std::vector<bool>> rows, std::string& out) {
   PutLengths(rows, out);
   std::vector<bool> all;
   for (const auto& row : rows) all.insert(all.end(), row.begin(), row.end());
-  PutBitmap(all, out);
+  coding::PutBitmap(all, out);
 }
 
 Status DecodeInt64(std::string_view in, size_t rows, Int64Column& out) {

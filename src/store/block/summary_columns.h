@@ -201,6 +201,9 @@ class BlockReader {
  private:
   BlockReader() = default;
   Status ParseFooter(std::string_view footer, uint64_t footer_start);
+  // `size` bytes at `offset`, unchecked (the magics and the trailer).
+  Result<std::string> ReadAt(uint64_t offset, uint64_t size, std::string_view what) const;
+  // The stored bytes of `e`, checksum verified.
   Result<std::string> ReadExtent(const Extent& e, std::string_view what) const;
   Result<std::string> ReadCompressed(const Extent& e, std::string_view what) const;
   Result<std::string> ReadTyped(std::string_view name, ColumnEncoding encoding) const;
