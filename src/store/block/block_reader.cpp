@@ -24,8 +24,8 @@ bool GetExtent(coding::Reader& r, Extent& e) {
   return r.Varint(e.offset) && r.Varint(e.size) && r.Varint(e.raw_size) && r.Fixed64(e.checksum);
 }
 
-// The encodings a value column must have (ReadRecords and Open check them).
-constexpr std::pair<std::string_view, ColumnEncoding> kValueColumns[] = {
+// The columns every block has, with their encodings (Open checks them).
+constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumns[] = {
     {col::kTraceId, ColumnEncoding::kFixed16},
     {col::kIdOrder, ColumnEncoding::kFixed32},
     {col::kStart, ColumnEncoding::kInt64Delta},
@@ -50,6 +50,15 @@ constexpr std::pair<std::string_view, ColumnEncoding> kValueColumns[] = {
     {col::kInstanceIds, ColumnEncoding::kListDictString},
     {col::kAvailabilityZones, ColumnEncoding::kListDictString},
     {col::kDetails, ColumnEncoding::kBytes},
+    // The projections every block has (the annotation columns vary).
+    {col::kServiceName, ColumnEncoding::kListDictString},
+    {col::kServiceType, ColumnEncoding::kListDictString},
+    {col::kServiceAccount, ColumnEncoding::kListDictString},
+    {col::kEntryPointName, ColumnEncoding::kListDictString},
+    {col::kEntryPointType, ColumnEncoding::kListDictString},
+    {col::kUser, ColumnEncoding::kListDictString},
+    {col::kGraphNodeName, ColumnEncoding::kListDictString},
+    {col::kGraphNodeType, ColumnEncoding::kListDictString},
 };
 
 void ListRow(const ListDictStringColumn& c, size_t row, std::vector<std::string>& out) {
@@ -153,7 +162,7 @@ Status BlockReader::ParseFooter(std::string_view footer, uint64_t footer_start) 
   for (const auto& c : columns_) {
     if (!names.insert(c.name).second) return corrupt("column " + c.name + " appears twice");
   }
-  for (const auto& [name, encoding] : kValueColumns) {
+  for (const auto& [name, encoding] : kRequiredColumns) {
     const ColumnInfo* c = FindColumn(name);
     if (c == nullptr) return corrupt(fmt::format("column {} missing", name));
     if (c->encoding != encoding) {
