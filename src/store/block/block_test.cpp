@@ -386,6 +386,19 @@ TEST_F(BlockTest, RejectsUnsortedAndRepeatedRows) {
   EXPECT_FALSE(std::filesystem::exists(Path("b")));
 }
 
+TEST_F(BlockTest, WriteReplacesAFileAndReportsAMissingDirectory) {
+  std::vector<TraceRecord> one = {MakeRecord(MakeTraceId(1), kT0)};
+  std::vector<TraceRecord> two = {MakeRecord(MakeTraceId(1), kT0), MakeRecord(MakeTraceId(2), kT0)};
+  ASSERT_TRUE(WriteBlock(one, std::vector<std::vector<StoredDocument>>(1), Path("b")).ok());
+  ASSERT_TRUE(WriteBlock(two, std::vector<std::vector<StoredDocument>>(2), Path("b")).ok());
+  auto reader = BlockReader::Open(Path("b"));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->row_count(), 2u);
+  EXPECT_EQ((*reader)->ReadRecord(2).status().code(), StatusCode::kInvalidArgument);
+  const Status s = WriteBlock(one, std::vector<std::vector<StoredDocument>>(1), Path("no/such/b"));
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+}
+
 // Opens `path` and reads everything; the first failure, or OK.
 Status ReadEverything(const std::string& path) {
   auto reader = BlockReader::Open(path);

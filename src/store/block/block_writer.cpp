@@ -60,12 +60,23 @@ class FileBuilder {
  public:
   explicit FileBuilder(int zstd_level) : level_(zstd_level) { out_.append(kMagic); }
 
-  Extent AddCompressed(std::string_view raw) {
+  // `what` names the chunk in the error when it is larger than a reader
+  // accepts (kMaxChunkRawBytes).
+  Extent AddCompressed(std::string_view raw, std::string_view what) {
+    if (raw.size() > kMaxChunkRawBytes) {
+      if (status_.ok()) {
+        status_ = Status::InvalidArgument(
+            fmt::format("{} holds {} bytes, more than a block may ({}): write fewer rows", what,
+                        raw.size(), kMaxChunkRawBytes));
+      }
+      return {};
+    }
     std::string frame(ZSTD_compressBound(raw.size()), '\0');
     const size_t n = ZSTD_compress(frame.data(), frame.size(), raw.data(), raw.size(), level_);
     if (ZSTD_isError(n)) {
-      error_ = fmt::format("zstd: {}", ZSTD_getErrorName(n));
-      n_failed_ = true;
+      if (status_.ok()) {
+        status_ = Status::Internal(fmt::format("{}: zstd: {}", what, ZSTD_getErrorName(n)));
+      }
       return {};
     }
     frame.resize(n);
@@ -79,14 +90,13 @@ class FileBuilder {
     return e;
   }
   std::string& out() { return out_; }
-  bool failed() const { return n_failed_; }
-  const std::string& error() const { return error_; }
+  // The first failure of an Add, or OK.
+  const Status& status() const { return status_; }
 
  private:
   int level_;
   std::string out_;
-  bool n_failed_ = false;
-  std::string error_;
+  Status status_;
 };
 
 void PutExtent(const Extent& e, std::string& out) {
@@ -380,7 +390,7 @@ Status WriteBlock(std::span<const TraceRecord> rows,
   std::vector<PendingColumn> cols = BuildColumns(rows);
   coding::PutVarint(cols.size(), footer);
   for (const auto& c : cols) {
-    const Extent e = file.AddCompressed(c.payload);
+    const Extent e = file.AddCompressed(c.payload, "column " + c.name);
     coding::PutLengthPrefixed(c.name, footer);
     footer.push_back(static_cast<char>(c.encoding));
     coding::PutVarint(rows.size(), footer);
@@ -398,7 +408,7 @@ Status WriteBlock(std::span<const TraceRecord> rows,
   std::string page;
   size_t page_first = 0;
   auto flush = [&](size_t next_row) {
-    const Extent e = file.AddCompressed(page);
+    const Extent e = file.AddCompressed(page, fmt::format("document page at row {}", page_first));
     coding::PutVarint(page_first, pages_dir);
     PutExtent(e, pages_dir);
     ++page_count;
@@ -438,7 +448,14 @@ Status WriteBlock(std::span<const TraceRecord> rows,
     coding::PutVarint(builder->key_count(), footer);
     PutExtent(e, footer);
   }
-  if (file.failed()) return Status::Internal(fmt::format("block {}: {}", path, file.error()));
+  if (!file.status().ok()) {
+    return Status(file.status().code(), fmt::format("block {}: {}", path, file.status().message()));
+  }
+  if (footer.size() > kMaxFooterBytes) {
+    return Status::InvalidArgument(fmt::format(
+        "block {}: a footer of {} bytes, more than a block may ({}): write fewer rows", path,
+        footer.size(), kMaxFooterBytes));
+  }
 
   std::string& out = file.out();
   out.append(footer);

@@ -102,7 +102,9 @@ struct BlockWriteOptions {
 // documents (`documents_by_row[i]` belongs to rows[i]; same size) as a block
 // file at `path`, atomically: a temporary file beside it, fsync, rename, fsync
 // of the directory. InvalidArgument for unsorted rows, a repeated trace id, a
-// size mismatch or more than kMaxRows rows; file-system errors as
+// size mismatch, more than kMaxRows rows, or a column or page larger than a
+// reader accepts (kMaxChunkRawBytes, kMaxFooterBytes); Internal if zstd
+// fails; file-system errors as
 // common/files.h maps them. An existing file at `path` is replaced.
 Status WriteBlock(std::span<const TraceRecord> rows,
                   std::span<const std::vector<StoredDocument>> documents_by_row,
