@@ -42,7 +42,8 @@
 //
 // Validation (reader): both magics, the version, the footer length and
 // checksum, every extent inside the data region [kMagicBytes, footer start),
-// column names unique, value counts equal to the row count, pages starting at
+// column names unique, value counts equal to the row count, the fixed columns
+// (summary_columns.h) present with their encodings, pages starting at
 // row 0 in increasing order, a filter size that is a whole number of blocks,
 // and on every read the chunk's checksum, its decompressed size and the
 // encoding's own bounds. Anything else is Status::Corruption naming the file,
