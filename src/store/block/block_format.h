@@ -10,8 +10,10 @@
 //            │ column chunks: one zstd frame per column     │  extents in the
 //            ├──────────────────────────────────────────────┤  footer's column
 //            │ document pages: one zstd frame per run of    │  directory, page
-//            │ consecutive rows' documents (~64 KiB raw)    │  directory and
-//            ├──────────────────────────────────────────────┤  filter directory
+//            │ consecutive rows' documents (~64 KiB raw)    │  directory, filter
+//            ├──────────────────────────────────────────────┤  directory and
+//            │ named sections: one zstd frame each          │  section directory
+//            ├──────────────────────────────────────────────┤
 //            │ skip-index section: split-block bloom        │
 //            │ filters, stored uncompressed                 │
 //            ├──────────────────────────────────────────────┤
@@ -39,6 +41,8 @@
 //   page count varint, then per page: first row varint · extent
 //   filter count varint, then per filter: kind byte (FilterKind) ·
 //     key count varint · extent
+//   section count varint, then per section: name (length-prefixed) · extent
+//     (named chunks for the layers above, e.g. the engine's rollup delta)
 //
 // Validation (reader): both magics, the version, the footer length and
 // checksum, every extent inside the data region [kMagicBytes, footer start),

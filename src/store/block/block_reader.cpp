@@ -210,6 +210,19 @@ Status BlockReader::ParseFooter(std::string_view footer, uint64_t footer_start) 
   for (const BloomFilter* f : {&trace_filter_, &annotation_filter_, &service_filter_, &user_filter_}) {
     if (f->block_count() == 0) return corrupt("a bloom filter is missing");
   }
+  uint64_t section_count = 0;
+  if (!r.Varint(section_count)) return corrupt(r.error());
+  if (section_count > r.remaining()) return corrupt("section count exceeds the footer");
+  sections_.resize(section_count);
+  for (size_t i = 0; i < sections_.size(); ++i) {
+    std::string_view name;
+    if (!r.LengthPrefixed(name) || !GetExtent(r, sections_[i].second)) return corrupt(r.error());
+    sections_[i].first.assign(name);
+    for (size_t j = 0; j < i; ++j) {
+      if (sections_[j].first == name) return corrupt("section " + std::string(name) + " twice");
+    }
+    RG_RETURN_IF_ERROR(check_extent(sections_[i].second, true, "section " + std::string(name)));
+  }
   if (r.remaining() != 0) {
     return corrupt(fmt::format("{} trailing bytes at byte {}", r.remaining(), r.position()));
   }
@@ -510,6 +523,19 @@ Result<std::vector<StoredDocument>> BlockReader::ReadDocuments(uint32_t row) con
   if (r.ok() && r.remaining() != 0) r.Fail("trailing bytes");
   return Status::Corruption(fmt::format("block {}: {}: {}", path_, what,
                                         r.ok() ? "row not in its page" : r.error()));
+}
+
+Result<std::string> BlockReader::ReadSection(std::string_view name) const {
+  for (const auto& [section, extent] : sections_) {
+    if (section == name) return ReadCompressed(extent, "section " + section);
+  }
+  return Status::NotFound(fmt::format("block {}: no section {}", path_, name));
+}
+
+std::vector<std::string> BlockReader::section_names() const {
+  std::vector<std::string> names;
+  for (const auto& s : sections_) names.push_back(s.first);
+  return names;
 }
 
 }  // namespace roentgen::store::block

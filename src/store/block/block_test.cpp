@@ -386,6 +386,26 @@ TEST_F(BlockTest, RejectsUnsortedAndRepeatedRows) {
   EXPECT_FALSE(std::filesystem::exists(Path("b")));
 }
 
+TEST_F(BlockTest, NamedSectionsRoundTrip) {
+  std::vector<TraceRecord> rows = {MakeRecord(MakeTraceId(1), kT0)};
+  std::vector<std::vector<StoredDocument>> docs(1);
+  BlockWriteOptions options;
+  options.sections = {{"rollup", std::string("\x00\x01 delta", 8)}, {"empty", ""}};
+  ASSERT_TRUE(WriteBlock(rows, docs, Path("b"), options).ok());
+  auto reader = BlockReader::Open(Path("b"));
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->section_names(), (std::vector<std::string>{"rollup", "empty"}));
+  auto rollup = (*reader)->ReadSection("rollup");
+  ASSERT_TRUE(rollup.ok());
+  EXPECT_EQ(*rollup, std::string("\x00\x01 delta", 8));
+  auto empty = (*reader)->ReadSection("empty");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(*empty, "");
+  EXPECT_EQ((*reader)->ReadSection("other").status().code(), StatusCode::kNotFound);
+  options.sections.push_back({"rollup", "again"});
+  EXPECT_EQ(WriteBlock(rows, docs, Path("c"), options).code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(BlockTest, WriteReplacesAFileAndReportsAMissingDirectory) {
   std::vector<TraceRecord> one = {MakeRecord(MakeTraceId(1), kT0)};
   std::vector<TraceRecord> two = {MakeRecord(MakeTraceId(1), kT0), MakeRecord(MakeTraceId(2), kT0)};
@@ -416,6 +436,10 @@ Status ReadEverything(const std::string& path) {
     auto d = b.ReadDocuments(i);
     if (!d.ok()) return d.status();
   }
+  for (const auto& name : b.section_names()) {
+    auto section = b.ReadSection(name);
+    if (!section.ok()) return section.status();
+  }
   return Status::Ok();
 }
 
@@ -430,6 +454,7 @@ class BlockCorruptionTest : public BlockTest {
         {{xray::SegmentId{1}, 2, "{\"doc\":1}"}}, {}, {{xray::SegmentId{3}, 4, "{\"doc\":3}"}}};
     BlockWriteOptions options;
     options.target_page_raw_bytes = 1;  // a page per row
+    options.sections = {{"rollup", "per-minute statistics"}};
     ASSERT_TRUE(WriteBlock(rows, docs, Path("good"), options).ok());
     good_ = ReadFile(Path("good"));
     ASSERT_TRUE(ReadEverything(Path("good")).ok());

@@ -361,6 +361,14 @@ Status WriteBlock(std::span<const TraceRecord> rows,
           path, i - 1, i));
     }
   }
+  for (size_t i = 0; i < options.sections.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (options.sections[i].first == options.sections[j].first) {
+        return Status::InvalidArgument(fmt::format("block {}: section {} appears twice", path,
+                                                   options.sections[i].first));
+      }
+    }
+  }
   std::vector<std::string_view> ids(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) ids[i] = IdBytes(rows[i].summary.id);
   std::sort(ids.begin(), ids.end());
@@ -423,6 +431,16 @@ Status WriteBlock(std::span<const TraceRecord> rows,
   coding::PutVarint(page_count, footer);
   footer.append(pages_dir);
 
+  // Named sections, before the skip indexes (the filters stay last in the
+  // data region, next to the footer that locates them).
+  std::string sections_dir;
+  coding::PutVarint(options.sections.size(), sections_dir);
+  for (const auto& [name, bytes] : options.sections) {
+    const Extent e = file.AddCompressed(bytes, "section " + name);
+    coding::PutLengthPrefixed(name, sections_dir);
+    PutExtent(e, sections_dir);
+  }
+
   // Skip indexes.
   BloomFilterBuilder trace_ids, annotations, services, users;
   for (const auto& r : rows) {
@@ -448,6 +466,7 @@ Status WriteBlock(std::span<const TraceRecord> rows,
     coding::PutVarint(builder->key_count(), footer);
     PutExtent(e, footer);
   }
+  footer.append(sections_dir);
   if (!file.status().ok()) {
     return Status(file.status().code(), fmt::format("block {}: {}", path, file.status().message()));
   }

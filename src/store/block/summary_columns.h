@@ -96,13 +96,18 @@ std::string AnnotationFilterKey(std::string_view key, const xray::AnnotationValu
 struct BlockWriteOptions {
   int zstd_level = 3;
   size_t target_page_raw_bytes = kTargetPageRawBytes;
+  // Named sections the block carries for the layers above (e.g. the engine's
+  // per-block rollup delta): each stored as a compressed, checksummed chunk
+  // and read back whole by BlockReader::ReadSection. Names must be distinct.
+  std::vector<std::pair<std::string, std::string>> sections;
 };
 
 // Writes `rows` (sorted by start time then trace id, ids distinct) and their
 // documents (`documents_by_row[i]` belongs to rows[i]; same size) as a block
 // file at `path`, atomically: a temporary file beside it, fsync, rename, fsync
 // of the directory. InvalidArgument for unsorted rows, a repeated trace id, a
-// size mismatch, more than kMaxRows rows, or a column or page larger than a
+// size mismatch, more than kMaxRows rows, repeated section names, or a
+// column, page or section larger than a
 // reader accepts (kMaxChunkRawBytes, kMaxFooterBytes); Internal if zstd
 // fails; file-system errors as
 // common/files.h maps them. An existing file at `path` is replaced.
@@ -200,6 +205,11 @@ class BlockReader {
   Status ReadAllRecords(std::vector<TraceRecord>& out, bool with_graph = true) const;
   Result<std::vector<StoredDocument>> ReadDocuments(uint32_t row) const;
 
+  // A named section's bytes (BlockWriteOptions::sections); NotFound if the
+  // block has none of that name.
+  Result<std::string> ReadSection(std::string_view name) const;
+  std::vector<std::string> section_names() const;
+
  private:
   BlockReader() = default;
   Status ParseFooter(std::string_view footer, uint64_t footer_start);
@@ -217,7 +227,8 @@ class BlockReader {
   uint64_t file_bytes_ = 0;
   BlockStats stats_;
   std::vector<ColumnInfo> columns_;
-  std::vector<std::pair<uint64_t, Extent>> pages_;  // first row, extent
+  std::vector<std::pair<uint64_t, Extent>> pages_;     // first row, extent
+  std::vector<std::pair<std::string, Extent>> sections_;  // name, extent
   BloomFilter trace_filter_, annotation_filter_, service_filter_, user_filter_;
 };
 
