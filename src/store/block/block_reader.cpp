@@ -59,6 +59,8 @@ constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumns[] = {
     {col::kUser, ColumnEncoding::kListDictString},
     {col::kGraphNodeName, ColumnEncoding::kListDictString},
     {col::kGraphNodeType, ColumnEncoding::kListDictString},
+    {col::kGraphNodeInferred, ColumnEncoding::kListBool},
+    {col::kGraphEdge, ColumnEncoding::kListDictString},
 };
 
 void ListRow(const ListDictStringColumn& c, size_t row, std::vector<std::string>& out) {

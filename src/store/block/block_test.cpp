@@ -316,6 +316,19 @@ TEST_F(BlockTest, SkipIndexesAndProjections) {
   auto names = b.ReadListDictString(col::kGraphNodeName);
   ASSERT_TRUE(names.ok());
   EXPECT_EQ(names->values.dictionary, (std::vector<std::string>{"Orders", "client", "orders"}));
+  auto inferred = b.ReadListBool(col::kGraphNodeInferred);
+  ASSERT_TRUE(inferred.ok());
+  EXPECT_EQ(inferred->offsets, (std::vector<uint32_t>{0, 3}));
+  EXPECT_TRUE(!inferred->values.Get(0) && !inferred->values.Get(1) && inferred->values.Get(2));
+  auto edges = b.ReadListDictString(col::kGraphEdge);
+  ASSERT_TRUE(edges.ok());
+  Bitmap calls(1);
+  SelectContains(*edges,
+                 GraphEdgeKey(MakeService("orders", "AWS::EC2::Instance"),
+                              xray::ServiceId{"Orders", {}, "", "AWS::DynamoDB::Table"}),
+                 calls);
+  EXPECT_TRUE(calls.Get(0));
+  EXPECT_EQ(edges->values.dictionary.size(), 2u);
   auto entry = b.ReadListDictString(col::kEntryPointType);
   ASSERT_TRUE(entry.ok());
   EXPECT_EQ(entry->offsets, (std::vector<uint32_t>{0, 1}));
@@ -378,6 +391,9 @@ TEST_F(BlockTest, RejectsUnsortedAndRepeatedRows) {
   rows[1] = MakeRecord(MakeTraceId(1), kT0 + 1);
   EXPECT_EQ(WriteBlock(rows, docs, Path("b")).code(), StatusCode::kInvalidArgument);
   rows[1] = MakeRecord(MakeTraceId(1), kT0 + 2);  // same id, later start
+  EXPECT_EQ(WriteBlock(rows, docs, Path("b")).code(), StatusCode::kInvalidArgument);
+  rows[1] = MakeRecord(MakeTraceId(2), kT0 + 2);
+  rows[1].graph.edges = {{0, 0, {}}};  // no nodes
   EXPECT_EQ(WriteBlock(rows, docs, Path("b")).code(), StatusCode::kInvalidArgument);
   docs.pop_back();
   rows.pop_back();

@@ -40,6 +40,17 @@ std::string AnnotationFilterKey(std::string_view key, const xray::AnnotationValu
   return k;
 }
 
+std::string GraphEdgeKey(const xray::ServiceId& from, const xray::ServiceId& to) {
+  std::string k;
+  for (std::string_view part : {std::string_view(from.name), std::string_view(from.type),
+                                std::string_view(to.name)}) {
+    k.append(part);
+    k.push_back('\0');
+  }
+  k.append(to.type);
+  return k;
+}
+
 namespace {
 
 std::string_view IdBytes(const xray::TraceId& id) {
@@ -257,6 +268,27 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
     for (const auto& node : r.graph.nodes) out.push_back(node.id.type);
   });
 
+  {
+    std::vector<std::vector<bool>> inferred(n);
+    for (size_t i = 0; i < n; ++i) {
+      for (const auto& node : rows[i].graph.nodes) inferred[i].push_back(node.inferred);
+    }
+    add(col::kGraphNodeInferred, ColumnEncoding::kListBool,
+        [&](std::string& o) { EncodeListBool(inferred, o); });
+    std::vector<std::string> edge_keys;  // owns what the list column views
+    std::vector<uint32_t> lengths(n);
+    for (size_t i = 0; i < n; ++i) {
+      const graph::TraceGraph& g = rows[i].graph;
+      for (const auto& e : g.edges) {
+        edge_keys.push_back(GraphEdgeKey(g.nodes[e.from].id, g.nodes[e.to].id));
+      }
+      lengths[i] = static_cast<uint32_t>(g.edges.size());
+    }
+    const std::vector<std::string_view> edge_views(edge_keys.begin(), edge_keys.end());
+    add(col::kGraphEdge, ColumnEncoding::kListDictString,
+        [&](std::string& o) { EncodeListDictString(lengths, edge_views, o); });
+  }
+
   // Annotation value columns for the most frequent keys.
   std::map<std::string_view, size_t> key_rows;
   for (const auto& r : rows) {
@@ -359,6 +391,15 @@ Status WriteBlock(std::span<const TraceRecord> rows,
       return Status::InvalidArgument(fmt::format(
           "block {}: rows {} and {} are not sorted by (start time, trace id) or repeat a trace",
           path, i - 1, i));
+    }
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const graph::TraceGraph& g = rows[i].graph;
+    for (const auto& e : g.edges) {
+      if (e.from >= g.nodes.size() || e.to >= g.nodes.size()) {
+        return Status::InvalidArgument(
+            fmt::format("block {}: row {} has an edge to a missing node", path, i));
+      }
     }
   }
   for (size_t i = 0; i < options.sections.size(); ++i) {

@@ -15,7 +15,8 @@
 //   projection columns, redundant copies for predicates that skip decoding
 //   `details`: service names, types and accounts (lists, parallel), the
 //   entry point's name and type (lists of 0 or 1), user names, the
-//   graph's node names and types, and per annotation key (the block's
+//   graph's node names, types and inferred flags (parallel lists) and its
+//   edges (GraphEdgeKey), and per annotation key (the block's
 //   kMaxAnnotationKeyColumns most frequent keys) one value list column per
 //   value type the key takes in the block (AnnotationColumnName);
 //   `id_order`: the rows in trace-id order (a permutation), for lookups by id.
@@ -81,11 +82,18 @@ inline constexpr std::string_view kEntryPointType = "entry_point.type";
 inline constexpr std::string_view kUser = "user";
 inline constexpr std::string_view kGraphNodeName = "graph.node_name";
 inline constexpr std::string_view kGraphNodeType = "graph.node_type";
+inline constexpr std::string_view kGraphNodeInferred = "graph.node_inferred";  // kListBool
+// One value per edge: GraphEdgeKey(caller, callee).
+inline constexpr std::string_view kGraphEdge = "graph.edge";
 }  // namespace col
 
 inline constexpr size_t kMaxAnnotationKeyColumns = 64;
 
 enum class AnnotationType { kString, kNumber, kBool };
+// The `graph.edge` value of an edge: caller name · 0 · caller type · 0 ·
+// callee name · 0 · callee type.
+std::string GraphEdgeKey(const xray::ServiceId& from, const xray::ServiceId& to);
+
 // "annotation.s:<key>" (kListDictString), "annotation.d:<key>" (kListDouble),
 // "annotation.b:<key>" (kListBool).
 std::string AnnotationColumnName(std::string_view key, AnnotationType type);
@@ -106,7 +114,8 @@ struct BlockWriteOptions {
 // documents (`documents_by_row[i]` belongs to rows[i]; same size) as a block
 // file at `path`, atomically: a temporary file beside it, fsync, rename, fsync
 // of the directory. InvalidArgument for unsorted rows, a repeated trace id, a
-// size mismatch, more than kMaxRows rows, repeated section names, or a
+// size mismatch, a graph edge to a missing node, more than kMaxRows rows,
+// repeated section names, or a
 // column, page or section larger than a
 // reader accepts (kMaxChunkRawBytes, kMaxFooterBytes); Internal if zstd
 // fails; file-system errors as
