@@ -22,6 +22,8 @@
 //   `id_order`: the rows in trace-id order (a permutation), for lookups by id.
 // Skip indexes: min/max start and updated times, and bloom filters over trace
 // ids, annotation (key, value), service (name, type) and name alone, users.
+// Named sections (BlockWriteOptions::sections) carry what the layers above
+// keep per block; the format gives them no meaning.
 //
 // Thread safety: WriteBlock is a pure function of its arguments plus the
 // file it writes. A BlockReader is immutable after Open: every method may be
