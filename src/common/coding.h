@@ -8,6 +8,8 @@
 //   whose bytes must sort as the numbers do (store keys, page cursors).
 // - Varints (PutVarint, 7 bits a byte, least significant first) and zigzag
 //   varints for signed values (PutSigned); length-prefixed strings.
+// - Bitmaps (PutBitmap): bit i in byte i/8, least significant bit first, the
+//   bits past the last one zero (the block files' presence maps and bools).
 // - Reader: a bounds-checked cursor that never reads past its input and keeps
 //   the first failure with its byte offset.
 //
@@ -23,6 +25,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace roentgen::coding {
 
@@ -133,6 +136,26 @@ void PutLengthPrefixed(std::string_view s, Out& out) {
   out.append(s.data(), s.size());
 }
 
+inline constexpr size_t BitmapBytes(size_t bits) { return (bits + 7) / 8; }
+
+template <typename Out>
+void PutBitmap(const std::vector<bool>& bits, Out& out) {
+  uint8_t byte = 0;
+  for (size_t i = 0; i < bits.size(); ++i) {
+    if (bits[i]) byte = static_cast<uint8_t>(byte | (1u << (i % 8)));
+    if (i % 8 == 7) {
+      out.push_back(static_cast<char>(byte));
+      byte = 0;
+    }
+  }
+  if (bits.size() % 8 != 0) out.push_back(static_cast<char>(byte));
+}
+
+// Bit i of a bitmap's bytes (i < 8 × bytes.size()).
+inline bool BitmapGet(std::string_view bytes, size_t i) {
+  return (static_cast<uint8_t>(bytes[i / 8]) >> (i % 8)) & 1;
+}
+
 // Reads from a byte range; the first failure sticks and records what failed
 // and where. Every read checks what remains first.
 class Reader {
@@ -212,6 +235,15 @@ class Reader {
     if (remaining() < n) return Fail("truncated bytes");
     out = in_.substr(pos_, n);
     pos_ += n;
+    return true;
+  }
+  // A bitmap of `bits` bits as a view of its bytes (read with BitmapGet);
+  // fails if a bit past the last one is set.
+  bool Bitmap(size_t bits, std::string_view& out) {
+    if (!View(BitmapBytes(bits), out)) return false;
+    if (bits % 8 != 0 && (static_cast<uint8_t>(out.back()) >> (bits % 8)) != 0) {
+      return Fail("bitmap has bits set past its end");
+    }
     return true;
   }
   bool LengthPrefixed(std::string_view& out) {

@@ -104,5 +104,32 @@ TEST(CodingTest, LengthPrefixedAndDoubles) {
   EXPECT_TRUE(r.ok());
 }
 
+TEST(CodingTest, BitmapsPackLeastSignificantBitFirst) {
+  std::vector<bool> bits(10, false);
+  bits[0] = bits[3] = bits[8] = true;
+  std::string out;
+  PutBitmap(bits, out);
+  EXPECT_EQ(out, std::string("\x09\x01", 2));
+  EXPECT_EQ(BitmapBytes(10), 2u);
+  EXPECT_EQ(BitmapBytes(16), 2u);
+  Reader r(out);
+  std::string_view view;
+  ASSERT_TRUE(r.Bitmap(10, view)) << r.error();
+  for (size_t i = 0; i < bits.size(); ++i) EXPECT_EQ(BitmapGet(view, i), bits[i]) << i;
+  EXPECT_EQ(r.remaining(), 0u);
+  std::string empty;
+  PutBitmap({}, empty);
+  EXPECT_TRUE(empty.empty());
+}
+
+TEST(CodingTest, BitmapRejectsBitsPastItsEndAndTruncation) {
+  Reader past(std::string_view("\x09\x04", 2));  // bit 10 of a 10-bit map
+  std::string_view view;
+  EXPECT_FALSE(past.Bitmap(10, view));
+  EXPECT_EQ(past.error(), "bitmap has bits set past its end at byte 2");
+  Reader short_input(std::string_view("\x09", 1));
+  EXPECT_FALSE(short_input.Bitmap(10, view));
+}
+
 }  // namespace
 }  // namespace roentgen::coding

@@ -161,10 +161,10 @@ void PutGraph(const TraceGraph& g, Out& out) {
 }
 
 template <typename Out>
-void PutRecord(const TraceRecord& record, Out& out) {
+void PutRecord(const xray::TraceSummary& summary, const TraceGraph& graph, Out& out) {
   out.push_back(static_cast<char>(kRecordFormatVersion));
-  PutSummary(record.summary, out);
-  PutGraph(record.graph, out);
+  PutSummary(summary, out);
+  PutGraph(graph, out);
 }
 
 bool GetSigned(Reader& r, int64_t& v) { return r.Signed(v); }
@@ -269,9 +269,14 @@ bool GetGraph(Reader& r, TraceGraph& g) {
 }  // namespace
 
 void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
+  EncodeTraceRecord(record.summary, record.graph, out);
+}
+
+void EncodeTraceRecord(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
+                       std::string& out) {
   out.reserve(out.size() + 1024);  // most records fit
   codec::Interning<std::string> writer(out);
-  PutRecord(record, writer);
+  PutRecord(summary, graph, writer);
 }
 
 Status DecodeTraceRecordInto(std::string_view bytes, TraceRecord& record, bool with_graph) {

@@ -1,0 +1,543 @@
+// BlockReader: footer validation, checked reads of extents, record assembly.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "common/coding.h"
+#include "store/block/summary_columns.h"
+#include "store/record_codec.h"
+
+namespace roentgen::store::block {
+namespace {
+
+std::string_view IdBytes(const xray::TraceId& id) {
+  return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
+}
+
+bool GetExtent(coding::Reader& r, Extent& e) {
+  return r.Varint(e.offset) && r.Varint(e.size) && r.Varint(e.raw_size) && r.Fixed64(e.checksum);
+}
+
+// The columns every block has, with their encodings (Open checks them).
+constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumns[] = {
+    {col::kTraceId, ColumnEncoding::kFixed16},
+    {col::kIdOrder, ColumnEncoding::kFixed32},
+    {col::kStart, ColumnEncoding::kInt64Delta},
+    {col::kDuration, ColumnEncoding::kOptionalInt64},
+    {col::kResponseTime, ColumnEncoding::kOptionalInt64},
+    {col::kUpdated, ColumnEncoding::kInt64Delta},
+    {col::kRevision, ColumnEncoding::kInt64Delta},
+    {col::kSegmentCount, ColumnEncoding::kInt64Delta},
+    {col::kFault, ColumnEncoding::kBool},
+    {col::kError, ColumnEncoding::kBool},
+    {col::kThrottle, ColumnEncoding::kBool},
+    {col::kPartial, ColumnEncoding::kBool},
+    {col::kIndexed, ColumnEncoding::kBool},
+    {col::kHttpMethod, ColumnEncoding::kDictString},
+    {col::kHttpUrl, ColumnEncoding::kDictString},
+    {col::kHttpUserAgent, ColumnEncoding::kDictString},
+    {col::kHttpClientIp, ColumnEncoding::kDictString},
+    {col::kHttpStatus, ColumnEncoding::kOptionalInt64},
+    {col::kRootName, ColumnEncoding::kDictString},
+    {col::kRootOrigin, ColumnEncoding::kDictString},
+    {col::kResourceArns, ColumnEncoding::kListDictString},
+    {col::kInstanceIds, ColumnEncoding::kListDictString},
+    {col::kAvailabilityZones, ColumnEncoding::kListDictString},
+    {col::kDetails, ColumnEncoding::kBytes},
+    // The projections every block has (the annotation columns vary).
+    {col::kServiceName, ColumnEncoding::kListDictString},
+    {col::kServiceType, ColumnEncoding::kListDictString},
+    {col::kServiceAccount, ColumnEncoding::kListDictString},
+    {col::kEntryPointName, ColumnEncoding::kListDictString},
+    {col::kEntryPointType, ColumnEncoding::kListDictString},
+    {col::kUser, ColumnEncoding::kListDictString},
+    {col::kGraphNodeName, ColumnEncoding::kListDictString},
+    {col::kGraphNodeType, ColumnEncoding::kListDictString},
+    {col::kGraphNodeInferred, ColumnEncoding::kListBool},
+    {col::kGraphEdge, ColumnEncoding::kListDictString},
+};
+
+void ListRow(const ListDictStringColumn& c, size_t row, std::vector<std::string>& out) {
+  out.clear();
+  for (uint32_t j = c.offsets[row]; j < c.offsets[row + 1]; ++j) out.emplace_back(c.values.Get(j));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BlockReader>> BlockReader::Open(const std::string& path) {
+  std::unique_ptr<BlockReader> reader(new BlockReader());
+  reader->path_ = path;
+  reader->fd_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!reader->fd_.valid()) return ErrnoStatus(errno, "open " + path, path);
+  struct stat st {};
+  if (::fstat(reader->fd_.get(), &st) != 0) return ErrnoStatus(errno, "stat " + path, path);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  reader->file_bytes_ = size;
+  auto corrupt = [&](const std::string& what) {
+    return Status::Corruption(fmt::format("block {}: {}", path, what));
+  };
+  if (size < kMagicBytes + kTrailerBytes) {
+    return corrupt(fmt::format("{} bytes, shorter than the smallest block", size));
+  }
+  auto read = [&](uint64_t offset, uint64_t n, std::string_view what) {
+    return reader->ReadAt(offset, n, what);
+  };
+  Result<std::string> magic = read(0, kMagicBytes, "magic");
+  if (!magic.ok()) return magic.status();
+  if (*magic != kMagic) return corrupt("bad magic at byte 0");
+  Result<std::string> trailer = read(size - kTrailerBytes, kTrailerBytes, "trailer");
+  if (!trailer.ok()) return trailer.status();
+  const uint64_t trailer_at = size - kTrailerBytes;
+  if (trailer->substr(16) != kMagic) return corrupt(fmt::format("bad magic at byte {}", trailer_at + 16));
+  const uint32_t version = coding::DecodeFixed32(trailer->data() + 12);
+  if (version != kFormatVersion) {
+    return corrupt(fmt::format("unknown format version {} at byte {}", version, trailer_at + 12));
+  }
+  const uint64_t footer_len = coding::DecodeFixed32(trailer->data());
+  if (footer_len > kMaxFooterBytes || footer_len > trailer_at - kMagicBytes) {
+    return corrupt(fmt::format("footer length {} at byte {} exceeds the file", footer_len, trailer_at));
+  }
+  const uint64_t footer_start = trailer_at - footer_len;
+  Result<std::string> footer = read(footer_start, footer_len, "footer");
+  if (!footer.ok()) return footer.status();
+  if (Checksum(*footer) != coding::DecodeFixed64(trailer->data() + 4)) {
+    return corrupt(fmt::format("footer checksum mismatch (footer at byte {}, {} bytes)",
+                               footer_start, footer_len));
+  }
+  RG_RETURN_IF_ERROR(reader->ParseFooter(*footer, footer_start));
+  return reader;
+}
+
+Status BlockReader::ParseFooter(std::string_view footer, uint64_t footer_start) {
+  coding::Reader r(footer);
+  auto corrupt = [&](const std::string& what) {
+    return Status::Corruption(
+        fmt::format("block {}: footer (at byte {}): {}", path_, footer_start, what));
+  };
+  auto check_extent = [&](const Extent& e, bool compressed, const std::string& what) -> Status {
+    if (e.offset < kMagicBytes || e.offset > footer_start || e.size > footer_start - e.offset) {
+      return corrupt(fmt::format("{}: extent [{}, +{}) outside the data region [{}, {})", what,
+                                 e.offset, e.size, kMagicBytes, footer_start));
+    }
+    if (e.raw_size > kMaxChunkRawBytes || (!compressed && e.raw_size != e.size)) {
+      return corrupt(fmt::format("{}: bad raw size {}", what, e.raw_size));
+    }
+    return Status::Ok();
+  };
+  uint64_t column_count = 0;
+  if (!r.Varint(stats_.rows) || !r.Signed(stats_.min_start_us) || !r.Signed(stats_.max_start_us) ||
+      !r.Signed(stats_.min_updated_us) || !r.Signed(stats_.max_updated_us) ||
+      !r.Varint(column_count)) {
+    return corrupt(r.error());
+  }
+  if (stats_.rows > kMaxRows) return corrupt(fmt::format("{} rows", stats_.rows));
+  if (column_count > r.remaining()) return corrupt("column count exceeds the footer");
+  std::set<std::string_view> names;
+  columns_.resize(column_count);
+  for (auto& c : columns_) {
+    std::string_view name;
+    uint8_t encoding = 0;
+    uint8_t has_range = 0;
+    if (!r.LengthPrefixed(name) || !r.Byte(encoding) || !r.Varint(c.rows) ||
+        !GetExtent(r, c.extent) || !r.Byte(has_range)) {
+      return corrupt(r.error());
+    }
+    c.name.assign(name);
+    if (!IsKnownEncoding(encoding)) {
+      return corrupt(fmt::format("column {}: unknown encoding {}", c.name, encoding));
+    }
+    c.encoding = static_cast<ColumnEncoding>(encoding);
+    if (has_range > 1) return corrupt(fmt::format("column {}: bad range marker", c.name));
+    c.has_range = has_range == 1;
+    if (c.has_range && (!r.Signed(c.min) || !r.Signed(c.max))) return corrupt(r.error());
+    if (c.rows != stats_.rows) {
+      return corrupt(fmt::format("column {}: {} rows in a block of {}", c.name, c.rows, stats_.rows));
+    }
+    RG_RETURN_IF_ERROR(check_extent(c.extent, true, "column " + c.name));
+  }
+  for (const auto& c : columns_) {
+    if (!names.insert(c.name).second) return corrupt("column " + c.name + " appears twice");
+  }
+  for (const auto& [name, encoding] : kRequiredColumns) {
+    const ColumnInfo* c = FindColumn(name);
+    if (c == nullptr) return corrupt(fmt::format("column {} missing", name));
+    if (c->encoding != encoding) {
+      return corrupt(fmt::format("column {} has encoding {}, expected {}", name,
+                                 static_cast<int>(c->encoding), static_cast<int>(encoding)));
+    }
+  }
+  uint64_t page_count = 0;
+  if (!r.Varint(page_count)) return corrupt(r.error());
+  if (page_count > r.remaining()) return corrupt("page count exceeds the footer");
+  pages_.resize(page_count);
+  for (size_t i = 0; i < pages_.size(); ++i) {
+    if (!r.Varint(pages_[i].first) || !GetExtent(r, pages_[i].second)) return corrupt(r.error());
+    const bool ordered = i == 0 ? pages_[i].first == 0 : pages_[i].first > pages_[i - 1].first;
+    if (!ordered || pages_[i].first >= stats_.rows) {
+      return corrupt(fmt::format("page {} starts at row {}", i, pages_[i].first));
+    }
+    RG_RETURN_IF_ERROR(check_extent(pages_[i].second, true, fmt::format("page {}", i)));
+  }
+  if (stats_.rows > 0 && pages_.empty()) return corrupt("no document pages");
+  uint64_t filter_count = 0;
+  if (!r.Varint(filter_count)) return corrupt(r.error());
+  if (filter_count > r.remaining()) return corrupt("filter count exceeds the footer");
+  for (uint64_t i = 0; i < filter_count; ++i) {
+    uint8_t kind = 0;
+    uint64_t keys = 0;
+    Extent e;
+    if (!r.Byte(kind) || !r.Varint(keys) || !GetExtent(r, e)) return corrupt(r.error());
+    BloomFilter* target = nullptr;
+    switch (static_cast<FilterKind>(kind)) {
+      case FilterKind::kTraceId: target = &trace_filter_; break;
+      case FilterKind::kAnnotation: target = &annotation_filter_; break;
+      case FilterKind::kService: target = &service_filter_; break;
+      case FilterKind::kUser: target = &user_filter_; break;
+      default: return corrupt(fmt::format("unknown filter kind {}", kind));
+    }
+    if (target->block_count() != 0) return corrupt(fmt::format("filter kind {} twice", kind));
+    RG_RETURN_IF_ERROR(check_extent(e, false, fmt::format("filter {}", kind)));
+    Result<std::string> bytes = ReadExtent(e, fmt::format("filter {}", kind));
+    if (!bytes.ok()) return bytes.status();
+    Result<BloomFilter> filter = BloomFilter::Parse(*bytes);
+    if (!filter.ok()) return corrupt(filter.status().message());
+    *target = std::move(*filter);
+  }
+  for (const BloomFilter* f : {&trace_filter_, &annotation_filter_, &service_filter_, &user_filter_}) {
+    if (f->block_count() == 0) return corrupt("a bloom filter is missing");
+  }
+  uint64_t section_count = 0;
+  if (!r.Varint(section_count)) return corrupt(r.error());
+  if (section_count > r.remaining()) return corrupt("section count exceeds the footer");
+  sections_.resize(section_count);
+  for (size_t i = 0; i < sections_.size(); ++i) {
+    std::string_view name;
+    if (!r.LengthPrefixed(name) || !GetExtent(r, sections_[i].second)) return corrupt(r.error());
+    sections_[i].first.assign(name);
+    for (size_t j = 0; j < i; ++j) {
+      if (sections_[j].first == name) return corrupt("section " + std::string(name) + " twice");
+    }
+    RG_RETURN_IF_ERROR(check_extent(sections_[i].second, true, "section " + std::string(name)));
+  }
+  if (r.remaining() != 0) {
+    return corrupt(fmt::format("{} trailing bytes at byte {}", r.remaining(), r.position()));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> BlockReader::ReadAt(uint64_t offset, uint64_t size,
+                                        std::string_view what) const {
+  if (offset > file_bytes_ || size > file_bytes_ - offset) {
+    return Status::Corruption(fmt::format("block {}: {} at byte {} (+{}) beyond the end", path_,
+                                          what, offset, size));
+  }
+  std::string out(size, '\0');
+  for (size_t done = 0; done < out.size();) {
+    const ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done,
+                              static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, fmt::format("read {}", path_), path_);
+    }
+    if (n == 0) {
+      return Status::Corruption(
+          fmt::format("block {}: {} at byte {} cut short (the file shrank)", path_, what, offset));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+Result<std::string> BlockReader::ReadExtent(const Extent& e, std::string_view what) const {
+  Result<std::string> out = ReadAt(e.offset, e.size, what);
+  if (out.ok() && Checksum(*out) != e.checksum) {
+    return Status::Corruption(fmt::format("block {}: {} at byte {} (+{}): checksum mismatch",
+                                          path_, what, e.offset, e.size));
+  }
+  return out;
+}
+
+Result<std::string> BlockReader::ReadCompressed(const Extent& e, std::string_view what) const {
+  Result<std::string> stored = ReadExtent(e, what);
+  if (!stored.ok()) return stored.status();
+  const unsigned long long frame_size = ZSTD_getFrameContentSize(stored->data(), stored->size());
+  if (frame_size != e.raw_size) {
+    return Status::Corruption(fmt::format(
+        "block {}: {} at byte {}: zstd frame of {} bytes, the directory says {}", path_, what,
+        e.offset, static_cast<long long>(frame_size), e.raw_size));
+  }
+  std::string raw(e.raw_size, '\0');
+  const size_t n = ZSTD_decompress(raw.data(), raw.size(), stored->data(), stored->size());
+  if (ZSTD_isError(n) || n != e.raw_size) {
+    return Status::Corruption(fmt::format("block {}: {} at byte {}: {}", path_, what, e.offset,
+                                          ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short frame"));
+  }
+  return raw;
+}
+
+const ColumnInfo* BlockReader::FindColumn(std::string_view name) const {
+  for (const auto& c : columns_) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+Result<std::string> BlockReader::ReadColumnPayload(const ColumnInfo& column) const {
+  return ReadCompressed(column.extent, "column " + column.name);
+}
+
+Result<std::string> BlockReader::ReadTyped(std::string_view name, ColumnEncoding encoding) const {
+  const ColumnInfo* c = FindColumn(name);
+  if (c == nullptr) return Status::NotFound(fmt::format("block {}: no column {}", path_, name));
+  if (c->encoding != encoding) {
+    return Status::Corruption(fmt::format("block {}: column {} has encoding {}, expected {}", path_,
+                                          name, static_cast<int>(c->encoding),
+                                          static_cast<int>(encoding)));
+  }
+  return ReadColumnPayload(*c);
+}
+
+#define RG_BLOCK_TYPED_READ(Method, Type, Encoding, Decode)                               \
+  Result<Type> BlockReader::Method(std::string_view name) const {                         \
+    Result<std::string> payload = ReadTyped(name, ColumnEncoding::Encoding);              \
+    if (!payload.ok()) return payload.status();                                           \
+    Type column;                                                                          \
+    if (Status s = Decode(*payload, stats_.rows, column); !s.ok()) {                      \
+      return Status::Corruption(fmt::format("block {}: column {}: {}", path_, name,       \
+                                            s.message()));                                \
+    }                                                                                     \
+    return column;                                                                        \
+  }
+RG_BLOCK_TYPED_READ(ReadInt64, Int64Column, kInt64Delta, DecodeInt64)
+RG_BLOCK_TYPED_READ(ReadOptionalInt64, OptionalInt64Column, kOptionalInt64, DecodeOptionalInt64)
+RG_BLOCK_TYPED_READ(ReadBool, BoolColumn, kBool, DecodeBool)
+RG_BLOCK_TYPED_READ(ReadDictString, DictStringColumn, kDictString, DecodeDictString)
+RG_BLOCK_TYPED_READ(ReadBytes, BytesColumn, kBytes, DecodeBytes)
+RG_BLOCK_TYPED_READ(ReadListDictString, ListDictStringColumn, kListDictString, DecodeListDictString)
+RG_BLOCK_TYPED_READ(ReadListDouble, ListDoubleColumn, kListDouble, DecodeListDouble)
+RG_BLOCK_TYPED_READ(ReadListBool, ListBoolColumn, kListBool, DecodeListBool)
+RG_BLOCK_TYPED_READ(ReadFixed16, Fixed16Column, kFixed16, DecodeFixed16)
+RG_BLOCK_TYPED_READ(ReadFixed32, Fixed32Column, kFixed32, DecodeFixed32)
+#undef RG_BLOCK_TYPED_READ
+
+bool BlockReader::HasAnnotationColumns(std::string_view key) const {
+  for (AnnotationType t : {AnnotationType::kString, AnnotationType::kNumber, AnnotationType::kBool}) {
+    if (FindColumn(AnnotationColumnName(key, t)) != nullptr) return true;
+  }
+  return false;
+}
+
+bool BlockReader::MayContainTrace(const xray::TraceId& id) const {
+  return trace_filter_.MayContain(IdBytes(id));
+}
+bool BlockReader::MayContainAnnotation(std::string_view key,
+                                       const xray::AnnotationValue& value) const {
+  return annotation_filter_.MayContain(AnnotationFilterKey(key, value));
+}
+bool BlockReader::MayContainService(std::string_view name, std::string_view type) const {
+  std::string k(type.empty() ? "N" : "T");
+  k.append(name);
+  if (!type.empty()) {
+    k.push_back('\0');
+    k.append(type);
+  }
+  return service_filter_.MayContain(k);
+}
+bool BlockReader::MayContainUser(std::string_view user) const {
+  return user_filter_.MayContain(user);
+}
+bool BlockReader::OverlapsStart(int64_t start_us, int64_t end_us) const {
+  return stats_.rows > 0 && stats_.min_start_us < end_us && stats_.max_start_us >= start_us;
+}
+
+std::optional<uint32_t> TraceIdIndex::Find(const xray::TraceId& id) const {
+  const std::string_view key = IdBytes(id);
+  auto it = std::lower_bound(order_.begin(), order_.end(), key,
+                             [&](uint32_t row, std::string_view k) { return ids_.Get(row) < k; });
+  if (it == order_.end() || ids_.Get(*it) != key) return std::nullopt;
+  return *it;
+}
+
+Result<TraceIdIndex> BlockReader::ReadTraceIdIndex() const {
+  Result<Fixed16Column> ids = ReadFixed16(col::kTraceId);
+  if (!ids.ok()) return ids.status();
+  Result<Fixed32Column> order = ReadFixed32(col::kIdOrder);
+  if (!order.ok()) return order.status();
+  // A permutation that sorts the ids strictly: anything else would misdirect
+  // lookups.
+  std::vector<bool> seen(stats_.rows, false);
+  for (size_t i = 0; i < order->values.size(); ++i) {
+    const uint32_t row = order->values[i];
+    if (row >= stats_.rows || seen[row] ||
+        (i > 0 && !(ids->Get(order->values[i - 1]) < ids->Get(row)))) {
+      return Status::Corruption(
+          fmt::format("block {}: column {} is not the sorted order of the ids (entry {})", path_,
+                      col::kIdOrder, i));
+    }
+    seen[row] = true;
+  }
+  return TraceIdIndex(std::move(*ids), std::move(order->values));
+}
+
+Result<std::optional<uint32_t>> BlockReader::FindTrace(const xray::TraceId& id) const {
+  if (!MayContainTrace(id)) return std::optional<uint32_t>();
+  Result<TraceIdIndex> index = ReadTraceIdIndex();
+  if (!index.ok()) return index.status();
+  return index->Find(id);
+}
+
+Status BlockReader::ReadRecords(std::span<const uint32_t> rows, std::vector<TraceRecord>& out,
+                                bool with_graph) const {
+  return ReadRecordsImpl(rows, false, out, with_graph);
+}
+
+Status BlockReader::ReadAllRecords(std::vector<TraceRecord>& out, bool with_graph) const {
+  return ReadRecordsImpl({}, true, out, with_graph);
+}
+
+Result<TraceRecord> BlockReader::ReadRecord(uint32_t row) const {
+  std::vector<TraceRecord> out;
+  const uint32_t rows[] = {row};
+  RG_RETURN_IF_ERROR(ReadRecords(rows, out));
+  return std::move(out.front());
+}
+
+Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
+                                    std::vector<TraceRecord>& out, bool with_graph) const {
+  const size_t n = all ? stats_.rows : rows.size();
+  for (uint32_t row : rows) {
+    if (row >= stats_.rows) {
+      return Status::InvalidArgument(
+          fmt::format("block {}: row {} of a block of {}", path_, row, stats_.rows));
+    }
+  }
+  out.clear();
+  out.resize(n);
+  if (n == 0) return Status::Ok();
+#define RG_READ(var, Method, name)      \
+  auto var = Method(name);              \
+  if (!var.ok()) return var.status();
+  RG_READ(ids, ReadFixed16, col::kTraceId)
+  RG_READ(start, ReadInt64, col::kStart)
+  RG_READ(duration, ReadOptionalInt64, col::kDuration)
+  RG_READ(response, ReadOptionalInt64, col::kResponseTime)
+  RG_READ(updated, ReadInt64, col::kUpdated)
+  RG_READ(revision, ReadInt64, col::kRevision)
+  RG_READ(segments, ReadInt64, col::kSegmentCount)
+  RG_READ(fault, ReadBool, col::kFault)
+  RG_READ(error, ReadBool, col::kError)
+  RG_READ(throttle, ReadBool, col::kThrottle)
+  RG_READ(partial, ReadBool, col::kPartial)
+  RG_READ(indexed, ReadBool, col::kIndexed)
+  RG_READ(method, ReadDictString, col::kHttpMethod)
+  RG_READ(url, ReadDictString, col::kHttpUrl)
+  RG_READ(agent, ReadDictString, col::kHttpUserAgent)
+  RG_READ(client_ip, ReadDictString, col::kHttpClientIp)
+  RG_READ(status, ReadOptionalInt64, col::kHttpStatus)
+  RG_READ(root_name, ReadDictString, col::kRootName)
+  RG_READ(root_origin, ReadDictString, col::kRootOrigin)
+  RG_READ(arns, ReadListDictString, col::kResourceArns)
+  RG_READ(instances, ReadListDictString, col::kInstanceIds)
+  RG_READ(zones, ReadListDictString, col::kAvailabilityZones)
+  RG_READ(details, ReadBytes, col::kDetails)
+#undef RG_READ
+  for (size_t i = 0; i < n; ++i) {
+    const size_t row = all ? i : rows[i];
+    TraceRecord& rec = out[i];
+    auto corrupt = [&](std::string_view what) {
+      return Status::Corruption(fmt::format("block {}: row {}: {}", path_, row, what));
+    };
+    if (Status s = DecodeTraceRecordInto(details->Get(row), rec, with_graph); !s.ok()) {
+      return corrupt(fmt::format("column {}: {}", col::kDetails, s.message()));
+    }
+    xray::TraceSummary& s = rec.summary;
+    std::memcpy(s.id.bytes.data(), ids->Get(row).data(), 16);
+    s.start_time_us = start->values[row];
+    s.duration_us = duration->Get(row);
+    s.response_time_us = response->Get(row);
+    s.updated_us = updated->values[row];
+    if (revision->values[row] < 0 || revision->values[row] > UINT32_MAX) return corrupt("bad revision");
+    s.revision = static_cast<uint32_t>(revision->values[row]);
+    if (segments->values[row] < 0) return corrupt("bad segment count");
+    s.segment_count = static_cast<size_t>(segments->values[row]);
+    s.has_fault = fault->values.Get(row);
+    s.has_error = error->values.Get(row);
+    s.has_throttle = throttle->values.Get(row);
+    s.is_partial = partial->values.Get(row);
+    s.indexed = indexed->values.Get(row);
+    s.http.method.assign(method->Get(row));
+    s.http.url.assign(url->Get(row));
+    s.http.user_agent.assign(agent->Get(row));
+    s.http.client_ip.assign(client_ip->Get(row));
+    if (std::optional<int64_t> v = status->Get(row)) {
+      if (*v < INT32_MIN || *v > INT32_MAX) return corrupt("http status out of range");
+      s.http.status = static_cast<int>(*v);
+    } else {
+      s.http.status.reset();
+    }
+    s.root_segment_name.assign(root_name->Get(row));
+    s.root_segment_origin.assign(root_origin->Get(row));
+    ListRow(*arns, row, s.resource_arns);
+    ListRow(*instances, row, s.instance_ids);
+    ListRow(*zones, row, s.availability_zones);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<StoredDocument>> BlockReader::ReadDocuments(uint32_t row) const {
+  if (row >= stats_.rows) {
+    return Status::InvalidArgument(
+        fmt::format("block {}: row {} of a block of {}", path_, row, stats_.rows));
+  }
+  auto it = std::upper_bound(pages_.begin(), pages_.end(), uint64_t{row},
+                             [](uint64_t r, const auto& p) { return r < p.first; });
+  const size_t page = static_cast<size_t>(it - pages_.begin()) - 1;  // pages_[0] starts at 0
+  const uint64_t end_row = page + 1 < pages_.size() ? pages_[page + 1].first : stats_.rows;
+  const std::string what = fmt::format("document page {}", page);
+  Result<std::string> raw = ReadCompressed(pages_[page].second, what);
+  if (!raw.ok()) return raw.status();
+  coding::Reader r(*raw);
+  std::vector<StoredDocument> docs;
+  for (uint64_t at = pages_[page].first; at < end_row && r.ok(); ++at) {
+    uint64_t count = 0;
+    if (!r.Varint(count)) break;
+    if (count > r.remaining()) {
+      r.Fail("document count exceeds the page");
+      break;
+    }
+    const bool keep = at == row;
+    if (keep) docs.resize(count);
+    for (uint64_t j = 0; j < count; ++j) {
+      uint64_t entity = 0;
+      int64_t received = 0;
+      std::string_view bytes;
+      if (!r.Fixed64(entity) || !r.Signed(received) || !r.LengthPrefixed(bytes)) break;
+      if (keep) docs[j] = {xray::SegmentId{entity}, received, std::string(bytes)};
+    }
+    if (keep && r.ok()) return docs;
+  }
+  if (r.ok() && r.remaining() != 0) r.Fail("trailing bytes");
+  return Status::Corruption(fmt::format("block {}: {}: {}", path_, what,
+                                        r.ok() ? "row not in its page" : r.error()));
+}
+
+Result<std::string> BlockReader::ReadSection(std::string_view name) const {
+  for (const auto& [section, extent] : sections_) {
+    if (section == name) return ReadCompressed(extent, "section " + section);
+  }
+  return Status::NotFound(fmt::format("block {}: no section {}", path_, name));
+}
+
+std::vector<std::string> BlockReader::section_names() const {
+  std::vector<std::string> names;
+  for (const auto& s : sections_) names.push_back(s.first);
+  return names;
+}
+
+}  // namespace roentgen::store::block

@@ -1,0 +1,529 @@
+// WriteBlock: rows → columns, documents → pages, skip indexes, footer.
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+#include "common/coding.h"
+#include "store/block/summary_columns.h"
+#include "store/record_codec.h"
+
+namespace roentgen::store::block {
+
+uint64_t Checksum(std::string_view bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+
+std::string AnnotationColumnName(std::string_view key, AnnotationType type) {
+  const char* tag = type == AnnotationType::kString ? "s" : type == AnnotationType::kNumber ? "d"
+                                                                                              : "b";
+  return fmt::format("annotation.{}:{}", tag, key);
+}
+
+std::string AnnotationFilterKey(std::string_view key, const xray::AnnotationValue& value) {
+  std::string k(key);
+  k.push_back('\0');
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    k.push_back('s');
+    k.append(*s);
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    k.push_back('d');
+    coding::PutDouble(*d == 0 ? 0.0 : *d, k);  // -0 equals +0
+  } else {
+    k.push_back('b');
+    k.push_back(std::get<bool>(value) ? '1' : '0');
+  }
+  return k;
+}
+
+std::string GraphEdgeKey(const xray::ServiceId& from, const xray::ServiceId& to) {
+  std::string k;
+  for (std::string_view part : {std::string_view(from.name), std::string_view(from.type),
+                                std::string_view(to.name)}) {
+    k.append(part);
+    k.push_back('\0');
+  }
+  k.append(to.type);
+  return k;
+}
+
+namespace {
+
+std::string_view IdBytes(const xray::TraceId& id) {
+  return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
+}
+
+std::string ServiceFilterKey(std::string_view name, std::string_view type, bool any_type) {
+  std::string k(any_type ? "N" : "T");
+  k.append(name);
+  if (!any_type) {
+    k.push_back('\0');
+    k.append(type);
+  }
+  return k;
+}
+
+class FileBuilder {
+ public:
+  explicit FileBuilder(int zstd_level) : level_(zstd_level) { out_.append(kMagic); }
+
+  // `what` names the chunk in the error when it is larger than a reader
+  // accepts (kMaxChunkRawBytes).
+  Extent AddCompressed(std::string_view raw, std::string_view what) {
+    if (raw.size() > kMaxChunkRawBytes) {
+      if (status_.ok()) {
+        status_ = Status::InvalidArgument(
+            fmt::format("{} holds {} bytes, more than a block may ({}): write fewer rows", what,
+                        raw.size(), kMaxChunkRawBytes));
+      }
+      return {};
+    }
+    std::string frame(ZSTD_compressBound(raw.size()), '\0');
+    const size_t n = ZSTD_compress(frame.data(), frame.size(), raw.data(), raw.size(), level_);
+    if (ZSTD_isError(n)) {
+      if (status_.ok()) {
+        status_ = Status::Internal(fmt::format("{}: zstd: {}", what, ZSTD_getErrorName(n)));
+      }
+      return {};
+    }
+    frame.resize(n);
+    Extent e = AddRaw(frame);
+    e.raw_size = raw.size();
+    return e;
+  }
+  Extent AddRaw(std::string_view bytes) {
+    Extent e{out_.size(), bytes.size(), bytes.size(), Checksum(bytes)};
+    out_.append(bytes);
+    return e;
+  }
+  std::string& out() { return out_; }
+  // The first failure of an Add, or OK.
+  const Status& status() const { return status_; }
+
+ private:
+  int level_;
+  std::string out_;
+  Status status_;
+};
+
+void PutExtent(const Extent& e, std::string& out) {
+  coding::PutVarint(e.offset, out);
+  coding::PutVarint(e.size, out);
+  coding::PutVarint(e.raw_size, out);
+  coding::PutFixed64(e.checksum, out);
+}
+
+struct PendingColumn {
+  std::string name;
+  ColumnEncoding encoding;
+  std::string payload;
+  std::optional<std::pair<int64_t, int64_t>> range;
+};
+
+// The summary as `details` stores it: the value columns' fields blanked.
+xray::TraceSummary DetailsOf(const xray::TraceSummary& s) {
+  xray::TraceSummary d;
+  d.annotations = s.annotations;
+  d.users = s.users;
+  d.service_ids = s.service_ids;
+  d.entry_point = s.entry_point;
+  d.fault_root_causes = s.fault_root_causes;
+  d.error_root_causes = s.error_root_causes;
+  d.response_time_root_causes = s.response_time_root_causes;
+  return d;
+}
+
+std::optional<std::pair<int64_t, int64_t>> Range(const std::vector<int64_t>& v) {
+  if (v.empty()) return std::nullopt;
+  auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return std::make_pair(*lo, *hi);
+}
+
+std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
+  const size_t n = rows.size();
+  std::vector<PendingColumn> cols;
+  auto add = [&](std::string_view name, ColumnEncoding enc, auto&& encode,
+                 std::optional<std::pair<int64_t, int64_t>> range = std::nullopt) {
+    PendingColumn c{std::string(name), enc, {}, range};
+    encode(c.payload);
+    cols.push_back(std::move(c));
+  };
+  auto int64s = [&](auto get) {
+    std::vector<int64_t> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = get(rows[i]);
+    return v;
+  };
+  auto add_int64 = [&](std::string_view name, auto get) {
+    std::vector<int64_t> v = int64s(get);
+    add(name, ColumnEncoding::kInt64Delta, [&](std::string& o) { EncodeInt64(v, o); }, Range(v));
+  };
+  auto add_opt = [&](std::string_view name, auto get) {
+    std::vector<std::optional<int64_t>> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = get(rows[i]);
+    add(name, ColumnEncoding::kOptionalInt64, [&](std::string& o) { EncodeOptionalInt64(v, o); });
+  };
+  auto add_bool = [&](std::string_view name, auto get) {
+    std::vector<bool> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = get(rows[i]);
+    add(name, ColumnEncoding::kBool, [&](std::string& o) { EncodeBool(v, o); });
+  };
+  auto add_dict = [&](std::string_view name, auto get) {
+    std::vector<std::string_view> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = get(rows[i]);
+    add(name, ColumnEncoding::kDictString, [&](std::string& o) { EncodeDictString(v, o); });
+  };
+  // `get(row, values)` appends the row's values.
+  auto add_list = [&](std::string_view name, auto get) {
+    std::vector<uint32_t> lengths(n);
+    std::vector<std::string_view> values;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t before = values.size();
+      get(rows[i], values);
+      lengths[i] = static_cast<uint32_t>(values.size() - before);
+    }
+    add(name, ColumnEncoding::kListDictString,
+        [&](std::string& o) { EncodeListDictString(lengths, values, o); });
+  };
+  auto strings = [](const std::vector<std::string>& s, std::vector<std::string_view>& out) {
+    out.insert(out.end(), s.begin(), s.end());
+  };
+
+  {
+    std::vector<std::string_view> ids(n);
+    std::vector<uint32_t> order(n);
+    for (size_t i = 0; i < n; ++i) {
+      ids[i] = IdBytes(rows[i].summary.id);
+      order[i] = static_cast<uint32_t>(i);
+    }
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ids[a] < ids[b]; });
+    add(col::kTraceId, ColumnEncoding::kFixed16, [&](std::string& o) { EncodeFixed16(ids, o); });
+    add(col::kIdOrder, ColumnEncoding::kFixed32, [&](std::string& o) { EncodeFixed32(order, o); });
+  }
+  add_int64(col::kStart, [](const TraceRecord& r) { return r.summary.start_time_us; });
+  add_opt(col::kDuration, [](const TraceRecord& r) { return r.summary.duration_us; });
+  add_opt(col::kResponseTime, [](const TraceRecord& r) { return r.summary.response_time_us; });
+  add_int64(col::kUpdated, [](const TraceRecord& r) { return r.summary.updated_us; });
+  add_int64(col::kRevision,
+            [](const TraceRecord& r) { return static_cast<int64_t>(r.summary.revision); });
+  add_int64(col::kSegmentCount,
+            [](const TraceRecord& r) { return static_cast<int64_t>(r.summary.segment_count); });
+  add_bool(col::kFault, [](const TraceRecord& r) { return r.summary.has_fault; });
+  add_bool(col::kError, [](const TraceRecord& r) { return r.summary.has_error; });
+  add_bool(col::kThrottle, [](const TraceRecord& r) { return r.summary.has_throttle; });
+  add_bool(col::kPartial, [](const TraceRecord& r) { return r.summary.is_partial; });
+  add_bool(col::kIndexed, [](const TraceRecord& r) { return r.summary.indexed; });
+  add_dict(col::kHttpMethod, [](const TraceRecord& r) { return std::string_view(r.summary.http.method); });
+  add_dict(col::kHttpUrl, [](const TraceRecord& r) { return std::string_view(r.summary.http.url); });
+  add_dict(col::kHttpUserAgent,
+           [](const TraceRecord& r) { return std::string_view(r.summary.http.user_agent); });
+  add_dict(col::kHttpClientIp,
+           [](const TraceRecord& r) { return std::string_view(r.summary.http.client_ip); });
+  add_opt(col::kHttpStatus, [](const TraceRecord& r) -> std::optional<int64_t> {
+    if (!r.summary.http.status) return std::nullopt;
+    return *r.summary.http.status;
+  });
+  add_dict(col::kRootName, [](const TraceRecord& r) { return std::string_view(r.summary.root_segment_name); });
+  add_dict(col::kRootOrigin,
+           [](const TraceRecord& r) { return std::string_view(r.summary.root_segment_origin); });
+  add_list(col::kResourceArns, [&](const TraceRecord& r, auto& out) { strings(r.summary.resource_arns, out); });
+  add_list(col::kInstanceIds, [&](const TraceRecord& r, auto& out) { strings(r.summary.instance_ids, out); });
+  add_list(col::kAvailabilityZones,
+           [&](const TraceRecord& r, auto& out) { strings(r.summary.availability_zones, out); });
+  {
+    std::vector<std::string> details(n);
+    std::vector<std::string_view> views(n);
+    for (size_t i = 0; i < n; ++i) {
+      EncodeTraceRecord(DetailsOf(rows[i].summary), rows[i].graph, details[i]);
+      views[i] = details[i];
+    }
+    add(col::kDetails, ColumnEncoding::kBytes, [&](std::string& o) { EncodeBytes(views, o); });
+  }
+  // Projections.
+  add_list(col::kServiceName, [](const TraceRecord& r, auto& out) {
+    for (const auto& s : r.summary.service_ids) out.push_back(s.name);
+  });
+  add_list(col::kServiceType, [](const TraceRecord& r, auto& out) {
+    for (const auto& s : r.summary.service_ids) out.push_back(s.type);
+  });
+  add_list(col::kServiceAccount, [](const TraceRecord& r, auto& out) {
+    for (const auto& s : r.summary.service_ids) out.push_back(s.account_id);
+  });
+  add_list(col::kEntryPointName, [](const TraceRecord& r, auto& out) {
+    if (r.summary.entry_point) out.push_back(r.summary.entry_point->name);
+  });
+  add_list(col::kEntryPointType, [](const TraceRecord& r, auto& out) {
+    if (r.summary.entry_point) out.push_back(r.summary.entry_point->type);
+  });
+  add_list(col::kUser, [](const TraceRecord& r, auto& out) {
+    for (const auto& u : r.summary.users) out.push_back(u.user_name);
+  });
+  add_list(col::kGraphNodeName, [](const TraceRecord& r, auto& out) {
+    for (const auto& node : r.graph.nodes) out.push_back(node.id.name);
+  });
+  add_list(col::kGraphNodeType, [](const TraceRecord& r, auto& out) {
+    for (const auto& node : r.graph.nodes) out.push_back(node.id.type);
+  });
+
+  {
+    std::vector<std::vector<bool>> inferred(n);
+    for (size_t i = 0; i < n; ++i) {
+      for (const auto& node : rows[i].graph.nodes) inferred[i].push_back(node.inferred);
+    }
+    add(col::kGraphNodeInferred, ColumnEncoding::kListBool,
+        [&](std::string& o) { EncodeListBool(inferred, o); });
+    std::vector<std::string> edge_keys;  // owns what the list column views
+    std::vector<uint32_t> lengths(n);
+    for (size_t i = 0; i < n; ++i) {
+      const graph::TraceGraph& g = rows[i].graph;
+      for (const auto& e : g.edges) {
+        edge_keys.push_back(GraphEdgeKey(g.nodes[e.from].id, g.nodes[e.to].id));
+      }
+      lengths[i] = static_cast<uint32_t>(g.edges.size());
+    }
+    const std::vector<std::string_view> edge_views(edge_keys.begin(), edge_keys.end());
+    add(col::kGraphEdge, ColumnEncoding::kListDictString,
+        [&](std::string& o) { EncodeListDictString(lengths, edge_views, o); });
+  }
+
+  // Annotation value columns for the most frequent keys.
+  std::map<std::string_view, size_t> key_rows;
+  for (const auto& r : rows) {
+    for (const auto& a : r.summary.annotations) ++key_rows[a.key];
+  }
+  std::vector<std::pair<std::string_view, size_t>> keys(key_rows.begin(), key_rows.end());
+  std::stable_sort(keys.begin(), keys.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (keys.size() > kMaxAnnotationKeyColumns) keys.resize(kMaxAnnotationKeyColumns);
+  std::sort(keys.begin(), keys.end());
+  for (const auto& [key, count] : keys) {
+    std::vector<std::vector<std::string_view>> s(n);
+    std::vector<std::vector<double>> d(n);
+    std::vector<std::vector<bool>> b(n);
+    bool any_s = false, any_d = false, any_b = false;
+    for (size_t i = 0; i < n; ++i) {
+      for (const auto& a : rows[i].summary.annotations) {
+        if (a.key != key) continue;
+        for (const auto& v : a.values) {
+          if (const auto* str = std::get_if<std::string>(&v.value)) {
+            s[i].push_back(*str);
+            any_s = true;
+          } else if (const auto* num = std::get_if<double>(&v.value)) {
+            d[i].push_back(*num);
+            any_d = true;
+          } else {
+            b[i].push_back(std::get<bool>(v.value));
+            any_b = true;
+          }
+        }
+      }
+    }
+    if (any_s) {
+      add(AnnotationColumnName(key, AnnotationType::kString), ColumnEncoding::kListDictString,
+          [&](std::string& o) { EncodeListDictString(s, o); });
+    }
+    if (any_d) {
+      add(AnnotationColumnName(key, AnnotationType::kNumber), ColumnEncoding::kListDouble,
+          [&](std::string& o) { EncodeListDouble(d, o); });
+    }
+    if (any_b) {
+      add(AnnotationColumnName(key, AnnotationType::kBool), ColumnEncoding::kListBool,
+          [&](std::string& o) { EncodeListBool(b, o); });
+    }
+  }
+  return cols;
+}
+
+void EncodeDocuments(const std::vector<StoredDocument>& docs, std::string& out) {
+  coding::PutVarint(docs.size(), out);
+  for (const auto& d : docs) {
+    coding::PutFixed64(d.entity_id.value, out);
+    coding::PutSigned(d.received_us, out);
+    coding::PutLengthPrefixed(d.raw, out);
+  }
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoStatus(errno, "create " + tmp, tmp);
+  auto fail = [&](std::string_view what) {
+    const Status s = ErrnoStatus(errno, fmt::format("{} {}", what, tmp), tmp);
+    std::remove(tmp.c_str());
+    return s;
+  };
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("write");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) return fail("fsync");
+  fd.Reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename to " + path + ":");
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return SyncDir(dir.empty() ? "." : dir);
+}
+
+}  // namespace
+
+Status WriteBlock(std::span<const TraceRecord> rows,
+                  std::span<const std::vector<StoredDocument>> documents_by_row,
+                  const std::string& path, const BlockWriteOptions& options) {
+  if (rows.size() != documents_by_row.size()) {
+    return Status::InvalidArgument(fmt::format("block {}: {} rows but documents for {}", path,
+                                               rows.size(), documents_by_row.size()));
+  }
+  if (rows.size() > kMaxRows) {
+    return Status::InvalidArgument(
+        fmt::format("block {}: {} rows, more than {}", path, rows.size(), kMaxRows));
+  }
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const auto& a = rows[i - 1].summary;
+    const auto& b = rows[i].summary;
+    if (std::make_pair(a.start_time_us, IdBytes(a.id)) >=
+        std::make_pair(b.start_time_us, IdBytes(b.id))) {
+      return Status::InvalidArgument(fmt::format(
+          "block {}: rows {} and {} are not sorted by (start time, trace id) or repeat a trace",
+          path, i - 1, i));
+    }
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const graph::TraceGraph& g = rows[i].graph;
+    for (const auto& e : g.edges) {
+      if (e.from >= g.nodes.size() || e.to >= g.nodes.size()) {
+        return Status::InvalidArgument(
+            fmt::format("block {}: row {} has an edge to a missing node", path, i));
+      }
+    }
+  }
+  for (size_t i = 0; i < options.sections.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (options.sections[i].first == options.sections[j].first) {
+        return Status::InvalidArgument(fmt::format("block {}: section {} appears twice", path,
+                                                   options.sections[i].first));
+      }
+    }
+  }
+  std::vector<std::string_view> ids(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) ids[i] = IdBytes(rows[i].summary.id);
+  std::sort(ids.begin(), ids.end());
+  if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
+    return Status::InvalidArgument(fmt::format("block {}: a trace id appears twice", path));
+  }
+
+  FileBuilder file(options.zstd_level);
+  std::string footer;
+  BlockStats stats;
+  stats.rows = rows.size();
+  if (!rows.empty()) {
+    stats.min_start_us = rows.front().summary.start_time_us;
+    stats.max_start_us = rows.back().summary.start_time_us;
+    stats.min_updated_us = stats.max_updated_us = rows.front().summary.updated_us;
+    for (const auto& r : rows) {
+      stats.min_updated_us = std::min(stats.min_updated_us, r.summary.updated_us);
+      stats.max_updated_us = std::max(stats.max_updated_us, r.summary.updated_us);
+    }
+  }
+  coding::PutVarint(stats.rows, footer);
+  coding::PutSigned(stats.min_start_us, footer);
+  coding::PutSigned(stats.max_start_us, footer);
+  coding::PutSigned(stats.min_updated_us, footer);
+  coding::PutSigned(stats.max_updated_us, footer);
+
+  std::vector<PendingColumn> cols = BuildColumns(rows);
+  coding::PutVarint(cols.size(), footer);
+  for (const auto& c : cols) {
+    const Extent e = file.AddCompressed(c.payload, "column " + c.name);
+    coding::PutLengthPrefixed(c.name, footer);
+    footer.push_back(static_cast<char>(c.encoding));
+    coding::PutVarint(rows.size(), footer);
+    PutExtent(e, footer);
+    footer.push_back(c.range ? 1 : 0);
+    if (c.range) {
+      coding::PutSigned(c.range->first, footer);
+      coding::PutSigned(c.range->second, footer);
+    }
+  }
+
+  // Document pages: runs of whole rows, cut after ~target raw bytes.
+  std::string pages_dir;
+  size_t page_count = 0;
+  std::string page;
+  size_t page_first = 0;
+  auto flush = [&](size_t next_row) {
+    const Extent e = file.AddCompressed(page, fmt::format("document page at row {}", page_first));
+    coding::PutVarint(page_first, pages_dir);
+    PutExtent(e, pages_dir);
+    ++page_count;
+    page.clear();
+    page_first = next_row;
+  };
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EncodeDocuments(documents_by_row[i], page);
+    if (page.size() >= options.target_page_raw_bytes) flush(i + 1);
+  }
+  if (page_first < rows.size()) flush(rows.size());
+  coding::PutVarint(page_count, footer);
+  footer.append(pages_dir);
+
+  // Named sections, before the skip indexes (the filters stay last in the
+  // data region, next to the footer that locates them).
+  std::string sections_dir;
+  coding::PutVarint(options.sections.size(), sections_dir);
+  for (const auto& [name, bytes] : options.sections) {
+    const Extent e = file.AddCompressed(bytes, "section " + name);
+    coding::PutLengthPrefixed(name, sections_dir);
+    PutExtent(e, sections_dir);
+  }
+
+  // Skip indexes.
+  BloomFilterBuilder trace_ids, annotations, services, users;
+  for (const auto& r : rows) {
+    trace_ids.Add(IdBytes(r.summary.id));
+    for (const auto& a : r.summary.annotations) {
+      for (const auto& v : a.values) annotations.Add(AnnotationFilterKey(a.key, v.value));
+    }
+    for (const auto& s : r.summary.service_ids) {
+      services.Add(ServiceFilterKey(s.name, s.type, false));
+      services.Add(ServiceFilterKey(s.name, {}, true));
+    }
+    for (const auto& u : r.summary.users) users.Add(u.user_name);
+  }
+  const std::pair<FilterKind, const BloomFilterBuilder*> filters[] = {
+      {FilterKind::kTraceId, &trace_ids},
+      {FilterKind::kAnnotation, &annotations},
+      {FilterKind::kService, &services},
+      {FilterKind::kUser, &users}};
+  coding::PutVarint(std::size(filters), footer);
+  for (const auto& [kind, builder] : filters) {
+    const Extent e = file.AddRaw(builder->Finish());
+    footer.push_back(static_cast<char>(kind));
+    coding::PutVarint(builder->key_count(), footer);
+    PutExtent(e, footer);
+  }
+  footer.append(sections_dir);
+  if (!file.status().ok()) {
+    return Status(file.status().code(), fmt::format("block {}: {}", path, file.status().message()));
+  }
+  if (footer.size() > kMaxFooterBytes) {
+    return Status::InvalidArgument(fmt::format(
+        "block {}: a footer of {} bytes, more than a block may ({}): write fewer rows", path,
+        footer.size(), kMaxFooterBytes));
+  }
+
+  std::string& out = file.out();
+  out.append(footer);
+  coding::PutFixed32(static_cast<uint32_t>(footer.size()), out);
+  coding::PutFixed64(Checksum(footer), out);
+  coding::PutFixed32(kFormatVersion, out);
+  out.append(kMagic);
+  return WriteFileAtomically(path, out);
+}
+
+}  // namespace roentgen::store::block

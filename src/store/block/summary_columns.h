@@ -1,0 +1,246 @@
+// Block files of trace records: the writer and the reader of the immutable
+// columnar files (layout: block_format.h; reference: docs/storage.md, "The
+// block file format") that the block engine builds on.
+//
+// Rows are TraceRecords sorted by (summary.start_time_us, trace id bytes),
+// one per trace, each with the trace's stored documents. Columns (names in
+// `col`):
+//   value columns, which ReadRecords reassembles into exactly the records
+//   written: trace id, start, duration, response time, updated, revision,
+//   segment count, the five flags, http (method, url, user agent, client ip,
+//   status), root segment name and origin, resource ARNs, instance ids and
+//   availability zones (lists), and `details`: the rest of the record
+//   (annotations with their services, users, service ids, entry point, root
+//   causes, graph) in record_codec's encoding with the fields above blanked;
+//   projection columns, redundant copies for predicates that skip decoding
+//   `details`: service names, types and accounts (lists, parallel), the
+//   entry point's name and type (lists of 0 or 1), user names, the
+//   graph's node names, types and inferred flags (parallel lists) and its
+//   edges (GraphEdgeKey), and per annotation key (the block's
+//   kMaxAnnotationKeyColumns most frequent keys) one value list column per
+//   value type the key takes in the block (AnnotationColumnName);
+//   `id_order`: the rows in trace-id order (a permutation), for lookups by id.
+// Skip indexes: min/max start and updated times, and bloom filters over trace
+// ids, annotation (key, value), service (name, type) and name alone, users.
+// Named sections (BlockWriteOptions::sections) carry what the layers above
+// keep per block; the format gives them no meaning.
+//
+// Thread safety: WriteBlock is a pure function of its arguments plus the
+// file it writes. A BlockReader is immutable after Open: every method may be
+// called from any thread at once (reads use pread). It keeps the file open
+// and the bloom filters in memory; columns are read and decoded per call, and
+// the caller keeps what it wants to reuse (e.g. a TraceIdIndex).
+// Errors: Corruption for any damage, naming the file, the section and the
+// byte offset; IOError and the like (common/files.h) for the file system.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/files.h"
+#include "common/status.h"
+#include "store/block/block_format.h"
+#include "store/block/bloom.h"
+#include "store/block/columns.h"
+#include "store/store.h"
+
+namespace roentgen::store::block {
+
+namespace col {
+inline constexpr std::string_view kTraceId = "trace_id";
+inline constexpr std::string_view kIdOrder = "id_order";
+inline constexpr std::string_view kStart = "start_us";
+inline constexpr std::string_view kDuration = "duration_us";
+inline constexpr std::string_view kResponseTime = "response_time_us";
+inline constexpr std::string_view kUpdated = "updated_us";
+inline constexpr std::string_view kRevision = "revision";
+inline constexpr std::string_view kSegmentCount = "segment_count";
+inline constexpr std::string_view kFault = "fault";
+inline constexpr std::string_view kError = "error";
+inline constexpr std::string_view kThrottle = "throttle";
+inline constexpr std::string_view kPartial = "partial";
+inline constexpr std::string_view kIndexed = "indexed";
+inline constexpr std::string_view kHttpMethod = "http.method";
+inline constexpr std::string_view kHttpUrl = "http.url";
+inline constexpr std::string_view kHttpUserAgent = "http.user_agent";
+inline constexpr std::string_view kHttpClientIp = "http.client_ip";
+inline constexpr std::string_view kHttpStatus = "http.status";
+inline constexpr std::string_view kRootName = "root.name";
+inline constexpr std::string_view kRootOrigin = "root.origin";
+inline constexpr std::string_view kResourceArns = "resource_arns";
+inline constexpr std::string_view kInstanceIds = "instance_ids";
+inline constexpr std::string_view kAvailabilityZones = "availability_zones";
+inline constexpr std::string_view kDetails = "details";
+inline constexpr std::string_view kServiceName = "service.name";
+inline constexpr std::string_view kServiceType = "service.type";
+inline constexpr std::string_view kServiceAccount = "service.account";
+inline constexpr std::string_view kEntryPointName = "entry_point.name";  // 0 or 1 value a row
+inline constexpr std::string_view kEntryPointType = "entry_point.type";
+inline constexpr std::string_view kUser = "user";
+inline constexpr std::string_view kGraphNodeName = "graph.node_name";
+inline constexpr std::string_view kGraphNodeType = "graph.node_type";
+inline constexpr std::string_view kGraphNodeInferred = "graph.node_inferred";  // kListBool
+// One value per edge: GraphEdgeKey(caller, callee).
+inline constexpr std::string_view kGraphEdge = "graph.edge";
+}  // namespace col
+
+inline constexpr size_t kMaxAnnotationKeyColumns = 64;
+
+enum class AnnotationType { kString, kNumber, kBool };
+// The `graph.edge` value of an edge: caller name · 0 · caller type · 0 ·
+// callee name · 0 · callee type.
+std::string GraphEdgeKey(const xray::ServiceId& from, const xray::ServiceId& to);
+
+// "annotation.s:<key>" (kListDictString), "annotation.d:<key>" (kListDouble),
+// "annotation.b:<key>" (kListBool).
+std::string AnnotationColumnName(std::string_view key, AnnotationType type);
+// The bloom key of an annotation value: key · 0 · tag (s, d, b) · value (the
+// string; the double's bits, fixed64, -0 as +0; "0"/"1").
+std::string AnnotationFilterKey(std::string_view key, const xray::AnnotationValue& value);
+
+struct BlockWriteOptions {
+  int zstd_level = 3;
+  size_t target_page_raw_bytes = kTargetPageRawBytes;
+  // Named sections the block carries for the layers above (e.g. the engine's
+  // per-block rollup delta): each stored as a compressed, checksummed chunk
+  // and read back whole by BlockReader::ReadSection. Names must be distinct.
+  std::vector<std::pair<std::string, std::string>> sections;
+};
+
+// Writes `rows` (sorted by start time then trace id, ids distinct) and their
+// documents (`documents_by_row[i]` belongs to rows[i]; same size) as a block
+// file at `path`, atomically: a temporary file beside it, fsync, rename, fsync
+// of the directory. InvalidArgument for unsorted rows, a repeated trace id, a
+// size mismatch, a graph edge to a missing node, more than kMaxRows rows,
+// repeated section names, or a
+// column, page or section larger than a
+// reader accepts (kMaxChunkRawBytes, kMaxFooterBytes); Internal if zstd
+// fails; file-system errors as
+// common/files.h maps them. An existing file at `path` is replaced.
+Status WriteBlock(std::span<const TraceRecord> rows,
+                  std::span<const std::vector<StoredDocument>> documents_by_row,
+                  const std::string& path, const BlockWriteOptions& options = {});
+
+struct Extent {
+  uint64_t offset = 0;
+  uint64_t size = 0;      // stored bytes
+  uint64_t raw_size = 0;  // after decompression
+  uint64_t checksum = 0;
+};
+
+struct ColumnInfo {
+  std::string name;
+  ColumnEncoding encoding = ColumnEncoding::kBytes;
+  uint64_t rows = 0;
+  Extent extent;
+  bool has_range = false;  // min/max, for int64 columns
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
+struct BlockStats {
+  uint64_t rows = 0;
+  int64_t min_start_us = 0;
+  int64_t max_start_us = 0;
+  int64_t min_updated_us = 0;
+  int64_t max_updated_us = 0;
+};
+
+// Trace id → row: the id column and its sorted permutation.
+class TraceIdIndex {
+ public:
+  TraceIdIndex(Fixed16Column ids, std::vector<uint32_t> order)
+      : ids_(std::move(ids)), order_(std::move(order)) {}
+  std::optional<uint32_t> Find(const xray::TraceId& id) const;
+  size_t size() const { return order_.size(); }
+
+ private:
+  Fixed16Column ids_;
+  std::vector<uint32_t> order_;
+};
+
+class BlockReader {
+ public:
+  static Result<std::unique_ptr<BlockReader>> Open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  const BlockStats& stats() const { return stats_; }
+  uint64_t row_count() const { return stats_.rows; }
+  const std::vector<ColumnInfo>& columns() const { return columns_; }
+  const ColumnInfo* FindColumn(std::string_view name) const;
+  uint64_t file_bytes() const { return file_bytes_; }
+
+  // A column's payload, checksummed and decompressed (columns.h decodes it).
+  Result<std::string> ReadColumnPayload(const ColumnInfo& column) const;
+  // Typed reads: Corruption if the column is missing (for the value columns)
+  // or has another encoding. A projection column that is absent reads as
+  // NotFound (an annotation key without a column in this block).
+  Result<Int64Column> ReadInt64(std::string_view name) const;
+  Result<OptionalInt64Column> ReadOptionalInt64(std::string_view name) const;
+  Result<BoolColumn> ReadBool(std::string_view name) const;
+  Result<DictStringColumn> ReadDictString(std::string_view name) const;
+  Result<BytesColumn> ReadBytes(std::string_view name) const;
+  Result<ListDictStringColumn> ReadListDictString(std::string_view name) const;
+  Result<ListDoubleColumn> ReadListDouble(std::string_view name) const;
+  Result<ListBoolColumn> ReadListBool(std::string_view name) const;
+  Result<Fixed16Column> ReadFixed16(std::string_view name) const;
+  Result<Fixed32Column> ReadFixed32(std::string_view name) const;
+  // Whether the block has value columns for annotation `key` (any type);
+  // otherwise a predicate on it must decode `details`.
+  bool HasAnnotationColumns(std::string_view key) const;
+
+  // Skip indexes: false means no row of the block matches.
+  bool MayContainTrace(const xray::TraceId& id) const;
+  bool MayContainAnnotation(std::string_view key, const xray::AnnotationValue& value) const;
+  // An empty `type` matches any type.
+  bool MayContainService(std::string_view name, std::string_view type = {}) const;
+  bool MayContainUser(std::string_view user) const;
+  bool OverlapsStart(int64_t start_us, int64_t end_us) const;  // [start, end)
+
+  Result<TraceIdIndex> ReadTraceIdIndex() const;
+  // The row of `id`, or nothing; checks the bloom filter first.
+  Result<std::optional<uint32_t>> FindTrace(const xray::TraceId& id) const;
+
+  // The records of `rows` (any order, each < row_count()), in that order;
+  // decodes each needed column once. With `with_graph` false the graphs are
+  // left empty.
+  Status ReadRecords(std::span<const uint32_t> rows, std::vector<TraceRecord>& out,
+                     bool with_graph = true) const;
+  Result<TraceRecord> ReadRecord(uint32_t row) const;
+  // Every record of the block, in row order.
+  Status ReadAllRecords(std::vector<TraceRecord>& out, bool with_graph = true) const;
+  Result<std::vector<StoredDocument>> ReadDocuments(uint32_t row) const;
+
+  // A named section's bytes (BlockWriteOptions::sections); NotFound if the
+  // block has none of that name.
+  Result<std::string> ReadSection(std::string_view name) const;
+  std::vector<std::string> section_names() const;
+
+ private:
+  BlockReader() = default;
+  Status ParseFooter(std::string_view footer, uint64_t footer_start);
+  // `size` bytes at `offset`, unchecked (the magics and the trailer).
+  Result<std::string> ReadAt(uint64_t offset, uint64_t size, std::string_view what) const;
+  // The stored bytes of `e`, checksum verified.
+  Result<std::string> ReadExtent(const Extent& e, std::string_view what) const;
+  Result<std::string> ReadCompressed(const Extent& e, std::string_view what) const;
+  Result<std::string> ReadTyped(std::string_view name, ColumnEncoding encoding) const;
+  Status ReadRecordsImpl(std::span<const uint32_t> rows, bool all, std::vector<TraceRecord>& out,
+                         bool with_graph) const;
+
+  std::string path_;
+  UniqueFd fd_;
+  uint64_t file_bytes_ = 0;
+  BlockStats stats_;
+  std::vector<ColumnInfo> columns_;
+  std::vector<std::pair<uint64_t, Extent>> pages_;     // first row, extent
+  std::vector<std::pair<std::string, Extent>> sections_;  // name, extent
+  BloomFilter trace_filter_, annotation_filter_, service_filter_, user_filter_;
+};
+
+}  // namespace roentgen::store::block
