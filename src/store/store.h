@@ -1,22 +1,27 @@
-// The storage interface every engine implements (embedded RocksDB now, a
-// scale-out engine later). Callers never see engine types.
+// The storage interface every engine implements (embedded RocksDB, in memory,
+// a scale-out engine later). Callers never see engine types or their
+// machinery (indexes, memtables, logs): a scan takes the whole filter and
+// returns only what it matches.
 //
 // Data model:
 //  - documents: the raw bytes of each segment / independent subsegment, keyed by
 //    (trace id, entity id). Writing the same key again replaces the document,
 //    which is how an in-progress segment is replaced by its completed version.
-//  - trace records: per trace, its X-Ray summary and its trace graph, plus the
-//    indexes derived from them (time, event time, annotation key+value, service,
-//    user, http status, fault/error/throttle). Indexes are maintained by the store.
+//  - trace records: per trace, its X-Ray summary and its trace graph
+//    (graph/trace_record.h), found by id or by a scan of a time range with a
+//    filter expression (filter/filter.h). Whatever an engine keeps to answer
+//    scans fast (indexes, sort orders) it maintains itself.
 //  - config: small named objects (groups, sampling rules) by namespace and key.
 //
 // Errors are Status values; a read that meets damaged data fails with
 // Corruption (never a wrong answer). Thread safety: every method may be called from any
-// thread concurrently. Write() is atomic and durable (fsynced WAL) on return OK.
+// thread concurrently. Write() is atomic and durable on return OK (for an
+// engine that persists anything).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,16 +29,14 @@
 #include <vector>
 
 #include "common/status.h"
-#include "graph/trace_graph.h"
+#include "filter/filter.h"
+#include "graph/trace_record.h"
 #include "xray/ids.h"
 #include "xray/trace.h"
 
 namespace roentgen::store {
 
-struct TraceRecord {
-  xray::TraceSummary summary;
-  graph::TraceGraph graph;
-};
+using TraceRecord = graph::TraceRecord;
 
 struct DocumentWrite {
   xray::TraceId trace_id;
@@ -62,54 +65,68 @@ struct StoredDocument {
 
 enum class TimeRangeType { kTraceId, kEvent, kService };
 
-// A condition the store can answer from an index. The store may return traces
-// that do not satisfy it (the evaluator re-checks), never fewer.
-struct IndexCondition {
-  enum class Kind {
-    kAnnotationEquals,  // key + value
-    kServiceName,       // text (+ optional type)
-    kUser,              // text
-    kHttpStatus,        // number
-    kFault,             // root fault
-    kError,             // root error
-    kThrottle,          // any throttle
-  };
-  Kind kind = Kind::kFault;
-  std::string key;              // annotation key
-  std::string text;             // service name / user
-  std::string type;             // service type, empty = any
-  xray::AnnotationValue value;  // annotation value
-  int http_status = 0;
-};
-
-// Position to resume a scan after (exclusive): the sort time and trace id of
-// the last trace returned.
+// A position in a scan's order: the sort time and trace id of one trace.
 struct ScanCursor {
   int64_t time_us = 0;
   xray::TraceId trace_id;
 };
 
+// Which traces a scan returns, and how. A scan returns exactly the traces of
+// the time range that pass `filter` and `searchable_only`, each at most once,
+// ordered by (sort time, trace id); how an engine finds them (an index, a
+// query language, a full walk) is its own business and never changes the
+// answer, only the speed.
 struct ScanOptions {
   int64_t start_us = 0;  // inclusive
   int64_t end_us = 0;    // exclusive
+  // kTraceId and kService sort by the trace's start time, kEvent by when it
+  // last changed (TraceSummary::updated_us).
   TimeRangeType time_range_type = TimeRangeType::kTraceId;
-  std::optional<IndexCondition> index;  // narrow the scan with one index
+  // The traces to return; absent: every trace of the range. Shared, since a
+  // compiled filter is immutable and callers keep it beyond the scan.
+  std::shared_ptr<const filter::CompiledFilter> filter;
+  // True: only traces the indexing rule made searchable (TraceSummary::indexed);
+  // the others are still read by id (GetTrace, GetDocuments).
+  bool searchable_only = false;
+  // Resume a scan after (exclusive) this position, e.g. ScanProgress::last.
   std::optional<ScanCursor> resume_after;
   // Most recent first (X-Ray returns results closest to EndTime first).
   bool descending = true;
-  // False: the records passed to the callback have an empty graph (faster, for
-  // callers that read only the summary, e.g. when the filter's NeedsGraph() is
-  // false).
-  bool decode_graph = true;
+  // True: every record passed to the callback carries its trace graph. False
+  // (for callers that read only the summary): a record's graph may be empty;
+  // the engine reads graphs only when the filter needs them to decide.
+  bool return_graph = true;
+  // Bounds the work of one scan: after examining this many traces of the
+  // range (matching or not), the engine stops and reports where
+  // (ScanProgress). 0: no bound. A filter that matches little otherwise makes
+  // a scan read the whole range before its callback runs at all.
+  uint64_t max_examined = 0;
   // Called once, on the scanning thread, when the scan's view of the store is
   // fixed (a scan reads one snapshot: writes that complete after this are not
   // seen), before the first callback. Not called if the scan returns before
-  // reading anything (an empty range, an invalid condition).
+  // reading anything (an empty range, a cursor past its end).
   std::function<void()> on_snapshot;
 };
 
-// Receives each candidate trace with its sort time; returns false to stop.
+// Receives each matching trace with its sort time; returns true to take it and
+// go on, false to stop the scan before it (it is not taken).
 using ScanCallback = std::function<bool(const TraceRecord& record, int64_t sort_time_us)>;
+
+// How far a scan went, in its order. Every trace of the range up to and
+// including `last` was examined: the matching ones were passed to the callback
+// and taken. A new scan with resume_after = `last` goes on without missing or
+// repeating a trace.
+struct ScanProgress {
+  // Traces the scan went past: those that did not match, and the matches the
+  // callback took.
+  uint64_t examined = 0;
+  // The last of them; absent when there was none.
+  std::optional<ScanCursor> last;
+  // Where the scan stopped before the end of its range: at the match the
+  // callback refused, or at the first trace past max_examined. Absent when
+  // the range was exhausted.
+  std::optional<ScanCursor> stopped_at;
+};
 
 // Failed operations by cause (counted since the store was opened).
 struct StoreErrorCounts {
@@ -164,9 +181,10 @@ class Store {
   // for the cheaper record to learn that a trace is new.
   virtual Result<TraceRecord> GetTrace(const xray::TraceId& id) = 0;
 
-  // Visits candidate traces in the time range, ordered by (sort time, trace id),
-  // descending unless told otherwise.
-  virtual Status Scan(const ScanOptions& options, const ScanCallback& callback) = 0;
+  // Passes the traces that ScanOptions selects to `callback`, in order, until
+  // the range is exhausted, the callback refuses one or max_examined is
+  // reached; says how far it went. Errors: Corruption (damaged data), IOError.
+  virtual Result<ScanProgress> Scan(const ScanOptions& options, const ScanCallback& callback) = 0;
 
   virtual Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) = 0;
   virtual Result<std::string> GetConfig(std::string_view ns, std::string_view key) = 0;  // NotFound

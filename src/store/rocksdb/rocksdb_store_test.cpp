@@ -17,7 +17,6 @@
 namespace roentgen::store {
 namespace {
 
-using testing::Condition;
 using testing::kSecond;
 using testing::kT0;
 using testing::MakeFullRecord;
@@ -92,8 +91,9 @@ TEST_F(RocksDbStoreTest, GarbageRecordIsCorruption) {
   });
   Open();
   EXPECT_EQ(store_->GetTrace(id).status().code(), StatusCode::kCorruption);
-  Status s = store_->Scan(Range(kT0, kT0 + 1), [](const TraceRecord&, int64_t) { return true; });
-  EXPECT_EQ(s.code(), StatusCode::kCorruption);
+  auto scanned =
+      store_->Scan(Range(kT0, kT0 + 1), [](const TraceRecord&, int64_t) { return true; });
+  EXPECT_EQ(scanned.status().code(), StatusCode::kCorruption);
   // Writing a good record over it repairs the trace.
   Put(MakeRecord(id, kT0));
   EXPECT_TRUE(store_->GetTrace(id).ok());
