@@ -135,26 +135,34 @@ struct StoreErrorCounts {
   uint64_t corruption = 0;
 };
 
-// What an operator watches (exported in /metrics). A figure an engine cannot
-// give stays 0.
+// What an operator watches (exported in /metrics by StoreMetrics, whose
+// metric names keep the embedded engine's words: memtable, block cache,
+// compaction). Every engine fills the counts (documents, traces, disk_bytes),
+// read_only, disk_full and the error counts. The figures of an engine's
+// internal machinery (unflushed_bytes, read_cache_bytes, backlog_bytes,
+// background_jobs, writes_stalled) stay 0 when the engine has no such thing.
 struct StoreStats {
   uint64_t documents = 0;  // approximate
   uint64_t traces = 0;     // approximate
+  // Bytes the store occupies on disk, its log of recent writes included.
   uint64_t disk_bytes = 0;
-  // Written but not yet flushed to table files (held in memory).
-  uint64_t memtable_bytes = 0;
-  // Cached table blocks, indexes and filters (held in memory).
-  uint64_t block_cache_bytes = 0;
-  // Bytes compaction must still rewrite to bring the store back in shape; a
-  // figure that keeps growing means ingest outruns the disk or the CPU.
-  uint64_t pending_compaction_bytes = 0;
-  uint64_t running_compactions = 0;
-  // The engine is slowing or stopping writes to let compaction catch up.
+  // Written data held in memory, not yet in the engine's files (an engine that
+  // keeps everything in memory counts everything it holds).
+  uint64_t unflushed_bytes = 0;
+  // Memory caching stored data for reads.
+  uint64_t read_cache_bytes = 0;
+  // Bytes the engine's background reorganisation (compaction, merges) must
+  // still rewrite to bring the store back in shape; a figure that keeps
+  // growing means ingest outruns the disk or the CPU.
+  uint64_t backlog_bytes = 0;
+  // Background reorganisation jobs running now.
+  uint64_t background_jobs = 0;
+  // The engine is slowing or stopping writes to let its background work catch up.
   bool writes_stalled = false;
   // Writes are refused after a fault (a full disk, an I/O error) until it
   // clears; reads go on.
   bool read_only = false;
-  // The disk is full: writes (or compactions) fail until space is freed.
+  // The disk is full: writes (or background work) fail until space is freed.
   bool disk_full = false;
   // Failed writes (one per batch), and reads that met corruption or an I/O error.
   StoreErrorCounts write_errors;

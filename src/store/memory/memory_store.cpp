@@ -173,7 +173,7 @@ class MemoryStore final : public Store {
     for (const auto& [id, entry] : traces_) {
       stats.documents += entry.documents.size();
       if (entry.record) ++stats.traces;
-      for (const auto& [entity, doc] : entry.documents) stats.memtable_bytes += doc.raw.size();
+      for (const auto& [entity, doc] : entry.documents) stats.unflushed_bytes += doc.raw.size();
     }
     return stats;
   }
