@@ -163,7 +163,6 @@ class Bench {
     options.start_us = data_.start_us;
     options.end_us = data_.end_us;
     options.filter = std::make_shared<const filter::CompiledFilter>(std::move(*f));
-    options.return_graph = false;
     if (first_page) options.max_examined = kPageCandidates;
     size_t matches = 0;
     Result<store::ScanProgress> progress =

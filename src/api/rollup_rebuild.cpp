@@ -19,6 +19,7 @@ Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rol
   scan.time_range_type = store::TimeRangeType::kTraceId;
   // Ascending (start time, trace id): the order RollupStore::AddRebuilt needs.
   scan.descending = false;
+  scan.return_graph = true;  // rolled up
   bool snapshot_taken = false;
   scan.on_snapshot = [&] {
     snapshot_taken = true;

@@ -28,7 +28,6 @@ Result<TraceQuery> ParseTraceQuery(const RequestBody& body, const filter::GroupR
   q.scan.end_us = range->end_us;
   q.scan.descending = true;
   q.scan.searchable_only = true;
-  q.scan.return_graph = false;
 
   Field<std::string_view> type = body.String("TimeRangeType");
   if (!type.ok()) return type.status();

@@ -92,10 +92,11 @@ struct ScanOptions {
   std::optional<ScanCursor> resume_after;
   // Most recent first (X-Ray returns results closest to EndTime first).
   bool descending = true;
-  // True: every record passed to the callback carries its trace graph. False
-  // (for callers that read only the summary): a record's graph may be empty;
-  // the engine reads graphs only when the filter needs them to decide.
-  bool return_graph = true;
+  // False (callers that read only the summary): a record passed to the
+  // callback may have an empty graph; the engine reads graphs only when the
+  // filter needs them to decide (CompiledFilter::NeedsGraph). True: every
+  // record carries its trace graph (callers that roll graphs up).
+  bool return_graph = false;
   // Bounds the work of one scan: after examining this many traces of the
   // range (matching or not), the engine stops and reports where
   // (ScanProgress). 0: no bound. A filter that matches little otherwise makes
