@@ -97,10 +97,10 @@ struct ScanOptions {
   // filter needs them to decide (CompiledFilter::NeedsGraph). True: every
   // record carries its trace graph (callers that roll graphs up).
   bool return_graph = false;
-  // Bounds the work of one scan: after examining this many traces of the
-  // range (matching or not), the engine stops and reports where
-  // (ScanProgress). 0: no bound. A filter that matches little otherwise makes
-  // a scan read the whole range before its callback runs at all.
+  // Bounds the work of one scan: after looking at this many traces of the
+  // range (ScanProgress::examined, matching or not), the engine stops and
+  // reports where. 0: no bound. A filter that matches little otherwise makes a
+  // scan read the whole range before its callback runs at all.
   uint64_t max_examined = 0;
   // Called once, on the scanning thread, when the scan's view of the store is
   // fixed (a scan reads one snapshot: writes that complete after this are not
@@ -113,15 +113,16 @@ struct ScanOptions {
 // go on, false to stop the scan before it (it is not taken).
 using ScanCallback = std::function<bool(const TraceRecord& record, int64_t sort_time_us)>;
 
-// How far a scan went, in its order. Every trace of the range up to and
-// including `last` was examined: the matching ones were passed to the callback
-// and taken. A new scan with resume_after = `last` goes on without missing or
-// repeating a trace.
+// How far a scan went, in its order. Every match up to and including `last`
+// was passed to the callback and taken, so a new scan with resume_after =
+// `last` goes on without missing or repeating a trace.
 struct ScanProgress {
-  // Traces the scan went past: those that did not match, and the matches the
-  // callback took.
+  // Traces the engine looked at: matches the callback took and traces that
+  // did not match. A measure of work, engine-dependent (an engine that
+  // narrows the scan with an index never looks at most non-matching traces);
+  // what max_examined bounds.
   uint64_t examined = 0;
-  // The last of them; absent when there was none.
+  // The last trace looked at; absent when there was none.
   std::optional<ScanCursor> last;
   // Where the scan stopped before the end of its range: at the match the
   // callback refused, or at the first trace past max_examined. Absent when
