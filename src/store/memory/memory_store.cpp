@@ -69,8 +69,8 @@ class MemoryStore final : public Store {
   Result<ScanProgress> Scan(const ScanOptions& options, const ScanCallback& callback) override {
     ScanProgress progress;
     if (options.start_us >= options.end_us) return progress;
-    // Every trace of the range under the lock (the scan's snapshot), with
-    // whether it matches; the filter runs outside the lock, on the copies.
+    // Copies of the range's records, taken under the lock (the scan's
+    // snapshot); the filter runs outside the lock, on the copies.
     struct Hit {
       int64_t time_us;
       TraceRecord record;
@@ -109,8 +109,9 @@ class MemoryStore final : public Store {
       const bool match = (!options.searchable_only || hit.record.summary.indexed) &&
                          (filter == nullptr || filter->Matches(hit.record));
       if (match) {
-        // The graph was there for the filter; a caller that reads only the
-        // summary gets none, as from every engine.
+        // The graph was there for the filter. Dropped when not asked for, as
+        // RocksDB does, so a caller that reads graphs without asking fails in
+        // tests on this engine too.
         if (!options.return_graph) hit.record.graph = {};
         if (!callback(hit.record, hit.time_us)) {
           progress.stopped_at = position;
