@@ -52,7 +52,7 @@ class Groups : public filter::GroupResolver {
   }
 };
 
-store::TraceRecord TraceFromFile(const std::string& name) {
+graph::TraceRecord TraceFromFile(const std::string& name) {
   std::ifstream in(std::string(ROENTGEN_TESTDATA) + "/segments/valid/" + name);
   std::stringstream text;
   text << in.rdbuf();
@@ -68,11 +68,11 @@ store::TraceRecord TraceFromFile(const std::string& name) {
   std::vector<const xray::ReceivedDocument*> pointers;
   for (const xray::ReceivedDocument& r : received) pointers.push_back(&r);
   const xray::AssembledTrace trace = xray::AssembleTrace(*received[0].doc.entity.trace_id, pointers);
-  return store::TraceRecord{xray::Summarize(trace), graph::DeriveTraceGraph(trace)};
+  return graph::TraceRecord{xray::Summarize(trace), graph::DeriveTraceGraph(trace)};
 }
 
-const std::vector<store::TraceRecord>& Traces() {
-  static const std::vector<store::TraceRecord> traces = {
+const std::vector<graph::TraceRecord>& Traces() {
+  static const std::vector<graph::TraceRecord> traces = {
       TraceFromFile("aws-guide-full-segment.json"),
       TraceFromFile("sdk-fault-exception-1.json"),
       TraceFromFile("lambda-invoke-subsegment.json"),
@@ -109,7 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Result<filter::CompiledFilter> recompiled = filter::CompileFilter(compiled->ToString(), &groups);
   FUZZ_CHECK(recompiled.ok());
   FUZZ_CHECK(recompiled->ToString() == compiled->ToString());
-  for (const store::TraceRecord& trace : Traces()) {
+  for (const graph::TraceRecord& trace : Traces()) {
     FUZZ_CHECK(compiled->Matches(trace) == recompiled->Matches(trace));
   }
   return 0;

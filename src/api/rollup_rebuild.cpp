@@ -19,6 +19,7 @@ Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rol
   scan.time_range_type = store::TimeRangeType::kTraceId;
   // Ascending (start time, trace id): the order RollupStore::AddRebuilt needs.
   scan.descending = false;
+  scan.return_graph = true;  // rolled up
   bool snapshot_taken = false;
   scan.on_snapshot = [&] {
     snapshot_taken = true;
@@ -26,19 +27,20 @@ Result<RebuildStats> RebuildRollups(store::Store& store, graph::RollupStore& rol
   };
   RebuildStats stats;
   bool stopped = false;
-  Status status = store.Scan(scan, [&](const store::TraceRecord& record, int64_t start_us) {
-    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
-      stopped = true;
-      return false;
-    }
-    rollups.AddRebuilt(record.graph, start_us, record.summary.id);
-    ++stats.traces;
-    return true;
-  });
+  Result<store::ScanProgress> scanned =
+      store.Scan(scan, [&](const store::TraceRecord& record, int64_t start_us) {
+        if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
+          stopped = true;
+          return false;
+        }
+        rollups.AddRebuilt(record.graph, start_us, record.summary.id);
+        ++stats.traces;
+        return true;
+      });
   if (!snapshot_taken && on_snapshot) on_snapshot();
-  if (!status.ok()) {
+  if (!scanned.ok()) {
     rollups.AbandonRebuild();
-    return status;
+    return scanned.status();
   }
   if (stopped) return Status::Unavailable("service-graph rollup rebuild stopped (shutting down)");
   rollups.EndRebuild();

@@ -414,21 +414,12 @@ json TraceAnalytics::ToJson() const {
   return out;
 }
 
-bool ScanCoverage::Take(int64_t sort_time_us) {
-  if (cut_at_us_) return false;
-  if (taken_ >= max_) {
-    cut_at_us_ = sort_time_us;
-    return false;
-  }
-  ++taken_;
-  last_taken_us_ = sort_time_us;
-  return true;
-}
-
-int64_t ScanCoverage::ScannedFromUs(int64_t start_us) const {
-  if (!cut_at_us_) return start_us;
-  if (!last_taken_us_) return *cut_at_us_ + 1;  // nothing taken (max 0)
-  return *cut_at_us_ < *last_taken_us_ ? *last_taken_us_ : *last_taken_us_ + 1;
+int64_t ScannedFromUs(const store::ScanProgress& progress, int64_t start_us) {
+  if (!progress.stopped_at) return start_us;
+  const int64_t cut_us = progress.stopped_at->time_us;
+  if (!progress.last) return cut_us + 1;
+  const int64_t last_us = progress.last->time_us;
+  return cut_us < last_us ? last_us : last_us + 1;
 }
 
 }  // namespace roentgen::api

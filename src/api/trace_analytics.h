@@ -26,8 +26,8 @@
 //    cause is), that service's entity path joined with " > ", and the first
 //    exception name along the whole path.
 //
-// ScanCoverage tracks how much of a most-recent-first scan was covered when
-// it stops at a maximum number of candidates.
+// ScannedFromUs says how much of a most-recent-first scan was covered when
+// it stops at a maximum number of examined traces.
 //
 // Thread-compatible value types: one request, one thread.
 #pragma once
@@ -38,6 +38,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "store/store.h"
 #include "xray/trace.h"
 
 namespace roentgen::api {
@@ -74,28 +75,11 @@ class TraceAnalytics {
   std::unique_ptr<State> state_;
 };
 
-// Candidates of a descending scan, at most `max_candidates` of them.
-class ScanCoverage {
- public:
-  explicit ScanCoverage(size_t max_candidates) : max_(max_candidates) {}
-
-  // Called with each candidate's sort time, most recent first. True: take it;
-  // false: the maximum was reached, stop the scan (this one is not taken).
-  bool Take(int64_t sort_time_us);
-
-  size_t taken() const { return taken_; }
-  // Whether the scan was never stopped: every candidate was taken.
-  bool complete() const { return !cut_at_us_.has_value(); }
-  // The earliest time T such that every candidate in [T, end) was taken:
-  // `start_us` when complete; else the oldest taken candidate's time, or one
-  // microsecond after it when the first candidate left out shares that time.
-  int64_t ScannedFromUs(int64_t start_us) const;
-
- private:
-  size_t max_;
-  size_t taken_ = 0;
-  std::optional<int64_t> last_taken_us_;
-  std::optional<int64_t> cut_at_us_;  // the first candidate not taken
-};
+// How much of [start_us, end) a descending scan covered, from its progress:
+// the earliest time T such that every trace in [T, end) was examined.
+// `start_us` when the scan was not stopped; else the last examined trace's
+// time, or one microsecond after it when the trace the scan stopped at shares
+// that time (nothing examined: one microsecond after the stop).
+int64_t ScannedFromUs(const store::ScanProgress& progress, int64_t start_us);
 
 }  // namespace roentgen::api

@@ -4,11 +4,11 @@
 //    Limit?      values per list, 1..kMaxLimit, default kDefaultLimit
 //    Period?     time-series period in whole seconds, > 0, at most kMaxPoints
 //                periods over the range; default DefaultPeriodSeconds(range)
-//    MaxTraces?  candidates to scan, 1..kMaxMaxTraces, default kDefaultMaxTraces}
+//    MaxTraces?  traces to examine, 1..kMaxMaxTraces, default kDefaultMaxTraces}
 // (the range at most QueryLimits::max_range_us long; Limit, Period and
 // MaxTraces past their maximum are counted in roentgen_limits_exceeded_total)
 // answers the aggregates of trace_analytics.h over every matching trace, plus
-//   TracesProcessedCount  candidates scanned
+//   TracesProcessedCount  traces the store examined (store::ScanProgress)
 //   Complete              the whole range was scanned
 //   ScannedFrom           [ScannedFrom, EndTime) was covered (StartTime when
 //                         complete; the most recent traces are scanned first)
@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <unordered_set>
 
 #include "api/json_io.h"
 #include "api/trace_analytics.h"
@@ -125,22 +124,19 @@ void TraceAnalyticsHandler(store::Store& store, const filter::GroupResolver* gro
   const AnalyticsRequest& r = *parsed;
 
   TraceAnalytics analytics(r.config);
-  ScanCoverage coverage(r.max_traces);
-  std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;
-  Status status =
-      store.Scan(r.query.scan, [&](const store::TraceRecord& record, int64_t sort_time_us) {
-        if (!coverage.Take(sort_time_us)) return false;
-        if (!r.query.Matches(record)) return true;
-        if (!seen.insert(record.summary.id).second) return true;  // an index may repeat a trace
+  store::ScanOptions scan = r.query.scan;
+  scan.max_examined = r.max_traces;
+  Result<store::ScanProgress> progress =
+      store.Scan(scan, [&](const store::TraceRecord& record, int64_t sort_time_us) {
         analytics.Add(record.summary, sort_time_us);
         return true;
       });
-  if (!status.ok()) return respond(StatusResponse(status));
+  if (!progress.ok()) return respond(StatusResponse(progress.status()));
 
   json response = analytics.ToJson();
-  response["TracesProcessedCount"] = coverage.taken();
-  response["Complete"] = coverage.complete();
-  response["ScannedFrom"] = EpochSeconds(coverage.ScannedFromUs(r.query.scan.start_us));
+  response["TracesProcessedCount"] = progress->examined;
+  response["Complete"] = !progress->stopped_at.has_value();
+  response["ScannedFrom"] = EpochSeconds(ScannedFromUs(*progress, scan.start_us));
   respond(JsonResponse(response));
 }
 

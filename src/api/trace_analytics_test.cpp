@@ -1,4 +1,4 @@
-// TraceAnalytics (the aggregates) and ScanCoverage over hand-made summaries.
+// TraceAnalytics (the aggregates) and ScannedFromUs over hand-made summaries.
 #include "api/trace_analytics.h"
 
 #include <gtest/gtest.h>
@@ -279,33 +279,35 @@ TEST(TraceAnalyticsTest, EmptyShape) {
   EXPECT_EQ(out["RootCauses"]["Fault"], json::array());
 }
 
-TEST(ScanCoverageTest, CompleteWhenNeverStopped) {
-  ScanCoverage coverage(3);
-  EXPECT_TRUE(coverage.Take(30));
-  EXPECT_TRUE(coverage.Take(20));
-  EXPECT_TRUE(coverage.Take(10));
-  EXPECT_TRUE(coverage.complete());
-  EXPECT_EQ(coverage.taken(), 3u);
-  EXPECT_EQ(coverage.ScannedFromUs(5), 5);
+store::ScanCursor At(int64_t time_us) { return store::ScanCursor{time_us, {}}; }
+
+TEST(ScannedFromTest, WholeRangeWhenNeverStopped) {
+  store::ScanProgress progress;
+  progress.examined = 3;
+  progress.last = At(10);
+  EXPECT_EQ(ScannedFromUs(progress, 5), 5);
 }
 
-TEST(ScanCoverageTest, StoppedScanCoversFromTheOldestTakenTime) {
-  ScanCoverage coverage(2);
-  EXPECT_TRUE(coverage.Take(30));
-  EXPECT_TRUE(coverage.Take(20));
-  EXPECT_FALSE(coverage.Take(10));
-  EXPECT_FALSE(coverage.Take(5));  // stays stopped
-  EXPECT_FALSE(coverage.complete());
-  EXPECT_EQ(coverage.taken(), 2u);
-  EXPECT_EQ(coverage.ScannedFromUs(0), 20);
+TEST(ScannedFromTest, StoppedScanCoversFromTheOldestExaminedTime) {
+  store::ScanProgress progress;
+  progress.examined = 2;
+  progress.last = At(20);
+  progress.stopped_at = At(10);
+  EXPECT_EQ(ScannedFromUs(progress, 0), 20);
 }
 
-TEST(ScanCoverageTest, StopBetweenTracesOfOneTimeClaimsOnlyLaterTimes) {
-  ScanCoverage coverage(2);
-  EXPECT_TRUE(coverage.Take(30));
-  EXPECT_TRUE(coverage.Take(20));
-  EXPECT_FALSE(coverage.Take(20));  // another trace at 20 was not taken
-  EXPECT_EQ(coverage.ScannedFromUs(0), 21);
+TEST(ScannedFromTest, StopBetweenTracesOfOneTimeClaimsOnlyLaterTimes) {
+  store::ScanProgress progress;
+  progress.examined = 2;
+  progress.last = At(20);
+  progress.stopped_at = At(20);  // another trace at 20 was not examined
+  EXPECT_EQ(ScannedFromUs(progress, 0), 21);
+}
+
+TEST(ScannedFromTest, StopBeforeAnyTraceClaimsNothing) {
+  store::ScanProgress progress;
+  progress.stopped_at = At(40);
+  EXPECT_EQ(ScannedFromUs(progress, 0), 41);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <memory>
+
 namespace roentgen::api {
 
 std::string_view TimeRangeTypeName(store::TimeRangeType type) {
@@ -25,7 +27,7 @@ Result<TraceQuery> ParseTraceQuery(const RequestBody& body, const filter::GroupR
   q.scan.start_us = range->start_us;
   q.scan.end_us = range->end_us;
   q.scan.descending = true;
-  q.scan.decode_graph = false;  // only a filter reads the graph
+  q.scan.searchable_only = true;
 
   Field<std::string_view> type = body.String("TimeRangeType");
   if (!type.ok()) return type.status();
@@ -50,9 +52,7 @@ Result<TraceQuery> ParseTraceQuery(const RequestBody& body, const filter::GroupR
           fmt::format("FilterExpression: {}", compiled.status().message()));
     }
     if (!compiled->MatchesAll()) {
-      q.scan.index = compiled->IndexHint();
-      q.scan.decode_graph = compiled->NeedsGraph();
-      q.filter = std::move(*compiled);
+      q.scan.filter = std::make_shared<const filter::CompiledFilter>(std::move(*compiled));
     }
   }
   return q;

@@ -5,16 +5,16 @@
 //                        the trace last changed) or "Service" (start time)
 //   FilterExpression     optional; compiled with `groups` resolving
 //                        group.name / group.arn (docs/filter-expressions.md)
-// into the store scan (most recent first, narrowed by the filter's index
-// hint, decoding the trace graph only when the filter reads it) and the
-// filter the scan's candidates must match.
+// into the store scan: most recent first, searchable traces only (the
+// indexing rule's others are never found by a search; they stay retrievable
+// by id, ingest/indexing_policy.h), the compiled filter, and no trace graphs
+// (the callers read summaries). The store returns only the matching traces.
 //
 // Errors: InvalidArgument naming the field ("TimeRangeType: …",
 // "FilterExpression: column N: …"), a range longer than `limits` allows
 // (counted). Thread-safe when `groups` is.
 #pragma once
 
-#include <optional>
 #include <string_view>
 
 #include "api/json_io.h"
@@ -25,15 +25,8 @@
 namespace roentgen::api {
 
 struct TraceQuery {
+  // scan.filter is absent when there is no expression or it matches every trace.
   store::ScanOptions scan;
-  // Absent when there is no expression or it matches every trace.
-  std::optional<filter::CompiledFilter> filter;
-
-  // Traces the indexing rule left out are never found by a search; they stay
-  // retrievable by id (ingest/indexing_policy.h).
-  bool Matches(const store::TraceRecord& record) const {
-    return record.summary.indexed && (!filter || filter->Matches(record));
-  }
 };
 
 Result<TraceQuery> ParseTraceQuery(const RequestBody& body, const filter::GroupResolver* groups,

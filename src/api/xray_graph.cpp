@@ -9,11 +9,11 @@
 // No group, the Default group, or a group without a filter: answered from the
 // per-minute rollups the writer keeps (graph/rollup_store.h); one page, never
 // a NextToken. A group with a filter: the rollups cannot tell which trace an
-// observation came from, so the traces of [StartTime, EndTime) are scanned
-// (most recent first, narrowed by the filter's index hint), the matching ones
-// are rolled up per minute into a query-local RollupStore, and that is
-// queried the same way. One page looks at no more than kMaxScannedPerPage
-// candidates; when it stops early it returns a NextToken (page_token.h) for
+// observation came from, so the store scans [StartTime, EndTime) with the
+// filter (most recent first), the matching traces are rolled up per minute
+// into a query-local RollupStore, and that is queried the same way. One page
+// has the store examine no more than kMaxScannedPerPage traces
+// (store::ScanOptions::max_examined); when it stops early it returns a NextToken (page_token.h) for
 // the older rest of the window, and its StartTime is where it stopped: each
 // page is the graph of its own slice of the window (docs/service-map.md).
 // While the rollups are still being rebuilt after a restart, queries without
@@ -35,7 +35,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "api/group_registry.h"
@@ -71,7 +70,7 @@ struct GraphContext {
 struct GraphQuery {
   int64_t start_us = 0;
   int64_t end_us = 0;
-  std::optional<filter::CompiledFilter> filter;
+  std::shared_ptr<const filter::CompiledFilter> filter;
   bool scan = false;
   std::optional<store::ScanCursor> resume_after;
   uint64_t fingerprint = 0;
@@ -111,9 +110,11 @@ Result<GraphQuery> ParseGraphQuery(const RequestBody& body, const GraphContext& 
       return Status::InvalidArgument(fmt::format("group '{}': its FilterExpression: {}",
                                                  group->name, compiled.status().message()));
     }
-    if (!compiled->MatchesAll()) q.filter = std::move(*compiled);
+    if (!compiled->MatchesAll()) {
+      q.filter = std::make_shared<const filter::CompiledFilter>(std::move(*compiled));
+    }
   }
-  q.scan = q.filter.has_value() || rollups.rebuilding();
+  q.scan = q.filter != nullptr || rollups.rebuilding();
   q.fingerprint = std::hash<std::string>{}(
       fmt::format("{}|{}|{}|{}|{}", operation, q.start_us, q.end_us,
                   q.filter ? q.filter->ToString() : "", kMaxScannedPerPage));
@@ -149,25 +150,18 @@ Result<ScanPage> ScanGroupTraces(store::Store& store, const GraphQuery& q,
   scan.end_us = q.end_us;
   scan.time_range_type = store::TimeRangeType::kTraceId;
   scan.descending = true;
-  if (q.filter) scan.index = q.filter->IndexHint();
+  scan.filter = q.filter;
+  scan.return_graph = true;  // rolled up
+  scan.max_examined = kMaxScannedPerPage;
   scan.resume_after = q.resume_after;
-  size_t scanned = 0;
-  bool more = false;
-  std::optional<store::ScanCursor> last;
-  std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;  // an index may repeat a trace
-  Status status = store.Scan(scan, [&](const store::TraceRecord& record, int64_t sort_time_us) {
-    if (scanned >= kMaxScannedPerPage) {
-      more = true;
-      return false;
-    }
-    ++scanned;
-    last = store::ScanCursor{sort_time_us, record.summary.id};
-    if (q.filter && !q.filter->Matches(record)) return true;
-    if (!seen.insert(record.summary.id).second) return true;
-    out.Add(record.graph, +1);
-    return true;
-  });
-  if (!status.ok()) return status;
+  Result<store::ScanProgress> progress =
+      store.Scan(scan, [&](const store::TraceRecord& record, int64_t) {
+        out.Add(record.graph, +1);
+        return true;
+      });
+  if (!progress.ok()) return progress.status();
+  const bool more = progress->stopped_at.has_value();
+  const std::optional<store::ScanCursor>& last = progress->last;
   ScanPage page;
   page.end_us = q.resume_after ? q.resume_after->time_us : q.end_us;
   page.start_us = more && last ? last->time_us : q.start_us;

@@ -12,20 +12,20 @@
 // Sampling?, SamplingStrategy?, FilterExpression?, NextToken?}. The range is
 // [StartTime, EndTime), at most QueryLimits::max_range_us long; the most
 // recent traces come first. A page holds at most
-// kSummariesPerPage summaries and looks at no more than kMaxScannedPerPage
-// candidates; when it stops early it returns a NextToken (see page_token.h),
-// and the pages of one query return every matching trace exactly once.
+// kSummariesPerPage summaries and has the store examine no more than
+// kMaxScannedPerPage traces (store::ScanOptions::max_examined); when it stops
+// early it returns a NextToken (see page_token.h), and the pages of one query
+// return every matching trace exactly once.
 // Sampling=true keeps a deterministic fraction of the traces (by trace id):
 // SamplingStrategy.Value, default kDefaultSamplingRate (PartialScan and
 // FixedRate are treated alike). TracesProcessedCount is the number of
-// candidates the page looked at; ApproximateTime is where the page's scan
+// traces the store examined for the page; ApproximateTime is where the page's scan
 // stopped (StartTime once the range is exhausted).
 #include <fmt/format.h>
 
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "api/json_io.h"
@@ -109,6 +109,7 @@ Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body,
   if (!query.ok()) return query.status();
   q.query = std::move(query).value();
   store::ScanOptions& scan = q.query.scan;
+  scan.max_examined = kMaxScannedPerPage;
 
   Field<bool> sampling = body.Bool("Sampling");
   if (!sampling.ok()) return sampling.status();
@@ -137,7 +138,7 @@ Result<SummariesQuery> ParseSummariesQuery(const RequestBody& body,
   const std::string identity = fmt::format(
       "{}|{}|{}|{}|{}|{}", scan.start_us, scan.end_us, TimeRangeTypeName(scan.time_range_type),
       q.sampling_rate ? fmt::format("{}:{}", strategy_name, *q.sampling_rate) : "all",
-      q.query.filter ? q.query.filter->ToString() : "", kSummariesPerPage);
+      scan.filter ? scan.filter->ToString() : "", kSummariesPerPage);
   q.fingerprint = std::hash<std::string>{}(identity);
 
   Field<std::string_view> token = body.String("NextToken");
@@ -172,29 +173,21 @@ void GetTraceSummaries(store::Store& store, const filter::GroupResolver* groups,
   const bool event_time = scan.time_range_type == store::TimeRangeType::kEvent;
 
   json summaries = json::array();
-  size_t scanned = 0;
-  bool more = false;
-  std::optional<store::ScanCursor> last;
-  std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;
-  Status status = store.Scan(scan, [&](const store::TraceRecord& record, int64_t sort_time_us) {
-    if (summaries.size() >= kSummariesPerPage || scanned >= kMaxScannedPerPage) {
-      more = true;
-      return false;
-    }
-    ++scanned;
-    last = store::ScanCursor{sort_time_us, record.summary.id};
-    if (q.sampling_rate && !Sampled(record.summary.id, *q.sampling_rate)) return true;
-    if (!q.query.Matches(record)) return true;
-    if (!seen.insert(record.summary.id).second) return true;  // an index may repeat a trace
-    summaries.push_back(TraceSummaryJson(
-        record.summary, event_time ? std::optional<int64_t>(sort_time_us) : std::nullopt));
-    return true;
-  });
-  if (!status.ok()) return respond(StatusResponse(status));
+  Result<store::ScanProgress> progress =
+      store.Scan(scan, [&](const store::TraceRecord& record, int64_t sort_time_us) {
+        if (summaries.size() >= kSummariesPerPage) return false;
+        if (q.sampling_rate && !Sampled(record.summary.id, *q.sampling_rate)) return true;
+        summaries.push_back(TraceSummaryJson(
+            record.summary, event_time ? std::optional<int64_t>(sort_time_us) : std::nullopt));
+        return true;
+      });
+  if (!progress.ok()) return respond(StatusResponse(progress.status()));
+  const bool more = progress->stopped_at.has_value();
+  const std::optional<store::ScanCursor>& last = progress->last;
 
   json response = {{"TraceSummaries", std::move(summaries)}};
   response["ApproximateTime"] = EpochSeconds(more && last ? last->time_us : scan.start_us);
-  response["TracesProcessedCount"] = scanned;
+  response["TracesProcessedCount"] = progress->examined;
   if (more && last) response["NextToken"] = EncodePageToken(PageToken{*last, q.fingerprint});
   respond(JsonResponse(response));
 }

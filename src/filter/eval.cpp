@@ -10,7 +10,7 @@ namespace {
 // What the keywords of the current scope read. Only the pointers of the
 // current scope are set.
 struct Ctx {
-  const store::TraceRecord* trace = nullptr;
+  const graph::TraceRecord* trace = nullptr;
   const graph::Node* node = nullptr;  // service(…): the node; edge(…): the callee
   const graph::Observation* obs = nullptr;
   const xray::RootCauseService* rc_service = nullptr;
@@ -409,7 +409,7 @@ bool Eval(const BoundNode& n, const Ctx& c) {
 
 }  // namespace
 
-bool Evaluate(const BoundNode& filter, const store::TraceRecord& trace) {
+bool Evaluate(const BoundNode& filter, const graph::TraceRecord& trace) {
   Ctx c;
   c.trace = &trace;
   return Eval(filter, c);

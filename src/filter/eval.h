@@ -17,10 +17,10 @@
 #pragma once
 
 #include "filter/bind.h"
-#include "store/store.h"
+#include "graph/trace_record.h"
 
 namespace roentgen::filter {
 
-bool Evaluate(const BoundNode& filter, const store::TraceRecord& trace);
+bool Evaluate(const BoundNode& filter, const graph::TraceRecord& trace);
 
 }  // namespace roentgen::filter

@@ -40,8 +40,8 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); 
 namespace roentgen::filter {
 namespace {
 
-store::TraceRecord SampleTrace() {
-  store::TraceRecord r;
+graph::TraceRecord SampleTrace() {
+  graph::TraceRecord r;
   xray::TraceSummary& s = r.summary;
   s.response_time_us = 2'500'000;
   s.duration_us = 3'000'000;
@@ -75,14 +75,14 @@ store::TraceRecord SampleTrace() {
   return r;
 }
 
-bool Match(std::string_view expr, const store::TraceRecord& r) {
+bool Match(std::string_view expr, const graph::TraceRecord& r) {
   auto f = CompileFilter(expr);
   EXPECT_TRUE(f.ok()) << expr << ": " << f.status().ToString();
   return f.ok() && f->Matches(r);
 }
 
 TEST(EvalTest, HandBuiltTrace) {
-  const store::TraceRecord r = SampleTrace();
+  const graph::TraceRecord r = SampleTrace();
   EXPECT_TRUE(Match("responsetime = 2.5", r));
   EXPECT_TRUE(Match("responsetime > 2.4999 AND duration <= 3", r));
   EXPECT_FALSE(Match("responsetime > 2.5", r));
@@ -109,7 +109,7 @@ TEST(EvalTest, HandBuiltTrace) {
 }
 
 TEST(EvalTest, MissingValuesNeverMatchComparisons) {
-  const store::TraceRecord empty;
+  const graph::TraceRecord empty;
   EXPECT_FALSE(Match("responsetime != 1", empty));
   EXPECT_FALSE(Match("http.status != 200", empty));
   EXPECT_FALSE(Match(R"(http.url != "x")", empty));
@@ -135,7 +135,7 @@ TEST(EvalTest, NeedsGraphOnlyForServiceEdgeAndInferred) {
 }
 
 TEST(EvalTest, MatchesDoesNotAllocate) {
-  const store::TraceRecord r = SampleTrace();
+  const graph::TraceRecord r = SampleTrace();
   auto f = CompileFilter(
       R"(service("api") { fault OR responsetime > 2 } AND annotation.tier = "gold" AND )"
       R"(rootcause.fault.entity { name = "handler" } AND http.url CONTAINS "/v2/" AND )"

@@ -2,7 +2,6 @@
 
 #include "filter/eval.h"
 #include "filter/parser.h"
-#include "filter/plan.h"
 #include "filter/printer.h"
 
 namespace roentgen::filter {
@@ -21,7 +20,7 @@ bool ReadsGraph(const BoundNode& n) {
 
 }  // namespace
 
-bool CompiledFilter::Matches(const store::TraceRecord& trace) const {
+bool CompiledFilter::Matches(const graph::TraceRecord& trace) const {
   return Evaluate(bound_, trace);
 }
 
@@ -32,7 +31,6 @@ Result<CompiledFilter> CompileFilter(std::string_view expr, const GroupResolver*
   if (!bound.ok()) return bound.status();
   CompiledFilter f;
   f.bound_ = std::move(bound).value();
-  f.index_hint_ = ChooseIndex(f.bound_);
   f.needs_graph_ = ReadsGraph(f.bound_);
   f.text_ = Print(tree->get());
   return f;

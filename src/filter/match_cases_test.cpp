@@ -62,8 +62,8 @@ graph::Observation ToObservation(const json& j) {
   return o;
 }
 
-store::TraceRecord ToRecord(const json& j) {
-  store::TraceRecord r;
+graph::TraceRecord ToRecord(const json& j) {
+  graph::TraceRecord r;
   const json s = j.value("summary", json::object());
   xray::TraceSummary& sum = r.summary;
   if (s.contains("response_time")) sum.response_time_us = Us(s["response_time"]);
@@ -147,7 +147,7 @@ class JsonGroups : public GroupResolver {
 };
 
 std::vector<std::string> MatchingIds(const CompiledFilter& f,
-                                     const std::map<std::string, store::TraceRecord>& traces) {
+                                     const std::map<std::string, graph::TraceRecord>& traces) {
   std::vector<std::string> ids;
   for (const auto& [id, rec] : traces) {
     if (f.Matches(rec)) ids.push_back(id);
@@ -159,7 +159,7 @@ TEST(MatchCasesTest, ExactlyTheseTraceIds) {
   std::ifstream in("tests/testdata/filter/match_cases.json");
   ASSERT_TRUE(in.good()) << "run from the source root";
   const json data = json::parse(in);
-  std::map<std::string, store::TraceRecord> traces;
+  std::map<std::string, graph::TraceRecord> traces;
   for (const auto& [id, t] : data["traces"].items()) traces[id] = ToRecord(t);
   JsonGroups groups(data.value("groups", json::object()));
   ASSERT_GE(data["cases"].size(), 100u);

@@ -42,7 +42,9 @@ TEST(IndexingPolicyTest, ALowerPercentageIndexesASubsetOfAHigherOnesTraces) {
   IndexingPolicy low(10), high(60);
   for (int i = 0; i < 2000; ++i) {
     const xray::TraceId id = xray::TraceId::Generate(1'700'000'000);
-    if (low.Decide(id)) EXPECT_TRUE(high.Decide(id));
+    if (low.Decide(id)) {
+      EXPECT_TRUE(high.Decide(id));
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include <limits>
-#include <unordered_set>
+#include <memory>
 #include <utility>
 
 #include "filter/filter.h"
@@ -43,7 +43,7 @@ class ScannedView final : public GroupGraphView {
 
 Result<std::unique_ptr<GroupGraphView>> GroupGraphs::Load(const api::Group& group, int64_t start_us,
                                                           int64_t end_us) const {
-  std::optional<filter::CompiledFilter> filter;
+  std::shared_ptr<const filter::CompiledFilter> filter;
   const std::string expression = group.filter_expression.value_or("");
   if (!expression.empty()) {
     Result<filter::CompiledFilter> compiled = filter::CompileFilter(expression, &groups_);
@@ -51,7 +51,9 @@ Result<std::unique_ptr<GroupGraphView>> GroupGraphs::Load(const api::Group& grou
       return Status::InvalidArgument(fmt::format("group '{}': its FilterExpression: {}", group.name,
                                                  compiled.status().message()));
     }
-    if (!compiled->MatchesAll()) filter = std::move(*compiled);
+    if (!compiled->MatchesAll()) {
+      filter = std::make_shared<const filter::CompiledFilter>(std::move(*compiled));
+    }
   }
   if (!filter && !rollups_.rebuilding()) {
     return std::unique_ptr<GroupGraphView>(std::make_unique<RollupView>(rollups_));
@@ -62,21 +64,16 @@ Result<std::unique_ptr<GroupGraphView>> GroupGraphs::Load(const api::Group& grou
   scan.start_us = start_us;
   scan.end_us = end_us;
   scan.time_range_type = store::TimeRangeType::kService;  // by start time, like the rollups
-  if (filter) scan.index = filter->IndexHint();
-  size_t scanned = 0;
-  bool over = false;
-  std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;  // an index may repeat a trace
-  Status status = store_.Scan(scan, [&](const store::TraceRecord& record, int64_t) {
-    if (++scanned > max_scanned_) {
-      over = true;
-      return false;
-    }
-    if (filter && !filter->Matches(record)) return true;
-    if (!seen.insert(record.summary.id).second) return true;
-    view->local().Add(record.graph, +1);
-    return true;
-  });
-  if (!status.ok()) return status;
+  scan.filter = filter;
+  scan.return_graph = true;  // rolled up
+  scan.max_examined = max_scanned_;
+  Result<store::ScanProgress> progress =
+      store_.Scan(scan, [&](const store::TraceRecord& record, int64_t) {
+        view->local().Add(record.graph, +1);
+        return true;
+      });
+  if (!progress.ok()) return progress.status();
+  const bool over = progress->stopped_at.has_value();
   if (over) {
     return Status::ResourceExhausted(fmt::format(
         "group '{}': more than {} traces to scan in the range", group.name, max_scanned_));

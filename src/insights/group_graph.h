@@ -5,10 +5,10 @@
 // writer keeps (graph/rollup_store.h), queried in place. A group with a filter
 // expression (or any group while the rollups are still rebuilt after a
 // restart): the rollups cannot tell which trace an observation came from, so
-// the traces that start in the range are scanned (narrowed by the
-// filter's index hint), the matching ones rolled up per minute into a local
-// RollupStore, and that is queried. A scan visits at most `max_scanned`
-// candidate traces; beyond that Load() fails with ResourceExhausted rather
+// the store scans the traces that start in the range with the filter, the
+// matching ones are rolled up per minute into a local RollupStore, and that is
+// queried. A scan examines at most `max_scanned` traces
+// (store::ScanOptions::max_examined); beyond that Load() fails with ResourceExhausted rather
 // than answer from part of the range (a baseline from a part would be wrong).
 //
 // Thread-safe: Load may be called from any thread; a view is used by one.

@@ -27,9 +27,11 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "store/store.h"
+#include "graph/trace_record.h"
 
 namespace roentgen::store {
+
+using TraceRecord = graph::TraceRecord;
 
 inline constexpr uint8_t kRecordFormatVersion = 3;  // 1 and 2 are still read
 inline constexpr uint8_t kDocumentFormatVersion = 1;

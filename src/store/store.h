@@ -1,13 +1,16 @@
-// The storage interface every engine implements (embedded RocksDB now, a
-// scale-out engine later). Callers never see engine types.
+// The storage interface every engine implements (embedded RocksDB, in memory,
+// a scale-out engine later). Callers never see engine types or their
+// machinery (indexes, memtables, logs): a scan takes the whole filter and
+// returns only what it matches.
 //
 // Data model:
 //  - documents: the raw bytes of each segment / independent subsegment, keyed by
 //    (trace id, entity id). Writing the same key again replaces the document,
 //    which is how an in-progress segment is replaced by its completed version.
-//  - trace records: per trace, its X-Ray summary and its trace graph, plus the
-//    indexes derived from them (time, event time, annotation key+value, service,
-//    user, http status, fault/error/throttle). Indexes are maintained by the store.
+//  - trace records: per trace, its X-Ray summary and its trace graph
+//    (graph/trace_record.h), found by id or by a scan of a time range with a
+//    filter expression (filter/filter.h). Whatever an engine keeps to answer
+//    scans fast (indexes, sort orders) it maintains itself.
 //  - config: small named objects (groups, sampling rules) by namespace and key.
 //
 // Errors are Status values; a read that meets damaged data fails with
@@ -18,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,16 +29,14 @@
 #include <vector>
 
 #include "common/status.h"
-#include "graph/trace_graph.h"
+#include "filter/filter.h"
+#include "graph/trace_record.h"
 #include "xray/ids.h"
 #include "xray/trace.h"
 
 namespace roentgen::store {
 
-struct TraceRecord {
-  xray::TraceSummary summary;
-  graph::TraceGraph graph;
-};
+using TraceRecord = graph::TraceRecord;
 
 struct DocumentWrite {
   xray::TraceId trace_id;
@@ -71,54 +73,70 @@ struct StoredDocument {
 
 enum class TimeRangeType { kTraceId, kEvent, kService };
 
-// A condition the store can answer from an index. The store may return traces
-// that do not satisfy it (the evaluator re-checks), never fewer.
-struct IndexCondition {
-  enum class Kind {
-    kAnnotationEquals,  // key + value
-    kServiceName,       // text (+ optional type)
-    kUser,              // text
-    kHttpStatus,        // number
-    kFault,             // root fault
-    kError,             // root error
-    kThrottle,          // any throttle
-  };
-  Kind kind = Kind::kFault;
-  std::string key;              // annotation key
-  std::string text;             // service name / user
-  std::string type;             // service type, empty = any
-  xray::AnnotationValue value;  // annotation value
-  int http_status = 0;
-};
-
-// Position to resume a scan after (exclusive): the sort time and trace id of
-// the last trace returned.
+// A position in a scan's order: the sort time and trace id of one trace.
 struct ScanCursor {
   int64_t time_us = 0;
   xray::TraceId trace_id;
 };
 
+// Which traces a scan returns, and how. A scan returns exactly the traces of
+// the time range that pass `filter` and `searchable_only`, each at most once,
+// ordered by (sort time, trace id); how an engine finds them (an index, a
+// query language, a full walk) is its own business and never changes the
+// answer, only the speed.
 struct ScanOptions {
   int64_t start_us = 0;  // inclusive
   int64_t end_us = 0;    // exclusive
+  // kTraceId and kService sort by the trace's start time, kEvent by when it
+  // last changed (TraceSummary::updated_us).
   TimeRangeType time_range_type = TimeRangeType::kTraceId;
-  std::optional<IndexCondition> index;  // narrow the scan with one index
+  // The traces to return; absent: every trace of the range. Shared, since a
+  // compiled filter is immutable and callers keep it beyond the scan.
+  std::shared_ptr<const filter::CompiledFilter> filter;
+  // True: only traces the indexing rule made searchable (TraceSummary::indexed);
+  // the others are still read by id (GetTrace, GetDocuments).
+  bool searchable_only = false;
+  // Resume a scan after (exclusive) this position, e.g. ScanProgress::last.
   std::optional<ScanCursor> resume_after;
   // Most recent first (X-Ray returns results closest to EndTime first).
   bool descending = true;
-  // False: the records passed to the callback have an empty graph (faster, for
-  // callers that read only the summary, e.g. when the filter's NeedsGraph() is
-  // false).
-  bool decode_graph = true;
+  // False (callers that read only the summary): a record passed to the
+  // callback may have an empty graph; the engine reads graphs only when the
+  // filter needs them to decide (CompiledFilter::NeedsGraph). True: every
+  // record carries its trace graph (callers that roll graphs up).
+  bool return_graph = false;
+  // Bounds the work of one scan: after looking at this many traces of the
+  // range (ScanProgress::examined, matching or not), the engine stops and
+  // reports where. 0: no bound. A filter that matches little otherwise makes a
+  // scan read the whole range before its callback runs at all.
+  uint64_t max_examined = 0;
   // Called once, on the scanning thread, when the scan's view of the store is
   // fixed (a scan reads one snapshot: writes that complete after this are not
   // seen), before the first callback. Not called if the scan returns before
-  // reading anything (an empty range, an invalid condition).
+  // reading anything (an empty range, a cursor past its end).
   std::function<void()> on_snapshot;
 };
 
-// Receives each candidate trace with its sort time; returns false to stop.
+// Receives each matching trace with its sort time; returns true to take it and
+// go on, false to stop the scan before it (it is not taken).
 using ScanCallback = std::function<bool(const TraceRecord& record, int64_t sort_time_us)>;
+
+// How far a scan went, in its order. Every match up to and including `last`
+// was passed to the callback and taken, so a new scan with resume_after =
+// `last` goes on without missing or repeating a trace.
+struct ScanProgress {
+  // Traces the engine looked at: matches the callback took and traces that
+  // did not match. A measure of work, engine-dependent (an engine that
+  // narrows the scan with an index never looks at most non-matching traces);
+  // what max_examined bounds.
+  uint64_t examined = 0;
+  // The last trace looked at; absent when there was none.
+  std::optional<ScanCursor> last;
+  // Where the scan stopped before the end of its range: at the match the
+  // callback refused, or at the first trace past max_examined. Absent when
+  // the range was exhausted.
+  std::optional<ScanCursor> stopped_at;
+};
 
 // Failed operations by cause (counted since the store was opened).
 struct StoreErrorCounts {
@@ -127,26 +145,34 @@ struct StoreErrorCounts {
   uint64_t corruption = 0;
 };
 
-// What an operator watches (exported in /metrics). A figure an engine cannot
-// give stays 0.
+// What an operator watches (exported in /metrics by StoreMetrics, whose
+// metric names keep the embedded engine's words: memtable, block cache,
+// compaction). Every engine fills the counts (documents, traces, disk_bytes),
+// read_only, disk_full and the error counts. The figures of an engine's
+// internal machinery (unflushed_bytes, read_cache_bytes, backlog_bytes,
+// background_jobs, writes_stalled) stay 0 when the engine has no such thing.
 struct StoreStats {
   uint64_t documents = 0;  // approximate
   uint64_t traces = 0;     // approximate
+  // Bytes the store occupies on disk, its log of recent writes included.
   uint64_t disk_bytes = 0;
-  // Written but not yet flushed to table files (held in memory).
-  uint64_t memtable_bytes = 0;
-  // Cached table blocks, indexes and filters (held in memory).
-  uint64_t block_cache_bytes = 0;
-  // Bytes compaction must still rewrite to bring the store back in shape; a
-  // figure that keeps growing means ingest outruns the disk or the CPU.
-  uint64_t pending_compaction_bytes = 0;
-  uint64_t running_compactions = 0;
-  // The engine is slowing or stopping writes to let compaction catch up.
+  // Written data held in memory, not yet in the engine's files (an engine that
+  // keeps everything in memory counts everything it holds).
+  uint64_t unflushed_bytes = 0;
+  // Memory caching stored data for reads.
+  uint64_t read_cache_bytes = 0;
+  // Bytes the engine's background reorganisation (compaction, merges) must
+  // still rewrite to bring the store back in shape; a figure that keeps
+  // growing means ingest outruns the disk or the CPU.
+  uint64_t backlog_bytes = 0;
+  // Background reorganisation jobs running now.
+  uint64_t background_jobs = 0;
+  // The engine is slowing or stopping writes to let its background work catch up.
   bool writes_stalled = false;
   // Writes are refused after a fault (a full disk, an I/O error) until it
   // clears; reads go on.
   bool read_only = false;
-  // The disk is full: writes (or compactions) fail until space is freed.
+  // The disk is full: writes (or background work) fail until space is freed.
   bool disk_full = false;
   // Failed writes (one per batch), and reads that met corruption or an I/O error.
   StoreErrorCounts write_errors;
@@ -175,9 +201,10 @@ class Store {
   // for the cheaper record to learn that a trace is new.
   virtual Result<TraceRecord> GetTrace(const xray::TraceId& id) = 0;
 
-  // Visits candidate traces in the time range, ordered by (sort time, trace id),
-  // descending unless told otherwise.
-  virtual Status Scan(const ScanOptions& options, const ScanCallback& callback) = 0;
+  // Passes the traces that ScanOptions selects to `callback`, in order, until
+  // the range is exhausted, the callback refuses one or max_examined is
+  // reached; says how far it went. Errors: Corruption (damaged data), IOError.
+  virtual Result<ScanProgress> Scan(const ScanOptions& options, const ScanCallback& callback) = 0;
 
   virtual Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) = 0;
   virtual Result<std::string> GetConfig(std::string_view ns, std::string_view key) = 0;  // NotFound

@@ -13,6 +13,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -24,7 +26,6 @@
 namespace roentgen::store {
 namespace {
 
-using testing::Condition;
 using testing::kSecond;
 using testing::kT0;
 using testing::MakeFullRecord;
@@ -67,7 +68,8 @@ const Engine kEngines[] = {
      }},
 };
 
-class StoreConformanceTest : public testing::StoreTestBase<::testing::TestWithParam<const Engine*>> {
+class StoreConformanceTest
+    : public testing::StoreTestBase<::testing::TestWithParam<const Engine*>> {
  protected:
   const Engine& engine() const { return *GetParam(); }
 
@@ -160,28 +162,41 @@ TEST_P(StoreConformanceTest, ScanAcrossFetchBatchesVisitsEveryTraceOnce) {
   EXPECT_EQ(ScanTails(Range(kT0, kT0 + 250), 137), expected);
 }
 
-TEST_P(StoreConformanceTest, ScanWithoutGraphsGivesSummariesAndEmptyGraphs) {
+TEST_P(StoreConformanceTest, ScanReturnsGraphsWhenAskedAndFiltersOnThemAlways) {
   Put(MakeFullRecord(MakeTraceId(0x3b, 1), kT0));
   ScanOptions o = Range(kT0, kT0 + 1);
-  o.decode_graph = false;
+  o.return_graph = false;
   size_t seen = 0;
-  Status s = store_->Scan(o, [&](const TraceRecord& r, int64_t time_us) {
+  auto s = store_->Scan(o, [&](const TraceRecord& r, int64_t time_us) {
     ++seen;
     EXPECT_EQ(r.summary.id, MakeTraceId(0x3b, 1));
     EXPECT_EQ(r.summary.start_time_us, kT0);
+    EXPECT_EQ(r.summary.segment_count, 12u);
     EXPECT_EQ(time_us, kT0);
-    EXPECT_TRUE(r.graph.nodes.empty());
-    EXPECT_TRUE(r.graph.edges.empty());
     return true;
   });
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(seen, 1u);
-  o.decode_graph = true;
+  // A filter that reads the graph decides on it even when the caller does not
+  // want it: orders has faults and calls the Orders table; there is no
+  // "payments" node.
+  o.filter = testing::Filter(R"(service("orders") { fault })");
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{1}));
+  o.filter = testing::Filter(R"(edge("orders", "Orders"))");
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{1}));
+  o.filter = testing::Filter(R"(service("payments"))");
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{}));
+  o.filter = nullptr;
+  o.return_graph = true;
+  seen = 0;
   s = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+    ++seen;
     EXPECT_EQ(r.graph.nodes.size(), 3u);
+    EXPECT_EQ(r.graph.edges.size(), 2u);
     return true;
   });
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(seen, 1u);
 }
 
 TEST_P(StoreConformanceTest, TimeRangeIsHalfOpen) {
@@ -246,88 +261,59 @@ TEST_P(StoreConformanceTest, CursorPaginationVisitsEveryTraceOnce) {
   }
 }
 
-TEST_P(StoreConformanceTest, EveryIndexKindFindsItsTraces) {
-  auto id = MakeTraceId(0x40, 1);
-  Put(MakeFullRecord(id, kT0));  // annotations, services, users, 503, fault, throttle
+// Conditions an engine may answer from an index, and the exact answer when the
+// index holds more (a service the summary lists but the graph lacks, a
+// service of another type).
+TEST_P(StoreConformanceTest, FilterOnIndexableFieldsFindsExactlyItsTraces) {
+  Put(MakeFullRecord(MakeTraceId(0x40, 1), kT0));  // annotations, services, users, 503, fault
   Put(MakeRecord(MakeTraceId(0x40, 2), kT0 + 1));
   ScanOptions o = Range(kT0 - 10, kT0 + 10);
-  auto find = [&](IndexCondition c) {
-    o.index = c;
+  auto find = [&](std::string_view expr) {
+    o.filter = testing::Filter(expr);
     return ScanTails(o);
   };
-  const std::vector<int> hit{1}, miss{};
-  IndexCondition c;
-  c.kind = IndexCondition::Kind::kAnnotationEquals;
-  c.key = "customer";
-  c.value = std::string("gold");
-  EXPECT_EQ(find(c), hit);
-  c.value = std::string("5");
-  EXPECT_EQ(find(c), hit);
-  c.value = 5.0;  // the number 5 is not the string "5"
-  EXPECT_EQ(find(c), miss);
-  c.key = "retries";
-  EXPECT_EQ(find(c), hit);
-  c.value = -0.25;
-  EXPECT_EQ(find(c), hit);
-  c.key = "cached";
-  c.value = false;
-  EXPECT_EQ(find(c), hit);
-  c.value = std::string("false");
-  EXPECT_EQ(find(c), miss);
+  const std::vector<int> hit{1}, miss{}, other{2};
+  EXPECT_EQ(find(R"(annotation.customer = "gold")"), hit);
+  EXPECT_EQ(find(R"(annotation.customer = "5")"), hit);
+  EXPECT_EQ(find("annotation.customer = 5"), miss);  // the number 5 is not the string "5"
+  EXPECT_EQ(find("annotation.retries = 5"), hit);
+  EXPECT_EQ(find("annotation.retries = -0.25"), hit);
+  EXPECT_EQ(find("annotation.cached = false"), hit);
+  EXPECT_EQ(find(R"(annotation.cached = "false")"), miss);
 
-  IndexCondition s;
-  s.kind = IndexCondition::Kind::kServiceName;
-  s.text = "billing";
-  EXPECT_EQ(find(s), hit);
-  s.text = "orders-alias";
-  EXPECT_EQ(find(s), hit);
-  s.text = "orders";
-  s.type = "AWS::EC2::Instance";
-  EXPECT_EQ(find(s), hit);
-  // The type is not indexed: the name's entries are returned and the query
-  // evaluator re-checks the type (the Store contract allows over-returning).
-  s.type = "AWS::Lambda";
-  EXPECT_EQ(find(s), hit);
-  s.text = "order";
-  s.type = "";
-  EXPECT_EQ(find(s), miss);
+  EXPECT_EQ(find(R"(service("orders"))"), hit);
+  EXPECT_EQ(find(R"(service("orders-alias"))"), hit);
+  EXPECT_EQ(find(R"(service(id(name: "orders", type: "AWS::EC2::Instance")))"), hit);
+  EXPECT_EQ(find(R"(service(id(name: "orders", type: "AWS::Lambda::Function")))"), miss);
+  EXPECT_EQ(find(R"(service("order"))"), miss);
+  // In the summary's services, not a node of the trace graph.
+  EXPECT_EQ(find(R"(service("billing"))"), miss);
 
-  IndexCondition u;
-  u.kind = IndexCondition::Kind::kUser;
-  u.text = "bob";
-  EXPECT_EQ(find(u), hit);
-  u.text = "carol";
-  EXPECT_EQ(find(u), miss);
+  EXPECT_EQ(find(R"(user = "bob")"), hit);
+  EXPECT_EQ(find(R"(user = "carol")"), miss);
+  EXPECT_EQ(find("http.status = 503"), hit);
+  EXPECT_EQ(find("http.status = 500"), miss);
+  EXPECT_EQ(find("fault"), hit);
+  EXPECT_EQ(find("error"), miss);
+  EXPECT_EQ(find("throttle"), hit);
+  EXPECT_EQ(find("!fault"), other);
+  EXPECT_EQ(find(R"(annotation.customer = "gold" AND error)"), miss);
+  EXPECT_EQ(find(R"(annotation.customer = "gold" OR user = "nobody")"), hit);
+  EXPECT_EQ(find(""), (std::vector<int>{2, 1}));  // matches everything
 
-  IndexCondition h;
-  h.kind = IndexCondition::Kind::kHttpStatus;
-  h.http_status = 503;
-  EXPECT_EQ(find(h), hit);
-  h.http_status = 500;
-  EXPECT_EQ(find(h), miss);
-
-  IndexCondition f;
-  f.kind = IndexCondition::Kind::kFault;
-  EXPECT_EQ(find(f), hit);
-  f.kind = IndexCondition::Kind::kError;
-  EXPECT_EQ(find(f), miss);
-  f.kind = IndexCondition::Kind::kThrottle;
-  EXPECT_EQ(find(f), hit);
-
-  // The index's entries are still limited by the time range.
-  f.kind = IndexCondition::Kind::kFault;
+  // Still limited by the time range.
   o.start_us = kT0 + 1;
-  EXPECT_EQ(find(f), miss);
+  EXPECT_EQ(find("fault"), miss);
 }
 
-TEST_P(StoreConformanceTest, IndexScanKeepsOrderAndCursor) {
+TEST_P(StoreConformanceTest, FilteredScanKeepsOrderAndCursor) {
   for (uint8_t i = 1; i <= 5; ++i) {
     TraceRecord r = MakeRecord(MakeTraceId(0x41, i), kT0 + 10 - i);
     r.summary.has_error = i != 3;
     Put(r);
   }
   ScanOptions o = Range(kT0, kT0 + 100);
-  o.index = Condition(IndexCondition::Kind::kError);
+  o.filter = testing::Filter("error");
   EXPECT_EQ(ScanTails(o), (std::vector<int>{1, 2, 4, 5}));
   o.descending = false;
   EXPECT_EQ(ScanTails(o), (std::vector<int>{5, 4, 2, 1}));
@@ -335,6 +321,9 @@ TEST_P(StoreConformanceTest, IndexScanKeepsOrderAndCursor) {
   EXPECT_EQ(ScanTails(o), (std::vector<int>{2, 1}));
   o.descending = true;
   EXPECT_EQ(ScanTails(o), (std::vector<int>{5}));
+  // A cursor at a trace the filter does not match works the same.
+  o.resume_after = ScanCursor{kT0 + 7, MakeTraceId(0x41, 3)};
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{4, 5}));
 }
 
 TEST_P(StoreConformanceTest, ChangedRecordDropsStaleIndexEntries) {
@@ -350,17 +339,13 @@ TEST_P(StoreConformanceTest, ChangedRecordDropsStaleIndexEntries) {
   Put(r);
 
   ScanOptions o = Range(kT0 - 100, kT0 + 100);
-  IndexCondition c = Condition(IndexCondition::Kind::kAnnotationEquals);
-  c.key = "stage";
-  c.value = std::string("old");
-  o.index = c;
+  o.filter = testing::Filter(R"(annotation.stage = "old")");
   EXPECT_EQ(ScanTails(o), (std::vector<int>{}));
-  c.value = std::string("new");
-  o.index = c;
+  o.filter = testing::Filter(R"(annotation.stage = "new")");
   EXPECT_EQ(ScanTails(o), (std::vector<int>{1}));
-  o.index = Condition(IndexCondition::Kind::kFault);
+  o.filter = testing::Filter("fault");
   EXPECT_EQ(ScanTails(o), (std::vector<int>{}));
-  o.index.reset();
+  o.filter = nullptr;
   EXPECT_EQ(ScanTimes(o), (std::vector<int64_t>{kT0 - 5}));  // the old time entry is gone
   o.time_range_type = TimeRangeType::kEvent;
   EXPECT_EQ(ScanTimes(o), (std::vector<int64_t>{kT0 + 1}));
@@ -404,7 +389,7 @@ TEST_P(StoreConformanceTest, ConcurrentWritersKeepIndexesConsistent) {
                   .ok());
   for (int t = 0; t < 4; ++t) {
     ScanOptions o = Range(INT64_MIN, INT64_MAX);
-    o.index = Condition(IndexCondition::Kind::kUser, "u" + std::to_string(t));
+    o.filter = testing::Filter("user = \"u" + std::to_string(t) + "\"");
     ASSERT_TRUE(store_
                     ->Scan(o,
                            [&](const TraceRecord& r, int64_t) {
@@ -440,7 +425,7 @@ TEST_P(StoreConformanceTest, RetentionDeletesOldTracesDocumentsAndIndexes) {
   o.time_range_type = TimeRangeType::kEvent;
   EXPECT_EQ(ScanTails(o), (std::vector<int>{2}));
   o.time_range_type = TimeRangeType::kTraceId;
-  o.index = Condition(IndexCondition::Kind::kUser, "alice");
+  o.filter = testing::Filter(R"(user = "alice")");
   EXPECT_EQ(ScanTails(o), (std::vector<int>{2}));
 }
 
@@ -466,7 +451,8 @@ TEST_P(StoreConformanceTest, RetentionHandlesManyBatches) {
 }
 
 TEST_P(StoreConformanceTest, BackgroundRetentionUsesTheClock) {
-  if (!engine().background_retention) GTEST_SKIP() << engine().name << " has no background retention";
+  if (!engine().background_retention)
+    GTEST_SKIP() << engine().name << " has no background retention";
   retention_us_ = 60 * kSecond;
   retention_interval_us_ = 20'000;  // 20 ms
   Reopen();
@@ -495,8 +481,7 @@ TEST_P(StoreConformanceTest, ReopenKeepsEverything) {
   EXPECT_EQ((*docs)[0].raw, "doc");
   EXPECT_EQ(*store_->GetConfig("groups", "prod"), "filter");
   ScanOptions o = Range(kT0, kT0 + 1);
-  o.index = Condition(IndexCondition::Kind::kHttpStatus);
-  o.index->http_status = 503;
+  o.filter = testing::Filter("http.status = 503");
   EXPECT_EQ(ScanTails(o), (std::vector<int>{1}));
   StoreStats stats = store_->Stats();
   EXPECT_EQ(stats.traces, 1u);
@@ -564,6 +549,250 @@ TEST_P(StoreConformanceTest, AWriteSaysOnceWhenItIsDurable) {
   batch.on_durable = nullptr;
   ASSERT_TRUE(store_->Write(batch).ok());
   EXPECT_EQ(durable, 1);
+}
+
+// A varied set of traces for filtered scans: annotations, users, statuses,
+// flags, response times, services in the summary and the graph, some left
+// unsearchable by the indexing rule, several sharing a start time.
+std::vector<TraceRecord> FilterDataset() {
+  std::vector<TraceRecord> records;
+  for (int i = 0; i < 60; ++i) {
+    TraceRecord r = MakeRecord(MakeTraceId(0xa0, static_cast<uint8_t>(i)), kT0 + (i % 13));
+    xray::TraceSummary& s = r.summary;
+    s.updated_us = kT0 + 100 + (59 - i) % 17;
+    if (i % 3 == 0) s.annotations.push_back({"tier", {{std::string("gold"), {}}}});
+    if (i % 3 == 1) s.annotations.push_back({"tier", {{std::string("silver"), {}}}});
+    s.annotations.push_back({"n", {{static_cast<double>(i % 5), {}}}});
+    s.users = {{"u" + std::to_string(i % 4), {}}};
+    s.http.status = i % 3 == 0 ? 200 : i % 3 == 1 ? 500 : 429;
+    s.has_fault = i % 4 == 0;
+    s.has_error = i % 5 == 0;
+    s.has_throttle = i % 7 == 0;
+    s.response_time_us = int64_t{i} * 100'000;
+    s.indexed = i % 6 != 5;
+    s.service_ids = {testing::MakeService("api", "AWS::EC2::Instance")};
+    graph::Node api;
+    api.id = testing::MakeService("api", "AWS::EC2::Instance");
+    api.root = true;
+    graph::Observation o;
+    o.start_us = s.start_time_us;
+    o.fault = s.has_fault;
+    o.error = s.has_error;
+    api.observations = {o};
+    r.graph.nodes = {api};
+    if (i % 2 == 0) {
+      s.service_ids.push_back(testing::MakeService("db", "AWS::DynamoDB::Table"));
+      graph::Node db;
+      db.id = testing::MakeService("db", "AWS::DynamoDB::Table");
+      db.inferred = true;
+      graph::Observation d;
+      d.start_us = s.start_time_us;
+      d.throttle = i % 4 == 2;
+      db.observations = {d};
+      r.graph.nodes.push_back(db);
+      r.graph.edges = {{0, 1, {d}}};
+    }
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+// What a scan must return, computed from every record: those of the range
+// (after the cursor) that pass the options, in the scan's order.
+std::vector<int> BruteForce(const std::vector<TraceRecord>& records, const ScanOptions& o) {
+  std::vector<std::pair<int64_t, const TraceRecord*>> hits;
+  for (const TraceRecord& r : records) {
+    const int64_t t =
+        o.time_range_type == TimeRangeType::kEvent ? r.summary.updated_us : r.summary.start_time_us;
+    if (t < o.start_us || t >= o.end_us) continue;
+    if (o.resume_after) {
+      const auto key = std::tie(t, r.summary.id);
+      const auto cursor = std::tie(o.resume_after->time_us, o.resume_after->trace_id);
+      if (o.descending ? !(key < cursor) : !(cursor < key)) continue;
+    }
+    if (o.searchable_only && !r.summary.indexed) continue;
+    if (o.filter && !o.filter->Matches(r)) continue;
+    hits.emplace_back(t, &r);
+  }
+  std::sort(hits.begin(), hits.end(), [&](const auto& a, const auto& b) {
+    const auto ka = std::tie(a.first, a.second->summary.id);
+    const auto kb = std::tie(b.first, b.second->summary.id);
+    return o.descending ? kb < ka : ka < kb;
+  });
+  std::vector<int> tails;
+  for (const auto& hit : hits) tails.push_back(hit.second->summary.id.bytes[15]);
+  return tails;
+}
+
+constexpr const char* kFilterCases[] = {
+    R"(annotation.tier = "gold")",
+    "annotation.n = 3",
+    R"(service("db"))",
+    R"(service("api") { fault })",
+    R"(service(id(name: "db", type: "AWS::DynamoDB::Table")) { throttle })",
+    R"(edge("api", "db"))",
+    "responsetime > 2.5",
+    "responsetime >= 1 AND responsetime < 3",
+    R"(user = "u1")",
+    "http.status = 429",
+    "fault",
+    "error OR throttle",
+    R"(annotation.tier = "gold" OR user = "u2")",
+    R"(!(annotation.tier = "silver"))",
+    R"(!service("db"))",
+    "NOT fault AND NOT error",
+    R"((fault OR error) AND !(http.status = 200))",
+    R"(annotation.tier = "gold" AND responsetime > 2)",
+    R"(user = "u3" AND (throttle OR annotation.n = 1))",
+    "inferred",
+};
+
+TEST_P(StoreConformanceTest, FilteredScansEqualBruteForceEvaluation) {
+  const std::vector<TraceRecord> records = FilterDataset();
+  for (const TraceRecord& r : records) Put(r);
+  size_t nonempty = 0;
+  for (const char* expr : kFilterCases) {
+    for (TimeRangeType type : {TimeRangeType::kTraceId, TimeRangeType::kEvent}) {
+      for (bool searchable_only : {false, true}) {
+        for (bool descending : {true, false}) {
+          ScanOptions o = Range(kT0 + 2, kT0 + 200);
+          if (type == TimeRangeType::kEvent) o.start_us = kT0 + 105;
+          o.time_range_type = type;
+          o.filter = testing::Filter(expr);
+          o.searchable_only = searchable_only;
+          o.descending = descending;
+          o.return_graph = false;
+          const std::vector<int> expected = BruteForce(records, o);
+          if (!expected.empty()) ++nonempty;
+          EXPECT_EQ(ScanTails(o), expected)
+              << expr << (type == TimeRangeType::kEvent ? " by event time" : "")
+              << (searchable_only ? " searchable only" : "")
+              << (descending ? " descending" : " ascending");
+        }
+      }
+    }
+  }
+  // The cases select something (not a comparison of empty answers).
+  EXPECT_GE(nonempty, std::size(kFilterCases) * 8 - 4);
+}
+
+TEST_P(StoreConformanceTest, SearchableOnlyLeavesOutUnindexedTraces) {
+  TraceRecord hidden = MakeRecord(MakeTraceId(0xa1, 1), kT0 + 1);
+  hidden.summary.indexed = false;
+  hidden.summary.has_fault = true;
+  TraceRecord shown = MakeRecord(MakeTraceId(0xa1, 2), kT0 + 2);
+  shown.summary.has_fault = true;
+  Put(hidden);
+  Put(shown);
+  ScanOptions o = Range(kT0, kT0 + 10);
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2, 1}));
+  o.searchable_only = true;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2}));
+  o.filter = testing::Filter("fault");
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2}));
+  o.searchable_only = false;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{2, 1}));
+  EXPECT_TRUE(store_->GetTrace(hidden.summary.id).ok());  // still read by id
+}
+
+// Pages of a filtered scan, cut both by the callback (a page size) and by
+// max_examined, resumed from ScanProgress::last: together they return the
+// brute-force answer exactly once, whichever way the scan runs.
+TEST_P(StoreConformanceTest, FilteredScanPagesResumeFromTheirProgress) {
+  const std::vector<TraceRecord> records = FilterDataset();
+  for (const TraceRecord& r : records) Put(r);
+  for (const char* expr : {R"(annotation.tier = "gold")", "responsetime > 1.5",
+                           R"(service("db") OR fault)", R"(!service("db") AND !fault)"}) {
+    for (bool descending : {true, false}) {
+      for (uint64_t max_examined : {uint64_t{0}, uint64_t{7}}) {
+        ScanOptions o = Range(kT0, kT0 + 100);
+        o.filter = testing::Filter(expr);
+        o.searchable_only = true;
+        o.descending = descending;
+        o.max_examined = max_examined;
+        const std::vector<int> expected = BruteForce(records, o);
+        ASSERT_FALSE(expected.empty()) << expr;
+        std::vector<int> got;
+        uint64_t examined = 0;
+        int pages = 0;
+        for (;; ++pages) {
+          ASSERT_LT(pages, 100) << expr;
+          size_t taken = 0;
+          auto progress = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+            if (taken == 3) return false;
+            ++taken;
+            got.push_back(r.summary.id.bytes[15]);
+            return true;
+          });
+          ASSERT_TRUE(progress.ok()) << progress.status().ToString();
+          if (max_examined != 0) {
+            EXPECT_LE(progress->examined, max_examined);
+          }
+          examined += progress->examined;
+          if (!progress->stopped_at) break;
+          ASSERT_TRUE(progress->last.has_value());
+          // The scan stopped after the last trace it went past.
+          const auto last = std::tie(progress->last->time_us, progress->last->trace_id);
+          const auto stop = std::tie(progress->stopped_at->time_us, progress->stopped_at->trace_id);
+          EXPECT_TRUE(descending ? stop < last : last < stop);
+          o.resume_after = progress->last;
+        }
+        EXPECT_EQ(got, expected) << expr << (descending ? " descending" : " ascending")
+                                 << " max_examined " << max_examined;
+        EXPECT_GT(pages, 0) << expr;
+        // Every trace of the range is examined once across the pages, at most.
+        EXPECT_LE(examined, 60u);
+        EXPECT_GE(examined, expected.size());
+      }
+    }
+  }
+}
+
+TEST_P(StoreConformanceTest, ScanProgressSaysWhereTheScanStopped) {
+  for (uint8_t i = 1; i <= 6; ++i) {
+    TraceRecord r = MakeRecord(MakeTraceId(0xa2, i), kT0 + i);
+    r.summary.has_error = i % 2 == 0;  // 2, 4, 6
+    Put(r);
+  }
+  ScanOptions o = Range(kT0, kT0 + 100);
+  o.filter = testing::Filter("error");
+  auto all = store_->Scan(o, [](const TraceRecord&, int64_t) { return true; });
+  ASSERT_TRUE(all.ok());
+  EXPECT_FALSE(all->stopped_at.has_value());  // the range was exhausted
+  // Which non-matching traces an engine looks at is its own business (an index
+  // may skip them): the last is the oldest match or a trace after it.
+  ASSERT_TRUE(all->last.has_value());
+  EXPECT_LE(all->last->time_us, kT0 + 2);
+  EXPECT_GE(all->examined, 3u);
+  EXPECT_LE(all->examined, 6u);
+
+  // The callback refuses the second match (4): the scan stops at it, having
+  // gone past 6 and, depending on the engine, 5.
+  int calls = 0;
+  auto refused = store_->Scan(o, [&](const TraceRecord&, int64_t) { return ++calls < 2; });
+  ASSERT_TRUE(refused.ok());
+  ASSERT_TRUE(refused->stopped_at.has_value());
+  EXPECT_EQ(refused->stopped_at->trace_id, MakeTraceId(0xa2, 4));
+  EXPECT_EQ(refused->stopped_at->time_us, kT0 + 4);
+  ASSERT_TRUE(refused->last.has_value());
+  EXPECT_GT(refused->last->time_us, kT0 + 4);
+  EXPECT_LE(refused->last->time_us, kT0 + 6);
+  o.resume_after = refused->last;
+  EXPECT_EQ(ScanTails(o), (std::vector<int>{4, 2}));
+
+  // Without a filter every trace is examined and the bound is exact.
+  o = Range(kT0, kT0 + 100);
+  o.max_examined = 4;
+  size_t seen = 0;
+  auto bounded = store_->Scan(o, [&](const TraceRecord&, int64_t) { return ++seen > 0; });
+  ASSERT_TRUE(bounded.ok());
+  EXPECT_EQ(seen, 4u);
+  EXPECT_EQ(bounded->examined, 4u);
+  EXPECT_EQ(bounded->last->trace_id, MakeTraceId(0xa2, 3));
+  ASSERT_TRUE(bounded->stopped_at.has_value());
+  EXPECT_EQ(bounded->stopped_at->trace_id, MakeTraceId(0xa2, 2));
+  o.max_examined = 6;  // exactly the range: nothing is left, so no stop
+  EXPECT_FALSE(store_->Scan(o, [](const TraceRecord&, int64_t) { return true; })->stopped_at);
 }
 
 std::string EngineName(const ::testing::TestParamInfo<const Engine*>& info) {

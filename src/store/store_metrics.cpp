@@ -25,20 +25,22 @@ StoreMetrics::StoreMetrics(Store& store, MetricsRegistry& metrics)
       documents_(metrics.GetGauge("roentgen_store_documents",
                                   "Stored segment and subsegment documents (estimate).")),
       disk_bytes_(metrics.GetGauge("roentgen_store_disk_bytes",
-                                   "Bytes of the store's table files and live write-ahead log.")),
-      memtable_bytes_(metrics.GetGauge("roentgen_store_memtable_bytes",
-                                       "Written bytes held in memory until flushed.")),
-      block_cache_bytes_(
-          metrics.GetGauge("roentgen_store_block_cache_bytes",
-                           "Memory used by the block cache (table blocks, indexes and filters).")),
-      pending_compaction_bytes_(metrics.GetGauge(
+                                   "Bytes the store occupies on disk, its write log included.")),
+      unflushed_bytes_(metrics.GetGauge("roentgen_store_memtable_bytes",
+                                        "Written bytes held in memory, not yet in the store's "
+                                        "files.")),
+      read_cache_bytes_(metrics.GetGauge("roentgen_store_block_cache_bytes",
+                                         "Memory caching stored data for reads.")),
+      backlog_bytes_(metrics.GetGauge(
           "roentgen_store_pending_compaction_bytes",
-          "Bytes compaction must still rewrite; growing without end means ingest outruns it.")),
-      running_compactions_(
-          metrics.GetGauge("roentgen_store_running_compactions", "Compactions running now.")),
+          "Bytes the store's background reorganisation (compaction) must still rewrite; "
+          "growing without end means ingest outruns it.")),
+      background_jobs_(metrics.GetGauge("roentgen_store_running_compactions",
+                                        "Background reorganisation jobs (compactions) running "
+                                        "now.")),
       writes_stalled_(metrics.GetGauge(
           "roentgen_store_writes_stalled",
-          "1 while the store slows or stops writes to let compaction catch up.")),
+          "1 while the store slows or stops writes to let its background work catch up.")),
       read_only_(metrics.GetGauge(
           "roentgen_store_read_only",
           "1 while the store refuses writes after a fault (a full disk, an I/O error); "
@@ -47,13 +49,12 @@ StoreMetrics::StoreMetrics(Store& store, MetricsRegistry& metrics)
                                   "1 while the disk under a component is full and its writes "
                                   "are refused, by component (store, udp_spool, otlp_spool).",
                                   {{"component", "store"}})),
-      write_errors_{&metrics.GetCounter(kWriteErrors, kWriteErrorsHelp, {{"reason", "disk_full"}}),
-                    &metrics.GetCounter(kWriteErrors, kWriteErrorsHelp, {{"reason", "io_error"}}),
-                    &metrics.GetCounter(kWriteErrors, kWriteErrorsHelp,
-                                        {{"reason", "corruption"}})},
-      read_errors_{
-          &metrics.GetCounter(kReadErrors, kReadErrorsHelp, {{"reason", "corruption"}}),
-          &metrics.GetCounter(kReadErrors, kReadErrorsHelp, {{"reason", "io_error"}})} {}
+      write_errors_{
+          &metrics.GetCounter(kWriteErrors, kWriteErrorsHelp, {{"reason", "disk_full"}}),
+          &metrics.GetCounter(kWriteErrors, kWriteErrorsHelp, {{"reason", "io_error"}}),
+          &metrics.GetCounter(kWriteErrors, kWriteErrorsHelp, {{"reason", "corruption"}})},
+      read_errors_{&metrics.GetCounter(kReadErrors, kReadErrorsHelp, {{"reason", "corruption"}}),
+                   &metrics.GetCounter(kReadErrors, kReadErrorsHelp, {{"reason", "io_error"}})} {}
 
 void StoreMetrics::Refresh() {
   const StoreStats s = store_.Stats();
@@ -61,10 +62,10 @@ void StoreMetrics::Refresh() {
   set(traces_, s.traces);
   set(documents_, s.documents);
   set(disk_bytes_, s.disk_bytes);
-  set(memtable_bytes_, s.memtable_bytes);
-  set(block_cache_bytes_, s.block_cache_bytes);
-  set(pending_compaction_bytes_, s.pending_compaction_bytes);
-  set(running_compactions_, s.running_compactions);
+  set(unflushed_bytes_, s.unflushed_bytes);
+  set(read_cache_bytes_, s.read_cache_bytes);
+  set(backlog_bytes_, s.backlog_bytes);
+  set(background_jobs_, s.background_jobs);
   writes_stalled_.Set(s.writes_stalled ? 1 : 0);
   read_only_.Set(s.read_only ? 1 : 0);
   disk_full_.Set(s.disk_full ? 1 : 0);

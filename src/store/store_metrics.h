@@ -1,4 +1,8 @@
-// A store's figures (StoreStats) as Prometheus gauges, roentgen_store_*,
+// A store's figures (StoreStats) as Prometheus gauges, roentgen_store_*
+// (named in the embedded engine's words, kept for the dashboards that use
+// them: memtable_bytes is StoreStats::unflushed_bytes, block_cache_bytes
+// read_cache_bytes, pending_compaction_bytes backlog_bytes,
+// running_compactions background_jobs; 0 from an engine without them),
 // refreshed when /metrics is scraped: reading them costs a few property
 // lookups, too much for every write and nothing at a scrape. Its faults:
 // roentgen_store_write_errors_total{reason="disk_full|io_error|corruption"},
@@ -28,10 +32,10 @@ class StoreMetrics {
   Gauge& traces_;
   Gauge& documents_;
   Gauge& disk_bytes_;
-  Gauge& memtable_bytes_;
-  Gauge& block_cache_bytes_;
-  Gauge& pending_compaction_bytes_;
-  Gauge& running_compactions_;
+  Gauge& unflushed_bytes_;
+  Gauge& read_cache_bytes_;
+  Gauge& backlog_bytes_;
+  Gauge& background_jobs_;
   Gauge& writes_stalled_;
   Gauge& read_only_;
   Gauge& disk_full_;

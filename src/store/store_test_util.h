@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
+#include "filter/filter.h"
 #include "store/store.h"
 
 namespace roentgen::store::testing {
@@ -21,11 +23,12 @@ namespace roentgen::store::testing {
 inline constexpr int64_t kSecond = 1'000'000;
 inline constexpr int64_t kT0 = 1'700'000'000 * kSecond;
 
-inline IndexCondition Condition(IndexCondition::Kind kind, std::string text = "") {
-  IndexCondition c;
-  c.kind = kind;
-  c.text = std::move(text);
-  return c;
+// `expr` compiled for ScanOptions::filter (a test's expressions always compile).
+inline std::shared_ptr<const filter::CompiledFilter> Filter(std::string_view expr) {
+  Result<filter::CompiledFilter> f = filter::CompileFilter(expr);
+  EXPECT_TRUE(f.ok()) << expr << ": " << f.status().ToString();
+  if (!f.ok()) return nullptr;
+  return std::make_shared<const filter::CompiledFilter>(std::move(*f));
 }
 
 // `TestBase`: ::testing::Test, or TestWithParam<…> for the conformance suite.
@@ -64,22 +67,23 @@ class StoreTestBase : public TestBase {
   // MakeTraceId(seed, tail) with distinct tails).
   std::vector<int> ScanTails(const ScanOptions& options, size_t limit = 1000) {
     std::vector<int> tails;
-    Status s = store_->Scan(options, [&](const TraceRecord& r, int64_t) {
+    auto s = store_->Scan(options, [&](const TraceRecord& r, int64_t) {
+      if (tails.size() == limit) return false;
       tails.push_back(r.summary.id.bytes[15]);
-      return tails.size() < limit;
+      return true;
     });
-    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
     return tails;
   }
 
   // The sort times a scan visits, in order.
   std::vector<int64_t> ScanTimes(const ScanOptions& options) {
     std::vector<int64_t> times;
-    Status s = store_->Scan(options, [&](const TraceRecord&, int64_t t) {
+    auto s = store_->Scan(options, [&](const TraceRecord&, int64_t t) {
       times.push_back(t);
       return true;
     });
-    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
     return times;
   }
 

@@ -71,7 +71,8 @@ Result<store::TraceRecord> FakeStore::GetTrace(const xray::TraceId& id) {
   return engine_->GetTrace(id);
 }
 
-Status FakeStore::Scan(const store::ScanOptions& options, const store::ScanCallback& callback) {
+Result<store::ScanProgress> FakeStore::Scan(const store::ScanOptions& options,
+                                            const store::ScanCallback& callback) {
   {
     MutexLock lock(mu_);
     if (!read_failure_.ok()) return read_failure_;

@@ -23,7 +23,8 @@ class FakeStore final : public store::Store {
   Status Write(const store::WriteBatch& batch) override;
   Result<std::vector<store::StoredDocument>> GetDocuments(const xray::TraceId& id) override;
   Result<store::TraceRecord> GetTrace(const xray::TraceId& id) override;
-  Status Scan(const store::ScanOptions& options, const store::ScanCallback& callback) override;
+  Result<store::ScanProgress> Scan(const store::ScanOptions& options,
+                                   const store::ScanCallback& callback) override;
   Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) override;
   Result<std::string> GetConfig(std::string_view ns, std::string_view key) override;
   Status DeleteConfig(std::string_view ns, std::string_view key) override;

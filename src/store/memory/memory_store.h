@@ -2,12 +2,12 @@
 // targets and embedding where nothing needs to outlive the process. It keeps
 // the contract every engine keeps (store/store.h) and passes the engines'
 // conformance suite (store/store_conformance_test.cpp): a scan reads one
-// snapshot, orders by (sort time, trace id), answers index conditions
-// exactly (it never over-returns, which the contract allows), and retention
-// deletes a trace's record and documents together.
+// snapshot, orders by (sort time, trace id) and evaluates the filter on every
+// trace of its range, and retention deletes a trace's record and documents
+// together.
 //
-// Cost: a scan copies the matching records of its range under the lock and
-// sorts them, so it is O(traces in the store); fine for tests and small
+// Cost: a scan copies the records of its range under the lock and sorts them,
+// so it is O(traces in the store), and has no index; fine for tests and small
 // embedded uses, not for production volumes (use RocksDbStore).
 //
 // Thread safety: every method may be called from any thread; callbacks

@@ -5,7 +5,6 @@
 namespace roentgen::store {
 namespace {
 
-using testing::Condition;
 using testing::kSecond;
 using testing::kT0;
 using testing::MakeFullRecord;

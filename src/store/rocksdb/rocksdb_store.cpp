@@ -386,8 +386,8 @@ StoreStats RocksDbStore::Stats() {
   stats.traces = property(cf(rocks::kTraces), P::kEstimateNumKeys);
   for (auto* handle : handles_) {
     stats.disk_bytes += property(handle, P::kTotalSstFilesSize);
-    stats.memtable_bytes += property(handle, P::kCurSizeAllMemTables);
-    stats.pending_compaction_bytes += property(handle, P::kEstimatePendingCompactionBytes);
+    stats.unflushed_bytes += property(handle, P::kCurSizeAllMemTables);
+    stats.backlog_bytes += property(handle, P::kEstimatePendingCompactionBytes);
   }
   rocksdb::VectorLogPtr wals;
   if (db_->GetSortedWalFiles(wals).ok()) {
@@ -396,8 +396,8 @@ StoreStats RocksDbStore::Stats() {
     }
   }
   // One cache serves every column family (rocksdb_options.cpp).
-  stats.block_cache_bytes = property(cf(rocks::kDocuments), P::kBlockCacheUsage);
-  stats.running_compactions = property(db_wide, P::kNumRunningCompactions);
+  stats.read_cache_bytes = property(cf(rocks::kDocuments), P::kBlockCacheUsage);
+  stats.background_jobs = property(db_wide, P::kNumRunningCompactions);
   stats.writes_stalled = property(db_wide, P::kIsWriteStopped) != 0 ||
                          property(db_wide, P::kActualDelayedWriteRate) != 0;
   const StoreFaults::State faults = faults_->state();

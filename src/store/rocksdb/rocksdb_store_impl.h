@@ -38,7 +38,7 @@ class RocksDbStore final : public Store {
   Status Write(const WriteBatch& batch) override;
   Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) override;
   Result<TraceRecord> GetTrace(const xray::TraceId& id) override;
-  Status Scan(const ScanOptions& options, const ScanCallback& callback) override;
+  Result<ScanProgress> Scan(const ScanOptions& options, const ScanCallback& callback) override;
   Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) override;
   Result<std::string> GetConfig(std::string_view ns, std::string_view key) override;
   Status DeleteConfig(std::string_view ns, std::string_view key) override;
@@ -72,7 +72,8 @@ class RocksDbStore final : public Store {
   // The public reads, before their failures are counted (faults_->ReadFailed).
   Result<std::vector<StoredDocument>> ReadDocuments(const xray::TraceId& id);
   Result<TraceRecord> ReadTrace(const xray::TraceId& id);
-  Status ScanIndex(const ScanOptions& options, const ScanCallback& callback);
+  Status ScanIndex(const ScanOptions& options, const ScanCallback& callback,
+                   ScanProgress& progress);
   void RetentionLoop();
 
   RocksDbStoreConfig config_;

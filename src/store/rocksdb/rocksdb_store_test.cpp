@@ -17,7 +17,6 @@
 namespace roentgen::store {
 namespace {
 
-using testing::Condition;
 using testing::kSecond;
 using testing::kT0;
 using testing::MakeFullRecord;
@@ -39,7 +38,7 @@ TEST_F(RocksDbStoreTest, StatsShowMemoryDiskAndCountsInMetrics) {
   }
   ASSERT_TRUE(store_->Write(batch).ok());
   StoreStats unflushed = store_->Stats();
-  EXPECT_GT(unflushed.memtable_bytes, 0u);  // nothing flushed yet
+  EXPECT_GT(unflushed.unflushed_bytes, 0u);  // nothing flushed yet
   EXPECT_GT(unflushed.disk_bytes, 0u);      // the write-ahead log
   EXPECT_FALSE(unflushed.writes_stalled);
 
@@ -48,8 +47,8 @@ TEST_F(RocksDbStoreTest, StatsShowMemoryDiskAndCountsInMetrics) {
   StoreStats flushed = store_->Stats();
   EXPECT_EQ(flushed.traces, 3u);
   EXPECT_EQ(flushed.documents, 3u);
-  EXPECT_GT(flushed.block_cache_bytes, 0u);  // the blocks just read
-  EXPECT_EQ(flushed.running_compactions + flushed.pending_compaction_bytes, 0u);
+  EXPECT_GT(flushed.read_cache_bytes, 0u);  // the blocks just read
+  EXPECT_EQ(flushed.background_jobs + flushed.backlog_bytes, 0u);
 
   StoreMetrics reopened(*store_, registry);
   reopened.Refresh();
@@ -92,8 +91,9 @@ TEST_F(RocksDbStoreTest, GarbageRecordIsCorruption) {
   });
   Open();
   EXPECT_EQ(store_->GetTrace(id).status().code(), StatusCode::kCorruption);
-  Status s = store_->Scan(Range(kT0, kT0 + 1), [](const TraceRecord&, int64_t) { return true; });
-  EXPECT_EQ(s.code(), StatusCode::kCorruption);
+  auto scanned =
+      store_->Scan(Range(kT0, kT0 + 1), [](const TraceRecord&, int64_t) { return true; });
+  EXPECT_EQ(scanned.status().code(), StatusCode::kCorruption);
   // Writing a good record over it repairs the trace.
   Put(MakeRecord(id, kT0));
   EXPECT_TRUE(store_->GetTrace(id).ok());

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/rocksdb/index_plan.h"
 #include "store/store.h"
 #include "xray/ids.h"
 

@@ -83,9 +83,6 @@ TEST(StoreKeysTest, IndexPrefixesAreTyped) {
   s.kind = IndexCondition::Kind::kServiceName;
   s.text = "api";
   EXPECT_EQ(Hex(*IndexPrefix(s)), "0203617069");
-  s.type = "AWS::EC2::Instance";
-  // Typed service conditions scan the name's entries (the type is re-checked).
-  EXPECT_EQ(Hex(*IndexPrefix(s)), "0203617069");
 
   IndexCondition u;
   u.kind = IndexCondition::Kind::kUser;

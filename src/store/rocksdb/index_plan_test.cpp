@@ -1,21 +1,21 @@
-#include "filter/plan.h"
+#include "store/rocksdb/index_plan.h"
 
 #include <gtest/gtest.h>
 
 #include "filter/filter.h"
 
-namespace roentgen::filter {
+namespace roentgen::store {
 namespace {
 
-using Kind = store::IndexCondition::Kind;
+using Kind = IndexCondition::Kind;
 
-std::optional<store::IndexCondition> Hint(std::string_view expr) {
-  auto f = CompileFilter(expr);
+std::optional<IndexCondition> Hint(std::string_view expr) {
+  auto f = filter::CompileFilter(expr);
   EXPECT_TRUE(f.ok()) << expr << ": " << f.status().ToString();
-  return f.ok() ? f->IndexHint() : std::nullopt;
+  return f.ok() ? ChooseIndex(f->bound()) : std::nullopt;
 }
 
-TEST(PlanTest, PrefersAnnotationEquality) {
+TEST(IndexPlanTest, PrefersAnnotationEquality) {
   auto h = Hint(R"(fault AND user = "alice" AND annotation.tier = "gold" AND http.status = 500)");
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(h->kind, Kind::kAnnotationEquals);
@@ -30,7 +30,7 @@ TEST(PlanTest, PrefersAnnotationEquality) {
   EXPECT_EQ(std::get<bool>(h->value), true);
 }
 
-TEST(PlanTest, RanksTheOtherIndexes) {
+TEST(IndexPlanTest, RanksTheOtherIndexes) {
   auto h = Hint(R"(fault AND http.status = 500 AND service("api") AND user = "bob")");
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(h->kind, Kind::kUser);
@@ -41,7 +41,6 @@ TEST(PlanTest, RanksTheOtherIndexes) {
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(h->kind, Kind::kServiceName);
   EXPECT_EQ(h->text, "fn");
-  EXPECT_EQ(h->type, "");
 
   h = Hint("throttle AND http.status = 429");
   ASSERT_TRUE(h.has_value());
@@ -55,7 +54,7 @@ TEST(PlanTest, RanksTheOtherIndexes) {
   EXPECT_EQ(Hint("throttle")->kind, Kind::kThrottle);
 }
 
-TEST(PlanTest, LooksThroughNestedAndButNotOrOrNot) {
+TEST(IndexPlanTest, LooksThroughNestedAndButNotOrOrNot) {
   auto h = Hint(R"(responsetime > 1 AND (partial AND user = "x"))");
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(h->kind, Kind::kUser);
@@ -72,4 +71,4 @@ TEST(PlanTest, LooksThroughNestedAndButNotOrOrNot) {
 }
 
 }  // namespace
-}  // namespace roentgen::filter
+}  // namespace roentgen::store

@@ -1,14 +1,20 @@
-#include "filter/plan.h"
+#include "store/rocksdb/index_plan.h"
 
 #include <cmath>
 
-namespace roentgen::filter {
+namespace roentgen::store {
 namespace {
 
-using Kind = store::IndexCondition::Kind;
+using filter::BoundKind;
+using filter::BoundNode;
+using filter::CompareOp;
+using filter::Field;
+using filter::Literal;
+using filter::Scope;
+using Kind = IndexCondition::Kind;
 
 // Lower is better; 0 = not indexable.
-int Rank(const BoundNode& n, store::IndexCondition& out) {
+int Rank(const BoundNode& n, IndexCondition& out) {
   if (n.scope != Scope::kTrace) return 0;
   switch (n.kind) {
     case BoundKind::kAnnotation:
@@ -60,12 +66,12 @@ int Rank(const BoundNode& n, store::IndexCondition& out) {
   }
 }
 
-void Visit(const BoundNode& n, int& best_rank, std::optional<store::IndexCondition>& best) {
+void Visit(const BoundNode& n, int& best_rank, std::optional<IndexCondition>& best) {
   if (n.kind == BoundKind::kAnd) {
     for (const BoundNode& child : n.children) Visit(child, best_rank, best);
     return;
   }
-  store::IndexCondition cond;
+  IndexCondition cond;
   const int rank = Rank(n, cond);
   if (rank != 0 && (best_rank == 0 || rank < best_rank)) {
     best_rank = rank;
@@ -75,11 +81,11 @@ void Visit(const BoundNode& n, int& best_rank, std::optional<store::IndexConditi
 
 }  // namespace
 
-std::optional<store::IndexCondition> ChooseIndex(const BoundNode& filter) {
+std::optional<IndexCondition> ChooseIndex(const filter::BoundNode& filter) {
   int best_rank = 0;
-  std::optional<store::IndexCondition> best;
+  std::optional<IndexCondition> best;
   Visit(filter, best_rank, best);
   return best;
 }
 
-}  // namespace roentgen::filter
+}  // namespace roentgen::store
