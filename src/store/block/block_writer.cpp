@@ -159,21 +159,6 @@ struct PendingColumn {
   std::optional<std::pair<int64_t, int64_t>> range;
 };
 
-// The summary as `details` stores it: the value columns' fields blanked.
-// `d` starts default-constructed and is reused from row to row: only the kept
-// fields are assigned (the blanked ones stay at their defaults), and
-// assigning over its vectors and strings keeps their storage, so rows after
-// the first allocate little.
-void DetailsOf(const xray::TraceSummary& s, xray::TraceSummary& d) {
-  d.annotations = s.annotations;
-  d.users = s.users;
-  d.service_ids = s.service_ids;
-  d.entry_point = s.entry_point;
-  d.fault_root_causes = s.fault_root_causes;
-  d.error_root_causes = s.error_root_causes;
-  d.response_time_root_causes = s.response_time_root_causes;
-}
-
 std::optional<std::pair<int64_t, int64_t>> Range(const std::vector<int64_t>& v) {
   if (v.empty()) return std::nullopt;
   auto [lo, hi] = std::minmax_element(v.begin(), v.end());
@@ -273,13 +258,12 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
   {
     // kBytes, written here rather than through EncodeBytes: each row's
     // encoding goes through one scratch buffer instead of a string per row.
-    xray::TraceSummary details;
+    // The summary as `details` stores it: the value columns' fields blanked.
     std::string scratch;
     add(col::kDetails, ColumnEncoding::kBytes, [&](std::string& o) {
       for (size_t i = 0; i < n; ++i) {
-        DetailsOf(rows[i].summary, details);
         scratch.clear();
-        EncodeTraceRecord(details, rows[i].graph, scratch);
+        EncodeTraceRecordDetails(rows[i].summary, rows[i].graph, scratch);
         coding::PutLengthPrefixed(scratch, o);
       }
     });
