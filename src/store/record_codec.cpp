@@ -273,14 +273,9 @@ bool GetGraph(Reader& r, TraceGraph& g) {
 }  // namespace
 
 void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
-  EncodeTraceRecord(record.summary, record.graph, out);
-}
-
-void EncodeTraceRecord(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
-                       std::string& out) {
   out.reserve(out.size() + 1024);  // most records fit
   codec::Interning<std::string> writer(out);
-  PutRecord(summary, summary, graph, writer);
+  PutRecord(record.summary, record.summary, record.graph, writer);
 }
 
 void EncodeTraceRecordDetails(const xray::TraceSummary& summary, const graph::TraceGraph& graph,

@@ -38,10 +38,6 @@ inline constexpr size_t kDocumentHeaderBytes = 9;
 
 // Appends the encoding of `record` to `out`.
 void EncodeTraceRecord(const TraceRecord& record, std::string& out);
-// The same from the parts of a record (the block files encode a summary with
-// some fields blanked together with the record's own graph, uncopied).
-void EncodeTraceRecord(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
-                       std::string& out);
 // The encoding of the record whose summary has `summary`'s annotations,
 // users, service ids, entry point and root causes and every other field as a
 // default-constructed TraceSummary has it (the block files' `details`),
