@@ -77,8 +77,11 @@ void PutRootCause(const xray::RootCause& r, Out& out) {
   PutFlags({r.client_impacting}, out);
 }
 
+// `s`'s fields, except the annotations, users, service ids, entry point and
+// root causes, which are `lists`'s (the same summary but for the block files'
+// `details`, which blank the others without copying the summary).
 template <typename Out>
-void PutSummary(const xray::TraceSummary& s, Out& out) {
+void PutSummary(const xray::TraceSummary& s, const xray::TraceSummary& lists, Out& out) {
   out.append(reinterpret_cast<const char*>(s.id.bytes.data()), s.id.bytes.size());
   PutSigned(s.start_time_us, out);
   PutOptional(s.duration_us, PutSigned<Out>, out);
@@ -92,7 +95,7 @@ void PutSummary(const xray::TraceSummary& s, Out& out) {
   PutString(s.http.user_agent, out);
   PutString(s.http.client_ip, out);
   PutVector(
-      s.annotations,
+      lists.annotations,
       [](const xray::TraceAnnotation& a, Out& o) {
         PutString(a.key, o);
         PutVector(
@@ -105,22 +108,22 @@ void PutSummary(const xray::TraceSummary& s, Out& out) {
       },
       out);
   PutVector(
-      s.users,
+      lists.users,
       [](const xray::TraceUser& u, Out& o) {
         PutString(u.user_name, o);
         PutVector(u.service_ids, PutServiceId<Out>, o);
       },
       out);
-  PutVector(s.service_ids, PutServiceId<Out>, out);
+  PutVector(lists.service_ids, PutServiceId<Out>, out);
   PutStrings(s.resource_arns, out);
   PutStrings(s.instance_ids, out);
   PutStrings(s.availability_zones, out);
-  PutOptional(s.entry_point, PutServiceId<Out>, out);
+  PutOptional(lists.entry_point, PutServiceId<Out>, out);
   PutString(s.root_segment_name, out);
   PutString(s.root_segment_origin, out);
-  PutVector(s.fault_root_causes, PutRootCause<Out>, out);
-  PutVector(s.error_root_causes, PutRootCause<Out>, out);
-  PutVector(s.response_time_root_causes, PutRootCause<Out>, out);
+  PutVector(lists.fault_root_causes, PutRootCause<Out>, out);
+  PutVector(lists.error_root_causes, PutRootCause<Out>, out);
+  PutVector(lists.response_time_root_causes, PutRootCause<Out>, out);
   PutVarint(s.revision, out);
   PutSigned(s.updated_us, out);
   PutVarint(s.segment_count, out);
@@ -161,9 +164,10 @@ void PutGraph(const TraceGraph& g, Out& out) {
 }
 
 template <typename Out>
-void PutRecord(const xray::TraceSummary& summary, const TraceGraph& graph, Out& out) {
+void PutRecord(const xray::TraceSummary& summary, const xray::TraceSummary& lists,
+               const TraceGraph& graph, Out& out) {
   out.push_back(static_cast<char>(kRecordFormatVersion));
-  PutSummary(summary, out);
+  PutSummary(summary, lists, out);
   PutGraph(graph, out);
 }
 
@@ -269,14 +273,17 @@ bool GetGraph(Reader& r, TraceGraph& g) {
 }  // namespace
 
 void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
-  EncodeTraceRecord(record.summary, record.graph, out);
-}
-
-void EncodeTraceRecord(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
-                       std::string& out) {
   out.reserve(out.size() + 1024);  // most records fit
   codec::Interning<std::string> writer(out);
-  PutRecord(summary, graph, writer);
+  PutRecord(record.summary, record.summary, record.graph, writer);
+}
+
+void EncodeTraceRecordDetails(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
+                              std::string& out) {
+  static const xray::TraceSummary kBlank;
+  out.reserve(out.size() + 1024);
+  codec::Interning<std::string> writer(out);
+  PutRecord(kBlank, summary, graph, writer);
 }
 
 Status DecodeTraceRecordInto(std::string_view bytes, TraceRecord& record, bool with_graph) {

@@ -40,10 +40,12 @@ inline constexpr size_t kDocumentHeaderBytes = 9;
 
 // Appends the encoding of `record` to `out`.
 void EncodeTraceRecord(const TraceRecord& record, std::string& out);
-// The same from the parts of a record (the block files encode a summary with
-// some fields blanked together with the record's own graph, uncopied).
-void EncodeTraceRecord(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
-                       std::string& out);
+// The encoding of the record whose summary has `summary`'s annotations,
+// users, service ids, entry point and root causes and every other field as a
+// default-constructed TraceSummary has it (the block files' `details`),
+// without building that summary.
+void EncodeTraceRecordDetails(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
+                              std::string& out);
 Result<TraceRecord> DecodeTraceRecord(std::string_view bytes);
 // The same decoding into an existing record, reusing its strings' and vectors'
 // storage (scans decode every candidate into one record: no allocation once

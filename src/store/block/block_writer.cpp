@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
-#include <map>
+#include <unordered_map>
 
 #include "common/coding.h"
 #include "store/block/summary_columns.h"
@@ -24,8 +24,12 @@ std::string AnnotationColumnName(std::string_view key, AnnotationType type) {
   return fmt::format("annotation.{}:{}", tag, key);
 }
 
-std::string AnnotationFilterKey(std::string_view key, const xray::AnnotationValue& value) {
-  std::string k(key);
+namespace {
+
+// AnnotationFilterKey, appended to `k`.
+void AppendAnnotationFilterKey(std::string_view key, const xray::AnnotationValue& value,
+                               std::string& k) {
+  k.append(key);
   k.push_back('\0');
   if (const auto* s = std::get_if<std::string>(&value)) {
     k.push_back('s');
@@ -37,17 +41,32 @@ std::string AnnotationFilterKey(std::string_view key, const xray::AnnotationValu
     k.push_back('b');
     k.push_back(std::get<bool>(value) ? '1' : '0');
   }
+}
+
+}  // namespace
+
+std::string AnnotationFilterKey(std::string_view key, const xray::AnnotationValue& value) {
+  std::string k;
+  AppendAnnotationFilterKey(key, value, k);
   return k;
 }
 
-std::string GraphEdgeKey(const xray::ServiceId& from, const xray::ServiceId& to) {
-  std::string k;
+namespace {
+
+void AppendGraphEdgeKey(const xray::ServiceId& from, const xray::ServiceId& to, std::string& k) {
   for (std::string_view part : {std::string_view(from.name), std::string_view(from.type),
                                 std::string_view(to.name)}) {
     k.append(part);
     k.push_back('\0');
   }
   k.append(to.type);
+}
+
+}  // namespace
+
+std::string GraphEdgeKey(const xray::ServiceId& from, const xray::ServiceId& to) {
+  std::string k;
+  AppendGraphEdgeKey(from, to, k);
   return k;
 }
 
@@ -57,8 +76,11 @@ std::string_view IdBytes(const xray::TraceId& id) {
   return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
 }
 
-std::string ServiceFilterKey(std::string_view name, std::string_view type, bool any_type) {
-  std::string k(any_type ? "N" : "T");
+// The service filter's key of (name, type), or of the name alone, in `k`.
+std::string_view ServiceFilterKey(std::string_view name, std::string_view type, bool any_type,
+                                  std::string& k) {
+  k.clear();
+  k.push_back(any_type ? 'N' : 'T');
   k.append(name);
   if (!any_type) {
     k.push_back('\0');
@@ -69,10 +91,17 @@ std::string ServiceFilterKey(std::string_view name, std::string_view type, bool 
 
 class FileBuilder {
  public:
-  explicit FileBuilder(int zstd_level) : level_(zstd_level) { out_.append(kMagic); }
+  explicit FileBuilder(int zstd_level) : level_(zstd_level), cctx_(ZSTD_createCCtx()) {
+    out_.append(kMagic);
+  }
+  ~FileBuilder() { ZSTD_freeCCtx(cctx_); }
+  FileBuilder(const FileBuilder&) = delete;
+  FileBuilder& operator=(const FileBuilder&) = delete;
 
-  // `what` names the chunk in the error when it is larger than a reader
-  // accepts (kMaxChunkRawBytes).
+  // Compresses straight into the file's bytes with one reused context (a
+  // context per chunk would allocate and initialize its tables every time);
+  // the frames are the same as ZSTD_compress makes. `what` names the chunk in
+  // the error when it is larger than a reader accepts (kMaxChunkRawBytes).
   Extent AddCompressed(std::string_view raw, std::string_view what) {
     if (raw.size() > kMaxChunkRawBytes) {
       if (status_.ok()) {
@@ -82,18 +111,23 @@ class FileBuilder {
       }
       return {};
     }
-    std::string frame(ZSTD_compressBound(raw.size()), '\0');
-    const size_t n = ZSTD_compress(frame.data(), frame.size(), raw.data(), raw.size(), level_);
+    if (cctx_ == nullptr) {
+      if (status_.ok()) status_ = Status::Internal(fmt::format("{}: zstd: no context", what));
+      return {};
+    }
+    const size_t offset = out_.size();
+    out_.resize(offset + ZSTD_compressBound(raw.size()));
+    const size_t n = ZSTD_compressCCtx(cctx_, out_.data() + offset, out_.size() - offset,
+                                       raw.data(), raw.size(), level_);
     if (ZSTD_isError(n)) {
+      out_.resize(offset);
       if (status_.ok()) {
         status_ = Status::Internal(fmt::format("{}: zstd: {}", what, ZSTD_getErrorName(n)));
       }
       return {};
     }
-    frame.resize(n);
-    Extent e = AddRaw(frame);
-    e.raw_size = raw.size();
-    return e;
+    out_.resize(offset + n);
+    return {offset, n, raw.size(), Checksum(std::string_view(out_).substr(offset, n))};
   }
   Extent AddRaw(std::string_view bytes) {
     Extent e{out_.size(), bytes.size(), bytes.size(), Checksum(bytes)};
@@ -106,6 +140,7 @@ class FileBuilder {
 
  private:
   int level_;
+  ZSTD_CCtx* cctx_;
   std::string out_;
   Status status_;
 };
@@ -123,19 +158,6 @@ struct PendingColumn {
   std::string payload;
   std::optional<std::pair<int64_t, int64_t>> range;
 };
-
-// The summary as `details` stores it: the value columns' fields blanked.
-xray::TraceSummary DetailsOf(const xray::TraceSummary& s) {
-  xray::TraceSummary d;
-  d.annotations = s.annotations;
-  d.users = s.users;
-  d.service_ids = s.service_ids;
-  d.entry_point = s.entry_point;
-  d.fault_root_causes = s.fault_root_causes;
-  d.error_root_causes = s.error_root_causes;
-  d.response_time_root_causes = s.response_time_root_causes;
-  return d;
-}
 
 std::optional<std::pair<int64_t, int64_t>> Range(const std::vector<int64_t>& v) {
   if (v.empty()) return std::nullopt;
@@ -234,13 +256,17 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
   add_list(col::kAvailabilityZones,
            [&](const TraceRecord& r, auto& out) { strings(r.summary.availability_zones, out); });
   {
-    std::vector<std::string> details(n);
-    std::vector<std::string_view> views(n);
-    for (size_t i = 0; i < n; ++i) {
-      EncodeTraceRecord(DetailsOf(rows[i].summary), rows[i].graph, details[i]);
-      views[i] = details[i];
-    }
-    add(col::kDetails, ColumnEncoding::kBytes, [&](std::string& o) { EncodeBytes(views, o); });
+    // kBytes, written here rather than through EncodeBytes: each row's
+    // encoding goes through one scratch buffer instead of a string per row.
+    // The summary as `details` stores it: the value columns' fields blanked.
+    std::string scratch;
+    add(col::kDetails, ColumnEncoding::kBytes, [&](std::string& o) {
+      for (size_t i = 0; i < n; ++i) {
+        scratch.clear();
+        EncodeTraceRecordDetails(rows[i].summary, rows[i].graph, scratch);
+        coding::PutLengthPrefixed(scratch, o);
+      }
+    });
   }
   // Projections.
   add_list(col::kServiceName, [](const TraceRecord& r, auto& out) {
@@ -269,69 +295,94 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
   });
 
   {
-    std::vector<std::vector<bool>> inferred(n);
+    std::vector<uint32_t> lengths(n);
+    std::vector<bool> inferred;
     for (size_t i = 0; i < n; ++i) {
-      for (const auto& node : rows[i].graph.nodes) inferred[i].push_back(node.inferred);
+      for (const auto& node : rows[i].graph.nodes) inferred.push_back(node.inferred);
+      lengths[i] = static_cast<uint32_t>(rows[i].graph.nodes.size());
     }
     add(col::kGraphNodeInferred, ColumnEncoding::kListBool,
-        [&](std::string& o) { EncodeListBool(inferred, o); });
-    std::vector<std::string> edge_keys;  // owns what the list column views
-    std::vector<uint32_t> lengths(n);
+        [&](std::string& o) { EncodeListBool(lengths, inferred, o); });
+    // The edge keys, one after another in one string (what the list column
+    // views), cut at `ends`.
+    std::string edge_keys;
+    std::vector<size_t> ends;
     for (size_t i = 0; i < n; ++i) {
       const graph::TraceGraph& g = rows[i].graph;
       for (const auto& e : g.edges) {
-        edge_keys.push_back(GraphEdgeKey(g.nodes[e.from].id, g.nodes[e.to].id));
+        AppendGraphEdgeKey(g.nodes[e.from].id, g.nodes[e.to].id, edge_keys);
+        ends.push_back(edge_keys.size());
       }
       lengths[i] = static_cast<uint32_t>(g.edges.size());
     }
-    const std::vector<std::string_view> edge_views(edge_keys.begin(), edge_keys.end());
+    std::vector<std::string_view> edge_views(ends.size());
+    for (size_t j = 0, begin = 0; j < ends.size(); begin = ends[j++]) {
+      edge_views[j] = std::string_view(edge_keys).substr(begin, ends[j] - begin);
+    }
     add(col::kGraphEdge, ColumnEncoding::kListDictString,
         [&](std::string& o) { EncodeListDictString(lengths, edge_views, o); });
   }
 
   // Annotation value columns for the most frequent keys.
-  std::map<std::string_view, size_t> key_rows;
+  std::unordered_map<std::string_view, size_t> key_rows;
   for (const auto& r : rows) {
     for (const auto& a : r.summary.annotations) ++key_rows[a.key];
   }
   std::vector<std::pair<std::string_view, size_t>> keys(key_rows.begin(), key_rows.end());
-  std::stable_sort(keys.begin(), keys.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  // Most rows first, ties by key: an order of the keys alone, whatever the
+  // hash map's.
+  std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
   if (keys.size() > kMaxAnnotationKeyColumns) keys.resize(kMaxAnnotationKeyColumns);
   std::sort(keys.begin(), keys.end());
-  for (const auto& [key, count] : keys) {
-    std::vector<std::vector<std::string_view>> s(n);
-    std::vector<std::vector<double>> d(n);
-    std::vector<std::vector<bool>> b(n);
-    bool any_s = false, any_d = false, any_b = false;
-    for (size_t i = 0; i < n; ++i) {
-      for (const auto& a : rows[i].summary.annotations) {
-        if (a.key != key) continue;
-        for (const auto& v : a.values) {
-          if (const auto* str = std::get_if<std::string>(&v.value)) {
-            s[i].push_back(*str);
-            any_s = true;
-          } else if (const auto* num = std::get_if<double>(&v.value)) {
-            d[i].push_back(*num);
-            any_d = true;
-          } else {
-            b[i].push_back(std::get<bool>(v.value));
-            any_b = true;
-          }
+  // One pass over the rows fills every chosen key's three lists (flat: the
+  // values in row order, and each row's count).
+  struct KeyColumns {
+    std::vector<uint32_t> s_lengths, d_lengths, b_lengths;
+    std::vector<std::string_view> s;
+    std::vector<double> d;
+    std::vector<bool> b;
+  };
+  std::vector<KeyColumns> key_columns(keys.size());
+  std::unordered_map<std::string_view, size_t> key_index;
+  for (size_t k = 0; k < keys.size(); ++k) key_index.emplace(keys[k].first, k);
+  for (size_t i = 0; i < n; ++i) {
+    for (const auto& a : rows[i].summary.annotations) {
+      const auto it = key_index.find(a.key);
+      if (it == key_index.end()) continue;
+      KeyColumns& kc = key_columns[it->second];
+      for (const auto& v : a.values) {
+        std::vector<uint32_t>* lengths;
+        if (const auto* str = std::get_if<std::string>(&v.value)) {
+          kc.s.push_back(*str);
+          lengths = &kc.s_lengths;
+        } else if (const auto* num = std::get_if<double>(&v.value)) {
+          kc.d.push_back(*num);
+          lengths = &kc.d_lengths;
+        } else {
+          kc.b.push_back(std::get<bool>(v.value));
+          lengths = &kc.b_lengths;
         }
+        if (lengths->empty()) lengths->resize(n);  // the first value of this type
+        ++(*lengths)[i];
       }
     }
-    if (any_s) {
+  }
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const std::string_view key = keys[k].first;
+    const KeyColumns& kc = key_columns[k];
+    if (!kc.s_lengths.empty()) {
       add(AnnotationColumnName(key, AnnotationType::kString), ColumnEncoding::kListDictString,
-          [&](std::string& o) { EncodeListDictString(s, o); });
+          [&](std::string& o) { EncodeListDictString(kc.s_lengths, kc.s, o); });
     }
-    if (any_d) {
+    if (!kc.d_lengths.empty()) {
       add(AnnotationColumnName(key, AnnotationType::kNumber), ColumnEncoding::kListDouble,
-          [&](std::string& o) { EncodeListDouble(d, o); });
+          [&](std::string& o) { EncodeListDouble(kc.d_lengths, kc.d, o); });
     }
-    if (any_b) {
+    if (!kc.b_lengths.empty()) {
       add(AnnotationColumnName(key, AnnotationType::kBool), ColumnEncoding::kListBool,
-          [&](std::string& o) { EncodeListBool(b, o); });
+          [&](std::string& o) { EncodeListBool(kc.b_lengths, kc.b, o); });
     }
   }
   return cols;
@@ -484,14 +535,19 @@ Status WriteBlock(std::span<const TraceRecord> rows,
 
   // Skip indexes.
   BloomFilterBuilder trace_ids, annotations, services, users;
+  std::string key;  // reused: the keys are hashed, not kept
   for (const auto& r : rows) {
     trace_ids.Add(IdBytes(r.summary.id));
     for (const auto& a : r.summary.annotations) {
-      for (const auto& v : a.values) annotations.Add(AnnotationFilterKey(a.key, v.value));
+      for (const auto& v : a.values) {
+        key.clear();
+        AppendAnnotationFilterKey(a.key, v.value, key);
+        annotations.Add(key);
+      }
     }
     for (const auto& s : r.summary.service_ids) {
-      services.Add(ServiceFilterKey(s.name, s.type, false));
-      services.Add(ServiceFilterKey(s.name, {}, true));
+      services.Add(ServiceFilterKey(s.name, s.type, false, key));
+      services.Add(ServiceFilterKey(s.name, {}, true, key));
     }
     for (const auto& u : r.summary.users) users.Add(u.user_name);
   }

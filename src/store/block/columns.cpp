@@ -1,12 +1,12 @@
 #include "store/block/columns.h"
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <bit>
 #include <cassert>
 #include <cstring>
-#include <unordered_map>
 
 #include "common/coding.h"
 
@@ -83,16 +83,45 @@ void PutLengths(const Rows& rows, std::string& out) {
   for (const auto& row : rows) coding::PutVarint(row.size(), out);
 }
 
-// Distinct values first (a hash map: most columns repeat few values), then
-// only those are sorted.
+// Distinct values first, then only those are sorted (most columns repeat few
+// values). The distinct values are found with an open-addressing table of
+// codes keyed by the values' XXH3 hashes: no allocation per value, and a
+// full compare only when the hashes are equal.
 void PutDict(std::span<const std::string_view> values, std::string& out) {
-  std::unordered_map<std::string_view, uint32_t> codes;
-  std::vector<uint32_t> first_codes(values.size());
   std::vector<std::string_view> dict;
+  std::vector<uint64_t> dict_hashes;
+  std::vector<uint32_t> slots(64, 0);  // code + 1; 0 = empty
+  size_t mask = slots.size() - 1;
+  std::vector<uint32_t> first_codes(values.size());
   for (size_t i = 0; i < values.size(); ++i) {
-    auto [it, added] = codes.try_emplace(values[i], static_cast<uint32_t>(dict.size()));
-    if (added) dict.push_back(values[i]);
-    first_codes[i] = it->second;
+    const std::string_view v = values[i];
+    const uint64_t h = XXH3_64bits(v.data(), v.size());
+    size_t slot = h & mask;
+    for (;;) {
+      const uint32_t s = slots[slot];
+      if (s == 0) {
+        const auto code = static_cast<uint32_t>(dict.size());
+        dict.push_back(v);
+        dict_hashes.push_back(h);
+        slots[slot] = code + 1;
+        first_codes[i] = code;
+        if (2 * dict.size() > slots.size()) {  // keep it at most half full
+          slots.assign(2 * slots.size(), 0);
+          mask = slots.size() - 1;
+          for (uint32_t c = 0; c < dict.size(); ++c) {
+            size_t t = dict_hashes[c] & mask;
+            while (slots[t] != 0) t = (t + 1) & mask;
+            slots[t] = c + 1;
+          }
+        }
+        break;
+      }
+      if (dict_hashes[s - 1] == h && dict[s - 1] == v) {
+        first_codes[i] = s - 1;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
   }
   std::vector<uint32_t> by_value(dict.size());
   for (uint32_t i = 0; i < by_value.size(); ++i) by_value[i] = i;
@@ -231,6 +260,18 @@ void EncodeListBool(std::span<const std::vector<bool>> rows, std::string& out) {
   std::vector<bool> all;
   for (const auto& row : rows) all.insert(all.end(), row.begin(), row.end());
   coding::PutBitmap(all, out);
+}
+
+void EncodeListDouble(std::span<const uint32_t> lengths, std::span<const double> values,
+                      std::string& out) {
+  for (uint32_t len : lengths) coding::PutVarint(len, out);
+  for (double v : values) coding::PutDouble(v, out);
+}
+
+void EncodeListBool(std::span<const uint32_t> lengths, const std::vector<bool>& values,
+                    std::string& out) {
+  for (uint32_t len : lengths) coding::PutVarint(len, out);
+  coding::PutBitmap(values, out);
 }
 
 Status DecodeInt64(std::string_view in, size_t rows, Int64Column& out) {

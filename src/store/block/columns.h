@@ -142,7 +142,11 @@ void EncodeListDictString(std::span<const std::vector<std::string_view>> rows, s
 void EncodeListDictString(std::span<const uint32_t> lengths,
                           std::span<const std::string_view> values, std::string& out);
 void EncodeListDouble(std::span<const std::vector<double>> rows, std::string& out);
+void EncodeListDouble(std::span<const uint32_t> lengths, std::span<const double> values,
+                      std::string& out);  // flat input, as for strings
 void EncodeListBool(std::span<const std::vector<bool>> rows, std::string& out);
+void EncodeListBool(std::span<const uint32_t> lengths, const std::vector<bool>& values,
+                    std::string& out);  // flat input, as for strings
 
 // Decoders: `rows` is the column's row count from the directory.
 Status DecodeInt64(std::string_view in, size_t rows, Int64Column& out);
