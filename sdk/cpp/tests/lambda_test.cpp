@@ -43,12 +43,7 @@ class LambdaTest : public ::testing::Test {
     return o;
   }
   std::vector<json> Sent(Recorder& recorder, size_t expected) {
-    EXPECT_TRUE(recorder.Flush());
-    std::vector<json> out;
-    for (const auto& d : daemon_.Receive(expected + 1, std::chrono::milliseconds(200)))
-      out.push_back(Validate(d));
-    EXPECT_EQ(out.size(), expected);
-    return out;
+    return testing::Sent(recorder, daemon_, expected);
   }
   testing::FakeDaemon daemon_;
   std::vector<std::string> logs_;

@@ -43,15 +43,8 @@ class StreamingTest : public ::testing::Test {
     o.log = [this](std::string_view m) { logs_.emplace_back(m); };
     return o;
   }
-  // Every document sent so far (the recorder flushed first, so none is in
-  // flight on loopback).
   std::vector<json> Sent(Recorder& recorder, size_t expected) {
-    EXPECT_TRUE(recorder.Flush());
-    std::vector<json> out;
-    for (const auto& d : daemon_.Receive(expected + 1, std::chrono::milliseconds(200)))
-      out.push_back(Validate(d));
-    EXPECT_EQ(out.size(), expected);
-    return out;
+    return testing::Sent(recorder, daemon_, expected);
   }
   testing::FakeDaemon daemon_;
   std::vector<std::string> logs_;

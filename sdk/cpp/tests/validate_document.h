@@ -1,5 +1,6 @@
-// Reads a datagram the recorder sent as Roentgen's UDP receiver does: fails
-// the calling test when Roentgen would reject it, and returns its document.
+// Reads the datagrams the recorder sent as Roentgen's UDP receiver does:
+// fails the calling test when Roentgen would reject one, and returns the
+// documents.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "roentgen/xray.h"
+#include "test_daemon.h"
 #include "xray/segment_parser.h"
 
 namespace roentgen::sdk::testing {
@@ -21,6 +24,17 @@ inline nlohmann::json Validate(const std::string& datagram) {
   roentgen::xray::ParseFailure failure;
   EXPECT_TRUE(parser.Parse(*doc, out, failure)) << failure.message << "\n" << *doc;
   return nlohmann::json::parse(*doc);
+}
+
+// Every document the recorder has sent to `daemon` (flushed first, so none is
+// in flight on loopback); fails the test unless there are `expected`.
+inline std::vector<nlohmann::json> Sent(Recorder& recorder, FakeDaemon& daemon, size_t expected) {
+  EXPECT_TRUE(recorder.Flush());
+  std::vector<nlohmann::json> out;
+  for (const auto& d : daemon.Receive(expected + 1, std::chrono::milliseconds(200)))
+    out.push_back(Validate(d));
+  EXPECT_EQ(out.size(), expected);
+  return out;
 }
 
 }  // namespace roentgen::sdk::testing
