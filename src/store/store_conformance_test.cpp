@@ -109,7 +109,8 @@ const Engine kEngines[] = {
        config.retention_us = o.retention_us;
        config.retention_interval_us = o.retention_interval_us;
        return OpenRocksDbStore(config);
-     }},
+     },
+     nullptr},
     {"Memory", false, true,
      [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
        MemoryStoreConfig config;
@@ -117,7 +118,8 @@ const Engine kEngines[] = {
        config.retention_us = o.retention_us;
        config.retention_interval_us = o.retention_interval_us;
        return NewMemoryStore(config);
-     }},
+     },
+     nullptr},
     // Writes stay in the heads until the store closes (or a test makes them
     // durable); reads meet the heads.
     {"BlockHead", true, false,
@@ -133,7 +135,8 @@ const Engine kEngines[] = {
        Result<std::unique_ptr<block::BlockStore>> store = OpenBlockStore(o);
        if (!store.ok()) return store.status();
        return std::unique_ptr<Store>(std::make_unique<FlushingBlockStore>(std::move(*store)));
-     }},
+     },
+     nullptr},
 };
 
 class StoreConformanceTest
@@ -623,7 +626,9 @@ TEST_P(StoreConformanceTest, AWriteSaysOnceWhenItIsDurable) {
   ASSERT_TRUE(store_->Write(WriteBatch{}).ok());
   batch.on_durable = nullptr;
   ASSERT_TRUE(store_->Write(batch).ok());
-  if (engine().make_durable) ASSERT_TRUE(engine().make_durable(*store_).ok());
+  if (engine().make_durable) {
+    ASSERT_TRUE(engine().make_durable(*store_).ok());
+  }
   EXPECT_EQ(durable, 1);
 }
 

@@ -24,6 +24,7 @@
 #include "common/mutex.h"
 #include "common/thread_name.h"
 #include "store/block/summary_columns.h"
+#include "store/rocksdb/index_plan.h"
 
 namespace roentgen::store::block {
 namespace {
@@ -393,12 +394,30 @@ class BlockStoreImpl final : public BlockStore {
     for (auto& [block, rows] : view.head_hidden) std::sort(rows.begin(), rows.end());
     if (options.on_snapshot) options.on_snapshot();
 
+    // A condition every match satisfies (the RocksDB engine's index planner
+    // finds it), checked against the blocks' bloom filters where they have
+    // one: an annotation equality or a user. (Service names are not used:
+    // a block's filter holds each service's name, not its other names.)
+    std::optional<IndexCondition> required;
+    if (options.filter) required = ChooseIndex(options.filter->bound());
+    auto may_match = [&](const BlockReader& reader) {
+      if (!required) return true;
+      switch (required->kind) {
+        case IndexCondition::Kind::kAnnotationEquals:
+          return reader.MayContainAnnotation(required->key, required->value);
+        case IndexCondition::Kind::kUser:
+          return reader.MayContainUser(required->text);
+        default:
+          return true;
+      }
+    };
     for (size_t b = 0; b < view.blocks.size(); ++b) {
       const BlockHandle& h = *view.blocks[b];
       if (h.meta.rows == 0) continue;
       const int64_t lo = by_event ? h.meta.min_updated_us : h.meta.min_start_us;
       const int64_t hi = by_event ? h.meta.max_updated_us : h.meta.max_start_us;
       if (hi < options.start_us || lo >= options.end_us) continue;
+      if (!may_match(*h.reader)) continue;
       Result<Int64Column> times = h.reader->ReadInt64(by_event ? col::kUpdated : col::kStart);
       if (!times.ok()) return ReadFailed(times.status());
       Result<Fixed16Column> ids = h.reader->ReadFixed16(col::kTraceId);

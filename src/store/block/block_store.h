@@ -32,10 +32,14 @@
 // then Unavailable until a later cut succeeds or the heads are empty. A block
 // whose bytes are damaged fails reads of it with Corruption.
 //
+// Scans skip blocks by their time range, and by their bloom filters when the
+// filter requires an annotation equality or a user; then they decode the
+// record of every row of the range that is not superseded and evaluate the
+// filter on it.
+//
 // Not yet (docs/storage.md): compaction, persisted rollups, vectorized
-// predicates over the columns (a scan decodes the records of every row of its
-// range that is not superseded and evaluates the filter on them), the skip
-// indexes in scans, background retention.
+// predicates over the columns, a streaming merge (a scan sorts the
+// candidates of its whole range), background retention.
 //
 // Thread safety: every method may be called from any thread; callbacks
 // (on_durable, on_snapshot, the scan callback) run without the store's locks.

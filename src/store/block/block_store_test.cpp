@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -35,6 +38,10 @@ class BlockStoreTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
+    // One head, so that each Flush makes one block; nothing cut at close, so
+    // that a reopen loses what the tests did not flush, as a crash would.
+    options_.shards = 1;
+    options_.flush_at_close = false;
     Open();
   }
   void TearDown() override {
@@ -52,7 +59,6 @@ class BlockStoreTest : public ::testing::Test {
   // Closes without cutting what the heads hold (a crash, as far as the
   // store's files go), then opens again.
   void Crash() {
-    options_.flush_at_close = false;
     store_.reset();
     Open();
   }
@@ -234,7 +240,6 @@ TEST_F(BlockStoreTest, ADamagedBlockFailsReadsWithCorruption) {
     Write(MakeFullRecord(MakeTraceId(0x15, i), kT0 + i), {{1, std::string(200, 'x')}});
   }
   ASSERT_TRUE(store_->Flush().ok());
-  options_.flush_at_close = false;
   store_.reset();
   ASSERT_EQ(BlockFiles().size(), 1u);
   const fs::path file = dir_ / "blocks" / BlockFiles()[0];
@@ -270,7 +275,6 @@ TEST_F(BlockStoreTest, ADamagedBlockFailsReadsWithCorruption) {
 TEST_F(BlockStoreTest, StrayFilesAreDeletedAtOpen) {
   Write(MakeRecord(MakeTraceId(0x16, 1), kT0));
   ASSERT_TRUE(store_->Flush().ok());
-  options_.flush_at_close = false;
   store_.reset();
   const auto live = BlockFiles();
   ASSERT_EQ(live.size(), 1u);
@@ -285,6 +289,9 @@ TEST_F(BlockStoreTest, StrayFilesAreDeletedAtOpen) {
 
 TEST_F(BlockStoreTest, OnDurableRunsOnceAfterTheBlockCommits) {
   // One batch across both shards: durable once every trace of it is in a block.
+  options_.shards = 2;
+  store_.reset();
+  Open();
   std::atomic<int> durable{0};
   std::atomic<size_t> blocks_when_durable{0};
   WriteBatch batch;
@@ -325,9 +332,10 @@ TEST_F(BlockStoreTest, TheCutterCutsQuietTracesByItself) {
 
 TEST_F(BlockStoreTest, CheckpointIsAStoreOfItsOwn) {
   Write(MakeRecord(MakeTraceId(0x19, 1), kT0), {{1, "cut"}});
+  Write(MakeRecord(MakeTraceId(0x19, 3), kT0 - 5), {{1, "hidden by retention"}});
   ASSERT_TRUE(store_->Flush().ok());
   Write(MakeRecord(MakeTraceId(0x19, 2), kT0 + 1), {{1, "in the head"}});
-  ASSERT_TRUE(store_->DeleteOlderThan(kT0 - 1).ok());
+  ASSERT_TRUE(store_->DeleteOlderThan(kT0 - 1).ok());  // hides row 3 of the block
   ASSERT_TRUE(store_->PutConfig("groups", "g", "v").ok());
   const fs::path copy = dir_ / "copy";
   ASSERT_TRUE(store_->Checkpoint(copy.string()).ok());
@@ -339,6 +347,29 @@ TEST_F(BlockStoreTest, CheckpointIsAStoreOfItsOwn) {
   EXPECT_EQ((*opened)->GetDocuments(MakeTraceId(0x19, 2))->size(), 1u);
   EXPECT_TRUE((*opened)->GetTrace(MakeTraceId(0x19, 1)).ok());
   EXPECT_EQ(*(*opened)->GetConfig("groups", "g"), "v");
+  EXPECT_EQ((*opened)->GetTrace(MakeTraceId(0x19, 3)).status().code(), StatusCode::kNotFound);
+  std::vector<int> tails;
+  ASSERT_TRUE((*opened)
+                  ->Scan(All(),
+                         [&](const TraceRecord& r, int64_t) {
+                           tails.push_back(r.summary.id.bytes[15]);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(tails, (std::vector<int>{2, 1}));
+}
+
+TEST_F(BlockStoreTest, ClosingCutsWhatTheHeadsHoldByDefault) {
+  options_.flush_at_close = true;
+  store_.reset();
+  Open();
+  std::atomic<int> durable{0};
+  Write(MakeRecord(MakeTraceId(0x1b, 1), kT0), {{1, "doc"}}, [&] { ++durable; });
+  store_.reset();
+  EXPECT_EQ(durable, 1);
+  options_.flush_at_close = false;
+  Open();
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1b, 1))->size(), 1u);
 }
 
 TEST_F(BlockStoreTest, DocumentsWithoutARecordOfAnUnknownTraceAreRefused) {
