@@ -220,21 +220,25 @@ class BlockStoreImpl final : public BlockStore {
       if (is_new) new_ids.insert(r.summary.id);
     });
     {
-      View view = TakeBlocksView();
-      Status failed;
+      // The heads are asked first, the blocks' list taken after: a trace
+      // that leaves its head in between has its new block in the list.
+      std::vector<xray::TraceId> unknown;
+      std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;
       all_traces([&](const TraceRecord& r, bool is_new) {
         const xray::TraceId& id = r.summary.id;
-        if (!failed.ok() || is_new || olders.contains(id) || HeadFor(id).Contains(id)) return;
-        Result<std::optional<OlderVersion>> o = FindNewest(view, id);
-        if (!o.ok()) {
-          failed = o.status();
-          return;
-        }
-        olders.emplace(id, std::move(*o));
+        if (is_new || !seen.insert(id).second || HeadFor(id).Contains(id)) return;
+        unknown.push_back(id);
       });
-      if (!failed.ok()) {
-        write_errors_.Count(failed);
-        return failed;
+      if (!unknown.empty()) {
+        View view = TakeBlocksView();
+        for (const xray::TraceId& id : unknown) {
+          Result<std::optional<OlderVersion>> o = FindNewest(view, id);
+          if (!o.ok()) {
+            write_errors_.Count(o.status());
+            return o.status();
+          }
+          olders.emplace(id, std::move(*o));
+        }
       }
     }
 

@@ -4,6 +4,7 @@
 // stray files.
 #include "store/block/block_store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <functional>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -357,6 +359,68 @@ TEST_F(BlockStoreTest, CheckpointIsAStoreOfItsOwn) {
                          })
                   .ok());
   EXPECT_EQ(tails, (std::vector<int>{2, 1}));
+}
+
+// Writers rewrite the same traces while the cutter commits blocks as fast as
+// it can and readers scan: every scan sees each trace once, and in the end
+// every trace holds every document written to it.
+TEST_F(BlockStoreTest, ScansSeeEachTraceOnceWhileBlocksAreCut) {
+  options_.shards = 2;
+  options_.head.quiet_us = 0;  // everything is due at every pass
+  options_.cut_interval_us = 1'000;
+  store_.reset();
+  Open();
+  constexpr int kTraces = 16, kWriters = 3, kRounds = 150;
+  std::atomic<bool> done{false};
+  std::atomic<int> scans{0};
+  std::thread reader([&] {
+    while (!done) {
+      std::set<int> seen;
+      size_t visits = 0;
+      auto s = store_->Scan(All(), [&](const TraceRecord& r, int64_t) {
+        seen.insert(r.summary.id.bytes[15]);
+        ++visits;
+        return true;
+      });
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      ASSERT_EQ(visits, seen.size()) << "a trace seen twice in one scan";
+      ++scans;
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int round = 0; round < kRounds; ++round) {
+        WriteBatch batch;
+        std::vector<std::string> raws;
+        raws.reserve(kTraces);
+        for (int t = 0; t < kTraces; ++t) raws.push_back(fmt::format("w{} r{}", w, round));
+        for (int t = 0; t < kTraces; ++t) {
+          const auto id = MakeTraceId(0x1c, static_cast<uint8_t>(t));
+          batch.traces.push_back(MakeRecord(id, kT0 + t));
+          batch.documents.push_back(
+              {id, xray::SegmentId{static_cast<uint64_t>(w * 1000 + round + 1)}, kT0, raws[t]});
+        }
+        ASSERT_TRUE(store_->Write(batch).ok());
+        // Leaves the cutter room to commit between writes (mutexes are not fair).
+        std::this_thread::sleep_for(std::chrono::microseconds(300));
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  done = true;
+  reader.join();
+  EXPECT_GT(scans, 0);
+  EXPECT_GT(BlockFiles().size(), 2u) << "blocks were cut while the writers ran";
+  ASSERT_TRUE(store_->Flush().ok());
+  Crash();
+  EXPECT_EQ(Tails(All()).size(), static_cast<size_t>(kTraces));
+  for (int t = 0; t < kTraces; ++t) {
+    auto docs = store_->GetDocuments(MakeTraceId(0x1c, static_cast<uint8_t>(t)));
+    ASSERT_TRUE(docs.ok());
+    EXPECT_EQ(docs->size(), static_cast<size_t>(kWriters * kRounds));
+  }
+  EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(kTraces));
 }
 
 TEST_F(BlockStoreTest, ClosingCutsWhatTheHeadsHoldByDefault) {
