@@ -957,12 +957,12 @@ class BlockStoreImpl final : public BlockStore {
   std::vector<std::unique_ptr<Head>> heads_;  // fixed after Init
 
   // Lock order: cut_mu_, write_mu_, view_mu_ (then a head's own lock).
-  Mutex cut_mu_;    // one cut (or retention, or checkpoint) at a time
-  Mutex write_mu_;  // writes one at a time: a batch is atomic across shards
+  Mutex cut_mu_;  // one cut (or retention, or checkpoint) at a time
+  Mutex write_mu_ ACQUIRED_AFTER(cut_mu_);  // writes one at a time: a batch is atomic across shards
   // What readers see: the live blocks, and (with the heads) which rows hide.
   // Held while a batch is applied to the heads and while a commit swaps a
   // cut's versions for its block, so a snapshot sees neither half-done.
-  Mutex view_mu_;
+  Mutex view_mu_ ACQUIRED_AFTER(write_mu_);
   std::vector<std::shared_ptr<const BlockHandle>> blocks_ GUARDED_BY(view_mu_);
   Mutex config_mu_;  // read-modify-write of config keys
 
