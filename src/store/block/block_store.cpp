@@ -658,6 +658,10 @@ class BlockStoreImpl final : public BlockStore {
     if (fs::exists(dir, ec)) {
       return Status::AlreadyExists(fmt::format("checkpoint: {} already exists", dir));
     }
+    const fs::path parent = fs::path(dir).parent_path();
+    if (!parent.empty() && !fs::is_directory(parent, ec)) {
+      return Status::NotFound(fmt::format("checkpoint: {} is not a directory", parent.string()));
+    }
     if (disk_full_.load()) {
       return Status::Unavailable(
           "checkpoint: the store refuses writes now (its disk is full), so it cannot cut its "

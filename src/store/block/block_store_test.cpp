@@ -342,6 +342,8 @@ TEST_F(BlockStoreTest, CheckpointIsAStoreOfItsOwn) {
   const fs::path copy = dir_ / "copy";
   ASSERT_TRUE(store_->Checkpoint(copy.string()).ok());
   EXPECT_EQ(store_->Checkpoint(copy.string()).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->Checkpoint((dir_ / "missing" / "copy").string()).code(),
+            StatusCode::kNotFound);
   BlockStoreOptions o;
   o.flush_at_close = false;
   auto opened = BlockStore::Open(copy.string(), o);
@@ -426,6 +428,25 @@ TEST_F(BlockStoreTest, ScansSeeEachTraceOnceWhileBlocksAreCut) {
     EXPECT_EQ(docs->size(), static_cast<size_t>(rounds_written.load()));
   }
   EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(kTraces));
+}
+
+TEST_F(BlockStoreTest, AHeadOverItsSizeBoundWakesTheCutter) {
+  options_.head.max_document_bytes = 1000;
+  options_.cut_interval_us = 3600 * kSecond;  // only the bound wakes it
+  store_.reset();
+  Open();
+  std::atomic<int> durable{0};
+  Write(MakeRecord(MakeTraceId(0x1d, 1), kT0), {{1, std::string(400, 'a')}}, [&] { ++durable; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(durable, 0);  // under the bound, not quiet: stays in the head
+  Write(MakeRecord(MakeTraceId(0x1d, 2), kT0), {{1, std::string(800, 'b')}}, [&] { ++durable; });
+  for (int i = 0; i < 500 && durable == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // The oldest version went until the head was back under its bound.
+  EXPECT_GE(durable, 1);
+  EXPECT_LE(store_->Stats().unflushed_bytes, 1000u);
+  EXPECT_EQ(BlockFiles().size(), 1u);
 }
 
 TEST_F(BlockStoreTest, ClosingCutsWhatTheHeadsHoldByDefault) {
