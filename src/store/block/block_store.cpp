@@ -720,8 +720,7 @@ class BlockStoreImpl final : public BlockStore {
       switch (s.code()) {
         case StatusCode::kResourceExhausted: ++disk_full_; break;
         case StatusCode::kCorruption: ++corruption_; break;
-        case StatusCode::kIOError: ++io_error_; break;
-        default: break;
+        default: ++io_error_; break;  // callers count failures of I/O only
       }
     }
     StoreErrorCounts Get() const {

@@ -449,6 +449,27 @@ TEST_F(BlockStoreTest, AHeadOverItsSizeBoundWakesTheCutter) {
   EXPECT_EQ(BlockFiles().size(), 1u);
 }
 
+TEST_F(BlockStoreTest, AFailedCutLeavesItsVersionsInTheHeadUntilALaterCutCommits) {
+  std::atomic<int> durable{0};
+  Write(MakeRecord(MakeTraceId(0x1e, 1), kT0), {{1, "doc"}}, [&] { ++durable; });
+  // The first block's temporary file cannot be created.
+  const fs::path in_the_way = dir_ / "blocks" / "00000000000000000001.blk.tmp";
+  fs::create_directories(in_the_way);
+  const Status failed = store_->Flush();
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(durable, 0);
+  EXPECT_TRUE(BlockFiles().empty());
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1e, 1))->size(), 1u);  // still in the head
+  EXPECT_EQ(store_->Stats().write_errors.io_error, 1u);
+  EXPECT_FALSE(store_->Stats().disk_full);
+  fs::remove(in_the_way);
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(durable, 1);
+  EXPECT_EQ(BlockFiles().size(), 1u);
+  Crash();
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1e, 1))->size(), 1u);
+}
+
 TEST_F(BlockStoreTest, ClosingCutsWhatTheHeadsHoldByDefault) {
   options_.flush_at_close = true;
   store_.reset();
