@@ -14,7 +14,9 @@
 #include <deque>
 #include <functional>
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -468,6 +470,52 @@ TEST_F(BlockStoreTest, AFailedCutLeavesItsVersionsInTheHeadUntilALaterCutCommits
   EXPECT_EQ(BlockFiles().size(), 1u);
   Crash();
   EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1e, 1))->size(), 1u);
+}
+
+// Needs a small filesystem: RG_TEST_SMALL_DISK names an empty directory on
+// one (e.g. a tmpfs of 1 MiB: `mount -t tmpfs -o size=1m tmpfs DIR`).
+TEST_F(BlockStoreTest, AFullDiskStopsWritesUntilSpaceIsFreed) {
+  const char* small = std::getenv("RG_TEST_SMALL_DISK");
+  if (small == nullptr) GTEST_SKIP() << "RG_TEST_SMALL_DISK is not set";
+  store_.reset();
+  const fs::path dir = fs::path(small) / "store";
+  fs::remove_all(dir);
+  BlockStoreOptions o = options_;
+  o.clock = &clock_;
+  o.zstd_level = 1;
+  auto opened = BlockStore::Open(dir.string(), o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<BlockStore> store = std::move(*opened);
+  std::mt19937_64 random(7);
+  Status cut;
+  int written = 0;
+  for (; written < 1000 && cut.ok(); ++written) {
+    std::string doc(64 << 10, '\0');
+    for (char& c : doc) c = static_cast<char>(random());  // incompressible
+    WriteBatch batch;
+    const auto id = MakeTraceId(0x1f, static_cast<uint8_t>(written));
+    batch.traces.push_back(MakeRecord(id, kT0 - 100));
+    batch.documents.push_back({id, xray::SegmentId{1}, kT0, doc});
+    ASSERT_TRUE(store->Write(batch).ok());
+    cut = store->Flush();
+  }
+  ASSERT_EQ(cut.code(), StatusCode::kResourceExhausted) << cut.ToString();
+  StoreStats stats = store->Stats();
+  EXPECT_TRUE(stats.disk_full);
+  EXPECT_GE(stats.write_errors.disk_full, 1u);
+  WriteBatch more;
+  more.traces.push_back(MakeRecord(MakeTraceId(0x1f, 0xff), kT0));
+  EXPECT_EQ(store->Write(more).code(), StatusCode::kUnavailable);
+  // Retention frees the space (and the head's versions): writes resume after
+  // the next cut.
+  ASSERT_TRUE(store->DeleteOlderThan(kT0).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  EXPECT_FALSE(store->Stats().disk_full);
+  EXPECT_TRUE(store->Write(more).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  EXPECT_TRUE(store->GetTrace(MakeTraceId(0x1f, 0xff)).ok());
+  store.reset();
+  fs::remove_all(dir);
 }
 
 TEST_F(BlockStoreTest, ClosingCutsWhatTheHeadsHoldByDefault) {
