@@ -56,7 +56,8 @@ struct Engine {
 // of the heads.
 class FlushingBlockStore final : public Store {
  public:
-  explicit FlushingBlockStore(std::unique_ptr<block::BlockStore> inner) : inner_(std::move(inner)) {}
+  explicit FlushingBlockStore(std::unique_ptr<block::BlockStore> inner)
+      : inner_(std::move(inner)) {}
   Status Write(const WriteBatch& batch) override {
     RG_RETURN_IF_ERROR(inner_->Write(batch));
     return inner_->Flush();
@@ -881,8 +882,7 @@ std::string EngineName(const ::testing::TestParamInfo<const Engine*>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreConformanceTest,
-                         ::testing::Values(&kEngines[0], &kEngines[1], &kEngines[2],
-                                           &kEngines[3]),
+                         ::testing::Values(&kEngines[0], &kEngines[1], &kEngines[2], &kEngines[3]),
                          EngineName);
 
 }  // namespace

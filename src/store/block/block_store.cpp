@@ -243,8 +243,10 @@ class BlockStoreImpl final : public BlockStore {
     }
 
     std::vector<WriteBatch> parts(heads_.size());
-    for (const DocumentWrite& d : batch.documents) parts[ShardOf(d.trace_id)].documents.push_back(d);
-    all_traces([&](const TraceRecord& r, bool) { parts[ShardOf(r.summary.id)].traces.push_back(r); });
+    for (const DocumentWrite& d : batch.documents)
+      parts[ShardOf(d.trace_id)].documents.push_back(d);
+    all_traces(
+        [&](const TraceRecord& r, bool) { parts[ShardOf(r.summary.id)].traces.push_back(r); });
     struct Shared {
       std::atomic<size_t> left{0};
       std::function<void()> on_durable;
@@ -292,8 +294,7 @@ class BlockStoreImpl final : public BlockStore {
       for (size_t s = 0; s < parts.size(); ++s) {
         if (parts[s].traces.empty()) continue;
         Status applied = heads_[s]->Apply(
-            parts[s], now,
-            [&](const xray::TraceId& id) -> Result<std::optional<OlderVersion>> {
+            parts[s], now, [&](const xray::TraceId& id) -> Result<std::optional<OlderVersion>> {
               auto it = olders.find(id);
               if (it == olders.end()) return std::optional<OlderVersion>();
               return std::move(it->second);
@@ -570,8 +571,8 @@ class BlockStoreImpl final : public BlockStore {
         Result<Int64Column> starts = h->reader->ReadInt64(col::kStart);
         if (!starts.ok()) return ReadFailed(starts.status());
         if (starts->values.size() != h->meta.rows) {
-          return ReadFailed(Status::Corruption(
-              fmt::format("block {}: start column disagrees with its row count", h->reader->path())));
+          return ReadFailed(Status::Corruption(fmt::format(
+              "block {}: start column disagrees with its row count", h->reader->path())));
         }
         for (uint32_t row = 0; row < h->meta.rows; ++row) {
           if (starts->values[row] < cutoff_us && !Contains(h->superseded, row)) {
@@ -671,7 +672,8 @@ class BlockStoreImpl final : public BlockStore {
     MutexLock cut_lock(cut_mu_);  // the blocks and the manifest hold still
     const std::string blocks_copy = dir + "/blocks";
     fs::create_directories(blocks_copy, ec);
-    if (ec) return Status::IOError(fmt::format("checkpoint: create {}: {}", blocks_copy, ec.message()));
+    if (ec)
+      return Status::IOError(fmt::format("checkpoint: create {}: {}", blocks_copy, ec.message()));
     auto fail = [&](Status s) {
       std::error_code ignored;
       fs::remove_all(dir, ignored);
@@ -718,9 +720,15 @@ class BlockStoreImpl final : public BlockStore {
    public:
     void Count(const Status& s) {
       switch (s.code()) {
-        case StatusCode::kResourceExhausted: ++disk_full_; break;
-        case StatusCode::kCorruption: ++corruption_; break;
-        default: ++io_error_; break;  // callers count failures of I/O only
+        case StatusCode::kResourceExhausted:
+          ++disk_full_;
+          break;
+        case StatusCode::kCorruption:
+          ++corruption_;
+          break;
+        default:
+          ++io_error_;
+          break;  // callers count failures of I/O only
       }
     }
     StoreErrorCounts Get() const {
@@ -794,7 +802,7 @@ class BlockStoreImpl final : public BlockStore {
 
   // The trace's newest row that is not hidden, newest block first.
   Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> FindRow(const View& view,
-                                                                          const xray::TraceId& id) {
+                                                                         const xray::TraceId& id) {
     for (auto it = view.blocks.rbegin(); it != view.blocks.rend(); ++it) {
       const BlockHandle& h = **it;
       if (!h.reader->MayContainTrace(id)) continue;
@@ -960,7 +968,7 @@ class BlockStoreImpl final : public BlockStore {
   std::vector<std::unique_ptr<Head>> heads_;  // fixed after Init
 
   // Lock order: cut_mu_, write_mu_, view_mu_ (then a head's own lock).
-  Mutex cut_mu_;  // one cut (or retention, or checkpoint) at a time
+  Mutex cut_mu_;                            // one cut (or retention, or checkpoint) at a time
   Mutex write_mu_ ACQUIRED_AFTER(cut_mu_);  // writes one at a time: a batch is atomic across shards
   // What readers see: the live blocks, and (with the heads) which rows hide.
   // Held while a batch is applied to the heads and while a commit swaps a

@@ -11,11 +11,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <deque>
-#include <functional>
-#include <filesystem>
 #include <cstdlib>
+#include <deque>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <set>
 #include <string>
@@ -73,8 +73,7 @@ class BlockStoreTest : public ::testing::Test {
     batch.traces.push_back(r);
     for (auto& [entity, raw] : docs) {
       doc_storage_.push_back(raw);
-      batch.documents.push_back(
-          {r.summary.id, xray::SegmentId{entity}, kT0, doc_storage_.back()});
+      batch.documents.push_back({r.summary.id, xray::SegmentId{entity}, kT0, doc_storage_.back()});
     }
     batch.on_durable = std::move(on_durable);
     ASSERT_TRUE(store_->Write(batch).ok());
@@ -344,8 +343,7 @@ TEST_F(BlockStoreTest, CheckpointIsAStoreOfItsOwn) {
   const fs::path copy = dir_ / "copy";
   ASSERT_TRUE(store_->Checkpoint(copy.string()).ok());
   EXPECT_EQ(store_->Checkpoint(copy.string()).code(), StatusCode::kAlreadyExists);
-  EXPECT_EQ(store_->Checkpoint((dir_ / "missing" / "copy").string()).code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(store_->Checkpoint((dir_ / "missing" / "copy").string()).code(), StatusCode::kNotFound);
   BlockStoreOptions o;
   o.flush_at_close = false;
   auto opened = BlockStore::Open(copy.string(), o);
