@@ -451,7 +451,12 @@ class BlockStoreImpl final : public BlockStore {
 
     const filter::CompiledFilter* filter = options.filter.get();
     const bool with_graph = options.return_graph || (filter != nullptr && filter->NeedsGraph());
-    constexpr size_t kDecodeAhead = 128;
+    // Rows are decoded a run of the order at a time. Reading any rows of a
+    // block decodes whole columns (one zstd frame each), so the run doubles
+    // as the scan goes on: a first page costs one small run, a whole scan a
+    // logarithmic number of column decodes per block rather than one per run.
+    size_t decode_ahead = 128;
+    constexpr size_t kMaxDecodeAhead = size_t{1} << 16;
     for (size_t i = 0; i < candidates.size(); ++i) {
       Candidate& c = candidates[i];
       const ScanCursor position{c.time_us, c.id};
@@ -462,7 +467,7 @@ class BlockStoreImpl final : public BlockStore {
       if (!c.record) {
         // Decode the next rows of the order together, a block at a time.
         std::map<int, std::vector<size_t>> by_block;
-        for (size_t j = i; j < candidates.size() && j < i + kDecodeAhead; ++j) {
+        for (size_t j = i; j < candidates.size() && j < i + decode_ahead; ++j) {
           if (!candidates[j].record) by_block[candidates[j].block].push_back(j);
         }
         for (auto& [b, which] : by_block) {
@@ -481,6 +486,7 @@ class BlockStoreImpl final : public BlockStore {
             candidates[which[k]].record = std::move(records[k]);
           }
         }
+        decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
       }
       TraceRecord& record = *c.record;
       const bool match = (!options.searchable_only || record.summary.indexed) &&
