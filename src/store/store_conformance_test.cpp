@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "store/block/block_store.h"
 #include "store/memory/memory_store.h"
 #include "store/rocksdb/rocksdb_store.h"
 #include "store/store.h"
@@ -44,7 +46,58 @@ struct Engine {
   bool durable = false;               // a reopen on the same dir keeps everything
   bool background_retention = false;  // deletes by itself what retention_us says
   std::function<Result<std::unique_ptr<Store>>(const EngineOptions&)> open;
+  // For an engine that makes writes durable in the background: makes every
+  // write so now (null: durable when Write returns).
+  std::function<Status(Store&)> make_durable;
 };
+
+// The block engine with every write cut into a block before Write returns,
+// so that reads meet blocks (and late writes supersede block rows) instead
+// of the heads.
+class FlushingBlockStore final : public Store {
+ public:
+  explicit FlushingBlockStore(std::unique_ptr<block::BlockStore> inner)
+      : inner_(std::move(inner)) {}
+  Status Write(const WriteBatch& batch) override {
+    RG_RETURN_IF_ERROR(inner_->Write(batch));
+    return inner_->Flush();
+  }
+  Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) override {
+    return inner_->GetDocuments(id);
+  }
+  Result<TraceRecord> GetTrace(const xray::TraceId& id) override { return inner_->GetTrace(id); }
+  Result<ScanProgress> Scan(const ScanOptions& options, const ScanCallback& callback) override {
+    return inner_->Scan(options, callback);
+  }
+  Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) override {
+    return inner_->PutConfig(ns, key, value);
+  }
+  Result<std::string> GetConfig(std::string_view ns, std::string_view key) override {
+    return inner_->GetConfig(ns, key);
+  }
+  Status DeleteConfig(std::string_view ns, std::string_view key) override {
+    return inner_->DeleteConfig(ns, key);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> ListConfig(
+      std::string_view ns) override {
+    return inner_->ListConfig(ns);
+  }
+  Status DeleteOlderThan(int64_t cutoff_us) override { return inner_->DeleteOlderThan(cutoff_us); }
+  StoreStats Stats() override { return inner_->Stats(); }
+  Status Checkpoint(const std::string& dir) override { return inner_->Checkpoint(dir); }
+
+ private:
+  std::unique_ptr<block::BlockStore> inner_;
+};
+
+Result<std::unique_ptr<block::BlockStore>> OpenBlockStore(const EngineOptions& o) {
+  block::BlockStoreOptions options;
+  options.clock = o.clock;  // a fake clock that stands still: nothing is due by time
+  options.cut_interval_us = 20'000;
+  return block::BlockStore::Open((o.dir / "block").string(), options);
+}
+
+Status FlushBlockStore(Store& store) { return static_cast<block::BlockStore&>(store).Flush(); }
 
 const Engine kEngines[] = {
     {"RocksDb", true, true,
@@ -57,7 +110,8 @@ const Engine kEngines[] = {
        config.retention_us = o.retention_us;
        config.retention_interval_us = o.retention_interval_us;
        return OpenRocksDbStore(config);
-     }},
+     },
+     nullptr},
     {"Memory", false, true,
      [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
        MemoryStoreConfig config;
@@ -65,7 +119,25 @@ const Engine kEngines[] = {
        config.retention_us = o.retention_us;
        config.retention_interval_us = o.retention_interval_us;
        return NewMemoryStore(config);
-     }},
+     },
+     nullptr},
+    // Writes stay in the heads until the store closes (or a test makes them
+    // durable); reads meet the heads.
+    {"BlockHead", true, false,
+     [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
+       Result<std::unique_ptr<block::BlockStore>> store = OpenBlockStore(o);
+       if (!store.ok()) return store.status();
+       return std::unique_ptr<Store>(std::move(*store));
+     },
+     FlushBlockStore},
+    // Every write cut into a block at once; reads meet the blocks.
+    {"BlockFlushed", true, false,
+     [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
+       Result<std::unique_ptr<block::BlockStore>> store = OpenBlockStore(o);
+       if (!store.ok()) return store.status();
+       return std::unique_ptr<Store>(std::make_unique<FlushingBlockStore>(std::move(*store)));
+     },
+     nullptr},
 };
 
 class StoreConformanceTest
@@ -88,10 +160,13 @@ TEST_P(StoreConformanceTest, DocumentsAreStoredAndReplacedBySameKey) {
   batch.documents = {{trace, xray::SegmentId{1}, 100, "in-progress"},
                      {trace, xray::SegmentId{2}, 101, "second"},
                      {other, xray::SegmentId{1}, 102, "other trace"}};
+  batch.traces = {MakeRecord(trace, kT0), MakeRecord(other, kT0)};
   ASSERT_TRUE(store_->Write(batch).ok());
+  // A document of a stored trace may come without the record, which stays.
   WriteBatch replace;
   replace.documents = {{trace, xray::SegmentId{1}, 200, "complete"}};
   ASSERT_TRUE(store_->Write(replace).ok());
+  EXPECT_EQ(store_->GetTrace(trace)->summary.start_time_us, kT0);
 
   auto docs = store_->GetDocuments(trace);
   ASSERT_TRUE(docs.ok());
@@ -526,28 +601,35 @@ TEST_P(StoreConformanceTest, StatsCountTracesAndDocuments) {
 }
 
 // Every engine says when a write is durable, exactly once, and only once the
-// write is visible. Both engines here are durable on return, so they say it
-// before Write returns; an engine that commits in the background will say it
-// later, and this test will wait for it.
+// write is visible. RocksDB and memory are durable on return, so they say it
+// before Write returns; the block engine says it when a block holding the
+// write commits, which the test brings about with make_durable.
 TEST_P(StoreConformanceTest, AWriteSaysOnceWhenItIsDurable) {
   WriteBatch batch;
   auto id = MakeTraceId(0x73, 1);
   batch.documents.push_back({id, xray::SegmentId{1}, 42, "doc"});
   batch.traces.push_back(MakeRecord(id, kT0));
-  int durable = 0;
-  bool visible_when_durable = false;
+  std::atomic<int> durable{0};
+  std::atomic<bool> visible_when_durable{false};
   batch.on_durable = [&] {
     ++durable;
     visible_when_durable = store_->GetTrace(id).ok();
   };
   ASSERT_TRUE(store_->Write(batch).ok());
   EXPECT_TRUE(store_->GetTrace(id).ok()) << "visible when Write returns";
+  if (engine().make_durable) {
+    EXPECT_EQ(durable, 0) << "not durable before its block commits";
+    ASSERT_TRUE(engine().make_durable(*store_).ok());
+  }
   EXPECT_EQ(durable, 1);
   EXPECT_TRUE(visible_when_durable);
   // An empty batch, and one without a callback, are fine.
   ASSERT_TRUE(store_->Write(WriteBatch{}).ok());
   batch.on_durable = nullptr;
   ASSERT_TRUE(store_->Write(batch).ok());
+  if (engine().make_durable) {
+    ASSERT_TRUE(engine().make_durable(*store_).ok());
+  }
   EXPECT_EQ(durable, 1);
 }
 
@@ -800,7 +882,8 @@ std::string EngineName(const ::testing::TestParamInfo<const Engine*>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreConformanceTest,
-                         ::testing::Values(&kEngines[0], &kEngines[1]), EngineName);
+                         ::testing::Values(&kEngines[0], &kEngines[1], &kEngines[2], &kEngines[3]),
+                         EngineName);
 
 }  // namespace
 }  // namespace roentgen::store

@@ -157,6 +157,16 @@ std::optional<std::vector<StoredDocument>> Head::GetDocuments(const xray::TraceI
   return out;
 }
 
+bool Head::Contains(const xray::TraceId& id) const {
+  MutexLock lock(mu_);
+  return entries_.contains(id);
+}
+
+std::unordered_map<uint64_t, std::vector<uint32_t>> Head::SupersededRows() const {
+  MutexLock lock(mu_);
+  return superseded_;
+}
+
 bool Head::Supersedes(const RowRef& row) const {
   MutexLock lock(mu_);
   auto it = superseded_.find(row.block_id);
@@ -243,6 +253,10 @@ std::vector<Head::Entry*> Head::SealedInLocked(const Cut& cut) {
 }
 
 void Head::Committed(const Cut& cut) {
+  for (auto& f : CommitCut(cut)) f();
+}
+
+std::vector<std::function<void()>> Head::CommitCut(const Cut& cut) {
   std::vector<std::function<void()>> durable;
   {
     MutexLock lock(mu_);
@@ -262,7 +276,32 @@ void Head::Committed(const Cut& cut) {
       }
     }
   }
-  for (auto& f : durable) f();
+  return durable;
+}
+
+Head::Dropped Head::DropOlderThan(int64_t cutoff_us) {
+  Dropped dropped;
+  MutexLock lock(mu_);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    Entry& e = *it->second;
+    if (e.sealed_as || e.record.summary.start_time_us >= cutoff_us) {
+      ++it;
+      continue;
+    }
+    if (e.supersedes) {
+      RemoveRow(superseded_, *e.supersedes);
+      dropped.superseded.push_back(*e.supersedes);
+    }
+    for (auto& w : e.waiting) {
+      if (--w->traces_left == 0) {
+        dropped.durable.push_back(std::move(w->on_durable));
+        --writes_waiting_;
+      }
+    }
+    document_bytes_ -= e.document_bytes;
+    it = entries_.erase(it);
+  }
+  return dropped;
 }
 
 void Head::Abandoned(const Cut& cut) {
@@ -287,6 +326,13 @@ void Head::Abandoned(const Cut& cut) {
 Head::Stats Head::stats() const {
   MutexLock lock(mu_);
   return Stats{entries_.size(), document_bytes_, writes_waiting_};
+}
+
+uint64_t Head::CountDocuments() const {
+  MutexLock lock(mu_);
+  uint64_t documents = 0;
+  for (const auto& [id, e] : entries_) documents += e->documents.size();
+  return documents;
 }
 
 }  // namespace roentgen::store::block

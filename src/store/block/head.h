@@ -82,10 +82,13 @@ class Head {
                const std::function<Result<std::optional<OlderVersion>>(const xray::TraceId&)>& older);
 
   std::optional<TraceRecord> GetTrace(const xray::TraceId& id) const;
+  bool Contains(const xray::TraceId& id) const;
   // Nothing when the head does not hold the trace.
   std::optional<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) const;
   // The block rows the head's versions supersede (a reader skips them).
   bool Supersedes(const RowRef& row) const;
+  // All of them by block (rows unsorted), for a reader's snapshot.
+  std::unordered_map<uint64_t, std::vector<uint32_t>> SupersededRows() const;
 
   // Copies out the records that `keep` accepts, in no particular order.
   std::vector<TraceRecord> Select(const std::function<bool(const TraceRecord&)>& keep) const;
@@ -96,8 +99,22 @@ class Head {
   // The cut's block is committed: its versions leave the head (unless
   // rewritten since), and writes now wholly durable are told so.
   void Committed(const Cut& cut);
+  // As Committed, but returns the callbacks of the writes now durable instead
+  // of calling them, for a caller that must run them outside its own locks.
+  [[nodiscard]] std::vector<std::function<void()>> CommitCut(const Cut& cut);
   // The cut's block could not be written: its versions are due again.
   void Abandoned(const Cut& cut);
+
+  // Retention: drops the versions whose start time is before `cutoff_us`
+  // that are not sealed in a cut; returns the block rows they superseded
+  // (the caller hides them, or an older version would show again) and the
+  // callbacks of the writes this leaves with nothing more to wait for (their
+  // data is deleted: nothing is left to make durable).
+  struct Dropped {
+    std::vector<RowRef> superseded;
+    std::vector<std::function<void()>> durable;
+  };
+  [[nodiscard]] Dropped DropOlderThan(int64_t cutoff_us);
 
   struct Stats {
     uint64_t traces = 0;          // versions held, sealed included
@@ -105,6 +122,8 @@ class Head {
     uint64_t writes_waiting = 0;  // writes not yet durable
   };
   Stats stats() const;
+  // The documents held (a pass over the versions: for metrics, not per write).
+  uint64_t CountDocuments() const;
 
  private:
   struct Entry;

@@ -1,0 +1,1005 @@
+#include "store/block/block_store.h"
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/checkpoint.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "common/coding.h"
+#include "common/files.h"
+#include "common/mutex.h"
+#include "common/thread_name.h"
+#include "store/block/summary_columns.h"
+#include "store/rocksdb/index_plan.h"
+
+namespace roentgen::store::block {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The section of a block that carries what the engine counts at open.
+constexpr std::string_view kCountsSection = "roentgen.counts";
+
+std::string BlockFileName(uint64_t id) { return fmt::format("{:020d}.blk", id); }
+
+// A block file's id, or nothing for another name.
+std::optional<uint64_t> ParseBlockFileName(const std::string& name) {
+  if (name.size() != 24 || !name.ends_with(".blk")) return std::nullopt;
+  uint64_t id = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    id = id * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  return id;
+}
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsNoSpace()) return Status::ResourceExhausted(fmt::format("{}: {}", what, s.ToString()));
+  if (s.IsCorruption()) return Status::Corruption(fmt::format("{}: {}", what, s.ToString()));
+  return Status::IOError(fmt::format("{}: {}", what, s.ToString()));
+}
+
+Status CheckNamespace(std::string_view ns) {
+  if (ns.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("config namespace must not contain a NUL byte");
+  }
+  return Status::Ok();
+}
+
+std::string ConfigKey(std::string_view ns, std::string_view key) {
+  std::string k(ns);
+  k.push_back('\0');
+  k.append(key);
+  return k;
+}
+
+// A live block as readers see it. Immutable: a change to its superseded rows
+// replaces the handle, so a snapshot keeps the rows as they were.
+struct BlockHandle {
+  BlockMeta meta;
+  std::shared_ptr<const BlockReader> reader;
+  uint64_t documents = 0;
+  std::vector<uint32_t> superseded;  // sorted, unique
+};
+
+bool Contains(const std::vector<uint32_t>& sorted, uint32_t row) {
+  return std::binary_search(sorted.begin(), sorted.end(), row);
+}
+
+std::vector<uint32_t> MergeRows(const std::vector<uint32_t>& a, std::vector<uint32_t> b) {
+  std::sort(b.begin(), b.end());
+  std::vector<uint32_t> out;
+  out.reserve(a.size() + b.size());
+  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// What a read sees: the live blocks (ascending id) and the rows the heads'
+// versions hide (by block, sorted).
+struct View {
+  std::vector<std::shared_ptr<const BlockHandle>> blocks;
+  std::unordered_map<uint64_t, std::vector<uint32_t>> head_hidden;
+
+  bool Hidden(const BlockHandle& b, uint32_t row) const {
+    if (Contains(b.superseded, row)) return true;
+    auto it = head_hidden.find(b.meta.id);
+    return it != head_hidden.end() && Contains(it->second, row);
+  }
+};
+
+class BlockStoreImpl final : public BlockStore {
+ public:
+  BlockStoreImpl(std::string dir, const BlockStoreOptions& options)
+      : dir_(std::move(dir)),
+        blocks_dir_(dir_ + "/blocks"),
+        options_(options),
+        clock_(options.clock != nullptr ? *options.clock : Clock::System()) {}
+
+  ~BlockStoreImpl() override {
+    {
+      MutexLock lock(cutter_mu_);
+      stopping_ = true;
+    }
+    cutter_cv_.SignalAll();
+    if (cutter_.joinable()) cutter_.join();
+    if (options_.flush_at_close) (void)CutAll(true);
+  }
+
+  Status Init() {
+    std::error_code ec;
+    fs::create_directories(blocks_dir_, ec);
+    if (ec) return Status::IOError(fmt::format("create {}: {}", blocks_dir_, ec.message()));
+    Result<std::unique_ptr<Manifest>> manifest = Manifest::Open(blocks_dir_, options_.manifest);
+    if (!manifest.ok()) return manifest.status();
+    manifest_ = std::move(*manifest);
+    const ManifestState state = manifest_->State();
+
+    // Files no durable edit names: a cut that crashed before its edit, or a
+    // block removed whose file outlived the edit.
+    for (const fs::directory_entry& entry : fs::directory_iterator(blocks_dir_, ec)) {
+      const std::string name = entry.path().filename().string();
+      const std::optional<uint64_t> id = ParseBlockFileName(name);
+      const bool stray = (id && !state.blocks.contains(*id)) ||
+                         (name.ends_with(".blk.tmp") && ParseBlockFileName(name.substr(0, 24)));
+      if (stray) fs::remove(entry.path(), ec);
+    }
+    if (ec) return Status::IOError(fmt::format("list {}: {}", blocks_dir_, ec.message()));
+
+    std::vector<std::shared_ptr<const BlockHandle>> blocks;
+    for (const auto& [id, live] : state.blocks) {
+      Result<std::shared_ptr<const BlockHandle>> h = OpenHandle(live.meta, live.superseded);
+      if (!h.ok()) return h.status();
+      blocks.push_back(std::move(*h));
+    }
+
+    rocksdb::Options ro;
+    ro.create_if_missing = true;
+    ro.max_open_files = 64;
+    ro.keep_log_file_num = 2;
+    rocksdb::DB* db = nullptr;
+    const std::string config_dir = dir_ + "/config";
+    if (Status s = FromRocks(rocksdb::DB::Open(ro, config_dir, &db), "open " + config_dir);
+        !s.ok()) {
+      return s;
+    }
+    config_.reset(db);
+
+    const size_t shards = std::max<size_t>(1, options_.shards);
+    for (size_t i = 0; i < shards; ++i) heads_.push_back(std::make_unique<Head>(options_.head));
+    {
+      MutexLock lock(view_mu_);
+      blocks_ = std::move(blocks);
+    }
+    cutter_ = std::thread([this] {
+      SetCurrentThreadName("rg-block-cut");
+      CutterLoop();
+    });
+    return Status::Ok();
+  }
+
+  // ---- writes ----
+
+  Status Write(const WriteBatch& batch) override {
+    if (disk_full_.load()) {
+      return Status::Unavailable(
+          "the block store refuses writes: its disk is full (a cut failed for lack of space); "
+          "retry once space is freed");
+    }
+    MutexLock write_lock(write_mu_);
+    // Documents of a trace whose record the batch lacks keep the stored record.
+    std::vector<TraceRecord> kept;
+    {
+      std::unordered_set<xray::TraceId, xray::TraceIdHash> recorded;
+      for (const TraceRecord& r : batch.traces) recorded.insert(r.summary.id);
+      for (const DocumentWrite& d : batch.documents) {
+        if (recorded.contains(d.trace_id)) continue;
+        Result<TraceRecord> existing = GetTrace(d.trace_id);
+        if (!existing.ok()) {
+          if (existing.status().code() == StatusCode::kNotFound) {
+            return Status::InvalidArgument("a document of trace " + d.trace_id.ToString() +
+                                           " came without the trace's record, and the store "
+                                           "holds no record of it");
+          }
+          return existing.status();
+        }
+        recorded.insert(d.trace_id);
+        kept.push_back(std::move(*existing));
+      }
+    }
+    auto all_traces = [&](auto&& f) {
+      for (size_t i = 0; i < batch.traces.size(); ++i) {
+        f(batch.traces[i], i < batch.new_traces.size() && batch.new_traces[i]);
+      }
+      for (const TraceRecord& r : kept) f(r, false);
+    };
+
+    // The older versions of traces the heads do not hold, read from the
+    // blocks before the view lock is taken. Writes are serialized and only a
+    // trace in a head reaches a new block, so what is read here stays the
+    // newest row (retention may remove it meanwhile: the commit then leaves
+    // it out of the edit).
+    std::unordered_map<xray::TraceId, std::optional<OlderVersion>, xray::TraceIdHash> olders;
+    std::unordered_set<xray::TraceId, xray::TraceIdHash> new_ids;
+    all_traces([&](const TraceRecord& r, bool is_new) {
+      if (is_new) new_ids.insert(r.summary.id);
+    });
+    {
+      // The heads are asked first, the blocks' list taken after: a trace
+      // that leaves its head in between has its new block in the list.
+      std::vector<xray::TraceId> unknown;
+      std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;
+      all_traces([&](const TraceRecord& r, bool is_new) {
+        const xray::TraceId& id = r.summary.id;
+        if (is_new || !seen.insert(id).second || HeadFor(id).Contains(id)) return;
+        unknown.push_back(id);
+      });
+      if (!unknown.empty()) {
+        View view = TakeBlocksView();
+        for (const xray::TraceId& id : unknown) {
+          Result<std::optional<OlderVersion>> o = FindNewest(view, id);
+          if (!o.ok()) {
+            write_errors_.Count(o.status());
+            return o.status();
+          }
+          olders.emplace(id, std::move(*o));
+        }
+      }
+    }
+
+    std::vector<WriteBatch> parts(heads_.size());
+    for (const DocumentWrite& d : batch.documents)
+      parts[ShardOf(d.trace_id)].documents.push_back(d);
+    all_traces(
+        [&](const TraceRecord& r, bool) { parts[ShardOf(r.summary.id)].traces.push_back(r); });
+    struct Shared {
+      std::atomic<size_t> left{0};
+      std::function<void()> on_durable;
+    };
+    std::shared_ptr<Shared> shared;
+    size_t touched = 0;
+    for (const WriteBatch& p : parts) touched += p.traces.empty() ? 0 : 1;
+    if (batch.on_durable && touched > 0) {
+      shared = std::make_shared<Shared>();
+      shared->left = touched;
+      shared->on_durable = batch.on_durable;
+      for (WriteBatch& p : parts) {
+        if (p.traces.empty()) continue;
+        p.on_durable = [shared] {
+          if (shared->left.fetch_sub(1) == 1) shared->on_durable();
+        };
+      }
+    }
+
+    bool over_bound = false;
+    {
+      MutexLock view_lock(view_mu_);
+      // A trace that left its head since the look-up above (its block was
+      // committed) has its newest row in that block: read it now, before any
+      // head changes, so the batch applies whole or not at all.
+      View view;
+      bool have_view = false;
+      for (size_t s = 0; s < parts.size(); ++s) {
+        for (const TraceRecord& r : parts[s].traces) {
+          const xray::TraceId& id = r.summary.id;
+          if (olders.contains(id) || new_ids.contains(id) || heads_[s]->Contains(id)) continue;
+          if (!have_view) {
+            view.blocks = blocks_;
+            have_view = true;
+          }
+          Result<std::optional<OlderVersion>> o = FindNewest(view, id);
+          if (!o.ok()) {
+            write_errors_.Count(o.status());
+            return o.status();
+          }
+          olders.emplace(id, std::move(*o));
+        }
+      }
+      const int64_t now = clock_.NowMicros();
+      for (size_t s = 0; s < parts.size(); ++s) {
+        if (parts[s].traces.empty()) continue;
+        Status applied = heads_[s]->Apply(
+            parts[s], now, [&](const xray::TraceId& id) -> Result<std::optional<OlderVersion>> {
+              auto it = olders.find(id);
+              if (it == olders.end()) return std::optional<OlderVersion>();
+              return std::move(it->second);
+            });
+        // Cannot fail after the checks above (documents have records, older
+        // versions are read): a failure here would leave the batch partly
+        // applied, so it is reported as an internal error.
+        if (!applied.ok()) {
+          write_errors_.Count(applied);
+          return Status::Internal("block store: a head refused part of a batch: " +
+                                  applied.ToString());
+        }
+        if (heads_[s]->stats().document_bytes > options_.head.max_document_bytes) {
+          over_bound = true;
+        }
+      }
+    }
+    if (over_bound) cutter_cv_.SignalAll();
+    if (batch.on_durable && touched == 0) batch.on_durable();  // nothing to make durable
+    return Status::Ok();
+  }
+
+  // ---- point reads ----
+
+  Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) override {
+    View view;
+    {
+      MutexLock lock(view_mu_);
+      if (auto docs = HeadFor(id).GetDocuments(id)) return std::move(*docs);
+      view.blocks = blocks_;
+    }
+    Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row = FindRow(view, id);
+    if (!row.ok()) return row.status();
+    if (!*row) return std::vector<StoredDocument>();
+    Result<std::vector<StoredDocument>> docs = (*row)->first->reader->ReadDocuments((*row)->second);
+    if (!docs.ok()) read_errors_.Count(docs.status());
+    return docs;
+  }
+
+  Result<TraceRecord> GetTrace(const xray::TraceId& id) override {
+    View view;
+    {
+      MutexLock lock(view_mu_);
+      if (auto record = HeadFor(id).GetTrace(id)) return std::move(*record);
+      view.blocks = blocks_;
+    }
+    Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row = FindRow(view, id);
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no such trace " + id.ToString());
+    Result<TraceRecord> record = (*row)->first->reader->ReadRecord((*row)->second);
+    if (!record.ok()) read_errors_.Count(record.status());
+    return record;
+  }
+
+  // ---- scans ----
+
+  Result<ScanProgress> Scan(const ScanOptions& options, const ScanCallback& callback) override {
+    ScanProgress progress;
+    if (options.start_us >= options.end_us) return progress;
+    const bool by_event = options.time_range_type == TimeRangeType::kEvent;
+    auto sort_time = [&](const TraceRecord& r) {
+      return by_event ? r.summary.updated_us : r.summary.start_time_us;
+    };
+    // (time, id) is after the cursor in the scan's order.
+    auto after_cursor = [&](int64_t t, const xray::TraceId& id) {
+      if (!options.resume_after) return true;
+      const auto key = std::tie(t, id);
+      const auto cursor = std::tie(options.resume_after->time_us, options.resume_after->trace_id);
+      return options.descending ? key < cursor : cursor < key;
+    };
+    auto in_range = [&](int64_t t) { return t >= options.start_us && t < options.end_us; };
+
+    struct Candidate {
+      int64_t time_us = 0;
+      xray::TraceId id;
+      int block = -1;  // index in view.blocks; -1: a head version
+      uint32_t row = 0;
+      std::optional<TraceRecord> record;
+    };
+    std::vector<Candidate> candidates;
+    View view;
+    {
+      MutexLock lock(view_mu_);
+      view.blocks = blocks_;
+      for (const std::unique_ptr<Head>& head : heads_) {
+        for (auto& [block, rows] : head->SupersededRows()) {
+          std::vector<uint32_t>& hidden = view.head_hidden[block];
+          hidden.insert(hidden.end(), rows.begin(), rows.end());
+        }
+        for (TraceRecord& r : head->Select([&](const TraceRecord& r) {
+               const int64_t t = sort_time(r);
+               return in_range(t) && after_cursor(t, r.summary.id);
+             })) {
+          Candidate c;
+          c.time_us = sort_time(r);
+          c.id = r.summary.id;
+          c.record = std::move(r);
+          candidates.push_back(std::move(c));
+        }
+      }
+    }
+    for (auto& [block, rows] : view.head_hidden) std::sort(rows.begin(), rows.end());
+    if (options.on_snapshot) options.on_snapshot();
+
+    // A condition every match satisfies (the RocksDB engine's index planner
+    // finds it), checked against the blocks' bloom filters where they have
+    // one: an annotation equality or a user. (Service names are not used:
+    // a block's filter holds each service's name, not its other names.)
+    std::optional<IndexCondition> required;
+    if (options.filter) required = ChooseIndex(options.filter->bound());
+    auto may_match = [&](const BlockReader& reader) {
+      if (!required) return true;
+      switch (required->kind) {
+        case IndexCondition::Kind::kAnnotationEquals:
+          return reader.MayContainAnnotation(required->key, required->value);
+        case IndexCondition::Kind::kUser:
+          return reader.MayContainUser(required->text);
+        default:
+          return true;
+      }
+    };
+    for (size_t b = 0; b < view.blocks.size(); ++b) {
+      const BlockHandle& h = *view.blocks[b];
+      if (h.meta.rows == 0) continue;
+      const int64_t lo = by_event ? h.meta.min_updated_us : h.meta.min_start_us;
+      const int64_t hi = by_event ? h.meta.max_updated_us : h.meta.max_start_us;
+      if (hi < options.start_us || lo >= options.end_us) continue;
+      if (!may_match(*h.reader)) continue;
+      Result<Int64Column> times = h.reader->ReadInt64(by_event ? col::kUpdated : col::kStart);
+      if (!times.ok()) return ReadFailed(times.status());
+      Result<Fixed16Column> ids = h.reader->ReadFixed16(col::kTraceId);
+      if (!ids.ok()) return ReadFailed(ids.status());
+      if (times->values.size() != h.meta.rows || ids->data.size() != 16 * h.meta.rows) {
+        return ReadFailed(Status::Corruption(
+            fmt::format("block {}: columns disagree with its row count", h.reader->path())));
+      }
+      for (uint32_t row = 0; row < h.meta.rows; ++row) {
+        const int64_t t = times->values[row];
+        if (!in_range(t) || view.Hidden(h, row)) continue;
+        Candidate c;
+        c.time_us = t;
+        c.id = xray::TraceId::FromBinary(reinterpret_cast<const uint8_t*>(ids->Get(row).data()));
+        if (!after_cursor(t, c.id)) continue;
+        c.block = static_cast<int>(b);
+        c.row = row;
+        candidates.push_back(std::move(c));
+      }
+    }
+    std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
+      const auto ka = std::tie(a.time_us, a.id);
+      const auto kb = std::tie(b.time_us, b.id);
+      return options.descending ? kb < ka : ka < kb;
+    });
+
+    const filter::CompiledFilter* filter = options.filter.get();
+    const bool with_graph = options.return_graph || (filter != nullptr && filter->NeedsGraph());
+    // Rows are decoded a run of the order at a time. Reading any rows of a
+    // block decodes whole columns (one zstd frame each), so the run doubles
+    // as the scan goes on: a first page costs one small run, a whole scan a
+    // logarithmic number of column decodes per block rather than one per run.
+    size_t decode_ahead = 128;
+    constexpr size_t kMaxDecodeAhead = size_t{1} << 16;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      Candidate& c = candidates[i];
+      const ScanCursor position{c.time_us, c.id};
+      if (options.max_examined != 0 && progress.examined == options.max_examined) {
+        progress.stopped_at = position;
+        break;
+      }
+      if (!c.record) {
+        // Decode the next rows of the order together, a block at a time.
+        std::map<int, std::vector<size_t>> by_block;
+        for (size_t j = i; j < candidates.size() && j < i + decode_ahead; ++j) {
+          if (!candidates[j].record) by_block[candidates[j].block].push_back(j);
+        }
+        for (auto& [b, which] : by_block) {
+          std::vector<uint32_t> rows;
+          rows.reserve(which.size());
+          for (size_t j : which) rows.push_back(candidates[j].row);
+          std::vector<TraceRecord> records;
+          Status s = view.blocks[b]->reader->ReadRecords(rows, records, with_graph);
+          if (!s.ok()) return ReadFailed(s);
+          if (records.size() != which.size()) {
+            return ReadFailed(Status::Corruption(
+                fmt::format("block {}: read {} records for {} rows", view.blocks[b]->reader->path(),
+                            records.size(), which.size())));
+          }
+          for (size_t k = 0; k < which.size(); ++k) {
+            candidates[which[k]].record = std::move(records[k]);
+          }
+        }
+        decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
+      }
+      TraceRecord& record = *c.record;
+      const bool match = (!options.searchable_only || record.summary.indexed) &&
+                         (filter == nullptr || filter->Matches(record));
+      if (match) {
+        if (!options.return_graph) record.graph = {};
+        if (!callback(record, c.time_us)) {
+          progress.stopped_at = position;
+          break;
+        }
+      }
+      c.record.reset();
+      ++progress.examined;
+      progress.last = position;
+    }
+    return progress;
+  }
+
+  // ---- config ----
+
+  Status PutConfig(std::string_view ns, std::string_view key, std::string_view value) override {
+    RG_RETURN_IF_ERROR(CheckNamespace(ns));
+    MutexLock lock(config_mu_);
+    return Counted(write_errors_,
+                   FromRocks(config_->Put(SyncWrite(), ConfigKey(ns, key),
+                                          rocksdb::Slice(value.data(), value.size())),
+                             "writing config"));
+  }
+
+  Result<std::string> GetConfig(std::string_view ns, std::string_view key) override {
+    RG_RETURN_IF_ERROR(CheckNamespace(ns));
+    std::string value;
+    rocksdb::Status s = config_->Get(rocksdb::ReadOptions(), ConfigKey(ns, key), &value);
+    if (s.IsNotFound()) return Status::NotFound(fmt::format("config {}/{} not found", ns, key));
+    if (!s.ok()) return Counted(read_errors_, FromRocks(s, "reading config"));
+    return value;
+  }
+
+  Status DeleteConfig(std::string_view ns, std::string_view key) override {
+    RG_RETURN_IF_ERROR(CheckNamespace(ns));
+    const std::string k = ConfigKey(ns, key);
+    MutexLock lock(config_mu_);
+    std::string existing;
+    rocksdb::Status s = config_->Get(rocksdb::ReadOptions(), k, &existing);
+    if (s.IsNotFound()) return Status::NotFound(fmt::format("config {}/{} not found", ns, key));
+    if (!s.ok()) return Counted(read_errors_, FromRocks(s, "reading config"));
+    return Counted(write_errors_, FromRocks(config_->Delete(SyncWrite(), k), "deleting config"));
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> ListConfig(
+      std::string_view ns) override {
+    RG_RETURN_IF_ERROR(CheckNamespace(ns));
+    const std::string prefix = ConfigKey(ns, "");
+    std::unique_ptr<rocksdb::Iterator> it(config_->NewIterator(rocksdb::ReadOptions()));
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      entries.emplace_back(it->key().ToString().substr(prefix.size()), it->value().ToString());
+    }
+    if (!it->status().ok()) return Counted(read_errors_, FromRocks(it->status(), "listing config"));
+    return entries;
+  }
+
+  // ---- retention ----
+
+  Status DeleteOlderThan(int64_t cutoff_us) override {
+    std::vector<std::function<void()>> durable;
+    Status s = DeleteOlderThanLocked(cutoff_us, durable);
+    for (auto& f : durable) f();  // outside every lock of the store
+    return s;
+  }
+
+  Status DeleteOlderThanLocked(int64_t cutoff_us, std::vector<std::function<void()>>& durable) {
+    MutexLock cut_lock(cut_mu_);  // no cut in flight: no version is sealed
+    ManifestEdit edit;
+    std::vector<std::shared_ptr<const BlockHandle>> blocks;
+    {
+      MutexLock lock(view_mu_);
+      blocks = blocks_;
+    }
+    std::set<uint64_t> removed;
+    for (const auto& h : blocks) {
+      if (h->meta.rows == 0 || h->meta.max_start_us < cutoff_us) {
+        edit.removed.push_back(h->meta.id);
+        removed.insert(h->meta.id);
+      } else if (h->meta.min_start_us < cutoff_us) {
+        // Straddles the cutoff: its older rows are hidden until compaction
+        // drops them.
+        Result<Int64Column> starts = h->reader->ReadInt64(col::kStart);
+        if (!starts.ok()) return ReadFailed(starts.status());
+        if (starts->values.size() != h->meta.rows) {
+          return ReadFailed(Status::Corruption(fmt::format(
+              "block {}: start column disagrees with its row count", h->reader->path())));
+        }
+        for (uint32_t row = 0; row < h->meta.rows; ++row) {
+          if (starts->values[row] < cutoff_us && !Contains(h->superseded, row)) {
+            edit.superseded[h->meta.id].push_back(row);
+          }
+        }
+      }
+    }
+    Status result;
+    {
+      MutexLock write_lock(write_mu_);
+      MutexLock lock(view_mu_);
+      for (const std::unique_ptr<Head>& head : heads_) {
+        Head::Dropped dropped = head->DropOlderThan(cutoff_us);
+        // The rows those versions replaced must not show again.
+        for (const RowRef& r : dropped.superseded) {
+          if (!removed.contains(r.block_id) && LiveLocked(r.block_id)) {
+            edit.superseded[r.block_id].push_back(r.row);
+          }
+        }
+        for (auto& f : dropped.durable) durable.push_back(std::move(f));
+      }
+      for (auto& [id, rows] : edit.superseded) {
+        std::sort(rows.begin(), rows.end());
+        rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+      }
+      if (!edit.removed.empty() || !edit.superseded.empty()) {
+        result = manifest_->Apply(edit);
+        if (!result.ok()) {
+          write_errors_.Count(result);
+          // The blocks stay; the rows of dropped head versions are hidden in
+          // memory at least (the spools replay them after a restart).
+          edit.removed.clear();
+        }
+        ApplyToBlocksLocked(edit);
+      }
+    }
+    for (uint64_t id : edit.removed) {
+      std::error_code ec;
+      fs::remove(BlockPath(id), ec);
+    }
+    return result;
+  }
+
+  // ---- stats, checkpoint, flush ----
+
+  StoreStats Stats() override {
+    StoreStats stats;
+    uint64_t live_rows = 0;
+    double documents = 0;
+    uint64_t head_documents = 0;
+    {
+      MutexLock lock(view_mu_);
+      for (const auto& h : blocks_) {
+        const uint64_t live = h->meta.rows - std::min<uint64_t>(h->meta.rows, h->superseded.size());
+        live_rows += live;
+        if (h->meta.rows > 0) {
+          documents += static_cast<double>(h->documents) * static_cast<double>(live) /
+                       static_cast<double>(h->meta.rows);
+        }
+        stats.disk_bytes += h->meta.bytes;
+      }
+      uint64_t hidden = 0;
+      for (const std::unique_ptr<Head>& head : heads_) {
+        const Head::Stats hs = head->stats();
+        stats.traces += hs.traces;
+        stats.unflushed_bytes += hs.document_bytes;
+        head_documents += head->CountDocuments();
+        for (const auto& [block, rows] : head->SupersededRows()) hidden += rows.size();
+      }
+      stats.traces += live_rows - std::min(live_rows, hidden);
+    }
+    stats.documents = static_cast<uint64_t>(documents) + head_documents;
+    stats.disk_bytes += manifest_->LogBytes() + DirBytes(dir_ + "/config");
+    stats.disk_full = disk_full_.load();
+    stats.read_only = stats.disk_full;
+    stats.write_errors = write_errors_.Get();
+    stats.read_errors = read_errors_.Get();
+    return stats;
+  }
+
+  Status Checkpoint(const std::string& dir) override {
+    std::error_code ec;
+    if (fs::exists(dir, ec)) {
+      return Status::AlreadyExists(fmt::format("checkpoint: {} already exists", dir));
+    }
+    const fs::path parent = fs::path(dir).parent_path();
+    if (!parent.empty() && !fs::is_directory(parent, ec)) {
+      return Status::NotFound(fmt::format("checkpoint: {} is not a directory", parent.string()));
+    }
+    if (disk_full_.load()) {
+      return Status::Unavailable(
+          "checkpoint: the store refuses writes now (its disk is full), so it cannot cut its "
+          "heads for a copy; retry once writes resume");
+    }
+    RG_RETURN_IF_ERROR(Flush());
+    MutexLock cut_lock(cut_mu_);  // the blocks and the manifest hold still
+    const std::string blocks_copy = dir + "/blocks";
+    fs::create_directories(blocks_copy, ec);
+    if (ec)
+      return Status::IOError(fmt::format("checkpoint: create {}: {}", blocks_copy, ec.message()));
+    auto fail = [&](Status s) {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+      return s;
+    };
+    const ManifestState state = manifest_->State();
+    ManifestEdit added, superseded;
+    for (const auto& [id, live] : state.blocks) {
+      Result<uint64_t> linked =
+          LinkOrCopyFile(BlockPath(id), blocks_copy + "/" + BlockFileName(id));
+      if (!linked.ok()) return fail(linked.status());
+      added.added.push_back(live.meta);
+      if (!live.superseded.empty()) superseded.superseded[id] = live.superseded;
+    }
+    {
+      Result<std::unique_ptr<Manifest>> copy = Manifest::Open(blocks_copy);
+      if (!copy.ok()) return fail(copy.status());
+      if (!added.added.empty()) {
+        if (Status s = (*copy)->Apply(added); !s.ok()) return fail(s);
+      }
+      if (!superseded.superseded.empty()) {
+        if (Status s = (*copy)->Apply(superseded); !s.ok()) return fail(s);
+      }
+    }
+    rocksdb::Checkpoint* raw = nullptr;
+    if (Status s = FromRocks(rocksdb::Checkpoint::Create(config_.get(), &raw), "checkpoint");
+        !s.ok()) {
+      return fail(s);
+    }
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    if (Status s = FromRocks(checkpoint->CreateCheckpoint(dir + "/config", 0),
+                             "checkpoint of the config into " + dir);
+        !s.ok()) {
+      return fail(s);
+    }
+    return SyncDir(dir);
+  }
+
+  Status Flush() override { return CutAll(true); }
+
+ private:
+  // Failed operations by cause.
+  class ErrorCounts {
+   public:
+    void Count(const Status& s) {
+      switch (s.code()) {
+        case StatusCode::kResourceExhausted:
+          ++disk_full_;
+          break;
+        case StatusCode::kCorruption:
+          ++corruption_;
+          break;
+        default:
+          ++io_error_;
+          break;  // callers count failures of I/O only
+      }
+    }
+    StoreErrorCounts Get() const {
+      return StoreErrorCounts{disk_full_.load(), io_error_.load(), corruption_.load()};
+    }
+
+   private:
+    std::atomic<uint64_t> disk_full_{0}, io_error_{0}, corruption_{0};
+  };
+
+  static Status Counted(ErrorCounts& counts, Status s) {
+    if (!s.ok()) counts.Count(s);
+    return s;
+  }
+  Status ReadFailed(Status s) { return Counted(read_errors_, std::move(s)); }
+
+  static rocksdb::WriteOptions SyncWrite() {
+    rocksdb::WriteOptions w;
+    w.sync = true;
+    return w;
+  }
+
+  static uint64_t DirBytes(const std::string& dir) {
+    uint64_t bytes = 0;
+    std::error_code ec;
+    for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+      std::error_code size_ec;
+      if (e.is_regular_file(size_ec)) bytes += e.file_size(size_ec);
+    }
+    return bytes;
+  }
+
+  std::string BlockPath(uint64_t id) const { return blocks_dir_ + "/" + BlockFileName(id); }
+
+  size_t ShardOf(const xray::TraceId& id) const { return xray::TraceIdHash()(id) % heads_.size(); }
+  Head& HeadFor(const xray::TraceId& id) const { return *heads_[ShardOf(id)]; }
+
+  bool LiveLocked(uint64_t id) const REQUIRES(view_mu_) {
+    return std::any_of(blocks_.begin(), blocks_.end(),
+                       [&](const auto& h) { return h->meta.id == id; });
+  }
+
+  View TakeBlocksView() {
+    View view;
+    MutexLock lock(view_mu_);
+    view.blocks = blocks_;
+    return view;
+  }
+
+  Result<std::shared_ptr<const BlockHandle>> OpenHandle(const BlockMeta& meta,
+                                                        std::vector<uint32_t> superseded) {
+    Result<std::unique_ptr<BlockReader>> reader = BlockReader::Open(BlockPath(meta.id));
+    if (!reader.ok()) return ReadFailed(reader.status());
+    auto h = std::make_shared<BlockHandle>();
+    h->meta = meta;
+    if (Result<std::string> counts = (*reader)->ReadSection(kCountsSection); counts.ok()) {
+      coding::Reader in(*counts);
+      uint64_t documents = 0;
+      if (!in.Varint(documents)) {
+        return ReadFailed(Status::Corruption(
+            fmt::format("block {}: damaged {} section", (*reader)->path(), kCountsSection)));
+      }
+      h->documents = documents;
+    } else if (counts.status().code() != StatusCode::kNotFound) {
+      return ReadFailed(counts.status());
+    }
+    h->reader = std::move(*reader);
+    h->superseded = std::move(superseded);
+    return std::shared_ptr<const BlockHandle>(std::move(h));
+  }
+
+  // The trace's newest row that is not hidden, newest block first.
+  Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> FindRow(const View& view,
+                                                                         const xray::TraceId& id) {
+    for (auto it = view.blocks.rbegin(); it != view.blocks.rend(); ++it) {
+      const BlockHandle& h = **it;
+      if (!h.reader->MayContainTrace(id)) continue;
+      Result<std::optional<uint32_t>> row = h.reader->FindTrace(id);
+      if (!row.ok()) return ReadFailed(row.status());
+      if (!*row || view.Hidden(h, **row)) continue;
+      return std::optional<std::pair<const BlockHandle*, uint32_t>>(std::make_pair(&h, **row));
+    }
+    return std::optional<std::pair<const BlockHandle*, uint32_t>>();
+  }
+
+  Result<std::optional<OlderVersion>> FindNewest(const View& view, const xray::TraceId& id) {
+    Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row = FindRow(view, id);
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<OlderVersion>();
+    Result<std::vector<StoredDocument>> docs = (*row)->first->reader->ReadDocuments((*row)->second);
+    if (!docs.ok()) return ReadFailed(docs.status());
+    return std::optional<OlderVersion>(
+        OlderVersion{RowRef{(*row)->first->meta.id, (*row)->second}, std::move(*docs)});
+  }
+
+  // Applies a committed edit to the readers' blocks (the files of added
+  // blocks are opened by the caller).
+  void ApplyToBlocksLocked(const ManifestEdit& edit) REQUIRES(view_mu_) {
+    std::set<uint64_t> removed(edit.removed.begin(), edit.removed.end());
+    std::erase_if(blocks_, [&](const auto& h) { return removed.contains(h->meta.id); });
+    for (auto& h : blocks_) {
+      auto it = edit.superseded.find(h->meta.id);
+      if (it == edit.superseded.end()) continue;
+      auto updated = std::make_shared<BlockHandle>(*h);
+      updated->superseded = MergeRows(h->superseded, it->second);
+      h = std::move(updated);
+    }
+  }
+
+  // Cuts what is due (everything with `all`) in every head into blocks.
+  Status CutAll(bool all) {
+    std::vector<std::function<void()>> durable;
+    Status st = CutAllLocked(all, durable);
+    for (auto& f : durable) f();  // outside every lock of the store
+    return st;
+  }
+
+  Status CutAllLocked(bool all, std::vector<std::function<void()>>& durable) {
+    MutexLock cut_lock(cut_mu_);
+    Status first;
+    bool cut_something = false;
+    bool heads_empty = true;
+    for (size_t s = 0; s < heads_.size(); ++s) {
+      if (heads_[s]->stats().traces == 0) continue;
+      heads_empty = false;
+      Cut cut = heads_[s]->TakeCut(manifest_->NewBlockId(), clock_.NowMicros(), all);
+      if (cut.rows.empty()) continue;
+      Status st = CommitCutLocked(*heads_[s], cut, durable);
+      if (!st.ok()) {
+        heads_[s]->Abandoned(cut);
+        write_errors_.Count(st);
+        if (st.code() == StatusCode::kResourceExhausted) disk_full_ = true;
+        if (first.ok()) first = st;
+      } else {
+        cut_something = true;
+      }
+    }
+    // The disk had room again (or nothing waits for it): writes resume.
+    if (first.ok() && (cut_something || heads_empty)) disk_full_ = false;
+    return first;
+  }
+
+  // Writes the cut's block and commits it; the callbacks of the writes now
+  // durable are appended to `durable` for the caller to run.
+  Status CommitCutLocked(Head& head, Cut& cut, std::vector<std::function<void()>>& durable)
+      REQUIRES(cut_mu_) {
+    const std::string path = BlockPath(cut.block_id);
+    std::vector<TraceRecord> records;
+    std::vector<std::vector<StoredDocument>> documents;
+    records.reserve(cut.rows.size());
+    documents.reserve(cut.rows.size());
+    uint64_t document_count = 0;
+    for (CutRow& row : cut.rows) {
+      records.push_back(std::move(row.record));
+      document_count += row.documents.size();
+      documents.push_back(std::move(row.documents));
+    }
+    BlockWriteOptions wo;
+    wo.zstd_level = options_.zstd_level;
+    std::string counts;
+    coding::PutVarint(document_count, counts);
+    wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
+    Status written = WriteBlock(records, documents, path, wo);
+    // The cut's rows are read back by id when it commits or is abandoned.
+    for (size_t i = 0; i < cut.rows.size(); ++i) {
+      cut.rows[i].record = std::move(records[i]);
+      cut.rows[i].documents = std::move(documents[i]);
+    }
+    auto discard = [&](Status s) {
+      std::error_code ec;
+      fs::remove(path, ec);
+      return s;
+    };
+    if (!written.ok()) return discard(written);
+    Result<std::unique_ptr<BlockReader>> reader = BlockReader::Open(path);
+    if (!reader.ok()) return discard(reader.status());
+    const BlockStats& bs = (*reader)->stats();
+    BlockMeta meta;
+    meta.id = cut.block_id;
+    meta.rows = bs.rows;
+    meta.bytes = (*reader)->file_bytes();
+    meta.min_start_us = bs.min_start_us;
+    meta.max_start_us = bs.max_start_us;
+    meta.min_updated_us = bs.min_updated_us;
+    meta.max_updated_us = bs.max_updated_us;
+
+    ManifestEdit edit;
+    edit.added.push_back(meta);
+    {
+      MutexLock lock(view_mu_);
+      for (const CutRow& row : cut.rows) {
+        // A row retention removed meanwhile has nothing left to supersede.
+        if (row.supersedes && LiveLocked(row.supersedes->block_id)) {
+          edit.superseded[row.supersedes->block_id].push_back(row.supersedes->row);
+        }
+      }
+    }
+    for (auto& [id, rows] : edit.superseded) {
+      std::sort(rows.begin(), rows.end());
+      rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    }
+    if (Status s = manifest_->Apply(edit); !s.ok()) return discard(s);
+
+    auto handle = std::make_shared<BlockHandle>();
+    handle->meta = meta;
+    handle->reader = std::move(*reader);
+    handle->documents = document_count;
+    {
+      MutexLock lock(view_mu_);
+      ManifestEdit supersede_only;
+      supersede_only.superseded = edit.superseded;
+      ApplyToBlocksLocked(supersede_only);
+      blocks_.push_back(std::move(handle));  // ids grow: blocks_ stays sorted
+      for (auto& f : head.CommitCut(cut)) durable.push_back(std::move(f));
+    }
+    return Status::Ok();
+  }
+
+  void CutterLoop() {
+    for (;;) {
+      {
+        MutexLock lock(cutter_mu_);
+        if (stopping_) return;
+        cutter_cv_.WaitFor(cutter_mu_, std::chrono::microseconds(options_.cut_interval_us));
+        if (stopping_) return;
+      }
+      (void)CutAll(false);  // errors are counted; the versions wait for the next pass
+    }
+  }
+
+  const std::string dir_;
+  const std::string blocks_dir_;
+  const BlockStoreOptions options_;
+  const Clock& clock_;
+  std::unique_ptr<Manifest> manifest_;
+  std::unique_ptr<rocksdb::DB> config_;
+  std::vector<std::unique_ptr<Head>> heads_;  // fixed after Init
+
+  // Lock order: cut_mu_, write_mu_, view_mu_ (then a head's own lock).
+  Mutex cut_mu_;                            // one cut (or retention, or checkpoint) at a time
+  Mutex write_mu_ ACQUIRED_AFTER(cut_mu_);  // writes one at a time: a batch is atomic across shards
+  // What readers see: the live blocks, and (with the heads) which rows hide.
+  // Held while a batch is applied to the heads and while a commit swaps a
+  // cut's versions for its block, so a snapshot sees neither half-done.
+  Mutex view_mu_ ACQUIRED_AFTER(write_mu_);
+  std::vector<std::shared_ptr<const BlockHandle>> blocks_ GUARDED_BY(view_mu_);
+  Mutex config_mu_;  // read-modify-write of config keys
+
+  Mutex cutter_mu_;
+  CondVar cutter_cv_;
+  bool stopping_ GUARDED_BY(cutter_mu_) = false;
+  std::thread cutter_;
+
+  std::atomic<bool> disk_full_{false};
+  ErrorCounts write_errors_, read_errors_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir,
+                                                     const BlockStoreOptions& options) {
+  if (options.shards == 0) return Status::InvalidArgument("block store: shards must be at least 1");
+  auto store = std::make_unique<BlockStoreImpl>(dir, options);
+  if (Status s = store->Init(); !s.ok()) return s;
+  return std::unique_ptr<BlockStore>(std::move(store));
+}
+
+}  // namespace roentgen::store::block

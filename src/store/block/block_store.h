@@ -1,0 +1,87 @@
+// BlockStore: the block engine behind the Store interface (store/store.h;
+// docs/storage.md, "The block engine: design"). Writes land in in-memory
+// heads (head.h), one per shard of the trace-id hash; a background cutter
+// seals what is due into immutable block files (summary_columns.h) and
+// commits them through the manifest (manifest.h), which is when a write's
+// `on_durable` runs. Reads ask the heads first, then the blocks newest to
+// oldest; a scan merges both in (sort time, trace id) order and returns each
+// trace once (superseded rows are skipped, and a head version hides the row
+// it replaces).
+//
+// On disk, in `dir`:
+//  - `blocks/`: block files `NNNNNNNNNNNNNNNNNNNN.blk` (the 20-digit block
+//    id), the manifest (`MANIFEST-…`, `CURRENT`). Files there that the
+//    manifest does not name (a cut that crashed before its edit) are deleted
+//    at open.
+//  - `config/`: a RocksDB database for the config objects (namespace · 0x00 ·
+//    key → value), every write synced, since config has no spool to replay it.
+//
+// Writes: a batch is split by shard and applied to each shard's head under
+// one engine-level lock, so scans and point reads see all of a batch or none
+// of it (writes are serialized; the older versions of late traces are read
+// from the blocks before that lock is taken). A batch may carry documents of
+// a trace without its record only when the store already holds the trace
+// (its record is kept); otherwise it is InvalidArgument.
+//
+// Retention (DeleteOlderThan) drops whole blocks older than the cutoff,
+// hides the rows of straddling blocks that are older (marked superseded in
+// the manifest; their space is reclaimed once compaction exists), and drops
+// head versions older than the cutoff.
+//
+// Faults: a cut that fails for lack of space marks the disk full; writes are
+// then Unavailable until a later cut succeeds or the heads are empty. A block
+// whose bytes are damaged fails reads of it with Corruption.
+//
+// Scans skip blocks by their time range, and by their bloom filters when the
+// filter requires an annotation equality or a user; then they decode the
+// record of every row of the range that is not superseded and evaluate the
+// filter on it.
+//
+// Not yet (docs/storage.md): compaction, persisted rollups, vectorized
+// predicates over the columns, a streaming merge (a scan sorts the
+// candidates of its whole range), background retention.
+//
+// Thread safety: every method may be called from any thread; callbacks
+// (on_durable, on_snapshot, the scan callback) run without the store's locks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "store/block/head.h"
+#include "store/block/manifest.h"
+#include "store/store.h"
+
+namespace roentgen::store::block {
+
+struct BlockStoreOptions {
+  size_t shards = 2;  // heads, by trace-id hash
+  HeadOptions head;
+  // How often the cutter looks for due versions (it also wakes when a head
+  // passes head.max_document_bytes).
+  int64_t cut_interval_us = 1'000'000;
+  int zstd_level = 3;
+  // Cut everything still in the heads when the store is destroyed (best
+  // effort). False: un-cut data is left to the spools' replay.
+  bool flush_at_close = true;
+  ManifestOptions manifest;
+  const Clock* clock = nullptr;  // System() when null; must outlive the store
+};
+
+class BlockStore : public Store {
+ public:
+  // Opens (creating) the store in `dir`. Errors: Corruption (a damaged
+  // manifest or block footer), IOError and the errno mapping of common/files.h.
+  static Result<std::unique_ptr<BlockStore>> Open(const std::string& dir,
+                                                  const BlockStoreOptions& options = {});
+
+  // Cuts everything in the heads now and waits for the blocks to commit (for
+  // tests, shutdown and Checkpoint). The first error of a failed cut (its
+  // versions stay in the heads).
+  virtual Status Flush() = 0;
+};
+
+}  // namespace roentgen::store::block

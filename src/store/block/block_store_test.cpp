@@ -1,0 +1,540 @@
+// The block engine's own behaviour (block_store.h): what the conformance
+// suite (store_conformance_test.cpp) cannot see from outside — durability at
+// the cut, late versions superseding block rows, block retention, damaged and
+// stray files.
+#include "store/block/block_store.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store_test_util.h"
+
+namespace roentgen::store::block {
+namespace {
+
+namespace fs = std::filesystem;
+using store::testing::kSecond;
+using store::testing::kT0;
+using store::testing::MakeFullRecord;
+using store::testing::MakeRecord;
+using store::testing::MakeTraceId;
+
+class BlockStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("rg_block_store_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    // One head, so that each Flush makes one block; nothing cut at close, so
+    // that a reopen loses what the tests did not flush, as a crash would.
+    options_.shards = 1;
+    options_.flush_at_close = false;
+    Open();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void Open() {
+    BlockStoreOptions o = options_;
+    o.clock = &clock_;
+    auto s = BlockStore::Open(dir_.string(), o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  // Closes without cutting what the heads hold (a crash, as far as the
+  // store's files go), then opens again.
+  void Crash() {
+    store_.reset();
+    Open();
+  }
+
+  void Write(const TraceRecord& r, std::vector<std::pair<uint64_t, std::string>> docs = {},
+             std::function<void()> on_durable = nullptr) {
+    WriteBatch batch;
+    batch.traces.push_back(r);
+    for (auto& [entity, raw] : docs) {
+      doc_storage_.push_back(raw);
+      batch.documents.push_back({r.summary.id, xray::SegmentId{entity}, kT0, doc_storage_.back()});
+    }
+    batch.on_durable = std::move(on_durable);
+    ASSERT_TRUE(store_->Write(batch).ok());
+  }
+
+  std::vector<int> Tails(ScanOptions o) {
+    std::vector<int> tails;
+    auto s = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+      tails.push_back(r.summary.id.bytes[15]);
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return tails;
+  }
+  static ScanOptions All() {
+    ScanOptions o;
+    o.start_us = INT64_MIN;
+    o.end_us = INT64_MAX;
+    return o;
+  }
+
+  std::vector<std::string> BlockFiles() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_ / "blocks")) {
+      const std::string name = e.path().filename().string();
+      if (name.ends_with(".blk")) names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  fs::path dir_;
+  FakeClock clock_{kT0};
+  BlockStoreOptions options_;
+  std::unique_ptr<BlockStore> store_;
+  std::deque<std::string> doc_storage_;
+};
+
+TEST_F(BlockStoreTest, ReopenAfterFlushKeepsEverything) {
+  for (uint8_t i = 1; i <= 20; ++i) {
+    Write(MakeFullRecord(MakeTraceId(0x10, i), kT0 + i), {{1, "doc-" + std::to_string(i)}});
+  }
+  ASSERT_TRUE(store_->PutConfig("groups", "prod", "f").ok());
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(store_->Stats().unflushed_bytes, 0u);
+  EXPECT_FALSE(BlockFiles().empty());
+  Crash();
+  for (uint8_t i = 1; i <= 20; ++i) {
+    auto r = store_->GetTrace(MakeTraceId(0x10, i));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->summary.start_time_us, kT0 + i);
+    EXPECT_EQ(r->graph.nodes.size(), 3u);
+    auto docs = store_->GetDocuments(MakeTraceId(0x10, i));
+    ASSERT_TRUE(docs.ok());
+    ASSERT_EQ(docs->size(), 1u);
+    EXPECT_EQ((*docs)[0].raw, "doc-" + std::to_string(i));
+  }
+  EXPECT_EQ(Tails(All()).size(), 20u);
+  EXPECT_EQ(*store_->GetConfig("groups", "prod"), "f");
+  const StoreStats stats = store_->Stats();
+  EXPECT_EQ(stats.traces, 20u);
+  EXPECT_EQ(stats.documents, 20u);
+  EXPECT_GT(stats.disk_bytes, 0u);
+}
+
+TEST_F(BlockStoreTest, ReopenWithoutFlushLosesOnlyUncutDataAndNeverSaysItWasDurable) {
+  std::atomic<int> cut_durable{0}, uncut_durable{0};
+  Write(MakeRecord(MakeTraceId(0x11, 1), kT0), {{1, "cut"}}, [&] { ++cut_durable; });
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(cut_durable, 1);
+  Write(MakeRecord(MakeTraceId(0x11, 2), kT0 + 1), {{1, "uncut"}}, [&] { ++uncut_durable; });
+  EXPECT_TRUE(store_->GetTrace(MakeTraceId(0x11, 2)).ok());
+  Crash();
+  EXPECT_EQ(uncut_durable, 0);
+  EXPECT_EQ(cut_durable, 1);
+  EXPECT_TRUE(store_->GetTrace(MakeTraceId(0x11, 1)).ok());
+  EXPECT_EQ(store_->GetTrace(MakeTraceId(0x11, 2)).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x11, 2))->size(), 0u);
+  EXPECT_EQ(Tails(All()), (std::vector<int>{1}));
+}
+
+TEST_F(BlockStoreTest, ALateSegmentMakesExactlyOneVersion) {
+  const auto id = MakeTraceId(0x12, 1);
+  TraceRecord first = MakeRecord(id, kT0);
+  first.summary.annotations = {{"stage", {{std::string("early"), {}}}}};
+  Write(first, {{1, "first segment"}});
+  Write(MakeRecord(MakeTraceId(0x12, 2), kT0 + 5), {{1, "other"}});
+  ASSERT_TRUE(store_->Flush().ok());
+
+  // A late segment: the head's new version carries the block's documents and
+  // hides the block row.
+  TraceRecord late = first;
+  late.summary.start_time_us = kT0 - 3;  // an earlier segment arrived
+  late.summary.annotations = {{"stage", {{std::string("late"), {}}}}};
+  late.summary.revision = 2;
+  Write(late, {{2, "late segment"}});
+
+  auto check = [&](const char* when) {
+    SCOPED_TRACE(when);
+    EXPECT_EQ(Tails(All()), (std::vector<int>{2, 1}));
+    ScanOptions o = All();
+    o.filter = store::testing::Filter(R"(annotation.stage = "early")");
+    EXPECT_EQ(Tails(o), (std::vector<int>{}));
+    o.filter = store::testing::Filter(R"(annotation.stage = "late")");
+    EXPECT_EQ(Tails(o), (std::vector<int>{1}));
+    EXPECT_EQ(store_->GetTrace(id)->summary.start_time_us, kT0 - 3);
+    auto docs = store_->GetDocuments(id);
+    ASSERT_TRUE(docs.ok());
+    ASSERT_EQ(docs->size(), 2u);
+    EXPECT_EQ((*docs)[0].raw, "first segment");
+    EXPECT_EQ((*docs)[1].raw, "late segment");
+    EXPECT_EQ(store_->Stats().traces, 2u);
+  };
+  check("in the head");
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(BlockFiles().size(), 2u);
+  check("both versions in blocks");
+  Crash();
+  check("after a reopen");
+  // A third version, over the second block's row, read after another reopen.
+  late.summary.revision = 3;
+  Write(late, {{3, "third"}});
+  ASSERT_TRUE(store_->Flush().ok());
+  Crash();
+  EXPECT_EQ(Tails(All()), (std::vector<int>{2, 1}));
+  EXPECT_EQ(store_->GetTrace(id)->summary.revision, 3u);
+  EXPECT_EQ(store_->GetDocuments(id)->size(), 3u);
+}
+
+TEST_F(BlockStoreTest, DeleteOlderThanDropsWholeBlocksAndHidesOlderRows) {
+  for (uint8_t i = 1; i <= 3; ++i) Write(MakeRecord(MakeTraceId(0x13, i), kT0 - 100 + i));
+  ASSERT_TRUE(store_->Flush().ok());
+  for (uint8_t i = 4; i <= 6; ++i) Write(MakeRecord(MakeTraceId(0x13, i), kT0 + i));
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_EQ(BlockFiles().size(), 2u);
+  const std::string newer = BlockFiles()[1];
+
+  ASSERT_TRUE(store_->DeleteOlderThan(kT0).ok());
+  EXPECT_EQ(BlockFiles(), (std::vector<std::string>{newer}));  // the old block's file is gone
+  EXPECT_EQ(Tails(All()), (std::vector<int>{6, 5, 4}));
+  EXPECT_EQ(store_->GetTrace(MakeTraceId(0x13, 1)).status().code(), StatusCode::kNotFound);
+
+  // A cutoff inside the remaining block hides its older rows, durably.
+  ASSERT_TRUE(store_->DeleteOlderThan(kT0 + 5).ok());
+  EXPECT_EQ(BlockFiles().size(), 1u);
+  EXPECT_EQ(Tails(All()), (std::vector<int>{6, 5}));
+  Crash();
+  EXPECT_EQ(Tails(All()), (std::vector<int>{6, 5}));
+  EXPECT_EQ(store_->GetTrace(MakeTraceId(0x13, 4)).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Stats().traces, 2u);
+}
+
+TEST_F(BlockStoreTest, RetentionOfAHeadVersionKeepsItsOlderRowHidden) {
+  const auto id = MakeTraceId(0x14, 1);
+  Write(MakeRecord(id, kT0 + 10), {{1, "a"}});
+  ASSERT_TRUE(store_->Flush().ok());
+  Write(MakeRecord(id, kT0 - 10), {{2, "b"}});  // now starts before the cutoff
+  ASSERT_TRUE(store_->DeleteOlderThan(kT0).ok());
+  EXPECT_EQ(store_->GetTrace(id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Tails(All()), (std::vector<int>{}));
+  Crash();
+  EXPECT_EQ(store_->GetTrace(id).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(BlockStoreTest, ADamagedBlockFailsReadsWithCorruption) {
+  for (uint8_t i = 1; i <= 50; ++i) {
+    Write(MakeFullRecord(MakeTraceId(0x15, i), kT0 + i), {{1, std::string(200, 'x')}});
+  }
+  ASSERT_TRUE(store_->Flush().ok());
+  store_.reset();
+  ASSERT_EQ(BlockFiles().size(), 1u);
+  const fs::path file = dir_ / "blocks" / BlockFiles()[0];
+  {
+    // Damage the first column chunks (just after the 8-byte magic).
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    for (int at = 12; at < 400; at += 16) {
+      f.seekg(at);
+      char c = 0;
+      f.read(&c, 1);
+      c = static_cast<char>(c ^ 0x5a);
+      f.seekp(at);
+      f.write(&c, 1);
+    }
+  }
+  Open();
+  ScanOptions o = All();
+  o.return_graph = true;
+  auto scanned = store_->Scan(o, [](const TraceRecord&, int64_t) { return true; });
+  ASSERT_FALSE(scanned.ok());
+  EXPECT_EQ(scanned.status().code(), StatusCode::kCorruption) << scanned.status().ToString();
+  for (uint8_t i = 1; i <= 50; ++i) {
+    auto r = store_->GetTrace(MakeTraceId(0x15, i));
+    if (r.ok()) {
+      EXPECT_EQ(r->summary.start_time_us, kT0 + i);  // never a wrong answer
+    } else {
+      EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+    }
+  }
+  EXPECT_GT(store_->Stats().read_errors.corruption, 0u);
+}
+
+TEST_F(BlockStoreTest, StrayFilesAreDeletedAtOpen) {
+  Write(MakeRecord(MakeTraceId(0x16, 1), kT0));
+  ASSERT_TRUE(store_->Flush().ok());
+  store_.reset();
+  const auto live = BlockFiles();
+  ASSERT_EQ(live.size(), 1u);
+  for (const char* name : {"00000000000000000999.blk", "00000000000000000998.blk.tmp"}) {
+    std::ofstream(dir_ / "blocks" / name) << "a cut that crashed before its manifest edit";
+  }
+  Open();
+  EXPECT_EQ(BlockFiles(), live);
+  EXPECT_FALSE(fs::exists(dir_ / "blocks" / "00000000000000000998.blk.tmp"));
+  EXPECT_EQ(Tails(All()), (std::vector<int>{1}));
+}
+
+TEST_F(BlockStoreTest, OnDurableRunsOnceAfterTheBlockCommits) {
+  // One batch across both shards: durable once every trace of it is in a block.
+  options_.shards = 2;
+  store_.reset();
+  Open();
+  std::atomic<int> durable{0};
+  std::atomic<size_t> blocks_when_durable{0};
+  WriteBatch batch;
+  for (uint8_t i = 1; i <= 16; ++i) batch.traces.push_back(MakeRecord(MakeTraceId(0x17, i), kT0));
+  batch.on_durable = [&] {
+    ++durable;
+    blocks_when_durable = BlockFiles().size();
+  };
+  ASSERT_TRUE(store_->Write(batch).ok());
+  EXPECT_EQ(durable, 0);
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(durable, 1);
+  EXPECT_EQ(blocks_when_durable, options_.shards);  // every shard had some of the batch
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(durable, 1);
+  store_.reset();
+  EXPECT_EQ(durable, 1);
+}
+
+TEST_F(BlockStoreTest, TheCutterCutsQuietTracesByItself) {
+  options_.head.quiet_us = 1 * kSecond;
+  options_.cut_interval_us = 5'000;
+  store_.reset();
+  Open();
+  std::atomic<int> durable{0};
+  Write(MakeRecord(MakeTraceId(0x18, 1), kT0), {{1, "doc"}}, [&] { ++durable; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(durable, 0);  // not quiet yet on the store's clock
+  clock_.Advance(2 * kSecond);
+  for (int i = 0; i < 500 && durable == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(durable, 1);
+  EXPECT_EQ(store_->Stats().unflushed_bytes, 0u);
+  EXPECT_EQ(BlockFiles().size(), 1u);
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x18, 1))->size(), 1u);
+}
+
+TEST_F(BlockStoreTest, CheckpointIsAStoreOfItsOwn) {
+  Write(MakeRecord(MakeTraceId(0x19, 1), kT0), {{1, "cut"}});
+  Write(MakeRecord(MakeTraceId(0x19, 3), kT0 - 5), {{1, "hidden by retention"}});
+  ASSERT_TRUE(store_->Flush().ok());
+  Write(MakeRecord(MakeTraceId(0x19, 2), kT0 + 1), {{1, "in the head"}});
+  ASSERT_TRUE(store_->DeleteOlderThan(kT0 - 1).ok());  // hides row 3 of the block
+  ASSERT_TRUE(store_->PutConfig("groups", "g", "v").ok());
+  const fs::path copy = dir_ / "copy";
+  ASSERT_TRUE(store_->Checkpoint(copy.string()).ok());
+  EXPECT_EQ(store_->Checkpoint(copy.string()).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->Checkpoint((dir_ / "missing" / "copy").string()).code(), StatusCode::kNotFound);
+  BlockStoreOptions o;
+  o.flush_at_close = false;
+  auto opened = BlockStore::Open(copy.string(), o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ((*opened)->GetDocuments(MakeTraceId(0x19, 2))->size(), 1u);
+  EXPECT_TRUE((*opened)->GetTrace(MakeTraceId(0x19, 1)).ok());
+  EXPECT_EQ(*(*opened)->GetConfig("groups", "g"), "v");
+  EXPECT_EQ((*opened)->GetTrace(MakeTraceId(0x19, 3)).status().code(), StatusCode::kNotFound);
+  std::vector<int> tails;
+  ASSERT_TRUE((*opened)
+                  ->Scan(All(),
+                         [&](const TraceRecord& r, int64_t) {
+                           tails.push_back(r.summary.id.bytes[15]);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(tails, (std::vector<int>{2, 1}));
+}
+
+// Writers rewrite the same traces while the cutter commits blocks as fast as
+// it can and readers scan: every scan sees each trace once, and in the end
+// every trace holds every document written to it.
+TEST_F(BlockStoreTest, ScansSeeEachTraceOnceWhileBlocksAreCut) {
+  options_.shards = 2;
+  options_.head.quiet_us = 0;  // everything is due at every pass
+  options_.cut_interval_us = 1'000;
+  store_.reset();
+  Open();
+  constexpr int kTraces = 16, kWriters = 3, kRounds = 150;
+  std::atomic<bool> done{false};
+  std::atomic<int> scans{0};
+  std::thread reader([&] {
+    while (!done) {
+      std::set<int> seen;
+      size_t visits = 0;
+      auto s = store_->Scan(All(), [&](const TraceRecord& r, int64_t) {
+        seen.insert(r.summary.id.bytes[15]);
+        ++visits;
+        return true;
+      });
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      ASSERT_EQ(visits, seen.size()) << "a trace seen twice in one scan";
+      ++scans;
+    }
+  });
+  std::vector<std::thread> writers;
+  std::atomic<int> rounds_written{0};
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      // At least kRounds, and on until the cutter has committed a few blocks
+      // meanwhile (however slow the disk's syncs).
+      for (int round = 0; round < kRounds || (BlockFiles().size() < 6 && round < 20 * kRounds);
+           ++round) {
+        WriteBatch batch;
+        std::vector<std::string> raws;
+        raws.reserve(kTraces);
+        for (int t = 0; t < kTraces; ++t) raws.push_back(fmt::format("w{} r{}", w, round));
+        for (int t = 0; t < kTraces; ++t) {
+          const auto id = MakeTraceId(0x1c, static_cast<uint8_t>(t));
+          batch.traces.push_back(MakeRecord(id, kT0 + t));
+          batch.documents.push_back(
+              {id, xray::SegmentId{static_cast<uint64_t>(w * 1000 + round + 1)}, kT0, raws[t]});
+        }
+        ASSERT_TRUE(store_->Write(batch).ok());
+        ++rounds_written;
+        // Leaves the cutter room to commit between writes (mutexes are not fair).
+        std::this_thread::sleep_for(std::chrono::microseconds(300));
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  done = true;
+  reader.join();
+  EXPECT_GT(scans, 0);
+  EXPECT_GE(BlockFiles().size(), 6u) << "blocks were cut while the writers ran";
+  ASSERT_TRUE(store_->Flush().ok());
+  Crash();
+  EXPECT_EQ(Tails(All()).size(), static_cast<size_t>(kTraces));
+  for (int t = 0; t < kTraces; ++t) {
+    auto docs = store_->GetDocuments(MakeTraceId(0x1c, static_cast<uint8_t>(t)));
+    ASSERT_TRUE(docs.ok());
+    EXPECT_EQ(docs->size(), static_cast<size_t>(rounds_written.load()));
+  }
+  EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(kTraces));
+}
+
+TEST_F(BlockStoreTest, AHeadOverItsSizeBoundWakesTheCutter) {
+  options_.head.max_document_bytes = 1000;
+  options_.cut_interval_us = 3600 * kSecond;  // only the bound wakes it
+  store_.reset();
+  Open();
+  std::atomic<int> durable{0};
+  Write(MakeRecord(MakeTraceId(0x1d, 1), kT0), {{1, std::string(400, 'a')}}, [&] { ++durable; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(durable, 0);  // under the bound, not quiet: stays in the head
+  Write(MakeRecord(MakeTraceId(0x1d, 2), kT0), {{1, std::string(800, 'b')}}, [&] { ++durable; });
+  for (int i = 0; i < 500 && durable == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // The oldest version went until the head was back under its bound.
+  EXPECT_GE(durable, 1);
+  EXPECT_LE(store_->Stats().unflushed_bytes, 1000u);
+  EXPECT_EQ(BlockFiles().size(), 1u);
+}
+
+TEST_F(BlockStoreTest, AFailedCutLeavesItsVersionsInTheHeadUntilALaterCutCommits) {
+  std::atomic<int> durable{0};
+  Write(MakeRecord(MakeTraceId(0x1e, 1), kT0), {{1, "doc"}}, [&] { ++durable; });
+  // The first block's temporary file cannot be created.
+  const fs::path in_the_way = dir_ / "blocks" / "00000000000000000001.blk.tmp";
+  fs::create_directories(in_the_way);
+  const Status failed = store_->Flush();
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(durable, 0);
+  EXPECT_TRUE(BlockFiles().empty());
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1e, 1))->size(), 1u);  // still in the head
+  EXPECT_EQ(store_->Stats().write_errors.io_error, 1u);
+  EXPECT_FALSE(store_->Stats().disk_full);
+  fs::remove(in_the_way);
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(durable, 1);
+  EXPECT_EQ(BlockFiles().size(), 1u);
+  Crash();
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1e, 1))->size(), 1u);
+}
+
+// Needs a small filesystem: RG_TEST_SMALL_DISK names an empty directory on
+// one (e.g. a tmpfs of 1 MiB: `mount -t tmpfs -o size=1m tmpfs DIR`).
+TEST_F(BlockStoreTest, AFullDiskStopsWritesUntilSpaceIsFreed) {
+  const char* small = std::getenv("RG_TEST_SMALL_DISK");
+  if (small == nullptr) GTEST_SKIP() << "RG_TEST_SMALL_DISK is not set";
+  store_.reset();
+  const fs::path dir = fs::path(small) / "store";
+  fs::remove_all(dir);
+  BlockStoreOptions o = options_;
+  o.clock = &clock_;
+  o.zstd_level = 1;
+  auto opened = BlockStore::Open(dir.string(), o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<BlockStore> store = std::move(*opened);
+  std::mt19937_64 random(7);
+  Status cut;
+  int written = 0;
+  for (; written < 1000 && cut.ok(); ++written) {
+    std::string doc(64 << 10, '\0');
+    for (char& c : doc) c = static_cast<char>(random());  // incompressible
+    WriteBatch batch;
+    const auto id = MakeTraceId(0x1f, static_cast<uint8_t>(written));
+    batch.traces.push_back(MakeRecord(id, kT0 - 100));
+    batch.documents.push_back({id, xray::SegmentId{1}, kT0, doc});
+    ASSERT_TRUE(store->Write(batch).ok());
+    cut = store->Flush();
+  }
+  ASSERT_EQ(cut.code(), StatusCode::kResourceExhausted) << cut.ToString();
+  StoreStats stats = store->Stats();
+  EXPECT_TRUE(stats.disk_full);
+  EXPECT_GE(stats.write_errors.disk_full, 1u);
+  WriteBatch more;
+  more.traces.push_back(MakeRecord(MakeTraceId(0x1f, 0xff), kT0));
+  EXPECT_EQ(store->Write(more).code(), StatusCode::kUnavailable);
+  // Retention frees the space (and the head's versions): writes resume after
+  // the next cut.
+  ASSERT_TRUE(store->DeleteOlderThan(kT0).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  EXPECT_FALSE(store->Stats().disk_full);
+  EXPECT_TRUE(store->Write(more).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  EXPECT_TRUE(store->GetTrace(MakeTraceId(0x1f, 0xff)).ok());
+  store.reset();
+  fs::remove_all(dir);
+}
+
+TEST_F(BlockStoreTest, ClosingCutsWhatTheHeadsHoldByDefault) {
+  options_.flush_at_close = true;
+  store_.reset();
+  Open();
+  std::atomic<int> durable{0};
+  Write(MakeRecord(MakeTraceId(0x1b, 1), kT0), {{1, "doc"}}, [&] { ++durable; });
+  store_.reset();
+  EXPECT_EQ(durable, 1);
+  options_.flush_at_close = false;
+  Open();
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1b, 1))->size(), 1u);
+}
+
+TEST_F(BlockStoreTest, DocumentsWithoutARecordOfAnUnknownTraceAreRefused) {
+  WriteBatch batch;
+  batch.documents.push_back({MakeTraceId(0x1a, 1), xray::SegmentId{1}, kT0, "orphan"});
+  EXPECT_EQ(store_->Write(batch).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1a, 1))->size(), 0u);
+}
+
+}  // namespace
+}  // namespace roentgen::store::block
