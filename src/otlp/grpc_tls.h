@@ -53,7 +53,9 @@ class GrpcTlsCertificates {
 
   // Credentials for grpc::ServerBuilder::AddListeningPort that take their
   // certificate from this object. With a client CA file, every connection
-  // must present a certificate one of its CAs signed (mutual TLS).
+  // must present a certificate one of its CAs signed (mutual TLS). For one
+  // listening port: a new set is handed over once, to whichever port asks
+  // first.
   std::shared_ptr<grpc::ServerCredentials> Credentials();
 
   // Reads and checks the files again: connections made from then on get the
