@@ -162,9 +162,15 @@ void Server::Reload() {
       spdlog::error("received SIGHUP: {}; HTTPS keeps the certificate it had", s.message());
     }
     if (otlp_grpc_ != nullptr) {
-      spdlog::warn(
-          "received SIGHUP: OTLP/gRPC keeps the certificate it started with until "
-          "roentgen restarts");
+      if (Status s = otlp_grpc_->ReloadTls(); s.ok()) {
+        spdlog::info("received SIGHUP: OTLP/gRPC certificate reloaded from {}{}",
+                     config_.tls_cert_file,
+                     config_.otlp_grpc_client_ca_file.empty()
+                         ? ""
+                         : ", client CAs from " + config_.otlp_grpc_client_ca_file);
+      } else {
+        spdlog::error("received SIGHUP: {}; OTLP/gRPC keeps the certificate it had", s.message());
+      }
     }
   }
 }

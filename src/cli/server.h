@@ -62,8 +62,9 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   void SetReady();
-  // SIGHUP: re-reads the keys file and the TLS certificate and key; an
-  // error is logged and what was loaded stays in use.
+  // SIGHUP: re-reads the keys file, and the TLS certificate and key for
+  // HTTPS and OTLP/gRPC (and gRPC's client CAs); an error is logged and what
+  // was loaded stays in use.
   void Reload();
 
   uint16_t port() const { return http_->port(); }

@@ -3,17 +3,10 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/message_allocator.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "otlp/grpc_tls.h"
 #include "otlp/otlp_decode.h"
 
 namespace roentgen::otlp {
@@ -48,88 +41,6 @@ class ArenaMessageAllocator final
     return new ArenaMessages();
   }
 };
-
-Result<std::string> ReadFile(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) {
-    return Status::IOError(
-        fmt::format("otlp grpc: cannot read the {} file {}: {}", what, path, std::strerror(errno)));
-  }
-  return text.str();
-}
-
-// Never asks for a passphrase: an encrypted key is refused.
-int NoPassphrase(char*, int, int, void*) { return -1; }
-
-// The certificates in `pem` (0 when it holds none OpenSSL accepts); the first
-// one is kept in `first` when given.
-int CountCertificates(const std::string& pem, X509** first = nullptr) {
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  int count = 0;
-  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-    if (count++ == 0 && first != nullptr) {
-      *first = cert;
-    } else {
-      X509_free(cert);
-    }
-  }
-  BIO_free(bio);
-  ERR_clear_error();
-  return count;
-}
-
-// gRPC takes the PEM text and would only fail at the first handshake: the
-// files are checked here, as the HTTPS listener checks its own.
-Status CheckKeyPair(const OtlpGrpcConfig& config, const std::string& cert_pem,
-                    const std::string& key_pem) {
-  X509* cert = nullptr;
-  if (CountCertificates(cert_pem, &cert) == 0) {
-    return Status::InvalidArgument(fmt::format(
-        "otlp grpc: the certificate file {} holds no PEM certificate", config.tls_cert_file));
-  }
-  BIO* bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, NoPassphrase, nullptr);
-  BIO_free(bio);
-  const bool matches = key != nullptr && X509_check_private_key(cert, key) == 1;
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  ERR_clear_error();
-  if (key == nullptr) {
-    return Status::InvalidArgument(
-        fmt::format("otlp grpc: the private key file {} holds no unencrypted PEM private key",
-                    config.tls_key_file));
-  }
-  if (!matches) {
-    return Status::InvalidArgument(
-        fmt::format("otlp grpc: the private key in {} does not belong to the certificate in {}",
-                    config.tls_key_file, config.tls_cert_file));
-  }
-  return Status::Ok();
-}
-
-Result<std::shared_ptr<grpc::ServerCredentials>> Credentials(const OtlpGrpcConfig& config) {
-  if (!config.tls()) return grpc::InsecureServerCredentials();
-  Result<std::string> cert = ReadFile(config.tls_cert_file, "certificate");
-  if (!cert.ok()) return cert.status();
-  Result<std::string> key = ReadFile(config.tls_key_file, "private key");
-  if (!key.ok()) return key.status();
-  RG_RETURN_IF_ERROR(CheckKeyPair(config, *cert, *key));
-  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  options.pem_key_cert_pairs.push_back({*key, *cert});
-  if (!config.client_ca_file.empty()) {
-    Result<std::string> ca = ReadFile(config.client_ca_file, "client CA");
-    if (!ca.ok()) return ca.status();
-    if (CountCertificates(*ca) == 0) {
-      return Status::InvalidArgument(fmt::format(
-          "otlp grpc: the client CA file {} holds no PEM certificate", config.client_ca_file));
-    }
-    options.pem_root_certs = *ca;
-    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-  }
-  return grpc::SslServerCredentials(options);
-}
 
 }  // namespace
 
@@ -200,10 +111,16 @@ OtlpGrpcServer::~OtlpGrpcServer() { Stop(); }
 
 Status OtlpGrpcServer::Start() {
   RG_RETURN_IF_ERROR(config_.Validate());
-  Result<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(config_);
-  if (!credentials.ok()) return credentials.status();
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (config_.tls()) {
+    Result<std::unique_ptr<GrpcTlsCertificates>> loaded = GrpcTlsCertificates::Load(
+        {config_.tls_cert_file, config_.tls_key_file, config_.client_ca_file});
+    if (!loaded.ok()) return loaded.status();
+    certificates_ = std::move(loaded).value();
+    credentials = certificates_->Credentials();
+  }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config_.listen, *credentials, &port_);
+  builder.AddListeningPort(config_.listen, credentials, &port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config_.max_message_bytes));
   // Without this gRPC binds with SO_REUSEPORT and a busy port goes unnoticed.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -220,6 +137,11 @@ Status OtlpGrpcServer::Start() {
                    ? "TLS"
                    : "TLS, client certificates from " + config_.client_ca_file + " required");
   return Status::Ok();
+}
+
+Status OtlpGrpcServer::ReloadTls() {
+  if (server_ == nullptr || certificates_ == nullptr) return Status::Ok();
+  return certificates_->Reload();
 }
 
 void OtlpGrpcServer::Stop() {

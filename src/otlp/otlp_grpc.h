@@ -20,7 +20,7 @@
 // Lifetime: the sink's target and the registry must outlive the server. Call
 // Stop() (also run by the destructor) before stopping the pipeline: it stops
 // accepting calls and waits up to `drain_timeout` for calls in flight.
-// Thread safety: Start/Stop/port from one controlling thread.
+// Thread safety: Start/Stop/ReloadTls/port from one controlling thread.
 #pragma once
 
 #include <chrono>
@@ -37,6 +37,8 @@ class Server;
 }  // namespace grpc
 
 namespace roentgen::otlp {
+
+class GrpcTlsCertificates;  // otlp/grpc_tls.h
 
 struct OtlpGrpcConfig {
   std::string listen = "127.0.0.1:4317";  // host:port; port 0 picks a free one
@@ -68,11 +70,20 @@ class OtlpGrpcServer {
   void Stop();                        // idempotent
   int port() const { return port_; }  // the bound port, 0 before Start()
 
+  // Reads the certificate, key and client CA files again: connections made
+  // from then on use them, open ones keep theirs. On error (as Start()'s for
+  // the files) the ones in use stay. Without TLS, or before Start(): OK,
+  // nothing to do.
+  Status ReloadTls();
+
  private:
   class Service;
   OtlpGrpcConfig config_;
   MetricsRegistry& metrics_;
   std::unique_ptr<Service> service_;
+  // Declared before server_: gRPC asks it for the certificate at each
+  // handshake until the server is gone.
+  std::unique_ptr<GrpcTlsCertificates> certificates_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -1,9 +1,11 @@
 // TraceService/Export over a real gRPC channel on loopback.
 #include "otlp/otlp_grpc.h"
 
+#include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -55,9 +57,12 @@ class OtlpGrpcTest : public ::testing::Test {
     stub_ = Stub(credentials != nullptr ? credentials : grpc::InsecureChannelCredentials());
   }
 
+  // Each stub has a connection of its own (no subchannel shared with another
+  // channel), made at its first call.
   std::unique_ptr<TraceService::Stub> Stub(std::shared_ptr<grpc::ChannelCredentials> credentials) {
     grpc::ChannelArguments args;
     args.SetCompressionAlgorithm(GRPC_COMPRESS_GZIP);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     return TraceService::NewStub(grpc::CreateCustomChannel(
         "127.0.0.1:" + std::to_string(server_->port()), credentials, args));
   }
@@ -85,6 +90,23 @@ class OtlpGrpcTest : public ::testing::Test {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     ExportTraceServiceResponse resp;
     return stub.Export(&ctx, req, &resp);
+  }
+
+  // Exports one span with `stub`: the certificate the server presented on
+  // its connection (PEM), or the failed call's status.
+  static Result<std::string> PresentedCertificate(TraceService::Stub& stub) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ExportTraceServiceResponse resp;
+    grpc::Status status = stub.Export(&ctx, OneSpan(), &resp);
+    if (!status.ok()) {
+      return Status::Unavailable(
+          fmt::format("{}: {}", static_cast<int>(status.error_code()), status.error_message()));
+    }
+    std::vector<grpc::string_ref> pem =
+        ctx.auth_context()->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+    if (pem.size() != 1) return Status::Internal("no peer certificate");
+    return std::string(pem[0].data(), pem[0].size());
   }
 
   size_t Stored() {
@@ -236,6 +258,131 @@ TEST_F(OtlpGrpcTest, UnusableTlsFilesStopStartWithTheFileNamed) {
   OtlpGrpcConfig plain;
   plain.client_ca_file = certificate.cert_file();
   EXPECT_EQ(start(plain).code(), StatusCode::kInvalidArgument);
+}
+
+// The files the server is given, which a test overwrites with another
+// certificate's as an operator renews one in place.
+struct ServedFiles {
+  explicit ServedFiles(const TestCertificate& first) {
+    dir = first.dir() + "/served";
+    std::filesystem::create_directory(dir);
+    Use(first);
+  }
+  void Use(const TestCertificate& c) const {
+    using std::filesystem::copy_options;
+    std::filesystem::copy_file(c.cert_file(), cert, copy_options::overwrite_existing);
+    std::filesystem::copy_file(c.key_file(), key, copy_options::overwrite_existing);
+  }
+  std::string dir;
+  std::string cert = dir + "/cert.pem";
+  std::string key = dir + "/key.pem";
+};
+
+TEST_F(OtlpGrpcTest, ReloadTlsGivesNewConnectionsTheNewCertificate) {
+  TestCertificate a, b;
+  const ServedFiles served(a);
+  OtlpGrpcConfig config;
+  config.tls_cert_file = served.cert;
+  config.tls_key_file = served.key;
+  StartServer(config, Tls(a.cert_file()));
+  auto open_with_a = std::move(stub_);  // its connection is made before the reload
+  Result<std::string> presented = PresentedCertificate(*open_with_a);
+  ASSERT_TRUE(presented.ok()) << presented.status().message();
+  EXPECT_EQ(*presented, ReadText(a.cert_file()));
+
+  // The files alone change nothing: they are read when told to.
+  served.Use(b);
+  presented = PresentedCertificate(*Stub(Tls(a.cert_file())));
+  ASSERT_TRUE(presented.ok()) << presented.status().message();
+  EXPECT_EQ(*presented, ReadText(a.cert_file()));
+
+  ASSERT_TRUE(server_->ReloadTls().ok());
+  presented = PresentedCertificate(*Stub(Tls(b.cert_file())));
+  ASSERT_TRUE(presented.ok()) << presented.status().message();
+  EXPECT_EQ(*presented, ReadText(b.cert_file()));
+  // A new connection that trusts only A fails its handshake; the connection
+  // made before the reload goes on with A.
+  EXPECT_FALSE(PresentedCertificate(*Stub(Tls(a.cert_file()))).ok());
+  presented = PresentedCertificate(*open_with_a);
+  ASSERT_TRUE(presented.ok()) << presented.status().message();
+  EXPECT_EQ(*presented, ReadText(a.cert_file()));
+  EXPECT_EQ(Stored(), 4u);
+}
+
+TEST_F(OtlpGrpcTest, AReloadThatFailsKeepsTheCertificateInUse) {
+  TestCertificate a, b;
+  const ServedFiles served(a);
+  OtlpGrpcConfig config;
+  config.tls_cert_file = served.cert;
+  config.tls_key_file = served.key;
+  StartServer(config, Tls(a.cert_file()));
+  auto presents_a = [&] {
+    Result<std::string> presented = PresentedCertificate(*Stub(Tls(a.cert_file())));
+    return presented.ok() && *presented == ReadText(a.cert_file());
+  };
+  ASSERT_TRUE(presents_a());
+
+  // Not PEM; a key that is not the certificate's (B's certificate, A's key,
+  // as when only one file was renewed); a file gone.
+  std::ofstream(served.cert) << "not a certificate";
+  EXPECT_EQ(server_->ReloadTls(),
+            Status::InvalidArgument("otlp grpc: the certificate file " + served.cert +
+                                    " holds no PEM certificate"));
+  EXPECT_TRUE(presents_a());
+  std::filesystem::copy_file(b.cert_file(), served.cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  EXPECT_EQ(server_->ReloadTls(),
+            Status::InvalidArgument("otlp grpc: the private key in " + served.key +
+                                    " does not belong to the certificate in " + served.cert));
+  EXPECT_TRUE(presents_a());
+  std::filesystem::remove(served.key);
+  EXPECT_EQ(server_->ReloadTls(), Status::IOError("otlp grpc: cannot read the private key file " +
+                                                  served.key + ": No such file or directory"));
+  EXPECT_TRUE(presents_a());
+  EXPECT_FALSE(PresentedCertificate(*Stub(Tls(b.cert_file()))).ok());
+
+  // Once the pair is whole again, the reload takes.
+  served.Use(b);
+  ASSERT_TRUE(server_->ReloadTls().ok());
+  Result<std::string> presented = PresentedCertificate(*Stub(Tls(b.cert_file())));
+  ASSERT_TRUE(presented.ok()) << presented.status().message();
+  EXPECT_EQ(*presented, ReadText(b.cert_file()));
+}
+
+TEST_F(OtlpGrpcTest, ReloadTlsReadsTheClientCaAgain) {
+  TestCertificate certificate, first_exporter, second_exporter;
+  const std::string client_ca = certificate.dir() + "/client-ca.pem";
+  std::filesystem::copy_file(first_exporter.cert_file(), client_ca);
+  OtlpGrpcConfig config;
+  config.tls_cert_file = certificate.cert_file();
+  config.tls_key_file = certificate.key_file();
+  config.client_ca_file = client_ca;
+  StartServer(config, Tls(certificate.cert_file(), &first_exporter));
+  ASSERT_TRUE(PresentedCertificate(*stub_).ok());
+  EXPECT_FALSE(PresentedCertificate(*Stub(Tls(certificate.cert_file(), &second_exporter))).ok());
+
+  std::filesystem::copy_file(second_exporter.cert_file(), client_ca,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(server_->ReloadTls().ok());
+  Result<std::string> presented =
+      PresentedCertificate(*Stub(Tls(certificate.cert_file(), &second_exporter)));
+  EXPECT_TRUE(presented.ok()) << presented.status().message();
+  EXPECT_FALSE(PresentedCertificate(*Stub(Tls(certificate.cert_file(), &first_exporter))).ok());
+  // Still required: a connection without a client certificate fails.
+  EXPECT_FALSE(PresentedCertificate(*Stub(Tls(certificate.cert_file()))).ok());
+
+  // A client CA file that holds no certificate keeps the CAs in use.
+  std::ofstream(client_ca) << "";
+  EXPECT_EQ(server_->ReloadTls(), Status::InvalidArgument("otlp grpc: the client CA file " +
+                                                          client_ca + " holds no PEM certificate"));
+  EXPECT_TRUE(PresentedCertificate(*Stub(Tls(certificate.cert_file(), &second_exporter))).ok());
+}
+
+TEST_F(OtlpGrpcTest, ReloadTlsWithoutTlsDoesNothing) {
+  StartServer();
+  EXPECT_TRUE(server_->ReloadTls().ok());
+  ExportTraceServiceResponse resp;
+  EXPECT_TRUE(Export(OneSpan(), &resp).ok());
 }
 
 }  // namespace

@@ -5,10 +5,11 @@
 // with certificates made here by Debian's openssl, exports spans that the
 // real @aws-sdk/client-xray then finds over HTTPS, signed with a key from
 // `roentgen keys create`. Plaintext and unauthenticated exporters get nowhere.
+// SIGHUP gives gRPC a renewed certificate and client CAs, as it does HTTPS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,13 +64,22 @@ async function exportSpan(url, serviceName) {
 // An export that failed for want of a connection (the handshake failed).
 const refused = /14 UNAVAILABLE: No connection established/;
 
-const xray = (target) => new XRayClient({
+// Finds trace ids over HTTPS trusting `ca`.
+const xray = (target, ca = certificate.ca) => new XRayClient({
   endpoint: target.endpoint,
   region: 'us-east-1',
   credentials: { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey },
   maxAttempts: 1,
-  requestHandler: { httpsAgent: new https.Agent({ ca: certificate.ca }) },
+  requestHandler: { httpsAgent: new https.Agent({ ca }) },
 });
+
+async function findTrace(target, ca, traceId) {
+  const { Traces } = await eventually(async () => {
+    const out = await xray(target, ca).send(new BatchGetTracesCommand({ TraceIds: [traceId] }));
+    return out.Traces.length === 1 && out;
+  });
+  return JSON.parse(Traces[0].Segments[0].Document);
+}
 
 before(async () => {
   certificate = makeCertificate('roentgen-grpc');
@@ -144,11 +154,7 @@ test('with --otlp-grpc-client-ca only exporters with a certificate it signed may
     OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: exporterCertificate.cert,
     OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: exporterCertificate.key,
   }, () => exportSpan(url, 'grpc-mtls'));
-  const { Traces } = await eventually(async () => {
-    const out = await xray(mtlsServer).send(new BatchGetTracesCommand({ TraceIds: [traceId] }));
-    return out.Traces.length === 1 && out;
-  });
-  assert.equal(JSON.parse(Traces[0].Segments[0].Document).name, 'grpc-mtls');
+  assert.equal((await findTrace(mtlsServer, certificate.ca, traceId)).name, 'grpc-mtls');
 
   // No client certificate, and one the CA did not sign.
   await withEnv({ OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: certificate.cert },
@@ -167,4 +173,68 @@ test('gRPC beyond loopback is refused without client certificates, even with --k
     '--otlp-grpc-listen', '0.0.0.0:4317'], { encoding: 'utf8', timeout: 10000 });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /--otlp-grpc-listen 0\.0\.0\.0:4317 is not a loopback address, and OTLP\/gRPC checks no keys .*--otlp-grpc-client-ca/);
+});
+
+test('SIGHUP gives gRPC the renewed certificate and client CAs; a broken pair keeps the old', async () => {
+  const old = makeCertificate('grpc-before');
+  const renewed = makeCertificate('grpc-renewed');
+  const oldExporter = makeCertificate('exporter-before');
+  const newExporter = makeCertificate('exporter-renewed');
+  // The files the server is given, renewed in place as an operator would.
+  const served = {
+    cert: join(dir, 'served-cert.pem'), key: join(dir, 'served-key.pem'),
+    clientCa: join(dir, 'served-client-ca.pem'),
+  };
+  copyFileSync(old.cert, served.cert);
+  copyFileSync(old.key, served.key);
+  copyFileSync(oldExporter.cert, served.clientCa);
+  const port = await freePort();
+  const s = await startServer({
+    args: ['--keys', keysFile, '--otlp-grpc-listen', `127.0.0.1:${port}`,
+      '--otlp-grpc-client-ca', served.clientCa],
+    tls: { cert: served.cert, key: served.key, ca: old.ca },
+  });
+  // Each call's trust and client certificate differ from every earlier
+  // call's, so no exporter can reuse a connection made before a reload.
+  const exportWith = (trusted, client, serviceName) => withEnv({
+    OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: trusted.cert,
+    OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: client.cert,
+    OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: client.key,
+  }, () => exportSpan(`https://127.0.0.1:${port}`, serviceName));
+  const logged = (pattern) => (s.output().match(pattern) ?? []).length;
+  const hup = async (pattern) => {
+    const before = logged(pattern);
+    s.signal('SIGHUP');
+    await eventually(() => logged(pattern) > before);
+  };
+  try {
+    const first = await exportWith(old, oldExporter, 'grpc-before-renewal');
+    assert.equal((await findTrace(s, old.ca, first)).name, 'grpc-before-renewal');
+
+    copyFileSync(renewed.cert, served.cert);
+    copyFileSync(renewed.key, served.key);
+    copyFileSync(newExporter.cert, served.clientCa);
+    await hup(/received SIGHUP: OTLP\/gRPC certificate reloaded from \S+served-cert\.pem, client CAs from \S+served-client-ca\.pem/g);
+    // An exporter that trusts only the renewed certificate's CA, with a
+    // client certificate only the new client CA signed.
+    const renewedTrace = await exportWith(renewed, newExporter, 'grpc-after-renewal');
+    assert.equal((await findTrace(s, renewed.ca, renewedTrace)).name, 'grpc-after-renewal');
+    // Trusting only the old certificate, or signed by the old client CA: refused.
+    await assert.rejects(exportWith(old, newExporter, 'grpc-trusts-old'), refused);
+    await assert.rejects(exportWith(renewed, oldExporter, 'grpc-old-client'), refused);
+
+    // A certificate file that no longer parses: logged, the renewed pair stays.
+    writeFileSync(served.cert, 'not a certificate');
+    await hup(/OTLP\/gRPC keeps the certificate it had/g);
+    assert.match(s.output(), /received SIGHUP: otlp grpc: the certificate file \S+served-cert\.pem holds no PEM certificate; OTLP\/gRPC keeps the certificate it had/);
+    // A new connection (its trust, the renewed CA and an unrelated one,
+    // differs from every earlier call's) still gets the renewed certificate.
+    const bundle = join(dir, 'renewed-and-stranger.pem');
+    writeFileSync(bundle, Buffer.concat([renewed.ca, makeCertificate('stranger-ca').ca]));
+    const kept = await exportWith({ cert: bundle }, newExporter, 'grpc-after-broken-reload');
+    assert.equal((await findTrace(s, renewed.ca, kept)).name, 'grpc-after-broken-reload');
+  } finally {
+    const r = await s.stop();
+    assert.equal(r.code, 0, `server exit: ${JSON.stringify(r)}\n${s.output()}`);
+  }
 });

@@ -2,7 +2,8 @@
 // key revoked in the file is refused to the real @aws-sdk/client-xray right
 // after the signal, a key added works; a file that no longer parses keeps
 // the keys last loaded, and the log says why. (The certificate's reload on
-// SIGHUP is tested in tls.test.mjs.)
+// SIGHUP is tested in tls.test.mjs for HTTPS, in otlp-grpc-tls.test.mjs for
+// OTLP/gRPC.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
