@@ -11,7 +11,9 @@ start=$(date +%s)
 step() { echo "== test.sh: $1 ($(( $(date +%s) - start )) s) =="; }
 scripts/install-deps.sh --with-tests
 step build
-scripts/build.sh build -DROENTGEN_BUILD_TESTS=ON -DROENTGEN_BUILD_BENCH=ON
+# ROENTGEN_CI_BUILD=ON (set by .ci/run): unity build and -g1 (CMakeLists.txt).
+scripts/build.sh build -DROENTGEN_BUILD_TESTS=ON -DROENTGEN_BUILD_BENCH=ON \
+  -DROENTGEN_CI_BUILD="${ROENTGEN_CI_BUILD:-OFF}"
 step "C++ tests (CTest)"
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 300)
 step "console unit tests"

@@ -17,7 +17,7 @@ using ingest::testing::TraceIdText;
 using nlohmann::json;
 
 constexpr int64_t kDay = 86400;
-constexpr int64_t kT0 = 1'700'000'000;
+constexpr int64_t kLimitsT0 = 1'700'000'000;
 
 class LimitsTest : public testing::ApiFixture {
  protected:
@@ -51,8 +51,8 @@ TEST(ApiLimitsTest, LabelsAreDistinctAndTheRangeMessageNamesTheOption) {
 }
 
 TEST_F(LimitsTest, EveryQueryOverTheRangeIsRefusedAndCounted) {
-  const json within = {{"StartTime", kT0 - 31 * kDay}, {"EndTime", kT0}};
-  const json beyond = {{"StartTime", kT0 - 32 * kDay}, {"EndTime", kT0}};
+  const json within = {{"StartTime", kLimitsT0 - 31 * kDay}, {"EndTime", kLimitsT0}};
+  const json beyond = {{"StartTime", kLimitsT0 - 32 * kDay}, {"EndTime", kLimitsT0}};
   const std::string message =
       "EndTime: the time range is 32d, longer than the 31d a query may span (roentgen serve "
       "--max-query-range); query shorter ranges";
@@ -64,7 +64,7 @@ TEST_F(LimitsTest, EveryQueryOverTheRangeIsRefusedAndCounted) {
     EXPECT_EQ(Count(Limit::kQueryRange), ++refused) << path;
   }
   // Everything since the epoch, as a script might ask.
-  ExpectInvalid(Post("/TraceSummaries", json{{"StartTime", 0}, {"EndTime", kT0}}),
+  ExpectInvalid(Post("/TraceSummaries", json{{"StartTime", 0}, {"EndTime", kLimitsT0}}),
                 "EndTime: the time range is 19675d22h13m20s, longer than the 31d a query may "
                 "span (roentgen serve --max-query-range); query shorter ranges");
 }
@@ -84,7 +84,7 @@ TEST_F(LimitsTest, TraceIdsPerCallAreCounted) {
 }
 
 TEST_F(LimitsTest, EntitySelectorExpressionIsAtMostXRaysLength) {
-  json request = {{"StartTime", kT0 - 3600}, {"EndTime", kT0}};
+  json request = {{"StartTime", kLimitsT0 - 3600}, {"EndTime", kLimitsT0}};
   // service("aaa…") of exactly 500 characters, then one more.
   request["EntitySelectorExpression"] = "service(\"" + std::string(489, 'a') + "\")";
   EXPECT_EQ(Post("/TimeSeriesServiceStatistics", request).status, 200);
@@ -95,7 +95,7 @@ TEST_F(LimitsTest, EntitySelectorExpressionIsAtMostXRaysLength) {
 }
 
 TEST_F(LimitsTest, TraceAnalyticsMaximaAreCountedButNotOtherBadValues) {
-  const json range = {{"StartTime", kT0 - kDay}, {"EndTime", kT0}};
+  const json range = {{"StartTime", kLimitsT0 - kDay}, {"EndTime", kLimitsT0}};
   auto with = [&range](const char* key, json value) {
     json r = range;
     r[key] = std::move(value);
@@ -121,7 +121,7 @@ TEST_F(LimitsTest, TraceAnalyticsMaximaAreCountedButNotOtherBadValues) {
 
 TEST_F(LimitsTest, TelemetryRecordsPerCallAreCounted) {
   json records = json::array();
-  for (int i = 0; i < 1001; ++i) records.push_back({{"Timestamp", kT0}});
+  for (int i = 0; i < 1001; ++i) records.push_back({{"Timestamp", kLimitsT0}});
   ExpectInvalid(Post("/TelemetryRecords", json{{"TelemetryRecords", records}}),
                 "TelemetryRecords: at most 1000 records, got 1001");
   EXPECT_EQ(Count(Limit::kTelemetryRecords), 1u);

@@ -3,13 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "auth/amz_time.h"
+#include "auth/auth_test_util.h"
 #include "common/clock.h"
 
 namespace roentgen::auth {
 namespace {
 
-constexpr int64_t kNow = 1764979200;  // 2025-12-06T00:00:00Z
-constexpr int64_t kSecond = 1'000'000;
+using testing::kNow;
+using testing::kSecond;
+
 const SigningCredentials kKey{"AKRGEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
 
 struct Request {
@@ -34,7 +36,7 @@ struct Request {
   }
 };
 
-class SigV4VerifierTest : public testing::Test {
+class SigV4VerifierTest : public ::testing::Test {
  protected:
   // Prepares and checks with kKey's secret: the first error, if any.
   std::optional<AuthError> Verify(const Request& r,

@@ -9,7 +9,7 @@
 namespace roentgen::sampling {
 namespace {
 
-constexpr int64_t kT0 = 1'700'000'000'000'000;
+constexpr int64_t kAllocatorT0 = 1'700'000'000'000'000;
 const std::string kClientA = "aaaaaaaaaaaaaaaaaaaaaaaa";
 const std::string kClientB = "bbbbbbbbbbbbbbbbbbbbbbbb";
 const std::string kClientC = "cccccccccccccccccccccccc";
@@ -39,7 +39,7 @@ class TargetAllocatorTest : public ::testing::Test {
     return Only(allocator_.Report(docs, rules_));
   }
 
-  FakeClock clock_{kT0};
+  FakeClock clock_{kAllocatorT0};
   StatisticsWindows statistics_{clock_};
   TargetAllocator allocator_{clock_, statistics_};
   std::vector<SamplingRule> rules_;
@@ -50,7 +50,7 @@ TEST_F(TargetAllocatorTest, OneClientGetsTheWholeReservoir) {
   EXPECT_EQ(t.rule_name, "web");
   EXPECT_DOUBLE_EQ(t.fixed_rate, 0.25);
   EXPECT_EQ(t.reservoir_quota, 3);
-  EXPECT_EQ(t.reservoir_quota_ttl_s, kT0 / 1'000'000 + 300);
+  EXPECT_EQ(t.reservoir_quota_ttl_s, kAllocatorT0 / 1'000'000 + 300);
   EXPECT_EQ(t.interval_s, 10);
   const Target d = Report("Default", kClientA);
   EXPECT_DOUBLE_EQ(d.fixed_rate, 0.05);
@@ -101,7 +101,7 @@ TEST_F(TargetAllocatorTest, UnknownRulesAndMalformedDocuments) {
   std::vector<StatisticsDocument> docs = {Doc("web", kClientA), Doc("gone", kClientA),
                                           Doc("web", "xyz"), Doc("", kClientA)};
   docs.push_back(Doc("Default", kClientA));
-  docs.back().timestamp_us = kT0 + 3600LL * 1'000'000;  // an hour ahead
+  docs.back().timestamp_us = kAllocatorT0 + 3600LL * 1'000'000;  // an hour ahead
   const TargetsResult r = allocator_.Report(docs, rules_);
   ASSERT_EQ(r.targets.size(), 1u);
   EXPECT_EQ(r.targets[0].rule_name, "web");
@@ -145,24 +145,24 @@ TEST_F(TargetAllocatorTest, FollowsTheRulesFixedRateAndReservoir) {
 }
 
 TEST(StatisticsWindowsTest, WindowsRetentionAndPages) {
-  FakeClock clock(kT0);
+  FakeClock clock(kAllocatorT0);
   StatisticsWindows windows(clock);
-  // kT0 is a multiple of 10 s.
-  ASSERT_TRUE(windows.Add("web", kT0 + 1'000'000, Counts{5, 2, 1}).ok());
-  ASSERT_TRUE(windows.Add("web", kT0 + 9'999'999, Counts{1, 1, 0}).ok());
-  ASSERT_TRUE(windows.Add("web", kT0 + 10'000'000, Counts{7, 0, 0}).ok());
-  ASSERT_TRUE(windows.Add("api", kT0 + 3'000'000, Counts{4, 4, 0}).ok());
+  // kAllocatorT0 is a multiple of 10 s.
+  ASSERT_TRUE(windows.Add("web", kAllocatorT0 + 1'000'000, Counts{5, 2, 1}).ok());
+  ASSERT_TRUE(windows.Add("web", kAllocatorT0 + 9'999'999, Counts{1, 1, 0}).ok());
+  ASSERT_TRUE(windows.Add("web", kAllocatorT0 + 10'000'000, Counts{7, 0, 0}).ok());
+  ASSERT_TRUE(windows.Add("api", kAllocatorT0 + 3'000'000, Counts{4, 4, 0}).ok());
   Result<SummaryPage> all = windows.Page("", 100);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->summaries.size(), 3u);
   EXPECT_EQ(all->summaries[0].rule_name, "api");
-  EXPECT_EQ(all->summaries[0].window_start_us, kT0);
+  EXPECT_EQ(all->summaries[0].window_start_us, kAllocatorT0);
   EXPECT_EQ(all->summaries[1].rule_name, "web");
-  EXPECT_EQ(all->summaries[1].window_start_us, kT0);
+  EXPECT_EQ(all->summaries[1].window_start_us, kAllocatorT0);
   EXPECT_EQ(all->summaries[1].counts.request_count, 6);
   EXPECT_EQ(all->summaries[1].counts.sampled_count, 3);
   EXPECT_EQ(all->summaries[1].counts.borrow_count, 1);
-  EXPECT_EQ(all->summaries[2].window_start_us, kT0 + 10'000'000);
+  EXPECT_EQ(all->summaries[2].window_start_us, kAllocatorT0 + 10'000'000);
   EXPECT_FALSE(all->next_token.has_value());
 
   Result<SummaryPage> first = windows.Page("", 2);
@@ -172,13 +172,13 @@ TEST(StatisticsWindowsTest, WindowsRetentionAndPages) {
   Result<SummaryPage> second = windows.Page(*first->next_token, 2);
   ASSERT_TRUE(second.ok());
   ASSERT_EQ(second->summaries.size(), 1u);
-  EXPECT_EQ(second->summaries[0].window_start_us, kT0 + 10'000'000);
+  EXPECT_EQ(second->summaries[0].window_start_us, kAllocatorT0 + 10'000'000);
   EXPECT_EQ(windows.Page("nonsense", 2).status().code(), StatusCode::kInvalidArgument);
 
   // An hour later the first windows are gone, and reports that old are refused.
   clock.Advance(kStatisticsRetentionUs + 5'000'000);
   EXPECT_EQ(windows.Page("", 100)->summaries.size(), 1u);
-  EXPECT_EQ(windows.Add("web", kT0, Counts{1, 1, 1}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(windows.Add("web", kAllocatorT0, Counts{1, 1, 1}).code(), StatusCode::kInvalidArgument);
   clock.Advance(10'000'000);
   EXPECT_EQ(windows.size(), 0u);
 }

@@ -9,12 +9,6 @@ namespace {
 
 using namespace roentgen::xray::testing;  // NOLINT
 
-TraceSummary SummarizeDocs(const std::vector<Entity>& entities) {
-  std::vector<ReceivedDocument> docs;
-  for (const Entity& e : entities) docs.push_back(MakeDoc(e));
-  return Summarize(Assemble(docs));
-}
-
 std::vector<std::string> PathNames(const RootCauseService& service) {
   std::vector<std::string> names;
   for (const RootCauseEntity& e : service.entity_path) names.push_back(e.name);

@@ -28,12 +28,6 @@ Entity ApiSegment(uint64_t id, int64_t start, std::optional<int64_t> end) {
   return WithAws(e, [](AwsInfo& a) { a.account_id = "123456789012"; });
 }
 
-TraceSummary SummarizeDocs(const std::vector<Entity>& entities) {
-  std::vector<ReceivedDocument> docs;
-  for (const Entity& e : entities) docs.push_back(MakeDoc(e));
-  return Summarize(Assemble(docs));
-}
-
 TEST(SummarizeTest, TimesComeFromAllSegmentsAndTheRoot) {
   Entity root = ApiSegment(1, 1000, 5000);
   root.subsegments.push_back(MakeSubsegment(10, "call", 1500, 4500));

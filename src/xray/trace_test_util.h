@@ -59,6 +59,13 @@ inline AssembledTrace Assemble(const std::vector<ReceivedDocument>& docs) {
   return AssembleTrace(TestTraceId(), Pointers(docs));
 }
 
+// The summary of a trace of these entities, each received as one document.
+inline TraceSummary SummarizeDocs(const std::vector<Entity>& entities) {
+  std::vector<ReceivedDocument> docs;
+  for (const Entity& e : entities) docs.push_back(MakeDoc(e));
+  return Summarize(Assemble(docs));
+}
+
 inline std::vector<uint64_t> ChildIds(const Entity& e) {
   std::vector<uint64_t> ids;
   for (const Entity& c : e.subsegments) ids.push_back(c.id.value);

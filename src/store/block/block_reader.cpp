@@ -16,10 +16,6 @@
 namespace roentgen::store::block {
 namespace {
 
-std::string_view IdBytes(const xray::TraceId& id) {
-  return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
-}
-
 bool GetExtent(coding::Reader& r, Extent& e) {
   return r.Varint(e.offset) && r.Varint(e.size) && r.Varint(e.raw_size) && r.Fixed64(e.checksum);
 }

@@ -72,10 +72,6 @@ std::string GraphEdgeKey(const xray::ServiceId& from, const xray::ServiceId& to)
 
 namespace {
 
-std::string_view IdBytes(const xray::TraceId& id) {
-  return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
-}
-
 // The service filter's key of (name, type), or of the name alone, in `k`.
 std::string_view ServiceFilterKey(std::string_view name, std::string_view type, bool any_type,
                                   std::string& k) {

@@ -151,6 +151,11 @@ struct BlockStats {
   int64_t max_updated_us = 0;
 };
 
+// A trace id's 16 bytes, as the trace id column and the blooms hold them.
+inline std::string_view IdBytes(const xray::TraceId& id) {
+  return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
+}
+
 // Trace id → row: the id column and its sorted permutation.
 class TraceIdIndex {
  public:

@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 using roentgen::testing::SmallDisk;
 using testing::MakeFullRecord;
 
-constexpr int64_t kT0 = 1'700'000'000'000'000;
+using testing::kT0;
 
 xray::TraceId TraceNumber(uint32_t n) {
   xray::TraceId id;
