@@ -33,15 +33,17 @@ for (const [mode, args] of [['through the API spool', []], ['without the API spo
       // Acknowledged writes, issued concurrently so they share group commits.
       await Promise.all(Array.from({ length: 20 }, async (_, batch) => {
         const docs = [];
+        const ids = [];
         for (let i = 0; i < 10; i++) {
           const traceId = newTraceId();
           traceIds.push(traceId);
+          ids.push(traceId);
           docs.push(JSON.stringify({ name: `svc-${batch}`, id: newId(), trace_id: traceId, start_time: now - 1, end_time: now }));
         }
         const out = await client.send(new PutTraceSegmentsCommand({ TraceSegmentDocuments: docs }));
         assert.deepEqual(out.UnprocessedTraceSegments, []);
-        // Answered once applied: readable at once.
-        const read = await client.send(new BatchGetTracesCommand({ TraceIds: traceIds.slice(-5) }));
+        // Answered once applied: this request's traces are readable at once.
+        const read = await client.send(new BatchGetTracesCommand({ TraceIds: ids.slice(0, 5) }));
         assert.deepEqual(read.UnprocessedTraceIds, []);
       }));
       const spooled = await metric(first.endpoint, 'roentgen_spool_appended_total\\{spool="api"\\}');
