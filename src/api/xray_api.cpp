@@ -15,8 +15,13 @@ namespace roentgen::api {
 
 void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& store,
                      MetricsRegistry& metrics, const QueryLimits& limits, const Clock& clock) {
+  RegisterXRayApi(router, ingest::PipelineSubmitSink(pipeline), store, metrics, limits, clock);
+}
+
+void RegisterXRayApi(Router& router, ingest::SubmitSink put, store::Store& store,
+                     MetricsRegistry& metrics, const QueryLimits& limits, const Clock& clock) {
   auto api_limits = std::make_shared<const ApiLimits>(limits, metrics);
-  RegisterPutApis(router, pipeline, metrics, api_limits);
+  RegisterPutApis(router, std::move(put), metrics, api_limits);
   const GroupIdentity identity;
   auto groups = std::make_shared<GroupRegistry>(store, identity);
   auto rules = std::make_shared<sampling::RuleRegistry>(
@@ -41,7 +46,8 @@ void RegisterServiceMapApis(Router& router, store::Store& store, graph::RollupSt
 
 void RegisterTraceRetrievalApis(Router& router, TraceRetrievals& retrievals, store::Store& store,
                                 MetricsRegistry& metrics, const QueryLimits& limits) {
-  RegisterRetrievalApis(router, retrievals, store, std::make_shared<const ApiLimits>(limits, metrics));
+  RegisterRetrievalApis(router, retrievals, store,
+                        std::make_shared<const ApiLimits>(limits, metrics));
 }
 
 }  // namespace roentgen::api

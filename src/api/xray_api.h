@@ -31,6 +31,11 @@ namespace roentgen::api {
 void RegisterXRayApi(Router& router, ingest::Pipeline& pipeline, store::Store& store,
                      MetricsRegistry& metrics, const QueryLimits& limits,
                      const Clock& clock = Clock::System());
+// The same, PutTraceSegments handing its documents to `put` (the pipeline,
+// or the API spool in front of it: ingest/put_spool.h).
+void RegisterXRayApi(Router& router, ingest::SubmitSink put, store::Store& store,
+                     MetricsRegistry& metrics, const QueryLimits& limits,
+                     const Clock& clock = Clock::System());
 
 // GetServiceGraph, GetTraceGraph and GetTimeSeriesServiceStatistics over the
 // rollups the pipeline keeps (PipelineConfig::rollups) and the store. The

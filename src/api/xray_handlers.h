@@ -26,7 +26,9 @@ namespace roentgen::api {
 
 // xray_put.cpp: PutTraceSegments (POST /TraceSegments), PutTelemetryRecords
 // (POST /TelemetryRecords).
-void RegisterPutApis(Router& router, ingest::Pipeline& pipeline, MetricsRegistry& metrics,
+// PutTraceSegments hands its documents to `put` (the pipeline, or a spool in
+// front of it: ingest/put_spool.h).
+void RegisterPutApis(Router& router, ingest::SubmitSink put, MetricsRegistry& metrics,
                      std::shared_ptr<const ApiLimits> limits);
 
 // xray_read.cpp: BatchGetTraces (POST /Traces), GetTraceSummaries

@@ -3,7 +3,11 @@
 // PutTraceSegments: POST /TraceSegments {"TraceSegmentDocuments": [string…]}.
 // Every document is parsed and validated in the request; the good ones are
 // queued and the response (200 {"UnprocessedTraceSegments": [{Id, ErrorCode,
-// Message}]}) is sent only once they are durable. At most
+// Message}]}) is sent only once they are durable and applied: through the
+// API spool (ingest/put_spool.h), once durable in the spool and applied by
+// the writers (visible to the next query); without it, once durable in the
+// store. A full spool answers 429 ThrottledException, a spool that cannot
+// write (a full disk) 503 ServiceUnavailableException. At most
 // kMaxDocumentsPerPut documents per request (X-Ray sets no count limit; its
 // daemon sends up to 50): more is an InvalidRequestException. A document over
 // 64 KB is reported under its Id (read without parsing it, xray/document_id.h)
@@ -34,7 +38,7 @@ constexpr size_t kMaxTelemetryRecords = 1000;
 constexpr int64_t kMaxTelemetryCount = 2147483647;
 
 // `limits` is shared: the answer may come after the routes are gone (a drain).
-void PutTraceSegments(ingest::Pipeline& pipeline, std::shared_ptr<const ApiLimits> limits,
+void PutTraceSegments(const ingest::SubmitSink& put, std::shared_ptr<const ApiLimits> limits,
                       const HttpRequest& request, Responder respond) {
   RequestBody body;
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
@@ -62,21 +66,21 @@ void PutTraceSegments(ingest::Pipeline& pipeline, std::shared_ptr<const ApiLimit
   }
   // The parse errors' codes (xray::ParseErrorCode).
   static const std::string kTooLarge(xray::ParseErrorCode(xray::ParseError::kTooLarge));
-  pipeline.Submit(std::move(documents),
-                  [respond, limits](Status status, std::vector<ingest::DocumentOutcome> outcomes) {
-                    if (!status.ok()) return respond(StatusResponse(status));
-                    nlohmann::json unprocessed = nlohmann::json::array();
-                    for (const ingest::DocumentOutcome& o : outcomes) {
-                      if (o.accepted) continue;
-                      if (o.error_code == kTooLarge) limits->Count(Limit::kDocumentSize);
-                      nlohmann::json entry = nlohmann::json::object();
-                      if (!o.id.empty()) entry["Id"] = o.id;
-                      entry["ErrorCode"] = o.error_code;
-                      entry["Message"] = o.message;
-                      unprocessed.push_back(std::move(entry));
-                    }
-                    respond(JsonResponse({{"UnprocessedTraceSegments", std::move(unprocessed)}}));
-                  });
+  put(std::move(documents),
+      [respond, limits](Status status, std::vector<ingest::DocumentOutcome> outcomes) {
+        if (!status.ok()) return respond(StatusResponse(status));
+        nlohmann::json unprocessed = nlohmann::json::array();
+        for (const ingest::DocumentOutcome& o : outcomes) {
+          if (o.accepted) continue;
+          if (o.error_code == kTooLarge) limits->Count(Limit::kDocumentSize);
+          nlohmann::json entry = nlohmann::json::object();
+          if (!o.id.empty()) entry["Id"] = o.id;
+          entry["ErrorCode"] = o.error_code;
+          entry["Message"] = o.message;
+          unprocessed.push_back(std::move(entry));
+        }
+        respond(JsonResponse({{"UnprocessedTraceSegments", std::move(unprocessed)}}));
+      });
 }
 
 // A record's count: a non-negative 32-bit integer, as X-Ray's model has it
@@ -166,11 +170,11 @@ void PutTelemetryRecords(DaemonTelemetry& telemetry, const ApiLimits& limits,
 
 }  // namespace
 
-void RegisterPutApis(Router& router, ingest::Pipeline& pipeline, MetricsRegistry& metrics,
+void RegisterPutApis(Router& router, ingest::SubmitSink put, MetricsRegistry& metrics,
                      std::shared_ptr<const ApiLimits> limits) {
   router.Add("POST", "/TraceSegments",
-             [&pipeline, limits](const HttpRequest& request, Responder respond) {
-               PutTraceSegments(pipeline, limits, request, std::move(respond));
+             [put = std::move(put), limits](const HttpRequest& request, Responder respond) {
+               PutTraceSegments(put, limits, request, std::move(respond));
              });
   auto telemetry = std::make_shared<DaemonTelemetry>(metrics);
   router.Add("POST", "/TelemetryRecords",

@@ -1,8 +1,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
 
 #include "api/telemetry_metrics.h"
 #include "api/testing/api_fixture.h"
+#include "ingest/put_spool.h"
 #include "ingest/testing/segments.h"
 
 namespace roentgen::api {
@@ -129,6 +134,106 @@ TEST_F(PutTest, StoppedPipelineIsServiceUnavailable) {
       json{{"TraceSegmentDocuments", {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)}}});
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(Json(r)["__type"], "ServiceUnavailableException");
+}
+
+// PutTraceSegments through the API spool (ingest/put_spool.h), over a store
+// that makes writes durable only when released, as the block engine does.
+class SpooledPutTest : public testing::ApiFixture {
+ protected:
+  void SetUp() override {
+    ApiFixture::SetUp();
+    dir_ = (std::filesystem::temp_directory_path() /
+            ("roentgen-put-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+               .string();
+    std::filesystem::remove_all(dir_);
+  }
+  void Open(uint64_t max_bytes) {
+    ingest::SpoolConfig config;
+    config.name = "api";
+    config.dir = dir_;
+    config.max_bytes = max_bytes;
+    config.file_bytes = std::min<uint64_t>(max_bytes, 64 << 10);
+    spool_ = std::make_unique<ingest::PutSpool>(config, *pipeline_, metrics_);
+    ASSERT_TRUE(spool_->Open().ok());
+    RegisterXRayApi(spooled_, spool_->Sink(), store_, metrics_, query_limits_);
+  }
+  void TearDown() override {
+    store_.HoldDurability(false);
+    store_.ReleaseDurable();
+    if (spool_) spool_->Stop();
+    ApiFixture::TearDown();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string dir_;
+  std::unique_ptr<ingest::PutSpool> spool_;
+  Router spooled_;
+};
+
+// Answered once applied: the next BatchGetTraces finds the documents, though
+// the store has not made them durable yet; the per-document outcomes are
+// those of the direct path.
+TEST_F(SpooledPutTest, AnsweredOnceAppliedWithTheSameOutcomes) {
+  Open(64 << 20);
+  store_.HoldDurability(true);
+  const std::string good1 = SegmentJson(TraceIdText(1), SegmentIdText(1), 10.0, 11.0);
+  const std::string good2 = SegmentJson(TraceIdText(2), SegmentIdText(2), 10.0, 11.0);
+  const std::string bad_id =
+      R"({"name":"web","id":"00000000000000ab","trace_id":"1-abc","start_time":1,"end_time":2})";
+  HttpResponse r = PostTo(spooled_, "/TraceSegments",
+                          json{{"TraceSegmentDocuments", {good1, "{", bad_id, good2}}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json unprocessed = Json(r)["UnprocessedTraceSegments"];
+  ASSERT_EQ(unprocessed.size(), 2u) << unprocessed;
+  EXPECT_FALSE(unprocessed[0].contains("Id"));
+  EXPECT_EQ(unprocessed[0]["ErrorCode"], "MalformedJson");
+  EXPECT_EQ(unprocessed[1]["Id"], "00000000000000ab");
+  EXPECT_EQ(unprocessed[1]["ErrorCode"], "InvalidId");
+
+  HttpResponse traces = PostTo(spooled_, "/Traces",
+                               json{{"TraceIds", {TraceIdText(1), TraceIdText(2)}}}.dump());
+  ASSERT_EQ(traces.status, 200) << traces.body;
+  EXPECT_EQ(Json(traces)["Traces"].size(), 2u) << traces.body;
+  EXPECT_GT(store_.durable_pending(), 0u) << "the store made them durable before the answer";
+  EXPECT_EQ(
+      metrics_.GetCounter("roentgen_segments_received_total", "", {{"transport", "http"}}).Value(),
+      4u);
+  EXPECT_EQ(
+      metrics_.GetCounter("roentgen_spool_appended_total", "", {{"spool", "api"}}).Value(), 2u);
+}
+
+// A full spool: X-Ray's retryable 429, counted as spool_full drops.
+TEST_F(SpooledPutTest, AFullSpoolIsThrottled) {
+  Open(4096);
+  std::vector<std::string> documents;
+  for (uint64_t i = 1; i <= 100; ++i) {
+    documents.push_back(SegmentJson(TraceIdText(i), SegmentIdText(i), 1.0, 2.0));
+  }
+  HttpResponse r =
+      PostTo(spooled_, "/TraceSegments", json{{"TraceSegmentDocuments", documents}}.dump());
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(Json(r), (json{{"__type", "ThrottledException"},
+                           {"message", "the api spool is full; retry later"}}));
+  EXPECT_EQ(
+      metrics_.GetCounter("roentgen_segments_dropped_total", "", {{"reason", "spool_full"}})
+          .Value(),
+      100u);
+  EXPECT_EQ(store_.document_count(), 0u);
+}
+
+// The store's disk is full: the same 503 as without the spool.
+TEST_F(SpooledPutTest, AFullStoreDiskIsServiceUnavailable) {
+  Open(64 << 20);
+  store_.FailWrites(Status::Unavailable("the server's disk is full: writes are refused"));
+  HttpResponse r = PostTo(
+      spooled_, "/TraceSegments",
+      json{{"TraceSegmentDocuments", {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)}}}
+          .dump());
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(Json(r), (json{{"__type", "ServiceUnavailableException"},
+                           {"message", "the server's disk is full: writes are refused"}}));
+  store_.FailWrites(Status::Ok());
 }
 
 TEST_F(PutTest, TelemetryRecordsAreValidatedAndCounted) {

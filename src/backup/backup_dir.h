@@ -1,8 +1,8 @@
 // A backup directory: what `roentgen backup` writes and `roentgen restore`
 // reads (docs/storage.md, "Backup and restore").
 //
-// Layout: a data dir — the store's files at the top, udp-spool/ and
-// otlp-spool/ beside them — plus roentgen-backup.json, the manifest, written
+// Layout: a data dir — the store's files at the top, udp-spool/,
+// otlp-spool/ and api-spool/ beside them — plus roentgen-backup.json, the manifest, written
 // last (and fsynced, as every file before it): a directory without it is an
 // unfinished backup. The manifest names every file with its size and
 // SHA-256, so a restore detects a backup damaged in storage:

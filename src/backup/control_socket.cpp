@@ -203,11 +203,11 @@ void ControlSocket::Serve(UniqueFd client) {
     return Refuse(std::move(client), staged.status().message(), /*read_request=*/false);
   }
   spdlog::info(
-      "backup: staged a snapshot of the data dir in {} in {:.3f} s (spooled records: {} udp and "
-      "{} otlp files); it is removed when the backup's copy is done",
+      "backup: staged a snapshot of the data dir in {} in {:.3f} s (spooled records: {} udp, {} "
+      "otlp and {} api files); it is removed when the backup's copy is done",
       StagingPath(data_dir_, staged->name),
       std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count(),
-      staged->spools[0].files, staged->spools[1].files);
+      staged->spools[0].files, staged->spools[1].files, staged->spools[2].files);
   bool done = false;
   if (SendLine(client.get(), "staged " + staged->name)) {
     // The client copies; meanwhile others are told to wait their turn.

@@ -2,10 +2,10 @@
 // (docs/storage.md, "Backup and restore").
 //
 // A data dir holds the store (RocksDB's files) and the spools of records not
-// yet stored (udp-spool/, otlp-spool/; src/cli/intake.h). StageBackup
+// yet stored (udp-spool/, otlp-spool/, api-spool/; src/cli/intake.h). StageBackup
 // snapshots the spools first and the store after (ingest/spool_snapshot.h
 // says why that order keeps every record that was durable when it began),
-// into DATA_DIR/backup-staging/NAME/{udp-spool,otlp-spool,store}. On the
+// into DATA_DIR/backup-staging/NAME/{udp-spool,otlp-spool,api-spool,store}. On the
 // data dir's own filesystem the snapshot is mostly hard links: it is quick
 // and costs little room, and the writer of the backup copies from it at its
 // own pace while the server goes on (links keep files alive that the store
@@ -18,6 +18,7 @@
 // Thread safety: any thread; the store must stay open during StageBackup.
 #pragma once
 
+#include <iterator>
 #include <string>
 
 #include "common/status.h"
@@ -29,11 +30,12 @@ namespace roentgen::backup {
 // Directory names inside a data dir and inside a staged snapshot.
 inline constexpr char kStagingDir[] = "backup-staging";
 inline constexpr char kStoreDir[] = "store";  // in a snapshot: the store's files
-inline constexpr const char* kSpoolDirs[] = {"udp-spool", "otlp-spool"};  // cli/intake.cpp
+inline constexpr const char* kSpoolDirs[] = {"udp-spool", "otlp-spool",
+                                             "api-spool"};  // cli/intake.cpp
 
 struct StagedSnapshot {
-  std::string name;                      // the directory under DATA_DIR/backup-staging/
-  ingest::SpoolSnapshotStats spools[2];  // as kSpoolDirs
+  std::string name;  // the directory under DATA_DIR/backup-staging/
+  ingest::SpoolSnapshotStats spools[std::size(kSpoolDirs)];  // as kSpoolDirs
 };
 
 // Snapshots the data dir `data_dir`, whose store is `store`, into a new

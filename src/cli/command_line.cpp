@@ -123,6 +123,13 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
                    "indexed after; the most bytes waiting there, or 0 to answer once indexed")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--api-spool-max-bytes", serve.api_spool_max_bytes,
+                   "PutTraceSegments is answered once its documents are spooled to disk (under "
+                   "the data dir) and applied to the store; the most bytes waiting there, or 0 "
+                   "to answer once durable in the store")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 50))
+      ->capture_default_str();
   std::string indexing_priority = serve.low_priority_indexing ? "low" : "normal";
   serve_cmd
       ->add_option("--indexing-priority", indexing_priority,

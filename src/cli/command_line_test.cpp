@@ -49,6 +49,7 @@ TEST(CommandLineTest, ServeDefaults) {
   EXPECT_EQ(c.max_body_bytes, 32u << 20);
   EXPECT_EQ(c.udp_spool_max_bytes, uint64_t{1} << 30);
   EXPECT_EQ(c.otlp_spool_max_bytes, uint64_t{1} << 30);
+  EXPECT_EQ(c.api_spool_max_bytes, uint64_t{1} << 30);
   EXPECT_TRUE(c.low_priority_indexing);
   EXPECT_EQ(c.http_max_connections, 1024u);
   EXPECT_EQ(c.http_request_timeout, std::chrono::seconds(30));
@@ -90,6 +91,8 @@ TEST(CommandLineTest, ServeFlags) {
                     "0",
                     "--otlp-spool-max-bytes",
                     "2097152",
+                    "--api-spool-max-bytes",
+                    "0",
                     "--indexing-priority",
                     "normal"});
   const ServeConfig& c = Serve(p);
@@ -103,6 +106,7 @@ TEST(CommandLineTest, ServeFlags) {
   EXPECT_EQ(c.max_body_bytes, 1048576u);
   EXPECT_EQ(c.udp_spool_max_bytes, 0u);
   EXPECT_EQ(c.otlp_spool_max_bytes, 2097152u);
+  EXPECT_EQ(c.api_spool_max_bytes, 0u);
   EXPECT_FALSE(c.low_priority_indexing);
 }
 

@@ -13,10 +13,10 @@
 
 #include "api/console_assets.h"
 #include "api/cors.h"
-#include "insights/webhook.h"
 #include "api/http_server.h"
 #include "cli/flags.h"
 #include "cli/server.h"
+#include "insights/webhook.h"
 
 namespace roentgen::cli {
 namespace {
@@ -172,13 +172,15 @@ void LogStart(const ServeConfig& config, const Server& server) {
   const Intake& intake = server.intake();
   spdlog::info(
       "roentgen serving X-Ray on {}:{} (UDP + {}), data dir {}, retention {}, udp receive "
-      "buffer {} bytes, udp spool {}, otlp spool {}",
+      "buffer {} bytes, udp spool {}, otlp spool {}, api spool {}",
       config.host, port, server.http().tls() ? "HTTPS" : "HTTP", config.data_dir,
       FormatDuration(config.retention), server.udp().receive_buffer_bytes(),
       intake.udp_spooled() ? fmt::format("up to {} bytes", config.udp_spool_max_bytes)
                            : std::string("off"),
       intake.otlp_spooled() ? fmt::format("up to {} bytes", config.otlp_spool_max_bytes)
-                            : std::string("off"));
+                            : std::string("off"),
+      intake.api_spooled() ? fmt::format("up to {} bytes", config.api_spool_max_bytes)
+                           : std::string("off"));
   if (api::EmbeddedConsoleAssets().empty()) {
     spdlog::info("no web console in this build (-DROENTGEN_BUILD_CONSOLE=OFF)");
   } else {
@@ -217,7 +219,8 @@ Status ServeConfig::Validate() const {
     return Status::InvalidArgument("serve: --max-query-range must be at least 1m");
   }
   for (auto [flag, bytes] : {std::pair{"--udp-spool-max-bytes", udp_spool_max_bytes},
-                             std::pair{"--otlp-spool-max-bytes", otlp_spool_max_bytes}}) {
+                             std::pair{"--otlp-spool-max-bytes", otlp_spool_max_bytes},
+                             std::pair{"--api-spool-max-bytes", api_spool_max_bytes}}) {
     if (bytes != 0 && bytes < (uint64_t{1} << 20)) {
       return Status::InvalidArgument(
           fmt::format("serve: {} must be 0 (no spool) or >= 1 MiB", flag));

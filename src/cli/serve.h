@@ -49,6 +49,11 @@ struct ServeConfig {
   // answered once its spans are durable in the spool, and indexed after; a
   // full spool answers "retry later". 0: answered once indexed.
   uint64_t otlp_spool_max_bytes = uint64_t{1} << 30;
+  // PutTraceSegments' accepted documents likewise: a request is answered once
+  // they are durable in the spool and applied by the writers (visible to the
+  // next query), without waiting for the store's own durability; a full
+  // spool answers ThrottledException. 0: answered once durable in the store.
+  uint64_t api_spool_max_bytes = uint64_t{1} << 30;
   // Indexing (ingest writers, the spool's reader, the store's flushes and
   // compactions) at the lowest CPU priority, so receiving wins when the CPU is
   // short (common/thread_priority.h); false: everything at normal priority.

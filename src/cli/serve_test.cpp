@@ -192,6 +192,12 @@ TEST(ServeConfigTest, Validate) {
   config.insights_webhook = "https://hooks.example.com/xray";
   EXPECT_EQ(config.Validate().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(config.Validate().message().find("--insights-webhook"), std::string::npos);
+  config = {};
+  config.api_spool_max_bytes = 4096;
+  EXPECT_EQ(config.Validate(), Status::InvalidArgument(
+                                   "serve: --api-spool-max-bytes must be 0 (no spool) or >= 1 MiB"));
+  config.api_spool_max_bytes = 0;
+  EXPECT_TRUE(config.Validate().ok());
 }
 
 TEST(ServeConfigTest, AnOpenApiBeyondLoopbackNeedsInsecure) {
@@ -472,6 +478,7 @@ TEST_F(ServerTest, ABusyUdpPortAfterHttpStartedUndoesTheStart) {
   // Undone: the HTTP port is closed, the store closed and its lock released.
   EXPECT_EQ(Get(config_.port, "/healthz").first, 0u);
   EXPECT_TRUE(std::filesystem::is_directory(config_.data_dir + "/udp-spool"));
+  EXPECT_TRUE(std::filesystem::is_directory(config_.data_dir + "/api-spool"));
   EXPECT_TRUE(StoreIsFree());
 
   // A second start on the same port works.

@@ -117,12 +117,11 @@ Status Server::AddRoutes() {
     router_.SetCors(std::make_shared<const api::CorsPolicy>(api::CorsConfig{config_.cors_origins}));
   }
 
-  ingest::Pipeline& pipeline = intake_->pipeline();
   store::Store& store = store_->store();
   api::QueryLimits query_limits;
   query_limits.max_range_us =
       std::chrono::duration_cast<std::chrono::microseconds>(config_.MaxQueryRange()).count();
-  api::RegisterXRayApi(router_, pipeline, store, metrics_, query_limits);
+  api::RegisterXRayApi(router_, intake_->PutSink(), store, metrics_, query_limits);
   api::RegisterServiceMapApis(router_, store, rollups_->rollups(), metrics_, query_limits);
   retrievals_ = std::make_unique<api::TraceRetrievals>(store, Clock::System());
   api::RegisterTraceRetrievalApis(router_, *retrievals_, store, metrics_, query_limits);

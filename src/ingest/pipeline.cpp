@@ -118,8 +118,10 @@ struct Pipeline::Impl {
 
   // Parses one document into `out`. On failure fills `failure`, counts it and
   // logs it (rate-limited).
+  // `count`: whether to count the outcome in the accepted / rejected metrics.
   bool ParseDocument(xray::SegmentParser& parser, std::string_view json, std::string_view transport,
-                     std::vector<xray::SegmentDocument>& out, xray::ParseFailure& failure);
+                     std::vector<xray::SegmentDocument>& out, xray::ParseFailure& failure,
+                     bool count = true);
   // Parses one daemon datagram into `items` (counted and logged when rejected).
   void ParseDatagram(xray::SegmentParser& parser, std::string_view datagram, int64_t now_us,
                      const std::shared_ptr<SubmitTicket>& ticket,
@@ -148,7 +150,7 @@ struct Pipeline::Impl {
 bool Pipeline::Impl::ParseDocument(xray::SegmentParser& parser, std::string_view json,
                                    std::string_view transport,
                                    std::vector<xray::SegmentDocument>& out,
-                                   xray::ParseFailure& failure) {
+                                   xray::ParseFailure& failure, bool count) {
   const size_t first = out.size();
   bool ok = parser.Parse(json, out, failure);
   if (ok) {
@@ -165,10 +167,10 @@ bool Pipeline::Impl::ParseDocument(xray::SegmentParser& parser, std::string_view
     }
   }
   if (ok) {
-    metrics.accepted.Inc();
+    if (count) metrics.accepted.Inc();
     return true;
   }
-  metrics.Rejected(failure.error).Inc();
+  if (count) metrics.Rejected(failure.error).Inc();
   reject_log.Log(transport, xray::ParseErrorCode(failure.error), failure.message);
   return false;
 }
@@ -348,12 +350,38 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   }
 }
 
+std::vector<DocumentOutcome> Pipeline::Validate(const std::vector<std::string>& documents) {
+  Impl& s = *impl_;
+  s.metrics.received_http.Inc(documents.size());
+  thread_local xray::SegmentParser parser;
+  thread_local std::vector<xray::SegmentDocument> docs;
+  xray::ParseFailure failure;
+  std::vector<DocumentOutcome> outcomes(documents.size());
+  for (size_t i = 0; i < documents.size(); ++i) {
+    DocumentOutcome& outcome = outcomes[i];
+    docs.clear();
+    if (!s.ParseDocument(parser, documents[i], "http", docs, failure)) {
+      outcome.id = std::move(failure.id);
+      outcome.error_code = std::string(xray::ParseErrorCode(failure.error));
+      outcome.message = std::move(failure.message);
+      continue;
+    }
+    outcome.accepted = true;
+    outcome.id = docs.front().entity.id.ToString();
+  }
+  return outcomes;
+}
+
 void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
-                             SpoolDone done) {
+                             SpoolDone done, std::function<void(Status)> applied) {
   Impl& s = *impl_;
   const bool datagrams = kind == SpooledRecord::kDaemonDatagram;
-  (datagrams ? s.metrics.received_udp : s.metrics.received_http).Inc(records.size());
+  const bool validated = kind == SpooledRecord::kValidatedDocument;
+  if (!validated) {
+    (datagrams ? s.metrics.received_udp : s.metrics.received_http).Inc(records.size());
+  }
   if (!s.running.load(std::memory_order_acquire)) {
+    if (applied) applied(Status::Unavailable("the server is shutting down"));
     done(SpoolBatch::kNotTaken);
     return;
   }
@@ -384,19 +412,35 @@ void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, Spool
       continue;
     }
     docs.clear();
-    if (!s.ParseDocument(parser, record, "otlp", docs, failure)) continue;
+    if (!s.ParseDocument(parser, record, validated ? "http" : "otlp", docs, failure,
+                         /*count=*/!validated)) {
+      continue;
+    }
     for (xray::SegmentDocument& doc : docs)
       items.push_back(WriteItem{std::move(doc), now_us, ticket});
   }
-  // One extra count, settled last, so `done` runs once even if every document
-  // is stored before the loop ends.
+  // One extra count, settled last, so `done` (and `applied`) run once even if
+  // every document is stored before the loop ends.
   ticket->remaining = items.size() + 1;
+  if (applied) {
+    ticket->unapplied = items.size() + 1;
+    ticket->applied = std::move(applied);
+  }
   const size_t not_pushed = s.RouteAndPush(items, staged);
   if (not_pushed > 0) {
     taken->store(false);
-    ticket->Settle(not_pushed, Status::Unavailable("the ingest pipeline stopped"));
+    const Status stopped = Status::Unavailable("the ingest pipeline stopped");
+    if (ticket->applied) ticket->Apply(not_pushed, stopped);
+    ticket->Settle(not_pushed, stopped);
   }
+  if (ticket->applied) ticket->Apply(1, Status::Ok());
   ticket->Settle(1, Status::Ok());
+}
+
+SubmitSink PipelineSubmitSink(Pipeline& pipeline) {
+  return [&pipeline](std::vector<std::string> documents, Pipeline::SubmitCallback done) {
+    pipeline.Submit(std::move(documents), std::move(done));
+  };
 }
 
 void Pipeline::Stop() {

@@ -69,6 +69,10 @@ class Pipeline {
   // if they could not be stored. `outcomes` has one entry per input document.
   using SubmitCallback = std::function<void(Status, std::vector<DocumentOutcome> outcomes)>;
   void Submit(std::vector<std::string> documents, SubmitCallback done);
+  // HTTP through a spool (put_spool.h): validates every document as Submit
+  // does (counted as received over http, accepted or rejected), without
+  // queueing them. One outcome per document.
+  std::vector<DocumentOutcome> Validate(const std::vector<std::string>& documents);
   // Records from a spool (ingest/spool.h): parses them on the caller's
   // thread, waits for room in the write queues (the spool holds the backlog,
   // so waiting loses nothing), and calls `done` once every document is
@@ -77,13 +81,19 @@ class Pipeline {
   // kRetryLater when a store write failed in a way that may clear (a full
   // disk, an I/O error: StoreErrorMayClear), so the spool delivers the batch
   // again; kNotTaken if the pipeline stopped before taking them. The views
-  // need to live during the call only.
+  // need to live during the call only. `applied`, if set, is called once
+  // every document is applied (visible to reads) or failed, with the status
+  // the batch's documents failed with (OK if none did): before `done` for an
+  // engine that makes writes durable later (SubmitTicket::applied).
   enum class SpooledRecord {
     kDaemonDatagram,  // a UDP datagram: header line, then a document (counted as udp)
     kDocument,        // a document from OTLP (counted as http)
+    // A PutTraceSegments document, counted when its request validated it
+    // (Validate): not counted again.
+    kValidatedDocument,
   };
   void SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
-                     SpoolDone done);
+                     SpoolDone done, std::function<void(Status)> applied = nullptr);
   // Stops intake, drains the queue, flushes. Idempotent.
   void Stop();
 
@@ -91,5 +101,12 @@ class Pipeline {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Where PutTraceSegments hands its documents: Pipeline::Submit, or a spool in
+// front of it (put_spool.h); the same contract.
+using SubmitSink =
+    std::function<void(std::vector<std::string> documents, Pipeline::SubmitCallback done)>;
+// A SubmitSink that calls pipeline.Submit; the pipeline must outlive it.
+SubmitSink PipelineSubmitSink(Pipeline& pipeline);
 
 }  // namespace roentgen::ingest

@@ -198,8 +198,11 @@ Status Spool::AppendDurable(const std::vector<std::string>& records, SpoolDurabl
   {
     MutexLock lock(s.append_mu);
     if (!s.accepting) return Status::Unavailable("the server is shutting down");
-    if (!s.HasRoom(framed))
-      return Status::ResourceExhausted("the ingest spool is full; retry later");
+    if (!s.HasRoom(framed)) {
+      s.dropped_full.Inc(records.size());
+      return Status::ResourceExhausted(
+          fmt::format("the {} spool is full; retry later", s.config.name));
+    }
     for (const std::string& r : records) s.AppendFramed(r);
     s.pending_records += records.size();
     s.pending_answered += records.size();

@@ -123,10 +123,11 @@ class Spool {
   bool Append(std::string_view record);
   // Appends `records` as one unit and calls `durable` (from the spool's
   // threads) once they are fdatasync'd — OK — or could not be written or
-  // synced — IOError. Never waits for the disk; groups are written and synced
+  // synced — Unavailable when the disk is full (the message says so), IOError
+  // otherwise. Never waits for the disk; groups are written and synced
   // at once while someone waits.
   // Errors, without calling `durable`: ResourceExhausted (no room: retry
-  // later), Unavailable (not running), InvalidArgument (a record over 16 MB).
+  // later; the records are counted as spool_full drops), Unavailable (not running), InvalidArgument (a record over 16 MB).
   Status AppendDurable(const std::vector<std::string>& records, SpoolDurable durable);
   void Stop();
 

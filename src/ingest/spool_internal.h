@@ -83,6 +83,12 @@ inline Status WriteAll(int fd, const char* data, size_t size, const std::string&
   return Status::Ok();
 }
 
+// What AppendDurable's callback gets when the disk is full: Unavailable, as
+// a store on a full disk refuses writes (retry later), saying so.
+inline Status DiskFullStatus(const Status& failure) {
+  return Status::Unavailable(fmt::format("the server's disk is full: {}", failure.message()));
+}
+
 }  // namespace spool_internal
 
 using spool_format::Position;
@@ -112,7 +118,8 @@ struct Spool::Impl {
                              Label(config))),
         disk_full_gauge(m.GetGauge("roentgen_disk_full",
                                    "1 while the disk under a component is full and its writes "
-                                   "are refused, by component (store, udp_spool, otlp_spool).",
+                                   "are refused, by component (store, udp_spool, otlp_spool, "
+                                   "api_spool).",
                                    {{"component", config.name + "_spool"}})),
         backlog_gauge(m.GetGauge("roentgen_spool_backlog_bytes",
                                  "Spooled bytes not yet stored (on disk or being written)",

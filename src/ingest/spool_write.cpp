@@ -126,7 +126,8 @@ void Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t
   const std::string path = FilePath(file);
   if (status.ok()) status = WriteAll(write_fd->get(), data.data(), data.size(), path, err);
   if (!status.ok()) {
-    DropGroups(write_error_log, status, IsDiskFull(err), records, answered, data.size());
+    const bool disk_full = IsDiskFull(err);
+    DropGroups(write_error_log, status, disk_full, records, answered, data.size());
     // The file may hold part of the group: a new file is dropped, an old one
     // cut back to its size before the group (the consumer never reads past
     // what was synced).
@@ -139,7 +140,8 @@ void Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t
       }
       write_fd.reset();
     }
-    for (SpoolDurable& done : durable) done(status);
+    const Status answer = disk_full ? DiskFullStatus(status) : status;
+    for (SpoolDurable& done : durable) done(answer);
     return;
   }
   if (new_file) {
@@ -238,8 +240,9 @@ void Spool::Impl::SyncFile(std::deque<Written>& groups, size_t first, size_t las
   }
   if (!status.ok()) {
     DropGroups(sync_error_log, status, disk_full, records, answered, bytes);
+    const Status answer = disk_full ? DiskFullStatus(status) : status;
     for (size_t i = first; i < last; ++i) {
-      for (SpoolDurable& done : groups[i].durable) done(status);
+      for (SpoolDurable& done : groups[i].durable) done(answer);
     }
     return;
   }

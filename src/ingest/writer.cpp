@@ -31,6 +31,23 @@ void SubmitTicket::Settle(size_t n, const Status& status) {
   done(std::move(final_status), std::move(outcomes));
 }
 
+void SubmitTicket::Apply(size_t n, const Status& status) {
+  if (!status.ok()) {
+    MutexLock lock(mu_);
+    if (applied_status_.ok() ||
+        (!StoreErrorMayClear(applied_status_) && StoreErrorMayClear(status))) {
+      applied_status_ = status;
+    }
+  }
+  if (unapplied.fetch_sub(n, std::memory_order_acq_rel) != n) return;
+  Status final_status;
+  {
+    MutexLock lock(mu_);
+    final_status = applied_status_;
+  }
+  applied(std::move(final_status));
+}
+
 size_t SubmitTicket::failed() const {
   MutexLock lock(mu_);
   return failed_;
@@ -219,10 +236,9 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
       last_error_log_ = now;
       spdlog::error("store write of {} documents failed: {}{}", write.documents.size(),
                     status.ToString(),
-                    errors_not_logged_ == 0
-                        ? ""
-                        : fmt::format(" ({} more failed writes not logged)",
-                                      std::exchange(errors_not_logged_, 0)));
+                    errors_not_logged_ == 0 ? ""
+                                            : fmt::format(" ({} more failed writes not logged)",
+                                                          std::exchange(errors_not_logged_, 0)));
     } else {
       ++errors_not_logged_;
     }
@@ -244,6 +260,7 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
       }
       continue;
     }
+    if (item.ticket->applied) item.ticket->Apply(1, item_status);
     // Settled through `settle` instead: a stored document of a batch written.
     if (writing && item_status.ok()) continue;
     item.ticket->Settle(1, item_status);

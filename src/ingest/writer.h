@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -52,6 +53,17 @@ struct SubmitTicket {
   Pipeline::SubmitCallback done;
   std::vector<DocumentOutcome> outcomes;
   std::atomic<size_t> remaining{0};  // entity documents not yet committed (or failed)
+  // Optional, set before the documents are queued: called once, from the
+  // writer thread that applies the last of them, when every document is
+  // applied (written and visible to reads, in the rollups too) or failed —
+  // for an engine that commits in the background, before they are durable
+  // and `done` runs. The status: as `done`'s.
+  std::function<void(Status)> applied;
+  std::atomic<size_t> unapplied{0};  // documents Apply has not yet counted
+
+  // Counts `n` documents applied (or failed with `status`) and calls
+  // `applied` when they were the last ones. Thread-safe.
+  void Apply(size_t n, const Status& status);
 
   // Settles `n` documents with `status` and calls `done` when they were the
   // last ones. The status `done` gets is the first failure, or the first one
@@ -63,7 +75,8 @@ struct SubmitTicket {
 
  private:
   mutable Mutex mu_;
-  Status status_ GUARDED_BY(mu_);  // the failure `done` gets, if any
+  Status status_ GUARDED_BY(mu_);          // the failure `done` gets, if any
+  Status applied_status_ GUARDED_BY(mu_);  // the failure `applied` gets, if any
   size_t failed_ GUARDED_BY(mu_) = 0;
 };
 

@@ -47,7 +47,8 @@ StoreMetrics::StoreMetrics(Store& store, MetricsRegistry& metrics)
           "reads go on.")),
       disk_full_(metrics.GetGauge("roentgen_disk_full",
                                   "1 while the disk under a component is full and its writes "
-                                  "are refused, by component (store, udp_spool, otlp_spool).",
+                                  "are refused, by component (store, udp_spool, otlp_spool, "
+                                  "api_spool).",
                                   {{"component", "store"}})),
       write_errors_{
           &metrics.GetCounter(kWriteErrors, kWriteErrorsHelp, {{"reason", "disk_full"}}),

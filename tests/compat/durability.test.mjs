@@ -1,4 +1,5 @@
-// A 200 from PutTraceSegments means durable: kill -9 right after, restart, all there.
+// What was acknowledged survives kill -9: a 200 from PutTraceSegments or an
+// OTLP export, a datagram the UDP spool took. Restart, all there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,45 +18,52 @@ import { otel, xrayTraceId } from './lib/otel.mjs';
 const newId = () => randomBytes(8).toString('hex');
 const newTraceId = () => `1-${Math.floor(Date.now() / 1000).toString(16).padStart(8, '0')}-${randomBytes(12).toString('hex')}`;
 
-test('acknowledged segments survive kill -9', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'roentgen-durability-'));
-  try {
-    const first = await startServer({ dataDir });
-    const client = xrayClient(first.endpoint);
-    const traceIds = [];
-    const now = Date.now() / 1000;
-    // Acknowledged writes, issued concurrently so they share group commits.
-    await Promise.all(Array.from({ length: 20 }, async (_, batch) => {
-      const docs = [];
-      for (let i = 0; i < 10; i++) {
-        const traceId = newTraceId();
-        traceIds.push(traceId);
-        docs.push(JSON.stringify({ name: `svc-${batch}`, id: newId(), trace_id: traceId, start_time: now - 1, end_time: now }));
-      }
-      const out = await client.send(new PutTraceSegmentsCommand({ TraceSegmentDocuments: docs }));
-      assert.deepEqual(out.UnprocessedTraceSegments, []);
-    }));
-    const killed = await first.kill9();
-    assert.equal(killed.signal, 'SIGKILL');
-
-    const second = await startServer({ dataDir, port: first.port });
+// PutTraceSegments answers once its documents are durable in the API spool
+// and applied by the writers (the store makes them durable after): kill -9
+// right after the answers, and the restarted server replays the spool; with
+// --api-spool-max-bytes 0 it answers once they are durable in the store.
+for (const [mode, args] of [['through the API spool', []], ['without the API spool', ['--api-spool-max-bytes', '0']]]) {
+  test(`segments acknowledged by PutTraceSegments survive kill -9 (${mode})`, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'roentgen-durability-'));
     try {
-      const client2 = xrayClient(second.endpoint);
-      const missing = [];
-      for (let i = 0; i < traceIds.length; i += 5) {
-        const ids = traceIds.slice(i, i + 5);
-        const out = await client2.send(new BatchGetTracesCommand({ TraceIds: ids }));
-        missing.push(...out.UnprocessedTraceIds);
-        assert.equal(out.Traces.length + out.UnprocessedTraceIds.length, ids.length);
+      const first = await startServer({ dataDir, args });
+      const client = xrayClient(first.endpoint);
+      const traceIds = [];
+      const now = Date.now() / 1000;
+      // Acknowledged writes, issued concurrently so they share group commits.
+      await Promise.all(Array.from({ length: 20 }, async (_, batch) => {
+        const docs = [];
+        const ids = [];
+        for (let i = 0; i < 10; i++) {
+          const traceId = newTraceId();
+          traceIds.push(traceId);
+          ids.push(traceId);
+          docs.push(JSON.stringify({ name: `svc-${batch}`, id: newId(), trace_id: traceId, start_time: now - 1, end_time: now }));
+        }
+        const out = await client.send(new PutTraceSegmentsCommand({ TraceSegmentDocuments: docs }));
+        assert.deepEqual(out.UnprocessedTraceSegments, []);
+        // Answered once applied: this request's traces are readable at once.
+        const read = await client.send(new BatchGetTracesCommand({ TraceIds: ids.slice(0, 5) }));
+        assert.deepEqual(read.UnprocessedTraceIds, []);
+      }));
+      const spooled = await metric(first.endpoint, 'roentgen_spool_appended_total\\{spool="api"\\}');
+      assert.equal(spooled, args.length === 0 ? traceIds.length : 0);
+      const killed = await first.kill9();
+      assert.equal(killed.signal, 'SIGKILL');
+
+      const second = await startServer({ dataDir, port: first.port, args });
+      try {
+        const found = await readBack(second.endpoint, traceIds);
+        const missing = traceIds.filter((id) => !found.has(id));
+        assert.deepEqual(missing, [], `${missing.length} of ${traceIds.length} acknowledged traces lost`);
+      } finally {
+        await second.stop();
       }
-      assert.deepEqual(missing, [], `${missing.length} of ${traceIds.length} acknowledged traces lost`);
     } finally {
-      await second.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-});
+  });
+}
 
 // Reads `traceIds` back with BatchGetTraces until all are there (a restarted
 // server delivers its spools' backlog first); throws after 20 s. The ids found.
