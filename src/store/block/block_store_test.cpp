@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -428,6 +429,99 @@ TEST_F(BlockStoreTest, ScansSeeEachTraceOnceWhileBlocksAreCut) {
     EXPECT_EQ(docs->size(), static_cast<size_t>(rounds_written.load()));
   }
   EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(kTraces));
+}
+
+TEST_F(BlockStoreTest, ScansMergeOverlappingBlocksAndHeadsInOrderPageByPage) {
+  // Blocks whose time ranges overlap, rows superseded by later versions in
+  // blocks and in the head: every order, page size and cursor must give the
+  // traces a sort of the newest versions gives.
+  std::mt19937_64 rng(26);
+  std::map<xray::TraceId, TraceRecord> newest;
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      const auto id = MakeTraceId(0x26, static_cast<uint8_t>(rng() % 90));
+      TraceRecord r = MakeRecord(id, kT0 + static_cast<int64_t>(rng() % 50) * kSecond);
+      r.summary.updated_us = kT0 + static_cast<int64_t>(rng() % 70) * kSecond;
+      Write(r);
+      newest[id] = r;
+    }
+    if (round < 3) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  EXPECT_GT(store_->Stats().read_cache_bytes, 0u);  // the late versions' look-ups
+  for (const bool by_event : {false, true}) {
+    for (const bool descending : {false, true}) {
+      std::vector<std::pair<int64_t, xray::TraceId>> want;
+      for (const auto& [id, written] : newest) {
+        // As stored (the store may stamp what the writer left out).
+        auto stored = store_->GetTrace(id);
+        ASSERT_TRUE(stored.ok());
+        const TraceRecord& r = *stored;
+        EXPECT_EQ(r.summary.start_time_us, written.summary.start_time_us);
+        const int64_t t = by_event ? r.summary.updated_us : r.summary.start_time_us;
+        if (t >= kT0 + 5 * kSecond && t < kT0 + 45 * kSecond) want.emplace_back(t, id);
+      }
+      std::sort(want.begin(), want.end());
+      if (descending) std::reverse(want.begin(), want.end());
+      for (const size_t page : {size_t{1}, size_t{7}, size_t{1000}}) {
+        ScanOptions o;
+        o.start_us = kT0 + 5 * kSecond;
+        o.end_us = kT0 + 45 * kSecond;
+        o.time_range_type = by_event ? TimeRangeType::kEvent : TimeRangeType::kTraceId;
+        o.descending = descending;
+        std::vector<std::pair<int64_t, xray::TraceId>> got;
+        for (int guard = 0; guard < 1000; ++guard) {
+          size_t n = 0;
+          auto p = store_->Scan(o, [&](const TraceRecord& r, int64_t t) {
+            if (n == page) return false;
+            ++n;
+            got.emplace_back(t, r.summary.id);
+            return true;
+          });
+          ASSERT_TRUE(p.ok()) << p.status().ToString();
+          if (!p->stopped_at) break;
+          o.resume_after = ScanCursor{got.back().first, got.back().second};
+        }
+        EXPECT_EQ(got, want) << "by_event " << by_event << " descending " << descending << " page "
+                             << page;
+      }
+      // max_examined stops at the next trace in order.
+      ScanOptions o;
+      o.start_us = kT0 + 5 * kSecond;
+      o.end_us = kT0 + 45 * kSecond;
+      o.time_range_type = by_event ? TimeRangeType::kEvent : TimeRangeType::kTraceId;
+      o.descending = descending;
+      o.max_examined = 3;
+      auto p = store_->Scan(o, [](const TraceRecord&, int64_t) { return true; });
+      ASSERT_TRUE(p.ok());
+      ASSERT_GT(want.size(), 3u);
+      EXPECT_EQ(p->examined, 3u);
+      ASSERT_TRUE(p->stopped_at);
+      EXPECT_EQ(p->stopped_at->time_us, want[3].first);
+      EXPECT_EQ(p->stopped_at->trace_id, want[3].second);
+    }
+  }
+}
+
+TEST_F(BlockStoreTest, ReadCacheIsBoundedByItsOption) {
+  options_.read_cache_bytes = 0;
+  store_.reset();
+  Open();
+  for (uint8_t i = 1; i <= 20; ++i) Write(MakeFullRecord(MakeTraceId(0x27, i), kT0 + i));
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_TRUE(store_->GetTrace(MakeTraceId(0x27, 3)).ok());
+  EXPECT_EQ(Tails(All()).size(), 20u);
+  // Only the block's trace-id index is kept (20 bytes a row).
+  EXPECT_EQ(store_->Stats().read_cache_bytes, 20u * 20u);
+  options_.read_cache_bytes = uint64_t{1} << 20;
+  store_.reset();
+  Open();
+  ASSERT_TRUE(store_->GetTrace(MakeTraceId(0x27, 3)).ok());
+  const uint64_t cached = store_->Stats().read_cache_bytes;
+  EXPECT_GT(cached, 20u * 20u);
+  EXPECT_LE(cached, (uint64_t{1} << 20) + 20u * 20u);
+  EXPECT_EQ(Tails(All()).size(), 20u);
 }
 
 TEST_F(BlockStoreTest, AHeadOverItsSizeBoundWakesTheCutter) {
