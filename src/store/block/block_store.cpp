@@ -24,6 +24,7 @@
 #include "common/files.h"
 #include "common/mutex.h"
 #include "common/thread_name.h"
+#include "filter/column_predicates.h"
 #include "store/block/summary_columns.h"
 #include "store/rocksdb/index_plan.h"
 
@@ -496,7 +497,11 @@ class BlockStoreImpl final : public BlockStore {
     // one: an annotation equality or a user. (Service names are not used:
     // a block's filter holds each service's name, not its other names.)
     std::optional<IndexCondition> required;
-    if (options.filter) required = ChooseIndex(options.filter->bound());
+    std::vector<filter::NumberPredicate> numbers;
+    if (options.filter) {
+      required = ChooseIndex(options.filter->bound());
+      numbers = filter::RequiredNumberPredicates(options.filter->bound());
+    }
     auto may_match = [&](const BlockReader& reader) {
       if (!required) return true;
       switch (required->kind) {
@@ -598,6 +603,23 @@ class BlockStoreImpl final : public BlockStore {
         Result<std::optional<Bitmap>> rows = RowsSatisfying(*h.reader, *required);
         if (!rows.ok()) return ReadFailed(rows.status());
         s.may = std::move(*rows);
+      }
+      for (const filter::NumberPredicate& p : numbers) {
+        const std::string_view name = p.field == filter::Field::kResponseTime ? col::kResponseTime
+                                      : p.field == filter::Field::kDuration   ? col::kDuration
+                                                                              : col::kHttpStatus;
+        Result<std::shared_ptr<const OptionalInt64Column>> values =
+            h.reader->ReadColumn<OptionalInt64Column>(name);
+        if (!values.ok()) return ReadFailed(values.status());
+        if ((*values)->values.size() != h.meta.rows) {
+          return ReadFailed(Status::Corruption(
+              fmt::format("block {}: columns disagree with its row count", h.reader->path())));
+        }
+        Bitmap pass(h.meta.rows);
+        for (uint32_t row = 0; row < h.meta.rows; ++row) {
+          if ((!s.may || s.may->Get(row)) && p.Matches((*values)->Get(row))) pass.Set(row);
+        }
+        s.may = std::move(pass);
       }
       if (options.searchable_only) {
         Result<std::shared_ptr<const BoolColumn>> indexed =
