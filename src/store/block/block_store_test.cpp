@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "filter/filter.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::store::block {
@@ -500,6 +501,74 @@ TEST_F(BlockStoreTest, ScansMergeOverlappingBlocksAndHeadsInOrderPageByPage) {
       ASSERT_TRUE(p->stopped_at);
       EXPECT_EQ(p->stopped_at->time_us, want[3].first);
       EXPECT_EQ(p->stopped_at->trace_id, want[3].second);
+    }
+  }
+}
+
+TEST_F(BlockStoreTest, FilteredScansNarrowedOnColumnsGiveTheFiltersAnswer) {
+  // The column pass (required conditions, numeric predicates, searchable
+  // only) may keep too many rows, never too few: every filtered scan must
+  // return exactly the traces whose newest version the filter matches.
+  std::mt19937_64 rng(2626);
+  std::map<xray::TraceId, TraceRecord> newest;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 120; ++i) {
+      const auto id = MakeTraceId(0x29, static_cast<uint8_t>(rng() % 200));
+      TraceRecord r = MakeRecord(id, kT0 + static_cast<int64_t>(rng() % 100) * kSecond);
+      if (rng() % 5 != 0) r.summary.response_time_us = static_cast<int64_t>(rng() % 3'000'000);
+      if (rng() % 5 != 0) r.summary.duration_us = static_cast<int64_t>(rng() % 3'000'000);
+      if (rng() % 4 != 0) r.summary.http.status = rng() % 2 ? 200 : 500;
+      r.summary.has_fault = rng() % 3 == 0;
+      r.summary.indexed = rng() % 4 != 0;
+      if (rng() % 2) {
+        xray::TraceAnnotation a{"tier", {}};
+        const int kind = static_cast<int>(rng() % 3);
+        if (kind == 0)
+          a.values.push_back({xray::AnnotationValue(std::string(rng() % 2 ? "gold" : "lead")), {}});
+        if (kind == 1)
+          a.values.push_back({xray::AnnotationValue(static_cast<double>(rng() % 3)), {}});
+        if (kind == 2) a.values.push_back({xray::AnnotationValue(rng() % 2 == 0), {}});
+        r.summary.annotations.push_back(std::move(a));
+      }
+      if (rng() % 2) r.summary.users.push_back({rng() % 2 ? "ann" : "bob", {}});
+      Write(r);
+      newest[id] = r;
+    }
+    if (round < 2) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  const char* exprs[] = {"responsetime > 1.5",
+                         "duration <= 1 AND http.status = 500",
+                         R"(annotation.tier = "gold")",
+                         "annotation.tier = 1",
+                         "annotation.tier = true",
+                         R"(user = "ann" AND responsetime < 2)",
+                         "fault AND responsetime >= 0.5",
+                         "http.status != 200",
+                         "responsetime > 1 OR fault"};
+  for (const char* expr : exprs) {
+    auto compiled = filter::CompileFilter(expr);
+    ASSERT_TRUE(compiled.ok()) << expr;
+    auto f = std::make_shared<const filter::CompiledFilter>(std::move(*compiled));
+    for (const bool searchable : {false, true}) {
+      std::set<xray::TraceId> want;
+      for (const auto& [id, written] : newest) {
+        auto stored = store_->GetTrace(id);
+        ASSERT_TRUE(stored.ok());
+        if ((!searchable || stored->summary.indexed) && f->Matches(*stored)) want.insert(id);
+      }
+      ScanOptions o = All();
+      o.filter = f;
+      o.searchable_only = searchable;
+      std::set<xray::TraceId> got;
+      auto p = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+        EXPECT_TRUE(got.insert(r.summary.id).second);
+        return true;
+      });
+      ASSERT_TRUE(p.ok()) << p.status().ToString();
+      EXPECT_EQ(got, want) << expr << " searchable_only " << searchable;
+      EXPECT_FALSE(want.empty()) << expr << ": the test data should match something";
     }
   }
 }
