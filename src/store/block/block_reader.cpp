@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -66,8 +67,80 @@ void ListRow(const ListDictStringColumn& c, size_t row, std::vector<std::string>
 
 }  // namespace
 
-Result<std::unique_ptr<BlockReader>> BlockReader::Open(const std::string& path) {
+uint64_t ColumnCache::bytes() const {
+  MutexLock lock(mu_);
+  return bytes_;
+}
+size_t ColumnCache::entries() const {
+  MutexLock lock(mu_);
+  return lru_.size();
+}
+uint64_t ColumnCache::hits() const {
+  MutexLock lock(mu_);
+  return hits_;
+}
+uint64_t ColumnCache::misses() const {
+  MutexLock lock(mu_);
+  return misses_;
+}
+
+std::shared_ptr<const void> ColumnCache::Get(uint64_t owner, std::string_view column) {
+  MutexLock lock(mu_);
+  auto it = index_.find(KeyView(owner, column));
+  if (it == index_.end()) {
+    ++misses_;
+    return nullptr;
+  }
+  ++hits_;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->value;
+}
+
+void ColumnCache::Put(uint64_t owner, std::string_view column, std::shared_ptr<const void> value,
+                      uint64_t bytes) {
+  if (bytes > capacity_) return;
+  MutexLock lock(mu_);
+  Key key(owner, std::string(column));
+  if (auto it = index_.find(key); it != index_.end()) {
+    // Another reader decoded it meanwhile: keep one.
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return;
+  }
+  lru_.push_front(Entry{owner, key.second, std::move(value), bytes});
+  index_.emplace(std::move(key), lru_.begin());
+  bytes_ += bytes;
+  EvictLocked();
+}
+
+void ColumnCache::EraseOwner(uint64_t owner) {
+  MutexLock lock(mu_);
+  auto it = index_.lower_bound(KeyView(owner, std::string_view()));
+  while (it != index_.end() && it->first.first == owner) {
+    bytes_ -= it->second->bytes;
+    lru_.erase(it->second);
+    it = index_.erase(it);
+  }
+}
+
+void ColumnCache::EvictLocked() {
+  while (bytes_ > capacity_ && !lru_.empty()) {
+    const Entry& e = lru_.back();
+    bytes_ -= e.bytes;
+    index_.erase(index_.find(KeyView(e.owner, e.column)));
+    lru_.pop_back();
+  }
+}
+
+BlockReader::~BlockReader() {
+  if (cache_ != nullptr) cache_->EraseOwner(id_);
+}
+
+Result<std::unique_ptr<BlockReader>> BlockReader::Open(const std::string& path,
+                                                       ColumnCache* cache) {
+  static std::atomic<uint64_t> next_id{1};
   std::unique_ptr<BlockReader> reader(new BlockReader());
+  reader->id_ = next_id.fetch_add(1);
+  reader->cache_ = cache;
   reader->path_ = path;
   reader->fd_ = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!reader->fd_.valid()) return ErrnoStatus(errno, "open " + path, path);
@@ -299,27 +372,77 @@ Result<std::string> BlockReader::ReadTyped(std::string_view name, ColumnEncoding
   return ReadColumnPayload(*c);
 }
 
-#define RG_BLOCK_TYPED_READ(Method, Type, Encoding, Decode)                               \
-  Result<Type> BlockReader::Method(std::string_view name) const {                         \
-    Result<std::string> payload = ReadTyped(name, ColumnEncoding::Encoding);              \
-    if (!payload.ok()) return payload.status();                                           \
-    Type column;                                                                          \
-    if (Status s = Decode(*payload, stats_.rows, column); !s.ok()) {                      \
-      return Status::Corruption(fmt::format("block {}: column {}: {}", path_, name,       \
-                                            s.message()));                                \
-    }                                                                                     \
-    return column;                                                                        \
+namespace {
+
+// The encoding and the decoder of each column type.
+template <typename T>
+struct ColumnTraits;
+#define RG_BLOCK_COLUMN_TRAITS(Type, Encoding, Decode)                                  \
+  template <>                                                                          \
+  struct ColumnTraits<Type> {                                                          \
+    static constexpr ColumnEncoding kEncoding = ColumnEncoding::Encoding;              \
+    static Status DecodeInto(std::string_view payload, uint64_t rows, Type& column) { \
+      return Decode(payload, rows, column);                                            \
+    }                                                                                  \
+  };
+RG_BLOCK_COLUMN_TRAITS(Int64Column, kInt64Delta, DecodeInt64)
+RG_BLOCK_COLUMN_TRAITS(OptionalInt64Column, kOptionalInt64, DecodeOptionalInt64)
+RG_BLOCK_COLUMN_TRAITS(BoolColumn, kBool, DecodeBool)
+RG_BLOCK_COLUMN_TRAITS(DictStringColumn, kDictString, DecodeDictString)
+RG_BLOCK_COLUMN_TRAITS(BytesColumn, kBytes, DecodeBytes)
+RG_BLOCK_COLUMN_TRAITS(ListDictStringColumn, kListDictString, DecodeListDictString)
+RG_BLOCK_COLUMN_TRAITS(ListDoubleColumn, kListDouble, DecodeListDouble)
+RG_BLOCK_COLUMN_TRAITS(ListBoolColumn, kListBool, DecodeListBool)
+RG_BLOCK_COLUMN_TRAITS(Fixed16Column, kFixed16, DecodeFixed16)
+RG_BLOCK_COLUMN_TRAITS(Fixed32Column, kFixed32, DecodeFixed32)
+#undef RG_BLOCK_COLUMN_TRAITS
+
+}  // namespace
+
+template <typename T>
+Result<std::shared_ptr<const T>> BlockReader::ReadColumn(std::string_view name) const {
+  const ColumnInfo* c = FindColumn(name);
+  if (c == nullptr) return Status::NotFound(fmt::format("block {}: no column {}", path_, name));
+  if (c->encoding != ColumnTraits<T>::kEncoding) {
+    return Status::Corruption(fmt::format("block {}: column {} has encoding {}, expected {}", path_,
+                                          name, static_cast<int>(c->encoding),
+                                          static_cast<int>(ColumnTraits<T>::kEncoding)));
   }
-RG_BLOCK_TYPED_READ(ReadInt64, Int64Column, kInt64Delta, DecodeInt64)
-RG_BLOCK_TYPED_READ(ReadOptionalInt64, OptionalInt64Column, kOptionalInt64, DecodeOptionalInt64)
-RG_BLOCK_TYPED_READ(ReadBool, BoolColumn, kBool, DecodeBool)
-RG_BLOCK_TYPED_READ(ReadDictString, DictStringColumn, kDictString, DecodeDictString)
-RG_BLOCK_TYPED_READ(ReadBytes, BytesColumn, kBytes, DecodeBytes)
-RG_BLOCK_TYPED_READ(ReadListDictString, ListDictStringColumn, kListDictString, DecodeListDictString)
-RG_BLOCK_TYPED_READ(ReadListDouble, ListDoubleColumn, kListDouble, DecodeListDouble)
-RG_BLOCK_TYPED_READ(ReadListBool, ListBoolColumn, kListBool, DecodeListBool)
-RG_BLOCK_TYPED_READ(ReadFixed16, Fixed16Column, kFixed16, DecodeFixed16)
-RG_BLOCK_TYPED_READ(ReadFixed32, Fixed32Column, kFixed32, DecodeFixed32)
+  // The entry of a column name holds that column's type: the encoding is
+  // checked above, and a block's columns never change.
+  if (cache_ != nullptr) {
+    if (std::shared_ptr<const void> hit = cache_->Get(id_, name)) {
+      return std::static_pointer_cast<const T>(std::move(hit));
+    }
+  }
+  Result<std::string> payload = ReadColumnPayload(*c);
+  if (!payload.ok()) return payload.status();
+  auto column = std::make_shared<T>();
+  if (Status s = ColumnTraits<T>::DecodeInto(*payload, stats_.rows, *column); !s.ok()) {
+    return Status::Corruption(fmt::format("block {}: column {}: {}", path_, name, s.message()));
+  }
+  if (cache_ != nullptr) cache_->Put(id_, name, column, c->extent.raw_size + 8 * stats_.rows);
+  return std::shared_ptr<const T>(std::move(column));
+}
+
+#define RG_BLOCK_TYPED_READ(Method, Type)                                 \
+  template Result<std::shared_ptr<const Type>> BlockReader::ReadColumn<Type>( \
+      std::string_view name) const;                                       \
+  Result<Type> BlockReader::Method(std::string_view name) const {         \
+    Result<std::shared_ptr<const Type>> column = ReadColumn<Type>(name);  \
+    if (!column.ok()) return column.status();                             \
+    return **column;                                                      \
+  }
+RG_BLOCK_TYPED_READ(ReadInt64, Int64Column)
+RG_BLOCK_TYPED_READ(ReadOptionalInt64, OptionalInt64Column)
+RG_BLOCK_TYPED_READ(ReadBool, BoolColumn)
+RG_BLOCK_TYPED_READ(ReadDictString, DictStringColumn)
+RG_BLOCK_TYPED_READ(ReadBytes, BytesColumn)
+RG_BLOCK_TYPED_READ(ReadListDictString, ListDictStringColumn)
+RG_BLOCK_TYPED_READ(ReadListDouble, ListDoubleColumn)
+RG_BLOCK_TYPED_READ(ReadListBool, ListBoolColumn)
+RG_BLOCK_TYPED_READ(ReadFixed16, Fixed16Column)
+RG_BLOCK_TYPED_READ(ReadFixed32, Fixed32Column)
 #undef RG_BLOCK_TYPED_READ
 
 bool BlockReader::HasAnnotationColumns(std::string_view key) const {
@@ -360,32 +483,46 @@ std::optional<uint32_t> TraceIdIndex::Find(const xray::TraceId& id) const {
   return *it;
 }
 
-Result<TraceIdIndex> BlockReader::ReadTraceIdIndex() const {
+Result<std::shared_ptr<const TraceIdIndex>> BlockReader::ReadTraceIdIndex() const {
+  {
+    MutexLock lock(index_mu_);
+    if (trace_index_ != nullptr) return trace_index_;
+  }
+  // Decoded outside the lock: two first readers may both decode, one keeps.
   Result<Fixed16Column> ids = ReadFixed16(col::kTraceId);
   if (!ids.ok()) return ids.status();
-  Result<Fixed32Column> order = ReadFixed32(col::kIdOrder);
+  Result<std::shared_ptr<const Fixed32Column>> order = ReadColumn<Fixed32Column>(col::kIdOrder);
   if (!order.ok()) return order.status();
+  const std::vector<uint32_t>& values = (*order)->values;
   // A permutation that sorts the ids strictly: anything else would misdirect
   // lookups.
   std::vector<bool> seen(stats_.rows, false);
-  for (size_t i = 0; i < order->values.size(); ++i) {
-    const uint32_t row = order->values[i];
+  for (size_t i = 0; i < values.size(); ++i) {
+    const uint32_t row = values[i];
     if (row >= stats_.rows || seen[row] ||
-        (i > 0 && !(ids->Get(order->values[i - 1]) < ids->Get(row)))) {
+        (i > 0 && !(ids->Get(values[i - 1]) < ids->Get(row)))) {
       return Status::Corruption(
           fmt::format("block {}: column {} is not the sorted order of the ids (entry {})", path_,
                       col::kIdOrder, i));
     }
     seen[row] = true;
   }
-  return TraceIdIndex(std::move(*ids), std::move(order->values));
+  auto index = std::make_shared<const TraceIdIndex>(std::move(*ids), values);
+  MutexLock lock(index_mu_);
+  if (trace_index_ == nullptr) trace_index_ = std::move(index);
+  return trace_index_;
+}
+
+uint64_t BlockReader::trace_index_bytes() const {
+  MutexLock lock(index_mu_);
+  return trace_index_ == nullptr ? 0 : 20 * trace_index_->size();
 }
 
 Result<std::optional<uint32_t>> BlockReader::FindTrace(const xray::TraceId& id) const {
   if (!MayContainTrace(id)) return std::optional<uint32_t>();
-  Result<TraceIdIndex> index = ReadTraceIdIndex();
+  Result<std::shared_ptr<const TraceIdIndex>> index = ReadTraceIdIndex();
   if (!index.ok()) return index.status();
-  return index->Find(id);
+  return (*index)->Find(id);
 }
 
 Status BlockReader::ReadRecords(std::span<const uint32_t> rows, std::vector<TraceRecord>& out,
@@ -416,32 +553,33 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
   out.clear();
   out.resize(n);
   if (n == 0) return Status::Ok();
-#define RG_READ(var, Method, name)      \
-  auto var = Method(name);              \
-  if (!var.ok()) return var.status();
-  RG_READ(ids, ReadFixed16, col::kTraceId)
-  RG_READ(start, ReadInt64, col::kStart)
-  RG_READ(duration, ReadOptionalInt64, col::kDuration)
-  RG_READ(response, ReadOptionalInt64, col::kResponseTime)
-  RG_READ(updated, ReadInt64, col::kUpdated)
-  RG_READ(revision, ReadInt64, col::kRevision)
-  RG_READ(segments, ReadInt64, col::kSegmentCount)
-  RG_READ(fault, ReadBool, col::kFault)
-  RG_READ(error, ReadBool, col::kError)
-  RG_READ(throttle, ReadBool, col::kThrottle)
-  RG_READ(partial, ReadBool, col::kPartial)
-  RG_READ(indexed, ReadBool, col::kIndexed)
-  RG_READ(method, ReadDictString, col::kHttpMethod)
-  RG_READ(url, ReadDictString, col::kHttpUrl)
-  RG_READ(agent, ReadDictString, col::kHttpUserAgent)
-  RG_READ(client_ip, ReadDictString, col::kHttpClientIp)
-  RG_READ(status, ReadOptionalInt64, col::kHttpStatus)
-  RG_READ(root_name, ReadDictString, col::kRootName)
-  RG_READ(root_origin, ReadDictString, col::kRootOrigin)
-  RG_READ(arns, ReadListDictString, col::kResourceArns)
-  RG_READ(instances, ReadListDictString, col::kInstanceIds)
-  RG_READ(zones, ReadListDictString, col::kAvailabilityZones)
-  RG_READ(details, ReadBytes, col::kDetails)
+#define RG_READ(var, Method, name)                                    \
+  const auto var##_read = ReadColumn<Method>(name);                    \
+  if (!var##_read.ok()) return var##_read.status();                    \
+  const auto& var = *var##_read;
+  RG_READ(ids, Fixed16Column, col::kTraceId)
+  RG_READ(start, Int64Column, col::kStart)
+  RG_READ(duration, OptionalInt64Column, col::kDuration)
+  RG_READ(response, OptionalInt64Column, col::kResponseTime)
+  RG_READ(updated, Int64Column, col::kUpdated)
+  RG_READ(revision, Int64Column, col::kRevision)
+  RG_READ(segments, Int64Column, col::kSegmentCount)
+  RG_READ(fault, BoolColumn, col::kFault)
+  RG_READ(error, BoolColumn, col::kError)
+  RG_READ(throttle, BoolColumn, col::kThrottle)
+  RG_READ(partial, BoolColumn, col::kPartial)
+  RG_READ(indexed, BoolColumn, col::kIndexed)
+  RG_READ(method, DictStringColumn, col::kHttpMethod)
+  RG_READ(url, DictStringColumn, col::kHttpUrl)
+  RG_READ(agent, DictStringColumn, col::kHttpUserAgent)
+  RG_READ(client_ip, DictStringColumn, col::kHttpClientIp)
+  RG_READ(status, OptionalInt64Column, col::kHttpStatus)
+  RG_READ(root_name, DictStringColumn, col::kRootName)
+  RG_READ(root_origin, DictStringColumn, col::kRootOrigin)
+  RG_READ(arns, ListDictStringColumn, col::kResourceArns)
+  RG_READ(instances, ListDictStringColumn, col::kInstanceIds)
+  RG_READ(zones, ListDictStringColumn, col::kAvailabilityZones)
+  RG_READ(details, BytesColumn, col::kDetails)
 #undef RG_READ
   for (size_t i = 0; i < n; ++i) {
     const size_t row = all ? i : rows[i];

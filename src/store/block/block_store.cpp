@@ -17,12 +17,14 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/coding.h"
 #include "common/files.h"
 #include "common/mutex.h"
 #include "common/thread_name.h"
+#include "filter/column_predicates.h"
 #include "store/block/summary_columns.h"
 #include "store/rocksdb/index_plan.h"
 
@@ -103,13 +105,115 @@ struct View {
   }
 };
 
+// The rows of a block that satisfy `c`, read from its columns without
+// decoding records; nothing when the columns cannot tell (the key has no
+// annotation columns in the block, a condition without a column). The
+// conditions are those ChooseIndex finds: each is required by the filter, so
+// a row outside the set cannot match.
+Result<std::optional<Bitmap>> RowsSatisfying(const BlockReader& reader, const IndexCondition& c) {
+  const size_t n = reader.row_count();
+  Bitmap rows(n);
+  auto any_in_list = [&](const std::vector<uint32_t>& offsets, auto&& is_match) -> Status {
+    if (offsets.size() != n + 1) {
+      return Status::Corruption(
+          fmt::format("block {}: a list column disagrees with its row count", reader.path()));
+    }
+    for (size_t r = 0; r < n; ++r) {
+      for (uint32_t j = offsets[r]; j < offsets[r + 1]; ++j) {
+        if (is_match(j)) {
+          rows.Set(r);
+          break;
+        }
+      }
+    }
+    return Status::Ok();
+  };
+  // Rows whose string list holds `value`: one dictionary look-up, then codes.
+  auto strings = [&](std::string_view column, std::string_view value) -> Status {
+    Result<std::shared_ptr<const ListDictStringColumn>> list =
+        reader.ReadColumn<ListDictStringColumn>(column);
+    if (!list.ok()) {
+      // The block has no value of that type for the key: no row matches.
+      return list.status().code() == StatusCode::kNotFound ? Status::Ok() : list.status();
+    }
+    const std::optional<uint32_t> code = (*list)->values.Find(value);
+    if (!code) return Status::Ok();
+    const std::vector<uint32_t>& codes = (*list)->values.codes;
+    return any_in_list((*list)->offsets, [&](uint32_t j) { return codes[j] == *code; });
+  };
+  switch (c.kind) {
+    case IndexCondition::Kind::kAnnotationEquals: {
+      if (!reader.HasAnnotationColumns(c.key)) return std::optional<Bitmap>();
+      if (const auto* text = std::get_if<std::string>(&c.value)) {
+        RG_RETURN_IF_ERROR(strings(AnnotationColumnName(c.key, AnnotationType::kString), *text));
+      } else if (const auto* number = std::get_if<double>(&c.value)) {
+        auto list = reader.ReadColumn<ListDoubleColumn>(
+            AnnotationColumnName(c.key, AnnotationType::kNumber));
+        if (list.ok()) {
+          const std::vector<double>& values = (*list)->values;
+          RG_RETURN_IF_ERROR(
+              any_in_list((*list)->offsets, [&](uint32_t j) { return values[j] == *number; }));
+        } else if (list.status().code() != StatusCode::kNotFound) {
+          return list.status();
+        }
+      } else {
+        const bool want = std::get<bool>(c.value);
+        auto list =
+            reader.ReadColumn<ListBoolColumn>(AnnotationColumnName(c.key, AnnotationType::kBool));
+        if (list.ok()) {
+          const Bitmap& values = (*list)->values;
+          RG_RETURN_IF_ERROR(
+              any_in_list((*list)->offsets, [&](uint32_t j) { return values.Get(j) == want; }));
+        } else if (list.status().code() != StatusCode::kNotFound) {
+          return list.status();
+        }
+      }
+      return std::optional<Bitmap>(std::move(rows));
+    }
+    case IndexCondition::Kind::kUser:
+      RG_RETURN_IF_ERROR(strings(col::kUser, c.text));
+      return std::optional<Bitmap>(std::move(rows));
+    case IndexCondition::Kind::kFault:
+    case IndexCondition::Kind::kError:
+    case IndexCondition::Kind::kThrottle: {
+      const std::string_view name = c.kind == IndexCondition::Kind::kFault   ? col::kFault
+                                    : c.kind == IndexCondition::Kind::kError ? col::kError
+                                                                             : col::kThrottle;
+      auto flags = reader.ReadColumn<BoolColumn>(name);
+      if (!flags.ok()) return flags.status();
+      if ((*flags)->values.size() != n) {
+        return Status::Corruption(
+            fmt::format("block {}: column {} disagrees with its row count", reader.path(), name));
+      }
+      return std::optional<Bitmap>((*flags)->values);
+    }
+    case IndexCondition::Kind::kHttpStatus: {
+      auto status = reader.ReadColumn<OptionalInt64Column>(col::kHttpStatus);
+      if (!status.ok()) return status.status();
+      if ((*status)->values.size() != n) {
+        return Status::Corruption(fmt::format("block {}: column {} disagrees with its row count",
+                                              reader.path(), col::kHttpStatus));
+      }
+      for (size_t r = 0; r < n; ++r) {
+        if ((*status)->Get(r) == std::optional<int64_t>(c.http_status)) rows.Set(r);
+      }
+      return std::optional<Bitmap>(std::move(rows));
+    }
+    case IndexCondition::Kind::kServiceName:
+      // The service column holds each service's name, not its other names.
+      return std::optional<Bitmap>();
+  }
+  return std::optional<Bitmap>();
+}
+
 class BlockStoreImpl final : public BlockStore {
  public:
   BlockStoreImpl(std::string dir, const BlockStoreOptions& options)
       : dir_(std::move(dir)),
         blocks_dir_(dir_ + "/blocks"),
         options_(options),
-        clock_(options.clock != nullptr ? *options.clock : Clock::System()) {}
+        clock_(options.clock != nullptr ? *options.clock : Clock::System()),
+        cache_(std::make_unique<ColumnCache>(options.read_cache_bytes)) {}
 
   ~BlockStoreImpl() override {
     {
@@ -367,14 +471,7 @@ class BlockStoreImpl final : public BlockStore {
     };
     auto in_range = [&](int64_t t) { return t >= options.start_us && t < options.end_us; };
 
-    struct Candidate {
-      int64_t time_us = 0;
-      xray::TraceId id;
-      int block = -1;  // index in view.blocks; -1: a head version
-      uint32_t row = 0;
-      std::optional<TraceRecord> record;
-    };
-    std::vector<Candidate> candidates;
+    std::vector<TraceRecord> head_records;
     View view;
     {
       MutexLock lock(view_mu_);
@@ -388,11 +485,7 @@ class BlockStoreImpl final : public BlockStore {
                const int64_t t = sort_time(r);
                return in_range(t) && after_cursor(t, r.summary.id);
              })) {
-          Candidate c;
-          c.time_us = sort_time(r);
-          c.id = r.summary.id;
-          c.record = std::move(r);
-          candidates.push_back(std::move(c));
+          head_records.push_back(std::move(r));
         }
       }
     }
@@ -404,7 +497,11 @@ class BlockStoreImpl final : public BlockStore {
     // one: an annotation equality or a user. (Service names are not used:
     // a block's filter holds each service's name, not its other names.)
     std::optional<IndexCondition> required;
-    if (options.filter) required = ChooseIndex(options.filter->bound());
+    std::vector<filter::NumberPredicate> numbers;
+    if (options.filter) {
+      required = ChooseIndex(options.filter->bound());
+      numbers = filter::RequiredNumberPredicates(options.filter->bound());
+    }
     auto may_match = [&](const BlockReader& reader) {
       if (!required) return true;
       switch (required->kind) {
@@ -416,6 +513,71 @@ class BlockStoreImpl final : public BlockStore {
           return true;
       }
     };
+
+    // The scan merges ordered sources, one per block that may hold matches
+    // and one for the heads' versions, pulling (time, id) keys lazily: a
+    // first page looks at the first rows of each source only. Each source
+    // lists its entries in ascending (time, id) order; a descending scan
+    // walks them from the end.
+    struct Source {
+      int block = -1;  // index in view.blocks; -1: head_records
+      std::shared_ptr<const Int64Column> times;
+      std::shared_ptr<const Fixed16Column> ids;
+      // Block rows lo..hi-1 (sorted by start), or `entries` (block rows, or
+      // indexes into head_records).
+      bool contiguous = false;
+      uint32_t lo = 0, hi = 0;
+      std::vector<uint32_t> entries;
+      // Block rows that may match (the filter's required condition and
+      // searchable_only, decided on the columns); absent: any row may.
+      std::optional<Bitmap> may;
+      size_t k = 0;  // next position in scan order
+      // The current entry, once settled.
+      int64_t time = 0;
+      xray::TraceId id;
+      uint32_t row = 0;
+
+      size_t size() const { return contiguous ? hi - lo : entries.size(); }
+      uint32_t At(size_t pos, bool descending) const {
+        const size_t i = descending ? size() - 1 - pos : pos;
+        return contiguous ? lo + static_cast<uint32_t>(i) : entries[i];
+      }
+    };
+    auto key_of = [&](const Source& s, uint32_t entry, int64_t& t, xray::TraceId& id) {
+      if (s.block < 0) {
+        t = sort_time(head_records[entry]);
+        id = head_records[entry].summary.id;
+      } else {
+        t = s.times->values[entry];
+        id = xray::TraceId::FromBinary(reinterpret_cast<const uint8_t*>(s.ids->Get(entry).data()));
+      }
+    };
+    // Moves `s` to its next entry that is in range, visible and after the
+    // cursor; false when it has none.
+    auto settle = [&](Source& s) {
+      for (; s.k < s.size(); ++s.k) {
+        const uint32_t e = s.At(s.k, options.descending);
+        if (s.may && !s.may->Get(e)) continue;
+        if (s.block >= 0 && view.Hidden(*view.blocks[s.block], e)) continue;
+        key_of(s, e, s.time, s.id);
+        if (!in_range(s.time) || !after_cursor(s.time, s.id)) continue;
+        s.row = e;
+        return true;
+      }
+      return false;
+    };
+
+    std::vector<Source> sources;
+    if (!head_records.empty()) {
+      Source s;
+      s.entries.resize(head_records.size());
+      for (uint32_t i = 0; i < s.entries.size(); ++i) s.entries[i] = i;
+      std::sort(s.entries.begin(), s.entries.end(), [&](uint32_t a, uint32_t b) {
+        return std::make_tuple(sort_time(head_records[a]), head_records[a].summary.id) <
+               std::make_tuple(sort_time(head_records[b]), head_records[b].summary.id);
+      });
+      sources.push_back(std::move(s));
+    }
     for (size_t b = 0; b < view.blocks.size(); ++b) {
       const BlockHandle& h = *view.blocks[b];
       if (h.meta.rows == 0) continue;
@@ -423,84 +585,174 @@ class BlockStoreImpl final : public BlockStore {
       const int64_t hi = by_event ? h.meta.max_updated_us : h.meta.max_start_us;
       if (hi < options.start_us || lo >= options.end_us) continue;
       if (!may_match(*h.reader)) continue;
-      Result<Int64Column> times = h.reader->ReadInt64(by_event ? col::kUpdated : col::kStart);
+      Source s;
+      s.block = static_cast<int>(b);
+      Result<std::shared_ptr<const Int64Column>> times =
+          h.reader->ReadColumn<Int64Column>(by_event ? col::kUpdated : col::kStart);
       if (!times.ok()) return ReadFailed(times.status());
-      Result<Fixed16Column> ids = h.reader->ReadFixed16(col::kTraceId);
+      Result<std::shared_ptr<const Fixed16Column>> ids =
+          h.reader->ReadColumn<Fixed16Column>(col::kTraceId);
       if (!ids.ok()) return ReadFailed(ids.status());
-      if (times->values.size() != h.meta.rows || ids->data.size() != 16 * h.meta.rows) {
+      s.times = std::move(*times);
+      s.ids = std::move(*ids);
+      if (s.times->values.size() != h.meta.rows || s.ids->data.size() != 16 * h.meta.rows) {
         return ReadFailed(Status::Corruption(
             fmt::format("block {}: columns disagree with its row count", h.reader->path())));
       }
-      for (uint32_t row = 0; row < h.meta.rows; ++row) {
-        const int64_t t = times->values[row];
-        if (!in_range(t) || view.Hidden(h, row)) continue;
-        Candidate c;
-        c.time_us = t;
-        c.id = xray::TraceId::FromBinary(reinterpret_cast<const uint8_t*>(ids->Get(row).data()));
-        if (!after_cursor(t, c.id)) continue;
-        c.block = static_cast<int>(b);
-        c.row = row;
-        candidates.push_back(std::move(c));
+      if (required) {
+        Result<std::optional<Bitmap>> rows = RowsSatisfying(*h.reader, *required);
+        if (!rows.ok()) return ReadFailed(rows.status());
+        s.may = std::move(*rows);
       }
+      for (const filter::NumberPredicate& p : numbers) {
+        const std::string_view name = p.field == filter::Field::kResponseTime ? col::kResponseTime
+                                      : p.field == filter::Field::kDuration   ? col::kDuration
+                                                                              : col::kHttpStatus;
+        Result<std::shared_ptr<const OptionalInt64Column>> values =
+            h.reader->ReadColumn<OptionalInt64Column>(name);
+        if (!values.ok()) return ReadFailed(values.status());
+        if ((*values)->values.size() != h.meta.rows) {
+          return ReadFailed(Status::Corruption(
+              fmt::format("block {}: columns disagree with its row count", h.reader->path())));
+        }
+        Bitmap pass(h.meta.rows);
+        for (uint32_t row = 0; row < h.meta.rows; ++row) {
+          if ((!s.may || s.may->Get(row)) && p.Matches((*values)->Get(row))) pass.Set(row);
+        }
+        s.may = std::move(pass);
+      }
+      if (options.searchable_only) {
+        Result<std::shared_ptr<const BoolColumn>> indexed =
+            h.reader->ReadColumn<BoolColumn>(col::kIndexed);
+        if (!indexed.ok()) return ReadFailed(indexed.status());
+        if ((*indexed)->values.size() != h.meta.rows) {
+          return ReadFailed(Status::Corruption(
+              fmt::format("block {}: columns disagree with its row count", h.reader->path())));
+        }
+        if (s.may) {
+          s.may->And((*indexed)->values);
+        } else {
+          s.may = (*indexed)->values;
+        }
+      }
+      const std::vector<int64_t>& t = s.times->values;
+      if (!by_event) {
+        // Rows are sorted by (start, id): the range is a run of them.
+        s.contiguous = true;
+        s.lo = static_cast<uint32_t>(std::lower_bound(t.begin(), t.end(), options.start_us) -
+                                     t.begin());
+        s.hi =
+            static_cast<uint32_t>(std::lower_bound(t.begin(), t.end(), options.end_us) - t.begin());
+      } else {
+        for (uint32_t row = 0; row < h.meta.rows; ++row) {
+          if (in_range(t[row]) && (!s.may || s.may->Get(row))) s.entries.push_back(row);
+        }
+        std::sort(s.entries.begin(), s.entries.end(), [&](uint32_t x, uint32_t y) {
+          if (t[x] != t[y]) return t[x] < t[y];
+          return s.ids->Get(x) < s.ids->Get(y);  // the id's bytes order its TraceId
+        });
+      }
+      sources.push_back(std::move(s));
     }
-    std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
-      const auto ka = std::tie(a.time_us, a.id);
-      const auto kb = std::tie(b.time_us, b.id);
-      return options.descending ? kb < ka : ka < kb;
-    });
+
+    // Sources with entries left, as a heap whose top is next in scan order.
+    auto later = [&](size_t a, size_t b) {  // b comes before a
+      const auto ka = std::tie(sources[a].time, sources[a].id);
+      const auto kb = std::tie(sources[b].time, sources[b].id);
+      return options.descending ? ka < kb : kb < ka;
+    };
+    std::vector<size_t> heap;
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (settle(sources[i])) heap.push_back(i);
+    }
+    std::make_heap(heap.begin(), heap.end(), later);
 
     const filter::CompiledFilter* filter = options.filter.get();
     const bool with_graph = options.return_graph || (filter != nullptr && filter->NeedsGraph());
-    // Rows are decoded a run of the order at a time. Reading any rows of a
-    // block decodes whole columns (one zstd frame each), so the run doubles
-    // as the scan goes on: a first page costs one small run, a whole scan a
-    // logarithmic number of column decodes per block rather than one per run.
-    size_t decode_ahead = 128;
-    constexpr size_t kMaxDecodeAhead = size_t{1} << 16;
-    for (size_t i = 0; i < candidates.size(); ++i) {
-      Candidate& c = candidates[i];
-      const ScanCursor position{c.time_us, c.id};
-      if (options.max_examined != 0 && progress.examined == options.max_examined) {
-        progress.stopped_at = position;
-        break;
-      }
-      if (!c.record) {
-        // Decode the next rows of the order together, a block at a time.
-        std::map<int, std::vector<size_t>> by_block;
-        for (size_t j = i; j < candidates.size() && j < i + decode_ahead; ++j) {
-          if (!candidates[j].record) by_block[candidates[j].block].push_back(j);
-        }
-        for (auto& [b, which] : by_block) {
-          std::vector<uint32_t> rows;
-          rows.reserve(which.size());
-          for (size_t j : which) rows.push_back(candidates[j].row);
-          std::vector<TraceRecord> records;
-          Status s = view.blocks[b]->reader->ReadRecords(rows, records, with_graph);
-          if (!s.ok()) return ReadFailed(s);
-          if (records.size() != which.size()) {
-            return ReadFailed(Status::Corruption(
-                fmt::format("block {}: read {} records for {} rows", view.blocks[b]->reader->path(),
-                            records.size(), which.size())));
+    struct Pending {
+      ScanCursor position;
+      int source = 0;
+      uint32_t row = 0;
+      TraceRecord record;
+    };
+    std::vector<Pending> pending;
+    size_t next = 0;
+    // Records are decoded a run of the merged order at a time, grouped by
+    // block; the run doubles as the scan goes on, so a first page decodes few
+    // rows and a long scan few batches.
+    size_t decode_ahead = 64;
+    constexpr size_t kMaxDecodeAhead = 4096;
+    for (;;) {
+      if (next == pending.size()) {
+        pending.clear();
+        next = 0;
+        if (heap.empty()) break;
+        size_t want = decode_ahead;
+        if (options.max_examined != 0) {
+          const uint64_t left = options.max_examined - progress.examined;
+          if (left == 0) {
+            const Source& top = sources[heap.front()];
+            progress.stopped_at = ScanCursor{top.time, top.id};
+            break;
           }
-          for (size_t k = 0; k < which.size(); ++k) {
-            candidates[which[k]].record = std::move(records[k]);
+          want = static_cast<size_t>(std::min<uint64_t>(want, left));
+        }
+        while (pending.size() < want && !heap.empty()) {
+          std::pop_heap(heap.begin(), heap.end(), later);
+          const size_t si = heap.back();
+          Source& s = sources[si];
+          Pending p;
+          p.position = ScanCursor{s.time, s.id};
+          p.source = static_cast<int>(si);
+          p.row = s.row;
+          pending.push_back(std::move(p));
+          ++s.k;
+          if (settle(s)) {
+            std::push_heap(heap.begin(), heap.end(), later);
+          } else {
+            heap.pop_back();
           }
         }
         decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
+        std::map<int, std::vector<size_t>> by_source;
+        for (size_t j = 0; j < pending.size(); ++j) by_source[pending[j].source].push_back(j);
+        for (auto& [si, which] : by_source) {
+          const Source& s = sources[si];
+          if (s.block < 0) {
+            for (size_t j : which) pending[j].record = std::move(head_records[pending[j].row]);
+            continue;
+          }
+          std::vector<uint32_t> rows;
+          rows.reserve(which.size());
+          for (size_t j : which) rows.push_back(pending[j].row);
+          std::vector<TraceRecord> records;
+          const BlockReader& reader = *view.blocks[s.block]->reader;
+          if (Status st = reader.ReadRecords(rows, records, with_graph); !st.ok()) {
+            return ReadFailed(st);
+          }
+          if (records.size() != which.size()) {
+            return ReadFailed(
+                Status::Corruption(fmt::format("block {}: read {} records for {} rows",
+                                               reader.path(), records.size(), which.size())));
+          }
+          for (size_t k = 0; k < which.size(); ++k)
+            pending[which[k]].record = std::move(records[k]);
+        }
       }
-      TraceRecord& record = *c.record;
+      Pending& p = pending[next++];
+      TraceRecord& record = p.record;
       const bool match = (!options.searchable_only || record.summary.indexed) &&
                          (filter == nullptr || filter->Matches(record));
       if (match) {
         if (!options.return_graph) record.graph = {};
-        if (!callback(record, c.time_us)) {
-          progress.stopped_at = position;
+        if (!callback(record, p.position.time_us)) {
+          progress.stopped_at = p.position;
           break;
         }
       }
-      c.record.reset();
+      record = {};
       ++progress.examined;
-      progress.last = position;
+      progress.last = p.position;
     }
     return progress;
   }
@@ -640,6 +892,7 @@ class BlockStoreImpl final : public BlockStore {
                        static_cast<double>(h->meta.rows);
         }
         stats.disk_bytes += h->meta.bytes;
+        stats.read_cache_bytes += h->reader->trace_index_bytes();
       }
       uint64_t hidden = 0;
       for (const std::unique_ptr<Head>& head : heads_) {
@@ -652,6 +905,7 @@ class BlockStoreImpl final : public BlockStore {
       stats.traces += live_rows - std::min(live_rows, hidden);
     }
     stats.documents = static_cast<uint64_t>(documents) + head_documents;
+    stats.read_cache_bytes += cache_->bytes();
     stats.disk_bytes += manifest_->LogBytes() + DirBytes(dir_ + "/config");
     stats.disk_full = disk_full_.load();
     stats.read_only = stats.disk_full;
@@ -786,7 +1040,8 @@ class BlockStoreImpl final : public BlockStore {
 
   Result<std::shared_ptr<const BlockHandle>> OpenHandle(const BlockMeta& meta,
                                                         std::vector<uint32_t> superseded) {
-    Result<std::unique_ptr<BlockReader>> reader = BlockReader::Open(BlockPath(meta.id));
+    Result<std::unique_ptr<BlockReader>> reader =
+        BlockReader::Open(BlockPath(meta.id), cache_.get());
     if (!reader.ok()) return ReadFailed(reader.status());
     auto h = std::make_shared<BlockHandle>();
     h->meta = meta;
@@ -909,7 +1164,7 @@ class BlockStoreImpl final : public BlockStore {
       return s;
     };
     if (!written.ok()) return discard(written);
-    Result<std::unique_ptr<BlockReader>> reader = BlockReader::Open(path);
+    Result<std::unique_ptr<BlockReader>> reader = BlockReader::Open(path, cache_.get());
     if (!reader.ok()) return discard(reader.status());
     const BlockStats& bs = (*reader)->stats();
     BlockMeta meta;
@@ -969,6 +1224,8 @@ class BlockStoreImpl final : public BlockStore {
   const std::string blocks_dir_;
   const BlockStoreOptions options_;
   const Clock& clock_;
+  // Before blocks_: the readers drop their entries when they close.
+  const std::unique_ptr<ColumnCache> cache_;
   std::unique_ptr<Manifest> manifest_;
   std::unique_ptr<rocksdb::DB> config_;
   std::vector<std::unique_ptr<Head>> heads_;  // fixed after Init

@@ -32,14 +32,24 @@
 // then Unavailable until a later cut succeeds or the heads are empty. A block
 // whose bytes are damaged fails reads of it with Corruption.
 //
-// Scans skip blocks by their time range, and by their bloom filters when the
-// filter requires an annotation equality or a user; then they decode the
-// record of every row of the range that is not superseded and evaluate the
-// filter on it.
+// Reads share decoded block data: each block's trace-id index is decoded on
+// the first look-up and kept for the block's life, and decoded columns are
+// kept in a bounded LRU (read_cache_bytes), so repeated point reads and scans
+// decompress a column once while it stays cached. A point read that misses a
+// block costs a bloom probe.
 //
-// Not yet (docs/storage.md): compaction, persisted rollups, vectorized
-// predicates over the columns, a streaming merge (a scan sorts the
-// candidates of its whole range), background retention.
+// Scans skip blocks by their time range, and by their bloom filters when the
+// filter requires an annotation equality or a user. They merge the blocks'
+// rows (for start-time ranges, the run of each block's sorted start column
+// that the range covers) and the heads' versions lazily in scan order. Per
+// block, the columns first rule out rows: the filter's required condition
+// (ChooseIndex), its required numeric comparisons (filter/
+// column_predicates.h) and searchable_only; the rows left are decoded a
+// growing run at a time (a first page decodes few) and checked against the
+// whole filter. Rows ruled out on the columns are not counted as examined.
+//
+// Not yet (docs/storage.md): compaction, persisted rollups, service(…) on
+// the columns, background retention.
 //
 // Thread safety: every method may be called from any thread; callbacks
 // (on_durable, on_snapshot, the scan callback) run without the store's locks.
@@ -64,6 +74,10 @@ struct BlockStoreOptions {
   // passes head.max_document_bytes).
   int64_t cut_interval_us = 1'000'000;
   int zstd_level = 3;
+  // Decoded columns kept for reads (summary_columns.h, ColumnCache); the
+  // blocks' trace-id indexes (20 bytes a row) are kept besides. Counted in
+  // StoreStats::read_cache_bytes.
+  uint64_t read_cache_bytes = uint64_t{256} << 20;
   // Cut everything still in the heads when the store is destroyed (best
   // effort). False: un-cut data is left to the spools' replay.
   bool flush_at_close = true;

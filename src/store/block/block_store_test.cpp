@@ -16,12 +16,14 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "filter/filter.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::store::block {
@@ -428,6 +430,167 @@ TEST_F(BlockStoreTest, ScansSeeEachTraceOnceWhileBlocksAreCut) {
     EXPECT_EQ(docs->size(), static_cast<size_t>(rounds_written.load()));
   }
   EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(kTraces));
+}
+
+TEST_F(BlockStoreTest, ScansMergeOverlappingBlocksAndHeadsInOrderPageByPage) {
+  // Blocks whose time ranges overlap, rows superseded by later versions in
+  // blocks and in the head: every order, page size and cursor must give the
+  // traces a sort of the newest versions gives.
+  std::mt19937_64 rng(26);
+  std::map<xray::TraceId, TraceRecord> newest;
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      const auto id = MakeTraceId(0x26, static_cast<uint8_t>(rng() % 90));
+      TraceRecord r = MakeRecord(id, kT0 + static_cast<int64_t>(rng() % 50) * kSecond);
+      r.summary.updated_us = kT0 + static_cast<int64_t>(rng() % 70) * kSecond;
+      Write(r);
+      newest[id] = r;
+    }
+    if (round < 3) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  EXPECT_GT(store_->Stats().read_cache_bytes, 0u);  // the late versions' look-ups
+  for (const bool by_event : {false, true}) {
+    for (const bool descending : {false, true}) {
+      std::vector<std::pair<int64_t, xray::TraceId>> want;
+      for (const auto& [id, written] : newest) {
+        // As stored (the store may stamp what the writer left out).
+        auto stored = store_->GetTrace(id);
+        ASSERT_TRUE(stored.ok());
+        const TraceRecord& r = *stored;
+        EXPECT_EQ(r.summary.start_time_us, written.summary.start_time_us);
+        const int64_t t = by_event ? r.summary.updated_us : r.summary.start_time_us;
+        if (t >= kT0 + 5 * kSecond && t < kT0 + 45 * kSecond) want.emplace_back(t, id);
+      }
+      std::sort(want.begin(), want.end());
+      if (descending) std::reverse(want.begin(), want.end());
+      for (const size_t page : {size_t{1}, size_t{7}, size_t{1000}}) {
+        ScanOptions o;
+        o.start_us = kT0 + 5 * kSecond;
+        o.end_us = kT0 + 45 * kSecond;
+        o.time_range_type = by_event ? TimeRangeType::kEvent : TimeRangeType::kTraceId;
+        o.descending = descending;
+        std::vector<std::pair<int64_t, xray::TraceId>> got;
+        for (int guard = 0; guard < 1000; ++guard) {
+          size_t n = 0;
+          auto p = store_->Scan(o, [&](const TraceRecord& r, int64_t t) {
+            if (n == page) return false;
+            ++n;
+            got.emplace_back(t, r.summary.id);
+            return true;
+          });
+          ASSERT_TRUE(p.ok()) << p.status().ToString();
+          if (!p->stopped_at) break;
+          o.resume_after = ScanCursor{got.back().first, got.back().second};
+        }
+        EXPECT_EQ(got, want) << "by_event " << by_event << " descending " << descending << " page "
+                             << page;
+      }
+      // max_examined stops at the next trace in order.
+      ScanOptions o;
+      o.start_us = kT0 + 5 * kSecond;
+      o.end_us = kT0 + 45 * kSecond;
+      o.time_range_type = by_event ? TimeRangeType::kEvent : TimeRangeType::kTraceId;
+      o.descending = descending;
+      o.max_examined = 3;
+      auto p = store_->Scan(o, [](const TraceRecord&, int64_t) { return true; });
+      ASSERT_TRUE(p.ok());
+      ASSERT_GT(want.size(), 3u);
+      EXPECT_EQ(p->examined, 3u);
+      ASSERT_TRUE(p->stopped_at);
+      EXPECT_EQ(p->stopped_at->time_us, want[3].first);
+      EXPECT_EQ(p->stopped_at->trace_id, want[3].second);
+    }
+  }
+}
+
+TEST_F(BlockStoreTest, FilteredScansNarrowedOnColumnsGiveTheFiltersAnswer) {
+  // The column pass (required conditions, numeric predicates, searchable
+  // only) may keep too many rows, never too few: every filtered scan must
+  // return exactly the traces whose newest version the filter matches.
+  std::mt19937_64 rng(2626);
+  std::map<xray::TraceId, TraceRecord> newest;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 120; ++i) {
+      const auto id = MakeTraceId(0x29, static_cast<uint8_t>(rng() % 200));
+      TraceRecord r = MakeRecord(id, kT0 + static_cast<int64_t>(rng() % 100) * kSecond);
+      if (rng() % 5 != 0) r.summary.response_time_us = static_cast<int64_t>(rng() % 3'000'000);
+      if (rng() % 5 != 0) r.summary.duration_us = static_cast<int64_t>(rng() % 3'000'000);
+      if (rng() % 4 != 0) r.summary.http.status = rng() % 2 ? 200 : 500;
+      r.summary.has_fault = rng() % 3 == 0;
+      r.summary.indexed = rng() % 4 != 0;
+      if (rng() % 2) {
+        xray::TraceAnnotation a{"tier", {}};
+        const int kind = static_cast<int>(rng() % 3);
+        if (kind == 0)
+          a.values.push_back({xray::AnnotationValue(std::string(rng() % 2 ? "gold" : "lead")), {}});
+        if (kind == 1)
+          a.values.push_back({xray::AnnotationValue(static_cast<double>(rng() % 3)), {}});
+        if (kind == 2) a.values.push_back({xray::AnnotationValue(rng() % 2 == 0), {}});
+        r.summary.annotations.push_back(std::move(a));
+      }
+      if (rng() % 2) r.summary.users.push_back({rng() % 2 ? "ann" : "bob", {}});
+      Write(r);
+      newest[id] = r;
+    }
+    if (round < 2) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  const char* exprs[] = {"responsetime > 1.5",
+                         "duration <= 1 AND http.status = 500",
+                         R"(annotation.tier = "gold")",
+                         "annotation.tier = 1",
+                         "annotation.tier = true",
+                         R"(user = "ann" AND responsetime < 2)",
+                         "fault AND responsetime >= 0.5",
+                         "http.status != 200",
+                         "responsetime > 1 OR fault"};
+  for (const char* expr : exprs) {
+    auto compiled = filter::CompileFilter(expr);
+    ASSERT_TRUE(compiled.ok()) << expr;
+    auto f = std::make_shared<const filter::CompiledFilter>(std::move(*compiled));
+    for (const bool searchable : {false, true}) {
+      std::set<xray::TraceId> want;
+      for (const auto& [id, written] : newest) {
+        auto stored = store_->GetTrace(id);
+        ASSERT_TRUE(stored.ok());
+        if ((!searchable || stored->summary.indexed) && f->Matches(*stored)) want.insert(id);
+      }
+      ScanOptions o = All();
+      o.filter = f;
+      o.searchable_only = searchable;
+      std::set<xray::TraceId> got;
+      auto p = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+        EXPECT_TRUE(got.insert(r.summary.id).second);
+        return true;
+      });
+      ASSERT_TRUE(p.ok()) << p.status().ToString();
+      EXPECT_EQ(got, want) << expr << " searchable_only " << searchable;
+      EXPECT_FALSE(want.empty()) << expr << ": the test data should match something";
+    }
+  }
+}
+
+TEST_F(BlockStoreTest, ReadCacheIsBoundedByItsOption) {
+  options_.read_cache_bytes = 0;
+  store_.reset();
+  Open();
+  for (uint8_t i = 1; i <= 20; ++i) Write(MakeFullRecord(MakeTraceId(0x27, i), kT0 + i));
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_TRUE(store_->GetTrace(MakeTraceId(0x27, 3)).ok());
+  EXPECT_EQ(Tails(All()).size(), 20u);
+  // Only the block's trace-id index is kept (20 bytes a row).
+  EXPECT_EQ(store_->Stats().read_cache_bytes, 20u * 20u);
+  options_.read_cache_bytes = uint64_t{1} << 20;
+  store_.reset();
+  Open();
+  ASSERT_TRUE(store_->GetTrace(MakeTraceId(0x27, 3)).ok());
+  const uint64_t cached = store_->Stats().read_cache_bytes;
+  EXPECT_GT(cached, 20u * 20u);
+  EXPECT_LE(cached, (uint64_t{1} << 20) + 20u * 20u);
+  EXPECT_EQ(Tails(All()).size(), 20u);
 }
 
 TEST_F(BlockStoreTest, AHeadOverItsSizeBoundWakesTheCutter) {

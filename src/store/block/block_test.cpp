@@ -192,7 +192,7 @@ class BlockTest : public ::testing::Test {
     const size_t doc_step = rows.size() > 10000 ? 97 : 1;
     for (size_t i = 0; i < rows.size(); ++i) {
       ASSERT_TRUE(b.MayContainTrace(rows[i].summary.id));
-      ASSERT_EQ(index->Find(rows[i].summary.id), std::optional<uint32_t>(i));
+      ASSERT_EQ((*index)->Find(rows[i].summary.id), std::optional<uint32_t>(i));
       if (i % doc_step != 0 && i + 1 != rows.size()) continue;
       auto d = b.ReadDocuments(static_cast<uint32_t>(i));
       ASSERT_TRUE(d.ok()) << d.status().ToString();
@@ -382,6 +382,76 @@ TEST_F(BlockTest, ConcurrentReadersOfOneBlockAgree) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures, std::vector<int>(4, 0));
+}
+
+TEST_F(BlockTest, ColumnCacheSharesDecodedColumnsAndStaysBounded) {
+  std::mt19937_64 rng(11);
+  std::vector<TraceRecord> rows;
+  std::vector<std::vector<StoredDocument>> docs;
+  for (int i = 0; i < 300; ++i) {
+    rows.push_back(RandomRecord(rng, kT0 + i));
+    docs.push_back(RandomDocuments(rng, 1));
+  }
+  SortRows(rows, docs);
+  ASSERT_TRUE(WriteBlock(rows, docs, Path("b")).ok());
+  ColumnCache cache(uint64_t{64} << 20);
+  {
+    auto reader = BlockReader::Open(Path("b"), &cache);
+    ASSERT_TRUE(reader.ok());
+    const BlockReader& b = **reader;
+    auto first = b.ReadColumn<Int64Column>(col::kStart);
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(cache.misses(), 1u);
+    auto again = b.ReadColumn<Int64Column>(col::kStart);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(first->get(), again->get());  // shared, not decoded again
+    EXPECT_EQ(cache.hits(), 1u);
+    // The wrong type is refused before the cache is asked.
+    EXPECT_EQ(b.ReadColumn<BoolColumn>(col::kStart).status().code(), StatusCode::kCorruption);
+    // Records read through the cache equal those written, twice over.
+    for (int pass = 0; pass < 2; ++pass) {
+      std::vector<TraceRecord> all;
+      ASSERT_TRUE(b.ReadAllRecords(all).ok());
+      ASSERT_EQ(all.size(), rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) ASSERT_EQ(Bytes(all[i]), Bytes(rows[i]));
+    }
+    EXPECT_GT(cache.bytes(), 0u);
+    const size_t entries = cache.entries();
+    EXPECT_GE(entries, 20u);
+    // The trace-id index is decoded once and kept.
+    EXPECT_EQ(b.trace_index_bytes(), 0u);
+    auto i1 = b.ReadTraceIdIndex();
+    auto i2 = b.ReadTraceIdIndex();
+    ASSERT_TRUE(i1.ok() && i2.ok());
+    EXPECT_EQ(i1->get(), i2->get());
+    EXPECT_EQ(b.trace_index_bytes(), 20u * rows.size());
+    EXPECT_EQ((*i1)->Find(rows[7].summary.id), std::optional<uint32_t>(7));
+  }
+  // A closed reader's columns leave the cache.
+  EXPECT_EQ(cache.bytes(), 0u);
+  EXPECT_EQ(cache.entries(), 0u);
+
+  // A small cache keeps at most its capacity, evicting the least recently
+  // used; reads stay correct.
+  auto start_bytes = [&] {
+    auto r = BlockReader::Open(Path("b"));
+    const ColumnInfo* c = (*r)->FindColumn(col::kStart);
+    return c->extent.raw_size + 8 * rows.size();
+  }();
+  ColumnCache small(start_bytes + 1);
+  auto reader = BlockReader::Open(Path("b"), &small);
+  ASSERT_TRUE(reader.ok());
+  ASSERT_TRUE((*reader)->ReadColumn<Int64Column>(col::kStart).ok());
+  EXPECT_EQ(small.entries(), 1u);
+  EXPECT_EQ(small.bytes(), start_bytes);
+  std::vector<TraceRecord> all;
+  ASSERT_TRUE((*reader)->ReadAllRecords(all).ok());
+  for (size_t i = 0; i < rows.size(); ++i) ASSERT_EQ(Bytes(all[i]), Bytes(rows[i]));
+  EXPECT_LE(small.bytes(), small.capacity());
+  ColumnCache none(0);
+  auto uncached = BlockReader::Open(Path("b"), &none);
+  ASSERT_TRUE((*uncached)->ReadColumn<Int64Column>(col::kStart).ok());
+  EXPECT_EQ(none.entries(), 0u);
 }
 
 TEST_F(BlockTest, RejectsUnsortedAndRepeatedRows) {

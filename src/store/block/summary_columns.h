@@ -28,13 +28,19 @@
 // Thread safety: WriteBlock is a pure function of its arguments plus the
 // file it writes. A BlockReader is immutable after Open: every method may be
 // called from any thread at once (reads use pread). It keeps the file open
-// and the bloom filters in memory; columns are read and decoded per call, and
-// the caller keeps what it wants to reuse (e.g. a TraceIdIndex).
+// and the bloom filters in memory, and its TraceIdIndex once first read (the
+// block never changes). Columns are read and decoded per call, unless the
+// reader was opened with a ColumnCache: decoded columns are then shared
+// through it (bounded, least recently used first out), so repeated point
+// reads and scans of a block do not decompress them again. A ColumnCache is
+// thread-safe and must outlive the readers that use it.
 // Errors: Corruption for any damage, naming the file, the section and the
 // byte offset; IOError and the like (common/files.h) for the file system.
 #pragma once
 
 #include <cstdint>
+#include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -43,6 +49,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "store/block/block_format.h"
 #include "store/block/bloom.h"
@@ -169,9 +176,66 @@ class TraceIdIndex {
   std::vector<uint32_t> order_;
 };
 
+// Decoded columns of any number of blocks, up to `capacity_bytes` (the
+// decompressed payload plus 8 bytes a row, an estimate of the decoded form);
+// the least recently used go first. A column larger than the capacity is
+// not kept. 0 keeps nothing.
+class ColumnCache {
+ public:
+  explicit ColumnCache(uint64_t capacity_bytes) : capacity_(capacity_bytes) {}
+  ColumnCache(const ColumnCache&) = delete;
+  ColumnCache& operator=(const ColumnCache&) = delete;
+
+  uint64_t capacity() const { return capacity_; }
+  uint64_t bytes() const;
+  size_t entries() const;
+  uint64_t hits() const;
+  uint64_t misses() const;
+
+  // For BlockReader: `owner` is a reader's id, the value a decoded column of
+  // the type that the column's encoding decodes to.
+  std::shared_ptr<const void> Get(uint64_t owner, std::string_view column);
+  void Put(uint64_t owner, std::string_view column, std::shared_ptr<const void> value,
+           uint64_t bytes);
+  void EraseOwner(uint64_t owner);
+
+ private:
+  struct Entry {
+    uint64_t owner = 0;
+    std::string column;
+    std::shared_ptr<const void> value;
+    uint64_t bytes = 0;
+  };
+  using Key = std::pair<uint64_t, std::string>;
+  using KeyView = std::pair<uint64_t, std::string_view>;
+  struct KeyLess {
+    using is_transparent = void;
+    static KeyView View(const Key& k) { return {k.first, k.second}; }
+    static KeyView View(const KeyView& k) { return k; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return View(a) < View(b);
+    }
+  };
+  void EvictLocked() REQUIRES(mu_);
+
+  const uint64_t capacity_;
+  mutable Mutex mu_;
+  std::list<Entry> lru_ GUARDED_BY(mu_);  // most recently used first
+  std::map<Key, std::list<Entry>::iterator, KeyLess> index_ GUARDED_BY(mu_);
+  uint64_t bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t hits_ GUARDED_BY(mu_) = 0;
+  uint64_t misses_ GUARDED_BY(mu_) = 0;
+};
+
 class BlockReader {
  public:
-  static Result<std::unique_ptr<BlockReader>> Open(const std::string& path);
+  // `cache` (optional) must outlive the reader.
+  static Result<std::unique_ptr<BlockReader>> Open(const std::string& path,
+                                                   ColumnCache* cache = nullptr);
+  ~BlockReader();
+  BlockReader(const BlockReader&) = delete;
+  BlockReader& operator=(const BlockReader&) = delete;
 
   const std::string& path() const { return path_; }
   const BlockStats& stats() const { return stats_; }
@@ -195,6 +259,11 @@ class BlockReader {
   Result<ListBoolColumn> ReadListBool(std::string_view name) const;
   Result<Fixed16Column> ReadFixed16(std::string_view name) const;
   Result<Fixed32Column> ReadFixed32(std::string_view name) const;
+  // A column shared with the cache (decoded once while it stays cached): T
+  // is one of the column types above, checked against the column's encoding
+  // like the typed reads.
+  template <typename T>
+  Result<std::shared_ptr<const T>> ReadColumn(std::string_view name) const;
   // Whether the block has value columns for annotation `key` (any type);
   // otherwise a predicate on it must decode `details`.
   bool HasAnnotationColumns(std::string_view key) const;
@@ -207,7 +276,10 @@ class BlockReader {
   bool MayContainUser(std::string_view user) const;
   bool OverlapsStart(int64_t start_us, int64_t end_us) const;  // [start, end)
 
-  Result<TraceIdIndex> ReadTraceIdIndex() const;
+  // Decoded and checked on the first call, then kept for the reader's life.
+  Result<std::shared_ptr<const TraceIdIndex>> ReadTraceIdIndex() const;
+  // Bytes of the kept TraceIdIndex (0 before the first ReadTraceIdIndex).
+  uint64_t trace_index_bytes() const;
   // The row of `id`, or nothing; checks the bloom filter first.
   Result<std::optional<uint32_t>> FindTrace(const xray::TraceId& id) const;
 
@@ -238,12 +310,16 @@ class BlockReader {
   Status ReadRecordsImpl(std::span<const uint32_t> rows, bool all, std::vector<TraceRecord>& out,
                          bool with_graph) const;
 
+  uint64_t id_ = 0;  // distinct per reader of the process: its cache entries' owner
+  ColumnCache* cache_ = nullptr;
+  mutable Mutex index_mu_;
+  mutable std::shared_ptr<const TraceIdIndex> trace_index_ GUARDED_BY(index_mu_);
   std::string path_;
   UniqueFd fd_;
   uint64_t file_bytes_ = 0;
   BlockStats stats_;
   std::vector<ColumnInfo> columns_;
-  std::vector<std::pair<uint64_t, Extent>> pages_;     // first row, extent
+  std::vector<std::pair<uint64_t, Extent>> pages_;        // first row, extent
   std::vector<std::pair<std::string, Extent>> sections_;  // name, extent
   BloomFilter trace_filter_, annotation_filter_, service_filter_, user_filter_;
 };

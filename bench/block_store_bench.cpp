@@ -1,0 +1,207 @@
+// The block engine's reads (src/store/block/block_store.h) on bench/segment_gen
+// traces: point reads by trace id (a hit, a miss) and filtered scans (a first
+// page of 20 and every match).
+//
+// Fills a BlockStore with --traces traces as the ingest writer prepares them
+// (one bench/segment_gen document per trace, parsed, assembled, summarized,
+// graphed), flushing every --block-rows traces so the store holds blocks of
+// that size, then times GetTrace of --lookups random stored ids (hit) and
+// --lookups fresh ids (miss), and Scan over the whole range with each filter
+// of the issue: first page (callback stops after 20) and all matches.
+// Figures are medians (p50) and the mean of --repeat runs, wall-clock.
+//
+//   build/bench/block_store_bench --traces 200000
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "filter/filter.h"
+#include "graph/trace_graph.h"
+#include "segment_gen.h"
+#include "store/block/block_store.h"
+#include "xray/segment_parser.h"
+#include "xray/trace.h"
+
+namespace {
+
+using namespace roentgen;
+using Steady = std::chrono::steady_clock;
+
+double Ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+struct Timing {
+  double p50 = 0;
+  double mean = 0;
+};
+
+Timing Summarize(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  Timing t;
+  t.p50 = ms[ms.size() / 2];
+  for (double m : ms) t.mean += m;
+  t.mean /= static_cast<double>(ms.size());
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"block engine: point reads and filtered scans"};
+  size_t traces = 100000;
+  size_t block_rows = 25000;
+  size_t lookups = 200;
+  int repeat = 5;
+  std::string dir = "/tmp/roentgen-block-store-bench";
+  app.add_option("--traces", traces, "traces in the store");
+  app.add_option("--block-rows", block_rows, "traces per flush (block size)");
+  app.add_option("--lookups", lookups, "GetTrace calls per kind");
+  app.add_option("--repeat", repeat, "runs of each scan");
+  app.add_option("--dir", dir, "directory for the store (deleted first)");
+  CLI11_PARSE(app, argc, argv);
+  if (traces == 0 || block_rows == 0 || lookups == 0 || repeat <= 0) {
+    fmt::print(stderr, "--traces, --block-rows, --lookups and --repeat must be positive\n");
+    return 2;
+  }
+
+  std::filesystem::remove_all(dir);
+  store::block::BlockStoreOptions options;
+  options.shards = 1;
+  options.cut_interval_us = 3'600'000'000;  // the bench flushes
+  options.head.quiet_us = options.head.max_age_us = 3'600'000'000;
+  options.head.max_document_bytes = uint64_t{1} << 40;
+  auto opened = store::block::BlockStore::Open(dir, options);
+  if (!opened.ok()) {
+    fmt::print(stderr, "open: {}\n", opened.status().ToString());
+    return 1;
+  }
+  store::block::BlockStore& st = **opened;
+
+  bench::SegmentGenerator gen(42);
+  xray::SegmentParser parser;
+  xray::ParseFailure failure;
+  std::vector<xray::SegmentDocument> parsed;
+  std::vector<xray::TraceId> ids;
+  std::vector<std::string> raws;
+  store::WriteBatch batch;
+  const double t0 = 1.7e9;
+  const auto fill0 = Steady::now();
+  for (size_t i = 0; i < traces; ++i) {
+    raws.push_back(gen.Next(t0 + static_cast<double>(i) * 0.01));
+    parsed.clear();
+    if (!parser.Parse(raws.back(), parsed, failure) || parsed.size() != 1) {
+      fmt::print(stderr, "segment_gen made a document that does not parse\n");
+      return 1;
+    }
+    xray::ReceivedDocument received{std::move(parsed.front()), static_cast<int64_t>(t0 * 1e6) +
+                                                                   static_cast<int64_t>(i) * 10000};
+    const std::vector<const xray::ReceivedDocument*> one{&received};
+    const xray::AssembledTrace trace = xray::AssembleTrace(*received.doc.entity.trace_id, one);
+    store::TraceRecord record{xray::Summarize(trace), graph::DeriveTraceGraph(trace)};
+    record.summary.revision = 1;
+    record.summary.updated_us = trace.last_received_us;
+    record.summary.indexed = true;
+    ids.push_back(record.summary.id);
+    batch.documents.push_back(
+        {record.summary.id, received.doc.entity.id, received.received_us, {}});
+    batch.traces.push_back(std::move(record));
+    batch.new_traces.push_back(true);
+    if (batch.traces.size() == 1000 || i + 1 == traces || (i + 1) % block_rows == 0) {
+      // raws may reallocate: point the documents at their strings only now.
+      for (size_t k = 0; k < batch.documents.size(); ++k) {
+        batch.documents[k].raw = raws[raws.size() - batch.documents.size() + k];
+      }
+      if (Status s = st.Write(batch); !s.ok()) {
+        fmt::print(stderr, "write: {}\n", s.ToString());
+        return 1;
+      }
+      batch = {};
+      raws.clear();
+    }
+    if ((i + 1) % block_rows == 0 || i + 1 == traces) {
+      if (Status s = st.Flush(); !s.ok()) {
+        fmt::print(stderr, "flush: {}\n", s.ToString());
+        return 1;
+      }
+    }
+  }
+  const double fill_ms = Ms(Steady::now() - fill0);
+
+  std::mt19937_64 rng(7);
+  std::vector<double> hit_ms, miss_ms;
+  for (size_t i = 0; i < lookups; ++i) {
+    const xray::TraceId& id = ids[rng() % ids.size()];
+    const auto a = Steady::now();
+    auto r = st.GetTrace(id);
+    hit_ms.push_back(Ms(Steady::now() - a));
+    if (!r.ok()) {
+      fmt::print(stderr, "GetTrace hit: {}\n", r.status().ToString());
+      return 1;
+    }
+    const xray::TraceId missing = xray::TraceId::Generate(static_cast<uint32_t>(t0));
+    const auto b = Steady::now();
+    auto m = st.GetTrace(missing);
+    miss_ms.push_back(Ms(Steady::now() - b));
+    if (m.ok() || m.status().code() != StatusCode::kNotFound) {
+      fmt::print(stderr, "GetTrace miss found something\n");
+      return 1;
+    }
+  }
+  const Timing hit = Summarize(hit_ms), miss = Summarize(miss_ms);
+
+  fmt::print("traces {}, blocks of {} rows, fill {:.0f} ms, read cache {} bytes\n", traces,
+             block_rows, fill_ms, st.Stats().read_cache_bytes);
+  fmt::print("| read | p50 ms | mean ms | matches |\n|---|---:|---:|---:|\n");
+  fmt::print("| GetTrace hit | {:.3f} | {:.3f} | |\n", hit.p50, hit.mean);
+  fmt::print("| GetTrace miss | {:.3f} | {:.3f} | |\n", miss.p50, miss.mean);
+
+  const std::string filters[] = {"", "responsetime > 1.5",
+                                 R"(annotation.email = "user-4242@example.com")",
+                                 R"(service("billing") { fault })"};
+  for (const std::string& text : filters) {
+    std::shared_ptr<const filter::CompiledFilter> compiled;
+    if (!text.empty()) {
+      auto f = filter::CompileFilter(text);
+      if (!f.ok()) {
+        fmt::print(stderr, "filter {}: {}\n", text, f.status().ToString());
+        return 1;
+      }
+      compiled = std::make_shared<const filter::CompiledFilter>(std::move(*f));
+    }
+    for (const size_t page : {size_t{20}, size_t{0}}) {
+      std::vector<double> ms;
+      size_t matches = 0;
+      for (int r = 0; r < repeat; ++r) {
+        store::ScanOptions so;
+        so.start_us = static_cast<int64_t>(t0 * 1e6) - 1'000'000;
+        so.end_us =
+            static_cast<int64_t>((t0 + static_cast<double>(traces) * 0.01) * 1e6) + 10'000'000;
+        so.filter = compiled;
+        so.searchable_only = true;
+        size_t n = 0;
+        const auto a = Steady::now();
+        auto p = st.Scan(so, [&](const store::TraceRecord&, int64_t) {
+          ++n;
+          return page == 0 || n < page;
+        });
+        ms.push_back(Ms(Steady::now() - a));
+        if (!p.ok()) {
+          fmt::print(stderr, "scan {}: {}\n", text, p.status().ToString());
+          return 1;
+        }
+        matches = n;
+      }
+      const Timing t = Summarize(ms);
+      fmt::print("| Scan `{}` {} | {:.3f} | {:.3f} | {} |\n", text.empty() ? "(all)" : text,
+                 page == 0 ? "all matches" : "first page of 20", t.p50, t.mean, matches);
+    }
+  }
+  fmt::print("read cache after the scans: {} bytes\n", st.Stats().read_cache_bytes);
+  return 0;
+}

@@ -1,0 +1,61 @@
+#include "filter/column_predicates.h"
+
+namespace roentgen::filter {
+namespace {
+
+void Collect(const BoundNode& n, std::vector<NumberPredicate>& out) {
+  if (n.kind == BoundKind::kAnd) {
+    for (const BoundNode& c : n.children) Collect(c, out);
+    return;
+  }
+  if (n.kind != BoundKind::kNumber || n.scope != Scope::kTrace) return;
+  if (n.field != Field::kResponseTime && n.field != Field::kDuration &&
+      n.field != Field::kHttpStatus) {
+    return;
+  }
+  switch (n.op) {
+    case CompareOp::kEq:
+    case CompareOp::kNe:
+    case CompareOp::kLt:
+    case CompareOp::kLe:
+    case CompareOp::kGt:
+    case CompareOp::kGe:
+      out.push_back(NumberPredicate{n.field, n.op, n.number});
+      return;
+    default:
+      return;  // an operator the evaluator never satisfies on numbers: left to it
+  }
+}
+
+}  // namespace
+
+bool NumberPredicate::Matches(std::optional<int64_t> value) const {
+  if (!value) return false;
+  // The same conversion as the evaluator's (eval.cpp), so the answers agree.
+  const double v =
+      field == Field::kHttpStatus ? static_cast<double>(*value) : static_cast<double>(*value) / 1e6;
+  switch (op) {
+    case CompareOp::kEq:
+      return v == number;
+    case CompareOp::kNe:
+      return v != number;
+    case CompareOp::kLt:
+      return v < number;
+    case CompareOp::kLe:
+      return v <= number;
+    case CompareOp::kGt:
+      return v > number;
+    case CompareOp::kGe:
+      return v >= number;
+    default:
+      return false;
+  }
+}
+
+std::vector<NumberPredicate> RequiredNumberPredicates(const BoundNode& filter) {
+  std::vector<NumberPredicate> out;
+  Collect(filter, out);
+  return out;
+}
+
+}  // namespace roentgen::filter
