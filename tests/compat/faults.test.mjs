@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { BatchGetTracesCommand, PutTraceSegmentsCommand } from '@aws-sdk/client-xray';
-import { BIN, startServer } from './lib/server.mjs';
+import { BIN, startServer, storeEngineArgs } from './lib/server.mjs';
 import { eventually, xrayClient } from './lib/clients.mjs';
 import { mountSmallDisk } from './lib/small-disk.mjs';
 
@@ -147,7 +147,8 @@ test('a full disk: writes refused with 503 and counted, reads go on, intake resu
 });
 
 function serveExpectingFailure(dataDir) {
-  const r = spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--otlp-grpc-listen', 'off'], {
+  const r = spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--otlp-grpc-listen', 'off',
+    ...storeEngineArgs()], {
     encoding: 'utf8', timeout: 20000,
   });
   return { status: r.status, signal: r.signal, output: `${r.stdout}${r.stderr}` };
