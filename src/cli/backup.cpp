@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <system_error>
 
@@ -17,15 +18,15 @@
 #include "backup/control_socket.h"
 #include "backup/staging.h"
 #include "cli/command_line.h"
+#include "cli/store_part.h"
 #include "common/disk_space.h"
-#include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A data dir holds a store: RocksDB's CURRENT names its manifest.
+// A data dir holds a store of one of the engines (cli/store_part.h).
 Status CheckDataDir(const std::string& data_dir) {
   std::error_code ec;
   const fs::file_status status = fs::status(data_dir, ec);
@@ -35,11 +36,27 @@ Status CheckDataDir(const std::string& data_dir) {
   if (!fs::is_directory(status)) {
     return Status::InvalidArgument(fmt::format("the data dir {} is not a directory", data_dir));
   }
-  if (!fs::exists(fs::path(data_dir) / "CURRENT", ec)) {
+  Result<std::optional<StoreEngine>> engine = DetectStoreEngine(data_dir);
+  if (!engine.ok()) return engine.status();
+  if (!engine->has_value()) {
     return Status::InvalidArgument(fmt::format(
-        "{} is not a Roentgen data dir (it holds no store: no CURRENT file)", data_dir));
+        "{} is not a Roentgen data dir (it holds no store: no CURRENT file, no blocks/CURRENT)",
+        data_dir));
   }
   return Status::Ok();
+}
+
+// Opens the store a data dir holds, of whichever engine wrote it, as a
+// stopped server's (retention and indexing priority as serve's defaults).
+Result<std::unique_ptr<store::Store>> OpenDataDirStore(const std::string& data_dir) {
+  Result<std::optional<StoreEngine>> engine = DetectStoreEngine(data_dir);
+  if (!engine.ok()) return engine.status();
+  if (!engine->has_value()) {
+    return Status::InvalidArgument(fmt::format("{} holds no store", data_dir));
+  }
+  ServeConfig defaults;
+  defaults.low_priority_indexing = false;
+  return OpenStore(**engine, data_dir, defaults);
 }
 
 // Whether `inner` is `outer` or inside it (both need not exist).
@@ -72,9 +89,7 @@ Result<backup::CopyStats> BackupStopped(const BackupConfig& config,
         config.data_dir, owner != nullptr ? owner->pw_name : std::to_string(dir.st_uid),
         owner != nullptr ? owner->pw_name : "#" + std::to_string(dir.st_uid)));
   }
-  store::RocksDbStoreConfig store_config;
-  store_config.path = config.data_dir;
-  Result<std::unique_ptr<store::Store>> opened = store::OpenRocksDbStore(store_config);
+  Result<std::unique_ptr<store::Store>> opened = OpenDataDirStore(config.data_dir);
   if (!opened.ok()) {
     if (opened.status().code() == StatusCode::kUnavailable) {
       return Status::Unavailable(fmt::format(
@@ -160,9 +175,7 @@ int RunRestore(const RestoreConfig& config, std::ostream& out, std::ostream& err
   if (!copied.ok()) return fail(copied.status());
   // The files are the backup's, checked byte for byte; opening the store
   // checks they make a store this roentgen reads.
-  store::RocksDbStoreConfig store_config;
-  store_config.path = config.data_dir;
-  Result<std::unique_ptr<store::Store>> opened = store::OpenRocksDbStore(store_config);
+  Result<std::unique_ptr<store::Store>> opened = OpenDataDirStore(config.data_dir);
   if (!opened.ok()) {
     return fail(Status(opened.status().code(),
                        fmt::format("the backup was copied into {}, but its store does not open: {}",

@@ -68,6 +68,11 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
       ->capture_default_str();
   serve_cmd->add_option("--data-dir", serve.data_dir, "Where the store keeps its files")
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--store-engine", serve.store_engine,
+                   "Storage engine: rocksdb, or block (a data dir keeps the engine that wrote it)")
+      ->check(CLI::IsMember({"rocksdb", "block"}))
+      ->capture_default_str();
   serve_cmd->add_option("--retention", retention, "How long traces are kept (30d, 12h, 90m)")
       ->check(FromParser(ParseDuration, "DURATION"))
       ->capture_default_str();

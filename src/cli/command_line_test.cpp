@@ -163,6 +163,20 @@ TEST(CommandLineTest, ConfigFileWithFlagsWinning) {
   EXPECT_EQ(c.retention, std::chrono::seconds(86400));
 }
 
+TEST(CommandLineTest, StoreEngineFlagAndConfigKey) {
+  EXPECT_EQ(Serve(Parse({"serve"})).store_engine, "rocksdb");
+  EXPECT_EQ(Serve(Parse({"serve", "--store-engine", "block"})).store_engine, "block");
+  Parsed bad = Parse({"serve", "--store-engine", "lsm"});
+  ASSERT_TRUE(std::holds_alternative<int>(bad.result));
+  EXPECT_NE(std::get<int>(bad.result), 0);
+  EXPECT_NE(bad.err.find("--store-engine"), std::string::npos) << bad.err;
+  std::string path = testing::TempDir() + "roentgen_cli_engine_" + std::to_string(getpid()) + ".toml";
+  std::ofstream(path) << "store-engine = \"block\"\n";
+  Parsed p = Parse({"serve", "--config", path.c_str()});
+  std::remove(path.c_str());
+  EXPECT_EQ(Serve(p).store_engine, "block");
+}
+
 TEST(CommandLineTest, ConfigFileServeSection) {
   std::string path =
       testing::TempDir() + "roentgen_cli_section_" + std::to_string(getpid()) + ".ini";

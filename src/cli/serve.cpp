@@ -171,10 +171,10 @@ void LogStart(const ServeConfig& config, const Server& server) {
   }
   const Intake& intake = server.intake();
   spdlog::info(
-      "roentgen serving X-Ray on {}:{} (UDP + {}), data dir {}, retention {}, udp receive "
-      "buffer {} bytes, udp spool {}, otlp spool {}, api spool {}",
+      "roentgen serving X-Ray on {}:{} (UDP + {}), data dir {} ({} engine), retention {}, udp "
+      "receive buffer {} bytes, udp spool {}, otlp spool {}, api spool {}",
       config.host, port, server.http().tls() ? "HTTPS" : "HTTP", config.data_dir,
-      FormatDuration(config.retention), server.udp().receive_buffer_bytes(),
+      config.store_engine, FormatDuration(config.retention), server.udp().receive_buffer_bytes(),
       intake.udp_spooled() ? fmt::format("up to {} bytes", config.udp_spool_max_bytes)
                            : std::string("off"),
       intake.otlp_spooled() ? fmt::format("up to {} bytes", config.otlp_spool_max_bytes)
@@ -195,6 +195,10 @@ void LogStart(const ServeConfig& config, const Server& server) {
 Status ServeConfig::Validate() const {
   if (host.empty()) return Status::InvalidArgument("serve: the listen host is empty");
   if (data_dir.empty()) return Status::InvalidArgument("serve: --data-dir is empty");
+  if (store_engine != "rocksdb" && store_engine != "block") {
+    return Status::InvalidArgument("serve: --store-engine must be rocksdb or block, not '" +
+                                   store_engine + "'");
+  }
   if (retention < std::chrono::minutes(1)) {
     return Status::InvalidArgument("serve: --retention must be at least 1m");
   }

@@ -26,6 +26,9 @@ struct ServeConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 2000;                      // 0: any free port (logged)
   std::string data_dir = "./roentgen-data";  // created if missing
+  // The storage engine (docs/storage.md): "rocksdb" or "block". A data dir
+  // keeps the engine that wrote it (cli/store_part.h refuses the other).
+  std::string store_engine = "rocksdb";
   std::chrono::seconds retention{30 * 24 * 3600};
   std::string log_level = "info";  // trace, debug, info, warn, error, off
   int http_threads = 2;

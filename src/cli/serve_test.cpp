@@ -31,6 +31,7 @@
 #include "auth/keys_file.h"
 #include "auth/sigv4.h"
 #include "cli/server.h"
+#include "cli/store_part.h"
 #include "common/clock.h"
 #include "store/rocksdb/rocksdb_store.h"
 
@@ -156,6 +157,10 @@ TEST(ServeConfigTest, Validate) {
   EXPECT_TRUE(config.Validate().ok());
   config.retention = std::chrono::seconds(30);
   EXPECT_EQ(config.Validate(), Status::InvalidArgument("serve: --retention must be at least 1m"));
+  config = {};
+  config.store_engine = "lsm";
+  EXPECT_EQ(config.Validate(),
+            Status::InvalidArgument("serve: --store-engine must be rocksdb or block, not 'lsm'"));
   config = {};
   config.log_level = "loud";
   EXPECT_EQ(config.Validate(),
@@ -459,6 +464,89 @@ TEST(RunServeTest, BusyPortFailsStartUp) {
   EXPECT_EQ(status.message(), "http: cannot bind 127.0.0.1:" + std::to_string(config.port) +
                                   ": Address already in use");
   std::filesystem::remove_all(dir);
+}
+
+// A data dir keeps the engine that wrote it: started with the other one, the
+// server refuses, naming both and the way out.
+TEST_F(ServerTest, ADataDirKeepsItsStoreEngine) {
+  const std::string block_dir = config_.data_dir;
+  config_.store_engine = "block";
+  {
+    Result<std::unique_ptr<Server>> server = Server::Start(config_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+  }
+  EXPECT_TRUE(std::filesystem::exists(block_dir + "/blocks/CURRENT"));
+  EXPECT_FALSE(std::filesystem::exists(block_dir + "/CURRENT"));
+  Result<std::optional<StoreEngine>> detected = DetectStoreEngine(block_dir);
+  ASSERT_TRUE(detected.ok());
+  EXPECT_EQ(*detected, std::optional<StoreEngine>(StoreEngine::kBlock));
+
+  config_.store_engine = "rocksdb";
+  Result<std::unique_ptr<Server>> refused = Server::Start(config_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status(),
+            Status::InvalidArgument(
+                "serve: the data dir " + block_dir +
+                " holds a store of the block engine, but --store-engine is rocksdb: start with "
+                "--store-engine block (or store-engine = \"block\" in the config file) to use it, "
+                "or give another --data-dir to start a rocksdb store; moving a data dir from one "
+                "engine to the other is not built yet"));
+  EXPECT_FALSE(std::filesystem::exists(block_dir + "/CURRENT"));  // nothing written
+
+  config_.store_engine = "block";  // the engine that wrote it starts again
+  EXPECT_TRUE(Server::Start(config_).ok());
+
+  // And the other way round.
+  config_.data_dir = dir_ + "/rocksdb";
+  config_.store_engine = "rocksdb";
+  ASSERT_TRUE(Server::Start(config_).ok());
+  detected = DetectStoreEngine(config_.data_dir);
+  ASSERT_TRUE(detected.ok());
+  EXPECT_EQ(*detected, std::optional<StoreEngine>(StoreEngine::kRocksDb));
+  config_.store_engine = "block";
+  refused = Server::Start(config_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find(
+                "holds a store of the rocksdb engine, but --store-engine is block: start with "
+                "--store-engine rocksdb"),
+            std::string::npos)
+      << refused.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(config_.data_dir + "/blocks"));
+
+  // A new data dir holds no engine's store yet.
+  detected = DetectStoreEngine(dir_ + "/new");
+  ASSERT_TRUE(detected.ok());
+  EXPECT_FALSE(detected->has_value());
+}
+
+// The block engine's data dir through the whole server: a stored trace is
+// read back after a restart.
+TEST_F(ServerTest, TheBlockEngineKeepsWhatItStoredAcrossARestart) {
+  config_.store_engine = "block";
+  const double now = static_cast<double>(time(nullptr));
+  const std::string id =
+      fmt::format("1-{:08x}-5759e988bd862e3fe1be46a9", static_cast<uint32_t>(now));
+  {
+    Result<std::unique_ptr<Server>> server = Server::Start(config_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    auto put = Exchange(
+        config_.port, http::verb::post, "/TraceSegments", {{"Content-Type", "application/json"}},
+        fmt::format(R"({{"TraceSegmentDocuments":["{{\"name\":\"api\",)"
+                    R"(\"id\":\"70de5b6f19ff9a0a\",\"trace_id\":\"{}\",)"
+                    R"(\"start_time\":{},\"end_time\":{}}}"]}})",
+                    id, now, now + 0.5));
+    ASSERT_EQ(put.result_int(), 200u) << put.body();
+    EXPECT_NE(put.body().find(R"("UnprocessedTraceSegments":[])"), std::string::npos)
+        << put.body();
+  }
+  Result<std::unique_ptr<Server>> server = Server::Start(config_);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto got = Exchange(config_.port, http::verb::post, "/Traces",
+                      {{"Content-Type", "application/json"}},
+                      fmt::format(R"({{"TraceIds":["{}"]}})", id));
+  ASSERT_EQ(got.result_int(), 200u) << got.body();
+  EXPECT_NE(got.body().find("70de5b6f19ff9a0a"), std::string::npos) << got.body();
 }
 
 TEST_F(ServerTest, ABusyUdpPortAfterHttpStartedUndoesTheStart) {

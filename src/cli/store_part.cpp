@@ -1,5 +1,6 @@
 #include "cli/store_part.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -8,30 +9,135 @@
 #include "api/rollup_rebuild.h"
 #include "common/clock.h"
 #include "common/thread_name.h"
+#include "store/block/block_store.h"
 #include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::cli {
 
+namespace fs = std::filesystem;
+
+const char* StoreEngineName(StoreEngine engine) {
+  return engine == StoreEngine::kBlock ? "block" : "rocksdb";
+}
+
+Result<StoreEngine> ParseStoreEngine(const std::string& name) {
+  if (name == "rocksdb") return StoreEngine::kRocksDb;
+  if (name == "block") return StoreEngine::kBlock;
+  return Status::InvalidArgument("serve: --store-engine must be rocksdb or block, not '" + name +
+                                 "'");
+}
+
+Result<std::optional<StoreEngine>> DetectStoreEngine(const std::string& data_dir) {
+  std::error_code ec;
+  // RocksDB's CURRENT names its manifest; the block engine keeps its own
+  // CURRENT in blocks/ (store/block/manifest.h).
+  const bool rocksdb = fs::exists(fs::path(data_dir) / "CURRENT", ec);
+  const bool block = fs::exists(fs::path(data_dir) / "blocks" / "CURRENT", ec);
+  if (rocksdb && block) {
+    return Status::InvalidArgument(fmt::format(
+        "the data dir {} holds files of both storage engines (RocksDB's CURRENT and the block "
+        "engine's blocks/): it is not one a Roentgen server wrote; move one engine's files out",
+        data_dir));
+  }
+  if (rocksdb) return std::optional<StoreEngine>(StoreEngine::kRocksDb);
+  if (block) return std::optional<StoreEngine>(StoreEngine::kBlock);
+  return std::optional<StoreEngine>();
+}
+
+Result<std::unique_ptr<store::Store>> OpenStore(StoreEngine engine, const std::string& data_dir,
+                                                const ServeConfig& config) {
+  Result<std::optional<StoreEngine>> found = DetectStoreEngine(data_dir);
+  if (!found.ok()) return found.status();
+  if (found->has_value() && **found != engine) {
+    const char* held = StoreEngineName(**found);
+    return Status::InvalidArgument(fmt::format(
+        "the data dir {} holds a store of the {} engine, but --store-engine is {}: start with "
+        "--store-engine {} (or store-engine = \"{}\" in the config file) to use it, or give "
+        "another --data-dir to start a {} store; moving a data dir from one engine to the other "
+        "is not built yet",
+        data_dir, held, StoreEngineName(engine), held, held, StoreEngineName(engine)));
+  }
+  const int64_t retention_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(config.retention).count();
+  if (engine == StoreEngine::kRocksDb) {
+    store::RocksDbStoreConfig store_config;
+    store_config.path = data_dir;
+    store_config.low_priority_background = config.low_priority_indexing;
+    store_config.retention_us = retention_us;
+    store_config.retention_interval_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(kRetentionInterval).count();
+    return store::OpenRocksDbStore(store_config);
+  }
+  store::block::BlockStoreOptions options;
+  // At close the ingest pipeline has drained into the store, so the heads
+  // hold at most the last head.max_age_us of writes (a block per shard to
+  // cut): cutting them keeps a clean stop from leaving a spool replay to the
+  // next start, and keeps what was taken without a spool
+  // (--udp-spool-max-bytes 0).
+  options.flush_at_close = true;
+  Result<std::unique_ptr<store::block::BlockStore>> opened =
+      store::block::BlockStore::Open(data_dir, options);
+  if (!opened.ok()) return opened.status();
+  return std::unique_ptr<store::Store>(std::move(opened).value());
+}
+
 Result<std::unique_ptr<StorePart>> StorePart::Open(const ServeConfig& config,
                                                    MetricsRegistry& metrics) {
+  Result<StoreEngine> engine = ParseStoreEngine(config.store_engine);
+  if (!engine.ok()) return engine.status();
   std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
+  fs::create_directories(config.data_dir, ec);
   if (ec) {
     return Status::IOError("serve: cannot create data dir '" + config.data_dir +
                            "': " + ec.message());
   }
   std::unique_ptr<StorePart> part(new StorePart());
-  store::RocksDbStoreConfig store_config;
-  store_config.path = config.data_dir;
-  store_config.low_priority_background = config.low_priority_indexing;
-  store_config.retention_us =
+  part->engine_ = *engine;
+  part->retention_us_ =
       std::chrono::duration_cast<std::chrono::microseconds>(config.retention).count();
-  part->retention_us_ = store_config.retention_us;
-  Result<std::unique_ptr<store::Store>> opened = store::OpenRocksDbStore(store_config);
-  if (!opened.ok()) return opened.status();
+  Result<std::unique_ptr<store::Store>> opened = OpenStore(*engine, config.data_dir, config);
+  if (!opened.ok()) {
+    if (opened.status().code() == StatusCode::kInvalidArgument) {
+      return Status::InvalidArgument("serve: " + opened.status().message());
+    }
+    return opened.status();
+  }
   part->store_ = std::move(opened).value();
   part->metrics_ = std::make_unique<store::StoreMetrics>(*part->store_, metrics);
+  if (part->engine_ == StoreEngine::kBlock) {
+    part->retention_thread_ = std::thread([self = part.get()] {
+      SetCurrentThreadName("rg-retention");
+      self->RunRetention();
+    });
+  }
   return part;
+}
+
+StorePart::~StorePart() {
+  {
+    MutexLock lock(retention_mu_);
+    stopping_ = true;
+  }
+  retention_cv_.SignalAll();
+  if (retention_thread_.joinable()) retention_thread_.join();
+}
+
+void StorePart::RunRetention() {
+  while (true) {
+    {
+      MutexLock lock(retention_mu_);
+      const auto due = std::chrono::steady_clock::now() + kRetentionInterval;
+      while (!stopping_ && std::chrono::steady_clock::now() < due) {
+        retention_cv_.WaitUntil(retention_mu_, due);
+      }
+      if (stopping_) return;
+    }
+    const Status s = store_->DeleteOlderThan(Clock::System().NowMicros() - retention_us_);
+    if (!s.ok()) {
+      spdlog::warn("retention failed: {}; retried in {} minutes", s.ToString(),
+                   kRetentionInterval.count());
+    }
+  }
 }
 
 RollupsPart::RollupsPart(int64_t retention_us, MetricsRegistry& metrics)

@@ -1,9 +1,13 @@
 // The stored data of `roentgen serve` (src/cli/server.h wires the parts):
 //
-//   StorePart   the data directory and the RocksDB store in it, with the
-//               store's gauges for /metrics. Open() creates the directory and
-//               opens the store (whose LOCK file keeps a second server out);
-//               the destructor closes it, which releases the lock.
+//   StorePart   the data directory and the store in it, of the engine
+//               --store-engine names (rocksdb or block), with the store's
+//               gauges for /metrics. Open() creates the directory, refuses a
+//               data dir that holds the other engine's store, and opens the
+//               store (whose lock keeps a second server out); the destructor
+//               closes it, which releases the lock. For the block engine it
+//               also runs retention (rg-retention), as the RocksDB engine
+//               does on its own thread.
 //   RollupsPart the service-graph rollups (in memory, kept up to date by the
 //               ingest writers) and their rebuild from the store on a thread
 //               of its own (rg-rebuild). Start() returns once the rebuild's
@@ -18,12 +22,16 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "cli/serve.h"
 #include "common/metrics.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "graph/rollup_store.h"
 #include "store/store.h"
@@ -31,26 +39,61 @@
 
 namespace roentgen::cli {
 
+// The storage engines (docs/storage.md). A data dir's files say which one
+// wrote it: RocksDB's CURRENT at its top, or the block engine's blocks/ and
+// config/ (store/block/block_store.h) there.
+enum class StoreEngine { kRocksDb, kBlock };
+
+const char* StoreEngineName(StoreEngine engine);  // "rocksdb", "block"
+// Errors: InvalidArgument naming --store-engine and the engines.
+Result<StoreEngine> ParseStoreEngine(const std::string& name);
+
+// The engine whose store `data_dir` holds; nullopt when it holds none (it is
+// new, or missing). Errors: InvalidArgument when it holds both engines' files.
+Result<std::optional<StoreEngine>> DetectStoreEngine(const std::string& data_dir);
+
+// Opens the store of `engine` in `data_dir` with the serve options that apply
+// to it (retention, indexing priority); the block engine's retention is not
+// run by the store itself (StorePart runs it). Refuses a data dir that holds
+// the other engine's store: InvalidArgument naming both engines and the way
+// out. Otherwise the engine's errors.
+Result<std::unique_ptr<store::Store>> OpenStore(StoreEngine engine, const std::string& data_dir,
+                                                const ServeConfig& config);
+
 class StorePart {
  public:
   // Errors: IOError (the directory cannot be created), the store's errors
   // (another server holds the lock, a corrupt store, …).
   static Result<std::unique_ptr<StorePart>> Open(const ServeConfig& config,
                                                  MetricsRegistry& metrics);
-  ~StorePart() = default;  // closes the store
+  ~StorePart();  // stops retention, closes the store
   StorePart(const StorePart&) = delete;
   StorePart& operator=(const StorePart&) = delete;
 
   store::Store& store() { return *store_; }
   store::StoreMetrics& metrics() { return *metrics_; }
   int64_t retention_us() const { return retention_us_; }
+  StoreEngine engine() const { return engine_; }
 
  private:
   StorePart() = default;
+  // The block engine's retention: DeleteOlderThan(now - retention) every
+  // kRetentionInterval, the first one interval after opening (as the RocksDB
+  // engine's own thread does), until the destructor.
+  void RunRetention();
+
   int64_t retention_us_ = 0;
+  StoreEngine engine_ = StoreEngine::kRocksDb;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::StoreMetrics> metrics_;  // after store_: refers to it
+  Mutex retention_mu_;
+  CondVar retention_cv_;
+  bool stopping_ GUARDED_BY(retention_mu_) = false;
+  std::thread retention_thread_;
 };
+
+// How often retention runs (both engines).
+inline constexpr std::chrono::minutes kRetentionInterval{5};
 
 class RollupsPart {
  public:

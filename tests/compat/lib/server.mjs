@@ -9,6 +9,13 @@ import https from 'node:https';
 
 export const BIN = process.env.ROENTGEN_BIN ?? new URL('../../../build/src/cli/roentgen', import.meta.url).pathname;
 
+// ROENTGEN_TEST_STORE_ENGINE (rocksdb, block): the storage engine every
+// server the tests start uses (--store-engine), unless a test names one.
+export const STORE_ENGINE = process.env.ROENTGEN_TEST_STORE_ENGINE || undefined;
+export function storeEngineArgs(args = []) {
+  return STORE_ENGINE && !args.includes('--store-engine') ? ['--store-engine', STORE_ENGINE] : [];
+}
+
 async function portIsFree(port) {
   const tcpOk = await new Promise((resolve) => {
     const srv = net.createServer();
@@ -67,6 +74,7 @@ export async function startServer({ dataDir, port, args = [], tls } = {}) {
   dataDir ??= mkdtempSync(join(tmpdir(), 'roentgen-compat-'));
   port ??= await freePort();
   if (tls) args = [...args, '--tls-cert', tls.cert, '--tls-key', tls.key];
+  args = [...storeEngineArgs(args), ...args];
   const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
