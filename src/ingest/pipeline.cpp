@@ -122,6 +122,11 @@ struct Pipeline::Impl {
   bool ParseDocument(xray::SegmentParser& parser, std::string_view json, std::string_view transport,
                      std::vector<xray::SegmentDocument>& out, xray::ParseFailure& failure,
                      bool count = true);
+  // Parses one document of a PutTraceSegments request into `out` and says in
+  // `outcome` whether it was accepted (its Id) or why not, as the answer's
+  // UnprocessedTraceSegments reports it.
+  bool ParseRequestDocument(xray::SegmentParser& parser, std::string_view json,
+                            std::vector<xray::SegmentDocument>& out, DocumentOutcome& outcome);
   // Parses one daemon datagram into `items` (counted and logged when rejected).
   void ParseDatagram(xray::SegmentParser& parser, std::string_view datagram, int64_t now_us,
                      const std::shared_ptr<SubmitTicket>& ticket,
@@ -146,6 +151,21 @@ struct Pipeline::Impl {
   bool stopped = false;
   std::thread parse_thread;
 };
+
+bool Pipeline::Impl::ParseRequestDocument(xray::SegmentParser& parser, std::string_view json,
+                                          std::vector<xray::SegmentDocument>& out,
+                                          DocumentOutcome& outcome) {
+  xray::ParseFailure failure;
+  if (!ParseDocument(parser, json, "http", out, failure)) {
+    outcome.id = std::move(failure.id);
+    outcome.error_code = std::string(xray::ParseErrorCode(failure.error));
+    outcome.message = std::move(failure.message);
+    return false;
+  }
+  outcome.accepted = true;
+  outcome.id = out.front().entity.id.ToString();
+  return true;
+}
 
 bool Pipeline::Impl::ParseDocument(xray::SegmentParser& parser, std::string_view json,
                                    std::string_view transport,
@@ -293,7 +313,6 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   }
   thread_local xray::SegmentParser parser;
   std::vector<xray::SegmentDocument> docs;
-  xray::ParseFailure failure;
   auto ticket = std::make_shared<SubmitTicket>();
   // A WriteItem is ~1.4 KB: sized up front, the vectors never move them to grow.
   std::vector<WriteItem> items;
@@ -302,14 +321,7 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   for (size_t i = 0; i < documents.size(); ++i) {
     DocumentOutcome& outcome = outcomes[i];
     docs.clear();
-    if (!s.ParseDocument(parser, documents[i], "http", docs, failure)) {
-      outcome.id = std::move(failure.id);
-      outcome.error_code = std::string(xray::ParseErrorCode(failure.error));
-      outcome.message = std::move(failure.message);
-      continue;
-    }
-    outcome.accepted = true;
-    outcome.id = docs.front().entity.id.ToString();
+    if (!s.ParseRequestDocument(parser, documents[i], docs, outcome)) continue;
     for (xray::SegmentDocument& doc : docs)
       items.push_back(WriteItem{std::move(doc), now_us, ticket});
   }
@@ -355,19 +367,10 @@ std::vector<DocumentOutcome> Pipeline::Validate(const std::vector<std::string>& 
   s.metrics.received_http.Inc(documents.size());
   thread_local xray::SegmentParser parser;
   thread_local std::vector<xray::SegmentDocument> docs;
-  xray::ParseFailure failure;
   std::vector<DocumentOutcome> outcomes(documents.size());
   for (size_t i = 0; i < documents.size(); ++i) {
-    DocumentOutcome& outcome = outcomes[i];
     docs.clear();
-    if (!s.ParseDocument(parser, documents[i], "http", docs, failure)) {
-      outcome.id = std::move(failure.id);
-      outcome.error_code = std::string(xray::ParseErrorCode(failure.error));
-      outcome.message = std::move(failure.message);
-      continue;
-    }
-    outcome.accepted = true;
-    outcome.id = docs.front().entity.id.ToString();
+    s.ParseRequestDocument(parser, documents[i], docs, outcomes[i]);
   }
   return outcomes;
 }
