@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "ingest/testing/counters.h"
 #include "ingest/testing/fake_store.h"
 #include "ingest/testing/segments.h"
 
@@ -17,12 +18,9 @@ namespace {
 using testing::Datagram;
 using testing::FakeStore;
 using testing::SegmentIdText;
+using testing::CounterValue;
 using testing::SegmentJson;
 using testing::TraceIdText;
-
-uint64_t CounterValue(MetricsRegistry& r, std::string_view name, const Labels& labels = {}) {
-  return r.GetCounter(name, "", labels).Value();
-}
 
 // Blocks every store Write until released.
 class WriteGate {

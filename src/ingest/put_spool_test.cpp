@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "ingest/testing/counters.h"
 #include "ingest/testing/fake_store.h"
 #include "ingest/testing/segments.h"
 
@@ -17,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::FakeStore;
 using testing::SegmentIdText;
+using testing::CounterValue;
 using testing::SegmentJson;
 using testing::TraceIdText;
 
@@ -25,10 +27,6 @@ struct Answer {
   std::vector<DocumentOutcome> outcomes;
   size_t stored_at_answer = 0;  // documents the store held when the answer came
 };
-
-uint64_t CounterValue(MetricsRegistry& r, std::string_view name, const Labels& labels = {}) {
-  return r.GetCounter(name, "", labels).Value();
-}
 
 int64_t DiskFull(MetricsRegistry& r) {
   return r.GetGauge("roentgen_disk_full", "", {{"component", "api_spool"}}).Value();

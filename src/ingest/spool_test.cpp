@@ -20,17 +20,15 @@
 #include <vector>
 
 #include "common/testing/small_disk.h"
+#include "ingest/testing/counters.h"
 
 namespace roentgen::ingest {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::CounterValue;
 
 const Labels kUdp = {{"spool", "udp"}};
-
-uint64_t SpoolCounter(MetricsRegistry& r, std::string_view name, const Labels& labels = {}) {
-  return r.GetCounter(name, "", labels).Value();
-}
 
 // A record whose bytes say which one it is, of varying size (empty included).
 std::string Record(int i) {
@@ -201,7 +199,7 @@ TEST_F(SpoolTest, DeliversEveryRecordInOrderAcrossFilesAndDeletesStoredFiles) {
     EXPECT_EQ(spool.durable_records(), expected.size());
   }
   EXPECT_EQ(collector.records(), expected);
-  EXPECT_EQ(SpoolCounter(metrics, "roentgen_spool_appended_total", kUdp), expected.size());
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_appended_total", kUdp), expected.size());
   EXPECT_EQ(metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value(), 0);
   // ~2.4 MB in 64 KB files: every file but the last is stored and deleted.
   EXPECT_LE(SpoolFiles(dir_).size(), 1u);
@@ -254,7 +252,7 @@ TEST_F(SpoolTest, DurableRecordsSurviveTheProcessDying) {
 
   MetricsRegistry metrics;
   EXPECT_EQ(Reopen(metrics, expected.size()), expected);
-  EXPECT_EQ(SpoolCounter(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
 }
 
 TEST_F(SpoolTest, ATornTailIsSkippedAndCounted) {
@@ -272,7 +270,7 @@ TEST_F(SpoolTest, ATornTailIsSkippedAndCounted) {
   std::vector<std::string> all = expected;
   all.push_back("next");
   EXPECT_EQ(Reopen(metrics, all.size(), "next"), all);
-  EXPECT_EQ(SpoolCounter(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 18u);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 18u);
   EXPECT_EQ(metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value(), 0);
 }
 
@@ -289,7 +287,7 @@ TEST_F(SpoolTest, ARecordFailingItsChecksumEndsItsFile) {
   }
   MetricsRegistry metrics;
   EXPECT_EQ(Reopen(metrics, 3, "next"), (std::vector<std::string>{"first", "second", "next"}));
-  EXPECT_EQ(SpoolCounter(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 13u + 14u);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 13u + 14u);
 }
 
 TEST_F(SpoolTest, ADamagedCheckpointReplaysEverySpooledRecord) {
@@ -313,7 +311,7 @@ TEST_F(SpoolTest, AFullSpoolDropsAndCountsWithoutBlocking) {
   for (int i = 0; i < 100; ++i) accepted += spool.Append(record) ? 1 : 0;
   EXPECT_GT(accepted, 10u);
   EXPECT_LT(accepted, 17u);  // 16 KB of 1008-byte framed records
-  EXPECT_EQ(SpoolCounter(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_full"}}),
+  EXPECT_EQ(CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_full"}}),
             100u - accepted);
   // Once stored, the space is free again.
   while (spool.durable_records() < accepted)
@@ -446,7 +444,7 @@ TEST_F(SpoolTest, ASlowFdatasyncHoldsUpDurabilityNotAppends) {
   ASSERT_TRUE(collector.WaitFor(expected.size()));
   spool.Stop();
   EXPECT_EQ(collector.records(), expected);
-  EXPECT_EQ(SpoolCounter(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_full"}}),
+  EXPECT_EQ(CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_full"}}),
             0u);
 }
 
@@ -477,7 +475,7 @@ TEST_F(SpoolTest, AFailedFdatasyncFailsWhatItCoveredAndGoesOnInANewFile) {
     EXPECT_NE(failed.message().find("injected fdatasync failure of file 1"), std::string::npos)
         << failed.message();
     EXPECT_EQ(
-        SpoolCounter(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_write_error"}}),
+        CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_write_error"}}),
         1u);  // b1; the callers of b2, b3 were told
     ASSERT_TRUE(spool.Append("c1"));
     ASSERT_TRUE(append_durable(spool, {"d1"}).ok());
@@ -488,7 +486,7 @@ TEST_F(SpoolTest, AFailedFdatasyncFailsWhatItCoveredAndGoesOnInANewFile) {
   EXPECT_EQ(SpoolFiles(dir_).size(), 2u);
   MetricsRegistry metrics;
   EXPECT_EQ(Reopen(metrics, 4), (std::vector<std::string>{"a1", "a2", "c1", "d1"}));
-  EXPECT_EQ(SpoolCounter(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
 }
 
 // A store that cannot take writes for now (a full disk): its batches are
@@ -568,8 +566,8 @@ TEST_F(SpoolTest, BatchesTheConsumerCannotStoreNowAreDeliveredAgainFromTheFirstN
   cv.notify_all();
   answerer.join();
   // One retry per refusal, or fewer: refusals in flight together share one.
-  EXPECT_GE(SpoolCounter(metrics, "roentgen_spool_retries_total", kUdp), 1u);
-  EXPECT_LE(SpoolCounter(metrics, "roentgen_spool_retries_total", kUdp), 4u);
+  EXPECT_GE(CounterValue(metrics, "roentgen_spool_retries_total", kUdp), 1u);
+  EXPECT_LE(CounterValue(metrics, "roentgen_spool_retries_total", kUdp), 4u);
   EXPECT_EQ(metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value(), 0);
   // Every record was stored; taken at its last delivery, in log order (a
   // retry delivers the records from the first one not stored, in order).
@@ -643,15 +641,15 @@ TEST_F(SpoolTest, AFullDiskRefusesAndCountsAppendsAndTheyWorkAgainWithRoom) {
     EXPECT_NE(refused.message().find("No space left on device"), std::string::npos)
         << refused.message();
     ASSERT_TRUE(spool.Append(big));  // taken into memory; dropped when written
-    for (int i = 0; i < 200 && SpoolCounter(metrics, "roentgen_segments_dropped_total",
+    for (int i = 0; i < 200 && CounterValue(metrics, "roentgen_segments_dropped_total",
                                             {{"reason", "disk_full"}}) == 0;
          ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     EXPECT_EQ(
-        SpoolCounter(metrics, "roentgen_segments_dropped_total", {{"reason", "disk_full"}}), 1u);
+        CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "disk_full"}}), 1u);
     EXPECT_EQ(
-        SpoolCounter(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_write_error"}}),
+        CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_write_error"}}),
         0u);
     EXPECT_EQ(metrics.GetGauge("roentgen_disk_full", "", full).Value(), 1);
 
@@ -663,7 +661,7 @@ TEST_F(SpoolTest, AFullDiskRefusesAndCountsAppendsAndTheyWorkAgainWithRoom) {
   // Exactly the acknowledged records, none damaged.
   MetricsRegistry metrics;
   EXPECT_EQ(Reopen(metrics, 3), (std::vector<std::string>{"before-1", "before-2", "after-1"}));
-  EXPECT_EQ(SpoolCounter(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
 }
 
 TEST_F(SpoolTest, AFullDiskAtFdatasyncIsCountedAsDiskFull) {
@@ -691,7 +689,7 @@ TEST_F(SpoolTest, AFullDiskAtFdatasyncIsCountedAsDiskFull) {
   const Status answered = answer.get_future().get();
   EXPECT_EQ(answered.code(), StatusCode::kUnavailable);  // as a store on a full disk
   EXPECT_NE(answered.message().find("disk is full"), std::string::npos) << answered.message();
-  EXPECT_EQ(SpoolCounter(metrics, "roentgen_segments_dropped_total", {{"reason", "disk_full"}}),
+  EXPECT_EQ(CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "disk_full"}}),
             1u);  // b1; b2's caller was told
   EXPECT_EQ(metrics.GetGauge("roentgen_disk_full", "", {{"component", "udp_spool"}}).Value(), 1);
   spool.Stop();
@@ -705,7 +703,7 @@ TEST_F(SpoolTest, AppendAfterStopIsCountedAsNotRunning) {
   ASSERT_TRUE(spool.Open().ok());
   spool.Stop();
   EXPECT_FALSE(spool.Append("after stop"));
-  EXPECT_EQ(SpoolCounter(metrics, "roentgen_segments_dropped_total", {{"reason", "not_running"}}),
+  EXPECT_EQ(CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "not_running"}}),
             2u);
 }
 
