@@ -263,8 +263,8 @@ TEST_F(OtlpGrpcTest, UnusableTlsFilesStopStartWithTheFileNamed) {
 // The files the server is given, which a test overwrites with another
 // certificate's as an operator renews one in place.
 struct ServedFiles {
-  explicit ServedFiles(const TestCertificate& first) {
-    dir = first.dir() + "/served";
+  explicit ServedFiles(const TestCertificate& first)
+      : dir(first.dir() + "/served"), cert(dir + "/cert.pem"), key(dir + "/key.pem") {
     std::filesystem::create_directory(dir);
     Use(first);
   }
@@ -273,9 +273,10 @@ struct ServedFiles {
     std::filesystem::copy_file(c.cert_file(), cert, copy_options::overwrite_existing);
     std::filesystem::copy_file(c.key_file(), key, copy_options::overwrite_existing);
   }
-  std::string dir;
-  std::string cert = dir + "/cert.pem";
-  std::string key = dir + "/key.pem";
+  // In this order: each is made from the one before.
+  const std::string dir;
+  const std::string cert;
+  const std::string key;
 };
 
 TEST_F(OtlpGrpcTest, ReloadTlsGivesNewConnectionsTheNewCertificate) {

@@ -104,7 +104,7 @@ stop_server() {
 }
 
 start_server "$config" "$work/serve.log"
-grep -q "data dir $work/data, retention 30d" "$work/serve.log" || fail "unexpected start-up: $(cat "$work/serve.log")"
+grep -q "data dir $work/data (rocksdb engine), retention 30d" "$work/serve.log" || fail "unexpected start-up: $(cat "$work/serve.log")"
 [[ -S "$work/data/control.sock" ]] || fail "no control socket in the data dir"
 stop_server
 
