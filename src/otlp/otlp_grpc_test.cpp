@@ -129,7 +129,7 @@ class OtlpGrpcTest : public ::testing::Test {
 };
 
 TEST_F(OtlpGrpcTest, ExportStoresSegmentsAndReportsPartialSuccess) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   ExportTraceServiceRequest req;
   auto* rs = AddResource(req, "payments");
   AddSpan(rs, "1111111111111111", "", Span::SPAN_KIND_SERVER);
@@ -152,7 +152,7 @@ TEST_F(OtlpGrpcTest, ExportStoresSegmentsAndReportsPartialSuccess) {
 
 TEST_F(OtlpGrpcTest, PipelineFailureIsUnavailable) {
   fail_ = Status::Unavailable("draining");
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   ExportTraceServiceRequest req;
   AddSpan(AddResource(req, "payments"), "1111111111111111", "", Span::SPAN_KIND_SERVER);
   ExportTraceServiceResponse resp;
@@ -164,7 +164,7 @@ TEST_F(OtlpGrpcTest, PipelineFailureIsUnavailable) {
 TEST_F(OtlpGrpcTest, OversizeMessageIsResourceExhausted) {
   OtlpGrpcConfig config;
   config.max_message_bytes = 1024;
-  StartServer(config);
+  ASSERT_NO_FATAL_FAILURE(StartServer(config));
   ExportTraceServiceRequest req;
   auto* s = AddSpan(AddResource(req, "payments"), "1111111111111111", "", Span::SPAN_KIND_SERVER);
   Attr(s->mutable_attributes(), "blob", std::string(4096, 'x'));
@@ -173,7 +173,7 @@ TEST_F(OtlpGrpcTest, OversizeMessageIsResourceExhausted) {
 }
 
 TEST_F(OtlpGrpcTest, BusyAddressIsIOErrorAndBadConfigInvalid) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   OtlpGrpcConfig config;
   config.listen = "127.0.0.1:" + std::to_string(server_->port());
   OtlpGrpcServer second(
@@ -190,7 +190,7 @@ TEST_F(OtlpGrpcTest, TlsServesClientsThatTrustTheCertificateAndRefusesPlaintext)
   OtlpGrpcConfig config;
   config.tls_cert_file = certificate.cert_file();
   config.tls_key_file = certificate.key_file();
-  StartServer(config, Tls(certificate.cert_file()));
+  ASSERT_NO_FATAL_FAILURE(StartServer(config, Tls(certificate.cert_file())));
   grpc::Status status = ExportWith(*stub_, OneSpan());
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(Stored(), 1u);
@@ -211,7 +211,7 @@ TEST_F(OtlpGrpcTest, ClientCaRequiresACertificateItSigned) {
   config.tls_cert_file = certificate.cert_file();
   config.tls_key_file = certificate.key_file();
   config.client_ca_file = exporter.cert_file();  // self-signed: its own CA
-  StartServer(config, Tls(certificate.cert_file(), &exporter));
+  ASSERT_NO_FATAL_FAILURE(StartServer(config, Tls(certificate.cert_file(), &exporter)));
   grpc::Status status = ExportWith(*stub_, OneSpan());
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(Stored(), 1u);
@@ -285,7 +285,7 @@ TEST_F(OtlpGrpcTest, ReloadTlsGivesNewConnectionsTheNewCertificate) {
   OtlpGrpcConfig config;
   config.tls_cert_file = served.cert;
   config.tls_key_file = served.key;
-  StartServer(config, Tls(a.cert_file()));
+  ASSERT_NO_FATAL_FAILURE(StartServer(config, Tls(a.cert_file())));
   auto open_with_a = std::move(stub_);  // its connection is made before the reload
   Result<std::string> presented = PresentedCertificate(*open_with_a);
   ASSERT_TRUE(presented.ok()) << presented.status().message();
@@ -316,7 +316,7 @@ TEST_F(OtlpGrpcTest, AReloadThatFailsKeepsTheCertificateInUse) {
   OtlpGrpcConfig config;
   config.tls_cert_file = served.cert;
   config.tls_key_file = served.key;
-  StartServer(config, Tls(a.cert_file()));
+  ASSERT_NO_FATAL_FAILURE(StartServer(config, Tls(a.cert_file())));
   auto presents_a = [&] {
     Result<std::string> presented = PresentedCertificate(*Stub(Tls(a.cert_file())));
     return presented.ok() && *presented == ReadText(a.cert_file());
@@ -358,7 +358,7 @@ TEST_F(OtlpGrpcTest, ReloadTlsReadsTheClientCaAgain) {
   config.tls_cert_file = certificate.cert_file();
   config.tls_key_file = certificate.key_file();
   config.client_ca_file = client_ca;
-  StartServer(config, Tls(certificate.cert_file(), &first_exporter));
+  ASSERT_NO_FATAL_FAILURE(StartServer(config, Tls(certificate.cert_file(), &first_exporter)));
   ASSERT_TRUE(PresentedCertificate(*stub_).ok());
   EXPECT_FALSE(PresentedCertificate(*Stub(Tls(certificate.cert_file(), &second_exporter))).ok());
 
@@ -380,7 +380,7 @@ TEST_F(OtlpGrpcTest, ReloadTlsReadsTheClientCaAgain) {
 }
 
 TEST_F(OtlpGrpcTest, ReloadTlsWithoutTlsDoesNothing) {
-  StartServer();
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   EXPECT_TRUE(server_->ReloadTls().ok());
   ExportTraceServiceResponse resp;
   EXPECT_TRUE(Export(OneSpan(), &resp).ok());
