@@ -12,8 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -646,8 +646,8 @@ TEST_F(SpoolTest, AFullDiskRefusesAndCountsAppendsAndTheyWorkAgainWithRoom) {
          ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    EXPECT_EQ(
-        CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "disk_full"}}), 1u);
+    EXPECT_EQ(CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "disk_full"}}),
+              1u);
     EXPECT_EQ(
         CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_write_error"}}),
         0u);
