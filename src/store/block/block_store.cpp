@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "common/disk_space.h"
 #include "common/files.h"
 #include "common/mutex.h"
 #include "common/thread_name.h"
@@ -1251,11 +1252,33 @@ class BlockStoreImpl final : public BlockStore {
 
 }  // namespace
 
+namespace {
+
+// Says what an operator must do, as the RocksDB engine says it at start-up.
+Status OpenFailed(const Status& s, const std::string& dir) {
+  switch (s.code()) {
+    case StatusCode::kResourceExhausted:
+      return Status(s.code(),
+                    fmt::format("cannot open the store in {}: the disk is full ({}); free "
+                                "space on it or move the data dir to a larger disk ({})",
+                                dir, DescribeDiskSpace(dir), s.message()));
+    case StatusCode::kCorruption:
+      return Status(s.code(),
+                    fmt::format("cannot open the store in {}: it is damaged ({}); restore "
+                                "the data dir from a backup",
+                                dir, s.message()));
+    default:
+      return Status(s.code(), fmt::format("cannot open the store in {}: {}", dir, s.message()));
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir,
                                                      const BlockStoreOptions& options) {
   if (options.shards == 0) return Status::InvalidArgument("block store: shards must be at least 1");
   auto store = std::make_unique<BlockStoreImpl>(dir, options);
-  if (Status s = store->Init(); !s.ok()) return s;
+  if (Status s = store->Init(); !s.ok()) return OpenFailed(s, dir);
   return std::unique_ptr<BlockStore>(std::move(store));
 }
 
