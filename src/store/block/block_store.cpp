@@ -330,7 +330,7 @@ class BlockStoreImpl final : public BlockStore {
     // blocks before the view lock is taken. Writes are serialized and only a
     // trace in a head reaches a new block, so what is read here stays the
     // newest row (retention may remove it meanwhile: the commit then leaves
-    // it out of the edit).
+    // it out of the edit; compaction may move it: it is read again below).
     std::unordered_map<xray::TraceId, std::optional<OlderVersion>, xray::TraceIdHash> olders;
     std::unordered_set<xray::TraceId, xray::TraceIdHash> new_ids;
     all_traces([&](const TraceRecord& r, bool is_new) {
@@ -389,11 +389,17 @@ class BlockStoreImpl final : public BlockStore {
       // A trace that left its head since the look-up above (its block was
       // committed) has its newest row in that block: read it now, before any
       // head changes, so the batch applies whole or not at all.
+      // Likewise a row read from a block that compaction has replaced since
+      // (its trace's row is now in the output): read again.
       View view;
       bool have_view = false;
       for (size_t s = 0; s < parts.size(); ++s) {
         for (const TraceRecord& r : parts[s].traces) {
           const xray::TraceId& id = r.summary.id;
+          if (auto o = olders.find(id);
+              o != olders.end() && o->second && !LiveLocked(o->second->row.block_id)) {
+            olders.erase(o);
+          }
           if (olders.contains(id) || new_ids.contains(id) || heads_[s]->Contains(id)) continue;
           if (!have_view) {
             view.blocks = blocks_;
@@ -1266,11 +1272,17 @@ class BlockStoreImpl final : public BlockStore {
       }
     }
     uint64_t replaced = 0;
+    Status first;
     for (const auto& group : groups) {
+      // A merge that fails leaves its inputs as they were; the others go on.
       Result<bool> merged = Merge(group);
-      if (!merged.ok()) return merged.status();
+      if (!merged.ok()) {
+        if (first.ok()) first = merged.status();
+        continue;
+      }
       if (*merged) replaced += group.size();
     }
+    if (!first.ok()) return first;
     return replaced;
   }
 
@@ -1394,10 +1406,12 @@ class BlockStoreImpl final : public BlockStore {
     };
 
     {
-      // No cut or retention in flight, and no write between its look-up of
-      // older versions and its apply: the inputs and the heads hold still.
+      // No cut or retention in flight: the inputs' superseded rows hold
+      // still. Writes go on (a write that read an older version from an input
+      // reads it again once the inputs are gone, see Write), and the heads
+      // are remapped under view_mu_ with the swap, after every write that
+      // could have seen the inputs.
       MutexLock cut_lock(cut_mu_);
-      MutexLock write_lock(write_mu_);
       ManifestEdit edit;
       if (meta) edit.added.push_back(*meta);
       {
@@ -1482,7 +1496,9 @@ class BlockStoreImpl final : public BlockStore {
   std::unique_ptr<rocksdb::DB> config_;
   std::vector<std::unique_ptr<Head>> heads_;  // fixed after Init
 
-  // Lock order: compact_mu_, cut_mu_, write_mu_, view_mu_ (then a head's own lock).
+  // Lock order: compact_mu_, cut_mu_, write_mu_, view_mu_ (then a head's own
+  // lock). Compaction's commit takes cut_mu_ then view_mu_, never write_mu_,
+  // so writes do not wait for its manifest edit.
   Mutex compact_mu_;  // one compaction round at a time
   // One cut (or retention, or checkpoint, or compaction's commit) at a time.
   Mutex cut_mu_ ACQUIRED_AFTER(compact_mu_);

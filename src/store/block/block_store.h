@@ -31,7 +31,7 @@
 // Compaction merges blocks of one level into one block of the next,
 // dropping superseded rows, on a thread of its own at the lowest CPU
 // priority. It reads its inputs without the store's locks, then commits
-// under them with one manifest edit (the output added, the inputs removed,
+// under the cut lock (writes go on) with one manifest edit (the output added, the inputs removed,
 // and the output's rows whose input rows were superseded while it ran
 // marked superseded) and points the heads' versions that supersede rows of
 // the inputs at the rows of the output. The inputs' files are then deleted:

@@ -1032,6 +1032,76 @@ TEST_F(BlockCompactionTest, DroppingSupersededRowsShrinksTheDisk) {
   ExpectNewestVersions();
 }
 
+TEST_F(BlockCompactionTest, WritesCutsScansAndCompactionsTogetherKeepOneVersionOfEachTrace) {
+  // Late versions are written while the cutter cuts them and compaction
+  // merges the blocks that hold their older rows: each trace must stay
+  // visible once, with every document each of its versions added.
+  options_.shards = 2;
+  options_.head.quiet_us = 0;  // everything is due at every pass
+  options_.cut_interval_us = 1'000;
+  options_.compaction_fanin = 2;
+  store_.reset();
+  Open();
+  constexpr int kTraces = 16, kRounds = 150;
+  std::atomic<bool> done{false};
+  std::atomic<int> scans{0};
+  std::thread reader([&] {
+    while (!done) {
+      std::set<int> seen;
+      size_t visits = 0;
+      auto s = store_->Scan(All(), [&](const TraceRecord& r, int64_t) {
+        seen.insert(r.summary.id.bytes[15]);
+        ++visits;
+        return true;
+      });
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      ASSERT_EQ(visits, seen.size()) << "a trace seen twice in one scan";
+      ++scans;
+    }
+  });
+  std::atomic<int> rounds_written{0};
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    for (int round = 0; round < kRounds; ++round) {
+      WriteBatch batch;
+      std::vector<std::string> raws;
+      raws.reserve(kTraces);
+      for (int t = 0; t < kTraces; ++t) raws.push_back(fmt::format("r{}", round));
+      for (int t = 0; t < kTraces; ++t) {
+        const auto id = MakeTraceId(0x1d, static_cast<uint8_t>(t));
+        batch.traces.push_back(MakeRecord(id, kT0 + t));
+        batch.documents.push_back(
+            {id, xray::SegmentId{static_cast<uint64_t>(round + 1)}, kT0, raws[t]});
+      }
+      ASSERT_TRUE(store_->Write(batch).ok());
+      ++rounds_written;
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+    writing = false;
+  });
+  uint64_t replaced = 0;
+  while (writing) {
+    auto r = store_->Compact();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    replaced += *r;
+  }
+  writer.join();
+  done = true;
+  reader.join();
+  EXPECT_GT(scans, 0);
+  EXPECT_GT(replaced, 0u) << "compaction ran while the writer wrote";
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_TRUE(store_->Compact().ok());
+  Crash();
+  EXPECT_EQ(Tails(All()).size(), static_cast<size_t>(kTraces));
+  for (int t = 0; t < kTraces; ++t) {
+    auto docs = store_->GetDocuments(MakeTraceId(0x1d, static_cast<uint8_t>(t)));
+    ASSERT_TRUE(docs.ok());
+    EXPECT_EQ(docs->size(), static_cast<size_t>(rounds_written.load()));
+  }
+  EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(kTraces));
+}
+
 TEST_F(BlockCompactionTest, TheBackgroundThreadCompactsByItself) {
   options_.compaction = true;
   options_.compaction_interval_us = 20'000;
