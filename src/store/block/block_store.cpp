@@ -1367,6 +1367,7 @@ class BlockStoreImpl final : public BlockStore {
     if (!records.empty()) {
       BlockWriteOptions wo;
       wo.zstd_level = options_.compaction_zstd_level;
+      wo.target_page_raw_bytes = options_.compaction_page_raw_bytes;
       std::string counts;
       coding::PutVarint(document_count, counts);
       wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
