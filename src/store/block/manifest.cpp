@@ -244,7 +244,7 @@ Status Manifest::CheckEdit(const ManifestEdit& edit) const {
     if (auto it = state_.blocks.find(id); it != state_.blocks.end() && !removed.contains(id)) {
       block_rows = it->second.meta.rows;
     } else if (auto a = std::find_if(edit.added.begin(), edit.added.end(),
-                                     [&](const BlockMeta& b) { return b.id == id; });
+                                     [block = id](const BlockMeta& b) { return b.id == block; });
                a != edit.added.end()) {
       block_rows = a->rows;
     } else {
