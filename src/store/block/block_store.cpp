@@ -383,6 +383,7 @@ class BlockStoreImpl final : public BlockStore {
       }
     }
 
+    if (options_.after_write_lookup) options_.after_write_lookup();
     bool over_bound = false;
     {
       MutexLock view_lock(view_mu_);

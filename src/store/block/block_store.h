@@ -115,6 +115,10 @@ struct BlockStoreOptions {
   // its manifest edit, without the store's locks; an error abandons that
   // output (its file is deleted) and ends the round with the error.
   std::function<Status(const std::string& output_path)> before_compaction_commit;
+  // For tests: runs in Write after it has read the older versions of the
+  // batch's traces from the blocks and before it applies the batch, with
+  // only the write lock held (a compaction may commit from it).
+  std::function<void()> after_write_lookup;
 };
 
 class BlockStore : public Store {

@@ -953,6 +953,40 @@ TEST_F(BlockCompactionTest, ALateSegmentWrittenWhileCompactionRunsKeepsOneVersio
   }
 }
 
+TEST_F(BlockCompactionTest, AWriteThatReadAnInputBeforeTheCommitReadsTheOutput) {
+  // A late segment's write reads the trace's row from a block, then a
+  // compaction replaces that block before the write applies: the new
+  // version must supersede the output's row, not the vanished input's.
+  options_.compaction_fanin = 2;
+  bool compact_now = false;
+  uint64_t replaced = 0;
+  options_.after_write_lookup = [&] {
+    if (!compact_now) return;
+    compact_now = false;
+    auto r = store_->Compact();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (r.ok()) replaced = *r;
+  };
+  store_.reset();
+  Open();
+  for (uint8_t i = 1; i <= 10; ++i) WriteVersion(i, kT0 + i * kSecond, i, 1);
+  ASSERT_TRUE(store_->Flush().ok());
+  for (uint8_t i = 11; i <= 20; ++i) WriteVersion(i, kT0 + i * kSecond, i, 1);
+  ASSERT_TRUE(store_->Flush().ok());
+  compact_now = true;
+  WriteVersion(4, kT0 + 4 * kSecond, 104, 2);
+  EXPECT_EQ(replaced, 2u) << "the compaction committed inside the write";
+  EXPECT_EQ(BlockFiles().size(), 1u);
+  ExpectNewestVersions();
+  EXPECT_EQ(ScanIds(All()).size(), 20u);
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x41, 4))->size(), 2u);
+  ASSERT_TRUE(store_->Flush().ok());
+  ExpectNewestVersions();
+  Crash();
+  ExpectNewestVersions();
+  EXPECT_EQ(ScanIds(All()).size(), 20u);
+}
+
 TEST_F(BlockCompactionTest, ACrashBeforeTheManifestEditLeavesTheStoreAsBefore) {
   options_.compaction_fanin = 2;
   const fs::path saved = dir_.parent_path() / (dir_.filename().string() + "_output");
