@@ -1241,7 +1241,7 @@ class BlockStoreImpl final : public BlockStore {
     std::vector<std::shared_ptr<const BlockHandle>> blocks = TakeBlocksView().blocks;
     std::vector<std::vector<std::shared_ptr<const BlockHandle>>> groups;
     std::set<uint64_t> planned;
-    const size_t fanin = std::max<size_t>(2, options_.compaction_fanin);
+    const size_t fanin = options_.compaction_fanin;  // at least 2 (Open)
     std::map<uint32_t, std::vector<std::shared_ptr<const BlockHandle>>> by_level;
     for (const auto& h : blocks) by_level[h->meta.level].push_back(h);
     for (auto& [level, list] : by_level) {
@@ -1528,6 +1528,12 @@ class BlockStoreImpl final : public BlockStore {
 Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir,
                                                      const BlockStoreOptions& options) {
   if (options.shards == 0) return Status::InvalidArgument("block store: shards must be at least 1");
+  if (options.compaction_fanin < 2) {
+    return Status::InvalidArgument("block store: compaction_fanin must be at least 2");
+  }
+  if (options.compaction && options.compaction_interval_us <= 0) {
+    return Status::InvalidArgument("block store: compaction_interval_us must be positive");
+  }
   auto store = std::make_unique<BlockStoreImpl>(dir, options);
   if (Status s = store->Init(); !s.ok()) return s;
   return std::unique_ptr<BlockStore>(std::move(store));

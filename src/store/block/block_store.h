@@ -123,7 +123,9 @@ struct BlockStoreOptions {
 
 class BlockStore : public Store {
  public:
-  // Opens (creating) the store in `dir`. Errors: Corruption (a damaged
+  // Opens (creating) the store in `dir`. Errors: InvalidArgument for options
+  // out of range (no shards, a compaction fan-in below 2, a compaction
+  // interval not positive while compaction is on), Corruption (a damaged
   // manifest or block footer), IOError and the errno mapping of common/files.h.
   static Result<std::unique_ptr<BlockStore>> Open(const std::string& dir,
                                                   const BlockStoreOptions& options = {});

@@ -1136,6 +1136,18 @@ TEST_F(BlockCompactionTest, WritesCutsScansAndCompactionsTogetherKeepOneVersionO
   EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(kTraces));
 }
 
+TEST_F(BlockCompactionTest, BadCompactionOptionsAreRefused) {
+  store_.reset();
+  BlockStoreOptions o;
+  o.compaction_fanin = 1;
+  EXPECT_EQ(BlockStore::Open(dir_.string(), o).status().code(), StatusCode::kInvalidArgument);
+  o = {};
+  o.compaction_interval_us = 0;
+  EXPECT_EQ(BlockStore::Open(dir_.string(), o).status().code(), StatusCode::kInvalidArgument);
+  o.compaction = false;  // no thread: no interval needed
+  EXPECT_TRUE(BlockStore::Open(dir_.string(), o).ok());
+}
+
 TEST_F(BlockCompactionTest, TheBackgroundThreadCompactsByItself) {
   options_.compaction = true;
   options_.compaction_interval_us = 20'000;
