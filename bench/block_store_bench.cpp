@@ -9,6 +9,9 @@
 // --lookups fresh ids (miss), and Scan over the whole range with each filter
 // of the issue: first page (callback stops after 20) and all matches.
 // Figures are medians (p50) and the mean of --repeat runs, wall-clock.
+// Then compacts the store (BlockStore::Compact() until a round has nothing
+// to merge) and reports the blocks' bytes before and after as a share of
+// the raw JSON documents, and the compaction's wall-clock time.
 //
 //   build/bench/block_store_bench --traces 200000
 #include <fmt/format.h>
@@ -59,11 +62,19 @@ int main(int argc, char** argv) {
   size_t lookups = 200;
   int repeat = 5;
   std::string dir = "/tmp/roentgen-block-store-bench";
+  int compaction_zstd_level = store::block::BlockStoreOptions{}.compaction_zstd_level;
+  size_t fanin = store::block::BlockStoreOptions{}.compaction_fanin;
+  size_t page_bytes = store::block::BlockStoreOptions{}.compaction_page_raw_bytes;
   app.add_option("--traces", traces, "traces in the store");
   app.add_option("--block-rows", block_rows, "traces per flush (block size)");
   app.add_option("--lookups", lookups, "GetTrace calls per kind");
   app.add_option("--repeat", repeat, "runs of each scan");
   app.add_option("--dir", dir, "directory for the store (deleted first)");
+  app.add_option("--compaction-zstd-level", compaction_zstd_level,
+                 "zstd level of compaction's output");
+  app.add_option("--fanin", fanin, "blocks merged into one by compaction");
+  app.add_option("--compaction-page-bytes", page_bytes,
+                 "raw document bytes per page of compaction's output");
   CLI11_PARSE(app, argc, argv);
   if (traces == 0 || block_rows == 0 || lookups == 0 || repeat <= 0) {
     fmt::print(stderr, "--traces, --block-rows, --lookups and --repeat must be positive\n");
@@ -76,6 +87,10 @@ int main(int argc, char** argv) {
   options.cut_interval_us = 3'600'000'000;  // the bench flushes
   options.head.quiet_us = options.head.max_age_us = 3'600'000'000;
   options.head.max_document_bytes = uint64_t{1} << 40;
+  options.compaction = false;  // the bench compacts at the end
+  options.compaction_zstd_level = compaction_zstd_level;
+  options.compaction_fanin = fanin;
+  options.compaction_page_raw_bytes = page_bytes;
   auto opened = store::block::BlockStore::Open(dir, options);
   if (!opened.ok()) {
     fmt::print(stderr, "open: {}\n", opened.status().ToString());
@@ -91,9 +106,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> raws;
   store::WriteBatch batch;
   const double t0 = 1.7e9;
+  uint64_t json_bytes = 0;
   const auto fill0 = Steady::now();
   for (size_t i = 0; i < traces; ++i) {
     raws.push_back(gen.Next(t0 + static_cast<double>(i) * 0.01));
+    json_bytes += raws.back().size();
     parsed.clear();
     if (!parser.Parse(raws.back(), parsed, failure) || parsed.size() != 1) {
       fmt::print(stderr, "segment_gen made a document that does not parse\n");
@@ -203,5 +220,42 @@ int main(int argc, char** argv) {
     }
   }
   fmt::print("read cache after the scans: {} bytes\n", st.Stats().read_cache_bytes);
+
+  // The block files' bytes and count.
+  auto blocks = [&] {
+    std::pair<uint64_t, size_t> out{0, 0};
+    for (const auto& e : std::filesystem::directory_iterator(dir + "/blocks")) {
+      if (e.path().extension() != ".blk") continue;
+      out.first += e.file_size();
+      ++out.second;
+    }
+    return out;
+  };
+  const auto [bytes_before, blocks_before] = blocks();
+  const auto c0 = Steady::now();
+  int rounds = 0;
+  for (;;) {
+    auto replaced = st.Compact();
+    if (!replaced.ok()) {
+      fmt::print(stderr, "compact: {}\n", replaced.status().ToString());
+      return 1;
+    }
+    if (*replaced == 0) break;
+    ++rounds;
+  }
+  const double compact_ms = Ms(Steady::now() - c0);
+  const auto [bytes_after, blocks_after] = blocks();
+  const auto pct = [&](uint64_t b) {
+    return 100.0 * static_cast<double>(b) / static_cast<double>(json_bytes);
+  };
+  fmt::print("raw JSON documents {} bytes\n", json_bytes);
+  fmt::print("| blocks | files | bytes | % of the JSON |\n|---|---:|---:|---:|\n");
+  fmt::print("| cut (zstd {}) | {} | {} | {:.1f}% |\n", options.zstd_level, blocks_before,
+             bytes_before, pct(bytes_before));
+  fmt::print("| compacted (zstd {}, pages of {} KiB, fan-in {}, {} rounds) | {} | {} | {:.1f}% |\n",
+             compaction_zstd_level, page_bytes >> 10, fanin, rounds, blocks_after, bytes_after,
+             pct(bytes_after));
+  fmt::print("compaction {:.0f} ms ({:.1f} us per trace)\n", compact_ms,
+             compact_ms * 1000.0 / static_cast<double>(traces));
   return 0;
 }

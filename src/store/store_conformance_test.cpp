@@ -53,14 +53,16 @@ struct Engine {
 
 // The block engine with every write cut into a block before Write returns,
 // so that reads meet blocks (and late writes supersede block rows) instead
-// of the heads.
+// of the heads; with `compact`, a compaction round follows each cut.
 class FlushingBlockStore final : public Store {
  public:
-  explicit FlushingBlockStore(std::unique_ptr<block::BlockStore> inner)
-      : inner_(std::move(inner)) {}
+  FlushingBlockStore(std::unique_ptr<block::BlockStore> inner, bool compact)
+      : inner_(std::move(inner)), compact_(compact) {}
   Status Write(const WriteBatch& batch) override {
     RG_RETURN_IF_ERROR(inner_->Write(batch));
-    return inner_->Flush();
+    RG_RETURN_IF_ERROR(inner_->Flush());
+    if (!compact_) return Status::Ok();
+    return inner_->Compact().status();
   }
   Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) override {
     return inner_->GetDocuments(id);
@@ -88,12 +90,18 @@ class FlushingBlockStore final : public Store {
 
  private:
   std::unique_ptr<block::BlockStore> inner_;
+  const bool compact_;
 };
 
-Result<std::unique_ptr<block::BlockStore>> OpenBlockStore(const EngineOptions& o) {
+Result<std::unique_ptr<block::BlockStore>> OpenBlockStore(const EngineOptions& o,
+                                                          bool compact_in_pairs = false) {
   block::BlockStoreOptions options;
   options.clock = o.clock;  // a fake clock that stands still: nothing is due by time
   options.cut_interval_us = 20'000;
+  if (compact_in_pairs) {
+    options.compaction = false;  // the rounds FlushingBlockStore runs
+    options.compaction_fanin = 2;
+  }
   return block::BlockStore::Open((o.dir / "block").string(), options);
 }
 
@@ -135,7 +143,18 @@ const Engine kEngines[] = {
      [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
        Result<std::unique_ptr<block::BlockStore>> store = OpenBlockStore(o);
        if (!store.ok()) return store.status();
-       return std::unique_ptr<Store>(std::make_unique<FlushingBlockStore>(std::move(*store)));
+       return std::unique_ptr<Store>(
+           std::make_unique<FlushingBlockStore>(std::move(*store), false));
+     },
+     nullptr},
+    // Every write cut, then a compaction round merging blocks two at a time:
+    // reads meet compaction outputs of every level.
+    {"BlockCompacted", true, false,
+     [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
+       Result<std::unique_ptr<block::BlockStore>> store = OpenBlockStore(o, true);
+       if (!store.ok()) return store.status();
+       return std::unique_ptr<Store>(
+           std::make_unique<FlushingBlockStore>(std::move(*store), true));
      },
      nullptr},
 };
@@ -882,7 +901,8 @@ std::string EngineName(const ::testing::TestParamInfo<const Engine*>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreConformanceTest,
-                         ::testing::Values(&kEngines[0], &kEngines[1], &kEngines[2], &kEngines[3]),
+                         ::testing::Values(&kEngines[0], &kEngines[1], &kEngines[2], &kEngines[3],
+                                           &kEngines[4]),
                          EngineName);
 
 }  // namespace

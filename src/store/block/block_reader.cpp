@@ -661,6 +661,47 @@ Result<std::vector<StoredDocument>> BlockReader::ReadDocuments(uint32_t row) con
                                         r.ok() ? "row not in its page" : r.error()));
 }
 
+Result<std::vector<std::vector<StoredDocument>>> BlockReader::ReadAllDocuments() const {
+  std::vector<std::vector<StoredDocument>> out;
+  out.reserve(stats_.rows);
+  for (size_t page = 0; page < pages_.size(); ++page) {
+    const uint64_t end_row = page + 1 < pages_.size() ? pages_[page + 1].first : stats_.rows;
+    const std::string what = fmt::format("document page {}", page);
+    if (pages_[page].first != out.size() || end_row < out.size()) {
+      return Status::Corruption(fmt::format("block {}: {}: pages out of order", path_, what));
+    }
+    Result<std::string> raw = ReadCompressed(pages_[page].second, what);
+    if (!raw.ok()) return raw.status();
+    coding::Reader r(*raw);
+    for (uint64_t at = pages_[page].first; at < end_row && r.ok(); ++at) {
+      uint64_t count = 0;
+      if (!r.Varint(count)) break;
+      if (count > r.remaining()) {
+        r.Fail("document count exceeds the page");
+        break;
+      }
+      std::vector<StoredDocument>& docs = out.emplace_back(count);
+      for (uint64_t j = 0; j < count; ++j) {
+        uint64_t entity = 0;
+        int64_t received = 0;
+        std::string_view bytes;
+        if (!r.Fixed64(entity) || !r.Signed(received) || !r.LengthPrefixed(bytes)) break;
+        docs[j] = {xray::SegmentId{entity}, received, std::string(bytes)};
+      }
+    }
+    if (r.ok() && r.remaining() != 0) r.Fail("trailing bytes");
+    if (!r.ok() || out.size() != end_row) {
+      return Status::Corruption(fmt::format("block {}: {}: {}", path_, what,
+                                            r.ok() ? "fewer rows than the page holds" : r.error()));
+    }
+  }
+  if (out.size() != stats_.rows) {
+    return Status::Corruption(
+        fmt::format("block {}: document pages hold {} rows of {}", path_, out.size(), stats_.rows));
+  }
+  return out;
+}
+
 Result<std::string> BlockReader::ReadSection(std::string_view name) const {
   for (const auto& [section, extent] : sections_) {
     if (section == name) return ReadCompressed(extent, "section " + section);

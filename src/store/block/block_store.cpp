@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/utilities/checkpoint.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -222,7 +225,9 @@ class BlockStoreImpl final : public BlockStore {
       stopping_ = true;
     }
     cutter_cv_.SignalAll();
+    compact_cv_.SignalAll();
     if (cutter_.joinable()) cutter_.join();
+    if (compactor_.joinable()) compactor_.join();
     if (options_.flush_at_close) (void)CutAll(true);
   }
 
@@ -275,6 +280,14 @@ class BlockStoreImpl final : public BlockStore {
       SetCurrentThreadName("rg-block-cut");
       CutterLoop();
     });
+    if (options_.compaction) {
+      compactor_ = std::thread([this] {
+        SetCurrentThreadName("rg-block-compact");
+        // The lowest CPU priority (best effort): compaction yields to ingest.
+        (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
+        CompactorLoop();
+      });
+    }
     return Status::Ok();
   }
 
@@ -318,7 +331,7 @@ class BlockStoreImpl final : public BlockStore {
     // blocks before the view lock is taken. Writes are serialized and only a
     // trace in a head reaches a new block, so what is read here stays the
     // newest row (retention may remove it meanwhile: the commit then leaves
-    // it out of the edit).
+    // it out of the edit; compaction may move it: it is read again below).
     std::unordered_map<xray::TraceId, std::optional<OlderVersion>, xray::TraceIdHash> olders;
     std::unordered_set<xray::TraceId, xray::TraceIdHash> new_ids;
     all_traces([&](const TraceRecord& r, bool is_new) {
@@ -371,17 +384,24 @@ class BlockStoreImpl final : public BlockStore {
       }
     }
 
+    if (options_.after_write_lookup) options_.after_write_lookup();
     bool over_bound = false;
     {
       MutexLock view_lock(view_mu_);
       // A trace that left its head since the look-up above (its block was
       // committed) has its newest row in that block: read it now, before any
       // head changes, so the batch applies whole or not at all.
+      // Likewise a row read from a block that compaction has replaced since
+      // (its trace's row is now in the output): read again.
       View view;
       bool have_view = false;
       for (size_t s = 0; s < parts.size(); ++s) {
         for (const TraceRecord& r : parts[s].traces) {
           const xray::TraceId& id = r.summary.id;
+          if (auto o = olders.find(id);
+              o != olders.end() && o->second && !LiveLocked(o->second->row.block_id)) {
+            olders.erase(o);
+          }
           if (olders.contains(id) || new_ids.contains(id) || heads_[s]->Contains(id)) continue;
           if (!have_view) {
             view.blocks = blocks_;
@@ -975,6 +995,11 @@ class BlockStoreImpl final : public BlockStore {
 
   Status Flush() override { return CutAll(true); }
 
+  Result<uint64_t> Compact() override {
+    MutexLock lock(compact_mu_);
+    return CompactRound();
+  }
+
  private:
   // Failed operations by cause.
   class ErrorCounts {
@@ -1209,6 +1234,249 @@ class BlockStoreImpl final : public BlockStore {
     return Status::Ok();
   }
 
+  // ---- compaction ----
+
+  // One round: plans merges on the live blocks as they are now and runs
+  // them one after another.
+  Result<uint64_t> CompactRound() REQUIRES(compact_mu_) {
+    std::vector<std::shared_ptr<const BlockHandle>> blocks = TakeBlocksView().blocks;
+    std::vector<std::vector<std::shared_ptr<const BlockHandle>>> groups;
+    std::set<uint64_t> planned;
+    const size_t fanin = options_.compaction_fanin;  // at least 2 (Open)
+    std::map<uint32_t, std::vector<std::shared_ptr<const BlockHandle>>> by_level;
+    for (const auto& h : blocks) by_level[h->meta.level].push_back(h);
+    for (auto& [level, list] : by_level) {
+      // Adjacent in time: a run of blocks in order of their first start.
+      std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+        return std::tie(a->meta.min_start_us, a->meta.id) <
+               std::tie(b->meta.min_start_us, b->meta.id);
+      });
+      for (size_t i = 0; i + fanin <= list.size();) {
+        uint64_t bytes = 0;
+        for (size_t j = i; j < i + fanin; ++j) bytes += list[j]->meta.bytes;
+        if (bytes > options_.compaction_max_bytes) {
+          ++i;
+          continue;
+        }
+        groups.emplace_back(list.begin() + static_cast<std::ptrdiff_t>(i),
+                            list.begin() + static_cast<std::ptrdiff_t>(i + fanin));
+        for (size_t j = i; j < i + fanin; ++j) planned.insert(list[j]->meta.id);
+        i += fanin;
+      }
+    }
+    // A block much of which is superseded (late versions, retention's
+    // straddling rows) is rewritten alone to reclaim their space.
+    for (const auto& h : blocks) {
+      if (planned.contains(h->meta.id) || h->superseded.empty()) continue;
+      if (static_cast<double>(h->superseded.size()) >=
+          options_.compaction_rewrite_superseded * static_cast<double>(h->meta.rows)) {
+        groups.push_back({h});
+      }
+    }
+    uint64_t replaced = 0;
+    Status first;
+    for (const auto& group : groups) {
+      // A merge that fails leaves its inputs as they were; the others go on.
+      Result<bool> merged = Merge(group);
+      if (!merged.ok()) {
+        if (first.ok()) first = merged.status();
+        continue;
+      }
+      if (*merged) replaced += group.size();
+    }
+    if (!first.ok()) return first;
+    return replaced;
+  }
+
+  // Merges `inputs` (handles as they were when planned) into one block of
+  // the next level (the same level for a block rewritten alone). False when
+  // retention removed an input meanwhile (nothing changes).
+  Result<bool> Merge(const std::vector<std::shared_ptr<const BlockHandle>>& inputs)
+      REQUIRES(compact_mu_) {
+    // Newest input first: should two inputs hold a visible row of one trace,
+    // the newer block's row is kept and the other maps to it.
+    std::vector<std::shared_ptr<const BlockHandle>> order = inputs;
+    std::sort(order.begin(), order.end(),
+              [](const auto& a, const auto& b) { return a->meta.id > b->meta.id; });
+    uint32_t level = 0;
+    for (const auto& h : inputs) level = std::max(level, h->meta.level);
+    if (inputs.size() > 1) ++level;
+
+    struct Kept {
+      TraceRecord record;
+      std::vector<StoredDocument> documents;
+    };
+    std::vector<Kept> kept;
+    // Per input block: the index in `kept` of each row (-1: dropped).
+    std::unordered_map<uint64_t, std::vector<int64_t>> slot;
+    std::unordered_map<xray::TraceId, size_t, xray::TraceIdHash> by_trace;
+    for (const auto& h : order) {
+      std::vector<TraceRecord> records;
+      if (Status st = h->reader->ReadAllRecords(records, true); !st.ok()) return ReadFailed(st);
+      Result<std::vector<std::vector<StoredDocument>>> docs = h->reader->ReadAllDocuments();
+      if (!docs.ok()) return ReadFailed(docs.status());
+      if (records.size() != h->meta.rows || docs->size() != h->meta.rows) {
+        return ReadFailed(Status::Corruption(
+            fmt::format("block {}: rows disagree with its manifest entry", h->reader->path())));
+      }
+      std::vector<int64_t>& slots = slot[h->meta.id];
+      slots.assign(h->meta.rows, -1);
+      for (uint32_t row = 0; row < h->meta.rows; ++row) {
+        if (Contains(h->superseded, row)) continue;
+        auto [it, inserted] = by_trace.try_emplace(records[row].summary.id, kept.size());
+        slots[row] = static_cast<int64_t>(it->second);
+        if (!inserted) continue;
+        kept.push_back(Kept{std::move(records[row]), std::move((*docs)[row])});
+      }
+    }
+    // Output rows in (start, trace id) order.
+    std::vector<size_t> order_out(kept.size());
+    for (size_t i = 0; i < order_out.size(); ++i) order_out[i] = i;
+    std::sort(order_out.begin(), order_out.end(), [&](size_t a, size_t b) {
+      const auto& x = kept[a].record.summary;
+      const auto& y = kept[b].record.summary;
+      return std::tie(x.start_time_us, x.id) < std::tie(y.start_time_us, y.id);
+    });
+    std::vector<int64_t> row_of(kept.size());
+    std::vector<TraceRecord> records;
+    std::vector<std::vector<StoredDocument>> documents;
+    records.reserve(kept.size());
+    documents.reserve(kept.size());
+    uint64_t document_count = 0;
+    for (size_t i = 0; i < order_out.size(); ++i) {
+      Kept& k = kept[order_out[i]];
+      row_of[order_out[i]] = static_cast<int64_t>(i);
+      document_count += k.documents.size();
+      records.push_back(std::move(k.record));
+      documents.push_back(std::move(k.documents));
+    }
+    kept.clear();
+    for (auto& [id, slots] : slot) {
+      for (int64_t& s : slots) s = s < 0 ? -1 : row_of[static_cast<size_t>(s)];
+    }
+
+    // Every input row superseded: the inputs go without an output.
+    std::optional<BlockMeta> meta;
+    std::shared_ptr<BlockHandle> handle;
+    const uint64_t out_id = manifest_->NewBlockId();
+    const std::string path = BlockPath(out_id);
+    auto discard = [&](Status s) {
+      std::error_code ec;
+      fs::remove(path, ec);
+      write_errors_.Count(s);
+      return s;
+    };
+    if (!records.empty()) {
+      BlockWriteOptions wo;
+      wo.zstd_level = options_.compaction_zstd_level;
+      wo.target_page_raw_bytes = options_.compaction_page_raw_bytes;
+      std::string counts;
+      coding::PutVarint(document_count, counts);
+      wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
+      if (Status st = WriteBlock(records, documents, path, wo); !st.ok()) return discard(st);
+      records.clear();
+      documents.clear();
+      Result<std::unique_ptr<BlockReader>> reader = BlockReader::Open(path, cache_.get());
+      if (!reader.ok()) return discard(reader.status());
+      const BlockStats& bs = (*reader)->stats();
+      meta.emplace();
+      meta->id = out_id;
+      meta->rows = bs.rows;
+      meta->bytes = (*reader)->file_bytes();
+      meta->min_start_us = bs.min_start_us;
+      meta->max_start_us = bs.max_start_us;
+      meta->min_updated_us = bs.min_updated_us;
+      meta->max_updated_us = bs.max_updated_us;
+      meta->level = level;
+      handle = std::make_shared<BlockHandle>();
+      handle->meta = *meta;
+      handle->reader = std::move(*reader);
+      handle->documents = document_count;
+      if (options_.before_compaction_commit) {
+        if (Status st = options_.before_compaction_commit(path); !st.ok()) {
+          std::error_code ec;
+          fs::remove(path, ec);
+          return st;
+        }
+      }
+    }
+    // An output row whose input row maps there.
+    auto output_row = [&](const RowRef& r) -> std::optional<RowRef> {
+      auto it = slot.find(r.block_id);
+      if (it == slot.end()) return r;  // not an input
+      if (r.row >= it->second.size() || it->second[r.row] < 0) return std::nullopt;
+      return RowRef{out_id, static_cast<uint32_t>(it->second[r.row])};
+    };
+
+    {
+      // No cut or retention in flight: the inputs' superseded rows hold
+      // still. Writes go on (a write that read an older version from an input
+      // reads it again once the inputs are gone, see Write), and the heads
+      // are remapped under view_mu_ with the swap, after every write that
+      // could have seen the inputs.
+      MutexLock cut_lock(cut_mu_);
+      ManifestEdit edit;
+      if (meta) edit.added.push_back(*meta);
+      {
+        MutexLock lock(view_mu_);
+        for (const auto& in : inputs) {
+          auto it = std::find_if(blocks_.begin(), blocks_.end(),
+                                 [&](const auto& h) { return h->meta.id == in->meta.id; });
+          if (it == blocks_.end()) {
+            // Retention removed it: its rows must not come back.
+            std::error_code ec;
+            fs::remove(path, ec);
+            return false;
+          }
+          edit.removed.push_back(in->meta.id);
+          // Rows superseded since the plan (a cut of a late version,
+          // retention) stay superseded in the output.
+          for (uint32_t row : (*it)->superseded) {
+            if (Contains(in->superseded, row)) continue;
+            if (std::optional<RowRef> to = output_row(RowRef{in->meta.id, row})) {
+              edit.superseded[out_id].push_back(to->row);
+            }
+          }
+        }
+      }
+      if (auto it = edit.superseded.find(out_id); it != edit.superseded.end()) {
+        std::sort(it->second.begin(), it->second.end());
+        it->second.erase(std::unique(it->second.begin(), it->second.end()), it->second.end());
+        if (handle) handle->superseded = it->second;
+      }
+      if (Status st = manifest_->Apply(edit); !st.ok()) return discard(st);
+      MutexLock lock(view_mu_);
+      std::set<uint64_t> removed(edit.removed.begin(), edit.removed.end());
+      std::erase_if(blocks_, [&](const auto& h) { return removed.contains(h->meta.id); });
+      if (handle) {
+        blocks_.push_back(std::move(handle));
+        std::sort(blocks_.begin(), blocks_.end(),
+                  [](const auto& a, const auto& b) { return a->meta.id < b->meta.id; });
+      }
+      for (const std::unique_ptr<Head>& head : heads_) head->RemapRows(output_row);
+    }
+    // The edit is durable: the inputs' files go. A reader still holding one
+    // reads on through its open descriptor.
+    for (const auto& in : inputs) {
+      std::error_code ec;
+      fs::remove(BlockPath(in->meta.id), ec);
+    }
+    return true;
+  }
+
+  void CompactorLoop() {
+    for (;;) {
+      {
+        MutexLock lock(cutter_mu_);
+        if (stopping_) return;
+        compact_cv_.WaitFor(cutter_mu_, std::chrono::microseconds(options_.compaction_interval_us));
+        if (stopping_) return;
+      }
+      MutexLock lock(compact_mu_);
+      (void)CompactRound();  // errors are counted; the inputs stay for the next round
+    }
+  }
+
   void CutterLoop() {
     for (;;) {
       {
@@ -1231,8 +1499,12 @@ class BlockStoreImpl final : public BlockStore {
   std::unique_ptr<rocksdb::DB> config_;
   std::vector<std::unique_ptr<Head>> heads_;  // fixed after Init
 
-  // Lock order: cut_mu_, write_mu_, view_mu_ (then a head's own lock).
-  Mutex cut_mu_;                            // one cut (or retention, or checkpoint) at a time
+  // Lock order: compact_mu_, cut_mu_, write_mu_, view_mu_ (then a head's own
+  // lock). Compaction's commit takes cut_mu_ then view_mu_, never write_mu_,
+  // so writes do not wait for its manifest edit.
+  Mutex compact_mu_;  // one compaction round at a time
+  // One cut (or retention, or checkpoint, or compaction's commit) at a time.
+  Mutex cut_mu_ ACQUIRED_AFTER(compact_mu_);
   Mutex write_mu_ ACQUIRED_AFTER(cut_mu_);  // writes one at a time: a batch is atomic across shards
   // What readers see: the live blocks, and (with the heads) which rows hide.
   // Held while a batch is applied to the heads and while a commit swaps a
@@ -1243,8 +1515,10 @@ class BlockStoreImpl final : public BlockStore {
 
   Mutex cutter_mu_;
   CondVar cutter_cv_;
+  CondVar compact_cv_;  // on cutter_mu_
   bool stopping_ GUARDED_BY(cutter_mu_) = false;
   std::thread cutter_;
+  std::thread compactor_;
 
   std::atomic<bool> disk_full_{false};
   ErrorCounts write_errors_, read_errors_;
@@ -1277,6 +1551,12 @@ Status OpenFailed(const Status& s, const std::string& dir) {
 Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir,
                                                      const BlockStoreOptions& options) {
   if (options.shards == 0) return Status::InvalidArgument("block store: shards must be at least 1");
+  if (options.compaction_fanin < 2) {
+    return Status::InvalidArgument("block store: compaction_fanin must be at least 2");
+  }
+  if (options.compaction && options.compaction_interval_us <= 0) {
+    return Status::InvalidArgument("block store: compaction_interval_us must be positive");
+  }
   auto store = std::make_unique<BlockStoreImpl>(dir, options);
   if (Status s = store->Init(); !s.ok()) return OpenFailed(s, dir);
   return std::unique_ptr<BlockStore>(std::move(store));

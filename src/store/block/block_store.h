@@ -25,8 +25,17 @@
 //
 // Retention (DeleteOlderThan) drops whole blocks older than the cutoff,
 // hides the rows of straddling blocks that are older (marked superseded in
-// the manifest; their space is reclaimed once compaction exists), and drops
-// head versions older than the cutoff.
+// the manifest; compaction reclaims their space once enough of a block is
+// superseded), and drops head versions older than the cutoff.
+//
+// Compaction merges blocks of one level into one block of the next,
+// dropping superseded rows, on a thread of its own at the lowest CPU
+// priority. It reads its inputs without the store's locks, then commits
+// under the cut lock (writes go on) with one manifest edit (the output added, the inputs removed,
+// and the output's rows whose input rows were superseded while it ran
+// marked superseded) and points the heads' versions that supersede rows of
+// the inputs at the rows of the output. The inputs' files are then deleted:
+// readers that still hold them read through their open descriptors.
 //
 // Faults: a cut that fails for lack of space marks the disk full; writes are
 // then Unavailable until a later cut succeeds or the heads are empty. A block
@@ -48,8 +57,8 @@
 // growing run at a time (a first page decodes few) and checked against the
 // whole filter. Rows ruled out on the columns are not counted as examined.
 //
-// Not yet (docs/storage.md): compaction, persisted rollups, service(…) on
-// the columns, background retention.
+// Not yet (docs/storage.md): persisted rollups, service(…) on the columns,
+// background retention.
 //
 // Thread safety: every method may be called from any thread; callbacks
 // (on_durable, on_snapshot, the scan callback) run without the store's locks.
@@ -57,6 +66,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -83,11 +93,39 @@ struct BlockStoreOptions {
   bool flush_at_close = true;
   ManifestOptions manifest;
   const Clock* clock = nullptr;  // System() when null; must outlive the store
+
+  // Compaction (docs/storage.md, "The block engine: design"): a round merges
+  // every run of `compaction_fanin` blocks of one level, adjacent in start
+  // time, whose files add up to at most `compaction_max_bytes`, into one
+  // block of the next level, and rewrites alone any block whose superseded
+  // rows reach `compaction_rewrite_superseded` of its rows; superseded rows
+  // are dropped and the output is compressed at `compaction_zstd_level`.
+  // With `compaction` a low-priority thread runs a round every
+  // `compaction_interval_us`; Compact() runs one at any time.
+  bool compaction = true;
+  int64_t compaction_interval_us = 30'000'000;
+  size_t compaction_fanin = 4;
+  uint64_t compaction_max_bytes = uint64_t{1} << 30;
+  int compaction_zstd_level = 9;
+  // Raw bytes of documents per compressed page of the output (a
+  // GetDocuments decompresses one page; larger pages compress better).
+  size_t compaction_page_raw_bytes = 64 << 10;
+  double compaction_rewrite_superseded = 0.25;
+  // For tests: runs after a compaction's output file is written and before
+  // its manifest edit, without the store's locks; an error abandons that
+  // output (its file is deleted) and ends the round with the error.
+  std::function<Status(const std::string& output_path)> before_compaction_commit;
+  // For tests: runs in Write after it has read the older versions of the
+  // batch's traces from the blocks and before it applies the batch, with
+  // only the write lock held (a compaction may commit from it).
+  std::function<void()> after_write_lookup;
 };
 
 class BlockStore : public Store {
  public:
-  // Opens (creating) the store in `dir`. Errors: Corruption (a damaged
+  // Opens (creating) the store in `dir`. Errors: InvalidArgument for options
+  // out of range (no shards, a compaction fan-in below 2, a compaction
+  // interval not positive while compaction is on), Corruption (a damaged
   // manifest or block footer), IOError and the errno mapping of common/files.h.
   static Result<std::unique_ptr<BlockStore>> Open(const std::string& dir,
                                                   const BlockStoreOptions& options = {});
@@ -96,6 +134,12 @@ class BlockStore : public Store {
   // tests, shutdown and Checkpoint). The first error of a failed cut (its
   // versions stay in the heads).
   virtual Status Flush() = 0;
+
+  // Runs one round of compaction now (see BlockStoreOptions), waiting for a
+  // background round in flight first; returns the number of blocks it
+  // replaced. Errors: those of reading the inputs and of writing the output
+  // or the manifest edit (the store is then as before the failed merge).
+  virtual Result<uint64_t> Compact() = 0;
 };
 
 }  // namespace roentgen::store::block

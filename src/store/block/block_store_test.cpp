@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "filter/filter.h"
+#include "store/block/summary_columns.h"
+#include "store/record_codec.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::store::block {
@@ -48,6 +50,8 @@ class BlockStoreTest : public ::testing::Test {
     // that a reopen loses what the tests did not flush, as a crash would.
     options_.shards = 1;
     options_.flush_at_close = false;
+    // Compaction runs when a test asks (Compact()), so block counts hold still.
+    options_.compaction = false;
     Open();
   }
   void TearDown() override {
@@ -697,6 +701,470 @@ TEST_F(BlockStoreTest, DocumentsWithoutARecordOfAnUnknownTraceAreRefused) {
   batch.documents.push_back({MakeTraceId(0x1a, 1), xray::SegmentId{1}, kT0, "orphan"});
   EXPECT_EQ(store_->Write(batch).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1a, 1))->size(), 0u);
+}
+
+}  // namespace
+}  // namespace roentgen::store::block
+
+namespace roentgen::store::block {
+namespace {
+
+// Compaction changes where rows live, never an answer: every test here
+// compares the store's answers with those it gave before, and with the
+// newest version of each trace as written (a brute force over the writes).
+class BlockCompactionTest : public BlockStoreTest {
+ protected:
+  struct Written {
+    TraceRecord record;
+    std::map<uint64_t, std::string> documents;  // by entity id
+  };
+
+  // Writes a version of trace `tail` (a new trace or a late segment).
+  void WriteVersion(uint8_t tail, int64_t start_us, uint64_t entity, uint32_t revision) {
+    const auto id = MakeTraceId(0x41, tail);
+    TraceRecord r = MakeRecord(id, start_us);
+    r.summary.revision = revision;
+    r.summary.updated_us = start_us + revision;
+    r.summary.response_time_us = static_cast<int64_t>(entity % 7) * 400'000;
+    r.summary.has_fault = entity % 3 == 0;
+    r.summary.annotations = {
+        {"round", {{xray::AnnotationValue(static_cast<double>(revision)), {}}}}};
+    const std::string raw = fmt::format("doc {} of {}", entity, tail);
+    Write(r, {{entity, raw}});
+    Written& w = written_[id];
+    w.record = r;
+    w.documents[entity] = raw;
+  }
+
+  static std::string Encoded(const TraceRecord& r) {
+    std::string out;
+    EncodeTraceRecord(r, out);
+    return out;
+  }
+
+  // The ids of a scan's answer, in order.
+  std::vector<xray::TraceId> ScanIds(ScanOptions o) {
+    std::vector<xray::TraceId> ids;
+    auto p = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+      ids.push_back(r.summary.id);
+      return true;
+    });
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return ids;
+  }
+
+  static constexpr const char* kFilters[] = {
+      "", "responsetime > 1", "fault", "annotation.round = 2", "annotation.round = 1 OR fault"};
+
+  // Everything the store answers about the written traces: each record and
+  // its documents, and scans in both orders, by start and by event time,
+  // with filters, and page by page.
+  std::vector<std::string> Answers() {
+    std::vector<std::string> out;
+    for (const auto& [id, w] : written_) {
+      auto r = store_->GetTrace(id);
+      out.push_back(id.ToString() + (r.ok() ? Encoded(*r) : r.status().ToString()));
+      auto docs = store_->GetDocuments(id);
+      EXPECT_TRUE(docs.ok()) << docs.status().ToString();
+      if (!docs.ok()) continue;
+      for (const StoredDocument& d : *docs) {
+        out.push_back(fmt::format("{} doc {} {} {}", id.ToString(), d.entity_id.value,
+                                  d.received_us, d.raw));
+      }
+    }
+    for (const char* expr : kFilters) {
+      for (const bool by_event : {false, true}) {
+        for (const bool descending : {false, true}) {
+          ScanOptions o = All();
+          if (*expr != '\0') o.filter = store::testing::Filter(expr);
+          o.time_range_type = by_event ? TimeRangeType::kEvent : TimeRangeType::kTraceId;
+          o.descending = descending;
+          std::string line = fmt::format("scan '{}' {} {}:", expr, by_event, descending);
+          for (const auto& id : ScanIds(o)) line += " " + id.ToString();
+          out.push_back(line);
+        }
+      }
+    }
+    // Pages of 7 examined rows, resumed from each page's end.
+    ScanOptions o = All();
+    o.max_examined = 7;
+    std::string pages = "pages:";
+    for (int page = 0; page < 200; ++page) {
+      auto p = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+        pages += " " + r.summary.id.ToString();
+        return true;
+      });
+      EXPECT_TRUE(p.ok()) << p.status().ToString();
+      if (!p.ok() || !p->stopped_at) break;
+      pages += " |";
+      o.resume_after = p->stopped_at;
+    }
+    out.push_back(pages);
+    return out;
+  }
+
+  // The answers the writes call for, checked directly.
+  void ExpectNewestVersions() {
+    std::vector<std::pair<int64_t, xray::TraceId>> by_start;
+    for (const auto& [id, w] : written_) {
+      auto r = store_->GetTrace(id);
+      ASSERT_TRUE(r.ok()) << id.ToString() << ": " << r.status().ToString();
+      EXPECT_EQ(Encoded(*r), Encoded(w.record)) << id.ToString();
+      auto docs = store_->GetDocuments(id);
+      ASSERT_TRUE(docs.ok());
+      std::map<uint64_t, std::string> got;
+      for (const StoredDocument& d : *docs) got[d.entity_id.value] = d.raw;
+      EXPECT_EQ(got, w.documents) << id.ToString();
+      by_start.emplace_back(w.record.summary.start_time_us, id);
+    }
+    std::sort(by_start.begin(), by_start.end());
+    std::vector<xray::TraceId> want;
+    for (const auto& [t, id] : by_start) want.push_back(id);
+    ScanOptions ascending = All();
+    ascending.descending = false;
+    EXPECT_EQ(ScanIds(ascending), want);
+    for (const char* expr : kFilters) {
+      if (*expr == '\0') continue;
+      auto f = store::testing::Filter(expr);
+      std::vector<xray::TraceId> matching;
+      for (const auto& [t, id] : by_start) {
+        if (f->Matches(written_.at(id).record)) matching.push_back(id);
+      }
+      ScanOptions o = ascending;
+      o.filter = f;
+      EXPECT_EQ(ScanIds(o), matching) << expr;
+    }
+    EXPECT_EQ(store_->Stats().traces, written_.size());
+  }
+
+  // Rows in the block files (superseded ones included).
+  uint64_t RowsOnDisk() const {
+    uint64_t rows = 0;
+    for (const std::string& name : BlockFiles()) {
+      auto reader = BlockReader::Open((dir_ / "blocks" / name).string());
+      EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+      if (reader.ok()) rows += (*reader)->row_count();
+    }
+    return rows;
+  }
+
+  std::map<xray::TraceId, Written> written_;
+};
+
+TEST_F(BlockCompactionTest, MergesLevelByLevelAndEveryAnswerStaysTheSame) {
+  options_.compaction_fanin = 2;
+  store_.reset();
+  Open();
+  std::mt19937_64 rng(2626);
+  std::map<uint8_t, uint32_t> revision;
+  uint64_t entity = 1;
+  auto round = [&](int traces) {
+    for (int i = 0; i < traces; ++i) {
+      const auto tail = static_cast<uint8_t>(rng() % 120);
+      WriteVersion(tail, kT0 + static_cast<int64_t>(rng() % 500) * kSecond, entity++,
+                   ++revision[tail]);
+    }
+  };
+  for (int flush = 0; flush < 8; ++flush) {
+    round(40);
+    ASSERT_TRUE(store_->Flush().ok());
+  }
+  const size_t traces_in_blocks = written_.size();
+  round(15);  // late versions left in the head, superseding block rows
+  ASSERT_EQ(BlockFiles().size(), 8u);
+  ExpectNewestVersions();
+  const std::vector<std::string> before = Answers();
+  const uint64_t bytes_before = store_->Stats().disk_bytes;
+  const uint64_t rows_before = RowsOnDisk();
+
+  // 8 level-0 blocks → 4 → 2 → 1.
+  for (size_t blocks : {4u, 2u, 1u}) {
+    SCOPED_TRACE(blocks);
+    auto replaced = store_->Compact();
+    ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+    EXPECT_EQ(*replaced, blocks * 2);
+    EXPECT_EQ(BlockFiles().size(), blocks);
+    EXPECT_EQ(Answers(), before);
+  }
+  auto idle = store_->Compact();
+  ASSERT_TRUE(idle.ok());
+  EXPECT_EQ(*idle, 0u) << "one block of level 3 is left alone";
+  ExpectNewestVersions();
+  // Superseded rows are gone: one row per trace that was in a block (rows
+  // the head's versions hide stay until their cut supersedes them).
+  EXPECT_LT(RowsOnDisk(), rows_before);
+  EXPECT_EQ(RowsOnDisk(), traces_in_blocks);
+  EXPECT_LT(store_->Stats().disk_bytes, bytes_before);
+
+  // The head's versions now supersede rows of the output: cut, and reopen.
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(Answers(), before);
+  Crash();
+  EXPECT_EQ(Answers(), before);
+  ExpectNewestVersions();
+  EXPECT_EQ(BlockFiles().size(), 2u);
+  auto last = store_->Compact();  // levels 3 and 0: nothing to merge
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 0u);
+}
+
+TEST_F(BlockCompactionTest, ALateSegmentWrittenWhileCompactionRunsKeepsOneVersion) {
+  for (const bool cut_meanwhile : {false, true}) {
+    SCOPED_TRACE(cut_meanwhile);
+    written_.clear();
+    store_.reset();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    options_.compaction_fanin = 2;
+    int hook_calls = 0;
+    options_.before_compaction_commit = [&](const std::string&) {
+      // The inputs are read and the output written: a late segment for a
+      // trace of the first input lands now, in the head (and, with
+      // cut_meanwhile, in a block that supersedes the input's row).
+      ++hook_calls;
+      WriteVersion(3, kT0 + 3 * kSecond, 103, 2);
+      if (cut_meanwhile) {
+        EXPECT_TRUE(store_->Flush().ok());
+      }
+      return Status::Ok();
+    };
+    Open();
+    for (uint8_t i = 1; i <= 10; ++i) WriteVersion(i, kT0 + i * kSecond, i, 1);
+    ASSERT_TRUE(store_->Flush().ok());
+    for (uint8_t i = 11; i <= 20; ++i) WriteVersion(i, kT0 + i * kSecond, i, 1);
+    ASSERT_TRUE(store_->Flush().ok());
+
+    auto replaced = store_->Compact();
+    ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+    EXPECT_EQ(*replaced, 2u);
+    EXPECT_EQ(hook_calls, 1);
+    EXPECT_EQ(BlockFiles().size(), cut_meanwhile ? 2u : 1u);
+    ExpectNewestVersions();
+    EXPECT_EQ(store_->GetTrace(MakeTraceId(0x41, 3))->summary.revision, 2u);
+    EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x41, 3))->size(), 2u);
+    // The late version, cut now (or before), hides the output's row of the
+    // trace through the manifest, across a reopen.
+    ASSERT_TRUE(store_->Flush().ok());
+    ExpectNewestVersions();
+    Crash();
+    ExpectNewestVersions();
+    EXPECT_EQ(ScanIds(All()).size(), 20u);
+    options_.before_compaction_commit = nullptr;
+  }
+}
+
+TEST_F(BlockCompactionTest, AWriteThatReadAnInputBeforeTheCommitReadsTheOutput) {
+  // A late segment's write reads the trace's row from a block, then a
+  // compaction replaces that block before the write applies: the new
+  // version must supersede the output's row, not the vanished input's.
+  options_.compaction_fanin = 2;
+  bool compact_now = false;
+  uint64_t replaced = 0;
+  options_.after_write_lookup = [&] {
+    if (!compact_now) return;
+    compact_now = false;
+    auto r = store_->Compact();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (r.ok()) replaced = *r;
+  };
+  store_.reset();
+  Open();
+  for (uint8_t i = 1; i <= 10; ++i) WriteVersion(i, kT0 + i * kSecond, i, 1);
+  ASSERT_TRUE(store_->Flush().ok());
+  for (uint8_t i = 11; i <= 20; ++i) WriteVersion(i, kT0 + i * kSecond, i, 1);
+  ASSERT_TRUE(store_->Flush().ok());
+  compact_now = true;
+  WriteVersion(4, kT0 + 4 * kSecond, 104, 2);
+  EXPECT_EQ(replaced, 2u) << "the compaction committed inside the write";
+  EXPECT_EQ(BlockFiles().size(), 1u);
+  ExpectNewestVersions();
+  EXPECT_EQ(ScanIds(All()).size(), 20u);
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x41, 4))->size(), 2u);
+  ASSERT_TRUE(store_->Flush().ok());
+  ExpectNewestVersions();
+  Crash();
+  ExpectNewestVersions();
+  EXPECT_EQ(ScanIds(All()).size(), 20u);
+}
+
+TEST_F(BlockCompactionTest, ACrashBeforeTheManifestEditLeavesTheStoreAsBefore) {
+  options_.compaction_fanin = 2;
+  const fs::path saved = dir_.parent_path() / (dir_.filename().string() + "_output");
+  std::string output_name;
+  options_.before_compaction_commit = [&](const std::string& path) {
+    output_name = fs::path(path).filename().string();
+    fs::copy_file(path, saved, fs::copy_options::overwrite_existing);
+    return Status::IOError("simulated crash before the manifest edit");
+  };
+  store_.reset();
+  Open();
+  for (uint8_t i = 1; i <= 10; ++i) WriteVersion(i, kT0 + i * kSecond, i, 1);
+  ASSERT_TRUE(store_->Flush().ok());
+  for (uint8_t i = 1; i <= 5; ++i) WriteVersion(i, kT0 + i * kSecond, 100 + i, 2);
+  ASSERT_TRUE(store_->Flush().ok());
+  const auto files = BlockFiles();
+  const std::vector<std::string> before = Answers();
+
+  auto failed = store_->Compact();
+  EXPECT_EQ(failed.status().code(), StatusCode::kIOError);
+  EXPECT_EQ(BlockFiles(), files);
+  EXPECT_EQ(Answers(), before);
+  // As if the process died with the output written: the file is there, the
+  // manifest does not name it.
+  store_.reset();
+  ASSERT_TRUE(fs::exists(saved));
+  fs::rename(saved, dir_ / "blocks" / output_name);
+  ASSERT_EQ(BlockFiles().size(), files.size() + 1);
+  options_.before_compaction_commit = nullptr;
+  Open();
+  EXPECT_EQ(BlockFiles(), files) << "the stray output is deleted at open";
+  EXPECT_EQ(Answers(), before);
+  ExpectNewestVersions();
+  // And compaction works from there.
+  auto replaced = store_->Compact();
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(*replaced, 2u);
+  EXPECT_EQ(Answers(), before);
+}
+
+TEST_F(BlockCompactionTest, DroppingSupersededRowsShrinksTheDisk) {
+  // Retention hides most rows of a block that straddles its cutoff; a round
+  // rewrites the block alone without them.
+  for (uint8_t i = 1; i <= 100; ++i) WriteVersion(i, kT0 + i * kSecond, i, 1);
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_TRUE(store_->DeleteOlderThan(kT0 + 81 * kSecond).ok());
+  for (auto it = written_.begin(); it != written_.end();) {
+    it = it->second.record.summary.start_time_us < kT0 + 81 * kSecond ? written_.erase(it)
+                                                                       : std::next(it);
+  }
+  ASSERT_EQ(written_.size(), 20u);
+  const std::vector<std::string> before = Answers();
+  const uint64_t bytes = store_->Stats().disk_bytes;
+  const auto files = BlockFiles();
+  ASSERT_EQ(RowsOnDisk(), 100u);
+
+  auto replaced = store_->Compact();
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(*replaced, 1u);
+  EXPECT_NE(BlockFiles(), files);
+  EXPECT_EQ(RowsOnDisk(), 20u);
+  EXPECT_LT(store_->Stats().disk_bytes, bytes);
+  EXPECT_EQ(Answers(), before);
+  ExpectNewestVersions();
+  Crash();
+  EXPECT_EQ(Answers(), before);
+
+  // A block whose rows are all superseded goes without an output.
+  for (uint8_t i = 81; i <= 100; ++i) WriteVersion(i, kT0 + i * kSecond, 200 + i, 2);
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_EQ(BlockFiles().size(), 2u);
+  replaced = store_->Compact();
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(*replaced, 1u);
+  EXPECT_EQ(BlockFiles().size(), 1u);
+  EXPECT_EQ(RowsOnDisk(), 20u);
+  ExpectNewestVersions();
+}
+
+TEST_F(BlockCompactionTest, WritesCutsScansAndCompactionsTogetherKeepOneVersionOfEachTrace) {
+  // Late versions are written while the cutter cuts them and compaction
+  // merges the blocks that hold their older rows: each trace must stay
+  // visible once, with every document each of its versions added.
+  options_.shards = 2;
+  options_.head.quiet_us = 0;  // everything is due at every pass
+  options_.cut_interval_us = 1'000;
+  options_.compaction_fanin = 2;
+  store_.reset();
+  Open();
+  constexpr int kTraces = 16, kRounds = 150;
+  std::atomic<bool> done{false};
+  std::atomic<int> scans{0};
+  std::thread reader([&] {
+    while (!done) {
+      std::set<int> seen;
+      size_t visits = 0;
+      auto s = store_->Scan(All(), [&](const TraceRecord& r, int64_t) {
+        seen.insert(r.summary.id.bytes[15]);
+        ++visits;
+        return true;
+      });
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      ASSERT_EQ(visits, seen.size()) << "a trace seen twice in one scan";
+      ++scans;
+    }
+  });
+  std::atomic<int> rounds_written{0};
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    for (int round = 0; round < kRounds; ++round) {
+      WriteBatch batch;
+      std::vector<std::string> raws;
+      raws.reserve(kTraces);
+      for (int t = 0; t < kTraces; ++t) raws.push_back(fmt::format("r{}", round));
+      for (int t = 0; t < kTraces; ++t) {
+        const auto id = MakeTraceId(0x1d, static_cast<uint8_t>(t));
+        batch.traces.push_back(MakeRecord(id, kT0 + t));
+        batch.documents.push_back(
+            {id, xray::SegmentId{static_cast<uint64_t>(round + 1)}, kT0, raws[t]});
+      }
+      ASSERT_TRUE(store_->Write(batch).ok());
+      ++rounds_written;
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+    writing = false;
+  });
+  uint64_t replaced = 0;
+  while (writing) {
+    auto r = store_->Compact();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    replaced += *r;
+  }
+  writer.join();
+  done = true;
+  reader.join();
+  EXPECT_GT(scans, 0);
+  EXPECT_GT(replaced, 0u) << "compaction ran while the writer wrote";
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_TRUE(store_->Compact().ok());
+  Crash();
+  EXPECT_EQ(Tails(All()).size(), static_cast<size_t>(kTraces));
+  for (int t = 0; t < kTraces; ++t) {
+    auto docs = store_->GetDocuments(MakeTraceId(0x1d, static_cast<uint8_t>(t)));
+    ASSERT_TRUE(docs.ok());
+    EXPECT_EQ(docs->size(), static_cast<size_t>(rounds_written.load()));
+  }
+  EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(kTraces));
+}
+
+TEST_F(BlockCompactionTest, BadCompactionOptionsAreRefused) {
+  store_.reset();
+  BlockStoreOptions o;
+  o.compaction_fanin = 1;
+  EXPECT_EQ(BlockStore::Open(dir_.string(), o).status().code(), StatusCode::kInvalidArgument);
+  o = {};
+  o.compaction_interval_us = 0;
+  EXPECT_EQ(BlockStore::Open(dir_.string(), o).status().code(), StatusCode::kInvalidArgument);
+  o.compaction = false;  // no thread: no interval needed
+  EXPECT_TRUE(BlockStore::Open(dir_.string(), o).ok());
+}
+
+TEST_F(BlockCompactionTest, TheBackgroundThreadCompactsByItself) {
+  options_.compaction = true;
+  options_.compaction_interval_us = 20'000;
+  options_.compaction_fanin = 2;
+  store_.reset();
+  Open();
+  for (uint8_t i = 1; i <= 10; ++i) WriteVersion(i, kT0 + i * kSecond, i, 1);
+  ASSERT_TRUE(store_->Flush().ok());
+  for (uint8_t i = 5; i <= 15; ++i) WriteVersion(i, kT0 + i * kSecond, 100 + i, 2);
+  ASSERT_TRUE(store_->Flush().ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (BlockFiles().size() != 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(BlockFiles().size(), 1u);
+  EXPECT_EQ(RowsOnDisk(), 15u);
+  ExpectNewestVersions();
 }
 
 }  // namespace

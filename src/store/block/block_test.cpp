@@ -198,6 +198,13 @@ class BlockTest : public ::testing::Test {
       ASSERT_TRUE(d.ok()) << d.status().ToString();
       ASSERT_TRUE(SameDocuments(*d, docs[i])) << "row " << i;
     }
+    // Every row's documents at once, each page decompressed once.
+    auto all_docs = b.ReadAllDocuments();
+    ASSERT_TRUE(all_docs.ok()) << all_docs.status().ToString();
+    ASSERT_EQ(all_docs->size(), rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      ASSERT_TRUE(SameDocuments((*all_docs)[i], docs[i])) << "row " << i;
+    }
     if (!rows.empty()) {
       // A batch in any order, and one record alone.
       std::vector<uint32_t> pick = {static_cast<uint32_t>(rows.size() - 1), 0};

@@ -323,6 +323,24 @@ void Head::Abandoned(const Cut& cut) {
   }
 }
 
+void Head::RemapRows(const std::function<std::optional<RowRef>(const RowRef&)>& moved) {
+  MutexLock lock(mu_);
+  auto remap = [&](std::optional<RowRef>& r) {
+    if (r) r = moved(*r);
+  };
+  for (auto& [id, e] : entries_) {
+    remap(e->supersedes);
+    remap(e->sealed_supersedes);
+  }
+  std::unordered_map<uint64_t, std::vector<uint32_t>> superseded;
+  for (const auto& [block, rows] : superseded_) {
+    for (uint32_t row : rows) {
+      if (std::optional<RowRef> to = moved(RowRef{block, row})) AddRow(superseded, *to);
+    }
+  }
+  superseded_ = std::move(superseded);
+}
+
 Head::Stats Head::stats() const {
   MutexLock lock(mu_);
   return Stats{entries_.size(), document_bytes_, writes_waiting_};

@@ -116,6 +116,12 @@ class Head {
   };
   [[nodiscard]] Dropped DropOlderThan(int64_t cutoff_us);
 
+  // Compaction replaced blocks by one: every block row the head refers to
+  // (the rows its versions supersede) becomes `moved(row)`, which returns
+  // the row unchanged for blocks compaction left alone, and nothing for a
+  // row it dropped (the version then hides nothing).
+  void RemapRows(const std::function<std::optional<RowRef>(const RowRef&)>& moved);
+
   struct Stats {
     uint64_t traces = 0;          // versions held, sealed included
     uint64_t document_bytes = 0;  // their documents' bytes

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <string>
 
 namespace roentgen::store::block {
@@ -227,6 +228,41 @@ TEST(HeadTest, AWriteToASealedTraceMakesAVersionThatSupersedesTheSealedRow) {
   EXPECT_EQ(second.durable, 1);
   EXPECT_FALSE(head.Supersedes(RowRef{1, 0}));
   EXPECT_EQ(head.stats().traces, 0u);
+}
+
+TEST(HeadTest, RemapRowsPointsVersionsAtACompactionsOutput) {
+  // Traces 1 and 2 supersede rows of block 7 (compacted into block 9: row 3
+  // moved to row 0, row 5 dropped); trace 3 supersedes a row of block 8,
+  // which compaction left alone.
+  Head head;
+  auto older = [](const xray::TraceId& id) -> Result<std::optional<OlderVersion>> {
+    OlderVersion o;
+    o.row = id == Id(1) ? RowRef{7, 3} : id == Id(2) ? RowRef{7, 5} : RowRef{8, 1};
+    return std::optional<OlderVersion>(std::move(o));
+  };
+  Write w;
+  w.Doc(1, 10, "a").Doc(2, 11, "b").Doc(3, 12, "c");
+  ASSERT_TRUE(head.Apply(w.batch, kT0, older).ok());
+  head.RemapRows([](const RowRef& r) -> std::optional<RowRef> {
+    if (r.block_id != 7) return r;
+    if (r.row == 3) return RowRef{9, 0};
+    return std::nullopt;
+  });
+  EXPECT_FALSE(head.Supersedes(RowRef{7, 3}));
+  EXPECT_FALSE(head.Supersedes(RowRef{7, 5}));
+  EXPECT_TRUE(head.Supersedes(RowRef{9, 0}));
+  EXPECT_TRUE(head.Supersedes(RowRef{8, 1}));
+  auto rows = head.SupersededRows();
+  EXPECT_EQ(rows.size(), 2u);
+  Cut cut = head.TakeCut(10, kT0, /*all=*/true);
+  ASSERT_EQ(cut.rows.size(), 3u);
+  std::map<uint8_t, std::optional<RowRef>> by_trace;
+  for (const CutRow& r : cut.rows) by_trace[r.record.summary.id.bytes[15]] = r.supersedes;
+  EXPECT_EQ(by_trace[1], (RowRef{9, 0})) << "the cut marks the output's row";
+  EXPECT_EQ(by_trace[2], std::nullopt) << "the dropped row has nothing left to hide";
+  EXPECT_EQ(by_trace[3], (RowRef{8, 1}));
+  head.Committed(cut);
+  EXPECT_TRUE(head.SupersededRows().empty());
 }
 
 TEST(HeadTest, AnAbandonedCutIsDueAgainAndUndoesWhatItsRowsWouldHaveSuperseded) {

@@ -238,16 +238,23 @@ Status Manifest::CheckEdit(const ManifestEdit& edit) const {
     }
   }
   for (const auto& [id, rows] : edit.superseded) {
-    auto it = state_.blocks.find(id);
-    if (it == state_.blocks.end() || removed.contains(id)) {
+    // A block the edit adds may have rows superseded by it: a compaction's
+    // output carries the rows of its inputs superseded while it ran.
+    uint64_t block_rows = 0;
+    if (auto it = state_.blocks.find(id); it != state_.blocks.end() && !removed.contains(id)) {
+      block_rows = it->second.meta.rows;
+    } else if (auto a = std::find_if(edit.added.begin(), edit.added.end(),
+                                     [block = id](const BlockMeta& b) { return b.id == block; });
+               a != edit.added.end()) {
+      block_rows = a->rows;
+    } else {
       return Status::InvalidArgument(
           fmt::format("manifest edit: rows superseded in block {}, which is not live", id));
     }
     for (uint32_t row : rows) {
-      if (row >= it->second.meta.rows) {
+      if (row >= block_rows) {
         return Status::InvalidArgument(fmt::format(
-            "manifest edit: row {} is past the end of block {} ({} rows)", row, id,
-            it->second.meta.rows));
+            "manifest edit: row {} is past the end of block {} ({} rows)", row, id, block_rows));
       }
     }
   }

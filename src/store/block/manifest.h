@@ -99,8 +99,9 @@ class Manifest {
   // is live, or an id twice; removing
   // or superseding rows of a block that is not live; a row past its block's
   // end; a block both added and removed), appends it, fdatasyncs, and applies
-  // it. Rows of a block added by the same edit cannot be superseded by it
-  // (a new block holds one version per trace). On a write error the file
+  // it. Rows of a block added by the same edit may be superseded by it (a
+  // compaction's output keeps the marks its inputs gained while it ran;
+  // replay applies the additions first). On a write error the file
   // is cut back to its previous end and the state is unchanged; if even that
   // fails, the manifest refuses further edits (IOError) until reopened.
   Status Apply(const ManifestEdit& edit);

@@ -147,7 +147,9 @@ TEST_F(ManifestTest, EditsThatContradictTheStateAreRefusedAndChangeNothing) {
       {"supersede unknown", Edit().Supersede(9, {0})},
       {"supersede removed", Edit().Remove(1).Supersede(1, {0})},
       {"row past the end", Edit().Supersede(1, {10})},
-      {"supersede in a block the edit adds", Edit().Add(Block(2, 5)).Supersede(2, {0})},
+      {"row past the end of a block the edit adds", Edit().Add(Block(2, 5)).Supersede(2, {5})},
+      {"supersede in a block the edit removes and adds",
+       Edit().Remove(1).Add(Block(2, 5)).Supersede(1, {0})},
   };
   for (const Case& c : cases) {
     Status s = m->Apply(c.edit);
@@ -155,6 +157,23 @@ TEST_F(ManifestTest, EditsThatContradictTheStateAreRefusedAndChangeNothing) {
   }
   EXPECT_EQ(m->State(), before);
   EXPECT_EQ(m->LogBytes(), bytes);
+}
+
+TEST_F(ManifestTest, AnEditMaySupersedeRowsOfABlockItAddsAndReplayKeepsThem) {
+  // A compaction's edit: the output replaces its inputs, and rows of the
+  // output whose trace a cut superseded meanwhile are marked at once.
+  {
+    auto m = OpenOk();
+    ASSERT_TRUE(m->Apply(Edit().Add(Block(1, 10)).Add(Block(2, 10))).ok());
+    ASSERT_TRUE(m->Apply(Edit().Remove(1).Remove(2).Add(Block(3, 20)).Supersede(3, {4, 17})).ok());
+    const ManifestState s = m->State();
+    ASSERT_EQ(s.blocks.size(), 1u);
+    EXPECT_EQ(s.blocks.at(3).superseded, (std::vector<uint32_t>{4, 17}));
+  }
+  auto reopened = OpenOk();
+  const ManifestState s = reopened->State();
+  ASSERT_EQ(s.blocks.size(), 1u);
+  EXPECT_EQ(s.blocks.at(3).superseded, (std::vector<uint32_t>{4, 17}));
 }
 
 TEST_F(ManifestTest, TheLogIsRewrittenFromTheStateWhenItGrows) {

@@ -292,6 +292,9 @@ class BlockReader {
   // Every record of the block, in row order.
   Status ReadAllRecords(std::vector<TraceRecord>& out, bool with_graph = true) const;
   Result<std::vector<StoredDocument>> ReadDocuments(uint32_t row) const;
+  // Every row's documents, in row order (each page decompressed once: for
+  // compaction, which rewrites the whole block).
+  Result<std::vector<std::vector<StoredDocument>>> ReadAllDocuments() const;
 
   // A named section's bytes (BlockWriteOptions::sections); NotFound if the
   // block has none of that name.
