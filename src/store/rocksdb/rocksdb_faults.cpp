@@ -268,22 +268,12 @@ Status StoreFaults::Refused(std::string_view what) {
 }
 
 Status StoreFaults::ReadFailed(Status s) {
-  if (s.code() != StatusCode::kCorruption && s.code() != StatusCode::kIOError) return s;
-  const bool corrupt = s.code() == StatusCode::kCorruption;
-  (corrupt ? read_errors_.corruption : read_errors_.io_error)
-      .fetch_add(1, std::memory_order_relaxed);
-  if (ShouldLog(last_read_log_)) {
-    if (corrupt) {
-      spdlog::error(
-          "store: corruption detected, the read is refused: {} (restore the data dir from a "
-          "backup: docs/storage.md, \"Damaged files\")",
-          s.message());
-    } else {
-      spdlog::error("store: a read failed: {}", s.message());
-    }
+  if (s.code() == StatusCode::kCorruption) {
+    read_errors_.corruption.fetch_add(1, std::memory_order_relaxed);
+  } else if (s.code() == StatusCode::kIOError) {
+    read_errors_.io_error.fetch_add(1, std::memory_order_relaxed);
   }
-  if (!corrupt) return s;
-  return Status::Corruption("store corruption detected: " + s.message());
+  return read_failure_log_.Report(std::move(s));
 }
 
 StoreFaults::State StoreFaults::state() const {

@@ -36,6 +36,7 @@
 
 #include "common/mutex.h"
 #include "common/status.h"
+#include "store/read_failure.h"
 #include "store/store.h"
 
 namespace roentgen::store {
@@ -108,7 +109,7 @@ class StoreFaults {
   Counters write_errors_;
   Counters read_errors_;
   std::atomic<int64_t> last_write_log_{0};  // steady seconds of the last logged failure
-  std::atomic<int64_t> last_read_log_{0};
+  ReadFailureLog read_failure_log_;
 
   // Shared by every write, exclusive while Resume() runs (see Guarded). A
   // write holding it may take mu_ (Refused): gate_ first, never the reverse.
