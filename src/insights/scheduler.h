@@ -6,10 +6,9 @@
 
 #include <chrono>
 #include <memory>
-#include <thread>
 
 #include "common/clock.h"
-#include "common/mutex.h"
+#include "common/periodic_thread.h"
 #include "common/status.h"
 #include "insights/detector.h"
 
@@ -19,22 +18,13 @@ class Scheduler {
  public:
   static Result<std::unique_ptr<Scheduler>> Start(Detector& detector, const Clock& clock,
                                                   std::chrono::milliseconds interval);
-  ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
  private:
-  Scheduler(Detector& detector, const Clock& clock, std::chrono::milliseconds interval)
-      : detector_(detector), clock_(clock), interval_(interval) {}
-  void Run() EXCLUDES(mu_);
+  Scheduler(Detector& detector, const Clock& clock, std::chrono::milliseconds interval);
 
-  Detector& detector_;
-  const Clock& clock_;
-  const std::chrono::milliseconds interval_;
-  Mutex mu_;
-  CondVar wake_;
-  bool stop_ GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  PeriodicThread ticks_;
 };
 
 }  // namespace roentgen::insights

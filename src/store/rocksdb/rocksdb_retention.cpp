@@ -111,18 +111,11 @@ Status RocksDbStore::DeleteOlderThan(int64_t cutoff_us) {
                    "retention: compacting the time index");
 }
 
-void RocksDbStore::RetentionLoop() {
-  const auto interval = std::chrono::microseconds(config_.retention_interval_us);
-  std::unique_lock lock(retention_mu_);
-  for (;;) {
-    if (retention_cv_.wait_for(lock, interval, [this] { return stopping_.load(); })) return;
-    lock.unlock();
-    const int64_t cutoff = config_.clock->NowMicros() - config_.retention_us;
-    Status s = DeleteOlderThan(cutoff);
-    if (!s.ok() && s.code() != StatusCode::kUnavailable) {
-      spdlog::warn("store retention (cutoff {} us) failed: {}", cutoff, s.ToString());
-    }
-    lock.lock();
+void RocksDbStore::RunRetention() {
+  const int64_t cutoff = config_.clock->NowMicros() - config_.retention_us;
+  Status s = DeleteOlderThan(cutoff);
+  if (!s.ok() && s.code() != StatusCode::kUnavailable) {
+    spdlog::warn("store retention (cutoff {} us) failed: {}", cutoff, s.ToString());
   }
 }
 

@@ -122,16 +122,14 @@ RocksDbStore::RocksDbStore(const RocksDbStoreConfig& config, std::unique_ptr<Sto
       handles_(std::move(handles)) {
   for (size_t i = 0; i < rocks::kCfCount; ++i) cfs_[i] = handles_[i + 1];
   faults_->Start(db_.get());
-  retention_thread_ = std::thread([this] { RetentionLoop(); });
+  retention_ = std::make_unique<PeriodicThread>(
+      "rg-retention", std::chrono::microseconds(config_.retention_interval_us),
+      [this] { RunRetention(); });
 }
 
 RocksDbStore::~RocksDbStore() {
-  {
-    std::lock_guard lock(retention_mu_);
-    stopping_ = true;
-  }
-  retention_cv_.notify_all();
-  retention_thread_.join();
+  stopping_ = true;
+  retention_.reset();
   faults_->Stop();  // before Close: it may be resuming the DB
   for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
   db_->Close();

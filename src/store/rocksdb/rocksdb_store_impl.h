@@ -13,13 +13,12 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "common/periodic_thread.h"
 #include "store/rocksdb/rocksdb_faults.h"
 #include "store/rocksdb/rocksdb_options.h"
 #include "store/rocksdb/rocksdb_store.h"
@@ -74,7 +73,7 @@ class RocksDbStore final : public Store {
   Result<TraceRecord> ReadTrace(const xray::TraceId& id);
   Status ScanIndex(const ScanOptions& options, const ScanCallback& callback,
                    ScanProgress& progress);
-  void RetentionLoop();
+  void RunRetention();
 
   RocksDbStoreConfig config_;
   // Declared before db_: the DB's listener points into it, so it is
@@ -86,10 +85,9 @@ class RocksDbStore final : public Store {
   std::array<std::mutex, kStripes> stripes_;
   std::mutex config_mu_;  // makes DeleteConfig's check-then-delete atomic
 
-  std::mutex retention_mu_;
-  std::condition_variable retention_cv_;
+  // Set at destruction: a retention run in progress stops between batches.
   std::atomic<bool> stopping_{false};
-  std::thread retention_thread_;
+  std::unique_ptr<PeriodicThread> retention_;  // last: its runs use the fields above
 };
 
 }  // namespace roentgen::store
