@@ -75,6 +75,9 @@ Result<std::unique_ptr<store::Store>> OpenStore(StoreEngine engine, const std::s
   // next start, and keeps what was taken without a spool
   // (--udp-spool-max-bytes 0).
   options.flush_at_close = true;
+  options.retention_us = retention_us;
+  options.retention_interval_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(kRetentionInterval).count();
   Result<std::unique_ptr<store::block::BlockStore>> opened =
       store::block::BlockStore::Open(data_dir, options);
   if (!opened.ok()) return opened.status();
@@ -104,41 +107,10 @@ Result<std::unique_ptr<StorePart>> StorePart::Open(const ServeConfig& config,
   }
   part->store_ = std::move(opened).value();
   part->metrics_ = std::make_unique<store::StoreMetrics>(*part->store_, metrics);
-  if (part->engine_ == StoreEngine::kBlock) {
-    part->retention_thread_ = std::thread([self = part.get()] {
-      SetCurrentThreadName("rg-retention");
-      self->RunRetention();
-    });
-  }
   return part;
 }
 
-StorePart::~StorePart() {
-  {
-    MutexLock lock(retention_mu_);
-    stopping_ = true;
-  }
-  retention_cv_.SignalAll();
-  if (retention_thread_.joinable()) retention_thread_.join();
-}
-
-void StorePart::RunRetention() {
-  while (true) {
-    {
-      MutexLock lock(retention_mu_);
-      const auto due = std::chrono::steady_clock::now() + kRetentionInterval;
-      while (!stopping_ && std::chrono::steady_clock::now() < due) {
-        retention_cv_.WaitUntil(retention_mu_, due);
-      }
-      if (stopping_) return;
-    }
-    const Status s = store_->DeleteOlderThan(Clock::System().NowMicros() - retention_us_);
-    if (!s.ok()) {
-      spdlog::warn("retention failed: {}; retried in {} minutes", s.ToString(),
-                   kRetentionInterval.count());
-    }
-  }
-}
+StorePart::~StorePart() = default;
 
 RollupsPart::RollupsPart(int64_t retention_us, MetricsRegistry& metrics)
     : rollups_([retention_us] {

@@ -5,9 +5,8 @@
 //               gauges for /metrics. Open() creates the directory, refuses a
 //               data dir that holds the other engine's store, and opens the
 //               store (whose lock keeps a second server out); the destructor
-//               closes it, which releases the lock. For the block engine it
-//               also runs retention (rg-retention), as the RocksDB engine
-//               does on its own thread.
+//               closes it, which releases the lock. Each engine runs
+//               retention on a thread of its own (rg-retention).
 //   RollupsPart the service-graph rollups (in memory, kept up to date by the
 //               ingest writers) and their rebuild from the store on a thread
 //               of its own (rg-rebuild). Start() returns once the rebuild's
@@ -31,7 +30,6 @@
 
 #include "cli/serve.h"
 #include "common/metrics.h"
-#include "common/mutex.h"
 #include "common/status.h"
 #include "graph/rollup_store.h"
 #include "store/store.h"
@@ -53,8 +51,7 @@ Result<StoreEngine> ParseStoreEngine(const std::string& name);
 Result<std::optional<StoreEngine>> DetectStoreEngine(const std::string& data_dir);
 
 // Opens the store of `engine` in `data_dir` with the serve options that apply
-// to it (retention, indexing priority); the block engine's retention is not
-// run by the store itself (StorePart runs it). Refuses a data dir that holds
+// to it (retention, indexing priority). Refuses a data dir that holds
 // the other engine's store: InvalidArgument naming both engines and the way
 // out. Otherwise the engine's errors.
 Result<std::unique_ptr<store::Store>> OpenStore(StoreEngine engine, const std::string& data_dir,
@@ -66,7 +63,7 @@ class StorePart {
   // (another server holds the lock, a corrupt store, …).
   static Result<std::unique_ptr<StorePart>> Open(const ServeConfig& config,
                                                  MetricsRegistry& metrics);
-  ~StorePart();  // stops retention, closes the store
+  ~StorePart();  // closes the store
   StorePart(const StorePart&) = delete;
   StorePart& operator=(const StorePart&) = delete;
 
@@ -77,19 +74,11 @@ class StorePart {
 
  private:
   StorePart() = default;
-  // The block engine's retention: DeleteOlderThan(now - retention) every
-  // kRetentionInterval, the first one interval after opening (as the RocksDB
-  // engine's own thread does), until the destructor.
-  void RunRetention();
 
   int64_t retention_us_ = 0;
   StoreEngine engine_ = StoreEngine::kRocksDb;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::StoreMetrics> metrics_;  // after store_: refers to it
-  Mutex retention_mu_;
-  CondVar retention_cv_;
-  bool stopping_ GUARDED_BY(retention_mu_) = false;
-  std::thread retention_thread_;
 };
 
 // How often retention runs (both engines).

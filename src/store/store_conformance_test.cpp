@@ -98,6 +98,8 @@ Result<std::unique_ptr<block::BlockStore>> OpenBlockStore(const EngineOptions& o
   block::BlockStoreOptions options;
   options.clock = o.clock;  // a fake clock that stands still: nothing is due by time
   options.cut_interval_us = 20'000;
+  options.retention_us = o.retention_us;
+  options.retention_interval_us = o.retention_interval_us;
   if (compact_in_pairs) {
     options.compaction = false;  // the rounds FlushingBlockStore runs
     options.compaction_fanin = 2;
@@ -131,7 +133,7 @@ const Engine kEngines[] = {
      nullptr},
     // Writes stay in the heads until the store closes (or a test makes them
     // durable); reads meet the heads.
-    {"BlockHead", true, false,
+    {"BlockHead", true, true,
      [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
        Result<std::unique_ptr<block::BlockStore>> store = OpenBlockStore(o);
        if (!store.ok()) return store.status();
@@ -139,7 +141,7 @@ const Engine kEngines[] = {
      },
      FlushBlockStore},
     // Every write cut into a block at once; reads meet the blocks.
-    {"BlockFlushed", true, false,
+    {"BlockFlushed", true, true,
      [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
        Result<std::unique_ptr<block::BlockStore>> store = OpenBlockStore(o);
        if (!store.ok()) return store.status();
@@ -149,7 +151,7 @@ const Engine kEngines[] = {
      nullptr},
     // Every write cut, then a compaction round merging blocks two at a time:
     // reads meet compaction outputs of every level.
-    {"BlockCompacted", true, false,
+    {"BlockCompacted", true, true,
      [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
        Result<std::unique_ptr<block::BlockStore>> store = OpenBlockStore(o, true);
        if (!store.ok()) return store.status();

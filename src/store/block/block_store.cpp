@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/utilities/checkpoint.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,9 +28,11 @@
 #include "common/disk_space.h"
 #include "common/files.h"
 #include "common/mutex.h"
+#include "common/periodic_thread.h"
 #include "common/thread_name.h"
 #include "filter/column_predicates.h"
 #include "store/block/summary_columns.h"
+#include "store/read_failure.h"
 #include "store/rocksdb/index_plan.h"
 
 namespace roentgen::store::block {
@@ -220,6 +223,7 @@ class BlockStoreImpl final : public BlockStore {
         cache_(std::make_unique<ColumnCache>(options.read_cache_bytes)) {}
 
   ~BlockStoreImpl() override {
+    retention_.reset();  // a run in progress finishes first
     {
       MutexLock lock(cutter_mu_);
       stopping_ = true;
@@ -287,6 +291,16 @@ class BlockStoreImpl final : public BlockStore {
         (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
         CompactorLoop();
       });
+    }
+    if (options_.retention_us > 0) {
+      retention_ = std::make_unique<PeriodicThread>(
+          "rg-retention", std::chrono::microseconds(options_.retention_interval_us), [this] {
+            const int64_t cutoff = clock_.NowMicros() - options_.retention_us;
+            if (Status s = DeleteOlderThan(cutoff); !s.ok()) {
+              spdlog::warn("block store: retention (cutoff {} us) failed: {}; retried in {} s",
+                           cutoff, s.ToString(), options_.retention_interval_us / 1'000'000);
+            }
+          });
     }
     return Status::Ok();
   }
@@ -455,7 +469,7 @@ class BlockStoreImpl final : public BlockStore {
     if (!row.ok()) return row.status();
     if (!*row) return std::vector<StoredDocument>();
     Result<std::vector<StoredDocument>> docs = (*row)->first->reader->ReadDocuments((*row)->second);
-    if (!docs.ok()) read_errors_.Count(docs.status());
+    if (!docs.ok()) return ReadFailed(docs.status());
     return docs;
   }
 
@@ -470,7 +484,7 @@ class BlockStoreImpl final : public BlockStore {
     if (!row.ok()) return row.status();
     if (!*row) return Status::NotFound("no such trace " + id.ToString());
     Result<TraceRecord> record = (*row)->first->reader->ReadRecord((*row)->second);
-    if (!record.ok()) read_errors_.Count(record.status());
+    if (!record.ok()) return ReadFailed(record.status());
     return record;
   }
 
@@ -1029,7 +1043,9 @@ class BlockStoreImpl final : public BlockStore {
     if (!s.ok()) counts.Count(s);
     return s;
   }
-  Status ReadFailed(Status s) { return Counted(read_errors_, std::move(s)); }
+  // A block read that fails: counted, logged, and a damaged one worded as
+  // every engine words it (read_failure.h).
+  Status ReadFailed(Status s) { return read_failure_log_.Report(Counted(read_errors_, std::move(s))); }
 
   static rocksdb::WriteOptions SyncWrite() {
     rocksdb::WriteOptions w;
@@ -1519,9 +1535,11 @@ class BlockStoreImpl final : public BlockStore {
   bool stopping_ GUARDED_BY(cutter_mu_) = false;
   std::thread cutter_;
   std::thread compactor_;
+  std::unique_ptr<PeriodicThread> retention_;
 
   std::atomic<bool> disk_full_{false};
   ErrorCounts write_errors_, read_errors_;
+  ReadFailureLog read_failure_log_;
 };
 
 }  // namespace
@@ -1556,6 +1574,9 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir,
   }
   if (options.compaction && options.compaction_interval_us <= 0) {
     return Status::InvalidArgument("block store: compaction_interval_us must be positive");
+  }
+  if (options.retention_us > 0 && options.retention_interval_us <= 0) {
+    return Status::InvalidArgument("block store: retention_interval_us must be positive");
   }
   auto store = std::make_unique<BlockStoreImpl>(dir, options);
   if (Status s = store->Init(); !s.ok()) return OpenFailed(s, dir);

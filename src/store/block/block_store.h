@@ -23,7 +23,8 @@
 // a trace without its record only when the store already holds the trace
 // (its record is kept); otherwise it is InvalidArgument.
 //
-// Retention (DeleteOlderThan) drops whole blocks older than the cutoff,
+// Retention (DeleteOlderThan, run by a thread of its own when
+// BlockStoreOptions::retention_us is set) drops whole blocks older than the cutoff,
 // hides the rows of straddling blocks that are older (marked superseded in
 // the manifest; compaction reclaims their space once enough of a block is
 // superseded), and drops head versions older than the cutoff.
@@ -57,8 +58,7 @@
 // growing run at a time (a first page decodes few) and checked against the
 // whole filter. Rows ruled out on the columns are not counted as examined.
 //
-// Not yet (docs/storage.md): persisted rollups, service(…) on the columns,
-// background retention.
+// Not yet (docs/storage.md): persisted rollups, service(…) on the columns.
 //
 // Thread safety: every method may be called from any thread; callbacks
 // (on_durable, on_snapshot, the scan callback) run without the store's locks.
@@ -94,6 +94,12 @@ struct BlockStoreOptions {
   ManifestOptions manifest;
   const Clock* clock = nullptr;  // System() when null; must outlive the store
 
+  // Retention: with retention_us > 0 a thread of its own runs
+  // DeleteOlderThan(now - retention_us) every retention_interval_us, the
+  // first one interval after opening (as the RocksDB engine does).
+  int64_t retention_us = 0;
+  int64_t retention_interval_us = 5LL * 60 * 1'000'000;
+
   // Compaction (docs/storage.md, "The block engine: design"): a round merges
   // every run of `compaction_fanin` blocks of one level, adjacent in start
   // time, whose files add up to at most `compaction_max_bytes`, into one
@@ -125,7 +131,8 @@ class BlockStore : public Store {
  public:
   // Opens (creating) the store in `dir`. Errors: InvalidArgument for options
   // out of range (no shards, a compaction fan-in below 2, a compaction
-  // interval not positive while compaction is on), Corruption (a damaged
+  // interval not positive while compaction is on, a retention interval not
+  // positive while retention is on), Corruption (a damaged
   // manifest or block footer), IOError and the errno mapping of common/files.h.
   static Result<std::unique_ptr<BlockStore>> Open(const std::string& dir,
                                                   const BlockStoreOptions& options = {});

@@ -232,6 +232,33 @@ TEST_F(BlockStoreTest, DeleteOlderThanDropsWholeBlocksAndHidesOlderRows) {
   EXPECT_EQ(store_->Stats().traces, 2u);
 }
 
+TEST_F(BlockStoreTest, ItsRetentionThreadDropsWhatIsOlderThanTheRetention) {
+  for (uint8_t i = 1; i <= 3; ++i) Write(MakeRecord(MakeTraceId(0x17, i), kT0 - 100 + i));
+  ASSERT_TRUE(store_->Flush().ok());
+  for (uint8_t i = 4; i <= 6; ++i) Write(MakeRecord(MakeTraceId(0x17, i), kT0 + i));
+  ASSERT_TRUE(store_->Flush().ok());
+  options_.retention_us = 50;  // the clock stands at kT0: the first block is due
+  options_.retention_interval_us = 1'000;
+  Crash();
+  // Nothing but the thread deletes: wait for it (bounded; not a timing check).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (BlockFiles().size() != 1 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_EQ(BlockFiles().size(), 1u);
+  EXPECT_EQ(Tails(All()), (std::vector<int>{6, 5, 4}));
+}
+
+TEST_F(BlockStoreTest, ARetentionIntervalThatIsNotPositiveIsRefused) {
+  BlockStoreOptions o = options_;
+  o.retention_us = 1;
+  o.retention_interval_us = 0;
+  auto s = BlockStore::Open((dir_ / "other").string(), o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.status().message().find("retention_interval_us"), std::string::npos);
+}
+
 TEST_F(BlockStoreTest, RetentionOfAHeadVersionKeepsItsOlderRowHidden) {
   const auto id = MakeTraceId(0x14, 1);
   Write(MakeRecord(id, kT0 + 10), {{1, "a"}});
@@ -270,12 +297,17 @@ TEST_F(BlockStoreTest, ADamagedBlockFailsReadsWithCorruption) {
   auto scanned = store_->Scan(o, [](const TraceRecord&, int64_t) { return true; });
   ASSERT_FALSE(scanned.ok());
   EXPECT_EQ(scanned.status().code(), StatusCode::kCorruption) << scanned.status().ToString();
+  // Worded as every engine words it (store/read_failure.h): the API passes it on.
+  EXPECT_TRUE(scanned.status().message().starts_with("store corruption detected: block "))
+      << scanned.status().ToString();
   for (uint8_t i = 1; i <= 50; ++i) {
     auto r = store_->GetTrace(MakeTraceId(0x15, i));
     if (r.ok()) {
       EXPECT_EQ(r->summary.start_time_us, kT0 + i);  // never a wrong answer
     } else {
       EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+      EXPECT_TRUE(r.status().message().starts_with("store corruption detected: "))
+          << r.status().ToString();
     }
   }
   EXPECT_GT(store_->Stats().read_errors.corruption, 0u);
