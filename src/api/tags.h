@@ -1,19 +1,7 @@
-// Resource tags as X-Ray has them: the rules a tag must follow, and the
-// TagService behind TagResource, UntagResource and ListTagsForResource, which
-// finds a resource by its ARN among the kinds of taggable resources
-// registered with it.
-//
-// The rules (X-Ray's, docs/api.md "Tags"):
-//  - at most kMaxTagsPerResource (50) tags on a resource; a request lists at
-//    most kMaxTagsPerRequest (200) tags or keys;
-//  - a key is 1–128 characters, a value 0–256 (characters = Unicode code
-//    points); both may hold Unicode letters and digits, white space and
-//    _ . : / = + - @ (AWS's tag pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*; the
-//    Unicode classes are the C library's C.UTF-8 tables);
-//  - keys are case-sensitive ("Team" and "team" are two tags); a key starting
-//    with "aws:" in any case is reserved for AWS and refused;
-//  - a key appears once per resource (TagResource overwrites its value) and
-//    once per request.
+// Resource tags in X-Ray's API: tag lists parsed from requests (by the rules
+// of xray/tag_rules.h), and the TagService behind TagResource, UntagResource
+// and ListTagsForResource, which finds a resource by its ARN among the kinds
+// of taggable resources registered with it.
 //
 // A kind of resource implements TaggableResources and is registered with the
 // TagService once at start-up (RegisterXRayApi):
@@ -48,20 +36,17 @@
 #include <vector>
 
 #include "common/status.h"
+#include "xray/tag_rules.h"
 
 namespace roentgen::api {
 
-using TagList = std::vector<std::pair<std::string, std::string>>;  // key, value
+using xray::kMaxTagsPerRequest;
+using xray::kMaxTagsPerResource;
+using xray::TagList;
+using xray::ValidateTagKey;
+using xray::ValidateTagValue;
 
-inline constexpr size_t kMaxTagsPerResource = 50;
-inline constexpr size_t kMaxTagsPerRequest = 200;
-inline constexpr size_t kMaxTagKeyLength = 128;
-inline constexpr size_t kMaxTagValueLength = 256;
 inline constexpr size_t kMaxResourceArnLength = 1011;
-
-// `path` names the field in the message ("Tags[2].Key").
-Status ValidateTagKey(std::string_view key, std::string_view path);
-Status ValidateTagValue(std::string_view value, std::string_view path);
 
 // A request's list of {Key, Value} objects (`path`: its field name, "Tags"):
 // at most kMaxTagsPerRequest, each valid, no key twice.

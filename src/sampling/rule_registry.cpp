@@ -93,7 +93,7 @@ Result<RuleRecord> RuleRegistry::Create(SamplingRule rule, Tags tags) {
         "exists");
   }
   RG_RETURN_IF_ERROR(ValidateRule(rule, "SamplingRule"));
-  RG_RETURN_IF_ERROR(ValidateTags(tags, "Tags"));
+  RG_RETURN_IF_ERROR(xray::ValidateResourceTags(tags, "Tags"));
   std::sort(rule.attributes.begin(), rule.attributes.end());
   MutexLock lock(mu_);
   Result<std::vector<std::pair<std::string, std::string>>> existing =
@@ -217,7 +217,7 @@ Result<Tags> RuleRegistry::GetTags(std::string_view arn) const {
 }
 
 Status RuleRegistry::SetTags(std::string_view arn, Tags tags) {
-  RG_RETURN_IF_ERROR(ValidateTags(tags, "Tags"));
+  RG_RETURN_IF_ERROR(xray::ValidateResourceTags(tags, "Tags"));
   MutexLock lock(mu_);
   Result<RuleRecord> record = Resolve(RuleRef{std::string(arn), true});
   if (!record.ok()) return record.status();

@@ -117,44 +117,6 @@ Status ValidateRule(const SamplingRule& rule, std::string_view path) {
   return ValidateAttributes(rule.attributes, path);
 }
 
-namespace {
-
-// Tag lengths are in characters (code points), as AWS counts them.
-size_t CodePoints(std::string_view text) {
-  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
-
-bool IsReservedTagKey(std::string_view key) {
-  return key.size() >= 4 && (key[0] == 'a' || key[0] == 'A') && (key[1] == 'w' || key[1] == 'W') &&
-         (key[2] == 's' || key[2] == 'S') && key[3] == ':';
-}
-
-}  // namespace
-
-Status ValidateTags(const Tags& tags, std::string_view path) {
-  if (tags.size() > kMaxTags) {
-    return Status::InvalidArgument(fmt::format("{}: at most {} tags", path, kMaxTags));
-  }
-  for (size_t i = 0; i < tags.size(); ++i) {
-    const auto& [key, value] = tags[i];
-    if (key.empty() || CodePoints(key) > kMaxTagKeyLength) {
-      return Status::InvalidArgument(
-          fmt::format("{}[{}].Key: must be 1 to {} characters long", path, i, kMaxTagKeyLength));
-    }
-    if (IsReservedTagKey(key)) {
-      return Status::InvalidArgument(
-          fmt::format("{}[{}].Key: the aws: prefix is reserved for AWS", path, i));
-    }
-    if (CodePoints(value) > kMaxTagValueLength) {
-      return Status::InvalidArgument(fmt::format("{}[{}].Value: must be at most {} characters long",
-                                                 path, i, kMaxTagValueLength));
-    }
-  }
-  return Status::Ok();
-}
-
 Result<SamplingRule> ApplyUpdate(const SamplingRule& rule, const RuleUpdate& update) {
   SamplingRule updated = rule;
   if (IsDefault(rule.rule_name)) {

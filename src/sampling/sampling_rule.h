@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "xray/tag_rules.h"
 
 namespace roentgen::sampling {
 
@@ -41,13 +42,10 @@ inline constexpr size_t kMaxHttpMethodLength = 10;
 inline constexpr size_t kMaxUrlPathLength = 128;
 inline constexpr size_t kMaxAttributes = 5;
 inline constexpr size_t kMaxAttributeLength = 32;
-inline constexpr size_t kMaxTags = 200;
-inline constexpr size_t kMaxTagKeyLength = 128;
-inline constexpr size_t kMaxTagValueLength = 256;
 
 // Key, value pairs, kept sorted by key.
 using Attributes = std::vector<std::pair<std::string, std::string>>;
-using Tags = std::vector<std::pair<std::string, std::string>>;
+using Tags = xray::TagList;  // checked by xray::ValidateResourceTags
 
 struct RateBoost {
   double max_rate = 0;
@@ -104,10 +102,6 @@ Status ValidateRuleName(std::string_view name, std::string_view path);
 // A user rule (not Default); `path` prefixes field names in messages
 // ("SamplingRule", "SamplingRuleUpdate").
 Status ValidateRule(const SamplingRule& rule, std::string_view path);
-// At most kMaxTags, keys 1–128 characters (code points) without the reserved
-// "aws:" prefix in any case, values ≤ 256 characters. The API checks the
-// rest of X-Ray's tag rules (api/tags.h) before a rule's tags get here.
-Status ValidateTags(const Tags& tags, std::string_view path);
 
 // `rule` with `update` applied and validated. For Default only FixedRate,
 // ReservoirSize and SamplingRateBoost may change (fields sent with the value

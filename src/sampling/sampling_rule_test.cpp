@@ -108,31 +108,6 @@ TEST(SamplingRuleTest, RefusesEachFieldBeyondItsLimit) {
       "2147483647");
 }
 
-TEST(SamplingRuleTest, Tags) {
-  EXPECT_TRUE(
-      ValidateTags({{"team", "web"}, {std::string(128, 'k'), std::string(256, 'v')}}, "Tags").ok());
-  ExpectInvalid(ValidateTags({{"aws:owner", "x"}}, "Tags"),
-                "Tags[0].Key: the aws: prefix is reserved for AWS");
-  ExpectInvalid(ValidateTags({{"a", "b"}, {"", "x"}}, "Tags"),
-                "Tags[1].Key: must be 1 to 128 characters long");
-  ExpectInvalid(ValidateTags({{"a", std::string(257, 'v')}}, "Tags"),
-                "Tags[0].Value: must be at most 256 characters long");
-  ExpectInvalid(ValidateTags({{"AWS:owner", "x"}}, "Tags"),
-                "Tags[0].Key: the aws: prefix is reserved for AWS");
-  // Lengths are in characters: 128 and 256 two-byte characters fit, one more does not.
-  std::string key, value;
-  for (int i = 0; i < 128; ++i) key += "é";
-  for (int i = 0; i < 256; ++i) value += "日";
-  EXPECT_TRUE(ValidateTags({{key, value}}, "Tags").ok());
-  ExpectInvalid(ValidateTags({{key + "é", ""}}, "Tags"),
-                "Tags[0].Key: must be 1 to 128 characters long");
-  ExpectInvalid(ValidateTags({{"k", value + "日"}}, "Tags"),
-                "Tags[0].Value: must be at most 256 characters long");
-  Tags many;
-  for (int i = 0; i < 201; ++i) many.emplace_back("k" + std::to_string(i), "v");
-  ExpectInvalid(ValidateTags(many, "Tags"), "Tags: at most 200 tags");
-}
-
 TEST(SamplingRuleTest, DefaultRuleIsXRays) {
   const SamplingRule d = DefaultRule();
   EXPECT_EQ(d.rule_name, "Default");
