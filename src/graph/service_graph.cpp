@@ -112,28 +112,32 @@ void GraphAggregate::AddTraceGraph(const TraceGraph& graph, int64_t sign) {
 }
 
 void GraphAggregate::Merge(const GraphAggregate& other) {
-  for (const auto& [key, nc] : other.nodes_) {
-    auto [it, inserted] = nodes_.try_emplace(key);
-    if (inserted) {
-      it->second.inferred = nc.inferred;
-      it->second.client = nc.client;
-      bytes_ += sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead + KeyHeap(key);
-    }
-    const size_t before = it->second.cell.response_time.size() + it->second.cell.duration.size();
-    it->second.cell.Merge(nc.cell);
-    bytes_ += (it->second.cell.response_time.size() + it->second.cell.duration.size() - before) *
-              kHistogramEntryBytes;
+  for (const auto& [key, nc] : other.nodes_) MergeNodeCell(key, nc);
+  for (const auto& [key, cell] : other.edges_) MergeEdgeCell(key, cell);
+}
+
+void GraphAggregate::MergeNodeCell(const ServiceKey& key, const NodeCell& nc) {
+  auto [it, inserted] = nodes_.try_emplace(key);
+  if (inserted) {
+    it->second.inferred = nc.inferred;
+    it->second.client = nc.client;
+    bytes_ += sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead + KeyHeap(key);
   }
-  for (const auto& [key, cell] : other.edges_) {
-    auto [it, inserted] = edges_.try_emplace(key);
-    if (inserted) {
-      bytes_ += sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(key.first) +
-                KeyHeap(key.second);
-    }
-    const size_t before = it->second.response_time.size();
-    it->second.Merge(cell);
-    bytes_ += (it->second.response_time.size() - before) * kHistogramEntryBytes;
+  const size_t before = it->second.cell.response_time.size() + it->second.cell.duration.size();
+  it->second.cell.Merge(nc.cell);
+  bytes_ += (it->second.cell.response_time.size() + it->second.cell.duration.size() - before) *
+            kHistogramEntryBytes;
+}
+
+void GraphAggregate::MergeEdgeCell(const EdgeKey& key, const Cell& cell) {
+  auto [it, inserted] = edges_.try_emplace(key);
+  if (inserted) {
+    bytes_ += sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(key.first) +
+              KeyHeap(key.second);
   }
+  const size_t before = it->second.response_time.size();
+  it->second.Merge(cell);
+  bytes_ += (it->second.response_time.size() - before) * kHistogramEntryBytes;
 }
 
 GraphAggregate GraphAggregate::Sum(const std::vector<const GraphAggregate*>& parts) {

@@ -98,6 +98,10 @@ class GraphAggregate {
   void AddEdgeObservation(const Node& from, const Node& to, const Observation& obs, int64_t sign);
 
   void Merge(const GraphAggregate& other);
+  // Merges one cell under `key`, as Merge() does each of another aggregate's
+  // (for decoding persisted rollups, store/block/rollup_section.h).
+  void MergeNodeCell(const ServiceKey& key, const NodeCell& cell);
+  void MergeEdgeCell(const EdgeKey& key, const Cell& cell);
   // The sum of many aggregates (the minutes of a query window) in one pass.
   static GraphAggregate Sum(const std::vector<const GraphAggregate*>& parts);
   ServiceGraphResult Build(int64_t start_us, int64_t end_us) const;

@@ -29,6 +29,7 @@
 #include "common/mutex.h"
 #include "common/thread_name.h"
 #include "filter/column_predicates.h"
+#include "store/block/rollup_section.h"
 #include "store/block/summary_columns.h"
 #include "store/rocksdb/index_plan.h"
 
@@ -995,6 +996,29 @@ class BlockStoreImpl final : public BlockStore {
 
   Status Flush() override { return CutAll(true); }
 
+  // The sum of the live blocks' rollup sections, less their superseded
+  // rows (rollup_section.h), as of one manifest state; the heads must be
+  // empty (at open they are: their writes come back by the spools' replay).
+  Result<std::optional<PersistedRollups>> LoadRollups() override {
+    std::vector<RollupSource> sources;
+    {
+      MutexLock cut_lock(cut_mu_);
+      for (const std::unique_ptr<Head>& head : heads_) {
+        if (head->stats().traces != 0) {
+          return Status::InvalidArgument(
+              "LoadRollups: the heads hold writes not in a block yet; load the rollups before "
+              "the first write (or Flush first)");
+        }
+      }
+      MutexLock lock(view_mu_);
+      for (const auto& h : blocks_) sources.push_back(RollupSource{h->reader, h->superseded});
+    }
+    Result<PersistedRollups> summed = SumBlockRollups(sources);
+    if (!summed.ok()) return ReadFailed(summed.status());
+    for (const Status& damaged : summed->damaged) read_errors_.Count(damaged);
+    return std::optional<PersistedRollups>(std::move(*summed));
+  }
+
   Result<uint64_t> Compact() override {
     MutexLock lock(compact_mu_);
     return CompactRound();
@@ -1178,6 +1202,8 @@ class BlockStoreImpl final : public BlockStore {
     std::string counts;
     coding::PutVarint(document_count, counts);
     wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
+    wo.sections.emplace_back(std::string(kRollupSection),
+                             EncodeRollupSection(RollupsOfRecords(records)));
     Status written = WriteBlock(records, documents, path, wo);
     // The cut's rows are read back by id when it commits or is abandoned.
     for (size_t i = 0; i < cut.rows.size(); ++i) {
@@ -1373,6 +1399,8 @@ class BlockStoreImpl final : public BlockStore {
       std::string counts;
       coding::PutVarint(document_count, counts);
       wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
+      wo.sections.emplace_back(std::string(kRollupSection),
+                               EncodeRollupSection(RollupsOfRecords(records)));
       if (Status st = WriteBlock(records, documents, path, wo); !st.ok()) return discard(st);
       records.clear();
       documents.clear();

@@ -57,8 +57,13 @@
 // growing run at a time (a first page decodes few) and checked against the
 // whole filter. Rows ruled out on the columns are not counted as examined.
 //
-// Not yet (docs/storage.md): persisted rollups, service(…) on the columns,
-// background retention.
+// Rollups: every block carries the service-graph rollups of its rows
+// (rollup_section.h), written by the cut and by compaction;
+// LoadRollups() sums the live blocks' and takes the superseded rows back
+// out, so a start needs no scan (docs/storage.md, "Persisted rollups").
+//
+// Not yet (docs/storage.md): service(…) on the columns, background
+// retention.
 //
 // Thread safety: every method may be called from any thread; callbacks
 // (on_durable, on_snapshot, the scan callback) run without the store's locks.
