@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "store/record_codec.h"
 
 namespace roentgen::store::block {
 namespace {
@@ -89,6 +90,39 @@ class RollupSectionReader : public coding::Reader {
     return true;
   }
 };
+
+// Adds `sign` times the graphs of `rows` of the block (all rows but the
+// sorted `skip` when `rows` is null). The graph is in the `details` column
+// alone, so no other column is decoded.
+Status AddRowGraphs(const BlockReader& reader, const std::vector<uint32_t>* rows,
+                    const std::vector<uint32_t>& skip, int64_t sign,
+                    graph::RollupMinutes& minutes) {
+  Result<std::shared_ptr<const BytesColumn>> details =
+      reader.ReadColumn<BytesColumn>(col::kDetails);
+  if (!details.ok()) return details.status();
+  TraceRecord record;
+  auto add = [&](uint32_t row) -> Status {
+    if (row >= reader.row_count()) {
+      return Status::Corruption(fmt::format("block {}: superseded row {} of {} rows", reader.path(),
+                                            row, reader.row_count()));
+    }
+    if (Status s = DecodeTraceRecordInto((*details)->Get(row), record, true); !s.ok()) {
+      return Status::Corruption(fmt::format("block {}: row {}: column {}: {}", reader.path(), row,
+                                            col::kDetails, s.message()));
+    }
+    graph::AddToRollupMinutes(minutes, record.graph, sign);
+    return Status::Ok();
+  };
+  if (rows != nullptr) {
+    for (uint32_t row : *rows) RG_RETURN_IF_ERROR(add(row));
+    return Status::Ok();
+  }
+  for (uint32_t row = 0; row < reader.row_count(); ++row) {
+    if (std::binary_search(skip.begin(), skip.end(), row)) continue;
+    RG_RETURN_IF_ERROR(add(row));
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -237,7 +271,6 @@ Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks) {
   PersistedRollups out;
   std::vector<graph::RollupMinutes> per_block;
   per_block.reserve(blocks.size());
-  std::vector<TraceRecord> records;
   for (const RollupSource& block : blocks) {
     ++out.blocks;
     const BlockReader& reader = *block.reader;
@@ -247,10 +280,8 @@ Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks) {
                                                : Result<graph::RollupMinutes>(bytes.status());
     if (minutes.ok()) {
       if (!block.superseded.empty()) {
-        records.clear();
-        if (Status s = reader.ReadRecords(block.superseded, records, true); !s.ok()) return s;
-        for (const TraceRecord& r : records) graph::AddToRollupMinutes(*minutes, r.graph, -1);
-        out.superseded_rows += records.size();
+        RG_RETURN_IF_ERROR(AddRowGraphs(reader, &block.superseded, {}, -1, *minutes));
+        out.superseded_rows += block.superseded.size();
       }
       per_block.push_back(std::move(*minutes));
       continue;
@@ -259,13 +290,8 @@ Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks) {
     if (code != StatusCode::kNotFound && code != StatusCode::kCorruption) return minutes.status();
     if (code == StatusCode::kCorruption) out.damaged.push_back(minutes.status());
     ++out.rebuilt_blocks;
-    records.clear();
-    if (Status s = reader.ReadAllRecords(records, true); !s.ok()) return s;
     graph::RollupMinutes rebuilt;
-    for (uint32_t row = 0; row < records.size(); ++row) {
-      if (std::binary_search(block.superseded.begin(), block.superseded.end(), row)) continue;
-      graph::AddToRollupMinutes(rebuilt, records[row].graph, +1);
-    }
+    RG_RETURN_IF_ERROR(AddRowGraphs(reader, nullptr, block.superseded, +1, rebuilt));
     per_block.push_back(std::move(rebuilt));
   }
   std::map<int64_t, std::vector<const graph::GraphAggregate*>> parts;
