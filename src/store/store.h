@@ -185,7 +185,9 @@ struct PersistedRollups {
   // The rollups of every trace the store held at one moment during the call.
   graph::RollupMinutes minutes;
   uint64_t blocks = 0;           // engine units (blocks) whose rollups were summed
-  uint64_t superseded_rows = 0;  // rows read to take their rollups back out
+  uint64_t superseded_rows = 0;  // rows whose rollups were taken back out
+  // Of those, the rows read from their blocks (the others' rollups were saved).
+  uint64_t superseded_rows_read = 0;
   // Units whose persisted rollups were missing (written before the engine
   // kept them) or damaged, rebuilt from their rows instead.
   uint64_t rebuilt_blocks = 0;

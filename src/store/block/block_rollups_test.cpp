@@ -9,6 +9,7 @@
 #include <climits>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <span>
@@ -188,8 +189,10 @@ class BlockRollupsTest : public ::testing::Test {
     EXPECT_EQ(loaded.rebuilt_blocks, 0u);
     const auto want = Rebuilt();
     ExpectSameRollups(*RollupsOf(loaded.minutes), *want);
-    Reopen();
+    Reopen();  // which saves the superseded rows' rollups at close
     PersistedRollups reopened = Load();
+    EXPECT_EQ(reopened.superseded_rows, loaded.superseded_rows);
+    EXPECT_EQ(reopened.superseded_rows_read, 0u);
     ExpectSameRollups(*RollupsOf(reopened.minutes), *want);
     ExpectSameRollups(*RollupsOf(reopened.minutes), *Rebuilt());
   }
@@ -230,12 +233,23 @@ TEST_F(BlockRollupsTest, LoadedRollupsEqualARebuildThroughCutsLateVersionsCompac
   EXPECT_FALSE(RollupCounts(*RollupsOf(cut.minutes), kWindowStart, kWindowEnd).empty());
   ExpectLoadEqualsRebuild("after cuts");
 
-  // Late versions of traces in every block: their old rows are superseded.
+  // Late versions of traces in every block: their old rows are superseded,
+  // and read from their blocks until their rollups are saved.
   for (uint8_t i = 2; i <= 30; i += 3) Write(SeedRecord(i, 2));
+  ASSERT_TRUE(store_->Flush().ok());
+  PersistedRollups fresh = Load();
+  EXPECT_EQ(fresh.superseded_rows, 10u);
+  EXPECT_EQ(fresh.superseded_rows_read, 10u);
   ExpectLoadEqualsRebuild("after late versions");
-  EXPECT_GT(Load().superseded_rows, 0u);
+  // Saved, then more rows superseded: only those are read.
+  ASSERT_TRUE(store_->SaveRollupCorrections().ok());
+  EXPECT_EQ(Load().superseded_rows_read, 0u);
   // A third version of some, superseding rows of the late versions' block.
   for (uint8_t i = 2; i <= 30; i += 6) Write(SeedRecord(i, 3));
+  ASSERT_TRUE(store_->Flush().ok());
+  fresh = Load();
+  EXPECT_EQ(fresh.superseded_rows, 15u);
+  EXPECT_EQ(fresh.superseded_rows_read, 5u);
   ExpectLoadEqualsRebuild("after third versions");
 
   // Compaction merges the blocks, dropping superseded rows.
@@ -344,6 +358,43 @@ TEST_F(BlockRollupsTest, ADamagedSectionIsReportedAndItsBlockRebuiltFromItsRows)
   loaded = Load();
   EXPECT_EQ(loaded.damaged.size(), 1u);
   EXPECT_EQ(loaded.rebuilt_blocks, 2u);
+  ExpectSameRollups(*RollupsOf(loaded.minutes), *want);
+}
+
+TEST_F(BlockRollupsTest, DamagedSavedRollupsOfSupersededRowsAreReportedAndTheRowsRead) {
+  for (uint8_t i = 1; i <= 20; ++i) Write(SeedRecord(i, 1));
+  ASSERT_TRUE(store_->Flush().ok());
+  for (uint8_t i = 1; i <= 20; i += 2) Write(SeedRecord(i, 2));
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_TRUE(store_->SaveRollupCorrections().ok());
+  const auto want = Rebuilt();
+  store_.reset();
+  const fs::path file = dir_ / "blocks" / std::string(kSavedCorrectionsFile);
+  ASSERT_TRUE(fs::exists(file));
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(5);
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x10);
+    f.seekp(5);
+    f.write(&c, 1);
+  }
+  Open();
+  PersistedRollups loaded = Load();
+  ASSERT_EQ(loaded.damaged.size(), 1u);
+  EXPECT_EQ(loaded.damaged[0].code(), StatusCode::kCorruption);
+  EXPECT_NE(loaded.damaged[0].message().find("superseded-rollups"), std::string::npos)
+      << loaded.damaged[0].ToString();
+  EXPECT_EQ(loaded.superseded_rows, 10u);
+  EXPECT_EQ(loaded.superseded_rows_read, 10u);
+  ExpectSameRollups(*RollupsOf(loaded.minutes), *want);
+  // Saving again replaces the damaged file.
+  ASSERT_TRUE(store_->SaveRollupCorrections().ok());
+  Reopen();
+  loaded = Load();
+  EXPECT_TRUE(loaded.damaged.empty());
+  EXPECT_EQ(loaded.superseded_rows_read, 0u);
   ExpectSameRollups(*RollupsOf(loaded.minutes), *want);
 }
 

@@ -1,15 +1,21 @@
 // The block's rollup section: encoding and decoding. See rollup_section.h.
 #include "store/block/rollup_section.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
 #include "common/coding.h"
+#include "common/files.h"
 #include "store/record_codec.h"
 
 namespace roentgen::store::block {
@@ -267,7 +273,137 @@ Result<graph::RollupMinutes> DecodeRollupSection(std::string_view bytes, std::st
   return minutes;
 }
 
-Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks) {
+std::string EncodeSavedCorrections(const SavedCorrections& saved) {
+  std::string out;
+  coding::PutVarint(kRollupSectionVersion, out);
+  coding::PutVarint(saved.size(), out);
+  for (const auto& [id, entry] : saved) {
+    coding::PutVarint(id, out);
+    coding::PutVarint(entry.rows.size(), out);
+    uint32_t previous = 0;
+    for (size_t i = 0; i < entry.rows.size(); ++i) {
+      coding::PutVarint(i == 0 ? entry.rows[i] : entry.rows[i] - previous, out);
+      previous = entry.rows[i];
+    }
+    coding::PutLengthPrefixed(entry.section, out);
+  }
+  coding::PutFixed64(Checksum(out), out);
+  return out;
+}
+
+Result<SavedCorrections> DecodeSavedCorrections(std::string_view bytes, std::string_view what) {
+  auto corrupt = [&](std::string_view why) {
+    return Status::Corruption(
+        fmt::format("{}: damaged saved rollups of superseded rows: {}", what, why));
+  };
+  if (bytes.size() < 8) return corrupt("shorter than its checksum");
+  const std::string_view body = bytes.substr(0, bytes.size() - 8);
+  if (coding::DecodeFixed64(bytes.data() + body.size()) != Checksum(body)) {
+    return corrupt("checksum mismatch");
+  }
+  coding::Reader in(body);
+  uint64_t version = 0, count = 0;
+  if (!in.Varint(version) || version != kRollupSectionVersion) return corrupt("unknown version");
+  if (!in.Varint(count) || count > in.remaining()) return corrupt("bad entry count");
+  SavedCorrections saved;
+  uint64_t previous_id = 0;
+  for (uint64_t e = 0; e < count; ++e) {
+    uint64_t id = 0, rows = 0;
+    if (!in.Varint(id) || (e > 0 && id <= previous_id)) return corrupt("block ids not ascending");
+    previous_id = id;
+    if (!in.Varint(rows) || rows > in.remaining()) return corrupt("bad row count");
+    SavedCorrection entry;
+    entry.rows.reserve(rows);
+    uint64_t row = 0;
+    for (uint64_t r = 0; r < rows; ++r) {
+      uint64_t delta = 0;
+      if (!in.Varint(delta) || (r > 0 && delta == 0)) return corrupt("rows not ascending");
+      row += delta;
+      if (row >= kMaxRows) return corrupt("row out of range");
+      entry.rows.push_back(static_cast<uint32_t>(row));
+    }
+    std::string_view section;
+    if (!in.LengthPrefixed(section)) return corrupt(in.error());
+    entry.section = std::string(section);
+    saved.emplace(id, std::move(entry));
+  }
+  if (in.remaining() != 0) return corrupt("bytes after the last entry");
+  return saved;
+}
+
+Result<SavedCorrections> ReadSavedCorrections(const std::string& dir) {
+  const std::string path = dir + "/" + std::string(kSavedCorrectionsFile);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return SavedCorrections{};
+    return ErrnoStatus(errno, "open " + path, path);
+  }
+  std::string bytes;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "read " + path, path);
+    }
+    if (n == 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  return DecodeSavedCorrections(bytes, path);
+}
+
+Status WriteSavedCorrections(const std::string& dir, const SavedCorrections& saved) {
+  const std::string path = dir + "/" + std::string(kSavedCorrectionsFile);
+  const std::string tmp = path + ".tmp";
+  const std::string bytes = EncodeSavedCorrections(saved);
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.valid()) return ErrnoStatus(errno, "create " + tmp, tmp);
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        return ErrnoStatus(err, "write " + tmp, tmp);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::fdatasync(fd.get()) != 0) {
+      const int err = errno;
+      ::unlink(tmp.c_str());
+      return ErrnoStatus(err, "fdatasync " + tmp, tmp);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoStatus(err, "rename " + tmp, path);
+  }
+  return SyncDir(dir);
+}
+
+Result<bool> UpdateSavedCorrections(std::span<const RollupSource> blocks, SavedCorrections& saved) {
+  bool changed = false;
+  std::set<uint64_t> live;
+  for (const RollupSource& block : blocks) {
+    if (block.superseded.empty()) continue;
+    live.insert(block.id);
+    auto it = saved.find(block.id);
+    if (it != saved.end() && it->second.rows == block.superseded) continue;
+    graph::RollupMinutes minutes;
+    RG_RETURN_IF_ERROR(AddRowGraphs(*block.reader, &block.superseded, {}, +1, minutes));
+    saved[block.id] = SavedCorrection{block.superseded, EncodeRollupSection(minutes)};
+    changed = true;
+  }
+  changed |=
+      std::erase_if(saved, [&](const auto& entry) { return !live.contains(entry.first); }) > 0;
+  return changed;
+}
+
+Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
+                                         const SavedCorrections& saved) {
   PersistedRollups out;
   std::vector<graph::RollupMinutes> per_block;
   per_block.reserve(blocks.size());
@@ -279,10 +415,34 @@ Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks) {
                                                ? DecodeRollupSection(*bytes, reader.path())
                                                : Result<graph::RollupMinutes>(bytes.status());
     if (minutes.ok()) {
-      if (!block.superseded.empty()) {
-        RG_RETURN_IF_ERROR(AddRowGraphs(reader, &block.superseded, {}, -1, *minutes));
-        out.superseded_rows += block.superseded.size();
+      std::vector<uint32_t> unsaved = block.superseded;
+      auto entry = saved.find(block.id);
+      if (entry != saved.end() && !block.superseded.empty() &&
+          std::includes(block.superseded.begin(), block.superseded.end(),
+                        entry->second.rows.begin(), entry->second.rows.end())) {
+        Result<graph::RollupMinutes> taken = DecodeRollupSection(
+            entry->second.section,
+            fmt::format("{} (saved for block {})", kSavedCorrectionsFile, block.id));
+        if (taken.ok()) {
+          for (const auto& [minute, agg] : *taken) {
+            auto it = minutes->find(minute);
+            if (it == minutes->end()) continue;
+            it->second.MergeSigned(agg, -1);
+            if (it->second.empty()) minutes->erase(it);
+          }
+          unsaved.clear();
+          std::set_difference(block.superseded.begin(), block.superseded.end(),
+                              entry->second.rows.begin(), entry->second.rows.end(),
+                              std::back_inserter(unsaved));
+        } else {
+          out.damaged.push_back(taken.status());
+        }
       }
+      if (!unsaved.empty()) {
+        RG_RETURN_IF_ERROR(AddRowGraphs(reader, &unsaved, {}, -1, *minutes));
+        out.superseded_rows_read += unsaved.size();
+      }
+      out.superseded_rows += block.superseded.size();
       per_block.push_back(std::move(*minutes));
       continue;
     }

@@ -26,6 +26,7 @@
 // `what` and the byte offset for any bytes that break the layout.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -48,18 +49,53 @@ graph::RollupMinutes RollupsOfRecords(std::span<const TraceRecord> rows);
 std::string EncodeRollupSection(const graph::RollupMinutes& minutes);
 Result<graph::RollupMinutes> DecodeRollupSection(std::string_view bytes, std::string_view what);
 
-// A live block as the sum sees it: its reader and its superseded rows
+// A live block as the sum sees it: its id, reader and superseded rows
 // (sorted, unique), as of one manifest state.
 struct RollupSource {
+  uint64_t id = 0;
   std::shared_ptr<const BlockReader> reader;
   std::vector<uint32_t> superseded;
 };
 
+// The saved rollups of superseded rows, so that a start need not read them
+// from their blocks: per block id, the rows covered (sorted, unique) and
+// their rollups as a section's bytes. Kept in the file
+// `blocks/superseded-rollups` (kSavedCorrectionsFile): version varint (1) ·
+// entry count varint · per entry, ascending block id: block id varint · row
+// count varint · rows (the first absolute, then deltas > 0, varints) ·
+// section (length-prefixed) · then a fixed64 XXH3 checksum of all that.
+// Written whole (temporary file, fsync, rename, fsync of the directory)
+// after the manifest edits it reflects, so an entry's rows are always
+// superseded in the manifest; an entry whose rows are not (a file from
+// another store) is ignored.
+inline constexpr std::string_view kSavedCorrectionsFile = "superseded-rollups";
+struct SavedCorrection {
+  std::vector<uint32_t> rows;
+  std::string section;
+};
+using SavedCorrections = std::map<uint64_t, SavedCorrection>;
+
+std::string EncodeSavedCorrections(const SavedCorrections& saved);
+Result<SavedCorrections> DecodeSavedCorrections(std::string_view bytes, std::string_view what);
+// The file in `dir`: an empty set when there is none; Corruption when it is
+// damaged; IOError and the like for the file system.
+Result<SavedCorrections> ReadSavedCorrections(const std::string& dir);
+Status WriteSavedCorrections(const std::string& dir, const SavedCorrections& saved);
+
+// Brings `saved` up to the blocks' superseded rows: drops the entries of
+// blocks not listed or without superseded rows, and computes (from the
+// rows' details) each entry whose rows differ from the block's. True if
+// anything changed. Errors: those of reading rows.
+Result<bool> UpdateSavedCorrections(std::span<const RollupSource> blocks, SavedCorrections& saved);
+
 // The rollups of the blocks' live rows: each block's section minus the
-// rollups of its superseded rows (read from the block), summed per minute.
-// A block whose section is missing (NotFound) or damaged (Corruption, kept
-// in `damaged`) is rebuilt from its live rows and counted in
-// `rebuilt_blocks`. Errors: those of reading rows (Corruption, IOError).
-Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks);
+// rollups of its superseded rows — those `saved` covers from there, the
+// others read from the block — summed per minute. A block whose section is
+// missing (NotFound) or damaged (Corruption, kept in `damaged`) is rebuilt
+// from its live rows and counted in `rebuilt_blocks`; a damaged saved entry
+// is reported the same way and its rows are read. Errors: those of reading
+// rows (Corruption, IOError).
+Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
+                                         const SavedCorrections& saved = {});
 
 }  // namespace roentgen::store::block
