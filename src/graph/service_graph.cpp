@@ -129,6 +129,25 @@ void GraphAggregate::Merge(const GraphAggregate& other) {
   for (const auto& [key, cell] : other.edges_) MergeEdgeCell(key, cell);
 }
 
+bool GraphAggregate::InsertNodeCell(const ServiceKey& key, NodeCell&& cell) {
+  const size_t before = nodes_.size();
+  auto it = nodes_.emplace_hint(nodes_.end(), key, std::move(cell));
+  if (nodes_.size() == before) return false;
+  bytes_ += sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead + KeyHeap(key) +
+            (it->second.cell.response_time.size() + it->second.cell.duration.size()) *
+                kHistogramEntryBytes;
+  return true;
+}
+
+bool GraphAggregate::InsertEdgeCell(const EdgeKey& key, Cell&& cell) {
+  const size_t before = edges_.size();
+  auto it = edges_.emplace_hint(edges_.end(), key, std::move(cell));
+  if (edges_.size() == before) return false;
+  bytes_ += sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(key.first) +
+            KeyHeap(key.second) + it->second.response_time.size() * kHistogramEntryBytes;
+  return true;
+}
+
 void GraphAggregate::MergeSigned(const GraphAggregate& other, int64_t sign) {
   for (const auto& [key, nc] : other.nodes_) MergeNodeCell(key, nc, sign);
   for (const auto& [key, cell] : other.edges_) MergeEdgeCell(key, cell, sign);

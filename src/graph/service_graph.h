@@ -105,6 +105,11 @@ class GraphAggregate {
   // and last times stay as they were.
   void MergeNodeCell(const ServiceKey& key, const NodeCell& cell, int64_t sign = 1);
   void MergeEdgeCell(const EdgeKey& key, const Cell& cell, int64_t sign = 1);
+  // Adds a cell under a key the aggregate does not hold yet, taking it (for
+  // decoding, which gives keys in ascending order: appending is cheapest);
+  // false, and nothing changed, if the key is there.
+  bool InsertNodeCell(const ServiceKey& key, NodeCell&& cell);
+  bool InsertEdgeCell(const EdgeKey& key, Cell&& cell);
   // Merge(), or with sign −1 takes every cell of `other` back out.
   void MergeSigned(const GraphAggregate& other, int64_t sign);
   // The sum of many aggregates (the minutes of a query window) in one pass.

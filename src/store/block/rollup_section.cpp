@@ -250,7 +250,7 @@ Result<graph::RollupMinutes> DecodeRollupSection(std::string_view bytes, std::st
       nc.inferred = (flags & 1) != 0;
       nc.client = (flags & 2) != 0;
       if (!in.CellBody(nc.cell) || !in.Histogram(nc.cell.duration)) return corrupt("bad node");
-      agg.MergeNodeCell(keys[index], nc);
+      if (!agg.InsertNodeCell(keys[index], std::move(nc))) return corrupt("repeated node");
     }
     uint64_t edges = 0;
     if (!in.Varint(edges)) return corrupt("truncated edge count");
@@ -265,7 +265,9 @@ Result<graph::RollupMinutes> DecodeRollupSection(std::string_view bytes, std::st
       previous_edge = e;
       graph::Cell cell;
       if (!in.CellBody(cell)) return corrupt("bad edge");
-      agg.MergeEdgeCell({keys[e.first], keys[e.second]}, cell);
+      if (!agg.InsertEdgeCell({keys[e.first], keys[e.second]}, std::move(cell))) {
+        return corrupt("repeated edge");
+      }
     }
     if (agg.empty()) return corrupt("empty minute");
   }
@@ -454,12 +456,16 @@ Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
     RG_RETURN_IF_ERROR(AddRowGraphs(reader, nullptr, block.superseded, +1, rebuilt));
     per_block.push_back(std::move(rebuilt));
   }
-  std::map<int64_t, std::vector<const graph::GraphAggregate*>> parts;
-  for (const graph::RollupMinutes& minutes : per_block) {
-    for (const auto& [minute, agg] : minutes) parts[minute].push_back(&agg);
+  std::map<int64_t, std::vector<graph::GraphAggregate*>> parts;
+  for (graph::RollupMinutes& minutes : per_block) {
+    for (auto& [minute, agg] : minutes) parts[minute].push_back(&agg);
   }
   for (const auto& [minute, aggs] : parts) {
-    graph::GraphAggregate sum = aggs.size() == 1 ? *aggs.front() : graph::GraphAggregate::Sum(aggs);
+    // A minute of one block (most are: blocks follow time) is moved whole.
+    graph::GraphAggregate sum =
+        aggs.size() == 1 ? std::move(*aggs.front())
+                         : graph::GraphAggregate::Sum(
+                               std::vector<const graph::GraphAggregate*>(aggs.begin(), aggs.end()));
     if (!sum.empty()) out.minutes.emplace_hint(out.minutes.end(), minute, std::move(sum));
   }
   return out;
