@@ -547,6 +547,16 @@ TEST_F(ServerTest, TheBlockEngineKeepsWhatItStoredAcrossARestart) {
                       fmt::format(R"({{"TraceIds":["{}"]}})", id));
   ASSERT_EQ(got.result_int(), 200u) << got.body();
   EXPECT_NE(got.body().find("70de5b6f19ff9a0a"), std::string::npos) << got.body();
+  // The service-graph rollups came with the blocks: no rebuild, and the map
+  // holds the stored trace's service at once.
+  const std::string metrics = Get(config_.port, "/metrics").second;
+  EXPECT_NE(metrics.find("roentgen_rollups_rebuilding 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("roentgen_rollups_rebuilt_blocks 0\n"), std::string::npos) << metrics;
+  auto map = Exchange(config_.port, http::verb::post, "/ServiceGraph",
+                      {{"Content-Type", "application/json"}},
+                      fmt::format(R"({{"StartTime":{},"EndTime":{}}})", now - 120, now + 120));
+  ASSERT_EQ(map.result_int(), 200u) << map.body();
+  EXPECT_NE(map.body().find(R"("Name":"api")"), std::string::npos) << map.body();
 }
 
 TEST_F(ServerTest, ABusyUdpPortAfterHttpStartedUndoesTheStart) {

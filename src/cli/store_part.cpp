@@ -123,11 +123,16 @@ RollupsPart::RollupsPart(int64_t retention_us, MetricsRegistry& metrics)
           "1 while the service-graph rollups are rebuilt from the store after a start (the "
           "default group's service map is then answered from trace scans)")),
       rebuilt_traces_(metrics.GetGauge("roentgen_rollups_rebuilt_traces",
-                                       "Stored traces the last rollup rebuild added")) {}
+                                       "Stored traces the last rollup rebuild added")),
+      rebuilt_blocks_(metrics.GetGauge(
+          "roentgen_rollups_rebuilt_blocks",
+          "Blocks whose persisted service-graph rollups were missing or damaged at the last "
+          "start, rebuilt from their rows (damage is logged)")) {}
 
 Result<std::unique_ptr<RollupsPart>> RollupsPart::Start(StorePart& store,
                                                         MetricsRegistry& metrics) {
   std::unique_ptr<RollupsPart> part(new RollupsPart(store.retention_us(), metrics));
+  if (part->LoadPersisted(store.store())) return part;
   part->rebuilding_.Set(1);
   std::promise<void> snapshot;
   std::future<void> snapshot_taken = snapshot.get_future();
@@ -137,6 +142,36 @@ Result<std::unique_ptr<RollupsPart>> RollupsPart::Start(StorePart& store,
   });
   snapshot_taken.wait();
   return part;
+}
+
+bool RollupsPart::LoadPersisted(store::Store& store) {
+  const auto started = std::chrono::steady_clock::now();
+  Result<std::optional<store::PersistedRollups>> loaded = store.LoadRollups();
+  if (!loaded.ok()) {
+    spdlog::error(
+        "loading the store's persisted service-graph rollups failed: {}; rebuilding them from "
+        "the stored traces instead",
+        loaded.status().ToString());
+    return false;
+  }
+  if (!loaded->has_value()) return false;
+  store::PersistedRollups& persisted = **loaded;
+  for (const Status& damaged : persisted.damaged) {
+    spdlog::warn("service-graph rollups: {}; that block's rollups were rebuilt from its rows",
+                 damaged.ToString());
+  }
+  rollups_.Expire(Clock::System().NowMicros());
+  rollups_.Load(std::move(persisted.minutes));
+  rebuilding_.Set(0);
+  rebuilt_blocks_.Set(static_cast<int64_t>(persisted.rebuilt_blocks));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info(
+      "service-graph rollups loaded from {} blocks in {:.3f} s ({} superseded rows taken out, {} "
+      "blocks rebuilt from their rows; {} minutes, {} bytes)",
+      persisted.blocks, seconds, persisted.superseded_rows, persisted.rebuilt_blocks,
+      rollups_.stats().minutes, rollups_.stats().bytes);
+  return true;
 }
 
 void RollupsPart::Rebuild(store::Store& store, int64_t retention_us, std::promise<void>& snapshot) {

@@ -8,12 +8,15 @@
 //               closes it, which releases the lock. Each engine runs
 //               retention on a thread of its own (rg-retention).
 //   RollupsPart the service-graph rollups (in memory, kept up to date by the
-//               ingest writers) and their rebuild from the store on a thread
-//               of its own (rg-rebuild). Start() returns once the rebuild's
-//               scan has fixed its snapshot of the store, so the writers,
-//               started after, commit nothing the scan could also see
-//               (graph/rollup_store.h). StopRebuild() (also run by the
-//               destructor) stops the scan if it still runs and joins.
+//               ingest writers), loaded at start from what the store
+//               persists when its engine keeps them (the block engine:
+//               Store::LoadRollups; no rebuild then), otherwise rebuilt from
+//               the store on a thread of its own (rg-rebuild). Start()
+//               returns once the rollups are loaded or the rebuild's scan
+//               has fixed its snapshot of the store, so the writers, started
+//               after, commit nothing counted twice (graph/rollup_store.h).
+//               StopRebuild() (also run by the destructor) stops the scan if
+//               it still runs and joins.
 //
 // Both are owned by the Server, the store outliving the rollups and both
 // outliving the ingest pipeline. Not thread-safe: created and destroyed by
@@ -99,10 +102,14 @@ class RollupsPart {
  private:
   RollupsPart(int64_t retention_us, MetricsRegistry& metrics);
   void Rebuild(store::Store& store, int64_t retention_us, std::promise<void>& snapshot);
+  // Loads the store's persisted rollups; false when it keeps none or the
+  // load failed (logged), and the caller rebuilds.
+  bool LoadPersisted(store::Store& store);
 
   graph::RollupStore rollups_;
   Gauge& rebuilding_;
   Gauge& rebuilt_traces_;
+  Gauge& rebuilt_blocks_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

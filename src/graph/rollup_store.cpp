@@ -12,7 +12,46 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 
 int64_t MinuteOf(int64_t us) { return FloorDiv(us, kMinuteUs); }
 
+GraphAggregate* RollupMinuteFor(RollupMinutes& minutes, int64_t start_us, int64_t sign,
+                                std::vector<int64_t>& touched) {
+  const int64_t minute = MinuteOf(start_us);
+  auto it = minutes.find(minute);
+  if (it == minutes.end()) {
+    if (sign < 0) return nullptr;  // nothing there to take back
+    it = minutes.emplace(minute, GraphAggregate{}).first;
+  }
+  if (std::find(touched.begin(), touched.end(), minute) == touched.end()) {
+    touched.push_back(minute);
+  }
+  return &it->second;
+}
+
 }  // namespace
+
+int64_t RollupMinuteOf(int64_t us) { return MinuteOf(us); }
+
+void AddToRollupMinutes(RollupMinutes& minutes, const TraceGraph& graph, int64_t sign) {
+  std::vector<int64_t> touched;
+  const std::optional<int64_t> duration = TraceDurationUs(graph);
+  for (const Node& node : graph.nodes) {
+    for (const Observation& obs : node.observations) {
+      if (GraphAggregate* agg = RollupMinuteFor(minutes, obs.start_us, sign, touched)) {
+        agg->AddNodeObservation(node, obs, duration, sign);
+      }
+    }
+  }
+  for (const Edge& edge : graph.edges) {
+    for (const Observation& obs : edge.observations) {
+      if (GraphAggregate* agg = RollupMinuteFor(minutes, obs.start_us, sign, touched)) {
+        agg->AddEdgeObservation(graph.nodes[edge.from], graph.nodes[edge.to], obs, sign);
+      }
+    }
+  }
+  for (int64_t minute : touched) {
+    auto it = minutes.find(minute);
+    if (it != minutes.end() && it->second.empty()) minutes.erase(it);
+  }
+}
 
 Status RollupConfig::Validate() const {
   if (retention_us < kMinuteUs) return Status::InvalidArgument("rollup retention below a minute");
@@ -108,6 +147,33 @@ void RollupStore::Replace(const xray::TraceId& id, const TraceGraph* old_graph,
     old_graph = nullptr;  // not added by the scan, which will now skip it
   }
   ReplaceLocked(old_graph, new_graph);
+}
+
+void RollupStore::Load(RollupMinutes minutes) {
+  std::unique_lock lock(mu_);
+  for (auto& [minute, agg] : minutes) {
+    if (agg.empty()) continue;
+    if (minute < floor_minute_) {
+      for (const auto& [key, nc] : agg.nodes()) {
+        counters_.skipped_observations += static_cast<uint64_t>(nc.cell.observations);
+      }
+      for (const auto& [key, cell] : agg.edges()) {
+        counters_.skipped_observations += static_cast<uint64_t>(cell.observations);
+      }
+      continue;
+    }
+    auto [it, inserted] = minutes_.try_emplace(minute);
+    if (inserted) {
+      it->second = std::move(agg);
+    } else {
+      it->second.Merge(agg);
+    }
+    size_t& accounted = minute_bytes_[minute];
+    bytes_ = bytes_ - accounted + it->second.MemoryBytes();
+    accounted = it->second.MemoryBytes();
+    ++counters_.loaded_minutes;
+  }
+  EnforceCapLocked();
 }
 
 bool RollupStore::Rebuild::Passed(int64_t start_us, const xray::TraceId& id) const {

@@ -10,9 +10,10 @@
 // Bounded memory: minutes older than the retention are dropped by Expire(), and
 // when the estimated memory exceeds `max_bytes` the oldest minutes are evicted
 // (counted in stats().evicted_minutes). Observations that fall in a dropped
-// minute are skipped and counted. Not persisted: after a restart they are
-// rebuilt from the stored traces while ingest already runs (the rebuild
-// section below; docs/service-map.md).
+// minute are skipped and counted. After a restart they are either loaded
+// from what the store persists (Load(); the block engine keeps them with its
+// blocks: store.h, Store::LoadRollups) or rebuilt from the stored traces
+// while ingest already runs (the rebuild section below; docs/service-map.md).
 //
 // Thread-safe: writers take an exclusive lock, queries a shared one.
 #pragma once
@@ -34,6 +35,18 @@ namespace roentgen::graph {
 
 inline constexpr int64_t kMinuteUs = 60'000'000;
 
+// Per-minute aggregates, minute index (start time / kMinuteUs, rounded down)
+// → aggregate: the form in which the rollups are persisted and loaded.
+using RollupMinutes = std::map<int64_t, GraphAggregate>;
+
+// The minute index of a time in microseconds (rounded towards −∞).
+int64_t RollupMinuteOf(int64_t us);
+
+// Adds (+1) or subtracts (−1) every observation of `graph` in the minute it
+// started, as RollupStore does. A subtraction from a minute or cell that is
+// not there is skipped; a minute left empty is removed.
+void AddToRollupMinutes(RollupMinutes& minutes, const TraceGraph& graph, int64_t sign);
+
 struct RollupConfig {
   int64_t retention_us = 30LL * 24 * 3600 * 1'000'000;  // X-Ray keeps traces 30 days
   size_t max_bytes = size_t{256} << 20;
@@ -47,6 +60,7 @@ struct RollupStats {
   uint64_t skipped_observations = 0;  // fell in an expired or evicted minute
   bool rebuilding = false;
   uint64_t rebuilt_traces = 0;  // added by the current or last rebuild
+  uint64_t loaded_minutes = 0;  // minutes taken from persisted rollups by Load()
 };
 
 // One point of GetTimeSeriesServiceStatistics.
@@ -70,6 +84,12 @@ class RollupStore {
   // record (nullptr for a new trace), whose start time is `old_start_us`.
   void Replace(const xray::TraceId& id, const TraceGraph* old_graph, int64_t old_start_us,
                const TraceGraph& new_graph);
+
+  // Adds rollups the store persisted (Store::LoadRollups) as of one moment:
+  // call it before the writer's first Replace after that moment, instead of
+  // a rebuild. Minutes older than the retention floor (after Expire) are
+  // skipped; the memory cap applies as to any addition.
+  void Load(RollupMinutes minutes);
 
   // Rebuild at start-up, while the writer already runs. BeginRebuild() (a
   // no-op while one runs; after an abandoned one it starts afresh); then one

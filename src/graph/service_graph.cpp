@@ -22,6 +22,19 @@ void FillTimes(const Cell& cell, std::optional<int64_t>& start, std::optional<in
   if (cell.last_end_us != std::numeric_limits<int64_t>::min()) end = cell.last_end_us;
 }
 
+// Cell::Merge with a sign; a subtraction leaves the first and last times.
+void MergeCellSigned(Cell& into, const Cell& from, int64_t sign) {
+  if (sign > 0) {
+    into.Merge(from);
+    return;
+  }
+  into.counters.Merge(from.counters, sign);
+  into.observations += sign * from.observations;
+  into.roots += sign * from.roots;
+  into.response_time.Merge(from.response_time, sign);
+  into.duration.Merge(from.duration, sign);
+}
+
 }  // namespace
 
 ServiceKey KeyOf(const Node& node) { return {node.id.name, node.id.type, node.id.account_id}; }
@@ -112,27 +125,72 @@ void GraphAggregate::AddTraceGraph(const TraceGraph& graph, int64_t sign) {
 }
 
 void GraphAggregate::Merge(const GraphAggregate& other) {
-  for (const auto& [key, nc] : other.nodes_) {
-    auto [it, inserted] = nodes_.try_emplace(key);
-    if (inserted) {
-      it->second.inferred = nc.inferred;
-      it->second.client = nc.client;
-      bytes_ += sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead + KeyHeap(key);
-    }
-    const size_t before = it->second.cell.response_time.size() + it->second.cell.duration.size();
-    it->second.cell.Merge(nc.cell);
-    bytes_ += (it->second.cell.response_time.size() + it->second.cell.duration.size() - before) *
-              kHistogramEntryBytes;
+  for (const auto& [key, nc] : other.nodes_) MergeNodeCell(key, nc);
+  for (const auto& [key, cell] : other.edges_) MergeEdgeCell(key, cell);
+}
+
+bool GraphAggregate::InsertNodeCell(const ServiceKey& key, NodeCell&& cell) {
+  const size_t before = nodes_.size();
+  auto it = nodes_.emplace_hint(nodes_.end(), key, std::move(cell));
+  if (nodes_.size() == before) return false;
+  bytes_ += sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead + KeyHeap(key) +
+            (it->second.cell.response_time.size() + it->second.cell.duration.size()) *
+                kHistogramEntryBytes;
+  return true;
+}
+
+bool GraphAggregate::InsertEdgeCell(const EdgeKey& key, Cell&& cell) {
+  const size_t before = edges_.size();
+  auto it = edges_.emplace_hint(edges_.end(), key, std::move(cell));
+  if (edges_.size() == before) return false;
+  bytes_ += sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(key.first) +
+            KeyHeap(key.second) + it->second.response_time.size() * kHistogramEntryBytes;
+  return true;
+}
+
+void GraphAggregate::MergeSigned(const GraphAggregate& other, int64_t sign) {
+  for (const auto& [key, nc] : other.nodes_) MergeNodeCell(key, nc, sign);
+  for (const auto& [key, cell] : other.edges_) MergeEdgeCell(key, cell, sign);
+}
+
+void GraphAggregate::MergeNodeCell(const ServiceKey& key, const NodeCell& nc, int64_t sign) {
+  auto it = nodes_.find(key);
+  if (it == nodes_.end()) {
+    if (sign < 0) return;
+    it = nodes_.emplace(key, NodeCell{}).first;
+    it->second.inferred = nc.inferred;
+    it->second.client = nc.client;
+    bytes_ += sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead + KeyHeap(key);
   }
-  for (const auto& [key, cell] : other.edges_) {
-    auto [it, inserted] = edges_.try_emplace(key);
-    if (inserted) {
-      bytes_ += sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(key.first) +
-                KeyHeap(key.second);
-    }
-    const size_t before = it->second.response_time.size();
-    it->second.Merge(cell);
-    bytes_ += (it->second.response_time.size() - before) * kHistogramEntryBytes;
+  Cell& cell = it->second.cell;
+  const size_t before = cell.response_time.size() + cell.duration.size();
+  MergeCellSigned(cell, nc.cell, sign);
+  const size_t after = cell.response_time.size() + cell.duration.size();
+  bytes_ = bytes_ + after * kHistogramEntryBytes - before * kHistogramEntryBytes;
+  if (cell.observations <= 0) {
+    bytes_ -= sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead +
+              KeyHeap(it->first) + after * kHistogramEntryBytes;
+    nodes_.erase(it);
+  }
+}
+
+void GraphAggregate::MergeEdgeCell(const EdgeKey& key, const Cell& other, int64_t sign) {
+  auto it = edges_.find(key);
+  if (it == edges_.end()) {
+    if (sign < 0) return;
+    it = edges_.emplace(key, Cell{}).first;
+    bytes_ += sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(key.first) +
+              KeyHeap(key.second);
+  }
+  Cell& cell = it->second;
+  const size_t before = cell.response_time.size();
+  MergeCellSigned(cell, other, sign);
+  const size_t after = cell.response_time.size();
+  bytes_ = bytes_ + after * kHistogramEntryBytes - before * kHistogramEntryBytes;
+  if (cell.observations <= 0) {
+    bytes_ -= sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(it->first.first) +
+              KeyHeap(it->first.second) + after * kHistogramEntryBytes;
+    edges_.erase(it);
   }
 }
 

@@ -98,6 +98,20 @@ class GraphAggregate {
   void AddEdgeObservation(const Node& from, const Node& to, const Observation& obs, int64_t sign);
 
   void Merge(const GraphAggregate& other);
+  // Merges one cell under `key`, as Merge() does each of another aggregate's
+  // (for decoding persisted rollups, store/block/rollup_section.h). With
+  // sign −1 the cell's counts are taken back out instead: a cell that is not
+  // there is skipped, one left without observations removed, and the first
+  // and last times stay as they were.
+  void MergeNodeCell(const ServiceKey& key, const NodeCell& cell, int64_t sign = 1);
+  void MergeEdgeCell(const EdgeKey& key, const Cell& cell, int64_t sign = 1);
+  // Adds a cell under a key the aggregate does not hold yet, taking it (for
+  // decoding, which gives keys in ascending order: appending is cheapest);
+  // false, and nothing changed, if the key is there.
+  bool InsertNodeCell(const ServiceKey& key, NodeCell&& cell);
+  bool InsertEdgeCell(const EdgeKey& key, Cell&& cell);
+  // Merge(), or with sign −1 takes every cell of `other` back out.
+  void MergeSigned(const GraphAggregate& other, int64_t sign);
   // The sum of many aggregates (the minutes of a query window) in one pass.
   static GraphAggregate Sum(const std::vector<const GraphAggregate*>& parts);
   ServiceGraphResult Build(int64_t start_us, int64_t end_us) const;

@@ -30,6 +30,7 @@
 
 #include "common/status.h"
 #include "filter/filter.h"
+#include "graph/rollup_store.h"
 #include "graph/trace_record.h"
 #include "xray/ids.h"
 #include "xray/trace.h"
@@ -179,6 +180,22 @@ struct StoreStats {
   StoreErrorCounts read_errors;
 };
 
+// The service-graph rollups an engine persists (Store::LoadRollups).
+struct PersistedRollups {
+  // The rollups of every trace the store held at one moment during the call.
+  graph::RollupMinutes minutes;
+  uint64_t blocks = 0;           // engine units (blocks) whose rollups were summed
+  uint64_t superseded_rows = 0;  // rows whose rollups were taken back out
+  // Of those, the rows read from their blocks (the others' rollups were saved).
+  uint64_t superseded_rows_read = 0;
+  // Units whose persisted rollups were missing (written before the engine
+  // kept them) or damaged, rebuilt from their rows instead.
+  uint64_t rebuilt_blocks = 0;
+  // The Corruption of each damaged unit, to report: the load went on
+  // without it.
+  std::vector<Status> damaged;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -217,6 +234,19 @@ class Store {
   virtual Status DeleteOlderThan(int64_t cutoff_us) = 0;
 
   virtual StoreStats Stats() = 0;
+
+  // The service-graph rollups of every stored trace, read from what the
+  // engine persists, without scanning the traces; nothing when the engine
+  // keeps none (the caller rebuilds them by a scan: api/rollup_rebuild.h).
+  // As of one moment during the call: call it before the writer's first
+  // write, whose changes the writer then applies to the rollups itself.
+  // Errors: InvalidArgument when writes wait in memory outside the
+  // persisted units (the block engine's heads), which the rollups would
+  // lack; Corruption or IOError when rows needed to correct the sums cannot
+  // be read (the caller then rebuilds by a scan).
+  virtual Result<std::optional<PersistedRollups>> LoadRollups() {
+    return std::optional<PersistedRollups>();
+  }
 
   // Writes a consistent copy of the store, as of one moment during the call,
   // into `dir`, which must not exist (it is created; its parent must exist).

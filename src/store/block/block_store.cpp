@@ -31,6 +31,7 @@
 #include "common/periodic_thread.h"
 #include "common/thread_name.h"
 #include "filter/column_predicates.h"
+#include "store/block/rollup_section.h"
 #include "store/block/summary_columns.h"
 #include "store/read_failure.h"
 #include "store/rocksdb/index_plan.h"
@@ -233,6 +234,7 @@ class BlockStoreImpl final : public BlockStore {
     if (cutter_.joinable()) cutter_.join();
     if (compactor_.joinable()) compactor_.join();
     if (options_.flush_at_close) (void)CutAll(true);
+    (void)SaveRollupCorrections();  // best effort: a start reads what is not saved
   }
 
   Status Init() {
@@ -1009,6 +1011,59 @@ class BlockStoreImpl final : public BlockStore {
 
   Status Flush() override { return CutAll(true); }
 
+  // The sum of the live blocks' rollup sections, less their superseded
+  // rows (rollup_section.h), as of one manifest state; the heads must be
+  // empty (at open they are: their writes come back by the spools' replay).
+  Result<std::optional<PersistedRollups>> LoadRollups() override {
+    std::vector<RollupSource> sources;
+    {
+      MutexLock cut_lock(cut_mu_);
+      for (const std::unique_ptr<Head>& head : heads_) {
+        if (head->stats().traces != 0) {
+          return Status::InvalidArgument(
+              "LoadRollups: the heads hold writes not in a block yet; load the rollups before "
+              "the first write (or Flush first)");
+        }
+      }
+      sources = RollupSources();
+    }
+    MutexLock lock(corrections_mu_);
+    Status file_damage;
+    if (!corrections_loaded_) {
+      Result<SavedCorrections> saved = ReadSavedCorrections(blocks_dir_);
+      if (saved.ok()) {
+        corrections_ = std::move(*saved);
+      } else if (saved.status().code() == StatusCode::kCorruption) {
+        file_damage = saved.status();  // its rows are read instead
+      } else {
+        return ReadFailed(saved.status());
+      }
+      corrections_loaded_ = true;
+    }
+    Result<PersistedRollups> summed = SumBlockRollups(sources, corrections_);
+    if (!summed.ok()) return ReadFailed(summed.status());
+    if (!file_damage.ok()) summed->damaged.push_back(file_damage);
+    for (const Status& damaged : summed->damaged) read_errors_.Count(damaged);
+    return std::optional<PersistedRollups>(std::move(*summed));
+  }
+
+  Status SaveRollupCorrections() override {
+    const std::vector<RollupSource> sources = RollupSources();
+    MutexLock lock(corrections_mu_);
+    if (!corrections_loaded_) {
+      // A damaged file is replaced.
+      Result<SavedCorrections> saved = ReadSavedCorrections(blocks_dir_);
+      if (saved.ok()) corrections_ = std::move(*saved);
+      corrections_loaded_ = true;
+    }
+    Result<bool> changed = UpdateSavedCorrections(sources, corrections_);
+    if (!changed.ok()) return ReadFailed(changed.status());
+    if (!*changed) return Status::Ok();
+    Status written = WriteSavedCorrections(blocks_dir_, corrections_);
+    if (!written.ok()) write_errors_.Count(written);
+    return written;
+  }
+
   Result<uint64_t> Compact() override {
     MutexLock lock(compact_mu_);
     return CompactRound();
@@ -1067,6 +1122,16 @@ class BlockStoreImpl final : public BlockStore {
 
   size_t ShardOf(const xray::TraceId& id) const { return xray::TraceIdHash()(id) % heads_.size(); }
   Head& HeadFor(const xray::TraceId& id) const { return *heads_[ShardOf(id)]; }
+
+  // The live blocks as the rollups' sum sees them, as of one manifest state.
+  std::vector<RollupSource> RollupSources() {
+    std::vector<RollupSource> sources;
+    MutexLock lock(view_mu_);
+    for (const auto& h : blocks_) {
+      sources.push_back(RollupSource{h->meta.id, h->reader, h->superseded});
+    }
+    return sources;
+  }
 
   bool LiveLocked(uint64_t id) const REQUIRES(view_mu_) {
     return std::any_of(blocks_.begin(), blocks_.end(),
@@ -1194,6 +1259,8 @@ class BlockStoreImpl final : public BlockStore {
     std::string counts;
     coding::PutVarint(document_count, counts);
     wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
+    wo.sections.emplace_back(std::string(kRollupSection),
+                             EncodeRollupSection(RollupsOfRecords(records)));
     Status written = WriteBlock(records, documents, path, wo);
     // The cut's rows are read back by id when it commits or is abandoned.
     for (size_t i = 0; i < cut.rows.size(); ++i) {
@@ -1389,6 +1456,8 @@ class BlockStoreImpl final : public BlockStore {
       std::string counts;
       coding::PutVarint(document_count, counts);
       wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
+      wo.sections.emplace_back(std::string(kRollupSection),
+                               EncodeRollupSection(RollupsOfRecords(records)));
       if (Status st = WriteBlock(records, documents, path, wo); !st.ok()) return discard(st);
       records.clear();
       documents.clear();
@@ -1490,6 +1559,9 @@ class BlockStoreImpl final : public BlockStore {
       }
       MutexLock lock(compact_mu_);
       (void)CompactRound();  // errors are counted; the inputs stay for the next round
+      // Rows superseded since the last round: their rollups saved, so a
+      // start need not read them. Errors are counted; retried next round.
+      (void)SaveRollupCorrections();
     }
   }
 
@@ -1536,6 +1608,12 @@ class BlockStoreImpl final : public BlockStore {
   std::thread cutter_;
   std::thread compactor_;
   std::unique_ptr<PeriodicThread> retention_;
+
+  // The saved rollups of superseded rows (rollup_section.h), as last read
+  // or written.
+  Mutex corrections_mu_ ACQUIRED_AFTER(view_mu_);
+  SavedCorrections corrections_ GUARDED_BY(corrections_mu_);
+  bool corrections_loaded_ GUARDED_BY(corrections_mu_) = false;
 
   std::atomic<bool> disk_full_{false};
   ErrorCounts write_errors_, read_errors_;

@@ -58,7 +58,14 @@
 // growing run at a time (a first page decodes few) and checked against the
 // whole filter. Rows ruled out on the columns are not counted as examined.
 //
-// Not yet (docs/storage.md): persisted rollups, service(…) on the columns.
+// Rollups: every block carries the service-graph rollups of its rows
+// (rollup_section.h), written by the cut and by compaction;
+// LoadRollups() sums the live blocks' and takes the superseded rows back
+// out (their rollups saved beside the manifest by SaveRollupCorrections, or
+// read from the rows), so a start needs no scan (docs/storage.md,
+// "Persisted rollups").
+//
+// Not yet (docs/storage.md): service(…) on the columns.
 //
 // Thread safety: every method may be called from any thread; callbacks
 // (on_durable, on_snapshot, the scan callback) run without the store's locks.
@@ -147,6 +154,13 @@ class BlockStore : public Store {
   // replaced. Errors: those of reading the inputs and of writing the output
   // or the manifest edit (the store is then as before the failed merge).
   virtual Result<uint64_t> Compact() = 0;
+
+  // Saves the service-graph rollups of the rows superseded so far and not
+  // yet saved (rollup_section.h, SavedCorrections), so that the next
+  // LoadRollups need not read those rows from their blocks. The compaction
+  // thread runs it after each round, and the store at close. Errors: those
+  // of reading the rows and of writing the file.
+  virtual Status SaveRollupCorrections() = 0;
 };
 
 }  // namespace roentgen::store::block

@@ -1,0 +1,432 @@
+// The block engine's persisted service-graph rollups (rollup_section.h,
+// Store::LoadRollups): the sections' encoding, and that the rollups loaded at
+// open equal a rebuild from the stored traces through cuts, late versions,
+// compaction, retention, reopening and damaged sections.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "graph/rollup_store.h"
+#include "graph/test_traces.h"
+#include "store/block/block_store.h"
+#include "store/block/rollup_section.h"
+#include "store/block/summary_columns.h"
+#include "store/store_test_util.h"
+
+namespace roentgen::store::block {
+namespace {
+
+namespace fs = std::filesystem;
+using graph::testing::RollupCounts;
+using store::testing::kSecond;
+using store::testing::kT0;
+using store::testing::MakeTraceId;
+
+constexpr int64_t kWindowStart = kT0 - 3600 * kSecond;
+constexpr int64_t kWindowEnd = kT0 + 3600 * kSecond;
+
+// Trace `tail`'s version `revision`: the seed topology, spread over minutes,
+// with outcomes that differ by trace and by version.
+TraceRecord SeedRecord(uint8_t tail, uint32_t revision) {
+  graph::testing::SeedOptions opt;
+  opt.t0_us = kT0 + tail * 13 * kSecond;
+  opt.lambda_fault = (tail + revision) % 3 == 0;
+  opt.dynamo_throttle = (tail + revision) % 4 == 0;
+  opt.browser_in_progress = revision == 1 && tail % 2 == 0;
+  opt.table = tail % 2 == 0 ? "Todo-table" : "Audit-table";
+  TraceRecord r;
+  r.summary.id = MakeTraceId(0x51, tail);
+  r.summary.start_time_us = opt.t0_us;
+  r.summary.updated_us = opt.t0_us + revision;
+  r.summary.revision = revision;
+  r.graph = graph::DeriveTraceGraph(graph::testing::SeedTrace(opt));
+  return r;
+}
+
+// RollupStore holds a mutex: handed out by pointer.
+std::unique_ptr<graph::RollupStore> RollupsOf(const graph::RollupMinutes& minutes) {
+  auto rollups = std::make_unique<graph::RollupStore>();
+  rollups->Load(minutes);
+  return rollups;
+}
+
+// Every window the comparison looks at: the whole hour, and each minute.
+std::vector<std::pair<int64_t, int64_t>> Windows() {
+  std::vector<std::pair<int64_t, int64_t>> windows = {{kWindowStart, kWindowEnd}};
+  const int64_t first = graph::RollupMinuteOf(kT0) * graph::kMinuteUs;
+  for (int64_t m = 0; m < 60; ++m) {
+    windows.emplace_back(first + m * graph::kMinuteUs, first + (m + 1) * graph::kMinuteUs);
+  }
+  return windows;
+}
+
+void ExpectSameRollups(const graph::RollupStore& got, const graph::RollupStore& want) {
+  for (const auto& [start, end] : Windows()) {
+    EXPECT_EQ(RollupCounts(got, start, end), RollupCounts(want, start, end))
+        << "window [" << start << ", " << end << ")";
+  }
+}
+
+TEST(RollupSectionTest, EncodingRoundTripsAndDamageIsCorruption) {
+  std::vector<TraceRecord> rows;
+  for (uint8_t i = 1; i <= 12; ++i) rows.push_back(SeedRecord(i, 1));
+  const graph::RollupMinutes minutes = RollupsOfRecords(rows);
+  ASSERT_GT(minutes.size(), 1u);
+  const std::string bytes = EncodeRollupSection(minutes);
+  Result<graph::RollupMinutes> decoded = DecodeRollupSection(bytes, "test");
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(EncodeRollupSection(*decoded), bytes);
+  graph::RollupStore added;
+  for (const TraceRecord& r : rows) added.Add(r.graph, +1);
+  ExpectSameRollups(*RollupsOf(*decoded), added);
+  EXPECT_FALSE(RollupCounts(added, kWindowStart, kWindowEnd).empty());
+
+  // Cut short anywhere, or with bytes after it: Corruption, never a crash.
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    Result<graph::RollupMinutes> cut = DecodeRollupSection(bytes.substr(0, n), "test");
+    ASSERT_FALSE(cut.ok()) << n;
+    EXPECT_EQ(cut.status().code(), StatusCode::kCorruption);
+    EXPECT_NE(cut.status().message().find("roentgen.rollups"), std::string::npos);
+  }
+  EXPECT_EQ(DecodeRollupSection(bytes + "x", "test").status().code(), StatusCode::kCorruption);
+  // Any byte flipped: Corruption, or a section that decodes (a changed count).
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string damaged = bytes;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x41);
+    Result<graph::RollupMinutes> d = DecodeRollupSection(damaged, "test");
+    if (!d.ok()) {
+      EXPECT_EQ(d.status().code(), StatusCode::kCorruption);
+    }
+  }
+  EXPECT_EQ(DecodeRollupSection(std::string("\x02", 1), "test").status().code(),
+            StatusCode::kCorruption);
+  // An empty block's section is empty.
+  Result<graph::RollupMinutes> none = DecodeRollupSection(EncodeRollupSection({}), "test");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+class BlockRollupsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("rg_block_rollups_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    options_.shards = 1;  // each Flush makes one block
+    options_.flush_at_close = false;
+    options_.compaction = false;  // compaction when a test asks
+    options_.compaction_fanin = 2;
+    Open();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void Open() {
+    BlockStoreOptions o = options_;
+    o.clock = &clock_;
+    auto s = BlockStore::Open(dir_.string(), o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  void Reopen() {
+    store_.reset();
+    Open();
+  }
+  void Write(const TraceRecord& r) {
+    WriteBatch batch;
+    batch.traces.push_back(r);
+    docs_.push_back("{\"doc\":" + std::to_string(r.summary.revision) + "}");
+    batch.documents.push_back(
+        {r.summary.id, xray::SegmentId{r.summary.revision}, r.summary.start_time_us, docs_.back()});
+    Status s = store_->Write(batch);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  // A rebuild from scratch: every stored trace's graph added.
+  std::unique_ptr<graph::RollupStore> Rebuilt() {
+    auto rollups = std::make_unique<graph::RollupStore>();
+    ScanOptions o;
+    o.start_us = INT64_MIN;
+    o.end_us = INT64_MAX;
+    o.return_graph = true;
+    auto s = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+      rollups->Add(r.graph, +1);
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return rollups;
+  }
+
+  PersistedRollups Load() {
+    Result<std::optional<PersistedRollups>> loaded = store_->LoadRollups();
+    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
+    if (!loaded.ok() || !loaded->has_value()) {
+      ADD_FAILURE() << "the block engine offers no persisted rollups";
+      return {};
+    }
+    return std::move(**loaded);
+  }
+
+  // The loaded rollups equal a rebuild, now and after a reopen.
+  void ExpectLoadEqualsRebuild(const char* when) {
+    SCOPED_TRACE(when);
+    ASSERT_TRUE(store_->Flush().ok());
+    PersistedRollups loaded = Load();
+    EXPECT_TRUE(loaded.damaged.empty());
+    EXPECT_EQ(loaded.rebuilt_blocks, 0u);
+    const auto want = Rebuilt();
+    ExpectSameRollups(*RollupsOf(loaded.minutes), *want);
+    Reopen();  // which saves the superseded rows' rollups at close
+    PersistedRollups reopened = Load();
+    EXPECT_EQ(reopened.superseded_rows, loaded.superseded_rows);
+    EXPECT_EQ(reopened.superseded_rows_read, 0u);
+    ExpectSameRollups(*RollupsOf(reopened.minutes), *want);
+    ExpectSameRollups(*RollupsOf(reopened.minutes), *Rebuilt());
+  }
+
+  size_t BlockCount() {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir_ / "blocks")) {
+      n += e.path().extension() == ".blk" ? 1 : 0;
+    }
+    return n;
+  }
+
+  fs::path dir_;
+  FakeClock clock_{kT0};
+  BlockStoreOptions options_;
+  std::unique_ptr<BlockStore> store_;
+  std::deque<std::string> docs_;
+};
+
+TEST_F(BlockRollupsTest, AnEmptyStoreLoadsEmptyRollups) {
+  PersistedRollups loaded = Load();
+  EXPECT_TRUE(loaded.minutes.empty());
+  EXPECT_EQ(loaded.blocks, 0u);
+}
+
+TEST_F(BlockRollupsTest, LoadedRollupsEqualARebuildThroughCutsLateVersionsCompactionAndRetention) {
+  // Three cut blocks of new traces.
+  for (uint8_t i = 1; i <= 30; ++i) {
+    Write(SeedRecord(i, 1));
+    if (i % 10 == 0) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  ASSERT_EQ(BlockCount(), 3u);
+  PersistedRollups cut = Load();
+  EXPECT_EQ(cut.blocks, 3u);
+  EXPECT_EQ(cut.superseded_rows, 0u);
+  EXPECT_FALSE(RollupCounts(*RollupsOf(cut.minutes), kWindowStart, kWindowEnd).empty());
+  ExpectLoadEqualsRebuild("after cuts");
+
+  // Late versions of traces in every block: their old rows are superseded,
+  // and read from their blocks until their rollups are saved.
+  for (uint8_t i = 2; i <= 30; i += 3) Write(SeedRecord(i, 2));
+  ASSERT_TRUE(store_->Flush().ok());
+  PersistedRollups fresh = Load();
+  EXPECT_EQ(fresh.superseded_rows, 10u);
+  EXPECT_EQ(fresh.superseded_rows_read, 10u);
+  ExpectLoadEqualsRebuild("after late versions");
+  // Saved, then more rows superseded: only those are read.
+  ASSERT_TRUE(store_->SaveRollupCorrections().ok());
+  EXPECT_EQ(Load().superseded_rows_read, 0u);
+  // A third version of some, superseding rows of the late versions' block.
+  for (uint8_t i = 2; i <= 30; i += 6) Write(SeedRecord(i, 3));
+  ASSERT_TRUE(store_->Flush().ok());
+  fresh = Load();
+  EXPECT_EQ(fresh.superseded_rows, 15u);
+  EXPECT_EQ(fresh.superseded_rows_read, 5u);
+  ExpectLoadEqualsRebuild("after third versions");
+
+  // Compaction merges the blocks, dropping superseded rows.
+  Result<uint64_t> compacted = store_->Compact();
+  ASSERT_TRUE(compacted.ok()) << compacted.status().ToString();
+  EXPECT_GT(*compacted, 0u);
+  ExpectLoadEqualsRebuild("after compaction");
+  // More rounds, until one merges nothing.
+  for (int round = 0; round < 4; ++round) {
+    Result<uint64_t> more = store_->Compact();
+    ASSERT_TRUE(more.ok()) << more.status().ToString();
+    if (*more == 0) break;
+  }
+  ExpectLoadEqualsRebuild("after more compaction");
+
+  // Late versions again, then retention: a cutoff inside the blocks marks
+  // the older rows superseded.
+  for (uint8_t i = 1; i <= 30; i += 4) Write(SeedRecord(i, 4));
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_TRUE(store_->DeleteOlderThan(kT0 + 100 * kSecond).ok());
+  ExpectLoadEqualsRebuild("after retention inside blocks");
+  // New blocks, and a cutoff that drops whole blocks.
+  for (uint8_t i = 40; i <= 60; ++i) {
+    Write(SeedRecord(i, 1));
+    if (i % 7 == 0) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  ExpectLoadEqualsRebuild("after more cuts");
+  const size_t before = BlockCount();
+  ASSERT_TRUE(store_->DeleteOlderThan(kT0 + 520 * kSecond).ok());
+  EXPECT_LT(BlockCount(), before);
+  ExpectLoadEqualsRebuild("after retention of whole blocks");
+  ASSERT_TRUE(store_->Compact().ok());
+  ExpectLoadEqualsRebuild("after compaction of retention's rows");
+}
+
+TEST_F(BlockRollupsTest, ADamagedSectionIsReportedAndItsBlockRebuiltFromItsRows) {
+  for (uint8_t i = 1; i <= 20; ++i) {
+    Write(SeedRecord(i, 1));
+    if (i % 10 == 0) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  Write(SeedRecord(3, 2));  // one superseded row in the damaged block
+  ASSERT_TRUE(store_->Flush().ok());
+  const auto want = Rebuilt();
+  store_.reset();
+
+  // Rewrite the first block with the same rows and a rollup section that
+  // is not one (its chunk is intact: the section's own checks find it).
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir_ / "blocks")) {
+    if (e.path().extension() == ".blk") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_EQ(files.size(), 3u);
+  {
+    auto reader = BlockReader::Open(files[0]);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    std::vector<TraceRecord> records;
+    ASSERT_TRUE((*reader)->ReadAllRecords(records, true).ok());
+    auto documents = (*reader)->ReadAllDocuments();
+    ASSERT_TRUE(documents.ok());
+    BlockWriteOptions wo;
+    for (const std::string& name : (*reader)->section_names()) {
+      if (name == kRollupSection) continue;
+      wo.sections.emplace_back(name, *(*reader)->ReadSection(name));
+    }
+    std::string bad = EncodeRollupSection(RollupsOfRecords(records));
+    bad.resize(bad.size() / 2);
+    wo.sections.emplace_back(std::string(kRollupSection), bad);
+    reader->reset();
+    ASSERT_TRUE(WriteBlock(records, *documents, files[0], wo).ok());
+  }
+  Open();
+  PersistedRollups loaded = Load();
+  ASSERT_EQ(loaded.damaged.size(), 1u);
+  EXPECT_EQ(loaded.damaged[0].code(), StatusCode::kCorruption);
+  EXPECT_NE(loaded.damaged[0].message().find(files[0]), std::string::npos)
+      << loaded.damaged[0].ToString();
+  EXPECT_NE(loaded.damaged[0].message().find("roentgen.rollups"), std::string::npos);
+  EXPECT_EQ(loaded.rebuilt_blocks, 1u);
+  EXPECT_EQ(loaded.blocks, 3u);
+  EXPECT_GE(store_->Stats().read_errors.corruption, 1u);
+  ExpectSameRollups(*RollupsOf(loaded.minutes), *want);
+
+  // A block without the section (written before blocks kept one): rebuilt,
+  // not reported as damage.
+  store_.reset();
+  {
+    auto reader = BlockReader::Open(files[1]);
+    ASSERT_TRUE(reader.ok());
+    std::vector<TraceRecord> records;
+    ASSERT_TRUE((*reader)->ReadAllRecords(records, true).ok());
+    auto documents = (*reader)->ReadAllDocuments();
+    ASSERT_TRUE(documents.ok());
+    BlockWriteOptions wo;
+    for (const std::string& name : (*reader)->section_names()) {
+      if (name != kRollupSection) wo.sections.emplace_back(name, *(*reader)->ReadSection(name));
+    }
+    reader->reset();
+    ASSERT_TRUE(WriteBlock(records, *documents, files[1], wo).ok());
+  }
+  Open();
+  loaded = Load();
+  EXPECT_EQ(loaded.damaged.size(), 1u);
+  EXPECT_EQ(loaded.rebuilt_blocks, 2u);
+  ExpectSameRollups(*RollupsOf(loaded.minutes), *want);
+}
+
+TEST_F(BlockRollupsTest, DamagedSavedRollupsOfSupersededRowsAreReportedAndTheRowsRead) {
+  for (uint8_t i = 1; i <= 20; ++i) Write(SeedRecord(i, 1));
+  ASSERT_TRUE(store_->Flush().ok());
+  for (uint8_t i = 1; i <= 20; i += 2) Write(SeedRecord(i, 2));
+  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_TRUE(store_->SaveRollupCorrections().ok());
+  const auto want = Rebuilt();
+  store_.reset();
+  const fs::path file = dir_ / "blocks" / std::string(kSavedCorrectionsFile);
+  ASSERT_TRUE(fs::exists(file));
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(5);
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x10);
+    f.seekp(5);
+    f.write(&c, 1);
+  }
+  Open();
+  PersistedRollups loaded = Load();
+  ASSERT_EQ(loaded.damaged.size(), 1u);
+  EXPECT_EQ(loaded.damaged[0].code(), StatusCode::kCorruption);
+  EXPECT_NE(loaded.damaged[0].message().find("superseded-rollups"), std::string::npos)
+      << loaded.damaged[0].ToString();
+  EXPECT_EQ(loaded.superseded_rows, 10u);
+  EXPECT_EQ(loaded.superseded_rows_read, 10u);
+  ExpectSameRollups(*RollupsOf(loaded.minutes), *want);
+  // Saving again replaces the damaged file.
+  ASSERT_TRUE(store_->SaveRollupCorrections().ok());
+  Reopen();
+  loaded = Load();
+  EXPECT_TRUE(loaded.damaged.empty());
+  EXPECT_EQ(loaded.superseded_rows_read, 0u);
+  ExpectSameRollups(*RollupsOf(loaded.minutes), *want);
+}
+
+TEST_F(BlockRollupsTest, LoadingWhileTheHeadsHoldWritesIsRefused) {
+  Write(SeedRecord(1, 1));
+  Result<std::optional<PersistedRollups>> loaded = store_->LoadRollups();
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_TRUE(store_->LoadRollups().ok());
+}
+
+TEST(RollupStoreLoadTest, LoadAddsToWhatIsThereAndSkipsExpiredMinutes) {
+  std::vector<TraceRecord> rows;
+  for (uint8_t i = 1; i <= 10; ++i) rows.push_back(SeedRecord(i, 1));
+  graph::RollupStore want;
+  for (const TraceRecord& r : rows) want.Add(r.graph, +1);
+
+  graph::RollupStore loaded;
+  loaded.Add(rows[0].graph, +1);
+  loaded.Load(RollupsOfRecords(std::span<const TraceRecord>(rows).subspan(1)));
+  ExpectSameRollups(loaded, want);
+  EXPECT_GT(loaded.stats().loaded_minutes, 0u);
+
+  graph::RollupConfig config;
+  config.retention_us = graph::kMinuteUs;
+  graph::RollupStore expired(config);
+  expired.Expire(kT0 + 3600 * kSecond);
+  expired.Load(RollupsOfRecords(rows));
+  EXPECT_EQ(expired.stats().minutes, 0u);
+  EXPECT_GT(expired.stats().skipped_observations, 0u);
+}
+
+}  // namespace
+}  // namespace roentgen::store::block

@@ -1,0 +1,474 @@
+// The block's rollup section: encoding and decoding. See rollup_section.h.
+#include "store/block/rollup_section.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "common/coding.h"
+#include "common/files.h"
+#include "store/record_codec.h"
+
+namespace roentgen::store::block {
+namespace {
+
+constexpr uint64_t kRollupSectionVersion = 1;
+// Beyond any minute of an int64 microsecond time (about ±1.5e11).
+constexpr int64_t kMaxRollupMinute = int64_t{1} << 40;
+
+void PutRollupHistogram(const graph::SparseHistogram& h, std::string& out) {
+  coding::PutVarint(h.size(), out);
+  uint32_t previous = 0;
+  bool first = true;
+  for (const auto& [bucket, count] : h.entries()) {
+    coding::PutVarint(first ? bucket : bucket - previous, out);
+    coding::PutSigned(count, out);
+    previous = bucket;
+    first = false;
+  }
+}
+
+void PutRollupCell(const graph::Cell& c, std::string& out) {
+  coding::PutVarint(static_cast<uint64_t>(c.observations), out);
+  coding::PutSigned(c.roots, out);
+  coding::PutSigned(c.counters.ok, out);
+  coding::PutSigned(c.counters.throttle, out);
+  coding::PutSigned(c.counters.error_other, out);
+  coding::PutSigned(c.counters.fault, out);
+  coding::PutSigned(c.counters.total, out);
+  coding::PutSigned(c.counters.response_us, out);
+  coding::PutSigned(c.first_start_us, out);
+  coding::PutSigned(c.last_end_us, out);
+  PutRollupHistogram(c.response_time, out);
+}
+
+// A reader of the section that knows its keys.
+class RollupSectionReader : public coding::Reader {
+ public:
+  using coding::Reader::Reader;
+
+  bool Histogram(graph::SparseHistogram& h) {
+    uint64_t n = 0;
+    if (!Varint(n)) return false;
+    if (n > graph::kHistogramBuckets) return Fail("histogram has more entries than buckets");
+    uint64_t bucket = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t delta = 0;
+      int64_t count = 0;
+      if (!Varint(delta) || !Signed(count)) return false;
+      if (i > 0 && delta == 0) return Fail("histogram buckets not ascending");
+      bucket += delta;
+      if (bucket >= graph::kHistogramBuckets) return Fail("histogram bucket out of range");
+      if (count == 0) return Fail("histogram entry with a zero count");
+      h.Append(static_cast<uint16_t>(bucket), count);
+    }
+    return true;
+  }
+
+  bool CellBody(graph::Cell& c) {
+    uint64_t observations = 0;
+    if (!Varint(observations)) return false;
+    if (observations == 0 ||
+        observations > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return Fail("cell without observations");
+    }
+    c.observations = static_cast<int64_t>(observations);
+    if (!Signed(c.roots) || !Signed(c.counters.ok) || !Signed(c.counters.throttle) ||
+        !Signed(c.counters.error_other) || !Signed(c.counters.fault) || !Signed(c.counters.total) ||
+        !Signed(c.counters.response_us) || !Signed(c.first_start_us) || !Signed(c.last_end_us)) {
+      return false;
+    }
+    return Histogram(c.response_time);
+  }
+
+  bool KeyIndex(size_t keys, uint64_t& index) {
+    if (!Varint(index)) return false;
+    if (index >= keys) return Fail("service key index out of range");
+    return true;
+  }
+};
+
+// Adds `sign` times the graphs of `rows` of the block (all rows but the
+// sorted `skip` when `rows` is null). The graph is in the `details` column
+// alone, so no other column is decoded.
+Status AddRowGraphs(const BlockReader& reader, const std::vector<uint32_t>* rows,
+                    const std::vector<uint32_t>& skip, int64_t sign,
+                    graph::RollupMinutes& minutes) {
+  Result<std::shared_ptr<const BytesColumn>> details =
+      reader.ReadColumn<BytesColumn>(col::kDetails);
+  if (!details.ok()) return details.status();
+  TraceRecord record;
+  auto add = [&](uint32_t row) -> Status {
+    if (row >= reader.row_count()) {
+      return Status::Corruption(fmt::format("block {}: superseded row {} of {} rows", reader.path(),
+                                            row, reader.row_count()));
+    }
+    if (Status s = DecodeTraceRecordInto((*details)->Get(row), record, true); !s.ok()) {
+      return Status::Corruption(fmt::format("block {}: row {}: column {}: {}", reader.path(), row,
+                                            col::kDetails, s.message()));
+    }
+    graph::AddToRollupMinutes(minutes, record.graph, sign);
+    return Status::Ok();
+  };
+  if (rows != nullptr) {
+    for (uint32_t row : *rows) RG_RETURN_IF_ERROR(add(row));
+    return Status::Ok();
+  }
+  for (uint32_t row = 0; row < reader.row_count(); ++row) {
+    if (std::binary_search(skip.begin(), skip.end(), row)) continue;
+    RG_RETURN_IF_ERROR(add(row));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+graph::RollupMinutes RollupsOfRecords(std::span<const TraceRecord> rows) {
+  graph::RollupMinutes minutes;
+  for (const TraceRecord& row : rows) graph::AddToRollupMinutes(minutes, row.graph, +1);
+  return minutes;
+}
+
+std::string EncodeRollupSection(const graph::RollupMinutes& minutes) {
+  std::map<graph::ServiceKey, uint64_t> keys;
+  for (const auto& [minute, agg] : minutes) {
+    for (const auto& [key, nc] : agg.nodes()) keys.emplace(key, 0);
+    for (const auto& [key, cell] : agg.edges()) {
+      keys.emplace(key.first, 0);
+      keys.emplace(key.second, 0);
+    }
+  }
+  std::string out;
+  coding::PutVarint(kRollupSectionVersion, out);
+  coding::PutVarint(keys.size(), out);
+  uint64_t next = 0;
+  for (auto& [key, index] : keys) {
+    index = next++;
+    coding::PutLengthPrefixed(key.name, out);
+    coding::PutLengthPrefixed(key.type, out);
+    coding::PutLengthPrefixed(key.account_id, out);
+  }
+  size_t non_empty = 0;
+  for (const auto& [minute, agg] : minutes) non_empty += agg.empty() ? 0 : 1;
+  coding::PutVarint(non_empty, out);
+  bool first = true;
+  int64_t previous = 0;
+  for (const auto& [minute, agg] : minutes) {
+    if (agg.empty()) continue;
+    if (first) {
+      coding::PutSigned(minute, out);
+    } else {
+      coding::PutVarint(static_cast<uint64_t>(minute - previous), out);
+    }
+    first = false;
+    previous = minute;
+    coding::PutVarint(agg.nodes().size(), out);
+    for (const auto& [key, nc] : agg.nodes()) {
+      coding::PutVarint(keys.at(key), out);
+      out.push_back(static_cast<char>((nc.inferred ? 1 : 0) | (nc.client ? 2 : 0)));
+      PutRollupCell(nc.cell, out);
+      PutRollupHistogram(nc.cell.duration, out);
+    }
+    coding::PutVarint(agg.edges().size(), out);
+    for (const auto& [key, cell] : agg.edges()) {
+      coding::PutVarint(keys.at(key.first), out);
+      coding::PutVarint(keys.at(key.second), out);
+      PutRollupCell(cell, out);
+    }
+  }
+  return out;
+}
+
+Result<graph::RollupMinutes> DecodeRollupSection(std::string_view bytes, std::string_view what) {
+  RollupSectionReader in(bytes);
+  auto corrupt = [&](std::string_view why) {
+    in.Fail(why);
+    return Status::Corruption(
+        fmt::format("{}: damaged {} section: {}", what, kRollupSection, in.error()));
+  };
+  uint64_t version = 0;
+  if (!in.Varint(version)) return corrupt("no version");
+  if (version != kRollupSectionVersion) {
+    return corrupt(fmt::format("unknown rollup section version {}", version));
+  }
+  uint64_t key_count = 0;
+  if (!in.Varint(key_count)) return corrupt("no key count");
+  // Each key takes at least 3 bytes: a count beyond that is damage.
+  if (key_count > in.remaining() / 3) return corrupt("key count exceeds the section");
+  std::vector<graph::ServiceKey> keys;
+  keys.reserve(key_count);
+  for (uint64_t i = 0; i < key_count; ++i) {
+    std::string_view name, type, account;
+    if (!in.LengthPrefixed(name) || !in.LengthPrefixed(type) || !in.LengthPrefixed(account)) {
+      return corrupt("truncated service key");
+    }
+    graph::ServiceKey key{std::string(name), std::string(type), std::string(account)};
+    if (!keys.empty() && !(keys.back() < key)) return corrupt("service keys not ascending");
+    keys.push_back(std::move(key));
+  }
+  uint64_t minute_count = 0;
+  if (!in.Varint(minute_count)) return corrupt("no minute count");
+  if (minute_count > in.remaining()) return corrupt("minute count exceeds the section");
+  graph::RollupMinutes minutes;
+  int64_t minute = 0;
+  for (uint64_t m = 0; m < minute_count; ++m) {
+    if (m == 0) {
+      if (!in.Signed(minute)) return corrupt("truncated minute");
+    } else {
+      uint64_t delta = 0;
+      if (!in.Varint(delta)) return corrupt("truncated minute");
+      if (delta == 0) return corrupt("minutes not ascending");
+      if (delta > static_cast<uint64_t>(2 * kMaxRollupMinute))
+        return corrupt("minute out of range");
+      minute += static_cast<int64_t>(delta);
+    }
+    if (minute < -kMaxRollupMinute || minute > kMaxRollupMinute) {
+      return corrupt("minute out of range");
+    }
+    graph::GraphAggregate& agg = minutes[minute];
+    uint64_t nodes = 0;
+    if (!in.Varint(nodes)) return corrupt("truncated node count");
+    if (nodes > key_count) return corrupt("more nodes than keys");
+    uint64_t previous = 0;
+    for (uint64_t i = 0; i < nodes; ++i) {
+      uint64_t index = 0;
+      uint8_t flags = 0;
+      if (!in.KeyIndex(keys.size(), index) || !in.Byte(flags)) return corrupt("truncated node");
+      if (i > 0 && index <= previous) return corrupt("nodes not ascending");
+      if (flags > 3) return corrupt("unknown node flags");
+      previous = index;
+      graph::NodeCell nc;
+      nc.inferred = (flags & 1) != 0;
+      nc.client = (flags & 2) != 0;
+      if (!in.CellBody(nc.cell) || !in.Histogram(nc.cell.duration)) return corrupt("bad node");
+      if (!agg.InsertNodeCell(keys[index], std::move(nc))) return corrupt("repeated node");
+    }
+    uint64_t edges = 0;
+    if (!in.Varint(edges)) return corrupt("truncated edge count");
+    if (edges > in.remaining()) return corrupt("edge count exceeds the section");
+    std::pair<uint64_t, uint64_t> previous_edge{0, 0};
+    for (uint64_t i = 0; i < edges; ++i) {
+      std::pair<uint64_t, uint64_t> e;
+      if (!in.KeyIndex(keys.size(), e.first) || !in.KeyIndex(keys.size(), e.second)) {
+        return corrupt("truncated edge");
+      }
+      if (i > 0 && e <= previous_edge) return corrupt("edges not ascending");
+      previous_edge = e;
+      graph::Cell cell;
+      if (!in.CellBody(cell)) return corrupt("bad edge");
+      if (!agg.InsertEdgeCell({keys[e.first], keys[e.second]}, std::move(cell))) {
+        return corrupt("repeated edge");
+      }
+    }
+    if (agg.empty()) return corrupt("empty minute");
+  }
+  if (in.remaining() != 0) return corrupt("bytes after the last minute");
+  return minutes;
+}
+
+std::string EncodeSavedCorrections(const SavedCorrections& saved) {
+  std::string out;
+  coding::PutVarint(kRollupSectionVersion, out);
+  coding::PutVarint(saved.size(), out);
+  for (const auto& [id, entry] : saved) {
+    coding::PutVarint(id, out);
+    coding::PutVarint(entry.rows.size(), out);
+    uint32_t previous = 0;
+    for (size_t i = 0; i < entry.rows.size(); ++i) {
+      coding::PutVarint(i == 0 ? entry.rows[i] : entry.rows[i] - previous, out);
+      previous = entry.rows[i];
+    }
+    coding::PutLengthPrefixed(entry.section, out);
+  }
+  coding::PutFixed64(Checksum(out), out);
+  return out;
+}
+
+Result<SavedCorrections> DecodeSavedCorrections(std::string_view bytes, std::string_view what) {
+  auto corrupt = [&](std::string_view why) {
+    return Status::Corruption(
+        fmt::format("{}: damaged saved rollups of superseded rows: {}", what, why));
+  };
+  if (bytes.size() < 8) return corrupt("shorter than its checksum");
+  const std::string_view body = bytes.substr(0, bytes.size() - 8);
+  if (coding::DecodeFixed64(bytes.data() + body.size()) != Checksum(body)) {
+    return corrupt("checksum mismatch");
+  }
+  coding::Reader in(body);
+  uint64_t version = 0, count = 0;
+  if (!in.Varint(version) || version != kRollupSectionVersion) return corrupt("unknown version");
+  if (!in.Varint(count) || count > in.remaining()) return corrupt("bad entry count");
+  SavedCorrections saved;
+  uint64_t previous_id = 0;
+  for (uint64_t e = 0; e < count; ++e) {
+    uint64_t id = 0, rows = 0;
+    if (!in.Varint(id) || (e > 0 && id <= previous_id)) return corrupt("block ids not ascending");
+    previous_id = id;
+    if (!in.Varint(rows) || rows > in.remaining()) return corrupt("bad row count");
+    SavedCorrection entry;
+    entry.rows.reserve(rows);
+    uint64_t row = 0;
+    for (uint64_t r = 0; r < rows; ++r) {
+      uint64_t delta = 0;
+      if (!in.Varint(delta) || (r > 0 && delta == 0)) return corrupt("rows not ascending");
+      row += delta;
+      if (row >= kMaxRows) return corrupt("row out of range");
+      entry.rows.push_back(static_cast<uint32_t>(row));
+    }
+    std::string_view section;
+    if (!in.LengthPrefixed(section)) return corrupt(in.error());
+    entry.section = std::string(section);
+    saved.emplace(id, std::move(entry));
+  }
+  if (in.remaining() != 0) return corrupt("bytes after the last entry");
+  return saved;
+}
+
+Result<SavedCorrections> ReadSavedCorrections(const std::string& dir) {
+  const std::string path = dir + "/" + std::string(kSavedCorrectionsFile);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return SavedCorrections{};
+    return ErrnoStatus(errno, "open " + path, path);
+  }
+  std::string bytes;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, "read " + path, path);
+    }
+    if (n == 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  return DecodeSavedCorrections(bytes, path);
+}
+
+Status WriteSavedCorrections(const std::string& dir, const SavedCorrections& saved) {
+  const std::string path = dir + "/" + std::string(kSavedCorrectionsFile);
+  const std::string tmp = path + ".tmp";
+  const std::string bytes = EncodeSavedCorrections(saved);
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.valid()) return ErrnoStatus(errno, "create " + tmp, tmp);
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        return ErrnoStatus(err, "write " + tmp, tmp);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::fdatasync(fd.get()) != 0) {
+      const int err = errno;
+      ::unlink(tmp.c_str());
+      return ErrnoStatus(err, "fdatasync " + tmp, tmp);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoStatus(err, "rename " + tmp, path);
+  }
+  return SyncDir(dir);
+}
+
+Result<bool> UpdateSavedCorrections(std::span<const RollupSource> blocks, SavedCorrections& saved) {
+  bool changed = false;
+  std::set<uint64_t> live;
+  for (const RollupSource& block : blocks) {
+    if (block.superseded.empty()) continue;
+    live.insert(block.id);
+    auto it = saved.find(block.id);
+    if (it != saved.end() && it->second.rows == block.superseded) continue;
+    graph::RollupMinutes minutes;
+    RG_RETURN_IF_ERROR(AddRowGraphs(*block.reader, &block.superseded, {}, +1, minutes));
+    saved[block.id] = SavedCorrection{block.superseded, EncodeRollupSection(minutes)};
+    changed = true;
+  }
+  changed |=
+      std::erase_if(saved, [&](const auto& entry) { return !live.contains(entry.first); }) > 0;
+  return changed;
+}
+
+Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
+                                         const SavedCorrections& saved) {
+  PersistedRollups out;
+  std::vector<graph::RollupMinutes> per_block;
+  per_block.reserve(blocks.size());
+  for (const RollupSource& block : blocks) {
+    ++out.blocks;
+    const BlockReader& reader = *block.reader;
+    Result<std::string> bytes = reader.ReadSection(kRollupSection);
+    Result<graph::RollupMinutes> minutes = bytes.ok()
+                                               ? DecodeRollupSection(*bytes, reader.path())
+                                               : Result<graph::RollupMinutes>(bytes.status());
+    if (minutes.ok()) {
+      std::vector<uint32_t> unsaved = block.superseded;
+      auto entry = saved.find(block.id);
+      if (entry != saved.end() && !block.superseded.empty() &&
+          std::includes(block.superseded.begin(), block.superseded.end(),
+                        entry->second.rows.begin(), entry->second.rows.end())) {
+        Result<graph::RollupMinutes> taken = DecodeRollupSection(
+            entry->second.section,
+            fmt::format("{} (saved for block {})", kSavedCorrectionsFile, block.id));
+        if (taken.ok()) {
+          for (const auto& [minute, agg] : *taken) {
+            auto it = minutes->find(minute);
+            if (it == minutes->end()) continue;
+            it->second.MergeSigned(agg, -1);
+            if (it->second.empty()) minutes->erase(it);
+          }
+          unsaved.clear();
+          std::set_difference(block.superseded.begin(), block.superseded.end(),
+                              entry->second.rows.begin(), entry->second.rows.end(),
+                              std::back_inserter(unsaved));
+        } else {
+          out.damaged.push_back(taken.status());
+        }
+      }
+      if (!unsaved.empty()) {
+        RG_RETURN_IF_ERROR(AddRowGraphs(reader, &unsaved, {}, -1, *minutes));
+        out.superseded_rows_read += unsaved.size();
+      }
+      out.superseded_rows += block.superseded.size();
+      per_block.push_back(std::move(*minutes));
+      continue;
+    }
+    const StatusCode code = minutes.status().code();
+    if (code != StatusCode::kNotFound && code != StatusCode::kCorruption) return minutes.status();
+    if (code == StatusCode::kCorruption) out.damaged.push_back(minutes.status());
+    ++out.rebuilt_blocks;
+    graph::RollupMinutes rebuilt;
+    RG_RETURN_IF_ERROR(AddRowGraphs(reader, nullptr, block.superseded, +1, rebuilt));
+    per_block.push_back(std::move(rebuilt));
+  }
+  std::map<int64_t, std::vector<graph::GraphAggregate*>> parts;
+  for (graph::RollupMinutes& minutes : per_block) {
+    for (auto& [minute, agg] : minutes) parts[minute].push_back(&agg);
+  }
+  for (const auto& [minute, aggs] : parts) {
+    // A minute of one block (most are: blocks follow time) is moved whole.
+    graph::GraphAggregate sum =
+        aggs.size() == 1 ? std::move(*aggs.front())
+                         : graph::GraphAggregate::Sum(
+                               std::vector<const graph::GraphAggregate*>(aggs.begin(), aggs.end()));
+    if (!sum.empty()) out.minutes.emplace_hint(out.minutes.end(), minute, std::move(sum));
+  }
+  return out;
+}
+
+}  // namespace roentgen::store::block
