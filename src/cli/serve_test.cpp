@@ -489,8 +489,8 @@ TEST_F(ServerTest, ADataDirKeepsItsStoreEngine) {
                 "serve: the data dir " + block_dir +
                 " holds a store of the block engine, but --store-engine is rocksdb: start with "
                 "--store-engine block (or store-engine = \"block\" in the config file) to use it, "
-                "or give another --data-dir to start a rocksdb store; moving a data dir from one "
-                "engine to the other is not built yet"));
+                "or give another --data-dir to start a rocksdb store; a data dir does not migrate "
+                "from the block engine back to rocksdb"));
   EXPECT_FALSE(std::filesystem::exists(block_dir + "/CURRENT"));  // nothing written
 
   config_.store_engine = "block";  // the engine that wrote it starts again
@@ -508,8 +508,9 @@ TEST_F(ServerTest, ADataDirKeepsItsStoreEngine) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.status().message().find(
-                "holds a store of the rocksdb engine, but --store-engine is block: start with "
-                "--store-engine rocksdb"),
+                "holds a store of the rocksdb engine, but --store-engine is block: migrate it "
+                "first with the server stopped (roentgen migrate --data-dir " +
+                config_.data_dir + " --to block;"),
             std::string::npos)
       << refused.status().ToString();
   EXPECT_FALSE(std::filesystem::exists(config_.data_dir + "/blocks"));
