@@ -178,7 +178,8 @@ Status CopyConfig(const std::string& data_dir, Store& to, MigrationProgress& pro
             "a config key of {} has no namespace separator ({} bytes)", data_dir, key.size()));
         break;
       }
-      result = to.PutConfig(key.substr(0, nul), key.substr(nul + 1), it->value().ToStringView());
+      result = to.PutConfig(key.substr(0, nul), key.substr(nul + 1),
+                           std::string_view(it->value().data(), it->value().size()));
       if (!result.ok()) break;
       ++progress.config_objects;
     }
@@ -187,7 +188,7 @@ Status CopyConfig(const std::string& data_dir, Store& to, MigrationProgress& pro
           fmt::format("reading the config of {}: {}", data_dir, it->status().ToString()));
     }
   }
-  for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  for (rocksdb::ColumnFamilyHandle* h : handles) (void)db->DestroyColumnFamilyHandle(h);
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include "store/migrate.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
@@ -38,7 +39,7 @@ using testing::MakeTraceId;
 // What the test wrote, as the Store interface returns it.
 struct ExpectedTrace {
   TraceRecord record;
-  std::map<std::string, std::pair<int64_t, std::string>> documents;  // entity hex → (received, raw)
+  std::map<std::string, std::pair<int64_t, std::string>> documents;  // entity → (received, raw)
 };
 
 std::string EncodedRecord(const TraceRecord& r) {
@@ -92,8 +93,7 @@ class MigrateTest : public ::testing::Test {
       }
       for (int d = 0; d < static_cast<int>(raws.size()); ++d) {
         xray::SegmentId entity;
-        entity.bytes.fill(0);
-        entity.bytes[7] = static_cast<uint8_t>(d + 1);
+        entity.value = static_cast<uint64_t>(d + 1);
         batch.documents.push_back(DocumentWrite{id, entity, start + d, raws[d]});
         expected.documents[EntityKey(entity)] = {start + d, raws[d]};
       }
@@ -107,7 +107,7 @@ class MigrateTest : public ::testing::Test {
         later.summary.segment_count += 1;
         const std::string raw = fmt::format(R"({{"id":"late","trace":{}}})", i);
         xray::SegmentId entity;
-        entity.bytes.fill(0xee);
+        entity.value = 0xeeeeeeeeeeeeeeeeULL;
         WriteBatch late;
         late.documents.push_back(DocumentWrite{id, entity, start + 60 * kSecond, raw});
         late.traces.push_back(later);
@@ -135,9 +135,7 @@ class MigrateTest : public ::testing::Test {
   static std::string EncodedId(const xray::TraceId& id) {
     return std::string(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
   }
-  static std::string EntityKey(const xray::SegmentId& id) {
-    return std::string(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
-  }
+  static std::string EntityKey(const xray::SegmentId& id) { return std::to_string(id.value); }
 
   static std::vector<std::string> ScanAll(Store& store, bool searchable_only, bool descending) {
     ScanOptions scan;
@@ -381,12 +379,29 @@ TEST_F(MigrateTest, Refusals) {
 
   WriteRocksDbStore(10);
   {
-    // A server holds the store.
-    Result<std::unique_ptr<Store>> running = OpenRocks(dir_);
-    ASSERT_TRUE(running.ok());
+    // A server (another process) holds the store.
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t server = ::fork();
+    ASSERT_GE(server, 0);
+    if (server == 0) {
+      Result<std::unique_ptr<Store>> running = OpenRocks(dir_);
+      const char c = running.ok() ? 'y' : 'n';
+      (void)::write(ready[1], &c, 1);
+      ::pause();
+      ::_exit(0);
+    }
+    char c = 0;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    ASSERT_EQ(c, 'y');
     Result<MigrationResult> busy = MigrateRocksDbToBlock(dir_, options_);
+    ::kill(server, SIGKILL);
+    ::waitpid(server, nullptr, 0);
+    ::close(ready[0]);
+    ::close(ready[1]);
     EXPECT_EQ(busy.status().code(), StatusCode::kUnavailable) << busy.status().ToString();
     EXPECT_NE(busy.status().message().find("stop the server"), std::string::npos);
+    EXPECT_FALSE(Exists(kMigrationBuildDir));
   }
   {
     // Another migration holds the lock.

@@ -150,7 +150,10 @@ test('a rocksdb data dir migrated to the block engine serves the same traces and
       await again.kill9();
     }
     assert.equal(before.docs.size, httpIds.length + 100);
-    for (const id of httpIds.filter((_, i) => i % 3 === 0)) assert.equal(before.docs.get(id).length, 2, id);
+    // The late subsegments are part of their traces (a second version of each).
+    for (const id of httpIds.filter((_, i) => i % 3 === 0)) {
+      assert.match(before.docs.get(id).join('\n'), /late-downstream/, id);
+    }
 
     // A block server refuses the rocksdb data dir, naming the migration.
     const refused = await run(['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--store-engine', 'block'], 20000);
