@@ -337,10 +337,13 @@ Result<MigrationResult> MigrateRocksDbToBlock(const std::string& data_dir,
 
   RocksDbStoreConfig rocks_config;
   rocks_config.path = data_dir;
-  // Nothing is deleted by retention while the copy runs: the block engine's
-  // own retention applies once the server runs on it.
-  rocks_config.retention_us = std::numeric_limits<int64_t>::max() / 4;
-  rocks_config.retention_interval_us = std::numeric_limits<int64_t>::max() / 4;
+  // Nothing is deleted by retention while the copy runs (the block engine's
+  // own retention applies once the server runs on it): a century of
+  // retention, checked once a year. Not INT64_MAX: the retention thread's
+  // wait converts the interval to nanoseconds.
+  constexpr int64_t kYearUs = int64_t{365} * 24 * 3600 * 1'000'000;
+  rocks_config.retention_us = 100 * kYearUs;
+  rocks_config.retention_interval_us = kYearUs;
   Result<std::unique_ptr<Store>> opened = OpenRocksDbStore(rocks_config);
   if (!opened.ok()) {
     if (opened.status().code() == StatusCode::kUnavailable) {
