@@ -33,6 +33,7 @@
 #include "cli/server.h"
 #include "cli/store_part.h"
 #include "common/clock.h"
+#include "store/migrate.h"
 #include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::cli {
@@ -548,6 +549,54 @@ TEST_F(ServerTest, TheBlockEngineKeepsWhatItStoredAcrossARestart) {
                       fmt::format(R"({{"TraceIds":["{}"]}})", id));
   ASSERT_EQ(got.result_int(), 200u) << got.body();
   EXPECT_NE(got.body().find("70de5b6f19ff9a0a"), std::string::npos) << got.body();
+}
+
+// A RocksDB data dir whose migration committed its copy but stopped before
+// the switch (store/migrate.h) is the block engine's: a block server
+// finishes the switch and serves the trace the RocksDB server stored; a
+// RocksDB server is refused.
+TEST_F(ServerTest, ABlockServerFinishesAMigrationInterruptedAfterItsCommit) {
+  config_.store_engine = "rocksdb";
+  const double now = static_cast<double>(time(nullptr));
+  const std::string id =
+      fmt::format("1-{:08x}-6759e988bd862e3fe1be46a9", static_cast<uint32_t>(now));
+  {
+    Result<std::unique_ptr<Server>> server = Server::Start(config_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    auto put = Exchange(
+        config_.port, http::verb::post, "/TraceSegments", {{"Content-Type", "application/json"}},
+        fmt::format(R"({{"TraceSegmentDocuments":["{{\"name\":\"api\",)"
+                    R"(\"id\":\"80de5b6f19ff9a0a\",\"trace_id\":\"{}\",)"
+                    R"(\"start_time\":{},\"end_time\":{}}}"]}})",
+                    id, now, now + 0.5));
+    ASSERT_EQ(put.result_int(), 200u) << put.body();
+  }
+  store::MigrationOptions options;
+  options.after_commit = [] { return Status::IOError("stopped after the commit"); };
+  ASSERT_EQ(store::MigrateRocksDbToBlock(config_.data_dir, options).status().code(),
+            StatusCode::kIOError);
+  ASSERT_TRUE(store::MigrationSwitchPending(config_.data_dir));
+  Result<std::optional<StoreEngine>> detected = DetectStoreEngine(config_.data_dir);
+  ASSERT_TRUE(detected.ok());
+  EXPECT_EQ(*detected, std::optional<StoreEngine>(StoreEngine::kBlock));
+
+  Result<std::unique_ptr<Server>> refused = Server::Start(config_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("holds a store of the block engine"),
+            std::string::npos)
+      << refused.status().ToString();
+
+  config_.store_engine = "block";
+  Result<std::unique_ptr<Server>> server = Server::Start(config_);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  EXPECT_FALSE(store::MigrationSwitchPending(config_.data_dir));
+  EXPECT_FALSE(std::filesystem::exists(config_.data_dir + "/CURRENT"));
+  EXPECT_TRUE(std::filesystem::exists(config_.data_dir + "/rocksdb-before-migration/CURRENT"));
+  auto got = Exchange(config_.port, http::verb::post, "/Traces",
+                      {{"Content-Type", "application/json"}},
+                      fmt::format(R"({{"TraceIds":["{}"]}})", id));
+  ASSERT_EQ(got.result_int(), 200u) << got.body();
+  EXPECT_NE(got.body().find("80de5b6f19ff9a0a"), std::string::npos) << got.body();
 }
 
 TEST_F(ServerTest, ABusyUdpPortAfterHttpStartedUndoesTheStart) {
