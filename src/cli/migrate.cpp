@@ -34,16 +34,16 @@ std::string ProgressLine(const std::string& data_dir, const store::MigrationProg
   const double rate = p.seconds > 0 ? static_cast<double>(p.traces) / p.seconds : 0;
   std::string line = fmt::format("migrating {}: {} traces", data_dir, p.traces);
   if (p.traces_estimate > 0) {
-    const double share = std::min(0.99, static_cast<double>(p.traces) /
-                                            static_cast<double>(p.traces_estimate));
+    const double share =
+        std::min(0.99, static_cast<double>(p.traces) / static_cast<double>(p.traces_estimate));
     line += fmt::format(" of ~{} ({:.0f}%)", p.traces_estimate, std::floor(share * 100));
     if (rate > 0 && p.traces < p.traces_estimate) {
-      line += fmt::format(", ~{} left",
-                          MigrateDuration(static_cast<double>(p.traces_estimate - p.traces) / rate));
+      line += fmt::format(
+          ", ~{} left", MigrateDuration(static_cast<double>(p.traces_estimate - p.traces) / rate));
     }
   }
-  line += fmt::format(", {:.0f} traces/s, {} documents ({}), {} config objects", rate,
-                      p.documents, FormatBytes(p.document_bytes), p.config_objects);
+  line += fmt::format(", {:.0f} traces/s, {} documents ({}), {} config objects", rate, p.documents,
+                      FormatBytes(p.document_bytes), p.config_objects);
   return line;
 }
 
@@ -88,8 +88,7 @@ int RunMigrate(const MigrateConfig& config, std::ostream& out, std::ostream& err
   struct stat dir {};
   if (::stat(config.data_dir.c_str(), &dir) == 0 && dir.st_uid != ::geteuid()) {
     const passwd* owner = ::getpwuid(dir.st_uid);
-    const std::string name =
-        owner != nullptr ? owner->pw_name : "#" + std::to_string(dir.st_uid);
+    const std::string name = owner != nullptr ? owner->pw_name : "#" + std::to_string(dir.st_uid);
     return fail(Status::PermissionDenied(fmt::format(
         "{} belongs to {}: run the migration as its owner, so that the new store's files stay "
         "theirs: sudo -u {} roentgen migrate …",
@@ -101,8 +100,8 @@ int RunMigrate(const MigrateConfig& config, std::ostream& out, std::ostream& err
       "files are {}; {}. Disk: {}.\n",
       config.data_dir, config.data_dir,
       config.remove_old_store ? "removed once the switch is done (--remove-old-store)"
-                              : fmt::format("kept in {}/{}/ after the switch",
-                                            config.data_dir, store::kPreMigrationStoreDir),
+                              : fmt::format("kept in {}/{}/ after the switch", config.data_dir,
+                                            store::kPreMigrationStoreDir),
       "an interrupted migration leaves them as they were and starts over when run again",
       DescribeDiskSpace(config.data_dir));
   out.flush();
@@ -117,8 +116,7 @@ int RunMigrate(const MigrateConfig& config, std::ostream& out, std::ostream& err
     out << line << "\n";
     out.flush();
   };
-  Result<store::MigrationResult> migrated =
-      store::MigrateRocksDbToBlock(config.data_dir, options);
+  Result<store::MigrationResult> migrated = store::MigrateRocksDbToBlock(config.data_dir, options);
   if (!migrated.ok()) {
     const Status& s = migrated.status();
     const bool committed = store::MigrationSwitchPending(config.data_dir);

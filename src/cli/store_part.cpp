@@ -95,14 +95,16 @@ Result<std::unique_ptr<store::Store>> OpenStore(StoreEngine engine, const std::s
   Result<bool> switched = store::FinishMigrationSwitch(data_dir);
   if (!switched.ok()) return switched.status();
   if (*switched) {
-    spdlog::info("finished the switch of {} to the block engine (its migration was interrupted "
-                 "after the copy committed)",
-                 data_dir);
+    spdlog::info(
+        "finished the switch of {} to the block engine (its migration was interrupted "
+        "after the copy committed)",
+        data_dir);
   }
   if (fs::exists(fs::path(data_dir) / store::kPreMigrationStoreDir, ec)) {
-    spdlog::info("{}/{} holds the RocksDB store from before the migration to the block engine: "
-                 "remove it once this server serves what you expect",
-                 data_dir, store::kPreMigrationStoreDir);
+    spdlog::info(
+        "{}/{} holds the RocksDB store from before the migration to the block engine: "
+        "remove it once this server serves what you expect",
+        data_dir, store::kPreMigrationStoreDir);
   }
   store::block::BlockStoreOptions options;
   // At close the ingest pipeline has drained into the store, so the heads

@@ -179,7 +179,7 @@ Status CopyConfig(const std::string& data_dir, Store& to, MigrationProgress& pro
         break;
       }
       result = to.PutConfig(key.substr(0, nul), key.substr(nul + 1),
-                           std::string_view(it->value().data(), it->value().size()));
+                            std::string_view(it->value().data(), it->value().size()));
       if (!result.ok()) break;
       ++progress.config_objects;
     }

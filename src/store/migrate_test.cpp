@@ -6,9 +6,9 @@
 #include "store/migrate.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,7 +117,8 @@ class MigrateTest : public ::testing::Test {
       }
     }
     config_ = {
-        {"groups", {{"default", "{}"}, {"checkout", R"({"FilterExpression":"http.status = 500"})"}}},
+        {"groups",
+         {{"default", "{}"}, {"checkout", R"({"FilterExpression":"http.status = 500"})"}}},
         {"sampling_rules", {{"Default", "r1"}, {"slow", std::string("\x00\x01\xff", 3)}}},
         {"insights", {{std::string("k\x01y", 3), "v"}}},
         {"a.namespace.added.later", {{"", "empty key"}}},
@@ -365,7 +366,8 @@ TEST_F(MigrateTest, ASwitchCutShortIsFinished) {
   Result<std::unique_ptr<block::BlockStore>> block = block::BlockStore::Open(dir_, {});
   ASSERT_TRUE(block.ok()) << block.status().ToString();
   ExpectHoldsEverything(**block);
-  Result<std::unique_ptr<Store>> kept = OpenRocks((fs::path(dir_) / kPreMigrationStoreDir).string());
+  Result<std::unique_ptr<Store>> kept =
+      OpenRocks((fs::path(dir_) / kPreMigrationStoreDir).string());
   ASSERT_TRUE(kept.ok()) << kept.status().ToString();
   ExpectHoldsEverything(**kept);
 }
