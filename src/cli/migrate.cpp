@@ -29,13 +29,16 @@ std::string MigrateDuration(double seconds) {
 }
 
 // One progress line: traces done of RocksDB's estimate (which may be off:
-// the percentage stops at 99 until the copy ends), rate, time left.
+// the percentage stops at 99 until the last report, whose total is exact),
+// rate, time left.
 std::string ProgressLine(const std::string& data_dir, const store::MigrationProgress& p) {
   const double rate = p.seconds > 0 ? static_cast<double>(p.traces) / p.seconds : 0;
   std::string line = fmt::format("migrating {}: {} traces", data_dir, p.traces);
   if (p.traces_estimate > 0) {
-    const double share =
-        std::min(0.99, static_cast<double>(p.traces) / static_cast<double>(p.traces_estimate));
+    const double share = p.traces == p.traces_estimate
+                             ? 1.0
+                             : std::min(0.99, static_cast<double>(p.traces) /
+                                                  static_cast<double>(p.traces_estimate));
     line += fmt::format(" of ~{} ({:.0f}%)", p.traces_estimate, std::floor(share * 100));
     if (rate > 0 && p.traces < p.traces_estimate) {
       line += fmt::format(

@@ -292,6 +292,7 @@ Status CopyStore(const std::string& data_dir, Store& rocks, const std::string& b
         build_dir, *held, progress.traces));
   }
   progress.seconds = seconds();
+  progress.traces_estimate = progress.traces;  // the exact total, now known
   if (options.on_progress) options.on_progress(progress);
   target.reset();  // closes the store: its config database and manifest
   return SyncTree(build_dir);

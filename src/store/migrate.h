@@ -53,12 +53,13 @@ inline constexpr char kPreMigrationStoreDir[] = "rocksdb-before-migration";
 inline constexpr char kMigrationLockFile[] = "migration.lock";
 
 struct MigrationProgress {
-  uint64_t traces = 0;           // copied so far
-  uint64_t traces_estimate = 0;  // RocksDB's estimate of the store's traces
-  uint64_t documents = 0;        // copied so far
-  uint64_t document_bytes = 0;   // raw bytes of those documents
-  uint64_t config_objects = 0;   // copied (all of them are copied first)
-  double seconds = 0;            // since the copy began
+  uint64_t traces = 0;  // copied so far
+  // RocksDB's estimate of the store's traces; the exact total in the last report.
+  uint64_t traces_estimate = 0;
+  uint64_t documents = 0;       // copied so far
+  uint64_t document_bytes = 0;  // raw bytes of those documents
+  uint64_t config_objects = 0;  // copied (all of them are copied first)
+  double seconds = 0;           // since the copy began
 };
 
 struct MigrationOptions {

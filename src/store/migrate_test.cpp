@@ -227,6 +227,7 @@ TEST_F(MigrateTest, CopiesEveryTraceDocumentAndConfigObjectAndSwitches) {
   EXPECT_GT(result->rocksdb_bytes, 0u);
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen.back().traces, 400u);
+  EXPECT_EQ(seen.back().traces_estimate, 400u);  // the last report has the exact total
   for (size_t i = 1; i < seen.size(); ++i) EXPECT_GE(seen[i].traces, seen[i - 1].traces);
 
   // The data dir is the block engine's now; RocksDB's files are kept aside.
