@@ -276,6 +276,16 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   restore_cmd->add_option("--from", restore.from, "The backup (written by roentgen backup)")
       ->required();
   restore_cmd->add_option("--data-dir", restore.data_dir, "The data dir to create")->required();
+  MigrateConfig& migrate = command.migrate;
+  CLI::App* migrate_cmd = app.add_subcommand(
+      "migrate",
+      "Move a stopped server's data dir from the rocksdb engine to the block engine, copying "
+      "every trace and config object");
+  migrate_cmd->add_option("--data-dir", migrate.data_dir, "The data dir to migrate")->required();
+  migrate_cmd->add_option("--to", migrate.to, "The engine to migrate to: block")->required();
+  migrate_cmd->add_flag("--remove-old-store", migrate.remove_old_store,
+                        "Delete the RocksDB files once the switch is done (kept by default in "
+                        "DATA_DIR/rocksdb-before-migration/)");
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
@@ -295,6 +305,10 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   }
   if (restore_cmd->parsed()) {
     command.kind = Command::Kind::kRestore;
+    return command;
+  }
+  if (migrate_cmd->parsed()) {
+    command.kind = Command::Kind::kMigrate;
     return command;
   }
   if (keys_cmd->parsed()) {

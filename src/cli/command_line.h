@@ -12,6 +12,7 @@
 //   roentgen keys revoke --keys FILE (ACCESS_KEY_ID | --all-session-keys)
 //   roentgen backup --data-dir D --to DIR
 //   roentgen restore --from DIR --data-dir D
+//   roentgen migrate --data-dir D --to block [--remove-old-store]
 //   roentgen version
 //
 // --config reads the same keys from a TOML or INI file (`listen =
@@ -23,19 +24,21 @@
 
 #include "cli/backup.h"
 #include "cli/keys.h"
+#include "cli/migrate.h"
 #include "cli/query.h"
 #include "cli/serve.h"
 
 namespace roentgen::cli {
 
 struct Command {
-  enum class Kind { kServe, kQuery, kKeys, kBackup, kRestore, kVersion };
+  enum class Kind { kServe, kQuery, kKeys, kBackup, kRestore, kMigrate, kVersion };
   Kind kind = Kind::kServe;
   ServeConfig serve;  // for kServe
   QueryConfig query;  // for kQuery
   KeysConfig keys;    // for kKeys
   BackupConfig backup;    // for kBackup
   RestoreConfig restore;  // for kRestore
+  MigrateConfig migrate;  // for kMigrate
 };
 
 // Parses argv. When parsing ends the program instead (--help, a usage error, a

@@ -335,6 +335,28 @@ TEST(CommandLineTest, BackupAndRestore) {
   }
 }
 
+TEST(CommandLineTest, Migrate) {
+  Parsed p = Parse({"migrate", "--data-dir", "/var/lib/roentgen", "--to", "block"});
+  ASSERT_TRUE(std::holds_alternative<Command>(p.result)) << p.err;
+  const Command& migrate = std::get<Command>(p.result);
+  EXPECT_EQ(migrate.kind, Command::Kind::kMigrate);
+  EXPECT_EQ(migrate.migrate.data_dir, "/var/lib/roentgen");
+  EXPECT_EQ(migrate.migrate.to, "block");
+  EXPECT_FALSE(migrate.migrate.remove_old_store);
+
+  p = Parse({"migrate", "--data-dir", "d", "--to", "block", "--remove-old-store"});
+  ASSERT_TRUE(std::holds_alternative<Command>(p.result)) << p.err;
+  EXPECT_TRUE(std::get<Command>(p.result).migrate.remove_old_store);
+
+  for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
+           {"migrate", "--data-dir", "d"}, {"migrate", "--to", "block"}}) {
+    Parsed e = Parse(bad);
+    ASSERT_TRUE(std::holds_alternative<int>(e.result)) << bad[1];
+    EXPECT_NE(std::get<int>(e.result), 0);
+    EXPECT_NE(e.err.find("is required"), std::string::npos) << e.err;
+  }
+}
+
 // The sample config that `cmake --install` installs (and the systemd unit
 // reads) parses, and gives the defaults but for its data dir.
 TEST(CommandLineTest, SampleConfigParses) {

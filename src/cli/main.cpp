@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
       return roentgen::cli::RunBackup(command.backup, std::cout, std::cerr);
     case Command::Kind::kRestore:
       return roentgen::cli::RunRestore(command.restore, std::cout, std::cerr);
+    case Command::Kind::kMigrate:
+      return roentgen::cli::RunMigrate(command.migrate, std::cout, std::cerr);
     case Command::Kind::kVersion:
       std::cout << roentgen::cli::VersionString() << "\n";
       return 0;

@@ -33,6 +33,7 @@
 #include "cli/server.h"
 #include "cli/store_part.h"
 #include "common/clock.h"
+#include "store/migrate.h"
 #include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::cli {
@@ -489,8 +490,8 @@ TEST_F(ServerTest, ADataDirKeepsItsStoreEngine) {
                 "serve: the data dir " + block_dir +
                 " holds a store of the block engine, but --store-engine is rocksdb: start with "
                 "--store-engine block (or store-engine = \"block\" in the config file) to use it, "
-                "or give another --data-dir to start a rocksdb store; moving a data dir from one "
-                "engine to the other is not built yet"));
+                "or give another --data-dir to start a rocksdb store; a data dir does not migrate "
+                "from the block engine back to rocksdb"));
   EXPECT_FALSE(std::filesystem::exists(block_dir + "/CURRENT"));  // nothing written
 
   config_.store_engine = "block";  // the engine that wrote it starts again
@@ -508,8 +509,9 @@ TEST_F(ServerTest, ADataDirKeepsItsStoreEngine) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.status().message().find(
-                "holds a store of the rocksdb engine, but --store-engine is block: start with "
-                "--store-engine rocksdb"),
+                "holds a store of the rocksdb engine, but --store-engine is block: migrate it "
+                "first with the server stopped (roentgen migrate --data-dir " +
+                config_.data_dir + " --to block;"),
             std::string::npos)
       << refused.status().ToString();
   EXPECT_FALSE(std::filesystem::exists(config_.data_dir + "/blocks"));
@@ -557,6 +559,54 @@ TEST_F(ServerTest, TheBlockEngineKeepsWhatItStoredAcrossARestart) {
                       fmt::format(R"({{"StartTime":{},"EndTime":{}}})", now - 120, now + 120));
   ASSERT_EQ(map.result_int(), 200u) << map.body();
   EXPECT_NE(map.body().find(R"("Name":"api")"), std::string::npos) << map.body();
+}
+
+// A RocksDB data dir whose migration committed its copy but stopped before
+// the switch (store/migrate.h) is the block engine's: a block server
+// finishes the switch and serves the trace the RocksDB server stored; a
+// RocksDB server is refused.
+TEST_F(ServerTest, ABlockServerFinishesAMigrationInterruptedAfterItsCommit) {
+  config_.store_engine = "rocksdb";
+  const double now = static_cast<double>(time(nullptr));
+  const std::string id =
+      fmt::format("1-{:08x}-6759e988bd862e3fe1be46a9", static_cast<uint32_t>(now));
+  {
+    Result<std::unique_ptr<Server>> server = Server::Start(config_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    auto put = Exchange(
+        config_.port, http::verb::post, "/TraceSegments", {{"Content-Type", "application/json"}},
+        fmt::format(R"({{"TraceSegmentDocuments":["{{\"name\":\"api\",)"
+                    R"(\"id\":\"80de5b6f19ff9a0a\",\"trace_id\":\"{}\",)"
+                    R"(\"start_time\":{},\"end_time\":{}}}"]}})",
+                    id, now, now + 0.5));
+    ASSERT_EQ(put.result_int(), 200u) << put.body();
+  }
+  store::MigrationOptions options;
+  options.after_commit = [] { return Status::IOError("stopped after the commit"); };
+  ASSERT_EQ(store::MigrateRocksDbToBlock(config_.data_dir, options).status().code(),
+            StatusCode::kIOError);
+  ASSERT_TRUE(store::MigrationSwitchPending(config_.data_dir));
+  Result<std::optional<StoreEngine>> detected = DetectStoreEngine(config_.data_dir);
+  ASSERT_TRUE(detected.ok());
+  EXPECT_EQ(*detected, std::optional<StoreEngine>(StoreEngine::kBlock));
+
+  Result<std::unique_ptr<Server>> refused = Server::Start(config_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("holds a store of the block engine"),
+            std::string::npos)
+      << refused.status().ToString();
+
+  config_.store_engine = "block";
+  Result<std::unique_ptr<Server>> server = Server::Start(config_);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  EXPECT_FALSE(store::MigrationSwitchPending(config_.data_dir));
+  EXPECT_FALSE(std::filesystem::exists(config_.data_dir + "/CURRENT"));
+  EXPECT_TRUE(std::filesystem::exists(config_.data_dir + "/rocksdb-before-migration/CURRENT"));
+  auto got = Exchange(config_.port, http::verb::post, "/Traces",
+                      {{"Content-Type", "application/json"}},
+                      fmt::format(R"({{"TraceIds":["{}"]}})", id));
+  ASSERT_EQ(got.result_int(), 200u) << got.body();
+  EXPECT_NE(got.body().find("80de5b6f19ff9a0a"), std::string::npos) << got.body();
 }
 
 TEST_F(ServerTest, ABusyUdpPortAfterHttpStartedUndoesTheStart) {

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/thread_name.h"
 #include "store/block/block_store.h"
+#include "store/migrate.h"
 #include "store/rocksdb/rocksdb_store.h"
 
 namespace roentgen::cli {
@@ -28,6 +29,12 @@ Result<StoreEngine> ParseStoreEngine(const std::string& name) {
 }
 
 Result<std::optional<StoreEngine>> DetectStoreEngine(const std::string& data_dir) {
+  // A migration that committed its copy but did not finish moving the files
+  // (store/migrate.h): the data dir is the block engine's, whatever files
+  // are still at its top; OpenStore finishes the switch.
+  if (store::MigrationSwitchPending(data_dir)) {
+    return std::optional<StoreEngine>(StoreEngine::kBlock);
+  }
   std::error_code ec;
   // RocksDB's CURRENT names its manifest; the block engine keeps its own
   // CURRENT in blocks/ (store/block/manifest.h).
@@ -50,16 +57,32 @@ Result<std::unique_ptr<store::Store>> OpenStore(StoreEngine engine, const std::s
   if (!found.ok()) return found.status();
   if (found->has_value() && **found != engine) {
     const char* held = StoreEngineName(**found);
+    if (**found == StoreEngine::kRocksDb) {
+      return Status::InvalidArgument(fmt::format(
+          "the data dir {} holds a store of the rocksdb engine, but --store-engine is block: "
+          "migrate it first with the server stopped (roentgen migrate --data-dir {} --to block; "
+          "docs/storage.md, \"Migration\"), start with --store-engine rocksdb (or "
+          "store-engine = \"rocksdb\" in the config file) to keep using it, or give another "
+          "--data-dir to start a block store",
+          data_dir, data_dir));
+    }
     return Status::InvalidArgument(fmt::format(
         "the data dir {} holds a store of the {} engine, but --store-engine is {}: start with "
         "--store-engine {} (or store-engine = \"{}\" in the config file) to use it, or give "
-        "another --data-dir to start a {} store; moving a data dir from one engine to the other "
-        "is not built yet",
+        "another --data-dir to start a {} store; a data dir does not migrate from the block "
+        "engine back to rocksdb",
         data_dir, held, StoreEngineName(engine), held, held, StoreEngineName(engine)));
   }
   const int64_t retention_us =
       std::chrono::duration_cast<std::chrono::microseconds>(config.retention).count();
+  std::error_code ec;
   if (engine == StoreEngine::kRocksDb) {
+    if (fs::exists(fs::path(data_dir) / store::kMigrationBuildDir, ec)) {
+      spdlog::warn(
+          "{}/{} holds the copy of a migration to the block engine that did not finish; the "
+          "rocksdb store is whole. roentgen migrate starts over (and removes it), or remove it",
+          data_dir, store::kMigrationBuildDir);
+    }
     store::RocksDbStoreConfig store_config;
     store_config.path = data_dir;
     store_config.low_priority_background = config.low_priority_indexing;
@@ -67,6 +90,21 @@ Result<std::unique_ptr<store::Store>> OpenStore(StoreEngine engine, const std::s
     store_config.retention_interval_us =
         std::chrono::duration_cast<std::chrono::microseconds>(kRetentionInterval).count();
     return store::OpenRocksDbStore(store_config);
+  }
+  // A migration interrupted after its commit is finished before the store opens.
+  Result<bool> switched = store::FinishMigrationSwitch(data_dir);
+  if (!switched.ok()) return switched.status();
+  if (*switched) {
+    spdlog::info(
+        "finished the switch of {} to the block engine (its migration was interrupted "
+        "after the copy committed)",
+        data_dir);
+  }
+  if (fs::exists(fs::path(data_dir) / store::kPreMigrationStoreDir, ec)) {
+    spdlog::info(
+        "{}/{} holds the RocksDB store from before the migration to the block engine: "
+        "remove it once this server serves what you expect",
+        data_dir, store::kPreMigrationStoreDir);
   }
   store::block::BlockStoreOptions options;
   // At close the ingest pipeline has drained into the store, so the heads
