@@ -69,3 +69,29 @@ TEST(ColumnPredicatesTest, MatchesAgreeWithTheFilterOnEveryValue) {
 
 }  // namespace
 }  // namespace roentgen::filter
+
+namespace roentgen::filter {
+namespace {
+
+std::vector<std::string> NamesOf(std::string_view expr) {
+  auto f = CompileFilter(expr);
+  EXPECT_TRUE(f.ok()) << expr << ": " << f.status().ToString();
+  return f.ok() ? RequiredServiceNames(f->bound()) : std::vector<std::string>{};
+}
+
+TEST(ColumnPredicatesTest, ServiceNamesAreTheNamedServicesAndEdgesOfTheConjuncts) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(NamesOf(R"(service("billing") { fault })"), V{"billing"});
+  EXPECT_EQ(NamesOf(R"(edge("api", "db"))"), (V{"api", "db"}));
+  EXPECT_EQ(NamesOf(R"(service("api") AND responsetime > 1 AND (edge("api", "cache") AND fault))"),
+            (V{"api", "cache"}));
+  EXPECT_EQ(NamesOf(R"(service(id(name: "api", type: "AWS::EC2::Instance")))"), V{"api"});
+  // Not required by every match: under OR or NOT, or no name at all.
+  EXPECT_TRUE(NamesOf(R"(service("api") OR fault)").empty());
+  EXPECT_TRUE(NamesOf(R"(NOT service("api"))").empty());
+  EXPECT_TRUE(NamesOf(R"(service(id(type: "AWS::EC2::Instance")))").empty());
+  EXPECT_TRUE(NamesOf("responsetime > 1").empty());
+}
+
+}  // namespace
+}  // namespace roentgen::filter

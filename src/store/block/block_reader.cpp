@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <span>
 
 #include "common/coding.h"
 #include "store/block/summary_columns.h"
@@ -58,6 +59,12 @@ constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumns[] = {
     {col::kGraphNodeType, ColumnEncoding::kListDictString},
     {col::kGraphNodeInferred, ColumnEncoding::kListBool},
     {col::kGraphEdge, ColumnEncoding::kListDictString},
+};
+
+// The columns version 2 added, required in its blocks.
+constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumnsV2[] = {
+    {col::kGraph, ColumnEncoding::kBytes},
+    {col::kGraphNodeAlias, ColumnEncoding::kListDictString},
 };
 
 void ListRow(const ListDictStringColumn& c, size_t row, std::vector<std::string>& out) {
@@ -165,9 +172,11 @@ Result<std::unique_ptr<BlockReader>> BlockReader::Open(const std::string& path,
   const uint64_t trailer_at = size - kTrailerBytes;
   if (trailer->substr(16) != kMagic) return corrupt(fmt::format("bad magic at byte {}", trailer_at + 16));
   const uint32_t version = coding::DecodeFixed32(trailer->data() + 12);
-  if (version != kFormatVersion) {
-    return corrupt(fmt::format("unknown format version {} at byte {}", version, trailer_at + 12));
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
+    return corrupt(fmt::format("unknown format version {} at byte {} (this reader reads {} to {})",
+                               version, trailer_at + 12, kOldestFormatVersion, kFormatVersion));
   }
+  reader->format_version_ = version;
   const uint64_t footer_len = coding::DecodeFixed32(trailer->data());
   if (footer_len > kMaxFooterBytes || footer_len > trailer_at - kMagicBytes) {
     return corrupt(fmt::format("footer length {} at byte {} exceeds the file", footer_len, trailer_at));
@@ -233,12 +242,27 @@ Status BlockReader::ParseFooter(std::string_view footer, uint64_t footer_start) 
   for (const auto& c : columns_) {
     if (!names.insert(c.name).second) return corrupt("column " + c.name + " appears twice");
   }
-  for (const auto& [name, encoding] : kRequiredColumns) {
-    const ColumnInfo* c = FindColumn(name);
-    if (c == nullptr) return corrupt(fmt::format("column {} missing", name));
-    if (c->encoding != encoding) {
-      return corrupt(fmt::format("column {} has encoding {}, expected {}", name,
-                                 static_cast<int>(c->encoding), static_cast<int>(encoding)));
+  auto check_required = [&](std::span<const std::pair<std::string_view, ColumnEncoding>> required) {
+    for (const auto& [name, encoding] : required) {
+      const ColumnInfo* c = FindColumn(name);
+      if (c == nullptr) return corrupt(fmt::format("column {} missing", name));
+      if (c->encoding != encoding) {
+        return corrupt(fmt::format("column {} has encoding {}, expected {}", name,
+                                   static_cast<int>(c->encoding), static_cast<int>(encoding)));
+      }
+    }
+    return Status::Ok();
+  };
+  RG_RETURN_IF_ERROR(check_required(kRequiredColumns));
+  if (format_version_ >= 2) {
+    RG_RETURN_IF_ERROR(check_required(kRequiredColumnsV2));
+  } else {
+    // A version 1 block reads its graphs from `details`: a later version's
+    // columns in it mean the version is wrong, and the graphs would be lost.
+    for (const auto& [name, encoding] : kRequiredColumnsV2) {
+      if (FindColumn(name) != nullptr) {
+        return corrupt(fmt::format("column {} in a block of format version 1", name));
+      }
     }
   }
   uint64_t page_count = 0;
@@ -468,6 +492,37 @@ bool BlockReader::MayContainService(std::string_view name, std::string_view type
   }
   return service_filter_.MayContain(k);
 }
+bool BlockReader::MayContainGraphNodeNamed(std::string_view name) const {
+  return format_version_ < 2 || MayContainService(name);
+}
+
+Result<std::optional<Bitmap>> BlockReader::RowsWithGraphNodeNamed(std::string_view name) const {
+  if (format_version_ < 2) return std::optional<Bitmap>();
+  const size_t n = stats_.rows;
+  Bitmap rows(n);
+  for (const std::string_view column : {col::kGraphNodeName, col::kGraphNodeAlias}) {
+    Result<std::shared_ptr<const ListDictStringColumn>> list =
+        ReadColumn<ListDictStringColumn>(column);
+    if (!list.ok()) return list.status();
+    const ListDictStringColumn& c = **list;
+    if (c.offsets.size() != n + 1) {
+      return Status::Corruption(
+          fmt::format("block {}: column {} disagrees with its row count", path_, column));
+    }
+    const std::optional<uint32_t> code = c.values.Find(name);
+    if (!code) continue;
+    for (size_t r = 0; r < n; ++r) {
+      for (uint32_t j = c.offsets[r]; j < c.offsets[r + 1]; ++j) {
+        if (c.values.codes[j] == *code) {
+          rows.Set(r);
+          break;
+        }
+      }
+    }
+  }
+  return std::optional<Bitmap>(std::move(rows));
+}
+
 bool BlockReader::MayContainUser(std::string_view user) const {
   return user_filter_.MayContain(user);
 }
@@ -581,14 +636,31 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
   RG_READ(zones, ListDictStringColumn, col::kAvailabilityZones)
   RG_READ(details, BytesColumn, col::kDetails)
 #undef RG_READ
+  // Version 2 keeps the graphs in a column of their own, read only when asked
+  // for; version 1 keeps them at the end of `details`.
+  const bool graph_column = with_graph && format_version_ >= 2;
+  std::shared_ptr<const BytesColumn> graphs;
+  if (graph_column) {
+    Result<std::shared_ptr<const BytesColumn>> read = ReadColumn<BytesColumn>(col::kGraph);
+    if (!read.ok()) return read.status();
+    graphs = std::move(*read);
+  }
+  TraceRecord graph_holder;
   for (size_t i = 0; i < n; ++i) {
     const size_t row = all ? i : rows[i];
     TraceRecord& rec = out[i];
     auto corrupt = [&](std::string_view what) {
       return Status::Corruption(fmt::format("block {}: row {}: {}", path_, row, what));
     };
-    if (Status s = DecodeTraceRecordInto(details->Get(row), rec, with_graph); !s.ok()) {
+    if (Status s = DecodeTraceRecordInto(details->Get(row), rec, with_graph && !graph_column);
+        !s.ok()) {
       return corrupt(fmt::format("column {}: {}", col::kDetails, s.message()));
+    }
+    if (graph_column) {
+      if (Status s = DecodeTraceRecordInto(graphs->Get(row), graph_holder, true); !s.ok()) {
+        return corrupt(fmt::format("column {}: {}", col::kGraph, s.message()));
+      }
+      rec.graph = std::move(graph_holder.graph);
     }
     xray::TraceSummary& s = rec.summary;
     std::memcpy(s.id.bytes.data(), ids->Get(row).data(), 16);

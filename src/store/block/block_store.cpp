@@ -204,8 +204,9 @@ Result<std::optional<Bitmap>> RowsSatisfying(const BlockReader& reader, const In
       return std::optional<Bitmap>(std::move(rows));
     }
     case IndexCondition::Kind::kServiceName:
-      // The service column holds each service's name, not its other names.
-      return std::optional<Bitmap>();
+      // The graph nodes' names and other names (a version 1 block lacks the
+      // latter, and the columns cannot tell).
+      return reader.RowsWithGraphNodeNamed(c.text);
   }
   return std::optional<Bitmap>();
 }
@@ -515,15 +516,23 @@ class BlockStoreImpl final : public BlockStore {
 
     // A condition every match satisfies (the RocksDB engine's index planner
     // finds it), checked against the blocks' bloom filters where they have
-    // one: an annotation equality or a user. (Service names are not used:
-    // a block's filter holds each service's name, not its other names.)
+    // one: an annotation equality or a user; and the names every match's
+    // graph must have a node called (service(…), edge(…)), checked against
+    // the service filter of the blocks that hold the nodes' other names.
     std::optional<IndexCondition> required;
     std::vector<filter::NumberPredicate> numbers;
+    std::vector<std::string> service_names;
     if (options.filter) {
       required = ChooseIndex(options.filter->bound());
       numbers = filter::RequiredNumberPredicates(options.filter->bound());
+      service_names = filter::RequiredServiceNames(options.filter->bound());
+      // The required service(…) condition is among the names.
+      if (required && required->kind == IndexCondition::Kind::kServiceName) required.reset();
     }
     auto may_match = [&](const BlockReader& reader) {
+      for (const std::string& name : service_names) {
+        if (!reader.MayContainGraphNodeNamed(name)) return false;
+      }
       if (!required) return true;
       switch (required->kind) {
         case IndexCondition::Kind::kAnnotationEquals:
@@ -624,6 +633,16 @@ class BlockStoreImpl final : public BlockStore {
         Result<std::optional<Bitmap>> rows = RowsSatisfying(*h.reader, *required);
         if (!rows.ok()) return ReadFailed(rows.status());
         s.may = std::move(*rows);
+      }
+      for (const std::string& name : service_names) {
+        Result<std::optional<Bitmap>> rows = h.reader->RowsWithGraphNodeNamed(name);
+        if (!rows.ok()) return ReadFailed(rows.status());
+        if (!*rows) continue;  // a version 1 block: every row may
+        if (s.may) {
+          s.may->And(**rows);
+        } else {
+          s.may = std::move(*rows);
+        }
       }
       for (const filter::NumberPredicate& p : numbers) {
         const std::string_view name = p.field == filter::Field::kResponseTime ? col::kResponseTime
