@@ -67,9 +67,11 @@ constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumnsV2[] = {
     {col::kGraphNodeAlias, ColumnEncoding::kListDictString},
 };
 
+// Assigns in place, so that a reused record keeps its strings' storage.
 void ListRow(const ListDictStringColumn& c, size_t row, std::vector<std::string>& out) {
-  out.clear();
-  for (uint32_t j = c.offsets[row]; j < c.offsets[row + 1]; ++j) out.emplace_back(c.values.Get(j));
+  const uint32_t begin = c.offsets[row];
+  out.resize(c.offsets[row + 1] - begin);
+  for (size_t j = 0; j < out.size(); ++j) out[j].assign(c.values.Get(begin + j));
 }
 
 }  // namespace
@@ -605,7 +607,8 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
           fmt::format("block {}: row {} of a block of {}", path_, row, stats_.rows));
     }
   }
-  out.clear();
+  // The records `out` already holds are decoded into: their strings and
+  // vectors keep their storage, which spares a scan most of its allocations.
   out.resize(n);
   if (n == 0) return Status::Ok();
 #define RG_READ(var, Method, name)                                    \
@@ -660,7 +663,7 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
       if (Status s = DecodeTraceRecordInto(graphs->Get(row), graph_holder, true); !s.ok()) {
         return corrupt(fmt::format("column {}: {}", col::kGraph, s.message()));
       }
-      rec.graph = std::move(graph_holder.graph);
+      std::swap(rec.graph, graph_holder.graph);  // both keep storage for the next rows
     }
     xray::TraceSummary& s = rec.summary;
     std::memcpy(s.id.bytes.data(), ids->Get(row).data(), 16);

@@ -715,7 +715,14 @@ class BlockStoreImpl final : public BlockStore {
       uint32_t row = 0;
       TraceRecord record;
     };
+    // Pending entries and decoded records are reused from batch to batch
+    // (records are decoded into the storage of earlier ones): a long scan
+    // would otherwise spend most of its time allocating and freeing.
     std::vector<Pending> pending;
+    size_t pending_n = 0;  // entries of `pending` in use
+    std::vector<TraceRecord> records;
+    std::vector<uint32_t> rows;
+    std::map<int, std::vector<size_t>> by_source;
     size_t next = 0;
     // Records are decoded a run of the merged order at a time, grouped by
     // block; the run doubles as the scan goes on, so a first page decodes few
@@ -723,8 +730,8 @@ class BlockStoreImpl final : public BlockStore {
     size_t decode_ahead = 64;
     constexpr size_t kMaxDecodeAhead = 4096;
     for (;;) {
-      if (next == pending.size()) {
-        pending.clear();
+      if (next == pending_n) {
+        pending_n = 0;
         next = 0;
         if (heap.empty()) break;
         size_t want = decode_ahead;
@@ -737,15 +744,15 @@ class BlockStoreImpl final : public BlockStore {
           }
           want = static_cast<size_t>(std::min<uint64_t>(want, left));
         }
-        while (pending.size() < want && !heap.empty()) {
+        while (pending_n < want && !heap.empty()) {
           std::pop_heap(heap.begin(), heap.end(), later);
           const size_t si = heap.back();
           Source& s = sources[si];
-          Pending p;
+          if (pending_n == pending.size()) pending.emplace_back();
+          Pending& p = pending[pending_n++];
           p.position = ScanCursor{s.time, s.id};
           p.source = static_cast<int>(si);
           p.row = s.row;
-          pending.push_back(std::move(p));
           ++s.k;
           if (settle(s)) {
             std::push_heap(heap.begin(), heap.end(), later);
@@ -754,18 +761,17 @@ class BlockStoreImpl final : public BlockStore {
           }
         }
         decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
-        std::map<int, std::vector<size_t>> by_source;
-        for (size_t j = 0; j < pending.size(); ++j) by_source[pending[j].source].push_back(j);
+        for (auto& [si, which] : by_source) which.clear();
+        for (size_t j = 0; j < pending_n; ++j) by_source[pending[j].source].push_back(j);
         for (auto& [si, which] : by_source) {
+          if (which.empty()) continue;
           const Source& s = sources[si];
           if (s.block < 0) {
             for (size_t j : which) pending[j].record = std::move(head_records[pending[j].row]);
             continue;
           }
-          std::vector<uint32_t> rows;
-          rows.reserve(which.size());
+          rows.clear();
           for (size_t j : which) rows.push_back(pending[j].row);
-          std::vector<TraceRecord> records;
           const BlockReader& reader = *view.blocks[s.block]->reader;
           if (Status st = reader.ReadRecords(rows, records, with_graph); !st.ok()) {
             return ReadFailed(st);
@@ -775,8 +781,7 @@ class BlockStoreImpl final : public BlockStore {
                 Status::Corruption(fmt::format("block {}: read {} records for {} rows",
                                                reader.path(), records.size(), which.size())));
           }
-          for (size_t k = 0; k < which.size(); ++k)
-            pending[which[k]].record = std::move(records[k]);
+          for (size_t k = 0; k < which.size(); ++k) std::swap(pending[which[k]].record, records[k]);
         }
       }
       Pending& p = pending[next++];
@@ -784,13 +789,15 @@ class BlockStoreImpl final : public BlockStore {
       const bool match = (!options.searchable_only || record.summary.indexed) &&
                          (filter == nullptr || filter->Matches(record));
       if (match) {
-        if (!options.return_graph) record.graph = {};
+        if (!options.return_graph) {
+          record.graph.nodes.clear();
+          record.graph.edges.clear();
+        }
         if (!callback(record, p.position.time_us)) {
           progress.stopped_at = p.position;
           break;
         }
       }
-      record = {};
       ++progress.examined;
       progress.last = p.position;
     }

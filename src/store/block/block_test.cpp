@@ -341,7 +341,9 @@ TEST_F(BlockTest, GraphNodesAnswerToTheirNamesAndAliases) {
       EXPECT_EQ((*got)->Get(i), has) << name << " row " << i;
       expected += has ? 1 : 0;
       // The bloom filter has no false negatives.
-      if (has) EXPECT_TRUE((*reader)->MayContainGraphNodeNamed(name)) << name;
+      if (has) {
+        EXPECT_TRUE((*reader)->MayContainGraphNodeNamed(name)) << name;
+      }
     }
     EXPECT_EQ((*got)->Count(), expected) << name;
   }

@@ -304,8 +304,9 @@ class BlockReader {
   // The row of `id`, or nothing; checks the bloom filter first.
   Result<std::optional<uint32_t>> FindTrace(const xray::TraceId& id) const;
 
-  // The records of `rows` (any order, each < row_count()), in that order;
-  // decodes each needed column once. With `with_graph` false the graphs are
+  // The records of `rows` (any order, each < row_count()), in that order,
+  // in `out` (resized to rows.size(); the records it held are overwritten,
+  // their storage reused); decodes each needed column once. With `with_graph` false the graphs are
   // left empty and (version 2) the `graph` column is not read at all.
   Status ReadRecords(std::span<const uint32_t> rows, std::vector<TraceRecord>& out,
                      bool with_graph = true) const;
