@@ -46,7 +46,33 @@ void CollectServiceNames(const BoundNode& n, std::vector<std::string>& out) {
   }
 }
 
+// `n`, inside a service's scope: the flags every observation it accepts has.
+void CollectScopeFlags(const BoundNode& n, std::vector<Field>& out) {
+  if (n.kind == BoundKind::kAnd) {
+    for (const BoundNode& c : n.children) CollectScopeFlags(c, out);
+    return;
+  }
+  if (n.kind != BoundKind::kBool || n.scope != Scope::kService || !n.boolean) return;
+  if (n.field != Field::kFault && n.field != Field::kError && n.field != Field::kThrottle) return;
+  if (std::find(out.begin(), out.end(), n.field) == out.end()) out.push_back(n.field);
+}
+
+void CollectNodeFlags(const BoundNode& n, std::vector<Field>& out) {
+  if (n.kind == BoundKind::kAnd) {
+    for (const BoundNode& c : n.children) CollectNodeFlags(c, out);
+    return;
+  }
+  if (n.scope != Scope::kTrace || n.kind != BoundKind::kService || n.children.empty()) return;
+  CollectScopeFlags(n.children[0], out);
+}
+
 }  // namespace
+
+std::vector<Field> RequiredNodeFlags(const BoundNode& filter) {
+  std::vector<Field> out;
+  CollectNodeFlags(filter, out);
+  return out;
+}
 
 std::vector<std::string> RequiredServiceNames(const BoundNode& filter) {
   std::vector<std::string> out;

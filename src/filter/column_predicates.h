@@ -40,4 +40,11 @@ std::vector<NumberPredicate> RequiredNumberPredicates(const BoundNode& filter);
 // other names, ServiceId::names) cannot match. Distinct, in first-seen order.
 std::vector<std::string> RequiredServiceNames(const BoundNode& filter);
 
+// The observation flags (Field::kFault, kError, kThrottle, each at most
+// once) the filter requires of some graph node: a service(…) { … } among
+// the conjuncts whose scope requires the flag true (alone, or among the
+// scope's own conjuncts). A trace none of whose nodes has an observation
+// with that flag cannot match.
+std::vector<Field> RequiredNodeFlags(const BoundNode& filter);
+
 }  // namespace roentgen::filter

@@ -95,3 +95,31 @@ TEST(ColumnPredicatesTest, ServiceNamesAreTheNamedServicesAndEdgesOfTheConjuncts
 
 }  // namespace
 }  // namespace roentgen::filter
+
+namespace roentgen::filter {
+namespace {
+
+std::vector<Field> FlagsOf(std::string_view expr) {
+  auto f = CompileFilter(expr);
+  EXPECT_TRUE(f.ok()) << expr << ": " << f.status().ToString();
+  return f.ok() ? RequiredNodeFlags(f->bound()) : std::vector<Field>{};
+}
+
+TEST(ColumnPredicatesTest, NodeFlagsAreWhatAServiceScopeRequiresOfItsObservations) {
+  using V = std::vector<Field>;
+  EXPECT_EQ(FlagsOf(R"(service("billing") { fault })"), V{Field::kFault});
+  EXPECT_EQ(FlagsOf(R"(service("a") { error AND responsetime > 1 } AND service("b") { throttle })"),
+            (V{Field::kError, Field::kThrottle}));
+  EXPECT_EQ(FlagsOf(R"(service() { fault AND fault })"), V{Field::kFault});
+  // Not required: under OR or NOT, false, an edge's observations, ok, the trace's own flag.
+  EXPECT_TRUE(FlagsOf(R"(service("a") { fault OR error })").empty());
+  EXPECT_TRUE(FlagsOf(R"(service("a") { NOT fault })").empty());
+  EXPECT_TRUE(FlagsOf(R"(service("a") { fault = false })").empty());
+  EXPECT_TRUE(FlagsOf(R"(edge("a", "b") { fault })").empty());
+  EXPECT_TRUE(FlagsOf(R"(service("a") { ok })").empty());
+  EXPECT_TRUE(FlagsOf(R"(fault AND service("a"))").empty());
+  EXPECT_TRUE(FlagsOf(R"(service("a") { fault } OR fault)").empty());
+}
+
+}  // namespace
+}  // namespace roentgen::filter

@@ -65,6 +65,9 @@ constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumns[] = {
 constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumnsV2[] = {
     {col::kGraph, ColumnEncoding::kBytes},
     {col::kGraphNodeAlias, ColumnEncoding::kListDictString},
+    {col::kGraphNodeFault, ColumnEncoding::kListBool},
+    {col::kGraphNodeError, ColumnEncoding::kListBool},
+    {col::kGraphNodeThrottle, ColumnEncoding::kListBool},
 };
 
 // Assigns in place, so that a reused record keeps its strings' storage.
@@ -519,6 +522,28 @@ Result<std::optional<Bitmap>> BlockReader::RowsWithGraphNodeNamed(std::string_vi
           rows.Set(r);
           break;
         }
+      }
+    }
+  }
+  return std::optional<Bitmap>(std::move(rows));
+}
+
+Result<std::optional<Bitmap>> BlockReader::RowsWithGraphNodeFlag(std::string_view column) const {
+  if (format_version_ < 2) return std::optional<Bitmap>();
+  const size_t n = stats_.rows;
+  Result<std::shared_ptr<const ListBoolColumn>> list = ReadColumn<ListBoolColumn>(column);
+  if (!list.ok()) return list.status();
+  const ListBoolColumn& c = **list;
+  if (c.offsets.size() != n + 1) {
+    return Status::Corruption(
+        fmt::format("block {}: column {} disagrees with its row count", path_, column));
+  }
+  Bitmap rows(n);
+  for (size_t r = 0; r < n; ++r) {
+    for (uint32_t j = c.offsets[r]; j < c.offsets[r + 1]; ++j) {
+      if (c.values.Get(j)) {
+        rows.Set(r);
+        break;
       }
     }
   }

@@ -522,10 +522,12 @@ class BlockStoreImpl final : public BlockStore {
     std::optional<IndexCondition> required;
     std::vector<filter::NumberPredicate> numbers;
     std::vector<std::string> service_names;
+    std::vector<filter::Field> node_flags;
     if (options.filter) {
       required = ChooseIndex(options.filter->bound());
       numbers = filter::RequiredNumberPredicates(options.filter->bound());
       service_names = filter::RequiredServiceNames(options.filter->bound());
+      node_flags = filter::RequiredNodeFlags(options.filter->bound());
       // The required service(…) condition is among the names.
       if (required && required->kind == IndexCondition::Kind::kServiceName) required.reset();
     }
@@ -638,6 +640,21 @@ class BlockStoreImpl final : public BlockStore {
         Result<std::optional<Bitmap>> rows = h.reader->RowsWithGraphNodeNamed(name);
         if (!rows.ok()) return ReadFailed(rows.status());
         if (!*rows) continue;  // a version 1 block: every row may
+        if (s.may) {
+          s.may->And(**rows);
+        } else {
+          s.may = std::move(*rows);
+        }
+      }
+      // service(…) { fault }: some node must have a faulty observation (the
+      // columns do not pair the flag with the named node: a superset).
+      for (const filter::Field flag : node_flags) {
+        const std::string_view column = flag == filter::Field::kFault   ? col::kGraphNodeFault
+                                        : flag == filter::Field::kError ? col::kGraphNodeError
+                                                                        : col::kGraphNodeThrottle;
+        Result<std::optional<Bitmap>> rows = h.reader->RowsWithGraphNodeFlag(column);
+        if (!rows.ok()) return ReadFailed(rows.status());
+        if (!*rows) continue;
         if (s.may) {
           s.may->And(**rows);
         } else {

@@ -708,6 +708,27 @@ TEST_F(BlockStoreTest, ServiceAndEdgeScansDecidedOnColumnsGiveTheFiltersAnswer) 
     ASSERT_TRUE(p.ok());
     EXPECT_EQ(p->examined, with_name) << name;
   }
+  {
+    // service("billing") { fault }: rows with a billing node and some node
+    // with a faulty observation.
+    auto compiled = filter::CompileFilter(R"(service("billing") { fault })");
+    ASSERT_TRUE(compiled.ok());
+    ScanOptions o = All();
+    o.filter = std::make_shared<const filter::CompiledFilter>(std::move(*compiled));
+    uint64_t candidates = 0;
+    for (const auto& [id, r] : newest) {
+      bool named = false, faulty = false;
+      for (const auto& n : r.graph.nodes) {
+        named = named || n.id.name == "billing" ||
+                std::find(n.id.names.begin(), n.id.names.end(), "billing") != n.id.names.end();
+        for (const auto& obs : n.observations) faulty = faulty || obs.fault;
+      }
+      candidates += named && faulty;
+    }
+    auto p = store_->Scan(o, [](const TraceRecord&, int64_t) { return true; });
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->examined, candidates);
+  }
 
   write_round(60);  // left in the head
   check_all("some versions in the head");

@@ -276,6 +276,9 @@ TEST_F(BlockTest, FormatVersionOneBlocksStillReadTheSame) {
   auto named = (*reader)->RowsWithGraphNodeNamed("orders");
   ASSERT_TRUE(named.ok());
   EXPECT_FALSE(named->has_value());
+  auto faulty = (*reader)->RowsWithGraphNodeFlag(col::kGraphNodeFault);
+  ASSERT_TRUE(faulty.ok());
+  EXPECT_FALSE(faulty->has_value());
 
   RoundTrip(rows, docs);  // the current version
   reader = BlockReader::Open(Path("block"));
@@ -320,6 +323,8 @@ TEST_F(BlockTest, GraphNodesAnswerToTheirNamesAndAliases) {
     node.id = MakeService(i % 2 ? "api" : "web", "AWS::EC2::Instance");
     if (i % 4 == 1) node.id.names = {"api", "api-v2"};
     if (i % 5 == 0) node.id.names = {"legacy"};
+    if (i % 7 < 3) node.observations.push_back(store::testing::MakeObservation(kT0, true));
+    if (i % 7 == 1) node.observations.back().fault = false;
     if (i % 3 != 0) r.graph.nodes.push_back(node);
     rows.push_back(std::move(r));
   }
@@ -346,6 +351,22 @@ TEST_F(BlockTest, GraphNodesAnswerToTheirNamesAndAliases) {
       }
     }
     EXPECT_EQ((*got)->Count(), expected) << name;
+  }
+  // MakeObservation's observations are faults and errors, never throttles.
+  for (const auto& [column, flag] :
+       {std::pair{col::kGraphNodeFault, &graph::Observation::fault},
+        std::pair{col::kGraphNodeError, &graph::Observation::error},
+        std::pair{col::kGraphNodeThrottle, &graph::Observation::throttle}}) {
+    auto got = (*reader)->RowsWithGraphNodeFlag(column);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_TRUE(got->has_value());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      bool has = false;
+      for (const auto& n : rows[i].graph.nodes) {
+        for (const auto& o : n.observations) has = has || o.*flag;
+      }
+      EXPECT_EQ((*got)->Get(i), has) << column << " row " << i;
+    }
   }
 }
 

@@ -318,6 +318,22 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
     }
     add(col::kGraphNodeInferred, ColumnEncoding::kListBool,
         [&](std::string& o) { EncodeListBool(lengths, inferred, o); });
+    if (version >= 2) {
+      // Per node, whether any observation has the flag (service(…) { fault }).
+      auto add_node_flag = [&](std::string_view name, bool graph::Observation::*flag) {
+        std::vector<bool> any;
+        for (size_t i = 0; i < n; ++i) {
+          for (const auto& node : rows[i].graph.nodes) {
+            any.push_back(std::any_of(node.observations.begin(), node.observations.end(),
+                                      [&](const graph::Observation& o) { return o.*flag; }));
+          }
+        }
+        add(name, ColumnEncoding::kListBool, [&](std::string& o) { EncodeListBool(lengths, any, o); });
+      };
+      add_node_flag(col::kGraphNodeFault, &graph::Observation::fault);
+      add_node_flag(col::kGraphNodeError, &graph::Observation::error);
+      add_node_flag(col::kGraphNodeThrottle, &graph::Observation::throttle);
+    }
     // The edge keys, one after another in one string (what the list column
     // views), cut at `ends`.
     std::string edge_keys;

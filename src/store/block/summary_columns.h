@@ -21,7 +21,9 @@
 //   graph's node names, types and inferred flags (parallel lists), the
 //   nodes' other names (version 2: `graph.node_alias`, every node's
 //   ServiceId::names in node order, so that the names and aliases together
-//   are every name service("x") matches) and its edges (GraphEdgeKey), and
+//   are every name service("x") matches), whether any of each node's
+//   observations is a fault, an error, a throttle (version 2: parallel
+//   lists of bools) and its edges (GraphEdgeKey), and
 //   per annotation key (the block's
 //   kMaxAnnotationKeyColumns most frequent keys) one value list column per
 //   value type the key takes in the block (AnnotationColumnName);
@@ -101,6 +103,11 @@ inline constexpr std::string_view kGraphNodeType = "graph.node_type";
 inline constexpr std::string_view kGraphNodeInferred = "graph.node_inferred";  // kListBool
 // Format version 2: every node's other names (ServiceId::names), in node order.
 inline constexpr std::string_view kGraphNodeAlias = "graph.node_alias";
+// Format version 2, kListBool parallel to the node names: whether any of the
+// node's observations has the flag (what service("x") { fault } tests).
+inline constexpr std::string_view kGraphNodeFault = "graph.node_fault";
+inline constexpr std::string_view kGraphNodeError = "graph.node_error";
+inline constexpr std::string_view kGraphNodeThrottle = "graph.node_throttle";
 // One value per edge: GraphEdgeKey(caller, callee).
 inline constexpr std::string_view kGraphEdge = "graph.edge";
 }  // namespace col
@@ -294,6 +301,10 @@ class BlockReader {
   // and `graph.node_alias`; nothing for a version 1 block (no alias column:
   // the columns cannot tell).
   Result<std::optional<Bitmap>> RowsWithGraphNodeNamed(std::string_view name) const;
+  // The rows with a graph node whose observations have the flag of `column`
+  // (col::kGraphNodeFault, kGraphNodeError, kGraphNodeThrottle); nothing
+  // for a version 1 block.
+  Result<std::optional<Bitmap>> RowsWithGraphNodeFlag(std::string_view column) const;
   bool MayContainUser(std::string_view user) const;
   bool OverlapsStart(int64_t start_us, int64_t end_us) const;  // [start, end)
 
