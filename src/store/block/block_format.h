@@ -65,9 +65,10 @@ inline constexpr size_t kMagicBytes = 8;
 // The version WriteBlock writes by default. Version 2 keeps the trace graph
 // in a `graph` column of its own (version 1 keeps it inside `details`, so a
 // summary-only read decompressed it too), adds `graph.node_alias` (the graph
-// nodes' other names) and puts every graph node's names in the service bloom
-// filter's name-only keys, so `service("x")` / `edge()` are decided on the
-// columns. Readers read versions kOldestFormatVersion..kFormatVersion and
+// nodes' other names) and the nodes' observation flags (`graph.node_fault`,
+// `_error`, `_throttle`), and puts every graph node's names in the service
+// bloom filter's name-only keys, so `service("x")` / `edge()` and
+// `service("x") { fault }` are decided on the columns. Readers read versions kOldestFormatVersion..kFormatVersion and
 // refuse any other as Corruption naming it.
 inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr uint32_t kOldestFormatVersion = 1;
