@@ -121,6 +121,9 @@ void FuzzFile(std::string bytes) {
   for (const auto& c : b.columns()) CheckFailure(b.ReadColumnPayload(c).status());
   std::vector<store::TraceRecord> records;
   CheckFailure(b.ReadAllRecords(records));
+  CheckFailure(b.ReadAllRecords(records, /*with_graph=*/false));
+  CheckFailure(b.RowsWithGraphNodeNamed("api").status());
+  CheckFailure(b.RowsWithGraphNodeFlag(col::kGraphNodeFault).status());
   CheckFailure(b.ReadTraceIdIndex().status());
   for (uint32_t row = 0; row < b.row_count() && row < 64; ++row) {
     CheckFailure(b.ReadDocuments(row).status());

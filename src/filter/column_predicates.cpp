@@ -1,5 +1,7 @@
 #include "filter/column_predicates.h"
 
+#include <algorithm>
+
 namespace roentgen::filter {
 namespace {
 
@@ -27,7 +29,56 @@ void Collect(const BoundNode& n, std::vector<NumberPredicate>& out) {
   }
 }
 
+void CollectServiceNames(const BoundNode& n, std::vector<std::string>& out) {
+  if (n.kind == BoundKind::kAnd) {
+    for (const BoundNode& c : n.children) CollectServiceNames(c, out);
+    return;
+  }
+  if (n.scope != Scope::kTrace) return;
+  if (n.kind != BoundKind::kService && n.kind != BoundKind::kEdge) return;
+  // service(…) tests services[0] against one node; edge(…) services[0]
+  // against the caller and services[1] against the callee: each named
+  // matcher needs a node of that name.
+  const size_t sides = n.kind == BoundKind::kEdge ? 2 : 1;
+  for (size_t i = 0; i < sides && i < n.services.size(); ++i) {
+    const std::optional<std::string>& name = n.services[i].name;
+    if (name && std::find(out.begin(), out.end(), *name) == out.end()) out.push_back(*name);
+  }
+}
+
+// `n`, inside a service's scope: the flags every observation it accepts has.
+void CollectScopeFlags(const BoundNode& n, std::vector<Field>& out) {
+  if (n.kind == BoundKind::kAnd) {
+    for (const BoundNode& c : n.children) CollectScopeFlags(c, out);
+    return;
+  }
+  if (n.kind != BoundKind::kBool || n.scope != Scope::kService || !n.boolean) return;
+  if (n.field != Field::kFault && n.field != Field::kError && n.field != Field::kThrottle) return;
+  if (std::find(out.begin(), out.end(), n.field) == out.end()) out.push_back(n.field);
+}
+
+void CollectNodeFlags(const BoundNode& n, std::vector<Field>& out) {
+  if (n.kind == BoundKind::kAnd) {
+    for (const BoundNode& c : n.children) CollectNodeFlags(c, out);
+    return;
+  }
+  if (n.scope != Scope::kTrace || n.kind != BoundKind::kService || n.children.empty()) return;
+  CollectScopeFlags(n.children[0], out);
+}
+
 }  // namespace
+
+std::vector<Field> RequiredNodeFlags(const BoundNode& filter) {
+  std::vector<Field> out;
+  CollectNodeFlags(filter, out);
+  return out;
+}
+
+std::vector<std::string> RequiredServiceNames(const BoundNode& filter) {
+  std::vector<std::string> out;
+  CollectServiceNames(filter, out);
+  return out;
+}
 
 bool NumberPredicate::Matches(std::optional<int64_t> value) const {
   if (!value) return false;

@@ -1,7 +1,8 @@
-// Column predicates: trace-level numeric conditions that every trace a
-// filter matches satisfies, for store engines that test them on a typed
-// column (duration, response time, http status) before decoding records
-// (the block engine, src/store/block/block_store.h).
+// Column predicates: trace-level conditions that every trace a filter
+// matches satisfies, for store engines that test them on columns before
+// decoding records (the block engine, src/store/block/block_store.h): numeric
+// comparisons on a typed column (duration, response time, http status) and
+// the service names service(…) / edge(…) require of the trace graph.
 //
 // Only the whole filter and the conjuncts of its top-level AND count (nested
 // ANDs are looked through); OR, NOT and the scopes of service(…), edge(…) and
@@ -12,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "filter/bind.h"
@@ -31,5 +33,18 @@ struct NumberPredicate {
 
 // The numeric conditions the filter requires (empty when none).
 std::vector<NumberPredicate> RequiredNumberPredicates(const BoundNode& filter);
+
+// The names the filter requires graph nodes to answer to: the name of each
+// service("x") and of each side of edge("a", "b") among the conjuncts. A
+// trace none of whose graph nodes is called `x` (by its name or one of its
+// other names, ServiceId::names) cannot match. Distinct, in first-seen order.
+std::vector<std::string> RequiredServiceNames(const BoundNode& filter);
+
+// The observation flags (Field::kFault, kError, kThrottle, each at most
+// once) the filter requires of some graph node: a service(…) { … } among
+// the conjuncts whose scope requires the flag true (alone, or among the
+// scope's own conjuncts). A trace none of whose nodes has an observation
+// with that flag cannot match.
+std::vector<Field> RequiredNodeFlags(const BoundNode& filter);
 
 }  // namespace roentgen::filter

@@ -69,3 +69,57 @@ TEST(ColumnPredicatesTest, MatchesAgreeWithTheFilterOnEveryValue) {
 
 }  // namespace
 }  // namespace roentgen::filter
+
+namespace roentgen::filter {
+namespace {
+
+std::vector<std::string> NamesOf(std::string_view expr) {
+  auto f = CompileFilter(expr);
+  EXPECT_TRUE(f.ok()) << expr << ": " << f.status().ToString();
+  return f.ok() ? RequiredServiceNames(f->bound()) : std::vector<std::string>{};
+}
+
+TEST(ColumnPredicatesTest, ServiceNamesAreTheNamedServicesAndEdgesOfTheConjuncts) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(NamesOf(R"(service("billing") { fault })"), V{"billing"});
+  EXPECT_EQ(NamesOf(R"(edge("api", "db"))"), (V{"api", "db"}));
+  EXPECT_EQ(NamesOf(R"(service("api") AND responsetime > 1 AND (edge("api", "cache") AND fault))"),
+            (V{"api", "cache"}));
+  EXPECT_EQ(NamesOf(R"(service(id(name: "api", type: "AWS::EC2::Instance")))"), V{"api"});
+  // Not required by every match: under OR or NOT, or no name at all.
+  EXPECT_TRUE(NamesOf(R"(service("api") OR fault)").empty());
+  EXPECT_TRUE(NamesOf(R"(NOT service("api"))").empty());
+  EXPECT_TRUE(NamesOf(R"(service(id(type: "AWS::EC2::Instance")))").empty());
+  EXPECT_TRUE(NamesOf("responsetime > 1").empty());
+}
+
+}  // namespace
+}  // namespace roentgen::filter
+
+namespace roentgen::filter {
+namespace {
+
+std::vector<Field> FlagsOf(std::string_view expr) {
+  auto f = CompileFilter(expr);
+  EXPECT_TRUE(f.ok()) << expr << ": " << f.status().ToString();
+  return f.ok() ? RequiredNodeFlags(f->bound()) : std::vector<Field>{};
+}
+
+TEST(ColumnPredicatesTest, NodeFlagsAreWhatAServiceScopeRequiresOfItsObservations) {
+  using V = std::vector<Field>;
+  EXPECT_EQ(FlagsOf(R"(service("billing") { fault })"), V{Field::kFault});
+  EXPECT_EQ(FlagsOf(R"(service("a") { error AND responsetime > 1 } AND service("b") { throttle })"),
+            (V{Field::kError, Field::kThrottle}));
+  EXPECT_EQ(FlagsOf(R"(service() { fault AND fault })"), V{Field::kFault});
+  // Not required: under OR or NOT, false, an edge's observations, ok, the trace's own flag.
+  EXPECT_TRUE(FlagsOf(R"(service("a") { fault OR error })").empty());
+  EXPECT_TRUE(FlagsOf(R"(service("a") { NOT fault })").empty());
+  EXPECT_TRUE(FlagsOf(R"(service("a") { fault = false })").empty());
+  EXPECT_TRUE(FlagsOf(R"(edge("a", "b") { fault })").empty());
+  EXPECT_TRUE(FlagsOf(R"(service("a") { ok })").empty());
+  EXPECT_TRUE(FlagsOf(R"(fault AND service("a"))").empty());
+  EXPECT_TRUE(FlagsOf(R"(service("a") { fault } OR fault)").empty());
+}
+
+}  // namespace
+}  // namespace roentgen::filter

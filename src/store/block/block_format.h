@@ -21,7 +21,7 @@
 //            ├──────────────────────────────────────────────┤
 //            │ footer length   fixed32 LE                   │  the trailer,
 //            │ footer checksum fixed64 LE (XXH3-64)         │  kTrailerBytes
-//            │ format version  fixed32 LE                   │
+//            │ format version  fixed32 LE (1 or 2)          │
 //            │ magic "RGBLOCK\0"                            │
 //   end      └──────────────────────────────────────────────┘
 //
@@ -62,7 +62,16 @@ namespace roentgen::store::block {
 
 inline constexpr std::string_view kMagic{"RGBLOCK\0", 8};
 inline constexpr size_t kMagicBytes = 8;
-inline constexpr uint32_t kFormatVersion = 1;
+// The version WriteBlock writes by default. Version 2 keeps the trace graph
+// in a `graph` column of its own (version 1 keeps it inside `details`, so a
+// summary-only read decompressed it too), adds `graph.node_alias` (the graph
+// nodes' other names) and the nodes' observation flags (`graph.node_fault`,
+// `_error`, `_throttle`), and puts every graph node's names in the service
+// bloom filter's name-only keys, so `service("x")` / `edge()` and
+// `service("x") { fault }` are decided on the columns. Readers read versions kOldestFormatVersion..kFormatVersion and
+// refuse any other as Corruption naming it.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kOldestFormatVersion = 1;
 // footer length (4) + footer checksum (8) + version (4) + magic (8).
 inline constexpr size_t kTrailerBytes = 24;
 
@@ -79,7 +88,8 @@ inline constexpr size_t kTargetPageRawBytes = 64 << 10;
 enum class FilterKind : uint8_t {
   kTraceId = 1,     // the 16 id bytes
   kAnnotation = 2,  // key · 0 · value tag · value (AnnotationFilterKey)
-  kService = 3,     // name · 0 · type, and name · 0 · "" for a name-only probe
+  kService = 3,     // "T" name · 0 · type, and "N" name for a name-only probe
+                    // (version 2: also every graph node's name and other names)
   kUser = 4,        // user name
 };
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <span>
 
 #include "common/coding.h"
 #include "store/block/summary_columns.h"
@@ -60,9 +61,20 @@ constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumns[] = {
     {col::kGraphEdge, ColumnEncoding::kListDictString},
 };
 
+// The columns version 2 added, required in its blocks.
+constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumnsV2[] = {
+    {col::kGraph, ColumnEncoding::kBytes},
+    {col::kGraphNodeAlias, ColumnEncoding::kListDictString},
+    {col::kGraphNodeFault, ColumnEncoding::kListBool},
+    {col::kGraphNodeError, ColumnEncoding::kListBool},
+    {col::kGraphNodeThrottle, ColumnEncoding::kListBool},
+};
+
+// Assigns in place, so that a reused record keeps its strings' storage.
 void ListRow(const ListDictStringColumn& c, size_t row, std::vector<std::string>& out) {
-  out.clear();
-  for (uint32_t j = c.offsets[row]; j < c.offsets[row + 1]; ++j) out.emplace_back(c.values.Get(j));
+  const uint32_t begin = c.offsets[row];
+  out.resize(c.offsets[row + 1] - begin);
+  for (size_t j = 0; j < out.size(); ++j) out[j].assign(c.values.Get(begin + j));
 }
 
 }  // namespace
@@ -165,9 +177,11 @@ Result<std::unique_ptr<BlockReader>> BlockReader::Open(const std::string& path,
   const uint64_t trailer_at = size - kTrailerBytes;
   if (trailer->substr(16) != kMagic) return corrupt(fmt::format("bad magic at byte {}", trailer_at + 16));
   const uint32_t version = coding::DecodeFixed32(trailer->data() + 12);
-  if (version != kFormatVersion) {
-    return corrupt(fmt::format("unknown format version {} at byte {}", version, trailer_at + 12));
+  if (version < kOldestFormatVersion || version > kFormatVersion) {
+    return corrupt(fmt::format("unknown format version {} at byte {} (this reader reads {} to {})",
+                               version, trailer_at + 12, kOldestFormatVersion, kFormatVersion));
   }
+  reader->format_version_ = version;
   const uint64_t footer_len = coding::DecodeFixed32(trailer->data());
   if (footer_len > kMaxFooterBytes || footer_len > trailer_at - kMagicBytes) {
     return corrupt(fmt::format("footer length {} at byte {} exceeds the file", footer_len, trailer_at));
@@ -233,12 +247,27 @@ Status BlockReader::ParseFooter(std::string_view footer, uint64_t footer_start) 
   for (const auto& c : columns_) {
     if (!names.insert(c.name).second) return corrupt("column " + c.name + " appears twice");
   }
-  for (const auto& [name, encoding] : kRequiredColumns) {
-    const ColumnInfo* c = FindColumn(name);
-    if (c == nullptr) return corrupt(fmt::format("column {} missing", name));
-    if (c->encoding != encoding) {
-      return corrupt(fmt::format("column {} has encoding {}, expected {}", name,
-                                 static_cast<int>(c->encoding), static_cast<int>(encoding)));
+  auto check_required = [&](std::span<const std::pair<std::string_view, ColumnEncoding>> required) {
+    for (const auto& [name, encoding] : required) {
+      const ColumnInfo* c = FindColumn(name);
+      if (c == nullptr) return corrupt(fmt::format("column {} missing", name));
+      if (c->encoding != encoding) {
+        return corrupt(fmt::format("column {} has encoding {}, expected {}", name,
+                                   static_cast<int>(c->encoding), static_cast<int>(encoding)));
+      }
+    }
+    return Status::Ok();
+  };
+  RG_RETURN_IF_ERROR(check_required(kRequiredColumns));
+  if (format_version_ >= 2) {
+    RG_RETURN_IF_ERROR(check_required(kRequiredColumnsV2));
+  } else {
+    // A version 1 block reads its graphs from `details`: a later version's
+    // columns in it mean the version is wrong, and the graphs would be lost.
+    for (const auto& [name, encoding] : kRequiredColumnsV2) {
+      if (FindColumn(name) != nullptr) {
+        return corrupt(fmt::format("column {} in a block of format version 1", name));
+      }
     }
   }
   uint64_t page_count = 0;
@@ -468,6 +497,59 @@ bool BlockReader::MayContainService(std::string_view name, std::string_view type
   }
   return service_filter_.MayContain(k);
 }
+bool BlockReader::MayContainGraphNodeNamed(std::string_view name) const {
+  return format_version_ < 2 || MayContainService(name);
+}
+
+Result<std::optional<Bitmap>> BlockReader::RowsWithGraphNodeNamed(std::string_view name) const {
+  if (format_version_ < 2) return std::optional<Bitmap>();
+  const size_t n = stats_.rows;
+  Bitmap rows(n);
+  for (const std::string_view column : {col::kGraphNodeName, col::kGraphNodeAlias}) {
+    Result<std::shared_ptr<const ListDictStringColumn>> list =
+        ReadColumn<ListDictStringColumn>(column);
+    if (!list.ok()) return list.status();
+    const ListDictStringColumn& c = **list;
+    if (c.offsets.size() != n + 1) {
+      return Status::Corruption(
+          fmt::format("block {}: column {} disagrees with its row count", path_, column));
+    }
+    const std::optional<uint32_t> code = c.values.Find(name);
+    if (!code) continue;
+    for (size_t r = 0; r < n; ++r) {
+      for (uint32_t j = c.offsets[r]; j < c.offsets[r + 1]; ++j) {
+        if (c.values.codes[j] == *code) {
+          rows.Set(r);
+          break;
+        }
+      }
+    }
+  }
+  return std::optional<Bitmap>(std::move(rows));
+}
+
+Result<std::optional<Bitmap>> BlockReader::RowsWithGraphNodeFlag(std::string_view column) const {
+  if (format_version_ < 2) return std::optional<Bitmap>();
+  const size_t n = stats_.rows;
+  Result<std::shared_ptr<const ListBoolColumn>> list = ReadColumn<ListBoolColumn>(column);
+  if (!list.ok()) return list.status();
+  const ListBoolColumn& c = **list;
+  if (c.offsets.size() != n + 1) {
+    return Status::Corruption(
+        fmt::format("block {}: column {} disagrees with its row count", path_, column));
+  }
+  Bitmap rows(n);
+  for (size_t r = 0; r < n; ++r) {
+    for (uint32_t j = c.offsets[r]; j < c.offsets[r + 1]; ++j) {
+      if (c.values.Get(j)) {
+        rows.Set(r);
+        break;
+      }
+    }
+  }
+  return std::optional<Bitmap>(std::move(rows));
+}
+
 bool BlockReader::MayContainUser(std::string_view user) const {
   return user_filter_.MayContain(user);
 }
@@ -550,7 +632,8 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
           fmt::format("block {}: row {} of a block of {}", path_, row, stats_.rows));
     }
   }
-  out.clear();
+  // The records `out` already holds are decoded into: their strings and
+  // vectors keep their storage, which spares a scan most of its allocations.
   out.resize(n);
   if (n == 0) return Status::Ok();
 #define RG_READ(var, Method, name)                                    \
@@ -581,14 +664,31 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
   RG_READ(zones, ListDictStringColumn, col::kAvailabilityZones)
   RG_READ(details, BytesColumn, col::kDetails)
 #undef RG_READ
+  // Version 2 keeps the graphs in a column of their own, read only when asked
+  // for; version 1 keeps them at the end of `details`.
+  const bool graph_column = with_graph && format_version_ >= 2;
+  std::shared_ptr<const BytesColumn> graphs;
+  if (graph_column) {
+    Result<std::shared_ptr<const BytesColumn>> read = ReadColumn<BytesColumn>(col::kGraph);
+    if (!read.ok()) return read.status();
+    graphs = std::move(*read);
+  }
+  TraceRecord graph_holder;
   for (size_t i = 0; i < n; ++i) {
     const size_t row = all ? i : rows[i];
     TraceRecord& rec = out[i];
     auto corrupt = [&](std::string_view what) {
       return Status::Corruption(fmt::format("block {}: row {}: {}", path_, row, what));
     };
-    if (Status s = DecodeTraceRecordInto(details->Get(row), rec, with_graph); !s.ok()) {
+    if (Status s = DecodeTraceRecordInto(details->Get(row), rec, with_graph && !graph_column);
+        !s.ok()) {
       return corrupt(fmt::format("column {}: {}", col::kDetails, s.message()));
+    }
+    if (graph_column) {
+      if (Status s = DecodeTraceRecordInto(graphs->Get(row), graph_holder, true); !s.ok()) {
+        return corrupt(fmt::format("column {}: {}", col::kGraph, s.message()));
+      }
+      std::swap(rec.graph, graph_holder.graph);  // both keep storage for the next rows
     }
     xray::TraceSummary& s = rec.summary;
     std::memcpy(s.id.bytes.data(), ids->Get(row).data(), 16);

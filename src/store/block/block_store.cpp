@@ -208,8 +208,9 @@ Result<std::optional<Bitmap>> RowsSatisfying(const BlockReader& reader, const In
       return std::optional<Bitmap>(std::move(rows));
     }
     case IndexCondition::Kind::kServiceName:
-      // The service column holds each service's name, not its other names.
-      return std::optional<Bitmap>();
+      // The graph nodes' names and other names (a version 1 block lacks the
+      // latter, and the columns cannot tell).
+      return reader.RowsWithGraphNodeNamed(c.text);
   }
   return std::optional<Bitmap>();
 }
@@ -531,15 +532,25 @@ class BlockStoreImpl final : public BlockStore {
 
     // A condition every match satisfies (the RocksDB engine's index planner
     // finds it), checked against the blocks' bloom filters where they have
-    // one: an annotation equality or a user. (Service names are not used:
-    // a block's filter holds each service's name, not its other names.)
+    // one: an annotation equality or a user; and the names every match's
+    // graph must have a node called (service(…), edge(…)), checked against
+    // the service filter of the blocks that hold the nodes' other names.
     std::optional<IndexCondition> required;
     std::vector<filter::NumberPredicate> numbers;
+    std::vector<std::string> service_names;
+    std::vector<filter::Field> node_flags;
     if (options.filter) {
       required = ChooseIndex(options.filter->bound());
       numbers = filter::RequiredNumberPredicates(options.filter->bound());
+      service_names = filter::RequiredServiceNames(options.filter->bound());
+      node_flags = filter::RequiredNodeFlags(options.filter->bound());
+      // The required service(…) condition is among the names.
+      if (required && required->kind == IndexCondition::Kind::kServiceName) required.reset();
     }
     auto may_match = [&](const BlockReader& reader) {
+      for (const std::string& name : service_names) {
+        if (!reader.MayContainGraphNodeNamed(name)) return false;
+      }
       if (!required) return true;
       switch (required->kind) {
         case IndexCondition::Kind::kAnnotationEquals:
@@ -641,6 +652,31 @@ class BlockStoreImpl final : public BlockStore {
         if (!rows.ok()) return ReadFailed(rows.status());
         s.may = std::move(*rows);
       }
+      for (const std::string& name : service_names) {
+        Result<std::optional<Bitmap>> rows = h.reader->RowsWithGraphNodeNamed(name);
+        if (!rows.ok()) return ReadFailed(rows.status());
+        if (!*rows) continue;  // a version 1 block: every row may
+        if (s.may) {
+          s.may->And(**rows);
+        } else {
+          s.may = std::move(*rows);
+        }
+      }
+      // service(…) { fault }: some node must have a faulty observation (the
+      // columns do not pair the flag with the named node: a superset).
+      for (const filter::Field flag : node_flags) {
+        const std::string_view column = flag == filter::Field::kFault   ? col::kGraphNodeFault
+                                        : flag == filter::Field::kError ? col::kGraphNodeError
+                                                                        : col::kGraphNodeThrottle;
+        Result<std::optional<Bitmap>> rows = h.reader->RowsWithGraphNodeFlag(column);
+        if (!rows.ok()) return ReadFailed(rows.status());
+        if (!*rows) continue;
+        if (s.may) {
+          s.may->And(**rows);
+        } else {
+          s.may = std::move(*rows);
+        }
+      }
       for (const filter::NumberPredicate& p : numbers) {
         const std::string_view name = p.field == filter::Field::kResponseTime ? col::kResponseTime
                                       : p.field == filter::Field::kDuration   ? col::kDuration
@@ -712,7 +748,14 @@ class BlockStoreImpl final : public BlockStore {
       uint32_t row = 0;
       TraceRecord record;
     };
+    // Pending entries and decoded records are reused from batch to batch
+    // (records are decoded into the storage of earlier ones): a long scan
+    // would otherwise spend most of its time allocating and freeing.
     std::vector<Pending> pending;
+    size_t pending_n = 0;  // entries of `pending` in use
+    std::vector<TraceRecord> records;
+    std::vector<uint32_t> rows;
+    std::map<int, std::vector<size_t>> by_source;
     size_t next = 0;
     // Records are decoded a run of the merged order at a time, grouped by
     // block; the run doubles as the scan goes on, so a first page decodes few
@@ -720,8 +763,8 @@ class BlockStoreImpl final : public BlockStore {
     size_t decode_ahead = 64;
     constexpr size_t kMaxDecodeAhead = 4096;
     for (;;) {
-      if (next == pending.size()) {
-        pending.clear();
+      if (next == pending_n) {
+        pending_n = 0;
         next = 0;
         if (heap.empty()) break;
         size_t want = decode_ahead;
@@ -734,15 +777,15 @@ class BlockStoreImpl final : public BlockStore {
           }
           want = static_cast<size_t>(std::min<uint64_t>(want, left));
         }
-        while (pending.size() < want && !heap.empty()) {
+        while (pending_n < want && !heap.empty()) {
           std::pop_heap(heap.begin(), heap.end(), later);
           const size_t si = heap.back();
           Source& s = sources[si];
-          Pending p;
+          if (pending_n == pending.size()) pending.emplace_back();
+          Pending& p = pending[pending_n++];
           p.position = ScanCursor{s.time, s.id};
           p.source = static_cast<int>(si);
           p.row = s.row;
-          pending.push_back(std::move(p));
           ++s.k;
           if (settle(s)) {
             std::push_heap(heap.begin(), heap.end(), later);
@@ -751,18 +794,17 @@ class BlockStoreImpl final : public BlockStore {
           }
         }
         decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
-        std::map<int, std::vector<size_t>> by_source;
-        for (size_t j = 0; j < pending.size(); ++j) by_source[pending[j].source].push_back(j);
+        for (auto& [si, which] : by_source) which.clear();
+        for (size_t j = 0; j < pending_n; ++j) by_source[pending[j].source].push_back(j);
         for (auto& [si, which] : by_source) {
+          if (which.empty()) continue;
           const Source& s = sources[si];
           if (s.block < 0) {
             for (size_t j : which) pending[j].record = std::move(head_records[pending[j].row]);
             continue;
           }
-          std::vector<uint32_t> rows;
-          rows.reserve(which.size());
+          rows.clear();
           for (size_t j : which) rows.push_back(pending[j].row);
-          std::vector<TraceRecord> records;
           const BlockReader& reader = *view.blocks[s.block]->reader;
           if (Status st = reader.ReadRecords(rows, records, with_graph); !st.ok()) {
             return ReadFailed(st);
@@ -772,8 +814,7 @@ class BlockStoreImpl final : public BlockStore {
                 Status::Corruption(fmt::format("block {}: read {} records for {} rows",
                                                reader.path(), records.size(), which.size())));
           }
-          for (size_t k = 0; k < which.size(); ++k)
-            pending[which[k]].record = std::move(records[k]);
+          for (size_t k = 0; k < which.size(); ++k) std::swap(pending[which[k]].record, records[k]);
         }
       }
       Pending& p = pending[next++];
@@ -781,13 +822,15 @@ class BlockStoreImpl final : public BlockStore {
       const bool match = (!options.searchable_only || record.summary.indexed) &&
                          (filter == nullptr || filter->Matches(record));
       if (match) {
-        if (!options.return_graph) record.graph = {};
+        if (!options.return_graph) {
+          record.graph.nodes.clear();
+          record.graph.edges.clear();
+        }
         if (!callback(record, p.position.time_us)) {
           progress.stopped_at = p.position;
           break;
         }
       }
-      record = {};
       ++progress.examined;
       progress.last = p.position;
     }

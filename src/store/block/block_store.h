@@ -49,14 +49,17 @@
 // block costs a bloom probe.
 //
 // Scans skip blocks by their time range, and by their bloom filters when the
-// filter requires an annotation equality or a user. They merge the blocks'
-// rows (for start-time ranges, the run of each block's sorted start column
-// that the range covers) and the heads' versions lazily in scan order. Per
-// block, the columns first rule out rows: the filter's required condition
-// (ChooseIndex), its required numeric comparisons (filter/
-// column_predicates.h) and searchable_only; the rows left are decoded a
-// growing run at a time (a first page decodes few) and checked against the
-// whole filter. Rows ruled out on the columns are not counted as examined.
+// filter requires an annotation equality, a user or (format version 2
+// blocks) a service name. They merge the blocks' rows (for start-time
+// ranges, the run of each block's sorted start column that the range covers)
+// and the heads' versions lazily in scan order. Per block, the columns first
+// rule out rows: the filter's required condition (ChooseIndex), its required
+// numeric comparisons and service names (filter/column_predicates.h: a row
+// passes a name when a graph node answers to it) and searchable_only; the
+// rows left are decoded a growing run at a time (a first page decodes few;
+// graphs only when the caller or the filter needs them) into the storage of
+// earlier batches' records, and checked against the whole filter. Rows
+// ruled out on the columns are not counted as examined.
 //
 // Rollups: every block carries the service-graph rollups of its rows
 // (rollup_section.h), written by the cut and by compaction;
@@ -64,8 +67,6 @@
 // out (their rollups saved beside the manifest by SaveRollupCorrections, or
 // read from the rows), so a start needs no scan (docs/storage.md,
 // "Persisted rollups").
-//
-// Not yet (docs/storage.md): service(…) on the columns.
 //
 // Thread safety: every method may be called from any thread; callbacks
 // (on_durable, on_snapshot, the scan callback) run without the store's locks.

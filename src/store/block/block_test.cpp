@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -253,6 +254,120 @@ TEST_F(BlockTest, RandomizedRecordsAcrossManyPages) {
   BlockWriteOptions small_pages;
   small_pages.target_page_raw_bytes = 4096;
   RoundTrip(rows, docs, small_pages);
+}
+
+TEST_F(BlockTest, FormatVersionOneBlocksStillReadTheSame) {
+  // Version 1 keeps the graphs inside `details` and has no alias column:
+  // its records read back exactly, and the graph-node name test says it
+  // cannot tell rather than answering from half the names.
+  std::mt19937_64 rng(11);
+  std::vector<TraceRecord> rows = {MakeFullRecord(MakeTraceId(1), kT0), TestdataRecord()};
+  for (int i = 0; i < 500; ++i) rows.push_back(RandomRecord(rng, kT0 + i));
+  std::vector<std::vector<StoredDocument>> docs(rows.size());
+  BlockWriteOptions v1;
+  v1.format_version = 1;
+  RoundTrip(rows, docs, v1);
+  auto reader = BlockReader::Open(Path("block"));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->format_version(), 1u);
+  EXPECT_EQ((*reader)->FindColumn(col::kGraph), nullptr);
+  EXPECT_EQ((*reader)->FindColumn(col::kGraphNodeAlias), nullptr);
+  EXPECT_TRUE((*reader)->MayContainGraphNodeNamed("no such service"));
+  auto named = (*reader)->RowsWithGraphNodeNamed("orders");
+  ASSERT_TRUE(named.ok());
+  EXPECT_FALSE(named->has_value());
+  auto faulty = (*reader)->RowsWithGraphNodeFlag(col::kGraphNodeFault);
+  ASSERT_TRUE(faulty.ok());
+  EXPECT_FALSE(faulty->has_value());
+
+  RoundTrip(rows, docs);  // the current version
+  reader = BlockReader::Open(Path("block"));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->format_version(), kFormatVersion);
+  EXPECT_NE((*reader)->FindColumn(col::kGraph), nullptr);
+}
+
+TEST_F(BlockTest, UnknownFormatVersionsAreRefusedClearly) {
+  std::vector<TraceRecord> rows = {MakeFullRecord(MakeTraceId(1), kT0)};
+  std::vector<std::vector<StoredDocument>> docs(1);
+  for (const uint32_t version : {0u, kFormatVersion + 1}) {
+    BlockWriteOptions o;
+    o.format_version = version;
+    const Status s = WriteBlock(rows, docs, Path("bad"), o);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << version;
+    EXPECT_NE(s.message().find("format version"), std::string::npos) << s.ToString();
+  }
+  ASSERT_TRUE(WriteBlock(rows, docs, Path("block")).ok());
+  std::string bytes = ReadFile(Path("block"));
+  // The version sits 12 bytes before the end (then the 8-byte magic).
+  for (const uint32_t version : {0u, kFormatVersion + 1}) {
+    std::string bad = bytes;
+    std::string v;
+    coding::PutFixed32(version, v);
+    bad.replace(bad.size() - 12, 4, v);
+    WriteFile(Path("block"), bad);
+    auto reader = BlockReader::Open(Path("block"));
+    ASSERT_FALSE(reader.ok());
+    EXPECT_EQ(reader.status().code(), StatusCode::kCorruption);
+    EXPECT_NE(reader.status().message().find(fmt::format("unknown format version {}", version)),
+              std::string::npos)
+        << reader.status().ToString();
+  }
+}
+
+TEST_F(BlockTest, GraphNodesAnswerToTheirNamesAndAliases) {
+  std::vector<TraceRecord> rows;
+  for (uint8_t i = 0; i < 40; ++i) {
+    TraceRecord r = MakeRecord(MakeTraceId(i), kT0 + i);
+    graph::Node node;
+    node.id = MakeService(i % 2 ? "api" : "web", "AWS::EC2::Instance");
+    if (i % 4 == 1) node.id.names = {"api", "api-v2"};
+    if (i % 5 == 0) node.id.names = {"legacy"};
+    if (i % 7 < 3) node.observations.push_back(store::testing::MakeObservation(kT0, true));
+    if (i % 7 == 1) node.observations.back().fault = false;
+    if (i % 3 != 0) r.graph.nodes.push_back(node);
+    rows.push_back(std::move(r));
+  }
+  std::vector<std::vector<StoredDocument>> docs(rows.size());
+  ASSERT_TRUE(WriteBlock(rows, docs, Path("block")).ok());
+  auto reader = BlockReader::Open(Path("block"));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  for (const std::string name : {"api", "api-v2", "web", "legacy", "nobody"}) {
+    auto got = (*reader)->RowsWithGraphNodeNamed(name);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_TRUE(got->has_value());
+    size_t expected = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      bool has = false;
+      for (const auto& n : rows[i].graph.nodes) {
+        has = has || n.id.name == name ||
+              std::find(n.id.names.begin(), n.id.names.end(), name) != n.id.names.end();
+      }
+      EXPECT_EQ((*got)->Get(i), has) << name << " row " << i;
+      expected += has ? 1 : 0;
+      // The bloom filter has no false negatives.
+      if (has) {
+        EXPECT_TRUE((*reader)->MayContainGraphNodeNamed(name)) << name;
+      }
+    }
+    EXPECT_EQ((*got)->Count(), expected) << name;
+  }
+  // MakeObservation's observations are faults and errors, never throttles.
+  for (const auto& [column, flag] :
+       {std::pair{col::kGraphNodeFault, &graph::Observation::fault},
+        std::pair{col::kGraphNodeError, &graph::Observation::error},
+        std::pair{col::kGraphNodeThrottle, &graph::Observation::throttle}}) {
+    auto got = (*reader)->RowsWithGraphNodeFlag(column);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_TRUE(got->has_value());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      bool has = false;
+      for (const auto& n : rows[i].graph.nodes) {
+        for (const auto& o : n.observations) has = has || o.*flag;
+      }
+      EXPECT_EQ((*got)->Get(i), has) << column << " row " << i;
+    }
+  }
 }
 
 TEST_F(BlockTest, EmptyBlock) {

@@ -161,7 +161,7 @@ std::optional<std::pair<int64_t, int64_t>> Range(const std::vector<int64_t>& v) 
   return std::make_pair(*lo, *hi);
 }
 
-std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
+std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint32_t version) {
   const size_t n = rows.size();
   std::vector<PendingColumn> cols;
   auto add = [&](std::string_view name, ColumnEncoding enc, auto&& encode,
@@ -255,14 +255,28 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
     // kBytes, written here rather than through EncodeBytes: each row's
     // encoding goes through one scratch buffer instead of a string per row.
     // The summary as `details` stores it: the value columns' fields blanked.
+    // Version 2 keeps the graph out of `details` (in `graph`, as a record of
+    // a blank summary), so that a read of summaries never touches it.
+    static const graph::TraceGraph kNoGraph;
+    static const xray::TraceSummary kBlankSummary;
+    const bool graph_apart = version >= 2;
     std::string scratch;
     add(col::kDetails, ColumnEncoding::kBytes, [&](std::string& o) {
       for (size_t i = 0; i < n; ++i) {
         scratch.clear();
-        EncodeTraceRecordDetails(rows[i].summary, rows[i].graph, scratch);
+        EncodeTraceRecordDetails(rows[i].summary, graph_apart ? kNoGraph : rows[i].graph, scratch);
         coding::PutLengthPrefixed(scratch, o);
       }
     });
+    if (graph_apart) {
+      add(col::kGraph, ColumnEncoding::kBytes, [&](std::string& o) {
+        for (size_t i = 0; i < n; ++i) {
+          scratch.clear();
+          EncodeTraceRecordDetails(kBlankSummary, rows[i].graph, scratch);
+          coding::PutLengthPrefixed(scratch, o);
+        }
+      });
+    }
   }
   // Projections.
   add_list(col::kServiceName, [](const TraceRecord& r, auto& out) {
@@ -289,6 +303,11 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
   add_list(col::kGraphNodeType, [](const TraceRecord& r, auto& out) {
     for (const auto& node : r.graph.nodes) out.push_back(node.id.type);
   });
+  if (version >= 2) {
+    add_list(col::kGraphNodeAlias, [&](const TraceRecord& r, auto& out) {
+      for (const auto& node : r.graph.nodes) strings(node.id.names, out);
+    });
+  }
 
   {
     std::vector<uint32_t> lengths(n);
@@ -299,6 +318,22 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows) {
     }
     add(col::kGraphNodeInferred, ColumnEncoding::kListBool,
         [&](std::string& o) { EncodeListBool(lengths, inferred, o); });
+    if (version >= 2) {
+      // Per node, whether any observation has the flag (service(…) { fault }).
+      auto add_node_flag = [&](std::string_view name, bool graph::Observation::*flag) {
+        std::vector<bool> any;
+        for (size_t i = 0; i < n; ++i) {
+          for (const auto& node : rows[i].graph.nodes) {
+            any.push_back(std::any_of(node.observations.begin(), node.observations.end(),
+                                      [&](const graph::Observation& o) { return o.*flag; }));
+          }
+        }
+        add(name, ColumnEncoding::kListBool, [&](std::string& o) { EncodeListBool(lengths, any, o); });
+      };
+      add_node_flag(col::kGraphNodeFault, &graph::Observation::fault);
+      add_node_flag(col::kGraphNodeError, &graph::Observation::error);
+      add_node_flag(col::kGraphNodeThrottle, &graph::Observation::throttle);
+    }
     // The edge keys, one after another in one string (what the list column
     // views), cut at `ends`.
     std::string edge_keys;
@@ -426,6 +461,11 @@ Status WriteBlock(std::span<const TraceRecord> rows,
     return Status::InvalidArgument(fmt::format("block {}: {} rows but documents for {}", path,
                                                rows.size(), documents_by_row.size()));
   }
+  if (options.format_version < kOldestFormatVersion || options.format_version > kFormatVersion) {
+    return Status::InvalidArgument(fmt::format("block {}: format version {} (writers write {} to {})",
+                                               path, options.format_version, kOldestFormatVersion,
+                                               kFormatVersion));
+  }
   if (rows.size() > kMaxRows) {
     return Status::InvalidArgument(
         fmt::format("block {}: {} rows, more than {}", path, rows.size(), kMaxRows));
@@ -483,7 +523,7 @@ Status WriteBlock(std::span<const TraceRecord> rows,
   coding::PutSigned(stats.min_updated_us, footer);
   coding::PutSigned(stats.max_updated_us, footer);
 
-  std::vector<PendingColumn> cols = BuildColumns(rows);
+  std::vector<PendingColumn> cols = BuildColumns(rows, options.format_version);
   coding::PutVarint(cols.size(), footer);
   for (const auto& c : cols) {
     const Extent e = file.AddCompressed(c.payload, "column " + c.name);
@@ -545,6 +585,13 @@ Status WriteBlock(std::span<const TraceRecord> rows,
       services.Add(ServiceFilterKey(s.name, s.type, false, key));
       services.Add(ServiceFilterKey(s.name, {}, true, key));
     }
+    if (options.format_version >= 2) {
+      // Every name service("x") matches: the graph nodes' names and aliases.
+      for (const auto& node : r.graph.nodes) {
+        services.Add(ServiceFilterKey(node.id.name, {}, true, key));
+        for (const auto& alias : node.id.names) services.Add(ServiceFilterKey(alias, {}, true, key));
+      }
+    }
     for (const auto& u : r.summary.users) users.Add(u.user_name);
   }
   const std::pair<FilterKind, const BloomFilterBuilder*> filters[] = {
@@ -573,7 +620,7 @@ Status WriteBlock(std::span<const TraceRecord> rows,
   out.append(footer);
   coding::PutFixed32(static_cast<uint32_t>(footer.size()), out);
   coding::PutFixed64(Checksum(footer), out);
-  coding::PutFixed32(kFormatVersion, out);
+  coding::PutFixed32(options.format_version, out);
   out.append(kMagic);
   return WriteFileAtomically(path, out);
 }

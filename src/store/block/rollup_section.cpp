@@ -98,23 +98,23 @@ class RollupSectionReader : public coding::Reader {
 };
 
 // Adds `sign` times the graphs of `rows` of the block (all rows but the
-// sorted `skip` when `rows` is null). The graph is in the `details` column
-// alone, so no other column is decoded.
+// sorted `skip` when `rows` is null). The graph is in one column (`graph`
+// from format version 2, `details` before), so no other column is decoded.
 Status AddRowGraphs(const BlockReader& reader, const std::vector<uint32_t>* rows,
                     const std::vector<uint32_t>& skip, int64_t sign,
                     graph::RollupMinutes& minutes) {
-  Result<std::shared_ptr<const BytesColumn>> details =
-      reader.ReadColumn<BytesColumn>(col::kDetails);
-  if (!details.ok()) return details.status();
+  const std::string_view column = reader.format_version() >= 2 ? col::kGraph : col::kDetails;
+  Result<std::shared_ptr<const BytesColumn>> graphs = reader.ReadColumn<BytesColumn>(column);
+  if (!graphs.ok()) return graphs.status();
   TraceRecord record;
   auto add = [&](uint32_t row) -> Status {
     if (row >= reader.row_count()) {
       return Status::Corruption(fmt::format("block {}: superseded row {} of {} rows", reader.path(),
                                             row, reader.row_count()));
     }
-    if (Status s = DecodeTraceRecordInto((*details)->Get(row), record, true); !s.ok()) {
+    if (Status s = DecodeTraceRecordInto((*graphs)->Get(row), record, true); !s.ok()) {
       return Status::Corruption(fmt::format("block {}: row {}: column {}: {}", reader.path(), row,
-                                            col::kDetails, s.message()));
+                                            column, s.message()));
     }
     graph::AddToRollupMinutes(minutes, record.graph, sign);
     return Status::Ok();

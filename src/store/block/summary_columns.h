@@ -9,14 +9,22 @@
 //   written: trace id, start, duration, response time, updated, revision,
 //   segment count, the five flags, http (method, url, user agent, client ip,
 //   status), root segment name and origin, resource ARNs, instance ids and
-//   availability zones (lists), and `details`: the rest of the record
+//   availability zones (lists), `details`: the rest of the summary
 //   (annotations with their services, users, service ids, entry point, root
-//   causes, graph) in record_codec's encoding with the fields above blanked;
+//   causes) in record_codec's encoding with the fields above blanked, and
+//   `graph` (format version 2; version 1 keeps the graph in `details`): the
+//   trace graph, as a record of a blank summary, so that a read of summaries
+//   never decompresses the graphs;
 //   projection columns, redundant copies for predicates that skip decoding
 //   `details`: service names, types and accounts (lists, parallel), the
 //   entry point's name and type (lists of 0 or 1), user names, the
-//   graph's node names, types and inferred flags (parallel lists) and its
-//   edges (GraphEdgeKey), and per annotation key (the block's
+//   graph's node names, types and inferred flags (parallel lists), the
+//   nodes' other names (version 2: `graph.node_alias`, every node's
+//   ServiceId::names in node order, so that the names and aliases together
+//   are every name service("x") matches), whether any of each node's
+//   observations is a fault, an error, a throttle (version 2: parallel
+//   lists of bools) and its edges (GraphEdgeKey), and
+//   per annotation key (the block's
 //   kMaxAnnotationKeyColumns most frequent keys) one value list column per
 //   value type the key takes in the block (AnnotationColumnName);
 //   `id_order`: the rows in trace-id order (a permutation), for lookups by id.
@@ -83,6 +91,7 @@ inline constexpr std::string_view kResourceArns = "resource_arns";
 inline constexpr std::string_view kInstanceIds = "instance_ids";
 inline constexpr std::string_view kAvailabilityZones = "availability_zones";
 inline constexpr std::string_view kDetails = "details";
+inline constexpr std::string_view kGraph = "graph";  // format version 2
 inline constexpr std::string_view kServiceName = "service.name";
 inline constexpr std::string_view kServiceType = "service.type";
 inline constexpr std::string_view kServiceAccount = "service.account";
@@ -92,6 +101,13 @@ inline constexpr std::string_view kUser = "user";
 inline constexpr std::string_view kGraphNodeName = "graph.node_name";
 inline constexpr std::string_view kGraphNodeType = "graph.node_type";
 inline constexpr std::string_view kGraphNodeInferred = "graph.node_inferred";  // kListBool
+// Format version 2: every node's other names (ServiceId::names), in node order.
+inline constexpr std::string_view kGraphNodeAlias = "graph.node_alias";
+// Format version 2, kListBool parallel to the node names: whether any of the
+// node's observations has the flag (what service("x") { fault } tests).
+inline constexpr std::string_view kGraphNodeFault = "graph.node_fault";
+inline constexpr std::string_view kGraphNodeError = "graph.node_error";
+inline constexpr std::string_view kGraphNodeThrottle = "graph.node_throttle";
 // One value per edge: GraphEdgeKey(caller, callee).
 inline constexpr std::string_view kGraphEdge = "graph.edge";
 }  // namespace col
@@ -117,6 +133,9 @@ struct BlockWriteOptions {
   // per-block rollup delta): each stored as a compressed, checksummed chunk
   // and read back whole by BlockReader::ReadSection. Names must be distinct.
   std::vector<std::pair<std::string, std::string>> sections;
+  // kOldestFormatVersion..kFormatVersion (block_format.h); older versions
+  // are written only to test that readers still read them.
+  uint32_t format_version = kFormatVersion;
 };
 
 // Writes `rows` (sorted by start time then trace id, ids distinct) and their
@@ -243,6 +262,7 @@ class BlockReader {
   const std::vector<ColumnInfo>& columns() const { return columns_; }
   const ColumnInfo* FindColumn(std::string_view name) const;
   uint64_t file_bytes() const { return file_bytes_; }
+  uint32_t format_version() const { return format_version_; }
 
   // A column's payload, checksummed and decompressed (columns.h decodes it).
   Result<std::string> ReadColumnPayload(const ColumnInfo& column) const;
@@ -273,6 +293,18 @@ class BlockReader {
   bool MayContainAnnotation(std::string_view key, const xray::AnnotationValue& value) const;
   // An empty `type` matches any type.
   bool MayContainService(std::string_view name, std::string_view type = {}) const;
+  // Whether a row may have a graph node answering to `name` (its name or one
+  // of its other names: what service("name") matches); always true for a
+  // version 1 block, whose filter lacks the other names.
+  bool MayContainGraphNodeNamed(std::string_view name) const;
+  // The rows with a graph node answering to `name`, from `graph.node_name`
+  // and `graph.node_alias`; nothing for a version 1 block (no alias column:
+  // the columns cannot tell).
+  Result<std::optional<Bitmap>> RowsWithGraphNodeNamed(std::string_view name) const;
+  // The rows with a graph node whose observations have the flag of `column`
+  // (col::kGraphNodeFault, kGraphNodeError, kGraphNodeThrottle); nothing
+  // for a version 1 block.
+  Result<std::optional<Bitmap>> RowsWithGraphNodeFlag(std::string_view column) const;
   bool MayContainUser(std::string_view user) const;
   bool OverlapsStart(int64_t start_us, int64_t end_us) const;  // [start, end)
 
@@ -283,9 +315,10 @@ class BlockReader {
   // The row of `id`, or nothing; checks the bloom filter first.
   Result<std::optional<uint32_t>> FindTrace(const xray::TraceId& id) const;
 
-  // The records of `rows` (any order, each < row_count()), in that order;
-  // decodes each needed column once. With `with_graph` false the graphs are
-  // left empty.
+  // The records of `rows` (any order, each < row_count()), in that order,
+  // in `out` (resized to rows.size(); the records it held are overwritten,
+  // their storage reused); decodes each needed column once. With `with_graph` false the graphs are
+  // left empty and (version 2) the `graph` column is not read at all.
   Status ReadRecords(std::span<const uint32_t> rows, std::vector<TraceRecord>& out,
                      bool with_graph = true) const;
   Result<TraceRecord> ReadRecord(uint32_t row) const;
@@ -320,6 +353,7 @@ class BlockReader {
   std::string path_;
   UniqueFd fd_;
   uint64_t file_bytes_ = 0;
+  uint32_t format_version_ = kFormatVersion;
   BlockStats stats_;
   std::vector<ColumnInfo> columns_;
   std::vector<std::pair<uint64_t, Extent>> pages_;        // first row, extent
