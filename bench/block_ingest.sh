@@ -6,25 +6,32 @@
 #
 #   bench/block_ingest.sh udp     # the 1M burst (1.4 KB segments, each a new trace) at 200k/s, verified through the API
 #   bench/block_ingest.sh http 50 # PutTraceSegments, 200k segments in calls of 50 (or 100) over 8 connections
-#   bench/block_ingest.sh udp --count 300000 --rate 0   # extra arguments go to ingest_load
+#   bench/block_ingest.sh udp --count 300000 --rate 0   # ingest_load's arguments instead of the defaults
 #
-# Environment: BUILD (build directory, default build), PORT (default 28123),
+# Environment: BUILD (build directory, default build), ROENTGEN and INGEST_LOAD
+# (the binaries, default under BUILD), PORT (default 28123),
 # SERVE_ARGS (extra `roentgen serve` arguments), PERF (a file: the server is
 # sampled with `perf record` while the load runs, without call graphs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
+roentgen=${ROENTGEN:-$build/src/cli/roentgen}
+ingest_load=${INGEST_LOAD:-$build/bench/ingest_load}
 port=${PORT:-28123}
 mode=${1:-udp}
 shift || true
 
 load_args=()
 case "$mode" in
-  udp) load_args=(--mode udp --count 1000000 --rate 200000 --verify) ;;
+  udp)
+    load_args=(--mode udp --verify)
+    (($#)) || load_args+=(--count 1000000 --rate 200000)
+    ;;
   http)
     batch=${1:-50}
     shift || true
-    load_args=(--mode http --count 200000 --http-batch "$batch" --http-connections 8 --verify)
+    load_args=(--mode http --verify)
+    (($#)) || load_args+=(--count 200000 --http-batch "$batch" --http-connections 8)
     ;;
   *)
     echo "usage: $0 udp|http [BATCH] [ingest_load arguments]" >&2
@@ -34,7 +41,7 @@ esac
 
 data=$(mktemp -d /tmp/rg-block-ingest.XXXXXX)
 # shellcheck disable=SC2086
-nice -n 10 "$build/src/cli/roentgen" serve --store-engine block --listen "127.0.0.1:$port" \
+nice -n 10 "$roentgen" serve --store-engine block --listen "127.0.0.1:$port" \
   --data-dir "$data" --otlp-grpc-listen off --log-level warn ${SERVE_ARGS:-} &
 pid=$!
 perf_pid=
@@ -55,7 +62,7 @@ if [[ -n "${PERF:-}" ]]; then
 fi
 echo "engine=block mode=$mode load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 rc=0
-nice -n 10 "$build/bench/ingest_load" --target "127.0.0.1:$port" --server-pid "$pid" \
+nice -n 10 stdbuf -oL "$ingest_load" --target "127.0.0.1:$port" --server-pid "$pid" \
   "${load_args[@]}" "$@" || rc=$?
 # CPU seconds by thread name (utime + stime, /proc/PID/task/*/stat fields 14-15).
 for stat in /proc/"$pid"/task/*/stat; do
