@@ -1,7 +1,11 @@
 // Ingest load generator: sends realistic ~1 KB segments (bench/segment_gen) to a
 // running `roentgen serve` over UDP (daemon protocol, sendmmsg) or HTTP
 // (PutTraceSegments, keep-alive, 50 documents per call), then waits until the
-// server reports them stored and prints segments/s, server CPU, peak RSS and loss.
+// server reports them stored and prints segments/s, server CPU, peak RSS and loss
+// (counted by the server, and dropped by the kernel's UDP socket buffers).
+// With --verify it then asks the API that every segment is queryable: it pages
+// GetTraceSummaries over the run's time range and counts the traces, and asks
+// BatchGetTraces for a sample of the trace ids sent.
 //
 //   ingest_load --target 127.0.0.1:2000 --mode udp --count 2000000 --server-pid PID
 #include <arpa/inet.h>
@@ -28,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "load_util.h"
 #include "segment_gen.h"
 
@@ -48,6 +53,28 @@ struct Options {
   int http_batch = 50;
   double settle_seconds = 5;
   bool random_trace_ids = false;
+  bool verify = false;
+  size_t verify_sample = 1000;  // trace ids asked of BatchGetTraces
+};
+
+// Trace ids sent, kept for --verify: every `every`-th send of each lane.
+class SampledIds {
+ public:
+  explicit SampledIds(uint64_t every) : every_(std::max<uint64_t>(1, every)) {}
+  bool Wants(uint64_t seq) const { return seq % every_ == 0; }
+  void Add(std::string id) {
+    roentgen::MutexLock lock(mu_);
+    ids_.push_back(std::move(id));
+  }
+  std::vector<std::string> Take() {
+    roentgen::MutexLock lock(mu_);
+    return std::move(ids_);
+  }
+
+ private:
+  const uint64_t every_;
+  roentgen::Mutex mu_;
+  std::vector<std::string> ids_ GUARDED_BY(mu_);
 };
 
 // A document with places for a unique trace id and segment id, and for every
@@ -150,6 +177,11 @@ void Stamp(std::string& text, size_t at, const Template& t, uint64_t lane, uint6
   PutHex(base + t.id_pos, (lane << 48) ^ seq ^ 0x5bd1e995ULL, 16);
 }
 
+// The trace id of template `t` as stamped into `text` at offset `at`.
+std::string StampedTraceId(const std::string& text, size_t at, const Template& t) {
+  return text.substr(at + t.trace_pos - 11, 35);  // "1-" 8 hex "-" 24 hex
+}
+
 // "HOST:PORT" with the port as a number.
 std::pair<std::string, uint16_t> HostAndPort(const std::string& target) {
   auto [host, port] = roentgen::bench::SplitHostPort(target);
@@ -167,7 +199,7 @@ void Pace(const Options& o, Clock::time_point start, uint64_t sent) {
   std::this_thread::sleep_until(due);
 }
 
-uint64_t SendUdp(const Options& o, const std::vector<Template>& templates) {
+uint64_t SendUdp(const Options& o, const std::vector<Template>& templates, SampledIds& sample) {
   auto [host, port] = HostAndPort(o.target);
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   int sndbuf = 8 << 20;
@@ -194,6 +226,7 @@ uint64_t SendUdp(const Options& o, const std::vector<Template>& templates) {
       bufs[i] = header;
       bufs[i] += t.text;
       Stamp(bufs[i], header.size(), t, 1, sent + i, o.random_trace_ids);
+      if (sample.Wants(sent + i)) sample.Add(StampedTraceId(bufs[i], header.size(), t));
       iov[i] = {bufs[i].data(), bufs[i].size()};
       msgs[i] = {};
       msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -217,7 +250,7 @@ uint64_t SendUdp(const Options& o, const std::vector<Template>& templates) {
   return sent;
 }
 
-uint64_t SendHttp(const Options& o, const std::vector<Template>& templates) {
+uint64_t SendHttp(const Options& o, const std::vector<Template>& templates, SampledIds& sample) {
   auto [host, port] = HostAndPort(o.target);
   std::atomic<uint64_t> next{0}, sent{0};
   auto start = Clock::now();
@@ -238,6 +271,7 @@ uint64_t SendHttp(const Options& o, const std::vector<Template>& templates) {
           const Template& t = templates[(first + i) % templates.size()];
           std::string text = t.text;
           Stamp(text, 0, t, 2 + c, first + i, o.random_trace_ids);
+          if (sample.Wants(first + i)) sample.Add(StampedTraceId(text, 0, t));
           docs.push_back(std::move(text));
         }
         http::request<http::string_body> req{http::verb::post, "/TraceSegments", 11};
@@ -261,6 +295,44 @@ uint64_t SendHttp(const Options& o, const std::vector<Template>& templates) {
   return sent;
 }
 
+// Pages GetTraceSummaries over [start_s, end_s) and counts the summaries
+// (every trace once, page_token.h). Returns {traces, pages}.
+std::pair<uint64_t, uint64_t> CountSummaries(roentgen::bench::HttpClient& api, double start_s,
+                                             double end_s) {
+  uint64_t traces = 0, pages = 0;
+  std::string token;
+  do {
+    nlohmann::json req = {{"StartTime", start_s}, {"EndTime", end_s}};
+    if (!token.empty()) req["NextToken"] = token;
+    auto [status, body] = api.Post("/TraceSummaries", req.dump());
+    if (status != 200) {
+      fmt::print(stderr, "GetTraceSummaries: HTTP {}: {}\n", status, body);
+      break;
+    }
+    nlohmann::json page = nlohmann::json::parse(body);
+    traces += page.value("TraceSummaries", nlohmann::json::array()).size();
+    token = page.value("NextToken", std::string());
+    ++pages;
+  } while (!token.empty());
+  return {traces, pages};
+}
+
+// Asks BatchGetTraces for `ids`, five a call; returns how many came back.
+uint64_t CountFound(roentgen::bench::HttpClient& api, const std::vector<std::string>& ids) {
+  uint64_t found = 0;
+  for (size_t i = 0; i < ids.size(); i += 5) {
+    nlohmann::json req = {{"TraceIds", nlohmann::json::array()}};
+    for (size_t j = i; j < std::min(ids.size(), i + 5); ++j) req["TraceIds"].push_back(ids[j]);
+    auto [status, body] = api.Post("/Traces", req.dump());
+    if (status != 200) {
+      fmt::print(stderr, "BatchGetTraces: HTTP {}: {}\n", status, body);
+      continue;
+    }
+    found += nlohmann::json::parse(body).value("Traces", nlohmann::json::array()).size();
+  }
+  return found;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -276,6 +348,10 @@ int main(int argc, char** argv) {
   app.add_option("--settle", o.settle_seconds, "seconds without progress before giving up");
   app.add_flag("--random-trace-ids", o.random_trace_ids,
                "random trace-id epochs (W3C-style ids); default: the current second, as SDKs do");
+  app.add_flag("--verify", o.verify,
+               "then count the traces through GetTraceSummaries and fetch a sample of them with "
+               "BatchGetTraces");
+  app.add_option("--verify-sample", o.verify_sample, "trace ids asked of BatchGetTraces");
   CLI11_PARSE(app, argc, argv);
 
   auto [host, port] = HostAndPort(o.target);
@@ -292,10 +368,17 @@ int main(int argc, char** argv) {
   double stored0 = MetricSum(metrics0, kStored);
   double spooled0 = MetricSum(metrics0, kSpooled);
   const bool has_spool = o.mode == "udp" && metrics0.find(kSpooled) != std::string::npos;
+  const double dropped0 = MetricSum(metrics0, "roentgen_segments_dropped_total");
+  const roentgen::bench::KernelUdpDrops kernel0 = roentgen::bench::ReadKernelUdpDrops();
   ProcSample cpu0 = SampleProcess(o.server_pid);
+  // A sample per lane: HTTP lanes count their own sequence numbers.
+  SampledIds sample(o.verify ? std::max<uint64_t>(1, o.count / std::max<size_t>(1, o.verify_sample))
+                             : ~uint64_t{0});
+  const double t0_epoch = NowMicros() / 1e6;
   auto t0 = Clock::now();
-  uint64_t sent = o.mode == "udp" ? SendUdp(o, templates) : SendHttp(o, templates);
+  uint64_t sent = o.mode == "udp" ? SendUdp(o, templates, sample) : SendHttp(o, templates, sample);
   auto t_sent = Clock::now();
+  double stored_at_send_end = -1;
 
   // Wait until everything sent is stored, or no progress for settle_seconds.
   double stored = 0, spooled = 0;
@@ -305,6 +388,7 @@ int main(int argc, char** argv) {
     const std::string text = HttpGet(host, port, "/metrics");
     double now_stored = MetricSum(text, kStored) - stored0;
     double now_spooled = MetricSum(text, kSpooled) - spooled0;
+    if (stored_at_send_end < 0) stored_at_send_end = now_stored;
     if (now_spooled > spooled) {
       spooled = now_spooled;
       last_progress = t_spooled = Clock::now();
@@ -340,8 +424,39 @@ int main(int argc, char** argv) {
                cpu1.cpu_seconds - cpu0.cpu_seconds,
                100 * (cpu1.cpu_seconds - cpu0.cpu_seconds) / total_s, cpu1.peak_rss_kb / 1024.0);
   }
-  fmt::print("server dropped={:.0f} rejected={:.0f}\n",
-             MetricSum(metrics, "roentgen_segments_dropped_total"),
-             MetricSum(metrics, "roentgen_segments_rejected_total"));
+  // What was left after the last send was a backlog (in the spool, for UDP):
+  // its rate is the indexing rate when the writers have the machine.
+  const double backlog_s = std::chrono::duration<double>(t_done - t_sent).count();
+  if (stored > stored_at_send_end && backlog_s > 0) {
+    fmt::print(
+        "queryable_after={:.2f}s (first send to last stored) stored_at_send_end={} "
+        "backlog_rate={:.0f}/s (stored after the last send / the time it took)\n",
+        total_s, uint64_t(stored_at_send_end), (stored - stored_at_send_end) / backlog_s);
+  } else {
+    fmt::print("queryable_after={:.2f}s (first send to last stored)\n", total_s);
+  }
+  const roentgen::bench::KernelUdpDrops kernel1 = roentgen::bench::ReadKernelUdpDrops();
+  fmt::print(
+      "server dropped={:.0f} rejected={:.0f} kernel_udp_rcvbuf_errors={} kernel_udp_in_errors={}\n",
+      MetricSum(metrics, "roentgen_segments_dropped_total") - dropped0,
+      MetricSum(metrics, "roentgen_segments_rejected_total"),
+      kernel1.rcvbuf_errors - kernel0.rcvbuf_errors, kernel1.in_errors - kernel0.in_errors);
+  if (o.verify) {
+    roentgen::bench::HttpClient api(host, port);
+    const std::vector<std::string> ids = sample.Take();
+    auto v0 = Clock::now();
+    const uint64_t found = CountFound(api, ids);
+    auto v1 = Clock::now();
+    // Segments start when sent; the range has a minute's margin either side.
+    auto [traces, pages] = CountSummaries(api, t0_epoch - 60, NowMicros() / 1e6 + 60);
+    auto v2 = Clock::now();
+    fmt::print(
+        "verify: BatchGetTraces found {}/{} sampled ids ({:.2f}s); GetTraceSummaries counted {} "
+        "traces in {} pages ({:.2f}s){}\n",
+        found, ids.size(), std::chrono::duration<double>(v1 - v0).count(), traces, pages,
+        std::chrono::duration<double>(v2 - v1).count(),
+        traces == sent && found == ids.size() ? "" : " MISMATCH");
+    if (traces != sent || found != ids.size()) return 1;
+  }
   return stored >= sent ? 0 : 1;
 }

@@ -60,6 +60,55 @@ std::string HttpGet(const std::string& host, uint16_t port, const std::string& p
   return res.body();
 }
 
+struct HttpClient::Impl {
+  boost::asio::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  beast::flat_buffer buf;
+  std::string host;
+};
+
+HttpClient::HttpClient(const std::string& host, uint16_t port) : impl_(std::make_unique<Impl>()) {
+  impl_->host = host;
+  tcp::resolver resolver(impl_->ioc);
+  impl_->stream.connect(resolver.resolve(host, std::to_string(port)));
+}
+
+HttpClient::~HttpClient() = default;
+
+std::pair<int, std::string> HttpClient::Post(const std::string& path, const std::string& body) {
+  http::request<http::string_body> req{http::verb::post, path, 11};
+  req.set(http::field::host, impl_->host);
+  req.set(http::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  http::write(impl_->stream, req);
+  http::response<http::string_body> res;
+  http::read(impl_->stream, impl_->buf, res);
+  return {static_cast<int>(res.result_int()), std::move(res.body())};
+}
+
+KernelUdpDrops ReadKernelUdpDrops() {
+  // Two "Udp:" lines: the field names, then their values.
+  std::ifstream snmp("/proc/net/snmp");
+  std::string line, names;
+  KernelUdpDrops out;
+  while (std::getline(snmp, line)) {
+    if (line.rfind("Udp: ", 0) != 0) continue;
+    if (names.empty()) {
+      names = line;
+      continue;
+    }
+    std::istringstream n(names), v(line);
+    std::string name, value;
+    while (n >> name && v >> value) {
+      if (name == "InErrors") out.in_errors = std::stoull(value);
+      if (name == "RcvbufErrors") out.rcvbuf_errors = std::stoull(value);
+    }
+    break;
+  }
+  return out;
+}
+
 double MetricSum(const std::string& text, const std::string& name) {
   double sum = 0;
   std::istringstream in(text);

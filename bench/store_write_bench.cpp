@@ -1,6 +1,11 @@
 // CPU cost of the embedded store's Write at ingest: what RocksDbStore::Write
 // costs per new trace (document + trace record + index entries, one synced
 // write per batch), apart from the parsing and summarizing that precede it.
+// With --engine block, BlockStore::Write (into the heads) and the cuts of the
+// heads into blocks: the clock stops after a Flush, so every trace has been
+// written into a committed block. Compaction is off unless --block-compaction
+// (a round started by its timer in the middle of a run would be timed in
+// part).
 //
 // Prepares --traces bench/segment_gen traces (parsed, assembled, summarized,
 // graphed: exactly the WriteBatch the ingest writer builds), then writes them
@@ -10,6 +15,7 @@
 // before the clock starts.
 //
 //   build/bench/store_write_bench --traces 200000 --batch 2048 --threads 2
+//   build/bench/store_write_bench --engine block --traces 200000 --batch 2048 --threads 2
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -23,6 +29,7 @@
 
 #include "graph/trace_graph.h"
 #include "segment_gen.h"
+#include "store/block/block_store.h"
 #include "store/rocksdb/rocksdb_store.h"
 #include "store/store.h"
 #include "xray/segment_parser.h"
@@ -48,7 +55,10 @@ struct PreparedTrace {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"RocksDbStore::Write CPU per new trace"};
+  CLI::App app{"Store::Write CPU per new trace"};
+  std::string engine = "rocksdb";
+  bool block_compaction = false;
+  int zstd_level = store::block::BlockStoreOptions().zstd_level;
   size_t traces = 200000;
   size_t batch = 2048;
   size_t threads = 2;
@@ -57,6 +67,11 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "traces per Write");
   app.add_option("--threads", threads, "concurrent writers (each its own traces)");
   app.add_option("--dir", dir, "store directory (deleted first)");
+  app.add_option("--engine", engine, "rocksdb or block")
+      ->check(CLI::IsMember({"rocksdb", "block"}));
+  app.add_option("--zstd-level", zstd_level, "the block engine's zstd level for cuts");
+  app.add_flag("--block-compaction", block_compaction,
+               "the block engine compacts in the background");
   CLI11_PARSE(app, argc, argv);
   if (batch == 0 || threads == 0) {
     fmt::print(stderr, "--batch and --threads must be > 0\n");
@@ -88,14 +103,30 @@ int main(int argc, char** argv) {
   }
 
   std::filesystem::remove_all(dir);
-  store::RocksDbStoreConfig config;
-  config.path = dir;
-  auto opened = store::OpenRocksDbStore(config);
-  if (!opened.ok()) {
-    fmt::print(stderr, "open: {}\n", opened.status().ToString());
-    return 1;
+  std::unique_ptr<store::Store> opened;
+  store::block::BlockStore* block = nullptr;
+  if (engine == "block") {
+    store::block::BlockStoreOptions options;
+    options.compaction = block_compaction;
+    options.zstd_level = zstd_level;
+    auto b = store::block::BlockStore::Open(dir, options);
+    if (!b.ok()) {
+      fmt::print(stderr, "open: {}\n", b.status().ToString());
+      return 1;
+    }
+    block = b->get();
+    opened = std::move(*b);
+  } else {
+    store::RocksDbStoreConfig config;
+    config.path = dir;
+    auto r = store::OpenRocksDbStore(config);
+    if (!r.ok()) {
+      fmt::print(stderr, "open: {}\n", r.status().ToString());
+      return 1;
+    }
+    opened = std::move(*r);
   }
-  store::Store& st = **opened;
+  store::Store& st = *opened;
 
   // Batches are built up front too (the writer builds them while the previous
   // one commits); only Write is measured.
@@ -127,14 +158,21 @@ int main(int argc, char** argv) {
     });
   }
   for (auto& w : writers) w.join();
+  if (block != nullptr) {
+    if (Status s = block->Flush(); !s.ok()) {
+      fmt::print(stderr, "flush: {}\n", s.ToString());
+      return 1;
+    }
+  }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   const double cpu = ProcessCpuSeconds() - cpu0;
   if (failed) return 1;
-  fmt::print("traces={} batch={} threads={} wall={:.2f}s rate={:.0f} traces/s cpu={:.2f}s "
-             "cpu_per_trace={:.1f}us\n",
-             traces, batch, threads, wall, static_cast<double>(traces) / wall, cpu,
-             cpu * 1e6 / static_cast<double>(traces));
-  opened->reset();
+  fmt::print(
+      "engine={} traces={} batch={} threads={} wall={:.2f}s rate={:.0f} traces/s cpu={:.2f}s "
+      "cpu_per_trace={:.1f}us\n",
+      engine, traces, batch, threads, wall, static_cast<double>(traces) / wall, cpu,
+      cpu * 1e6 / static_cast<double>(traces));
+  opened.reset();
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -316,6 +316,13 @@ class BlockStoreImpl final : public BlockStore {
           "the block store refuses writes: its disk is full (a cut failed for lack of space); "
           "retry once space is freed");
     }
+    // The batch split by shard, copied before the write lock is taken (the
+    // copies are most of a write's own CPU; they need no lock).
+    std::vector<WriteBatch> parts(heads_.size());
+    for (const DocumentWrite& d : batch.documents)
+      parts[ShardOf(d.trace_id)].documents.push_back(d);
+    for (const TraceRecord& r : batch.traces) parts[ShardOf(r.summary.id)].traces.push_back(r);
+
     MutexLock write_lock(write_mu_);
     // Documents of a trace whose record the batch lacks keep the stored record.
     std::vector<TraceRecord> kept;
@@ -377,11 +384,7 @@ class BlockStoreImpl final : public BlockStore {
       }
     }
 
-    std::vector<WriteBatch> parts(heads_.size());
-    for (const DocumentWrite& d : batch.documents)
-      parts[ShardOf(d.trace_id)].documents.push_back(d);
-    all_traces(
-        [&](const TraceRecord& r, bool) { parts[ShardOf(r.summary.id)].traces.push_back(r); });
+    for (TraceRecord& r : kept) parts[ShardOf(r.summary.id)].traces.push_back(std::move(r));
     struct Shared {
       std::atomic<size_t> left{0};
       std::function<void()> on_durable;
@@ -435,12 +438,13 @@ class BlockStoreImpl final : public BlockStore {
       const int64_t now = clock_.NowMicros();
       for (size_t s = 0; s < parts.size(); ++s) {
         if (parts[s].traces.empty()) continue;
-        Status applied = heads_[s]->Apply(
-            parts[s], now, [&](const xray::TraceId& id) -> Result<std::optional<OlderVersion>> {
-              auto it = olders.find(id);
-              if (it == olders.end()) return std::optional<OlderVersion>();
-              return std::move(it->second);
-            });
+        Status applied =
+            heads_[s]->Apply(std::move(parts[s]), now,
+                             [&](const xray::TraceId& id) -> Result<std::optional<OlderVersion>> {
+                               auto it = olders.find(id);
+                               if (it == olders.end()) return std::optional<OlderVersion>();
+                               return std::move(it->second);
+                             });
         // Cannot fail after the checks above (documents have records, older
         // versions are read): a failure here would leave the batch partly
         // applied, so it is reported as an internal error.
@@ -466,7 +470,7 @@ class BlockStoreImpl final : public BlockStore {
     {
       MutexLock lock(view_mu_);
       if (auto docs = HeadFor(id).GetDocuments(id)) return std::move(*docs);
-      view.blocks = blocks_;
+      view.blocks = BlocksMayContainLocked(id);
     }
     Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row = FindRow(view, id);
     if (!row.ok()) return row.status();
@@ -481,7 +485,7 @@ class BlockStoreImpl final : public BlockStore {
     {
       MutexLock lock(view_mu_);
       if (auto record = HeadFor(id).GetTrace(id)) return std::move(*record);
-      view.blocks = blocks_;
+      view.blocks = BlocksMayContainLocked(id);
     }
     Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row = FindRow(view, id);
     if (!row.ok()) return row.status();
@@ -1179,6 +1183,18 @@ class BlockStoreImpl final : public BlockStore {
   bool LiveLocked(uint64_t id) const REQUIRES(view_mu_) {
     return std::any_of(blocks_.begin(), blocks_.end(),
                        [&](const auto& h) { return h->meta.id == id; });
+  }
+
+  // The live blocks whose trace-id filter admits `id`, oldest first: a point
+  // read of a trace the blocks do not hold (every new trace the ingest
+  // writer looks up) copies no block handle.
+  std::vector<std::shared_ptr<const BlockHandle>> BlocksMayContainLocked(const xray::TraceId& id)
+      REQUIRES(view_mu_) {
+    std::vector<std::shared_ptr<const BlockHandle>> out;
+    for (const auto& b : blocks_) {
+      if (b->reader->MayContainTrace(id)) out.push_back(b);
+    }
+    return out;
   }
 
   View TakeBlocksView() {

@@ -91,7 +91,9 @@ struct BlockStoreOptions {
   // How often the cutter looks for due versions (it also wakes when a head
   // passes head.max_document_bytes).
   int64_t cut_interval_us = 1'000'000;
-  int zstd_level = 3;
+  // The cut's level: low, because the cut is on the ingest path and
+  // compaction re-compresses its output at compaction_zstd_level.
+  int zstd_level = 1;
   // Decoded columns kept for reads (summary_columns.h, ColumnCache); the
   // blocks' trace-id indexes (20 bytes a row) are kept besides. Counted in
   // StoreStats::read_cache_bytes.

@@ -51,7 +51,7 @@ Head::Head(HeadOptions options) : options_(options) {}
 Head::~Head() = default;
 
 Status Head::Apply(
-    const WriteBatch& batch, int64_t now_us,
+    WriteBatch batch, int64_t now_us,
     const std::function<Result<std::optional<OlderVersion>>(const xray::TraceId&)>& older) {
   // Older versions are fetched first, without the lock (they may be read from
   // disk). A writer shard owns its traces, so no other write for them runs
@@ -88,7 +88,7 @@ Status Head::Apply(
   std::shared_ptr<PendingWrite> pending;
   if (batch.on_durable) {
     pending = std::make_shared<PendingWrite>();
-    pending->on_durable = batch.on_durable;
+    pending->on_durable = std::move(batch.on_durable);
   }
   if (pending && batch.traces.empty()) {
     pending->on_durable();  // nothing to make durable
@@ -96,14 +96,15 @@ Status Head::Apply(
   }
   MutexLock lock(mu_);
   std::unordered_map<xray::TraceId, Entry*, xray::TraceIdHash> touched;
-  for (const TraceRecord& r : batch.traces) {
-    auto [it, inserted] = entries_.try_emplace(r.summary.id);
+  for (TraceRecord& r : batch.traces) {
+    const xray::TraceId id = r.summary.id;
+    auto [it, inserted] = entries_.try_emplace(id);
     Entry* e = it->second.get();
     if (inserted) {
       it->second = std::make_unique<Entry>();
       e = it->second.get();
       e->first_write_us = now_us;
-      if (auto o = olders.find(r.summary.id); o != olders.end() && o->second) {
+      if (auto o = olders.find(id); o != olders.end() && o->second) {
         e->supersedes = o->second->row;
         AddRow(superseded_, o->second->row);
         for (StoredDocument& d : o->second->documents) {
@@ -119,9 +120,9 @@ Status Head::Apply(
       AddRow(superseded_, *e->sealed_as);
       e->first_write_us = now_us;
     }
-    e->record = r;
+    e->record = std::move(r);
     e->last_write_us = now_us;
-    touched[r.summary.id] = e;
+    touched[id] = e;
   }
   for (const DocumentWrite& d : batch.documents) {
     Entry* e = touched.at(d.trace_id);

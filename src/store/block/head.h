@@ -77,9 +77,12 @@ class Head {
   // Applies a store write. `older` is asked, outside the head's lock and only
   // for traces the head does not hold, for the trace's newest block row
   // (nothing for a new trace); its error fails the write, which changes
-  // nothing. Takes batch.on_durable (called later, as above).
-  Status Apply(const WriteBatch& batch, int64_t now_us,
-               const std::function<Result<std::optional<OlderVersion>>(const xray::TraceId&)>& older);
+  // nothing. Takes batch.on_durable (called later, as above). The batch is
+  // taken by value: a caller that moves it in gives the head its records
+  // without a copy.
+  Status Apply(
+      WriteBatch batch, int64_t now_us,
+      const std::function<Result<std::optional<OlderVersion>>(const xray::TraceId&)>& older);
 
   std::optional<TraceRecord> GetTrace(const xray::TraceId& id) const;
   bool Contains(const xray::TraceId& id) const;
