@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/testing/test_dir.h"
 #include "store/block/block_store.h"
 #include "store/record_codec.h"
 #include "store/rocksdb/rocksdb_store.h"
@@ -51,18 +52,11 @@ std::string EncodedRecord(const TraceRecord& r) {
 class MigrateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::temp_directory_path() /
-            ("rg_migrate_test_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-               .string();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     // Small batches and cuts, so a few hundred traces make many of both.
     options_.batch_traces = 16;
     options_.flush_every_bytes = 8 << 10;
     options_.block.compaction = false;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   Result<std::unique_ptr<Store>> OpenRocks(const std::string& path) {
     RocksDbStoreConfig config;
@@ -197,7 +191,8 @@ class MigrateTest : public ::testing::Test {
 
   bool Exists(std::string_view name) { return fs::exists(fs::path(dir_) / name); }
 
-  std::string dir_;
+  ::roentgen::testing::TestDir test_dir_{"rg-migrate-test"};
+  const std::string dir_ = test_dir_.str();
   MigrationOptions options_;
   std::map<std::string, ExpectedTrace> expected_;
   std::map<std::string, std::map<std::string, std::string>> config_;

@@ -21,6 +21,7 @@
 #include "store/block/block_store.h"
 #include "store/block/rollup_section.h"
 #include "store/block/summary_columns.h"
+#include "common/testing/test_dir.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::store::block {
@@ -119,21 +120,13 @@ TEST(RollupSectionTest, EncodingRoundTripsAndDamageIsCorruption) {
 class BlockRollupsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rg_block_rollups_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     options_.shards = 1;  // each Flush makes one block
     options_.flush_at_close = false;
     options_.compaction = false;  // compaction when a test asks
     options_.compaction_fanin = 2;
     Open();
   }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
   void Open() {
     BlockStoreOptions o = options_;
     o.clock = &clock_;
@@ -205,7 +198,8 @@ class BlockRollupsTest : public ::testing::Test {
     return n;
   }
 
-  fs::path dir_;
+  ::roentgen::testing::TestDir test_dir_{"rg-block-rollups-test"};
+  const fs::path dir_ = test_dir_.path();
   FakeClock clock_{kT0};
   BlockStoreOptions options_;
   std::unique_ptr<BlockStore> store_;

@@ -26,6 +26,7 @@
 #include "filter/filter.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
+#include "common/testing/test_dir.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::store::block {
@@ -41,11 +42,6 @@ using store::testing::MakeTraceId;
 class BlockStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rg_block_store_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     // One head, so that each Flush makes one block; nothing cut at close, so
     // that a reopen loses what the tests did not flush, as a crash would.
     options_.shards = 1;
@@ -54,10 +50,7 @@ class BlockStoreTest : public ::testing::Test {
     options_.compaction = false;
     Open();
   }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
   void Open() {
     BlockStoreOptions o = options_;
@@ -111,7 +104,27 @@ class BlockStoreTest : public ::testing::Test {
     return names;
   }
 
-  fs::path dir_;
+  // A thread that scans everything again and again until `done`, checking
+  // that each scan sees each trace once; counts its scans in `scans`.
+  std::thread ScanUntilDone(const std::atomic<bool>& done, std::atomic<int>& scans) {
+    return std::thread([this, &done, &scans] {
+      while (!done) {
+        std::set<int> seen;
+        size_t visits = 0;
+        auto s = store_->Scan(All(), [&](const TraceRecord& r, int64_t) {
+          seen.insert(r.summary.id.bytes[15]);
+          ++visits;
+          return true;
+        });
+        ASSERT_TRUE(s.ok()) << s.status().ToString();
+        ASSERT_EQ(visits, seen.size()) << "a trace seen twice in one scan";
+        ++scans;
+      }
+    });
+  }
+
+  ::roentgen::testing::TestDir test_dir_{"rg-block-store-test"};
+  const fs::path dir_ = test_dir_.path();
   FakeClock clock_{kT0};
   BlockStoreOptions options_;
   std::unique_ptr<BlockStore> store_;
@@ -413,20 +426,7 @@ TEST_F(BlockStoreTest, ScansSeeEachTraceOnceWhileBlocksAreCut) {
   constexpr int kTraces = 16, kWriters = 3, kRounds = 150;
   std::atomic<bool> done{false};
   std::atomic<int> scans{0};
-  std::thread reader([&] {
-    while (!done) {
-      std::set<int> seen;
-      size_t visits = 0;
-      auto s = store_->Scan(All(), [&](const TraceRecord& r, int64_t) {
-        seen.insert(r.summary.id.bytes[15]);
-        ++visits;
-        return true;
-      });
-      ASSERT_TRUE(s.ok()) << s.status().ToString();
-      ASSERT_EQ(visits, seen.size()) << "a trace seen twice in one scan";
-      ++scans;
-    }
-  });
+  std::thread reader = ScanUntilDone(done, scans);
   std::vector<std::thread> writers;
   std::atomic<int> rounds_written{0};
   for (int w = 0; w < kWriters; ++w) {
@@ -1268,20 +1268,7 @@ TEST_F(BlockCompactionTest, WritesCutsScansAndCompactionsTogetherKeepOneVersionO
   constexpr int kTraces = 16, kRounds = 150;
   std::atomic<bool> done{false};
   std::atomic<int> scans{0};
-  std::thread reader([&] {
-    while (!done) {
-      std::set<int> seen;
-      size_t visits = 0;
-      auto s = store_->Scan(All(), [&](const TraceRecord& r, int64_t) {
-        seen.insert(r.summary.id.bytes[15]);
-        ++visits;
-        return true;
-      });
-      ASSERT_TRUE(s.ok()) << s.status().ToString();
-      ASSERT_EQ(visits, seen.size()) << "a trace seen twice in one scan";
-      ++scans;
-    }
-  });
+  std::thread reader = ScanUntilDone(done, scans);
   std::atomic<int> rounds_written{0};
   std::atomic<bool> writing{true};
   std::thread writer([&] {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/testing/small_disk.h"
+#include "common/testing/test_dir.h"
 #include "store/rocksdb/rocksdb_store.h"
 #include "store/store_test_util.h"
 
@@ -165,14 +166,6 @@ TEST_F(StoreFaultsTest, OpeningOnAFullDiskExplainsItself) {
 // Damage on a regular disk.
 class DamagedStoreTest : public StoreFaultsTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rg_damaged_store_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string path() const { return (dir_ / "db").string(); }
 
   // Writes `count` traces and closes the store.
@@ -204,7 +197,8 @@ class DamagedStoreTest : public StoreFaultsTest {
     }
   }
 
-  fs::path dir_;
+  ::roentgen::testing::TestDir test_dir_{"rg-damaged-store"};
+  const fs::path dir_ = test_dir_.path();
 };
 
 TEST_F(DamagedStoreTest, ADamagedTableFileIsReportedNeverReadAsData) {
