@@ -21,8 +21,7 @@ namespace roentgen {
 class PeriodicThread {
  public:
   // `name` is the thread's name (at most 15 characters show in ps / top).
-  PeriodicThread(std::string name, std::chrono::microseconds interval,
-                 std::function<void()> task);
+  PeriodicThread(std::string name, std::chrono::microseconds interval, std::function<void()> task);
   ~PeriodicThread();
   PeriodicThread(const PeriodicThread&) = delete;
   PeriodicThread& operator=(const PeriodicThread&) = delete;

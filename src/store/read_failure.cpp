@@ -19,7 +19,8 @@ Status ReadFailureLog::Report(Status s) {
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
   int64_t prev = last_log_seconds_.load(std::memory_order_relaxed);
-  if (prev != now && last_log_seconds_.compare_exchange_strong(prev, now, std::memory_order_relaxed)) {
+  if (prev != now &&
+      last_log_seconds_.compare_exchange_strong(prev, now, std::memory_order_relaxed)) {
     if (corrupt) {
       spdlog::error(
           "store: corruption detected, the read is refused: {} (restore the data dir from a "

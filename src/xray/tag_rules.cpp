@@ -96,7 +96,6 @@ bool IsReservedKey(std::string_view key) {
 
 }  // namespace
 
-
 Status ValidateTagKey(std::string_view key, std::string_view path) {
   Result<size_t> length = TagTextLength(key, path);
   if (!length.ok()) return length.status();

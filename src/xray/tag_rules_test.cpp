@@ -13,9 +13,9 @@ void ExpectInvalidTags(const Status& s, const std::string& message) {
 }
 
 TEST(TagRulesTest, AResourcesTagsFollowXRaysRules) {
-  EXPECT_TRUE(
-      ValidateResourceTags({{"team", "web"}, {std::string(128, 'k'), std::string(256, 'v')}}, "Tags")
-          .ok());
+  EXPECT_TRUE(ValidateResourceTags(
+                  {{"team", "web"}, {std::string(128, 'k'), std::string(256, 'v')}}, "Tags")
+                  .ok());
   EXPECT_TRUE(ValidateResourceTags({{"Team", "a"}, {"team", "b"}}, "Tags").ok());  // case-sensitive
   EXPECT_TRUE(ValidateResourceTags({{"a b_.:/=+-@", ""}}, "Tags").ok());
   ExpectInvalidTags(ValidateResourceTags({{"aws:owner", "x"}}, "Tags"),
