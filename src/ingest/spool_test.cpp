@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/testing/small_disk.h"
@@ -492,82 +493,116 @@ TEST_F(SpoolTest, AFailedFdatasyncFailsWhatItCoveredAndGoesOnInANewFile) {
 // A store that cannot take writes for now (a full disk): its batches are
 // answered kRetryLater, and the spool delivers from the first record not
 // stored again, after a pause, until they are stored; nothing is skipped.
+//
+// The answers depend only on what was delivered, never on timing: a batch is
+// answered once a later one is in flight beside it (or it holds the last
+// record), so every refusal has later batches in flight, which are stored;
+// while a refusal waits for its redelivery, every batch in flight is answered
+// (the spool waits for them before it rewinds).
 TEST_F(SpoolTest, BatchesTheConsumerCannotStoreNowAreDeliveredAgainFromTheFirstNotStored) {
   SpoolConfig config = Config();
   config.read_batch = 16;
   config.retry_interval = std::chrono::milliseconds(5);
+  std::vector<std::string> records;
+  for (int i = 0; i < 500; ++i) records.push_back("r-" + std::to_string(i));
+  auto log_index = [](const std::string& record) { return std::stoi(record.substr(2)); };
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::string> stored;  // records of batches answered kDone, in answer order
-  int refusals_left = 4;
-  size_t deliveries = 0;
-  // Batches are answered by another thread, a few at a time, so that later
-  // batches are in flight (and stored) when an earlier one is refused.
-  std::deque<std::pair<std::vector<std::string>, SpoolDone>> held;
-  bool stop_answering = false;
+  int refusals_left = 4;            // batches to refuse
+  // The second refusal refuses the batch in flight after it too: one retry for both.
+  bool refuse_beside_next = false;
+  int answered_beside_later = 0;  // batches answered with a later one in flight, no refusal pending
+  // The first record of the latest refused batch until the spool delivers it again.
+  std::optional<int> refused_from;
+  std::vector<int> rewound_to;        // the first record of the first batch refused in each round
+  std::vector<int> redelivered_from;  // where each redelivery began
+  bool all_stored = false;  // the last record stored after the last redelivery began
+  std::deque<std::pair<std::vector<std::string>, SpoolDone>> held;  // in delivery order
+  bool answer_all = false;  // while stopping: store whatever comes
+  bool quit = false;
   std::thread answerer([&] {
     std::unique_lock lock(mu);
-    while (!stop_answering) {
-      cv.wait_for(lock, std::chrono::milliseconds(2));
-      while (held.size() >= 3 || (!held.empty() && stop_answering)) {
-        auto [records, done] = std::move(held.front());
-        held.pop_front();
-        // Every third batch is refused while refusals last.
-        const bool refuse = ++deliveries % 3 == 0 && refusals_left > 0;
+    while (true) {
+      cv.wait(lock, [&] {
+        return quit ||
+               (!held.empty() && (answer_all || refused_from || held.size() >= 2 ||
+                                  held.front().first.back() == records.back()));
+      });
+      if (quit) break;
+      auto [batch, done] = std::move(held.front());
+      held.pop_front();
+      bool refuse = false;
+      if (refused_from) {
+        // In flight beside a refused batch: stored, but for the one refused with it.
+        refuse = std::exchange(refuse_beside_next, false);
+        if (refuse) --refusals_left;
+      } else if (!held.empty() && !answer_all) {
+        refuse = ++answered_beside_later % 3 == 0 && refusals_left > 0;
         if (refuse) {
-          --refusals_left;
-        } else {
-          stored.insert(stored.end(), records.begin(), records.end());
+          refuse_beside_next = --refusals_left == 2;
+          refused_from = log_index(batch.front());
+          rewound_to.push_back(*refused_from);
         }
-        lock.unlock();
-        done(refuse ? SpoolBatch::kRetryLater : SpoolBatch::kDone);
-        cv.notify_all();
-        lock.lock();
       }
-      // A last batch or two wait for company only briefly.
-      if (!held.empty()) {
-        auto [records, done] = std::move(held.front());
-        held.pop_front();
-        ++deliveries;
-        stored.insert(stored.end(), records.begin(), records.end());
-        lock.unlock();
-        done(SpoolBatch::kDone);
-        cv.notify_all();
-        lock.lock();
+      if (!refuse) {
+        stored.insert(stored.end(), batch.begin(), batch.end());
+        all_stored = all_stored || (refusals_left == 0 && !refused_from &&
+                                    batch.back() == records.back());
       }
+      lock.unlock();
+      done(refuse ? SpoolBatch::kRetryLater : SpoolBatch::kDone);
+      lock.lock();
+      cv.notify_all();
     }
   });
   MetricsRegistry metrics;
   Spool spool(
       config,
-      [&](const std::vector<std::string_view>& records, SpoolDone done) {
+      [&](const std::vector<std::string_view>& batch, SpoolDone done) {
         std::lock_guard lock(mu);
-        held.emplace_back(std::vector<std::string>(records.begin(), records.end()),
-                          std::move(done));
+        // The batches in flight beside a refused one come after it in the
+        // log; a redelivery begins at or before it.
+        if (refused_from && log_index(std::string(batch.front())) <= *refused_from) {
+          redelivered_from.push_back(log_index(std::string(batch.front())));
+          refused_from.reset();
+        }
+        held.emplace_back(std::vector<std::string>(batch.begin(), batch.end()), std::move(done));
         cv.notify_all();
       },
       metrics);
-  ASSERT_TRUE(spool.Open().ok());
-  std::vector<std::string> records;
-  for (int i = 0; i < 500; ++i) records.push_back("r-" + std::to_string(i));
-  for (const std::string& r : records) ASSERT_TRUE(spool.Append(r));
+  // No early return until the answerer is joined.
+  const Status opened = spool.Open();
+  EXPECT_TRUE(opened.ok()) << opened.message();
+  size_t appended = 0;
+  if (opened.ok()) {
+    for (const std::string& r : records) appended += spool.Append(r) ? 1 : 0;
+  }
+  EXPECT_EQ(appended, records.size());
+  bool finished = false;
   {
     std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] {
-      return refusals_left == 0 && stored.size() >= records.size() &&
-             stored.back() == records.back();
-    }));
+    if (appended == records.size()) {
+      finished = cv.wait_for(lock, std::chrono::seconds(20), [&] { return all_stored; });
+    }
+    answer_all = true;
   }
+  cv.notify_all();
   spool.Stop();
   {
     std::lock_guard lock(mu);
-    stop_answering = true;
+    quit = true;
   }
   cv.notify_all();
   answerer.join();
-  // One retry per refusal, or fewer: refusals in flight together share one.
-  EXPECT_GE(CounterValue(metrics, "roentgen_spool_retries_total", kUdp), 1u);
-  EXPECT_LE(CounterValue(metrics, "roentgen_spool_retries_total", kUdp), 4u);
+  ASSERT_TRUE(finished) << refusals_left << " refusals left, " << stored.size()
+                        << " records stored";
+  // Each redelivery began at the first refused batch of its round: every
+  // batch before it had been stored.
+  EXPECT_EQ(rewound_to.size(), 3u);
+  EXPECT_EQ(redelivered_from, rewound_to);
+  // One retry a refusal, but the two refused in flight together share one.
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_retries_total", kUdp), 3u);
   EXPECT_EQ(metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value(), 0);
   // Every record was stored; taken at its last delivery, in log order (a
   // retry delivers the records from the first one not stored, in order).
