@@ -193,8 +193,12 @@ struct Spool::Impl {
   void AppendFramed(std::string_view record) REQUIRES(append_mu) {
     spool_format::AppendRecordUnchecksummed(record, pending);
   }
+  // Appenders (under append_mu) and the consumer (under mu) call this at
+  // once: both counts take the delta atomically, so the gauge never keeps a
+  // stale total (Open sets both before the first call).
   void AddBacklog(int64_t delta) {
-    backlog_gauge.Set(backlog_bytes.fetch_add(delta, std::memory_order_relaxed) + delta);
+    backlog_bytes.fetch_add(delta, std::memory_order_relaxed);
+    backlog_gauge.Add(delta);
   }
 
   const SpoolConfig config;
