@@ -23,10 +23,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/test_dir.h"
 #include "filter/filter.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
-#include "common/testing/test_dir.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::store::block {
@@ -102,6 +102,18 @@ class BlockStoreTest : public ::testing::Test {
     }
     std::sort(names.begin(), names.end());
     return names;
+  }
+
+  // Traces `tag`·0 … `tag`·(traces − 1) are the store's only traces, each
+  // with `documents` documents.
+  void ExpectTracesWithDocuments(uint8_t tag, int traces, int documents) {
+    EXPECT_EQ(Tails(All()).size(), static_cast<size_t>(traces));
+    for (int t = 0; t < traces; ++t) {
+      auto docs = store_->GetDocuments(MakeTraceId(tag, static_cast<uint8_t>(t)));
+      ASSERT_TRUE(docs.ok());
+      EXPECT_EQ(docs->size(), static_cast<size_t>(documents));
+    }
+    EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(traces));
   }
 
   // A thread that scans everything again and again until `done`, checking
@@ -459,13 +471,7 @@ TEST_F(BlockStoreTest, ScansSeeEachTraceOnceWhileBlocksAreCut) {
   EXPECT_GE(BlockFiles().size(), 6u) << "blocks were cut while the writers ran";
   ASSERT_TRUE(store_->Flush().ok());
   Crash();
-  EXPECT_EQ(Tails(All()).size(), static_cast<size_t>(kTraces));
-  for (int t = 0; t < kTraces; ++t) {
-    auto docs = store_->GetDocuments(MakeTraceId(0x1c, static_cast<uint8_t>(t)));
-    ASSERT_TRUE(docs.ok());
-    EXPECT_EQ(docs->size(), static_cast<size_t>(rounds_written.load()));
-  }
-  EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(kTraces));
+  ExpectTracesWithDocuments(0x1c, kTraces, rounds_written.load());
 }
 
 TEST_F(BlockStoreTest, ScansMergeOverlappingBlocksAndHeadsInOrderPageByPage) {
@@ -639,9 +645,14 @@ TraceRecord RecordWithGraph(std::mt19937_64& rng, const xray::TraceId& id, int64
     graph::Node node;
     node.id = xray::ServiceId{name, {}, "123456789012", kTypes[rng() % 3]};
     switch (rng() % 4) {
-      case 0: node.id.names = {name, name + "-v2"}; break;
-      case 1: node.id.names = {"legacy-" + name}; break;
-      default: break;
+      case 0:
+        node.id.names = {name, name + "-v2"};
+        break;
+      case 1:
+        node.id.names = {"legacy-" + name};
+        break;
+      default:
+        break;
     }
     node.inferred = rng() % 4 == 0;
     for (size_t k = 0, m = rng() % 3; k < m; ++k) node.observations.push_back(observation());
@@ -957,8 +968,8 @@ class BlockCompactionTest : public BlockStoreTest {
       EXPECT_TRUE(docs.ok()) << docs.status().ToString();
       if (!docs.ok()) continue;
       for (const StoredDocument& d : *docs) {
-        out.push_back(fmt::format("{} doc {} {} {}", id.ToString(), d.entity_id.value,
-                                  d.received_us, d.raw));
+        out.push_back(
+            fmt::format("{} doc {} {} {}", id.ToString(), d.entity_id.value, d.received_us, d.raw));
       }
     }
     for (const char* expr : kFilters) {
@@ -1224,7 +1235,7 @@ TEST_F(BlockCompactionTest, DroppingSupersededRowsShrinksTheDisk) {
   ASSERT_TRUE(store_->DeleteOlderThan(kT0 + 81 * kSecond).ok());
   for (auto it = written_.begin(); it != written_.end();) {
     it = it->second.record.summary.start_time_us < kT0 + 81 * kSecond ? written_.erase(it)
-                                                                       : std::next(it);
+                                                                      : std::next(it);
   }
   ASSERT_EQ(written_.size(), 20u);
   const std::vector<std::string> before = Answers();
@@ -1303,13 +1314,7 @@ TEST_F(BlockCompactionTest, WritesCutsScansAndCompactionsTogetherKeepOneVersionO
   ASSERT_TRUE(store_->Flush().ok());
   ASSERT_TRUE(store_->Compact().ok());
   Crash();
-  EXPECT_EQ(Tails(All()).size(), static_cast<size_t>(kTraces));
-  for (int t = 0; t < kTraces; ++t) {
-    auto docs = store_->GetDocuments(MakeTraceId(0x1d, static_cast<uint8_t>(t)));
-    ASSERT_TRUE(docs.ok());
-    EXPECT_EQ(docs->size(), static_cast<size_t>(rounds_written.load()));
-  }
-  EXPECT_EQ(store_->Stats().traces, static_cast<uint64_t>(kTraces));
+  ExpectTracesWithDocuments(0x1d, kTraces, rounds_written.load());
 }
 
 TEST_F(BlockCompactionTest, BadCompactionOptionsAreRefused) {
