@@ -10,18 +10,19 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "common/testing/test_dir.h"
 #include "graph/rollup_store.h"
 #include "graph/test_traces.h"
 #include "store/block/block_store.h"
 #include "store/block/rollup_section.h"
 #include "store/block/summary_columns.h"
-#include "common/testing/test_dir.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::store::block {
@@ -198,6 +199,26 @@ class BlockRollupsTest : public ::testing::Test {
     return n;
   }
 
+  // Rewrites the block file at `path` with its rollup section replaced by
+  // what `section` makes of its records, or without one when it is null.
+  static void RewriteRollupSection(
+      const std::string& path,
+      const std::function<std::string(const std::vector<TraceRecord>&)>& section) {
+    auto reader = BlockReader::Open(path);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    std::vector<TraceRecord> records;
+    ASSERT_TRUE((*reader)->ReadAllRecords(records, true).ok());
+    auto documents = (*reader)->ReadAllDocuments();
+    ASSERT_TRUE(documents.ok());
+    BlockWriteOptions wo;
+    for (const std::string& name : (*reader)->section_names()) {
+      if (name != kRollupSection) wo.sections.emplace_back(name, *(*reader)->ReadSection(name));
+    }
+    if (section) wo.sections.emplace_back(std::string(kRollupSection), section(records));
+    reader->reset();
+    ASSERT_TRUE(WriteBlock(records, *documents, path, wo).ok());
+  }
+
   ::roentgen::testing::TestDir test_dir_{"rg-block-rollups-test"};
   const fs::path dir_ = test_dir_.path();
   FakeClock clock_{kT0};
@@ -301,24 +322,11 @@ TEST_F(BlockRollupsTest, ADamagedSectionIsReportedAndItsBlockRebuiltFromItsRows)
   }
   std::sort(files.begin(), files.end());
   ASSERT_EQ(files.size(), 3u);
-  {
-    auto reader = BlockReader::Open(files[0]);
-    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-    std::vector<TraceRecord> records;
-    ASSERT_TRUE((*reader)->ReadAllRecords(records, true).ok());
-    auto documents = (*reader)->ReadAllDocuments();
-    ASSERT_TRUE(documents.ok());
-    BlockWriteOptions wo;
-    for (const std::string& name : (*reader)->section_names()) {
-      if (name == kRollupSection) continue;
-      wo.sections.emplace_back(name, *(*reader)->ReadSection(name));
-    }
+  RewriteRollupSection(files[0], [](const std::vector<TraceRecord>& records) {
     std::string bad = EncodeRollupSection(RollupsOfRecords(records));
     bad.resize(bad.size() / 2);
-    wo.sections.emplace_back(std::string(kRollupSection), bad);
-    reader->reset();
-    ASSERT_TRUE(WriteBlock(records, *documents, files[0], wo).ok());
-  }
+    return bad;
+  });
   Open();
   PersistedRollups loaded = Load();
   ASSERT_EQ(loaded.damaged.size(), 1u);
@@ -334,20 +342,7 @@ TEST_F(BlockRollupsTest, ADamagedSectionIsReportedAndItsBlockRebuiltFromItsRows)
   // A block without the section (written before blocks kept one): rebuilt,
   // not reported as damage.
   store_.reset();
-  {
-    auto reader = BlockReader::Open(files[1]);
-    ASSERT_TRUE(reader.ok());
-    std::vector<TraceRecord> records;
-    ASSERT_TRUE((*reader)->ReadAllRecords(records, true).ok());
-    auto documents = (*reader)->ReadAllDocuments();
-    ASSERT_TRUE(documents.ok());
-    BlockWriteOptions wo;
-    for (const std::string& name : (*reader)->section_names()) {
-      if (name != kRollupSection) wo.sections.emplace_back(name, *(*reader)->ReadSection(name));
-    }
-    reader->reset();
-    ASSERT_TRUE(WriteBlock(records, *documents, files[1], wo).ok());
-  }
+  RewriteRollupSection(files[1], nullptr);
   Open();
   loaded = Load();
   EXPECT_EQ(loaded.damaged.size(), 1u);
