@@ -68,11 +68,16 @@ Writer::Writer(store::Store& store, const IngestMetrics& metrics, const Clock& c
       clock_(clock),
       rollups_(rollups),
       indexing_(indexing),
+      derives_records_(store.DerivesRecords()),
       cache_(trace_cache_entries, trace_cache_bytes) {}
 
 Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
   if (CachedTrace* cached = cache_.Find(id)) return cached;
   CachedTrace trace;
+  // The store derives the record from every document it holds, including
+  // those other processes wrote (store.h): what this one could read now
+  // may be stale by the time it writes, and is not needed.
+  if (derives_records_) return &cache_.Insert(id, std::move(trace));
   // A trace has a record exactly when it has documents (store.h), so a new
   // trace, the common case, costs one point lookup answered by bloom filters
   // (0.8 us) instead of an iterator over its document range (1.8 us).
@@ -267,7 +272,15 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
   }
   if (settle && status.ok()) settle->Pass();
   for (TouchedTrace& t : touched) {
-    if (t.trace == nullptr || t.dirty.empty()) continue;
+    if (t.trace == nullptr) continue;
+    // A store that derives records is the only authority on a trace: keeping
+    // this batch's documents would only make the next batch's record (which
+    // it ignores) bigger.
+    if (derives_records_) {
+      cache_.Erase(t.id);
+      continue;
+    }
+    if (t.dirty.empty()) continue;
     if (status.ok()) {
       ++t.trace->revision;
     } else {

@@ -114,6 +114,9 @@ class Writer {
   const Clock& clock_;
   graph::RollupStore* const rollups_;  // null: no rollups
   IndexingPolicy* const indexing_;     // null: every trace indexed
+  // The store derives records itself (Store::DerivesRecords): the cache then
+  // holds a trace only for the batch that touches it.
+  const bool derives_records_;
   TraceCache cache_;
   xray::SegmentParser parser_;                 // for documents loaded from the store
   std::vector<xray::SegmentDocument> parsed_;  // scratch

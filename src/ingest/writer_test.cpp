@@ -111,6 +111,29 @@ TEST_F(WriterTest, EvictedTraceIsReloadedFromTheStore) {
   EXPECT_EQ(record->summary.duration_us, std::optional<int64_t>(4'000'000));
 }
 
+// A store shared by several processes derives each record from every
+// document it holds (Store::DerivesRecords): the writer reads nothing back
+// (what it could read may already be stale) and keeps no trace after its
+// batch, so a later batch of the same trace carries only its own documents.
+TEST_F(WriterTest, AStoreThatDerivesRecordsIsNeverReadAndNothingIsCached) {
+  store_.SetDerivesRecords(true);
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30);
+  auto first = Batch({SegmentJson(TraceIdText(1), SegmentIdText(1), 100.0, 101.0),
+                      SegmentJson(TraceIdText(2), SegmentIdText(2), 100.0, 101.0)});
+  ASSERT_TRUE(writer.ProcessBatch(first).ok());
+  EXPECT_EQ(writer.cache().size(), 0u);
+  auto second =
+      Batch({SubsegmentJson(TraceIdText(1), SegmentIdText(3), SegmentIdText(1), 100.0, 104.0)});
+  ASSERT_TRUE(writer.ProcessBatch(second).ok());
+  EXPECT_EQ(store_.get_trace_calls(), 0u);
+  EXPECT_EQ(store_.get_documents_calls(), 0u);
+  EXPECT_EQ(store_.batch_sizes(), (std::vector<size_t>{2, 1}));
+  EXPECT_EQ(writer.cache().size(), 0u);
+  // Both of trace 1's documents are stored; deriving its record from them
+  // is the store's work.
+  EXPECT_EQ(store_.GetDocuments(Trace(1))->size(), 2u);
+}
+
 // The indexing rule decides when a trace is first stored; later segments
 // (also after the trace left the cache) keep that decision, whatever the
 // percentage is by then.

@@ -248,6 +248,17 @@ class Store {
     return std::optional<PersistedRollups>();
   }
 
+  // True when the engine derives each trace's record (summary and graph)
+  // itself, from every document it holds of the trace, whoever wrote them:
+  // an engine that several Roentgen processes share (the ClickHouse engine),
+  // where a trace's segments may reach different processes and no process
+  // sees them all. Write then takes of each record in WriteBatch::traces
+  // only its `indexed` decision (kept for a trace that has one stored) and
+  // `updated_us`, and derives the rest. The ingest writer then reads nothing
+  // back before a write, and the service map is answered from scans (one
+  // process's in-memory rollups never see another's writes).
+  virtual bool DerivesRecords() const { return false; }
+
   // Writes a consistent copy of the store, as of one moment during the call,
   // into `dir`, which must not exist (it is created; its parent must exist).
   // The copy is a store of its own, opened like the original. For backups

@@ -31,6 +31,7 @@ class FakeStore final : public store::Store {
   Result<std::vector<std::pair<std::string, std::string>>> ListConfig(std::string_view ns) override;
   Status DeleteOlderThan(int64_t cutoff_us) override;
   store::StoreStats Stats() override;
+  bool DerivesRecords() const override { return derives_records_; }
 
   // Injected faults: a non-OK status makes every later Write (FailWrites) or
   // GetDocuments / GetTrace (FailReads) fail.
@@ -42,6 +43,9 @@ class FakeStore final : public store::Store {
   // held, successful writes are applied and visible but their on_durable
   // callbacks wait until ReleaseDurable() calls them, in write order.
   void HoldDurability(bool hold);
+  // Says the store derives records itself (Store::DerivesRecords); the
+  // records are still stored as written. Set before a writer is made.
+  void SetDerivesRecords(bool derives) { derives_records_ = derives; }
   void ReleaseDurable();
   size_t durable_pending() const;
 
@@ -61,6 +65,7 @@ class FakeStore final : public store::Store {
   std::function<void()> write_hook_ GUARDED_BY(mu_);
   bool hold_durability_ GUARDED_BY(mu_) = false;
   std::vector<std::function<void()>> durable_pending_ GUARDED_BY(mu_);
+  std::atomic<bool> derives_records_{false};
   std::atomic<size_t> write_calls_{0};
   std::atomic<size_t> get_documents_calls_{0};
   std::atomic<size_t> get_trace_calls_{0};
