@@ -75,9 +75,16 @@ class ClickHouseClient {
   Result<std::string> QueryWithoutDatabase(std::string_view sql);
 
   const ClickHouseUrl& url() const { return url_; }
+  // How many connections this client has opened so far (a pool that reuses
+  // its connections keeps this small).
+  uint64_t connections_opened() const;
 
  private:
   class Pool;
+  // POSTs `body` with `query_param` (when not empty) as the `query`
+  // parameter, in the URL's database when `with_database`.
+  Result<std::string> Post(std::string_view query_param, std::string_view body,
+                           bool with_database);
   ClickHouseUrl url_;
   ClickHouseClientOptions options_;
   std::unique_ptr<Pool> pool_;
