@@ -242,6 +242,15 @@ TEST_F(ClickHouseClientTest, ASyntaxErrorIsInvalidArgumentWithCode62) {
   EXPECT_EQ(MustQuery("SELECT 41 + 1"), "42\n");
 }
 
+TEST_F(ClickHouseClientTest, AStatementFailingAfterItsFirstRowsIsAnError) {
+  // Streamed, ClickHouse would send 200, ~18 MB of rows, then its error text.
+  Result<std::string> rows =
+      client_->Query("SELECT number, throwIf(number = 2000000) FROM numbers(3000000)");
+  ASSERT_FALSE(rows.ok()) << rows->size() << " bytes";
+  EXPECT_EQ(rows.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ClickHouseErrorCode(rows.status()), 395) << rows.status().ToString();
+}
+
 TEST_F(ClickHouseClientTest, AnUnknownTableIsCode60) {
   Result<std::string> rows = client_->Query("SELECT * FROM no_such_table");
   ASSERT_FALSE(rows.ok());
