@@ -85,8 +85,7 @@ class ClickHouseClient {
   class Pool;
   // POSTs `body` with `query_param` (when not empty) as the `query`
   // parameter, in the URL's database when `with_database`.
-  Result<std::string> Post(std::string_view query_param, std::string_view body,
-                           bool with_database);
+  Result<std::string> Post(std::string_view query_param, std::string_view body, bool with_database);
   ClickHouseUrl url_;
   ClickHouseClientOptions options_;
   std::unique_ptr<Pool> pool_;
