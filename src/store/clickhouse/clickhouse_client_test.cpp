@@ -334,6 +334,14 @@ TEST_F(ClickHouseClientTest, ManyThreadsShareOneClientAndReuseItsConnections) {
   EXPECT_GE(client_->connections_opened(), 1u);
 }
 
+TEST_F(ClickHouseClientTest, AConnectionTheServerClosedWhileIdleIsNotUsed) {
+  EXPECT_EQ(MustQuery("SELECT 1"), "1\n");
+  // The test server closes a keep-alive connection idle for 3 s.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  EXPECT_EQ(MustQuery("SELECT 2"), "2\n");
+  EXPECT_EQ(client_->connections_opened(), 2u);
+}
+
 TEST(ClickHouseClientUnreachableTest, AClosedPortIsUnavailable) {
   // A port that was free a moment ago: nothing listens there.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
