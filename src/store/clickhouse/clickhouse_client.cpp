@@ -112,6 +112,11 @@ bool ChIsHostChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
 }
 
+bool ChIsHeaderByte(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte >= 0x20 && byte != 0x7f;
+}
+
 std::string ChHostForUrl(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
@@ -244,6 +249,7 @@ class ChExchange {
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(boost::none);
+    parser.header_limit(64 * 1024);
     const beast::error_code read_ec = ChRunOnConnection(
         conn, [&](auto handler) { http::async_read(conn.stream, buffer, parser, handler); });
     if (!read_ec) {
@@ -337,10 +343,17 @@ Result<ClickHouseUrl> ParseClickHouseUrl(std::string_view text) {
     std::optional<std::string> user = ChPercentDecode(userinfo.substr(0, colon));
     if (!user) return invalid("a bad %-escape in the user");
     if (user->empty()) return invalid("an empty user before '@'");
+    // Both travel in HTTP headers, where a line break would end them.
+    if (!std::all_of(user->begin(), user->end(), ChIsHeaderByte)) {
+      return invalid("a control character in the user");
+    }
     url.user = std::move(*user);
     if (colon != std::string_view::npos) {
       std::optional<std::string> password = ChPercentDecode(userinfo.substr(colon + 1));
       if (!password) return invalid("a bad %-escape in the password");
+      if (!std::all_of(password->begin(), password->end(), ChIsHeaderByte)) {
+        return invalid("a control character in the password");
+      }
       url.password = std::move(*password);
     }
   }

@@ -33,7 +33,8 @@ namespace roentgen::store::clickhouse {
 
 // Where the data lives: `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE`
 // (port 8123, ClickHouse's HTTP port, by default; user "default" with no
-// password by default; an IPv6 host in brackets).
+// password by default; an IPv6 host in brackets; %XX escapes in USER and
+// PASSWORD, say for an '@' or ':' in them).
 struct ClickHouseUrl {
   std::string host;  // an IPv6 address without its brackets
   uint16_t port = 8123;

@@ -83,6 +83,8 @@ TEST(ClickHouseUrlTest, RefusesBadUrlsSayingWhy) {
       {"clickhouse://ho st/db", "the host may hold only"},
       {"clickhouse://:secret@host/db", "an empty user"},
       {"clickhouse://u:%zz@host/db", "bad %-escape in the password"},
+      {"clickhouse://u%0D%0AX:p@host/db", "a control character in the user"},
+      {"clickhouse://u:p%0A@host/db", "a control character in the password"},
   };
   for (const auto& [text, why] : cases) {
     Result<ClickHouseUrl> url = ParseClickHouseUrl(text);
