@@ -33,7 +33,8 @@ namespace roentgen::store::clickhouse {
 
 // Where the data lives: `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE`
 // (port 8123, ClickHouse's HTTP port, by default; user "default" with no
-// password by default; an IPv6 host in brackets).
+// password by default; an IPv6 host in brackets; %XX escapes in USER and
+// PASSWORD, say for an '@' or ':' in them).
 struct ClickHouseUrl {
   std::string host;  // an IPv6 address without its brackets
   uint16_t port = 8123;
@@ -65,6 +66,8 @@ class ClickHouseClient {
 
   // Runs one statement in the URL's database and returns the response body:
   // the rows in the statement's FORMAT (TabSeparated when it names none).
+  // The server answers once the statement has finished, so a statement that
+  // fails after producing rows is an error, never a body cut short.
   Result<std::string> Query(std::string_view sql);
   // Runs a statement whose answer is not needed (DDL, ALTER, …).
   Status Execute(std::string_view sql);
@@ -75,9 +78,15 @@ class ClickHouseClient {
   Result<std::string> QueryWithoutDatabase(std::string_view sql);
 
   const ClickHouseUrl& url() const { return url_; }
+  // How many connections this client has opened so far (a pool that reuses
+  // its connections keeps this small).
+  uint64_t connections_opened() const;
 
  private:
   class Pool;
+  // POSTs `body` with `query_param` (when not empty) as the `query`
+  // parameter, in the URL's database when `with_database`.
+  Result<std::string> Post(std::string_view query_param, std::string_view body, bool with_database);
   ClickHouseUrl url_;
   ClickHouseClientOptions options_;
   std::unique_ptr<Pool> pool_;
