@@ -73,6 +73,16 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
                    "Storage engine: rocksdb, or block (a data dir keeps the engine that wrote it)")
       ->check(CLI::IsMember({"rocksdb", "block"}))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--store", serve.store_url,
+                   "A store shared by several servers instead of the embedded one: "
+                   "clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE (the data dir then "
+                   "keeps only this server's spools)");
+  serve_cmd->add_option("--store-user", serve.store_user,
+                        "The --store database's user (overrides the URL's)");
+  serve_cmd->add_option("--store-password-file", serve.store_password_file,
+                        "File whose first line is the --store database's password (else the "
+                        "URL's, else $ROENTGEN_STORE_PASSWORD)");
   serve_cmd->add_option("--retention", retention, "How long traces are kept (30d, 12h, 90m)")
       ->check(FromParser(ParseDuration, "DURATION"))
       ->capture_default_str();

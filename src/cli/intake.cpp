@@ -49,7 +49,9 @@ Result<std::unique_ptr<Intake>> Intake::Start(const ServeConfig& config, store::
                                               MetricsRegistry& metrics) {
   std::unique_ptr<Intake> intake(new Intake());
   ingest::PipelineConfig pipeline_config = config.pipeline;
-  pipeline_config.rollups = &rollups;
+  // A store that derives records is shared with other servers, whose writes
+  // these rollups would never see (cli/store_part.h: answered from scans).
+  pipeline_config.rollups = store.DerivesRecords() ? nullptr : &rollups;
   pipeline_config.indexing = &indexing;
   pipeline_config.low_priority_writers = config.low_priority_indexing;
   intake->pipeline_ = std::make_unique<ingest::Pipeline>(pipeline_config, store, metrics);

@@ -17,6 +17,7 @@
 #include "cli/flags.h"
 #include "cli/server.h"
 #include "insights/webhook.h"
+#include "store/clickhouse/clickhouse_client.h"
 
 namespace roentgen::cli {
 namespace {
@@ -171,10 +172,10 @@ void LogStart(const ServeConfig& config, const Server& server) {
   }
   const Intake& intake = server.intake();
   spdlog::info(
-      "roentgen serving X-Ray on {}:{} (UDP + {}), data dir {} ({} engine), retention {}, udp "
+      "roentgen serving X-Ray on {}:{} (UDP + {}), store {}, retention {}, udp "
       "receive buffer {} bytes, udp spool {}, otlp spool {}, api spool {}",
-      config.host, port, server.http().tls() ? "HTTPS" : "HTTP", config.data_dir,
-      config.store_engine, FormatDuration(config.retention), server.udp().receive_buffer_bytes(),
+      config.host, port, server.http().tls() ? "HTTPS" : "HTTP", server.store().description(),
+      FormatDuration(config.retention), server.udp().receive_buffer_bytes(),
       intake.udp_spooled() ? fmt::format("up to {} bytes", config.udp_spool_max_bytes)
                            : std::string("off"),
       intake.otlp_spooled() ? fmt::format("up to {} bytes", config.otlp_spool_max_bytes)
@@ -198,6 +199,18 @@ Status ServeConfig::Validate() const {
   if (store_engine != "rocksdb" && store_engine != "block") {
     return Status::InvalidArgument("serve: --store-engine must be rocksdb or block, not '" +
                                    store_engine + "'");
+  }
+  if (!store_url.empty()) {
+    Result<store::clickhouse::ClickHouseUrl> url = store::clickhouse::ParseClickHouseUrl(store_url);
+    if (!url.ok()) return Status::InvalidArgument("serve: --store: " + url.status().message());
+    if (store_engine == "block") {
+      return Status::InvalidArgument(
+          "serve: --store and --store-engine block exclude each other: the block engine keeps "
+          "its files in the data dir, --store names a shared database");
+    }
+  } else if (!store_user.empty() || !store_password_file.empty()) {
+    return Status::InvalidArgument(
+        "serve: --store-user and --store-password-file need --store (a shared database)");
   }
   if (retention < std::chrono::minutes(1)) {
     return Status::InvalidArgument("serve: --retention must be at least 1m");

@@ -29,6 +29,15 @@ struct ServeConfig {
   // The storage engine (docs/storage.md): "rocksdb" or "block". A data dir
   // keeps the engine that wrote it (cli/store_part.h refuses the other).
   std::string store_engine = "rocksdb";
+  // A store shared by several servers instead of the data dir's embedded one
+  // (docs/storage.md, "ClickHouse engine"):
+  // "clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE". The data dir then
+  // keeps only this server's spools. Empty: the embedded engine.
+  std::string store_url;
+  std::string store_user;  // overrides the URL's user
+  // A file whose first line is the store's password (overrides the URL's and
+  // ROENTGEN_STORE_PASSWORD's): a password in a flag shows in `ps`.
+  std::string store_password_file;
   std::chrono::seconds retention{30 * 24 * 3600};
   std::string log_level = "info";  // trace, debug, info, warn, error, off
   int http_threads = 2;

@@ -2,7 +2,8 @@
 // factory (which returns a Status) and stopped by its destructor:
 //
 //   keys       the keys file (auth::KeyStore), when --keys is given
-//   store      the data dir and RocksDB store, the store's gauges (StorePart)
+//   store      the data dir and its store, or the shared database of
+//              --store, and the store's gauges (StorePart)
 //   rollups    the service-graph rollups and their background rebuild
 //   intake     the ingest pipeline and the UDP and OTLP spools (Intake)
 //   insights   the insights detector, its timer and webhook notifier
@@ -71,6 +72,7 @@ class Server {
   const api::HttpServer& http() const { return *http_; }
   const ingest::UdpReceiver& udp() const { return *udp_; }
   const Intake& intake() const { return *intake_; }
+  const StorePart& store() const { return *store_; }
   auth::KeyStore* keys() const { return keys_.get(); }
   bool otlp_grpc() const { return otlp_grpc_ != nullptr; }
 

@@ -3,13 +3,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
 
 #include "api/rollup_rebuild.h"
 #include "common/clock.h"
 #include "common/thread_name.h"
 #include "store/block/block_store.h"
+#include "store/clickhouse/clickhouse_store.h"
 #include "store/migrate.h"
 #include "store/rocksdb/rocksdb_store.h"
 
@@ -18,7 +21,15 @@ namespace roentgen::cli {
 namespace fs = std::filesystem;
 
 const char* StoreEngineName(StoreEngine engine) {
-  return engine == StoreEngine::kBlock ? "block" : "rocksdb";
+  switch (engine) {
+    case StoreEngine::kRocksDb:
+      return "rocksdb";
+    case StoreEngine::kBlock:
+      return "block";
+    case StoreEngine::kClickHouse:
+      return "clickhouse";
+  }
+  return "?";
 }
 
 Result<StoreEngine> ParseStoreEngine(const std::string& name) {
@@ -122,9 +133,45 @@ Result<std::unique_ptr<store::Store>> OpenStore(StoreEngine engine, const std::s
   return std::unique_ptr<store::Store>(std::move(opened).value());
 }
 
+namespace {
+
+// The --store database's options: its URL, the user of --store-user, the
+// password of --store-password-file, else the URL's, else
+// $ROENTGEN_STORE_PASSWORD.
+Result<store::clickhouse::ClickHouseStoreOptions> SharedStoreOptions(const ServeConfig& config) {
+  Result<store::clickhouse::ClickHouseUrl> url =
+      store::clickhouse::ParseClickHouseUrl(config.store_url);
+  if (!url.ok()) return Status::InvalidArgument("serve: --store: " + url.status().message());
+  store::clickhouse::ClickHouseStoreOptions options;
+  options.url = std::move(url).value();
+  if (!config.store_user.empty()) options.url.user = config.store_user;
+  if (!config.store_password_file.empty()) {
+    std::ifstream in(config.store_password_file);
+    std::string password;
+    if (!in || !std::getline(in, password)) {
+      return Status::InvalidArgument(fmt::format(
+          "serve: --store-password-file {}: cannot read its first line",
+          config.store_password_file));
+    }
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    options.url.password = std::move(password);
+  } else if (options.url.password.empty()) {
+    if (const char* env = std::getenv("ROENTGEN_STORE_PASSWORD")) options.url.password = env;
+  }
+  options.retention_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(config.retention).count();
+  options.retention_interval_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(kRetentionInterval).count();
+  return options;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<StorePart>> StorePart::Open(const ServeConfig& config,
                                                    MetricsRegistry& metrics) {
-  Result<StoreEngine> engine = ParseStoreEngine(config.store_engine);
+  Result<StoreEngine> engine = config.store_url.empty()
+                                   ? ParseStoreEngine(config.store_engine)
+                                   : Result<StoreEngine>(StoreEngine::kClickHouse);
   if (!engine.ok()) return engine.status();
   std::error_code ec;
   fs::create_directories(config.data_dir, ec);
@@ -136,7 +183,17 @@ Result<std::unique_ptr<StorePart>> StorePart::Open(const ServeConfig& config,
   part->engine_ = *engine;
   part->retention_us_ =
       std::chrono::duration_cast<std::chrono::microseconds>(config.retention).count();
-  Result<std::unique_ptr<store::Store>> opened = OpenStore(*engine, config.data_dir, config);
+  Result<std::unique_ptr<store::Store>> opened = Status::Ok();
+  if (*engine == StoreEngine::kClickHouse) {
+    Result<store::clickhouse::ClickHouseStoreOptions> options = SharedStoreOptions(config);
+    if (!options.ok()) return options.status();
+    part->description_ = options->url.ToString();
+    opened = store::clickhouse::OpenClickHouseStore(*options);
+  } else {
+    part->description_ = fmt::format("data dir {} ({} engine)", config.data_dir,
+                                     StoreEngineName(*engine));
+    opened = OpenStore(*engine, config.data_dir, config);
+  }
   if (!opened.ok()) {
     if (opened.status().code() == StatusCode::kInvalidArgument) {
       return Status::InvalidArgument("serve: " + opened.status().message());
@@ -170,6 +227,17 @@ RollupsPart::RollupsPart(int64_t retention_us, MetricsRegistry& metrics)
 Result<std::unique_ptr<RollupsPart>> RollupsPart::Start(StorePart& store,
                                                         MetricsRegistry& metrics) {
   std::unique_ptr<RollupsPart> part(new RollupsPart(store.retention_us(), metrics));
+  if (store.store().DerivesRecords()) {
+    // Other servers write to this store too: rollups kept in this process
+    // would lack their traces. Marked incomplete for good, so that service
+    // maps and insights are answered from trace scans of the shared store.
+    part->rollups_.BeginRebuild();
+    part->rollups_.AbandonRebuild();
+    spdlog::info(
+        "the store is shared by several servers: service maps are answered from trace scans, "
+        "not from rollups kept in this process");
+    return part;
+  }
   if (part->LoadPersisted(store.store())) return part;
   part->rebuilding_.Set(1);
   std::promise<void> snapshot;

@@ -1,7 +1,9 @@
 // The stored data of `roentgen serve` (src/cli/server.h wires the parts):
 //
 //   StorePart   the data directory and the store in it, of the engine
-//               --store-engine names (rocksdb or block), with the store's
+//               --store-engine names (rocksdb or block), or the database
+//               --store names (clickhouse://…, shared with other servers;
+//               the data dir then holds only this server's spools), with the store's
 //               gauges for /metrics. Open() creates the directory, refuses a
 //               data dir that holds the other engine's store, and opens the
 //               store (whose lock keeps a second server out); the destructor
@@ -16,7 +18,10 @@
 //               has fixed its snapshot of the store, so the writers, started
 //               after, commit nothing counted twice (graph/rollup_store.h).
 //               StopRebuild() (also run by the destructor) stops the scan if
-//               it still runs and joins.
+//               it still runs and joins. Over a store shared with other
+//               servers (Store::DerivesRecords) no rollups are kept: they
+//               would lack the other servers' traces, so service maps are
+//               answered from scans.
 //
 // Both are owned by the Server, the store outliving the rollups and both
 // outliving the ingest pipeline. Not thread-safe: created and destroyed by
@@ -43,9 +48,11 @@ namespace roentgen::cli {
 // The storage engines (docs/storage.md). A data dir's files say which one
 // wrote it: RocksDB's CURRENT at its top, or the block engine's blocks/ and
 // config/ (store/block/block_store.h) there.
-enum class StoreEngine { kRocksDb, kBlock };
+// kClickHouse: a database that several servers share (--store), not a data
+// dir's files.
+enum class StoreEngine { kRocksDb, kBlock, kClickHouse };
 
-const char* StoreEngineName(StoreEngine engine);  // "rocksdb", "block"
+const char* StoreEngineName(StoreEngine engine);  // "rocksdb", "block", "clickhouse"
 // Errors: InvalidArgument naming --store-engine and the engines.
 Result<StoreEngine> ParseStoreEngine(const std::string& name);
 
@@ -74,12 +81,16 @@ class StorePart {
   store::StoreMetrics& metrics() { return *metrics_; }
   int64_t retention_us() const { return retention_us_; }
   StoreEngine engine() const { return engine_; }
+  // For the log: "data dir D (rocksdb engine)", or the shared store's URL
+  // without its password.
+  const std::string& description() const { return description_; }
 
  private:
   StorePart() = default;
 
   int64_t retention_us_ = 0;
   StoreEngine engine_ = StoreEngine::kRocksDb;
+  std::string description_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::StoreMetrics> metrics_;  // after store_: refers to it
 };

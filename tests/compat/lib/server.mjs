@@ -1,19 +1,42 @@
 // Starts a real `roentgen serve` on a free loopback port with a fresh data dir.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import https from 'node:https';
+import { startClickHouse } from './clickhouse.mjs';
 
 export const BIN = process.env.ROENTGEN_BIN ?? new URL('../../../build/src/cli/roentgen', import.meta.url).pathname;
 
-// ROENTGEN_TEST_STORE_ENGINE (rocksdb, block): the storage engine every
-// server the tests start uses (--store-engine), unless a test names one.
+// ROENTGEN_TEST_STORE_ENGINE (rocksdb, block, clickhouse): the storage engine
+// every server the tests start uses, unless a test names one (--store-engine,
+// --store). clickhouse: a ClickHouse server of this test process's own
+// (lib/clickhouse.mjs, started at the first server, killed by PID when the
+// process exits), a database per data dir, so a server restarted on its data
+// dir finds its traces again.
 export const STORE_ENGINE = process.env.ROENTGEN_TEST_STORE_ENGINE || undefined;
 export function storeEngineArgs(args = []) {
-  return STORE_ENGINE && !args.includes('--store-engine') ? ['--store-engine', STORE_ENGINE] : [];
+  if (!STORE_ENGINE || STORE_ENGINE === 'clickhouse') return [];
+  return !args.includes('--store-engine') ? ['--store-engine', STORE_ENGINE] : [];
+}
+
+let sharedClickHouse;
+async function clickHouseStoreArgs(args, dataDir) {
+  if (STORE_ENGINE !== 'clickhouse' || args.includes('--store') || args.includes('--store-engine')) return [];
+  if (!sharedClickHouse) {
+    sharedClickHouse = startClickHouse();
+    const ch = await sharedClickHouse;
+    process.on('exit', () => {
+      try { process.kill(ch.pid, 'SIGKILL'); } catch { /* already gone */ }
+      rmSync(ch.dir, { recursive: true, force: true });
+    });
+  }
+  const ch = await sharedClickHouse;
+  const database = `compat_${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`;
+  return ['--store', ch.urlFor(database)];
 }
 
 async function portIsFree(port) {
@@ -74,7 +97,7 @@ export async function startServer({ dataDir, port, args = [], tls } = {}) {
   dataDir ??= mkdtempSync(join(tmpdir(), 'roentgen-compat-'));
   port ??= await freePort();
   if (tls) args = [...args, '--tls-cert', tls.cert, '--tls-key', tls.key];
-  args = [...storeEngineArgs(args), ...args];
+  args = [...storeEngineArgs(args), ...(await clickHouseStoreArgs(args, dataDir)), ...args];
   const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
