@@ -30,9 +30,14 @@ if ((with_tests)); then
   # chromium: the console's browser tests drive it (playwright-core);
   # openssl: the HTTPS tests make their certificates with its command;
   # curl and systemd (systemd-analyze, which checks the unit file without a
-  # running systemd): the install test (tests/install/install_test.sh).
+  # running systemd): the install test (tests/install/install_test.sh);
+  # clickhouse-server and clickhouse-client: the ClickHouse engine's tests
+  # start servers of their own on loopback, by PID
+  # (src/store/clickhouse/testing/, tests/compat/lib/clickhouse.mjs); the
+  # package's own service is never used (in a container its start is
+  # refused, which is fine).
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev libbrotli-dev chromium awscli openssl
-    curl systemd)
+    curl systemd clickhouse-server clickhouse-client)
 fi
 if ((with_fuzz)); then
   # The fuzz targets (scripts/fuzz.sh): Debian's clang and its libFuzzer and

@@ -406,12 +406,13 @@ uint64_t ClickHouseClient::connections_opened() const { return pool_->opened(); 
 Result<std::string> ClickHouseClient::Post(std::string_view query_param, std::string_view body,
                                            bool with_database) {
   try {
-    std::string target = "/?";
-    if (with_database) target += "database=" + PercentEncode(url_.database);
-    if (!query_param.empty()) {
-      if (with_database) target += '&';
-      target += "query=" + PercentEncode(query_param);
-    }
+    // wait_end_of_query: ClickHouse holds the answer (in memory, then in a
+    // temp file) until the statement has finished, so an error midway comes
+    // as an error status; streamed, it would follow a 200 and rows already
+    // sent, as text appended to the body.
+    std::string target = "/?wait_end_of_query=1";
+    if (with_database) target += "&database=" + PercentEncode(url_.database);
+    if (!query_param.empty()) target += "&query=" + PercentEncode(query_param);
     ChRequest req{http::verb::post, target, 11};
     req.set(http::field::host, fmt::format("{}:{}", HostForUrl(url_.host), url_.port));
     req.set(http::field::user_agent, "roentgen");

@@ -65,6 +65,8 @@ class ClickHouseClient {
 
   // Runs one statement in the URL's database and returns the response body:
   // the rows in the statement's FORMAT (TabSeparated when it names none).
+  // The server answers once the statement has finished, so a statement that
+  // fails after producing rows is an error, never a body cut short.
   Result<std::string> Query(std::string_view sql);
   // Runs a statement whose answer is not needed (DDL, ALTER, …).
   Status Execute(std::string_view sql);
