@@ -15,12 +15,12 @@ namespace {
 // inserted last, which the store's stamps order the same way).
 const char* const kCreateDocuments =
     "CREATE TABLE IF NOT EXISTS documents ("
-    " trace_id String,"       // 16 bytes
+    " trace_id String,"  // 16 bytes
     " entity_id UInt64,"
     " received_us Int64,"
-    " complete UInt8,"        // parsed, and not in progress
-    " doc_version UInt64,"    // complete << 62 | received_us: the version kept
-    " inserted_us Int64,"     // the writer's stamp (store snapshot, ties)
+    " complete UInt8,"      // parsed, and not in progress
+    " doc_version UInt64,"  // complete << 62 | received_us: the version kept
+    " inserted_us Int64,"   // the writer's stamp: breaks ties of versions
     " raw String"
     ") ENGINE = ReplacingMergeTree(doc_version) ORDER BY (trace_id, entity_id)";
 
@@ -39,10 +39,10 @@ const char* const kCreateTraces =
     " has_http_status UInt8, http_status Int32,"
     " http_method String, http_url String, http_user_agent String, http_client_ip String,"
     " users Array(String),"
-    " node_names Array(String),"       // every name of every trace-graph node
+    " node_names Array(String),"  // every name of every trace-graph node
     " annotation_keys Array(String),"
-    " annotation_strings Array(String),"  // key \\0 value, for string values
-    " record String"                   // record_codec.h: the authority for answers
+    " annotation_strings Array(String),"  // key, a NUL byte, value: string values
+    " record String"                      // record_codec.h: the authority for answers
     ") ENGINE = ReplacingMergeTree(version)"
     " PARTITION BY intDiv(start_us, toInt64(86400000000)) ORDER BY trace_id";
 
@@ -81,24 +81,24 @@ Result<uint32_t> ReadSchemaVersion(ClickHouseClient& client) {
 }
 
 Status MigrateSchema(ClickHouseClient& client, const std::vector<Migration>& migrations) {
-  Result<std::string> created = client.QueryWithoutDatabase(
-      "CREATE DATABASE IF NOT EXISTS " + client.url().database);
+  Result<std::string> created =
+      client.QueryWithoutDatabase("CREATE DATABASE IF NOT EXISTS " + client.url().database);
   if (!created.ok()) return created.status();
   Result<uint32_t> current = ReadSchemaVersion(client);
   if (!current.ok()) return current.status();
   const uint32_t known = migrations.empty() ? 0 : migrations.back().version;
   if (*current > known) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: the database holds schema version {}, newer than this binary knows ({}): "
-        "upgrade roentgen",
-        client.url().ToString(), *current, known));
+    return Status::InvalidArgument(
+        fmt::format("{}: the database holds schema version {}, newer than this binary knows ({}): "
+                    "upgrade roentgen",
+                    client.url().ToString(), *current, known));
   }
   for (const Migration& m : migrations) {
     if (m.version <= *current) continue;
     for (const std::string& statement : m.statements) {
       if (Status s = client.Execute(statement); !s.ok()) {
-        return Status(s.code(), fmt::format("schema migration to version {}: {}", m.version,
-                                            s.message()));
+        return Status(s.code(),
+                      fmt::format("schema migration to version {}: {}", m.version, s.message()));
       }
     }
     RG_RETURN_IF_ERROR(client.Execute(fmt::format(

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <climits>
 #include <optional>
@@ -95,14 +96,14 @@ uint64_t Saturate(size_t n) { return std::min<uint64_t>(n, (uint64_t{1} << kCoun
 
 // More documents, then more of them complete, win; then the writer's time.
 uint64_t RecordVersion(size_t documents, size_t complete, int64_t stamp_us) {
-  const uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, stamp_us / 1000 - kVersionEpochMs));
+  const uint64_t ms =
+      static_cast<uint64_t>(std::max<int64_t>(0, stamp_us / 1000 - kVersionEpochMs));
   return (Saturate(documents) << (kVersionTimeBits + kCountBits)) |
-         (Saturate(complete) << kVersionTimeBits) |
-         (ms & ((uint64_t{1} << kVersionTimeBits) - 1));
+         (Saturate(complete) << kVersionTimeBits) | (ms & ((uint64_t{1} << kVersionTimeBits) - 1));
 }
 
-void AppendTraceRow(const TraceRecord& record, uint64_t version, int64_t stamp,
-                    int64_t created_us, std::string& out) {
+void AppendTraceRow(const TraceRecord& record, uint64_t version, int64_t stamp, int64_t created_us,
+                    std::string& out) {
   const xray::TraceSummary& s = record.summary;
   RowBinaryWriter w(out);
   w.String(std::string_view(reinterpret_cast<const char*>(s.id.bytes.data()), 16));
@@ -162,16 +163,40 @@ constexpr const char* kTraceColumns =
     "users, node_names, annotation_keys, annotation_strings, record";
 
 // The newest values a scan decides on, per trace (phase one of a page).
-constexpr const char* kNewestColumns[] = {
-    "start_us",    "updated_us",        "indexed",          "created_us",
-    "fault",       "error",             "throttle",         "partial",
-    "has_duration", "duration_us",      "has_response_time", "response_time_us",
-    "has_http_status", "http_status",   "users",            "node_names",
-    "annotation_keys", "annotation_strings"};
+constexpr const char* kNewestColumns[] = {"start_us",
+                                          "updated_us",
+                                          "indexed",
+                                          "created_us",
+                                          "fault",
+                                          "error",
+                                          "throttle",
+                                          "partial",
+                                          "has_duration",
+                                          "duration_us",
+                                          "has_response_time",
+                                          "response_time_us",
+                                          "has_http_status",
+                                          "http_status",
+                                          "users",
+                                          "node_names",
+                                          "annotation_keys",
+                                          "annotation_strings"};
+
+// Whether `sql` names the column `name` (not only a longer name it begins).
+bool NamesColumn(std::string_view sql, std::string_view name) {
+  for (size_t at = sql.find(name); at != std::string_view::npos; at = sql.find(name, at + 1)) {
+    const size_t end = at + name.size();
+    if (end == sql.size() ||
+        !(std::isalnum(static_cast<unsigned char>(sql[end])) || sql[end] == '_')) {
+      return true;
+    }
+  }
+  return false;
+}
 
 class ClickHouseStore final : public Store {
  public:
-  ClickHouseStore(const ClickHouseStoreOptions& options)
+  explicit ClickHouseStore(const ClickHouseStoreOptions& options)
       : options_(options),
         clock_(options.clock != nullptr ? *options.clock : Clock::System()),
         client_(options.url, options.client) {}
@@ -207,10 +232,10 @@ class ClickHouseStore final : public Store {
   }
 
   Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) override {
-    Result<std::string> answer = client_.Query(fmt::format(
-        "SELECT entity_id, argMax(received_us, {0}), argMax(raw, {0}) FROM documents"
-        " WHERE trace_id = {1} GROUP BY entity_id ORDER BY entity_id FORMAT RowBinary",
-        kDocNewest, IdLiteral(id)));
+    Result<std::string> answer = client_.Query(
+        fmt::format("SELECT entity_id, argMax(received_us, {0}), argMax(raw, {0}) FROM documents"
+                    " WHERE trace_id = {1} GROUP BY entity_id ORDER BY entity_id FORMAT RowBinary",
+                    kDocNewest, IdLiteral(id)));
     if (!answer.ok()) return ReadFailed(answer.status());
     std::vector<StoredDocument> out;
     RowBinaryReader r(*answer);
@@ -227,10 +252,10 @@ class ClickHouseStore final : public Store {
   }
 
   Result<TraceRecord> GetTrace(const xray::TraceId& id) override {
-    Result<std::string> answer = client_.Query(fmt::format(
-        "SELECT argMax(record, {}) FROM traces WHERE trace_id = {} GROUP BY trace_id"
-        " FORMAT RowBinary",
-        kTraceNewest, IdLiteral(id)));
+    Result<std::string> answer = client_.Query(
+        fmt::format("SELECT argMax(record, {}) FROM traces WHERE trace_id = {} GROUP BY trace_id"
+                    " FORMAT RowBinary",
+                    kTraceNewest, IdLiteral(id)));
     if (!answer.ok()) return ReadFailed(answer.status());
     if (answer->empty()) return Status::NotFound("no such trace");
     RowBinaryReader r(*answer);
@@ -251,10 +276,10 @@ class ClickHouseStore final : public Store {
   }
 
   Result<std::string> GetConfig(std::string_view ns, std::string_view key) override {
-    Result<std::string> answer = client_.Query(fmt::format(
-        "SELECT argMax(value, version), argMax(deleted, version) FROM config"
-        " WHERE ns = {} AND key = {} GROUP BY ns, key FORMAT RowBinary",
-        QuoteString(ns), QuoteString(key)));
+    Result<std::string> answer = client_.Query(
+        fmt::format("SELECT argMax(value, version), argMax(deleted, version) FROM config"
+                    " WHERE ns = {} AND key = {} GROUP BY ns, key FORMAT RowBinary",
+                    QuoteString(ns), QuoteString(key)));
     if (!answer.ok()) return ReadFailed(answer.status());
     RowBinaryReader r(*answer);
     std::string_view value;
@@ -276,11 +301,11 @@ class ClickHouseStore final : public Store {
 
   Result<std::vector<std::pair<std::string, std::string>>> ListConfig(
       std::string_view ns) override {
-    Result<std::string> answer = client_.Query(fmt::format(
-        "SELECT key, v FROM (SELECT key, argMax(value, version) AS v,"
-        " argMax(deleted, version) AS d FROM config WHERE ns = {} GROUP BY key)"
-        " WHERE d = 0 ORDER BY key FORMAT RowBinary",
-        QuoteString(ns)));
+    Result<std::string> answer = client_.Query(
+        fmt::format("SELECT key, v FROM (SELECT key, argMax(value, version) AS v,"
+                    " argMax(deleted, version) AS d FROM config WHERE ns = {} GROUP BY key)"
+                    " WHERE d = 0 ORDER BY key FORMAT RowBinary",
+                    QuoteString(ns)));
     if (!answer.ok()) return ReadFailed(answer.status());
     std::vector<std::pair<std::string, std::string>> out;
     RowBinaryReader r(*answer);
@@ -298,12 +323,11 @@ class ClickHouseStore final : public Store {
 
  private:
   Status DoWrite(const WriteBatch& batch);
-  Status ReadDocuments(const std::vector<xray::TraceId>& ids,
-                       std::unordered_map<xray::TraceId, std::vector<StoredDoc>, xray::TraceIdHash>&
-                           out);
-  Status ReadExisting(
+  Status ReadDocuments(
       const std::vector<xray::TraceId>& ids,
-      std::unordered_map<xray::TraceId, ExistingTrace, xray::TraceIdHash>& out);
+      std::unordered_map<xray::TraceId, std::vector<StoredDoc>, xray::TraceIdHash>& out);
+  Status ReadExisting(const std::vector<xray::TraceId>& ids,
+                      std::unordered_map<xray::TraceId, ExistingTrace, xray::TraceIdHash>& out);
   Status WaitForMutations(std::string_view table);
   void RetentionLoop();
 
@@ -491,8 +515,8 @@ Status ClickHouseStore::DoWrite(const WriteBatch& batch) {
     AppendTraceRow(rows[i].record, RecordVersion(rows[i].documents, rows[i].complete, row_stamp),
                    row_stamp, rows[i].created_us.value_or(row_stamp), data);
   }
-  return WriteError(client_.Insert(
-      fmt::format("INSERT INTO traces ({}) FORMAT RowBinary", kTraceColumns), data));
+  return WriteError(
+      client_.Insert(fmt::format("INSERT INTO traces ({}) FORMAT RowBinary", kTraceColumns), data));
 }
 
 Status ClickHouseStore::ReadDocuments(
@@ -533,10 +557,10 @@ Status ClickHouseStore::ReadExisting(
     const std::vector<xray::TraceId>& ids,
     std::unordered_map<xray::TraceId, ExistingTrace, xray::TraceIdHash>& out) {
   for (const std::string& list : IdLists(ids)) {
-    Result<std::string> answer = client_.Query(fmt::format(
-        "SELECT trace_id, argMax(indexed, {0}), argMax(created_us, {0}) FROM traces"
-        " WHERE trace_id IN {1} GROUP BY trace_id FORMAT RowBinary",
-        kTraceNewest, list));
+    Result<std::string> answer = client_.Query(
+        fmt::format("SELECT trace_id, argMax(indexed, {0}), argMax(created_us, {0}) FROM traces"
+                    " WHERE trace_id IN {1} GROUP BY trace_id FORMAT RowBinary",
+                    kTraceNewest, list));
     if (!answer.ok()) return answer.status();
     RowBinaryReader r(*answer);
     while (!r.done()) {
@@ -587,8 +611,15 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
     if (!filter_sql.empty()) c += " AND " + filter_sql;
     return c;
   };
+  // The newest values of the columns the conditions name (arrays are
+  // costly to aggregate for every trace of a range).
   std::string newest_columns;
   for (const char* column : kNewestColumns) {
+    if (!NamesColumn(newest_pushdown, fmt::format("n_{}", column)) &&
+        std::string_view(column) != time_column && std::string_view(column) != "indexed" &&
+        std::string_view(column) != "created_us") {
+      continue;
+    }
     newest_columns += fmt::format(", argMax({0}, {1}) AS n_{0}", column, kTraceNewest);
   }
 
@@ -600,13 +631,13 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
   for (;;) {
     // Phase one: the page's traces and sort times, decided on the newest row
     // of each trace among those with a row in the range.
-    Result<std::string> answer = client_.Query(fmt::format(
-        "SELECT trace_id, n_{0} FROM (SELECT trace_id{1} FROM traces WHERE trace_id IN"
-        " (SELECT trace_id FROM traces WHERE {2}) GROUP BY trace_id)"
-        " WHERE n_created_us <= {3} AND {4} ORDER BY n_{0} {5}, trace_id {5} LIMIT {6}"
-        " FORMAT RowBinary",
-        time_column, newest_columns, conditions("", after, pushdown), snapshot,
-        conditions("n_", after, newest_pushdown), dir, page));
+    Result<std::string> answer = client_.Query(
+        fmt::format("SELECT trace_id, n_{0} FROM (SELECT trace_id{1} FROM traces WHERE trace_id IN"
+                    " (SELECT trace_id FROM traces WHERE {2}) GROUP BY trace_id)"
+                    " WHERE n_created_us <= {3} AND {4} ORDER BY n_{0} {5}, trace_id {5} LIMIT {6}"
+                    " FORMAT RowBinary",
+                    time_column, newest_columns, conditions("", after, pushdown), snapshot,
+                    conditions("n_", after, newest_pushdown), dir, page));
     if (!answer.ok()) return ReadFailed(answer.status());
     std::vector<ScanCursor> positions;
     RowBinaryReader r(*answer);
@@ -631,10 +662,10 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
     for (const ScanCursor& c : positions) ids.push_back(c.trace_id);
     std::unordered_map<xray::TraceId, std::string, xray::TraceIdHash> records;
     for (const std::string& list : IdLists(ids)) {
-      Result<std::string> bytes = client_.Query(fmt::format(
-          "SELECT trace_id, argMax(record, {}) FROM traces WHERE trace_id IN {}"
-          " GROUP BY trace_id FORMAT RowBinary",
-          kTraceNewest, list));
+      Result<std::string> bytes = client_.Query(
+          fmt::format("SELECT trace_id, argMax(record, {}) FROM traces WHERE trace_id IN {}"
+                      " GROUP BY trace_id FORMAT RowBinary",
+                      kTraceNewest, list));
       if (!bytes.ok()) return ReadFailed(bytes.status());
       RowBinaryReader rr(*bytes);
       while (!rr.done()) {
@@ -684,10 +715,10 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
 Status ClickHouseStore::WaitForMutations(std::string_view table) {
   const auto deadline = std::chrono::steady_clock::now() + options_.client.query_timeout;
   for (;;) {
-    Result<std::string> answer = client_.Query(fmt::format(
-        "SELECT count() FROM system.mutations WHERE database = {} AND table = {}"
-        " AND is_done = 0",
-        QuoteString(client_.url().database), QuoteString(table)));
+    Result<std::string> answer = client_.Query(
+        fmt::format("SELECT count() FROM system.mutations WHERE database = {} AND table = {}"
+                    " AND is_done = 0",
+                    QuoteString(client_.url().database), QuoteString(table)));
     if (!answer.ok()) return answer.status();
     if (*answer == "0\n") return Status::Ok();
     if (std::chrono::steady_clock::now() > deadline) {
@@ -712,10 +743,10 @@ Status ClickHouseStore::DeleteOlderThan(int64_t cutoff_us) {
     if (!count.ok()) return count.status();
     // Whole days older than the cutoff go at once (rows of traces still
     // young there are only their older versions).
-    Result<std::string> days = client_.Query(fmt::format(
-        "SELECT intDiv(start_us, toInt64({0})) AS day FROM traces GROUP BY day"
-        " HAVING max(start_us) < {1} FORMAT TabSeparated",
-        kDayUs, ChInt(cutoff_us)));
+    Result<std::string> days = client_.Query(
+        fmt::format("SELECT intDiv(start_us, toInt64({0})) AS day FROM traces GROUP BY day"
+                    " HAVING max(start_us) < {1} FORMAT TabSeparated",
+                    kDayUs, ChInt(cutoff_us)));
     if (!days.ok()) return days.status();
     std::string_view rest = *days;
     while (!rest.empty()) {
@@ -774,7 +805,8 @@ void ClickHouseStore::RetentionLoop() {
     mu_.Unlock();
     Status s = DeleteOlderThan(cutoff);
     mu_.Lock();
-    if (!s.ok()) spdlog::warn("clickhouse retention: {} (tried again in the next round)", s.ToString());
+    if (!s.ok())
+      spdlog::warn("clickhouse retention: {} (tried again in the next round)", s.ToString());
   }
 }
 

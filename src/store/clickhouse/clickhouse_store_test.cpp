@@ -5,9 +5,8 @@
 // for every expression of the filter corpus.
 #include "store/clickhouse/clickhouse_store.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <fstream>
 #include <string>
@@ -80,8 +79,9 @@ TEST_F(ClickHouseStoreTest, MigrationsApplyInOrderFromTheVersionHeld) {
   ASSERT_TRUE(MigrateSchema(client, migrations).ok());
   // A version 2 this binary does not ship: only it runs on a version 1 database.
   migrations.push_back(
-      {2, {"CREATE TABLE IF NOT EXISTS v2_only (x UInt8) ENGINE = MergeTree ORDER BY x",
-           "INSERT INTO v2_only VALUES (7)"}});
+      {2,
+       {"CREATE TABLE IF NOT EXISTS v2_only (x UInt8) ENGINE = MergeTree ORDER BY x",
+        "INSERT INTO v2_only VALUES (7)"}});
   Status s = MigrateSchema(client, migrations);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(*ReadSchemaVersion(client), 2u);
@@ -182,8 +182,8 @@ TEST_F(ClickHouseStoreTest, TwoNodesWritingHalvesOfTracesAgreeOnTheWholeSummary)
   std::vector<std::vector<Doc>> all(kTraces), half_a(kTraces), half_b(kTraces);
   for (int t = 0; t < kTraces; ++t) {
     const xray::TraceId id = MakeTraceId(0x77, static_cast<uint8_t>(t));
-    all[t].push_back({xray::SegmentId{1}, SegmentJson(id, 1, std::nullopt, t0, t0 + 2, "root"),
-                      kT0});
+    all[t].push_back(
+        {xray::SegmentId{1}, SegmentJson(id, 1, std::nullopt, t0, t0 + 2, "root"), kT0});
     for (int c = 0; c < kChildren; ++c) {
       const uint64_t entity = 100 + c;
       // The last child ends latest: the trace's duration needs it.
@@ -192,7 +192,8 @@ TEST_F(ClickHouseStoreTest, TwoNodesWritingHalvesOfTracesAgreeOnTheWholeSummary)
                                     "svc" + std::to_string(c % 3)),
                         kT0 + c + 1});
     }
-    for (size_t i = 0; i < all[t].size(); ++i) (i % 2 == 0 ? half_a : half_b)[t].push_back(all[t][i]);
+    for (size_t i = 0; i < all[t].size(); ++i)
+      (i % 2 == 0 ? half_a : half_b)[t].push_back(all[t][i]);
   }
   // Each node writes its half one document per batch, with the record it
   // alone would compute, both at once.
