@@ -133,6 +133,73 @@ TEST_F(ClickHouseStoreTest, DamagedRecordIsCorruption) {
   EXPECT_GE(store->Stats().read_errors.corruption, 2u);
 }
 
+// Retention drops whole days at once and deletes the rest by mutation; a
+// trace goes with all its rows, those of its older versions in later days
+// too, and a trace whose newest record is young stays as it is now.
+TEST_F(ClickHouseStoreTest, RetentionDropsOldDaysAndEveryRowOfOldTraces) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  constexpr int64_t kDay = 86'400 * kSecond;
+  const int64_t day_a = (kT0 / kDay) * kDay;  // a day that goes whole
+  const int64_t day_b = day_a + kDay;         // the cutoff's day
+  const int64_t cutoff = day_b + 1000;
+  auto put = [&](const xray::TraceId& id, int64_t start, uint32_t revision) {
+    TraceRecord r = MakeRecord(id, start);
+    r.summary.revision = revision;
+    WriteBatch batch;
+    batch.documents.push_back({id, xray::SegmentId{revision}, start, "doc"});
+    batch.traces.push_back(r);
+    ASSERT_TRUE(store->Write(batch).ok());
+  };
+  const xray::TraceId old_only = MakeTraceId(0x12, 1);    // day A
+  const xray::TraceId moved_back = MakeTraceId(0x12, 2);  // day B, then day A
+  const xray::TraceId moved_on = MakeTraceId(0x12, 3);    // day A, then after the cutoff
+  const xray::TraceId young = MakeTraceId(0x12, 4);       // after the cutoff
+  const xray::TraceId boundary = MakeTraceId(0x12, 5);    // day B, before the cutoff
+  put(old_only, day_a + 5, 1);
+  put(moved_back, day_b + 5000, 1);
+  put(moved_back, day_a + 7, 2);
+  put(moved_on, day_a + 9, 1);
+  put(moved_on, cutoff + 10, 2);
+  put(young, cutoff, 1);
+  put(boundary, day_b + 999, 1);
+  ASSERT_TRUE(store->DeleteOlderThan(cutoff).ok());
+
+  ClickHouseClient client(options_.url);
+  EXPECT_EQ(*client.Query(fmt::format("SELECT count() FROM system.parts WHERE database ="
+                                      " currentDatabase() AND table = 'traces' AND active"
+                                      " AND partition = '{}'",
+                                      day_a / kDay)),
+            "0\n");
+  for (const xray::TraceId& gone : {old_only, moved_back, boundary}) {
+    EXPECT_EQ(store->GetTrace(gone).status().code(), StatusCode::kNotFound) << gone.ToString();
+    EXPECT_EQ(store->GetDocuments(gone)->size(), 0u) << gone.ToString();
+  }
+  Result<TraceRecord> kept = store->GetTrace(moved_on);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->summary.revision, 2u);
+  EXPECT_EQ(store->GetDocuments(moved_on)->size(), 2u);
+  EXPECT_TRUE(store->GetTrace(young).ok());
+  ScanOptions o;
+  o.start_us = INT64_MIN;
+  o.end_us = INT64_MAX;
+  std::vector<int> tails;
+  ASSERT_TRUE(store
+                  ->Scan(o,
+                         [&](const TraceRecord& r, int64_t) {
+                           tails.push_back(r.summary.id.bytes[15]);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(tails, (std::vector<int>{3, 4}));
+  // Nothing left to delete: a second run changes nothing.
+  ASSERT_TRUE(store->DeleteOlderThan(cutoff).ok());
+  EXPECT_TRUE(store->GetTrace(young).ok());
+  EXPECT_EQ(*client.Query("SELECT count() FROM system.tables WHERE database ="
+                          " currentDatabase() AND name LIKE 'retention_%'"),
+            "0\n");
+}
+
 // --- Two nodes -------------------------------------------------------------
 
 std::string SegmentJson(const xray::TraceId& trace, uint64_t id, std::optional<uint64_t> parent,
