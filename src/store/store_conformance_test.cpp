@@ -3,6 +3,7 @@
 // contract whatever stores the data. An engine joins by adding itself to
 // kEngines; tests of one engine's own internals stay in its own suite
 // (rocksdb_store_test.cpp, …).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@
 
 #include "common/clock.h"
 #include "store/block/block_store.h"
+#include "store/clickhouse/clickhouse_store.h"
+#include "store/clickhouse/testing/clickhouse_test_server.h"
 #include "store/memory/memory_store.h"
 #include "store/rocksdb/rocksdb_store.h"
 #include "store/store.h"
@@ -49,6 +52,9 @@ struct Engine {
   // For an engine that makes writes durable in the background: makes every
   // write so now (null: durable when Write returns).
   std::function<Status(Store&)> make_durable;
+  // Needs a server the test starts (ClickHouse): the engine's tests are
+  // skipped, saying why, when the server is not installed (NotFound).
+  bool needs_server = false;
 };
 
 // The block engine with every write cut into a block before Write returns,
@@ -109,6 +115,21 @@ Result<std::unique_ptr<block::BlockStore>> OpenBlockStore(const EngineOptions& o
 
 Status FlushBlockStore(Store& store) { return static_cast<block::BlockStore&>(store).Flush(); }
 
+// A database of the shared test server per engine directory, so that a
+// reopen (same directory) finds the same data and tests never share any.
+Result<std::unique_ptr<Store>> OpenClickHouseEngine(const EngineOptions& o) {
+  Result<clickhouse::testing::ClickHouseTestServer*> server =
+      clickhouse::testing::SharedClickHouseTestServer();
+  if (!server.ok()) return server.status();
+  clickhouse::ClickHouseStoreOptions options;
+  options.url = (*server)->Url(
+      fmt::format("rg_conformance_{:016x}", std::hash<std::string>{}(o.dir.string())));
+  options.clock = o.clock;
+  options.retention_us = o.retention_us;
+  options.retention_interval_us = o.retention_interval_us;
+  return clickhouse::OpenClickHouseStore(options);
+}
+
 const Engine kEngines[] = {
     {"RocksDb", true, true,
      [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
@@ -159,6 +180,8 @@ const Engine kEngines[] = {
            std::make_unique<FlushingBlockStore>(std::move(*store), true));
      },
      nullptr},
+    // The scale-out engine on a clickhouse-server of the test binary's own.
+    {"ClickHouse", true, true, OpenClickHouseEngine, nullptr, true},
 };
 
 class StoreConformanceTest
@@ -169,6 +192,9 @@ class StoreConformanceTest
   void Open() override {
     EngineOptions o{dir_, &clock_, retention_us_, retention_interval_us_};
     auto store = engine().open(o);
+    if (engine().needs_server && store.status().code() == StatusCode::kNotFound) {
+      GTEST_SKIP() << store.status().ToString();
+    }
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
   }
@@ -904,7 +930,7 @@ std::string EngineName(const ::testing::TestParamInfo<const Engine*>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreConformanceTest,
                          ::testing::Values(&kEngines[0], &kEngines[1], &kEngines[2], &kEngines[3],
-                                           &kEngines[4]),
+                                           &kEngines[4], &kEngines[5]),
                          EngineName);
 
 }  // namespace

@@ -1,0 +1,41 @@
+// The scale-out engine's tables in ClickHouse and their versions
+// (docs/storage.md, "ClickHouse engine"). The database records the schema
+// version it holds in `roentgen_schema_version` (one row per migration
+// applied); opening a store applies the migrations the database lacks, in
+// order, and refuses a database whose version is newer than this binary
+// knows. Every statement works on ClickHouse 18.16 and on current releases.
+//
+// Thread safety: the functions may run concurrently, from several processes
+// too (every statement is idempotent: IF NOT EXISTS).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "store/clickhouse/clickhouse_client.h"
+
+namespace roentgen::store::clickhouse {
+
+// One step of the schema: the statements that bring version `version` - 1
+// to `version`.
+struct Migration {
+  uint32_t version = 0;
+  std::vector<std::string> statements;
+};
+
+// The migrations this binary knows, in order (1, 2, …).
+const std::vector<Migration>& SchemaMigrations();
+inline constexpr uint32_t kSchemaVersion = 1;
+
+// The version the database holds (0: none yet, the table is created empty).
+Result<uint32_t> ReadSchemaVersion(ClickHouseClient& client);
+
+// Creates the database if missing, then applies `migrations` (in order, each
+// recorded once applied) the database lacks. Errors: InvalidArgument when the
+// database holds a version past the last of `migrations` (a newer binary
+// wrote it), or what the client returns.
+Status MigrateSchema(ClickHouseClient& client, const std::vector<Migration>& migrations);
+
+}  // namespace roentgen::store::clickhouse

@@ -1,0 +1,506 @@
+// The ClickHouse engine's own tests (the Store contract itself is checked by
+// store_conformance_test.cpp): the schema and its versions, two stores over
+// one database writing halves of a trace at once, and the filter pushdown —
+// the SQL it produces, and that scans answer as the in-memory engine does
+// for every expression of the filter corpus.
+#include "store/clickhouse/clickhouse_store.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "filter/filter.h"
+#include "graph/trace_graph.h"
+#include "store/clickhouse/clickhouse_schema.h"
+#include "store/clickhouse/filter_sql.h"
+#include "store/clickhouse/testing/clickhouse_test_server.h"
+#include "store/memory/memory_store.h"
+#include "store/store_test_util.h"
+#include "xray/segment_parser.h"
+#include "xray/trace.h"
+
+namespace roentgen::store::clickhouse {
+namespace {
+
+using store::testing::kSecond;
+using store::testing::kT0;
+using store::testing::MakeFullRecord;
+using store::testing::MakeRecord;
+using store::testing::MakeService;
+using store::testing::MakeTraceId;
+
+class ClickHouseStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<testing::ClickHouseTestServer*> server = testing::SharedClickHouseTestServer();
+    if (!server.ok() && server.status().code() == StatusCode::kNotFound) {
+      GTEST_SKIP() << server.status().ToString();
+    }
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = *server;
+    Result<std::string> db = testing::NewTestDatabase();
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    options_.url = server_->Url(*db);
+  }
+
+  std::unique_ptr<Store> OpenStore() {
+    Result<std::unique_ptr<Store>> store = OpenClickHouseStore(options_);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  testing::ClickHouseTestServer* server_ = nullptr;
+  ClickHouseStoreOptions options_;
+};
+
+TEST_F(ClickHouseStoreTest, OpenCreatesTheSchemaAndRecordsItsVersion) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ClickHouseClient client(options_.url);
+  EXPECT_EQ(*ReadSchemaVersion(client), kSchemaVersion);
+  Result<std::string> tables = client.Query(
+      "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name");
+  ASSERT_TRUE(tables.ok()) << tables.status().ToString();
+  EXPECT_EQ(*tables, "config\ndocuments\nroentgen_schema_version\ntraces\n");
+  // Opening again applies nothing twice.
+  store.reset();
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*client.Query("SELECT count() FROM roentgen_schema_version"), "1\n");
+}
+
+TEST_F(ClickHouseStoreTest, MigrationsApplyInOrderFromTheVersionHeld) {
+  ClickHouseClient client(options_.url);
+  std::vector<Migration> migrations = SchemaMigrations();
+  ASSERT_TRUE(MigrateSchema(client, migrations).ok());
+  // A version 2 this binary does not ship: only it runs on a version 1 database.
+  migrations.push_back(
+      {2,
+       {"CREATE TABLE IF NOT EXISTS v2_only (x UInt8) ENGINE = MergeTree ORDER BY x",
+        "INSERT INTO v2_only VALUES (7)"}});
+  Status s = MigrateSchema(client, migrations);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(*ReadSchemaVersion(client), 2u);
+  ASSERT_TRUE(MigrateSchema(client, migrations).ok());  // nothing left to apply
+  EXPECT_EQ(*client.Query("SELECT count() FROM roentgen_schema_version"), "2\n");
+  EXPECT_EQ(*client.Query("SELECT count() FROM system.tables WHERE database ="
+                          " currentDatabase() AND name = 'v2_only'"),
+            "1\n");
+  EXPECT_EQ(*client.Query("SELECT sum(x) FROM v2_only"), "7\n");  // ran once
+  // This binary (version 1) now refuses the database, saying why.
+  Result<std::unique_ptr<Store>> refused = OpenClickHouseStore(options_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("schema version 2, newer than this binary knows (1)"),
+            std::string::npos)
+      << refused.status().ToString();
+}
+
+TEST_F(ClickHouseStoreTest, UnreachableServerIsUnavailable) {
+  options_.url.port = 1;  // nothing listens there
+  options_.client.connect_timeout = std::chrono::milliseconds(500);
+  Result<std::unique_ptr<Store>> store = OpenClickHouseStore(options_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable) << store.status().ToString();
+}
+
+TEST_F(ClickHouseStoreTest, DamagedRecordIsCorruption) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const xray::TraceId id = MakeTraceId(0x11, 1);
+  WriteBatch batch;
+  batch.traces.push_back(MakeRecord(id, kT0));
+  ASSERT_TRUE(store->Write(batch).ok());
+  // A newer row whose record does not decode (as damage on disk would read).
+  ClickHouseClient client(options_.url);
+  ASSERT_TRUE(client
+                  .Execute(fmt::format("INSERT INTO traces (trace_id, start_us, version, "
+                                       "inserted_us, record) VALUES ({}, {}, {}, {}, 'damaged')",
+                                       QuoteString(std::string_view(
+                                           reinterpret_cast<const char*>(id.bytes.data()), 16)),
+                                       kT0, uint64_t{1} << 62, INT64_MAX))
+                  .ok());
+  EXPECT_EQ(store->GetTrace(id).status().code(), StatusCode::kCorruption);
+  ScanOptions o;
+  o.start_us = kT0;
+  o.end_us = kT0 + 1;
+  auto scan = store->Scan(o, [](const TraceRecord&, int64_t) { return true; });
+  EXPECT_EQ(scan.status().code(), StatusCode::kCorruption);
+  EXPECT_GE(store->Stats().read_errors.corruption, 2u);
+}
+
+// Retention drops whole days at once and deletes the rest by mutation; a
+// trace goes with all its rows, those of its older versions in later days
+// too, and a trace whose newest record is young stays as it is now.
+TEST_F(ClickHouseStoreTest, RetentionDropsOldDaysAndEveryRowOfOldTraces) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  constexpr int64_t kDay = 86'400 * kSecond;
+  const int64_t day_a = (kT0 / kDay) * kDay;  // a day that goes whole
+  const int64_t day_b = day_a + kDay;         // the cutoff's day
+  const int64_t cutoff = day_b + 1000;
+  auto put = [&](const xray::TraceId& id, int64_t start, uint32_t revision) {
+    TraceRecord r = MakeRecord(id, start);
+    r.summary.revision = revision;
+    WriteBatch batch;
+    batch.documents.push_back({id, xray::SegmentId{revision}, start, "doc"});
+    batch.traces.push_back(r);
+    ASSERT_TRUE(store->Write(batch).ok());
+  };
+  const xray::TraceId old_only = MakeTraceId(0x12, 1);    // day A
+  const xray::TraceId moved_back = MakeTraceId(0x12, 2);  // day B, then day A
+  const xray::TraceId moved_on = MakeTraceId(0x12, 3);    // day A, then after the cutoff
+  const xray::TraceId young = MakeTraceId(0x12, 4);       // after the cutoff
+  const xray::TraceId boundary = MakeTraceId(0x12, 5);    // day B, before the cutoff
+  put(old_only, day_a + 5, 1);
+  put(moved_back, day_b + 5000, 1);
+  put(moved_back, day_a + 7, 2);
+  put(moved_on, day_a + 9, 1);
+  put(moved_on, cutoff + 10, 2);
+  put(young, cutoff, 1);
+  put(boundary, day_b + 999, 1);
+  ASSERT_TRUE(store->DeleteOlderThan(cutoff).ok());
+
+  ClickHouseClient client(options_.url);
+  EXPECT_EQ(*client.Query(fmt::format("SELECT count() FROM system.parts WHERE database ="
+                                      " currentDatabase() AND table = 'traces' AND active"
+                                      " AND partition = '{}'",
+                                      day_a / kDay)),
+            "0\n");
+  for (const xray::TraceId& gone : {old_only, moved_back, boundary}) {
+    EXPECT_EQ(store->GetTrace(gone).status().code(), StatusCode::kNotFound) << gone.ToString();
+    EXPECT_EQ(store->GetDocuments(gone)->size(), 0u) << gone.ToString();
+  }
+  Result<TraceRecord> kept = store->GetTrace(moved_on);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->summary.revision, 2u);
+  EXPECT_EQ(store->GetDocuments(moved_on)->size(), 2u);
+  EXPECT_TRUE(store->GetTrace(young).ok());
+  ScanOptions o;
+  o.start_us = INT64_MIN;
+  o.end_us = INT64_MAX;
+  std::vector<int> tails;
+  ASSERT_TRUE(store
+                  ->Scan(o,
+                         [&](const TraceRecord& r, int64_t) {
+                           tails.push_back(r.summary.id.bytes[15]);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(tails, (std::vector<int>{3, 4}));
+  // Nothing left to delete: a second run changes nothing.
+  ASSERT_TRUE(store->DeleteOlderThan(cutoff).ok());
+  EXPECT_TRUE(store->GetTrace(young).ok());
+  EXPECT_EQ(*client.Query("SELECT count() FROM system.tables WHERE database ="
+                          " currentDatabase() AND name LIKE 'retention_%'"),
+            "0\n");
+}
+
+// --- Two nodes -------------------------------------------------------------
+
+std::string SegmentJson(const xray::TraceId& trace, uint64_t id, std::optional<uint64_t> parent,
+                        double start, double end, const std::string& name) {
+  return fmt::format(
+      R"({{"name":"{}","id":"{:016x}","trace_id":"{}","start_time":{:.6f},"end_time":{:.6f}{}{}}})",
+      name, id, trace.ToString(), start, end,
+      parent ? fmt::format(R"(,"parent_id":"{:016x}")", *parent) : std::string(),
+      name == "root" ? R"(,"http":{"response":{"status":503}},"fault":true)" : "");
+}
+
+struct Doc {
+  xray::SegmentId entity;
+  std::string raw;
+  int64_t received_us;
+};
+
+// What the ingest writer would compute from `docs` alone (a node that saw
+// only these).
+TraceRecord LocalRecord(const xray::TraceId& id, const std::vector<Doc>& docs) {
+  xray::SegmentParser parser;
+  std::vector<xray::ReceivedDocument> received;
+  for (const Doc& d : docs) {
+    std::vector<xray::SegmentDocument> parsed;
+    xray::ParseFailure failure;
+    EXPECT_TRUE(parser.Parse(d.raw, parsed, failure)) << failure.message;
+    for (auto& p : parsed) received.push_back({std::move(p), d.received_us});
+  }
+  std::vector<const xray::ReceivedDocument*> pointers;
+  for (const auto& r : received) pointers.push_back(&r);
+  const xray::AssembledTrace assembled = xray::AssembleTrace(id, pointers);
+  TraceRecord record{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
+  record.summary.id = id;
+  record.summary.revision = 1;
+  record.summary.updated_us = kT0;
+  return record;
+}
+
+TEST_F(ClickHouseStoreTest, TwoNodesWritingHalvesOfTracesAgreeOnTheWholeSummary) {
+  auto node_a = OpenStore();
+  auto node_b = OpenStore();
+  ASSERT_NE(node_a, nullptr);
+  ASSERT_NE(node_b, nullptr);
+  constexpr int kTraces = 6;
+  constexpr int kChildren = 12;  // segments under each root, alternating nodes
+  const double t0 = static_cast<double>(kT0) / 1e6;
+  std::vector<std::vector<Doc>> all(kTraces), half_a(kTraces), half_b(kTraces);
+  for (int t = 0; t < kTraces; ++t) {
+    const xray::TraceId id = MakeTraceId(0x77, static_cast<uint8_t>(t));
+    all[t].push_back(
+        {xray::SegmentId{1}, SegmentJson(id, 1, std::nullopt, t0, t0 + 2, "root"), kT0});
+    for (int c = 0; c < kChildren; ++c) {
+      const uint64_t entity = 100 + c;
+      // The last child ends latest: the trace's duration needs it.
+      all[t].push_back({xray::SegmentId{entity},
+                        SegmentJson(id, entity, 1, t0 + 0.1 * c, t0 + 0.5 + 0.3 * c,
+                                    "svc" + std::to_string(c % 3)),
+                        kT0 + c + 1});
+    }
+    for (size_t i = 0; i < all[t].size(); ++i)
+      (i % 2 == 0 ? half_a : half_b)[t].push_back(all[t][i]);
+  }
+  // Each node writes its half one document per batch, with the record it
+  // alone would compute, both at once.
+  auto run = [&](Store* store, const std::vector<std::vector<Doc>>& halves) {
+    for (size_t i = 0; i < halves[0].size(); ++i) {
+      for (int t = 0; t < kTraces; ++t) {
+        if (i >= halves[t].size()) continue;
+        const xray::TraceId id = MakeTraceId(0x77, static_cast<uint8_t>(t));
+        std::vector<Doc> seen(halves[t].begin(), halves[t].begin() + i + 1);
+        WriteBatch batch;
+        batch.documents.push_back(
+            {id, halves[t][i].entity, halves[t][i].received_us, halves[t][i].raw});
+        batch.traces.push_back(LocalRecord(id, seen));
+        Status s = store->Write(batch);
+        EXPECT_TRUE(s.ok()) << s.ToString();
+      }
+    }
+  };
+  std::thread a(run, node_a.get(), std::cref(half_a));
+  std::thread b(run, node_b.get(), std::cref(half_b));
+  a.join();
+  b.join();
+
+  for (int t = 0; t < kTraces; ++t) {
+    const xray::TraceId id = MakeTraceId(0x77, static_cast<uint8_t>(t));
+    const TraceRecord single = LocalRecord(id, all[t]);  // one node that saw everything
+    for (Store* node : {node_a.get(), node_b.get()}) {
+      Result<TraceRecord> got = node->GetTrace(id);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(got->summary.segment_count, single.summary.segment_count);
+      EXPECT_EQ(got->summary.segment_count, static_cast<size_t>(kChildren + 1));
+      EXPECT_EQ(got->summary.start_time_us, single.summary.start_time_us);
+      EXPECT_EQ(got->summary.duration_us, single.summary.duration_us);
+      EXPECT_EQ(got->summary.response_time_us, single.summary.response_time_us);
+      EXPECT_EQ(got->summary.root_segment_name, "root");
+      EXPECT_TRUE(got->summary.has_fault);
+      EXPECT_EQ(got->summary.http.status, 503);
+      EXPECT_EQ(got->summary.service_ids.size(), single.summary.service_ids.size());
+      EXPECT_EQ(got->graph.nodes.size(), single.graph.nodes.size());
+      EXPECT_EQ(node->GetDocuments(id)->size(), all[t].size());
+    }
+    // Scans agree as well: the summary a filter sees is the whole one.
+    ScanOptions o;
+    o.start_us = kT0;
+    o.end_us = kT0 + kSecond;
+    o.filter = store::testing::Filter(R"(responsetime >= 2 AND service("svc2") AND fault)");
+    size_t found = 0;
+    ASSERT_TRUE(node_b
+                    ->Scan(o,
+                           [&](const TraceRecord& r, int64_t) {
+                             found += r.summary.id == id;
+                             return true;
+                           })
+                    .ok());
+    EXPECT_EQ(found, 1u);
+  }
+}
+
+// A completed segment is kept over its in-progress version whichever node
+// stores which, and in whichever order they arrive.
+TEST_F(ClickHouseStoreTest, CompletedDocumentWinsOverInProgressFromAnotherNode) {
+  auto node_a = OpenStore();
+  auto node_b = OpenStore();
+  ASSERT_NE(node_a, nullptr);
+  ASSERT_NE(node_b, nullptr);
+  const xray::TraceId id = MakeTraceId(0x78, 1);
+  const double t0 = static_cast<double>(kT0) / 1e6;
+  const std::string done = SegmentJson(id, 1, std::nullopt, t0, t0 + 1, "api");
+  const std::string in_progress = fmt::format(
+      R"({{"name":"api","id":"{:016x}","trace_id":"{}","start_time":{:.6f},"in_progress":true}})",
+      1, id.ToString(), t0);
+  WriteBatch first;
+  first.documents.push_back({id, xray::SegmentId{1}, kT0 + 10, done});
+  first.traces.push_back(LocalRecord(id, {{xray::SegmentId{1}, done, kT0 + 10}}));
+  ASSERT_TRUE(node_a->Write(first).ok());
+  WriteBatch late;  // received later, by the other node
+  late.documents.push_back({id, xray::SegmentId{1}, kT0 + 20, in_progress});
+  late.traces.push_back(LocalRecord(id, {{xray::SegmentId{1}, in_progress, kT0 + 20}}));
+  ASSERT_TRUE(node_b->Write(late).ok());
+  for (Store* node : {node_a.get(), node_b.get()}) {
+    auto docs = node->GetDocuments(id);
+    ASSERT_EQ(docs->size(), 1u);
+    EXPECT_EQ((*docs)[0].raw, done);
+    Result<TraceRecord> got = node->GetTrace(id);
+    ASSERT_TRUE(got.ok());
+    EXPECT_FALSE(got->summary.is_partial);
+    EXPECT_EQ(got->summary.duration_us, kSecond);
+  }
+}
+
+// --- Pushdown ------------------------------------------------------------
+
+std::string Sql(std::string_view expr) {
+  auto f = store::testing::Filter(expr);
+  return f ? PushdownCondition(f->bound()) : "<does not compile>";
+}
+
+TEST(FilterSqlTest, ConjunctsBecomeConditionsOnColumns) {
+  EXPECT_EQ(Sql(""), "");
+  EXPECT_EQ(Sql("fault"), "(fault = 1)");
+  EXPECT_EQ(Sql("error = false AND throttle"), "(error = 0) AND (throttle = 1)");
+  EXPECT_EQ(Sql(R"(user = "bob")"), "(has(users, 'bob'))");
+  EXPECT_EQ(Sql(R"(annotation.tier = "gold")"), "(has(annotation_strings, 'tier\\x00gold'))");
+  EXPECT_EQ(Sql("annotation.n = 3"), "(has(annotation_keys, 'n'))");
+  EXPECT_EQ(Sql("responsetime > 2.5"), "(has_response_time = 1 AND response_time_us >= 2499999)");
+  EXPECT_EQ(Sql("duration <= 1"), "(has_duration = 1 AND duration_us <= 1000001)");
+  EXPECT_EQ(Sql("http.status = 503"),
+            "(has_http_status = 1 AND http_status >= 502 AND http_status <= 504)");
+  EXPECT_EQ(Sql("http.status != 503"), "(has_http_status = 1)");
+  EXPECT_EQ(Sql(R"(service("api") { fault } AND edge("api", "db"))"),
+            "(has(node_names, 'api')) AND (has(node_names, 'db'))");
+  EXPECT_EQ(Sql(R"(fault AND (user = "a" AND annotation.k = "v"))"),
+            "(fault = 1) AND (has(users, 'a')) AND (has(annotation_strings, 'k\\x00v'))");
+  // Alternatives, negations and scopes are left to the re-check.
+  EXPECT_EQ(Sql("fault OR error"), "");
+  EXPECT_EQ(Sql("!fault"), "");
+  EXPECT_EQ(Sql(R"(user != "bob")"), "");
+  EXPECT_EQ(Sql(R"(annotation.tier != "gold")"), "");
+  EXPECT_EQ(Sql(R"(service("api") { responsetime > 3 })"), "(has(node_names, 'api'))");
+  // The prefix names the newest values of a scan's inner query.
+  auto f = store::testing::Filter("fault AND responsetime < 1");
+  EXPECT_EQ(PushdownCondition(f->bound(), "n_"),
+            "(n_fault = 1) AND (n_has_response_time = 1 AND n_response_time_us <= 1000001)");
+}
+
+// Records for the corpus comparison: the conformance suite's kinds of
+// variety, with times on the boundaries the filter's seconds round at.
+std::vector<TraceRecord> CorpusDataset() {
+  std::vector<TraceRecord> records;
+  for (int i = 0; i < 48; ++i) {
+    TraceRecord r = MakeRecord(MakeTraceId(0xc0, static_cast<uint8_t>(i)), kT0 + (i % 11));
+    xray::TraceSummary& s = r.summary;
+    s.updated_us = kT0 + 100 + (47 - i) % 13;
+    if (i % 3 == 0) s.annotations.push_back({"tier", {{std::string("gold"), {}}}});
+    if (i % 3 == 1) s.annotations.push_back({"tier", {{std::string("5"), {}}}});
+    s.annotations.push_back({"n", {{static_cast<double>(i % 5), {}}}});
+    if (i % 4 == 0) s.annotations.push_back({"flag", {{i % 8 == 0, {}}}});
+    s.users = {{"u" + std::to_string(i % 4), {}}};
+    if (i % 5 != 4) s.http.status = i % 3 == 0 ? 200 : i % 3 == 1 ? 500 : 429;
+    s.http.method = i % 2 == 0 ? "GET" : "POST";
+    s.http.url = "https://example.com/" + std::to_string(i % 3);
+    s.has_fault = i % 4 == 0;
+    s.has_error = i % 5 == 0;
+    s.has_throttle = i % 7 == 0;
+    s.is_partial = i % 9 == 0;
+    if (i % 6 != 5) s.response_time_us = int64_t{i} * 250'000 + (i % 3) - 1;
+    if (i % 8 != 7) s.duration_us = int64_t{i} * 500'000;
+    s.indexed = i % 6 != 5;
+    s.root_segment_name = i % 2 == 0 ? "api" : "worker";
+    s.service_ids = {MakeService("api", "AWS::EC2::Instance")};
+    graph::Node api;
+    api.id = MakeService("api", "AWS::EC2::Instance");
+    api.root = true;
+    graph::Observation o;
+    o.start_us = s.start_time_us;
+    o.end_us = s.start_time_us + int64_t{i} * 100'000;
+    o.fault = s.has_fault;
+    o.error = s.has_error;
+    o.http_status = s.http.status;
+    api.observations = {o};
+    r.graph.nodes = {api};
+    if (i % 2 == 0) {
+      graph::Node db;
+      db.id = MakeService("db", "AWS::DynamoDB::Table");
+      db.inferred = true;
+      graph::Observation d;
+      d.start_us = s.start_time_us;
+      d.throttle = i % 4 == 2;
+      db.observations = {d};
+      r.graph.nodes.push_back(db);
+      r.graph.edges = {{0, 1, {d}}};
+    }
+    records.push_back(std::move(r));
+  }
+  records.push_back(MakeFullRecord(MakeTraceId(0xc1, 1), kT0 + 3));
+  return records;
+}
+
+std::vector<std::string> CorpusExpressions() {
+  std::ifstream in(RG_FILTER_CORPUS);
+  EXPECT_TRUE(in.good()) << RG_FILTER_CORPUS;
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || line[0] == '[') continue;
+    const size_t arrow = line.find(" ==> ");
+    out.push_back(arrow == std::string::npos ? line : line.substr(0, arrow));
+  }
+  // Boundaries of the widened numeric bounds.
+  for (const char* extra :
+       {"responsetime = 0.25", "responsetime > 0.249999", "responsetime < 0.250001",
+        "responsetime >= 1.5", "responsetime <= 1.499999", "duration = 1", "duration > 23",
+        "http.status = 500", "http.status <= 429", "http.status >= 500 AND fault",
+        R"(annotation.tier = "5")", "annotation.tier = 5", "annotation.flag = true",
+        "annotation.flag = false", R"(user = "u2" AND annotation.n = 2)", "partial",
+        R"(service("db") AND !fault)", R"(edge("api", "db") AND annotation.tier = "gold")"}) {
+    out.push_back(extra);
+  }
+  return out;
+}
+
+TEST_F(ClickHouseStoreTest, CorpusScansAnswerAsTheMemoryEngine) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto memory = NewMemoryStore();
+  const std::vector<TraceRecord> records = CorpusDataset();
+  WriteBatch batch;
+  batch.traces = records;
+  ASSERT_TRUE(store->Write(batch).ok());
+  ASSERT_TRUE(memory->Write(batch).ok());
+  auto ids = [](Store& s, const ScanOptions& o) {
+    std::vector<std::string> out;
+    auto p = s.Scan(o, [&](const TraceRecord& r, int64_t t) {
+      out.push_back(fmt::format("{}@{}", r.summary.id.ToString(), t));
+      return true;
+    });
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return out;
+  };
+  size_t compiled = 0, nonempty = 0;
+  for (const std::string& expr : CorpusExpressions()) {
+    Result<filter::CompiledFilter> f = filter::CompileFilter(expr);
+    if (!f.ok()) continue;  // the corpus's invalid expressions
+    ++compiled;
+    auto shared = std::make_shared<const filter::CompiledFilter>(std::move(*f));
+    for (bool event : {false, true}) {
+      ScanOptions o;
+      o.start_us = event ? kT0 + 100 : kT0;
+      o.end_us = kT0 + 200;
+      o.time_range_type = event ? TimeRangeType::kEvent : TimeRangeType::kTraceId;
+      o.filter = shared;
+      o.searchable_only = event;
+      const std::vector<std::string> want = ids(*memory, o);
+      nonempty += !want.empty();
+      EXPECT_EQ(ids(*store, o), want) << expr << (event ? " (event time, searchable)" : "");
+    }
+  }
+  EXPECT_GT(compiled, 100u);
+  EXPECT_GT(nonempty, 50u);  // not a comparison of empty answers
+}
+
+}  // namespace
+}  // namespace roentgen::store::clickhouse

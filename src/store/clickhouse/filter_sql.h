@@ -1,0 +1,29 @@
+// Filter pushdown for the scale-out engine: the SQL condition over the
+// `traces` table's columns that every trace a filter matches satisfies
+// (docs/storage.md, "ClickHouse engine"). ClickHouse narrows a scan with it;
+// the engine then decodes each row's record and decides with
+// CompiledFilter::Matches, so the condition may let through traces the filter
+// rejects, never the reverse: it is built only from what the filter implies.
+//
+// Implied conditions are taken from the whole filter and the conjuncts of its
+// top-level AND (nested ANDs looked through): trace flags (fault, error,
+// throttle, partial compared with a boolean), user = "…", annotation.k = …
+// (the key present; for a string, the key and value), numeric comparisons of
+// responsetime, duration and http.status (filter/column_predicates.h, widened
+// by one unit so float rounding never drops a trace), and the service names
+// service(…) and edge(…) require of the trace graph. OR, NOT and scopes are
+// left to the re-check. Pure, thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "filter/bind.h"
+
+namespace roentgen::store::clickhouse {
+
+// The condition on columns named `prefix` + the column name ("" for the
+// table's own rows); "" when the filter implies nothing pushable.
+std::string PushdownCondition(const filter::BoundNode& filter, std::string_view prefix = "");
+
+}  // namespace roentgen::store::clickhouse
