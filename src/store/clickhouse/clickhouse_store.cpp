@@ -320,6 +320,9 @@ class ClickHouseStore final : public Store {
   Status DeleteOlderThan(int64_t cutoff_us) override;
 
   StoreStats Stats() override;
+  // Each Write derives the records of its traces from every document stored
+  // of them, whichever node wrote them (above).
+  bool DerivesRecords() const override { return true; }
 
  private:
   Status DoWrite(const WriteBatch& batch);
