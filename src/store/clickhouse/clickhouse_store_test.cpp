@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -349,6 +350,77 @@ TEST_F(ClickHouseStoreTest, CompletedDocumentWinsOverInProgressFromAnotherNode) 
     EXPECT_FALSE(got->summary.is_partial);
     EXPECT_EQ(got->summary.duration_us, kSecond);
   }
+}
+
+// A document written without a record (a batch from a writer that did not
+// compute one) still updates the trace: its record is computed from every
+// stored document, keeping the trace's revision line and `indexed`.
+TEST_F(ClickHouseStoreTest, DocumentWithoutRecordUpdatesTheTrace) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const xray::TraceId id = MakeTraceId(0x79, 1);
+  const double t0 = static_cast<double>(kT0) / 1e6;
+  const std::string root = SegmentJson(id, 1, std::nullopt, t0, t0 + 1, "api");
+  const std::string child = SegmentJson(id, 2, 1, t0 + 0.5, t0 + 3, "db");
+  WriteBatch first;
+  first.documents.push_back({id, xray::SegmentId{1}, kT0, root});
+  TraceRecord record = LocalRecord(id, {{xray::SegmentId{1}, root, kT0}});
+  record.summary.indexed = false;
+  record.summary.revision = 5;
+  first.traces.push_back(record);
+  ASSERT_TRUE(store->Write(first).ok());
+  WriteBatch second;
+  second.documents.push_back({id, xray::SegmentId{2}, kT0 + 1, child});
+  ASSERT_TRUE(store->Write(second).ok());
+  Result<TraceRecord> got = store->GetTrace(id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->summary.segment_count, 2u);
+  EXPECT_EQ(got->summary.duration_us, 3 * kSecond);
+  EXPECT_EQ(got->summary.revision, 6u);
+  EXPECT_FALSE(got->summary.indexed);
+}
+
+// What a scan sees (docs/storage.md): traces created after it started are
+// not passed, on any page; a trace updated while it runs is passed at most
+// once, even when its sort time moves into a page still to come.
+TEST_F(ClickHouseStoreTest, ScanLeavesOutNewTracesAndPassesMovedOnesOnce) {
+  options_.scan_page_rows = 16;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  WriteBatch batch;
+  for (int i = 0; i < 100; ++i) {
+    batch.traces.push_back(MakeRecord(MakeTraceId(0x7a, static_cast<uint8_t>(i)), kT0 + i));
+  }
+  ASSERT_TRUE(store->Write(batch).ok());
+  ScanOptions o;
+  o.start_us = kT0;
+  o.end_us = kT0 + 1000;
+  o.descending = false;
+  std::vector<int> seen;
+  auto progress = store->Scan(o, [&](const TraceRecord& r, int64_t) {
+    seen.push_back(r.summary.id.bytes[15]);
+    if (seen.size() == 1) {
+      WriteBatch during;
+      for (int i = 0; i < 10; ++i) {  // new, after every page's position
+        during.traces.push_back(
+            MakeRecord(MakeTraceId(0x7b, static_cast<uint8_t>(i)), kT0 + 500 + i));
+      }
+      TraceRecord moved = MakeRecord(r.summary.id, kT0 + 900);  // taken already
+      moved.summary.revision = 2;
+      during.traces.push_back(moved);
+      EXPECT_TRUE(store->Write(during).ok());
+    }
+    return true;
+  });
+  ASSERT_TRUE(progress.ok()) << progress.status().ToString();
+  ASSERT_EQ(seen.size(), 100u);
+  std::vector<int> sorted = seen;
+  std::sort(sorted.begin(), sorted.end());
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(sorted[i], i);
+  // A scan started now sees them.
+  size_t after = 0;
+  ASSERT_TRUE(store->Scan(o, [&](const TraceRecord&, int64_t) { return ++after > 0; }).ok());
+  EXPECT_EQ(after, 110u);
 }
 
 // --- Pushdown ------------------------------------------------------------
