@@ -20,6 +20,7 @@
 #include "store/clickhouse/filter_sql.h"
 #include "store/clickhouse/testing/clickhouse_test_server.h"
 #include "store/memory/memory_store.h"
+#include "store/record_codec.h"
 #include "store/store_test_util.h"
 #include "xray/segment_parser.h"
 #include "xray/trace.h"
@@ -302,6 +303,12 @@ TEST_F(ClickHouseStoreTest, TwoNodesWritingHalvesOfTracesAgreeOnTheWholeSummary)
       EXPECT_EQ(got->summary.service_ids.size(), single.summary.service_ids.size());
       EXPECT_EQ(got->graph.nodes.size(), single.graph.nodes.size());
       EXPECT_EQ(node->GetDocuments(id)->size(), all[t].size());
+      // The whole record, byte for byte (the batches' revision and
+      // updated_us are the single writer's).
+      std::string want, have;
+      EncodeTraceRecord(single, want);
+      EncodeTraceRecord(*got, have);
+      EXPECT_EQ(have, want) << id.ToString();
     }
     // Scans agree as well: the summary a filter sees is the whole one.
     ScanOptions o;
