@@ -7,14 +7,14 @@
 // clang-format off
 #include <utility>
 // clang-format on
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <exception>
@@ -36,7 +36,7 @@ namespace {
 constexpr int kClickHouseMemoryLimitExceeded = 241;
 constexpr int kClickHouseNotEnoughSpace = 243;
 // The most of ClickHouse's error text a Status carries.
-constexpr size_t kMaxErrorText = 4096;
+constexpr size_t kChMaxErrorText = 4096;
 
 // One keep-alive connection. Each has an io_context of its own, so a call
 // runs its asynchronous operations (the only ones the stream's timeouts
@@ -52,7 +52,7 @@ struct ChConnection {
 // Runs `start(handler)` (one asynchronous operation on `conn`) to its end
 // and returns its error.
 template <typename Start>
-beast::error_code RunOnConnection(ChConnection& conn, Start start) {
+beast::error_code ChRunOnConnection(ChConnection& conn, Start start) {
   beast::error_code result = net::error::would_block;
   start([&result](beast::error_code ec, auto&&...) { result = ec; });
   conn.ioc.restart();
@@ -70,7 +70,7 @@ bool ChConnectionLooksClosed(ChConnection& conn) {
   return ::poll(&p, 1, 0) != 0;
 }
 
-std::string PercentEncode(std::string_view s) {
+std::string ChPercentEncode(std::string_view s) {
   std::string out;
   out.reserve(s.size() * 3);
   for (unsigned char c : s) {
@@ -83,14 +83,14 @@ std::string PercentEncode(std::string_view s) {
   return out;
 }
 
-int HexDigitValue(char c) {
+int ChHexDigitValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
 
-std::optional<std::string> PercentDecode(std::string_view s) {
+std::optional<std::string> ChPercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
@@ -99,8 +99,8 @@ std::optional<std::string> PercentDecode(std::string_view s) {
       continue;
     }
     if (i + 2 >= s.size()) return std::nullopt;
-    const int hi = HexDigitValue(s[i + 1]);
-    const int lo = HexDigitValue(s[i + 2]);
+    const int hi = ChHexDigitValue(s[i + 1]);
+    const int lo = ChHexDigitValue(s[i + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
@@ -108,20 +108,25 @@ std::optional<std::string> PercentDecode(std::string_view s) {
   return out;
 }
 
-bool IsHostChar(char c) {
+bool ChIsHostChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
 }
 
-std::string HostForUrl(const std::string& host) {
+bool ChIsHeaderByte(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte >= 0x20 && byte != 0x7f;
+}
+
+std::string ChHostForUrl(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
 // ClickHouse's text without its trailing newline, cut to a sane length.
-std::string ErrorText(std::string_view body) {
+std::string ChErrorText(std::string_view body) {
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r' || body.back() == ' ')) {
     body.remove_suffix(1);
   }
-  if (body.size() > kMaxErrorText) return std::string(body.substr(0, kMaxErrorText)) + "…";
+  if (body.size() > kChMaxErrorText) return std::string(body.substr(0, kChMaxErrorText)) + "…";
   if (body.empty()) return "(no text)";
   return std::string(body);
 }
@@ -209,19 +214,20 @@ class ChExchange {
       tcp::resolver resolver(conn->ioc);
       endpoints = resolver.resolve(url_.host, std::to_string(url_.port), ec);
       if (ec) {
-        return Status::Unavailable(fmt::format("cannot reach ClickHouse at {}: cannot resolve {}: {}",
-                                               url_.ToString(), url_.host, ec.message()));
+        return Status::Unavailable(
+            fmt::format("cannot reach ClickHouse at {}: cannot resolve {}: {}", url_.ToString(),
+                        url_.host, ec.message()));
       }
     }
     conn->stream.expires_after(options_.connect_timeout);
-    ec = RunOnConnection(*conn, [&](auto handler) {
-      conn->stream.async_connect(endpoints, [handler](beast::error_code e, const tcp::endpoint&) {
-        handler(e);
-      });
+    ec = ChRunOnConnection(*conn, [&](auto handler) {
+      conn->stream.async_connect(
+          endpoints, [handler](beast::error_code e, const tcp::endpoint&) { handler(e); });
     });
     if (ec == beast::error::timeout) {
-      return Status::Unavailable(fmt::format("cannot reach ClickHouse at {}: no connection within {} ms",
-                                             url_.ToString(), options_.connect_timeout.count()));
+      return Status::Unavailable(
+          fmt::format("cannot reach ClickHouse at {}: no connection within {} ms", url_.ToString(),
+                      options_.connect_timeout.count()));
     }
     if (ec) {
       return Status::Unavailable(
@@ -236,17 +242,16 @@ class ChExchange {
   ChAttempt Attempt(ChConnection& conn, ChRequest& req) {
     ChAttempt attempt;
     conn.stream.expires_after(options_.query_timeout);
-    const beast::error_code write_ec = RunOnConnection(conn, [&](auto handler) {
-      http::async_write(conn.stream, req, handler);
-    });
+    const beast::error_code write_ec = ChRunOnConnection(
+        conn, [&](auto handler) { http::async_write(conn.stream, req, handler); });
     // A server that refuses a statement may answer and close before it has
     // read the whole body: the answer is still worth reading.
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(boost::none);
-    const beast::error_code read_ec = RunOnConnection(conn, [&](auto handler) {
-      http::async_read(conn.stream, buffer, parser, handler);
-    });
+    parser.header_limit(64 * 1024);
+    const beast::error_code read_ec = ChRunOnConnection(
+        conn, [&](auto handler) { http::async_read(conn.stream, buffer, parser, handler); });
     if (!read_ec) {
       attempt.http_status = parser.get().result_int();
       attempt.keep_alive = parser.get().keep_alive() && !write_ec;
@@ -256,18 +261,21 @@ class ChExchange {
     const beast::error_code ec = write_ec ? write_ec : read_ec;
     const bool answered = parser.got_some() || buffer.size() > 0;
     if (ec == beast::error::timeout || read_ec == beast::error::timeout) {
-      attempt.status = Status::IOError(fmt::format("ClickHouse at {} did not answer within {} ms",
-                                                   url_.ToString(), options_.query_timeout.count()));
+      attempt.status =
+          Status::IOError(fmt::format("ClickHouse at {} did not answer within {} ms",
+                                      url_.ToString(), options_.query_timeout.count()));
       return attempt;
     }
     if (answered) {
-      attempt.status = Status::IOError(fmt::format(
-          "the exchange with ClickHouse at {} failed midway: {}", url_.ToString(), read_ec.message()));
+      attempt.status =
+          Status::IOError(fmt::format("the exchange with ClickHouse at {} failed midway: {}",
+                                      url_.ToString(), read_ec.message()));
       return attempt;
     }
     attempt.retryable = conn.reused;
-    attempt.status = Status::Unavailable(fmt::format(
-        "ClickHouse at {} closed the connection before answering: {}", url_.ToString(), ec.message()));
+    attempt.status = Status::Unavailable(
+        fmt::format("ClickHouse at {} closed the connection before answering: {}", url_.ToString(),
+                    ec.message()));
     return attempt;
   }
 
@@ -276,8 +284,8 @@ class ChExchange {
   const ClickHouseClientOptions& options_;
 };
 
-Status StatusFromAnswer(const ClickHouseUrl& url, unsigned http_status, const std::string& body) {
-  const std::string text = ErrorText(body);
+Status ChStatusFromAnswer(const ClickHouseUrl& url, unsigned http_status, const std::string& body) {
+  const std::string text = ChErrorText(body);
   if (http_status == 503) {
     return Status::Unavailable(
         fmt::format("ClickHouse at {} is unavailable (HTTP 503): {}", url.ToString(), text));
@@ -298,7 +306,7 @@ Status StatusFromAnswer(const ClickHouseUrl& url, unsigned http_status, const st
 }  // namespace
 
 std::string ClickHouseUrl::ToString() const {
-  return fmt::format("clickhouse://{}@{}:{}/{}", PercentEncode(user), HostForUrl(host), port,
+  return fmt::format("clickhouse://{}@{}:{}/{}", ChPercentEncode(user), ChHostForUrl(host), port,
                      database);
 }
 
@@ -308,13 +316,14 @@ Result<ClickHouseUrl> ParseClickHouseUrl(std::string_view text) {
     std::string shown(text);
     if (const size_t at = text.rfind('@'); at != std::string_view::npos) {
       const size_t scheme_end = text.find("://");
-      shown = std::string(text.substr(0, scheme_end == std::string_view::npos ? 0 : scheme_end + 3)) +
-              "…@" + std::string(text.substr(at + 1));
+      shown =
+          std::string(text.substr(0, scheme_end == std::string_view::npos ? 0 : scheme_end + 3)) +
+          "…@" + std::string(text.substr(at + 1));
     }
-    return Status::InvalidArgument(
-        fmt::format("invalid ClickHouse URL '{}': {} (use clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/"
-                    "DATABASE)",
-                    shown, why));
+    return Status::InvalidArgument(fmt::format(
+        "invalid ClickHouse URL '{}': {} (use clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/"
+        "DATABASE)",
+        shown, why));
   };
   constexpr std::string_view kScheme = "clickhouse://";
   if (!text.starts_with(kScheme)) {
@@ -331,13 +340,20 @@ Result<ClickHouseUrl> ParseClickHouseUrl(std::string_view text) {
     const std::string_view userinfo = authority.substr(0, at);
     authority = authority.substr(at + 1);
     const size_t colon = userinfo.find(':');
-    std::optional<std::string> user = PercentDecode(userinfo.substr(0, colon));
+    std::optional<std::string> user = ChPercentDecode(userinfo.substr(0, colon));
     if (!user) return invalid("a bad %-escape in the user");
     if (user->empty()) return invalid("an empty user before '@'");
+    // Both travel in HTTP headers, where a line break would end them.
+    if (!std::all_of(user->begin(), user->end(), ChIsHeaderByte)) {
+      return invalid("a control character in the user");
+    }
     url.user = std::move(*user);
     if (colon != std::string_view::npos) {
-      std::optional<std::string> password = PercentDecode(userinfo.substr(colon + 1));
+      std::optional<std::string> password = ChPercentDecode(userinfo.substr(colon + 1));
       if (!password) return invalid("a bad %-escape in the password");
+      if (!std::all_of(password->begin(), password->end(), ChIsHeaderByte)) {
+        return invalid("a control character in the password");
+      }
       url.password = std::move(*password);
     }
   }
@@ -370,7 +386,7 @@ Result<ClickHouseUrl> ParseClickHouseUrl(std::string_view text) {
       }
     }
     if (host.empty()) return invalid("missing the host");
-    if (!std::all_of(host.begin(), host.end(), IsHostChar)) {
+    if (!std::all_of(host.begin(), host.end(), ChIsHostChar)) {
       return invalid("the host may hold only letters, digits, '-', '.' and '_'");
     }
   }
@@ -411,10 +427,10 @@ Result<std::string> ClickHouseClient::Post(std::string_view query_param, std::st
     // as an error status; streamed, it would follow a 200 and rows already
     // sent, as text appended to the body.
     std::string target = "/?wait_end_of_query=1";
-    if (with_database) target += "&database=" + PercentEncode(url_.database);
-    if (!query_param.empty()) target += "&query=" + PercentEncode(query_param);
+    if (with_database) target += "&database=" + ChPercentEncode(url_.database);
+    if (!query_param.empty()) target += "&query=" + ChPercentEncode(query_param);
     ChRequest req{http::verb::post, target, 11};
-    req.set(http::field::host, fmt::format("{}:{}", HostForUrl(url_.host), url_.port));
+    req.set(http::field::host, fmt::format("{}:{}", ChHostForUrl(url_.host), url_.port));
     req.set(http::field::user_agent, "roentgen");
     req.set(http::field::connection, "keep-alive");
     req.set("X-ClickHouse-User", url_.user);
@@ -440,7 +456,8 @@ Result<std::string> ClickHouseClient::Post(std::string_view query_param, std::st
     }
     if (!attempt.status.ok()) return attempt.status;
     if (attempt.keep_alive && conn != nullptr) pool_->Give(std::move(conn));
-    if (attempt.http_status != 200) return StatusFromAnswer(url_, attempt.http_status, attempt.body);
+    if (attempt.http_status != 200)
+      return ChStatusFromAnswer(url_, attempt.http_status, attempt.body);
     return std::move(attempt.body);
   } catch (const std::exception& e) {
     return Status::IOError(
@@ -472,11 +489,21 @@ std::string QuoteString(std::string_view s) {
   for (char c : s) {
     const auto byte = static_cast<unsigned char>(c);
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\'': out += "\\'"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\'':
+        out += "\\'";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (byte < 0x20 || byte == 0x7f) {
           out += fmt::format("\\x{:02X}", byte);

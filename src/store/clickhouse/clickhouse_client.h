@@ -33,7 +33,8 @@ namespace roentgen::store::clickhouse {
 
 // Where the data lives: `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE`
 // (port 8123, ClickHouse's HTTP port, by default; user "default" with no
-// password by default; an IPv6 host in brackets).
+// password by default; an IPv6 host in brackets; %XX escapes in USER and
+// PASSWORD, say for an '@' or ':' in them).
 struct ClickHouseUrl {
   std::string host;  // an IPv6 address without its brackets
   uint16_t port = 8123;
@@ -85,8 +86,7 @@ class ClickHouseClient {
   class Pool;
   // POSTs `body` with `query_param` (when not empty) as the `query`
   // parameter, in the URL's database when `with_database`.
-  Result<std::string> Post(std::string_view query_param, std::string_view body,
-                           bool with_database);
+  Result<std::string> Post(std::string_view query_param, std::string_view body, bool with_database);
   ClickHouseUrl url_;
   ClickHouseClientOptions options_;
   std::unique_ptr<Pool> pool_;

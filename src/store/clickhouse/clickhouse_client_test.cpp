@@ -13,8 +13,8 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <optional>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,7 +30,8 @@ using testing::ClickHouseTestServer;
 // ---- URLs and quoting (no server) ----
 
 TEST(ClickHouseUrlTest, ParsesEveryPart) {
-  Result<ClickHouseUrl> url = ParseClickHouseUrl("clickhouse://alice:p%40ss:w@db.example:9000/traces");
+  Result<ClickHouseUrl> url =
+      ParseClickHouseUrl("clickhouse://alice:p%40ss:w@db.example:9000/traces");
   ASSERT_TRUE(url.ok()) << url.status().ToString();
   EXPECT_EQ(url->host, "db.example");
   EXPECT_EQ(url->port, 9000);
@@ -82,6 +83,8 @@ TEST(ClickHouseUrlTest, RefusesBadUrlsSayingWhy) {
       {"clickhouse://ho st/db", "the host may hold only"},
       {"clickhouse://:secret@host/db", "an empty user"},
       {"clickhouse://u:%zz@host/db", "bad %-escape in the password"},
+      {"clickhouse://u%0D%0AX:p@host/db", "a control character in the user"},
+      {"clickhouse://u:p%0A@host/db", "a control character in the password"},
   };
   for (const auto& [text, why] : cases) {
     Result<ClickHouseUrl> url = ParseClickHouseUrl(text);
@@ -93,8 +96,7 @@ TEST(ClickHouseUrlTest, RefusesBadUrlsSayingWhy) {
   // A refused URL's message never shows its password.
   Result<ClickHouseUrl> url = ParseClickHouseUrl("clickhouse://u:topsecret@host:99999/db");
   ASSERT_FALSE(url.ok());
-  EXPECT_EQ(url.status().message().find("topsecret"), std::string::npos)
-      << url.status().message();
+  EXPECT_EQ(url.status().message().find("topsecret"), std::string::npos) << url.status().message();
 }
 
 TEST(ClickHouseQuoteTest, EscapesBackslashQuoteAndControlBytes) {
@@ -181,8 +183,8 @@ std::string RowBinaryUInt32(uint32_t v) {
 }
 
 TEST_F(ClickHouseClientTest, InsertsRowBinaryAndReadsItBackByteExact) {
-  ASSERT_TRUE(client_->Execute("CREATE TABLE t (id UInt32, s String) ENGINE = MergeTree ORDER BY id")
-                  .ok());
+  ASSERT_TRUE(
+      client_->Execute("CREATE TABLE t (id UInt32, s String) ENGINE = MergeTree ORDER BY id").ok());
   std::string rows;
   const std::vector<std::string>& strings = AwkwardStrings();
   for (size_t i = 0; i < strings.size(); ++i) {
@@ -332,6 +334,14 @@ TEST_F(ClickHouseClientTest, ManyThreadsShareOneClientAndReuseItsConnections) {
   // At most one connection per thread at a time, kept for reuse.
   EXPECT_LE(client_->connections_opened(), static_cast<uint64_t>(kThreads) + 2);
   EXPECT_GE(client_->connections_opened(), 1u);
+}
+
+TEST_F(ClickHouseClientTest, AConnectionTheServerClosedWhileIdleIsNotUsed) {
+  EXPECT_EQ(MustQuery("SELECT 1"), "1\n");
+  // The test server closes a keep-alive connection idle for 3 s.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  EXPECT_EQ(MustQuery("SELECT 2"), "2\n");
+  EXPECT_EQ(client_->connections_opened(), 2u);
 }
 
 TEST(ClickHouseClientUnreachableTest, AClosedPortIsUnavailable) {
@@ -557,8 +567,7 @@ TEST(ClickHouseClientScriptedTest, RetriesAStalePooledConnectionOnAFreshOne) {
 }
 
 TEST(ClickHouseClientScriptedTest, AFreshConnectionClosedBeforeAnAnswerIsUnavailable) {
-  ScriptedHttpServer server(
-      [](int, int) { return std::string(ScriptedHttpServer::kClose); });
+  ScriptedHttpServer server([](int, int) { return std::string(ScriptedHttpServer::kClose); });
   ClickHouseClient client(server.Url());
   Status status = client.Execute("SELECT 1");
   EXPECT_EQ(status.code(), StatusCode::kUnavailable) << status.ToString();
@@ -574,8 +583,7 @@ TEST(ClickHouseClientScriptedTest, AnAnswerCutMidwayIsIOError) {
   ClickHouseClient client(server.Url());
   Result<std::string> rows = client.Query("SELECT 1");
   EXPECT_EQ(rows.status().code(), StatusCode::kIOError) << rows.status().ToString();
-  EXPECT_NE(rows.status().message().find("midway"), std::string::npos)
-      << rows.status().message();
+  EXPECT_NE(rows.status().message().find("midway"), std::string::npos) << rows.status().message();
 }
 
 TEST(ClickHouseClientScriptedTest, NoAnswerWithinTheQueryTimeoutIsIOError) {
@@ -595,15 +603,21 @@ TEST(ClickHouseClientScriptedTest, NoAnswerWithinTheQueryTimeoutIsIOError) {
 TEST(ClickHouseClientScriptedTest, MapsAnswersToStatuses) {
   ScriptedHttpServer server([](int, int request) {
     switch (request) {
-      case 0: return HttpResponse(503, "Code: 202. DB::Exception: Too many simultaneous queries\n");
+      case 0:
+        return HttpResponse(503, "Code: 202. DB::Exception: Too many simultaneous queries\n");
       case 1:
         return HttpResponse(
-            500, "Code: 241, e.displayText() = DB::Exception: Memory limit exceeded, e.what() = "
-                 "DB::Exception\n");
-      case 2: return HttpResponse(500, "Code: 243. DB::Exception: Not enough space\n");
-      case 3: return HttpResponse(502, "Bad Gateway from a proxy\n");
-      case 4: return HttpResponse(404, "Code: 60. DB::Exception: Table db.x doesn't exist\n");
-      default: return HttpResponse(200, "fine\n", /*keep_alive=*/false);
+            500,
+            "Code: 241, e.displayText() = DB::Exception: Memory limit exceeded, e.what() = "
+            "DB::Exception\n");
+      case 2:
+        return HttpResponse(500, "Code: 243. DB::Exception: Not enough space\n");
+      case 3:
+        return HttpResponse(502, "Bad Gateway from a proxy\n");
+      case 4:
+        return HttpResponse(404, "Code: 60. DB::Exception: Table db.x doesn't exist\n");
+      default:
+        return HttpResponse(200, "fine\n", /*keep_alive=*/false);
     }
   });
   ClickHouseClient client(server.Url());

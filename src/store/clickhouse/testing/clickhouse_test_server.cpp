@@ -56,8 +56,8 @@ Result<std::vector<uint16_t>> ChooseFreeLoopbackPorts(size_t count) {
     socklen_t len = sizeof(addr);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      status = Status::IOError(fmt::format("cannot find a free port on 127.0.0.1: {}",
-                                           std::strerror(errno)));
+      status = Status::IOError(
+          fmt::format("cannot find a free port on 127.0.0.1: {}", std::strerror(errno)));
       break;
     }
     ports.push_back(ntohs(addr.sin_port));
@@ -68,7 +68,7 @@ Result<std::vector<uint16_t>> ChooseFreeLoopbackPorts(size_t count) {
 }
 
 // The body of GET /ping on 127.0.0.1:`port`, or "" when it does not answer.
-std::string PingBody(uint16_t port) {
+std::string ChPingBody(uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return "";
   timeval timeout{2, 0};
@@ -94,7 +94,7 @@ std::string PingBody(uint16_t port) {
 }
 
 // The last `max_bytes` of the file, or "" when it cannot be read.
-std::string FileTail(const std::filesystem::path& path, size_t max_bytes) {
+std::string ChFileTail(const std::filesystem::path& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return "";
   std::stringstream content;
@@ -104,7 +104,7 @@ std::string FileTail(const std::filesystem::path& path, size_t max_bytes) {
   return text;
 }
 
-Status WriteTextFile(const std::filesystem::path& path, const std::string& text) {
+Status ChWriteTextFile(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();
@@ -112,21 +112,28 @@ Status WriteTextFile(const std::filesystem::path& path, const std::string& text)
   return Status::Ok();
 }
 
-std::string XmlEscape(std::string_view s) {
+std::string ChXmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
 }
 
 // Waits up to `timeout` for `pid` to exit; true when it did (and was reaped).
-bool WaitForExit(pid_t pid, std::chrono::milliseconds timeout) {
+bool ChWaitForExit(pid_t pid, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     int wstatus = 0;
@@ -207,7 +214,7 @@ Status ClickHouseTestServer::WriteConfig() const {
   <uncompressed_cache_size>8388608</uncompressed_cache_size>
 </yandex>
 )",
-      XmlEscape(d), http_port_, tcp_port_, interserver_port_);
+      ChXmlEscape(d), http_port_, tcp_port_, interserver_port_);
   const std::string users = fmt::format(
       R"(<?xml version="1.0"?>
 <yandex>
@@ -244,9 +251,9 @@ Status ClickHouseTestServer::WriteConfig() const {
   </quotas>
 </yandex>
 )",
-      kPasswordUser, XmlEscape(kPassword));
-  RG_RETURN_IF_ERROR(WriteTextFile(dir_ / "config.xml", config));
-  return WriteTextFile(dir_ / "users.xml", users);
+      kPasswordUser, ChXmlEscape(kPassword));
+  RG_RETURN_IF_ERROR(ChWriteTextFile(dir_ / "config.xml", config));
+  return ChWriteTextFile(dir_ / "users.xml", users);
 }
 
 Status ClickHouseTestServer::Launch() {
@@ -276,15 +283,15 @@ Status ClickHouseTestServer::Launch() {
   pid_ = pid;
   const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
   while (true) {
-    if (PingBody(http_port_) == "Ok.\n") return Status::Ok();
+    if (ChPingBody(http_port_) == "Ok.\n") return Status::Ok();
     int wstatus = 0;
     if (::waitpid(pid_, &wstatus, WNOHANG) == pid_) {
       pid_ = -1;
-      return Status::Unavailable(fmt::format(
-          "{} exited ({}) before answering on 127.0.0.1:{}; its log ends:\n{}", program,
-          WIFEXITED(wstatus) ? fmt::format("status {}", WEXITSTATUS(wstatus))
-                             : fmt::format("signal {}", WTERMSIG(wstatus)),
-          http_port_, ErrorLogTail()));
+      return Status::Unavailable(
+          fmt::format("{} exited ({}) before answering on 127.0.0.1:{}; its log ends:\n{}", program,
+                      WIFEXITED(wstatus) ? fmt::format("status {}", WEXITSTATUS(wstatus))
+                                         : fmt::format("signal {}", WTERMSIG(wstatus)),
+                      http_port_, ErrorLogTail()));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       (void)Stop();
@@ -301,18 +308,19 @@ Status ClickHouseTestServer::Stop() {
   const pid_t pid = pid_;
   pid_ = -1;
   ::kill(pid, SIGTERM);
-  if (WaitForExit(pid, kStopTimeout)) return Status::Ok();
+  if (ChWaitForExit(pid, kStopTimeout)) return Status::Ok();
   ::kill(pid, SIGKILL);
-  WaitForExit(pid, std::chrono::seconds(10));
-  return Status::IOError(fmt::format("clickhouse-server (pid {}) ignored SIGTERM for {} s and "
-                                     "was killed",
-                                     pid, kStopTimeout.count()));
+  ChWaitForExit(pid, std::chrono::seconds(10));
+  return Status::IOError(
+      fmt::format("clickhouse-server (pid {}) ignored SIGTERM for {} s and "
+                  "was killed",
+                  pid, kStopTimeout.count()));
 }
 
 void ClickHouseTestServer::Kill() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
-  WaitForExit(pid_, kStopTimeout);
+  ChWaitForExit(pid_, kStopTimeout);
   pid_ = -1;
 }
 
@@ -330,8 +338,8 @@ ClickHouseUrl ClickHouseTestServer::Url(std::string database) const {
 }
 
 std::string ClickHouseTestServer::ErrorLogTail() const {
-  std::string tail = FileTail(dir_ / "log" / "err.log", 3000);
-  const std::string out = FileTail(dir_ / "log" / "stdout.log", 2000);
+  std::string tail = ChFileTail(dir_ / "log" / "err.log", 3000);
+  const std::string out = ChFileTail(dir_ / "log" / "stdout.log", 2000);
   if (!out.empty()) tail += (tail.empty() ? "" : "\n") + out;
   return tail.empty() ? "(no log)" : tail;
 }
