@@ -450,11 +450,17 @@ TEST(FilterSqlTest, ConjunctsBecomeConditionsOnColumns) {
             "(has_http_status = 1 AND http_status >= 502 AND http_status <= 504)");
   EXPECT_EQ(Sql("http.status != 503"), "(has_http_status = 1)");
   EXPECT_EQ(Sql(R"(service("api") { fault } AND edge("api", "db"))"),
-            "(has(node_names, 'api')) AND (has(node_names, 'db'))");
+            "(has(node_names, 'api')) AND (has(node_names, 'api') AND has(node_names, 'db'))");
   EXPECT_EQ(Sql(R"(fault AND (user = "a" AND annotation.k = "v"))"),
             "(fault = 1) AND (has(users, 'a')) AND (has(annotation_strings, 'k\\x00v'))");
-  // Alternatives, negations and scopes are left to the re-check.
-  EXPECT_EQ(Sql("fault OR error"), "");
+  // An alternative implies what all its branches do, when each does.
+  EXPECT_EQ(Sql("fault OR error"), "((fault = 1) OR (error = 1))");
+  EXPECT_EQ(Sql(R"(user = "a" OR (service("api") AND responsetime > 1))"),
+            "((has(users, 'a')) OR ((has(node_names, 'api')) AND (has_response_time = 1 AND "
+            "response_time_us >= 999999)))");
+  EXPECT_EQ(Sql(R"(fault AND (error OR http.url CONTAINS "x"))"), "(fault = 1)");
+  // Negations, other keywords and scopes are left to the re-check.
+  EXPECT_EQ(Sql(R"(fault OR http.url CONTAINS "x")"), "");
   EXPECT_EQ(Sql("!fault"), "");
   EXPECT_EQ(Sql(R"(user != "bob")"), "");
   EXPECT_EQ(Sql(R"(annotation.tier != "gold")"), "");
