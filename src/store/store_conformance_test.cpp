@@ -3,7 +3,6 @@
 // contract whatever stores the data. An engine joins by adding itself to
 // kEngines; tests of one engine's own internals stay in its own suite
 // (rocksdb_store_test.cpp, …).
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -115,15 +115,25 @@ Result<std::unique_ptr<block::BlockStore>> OpenBlockStore(const EngineOptions& o
 
 Status FlushBlockStore(Store& store) { return static_cast<block::BlockStore&>(store).Flush(); }
 
-// A database of the shared test server per engine directory, so that a
-// reopen (same directory) finds the same data and tests never share any.
+// A database of the shared test server per engine directory: the first open
+// of a directory (empty at first) makes a new database and writes its name
+// there, so a reopen finds the same data and no two tests share any.
 Result<std::unique_ptr<Store>> OpenClickHouseEngine(const EngineOptions& o) {
   Result<clickhouse::testing::ClickHouseTestServer*> server =
       clickhouse::testing::SharedClickHouseTestServer();
   if (!server.ok()) return server.status();
+  const std::filesystem::path name_file = o.dir / "clickhouse-database";
+  std::string database;
+  if (std::ifstream in(name_file); in) {
+    std::getline(in, database);
+  } else {
+    Result<std::string> created = clickhouse::testing::NewTestDatabase();
+    if (!created.ok()) return created.status();
+    database = *created;
+    std::ofstream(name_file) << database << "\n";
+  }
   clickhouse::ClickHouseStoreOptions options;
-  options.url = (*server)->Url(
-      fmt::format("rg_conformance_{:016x}", std::hash<std::string>{}(o.dir.string())));
+  options.url = (*server)->Url(database);
   options.clock = o.clock;
   options.retention_us = o.retention_us;
   options.retention_interval_us = o.retention_interval_us;

@@ -224,7 +224,7 @@ class ClickHouseStore final : public Store {
   Status Write(const WriteBatch& batch) override {
     Status s = DoWrite(batch);
     if (!s.ok()) {
-      CountError(s, write_errors_);
+      CountError(s, /*write=*/true);
       return s;
     }
     if (batch.on_durable) batch.on_durable();
@@ -358,12 +358,13 @@ class ClickHouseStore final : public Store {
   }
 
   Status ReadFailed(const Status& s) {
-    CountError(s, read_errors_);
+    CountError(s, /*write=*/false);
     return s;
   }
 
-  void CountError(const Status& s, StoreErrorCounts& counts) {
+  void CountError(const Status& s, bool write) {
     MutexLock lock(mu_);
+    StoreErrorCounts& counts = write ? write_errors_ : read_errors_;
     switch (s.code()) {
       case StatusCode::kCorruption:
         ++counts.corruption;

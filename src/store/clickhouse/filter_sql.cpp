@@ -19,50 +19,6 @@ using filter::Field;
 // Bounds past this are not pushed (the condition would only say "any value").
 constexpr double kPushableMagnitude = 1e17;
 
-void CollectFlagsUsersAnnotations(const BoundNode& n, std::string_view prefix,
-                                  std::vector<std::string>& out) {
-  if (n.kind == BoundKind::kAnd) {
-    for (const BoundNode& c : n.children) CollectFlagsUsersAnnotations(c, prefix, out);
-    return;
-  }
-  if (n.scope != filter::Scope::kTrace) return;
-  if (n.kind == BoundKind::kBool) {
-    const char* column = nullptr;
-    switch (n.field) {
-      case Field::kFault:
-        column = "fault";
-        break;
-      case Field::kError:
-        column = "error";
-        break;
-      case Field::kThrottle:
-        column = "throttle";
-        break;
-      case Field::kPartial:
-        column = "partial";
-        break;
-      default:
-        return;
-    }
-    out.push_back(fmt::format("{}{} = {}", prefix, column, n.boolean ? 1 : 0));
-    return;
-  }
-  if (n.kind == BoundKind::kString && n.field == Field::kUser && n.op == CompareOp::kEq) {
-    out.push_back(fmt::format("has({}users, {})", prefix, QuoteString(n.text)));
-    return;
-  }
-  if (n.kind == BoundKind::kAnnotation && n.op == CompareOp::kEq) {
-    if (n.value_kind == filter::Literal::Kind::kString) {
-      std::string pair = n.key;
-      pair.push_back('\0');
-      pair += n.text;
-      out.push_back(fmt::format("has({}annotation_strings, {})", prefix, QuoteString(pair)));
-    } else {
-      out.push_back(fmt::format("has({}annotation_keys, {})", prefix, QuoteString(n.key)));
-    }
-  }
-}
-
 // `v` (the filter's number: seconds for times) as a condition on the
 // column's integer, one unit wider on each side than the exact bound.
 std::string NumberCondition(const filter::NumberPredicate& p, std::string_view prefix) {
@@ -101,23 +57,91 @@ std::string NumberCondition(const filter::NumberPredicate& p, std::string_view p
   return out;
 }
 
+// The condition `n` implies, "" when none: a conjunction implies what any
+// of its parts does, an alternative what all of its branches do together.
+std::string NodeCondition(const BoundNode& n, std::string_view prefix) {
+  if (n.kind == BoundKind::kAnd) {
+    std::string out;
+    for (const BoundNode& c : n.children) {
+      const std::string part = NodeCondition(c, prefix);
+      if (part.empty()) continue;
+      if (!out.empty()) out += " AND ";
+      // A nested AND's parts are parenthesized already: one flat list.
+      out += c.kind == BoundKind::kAnd ? part : "(" + part + ")";
+    }
+    return out;
+  }
+  if (n.kind == BoundKind::kOr) {
+    std::string out;
+    for (const BoundNode& c : n.children) {
+      const std::string part = NodeCondition(c, prefix);
+      if (part.empty()) return "";  // that branch may hold anywhere
+      if (!out.empty()) out += " OR ";
+      out += "(" + part + ")";
+    }
+    return out;
+  }
+  if (n.scope != filter::Scope::kTrace) return "";
+  switch (n.kind) {
+    case BoundKind::kBool: {
+      const char* column = nullptr;
+      switch (n.field) {
+        case Field::kFault:
+          column = "fault";
+          break;
+        case Field::kError:
+          column = "error";
+          break;
+        case Field::kThrottle:
+          column = "throttle";
+          break;
+        case Field::kPartial:
+          column = "partial";
+          break;
+        default:
+          return "";
+      }
+      return fmt::format("{}{} = {}", prefix, column, n.boolean ? 1 : 0);
+    }
+    case BoundKind::kString:
+      if (n.field != Field::kUser || n.op != CompareOp::kEq) return "";
+      return fmt::format("has({}users, {})", prefix, QuoteString(n.text));
+    case BoundKind::kAnnotation: {
+      if (n.op != CompareOp::kEq) return "";
+      if (n.value_kind != filter::Literal::Kind::kString) {
+        return fmt::format("has({}annotation_keys, {})", prefix, QuoteString(n.key));
+      }
+      std::string pair = n.key;
+      pair.push_back('\0');
+      pair += n.text;
+      return fmt::format("has({}annotation_strings, {})", prefix, QuoteString(pair));
+    }
+    case BoundKind::kNumber: {
+      // The same predicates the block engine tests (column_predicates.h).
+      const std::vector<filter::NumberPredicate> p = filter::RequiredNumberPredicates(n);
+      return p.size() == 1 ? NumberCondition(p[0], prefix) : "";
+    }
+    case BoundKind::kService:
+    case BoundKind::kEdge: {
+      std::string out;
+      for (const std::string& name : filter::RequiredServiceNames(n)) {
+        if (!out.empty()) out += " AND ";
+        out += fmt::format("has({}node_names, {})", prefix, QuoteString(name));
+      }
+      return out;
+    }
+    default:
+      return "";
+  }
+}
+
 }  // namespace
 
 std::string PushdownCondition(const filter::BoundNode& filter, std::string_view prefix) {
-  std::vector<std::string> parts;
-  CollectFlagsUsersAnnotations(filter, prefix, parts);
-  for (const filter::NumberPredicate& p : filter::RequiredNumberPredicates(filter)) {
-    parts.push_back(NumberCondition(p, prefix));
-  }
-  for (const std::string& name : filter::RequiredServiceNames(filter)) {
-    parts.push_back(fmt::format("has({}node_names, {})", prefix, QuoteString(name)));
-  }
-  std::string out;
-  for (const std::string& part : parts) {
-    if (!out.empty()) out += " AND ";
-    out += "(" + part + ")";
-  }
-  return out;
+  // At the top, every part in its own parentheses (an AND's are already).
+  const std::string c = NodeCondition(filter, prefix);
+  if (c.empty() || filter.kind == BoundKind::kAnd) return c;
+  return "(" + c + ")";
 }
 
 }  // namespace roentgen::store::clickhouse

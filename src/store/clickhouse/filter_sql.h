@@ -5,14 +5,15 @@
 // CompiledFilter::Matches, so the condition may let through traces the filter
 // rejects, never the reverse: it is built only from what the filter implies.
 //
-// Implied conditions are taken from the whole filter and the conjuncts of its
-// top-level AND (nested ANDs looked through): trace flags (fault, error,
-// throttle, partial compared with a boolean), user = "…", annotation.k = …
-// (the key present; for a string, the key and value), numeric comparisons of
-// responsetime, duration and http.status (filter/column_predicates.h, widened
-// by one unit so float rounding never drops a trace), and the service names
-// service(…) and edge(…) require of the trace graph. OR, NOT and scopes are
-// left to the re-check. Pure, thread-safe.
+// Pushed: trace flags (fault, error, throttle, partial compared with a
+// boolean), user = "…", annotation.k = … (the key present; for a string, the
+// key and value), numeric comparisons of responsetime, duration and
+// http.status (filter/column_predicates.h, widened by one unit so float
+// rounding never drops a trace), and the service names service(…) and
+// edge(…) require of the trace graph; an AND implies what any of its parts
+// does, an OR what all its branches do when each implies something. NOT,
+// other keywords and what scopes hold are left to the re-check. Pure,
+// thread-safe.
 #pragma once
 
 #include <string>
