@@ -801,8 +801,8 @@ class BlockStoreImpl final : public BlockStore {
     // would otherwise spend most of its time allocating and freeing.
     std::vector<Pending> pending;
     size_t pending_n = 0;  // entries of `pending` in use
-    std::vector<TraceRecord> records;
     std::vector<uint32_t> rows;
+    std::vector<TraceRecord*> targets;  // the records of `rows`, in `pending`
     std::map<int, std::vector<size_t>> by_source;
     size_t next = 0;
     // Records are decoded a run of the merged order at a time, grouped by
@@ -856,17 +856,15 @@ class BlockStoreImpl final : public BlockStore {
             continue;
           }
           rows.clear();
-          for (size_t j : which) rows.push_back(pending[j].row);
+          targets.clear();
+          for (size_t j : which) {
+            rows.push_back(pending[j].row);
+            targets.push_back(&pending[j].record);
+          }
           const BlockReader& reader = *view.blocks[s.block]->reader;
-          if (Status st = reader.ReadRecords(rows, records, with_graph); !st.ok()) {
+          if (Status st = reader.ReadRecordsInto(rows, targets, with_graph); !st.ok()) {
             return ReadFailed(st);
           }
-          if (records.size() != which.size()) {
-            return ReadFailed(
-                Status::Corruption(fmt::format("block {}: read {} records for {} rows",
-                                               reader.path(), records.size(), which.size())));
-          }
-          for (size_t k = 0; k < which.size(); ++k) std::swap(pending[which[k]].record, records[k]);
         }
       }
       Pending& p = pending[next++];
