@@ -635,9 +635,10 @@ class BlockStoreImpl final : public BlockStore {
     }
     // A block's source is opened (its sort and id columns read, its rows
     // ruled in or out on the columns) only when the merge reaches it: until
-    // then it sits in the heap at a bound of its keys (its sort-time range,
-    // with the id that comes first), so a first page that fills from the
-    // newest blocks never reads the others.
+    // then it sits in the heap at a bound of its keys (its sort-time range
+    // clamped to the scan's range and cursor, with the id that comes first
+    // in scan order), so a first page that fills from the newest blocks
+    // never reads the others.
     auto open_source = [&](Source& s) -> Status {
       const BlockHandle& h = *view.blocks[s.block];
       s.opened = true;
