@@ -16,6 +16,10 @@
 // the raw JSON documents, and the compaction's wall-clock time
 // (--skip-compaction leaves it out).
 //
+// --reuse reads the store an earlier run left in --dir (give the same
+// --traces: the scans' time range follows from it), --filter picks the
+// scans to time (e.g. for perf record).
+//
 //   build/bench/block_store_bench --traces 200000
 #include <fmt/format.h>
 
@@ -87,13 +91,20 @@ int main(int argc, char** argv) {
                  "raw document bytes per page of compaction's output");
   bool skip_compaction = false;
   app.add_flag("--skip-compaction", skip_compaction, "time the reads only");
+  bool reuse = false;
+  app.add_flag("--reuse", reuse,
+               "read the store a previous run left in --dir (same --traces) instead of filling "
+               "a new one");
+  std::vector<std::string> only_filters;
+  app.add_option("--filter", only_filters,
+                 "scan only with these filters (repeatable; \"\" for all traces)");
   CLI11_PARSE(app, argc, argv);
   if (traces == 0 || block_rows == 0 || lookups == 0 || repeat <= 0) {
     fmt::print(stderr, "--traces, --block-rows, --lookups and --repeat must be positive\n");
     return 2;
   }
 
-  std::filesystem::remove_all(dir);
+  if (!reuse) std::filesystem::remove_all(dir);
   store::block::BlockStoreOptions options;
   options.shards = 1;
   options.cut_interval_us = 3'600'000'000;  // the bench flushes
@@ -120,7 +131,7 @@ int main(int argc, char** argv) {
   const double t0 = 1.7e9;
   uint64_t json_bytes = 0;
   const auto fill0 = Steady::now();
-  for (size_t i = 0; i < traces; ++i) {
+  for (size_t i = 0; i < (reuse ? 0 : traces); ++i) {
     raws.push_back(gen.Next(t0 + static_cast<double>(i) * 0.01));
     json_bytes += raws.back().size();
     parsed.clear();
@@ -161,6 +172,20 @@ int main(int argc, char** argv) {
     }
   }
   const double fill_ms = Ms(Steady::now() - fill0);
+  if (reuse) {
+    // The ids to look up: the newest stored traces.
+    store::ScanOptions so;
+    so.start_us = INT64_MIN;
+    so.end_us = INT64_MAX;
+    auto p = st.Scan(so, [&](const store::TraceRecord& r, int64_t) {
+      ids.push_back(r.summary.id);
+      return ids.size() < 10 * lookups;
+    });
+    if (!p.ok() || ids.empty()) {
+      fmt::print(stderr, "--reuse: no traces in {}\n", dir);
+      return 1;
+    }
+  }
 
   std::mt19937_64 rng(7);
   std::vector<double> hit_ms, miss_ms;
@@ -190,9 +215,10 @@ int main(int argc, char** argv) {
   fmt::print("| GetTrace hit | {:.3f} | {:.3f} | | |\n", hit.p50, hit.mean);
   fmt::print("| GetTrace miss | {:.3f} | {:.3f} | | |\n", miss.p50, miss.mean);
 
-  const std::string filters[] = {"", "responsetime > 1.5",
-                                 R"(annotation.email = "user-4242@example.com")",
-                                 R"(service("billing") { fault })"};
+  std::vector<std::string> filters = {"", "responsetime > 1.5",
+                                      R"(annotation.email = "user-4242@example.com")",
+                                      R"(service("billing") { fault })"};
+  if (!only_filters.empty()) filters = only_filters;
   for (const std::string& text : filters) {
     std::shared_ptr<const filter::CompiledFilter> compiled;
     if (!text.empty()) {

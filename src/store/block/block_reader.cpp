@@ -10,6 +10,7 @@
 #include <cstring>
 #include <set>
 #include <span>
+#include <type_traits>
 
 #include "common/coding.h"
 #include "store/block/summary_columns.h"
@@ -447,7 +448,13 @@ Result<std::shared_ptr<const T>> BlockReader::ReadColumn(std::string_view name) 
   Result<std::string> payload = ReadColumnPayload(*c);
   if (!payload.ok()) return payload.status();
   auto column = std::make_shared<T>();
-  if (Status s = ColumnTraits<T>::DecodeInto(*payload, stats_.rows, *column); !s.ok()) {
+  Status decoded = Status::Ok();
+  if constexpr (std::is_same_v<T, BytesColumn>) {
+    decoded = DecodeBytesInPlace(std::move(*payload), stats_.rows, *column);
+  } else {
+    decoded = ColumnTraits<T>::DecodeInto(*payload, stats_.rows, *column);
+  }
+  if (const Status& s = decoded; !s.ok()) {
     return Status::Corruption(fmt::format("block {}: column {}: {}", path_, name, s.message()));
   }
   if (cache_ != nullptr) cache_->Put(id_, name, column, c->extent.raw_size + 8 * stats_.rows);
@@ -609,11 +616,20 @@ Result<std::optional<uint32_t>> BlockReader::FindTrace(const xray::TraceId& id) 
 
 Status BlockReader::ReadRecords(std::span<const uint32_t> rows, std::vector<TraceRecord>& out,
                                 bool with_graph) const {
-  return ReadRecordsImpl(rows, false, out, with_graph);
+  return ReadRecordsImpl(rows, false, &out, {}, with_graph);
+}
+
+Status BlockReader::ReadRecordsInto(std::span<const uint32_t> rows,
+                                    std::span<TraceRecord* const> out, bool with_graph) const {
+  if (out.size() != rows.size()) {
+    return Status::InvalidArgument(fmt::format("block {}: {} records for {} rows", path_,
+                                               out.size(), rows.size()));
+  }
+  return ReadRecordsImpl(rows, false, nullptr, out, with_graph);
 }
 
 Status BlockReader::ReadAllRecords(std::vector<TraceRecord>& out, bool with_graph) const {
-  return ReadRecordsImpl({}, true, out, with_graph);
+  return ReadRecordsImpl({}, true, &out, {}, with_graph);
 }
 
 Result<TraceRecord> BlockReader::ReadRecord(uint32_t row) const {
@@ -624,7 +640,9 @@ Result<TraceRecord> BlockReader::ReadRecord(uint32_t row) const {
 }
 
 Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
-                                    std::vector<TraceRecord>& out, bool with_graph) const {
+                                    std::vector<TraceRecord>* out_vector,
+                                    std::span<TraceRecord* const> out_records,
+                                    bool with_graph) const {
   const size_t n = all ? stats_.rows : rows.size();
   for (uint32_t row : rows) {
     if (row >= stats_.rows) {
@@ -634,7 +652,7 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
   }
   // The records `out` already holds are decoded into: their strings and
   // vectors keep their storage, which spares a scan most of its allocations.
-  out.resize(n);
+  if (out_vector != nullptr) out_vector->resize(n);
   if (n == 0) return Status::Ok();
 #define RG_READ(var, Method, name)                                    \
   const auto var##_read = ReadColumn<Method>(name);                    \
@@ -676,7 +694,7 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
   TraceRecord graph_holder;
   for (size_t i = 0; i < n; ++i) {
     const size_t row = all ? i : rows[i];
-    TraceRecord& rec = out[i];
+    TraceRecord& rec = out_vector != nullptr ? (*out_vector)[i] : *out_records[i];
     auto corrupt = [&](std::string_view what) {
       return Status::Corruption(fmt::format("block {}: row {}: {}", path_, row, what));
     };

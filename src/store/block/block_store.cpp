@@ -573,6 +573,9 @@ class BlockStoreImpl final : public BlockStore {
     // walks them from the end.
     struct Source {
       int block = -1;  // index in view.blocks; -1: head_records
+      // False: a block not read yet, whose time and id are a bound of its
+      // keys in scan order (see open_source).
+      bool opened = true;
       std::shared_ptr<const Int64Column> times;
       std::shared_ptr<const Fixed16Column> ids;
       // Block rows lo..hi-1 (sorted by start), or `entries` (block rows, or
@@ -630,35 +633,36 @@ class BlockStoreImpl final : public BlockStore {
       });
       sources.push_back(std::move(s));
     }
-    for (size_t b = 0; b < view.blocks.size(); ++b) {
-      const BlockHandle& h = *view.blocks[b];
-      if (h.meta.rows == 0) continue;
-      const int64_t lo = by_event ? h.meta.min_updated_us : h.meta.min_start_us;
-      const int64_t hi = by_event ? h.meta.max_updated_us : h.meta.max_start_us;
-      if (hi < options.start_us || lo >= options.end_us) continue;
-      if (!may_match(*h.reader)) continue;
-      Source s;
-      s.block = static_cast<int>(b);
+    // A block's source is opened (its sort and id columns read, its rows
+    // ruled in or out on the columns) only when the merge reaches it: until
+    // then it sits in the heap at a bound of its keys (its sort-time range
+    // clamped to the scan's range and cursor, with the id that comes first
+    // in scan order), so a first page that fills from the newest blocks
+    // never reads the others.
+    auto open_source = [&](Source& s) -> Status {
+      const BlockHandle& h = *view.blocks[s.block];
+      s.opened = true;
+      if (options_.on_scan_block_opened) options_.on_scan_block_opened(h.meta.id);
       Result<std::shared_ptr<const Int64Column>> times =
           h.reader->ReadColumn<Int64Column>(by_event ? col::kUpdated : col::kStart);
-      if (!times.ok()) return ReadFailed(times.status());
+      if (!times.ok()) return times.status();
       Result<std::shared_ptr<const Fixed16Column>> ids =
           h.reader->ReadColumn<Fixed16Column>(col::kTraceId);
-      if (!ids.ok()) return ReadFailed(ids.status());
+      if (!ids.ok()) return ids.status();
       s.times = std::move(*times);
       s.ids = std::move(*ids);
       if (s.times->values.size() != h.meta.rows || s.ids->data.size() != 16 * h.meta.rows) {
-        return ReadFailed(Status::Corruption(
-            fmt::format("block {}: columns disagree with its row count", h.reader->path())));
+        return Status::Corruption(
+            fmt::format("block {}: columns disagree with its row count", h.reader->path()));
       }
       if (required) {
         Result<std::optional<Bitmap>> rows = RowsSatisfying(*h.reader, *required);
-        if (!rows.ok()) return ReadFailed(rows.status());
+        if (!rows.ok()) return rows.status();
         s.may = std::move(*rows);
       }
       for (const std::string& name : service_names) {
         Result<std::optional<Bitmap>> rows = h.reader->RowsWithGraphNodeNamed(name);
-        if (!rows.ok()) return ReadFailed(rows.status());
+        if (!rows.ok()) return rows.status();
         if (!*rows) continue;  // a version 1 block: every row may
         if (s.may) {
           s.may->And(**rows);
@@ -673,7 +677,7 @@ class BlockStoreImpl final : public BlockStore {
                                         : flag == filter::Field::kError ? col::kGraphNodeError
                                                                         : col::kGraphNodeThrottle;
         Result<std::optional<Bitmap>> rows = h.reader->RowsWithGraphNodeFlag(column);
-        if (!rows.ok()) return ReadFailed(rows.status());
+        if (!rows.ok()) return rows.status();
         if (!*rows) continue;
         if (s.may) {
           s.may->And(**rows);
@@ -687,10 +691,10 @@ class BlockStoreImpl final : public BlockStore {
                                                                               : col::kHttpStatus;
         Result<std::shared_ptr<const OptionalInt64Column>> values =
             h.reader->ReadColumn<OptionalInt64Column>(name);
-        if (!values.ok()) return ReadFailed(values.status());
+        if (!values.ok()) return values.status();
         if ((*values)->values.size() != h.meta.rows) {
-          return ReadFailed(Status::Corruption(
-              fmt::format("block {}: columns disagree with its row count", h.reader->path())));
+          return Status::Corruption(
+              fmt::format("block {}: columns disagree with its row count", h.reader->path()));
         }
         Bitmap pass(h.meta.rows);
         for (uint32_t row = 0; row < h.meta.rows; ++row) {
@@ -701,10 +705,10 @@ class BlockStoreImpl final : public BlockStore {
       if (options.searchable_only) {
         Result<std::shared_ptr<const BoolColumn>> indexed =
             h.reader->ReadColumn<BoolColumn>(col::kIndexed);
-        if (!indexed.ok()) return ReadFailed(indexed.status());
+        if (!indexed.ok()) return indexed.status();
         if ((*indexed)->values.size() != h.meta.rows) {
-          return ReadFailed(Status::Corruption(
-              fmt::format("block {}: columns disagree with its row count", h.reader->path())));
+          return Status::Corruption(
+              fmt::format("block {}: columns disagree with its row count", h.reader->path()));
         }
         if (s.may) {
           s.may->And((*indexed)->values);
@@ -729,6 +733,32 @@ class BlockStoreImpl final : public BlockStore {
           return s.ids->Get(x) < s.ids->Get(y);  // the id's bytes order its TraceId
         });
       }
+      return Status::Ok();
+    };
+    for (size_t b = 0; b < view.blocks.size(); ++b) {
+      const BlockHandle& h = *view.blocks[b];
+      if (h.meta.rows == 0) continue;
+      const int64_t lo = by_event ? h.meta.min_updated_us : h.meta.min_start_us;
+      const int64_t hi = by_event ? h.meta.max_updated_us : h.meta.max_start_us;
+      if (hi < options.start_us || lo >= options.end_us) continue;
+      // A block wholly at or before the cursor (in scan order) holds nothing.
+      if (options.resume_after &&
+          (options.descending ? lo > options.resume_after->time_us
+                              : hi < options.resume_after->time_us)) {
+        continue;
+      }
+      if (!may_match(*h.reader)) continue;
+      Source s;
+      s.block = static_cast<int>(b);
+      s.opened = false;
+      if (options.descending) {
+        s.time = std::min(hi, options.end_us - 1);
+        if (options.resume_after) s.time = std::min(s.time, options.resume_after->time_us);
+        s.id.bytes.fill(0xff);
+      } else {
+        s.time = std::max(lo, options.start_us);
+        if (options.resume_after) s.time = std::max(s.time, options.resume_after->time_us);
+      }
       sources.push_back(std::move(s));
     }
 
@@ -740,9 +770,24 @@ class BlockStoreImpl final : public BlockStore {
     };
     std::vector<size_t> heap;
     for (size_t i = 0; i < sources.size(); ++i) {
-      if (settle(sources[i])) heap.push_back(i);
+      if (!sources[i].opened || settle(sources[i])) heap.push_back(i);
     }
     std::make_heap(heap.begin(), heap.end(), later);
+    // Opens the blocks at the top of the heap until the top is a settled
+    // entry (or the heap is empty).
+    auto open_top = [&]() -> Status {
+      while (!heap.empty() && !sources[heap.front()].opened) {
+        std::pop_heap(heap.begin(), heap.end(), later);
+        Source& s = sources[heap.back()];
+        RG_RETURN_IF_ERROR(open_source(s));
+        if (settle(s)) {
+          std::push_heap(heap.begin(), heap.end(), later);
+        } else {
+          heap.pop_back();
+        }
+      }
+      return Status::Ok();
+    };
 
     const filter::CompiledFilter* filter = options.filter.get();
     const bool with_graph = options.return_graph || (filter != nullptr && filter->NeedsGraph());
@@ -757,8 +802,8 @@ class BlockStoreImpl final : public BlockStore {
     // would otherwise spend most of its time allocating and freeing.
     std::vector<Pending> pending;
     size_t pending_n = 0;  // entries of `pending` in use
-    std::vector<TraceRecord> records;
     std::vector<uint32_t> rows;
+    std::vector<TraceRecord*> targets;  // the records of `rows`, in `pending`
     std::map<int, std::vector<size_t>> by_source;
     size_t next = 0;
     // Records are decoded a run of the merged order at a time, grouped by
@@ -770,6 +815,7 @@ class BlockStoreImpl final : public BlockStore {
       if (next == pending_n) {
         pending_n = 0;
         next = 0;
+        if (Status st = open_top(); !st.ok()) return ReadFailed(st);
         if (heap.empty()) break;
         size_t want = decode_ahead;
         if (options.max_examined != 0) {
@@ -781,7 +827,9 @@ class BlockStoreImpl final : public BlockStore {
           }
           want = static_cast<size_t>(std::min<uint64_t>(want, left));
         }
-        while (pending_n < want && !heap.empty()) {
+        while (pending_n < want) {
+          if (Status st = open_top(); !st.ok()) return ReadFailed(st);
+          if (heap.empty()) break;
           std::pop_heap(heap.begin(), heap.end(), later);
           const size_t si = heap.back();
           Source& s = sources[si];
@@ -797,6 +845,7 @@ class BlockStoreImpl final : public BlockStore {
             heap.pop_back();
           }
         }
+        if (pending_n == 0) break;  // the blocks left held no entry
         decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
         for (auto& [si, which] : by_source) which.clear();
         for (size_t j = 0; j < pending_n; ++j) by_source[pending[j].source].push_back(j);
@@ -808,17 +857,15 @@ class BlockStoreImpl final : public BlockStore {
             continue;
           }
           rows.clear();
-          for (size_t j : which) rows.push_back(pending[j].row);
+          targets.clear();
+          for (size_t j : which) {
+            rows.push_back(pending[j].row);
+            targets.push_back(&pending[j].record);
+          }
           const BlockReader& reader = *view.blocks[s.block]->reader;
-          if (Status st = reader.ReadRecords(rows, records, with_graph); !st.ok()) {
+          if (Status st = reader.ReadRecordsInto(rows, targets, with_graph); !st.ok()) {
             return ReadFailed(st);
           }
-          if (records.size() != which.size()) {
-            return ReadFailed(
-                Status::Corruption(fmt::format("block {}: read {} records for {} rows",
-                                               reader.path(), records.size(), which.size())));
-          }
-          for (size_t k = 0; k < which.size(); ++k) std::swap(pending[which[k]].record, records[k]);
         }
       }
       Pending& p = pending[next++];

@@ -52,7 +52,10 @@
 // filter requires an annotation equality, a user or (format version 2
 // blocks) a service name. They merge the blocks' rows (for start-time
 // ranges, the run of each block's sorted start column that the range covers)
-// and the heads' versions lazily in scan order. Per block, the columns first
+// and the heads' versions lazily in scan order: a block is read only when
+// the merge reaches its time range (until then it waits in the merge at the
+// bound of its keys), so a page that fills from the newest blocks never
+// reads the older ones. When a block is reached, its columns first
 // rule out rows: the filter's required condition (ChooseIndex), its required
 // numeric comparisons and service names (filter/column_predicates.h: a row
 // passes a name when a graph node answers to it) and searchable_only; the
@@ -135,6 +138,10 @@ struct BlockStoreOptions {
   // batch's traces from the blocks and before it applies the batch, with
   // only the write lock held (a compaction may commit from it).
   std::function<void()> after_write_lookup;
+  // For tests: runs on the scanning thread each time a scan first reads a
+  // block (its columns), with the block's id; a scan reads a block only
+  // when its merge reaches the block's time range.
+  std::function<void(uint64_t block_id)> on_scan_block_opened;
 };
 
 class BlockStore : public Store {

@@ -777,6 +777,97 @@ TEST_F(BlockStoreTest, ServiceAndEdgeScansDecidedOnColumnsGiveTheFiltersAnswer) 
   check_all("some versions in the head");
 }
 
+TEST_F(BlockStoreTest, AFirstPageReadsOnlyTheBlocksTheMergeReaches) {
+  // Six blocks of 100 traces each (more than the 64 rows a scan decodes
+  // first), block b holding the seconds 100b..100b+99; the newest block's
+  // traces are all fast, the others' all slow.
+  constexpr int kRows = 100;
+  std::vector<uint64_t> opened;
+  options_.on_scan_block_opened = [&](uint64_t id) { opened.push_back(id); };
+  store_.reset();
+  Open();
+  std::vector<xray::TraceId> by_time;  // ascending
+  for (int b = 0; b < 6; ++b) {
+    WriteBatch batch;
+    for (int i = 0; i < kRows; ++i) {
+      const int n = kRows * b + i;
+      xray::TraceId id = MakeTraceId(0x2b, 0);
+      id.bytes[14] = static_cast<uint8_t>(n >> 8);
+      id.bytes[15] = static_cast<uint8_t>(n);
+      TraceRecord r = MakeRecord(id, kT0 + n * kSecond);
+      r.summary.response_time_us = b == 5 ? 100'000 : 2'000'000;
+      r.summary.indexed = true;
+      batch.traces.push_back(r);
+      by_time.push_back(id);
+    }
+    ASSERT_TRUE(store_->Write(batch).ok());
+    ASSERT_TRUE(store_->Flush().ok());
+  }
+  auto slow = filter::CompileFilter("responsetime > 1.5");
+  ASSERT_TRUE(slow.ok());
+  const auto slow_filter = std::make_shared<const filter::CompiledFilter>(std::move(*slow));
+  // The ids of by_time from the newest, positions [from, to).
+  auto newest = [&](int from, int to) {
+    return std::vector<xray::TraceId>(by_time.rbegin() + from, by_time.rbegin() + to);
+  };
+
+  // Takes `page` matches of `o`; the ids taken.
+  auto first_page = [&](ScanOptions o, size_t page) {
+    opened.clear();
+    std::vector<xray::TraceId> got;
+    auto p = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+      if (got.size() == page) return false;
+      got.push_back(r.summary.id);
+      return true;
+    });
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return got;
+  };
+
+  // Newest first, no filter: the newest block alone.
+  ScanOptions o = All();
+  EXPECT_EQ(first_page(o, 5), newest(0, 5));
+  EXPECT_EQ(opened.size(), 1u);
+  // The newest block has no slow trace: it and the one before it.
+  o.filter = slow_filter;
+  o.searchable_only = true;
+  EXPECT_EQ(first_page(o, 5), newest(kRows, kRows + 5));
+  EXPECT_EQ(opened.size(), 2u);
+  // Oldest first: the oldest block alone.
+  o.descending = false;
+  EXPECT_EQ(first_page(o, 5), std::vector<xray::TraceId>(by_time.begin(), by_time.begin() + 5));
+  EXPECT_EQ(opened.size(), 1u);
+  // Resumed after the first trace of the fifth block: that block (nothing
+  // after the cursor) and the fourth; the sixth, all before the cursor, is
+  // never read.
+  o.descending = true;
+  o.resume_after = ScanCursor{kT0 + 4 * kRows * kSecond, by_time[4 * kRows]};
+  EXPECT_EQ(first_page(o, 3), newest(2 * kRows, 2 * kRows + 3));
+  EXPECT_EQ(opened.size(), 2u);
+  // A time range that ends inside the fourth block starts there.
+  o.resume_after.reset();
+  o.end_us = kT0 + (3 * kRows + 90) * kSecond;
+  EXPECT_EQ(first_page(o, 3), newest(2 * kRows + 10, 2 * kRows + 13));
+  EXPECT_EQ(opened.size(), 1u);
+
+  // max_examined stops at a trace of a block, never at a block's bound.
+  o = All();
+  o.max_examined = kRows;
+  opened.clear();
+  auto p = store_->Scan(o, [](const TraceRecord&, int64_t) { return true; });
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(p->stopped_at.has_value());
+  EXPECT_EQ(p->stopped_at->trace_id, by_time[5 * kRows - 1]);
+  EXPECT_EQ(p->stopped_at->time_us, kT0 + (5 * kRows - 1) * kSecond);
+  EXPECT_EQ(opened.size(), 2u);
+
+  // Every match reads every block, and the answers are those of the filter.
+  o = All();
+  o.filter = slow_filter;
+  EXPECT_EQ(first_page(o, 10 * kRows), newest(kRows, 6 * kRows));
+  EXPECT_EQ(opened.size(), 6u);
+}
+
 TEST_F(BlockStoreTest, ReadCacheIsBoundedByItsOption) {
   options_.read_cache_bytes = 0;
   store_.reset();

@@ -346,6 +346,32 @@ Status DecodeBytes(std::string_view in, size_t rows, BytesColumn& out) {
   return Done(r, "bytes");
 }
 
+Status DecodeBytesInPlace(std::string in, size_t rows, BytesColumn& out) {
+  // Each value moves down over the length prefixes before it: the write
+  // position stays behind the read position, so nothing unread is
+  // overwritten, and the payload's buffer becomes the column's.
+  out.offsets.assign(1, 0);
+  size_t end = 0;
+  Status status = Status::Ok();
+  {
+    Reader r(in);
+    if (Need(r, rows, 1)) {
+      out.offsets.reserve(rows + 1);
+      for (size_t i = 0; i < rows; ++i) {
+        std::string_view v;
+        if (!r.LengthPrefixed(v)) break;
+        std::memmove(in.data() + end, v.data(), v.size());
+        end += v.size();
+        out.offsets.push_back(static_cast<uint32_t>(end));
+      }
+    }
+    status = Done(r, "bytes");
+  }
+  in.resize(end);
+  out.data = std::move(in);
+  return status;
+}
+
 Status DecodeFixed16(std::string_view in, size_t rows, Fixed16Column& out) {
   Reader r(in);
   std::string_view bytes;

@@ -156,6 +156,9 @@ Status DecodeOptionalDouble(std::string_view in, size_t rows, OptionalDoubleColu
 Status DecodeBool(std::string_view in, size_t rows, BoolColumn& out);
 Status DecodeDictString(std::string_view in, size_t rows, DictStringColumn& out);
 Status DecodeBytes(std::string_view in, size_t rows, BytesColumn& out);
+// The same, reusing the payload's buffer for the values (no second copy of
+// a large column).
+Status DecodeBytesInPlace(std::string in, size_t rows, BytesColumn& out);
 Status DecodeFixed16(std::string_view in, size_t rows, Fixed16Column& out);
 Status DecodeFixed32(std::string_view in, size_t rows, Fixed32Column& out);
 Status DecodeListDictString(std::string_view in, size_t rows, ListDictStringColumn& out);

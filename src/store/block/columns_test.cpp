@@ -156,6 +156,16 @@ TEST(ColumnsTest, BytesFixedWidthAndTruncation) {
   for (size_t cut = 0; cut < payload.size(); ++cut) {
     EXPECT_EQ(DecodeBytes(payload.substr(0, cut), v.size(), c).code(), StatusCode::kCorruption);
   }
+  // In place: the same values, and the same errors.
+  BytesColumn in_place;
+  ASSERT_TRUE(DecodeBytesInPlace(payload, v.size(), in_place).ok());
+  EXPECT_EQ(in_place.offsets, (std::vector<uint32_t>{0, 0, 2, 7}));
+  for (size_t i = 0; i < v.size(); ++i) EXPECT_EQ(in_place.Get(i), v[i]);
+  for (size_t cut = 0; cut < payload.size(); ++cut) {
+    EXPECT_EQ(DecodeBytesInPlace(payload.substr(0, cut), v.size(), in_place).code(),
+              StatusCode::kCorruption);
+  }
+  EXPECT_EQ(DecodeBytesInPlace(payload + "x", v.size(), in_place).code(), StatusCode::kCorruption);
   std::string id(16, 'i');
   std::vector<std::string_view> ids = {id, id};
   payload.clear();

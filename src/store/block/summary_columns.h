@@ -321,6 +321,11 @@ class BlockReader {
   // left empty and (version 2) the `graph` column is not read at all.
   Status ReadRecords(std::span<const uint32_t> rows, std::vector<TraceRecord>& out,
                      bool with_graph = true) const;
+  // The same into records the caller keeps: out[i] (distinct, same size as
+  // `rows`) receives row rows[i], decoded into its storage. For scans, whose
+  // records of earlier batches then keep their strings and vectors.
+  Status ReadRecordsInto(std::span<const uint32_t> rows, std::span<TraceRecord* const> out,
+                         bool with_graph = true) const;
   Result<TraceRecord> ReadRecord(uint32_t row) const;
   // Every record of the block, in row order.
   Status ReadAllRecords(std::vector<TraceRecord>& out, bool with_graph = true) const;
@@ -343,8 +348,10 @@ class BlockReader {
   Result<std::string> ReadExtent(const Extent& e, std::string_view what) const;
   Result<std::string> ReadCompressed(const Extent& e, std::string_view what) const;
   Result<std::string> ReadTyped(std::string_view name, ColumnEncoding encoding) const;
-  Status ReadRecordsImpl(std::span<const uint32_t> rows, bool all, std::vector<TraceRecord>& out,
-                         bool with_graph) const;
+  // Into *out_vector (resized) when it is not null, else into out_records.
+  Status ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
+                         std::vector<TraceRecord>* out_vector,
+                         std::span<TraceRecord* const> out_records, bool with_graph) const;
 
   uint64_t id_ = 0;  // distinct per reader of the process: its cache entries' owner
   ColumnCache* cache_ = nullptr;
