@@ -173,6 +173,11 @@ function clickHouseHandle({ dir, ownDir, proc, exited, httpPort, tcpPort }) {
       if (res.status !== 200) throw new Error(`ClickHouse on port ${httpPort}: ${text.trim()}`);
       return text;
     },
+    // Lets the test process end while the server runs (node otherwise
+    // waits for its child): for a server stopped by a process 'exit' hook.
+    unref() {
+      proc.unref();
+    },
     // SIGTERM, SIGKILL after 20 s; the directory is removed when it was ours.
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {

@@ -29,6 +29,7 @@ async function clickHouseStoreArgs(args, dataDir) {
   if (!sharedClickHouse) {
     sharedClickHouse = startClickHouse();
     const ch = await sharedClickHouse;
+    ch.unref();
     process.on('exit', () => {
       try { process.kill(ch.pid, 'SIGKILL'); } catch { /* already gone */ }
       rmSync(ch.dir, { recursive: true, force: true });
