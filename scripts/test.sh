@@ -21,6 +21,12 @@ node console/build.mjs --tests build/console-tests
 node --test build/console-tests/
 step "compatibility tests (real clients)"
 ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/compat/
+step "compatibility tests on the ClickHouse engine (the API, ingest and durability files)"
+# The whole suite runs on ClickHouse with ROENTGEN_TEST_STORE_ENGINE=clickhouse
+# (docs/storage.md, "ClickHouse engine"); these files cover what a store
+# changes (each starts its own clickhouse-server on loopback, by PID).
+ROENTGEN_BIN="$PWD/build/src/cli/roentgen" ROENTGEN_TEST_STORE_ENGINE=clickhouse \
+  node --test --test-concurrency=1 tests/compat/{put-segments,filter,retrieval,service-map,durability,insights,sdk-roundtrip,otlp}.test.mjs
 step "console in Chromium"
 ROENTGEN_BIN="$PWD/build/src/cli/roentgen" node --test --test-concurrency=1 tests/e2e/
 step "browser SDK"

@@ -1,6 +1,7 @@
 #include "api/indexing_rules.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,22 @@ std::string Encode(double desired, int64_t modified_us) {
   return json{{"DesiredSamplingPercentage", desired}, {"ModifiedAt", modified_us}}.dump();
 }
 
+struct StoredRule {
+  double desired = 100.0;
+  int64_t modified_us = 0;
+};
+
+Result<StoredRule> DecodeStoredRule(const std::string& stored) {
+  const json j = json::parse(stored, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("DesiredSamplingPercentage") ||
+      !j["DesiredSamplingPercentage"].is_number() || !j.contains("ModifiedAt") ||
+      !j["ModifiedAt"].is_number_integer()) {
+    return Status::Corruption(fmt::format("indexing rule {}: stored value does not parse: {}",
+                                          kDefaultIndexingRule, stored.substr(0, 200)));
+  }
+  return StoredRule{j["DesiredSamplingPercentage"].get<double>(), j["ModifiedAt"].get<int64_t>()};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<IndexingRules>> IndexingRules::Open(store::Store& store,
@@ -22,15 +39,10 @@ Result<std::unique_ptr<IndexingRules>> IndexingRules::Open(store::Store& store,
   double desired = 100.0;
   int64_t modified_us = clock.NowMicros();
   if (stored.ok()) {
-    const json j = json::parse(*stored, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object() || !j.contains("DesiredSamplingPercentage") ||
-        !j["DesiredSamplingPercentage"].is_number() || !j.contains("ModifiedAt") ||
-        !j["ModifiedAt"].is_number_integer()) {
-      return Status::Corruption(fmt::format("indexing rule {}: stored value does not parse: {}",
-                                            kDefaultIndexingRule, stored->substr(0, 200)));
-    }
-    desired = j["DesiredSamplingPercentage"].get<double>();
-    modified_us = j["ModifiedAt"].get<int64_t>();
+    Result<StoredRule> rule = DecodeStoredRule(*stored);
+    if (!rule.ok()) return rule.status();
+    desired = rule->desired;
+    modified_us = rule->modified_us;
   } else if (stored.status().code() == StatusCode::kNotFound) {
     RG_RETURN_IF_ERROR(
         store.PutConfig(kIndexingRuleNamespace, kDefaultIndexingRule, Encode(desired, modified_us)));
@@ -38,9 +50,34 @@ Result<std::unique_ptr<IndexingRules>> IndexingRules::Open(store::Store& store,
     return stored.status();
   }
   rules->policy_.SetPercentage(desired);
-  MutexLock lock(rules->mu_);
-  rules->modified_us_ = modified_us;
+  {
+    MutexLock lock(rules->mu_);
+    rules->modified_us_ = modified_us;
+  }
+  if (store.DerivesRecords()) {
+    IndexingRules* self = rules.get();
+    rules->refresher_ = std::make_unique<PeriodicThread>(
+        "rg-indexing", kSharedRefreshInterval, [self] {
+          if (Status s = self->Refresh(); !s.ok()) {
+            spdlog::warn("indexing rule: cannot read the shared store's: {}", s.ToString());
+          }
+        });
+  }
   return rules;
+}
+
+Status IndexingRules::Refresh() {
+  Result<std::string> stored = store_.GetConfig(kIndexingRuleNamespace, kDefaultIndexingRule);
+  if (!stored.ok()) {
+    // Not stored yet by any server: the default stands.
+    return stored.status().code() == StatusCode::kNotFound ? Status::Ok() : stored.status();
+  }
+  Result<StoredRule> rule = DecodeStoredRule(*stored);
+  if (!rule.ok()) return rule.status();
+  MutexLock lock(mu_);
+  policy_.SetPercentage(rule->desired);
+  modified_us_ = rule->modified_us;
+  return Status::Ok();
 }
 
 IndexingRule IndexingRules::Current() const {
@@ -55,7 +92,10 @@ IndexingRule IndexingRules::Current() const {
   return rule;
 }
 
-std::vector<IndexingRule> IndexingRules::List() const {
+std::vector<IndexingRule> IndexingRules::List() {
+  // Another server may have changed the rule; a store that cannot be read
+  // now leaves the rule last read (the refresher logs it).
+  if (store_.DerivesRecords()) (void)Refresh();
   MutexLock lock(mu_);
   return {Current()};
 }

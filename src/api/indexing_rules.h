@@ -8,9 +8,15 @@
 // at start. ActualSamplingPercentage is the share of the new traces indexed
 // since the server started (the desired one before any).
 //
+// Over a store that several servers share (Store::DerivesRecords), another
+// server may change the rule: List() reads it from the store first, and the
+// ingest policy takes the stored rule again every kSharedRefreshInterval, so
+// every server applies an update within that time.
+//
 // Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +25,7 @@
 
 #include "common/clock.h"
 #include "common/mutex.h"
+#include "common/periodic_thread.h"
 #include "common/status.h"
 #include "ingest/indexing_policy.h"
 #include "store/store.h"
@@ -45,7 +52,11 @@ class IndexingRules {
   // What the ingest pipeline applies (PipelineConfig::indexing).
   ingest::IndexingPolicy& policy() { return policy_; }
 
-  std::vector<IndexingRule> List() const EXCLUDES(mu_);
+  // Reads the stored rule and applies it (servers sharing a store). Errors:
+  // the store's, Corruption for a stored value that does not parse.
+  Status Refresh() EXCLUDES(mu_);
+
+  std::vector<IndexingRule> List() EXCLUDES(mu_);
   // NotFound for a name other than "Default"; InvalidArgument for a
   // percentage outside [0, 100].
   Result<IndexingRule> Update(std::string_view name, double desired_percentage) EXCLUDES(mu_);
@@ -59,6 +70,11 @@ class IndexingRules {
   ingest::IndexingPolicy policy_;
   mutable Mutex mu_;
   int64_t modified_us_ GUARDED_BY(mu_) = 0;
+  // Over a shared store: takes the stored rule again periodically. Last, so
+  // it stops before the fields it uses go.
+  std::unique_ptr<PeriodicThread> refresher_;
 };
+
+inline constexpr std::chrono::seconds kSharedRefreshInterval{2};
 
 }  // namespace roentgen::api

@@ -94,6 +94,44 @@ TEST_F(IndexingTest, TheRuleIsPersisted) {
   EXPECT_EQ((*reopened)->List()[0].modified_us, kNow);
 }
 
+// Servers sharing a store (Store::DerivesRecords): a rule one of them
+// changes is what the other lists, and what its ingest applies once it
+// refreshes.
+TEST(SharedIndexingRulesTest, AnUpdateOnOneServerReachesTheOther) {
+  ingest::testing::FakeStore shared;
+  shared.SetDerivesRecords(true);
+  FakeClock clock(kNow);
+  Result<std::unique_ptr<IndexingRules>> a = IndexingRules::Open(shared, clock);
+  Result<std::unique_ptr<IndexingRules>> b = IndexingRules::Open(shared, clock);
+  ASSERT_TRUE(a.ok() && b.ok());
+  clock.Advance(1'000'000);
+  ASSERT_TRUE((*a)->Update("Default", 25).ok());
+  const std::vector<IndexingRule> listed = (*b)->List();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].desired_percentage, 25.0);
+  EXPECT_EQ(listed[0].modified_us, kNow + 1'000'000);
+  EXPECT_EQ((*b)->policy().percentage(), 25.0);
+  ASSERT_TRUE((*a)->Update("Default", 75).ok());
+  ASSERT_TRUE((*b)->Refresh().ok());
+  EXPECT_EQ((*b)->policy().percentage(), 75.0);
+  // A stored rule that cannot be read leaves the rule last read.
+  ASSERT_TRUE(shared.PutConfig(kIndexingRuleNamespace, kDefaultIndexingRule, "{").ok());
+  EXPECT_EQ((*b)->Refresh().code(), StatusCode::kCorruption);
+  EXPECT_EQ((*b)->List()[0].desired_percentage, 75.0);
+}
+
+// A server with a store of its own never reads the rule back.
+TEST(SharedIndexingRulesTest, AStoreOfItsOwnIsNotReadAgain) {
+  ingest::testing::FakeStore own;
+  FakeClock clock(kNow);
+  Result<std::unique_ptr<IndexingRules>> rules = IndexingRules::Open(own, clock);
+  ASSERT_TRUE(rules.ok());
+  ASSERT_TRUE(own.PutConfig(kIndexingRuleNamespace, kDefaultIndexingRule,
+                            R"({"DesiredSamplingPercentage":5,"ModifiedAt":1})")
+                  .ok());
+  EXPECT_EQ((*rules)->List()[0].desired_percentage, 100.0);
+}
+
 TEST_F(IndexingTest, Errors) {
   HttpResponse unknown = Post(
       "/UpdateIndexingRule",

@@ -211,7 +211,11 @@ test('kill -9 during sustained HTTP and UDP ingest loses nothing acknowledged', 
     };
     const workers = [0, 1, 2, 3].map(httpWorker);
     const udp = udpSender();
+    // Ingest for 1.5 s, longer where each acknowledgement waits for a remote
+    // store (ClickHouse): at most 15 s, until over 100 HTTP traces are in.
+    const ingestUntil = Date.now() + 15000;
     await new Promise((r) => setTimeout(r, 1500));
+    while (acknowledged.length <= 100 && Date.now() < ingestUntil) await new Promise((r) => setTimeout(r, 100));
     const spooled = await metric(first.endpoint, 'roentgen_spool_appended_total\\{spool="udp"\\}');
     const kernelDrops = await metric(first.endpoint, 'roentgen_udp_datagrams_dropped_total\\{reason="kernel_buffer_full"\\}');
     const ackedAtKill = acknowledged.length;

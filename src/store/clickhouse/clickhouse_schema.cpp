@@ -32,6 +32,7 @@ const char* const kCreateTraces =
     " version UInt64,"  // documents seen << 40 | writer's time: more documents win
     " inserted_us Int64,"
     " created_us Int64,"  // the stamp of the trace's first record (scan snapshots)
+    " revision UInt32,"   // the summary's: the next write of the trace takes one more
     " indexed UInt8,"
     " has_duration UInt8, duration_us Int64,"
     " has_response_time UInt8, response_time_us Int64,"

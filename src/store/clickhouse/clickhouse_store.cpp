@@ -90,6 +90,7 @@ struct StoredDoc {
 struct ExistingTrace {
   bool indexed = true;
   int64_t created_us = 0;
+  uint32_t revision = 0;
 };
 
 uint64_t Saturate(size_t n) { return std::min<uint64_t>(n, (uint64_t{1} << kCountBits) - 1); }
@@ -112,6 +113,7 @@ void AppendTraceRow(const TraceRecord& record, uint64_t version, int64_t stamp, 
   w.UInt64(version);
   w.Int64(stamp);
   w.Int64(created_us);
+  w.UInt32(s.revision);
   w.UInt8(s.indexed ? 1 : 0);
   w.UInt8(s.duration_us ? 1 : 0);
   w.Int64(s.duration_us.value_or(0));
@@ -157,7 +159,8 @@ void AppendTraceRow(const TraceRecord& record, uint64_t version, int64_t stamp, 
 }
 
 constexpr const char* kTraceColumns =
-    "trace_id, start_us, updated_us, version, inserted_us, created_us, indexed, has_duration, "
+    "trace_id, start_us, updated_us, version, inserted_us, created_us, revision, indexed, "
+    "has_duration, "
     "duration_us, has_response_time, response_time_us, fault, error, throttle, partial, "
     "has_http_status, http_status, http_method, http_url, http_user_agent, http_client_ip, "
     "users, node_names, annotation_keys, annotation_strings, record";
@@ -500,7 +503,13 @@ Status ClickHouseStore::DoWrite(const WriteBatch& batch) {
         row.record.summary.updated_us = clock_.NowMicros();
       }
       // Decided once, when the trace was first stored (whichever node did).
-      if (before != nullptr) row.record.summary.indexed = before->indexed;
+      // Each write of a stored trace takes the next revision, whichever node
+      // wrote the last one (writers that derive nothing send revision 1).
+      if (before != nullptr) {
+        row.record.summary.indexed = before->indexed;
+        row.record.summary.revision =
+            std::max(row.record.summary.revision, before->revision + 1);
+      }
     } else if (from_batch != nullptr) {
       row.record = *from_batch;
     } else {
@@ -562,7 +571,8 @@ Status ClickHouseStore::ReadExisting(
     std::unordered_map<xray::TraceId, ExistingTrace, xray::TraceIdHash>& out) {
   for (const std::string& list : IdLists(ids)) {
     Result<std::string> answer = client_.Query(
-        fmt::format("SELECT trace_id, argMax(indexed, {0}), argMax(created_us, {0}) FROM traces"
+        fmt::format("SELECT trace_id, argMax(indexed, {0}), argMax(created_us, {0}),"
+                    " argMax(revision, {0}) FROM traces"
                     " WHERE trace_id IN {1} GROUP BY trace_id FORMAT RowBinary",
                     kTraceNewest, list));
     if (!answer.ok()) return answer.status();
@@ -571,7 +581,8 @@ Status ClickHouseStore::ReadExisting(
       std::string_view id_bytes;
       uint8_t indexed = 0;
       ExistingTrace e;
-      if (!r.String(id_bytes) || !r.UInt8(indexed) || !r.Int64(e.created_us)) {
+      if (!r.String(id_bytes) || !r.UInt8(indexed) || !r.Int64(e.created_us) ||
+          !r.UInt32(e.revision)) {
         return r.Error("records of the batch's traces");
       }
       Result<xray::TraceId> id = IdFromColumn(id_bytes);
