@@ -162,8 +162,8 @@ TEST_F(SharedInsightsTest, ANewProcessWithASmallerIdLeadsAndTheOldLeaderStepsDow
 }
 
 TEST_F(SharedInsightsTest, TwoDetectorsEvaluatingTogetherWriteOneInsight) {
-  // The overlap while leadership changes, at its worst: both processes
-  // evaluate every boundary.
+  // An overlap while leadership changes, drawn out: both processes evaluate
+  // every boundary, one after the other (each reads what the other wrote).
   for (int m = 0; m < 80; ++m) {
     Traffic(m, m < 70 ? 1 : 40);
     ASSERT_TRUE(p1_->detector.EvaluateAt(clock_.NowMicros()).ok());
@@ -174,6 +174,29 @@ TEST_F(SharedInsightsTest, TwoDetectorsEvaluatingTogetherWriteOneInsight) {
   // The impact is what one detector counts: nothing added twice.
   EXPECT_EQ(all[0].root_cause_impact, (ImpactStatistics{400, 600, 1000}));
   EXPECT_EQ(all[0].start_time_us, kT0 + 70 * kMinuteUs);
+}
+
+TEST_F(SharedInsightsTest, DetectorsThatDoNotSeeEachOthersWritesOpenTheSameInsight) {
+  // The race inside an overlap: a second detector evaluates before the first
+  // one's insight is stored. Modelled by a detector over a store of its own
+  // (it never sees p1's writes); what it writes then lands in the shared store.
+  std::unique_ptr<store::Store> unseen = store::NewMemoryStore();
+  InsightsProcess racer(*unseen, rollups_, "racer");
+  ASSERT_TRUE(racer.groups
+                  .Update(api::kDefaultGroupName, false, std::nullopt,
+                          api::InsightsConfiguration{true, false})
+                  .ok());
+  for (int m = 0; m < 80; ++m) {
+    Traffic(m, m < 70 ? 1 : 40);
+    ASSERT_TRUE(p1_->detector.EvaluateAt(clock_.NowMicros()).ok());
+    ASSERT_TRUE(racer.detector.EvaluateAt(clock_.NowMicros()).ok());
+  }
+  std::vector<Insight> raced = racer.All();
+  ASSERT_EQ(raced.size(), 1u);
+  ASSERT_TRUE(p1_->insights->Put(raced[0]).ok());
+  std::vector<Insight> all = p2_->All();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].id, raced[0].id);
 }
 
 TEST(InsightIdForTest, TheSameIncidentGetsTheSameIdAndOthersDiffer) {
