@@ -26,7 +26,7 @@ void RegisterXRayApi(Router& router, ingest::SubmitSink put, store::Store& store
   auto groups = std::make_shared<GroupRegistry>(store, identity);
   auto rules = std::make_shared<sampling::RuleRegistry>(
       store, clock, sampling::Identity{identity.region, identity.account_id});
-  RegisterSamplingApis(router, rules, clock);
+  RegisterSamplingApis(router, rules, store, clock);
   RegisterReadApis(router, store, groups, api_limits);
   RegisterAnalyticsApis(router, store, groups, api_limits);
   // Each kind of taggable resource registers here (tags.h).

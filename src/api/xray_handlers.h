@@ -48,6 +48,12 @@ void RegisterGroupApis(Router& router, std::shared_ptr<GroupRegistry> groups);
 // (which must outlive the router).
 void RegisterSamplingApis(Router& router, std::shared_ptr<sampling::RuleRegistry> rules,
                           const Clock& clock);
+// The same, choosing where the clients and statistics live: over a store that
+// several Roentgen processes share (Store::DerivesRecords), in `store` (which
+// must outlive the router), so every process answers as one would; otherwise
+// in memory, as above.
+void RegisterSamplingApis(Router& router, std::shared_ptr<sampling::RuleRegistry> rules,
+                          store::Store& store, const Clock& clock);
 
 // xray_tags.cpp: TagResource, UntagResource, ListTagsForResource, for every
 // kind of resource registered with `tags`.

@@ -12,11 +12,16 @@
 // Errors are X-Ray's: InvalidRequestException naming the field (also for an
 // unknown rule, a duplicate name and the Default rule's restrictions), and
 // RuleLimitExceededException past the rule limit. Times are epoch seconds.
+// Over a store that several Roentgen processes share (Store::DerivesRecords)
+// the clients of each rule and the statistics windows are shared through the
+// store (sampling/shared_clients.h, sampling/statistics_windows.h), so every
+// process answers as one would; otherwise they live in this process's memory.
 // A page of rules holds kRulesPerPage, more than the rule limit allows, so one
 // call returns every rule (the X-Ray SDKs never send NextToken).
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -25,7 +30,10 @@
 #include "api/json_io.h"
 #include "api/tags.h"
 #include "api/xray_handlers.h"
+#include "common/hex.h"
+#include "common/random.h"
 #include "sampling/rule_registry.h"
+#include "sampling/shared_clients.h"
 #include "sampling/statistics_windows.h"
 #include "sampling/target_allocator.h"
 
@@ -42,13 +50,34 @@ constexpr size_t kSummariesPerPage = 100;
 constexpr size_t kMaxBoostDocuments = 25;
 constexpr size_t kMaxArnLength = 1011;
 
+// A name for this process's sampling statistics in a shared store: random,
+// so that processes never share one (16 hex digits).
+std::string NewSamplingProcessId() {
+  std::array<uint8_t, 8> bytes;
+  FillRandom(bytes);
+  return ToHex(bytes);
+}
+
 struct SamplingApi {
+  // One process: clients and statistics in memory.
   SamplingApi(std::shared_ptr<RuleRegistry> r, const Clock& c)
-      : rules(std::move(r)), clock(c), statistics(c), allocator(c, statistics) {}
+      : rules(std::move(r)),
+        clock(c),
+        statistics(std::make_unique<sampling::StatisticsWindows>(c)),
+        allocator(std::make_unique<sampling::TargetAllocator>(c, *statistics)) {}
+  // Several processes over `store`: clients and statistics shared through it.
+  SamplingApi(std::shared_ptr<RuleRegistry> r, store::Store& store, const Clock& c)
+      : rules(std::move(r)),
+        clock(c),
+        shared_clients(std::make_unique<sampling::SharedClients>(store)),
+        statistics(std::make_unique<sampling::StatisticsWindows>(c, store, NewSamplingProcessId())),
+        allocator(
+            std::make_unique<sampling::TargetAllocator>(c, *statistics, *shared_clients)) {}
   std::shared_ptr<RuleRegistry> rules;
   const Clock& clock;
-  sampling::StatisticsWindows statistics;
-  sampling::TargetAllocator allocator;
+  std::unique_ptr<sampling::SharedClients> shared_clients;  // null: one process
+  std::unique_ptr<sampling::StatisticsWindows> statistics;
+  std::unique_ptr<sampling::TargetAllocator> allocator;
 };
 
 HttpResponse SamplingError(const Status& s) {
@@ -413,7 +442,8 @@ void GetSamplingTargets(SamplingApi& api, const HttpRequest& request, Responder 
     }
     ++i;
   }
-  const sampling::TargetsResult result = api.allocator.Report(docs, rules);
+  const sampling::TargetsResult result = api.allocator->Report(docs, rules);
+  if (!result.status.ok()) return respond(StatusResponse(result.status));
   for (const sampling::Unprocessed& u : result.unprocessed) {
     unprocessed.push_back(
         {{"RuleName", u.rule_name}, {"ErrorCode", u.error_code}, {"Message", u.message}});
@@ -460,7 +490,7 @@ void GetSamplingStatisticSummaries(SamplingApi& api, const HttpRequest& request,
   if (Status s = body.Parse(request.body); !s.ok()) return respond(StatusResponse(s));
   Field<std::string_view> token = body.String("NextToken");
   if (!token.ok()) return respond(StatusResponse(token.status()));
-  Result<sampling::SummaryPage> page = api.statistics.Page(token->value_or(""), kSummariesPerPage);
+  Result<sampling::SummaryPage> page = api.statistics->Page(token->value_or(""), kSummariesPerPage);
   if (!page.ok()) return respond(StatusResponse(page.status()));
   json summaries = json::array();
   for (const sampling::WindowSummary& w : page->summaries) {
@@ -475,11 +505,7 @@ void GetSamplingStatisticSummaries(SamplingApi& api, const HttpRequest& request,
   respond(JsonResponse(response));
 }
 
-}  // namespace
-
-void RegisterSamplingApis(Router& router, std::shared_ptr<sampling::RuleRegistry> rules,
-                          const Clock& clock) {
-  auto api = std::make_shared<SamplingApi>(std::move(rules), clock);
+void AddSamplingRoutes(Router& router, std::shared_ptr<SamplingApi> api) {
   using Fn = void (*)(SamplingApi&, const HttpRequest&, Responder);
   const std::pair<const char*, Fn> routes[] = {
       {"/CreateSamplingRule", &CreateSamplingRule},
@@ -495,6 +521,19 @@ void RegisterSamplingApis(Router& router, std::shared_ptr<sampling::RuleRegistry
       fn(*api, request, std::move(respond));
     });
   }
+}
+
+}  // namespace
+
+void RegisterSamplingApis(Router& router, std::shared_ptr<sampling::RuleRegistry> rules,
+                          const Clock& clock) {
+  AddSamplingRoutes(router, std::make_shared<SamplingApi>(std::move(rules), clock));
+}
+
+void RegisterSamplingApis(Router& router, std::shared_ptr<sampling::RuleRegistry> rules,
+                          store::Store& store, const Clock& clock) {
+  if (!store.DerivesRecords()) return RegisterSamplingApis(router, std::move(rules), clock);
+  AddSamplingRoutes(router, std::make_shared<SamplingApi>(std::move(rules), store, clock));
 }
 
 }  // namespace roentgen::api

@@ -272,5 +272,41 @@ TEST_F(SamplingApiTest, DeletionMovesLastRuleModification) {
   EXPECT_EQ(r["UnprocessedStatistics"].size(), 1u);
 }
 
+// Two servers over one store that says it is shared (Store::DerivesRecords):
+// RegisterSamplingApis picks the shared mode, so the quotas of clients split
+// between the servers add up to the ReservoirSize and either server's
+// summaries count both servers' reports.
+TEST_F(SamplingApiTest, TwoServersOverASharedStoreAnswerAsOne) {
+  store_.SetDerivesRecords(true);
+  Router server1, server2;
+  RegisterSamplingApis(server1, std::make_shared<sampling::RuleRegistry>(store_, clock_), store_,
+                       clock_);
+  RegisterSamplingApis(server2, std::make_shared<sampling::RuleRegistry>(store_, clock_), store_,
+                       clock_);
+  auto call = [&](Router& r, const std::string& path, const json& body) {
+    HttpResponse response = PostTo(r, path, body.dump());
+    EXPECT_EQ(response.status, 200) << path << ": " << response.body;
+    return Json(response);
+  };
+  call(server1, "/CreateSamplingRule", {{"SamplingRule", Rule("web", 1, 0.1, 3)}});
+  auto quota = [&](Router& r, const std::string& client) {
+    json out = call(r, "/SamplingTargets", {{"SamplingStatisticsDocuments", {Stat("web", client)}}});
+    return out["SamplingTargetDocuments"].at(0).value("ReservoirQuota", -1);
+  };
+  quota(server1, kClientA);
+  quota(server2, kClientB);
+  clock_.Advance(1'000'000);  // every server has read the other's clients
+  const int a = quota(server1, kClientA);
+  const int b = quota(server2, kClientB);
+  EXPECT_EQ(a, 2);  // kClientA sorts first
+  EXPECT_EQ(b, 1);
+  json summaries = call(server2, "/SamplingStatisticSummaries", json::object());
+  ASSERT_EQ(summaries["SamplingStatisticSummaries"].size(), 1u) << summaries.dump();
+  EXPECT_EQ(summaries["SamplingStatisticSummaries"][0].value("RequestCount", 0), 20);
+  // The one-server routes of this fixture keep their state in memory.
+  json alone = Ok("/SamplingStatisticSummaries", json::object());
+  EXPECT_TRUE(alone["SamplingStatisticSummaries"].empty());
+}
+
 }  // namespace
 }  // namespace roentgen::api

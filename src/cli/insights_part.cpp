@@ -15,9 +15,21 @@ Result<std::unique_ptr<InsightsPart>> InsightsPart::Start(const InsightsPartConf
                                                           graph::RollupStore& rollups,
                                                           MetricsRegistry& metrics) {
   std::unique_ptr<InsightsPart> part(new InsightsPart(store, rollups));
-  Result<std::unique_ptr<insights::InsightStore>> opened = insights::InsightStore::Open(store);
-  if (!opened.ok()) return opened.status();
-  part->insights_ = std::move(*opened);
+  const bool shared = store.DerivesRecords();
+  if (shared) {
+    part->insights_ = insights::InsightStore::OpenShared(store);
+    part->lease_ = std::make_unique<insights::LeaderLease>(
+        store, insights::NewProcessId(),
+        std::chrono::duration_cast<std::chrono::microseconds>(config.interval).count());
+    spdlog::info(
+        "insights: the store is shared by several servers: the detector runs on one of them at a "
+        "time (this server's lease id: {})",
+        part->lease_->process_id());
+  } else {
+    Result<std::unique_ptr<insights::InsightStore>> opened = insights::InsightStore::Open(store);
+    if (!opened.ok()) return opened.status();
+    part->insights_ = std::move(*opened);
+  }
   if (!config.webhook_url.empty()) {
     insights::WebhookConfig webhook;
     webhook.url = config.webhook_url;
@@ -32,7 +44,7 @@ Result<std::unique_ptr<InsightsPart>> InsightsPart::Start(const InsightsPartConf
       part->groups_, part->graphs_, *part->insights_, metrics, part->webhook_.get());
   Result<std::unique_ptr<insights::Scheduler>> scheduler = insights::Scheduler::Start(
       *part->detector_, Clock::System(),
-      std::chrono::duration_cast<std::chrono::milliseconds>(config.interval));
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.interval), part->lease_.get());
   if (!scheduler.ok()) return scheduler.status();
   part->scheduler_ = std::move(*scheduler);
   return part;
@@ -41,6 +53,12 @@ Result<std::unique_ptr<InsightsPart>> InsightsPart::Start(const InsightsPartConf
 InsightsPart::~InsightsPart() {
   // The timer first (no evaluation runs after), then the notifier.
   scheduler_.reset();
+  if (lease_ != nullptr) {
+    // Hands the detector over now rather than after the lease runs out.
+    if (Status s = lease_->Resign(); !s.ok()) {
+      spdlog::warn("insights: could not withdraw this server's lease: {}", s.message());
+    }
+  }
   webhook_.reset();
 }
 

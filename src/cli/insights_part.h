@@ -3,6 +3,12 @@
 // --insights-interval), the webhook notifier (--insights-webhook) and the
 // four insight APIs on the router. Started after the store, the rollups and
 // the intake; stopped (the timer joined, then the notifier) before them.
+//
+// Over a store that several servers share (Store::DerivesRecords) the
+// insights are read from the store at every call (another server may have
+// written them), and the detector runs on one server at a time, the holder
+// of the lease in the store (insights/leader_lease.h); this server's
+// heartbeat is deleted when it stops, so another takes over at once.
 #pragma once
 
 #include <chrono>
@@ -17,6 +23,7 @@
 #include "insights/detector.h"
 #include "insights/group_graph.h"
 #include "insights/insight_store.h"
+#include "insights/leader_lease.h"
 #include "insights/scheduler.h"
 #include "insights/webhook.h"
 #include "store/store.h"
@@ -49,6 +56,7 @@ class InsightsPart {
   std::unique_ptr<insights::InsightStore> insights_;
   std::unique_ptr<insights::WebhookNotifier> webhook_;
   std::unique_ptr<insights::Detector> detector_;
+  std::unique_ptr<insights::LeaderLease> lease_;  // null: the store is this server's alone
   std::unique_ptr<insights::Scheduler> scheduler_;
 };
 

@@ -167,9 +167,11 @@ Status Detector::EvaluateAt(int64_t now_us) {
   }
   // Insights of groups that are gone or have insights off can no longer be
   // followed: close them rather than leave them ACTIVE for good.
-  for (Insight& insight : insights_.Select([&](const Insight& i) {
-         return i.state == InsightState::kActive && evaluated.count(i.group_name) == 0;
-       })) {
+  Result<std::vector<Insight>> orphans = insights_.Find([&](const Insight& i) {
+    return i.state == InsightState::kActive && evaluated.count(i.group_name) == 0;
+  });
+  if (!orphans.ok() && first.ok()) first = orphans.status();
+  for (Insight& insight : orphans.ok() ? *orphans : std::vector<Insight>{}) {
     insight.state = InsightState::kClosed;
     insight.end_time_us = now_us;
     insight.last_update_time_us = now_us;
@@ -200,9 +202,11 @@ Status Detector::EvaluateGroup(const api::Group& group, int64_t now_us, int64_t 
   std::map<ServiceKey, std::set<ServiceKey>> callees = baseline.callees;
   for (const auto& [from, to] : window.callees) callees[from].insert(to.begin(), to.end());
 
-  std::vector<Insight> active = insights_.Select([&](const Insight& i) {
+  Result<std::vector<Insight>> found = insights_.Find([&](const Insight& i) {
     return i.state == InsightState::kActive && i.group_name == group.name;
   });
+  if (!found.ok()) return found.status();
+  std::vector<Insight> active = std::move(*found);
   std::map<ServiceKey, FaultRateSample> frozen;
   for (const Insight& i : active) {
     for (const auto& [key, m] : i.members) {
@@ -380,7 +384,6 @@ Status Detector::EvaluateGroup(const api::Group& group, int64_t now_us, int64_t 
   for (const ServiceKey& root : RootCauses(callees, fresh)) {
     if (taken.count(root) > 0) continue;
     Insight insight;
-    insight.id = NewInsightId();
     insight.group_name = group.name;
     insight.group_arn = groups_.Arn(group);
     insight.state = InsightState::kActive;
@@ -408,6 +411,15 @@ Status Detector::EvaluateGroup(const api::Group& group, int64_t now_us, int64_t 
         insight.start_time_us = m;
         break;
       }
+    }
+    // The id follows from the incident, so a second detector opening it
+    // (during a change of leader over a shared store) writes the same
+    // insight; an id whose insight closed long ago goes to the next attempt.
+    for (int attempt = 0;; ++attempt) {
+      insight.id = InsightIdFor(group.name, root, insight.start_time_us, attempt);
+      Result<std::optional<Insight>> existing = insights_.Lookup(insight.id);
+      if (!existing.ok()) return existing.status();
+      if (!existing->has_value() || (*existing)->state == InsightState::kActive) break;
     }
     insight.settled_to_us = insight.start_time_us;
     count_impact(insight);

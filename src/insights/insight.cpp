@@ -55,10 +55,11 @@ std::string_view StateName(InsightState state) {
   return state == InsightState::kActive ? "ACTIVE" : "CLOSED";
 }
 
-std::string NewInsightId() {
-  std::array<uint8_t, 16> b;
-  FillRandom(b);
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+namespace {
+
+// The UUID text of 16 bytes, with `version` and the RFC 4122 variant set.
+std::string InsightUuidText(std::array<uint8_t, 16> b, uint8_t version) {
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | (version << 4));
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   std::string hex;
   for (size_t i = 0; i < b.size(); ++i) {
@@ -66,6 +67,39 @@ std::string NewInsightId() {
     hex += fmt::format("{:02x}", b[i]);
   }
   return hex;
+}
+
+}  // namespace
+
+std::string NewInsightId() {
+  std::array<uint8_t, 16> b;
+  FillRandom(b);
+  return InsightUuidText(b, 4);
+}
+
+std::string InsightIdFor(std::string_view group_name, const graph::ServiceKey& root,
+                         int64_t start_us, int attempt) {
+  // Each part length-prefixed, so that no two inputs make one byte string.
+  std::string input;
+  for (std::string_view part :
+       {group_name, std::string_view(root.name), std::string_view(root.type),
+        std::string_view(root.account_id)}) {
+    input += fmt::format("{}:", part.size());
+    input += part;
+  }
+  input += fmt::format("{}/{}", start_us, attempt);
+  // Two FNV-1a passes with different offsets: an id, not a secret, so a
+  // non-cryptographic 128-bit hash is enough to keep incidents apart.
+  std::array<uint8_t, 16> b;
+  uint64_t halves[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
+  for (uint64_t& h : halves) {
+    for (char c : input) {
+      h ^= static_cast<uint8_t>(c);
+      h *= 0x100000001b3ULL;
+    }
+  }
+  for (size_t i = 0; i < 16; ++i) b[i] = static_cast<uint8_t>(halves[i / 8] >> (8 * (i % 8)));
+  return InsightUuidText(b, 8);
 }
 
 json ServiceRefJson(const ServiceRef& s) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -93,6 +94,15 @@ struct Insight {
 inline constexpr size_t kMaxEventsPerInsight = 500;
 
 std::string NewInsightId();  // a random (version 4) UUID
+
+// The id of the insight of `group_name` whose root cause is `root` and that
+// started at `start_us`: a UUID (version 8, RFC 9562's custom layout) made
+// of a 128-bit hash of the three, so that two detectors opening the same
+// incident (over a shared store, while leadership changes) write one
+// insight. `attempt` > 0 gives further ids for the rare reuse of all three
+// by a later incident after the first closed.
+std::string InsightIdFor(std::string_view group_name, const graph::ServiceKey& root,
+                         int64_t start_us, int attempt);
 
 nlohmann::json ServiceRefJson(const ServiceRef& s);
 nlohmann::json ImpactJson(const ImpactStatistics& s);

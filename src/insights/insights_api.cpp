@@ -61,9 +61,12 @@ Result<Insight> ReadInsight(const Context& ctx, const RequestBody& body) {
   std::string lower(**id);
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::optional<Insight> insight = ctx.insights.Get(lower);
-  if (!insight) return Status::InvalidArgument(fmt::format("InsightId: no insight '{}'", **id));
-  return std::move(*insight);
+  Result<std::optional<Insight>> insight = ctx.insights.Lookup(lower);
+  if (!insight.ok()) return insight.status();
+  if (!insight->has_value()) {
+    return Status::InvalidArgument(fmt::format("InsightId: no insight '{}'", **id));
+  }
+  return std::move(**insight);
 }
 
 // MaxResults in [1, max], default max.
@@ -152,12 +155,14 @@ void GetInsightSummaries(const Context& ctx, const HttpRequest& request, Respond
   if (!max.ok()) return respond(Error(max.status()));
 
   // Insights whose time span [StartTime, EndTime or now] overlaps the range.
-  std::vector<Insight> found = ctx.insights.Select([&](const Insight& i) {
+  Result<std::vector<Insight>> selected = ctx.insights.Find([&](const Insight& i) {
     if (group_name && i.group_name != *group_name) return false;
     if (!states.empty() && states.count(std::string(StateName(i.state))) == 0) return false;
     const int64_t last = i.end_time_us.value_or(now);
     return i.start_time_us < range->end_us && last >= range->start_us;
   });
+  if (!selected.ok()) return respond(Error(selected.status()));
+  std::vector<Insight> found = std::move(*selected);
   std::sort(found.begin(), found.end(), [](const Insight& a, const Insight& b) {
     return a.start_time_us != b.start_time_us ? a.start_time_us > b.start_time_us : a.id < b.id;
   });

@@ -21,7 +21,15 @@
 //
 // Memory: at most kMaxClientsPerRule clients are tracked per rule (a client
 // beyond them gets quota 0 until others drop out); clients of deleted rules
-// are forgotten at the next report. Client lists are in memory only.
+// are forgotten at the next report.
+//
+// One process (the default): the clients of each rule are kept in memory.
+// Several processes over one store (constructed with a SharedClients,
+// shared_clients.h): the clients are kept in the store, so N is the number of
+// clients active on the rule over every process and the quotas of all the
+// processes' clients add up to the ReservoirSize; the statistics windows are
+// then shared too (StatisticsWindows' shared mode), flushed at the end of
+// each report.
 //
 // Thread-safe.
 #pragma once
@@ -76,7 +84,12 @@ struct Unprocessed {
 struct TargetsResult {
   std::vector<Target> targets;  // one per rule reported, by rule name
   std::vector<Unprocessed> unprocessed;
+  // Not OK when the state shared through the store could not be read or
+  // written (shared mode only): the targets are then not to be answered.
+  Status status;
 };
+
+class SharedClients;
 
 // InvalidArgument naming the field when a parsed document breaks X-Ray's
 // limits: RuleName 1–32, ClientID 24 hexadecimal digits, Timestamp no more
@@ -87,22 +100,32 @@ class TargetAllocator {
  public:
   TargetAllocator(const Clock& clock, StatisticsWindows& statistics)
       : clock_(clock), statistics_(statistics) {}
+  // Shared mode: the clients come from `shared` (which must outlive this),
+  // and `statistics` is flushed to the store after each report.
+  TargetAllocator(const Clock& clock, StatisticsWindows& statistics, SharedClients& shared)
+      : clock_(clock), statistics_(statistics), shared_(&shared) {}
 
   // Records `docs` and answers targets. `rules`: every rule that exists now.
   TargetsResult Report(std::span<const StatisticsDocument> docs,
                        const std::vector<SamplingRule>& rules) EXCLUDES(mu_);
 
-  // Active clients of `rule_name` now.
+  // Active clients of `rule_name` now (in shared mode, over every process, as
+  // of the last read of the store). 0 when the store cannot be read.
   size_t ActiveClients(std::string_view rule_name) EXCLUDES(mu_);
 
  private:
+  TargetsResult ReportShared(std::span<const StatisticsDocument> docs,
+                             const std::vector<SamplingRule>& rules);
+
   // Drops clients not seen within kActiveClientUs of `now_us`.
   void Expire(std::map<std::string, int64_t>& clients, int64_t now_us) REQUIRES(mu_);
 
   const Clock& clock_;
   StatisticsWindows& statistics_;
+  SharedClients* const shared_ = nullptr;
   Mutex mu_;
-  // rule name → client id → when it last reported for the rule.
+  // rule name → client id → when it last reported for the rule (one-process
+  // mode only).
   std::map<std::string, std::map<std::string, int64_t>, std::less<>> clients_ GUARDED_BY(mu_);
 };
 
