@@ -334,6 +334,17 @@ class BlockReader {
   Result<std::string> ReadSection(std::string_view name) const;
   std::vector<std::string> section_names() const;
 
+  // Where the file's bytes go (block_layout.cpp): one part per column, the
+  // document pages together, each named section, the bloom filters and the
+  // rest (magics, footer, trailer), stored and raw bytes.
+  struct LayoutPart {
+    std::string kind;  // "column", "documents", "section", "filters", "footer"
+    std::string name;
+    uint64_t stored_bytes = 0;
+    uint64_t raw_bytes = 0;
+  };
+  std::vector<LayoutPart> Layout() const;
+
  private:
   BlockReader() = default;
   Status ParseFooter(std::string_view footer, uint64_t footer_start);
