@@ -18,6 +18,11 @@ std::vector<BlockReader::LayoutPart> BlockReader::Layout() const {
   }
   accounted += documents.stored_bytes;
   parts.push_back(std::move(documents));
+  if (document_dictionary_) {
+    parts.push_back({"documents", "dictionary", document_dictionary_->size,
+                     document_dictionary_->raw_size});
+    accounted += document_dictionary_->size;
+  }
   for (const auto& [name, extent] : sections_) {
     parts.push_back({"section", name, extent.size, extent.raw_size});
     accounted += extent.size;

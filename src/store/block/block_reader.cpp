@@ -12,6 +12,7 @@
 #include <span>
 
 #include "common/coding.h"
+#include "store/block/graph_times.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
 
@@ -322,6 +323,17 @@ Status BlockReader::ParseFooter(std::string_view footer, uint64_t footer_start) 
       if (sections_[j].first == name) return corrupt("section " + std::string(name) + " twice");
     }
     RG_RETURN_IF_ERROR(check_extent(sections_[i].second, true, "section " + std::string(name)));
+  }
+  if (format_version_ >= 3) {
+    uint8_t has_dictionary = 0;
+    if (!r.Byte(has_dictionary)) return corrupt(r.error());
+    if (has_dictionary > 1) return corrupt("bad document dictionary marker");
+    if (has_dictionary == 1) {
+      Extent e;
+      if (!GetExtent(r, e)) return corrupt(r.error());
+      RG_RETURN_IF_ERROR(check_extent(e, true, "document dictionary"));
+      document_dictionary_ = e;
+    }
   }
   if (r.remaining() != 0) {
     return corrupt(fmt::format("{} trailing bytes at byte {}", r.remaining(), r.position()));
@@ -688,6 +700,9 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
       if (Status s = DecodeTraceRecordInto(graphs->Get(row), graph_holder, true); !s.ok()) {
         return corrupt(fmt::format("column {}: {}", col::kGraph, s.message()));
       }
+      if (format_version_ >= 3) {
+        AbsolutizeGraphTimes(graph_holder.graph, graph_holder.summary.start_time_us);
+      }
       std::swap(rec.graph, graph_holder.graph);  // both keep storage for the next rows
     }
     xray::TraceSummary& s = rec.summary;
@@ -734,7 +749,7 @@ Result<std::vector<StoredDocument>> BlockReader::ReadDocuments(uint32_t row) con
   const size_t page = static_cast<size_t>(it - pages_.begin()) - 1;  // pages_[0] starts at 0
   const uint64_t end_row = page + 1 < pages_.size() ? pages_[page + 1].first : stats_.rows;
   const std::string what = fmt::format("document page {}", page);
-  Result<std::string> raw = ReadCompressed(pages_[page].second, what);
+  Result<std::string> raw = ReadDocumentPage(page, what);
   if (!raw.ok()) return raw.status();
   coding::Reader r(*raw);
   std::vector<StoredDocument> docs;
@@ -770,7 +785,7 @@ Result<std::vector<std::vector<StoredDocument>>> BlockReader::ReadAllDocuments()
     if (pages_[page].first != out.size() || end_row < out.size()) {
       return Status::Corruption(fmt::format("block {}: {}: pages out of order", path_, what));
     }
-    Result<std::string> raw = ReadCompressed(pages_[page].second, what);
+    Result<std::string> raw = ReadDocumentPage(page, what);
     if (!raw.ok()) return raw.status();
     coding::Reader r(*raw);
     for (uint64_t at = pages_[page].first; at < end_row && r.ok(); ++at) {

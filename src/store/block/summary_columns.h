@@ -136,6 +136,11 @@ struct BlockWriteOptions {
   // kOldestFormatVersion..kFormatVersion (block_format.h); older versions
   // are written only to test that readers still read them.
   uint32_t format_version = kFormatVersion;
+  // Format version 3: the most bytes of documents, sampled across the
+  // block, that the pages are compressed against (a zstd raw-content
+  // dictionary stored once in the block); 0 writes none. A block whose
+  // documents are under four times this has none either.
+  size_t document_dictionary_bytes = kDocumentDictionaryBytes;
 };
 
 // Writes `rows` (sorted by start time then trace id, ids distinct) and their
@@ -344,8 +349,13 @@ class BlockReader {
     uint64_t raw_bytes = 0;
   };
   std::vector<LayoutPart> Layout() const;
+  // The extent of the documents' dictionary (format version 3), if any.
+  const std::optional<Extent>& document_dictionary() const { return document_dictionary_; }
 
  private:
+  // Page `page`'s raw bytes, decompressed with the block's document
+  // dictionary when it has one (block_documents.cpp).
+  Result<std::string> ReadDocumentPage(size_t page, std::string_view what) const;
   BlockReader() = default;
   Status ParseFooter(std::string_view footer, uint64_t footer_start);
   // `size` bytes at `offset`, unchecked (the magics and the trailer).
@@ -369,6 +379,11 @@ class BlockReader {
   std::vector<ColumnInfo> columns_;
   std::vector<std::pair<uint64_t, Extent>> pages_;        // first row, extent
   std::vector<std::pair<std::string, Extent>> sections_;  // name, extent
+  std::optional<Extent> document_dictionary_;
+  // The dictionary, digested for decompression once first needed; an opaque
+  // ZSTD_DDict (block_documents.cpp).
+  mutable Mutex dictionary_mu_;
+  mutable std::shared_ptr<const void> document_ddict_ GUARDED_BY(dictionary_mu_);
   BloomFilter trace_filter_, annotation_filter_, service_filter_, user_filter_;
 };
 
