@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <zstd.h>
 
+#include <cstring>
 #include <memory>
 
 #include "store/block/summary_columns.h"
@@ -62,6 +63,18 @@ Result<std::string> BlockReader::ReadDocumentPage(size_t page, std::string_view 
                                           ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short frame"));
   }
   return raw;
+}
+
+Result<std::string> BlockReader::TraceIdText(uint64_t row) const {
+  Result<std::shared_ptr<const Fixed16Column>> ids = ReadColumn<Fixed16Column>(col::kTraceId);
+  if (!ids.ok()) return ids.status();
+  if (row >= (*ids)->data.size() / 16) {
+    return Status::Corruption(fmt::format("block {}: column {}: no row {}", path_, col::kTraceId, row));
+  }
+  xray::TraceId id;
+  const std::string_view bytes = (*ids)->Get(row);
+  std::memcpy(id.bytes.data(), bytes.data(), id.bytes.size());
+  return id.ToString();
 }
 
 }  // namespace roentgen::store::block

@@ -12,6 +12,7 @@
 #include <span>
 
 #include "common/coding.h"
+#include "store/block/document_ids.h"
 #include "store/block/graph_times.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
@@ -751,6 +752,14 @@ Result<std::vector<StoredDocument>> BlockReader::ReadDocuments(uint32_t row) con
   const std::string what = fmt::format("document page {}", page);
   Result<std::string> raw = ReadDocumentPage(page, what);
   if (!raw.ok()) return raw.status();
+  // Version 3 pages leave the row's trace id out of its documents.
+  std::string trace_text;
+  if (format_version_ >= 3) {
+    Result<std::string> text = TraceIdText(row);
+    if (!text.ok()) return text.status();
+    trace_text = std::move(*text);
+  }
+  StoredDocument skipped;
   coding::Reader r(*raw);
   std::vector<StoredDocument> docs;
   for (uint64_t at = pages_[page].first; at < end_row && r.ok(); ++at) {
@@ -763,6 +772,13 @@ Result<std::vector<StoredDocument>> BlockReader::ReadDocuments(uint32_t row) con
     const bool keep = at == row;
     if (keep) docs.resize(count);
     for (uint64_t j = 0; j < count; ++j) {
+      if (format_version_ >= 3) {
+        // Only the kept row's documents need its trace id put back.
+        if (!GetDocumentEliding(r, keep ? trace_text : std::string_view(), keep ? docs[j] : skipped)) {
+          break;
+        }
+        continue;
+      }
       uint64_t entity = 0;
       int64_t received = 0;
       std::string_view bytes;
@@ -796,7 +812,17 @@ Result<std::vector<std::vector<StoredDocument>>> BlockReader::ReadAllDocuments()
         break;
       }
       std::vector<StoredDocument>& docs = out.emplace_back(count);
+      std::string trace_text;
+      if (format_version_ >= 3 && count > 0) {
+        Result<std::string> text = TraceIdText(at);
+        if (!text.ok()) return text.status();
+        trace_text = std::move(*text);
+      }
       for (uint64_t j = 0; j < count; ++j) {
+        if (format_version_ >= 3) {
+          if (!GetDocumentEliding(r, trace_text, docs[j])) break;
+          continue;
+        }
         uint64_t entity = 0;
         int64_t received = 0;
         std::string_view bytes;

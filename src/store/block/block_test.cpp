@@ -11,6 +11,7 @@
 
 #include "common/coding.h"
 
+#include "store/block/document_ids.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
 #include "store/store_test_util.h"
@@ -381,6 +382,71 @@ TEST_F(BlockTest, DocumentDictionaryShrinksPagesAndReadsBackExactly) {
   auto small = BlockReader::Open(Path("block"));
   ASSERT_TRUE(small.ok());
   EXPECT_FALSE((*small)->document_dictionary().has_value());
+}
+
+TEST_F(BlockTest, DocumentsSpellingTheirIdsReadBackExactly) {
+  // Version 3 leaves the row's trace id and the document's entity id out of
+  // the stored text where it finds them (document_ids.h): at the start, at
+  // the end, twice, overlapping each other, in upper case (kept), absent.
+  std::vector<TraceRecord> rows;
+  std::vector<std::vector<StoredDocument>> docs;
+  for (uint8_t i = 0; i < 12; ++i) {
+    rows.push_back(MakeFullRecord(MakeTraceId(i, 0xab), kT0 + i));
+    const std::string trace = rows.back().summary.id.ToString();
+    const xray::SegmentId entity{0x0123456789abcdefull + i};
+    const std::string seg = entity.ToString();
+    std::string upper = trace;
+    std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+    const std::string texts[] = {
+        fmt::format(R"({{"id":"{}","trace_id":"{}","parent":"{}"}})", seg, trace, seg),
+        trace + seg,
+        seg + trace,
+        fmt::format("{}{}", trace, trace),
+        fmt::format(R"({{"trace_id":"{}"}})", upper),
+        "",
+        std::string(trace.substr(0, 20)) + seg.substr(0, 8),
+        trace.substr(2) + seg + trace,
+    };
+    docs.emplace_back();
+    for (size_t k = 0; k < std::size(texts); ++k) {
+      docs.back().push_back({xray::SegmentId{entity.value + (k % 2)}, static_cast<int64_t>(k), texts[k]});
+    }
+  }
+  for (const uint32_t version : {2u, 3u}) {
+    BlockWriteOptions o;
+    o.format_version = version;
+    o.target_page_raw_bytes = 700;  // rows spread over pages
+    RoundTrip(rows, docs, o);
+  }
+}
+
+TEST(DocumentIdsTest, PositionsPastTheTextFail) {
+  const std::string trace = MakeTraceId(1).ToString();
+  StoredDocument doc{xray::SegmentId{0xfeedull}, 7, "{\"id\":\"000000000000feed\",\"t\":\"" + trace + "\"}"};
+  std::string encoded;
+  PutDocumentEliding(doc, trace, encoded);
+  EXPECT_LT(encoded.size(), doc.raw.size());  // both ids left out, 12 bytes of header
+  {
+    coding::Reader r(encoded);
+    StoredDocument back;
+    ASSERT_TRUE(GetDocumentEliding(r, trace, back)) << r.error();
+    EXPECT_EQ(back.raw, doc.raw);
+    EXPECT_EQ(back.entity_id.value, doc.entity_id.value);
+    EXPECT_EQ(back.received_us, 7);
+  }
+  // The same stored text with positions beyond it.
+  for (const auto& [trace_at, entity_at] : {std::pair<uint64_t, uint64_t>{1000, 1}, {1, 1000}}) {
+    std::string bad;
+    coding::PutFixed64(1, bad);
+    coding::PutSigned(0, bad);
+    coding::PutVarint(trace_at, bad);
+    coding::PutVarint(entity_at, bad);
+    coding::PutLengthPrefixed("short", bad);
+    coding::Reader r(bad);
+    StoredDocument back;
+    EXPECT_FALSE(GetDocumentEliding(r, trace, back));
+    EXPECT_NE(r.error().find("position past the document"), std::string::npos) << r.error();
+  }
 }
 
 TEST_F(BlockTest, DamagedDocumentDictionaryIsCorruption) {

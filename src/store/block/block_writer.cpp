@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "common/coding.h"
+#include "store/block/document_ids.h"
 #include "store/block/graph_times.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
@@ -650,7 +651,13 @@ Status WriteBlock(std::span<const TraceRecord> rows,
     page_first = next_row;
   };
   for (size_t i = 0; i < rows.size(); ++i) {
-    EncodeDocuments(documents_by_row[i], page);
+    if (options.format_version >= 3) {
+      const std::string trace_text = rows[i].summary.id.ToString();
+      coding::PutVarint(documents_by_row[i].size(), page);
+      for (const StoredDocument& d : documents_by_row[i]) PutDocumentEliding(d, trace_text, page);
+    } else {
+      EncodeDocuments(documents_by_row[i], page);
+    }
     if (page.size() >= options.target_page_raw_bytes) flush(i + 1);
   }
   if (page_first < rows.size()) flush(rows.size());

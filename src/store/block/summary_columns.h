@@ -356,6 +356,9 @@ class BlockReader {
   // Page `page`'s raw bytes, decompressed with the block's document
   // dictionary when it has one (block_documents.cpp).
   Result<std::string> ReadDocumentPage(size_t page, std::string_view what) const;
+  // Row `row`'s trace id as text (xray::TraceId::ToString), from the
+  // `trace_id` column: what version 3 pages leave out of the documents.
+  Result<std::string> TraceIdText(uint64_t row) const;
   BlockReader() = default;
   Status ParseFooter(std::string_view footer, uint64_t footer_start);
   // `size` bytes at `offset`, unchecked (the magics and the trailer).
