@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "store/block/document_ids.h"
 #include "store/block/summary_columns.h"
 
 namespace roentgen::store::block {
@@ -71,10 +72,9 @@ Result<std::string> BlockReader::TraceIdText(uint64_t row) const {
   if (row >= (*ids)->data.size() / 16) {
     return Status::Corruption(fmt::format("block {}: column {}: no row {}", path_, col::kTraceId, row));
   }
-  xray::TraceId id;
-  const std::string_view bytes = (*ids)->Get(row);
-  std::memcpy(id.bytes.data(), bytes.data(), id.bytes.size());
-  return id.ToString();
+  std::string text;
+  TraceIdTextOfBytes((*ids)->Get(row), text);
+  return text;
 }
 
 }  // namespace roentgen::store::block

@@ -257,9 +257,14 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
       ids[i] = IdBytes(rows[i].summary.id);
       order[i] = static_cast<uint32_t>(i);
     }
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ids[a] < ids[b]; });
+    if (version < 3) {
+      std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ids[a] < ids[b]; });
+    }
     add(col::kTraceId, ColumnEncoding::kFixed16, [&](std::string& o) { EncodeFixed16(ids, o); });
-    add(col::kIdOrder, ColumnEncoding::kFixed32, [&](std::string& o) { EncodeFixed32(order, o); });
+    // Version 3 leaves the order to the reader (a sort of the ids).
+    if (version < 3) {
+      add(col::kIdOrder, ColumnEncoding::kFixed32, [&](std::string& o) { EncodeFixed32(order, o); });
+    }
   }
   add_int64(col::kStart, [](const TraceRecord& r) { return r.summary.start_time_us; });
   add_opt(col::kDuration, [](const TraceRecord& r) { return r.summary.duration_us; });

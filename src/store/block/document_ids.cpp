@@ -1,5 +1,7 @@
 #include "store/block/document_ids.h"
 
+#include <algorithm>
+
 namespace roentgen::store::block {
 
 void PutDocumentEliding(const StoredDocument& doc, std::string_view trace_text, std::string& out) {
@@ -51,6 +53,13 @@ bool GetDocumentEliding(coding::Reader& r, std::string_view trace_text, StoredDo
   if (trace_at > doc.raw.size() + 1) return r.Fail("trace id position past the document");
   if (trace_at != 0) doc.raw.insert(trace_at - 1, trace_text);
   return true;
+}
+
+void TraceIdTextOfBytes(std::string_view id_bytes, std::string& out) {
+  xray::TraceId id;
+  std::copy_n(id_bytes.begin(), std::min(id_bytes.size(), id.bytes.size()), id.bytes.begin());
+  out.clear();
+  id.AppendTo(out);
 }
 
 }  // namespace roentgen::store::block

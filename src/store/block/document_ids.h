@@ -31,4 +31,8 @@ void PutDocumentEliding(const StoredDocument& doc, std::string_view trace_text, 
 // `r` failed) on bytes that break the encoding, positions included.
 bool GetDocumentEliding(coding::Reader& r, std::string_view trace_text, StoredDocument& doc);
 
+// The text of the trace id whose 16 bytes are `id_bytes` (as the trace_id
+// column holds them), in `out`.
+void TraceIdTextOfBytes(std::string_view id_bytes, std::string& out);
+
 }  // namespace roentgen::store::block

@@ -27,7 +27,9 @@
 //   per annotation key (the block's
 //   kMaxAnnotationKeyColumns most frequent keys) one value list column per
 //   value type the key takes in the block (AnnotationColumnName);
-//   `id_order`: the rows in trace-id order (a permutation), for lookups by id.
+//   `id_order` (versions 1 and 2): the rows in trace-id order (a
+//   permutation), for lookups by id; version 3 sorts the ids when the
+//   reader is first asked for its TraceIdIndex.
 // Skip indexes: min/max start and updated times, and bloom filters over trace
 // ids, annotation (key, value), service (name, type) and name alone, users.
 // Named sections (BlockWriteOptions::sections) carry what the layers above
