@@ -67,12 +67,21 @@ Result<std::string> BlockReader::ReadDocumentPage(size_t page, std::string_view 
 }
 
 Result<std::string> BlockReader::TraceIdText(uint64_t row) const {
+  std::string text;
+  {
+    // A GetTrace found the row through the index, which keeps the ids for
+    // the reader's life: no column read then, whatever the cache evicted.
+    MutexLock lock(index_mu_);
+    if (trace_index_ != nullptr && row < trace_index_->size()) {
+      TraceIdTextOfBytes(trace_index_->IdBytesAt(static_cast<uint32_t>(row)), text);
+      return text;
+    }
+  }
   Result<std::shared_ptr<const Fixed16Column>> ids = ReadColumn<Fixed16Column>(col::kTraceId);
   if (!ids.ok()) return ids.status();
   if (row >= (*ids)->data.size() / 16) {
     return Status::Corruption(fmt::format("block {}: column {}: no row {}", path_, col::kTraceId, row));
   }
-  std::string text;
   TraceIdTextOfBytes((*ids)->Get(row), text);
   return text;
 }

@@ -196,6 +196,8 @@ class TraceIdIndex {
       : ids_(std::move(ids)), order_(std::move(order)) {}
   std::optional<uint32_t> Find(const xray::TraceId& id) const;
   size_t size() const { return order_.size(); }
+  // Row `row`'s 16 id bytes (row < size()).
+  std::string_view IdBytesAt(uint32_t row) const { return ids_.Get(row); }
 
  private:
   Fixed16Column ids_;
