@@ -37,6 +37,7 @@
 #include "graph/trace_graph.h"
 #include "segment_gen.h"
 #include "store/block/block_store.h"
+#include "store/block/summary_columns.h"
 #include "xray/segment_parser.h"
 #include "xray/trace.h"
 
@@ -65,6 +66,49 @@ Timing Summarize(std::vector<double> ms) {
   for (double m : ms) t.mean += m;
   t.mean /= static_cast<double>(ms.size());
   return t;
+}
+
+// Where the blocks' bytes go: every block file under `dir`/blocks opened
+// and its parts (BlockReader::Layout) summed by name, largest first, against
+// the raw JSON and per trace.
+bool PrintBreakdown(const std::string& dir, uint64_t json_bytes, size_t traces,
+                    std::string_view title) {
+  struct Sum {
+    std::string kind, name;
+    uint64_t stored = 0, raw = 0;
+  };
+  std::vector<Sum> sums;
+  uint64_t total = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/blocks")) {
+    if (e.path().extension() != ".blk") continue;
+    auto reader = store::block::BlockReader::Open(e.path().string());
+    if (!reader.ok()) {
+      fmt::print(stderr, "open {}: {}\n", e.path().string(), reader.status().ToString());
+      return false;
+    }
+    total += (*reader)->file_bytes();
+    for (const auto& part : (*reader)->Layout()) {
+      // The annotation value columns differ by block: one line for them all.
+      const bool annotation = part.name.starts_with("annotation.");
+      const std::string name = annotation ? "annotation.*" : part.name;
+      auto it = std::find_if(sums.begin(), sums.end(),
+                             [&](const Sum& s) { return s.kind == part.kind && s.name == name; });
+      if (it == sums.end()) it = sums.insert(sums.end(), Sum{part.kind, name});
+      it->stored += part.stored_bytes;
+      it->raw += part.raw_bytes;
+    }
+  }
+  std::sort(sums.begin(), sums.end(), [](const Sum& a, const Sum& b) { return a.stored > b.stored; });
+  const auto pct = [&](uint64_t b) {
+    return 100.0 * static_cast<double>(b) / static_cast<double>(json_bytes);
+  };
+  fmt::print("{}: {} bytes, {:.1f}% of the JSON\n", title, total, pct(total));
+  fmt::print("| part | stored bytes | raw bytes | B/trace | % of the JSON |\n|---|---:|---:|---:|---:|\n");
+  for (const Sum& s : sums) {
+    fmt::print("| {} {} | {} | {} | {:.1f} | {:.2f}% |\n", s.kind, s.name, s.stored, s.raw,
+               static_cast<double>(s.stored) / static_cast<double>(traces), pct(s.stored));
+  }
+  return true;
 }
 
 }  // namespace
@@ -130,6 +174,7 @@ int main(int argc, char** argv) {
   store::WriteBatch batch;
   const double t0 = 1.7e9;
   uint64_t json_bytes = 0;
+  double cut_ms = 0, cut_cpu_ms = 0;  // the flushes (the cuts' block writes)
   const auto fill0 = Steady::now();
   for (size_t i = 0; i < (reuse ? 0 : traces); ++i) {
     raws.push_back(gen.Next(t0 + static_cast<double>(i) * 0.01));
@@ -165,7 +210,12 @@ int main(int argc, char** argv) {
       raws.clear();
     }
     if ((i + 1) % block_rows == 0 || i + 1 == traces) {
-      if (Status s = st.Flush(); !s.ok()) {
+      const auto f0 = Steady::now();
+      const double fcpu0 = ThreadCpuMs();
+      const Status s = st.Flush();
+      cut_cpu_ms += ThreadCpuMs() - fcpu0;
+      cut_ms += Ms(Steady::now() - f0);
+      if (!s.ok()) {
         fmt::print(stderr, "flush: {}\n", s.ToString());
         return 1;
       }
@@ -211,6 +261,10 @@ int main(int argc, char** argv) {
 
   fmt::print("traces {}, blocks of {} rows, fill {:.0f} ms, read cache {} bytes\n", traces,
              block_rows, fill_ms, st.Stats().read_cache_bytes);
+  fmt::print("cuts (Flush) {:.0f} ms wall, {:.0f} ms CPU: {:.1f} us per trace wall, {:.1f} CPU\n",
+             cut_ms, cut_cpu_ms, cut_ms * 1000.0 / static_cast<double>(traces),
+             cut_cpu_ms * 1000.0 / static_cast<double>(traces));
+  if (!PrintBreakdown(dir, json_bytes, traces, "cut blocks")) return 1;
   fmt::print("| read | p50 ms | mean ms | CPU p50 ms | matches |\n|---|---:|---:|---:|---:|\n");
   fmt::print("| GetTrace hit | {:.3f} | {:.3f} | | |\n", hit.p50, hit.mean);
   fmt::print("| GetTrace miss | {:.3f} | {:.3f} | | |\n", miss.p50, miss.mean);
@@ -275,6 +329,7 @@ int main(int argc, char** argv) {
   };
   const auto [bytes_before, blocks_before] = blocks();
   const auto c0 = Steady::now();
+  const double ccpu0 = ThreadCpuMs();
   int rounds = 0;
   for (;;) {
     auto replaced = st.Compact();
@@ -286,6 +341,7 @@ int main(int argc, char** argv) {
     ++rounds;
   }
   const double compact_ms = Ms(Steady::now() - c0);
+  const double compact_cpu_ms = ThreadCpuMs() - ccpu0;
   const auto [bytes_after, blocks_after] = blocks();
   const auto pct = [&](uint64_t b) {
     return 100.0 * static_cast<double>(b) / static_cast<double>(json_bytes);
@@ -297,7 +353,9 @@ int main(int argc, char** argv) {
   fmt::print("| compacted (zstd {}, pages of {} KiB, fan-in {}, {} rounds) | {} | {} | {:.1f}% |\n",
              compaction_zstd_level, page_bytes >> 10, fanin, rounds, blocks_after, bytes_after,
              pct(bytes_after));
-  fmt::print("compaction {:.0f} ms ({:.1f} us per trace)\n", compact_ms,
-             compact_ms * 1000.0 / static_cast<double>(traces));
+  fmt::print("compaction {:.0f} ms ({:.1f} us per trace), {:.0f} ms CPU ({:.1f} us per trace)\n",
+             compact_ms, compact_ms * 1000.0 / static_cast<double>(traces), compact_cpu_ms,
+             compact_cpu_ms * 1000.0 / static_cast<double>(traces));
+  if (!PrintBreakdown(dir, json_bytes, traces, "compacted blocks")) return 1;
   return 0;
 }

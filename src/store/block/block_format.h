@@ -21,7 +21,7 @@
 //            ├──────────────────────────────────────────────┤
 //            │ footer length   fixed32 LE                   │  the trailer,
 //            │ footer checksum fixed64 LE (XXH3-64)         │  kTrailerBytes
-//            │ format version  fixed32 LE (1 or 2)          │
+//            │ format version  fixed32 LE (1 to 3)          │
 //            │ magic "RGBLOCK\0"                            │
 //   end      └──────────────────────────────────────────────┘
 //
@@ -43,6 +43,10 @@
 //     key count varint · extent
 //   section count varint, then per section: name (length-prefixed) · extent
 //     (named chunks for the layers above, e.g. the engine's rollup delta)
+//   version 3: document dictionary byte (0/1) [· extent]: a zstd
+//     raw-content dictionary (documents sampled across the block) stored
+//     before the pages as a chunk of its own; with one, every page is a
+//     frame compressed against it and carrying zstd's content checksum
 //
 // Validation (reader): both magics, the version, the footer length and
 // checksum, every extent inside the data region [kMagicBytes, footer start),
@@ -68,9 +72,13 @@ inline constexpr size_t kMagicBytes = 8;
 // nodes' other names) and the nodes' observation flags (`graph.node_fault`,
 // `_error`, `_throttle`), and puts every graph node's names in the service
 // bloom filter's name-only keys, so `service("x")` / `edge()` and
-// `service("x") { fault }` are decided on the columns. Readers read versions kOldestFormatVersion..kFormatVersion and
-// refuse any other as Corruption naming it.
-inline constexpr uint32_t kFormatVersion = 2;
+// `service("x") { fault }` are decided on the columns. Version 3 stores the
+// `graph` column's observation times relative to the row's start time,
+// which that column's record carries in its summary (graph_times.h): the
+// same graphs in about two thirds of the bytes. Readers read versions
+// kOldestFormatVersion..kFormatVersion and refuse any other as Corruption
+// naming it.
+inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr uint32_t kOldestFormatVersion = 1;
 // footer length (4) + footer checksum (8) + version (4) + magic (8).
 inline constexpr size_t kTrailerBytes = 24;
@@ -83,6 +91,9 @@ inline constexpr uint64_t kMaxRows = 1u << 24;
 // The writer cuts a new document page once the current one holds this many
 // raw bytes (a page holds whole rows, so it may exceed it by one trace).
 inline constexpr size_t kTargetPageRawBytes = 64 << 10;
+// Format version 3: the documents' dictionary, at most this many bytes of
+// the block's own documents (BlockWriteOptions::document_dictionary_bytes).
+inline constexpr size_t kDocumentDictionaryBytes = 32 << 10;
 
 // Bloom filters of the skip-index section.
 enum class FilterKind : uint8_t {

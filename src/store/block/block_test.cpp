@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <thread>
 
 #include "common/coding.h"
 
+#include "store/block/document_ids.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
 #include "store/store_test_util.h"
@@ -285,6 +287,204 @@ TEST_F(BlockTest, FormatVersionOneBlocksStillReadTheSame) {
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ((*reader)->format_version(), kFormatVersion);
   EXPECT_NE((*reader)->FindColumn(col::kGraph), nullptr);
+}
+
+TEST_F(BlockTest, GraphTimesRelativeToTheStartReadBackExactly) {
+  // Version 3 stores observation times as offsets from the row's start
+  // (graph_times.h), wrapping: times far from the start, at the ends of
+  // int64 and absent ends come back exact, in version 2 and 3 alike.
+  std::mt19937_64 rng(33);
+  std::vector<TraceRecord> rows;
+  for (int i = 0; i < 300; ++i) {
+    TraceRecord r = MakeFullRecord(MakeTraceId(static_cast<uint8_t>(i % 250), i / 250), kT0 + i);
+    for (graph::Node& node : r.graph.nodes) {
+      for (graph::Observation& o : node.observations) {
+        o.start_us = kT0 + i + static_cast<int64_t>(rng() % 3'000'000);
+        o.end_us = o.start_us + static_cast<int64_t>(rng() % 2'000'000);
+      }
+    }
+    rows.push_back(std::move(r));
+  }
+  TraceRecord extreme = MakeFullRecord(MakeTraceId(251), -1);
+  ASSERT_FALSE(extreme.graph.nodes.empty());
+  graph::Observation far = store::testing::MakeObservation(kT0, true);
+  far.start_us = std::numeric_limits<int64_t>::min();
+  far.end_us = std::numeric_limits<int64_t>::max();
+  graph::Observation open = store::testing::MakeObservation(kT0, false);
+  open.start_us = std::numeric_limits<int64_t>::max();
+  open.end_us.reset();
+  extreme.graph.nodes.front().observations = {far, open};
+  rows.push_back(extreme);
+  TraceRecord far_start = MakeFullRecord(MakeTraceId(252), std::numeric_limits<int64_t>::max() / 2);
+  rows.push_back(far_start);
+  std::vector<std::vector<StoredDocument>> docs(rows.size());
+  uint64_t graph_bytes[2] = {0, 0};
+  for (const uint32_t version : {2u, 3u}) {
+    BlockWriteOptions o;
+    o.format_version = version;
+    RoundTrip(rows, docs, o);
+    auto reader = BlockReader::Open(Path("block"));
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    ASSERT_EQ((*reader)->format_version(), version);
+    const ColumnInfo* graph_column = (*reader)->FindColumn(col::kGraph);
+    ASSERT_NE(graph_column, nullptr);
+    graph_bytes[version - 2] = graph_column->extent.raw_size;
+  }
+  // Offsets of a few seconds take fewer varint bytes than absolute times.
+  EXPECT_LT(graph_bytes[1], graph_bytes[0]);
+}
+
+// Segment-like JSON documents: repeated field names and services, random ids.
+std::vector<std::vector<StoredDocument>> JsonLikeDocuments(std::mt19937_64& rng, size_t rows) {
+  std::vector<std::vector<StoredDocument>> docs(rows);
+  const char* services[] = {"web-app", "billing", "search"};
+  for (size_t i = 0; i < rows; ++i) {
+    for (size_t j = 0, n = 1 + rng() % 2; j < n; ++j) {
+      docs[i].push_back(
+          {xray::SegmentId{rng()}, static_cast<int64_t>(i) * 1000,
+           fmt::format(R"({{"name":"{}","id":"{:016x}","trace_id":"1-6553f100-{:024x}",)"
+                       R"("start_time":{}.{:06},"http":{{"request":{{"method":"GET",)"
+                       R"("url":"https://{}.example.com/notes"}},"response":{{"status":200}}}},)"
+                       R"("aws":{{"account_id":"123456789012"}},"annotations":{{"tenant":"t-{}"}}}})",
+                       services[rng() % 3], rng(), rng() >> 32, 1700000000 + i, rng() % 1000000,
+                       services[rng() % 3], rng() % 20)});
+    }
+  }
+  return docs;
+}
+
+TEST_F(BlockTest, DocumentDictionaryShrinksPagesAndReadsBackExactly) {
+  std::mt19937_64 rng(44);
+  std::vector<TraceRecord> rows;
+  for (int i = 0; i < 2000; ++i) rows.push_back(RandomRecord(rng, kT0 + i * 10));
+  std::vector<std::vector<StoredDocument>> docs = JsonLikeDocuments(rng, rows.size());
+  BlockWriteOptions small_pages;
+  small_pages.target_page_raw_bytes = 4096;
+  BlockWriteOptions without = small_pages;
+  without.document_dictionary_bytes = 0;
+  RoundTrip(rows, docs, without);
+  auto plain = BlockReader::Open(Path("block"));
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_FALSE((*plain)->document_dictionary().has_value());
+  const uint64_t plain_bytes = (*plain)->file_bytes();
+
+  RoundTrip(rows, docs, small_pages);
+  auto with = BlockReader::Open(Path("block"));
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  ASSERT_TRUE((*with)->document_dictionary().has_value());
+  EXPECT_LE((*with)->document_dictionary()->raw_size, kDocumentDictionaryBytes);
+  EXPECT_LT((*with)->file_bytes(), plain_bytes);
+
+  // Too few documents for a dictionary to pay: none.
+  std::vector<TraceRecord> few(rows.begin(), rows.begin() + 20);
+  std::vector<std::vector<StoredDocument>> few_docs(docs.begin(), docs.begin() + 20);
+  RoundTrip(few, few_docs);
+  auto small = BlockReader::Open(Path("block"));
+  ASSERT_TRUE(small.ok());
+  EXPECT_FALSE((*small)->document_dictionary().has_value());
+}
+
+TEST_F(BlockTest, DocumentsSpellingTheirIdsReadBackExactly) {
+  // Version 3 leaves the row's trace id and the document's entity id out of
+  // the stored text where it finds them (document_ids.h): at the start, at
+  // the end, twice, overlapping each other, in upper case (kept), absent.
+  std::vector<TraceRecord> rows;
+  std::vector<std::vector<StoredDocument>> docs;
+  for (uint8_t i = 0; i < 12; ++i) {
+    rows.push_back(MakeFullRecord(MakeTraceId(i, 0xab), kT0 + i));
+    const std::string trace = rows.back().summary.id.ToString();
+    const xray::SegmentId entity{0x0123456789abcdefull + i};
+    const std::string seg = entity.ToString();
+    std::string upper = trace;
+    std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+    const std::string texts[] = {
+        fmt::format(R"({{"id":"{}","trace_id":"{}","parent":"{}"}})", seg, trace, seg),
+        trace + seg,
+        seg + trace,
+        fmt::format("{}{}", trace, trace),
+        fmt::format(R"({{"trace_id":"{}"}})", upper),
+        "",
+        std::string(trace.substr(0, 20)) + seg.substr(0, 8),
+        trace.substr(2) + seg + trace,
+    };
+    docs.emplace_back();
+    for (size_t k = 0; k < std::size(texts); ++k) {
+      docs.back().push_back({xray::SegmentId{entity.value + (k % 2)}, static_cast<int64_t>(k), texts[k]});
+    }
+  }
+  for (const uint32_t version : {2u, 3u}) {
+    BlockWriteOptions o;
+    o.format_version = version;
+    o.target_page_raw_bytes = 700;  // rows spread over pages
+    RoundTrip(rows, docs, o);
+  }
+}
+
+TEST(DocumentIdsTest, PositionsPastTheTextFail) {
+  const std::string trace = MakeTraceId(1).ToString();
+  StoredDocument doc{xray::SegmentId{0xfeedull}, 7, "{\"id\":\"000000000000feed\",\"t\":\"" + trace + "\"}"};
+  std::string encoded;
+  PutDocumentEliding(doc, trace, encoded);
+  EXPECT_LT(encoded.size(), doc.raw.size());  // both ids left out, 12 bytes of header
+  {
+    coding::Reader r(encoded);
+    StoredDocument back;
+    ASSERT_TRUE(GetDocumentEliding(r, trace, back)) << r.error();
+    EXPECT_EQ(back.raw, doc.raw);
+    EXPECT_EQ(back.entity_id.value, doc.entity_id.value);
+    EXPECT_EQ(back.received_us, 7);
+  }
+  // The same stored text with positions beyond it.
+  for (const auto& [trace_at, entity_at] : {std::pair<uint64_t, uint64_t>{1000, 1}, {1, 1000}}) {
+    std::string bad;
+    coding::PutFixed64(1, bad);
+    coding::PutSigned(0, bad);
+    coding::PutVarint(trace_at, bad);
+    coding::PutVarint(entity_at, bad);
+    coding::PutLengthPrefixed("short", bad);
+    coding::Reader r(bad);
+    StoredDocument back;
+    EXPECT_FALSE(GetDocumentEliding(r, trace, back));
+    EXPECT_NE(r.error().find("position past the document"), std::string::npos) << r.error();
+  }
+}
+
+TEST_F(BlockTest, DamagedDocumentDictionaryIsCorruption) {
+  std::mt19937_64 rng(45);
+  std::vector<TraceRecord> rows;
+  for (int i = 0; i < 1000; ++i) rows.push_back(RandomRecord(rng, kT0 + i * 10));
+  std::vector<std::vector<StoredDocument>> docs = JsonLikeDocuments(rng, rows.size());
+  SortRows(rows, docs);
+  ASSERT_TRUE(WriteBlock(rows, docs, Path("block")).ok());
+  Extent dictionary;
+  {
+    auto reader = BlockReader::Open(Path("block"));
+    ASSERT_TRUE(reader.ok());
+    ASSERT_TRUE((*reader)->document_dictionary().has_value());
+    dictionary = *(*reader)->document_dictionary();
+    // The summaries do not need it: they read as before.
+    std::vector<TraceRecord> all;
+    ASSERT_TRUE((*reader)->ReadAllRecords(all).ok());
+  }
+  const std::string bytes = ReadFile(Path("block"));
+  for (const uint64_t at : {dictionary.offset, dictionary.offset + dictionary.size / 2,
+                            dictionary.offset + dictionary.size - 1}) {
+    std::string bad = bytes;
+    bad[at] = static_cast<char>(bad[at] ^ 0x20);
+    WriteFile(Path("block"), bad);
+    auto reader = BlockReader::Open(Path("block"));
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();  // opened lazily
+    auto one = (*reader)->ReadDocuments(0);
+    ASSERT_FALSE(one.ok()) << at;
+    EXPECT_EQ(one.status().code(), StatusCode::kCorruption) << one.status().ToString();
+    EXPECT_NE(one.status().message().find("document dictionary"), std::string::npos)
+        << one.status().ToString();
+    auto all = (*reader)->ReadAllDocuments();
+    ASSERT_FALSE(all.ok());
+    EXPECT_EQ(all.status().code(), StatusCode::kCorruption);
+    std::vector<TraceRecord> records;
+    EXPECT_TRUE((*reader)->ReadAllRecords(records).ok());
+  }
 }
 
 TEST_F(BlockTest, UnknownFormatVersionsAreRefusedClearly) {

@@ -11,6 +11,8 @@
 #include <unordered_map>
 
 #include "common/coding.h"
+#include "store/block/document_ids.h"
+#include "store/block/graph_times.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
 
@@ -90,7 +92,11 @@ class FileBuilder {
   explicit FileBuilder(int zstd_level) : level_(zstd_level), cctx_(ZSTD_createCCtx()) {
     out_.append(kMagic);
   }
-  ~FileBuilder() { ZSTD_freeCCtx(cctx_); }
+  ~FileBuilder() {
+    ZSTD_freeCCtx(cctx_);
+    ZSTD_freeCCtx(dict_cctx_);
+    ZSTD_freeCDict(cdict_);
+  }
   FileBuilder(const FileBuilder&) = delete;
   FileBuilder& operator=(const FileBuilder&) = delete;
 
@@ -125,6 +131,38 @@ class FileBuilder {
     out_.resize(offset + n);
     return {offset, n, raw.size(), Checksum(std::string_view(out_).substr(offset, n))};
   }
+  // Compresses the document pages from now on against `dictionary` (a
+  // zstd raw-content dictionary, copied into the CDict), each frame with
+  // zstd's content checksum, so that a page read with any other dictionary
+  // fails rather than reads wrong.
+  void UseDocumentDictionary(std::string_view dictionary, std::string_view what) {
+    cdict_ = ZSTD_createCDict(dictionary.data(), dictionary.size(), level_);
+    dict_cctx_ = ZSTD_createCCtx();
+    if (cdict_ == nullptr || dict_cctx_ == nullptr ||
+        ZSTD_isError(ZSTD_CCtx_refCDict(dict_cctx_, cdict_)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(dict_cctx_, ZSTD_c_checksumFlag, 1))) {
+      if (status_.ok()) status_ = Status::Internal(fmt::format("{}: zstd: no dictionary", what));
+    }
+  }
+  Extent AddDocumentPage(std::string_view raw, std::string_view what) {
+    if (cdict_ == nullptr) return AddCompressed(raw, what);
+    if (raw.size() > kMaxChunkRawBytes || dict_cctx_ == nullptr) return AddCompressed(raw, what);
+    const size_t offset = out_.size();
+    out_.resize(offset + ZSTD_compressBound(raw.size()));
+    // The referenced dictionary and the checksum flag stay set across
+    // frames (ZSTD_compress2 resets only the session).
+    const size_t n =
+        ZSTD_compress2(dict_cctx_, out_.data() + offset, out_.size() - offset, raw.data(), raw.size());
+    if (ZSTD_isError(n)) {
+      out_.resize(offset);
+      if (status_.ok()) {
+        status_ = Status::Internal(fmt::format("{}: zstd: {}", what, ZSTD_getErrorName(n)));
+      }
+      return {};
+    }
+    out_.resize(offset + n);
+    return {offset, n, raw.size(), Checksum(std::string_view(out_).substr(offset, n))};
+  }
   Extent AddRaw(std::string_view bytes) {
     Extent e{out_.size(), bytes.size(), bytes.size(), Checksum(bytes)};
     out_.append(bytes);
@@ -137,6 +175,8 @@ class FileBuilder {
  private:
   int level_;
   ZSTD_CCtx* cctx_;
+  ZSTD_CCtx* dict_cctx_ = nullptr;
+  ZSTD_CDict* cdict_ = nullptr;
   std::string out_;
   Status status_;
 };
@@ -217,9 +257,14 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
       ids[i] = IdBytes(rows[i].summary.id);
       order[i] = static_cast<uint32_t>(i);
     }
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ids[a] < ids[b]; });
+    if (version < 3) {
+      std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ids[a] < ids[b]; });
+    }
     add(col::kTraceId, ColumnEncoding::kFixed16, [&](std::string& o) { EncodeFixed16(ids, o); });
-    add(col::kIdOrder, ColumnEncoding::kFixed32, [&](std::string& o) { EncodeFixed32(order, o); });
+    // Version 3 leaves the order to the reader (a sort of the ids).
+    if (version < 3) {
+      add(col::kIdOrder, ColumnEncoding::kFixed32, [&](std::string& o) { EncodeFixed32(order, o); });
+    }
   }
   add_int64(col::kStart, [](const TraceRecord& r) { return r.summary.start_time_us; });
   add_opt(col::kDuration, [](const TraceRecord& r) { return r.summary.duration_us; });
@@ -269,10 +314,22 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
       }
     });
     if (graph_apart) {
+      // Version 3: the observation times relative to the trace's start,
+      // which the record's summary carries (graph_times.h). The copy reuses
+      // one graph's storage from row to row.
+      const bool relative_times = version >= 3;
+      TraceRecord relative;  // a blank summary but for the start time
       add(col::kGraph, ColumnEncoding::kBytes, [&](std::string& o) {
         for (size_t i = 0; i < n; ++i) {
           scratch.clear();
-          EncodeTraceRecordDetails(kBlankSummary, rows[i].graph, scratch);
+          if (relative_times) {
+            relative.graph = rows[i].graph;
+            relative.summary.start_time_us = rows[i].summary.start_time_us;
+            RelativizeGraphTimes(relative.graph, relative.summary.start_time_us);
+            EncodeTraceRecord(relative, scratch);
+          } else {
+            EncodeTraceRecordDetails(kBlankSummary, rows[i].graph, scratch);
+          }
           coding::PutLengthPrefixed(scratch, o);
         }
       });
@@ -428,6 +485,41 @@ void EncodeDocuments(const std::vector<StoredDocument>& docs, std::string& out) 
   }
 }
 
+// The documents' dictionary (format version 3): whole documents picked at
+// an even stride across the block, up to `budget` bytes, so that it holds
+// what the block's documents repeat (field names, services, URLs) whatever
+// part of the block a page comes from. Empty (no dictionary) for a block
+// whose documents are under four budgets, and when the first bytes would
+// read as a zstd dictionary header.
+std::string SampleDocumentDictionary(std::span<const std::vector<StoredDocument>> documents,
+                                     size_t budget) {
+  if (budget == 0) return {};
+  uint64_t total = 0;
+  uint64_t count = 0;
+  for (const auto& row : documents) {
+    for (const auto& d : row) {
+      total += d.raw.size();
+      ++count;
+    }
+  }
+  if (count == 0 || total < 4 * static_cast<uint64_t>(budget)) return {};
+  const uint64_t average = std::max<uint64_t>(1, total / count);
+  const uint64_t samples = std::max<uint64_t>(1, budget / average);
+  const uint64_t stride = std::max<uint64_t>(1, count / samples);
+  std::string dictionary;
+  uint64_t index = 0;
+  for (const auto& row : documents) {
+    for (const auto& d : row) {
+      if (index++ % stride != stride / 2) continue;
+      if (dictionary.size() + d.raw.size() > budget) continue;
+      dictionary.append(d.raw);
+    }
+  }
+  constexpr std::string_view kZstdDictionaryMagic{"\x37\xA4\x30\xEC", 4};
+  if (dictionary.size() < 1024 || dictionary.starts_with(kZstdDictionaryMagic)) return {};
+  return dictionary;
+}
+
 Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
   const std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -538,13 +630,25 @@ Status WriteBlock(std::span<const TraceRecord> rows,
     }
   }
 
+  // Version 3: the documents' dictionary, before the pages.
+  std::string dictionary_dir;
+  std::string dictionary;
+  if (options.format_version >= 3) {
+    dictionary = SampleDocumentDictionary(documents_by_row, options.document_dictionary_bytes);
+    dictionary_dir.push_back(dictionary.empty() ? 0 : 1);
+    if (!dictionary.empty()) {
+      PutExtent(file.AddCompressed(dictionary, "document dictionary"), dictionary_dir);
+      file.UseDocumentDictionary(dictionary, "document dictionary");
+    }
+  }
+
   // Document pages: runs of whole rows, cut after ~target raw bytes.
   std::string pages_dir;
   size_t page_count = 0;
   std::string page;
   size_t page_first = 0;
   auto flush = [&](size_t next_row) {
-    const Extent e = file.AddCompressed(page, fmt::format("document page at row {}", page_first));
+    const Extent e = file.AddDocumentPage(page, fmt::format("document page at row {}", page_first));
     coding::PutVarint(page_first, pages_dir);
     PutExtent(e, pages_dir);
     ++page_count;
@@ -552,7 +656,13 @@ Status WriteBlock(std::span<const TraceRecord> rows,
     page_first = next_row;
   };
   for (size_t i = 0; i < rows.size(); ++i) {
-    EncodeDocuments(documents_by_row[i], page);
+    if (options.format_version >= 3) {
+      const std::string trace_text = rows[i].summary.id.ToString();
+      coding::PutVarint(documents_by_row[i].size(), page);
+      for (const StoredDocument& d : documents_by_row[i]) PutDocumentEliding(d, trace_text, page);
+    } else {
+      EncodeDocuments(documents_by_row[i], page);
+    }
     if (page.size() >= options.target_page_raw_bytes) flush(i + 1);
   }
   if (page_first < rows.size()) flush(rows.size());
@@ -607,6 +717,7 @@ Status WriteBlock(std::span<const TraceRecord> rows,
     PutExtent(e, footer);
   }
   footer.append(sections_dir);
+  footer.append(dictionary_dir);
   if (!file.status().ok()) {
     return Status(file.status().code(), fmt::format("block {}: {}", path, file.status().message()));
   }

@@ -2,6 +2,8 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
+
 #include "common/coding.h"
 
 namespace roentgen::store::block {
@@ -23,10 +25,17 @@ uint32_t Bit(uint64_t hash, int i) {
 uint64_t BloomHash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
 std::string BloomFilterBuilder::Finish() const {
-  const size_t bits = hashes_.size() * kBloomBitsPerKey;
+  // Sized by the distinct keys: a block repeats most of its keys (a service
+  // name, an annotation value on thousands of rows), and a repeat sets the
+  // same bits, so sizing by every Add made filters many times larger than
+  // their false-positive rate needs.
+  std::vector<uint64_t> distinct(hashes_);
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  const size_t bits = distinct.size() * kBloomBitsPerKey;
   const size_t blocks = std::max<size_t>(1, (bits + 255) / 256);
   std::vector<uint32_t> words(blocks * 8, 0);
-  for (uint64_t h : hashes_) {
+  for (uint64_t h : distinct) {
     uint32_t* block = &words[BlockIndex(h, blocks) * 8];
     for (int i = 0; i < 8; ++i) block[i] |= Bit(h, i);
   }

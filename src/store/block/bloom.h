@@ -24,8 +24,7 @@ class BloomFilterBuilder {
  public:
   void Add(std::string_view key) { hashes_.push_back(BloomHash(key)); }
   size_t key_count() const { return hashes_.size(); }
-  // The filter over the keys added (duplicates count once for sizing only
-  // approximately: they set the same bits).
+  // The filter over the keys added, kBloomBitsPerKey bits a distinct key.
   std::string Finish() const;
 
  private:

@@ -27,6 +27,22 @@ TEST(BloomTest, NoFalseNegativesAndFalsePositiveRateNearOnePercent) {
   EXPECT_GT(rate, 0.0005) << rate;  // and the filter is not oversized by mistake
 }
 
+TEST(BloomTest, SizedByDistinctKeys) {
+  // 100 distinct keys added 200 times each: sized for 100, not 20,000.
+  BloomFilterBuilder repeated, once;
+  for (int round = 0; round < 200; ++round) {
+    for (int i = 0; i < 100; ++i) repeated.Add("key-" + std::to_string(i));
+  }
+  for (int i = 0; i < 100; ++i) once.Add("key-" + std::to_string(i));
+  EXPECT_EQ(repeated.key_count(), 20000u);
+  const std::string bytes = repeated.Finish();
+  EXPECT_EQ(bytes, once.Finish());
+  EXPECT_LE(bytes.size() * 8, 100 * kBloomBitsPerKey + 256);
+  auto filter = BloomFilter::Parse(bytes);
+  ASSERT_TRUE(filter.ok());
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(filter->MayContain("key-" + std::to_string(i)));
+}
+
 TEST(BloomTest, EmptyFilterContainsNothing) {
   auto filter = BloomFilter::Parse(BloomFilterBuilder().Finish());
   ASSERT_TRUE(filter.ok());

@@ -16,6 +16,7 @@
 
 #include "common/coding.h"
 #include "common/files.h"
+#include "store/block/graph_times.h"
 #include "store/record_codec.h"
 
 namespace roentgen::store::block {
@@ -115,6 +116,9 @@ Status AddRowGraphs(const BlockReader& reader, const std::vector<uint32_t>* rows
     if (Status s = DecodeTraceRecordInto((*graphs)->Get(row), record, true); !s.ok()) {
       return Status::Corruption(fmt::format("block {}: row {}: column {}: {}", reader.path(), row,
                                             column, s.message()));
+    }
+    if (reader.format_version() >= 3) {
+      AbsolutizeGraphTimes(record.graph, record.summary.start_time_us);
     }
     graph::AddToRollupMinutes(minutes, record.graph, sign);
     return Status::Ok();

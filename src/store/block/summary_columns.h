@@ -27,7 +27,9 @@
 //   per annotation key (the block's
 //   kMaxAnnotationKeyColumns most frequent keys) one value list column per
 //   value type the key takes in the block (AnnotationColumnName);
-//   `id_order`: the rows in trace-id order (a permutation), for lookups by id.
+//   `id_order` (versions 1 and 2): the rows in trace-id order (a
+//   permutation), for lookups by id; version 3 sorts the ids when the
+//   reader is first asked for its TraceIdIndex.
 // Skip indexes: min/max start and updated times, and bloom filters over trace
 // ids, annotation (key, value), service (name, type) and name alone, users.
 // Named sections (BlockWriteOptions::sections) carry what the layers above
@@ -136,6 +138,11 @@ struct BlockWriteOptions {
   // kOldestFormatVersion..kFormatVersion (block_format.h); older versions
   // are written only to test that readers still read them.
   uint32_t format_version = kFormatVersion;
+  // Format version 3: the most bytes of documents, sampled across the
+  // block, that the pages are compressed against (a zstd raw-content
+  // dictionary stored once in the block); 0 writes none. A block whose
+  // documents are under four times this has none either.
+  size_t document_dictionary_bytes = kDocumentDictionaryBytes;
 };
 
 // Writes `rows` (sorted by start time then trace id, ids distinct) and their
@@ -189,6 +196,8 @@ class TraceIdIndex {
       : ids_(std::move(ids)), order_(std::move(order)) {}
   std::optional<uint32_t> Find(const xray::TraceId& id) const;
   size_t size() const { return order_.size(); }
+  // Row `row`'s 16 id bytes (row < size()).
+  std::string_view IdBytesAt(uint32_t row) const { return ids_.Get(row); }
 
  private:
   Fixed16Column ids_;
@@ -339,7 +348,26 @@ class BlockReader {
   Result<std::string> ReadSection(std::string_view name) const;
   std::vector<std::string> section_names() const;
 
+  // Where the file's bytes go (block_layout.cpp): one part per column, the
+  // document pages together, each named section, the bloom filters and the
+  // rest (magics, footer, trailer), stored and raw bytes.
+  struct LayoutPart {
+    std::string kind;  // "column", "documents", "section", "filters", "footer"
+    std::string name;
+    uint64_t stored_bytes = 0;
+    uint64_t raw_bytes = 0;
+  };
+  std::vector<LayoutPart> Layout() const;
+  // The extent of the documents' dictionary (format version 3), if any.
+  const std::optional<Extent>& document_dictionary() const { return document_dictionary_; }
+
  private:
+  // Page `page`'s raw bytes, decompressed with the block's document
+  // dictionary when it has one (block_documents.cpp).
+  Result<std::string> ReadDocumentPage(size_t page, std::string_view what) const;
+  // Row `row`'s trace id as text (xray::TraceId::ToString), from the
+  // `trace_id` column: what version 3 pages leave out of the documents.
+  Result<std::string> TraceIdText(uint64_t row) const;
   BlockReader() = default;
   Status ParseFooter(std::string_view footer, uint64_t footer_start);
   // `size` bytes at `offset`, unchecked (the magics and the trailer).
@@ -365,6 +393,11 @@ class BlockReader {
   std::vector<ColumnInfo> columns_;
   std::vector<std::pair<uint64_t, Extent>> pages_;        // first row, extent
   std::vector<std::pair<std::string, Extent>> sections_;  // name, extent
+  std::optional<Extent> document_dictionary_;
+  // The dictionary, digested for decompression once first needed; an opaque
+  // ZSTD_DDict (block_documents.cpp).
+  mutable Mutex dictionary_mu_;
+  mutable std::shared_ptr<const void> document_ddict_ GUARDED_BY(dictionary_mu_);
   BloomFilter trace_filter_, annotation_filter_, service_filter_, user_filter_;
 };
 
