@@ -125,9 +125,10 @@ Status PrepareEnginesTraces(size_t traces, double t0, std::vector<EnginesTrace>&
       return Status::Internal("segment_gen's document lacks its remote subsegment");
     }
     // Every eighth call to payments fails (a fault in a second service).
-    t.raw[1] = PaymentsSegment(t.id, remote->id,
-                               static_cast<double>(remote->start_time_us) / 1e6 + 0.002,
-                               static_cast<double>(*remote->end_time_us) / 1e6 - 0.002, i % 8 == 3);
+    const double call_start = static_cast<double>(remote->start_time_us) / 1e6;
+    const double call = static_cast<double>(*remote->end_time_us) / 1e6 - call_start;
+    t.raw[1] = PaymentsSegment(t.id, remote->id, call_start + call * 0.1, call_start + call * 0.9,
+                               i % 8 == 3);
     parsed.clear();
     if (!parser.Parse(t.raw[1], parsed, failure) || parsed.size() != 1) {
       return Status::Internal("the payments document does not parse: " + failure.message);
