@@ -359,12 +359,14 @@ int main(int argc, char** argv) {
       matches = n;
     }
     const EnginesTiming t = SummarizeEnginesMs(ms);
-    fmt::print("| `{}` {} | {:.1f} | {:.1f} | {} |\n", q.text,
+    fmt::print("| `{}` {} | {:.2f} | {:.2f} | {} |\n", q.text,
                q.page == 0 ? "every match" : "first page of 20", t.p50, t.mean, matches);
   }
 
   const store::StoreStats stats = st.Stats();
-  fmt::print("disk {} bytes = {:.1f}% of the raw JSON documents' {} bytes; store counts {} traces\n",
+  // Stats().traces is approximate: ClickHouse counts record rows that its
+  // merges have not yet folded into one per trace.
+  fmt::print("disk {} bytes = {:.1f}% of the raw JSON documents' {} bytes; Stats().traces {}\n",
              stats.disk_bytes,
              100.0 * static_cast<double>(stats.disk_bytes) / static_cast<double>(json_bytes),
              json_bytes, stats.traces);
