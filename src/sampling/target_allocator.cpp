@@ -54,6 +54,35 @@ Status ValidateStatisticsDocument(const StatisticsDocument& doc, int64_t now_us)
   return Status::Ok();
 }
 
+namespace {
+
+// Checks one client's report and counts its statistics; false, with the
+// reason in `result.unprocessed`, for a malformed report or a rule that does
+// not exist (the SDKs then fetch the rules again).
+bool AcceptReport(const StatisticsDocument& doc,
+                  const std::map<std::string_view, const SamplingRule*>& by_name, int64_t now,
+                  StatisticsWindows& statistics, TargetsResult& result) {
+  if (Status s = ValidateStatisticsDocument(doc, now); !s.ok()) {
+    result.unprocessed.push_back({doc.rule_name, "400", s.message()});
+    return false;
+  }
+  if (!by_name.contains(doc.rule_name)) {
+    result.unprocessed.push_back(
+        {doc.rule_name, "400",
+         fmt::format("RuleName: no sampling rule named '{}' (deleted?); fetch the rules again "
+                     "with GetSamplingRules",
+                     doc.rule_name)});
+    return false;
+  }
+  if (Status s = statistics.Add(doc.rule_name, doc.timestamp_us, doc.counts); !s.ok()) {
+    result.unprocessed.push_back({doc.rule_name, "400", s.message()});
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void TargetAllocator::Expire(std::map<std::string, int64_t>& clients, int64_t now_us) {
   std::erase_if(clients, [&](const auto& c) { return c.second < now_us - kActiveClientUs; });
 }
@@ -70,22 +99,7 @@ TargetsResult TargetAllocator::Report(std::span<const StatisticsDocument> docs,
   MutexLock lock(mu_);
   std::erase_if(clients_, [&](const auto& entry) { return !by_name.contains(entry.first); });
   for (const StatisticsDocument& doc : docs) {
-    if (Status s = ValidateStatisticsDocument(doc, now); !s.ok()) {
-      result.unprocessed.push_back({doc.rule_name, "400", s.message()});
-      continue;
-    }
-    if (!by_name.contains(doc.rule_name)) {
-      result.unprocessed.push_back(
-          {doc.rule_name, "400",
-           fmt::format("RuleName: no sampling rule named '{}' (deleted?); fetch the rules again "
-                       "with GetSamplingRules",
-                       doc.rule_name)});
-      continue;
-    }
-    if (Status s = statistics_.Add(doc.rule_name, doc.timestamp_us, doc.counts); !s.ok()) {
-      result.unprocessed.push_back({doc.rule_name, "400", s.message()});
-      continue;
-    }
+    if (!AcceptReport(doc, by_name, now, statistics_, result)) continue;
     std::map<std::string, int64_t>& clients = clients_[doc.rule_name];
     Expire(clients, now);
     if (clients.contains(doc.client_id) || clients.size() < kMaxClientsPerRule) {
@@ -118,22 +132,7 @@ TargetsResult TargetAllocator::ReportShared(std::span<const StatisticsDocument> 
   std::map<std::string, std::string> answered;
   std::set<std::string, std::less<>> wanted;
   for (const StatisticsDocument& doc : docs) {
-    if (Status s = ValidateStatisticsDocument(doc, now); !s.ok()) {
-      result.unprocessed.push_back({doc.rule_name, "400", s.message()});
-      continue;
-    }
-    if (!by_name.contains(doc.rule_name)) {
-      result.unprocessed.push_back(
-          {doc.rule_name, "400",
-           fmt::format("RuleName: no sampling rule named '{}' (deleted?); fetch the rules again "
-                       "with GetSamplingRules",
-                       doc.rule_name)});
-      continue;
-    }
-    if (Status s = statistics_.Add(doc.rule_name, doc.timestamp_us, doc.counts); !s.ok()) {
-      result.unprocessed.push_back({doc.rule_name, "400", s.message()});
-      continue;
-    }
+    if (!AcceptReport(doc, by_name, now, statistics_, result)) continue;
     accepted.push_back(&doc);
     answered.emplace(doc.rule_name, doc.client_id);
     wanted.insert(doc.rule_name);
