@@ -30,6 +30,10 @@
 namespace roentgen::store::clickhouse {
 
 struct ClickHouseStoreOptions {
+  // One server, or with url.cluster every server of a cluster of shards
+  // (docs/storage.md, "Sharded deployment"): the store then creates each
+  // server's local tables and the Distributed tables over them, and refuses
+  // a URL that leaves a server of the cluster out.
   ClickHouseUrl url;
   ClickHouseClientOptions client;
   // Traces that started longer ago than this are deleted by a background
