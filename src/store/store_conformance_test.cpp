@@ -962,7 +962,7 @@ std::string EngineName(const ::testing::TestParamInfo<const Engine*>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreConformanceTest,
                          ::testing::Values(&kEngines[0], &kEngines[1], &kEngines[2], &kEngines[3],
-                                           &kEngines[4], &kEngines[5]),
+                                           &kEngines[4], &kEngines[5], &kEngines[6]),
                          EngineName);
 
 }  // namespace

@@ -138,7 +138,7 @@ TEST(ClickHouseUrlTest, RefusesBadClusterUrlsSayingWhy) {
       {"clickhouse://h1,h2:0/db?cluster=c", "the port must be a number"},
       {"clickhouse://h1/db?cluster=", "the cluster name may hold only"},
       {"clickhouse://h1/db?cluster=a-b", "the cluster name may hold only"},
-      {"clickhouse://h1/db?shards=2", "unknown parameter 'shards'"},
+      {"clickhouse://h1/db?shards=2", "unknown parameter 'shards=2'"},
       {"clickhouse://h1/db?cluster=c&x=1", "unknown parameter 'x=1'"},
       {"clickhouse://h1/?cluster=c", "missing '/DATABASE'"},
   };
