@@ -61,8 +61,8 @@ const char* const kCreateVersionTable =
 std::string CreateDistributed(std::string_view table, std::string_view cluster,
                               std::string_view database, std::string_view key) {
   return fmt::format(
-      "CREATE TABLE IF NOT EXISTS {0} AS {0}{1} ENGINE = Distributed({2}, {3}, {0}{1}, {4})",
-      table, kShardTableSuffix, cluster, database, key);
+      "CREATE TABLE IF NOT EXISTS {0} AS {0}{1} ENGINE = Distributed({2}, {3}, {0}{1}, {4})", table,
+      kShardTableSuffix, cluster, database, key);
 }
 
 }  // namespace
@@ -70,7 +70,8 @@ std::string CreateDistributed(std::string_view table, std::string_view cluster,
 const std::vector<Migration>& SchemaMigrations() {
   static const std::vector<Migration> migrations = {
       {1,
-       {fmt::format(fmt::runtime(kCreateDocuments), "documents"), fmt::format(fmt::runtime(kCreateTraces), "traces"),
+       {fmt::format(fmt::runtime(kCreateDocuments), "documents"),
+        fmt::format(fmt::runtime(kCreateTraces), "traces"),
         fmt::format(fmt::runtime(kCreateConfig), "config")}},
   };
   return migrations;
@@ -82,7 +83,8 @@ std::vector<Migration> ShardedSchemaMigrations(std::string_view cluster,
   return {
       {1,
        {fmt::format(fmt::runtime(kCreateDocuments), "documents" + suffix),
-        fmt::format(fmt::runtime(kCreateTraces), "traces" + suffix), fmt::format(fmt::runtime(kCreateConfig), "config" + suffix),
+        fmt::format(fmt::runtime(kCreateTraces), "traces" + suffix),
+        fmt::format(fmt::runtime(kCreateConfig), "config" + suffix),
         // Every row of a trace, documents and records, on one shard.
         CreateDistributed("documents", cluster, database, "cityHash64(trace_id)"),
         CreateDistributed("traces", cluster, database, "cityHash64(trace_id)"),

@@ -37,8 +37,7 @@ inline constexpr uint32_t kSchemaVersion = 1;
 // placing the rows of a trace by cityHash64(trace_id) and a config object
 // by cityHash64(ns, key). Applied on every server of the cluster; each
 // records its own version.
-std::vector<Migration> ShardedSchemaMigrations(std::string_view cluster,
-                                               std::string_view database);
+std::vector<Migration> ShardedSchemaMigrations(std::string_view cluster, std::string_view database);
 inline constexpr std::string_view kShardTableSuffix = "_local";
 
 // The version the database holds (0: none yet, the table is created empty).

@@ -95,8 +95,9 @@ TEST_F(ClickHouseShardedTest, OpenCreatesLocalAndDistributedTablesOnEveryServer)
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   for (size_t i = 0; i < 2; ++i) {
-    EXPECT_EQ(OnShard(i, "SELECT name, engine FROM system.tables WHERE database ="
-                         " currentDatabase() ORDER BY name"),
+    EXPECT_EQ(OnShard(i,
+                      "SELECT name, engine FROM system.tables WHERE database ="
+                      " currentDatabase() ORDER BY name"),
               "config\tDistributed\n"
               "config_local\tReplacingMergeTree\n"
               "documents\tDistributed\n"
@@ -275,8 +276,8 @@ TEST_F(ClickHouseShardedTest, TwoNodesThroughDifferentServersAgreeAndTracesStayO
       EXPECT_EQ(
           OnShard(i, fmt::format("SELECT count() > 0 FROM documents_local WHERE trace_id = {}",
                                  literal)),
-          OnShard(i, fmt::format("SELECT count() > 0 FROM traces_local WHERE trace_id = {}",
-                                 literal)))
+          OnShard(i,
+                  fmt::format("SELECT count() > 0 FROM traces_local WHERE trace_id = {}", literal)))
           << id.ToString() << " on server " << i;
     }
   }
@@ -482,8 +483,9 @@ TEST_F(ClickHouseShardedTest, RetentionDeletesOldTracesOnEveryShard) {
     for (const char* table : {"traces_local", "documents_local"}) {
       EXPECT_EQ(IdsOnShard(i, table, old_ids), 0u) << table << " on server " << i;
     }
-    EXPECT_EQ(OnShard(i, "SELECT count() FROM system.tables WHERE database = currentDatabase()"
-                         " AND name LIKE 'retention_%'"),
+    EXPECT_EQ(OnShard(i,
+                      "SELECT count() FROM system.tables WHERE database = currentDatabase()"
+                      " AND name LIKE 'retention_%'"),
               "0\n");
   }
   EXPECT_EQ(IdsOnShard(0, "traces_local", young_ids) + IdsOnShard(1, "traces_local", young_ids),

@@ -809,10 +809,10 @@ Status ClickHouseStore::DeleteOlderThanOn(ClickHouseClient& client, int64_t cuto
   // mutations change.
   std::mt19937_64 random(std::random_device{}());
   const std::string doomed = fmt::format("retention_{:016x}", random());
-  RG_RETURN_IF_ERROR(client.Execute(fmt::format(
-      "CREATE TABLE {} ENGINE = TinyLog AS SELECT trace_id FROM {} GROUP BY trace_id"
-      " HAVING argMax(start_us, {}) < {}",
-      doomed, traces, kTraceNewest, ChInt(cutoff_us))));
+  RG_RETURN_IF_ERROR(client.Execute(
+      fmt::format("CREATE TABLE {} ENGINE = TinyLog AS SELECT trace_id FROM {} GROUP BY trace_id"
+                  " HAVING argMax(start_us, {}) < {}",
+                  doomed, traces, kTraceNewest, ChInt(cutoff_us))));
   Status status = [&]() -> Status {
     Result<std::string> count = client.Query(fmt::format("SELECT count() FROM {}", doomed));
     if (!count.ok()) return count.status();
@@ -887,9 +887,9 @@ Status ClickHouseStore::OpenCluster() {
                     QuoteString(cluster)));
     if (!answer.ok()) return answer.status();
     if (answer->empty()) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: no cluster '{}' in its remote_servers config (system.clusters)",
-          server->url().ToString(), cluster));
+      return Status::InvalidArgument(
+          fmt::format("{}: no cluster '{}' in its remote_servers config (system.clusters)",
+                      server->url().ToString(), cluster));
     }
     std::optional<std::pair<uint32_t, uint32_t>> self;
     entries.clear();
@@ -934,8 +934,7 @@ Status ClickHouseStore::OpenCluster() {
         "each, so that every one gets the tables",
         options_.url.ToString(), cluster, servers, entries, listed.size()));
   }
-  const std::vector<Migration> migrations =
-      ShardedSchemaMigrations(cluster, options_.url.database);
+  const std::vector<Migration> migrations = ShardedSchemaMigrations(cluster, options_.url.database);
   for (ClickHouseClient* server : Shards()) {
     Status s = MigrateSchema(*server, migrations);
     if (!s.ok()) {
@@ -949,8 +948,8 @@ Status ClickHouseStore::OpenCluster() {
         client_.Query(fmt::format("SELECT count() FROM {} WHERE 0", table));
     if (!answer.ok()) {
       return Status(answer.status().code(),
-                    fmt::format("cluster '{}': a shard does not answer for {}: {}", cluster,
-                                table, answer.status().message()));
+                    fmt::format("cluster '{}': a shard does not answer for {}: {}", cluster, table,
+                                answer.status().message()));
     }
   }
   return Status::Ok();

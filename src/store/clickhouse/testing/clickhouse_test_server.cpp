@@ -499,8 +499,7 @@ Result<std::vector<ClickHouseTestServer*>> SharedClickHouseTestCluster() {
   return out;
 }
 
-ClickHouseUrl ClusterUrl(const std::vector<ClickHouseTestServer*>& servers,
-                         std::string database) {
+ClickHouseUrl ClusterUrl(const std::vector<ClickHouseTestServer*>& servers, std::string database) {
   ClickHouseUrl url = servers.front()->Url(std::move(database));
   url.cluster = std::string(kTestCluster);
   for (size_t i = 1; i < servers.size(); ++i) {

@@ -104,8 +104,7 @@ inline constexpr std::string_view kTestCluster = "roentgen_test";
 Result<std::vector<ClickHouseTestServer*>> SharedClickHouseTestCluster();
 // A URL naming every server of `servers` (the cluster kTestCluster) and
 // `database`, the first server's first.
-ClickHouseUrl ClusterUrl(const std::vector<ClickHouseTestServer*>& servers,
-                         std::string database);
+ClickHouseUrl ClusterUrl(const std::vector<ClickHouseTestServer*>& servers, std::string database);
 // A database name no test of this binary used yet (the store creates it on
 // every server).
 std::string NewTestDatabaseName();
