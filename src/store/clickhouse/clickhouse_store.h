@@ -1,7 +1,8 @@
 // ClickHouseStore: the scale-out engine. The Store interface (store/store.h)
 // over a ClickHouse database reached through its HTTP interface
 // (clickhouse_client.h), so that any number of stateless Roentgen nodes share
-// one store: `roentgen serve --store clickhouse://HOST:PORT/DB`.
+// one store: `roentgen serve --store clickhouse://HOST:PORT/DB`, or over a
+// cluster of shards, `clickhouse://HOST:PORT,HOST:PORT/DB?cluster=NAME`.
 // docs/storage.md ("ClickHouse engine") describes the tables, the write
 // path and why nodes agree, the filter pushdown, retention and the limits.
 //
