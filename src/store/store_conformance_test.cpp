@@ -137,6 +137,29 @@ Result<std::unique_ptr<Store>> OpenClickHouseEngine(const EngineOptions& o) {
   return clickhouse::OpenClickHouseStore(options);
 }
 
+// The sharded layout: a database of the test binary's two-server cluster
+// per engine directory (its name kept there as above), the store over
+// Distributed tables.
+Result<std::unique_ptr<Store>> OpenClickHouseShardedEngine(const EngineOptions& o) {
+  Result<std::vector<clickhouse::testing::ClickHouseTestServer*>> servers =
+      clickhouse::testing::SharedClickHouseTestCluster();
+  if (!servers.ok()) return servers.status();
+  const std::filesystem::path name_file = o.dir / "clickhouse-database";
+  std::string database;
+  if (std::ifstream in(name_file); in) {
+    std::getline(in, database);
+  } else {
+    database = clickhouse::testing::NewTestDatabaseName();
+    std::ofstream(name_file) << database << "\n";
+  }
+  clickhouse::ClickHouseStoreOptions options;
+  options.url = clickhouse::testing::ClusterUrl(*servers, database);
+  options.clock = o.clock;
+  options.retention_us = o.retention_us;
+  options.retention_interval_us = o.retention_interval_us;
+  return clickhouse::OpenClickHouseStore(options);
+}
+
 const Engine kEngines[] = {
     {"RocksDb", true, true,
      [](const EngineOptions& o) -> Result<std::unique_ptr<Store>> {
@@ -191,6 +214,9 @@ const Engine kEngines[] = {
     // On the test binary's own clickhouse-server (a missing server fails
     // the tests, naming scripts/install-deps.sh --with-tests).
     {"ClickHouse", true, true, OpenClickHouseEngine, nullptr},
+    // The same over two servers, each a shard (docs/storage.md, "Sharded
+    // deployment").
+    {"ClickHouseSharded", true, true, OpenClickHouseShardedEngine, nullptr},
 };
 
 class StoreConformanceTest
@@ -936,7 +962,7 @@ std::string EngineName(const ::testing::TestParamInfo<const Engine*>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreConformanceTest,
                          ::testing::Values(&kEngines[0], &kEngines[1], &kEngines[2], &kEngines[3],
-                                           &kEngines[4], &kEngines[5]),
+                                           &kEngines[4], &kEngines[5], &kEngines[6]),
                          EngineName);
 
 }  // namespace

@@ -303,11 +303,80 @@ Status ChStatusFromAnswer(const ClickHouseUrl& url, unsigned http_status, const 
       fmt::format("ClickHouse at {} refused the statement: {}", url.ToString(), text));
 }
 
+// One HOST[:PORT] of a URL; the error says what is wrong with it.
+Result<ClickHouseHost> ChParseHost(std::string_view authority) {
+  std::string_view host = authority;
+  std::string_view port_text;
+  bool has_port = false;
+  if (authority.starts_with('[')) {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return Status::InvalidArgument("unbalanced brackets around the host");
+    }
+    host = authority.substr(1, close - 1);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return Status::InvalidArgument("only ':PORT' may follow ']'");
+      port_text = after.substr(1);
+      has_port = true;
+    }
+    beast::error_code ec;
+    net::ip::make_address_v6(std::string(host), ec);
+    if (host.empty() || ec) {
+      return Status::InvalidArgument("the host in brackets must be an IPv6 address");
+    }
+  } else {
+    const size_t colon = authority.find(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port_text = authority.substr(colon + 1);
+      has_port = true;
+      if (port_text.find(':') != std::string_view::npos) {
+        return Status::InvalidArgument("put an IPv6 host in brackets");
+      }
+    }
+    if (host.empty()) return Status::InvalidArgument("missing the host");
+    if (!std::all_of(host.begin(), host.end(), ChIsHostChar)) {
+      return Status::InvalidArgument("the host may hold only letters, digits, '-', '.' and '_'");
+    }
+  }
+  ClickHouseHost out;
+  out.host = std::string(host);
+  if (has_port) {
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+        port == 0 || port > 65535) {
+      return Status::InvalidArgument("the port must be a number from 1 to 65535");
+    }
+    out.port = static_cast<uint16_t>(port);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string ClickHouseUrl::ToString() const {
-  return fmt::format("clickhouse://{}@{}:{}/{}", ChPercentEncode(user), ChHostForUrl(host), port,
-                     database);
+  std::string hosts = fmt::format("{}:{}", ChHostForUrl(host), port);
+  for (const ClickHouseHost& h : more_hosts) {
+    hosts += fmt::format(",{}:{}", ChHostForUrl(h.host), h.port);
+  }
+  return fmt::format("clickhouse://{}@{}/{}{}", ChPercentEncode(user), hosts, database,
+                     cluster.empty() ? "" : "?cluster=" + cluster);
+}
+
+std::vector<ClickHouseUrl> ClickHouseUrl::Servers() const {
+  ClickHouseUrl first = *this;
+  first.cluster.clear();
+  first.more_hosts.clear();
+  std::vector<ClickHouseUrl> out = {first};
+  for (const ClickHouseHost& h : more_hosts) {
+    ClickHouseUrl u = first;
+    u.host = h.host;
+    u.port = h.port;
+    out.push_back(std::move(u));
+  }
+  return out;
 }
 
 Result<ClickHouseUrl> ParseClickHouseUrl(std::string_view text) {
@@ -322,7 +391,8 @@ Result<ClickHouseUrl> ParseClickHouseUrl(std::string_view text) {
     }
     return Status::InvalidArgument(fmt::format(
         "invalid ClickHouse URL '{}': {} (use clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/"
-        "DATABASE)",
+        "DATABASE, or for a cluster clickhouse://[USER[:PASSWORD]@]HOST[:PORT],HOST[:PORT],…/"
+        "DATABASE?cluster=NAME)",
         shown, why));
   };
   constexpr std::string_view kScheme = "clickhouse://";
@@ -335,6 +405,11 @@ Result<ClickHouseUrl> ParseClickHouseUrl(std::string_view text) {
   std::string_view authority = rest.substr(0, slash);
   std::string_view database =
       slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  std::string_view query;
+  if (const size_t q = database.find('?'); q != std::string_view::npos) {
+    query = database.substr(q + 1);
+    database = database.substr(0, q);
+  }
   ClickHouseUrl url;
   if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
     const std::string_view userinfo = authority.substr(0, at);
@@ -357,49 +432,26 @@ Result<ClickHouseUrl> ParseClickHouseUrl(std::string_view text) {
       url.password = std::move(*password);
     }
   }
-  std::string_view host = authority;
-  std::string_view port_text;
-  bool has_port = false;
-  if (authority.starts_with('[')) {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return invalid("unbalanced brackets around the host");
-    host = authority.substr(1, close - 1);
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') return invalid("only ':PORT' may follow ']'");
-      port_text = after.substr(1);
-      has_port = true;
+  std::vector<ClickHouseHost> hosts;
+  while (true) {
+    // A comma outside brackets ends a host (an IPv6 host has none, its
+    // colons sit inside brackets).
+    size_t comma = std::string_view::npos;
+    if (authority.starts_with('[')) {
+      const size_t close = authority.find(']');
+      if (close != std::string_view::npos) comma = authority.find(',', close);
+    } else {
+      comma = authority.find(',');
     }
-    beast::error_code ec;
-    net::ip::make_address_v6(std::string(host), ec);
-    if (host.empty() || ec) {
-      return invalid("the host in brackets must be an IPv6 address");
-    }
-  } else {
-    const size_t colon = authority.find(':');
-    if (colon != std::string_view::npos) {
-      host = authority.substr(0, colon);
-      port_text = authority.substr(colon + 1);
-      has_port = true;
-      if (port_text.find(':') != std::string_view::npos) {
-        return invalid("put an IPv6 host in brackets");
-      }
-    }
-    if (host.empty()) return invalid("missing the host");
-    if (!std::all_of(host.begin(), host.end(), ChIsHostChar)) {
-      return invalid("the host may hold only letters, digits, '-', '.' and '_'");
-    }
+    Result<ClickHouseHost> parsed = ChParseHost(authority.substr(0, comma));
+    if (!parsed.ok()) return invalid(parsed.status().message());
+    hosts.push_back(std::move(*parsed));
+    if (comma == std::string_view::npos) break;
+    authority = authority.substr(comma + 1);
   }
-  url.host = std::string(host);
-  if (has_port) {
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
-        port == 0 || port > 65535) {
-      return invalid("the port must be a number from 1 to 65535");
-    }
-    url.port = static_cast<uint16_t>(port);
-  }
+  url.host = hosts[0].host;
+  url.port = hosts[0].port;
+  url.more_hosts.assign(hosts.begin() + 1, hosts.end());
   if (slash == std::string_view::npos || database.empty()) return invalid("missing '/DATABASE'");
   if (!std::all_of(database.begin(), database.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
@@ -407,6 +459,25 @@ Result<ClickHouseUrl> ParseClickHouseUrl(std::string_view text) {
     return invalid("the database name may hold only letters, digits and '_'");
   }
   url.database = std::string(database);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (!param.starts_with("cluster=")) {
+      return invalid(fmt::format("unknown parameter '{}' (only cluster=NAME)", param));
+    }
+    const std::string_view name = param.substr(8);
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        })) {
+      return invalid("the cluster name may hold only letters, digits and '_'");
+    }
+    url.cluster = std::string(name);
+  }
+  if (!url.more_hosts.empty() && url.cluster.empty()) {
+    return invalid(
+        "several hosts need ?cluster=NAME, the cluster of the servers' remote_servers config");
+  }
   return url;
 }
 
@@ -428,6 +499,9 @@ Result<std::string> ClickHouseClient::Post(std::string_view query_param, std::st
     // sent, as text appended to the body.
     std::string target = "/?wait_end_of_query=1";
     if (with_database) target += "&database=" + ChPercentEncode(url_.database);
+    for (const auto& [name, value] : options_.settings) {
+      target += "&" + ChPercentEncode(name) + "=" + ChPercentEncode(value);
+    }
     if (!query_param.empty()) target += "&query=" + ChPercentEncode(query_param);
     ChRequest req{http::verb::post, target, 11};
     req.set(http::field::host, fmt::format("{}:{}", ChHostForUrl(url_.host), url_.port));

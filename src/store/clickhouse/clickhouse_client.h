@@ -26,27 +26,49 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
 namespace roentgen::store::clickhouse {
 
+// One server's HTTP address.
+struct ClickHouseHost {
+  std::string host;  // an IPv6 address without its brackets
+  uint16_t port = 8123;
+};
+
 // Where the data lives: `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE`
 // (port 8123, ClickHouse's HTTP port, by default; user "default" with no
 // password by default; an IPv6 host in brackets; %XX escapes in USER and
 // PASSWORD, say for an '@' or ':' in them).
+//
+// A sharded layout (docs/storage.md, "Sharded deployment") names the cluster
+// of the servers' `remote_servers` config and lists the HTTP address of
+// every server of it, comma-separated:
+// `clickhouse://[USER[:PASSWORD]@]HOST[:PORT],HOST[:PORT],…/DATABASE?cluster=NAME`.
+// The first is the one queries go to; the store creates the tables on each.
 struct ClickHouseUrl {
   std::string host;  // an IPv6 address without its brackets
   uint16_t port = 8123;
   std::string database;
   std::string user = "default";
   std::string password;
+  // The cluster, empty for a single server.
+  std::string cluster;
+  // The cluster's servers after the first (host, port above).
+  std::vector<ClickHouseHost> more_hosts;
   // The URL without the password (for logs and errors).
   std::string ToString() const;
+  // One URL per server, the first this one's host: each without cluster or
+  // more_hosts, with the same database and credentials.
+  std::vector<ClickHouseUrl> Servers() const;
 };
 
 // Errors: InvalidArgument naming what is wrong (scheme, host, port,
-// database missing or not [A-Za-z0-9_]+).
+// database missing or not [A-Za-z0-9_]+, a query parameter other than
+// cluster=NAME, several hosts without a cluster).
 Result<ClickHouseUrl> ParseClickHouseUrl(std::string_view text);
 
 struct ClickHouseClientOptions {
@@ -55,6 +77,9 @@ struct ClickHouseClientOptions {
   std::chrono::milliseconds query_timeout{60000};
   // Idle connections kept for reuse; more are opened when needed.
   size_t max_idle_connections = 8;
+  // ClickHouse settings sent with every statement (as HTTP parameters),
+  // say {"insert_distributed_sync", "1"}.
+  std::vector<std::pair<std::string, std::string>> settings;
 };
 
 class ClickHouseClient {

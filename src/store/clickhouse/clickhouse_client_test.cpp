@@ -99,6 +99,58 @@ TEST(ClickHouseUrlTest, RefusesBadUrlsSayingWhy) {
   EXPECT_EQ(url.status().message().find("topsecret"), std::string::npos) << url.status().message();
 }
 
+TEST(ClickHouseUrlTest, NamesAClusterAndEveryServerOfIt) {
+  Result<ClickHouseUrl> url = ParseClickHouseUrl(
+      "clickhouse://alice:pw@ch1.example:8123,[::1]:8124,ch3/traces?cluster=roentgen_2");
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  EXPECT_EQ(url->host, "ch1.example");
+  EXPECT_EQ(url->port, 8123);
+  EXPECT_EQ(url->cluster, "roentgen_2");
+  EXPECT_EQ(url->database, "traces");
+  ASSERT_EQ(url->more_hosts.size(), 2u);
+  EXPECT_EQ(url->more_hosts[0].host, "::1");
+  EXPECT_EQ(url->more_hosts[0].port, 8124);
+  EXPECT_EQ(url->more_hosts[1].host, "ch3");
+  EXPECT_EQ(url->more_hosts[1].port, 8123);
+  EXPECT_EQ(url->ToString(),
+            "clickhouse://alice@ch1.example:8123,[::1]:8124,ch3:8123/traces?cluster=roentgen_2");
+  // One URL per server, each with the credentials and database.
+  const std::vector<ClickHouseUrl> servers = url->Servers();
+  ASSERT_EQ(servers.size(), 3u);
+  EXPECT_EQ(servers[1].ToString(), "clickhouse://alice@[::1]:8124/traces");
+  EXPECT_EQ(servers[2].password, "pw");
+  EXPECT_TRUE(servers[2].cluster.empty());
+  // A cluster of one listed server; a single server has one URL, itself.
+  Result<ClickHouseUrl> one = ParseClickHouseUrl("clickhouse://h/db?cluster=c");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->cluster, "c");
+  EXPECT_TRUE(one->more_hosts.empty());
+  Result<ClickHouseUrl> single = ParseClickHouseUrl("clickhouse://h:9/db");
+  ASSERT_TRUE(single.ok());
+  ASSERT_EQ(single->Servers().size(), 1u);
+  EXPECT_EQ(single->Servers()[0].ToString(), "clickhouse://default@h:9/db");
+}
+
+TEST(ClickHouseUrlTest, RefusesBadClusterUrlsSayingWhy) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"clickhouse://h1,h2/db", "several hosts need ?cluster=NAME"},
+      {"clickhouse://h1,/db?cluster=c", "missing the host"},
+      {"clickhouse://h1,h2:0/db?cluster=c", "the port must be a number"},
+      {"clickhouse://h1/db?cluster=", "the cluster name may hold only"},
+      {"clickhouse://h1/db?cluster=a-b", "the cluster name may hold only"},
+      {"clickhouse://h1/db?shards=2", "unknown parameter 'shards=2'"},
+      {"clickhouse://h1/db?cluster=c&x=1", "unknown parameter 'x=1'"},
+      {"clickhouse://h1/?cluster=c", "missing '/DATABASE'"},
+  };
+  for (const auto& [text, why] : cases) {
+    Result<ClickHouseUrl> url = ParseClickHouseUrl(text);
+    ASSERT_FALSE(url.ok()) << text;
+    EXPECT_EQ(url.status().code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(url.status().message().find(why), std::string::npos)
+        << text << " → " << url.status().message();
+  }
+}
+
 TEST(ClickHouseQuoteTest, EscapesBackslashQuoteAndControlBytes) {
   EXPECT_EQ(QuoteString(""), "''");
   EXPECT_EQ(QuoteString("plain"), "'plain'");
@@ -260,6 +312,22 @@ TEST_F(ClickHouseClientTest, AnUnknownTableIsCode60) {
   EXPECT_EQ(ClickHouseErrorCode(rows.status()), 60) << rows.status().ToString();
   Status insert = client_->Insert("INSERT INTO no_such_table FORMAT RowBinary", "xyz");
   EXPECT_EQ(ClickHouseErrorCode(insert), 60) << insert.ToString();
+}
+
+TEST_F(ClickHouseClientTest, SendsItsSettingsWithEveryStatement) {
+  ClickHouseClientOptions options;
+  options.settings = {{"insert_distributed_sync", "1"}, {"max_threads", "3"}};
+  ClickHouseClient client(url_, options);
+  Result<std::string> rows = client.Query(
+      "SELECT name, value FROM system.settings WHERE name IN ('insert_distributed_sync',"
+      " 'max_threads') ORDER BY name");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(*rows, "insert_distributed_sync\t1\nmax_threads\t3\n");
+  // Unknown to ClickHouse: refused, not ignored.
+  ClickHouseClientOptions bad;
+  bad.settings = {{"no_such_setting_x", "1"}};
+  ClickHouseClient refused(url_, bad);
+  EXPECT_EQ(refused.Query("SELECT 1").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(ClickHouseClientTest, QueriesWithoutADatabase) {

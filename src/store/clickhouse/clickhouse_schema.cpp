@@ -13,8 +13,8 @@ namespace {
 // key with argMax over (version, inserted_us) — merges drop the older rows
 // later, and keep the same one (the greatest version; on a tie the one
 // inserted last, which the store's stamps order the same way).
-const char* const kCreateDocuments =
-    "CREATE TABLE IF NOT EXISTS documents ("
+constexpr const char* kCreateDocuments =
+    "CREATE TABLE IF NOT EXISTS {} ("
     " trace_id String,"  // 16 bytes
     " entity_id UInt64,"
     " received_us Int64,"
@@ -24,8 +24,8 @@ const char* const kCreateDocuments =
     " raw String"
     ") ENGINE = ReplacingMergeTree(doc_version) ORDER BY (trace_id, entity_id)";
 
-const char* const kCreateTraces =
-    "CREATE TABLE IF NOT EXISTS traces ("
+constexpr const char* kCreateTraces =
+    "CREATE TABLE IF NOT EXISTS {} ("
     " trace_id String,"
     " start_us Int64,"
     " updated_us Int64,"
@@ -47,8 +47,8 @@ const char* const kCreateTraces =
     ") ENGINE = ReplacingMergeTree(version)"
     " PARTITION BY intDiv(start_us, toInt64(86400000000)) ORDER BY trace_id";
 
-const char* const kCreateConfig =
-    "CREATE TABLE IF NOT EXISTS config ("
+constexpr const char* kCreateConfig =
+    "CREATE TABLE IF NOT EXISTS {} ("
     " ns String, key String, value String, deleted UInt8, version UInt64"
     ") ENGINE = ReplacingMergeTree(version) ORDER BY (ns, key)";
 
@@ -56,13 +56,40 @@ const char* const kCreateVersionTable =
     "CREATE TABLE IF NOT EXISTS roentgen_schema_version (version UInt32, applied_us Int64)"
     " ENGINE = MergeTree ORDER BY version";
 
+// A Distributed table over the shards' local tables `table`_local of the
+// same database, rows placed by `key`.
+std::string CreateDistributed(std::string_view table, std::string_view cluster,
+                              std::string_view database, std::string_view key) {
+  return fmt::format(
+      "CREATE TABLE IF NOT EXISTS {0} AS {0}{1} ENGINE = Distributed({2}, {3}, {0}{1}, {4})", table,
+      kShardTableSuffix, cluster, database, key);
+}
+
 }  // namespace
 
 const std::vector<Migration>& SchemaMigrations() {
   static const std::vector<Migration> migrations = {
-      {1, {kCreateDocuments, kCreateTraces, kCreateConfig}},
+      {1,
+       {fmt::format(fmt::runtime(kCreateDocuments), "documents"),
+        fmt::format(fmt::runtime(kCreateTraces), "traces"),
+        fmt::format(fmt::runtime(kCreateConfig), "config")}},
   };
   return migrations;
+}
+
+std::vector<Migration> ShardedSchemaMigrations(std::string_view cluster,
+                                               std::string_view database) {
+  const std::string suffix(kShardTableSuffix);
+  return {
+      {1,
+       {fmt::format(fmt::runtime(kCreateDocuments), "documents" + suffix),
+        fmt::format(fmt::runtime(kCreateTraces), "traces" + suffix),
+        fmt::format(fmt::runtime(kCreateConfig), "config" + suffix),
+        // Every row of a trace, documents and records, on one shard.
+        CreateDistributed("documents", cluster, database, "cityHash64(trace_id)"),
+        CreateDistributed("traces", cluster, database, "cityHash64(trace_id)"),
+        CreateDistributed("config", cluster, database, "cityHash64(ns, key)")}},
+  };
 }
 
 Result<uint32_t> ReadSchemaVersion(ClickHouseClient& client) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -28,6 +29,16 @@ struct Migration {
 // The migrations this binary knows, in order (1, 2, …).
 const std::vector<Migration>& SchemaMigrations();
 inline constexpr uint32_t kSchemaVersion = 1;
+
+// The same migrations for a shard of a sharded layout (docs/storage.md,
+// "Sharded deployment"): the tables of SchemaMigrations() under the names
+// with kShardTableSuffix (documents_local, …), holding the shard's rows, and
+// under the plain names Distributed tables over every shard's of `cluster`,
+// placing the rows of a trace by cityHash64(trace_id) and a config object
+// by cityHash64(ns, key). Applied on every server of the cluster; each
+// records its own version.
+std::vector<Migration> ShardedSchemaMigrations(std::string_view cluster, std::string_view database);
+inline constexpr std::string_view kShardTableSuffix = "_local";
 
 // The version the database holds (0: none yet, the table is created empty).
 Result<uint32_t> ReadSchemaVersion(ClickHouseClient& client);

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <climits>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -197,12 +199,33 @@ bool NamesColumn(std::string_view sql, std::string_view name) {
   return false;
 }
 
+// The client options of a store over `url`: through Distributed tables, an
+// INSERT returns once every shard has its rows (the argument of "Writes, and
+// why nodes agree" holds per shard), and a subquery over a Distributed table
+// inside a query over one reads each shard's own local table (a trace's rows
+// all live on one shard, so the shard answers for it alone).
+ClickHouseClientOptions StoreClientOptions(const ClickHouseStoreOptions& options) {
+  ClickHouseClientOptions client = options.client;
+  if (!options.url.cluster.empty()) {
+    client.settings.emplace_back("insert_distributed_sync", "1");
+    client.settings.emplace_back("distributed_product_mode", "local");
+  }
+  return client;
+}
+
 class ClickHouseStore final : public Store {
  public:
   explicit ClickHouseStore(const ClickHouseStoreOptions& options)
       : options_(options),
         clock_(options.clock != nullptr ? *options.clock : Clock::System()),
-        client_(options.url, options.client) {}
+        client_(options.url.Servers().front(), StoreClientOptions(options)),
+        local_suffix_(options.url.cluster.empty() ? "" : std::string(kShardTableSuffix)) {
+    if (!options.url.cluster.empty()) {
+      for (ClickHouseUrl& server : options.url.Servers()) {
+        servers_.push_back(std::make_unique<ClickHouseClient>(std::move(server), options.client));
+      }
+    }
+  }
 
   ~ClickHouseStore() override {
     {
@@ -214,7 +237,11 @@ class ClickHouseStore final : public Store {
   }
 
   Status Open() {
-    RG_RETURN_IF_ERROR(MigrateSchema(client_, SchemaMigrations()));
+    if (options_.url.cluster.empty()) {
+      RG_RETURN_IF_ERROR(MigrateSchema(client_, SchemaMigrations()));
+    } else {
+      RG_RETURN_IF_ERROR(OpenCluster());
+    }
     if (options_.retention_us > 0) {
       retention_thread_ = std::thread([this] {
         SetCurrentThreadName("rg-ch-retain");
@@ -334,7 +361,17 @@ class ClickHouseStore final : public Store {
       std::unordered_map<xray::TraceId, std::vector<StoredDoc>, xray::TraceIdHash>& out);
   Status ReadExisting(const std::vector<xray::TraceId>& ids,
                       std::unordered_map<xray::TraceId, ExistingTrace, xray::TraceIdHash>& out);
-  Status WaitForMutations(std::string_view table);
+  Status OpenCluster();
+  // The clients of the servers whose local tables hold the rows: each
+  // server of a cluster, else the one server.
+  std::vector<ClickHouseClient*> Shards() {
+    if (servers_.empty()) return {&client_};
+    std::vector<ClickHouseClient*> out;
+    for (const auto& s : servers_) out.push_back(s.get());
+    return out;
+  }
+  Status DeleteOlderThanOn(ClickHouseClient& client, int64_t cutoff_us);
+  Status WaitForMutations(ClickHouseClient& client, std::string_view table);
   void RetentionLoop();
 
   Status InsertConfig(std::string_view ns, std::string_view key, std::string_view value,
@@ -384,7 +421,14 @@ class ClickHouseStore final : public Store {
 
   const ClickHouseStoreOptions options_;
   const Clock& clock_;
+  // Every query and insert: the first server of the URL (through the
+  // Distributed tables in a cluster).
   ClickHouseClient client_;
+  // The local tables' names end in this ("" on a single server).
+  const std::string local_suffix_;
+  // Each server of the cluster (empty on a single server): schema
+  // migrations, retention and stats work on their local tables.
+  std::vector<std::unique_ptr<ClickHouseClient>> servers_;
   Mutex stamp_mu_;
   int64_t last_stamp_ GUARDED_BY(stamp_mu_) = 0;
   // Held from stamping a batch's trace rows until ClickHouse has them, so
@@ -727,13 +771,13 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
   return progress;
 }
 
-Status ClickHouseStore::WaitForMutations(std::string_view table) {
+Status ClickHouseStore::WaitForMutations(ClickHouseClient& client, std::string_view table) {
   const auto deadline = std::chrono::steady_clock::now() + options_.client.query_timeout;
   for (;;) {
-    Result<std::string> answer = client_.Query(
+    Result<std::string> answer = client.Query(
         fmt::format("SELECT count() FROM system.mutations WHERE database = {} AND table = {}"
                     " AND is_done = 0",
-                    QuoteString(client_.url().database), QuoteString(table)));
+                    QuoteString(client.url().database), QuoteString(table)));
     if (!answer.ok()) return answer.status();
     if (*answer == "0\n") return Status::Ok();
     if (std::chrono::steady_clock::now() > deadline) {
@@ -744,24 +788,40 @@ Status ClickHouseStore::WaitForMutations(std::string_view table) {
 }
 
 Status ClickHouseStore::DeleteOlderThan(int64_t cutoff_us) {
+  // A trace's rows all live on one shard: each shard deletes its own old
+  // traces from its local tables (mutations and partitions are local).
+  for (ClickHouseClient* shard : Shards()) {
+    Status s = DeleteOlderThanOn(*shard, cutoff_us);
+    if (!s.ok()) {
+      if (servers_.empty()) return s;
+      return Status(s.code(),
+                    fmt::format("retention on {}: {}", shard->url().ToString(), s.message()));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ClickHouseStore::DeleteOlderThanOn(ClickHouseClient& client, int64_t cutoff_us) {
+  const std::string traces = "traces" + local_suffix_;
+  const std::string documents = "documents" + local_suffix_;
   // The traces to delete, fixed in a table of their own: a mutation's
   // subquery is evaluated part by part, so it must not read the table the
   // mutations change.
   std::mt19937_64 random(std::random_device{}());
   const std::string doomed = fmt::format("retention_{:016x}", random());
-  RG_RETURN_IF_ERROR(client_.Execute(fmt::format(
-      "CREATE TABLE {} ENGINE = TinyLog AS SELECT trace_id FROM traces GROUP BY trace_id"
-      " HAVING argMax(start_us, {}) < {}",
-      doomed, kTraceNewest, ChInt(cutoff_us))));
+  RG_RETURN_IF_ERROR(client.Execute(
+      fmt::format("CREATE TABLE {} ENGINE = TinyLog AS SELECT trace_id FROM {} GROUP BY trace_id"
+                  " HAVING argMax(start_us, {}) < {}",
+                  doomed, traces, kTraceNewest, ChInt(cutoff_us))));
   Status status = [&]() -> Status {
-    Result<std::string> count = client_.Query(fmt::format("SELECT count() FROM {}", doomed));
+    Result<std::string> count = client.Query(fmt::format("SELECT count() FROM {}", doomed));
     if (!count.ok()) return count.status();
     // Whole days older than the cutoff go at once (rows of traces still
     // young there are only their older versions).
-    Result<std::string> days = client_.Query(
-        fmt::format("SELECT intDiv(start_us, toInt64({0})) AS day FROM traces GROUP BY day"
+    Result<std::string> days = client.Query(
+        fmt::format("SELECT intDiv(start_us, toInt64({0})) AS day FROM {2} GROUP BY day"
                     " HAVING max(start_us) < {1} FORMAT TabSeparated",
-                    kDayUs, ChInt(cutoff_us)));
+                    kDayUs, ChInt(cutoff_us), traces));
     if (!days.ok()) return days.status();
     std::string_view rest = *days;
     while (!rest.empty()) {
@@ -769,7 +829,7 @@ Status ClickHouseStore::DeleteOlderThan(int64_t cutoff_us) {
       const std::string_view day = rest.substr(0, end);
       if (!day.empty()) {
         RG_RETURN_IF_ERROR(
-            client_.Execute(fmt::format("ALTER TABLE traces DROP PARTITION {}", day)));
+            client.Execute(fmt::format("ALTER TABLE {} DROP PARTITION {}", traces, day)));
       }
       if (end == std::string_view::npos) break;
       rest.remove_prefix(end + 1);
@@ -777,31 +837,32 @@ Status ClickHouseStore::DeleteOlderThan(int64_t cutoff_us) {
     if (*count == "0\n") return Status::Ok();
     // Documents first: their deletion must finish while the records say
     // which traces are old, should this run stop halfway.
-    for (const char* table : {"documents", "traces"}) {
-      RG_RETURN_IF_ERROR(client_.Execute(fmt::format(
+    for (const std::string& table : {documents, traces}) {
+      RG_RETURN_IF_ERROR(client.Execute(fmt::format(
           "ALTER TABLE {} DELETE WHERE trace_id IN (SELECT trace_id FROM {})", table, doomed)));
-      RG_RETURN_IF_ERROR(WaitForMutations(table));
+      RG_RETURN_IF_ERROR(WaitForMutations(client, table));
     }
     return Status::Ok();
   }();
-  Status dropped = client_.Execute("DROP TABLE IF EXISTS " + doomed);
+  Status dropped = client.Execute("DROP TABLE IF EXISTS " + doomed);
   return status.ok() ? dropped : status;
 }
 
 StoreStats ClickHouseStore::Stats() {
   StoreStats stats;
-  Result<std::string> answer = client_.Query(fmt::format(
-      "SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = {}"
-      " AND active GROUP BY table FORMAT RowBinary",
-      QuoteString(client_.url().database)));
-  if (answer.ok()) {
+  for (ClickHouseClient* shard : Shards()) {
+    Result<std::string> answer = shard->Query(fmt::format(
+        "SELECT table, sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = {}"
+        " AND active GROUP BY table FORMAT RowBinary",
+        QuoteString(shard->url().database)));
+    if (!answer.ok()) continue;
     RowBinaryReader r(*answer);
     while (!r.done()) {
       std::string_view table;
       uint64_t rows = 0, bytes = 0;
       if (!r.String(table) || !r.UInt64(rows) || !r.UInt64(bytes)) break;
-      if (table == "documents") stats.documents = rows;
-      if (table == "traces") stats.traces = rows;
+      if (table == "documents" + local_suffix_) stats.documents += rows;
+      if (table == "traces" + local_suffix_) stats.traces += rows;
       stats.disk_bytes += bytes;
     }
   }
@@ -809,6 +870,89 @@ StoreStats ClickHouseStore::Stats() {
   stats.write_errors = write_errors_;
   stats.read_errors = read_errors_;
   return stats;
+}
+
+Status ClickHouseStore::OpenCluster() {
+  const std::string& cluster = options_.url.cluster;
+  // Every server of the cluster must be listed, so that each gets its local
+  // tables: each listed server names its own place in the cluster (is_local).
+  std::set<std::pair<uint32_t, uint32_t>> listed;
+  std::string entries;
+  size_t servers = 0;  // of the cluster, as the last server listed has it
+  for (ClickHouseClient* server : Shards()) {
+    // Without the database, which need not exist yet.
+    Result<std::string> answer = server->QueryWithoutDatabase(
+        fmt::format("SELECT shard_num, replica_num, is_local, host_name, port FROM system.clusters"
+                    " WHERE cluster = {} ORDER BY shard_num, replica_num FORMAT TabSeparated",
+                    QuoteString(cluster)));
+    if (!answer.ok()) return answer.status();
+    if (answer->empty()) {
+      return Status::InvalidArgument(
+          fmt::format("{}: no cluster '{}' in its remote_servers config (system.clusters)",
+                      server->url().ToString(), cluster));
+    }
+    std::optional<std::pair<uint32_t, uint32_t>> self;
+    entries.clear();
+    servers = 0;
+    std::string_view rest = *answer;
+    while (!rest.empty()) {
+      const size_t end = rest.find('\n');
+      std::string_view line = rest.substr(0, end);
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      uint32_t fields[3] = {0, 0, 0};
+      std::string_view cursor = line;
+      for (uint32_t& f : fields) {
+        auto [ptr, ec] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), f);
+        if (ec != std::errc() || ptr == cursor.data() + cursor.size() || *ptr != '\t') {
+          return Status::Corruption(fmt::format("{}: system.clusters row '{}' unreadable",
+                                                server->url().ToString(), std::string(line)));
+        }
+        cursor = cursor.substr(ptr - cursor.data() + 1);
+      }
+      std::string where(cursor);
+      std::replace(where.begin(), where.end(), '\t', ':');
+      entries += fmt::format("{}shard {} replica {} ({})", entries.empty() ? "" : ", ", fields[0],
+                             fields[1], where);
+      ++servers;
+      if (fields[2] != 0) self = std::make_pair(fields[0], fields[1]);
+    }
+    if (!self) {
+      return Status::InvalidArgument(fmt::format(
+          "{} is not a server of cluster '{}' (whose servers are {}): list the HTTP address of "
+          "each of its servers in the URL",
+          server->url().ToString(), cluster, entries));
+    }
+    if (!listed.insert(*self).second) {
+      return Status::InvalidArgument(
+          fmt::format("{} is listed twice in the URL (shard {} replica {} of cluster '{}')",
+                      server->url().ToString(), self->first, self->second, cluster));
+    }
+  }
+  if (listed.size() != servers) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: cluster '{}' has {} servers ({}) but the URL lists {}: list the HTTP address of "
+        "each, so that every one gets the tables",
+        options_.url.ToString(), cluster, servers, entries, listed.size()));
+  }
+  const std::vector<Migration> migrations = ShardedSchemaMigrations(cluster, options_.url.database);
+  for (ClickHouseClient* server : Shards()) {
+    Status s = MigrateSchema(*server, migrations);
+    if (!s.ok()) {
+      return Status(s.code(), fmt::format("{}: {}", server->url().ToString(), s.message()));
+    }
+  }
+  // Through the Distributed tables every shard answers (a server of the
+  // cluster whose config names other servers than the one asked fails here).
+  for (const char* table : {"documents", "traces", "config"}) {
+    Result<std::string> answer =
+        client_.Query(fmt::format("SELECT count() FROM {} WHERE 0", table));
+    if (!answer.ok()) {
+      return Status(answer.status().code(),
+                    fmt::format("cluster '{}': a shard does not answer for {}: {}", cluster, table,
+                                answer.status().message()));
+    }
+  }
+  return Status::Ok();
 }
 
 void ClickHouseStore::RetentionLoop() {

@@ -1,7 +1,8 @@
 // ClickHouseStore: the scale-out engine. The Store interface (store/store.h)
 // over a ClickHouse database reached through its HTTP interface
 // (clickhouse_client.h), so that any number of stateless Roentgen nodes share
-// one store: `roentgen serve --store clickhouse://HOST:PORT/DB`.
+// one store: `roentgen serve --store clickhouse://HOST:PORT/DB`, or over a
+// cluster of shards, `clickhouse://HOST:PORT,HOST:PORT/DB?cluster=NAME`.
 // docs/storage.md ("ClickHouse engine") describes the tables, the write
 // path and why nodes agree, the filter pushdown, retention and the limits.
 //
@@ -30,6 +31,10 @@
 namespace roentgen::store::clickhouse {
 
 struct ClickHouseStoreOptions {
+  // One server, or with url.cluster every server of a cluster of shards
+  // (docs/storage.md, "Sharded deployment"): the store then creates each
+  // server's local tables and the Distributed tables over them, and refuses
+  // a URL that leaves a server of the cluster out.
   ClickHouseUrl url;
   ClickHouseClientOptions client;
   // Traces that started longer ago than this are deleted by a background

@@ -156,14 +156,7 @@ Result<std::unique_ptr<ClickHouseTestServer>> ClickHouseTestServer::Start(
         "ROENTGEN_CLICKHOUSE_SERVER to another clickhouse-server)",
         program, std::strerror(errno)));
   }
-  std::error_code ec;
-  for (const char* sub : {"data", "tmp", "user_files", "format_schemas", "log"}) {
-    std::filesystem::create_directories(dir / sub, ec);
-    if (ec) {
-      return Status::IOError(
-          fmt::format("cannot create {}: {}", (dir / sub).string(), ec.message()));
-    }
-  }
+  RG_RETURN_IF_ERROR(MakeDirs(dir));
   std::unique_ptr<ClickHouseTestServer> server(new ClickHouseTestServer(dir));
   Status status;
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
@@ -176,6 +169,66 @@ Result<std::unique_ptr<ClickHouseTestServer>> ClickHouseTestServer::Start(
     status = server->Launch();
     if (status.ok()) return server;
     if (server->ErrorLogTail().find("Address already in use") == std::string::npos) break;
+  }
+  return status;
+}
+
+Status ClickHouseTestServer::MakeDirs(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const char* sub : {"data", "tmp", "user_files", "format_schemas", "log"}) {
+    std::filesystem::create_directories(dir / sub, ec);
+    if (ec) {
+      return Status::IOError(
+          fmt::format("cannot create {}: {}", (dir / sub).string(), ec.message()));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::unique_ptr<ClickHouseTestServer>>> ClickHouseTestServer::StartCluster(
+    const std::filesystem::path& dir, std::string_view cluster, size_t shards) {
+  const std::string program = ClickHouseServerProgram();
+  if (::access(program.c_str(), X_OK) != 0) {
+    return Status::NotFound(fmt::format(
+        "cannot run the ClickHouse server {} ({}): the ClickHouse tests start their own; "
+        "run scripts/install-deps.sh --with-tests to install it (or set "
+        "ROENTGEN_CLICKHOUSE_SERVER to another clickhouse-server)",
+        program, std::strerror(errno)));
+  }
+  std::vector<std::unique_ptr<ClickHouseTestServer>> servers;
+  for (size_t i = 0; i < shards; ++i) {
+    const std::filesystem::path sub = dir / fmt::format("shard{}", i + 1);
+    RG_RETURN_IF_ERROR(MakeDirs(sub));
+    servers.push_back(std::unique_ptr<ClickHouseTestServer>(new ClickHouseTestServer(sub)));
+  }
+  Status status;
+  for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
+    Result<std::vector<uint16_t>> ports = ChooseFreeLoopbackPorts(3 * shards);
+    if (!ports.ok()) return ports.status();
+    std::string remote = fmt::format("  <remote_servers>\n    <{}>\n", cluster);
+    for (size_t i = 0; i < shards; ++i) {
+      servers[i]->http_port_ = (*ports)[3 * i];
+      servers[i]->tcp_port_ = (*ports)[3 * i + 1];
+      servers[i]->interserver_port_ = (*ports)[3 * i + 2];
+      remote += fmt::format(
+          "      <shard><replica><host>127.0.0.1</host><port>{}</port></replica></shard>\n",
+          servers[i]->tcp_port_);
+    }
+    remote += fmt::format("    </{}>\n  </remote_servers>\n", cluster);
+    bool port_taken = false;
+    status = Status::Ok();
+    for (auto& server : servers) {
+      server->extra_config_ = remote;
+      RG_RETURN_IF_ERROR(server->WriteConfig());
+      status = server->Launch();
+      if (!status.ok()) {
+        port_taken = server->ErrorLogTail().find("Address already in use") != std::string::npos;
+        break;
+      }
+    }
+    if (status.ok()) return servers;
+    for (auto& server : servers) server->Kill();
+    if (!port_taken) break;
   }
   return status;
 }
@@ -212,9 +265,9 @@ Status ClickHouseTestServer::WriteConfig() const {
   <keep_alive_timeout>3</keep_alive_timeout>
   <mark_cache_size>5368709</mark_cache_size>
   <uncompressed_cache_size>8388608</uncompressed_cache_size>
-</yandex>
+{4}</yandex>
 )",
-      ChXmlEscape(d), http_port_, tcp_port_, interserver_port_);
+      ChXmlEscape(d), http_port_, tcp_port_, interserver_port_, extra_config_);
   const std::string users = fmt::format(
       R"(<?xml version="1.0"?>
 <yandex>
@@ -399,6 +452,64 @@ Result<std::string> NewTestDatabase() {
   ClickHouseClient client((*server)->Url());
   RG_RETURN_IF_ERROR(client.Execute("CREATE DATABASE " + name));
   return name;
+}
+
+namespace {
+
+// The shared cluster and its temp directory, stopped and removed at exit.
+struct SharedChCluster {
+  std::filesystem::path dir;
+  std::vector<std::unique_ptr<ClickHouseTestServer>> servers;
+  Status status;
+
+  SharedChCluster() {
+    std::string pattern = (std::filesystem::temp_directory_path() /
+                           fmt::format("roentgen-clickhouse-cluster-{}-XXXXXX", ::getpid()))
+                              .string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      status = Status::IOError(fmt::format("mkdtemp {}: {}", pattern, std::strerror(errno)));
+      return;
+    }
+    dir = pattern;
+    Result<std::vector<std::unique_ptr<ClickHouseTestServer>>> started =
+        ClickHouseTestServer::StartCluster(dir, kTestCluster, 2);
+    if (started.ok()) {
+      servers = std::move(*started);
+    } else {
+      status = started.status();
+    }
+  }
+  ~SharedChCluster() {
+    for (auto& server : servers) server->Kill();
+    servers.clear();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+  }
+};
+
+int shared_database_names = 0;
+
+}  // namespace
+
+Result<std::vector<ClickHouseTestServer*>> SharedClickHouseTestCluster() {
+  static SharedChCluster shared;
+  if (!shared.status.ok()) return shared.status;
+  std::vector<ClickHouseTestServer*> out;
+  for (auto& server : shared.servers) out.push_back(server.get());
+  return out;
+}
+
+ClickHouseUrl ClusterUrl(const std::vector<ClickHouseTestServer*>& servers, std::string database) {
+  ClickHouseUrl url = servers.front()->Url(std::move(database));
+  url.cluster = std::string(kTestCluster);
+  for (size_t i = 1; i < servers.size(); ++i) {
+    url.more_hosts.push_back(ClickHouseHost{"127.0.0.1", servers[i]->http_port()});
+  }
+  return url;
+}
+
+std::string NewTestDatabaseName() {
+  return fmt::format("cluster_test_{}_{}", ::getpid(), ++shared_database_names);
 }
 
 }  // namespace roentgen::store::clickhouse::testing

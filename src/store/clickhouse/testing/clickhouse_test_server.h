@@ -14,7 +14,9 @@
 //
 // The shared server (SharedClickHouseTestServer) is the one a test binary
 // starts on first use, in a fresh temp directory, and stops at exit;
-// NewTestDatabase gives each test a database of its own on it.
+// NewTestDatabase gives each test a database of its own on it. The shared
+// cluster (SharedClickHouseTestCluster) is two more servers, each a shard of
+// a cluster their configs define, for the sharded layout.
 //
 // Errors: NotFound when clickhouse-server is not installed (naming
 // scripts/install-deps.sh --with-tests), Unavailable when it does not come
@@ -29,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "store/clickhouse/clickhouse_client.h"
@@ -43,6 +46,12 @@ class ClickHouseTestServer {
 
   // Starts a server whose files all live under `dir` (created if missing).
   static Result<std::unique_ptr<ClickHouseTestServer>> Start(const std::filesystem::path& dir);
+  // Starts `shards` servers, each under `dir`/shardN (N from 1) with ports
+  // of its own, whose configs all define the cluster `cluster`
+  // (remote_servers): one shard per server, in order, each of one replica at
+  // 127.0.0.1 and the server's native (TCP) port.
+  static Result<std::vector<std::unique_ptr<ClickHouseTestServer>>> StartCluster(
+      const std::filesystem::path& dir, std::string_view cluster, size_t shards);
   // Stops the server if it runs (SIGTERM, SIGKILL after 20 s).
   ~ClickHouseTestServer();
   ClickHouseTestServer(const ClickHouseTestServer&) = delete;
@@ -65,6 +74,7 @@ class ClickHouseTestServer {
 
  private:
   explicit ClickHouseTestServer(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  static Status MakeDirs(const std::filesystem::path& dir);
   Status WriteConfig() const;
   // Starts the process with the current config and waits for /ping.
   Status Launch();
@@ -74,6 +84,8 @@ class ClickHouseTestServer {
   uint16_t http_port_ = 0;
   uint16_t tcp_port_ = 0;
   uint16_t interserver_port_ = 0;
+  // XML put into config.xml as it is (a cluster's remote_servers).
+  std::string extra_config_;
   pid_t pid_ = -1;
 };
 
@@ -85,5 +97,16 @@ Result<ClickHouseTestServer*> SharedClickHouseTestServer();
 // Creates a database of its own name on the shared server and returns the
 // name, so tests never see each other's tables.
 Result<std::string> NewTestDatabase();
+
+// The test binary's one cluster of two servers (StartCluster, the cluster
+// kTestCluster), started on the first call, stopped at exit.
+inline constexpr std::string_view kTestCluster = "roentgen_test";
+Result<std::vector<ClickHouseTestServer*>> SharedClickHouseTestCluster();
+// A URL naming every server of `servers` (the cluster kTestCluster) and
+// `database`, the first server's first.
+ClickHouseUrl ClusterUrl(const std::vector<ClickHouseTestServer*>& servers, std::string database);
+// A database name no test of this binary used yet (the store creates it on
+// every server).
+std::string NewTestDatabaseName();
 
 }  // namespace roentgen::store::clickhouse::testing
