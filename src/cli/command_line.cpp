@@ -76,8 +76,9 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   serve_cmd
       ->add_option("--store", serve.store_url,
                    "A store shared by several servers instead of the embedded one: "
-                   "clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE (the data dir then "
-                   "keeps only this server's spools)");
+                   "clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE, or every server of "
+                   "a sharded cluster: clickhouse://H1:P1,H2:P2/DATABASE?cluster=NAME (the "
+                   "data dir then keeps only this server's spools)");
   serve_cmd->add_option("--store-user", serve.store_user,
                         "The --store database's user (overrides the URL's)");
   serve_cmd->add_option("--store-password-file", serve.store_password_file,
