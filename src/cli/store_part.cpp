@@ -165,6 +165,21 @@ Result<store::clickhouse::ClickHouseStoreOptions> SharedStoreOptions(const Serve
   return options;
 }
 
+// The store of `engine`: the --store database, or the data dir's embedded
+// store. `description` says which, for the log.
+Result<std::unique_ptr<store::Store>> OpenPartStore(StoreEngine engine, const ServeConfig& config,
+                                                    std::string& description) {
+  if (engine == StoreEngine::kClickHouse) {
+    Result<store::clickhouse::ClickHouseStoreOptions> options = SharedStoreOptions(config);
+    if (!options.ok()) return options.status();
+    description = options->url.ToString();
+    return store::clickhouse::OpenClickHouseStore(*options);
+  }
+  description =
+      fmt::format("data dir {} ({} engine)", config.data_dir, StoreEngineName(engine));
+  return OpenStore(engine, config.data_dir, config);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<StorePart>> StorePart::Open(const ServeConfig& config,
@@ -183,17 +198,8 @@ Result<std::unique_ptr<StorePart>> StorePart::Open(const ServeConfig& config,
   part->engine_ = *engine;
   part->retention_us_ =
       std::chrono::duration_cast<std::chrono::microseconds>(config.retention).count();
-  Result<std::unique_ptr<store::Store>> opened = Status::Ok();
-  if (*engine == StoreEngine::kClickHouse) {
-    Result<store::clickhouse::ClickHouseStoreOptions> options = SharedStoreOptions(config);
-    if (!options.ok()) return options.status();
-    part->description_ = options->url.ToString();
-    opened = store::clickhouse::OpenClickHouseStore(*options);
-  } else {
-    part->description_ = fmt::format("data dir {} ({} engine)", config.data_dir,
-                                     StoreEngineName(*engine));
-    opened = OpenStore(*engine, config.data_dir, config);
-  }
+  Result<std::unique_ptr<store::Store>> opened =
+      OpenPartStore(*engine, config, part->description_);
   if (!opened.ok()) {
     if (opened.status().code() == StatusCode::kInvalidArgument) {
       return Status::InvalidArgument("serve: " + opened.status().message());
