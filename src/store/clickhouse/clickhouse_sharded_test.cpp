@@ -23,6 +23,7 @@
 #include "store/clickhouse/clickhouse_schema.h"
 #include "store/clickhouse/clickhouse_store.h"
 #include "store/clickhouse/testing/clickhouse_test_server.h"
+#include "store/clickhouse/testing/node_documents.h"
 #include "store/memory/memory_store.h"
 #include "store/record_codec.h"
 #include "store/store_test_util.h"
@@ -38,6 +39,9 @@ using store::testing::MakeFullRecord;
 using store::testing::MakeRecord;
 using store::testing::MakeService;
 using store::testing::MakeTraceId;
+using testing::NodeDoc;
+using testing::NodeSegmentJson;
+using testing::WriterRecord;
 
 class ClickHouseShardedTest : public ::testing::Test {
  protected:
@@ -163,42 +167,6 @@ TEST_F(ClickHouseShardedTest, RefusesAUrlThatLeavesAServerOutOrIsNotOfTheCluster
 
 // --- Two nodes writing halves of traces -----------------------------------
 
-std::string ShardedSegmentJson(const xray::TraceId& trace, uint64_t id,
-                               std::optional<uint64_t> parent, double start, double end,
-                               const std::string& name) {
-  return fmt::format(
-      R"({{"name":"{}","id":"{:016x}","trace_id":"{}","start_time":{:.6f},"end_time":{:.6f}{}{}}})",
-      name, id, trace.ToString(), start, end,
-      parent ? fmt::format(R"(,"parent_id":"{:016x}")", *parent) : std::string(),
-      name == "root" ? R"(,"http":{"response":{"status":503}},"fault":true)" : "");
-}
-
-struct ShardedDoc {
-  xray::SegmentId entity;
-  std::string raw;
-  int64_t received_us;
-};
-
-// What the ingest writer computes from `docs` alone (one node that saw all).
-TraceRecord ShardedLocalRecord(const xray::TraceId& id, const std::vector<ShardedDoc>& docs) {
-  xray::SegmentParser parser;
-  std::vector<xray::ReceivedDocument> received;
-  for (const ShardedDoc& d : docs) {
-    std::vector<xray::SegmentDocument> parsed;
-    xray::ParseFailure failure;
-    EXPECT_TRUE(parser.Parse(d.raw, parsed, failure)) << failure.message;
-    for (auto& p : parsed) received.push_back({std::move(p), d.received_us});
-  }
-  std::vector<const xray::ReceivedDocument*> pointers;
-  for (const auto& r : received) pointers.push_back(&r);
-  const xray::AssembledTrace assembled = xray::AssembleTrace(id, pointers);
-  TraceRecord record{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
-  record.summary.id = id;
-  record.summary.revision = 1;
-  record.summary.updated_us = kT0;
-  return record;
-}
-
 TEST_F(ClickHouseShardedTest, TwoNodesThroughDifferentServersAgreeAndTracesStayOnOneShard) {
   auto node_a = OpenStore(0);
   auto node_b = OpenStore(1);
@@ -208,16 +176,16 @@ TEST_F(ClickHouseShardedTest, TwoNodesThroughDifferentServersAgreeAndTracesStayO
   constexpr int kChildren = 8;  // segments under each root, alternating nodes
   const double t0 = static_cast<double>(kT0) / 1e6;
   std::vector<xray::TraceId> ids;
-  std::vector<std::vector<ShardedDoc>> all(kTraces), half_a(kTraces), half_b(kTraces);
+  std::vector<std::vector<NodeDoc>> all(kTraces), half_a(kTraces), half_b(kTraces);
   for (int t = 0; t < kTraces; ++t) {
     const xray::TraceId id = MakeTraceId(0x87, static_cast<uint8_t>(t));
     ids.push_back(id);
     all[t].push_back(
-        {xray::SegmentId{1}, ShardedSegmentJson(id, 1, std::nullopt, t0, t0 + 2, "root"), kT0});
+        {xray::SegmentId{1}, NodeSegmentJson(id, 1, std::nullopt, t0, t0 + 2, "root"), kT0});
     for (int c = 0; c < kChildren; ++c) {
       const uint64_t entity = 100 + c;
       all[t].push_back({xray::SegmentId{entity},
-                        ShardedSegmentJson(id, entity, 1, t0 + 0.1 * c, t0 + 0.5 + 0.3 * c,
+                        NodeSegmentJson(id, entity, 1, t0 + 0.1 * c, t0 + 0.5 + 0.3 * c,
                                            "svc" + std::to_string(c % 3)),
                         kT0 + c + 1});
     }
@@ -226,15 +194,15 @@ TEST_F(ClickHouseShardedTest, TwoNodesThroughDifferentServersAgreeAndTracesStayO
   }
   // Each node writes its half, one document of each trace per batch, with
   // the record it alone would compute; both at once.
-  auto run = [&](Store* store, const std::vector<std::vector<ShardedDoc>>& halves) {
+  auto run = [&](Store* store, const std::vector<std::vector<NodeDoc>>& halves) {
     for (size_t i = 0; i < halves[0].size(); ++i) {
       WriteBatch batch;
       for (int t = 0; t < kTraces; ++t) {
         if (i >= halves[t].size()) continue;
-        std::vector<ShardedDoc> seen(halves[t].begin(), halves[t].begin() + i + 1);
+        std::vector<NodeDoc> seen(halves[t].begin(), halves[t].begin() + i + 1);
         batch.documents.push_back(
             {ids[t], halves[t][i].entity, halves[t][i].received_us, halves[t][i].raw});
-        batch.traces.push_back(ShardedLocalRecord(ids[t], seen));
+        batch.traces.push_back(WriterRecord(ids[t], seen));
       }
       Status s = store->Write(batch);
       EXPECT_TRUE(s.ok()) << s.ToString();
@@ -246,7 +214,7 @@ TEST_F(ClickHouseShardedTest, TwoNodesThroughDifferentServersAgreeAndTracesStayO
   b.join();
 
   for (int t = 0; t < kTraces; ++t) {
-    const TraceRecord single = ShardedLocalRecord(ids[t], all[t]);
+    const TraceRecord single = WriterRecord(ids[t], all[t]);
     for (Store* node : {node_a.get(), node_b.get()}) {
       Result<TraceRecord> got = node->GetTrace(ids[t]);
       ASSERT_TRUE(got.ok()) << got.status().ToString();

@@ -19,6 +19,7 @@
 #include "store/clickhouse/clickhouse_schema.h"
 #include "store/clickhouse/filter_sql.h"
 #include "store/clickhouse/testing/clickhouse_test_server.h"
+#include "store/clickhouse/testing/node_documents.h"
 #include "store/memory/memory_store.h"
 #include "store/record_codec.h"
 #include "store/store_test_util.h"
@@ -34,6 +35,9 @@ using store::testing::MakeFullRecord;
 using store::testing::MakeRecord;
 using store::testing::MakeService;
 using store::testing::MakeTraceId;
+using testing::NodeDoc;
+using testing::NodeSegmentJson;
+using testing::WriterRecord;
 
 class ClickHouseStoreTest : public ::testing::Test {
  protected:
@@ -204,42 +208,6 @@ TEST_F(ClickHouseStoreTest, RetentionDropsOldDaysAndEveryRowOfOldTraces) {
 
 // --- Two nodes -------------------------------------------------------------
 
-std::string SegmentJson(const xray::TraceId& trace, uint64_t id, std::optional<uint64_t> parent,
-                        double start, double end, const std::string& name) {
-  return fmt::format(
-      R"({{"name":"{}","id":"{:016x}","trace_id":"{}","start_time":{:.6f},"end_time":{:.6f}{}{}}})",
-      name, id, trace.ToString(), start, end,
-      parent ? fmt::format(R"(,"parent_id":"{:016x}")", *parent) : std::string(),
-      name == "root" ? R"(,"http":{"response":{"status":503}},"fault":true)" : "");
-}
-
-struct Doc {
-  xray::SegmentId entity;
-  std::string raw;
-  int64_t received_us;
-};
-
-// What the ingest writer would compute from `docs` alone (a node that saw
-// only these).
-TraceRecord LocalRecord(const xray::TraceId& id, const std::vector<Doc>& docs) {
-  xray::SegmentParser parser;
-  std::vector<xray::ReceivedDocument> received;
-  for (const Doc& d : docs) {
-    std::vector<xray::SegmentDocument> parsed;
-    xray::ParseFailure failure;
-    EXPECT_TRUE(parser.Parse(d.raw, parsed, failure)) << failure.message;
-    for (auto& p : parsed) received.push_back({std::move(p), d.received_us});
-  }
-  std::vector<const xray::ReceivedDocument*> pointers;
-  for (const auto& r : received) pointers.push_back(&r);
-  const xray::AssembledTrace assembled = xray::AssembleTrace(id, pointers);
-  TraceRecord record{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
-  record.summary.id = id;
-  record.summary.revision = 1;
-  record.summary.updated_us = kT0;
-  return record;
-}
-
 TEST_F(ClickHouseStoreTest, TwoNodesWritingHalvesOfTracesAgreeOnTheWholeSummary) {
   auto node_a = OpenStore();
   auto node_b = OpenStore();
@@ -248,16 +216,16 @@ TEST_F(ClickHouseStoreTest, TwoNodesWritingHalvesOfTracesAgreeOnTheWholeSummary)
   constexpr int kTraces = 6;
   constexpr int kChildren = 12;  // segments under each root, alternating nodes
   const double t0 = static_cast<double>(kT0) / 1e6;
-  std::vector<std::vector<Doc>> all(kTraces), half_a(kTraces), half_b(kTraces);
+  std::vector<std::vector<NodeDoc>> all(kTraces), half_a(kTraces), half_b(kTraces);
   for (int t = 0; t < kTraces; ++t) {
     const xray::TraceId id = MakeTraceId(0x77, static_cast<uint8_t>(t));
     all[t].push_back(
-        {xray::SegmentId{1}, SegmentJson(id, 1, std::nullopt, t0, t0 + 2, "root"), kT0});
+        {xray::SegmentId{1}, NodeSegmentJson(id, 1, std::nullopt, t0, t0 + 2, "root"), kT0});
     for (int c = 0; c < kChildren; ++c) {
       const uint64_t entity = 100 + c;
       // The last child ends latest: the trace's duration needs it.
       all[t].push_back({xray::SegmentId{entity},
-                        SegmentJson(id, entity, 1, t0 + 0.1 * c, t0 + 0.5 + 0.3 * c,
+                        NodeSegmentJson(id, entity, 1, t0 + 0.1 * c, t0 + 0.5 + 0.3 * c,
                                     "svc" + std::to_string(c % 3)),
                         kT0 + c + 1});
     }
@@ -266,16 +234,16 @@ TEST_F(ClickHouseStoreTest, TwoNodesWritingHalvesOfTracesAgreeOnTheWholeSummary)
   }
   // Each node writes its half one document per batch, with the record it
   // alone would compute, both at once.
-  auto run = [&](Store* store, const std::vector<std::vector<Doc>>& halves) {
+  auto run = [&](Store* store, const std::vector<std::vector<NodeDoc>>& halves) {
     for (size_t i = 0; i < halves[0].size(); ++i) {
       for (int t = 0; t < kTraces; ++t) {
         if (i >= halves[t].size()) continue;
         const xray::TraceId id = MakeTraceId(0x77, static_cast<uint8_t>(t));
-        std::vector<Doc> seen(halves[t].begin(), halves[t].begin() + i + 1);
+        std::vector<NodeDoc> seen(halves[t].begin(), halves[t].begin() + i + 1);
         WriteBatch batch;
         batch.documents.push_back(
             {id, halves[t][i].entity, halves[t][i].received_us, halves[t][i].raw});
-        batch.traces.push_back(LocalRecord(id, seen));
+        batch.traces.push_back(WriterRecord(id, seen));
         Status s = store->Write(batch);
         EXPECT_TRUE(s.ok()) << s.ToString();
       }
@@ -288,7 +256,7 @@ TEST_F(ClickHouseStoreTest, TwoNodesWritingHalvesOfTracesAgreeOnTheWholeSummary)
 
   for (int t = 0; t < kTraces; ++t) {
     const xray::TraceId id = MakeTraceId(0x77, static_cast<uint8_t>(t));
-    const TraceRecord single = LocalRecord(id, all[t]);  // one node that saw everything
+    const TraceRecord single = WriterRecord(id, all[t]);  // one node that saw everything
     for (Store* node : {node_a.get(), node_b.get()}) {
       Result<TraceRecord> got = node->GetTrace(id);
       ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -341,17 +309,17 @@ TEST_F(ClickHouseStoreTest, CompletedDocumentWinsOverInProgressFromAnotherNode) 
   ASSERT_NE(node_b, nullptr);
   const xray::TraceId id = MakeTraceId(0x78, 1);
   const double t0 = static_cast<double>(kT0) / 1e6;
-  const std::string done = SegmentJson(id, 1, std::nullopt, t0, t0 + 1, "api");
+  const std::string done = NodeSegmentJson(id, 1, std::nullopt, t0, t0 + 1, "api");
   const std::string in_progress = fmt::format(
       R"({{"name":"api","id":"{:016x}","trace_id":"{}","start_time":{:.6f},"in_progress":true}})",
       1, id.ToString(), t0);
   WriteBatch first;
   first.documents.push_back({id, xray::SegmentId{1}, kT0 + 10, done});
-  first.traces.push_back(LocalRecord(id, {{xray::SegmentId{1}, done, kT0 + 10}}));
+  first.traces.push_back(WriterRecord(id, {{xray::SegmentId{1}, done, kT0 + 10}}));
   ASSERT_TRUE(node_a->Write(first).ok());
   WriteBatch late;  // received later, by the other node
   late.documents.push_back({id, xray::SegmentId{1}, kT0 + 20, in_progress});
-  late.traces.push_back(LocalRecord(id, {{xray::SegmentId{1}, in_progress, kT0 + 20}}));
+  late.traces.push_back(WriterRecord(id, {{xray::SegmentId{1}, in_progress, kT0 + 20}}));
   ASSERT_TRUE(node_b->Write(late).ok());
   for (Store* node : {node_a.get(), node_b.get()}) {
     auto docs = node->GetDocuments(id);
@@ -376,11 +344,11 @@ TEST_F(ClickHouseStoreTest, DocumentWithoutRecordUpdatesTheTrace) {
   ASSERT_NE(store, nullptr);
   const xray::TraceId id = MakeTraceId(0x79, 1);
   const double t0 = static_cast<double>(kT0) / 1e6;
-  const std::string root = SegmentJson(id, 1, std::nullopt, t0, t0 + 1, "api");
-  const std::string child = SegmentJson(id, 2, 1, t0 + 0.5, t0 + 3, "db");
+  const std::string root = NodeSegmentJson(id, 1, std::nullopt, t0, t0 + 1, "api");
+  const std::string child = NodeSegmentJson(id, 2, 1, t0 + 0.5, t0 + 3, "db");
   WriteBatch first;
   first.documents.push_back({id, xray::SegmentId{1}, kT0, root});
-  TraceRecord record = LocalRecord(id, {{xray::SegmentId{1}, root, kT0}});
+  TraceRecord record = WriterRecord(id, {{xray::SegmentId{1}, root, kT0}});
   record.summary.indexed = false;
   record.summary.revision = 5;
   first.traces.push_back(record);
