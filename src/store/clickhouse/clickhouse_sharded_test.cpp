@@ -186,7 +186,7 @@ TEST_F(ClickHouseShardedTest, TwoNodesThroughDifferentServersAgreeAndTracesStayO
       const uint64_t entity = 100 + c;
       all[t].push_back({xray::SegmentId{entity},
                         NodeSegmentJson(id, entity, 1, t0 + 0.1 * c, t0 + 0.5 + 0.3 * c,
-                                           "svc" + std::to_string(c % 3)),
+                                        "svc" + std::to_string(c % 3)),
                         kT0 + c + 1});
     }
     for (size_t i = 0; i < all[t].size(); ++i)
