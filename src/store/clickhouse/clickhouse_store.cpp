@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <climits>
@@ -166,38 +165,6 @@ constexpr const char* kTraceColumns =
     "duration_us, has_response_time, response_time_us, fault, error, throttle, partial, "
     "has_http_status, http_status, http_method, http_url, http_user_agent, http_client_ip, "
     "users, node_names, annotation_keys, annotation_strings, record";
-
-// The newest values a scan decides on, per trace (phase one of a page).
-constexpr const char* kNewestColumns[] = {"start_us",
-                                          "updated_us",
-                                          "indexed",
-                                          "created_us",
-                                          "fault",
-                                          "error",
-                                          "throttle",
-                                          "partial",
-                                          "has_duration",
-                                          "duration_us",
-                                          "has_response_time",
-                                          "response_time_us",
-                                          "has_http_status",
-                                          "http_status",
-                                          "users",
-                                          "node_names",
-                                          "annotation_keys",
-                                          "annotation_strings"};
-
-// Whether `sql` names the column `name` (not only a longer name it begins).
-bool NamesColumn(std::string_view sql, std::string_view name) {
-  for (size_t at = sql.find(name); at != std::string_view::npos; at = sql.find(name, at + 1)) {
-    const size_t end = at + name.size();
-    if (end == sql.size() ||
-        !(std::isalnum(static_cast<unsigned char>(sql[end])) || sql[end] == '_')) {
-      return true;
-    }
-  }
-  return false;
-}
 
 // The client options of a store over `url`: through Distributed tables, an
 // INSERT returns once every shard has its rows (the argument of "Writes, and
@@ -551,8 +518,7 @@ Status ClickHouseStore::DoWrite(const WriteBatch& batch) {
       // wrote the last one (writers that derive nothing send revision 1).
       if (before != nullptr) {
         row.record.summary.indexed = before->indexed;
-        row.record.summary.revision =
-            std::max(row.record.summary.revision, before->revision + 1);
+        row.record.summary.revision = std::max(row.record.summary.revision, before->revision + 1);
       }
     } else if (from_batch != nullptr) {
       row.record = *from_batch;
@@ -614,11 +580,11 @@ Status ClickHouseStore::ReadExisting(
     const std::vector<xray::TraceId>& ids,
     std::unordered_map<xray::TraceId, ExistingTrace, xray::TraceIdHash>& out) {
   for (const std::string& list : IdLists(ids)) {
-    Result<std::string> answer = client_.Query(
-        fmt::format("SELECT trace_id, argMax(indexed, {0}), argMax(created_us, {0}),"
-                    " argMax(revision, {0}) FROM traces"
-                    " WHERE trace_id IN {1} GROUP BY trace_id FORMAT RowBinary",
-                    kTraceNewest, list));
+    Result<std::string> answer =
+        client_.Query(fmt::format("SELECT trace_id, argMax(indexed, {0}), argMax(created_us, {0}),"
+                                  " argMax(revision, {0}) FROM traces"
+                                  " WHERE trace_id IN {1} GROUP BY trace_id FORMAT RowBinary",
+                                  kTraceNewest, list));
     if (!answer.ok()) return answer.status();
     RowBinaryReader r(*answer);
     while (!r.done()) {
@@ -647,56 +613,50 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
   const char* dir = options.descending ? "DESC" : "ASC";
   const std::string pushdown =
       options.filter == nullptr ? std::string() : PushdownCondition(options.filter->bound());
-  const std::string newest_pushdown =
-      options.filter == nullptr ? std::string() : PushdownCondition(options.filter->bound(), "n_");
   // Traces created after this are not seen (docs/storage.md: what a scan sees).
   const int64_t snapshot = NextStamps(1);
   const bool with_graph =
       options.return_graph || (options.filter != nullptr && options.filter->NeedsGraph());
 
-  // The conditions on a row (prefix "") or on a trace's newest values ("n_").
-  auto conditions = [&](std::string_view prefix, const std::optional<ScanCursor>& after,
-                        const std::string& filter_sql) {
-    std::string c = fmt::format("{}{} < {}", prefix, time_column, ChInt(options.end_us));
+  // The rows of the range after `after`, in scan order, that satisfy what
+  // the filter implies.
+  auto conditions = [&](const std::optional<ScanCursor>& from) {
+    std::string c =
+        fmt::format("{} < {} AND created_us <= {}", time_column, ChInt(options.end_us), snapshot);
     if (options.start_us != INT64_MIN) {
-      c += fmt::format(" AND {}{} >= {}", prefix, time_column, ChInt(options.start_us));
+      c += fmt::format(" AND {} >= {}", time_column, ChInt(options.start_us));
     }
-    if (after) {
+    if (from) {
       const char* op = options.descending ? "<" : ">";
-      c += fmt::format(" AND ({0}{1} {2} {3} OR ({0}{1} = {3} AND trace_id {2} {4}))", prefix,
-                       time_column, op, ChInt(after->time_us), IdLiteral(after->trace_id));
+      c += fmt::format(" AND ({0} {1} {2} OR ({0} = {2} AND trace_id {1} {3}))", time_column, op,
+                       ChInt(from->time_us), IdLiteral(from->trace_id));
     }
-    if (options.searchable_only) c += fmt::format(" AND {}indexed = 1", prefix);
-    if (!filter_sql.empty()) c += " AND " + filter_sql;
+    if (options.searchable_only) c += " AND indexed = 1";
+    if (!pushdown.empty()) c += " AND " + pushdown;
     return c;
   };
-  // The newest values of the columns the conditions name (arrays are
-  // costly to aggregate for every trace of a range).
-  std::string newest_columns;
-  for (const char* column : kNewestColumns) {
-    if (!NamesColumn(newest_pushdown, fmt::format("n_{}", column)) &&
-        std::string_view(column) != time_column && std::string_view(column) != "indexed" &&
-        std::string_view(column) != "created_us") {
-      continue;
-    }
-    newest_columns += fmt::format(", argMax({0}, {1}) AS n_{0}", column, kTraceNewest);
-  }
 
+  // A trace is answered at its newest row, in that row's place: a page takes
+  // the next rows in scan order (ClickHouse keeps the LIMIT's top rows, it
+  // groups nothing), then reads the newest record of each of their traces
+  // and answers those whose newest row is the one in the page (same sort
+  // time). Older rows are passed over; the newest row satisfies the pushdown
+  // whenever the filter matches it, so no matching trace is missed.
   std::optional<ScanCursor> after = options.resume_after;
   std::unordered_set<xray::TraceId, xray::TraceIdHash> visited;
   size_t page = 32;
   bool first_page = true;
   TraceRecord record;
+  struct Newest {
+    int64_t time_us = 0;
+    int64_t created_us = 0;
+    std::string record;
+  };
   for (;;) {
-    // Phase one: the page's traces and sort times, decided on the newest row
-    // of each trace among those with a row in the range.
     Result<std::string> answer = client_.Query(
-        fmt::format("SELECT trace_id, n_{0} FROM (SELECT trace_id{1} FROM traces WHERE trace_id IN"
-                    " (SELECT trace_id FROM traces WHERE {2}) GROUP BY trace_id)"
-                    " WHERE n_created_us <= {3} AND {4} ORDER BY n_{0} {5}, trace_id {5} LIMIT {6}"
-                    " FORMAT RowBinary",
-                    time_column, newest_columns, conditions("", after, pushdown), snapshot,
-                    conditions("n_", after, newest_pushdown), dir, page));
+        fmt::format("SELECT trace_id, {0} FROM traces WHERE {1} ORDER BY {0} {2}, trace_id {2}"
+                    " LIMIT {3} FORMAT RowBinary",
+                    time_column, conditions(after), dir, page));
     if (!answer.ok()) return ReadFailed(answer.status());
     std::vector<ScanCursor> positions;
     RowBinaryReader r(*answer);
@@ -716,39 +676,70 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
     }
     if (positions.empty()) break;
 
-    // Phase two: the records of the page.
+    // The newest record of each trace of the page.
     std::vector<xray::TraceId> ids;
     for (const ScanCursor& c : positions) ids.push_back(c.trace_id);
-    std::unordered_map<xray::TraceId, std::string, xray::TraceIdHash> records;
+    std::unordered_map<xray::TraceId, Newest, xray::TraceIdHash> newest;
     for (const std::string& list : IdLists(ids)) {
-      Result<std::string> bytes = client_.Query(
-          fmt::format("SELECT trace_id, argMax(record, {}) FROM traces WHERE trace_id IN {}"
-                      " GROUP BY trace_id FORMAT RowBinary",
-                      kTraceNewest, list));
+      Result<std::string> bytes = client_.Query(fmt::format(
+          "SELECT trace_id, argMax({0}, {1}), argMax(created_us, {1}), argMax(record, {1})"
+          " FROM traces WHERE trace_id IN {2} GROUP BY trace_id FORMAT RowBinary",
+          time_column, kTraceNewest, list));
       if (!bytes.ok()) return ReadFailed(bytes.status());
       RowBinaryReader rr(*bytes);
       while (!rr.done()) {
         std::string_view id_bytes, encoded;
-        if (!rr.String(id_bytes) || !rr.String(encoded)) {
+        Newest n;
+        if (!rr.String(id_bytes) || !rr.Int64(n.time_us) || !rr.Int64(n.created_us) ||
+            !rr.String(encoded)) {
           return ReadFailed(rr.Error("scan records"));
         }
         Result<xray::TraceId> id = IdFromColumn(id_bytes);
         if (!id.ok()) return ReadFailed(id.status());
-        records[*id] = std::string(encoded);
+        n.record = std::string(encoded);
+        newest[*id] = std::move(n);
       }
     }
 
+    // The page's rows by place: a newest row among them is met in its place.
+    std::set<std::pair<int64_t, xray::TraceId>> in_page;
+    for (const ScanCursor& c : positions) in_page.emplace(c.time_us, c.trace_id);
+    const bool last_page = positions.size() < page;
     for (const ScanCursor& position : positions) {
       after = position;
-      // A trace whose sort time moved while the scan ran is passed once.
-      if (!visited.insert(position.trace_id).second) continue;
-      auto it = records.find(position.trace_id);
-      if (it == records.end()) continue;  // deleted since phase one
+      auto it = newest.find(position.trace_id);
+      if (it == newest.end() || it->second.created_us > snapshot) {  // deleted since, or new
+        progress.last = position;
+        continue;
+      }
+      // A row of an older version: the trace is answered at its newest
+      // row's place. That place lies ahead or behind. Ahead, a later page
+      // meets it, unless this page is the range's last and the newest
+      // version was written after it was read: then the trace is decided
+      // here. Behind, it was met already, or the newest version moved it
+      // there while the scan ran (then this scan misses it).
+      const int64_t sort_time = it->second.time_us;
+      if (sort_time != position.time_us) {
+        const bool ahead =
+            options.descending ? sort_time < position.time_us : sort_time > position.time_us;
+        const bool in_range = sort_time >= options.start_us && sort_time < options.end_us;
+        if (!ahead || !last_page || !in_range ||
+            in_page.count({sort_time, position.trace_id}) != 0) {
+          progress.last = position;
+          continue;
+        }
+      }
+      // Several rows of one version in one place (not yet merged), or a
+      // trace whose sort time moved while the scan ran: answered once.
+      if (!visited.insert(position.trace_id).second) {
+        progress.last = position;
+        continue;
+      }
       if (options.max_examined != 0 && progress.examined == options.max_examined) {
         progress.stopped_at = position;
         return progress;
       }
-      Status decoded = DecodeTraceRecordInto(it->second, record, with_graph);
+      Status decoded = DecodeTraceRecordInto(it->second.record, record, with_graph);
       if (!decoded.ok()) {
         return ReadFailed(Status::Corruption(fmt::format(
             "record of trace {}: {}", position.trace_id.ToString(), decoded.message())));
@@ -757,7 +748,7 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
                          (options.filter == nullptr || options.filter->Matches(record));
       if (match) {
         if (!options.return_graph) record.graph = {};
-        if (!callback(record, position.time_us)) {
+        if (!callback(record, sort_time)) {
           progress.stopped_at = position;
           return progress;
         }
@@ -765,7 +756,7 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
       ++progress.examined;
       progress.last = position;
     }
-    if (positions.size() < page) break;
+    if (last_page) break;
     page = std::min(page * 2, std::max<size_t>(options_.scan_page_rows, 1));
   }
   return progress;

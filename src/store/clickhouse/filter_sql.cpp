@@ -21,7 +21,7 @@ constexpr double kPushableMagnitude = 1e17;
 
 // `v` (the filter's number: seconds for times) as a condition on the
 // column's integer, one unit wider on each side than the exact bound.
-std::string NumberCondition(const filter::NumberPredicate& p, std::string_view prefix) {
+std::string NumberCondition(const filter::NumberPredicate& p) {
   const char* column = "http_status";
   const char* presence = "has_http_status";
   double scale = 1;
@@ -34,22 +34,22 @@ std::string NumberCondition(const filter::NumberPredicate& p, std::string_view p
     presence = "has_duration";
     scale = 1e6;
   }
-  std::string out = fmt::format("{}{} = 1", prefix, presence);
+  std::string out = fmt::format("{} = 1", presence);
   const double bound = p.number * scale;
   if (!std::isfinite(bound) || std::fabs(bound) > kPushableMagnitude) return out;
   const auto low = static_cast<int64_t>(std::floor(bound)) - 1;
   const auto high = static_cast<int64_t>(std::ceil(bound)) + 1;
   switch (p.op) {
     case CompareOp::kEq:
-      out += fmt::format(" AND {0}{1} >= {2} AND {0}{1} <= {3}", prefix, column, low, high);
+      out += fmt::format(" AND {0} >= {1} AND {0} <= {2}", column, low, high);
       break;
     case CompareOp::kGt:
     case CompareOp::kGe:
-      out += fmt::format(" AND {}{} >= {}", prefix, column, low);
+      out += fmt::format(" AND {} >= {}", column, low);
       break;
     case CompareOp::kLt:
     case CompareOp::kLe:
-      out += fmt::format(" AND {}{} <= {}", prefix, column, high);
+      out += fmt::format(" AND {} <= {}", column, high);
       break;
     default:
       break;  // != : only that the value is there
@@ -59,11 +59,11 @@ std::string NumberCondition(const filter::NumberPredicate& p, std::string_view p
 
 // The condition `n` implies, "" when none: a conjunction implies what any
 // of its parts does, an alternative what all of its branches do together.
-std::string NodeCondition(const BoundNode& n, std::string_view prefix) {
+std::string NodeCondition(const BoundNode& n) {
   if (n.kind == BoundKind::kAnd) {
     std::string out;
     for (const BoundNode& c : n.children) {
-      const std::string part = NodeCondition(c, prefix);
+      const std::string part = NodeCondition(c);
       if (part.empty()) continue;
       if (!out.empty()) out += " AND ";
       // A nested AND's parts are parenthesized already: one flat list.
@@ -74,7 +74,7 @@ std::string NodeCondition(const BoundNode& n, std::string_view prefix) {
   if (n.kind == BoundKind::kOr) {
     std::string out;
     for (const BoundNode& c : n.children) {
-      const std::string part = NodeCondition(c, prefix);
+      const std::string part = NodeCondition(c);
       if (part.empty()) return "";  // that branch may hold anywhere
       if (!out.empty()) out += " OR ";
       out += "(" + part + ")";
@@ -101,32 +101,32 @@ std::string NodeCondition(const BoundNode& n, std::string_view prefix) {
         default:
           return "";
       }
-      return fmt::format("{}{} = {}", prefix, column, n.boolean ? 1 : 0);
+      return fmt::format("{} = {}", column, n.boolean ? 1 : 0);
     }
     case BoundKind::kString:
       if (n.field != Field::kUser || n.op != CompareOp::kEq) return "";
-      return fmt::format("has({}users, {})", prefix, QuoteString(n.text));
+      return fmt::format("has(users, {})", QuoteString(n.text));
     case BoundKind::kAnnotation: {
       if (n.op != CompareOp::kEq) return "";
       if (n.value_kind != filter::Literal::Kind::kString) {
-        return fmt::format("has({}annotation_keys, {})", prefix, QuoteString(n.key));
+        return fmt::format("has(annotation_keys, {})", QuoteString(n.key));
       }
       std::string pair = n.key;
       pair.push_back('\0');
       pair += n.text;
-      return fmt::format("has({}annotation_strings, {})", prefix, QuoteString(pair));
+      return fmt::format("has(annotation_strings, {})", QuoteString(pair));
     }
     case BoundKind::kNumber: {
       // The same predicates the block engine tests (column_predicates.h).
       const std::vector<filter::NumberPredicate> p = filter::RequiredNumberPredicates(n);
-      return p.size() == 1 ? NumberCondition(p[0], prefix) : "";
+      return p.size() == 1 ? NumberCondition(p[0]) : "";
     }
     case BoundKind::kService:
     case BoundKind::kEdge: {
       std::string out;
       for (const std::string& name : filter::RequiredServiceNames(n)) {
         if (!out.empty()) out += " AND ";
-        out += fmt::format("has({}node_names, {})", prefix, QuoteString(name));
+        out += fmt::format("has(node_names, {})", QuoteString(name));
       }
       return out;
     }
@@ -137,9 +137,9 @@ std::string NodeCondition(const BoundNode& n, std::string_view prefix) {
 
 }  // namespace
 
-std::string PushdownCondition(const filter::BoundNode& filter, std::string_view prefix) {
+std::string PushdownCondition(const filter::BoundNode& filter) {
   // At the top, every part in its own parentheses (an AND's are already).
-  const std::string c = NodeCondition(filter, prefix);
+  const std::string c = NodeCondition(filter);
   if (c.empty() || filter.kind == BoundKind::kAnd) return c;
   return "(" + c + ")";
 }

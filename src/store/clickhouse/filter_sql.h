@@ -17,14 +17,13 @@
 #pragma once
 
 #include <string>
-#include <string_view>
 
 #include "filter/bind.h"
 
 namespace roentgen::store::clickhouse {
 
-// The condition on columns named `prefix` + the column name ("" for the
-// table's own rows); "" when the filter implies nothing pushable.
-std::string PushdownCondition(const filter::BoundNode& filter, std::string_view prefix = "");
+// The condition on the `traces` table's columns; "" when the filter implies
+// nothing pushable.
+std::string PushdownCondition(const filter::BoundNode& filter);
 
 }  // namespace roentgen::store::clickhouse
