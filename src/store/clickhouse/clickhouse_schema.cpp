@@ -13,6 +13,13 @@ namespace {
 // key with argMax over (version, inserted_us) — merges drop the older rows
 // later, and keep the same one (the greatest version; on a tie the one
 // inserted last, which the store's stamps order the same way).
+//
+// `documents` and `traces` are read by trace id, a few traces at a time
+// (point reads, the writes' read-backs, a scan page's records), and
+// ClickHouse reads whole granules: granules of 256 rows rather than the
+// default 8,192 make a page of 32 records read 32 small granules (about 4 ms
+// instead of 30 at 300,000 traces). Databases whose tables were created
+// with the default granularity answer the same, slower.
 constexpr const char* kCreateDocuments =
     "CREATE TABLE IF NOT EXISTS {} ("
     " trace_id String,"  // 16 bytes
@@ -22,7 +29,8 @@ constexpr const char* kCreateDocuments =
     " doc_version UInt64,"  // complete << 62 | received_us: the version kept
     " inserted_us Int64,"   // the writer's stamp: breaks ties of versions
     " raw String"
-    ") ENGINE = ReplacingMergeTree(doc_version) ORDER BY (trace_id, entity_id)";
+    ") ENGINE = ReplacingMergeTree(doc_version) ORDER BY (trace_id, entity_id)"
+    " SETTINGS index_granularity = 256";
 
 constexpr const char* kCreateTraces =
     "CREATE TABLE IF NOT EXISTS {} ("
@@ -45,7 +53,45 @@ constexpr const char* kCreateTraces =
     " annotation_strings Array(String),"  // key, a NUL byte, value: string values
     " record String"                      // record_codec.h: the authority for answers
     ") ENGINE = ReplacingMergeTree(version)"
-    " PARTITION BY intDiv(start_us, toInt64(86400000000)) ORDER BY trace_id";
+    " PARTITION BY intDiv(start_us, toInt64(86400000000)) ORDER BY trace_id"
+    " SETTINGS index_granularity = 256";
+
+// Version 2: `trace_times`, the filter columns of `traces` again, keyed by
+// start time for scans (ClickHouse narrows a read by its table's key alone,
+// and `traces` is keyed by trace id for point reads and the writes'
+// read-backs). A materialized view copies every row inserted into `traces`;
+// a row of an older version stays where its start time put it until a
+// merge or retention removes it (a scan answers a trace at its newest row
+// only). Existing rows are copied once by the migration.
+constexpr const char* kCreateTraceTimes =
+    "CREATE TABLE IF NOT EXISTS {} ("
+    " trace_id String, start_us Int64, updated_us Int64, version UInt64, created_us Int64,"
+    " indexed UInt8, has_duration UInt8, duration_us Int64,"
+    " has_response_time UInt8, response_time_us Int64,"
+    " fault UInt8, error UInt8, throttle UInt8, partial UInt8,"
+    " has_http_status UInt8, http_status Int32,"
+    " users Array(String), node_names Array(String),"
+    " annotation_keys Array(String), annotation_strings Array(String)"
+    ") ENGINE = ReplacingMergeTree(version)"
+    " PARTITION BY intDiv(start_us, toInt64(86400000000)) ORDER BY (start_us, trace_id)";
+
+constexpr const char* kTraceTimesColumns =
+    "trace_id, start_us, updated_us, version, created_us, indexed, has_duration, duration_us,"
+    " has_response_time, response_time_us, fault, error, throttle, partial, has_http_status,"
+    " http_status, users, node_names, annotation_keys, annotation_strings";
+
+// The statements of version 2 for the tables named with `suffix` ("" or
+// kShardTableSuffix): the table, the view that fills it (before the copy of
+// what `traces` holds, so no insert falls between them; a row both copied
+// and viewed is one row after merges, and a scan answers it once), the copy.
+std::vector<std::string> TraceTimesStatements(const std::string& suffix) {
+  return {fmt::format(fmt::runtime(kCreateTraceTimes), "trace_times" + suffix),
+          fmt::format("CREATE MATERIALIZED VIEW IF NOT EXISTS trace_times_view{0} TO"
+                      " trace_times{0} AS SELECT {1} FROM traces{0}",
+                      suffix, kTraceTimesColumns),
+          fmt::format("INSERT INTO trace_times{0} SELECT {1} FROM traces{0}", suffix,
+                      kTraceTimesColumns)};
+}
 
 constexpr const char* kCreateConfig =
     "CREATE TABLE IF NOT EXISTS {} ("
@@ -73,6 +119,7 @@ const std::vector<Migration>& SchemaMigrations() {
        {fmt::format(fmt::runtime(kCreateDocuments), "documents"),
         fmt::format(fmt::runtime(kCreateTraces), "traces"),
         fmt::format(fmt::runtime(kCreateConfig), "config")}},
+      {2, TraceTimesStatements("")},
   };
   return migrations;
 }
@@ -89,6 +136,13 @@ std::vector<Migration> ShardedSchemaMigrations(std::string_view cluster,
         CreateDistributed("documents", cluster, database, "cityHash64(trace_id)"),
         CreateDistributed("traces", cluster, database, "cityHash64(trace_id)"),
         CreateDistributed("config", cluster, database, "cityHash64(ns, key)")}},
+      {2,
+       [&] {
+         std::vector<std::string> statements = TraceTimesStatements(suffix);
+         statements.push_back(
+             CreateDistributed("trace_times", cluster, database, "cityHash64(trace_id)"));
+         return statements;
+       }()},
   };
 }
 

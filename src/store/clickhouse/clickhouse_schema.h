@@ -28,7 +28,7 @@ struct Migration {
 
 // The migrations this binary knows, in order (1, 2, …).
 const std::vector<Migration>& SchemaMigrations();
-inline constexpr uint32_t kSchemaVersion = 1;
+inline constexpr uint32_t kSchemaVersion = 2;
 
 // The same migrations for a shard of a sharded layout (docs/storage.md,
 // "Sharded deployment"): the tables of SchemaMigrations() under the names

@@ -107,6 +107,9 @@ TEST_F(ClickHouseShardedTest, OpenCreatesLocalAndDistributedTablesOnEveryServer)
               "documents\tDistributed\n"
               "documents_local\tReplacingMergeTree\n"
               "roentgen_schema_version\tMergeTree\n"
+              "trace_times\tDistributed\n"
+              "trace_times_local\tReplacingMergeTree\n"
+              "trace_times_view_local\tMaterializedView\n"
               "traces\tDistributed\n"
               "traces_local\tReplacingMergeTree\n")
         << "server " << i;
@@ -118,7 +121,8 @@ TEST_F(ClickHouseShardedTest, OpenCreatesLocalAndDistributedTablesOnEveryServer)
   store = OpenStore(1);
   ASSERT_NE(store, nullptr);
   for (size_t i = 0; i < 2; ++i) {
-    EXPECT_EQ(OnShard(i, "SELECT count() FROM roentgen_schema_version"), "1\n");
+    EXPECT_EQ(OnShard(i, "SELECT count() FROM roentgen_schema_version"),
+              fmt::format("{}\n", kSchemaVersion));
   }
 }
 

@@ -37,6 +37,65 @@ constexpr const char* kDocNewest = "tuple(doc_version, inserted_us)";
 // (256 KiB) even when every byte of an id needs an escape.
 constexpr size_t kIdsPerQuery = 2000;
 constexpr int64_t kDayUs = 86'400'000'000;
+
+// The part of a scan's range one page query reads. A scan by start time
+// reads `trace_times` (keyed by start time) in windows from the range's
+// leading edge, each four times as wide as the one before: ClickHouse reads
+// a window's key range only, so a first page costs what the newest minute
+// holds rather than the whole range, and a scan of every match reads each
+// row about once. Scans by update time read their whole range at once.
+class ScanWindows {
+ public:
+  static constexpr int64_t kFirstWidthUs = 60'000'000;
+
+  ScanWindows(const ScanOptions& o, bool windowed)
+      : start_(o.start_us), end_(o.end_us), descending_(o.descending) {
+    if (!windowed) {
+      lo_ = start_;
+      hi_ = end_;
+      return;
+    }
+    int64_t edge = descending_ ? end_ : start_;
+    if (o.resume_after) {  // nothing to read before the cursor
+      const int64_t t = o.resume_after->time_us;
+      edge = descending_ ? std::clamp(t + (t < end_ ? 1 : 0), start_, end_)
+                         : std::clamp(t, start_, end_);
+    }
+    Place(edge);
+  }
+
+  int64_t lo() const { return lo_; }
+  int64_t hi() const { return hi_; }
+  // Whether this window reaches the far end of the range.
+  bool last() const { return descending_ ? lo_ == start_ : hi_ == end_; }
+  // The next window, past this one.
+  void Next() {
+    width_ = width_ > INT64_MAX / 4 ? INT64_MAX : width_ * 4;
+    Place(descending_ ? lo_ : hi_);
+  }
+
+ private:
+  // A window of width_ from `edge` into the range, cut at its end (the
+  // distances in unsigned arithmetic: the range may span all of int64).
+  void Place(int64_t edge) {
+    if (descending_) {
+      hi_ = edge;
+      const bool rest = static_cast<uint64_t>(hi_) - static_cast<uint64_t>(start_) <=
+                        static_cast<uint64_t>(width_);
+      lo_ = rest ? start_ : hi_ - width_;
+    } else {
+      lo_ = edge;
+      const bool rest =
+          static_cast<uint64_t>(end_) - static_cast<uint64_t>(lo_) <= static_cast<uint64_t>(width_);
+      hi_ = rest ? end_ : lo_ + width_;
+    }
+  }
+
+  int64_t start_, end_;
+  bool descending_;
+  int64_t width_ = kFirstWidthUs;
+  int64_t lo_ = 0, hi_ = 0;
+};
 // Milliseconds since 2020-01-01, the low 40 bits of a record's version
 // (enough until 2054).
 constexpr int64_t kVersionEpochMs = 1'577'836'800'000;
@@ -618,13 +677,14 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
   const bool with_graph =
       options.return_graph || (options.filter != nullptr && options.filter->NeedsGraph());
 
-  // The rows of the range after `after`, in scan order, that satisfy what
+  ScanWindows window(options, options.time_range_type != TimeRangeType::kEvent);
+  // The rows of the window after `after`, in scan order, that satisfy what
   // the filter implies.
   auto conditions = [&](const std::optional<ScanCursor>& from) {
     std::string c =
-        fmt::format("{} < {} AND created_us <= {}", time_column, ChInt(options.end_us), snapshot);
-    if (options.start_us != INT64_MIN) {
-      c += fmt::format(" AND {} >= {}", time_column, ChInt(options.start_us));
+        fmt::format("{} < {} AND created_us <= {}", time_column, ChInt(window.hi()), snapshot);
+    if (window.lo() != INT64_MIN) {
+      c += fmt::format(" AND {} >= {}", time_column, ChInt(window.lo()));
     }
     if (from) {
       const char* op = options.descending ? "<" : ">";
@@ -654,7 +714,7 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
   };
   for (;;) {
     Result<std::string> answer = client_.Query(
-        fmt::format("SELECT trace_id, {0} FROM traces WHERE {1} ORDER BY {0} {2}, trace_id {2}"
+        fmt::format("SELECT trace_id, {0} FROM trace_times WHERE {1} ORDER BY {0} {2}, trace_id {2}"
                     " LIMIT {3} FORMAT RowBinary",
                     time_column, conditions(after), dir, page));
     if (!answer.ok()) return ReadFailed(answer.status());
@@ -669,12 +729,19 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
       c.trace_id = *id;
       positions.push_back(c);
     }
+    // The window holds no more rows after these; the range none when it
+    // is the last window.
+    const bool window_done = positions.size() < page;
+    const bool last_page = window_done && window.last();
+    if (positions.empty()) {
+      if (last_page) return progress;
+      window.Next();
+      continue;
+    }
     if (first_page) {
-      if (positions.empty()) return progress;
       first_page = false;
       if (options.on_snapshot) options.on_snapshot();
     }
-    if (positions.empty()) break;
 
     // The newest record of each trace of the page.
     std::vector<xray::TraceId> ids;
@@ -704,7 +771,6 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
     // The page's rows by place: a newest row among them is met in its place.
     std::set<std::pair<int64_t, xray::TraceId>> in_page;
     for (const ScanCursor& c : positions) in_page.emplace(c.time_us, c.trace_id);
-    const bool last_page = positions.size() < page;
     for (const ScanCursor& position : positions) {
       after = position;
       auto it = newest.find(position.trace_id);
@@ -757,7 +823,11 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
       progress.last = position;
     }
     if (last_page) break;
-    page = std::min(page * 2, std::max<size_t>(options_.scan_page_rows, 1));
+    if (window_done) {
+      window.Next();
+    } else {
+      page = std::min(page * 2, std::max<size_t>(options_.scan_page_rows, 1));
+    }
   }
   return progress;
 }
@@ -795,6 +865,7 @@ Status ClickHouseStore::DeleteOlderThan(int64_t cutoff_us) {
 Status ClickHouseStore::DeleteOlderThanOn(ClickHouseClient& client, int64_t cutoff_us) {
   const std::string traces = "traces" + local_suffix_;
   const std::string documents = "documents" + local_suffix_;
+  const std::string trace_times = "trace_times" + local_suffix_;
   // The traces to delete, fixed in a table of their own: a mutation's
   // subquery is evaluated part by part, so it must not read the table the
   // mutations change.
@@ -809,26 +880,28 @@ Status ClickHouseStore::DeleteOlderThanOn(ClickHouseClient& client, int64_t cuto
     if (!count.ok()) return count.status();
     // Whole days older than the cutoff go at once (rows of traces still
     // young there are only their older versions).
-    Result<std::string> days = client.Query(
-        fmt::format("SELECT intDiv(start_us, toInt64({0})) AS day FROM {2} GROUP BY day"
-                    " HAVING max(start_us) < {1} FORMAT TabSeparated",
-                    kDayUs, ChInt(cutoff_us), traces));
-    if (!days.ok()) return days.status();
-    std::string_view rest = *days;
-    while (!rest.empty()) {
-      const size_t end = rest.find('\n');
-      const std::string_view day = rest.substr(0, end);
-      if (!day.empty()) {
-        RG_RETURN_IF_ERROR(
-            client.Execute(fmt::format("ALTER TABLE {} DROP PARTITION {}", traces, day)));
+    for (const std::string& table : {trace_times, traces}) {
+      Result<std::string> days = client.Query(
+          fmt::format("SELECT intDiv(start_us, toInt64({0})) AS day FROM {2} GROUP BY day"
+                      " HAVING max(start_us) < {1} FORMAT TabSeparated",
+                      kDayUs, ChInt(cutoff_us), table));
+      if (!days.ok()) return days.status();
+      std::string_view rest = *days;
+      while (!rest.empty()) {
+        const size_t end = rest.find('\n');
+        const std::string_view day = rest.substr(0, end);
+        if (!day.empty()) {
+          RG_RETURN_IF_ERROR(
+              client.Execute(fmt::format("ALTER TABLE {} DROP PARTITION {}", table, day)));
+        }
+        if (end == std::string_view::npos) break;
+        rest.remove_prefix(end + 1);
       }
-      if (end == std::string_view::npos) break;
-      rest.remove_prefix(end + 1);
     }
     if (*count == "0\n") return Status::Ok();
-    // Documents first: their deletion must finish while the records say
-    // which traces are old, should this run stop halfway.
-    for (const std::string& table : {documents, traces}) {
+    // Documents first and records last: their deletion must finish while
+    // the records say which traces are old, should this run stop halfway.
+    for (const std::string& table : {documents, trace_times, traces}) {
       RG_RETURN_IF_ERROR(client.Execute(fmt::format(
           "ALTER TABLE {} DELETE WHERE trace_id IN (SELECT trace_id FROM {})", table, doomed)));
       RG_RETURN_IF_ERROR(WaitForMutations(client, table));
@@ -934,7 +1007,7 @@ Status ClickHouseStore::OpenCluster() {
   }
   // Through the Distributed tables every shard answers (a server of the
   // cluster whose config names other servers than the one asked fails here).
-  for (const char* table : {"documents", "traces", "config"}) {
+  for (const char* table : {"documents", "traces", "trace_times", "config"}) {
     Result<std::string> answer =
         client_.Query(fmt::format("SELECT count() FROM {} WHERE 0", table));
     if (!answer.ok()) {

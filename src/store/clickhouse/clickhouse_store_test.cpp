@@ -71,39 +71,97 @@ TEST_F(ClickHouseStoreTest, OpenCreatesTheSchemaAndRecordsItsVersion) {
   Result<std::string> tables = client.Query(
       "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name");
   ASSERT_TRUE(tables.ok()) << tables.status().ToString();
-  EXPECT_EQ(*tables, "config\ndocuments\nroentgen_schema_version\ntraces\n");
+  EXPECT_EQ(*tables,
+            "config\ndocuments\nroentgen_schema_version\ntrace_times\ntrace_times_view\ntraces\n");
   // Opening again applies nothing twice.
   store.reset();
   store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(*client.Query("SELECT count() FROM roentgen_schema_version"), "1\n");
+  EXPECT_EQ(*client.Query("SELECT count() FROM roentgen_schema_version"),
+            fmt::format("{}\n", kSchemaVersion));
 }
 
 TEST_F(ClickHouseStoreTest, MigrationsApplyInOrderFromTheVersionHeld) {
   ClickHouseClient client(options_.url);
   std::vector<Migration> migrations = SchemaMigrations();
   ASSERT_TRUE(MigrateSchema(client, migrations).ok());
-  // A version 2 this binary does not ship: only it runs on a version 1 database.
+  // A version this binary does not ship: only it runs on a database at ours.
+  const uint32_t next = kSchemaVersion + 1;
   migrations.push_back(
-      {2,
-       {"CREATE TABLE IF NOT EXISTS v2_only (x UInt8) ENGINE = MergeTree ORDER BY x",
-        "INSERT INTO v2_only VALUES (7)"}});
+      {next,
+       {"CREATE TABLE IF NOT EXISTS next_only (x UInt8) ENGINE = MergeTree ORDER BY x",
+        "INSERT INTO next_only VALUES (7)"}});
   Status s = MigrateSchema(client, migrations);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(*ReadSchemaVersion(client), 2u);
+  EXPECT_EQ(*ReadSchemaVersion(client), next);
   ASSERT_TRUE(MigrateSchema(client, migrations).ok());  // nothing left to apply
-  EXPECT_EQ(*client.Query("SELECT count() FROM roentgen_schema_version"), "2\n");
+  EXPECT_EQ(*client.Query("SELECT count() FROM roentgen_schema_version"),
+            fmt::format("{}\n", next));
   EXPECT_EQ(*client.Query("SELECT count() FROM system.tables WHERE database ="
-                          " currentDatabase() AND name = 'v2_only'"),
+                          " currentDatabase() AND name = 'next_only'"),
             "1\n");
-  EXPECT_EQ(*client.Query("SELECT sum(x) FROM v2_only"), "7\n");  // ran once
-  // This binary (version 1) now refuses the database, saying why.
+  EXPECT_EQ(*client.Query("SELECT sum(x) FROM next_only"), "7\n");  // ran once
+  // This binary now refuses the database, saying why.
   Result<std::unique_ptr<Store>> refused = OpenClickHouseStore(options_);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(refused.status().message().find("schema version 2, newer than this binary knows (1)"),
+  EXPECT_NE(refused.status().message().find(fmt::format(
+                "schema version {}, newer than this binary knows ({})", next, kSchemaVersion)),
             std::string::npos)
       << refused.status().ToString();
+}
+
+// A database written at version 1 (no `trace_times`) is migrated when a
+// store opens it, and its traces are found by scans: the migration copies
+// them into the new table.
+TEST_F(ClickHouseStoreTest, TracesWrittenBeforeTraceTimesAreScannedAfterTheMigration) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    WriteBatch batch;
+    for (int i = 0; i < 5; ++i) {
+      batch.traces.push_back(MakeRecord(MakeTraceId(0x7d, static_cast<uint8_t>(i)), kT0 + i));
+    }
+    ASSERT_TRUE(store->Write(batch).ok());
+  }
+  // Back to version 1: what a database of the first release held.
+  ClickHouseClient client(options_.url);
+  for (const char* statement : {"DROP TABLE trace_times_view", "DROP TABLE trace_times",
+                                "ALTER TABLE roentgen_schema_version DELETE WHERE version > 1"}) {
+    ASSERT_TRUE(client.Execute(statement).ok()) << statement;
+  }
+  for (int tries = 0; *ReadSchemaVersion(client) != 1u; ++tries) {  // the mutation is async
+    ASSERT_LT(tries, 500);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*ReadSchemaVersion(client), kSchemaVersion);
+  ScanOptions o;
+  o.start_us = kT0;
+  o.end_us = kT0 + 100;
+  std::vector<int> tails;
+  ASSERT_TRUE(store
+                  ->Scan(o,
+                         [&](const TraceRecord& r, int64_t) {
+                           tails.push_back(r.summary.id.bytes[15]);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(tails, (std::vector<int>{4, 3, 2, 1, 0}));
+  // And what is written now reaches it through the view.
+  WriteBatch batch;
+  batch.traces.push_back(MakeRecord(MakeTraceId(0x7d, 9), kT0 + 9));
+  ASSERT_TRUE(store->Write(batch).ok());
+  tails.clear();
+  ASSERT_TRUE(store
+                  ->Scan(o,
+                         [&](const TraceRecord& r, int64_t) {
+                           tails.push_back(r.summary.id.bytes[15]);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(tails, (std::vector<int>{9, 4, 3, 2, 1, 0}));
 }
 
 TEST_F(ClickHouseStoreTest, UnreachableServerIsUnavailable) {
@@ -172,15 +230,26 @@ TEST_F(ClickHouseStoreTest, RetentionDropsOldDaysAndEveryRowOfOldTraces) {
   ASSERT_TRUE(store->DeleteOlderThan(cutoff).ok());
 
   ClickHouseClient client(options_.url);
-  EXPECT_EQ(*client.Query(fmt::format("SELECT count() FROM system.parts WHERE database ="
-                                      " currentDatabase() AND table = 'traces' AND active"
-                                      " AND partition = '{}'",
-                                      day_a / kDay)),
-            "0\n");
+  for (const char* table : {"traces", "trace_times"}) {
+    EXPECT_EQ(*client.Query(fmt::format("SELECT count() FROM system.parts WHERE database ="
+                                        " currentDatabase() AND table = '{}' AND active"
+                                        " AND partition = '{}'",
+                                        table, day_a / kDay)),
+              "0\n")
+        << table;
+  }
   for (const xray::TraceId& gone : {old_only, moved_back, boundary}) {
     EXPECT_EQ(store->GetTrace(gone).status().code(), StatusCode::kNotFound) << gone.ToString();
     EXPECT_EQ(store->GetDocuments(gone)->size(), 0u) << gone.ToString();
+    EXPECT_EQ(
+        *client.Query(fmt::format(
+            "SELECT count() FROM trace_times WHERE trace_id = {}",
+            QuoteString(std::string_view(reinterpret_cast<const char*>(gone.bytes.data()), 16)))),
+        "0\n")
+        << gone.ToString();
   }
+  // The young traces' newest rows stay (moved_on's older row went with day A).
+  EXPECT_EQ(*client.Query("SELECT count() FROM trace_times"), "2\n");
   Result<TraceRecord> kept = store->GetTrace(moved_on);
   ASSERT_TRUE(kept.ok()) << kept.status().ToString();
   EXPECT_EQ(kept->summary.revision, 2u);
@@ -462,6 +531,76 @@ TEST_F(ClickHouseStoreTest, ScanAnswersEachTraceAtItsNewestRowOnly) {
     size_t faulty = 0;
     ASSERT_TRUE(store->Scan(o, [&](const TraceRecord&, int64_t) { return ++faulty > 0; }).ok());
     EXPECT_EQ(faulty, 0u) << "descending " << descending;
+  }
+}
+
+// Scans by start time read their range in widening windows from its leading
+// edge: traces spread over hours, with empty stretches, come back in order,
+// each once, from whole scans and from scans resumed page by page, in both
+// directions and by update time too.
+TEST_F(ClickHouseStoreTest, ScansOverHoursComeBackInOrderWindowByWindow) {
+  options_.scan_page_rows = 8;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  constexpr int64_t kMinute = 60'000'000;
+  std::vector<int64_t> starts;
+  WriteBatch batch;
+  for (int i = 0; i < 150; ++i) {
+    // A trace every 73 s, then none for two hours, then the rest.
+    const int64_t start = kT0 + int64_t{i} * 73'000'000 + (i >= 100 ? 120 * kMinute : 0);
+    TraceRecord r = MakeRecord(MakeTraceId(0x7e, static_cast<uint8_t>(i)), start);
+    r.summary.updated_us = start + 1000;
+    r.summary.has_fault = i % 3 == 0;
+    starts.push_back(start);
+    batch.traces.push_back(r);
+  }
+  ASSERT_TRUE(store->Write(batch).ok());
+  for (TimeRangeType type : {TimeRangeType::kTraceId, TimeRangeType::kEvent}) {
+    for (bool descending : {true, false}) {
+      for (bool faults : {false, true}) {
+        for (bool resumed : {false, true}) {
+          ScanOptions o;
+          o.start_us = kT0 - 30 * kMinute;
+          o.end_us = kT0 + 24 * 60 * kMinute;
+          o.time_range_type = type;
+          o.descending = descending;
+          if (faults) o.filter = store::testing::Filter("fault");
+          std::vector<int> expected;
+          for (int i = 0; i < 150; ++i) {
+            if (!faults || i % 3 == 0) expected.push_back(i);
+          }
+          if (descending) std::reverse(expected.begin(), expected.end());
+          std::vector<int> got;
+          for (int scans = 0;; ++scans) {
+            ASSERT_LT(scans, 200);
+            size_t taken = 0;
+            auto progress = store->Scan(o, [&](const TraceRecord& r, int64_t t) {
+              if (resumed && taken == 7) return false;
+              ++taken;
+              const int i = r.summary.id.bytes[15];
+              got.push_back(i);
+              EXPECT_EQ(t, type == TimeRangeType::kTraceId ? starts[i] : starts[i] + 1000);
+              return true;
+            });
+            ASSERT_TRUE(progress.ok()) << progress.status().ToString();
+            if (!progress->stopped_at) break;
+            o.resume_after = progress->last;
+          }
+          EXPECT_EQ(got, expected) << "type " << static_cast<int>(type) << " descending "
+                                   << descending << " faults " << faults << " resumed " << resumed;
+        }
+      }
+    }
+  }
+  // Ranges that start or end beyond int64's reach read every row.
+  ScanOptions all;
+  all.start_us = INT64_MIN;
+  all.end_us = INT64_MAX;
+  for (bool descending : {true, false}) {
+    all.descending = descending;
+    size_t n = 0;
+    ASSERT_TRUE(store->Scan(all, [&](const TraceRecord&, int64_t) { return ++n > 0; }).ok());
+    EXPECT_EQ(n, 150u) << descending;
   }
 }
 
