@@ -362,21 +362,26 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   }
 }
 
-std::vector<DocumentOutcome> Pipeline::Validate(const std::vector<std::string>& documents) {
+std::vector<DocumentOutcome> Pipeline::Validate(const std::vector<std::string>& documents,
+                                                ParsedDocuments* parsed) {
   Impl& s = *impl_;
   s.metrics.received_http.Inc(documents.size());
   thread_local xray::SegmentParser parser;
   thread_local std::vector<xray::SegmentDocument> docs;
   std::vector<DocumentOutcome> outcomes(documents.size());
+  if (parsed != nullptr) parsed->assign(documents.size(), {});
   for (size_t i = 0; i < documents.size(); ++i) {
     docs.clear();
-    s.ParseRequestDocument(parser, documents[i], docs, outcomes[i]);
+    if (s.ParseRequestDocument(parser, documents[i], docs, outcomes[i]) && parsed != nullptr) {
+      (*parsed)[i] = std::move(docs);
+    }
   }
   return outcomes;
 }
 
 void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
-                             SpoolDone done, std::function<void(Status)> applied) {
+                             SpoolDone done, std::function<void(Status)> applied,
+                             ParsedDocuments* parsed) {
   Impl& s = *impl_;
   const bool datagrams = kind == SpooledRecord::kDaemonDatagram;
   const bool validated = kind == SpooledRecord::kValidatedDocument;
@@ -409,7 +414,14 @@ void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, Spool
   std::vector<WriteItem> items;
   items.reserve(records.size());
   const int64_t now_us = s.clock.NowMicros();
-  for (std::string_view record : records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const std::string_view record = records[i];
+    if (parsed != nullptr && i < parsed->size() && !(*parsed)[i].empty()) {
+      for (xray::SegmentDocument& doc : (*parsed)[i])
+        items.push_back(WriteItem{std::move(doc), now_us, ticket});
+      (*parsed)[i].clear();
+      continue;
+    }
     if (datagrams) {
       s.ParseDatagram(parser, record, now_us, ticket, docs, items, failure);
       continue;
