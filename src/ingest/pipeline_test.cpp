@@ -1,6 +1,8 @@
 #include "ingest/pipeline.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -408,6 +410,62 @@ TEST_F(PipelineTest, StopDrainsEverythingQueuedAndThenRefuses) {
   EXPECT_EQ(late.status.code(), StatusCode::kUnavailable);
   EXPECT_EQ(store_.document_count(), kSent);
   p.Stop();  // idempotent
+}
+
+// With low_priority_writers, a shard's writes run at the process's priority
+// while the writer keeps up, at the lowest once half its queue or more waits
+// (a backlog), and at the process's again once the backlog is written.
+TEST_F(PipelineTest, LowPriorityWritersAreLowOnlyWhileABacklogWaits) {
+  const int normal = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  if (normal >= 19) GTEST_SKIP() << "the test already runs at the lowest priority";
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_write = false;
+  bool open = false;
+  std::vector<int> nice_of_writes;
+  store_.SetWriteHook([&] {
+    std::unique_lock lock(mu);
+    nice_of_writes.push_back(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())));
+    first_write = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+  });
+  PipelineConfig config;
+  config.writer_threads = 1;
+  config.max_batch_documents = 8;
+  config.queue_capacity = 16;  // the shard's queue holds 16: a backlog is 8
+  config.low_priority_writers = true;
+  Pipeline p(config, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  auto first = Submit(p, {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)});
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return first_write; });
+  }
+  // While that write waits, 16 documents queue up.
+  std::vector<std::future<SubmitResult>> backlog;
+  for (uint64_t r = 0; r < 4; ++r) {
+    std::vector<std::string> docs;
+    for (uint64_t d = 0; d < 4; ++d) {
+      const uint64_t n = 10 + r * 4 + d;
+      docs.push_back(SegmentJson(TraceIdText(n), SegmentIdText(n), 1.0, 2.0));
+    }
+    backlog.push_back(Submit(p, std::move(docs)));
+  }
+  {
+    std::lock_guard lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  EXPECT_TRUE(first.get().status.ok());
+  for (auto& f : backlog) EXPECT_TRUE(f.get().status.ok());
+  EXPECT_TRUE(
+      Submit(p, {SegmentJson(TraceIdText(2), SegmentIdText(2), 1.0, 2.0)}).get().status.ok());
+  p.Stop();
+  EXPECT_EQ(store_.document_count(), 18u);
+  std::lock_guard lock(mu);
+  // The first write, the backlog in two batches of 8, the last write.
+  EXPECT_EQ(nice_of_writes, (std::vector<int>{normal, 19, 19, normal}));
 }
 
 TEST_F(PipelineTest, EachTraceHasOneWriterAcrossShards) {
