@@ -293,8 +293,11 @@ void Pipeline::Impl::WriteLoopHandingOver(Shard& shard, bool low) {
         return;
       }
       metrics.queue_depth.Add(-static_cast<int64_t>(batch.size()));
-      if (!low && batch.size() + shard.queue.Size() >= backlog_at) {
-        // A backlog: the low-priority thread writes it, this batch first.
+      const bool awaited = std::any_of(batch.begin(), batch.end(),
+                                       [](const WriteItem& item) { return item.awaited; });
+      if (!low && (!awaited || batch.size() + shard.queue.Size() >= backlog_at)) {
+        // Nobody waits for this batch (datagrams, OTLP spans), or a backlog
+        // does: the low-priority thread writes it, this batch first.
         {
           std::lock_guard lock(shard.handover_mu);
           shard.handed_over = std::move(batch);
@@ -391,7 +394,7 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
     docs.clear();
     if (!s.ParseRequestDocument(parser, documents[i], docs, outcome)) continue;
     for (xray::SegmentDocument& doc : docs)
-      items.push_back(WriteItem{std::move(doc), now_us, ticket});
+      items.push_back(WriteItem{std::move(doc), now_us, ticket, /*awaited=*/true});
   }
   if (items.empty()) {
     done(Status::Ok(), std::move(outcomes));
@@ -486,7 +489,7 @@ void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, Spool
     const std::string_view record = records[i];
     if (parsed != nullptr && i < parsed->size() && !(*parsed)[i].empty()) {
       for (xray::SegmentDocument& doc : (*parsed)[i])
-        items.push_back(WriteItem{std::move(doc), now_us, ticket});
+        items.push_back(WriteItem{std::move(doc), now_us, ticket, validated});
       (*parsed)[i].clear();
       continue;
     }
@@ -500,7 +503,7 @@ void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, Spool
       continue;
     }
     for (xray::SegmentDocument& doc : docs)
-      items.push_back(WriteItem{std::move(doc), now_us, ticket});
+      items.push_back(WriteItem{std::move(doc), now_us, ticket, validated});
   }
   // One extra count, settled last, so `done` (and `applied`) run once even if
   // every document is stored before the loop ends.

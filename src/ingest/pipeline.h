@@ -36,11 +36,12 @@ struct PipelineConfig {
   // Writer threads; each owns the traces whose id hashes to it. Two keep both
   // cores of a small machine busy while one of them waits for a WAL sync.
   size_t writer_threads = 2;
-  // Writers at the lowest CPU priority (common/thread_priority.h) while a
-  // backlog waits (half a shard's queue or more), so that receiving wins the
-  // CPU when it is short; at the process's priority otherwise, so requests
-  // waiting for them are not starved. Each shard then has two threads, one
-  // at each priority, handing its writer over.
+  // Writers at the lowest CPU priority (common/thread_priority.h), so that
+  // receiving wins the CPU when it is short, except for batches a
+  // PutTraceSegments request waits for while no backlog waits (half a
+  // shard's queue or more): those at the process's priority, so the requests
+  // are not starved. Each shard then has two threads, one at each priority,
+  // handing its writer over.
   bool low_priority_writers = false;
   const Clock* clock = &Clock::System();  // received / updated times; not owned
   graph::RollupStore* rollups = nullptr;  // service-graph rollups to keep; not owned

@@ -412,9 +412,10 @@ TEST_F(PipelineTest, StopDrainsEverythingQueuedAndThenRefuses) {
   p.Stop();  // idempotent
 }
 
-// With low_priority_writers, a shard's writes run at the process's priority
-// while the writer keeps up, at the lowest once half its queue or more waits
-// (a backlog), and at the process's again once the backlog is written.
+// With low_priority_writers, a shard's writes of PutTraceSegments documents
+// run at the process's priority while the writer keeps up, at the lowest once
+// half its queue or more waits (a backlog), and at the process's again once
+// the backlog is written; datagrams are always written at the lowest.
 TEST_F(PipelineTest, LowPriorityWritersAreLowOnlyWhileABacklogWaits) {
   const int normal = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
   if (normal >= 19) GTEST_SKIP() << "the test already runs at the lowest priority";
@@ -461,11 +462,13 @@ TEST_F(PipelineTest, LowPriorityWritersAreLowOnlyWhileABacklogWaits) {
   for (auto& f : backlog) EXPECT_TRUE(f.get().status.ok());
   EXPECT_TRUE(
       Submit(p, {SegmentJson(TraceIdText(2), SegmentIdText(2), 1.0, 2.0)}).get().status.ok());
-  p.Stop();
-  EXPECT_EQ(store_.document_count(), 18u);
+  // Nobody waits for a datagram: it is written at the lowest priority.
+  p.OnDatagram(Datagram(SegmentJson(TraceIdText(3), SegmentIdText(3), 1.0, 2.0)));
+  p.Stop();  // drains the queues
+  EXPECT_EQ(store_.document_count(), 19u);
   std::lock_guard lock(mu);
-  // The first write, the backlog in two batches of 8, the last write.
-  EXPECT_EQ(nice_of_writes, (std::vector<int>{normal, 19, 19, normal}));
+  // The first write, the backlog in two batches of 8, the last request, the datagram.
+  EXPECT_EQ(nice_of_writes, (std::vector<int>{normal, 19, 19, normal, 19}));
 }
 
 TEST_F(PipelineTest, EachTraceHasOneWriterAcrossShards) {
