@@ -148,8 +148,9 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   std::string indexing_priority = serve.low_priority_indexing ? "low" : "normal";
   serve_cmd
       ->add_option("--indexing-priority", indexing_priority,
-                   "CPU priority of indexing (spool readers, compactions, and the writers "
-                   "while a backlog waits): low lets receiving win when the CPU is short")
+                   "CPU priority of indexing (spool readers, compactions, the writers but "
+                   "for PutTraceSegments when nothing is behind): low lets receiving win when "
+                   "the CPU is short")
       ->check(CLI::IsMember({"low", "normal"}))
       ->capture_default_str();
   // --- OTLP (src/otlp) ---
