@@ -112,16 +112,17 @@ struct Pipeline::Impl {
     Writer writer;                  // used by one of the shard's threads at a time
     std::thread thread;
     // With low_priority_writers: a second thread, at the lowest priority,
-    // writes while a backlog waits (at least half the queue), and the first,
-    // at normal priority, otherwise. A thread cannot raise its priority back
-    // without CAP_SYS_NICE, hence two threads handing the writer over.
+    // writes the batches no request waits for, and every batch while a
+    // backlog waits (at least half the queue); the first, at the process's
+    // priority, the rest. A thread cannot raise its priority back without
+    // CAP_SYS_NICE, hence two threads handing the writer over.
     std::thread low_thread;
     std::mutex handover_mu;
     std::condition_variable handover_cv;
     bool backlog = false;  // the low-priority thread writes
     bool done = false;     // the queue is closed and drained
-    // The batch the normal thread popped when it found a backlog, written
-    // first by the low-priority thread.
+    // The batch the first thread popped and handed over, written first by
+    // the low-priority thread.
     std::vector<WriteItem> handed_over;
   };
   size_t ShardOf(const WriteItem& item) const {
