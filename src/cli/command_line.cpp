@@ -73,12 +73,11 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
                    "Storage engine: rocksdb, or block (a data dir keeps the engine that wrote it)")
       ->check(CLI::IsMember({"rocksdb", "block"}))
       ->capture_default_str();
-  serve_cmd
-      ->add_option("--store", serve.store_url,
-                   "A store shared by several servers instead of the embedded one: "
-                   "clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE, or every server of "
-                   "a sharded cluster: clickhouse://H1:P1,H2:P2/DATABASE?cluster=NAME (the "
-                   "data dir then keeps only this server's spools)");
+  serve_cmd->add_option("--store", serve.store_url,
+                        "A store shared by several servers instead of the embedded one: "
+                        "clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE, or every server of "
+                        "a sharded cluster: clickhouse://H1:P1,H2:P2/DATABASE?cluster=NAME (the "
+                        "data dir then keeps only this server's spools)");
   serve_cmd->add_option("--store-user", serve.store_user,
                         "The --store database's user (overrides the URL's)");
   serve_cmd->add_option("--store-password-file", serve.store_password_file,
@@ -149,8 +148,9 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   std::string indexing_priority = serve.low_priority_indexing ? "low" : "normal";
   serve_cmd
       ->add_option("--indexing-priority", indexing_priority,
-                   "CPU priority of indexing (writers, spool reader, compactions): low lets "
-                   "receiving win when the CPU is short")
+                   "CPU priority of indexing (spool readers, compactions, the writers but "
+                   "for PutTraceSegments when nothing is behind): low lets receiving win when "
+                   "the CPU is short")
       ->check(CLI::IsMember({"low", "normal"}))
       ->capture_default_str();
   // --- OTLP (src/otlp) ---
@@ -246,8 +246,9 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
       "keys", "Manage the keys file of roentgen serve --keys (while it runs, too).");
   keys_cmd->require_subcommand(1);
   CLI::App* keys_create = keys_cmd->add_subcommand(
-      "create", "Create a key and print it as JSON (AccessKeyId, SecretAccessKey, and with --ttl "
-                "SessionToken and Expiration)");
+      "create",
+      "Create a key and print it as JSON (AccessKeyId, SecretAccessKey, and with --ttl "
+      "SessionToken and Expiration)");
   keys_create->add_option("--keys", keys.file, "The keys file (created if missing)")->required();
   keys_create
       ->add_option("--actions", keys.actions,
@@ -267,9 +268,9 @@ std::variant<Command, int> ParseCommandLine(int argc, const char* const* argv, s
   keys_revoke->add_option("--keys", keys.file, "The keys file")->required();
   CLI::Option* revoke_id =
       keys_revoke->add_option("access_key_id", keys.access_key_id, "The key's AccessKeyId");
-  CLI::Option* revoke_all = keys_revoke->add_flag(
-      "--all-session-keys", keys.all_session_keys,
-      "Revoke every session key (replaces the keys file's SessionTokenKey)");
+  CLI::Option* revoke_all =
+      keys_revoke->add_flag("--all-session-keys", keys.all_session_keys,
+                            "Revoke every session key (replaces the keys file's SessionTokenKey)");
   revoke_id->excludes(revoke_all);
   revoke_all->excludes(revoke_id);
 

@@ -109,8 +109,21 @@ struct Pipeline::Impl {
         : queue(capacity),
           writer(store, metrics, clock, cache_entries, cache_bytes, rollups, indexing) {}
     BoundedQueue<WriteItem> queue;  // entity documents for this writer
-    Writer writer;                  // used by this shard's thread only
+    Writer writer;                  // used by one of the shard's threads at a time
     std::thread thread;
+    // With low_priority_writers: a second thread, at the lowest priority,
+    // writes the batches no request waits for, and every batch while a
+    // backlog waits (at least half the queue); the first, at the process's
+    // priority, the rest. A thread cannot raise its priority back without
+    // CAP_SYS_NICE, hence two threads handing the writer over.
+    std::thread low_thread;
+    std::mutex handover_mu;
+    std::condition_variable handover_cv;
+    bool backlog = false;  // the low-priority thread writes
+    bool done = false;     // the queue is closed and drained
+    // The batch the first thread popped and handed over, written first by
+    // the low-priority thread.
+    std::vector<WriteItem> handed_over;
   };
   size_t ShardOf(const WriteItem& item) const {
     return xray::TraceIdHash()(*item.doc.entity.trace_id) % shards.size();
@@ -137,6 +150,8 @@ struct Pipeline::Impl {
   size_t RouteAndPush(std::vector<WriteItem>& items, std::vector<std::vector<WriteItem>>& staged);
   void ParseLoop();
   void WriteLoop(Shard& shard);
+  // The two threads of a shard with low_priority_writers (Shard::low_thread).
+  void WriteLoopHandingOver(Shard& shard, bool low);
 
   const PipelineConfig config;
   const Clock& clock;
@@ -259,6 +274,53 @@ void Pipeline::Impl::WriteLoop(Shard& shard) {
   }
 }
 
+void Pipeline::Impl::WriteLoopHandingOver(Shard& shard, bool low) {
+  const size_t backlog_at = std::max<size_t>(1, shard.queue.capacity() / 2);
+  std::vector<WriteItem> batch;
+  while (true) {
+    {
+      std::unique_lock lock(shard.handover_mu);
+      shard.handover_cv.wait(lock, [&] { return shard.done || shard.backlog == low; });
+      if (shard.done) return;
+      batch.swap(shard.handed_over);
+    }
+    if (batch.empty()) {
+      if (!shard.queue.PopBatch(config.max_batch_documents, batch)) {
+        {
+          std::lock_guard lock(shard.handover_mu);
+          shard.done = true;
+        }
+        shard.handover_cv.notify_all();
+        return;
+      }
+      metrics.queue_depth.Add(-static_cast<int64_t>(batch.size()));
+      const bool awaited = std::any_of(batch.begin(), batch.end(),
+                                       [](const WriteItem& item) { return item.awaited; });
+      if (!low && (!awaited || batch.size() + shard.queue.Size() >= backlog_at)) {
+        // Nobody waits for this batch (datagrams, OTLP spans), or a backlog
+        // does: the low-priority thread writes it, this batch first.
+        {
+          std::lock_guard lock(shard.handover_mu);
+          shard.handed_over = std::move(batch);
+          shard.backlog = true;
+        }
+        batch.clear();
+        shard.handover_cv.notify_all();
+        continue;
+      }
+    }
+    (void)shard.writer.ProcessBatch(batch);  // failures are counted and reported per item
+    batch.clear();
+    if (low && shard.queue.Size() < backlog_at) {
+      {
+        std::lock_guard lock(shard.handover_mu);
+        shard.backlog = false;
+      }
+      shard.handover_cv.notify_all();
+    }
+  }
+}
+
 Pipeline::Pipeline(const PipelineConfig& config, store::Store& store, MetricsRegistry& metrics)
     : impl_(std::make_unique<Impl>(config, store, metrics)) {}
 
@@ -275,12 +337,22 @@ Status Pipeline::Start() {
     impl->ParseLoop();
   });
   for (size_t i = 0; i < impl_->shards.size(); ++i) {
-    impl_->shards[i]->thread = std::thread([impl = impl_.get(), s = impl_->shards[i].get(), i] {
+    Impl::Shard* shard = impl_->shards[i].get();
+    if (!impl_->config.low_priority_writers) {
+      shard->thread = std::thread([impl = impl_.get(), shard, i] {
+        SetCurrentThreadName(fmt::format("rg-write-{}", i));
+        impl->WriteLoop(*shard);
+      });
+      continue;
+    }
+    shard->thread = std::thread([impl = impl_.get(), shard, i] {
       SetCurrentThreadName(fmt::format("rg-write-{}", i));
-      if (impl->config.low_priority_writers) {
-        if (Status s = LowerCurrentThreadPriority(); !s.ok()) spdlog::warn("{}", s.message());
-      }
-      impl->WriteLoop(*s);
+      impl->WriteLoopHandingOver(*shard, /*low=*/false);
+    });
+    shard->low_thread = std::thread([impl = impl_.get(), shard, i] {
+      SetCurrentThreadName(fmt::format("rg-write-{}-low", i));
+      if (Status s = LowerCurrentThreadPriority(); !s.ok()) spdlog::warn("{}", s.message());
+      impl->WriteLoopHandingOver(*shard, /*low=*/true);
     });
   }
   impl_->running.store(true, std::memory_order_release);
@@ -323,7 +395,7 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
     docs.clear();
     if (!s.ParseRequestDocument(parser, documents[i], docs, outcome)) continue;
     for (xray::SegmentDocument& doc : docs)
-      items.push_back(WriteItem{std::move(doc), now_us, ticket});
+      items.push_back(WriteItem{std::move(doc), now_us, ticket, /*awaited=*/true});
   }
   if (items.empty()) {
     done(Status::Ok(), std::move(outcomes));
@@ -362,21 +434,26 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   }
 }
 
-std::vector<DocumentOutcome> Pipeline::Validate(const std::vector<std::string>& documents) {
+std::vector<DocumentOutcome> Pipeline::Validate(const std::vector<std::string>& documents,
+                                                ParsedDocuments* parsed) {
   Impl& s = *impl_;
   s.metrics.received_http.Inc(documents.size());
   thread_local xray::SegmentParser parser;
   thread_local std::vector<xray::SegmentDocument> docs;
   std::vector<DocumentOutcome> outcomes(documents.size());
+  if (parsed != nullptr) parsed->assign(documents.size(), {});
   for (size_t i = 0; i < documents.size(); ++i) {
     docs.clear();
-    s.ParseRequestDocument(parser, documents[i], docs, outcomes[i]);
+    if (s.ParseRequestDocument(parser, documents[i], docs, outcomes[i]) && parsed != nullptr) {
+      (*parsed)[i] = std::move(docs);
+    }
   }
   return outcomes;
 }
 
 void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
-                             SpoolDone done, std::function<void(Status)> applied) {
+                             SpoolDone done, std::function<void(Status)> applied,
+                             ParsedDocuments* parsed) {
   Impl& s = *impl_;
   const bool datagrams = kind == SpooledRecord::kDaemonDatagram;
   const bool validated = kind == SpooledRecord::kValidatedDocument;
@@ -409,7 +486,14 @@ void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, Spool
   std::vector<WriteItem> items;
   items.reserve(records.size());
   const int64_t now_us = s.clock.NowMicros();
-  for (std::string_view record : records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const std::string_view record = records[i];
+    if (parsed != nullptr && i < parsed->size() && !(*parsed)[i].empty()) {
+      for (xray::SegmentDocument& doc : (*parsed)[i])
+        items.push_back(WriteItem{std::move(doc), now_us, ticket, validated});
+      (*parsed)[i].clear();
+      continue;
+    }
     if (datagrams) {
       s.ParseDatagram(parser, record, now_us, ticket, docs, items, failure);
       continue;
@@ -420,7 +504,7 @@ void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, Spool
       continue;
     }
     for (xray::SegmentDocument& doc : docs)
-      items.push_back(WriteItem{std::move(doc), now_us, ticket});
+      items.push_back(WriteItem{std::move(doc), now_us, ticket, validated});
   }
   // One extra count, settled last, so `done` (and `applied`) run once even if
   // every document is stored before the loop ends.
@@ -458,6 +542,7 @@ void Pipeline::Stop() {
   for (auto& shard : impl_->shards) shard->queue.Close();  // writers drain, commit, exit
   for (auto& shard : impl_->shards) {
     if (shard->thread.joinable()) shard->thread.join();
+    if (shard->low_thread.joinable()) shard->low_thread.join();
   }
 }
 

@@ -36,8 +36,12 @@ struct PipelineConfig {
   // Writer threads; each owns the traces whose id hashes to it. Two keep both
   // cores of a small machine busy while one of them waits for a WAL sync.
   size_t writer_threads = 2;
-  // Writer threads at the lowest CPU priority (common/thread_priority.h), so
-  // that receiving wins the CPU when it is short.
+  // Writers at the lowest CPU priority (common/thread_priority.h), so that
+  // receiving wins the CPU when it is short, except for batches a
+  // PutTraceSegments request waits for while no backlog waits (half a
+  // shard's queue or more): those at the process's priority, so the requests
+  // are not starved. Each shard then has two threads, one at each priority,
+  // handing its writer over.
   bool low_priority_writers = false;
   const Clock* clock = &Clock::System();  // received / updated times; not owned
   graph::RollupStore* rollups = nullptr;  // service-graph rollups to keep; not owned
@@ -71,8 +75,12 @@ class Pipeline {
   void Submit(std::vector<std::string> documents, SubmitCallback done);
   // HTTP through a spool (put_spool.h): validates every document as Submit
   // does (counted as received over http, accepted or rejected), without
-  // queueing them. One outcome per document.
-  std::vector<DocumentOutcome> Validate(const std::vector<std::string>& documents);
+  // queueing them. One outcome per document. With `parsed`, each accepted
+  // document's entities are kept there (one entry per document, empty for a
+  // rejected one), for SubmitSpooled to use instead of parsing it again.
+  using ParsedDocuments = std::vector<std::vector<xray::SegmentDocument>>;
+  std::vector<DocumentOutcome> Validate(const std::vector<std::string>& documents,
+                                        ParsedDocuments* parsed = nullptr);
   // Records from a spool (ingest/spool.h): parses them on the caller's
   // thread, waits for room in the write queues (the spool holds the backlog,
   // so waiting loses nothing), and calls `done` once every document is
@@ -85,6 +93,9 @@ class Pipeline {
   // every document is applied (visible to reads) or failed, with the status
   // the batch's documents failed with (OK if none did): before `done` for an
   // engine that makes writes durable later (SubmitTicket::applied).
+  // `parsed`, if set, has one entry per record: a non-empty one holds that
+  // record's entities as Validate parsed them (moved from here), and the
+  // record is not parsed again.
   enum class SpooledRecord {
     kDaemonDatagram,  // a UDP datagram: header line, then a document (counted as udp)
     kDocument,        // a document from OTLP (counted as http)
@@ -93,7 +104,8 @@ class Pipeline {
     kValidatedDocument,
   };
   void SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
-                     SpoolDone done, std::function<void(Status)> applied = nullptr);
+                     SpoolDone done, std::function<void(Status)> applied = nullptr,
+                     ParsedDocuments* parsed = nullptr);
   // Stops intake, drains the queue, flushes. Idempotent.
   void Stop();
 

@@ -1,6 +1,8 @@
 #include "ingest/pipeline.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -15,10 +17,10 @@
 namespace roentgen::ingest {
 namespace {
 
+using testing::CounterValue;
 using testing::Datagram;
 using testing::FakeStore;
 using testing::SegmentIdText;
-using testing::CounterValue;
 using testing::SegmentJson;
 using testing::TraceIdText;
 
@@ -262,8 +264,8 @@ TEST_F(PipelineTest, SpooledBatchesAreDoneOnlyOnceDurable) {
   EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
       << "done before durable";
   // The last write may still be between applying and holding its callback.
-  for (int i = 0; i < 500 && answer.wait_for(std::chrono::milliseconds(10)) !=
-                                 std::future_status::ready;
+  for (int i = 0;
+       i < 500 && answer.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready;
        ++i) {
     store_.ReleaseDurable();
   }
@@ -288,6 +290,43 @@ TEST_F(PipelineTest, SpooledDocumentsAreCountedAsHttpAndStored) {
   EXPECT_EQ(
       CounterValue(registry_, "roentgen_segments_rejected_total", {{"reason", "MalformedJson"}}),
       1u);
+  p.Stop();
+}
+
+// PutTraceSegments through the API spool: what Validate parsed is handed to
+// SubmitSpooled, which stores those entities instead of parsing the record
+// again; a record without parsed entities (an earlier run's, or one delivered
+// again) is parsed.
+TEST_F(PipelineTest, SpooledDocumentsValidatedEarlierAreNotParsedAgain) {
+  Pipeline p(PipelineConfig{}, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  const std::vector<std::string> documents = {
+      SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0), "{broken"};
+  Pipeline::ParsedDocuments parsed;
+  std::vector<DocumentOutcome> outcomes = p.Validate(documents, &parsed);
+  ASSERT_EQ(parsed.size(), 2u);
+  EXPECT_TRUE(outcomes[0].accepted);
+  ASSERT_EQ(parsed[0].size(), 1u);
+  EXPECT_FALSE(outcomes[1].accepted);
+  EXPECT_TRUE(parsed[1].empty());
+
+  // Record 0's text differs from what its slot holds: only the slot could
+  // have stored trace 1. Record 1 has no slot and is parsed: trace 2.
+  const std::string second = SegmentJson(TraceIdText(2), SegmentIdText(2), 1.0, 2.0);
+  std::vector<std::string_view> views = {"not parsed", second};
+  parsed.resize(2);
+  std::promise<SpoolBatch> answered;
+  p.SubmitSpooled(
+      views, Pipeline::SpooledRecord::kValidatedDocument,
+      [&](SpoolBatch o) { answered.set_value(o); }, nullptr, &parsed);
+  EXPECT_EQ(answered.get_future().get(), SpoolBatch::kDone);
+  EXPECT_EQ(store_.document_count(), 2u);
+  for (uint64_t n : {1, 2}) {
+    Result<xray::TraceId> id = xray::TraceId::Parse(TraceIdText(n));
+    ASSERT_TRUE(id.ok());
+    EXPECT_TRUE(store_.GetTrace(*id).ok()) << n;
+  }
+  EXPECT_TRUE(parsed[0].empty());  // moved into the write queue
   p.Stop();
 }
 
@@ -371,6 +410,65 @@ TEST_F(PipelineTest, StopDrainsEverythingQueuedAndThenRefuses) {
   EXPECT_EQ(late.status.code(), StatusCode::kUnavailable);
   EXPECT_EQ(store_.document_count(), kSent);
   p.Stop();  // idempotent
+}
+
+// With low_priority_writers, a shard's writes of PutTraceSegments documents
+// run at the process's priority while the writer keeps up, at the lowest once
+// half its queue or more waits (a backlog), and at the process's again once
+// the backlog is written; datagrams are always written at the lowest.
+TEST_F(PipelineTest, LowPriorityWritersAreLowOnlyWhileABacklogWaits) {
+  const int normal = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  if (normal >= 19) GTEST_SKIP() << "the test already runs at the lowest priority";
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_write = false;
+  bool open = false;
+  std::vector<int> nice_of_writes;
+  store_.SetWriteHook([&] {
+    std::unique_lock lock(mu);
+    nice_of_writes.push_back(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())));
+    first_write = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+  });
+  PipelineConfig config;
+  config.writer_threads = 1;
+  config.max_batch_documents = 8;
+  config.queue_capacity = 16;  // the shard's queue holds 16: a backlog is 8
+  config.low_priority_writers = true;
+  Pipeline p(config, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  auto first = Submit(p, {SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0)});
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return first_write; });
+  }
+  // While that write waits, 16 documents queue up.
+  std::vector<std::future<SubmitResult>> backlog;
+  for (uint64_t r = 0; r < 4; ++r) {
+    std::vector<std::string> docs;
+    for (uint64_t d = 0; d < 4; ++d) {
+      const uint64_t n = 10 + r * 4 + d;
+      docs.push_back(SegmentJson(TraceIdText(n), SegmentIdText(n), 1.0, 2.0));
+    }
+    backlog.push_back(Submit(p, std::move(docs)));
+  }
+  {
+    std::lock_guard lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  EXPECT_TRUE(first.get().status.ok());
+  for (auto& f : backlog) EXPECT_TRUE(f.get().status.ok());
+  EXPECT_TRUE(
+      Submit(p, {SegmentJson(TraceIdText(2), SegmentIdText(2), 1.0, 2.0)}).get().status.ok());
+  // Nobody waits for a datagram: it is written at the lowest priority.
+  p.OnDatagram(Datagram(SegmentJson(TraceIdText(3), SegmentIdText(3), 1.0, 2.0)));
+  p.Stop();  // drains the queues
+  EXPECT_EQ(store_.document_count(), 19u);
+  std::lock_guard lock(mu);
+  // The first write, the backlog in two batches of 8, the last request, the datagram.
+  EXPECT_EQ(nice_of_writes, (std::vector<int>{normal, 19, 19, normal, 19}));
 }
 
 TEST_F(PipelineTest, EachTraceHasOneWriterAcrossShards) {

@@ -85,6 +85,9 @@ struct WriteItem {
   xray::SegmentDocument doc;  // entity.trace_id is always set
   int64_t received_us = 0;
   std::shared_ptr<SubmitTicket> ticket;  // null for UDP
+  // A request waits for it to be applied (PutTraceSegments): written at the
+  // process's priority when nothing is behind (PipelineConfig::low_priority_writers).
+  bool awaited = false;
 };
 
 class Writer {
