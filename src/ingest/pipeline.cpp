@@ -18,6 +18,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/mutex.h"
 #include "common/thread_name.h"
 #include "common/thread_priority.h"
 #include "ingest/bounded_queue.h"
@@ -117,13 +118,13 @@ struct Pipeline::Impl {
     // priority, the rest. A thread cannot raise its priority back without
     // CAP_SYS_NICE, hence two threads handing the writer over.
     std::thread low_thread;
-    std::mutex handover_mu;
-    std::condition_variable handover_cv;
-    bool backlog = false;  // the low-priority thread writes
-    bool done = false;     // the queue is closed and drained
+    Mutex handover_mu;
+    CondVar handover_cv;
+    bool backlog GUARDED_BY(handover_mu) = false;  // the low-priority thread writes
+    bool done GUARDED_BY(handover_mu) = false;     // the queue is closed and drained
     // The batch the first thread popped and handed over, written first by
     // the low-priority thread.
-    std::vector<WriteItem> handed_over;
+    std::vector<WriteItem> handed_over GUARDED_BY(handover_mu);
   };
   size_t ShardOf(const WriteItem& item) const {
     return xray::TraceIdHash()(*item.doc.entity.trace_id) % shards.size();
@@ -279,18 +280,18 @@ void Pipeline::Impl::WriteLoopHandingOver(Shard& shard, bool low) {
   std::vector<WriteItem> batch;
   while (true) {
     {
-      std::unique_lock lock(shard.handover_mu);
-      shard.handover_cv.wait(lock, [&] { return shard.done || shard.backlog == low; });
+      MutexLock lock(shard.handover_mu);
+      while (!shard.done && shard.backlog != low) shard.handover_cv.Wait(shard.handover_mu);
       if (shard.done) return;
       batch.swap(shard.handed_over);
     }
     if (batch.empty()) {
       if (!shard.queue.PopBatch(config.max_batch_documents, batch)) {
         {
-          std::lock_guard lock(shard.handover_mu);
+          MutexLock lock(shard.handover_mu);
           shard.done = true;
         }
-        shard.handover_cv.notify_all();
+        shard.handover_cv.SignalAll();
         return;
       }
       metrics.queue_depth.Add(-static_cast<int64_t>(batch.size()));
@@ -300,12 +301,12 @@ void Pipeline::Impl::WriteLoopHandingOver(Shard& shard, bool low) {
         // Nobody waits for this batch (datagrams, OTLP spans), or a backlog
         // does: the low-priority thread writes it, this batch first.
         {
-          std::lock_guard lock(shard.handover_mu);
+          MutexLock lock(shard.handover_mu);
           shard.handed_over = std::move(batch);
           shard.backlog = true;
         }
         batch.clear();
-        shard.handover_cv.notify_all();
+        shard.handover_cv.SignalAll();
         continue;
       }
     }
@@ -313,10 +314,10 @@ void Pipeline::Impl::WriteLoopHandingOver(Shard& shard, bool low) {
     batch.clear();
     if (low && shard.queue.Size() < backlog_at) {
       {
-        std::lock_guard lock(shard.handover_mu);
+        MutexLock lock(shard.handover_mu);
         shard.backlog = false;
       }
-      shard.handover_cv.notify_all();
+      shard.handover_cv.SignalAll();
     }
   }
 }
