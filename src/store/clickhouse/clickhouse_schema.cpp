@@ -80,8 +80,25 @@ constexpr const char* kTraceTimesColumns =
     " has_response_time, response_time_us, fault, error, throttle, partial, has_http_status,"
     " http_status, users, node_names, annotation_keys, annotation_strings";
 
+// Also version 2: `trace_values`, an index of the values scans look up
+// exactly (filter_sql.h, IndexedValue): one row per string annotation and
+// per user of every `traces` row, keyed by the value then the start time,
+// so `annotation.email = "…"` reads its own rows only, whatever the range.
+// Rows of older versions stay (a scan decides on each trace's newest
+// record); identical rows fold at merges.
+constexpr const char* kCreateTraceValues =
+    "CREATE TABLE IF NOT EXISTS {} (value String, start_us Int64, trace_id String)"
+    " ENGINE = ReplacingMergeTree"
+    " PARTITION BY intDiv(start_us, toInt64(86400000000)) ORDER BY (value, start_us, trace_id)";
+
+// What a `traces` row gives `trace_values`: its values, one row each.
+constexpr const char* kTraceValuesSelect =
+    "SELECT value, start_us, trace_id FROM traces{0} ARRAY JOIN"
+    " arrayConcat(arrayMap(x -> concat('{1}', x), annotation_strings),"
+    " arrayMap(x -> concat('{2}', x), users)) AS value";
+
 // The statements of version 2 for the tables named with `suffix` ("" or
-// kShardTableSuffix): the table, the view that fills it (before the copy of
+// kShardTableSuffix): each table, the view that fills it (before the copy of
 // what `traces` holds, so no insert falls between them; a row both copied
 // and viewed is one row after merges, and a scan answers it once), the copy.
 std::vector<std::string> TraceTimesStatements(const std::string& suffix) {
@@ -90,7 +107,16 @@ std::vector<std::string> TraceTimesStatements(const std::string& suffix) {
                       " trace_times{0} AS SELECT {1} FROM traces{0}",
                       suffix, kTraceTimesColumns),
           fmt::format("INSERT INTO trace_times{0} SELECT {1} FROM traces{0}", suffix,
-                      kTraceTimesColumns)};
+                      kTraceTimesColumns),
+          fmt::format(fmt::runtime(kCreateTraceValues), "trace_values" + suffix),
+          fmt::format("CREATE MATERIALIZED VIEW IF NOT EXISTS trace_values_view{0} TO"
+                      " trace_values{0} AS {1}",
+                      suffix,
+                      fmt::format(fmt::runtime(kTraceValuesSelect), suffix, kAnnotationValuePrefix,
+                                  kUserValuePrefix)),
+          fmt::format("INSERT INTO trace_values{0} {1}", suffix,
+                      fmt::format(fmt::runtime(kTraceValuesSelect), suffix, kAnnotationValuePrefix,
+                                  kUserValuePrefix))};
 }
 
 constexpr const char* kCreateConfig =
@@ -139,8 +165,10 @@ std::vector<Migration> ShardedSchemaMigrations(std::string_view cluster,
       {2,
        [&] {
          std::vector<std::string> statements = TraceTimesStatements(suffix);
-         statements.push_back(
-             CreateDistributed("trace_times", cluster, database, "cityHash64(trace_id)"));
+         for (const char* table : {"trace_times", "trace_values"}) {
+           statements.push_back(
+               CreateDistributed(table, cluster, database, "cityHash64(trace_id)"));
+         }
          return statements;
        }()},
   };

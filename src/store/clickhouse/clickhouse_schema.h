@@ -40,6 +40,12 @@ inline constexpr uint32_t kSchemaVersion = 2;
 std::vector<Migration> ShardedSchemaMigrations(std::string_view cluster, std::string_view database);
 inline constexpr std::string_view kShardTableSuffix = "_local";
 
+// The values of `trace_values` (version 2): one row per string annotation
+// (kAnnotationValuePrefix, the key, a NUL byte, the value) and per user
+// (kUserValuePrefix, the user) of every `traces` row.
+inline constexpr std::string_view kAnnotationValuePrefix = "a";
+inline constexpr std::string_view kUserValuePrefix = "u";
+
 // The version the database holds (0: none yet, the table is created empty).
 Result<uint32_t> ReadSchemaVersion(ClickHouseClient& client);
 

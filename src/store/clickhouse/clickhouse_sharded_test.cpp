@@ -110,6 +110,9 @@ TEST_F(ClickHouseShardedTest, OpenCreatesLocalAndDistributedTablesOnEveryServer)
               "trace_times\tDistributed\n"
               "trace_times_local\tReplacingMergeTree\n"
               "trace_times_view_local\tMaterializedView\n"
+              "trace_values\tDistributed\n"
+              "trace_values_local\tReplacingMergeTree\n"
+              "trace_values_view_local\tMaterializedView\n"
               "traces\tDistributed\n"
               "traces_local\tReplacingMergeTree\n")
         << "server " << i;

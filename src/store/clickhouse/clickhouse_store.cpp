@@ -677,12 +677,19 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
   const bool with_graph =
       options.return_graph || (options.filter != nullptr && options.filter->NeedsGraph());
 
-  ScanWindows window(options, options.time_range_type != TimeRangeType::kEvent);
+  // A filter that requires one user or string annotation reads the rows of
+  // that value in `trace_values` (keyed by value, then start time: its rows
+  // alone, in order, so no windows); others read `trace_times`, by start
+  // time in windows, by update time at once.
+  const bool by_start = options.time_range_type != TimeRangeType::kEvent;
+  const std::string indexed_value =
+      options.filter != nullptr && by_start ? IndexedValue(options.filter->bound()) : "";
+  ScanWindows window(options, by_start && indexed_value.empty());
   // The rows of the window after `after`, in scan order, that satisfy what
-  // the filter implies.
+  // the filter implies (in `trace_values`, that they hold its value; the
+  // rest is decided on the newest records).
   auto conditions = [&](const std::optional<ScanCursor>& from) {
-    std::string c =
-        fmt::format("{} < {} AND created_us <= {}", time_column, ChInt(window.hi()), snapshot);
+    std::string c = fmt::format("{} < {}", time_column, ChInt(window.hi()));
     if (window.lo() != INT64_MIN) {
       c += fmt::format(" AND {} >= {}", time_column, ChInt(window.lo()));
     }
@@ -691,10 +698,14 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
       c += fmt::format(" AND ({0} {1} {2} OR ({0} = {2} AND trace_id {1} {3}))", time_column, op,
                        ChInt(from->time_us), IdLiteral(from->trace_id));
     }
+    if (!indexed_value.empty())
+      return fmt::format("value = {} AND {}", QuoteString(indexed_value), c);
+    c += fmt::format(" AND created_us <= {}", snapshot);
     if (options.searchable_only) c += " AND indexed = 1";
     if (!pushdown.empty()) c += " AND " + pushdown;
     return c;
   };
+  const char* candidates = indexed_value.empty() ? "trace_times" : "trace_values";
 
   // A trace is answered at its newest row, in that row's place: a page takes
   // the next rows in scan order (ClickHouse keeps the LIMIT's top rows, it
@@ -714,9 +725,9 @@ Result<ScanProgress> ClickHouseStore::Scan(const ScanOptions& options,
   };
   for (;;) {
     Result<std::string> answer = client_.Query(
-        fmt::format("SELECT trace_id, {0} FROM trace_times WHERE {1} ORDER BY {0} {2}, trace_id {2}"
-                    " LIMIT {3} FORMAT RowBinary",
-                    time_column, conditions(after), dir, page));
+        fmt::format("SELECT trace_id, {0} FROM {1} WHERE {2} ORDER BY {0} {3}, trace_id {3}"
+                    " LIMIT {4} FORMAT RowBinary",
+                    time_column, candidates, conditions(after), dir, page));
     if (!answer.ok()) return ReadFailed(answer.status());
     std::vector<ScanCursor> positions;
     RowBinaryReader r(*answer);
@@ -866,6 +877,7 @@ Status ClickHouseStore::DeleteOlderThanOn(ClickHouseClient& client, int64_t cuto
   const std::string traces = "traces" + local_suffix_;
   const std::string documents = "documents" + local_suffix_;
   const std::string trace_times = "trace_times" + local_suffix_;
+  const std::string trace_values = "trace_values" + local_suffix_;
   // The traces to delete, fixed in a table of their own: a mutation's
   // subquery is evaluated part by part, so it must not read the table the
   // mutations change.
@@ -880,7 +892,7 @@ Status ClickHouseStore::DeleteOlderThanOn(ClickHouseClient& client, int64_t cuto
     if (!count.ok()) return count.status();
     // Whole days older than the cutoff go at once (rows of traces still
     // young there are only their older versions).
-    for (const std::string& table : {trace_times, traces}) {
+    for (const std::string& table : {trace_times, trace_values, traces}) {
       Result<std::string> days = client.Query(
           fmt::format("SELECT intDiv(start_us, toInt64({0})) AS day FROM {2} GROUP BY day"
                       " HAVING max(start_us) < {1} FORMAT TabSeparated",
@@ -901,7 +913,7 @@ Status ClickHouseStore::DeleteOlderThanOn(ClickHouseClient& client, int64_t cuto
     if (*count == "0\n") return Status::Ok();
     // Documents first and records last: their deletion must finish while
     // the records say which traces are old, should this run stop halfway.
-    for (const std::string& table : {documents, trace_times, traces}) {
+    for (const std::string& table : {documents, trace_times, trace_values, traces}) {
       RG_RETURN_IF_ERROR(client.Execute(fmt::format(
           "ALTER TABLE {} DELETE WHERE trace_id IN (SELECT trace_id FROM {})", table, doomed)));
       RG_RETURN_IF_ERROR(WaitForMutations(client, table));
@@ -1007,7 +1019,7 @@ Status ClickHouseStore::OpenCluster() {
   }
   // Through the Distributed tables every shard answers (a server of the
   // cluster whose config names other servers than the one asked fails here).
-  for (const char* table : {"documents", "traces", "trace_times", "config"}) {
+  for (const char* table : {"documents", "traces", "trace_times", "trace_values", "config"}) {
     Result<std::string> answer =
         client_.Query(fmt::format("SELECT count() FROM {} WHERE 0", table));
     if (!answer.ok()) {

@@ -72,7 +72,8 @@ TEST_F(ClickHouseStoreTest, OpenCreatesTheSchemaAndRecordsItsVersion) {
       "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name");
   ASSERT_TRUE(tables.ok()) << tables.status().ToString();
   EXPECT_EQ(*tables,
-            "config\ndocuments\nroentgen_schema_version\ntrace_times\ntrace_times_view\ntraces\n");
+            "config\ndocuments\nroentgen_schema_version\ntrace_times\ntrace_times_view\n"
+            "trace_values\ntrace_values_view\ntraces\n");
   // Opening again applies nothing twice.
   store.reset();
   store = OpenStore();
@@ -120,13 +121,16 @@ TEST_F(ClickHouseStoreTest, TracesWrittenBeforeTraceTimesAreScannedAfterTheMigra
     ASSERT_NE(store, nullptr);
     WriteBatch batch;
     for (int i = 0; i < 5; ++i) {
-      batch.traces.push_back(MakeRecord(MakeTraceId(0x7d, static_cast<uint8_t>(i)), kT0 + i));
+      TraceRecord r = MakeRecord(MakeTraceId(0x7d, static_cast<uint8_t>(i)), kT0 + i);
+      r.summary.users = {{fmt::format("u{}", i), {}}};
+      batch.traces.push_back(r);
     }
     ASSERT_TRUE(store->Write(batch).ok());
   }
   // Back to version 1: what a database of the first release held.
   ClickHouseClient client(options_.url);
   for (const char* statement : {"DROP TABLE trace_times_view", "DROP TABLE trace_times",
+                                "DROP TABLE trace_values_view", "DROP TABLE trace_values",
                                 "ALTER TABLE roentgen_schema_version DELETE WHERE version > 1"}) {
     ASSERT_TRUE(client.Execute(statement).ok()) << statement;
   }
@@ -149,6 +153,18 @@ TEST_F(ClickHouseStoreTest, TracesWrittenBeforeTraceTimesAreScannedAfterTheMigra
                          })
                   .ok());
   EXPECT_EQ(tails, (std::vector<int>{4, 3, 2, 1, 0}));
+  // `trace_values` has their users too.
+  o.filter = store::testing::Filter(R"(user = "u3")");
+  tails.clear();
+  ASSERT_TRUE(store
+                  ->Scan(o,
+                         [&](const TraceRecord& r, int64_t) {
+                           tails.push_back(r.summary.id.bytes[15]);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(tails, (std::vector<int>{3}));
+  o.filter = nullptr;
   // And what is written now reaches it through the view.
   WriteBatch batch;
   batch.traces.push_back(MakeRecord(MakeTraceId(0x7d, 9), kT0 + 9));
@@ -604,6 +620,61 @@ TEST_F(ClickHouseStoreTest, ScansOverHoursComeBackInOrderWindowByWindow) {
   }
 }
 
+// A filter on one user or string annotation reads that value's rows of
+// `trace_values`; rows of older versions stay there, and the scan decides
+// on each trace's newest record: a value a trace no longer has finds it no
+// more, in whatever place its older rows are.
+TEST_F(ClickHouseStoreTest, ValueLookupsDecideOnTheNewestRecord) {
+  options_.scan_page_rows = 4;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto record_of = [](int i, const std::string& email, int64_t start, uint32_t revision) {
+    TraceRecord r = MakeRecord(MakeTraceId(0x7f, static_cast<uint8_t>(i)), start);
+    r.summary.annotations = {{"email", {{email, {}}}}};
+    r.summary.users = {{email, {}}};
+    r.summary.revision = revision;
+    return r;
+  };
+  WriteBatch first;
+  for (int i = 0; i < 20; ++i) first.traces.push_back(record_of(i, "old@x", kT0 + 100 * i, 1));
+  ASSERT_TRUE(store->Write(first).ok());
+  // The even traces change their value: half in place, half also moving.
+  WriteBatch second;
+  for (int i = 0; i < 20; i += 2) {
+    second.traces.push_back(record_of(i, "new@x", kT0 + 100 * i - (i % 4 == 0 ? 50 : 0), 2));
+  }
+  ASSERT_TRUE(store->Write(second).ok());
+  auto scan = [&](std::string_view expr, bool descending) {
+    ScanOptions o;
+    o.start_us = kT0 - 1000;
+    o.end_us = kT0 + 10'000;
+    o.descending = descending;
+    o.filter = store::testing::Filter(expr);
+    std::vector<int> tails;
+    EXPECT_TRUE(store
+                    ->Scan(o,
+                           [&](const TraceRecord& r, int64_t) {
+                             tails.push_back(r.summary.id.bytes[15]);
+                             return true;
+                           })
+                    .ok());
+    return tails;
+  };
+  for (bool descending : {false, true}) {
+    std::vector<int> odd, even;
+    for (int i = 0; i < 20; ++i) (i % 2 == 0 ? even : odd).push_back(i);
+    if (descending) {
+      std::reverse(odd.begin(), odd.end());
+      std::reverse(even.begin(), even.end());
+    }
+    EXPECT_EQ(scan(R"(annotation.email = "old@x")", descending), odd);
+    EXPECT_EQ(scan(R"(annotation.email = "new@x")", descending), even);
+    EXPECT_EQ(scan(R"(user = "old@x" AND annotation.email = "old@x")", descending), odd);
+    EXPECT_EQ(scan(R"(fault AND user = "new@x")", descending), std::vector<int>{});
+    EXPECT_EQ(scan(R"(annotation.email = "nobody")", descending), std::vector<int>{});
+  }
+}
+
 // --- Pushdown ------------------------------------------------------------
 
 std::string Sql(std::string_view expr) {
@@ -639,6 +710,27 @@ TEST(FilterSqlTest, ConjunctsBecomeConditionsOnColumns) {
   EXPECT_EQ(Sql(R"(user != "bob")"), "");
   EXPECT_EQ(Sql(R"(annotation.tier != "gold")"), "");
   EXPECT_EQ(Sql(R"(service("api") { responsetime > 3 })"), "(has(node_names, 'api'))");
+}
+
+std::string Value(std::string_view expr) {
+  auto f = store::testing::Filter(expr);
+  return f ? IndexedValue(f->bound()) : "<does not compile>";
+}
+
+TEST(FilterSqlTest, AnEqualityOnAUserOrAStringAnnotationIsLookedUp) {
+  using namespace std::string_literals;
+  EXPECT_EQ(Value(R"(user = "bob")"), "ubob");
+  EXPECT_EQ(Value(R"(annotation.email = "a@x")"), "aemail\0a@x"s);
+  EXPECT_EQ(Value(R"(fault AND (responsetime > 1 AND user = "bob"))"), "ubob");
+  EXPECT_EQ(Value(R"(annotation.tier = "gold" AND user = "bob")"), "atier\0gold"s);
+  // Nothing every match holds: an alternative, a negation, another operator
+  // or kind of value, other keywords.
+  EXPECT_EQ(Value(R"(user = "a" OR user = "b")"), "");
+  EXPECT_EQ(Value(R"(!(user = "a"))"), "");
+  EXPECT_EQ(Value(R"(user != "a")"), "");
+  EXPECT_EQ(Value("annotation.n = 3"), "");
+  EXPECT_EQ(Value(R"(service("api") { fault })"), "");
+  EXPECT_EQ(Value("fault"), "");
 }
 
 // Records for the corpus comparison: the conformance suite's kinds of

@@ -7,6 +7,7 @@
 
 #include "filter/column_predicates.h"
 #include "store/clickhouse/clickhouse_client.h"
+#include "store/clickhouse/clickhouse_schema.h"
 
 namespace roentgen::store::clickhouse {
 namespace {
@@ -135,7 +136,31 @@ std::string NodeCondition(const BoundNode& n) {
   }
 }
 
+// The `trace_values` value an equality node requires, "" for other nodes.
+std::string ValueOfEquality(const BoundNode& n) {
+  if (n.scope != filter::Scope::kTrace || n.op != CompareOp::kEq) return "";
+  if (n.kind == BoundKind::kString && n.field == Field::kUser) {
+    return std::string(kUserValuePrefix) + n.text;
+  }
+  if (n.kind == BoundKind::kAnnotation && n.value_kind == filter::Literal::Kind::kString) {
+    std::string value = std::string(kAnnotationValuePrefix) + n.key;
+    value.push_back('\0');
+    value += n.text;
+    return value;
+  }
+  return "";
+}
+
 }  // namespace
+
+std::string IndexedValue(const filter::BoundNode& filter) {
+  if (filter.kind != BoundKind::kAnd) return ValueOfEquality(filter);
+  for (const BoundNode& c : filter.children) {
+    std::string value = IndexedValue(c);
+    if (!value.empty()) return value;
+  }
+  return "";
+}
 
 std::string PushdownCondition(const filter::BoundNode& filter) {
   // At the top, every part in its own parentheses (an AND's are already).

@@ -26,4 +26,10 @@ namespace roentgen::store::clickhouse {
 // nothing pushable.
 std::string PushdownCondition(const filter::BoundNode& filter);
 
+// The `trace_values` value (clickhouse_schema.h) every trace the filter
+// matches has: that of the first of its top-level conditions (the filter
+// itself, or the parts of its top AND, nested ANDs included) that is
+// `user = "…"` or `annotation.k = "…"` with a string; "" when none is.
+std::string IndexedValue(const filter::BoundNode& filter);
+
 }  // namespace roentgen::store::clickhouse
