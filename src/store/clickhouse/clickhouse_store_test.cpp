@@ -63,6 +63,17 @@ class ClickHouseStoreTest : public ::testing::Test {
   ClickHouseStoreOptions options_;
 };
 
+// The last byte of the id of every trace a scan answers, in order.
+std::vector<int> ScanTails(Store& store, const ScanOptions& o) {
+  std::vector<int> tails;
+  Result<ScanProgress> progress = store.Scan(o, [&](const TraceRecord& r, int64_t) {
+    tails.push_back(r.summary.id.bytes[15]);
+    return true;
+  });
+  EXPECT_TRUE(progress.ok()) << progress.status().ToString();
+  return tails;
+}
+
 TEST_F(ClickHouseStoreTest, OpenCreatesTheSchemaAndRecordsItsVersion) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
@@ -144,39 +155,18 @@ TEST_F(ClickHouseStoreTest, TracesWrittenBeforeTraceTimesAreScannedAfterTheMigra
   ScanOptions o;
   o.start_us = kT0;
   o.end_us = kT0 + 100;
-  std::vector<int> tails;
-  ASSERT_TRUE(store
-                  ->Scan(o,
-                         [&](const TraceRecord& r, int64_t) {
-                           tails.push_back(r.summary.id.bytes[15]);
-                           return true;
-                         })
-                  .ok());
+  std::vector<int> tails = ScanTails(*store, o);
   EXPECT_EQ(tails, (std::vector<int>{4, 3, 2, 1, 0}));
   // `trace_values` has their users too.
   o.filter = store::testing::Filter(R"(user = "u3")");
-  tails.clear();
-  ASSERT_TRUE(store
-                  ->Scan(o,
-                         [&](const TraceRecord& r, int64_t) {
-                           tails.push_back(r.summary.id.bytes[15]);
-                           return true;
-                         })
-                  .ok());
+  tails = ScanTails(*store, o);
   EXPECT_EQ(tails, (std::vector<int>{3}));
   o.filter = nullptr;
   // And what is written now reaches it through the view.
   WriteBatch batch;
   batch.traces.push_back(MakeRecord(MakeTraceId(0x7d, 9), kT0 + 9));
   ASSERT_TRUE(store->Write(batch).ok());
-  tails.clear();
-  ASSERT_TRUE(store
-                  ->Scan(o,
-                         [&](const TraceRecord& r, int64_t) {
-                           tails.push_back(r.summary.id.bytes[15]);
-                           return true;
-                         })
-                  .ok());
+  tails = ScanTails(*store, o);
   EXPECT_EQ(tails, (std::vector<int>{9, 4, 3, 2, 1, 0}));
 }
 
@@ -274,14 +264,7 @@ TEST_F(ClickHouseStoreTest, RetentionDropsOldDaysAndEveryRowOfOldTraces) {
   ScanOptions o;
   o.start_us = INT64_MIN;
   o.end_us = INT64_MAX;
-  std::vector<int> tails;
-  ASSERT_TRUE(store
-                  ->Scan(o,
-                         [&](const TraceRecord& r, int64_t) {
-                           tails.push_back(r.summary.id.bytes[15]);
-                           return true;
-                         })
-                  .ok());
+  std::vector<int> tails = ScanTails(*store, o);
   EXPECT_EQ(tails, (std::vector<int>{3, 4}));
   // Nothing left to delete: a second run changes nothing.
   ASSERT_TRUE(store->DeleteOlderThan(cutoff).ok());
@@ -650,15 +633,7 @@ TEST_F(ClickHouseStoreTest, ValueLookupsDecideOnTheNewestRecord) {
     o.end_us = kT0 + 10'000;
     o.descending = descending;
     o.filter = store::testing::Filter(expr);
-    std::vector<int> tails;
-    EXPECT_TRUE(store
-                    ->Scan(o,
-                           [&](const TraceRecord& r, int64_t) {
-                             tails.push_back(r.summary.id.bytes[15]);
-                             return true;
-                           })
-                    .ok());
-    return tails;
+    return ScanTails(*store, o);
   };
   for (bool descending : {false, true}) {
     std::vector<int> odd, even;
