@@ -1030,7 +1030,7 @@ class BlockStoreImpl final : public BlockStore {
         const Head::Stats hs = head->stats();
         stats.traces += hs.traces;
         stats.unflushed_bytes += hs.document_bytes;
-        head_documents += head->CountDocuments();
+        head_documents += hs.documents;
         for (const auto& [block, rows] : head->SupersededRows()) hidden += rows.size();
       }
       stats.traces += live_rows - std::min(live_rows, hidden);

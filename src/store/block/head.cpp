@@ -111,6 +111,7 @@ Status Head::Apply(
           e->document_bytes += d.raw.size();
           e->documents[d.entity_id.value] = std::move(d);
         }
+        documents_ += e->documents.size();
         document_bytes_ += e->document_bytes;
       }
     } else if (e->sealed_as && !e->written_since_seal) {
@@ -126,7 +127,9 @@ Status Head::Apply(
   }
   for (const DocumentWrite& d : batch.documents) {
     Entry* e = touched.at(d.trace_id);
-    StoredDocument& slot = e->documents[d.entity_id.value];
+    auto [slot_it, added] = e->documents.try_emplace(d.entity_id.value);
+    StoredDocument& slot = slot_it->second;
+    if (added) ++documents_;
     e->document_bytes -= slot.raw.size();
     document_bytes_ -= slot.raw.size();
     slot = StoredDocument{d.entity_id, d.received_us, std::string(d.raw)};
@@ -270,6 +273,7 @@ std::vector<std::function<void()>> Head::CommitCut(const Cut& cut) {
       e.sealed_as.reset();
       e.sealed_supersedes.reset();
       if (!e.written_since_seal) {
+        documents_ -= e.documents.size();
         document_bytes_ -= e.document_bytes;
         entries_.erase(e.record.summary.id);  // e dies here
       } else {
@@ -299,6 +303,7 @@ Head::Dropped Head::DropOlderThan(int64_t cutoff_us) {
         --writes_waiting_;
       }
     }
+    documents_ -= e.documents.size();
     document_bytes_ -= e.document_bytes;
     it = entries_.erase(it);
   }
@@ -344,14 +349,7 @@ void Head::RemapRows(const std::function<std::optional<RowRef>(const RowRef&)>& 
 
 Head::Stats Head::stats() const {
   MutexLock lock(mu_);
-  return Stats{entries_.size(), document_bytes_, writes_waiting_};
-}
-
-uint64_t Head::CountDocuments() const {
-  MutexLock lock(mu_);
-  uint64_t documents = 0;
-  for (const auto& [id, e] : entries_) documents += e->documents.size();
-  return documents;
+  return Stats{entries_.size(), documents_, document_bytes_, writes_waiting_};
 }
 
 }  // namespace roentgen::store::block

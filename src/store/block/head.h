@@ -127,12 +127,11 @@ class Head {
 
   struct Stats {
     uint64_t traces = 0;          // versions held, sealed included
+    uint64_t documents = 0;       // their documents
     uint64_t document_bytes = 0;  // their documents' bytes
     uint64_t writes_waiting = 0;  // writes not yet durable
   };
   Stats stats() const;
-  // The documents held (a pass over the versions: for metrics, not per write).
-  uint64_t CountDocuments() const;
 
  private:
   struct Entry;
@@ -147,6 +146,7 @@ class Head {
       GUARDED_BY(mu_);
   // Rows of blocks superseded by a version in the head.
   std::unordered_map<uint64_t, std::vector<uint32_t>> superseded_ GUARDED_BY(mu_);
+  uint64_t documents_ GUARDED_BY(mu_) = 0;
   uint64_t document_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t writes_waiting_ GUARDED_BY(mu_) = 0;
   uint64_t sealed_generation_ GUARDED_BY(mu_) = 0;

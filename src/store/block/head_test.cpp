@@ -81,6 +81,7 @@ TEST(HeadTest, WritesAreReadableAtOnceAndDocumentsMergeByEntity) {
   EXPECT_FALSE(head.GetDocuments(Id(3)));
   EXPECT_FALSE(head.GetTrace(Id(3)));
   EXPECT_EQ(head.stats().traces, 2u);
+  EXPECT_EQ(head.stats().documents, 3u);
   EXPECT_EQ(head.stats().document_bytes, 1u + 4u + 3u);
   auto selected = head.Select([](const TraceRecord& r) { return r.summary.id == Id(2); });
   ASSERT_EQ(selected.size(), 1u);
@@ -183,11 +184,13 @@ TEST(HeadTest, ALateSegmentStartsFromTheNewestBlockRowAndSupersedesIt) {
   ASSERT_EQ(docs->size(), 2u);
   EXPECT_EQ((*docs)[0].raw, "old root");
   EXPECT_EQ((*docs)[1].raw, "completed");
+  EXPECT_EQ(head.stats().documents, 2u);
 
   Write again;
   again.Doc(1, 12, "more");
   ASSERT_TRUE(head.Apply(again.batch, kT0 + 1, older).ok());
   EXPECT_EQ(asked, 1) << "a trace in the head is not looked up again";
+  EXPECT_EQ(head.stats().documents, 3u);
 
   Cut cut = head.TakeCut(8, kT0, /*all=*/true);
   ASSERT_EQ(cut.rows.size(), 1u);
@@ -196,6 +199,7 @@ TEST(HeadTest, ALateSegmentStartsFromTheNewestBlockRowAndSupersedesIt) {
   head.Committed(cut);
   EXPECT_FALSE(head.Supersedes(old_row)) << "the manifest hides it from now on";
   EXPECT_EQ(late.durable, 1);
+  EXPECT_EQ(head.stats().documents, 0u);
 }
 
 TEST(HeadTest, AWriteToASealedTraceMakesAVersionThatSupersedesTheSealedRow) {
@@ -219,6 +223,7 @@ TEST(HeadTest, AWriteToASealedTraceMakesAVersionThatSupersedesTheSealedRow) {
   ASSERT_TRUE(head.GetDocuments(Id(1)));
   EXPECT_EQ(head.GetDocuments(Id(1))->size(), 2u);
   EXPECT_TRUE(head.Supersedes(RowRef{1, 0})) << "block 1's row is the older version";
+  EXPECT_EQ(head.stats().documents, 2u) << "the version written since the seal stays";
 
   Cut c2 = head.TakeCut(2, kT0 + 1, /*all=*/true);
   ASSERT_EQ(c2.rows.size(), 1u);
@@ -228,6 +233,7 @@ TEST(HeadTest, AWriteToASealedTraceMakesAVersionThatSupersedesTheSealedRow) {
   EXPECT_EQ(second.durable, 1);
   EXPECT_FALSE(head.Supersedes(RowRef{1, 0}));
   EXPECT_EQ(head.stats().traces, 0u);
+  EXPECT_EQ(head.stats().documents, 0u);
 }
 
 TEST(HeadTest, RemapRowsPointsVersionsAtACompactionsOutput) {
