@@ -435,26 +435,21 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   }
 }
 
-std::vector<DocumentOutcome> Pipeline::Validate(const std::vector<std::string>& documents,
-                                                ParsedDocuments* parsed) {
+std::vector<DocumentOutcome> Pipeline::Validate(const std::vector<std::string>& documents) {
   Impl& s = *impl_;
   s.metrics.received_http.Inc(documents.size());
   thread_local xray::SegmentParser parser;
   thread_local std::vector<xray::SegmentDocument> docs;
   std::vector<DocumentOutcome> outcomes(documents.size());
-  if (parsed != nullptr) parsed->assign(documents.size(), {});
   for (size_t i = 0; i < documents.size(); ++i) {
     docs.clear();
-    if (s.ParseRequestDocument(parser, documents[i], docs, outcomes[i]) && parsed != nullptr) {
-      (*parsed)[i] = std::move(docs);
-    }
+    s.ParseRequestDocument(parser, documents[i], docs, outcomes[i]);
   }
   return outcomes;
 }
 
 void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
-                             SpoolDone done, std::function<void(Status)> applied,
-                             ParsedDocuments* parsed) {
+                             SpoolDone done, std::function<void(Status)> applied) {
   Impl& s = *impl_;
   const bool datagrams = kind == SpooledRecord::kDaemonDatagram;
   const bool validated = kind == SpooledRecord::kValidatedDocument;
@@ -487,14 +482,7 @@ void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, Spool
   std::vector<WriteItem> items;
   items.reserve(records.size());
   const int64_t now_us = s.clock.NowMicros();
-  for (size_t i = 0; i < records.size(); ++i) {
-    const std::string_view record = records[i];
-    if (parsed != nullptr && i < parsed->size() && !(*parsed)[i].empty()) {
-      for (xray::SegmentDocument& doc : (*parsed)[i])
-        items.push_back(WriteItem{std::move(doc), now_us, ticket, validated});
-      (*parsed)[i].clear();
-      continue;
-    }
+  for (std::string_view record : records) {
     if (datagrams) {
       s.ParseDatagram(parser, record, now_us, ticket, docs, items, failure);
       continue;

@@ -75,12 +75,8 @@ class Pipeline {
   void Submit(std::vector<std::string> documents, SubmitCallback done);
   // HTTP through a spool (put_spool.h): validates every document as Submit
   // does (counted as received over http, accepted or rejected), without
-  // queueing them. One outcome per document. With `parsed`, each accepted
-  // document's entities are kept there (one entry per document, empty for a
-  // rejected one), for SubmitSpooled to use instead of parsing it again.
-  using ParsedDocuments = std::vector<std::vector<xray::SegmentDocument>>;
-  std::vector<DocumentOutcome> Validate(const std::vector<std::string>& documents,
-                                        ParsedDocuments* parsed = nullptr);
+  // queueing them. One outcome per document.
+  std::vector<DocumentOutcome> Validate(const std::vector<std::string>& documents);
   // Records from a spool (ingest/spool.h): parses them on the caller's
   // thread, waits for room in the write queues (the spool holds the backlog,
   // so waiting loses nothing), and calls `done` once every document is
@@ -93,9 +89,6 @@ class Pipeline {
   // every document is applied (visible to reads) or failed, with the status
   // the batch's documents failed with (OK if none did): before `done` for an
   // engine that makes writes durable later (SubmitTicket::applied).
-  // `parsed`, if set, has one entry per record: a non-empty one holds that
-  // record's entities as Validate parsed them (moved from here), and the
-  // record is not parsed again.
   enum class SpooledRecord {
     kDaemonDatagram,  // a UDP datagram: header line, then a document (counted as udp)
     kDocument,        // a document from OTLP (counted as http)
@@ -104,8 +97,7 @@ class Pipeline {
     kValidatedDocument,
   };
   void SubmitSpooled(const std::vector<std::string_view>& records, SpooledRecord kind,
-                     SpoolDone done, std::function<void(Status)> applied = nullptr,
-                     ParsedDocuments* parsed = nullptr);
+                     SpoolDone done, std::function<void(Status)> applied = nullptr);
   // Stops intake, drains the queue, flushes. Idempotent.
   void Stop();
 

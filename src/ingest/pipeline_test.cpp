@@ -17,10 +17,10 @@
 namespace roentgen::ingest {
 namespace {
 
-using testing::CounterValue;
 using testing::Datagram;
 using testing::FakeStore;
 using testing::SegmentIdText;
+using testing::CounterValue;
 using testing::SegmentJson;
 using testing::TraceIdText;
 
@@ -264,8 +264,8 @@ TEST_F(PipelineTest, SpooledBatchesAreDoneOnlyOnceDurable) {
   EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout)
       << "done before durable";
   // The last write may still be between applying and holding its callback.
-  for (int i = 0;
-       i < 500 && answer.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready;
+  for (int i = 0; i < 500 && answer.wait_for(std::chrono::milliseconds(10)) !=
+                                 std::future_status::ready;
        ++i) {
     store_.ReleaseDurable();
   }
@@ -290,43 +290,6 @@ TEST_F(PipelineTest, SpooledDocumentsAreCountedAsHttpAndStored) {
   EXPECT_EQ(
       CounterValue(registry_, "roentgen_segments_rejected_total", {{"reason", "MalformedJson"}}),
       1u);
-  p.Stop();
-}
-
-// PutTraceSegments through the API spool: what Validate parsed is handed to
-// SubmitSpooled, which stores those entities instead of parsing the record
-// again; a record without parsed entities (an earlier run's, or one delivered
-// again) is parsed.
-TEST_F(PipelineTest, SpooledDocumentsValidatedEarlierAreNotParsedAgain) {
-  Pipeline p(PipelineConfig{}, store_, registry_);
-  ASSERT_TRUE(p.Start().ok());
-  const std::vector<std::string> documents = {
-      SegmentJson(TraceIdText(1), SegmentIdText(1), 1.0, 2.0), "{broken"};
-  Pipeline::ParsedDocuments parsed;
-  std::vector<DocumentOutcome> outcomes = p.Validate(documents, &parsed);
-  ASSERT_EQ(parsed.size(), 2u);
-  EXPECT_TRUE(outcomes[0].accepted);
-  ASSERT_EQ(parsed[0].size(), 1u);
-  EXPECT_FALSE(outcomes[1].accepted);
-  EXPECT_TRUE(parsed[1].empty());
-
-  // Record 0's text differs from what its slot holds: only the slot could
-  // have stored trace 1. Record 1 has no slot and is parsed: trace 2.
-  const std::string second = SegmentJson(TraceIdText(2), SegmentIdText(2), 1.0, 2.0);
-  std::vector<std::string_view> views = {"not parsed", second};
-  parsed.resize(2);
-  std::promise<SpoolBatch> answered;
-  p.SubmitSpooled(
-      views, Pipeline::SpooledRecord::kValidatedDocument,
-      [&](SpoolBatch o) { answered.set_value(o); }, nullptr, &parsed);
-  EXPECT_EQ(answered.get_future().get(), SpoolBatch::kDone);
-  EXPECT_EQ(store_.document_count(), 2u);
-  for (uint64_t n : {1, 2}) {
-    Result<xray::TraceId> id = xray::TraceId::Parse(TraceIdText(n));
-    ASSERT_TRUE(id.ok());
-    EXPECT_TRUE(store_.GetTrace(*id).ok()) << n;
-  }
-  EXPECT_TRUE(parsed[0].empty());  // moved into the write queue
   p.Stop();
 }
 
