@@ -72,13 +72,6 @@ before(async () => {
     args: ['--insights-interval', '1s', '--insights-webhook', `http://127.0.0.1:${hook.address().port}/hook`],
   });
   client = xrayClient(server.endpoint);
-  // Default (the rollups) without notifications; "web" (a filter: its traces
-  // are scanned) with them.
-  await client.send(new UpdateGroupCommand({ GroupName: 'Default', InsightsConfiguration: { InsightsEnabled: true } }));
-  await client.send(new CreateGroupCommand({
-    GroupName: 'web', FilterExpression: 'annotation.tier = "web"',
-    InsightsConfiguration: { InsightsEnabled: true, NotificationsEnabled: true },
-  }));
   // The baseline: 20 requests a minute, none failing, from 50 to 5 minutes ago.
   const docs = [];
   for (let m = -50; m <= -5; m++) {
@@ -89,6 +82,16 @@ before(async () => {
     for (let i = 0; i < 20; i++) docs.push(...trace(minute + m * 60 + i * 2.5, i % 2 === 0));
   }
   await put(docs);
+  // Insights enabled once every trace is stored (PutTraceSegments answers
+  // when its documents are queryable): a detector running while the burst
+  // is half written would open its insight on part of it. Default (the
+  // rollups) without notifications; "web" (a filter: its traces are
+  // scanned) with them.
+  await client.send(new UpdateGroupCommand({ GroupName: 'Default', InsightsConfiguration: { InsightsEnabled: true } }));
+  await client.send(new CreateGroupCommand({
+    GroupName: 'web', FilterExpression: 'annotation.tier = "web"',
+    InsightsConfiguration: { InsightsEnabled: true, NotificationsEnabled: true },
+  }));
 });
 
 after(async () => {
