@@ -31,6 +31,7 @@
 #include "common/periodic_thread.h"
 #include "common/thread_name.h"
 #include "filter/column_predicates.h"
+#include "store/block/block_merge.h"
 #include "store/block/rollup_section.h"
 #include "store/block/summary_columns.h"
 #include "store/read_failure.h"
@@ -1491,59 +1492,6 @@ class BlockStoreImpl final : public BlockStore {
     for (const auto& h : inputs) level = std::max(level, h->meta.level);
     if (inputs.size() > 1) ++level;
 
-    struct Kept {
-      TraceRecord record;
-      std::vector<StoredDocument> documents;
-    };
-    std::vector<Kept> kept;
-    // Per input block: the index in `kept` of each row (-1: dropped).
-    std::unordered_map<uint64_t, std::vector<int64_t>> slot;
-    std::unordered_map<xray::TraceId, size_t, xray::TraceIdHash> by_trace;
-    for (const auto& h : order) {
-      std::vector<TraceRecord> records;
-      if (Status st = h->reader->ReadAllRecords(records, true); !st.ok()) return ReadFailed(st);
-      Result<std::vector<std::vector<StoredDocument>>> docs = h->reader->ReadAllDocuments();
-      if (!docs.ok()) return ReadFailed(docs.status());
-      if (records.size() != h->meta.rows || docs->size() != h->meta.rows) {
-        return ReadFailed(Status::Corruption(
-            fmt::format("block {}: rows disagree with its manifest entry", h->reader->path())));
-      }
-      std::vector<int64_t>& slots = slot[h->meta.id];
-      slots.assign(h->meta.rows, -1);
-      for (uint32_t row = 0; row < h->meta.rows; ++row) {
-        if (Contains(h->superseded, row)) continue;
-        auto [it, inserted] = by_trace.try_emplace(records[row].summary.id, kept.size());
-        slots[row] = static_cast<int64_t>(it->second);
-        if (!inserted) continue;
-        kept.push_back(Kept{std::move(records[row]), std::move((*docs)[row])});
-      }
-    }
-    // Output rows in (start, trace id) order.
-    std::vector<size_t> order_out(kept.size());
-    for (size_t i = 0; i < order_out.size(); ++i) order_out[i] = i;
-    std::sort(order_out.begin(), order_out.end(), [&](size_t a, size_t b) {
-      const auto& x = kept[a].record.summary;
-      const auto& y = kept[b].record.summary;
-      return std::tie(x.start_time_us, x.id) < std::tie(y.start_time_us, y.id);
-    });
-    std::vector<int64_t> row_of(kept.size());
-    std::vector<TraceRecord> records;
-    std::vector<std::vector<StoredDocument>> documents;
-    records.reserve(kept.size());
-    documents.reserve(kept.size());
-    uint64_t document_count = 0;
-    for (size_t i = 0; i < order_out.size(); ++i) {
-      Kept& k = kept[order_out[i]];
-      row_of[order_out[i]] = static_cast<int64_t>(i);
-      document_count += k.documents.size();
-      records.push_back(std::move(k.record));
-      documents.push_back(std::move(k.documents));
-    }
-    kept.clear();
-    for (auto& [id, slots] : slot) {
-      for (int64_t& s : slots) s = s < 0 ? -1 : row_of[static_cast<size_t>(s)];
-    }
-
     // Every input row superseded: the inputs go without an output.
     std::optional<BlockMeta> meta;
     std::shared_ptr<BlockHandle> handle;
@@ -1555,18 +1503,105 @@ class BlockStoreImpl final : public BlockStore {
       write_errors_.Count(s);
       return s;
     };
-    if (!records.empty()) {
-      BlockWriteOptions wo;
-      wo.zstd_level = options_.compaction_zstd_level;
-      wo.target_page_raw_bytes = options_.compaction_page_raw_bytes;
-      std::string counts;
-      coding::PutVarint(document_count, counts);
-      wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
-      wo.sections.emplace_back(std::string(kRollupSection),
-                               EncodeRollupSection(RollupsOfRecords(records)));
-      if (Status st = WriteBlock(records, documents, path, wo); !st.ok()) return discard(st);
-      records.clear();
-      documents.clear();
+    // Per input block: the output row of each row (-1: dropped).
+    std::unordered_map<uint64_t, std::vector<int64_t>> slot;
+    uint64_t out_rows = 0;
+    uint64_t document_count = 0;
+    std::vector<BlockMergeInput> merge_inputs;
+    for (const auto& h : order) {
+      merge_inputs.push_back(BlockMergeInput{h->reader.get(), h->superseded});
+    }
+    if (options_.compaction_by_columns && CanMergeBlockColumns(merge_inputs)) {
+      for (const auto& h : order) {
+        if (h->reader->row_count() != h->meta.rows) {
+          return ReadFailed(Status::Corruption(
+              fmt::format("block {}: rows disagree with its manifest entry", h->reader->path())));
+        }
+      }
+      BlockMergeOptions mo;
+      mo.zstd_level = options_.compaction_zstd_level;
+      mo.target_page_raw_bytes = options_.compaction_page_raw_bytes;
+      mo.counts_section = std::string(kCountsSection);
+      mo.rollup_section = std::string(kRollupSection);
+      Result<BlockMergeResult> merged = MergeBlockColumns(merge_inputs, path, mo);
+      if (!merged.ok()) {
+        // Damage in an input is a read error; anything else, the output's.
+        if (merged.status().code() != StatusCode::kCorruption) return discard(merged.status());
+        std::error_code ec;
+        fs::remove(path, ec);
+        return ReadFailed(merged.status());
+      }
+      out_rows = merged->rows;
+      document_count = merged->documents;
+      for (size_t i = 0; i < order.size(); ++i) {
+        slot[order[i]->meta.id] = std::move(merged->output_row[i]);
+      }
+    } else {
+      // By records: every row decoded (older formats, or more annotation
+      // keys than the columns tell; block_merge.h).
+      struct Kept {
+        TraceRecord record;
+        std::vector<StoredDocument> documents;
+      };
+      std::vector<Kept> kept;
+      std::unordered_map<xray::TraceId, size_t, xray::TraceIdHash> by_trace;
+      for (const auto& h : order) {
+        std::vector<TraceRecord> records;
+        if (Status st = h->reader->ReadAllRecords(records, true); !st.ok()) return ReadFailed(st);
+        Result<std::vector<std::vector<StoredDocument>>> docs = h->reader->ReadAllDocuments();
+        if (!docs.ok()) return ReadFailed(docs.status());
+        if (records.size() != h->meta.rows || docs->size() != h->meta.rows) {
+          return ReadFailed(Status::Corruption(
+              fmt::format("block {}: rows disagree with its manifest entry", h->reader->path())));
+        }
+        std::vector<int64_t>& slots = slot[h->meta.id];
+        slots.assign(h->meta.rows, -1);
+        for (uint32_t row = 0; row < h->meta.rows; ++row) {
+          if (Contains(h->superseded, row)) continue;
+          auto [it, inserted] = by_trace.try_emplace(records[row].summary.id, kept.size());
+          slots[row] = static_cast<int64_t>(it->second);
+          if (!inserted) continue;
+          kept.push_back(Kept{std::move(records[row]), std::move((*docs)[row])});
+        }
+      }
+      // Output rows in (start, trace id) order.
+      std::vector<size_t> order_out(kept.size());
+      for (size_t i = 0; i < order_out.size(); ++i) order_out[i] = i;
+      std::sort(order_out.begin(), order_out.end(), [&](size_t a, size_t b) {
+        const auto& x = kept[a].record.summary;
+        const auto& y = kept[b].record.summary;
+        return std::tie(x.start_time_us, x.id) < std::tie(y.start_time_us, y.id);
+      });
+      std::vector<int64_t> row_of(kept.size());
+      std::vector<TraceRecord> records;
+      std::vector<std::vector<StoredDocument>> documents;
+      records.reserve(kept.size());
+      documents.reserve(kept.size());
+      for (size_t i = 0; i < order_out.size(); ++i) {
+        Kept& k = kept[order_out[i]];
+        row_of[order_out[i]] = static_cast<int64_t>(i);
+        document_count += k.documents.size();
+        records.push_back(std::move(k.record));
+        documents.push_back(std::move(k.documents));
+      }
+      kept.clear();
+      for (auto& [id, slots] : slot) {
+        for (int64_t& s : slots) s = s < 0 ? -1 : row_of[static_cast<size_t>(s)];
+      }
+      out_rows = records.size();
+      if (!records.empty()) {
+        BlockWriteOptions wo;
+        wo.zstd_level = options_.compaction_zstd_level;
+        wo.target_page_raw_bytes = options_.compaction_page_raw_bytes;
+        std::string counts;
+        coding::PutVarint(document_count, counts);
+        wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
+        wo.sections.emplace_back(std::string(kRollupSection),
+                                 EncodeRollupSection(RollupsOfRecords(records)));
+        if (Status st = WriteBlock(records, documents, path, wo); !st.ok()) return discard(st);
+      }
+    }
+    if (out_rows > 0) {
       Result<std::unique_ptr<BlockReader>> reader = BlockReader::Open(path, cache_.get());
       if (!reader.ok()) return discard(reader.status());
       const BlockStats& bs = (*reader)->stats();

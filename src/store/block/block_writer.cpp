@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "common/coding.h"
+#include "store/block/block_writer_internal.h"
 #include "store/block/document_ids.h"
 #include "store/block/graph_times.h"
 #include "store/block/summary_columns.h"
@@ -26,9 +27,6 @@ std::string AnnotationColumnName(std::string_view key, AnnotationType type) {
   return fmt::format("annotation.{}:{}", tag, key);
 }
 
-namespace {
-
-// AnnotationFilterKey, appended to `k`.
 void AppendAnnotationFilterKey(std::string_view key, const xray::AnnotationValue& value,
                                std::string& k) {
   k.append(key);
@@ -44,8 +42,6 @@ void AppendAnnotationFilterKey(std::string_view key, const xray::AnnotationValue
     k.push_back(std::get<bool>(value) ? '1' : '0');
   }
 }
-
-}  // namespace
 
 std::string AnnotationFilterKey(std::string_view key, const xray::AnnotationValue& value) {
   std::string k;
@@ -72,9 +68,6 @@ std::string GraphEdgeKey(const xray::ServiceId& from, const xray::ServiceId& to)
   return k;
 }
 
-namespace {
-
-// The service filter's key of (name, type), or of the name alone, in `k`.
 std::string_view ServiceFilterKey(std::string_view name, std::string_view type, bool any_type,
                                   std::string& k) {
   k.clear();
@@ -86,6 +79,27 @@ std::string_view ServiceFilterKey(std::string_view name, std::string_view type, 
   }
   return k;
 }
+
+void PutExtent(const Extent& e, std::string& out) {
+  coding::PutVarint(e.offset, out);
+  coding::PutVarint(e.size, out);
+  coding::PutVarint(e.raw_size, out);
+  coding::PutFixed64(e.checksum, out);
+}
+
+uint64_t DocumentDictionaryStride(uint64_t count, uint64_t total, size_t budget) {
+  if (budget == 0 || count == 0 || total < 4 * static_cast<uint64_t>(budget)) return 0;
+  const uint64_t average = std::max<uint64_t>(1, total / count);
+  const uint64_t samples = std::max<uint64_t>(1, budget / average);
+  return std::max<uint64_t>(1, count / samples);
+}
+
+bool DocumentDictionaryUsable(std::string_view dictionary) {
+  constexpr std::string_view kZstdDictionaryMagic{"\x37\xA4\x30\xEC", 4};
+  return dictionary.size() >= 1024 && !dictionary.starts_with(kZstdDictionaryMagic);
+}
+
+namespace {
 
 class FileBuilder {
  public:
@@ -180,13 +194,6 @@ class FileBuilder {
   std::string out_;
   Status status_;
 };
-
-void PutExtent(const Extent& e, std::string& out) {
-  coding::PutVarint(e.offset, out);
-  coding::PutVarint(e.size, out);
-  coding::PutVarint(e.raw_size, out);
-  coding::PutFixed64(e.checksum, out);
-}
 
 struct PendingColumn {
   std::string name;
@@ -493,7 +500,6 @@ void EncodeDocuments(const std::vector<StoredDocument>& docs, std::string& out) 
 // read as a zstd dictionary header.
 std::string SampleDocumentDictionary(std::span<const std::vector<StoredDocument>> documents,
                                      size_t budget) {
-  if (budget == 0) return {};
   uint64_t total = 0;
   uint64_t count = 0;
   for (const auto& row : documents) {
@@ -502,10 +508,8 @@ std::string SampleDocumentDictionary(std::span<const std::vector<StoredDocument>
       ++count;
     }
   }
-  if (count == 0 || total < 4 * static_cast<uint64_t>(budget)) return {};
-  const uint64_t average = std::max<uint64_t>(1, total / count);
-  const uint64_t samples = std::max<uint64_t>(1, budget / average);
-  const uint64_t stride = std::max<uint64_t>(1, count / samples);
+  const uint64_t stride = DocumentDictionaryStride(count, total, budget);
+  if (stride == 0) return {};
   std::string dictionary;
   uint64_t index = 0;
   for (const auto& row : documents) {
@@ -515,8 +519,7 @@ std::string SampleDocumentDictionary(std::span<const std::vector<StoredDocument>
       dictionary.append(d.raw);
     }
   }
-  constexpr std::string_view kZstdDictionaryMagic{"\x37\xA4\x30\xEC", 4};
-  if (dictionary.size() < 1024 || dictionary.starts_with(kZstdDictionaryMagic)) return {};
+  if (!DocumentDictionaryUsable(dictionary)) return {};
   return dictionary;
 }
 

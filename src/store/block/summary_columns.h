@@ -361,10 +361,15 @@ class BlockReader {
   // The extent of the documents' dictionary (format version 3), if any.
   const std::optional<Extent>& document_dictionary() const { return document_dictionary_; }
 
- private:
-  // Page `page`'s raw bytes, decompressed with the block's document
+  // The document pages, for compaction (block_merge.h), which reads them
+  // one at a time: their count, each page's first row (increasing from 0),
+  // and page `page`'s raw bytes, decompressed with the block's document
   // dictionary when it has one (block_documents.cpp).
+  size_t document_page_count() const { return pages_.size(); }
+  uint64_t document_page_first_row(size_t page) const { return pages_[page].first; }
   Result<std::string> ReadDocumentPage(size_t page, std::string_view what) const;
+
+ private:
   // Row `row`'s trace id as text (xray::TraceId::ToString), from the
   // `trace_id` column: what version 3 pages leave out of the documents.
   Result<std::string> TraceIdText(uint64_t row) const;

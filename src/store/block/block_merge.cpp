@@ -1,0 +1,1034 @@
+// MergeBlockColumns: compaction by columns (block_merge.h).
+#include "store/block/block_merge.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "common/coding.h"
+#include "common/files.h"
+#include "graph/rollup_store.h"
+#include "store/block/block_writer_internal.h"
+#include "store/block/document_ids.h"
+#include "store/block/graph_times.h"
+#include "store/block/rollup_section.h"
+#include "store/record_codec.h"
+
+namespace roentgen::store::block {
+namespace {
+
+constexpr std::string_view kMergeAnnotationPrefix = "annotation.";
+
+// An annotation column's key and value type, from its name
+// (AnnotationColumnName); nothing for any other column.
+std::optional<std::pair<std::string_view, AnnotationType>> ParseMergeAnnotationColumn(
+    std::string_view name) {
+  if (!name.starts_with(kMergeAnnotationPrefix)) return std::nullopt;
+  name.remove_prefix(kMergeAnnotationPrefix.size());
+  if (name.size() < 2 || name[1] != ':') return std::nullopt;
+  const char tag = name[0];
+  name.remove_prefix(2);
+  switch (tag) {
+    case 's':
+      return std::make_pair(name, AnnotationType::kString);
+    case 'd':
+      return std::make_pair(name, AnnotationType::kNumber);
+    case 'b':
+      return std::make_pair(name, AnnotationType::kBool);
+    default:
+      return std::nullopt;
+  }
+}
+
+ColumnEncoding MergeAnnotationEncoding(AnnotationType type) {
+  switch (type) {
+    case AnnotationType::kString:
+      return ColumnEncoding::kListDictString;
+    case AnnotationType::kNumber:
+      return ColumnEncoding::kListDouble;
+    case AnnotationType::kBool:
+      break;
+  }
+  return ColumnEncoding::kListBool;
+}
+
+bool MergeSupportsEncoding(ColumnEncoding e) {
+  switch (e) {
+    case ColumnEncoding::kInt64Delta:
+    case ColumnEncoding::kOptionalInt64:
+    case ColumnEncoding::kBool:
+    case ColumnEncoding::kDictString:
+    case ColumnEncoding::kBytes:
+    case ColumnEncoding::kFixed16:
+    case ColumnEncoding::kListDictString:
+    case ColumnEncoding::kListDouble:
+    case ColumnEncoding::kListBool:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The output file, written as it is built: chunks are compressed into a
+// buffer that goes to a temporary file beside `path` once it is large,
+// so that the file never sits whole in memory. Frames are those
+// WriteBlock's FileBuilder makes (one reused context, the same level).
+class MergeOutputFile {
+ public:
+  MergeOutputFile(std::string path, int level)
+      : path_(std::move(path)), tmp_(path_ + ".tmp"), level_(level), cctx_(ZSTD_createCCtx()) {}
+  ~MergeOutputFile() {
+    ZSTD_freeCCtx(cctx_);
+    ZSTD_freeCCtx(dict_cctx_);
+    ZSTD_freeCDict(cdict_);
+    if (fd_.valid()) {
+      fd_.Reset();
+      std::remove(tmp_.c_str());
+    }
+  }
+  MergeOutputFile(const MergeOutputFile&) = delete;
+  MergeOutputFile& operator=(const MergeOutputFile&) = delete;
+
+  Status Open() {
+    fd_ = UniqueFd(::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd_.valid()) return ErrnoStatus(errno, "create " + tmp_, tmp_);
+    if (cctx_ == nullptr) return Status::Internal(fmt::format("block {}: zstd: no context", path_));
+    buffer_.append(kMagic);
+    return Status::Ok();
+  }
+
+  Result<Extent> AddCompressed(std::string_view raw, std::string_view what) {
+    return Compress(raw, what, false);
+  }
+  Status UseDocumentDictionary(std::string_view dictionary) {
+    cdict_ = ZSTD_createCDict(dictionary.data(), dictionary.size(), level_);
+    dict_cctx_ = ZSTD_createCCtx();
+    if (cdict_ == nullptr || dict_cctx_ == nullptr ||
+        ZSTD_isError(ZSTD_CCtx_refCDict(dict_cctx_, cdict_)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(dict_cctx_, ZSTD_c_checksumFlag, 1))) {
+      return Status::Internal(
+          fmt::format("block {}: document dictionary: zstd: no dictionary", path_));
+    }
+    return Status::Ok();
+  }
+  Result<Extent> AddDocumentPage(std::string_view raw, std::string_view what) {
+    return Compress(raw, what, cdict_ != nullptr);
+  }
+  Result<Extent> AddRaw(std::string_view bytes) {
+    Extent e{Offset(), bytes.size(), bytes.size(), Checksum(bytes)};
+    buffer_.append(bytes);
+    RG_RETURN_IF_ERROR(MaybeFlush());
+    return e;
+  }
+  void Append(std::string_view bytes) { buffer_.append(bytes); }
+
+  // Writes what is left, syncs and renames the file to its path.
+  Status Finish() {
+    RG_RETURN_IF_ERROR(Flush());
+    if (::fsync(fd_.get()) != 0) return ErrnoStatus(errno, "fsync " + tmp_, tmp_);
+    fd_.Reset();
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      const Status s = ErrnoStatus(errno, fmt::format("rename {} to {}", tmp_, path_), tmp_);
+      std::remove(tmp_.c_str());
+      return s;
+    }
+    const std::string dir = std::filesystem::path(path_).parent_path().string();
+    return SyncDir(dir.empty() ? "." : dir);
+  }
+
+ private:
+  static constexpr size_t kFlushBytes = 4 << 20;
+
+  uint64_t Offset() const { return written_ + buffer_.size(); }
+
+  Result<Extent> Compress(std::string_view raw, std::string_view what, bool with_dictionary) {
+    if (raw.size() > kMaxChunkRawBytes) {
+      return Status::InvalidArgument(
+          fmt::format("block {}: {} holds {} bytes, more than a block may ({}): write fewer rows",
+                      path_, what, raw.size(), kMaxChunkRawBytes));
+    }
+    const size_t at = buffer_.size();
+    buffer_.resize(at + ZSTD_compressBound(raw.size()));
+    const size_t n = with_dictionary
+                         ? ZSTD_compress2(dict_cctx_, buffer_.data() + at, buffer_.size() - at,
+                                          raw.data(), raw.size())
+                         : ZSTD_compressCCtx(cctx_, buffer_.data() + at, buffer_.size() - at,
+                                             raw.data(), raw.size(), level_);
+    if (ZSTD_isError(n)) {
+      buffer_.resize(at);
+      return Status::Internal(
+          fmt::format("block {}: {}: zstd: {}", path_, what, ZSTD_getErrorName(n)));
+    }
+    buffer_.resize(at + n);
+    Extent e{written_ + at, n, raw.size(), Checksum(std::string_view(buffer_).substr(at, n))};
+    RG_RETURN_IF_ERROR(MaybeFlush());
+    return e;
+  }
+  Status MaybeFlush() { return buffer_.size() >= kFlushBytes ? Flush() : Status::Ok(); }
+  Status Flush() {
+    for (size_t done = 0; done < buffer_.size();) {
+      const ssize_t n = ::write(fd_.get(), buffer_.data() + done, buffer_.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, "write " + tmp_, tmp_);
+      }
+      done += static_cast<size_t>(n);
+    }
+    written_ += buffer_.size();
+    buffer_.clear();
+    if (buffer_.capacity() > 4 * kFlushBytes) buffer_.shrink_to_fit();
+    return Status::Ok();
+  }
+
+  const std::string path_;
+  const std::string tmp_;
+  const int level_;
+  ZSTD_CCtx* cctx_;
+  ZSTD_CCtx* dict_cctx_ = nullptr;
+  ZSTD_CDict* cdict_ = nullptr;
+  UniqueFd fd_;
+  std::string buffer_;
+  uint64_t written_ = 0;
+};
+
+// An input row: which input, which row.
+struct MergeSource {
+  uint32_t input = 0;
+  uint32_t row = 0;
+};
+
+// Reads one input's document pages a row at a time, rows asked in
+// increasing order: one page in memory.
+class MergePageCursor {
+ public:
+  explicit MergePageCursor(const BlockReader* reader) : reader_(reader) {}
+
+  // Row `row`'s bytes in its page (its document count, then its documents).
+  Result<std::string_view> Row(uint64_t row) {
+    if (!loaded_ || row < row_ || row >= end_row_) {
+      // The last page whose first row is at or before `row`.
+      size_t lo = 0, hi = reader_->document_page_count();
+      while (lo < hi) {
+        const size_t mid = (lo + hi) / 2;
+        if (reader_->document_page_first_row(mid) <= row) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      if (lo == 0) return Corrupt(row, "no page holds it");
+      const size_t page = lo - 1;
+      Result<std::string> raw =
+          reader_->ReadDocumentPage(page, fmt::format("document page {}", page));
+      if (!raw.ok()) return raw.status();
+      raw_ = std::move(*raw);
+      pos_ = 0;
+      row_ = reader_->document_page_first_row(page);
+      end_row_ = page + 1 < reader_->document_page_count()
+                     ? reader_->document_page_first_row(page + 1)
+                     : reader_->row_count();
+      loaded_ = true;
+    }
+    while (row_ < row) {
+      if (!SkipRow()) return Corrupt(row_, "damaged page");
+    }
+    const size_t begin = pos_;
+    if (!SkipRow()) return Corrupt(row, "damaged page");
+    return std::string_view(raw_).substr(begin, pos_ - begin);
+  }
+
+ private:
+  bool SkipRow() {
+    coding::Reader r(std::string_view(raw_).substr(pos_));
+    uint64_t count = 0;
+    if (!r.Varint(count) || count > r.remaining()) return false;
+    for (uint64_t i = 0; i < count; ++i) {
+      uint64_t entity = 0, trace_at = 0, entity_at = 0;
+      int64_t received = 0;
+      std::string_view stored;
+      if (!r.Fixed64(entity) || !r.Signed(received) || !r.Varint(trace_at) ||
+          !r.Varint(entity_at) || !r.LengthPrefixed(stored)) {
+        return false;
+      }
+    }
+    pos_ += r.position();
+    ++row_;
+    return true;
+  }
+  Status Corrupt(uint64_t row, std::string_view why) const {
+    return Status::Corruption(
+        fmt::format("block {}: documents of row {}: {}", reader_->path(), row, why));
+  }
+
+  const BlockReader* reader_;
+  bool loaded_ = false;
+  std::string raw_;
+  size_t pos_ = 0;
+  uint64_t row_ = 0;
+  uint64_t end_row_ = 0;
+};
+
+// The documents of one row's bytes (MergePageCursor::Row): their count and
+// raw sizes (the text as stored, with the ids the page leaves out put back).
+bool MergeRowDocumentSizes(std::string_view bytes, size_t trace_text_size, uint64_t& count,
+                           uint64_t& raw_bytes) {
+  coding::Reader r(bytes);
+  if (!r.Varint(count)) return false;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t entity = 0, trace_at = 0, entity_at = 0;
+    int64_t received = 0;
+    std::string_view stored;
+    if (!r.Fixed64(entity) || !r.Signed(received) || !r.Varint(trace_at) || !r.Varint(entity_at) ||
+        !r.LengthPrefixed(stored)) {
+      return false;
+    }
+    raw_bytes += stored.size() + (entity_at != 0 ? 16 : 0) + (trace_at != 0 ? trace_text_size : 0);
+  }
+  return true;
+}
+
+// The columns of every input of one name, decoded (nothing for an input
+// without it).
+template <typename T>
+Result<std::vector<std::optional<T>>> ReadMergeInputs(std::span<const BlockMergeInput> inputs,
+                                                      std::string_view name,
+                                                      ColumnEncoding encoding) {
+  std::vector<std::optional<T>> out(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const BlockReader& reader = *inputs[i].reader;
+    const ColumnInfo* info = reader.FindColumn(name);
+    if (info == nullptr) continue;
+    if (info->encoding != encoding) {
+      return Status::Corruption(fmt::format("block {}: column {} has encoding {}, expected {}",
+                                            reader.path(), name, static_cast<int>(info->encoding),
+                                            static_cast<int>(encoding)));
+    }
+    Result<std::string> payload = reader.ReadColumnPayload(*info);
+    if (!payload.ok()) return payload.status();
+    T& column = out[i].emplace();
+    Status s;
+    const size_t rows = reader.row_count();
+    if constexpr (std::is_same_v<T, Int64Column>) {
+      s = DecodeInt64(*payload, rows, column);
+    } else if constexpr (std::is_same_v<T, OptionalInt64Column>) {
+      s = DecodeOptionalInt64(*payload, rows, column);
+    } else if constexpr (std::is_same_v<T, BoolColumn>) {
+      s = DecodeBool(*payload, rows, column);
+    } else if constexpr (std::is_same_v<T, DictStringColumn>) {
+      s = DecodeDictString(*payload, rows, column);
+    } else if constexpr (std::is_same_v<T, BytesColumn>) {
+      s = DecodeBytesInPlace(std::move(*payload), rows, column);
+    } else if constexpr (std::is_same_v<T, Fixed16Column>) {
+      s = DecodeFixed16(*payload, rows, column);
+    } else if constexpr (std::is_same_v<T, ListDictStringColumn>) {
+      s = DecodeListDictString(*payload, rows, column);
+    } else if constexpr (std::is_same_v<T, ListDoubleColumn>) {
+      s = DecodeListDouble(*payload, rows, column);
+    } else {
+      static_assert(std::is_same_v<T, ListBoolColumn>);
+      s = DecodeListBool(*payload, rows, column);
+    }
+    if (!s.ok()) {
+      return Status::Corruption(
+          fmt::format("block {}: column {}: {}", reader.path(), name, s.message()));
+    }
+  }
+  return out;
+}
+
+// The bloom key of an annotation value, as AppendAnnotationFilterKey makes
+// it, from the column's value without building an AnnotationValue.
+void MergeAnnotationKey(std::string_view key, char tag, std::string& k) {
+  k.clear();
+  k.append(key);
+  k.push_back('\0');
+  k.push_back(tag);
+}
+
+class BlockColumnMerger {
+ public:
+  BlockColumnMerger(std::span<const BlockMergeInput> inputs, const std::string& path,
+                    const BlockMergeOptions& options)
+      : inputs_(inputs), path_(path), options_(options), file_(path, options.zstd_level) {}
+
+  Result<BlockMergeResult> Run() {
+    RG_RETURN_IF_ERROR(Plan());
+    if (sources_.empty()) return std::move(result_);
+    if (sources_.size() > kMaxRows) {
+      return Status::InvalidArgument(
+          fmt::format("block {}: {} rows, more than {}", path_, sources_.size(), kMaxRows));
+    }
+    RG_RETURN_IF_ERROR(file_.Open());
+    RG_RETURN_IF_ERROR(WriteColumns());
+    RG_RETURN_IF_ERROR(WriteAnnotationColumns());
+    RG_RETURN_IF_ERROR(WriteDocuments());
+    RG_RETURN_IF_ERROR(WriteSections());
+    RG_RETURN_IF_ERROR(WriteFilters());
+    RG_RETURN_IF_ERROR(WriteFooter());
+    result_.rows = sources_.size();
+    return std::move(result_);
+  }
+
+ private:
+  // The merge order, from the trace ids and start times alone.
+  Status Plan() {
+    ids_.resize(inputs_.size());
+    std::vector<Int64Column> starts(inputs_.size());
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      const BlockReader& reader = *inputs_[i].reader;
+      Result<Fixed16Column> ids = reader.ReadFixed16(col::kTraceId);
+      if (!ids.ok()) return ids.status();
+      ids_[i] = std::move(*ids);
+      Result<Int64Column> start = reader.ReadInt64(col::kStart);
+      if (!start.ok()) return start.status();
+      starts[i] = std::move(*start);
+    }
+    struct Kept {
+      int64_t start;
+      std::string_view id;
+      MergeSource source;
+    };
+    std::vector<Kept> kept;
+    std::unordered_map<std::string_view, uint32_t> by_trace;
+    result_.output_row.resize(inputs_.size());
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      const BlockMergeInput& in = inputs_[i];
+      const uint64_t rows = in.reader->row_count();
+      std::vector<int64_t>& slots = result_.output_row[i];
+      slots.assign(rows, -1);
+      size_t next_superseded = 0;
+      for (uint32_t row = 0; row < rows; ++row) {
+        while (next_superseded < in.superseded.size() && in.superseded[next_superseded] < row) {
+          ++next_superseded;
+        }
+        if (next_superseded < in.superseded.size() && in.superseded[next_superseded] == row)
+          continue;
+        const std::string_view id = ids_[i].Get(row);
+        auto [it, inserted] = by_trace.try_emplace(id, static_cast<uint32_t>(kept.size()));
+        slots[row] = it->second;
+        if (!inserted) continue;
+        kept.push_back(Kept{starts[i].values[row], id, {static_cast<uint32_t>(i), row}});
+      }
+    }
+    by_trace = {};
+    std::vector<uint32_t> order(kept.size());
+    for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return std::tie(kept[a].start, kept[a].id) < std::tie(kept[b].start, kept[b].id);
+    });
+    std::vector<int64_t> position(kept.size());
+    sources_.resize(kept.size());
+    for (size_t j = 0; j < order.size(); ++j) {
+      position[order[j]] = static_cast<int64_t>(j);
+      sources_[j] = kept[order[j]].source;
+    }
+    for (auto& slots : result_.output_row) {
+      for (int64_t& s : slots) s = s < 0 ? -1 : position[static_cast<size_t>(s)];
+    }
+    kept_rows_.resize(inputs_.size());
+    for (const MergeSource& s : sources_) kept_rows_[s.input].push_back(s.row);
+    for (auto& rows : kept_rows_) std::sort(rows.begin(), rows.end());
+    if (!sources_.empty()) {
+      stats_.min_start_us = starts[sources_.front().input].values[sources_.front().row];
+      stats_.max_start_us = starts[sources_.back().input].values[sources_.back().row];
+    }
+    return Status::Ok();
+  }
+
+  Status AddColumn(std::string_view name, ColumnEncoding encoding, std::string_view payload,
+                   std::optional<std::pair<int64_t, int64_t>> range) {
+    Result<Extent> e = file_.AddCompressed(payload, fmt::format("column {}", name));
+    if (!e.ok()) return e.status();
+    coding::PutLengthPrefixed(name, columns_dir_);
+    columns_dir_.push_back(static_cast<char>(encoding));
+    coding::PutVarint(sources_.size(), columns_dir_);
+    PutExtent(*e, columns_dir_);
+    columns_dir_.push_back(range ? 1 : 0);
+    if (range) {
+      coding::PutSigned(range->first, columns_dir_);
+      coding::PutSigned(range->second, columns_dir_);
+    }
+    ++column_count_;
+    return Status::Ok();
+  }
+
+  // Every column but the annotations', in the order the inputs have them
+  // (WriteBlock's; CanMergeBlockColumns checked they agree).
+  Status WriteColumns() {
+    std::string payload;
+    for (const ColumnInfo& info : inputs_[0].reader->columns()) {
+      if (ParseMergeAnnotationColumn(info.name)) continue;
+      payload.clear();
+      std::optional<std::pair<int64_t, int64_t>> range;
+      const std::string_view name = info.name;
+      switch (info.encoding) {
+        case ColumnEncoding::kInt64Delta: {
+          auto cols = ReadMergeInputs<Int64Column>(inputs_, name, info.encoding);
+          if (!cols.ok()) return cols.status();
+          std::vector<int64_t> v(sources_.size());
+          for (size_t j = 0; j < v.size(); ++j) v[j] = Col(*cols, j).values[sources_[j].row];
+          EncodeInt64(v, payload);
+          auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+          range.emplace(*lo, *hi);
+          if (name == col::kUpdated) {
+            stats_.min_updated_us = *lo;
+            stats_.max_updated_us = *hi;
+          }
+          break;
+        }
+        case ColumnEncoding::kOptionalInt64: {
+          auto cols = ReadMergeInputs<OptionalInt64Column>(inputs_, name, info.encoding);
+          if (!cols.ok()) return cols.status();
+          std::vector<std::optional<int64_t>> v(sources_.size());
+          for (size_t j = 0; j < v.size(); ++j) v[j] = Col(*cols, j).Get(sources_[j].row);
+          EncodeOptionalInt64(v, payload);
+          break;
+        }
+        case ColumnEncoding::kBool: {
+          auto cols = ReadMergeInputs<BoolColumn>(inputs_, name, info.encoding);
+          if (!cols.ok()) return cols.status();
+          std::vector<bool> v(sources_.size());
+          for (size_t j = 0; j < v.size(); ++j) v[j] = Col(*cols, j).values.Get(sources_[j].row);
+          EncodeBool(v, payload);
+          break;
+        }
+        case ColumnEncoding::kDictString: {
+          auto cols = ReadMergeInputs<DictStringColumn>(inputs_, name, info.encoding);
+          if (!cols.ok()) return cols.status();
+          std::vector<std::string_view> v(sources_.size());
+          for (size_t j = 0; j < v.size(); ++j) v[j] = Col(*cols, j).Get(sources_[j].row);
+          EncodeDictString(v, payload);
+          break;
+        }
+        case ColumnEncoding::kBytes: {
+          auto cols = ReadMergeInputs<BytesColumn>(inputs_, name, info.encoding);
+          if (!cols.ok()) return cols.status();
+          uint64_t bytes = 0;
+          for (size_t j = 0; j < sources_.size(); ++j) {
+            bytes += Col(*cols, j).Get(sources_[j].row).size() + 5;
+          }
+          payload.reserve(bytes);
+          const bool graph = name == col::kGraph;
+          for (size_t j = 0; j < sources_.size(); ++j) {
+            const std::string_view value = Col(*cols, j).Get(sources_[j].row);
+            coding::PutLengthPrefixed(value, payload);
+            if (graph) RG_RETURN_IF_ERROR(AddRollups(value, j));
+          }
+          break;
+        }
+        case ColumnEncoding::kFixed16: {
+          auto cols = ReadMergeInputs<Fixed16Column>(inputs_, name, info.encoding);
+          if (!cols.ok()) return cols.status();
+          payload.reserve(16 * sources_.size());
+          for (size_t j = 0; j < sources_.size(); ++j) {
+            payload.append(Col(*cols, j).Get(sources_[j].row));
+          }
+          break;
+        }
+        case ColumnEncoding::kListDictString: {
+          auto cols = ReadMergeInputs<ListDictStringColumn>(inputs_, name, info.encoding);
+          if (!cols.ok()) return cols.status();
+          GatherListStrings(*cols, payload, nullptr);
+          break;
+        }
+        case ColumnEncoding::kListDouble: {
+          auto cols = ReadMergeInputs<ListDoubleColumn>(inputs_, name, info.encoding);
+          if (!cols.ok()) return cols.status();
+          GatherListDoubles(*cols, payload, nullptr);
+          break;
+        }
+        case ColumnEncoding::kListBool: {
+          auto cols = ReadMergeInputs<ListBoolColumn>(inputs_, name, info.encoding);
+          if (!cols.ok()) return cols.status();
+          GatherListBools(*cols, payload, nullptr);
+          break;
+        }
+        default:
+          return Status::InvalidArgument(
+              fmt::format("block {}: column {}: an encoding compaction cannot merge", path_, name));
+      }
+      RG_RETURN_IF_ERROR(AddColumn(name, info.encoding, payload, range));
+    }
+    RG_RETURN_IF_ERROR(AddBloomKeys());
+    return Status::Ok();
+  }
+
+  // Input `sources_[j].input`'s column (every value column is in every input).
+  template <typename T>
+  const T& Col(const std::vector<std::optional<T>>& cols, size_t j) const {
+    return *cols[sources_[j].input];
+  }
+
+  // List columns in output order; an input without the column has no
+  // values in its rows. `values_out`, when given, counts the values.
+  void GatherListStrings(const std::vector<std::optional<ListDictStringColumn>>& cols,
+                         std::string& payload, uint64_t* values_out) {
+    std::vector<uint32_t> lengths(sources_.size());
+    std::vector<std::string_view> values;
+    for (size_t j = 0; j < sources_.size(); ++j) {
+      const auto& c = cols[sources_[j].input];
+      if (!c) continue;
+      const uint32_t row = sources_[j].row;
+      for (uint32_t k = c->offsets[row]; k < c->offsets[row + 1]; ++k)
+        values.push_back(c->values.Get(k));
+      lengths[j] = c->offsets[row + 1] - c->offsets[row];
+    }
+    if (values_out != nullptr) *values_out = values.size();
+    EncodeListDictString(lengths, values, payload);
+  }
+  void GatherListDoubles(const std::vector<std::optional<ListDoubleColumn>>& cols,
+                         std::string& payload, uint64_t* values_out) {
+    std::vector<uint32_t> lengths(sources_.size());
+    std::vector<double> values;
+    for (size_t j = 0; j < sources_.size(); ++j) {
+      const auto& c = cols[sources_[j].input];
+      if (!c) continue;
+      const uint32_t row = sources_[j].row;
+      values.insert(values.end(), c->values.begin() + c->offsets[row],
+                    c->values.begin() + c->offsets[row + 1]);
+      lengths[j] = c->offsets[row + 1] - c->offsets[row];
+    }
+    if (values_out != nullptr) *values_out = values.size();
+    EncodeListDouble(lengths, values, payload);
+  }
+  void GatherListBools(const std::vector<std::optional<ListBoolColumn>>& cols, std::string& payload,
+                       uint64_t* values_out) {
+    std::vector<uint32_t> lengths(sources_.size());
+    std::vector<bool> values;
+    for (size_t j = 0; j < sources_.size(); ++j) {
+      const auto& c = cols[sources_[j].input];
+      if (!c) continue;
+      const uint32_t row = sources_[j].row;
+      for (uint32_t k = c->offsets[row]; k < c->offsets[row + 1]; ++k)
+        values.push_back(c->values.Get(k));
+      lengths[j] = c->offsets[row + 1] - c->offsets[row];
+    }
+    if (values_out != nullptr) *values_out = values.size();
+    EncodeListBool(lengths, values, payload);
+  }
+
+  // Output row j's graph (the `graph` column's bytes) into the rollups, in
+  // output order as RollupsOfRecords adds the records.
+  Status AddRollups(std::string_view graph_bytes, size_t j) {
+    if (options_.rollup_section.empty()) return Status::Ok();
+    if (Status s = DecodeTraceRecordInto(graph_bytes, graph_holder_, true); !s.ok()) {
+      return Status::Corruption(fmt::format("block {}: row {}: column {}: {}",
+                                            inputs_[sources_[j].input].reader->path(),
+                                            sources_[j].row, col::kGraph, s.message()));
+    }
+    AbsolutizeGraphTimes(graph_holder_.graph, graph_holder_.summary.start_time_us);
+    graph::AddToRollupMinutes(rollups_, graph_holder_.graph, +1);
+    return Status::Ok();
+  }
+
+  // The bloom keys WriteBlock adds per row, but the annotations': trace
+  // ids, services (name and type, name alone), graph node names and other
+  // names, users. The filters hash their keys, so the order does not matter.
+  Status AddBloomKeys() {
+    std::string key;
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      const std::vector<uint32_t>& rows = kept_rows_[i];
+      if (rows.empty()) continue;
+      const BlockReader& reader = *inputs_[i].reader;
+      for (uint32_t row : rows) trace_filter_.Add(ids_[i].Get(row));
+      Result<ListDictStringColumn> names = reader.ReadListDictString(col::kServiceName);
+      if (!names.ok()) return names.status();
+      Result<ListDictStringColumn> types = reader.ReadListDictString(col::kServiceType);
+      if (!types.ok()) return types.status();
+      Result<ListDictStringColumn> nodes = reader.ReadListDictString(col::kGraphNodeName);
+      if (!nodes.ok()) return nodes.status();
+      Result<ListDictStringColumn> aliases = reader.ReadListDictString(col::kGraphNodeAlias);
+      if (!aliases.ok()) return aliases.status();
+      Result<ListDictStringColumn> users = reader.ReadListDictString(col::kUser);
+      if (!users.ok()) return users.status();
+      if (names->offsets != types->offsets) {
+        return Status::Corruption(fmt::format("block {}: columns {} and {} disagree", reader.path(),
+                                              col::kServiceName, col::kServiceType));
+      }
+      for (uint32_t row : rows) {
+        for (uint32_t k = names->offsets[row]; k < names->offsets[row + 1]; ++k) {
+          service_filter_.Add(
+              ServiceFilterKey(names->values.Get(k), types->values.Get(k), false, key));
+          service_filter_.Add(ServiceFilterKey(names->values.Get(k), {}, true, key));
+        }
+        for (uint32_t k = nodes->offsets[row]; k < nodes->offsets[row + 1]; ++k) {
+          service_filter_.Add(ServiceFilterKey(nodes->values.Get(k), {}, true, key));
+        }
+        for (uint32_t k = aliases->offsets[row]; k < aliases->offsets[row + 1]; ++k) {
+          service_filter_.Add(ServiceFilterKey(aliases->values.Get(k), {}, true, key));
+        }
+        for (uint32_t k = users->offsets[row]; k < users->offsets[row + 1]; ++k) {
+          user_filter_.Add(users->values.Get(k));
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // The annotation columns: WriteBlock's choice of keys (the most rows
+  // first, ties by key, at most kMaxAnnotationKeyColumns, in key order) over
+  // the output rows, each with a column per value type it has there. Every
+  // key's values go into the bloom filter, columns or not.
+  Status WriteAnnotationColumns() {
+    std::map<std::string, std::vector<AnnotationType>, std::less<>> keys;
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      for (const ColumnInfo& info : inputs_[i].reader->columns()) {
+        if (auto parsed = ParseMergeAnnotationColumn(info.name)) {
+          auto& types = keys[std::string(parsed->first)];
+          if (std::find(types.begin(), types.end(), parsed->second) == types.end()) {
+            types.push_back(parsed->second);
+          }
+        }
+      }
+    }
+    // Rows per key, and the bloom keys.
+    std::vector<std::pair<std::string_view, uint64_t>> counts;
+    std::string k;
+    for (const auto& [key, types] : keys) {
+      uint64_t rows_with_key = 0;
+      for (size_t i = 0; i < inputs_.size(); ++i) {
+        const std::vector<uint32_t>& rows = kept_rows_[i];
+        if (rows.empty()) continue;
+        const BlockReader& reader = *inputs_[i].reader;
+        std::vector<bool> any(reader.row_count());
+        bool found = false;
+        for (AnnotationType type : types) {
+          const std::string name = AnnotationColumnName(key, type);
+          if (reader.FindColumn(name) == nullptr) continue;
+          found = true;
+          // Offsets and values; the bloom key of each kept row's value.
+          auto mark = [&](const std::vector<uint32_t>& offsets, auto&& add_value) {
+            for (uint32_t row : rows) {
+              if (offsets[row + 1] == offsets[row]) continue;
+              any[row] = true;
+              for (uint32_t v = offsets[row]; v < offsets[row + 1]; ++v) add_value(v);
+            }
+          };
+          switch (type) {
+            case AnnotationType::kString: {
+              Result<ListDictStringColumn> c = reader.ReadListDictString(name);
+              if (!c.ok()) return c.status();
+              mark(c->offsets, [&](uint32_t v) {
+                MergeAnnotationKey(key, 's', k);
+                k.append(c->values.Get(v));
+                annotation_filter_.Add(k);
+              });
+              break;
+            }
+            case AnnotationType::kNumber: {
+              Result<ListDoubleColumn> c = reader.ReadListDouble(name);
+              if (!c.ok()) return c.status();
+              mark(c->offsets, [&](uint32_t v) {
+                MergeAnnotationKey(key, 'd', k);
+                const double d = c->values[v];
+                coding::PutDouble(d == 0 ? 0.0 : d, k);  // -0 equals +0
+                annotation_filter_.Add(k);
+              });
+              break;
+            }
+            case AnnotationType::kBool: {
+              Result<ListBoolColumn> c = reader.ReadListBool(name);
+              if (!c.ok()) return c.status();
+              mark(c->offsets, [&](uint32_t v) {
+                MergeAnnotationKey(key, 'b', k);
+                k.push_back(c->values.Get(v) ? '1' : '0');
+                annotation_filter_.Add(k);
+              });
+              break;
+            }
+          }
+        }
+        if (!found) continue;
+        for (uint32_t row : rows) rows_with_key += any[row] ? 1 : 0;
+      }
+      if (rows_with_key > 0) counts.emplace_back(key, rows_with_key);
+    }
+    std::sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    if (counts.size() > kMaxAnnotationKeyColumns) counts.resize(kMaxAnnotationKeyColumns);
+    std::sort(counts.begin(), counts.end());
+    std::string payload;
+    for (const auto& [key, rows_with_key] : counts) {
+      for (AnnotationType type :
+           {AnnotationType::kString, AnnotationType::kNumber, AnnotationType::kBool}) {
+        const std::string name = AnnotationColumnName(key, type);
+        const ColumnEncoding encoding = MergeAnnotationEncoding(type);
+        payload.clear();
+        uint64_t values = 0;
+        switch (type) {
+          case AnnotationType::kString: {
+            auto cols = ReadMergeInputs<ListDictStringColumn>(inputs_, name, encoding);
+            if (!cols.ok()) return cols.status();
+            GatherListStrings(*cols, payload, &values);
+            break;
+          }
+          case AnnotationType::kNumber: {
+            auto cols = ReadMergeInputs<ListDoubleColumn>(inputs_, name, encoding);
+            if (!cols.ok()) return cols.status();
+            GatherListDoubles(*cols, payload, &values);
+            break;
+          }
+          case AnnotationType::kBool: {
+            auto cols = ReadMergeInputs<ListBoolColumn>(inputs_, name, encoding);
+            if (!cols.ok()) return cols.status();
+            GatherListBools(*cols, payload, &values);
+            break;
+          }
+        }
+        // WriteBlock gives a type a column once a row has a value of it.
+        if (values == 0) continue;
+        RG_RETURN_IF_ERROR(AddColumn(name, encoding, payload, std::nullopt));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // The documents: their count and bytes over the output rows, the
+  // dictionary sampled from them as WriteBlock samples it, then the pages,
+  // each row's bytes copied from its input's page (format version 3 pages
+  // encode a row's documents the same whatever the block).
+  Status WriteDocuments() {
+    std::vector<std::vector<uint32_t>> document_counts(inputs_.size());
+    uint64_t count = 0;
+    uint64_t total = 0;
+    std::string trace_text;
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      if (kept_rows_[i].empty()) continue;
+      document_counts[i].assign(inputs_[i].reader->row_count(), 0);
+      MergePageCursor cursor(inputs_[i].reader);
+      for (uint32_t row : kept_rows_[i]) {
+        Result<std::string_view> bytes = cursor.Row(row);
+        if (!bytes.ok()) return bytes.status();
+        TraceIdTextOfBytes(ids_[i].Get(row), trace_text);
+        uint64_t n = 0;
+        if (!MergeRowDocumentSizes(*bytes, trace_text.size(), n, total)) {
+          return Status::Corruption(fmt::format("block {}: documents of row {}: damaged page",
+                                                inputs_[i].reader->path(), row));
+        }
+        document_counts[i][row] = static_cast<uint32_t>(n);
+        count += n;
+      }
+    }
+    result_.documents = count;
+
+    std::string dictionary;
+    const uint64_t stride =
+        DocumentDictionaryStride(count, total, options_.document_dictionary_bytes);
+    if (stride > 0) {
+      std::vector<MergePageCursor> cursors;
+      for (const BlockMergeInput& in : inputs_) cursors.emplace_back(in.reader);
+      StoredDocument doc;
+      uint64_t index = 0;
+      for (const MergeSource& s : sources_) {
+        const uint64_t n = document_counts[s.input][s.row];
+        // The first index of this row's documents that the stride picks.
+        const uint64_t pick = stride / 2;
+        uint64_t first = index - index % stride + pick;
+        if (first < index) first += stride;
+        if (first >= index + n) {
+          index += n;
+          continue;
+        }
+        Result<std::string_view> bytes = cursors[s.input].Row(s.row);
+        if (!bytes.ok()) return bytes.status();
+        TraceIdTextOfBytes(ids_[s.input].Get(s.row), trace_text);
+        coding::Reader r(*bytes);
+        uint64_t stored_count = 0;
+        if (!r.Varint(stored_count) || stored_count != n) return DamagedPage(s);
+        for (uint64_t d = 0; d < n; ++d, ++index) {
+          if (!GetDocumentEliding(r, trace_text, doc)) return DamagedPage(s);
+          if (index % stride != pick) continue;
+          if (dictionary.size() + doc.raw.size() > options_.document_dictionary_bytes) continue;
+          dictionary.append(doc.raw);
+        }
+      }
+      if (!DocumentDictionaryUsable(dictionary)) dictionary.clear();
+    }
+    dictionary_dir_.push_back(dictionary.empty() ? 0 : 1);
+    if (!dictionary.empty()) {
+      Result<Extent> e = file_.AddCompressed(dictionary, "document dictionary");
+      if (!e.ok()) return e.status();
+      PutExtent(*e, dictionary_dir_);
+      RG_RETURN_IF_ERROR(file_.UseDocumentDictionary(dictionary));
+    }
+
+    std::vector<MergePageCursor> cursors;
+    for (const BlockMergeInput& in : inputs_) cursors.emplace_back(in.reader);
+    std::string page;
+    size_t page_first = 0;
+    auto flush = [&](size_t next_row) -> Status {
+      Result<Extent> e =
+          file_.AddDocumentPage(page, fmt::format("document page at row {}", page_first));
+      if (!e.ok()) return e.status();
+      coding::PutVarint(page_first, pages_dir_);
+      PutExtent(*e, pages_dir_);
+      ++page_count_;
+      page.clear();
+      page_first = next_row;
+      return Status::Ok();
+    };
+    for (size_t j = 0; j < sources_.size(); ++j) {
+      Result<std::string_view> bytes = cursors[sources_[j].input].Row(sources_[j].row);
+      if (!bytes.ok()) return bytes.status();
+      page.append(*bytes);
+      if (page.size() >= options_.target_page_raw_bytes) RG_RETURN_IF_ERROR(flush(j + 1));
+    }
+    if (page_first < sources_.size()) RG_RETURN_IF_ERROR(flush(sources_.size()));
+    return Status::Ok();
+  }
+
+  Status DamagedPage(const MergeSource& s) const {
+    return Status::Corruption(fmt::format("block {}: documents of row {}: damaged page",
+                                          inputs_[s.input].reader->path(), s.row));
+  }
+
+  Status WriteSections() {
+    std::vector<std::pair<std::string_view, std::string>> sections;
+    if (!options_.counts_section.empty()) {
+      std::string counts;
+      coding::PutVarint(result_.documents, counts);
+      sections.emplace_back(options_.counts_section, std::move(counts));
+    }
+    if (!options_.rollup_section.empty()) {
+      sections.emplace_back(options_.rollup_section, EncodeRollupSection(rollups_));
+      rollups_.clear();
+    }
+    coding::PutVarint(sections.size(), sections_dir_);
+    for (const auto& [name, bytes] : sections) {
+      Result<Extent> e = file_.AddCompressed(bytes, fmt::format("section {}", name));
+      if (!e.ok()) return e.status();
+      coding::PutLengthPrefixed(name, sections_dir_);
+      PutExtent(*e, sections_dir_);
+    }
+    return Status::Ok();
+  }
+
+  Status WriteFilters() {
+    const std::pair<FilterKind, const BloomFilterBuilder*> filters[] = {
+        {FilterKind::kTraceId, &trace_filter_},
+        {FilterKind::kAnnotation, &annotation_filter_},
+        {FilterKind::kService, &service_filter_},
+        {FilterKind::kUser, &user_filter_}};
+    coding::PutVarint(std::size(filters), filters_dir_);
+    for (const auto& [kind, builder] : filters) {
+      Result<Extent> e = file_.AddRaw(builder->Finish());
+      if (!e.ok()) return e.status();
+      filters_dir_.push_back(static_cast<char>(kind));
+      coding::PutVarint(builder->key_count(), filters_dir_);
+      PutExtent(*e, filters_dir_);
+    }
+    return Status::Ok();
+  }
+
+  Status WriteFooter() {
+    std::string footer;
+    coding::PutVarint(sources_.size(), footer);
+    coding::PutSigned(stats_.min_start_us, footer);
+    coding::PutSigned(stats_.max_start_us, footer);
+    coding::PutSigned(stats_.min_updated_us, footer);
+    coding::PutSigned(stats_.max_updated_us, footer);
+    coding::PutVarint(column_count_, footer);
+    footer.append(columns_dir_);
+    coding::PutVarint(page_count_, footer);
+    footer.append(pages_dir_);
+    footer.append(filters_dir_);
+    footer.append(sections_dir_);
+    footer.append(dictionary_dir_);
+    if (footer.size() > kMaxFooterBytes) {
+      return Status::InvalidArgument(fmt::format(
+          "block {}: a footer of {} bytes, more than a block may ({}): write fewer rows", path_,
+          footer.size(), kMaxFooterBytes));
+    }
+    std::string trailer;
+    coding::PutFixed32(static_cast<uint32_t>(footer.size()), trailer);
+    coding::PutFixed64(Checksum(footer), trailer);
+    coding::PutFixed32(kFormatVersion, trailer);
+    trailer.append(kMagic);
+    file_.Append(footer);
+    file_.Append(trailer);
+    return file_.Finish();
+  }
+
+  std::span<const BlockMergeInput> inputs_;
+  const std::string& path_;
+  const BlockMergeOptions& options_;
+  MergeOutputFile file_;
+  BlockMergeResult result_;
+
+  std::vector<Fixed16Column> ids_;                // per input
+  std::vector<MergeSource> sources_;              // per output row
+  std::vector<std::vector<uint32_t>> kept_rows_;  // per input, ascending
+  BlockStats stats_;
+
+  std::string columns_dir_, pages_dir_, filters_dir_, sections_dir_, dictionary_dir_;
+  uint64_t column_count_ = 0;
+  uint64_t page_count_ = 0;
+  BloomFilterBuilder trace_filter_, annotation_filter_, service_filter_, user_filter_;
+  TraceRecord graph_holder_;
+  graph::RollupMinutes rollups_;
+};
+
+}  // namespace
+
+bool CanMergeBlockColumns(std::span<const BlockMergeInput> inputs) {
+  if (inputs.empty()) return false;
+  std::vector<std::pair<std::string_view, ColumnEncoding>> first;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const BlockReader& reader = *inputs[i].reader;
+    if (reader.format_version() != kFormatVersion) return false;
+    std::vector<std::pair<std::string_view, ColumnEncoding>> columns;
+    std::vector<std::string_view> keys;
+    for (const ColumnInfo& info : reader.columns()) {
+      if (auto parsed = ParseMergeAnnotationColumn(info.name)) {
+        if (info.encoding != MergeAnnotationEncoding(parsed->second)) return false;
+        if (std::find(keys.begin(), keys.end(), parsed->first) == keys.end()) {
+          keys.push_back(parsed->first);
+        }
+        continue;
+      }
+      if (!MergeSupportsEncoding(info.encoding)) return false;
+      columns.emplace_back(info.name, info.encoding);
+    }
+    // As many keys as WriteBlock gives columns: the block may have more.
+    if (keys.size() >= kMaxAnnotationKeyColumns) return false;
+    if (i == 0) {
+      first = std::move(columns);
+    } else if (columns != first) {
+      return false;
+    }
+  }
+  auto has = [&](std::string_view name, ColumnEncoding encoding) {
+    return std::find(first.begin(), first.end(), std::make_pair(name, encoding)) != first.end();
+  };
+  return has(col::kTraceId, ColumnEncoding::kFixed16) &&
+         has(col::kStart, ColumnEncoding::kInt64Delta) &&
+         has(col::kUpdated, ColumnEncoding::kInt64Delta) &&
+         has(col::kGraph, ColumnEncoding::kBytes) &&
+         has(col::kServiceName, ColumnEncoding::kListDictString) &&
+         has(col::kServiceType, ColumnEncoding::kListDictString) &&
+         has(col::kGraphNodeName, ColumnEncoding::kListDictString) &&
+         has(col::kGraphNodeAlias, ColumnEncoding::kListDictString) &&
+         has(col::kUser, ColumnEncoding::kListDictString);
+}
+
+Result<BlockMergeResult> MergeBlockColumns(std::span<const BlockMergeInput> inputs,
+                                           const std::string& path,
+                                           const BlockMergeOptions& options) {
+  if (!CanMergeBlockColumns(inputs)) {
+    return Status::InvalidArgument(
+        fmt::format("block {}: inputs compaction cannot merge by columns", path));
+  }
+  BlockColumnMerger merger(inputs, path, options);
+  return merger.Run();
+}
+
+}  // namespace roentgen::store::block

@@ -1,0 +1,82 @@
+// Compaction's merge of block files by columns (ClickHouse's "vertical
+// merge"): the output of several blocks' visible rows, written one column at
+// a time from the inputs' columns, without decoding any row into a
+// TraceRecord. It writes the same file WriteBlock would for the same rows
+// (block_format.h; docs/storage.md, "Compaction"), its sections included.
+//
+// The merge order comes from the inputs' `trace_id` and `start_us` columns
+// and their superseded rows alone. Then each column of the format is read
+// from every input, its values gathered in output order and encoded; an
+// annotation column an input lacks is empty for its rows. `details` and
+// `graph` are copied as bytes (the graph's observation times are relative to
+// the row's start, which the merge keeps). The bloom filters and min/max
+// come from the gathered columns; the documents are copied row by row from
+// the inputs' pages (one page of each input in memory) into new pages
+// compressed against a dictionary sampled as WriteBlock samples it; the
+// rollup section is built from the kept rows' graphs in output order, as
+// RollupsOfRecords builds it. The output file is written as it is built, so
+// memory holds one column (its inputs' decoded values and the output's
+// payload) at a time, never the rows of a whole block.
+//
+// Inputs it cannot merge this way (CanMergeBlockColumns says which) are
+// merged by records (the engine's fallback): a format older than
+// kFormatVersion (the graph inside `details`, absolute graph times), and a
+// block with kMaxAnnotationKeyColumns annotation keys in columns, which may
+// hold further keys in `details` only, so that its columns cannot tell the
+// output's keys or bloom keys.
+//
+// Thread safety: a pure function of its inputs (read through their readers,
+// which may be shared) and the file it writes.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "store/block/summary_columns.h"
+
+namespace roentgen::store::block {
+
+struct BlockMergeInput {
+  const BlockReader* reader = nullptr;
+  // Rows left out of the output (sorted, unique).
+  std::span<const uint32_t> superseded;
+};
+
+struct BlockMergeOptions {
+  int zstd_level = 3;
+  size_t target_page_raw_bytes = kTargetPageRawBytes;
+  size_t document_dictionary_bytes = kDocumentDictionaryBytes;
+  // Sections written after the documents, in this order: `counts_section`
+  // (the output's document count, a varint) and `rollup_section` (the
+  // output rows' rollups, EncodeRollupSection); an empty name leaves one out.
+  std::string counts_section;
+  std::string rollup_section;
+};
+
+struct BlockMergeResult {
+  uint64_t rows = 0;  // 0: every input row was dropped and no file was written
+  uint64_t documents = 0;
+  // Per input (in the inputs' order), per row: the output row that row
+  // maps to, or -1 for a superseded row.
+  std::vector<std::vector<int64_t>> output_row;
+};
+
+// Whether MergeBlockColumns can merge these blocks (see above).
+bool CanMergeBlockColumns(std::span<const BlockMergeInput> inputs);
+
+// Writes the merge of the inputs' visible rows (each input sorted by
+// (start, trace id), as blocks are) at `path`, atomically (a temporary file
+// beside it, fsync, rename, fsync of the directory). `inputs` newest first:
+// a trace visible in several inputs keeps the first input's row, and the
+// others map to it. InvalidArgument for inputs CanMergeBlockColumns refuses
+// and for an output larger than a block may be; Corruption and file-system
+// errors from reading the inputs; those of the file system for the output.
+Result<BlockMergeResult> MergeBlockColumns(std::span<const BlockMergeInput> inputs,
+                                           const std::string& path,
+                                           const BlockMergeOptions& options);
+
+}  // namespace roentgen::store::block
