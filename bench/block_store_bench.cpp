@@ -28,6 +28,7 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -98,17 +99,29 @@ bool PrintBreakdown(const std::string& dir, uint64_t json_bytes, size_t traces,
       it->raw += part.raw_bytes;
     }
   }
-  std::sort(sums.begin(), sums.end(), [](const Sum& a, const Sum& b) { return a.stored > b.stored; });
+  std::sort(sums.begin(), sums.end(),
+            [](const Sum& a, const Sum& b) { return a.stored > b.stored; });
   const auto pct = [&](uint64_t b) {
     return 100.0 * static_cast<double>(b) / static_cast<double>(json_bytes);
   };
   fmt::print("{}: {} bytes, {:.1f}% of the JSON\n", title, total, pct(total));
-  fmt::print("| part | stored bytes | raw bytes | B/trace | % of the JSON |\n|---|---:|---:|---:|---:|\n");
+  fmt::print(
+      "| part | stored bytes | raw bytes | B/trace | % of the JSON |\n|---|---:|---:|---:|---:|\n");
   for (const Sum& s : sums) {
     fmt::print("| {} {} | {} | {} | {:.1f} | {:.2f}% |\n", s.kind, s.name, s.stored, s.raw,
                static_cast<double>(s.stored) / static_cast<double>(traces), pct(s.stored));
   }
   return true;
+}
+
+// A field of /proc/self/status in KiB ("VmRSS:", "VmHWM:"); 0 if absent.
+uint64_t ResidentKiB(std::string_view field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with(field)) return std::strtoull(line.c_str() + field.size(), nullptr, 10);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -135,6 +148,10 @@ int main(int argc, char** argv) {
                  "raw document bytes per page of compaction's output");
   bool skip_compaction = false;
   app.add_flag("--skip-compaction", skip_compaction, "time the reads only");
+  bool compaction_by_records = false;
+  app.add_flag("--compaction-by-records", compaction_by_records,
+               "compact by decoding every row (BlockStoreOptions::compaction_by_columns false), "
+               "to compare with compaction by columns");
   bool reuse = false;
   app.add_flag("--reuse", reuse,
                "read the store a previous run left in --dir (same --traces) instead of filling "
@@ -158,6 +175,7 @@ int main(int argc, char** argv) {
   options.compaction_zstd_level = compaction_zstd_level;
   options.compaction_fanin = fanin;
   options.compaction_page_raw_bytes = page_bytes;
+  options.compaction_by_columns = !compaction_by_records;
   auto opened = store::block::BlockStore::Open(dir, options);
   if (!opened.ok()) {
     fmt::print(stderr, "open: {}\n", opened.status().ToString());
@@ -328,6 +346,10 @@ int main(int argc, char** argv) {
     return out;
   };
   const auto [bytes_before, blocks_before] = blocks();
+  // The process's peak resident set from here on (Linux: "5" resets
+  // VmHWM), so that the filling and the scans do not count.
+  const uint64_t rss_before = ResidentKiB("VmRSS:");
+  std::ofstream("/proc/self/clear_refs") << "5";
   const auto c0 = Steady::now();
   const double ccpu0 = ThreadCpuMs();
   int rounds = 0;
@@ -356,6 +378,9 @@ int main(int argc, char** argv) {
   fmt::print("compaction {:.0f} ms ({:.1f} us per trace), {:.0f} ms CPU ({:.1f} us per trace)\n",
              compact_ms, compact_ms * 1000.0 / static_cast<double>(traces), compact_cpu_ms,
              compact_cpu_ms * 1000.0 / static_cast<double>(traces));
+  fmt::print("compaction by {}: resident {} MiB before, peak {} MiB during\n",
+             compaction_by_records ? "records" : "columns", rss_before >> 10,
+             ResidentKiB("VmHWM:") >> 10);
   if (!PrintBreakdown(dir, json_bytes, traces, "compacted blocks")) return 1;
   return 0;
 }
