@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -87,6 +88,8 @@ class MergeOutputFile {
       : path_(std::move(path)), tmp_(path_ + ".tmp"), level_(level), cctx_(ZSTD_createCCtx()) {}
   ~MergeOutputFile() {
     ZSTD_freeCCtx(cctx_);
+    ZSTD_freeCCtx(stream_cctx_);
+    XXH3_freeState(stream_hash_);
     ZSTD_freeCCtx(dict_cctx_);
     ZSTD_freeCDict(cdict_);
     if (fd_.valid()) {
@@ -130,6 +133,37 @@ class MergeOutputFile {
   }
   void Append(std::string_view bytes) { buffer_.append(bytes); }
 
+  // A chunk compressed as it comes (a large column): BeginStream with its
+  // raw size, StreamAppend its bytes in order, EndStream. The frame is the
+  // one AddCompressed makes of the same bytes (the same level, the size
+  // pledged), and the file's buffer goes to disk as it grows.
+  Status BeginStream(uint64_t raw_size, std::string_view what) {
+    if (raw_size > kMaxChunkRawBytes) {
+      return Status::InvalidArgument(
+          fmt::format("block {}: {} holds {} bytes, more than a block may ({}): write fewer rows",
+                      path_, what, raw_size, kMaxChunkRawBytes));
+    }
+    if (stream_cctx_ == nullptr) stream_cctx_ = ZSTD_createCCtx();
+    if (stream_hash_ == nullptr) stream_hash_ = XXH3_createState();
+    if (stream_cctx_ == nullptr || stream_hash_ == nullptr ||
+        ZSTD_isError(ZSTD_CCtx_reset(stream_cctx_, ZSTD_reset_session_and_parameters)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(stream_cctx_, ZSTD_c_compressionLevel, level_)) ||
+        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(stream_cctx_, raw_size)) ||
+        XXH3_64bits_reset(stream_hash_) != XXH_OK) {
+      return Status::Internal(fmt::format("block {}: {}: zstd: no context", path_, what));
+    }
+    stream_start_ = Offset();
+    stream_raw_ = raw_size;
+    stream_what_ = std::string(what);
+    return Status::Ok();
+  }
+  Status StreamAppend(std::string_view raw) { return Stream(raw, ZSTD_e_continue); }
+  Result<Extent> EndStream() {
+    RG_RETURN_IF_ERROR(Stream({}, ZSTD_e_end));
+    return Extent{stream_start_, Offset() - stream_start_, stream_raw_,
+                  XXH3_64bits_digest(stream_hash_)};
+  }
+
   // Writes what is left, syncs and renames the file to its path.
   Status Finish() {
     RG_RETURN_IF_ERROR(Flush());
@@ -172,6 +206,24 @@ class MergeOutputFile {
     RG_RETURN_IF_ERROR(MaybeFlush());
     return e;
   }
+  Status Stream(std::string_view raw, ZSTD_EndDirective mode) {
+    ZSTD_inBuffer in{raw.data(), raw.size(), 0};
+    for (;;) {
+      const size_t at = buffer_.size();
+      buffer_.resize(at + ZSTD_CStreamOutSize());
+      ZSTD_outBuffer out{buffer_.data(), buffer_.size(), at};
+      const size_t left = ZSTD_compressStream2(stream_cctx_, &out, &in, mode);
+      if (ZSTD_isError(left)) {
+        buffer_.resize(at);
+        return Status::Internal(
+            fmt::format("block {}: {}: zstd: {}", path_, stream_what_, ZSTD_getErrorName(left)));
+      }
+      XXH3_64bits_update(stream_hash_, buffer_.data() + at, out.pos - at);
+      buffer_.resize(out.pos);
+      RG_RETURN_IF_ERROR(MaybeFlush());
+      if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size) return Status::Ok();
+    }
+  }
   Status MaybeFlush() { return buffer_.size() >= kFlushBytes ? Flush() : Status::Ok(); }
   Status Flush() {
     for (size_t done = 0; done < buffer_.size();) {
@@ -194,9 +246,106 @@ class MergeOutputFile {
   ZSTD_CCtx* cctx_;
   ZSTD_CCtx* dict_cctx_ = nullptr;
   ZSTD_CDict* cdict_ = nullptr;
+  ZSTD_CCtx* stream_cctx_ = nullptr;
+  XXH3_state_t* stream_hash_ = nullptr;
+  uint64_t stream_start_ = 0;
+  uint64_t stream_raw_ = 0;
+  std::string stream_what_;
   UniqueFd fd_;
   std::string buffer_;
   uint64_t written_ = 0;
+};
+
+// One input's kBytes column read as a stream: the stored frame in memory,
+// the values decompressed a window at a time, rows asked in increasing
+// order.
+class MergeBytesStream {
+ public:
+  MergeBytesStream() = default;
+  MergeBytesStream(const MergeBytesStream&) = delete;
+  MergeBytesStream& operator=(const MergeBytesStream&) = delete;
+  ~MergeBytesStream() { ZSTD_freeDCtx(dctx_); }
+
+  Status Open(const BlockReader* reader, const ColumnInfo& info) {
+    reader_ = reader;
+    name_ = info.name;
+    Result<std::string> stored = reader->ReadColumnStored(info);
+    if (!stored.ok()) return stored.status();
+    stored_ = std::move(*stored);
+    if (ZSTD_getFrameContentSize(stored_.data(), stored_.size()) != info.extent.raw_size) {
+      return Corrupt("zstd frame of another size than the directory says");
+    }
+    dctx_ = ZSTD_createDCtx();
+    if (dctx_ == nullptr)
+      return Status::Internal(fmt::format("block {}: zstd: no context", reader->path()));
+    in_ = {stored_.data(), stored_.size(), 0};
+    raw_size_ = info.extent.raw_size;
+    rows_ = reader->row_count();
+    return Status::Ok();
+  }
+  // Row `row`'s value, valid until the next call.
+  Result<std::string_view> Row(uint64_t row) {
+    while (next_row_ < row) RG_RETURN_IF_ERROR(Next(nullptr));
+    std::string_view value;
+    RG_RETURN_IF_ERROR(Next(&value));
+    return value;
+  }
+
+ private:
+  static constexpr size_t kWindowBytes = 256 << 10;
+
+  Status Next(std::string_view* value) {
+    if (next_row_ >= rows_) return Corrupt("a row past the column's rows");
+    RG_RETURN_IF_ERROR(Fill(10));  // a varint's most bytes
+    coding::Reader r(std::string_view(buffer_).substr(pos_));
+    uint64_t length = 0;
+    if (!r.Varint(length) || length > raw_size_) return Corrupt("damaged value length");
+    pos_ += r.position();
+    RG_RETURN_IF_ERROR(Fill(length));
+    if (buffer_.size() - pos_ < length) return Corrupt("value past the column's end");
+    if (value != nullptr) *value = std::string_view(buffer_).substr(pos_, length);
+    pos_ += length;
+    ++next_row_;
+    return Status::Ok();
+  }
+  // At least `want` bytes from pos_ on, unless the frame ends first.
+  Status Fill(uint64_t want) {
+    if (buffer_.size() - pos_ >= want) return Status::Ok();
+    buffer_.erase(0, pos_);
+    pos_ = 0;
+    while (buffer_.size() < want && !ended_) {
+      const size_t at = buffer_.size();
+      buffer_.resize(at + std::max<uint64_t>(kWindowBytes, want - at));
+      ZSTD_outBuffer out{buffer_.data(), buffer_.size(), at};
+      const size_t left = ZSTD_decompressStream(dctx_, &out, &in_);
+      if (ZSTD_isError(left)) return Corrupt(ZSTD_getErrorName(left));
+      buffer_.resize(out.pos);
+      produced_ += out.pos - at;
+      if (produced_ > raw_size_) return Corrupt("more bytes than the directory says");
+      if (left == 0) {
+        ended_ = true;
+      } else if (out.pos == at && in_.pos == in_.size) {
+        return Corrupt("truncated zstd frame");
+      }
+    }
+    return Status::Ok();
+  }
+  Status Corrupt(std::string_view why) const {
+    return Status::Corruption(fmt::format("block {}: column {}: {}", reader_->path(), name_, why));
+  }
+
+  const BlockReader* reader_ = nullptr;
+  std::string name_;
+  std::string stored_;
+  ZSTD_DCtx* dctx_ = nullptr;
+  ZSTD_inBuffer in_{};
+  uint64_t raw_size_ = 0;
+  uint64_t rows_ = 0;
+  uint64_t produced_ = 0;
+  bool ended_ = false;
+  std::string buffer_;
+  size_t pos_ = 0;
+  uint64_t next_row_ = 0;
 };
 
 // An input row: which input, which row.
@@ -367,6 +516,7 @@ class BlockColumnMerger {
           fmt::format("block {}: {} rows, more than {}", path_, sources_.size(), kMaxRows));
     }
     RG_RETURN_IF_ERROR(file_.Open());
+    RG_RETURN_IF_ERROR(PrepareRollups());
     RG_RETURN_IF_ERROR(WriteColumns());
     RG_RETURN_IF_ERROR(WriteAnnotationColumns());
     RG_RETURN_IF_ERROR(WriteDocuments());
@@ -447,10 +597,14 @@ class BlockColumnMerger {
                    std::optional<std::pair<int64_t, int64_t>> range) {
     Result<Extent> e = file_.AddCompressed(payload, fmt::format("column {}", name));
     if (!e.ok()) return e.status();
+    return AddColumnExtent(name, encoding, *e, range);
+  }
+  Status AddColumnExtent(std::string_view name, ColumnEncoding encoding, const Extent& e,
+                         std::optional<std::pair<int64_t, int64_t>> range) {
     coding::PutLengthPrefixed(name, columns_dir_);
     columns_dir_.push_back(static_cast<char>(encoding));
     coding::PutVarint(sources_.size(), columns_dir_);
-    PutExtent(*e, columns_dir_);
+    PutExtent(e, columns_dir_);
     columns_dir_.push_back(range ? 1 : 0);
     if (range) {
       coding::PutSigned(range->first, columns_dir_);
@@ -509,6 +663,15 @@ class BlockColumnMerger {
           break;
         }
         case ColumnEncoding::kBytes: {
+          uint64_t input_bytes = 0;
+          for (const BlockMergeInput& in : inputs_) {
+            if (const ColumnInfo* c = in.reader->FindColumn(name))
+              input_bytes += c->extent.raw_size;
+          }
+          if (input_bytes > options_.max_column_bytes_in_memory) {
+            RG_RETURN_IF_ERROR(StreamBytesColumn(name));
+            continue;
+          }
           auto cols = ReadMergeInputs<BytesColumn>(inputs_, name, info.encoding);
           if (!cols.ok()) return cols.status();
           uint64_t bytes = 0;
@@ -567,6 +730,72 @@ class BlockColumnMerger {
     return *cols[sources_[j].input];
   }
 
+  // A kBytes column too large to hold (its inputs' and the output's
+  // payloads): the inputs' values streamed twice, once for the output's
+  // size (the frame declares it first), once into the output's frame.
+  Status StreamBytesColumn(std::string_view name) {
+    auto open = [&](std::vector<MergeBytesStream>& streams) -> Status {
+      for (size_t i = 0; i < inputs_.size(); ++i) {
+        if (kept_rows_[i].empty()) continue;
+        const ColumnInfo* info = inputs_[i].reader->FindColumn(name);
+        if (info == nullptr || info->encoding != ColumnEncoding::kBytes) {
+          return Status::Corruption(
+              fmt::format("block {}: no kBytes column {}", inputs_[i].reader->path(), name));
+        }
+        RG_RETURN_IF_ERROR(streams[i].Open(inputs_[i].reader, *info));
+      }
+      return Status::Ok();
+    };
+    uint64_t raw_size = 0;
+    {
+      std::vector<MergeBytesStream> streams(inputs_.size());
+      RG_RETURN_IF_ERROR(open(streams));
+      for (size_t i = 0; i < inputs_.size(); ++i) {
+        for (uint32_t row : kept_rows_[i]) {
+          Result<std::string_view> value = streams[i].Row(row);
+          if (!value.ok()) return value.status();
+          raw_size += VarintBytes(value->size()) + value->size();
+        }
+      }
+    }
+    std::vector<MergeBytesStream> streams(inputs_.size());
+    RG_RETURN_IF_ERROR(open(streams));
+    const std::string what = fmt::format("column {}", name);
+    RG_RETURN_IF_ERROR(file_.BeginStream(raw_size, what));
+    const bool graph = name == col::kGraph;
+    std::string staged;
+    uint64_t staged_total = 0;
+    for (size_t j = 0; j < sources_.size(); ++j) {
+      Result<std::string_view> value = streams[sources_[j].input].Row(sources_[j].row);
+      if (!value.ok()) return value.status();
+      coding::PutLengthPrefixed(*value, staged);
+      if (graph) RG_RETURN_IF_ERROR(AddRollups(*value, j));
+      if (staged.size() >= (64 << 10)) {
+        staged_total += staged.size();
+        RG_RETURN_IF_ERROR(file_.StreamAppend(staged));
+        staged.clear();
+      }
+    }
+    staged_total += staged.size();
+    if (staged_total != raw_size) {
+      return Status::Internal(fmt::format("block {}: {}: {} bytes streamed, {} counted", path_,
+                                          what, staged_total, raw_size));
+    }
+    RG_RETURN_IF_ERROR(file_.StreamAppend(staged));
+    Result<Extent> e = file_.EndStream();
+    if (!e.ok()) return e.status();
+    return AddColumnExtent(name, ColumnEncoding::kBytes, *e, std::nullopt);
+  }
+
+  static uint64_t VarintBytes(uint64_t v) {
+    uint64_t n = 1;
+    while (v >= 0x80) {
+      v >>= 7;
+      ++n;
+    }
+    return n;
+  }
+
   // List columns in output order; an input without the column has no
   // values in its rows. `values_out`, when given, counts the values.
   void GatherListStrings(const std::vector<std::optional<ListDictStringColumn>>& cols,
@@ -615,18 +844,89 @@ class BlockColumnMerger {
     EncodeListBool(lengths, values, payload);
   }
 
-  // Output row j's graph (the `graph` column's bytes) into the rollups, in
-  // output order as RollupsOfRecords adds the records.
-  Status AddRollups(std::string_view graph_bytes, size_t j) {
+  // The output's rollups, as RollupsOfRecords adds its rows one after
+  // another, without decoding them where it can: the sum of a part per
+  // input — its rollup section when all its rows are kept, else the
+  // rollups of its kept rows' graphs. Counters, histograms and the
+  // first/last times add up whatever the order, but a node cell's
+  // `inferred` and `client` are the last row's: the last in output order
+  // of the rows in that minute is the last of its own input's, whose part
+  // holds its flags, so the sum is exact wherever the parts agree on them.
+  // Where they do not, every output row's graph is added in output order
+  // as the `graph` column is gathered (AddRollups).
+  Status PrepareRollups() {
     if (options_.rollup_section.empty()) return Status::Ok();
+    std::vector<graph::RollupMinutes> parts;
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      if (kept_rows_[i].empty()) continue;
+      const BlockReader& reader = *inputs_[i].reader;
+      graph::RollupMinutes& part = parts.emplace_back();
+      if (kept_rows_[i].size() == reader.row_count()) {
+        // A missing or damaged section: the rows instead.
+        if (Result<std::string> bytes = reader.ReadSection(options_.rollup_section); bytes.ok()) {
+          if (auto minutes = DecodeRollupSection(*bytes, reader.path()); minutes.ok()) {
+            part = std::move(*minutes);
+            continue;
+          }
+        }
+      }
+      const ColumnInfo* info = reader.FindColumn(col::kGraph);
+      if (info == nullptr) {
+        return Status::Corruption(
+            fmt::format("block {}: no column {}", reader.path(), col::kGraph));
+      }
+      MergeBytesStream graphs;
+      RG_RETURN_IF_ERROR(graphs.Open(&reader, *info));
+      for (uint32_t row : kept_rows_[i]) {
+        Result<std::string_view> bytes = graphs.Row(row);
+        if (!bytes.ok()) return bytes.status();
+        RG_RETURN_IF_ERROR(AddGraph(*bytes, MergeSource{static_cast<uint32_t>(i), row}, part));
+      }
+    }
+    std::map<std::pair<int64_t, graph::ServiceKey>, std::pair<bool, bool>> flags;
+    for (const graph::RollupMinutes& part : parts) {
+      for (const auto& [minute, agg] : part) {
+        for (const auto& [key, nc] : agg.nodes()) {
+          auto [it, inserted] = flags.try_emplace(std::make_pair(minute, key),
+                                                  std::make_pair(nc.inferred, nc.client));
+          if (!inserted && it->second != std::make_pair(nc.inferred, nc.client)) {
+            rollups_by_rows_ = true;
+            result_.rollup_rows_decoded = 0;
+            return Status::Ok();
+          }
+        }
+      }
+    }
+    std::map<int64_t, std::vector<const graph::GraphAggregate*>> by_minute;
+    for (const graph::RollupMinutes& part : parts) {
+      for (const auto& [minute, agg] : part) by_minute[minute].push_back(&agg);
+    }
+    for (const auto& [minute, aggs] : by_minute) {
+      graph::GraphAggregate sum =
+          aggs.size() == 1 ? *aggs.front() : graph::GraphAggregate::Sum(aggs);
+      if (!sum.empty()) rollups_.emplace_hint(rollups_.end(), minute, std::move(sum));
+    }
+    return Status::Ok();
+  }
+
+  Status AddGraph(std::string_view graph_bytes, const MergeSource& source,
+                  graph::RollupMinutes& minutes) {
     if (Status s = DecodeTraceRecordInto(graph_bytes, graph_holder_, true); !s.ok()) {
       return Status::Corruption(fmt::format("block {}: row {}: column {}: {}",
-                                            inputs_[sources_[j].input].reader->path(),
-                                            sources_[j].row, col::kGraph, s.message()));
+                                            inputs_[source.input].reader->path(), source.row,
+                                            col::kGraph, s.message()));
     }
     AbsolutizeGraphTimes(graph_holder_.graph, graph_holder_.summary.start_time_us);
-    graph::AddToRollupMinutes(rollups_, graph_holder_.graph, +1);
+    graph::AddToRollupMinutes(minutes, graph_holder_.graph, +1);
+    ++result_.rollup_rows_decoded;
     return Status::Ok();
+  }
+
+  // Output row j's graph (the `graph` column's bytes) into the rollups, in
+  // output order, when PrepareRollups left them to the rows.
+  Status AddRollups(std::string_view graph_bytes, size_t j) {
+    if (!rollups_by_rows_) return Status::Ok();
+    return AddGraph(graph_bytes, sources_[j], rollups_);
   }
 
   // The bloom keys WriteBlock adds per row, but the annotations': trace
@@ -974,6 +1274,7 @@ class BlockColumnMerger {
   uint64_t page_count_ = 0;
   BloomFilterBuilder trace_filter_, annotation_filter_, service_filter_, user_filter_;
   TraceRecord graph_holder_;
+  bool rollups_by_rows_ = false;
   graph::RollupMinutes rollups_;
 };
 

@@ -50,6 +50,11 @@ struct BlockMergeOptions {
   int zstd_level = 3;
   size_t target_page_raw_bytes = kTargetPageRawBytes;
   size_t document_dictionary_bytes = kDocumentDictionaryBytes;
+  // A `details` or `graph` column whose inputs hold more raw bytes than
+  // this is streamed (decompressed twice, a window at a time, and
+  // compressed as it is gathered) rather than held whole with the output's
+  // payload.
+  uint64_t max_column_bytes_in_memory = uint64_t{4} << 20;
   // Sections written after the documents, in this order: `counts_section`
   // (the output's document count, a varint) and `rollup_section` (the
   // output rows' rollups, EncodeRollupSection); an empty name leaves one out.
@@ -60,6 +65,9 @@ struct BlockMergeOptions {
 struct BlockMergeResult {
   uint64_t rows = 0;  // 0: every input row was dropped and no file was written
   uint64_t documents = 0;
+  // Output rows whose graphs were decoded for the rollup section (none when
+  // the inputs' sections could be summed).
+  uint64_t rollup_rows_decoded = 0;
   // Per input (in the inputs' order), per row: the output row that row
   // maps to, or -1 for a superseded row.
   std::vector<std::vector<int64_t>> output_row;

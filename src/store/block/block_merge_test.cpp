@@ -256,10 +256,13 @@ class BlockMergeTest : public ::testing::Test {
 
   // Merges `inputs` both ways and checks that the files and what reads
   // answer are the same.
+  // `*decoded`: the rows whose graphs the merge decoded for its rollups.
   void ExpectSameMerge(const std::vector<MergeTestBlock*>& inputs, size_t page_bytes,
-                       size_t dictionary_bytes = kDocumentDictionaryBytes) {
+                       size_t dictionary_bytes = kDocumentDictionaryBytes, bool stream = false,
+                       uint64_t* decoded = nullptr) {
     BlockMergeOptions o;
-    o.zstd_level = 5;
+    if (stream) o.max_column_bytes_in_memory = 0;
+    o.zstd_level = 9;  // compaction's default
     o.target_page_raw_bytes = page_bytes;
     o.document_dictionary_bytes = dictionary_bytes;
     o.counts_section = std::string(kMergeTestCounts);
@@ -277,6 +280,7 @@ class BlockMergeTest : public ::testing::Test {
     Result<BlockMergeResult> merged = MergeBlockColumns(merge_inputs, new_path, o);
     ASSERT_TRUE(merged.ok()) << merged.status().ToString();
     EXPECT_EQ(merged->rows, old_rows);
+    if (decoded != nullptr) *decoded = merged->rollup_rows_decoded;
     EXPECT_EQ(merged->output_row, old_slots);
     if (old_rows == 0) {
       EXPECT_FALSE(fs::exists(new_path));
@@ -389,6 +393,9 @@ TEST_F(BlockMergeTest, WritesWhatCompactionByRecordsWrites) {
   ExpectSameMerge({&a, &b, &c}, 4096);
   ExpectSameMerge({&a, &b, &c}, 256 << 10);
   ExpectSameMerge({&a, &b, &c}, 4096, 0);
+  // `details` and `graph` streamed.
+  ExpectSameMerge({&a, &b, &c}, 4096, kDocumentDictionaryBytes, true);
+  ExpectSameMerge({&b, &a}, 8192, kDocumentDictionaryBytes, true);
   ExpectSameMerge({&c, &b, &a}, 1);  // a page per row
   // A block rewritten alone, and a pair.
   ExpectSameMerge({&b}, 8192);
@@ -411,6 +418,40 @@ TEST_F(BlockMergeTest, ChoosesTheOutputsAnnotationColumnsByItsRows) {
   WriteInput(b, "b.blk");
   ASSERT_LT(a.reader->columns().size(), b.reader->columns().size() + 200);
   ExpectSameMerge({&a, &b}, 16384);
+  ExpectSameMerge({&a, &b}, 16384, kDocumentDictionaryBytes, true);
+}
+
+TEST_F(BlockMergeTest, SumsTheInputsRollupSectionsWhereTheyAgree) {
+  // Graphs whose nodes agree on their flags: the output's rollups are the
+  // inputs' sections summed, but for an input with rows left out, whose
+  // kept rows are decoded; where two inputs' rows disagree in one minute,
+  // every row is.
+  auto fill = [&](MergeTestBlock& b, uint8_t seed, int rows) {
+    for (int i = 0; i < rows; ++i) {
+      const xray::TraceId id = store::testing::MakeTraceId(seed, static_cast<uint8_t>(i));
+      b.records.push_back(MakeFullRecord(id, kT0 + (i % 7) * 20 * kSecond));
+      b.documents.emplace_back();
+    }
+  };
+  MergeTestBlock a, b, c;
+  fill(a, 1, 50);
+  fill(b, 2, 40);
+  fill(c, 3, 30);
+  // The table node of c's rows is not inferred.
+  for (auto& r : c.records) r.graph.nodes[2].inferred = false;
+  WriteInput(a, "a.blk");
+  WriteInput(b, "b.blk");
+  WriteInput(c, "c.blk");
+  uint64_t decoded = 99;
+  ExpectSameMerge({&a, &b}, 4096, kDocumentDictionaryBytes, false, &decoded);
+  EXPECT_EQ(decoded, 0u);
+  for (uint32_t row = 0; row < 40; row += 3) b.superseded.push_back(row);
+  ExpectSameMerge({&a, &b}, 4096, kDocumentDictionaryBytes, true, &decoded);
+  EXPECT_EQ(decoded, 40u - b.superseded.size());
+  ExpectSameMerge({&a, &c}, 4096, kDocumentDictionaryBytes, false, &decoded);
+  EXPECT_EQ(decoded, 80u);
+  ExpectSameMerge({&a, &b, &c}, 4096, kDocumentDictionaryBytes, true, &decoded);
+  EXPECT_EQ(decoded, 120u - b.superseded.size());
 }
 
 TEST_F(BlockMergeTest, EveryRowSupersededWritesNothing) {
@@ -423,9 +464,11 @@ TEST_F(BlockMergeTest, EveryRowSupersededWritesNothing) {
   for (uint32_t row = 0; row < 30; ++row) a.superseded.push_back(row);
   for (uint32_t row = 0; row < 20; ++row) b.superseded.push_back(row);
   ExpectSameMerge({&a, &b}, 4096);
+  ExpectSameMerge({&a, &b}, 4096, kDocumentDictionaryBytes, true);
   // One row left.
   b.superseded.pop_back();
   ExpectSameMerge({&a, &b}, 4096);
+  ExpectSameMerge({&a, &b}, 4096, kDocumentDictionaryBytes, true);
 }
 
 TEST_F(BlockMergeTest, LeavesToRecordsWhatTheColumnsCannotTell) {

@@ -410,6 +410,10 @@ Result<std::string> BlockReader::ReadColumnPayload(const ColumnInfo& column) con
   return ReadCompressed(column.extent, "column " + column.name);
 }
 
+Result<std::string> BlockReader::ReadColumnStored(const ColumnInfo& column) const {
+  return ReadExtent(column.extent, "column " + column.name);
+}
+
 Result<std::string> BlockReader::ReadTyped(std::string_view name, ColumnEncoding encoding) const {
   const ColumnInfo* c = FindColumn(name);
   if (c == nullptr) return Status::NotFound(fmt::format("block {}: no column {}", path_, name));

@@ -275,6 +275,9 @@ class BlockReader {
 
   // A column's payload, checksummed and decompressed (columns.h decodes it).
   Result<std::string> ReadColumnPayload(const ColumnInfo& column) const;
+  // A column's stored bytes (one zstd frame), checksummed, for a reader
+  // that decompresses it as a stream (compaction, block_merge.h).
+  Result<std::string> ReadColumnStored(const ColumnInfo& column) const;
   // Typed reads: Corruption if the column is missing (for the value columns)
   // or has another encoding. A projection column that is absent reads as
   // NotFound (an annotation key without a column in this block).
