@@ -502,6 +502,19 @@ void MergeAnnotationKey(std::string_view key, char tag, std::string& k) {
   k.push_back(tag);
 }
 
+// The annotation keys with columns in a block.
+size_t AnnotationKeysInColumns(const BlockReader& reader) {
+  std::vector<std::string_view> keys;
+  for (const ColumnInfo& info : reader.columns()) {
+    if (auto parsed = ParseMergeAnnotationColumn(info.name)) {
+      if (std::find(keys.begin(), keys.end(), parsed->first) == keys.end()) {
+        keys.push_back(parsed->first);
+      }
+    }
+  }
+  return keys.size();
+}
+
 class BlockColumnMerger {
  public:
   BlockColumnMerger(std::span<const BlockMergeInput> inputs, const std::string& path,
@@ -978,8 +991,34 @@ class BlockColumnMerger {
   // the output rows, each with a column per value type it has there. Every
   // key's values go into the bloom filter, columns or not.
   Status WriteAnnotationColumns() {
-    std::map<std::string, std::vector<AnnotationType>, std::less<>> keys;
+    // An input with as many keys in columns as WriteBlock gives columns may
+    // have more: its rows' annotations are read from `details`.
+    std::vector<bool> from_details(inputs_.size());
     for (size_t i = 0; i < inputs_.size(); ++i) {
+      from_details[i] = !kept_rows_[i].empty() &&
+                        AnnotationKeysInColumns(*inputs_[i].reader) >= kMaxAnnotationKeyColumns;
+    }
+    // Those inputs' rows per key, and their bloom keys: every value of
+    // every key, as WriteBlock adds them.
+    std::string k;
+    std::map<std::string, uint64_t, std::less<>> details_rows;
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      if (!from_details[i]) continue;
+      RG_RETURN_IF_ERROR(ForEachRowAnnotations(i, [&](uint32_t, const auto& annotations) {
+        for (const xray::TraceAnnotation& a : annotations) {
+          ++details_rows[a.key];
+          for (const auto& v : a.values) {
+            k.clear();
+            AppendAnnotationFilterKey(a.key, v.value, k);
+            annotation_filter_.Add(k);
+          }
+        }
+      }));
+    }
+    std::map<std::string, std::vector<AnnotationType>, std::less<>> keys;
+    for (const auto& [key, rows] : details_rows) keys[key];
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      if (from_details[i]) continue;
       for (const ColumnInfo& info : inputs_[i].reader->columns()) {
         if (auto parsed = ParseMergeAnnotationColumn(info.name)) {
           auto& types = keys[std::string(parsed->first)];
@@ -991,12 +1030,12 @@ class BlockColumnMerger {
     }
     // Rows per key, and the bloom keys.
     std::vector<std::pair<std::string_view, uint64_t>> counts;
-    std::string k;
     for (const auto& [key, types] : keys) {
       uint64_t rows_with_key = 0;
+      if (auto it = details_rows.find(key); it != details_rows.end()) rows_with_key = it->second;
       for (size_t i = 0; i < inputs_.size(); ++i) {
         const std::vector<uint32_t>& rows = kept_rows_[i];
-        if (rows.empty()) continue;
+        if (rows.empty() || from_details[i]) continue;
         const BlockReader& reader = *inputs_[i].reader;
         std::vector<bool> any(reader.row_count());
         bool found = false;
@@ -1056,6 +1095,84 @@ class BlockColumnMerger {
     });
     if (counts.size() > kMaxAnnotationKeyColumns) counts.resize(kMaxAnnotationKeyColumns);
     std::sort(counts.begin(), counts.end());
+    // The chosen keys' values of the rows read from `details`, per input
+    // and key, as the columns would hold them.
+    struct DetailsKey {
+      std::vector<uint32_t> s_lengths, d_lengths, b_lengths;  // per row, once a value has the type
+      std::vector<std::string> s;
+      std::vector<double> d;
+      std::vector<bool> b;
+    };
+    std::vector<std::map<std::string_view, DetailsKey>> details_keys(inputs_.size());
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      if (!from_details[i]) continue;
+      std::map<std::string_view, DetailsKey>& by_key = details_keys[i];
+      for (const auto& [key, n] : counts) by_key[key];
+      const size_t rows = inputs_[i].reader->row_count();
+      RG_RETURN_IF_ERROR(ForEachRowAnnotations(i, [&](uint32_t row, const auto& annotations) {
+        for (const xray::TraceAnnotation& a : annotations) {
+          auto it = by_key.find(a.key);
+          if (it == by_key.end()) continue;
+          DetailsKey& dk = it->second;
+          for (const auto& v : a.values) {
+            std::vector<uint32_t>* lengths;
+            if (const auto* str = std::get_if<std::string>(&v.value)) {
+              dk.s.push_back(*str);
+              lengths = &dk.s_lengths;
+            } else if (const auto* num = std::get_if<double>(&v.value)) {
+              dk.d.push_back(*num);
+              lengths = &dk.d_lengths;
+            } else {
+              dk.b.push_back(std::get<bool>(v.value));
+              lengths = &dk.b_lengths;
+            }
+            if (lengths->empty()) lengths->resize(rows);
+            ++(*lengths)[row];
+          }
+        }
+      }));
+    }
+    // The column of `type` that input i's chosen key would have, decoded.
+    auto details_column = [&](size_t i, std::string_view key, AnnotationType type,
+                              auto& column) -> Status {
+      const DetailsKey& dk = details_keys[i].at(key);
+      const size_t rows = inputs_[i].reader->row_count();
+      std::string encoded;
+      Status st;
+      if constexpr (std::is_same_v<std::decay_t<decltype(column)>, ListDictStringColumn>) {
+        std::vector<std::string_view> views(dk.s.begin(), dk.s.end());
+        std::vector<uint32_t> lengths = dk.s_lengths;
+        lengths.resize(rows);
+        EncodeListDictString(lengths, views, encoded);
+        st = DecodeListDictString(encoded, rows, column);
+      } else if constexpr (std::is_same_v<std::decay_t<decltype(column)>, ListDoubleColumn>) {
+        std::vector<uint32_t> lengths = dk.d_lengths;
+        lengths.resize(rows);
+        EncodeListDouble(lengths, dk.d, encoded);
+        st = DecodeListDouble(encoded, rows, column);
+      } else {
+        std::vector<uint32_t> lengths = dk.b_lengths;
+        lengths.resize(rows);
+        EncodeListBool(lengths, dk.b, encoded);
+        st = DecodeListBool(encoded, rows, column);
+      }
+      (void)type;
+      return st;
+    };
+    // The inputs' columns of a chosen key's type, those read from `details`
+    // in place of theirs.
+    auto key_columns = [&]<typename T>(
+                           std::string_view key, AnnotationType type, const std::string& name,
+                           ColumnEncoding encoding) -> Result<std::vector<std::optional<T>>> {
+      auto cols = ReadMergeInputs<T>(inputs_, name, encoding);
+      if (!cols.ok()) return cols.status();
+      for (size_t i = 0; i < inputs_.size(); ++i) {
+        if (!from_details[i]) continue;
+        T& column = (*cols)[i].emplace();
+        RG_RETURN_IF_ERROR(details_column(i, key, type, column));
+      }
+      return cols;
+    };
     std::string payload;
     for (const auto& [key, rows_with_key] : counts) {
       for (AnnotationType type :
@@ -1066,19 +1183,21 @@ class BlockColumnMerger {
         uint64_t values = 0;
         switch (type) {
           case AnnotationType::kString: {
-            auto cols = ReadMergeInputs<ListDictStringColumn>(inputs_, name, encoding);
+            auto cols =
+                key_columns.template operator()<ListDictStringColumn>(key, type, name, encoding);
             if (!cols.ok()) return cols.status();
             GatherListStrings(*cols, payload, &values);
             break;
           }
           case AnnotationType::kNumber: {
-            auto cols = ReadMergeInputs<ListDoubleColumn>(inputs_, name, encoding);
+            auto cols =
+                key_columns.template operator()<ListDoubleColumn>(key, type, name, encoding);
             if (!cols.ok()) return cols.status();
             GatherListDoubles(*cols, payload, &values);
             break;
           }
           case AnnotationType::kBool: {
-            auto cols = ReadMergeInputs<ListBoolColumn>(inputs_, name, encoding);
+            auto cols = key_columns.template operator()<ListBoolColumn>(key, type, name, encoding);
             if (!cols.ok()) return cols.status();
             GatherListBools(*cols, payload, &values);
             break;
@@ -1186,6 +1305,31 @@ class BlockColumnMerger {
     return Status::Ok();
   }
 
+  // fn(row, annotations) for each kept row of input i, in row order, from
+  // its `details` (decoded without the rest of the record's columns).
+  template <typename Fn>
+  Status ForEachRowAnnotations(size_t i, Fn&& fn) {
+    const BlockReader& reader = *inputs_[i].reader;
+    const ColumnInfo* info = reader.FindColumn(col::kDetails);
+    if (info == nullptr) {
+      return Status::Corruption(
+          fmt::format("block {}: no column {}", reader.path(), col::kDetails));
+    }
+    MergeBytesStream details;
+    RG_RETURN_IF_ERROR(details.Open(&reader, *info));
+    TraceRecord holder;
+    for (uint32_t row : kept_rows_[i]) {
+      Result<std::string_view> bytes = details.Row(row);
+      if (!bytes.ok()) return bytes.status();
+      if (Status st = DecodeTraceRecordInto(*bytes, holder, false); !st.ok()) {
+        return Status::Corruption(fmt::format("block {}: row {}: column {}: {}", reader.path(), row,
+                                              col::kDetails, st.message()));
+      }
+      fn(row, holder.summary.annotations);
+    }
+    return Status::Ok();
+  }
+
   Status DamagedPage(const MergeSource& s) const {
     return Status::Corruption(fmt::format("block {}: documents of row {}: damaged page",
                                           inputs_[s.input].reader->path(), s.row));
@@ -1287,20 +1431,14 @@ bool CanMergeBlockColumns(std::span<const BlockMergeInput> inputs) {
     const BlockReader& reader = *inputs[i].reader;
     if (reader.format_version() != kFormatVersion) return false;
     std::vector<std::pair<std::string_view, ColumnEncoding>> columns;
-    std::vector<std::string_view> keys;
     for (const ColumnInfo& info : reader.columns()) {
       if (auto parsed = ParseMergeAnnotationColumn(info.name)) {
         if (info.encoding != MergeAnnotationEncoding(parsed->second)) return false;
-        if (std::find(keys.begin(), keys.end(), parsed->first) == keys.end()) {
-          keys.push_back(parsed->first);
-        }
         continue;
       }
       if (!MergeSupportsEncoding(info.encoding)) return false;
       columns.emplace_back(info.name, info.encoding);
     }
-    // As many keys as WriteBlock gives columns: the block may have more.
-    if (keys.size() >= kMaxAnnotationKeyColumns) return false;
     if (i == 0) {
       first = std::move(columns);
     } else if (columns != first) {

@@ -1,29 +1,36 @@
 // Compaction's merge of block files by columns (ClickHouse's "vertical
 // merge"): the output of several blocks' visible rows, written one column at
 // a time from the inputs' columns, without decoding any row into a
-// TraceRecord. It writes the same file WriteBlock would for the same rows
-// (block_format.h; docs/storage.md, "Compaction"), its sections included.
+// TraceRecord. It writes the file WriteBlock would write for the same rows,
+// byte for byte, its sections included (block_format.h; docs/storage.md,
+// "The block engine: design", compaction).
 //
 // The merge order comes from the inputs' `trace_id` and `start_us` columns
 // and their superseded rows alone. Then each column of the format is read
 // from every input, its values gathered in output order and encoded; an
 // annotation column an input lacks is empty for its rows. `details` and
 // `graph` are copied as bytes (the graph's observation times are relative to
-// the row's start, which the merge keeps). The bloom filters and min/max
-// come from the gathered columns; the documents are copied row by row from
-// the inputs' pages (one page of each input in memory) into new pages
-// compressed against a dictionary sampled as WriteBlock samples it; the
-// rollup section is built from the kept rows' graphs in output order, as
-// RollupsOfRecords builds it. The output file is written as it is built, so
-// memory holds one column (its inputs' decoded values and the output's
-// payload) at a time, never the rows of a whole block.
+// the row's start, which the merge keeps), streamed when large: each
+// input's frame decompressed a window at a time, the output's frame
+// compressed as it is gathered. The bloom filters and min/max come from the
+// gathered columns. The documents are copied row by row from the inputs'
+// pages (one page of each input in memory: a row's bytes in a format
+// version 3 page do not depend on the block) into new pages compressed
+// against a dictionary sampled as WriteBlock samples it. The rollup section
+// is the sum of the inputs' sections, or of their kept rows' graphs, where
+// that is exact, else built from every output row's graph in output order
+// (PrepareRollups in block_merge.cpp). The output file goes to disk as it
+// is built. Memory therefore holds a few bytes per row (the merge order,
+// the trace ids), one small column at a time and windows of the large
+// ones, never a whole block's rows or documents.
 //
-// Inputs it cannot merge this way (CanMergeBlockColumns says which) are
-// merged by records (the engine's fallback): a format older than
-// kFormatVersion (the graph inside `details`, absolute graph times), and a
-// block with kMaxAnnotationKeyColumns annotation keys in columns, which may
-// hold further keys in `details` only, so that its columns cannot tell the
-// output's keys or bloom keys.
+// An input with as many annotation keys in columns as WriteBlock gives
+// columns (kMaxAnnotationKeyColumns) may hold more keys in `details` only:
+// its rows' annotations are decoded from `details` (twice: for the keys'
+// counts and bloom keys, then for the chosen keys' values). Inputs of a
+// format older than kFormatVersion (the graph inside `details`, absolute
+// graph times) are refused (CanMergeBlockColumns): the engine merges them
+// by records.
 //
 // Thread safety: a pure function of its inputs (read through their readers,
 // which may be shared) and the file it writes.
@@ -73,7 +80,8 @@ struct BlockMergeResult {
   std::vector<std::vector<int64_t>> output_row;
 };
 
-// Whether MergeBlockColumns can merge these blocks (see above).
+// Whether MergeBlockColumns can merge these blocks: every one of the
+// current format with the same columns but the annotations' (see above).
 bool CanMergeBlockColumns(std::span<const BlockMergeInput> inputs);
 
 // Writes the merge of the inputs' visible rows (each input sorted by

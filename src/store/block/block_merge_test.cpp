@@ -471,7 +471,7 @@ TEST_F(BlockMergeTest, EveryRowSupersededWritesNothing) {
   ExpectSameMerge({&a, &b}, 4096, kDocumentDictionaryBytes, true);
 }
 
-TEST_F(BlockMergeTest, LeavesToRecordsWhatTheColumnsCannotTell) {
+TEST_F(BlockMergeTest, LeavesOlderFormatsToRecordsAndReadsFullKeySetsFromDetails) {
   std::mt19937_64 rng(11);
   MergeTestBlock v3, v2, many;
   Fill(v3, rng, 10, 0, {"k"});
@@ -503,10 +503,32 @@ TEST_F(BlockMergeTest, LeavesToRecordsWhatTheColumnsCannotTell) {
   EXPECT_TRUE(CanMergeBlockColumns(ok));
   std::vector<BlockMergeInput> old_format = {{v3.reader.get(), {}}, {v2.reader.get(), {}}};
   EXPECT_FALSE(CanMergeBlockColumns(old_format));
-  std::vector<BlockMergeInput> full = {{v3.reader.get(), {}}, {many.reader.get(), {}}};
-  EXPECT_FALSE(CanMergeBlockColumns(full));
-  auto refused = MergeBlockColumns(full, (dir_.path() / "x.blk").string(), BlockMergeOptions{});
+  auto refused =
+      MergeBlockColumns(old_format, (dir_.path() / "x.blk").string(), BlockMergeOptions{});
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  // A block with as many annotation keys in columns as the writer gives
+  // columns, and more in `details`: its annotations are read from there.
+  std::vector<BlockMergeInput> full = {{v3.reader.get(), {}}, {many.reader.get(), {}}};
+  EXPECT_TRUE(CanMergeBlockColumns(full));
+  ExpectSameMerge({&v3, &many}, 4096);
+  ExpectSameMerge({&many, &v3}, 4096, kDocumentDictionaryBytes, true);
+  // A key `many` holds in `details` only, frequent in another input: the
+  // output gives it a column, `many`'s row included.
+  std::string only_in_details;
+  for (const auto& key : keys) {
+    if (!many.reader->HasAnnotationColumns(key)) only_in_details = key;
+  }
+  ASSERT_FALSE(only_in_details.empty());
+  MergeTestBlock frequent;
+  Fill(frequent, rng, 20, 300, {only_in_details});
+  WriteInput(frequent, "frequent.blk");
+  ExpectSameMerge({&frequent, &many}, 4096);
+  many.superseded = {0, 1, 2};
+  ExpectSameMerge({&many, &frequent, &v3}, 4096, kDocumentDictionaryBytes, true);
+  const std::string out = (dir_.path() / fmt::format("new{}.blk", merges_ - 1)).string();
+  auto merged = BlockReader::Open(out);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_TRUE((*merged)->HasAnnotationColumns(only_in_details));
 }
 
 void ExpectSameAnswers(const std::vector<std::string>& got, const std::vector<std::string>& want) {

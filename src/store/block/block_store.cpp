@@ -1479,7 +1479,8 @@ class BlockStoreImpl final : public BlockStore {
   }
 
   // Merges `inputs` (handles as they were when planned) into one block of
-  // the next level (the same level for a block rewritten alone). False when
+  // the next level (the same level for a block rewritten alone), by columns
+  // (block_merge.h) unless an input's format is older. False when
   // retention removed an input meanwhile (nothing changes).
   Result<bool> Merge(const std::vector<std::shared_ptr<const BlockHandle>>& inputs)
       REQUIRES(compact_mu_) {
@@ -1537,8 +1538,9 @@ class BlockStoreImpl final : public BlockStore {
         slot[order[i]->meta.id] = std::move(merged->output_row[i]);
       }
     } else {
-      // By records: every row decoded (older formats, or more annotation
-      // keys than the columns tell; block_merge.h).
+      // By records: every row decoded, for inputs of an older format
+      // (block_merge.h) and when compaction_by_columns is off; the same
+      // output file.
       struct Kept {
         TraceRecord record;
         std::vector<StoredDocument> documents;

@@ -132,11 +132,11 @@ struct BlockStoreOptions {
   // page decompresses in well under a millisecond).
   size_t compaction_page_raw_bytes = 256 << 10;
   double compaction_rewrite_superseded = 0.25;
-  // Whether compaction merges blocks by columns (block_merge.h: one column
-  // in memory at a time, no row decoded into a record) when their format
-  // allows; otherwise, and for blocks it does not cover, it decodes every
-  // row and writes the output as a cut does. The two write the same file;
-  // false is for tests and benches that compare them.
+  // Whether compaction merges blocks by columns (block_merge.h: no row
+  // decoded into a record, a few bytes a row in memory) when their format
+  // is the current one; otherwise, and for blocks of an older format, it
+  // decodes every row and writes the output as a cut does. The two write
+  // the same file; false is for tests and benches that compare them.
   bool compaction_by_columns = true;
   // For tests: runs after a compaction's output file is written and before
   // its manifest edit, without the store's locks; an error abandons that
