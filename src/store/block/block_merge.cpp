@@ -134,9 +134,10 @@ class MergeOutputFile {
   void Append(std::string_view bytes) { buffer_.append(bytes); }
 
   // A chunk compressed as it comes (a large column): BeginStream with its
-  // raw size, StreamAppend its bytes in order, EndStream. The frame is the
-  // one AddCompressed makes of the same bytes (the same level, the size
-  // pledged), and the file's buffer goes to disk as it grows.
+  // raw size, StreamAppend its bytes in order, EndStream. The frame has the
+  // level and the declared size of AddCompressed's, and the same content;
+  // its bytes may differ a little from one call over the whole input. The
+  // file's buffer goes to disk as it grows.
   Status BeginStream(uint64_t raw_size, std::string_view what) {
     if (raw_size > kMaxChunkRawBytes) {
       return Status::InvalidArgument(

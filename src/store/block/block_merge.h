@@ -2,8 +2,11 @@
 // merge"): the output of several blocks' visible rows, written one column at
 // a time from the inputs' columns, without decoding any row into a
 // TraceRecord. It writes the file WriteBlock would write for the same rows,
-// byte for byte, its sections included (block_format.h; docs/storage.md,
-// "The block engine: design", compaction).
+// its sections included (block_format.h; docs/storage.md, "The block
+// engine: design", compaction): byte for byte, but for a streamed column
+// (below), whose zstd frame holds the same bytes but may code them a few
+// bytes otherwise (zstd's streaming compressor, over inputs larger than its
+// window, finds other matches than one call over the whole input).
 //
 // The merge order comes from the inputs' `trace_id` and `start_us` columns
 // and their superseded rows alone. Then each column of the format is read

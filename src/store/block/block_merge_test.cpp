@@ -287,10 +287,13 @@ class BlockMergeTest : public ::testing::Test {
       return;
     }
     EXPECT_FALSE(fs::exists(new_path + ".tmp"));
-    const std::string old_bytes = MergeTestReadFile(old_path);
-    const std::string new_bytes = MergeTestReadFile(new_path);
-    EXPECT_EQ(old_bytes.size(), new_bytes.size());
-    EXPECT_TRUE(old_bytes == new_bytes) << "the files differ";
+    if (!stream) {
+      // A streamed column's frame may code the same bytes otherwise (below).
+      const std::string old_bytes = MergeTestReadFile(old_path);
+      const std::string new_bytes = MergeTestReadFile(new_path);
+      EXPECT_EQ(old_bytes.size(), new_bytes.size());
+      EXPECT_TRUE(old_bytes == new_bytes) << "the files differ";
+    }
 
     // Reads, should the bytes ever legitimately differ.
     auto old_reader = BlockReader::Open(old_path);
@@ -338,7 +341,22 @@ class BlockMergeTest : public ::testing::Test {
     std::vector<std::string> old_columns, new_columns;
     for (const auto& c : (*old_reader)->columns()) old_columns.push_back(c.name);
     for (const auto& c : (*new_reader)->columns()) new_columns.push_back(c.name);
-    EXPECT_EQ(old_columns, new_columns);
+    ASSERT_EQ(old_columns, new_columns);
+    for (size_t c = 0; c < old_columns.size(); ++c) {
+      const ColumnInfo& x = (*old_reader)->columns()[c];
+      const ColumnInfo& y = (*new_reader)->columns()[c];
+      EXPECT_EQ(x.encoding, y.encoding) << x.name;
+      EXPECT_EQ(std::make_tuple(x.has_range, x.min, x.max),
+                std::make_tuple(y.has_range, y.min, y.max))
+          << x.name;
+      EXPECT_TRUE((*old_reader)->ReadColumnPayload(x).value() ==
+                  (*new_reader)->ReadColumnPayload(y).value())
+          << x.name;
+    }
+    EXPECT_EQ((*old_reader)->stats().min_updated_us, (*new_reader)->stats().min_updated_us);
+    EXPECT_EQ((*old_reader)->stats().max_updated_us, (*new_reader)->stats().max_updated_us);
+    EXPECT_EQ((*old_reader)->stats().min_start_us, (*new_reader)->stats().min_start_us);
+    EXPECT_EQ((*old_reader)->stats().max_start_us, (*new_reader)->stats().max_start_us);
     EXPECT_EQ((*old_reader)->document_dictionary().has_value(),
               (*new_reader)->document_dictionary().has_value());
   }

@@ -136,7 +136,9 @@ struct BlockStoreOptions {
   // decoded into a record, a few bytes a row in memory) when their format
   // is the current one; otherwise, and for blocks of an older format, it
   // decodes every row and writes the output as a cut does. The two write
-  // the same file; false is for tests and benches that compare them.
+  // the same rows, columns, documents and sections (a large column's zstd
+  // frame may differ by a few bytes); false is for tests and benches that
+  // compare them.
   bool compaction_by_columns = true;
   // For tests: runs after a compaction's output file is written and before
   // its manifest edit, without the store's locks; an error abandons that
