@@ -445,6 +445,52 @@ bool MergeRowDocumentSizes(std::string_view bytes, size_t trace_text_size, uint6
   return true;
 }
 
+// Column `name` of `reader`, decoded, read past the reader's column cache
+// (the inputs' columns are read once, and would evict what queries use).
+// NotFound when the block has no such column.
+template <typename T>
+Result<T> ReadMergeColumn(const BlockReader& reader, std::string_view name,
+                          ColumnEncoding encoding) {
+  const ColumnInfo* info = reader.FindColumn(name);
+  if (info == nullptr)
+    return Status::NotFound(fmt::format("block {}: no column {}", reader.path(), name));
+  if (info->encoding != encoding) {
+    return Status::Corruption(fmt::format("block {}: column {} has encoding {}, expected {}",
+                                          reader.path(), name, static_cast<int>(info->encoding),
+                                          static_cast<int>(encoding)));
+  }
+  Result<std::string> payload = reader.ReadColumnPayload(*info);
+  if (!payload.ok()) return payload.status();
+  T column;
+  Status s;
+  const size_t rows = reader.row_count();
+  if constexpr (std::is_same_v<T, Int64Column>) {
+    s = DecodeInt64(*payload, rows, column);
+  } else if constexpr (std::is_same_v<T, OptionalInt64Column>) {
+    s = DecodeOptionalInt64(*payload, rows, column);
+  } else if constexpr (std::is_same_v<T, BoolColumn>) {
+    s = DecodeBool(*payload, rows, column);
+  } else if constexpr (std::is_same_v<T, DictStringColumn>) {
+    s = DecodeDictString(*payload, rows, column);
+  } else if constexpr (std::is_same_v<T, BytesColumn>) {
+    s = DecodeBytesInPlace(std::move(*payload), rows, column);
+  } else if constexpr (std::is_same_v<T, Fixed16Column>) {
+    s = DecodeFixed16(*payload, rows, column);
+  } else if constexpr (std::is_same_v<T, ListDictStringColumn>) {
+    s = DecodeListDictString(*payload, rows, column);
+  } else if constexpr (std::is_same_v<T, ListDoubleColumn>) {
+    s = DecodeListDouble(*payload, rows, column);
+  } else {
+    static_assert(std::is_same_v<T, ListBoolColumn>);
+    s = DecodeListBool(*payload, rows, column);
+  }
+  if (!s.ok()) {
+    return Status::Corruption(
+        fmt::format("block {}: column {}: {}", reader.path(), name, s.message()));
+  }
+  return column;
+}
+
 // The columns of every input of one name, decoded (nothing for an input
 // without it).
 template <typename T>
@@ -453,43 +499,10 @@ Result<std::vector<std::optional<T>>> ReadMergeInputs(std::span<const BlockMerge
                                                       ColumnEncoding encoding) {
   std::vector<std::optional<T>> out(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const BlockReader& reader = *inputs[i].reader;
-    const ColumnInfo* info = reader.FindColumn(name);
-    if (info == nullptr) continue;
-    if (info->encoding != encoding) {
-      return Status::Corruption(fmt::format("block {}: column {} has encoding {}, expected {}",
-                                            reader.path(), name, static_cast<int>(info->encoding),
-                                            static_cast<int>(encoding)));
-    }
-    Result<std::string> payload = reader.ReadColumnPayload(*info);
-    if (!payload.ok()) return payload.status();
-    T& column = out[i].emplace();
-    Status s;
-    const size_t rows = reader.row_count();
-    if constexpr (std::is_same_v<T, Int64Column>) {
-      s = DecodeInt64(*payload, rows, column);
-    } else if constexpr (std::is_same_v<T, OptionalInt64Column>) {
-      s = DecodeOptionalInt64(*payload, rows, column);
-    } else if constexpr (std::is_same_v<T, BoolColumn>) {
-      s = DecodeBool(*payload, rows, column);
-    } else if constexpr (std::is_same_v<T, DictStringColumn>) {
-      s = DecodeDictString(*payload, rows, column);
-    } else if constexpr (std::is_same_v<T, BytesColumn>) {
-      s = DecodeBytesInPlace(std::move(*payload), rows, column);
-    } else if constexpr (std::is_same_v<T, Fixed16Column>) {
-      s = DecodeFixed16(*payload, rows, column);
-    } else if constexpr (std::is_same_v<T, ListDictStringColumn>) {
-      s = DecodeListDictString(*payload, rows, column);
-    } else if constexpr (std::is_same_v<T, ListDoubleColumn>) {
-      s = DecodeListDouble(*payload, rows, column);
-    } else {
-      static_assert(std::is_same_v<T, ListBoolColumn>);
-      s = DecodeListBool(*payload, rows, column);
-    }
-    if (!s.ok()) {
-      return Status::Corruption(
-          fmt::format("block {}: column {}: {}", reader.path(), name, s.message()));
-    }
+    if (inputs[i].reader->FindColumn(name) == nullptr) continue;
+    Result<T> column = ReadMergeColumn<T>(*inputs[i].reader, name, encoding);
+    if (!column.ok()) return column.status();
+    out[i].emplace(std::move(*column));
   }
   return out;
 }
@@ -548,10 +561,12 @@ class BlockColumnMerger {
     std::vector<Int64Column> starts(inputs_.size());
     for (size_t i = 0; i < inputs_.size(); ++i) {
       const BlockReader& reader = *inputs_[i].reader;
-      Result<Fixed16Column> ids = reader.ReadFixed16(col::kTraceId);
+      Result<Fixed16Column> ids =
+          ReadMergeColumn<Fixed16Column>(reader, col::kTraceId, ColumnEncoding::kFixed16);
       if (!ids.ok()) return ids.status();
       ids_[i] = std::move(*ids);
-      Result<Int64Column> start = reader.ReadInt64(col::kStart);
+      Result<Int64Column> start =
+          ReadMergeColumn<Int64Column>(reader, col::kStart, ColumnEncoding::kInt64Delta);
       if (!start.ok()) return start.status();
       starts[i] = std::move(*start);
     }
@@ -953,15 +968,20 @@ class BlockColumnMerger {
       if (rows.empty()) continue;
       const BlockReader& reader = *inputs_[i].reader;
       for (uint32_t row : rows) trace_filter_.Add(ids_[i].Get(row));
-      Result<ListDictStringColumn> names = reader.ReadListDictString(col::kServiceName);
+      Result<ListDictStringColumn> names = ReadMergeColumn<ListDictStringColumn>(
+          reader, col::kServiceName, ColumnEncoding::kListDictString);
       if (!names.ok()) return names.status();
-      Result<ListDictStringColumn> types = reader.ReadListDictString(col::kServiceType);
+      Result<ListDictStringColumn> types = ReadMergeColumn<ListDictStringColumn>(
+          reader, col::kServiceType, ColumnEncoding::kListDictString);
       if (!types.ok()) return types.status();
-      Result<ListDictStringColumn> nodes = reader.ReadListDictString(col::kGraphNodeName);
+      Result<ListDictStringColumn> nodes = ReadMergeColumn<ListDictStringColumn>(
+          reader, col::kGraphNodeName, ColumnEncoding::kListDictString);
       if (!nodes.ok()) return nodes.status();
-      Result<ListDictStringColumn> aliases = reader.ReadListDictString(col::kGraphNodeAlias);
+      Result<ListDictStringColumn> aliases = ReadMergeColumn<ListDictStringColumn>(
+          reader, col::kGraphNodeAlias, ColumnEncoding::kListDictString);
       if (!aliases.ok()) return aliases.status();
-      Result<ListDictStringColumn> users = reader.ReadListDictString(col::kUser);
+      Result<ListDictStringColumn> users = ReadMergeColumn<ListDictStringColumn>(
+          reader, col::kUser, ColumnEncoding::kListDictString);
       if (!users.ok()) return users.status();
       if (names->offsets != types->offsets) {
         return Status::Corruption(fmt::format("block {}: columns {} and {} disagree", reader.path(),
@@ -1054,7 +1074,8 @@ class BlockColumnMerger {
           };
           switch (type) {
             case AnnotationType::kString: {
-              Result<ListDictStringColumn> c = reader.ReadListDictString(name);
+              Result<ListDictStringColumn> c = ReadMergeColumn<ListDictStringColumn>(
+                  reader, name, ColumnEncoding::kListDictString);
               if (!c.ok()) return c.status();
               mark(c->offsets, [&](uint32_t v) {
                 MergeAnnotationKey(key, 's', k);
@@ -1064,7 +1085,8 @@ class BlockColumnMerger {
               break;
             }
             case AnnotationType::kNumber: {
-              Result<ListDoubleColumn> c = reader.ReadListDouble(name);
+              Result<ListDoubleColumn> c =
+                  ReadMergeColumn<ListDoubleColumn>(reader, name, ColumnEncoding::kListDouble);
               if (!c.ok()) return c.status();
               mark(c->offsets, [&](uint32_t v) {
                 MergeAnnotationKey(key, 'd', k);
@@ -1075,7 +1097,8 @@ class BlockColumnMerger {
               break;
             }
             case AnnotationType::kBool: {
-              Result<ListBoolColumn> c = reader.ReadListBool(name);
+              Result<ListBoolColumn> c =
+                  ReadMergeColumn<ListBoolColumn>(reader, name, ColumnEncoding::kListBool);
               if (!c.ok()) return c.status();
               mark(c->offsets, [&](uint32_t v) {
                 MergeAnnotationKey(key, 'b', k);
