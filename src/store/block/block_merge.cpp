@@ -88,7 +88,6 @@ class MergeOutputFile {
       : path_(std::move(path)), tmp_(path_ + ".tmp"), level_(level), cctx_(ZSTD_createCCtx()) {}
   ~MergeOutputFile() {
     ZSTD_freeCCtx(cctx_);
-    ZSTD_freeCCtx(stream_cctx_);
     XXH3_freeState(stream_hash_);
     ZSTD_freeCCtx(dict_cctx_);
     ZSTD_freeCDict(cdict_);
@@ -144,12 +143,13 @@ class MergeOutputFile {
           fmt::format("block {}: {} holds {} bytes, more than a block may ({}): write fewer rows",
                       path_, what, raw_size, kMaxChunkRawBytes));
     }
-    if (stream_cctx_ == nullptr) stream_cctx_ = ZSTD_createCCtx();
+    // The one context of the columns (a context at level 9 holds tens of
+    // MB of tables): ZSTD_compressCCtx sets its own parameters each call.
     if (stream_hash_ == nullptr) stream_hash_ = XXH3_createState();
-    if (stream_cctx_ == nullptr || stream_hash_ == nullptr ||
-        ZSTD_isError(ZSTD_CCtx_reset(stream_cctx_, ZSTD_reset_session_and_parameters)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(stream_cctx_, ZSTD_c_compressionLevel, level_)) ||
-        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(stream_cctx_, raw_size)) ||
+    if (stream_hash_ == nullptr ||
+        ZSTD_isError(ZSTD_CCtx_reset(cctx_, ZSTD_reset_session_and_parameters)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level_)) ||
+        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx_, raw_size)) ||
         XXH3_64bits_reset(stream_hash_) != XXH_OK) {
       return Status::Internal(fmt::format("block {}: {}: zstd: no context", path_, what));
     }
@@ -161,6 +161,9 @@ class MergeOutputFile {
   Status StreamAppend(std::string_view raw) { return Stream(raw, ZSTD_e_continue); }
   Result<Extent> EndStream() {
     RG_RETURN_IF_ERROR(Stream({}, ZSTD_e_end));
+    if (ZSTD_isError(ZSTD_CCtx_reset(cctx_, ZSTD_reset_session_and_parameters))) {
+      return Status::Internal(fmt::format("block {}: {}: zstd: reset", path_, stream_what_));
+    }
     return Extent{stream_start_, Offset() - stream_start_, stream_raw_,
                   XXH3_64bits_digest(stream_hash_)};
   }
@@ -213,7 +216,7 @@ class MergeOutputFile {
       const size_t at = buffer_.size();
       buffer_.resize(at + ZSTD_CStreamOutSize());
       ZSTD_outBuffer out{buffer_.data(), buffer_.size(), at};
-      const size_t left = ZSTD_compressStream2(stream_cctx_, &out, &in, mode);
+      const size_t left = ZSTD_compressStream2(cctx_, &out, &in, mode);
       if (ZSTD_isError(left)) {
         buffer_.resize(at);
         return Status::Internal(
@@ -247,7 +250,6 @@ class MergeOutputFile {
   ZSTD_CCtx* cctx_;
   ZSTD_CCtx* dict_cctx_ = nullptr;
   ZSTD_CDict* cdict_ = nullptr;
-  ZSTD_CCtx* stream_cctx_ = nullptr;
   XXH3_state_t* stream_hash_ = nullptr;
   uint64_t stream_start_ = 0;
   uint64_t stream_raw_ = 0;
