@@ -557,6 +557,47 @@ void ExpectSameAnswers(const std::vector<std::string>& got, const std::vector<st
   }
 }
 
+TEST_F(BlockMergeTest, ADamagedInputFailsTheMergeAndLeavesNoFile) {
+  std::mt19937_64 rng(5);
+  MergeTestBlock a, b;
+  Fill(a, rng, 200, 0, {"k"});
+  Fill(b, rng, 200, 1000, {"k"});
+  WriteInput(a, "a.blk");
+  WriteInput(b, "b.blk");
+  const std::string good = MergeTestReadFile(b.path);
+  // A byte of a streamed column, of another column, of a document page.
+  const uint64_t graph_at = b.reader->FindColumn(col::kGraph)->extent.offset + 7;
+  const uint64_t user_at = b.reader->FindColumn(col::kUser)->extent.offset + 3;
+  // The pages follow the columns and the documents' dictionary.
+  uint64_t page_at = 0;
+  for (const ColumnInfo& c : b.reader->columns()) {
+    page_at = std::max(page_at, c.extent.offset + c.extent.size);
+  }
+  if (const auto& dictionary = b.reader->document_dictionary()) {
+    page_at = dictionary->offset + dictionary->size;
+  }
+  page_at += 5;
+  for (const uint64_t at : {graph_at, user_at, page_at}) {
+    SCOPED_TRACE(at);
+    std::string bad = good;
+    bad[at] = static_cast<char>(bad[at] ^ 0x5a);
+    {
+      std::ofstream out(b.path, std::ios::binary | std::ios::trunc);
+      out.write(bad.data(), static_cast<std::streamsize>(bad.size()));
+    }
+    auto reader = BlockReader::Open(b.path);
+    ASSERT_TRUE(reader.ok());
+    std::vector<BlockMergeInput> inputs = {{a.reader.get(), {}}, {reader->get(), {}}};
+    BlockMergeOptions o;
+    o.max_column_bytes_in_memory = 0;
+    const std::string out = (dir_.path() / "damaged.blk").string();
+    auto merged = MergeBlockColumns(inputs, out, o);
+    EXPECT_EQ(merged.status().code(), StatusCode::kCorruption) << merged.status().ToString();
+    EXPECT_FALSE(fs::exists(out));
+    EXPECT_FALSE(fs::exists(out + ".tmp"));
+  }
+}
+
 // A store that compacts by columns answers as one that compacts by records.
 class BlockMergeStoreTest : public ::testing::Test {
  protected:
