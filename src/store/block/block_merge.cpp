@@ -279,8 +279,9 @@ class MergeBytesStream {
       return Corrupt("zstd frame of another size than the directory says");
     }
     dctx_ = ZSTD_createDCtx();
-    if (dctx_ == nullptr)
+    if (dctx_ == nullptr) {
       return Status::Internal(fmt::format("block {}: zstd: no context", reader->path()));
+    }
     in_ = {stored_.data(), stored_.size(), 0};
     raw_size_ = info.extent.raw_size;
     rows_ = reader->row_count();
@@ -288,6 +289,8 @@ class MergeBytesStream {
   }
   // Row `row`'s value, valid until the next call.
   Result<std::string_view> Row(uint64_t row) {
+    // Rows come in increasing order when the input is sorted as blocks are.
+    if (row < next_row_) return Corrupt("rows out of (start, trace id) order");
     while (next_row_ < row) RG_RETURN_IF_ERROR(Next(nullptr));
     std::string_view value;
     RG_RETURN_IF_ERROR(Next(&value));
@@ -454,8 +457,9 @@ template <typename T>
 Result<T> ReadMergeColumn(const BlockReader& reader, std::string_view name,
                           ColumnEncoding encoding) {
   const ColumnInfo* info = reader.FindColumn(name);
-  if (info == nullptr)
+  if (info == nullptr) {
     return Status::NotFound(fmt::format("block {}: no column {}", reader.path(), name));
+  }
   if (info->encoding != encoding) {
     return Status::Corruption(fmt::format("block {}: column {} has encoding {}, expected {}",
                                           reader.path(), name, static_cast<int>(info->encoding),
@@ -493,15 +497,15 @@ Result<T> ReadMergeColumn(const BlockReader& reader, std::string_view name,
   return column;
 }
 
-// The columns of every input of one name, decoded (nothing for an input
-// without it).
+// The columns of one name of the inputs with kept rows, decoded (nothing
+// for the others and for an input without it).
 template <typename T>
-Result<std::vector<std::optional<T>>> ReadMergeInputs(std::span<const BlockMergeInput> inputs,
-                                                      std::string_view name,
-                                                      ColumnEncoding encoding) {
+Result<std::vector<std::optional<T>>> ReadMergeInputs(
+    std::span<const BlockMergeInput> inputs, const std::vector<std::vector<uint32_t>>& kept_rows,
+    std::string_view name, ColumnEncoding encoding) {
   std::vector<std::optional<T>> out(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].reader->FindColumn(name) == nullptr) continue;
+    if (kept_rows[i].empty() || inputs[i].reader->FindColumn(name) == nullptr) continue;
     Result<T> column = ReadMergeColumn<T>(*inputs[i].reader, name, encoding);
     if (!column.ok()) return column.status();
     out[i].emplace(std::move(*column));
@@ -590,8 +594,9 @@ class BlockColumnMerger {
         while (next_superseded < in.superseded.size() && in.superseded[next_superseded] < row) {
           ++next_superseded;
         }
-        if (next_superseded < in.superseded.size() && in.superseded[next_superseded] == row)
+        if (next_superseded < in.superseded.size() && in.superseded[next_superseded] == row) {
           continue;
+        }
         const std::string_view id = ids_[i].Get(row);
         auto [it, inserted] = by_trace.try_emplace(id, static_cast<uint32_t>(kept.size()));
         slots[row] = it->second;
@@ -656,7 +661,7 @@ class BlockColumnMerger {
       const std::string_view name = info.name;
       switch (info.encoding) {
         case ColumnEncoding::kInt64Delta: {
-          auto cols = ReadMergeInputs<Int64Column>(inputs_, name, info.encoding);
+          auto cols = ReadMergeInputs<Int64Column>(inputs_, kept_rows_, name, info.encoding);
           if (!cols.ok()) return cols.status();
           std::vector<int64_t> v(sources_.size());
           for (size_t j = 0; j < v.size(); ++j) v[j] = Col(*cols, j).values[sources_[j].row];
@@ -670,7 +675,8 @@ class BlockColumnMerger {
           break;
         }
         case ColumnEncoding::kOptionalInt64: {
-          auto cols = ReadMergeInputs<OptionalInt64Column>(inputs_, name, info.encoding);
+          auto cols =
+              ReadMergeInputs<OptionalInt64Column>(inputs_, kept_rows_, name, info.encoding);
           if (!cols.ok()) return cols.status();
           std::vector<std::optional<int64_t>> v(sources_.size());
           for (size_t j = 0; j < v.size(); ++j) v[j] = Col(*cols, j).Get(sources_[j].row);
@@ -678,7 +684,7 @@ class BlockColumnMerger {
           break;
         }
         case ColumnEncoding::kBool: {
-          auto cols = ReadMergeInputs<BoolColumn>(inputs_, name, info.encoding);
+          auto cols = ReadMergeInputs<BoolColumn>(inputs_, kept_rows_, name, info.encoding);
           if (!cols.ok()) return cols.status();
           std::vector<bool> v(sources_.size());
           for (size_t j = 0; j < v.size(); ++j) v[j] = Col(*cols, j).values.Get(sources_[j].row);
@@ -686,7 +692,7 @@ class BlockColumnMerger {
           break;
         }
         case ColumnEncoding::kDictString: {
-          auto cols = ReadMergeInputs<DictStringColumn>(inputs_, name, info.encoding);
+          auto cols = ReadMergeInputs<DictStringColumn>(inputs_, kept_rows_, name, info.encoding);
           if (!cols.ok()) return cols.status();
           std::vector<std::string_view> v(sources_.size());
           for (size_t j = 0; j < v.size(); ++j) v[j] = Col(*cols, j).Get(sources_[j].row);
@@ -695,15 +701,15 @@ class BlockColumnMerger {
         }
         case ColumnEncoding::kBytes: {
           uint64_t input_bytes = 0;
-          for (const BlockMergeInput& in : inputs_) {
-            if (const ColumnInfo* c = in.reader->FindColumn(name))
-              input_bytes += c->extent.raw_size;
+          for (size_t i = 0; i < inputs_.size(); ++i) {
+            const ColumnInfo* c = inputs_[i].reader->FindColumn(name);
+            if (c != nullptr && !kept_rows_[i].empty()) input_bytes += c->extent.raw_size;
           }
           if (input_bytes > options_.max_column_bytes_in_memory) {
             RG_RETURN_IF_ERROR(StreamBytesColumn(name));
             continue;
           }
-          auto cols = ReadMergeInputs<BytesColumn>(inputs_, name, info.encoding);
+          auto cols = ReadMergeInputs<BytesColumn>(inputs_, kept_rows_, name, info.encoding);
           if (!cols.ok()) return cols.status();
           uint64_t bytes = 0;
           for (size_t j = 0; j < sources_.size(); ++j) {
@@ -719,7 +725,7 @@ class BlockColumnMerger {
           break;
         }
         case ColumnEncoding::kFixed16: {
-          auto cols = ReadMergeInputs<Fixed16Column>(inputs_, name, info.encoding);
+          auto cols = ReadMergeInputs<Fixed16Column>(inputs_, kept_rows_, name, info.encoding);
           if (!cols.ok()) return cols.status();
           payload.reserve(16 * sources_.size());
           for (size_t j = 0; j < sources_.size(); ++j) {
@@ -728,19 +734,20 @@ class BlockColumnMerger {
           break;
         }
         case ColumnEncoding::kListDictString: {
-          auto cols = ReadMergeInputs<ListDictStringColumn>(inputs_, name, info.encoding);
+          auto cols =
+              ReadMergeInputs<ListDictStringColumn>(inputs_, kept_rows_, name, info.encoding);
           if (!cols.ok()) return cols.status();
           GatherListStrings(*cols, payload, nullptr);
           break;
         }
         case ColumnEncoding::kListDouble: {
-          auto cols = ReadMergeInputs<ListDoubleColumn>(inputs_, name, info.encoding);
+          auto cols = ReadMergeInputs<ListDoubleColumn>(inputs_, kept_rows_, name, info.encoding);
           if (!cols.ok()) return cols.status();
           GatherListDoubles(*cols, payload, nullptr);
           break;
         }
         case ColumnEncoding::kListBool: {
-          auto cols = ReadMergeInputs<ListBoolColumn>(inputs_, name, info.encoding);
+          auto cols = ReadMergeInputs<ListBoolColumn>(inputs_, kept_rows_, name, info.encoding);
           if (!cols.ok()) return cols.status();
           GatherListBools(*cols, payload, nullptr);
           break;
@@ -1190,7 +1197,7 @@ class BlockColumnMerger {
     auto key_columns = [&]<typename T>(
                            std::string_view key, AnnotationType type, const std::string& name,
                            ColumnEncoding encoding) -> Result<std::vector<std::optional<T>>> {
-      auto cols = ReadMergeInputs<T>(inputs_, name, encoding);
+      auto cols = ReadMergeInputs<T>(inputs_, kept_rows_, name, encoding);
       if (!cols.ok()) return cols.status();
       for (size_t i = 0; i < inputs_.size(); ++i) {
         if (!from_details[i]) continue;
