@@ -1060,7 +1060,10 @@ class BlockColumnMerger {
     }
     // Rows per key, and the bloom keys.
     std::vector<std::pair<std::string_view, uint64_t>> counts;
-    for (const auto& [key, types] : keys) {
+    for (const auto& entry : keys) {
+      // Named, not bound: the lambdas below use it.
+      const std::string& key = entry.first;
+      const std::vector<AnnotationType>& types = entry.second;
       uint64_t rows_with_key = 0;
       if (auto it = details_rows.find(key); it != details_rows.end()) rows_with_key = it->second;
       for (size_t i = 0; i < inputs_.size(); ++i) {
