@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
   options.shards = 1;
   options.cut_interval_us = 3'600'000'000;  // the bench flushes
   options.head.quiet_us = options.head.max_age_us = 3'600'000'000;
-  options.head.max_document_bytes = uint64_t{1} << 40;
+  options.head.max_bytes = uint64_t{1} << 40;
   options.compaction = false;
   options.flush_at_close = false;
   const double t0 = 1.7e9;

@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
   options.shards = 1;
   options.cut_interval_us = 3'600'000'000;  // the bench flushes
   options.head.quiet_us = options.head.max_age_us = 3'600'000'000;
-  options.head.max_document_bytes = uint64_t{1} << 40;
+  options.head.max_bytes = uint64_t{1} << 40;
   options.compaction = false;  // the bench compacts at the end
   options.compaction_zstd_level = compaction_zstd_level;
   options.compaction_fanin = fanin;

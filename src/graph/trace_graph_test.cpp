@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "graph/test_traces.h"
+#include "graph/trace_record.h"
 
 namespace roentgen::graph {
 namespace {
@@ -186,6 +187,46 @@ TEST(TraceGraphTest, EmptyTrace) {
   const TraceGraph g = DeriveTraceGraph(xray::AssembledTrace{});
   EXPECT_TRUE(g.nodes.empty());
   EXPECT_TRUE(g.edges.empty());
+}
+
+}  // namespace
+}  // namespace roentgen::graph
+
+namespace roentgen::graph {
+namespace {
+
+TEST(TraceRecordMemoryTest, CountsTheHeapOfEveryStringAndVector) {
+  TraceRecord empty;
+  EXPECT_EQ(EstimateMemoryBytes(empty), sizeof(TraceRecord));
+
+  TraceRecord short_strings;
+  short_strings.summary.root_segment_name = "api";  // inside the string object
+  EXPECT_EQ(EstimateMemoryBytes(short_strings), sizeof(TraceRecord));
+
+  TraceRecord r;
+  r.summary.root_segment_name = std::string(100, 'n');
+  const size_t with_name = EstimateMemoryBytes(r);
+  EXPECT_GE(with_name, sizeof(TraceRecord) + 100);
+
+  Node node;
+  node.id.name = std::string(40, 's');
+  Observation o;
+  o.http_url = std::string(200, 'u');
+  node.observations.push_back(o);
+  r.graph.nodes.push_back(node);
+  const size_t with_node = EstimateMemoryBytes(r);
+  EXPECT_GE(with_node, with_name + sizeof(Node) + 40 + sizeof(Observation) + 200);
+
+  xray::RootCause cause;
+  xray::RootCauseService service;
+  xray::RootCauseEntity entity;
+  entity.exceptions.push_back({std::string(300, 'e'), std::string(50, 'm')});
+  service.entity_path.push_back(entity);
+  cause.services.push_back(service);
+  r.summary.fault_root_causes.push_back(cause);
+  EXPECT_GE(EstimateMemoryBytes(r), with_node + 350 + sizeof(xray::RootCause) +
+                                        sizeof(xray::RootCauseService) +
+                                        sizeof(xray::RootCauseEntity));
 }
 
 }  // namespace

@@ -233,6 +233,7 @@ class BlockStoreImpl final : public BlockStore {
     }
     cutter_cv_.SignalAll();
     compact_cv_.SignalAll();
+    room_cv_.SignalAll();
     if (cutter_.joinable()) cutter_.join();
     if (compactor_.joinable()) compactor_.join();
     if (options_.flush_at_close) (void)CutAll(true);
@@ -317,6 +318,7 @@ class BlockStoreImpl final : public BlockStore {
           "the block store refuses writes: its disk is full (a cut failed for lack of space); "
           "retry once space is freed");
     }
+    WaitForHeadRoom();
     // The batch split by shard, copied before the write lock is taken (the
     // copies are most of a write's own CPU; they need no lock).
     std::vector<WriteBatch> parts(heads_.size());
@@ -454,12 +456,12 @@ class BlockStoreImpl final : public BlockStore {
           return Status::Internal("block store: a head refused part of a batch: " +
                                   applied.ToString());
         }
-        if (heads_[s]->stats().document_bytes > options_.head.max_document_bytes) {
+        if (heads_[s]->stats().memory_bytes > options_.head.max_bytes) {
           over_bound = true;
         }
       }
     }
-    if (over_bound) cutter_cv_.SignalAll();
+    if (over_bound) WakeCutter();
     if (batch.on_durable && touched == 0) batch.on_durable();  // nothing to make durable
     return Status::Ok();
   }
@@ -743,9 +745,8 @@ class BlockStoreImpl final : public BlockStore {
       const int64_t hi = by_event ? h.meta.max_updated_us : h.meta.max_start_us;
       if (hi < options.start_us || lo >= options.end_us) continue;
       // A block wholly at or before the cursor (in scan order) holds nothing.
-      if (options.resume_after &&
-          (options.descending ? lo > options.resume_after->time_us
-                              : hi < options.resume_after->time_us)) {
+      if (options.resume_after && (options.descending ? lo > options.resume_after->time_us
+                                                      : hi < options.resume_after->time_us)) {
         continue;
       }
       if (!may_match(*h.reader)) continue;
@@ -1030,7 +1031,7 @@ class BlockStoreImpl final : public BlockStore {
       for (const std::unique_ptr<Head>& head : heads_) {
         const Head::Stats hs = head->stats();
         stats.traces += hs.traces;
-        stats.unflushed_bytes += hs.document_bytes;
+        stats.unflushed_bytes += hs.memory_bytes;
         head_documents += hs.documents;
         for (const auto& [block, rows] : head->SupersededRows()) hidden += rows.size();
       }
@@ -1041,6 +1042,7 @@ class BlockStoreImpl final : public BlockStore {
     stats.disk_bytes += manifest_->LogBytes() + DirBytes(dir_ + "/config");
     stats.disk_full = disk_full_.load();
     stats.read_only = stats.disk_full;
+    stats.writes_stalled = writers_waiting_for_room_.load() > 0;
     stats.write_errors = write_errors_.Get();
     stats.read_errors = read_errors_.Get();
     return stats;
@@ -1195,7 +1197,9 @@ class BlockStoreImpl final : public BlockStore {
   }
   // A block read that fails: counted, logged, and a damaged one worded as
   // every engine words it (read_failure.h).
-  Status ReadFailed(Status s) { return read_failure_log_.Report(Counted(read_errors_, std::move(s))); }
+  Status ReadFailed(Status s) {
+    return read_failure_log_.Report(Counted(read_errors_, std::move(s)));
+  }
 
   static rocksdb::WriteOptions SyncWrite() {
     rocksdb::WriteOptions w;
@@ -1317,8 +1321,35 @@ class BlockStoreImpl final : public BlockStore {
   Status CutAll(bool all) {
     std::vector<std::function<void()>> durable;
     Status st = CutAllLocked(all, durable);
+    cut_failing_ = !st.ok();
+    room_cv_.SignalAll();
     for (auto& f : durable) f();  // outside every lock of the store
     return st;
+  }
+
+  bool HeadsOverHardBound() const {
+    for (const std::unique_ptr<Head>& head : heads_) {
+      if (head->stats().memory_bytes > 2 * options_.head.max_bytes) return true;
+    }
+    return false;
+  }
+
+  // A write waits while a head holds more than twice its bound: the cutter,
+  // woken, frees it a block at a time, so memory stays bounded when writes
+  // outrun the cut (what waits stays in the spools, on disk). No wait once
+  // the store stops, or while cuts fail: a failed cut leaves its versions in
+  // the heads, and blocking every write on it would stall ingest for good.
+  void WaitForHeadRoom() {
+    if (!HeadsOverHardBound()) return;
+    writers_waiting_for_room_.fetch_add(1);
+    WakeCutter();
+    {
+      MutexLock lock(cutter_mu_);
+      while (!stopping_ && !cut_failing_ && HeadsOverHardBound()) {
+        room_cv_.WaitFor(cutter_mu_, std::chrono::milliseconds(100));
+      }
+    }
+    writers_waiting_for_room_.fetch_sub(1);
   }
 
   Status CutAllLocked(bool all, std::vector<std::function<void()>>& durable) {
@@ -1329,11 +1360,12 @@ class BlockStoreImpl final : public BlockStore {
     for (size_t s = 0; s < heads_.size(); ++s) {
       if (heads_[s]->stats().traces == 0) continue;
       heads_empty = false;
-      Cut cut = heads_[s]->TakeCut(manifest_->NewBlockId(), clock_.NowMicros(), all);
-      if (cut.rows.empty()) continue;
-      Status st = CommitCutLocked(*heads_[s], cut, durable);
+      std::shared_ptr<const Cut> cut =
+          heads_[s]->TakeCut(manifest_->NewBlockId(), clock_.NowMicros(), all);
+      if (cut->empty()) continue;
+      Status st = CommitCutLocked(*heads_[s], *cut, durable);
       if (!st.ok()) {
-        heads_[s]->Abandoned(cut);
+        heads_[s]->Abandoned(*cut);
         write_errors_.Count(st);
         if (st.code() == StatusCode::kResourceExhausted) disk_full_ = true;
         if (first.ok()) first = st;
@@ -1348,38 +1380,28 @@ class BlockStoreImpl final : public BlockStore {
 
   // Writes the cut's block and commits it; the callbacks of the writes now
   // durable are appended to `durable` for the caller to run.
-  Status CommitCutLocked(Head& head, Cut& cut, std::vector<std::function<void()>>& durable)
+  Status CommitCutLocked(Head& head, const Cut& cut, std::vector<std::function<void()>>& durable)
       REQUIRES(cut_mu_) {
     const std::string path = BlockPath(cut.block_id);
-    std::vector<TraceRecord> records;
-    std::vector<std::vector<StoredDocument>> documents;
-    records.reserve(cut.rows.size());
-    documents.reserve(cut.rows.size());
     uint64_t document_count = 0;
-    for (CutRow& row : cut.rows) {
-      records.push_back(std::move(row.record));
-      document_count += row.documents.size();
-      documents.push_back(std::move(row.documents));
-    }
+    for (const std::vector<StoredDocument>& docs : cut.documents) document_count += docs.size();
     BlockWriteOptions wo;
     wo.zstd_level = options_.zstd_level;
     std::string counts;
     coding::PutVarint(document_count, counts);
     wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
     wo.sections.emplace_back(std::string(kRollupSection),
-                             EncodeRollupSection(RollupsOfRecords(records)));
-    Status written = WriteBlock(records, documents, path, wo);
-    // The cut's rows are read back by id when it commits or is abandoned.
-    for (size_t i = 0; i < cut.rows.size(); ++i) {
-      cut.rows[i].record = std::move(records[i]);
-      cut.rows[i].documents = std::move(documents[i]);
-    }
+                             EncodeRollupSection(RollupsOfRecords(cut.records)));
+    Status written = WriteBlock(cut.records, cut.documents, path, wo);
     auto discard = [&](Status s) {
       std::error_code ec;
       fs::remove(path, ec);
       return s;
     };
     if (!written.ok()) return discard(written);
+    if (options_.before_cut_commit) {
+      if (Status hooked = options_.before_cut_commit(path); !hooked.ok()) return discard(hooked);
+    }
     Result<std::unique_ptr<BlockReader>> reader = BlockReader::Open(path, cache_.get());
     if (!reader.ok()) return discard(reader.status());
     const BlockStats& bs = (*reader)->stats();
@@ -1396,10 +1418,10 @@ class BlockStoreImpl final : public BlockStore {
     edit.added.push_back(meta);
     {
       MutexLock lock(view_mu_);
-      for (const CutRow& row : cut.rows) {
+      for (const std::optional<RowRef>& supersedes : cut.supersedes) {
         // A row retention removed meanwhile has nothing left to supersede.
-        if (row.supersedes && LiveLocked(row.supersedes->block_id)) {
-          edit.superseded[row.supersedes->block_id].push_back(row.supersedes->row);
+        if (supersedes && LiveLocked(supersedes->block_id)) {
+          edit.superseded[supersedes->block_id].push_back(supersedes->row);
         }
       }
     }
@@ -1708,12 +1730,25 @@ class BlockStoreImpl final : public BlockStore {
     }
   }
 
+  // Asks the cutter for a pass now (a head passed its bound). The request is
+  // kept until the cutter takes it, so one made while it cuts is not lost.
+  void WakeCutter() {
+    {
+      MutexLock lock(cutter_mu_);
+      cut_requested_ = true;
+    }
+    cutter_cv_.SignalAll();
+  }
+
   void CutterLoop() {
     for (;;) {
       {
         MutexLock lock(cutter_mu_);
         if (stopping_) return;
-        cutter_cv_.WaitFor(cutter_mu_, std::chrono::microseconds(options_.cut_interval_us));
+        if (!cut_requested_) {
+          cutter_cv_.WaitFor(cutter_mu_, std::chrono::microseconds(options_.cut_interval_us));
+        }
+        cut_requested_ = false;
         if (stopping_) return;
       }
       (void)CutAll(false);  // errors are counted; the versions wait for the next pass
@@ -1746,8 +1781,12 @@ class BlockStoreImpl final : public BlockStore {
 
   Mutex cutter_mu_;
   CondVar cutter_cv_;
+  CondVar room_cv_;  // on cutter_mu_: a cut ended (writes waiting for room look again)
+  std::atomic<bool> cut_failing_{false};  // the last cut failed
+  std::atomic<int> writers_waiting_for_room_{0};
   CondVar compact_cv_;  // on cutter_mu_
   bool stopping_ GUARDED_BY(cutter_mu_) = false;
+  bool cut_requested_ GUARDED_BY(cutter_mu_) = false;
   std::thread cutter_;
   std::thread compactor_;
   std::unique_ptr<PeriodicThread> retention_;

@@ -92,7 +92,7 @@ struct BlockStoreOptions {
   size_t shards = 2;  // heads, by trace-id hash
   HeadOptions head;
   // How often the cutter looks for due versions (it also wakes when a head
-  // passes head.max_document_bytes).
+  // passes head.max_bytes; writes wait while one holds twice that).
   int64_t cut_interval_us = 1'000'000;
   // The cut's level: low, because the cut is on the ingest path and
   // compaction re-compresses its output at compaction_zstd_level.
@@ -144,6 +144,10 @@ struct BlockStoreOptions {
   // its manifest edit, without the store's locks; an error abandons that
   // output (its file is deleted) and ends the round with the error.
   std::function<Status(const std::string& output_path)> before_compaction_commit;
+  // For tests: runs on the cutting thread after a cut's block file is
+  // written and before its manifest edit, with the cut lock held (writes go
+  // on); an error abandons the cut (its versions stay in the heads).
+  std::function<Status(const std::string& block_path)> before_cut_commit;
   // For tests: runs in Write after it has read the older versions of the
   // batch's traces from the blocks and before it applies the batch, with
   // only the write lock held (a compaction may commit from it).

@@ -11,12 +11,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -889,7 +891,10 @@ TEST_F(BlockStoreTest, ReadCacheIsBoundedByItsOption) {
 }
 
 TEST_F(BlockStoreTest, AHeadOverItsSizeBoundWakesTheCutter) {
-  options_.head.max_document_bytes = 1000;
+  // The bound counts the records' memory and the documents: room for one
+  // record and about 1,000 bytes of documents.
+  const uint64_t bound = graph::EstimateMemoryBytes(MakeRecord(MakeTraceId(0x1d, 1), kT0)) + 1000;
+  options_.head.max_bytes = bound;
   options_.cut_interval_us = 3600 * kSecond;  // only the bound wakes it
   store_.reset();
   Open();
@@ -901,10 +906,77 @@ TEST_F(BlockStoreTest, AHeadOverItsSizeBoundWakesTheCutter) {
   for (int i = 0; i < 500 && durable == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  // The oldest version went until the head was back under its bound.
+  // The oldest versions went until the head held half its bound or less.
   EXPECT_GE(durable, 1);
-  EXPECT_LE(store_->Stats().unflushed_bytes, 1000u);
+  EXPECT_LE(store_->Stats().unflushed_bytes, bound / 2);
   EXPECT_EQ(BlockFiles().size(), 1u);
+}
+
+TEST_F(BlockStoreTest, WritesWaitWhileAHeadHoldsTwiceItsBoundUntilACutFreesIt) {
+  const uint64_t bound = graph::EstimateMemoryBytes(MakeRecord(MakeTraceId(0x1f, 1), kT0)) + 1000;
+  options_.head.max_bytes = bound;
+  options_.cut_interval_us = 3600 * kSecond;  // only the bound wakes the cutter
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool open = false;
+  std::atomic<int> cuts{0};
+  options_.before_cut_commit = [&](const std::string&) {
+    ++cuts;
+    std::unique_lock lock(gate_mu);
+    gate_cv.wait(lock, [&] { return open; });
+    return Status::Ok();
+  };
+  store_.reset();
+  Open();
+  // Over twice the bound in one write: the cutter is woken and held at its commit.
+  Write(MakeRecord(MakeTraceId(0x1f, 1), kT0), {{1, std::string(3 * bound, 'a')}});
+  const std::string raw = "second";
+  std::atomic<bool> returned{false};
+  std::thread writer([&] {
+    WriteBatch batch;
+    batch.traces.push_back(MakeRecord(MakeTraceId(0x1f, 2), kT0));
+    batch.documents.push_back({MakeTraceId(0x1f, 2), xray::SegmentId{1}, kT0, raw});
+    EXPECT_TRUE(store_->Write(batch).ok());
+    returned = true;
+  });
+  for (int i = 0; i < 1000 && !(store_->Stats().writes_stalled && cuts == 1); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(store_->Stats().writes_stalled) << "the write waits for room";
+  EXPECT_EQ(cuts, 1) << "the cut that frees it is held at its commit";
+  EXPECT_FALSE(returned);
+  {
+    std::lock_guard lock(gate_mu);
+    open = true;
+  }
+  gate_cv.notify_all();
+  writer.join();
+  EXPECT_TRUE(returned);
+  EXPECT_FALSE(store_->Stats().writes_stalled);
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1f, 1))->size(), 1u);
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x1f, 2))->size(), 1u);
+  store_.reset();  // before the hook's state goes
+}
+
+TEST_F(BlockStoreTest, WritesDoNotWaitForRoomWhileCutsFail) {
+  const uint64_t bound = graph::EstimateMemoryBytes(MakeRecord(MakeTraceId(0x20, 1), kT0)) + 1000;
+  options_.head.max_bytes = bound;
+  options_.cut_interval_us = 3600 * kSecond;
+  std::atomic<int> cuts{0};
+  options_.before_cut_commit = [&](const std::string&) {
+    ++cuts;
+    return Status::IOError("injected: the block cannot be committed");
+  };
+  store_.reset();
+  Open();
+  Write(MakeRecord(MakeTraceId(0x20, 1), kT0), {{1, std::string(3 * bound, 'a')}});
+  Write(MakeRecord(MakeTraceId(0x20, 2), kT0), {{1, "second"}});  // returns: nothing to wait for
+  EXPECT_GE(cuts, 1);
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x20, 1))->size(), 1u) << "kept in the head";
+  EXPECT_EQ(store_->GetDocuments(MakeTraceId(0x20, 2))->size(), 1u);
+  EXPECT_GE(store_->Stats().write_errors.io_error, 1u);
+  options_.before_cut_commit = nullptr;
+  store_.reset();  // its cut at close fails too: the spools would replay these
 }
 
 TEST_F(BlockStoreTest, AFailedCutLeavesItsVersionsInTheHeadUntilALaterCutCommits) {

@@ -15,23 +15,39 @@ struct Head::PendingWrite {
 };
 
 struct Head::Entry {
+  // The newest version while it is not sealed, or has been written since its
+  // seal: its record and documents. Sealing moves them into the cut.
   TraceRecord record;
   std::map<uint64_t, StoredDocument> documents;  // by entity id
+  uint64_t record_memory = 0;                    // of `record`, while held here
+  uint64_t document_memory = 0;                  // of `documents`
+  // The newest version's documents, wherever they are (here or in the cut).
+  uint64_t document_count = 0;
   uint64_t document_bytes = 0;
   std::optional<RowRef> supersedes;  // the block row this version replaces
   int64_t first_write_us = 0;        // of this version (since the last seal)
   int64_t last_write_us = 0;
   std::vector<std::shared_ptr<PendingWrite>> waiting;  // writes in this version only
 
-  // At most one sealed version at a time: the row it has in a cut not yet
-  // committed, and what it held when sealed.
+  // At most one sealed version at a time: the cut that holds it and its row
+  // there, what it superseded, the writes it carries and the memory it holds.
+  std::shared_ptr<const Cut> sealed_cut;
   std::optional<RowRef> sealed_as;
   std::optional<RowRef> sealed_supersedes;
   std::vector<std::shared_ptr<PendingWrite>> sealed_waiting;
+  uint64_t sealed_memory = 0;
   bool written_since_seal = false;
+
+  bool HoldsNewest() const { return !sealed_as || written_since_seal; }
+  uint64_t HeldMemory() const { return record_memory + document_memory; }
 };
 
 namespace {
+
+// A document's memory besides its text: the StoredDocument and its map node.
+constexpr uint64_t kDocumentOverheadBytes = sizeof(StoredDocument) + 48;
+
+uint64_t DocumentMemory(const StoredDocument& d) { return kDocumentOverheadBytes + d.raw.size(); }
 
 void AddRow(std::unordered_map<uint64_t, std::vector<uint32_t>>& rows, const RowRef& r) {
   rows[r.block_id].push_back(r.row);
@@ -49,6 +65,29 @@ void RemoveRow(std::unordered_map<uint64_t, std::vector<uint32_t>>& rows, const 
 
 Head::Head(HeadOptions options) : options_(options) {}
 Head::~Head() = default;
+
+const TraceRecord& Head::NewestRecord(const Entry& e) {
+  return e.HoldsNewest() ? e.record : e.sealed_cut->records[e.sealed_as->row];
+}
+
+void Head::PutDocumentLocked(Entry& e, StoredDocument doc) {
+  auto [slot_it, added] = e.documents.try_emplace(doc.entity_id.value);
+  StoredDocument& slot = slot_it->second;
+  if (added) {
+    ++e.document_count;
+    ++documents_;
+  } else {
+    e.document_bytes -= slot.raw.size();
+    document_bytes_ -= slot.raw.size();
+    e.document_memory -= DocumentMemory(slot);
+    memory_bytes_ -= DocumentMemory(slot);
+  }
+  slot = std::move(doc);
+  e.document_bytes += slot.raw.size();
+  document_bytes_ += slot.raw.size();
+  e.document_memory += DocumentMemory(slot);
+  memory_bytes_ += DocumentMemory(slot);
+}
 
 Status Head::Apply(
     WriteBatch batch, int64_t now_us,
@@ -94,9 +133,15 @@ Status Head::Apply(
     pending->on_durable();  // nothing to make durable
     return Status::Ok();
   }
+  // Estimated before the lock: the walk of each record is the costliest part.
+  std::vector<uint64_t> record_memory(batch.traces.size());
+  for (size_t i = 0; i < batch.traces.size(); ++i) {
+    record_memory[i] = graph::EstimateMemoryBytes(batch.traces[i]);
+  }
   MutexLock lock(mu_);
   std::unordered_map<xray::TraceId, Entry*, xray::TraceIdHash> touched;
-  for (TraceRecord& r : batch.traces) {
+  for (size_t i = 0; i < batch.traces.size(); ++i) {
+    TraceRecord& r = batch.traces[i];
     const xray::TraceId id = r.summary.id;
     auto [it, inserted] = entries_.try_emplace(id);
     Entry* e = it->second.get();
@@ -107,34 +152,31 @@ Status Head::Apply(
       if (auto o = olders.find(id); o != olders.end() && o->second) {
         e->supersedes = o->second->row;
         AddRow(superseded_, o->second->row);
-        for (StoredDocument& d : o->second->documents) {
-          e->document_bytes += d.raw.size();
-          e->documents[d.entity_id.value] = std::move(d);
-        }
-        documents_ += e->documents.size();
-        document_bytes_ += e->document_bytes;
+        for (StoredDocument& d : o->second->documents) PutDocumentLocked(*e, std::move(d));
       }
     } else if (e->sealed_as && !e->written_since_seal) {
-      // The first write after a seal starts a version that replaces the sealed row.
+      // The first write after a seal starts a version that replaces the
+      // sealed row, from the sealed version's documents (the same documents:
+      // the count stays, the memory doubles until the cut commits).
       e->written_since_seal = true;
       e->supersedes = e->sealed_as;
       AddRow(superseded_, *e->sealed_as);
       e->first_write_us = now_us;
+      for (const StoredDocument& d : e->sealed_cut->documents[e->sealed_as->row]) {
+        e->documents.emplace(d.entity_id.value, d);
+        e->document_memory += DocumentMemory(d);
+        memory_bytes_ += DocumentMemory(d);
+      }
     }
+    memory_bytes_ = memory_bytes_ - e->record_memory + record_memory[i];
+    e->record_memory = record_memory[i];
     e->record = std::move(r);
     e->last_write_us = now_us;
     touched[id] = e;
   }
   for (const DocumentWrite& d : batch.documents) {
-    Entry* e = touched.at(d.trace_id);
-    auto [slot_it, added] = e->documents.try_emplace(d.entity_id.value);
-    StoredDocument& slot = slot_it->second;
-    if (added) ++documents_;
-    e->document_bytes -= slot.raw.size();
-    document_bytes_ -= slot.raw.size();
-    slot = StoredDocument{d.entity_id, d.received_us, std::string(d.raw)};
-    e->document_bytes += slot.raw.size();
-    document_bytes_ += slot.raw.size();
+    PutDocumentLocked(*touched.at(d.trace_id),
+                      StoredDocument{d.entity_id, d.received_us, std::string(d.raw)});
   }
   if (pending) {
     pending->traces_left = touched.size();
@@ -148,16 +190,18 @@ std::optional<TraceRecord> Head::GetTrace(const xray::TraceId& id) const {
   MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return std::nullopt;
-  return it->second->record;
+  return NewestRecord(*it->second);
 }
 
 std::optional<std::vector<StoredDocument>> Head::GetDocuments(const xray::TraceId& id) const {
   MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return std::nullopt;
+  const Entry& e = *it->second;
+  if (!e.HoldsNewest()) return e.sealed_cut->documents[e.sealed_as->row];
   std::vector<StoredDocument> out;
-  out.reserve(it->second->documents.size());
-  for (const auto& [entity, doc] : it->second->documents) out.push_back(doc);
+  out.reserve(e.documents.size());
+  for (const auto& [entity, doc] : e.documents) out.push_back(doc);
   return out;
 }
 
@@ -182,12 +226,13 @@ std::vector<TraceRecord> Head::Select(const std::function<bool(const TraceRecord
   MutexLock lock(mu_);
   std::vector<TraceRecord> out;
   for (const auto& [id, e] : entries_) {
-    if (keep(e->record)) out.push_back(e->record);
+    const TraceRecord& record = NewestRecord(*e);
+    if (keep(record)) out.push_back(record);
   }
   return out;
 }
 
-Cut Head::TakeCut(uint64_t block_id, int64_t now_us, bool all) {
+std::shared_ptr<const Cut> Head::TakeCut(uint64_t block_id, int64_t now_us, bool all) {
   MutexLock lock(mu_);
   std::vector<Entry*> due;
   std::vector<Entry*> rest;
@@ -199,16 +244,17 @@ Cut Head::TakeCut(uint64_t block_id, int64_t now_us, bool all) {
                         now_us - e->first_write_us >= options_.max_age_us;
     (is_due ? due : rest).push_back(e.get());
   }
-  // Beyond the size bound, the oldest versions are due too.
-  uint64_t held = document_bytes_;
-  for (Entry* e : due) held -= std::min(held, e->document_bytes);
-  if (held > options_.max_document_bytes) {
+  // Beyond the memory bound, the oldest versions are due too, until half the
+  // bound is left: a head at its bound is not cut a few traces at a time.
+  uint64_t held = memory_bytes_;
+  for (Entry* e : due) held -= std::min(held, e->HeldMemory());
+  if (held > options_.max_bytes) {
     std::sort(rest.begin(), rest.end(),
               [](const Entry* a, const Entry* b) { return a->first_write_us < b->first_write_us; });
     for (Entry* e : rest) {
-      if (held <= options_.max_document_bytes) break;
+      if (held <= options_.max_bytes / 2) break;
       due.push_back(e);
-      held -= std::min(held, e->document_bytes);
+      held -= std::min(held, e->HeldMemory());
     }
   }
   std::sort(due.begin(), due.end(), [](const Entry* a, const Entry* b) {
@@ -216,22 +262,29 @@ Cut Head::TakeCut(uint64_t block_id, int64_t now_us, bool all) {
     const auto& y = b->record.summary;
     return std::tie(x.start_time_us, x.id) < std::tie(y.start_time_us, y.id);
   });
-  Cut cut;
-  cut.block_id = block_id;
-  cut.rows.reserve(due.size());
+  auto cut = std::make_shared<Cut>();
+  cut->block_id = block_id;
+  cut->records.reserve(due.size());
+  cut->documents.reserve(due.size());
+  cut->supersedes.reserve(due.size());
   for (Entry* e : due) {
-    CutRow row;
-    row.record = e->record;
-    row.documents.reserve(e->documents.size());
-    for (const auto& [entity, doc] : e->documents) row.documents.push_back(doc);
-    row.supersedes = e->supersedes;
-    e->sealed_as = RowRef{block_id, static_cast<uint32_t>(cut.rows.size())};
+    // Moved, not copied: the head reads the sealed version in the cut.
+    e->sealed_as = RowRef{block_id, static_cast<uint32_t>(cut->records.size())};
+    cut->records.push_back(std::move(e->record));
+    std::vector<StoredDocument>& documents = cut->documents.emplace_back();
+    documents.reserve(e->documents.size());
+    for (auto& [entity, doc] : e->documents) documents.push_back(std::move(doc));
+    e->documents.clear();
+    cut->supersedes.push_back(e->supersedes);
     e->sealed_supersedes = e->supersedes;
     e->sealed_waiting = std::move(e->waiting);
     e->waiting.clear();
+    e->sealed_memory = e->HeldMemory();
+    e->record_memory = 0;
+    e->document_memory = 0;
     e->written_since_seal = false;
-    cut.rows.push_back(std::move(row));
   }
+  for (Entry* e : due) e->sealed_cut = cut;
   return cut;
 }
 
@@ -245,12 +298,13 @@ void Head::ReleaseLocked(Entry& e, std::vector<std::function<void()>>& durable) 
   e.sealed_waiting.clear();
 }
 
-std::vector<Head::Entry*> Head::SealedInLocked(const Cut& cut) {
-  std::vector<Entry*> sealed;
-  for (uint32_t i = 0; i < cut.rows.size(); ++i) {
-    auto it = entries_.find(cut.rows[i].record.summary.id);
+std::vector<Head::Sealed> Head::SealedInLocked(const Cut& cut) {
+  std::vector<Sealed> sealed;
+  for (uint32_t i = 0; i < cut.size(); ++i) {
+    const xray::TraceId& id = cut.records[i].summary.id;
+    auto it = entries_.find(id);
     if (it != entries_.end() && it->second->sealed_as == RowRef{cut.block_id, i}) {
-      sealed.push_back(it->second.get());
+      sealed.push_back(Sealed{id, it->second.get(), i});
     }
   }
   return sealed;
@@ -264,18 +318,21 @@ std::vector<std::function<void()>> Head::CommitCut(const Cut& cut) {
   std::vector<std::function<void()>> durable;
   {
     MutexLock lock(mu_);
-    for (Entry* sealed : SealedInLocked(cut)) {
-      Entry& e = *sealed;
+    for (const Sealed& sealed : SealedInLocked(cut)) {
+      Entry& e = *sealed.entry;
       // The manifest edit that added the block marked this row's predecessor
       // superseded: the head need not hide it any more.
       if (e.sealed_supersedes) RemoveRow(superseded_, *e.sealed_supersedes);
       ReleaseLocked(e, durable);
+      memory_bytes_ -= std::min(memory_bytes_, e.sealed_memory);
+      e.sealed_memory = 0;
+      e.sealed_cut.reset();
       e.sealed_as.reset();
       e.sealed_supersedes.reset();
       if (!e.written_since_seal) {
-        documents_ -= e.documents.size();
+        documents_ -= e.document_count;
         document_bytes_ -= e.document_bytes;
-        entries_.erase(e.record.summary.id);  // e dies here
+        entries_.erase(sealed.id);  // e dies here
       } else {
         e.written_since_seal = false;
       }
@@ -303,8 +360,9 @@ Head::Dropped Head::DropOlderThan(int64_t cutoff_us) {
         --writes_waiting_;
       }
     }
-    documents_ -= e.documents.size();
+    documents_ -= e.document_count;
     document_bytes_ -= e.document_bytes;
+    memory_bytes_ -= std::min(memory_bytes_, e.HeldMemory());
     it = entries_.erase(it);
   }
   return dropped;
@@ -312,17 +370,29 @@ Head::Dropped Head::DropOlderThan(int64_t cutoff_us) {
 
 void Head::Abandoned(const Cut& cut) {
   MutexLock lock(mu_);
-  for (Entry* sealed : SealedInLocked(cut)) {
-    Entry& e = *sealed;
+  for (const Sealed& sealed : SealedInLocked(cut)) {
+    Entry& e = *sealed.entry;
+    memory_bytes_ -= std::min(memory_bytes_, e.sealed_memory);
+    e.sealed_memory = 0;
     if (e.written_since_seal) {
       // The newer version replaced a row that will never exist: it replaces
       // what the sealed one did instead.
       RemoveRow(superseded_, *e.sealed_as);
       e.supersedes = e.sealed_supersedes;
+    } else {
+      // The sealed version is the newest again: it comes back from the cut.
+      e.record = cut.records[sealed.row];
+      e.record_memory = graph::EstimateMemoryBytes(e.record);
+      for (const StoredDocument& d : cut.documents[sealed.row]) {
+        e.documents.emplace(d.entity_id.value, d);
+        e.document_memory += DocumentMemory(d);
+      }
+      memory_bytes_ += e.HeldMemory();
     }
     e.waiting.insert(e.waiting.begin(), std::make_move_iterator(e.sealed_waiting.begin()),
                      std::make_move_iterator(e.sealed_waiting.end()));
     e.sealed_waiting.clear();
+    e.sealed_cut.reset();
     e.sealed_as.reset();
     e.sealed_supersedes.reset();
     e.written_since_seal = false;
@@ -349,7 +419,13 @@ void Head::RemapRows(const std::function<std::optional<RowRef>(const RowRef&)>& 
 
 Head::Stats Head::stats() const {
   MutexLock lock(mu_);
-  return Stats{entries_.size(), documents_, document_bytes_, writes_waiting_};
+  Stats s;
+  s.traces = entries_.size();
+  s.documents = documents_;
+  s.document_bytes = document_bytes_;
+  s.memory_bytes = memory_bytes_;
+  s.writes_waiting = writes_waiting_;
+  return s;
 }
 
 }  // namespace roentgen::store::block

@@ -10,12 +10,20 @@
 // this version.
 //
 // Cutting: TakeCut() seals the versions that are due (quiet for `quiet_us`,
-// older than `max_age_us`, or the oldest beyond `max_document_bytes`) into a
-// cut whose rows are sorted by (start time, trace id) and numbered. Sealed
-// versions stay readable until Committed() (their block is in the manifest)
-// drops them, or Abandoned() (the block could not be written) makes them due
-// again. A write to a sealed trace makes a new version that supersedes the
-// sealed row (its block id and row number are known at the cut).
+// older than `max_age_us`, or, once the head holds more than `max_bytes`, the
+// oldest until it holds half of that) into a cut whose rows are sorted by
+// (start time, trace id) and numbered. A sealed version's record and documents
+// move into the cut, which is immutable from then on: the head reads them
+// there until Committed() (their block is in the manifest) drops them, or
+// Abandoned() (the block could not be written) takes them back and makes them
+// due again. A write to a sealed trace makes a new version (starting from a
+// copy of the sealed documents) that supersedes the sealed row (its block id
+// and row number are known at the cut).
+//
+// Memory: the head counts what it holds (documents, and each record's
+// estimated heap: graph::EstimateMemoryBytes), sealed versions included, as
+// stats().memory_bytes; a record of a few segments takes several times its
+// documents' bytes.
 //
 // Durability: each write's `on_durable` runs once every trace it touched has
 // had a version in a committed block that includes the write's documents.
@@ -25,6 +33,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -43,21 +52,23 @@ struct RowRef {
 };
 
 struct HeadOptions {
-  int64_t quiet_us = 5'000'000;             // a trace not written for this long is due
-  int64_t max_age_us = 30'000'000;          // a version this old is due however busy
-  uint64_t max_document_bytes = 64 << 20;   // beyond it, the oldest versions are due
+  int64_t quiet_us = 5'000'000;     // a trace not written for this long is due
+  int64_t max_age_us = 30'000'000;  // a version this old is due however busy
+  // Beyond this memory (documents and records, estimated), the oldest
+  // versions are due until half of it is left.
+  uint64_t max_bytes = uint64_t{96} << 20;
 };
 
-// One version as a cut holds it.
-struct CutRow {
-  TraceRecord record;
-  std::vector<StoredDocument> documents;
-  std::optional<RowRef> supersedes;
-};
-
+// The versions a cut sealed. Row i is records[i], documents[i] (the trace's
+// documents, by entity id) and supersedes[i] (the block row it replaces);
+// rows are sorted by (start time, trace id).
 struct Cut {
   uint64_t block_id = 0;
-  std::vector<CutRow> rows;  // sorted by (start time, trace id); row i is rows[i]
+  std::vector<TraceRecord> records;
+  std::vector<std::vector<StoredDocument>> documents;
+  std::vector<std::optional<RowRef>> supersedes;
+  size_t size() const { return records.size(); }
+  bool empty() const { return records.empty(); }
 };
 
 // What the engine knows of a trace the head does not hold: its newest block
@@ -97,8 +108,10 @@ class Head {
   std::vector<TraceRecord> Select(const std::function<bool(const TraceRecord&)>& keep) const;
 
   // Seals what is due at `now_us` (everything with `all`, e.g. at shutdown)
-  // into a cut for block `block_id`; an empty cut when nothing is due.
-  Cut TakeCut(uint64_t block_id, int64_t now_us, bool all = false);
+  // into a cut for block `block_id`; an empty cut when nothing is due. The
+  // head shares the cut (its sealed versions are read there) until it is
+  // committed or abandoned.
+  std::shared_ptr<const Cut> TakeCut(uint64_t block_id, int64_t now_us, bool all = false);
   // The cut's block is committed: its versions leave the head (unless
   // rewritten since), and writes now wholly durable are told so.
   void Committed(const Cut& cut);
@@ -126,9 +139,12 @@ class Head {
   void RemapRows(const std::function<std::optional<RowRef>(const RowRef&)>& moved);
 
   struct Stats {
-    uint64_t traces = 0;          // versions held, sealed included
-    uint64_t documents = 0;       // their documents
-    uint64_t document_bytes = 0;  // their documents' bytes
+    uint64_t traces = 0;          // traces held
+    uint64_t documents = 0;       // the documents of their newest versions
+    uint64_t document_bytes = 0;  // those documents' bytes
+    // Estimated memory of every version held, sealed ones included: the
+    // documents and the records (graph::EstimateMemoryBytes).
+    uint64_t memory_bytes = 0;
     uint64_t writes_waiting = 0;  // writes not yet durable
   };
   Stats stats() const;
@@ -137,8 +153,17 @@ class Head {
   struct Entry;
   struct PendingWrite;
   void ReleaseLocked(Entry& entry, std::vector<std::function<void()>>& durable) REQUIRES(mu_);
-  // The entries whose sealed version is one of the cut's rows.
-  std::vector<Entry*> SealedInLocked(const Cut& cut) REQUIRES(mu_);
+  // Adds or replaces a document of the entry's newest version.
+  void PutDocumentLocked(Entry& entry, StoredDocument doc) REQUIRES(mu_);
+  // The entries whose sealed version is one of the cut's rows, with the row.
+  struct Sealed {
+    xray::TraceId id;
+    Entry* entry = nullptr;
+    uint32_t row = 0;
+  };
+  std::vector<Sealed> SealedInLocked(const Cut& cut) REQUIRES(mu_);
+  // The newest version's record, in the entry or in its cut.
+  static const TraceRecord& NewestRecord(const Entry& e);
 
   const HeadOptions options_;
   mutable Mutex mu_;
@@ -148,6 +173,7 @@ class Head {
   std::unordered_map<uint64_t, std::vector<uint32_t>> superseded_ GUARDED_BY(mu_);
   uint64_t documents_ GUARDED_BY(mu_) = 0;
   uint64_t document_bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t memory_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t writes_waiting_ GUARDED_BY(mu_) = 0;
   uint64_t sealed_generation_ GUARDED_BY(mu_) = 0;
 };

@@ -57,7 +57,7 @@ auto NoOlder() {
 
 std::vector<xray::TraceId> IdsOf(const Cut& cut) {
   std::vector<xray::TraceId> ids;
-  for (const CutRow& r : cut.rows) ids.push_back(r.record.summary.id);
+  for (const TraceRecord& r : cut.records) ids.push_back(r.summary.id);
   return ids;
 }
 
@@ -100,18 +100,18 @@ TEST(HeadTest, AWriteIsDurableOnceEveryTraceItTouchedIsCommitted) {
   later.Doc(2, 21, "c");
   ASSERT_TRUE(head.Apply(later.WithCallback(), kT0 + 4 * kSecond, NoOlder()).ok());
 
-  Cut first = head.TakeCut(1, kT0 + 5 * kSecond);
-  EXPECT_EQ(IdsOf(first), std::vector<xray::TraceId>{Id(1)});
-  head.Committed(first);
+  std::shared_ptr<const Cut> first = head.TakeCut(1, kT0 + 5 * kSecond);
+  EXPECT_EQ(IdsOf(*first), std::vector<xray::TraceId>{Id(1)});
+  head.Committed(*first);
   EXPECT_EQ(both.durable, 0) << "trace 2 is not in a block yet";
   EXPECT_FALSE(head.GetTrace(Id(1))) << "committed versions leave the head";
   EXPECT_EQ(head.stats().writes_waiting, 2u);
 
-  Cut second = head.TakeCut(2, kT0 + 9 * kSecond);
-  EXPECT_EQ(IdsOf(second), std::vector<xray::TraceId>{Id(2)});
-  ASSERT_EQ(second.rows[0].documents.size(), 2u) << "a row holds all of its trace's documents";
+  std::shared_ptr<const Cut> second = head.TakeCut(2, kT0 + 9 * kSecond);
+  EXPECT_EQ(IdsOf(*second), std::vector<xray::TraceId>{Id(2)});
+  ASSERT_EQ(second->documents[0].size(), 2u) << "a row holds all of its trace's documents";
   EXPECT_EQ(both.durable, 0) << "sealed is not durable";
-  head.Committed(second);
+  head.Committed(*second);
   EXPECT_EQ(both.durable, 1);
   EXPECT_EQ(later.durable, 1);
   EXPECT_EQ(head.stats().traces, 0u);
@@ -123,30 +123,45 @@ TEST(HeadTest, CutsAreDueByQuietAgeAndSizeAndSortedByStartThenId) {
   HeadOptions options;
   options.quiet_us = 5 * kSecond;
   options.max_age_us = 30 * kSecond;
-  options.max_document_bytes = 10;
-  Head head(options);
   Write w;
   w.Doc(3, 1, "1234", kT0 + 2).Doc(1, 1, "1234", kT0 + 2).Doc(2, 1, "1234", kT0 + 1);
-  ASSERT_TRUE(head.Apply(w.batch, kT0, NoOlder()).ok());
   Write newer;
   newer.Doc(4, 1, "1234", kT0);
+  // Each of these traces holds the same memory: a record and one document.
+  uint64_t per_trace = 0;
+  {
+    Head measure;
+    ASSERT_TRUE(measure.Apply(newer.batch, kT0, NoOlder()).ok());
+    per_trace = measure.stats().memory_bytes;
+    EXPECT_GE(per_trace, graph::EstimateMemoryBytes(Record(4, kT0)) + 4)
+        << "the record's memory is counted with its document";
+  }
+  options.max_bytes = 3 * per_trace;
+  Head head(options);
+  ASSERT_TRUE(head.Apply(w.batch, kT0, NoOlder()).ok());
   ASSERT_TRUE(head.Apply(newer.batch, kT0 + kSecond, NoOlder()).ok());
+  EXPECT_EQ(head.stats().memory_bytes, 4 * per_trace);
 
-  // 16 bytes held, 10 allowed: the oldest versions go until 10 or fewer remain.
-  Cut by_size = head.TakeCut(1, kT0 + 2 * kSecond);
-  EXPECT_EQ(by_size.rows.size(), 2u);
-  head.Abandoned(by_size);
+  // Four traces held, three allowed: the oldest versions go until half the
+  // bound or less is left, so three of them, and not the newest.
+  std::shared_ptr<const Cut> by_size = head.TakeCut(1, kT0 + 2 * kSecond);
+  EXPECT_EQ(by_size->size(), 3u);
+  const std::vector<xray::TraceId> sized = IdsOf(*by_size);
+  EXPECT_EQ(std::count(sized.begin(), sized.end(), Id(4)), 0);
+  EXPECT_EQ(head.stats().memory_bytes, 4 * per_trace) << "sealed versions are held until commit";
+  head.Abandoned(*by_size);
+  EXPECT_EQ(head.stats().memory_bytes, 4 * per_trace);
   // Quiet: everything written at kT0 is quiet at kT0 + 5 s; trace 4 is not.
   HeadOptions roomy = options;
-  roomy.max_document_bytes = 1 << 20;
+  roomy.max_bytes = 1 << 20;
   Head quiet_head(roomy);
   ASSERT_TRUE(quiet_head.Apply(w.batch, kT0, NoOlder()).ok());
   ASSERT_TRUE(quiet_head.Apply(newer.batch, kT0 + kSecond, NoOlder()).ok());
-  Cut quiet = quiet_head.TakeCut(1, kT0 + 5 * kSecond);
-  EXPECT_EQ(IdsOf(quiet), (std::vector<xray::TraceId>{Id(2), Id(1), Id(3)}))
+  std::shared_ptr<const Cut> quiet = quiet_head.TakeCut(1, kT0 + 5 * kSecond);
+  EXPECT_EQ(IdsOf(*quiet), (std::vector<xray::TraceId>{Id(2), Id(1), Id(3)}))
       << "by start time, then by id";
-  for (uint32_t i = 0; i < quiet.rows.size(); ++i) EXPECT_FALSE(quiet.rows[i].supersedes);
-  EXPECT_TRUE(quiet_head.TakeCut(2, kT0 + 5 * kSecond).rows.empty())
+  for (uint32_t i = 0; i < quiet->size(); ++i) EXPECT_FALSE(quiet->supersedes[i]);
+  EXPECT_TRUE(quiet_head.TakeCut(2, kT0 + 5 * kSecond)->empty())
       << "trace 4 is neither quiet nor old; sealed ones are not cut twice";
   // Age: a trace written every second is due once its version is 30 s old.
   Head busy(roomy);
@@ -154,11 +169,11 @@ TEST(HeadTest, CutsAreDueByQuietAgeAndSizeAndSortedByStartThenId) {
     Write again;
     again.Doc(9, static_cast<uint64_t>(t), "x");
     ASSERT_TRUE(busy.Apply(again.batch, kT0 + t * kSecond, NoOlder()).ok());
-    Cut c = busy.TakeCut(static_cast<uint64_t>(t + 1), kT0 + t * kSecond);
-    EXPECT_EQ(c.rows.size(), t == 30 ? 1u : 0u) << t;
+    std::shared_ptr<const Cut> c = busy.TakeCut(static_cast<uint64_t>(t + 1), kT0 + t * kSecond);
+    EXPECT_EQ(c->size(), t == 30 ? 1u : 0u) << t;
   }
   // Everything, at shutdown.
-  EXPECT_EQ(quiet_head.TakeCut(3, kT0, /*all=*/true).rows.size(), 1u);
+  EXPECT_EQ(quiet_head.TakeCut(3, kT0, /*all=*/true)->size(), 1u);
 }
 
 TEST(HeadTest, ALateSegmentStartsFromTheNewestBlockRowAndSupersedesIt) {
@@ -192,11 +207,11 @@ TEST(HeadTest, ALateSegmentStartsFromTheNewestBlockRowAndSupersedesIt) {
   EXPECT_EQ(asked, 1) << "a trace in the head is not looked up again";
   EXPECT_EQ(head.stats().documents, 3u);
 
-  Cut cut = head.TakeCut(8, kT0, /*all=*/true);
-  ASSERT_EQ(cut.rows.size(), 1u);
-  EXPECT_EQ(cut.rows[0].supersedes, old_row) << "the manifest edit marks it superseded";
-  EXPECT_EQ(cut.rows[0].documents.size(), 3u);
-  head.Committed(cut);
+  std::shared_ptr<const Cut> cut = head.TakeCut(8, kT0, /*all=*/true);
+  ASSERT_EQ(cut->size(), 1u);
+  EXPECT_EQ(cut->supersedes[0], old_row) << "the manifest edit marks it superseded";
+  EXPECT_EQ(cut->documents[0].size(), 3u);
+  head.Committed(*cut);
   EXPECT_FALSE(head.Supersedes(old_row)) << "the manifest hides it from now on";
   EXPECT_EQ(late.durable, 1);
   EXPECT_EQ(head.stats().documents, 0u);
@@ -207,17 +222,16 @@ TEST(HeadTest, AWriteToASealedTraceMakesAVersionThatSupersedesTheSealedRow) {
   Write first;
   first.Doc(1, 10, "a");
   ASSERT_TRUE(head.Apply(first.WithCallback(), kT0, NoOlder()).ok());
-  Cut c1 = head.TakeCut(1, kT0, /*all=*/true);
-  ASSERT_EQ(c1.rows.size(), 1u);
+  std::shared_ptr<const Cut> c1 = head.TakeCut(1, kT0, /*all=*/true);
+  ASSERT_EQ(c1->size(), 1u);
 
   Write second;
   second.Doc(1, 11, "b");
   ASSERT_TRUE(head.Apply(second.WithCallback(), kT0 + 1, NoOlder()).ok());
   EXPECT_TRUE(head.Supersedes(RowRef{1, 0}));
-  EXPECT_TRUE(head.TakeCut(2, kT0 + 1, /*all=*/true).rows.empty())
-      << "one sealed version at a time";
+  EXPECT_TRUE(head.TakeCut(2, kT0 + 1, /*all=*/true)->empty()) << "one sealed version at a time";
 
-  head.Committed(c1);
+  head.Committed(*c1);
   EXPECT_EQ(first.durable, 1);
   EXPECT_EQ(second.durable, 0) << "its document is not in block 1";
   ASSERT_TRUE(head.GetDocuments(Id(1)));
@@ -225,15 +239,85 @@ TEST(HeadTest, AWriteToASealedTraceMakesAVersionThatSupersedesTheSealedRow) {
   EXPECT_TRUE(head.Supersedes(RowRef{1, 0})) << "block 1's row is the older version";
   EXPECT_EQ(head.stats().documents, 2u) << "the version written since the seal stays";
 
-  Cut c2 = head.TakeCut(2, kT0 + 1, /*all=*/true);
-  ASSERT_EQ(c2.rows.size(), 1u);
-  EXPECT_EQ(c2.rows[0].supersedes, (RowRef{1, 0}));
-  EXPECT_EQ(c2.rows[0].documents.size(), 2u);
-  head.Committed(c2);
+  std::shared_ptr<const Cut> c2 = head.TakeCut(2, kT0 + 1, /*all=*/true);
+  ASSERT_EQ(c2->size(), 1u);
+  EXPECT_EQ(c2->supersedes[0], (RowRef{1, 0}));
+  EXPECT_EQ(c2->documents[0].size(), 2u);
+  head.Committed(*c2);
   EXPECT_EQ(second.durable, 1);
   EXPECT_FALSE(head.Supersedes(RowRef{1, 0}));
   EXPECT_EQ(head.stats().traces, 0u);
   EXPECT_EQ(head.stats().documents, 0u);
+}
+
+TEST(HeadTest, ASealedVersionIsReadInItsCutAndItsMemoryHeldUntilCommit) {
+  Head head;
+  Write first;
+  first.Doc(1, 10, "aaaa").Doc(1, 11, "bb");
+  first.batch.traces[0].summary.root_segment_name = std::string(1000, 'n');
+  ASSERT_TRUE(head.Apply(first.WithCallback(), kT0, NoOlder()).ok());
+  const uint64_t one_version = head.stats().memory_bytes;
+  EXPECT_GE(one_version, graph::EstimateMemoryBytes(first.batch.traces[0]) + 6);
+
+  std::shared_ptr<const Cut> cut = head.TakeCut(1, kT0, /*all=*/true);
+  ASSERT_EQ(cut->size(), 1u);
+  EXPECT_EQ(cut->records[0].summary.root_segment_name, std::string(1000, 'n'));
+  // The head reads the sealed version in the cut.
+  ASSERT_TRUE(head.GetTrace(Id(1)));
+  EXPECT_EQ(head.GetTrace(Id(1))->summary.root_segment_name, std::string(1000, 'n'));
+  ASSERT_TRUE(head.GetDocuments(Id(1)));
+  EXPECT_EQ(head.GetDocuments(Id(1))->size(), 2u);
+  EXPECT_EQ(head.Select([](const TraceRecord&) { return true; }).size(), 1u);
+  EXPECT_EQ(head.stats().memory_bytes, one_version);
+  EXPECT_EQ(head.stats().documents, 2u);
+  EXPECT_EQ(head.stats().document_bytes, 6u);
+
+  // A write since the seal copies the sealed documents into a new version:
+  // both are held until the cut commits.
+  Write second;
+  second.Doc(1, 12, "c");
+  ASSERT_TRUE(head.Apply(second.WithCallback(), kT0 + 1, NoOlder()).ok());
+  EXPECT_GT(head.stats().memory_bytes, one_version);
+  EXPECT_EQ(head.stats().documents, 3u);
+  EXPECT_EQ(head.GetDocuments(Id(1))->size(), 3u);
+  EXPECT_TRUE(head.GetTrace(Id(1))->summary.root_segment_name.empty()) << "the newest record";
+  EXPECT_EQ(cut->documents[0].size(), 2u) << "the cut is not changed by later writes";
+
+  head.Committed(*cut);
+  const uint64_t newest_only = head.stats().memory_bytes;
+  EXPECT_LT(newest_only, one_version) << "the sealed version's memory is released";
+  EXPECT_GT(newest_only, 0u);
+  std::shared_ptr<const Cut> last = head.TakeCut(2, kT0 + 1, /*all=*/true);
+  head.Committed(*last);
+  EXPECT_EQ(head.stats().memory_bytes, 0u);
+  EXPECT_EQ(head.stats().documents, 0u);
+  EXPECT_EQ(head.stats().document_bytes, 0u);
+  EXPECT_EQ(first.durable, 1);
+  EXPECT_EQ(second.durable, 1);
+}
+
+TEST(HeadTest, AnAbandonedSealedVersionComesBackWhole) {
+  Head head;
+  Write w;
+  w.Doc(1, 10, "aaaa").Doc(2, 20, "bb");
+  ASSERT_TRUE(head.Apply(w.WithCallback(), kT0, NoOlder()).ok());
+  const Head::Stats before = head.stats();
+  std::shared_ptr<const Cut> cut = head.TakeCut(1, kT0, /*all=*/true);
+  ASSERT_EQ(cut->size(), 2u);
+  head.Abandoned(*cut);
+  cut.reset();  // the head no longer needs the cut
+  EXPECT_EQ(head.stats().memory_bytes, before.memory_bytes);
+  EXPECT_EQ(head.stats().documents, 2u);
+  ASSERT_TRUE(head.GetDocuments(Id(1)));
+  EXPECT_EQ((*head.GetDocuments(Id(1)))[0].raw, "aaaa");
+  ASSERT_TRUE(head.GetTrace(Id(2)));
+  EXPECT_EQ(head.GetTrace(Id(2))->summary.id, Id(2));
+  std::shared_ptr<const Cut> again = head.TakeCut(2, kT0, /*all=*/true);
+  ASSERT_EQ(again->size(), 2u);
+  EXPECT_EQ(again->documents[0][0].raw, "aaaa");
+  head.Committed(*again);
+  EXPECT_EQ(w.durable, 1);
+  EXPECT_EQ(head.stats().memory_bytes, 0u);
 }
 
 TEST(HeadTest, RemapRowsPointsVersionsAtACompactionsOutput) {
@@ -260,14 +344,16 @@ TEST(HeadTest, RemapRowsPointsVersionsAtACompactionsOutput) {
   EXPECT_TRUE(head.Supersedes(RowRef{8, 1}));
   auto rows = head.SupersededRows();
   EXPECT_EQ(rows.size(), 2u);
-  Cut cut = head.TakeCut(10, kT0, /*all=*/true);
-  ASSERT_EQ(cut.rows.size(), 3u);
+  std::shared_ptr<const Cut> cut = head.TakeCut(10, kT0, /*all=*/true);
+  ASSERT_EQ(cut->size(), 3u);
   std::map<uint8_t, std::optional<RowRef>> by_trace;
-  for (const CutRow& r : cut.rows) by_trace[r.record.summary.id.bytes[15]] = r.supersedes;
+  for (size_t i = 0; i < cut->size(); ++i) {
+    by_trace[cut->records[i].summary.id.bytes[15]] = cut->supersedes[i];
+  }
   EXPECT_EQ(by_trace[1], (RowRef{9, 0})) << "the cut marks the output's row";
   EXPECT_EQ(by_trace[2], std::nullopt) << "the dropped row has nothing left to hide";
   EXPECT_EQ(by_trace[3], (RowRef{8, 1}));
-  head.Committed(cut);
+  head.Committed(*cut);
   EXPECT_TRUE(head.SupersededRows().empty());
 }
 
@@ -281,20 +367,20 @@ TEST(HeadTest, AnAbandonedCutIsDueAgainAndUndoesWhatItsRowsWouldHaveSuperseded) 
   Write first;
   first.Doc(1, 10, "a");
   ASSERT_TRUE(head.Apply(first.WithCallback(), kT0, older).ok());
-  Cut c1 = head.TakeCut(6, kT0, /*all=*/true);
+  std::shared_ptr<const Cut> c1 = head.TakeCut(6, kT0, /*all=*/true);
   Write second;
   second.Doc(1, 11, "b");
   ASSERT_TRUE(head.Apply(second.WithCallback(), kT0 + 1, older).ok());
   EXPECT_TRUE(head.Supersedes(RowRef{6, 0}));
 
-  head.Abandoned(c1);  // block 6 was never written
+  head.Abandoned(*c1);  // block 6 was never written
   EXPECT_FALSE(head.Supersedes(RowRef{6, 0}));
   EXPECT_TRUE(head.Supersedes(RowRef{5, 3}));
-  Cut c2 = head.TakeCut(7, kT0 + 1, /*all=*/true);
-  ASSERT_EQ(c2.rows.size(), 1u);
-  EXPECT_EQ(c2.rows[0].supersedes, (RowRef{5, 3})) << "the row block 6 would have replaced";
-  EXPECT_EQ(c2.rows[0].documents.size(), 2u);
-  head.Committed(c2);
+  std::shared_ptr<const Cut> c2 = head.TakeCut(7, kT0 + 1, /*all=*/true);
+  ASSERT_EQ(c2->size(), 1u);
+  EXPECT_EQ(c2->supersedes[0], (RowRef{5, 3})) << "the row block 6 would have replaced";
+  EXPECT_EQ(c2->documents[0].size(), 2u);
+  head.Committed(*c2);
   EXPECT_EQ(first.durable, 1);
   EXPECT_EQ(second.durable, 1);
   EXPECT_FALSE(head.Supersedes(RowRef{5, 3}));
