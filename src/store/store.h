@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -243,8 +244,13 @@ class Store {
   // Errors: InvalidArgument when writes wait in memory outside the
   // persisted units (the block engine's heads), which the rollups would
   // lack; Corruption or IOError when rows needed to correct the sums cannot
-  // be read (the caller then rebuilds by a scan).
-  virtual Result<std::optional<PersistedRollups>> LoadRollups() {
+  // be read (the caller then rebuilds by a scan). The minutes before
+  // `hourly_before_us` (graph::RollupStore::hourly_before_us()) may come
+  // summed per hour (graph::FoldRollupMinutes), which RollupStore::Load
+  // takes as they are.
+  virtual Result<std::optional<PersistedRollups>> LoadRollups(
+      int64_t hourly_before_us = std::numeric_limits<int64_t>::min()) {
+    (void)hourly_before_us;
     return std::optional<PersistedRollups>();
   }
 

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -742,9 +743,8 @@ class BlockStoreImpl final : public BlockStore {
       const int64_t hi = by_event ? h.meta.max_updated_us : h.meta.max_start_us;
       if (hi < options.start_us || lo >= options.end_us) continue;
       // A block wholly at or before the cursor (in scan order) holds nothing.
-      if (options.resume_after &&
-          (options.descending ? lo > options.resume_after->time_us
-                              : hi < options.resume_after->time_us)) {
+      if (options.resume_after && (options.descending ? lo > options.resume_after->time_us
+                                                      : hi < options.resume_after->time_us)) {
         continue;
       }
       if (!may_match(*h.reader)) continue;
@@ -1108,7 +1108,8 @@ class BlockStoreImpl final : public BlockStore {
   // The sum of the live blocks' rollup sections, less their superseded
   // rows (rollup_section.h), as of one manifest state; the heads must be
   // empty (at open they are: their writes come back by the spools' replay).
-  Result<std::optional<PersistedRollups>> LoadRollups() override {
+  Result<std::optional<PersistedRollups>> LoadRollups(
+      int64_t hourly_before_us = std::numeric_limits<int64_t>::min()) override {
     std::vector<RollupSource> sources;
     {
       MutexLock cut_lock(cut_mu_);
@@ -1134,7 +1135,11 @@ class BlockStoreImpl final : public BlockStore {
       }
       corrections_loaded_ = true;
     }
-    Result<PersistedRollups> summed = SumBlockRollups(sources, corrections_);
+    const int64_t fold_below_minute =
+        hourly_before_us == std::numeric_limits<int64_t>::min()
+            ? hourly_before_us
+            : graph::RollupHourStart(graph::RollupMinuteOf(hourly_before_us));
+    Result<PersistedRollups> summed = SumBlockRollups(sources, corrections_, fold_below_minute);
     if (!summed.ok()) return ReadFailed(summed.status());
     if (!file_damage.ok()) summed->damaged.push_back(file_damage);
     for (const Status& damaged : summed->damaged) read_errors_.Count(damaged);
@@ -1194,7 +1199,9 @@ class BlockStoreImpl final : public BlockStore {
   }
   // A block read that fails: counted, logged, and a damaged one worded as
   // every engine words it (read_failure.h).
-  Status ReadFailed(Status s) { return read_failure_log_.Report(Counted(read_errors_, std::move(s))); }
+  Status ReadFailed(Status s) {
+    return read_failure_log_.Report(Counted(read_errors_, std::move(s)));
+  }
 
   static rocksdb::WriteOptions SyncWrite() {
     rocksdb::WriteOptions w;

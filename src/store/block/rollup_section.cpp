@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <iterator>
 #include <limits>
 #include <map>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -114,8 +116,8 @@ Status AddRowGraphs(const BlockReader& reader, const std::vector<uint32_t>* rows
                                             row, reader.row_count()));
     }
     if (Status s = DecodeTraceRecordInto((*graphs)->Get(row), record, true); !s.ok()) {
-      return Status::Corruption(fmt::format("block {}: row {}: column {}: {}", reader.path(), row,
-                                            column, s.message()));
+      return Status::Corruption(
+          fmt::format("block {}: row {}: column {}: {}", reader.path(), row, column, s.message()));
     }
     if (reader.format_version() >= 3) {
       AbsolutizeGraphTimes(record.graph, record.summary.start_time_us);
@@ -408,61 +410,105 @@ Result<bool> UpdateSavedCorrections(std::span<const RollupSource> blocks, SavedC
   return changed;
 }
 
-Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
-                                         const SavedCorrections& saved) {
-  PersistedRollups out;
-  std::vector<graph::RollupMinutes> per_block;
-  per_block.reserve(blocks.size());
-  for (const RollupSource& block : blocks) {
-    ++out.blocks;
-    const BlockReader& reader = *block.reader;
-    Result<std::string> bytes = reader.ReadSection(kRollupSection);
-    Result<graph::RollupMinutes> minutes = bytes.ok()
-                                               ? DecodeRollupSection(*bytes, reader.path())
-                                               : Result<graph::RollupMinutes>(bytes.status());
-    if (minutes.ok()) {
-      std::vector<uint32_t> unsaved = block.superseded;
-      auto entry = saved.find(block.id);
-      if (entry != saved.end() && !block.superseded.empty() &&
-          std::includes(block.superseded.begin(), block.superseded.end(),
-                        entry->second.rows.begin(), entry->second.rows.end())) {
-        Result<graph::RollupMinutes> taken = DecodeRollupSection(
-            entry->second.section,
-            fmt::format("{} (saved for block {})", kSavedCorrectionsFile, block.id));
-        if (taken.ok()) {
-          for (const auto& [minute, agg] : *taken) {
-            auto it = minutes->find(minute);
-            if (it == minutes->end()) continue;
-            it->second.MergeSigned(agg, -1);
-            if (it->second.empty()) minutes->erase(it);
-          }
-          unsaved.clear();
-          std::set_difference(block.superseded.begin(), block.superseded.end(),
-                              entry->second.rows.begin(), entry->second.rows.end(),
-                              std::back_inserter(unsaved));
-        } else {
-          out.damaged.push_back(taken.status());
+namespace {
+
+// What the sum takes from one block: its live rows' rollups, folded below
+// the floor, and what it met on the way.
+struct BlockRollupPart {
+  Status status;  // a failure to read rows: fails the whole load
+  graph::RollupMinutes minutes;
+  uint64_t superseded_rows = 0;
+  uint64_t superseded_rows_read = 0;
+  bool rebuilt = false;
+  std::vector<Status> damaged;
+};
+
+BlockRollupPart BlockRollupsOf(const RollupSource& block, const SavedCorrections& saved,
+                               int64_t fold_below_minute) {
+  BlockRollupPart part;
+  const BlockReader& reader = *block.reader;
+  Result<std::string> bytes = reader.ReadSection(kRollupSection);
+  Result<graph::RollupMinutes> minutes = bytes.ok() ? DecodeRollupSection(*bytes, reader.path())
+                                                    : Result<graph::RollupMinutes>(bytes.status());
+  if (minutes.ok()) {
+    std::vector<uint32_t> unsaved = block.superseded;
+    auto entry = saved.find(block.id);
+    if (entry != saved.end() && !block.superseded.empty() &&
+        std::includes(block.superseded.begin(), block.superseded.end(), entry->second.rows.begin(),
+                      entry->second.rows.end())) {
+      Result<graph::RollupMinutes> taken = DecodeRollupSection(
+          entry->second.section,
+          fmt::format("{} (saved for block {})", kSavedCorrectionsFile, block.id));
+      if (taken.ok()) {
+        for (const auto& [minute, agg] : *taken) {
+          auto it = minutes->find(minute);
+          if (it == minutes->end()) continue;
+          it->second.MergeSigned(agg, -1);
+          if (it->second.empty()) minutes->erase(it);
         }
+        unsaved.clear();
+        std::set_difference(block.superseded.begin(), block.superseded.end(),
+                            entry->second.rows.begin(), entry->second.rows.end(),
+                            std::back_inserter(unsaved));
+      } else {
+        part.damaged.push_back(taken.status());
       }
-      if (!unsaved.empty()) {
-        RG_RETURN_IF_ERROR(AddRowGraphs(reader, &unsaved, {}, -1, *minutes));
-        out.superseded_rows_read += unsaved.size();
-      }
-      out.superseded_rows += block.superseded.size();
-      per_block.push_back(std::move(*minutes));
-      continue;
     }
+    if (!unsaved.empty()) {
+      part.status = AddRowGraphs(reader, &unsaved, {}, -1, *minutes);
+      if (!part.status.ok()) return part;
+      part.superseded_rows_read = unsaved.size();
+    }
+    part.superseded_rows = block.superseded.size();
+    part.minutes = std::move(*minutes);
+  } else {
     const StatusCode code = minutes.status().code();
-    if (code != StatusCode::kNotFound && code != StatusCode::kCorruption) return minutes.status();
-    if (code == StatusCode::kCorruption) out.damaged.push_back(minutes.status());
-    ++out.rebuilt_blocks;
-    graph::RollupMinutes rebuilt;
-    RG_RETURN_IF_ERROR(AddRowGraphs(reader, nullptr, block.superseded, +1, rebuilt));
-    per_block.push_back(std::move(rebuilt));
+    if (code != StatusCode::kNotFound && code != StatusCode::kCorruption) {
+      part.status = minutes.status();
+      return part;
+    }
+    if (code == StatusCode::kCorruption) part.damaged.push_back(minutes.status());
+    part.rebuilt = true;
+    part.status = AddRowGraphs(reader, nullptr, block.superseded, +1, part.minutes);
+    if (!part.status.ok()) return part;
   }
+  // Folded after the subtraction, which is per minute as saved.
+  graph::FoldRollupMinutes(part.minutes, fold_below_minute);
+  return part;
+}
+
+}  // namespace
+
+Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
+                                         const SavedCorrections& saved, int64_t fold_below_minute) {
+  // Decoding the sections is most of a start's work and each block's is
+  // independent: one thread per core.
+  std::vector<BlockRollupPart> per_block(blocks.size());
+  const size_t workers = std::min<size_t>(
+      blocks.size(), std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8));
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    for (size_t i = next++; i < blocks.size() && !failed.load(); i = next++) {
+      per_block[i] = BlockRollupsOf(blocks[i], saved, fold_below_minute);
+      if (!per_block[i].status.ok()) failed.store(true);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+
+  PersistedRollups out;
+  for (const BlockRollupPart& part : per_block) RG_RETURN_IF_ERROR(part.status);
   std::map<int64_t, std::vector<graph::GraphAggregate*>> parts;
-  for (graph::RollupMinutes& minutes : per_block) {
-    for (auto& [minute, agg] : minutes) parts[minute].push_back(&agg);
+  for (BlockRollupPart& part : per_block) {
+    ++out.blocks;
+    out.superseded_rows += part.superseded_rows;
+    out.superseded_rows_read += part.superseded_rows_read;
+    out.rebuilt_blocks += part.rebuilt ? 1 : 0;
+    for (Status& damaged : part.damaged) out.damaged.push_back(std::move(damaged));
+    for (auto& [minute, agg] : part.minutes) parts[minute].push_back(&agg);
   }
   for (const auto& [minute, aggs] : parts) {
     // A minute of one block (most are: blocks follow time) is moved whole.
