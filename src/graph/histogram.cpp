@@ -121,6 +121,7 @@ SparseHistogram SumHistograms(const std::vector<const SparseHistogram*>& parts) 
     }
   }
   std::sort(touched.begin(), touched.end());
+  out.Reserve(touched.size());
   for (uint16_t bucket : touched) {
     if (dense[bucket] != 0) out.Append(bucket, dense[bucket]);
     dense[bucket] = 0;

@@ -63,6 +63,10 @@ class RollupSectionReader : public coding::Reader {
     uint64_t n = 0;
     if (!Varint(n)) return false;
     if (n > graph::kHistogramBuckets) return Fail("histogram has more entries than buckets");
+    // Each entry takes at least two bytes: more is damage, not a reason to
+    // reserve.
+    if (n > remaining() / 2) return Fail("histogram entries exceed the section");
+    h.Reserve(n);
     uint64_t bucket = 0;
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t delta = 0;
