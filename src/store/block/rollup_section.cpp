@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -486,22 +487,28 @@ BlockRollupPart BlockRollupsOf(const RollupSource& block, const SavedCorrections
 Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
                                          const SavedCorrections& saved, int64_t fold_below_minute) {
   // Decoding the sections is most of a start's work and each block's is
-  // independent: one thread per core.
-  std::vector<BlockRollupPart> per_block(blocks.size());
+  // independent: one thread per core. So are the sums of the minutes (and
+  // hours) that several blocks share, which come after.
   const size_t workers = std::min<size_t>(
       blocks.size(), std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8));
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  auto work = [&] {
-    for (size_t i = next++; i < blocks.size() && !failed.load(); i = next++) {
-      per_block[i] = BlockRollupsOf(blocks[i], saved, fold_below_minute);
-      if (!per_block[i].status.ok()) failed.store(true);
-    }
+  auto on_workers = [workers](size_t count, const std::function<bool(size_t)>& task) {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    auto work = [&] {
+      for (size_t i = next++; i < count && !failed.load(); i = next++) {
+        if (!task(i)) failed.store(true);
+      }
+    };
+    std::vector<std::thread> threads;
+    for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+    work();
+    for (std::thread& t : threads) t.join();
   };
-  std::vector<std::thread> threads;
-  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
-  work();
-  for (std::thread& t : threads) t.join();
+  std::vector<BlockRollupPart> per_block(blocks.size());
+  on_workers(blocks.size(), [&](size_t i) {
+    per_block[i] = BlockRollupsOf(blocks[i], saved, fold_below_minute);
+    return per_block[i].status.ok();
+  });
 
   PersistedRollups out;
   for (const BlockRollupPart& part : per_block) RG_RETURN_IF_ERROR(part.status);
@@ -514,12 +521,22 @@ Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
     for (Status& damaged : part.damaged) out.damaged.push_back(std::move(damaged));
     for (auto& [minute, agg] : part.minutes) parts[minute].push_back(&agg);
   }
+  // A minute of one block (most are: blocks follow time) is moved whole;
+  // the others (and the hours, which span several blocks) are summed.
+  std::vector<const std::vector<graph::GraphAggregate*>*> shared;
   for (const auto& [minute, aggs] : parts) {
-    // A minute of one block (most are: blocks follow time) is moved whole.
+    if (aggs.size() > 1) shared.push_back(&aggs);
+  }
+  std::vector<graph::GraphAggregate> sums(shared.size());
+  on_workers(shared.size(), [&](size_t i) {
+    sums[i] = graph::GraphAggregate::Sum(
+        std::vector<const graph::GraphAggregate*>(shared[i]->begin(), shared[i]->end()));
+    return true;
+  });
+  size_t next_sum = 0;
+  for (const auto& [minute, aggs] : parts) {
     graph::GraphAggregate sum =
-        aggs.size() == 1 ? std::move(*aggs.front())
-                         : graph::GraphAggregate::Sum(
-                               std::vector<const graph::GraphAggregate*>(aggs.begin(), aggs.end()));
+        aggs.size() == 1 ? std::move(*aggs.front()) : std::move(sums[next_sum++]);
     if (!sum.empty()) out.minutes.emplace_hint(out.minutes.end(), minute, std::move(sum));
   }
   return out;
