@@ -226,7 +226,33 @@ RollupsPart::RollupsPart(int64_t retention_us, MetricsRegistry& metrics)
       rebuilt_blocks_(metrics.GetGauge(
           "roentgen_rollups_rebuilt_blocks",
           "Blocks whose persisted service-graph rollups were missing or damaged at the last "
-          "start, rebuilt from their rows (damage is logged)")) {}
+          "start, rebuilt from their rows (damage is logged)")),
+      minutes_(metrics.GetGauge("roentgen_rollups_minutes",
+                                "Minutes the service-graph rollups keep per minute")),
+      hours_(metrics.GetGauge("roentgen_rollups_hours",
+                              "Hours the service-graph rollups keep whole (past the minute window, "
+                              "or folded for the memory cap)")),
+      bytes_(metrics.GetGauge("roentgen_rollups_bytes",
+                              "Estimated memory of the service-graph rollups (capped at 256 MiB)")),
+      folded_minutes_(metrics.GetGauge("roentgen_rollups_folded_minutes",
+                                       "Minutes summed into their hour since the start")),
+      evicted_minutes_(metrics.GetGauge(
+          "roentgen_rollups_evicted_minutes",
+          "Minutes dropped for the memory cap since the start (an hour counts 60): above 0, "
+          "service maps lack those minutes")),
+      skipped_observations_(
+          metrics.GetGauge("roentgen_rollups_skipped_observations",
+                           "Observations that fell in a minute expired or evicted, not counted")) {}
+
+void RollupsPart::RefreshMetrics() {
+  const graph::RollupStats stats = rollups_.stats();
+  minutes_.Set(static_cast<int64_t>(stats.minutes));
+  hours_.Set(static_cast<int64_t>(stats.hours));
+  bytes_.Set(static_cast<int64_t>(stats.bytes));
+  folded_minutes_.Set(static_cast<int64_t>(stats.folded_minutes));
+  evicted_minutes_.Set(static_cast<int64_t>(stats.evicted_minutes));
+  skipped_observations_.Set(static_cast<int64_t>(stats.skipped_observations));
+}
 
 Result<std::unique_ptr<RollupsPart>> RollupsPart::Start(StorePart& store,
                                                         MetricsRegistry& metrics) {
