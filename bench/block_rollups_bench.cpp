@@ -151,6 +151,9 @@ int main(int argc, char** argv) {
   double minute_window_hours = -1;
   app.add_option("--minute-window-hours", minute_window_hours,
                  "RollupConfig::minute_window_us in hours (default: RollupConfig's)");
+  size_t rollup_max_mib = 0;
+  app.add_option("--rollup-max-mib", rollup_max_mib,
+                 "RollupConfig::max_bytes in MiB (default: RollupConfig's)");
   CLI11_PARSE(app, argc, argv);
   if (traces == 0 || pool_size == 0 || block_rows == 0 || repeat <= 0 || late_percent > 100) {
     fmt::print(stderr,
@@ -288,11 +291,12 @@ int main(int argc, char** argv) {
     if (minute_window_hours >= 0) {
       rollup_config.minute_window_us = static_cast<int64_t>(minute_window_hours * 3600e6);
     }
+    if (rollup_max_mib > 0) rollup_config.max_bytes = rollup_max_mib << 20;
     graph::RollupStore rollups(rollup_config);
     rollups.Expire(std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count());
-    auto loaded = (*opened)->LoadRollups(rollups.hourly_before_us());
+    auto loaded = (*opened)->LoadRollups(rollups.hourly_before_us(), rollups.max_bytes());
     if (!loaded.ok() || !loaded->has_value()) {
       fmt::print(stderr, "LoadRollups: {}\n",
                  loaded.ok() ? "nothing persisted" : loaded.status().ToString());
@@ -303,7 +307,7 @@ int main(int argc, char** argv) {
     const uint64_t superseded_read = (*loaded)->superseded_rows_read;
     const uint64_t rebuilt = (*loaded)->rebuilt_blocks;
     const size_t loaded_minutes = (*loaded)->minutes.size();
-    rollups.Load(std::move((*loaded)->minutes));
+    rollups.Load(std::move((*loaded)->minutes), (*loaded)->hourly_before_us);
     const auto d = Steady::now();
     const graph::ServiceGraphResult map = rollups.QueryServiceGraph(range_start_us, range_end_us);
     const auto e = Steady::now();

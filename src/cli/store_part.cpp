@@ -285,7 +285,7 @@ bool RollupsPart::LoadPersisted(store::Store& store) {
   // First, so that the store sums per hour what the rollups keep per hour.
   rollups_.Expire(Clock::System().NowMicros());
   Result<std::optional<store::PersistedRollups>> loaded =
-      store.LoadRollups(rollups_.hourly_before_us());
+      store.LoadRollups(rollups_.hourly_before_us(), rollups_.max_bytes());
   if (!loaded.ok()) {
     spdlog::error(
         "loading the store's persisted service-graph rollups failed: {}; rebuilding them from "
@@ -299,7 +299,7 @@ bool RollupsPart::LoadPersisted(store::Store& store) {
     spdlog::warn("service-graph rollups: {}; that block's rollups were rebuilt from its rows",
                  damaged.ToString());
   }
-  rollups_.Load(std::move(persisted.minutes));
+  rollups_.Load(std::move(persisted.minutes), persisted.hourly_before_us);
   rebuilding_.Set(0);
   rebuilt_blocks_.Set(static_cast<int64_t>(persisted.rebuilt_blocks));
   const double seconds =

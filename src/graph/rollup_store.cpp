@@ -246,8 +246,11 @@ void RollupStore::Replace(const xray::TraceId& id, const TraceGraph* old_graph,
   ReplaceLocked(old_graph, new_graph);
 }
 
-void RollupStore::Load(RollupMinutes minutes) {
+void RollupStore::Load(RollupMinutes minutes, int64_t hourly_before_us) {
   std::unique_lock lock(mu_);
+  if (hourly_before_us != std::numeric_limits<int64_t>::min()) {
+    FoldBelowLocked(RollupHourStart(MinuteOf(hourly_before_us)));
+  }
   for (auto& [minute, agg] : minutes) {
     if (agg.empty()) continue;
     // A folded hour is kept while any of it is within the retention.

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <shared_mutex>
@@ -118,12 +119,15 @@ class RollupStore {
   // a rebuild. Minutes older than the retention floor (after Expire) are
   // skipped, those before hourly_before_us() join their hour (folded ones,
   // each under its hour's first minute, as they are); the memory cap
-  // applies as to any addition.
-  void Load(RollupMinutes minutes);
+  // applies as to any addition. `hourly_before_us`: where the given minutes'
+  // hours end (Store::LoadRollups may sum more than was asked, for the
+  // cap): the rollups keep hours up to there too.
+  void Load(RollupMinutes minutes, int64_t hourly_before_us = std::numeric_limits<int64_t>::min());
   // Observations that start before this time are kept per hour (always the
   // start of an hour; INT64_MIN while everything is kept per minute). Set
   // by Expire(now) and by the memory cap; it only grows.
   int64_t hourly_before_us() const;
+  size_t max_bytes() const { return config_.max_bytes; }
 
   // Rebuild at start-up, while the writer already runs. BeginRebuild() (a
   // no-op while one runs; after an abandoned one it starts afresh); then one

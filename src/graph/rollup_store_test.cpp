@@ -315,6 +315,22 @@ TEST(RollupStoreTest, LoadTakesFoldedHours) {
     EXPECT_EQ(testing::RollupCounts(folded, h, h + 60 * kMin),
               testing::RollupCounts(per_minute, h, h + 60 * kMin));
   }
+
+  // Folded further than the rollups' own floor (the store's budget): the
+  // rollups take that floor, and their own minutes before it join their hours.
+  RollupStore later;
+  later.Add(SeedAt(kT0 + 30 * kMin), +1);  // a minute of the first hour, per minute so far
+  RollupMinutes again = minutes;
+  FoldRollupMinutes(again, below);
+  later.Load(std::move(again), below * kMin);
+  EXPECT_EQ(later.hourly_before_us(), below * kMin);
+  EXPECT_EQ(later.stats().hours, 3u);
+  EXPECT_EQ(later.stats().minutes, 133u);
+  per_minute.Add(SeedAt(kT0 + 30 * kMin), +1);
+  for (int64_t h = h0; h < h0 + 6 * 60 * kMin; h += 60 * kMin) {
+    EXPECT_EQ(testing::RollupCounts(later, h, h + 60 * kMin),
+              testing::RollupCounts(per_minute, h, h + 60 * kMin));
+  }
 }
 
 TEST(RollupStoreTest, TimeSeries) {

@@ -472,6 +472,79 @@ TEST_F(BlockRollupsTest, MinutesBeforeTheHourlyFloorAreLoadedPerHour) {
   check("after a reopen", 0);
 }
 
+// With a budget for the minutes kept, the newest blocks' minutes stay per
+// minute and the older ones come per hour: the peak stays near the budget,
+// the counts exact.
+TEST_F(BlockRollupsTest, PastTheMinuteBudgetOlderMinutesAreLoadedPerHour) {
+  constexpr int64_t kSpacing = 7 * graph::kMinuteUs;
+  for (uint8_t i = 1; i <= 40; ++i) {
+    Write(SeedRecordAt(i, 1, kT0 + i * kSpacing));
+    if (i % 10 == 0) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  for (uint8_t i = 3; i <= 40; i += 5) Write(SeedRecordAt(i, 2, kT0 + i * kSpacing));
+  ASSERT_TRUE(store_->Flush().ok());
+  const auto want = Rebuilt();
+
+  PersistedRollups all = Load();
+  EXPECT_EQ(all.hourly_before_us, INT64_MIN);
+  size_t all_bytes = 0;
+  for (const auto& [minute, agg] : all.minutes) all_bytes += agg.MemoryBytes();
+  const int64_t newest = all.minutes.rbegin()->first;
+
+  const size_t budget = all_bytes / 3;
+  Result<std::optional<PersistedRollups>> loaded = store_->LoadRollups(INT64_MIN, budget);
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  PersistedRollups& some = **loaded;
+  ASSERT_NE(some.hourly_before_us, INT64_MIN);
+  const int64_t floor = some.hourly_before_us / graph::kMinuteUs;
+  EXPECT_EQ(floor, graph::RollupHourStart(floor));
+  size_t minute_bytes = 0;
+  for (const auto& [minute, agg] : some.minutes) {
+    if (minute < floor) {
+      EXPECT_EQ(minute, graph::RollupHourStart(minute));
+    } else {
+      minute_bytes += agg.MemoryBytes();
+    }
+  }
+  EXPECT_LE(minute_bytes, budget);
+  EXPECT_GT(minute_bytes, 0u);
+  EXPECT_TRUE(some.minutes.contains(newest));  // the newest minutes stay
+
+  graph::RollupStore got;
+  got.Load(std::move(some.minutes), some.hourly_before_us);
+  EXPECT_EQ(got.hourly_before_us(), some.hourly_before_us);
+  EXPECT_GT(got.stats().hours, 0u);
+  const int64_t first = graph::RollupHourStart(graph::RollupMinuteOf(kT0)) * graph::kMinuteUs;
+  const int64_t end = (newest + 1) * graph::kMinuteUs;
+  EXPECT_EQ(RollupCounts(got, first, end), RollupCounts(*want, first, end));
+  for (int64_t h = first; h < end; h += 60 * graph::kMinuteUs) {
+    EXPECT_EQ(RollupCounts(got, h, h + 60 * graph::kMinuteUs),
+              RollupCounts(*want, h, h + 60 * graph::kMinuteUs))
+        << "hour from " << h;
+  }
+  for (int64_t m = floor * graph::kMinuteUs; m < end; m += graph::kMinuteUs) {
+    EXPECT_EQ(RollupCounts(got, m, m + graph::kMinuteUs),
+              RollupCounts(*want, m, m + graph::kMinuteUs))
+        << "minute from " << m;
+  }
+
+  // A budget no minute fits: every hour whole, still exact.
+  Result<std::optional<PersistedRollups>> none = store_->LoadRollups(INT64_MIN, 1);
+  ASSERT_TRUE(none.ok() && none->has_value());
+  EXPECT_EQ((*none)->hourly_before_us,
+            (graph::RollupHourStart(newest) + graph::kMinutesPerHour) * graph::kMinuteUs);
+  graph::RollupStore hourly;
+  hourly.Load(std::move((*none)->minutes), (*none)->hourly_before_us);
+  EXPECT_EQ(hourly.stats().minutes, 0u);
+  for (int64_t h = first; h < end; h += 60 * graph::kMinuteUs) {
+    EXPECT_EQ(RollupCounts(hourly, h, h + 60 * graph::kMinuteUs),
+              RollupCounts(*want, h, h + 60 * graph::kMinuteUs))
+        << "hour from " << h;
+  }
+}
+
 TEST(RollupStoreLoadTest, LoadAddsToWhatIsThereAndSkipsExpiredMinutes) {
   std::vector<TraceRecord> rows;
   for (uint8_t i = 1; i <= 10; ++i) rows.push_back(SeedRecord(i, 1));

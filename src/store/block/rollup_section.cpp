@@ -426,6 +426,10 @@ struct BlockRollupPart {
   uint64_t superseded_rows_read = 0;
   bool rebuilt = false;
   std::vector<Status> damaged;
+  // Summed per hour whole for the budget: then what each of its minutes
+  // (from the floor on) took before.
+  bool all_hours = false;
+  std::vector<std::pair<int64_t, size_t>> minute_bytes;
 };
 
 BlockRollupPart BlockRollupsOf(const RollupSource& block, const SavedCorrections& saved,
@@ -485,7 +489,8 @@ BlockRollupPart BlockRollupsOf(const RollupSource& block, const SavedCorrections
 }  // namespace
 
 Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
-                                         const SavedCorrections& saved, int64_t fold_below_minute) {
+                                         const SavedCorrections& saved, int64_t fold_below_minute,
+                                         size_t max_minute_bytes) {
   // Decoding the sections is most of a start's work and each block's is
   // independent: one thread per core. So are the sums of the minutes (and
   // hours) that several blocks share, which come after.
@@ -505,13 +510,79 @@ Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
     for (std::thread& t : threads) t.join();
   };
   std::vector<BlockRollupPart> per_block(blocks.size());
-  on_workers(blocks.size(), [&](size_t i) {
-    per_block[i] = BlockRollupsOf(blocks[i], saved, fold_below_minute);
-    return per_block[i].status.ok();
+  // The minutes kept so far (RollupStore's estimate), against the budget.
+  std::atomic<size_t> kept_bytes{0};
+  on_workers(blocks.size(), [&](size_t n) {
+    // Newest first (blocks come in the order they were written), so that
+    // the budget tends to keep the recent minutes.
+    const size_t i = blocks.size() - 1 - n;
+    BlockRollupPart& part = per_block[i];
+    part = BlockRollupsOf(blocks[i], saved, fold_below_minute);
+    if (!part.status.ok()) return false;
+    size_t bytes = 0;
+    for (auto it = part.minutes.lower_bound(fold_below_minute); it != part.minutes.end(); ++it) {
+      bytes += it->second.MemoryBytes();
+    }
+    if (bytes == 0) return true;
+    if (kept_bytes.fetch_add(bytes) + bytes > max_minute_bytes) {
+      // Past the budget: summed per hour now, its sizes noted for the
+      // choice of the floor below.
+      kept_bytes.fetch_sub(bytes);
+      for (auto it = part.minutes.lower_bound(fold_below_minute); it != part.minutes.end(); ++it) {
+        part.minute_bytes.emplace_back(it->first, it->second.MemoryBytes());
+      }
+      part.all_hours = true;
+      graph::FoldRollupMinutes(part.minutes, std::numeric_limits<int64_t>::max());
+    }
+    return true;
   });
+  for (const BlockRollupPart& part : per_block) RG_RETURN_IF_ERROR(part.status);
+
+  int64_t floor = fold_below_minute;
+  if (std::any_of(per_block.begin(), per_block.end(),
+                  [](const BlockRollupPart& part) { return part.all_hours; })) {
+    // The floor: the start of the oldest hour whose minutes, with all those
+    // after it, fit the budget.
+    std::map<int64_t, size_t> sizes;  // hour start → bytes of its minutes
+    for (const BlockRollupPart& part : per_block) {
+      if (part.all_hours) {
+        for (const auto& [minute, bytes] : part.minute_bytes) {
+          sizes[graph::RollupHourStart(minute)] += bytes;
+        }
+        continue;
+      }
+      for (auto it = part.minutes.lower_bound(fold_below_minute); it != part.minutes.end(); ++it) {
+        sizes[graph::RollupHourStart(it->first)] += it->second.MemoryBytes();
+      }
+    }
+    floor = sizes.rbegin()->first + graph::kMinutesPerHour;  // none fits
+    size_t total = 0;
+    for (auto it = sizes.rbegin(); it != sizes.rend(); ++it) {
+      total += it->second;
+      if (total > max_minute_bytes) break;
+      floor = it->first;
+    }
+    floor = std::max(floor, fold_below_minute);
+    // The blocks summed whole that hold minutes from the floor on are
+    // decoded again; the others are folded below it.
+    on_workers(per_block.size(), [&](size_t i) {
+      BlockRollupPart& part = per_block[i];
+      if (part.all_hours && !part.minute_bytes.empty() && part.minute_bytes.back().first >= floor) {
+        BlockRollupPart again = BlockRollupsOf(blocks[i], saved, floor);
+        part.status = again.status;
+        part.minutes = std::move(again.minutes);
+        return part.status.ok();
+      }
+      graph::FoldRollupMinutes(part.minutes, floor);
+      return true;
+    });
+    for (const BlockRollupPart& part : per_block) RG_RETURN_IF_ERROR(part.status);
+  }
 
   PersistedRollups out;
-  for (const BlockRollupPart& part : per_block) RG_RETURN_IF_ERROR(part.status);
+  if (floor != std::numeric_limits<int64_t>::min()) {
+    out.hourly_before_us = floor * graph::kMinuteUs;
+  }
   std::map<int64_t, std::vector<graph::GraphAggregate*>> parts;
   for (BlockRollupPart& part : per_block) {
     ++out.blocks;
