@@ -97,8 +97,10 @@ Result<bool> UpdateSavedCorrections(std::span<const RollupSource> blocks, SavedC
 // the peak holds no more minutes than the result. The blocks are decoded on
 // one thread per core (at most 8), the newest (last) first; once the minutes
 // kept would pass `max_minute_bytes`, the blocks decoded after that are
-// summed per hour whole, and the floor moves past the newest of their hours
-// (PersistedRollups::hourly_before_us), so the peak stays near the budget.
+// summed per hour whole, the floor moves up to the oldest hour whose minutes
+// and all later ones fit the budget (PersistedRollups::hourly_before_us),
+// and the blocks summed whole that reach past it are decoded again: the
+// peak stays near the budget.
 // A block whose section is
 // missing (NotFound) or damaged (Corruption, kept in `damaged`) is rebuilt
 // from its live rows and counted in `rebuilt_blocks`; a damaged saved entry
