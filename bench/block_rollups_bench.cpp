@@ -4,27 +4,36 @@
 //
 // Fills a BlockStore in --dir with --traces traces: --pool bench/segment_gen
 // traces, made as the ingest writer makes them (parsed, assembled,
-// summarized, graphed), cycled with fresh ids and times 10 ms apart, one
-// document each, flushed every --block-rows traces (cut blocks, not
-// compacted: the most blocks a store of that size has). --late-percent of
-// each block's traces get a second version (a late segment: another graph)
-// in the next block, which supersedes their first row. Then, --repeat
-// times, it closes the store and times what `roentgen serve` does before it
-// opens its ports: BlockStore::Open, LoadRollups (the blocks' sections summed,
-// the superseded rows taken back out), RollupStore::Load, and the full map
-// (QueryServiceGraph over every minute). The store saved the superseded
+// summarized, graphed), cycled with fresh ids and times 10 ms apart (100
+// traces/s) ending at the wall clock's now, one document each, flushed every
+// --block-rows traces (cut blocks, not compacted: the most blocks a store of
+// that size has). --late-percent of each block's traces get a second version
+// (a late segment: another graph) in the next block, which supersedes their
+// first row. Then, --repeat times, it closes the store and times what
+// `roentgen serve` does before it opens its ports: RollupStore::Expire(now),
+// BlockStore::Open, LoadRollups (the blocks' sections summed, the
+// superseded rows taken back out, the minutes before the rollups' hourly
+// floor summed per hour), RollupStore::Load, and the full map
+// (QueryServiceGraph over the last 31 days). It reports the minutes and
+// hours kept and any minute the memory cap evicted (the map is then not
+// full: exit status 3), and the peak RSS. The store saved the superseded
 // rows' rollups at close (--unsaved deletes them first, as a crash would
-// leave the rows marked since the last save). With --rebuild it also times the
-// rebuild by scan that serve does without persisted rollups, and checks that
-// both give the same map. --reuse keeps a store a previous run filled.
+// leave the rows marked since the last save). With --rebuild it also times
+// the rebuild by scan that serve does without persisted rollups, and checks
+// that both give the same map. --reuse keeps a store a previous run filled
+// (bench/block_start.sh then times `roentgen serve` on the same --dir).
 //
 //   build/bench/block_rollups_bench --traces 1000000 --rebuild
+//   build/bench/block_rollups_bench --traces 10000000 --dir /tmp/rg-10m   # ~12 min of fill
+//   build/bench/block_rollups_bench --traces 10000000 --dir /tmp/rg-10m --reuse
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -44,6 +53,21 @@ using namespace roentgen;
 using Steady = std::chrono::steady_clock;
 
 double Ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// The CPU time of the whole process (every thread) so far, in ms.
+double CpuMs() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
+// The process's peak resident set so far, in MiB.
+double PeakRssMiB() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024;
+}
 
 struct PoolTrace {
   store::TraceRecord record;
@@ -124,6 +148,12 @@ int main(int argc, char** argv) {
                "delete the saved rollups of superseded rows first (as after a crash): the "
                "superseded rows are read from their blocks");
   app.add_option("--dir", dir, "directory for the store");
+  double minute_window_hours = -1;
+  app.add_option("--minute-window-hours", minute_window_hours,
+                 "RollupConfig::minute_window_us in hours (default: RollupConfig's)");
+  size_t rollup_max_mib = 0;
+  app.add_option("--rollup-max-mib", rollup_max_mib,
+                 "RollupConfig::max_bytes in MiB (default: RollupConfig's)");
   CLI11_PARSE(app, argc, argv);
   if (traces == 0 || pool_size == 0 || block_rows == 0 || repeat <= 0 || late_percent > 100) {
     fmt::print(stderr,
@@ -139,9 +169,17 @@ int main(int argc, char** argv) {
   options.head.max_bytes = uint64_t{1} << 40;
   options.compaction = false;
   options.flush_at_close = false;
-  const double t0 = 1.7e9;
-  const int64_t t0_us = static_cast<int64_t>(t0 * 1e6);
-  const int64_t end_us = t0_us + static_cast<int64_t>(traces) * 10'000 + 3'600'000'000;
+  // The traces end now, as a store that a server has just written would:
+  // the rollups' minute window and retention count from the wall clock, and
+  // `roentgen serve --data-dir` can open the same directory.
+  const int64_t wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  const int64_t t0_us = wall_us / 1'000'000 * 1'000'000 - static_cast<int64_t>(traces) * 10'000;
+  const double t0 = static_cast<double>(t0_us) / 1e6;
+  // Every minute stored: the retention's, and an hour to spare.
+  const int64_t range_start_us = wall_us - 31LL * 24 * 3'600'000'000;
+  const int64_t range_end_us = wall_us + 3'600'000'000;
 
   if (!reuse) {
     std::filesystem::remove_all(dir);
@@ -216,6 +254,8 @@ int main(int argc, char** argv) {
           fmt::print(stderr, "flush: {}\n", s.ToString());
           return 1;
         }
+        fmt::print("  {} traces written, {:.0f} s\n", i + 1, Ms(Steady::now() - fill0) / 1000);
+        std::fflush(stdout);
       }
     }
     fmt::print("filled {} traces ({} late versions) in {:.0f} s\n", traces, late_written,
@@ -231,11 +271,13 @@ int main(int argc, char** argv) {
   }
   fmt::print("store: {} blocks, {} bytes\n", blocks, disk);
 
-  std::vector<double> open_ms, load_ms, into_ms, map_ms, total_ms;
+  std::vector<double> open_ms, load_ms, into_ms, map_ms, total_ms, cpu_ms;
+  bool partial = false;
   std::string map_json;
   for (int r = 0; r < repeat; ++r) {
     // Each close saves them again.
     if (unsaved) std::filesystem::remove(dir + "/blocks/superseded-rollups");
+    const double cpu0 = CpuMs();
     const auto a = Steady::now();
     auto opened = store::block::BlockStore::Open(dir, options);
     if (!opened.ok()) {
@@ -243,7 +285,18 @@ int main(int argc, char** argv) {
       return 1;
     }
     const auto b = Steady::now();
-    auto loaded = (*opened)->LoadRollups();
+    // As serve: the rollups' now first, so that the store sums per hour what
+    // they keep per hour.
+    graph::RollupConfig rollup_config;
+    if (minute_window_hours >= 0) {
+      rollup_config.minute_window_us = static_cast<int64_t>(minute_window_hours * 3600e6);
+    }
+    if (rollup_max_mib > 0) rollup_config.max_bytes = rollup_max_mib << 20;
+    graph::RollupStore rollups(rollup_config);
+    rollups.Expire(std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count());
+    auto loaded = (*opened)->LoadRollups(rollups.hourly_before_us(), rollups.max_bytes());
     if (!loaded.ok() || !loaded->has_value()) {
       fmt::print(stderr, "LoadRollups: {}\n",
                  loaded.ok() ? "nothing persisted" : loaded.status().ToString());
@@ -253,23 +306,32 @@ int main(int argc, char** argv) {
     const uint64_t superseded = (*loaded)->superseded_rows;
     const uint64_t superseded_read = (*loaded)->superseded_rows_read;
     const uint64_t rebuilt = (*loaded)->rebuilt_blocks;
-    graph::RollupStore rollups;
-    rollups.Load(std::move((*loaded)->minutes));
+    const size_t loaded_minutes = (*loaded)->minutes.size();
+    rollups.Load(std::move((*loaded)->minutes), (*loaded)->hourly_before_us);
     const auto d = Steady::now();
-    const graph::ServiceGraphResult map = rollups.QueryServiceGraph(t0_us - 3'600'000'000, end_us);
+    const graph::ServiceGraphResult map = rollups.QueryServiceGraph(range_start_us, range_end_us);
     const auto e = Steady::now();
     open_ms.push_back(Ms(b - a));
     load_ms.push_back(Ms(c - b));
     into_ms.push_back(Ms(d - c));
     map_ms.push_back(Ms(e - d));
     total_ms.push_back(Ms(e - a));
+    cpu_ms.push_back(CpuMs() - cpu0);
     fmt::print(
         "open {:.1f} ms, LoadRollups {:.1f} ms ({} superseded rows, {} of them read, {} blocks "
         "rebuilt), "
-        "RollupStore::Load {:.1f} ms ({} minutes, {} bytes), full map {:.1f} ms ({} services); "
-        "total {:.1f} ms\n",
+        "RollupStore::Load {:.1f} ms ({} bytes), full map {:.1f} ms ({} services); "
+        "total {:.1f} ms, {:.0f} ms of CPU\n",
         Ms(b - a), Ms(c - b), superseded, superseded_read, rebuilt, Ms(d - c),
-        rollups.stats().minutes, rollups.stats().bytes, Ms(e - d), map.services.size(), Ms(e - a));
+        rollups.stats().bytes, Ms(e - d), map.services.size(), Ms(e - a), cpu_ms.back());
+    // The map is full only if the memory cap evicted nothing.
+    const graph::RollupStats rs = rollups.stats();
+    fmt::print(
+        "{} periods loaded; kept: {} minutes, {} hours ({} minutes folded into hours); {} minutes "
+        "evicted by the memory cap, {} observations skipped; peak RSS {:.0f} MiB\n",
+        loaded_minutes, rs.minutes, rs.hours, rs.folded_minutes, rs.evicted_minutes,
+        rs.skipped_observations, PeakRssMiB());
+    if (rs.evicted_minutes != 0 || rs.skipped_observations != 0) partial = true;
     map_json = WithoutTimes(map);
   }
   auto median = [](std::vector<double> v) {
@@ -277,11 +339,14 @@ int main(int argc, char** argv) {
     return v[v.size() / 2];
   };
   fmt::print(
-      "| traces | blocks | open | LoadRollups | RollupStore::Load | full map | total |\n"
-      "|---:|---:|---:|---:|---:|---:|---:|\n"
-      "| {} | {} | {:.0f} ms | {:.0f} ms | {:.0f} ms | {:.0f} ms | **{:.0f} ms** |\n",
+      "| traces | blocks | open | LoadRollups | RollupStore::Load | full map | total | CPU |\n"
+      "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+      "| {} | {} | {:.0f} ms | {:.0f} ms | {:.0f} ms | {:.0f} ms | **{:.0f} ms** | {:.0f} ms |\n",
       traces, blocks, median(open_ms), median(load_ms), median(into_ms), median(map_ms),
-      median(total_ms));
+      median(total_ms), median(cpu_ms));
+  if (partial) {
+    fmt::print(stderr, "the map is NOT full: the rollups' memory cap evicted minutes\n");
+  }
 
   if (rebuild) {
     auto opened = store::block::BlockStore::Open(dir, options);
@@ -302,7 +367,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "scan: {}\n", scanned.status().ToString());
       return 1;
     }
-    const graph::ServiceGraphResult map = rollups.QueryServiceGraph(t0_us - 3'600'000'000, end_us);
+    const graph::ServiceGraphResult map = rollups.QueryServiceGraph(range_start_us, range_end_us);
     fmt::print("rebuild by scan: {} traces in {:.0f} ms\n", n, Ms(Steady::now() - a));
     if (map_json != WithoutTimes(map)) {
       fmt::print(stderr, "the loaded map differs from the rebuilt one\n");
@@ -310,5 +375,5 @@ int main(int argc, char** argv) {
     }
     fmt::print("the loaded map equals the rebuilt one\n");
   }
-  return 0;
+  return partial ? 3 : 0;
 }

@@ -200,8 +200,9 @@ TEST(ServeConfigTest, Validate) {
   EXPECT_NE(config.Validate().message().find("--insights-webhook"), std::string::npos);
   config = {};
   config.api_spool_max_bytes = 4096;
-  EXPECT_EQ(config.Validate(), Status::InvalidArgument(
-                                   "serve: --api-spool-max-bytes must be 0 (no spool) or >= 1 MiB"));
+  EXPECT_EQ(
+      config.Validate(),
+      Status::InvalidArgument("serve: --api-spool-max-bytes must be 0 (no spool) or >= 1 MiB"));
   config.api_spool_max_bytes = 0;
   EXPECT_TRUE(config.Validate().ok());
 }
@@ -439,8 +440,7 @@ TEST(RunServeTest, AMissingKeysFileFailsStartUp) {
   config.keys_file = config.data_dir + "/missing-keys.json";
   Status status = RunServe(config);
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
-  EXPECT_EQ(status.message(),
-            "serve: --keys: keys file " + config.keys_file + " does not exist");
+  EXPECT_EQ(status.message(), "serve: --keys: keys file " + config.keys_file + " does not exist");
   EXPECT_FALSE(std::filesystem::exists(config.data_dir));  // nothing opened
 }
 
@@ -532,21 +532,20 @@ TEST_F(ServerTest, TheBlockEngineKeepsWhatItStoredAcrossARestart) {
   {
     Result<std::unique_ptr<Server>> server = Server::Start(config_);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
-    auto put = Exchange(
-        config_.port, http::verb::post, "/TraceSegments", {{"Content-Type", "application/json"}},
-        fmt::format(R"({{"TraceSegmentDocuments":["{{\"name\":\"api\",)"
-                    R"(\"id\":\"70de5b6f19ff9a0a\",\"trace_id\":\"{}\",)"
-                    R"(\"start_time\":{},\"end_time\":{}}}"]}})",
-                    id, now, now + 0.5));
+    auto put = Exchange(config_.port, http::verb::post, "/TraceSegments",
+                        {{"Content-Type", "application/json"}},
+                        fmt::format(R"({{"TraceSegmentDocuments":["{{\"name\":\"api\",)"
+                                    R"(\"id\":\"70de5b6f19ff9a0a\",\"trace_id\":\"{}\",)"
+                                    R"(\"start_time\":{},\"end_time\":{}}}"]}})",
+                                    id, now, now + 0.5));
     ASSERT_EQ(put.result_int(), 200u) << put.body();
-    EXPECT_NE(put.body().find(R"("UnprocessedTraceSegments":[])"), std::string::npos)
-        << put.body();
+    EXPECT_NE(put.body().find(R"("UnprocessedTraceSegments":[])"), std::string::npos) << put.body();
   }
   Result<std::unique_ptr<Server>> server = Server::Start(config_);
   ASSERT_TRUE(server.ok()) << server.status().ToString();
-  auto got = Exchange(config_.port, http::verb::post, "/Traces",
-                      {{"Content-Type", "application/json"}},
-                      fmt::format(R"({{"TraceIds":["{}"]}})", id));
+  auto got =
+      Exchange(config_.port, http::verb::post, "/Traces", {{"Content-Type", "application/json"}},
+               fmt::format(R"({{"TraceIds":["{}"]}})", id));
   ASSERT_EQ(got.result_int(), 200u) << got.body();
   EXPECT_NE(got.body().find("70de5b6f19ff9a0a"), std::string::npos) << got.body();
   // The service-graph rollups came with the blocks: no rebuild, and the map
@@ -554,6 +553,12 @@ TEST_F(ServerTest, TheBlockEngineKeepsWhatItStoredAcrossARestart) {
   const std::string metrics = Get(config_.port, "/metrics").second;
   EXPECT_NE(metrics.find("roentgen_rollups_rebuilding 0\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("roentgen_rollups_rebuilt_blocks 0\n"), std::string::npos) << metrics;
+  // The stored trace's minutes, kept per minute, nothing evicted.
+  EXPECT_NE(metrics.find("roentgen_rollups_minutes "), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("roentgen_rollups_minutes 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("roentgen_rollups_hours 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("roentgen_rollups_evicted_minutes 0\n"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("roentgen_rollups_bytes 0\n"), std::string::npos) << metrics;
   auto map = Exchange(config_.port, http::verb::post, "/ServiceGraph",
                       {{"Content-Type", "application/json"}},
                       fmt::format(R"({{"StartTime":{},"EndTime":{}}})", now - 120, now + 120));
@@ -573,12 +578,12 @@ TEST_F(ServerTest, ABlockServerFinishesAMigrationInterruptedAfterItsCommit) {
   {
     Result<std::unique_ptr<Server>> server = Server::Start(config_);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
-    auto put = Exchange(
-        config_.port, http::verb::post, "/TraceSegments", {{"Content-Type", "application/json"}},
-        fmt::format(R"({{"TraceSegmentDocuments":["{{\"name\":\"api\",)"
-                    R"(\"id\":\"80de5b6f19ff9a0a\",\"trace_id\":\"{}\",)"
-                    R"(\"start_time\":{},\"end_time\":{}}}"]}})",
-                    id, now, now + 0.5));
+    auto put = Exchange(config_.port, http::verb::post, "/TraceSegments",
+                        {{"Content-Type", "application/json"}},
+                        fmt::format(R"({{"TraceSegmentDocuments":["{{\"name\":\"api\",)"
+                                    R"(\"id\":\"80de5b6f19ff9a0a\",\"trace_id\":\"{}\",)"
+                                    R"(\"start_time\":{},\"end_time\":{}}}"]}})",
+                                    id, now, now + 0.5));
     ASSERT_EQ(put.result_int(), 200u) << put.body();
   }
   store::MigrationOptions options;
@@ -592,8 +597,7 @@ TEST_F(ServerTest, ABlockServerFinishesAMigrationInterruptedAfterItsCommit) {
 
   Result<std::unique_ptr<Server>> refused = Server::Start(config_);
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("holds a store of the block engine"),
-            std::string::npos)
+  EXPECT_NE(refused.status().message().find("holds a store of the block engine"), std::string::npos)
       << refused.status().ToString();
 
   config_.store_engine = "block";
@@ -602,9 +606,9 @@ TEST_F(ServerTest, ABlockServerFinishesAMigrationInterruptedAfterItsCommit) {
   EXPECT_FALSE(store::MigrationSwitchPending(config_.data_dir));
   EXPECT_FALSE(std::filesystem::exists(config_.data_dir + "/CURRENT"));
   EXPECT_TRUE(std::filesystem::exists(config_.data_dir + "/rocksdb-before-migration/CURRENT"));
-  auto got = Exchange(config_.port, http::verb::post, "/Traces",
-                      {{"Content-Type", "application/json"}},
-                      fmt::format(R"({{"TraceIds":["{}"]}})", id));
+  auto got =
+      Exchange(config_.port, http::verb::post, "/Traces", {{"Content-Type", "application/json"}},
+               fmt::format(R"({{"TraceIds":["{}"]}})", id));
   ASSERT_EQ(got.result_int(), 200u) << got.body();
   EXPECT_NE(got.body().find("80de5b6f19ff9a0a"), std::string::npos) << got.body();
 }

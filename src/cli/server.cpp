@@ -68,9 +68,9 @@ Status Server::StartParts() {
   RG_RETURN_IF_ERROR(Take(RollupsPart::Start(*store_, metrics_), rollups_));
   // The indexing rule is read before the first trace is written.
   RG_RETURN_IF_ERROR(Take(api::IndexingRules::Open(store_->store(), Clock::System()), indexing_));
-  RG_RETURN_IF_ERROR(Take(Intake::Start(config_, store_->store(), rollups_->rollups(),
-                                        indexing_->policy(), metrics_),
-                          intake_));
+  RG_RETURN_IF_ERROR(Take(
+      Intake::Start(config_, store_->store(), rollups_->rollups(), indexing_->policy(), metrics_),
+      intake_));
   RG_RETURN_IF_ERROR(Take(
       InsightsPart::Start(InsightsPartConfig{config_.insights_interval, config_.insights_webhook},
                           store_->store(), rollups_->rollups(), metrics_),
@@ -100,6 +100,7 @@ Status Server::AddRoutes() {
   });
   router_.Add("GET", "/metrics", [this](const api::HttpRequest&, api::Responder respond) {
     store_->metrics().Refresh();
+    if (rollups_) rollups_->RefreshMetrics();
     respond(PlainText(200, metrics_.RenderText(), "text/plain; version=0.0.4; charset=utf-8"));
   });
 
@@ -126,7 +127,7 @@ Status Server::AddRoutes() {
   retrievals_ = std::make_unique<api::TraceRetrievals>(store, Clock::System());
   api::RegisterTraceRetrievalApis(router_, *retrievals_, store, metrics_, query_limits);
   api::RegisterIndexingRuleApis(router_, *indexing_);
-  insights_->AddRoutes(router_);  // the four insight APIs
+  insights_->AddRoutes(router_);                                   // the four insight APIs
   otlp::RegisterOtlpHttp(router_, intake_->OtlpSink(), metrics_);  // POST /v1/traces
   // The web console (GET /, /favicon.svg, /assets/…), after the API routes.
   api::RegisterConsole(router_, api::EmbeddedConsoleAssets());

@@ -149,9 +149,9 @@ Result<store::clickhouse::ClickHouseStoreOptions> SharedStoreOptions(const Serve
     std::ifstream in(config.store_password_file);
     std::string password;
     if (!in || !std::getline(in, password)) {
-      return Status::InvalidArgument(fmt::format(
-          "serve: --store-password-file {}: cannot read its first line",
-          config.store_password_file));
+      return Status::InvalidArgument(
+          fmt::format("serve: --store-password-file {}: cannot read its first line",
+                      config.store_password_file));
     }
     if (!password.empty() && password.back() == '\r') password.pop_back();
     options.url.password = std::move(password);
@@ -175,8 +175,7 @@ Result<std::unique_ptr<store::Store>> OpenPartStore(StoreEngine engine, const Se
     description = options->url.ToString();
     return store::clickhouse::OpenClickHouseStore(*options);
   }
-  description =
-      fmt::format("data dir {} ({} engine)", config.data_dir, StoreEngineName(engine));
+  description = fmt::format("data dir {} ({} engine)", config.data_dir, StoreEngineName(engine));
   return OpenStore(engine, config.data_dir, config);
 }
 
@@ -198,8 +197,7 @@ Result<std::unique_ptr<StorePart>> StorePart::Open(const ServeConfig& config,
   part->engine_ = *engine;
   part->retention_us_ =
       std::chrono::duration_cast<std::chrono::microseconds>(config.retention).count();
-  Result<std::unique_ptr<store::Store>> opened =
-      OpenPartStore(*engine, config, part->description_);
+  Result<std::unique_ptr<store::Store>> opened = OpenPartStore(*engine, config, part->description_);
   if (!opened.ok()) {
     if (opened.status().code() == StatusCode::kInvalidArgument) {
       return Status::InvalidArgument("serve: " + opened.status().message());
@@ -228,7 +226,33 @@ RollupsPart::RollupsPart(int64_t retention_us, MetricsRegistry& metrics)
       rebuilt_blocks_(metrics.GetGauge(
           "roentgen_rollups_rebuilt_blocks",
           "Blocks whose persisted service-graph rollups were missing or damaged at the last "
-          "start, rebuilt from their rows (damage is logged)")) {}
+          "start, rebuilt from their rows (damage is logged)")),
+      minutes_(metrics.GetGauge("roentgen_rollups_minutes",
+                                "Minutes the service-graph rollups keep per minute")),
+      hours_(metrics.GetGauge("roentgen_rollups_hours",
+                              "Hours the service-graph rollups keep whole (past the minute window, "
+                              "or folded for the memory cap)")),
+      bytes_(metrics.GetGauge("roentgen_rollups_bytes",
+                              "Estimated memory of the service-graph rollups (capped at 256 MiB)")),
+      folded_minutes_(metrics.GetGauge("roentgen_rollups_folded_minutes",
+                                       "Minutes summed into their hour since the start")),
+      evicted_minutes_(metrics.GetGauge(
+          "roentgen_rollups_evicted_minutes",
+          "Minutes dropped for the memory cap since the start (an hour counts 60): above 0, "
+          "service maps lack those minutes")),
+      skipped_observations_(
+          metrics.GetGauge("roentgen_rollups_skipped_observations",
+                           "Observations that fell in a minute expired or evicted, not counted")) {}
+
+void RollupsPart::RefreshMetrics() {
+  const graph::RollupStats stats = rollups_.stats();
+  minutes_.Set(static_cast<int64_t>(stats.minutes));
+  hours_.Set(static_cast<int64_t>(stats.hours));
+  bytes_.Set(static_cast<int64_t>(stats.bytes));
+  folded_minutes_.Set(static_cast<int64_t>(stats.folded_minutes));
+  evicted_minutes_.Set(static_cast<int64_t>(stats.evicted_minutes));
+  skipped_observations_.Set(static_cast<int64_t>(stats.skipped_observations));
+}
 
 Result<std::unique_ptr<RollupsPart>> RollupsPart::Start(StorePart& store,
                                                         MetricsRegistry& metrics) {
@@ -258,7 +282,10 @@ Result<std::unique_ptr<RollupsPart>> RollupsPart::Start(StorePart& store,
 
 bool RollupsPart::LoadPersisted(store::Store& store) {
   const auto started = std::chrono::steady_clock::now();
-  Result<std::optional<store::PersistedRollups>> loaded = store.LoadRollups();
+  // First, so that the store sums per hour what the rollups keep per hour.
+  rollups_.Expire(Clock::System().NowMicros());
+  Result<std::optional<store::PersistedRollups>> loaded =
+      store.LoadRollups(rollups_.hourly_before_us(), rollups_.max_bytes());
   if (!loaded.ok()) {
     spdlog::error(
         "loading the store's persisted service-graph rollups failed: {}; rebuilding them from "
@@ -272,17 +299,16 @@ bool RollupsPart::LoadPersisted(store::Store& store) {
     spdlog::warn("service-graph rollups: {}; that block's rollups were rebuilt from its rows",
                  damaged.ToString());
   }
-  rollups_.Expire(Clock::System().NowMicros());
-  rollups_.Load(std::move(persisted.minutes));
+  rollups_.Load(std::move(persisted.minutes), persisted.hourly_before_us);
   rebuilding_.Set(0);
   rebuilt_blocks_.Set(static_cast<int64_t>(persisted.rebuilt_blocks));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   spdlog::info(
       "service-graph rollups loaded from {} blocks in {:.3f} s ({} superseded rows taken out, {} "
-      "blocks rebuilt from their rows; {} minutes, {} bytes)",
+      "blocks rebuilt from their rows; {} minutes and {} hours, {} bytes)",
       persisted.blocks, seconds, persisted.superseded_rows, persisted.rebuilt_blocks,
-      rollups_.stats().minutes, rollups_.stats().bytes);
+      rollups_.stats().minutes, rollups_.stats().hours, rollups_.stats().bytes);
   return true;
 }
 

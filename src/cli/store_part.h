@@ -106,6 +106,10 @@ class RollupsPart {
   RollupsPart& operator=(const RollupsPart&) = delete;
 
   graph::RollupStore& rollups() { return rollups_; }
+  // Brings the roentgen_rollups_{minutes,hours,bytes,folded_minutes,
+  // evicted_minutes,skipped_observations} gauges up to the rollups' stats:
+  // at each /metrics scrape (a lock and a copy, nothing on the ingest path).
+  void RefreshMetrics();
   // Idempotent; the rollups stay usable (the map is then answered from
   // trace scans until a rebuild completes, which none will).
   void StopRebuild();
@@ -121,6 +125,12 @@ class RollupsPart {
   Gauge& rebuilding_;
   Gauge& rebuilt_traces_;
   Gauge& rebuilt_blocks_;
+  Gauge& minutes_;
+  Gauge& hours_;
+  Gauge& bytes_;
+  Gauge& folded_minutes_;
+  Gauge& evicted_minutes_;
+  Gauge& skipped_observations_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

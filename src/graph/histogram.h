@@ -52,6 +52,9 @@ class SparseHistogram {
   int64_t TotalCount() const;
   void Clear() { entries_.clear(); }
   void Append(uint16_t bucket, int64_t count) { entries_.emplace_back(bucket, count); }
+  // Room for `n` entries: a decoder or a sum that knows its count appends
+  // without regrowing, and holds no more than it needs.
+  void Reserve(size_t n) { entries_.reserve(n); }
   // Entries with a positive count, ascending by value.
   std::vector<HistogramEntry> ToEntries() const;
 

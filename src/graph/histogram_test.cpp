@@ -70,5 +70,26 @@ TEST(HistogramTest, SumMany) {
   EXPECT_TRUE(SumHistograms({}).empty());
 }
 
+// Dense parts (most buckets of their range touched) and sparse ones are
+// summed by different passes: both give what pairwise merges give.
+TEST(HistogramTest, SumOfDenseAndSparsePartsEqualsMerges) {
+  for (int spread : {1, 3, 40}) {
+    std::vector<SparseHistogram> parts(7);
+    for (size_t p = 0; p < parts.size(); ++p) {
+      for (uint32_t i = 0; i < 300; ++i) {
+        const uint32_t bucket = (i * spread + static_cast<uint32_t>(p) * 7) % kHistogramBuckets;
+        parts[p].Add(bucket, static_cast<int64_t>(p % 3 == 2 ? -1 : 1) * (1 + i % 5));
+      }
+    }
+    SparseHistogram merged;
+    std::vector<const SparseHistogram*> pointers;
+    for (const SparseHistogram& part : parts) {
+      merged.Merge(part);
+      pointers.push_back(&part);
+    }
+    EXPECT_EQ(SumHistograms(pointers).entries(), merged.entries()) << "spread " << spread;
+  }
+}
+
 }  // namespace
 }  // namespace roentgen::graph

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <vector>
+
 #include "graph/service_graph_json.h"
 #include "graph/test_traces.h"
 
@@ -99,11 +102,16 @@ TEST(RollupStoreTest, ExpireDropsOldMinutesAndLateData) {
   EXPECT_EQ(store.stats().bytes, 0u);
 }
 
-TEST(RollupStoreTest, MemoryCapEvictsOldestMinutes) {
+// Each minute with services of its own: folding minutes into hours saves
+// little, so the cap evicts the oldest hours once every minute left is in
+// the newest one.
+TEST(RollupStoreTest, MemoryCapEvictsOldestPeriodsWhenFoldingIsNotEnough) {
   RollupConfig config;
   config.max_bytes = size_t{1} << 20;
   RollupStore store(config);
-  for (int m = 0; m < 400; ++m) {
+  RollupStore newest;
+  const int last = 399;
+  for (int m = 0; m <= last; ++m) {
     SeedOptions opt;
     opt.t0_us = kT0 + m * kMin;
     opt.table = "table-with-a-long-enough-name-" + std::to_string(m);
@@ -111,15 +119,218 @@ TEST(RollupStoreTest, MemoryCapEvictsOldestMinutes) {
       xray::AssembledTrace trace = SeedTrace(opt);
       trace.segments[0].name = "Web-Application-" + std::to_string(i);
       store.Add(DeriveTraceGraph(trace), +1);
+      if (m == last) newest.Add(DeriveTraceGraph(trace), +1);
     }
   }
   const RollupStats stats = store.stats();
   EXPECT_LE(stats.bytes, config.max_bytes);
+  EXPECT_GT(stats.folded_minutes, 0u);
   EXPECT_GT(stats.evicted_minutes, 0u);
-  EXPECT_EQ(stats.minutes + stats.evicted_minutes, 400u);
+  EXPECT_GE(stats.minutes, 1u);
+  // The newest minute is still kept per minute, whole.
+  const int64_t newest_start = kT0 + last * kMin;
+  EXPECT_EQ(testing::RollupCounts(store, newest_start, newest_start + 1),
+            testing::RollupCounts(newest, newest_start, newest_start + 1));
+  store.Add(SeedAt(kT0), +1);  // in an evicted period: skipped
+  EXPECT_EQ(store.stats().skipped_observations, stats.skipped_observations + 11);
   RollupConfig bad;
   bad.max_bytes = 10;
   EXPECT_EQ(bad.Validate().code(), StatusCode::kInvalidArgument);
+}
+
+// Traces over five hours, one a minute, with outcomes and durations that
+// differ by minute.
+void AddFiveHours(RollupStore& store, std::vector<TraceGraph>* graphs = nullptr) {
+  for (int m = 0; m < 300; ++m) {
+    SeedOptions opt;
+    opt.t0_us = kT0 + m * kMin + (m % 7) * 1'000'000;
+    opt.lambda_fault = m % 3 == 0;
+    opt.dynamo_throttle = m % 4 == 0;
+    opt.table = m % 2 == 0 ? "Todo-table" : "Audit-table";
+    TraceGraph g = DeriveTraceGraph(SeedTrace(opt));
+    store.Add(g, +1);
+    if (graphs != nullptr) graphs->push_back(std::move(g));
+  }
+}
+
+// The first minute of the hour that holds `us`, in microseconds.
+int64_t HourStartUs(int64_t us) { return RollupHourStart(RollupMinuteOf(us)) * kMin; }
+
+TEST(RollupStoreTest, MinutesPastTheWindowAreFoldedIntoHoursWithExactCounts) {
+  RollupConfig config;
+  config.minute_window_us = 2 * 60 * kMin;
+  RollupStore store(config);
+  RollupStore exact;  // never expired: every minute kept
+  std::vector<TraceGraph> graphs;
+  AddFiveHours(store, &graphs);
+  AddFiveHours(exact);
+  EXPECT_EQ(store.hourly_before_us(), std::numeric_limits<int64_t>::min());
+  const int64_t now = kT0 + 300 * kMin;
+  store.Expire(now);
+  // kT0 is 13 minutes past an hour: the 47 minutes of its hour and the two
+  // hours after it are folded; the minutes from the hour of now − 2 h on stay.
+  const int64_t floor = HourStartUs(now - 2 * 60 * kMin);
+  EXPECT_EQ(store.hourly_before_us(), floor);
+  EXPECT_EQ(floor, HourStartUs(kT0) + 3 * 60 * kMin);
+  RollupStats stats = store.stats();
+  EXPECT_EQ(stats.hours, 3u);
+  EXPECT_EQ(stats.folded_minutes, 47u + 120u);
+  EXPECT_EQ(stats.minutes, 300u - 167u);
+  EXPECT_EQ(stats.evicted_minutes, 0u);
+  EXPECT_LT(stats.bytes, exact.stats().bytes);
+
+  auto same = [&](int64_t start, int64_t end, int64_t exact_start, int64_t exact_end) {
+    EXPECT_EQ(testing::RollupCounts(store, start, end),
+              testing::RollupCounts(exact, exact_start, exact_end))
+        << "window [" << start << ", " << end << ")";
+  };
+  const int64_t h0 = HourStartUs(kT0);
+  // The whole range, hours, minutes after the floor: exact.
+  same(kT0 - kMin, now + kMin, kT0 - kMin, now + kMin);
+  for (int64_t h = h0; h < h0 + 6 * 60 * kMin; h += 60 * kMin)
+    same(h, h + 60 * kMin, h, h + 60 * kMin);
+  for (int64_t m = floor; m < now; m += kMin) same(m, m + kMin, m, m + kMin);
+  // Part of an hour kept whole: the whole hour.
+  same(h0 + 60 * kMin + 30 * kMin, h0 + 60 * kMin + 31 * kMin, h0 + 60 * kMin, h0 + 120 * kMin);
+  same(h0 + 90 * kMin, floor + 10 * kMin, h0 + 60 * kMin, floor + 10 * kMin);
+
+  // A period of an hour kept whole counts at the hour's start.
+  auto sel = ParseEntitySelector(R"(service(id(name: "todo-fn", type: "AWS::Lambda::Function")))");
+  ASSERT_TRUE(sel.ok());
+  auto hourly = store.QueryTimeSeries(*sel, h0, floor + 60 * kMin, 3600);
+  auto hourly_exact = exact.QueryTimeSeries(*sel, h0, floor + 60 * kMin, 3600);
+  ASSERT_TRUE(hourly.ok() && hourly_exact.ok());
+  EXPECT_EQ(ToJson(*hourly), ToJson(*hourly_exact));
+  auto per_minute = store.QueryTimeSeries(*sel, h0 + 60 * kMin, h0 + 120 * kMin, 60);
+  ASSERT_TRUE(per_minute.ok());
+  ASSERT_EQ(per_minute->size(), 1u);
+  EXPECT_EQ((*per_minute)[0].timestamp_us, h0 + 60 * kMin);
+  EXPECT_EQ((*per_minute)[0].service_summary->total_count, 60);
+
+  // Changes to traces in folded hours land in their hour, still exactly.
+  const TraceGraph late = SeedAt(kT0 + 70 * kMin, true);
+  store.Replace(&graphs[5], late);
+  exact.Replace(&graphs[5], late);
+  store.Add(graphs[100], -1);
+  exact.Add(graphs[100], -1);
+  store.Add(SeedAt(kT0 + 150 * kMin), +1);
+  exact.Add(SeedAt(kT0 + 150 * kMin), +1);
+  same(kT0 - kMin, now + kMin, kT0 - kMin, now + kMin);
+  for (int64_t h = h0; h < h0 + 6 * 60 * kMin; h += 60 * kMin)
+    same(h, h + 60 * kMin, h, h + 60 * kMin);
+  EXPECT_EQ(store.stats().hours, 3u);
+  EXPECT_EQ(store.stats().skipped_observations, 0u);
+
+  // Later, the window moves on; the floor never moves back.
+  store.Expire(now + 61 * kMin);
+  EXPECT_EQ(store.hourly_before_us(), floor + 60 * kMin);
+  EXPECT_EQ(store.stats().hours, 4u);
+  store.Expire(now);
+  EXPECT_EQ(store.hourly_before_us(), floor + 60 * kMin);
+  same(kT0 - kMin, now + kMin, kT0 - kMin, now + kMin);
+
+  RollupConfig negative;
+  negative.minute_window_us = -1;
+  EXPECT_EQ(negative.Validate().code(), StatusCode::kInvalidArgument);
+}
+
+// Hours expire once all of their minutes are past the retention.
+TEST(RollupStoreTest, HoursExpireWhole) {
+  RollupConfig config;
+  config.minute_window_us = 60 * kMin;
+  config.retention_us = 120 * kMin;
+  RollupStore store(config);
+  AddFiveHours(store);
+  const int64_t h0 = HourStartUs(kT0);
+  store.Expire(h0 + 5 * 60 * kMin);  // keeps from h0 + 3 h; hours before h0 + 4 h
+  EXPECT_EQ(store.stats().hours, 1u);
+  store.Expire(h0 + 5 * 60 * kMin + 30 * kMin);  // keeps from the middle of that hour
+  EXPECT_EQ(store.stats().hours, 1u);
+  store.Expire(h0 + 6 * 60 * kMin);
+  EXPECT_EQ(store.stats().hours, 1u);  // the next hour, folded now
+  EXPECT_TRUE(store.QueryServiceGraph(h0, h0 + 4 * 60 * kMin).services.empty());
+  EXPECT_FALSE(store.QueryServiceGraph(h0 + 4 * 60 * kMin, h0 + 5 * 60 * kMin).services.empty());
+}
+
+// Over the cap, minutes are folded into hours before anything is evicted.
+TEST(RollupStoreTest, MemoryCapFoldsMinutesBeforeEvicting) {
+  RollupConfig config;
+  config.max_bytes = size_t{1} << 20;
+  RollupStore store(config);
+  RollupStore exact;
+  for (int m = 0; m < 2000; ++m) {
+    SeedOptions opt;
+    opt.t0_us = kT0 + m * kMin + (m % 50) * 1'000;
+    opt.lambda_fault = m % 3 == 0;
+    store.Add(DeriveTraceGraph(SeedTrace(opt)), +1);
+    exact.Add(DeriveTraceGraph(SeedTrace(opt)), +1);
+  }
+  ASSERT_GT(exact.stats().bytes, config.max_bytes);
+  const RollupStats stats = store.stats();
+  EXPECT_LE(stats.bytes, config.max_bytes);
+  EXPECT_GT(stats.folded_minutes, 0u);
+  EXPECT_GT(stats.hours, 0u);
+  EXPECT_EQ(stats.evicted_minutes, 0u);
+  EXPECT_EQ(stats.skipped_observations, 0u);
+  EXPECT_EQ(testing::RollupCounts(store, kT0 - kMin, kT0 + 2001 * kMin),
+            testing::RollupCounts(exact, kT0 - kMin, kT0 + 2001 * kMin));
+  EXPECT_GT(store.hourly_before_us(), kT0);
+}
+
+// Persisted minutes loaded already folded below the floor (as the block
+// engine sums them: FoldRollupMinutes) give what loading them per minute does.
+TEST(RollupStoreTest, LoadTakesFoldedHours) {
+  RollupMinutes minutes;
+  for (int m = 0; m < 300; ++m) {
+    SeedOptions opt;
+    opt.t0_us = kT0 + m * kMin;
+    opt.lambda_fault = m % 3 == 0;
+    AddToRollupMinutes(minutes, DeriveTraceGraph(SeedTrace(opt)), +1);
+  }
+  ASSERT_EQ(minutes.size(), 300u);
+  RollupConfig config;
+  config.minute_window_us = 2 * 60 * kMin;
+  const int64_t now = kT0 + 300 * kMin;
+  RollupStore per_minute(config), folded(config);
+  per_minute.Expire(now);
+  folded.Expire(now);
+  RollupMinutes copy = minutes;
+  const int64_t below = RollupMinuteOf(folded.hourly_before_us());
+  EXPECT_EQ(FoldRollupMinutes(copy, below), 167u);
+  EXPECT_EQ(copy.size(), 3u + 133u);
+  for (const auto& [minute, agg] : copy) {
+    if (minute < below) {
+      EXPECT_EQ(minute, RollupHourStart(minute));
+    }
+  }
+  EXPECT_EQ(FoldRollupMinutes(copy, below), 3u);  // folding again changes nothing
+  EXPECT_EQ(copy.size(), 136u);
+  per_minute.Load(minutes);
+  folded.Load(copy);
+  EXPECT_EQ(folded.stats().hours, 3u);
+  EXPECT_EQ(per_minute.stats().hours, 3u);
+  EXPECT_EQ(folded.stats().minutes, per_minute.stats().minutes);
+  const int64_t h0 = HourStartUs(kT0);
+  for (int64_t h = h0; h < h0 + 6 * 60 * kMin; h += 60 * kMin) {
+    EXPECT_EQ(testing::RollupCounts(folded, h, h + 60 * kMin),
+              testing::RollupCounts(per_minute, h, h + 60 * kMin));
+  }
+
+  // Folded further than the rollups' own floor (the store's budget): the
+  // rollups take that floor, and their own minutes before it join their hours.
+  RollupStore later;
+  later.Add(SeedAt(kT0 + 30 * kMin), +1);  // a minute of the first hour, per minute so far
+  RollupMinutes again = minutes;
+  FoldRollupMinutes(again, below);
+  later.Load(std::move(again), below * kMin);
+  EXPECT_EQ(later.hourly_before_us(), below * kMin);
+  EXPECT_EQ(later.stats().hours, 3u);
+  EXPECT_EQ(later.stats().minutes, 133u);
+  per_minute.Add(SeedAt(kT0 + 30 * kMin), +1);
+  for (int64_t h = h0; h < h0 + 6 * 60 * kMin; h += 60 * kMin) {
+    EXPECT_EQ(testing::RollupCounts(later, h, h + 60 * kMin),
+              testing::RollupCounts(per_minute, h, h + 60 * kMin));
+  }
 }
 
 TEST(RollupStoreTest, TimeSeries) {

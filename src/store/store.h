@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -184,6 +185,10 @@ struct StoreStats {
 struct PersistedRollups {
   // The rollups of every trace the store held at one moment during the call.
   graph::RollupMinutes minutes;
+  // The minutes before this come summed per hour (graph::FoldRollupMinutes):
+  // LoadRollups' hourly_before_us, or later when the minutes after it would
+  // have passed max_minute_bytes. RollupStore::Load takes it.
+  int64_t hourly_before_us = std::numeric_limits<int64_t>::min();
   uint64_t blocks = 0;           // engine units (blocks) whose rollups were summed
   uint64_t superseded_rows = 0;  // rows whose rollups were taken back out
   // Of those, the rows read from their blocks (the others' rollups were saved).
@@ -243,8 +248,17 @@ class Store {
   // Errors: InvalidArgument when writes wait in memory outside the
   // persisted units (the block engine's heads), which the rollups would
   // lack; Corruption or IOError when rows needed to correct the sums cannot
-  // be read (the caller then rebuilds by a scan).
-  virtual Result<std::optional<PersistedRollups>> LoadRollups() {
+  // be read (the caller then rebuilds by a scan). The minutes before
+  // `hourly_before_us` (graph::RollupStore::hourly_before_us()) may come
+  // summed per hour (graph::FoldRollupMinutes), and so may later ones when
+  // the minutes kept would pass `max_minute_bytes` (RollupStore's estimate;
+  // the rollups' memory cap): PersistedRollups::hourly_before_us says from
+  // where, and RollupStore::Load takes them as they are.
+  virtual Result<std::optional<PersistedRollups>> LoadRollups(
+      int64_t hourly_before_us = std::numeric_limits<int64_t>::min(),
+      size_t max_minute_bytes = std::numeric_limits<size_t>::max()) {
+    (void)hourly_before_us;
+    (void)max_minute_bytes;
     return std::optional<PersistedRollups>();
   }
 

@@ -39,9 +39,9 @@ constexpr int64_t kWindowEnd = kT0 + 3600 * kSecond;
 
 // Trace `tail`'s version `revision`: the seed topology, spread over minutes,
 // with outcomes that differ by trace and by version.
-TraceRecord SeedRecord(uint8_t tail, uint32_t revision) {
+TraceRecord SeedRecordAt(uint8_t tail, uint32_t revision, int64_t t0_us) {
   graph::testing::SeedOptions opt;
-  opt.t0_us = kT0 + tail * 13 * kSecond;
+  opt.t0_us = t0_us;
   opt.lambda_fault = (tail + revision) % 3 == 0;
   opt.dynamo_throttle = (tail + revision) % 4 == 0;
   opt.browser_in_progress = revision == 1 && tail % 2 == 0;
@@ -53,6 +53,10 @@ TraceRecord SeedRecord(uint8_t tail, uint32_t revision) {
   r.summary.revision = revision;
   r.graph = graph::DeriveTraceGraph(graph::testing::SeedTrace(opt));
   return r;
+}
+
+TraceRecord SeedRecord(uint8_t tail, uint32_t revision) {
+  return SeedRecordAt(tail, revision, kT0 + tail * 13 * kSecond);
 }
 
 // RollupStore holds a mutex: handed out by pointer.
@@ -394,6 +398,151 @@ TEST_F(BlockRollupsTest, LoadingWhileTheHeadsHoldWritesIsRefused) {
   EXPECT_EQ(loaded.status().code(), StatusCode::kInvalidArgument);
   ASSERT_TRUE(store_->Flush().ok());
   EXPECT_TRUE(store_->LoadRollups().ok());
+}
+
+// Loaded for rollups that keep the minutes before a floor per hour, the
+// blocks' minutes come summed per hour below it, and give what adding every
+// stored trace to such rollups gives.
+TEST_F(BlockRollupsTest, MinutesBeforeTheHourlyFloorAreLoadedPerHour) {
+  constexpr int64_t kSpacing = 7 * graph::kMinuteUs;
+  for (uint8_t i = 1; i <= 40; ++i) {
+    Write(SeedRecordAt(i, 1, kT0 + i * kSpacing));
+    if (i % 10 == 0) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  for (uint8_t i = 3; i <= 40; i += 5) Write(SeedRecordAt(i, 2, kT0 + i * kSpacing));
+  ASSERT_TRUE(store_->Flush().ok());
+  graph::RollupConfig config;
+  config.minute_window_us = 120 * graph::kMinuteUs;
+  const int64_t now = kT0 + 41 * kSpacing;
+
+  auto check = [&](const char* when, uint64_t superseded_read) {
+    SCOPED_TRACE(when);
+    auto want = std::make_unique<graph::RollupStore>(config);
+    ScanOptions o;
+    o.start_us = INT64_MIN;
+    o.end_us = INT64_MAX;
+    o.return_graph = true;
+    ASSERT_TRUE(store_
+                    ->Scan(o,
+                           [&](const TraceRecord& r, int64_t) {
+                             want->Add(r.graph, +1);
+                             return true;
+                           })
+                    .ok());
+    want->Expire(now);
+    auto got = std::make_unique<graph::RollupStore>(config);
+    got->Expire(now);
+    const int64_t floor = got->hourly_before_us();
+    ASSERT_EQ(floor, want->hourly_before_us());
+    ASSERT_GT(floor, kT0 + kSpacing);
+    Result<std::optional<PersistedRollups>> loaded = store_->LoadRollups(floor);
+    ASSERT_TRUE(loaded.ok() && loaded->has_value());
+    PersistedRollups& persisted = **loaded;
+    EXPECT_EQ(persisted.superseded_rows, 8u);
+    EXPECT_EQ(persisted.superseded_rows_read, superseded_read);
+    size_t hours = 0;
+    for (const auto& [minute, agg] : persisted.minutes) {
+      if (minute * graph::kMinuteUs >= floor) continue;
+      EXPECT_EQ(minute, graph::RollupHourStart(minute));
+      ++hours;
+    }
+    EXPECT_GE(hours, 3u);
+    got->Load(std::move(persisted.minutes));
+    EXPECT_EQ(got->stats().hours, want->stats().hours);
+    EXPECT_EQ(got->stats().minutes, want->stats().minutes);
+    EXPECT_EQ(got->stats().evicted_minutes, 0u);
+    const int64_t first = graph::RollupHourStart(graph::RollupMinuteOf(kT0)) * graph::kMinuteUs;
+    EXPECT_EQ(RollupCounts(*got, first, now + graph::kMinuteUs),
+              RollupCounts(*want, first, now + graph::kMinuteUs));
+    for (int64_t h = first; h < now; h += 60 * graph::kMinuteUs) {
+      EXPECT_EQ(RollupCounts(*got, h, h + 60 * graph::kMinuteUs),
+                RollupCounts(*want, h, h + 60 * graph::kMinuteUs))
+          << "hour from " << h;
+    }
+    for (int64_t m = floor; m < now; m += graph::kMinuteUs) {
+      EXPECT_EQ(RollupCounts(*got, m, m + graph::kMinuteUs),
+                RollupCounts(*want, m, m + graph::kMinuteUs))
+          << "minute from " << m;
+    }
+  };
+  check("before the superseded rows' rollups are saved", 8);
+  Reopen();  // which saves them
+  check("after a reopen", 0);
+}
+
+// With a budget for the minutes kept, the newest blocks' minutes stay per
+// minute and the older ones come per hour: the peak stays near the budget,
+// the counts exact.
+TEST_F(BlockRollupsTest, PastTheMinuteBudgetOlderMinutesAreLoadedPerHour) {
+  constexpr int64_t kSpacing = 7 * graph::kMinuteUs;
+  for (uint8_t i = 1; i <= 40; ++i) {
+    Write(SeedRecordAt(i, 1, kT0 + i * kSpacing));
+    if (i % 10 == 0) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  for (uint8_t i = 3; i <= 40; i += 5) Write(SeedRecordAt(i, 2, kT0 + i * kSpacing));
+  ASSERT_TRUE(store_->Flush().ok());
+  const auto want = Rebuilt();
+
+  PersistedRollups all = Load();
+  EXPECT_EQ(all.hourly_before_us, INT64_MIN);
+  size_t all_bytes = 0;
+  for (const auto& [minute, agg] : all.minutes) all_bytes += agg.MemoryBytes();
+  const int64_t newest = all.minutes.rbegin()->first;
+
+  const size_t budget = all_bytes / 3;
+  Result<std::optional<PersistedRollups>> loaded = store_->LoadRollups(INT64_MIN, budget);
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  PersistedRollups& some = **loaded;
+  ASSERT_NE(some.hourly_before_us, INT64_MIN);
+  const int64_t floor = some.hourly_before_us / graph::kMinuteUs;
+  EXPECT_EQ(floor, graph::RollupHourStart(floor));
+  size_t minute_bytes = 0;
+  for (const auto& [minute, agg] : some.minutes) {
+    if (minute < floor) {
+      EXPECT_EQ(minute, graph::RollupHourStart(minute));
+    } else {
+      minute_bytes += agg.MemoryBytes();
+    }
+  }
+  EXPECT_LE(minute_bytes, budget);
+  EXPECT_GT(minute_bytes, 0u);
+  EXPECT_TRUE(some.minutes.contains(newest));  // the newest minutes stay
+
+  graph::RollupStore got;
+  got.Load(std::move(some.minutes), some.hourly_before_us);
+  EXPECT_EQ(got.hourly_before_us(), some.hourly_before_us);
+  EXPECT_GT(got.stats().hours, 0u);
+  const int64_t first = graph::RollupHourStart(graph::RollupMinuteOf(kT0)) * graph::kMinuteUs;
+  const int64_t end = (newest + 1) * graph::kMinuteUs;
+  EXPECT_EQ(RollupCounts(got, first, end), RollupCounts(*want, first, end));
+  for (int64_t h = first; h < end; h += 60 * graph::kMinuteUs) {
+    EXPECT_EQ(RollupCounts(got, h, h + 60 * graph::kMinuteUs),
+              RollupCounts(*want, h, h + 60 * graph::kMinuteUs))
+        << "hour from " << h;
+  }
+  for (int64_t m = floor * graph::kMinuteUs; m < end; m += graph::kMinuteUs) {
+    EXPECT_EQ(RollupCounts(got, m, m + graph::kMinuteUs),
+              RollupCounts(*want, m, m + graph::kMinuteUs))
+        << "minute from " << m;
+  }
+
+  // A budget no minute fits: every hour whole, still exact.
+  Result<std::optional<PersistedRollups>> none = store_->LoadRollups(INT64_MIN, 1);
+  ASSERT_TRUE(none.ok() && none->has_value());
+  EXPECT_EQ((*none)->hourly_before_us,
+            (graph::RollupHourStart(newest) + graph::kMinutesPerHour) * graph::kMinuteUs);
+  graph::RollupStore hourly;
+  hourly.Load(std::move((*none)->minutes), (*none)->hourly_before_us);
+  EXPECT_EQ(hourly.stats().minutes, 0u);
+  for (int64_t h = first; h < end; h += 60 * graph::kMinuteUs) {
+    EXPECT_EQ(RollupCounts(hourly, h, h + 60 * graph::kMinuteUs),
+              RollupCounts(*want, h, h + 60 * graph::kMinuteUs))
+        << "hour from " << h;
+  }
 }
 
 TEST(RollupStoreLoadTest, LoadAddsToWhatIsThereAndSkipsExpiredMinutes) {

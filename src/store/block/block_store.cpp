@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -1111,7 +1112,9 @@ class BlockStoreImpl final : public BlockStore {
   // The sum of the live blocks' rollup sections, less their superseded
   // rows (rollup_section.h), as of one manifest state; the heads must be
   // empty (at open they are: their writes come back by the spools' replay).
-  Result<std::optional<PersistedRollups>> LoadRollups() override {
+  Result<std::optional<PersistedRollups>> LoadRollups(
+      int64_t hourly_before_us = std::numeric_limits<int64_t>::min(),
+      size_t max_minute_bytes = std::numeric_limits<size_t>::max()) override {
     std::vector<RollupSource> sources;
     {
       MutexLock cut_lock(cut_mu_);
@@ -1137,7 +1140,12 @@ class BlockStoreImpl final : public BlockStore {
       }
       corrections_loaded_ = true;
     }
-    Result<PersistedRollups> summed = SumBlockRollups(sources, corrections_);
+    const int64_t fold_below_minute =
+        hourly_before_us == std::numeric_limits<int64_t>::min()
+            ? hourly_before_us
+            : graph::RollupHourStart(graph::RollupMinuteOf(hourly_before_us));
+    Result<PersistedRollups> summed =
+        SumBlockRollups(sources, corrections_, fold_below_minute, max_minute_bytes);
     if (!summed.ok()) return ReadFailed(summed.status());
     if (!file_damage.ok()) summed->damaged.push_back(file_damage);
     for (const Status& damaged : summed->damaged) read_errors_.Count(damaged);

@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <map>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -61,6 +64,10 @@ class RollupSectionReader : public coding::Reader {
     uint64_t n = 0;
     if (!Varint(n)) return false;
     if (n > graph::kHistogramBuckets) return Fail("histogram has more entries than buckets");
+    // Each entry takes at least two bytes: more is damage, not a reason to
+    // reserve.
+    if (n > remaining() / 2) return Fail("histogram entries exceed the section");
+    h.Reserve(n);
     uint64_t bucket = 0;
     for (uint64_t i = 0; i < n; ++i) {
       uint64_t delta = 0;
@@ -114,8 +121,8 @@ Status AddRowGraphs(const BlockReader& reader, const std::vector<uint32_t>* rows
                                             row, reader.row_count()));
     }
     if (Status s = DecodeTraceRecordInto((*graphs)->Get(row), record, true); !s.ok()) {
-      return Status::Corruption(fmt::format("block {}: row {}: column {}: {}", reader.path(), row,
-                                            column, s.message()));
+      return Status::Corruption(
+          fmt::format("block {}: row {}: column {}: {}", reader.path(), row, column, s.message()));
     }
     if (reader.format_version() >= 3) {
       AbsolutizeGraphTimes(record.graph, record.summary.start_time_us);
@@ -408,68 +415,199 @@ Result<bool> UpdateSavedCorrections(std::span<const RollupSource> blocks, SavedC
   return changed;
 }
 
-Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
-                                         const SavedCorrections& saved) {
-  PersistedRollups out;
-  std::vector<graph::RollupMinutes> per_block;
-  per_block.reserve(blocks.size());
-  for (const RollupSource& block : blocks) {
-    ++out.blocks;
-    const BlockReader& reader = *block.reader;
-    Result<std::string> bytes = reader.ReadSection(kRollupSection);
-    Result<graph::RollupMinutes> minutes = bytes.ok()
-                                               ? DecodeRollupSection(*bytes, reader.path())
-                                               : Result<graph::RollupMinutes>(bytes.status());
-    if (minutes.ok()) {
-      std::vector<uint32_t> unsaved = block.superseded;
-      auto entry = saved.find(block.id);
-      if (entry != saved.end() && !block.superseded.empty() &&
-          std::includes(block.superseded.begin(), block.superseded.end(),
-                        entry->second.rows.begin(), entry->second.rows.end())) {
-        Result<graph::RollupMinutes> taken = DecodeRollupSection(
-            entry->second.section,
-            fmt::format("{} (saved for block {})", kSavedCorrectionsFile, block.id));
-        if (taken.ok()) {
-          for (const auto& [minute, agg] : *taken) {
-            auto it = minutes->find(minute);
-            if (it == minutes->end()) continue;
-            it->second.MergeSigned(agg, -1);
-            if (it->second.empty()) minutes->erase(it);
-          }
-          unsaved.clear();
-          std::set_difference(block.superseded.begin(), block.superseded.end(),
-                              entry->second.rows.begin(), entry->second.rows.end(),
-                              std::back_inserter(unsaved));
-        } else {
-          out.damaged.push_back(taken.status());
+namespace {
+
+// What the sum takes from one block: its live rows' rollups, folded below
+// the floor, and what it met on the way.
+struct BlockRollupPart {
+  Status status;  // a failure to read rows: fails the whole load
+  graph::RollupMinutes minutes;
+  uint64_t superseded_rows = 0;
+  uint64_t superseded_rows_read = 0;
+  bool rebuilt = false;
+  std::vector<Status> damaged;
+  // Summed per hour whole for the budget: then what each of its minutes
+  // (from the floor on) took before.
+  bool all_hours = false;
+  std::vector<std::pair<int64_t, size_t>> minute_bytes;
+};
+
+BlockRollupPart BlockRollupsOf(const RollupSource& block, const SavedCorrections& saved,
+                               int64_t fold_below_minute) {
+  BlockRollupPart part;
+  const BlockReader& reader = *block.reader;
+  Result<std::string> bytes = reader.ReadSection(kRollupSection);
+  Result<graph::RollupMinutes> minutes = bytes.ok() ? DecodeRollupSection(*bytes, reader.path())
+                                                    : Result<graph::RollupMinutes>(bytes.status());
+  if (minutes.ok()) {
+    std::vector<uint32_t> unsaved = block.superseded;
+    auto entry = saved.find(block.id);
+    if (entry != saved.end() && !block.superseded.empty() &&
+        std::includes(block.superseded.begin(), block.superseded.end(), entry->second.rows.begin(),
+                      entry->second.rows.end())) {
+      Result<graph::RollupMinutes> taken = DecodeRollupSection(
+          entry->second.section,
+          fmt::format("{} (saved for block {})", kSavedCorrectionsFile, block.id));
+      if (taken.ok()) {
+        for (const auto& [minute, agg] : *taken) {
+          auto it = minutes->find(minute);
+          if (it == minutes->end()) continue;
+          it->second.MergeSigned(agg, -1);
+          if (it->second.empty()) minutes->erase(it);
         }
+        unsaved.clear();
+        std::set_difference(block.superseded.begin(), block.superseded.end(),
+                            entry->second.rows.begin(), entry->second.rows.end(),
+                            std::back_inserter(unsaved));
+      } else {
+        part.damaged.push_back(taken.status());
       }
-      if (!unsaved.empty()) {
-        RG_RETURN_IF_ERROR(AddRowGraphs(reader, &unsaved, {}, -1, *minutes));
-        out.superseded_rows_read += unsaved.size();
-      }
-      out.superseded_rows += block.superseded.size();
-      per_block.push_back(std::move(*minutes));
-      continue;
     }
+    if (!unsaved.empty()) {
+      part.status = AddRowGraphs(reader, &unsaved, {}, -1, *minutes);
+      if (!part.status.ok()) return part;
+      part.superseded_rows_read = unsaved.size();
+    }
+    part.superseded_rows = block.superseded.size();
+    part.minutes = std::move(*minutes);
+  } else {
     const StatusCode code = minutes.status().code();
-    if (code != StatusCode::kNotFound && code != StatusCode::kCorruption) return minutes.status();
-    if (code == StatusCode::kCorruption) out.damaged.push_back(minutes.status());
-    ++out.rebuilt_blocks;
-    graph::RollupMinutes rebuilt;
-    RG_RETURN_IF_ERROR(AddRowGraphs(reader, nullptr, block.superseded, +1, rebuilt));
-    per_block.push_back(std::move(rebuilt));
+    if (code != StatusCode::kNotFound && code != StatusCode::kCorruption) {
+      part.status = minutes.status();
+      return part;
+    }
+    if (code == StatusCode::kCorruption) part.damaged.push_back(minutes.status());
+    part.rebuilt = true;
+    part.status = AddRowGraphs(reader, nullptr, block.superseded, +1, part.minutes);
+    if (!part.status.ok()) return part;
+  }
+  // Folded after the subtraction, which is per minute as saved.
+  graph::FoldRollupMinutes(part.minutes, fold_below_minute);
+  return part;
+}
+
+}  // namespace
+
+Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
+                                         const SavedCorrections& saved, int64_t fold_below_minute,
+                                         size_t max_minute_bytes) {
+  // Decoding the sections is most of a start's work and each block's is
+  // independent: one thread per core. So are the sums of the minutes (and
+  // hours) that several blocks share, which come after.
+  const size_t workers = std::min<size_t>(
+      blocks.size(), std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8));
+  auto on_workers = [workers](size_t count, const std::function<bool(size_t)>& task) {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    auto work = [&] {
+      for (size_t i = next++; i < count && !failed.load(); i = next++) {
+        if (!task(i)) failed.store(true);
+      }
+    };
+    std::vector<std::thread> threads;
+    for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+    work();
+    for (std::thread& t : threads) t.join();
+  };
+  std::vector<BlockRollupPart> per_block(blocks.size());
+  // The minutes kept so far (RollupStore's estimate), against the budget.
+  std::atomic<size_t> kept_bytes{0};
+  on_workers(blocks.size(), [&](size_t n) {
+    // Newest first (blocks come in the order they were written), so that
+    // the budget tends to keep the recent minutes.
+    const size_t i = blocks.size() - 1 - n;
+    BlockRollupPart& part = per_block[i];
+    part = BlockRollupsOf(blocks[i], saved, fold_below_minute);
+    if (!part.status.ok()) return false;
+    size_t bytes = 0;
+    for (auto it = part.minutes.lower_bound(fold_below_minute); it != part.minutes.end(); ++it) {
+      bytes += it->second.MemoryBytes();
+    }
+    if (bytes == 0) return true;
+    if (kept_bytes.fetch_add(bytes) + bytes > max_minute_bytes) {
+      // Past the budget: summed per hour now, its sizes noted for the
+      // choice of the floor below.
+      kept_bytes.fetch_sub(bytes);
+      for (auto it = part.minutes.lower_bound(fold_below_minute); it != part.minutes.end(); ++it) {
+        part.minute_bytes.emplace_back(it->first, it->second.MemoryBytes());
+      }
+      part.all_hours = true;
+      graph::FoldRollupMinutes(part.minutes, std::numeric_limits<int64_t>::max());
+    }
+    return true;
+  });
+  for (const BlockRollupPart& part : per_block) RG_RETURN_IF_ERROR(part.status);
+
+  int64_t floor = fold_below_minute;
+  if (std::any_of(per_block.begin(), per_block.end(),
+                  [](const BlockRollupPart& part) { return part.all_hours; })) {
+    // The floor: the start of the oldest hour whose minutes, with all those
+    // after it, fit the budget.
+    std::map<int64_t, size_t> sizes;  // hour start → bytes of its minutes
+    for (const BlockRollupPart& part : per_block) {
+      if (part.all_hours) {
+        for (const auto& [minute, bytes] : part.minute_bytes) {
+          sizes[graph::RollupHourStart(minute)] += bytes;
+        }
+        continue;
+      }
+      for (auto it = part.minutes.lower_bound(fold_below_minute); it != part.minutes.end(); ++it) {
+        sizes[graph::RollupHourStart(it->first)] += it->second.MemoryBytes();
+      }
+    }
+    floor = sizes.rbegin()->first + graph::kMinutesPerHour;  // none fits
+    size_t total = 0;
+    for (auto it = sizes.rbegin(); it != sizes.rend(); ++it) {
+      total += it->second;
+      if (total > max_minute_bytes) break;
+      floor = it->first;
+    }
+    floor = std::max(floor, fold_below_minute);
+    // The blocks summed whole that hold minutes from the floor on are
+    // decoded again; the others are folded below it.
+    on_workers(per_block.size(), [&](size_t i) {
+      BlockRollupPart& part = per_block[i];
+      if (part.all_hours && !part.minute_bytes.empty() && part.minute_bytes.back().first >= floor) {
+        BlockRollupPart again = BlockRollupsOf(blocks[i], saved, floor);
+        part.status = again.status;
+        part.minutes = std::move(again.minutes);
+        return part.status.ok();
+      }
+      graph::FoldRollupMinutes(part.minutes, floor);
+      return true;
+    });
+    for (const BlockRollupPart& part : per_block) RG_RETURN_IF_ERROR(part.status);
+  }
+
+  PersistedRollups out;
+  if (floor != std::numeric_limits<int64_t>::min()) {
+    out.hourly_before_us = floor * graph::kMinuteUs;
   }
   std::map<int64_t, std::vector<graph::GraphAggregate*>> parts;
-  for (graph::RollupMinutes& minutes : per_block) {
-    for (auto& [minute, agg] : minutes) parts[minute].push_back(&agg);
+  for (BlockRollupPart& part : per_block) {
+    ++out.blocks;
+    out.superseded_rows += part.superseded_rows;
+    out.superseded_rows_read += part.superseded_rows_read;
+    out.rebuilt_blocks += part.rebuilt ? 1 : 0;
+    for (Status& damaged : part.damaged) out.damaged.push_back(std::move(damaged));
+    for (auto& [minute, agg] : part.minutes) parts[minute].push_back(&agg);
   }
+  // A minute of one block (most are: blocks follow time) is moved whole;
+  // the others (and the hours, which span several blocks) are summed.
+  std::vector<const std::vector<graph::GraphAggregate*>*> shared;
   for (const auto& [minute, aggs] : parts) {
-    // A minute of one block (most are: blocks follow time) is moved whole.
+    if (aggs.size() > 1) shared.push_back(&aggs);
+  }
+  std::vector<graph::GraphAggregate> sums(shared.size());
+  on_workers(shared.size(), [&](size_t i) {
+    sums[i] = graph::GraphAggregate::Sum(
+        std::vector<const graph::GraphAggregate*>(shared[i]->begin(), shared[i]->end()));
+    return true;
+  });
+  size_t next_sum = 0;
+  for (const auto& [minute, aggs] : parts) {
     graph::GraphAggregate sum =
-        aggs.size() == 1 ? std::move(*aggs.front())
-                         : graph::GraphAggregate::Sum(
-                               std::vector<const graph::GraphAggregate*>(aggs.begin(), aggs.end()));
+        aggs.size() == 1 ? std::move(*aggs.front()) : std::move(sums[next_sum++]);
     if (!sum.empty()) out.minutes.emplace_hint(out.minutes.end(), minute, std::move(sum));
   }
   return out;

@@ -26,6 +26,7 @@
 // `what` and the byte offset for any bytes that break the layout.
 #pragma once
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <span>
@@ -90,12 +91,24 @@ Result<bool> UpdateSavedCorrections(std::span<const RollupSource> blocks, SavedC
 
 // The rollups of the blocks' live rows: each block's section minus the
 // rollups of its superseded rows — those `saved` covers from there, the
-// others read from the block — summed per minute. A block whose section is
+// others read from the block — summed per minute, the minutes below
+// `fold_below_minute` (a multiple of graph::kMinutesPerHour) per hour
+// (graph::FoldRollupMinutes), each block's as soon as it is decoded, so that
+// the peak holds no more minutes than the result. The blocks are decoded on
+// one thread per core (at most 8), the newest (last) first; once the minutes
+// kept would pass `max_minute_bytes`, the blocks decoded after that are
+// summed per hour whole, the floor moves up to the oldest hour whose minutes
+// and all later ones fit the budget (PersistedRollups::hourly_before_us),
+// and the blocks summed whole that reach past it are decoded again: the
+// peak stays near the budget.
+// A block whose section is
 // missing (NotFound) or damaged (Corruption, kept in `damaged`) is rebuilt
 // from its live rows and counted in `rebuilt_blocks`; a damaged saved entry
 // is reported the same way and its rows are read. Errors: those of reading
 // rows (Corruption, IOError).
-Result<PersistedRollups> SumBlockRollups(std::span<const RollupSource> blocks,
-                                         const SavedCorrections& saved = {});
+Result<PersistedRollups> SumBlockRollups(
+    std::span<const RollupSource> blocks, const SavedCorrections& saved = {},
+    int64_t fold_below_minute = std::numeric_limits<int64_t>::min(),
+    size_t max_minute_bytes = std::numeric_limits<size_t>::max());
 
 }  // namespace roentgen::store::block
