@@ -838,48 +838,43 @@ class BlockColumnMerger {
   // values in its rows. `values_out`, when given, counts the values.
   void GatherListStrings(const std::vector<std::optional<ListDictStringColumn>>& cols,
                          std::string& payload, uint64_t* values_out) {
-    std::vector<uint32_t> lengths(sources_.size());
     std::vector<std::string_view> values;
-    for (size_t j = 0; j < sources_.size(); ++j) {
-      const auto& c = cols[sources_[j].input];
-      if (!c) continue;
-      const uint32_t row = sources_[j].row;
-      for (uint32_t k = c->offsets[row]; k < c->offsets[row + 1]; ++k)
-        values.push_back(c->values.Get(k));
-      lengths[j] = c->offsets[row + 1] - c->offsets[row];
-    }
+    const std::vector<uint32_t> lengths = GatherListValues(
+        cols, values, [](const ListDictStringColumn& c, uint32_t k) { return c.values.Get(k); });
     if (values_out != nullptr) *values_out = values.size();
     EncodeListDictString(lengths, values, payload);
   }
   void GatherListDoubles(const std::vector<std::optional<ListDoubleColumn>>& cols,
                          std::string& payload, uint64_t* values_out) {
-    std::vector<uint32_t> lengths(sources_.size());
     std::vector<double> values;
-    for (size_t j = 0; j < sources_.size(); ++j) {
-      const auto& c = cols[sources_[j].input];
-      if (!c) continue;
-      const uint32_t row = sources_[j].row;
-      values.insert(values.end(), c->values.begin() + c->offsets[row],
-                    c->values.begin() + c->offsets[row + 1]);
-      lengths[j] = c->offsets[row + 1] - c->offsets[row];
-    }
+    const std::vector<uint32_t> lengths = GatherListValues(
+        cols, values, [](const ListDoubleColumn& c, uint32_t k) { return c.values[k]; });
     if (values_out != nullptr) *values_out = values.size();
     EncodeListDouble(lengths, values, payload);
   }
   void GatherListBools(const std::vector<std::optional<ListBoolColumn>>& cols, std::string& payload,
                        uint64_t* values_out) {
-    std::vector<uint32_t> lengths(sources_.size());
     std::vector<bool> values;
+    const std::vector<uint32_t> lengths = GatherListValues(
+        cols, values, [](const ListBoolColumn& c, uint32_t k) { return c.values.Get(k); });
+    if (values_out != nullptr) *values_out = values.size();
+    EncodeListBool(lengths, values, payload);
+  }
+  // The output rows' list lengths; their values appended to `values`.
+  template <typename Column, typename Values, typename ValueAt>
+  std::vector<uint32_t> GatherListValues(const std::vector<std::optional<Column>>& cols,
+                                         Values& values, ValueAt value_at) {
+    std::vector<uint32_t> lengths(sources_.size());
     for (size_t j = 0; j < sources_.size(); ++j) {
       const auto& c = cols[sources_[j].input];
       if (!c) continue;
       const uint32_t row = sources_[j].row;
-      for (uint32_t k = c->offsets[row]; k < c->offsets[row + 1]; ++k)
-        values.push_back(c->values.Get(k));
+      for (uint32_t k = c->offsets[row]; k < c->offsets[row + 1]; ++k) {
+        values.push_back(value_at(*c, k));
+      }
       lengths[j] = c->offsets[row + 1] - c->offsets[row];
     }
-    if (values_out != nullptr) *values_out = values.size();
-    EncodeListBool(lengths, values, payload);
+    return lengths;
   }
 
   // The output's rollups, as RollupsOfRecords adds its rows one after
