@@ -153,6 +153,20 @@ class BlockRollupsTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
+  // 40 traces kSpacing apart in four blocks of ten, then a fifth block of
+  // late versions of eight of them.
+  static constexpr int64_t kSpacing = 7 * graph::kMinuteUs;
+  void WriteFortyTracesOverFiveBlocks() {
+    for (uint8_t i = 1; i <= 40; ++i) {
+      Write(SeedRecordAt(i, 1, kT0 + i * kSpacing));
+      if (i % 10 == 0) {
+        ASSERT_TRUE(store_->Flush().ok());
+      }
+    }
+    for (uint8_t i = 3; i <= 40; i += 5) Write(SeedRecordAt(i, 2, kT0 + i * kSpacing));
+    ASSERT_TRUE(store_->Flush().ok());
+  }
+
   // A rebuild from scratch: every stored trace's graph added.
   std::unique_ptr<graph::RollupStore> Rebuilt() {
     auto rollups = std::make_unique<graph::RollupStore>();
@@ -404,15 +418,7 @@ TEST_F(BlockRollupsTest, LoadingWhileTheHeadsHoldWritesIsRefused) {
 // blocks' minutes come summed per hour below it, and give what adding every
 // stored trace to such rollups gives.
 TEST_F(BlockRollupsTest, MinutesBeforeTheHourlyFloorAreLoadedPerHour) {
-  constexpr int64_t kSpacing = 7 * graph::kMinuteUs;
-  for (uint8_t i = 1; i <= 40; ++i) {
-    Write(SeedRecordAt(i, 1, kT0 + i * kSpacing));
-    if (i % 10 == 0) {
-      ASSERT_TRUE(store_->Flush().ok());
-    }
-  }
-  for (uint8_t i = 3; i <= 40; i += 5) Write(SeedRecordAt(i, 2, kT0 + i * kSpacing));
-  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_NO_FATAL_FAILURE(WriteFortyTracesOverFiveBlocks());
   graph::RollupConfig config;
   config.minute_window_us = 120 * graph::kMinuteUs;
   const int64_t now = kT0 + 41 * kSpacing;
@@ -476,15 +482,7 @@ TEST_F(BlockRollupsTest, MinutesBeforeTheHourlyFloorAreLoadedPerHour) {
 // minute and the older ones come per hour: the peak stays near the budget,
 // the counts exact.
 TEST_F(BlockRollupsTest, PastTheMinuteBudgetOlderMinutesAreLoadedPerHour) {
-  constexpr int64_t kSpacing = 7 * graph::kMinuteUs;
-  for (uint8_t i = 1; i <= 40; ++i) {
-    Write(SeedRecordAt(i, 1, kT0 + i * kSpacing));
-    if (i % 10 == 0) {
-      ASSERT_TRUE(store_->Flush().ok());
-    }
-  }
-  for (uint8_t i = 3; i <= 40; i += 5) Write(SeedRecordAt(i, 2, kT0 + i * kSpacing));
-  ASSERT_TRUE(store_->Flush().ok());
+  ASSERT_NO_FATAL_FAILURE(WriteFortyTracesOverFiveBlocks());
   const auto want = Rebuilt();
 
   PersistedRollups all = Load();
