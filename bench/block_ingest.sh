@@ -11,7 +11,8 @@
 # Environment: BUILD (build directory, default build), ROENTGEN and INGEST_LOAD
 # (the binaries, default under BUILD), PORT (default 28123),
 # SERVE_ARGS (extra `roentgen serve` arguments), PERF (a file: the server is
-# sampled with `perf record` while the load runs, without call graphs),
+# sampled with `perf record` while the load runs, without call graphs unless
+# PERF_ARGS adds them, e.g. PERF_ARGS="--call-graph dwarf,16384"),
 # NO_VERIFY (set: skip --verify, whose paging takes ~0.2 s per 100 traces on a
 # loaded machine).
 set -euo pipefail
@@ -60,7 +61,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 if [[ -n "${PERF:-}" ]]; then
-  perf record -q -e cpu-clock -F 499 -p "$pid" -o "$PERF" 2>/dev/null &
+  # shellcheck disable=SC2086
+  perf record -q -e cpu-clock -F 499 ${PERF_ARGS:-} -p "$pid" -o "$PERF" 2>/dev/null &
   perf_pid=$!
 fi
 echo "engine=block mode=$mode load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -170,6 +170,9 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
   // Build the one write: changed documents (views into the cache, which is not
   // modified until after the Write) and the recomputed trace records.
   store::WriteBatch write;
+  // The written records' graphs and start times, for the rollups after the
+  // write: the records themselves move into the store.
+  std::vector<WrittenGraph> graphs;
   std::vector<const xray::ReceivedDocument*> docs;
   for (TouchedTrace& t : touched) {
     if (t.trace == nullptr || t.dirty.empty()) continue;
@@ -186,6 +189,9 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     cache_.SetBytes(*t.trace, bytes);
     xray::AssembledTrace assembled = xray::AssembleTrace(t.id, docs);
     store::TraceRecord record{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
+    if (rollups_ != nullptr) {
+      graphs.push_back(WrittenGraph{record.graph, record.summary.start_time_us});
+    }
     record.summary.id = t.id;
     record.summary.revision = t.trace->revision + 1;
     // Decided once, when the trace is first stored (indexing_policy.h).
@@ -229,17 +235,19 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
 
   Status status;
   if (writing) {
+    const size_t documents_written = write.documents.size();
+    const size_t traces_written = write.traces.size();
     const auto start = std::chrono::steady_clock::now();
-    status = store_.Write(write);
+    status = store_.Write(std::move(write));
     metrics_.commit_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (status.ok()) {
-      metrics_.stored.Inc(write.documents.size());
-      metrics_.traces_updated.Inc(write.traces.size());
+      metrics_.stored.Inc(documents_written);
+      metrics_.traces_updated.Inc(traces_written);
     } else if (const auto now = std::chrono::steady_clock::now();
                now - last_error_log_ >= std::chrono::seconds(1)) {
       last_error_log_ = now;
-      spdlog::error("store write of {} documents failed: {}{}", write.documents.size(),
+      spdlog::error("store write of {} documents failed: {}{}", documents_written,
                     status.ToString(),
                     errors_not_logged_ == 0 ? ""
                                             : fmt::format(" ({} more failed writes not logged)",
@@ -249,7 +257,7 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     }
   }
 
-  if (status.ok() && rollups_ != nullptr) UpdateRollups(touched, write.traces, now_us);
+  if (status.ok() && rollups_ != nullptr) UpdateRollups(touched, graphs, now_us);
 
   // Completes the tickets and cache bookkeeping; views into the cache die here.
   write = store::WriteBatch{};
@@ -292,15 +300,15 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
 }
 
 void Writer::UpdateRollups(const std::vector<TouchedTrace>& touched,
-                           std::vector<store::TraceRecord>& written, int64_t now_us) {
-  size_t next = 0;  // `written` holds the records of the dirty traces, in order
+                           std::vector<WrittenGraph>& written, int64_t now_us) {
+  size_t next = 0;  // `written` holds the graphs of the dirty traces, in order
   for (const TouchedTrace& t : touched) {
     if (t.trace == nullptr || t.dirty.empty()) continue;
-    store::TraceRecord& record = written[next++];
+    WrittenGraph& w = written[next++];
     rollups_->Replace(t.id, t.trace->graph ? &*t.trace->graph : nullptr, t.trace->start_us,
-                      record.graph);
-    t.trace->graph = std::move(record.graph);
-    t.trace->start_us = record.summary.start_time_us;
+                      w.graph);
+    t.trace->graph = std::move(w.graph);
+    t.trace->start_us = w.start_us;
   }
   rollups_->Expire(now_us);
 }

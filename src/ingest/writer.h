@@ -108,9 +108,13 @@ class Writer {
   Result<CachedTrace*> Load(const xray::TraceId& id);
   void Finish(std::vector<WriteItem>& batch, const std::vector<TouchedTrace>& touched,
               const Status& write_status);
+  struct WrittenGraph {
+    graph::TraceGraph graph;
+    int64_t start_us = 0;
+  };
   // Replaces each written trace's previous graph by its new one in the rollups.
-  void UpdateRollups(const std::vector<TouchedTrace>& touched,
-                     std::vector<store::TraceRecord>& written, int64_t now_us);
+  void UpdateRollups(const std::vector<TouchedTrace>& touched, std::vector<WrittenGraph>& written,
+                     int64_t now_us);
 
   store::Store& store_;
   const IngestMetrics& metrics_;

@@ -213,7 +213,9 @@ class Store {
   // (an I/O error, or writes stopped after a fault: may clear, retry later);
   // Corruption when a record it must replace cannot be read; InvalidArgument
   // for a batch the engine cannot take. Nothing of a failed batch is applied.
-  virtual Status Write(const WriteBatch& batch) = 0;
+  // The batch is taken by value: a caller that moves it in lets the engine
+  // keep its records without copying them (the ingest writer does).
+  virtual Status Write(WriteBatch batch) = 0;
 
   // Every stored document of the trace (any order). Empty vector if unknown.
   virtual Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) = 0;

@@ -61,8 +61,8 @@ class FlushingBlockStore final : public Store {
  public:
   FlushingBlockStore(std::unique_ptr<block::BlockStore> inner, bool compact)
       : inner_(std::move(inner)), compact_(compact) {}
-  Status Write(const WriteBatch& batch) override {
-    RG_RETURN_IF_ERROR(inner_->Write(batch));
+  Status Write(WriteBatch batch) override {
+    RG_RETURN_IF_ERROR(inner_->Write(std::move(batch)));
     RG_RETURN_IF_ERROR(inner_->Flush());
     if (!compact_) return Status::Ok();
     return inner_->Compact().status();

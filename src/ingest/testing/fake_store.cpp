@@ -4,7 +4,7 @@
 
 namespace roentgen::ingest::testing {
 
-Status FakeStore::Write(const store::WriteBatch& batch) {
+Status FakeStore::Write(store::WriteBatch batch) {
   std::function<void()> hook;
   {
     MutexLock lock(mu_);

@@ -20,7 +20,7 @@ namespace roentgen::ingest::testing {
 
 class FakeStore final : public store::Store {
  public:
-  Status Write(const store::WriteBatch& batch) override;
+  Status Write(store::WriteBatch batch) override;
   Result<std::vector<store::StoredDocument>> GetDocuments(const xray::TraceId& id) override;
   Result<store::TraceRecord> GetTrace(const xray::TraceId& id) override;
   Result<store::ScanProgress> Scan(const store::ScanOptions& options,

@@ -313,26 +313,41 @@ class BlockStoreImpl final : public BlockStore {
 
   // ---- writes ----
 
-  Status Write(const WriteBatch& batch) override {
+  Status Write(WriteBatch batch) override {
     if (disk_full_.load()) {
       return Status::Unavailable(
           "the block store refuses writes: its disk is full (a cut failed for lack of space); "
           "retry once space is freed");
     }
     WaitForHeadRoom();
-    // The batch split by shard, copied before the write lock is taken (the
-    // copies are most of a write's own CPU; they need no lock).
+    // The batch's traces, named before their records move into the shard
+    // parts (the heads keep the records; a caller that moved the batch in
+    // pays no copy).
+    struct BatchTrace {
+      xray::TraceId id;
+      bool is_new = false;
+    };
+    std::vector<BatchTrace> batch_traces;
+    batch_traces.reserve(batch.traces.size());
+    for (size_t i = 0; i < batch.traces.size(); ++i) {
+      batch_traces.push_back(BatchTrace{batch.traces[i].summary.id,
+                                        i < batch.new_traces.size() && batch.new_traces[i]});
+    }
+    // The batch split by shard before the write lock is taken.
     std::vector<WriteBatch> parts(heads_.size());
     for (const DocumentWrite& d : batch.documents)
       parts[ShardOf(d.trace_id)].documents.push_back(d);
-    for (const TraceRecord& r : batch.traces) parts[ShardOf(r.summary.id)].traces.push_back(r);
+    for (TraceRecord& r : batch.traces) {
+      const size_t shard = ShardOf(r.summary.id);
+      parts[shard].traces.push_back(std::move(r));
+    }
 
     MutexLock write_lock(write_mu_);
     // Documents of a trace whose record the batch lacks keep the stored record.
     std::vector<TraceRecord> kept;
     {
       std::unordered_set<xray::TraceId, xray::TraceIdHash> recorded;
-      for (const TraceRecord& r : batch.traces) recorded.insert(r.summary.id);
+      for (const BatchTrace& t : batch_traces) recorded.insert(t.id);
       for (const DocumentWrite& d : batch.documents) {
         if (recorded.contains(d.trace_id)) continue;
         Result<TraceRecord> existing = GetTrace(d.trace_id);
@@ -349,10 +364,8 @@ class BlockStoreImpl final : public BlockStore {
       }
     }
     auto all_traces = [&](auto&& f) {
-      for (size_t i = 0; i < batch.traces.size(); ++i) {
-        f(batch.traces[i], i < batch.new_traces.size() && batch.new_traces[i]);
-      }
-      for (const TraceRecord& r : kept) f(r, false);
+      for (const BatchTrace& t : batch_traces) f(t.id, t.is_new);
+      for (const TraceRecord& r : kept) f(r.summary.id, false);
     };
 
     // The older versions of traces the heads do not hold, read from the
@@ -362,16 +375,15 @@ class BlockStoreImpl final : public BlockStore {
     // it out of the edit; compaction may move it: it is read again below).
     std::unordered_map<xray::TraceId, std::optional<OlderVersion>, xray::TraceIdHash> olders;
     std::unordered_set<xray::TraceId, xray::TraceIdHash> new_ids;
-    all_traces([&](const TraceRecord& r, bool is_new) {
-      if (is_new) new_ids.insert(r.summary.id);
+    all_traces([&](const xray::TraceId& id, bool is_new) {
+      if (is_new) new_ids.insert(id);
     });
     {
       // The heads are asked first, the blocks' list taken after: a trace
       // that leaves its head in between has its new block in the list.
       std::vector<xray::TraceId> unknown;
       std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;
-      all_traces([&](const TraceRecord& r, bool is_new) {
-        const xray::TraceId& id = r.summary.id;
+      all_traces([&](const xray::TraceId& id, bool is_new) {
         if (is_new || !seen.insert(id).second || HeadFor(id).Contains(id)) return;
         unknown.push_back(id);
       });

@@ -277,7 +277,7 @@ class ClickHouseStore final : public Store {
     return Status::Ok();
   }
 
-  Status Write(const WriteBatch& batch) override {
+  Status Write(WriteBatch batch) override {
     Status s = DoWrite(batch);
     if (!s.ok()) {
       CountError(s, /*write=*/true);

@@ -39,14 +39,17 @@ class MemoryStore final : public Store {
     if (retention_thread_.joinable()) retention_thread_.join();
   }
 
-  Status Write(const WriteBatch& batch) override {
+  Status Write(WriteBatch batch) override {
     {
       MutexLock lock(mu_);
       for (const DocumentWrite& d : batch.documents) {
         traces_[d.trace_id].documents[d.entity_id.value] =
             StoredDocument{d.entity_id, d.received_us, std::string(d.raw)};
       }
-      for (const TraceRecord& r : batch.traces) traces_[r.summary.id].record = r;
+      for (TraceRecord& r : batch.traces) {
+        const xray::TraceId id = r.summary.id;
+        traces_[id].record = std::move(r);
+      }
     }
     // As durable as this engine gets: it lives as long as the process.
     if (batch.on_durable) batch.on_durable();

@@ -242,7 +242,7 @@ rocks::Cf IndexCf(keys::IndexFamily family) {
 
 }  // namespace
 
-Status RocksDbStore::Write(const WriteBatch& batch) {
+Status RocksDbStore::Write(WriteBatch batch) {
   Status s = Apply(batch);
   // The write's WAL is synced (or as durable as sync_writes makes it) when
   // it returns; the stripes' locks are released by now.

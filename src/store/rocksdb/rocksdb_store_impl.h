@@ -34,7 +34,7 @@ class RocksDbStore final : public Store {
   static Result<std::unique_ptr<Store>> Open(const RocksDbStoreConfig& config);
   ~RocksDbStore() override;
 
-  Status Write(const WriteBatch& batch) override;
+  Status Write(WriteBatch batch) override;
   Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) override;
   Result<TraceRecord> GetTrace(const xray::TraceId& id) override;
   Result<ScanProgress> Scan(const ScanOptions& options, const ScanCallback& callback) override;
