@@ -39,6 +39,8 @@ void MergeCellSigned(Cell& into, const Cell& from, int64_t sign) {
 
 ServiceKey KeyOf(const Node& node) { return {node.id.name, node.id.type, node.id.account_id}; }
 
+ServiceKeyRef RefOf(const Node& node) { return {node.id.name, node.id.type, node.id.account_id}; }
+
 int32_t StableReferenceId(const ServiceKey& key) {
   uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
   auto mix = [&h](const std::string& s) {
@@ -70,10 +72,10 @@ std::optional<int64_t> TraceDurationUs(const TraceGraph& graph) {
 
 void GraphAggregate::AddNodeObservation(const Node& node, const Observation& obs,
                                         std::optional<int64_t> trace_duration_us, int64_t sign) {
-  ServiceKey key = KeyOf(node);
-  auto it = nodes_.find(key);
+  auto it = nodes_.find(RefOf(node));
   if (it == nodes_.end()) {
     if (sign < 0) return;
+    ServiceKey key = KeyOf(node);
     bytes_ += sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead + KeyHeap(key);
     it = nodes_.emplace(std::move(key), NodeCell{}).first;
   }
@@ -92,10 +94,10 @@ void GraphAggregate::AddNodeObservation(const Node& node, const Observation& obs
 
 void GraphAggregate::AddEdgeObservation(const Node& from, const Node& to, const Observation& obs,
                                         int64_t sign) {
-  EdgeKey key{KeyOf(from), KeyOf(to)};
-  auto it = edges_.find(key);
+  auto it = edges_.find(std::pair<ServiceKeyRef, ServiceKeyRef>(RefOf(from), RefOf(to)));
   if (it == edges_.end()) {
     if (sign < 0) return;
+    EdgeKey key{KeyOf(from), KeyOf(to)};
     bytes_ += sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(key.first) +
               KeyHeap(key.second);
     it = edges_.emplace(std::move(key), Cell{}).first;

@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,43 @@ struct ServiceKey {
 };
 
 ServiceKey KeyOf(const Node& node);
+
+// A service's key borrowed from a node or a ServiceKey: the aggregates look
+// keys up with it, so an observation copies no strings unless its key is new.
+struct ServiceKeyRef {
+  std::string_view name;
+  std::string_view type;
+  std::string_view account_id;
+};
+inline ServiceKeyRef RefOf(const ServiceKey& key) { return {key.name, key.type, key.account_id}; }
+inline ServiceKeyRef RefOf(const ServiceKeyRef& key) { return key; }
+ServiceKeyRef RefOf(const Node& node);
+
+// ServiceKey's order (field by field, as its defaulted <=>), comparing keys and
+// borrowed keys alike.
+struct ServiceKeyLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    const ServiceKeyRef x = RefOf(a);
+    const ServiceKeyRef y = RefOf(b);
+    if (x.name != y.name) return x.name < y.name;
+    if (x.type != y.type) return x.type < y.type;
+    return x.account_id < y.account_id;
+  }
+};
+
+// An edge's two keys in ServiceKey's order, owned or borrowed.
+struct EdgeKeyLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    const ServiceKeyLess less;
+    if (less(a.first, b.first)) return true;
+    if (less(b.first, a.first)) return false;
+    return less(a.second, b.second);
+  }
+};
 
 // Alias of an edge's target (X-Ray fills it for services known by several names).
 struct Alias {
@@ -87,6 +125,8 @@ struct NodeCell {
 class GraphAggregate {
  public:
   using EdgeKey = std::pair<ServiceKey, ServiceKey>;
+  using NodeMap = std::map<ServiceKey, NodeCell, ServiceKeyLess>;
+  using EdgeMap = std::map<EdgeKey, Cell, EdgeKeyLess>;
 
   // Adds (sign +1) or removes (sign −1) a trace's graph. A removal never creates
   // a cell: what is not there (already expired, or never added) is skipped.
@@ -116,15 +156,15 @@ class GraphAggregate {
   static GraphAggregate Sum(const std::vector<const GraphAggregate*>& parts);
   ServiceGraphResult Build(int64_t start_us, int64_t end_us) const;
 
-  const std::map<ServiceKey, NodeCell>& nodes() const { return nodes_; }
-  const std::map<EdgeKey, Cell>& edges() const { return edges_; }
+  const NodeMap& nodes() const { return nodes_; }
+  const EdgeMap& edges() const { return edges_; }
   bool empty() const { return nodes_.empty() && edges_.empty(); }
   // An estimate of the heap memory held, kept up to date by every change.
   size_t MemoryBytes() const { return bytes_; }
 
  private:
-  std::map<ServiceKey, NodeCell> nodes_;
-  std::map<EdgeKey, Cell> edges_;
+  NodeMap nodes_;
+  EdgeMap edges_;
   size_t bytes_ = 0;
 };
 

@@ -58,6 +58,51 @@ std::vector<TraceGraph> SeedGraphs() {
           DeriveTraceGraph(SeedTrace(throttle)), DeriveTraceGraph(with_error)};
 }
 
+// The aggregates look keys up borrowed (ServiceKeyRef): the borrowed order
+// must be ServiceKey's own, or a lookup would miss a cell that is there.
+TEST(ServiceKeyLessTest, OrdersBorrowedKeysAsServiceKeyDoes) {
+  const std::vector<ServiceKey> keys = {
+      {"", "client", ""},
+      {"api", "AWS::ECS::Container", "123456789012"},
+      {"api", "AWS::ECS::Container", "223456789012"},
+      {"api", "AWS::Lambda::Function", ""},
+      {"api", "AWS::Lambda", "123456789012"},
+      {"ap", "AWS::ECS::Container", "123456789012"},
+      {"api-gateway-with-a-long-name", "", ""},
+      {"\xc3\xa9t\xc3\xa9", "remote", ""},
+      {"a", "", "b"},
+  };
+  const ServiceKeyLess less;
+  for (const ServiceKey& a : keys) {
+    for (const ServiceKey& b : keys) {
+      const bool expected = a < b;
+      EXPECT_EQ(less(a, b), expected) << a.name << "/" << a.type << " vs " << b.name;
+      EXPECT_EQ(less(RefOf(a), b), expected);
+      EXPECT_EQ(less(a, RefOf(b)), expected);
+      EXPECT_EQ(less(RefOf(a), RefOf(b)), expected);
+    }
+  }
+  // Every key is found borrowed in a map keyed by owned keys, edges too.
+  GraphAggregate::NodeMap nodes;
+  GraphAggregate::EdgeMap edges;
+  for (const ServiceKey& k : keys) nodes.emplace(k, NodeCell{});
+  for (const ServiceKey& a : keys) {
+    for (const ServiceKey& b : keys) edges.emplace(GraphAggregate::EdgeKey{a, b}, Cell{});
+  }
+  for (const ServiceKey& a : keys) {
+    auto it = nodes.find(RefOf(a));
+    ASSERT_NE(it, nodes.end());
+    EXPECT_EQ(it->first, a);
+    for (const ServiceKey& b : keys) {
+      auto e = edges.find(std::pair<ServiceKeyRef, ServiceKeyRef>(RefOf(a), RefOf(b)));
+      ASSERT_NE(e, edges.end());
+      EXPECT_EQ(e->first.first, a);
+      EXPECT_EQ(e->first.second, b);
+    }
+  }
+  EXPECT_EQ(nodes.find(ServiceKeyRef{"api", "AWS::ECS::Container", ""}), nodes.end());
+}
+
 TEST(ServiceGraphTest, SeedTopologyServicesAndEdges) {
   const ServiceGraphResult r = BuildTraceGraphResult({DeriveTraceGraph(SeedTrace())});
   ASSERT_EQ(r.services.size(), 6u);
