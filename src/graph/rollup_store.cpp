@@ -144,6 +144,43 @@ void RollupStore::SettleLocked(const Touched& touched) {
   for (int64_t hour : touched.hours) settle(hours_, hour_bytes_, hour);
 }
 
+TraceGraph RollupCopyOf(const TraceGraph& graph) {
+  auto copy_observations = [](const std::vector<Observation>& from) {
+    std::vector<Observation> to;
+    to.reserve(from.size());
+    for (const Observation& o : from) {
+      Observation& c = to.emplace_back();
+      c.start_us = o.start_us;
+      c.end_us = o.end_us;
+      c.error = o.error;
+      c.throttle = o.throttle;
+      c.fault = o.fault;
+      c.http_status = o.http_status;
+    }
+    return to;
+  };
+  TraceGraph copy;
+  copy.nodes.reserve(graph.nodes.size());
+  for (const Node& n : graph.nodes) {
+    Node& c = copy.nodes.emplace_back();
+    c.id.name = n.id.name;
+    c.id.type = n.id.type;
+    c.id.account_id = n.id.account_id;
+    c.root = n.root;
+    c.inferred = n.inferred;
+    c.client = n.client;
+    c.observations = copy_observations(n.observations);
+  }
+  copy.edges.reserve(graph.edges.size());
+  for (const Edge& e : graph.edges) {
+    Edge& c = copy.edges.emplace_back();
+    c.from = e.from;
+    c.to = e.to;
+    c.observations = copy_observations(e.observations);
+  }
+  return copy;
+}
+
 void RollupStore::AddLocked(const TraceGraph& graph, int64_t sign) {
   Touched touched;
   const std::optional<int64_t> duration = TraceDurationUs(graph);

@@ -61,6 +61,13 @@ int64_t RollupMinuteOf(int64_t us);
 // not there is skipped; a minute left empty is removed.
 void AddToRollupMinutes(RollupMinutes& minutes, const TraceGraph& graph, int64_t sign);
 
+// A copy of `graph` holding only what the rollups read: each node's key
+// (name, type, account) and flags, each edge's ends, and each observation's
+// times and outcome, without their strings. Adding or subtracting it changes
+// the rollups as the whole graph does, so a writer that keeps a trace's graph
+// only to subtract it later (Replace) keeps this cheaper copy.
+TraceGraph RollupCopyOf(const TraceGraph& graph);
+
 // Sums the minutes below `below_minute` (a multiple of kMinutesPerHour) per
 // hour, each under its hour's first minute. Returns how many minutes were
 // folded (an hour's first minute, already there, counts as folded too).

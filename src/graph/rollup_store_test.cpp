@@ -69,6 +69,45 @@ TEST(RollupStoreTest, OutOfOrderSegmentsCountedOnce) {
             ToJson(fresh.QueryServiceGraph(kT0, kT0 + kMin)));
 }
 
+// The ingest writer keeps RollupCopyOf a written graph to subtract it when
+// the trace changes: the copy must count exactly as the graph does.
+TEST(RollupStoreTest, RollupCopyCountsAsTheWholeGraph) {
+  SeedOptions partial;
+  partial.t0_us = kT0;
+  partial.browser_in_progress = true;
+  const TraceGraph v1 = DeriveTraceGraph(SeedTrace(partial));
+  const TraceGraph v2 = SeedAt(kT0 + 1'000'000, /*fault=*/true);
+  const TraceGraph v1_copy = RollupCopyOf(v1);
+  // The strings the rollups do not read are gone.
+  bool full_has_strings = false;
+  for (const Node& n : v1.nodes) {
+    for (const Observation& o : n.observations) full_has_strings |= !o.entity_name.empty();
+  }
+  EXPECT_TRUE(full_has_strings);
+  ASSERT_EQ(v1_copy.nodes.size(), v1.nodes.size());
+  ASSERT_EQ(v1_copy.edges.size(), v1.edges.size());
+  for (const Node& n : v1_copy.nodes) {
+    for (const Observation& o : n.observations) {
+      EXPECT_TRUE(o.entity_name.empty() && o.http_url.empty() && o.user.empty());
+    }
+  }
+
+  RollupStore whole;
+  whole.Replace(nullptr, v1);
+  whole.Replace(&v1, v2);
+  RollupStore copied;
+  copied.Replace(nullptr, RollupCopyOf(v1));
+  copied.Replace(&v1_copy, RollupCopyOf(v2));
+  EXPECT_EQ(ToJson(copied.QueryServiceGraph(kT0 - kMin, kT0 + kMin)),
+            ToJson(whole.QueryServiceGraph(kT0 - kMin, kT0 + kMin)));
+
+  // Subtracting the copy of a graph added whole leaves nothing.
+  RollupStore mixed;
+  mixed.Add(v2, +1);
+  mixed.Add(RollupCopyOf(v2), -1);
+  EXPECT_TRUE(mixed.QueryServiceGraph(kT0 - kMin, kT0 + kMin).services.empty());
+}
+
 TEST(RollupStoreTest, WindowSelectsMinutes) {
   RollupStore store;
   store.Add(SeedAt(kT0), +1);

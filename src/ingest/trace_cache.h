@@ -32,7 +32,9 @@ struct CachedTrace {
   bool indexed = true;    // the stored record's (or, before one, the new trace's) indexing
   size_t bytes = 0;       // estimated memory, maintained through TraceCache::SetBytes
   // The graph of the stored trace record, kept only when the writer maintains
-  // service-graph rollups (what Replace takes back out when the trace changes).
+  // service-graph rollups (what Replace takes back out when the trace changes):
+  // only what the rollups read (graph::RollupCopyOf) after a write of this
+  // process, the whole graph when loaded from the store.
   std::optional<graph::TraceGraph> graph;
   // The start time of the stored trace record (with `graph`): where the
   // rollups' start-up rebuild finds it.

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "graph/rollup_store.h"
 #include "graph/trace_graph.h"
 #include "xray/trace.h"
 
@@ -190,7 +191,8 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     xray::AssembledTrace assembled = xray::AssembleTrace(t.id, docs);
     store::TraceRecord record{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
     if (rollups_ != nullptr) {
-      graphs.push_back(WrittenGraph{record.graph, record.summary.start_time_us});
+      graphs.push_back(
+          WrittenGraph{graph::RollupCopyOf(record.graph), record.summary.start_time_us});
     }
     record.summary.id = t.id;
     record.summary.revision = t.trace->revision + 1;

@@ -109,7 +109,7 @@ class Writer {
   void Finish(std::vector<WriteItem>& batch, const std::vector<TouchedTrace>& touched,
               const Status& write_status);
   struct WrittenGraph {
-    graph::TraceGraph graph;
+    graph::TraceGraph graph;  // graph::RollupCopyOf the written record's
     int64_t start_us = 0;
   };
   // Replaces each written trace's previous graph by its new one in the rollups.
