@@ -13,7 +13,6 @@
 #include "common/coding.h"
 #include "store/block/block_writer_internal.h"
 #include "store/block/document_ids.h"
-#include "store/block/graph_times.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
 
@@ -322,18 +321,16 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
     });
     if (graph_apart) {
       // Version 3: the observation times relative to the trace's start,
-      // which the record's summary carries (graph_times.h). The copy reuses
-      // one graph's storage from row to row.
+      // which the record's summary carries (graph_times.h), shifted as they
+      // are encoded (no copy of the graph).
       const bool relative_times = version >= 3;
-      TraceRecord relative;  // a blank summary but for the start time
+      xray::TraceSummary relative;  // blank but for the start time
       add(col::kGraph, ColumnEncoding::kBytes, [&](std::string& o) {
         for (size_t i = 0; i < n; ++i) {
           scratch.clear();
           if (relative_times) {
-            relative.graph = rows[i].graph;
-            relative.summary.start_time_us = rows[i].summary.start_time_us;
-            RelativizeGraphTimes(relative.graph, relative.summary.start_time_us);
-            EncodeTraceRecord(relative, scratch);
+            relative.start_time_us = rows[i].summary.start_time_us;
+            EncodeTraceRecordRelative(relative, rows[i].graph, relative.start_time_us, scratch);
           } else {
             EncodeTraceRecordDetails(kBlankSummary, rows[i].graph, scratch);
           }
