@@ -7,10 +7,13 @@
 // (start, id), then times WriteBlock (encoding, compression, the write and its
 // fsync) and, on the written file, Open plus the decoding of the start,
 // duration and response-time columns, and counts `responsetime > 1.5` over
-// the decoded column. Figures are the best of --repeat runs, in wall-clock
-// and in this process's CPU time.
+// the decoded column. Also times the rest of what a cut spends on its rows:
+// the rollup section (RollupsOfRecords and its encoding) and the rows'
+// destruction. Figures are the best of --repeat runs, in wall-clock and in
+// this process's CPU time.
 //
 //   build/bench/block_bench --rows 100000
+//   build/bench/block_bench --rows 20000 --zstd-level 1 --repeat 5   # as the engine's cut writes
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -18,11 +21,13 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "graph/trace_graph.h"
 #include "segment_gen.h"
+#include "store/block/rollup_section.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
 #include "xray/segment_parser.h"
@@ -53,6 +58,8 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/roentgen-block-bench";
   app.add_option("--rows", rows, "traces in the block");
   app.add_option("--repeat", repeat, "runs; the best is reported");
+  int zstd_level = store::block::BlockWriteOptions{}.zstd_level;
+  app.add_option("--zstd-level", zstd_level, "WriteBlock's level (the engine's cuts use 1)");
   app.add_option("--dir", dir, "directory for the block (deleted first)");
   CLI11_PARSE(app, argc, argv);
 
@@ -103,6 +110,8 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/block";
+  store::block::BlockWriteOptions options;
+  options.zstd_level = zstd_level;
   double write_ms = 1e100;
   double write_cpu_ms = 1e100;
   double decode_ms = 1e100;
@@ -111,7 +120,7 @@ int main(int argc, char** argv) {
   for (int run = 0; run < repeat; ++run) {
     const double c0 = CpuMs();
     const auto t0 = Clock::now();
-    const Status s = store::block::WriteBlock(sorted_records, sorted_docs, path);
+    const Status s = store::block::WriteBlock(sorted_records, sorted_docs, path, options);
     const auto t1 = Clock::now();
     write_cpu_ms = std::min(write_cpu_ms, CpuMs() - c0);
     if (!s.ok()) {
@@ -141,6 +150,24 @@ int main(int argc, char** argv) {
     store::block::SelectGreater(*response, 1'500'000, selected);
     slow = selected.Count();
   }
+  // The rest of a cut's CPU beside WriteBlock: its rollup section, and the
+  // destruction of its rows once committed (here of a copy, made anew for
+  // each run; the copy is not timed).
+  double rollups_cpu_ms = 1e100;
+  double destroy_cpu_ms = 1e100;
+  size_t rollup_bytes = 0;
+  for (int run = 0; run < repeat; ++run) {
+    const double c0 = CpuMs();
+    const std::string section =
+        store::block::EncodeRollupSection(store::block::RollupsOfRecords(sorted_records));
+    rollups_cpu_ms = std::min(rollups_cpu_ms, CpuMs() - c0);
+    rollup_bytes = section.size();
+    auto copy = std::make_unique<std::vector<store::TraceRecord>>(sorted_records);
+    const double c1 = CpuMs();
+    copy.reset();
+    destroy_cpu_ms = std::min(destroy_cpu_ms, CpuMs() - c1);
+  }
+
   const size_t disk = std::filesystem::file_size(path);
   auto reader = store::block::BlockReader::Open(path);
   if (!reader.ok()) return 1;
@@ -148,16 +175,24 @@ int main(int argc, char** argv) {
   for (const auto& c : (*reader)->columns()) column_bytes += c.extent.size;
 
   fmt::print("rows                                   {}\n", rows);
-  fmt::print("write (encode + compress + fsync)      wall {:.1f} ms ({:.2f} us/row), CPU {:.1f} ms ({:.2f} us/row)\n",
-             write_ms, write_ms * 1000 / static_cast<double>(rows), write_cpu_ms,
-             write_cpu_ms * 1000 / static_cast<double>(rows));
+  fmt::print(
+      "write (encode + compress + fsync)      wall {:.1f} ms ({:.2f} us/row), CPU {:.1f} ms "
+      "({:.2f} us/row)\n",
+      write_ms, write_ms * 1000 / static_cast<double>(rows), write_cpu_ms,
+      write_cpu_ms * 1000 / static_cast<double>(rows));
+  fmt::print("rollup section (sum + encode)          CPU {:.1f} ms ({:.2f} us/row), {} bytes\n",
+             rollups_cpu_ms, rollups_cpu_ms * 1000 / static_cast<double>(rows), rollup_bytes);
+  fmt::print("destroy the rows (a copy)              CPU {:.1f} ms ({:.2f} us/row)\n",
+             destroy_cpu_ms, destroy_cpu_ms * 1000 / static_cast<double>(rows));
   fmt::print("raw JSON documents                     {} bytes ({:.0f} B/trace)\n", json_bytes,
              static_cast<double>(json_bytes) / static_cast<double>(rows));
   fmt::print("records in record_codec encoding       {} bytes ({:.0f} B/trace)\n",
-             record_codec_bytes, static_cast<double>(record_codec_bytes) / static_cast<double>(rows));
-  fmt::print("block file                             {} bytes ({:.0f} B/trace, {:.1f}% of the JSON)\n",
-             disk, static_cast<double>(disk) / static_cast<double>(rows),
-             100.0 * static_cast<double>(disk) / static_cast<double>(json_bytes));
+             record_codec_bytes,
+             static_cast<double>(record_codec_bytes) / static_cast<double>(rows));
+  fmt::print(
+      "block file                             {} bytes ({:.0f} B/trace, {:.1f}% of the JSON)\n",
+      disk, static_cast<double>(disk) / static_cast<double>(rows),
+      100.0 * static_cast<double>(disk) / static_cast<double>(json_bytes));
   fmt::print("  of which columns                     {} bytes ({:.0f} B/trace)\n", column_bytes,
              static_cast<double>(column_bytes) / static_cast<double>(rows));
   fmt::print("open + decode start, duration, response time  wall {:.2f} ms, CPU {:.2f} ms\n",

@@ -11,18 +11,24 @@
 // graphed: exactly the WriteBatch the ingest writer builds), then writes them
 // in batches of --batch from --threads threads into a fresh store, and reports
 // process CPU time per trace (all threads, RocksDB's flush and compaction
-// included) and wall-clock traces/s. Everything but the Write calls happens
-// before the clock starts.
+// included) and wall-clock traces/s, then the CPU of each thread still alive
+// (the block engine's cutter `rg-block-cut`; the main thread, which runs the
+// Flush's cut; the writer threads have exited). Everything but the Write
+// calls happens before the clock starts.
 //
 //   build/bench/store_write_bench --traces 200000 --batch 2048 --threads 2
 //   build/bench/store_write_bench --engine block --traces 200000 --batch 2048 --threads 2
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +50,32 @@ double ProcessCpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds by thread name (utime + stime of /proc/self/task/*/stat), for
+// the threads named so far: the block engine's cutter is `rg-block-cut`.
+std::map<std::string, double> ThreadCpuSeconds() {
+  std::map<std::string, double> out;
+  const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream in(task.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const size_t open = line.find('(');
+    const size_t close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    // Fields 3.. after the name; utime and stime are fields 14 and 15.
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::stod(field);
+      if (i == 15) stime = std::stod(field);
+    }
+    out[line.substr(open + 1, close - open - 1)] += (utime + stime) / hz;
+  }
+  return out;
 }
 
 struct PreparedTrace {
@@ -142,6 +174,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  const std::map<std::string, double> threads0 = ThreadCpuSeconds();
   const double cpu0 = ProcessCpuSeconds();
   const auto wall0 = std::chrono::steady_clock::now();
   std::vector<std::thread> writers;
@@ -164,9 +197,19 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   const double cpu = ProcessCpuSeconds() - cpu0;
   if (failed) return 1;
+  // Per thread, what the run took (the main thread also runs the Flush's cut).
+  for (const auto& [name, seconds] : ThreadCpuSeconds()) {
+    const auto before = threads0.find(name);
+    const double used = seconds - (before == threads0.end() ? 0.0 : before->second);
+    if (used >= 0.01) {
+      fmt::print("thread {} {:.2f}s {:.1f}us/trace\n", name, used,
+                 used * 1e6 / static_cast<double>(traces));
+    }
+  }
   fmt::print(
       "engine={} traces={} batch={} threads={} wall={:.2f}s rate={:.0f} traces/s cpu={:.2f}s "
       "cpu_per_trace={:.1f}us\n",

@@ -129,10 +129,16 @@ void PutSummary(const xray::TraceSummary& s, const xray::TraceSummary& lists, Ou
   PutVarint(s.segment_count, out);
 }
 
+// An observation with `time_shift` added to its start and end (wrapping; 0
+// for the times as they are).
 template <typename Out>
-void PutObservation(const Observation& o, Out& out) {
-  PutSigned(o.start_us, out);
-  PutOptional(o.end_us, PutSigned<Out>, out);
+void PutObservation(const Observation& o, uint64_t time_shift, Out& out) {
+  auto shifted = [time_shift](int64_t t) {
+    return static_cast<int64_t>(static_cast<uint64_t>(t) + time_shift);
+  };
+  PutSigned(shifted(o.start_us), out);
+  out.push_back(o.end_us ? 1 : 0);  // as PutOptional
+  if (o.end_us) PutSigned(shifted(*o.end_us), out);
   PutFlags({o.error, o.throttle, o.fault}, out);
   PutOptional(o.http_status, PutSigned<Out>, out);
   PutString(o.http_url, out);
@@ -144,31 +150,34 @@ void PutObservation(const Observation& o, Out& out) {
 }
 
 template <typename Out>
-void PutGraph(const TraceGraph& g, Out& out) {
+void PutGraph(const TraceGraph& g, uint64_t time_shift, Out& out) {
+  auto put_observation = [time_shift](const Observation& ob, Out& o) {
+    PutObservation(ob, time_shift, o);
+  };
   PutVector(
       g.nodes,
-      [](const Node& n, Out& o) {
+      [&](const Node& n, Out& o) {
         PutServiceId(n.id, o);
         PutFlags({n.root, n.inferred, n.client}, o);
-        PutVector(n.observations, PutObservation<Out>, o);
+        PutVector(n.observations, put_observation, o);
       },
       out);
   PutVector(
       g.edges,
-      [](const Edge& e, Out& o) {
+      [&](const Edge& e, Out& o) {
         PutVarint(e.from, o);
         PutVarint(e.to, o);
-        PutVector(e.observations, PutObservation<Out>, o);
+        PutVector(e.observations, put_observation, o);
       },
       out);
 }
 
 template <typename Out>
 void PutRecord(const xray::TraceSummary& summary, const xray::TraceSummary& lists,
-               const TraceGraph& graph, Out& out) {
+               const TraceGraph& graph, Out& out, uint64_t time_shift = 0) {
   out.push_back(static_cast<char>(kRecordFormatVersion));
   PutSummary(summary, lists, out);
-  PutGraph(graph, out);
+  PutGraph(graph, time_shift, out);
 }
 
 bool GetSigned(Reader& r, int64_t& v) { return r.Signed(v); }
@@ -235,8 +244,8 @@ bool GetSummary(Reader& r, xray::TraceSummary& s) {
          GetOptional(r, s.duration_us, GetSigned) &&
          GetOptional(r, s.response_time_us, GetSigned) &&
          r.Flags({&s.has_fault, &s.has_error, &s.has_throttle, &s.is_partial, &unindexed}) &&
-         (s.indexed = !unindexed, true) &&
-         r.String(s.http.url) && GetOptional(r, s.http.status, GetInt) && r.String(s.http.method) &&
+         (s.indexed = !unindexed, true) && r.String(s.http.url) &&
+         GetOptional(r, s.http.status, GetInt) && r.String(s.http.method) &&
          r.String(s.http.user_agent) && r.String(s.http.client_ip) &&
          GetVector(r, s.annotations, GetAnnotation) && GetVector(r, s.users, GetUser) &&
          GetVector(r, s.service_ids, GetServiceId) && GetStrings(r, s.resource_arns) &&
@@ -284,6 +293,13 @@ void EncodeTraceRecordDetails(const xray::TraceSummary& summary, const graph::Tr
   out.reserve(out.size() + 1024);
   codec::Interning<std::string> writer(out);
   PutRecord(kBlank, summary, graph, writer);
+}
+
+void EncodeTraceRecordRelative(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
+                               int64_t time_base, std::string& out) {
+  out.reserve(out.size() + 1024);
+  codec::Interning<std::string> writer(out);
+  PutRecord(summary, summary, graph, writer, uint64_t{0} - static_cast<uint64_t>(time_base));
 }
 
 Status DecodeTraceRecordInto(std::string_view bytes, TraceRecord& record, bool with_graph) {

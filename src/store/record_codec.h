@@ -46,6 +46,11 @@ void EncodeTraceRecord(const TraceRecord& record, std::string& out);
 // without building that summary.
 void EncodeTraceRecordDetails(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
                               std::string& out);
+// The encoding of the record of `summary` and `graph` with every
+// observation's start and end minus `time_base` (wrapping), without copying
+// the graph (the block files' `graph` column, format version 3).
+void EncodeTraceRecordRelative(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
+                               int64_t time_base, std::string& out);
 Result<TraceRecord> DecodeTraceRecord(std::string_view bytes);
 // The same decoding into an existing record, reusing its strings' and vectors'
 // storage (scans decode every candidate into one record: no allocation once

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "store/store_test_util.h"
@@ -200,6 +201,40 @@ TEST(RecordCodecTest, ExtremeIntegersRoundTrip) {
   EXPECT_EQ(decoded->summary.http.status, std::optional<int>(INT32_MIN));
   EXPECT_EQ(decoded->summary.revision, UINT32_MAX);
   EXPECT_EQ(decoded->summary.segment_count, SIZE_MAX);
+}
+
+// The block files' `graph` column encodes times relative to a base without
+// copying the graph: the bytes are those of the shifted copy's record, for
+// any base (wrapping).
+TEST(RecordCodecTest, RelativeEncodingEqualsEncodingAShiftedCopy) {
+  const TraceRecord full = MakeFullRecord(MakeTraceId(0x5a, 0x05), 1'700'000'000'000'000);
+  ASSERT_FALSE(full.graph.nodes.empty());
+  ASSERT_FALSE(full.graph.edges.empty());
+  for (const int64_t base :
+       {int64_t{0}, full.summary.start_time_us, int64_t{-5}, std::numeric_limits<int64_t>::min(),
+        std::numeric_limits<int64_t>::max()}) {
+    TraceRecord shifted;
+    shifted.summary.start_time_us = full.summary.start_time_us;
+    shifted.graph = full.graph;
+    auto shift = [base](int64_t& t) {
+      t = static_cast<int64_t>(static_cast<uint64_t>(t) - static_cast<uint64_t>(base));
+    };
+    for (graph::Node& n : shifted.graph.nodes) {
+      for (graph::Observation& o : n.observations) {
+        shift(o.start_us);
+        if (o.end_us) shift(*o.end_us);
+      }
+    }
+    for (graph::Edge& e : shifted.graph.edges) {
+      for (graph::Observation& o : e.observations) {
+        shift(o.start_us);
+        if (o.end_us) shift(*o.end_us);
+      }
+    }
+    std::string got = "prefix";
+    EncodeTraceRecordRelative(shifted.summary, full.graph, base, got);
+    EXPECT_EQ(got, "prefix" + Encode(shifted)) << "base " << base;
+  }
 }
 
 TEST(RecordCodecTest, EveryTruncationIsCorruption) {

@@ -83,6 +83,36 @@ void ExpectSameRollups(const graph::RollupStore& got, const graph::RollupStore& 
   }
 }
 
+// RollupsOfRecords sums with interned keys; it must give exactly what
+// graph::AddToRollupMinutes gives row by row: the same cells (flags, counts,
+// histograms, first and last times), the same minutes, the same memory
+// accounting. Rows of several versions and topologies, spread over minutes,
+// with services that share names but not types or accounts.
+TEST(RollupSectionTest, RollupsOfRecordsEqualsAddingRowByRow) {
+  std::vector<TraceRecord> rows;
+  for (uint8_t i = 1; i <= 40; ++i) {
+    rows.push_back(SeedRecordAt(i, 1 + i % 3, kT0 + (i % 7) * 50 * kSecond + i * kSecond));
+  }
+  // A node whose key differs from another's by the account only, and one
+  // whose flags differ between two rows of the same minute.
+  rows[3].graph.nodes[0].id.account_id = "999999999999";
+  rows[5].graph.nodes[0].inferred = !rows[5].graph.nodes[0].inferred;
+  rows.push_back(TraceRecord{});  // a row without a graph
+  graph::RollupMinutes want;
+  for (const TraceRecord& r : rows) graph::AddToRollupMinutes(want, r.graph, +1);
+  const graph::RollupMinutes got = RollupsOfRecords(rows);
+  ASSERT_GT(want.size(), 3u);
+  EXPECT_EQ(EncodeRollupSection(got), EncodeRollupSection(want));
+  ASSERT_EQ(got.size(), want.size());
+  for (auto g = got.begin(), w = want.cbegin(); g != got.end(); ++g, ++w) {
+    EXPECT_EQ(g->first, w->first);
+    EXPECT_EQ(g->second.MemoryBytes(), w->second.MemoryBytes()) << "minute " << g->first;
+    EXPECT_EQ(g->second.nodes().size(), w->second.nodes().size());
+    EXPECT_EQ(g->second.edges().size(), w->second.edges().size());
+  }
+  EXPECT_TRUE(RollupsOfRecords({}).empty());
+}
+
 TEST(RollupSectionTest, EncodingRoundTripsAndDamageIsCorruption) {
   std::vector<TraceRecord> rows;
   for (uint8_t i = 1; i <= 12; ++i) rows.push_back(SeedRecord(i, 1));

@@ -7,13 +7,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <unordered_map>
 
 #include "common/coding.h"
 #include "store/block/block_writer_internal.h"
 #include "store/block/document_ids.h"
-#include "store/block/graph_times.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
 
@@ -208,69 +210,161 @@ std::optional<std::pair<int64_t, int64_t>> Range(const std::vector<int64_t>& v) 
   return std::make_pair(*lo, *hi);
 }
 
+// Rows a chunk: the columns are gathered a chunk of rows at a time, every
+// column over one chunk before the next, so that a chunk's records (a few KB
+// each, in scattered heap) are read from the caches rather than from memory
+// once per column (a cut's rows are tens of MB).
+constexpr size_t kColumnChunkRows = 128;
+
 std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint32_t version) {
   const size_t n = rows.size();
-  std::vector<PendingColumn> cols;
-  auto add = [&](std::string_view name, ColumnEncoding enc, auto&& encode,
-                 std::optional<std::pair<int64_t, int64_t>> range = std::nullopt) {
-    PendingColumn c{std::string(name), enc, {}, range};
-    encode(c.payload);
-    cols.push_back(std::move(c));
+  // A column: `gather` takes rows [begin, end) in order, `finish` makes the
+  // payload (and range) once every row is gathered. They share the column's
+  // state by pointer.
+  struct ColumnBuilder {
+    std::string name;
+    ColumnEncoding encoding;
+    std::function<void(size_t, size_t)> gather;
+    std::function<void(PendingColumn&)> finish;
   };
-  auto int64s = [&](auto get) {
-    std::vector<int64_t> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = get(rows[i]);
-    return v;
+  std::vector<ColumnBuilder> builders;
+  auto column = [&](std::string_view name, ColumnEncoding enc,
+                    std::function<void(size_t, size_t)> gather,
+                    std::function<void(PendingColumn&)> finish) {
+    builders.push_back(ColumnBuilder{std::string(name), enc, std::move(gather), std::move(finish)});
   };
   auto add_int64 = [&](std::string_view name, auto get) {
-    std::vector<int64_t> v = int64s(get);
-    add(name, ColumnEncoding::kInt64Delta, [&](std::string& o) { EncodeInt64(v, o); }, Range(v));
+    auto v = std::make_shared<std::vector<int64_t>>();
+    v->reserve(n);
+    column(
+        name, ColumnEncoding::kInt64Delta,
+        [v, get, rows](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) v->push_back(get(rows[i]));
+        },
+        [v](PendingColumn& c) {
+          EncodeInt64(*v, c.payload);
+          c.range = Range(*v);
+        });
   };
   auto add_opt = [&](std::string_view name, auto get) {
-    std::vector<std::optional<int64_t>> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = get(rows[i]);
-    add(name, ColumnEncoding::kOptionalInt64, [&](std::string& o) { EncodeOptionalInt64(v, o); });
+    auto v = std::make_shared<std::vector<std::optional<int64_t>>>();
+    v->reserve(n);
+    column(
+        name, ColumnEncoding::kOptionalInt64,
+        [v, get, rows](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) v->push_back(get(rows[i]));
+        },
+        [v](PendingColumn& c) { EncodeOptionalInt64(*v, c.payload); });
   };
   auto add_bool = [&](std::string_view name, auto get) {
-    std::vector<bool> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = get(rows[i]);
-    add(name, ColumnEncoding::kBool, [&](std::string& o) { EncodeBool(v, o); });
+    auto v = std::make_shared<std::vector<bool>>();
+    v->reserve(n);
+    column(
+        name, ColumnEncoding::kBool,
+        [v, get, rows](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) v->push_back(get(rows[i]));
+        },
+        [v](PendingColumn& c) { EncodeBool(*v, c.payload); });
   };
   auto add_dict = [&](std::string_view name, auto get) {
-    std::vector<std::string_view> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = get(rows[i]);
-    add(name, ColumnEncoding::kDictString, [&](std::string& o) { EncodeDictString(v, o); });
+    auto dict = std::make_shared<DictStringEncoder>();
+    dict->Reserve(n);
+    column(
+        name, ColumnEncoding::kDictString,
+        [dict, get, rows](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) dict->Add(get(rows[i]));
+        },
+        [dict](PendingColumn& c) { dict->Finish(c.payload); });
   };
-  // `get(row, values)` appends the row's values.
+  // `get(row, values)` appends the row's values (views that outlive the
+  // column: into the rows).
+  struct ListState {
+    std::vector<uint32_t> lengths;
+    std::vector<std::string_view> row_values;
+    DictStringEncoder dict;
+  };
   auto add_list = [&](std::string_view name, auto get) {
-    std::vector<uint32_t> lengths(n);
-    std::vector<std::string_view> values;
-    for (size_t i = 0; i < n; ++i) {
-      const size_t before = values.size();
-      get(rows[i], values);
-      lengths[i] = static_cast<uint32_t>(values.size() - before);
-    }
-    add(name, ColumnEncoding::kListDictString,
-        [&](std::string& o) { EncodeListDictString(lengths, values, o); });
+    auto st = std::make_shared<ListState>();
+    st->lengths.reserve(n);
+    column(
+        name, ColumnEncoding::kListDictString,
+        [st, get, rows](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) {
+            st->row_values.clear();
+            get(rows[i], st->row_values);
+            st->lengths.push_back(static_cast<uint32_t>(st->row_values.size()));
+            for (std::string_view v : st->row_values) st->dict.Add(v);
+          }
+        },
+        [st](PendingColumn& c) {
+          for (uint32_t len : st->lengths) coding::PutVarint(len, c.payload);
+          st->dict.Finish(c.payload);
+        });
+  };
+  // kListBool: `get(row, values)` appends the row's flags.
+  auto add_bool_list = [&](std::string_view name, auto get) {
+    struct BoolListState {
+      std::vector<uint32_t> lengths;
+      std::vector<bool> values;
+    };
+    auto st = std::make_shared<BoolListState>();
+    st->lengths.reserve(n);
+    column(
+        name, ColumnEncoding::kListBool,
+        [st, get, rows](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) {
+            const size_t before = st->values.size();
+            get(rows[i], st->values);
+            st->lengths.push_back(static_cast<uint32_t>(st->values.size() - before));
+          }
+        },
+        [st](PendingColumn& c) { EncodeListBool(st->lengths, st->values, c.payload); });
+  };
+  // kBytes: `put(row, scratch)` encodes the row's value into the (cleared)
+  // scratch buffer, which is then appended length-prefixed: one buffer for
+  // every row instead of a string per row.
+  auto add_bytes = [&](std::string_view name, auto put) {
+    struct BytesState {
+      std::string payload;
+      std::string scratch;
+    };
+    auto st = std::make_shared<BytesState>();
+    column(
+        name, ColumnEncoding::kBytes,
+        [st, put, rows](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) {
+            st->scratch.clear();
+            put(rows[i], st->scratch);
+            coding::PutLengthPrefixed(st->scratch, st->payload);
+          }
+        },
+        [st](PendingColumn& c) { c.payload = std::move(st->payload); });
   };
   auto strings = [](const std::vector<std::string>& s, std::vector<std::string_view>& out) {
     out.insert(out.end(), s.begin(), s.end());
   };
 
   {
-    std::vector<std::string_view> ids(n);
-    std::vector<uint32_t> order(n);
-    for (size_t i = 0; i < n; ++i) {
-      ids[i] = IdBytes(rows[i].summary.id);
-      order[i] = static_cast<uint32_t>(i);
-    }
-    if (version < 3) {
-      std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ids[a] < ids[b]; });
-    }
-    add(col::kTraceId, ColumnEncoding::kFixed16, [&](std::string& o) { EncodeFixed16(ids, o); });
+    auto ids = std::make_shared<std::string>();
+    ids->reserve(16 * n);
+    column(
+        col::kTraceId, ColumnEncoding::kFixed16,
+        [ids, rows](size_t b, size_t e) {
+          for (size_t i = b; i < e; ++i) ids->append(IdBytes(rows[i].summary.id));
+        },
+        [ids](PendingColumn& c) { c.payload = std::move(*ids); });
     // Version 3 leaves the order to the reader (a sort of the ids).
     if (version < 3) {
-      add(col::kIdOrder, ColumnEncoding::kFixed32, [&](std::string& o) { EncodeFixed32(order, o); });
+      column(
+          col::kIdOrder, ColumnEncoding::kFixed32, [](size_t, size_t) {},
+          [rows, n](PendingColumn& c) {
+            std::vector<uint32_t> order(n);
+            for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+            std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+              return IdBytes(rows[a].summary.id) < IdBytes(rows[b].summary.id);
+            });
+            EncodeFixed32(order, c.payload);
+          });
     }
   }
   add_int64(col::kStart, [](const TraceRecord& r) { return r.summary.start_time_us; });
@@ -299,45 +393,35 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
   add_dict(col::kRootName, [](const TraceRecord& r) { return std::string_view(r.summary.root_segment_name); });
   add_dict(col::kRootOrigin,
            [](const TraceRecord& r) { return std::string_view(r.summary.root_segment_origin); });
-  add_list(col::kResourceArns, [&](const TraceRecord& r, auto& out) { strings(r.summary.resource_arns, out); });
-  add_list(col::kInstanceIds, [&](const TraceRecord& r, auto& out) { strings(r.summary.instance_ids, out); });
-  add_list(col::kAvailabilityZones,
-           [&](const TraceRecord& r, auto& out) { strings(r.summary.availability_zones, out); });
+  add_list(col::kResourceArns,
+           [strings](const TraceRecord& r, auto& out) { strings(r.summary.resource_arns, out); });
+  add_list(col::kInstanceIds,
+           [strings](const TraceRecord& r, auto& out) { strings(r.summary.instance_ids, out); });
+  add_list(col::kAvailabilityZones, [strings](const TraceRecord& r, auto& out) {
+    strings(r.summary.availability_zones, out);
+  });
   {
-    // kBytes, written here rather than through EncodeBytes: each row's
-    // encoding goes through one scratch buffer instead of a string per row.
     // The summary as `details` stores it: the value columns' fields blanked.
     // Version 2 keeps the graph out of `details` (in `graph`, as a record of
     // a blank summary), so that a read of summaries never touches it.
     static const graph::TraceGraph kNoGraph;
     static const xray::TraceSummary kBlankSummary;
     const bool graph_apart = version >= 2;
-    std::string scratch;
-    add(col::kDetails, ColumnEncoding::kBytes, [&](std::string& o) {
-      for (size_t i = 0; i < n; ++i) {
-        scratch.clear();
-        EncodeTraceRecordDetails(rows[i].summary, graph_apart ? kNoGraph : rows[i].graph, scratch);
-        coding::PutLengthPrefixed(scratch, o);
-      }
+    add_bytes(col::kDetails, [graph_apart](const TraceRecord& r, std::string& out) {
+      EncodeTraceRecordDetails(r.summary, graph_apart ? kNoGraph : r.graph, out);
     });
     if (graph_apart) {
       // Version 3: the observation times relative to the trace's start,
-      // which the record's summary carries (graph_times.h). The copy reuses
-      // one graph's storage from row to row.
+      // which the record's summary carries (graph_times.h), shifted as they
+      // are encoded (no copy of the graph).
       const bool relative_times = version >= 3;
-      TraceRecord relative;  // a blank summary but for the start time
-      add(col::kGraph, ColumnEncoding::kBytes, [&](std::string& o) {
-        for (size_t i = 0; i < n; ++i) {
-          scratch.clear();
-          if (relative_times) {
-            relative.graph = rows[i].graph;
-            relative.summary.start_time_us = rows[i].summary.start_time_us;
-            RelativizeGraphTimes(relative.graph, relative.summary.start_time_us);
-            EncodeTraceRecord(relative, scratch);
-          } else {
-            EncodeTraceRecordDetails(kBlankSummary, rows[i].graph, scratch);
-          }
-          coding::PutLengthPrefixed(scratch, o);
+      auto relative = std::make_shared<xray::TraceSummary>();  // blank but for the start time
+      add_bytes(col::kGraph, [relative_times, relative](const TraceRecord& r, std::string& out) {
+        if (relative_times) {
+          relative->start_time_us = r.summary.start_time_us;
+          EncodeTraceRecordRelative(*relative, r.graph, relative->start_time_us, out);
+        } else {
+          EncodeTraceRecordDetails(kBlankSummary, r.graph, out);
         }
       });
     }
@@ -368,61 +452,84 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
     for (const auto& node : r.graph.nodes) out.push_back(node.id.type);
   });
   if (version >= 2) {
-    add_list(col::kGraphNodeAlias, [&](const TraceRecord& r, auto& out) {
+    add_list(col::kGraphNodeAlias, [strings](const TraceRecord& r, auto& out) {
       for (const auto& node : r.graph.nodes) strings(node.id.names, out);
     });
   }
-
-  {
-    std::vector<uint32_t> lengths(n);
-    std::vector<bool> inferred;
-    for (size_t i = 0; i < n; ++i) {
-      for (const auto& node : rows[i].graph.nodes) inferred.push_back(node.inferred);
-      lengths[i] = static_cast<uint32_t>(rows[i].graph.nodes.size());
-    }
-    add(col::kGraphNodeInferred, ColumnEncoding::kListBool,
-        [&](std::string& o) { EncodeListBool(lengths, inferred, o); });
-    if (version >= 2) {
-      // Per node, whether any observation has the flag (service(…) { fault }).
-      auto add_node_flag = [&](std::string_view name, bool graph::Observation::*flag) {
-        std::vector<bool> any;
-        for (size_t i = 0; i < n; ++i) {
-          for (const auto& node : rows[i].graph.nodes) {
-            any.push_back(std::any_of(node.observations.begin(), node.observations.end(),
-                                      [&](const graph::Observation& o) { return o.*flag; }));
-          }
+  add_bool_list(col::kGraphNodeInferred, [](const TraceRecord& r, std::vector<bool>& out) {
+    for (const auto& node : r.graph.nodes) out.push_back(node.inferred);
+  });
+  if (version >= 2) {
+    // Per node, whether any observation has the flag (service(…) { fault }).
+    auto add_node_flag = [&](std::string_view name, bool graph::Observation::*flag) {
+      add_bool_list(name, [flag](const TraceRecord& r, std::vector<bool>& out) {
+        for (const auto& node : r.graph.nodes) {
+          out.push_back(std::any_of(node.observations.begin(), node.observations.end(),
+                                    [&](const graph::Observation& o) { return o.*flag; }));
         }
-        add(name, ColumnEncoding::kListBool, [&](std::string& o) { EncodeListBool(lengths, any, o); });
-      };
-      add_node_flag(col::kGraphNodeFault, &graph::Observation::fault);
-      add_node_flag(col::kGraphNodeError, &graph::Observation::error);
-      add_node_flag(col::kGraphNodeThrottle, &graph::Observation::throttle);
-    }
-    // The edge keys, one after another in one string (what the list column
-    // views), cut at `ends`.
-    std::string edge_keys;
-    std::vector<size_t> ends;
-    for (size_t i = 0; i < n; ++i) {
-      const graph::TraceGraph& g = rows[i].graph;
-      for (const auto& e : g.edges) {
-        AppendGraphEdgeKey(g.nodes[e.from].id, g.nodes[e.to].id, edge_keys);
-        ends.push_back(edge_keys.size());
-      }
-      lengths[i] = static_cast<uint32_t>(g.edges.size());
-    }
-    std::vector<std::string_view> edge_views(ends.size());
-    for (size_t j = 0, begin = 0; j < ends.size(); begin = ends[j++]) {
-      edge_views[j] = std::string_view(edge_keys).substr(begin, ends[j] - begin);
-    }
-    add(col::kGraphEdge, ColumnEncoding::kListDictString,
-        [&](std::string& o) { EncodeListDictString(lengths, edge_views, o); });
+      });
+    };
+    add_node_flag(col::kGraphNodeFault, &graph::Observation::fault);
+    add_node_flag(col::kGraphNodeError, &graph::Observation::error);
+    add_node_flag(col::kGraphNodeThrottle, &graph::Observation::throttle);
   }
+  {
+    // The edge keys of a chunk, one after another in one string of their own
+    // (which the dictionary views: never appended to once viewed).
+    struct EdgeState {
+      std::vector<uint32_t> lengths;
+      std::deque<std::string> keys;
+      std::vector<size_t> ends;
+      DictStringEncoder dict;
+    };
+    auto st = std::make_shared<EdgeState>();
+    st->lengths.reserve(n);
+    column(
+        col::kGraphEdge, ColumnEncoding::kListDictString,
+        [st, rows](size_t b, size_t e) {
+          std::string& keys = st->keys.emplace_back();
+          st->ends.clear();
+          for (size_t i = b; i < e; ++i) {
+            const graph::TraceGraph& g = rows[i].graph;
+            for (const auto& edge : g.edges) {
+              AppendGraphEdgeKey(g.nodes[edge.from].id, g.nodes[edge.to].id, keys);
+              st->ends.push_back(keys.size());
+            }
+            st->lengths.push_back(static_cast<uint32_t>(g.edges.size()));
+          }
+          for (size_t j = 0, begin = 0; j < st->ends.size(); begin = st->ends[j++]) {
+            st->dict.Add(std::string_view(keys).substr(begin, st->ends[j] - begin));
+          }
+        },
+        [st](PendingColumn& c) {
+          for (uint32_t len : st->lengths) coding::PutVarint(len, c.payload);
+          st->dict.Finish(c.payload);
+        });
+  }
+  // The rows each annotation key appears in, counted in the same passes.
+  std::unordered_map<std::string_view, size_t> key_rows;
+  for (size_t b = 0; b < n; b += kColumnChunkRows) {
+    const size_t e = std::min(n, b + kColumnChunkRows);
+    for (ColumnBuilder& builder : builders) builder.gather(b, e);
+    for (size_t i = b; i < e; ++i) {
+      for (const auto& a : rows[i].summary.annotations) ++key_rows[a.key];
+    }
+  }
+  std::vector<PendingColumn> cols;
+  cols.reserve(builders.size());
+  for (ColumnBuilder& builder : builders) {
+    PendingColumn& c =
+        cols.emplace_back(PendingColumn{std::move(builder.name), builder.encoding, {}, {}});
+    builder.finish(c);
+  }
+  builders.clear();
+  auto add = [&](std::string_view name, ColumnEncoding enc, auto&& encode) {
+    PendingColumn c{std::string(name), enc, {}, std::nullopt};
+    encode(c.payload);
+    cols.push_back(std::move(c));
+  };
 
   // Annotation value columns for the most frequent keys.
-  std::unordered_map<std::string_view, size_t> key_rows;
-  for (const auto& r : rows) {
-    for (const auto& a : r.summary.annotations) ++key_rows[a.key];
-  }
   std::vector<std::pair<std::string_view, size_t>> keys(key_rows.begin(), key_rows.end());
   // Most rows first, ties by key: an order of the keys alone, whatever the
   // hash map's.

@@ -83,57 +83,11 @@ void PutLengths(const Rows& rows, std::string& out) {
   for (const auto& row : rows) coding::PutVarint(row.size(), out);
 }
 
-// Distinct values first, then only those are sorted (most columns repeat few
-// values). The distinct values are found with an open-addressing table of
-// codes keyed by the values' XXH3 hashes: no allocation per value, and a
-// full compare only when the hashes are equal.
 void PutDict(std::span<const std::string_view> values, std::string& out) {
-  std::vector<std::string_view> dict;
-  std::vector<uint64_t> dict_hashes;
-  std::vector<uint32_t> slots(64, 0);  // code + 1; 0 = empty
-  size_t mask = slots.size() - 1;
-  std::vector<uint32_t> first_codes(values.size());
-  for (size_t i = 0; i < values.size(); ++i) {
-    const std::string_view v = values[i];
-    const uint64_t h = XXH3_64bits(v.data(), v.size());
-    size_t slot = h & mask;
-    for (;;) {
-      const uint32_t s = slots[slot];
-      if (s == 0) {
-        const auto code = static_cast<uint32_t>(dict.size());
-        dict.push_back(v);
-        dict_hashes.push_back(h);
-        slots[slot] = code + 1;
-        first_codes[i] = code;
-        if (2 * dict.size() > slots.size()) {  // keep it at most half full
-          slots.assign(2 * slots.size(), 0);
-          mask = slots.size() - 1;
-          for (uint32_t c = 0; c < dict.size(); ++c) {
-            size_t t = dict_hashes[c] & mask;
-            while (slots[t] != 0) t = (t + 1) & mask;
-            slots[t] = c + 1;
-          }
-        }
-        break;
-      }
-      if (dict_hashes[s - 1] == h && dict[s - 1] == v) {
-        first_codes[i] = s - 1;
-        break;
-      }
-      slot = (slot + 1) & mask;
-    }
-  }
-  std::vector<uint32_t> by_value(dict.size());
-  for (uint32_t i = 0; i < by_value.size(); ++i) by_value[i] = i;
-  std::sort(by_value.begin(), by_value.end(),
-            [&](uint32_t a, uint32_t b) { return dict[a] < dict[b]; });
-  std::vector<uint32_t> sorted_code(dict.size());
-  coding::PutVarint(dict.size(), out);
-  for (uint32_t rank = 0; rank < by_value.size(); ++rank) {
-    sorted_code[by_value[rank]] = rank;
-    coding::PutLengthPrefixed(dict[by_value[rank]], out);
-  }
-  for (uint32_t c : first_codes) coding::PutVarint(sorted_code[c], out);
+  DictStringEncoder encoder;
+  encoder.Reserve(values.size());
+  for (std::string_view v : values) encoder.Add(v);
+  encoder.Finish(out);
 }
 
 bool GetDict(Reader& r, size_t n, DictStringColumn& out) {
@@ -159,6 +113,51 @@ bool GetDict(Reader& r, size_t n, DictStringColumn& out) {
 }
 
 }  // namespace
+
+DictStringEncoder::DictStringEncoder() : slots_(64, 0), mask_(63) {}
+
+void DictStringEncoder::Add(std::string_view v) {
+  const uint64_t h = XXH3_64bits(v.data(), v.size());
+  size_t slot = h & mask_;
+  for (;;) {
+    const uint32_t s = slots_[slot];
+    if (s == 0) break;
+    if (dict_hashes_[s - 1] == h && dict_[s - 1] == v) {
+      first_codes_.push_back(s - 1);
+      return;
+    }
+    slot = (slot + 1) & mask_;
+  }
+  const auto code = static_cast<uint32_t>(dict_.size());
+  dict_.push_back(v);
+  dict_hashes_.push_back(h);
+  slots_[slot] = code + 1;
+  first_codes_.push_back(code);
+  if (2 * dict_.size() > slots_.size()) {  // keep it at most half full
+    slots_.assign(2 * slots_.size(), 0);
+    mask_ = slots_.size() - 1;
+    for (uint32_t c = 0; c < dict_.size(); ++c) {
+      size_t t = dict_hashes_[c] & mask_;
+      while (slots_[t] != 0) t = (t + 1) & mask_;
+      slots_[t] = c + 1;
+    }
+  }
+}
+
+void DictStringEncoder::Finish(std::string& out) {
+  std::vector<uint32_t> by_value(dict_.size());
+  for (uint32_t i = 0; i < by_value.size(); ++i) by_value[i] = i;
+  std::sort(by_value.begin(), by_value.end(),
+            [&](uint32_t a, uint32_t b) { return dict_[a] < dict_[b]; });
+  std::vector<uint32_t> sorted_code(dict_.size());
+  coding::PutVarint(dict_.size(), out);
+  for (uint32_t rank = 0; rank < by_value.size(); ++rank) {
+    sorted_code[by_value[rank]] = rank;
+    coding::PutLengthPrefixed(dict_[by_value[rank]], out);
+  }
+  for (uint32_t c : first_codes_) coding::PutVarint(sorted_code[c], out);
+  *this = DictStringEncoder();
+}
 
 bool IsKnownEncoding(uint8_t e) { return e >= 1 && e <= 12; }
 

@@ -148,6 +148,30 @@ void EncodeListBool(std::span<const std::vector<bool>> rows, std::string& out);
 void EncodeListBool(std::span<const uint32_t> lengths, const std::vector<bool>& values,
                     std::string& out);  // flat input, as for strings
 
+// A kDictString payload built value by value (what EncodeDictString makes
+// of the same values), for a writer that feeds it rows as it passes them.
+// Distinct values first, then only those are sorted (most columns repeat few
+// values): the distinct values are found with an open-addressing table of
+// codes keyed by the values' XXH3 hashes, no allocation per value and a full
+// compare only when the hashes are equal. The values are viewed, not copied:
+// they must outlive Finish.
+class DictStringEncoder {
+ public:
+  DictStringEncoder();
+  void Reserve(size_t values) { first_codes_.reserve(values); }
+  void Add(std::string_view value);
+  // Appends the payload (dictionary, then a code per value added) to `out`
+  // and starts over empty.
+  void Finish(std::string& out);
+
+ private:
+  std::vector<std::string_view> dict_;
+  std::vector<uint64_t> dict_hashes_;
+  std::vector<uint32_t> slots_;  // code + 1; 0 = empty
+  size_t mask_;
+  std::vector<uint32_t> first_codes_;  // per value, its code in order of first appearance
+};
+
 // Decoders: `rows` is the column's row count from the directory.
 Status DecodeInt64(std::string_view in, size_t rows, Int64Column& out);
 Status DecodeOptionalInt64(std::string_view in, size_t rows, OptionalInt64Column& out);

@@ -14,6 +14,8 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -143,9 +145,168 @@ Status AddRowGraphs(const BlockReader& reader, const std::vector<uint32_t>* rows
 
 }  // namespace
 
+namespace {
+
+// A service key as views into the rows' nodes (which outlive the sum).
+struct RollupKeyView {
+  std::string_view name, type, account_id;
+  bool operator==(const RollupKeyView&) const = default;
+};
+struct RollupKeyViewHash {
+  size_t operator()(const RollupKeyView& k) const {
+    const std::hash<std::string_view> h;
+    size_t x = h(k.name);
+    x = x * 0x9e3779b97f4a7c15ull ^ h(k.type);
+    return x * 0x9e3779b97f4a7c15ull ^ h(k.account_id);
+  }
+};
+
+// A cell of the sum: a minute and one key index (a node) or two (an edge;
+// `to` is kRollupNoKey for a node).
+constexpr uint32_t kRollupNoKey = std::numeric_limits<uint32_t>::max();
+struct RollupCellKey {
+  int64_t minute;
+  uint32_t from, to;
+  bool operator==(const RollupCellKey&) const = default;
+};
+struct RollupCellKeyHash {
+  size_t operator()(const RollupCellKey& k) const {
+    uint64_t x = static_cast<uint64_t>(k.minute) * 0x9e3779b97f4a7c15ull;
+    x ^= (uint64_t{k.from} << 32 | k.to) * 0xc2b2ae3d27d4eb4full;
+    return static_cast<size_t>(x ^ (x >> 29));
+  }
+};
+
+// A cell being summed: the histograms' buckets are collected and counted
+// once at the end (SparseHistogram::Add keeps its entries sorted, an insert
+// per new bucket).
+struct RollupCellSum {
+  graph::NodeCell nc;  // an edge's in .cell; its flags unused
+  std::vector<uint16_t> response_buckets;
+  std::vector<uint16_t> duration_buckets;
+
+  // Cell::AddObservation with sign +1, but for the histograms.
+  void Add(const graph::Observation& obs, std::optional<int64_t> trace_duration_us, bool root) {
+    graph::Cell& c = nc.cell;
+    c.counters.Add(obs, +1);
+    ++c.observations;
+    if (root) ++c.roots;
+    c.first_start_us = std::min(c.first_start_us, obs.start_us);
+    if (obs.end_us) {
+      c.last_end_us = std::max(c.last_end_us, *obs.end_us);
+      response_buckets.push_back(RollupBucket(*obs.end_us - obs.start_us));
+      if (trace_duration_us) duration_buckets.push_back(RollupBucket(*trace_duration_us));
+    }
+  }
+  void Finish() {
+    Count(response_buckets, nc.cell.response_time);
+    Count(duration_buckets, nc.cell.duration);
+  }
+
+ private:
+  static uint16_t RollupBucket(int64_t duration_us) {
+    return static_cast<uint16_t>(
+        std::min(graph::HistogramBucket(duration_us), graph::kHistogramBuckets - 1));
+  }
+  static void Count(std::vector<uint16_t>& buckets, graph::SparseHistogram& h) {
+    std::sort(buckets.begin(), buckets.end());
+    for (size_t i = 0; i < buckets.size();) {
+      size_t j = i + 1;
+      while (j < buckets.size() && buckets[j] == buckets[i]) ++j;
+      h.Append(buckets[i], static_cast<int64_t>(j - i));
+      i = j;
+    }
+    buckets = {};
+  }
+};
+
+}  // namespace
+
+// What graph::AddToRollupMinutes does row by row, with each node's key
+// looked up once per row (by views, no copy of its strings) and the cells
+// found by integer keys; the histograms are counted and the ordered maps of
+// the result filled once at the end, in key order. The observations are added in the same order, so
+// every cell (the flags of a node's last observation included) comes out
+// as AddToRollupMinutes makes it.
 graph::RollupMinutes RollupsOfRecords(std::span<const TraceRecord> rows) {
+  std::unordered_map<RollupKeyView, uint32_t, RollupKeyViewHash> key_index;
+  std::vector<RollupKeyView> keys;
+  std::unordered_map<RollupCellKey, uint32_t, RollupCellKeyHash> cell_index;
+  std::vector<RollupCellKey> cell_keys;
+  std::vector<RollupCellSum> cells;
+  std::vector<uint32_t> node_keys;  // the row's nodes' key indexes
+  auto cell_of = [&](int64_t start_us, uint32_t from, uint32_t to) -> RollupCellSum& {
+    const RollupCellKey k{graph::RollupMinuteOf(start_us), from, to};
+    auto [it, added] = cell_index.try_emplace(k, static_cast<uint32_t>(cells.size()));
+    if (added) {
+      cell_keys.push_back(k);
+      cells.emplace_back();
+    }
+    return cells[it->second];
+  };
+  for (const TraceRecord& row : rows) {
+    const graph::TraceGraph& g = row.graph;
+    node_keys.clear();
+    for (const graph::Node& node : g.nodes) {
+      const RollupKeyView view{node.id.name, node.id.type, node.id.account_id};
+      auto [it, added] = key_index.try_emplace(view, static_cast<uint32_t>(keys.size()));
+      if (added) keys.push_back(view);
+      node_keys.push_back(it->second);
+    }
+    const std::optional<int64_t> duration = graph::TraceDurationUs(g);
+    for (size_t n = 0; n < g.nodes.size(); ++n) {
+      const graph::Node& node = g.nodes[n];
+      for (const graph::Observation& obs : node.observations) {
+        RollupCellSum& sum = cell_of(obs.start_us, node_keys[n], kRollupNoKey);
+        sum.nc.inferred = node.inferred;
+        sum.nc.client = node.client;
+        sum.Add(obs, duration, node.root);
+      }
+    }
+    for (const graph::Edge& edge : g.edges) {
+      for (const graph::Observation& obs : edge.observations) {
+        cell_of(obs.start_us, node_keys[edge.from], node_keys[edge.to])
+            .Add(obs, std::nullopt, false);
+      }
+    }
+  }
+  // The keys' ranks in ServiceKey order, so that cells sort by integers.
+  std::vector<uint32_t> by_key(keys.size());
+  for (uint32_t i = 0; i < by_key.size(); ++i) by_key[i] = i;
+  std::sort(by_key.begin(), by_key.end(), [&](uint32_t a, uint32_t b) {
+    return std::tie(keys[a].name, keys[a].type, keys[a].account_id) <
+           std::tie(keys[b].name, keys[b].type, keys[b].account_id);
+  });
+  std::vector<uint32_t> rank(keys.size());
+  std::vector<graph::ServiceKey> service_keys(keys.size());
+  for (uint32_t r = 0; r < by_key.size(); ++r) {
+    rank[by_key[r]] = r;
+    const RollupKeyView& k = keys[by_key[r]];
+    service_keys[by_key[r]] =
+        graph::ServiceKey{std::string(k.name), std::string(k.type), std::string(k.account_id)};
+  }
+  // Per minute, the nodes (to == kRollupNoKey sorts them last: nodes and
+  // edges go to different maps, each filled in its key order).
+  std::vector<uint32_t> order(cells.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto ranked = [&](uint32_t i) {
+    const RollupCellKey& k = cell_keys[i];
+    return std::make_tuple(k.minute, k.to == kRollupNoKey ? 0 : 1, rank[k.from],
+                           k.to == kRollupNoKey ? 0 : rank[k.to]);
+  };
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return ranked(a) < ranked(b); });
   graph::RollupMinutes minutes;
-  for (const TraceRecord& row : rows) graph::AddToRollupMinutes(minutes, row.graph, +1);
+  for (uint32_t i : order) {
+    const RollupCellKey& k = cell_keys[i];
+    graph::GraphAggregate& agg = minutes.try_emplace(minutes.end(), k.minute)->second;
+    cells[i].Finish();
+    if (k.to == kRollupNoKey) {
+      agg.InsertNodeCell(service_keys[k.from], std::move(cells[i].nc));
+    } else {
+      agg.InsertEdgeCell({service_keys[k.from], service_keys[k.to]}, std::move(cells[i].nc.cell));
+    }
+  }
   return minutes;
 }
 
