@@ -102,21 +102,29 @@ bool PlainSecondsToMicros(std::string_view token, int64_t& micros) {
 
 }  // namespace
 
-JsonReader::PathScope::PathScope(JsonReader& r, size_t index) : r_(r), size_(r.path_.size()) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), index);
-  r.path_ += '[';
-  r.path_.append(digits, end);
-  r.path_ += ']';
+std::string JsonReader::path() const {
+  std::string out;
+  for (const PathPart& part : path_) {
+    if (part.key.data() == nullptr) {
+      char digits[24];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), part.index);
+      out += '[';
+      out.append(digits, end);
+      out += ']';
+    } else {
+      if (!out.empty()) out += '.';
+      out += part.key;
+    }
+  }
+  return out;
 }
 
 bool JsonReader::Fail(ParseError error, std::string_view key, std::string_view reason) {
   if (failed_) return false;
   failed_ = true;
   error_ = error;
-  message_.clear();
-  message_ += path_;
-  if (!path_.empty() && !key.empty() && key.front() != '[') message_ += '.';
+  message_ = path();
+  if (!message_.empty() && !key.empty() && key.front() != '[') message_ += '.';
   message_ += key;
   message_ += ": ";
   message_ += reason;
@@ -127,7 +135,8 @@ bool JsonReader::FailHere(ParseError error, std::string_view reason) {
   if (failed_) return false;
   failed_ = true;
   error_ = error;
-  message_ = path_.empty() ? std::string("document") : path_;
+  message_ = path();
+  if (message_.empty()) message_ = "document";
   message_ += ": ";
   message_ += reason;
   return false;
