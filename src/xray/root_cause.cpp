@@ -95,6 +95,19 @@ class CallTree {
     StableSortByStart(out, begin);
   }
 
+  // Calls `visit(child)` for each child of `entity` as AppendChildren lists
+  // them before their sort: subsegments, then callees in segment order.
+  template <typename Visit>
+  void ForEachChild(const Entity& entity, Visit visit) const {
+    for (const Entity& child : entity.subsegments) visit(&child);
+    if (callees_.empty()) return;
+    for (size_t at = FirstCallee(entity);
+         at < callees_.size() && callees_[at].first == entity.id.value; ++at) {
+      const Entity* callee = segments_[callees_[at].second];
+      if (callee != &entity) visit(callee);
+    }
+  }
+
   bool IsSegment(const Entity* entity) const {
     if (segments_.size() <= kScanMax) {
       return std::find(segments_.begin(), segments_.end(), entity) != segments_.end();
@@ -206,21 +219,22 @@ std::vector<const Entity*> SlowestPath(const CallTree& tree, const Entity& root)
     if (seen.empty()) seen.insert(path.begin(), path.end());
     return seen.contains(e);
   };
-  std::vector<const Entity*> children;
-  children.reserve(8);
   for (const Entity* at = &root;;) {
+    // The first of the longest children in AppendChildren's order, found
+    // without building it: the longest, then the earliest (start, id), then
+    // the first listed (ForEachChild lists them in the order the stable sort
+    // keeps for equals).
     const Entity* slowest = nullptr;
     int64_t slowest_duration = -1;
-    children.clear();
-    tree.AppendChildren(*at, children);
-    for (const Entity* child : children) {
-      if (is_seen(child)) continue;
+    tree.ForEachChild(*at, [&](const Entity* child) {
+      if (is_seen(child)) return;
       const int64_t duration = DurationOf(*child).value_or(-1);
-      if (slowest == nullptr || duration > slowest_duration) {
+      if (slowest == nullptr || duration > slowest_duration ||
+          (duration == slowest_duration && StartsBefore(child, slowest))) {
         slowest = child;
         slowest_duration = duration;
       }
-    }
+    });
     if (slowest == nullptr) return path;
     path.push_back(slowest);
     if (!seen.empty()) seen.insert(slowest);
