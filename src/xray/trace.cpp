@@ -40,8 +40,6 @@ bool StartsBefore(const Entity& a, const Entity& b) {
   return std::tie(a.start_time_us, a.id) < std::tie(b.start_time_us, b.id);
 }
 
-bool PointedStartsBefore(const Entity* a, const Entity* b) { return StartsBefore(*a, *b); }
-
 bool HasDirectChild(const Entity& parent, SegmentId id) {
   return std::any_of(parent.subsegments.begin(), parent.subsegments.end(),
                      [&](const Entity& child) { return child.id == id; });
@@ -221,38 +219,37 @@ AssembledTrace AssembleTrace(const TraceId& id, const std::vector<const Received
     trace.last_received_us = std::max(trace.last_received_us, doc->received_us);
   }
 
-  const std::vector<const ReceivedDocument*> winners = SelectLatestVersions(docs);
-  const size_t independent_count =
-      static_cast<size_t>(std::count_if(winners.begin(), winners.end(), [](const auto* doc) {
-        return doc->doc.entity.is_independent_subsegment();
-      }));
-  std::vector<const Entity*> segments;
-  segments.reserve(winners.size() - independent_count);
-  std::vector<Entity> independents;
-  independents.reserve(independent_count);
-  for (const ReceivedDocument* doc : winners) {
-    if (doc->doc.entity.is_independent_subsegment()) {
-      independents.push_back(doc->doc.entity);
-    } else {
-      segments.push_back(&doc->doc.entity);
-    }
-  }
-  // Winners have distinct ids, so the order is total and std::sort's result
-  // is the only one.
-  std::sort(segments.begin(), segments.end(), PointedStartsBefore);
-  trace.segments.reserve(segments.size());
-  if (independents.empty()) {  // nothing to splice, no orphans
-    for (const Entity* segment : segments) trace.segments.PushView(*segment);
+  std::vector<const ReceivedDocument*> winners = SelectLatestVersions(docs);
+  // Segments first, in (start, id) order, then the independent subsegments
+  // (the Splicer sorts those itself). Winners have distinct ids, so the order
+  // is total and std::sort's result is the only one.
+  const auto independents_begin = std::partition(
+      winners.begin(), winners.end(),
+      [](const ReceivedDocument* doc) { return !doc->doc.entity.is_independent_subsegment(); });
+  std::sort(winners.begin(), independents_begin,
+            [](const ReceivedDocument* a, const ReceivedDocument* b) {
+              return StartsBefore(a->doc.entity, b->doc.entity);
+            });
+  const auto segment_count = static_cast<size_t>(independents_begin - winners.begin());
+  trace.segments.reserve(segment_count);
+  if (independents_begin == winners.end()) {  // nothing to splice, no orphans
+    for (const ReceivedDocument* doc : winners) trace.segments.PushView(doc->doc.entity);
     return trace;
   }
 
+  std::vector<Entity> independents;
+  independents.reserve(winners.size() - segment_count);
+  for (auto it = independents_begin; it != winners.end(); ++it) {
+    independents.push_back((*it)->doc.entity);
+  }
   Splicer splicer(std::move(independents));
-  for (const Entity* segment : segments) {
-    if (!splicer.Receives(*segment)) {
-      trace.segments.PushView(*segment);
+  for (auto it = winners.begin(); it != independents_begin; ++it) {
+    const Entity& segment = (*it)->doc.entity;
+    if (!splicer.Receives(segment)) {
+      trace.segments.PushView(segment);
       continue;
     }
-    Entity spliced = *segment;
+    Entity spliced = segment;
     splicer.Attach(spliced);
     trace.segments.push_back(std::move(spliced));
   }
