@@ -13,6 +13,7 @@
 // BM_Pipeline runs everything back to back, one trace at a time, as the writer
 // does. The `per_trace` counter is CPU time per trace; `allocs` is the number of
 // heap allocations per trace, counted once on kBatch traces before timing.
+// BM_ParseToRecord starts from the document's text: parse through graph.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -23,8 +24,8 @@
 #include "graph/trace_graph.h"
 #include "segment_gen.h"
 #include "store/record_codec.h"
-#include "store/store.h"
 #include "store/rocksdb/store_keys.h"
+#include "store/store.h"
 #include "xray/segment_parser.h"
 #include "xray/trace.h"
 
@@ -288,6 +289,43 @@ void BM_Pipeline(benchmark::State& state) {
   PerTrace(state, 1);
 }
 BENCHMARK(BM_Pipeline);
+
+// The part of a segment's ingest this file's other benchmarks leave out, and
+// the one before the store: a segment_gen document as text parsed
+// (SegmentParser), assembled, summarized, its graph derived, then all of it
+// destroyed, one segment (a new trace) at a time. No encode, no index keys.
+void BM_ParseToRecord(benchmark::State& state) {
+  std::vector<std::string> texts;
+  roentgen::bench::SegmentGenerator gen(42);
+  for (size_t i = 0; i < kDocuments; ++i) texts.push_back(gen.Next(1.7e9 + static_cast<double>(i)));
+  roentgen::xray::SegmentParser parser;
+  roentgen::xray::ParseFailure failure;
+  std::vector<roentgen::xray::SegmentDocument> parsed;
+  std::vector<const ReceivedDocument*> pointers;
+  size_t next = 0;
+  size_t allocations = 0;
+  for (auto _ : state) {
+    if (next == kBatch) allocations = g_allocations;
+    if (next == 2 * kBatch) {
+      state.counters["allocs"] = static_cast<double>(g_allocations - allocations) / kBatch;
+    }
+    const std::string& text = texts[next++ % kDocuments];
+    parsed.clear();
+    if (!parser.Parse(text, parsed, failure)) {
+      state.SkipWithError(failure.message.c_str());
+      return;
+    }
+    const ReceivedDocument received{std::move(parsed.front()), static_cast<int64_t>(next)};
+    pointers.clear();
+    pointers.push_back(&received);
+    const AssembledTrace assembled =
+        roentgen::xray::AssembleTrace(*received.doc.entity.trace_id, pointers);
+    const TraceRecord record{roentgen::xray::Summarize(assembled), DeriveTraceGraph(assembled)};
+    benchmark::DoNotOptimize(record.summary.start_time_us);
+  }
+  PerTrace(state, 1);
+}
+BENCHMARK(BM_ParseToRecord);
 
 }  // namespace
 

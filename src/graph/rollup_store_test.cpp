@@ -156,7 +156,7 @@ TEST(RollupStoreTest, MemoryCapEvictsOldestPeriodsWhenFoldingIsNotEnough) {
     opt.table = "table-with-a-long-enough-name-" + std::to_string(m);
     for (int i = 0; i < 20; ++i) {
       xray::AssembledTrace trace = SeedTrace(opt);
-      trace.segments[0].name = "Web-Application-" + std::to_string(i);
+      trace.segments.Mutable(0).name = "Web-Application-" + std::to_string(i);
       store.Add(DeriveTraceGraph(trace), +1);
       if (m == last) newest.Add(DeriveTraceGraph(trace), +1);
     }

@@ -36,10 +36,11 @@ xray::AssembledTrace MakeTrace(int64_t i) {
   opt.dynamo_throttle = (r >> 8) % 100 == 0;
   opt.table = "Todo-table-" + std::to_string((r >> 16) % 5);
   xray::AssembledTrace trace = testing::SeedTrace(opt);
-  trace.segments[0].name = "Web-Application-" + std::to_string((r >> 24) % 10);
+  trace.segments.Mutable(0).name = "Web-Application-" + std::to_string((r >> 24) % 10);
   // Stretch every segment's end by up to ~580 ms, with a long tail.
   const int64_t extra = static_cast<int64_t>(((r >> 32) % 1000) * ((r >> 42) % 1000) * 580 / 1000);
-  for (xray::Entity& seg : trace.segments) *seg.end_time_us += extra;
+  for (size_t i = 0; i < trace.segments.size(); ++i)
+    *trace.segments.Mutable(i).end_time_us += extra;
   return trace;
 }
 

@@ -53,7 +53,7 @@ std::vector<TraceGraph> SeedGraphs() {
   throttle.dynamo_throttle = true;
   error.t0_us = t0 + 3'000'000;
   xray::AssembledTrace with_error = SeedTrace(error);
-  with_error.segments[0].error = true;
+  with_error.segments.Mutable(0).error = true;
   return {DeriveTraceGraph(SeedTrace(healthy)), DeriveTraceGraph(SeedTrace(fault)),
           DeriveTraceGraph(SeedTrace(throttle)), DeriveTraceGraph(with_error)};
 }

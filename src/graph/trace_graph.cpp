@@ -3,6 +3,7 @@
 #include "graph/trace_graph.h"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <string_view>
 #include <tuple>
@@ -73,7 +74,9 @@ NodeKey InferredKey(const xray::Entity& sub) {
   return {id->name, id->type_prefix, id->type_suffix, id->account_id};
 }
 
-bool IsCall(const xray::Entity& sub) { return sub.namespace_ == "aws" || sub.namespace_ == "remote"; }
+bool IsCall(const xray::Entity& sub) {
+  return sub.namespace_ == "aws" || sub.namespace_ == "remote";
+}
 
 // Upper bound of the calls VisitCalls may meet below `e` (room to reserve).
 size_t CountCalls(const xray::Entity& e) {
@@ -85,6 +88,9 @@ size_t CountCalls(const xray::Entity& e) {
 class Deriver {
  public:
   explicit Deriver(const xray::AssembledTrace& trace) : trace_(trace) {}
+  // seg_nodes_ may point into the object itself.
+  Deriver(const Deriver&) = delete;
+  Deriver& operator=(const Deriver&) = delete;
 
   TraceGraph Run() {
     IndexEntities();
@@ -101,9 +107,13 @@ class Deriver {
         break;
       }
     }
-    seg_nodes_.reserve(trace_.segments.size());
-    for (const xray::Entity& seg : trace_.segments) {
-      seg_nodes_.push_back(AddNode({seg.name, seg.origin, {}, AccountOf(seg)}, false, false));
+    if (trace_.segments.size() > seg_nodes_inline_.size()) {
+      seg_nodes_heap_.resize(trace_.segments.size());
+      seg_nodes_ = seg_nodes_heap_.data();
+    }
+    for (size_t i = 0; i < trace_.segments.size(); ++i) {
+      const xray::Entity& seg = trace_.segments[i];
+      seg_nodes_[i] = AddNode({seg.name, seg.origin, {}, AccountOf(seg)}, false, false);
     }
     for (size_t i = 0; i < trace_.segments.size(); ++i) {
       const xray::Entity& seg = trace_.segments[i];
@@ -142,8 +152,8 @@ class Deriver {
   // an id is the first entity met with it.
   struct IdRef {
     uint64_t id = 0;
-    size_t segment = 0;                        // index into trace_.segments
-    const xray::Entity* entity = nullptr;      // the subsegment (subsegment index only)
+    size_t segment = 0;                    // index into trace_.segments
+    const xray::Entity* entity = nullptr;  // the subsegment (subsegment index only)
     bool operator<(const IdRef& o) const { return id < o.id; }
   };
 
@@ -184,7 +194,8 @@ class Deriver {
     if (const IdRef* sub = Find(subsegments_, parent)) {
       return {CallerKind::kSubsegment, sub->segment, sub->entity};
     }
-    if (const IdRef* caller = Find(segments_, parent); caller != nullptr && parent != seg.id.value) {
+    if (const IdRef* caller = Find(segments_, parent);
+        caller != nullptr && parent != seg.id.value) {
       return {CallerKind::kSegment, caller->segment, nullptr};
     }
     return {};
@@ -201,7 +212,8 @@ class Deriver {
 
   void VisitCalls(const xray::Entity& sub, uint32_t caller_node) {
     if (IsCall(sub)) {
-      if (!called_.empty() && CallsTracedService(sub)) return;  // the callee's own segment makes the edge
+      if (!called_.empty() && CallsTracedService(sub))
+        return;  // the callee's own segment makes the edge
       const uint32_t node = AddNode(InferredKey(sub), /*inferred=*/true, false);
       Observation obs = ObservationOf(sub);
       graph_.nodes[node].observations.push_back(obs);
@@ -286,7 +298,10 @@ class Deriver {
   std::vector<uint64_t> called_;    // parent ids named by segments, sorted
   std::unordered_multimap<size_t, uint32_t> node_index_;  // hash → node, once past kLinearMax
   std::unordered_map<uint64_t, size_t> edge_index_;       // (from, to) → edge, likewise
-  std::vector<uint32_t> seg_nodes_;
+  // The node of each segment, by index: in place for the usual few segments.
+  std::array<uint32_t, 8> seg_nodes_inline_{};
+  std::vector<uint32_t> seg_nodes_heap_;
+  uint32_t* seg_nodes_ = seg_nodes_inline_.data();
   std::optional<uint32_t> client_;
   TraceGraph graph_;
 };

@@ -183,6 +183,36 @@ TEST(TraceGraphTest, TracedCalleeIsNotInferred) {
   EXPECT_EQ(g.edges[1].observations[0].end_us, 50'000);
 }
 
+// More segments than the deriver keeps in place: a chain of twelve services,
+// each called by the one before through a remote subsegment.
+TEST(TraceGraphTest, ALongChainOfSegments) {
+  constexpr uint64_t kServices = 12;
+  xray::AssembledTrace trace;
+  for (uint64_t i = 0; i < kServices; ++i) {
+    xray::Entity seg =
+        MakeEntity("svc-" + std::to_string(i), 100 + i, static_cast<int64_t>(i) * 1'000, 100'000);
+    if (i > 0) seg = WithParent(std::move(seg), 200 + i - 1);
+    if (i + 1 < kServices) {
+      xray::Entity call = MakeEntity("svc-" + std::to_string(i + 1), 200 + i,
+                                     static_cast<int64_t>(i) * 1'000 + 500, 99'000);
+      call.namespace_ = "remote";
+      seg.subsegments.push_back(call);
+    }
+    trace.segments.push_back(seg);
+  }
+  const TraceGraph g = DeriveTraceGraph(trace);
+  ASSERT_EQ(g.nodes.size(), 1 + kServices);  // the client, then one per segment
+  ASSERT_EQ(g.edges.size(), kServices);
+  EXPECT_EQ(Describe(g, g.edges[0]), "client: -> :svc-0");
+  for (uint64_t i = 1; i < kServices; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(g.nodes[1 + i].id.name, "svc-" + std::to_string(i));
+    EXPECT_FALSE(g.nodes[1 + i].inferred);
+    EXPECT_EQ(Describe(g, g.edges[i]),
+              ":svc-" + std::to_string(i - 1) + " -> :svc-" + std::to_string(i));
+  }
+}
+
 TEST(TraceGraphTest, EmptyTrace) {
   const TraceGraph g = DeriveTraceGraph(xray::AssembledTrace{});
   EXPECT_TRUE(g.nodes.empty());

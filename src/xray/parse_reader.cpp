@@ -102,21 +102,29 @@ bool PlainSecondsToMicros(std::string_view token, int64_t& micros) {
 
 }  // namespace
 
-JsonReader::PathScope::PathScope(JsonReader& r, size_t index) : r_(r), size_(r.path_.size()) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), index);
-  r.path_ += '[';
-  r.path_.append(digits, end);
-  r.path_ += ']';
+std::string JsonReader::path() const {
+  std::string out;
+  for (const PathPart& part : path_) {
+    if (part.key.data() == nullptr) {
+      char digits[24];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), part.index);
+      out += '[';
+      out.append(digits, end);
+      out += ']';
+    } else {
+      if (!out.empty()) out += '.';
+      out += part.key;
+    }
+  }
+  return out;
 }
 
 bool JsonReader::Fail(ParseError error, std::string_view key, std::string_view reason) {
   if (failed_) return false;
   failed_ = true;
   error_ = error;
-  message_.clear();
-  message_ += path_;
-  if (!path_.empty() && !key.empty() && key.front() != '[') message_ += '.';
+  message_ = path();
+  if (!message_.empty() && !key.empty() && key.front() != '[') message_ += '.';
   message_ += key;
   message_ += ": ";
   message_ += reason;
@@ -127,7 +135,8 @@ bool JsonReader::FailHere(ParseError error, std::string_view reason) {
   if (failed_) return false;
   failed_ = true;
   error_ = error;
-  message_ = path_.empty() ? std::string("document") : path_;
+  message_ = path();
+  if (message_.empty()) message_ = "document";
   message_ += ": ";
   message_ += reason;
   return false;
@@ -173,6 +182,11 @@ bool JsonReader::TypeOf(od::value& v, od::json_type& type) {
 
 bool JsonReader::ReadStringView(od::value& v, std::string_view key, std::string_view& out,
                                 bool& present) {
+  // The expected type, told by its first byte: no dispatch on every type.
+  if (v.raw_json_token().data()[0] == '"') {
+    present = true;
+    return GetString(v, out);
+  }
   od::json_type type;
   if (!TypeOf(v, type)) return false;
   present = false;
@@ -257,21 +271,22 @@ bool JsonReader::ReadDouble(od::value& v, std::string_view key, std::optional<do
 }
 
 bool JsonReader::ReadTime(od::value& v, std::string_view key, std::optional<int64_t>& micros) {
+  int64_t plain = 0;
+  if (PlainSecondsToMicros(v.raw_json_token(), plain)) {
+    // A plain decimal with at most 11 integer digits (so a number, see below).
+    micros = plain;
+    return true;
+  }
   std::optional<double> seconds;
   od::json_type type;
   if (!TypeOf(v, type)) return false;
   micros.reset();
   if (type == od::json_type::null) return true;
   if (type != od::json_type::number) return WrongType(key, "a number (epoch seconds)");
+  // Not a plain decimal (PlainSecondsToMicros, above, takes those: valid JSON,
+  // from 0 to under 1e11, so this double parse would accept them; they are
+  // left unconsumed, which On Demand allows: the object's iteration skips it).
   std::string_view text = v.raw_json_token();
-  int64_t plain = 0;
-  if (PlainSecondsToMicros(text, plain)) {
-    // Plain decimal with at most 11 integer digits: valid JSON, from 0 to under
-    // 1e11, so the double parse below would accept it; skip it. The value is
-    // left unconsumed, which On Demand allows: the object's iteration skips it.
-    micros = plain;
-    return true;
-  }
   if (!ReadDouble(v, key, seconds)) return false;
   if (!(*seconds >= 0 && *seconds <= kMaxEpochSeconds)) {
     return WrongType(key, "epoch seconds from 0 to 100000000000");
@@ -320,6 +335,11 @@ int64_t DecimalSecondsToMicros(std::string_view number) {
 }
 
 bool JsonReader::OpenObject(od::value& v, std::string_view key, od::object& out, bool& present) {
+  if (v.raw_json_token().data()[0] == '{') {
+    if (auto err = v.get_object().get(out)) return Malformed(err);
+    present = true;
+    return true;
+  }
   od::json_type type;
   if (!TypeOf(v, type)) return false;
   present = false;
@@ -331,6 +351,11 @@ bool JsonReader::OpenObject(od::value& v, std::string_view key, od::object& out,
 }
 
 bool JsonReader::OpenArray(od::value& v, std::string_view key, od::array& out, bool& present) {
+  if (v.raw_json_token().data()[0] == '[') {
+    if (auto err = v.get_array().get(out)) return Malformed(err);
+    present = true;
+    return true;
+  }
   od::json_type type;
   if (!TypeOf(v, type)) return false;
   present = false;

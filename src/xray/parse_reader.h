@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "xray/segment_parser.h"
 
@@ -48,12 +49,19 @@ inline bool HasBackslash(const char* p, size_t n) {
 #endif
 }
 
+// One step of the path being read: a field name, or an array index when
+// `key` is null.
+struct PathPart {
+  std::string_view key;
+  size_t index = 0;
+};
+
 class JsonReader {
  public:
   // `doc` must outlive the reader; `base` is the start of the bytes it iterates.
   // `path_buffer` holds the path while reading (cleared here): the parser
-  // passes the same string for every document, so its capacity is reused.
-  JsonReader(od::document& doc, const char* base, std::string& path_buffer)
+  // passes the same vector for every document, so its capacity is reused.
+  JsonReader(od::document& doc, const char* base, std::vector<PathPart>& path_buffer)
       : doc_(doc), base_(base), path_(path_buffer) {
     path_.clear();
   }
@@ -63,7 +71,9 @@ class JsonReader {
   const std::string& message() const { return message_; }
 
   // The path of the object being read ("", "subsegments[1]", "http.request").
-  const std::string& path() const { return path_; }
+  // Kept as parts and only spelled out here, for messages: most documents
+  // have no error.
+  std::string path() const;
 
   // Records an error about field `key` of the current object; returns false.
   bool Fail(ParseError error, std::string_view key, std::string_view reason);
@@ -125,21 +135,22 @@ class JsonReader {
   const char* RawBegin(od::value& v) { return v.raw_json_token().data(); }
   bool RawEnd(const char* begin, std::string_view& out);
 
-  // Appends ".key" (or "key" at the root) or "[index]" to the path for its lifetime.
+  // Appends ".key" (or "key" at the root) or "[index]" to the path for its
+  // lifetime. `key` must outlive the scope (a literal, or text of the document).
   class PathScope {
    public:
-    PathScope(JsonReader& r, std::string_view key) : r_(r), size_(r.path_.size()) {
-      if (!r.path_.empty()) r.path_ += '.';
-      r.path_ += key;
+    PathScope(JsonReader& r, std::string_view key) : r_(r) {
+      r.path_.push_back(PathPart{key.empty() ? std::string_view("", 0) : key, 0});
     }
-    PathScope(JsonReader& r, size_t index);
-    ~PathScope() { r_.path_.resize(size_); }
+    PathScope(JsonReader& r, size_t index) : r_(r) {
+      r.path_.push_back(PathPart{std::string_view(), index});
+    }
+    ~PathScope() { r_.path_.pop_back(); }
     PathScope(const PathScope&) = delete;
     PathScope& operator=(const PathScope&) = delete;
 
    private:
     JsonReader& r_;
-    size_t size_;
   };
 
  private:
@@ -154,7 +165,7 @@ class JsonReader {
 
   od::document& doc_;
   const char* base_;
-  std::string& path_;
+  std::vector<PathPart>& path_;
   int skip_depth_ = 0;
   bool failed_ = false;
   ParseError error_ = ParseError::kMalformedJson;

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
+
 #include "xray/segment.h"
 
 namespace roentgen::xray::parse {
@@ -56,8 +59,36 @@ bool IsNonLetterBlock(char32_t cp) {
   return false;
 }
 
-bool IsAsciiAlnum(char32_t c) {
+constexpr bool IsAsciiAlnum(char32_t c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// IsNameCodePoint for ASCII.
+constexpr bool IsNameAscii(char32_t cp) {
+  if (IsAsciiAlnum(cp)) return true;
+  switch (cp) {
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '\f':
+    case '\v':
+    case '_':
+    case '.':
+    case ':':
+    case '/':
+    case '%':
+    case '&':
+    case '#':
+    case '=':
+    case '+':
+    case '\\':
+    case '-':
+    case '@':
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -71,38 +102,32 @@ size_t CountCodePoints(std::string_view utf8) {
 }
 
 bool IsNameCodePoint(char32_t cp) {
-  if (cp < 0x80) {
-    if (IsAsciiAlnum(cp)) return true;
-    switch (cp) {
-      case ' ':
-      case '\t':
-      case '\n':
-      case '\r':
-      case '\f':
-      case '\v':
-      case '_':
-      case '.':
-      case ':':
-      case '/':
-      case '%':
-      case '&':
-      case '#':
-      case '=':
-      case '+':
-      case '\\':
-      case '-':
-      case '@':
-        return true;
-      default:
-        return false;
-    }
-  }
+  if (cp < 0x80) return IsNameAscii(cp);
   if (IsUnicodeSpace(cp)) return true;
   return !IsNonLetterBlock(cp);
 }
 
+namespace {
+
+// The ASCII bytes IsNameCodePoint allows, as a table.
+constexpr std::array<bool, 128> kNameAscii = [] {
+  std::array<bool, 128> t{};
+  for (char32_t c = 0; c < 128; ++c) t[c] = IsNameAscii(c);
+  return t;
+}();
+
+}  // namespace
+
 std::string CheckName(std::string_view name) {
   if (name.empty()) return "must not be empty";
+  // Nearly every name is short ASCII: a byte at a time against the table, then
+  // a byte is a character. Anything else takes the code-point walk below.
+  if (name.size() <= kMaxNameChars && std::all_of(name.begin(), name.end(), [](char c) {
+        const auto b = static_cast<unsigned char>(c);
+        return b < 0x80 && kNameAscii[b];
+      })) {
+    return {};
+  }
   size_t chars = 0;
   for (size_t i = 0; i < name.size();) {
     char32_t cp = NextCodePoint(name, i);

@@ -46,6 +46,18 @@ TEST(ParseTextTest, NamesRejectOtherCharactersAndLength) {
   EXPECT_FALSE(IsNameCodePoint(0xE000));  // private use
 }
 
+// Every ASCII character, alone and between letters, takes CheckName's ASCII
+// path when allowed: its verdict must be IsNameCodePoint's.
+TEST(ParseTextTest, NamesCheckEveryAsciiCharacterAsIsNameCodePoint) {
+  for (char32_t c = 1; c < 0x80; ++c) {
+    const std::string name = "a" + std::string(1, static_cast<char>(c)) + "b";
+    EXPECT_EQ(CheckName(name).empty(), IsNameCodePoint(c)) << "U+" << static_cast<int>(c);
+  }
+  // An ASCII name with one non-ASCII letter is judged by code points.
+  EXPECT_EQ(CheckName(std::string(199, 'n') + "é"), "");
+  EXPECT_EQ(CheckName(std::string(200, 'n') + "é"), "is 201 characters, over the 200 limit");
+}
+
 TEST(ParseTextTest, AnnotationKeys) {
   EXPECT_EQ(CheckAnnotationKey("user_id"), "");
   EXPECT_EQ(CheckAnnotationKey("http.route"), "");

@@ -66,12 +66,18 @@ class PtrMap {
 // The trace as a call tree: children of each entity, and which are segments.
 class CallTree {
  public:
-  explicit CallTree(const AssembledTrace& trace) : segments_(trace.segments) {
-    for (const Entity& segment : segments_) {
-      if (segment.parent_id) callees_.emplace_back(segment.parent_id->value, &segment);
+  explicit CallTree(const AssembledTrace& trace) : segments_(trace.segments.pointers()) {
+    for (uint32_t i = 0; i < segments_.size(); ++i) {
+      if (segments_[i]->parent_id) callees_.emplace_back(segments_[i]->parent_id->value, i);
     }
-    // By parent id, then segment order (the pointers are into one vector).
+    // By parent id, then segment order.
     std::sort(callees_.begin(), callees_.end());
+    // The segments are views of documents or cells of their own, anywhere in
+    // memory: a scan finds one among a few, a sorted copy among many.
+    if (segments_.size() > kScanMax) {
+      sorted_segments_ = segments_;
+      std::sort(sorted_segments_.begin(), sorted_segments_.end());
+    }
   }
 
   // Appends the children of `entity` to `out`, in (start, id) order; elements
@@ -80,29 +86,51 @@ class CallTree {
     const size_t begin = out.size();
     for (const Entity& child : entity.subsegments) out.push_back(&child);
     if (!callees_.empty()) {
-      auto it = std::lower_bound(callees_.begin(), callees_.end(),
-                                 std::pair<uint64_t, const Entity*>(entity.id.value, nullptr));
-      for (; it != callees_.end() && it->first == entity.id.value; ++it) {
-        if (it->second != &entity) out.push_back(it->second);
+      for (size_t at = FirstCallee(entity);
+           at < callees_.size() && callees_[at].first == entity.id.value; ++at) {
+        const Entity* callee = segments_[callees_[at].second];
+        if (callee != &entity) out.push_back(callee);
       }
     }
     StableSortByStart(out, begin);
   }
 
+  // Calls `visit(child)` for each child of `entity` as AppendChildren lists
+  // them before their sort: subsegments, then callees in segment order.
+  template <typename Visit>
+  void ForEachChild(const Entity& entity, Visit visit) const {
+    for (const Entity& child : entity.subsegments) visit(&child);
+    if (callees_.empty()) return;
+    for (size_t at = FirstCallee(entity);
+         at < callees_.size() && callees_[at].first == entity.id.value; ++at) {
+      const Entity* callee = segments_[callees_[at].second];
+      if (callee != &entity) visit(callee);
+    }
+  }
+
   bool IsSegment(const Entity* entity) const {
-    const auto address = reinterpret_cast<uintptr_t>(entity);
-    return address >= reinterpret_cast<uintptr_t>(segments_.data()) &&
-           address < reinterpret_cast<uintptr_t>(segments_.data() + segments_.size());
+    if (segments_.size() <= kScanMax) {
+      return std::find(segments_.begin(), segments_.end(), entity) != segments_.end();
+    }
+    return std::binary_search(sorted_segments_.begin(), sorted_segments_.end(), entity);
   }
   bool HasCallee(const Entity& entity) const {
-    auto it = std::lower_bound(callees_.begin(), callees_.end(),
-                               std::pair<uint64_t, const Entity*>(entity.id.value, nullptr));
-    return it != callees_.end() && it->first == entity.id.value;
+    const size_t at = FirstCallee(entity);
+    return at < callees_.size() && callees_[at].first == entity.id.value;
   }
 
  private:
-  const std::vector<Entity>& segments_;
-  std::vector<std::pair<uint64_t, const Entity*>> callees_;  // (parent id, segment), sorted
+  static constexpr size_t kScanMax = 16;
+
+  size_t FirstCallee(const Entity& entity) const {
+    auto it = std::lower_bound(callees_.begin(), callees_.end(),
+                               std::pair<uint64_t, uint32_t>(entity.id.value, 0));
+    return static_cast<size_t>(it - callees_.begin());
+  }
+
+  const std::vector<const Entity*>& segments_;
+  std::vector<const Entity*> sorted_segments_;          // only when many
+  std::vector<std::pair<uint64_t, uint32_t>> callees_;  // (parent id, segment index), sorted
 };
 
 // Length of the longest chain below `entity` whose members all satisfy `flag`,
@@ -191,21 +219,22 @@ std::vector<const Entity*> SlowestPath(const CallTree& tree, const Entity& root)
     if (seen.empty()) seen.insert(path.begin(), path.end());
     return seen.contains(e);
   };
-  std::vector<const Entity*> children;
-  children.reserve(8);
   for (const Entity* at = &root;;) {
+    // The first of the longest children in AppendChildren's order, found
+    // without building it: the longest, then the earliest (start, id), then
+    // the first listed (ForEachChild lists them in the order the stable sort
+    // keeps for equals).
     const Entity* slowest = nullptr;
     int64_t slowest_duration = -1;
-    children.clear();
-    tree.AppendChildren(*at, children);
-    for (const Entity* child : children) {
-      if (is_seen(child)) continue;
+    tree.ForEachChild(*at, [&](const Entity* child) {
+      if (is_seen(child)) return;
       const int64_t duration = DurationOf(*child).value_or(-1);
-      if (slowest == nullptr || duration > slowest_duration) {
+      if (slowest == nullptr || duration > slowest_duration ||
+          (duration == slowest_duration && StartsBefore(child, slowest))) {
         slowest = child;
         slowest_duration = duration;
       }
-    }
+    });
     if (slowest == nullptr) return path;
     path.push_back(slowest);
     if (!seen.empty()) seen.insert(slowest);

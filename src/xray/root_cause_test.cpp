@@ -185,5 +185,34 @@ TEST(RootCauseTest, ResponseTimePathEntersTheSlowestCalledService) {
   EXPECT_EQ(cause.services[1].entity_path[1].coverage, 0.25);
 }
 
+// Ties on duration: the earliest start wins, then the lower id, then the
+// child listed first (a nested subsegment before a called segment), whatever
+// order the document lists them in.
+TEST(RootCauseTest, ResponseTimeTiesGoToTheEarliestStartThenIdThenListing) {
+  Entity root = MakeSegment(1, "api", 0, 10000);
+  root.subsegments = {
+      MakeSubsegment(30, "late", 300, 1300), MakeSubsegment(31, "higher-id", 200, 1200),
+      MakeSubsegment(20, "lower-id", 200, 1200), MakeSubsegment(40, "short", 0, 500)};
+  EXPECT_EQ(PathNames(SummarizeDocs({root}).response_time_root_causes[0].services[0]),
+            (Names{"api", "lower-id"}));
+
+  // A called segment with the same start and id as a nested subsegment (and as
+  // long): the subsegment, listed first, wins.
+  Entity caller = MakeSegment(1, "api", 0, 10000);
+  caller.subsegments = {MakeSubsegment(50, "nested", 100, 2100)};
+  Entity callee = MakeSegment(50, "callee", 100, 2100);
+  callee.parent_id = SegmentId{1};
+  const TraceSummary s = SummarizeDocs({caller, callee});
+  ASSERT_EQ(s.response_time_root_causes.size(), 1u);
+  EXPECT_EQ(PathNames(s.response_time_root_causes[0].services[0]), (Names{"api", "nested"}));
+
+  // Unfinished children count as shortest: a finished one wins over them.
+  Entity waiting = MakeSegment(1, "api", 0, 10000);
+  waiting.subsegments = {MakeSubsegment(60, "pending", 0, std::nullopt),
+                         MakeSubsegment(61, "done", 50, 60)};
+  EXPECT_EQ(PathNames(SummarizeDocs({waiting}).response_time_root_causes[0].services[0]),
+            (Names{"api", "done"}));
+}
+
 }  // namespace
 }  // namespace roentgen::xray

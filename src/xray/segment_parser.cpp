@@ -38,7 +38,7 @@ struct SegmentParser::Impl {
   od::parser parser{kMaxDocumentBytes};
   // The document is copied here so simdjson can read past its end safely.
   std::unique_ptr<char[]> buffer{new char[kCapacity]};
-  std::string path;  // JsonReader's path, kept to reuse its capacity
+  std::vector<parse::PathPart> path;  // JsonReader's path, kept to reuse its capacity
 
   bool ParseCopied(std::string_view json, std::vector<SegmentDocument>& out, ParseFailure& failure,
                    std::optional<size_t>& failed_element);

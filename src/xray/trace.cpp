@@ -14,6 +14,10 @@
 //   orphans: each orphan root (parent not present) carries its own chain; a
 //   cycle of parent ids is broken at its earliest member, which becomes an
 //   orphan root. Each independent subsegment is placed at most once.
+//
+// Copies: a segment whose tree receives no independent subsegment is the
+// document's own entity, viewed (EntityList); one that receives some is copied
+// and spliced; independent subsegments are copied (they are moved into trees).
 #include "xray/trace.h"
 
 #include <algorithm>
@@ -70,8 +74,18 @@ class Splicer {
     }
   }
 
+  // Whether Attach would change `node`'s tree: some entity in it is the
+  // parent of an independent subsegment (placed or not, so at worst a tree is
+  // copied that Attach then leaves as it was).
+  bool Receives(const Entity& node) const {
+    const size_t at = FirstChild(node.id.value);
+    if (at < by_parent_.size() && by_parent_[at].first == node.id.value) return true;
+    return std::any_of(node.subsegments.begin(), node.subsegments.end(),
+                       [this](const Entity& child) { return Receives(child); });
+  }
+
   // Moves what could not be attached into `orphans`, each root with its chain.
-  void CollectOrphans(std::vector<Entity>& orphans) {
+  void CollectOrphans(EntityList& orphans) {
     std::vector<uint64_t> unplaced_ids;
     for (size_t i = 0; i < pending_.size(); ++i) {
       if (!placed_[i]) unplaced_ids.push_back(pending_[i].id.value);
@@ -100,10 +114,11 @@ class Splicer {
     return static_cast<size_t>(it - by_parent_.begin());
   }
 
-  void TakeAsOrphan(size_t index, std::vector<Entity>& orphans) {
+  void TakeAsOrphan(size_t index, EntityList& orphans) {
     placed_[index] = true;
-    orphans.push_back(std::move(pending_[index]));
-    Attach(orphans.back());
+    Entity orphan = std::move(pending_[index]);
+    Attach(orphan);
+    orphans.push_back(std::move(orphan));
   }
 
   std::vector<Entity> pending_;  // sorted by (start, id)
@@ -117,6 +132,47 @@ void CollectIds(const Entity& entity, std::unordered_set<uint64_t>& ids) {
 }
 
 }  // namespace
+
+EntityList::EntityList(std::initializer_list<Entity> entities) {
+  items_.reserve(entities.size());
+  for (const Entity& entity : entities) push_back(entity);
+}
+
+EntityList::EntityList(const EntityList& other) {
+  items_.reserve(other.size());
+  for (const Entity& entity : other) push_back(entity);
+}
+
+EntityList& EntityList::operator=(const EntityList& other) {
+  if (this != &other) *this = EntityList(other);
+  return *this;
+}
+
+EntityList& EntityList::operator=(std::initializer_list<Entity> entities) {
+  return *this = EntityList(entities);
+}
+
+EntityList::~EntityList() = default;
+
+void EntityList::push_back(Entity entity) {
+  owned_.push_back(std::make_unique<Entity>(std::move(entity)));
+  items_.push_back(owned_.back().get());
+}
+
+Entity& EntityList::Mutable(size_t i) {
+  for (const std::unique_ptr<Entity>& cell : owned_) {
+    if (cell.get() == items_[i]) return *cell;
+  }
+  // A view: the document's entity is not to be changed, so it becomes a copy.
+  owned_.push_back(std::make_unique<Entity>(*items_[i]));
+  items_[i] = owned_.back().get();
+  return *owned_.back();
+}
+
+void EntityList::erase(const_iterator first, const_iterator last) {
+  items_.erase(items_.begin() + (first.at_ - items_.data()),
+               items_.begin() + (last.at_ - items_.data()));
+}
 
 std::vector<const ReceivedDocument*> SelectLatestVersions(
     const std::vector<const ReceivedDocument*>& docs) {
@@ -163,26 +219,40 @@ AssembledTrace AssembleTrace(const TraceId& id, const std::vector<const Received
     trace.last_received_us = std::max(trace.last_received_us, doc->received_us);
   }
 
-  const std::vector<const ReceivedDocument*> winners = SelectLatestVersions(docs);
-  const size_t independent_count =
-      static_cast<size_t>(std::count_if(winners.begin(), winners.end(), [](const auto* doc) {
-        return doc->doc.entity.is_independent_subsegment();
-      }));
-  trace.segments.reserve(winners.size() - independent_count);
-  std::vector<Entity> independents;
-  independents.reserve(independent_count);
-  for (const ReceivedDocument* doc : winners) {
-    if (doc->doc.entity.is_independent_subsegment()) {
-      independents.push_back(doc->doc.entity);
-    } else {
-      trace.segments.push_back(doc->doc.entity);
-    }
+  std::vector<const ReceivedDocument*> winners = SelectLatestVersions(docs);
+  // Segments first, in (start, id) order, then the independent subsegments
+  // (the Splicer sorts those itself). Winners have distinct ids, so the order
+  // is total and std::sort's result is the only one.
+  const auto independents_begin = std::partition(
+      winners.begin(), winners.end(),
+      [](const ReceivedDocument* doc) { return !doc->doc.entity.is_independent_subsegment(); });
+  std::sort(winners.begin(), independents_begin,
+            [](const ReceivedDocument* a, const ReceivedDocument* b) {
+              return StartsBefore(a->doc.entity, b->doc.entity);
+            });
+  const auto segment_count = static_cast<size_t>(independents_begin - winners.begin());
+  trace.segments.reserve(segment_count);
+  if (independents_begin == winners.end()) {  // nothing to splice, no orphans
+    for (const ReceivedDocument* doc : winners) trace.segments.PushView(doc->doc.entity);
+    return trace;
   }
-  std::sort(trace.segments.begin(), trace.segments.end(), StartsBefore);
-  if (independents.empty()) return trace;  // nothing to splice, no orphans
 
+  std::vector<Entity> independents;
+  independents.reserve(winners.size() - segment_count);
+  for (auto it = independents_begin; it != winners.end(); ++it) {
+    independents.push_back((*it)->doc.entity);
+  }
   Splicer splicer(std::move(independents));
-  for (Entity& segment : trace.segments) splicer.Attach(segment);
+  for (auto it = winners.begin(); it != independents_begin; ++it) {
+    const Entity& segment = (*it)->doc.entity;
+    if (!splicer.Receives(segment)) {
+      trace.segments.PushView(segment);
+      continue;
+    }
+    Entity spliced = segment;
+    splicer.Attach(spliced);
+    trace.segments.push_back(std::move(spliced));
+  }
   splicer.CollectOrphans(trace.orphans);
   return trace;
 }

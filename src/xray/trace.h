@@ -7,7 +7,12 @@
 // from an assembled trace. Pure functions, no I/O, thread-compatible.
 #pragma once
 
+#include <compare>
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,19 +28,110 @@ struct ReceivedDocument {
   int64_t received_us = 0;
 };
 
+// The top-level entities of an assembled trace, read like a
+// const std::vector<Entity>. Each is either a view of a document's own entity
+// (AssembleTrace's, when nothing needs splicing into its tree: no copy) or an
+// entity the list owns (a tree that received spliced subsegments, an orphan,
+// or one a test built). A list holding views must not outlive the documents
+// it was assembled from; a copy of a list owns all its entities.
+class EntityList {
+ public:
+  class const_iterator {
+   public:
+    using iterator_category = std::random_access_iterator_tag;
+    using value_type = Entity;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const Entity*;
+    using reference = const Entity&;
+
+    const_iterator() = default;
+    explicit const_iterator(const Entity* const* at) : at_(at) {}
+    const Entity& operator*() const { return **at_; }
+    const Entity* operator->() const { return *at_; }
+    const Entity& operator[](difference_type n) const { return *at_[n]; }
+    const_iterator& operator++() {
+      ++at_;
+      return *this;
+    }
+    const_iterator operator++(int) { return const_iterator(at_++); }
+    const_iterator& operator--() {
+      --at_;
+      return *this;
+    }
+    const_iterator operator--(int) { return const_iterator(at_--); }
+    const_iterator& operator+=(difference_type n) {
+      at_ += n;
+      return *this;
+    }
+    const_iterator& operator-=(difference_type n) {
+      at_ -= n;
+      return *this;
+    }
+    friend const_iterator operator+(const_iterator it, difference_type n) { return it += n; }
+    friend const_iterator operator+(difference_type n, const_iterator it) { return it += n; }
+    friend const_iterator operator-(const_iterator it, difference_type n) { return it -= n; }
+    friend difference_type operator-(const_iterator a, const_iterator b) { return a.at_ - b.at_; }
+    friend auto operator<=>(const_iterator a, const_iterator b) = default;
+
+   private:
+    friend class EntityList;
+    const Entity* const* at_ = nullptr;
+  };
+  using iterator = const_iterator;
+  using value_type = Entity;
+  using size_type = size_t;
+
+  EntityList() = default;
+  EntityList(std::initializer_list<Entity> entities);
+  EntityList(const EntityList& other);
+  EntityList& operator=(const EntityList& other);
+  // Moving keeps every view and owned entity where it is.
+  EntityList(EntityList&& other) noexcept = default;
+  EntityList& operator=(EntityList&& other) noexcept = default;
+  EntityList& operator=(std::initializer_list<Entity> entities);
+  ~EntityList();
+
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  const Entity& operator[](size_t i) const { return *items_[i]; }
+  const Entity& front() const { return *items_.front(); }
+  const Entity& back() const { return *items_.back(); }
+  const_iterator begin() const { return const_iterator(items_.data()); }
+  const_iterator end() const { return const_iterator(items_.data() + items_.size()); }
+  // The entities' addresses, in list order.
+  const std::vector<const Entity*>& pointers() const { return items_; }
+
+  void reserve(size_t n) { items_.reserve(n); }
+  // Appends a view of `entity`, which must outlive the list (and its moves).
+  void PushView(const Entity& entity) { items_.push_back(&entity); }
+  // Appends an entity the list owns.
+  void push_back(Entity entity);
+  // The i-th entity, to change it: only an owned one may be changed.
+  Entity& Mutable(size_t i);
+  // Removes [first, last) from the list.
+  void erase(const_iterator first, const_iterator last);
+
+ private:
+  std::vector<const Entity*> items_;
+  // Owned entities, each in a cell of its own so that its address is stable.
+  std::vector<std::unique_ptr<Entity>> owned_;
+};
+
 struct AssembledTrace {
   TraceId id;
   // Top-level segments (not subsegments), ordered by start time then id, with
   // independent subsegments spliced into their parents' `subsegments`.
-  std::vector<Entity> segments;
+  EntityList segments;
   // Independent subsegments whose parent has not arrived (yet).
-  std::vector<Entity> orphans;
+  EntityList orphans;
   int64_t last_received_us = 0;  // newest received_us among the documents
   size_t document_count = 0;
 };
 
 // `docs` may be in any order and may hold several versions of one entity
 // (in-progress then complete): the complete one wins, then the newest received.
+// The trace views the documents' entities where it can (EntityList): `docs`
+// must outlive it.
 AssembledTrace AssembleTrace(const TraceId& id, const std::vector<const ReceivedDocument*>& docs);
 
 // The winning version of each entity id among `docs`: a complete version beats

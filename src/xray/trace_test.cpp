@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "xray/trace_test_util.h"
 
 namespace roentgen::xray {
@@ -11,7 +13,7 @@ namespace {
 using namespace roentgen::xray::testing;  // NOLINT
 using Ids = std::vector<uint64_t>;
 
-Ids SegmentIds(const std::vector<Entity>& list) {
+Ids SegmentIds(const EntityList& list) {
   Ids ids;
   for (const Entity& e : list) ids.push_back(e.id.value);
   return ids;
@@ -136,6 +138,89 @@ TEST(AssembleTraceTest, NestedCopyBeatsIndependentDuplicate) {
   ASSERT_EQ(ChildIds(trace.segments[0]), (Ids{10}));
   EXPECT_EQ(trace.segments[0].subsegments[0].name, "nested");
   EXPECT_TRUE(trace.orphans.empty());
+}
+
+TEST(AssembleTraceTest, ViewsTheDocumentsEntitiesWhenNothingIsSpliced) {
+  Entity segment = MakeSegment(1, "api", 100, 900);
+  segment.subsegments.push_back(MakeSubsegment(10, "query", 200, 800));
+  std::vector<ReceivedDocument> docs;
+  docs.push_back(MakeDoc(MakeSegment(2, "later", 300, 400)));
+  docs.push_back(MakeDoc(segment));
+  AssembledTrace trace = Assemble(docs);
+  ASSERT_EQ(SegmentIds(trace.segments), (Ids{1, 2}));
+  EXPECT_EQ(&trace.segments[0], &docs[1].doc.entity);
+  EXPECT_EQ(&trace.segments[1], &docs[0].doc.entity);
+  // Moving the trace keeps its views.
+  AssembledTrace moved = std::move(trace);
+  EXPECT_EQ(&moved.segments[0], &docs[1].doc.entity);
+}
+
+TEST(AssembleTraceTest, CopiesOnlyTheSegmentsThatReceiveSubsegments) {
+  Entity receiver = MakeSegment(1, "api", 0, 1000);
+  receiver.subsegments.push_back(MakeSubsegment(10, "handler", 100, 900));
+  std::vector<ReceivedDocument> docs;
+  docs.push_back(MakeDoc(MakeSegment(2, "other", 500, 600)));
+  docs.push_back(MakeDoc(receiver));
+  docs.push_back(MakeDoc(MakeIndependent(20, 10, "call", 200, 300)));
+  AssembledTrace trace = Assemble(docs);
+  ASSERT_EQ(SegmentIds(trace.segments), (Ids{1, 2}));
+  // The receiver is a copy with the call spliced in; its document is as sent.
+  EXPECT_NE(&trace.segments[0], &docs[1].doc.entity);
+  EXPECT_EQ(ChildIds(trace.segments[0].subsegments[0]), (Ids{20}));
+  EXPECT_TRUE(docs[1].doc.entity.subsegments[0].subsegments.empty());
+  // The other segment receives nothing and is viewed.
+  EXPECT_EQ(&trace.segments[1], &docs[0].doc.entity);
+  // Moving keeps the copies where they are.
+  const Entity* copy = &trace.segments[0];
+  AssembledTrace moved = std::move(trace);
+  EXPECT_EQ(&moved.segments[0], copy);
+}
+
+TEST(AssembleTraceTest, ACopiedTraceOwnsItsEntities) {
+  std::optional<AssembledTrace> copy;
+  {
+    Entity segment = MakeSegment(1, "api", 0, 1000);
+    segment.subsegments.push_back(MakeSubsegment(10, "query", 10, 20));
+    std::vector<ReceivedDocument> docs;
+    docs.push_back(MakeDoc(segment));
+    docs.push_back(MakeDoc(MakeIndependent(30, 99, "lost", 50, 60)));
+    const AssembledTrace trace = Assemble(docs);
+    copy = trace;
+    EXPECT_NE(&copy->segments[0], &trace.segments[0]);
+  }
+  // The documents are gone; the copy still reads.
+  ASSERT_EQ(copy->segments.size(), 1u);
+  EXPECT_EQ(copy->segments[0].name, "api");
+  EXPECT_EQ(ChildIds(copy->segments[0]), (Ids{10}));
+  EXPECT_EQ(SegmentIds(copy->orphans), (Ids{30}));
+}
+
+TEST(EntityListTest, MutableCopiesAViewAndLeavesTheDocumentAlone) {
+  const Entity sent = MakeSegment(1, "sent", 0, 10);
+  EntityList list;
+  list.PushView(sent);
+  list.push_back(MakeSegment(2, "owned", 0, 10));
+  Entity& owned = list.Mutable(1);
+  EXPECT_EQ(&owned, &list[1]);
+  owned.name = "owned-changed";
+  list.Mutable(0).name = "changed";
+  EXPECT_EQ(sent.name, "sent");
+  EXPECT_EQ(list[0].name, "changed");
+  EXPECT_EQ(list[1].name, "owned-changed");
+  EXPECT_NE(&list[0], &sent);
+}
+
+TEST(EntityListTest, ReadsLikeAVector) {
+  EntityList list = {MakeSegment(1, "a", 0, 1), MakeSegment(2, "b", 0, 1),
+                     MakeSegment(3, "c", 0, 1)};
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list.front().name, "a");
+  EXPECT_EQ(list.back().name, "c");
+  EXPECT_EQ(list.end() - list.begin(), 3);
+  EXPECT_EQ((list.begin() + 1)->name, "b");
+  list.erase(list.begin(), list.begin() + 2);
+  EXPECT_EQ(SegmentIds(list), (Ids{3}));
+  EXPECT_TRUE(EntityList().empty());
 }
 
 TEST(FindRootSegmentTest, EmptyTraceHasNoRoot) {
