@@ -854,8 +854,11 @@ class BlockStoreImpl final : public BlockStore {
     size_t next = 0;
     // Records are decoded a run of the merged order at a time, grouped by
     // block; the run doubles as the scan goes on, so a first page decodes few
-    // rows and a long scan few batches.
+    // rows and a long scan few batches. It doubles from the third run on: a
+    // page of GetTraceSummaries (100 summaries, and the one it refuses)
+    // decodes two runs of 64, not 64 and 128.
     size_t decode_ahead = 64;
+    size_t decode_runs = 0;
     constexpr size_t kMaxDecodeAhead = 4096;
     for (;;) {
       if (next == pending_n) {
@@ -892,7 +895,7 @@ class BlockStoreImpl final : public BlockStore {
           }
         }
         if (pending_n == 0) break;  // the blocks left held no entry
-        decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
+        if (++decode_runs >= 2) decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
         for (auto& [si, which] : by_source) which.clear();
         for (size_t j = 0; j < pending_n; ++j) by_source[pending[j].source].push_back(j);
         for (auto& [si, which] : by_source) {
