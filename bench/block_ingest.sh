@@ -70,7 +70,7 @@ cleanup() {
   rm -rf "$data"
 }
 trap cleanup EXIT
-for _ in $(seq 100); do
+for _ in $(seq 600); do
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
   sleep 0.1
 done
