@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -381,10 +382,15 @@ int main(int argc, char** argv) {
     auto [traces, pages] =
         CountSummaries(api, o.start_time, o.end_time, o.filter_expression, o.max_pages);
     const double s = std::chrono::duration<double>(Clock::now() - p0).count();
+    // This client's own CPU (its HTTP and its parse of every page's JSON),
+    // on the same cores as the server's.
+    const double client_cpu_s = static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
     ProcSample cpu1 = SampleProcess(o.server_pid);
     fmt::print(
-        "page-only: {} summaries in {} pages, {:.2f} s ({:.1f} pages/s, {:.2f} ms a page){}\n",
+        "page-only: {} summaries in {} pages, {:.2f} s ({:.1f} pages/s, {:.2f} ms a page), client "
+        "CPU {:.2f} s{}\n",
         traces, pages, s, static_cast<double>(pages) / s, 1e3 * s / static_cast<double>(pages),
+        client_cpu_s,
         o.server_pid > 0 ? fmt::format(", server CPU {:.2f} s", cpu1.cpu_seconds - cpu0.cpu_seconds)
                          : std::string());
     return 0;
