@@ -17,8 +17,8 @@
 # SERVE_ARGS (extra `roentgen serve` arguments), PERF (a file: the server is
 # sampled with `perf record` while the load runs, without call graphs unless
 # PERF_ARGS adds them, e.g. PERF_ARGS="--call-graph dwarf,16384"),
-# NO_VERIFY (set: skip --verify, whose paging takes ~0.2 s per 100 traces on a
-# loaded machine).
+# NO_VERIFY (set: skip --verify, which pages every trace of the run: about
+# 6 ms a page of 100 under load average 5, docs/benchmarks.md "Block engine").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
