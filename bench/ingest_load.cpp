@@ -12,8 +12,8 @@
 // server serving a store that block_store_bench filled).
 //
 //   ingest_load --target 127.0.0.1:2000 --mode udp --count 2000000 --server-pid PID
-//   ingest_load --target 127.0.0.1:2000 --page-only --start-time 1699999999 --end-time 1700010010 \
-//       --filter-expression "responsetime > 1.5"
+//   ingest_load --target 127.0.0.1:2000 --page-only --start-time 1699999999
+//       --end-time 1700010010 --filter-expression "responsetime > 1.5"
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
