@@ -7,14 +7,18 @@
 #   bench/block_ingest.sh udp     # the 1M burst (1.4 KB segments, each a new trace) at 200k/s, verified through the API
 #   bench/block_ingest.sh http 50 # PutTraceSegments, 200k segments in calls of 50 (or 100) over 8 connections
 #   bench/block_ingest.sh udp --count 300000 --rate 0   # ingest_load's arguments instead of the defaults
+#   bench/block_ingest.sh pages --filter-expression "responsetime > 1.5"   # page GetTraceSummaries
+#       over a copy of the store block_store_bench left in STORE (default
+#       /tmp/roentgen-block-store-bench; segment_gen's times, served with
+#       --retention 3650d), sending nothing; TRACES (default 1000000) sets the range
 #
 # Environment: BUILD (build directory, default build), ROENTGEN and INGEST_LOAD
 # (the binaries, default under BUILD), PORT (default 28123),
 # SERVE_ARGS (extra `roentgen serve` arguments), PERF (a file: the server is
 # sampled with `perf record` while the load runs, without call graphs unless
 # PERF_ARGS adds them, e.g. PERF_ARGS="--call-graph dwarf,16384"),
-# NO_VERIFY (set: skip --verify, whose paging takes ~0.2 s per 100 traces on a
-# loaded machine).
+# NO_VERIFY (set: skip --verify, which pages every trace of the run: about
+# 6 ms a page of 100 under load average 5, docs/benchmarks.md "Block engine").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
@@ -30,6 +34,11 @@ case "$mode" in
     load_args=(--mode udp)
     (($#)) || load_args+=(--count 1000000 --rate 200000)
     ;;
+  pages)
+    traces=${TRACES:-1000000}
+    # block_store_bench's range: t0 = 1.7e9 s, a trace every 10 ms.
+    load_args=(--page-only --start-time 1699999999 --end-time $((1700000000 + traces / 100 + 10)))
+    ;;
   http)
     batch=${1:-50}
     shift || true
@@ -37,16 +46,21 @@ case "$mode" in
     (($#)) || load_args+=(--count 200000 --http-batch "$batch" --http-connections 8)
     ;;
   *)
-    echo "usage: $0 udp|http [BATCH] [ingest_load arguments]" >&2
+    echo "usage: $0 udp|http [BATCH]|pages [ingest_load arguments]" >&2
     exit 2
     ;;
 esac
-[[ -n "${NO_VERIFY:-}" ]] || load_args+=(--verify)
+[[ -n "${NO_VERIFY:-}" || "$mode" == pages ]] || load_args+=(--verify)
 
 data=$(mktemp -d /tmp/rg-block-ingest.XXXXXX)
+serve_args=${SERVE_ARGS:-}
+if [[ "$mode" == pages ]]; then
+  cp -r "${STORE:-/tmp/roentgen-block-store-bench}/." "$data/"
+  serve_args="--retention 3650d $serve_args"
+fi
 # shellcheck disable=SC2086
 nice -n 10 "$roentgen" serve --store-engine block --listen "127.0.0.1:$port" \
-  --data-dir "$data" --otlp-grpc-listen off --log-level warn ${SERVE_ARGS:-} &
+  --data-dir "$data" --otlp-grpc-listen off --log-level warn $serve_args &
 pid=$!
 perf_pid=
 cleanup() {
@@ -56,7 +70,7 @@ cleanup() {
   rm -rf "$data"
 }
 trap cleanup EXIT
-for _ in $(seq 100); do
+for _ in $(seq 600); do
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
   sleep 0.1
 done

@@ -18,7 +18,9 @@
 //
 // --reuse reads the store an earlier run left in --dir (give the same
 // --traces: the scans' time range follows from it), --filter picks the
-// scans to time (e.g. for perf record).
+// scans to time (e.g. for perf record), --paged N also pages through each
+// filter's matches as GetTraceSummaries does (a new Scan a page of 100,
+// resuming after the last), up to N pages.
 //
 //   build/bench/block_store_bench --traces 200000
 #include <fmt/format.h>
@@ -30,6 +32,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -133,6 +136,7 @@ int main(int argc, char** argv) {
   size_t lookups = 200;
   int repeat = 5;
   std::string dir = "/tmp/roentgen-block-store-bench";
+  size_t paged_pages = 0;
   int compaction_zstd_level = store::block::BlockStoreOptions{}.compaction_zstd_level;
   size_t fanin = store::block::BlockStoreOptions{}.compaction_fanin;
   size_t page_bytes = store::block::BlockStoreOptions{}.compaction_page_raw_bytes;
@@ -157,6 +161,10 @@ int main(int argc, char** argv) {
                "read the store a previous run left in --dir (same --traces) instead of filling "
                "a new one");
   std::vector<std::string> only_filters;
+  app.add_option("--paged", paged_pages,
+                 "also page through every match as GetTraceSummaries does (100 summaries and at "
+                 "most 10,000 examined a page, each page a new Scan resuming after the last), at "
+                 "most this many pages (0: not)");
   app.add_option("--filter", only_filters,
                  "scan only with these filters (repeatable; \"\" for all traces)");
   CLI11_PARSE(app, argc, argv);
@@ -301,6 +309,7 @@ int main(int argc, char** argv) {
       }
       compiled = std::make_shared<const filter::CompiledFilter>(std::move(*f));
     }
+    size_t all_matches = 0;
     for (const size_t page : {size_t{20}, size_t{0}}) {
       std::vector<double> ms, cpu_ms;
       size_t matches = 0;
@@ -330,6 +339,47 @@ int main(int argc, char** argv) {
       fmt::print("| Scan `{}` {} | {:.3f} | {:.3f} | {:.3f} | {} |\n",
                  text.empty() ? "(all)" : text, page == 0 ? "all matches" : "first page of 20",
                  t.p50, t.mean, cpu.p50, matches);
+      if (page == 0) all_matches = matches;
+    }
+    if (paged_pages > 0) {
+      // As src/api/xray_read.cpp pages GetTraceSummaries: each page a new
+      // Scan resuming after the previous page's last trace.
+      constexpr size_t kPerPage = 100;
+      std::optional<store::ScanCursor> resume;
+      size_t pages = 0, n = 0;
+      const auto a = Steady::now();
+      const double cpu0 = ThreadCpuMs();
+      for (;;) {
+        store::ScanOptions so;
+        so.start_us = static_cast<int64_t>(t0 * 1e6) - 1'000'000;
+        so.end_us =
+            static_cast<int64_t>((t0 + static_cast<double>(traces) * 0.01) * 1e6) + 10'000'000;
+        so.filter = compiled;
+        so.searchable_only = true;
+        so.max_examined = 10000;
+        so.resume_after = resume;
+        size_t in_page = 0;
+        auto p = st.Scan(so, [&](const store::TraceRecord&, int64_t) {
+          if (in_page == kPerPage) return false;
+          ++in_page;
+          return true;
+        });
+        if (!p.ok()) {
+          fmt::print(stderr, "paged scan {}: {}\n", text, p.status().ToString());
+          return 1;
+        }
+        ++pages;
+        n += in_page;
+        if (!p->stopped_at || !p->last || pages == paged_pages) break;
+        resume = p->last;
+      }
+      const double cpu = ThreadCpuMs() - cpu0, wall = Ms(Steady::now() - a);
+      fmt::print(
+          "| Scan `{}` paged by 100 | {} pages, {:.0f} ms wall, {:.0f} ms CPU | {:.3f} ms/page | "
+          "{:.3f} CPU ms/page | {}{} |\n",
+          text.empty() ? "(all)" : text, pages, wall, cpu, wall / static_cast<double>(pages),
+          cpu / static_cast<double>(pages), n,
+          pages < paged_pages && n != all_matches ? " MISMATCH with the unpaged scan" : "");
     }
   }
   fmt::print("read cache after the scans: {} bytes\n", st.Stats().read_cache_bytes);

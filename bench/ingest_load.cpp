@@ -6,8 +6,14 @@
 // With --verify it then asks the API that every segment is queryable: it pages
 // GetTraceSummaries over the run's time range and counts the traces, and asks
 // BatchGetTraces for a sample of the trace ids sent.
+// With --page-only it sends nothing and only pages GetTraceSummaries over
+// [--start-time, --end-time) (epoch seconds), with --filter-expression if
+// given, and prints the pages, the summaries and the time (e.g. against a
+// server serving a store that block_store_bench filled).
 //
 //   ingest_load --target 127.0.0.1:2000 --mode udp --count 2000000 --server-pid PID
+//   ingest_load --target 127.0.0.1:2000 --page-only --start-time 1699999999
+//       --end-time 1700010010 --filter-expression "responsetime > 1.5"
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
@@ -25,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -55,6 +62,10 @@ struct Options {
   bool random_trace_ids = false;
   bool verify = false;
   size_t verify_sample = 1000;  // trace ids asked of BatchGetTraces
+  bool page_only = false;
+  double start_time = 0, end_time = 0;
+  std::string filter_expression;
+  uint64_t max_pages = 0;  // 0: every page
 };
 
 // Trace ids sent, kept for --verify: every `every`-th send of each lane.
@@ -295,14 +306,17 @@ uint64_t SendHttp(const Options& o, const std::vector<Template>& templates, Samp
   return sent;
 }
 
-// Pages GetTraceSummaries over [start_s, end_s) and counts the summaries
-// (every trace once, page_token.h). Returns {traces, pages}.
+// Pages GetTraceSummaries over [start_s, end_s) (with `filter` unless empty)
+// and counts the summaries (every trace once, page_token.h), up to
+// `max_pages` pages (0: all). Returns {traces, pages}.
 std::pair<uint64_t, uint64_t> CountSummaries(roentgen::bench::HttpClient& api, double start_s,
-                                             double end_s) {
+                                             double end_s, const std::string& filter = {},
+                                             uint64_t max_pages = 0) {
   uint64_t traces = 0, pages = 0;
   std::string token;
   do {
     nlohmann::json req = {{"StartTime", start_s}, {"EndTime", end_s}};
+    if (!filter.empty()) req["FilterExpression"] = filter;
     if (!token.empty()) req["NextToken"] = token;
     auto [status, body] = api.Post("/TraceSummaries", req.dump());
     if (status != 200) {
@@ -313,7 +327,7 @@ std::pair<uint64_t, uint64_t> CountSummaries(roentgen::bench::HttpClient& api, d
     traces += page.value("TraceSummaries", nlohmann::json::array()).size();
     token = page.value("NextToken", std::string());
     ++pages;
-  } while (!token.empty());
+  } while (!token.empty() && pages != max_pages);
   return {traces, pages};
 }
 
@@ -352,9 +366,35 @@ int main(int argc, char** argv) {
                "then count the traces through GetTraceSummaries and fetch a sample of them with "
                "BatchGetTraces");
   app.add_option("--verify-sample", o.verify_sample, "trace ids asked of BatchGetTraces");
+  app.add_flag("--page-only", o.page_only,
+               "send nothing: page GetTraceSummaries over [--start-time, --end-time) and time it");
+  app.add_option("--start-time", o.start_time, "--page-only: StartTime (epoch seconds)");
+  app.add_option("--end-time", o.end_time, "--page-only: EndTime (epoch seconds)");
+  app.add_option("--filter-expression", o.filter_expression, "--page-only: FilterExpression");
+  app.add_option("--max-pages", o.max_pages, "--page-only: stop after this many pages");
   CLI11_PARSE(app, argc, argv);
 
   auto [host, port] = HostAndPort(o.target);
+  if (o.page_only) {
+    roentgen::bench::HttpClient api(host, port);
+    ProcSample cpu0 = SampleProcess(o.server_pid);
+    auto p0 = Clock::now();
+    auto [traces, pages] =
+        CountSummaries(api, o.start_time, o.end_time, o.filter_expression, o.max_pages);
+    const double s = std::chrono::duration<double>(Clock::now() - p0).count();
+    // This client's own CPU (its HTTP and its parse of every page's JSON),
+    // on the same cores as the server's.
+    const double client_cpu_s = static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+    ProcSample cpu1 = SampleProcess(o.server_pid);
+    fmt::print(
+        "page-only: {} summaries in {} pages, {:.2f} s ({:.1f} pages/s, {:.2f} ms a page), client "
+        "CPU {:.2f} s{}\n",
+        traces, pages, s, static_cast<double>(pages) / s, 1e3 * s / static_cast<double>(pages),
+        client_cpu_s,
+        o.server_pid > 0 ? fmt::format(", server CPU {:.2f} s", cpu1.cpu_seconds - cpu0.cpu_seconds)
+                         : std::string());
+    return 0;
+  }
   auto templates = MakeTemplates(4096);
   double avg_bytes = 0;
   for (auto& t : templates) avg_bytes += t.text.size();

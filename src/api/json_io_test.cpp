@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "api/summary_json.h"
+
 namespace roentgen::api {
 namespace {
 
@@ -76,6 +78,68 @@ TEST(JsonIoTest, StatusResponsesUseXRayErrorNames) {
   EXPECT_EQ(StatusResponse(Status::ResourceExhausted("full")).status, 429);
   EXPECT_EQ(StatusResponse(Status::Unavailable("stopping")).status, 503);
   EXPECT_EQ(StatusResponse(Status::IOError("disk")).status, 500);
+}
+
+}  // namespace
+}  // namespace roentgen::api
+
+namespace roentgen::api {
+namespace {
+
+// GetTraceSummaries writes its summaries' JSON directly; the text must be
+// exactly what the json tree of TraceSummaryJson dumps.
+TEST(SummaryJsonTest, AppendTraceSummaryJsonWritesWhatTraceSummaryJsonDumps) {
+  xray::TraceSummary empty;
+  empty.id = xray::TraceId::Generate(1700000000);
+  xray::TraceSummary full;
+  full.id = xray::TraceId::Generate(1700000001);
+  full.start_time_us = 1'700'000'001'250'000;
+  full.duration_us = 1'500'000;
+  full.response_time_us = 2'000'000;  // a whole number of seconds
+  full.has_fault = true;
+  full.is_partial = true;
+  full.revision = 7;
+  full.http = {"https://example.com/a?b=\"c\"", 503, "GET", "agent\t1", "10.0.0.1"};
+  const xray::ServiceId api{"api", {"api", "api-alias"}, "123456789012", "AWS::EC2::Instance"};
+  const xray::ServiceId db{"db", {"db"}, "", ""};
+  full.service_ids = {api, db};
+  full.entry_point = api;
+  full.annotations = {
+      {"tier",
+       {{xray::AnnotationValue(std::string("gold")), {api}}, {xray::AnnotationValue(0.1), {db}}}},
+      {"ok", {{xray::AnnotationValue(true), {}}}},
+      {"z\xc3\xa9ro \x01", {{xray::AnnotationValue(std::string("bad \xff utf-8")), {}}}},
+      {"tier", {{xray::AnnotationValue(3.0), {api}}}},  // a repeated key: the last wins
+  };
+  full.users = {{"ann", {api}}, {"b\"o\\b", {}}};
+  full.resource_arns = {"arn:aws:ec2:1"};
+  full.instance_ids = {"i-1", "i-2"};
+  full.availability_zones = {"eu-west-1a"};
+  xray::RootCause fault;
+  fault.client_impacting = true;
+  fault.services = {{"api",
+                     {"api"},
+                     "AWS::EC2::Instance",
+                     "123456789012",
+                     {{"api", {{"Boom", "line 1\nline 2"}}, std::nullopt, false},
+                      {"GET /x", {}, std::nullopt, true}},
+                     false},
+                    {"remote", {"remote"}, "", "", {}, true}};
+  full.fault_root_causes = {fault};
+  full.error_root_causes = {fault, xray::RootCause{}};
+  xray::RootCause slow;
+  slow.services = {
+      {"db", {"db"}, "", "", {{"db", {}, 0.75, false}, {"q", {}, std::nullopt, true}}, false}};
+  full.response_time_root_causes = {slow};
+  for (const xray::TraceSummary* s : {&empty, &full}) {
+    for (const std::optional<int64_t> matched :
+         {std::optional<int64_t>(), std::optional<int64_t>(1'700'000'002'000'001)}) {
+      std::string written;
+      AppendTraceSummaryJson(written, *s, matched);
+      EXPECT_EQ(written, TraceSummaryJson(*s, matched)
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+  }
 }
 
 }  // namespace

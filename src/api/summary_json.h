@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 
 #include "xray/trace.h"
 
@@ -20,5 +21,11 @@ nlohmann::json AnnotationValueJson(const xray::AnnotationValue& value);
 // One TraceSummary; MatchedEventTime is set when `matched_event_us` is.
 nlohmann::json TraceSummaryJson(const xray::TraceSummary& summary,
                                 std::optional<int64_t> matched_event_us);
+// Appends to `out` exactly the text TraceSummaryJson(...).dump() gives (keys
+// in the same order, numbers and strings formatted alike), written directly:
+// a page of GetTraceSummaries otherwise spends most of its time building,
+// serializing and freeing the summaries' trees of JSON objects.
+void AppendTraceSummaryJson(std::string& out, const xray::TraceSummary& summary,
+                            std::optional<int64_t> matched_event_us);
 
 }  // namespace roentgen::api

@@ -600,8 +600,14 @@ class BlockStoreImpl final : public BlockStore {
       uint32_t lo = 0, hi = 0;
       std::vector<uint32_t> entries;
       // Block rows that may match (the filter's required condition and
-      // searchable_only, decided on the columns); absent: any row may.
+      // service names, decided on the columns); absent: any row may.
       std::optional<Bitmap> may;
+      // The columns of the filter's number predicates (one per `numbers`)
+      // and searchable_only's: checked a row at a time as the merge reaches
+      // it, so a page resuming in a large block costs the rows it visits,
+      // not a pass over the whole block.
+      std::vector<std::shared_ptr<const OptionalInt64Column>> number_columns;
+      std::shared_ptr<const BoolColumn> indexed;
       size_t k = 0;  // next position in scan order
       // The current entry, once settled.
       int64_t time = 0;
@@ -623,12 +629,21 @@ class BlockStoreImpl final : public BlockStore {
         id = xray::TraceId::FromBinary(reinterpret_cast<const uint8_t*>(s.ids->Get(entry).data()));
       }
     };
+    // The block row may match, as far as the columns tell.
+    auto row_may_match = [&](const Source& s, uint32_t row) {
+      if (s.may && !s.may->Get(row)) return false;
+      if (s.indexed && !s.indexed->values.Get(row)) return false;
+      for (size_t i = 0; i < s.number_columns.size(); ++i) {
+        if (!numbers[i].Matches(s.number_columns[i]->Get(row))) return false;
+      }
+      return true;
+    };
     // Moves `s` to its next entry that is in range, visible and after the
     // cursor; false when it has none.
     auto settle = [&](Source& s) {
       for (; s.k < s.size(); ++s.k) {
         const uint32_t e = s.At(s.k, options.descending);
-        if (s.may && !s.may->Get(e)) continue;
+        if (s.block >= 0 && !row_may_match(s, e)) continue;
         if (s.block >= 0 && view.Hidden(*view.blocks[s.block], e)) continue;
         key_of(s, e, s.time, s.id);
         if (!in_range(s.time) || !after_cursor(s.time, s.id)) continue;
@@ -708,15 +723,11 @@ class BlockStoreImpl final : public BlockStore {
         Result<std::shared_ptr<const OptionalInt64Column>> values =
             h.reader->ReadColumn<OptionalInt64Column>(name);
         if (!values.ok()) return values.status();
-        if ((*values)->values.size() != h.meta.rows) {
+        if ((*values)->values.size() != h.meta.rows || (*values)->present.size() != h.meta.rows) {
           return Status::Corruption(
               fmt::format("block {}: columns disagree with its row count", h.reader->path()));
         }
-        Bitmap pass(h.meta.rows);
-        for (uint32_t row = 0; row < h.meta.rows; ++row) {
-          if ((!s.may || s.may->Get(row)) && p.Matches((*values)->Get(row))) pass.Set(row);
-        }
-        s.may = std::move(pass);
+        s.number_columns.push_back(std::move(*values));
       }
       if (options.searchable_only) {
         Result<std::shared_ptr<const BoolColumn>> indexed =
@@ -726,11 +737,7 @@ class BlockStoreImpl final : public BlockStore {
           return Status::Corruption(
               fmt::format("block {}: columns disagree with its row count", h.reader->path()));
         }
-        if (s.may) {
-          s.may->And((*indexed)->values);
-        } else {
-          s.may = (*indexed)->values;
-        }
+        s.indexed = std::move(*indexed);
       }
       const std::vector<int64_t>& t = s.times->values;
       if (!by_event) {
@@ -742,12 +749,36 @@ class BlockStoreImpl final : public BlockStore {
             static_cast<uint32_t>(std::lower_bound(t.begin(), t.end(), options.end_us) - t.begin());
       } else {
         for (uint32_t row = 0; row < h.meta.rows; ++row) {
-          if (in_range(t[row]) && (!s.may || s.may->Get(row))) s.entries.push_back(row);
+          if (in_range(t[row]) && row_may_match(s, row)) s.entries.push_back(row);
         }
         std::sort(s.entries.begin(), s.entries.end(), [&](uint32_t x, uint32_t y) {
           if (t[x] != t[y]) return t[x] < t[y];
           return s.ids->Get(x) < s.ids->Get(y);  // the id's bytes order its TraceId
         });
+      }
+      // A resumed scan starts after the cursor: the entries are in ascending
+      // (time, id) order, so it is found by binary search instead of walking
+      // (and skipping) every entry a previous page returned.
+      if (options.resume_after) {
+        const auto cursor = std::tie(options.resume_after->time_us, options.resume_after->trace_id);
+        const size_t n = s.size();
+        size_t lo_i = 0, hi_i = n;
+        // First index (ascending) whose key is after the cursor (ascending
+        // scan) or at or after it (descending scan).
+        while (lo_i < hi_i) {
+          const size_t mid = lo_i + (hi_i - lo_i) / 2;
+          int64_t mt = 0;
+          xray::TraceId mid_id;
+          key_of(s, s.contiguous ? s.lo + static_cast<uint32_t>(mid) : s.entries[mid], mt, mid_id);
+          const auto key = std::tie(mt, mid_id);
+          const bool before = options.descending ? key < cursor : !(cursor < key);
+          if (before) {
+            lo_i = mid + 1;
+          } else {
+            hi_i = mid;
+          }
+        }
+        s.k = options.descending ? n - lo_i : lo_i;
       }
       return Status::Ok();
     };
@@ -823,8 +854,11 @@ class BlockStoreImpl final : public BlockStore {
     size_t next = 0;
     // Records are decoded a run of the merged order at a time, grouped by
     // block; the run doubles as the scan goes on, so a first page decodes few
-    // rows and a long scan few batches.
+    // rows and a long scan few batches. It doubles from the third run on: a
+    // page of GetTraceSummaries (100 summaries, and the one it refuses)
+    // decodes two runs of 64, not 64 and 128.
     size_t decode_ahead = 64;
+    size_t decode_runs = 0;
     constexpr size_t kMaxDecodeAhead = 4096;
     for (;;) {
       if (next == pending_n) {
@@ -861,7 +895,7 @@ class BlockStoreImpl final : public BlockStore {
           }
         }
         if (pending_n == 0) break;  // the blocks left held no entry
-        decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
+        if (++decode_runs >= 2) decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
         for (auto& [si, which] : by_source) which.clear();
         for (size_t j = 0; j < pending_n; ++j) by_source[pending[j].source].push_back(j);
         for (auto& [si, which] : by_source) {

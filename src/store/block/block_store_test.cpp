@@ -549,6 +549,90 @@ TEST_F(BlockStoreTest, ScansMergeOverlappingBlocksAndHeadsInOrderPageByPage) {
   }
 }
 
+TEST_F(BlockStoreTest, APagedFilteredScanGivesTheUnpagedScansMatchesWhileWritesGoOn) {
+  // Each page is a new scan resuming after the previous page's last trace,
+  // as GetTraceSummaries pages: across blocks and the head, with many traces
+  // sharing a time (the cursor falls inside runs of equal times), and with
+  // new traces, new versions and cuts between the pages, every page must be
+  // what the unpaged scan of that moment holds after the cursor.
+  std::mt19937_64 rng(1526);
+  int next_tail = 0;
+  auto write_some = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      // Tails repeat: a later write of a tail is a new version of its trace.
+      const auto id = MakeTraceId(0x15, static_cast<uint8_t>(next_tail++ % 220));
+      TraceRecord r = MakeRecord(id, kT0 + static_cast<int64_t>(rng() % 12) * kSecond);
+      r.summary.updated_us = kT0 + static_cast<int64_t>(rng() % 12) * kSecond;
+      if (rng() % 5 != 0) r.summary.response_time_us = static_cast<int64_t>(rng() % 3'000'000);
+      r.summary.indexed = rng() % 6 != 0;
+      Write(r);
+    }
+  };
+  auto compiled = filter::CompileFilter("responsetime > 1.5");
+  ASSERT_TRUE(compiled.ok());
+  auto f = std::make_shared<const filter::CompiledFilter>(std::move(*compiled));
+  for (const bool by_event : {false, true}) {
+    for (const bool descending : {false, true}) {
+      for (const bool filtered : {false, true}) {
+        next_tail = 0;
+        write_some(150);
+        ASSERT_TRUE(store_->Flush().ok());
+        write_some(60);
+        ScanOptions o;
+        o.start_us = kT0 + 1 * kSecond;
+        o.end_us = kT0 + 11 * kSecond;
+        o.time_range_type = by_event ? TimeRangeType::kEvent : TimeRangeType::kTraceId;
+        o.descending = descending;
+        o.searchable_only = filtered;
+        if (filtered) o.filter = f;
+        size_t taken_total = 0;
+        for (int page = 0;; ++page) {
+          ASSERT_LT(page, 300);
+          // The unpaged scan now, after the cursor.
+          ScanOptions whole = o;
+          whole.resume_after.reset();
+          std::vector<std::pair<int64_t, xray::TraceId>> want;
+          ASSERT_TRUE(store_
+                          ->Scan(whole,
+                                 [&](const TraceRecord& r, int64_t t) {
+                                   const auto key = std::tie(t, r.summary.id);
+                                   const bool after =
+                                       !o.resume_after ||
+                                       (descending ? key < std::tie(o.resume_after->time_us,
+                                                                    o.resume_after->trace_id)
+                                                   : std::tie(o.resume_after->time_us,
+                                                              o.resume_after->trace_id) < key);
+                                   if (after) want.emplace_back(t, r.summary.id);
+                                   return want.size() < 8;
+                                 })
+                          .ok());
+          std::vector<std::pair<int64_t, xray::TraceId>> got;
+          auto p = store_->Scan(o, [&](const TraceRecord& r, int64_t t) {
+            if (got.size() == 7) return false;
+            got.emplace_back(t, r.summary.id);
+            return true;
+          });
+          ASSERT_TRUE(p.ok()) << p.status().ToString();
+          if (want.size() > 7) want.resize(7);
+          ASSERT_EQ(got, want) << "by_event " << by_event << " descending " << descending
+                               << " filtered " << filtered << " page " << page;
+          taken_total += got.size();
+          if (!p->stopped_at) break;
+          ASSERT_TRUE(p->last);
+          o.resume_after = p->last;
+          // Writes between the pages: new traces and new versions, some of
+          // them cut into a block, the others left in the head.
+          write_some(static_cast<int>(rng() % 4));
+          if (page % 5 == 4) {
+            ASSERT_TRUE(store_->Flush().ok());
+          }
+        }
+        EXPECT_GT(taken_total, 14u) << "the test data should fill several pages";
+      }
+    }
+  }
+}
+
 TEST_F(BlockStoreTest, FilteredScansNarrowedOnColumnsGiveTheFiltersAnswer) {
   // The column pass (required conditions, numeric predicates, searchable
   // only) may keep too many rows, never too few: every filtered scan must
