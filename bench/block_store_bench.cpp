@@ -309,17 +309,22 @@ int main(int argc, char** argv) {
       }
       compiled = std::make_shared<const filter::CompiledFilter>(std::move(*f));
     }
+    // The store's whole range with the filter, as a scan of every test below.
+    auto whole_range_scan = [&] {
+      store::ScanOptions so;
+      so.start_us = static_cast<int64_t>(t0 * 1e6) - 1'000'000;
+      so.end_us =
+          static_cast<int64_t>((t0 + static_cast<double>(traces) * 0.01) * 1e6) + 10'000'000;
+      so.filter = compiled;
+      so.searchable_only = true;
+      return so;
+    };
     size_t all_matches = 0;
     for (const size_t page : {size_t{20}, size_t{0}}) {
       std::vector<double> ms, cpu_ms;
       size_t matches = 0;
       for (int r = 0; r < repeat; ++r) {
-        store::ScanOptions so;
-        so.start_us = static_cast<int64_t>(t0 * 1e6) - 1'000'000;
-        so.end_us =
-            static_cast<int64_t>((t0 + static_cast<double>(traces) * 0.01) * 1e6) + 10'000'000;
-        so.filter = compiled;
-        so.searchable_only = true;
+        store::ScanOptions so = whole_range_scan();
         size_t n = 0;
         const auto a = Steady::now();
         const double cpu0 = ThreadCpuMs();
@@ -350,12 +355,7 @@ int main(int argc, char** argv) {
       const auto a = Steady::now();
       const double cpu0 = ThreadCpuMs();
       for (;;) {
-        store::ScanOptions so;
-        so.start_us = static_cast<int64_t>(t0 * 1e6) - 1'000'000;
-        so.end_us =
-            static_cast<int64_t>((t0 + static_cast<double>(traces) * 0.01) * 1e6) + 10'000'000;
-        so.filter = compiled;
-        so.searchable_only = true;
+        store::ScanOptions so = whole_range_scan();
         so.max_examined = 10000;
         so.resume_after = resume;
         size_t in_page = 0;
