@@ -731,6 +731,7 @@ class BlockColumnMerger {
           for (size_t j = 0; j < sources_.size(); ++j) {
             payload.append(Col(*cols, j).Get(sources_[j].row));
           }
+          if (name == col::kTraceId) range = TraceIdEpochRange(payload);
           break;
         }
         case ColumnEncoding::kListDictString: {

@@ -303,6 +303,19 @@ class BlockMergeTest : public ::testing::Test {
     ASSERT_TRUE((*old_reader)->ReadAllRecords(old_records).ok());
     ASSERT_TRUE((*new_reader)->ReadAllRecords(new_records).ok());
     ASSERT_EQ(old_records.size(), new_records.size());
+    {
+      // The merged trace ids keep their epoch range, which point reads skip by.
+      uint32_t lo = UINT32_MAX, hi = 0;
+      for (const TraceRecord& r : old_records) {
+        lo = std::min(lo, r.summary.id.epoch_part());
+        hi = std::max(hi, r.summary.id.epoch_part());
+      }
+      const ColumnInfo* ids = (*new_reader)->FindColumn(col::kTraceId);
+      ASSERT_NE(ids, nullptr);
+      ASSERT_TRUE(ids->has_range);
+      EXPECT_EQ(ids->min, int64_t{lo});
+      EXPECT_EQ(ids->max, int64_t{hi});
+    }
     uint64_t documents = 0;
     for (size_t j = 0; j < old_records.size(); ++j) {
       EXPECT_EQ(MergeTestBytes(old_records[j]), MergeTestBytes(new_records[j])) << "row " << j;

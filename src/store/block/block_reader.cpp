@@ -267,6 +267,13 @@ Status BlockReader::ParseFooter(std::string_view footer, uint64_t footer_start) 
     return Status::Ok();
   };
   RG_RETURN_IF_ERROR(check_required(kRequiredColumns));
+  if (const ColumnInfo* ids = FindColumn(col::kTraceId); ids->has_range) {
+    if (ids->min < 0 || ids->min > ids->max || ids->max > int64_t{UINT32_MAX}) {
+      return corrupt(fmt::format("column {}: epoch range [{}, {}] is not one of trace ids",
+                                 ids->name, ids->min, ids->max));
+    }
+    trace_epochs_.emplace(static_cast<uint32_t>(ids->min), static_cast<uint32_t>(ids->max));
+  }
   if (format_version_ < 3) RG_RETURN_IF_ERROR(check_required(kRequiredColumnsBeforeV3));
   if (format_version_ >= 2) {
     RG_RETURN_IF_ERROR(check_required(kRequiredColumnsV2));
@@ -511,8 +518,25 @@ bool BlockReader::HasAnnotationColumns(std::string_view key) const {
   return false;
 }
 
-bool BlockReader::MayContainTrace(const xray::TraceId& id) const {
-  return trace_filter_.MayContain(IdBytes(id));
+std::optional<std::pair<int64_t, int64_t>> TraceIdEpochRange(std::string_view ids) {
+  if (ids.size() < 16) return std::nullopt;
+  uint32_t lo = UINT32_MAX;
+  uint32_t hi = 0;
+  for (size_t at = 0; at + 16 <= ids.size(); at += 16) {
+    const auto* b = reinterpret_cast<const uint8_t*>(ids.data() + at);
+    const uint32_t epoch = uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+    lo = std::min(lo, epoch);
+    hi = std::max(hi, epoch);
+  }
+  return std::make_pair(int64_t{lo}, int64_t{hi});
+}
+
+bool BlockReader::MayContainTrace(const TraceProbe& probe) const {
+  if (trace_epochs_ &&
+      (probe.epoch < trace_epochs_->first || probe.epoch > trace_epochs_->second)) {
+    return false;
+  }
+  return trace_filter_.MayContainHash(probe.hash);
 }
 bool BlockReader::MayContainAnnotation(std::string_view key,
                                        const xray::AnnotationValue& value) const {
@@ -640,11 +664,11 @@ uint64_t BlockReader::trace_index_bytes() const {
   return trace_index_ == nullptr ? 0 : 20 * trace_index_->size();
 }
 
-Result<std::optional<uint32_t>> BlockReader::FindTrace(const xray::TraceId& id) const {
-  if (!MayContainTrace(id)) return std::optional<uint32_t>();
+Result<std::optional<uint32_t>> BlockReader::FindTrace(const TraceProbe& probe) const {
+  if (!MayContainTrace(probe)) return std::optional<uint32_t>();
   Result<std::shared_ptr<const TraceIdIndex>> index = ReadTraceIdIndex();
   if (!index.ok()) return index.status();
-  return (*index)->Find(id);
+  return (*index)->Find(probe.id);
 }
 
 Status BlockReader::ReadRecords(std::span<const uint32_t> rows, std::vector<TraceRecord>& out,

@@ -482,13 +482,14 @@ class BlockStoreImpl final : public BlockStore {
   // ---- point reads ----
 
   Result<std::vector<StoredDocument>> GetDocuments(const xray::TraceId& id) override {
+    const TraceProbe probe(id);
     View view;
     {
       MutexLock lock(view_mu_);
       if (auto docs = HeadFor(id).GetDocuments(id)) return std::move(*docs);
-      view.blocks = BlocksMayContainLocked(id);
+      view.blocks = BlocksMayContainLocked(probe);
     }
-    Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row = FindRow(view, id);
+    Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row = FindRow(view, probe);
     if (!row.ok()) return row.status();
     if (!*row) return std::vector<StoredDocument>();
     Result<std::vector<StoredDocument>> docs = (*row)->first->reader->ReadDocuments((*row)->second);
@@ -497,13 +498,14 @@ class BlockStoreImpl final : public BlockStore {
   }
 
   Result<TraceRecord> GetTrace(const xray::TraceId& id) override {
+    const TraceProbe probe(id);
     View view;
     {
       MutexLock lock(view_mu_);
       if (auto record = HeadFor(id).GetTrace(id)) return std::move(*record);
-      view.blocks = BlocksMayContainLocked(id);
+      view.blocks = BlocksMayContainLocked(probe);
     }
-    Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row = FindRow(view, id);
+    Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row = FindRow(view, probe);
     if (!row.ok()) return row.status();
     if (!*row) return Status::NotFound("no such trace " + id.ToString());
     Result<TraceRecord> record = (*row)->first->reader->ReadRecord((*row)->second);
@@ -1294,11 +1296,11 @@ class BlockStoreImpl final : public BlockStore {
   // The live blocks whose trace-id filter admits `id`, oldest first: a point
   // read of a trace the blocks do not hold (every new trace the ingest
   // writer looks up) copies no block handle.
-  std::vector<std::shared_ptr<const BlockHandle>> BlocksMayContainLocked(const xray::TraceId& id)
+  std::vector<std::shared_ptr<const BlockHandle>> BlocksMayContainLocked(const TraceProbe& probe)
       REQUIRES(view_mu_) {
     std::vector<std::shared_ptr<const BlockHandle>> out;
     for (const auto& b : blocks_) {
-      if (b->reader->MayContainTrace(id)) out.push_back(b);
+      if (b->reader->MayContainTrace(probe)) out.push_back(b);
     }
     return out;
   }
@@ -1335,11 +1337,10 @@ class BlockStoreImpl final : public BlockStore {
 
   // The trace's newest row that is not hidden, newest block first.
   Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> FindRow(const View& view,
-                                                                         const xray::TraceId& id) {
+                                                                         const TraceProbe& probe) {
     for (auto it = view.blocks.rbegin(); it != view.blocks.rend(); ++it) {
       const BlockHandle& h = **it;
-      if (!h.reader->MayContainTrace(id)) continue;
-      Result<std::optional<uint32_t>> row = h.reader->FindTrace(id);
+      Result<std::optional<uint32_t>> row = h.reader->FindTrace(probe);
       if (!row.ok()) return ReadFailed(row.status());
       if (!*row || view.Hidden(h, **row)) continue;
       return std::optional<std::pair<const BlockHandle*, uint32_t>>(std::make_pair(&h, **row));
@@ -1348,7 +1349,8 @@ class BlockStoreImpl final : public BlockStore {
   }
 
   Result<std::optional<OlderVersion>> FindNewest(const View& view, const xray::TraceId& id) {
-    Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row = FindRow(view, id);
+    Result<std::optional<std::pair<const BlockHandle*, uint32_t>>> row =
+        FindRow(view, TraceProbe(id));
     if (!row.ok()) return row.status();
     if (!*row) return std::optional<OlderVersion>();
     Result<std::vector<StoredDocument>> docs = (*row)->first->reader->ReadDocuments((*row)->second);

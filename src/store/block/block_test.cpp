@@ -674,6 +674,41 @@ TEST_F(BlockTest, SkipIndexesAndProjections) {
   EXPECT_EQ(b.ReadBool(col::kStart).status().code(), StatusCode::kCorruption);
 }
 
+TEST_F(BlockTest, PointReadsSkipBlocksOutsideTheirTraceIdSeconds) {
+  const uint32_t second = 1'700'000'000;
+  std::vector<TraceRecord> rows = {MakeRecord(xray::TraceId::Generate(second + 4), kT0),
+                                   MakeRecord(xray::TraceId::Generate(second), kT0 + 1),
+                                   MakeRecord(xray::TraceId::Generate(second + 2), kT0 + 2)};
+  std::vector<std::vector<StoredDocument>> docs(rows.size());
+  ASSERT_TRUE(WriteBlock(rows, docs, Path("b")).ok());
+  auto reader = BlockReader::Open(Path("b"));
+  ASSERT_TRUE(reader.ok());
+  const BlockReader& b = **reader;
+  const ColumnInfo* ids = b.FindColumn(col::kTraceId);
+  ASSERT_NE(ids, nullptr);
+  ASSERT_TRUE(ids->has_range);
+  EXPECT_EQ(ids->min, int64_t{second});
+  EXPECT_EQ(ids->max, int64_t{second} + 4);
+  for (uint32_t row = 0; row < rows.size(); ++row) {
+    const TraceProbe probe(rows[row].summary.id);
+    EXPECT_TRUE(b.MayContainTrace(probe));
+    auto found = b.FindTrace(probe);
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(*found, std::optional<uint32_t>(row));
+  }
+  // A probe the bloom filter admits (a member's hash) is still refused when
+  // its second is outside the block's.
+  for (uint32_t outside : {second - 1, second + 5, 0u, UINT32_MAX}) {
+    TraceProbe probe(rows[1].summary.id);
+    probe.epoch = outside;
+    EXPECT_FALSE(b.MayContainTrace(probe)) << outside;
+    auto found = b.FindTrace(probe);
+    ASSERT_TRUE(found.ok());
+    EXPECT_FALSE(found->has_value()) << outside;
+  }
+  EXPECT_EQ(TraceIdEpochRange(""), std::nullopt);
+}
+
 TEST_F(BlockTest, ConcurrentReadersOfOneBlockAgree) {
   std::mt19937_64 rng(3);
   std::vector<TraceRecord> rows;

@@ -352,7 +352,10 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
         [ids, rows](size_t b, size_t e) {
           for (size_t i = b; i < e; ++i) ids->append(IdBytes(rows[i].summary.id));
         },
-        [ids](PendingColumn& c) { c.payload = std::move(*ids); });
+        [ids](PendingColumn& c) {
+          c.range = TraceIdEpochRange(*ids);
+          c.payload = std::move(*ids);
+        });
     // Version 3 leaves the order to the reader (a sort of the ids).
     if (version < 3) {
       column(

@@ -171,7 +171,9 @@ struct ColumnInfo {
   ColumnEncoding encoding = ColumnEncoding::kBytes;
   uint64_t rows = 0;
   Extent extent;
-  bool has_range = false;  // min/max, for int64 columns
+  // min/max: of the values for int64 columns; for `trace_id`, of the ids'
+  // epoch parts (TraceIdEpochRange).
+  bool has_range = false;
   int64_t min = 0;
   int64_t max = 0;
 };
@@ -188,6 +190,24 @@ struct BlockStats {
 inline std::string_view IdBytes(const xray::TraceId& id) {
   return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
 }
+
+// The smallest and largest epoch part (xray::TraceId::epoch_part, the ids'
+// bytes [0, 4) big-endian) of a `trace_id` column's payload (16 bytes an id),
+// nothing for no ids: the column's range in the footer. X-Ray SDKs begin a
+// trace id with the second the trace started, so a block cut from a head
+// spans a few seconds of them, and a point read of a new trace (whose epoch
+// part is now) skips every older block without a bloom probe.
+std::optional<std::pair<int64_t, int64_t>> TraceIdEpochRange(std::string_view ids);
+
+// A trace id to look for in many blocks: its epoch part and bloom hash
+// computed once.
+struct TraceProbe {
+  explicit TraceProbe(const xray::TraceId& trace_id)
+      : id(trace_id), epoch(trace_id.epoch_part()), hash(BloomHash(IdBytes(trace_id))) {}
+  xray::TraceId id;
+  uint32_t epoch = 0;
+  uint64_t hash = 0;
+};
 
 // Trace id → row: the id column and its sorted permutation.
 class TraceIdIndex {
@@ -301,7 +321,10 @@ class BlockReader {
   bool HasAnnotationColumns(std::string_view key) const;
 
   // Skip indexes: false means no row of the block matches.
-  bool MayContainTrace(const xray::TraceId& id) const;
+  // By the `trace_id` column's epoch range (when the block has one), then
+  // the bloom filter.
+  bool MayContainTrace(const TraceProbe& probe) const;
+  bool MayContainTrace(const xray::TraceId& id) const { return MayContainTrace(TraceProbe(id)); }
   bool MayContainAnnotation(std::string_view key, const xray::AnnotationValue& value) const;
   // An empty `type` matches any type.
   bool MayContainService(std::string_view name, std::string_view type = {}) const;
@@ -324,8 +347,11 @@ class BlockReader {
   Result<std::shared_ptr<const TraceIdIndex>> ReadTraceIdIndex() const;
   // Bytes of the kept TraceIdIndex (0 before the first ReadTraceIdIndex).
   uint64_t trace_index_bytes() const;
-  // The row of `id`, or nothing; checks the bloom filter first.
-  Result<std::optional<uint32_t>> FindTrace(const xray::TraceId& id) const;
+  // The row of `id`, or nothing; checks MayContainTrace first.
+  Result<std::optional<uint32_t>> FindTrace(const TraceProbe& probe) const;
+  Result<std::optional<uint32_t>> FindTrace(const xray::TraceId& id) const {
+    return FindTrace(TraceProbe(id));
+  }
 
   // The records of `rows` (any order, each < row_count()), in that order,
   // in `out` (resized to rows.size(); the records it held are overwritten,
@@ -407,6 +433,9 @@ class BlockReader {
   mutable Mutex dictionary_mu_;
   mutable std::shared_ptr<const void> document_ddict_ GUARDED_BY(dictionary_mu_);
   BloomFilter trace_filter_, annotation_filter_, service_filter_, user_filter_;
+  // The `trace_id` column's range (TraceIdEpochRange); absent in blocks
+  // written before it was kept, which only the bloom filter skips.
+  std::optional<std::pair<uint32_t, uint32_t>> trace_epochs_;
 };
 
 }  // namespace roentgen::store::block
