@@ -127,7 +127,7 @@ struct Pipeline::Impl {
     std::vector<WriteItem> handed_over GUARDED_BY(handover_mu);
   };
   size_t ShardOf(const WriteItem& item) const {
-    return xray::TraceIdHash()(*item.doc.entity.trace_id) % shards.size();
+    return xray::TraceIdHash()(*item.doc->doc.entity.trace_id) % shards.size();
   }
 
   // Parses one document into `out`. On failure fills `failure`, counts it and
@@ -223,8 +223,7 @@ void Pipeline::Impl::ParseDatagram(xray::SegmentParser& parser, std::string_view
   }
   docs.clear();
   if (!ParseDocument(parser, *body, "udp", docs, failure)) return;
-  for (xray::SegmentDocument& doc : docs)
-    items.push_back(WriteItem{std::move(doc), now_us, ticket});
+  for (xray::SegmentDocument& doc : docs) items.emplace_back(std::move(doc), now_us, ticket);
 }
 
 size_t Pipeline::Impl::RouteAndPush(std::vector<WriteItem>& items,
@@ -387,7 +386,6 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
   thread_local xray::SegmentParser parser;
   std::vector<xray::SegmentDocument> docs;
   auto ticket = std::make_shared<SubmitTicket>();
-  // A WriteItem is ~1.4 KB: sized up front, the vectors never move them to grow.
   std::vector<WriteItem> items;
   items.reserve(documents.size());
   const int64_t now_us = s.clock.NowMicros();
@@ -396,7 +394,7 @@ void Pipeline::Submit(std::vector<std::string> documents, SubmitCallback done) {
     docs.clear();
     if (!s.ParseRequestDocument(parser, documents[i], docs, outcome)) continue;
     for (xray::SegmentDocument& doc : docs)
-      items.push_back(WriteItem{std::move(doc), now_us, ticket, /*awaited=*/true});
+      items.emplace_back(std::move(doc), now_us, ticket, /*awaited_by_request=*/true);
   }
   if (items.empty()) {
     done(Status::Ok(), std::move(outcomes));
@@ -493,7 +491,7 @@ void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, Spool
       continue;
     }
     for (xray::SegmentDocument& doc : docs)
-      items.push_back(WriteItem{std::move(doc), now_us, ticket, validated});
+      items.emplace_back(std::move(doc), now_us, ticket, validated);
   }
   // One extra count, settled last, so `done` (and `applied`) run once even if
   // every document is stored before the loop ends.

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -26,8 +27,9 @@
 namespace roentgen::ingest {
 
 struct CachedTrace {
-  // One document per entity id (the stored version), in arrival order.
-  std::vector<xray::ReceivedDocument> docs;
+  // One document per entity id (the stored version), in arrival order; each
+  // on the heap as WriteItem brings it.
+  std::vector<std::unique_ptr<xray::ReceivedDocument>> docs;
   uint32_t revision = 0;  // the revision of the stored trace record, 0 if none
   bool indexed = true;    // the stored record's (or, before one, the new trace's) indexing
   size_t bytes = 0;       // estimated memory, maintained through TraceCache::SetBytes

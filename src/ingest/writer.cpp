@@ -103,11 +103,12 @@ Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
         continue;
       }
       for (xray::SegmentDocument& parsed : parsed_) {
-        trace.docs.push_back(xray::ReceivedDocument{std::move(parsed), doc.received_us});
+        trace.docs.push_back(std::make_unique<xray::ReceivedDocument>(
+            xray::ReceivedDocument{std::move(parsed), doc.received_us}));
       }
     }
   }
-  for (const xray::ReceivedDocument& d : trace.docs) trace.bytes += EstimateBytes(d);
+  for (const auto& d : trace.docs) trace.bytes += EstimateBytes(*d);
   return &cache_.Insert(id, std::move(trace));
 }
 
@@ -116,16 +117,15 @@ namespace {
 // Merges one new entity document into the trace; returns false when it is
 // ignored because a completed version of the entity is already there.
 bool Merge(CachedTrace& trace, WriteItem& item) {
-  const xray::SegmentId id = item.doc.entity.id;
-  auto existing =
-      std::find_if(trace.docs.begin(), trace.docs.end(),
-                   [&](const xray::ReceivedDocument& d) { return d.doc.entity.id == id; });
+  const xray::SegmentId id = item.doc->doc.entity.id;
+  auto existing = std::find_if(trace.docs.begin(), trace.docs.end(),
+                               [&](const auto& d) { return d->doc.entity.id == id; });
   if (existing == trace.docs.end()) {
-    trace.docs.push_back(xray::ReceivedDocument{std::move(item.doc), item.received_us});
+    trace.docs.push_back(std::move(item.doc));
     return true;
   }
-  if (!existing->doc.entity.in_progress && item.doc.entity.in_progress) return false;
-  *existing = xray::ReceivedDocument{std::move(item.doc), item.received_us};
+  if (!(*existing)->doc.entity.in_progress && item.doc->doc.entity.in_progress) return false;
+  *existing = std::move(item.doc);
   return true;
 }
 
@@ -143,7 +143,7 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     std::unordered_map<xray::TraceId, size_t, xray::TraceIdHash> index;
     index.reserve(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
-      auto [it, inserted] = index.try_emplace(*batch[i].doc.entity.trace_id, touched.size());
+      auto [it, inserted] = index.try_emplace(*batch[i].doc->doc.entity.trace_id, touched.size());
       if (inserted) touched.push_back(TouchedTrace{it->first, nullptr, Status::Ok(), {}});
       trace_of_item[i] = it->second;
     }
@@ -161,7 +161,7 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
     TouchedTrace& t = touched[trace_of_item[i]];
     if (t.trace == nullptr) continue;
-    const xray::SegmentId id = batch[i].doc.entity.id;
+    const xray::SegmentId id = batch[i].doc->doc.entity.id;
     if (Merge(*t.trace, batch[i]) &&
         std::find(t.dirty.begin(), t.dirty.end(), id) == t.dirty.end()) {
       t.dirty.push_back(id);
@@ -179,7 +179,8 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     if (t.trace == nullptr || t.dirty.empty()) continue;
     docs.clear();
     size_t bytes = 0;
-    for (const xray::ReceivedDocument& d : t.trace->docs) {
+    for (const auto& owned : t.trace->docs) {
+      const xray::ReceivedDocument& d = *owned;
       docs.push_back(&d);
       bytes += EstimateBytes(d);
       if (std::find(t.dirty.begin(), t.dirty.end(), d.doc.entity.id) != t.dirty.end()) {

@@ -82,8 +82,19 @@ struct SubmitTicket {
 
 // One parsed entity document waiting to be written.
 struct WriteItem {
-  xray::SegmentDocument doc;  // entity.trace_id is always set
-  int64_t received_us = 0;
+  WriteItem() = default;
+  WriteItem(xray::SegmentDocument parsed, int64_t received_us,
+            std::shared_ptr<SubmitTicket> submit_ticket, bool awaited_by_request = false)
+      : doc(std::make_unique<xray::ReceivedDocument>(
+            xray::ReceivedDocument{std::move(parsed), received_us})),
+        ticket(std::move(submit_ticket)),
+        awaited(awaited_by_request) {}
+
+  // On the heap: an entity is ~1.4 KB of fields (xray/segment.h) that the
+  // routing, the writer's queue and batch and the trace cache would each
+  // move in turn; they move this pointer instead. doc->doc.entity.trace_id is
+  // always set.
+  std::unique_ptr<xray::ReceivedDocument> doc;
   std::shared_ptr<SubmitTicket> ticket;  // null for UDP
   // A request waits for it to be applied (PutTraceSegments): written at the
   // process's priority when nothing is behind (PipelineConfig::low_priority_writers).

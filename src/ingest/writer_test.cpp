@@ -23,7 +23,7 @@ class WriterTest : public ::testing::Test {
     xray::ParseFailure failure;
     EXPECT_TRUE(parser_.Parse(json, docs, failure)) << failure.message;
     EXPECT_EQ(docs.size(), 1u);
-    return WriteItem{std::move(docs.front()), kNow, std::move(ticket)};
+    return WriteItem(std::move(docs.front()), kNow, std::move(ticket));
   }
 
   std::vector<WriteItem> Batch(std::initializer_list<std::string> jsons) {
