@@ -12,7 +12,9 @@
 // stage's figure excludes their destruction, which has benchmarks of its own.
 // BM_Pipeline runs everything back to back, one trace at a time, as the writer
 // does. The `per_trace` counter is CPU time per trace; `allocs` is the number of
-// heap allocations per trace, counted once on kBatch traces before timing.
+// heap allocations per trace, counted once on kBatch traces before timing;
+// BM_DestroyTraceRecord's `held` counters are the heap blocks a finished record
+// holds, by part.
 // BM_ParseToRecord starts from the document's text: parse through graph.
 #include <benchmark/benchmark.h>
 
@@ -245,8 +247,75 @@ void BM_DestroyAssembledTrace(benchmark::State& state) {
 }
 BENCHMARK(BM_DestroyAssembledTrace);
 
+// Heap blocks `x` holds, counted as the allocations of a copy (a copy holds a
+// block for each non-empty vector and each string past the 15 characters kept
+// in place, as the original does): the frees its destruction makes.
+template <typename T>
+size_t HeldBlocks(const T& x) {
+  const size_t before = g_allocations;
+  const T copy = x;
+  benchmark::DoNotOptimize(&copy);
+  return g_allocations - before;
+}
+
+// The blocks a record holds, by part, averaged over the kHot records.
+void CountHeldBlocks(benchmark::State& state) {
+  double summary = 0, graph = 0, annotations = 0, users = 0, services = 0, root_causes = 0,
+         node_ids = 0, node_obs = 0, edge_obs = 0, names = 0;
+  for (const TraceRecord& r : Records()) {
+    const TraceSummary& s = r.summary;
+    summary += static_cast<double>(HeldBlocks(s));
+    graph += static_cast<double>(HeldBlocks(r.graph));
+    annotations += static_cast<double>(HeldBlocks(s.annotations));
+    users += static_cast<double>(HeldBlocks(s.users));
+    services += static_cast<double>(HeldBlocks(s.service_ids) + HeldBlocks(s.entry_point));
+    root_causes +=
+        static_cast<double>(HeldBlocks(s.fault_root_causes) + HeldBlocks(s.error_root_causes) +
+                            HeldBlocks(s.response_time_root_causes));
+    // ServiceId::names and RootCauseService::names, wherever they are.
+    auto id_names = [&](const std::vector<roentgen::xray::ServiceId>& ids) {
+      for (const auto& id : ids) names += static_cast<double>(HeldBlocks(id.names));
+    };
+    for (const auto& a : s.annotations) {
+      for (const auto& v : a.values) id_names(v.service_ids);
+    }
+    for (const auto& u : s.users) id_names(u.service_ids);
+    id_names(s.service_ids);
+    if (s.entry_point) names += static_cast<double>(HeldBlocks(s.entry_point->names));
+    for (const auto* causes :
+         {&s.fault_root_causes, &s.error_root_causes, &s.response_time_root_causes}) {
+      for (const auto& c : *causes) {
+        for (const auto& service : c.services) {
+          names += static_cast<double>(HeldBlocks(service.names));
+        }
+      }
+    }
+    for (const auto& n : r.graph.nodes) {
+      node_ids += static_cast<double>(HeldBlocks(n.id));
+      node_obs += static_cast<double>(HeldBlocks(n.observations));
+      names += static_cast<double>(HeldBlocks(n.id.names));
+    }
+    for (const auto& e : r.graph.edges) edge_obs += static_cast<double>(HeldBlocks(e.observations));
+  }
+  const auto n = static_cast<double>(Records().size());
+  state.counters["held"] = (summary + graph) / n;
+  state.counters["held_summary"] = summary / n;
+  state.counters["held_graph"] = graph / n;
+  state.counters["held_annotations"] = annotations / n;
+  state.counters["held_users"] = users / n;
+  state.counters["held_service_ids"] = services / n;
+  state.counters["held_root_causes"] = root_causes / n;
+  state.counters["held_node_ids"] = node_ids / n;
+  state.counters["held_node_obs"] = node_obs / n;
+  state.counters["held_edge_obs"] = edge_obs / n;
+  state.counters["held_names"] = names / n;
+}
+
+// `held` and its parts: the heap blocks one record holds, each a free when
+// it is destroyed (CountHeldBlocks).
 void BM_DestroyTraceRecord(benchmark::State& state) {
   const auto& traces = Assembled();
+  CountHeldBlocks(state);
   TimeDestroying<TraceRecord>(state, [&](size_t i) { return RecordOf(traces[i % kHot]); });
 }
 BENCHMARK(BM_DestroyTraceRecord);
