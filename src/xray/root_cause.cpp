@@ -69,6 +69,9 @@ class PtrMap {
 class CallTree {
  public:
   explicit CallTree(const AssembledTrace& trace) : segments_(trace.segments.pointers()) {
+    size_t with_parent = 0;
+    for (const Entity* segment : segments_) with_parent += segment->parent_id ? 1 : 0;
+    callees_.reserve(with_parent);
     for (uint32_t i = 0; i < segments_.size(); ++i) {
       if (segments_[i]->parent_id) callees_.emplace_back(segments_[i]->parent_id->value, i);
     }

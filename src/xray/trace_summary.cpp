@@ -242,6 +242,9 @@ TraceSummary Summarize(const AssembledTrace& trace) {
 
   // Ids that some segment names as parent, sorted (usually few or none).
   std::vector<uint64_t> callers;
+  size_t with_parent = 0;
+  for (const Entity& segment : trace.segments) with_parent += segment.parent_id ? 1 : 0;
+  callers.reserve(with_parent);
   for (const Entity& segment : trace.segments) {
     if (segment.parent_id) callers.push_back(segment.parent_id->value);
   }
