@@ -16,9 +16,12 @@
 // BM_DestroyTraceRecord's `held` counters are the heap blocks a finished record
 // holds, by part.
 // BM_ParseToRecord starts from the document's text: parse through graph.
+// BM_SummarizeTrace and BM_DeriveTraceGraphTrace take traces of several
+// segments (MultiSegment).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -136,6 +139,17 @@ double AllocationsPerTrace(Make make) {
   return static_cast<double>(g_allocations - before) / kBatch;
 }
 
+// Heap blocks `x` holds, counted as the allocations of a copy (a copy holds a
+// block for each non-empty vector and each string past the 15 characters kept
+// in place, as the original does): the frees its destruction makes.
+template <typename T>
+size_t HeldBlocks(const T& x) {
+  const size_t before = g_allocations;
+  const T copy = x;
+  benchmark::DoNotOptimize(&copy);
+  return g_allocations - before;
+}
+
 void PerTrace(benchmark::State& state, size_t traces_per_iteration) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * traces_per_iteration));
   state.counters["per_trace"] = benchmark::Counter(
@@ -194,6 +208,67 @@ void BM_DeriveTraceGraph(benchmark::State& state) {
 }
 BENCHMARK(BM_DeriveTraceGraph);
 
+// Traces of `segments` segment_gen documents each (documents taken in turn,
+// moved into the first one's trace): each later segment names a caller, in
+// turn the previous segment's remote subsegment (a call into a traced
+// service) and the previous segment itself; every other one takes the first
+// one's name and user. kHot of them, as Assembled() holds.
+struct MultiSegmentTraces {
+  std::vector<std::vector<ReceivedDocument>> docs;
+  std::vector<AssembledTrace> traces;
+};
+
+const MultiSegmentTraces& MultiSegment(size_t segments) {
+  static std::vector<std::unique_ptr<MultiSegmentTraces>> made(16);
+  std::unique_ptr<MultiSegmentTraces>& m = made.at(segments);
+  if (m) return *m;
+  m = std::make_unique<MultiSegmentTraces>();
+  m->docs.reserve(kHot);  // the traces view the documents
+  for (size_t t = 0; t < kHot; ++t) {
+    std::vector<ReceivedDocument>& docs = m->docs.emplace_back();
+    for (size_t j = 0; j < segments; ++j) {
+      docs.push_back(Documents()[(t * segments + j) % kDocuments]);
+      if (j == 0) continue;
+      roentgen::xray::Entity& e = docs[j].doc.entity;
+      const roentgen::xray::Entity& previous = docs[j - 1].doc.entity;
+      e.trace_id = docs[0].doc.entity.trace_id;
+      e.parent_id = j % 2 == 1 ? previous.subsegments.at(1).id : previous.id;
+      if (j % 2 == 0) {
+        e.name = docs[0].doc.entity.name;
+        e.user = docs[0].doc.entity.user;
+      }
+    }
+    std::vector<const ReceivedDocument*> pointers;
+    for (const ReceivedDocument& d : docs) pointers.push_back(&d);
+    m->traces.push_back(roentgen::xray::AssembleTrace(*docs[0].doc.entity.trace_id, pointers));
+  }
+  return *m;
+}
+
+// Summarize and DeriveTraceGraph on traces of state.range(0) segments
+// (MultiSegment); `held` is what the results hold of their `allocs`.
+void BM_SummarizeTrace(benchmark::State& state) {
+  const auto& traces = MultiSegment(static_cast<size_t>(state.range(0))).traces;
+  double held = 0;
+  for (const AssembledTrace& t : traces) {
+    held += static_cast<double>(HeldBlocks(roentgen::xray::Summarize(t)));
+  }
+  state.counters["held"] = held / static_cast<double>(traces.size());
+  TimeMaking<TraceSummary>(state,
+                           [&](size_t i) { return roentgen::xray::Summarize(traces[i % kHot]); });
+}
+BENCHMARK(BM_SummarizeTrace)->Arg(4)->Arg(8);
+
+void BM_DeriveTraceGraphTrace(benchmark::State& state) {
+  const auto& traces = MultiSegment(static_cast<size_t>(state.range(0))).traces;
+  double held = 0;
+  for (const AssembledTrace& t : traces)
+    held += static_cast<double>(HeldBlocks(DeriveTraceGraph(t)));
+  state.counters["held"] = held / static_cast<double>(traces.size());
+  TimeMaking<TraceGraph>(state, [&](size_t i) { return DeriveTraceGraph(traces[i % kHot]); });
+}
+BENCHMARK(BM_DeriveTraceGraphTrace)->Arg(4)->Arg(8);
+
 // Into one reused buffer, as the store's value arena is reused across a batch.
 void BM_EncodeTraceRecord(benchmark::State& state) {
   const auto& records = Records();
@@ -246,17 +321,6 @@ void BM_DestroyAssembledTrace(benchmark::State& state) {
   TimeDestroying<AssembledTrace>(state, AssembleOne);
 }
 BENCHMARK(BM_DestroyAssembledTrace);
-
-// Heap blocks `x` holds, counted as the allocations of a copy (a copy holds a
-// block for each non-empty vector and each string past the 15 characters kept
-// in place, as the original does): the frees its destruction makes.
-template <typename T>
-size_t HeldBlocks(const T& x) {
-  const size_t before = g_allocations;
-  const T copy = x;
-  benchmark::DoNotOptimize(&copy);
-  return g_allocations - before;
-}
 
 // The blocks a record holds, by part, averaged over the kHot records.
 void CountHeldBlocks(benchmark::State& state) {
