@@ -12,11 +12,16 @@
 // stage's figure excludes their destruction, which has benchmarks of its own.
 // BM_Pipeline runs everything back to back, one trace at a time, as the writer
 // does. The `per_trace` counter is CPU time per trace; `allocs` is the number of
-// heap allocations per trace, counted once on kBatch traces before timing.
+// heap allocations per trace, counted once on kBatch traces before timing;
+// BM_DestroyTraceRecord's `held` counters are the heap blocks a finished record
+// holds, by part.
 // BM_ParseToRecord starts from the document's text: parse through graph.
+// BM_SummarizeTrace and BM_DeriveTraceGraphTrace take traces of several
+// segments (MultiSegment).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -134,6 +139,17 @@ double AllocationsPerTrace(Make make) {
   return static_cast<double>(g_allocations - before) / kBatch;
 }
 
+// Heap blocks `x` holds, counted as the allocations of a copy (a copy holds a
+// block for each non-empty vector and each string past the 15 characters kept
+// in place, as the original does): the frees its destruction makes.
+template <typename T>
+size_t HeldBlocks(const T& x) {
+  const size_t before = g_allocations;
+  const T copy = x;
+  benchmark::DoNotOptimize(&copy);
+  return g_allocations - before;
+}
+
 void PerTrace(benchmark::State& state, size_t traces_per_iteration) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * traces_per_iteration));
   state.counters["per_trace"] = benchmark::Counter(
@@ -192,6 +208,67 @@ void BM_DeriveTraceGraph(benchmark::State& state) {
 }
 BENCHMARK(BM_DeriveTraceGraph);
 
+// Traces of `segments` segment_gen documents each (documents taken in turn,
+// moved into the first one's trace): each later segment names a caller, in
+// turn the previous segment's remote subsegment (a call into a traced
+// service) and the previous segment itself; every other one takes the first
+// one's name and user. kHot of them, as Assembled() holds.
+struct MultiSegmentTraces {
+  std::vector<std::vector<ReceivedDocument>> docs;
+  std::vector<AssembledTrace> traces;
+};
+
+const MultiSegmentTraces& MultiSegment(size_t segments) {
+  static std::vector<std::unique_ptr<MultiSegmentTraces>> made(16);
+  std::unique_ptr<MultiSegmentTraces>& m = made.at(segments);
+  if (m) return *m;
+  m = std::make_unique<MultiSegmentTraces>();
+  m->docs.reserve(kHot);  // the traces view the documents
+  for (size_t t = 0; t < kHot; ++t) {
+    std::vector<ReceivedDocument>& docs = m->docs.emplace_back();
+    for (size_t j = 0; j < segments; ++j) {
+      docs.push_back(Documents()[(t * segments + j) % kDocuments]);
+      if (j == 0) continue;
+      roentgen::xray::Entity& e = docs[j].doc.entity;
+      const roentgen::xray::Entity& previous = docs[j - 1].doc.entity;
+      e.trace_id = docs[0].doc.entity.trace_id;
+      e.parent_id = j % 2 == 1 ? previous.subsegments.at(1).id : previous.id;
+      if (j % 2 == 0) {
+        e.name = docs[0].doc.entity.name;
+        e.user = docs[0].doc.entity.user;
+      }
+    }
+    std::vector<const ReceivedDocument*> pointers;
+    for (const ReceivedDocument& d : docs) pointers.push_back(&d);
+    m->traces.push_back(roentgen::xray::AssembleTrace(*docs[0].doc.entity.trace_id, pointers));
+  }
+  return *m;
+}
+
+// Summarize and DeriveTraceGraph on traces of state.range(0) segments
+// (MultiSegment); `held` is what the results hold of their `allocs`.
+void BM_SummarizeTrace(benchmark::State& state) {
+  const auto& traces = MultiSegment(static_cast<size_t>(state.range(0))).traces;
+  double held = 0;
+  for (const AssembledTrace& t : traces) {
+    held += static_cast<double>(HeldBlocks(roentgen::xray::Summarize(t)));
+  }
+  state.counters["held"] = held / static_cast<double>(traces.size());
+  TimeMaking<TraceSummary>(state,
+                           [&](size_t i) { return roentgen::xray::Summarize(traces[i % kHot]); });
+}
+BENCHMARK(BM_SummarizeTrace)->Arg(4)->Arg(8);
+
+void BM_DeriveTraceGraphTrace(benchmark::State& state) {
+  const auto& traces = MultiSegment(static_cast<size_t>(state.range(0))).traces;
+  double held = 0;
+  for (const AssembledTrace& t : traces)
+    held += static_cast<double>(HeldBlocks(DeriveTraceGraph(t)));
+  state.counters["held"] = held / static_cast<double>(traces.size());
+  TimeMaking<TraceGraph>(state, [&](size_t i) { return DeriveTraceGraph(traces[i % kHot]); });
+}
+BENCHMARK(BM_DeriveTraceGraphTrace)->Arg(4)->Arg(8);
+
 // Into one reused buffer, as the store's value arena is reused across a batch.
 void BM_EncodeTraceRecord(benchmark::State& state) {
   const auto& records = Records();
@@ -245,8 +322,64 @@ void BM_DestroyAssembledTrace(benchmark::State& state) {
 }
 BENCHMARK(BM_DestroyAssembledTrace);
 
+// The blocks a record holds, by part, averaged over the kHot records.
+void CountHeldBlocks(benchmark::State& state) {
+  double summary = 0, graph = 0, annotations = 0, users = 0, services = 0, root_causes = 0,
+         node_ids = 0, node_obs = 0, edge_obs = 0, names = 0;
+  for (const TraceRecord& r : Records()) {
+    const TraceSummary& s = r.summary;
+    summary += static_cast<double>(HeldBlocks(s));
+    graph += static_cast<double>(HeldBlocks(r.graph));
+    annotations += static_cast<double>(HeldBlocks(s.annotations));
+    users += static_cast<double>(HeldBlocks(s.users));
+    services += static_cast<double>(HeldBlocks(s.service_ids) + HeldBlocks(s.entry_point));
+    root_causes +=
+        static_cast<double>(HeldBlocks(s.fault_root_causes) + HeldBlocks(s.error_root_causes) +
+                            HeldBlocks(s.response_time_root_causes));
+    // ServiceId::names and RootCauseService::names, wherever they are.
+    auto id_names = [&](const std::vector<roentgen::xray::ServiceId>& ids) {
+      for (const auto& id : ids) names += static_cast<double>(HeldBlocks(id.names));
+    };
+    for (const auto& a : s.annotations) {
+      for (const auto& v : a.values) id_names(v.service_ids);
+    }
+    for (const auto& u : s.users) id_names(u.service_ids);
+    id_names(s.service_ids);
+    if (s.entry_point) names += static_cast<double>(HeldBlocks(s.entry_point->names));
+    for (const auto* causes :
+         {&s.fault_root_causes, &s.error_root_causes, &s.response_time_root_causes}) {
+      for (const auto& c : *causes) {
+        for (const auto& service : c.services) {
+          names += static_cast<double>(HeldBlocks(service.names));
+        }
+      }
+    }
+    for (const auto& n : r.graph.nodes) {
+      node_ids += static_cast<double>(HeldBlocks(n.id));
+      node_obs += static_cast<double>(HeldBlocks(n.observations));
+      names += static_cast<double>(HeldBlocks(n.id.names));
+    }
+    for (const auto& e : r.graph.edges) edge_obs += static_cast<double>(HeldBlocks(e.observations));
+  }
+  const auto n = static_cast<double>(Records().size());
+  state.counters["held"] = (summary + graph) / n;
+  state.counters["held_summary"] = summary / n;
+  state.counters["held_graph"] = graph / n;
+  state.counters["held_annotations"] = annotations / n;
+  state.counters["held_users"] = users / n;
+  state.counters["held_service_ids"] = services / n;
+  state.counters["held_root_causes"] = root_causes / n;
+  state.counters["held_node_ids"] = node_ids / n;
+  state.counters["held_node_obs"] = node_obs / n;
+  state.counters["held_edge_obs"] = edge_obs / n;
+  state.counters["held_names"] = names / n;
+}
+
+// `held` and its parts: the heap blocks one record holds, each a free when
+// it is destroyed (CountHeldBlocks).
 void BM_DestroyTraceRecord(benchmark::State& state) {
   const auto& traces = Assembled();
+  CountHeldBlocks(state);
   TimeDestroying<TraceRecord>(state, [&](size_t i) { return RecordOf(traces[i % kHot]); });
 }
 BENCHMARK(BM_DestroyTraceRecord);

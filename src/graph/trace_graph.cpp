@@ -164,23 +164,49 @@ class Deriver {
     }
   }
 
+  static size_t CountSubsegments(const xray::Entity& e) {
+    size_t n = e.subsegments.size();
+    for (const xray::Entity& sub : e.subsegments) n += CountSubsegments(sub);
+    return n;
+  }
+
+  // Stable: among equal ids the first met comes first. An insertion sort while
+  // short, as std::stable_sort allocates a buffer.
+  static void SortIndex(std::vector<IdRef>& index) {
+    if (index.size() > 32) {
+      std::stable_sort(index.begin(), index.end());
+      return;
+    }
+    for (size_t i = 1; i < index.size(); ++i) {
+      const IdRef x = index[i];
+      size_t j = i;
+      for (; j > 0 && x < index[j - 1]; --j) index[j] = index[j - 1];
+      index[j] = x;
+    }
+  }
+
   // Callers are only looked up for segments with a parent_id: without one,
   // the id indexes are not needed.
   void IndexEntities() {
+    size_t with_parent = 0;
+    for (const xray::Entity& seg : trace_.segments) with_parent += seg.parent_id ? 1 : 0;
+    if (with_parent == 0) return;
+    called_.reserve(with_parent);
     for (const xray::Entity& seg : trace_.segments) {
       if (seg.parent_id) called_.push_back(seg.parent_id->value);
     }
-    if (called_.empty()) return;
     std::sort(called_.begin(), called_.end());
     segments_.reserve(trace_.segments.size());
+    size_t subsegments = 0;
+    for (const xray::Entity& seg : trace_.segments) subsegments += CountSubsegments(seg);
+    subsegments_.reserve(subsegments);
     for (size_t i = 0; i < trace_.segments.size(); ++i) {
       const xray::Entity& seg = trace_.segments[i];
       segments_.push_back({seg.id.value, i, nullptr});
       IndexSubsegments(seg, i);
     }
-    // Stable: among equal ids the first met comes first.
-    std::stable_sort(segments_.begin(), segments_.end());
-    std::stable_sort(subsegments_.begin(), subsegments_.end());
+    SortIndex(segments_);
+    SortIndex(subsegments_);
   }
 
   static const IdRef* Find(const std::vector<IdRef>& index, uint64_t id) {

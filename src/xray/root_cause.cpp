@@ -2,6 +2,8 @@
 #include "xray/root_cause.h"
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -67,6 +69,9 @@ class PtrMap {
 class CallTree {
  public:
   explicit CallTree(const AssembledTrace& trace) : segments_(trace.segments.pointers()) {
+    size_t with_parent = 0;
+    for (const Entity* segment : segments_) with_parent += segment->parent_id ? 1 : 0;
+    callees_.reserve(with_parent);
     for (uint32_t i = 0; i < segments_.size(); ++i) {
       if (segments_[i]->parent_id) callees_.emplace_back(segments_[i]->parent_id->value, i);
     }
@@ -208,9 +213,35 @@ std::optional<int64_t> DurationOf(const Entity& entity) {
   return *entity.end_time_us - entity.start_time_us;
 }
 
-std::vector<const Entity*> SlowestPath(const CallTree& tree, const Entity& root) {
-  std::vector<const Entity*> path;
-  path.reserve(8);
+// A path of entities from the root: in place while short (the usual two or
+// three entities), so that a summary allocates nothing it frees again.
+class RootCausePath {
+ public:
+  void push_back(const Entity* entity) {
+    if (heap_.empty() && size_ < inline_.size()) {
+      inline_[size_++] = entity;
+      return;
+    }
+    if (heap_.empty()) heap_.assign(inline_.begin(), inline_.begin() + size_);
+    heap_.push_back(entity);
+    ++size_;
+  }
+  size_t size() const { return size_; }
+  std::span<const Entity* const> entities() const {
+    return heap_.empty() ? std::span<const Entity* const>(inline_.data(), size_)
+                         : std::span<const Entity* const>(heap_);
+  }
+  const Entity* const* begin() const { return entities().data(); }
+  const Entity* const* end() const { return entities().data() + size_; }
+
+ private:
+  std::array<const Entity*, 8> inline_{};
+  std::vector<const Entity*> heap_;  // all of the path, once it outgrows inline_
+  size_t size_ = 0;
+};
+
+RootCausePath SlowestPath(const CallTree& tree, const Entity& root) {
+  RootCausePath path;
   path.push_back(&root);
   // What is on the path is seen: a scan of the path while it is short.
   std::unordered_set<const Entity*> seen;
@@ -263,7 +294,7 @@ RootCauseService ServiceOf(const Entity& segment) {
 // Splits `path` into services and builds the entities. `coverage_of` may give
 // each entity a coverage; `with_exceptions` lists the last entity's exceptions.
 template <typename Coverage>
-RootCause BuildRootCause(const CallTree& tree, const std::vector<const Entity*>& path,
+RootCause BuildRootCause(const CallTree& tree, std::span<const Entity* const> path,
                          Coverage coverage_of, bool with_exceptions, bool client_impacting) {
   RootCause cause;
   cause.client_impacting = client_impacting;
@@ -325,7 +356,8 @@ std::optional<RootCause> FlagRootCause(const AssembledTrace& trace, const CallTr
                                   [&](const Entity& s) { return AnyOtherHas(s, root, flag); });
   if (!others) {
     if (!flag(root)) return std::nullopt;
-    return BuildRootCause(tree, {&root}, NoCoverage, /*with_exceptions=*/true, true);
+    const Entity* const only_root[] = {&root};
+    return BuildRootCause(tree, only_root, NoCoverage, /*with_exceptions=*/true, true);
   }
   DeepestChain<Flag> chain(tree, flag);
   std::vector<const Entity*> path = chain.From(root);
@@ -350,8 +382,9 @@ void ComputeRootCauses(const AssembledTrace& trace, const Entity& root,
     if (!duration || !trace_duration_us || *trace_duration_us <= 0) return std::nullopt;
     return static_cast<double>(*duration) / static_cast<double>(*trace_duration_us);
   };
-  summary.response_time_root_causes.push_back(BuildRootCause(tree, SlowestPath(tree, root),
-                                                             coverage, /*with_exceptions=*/false,
+  const RootCausePath slowest = SlowestPath(tree, root);
+  summary.response_time_root_causes.push_back(BuildRootCause(tree, slowest.entities(), coverage,
+                                                             /*with_exceptions=*/false,
                                                              /*client_impacting=*/true));
 }
 

@@ -166,6 +166,30 @@ TEST(RootCauseTest, ResponseTimeFollowsTheSlowestChildWithCoverage) {
   EXPECT_EQ(remote.entity_path[0].coverage, 0.6);
 }
 
+// A path longer than the few entities a path usually has (kept in place
+// while short) comes out whole and in order.
+TEST(RootCauseTest, ResponseTimePathOfManyNestedSubsegments) {
+  Entity root = MakeSegment(1, "api", 0, 100000);
+  Names expected{"api"};
+  std::vector<Entity> chain;
+  for (int depth = 0; depth < 20; ++depth) {
+    const std::string name = "level-" + std::to_string(depth);
+    chain.push_back(
+        MakeSubsegment(static_cast<uint64_t>(100 + depth), name, depth * 100, 90000 - depth * 100));
+    expected.push_back(name);
+  }
+  for (size_t i = chain.size() - 1; i > 0; --i) {
+    // A shorter sibling at each level, which the path must not take.
+    const int64_t start = chain[i - 1].start_time_us;
+    chain[i - 1].subsegments = {MakeSubsegment(500 + i, "short", start, start + 1), chain[i]};
+  }
+  root.subsegments = {chain[0]};
+  const TraceSummary s = SummarizeDocs({root});
+  ASSERT_EQ(s.response_time_root_causes.size(), 1u);
+  ASSERT_EQ(s.response_time_root_causes[0].services.size(), 1u);
+  EXPECT_EQ(PathNames(s.response_time_root_causes[0].services[0]), expected);
+}
+
 TEST(RootCauseTest, ResponseTimePathEntersTheSlowestCalledService) {
   Entity root = MakeSegment(1, "api", 0, 4000);
   Entity call = MakeSubsegment(10, "backend", 500, 3500);

@@ -20,6 +20,7 @@
 //   resource_arn, aws.ec2.instance_id and aws.ec2.availability_zone.
 // - revision and updated_us are left 0: the writer owns them.
 #include <algorithm>
+#include <array>
 #include <string_view>
 #include <utility>
 
@@ -69,18 +70,41 @@ void ForEachEntity(const AssembledTrace& trace, Visit visit) {
 }
 
 // Annotation key → index into the summary's annotations, sorted by key. The
-// keys view the entities' own strings (the trace outlives Summarize).
-using AnnotationIndex = std::vector<std::pair<std::string_view, uint32_t>>;
+// keys view the entities' own strings (the trace outlives Summarize). It holds
+// at most kMaxIndexedAnnotationsPerTrace keys, so it lives on the stack: no
+// allocation that Summarize would free again.
+class AnnotationIndex {
+ public:
+  using Entry = std::pair<std::string_view, uint32_t>;
+
+  // The entry of `key`, or where it would go.
+  Entry* LowerBound(std::string_view key) {
+    return std::lower_bound(entries_.data(), entries_.data() + size_, key,
+                            [](const Entry& entry, std::string_view k) { return entry.first < k; });
+  }
+  Entry* end() { return entries_.data() + size_; }
+  bool full() const { return size_ == entries_.size(); }
+  // Inserts before `at` (from LowerBound); the index must not be full.
+  Entry* Insert(Entry* at, Entry entry) {
+    std::copy_backward(at, end(), end() + 1);
+    ++size_;
+    *at = entry;
+    return at;
+  }
+
+ private:
+  std::array<Entry, kMaxIndexedAnnotationsPerTrace> entries_;
+  size_t size_ = 0;
+};
 
 void AddAnnotations(const Entity& entity, const Entity* segment, AnnotationIndex& index,
                     std::vector<TraceAnnotation>& out) {
   for (const Annotation& annotation : entity.annotations) {
     const std::string_view key = annotation.key;
-    auto it = std::lower_bound(index.begin(), index.end(), key,
-                               [](const auto& entry, std::string_view k) { return entry.first < k; });
+    AnnotationIndex::Entry* it = index.LowerBound(key);
     if (it == index.end() || it->first != key) {
-      if (out.size() >= kMaxIndexedAnnotationsPerTrace) continue;
-      it = index.insert(it, {key, static_cast<uint32_t>(out.size())});
+      if (out.size() >= kMaxIndexedAnnotationsPerTrace || index.full()) continue;
+      it = index.Insert(it, {key, static_cast<uint32_t>(out.size())});
       out.push_back(TraceAnnotation{annotation.key, {}});
     }
     auto& values = out[it->second].values;
@@ -218,6 +242,9 @@ TraceSummary Summarize(const AssembledTrace& trace) {
 
   // Ids that some segment names as parent, sorted (usually few or none).
   std::vector<uint64_t> callers;
+  size_t with_parent = 0;
+  for (const Entity& segment : trace.segments) with_parent += segment.parent_id ? 1 : 0;
+  callers.reserve(with_parent);
   for (const Entity& segment : trace.segments) {
     if (segment.parent_id) callers.push_back(segment.parent_id->value);
   }
@@ -236,7 +263,6 @@ TraceSummary Summarize(const AssembledTrace& trace) {
   std::optional<int64_t> earliest_start;
   std::optional<int64_t> latest_end;
   AnnotationIndex annotation_index;
-  annotation_index.reserve(summary.annotations.capacity());
   ForEachEntity(trace, [&](const Entity& entity, const Entity* segment) {
     if (!earliest_start || entity.start_time_us < *earliest_start) {
       earliest_start = entity.start_time_us;
