@@ -17,8 +17,10 @@
 // the probes not yet found (one query and its pages a poll, however many are
 // outstanding) and takes a probe's latency as the time the first answer that
 // holds its trace id came back minus the time it was sent: segment to
-// searchable through the public API. Probes not found --probe-timeout seconds
-// after the last send fail the run.
+// searchable through the public API. A costly query delays the next poll:
+// the server's HTTP threads get at most --probe-max-share of a core (default
+// a tenth; read from /proc with --server-pid). Probes not found
+// --probe-timeout seconds after the last send fail the run.
 //
 //   ingest_load --target 127.0.0.1:2000 --mode udp --count 2000000 --server-pid PID
 //   ingest_load --target 127.0.0.1:2000 --mode udp --rate 30000 --count 1800000
@@ -83,6 +85,7 @@ struct Options {
   uint64_t max_pages = 0;       // 0: every page
   uint64_t probe_every_ms = 0;  // 0: no probes
   uint64_t probe_poll_ms = 15;
+  double probe_max_share = 0.1;  // of a core, at most, for the server's HTTP threads
   double probe_timeout_s = 60;
 };
 
@@ -501,11 +504,11 @@ void CheckProbesOrThrow(const Options& o, const std::string& filter, ProbeBoard&
   auto [host, port] = HostAndPort(o.target);
   roentgen::bench::HttpClient api(host, port);
   const auto poll = std::chrono::milliseconds(o.probe_poll_ms);
-  auto next = Clock::now();
+  const auto began = Clock::now();
+  const double http_cpu0 = ThreadsCpuSeconds(o.server_pid, "rg-http");
+  auto next = began;
   for (;;) {
-    next += poll;
     std::this_thread::sleep_until(next);
-    if (next < Clock::now()) next = Clock::now();  // a slow poll: the next one now, no catch-up
     const bool done = send_done.load();
     const ProbeBoard::Outstanding out = probes.Pending();
     if (done && !q.saw_send_end) {
@@ -517,7 +520,10 @@ void CheckProbesOrThrow(const Options& o, const std::string& filter, ProbeBoard&
       const Clock::time_point end{Clock::duration(send_end_ns.load())};
       if (std::chrono::duration<double>(Clock::now() - end).count() > o.probe_timeout_s) return;
     }
-    if (out.count == 0) continue;
+    if (out.count == 0) {
+      next = Clock::now() + poll;
+      continue;
+    }
     ++q.polls;
     // The earliest start to the latest, with a millisecond either side for
     // the seconds' rounding (EndTime is exclusive).
@@ -525,6 +531,7 @@ void CheckProbesOrThrow(const Options& o, const std::string& filter, ProbeBoard&
                           {"EndTime", static_cast<double>(out.max_start_us + 1000) / 1e6},
                           {"FilterExpression", filter}};
     std::string token;
+    const auto poll_start = Clock::now();
     do {
       if (token.empty()) {
         req.erase("NextToken");
@@ -547,6 +554,29 @@ void CheckProbesOrThrow(const Options& o, const std::string& filter, ProbeBoard&
       }
       token = page.value("NextToken", std::string());
     } while (!token.empty());
+    // The next poll after o.probe_poll_ms, or later when the queries are
+    // costly: they run on the server's HTTP threads, above its nice-19
+    // writers, and polling back to back would starve the indexing being
+    // measured. So the server's HTTP threads (the probe queries, and the
+    // /metrics polls after the send) get at most o.probe_max_share of a core.
+    next = poll_start + poll;
+    if (o.server_pid > 0) {
+      // Their CPU since the checker began, as a share of the time since: CPU
+      // is counted in ticks of 10 ms, so the share is kept over the run, not
+      // call by call.
+      const double http_cpu = ThreadsCpuSeconds(o.server_pid, "rg-http") - http_cpu0;
+      next =
+          std::max(next, began + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(http_cpu / o.probe_max_share)));
+    } else {
+      // Without the server's PID, the time the calls took stands for their
+      // CPU, with at most a second's wait.
+      const auto took = Clock::now() - poll_start;
+      next = std::max(next, Clock::now() + std::min<Clock::duration>(
+                                               std::chrono::seconds(1),
+                                               std::chrono::duration_cast<Clock::duration>(
+                                                   took * (1 / o.probe_max_share - 1))));
+    }
   }
 }
 
@@ -602,6 +632,11 @@ int main(int argc, char** argv) {
                  "UDP: every N ms one segment of the stream is a probe, timed from its send until "
                  "GetTraceSummaries returns it (0: no probes)");
   app.add_option("--probe-poll-ms", o.probe_poll_ms, "milliseconds between the probe queries");
+  app.add_option("--probe-max-share", o.probe_max_share,
+                 "the largest share of a core the server's HTTP threads may spend (with "
+                 "--server-pid; else of the time with a query in flight): a costly query delays "
+                 "the next poll")
+      ->check(CLI::Range(0.01, 1.0));
   app.add_option("--probe-timeout", o.probe_timeout_s,
                  "seconds after the last send to keep looking for probes not yet found");
   CLI11_PARSE(app, argc, argv);
@@ -766,11 +801,12 @@ int main(int argc, char** argv) {
         Quantile(latency_ms, 0.5), Quantile(latency_ms, 0.9), Quantile(latency_ms, 0.99),
         latency_ms.empty() ? 0.0 : latency_ms.back(), latency_ms.size());
     fmt::print(
-        "probe_queries: polls={} calls={} (pages; {} during the send) errors={} call time "
-        "p50={:.1f}ms p99={:.1f}ms max={:.1f}ms\n",
+        "probe_queries: polls={} calls={} (pages; {} during the send; the server's HTTP "
+        "threads held to {:.0f}% of a core) errors={} call time p50={:.1f}ms p99={:.1f}ms "
+        "max={:.1f}ms\n",
         probe_queries.polls, probe_queries.calls, probe_queries.calls_during_send,
-        probe_queries.errors, Quantile(call_ms, 0.5), Quantile(call_ms, 0.99),
-        call_ms.empty() ? 0.0 : call_ms.back());
+        100 * o.probe_max_share, probe_queries.errors, Quantile(call_ms, 0.5),
+        Quantile(call_ms, 0.99), call_ms.empty() ? 0.0 : call_ms.back());
     if (o.server_pid > 0) {
       fmt::print(
           "probe_server_cpu: rg-http {:.2f}s during the send (the probe queries were its only "
