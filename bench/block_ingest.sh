@@ -10,8 +10,9 @@
 #   bench/block_ingest.sh stream 30000 60   # a UDP stream of 30,000 segments/s for 60 s with latency
 #       probes: every PROBE_MS (default 100) ms one segment of the stream is a
 #       probe, timed from its send until GetTraceSummaries returns it (polled
-#       every 15 ms); prints probes found and p50/p90/p99/max; fails when a
-#       probe is not found 60 s after the last send; no --verify
+#       every 15 ms, or less often so that the server's HTTP threads take at
+#       most a tenth of a core); prints probes found and p50/p90/p99/max;
+#       fails when a probe is not found 60 s after the last send; no --verify
 #   bench/block_ingest.sh pages --filter-expression "responsetime > 1.5"   # page GetTraceSummaries
 #       over a copy of the store block_store_bench left in STORE (default
 #       /tmp/roentgen-block-store-bench; segment_gen's times, served with
