@@ -7,6 +7,12 @@
 #   bench/block_ingest.sh udp     # the 1M burst (1.4 KB segments, each a new trace) at 200k/s, verified through the API
 #   bench/block_ingest.sh http 50 # PutTraceSegments, 200k segments in calls of 50 (or 100) over 8 connections
 #   bench/block_ingest.sh udp --count 300000 --rate 0   # ingest_load's arguments instead of the defaults
+#   bench/block_ingest.sh stream 30000 60   # a UDP stream of 30,000 segments/s for 60 s with latency
+#       probes: every PROBE_MS (default 100) ms one segment of the stream is a
+#       probe, timed from its send until GetTraceSummaries returns it (polled
+#       every 15 ms, or less often so that the server's HTTP threads take at
+#       most a tenth of a core); prints probes found and p50/p90/p99/max;
+#       fails when a probe is not found 60 s after the last send; no --verify
 #   bench/block_ingest.sh pages --filter-expression "responsetime > 1.5"   # page GetTraceSummaries
 #       over a copy of the store block_store_bench left in STORE (default
 #       /tmp/roentgen-block-store-bench; segment_gen's times, served with
@@ -34,6 +40,13 @@ case "$mode" in
     load_args=(--mode udp)
     (($#)) || load_args+=(--count 1000000 --rate 200000)
     ;;
+  stream)
+    rate=${1:?usage: $0 stream RATE SECONDS [ingest_load arguments]}
+    seconds=${2:?usage: $0 stream RATE SECONDS [ingest_load arguments]}
+    shift 2
+    load_args=(--mode udp --rate "$rate" --count $((rate * seconds)) --probe-every-ms "${PROBE_MS:-100}"
+      --probe-poll-ms 15 --probe-timeout 60 --settle 30)
+    ;;
   pages)
     traces=${TRACES:-1000000}
     # block_store_bench's range: t0 = 1.7e9 s, a trace every 10 ms.
@@ -46,11 +59,11 @@ case "$mode" in
     (($#)) || load_args+=(--count 200000 --http-batch "$batch" --http-connections 8)
     ;;
   *)
-    echo "usage: $0 udp|http [BATCH]|pages [ingest_load arguments]" >&2
+    echo "usage: $0 udp|http [BATCH]|stream RATE SECONDS|pages [ingest_load arguments]" >&2
     exit 2
     ;;
 esac
-[[ -n "${NO_VERIFY:-}" || "$mode" == pages ]] || load_args+=(--verify)
+[[ -n "${NO_VERIFY:-}" || "$mode" == pages || "$mode" == stream ]] || load_args+=(--verify)
 
 data=$(mktemp -d /tmp/rg-block-ingest.XXXXXX)
 serve_args=${SERVE_ARGS:-}

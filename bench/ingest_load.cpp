@@ -10,17 +10,32 @@
 // [--start-time, --end-time) (epoch seconds), with --filter-expression if
 // given, and prints the pages, the summaries and the time (e.g. against a
 // server serving a store that block_store_bench filled).
+// With --probe-every-ms N (UDP) one segment of the paced stream every N ms is
+// a probe: a segment_gen segment (a new trace) with the extra annotation
+// `probe` = this run's tag. A checker thread asks GetTraceSummaries, every
+// --probe-poll-ms, for `annotation.probe = "<tag>"` over the start times of
+// the probes not yet found (one query and its pages a poll, however many are
+// outstanding) and takes a probe's latency as the time the first answer that
+// holds its trace id came back minus the time it was sent: segment to
+// searchable through the public API. A costly query delays the next poll:
+// the server's HTTP threads get at most --probe-max-share of a core (default
+// a tenth; read from /proc with --server-pid). Probes not found
+// --probe-timeout seconds after the last send fail the run.
 //
 //   ingest_load --target 127.0.0.1:2000 --mode udp --count 2000000 --server-pid PID
+//   ingest_load --target 127.0.0.1:2000 --mode udp --rate 30000 --count 1800000
+//       --probe-every-ms 100 --server-pid PID
 //   ingest_load --target 127.0.0.1:2000 --page-only --start-time 1699999999
 //       --end-time 1700010010 --filter-expression "responsetime > 1.5"
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -34,9 +49,11 @@
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/mutex.h"
@@ -65,7 +82,11 @@ struct Options {
   bool page_only = false;
   double start_time = 0, end_time = 0;
   std::string filter_expression;
-  uint64_t max_pages = 0;  // 0: every page
+  uint64_t max_pages = 0;       // 0: every page
+  uint64_t probe_every_ms = 0;  // 0: no probes
+  uint64_t probe_poll_ms = 15;
+  double probe_max_share = 0.1;  // of a core, at most, for the server's HTTP threads
+  double probe_timeout_s = 60;
 };
 
 // Trace ids sent, kept for --verify: every `every`-th send of each lane.
@@ -125,35 +146,51 @@ int64_t NowMicros() {
       .count();
 }
 
+// The places to patch in segment_gen document `text` (see Template).
+Template MakeTemplate(std::string text) {
+  Template t;
+  t.text = std::move(text);
+  t.trace_pos = t.text.find("\"trace_id\":\"") + 12 + 11;
+  t.id_pos = t.text.find("\"id\":\"") + 6;
+  // Every start_time and end_time; the segment's own come first in
+  // segment_gen.
+  int64_t segment_start_us = 0;
+  for (const std::string key : {"\"start_time\":", "\"end_time\":"}) {
+    for (size_t at = t.text.find(key); at != std::string::npos; at = t.text.find(key, at + 1)) {
+      const size_t pos = at + key.size();
+      const char after = t.text[pos + kTimeChars];
+      if (after != ',' && after != '}') {
+        std::fprintf(stderr, "segment_gen times are not %zu characters\n", kTimeChars);
+        std::exit(1);
+      }
+      const int64_t us = std::llround(std::stod(t.text.substr(pos, kTimeChars)) * 1e6);
+      if (t.times.empty()) segment_start_us = us;
+      t.times.push_back({pos, us - segment_start_us});
+    }
+  }
+  return t;
+}
+
 std::vector<Template> MakeTemplates(size_t n) {
   roentgen::bench::SegmentGenerator gen(7);
   std::vector<Template> out;
   double now =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  for (size_t i = 0; i < n; ++i) {
-    Template t;
-    t.text = gen.Next(now - 10 + i * 1e-4);
-    t.trace_pos = t.text.find("\"trace_id\":\"") + 12 + 11;
-    t.id_pos = t.text.find("\"id\":\"") + 6;
-    // Every start_time and end_time; the segment's own come first in
-    // segment_gen.
-    int64_t segment_start_us = 0;
-    for (const std::string key : {"\"start_time\":", "\"end_time\":"}) {
-      for (size_t at = t.text.find(key); at != std::string::npos; at = t.text.find(key, at + 1)) {
-        const size_t pos = at + key.size();
-        const char after = t.text[pos + kTimeChars];
-        if (after != ',' && after != '}') {
-          std::fprintf(stderr, "segment_gen times are not %zu characters\n", kTimeChars);
-          std::exit(1);
-        }
-        const int64_t us = std::llround(std::stod(t.text.substr(pos, kTimeChars)) * 1e6);
-        if (t.times.empty()) segment_start_us = us;
-        t.times.push_back({pos, us - segment_start_us});
-      }
-    }
-    out.push_back(std::move(t));
-  }
+  for (size_t i = 0; i < n; ++i) out.push_back(MakeTemplate(gen.Next(now - 10 + i * 1e-4)));
   return out;
+}
+
+// `base` (a segment_gen document) with the annotation probe = `tag` added.
+Template MakeProbeTemplate(const Template& base, const std::string& tag) {
+  const std::string key = "\"annotations\":{";
+  const size_t at = base.text.find(key);
+  if (at == std::string::npos) {
+    std::fprintf(stderr, "segment_gen segments have no annotations\n");
+    std::exit(1);
+  }
+  std::string text = base.text;
+  text.insert(at + key.size(), fmt::format("\"probe\":\"{}\",", tag));
+  return MakeTemplate(std::move(text));
 }
 
 void PutHex(char* at, uint64_t v, int digits) {
@@ -174,8 +211,10 @@ uint64_t Scramble(uint64_t v) {
 // number `seq` (sender `lane`), starting now. `random_id`: the trace id's first
 // 8 hex digits are random too, not the epoch second (no X-Ray SDK does that;
 // W3C-style ids from other clients do).
-void Stamp(std::string& text, size_t at, const Template& t, uint64_t lane, uint64_t seq,
-           bool random_id) {
+// Returns the segment's start time (epoch microseconds), which is the trace's
+// start: the subsegments start after it.
+int64_t Stamp(std::string& text, size_t at, const Template& t, uint64_t lane, uint64_t seq,
+              bool random_id) {
   const int64_t now_us = NowMicros();
   char* base = text.data() + at;
   for (const TimeField& f : t.times) PutTime(base + f.pos, now_us + f.offset_us);
@@ -186,6 +225,7 @@ void Stamp(std::string& text, size_t at, const Template& t, uint64_t lane, uint6
   PutHex(base + t.trace_pos, lane, 8);
   PutHex(base + t.trace_pos + 8, Scramble(seq), 16);
   PutHex(base + t.id_pos, (lane << 48) ^ seq ^ 0x5bd1e995ULL, 16);
+  return now_us;
 }
 
 // The trace id of template `t` as stamped into `text` at offset `at`.
@@ -204,13 +244,108 @@ using roentgen::bench::MetricSum;
 using roentgen::bench::ProcSample;
 using roentgen::bench::SampleProcess;
 
+// The probes of a run (--probe-every-ms): the sender adds each one as it
+// goes out, the checker marks them found.
+class ProbeBoard {
+ public:
+  struct Probe {
+    std::string trace_id;
+    int64_t start_us = 0;    // the trace's start time (epoch), what the query ranges over
+    Clock::time_point sent;  // just before the datagram was handed to the kernel
+    std::optional<Clock::time_point> found;  // the answer that held it came back
+    Clock::time_point asked;                 // that query was sent
+  };
+  struct Outstanding {
+    size_t count = 0;
+    int64_t min_start_us = 0, max_start_us = 0;
+  };
+
+  void Add(std::string trace_id, int64_t start_us, Clock::time_point sent) {
+    roentgen::MutexLock lock(mu_);
+    index_.emplace(trace_id, probes_.size());
+    probes_.push_back({std::move(trace_id), start_us, sent, std::nullopt, {}});
+  }
+  Outstanding Pending() const {
+    roentgen::MutexLock lock(mu_);
+    Outstanding out;
+    for (const Probe& p : probes_) {
+      if (p.found) continue;
+      out.min_start_us = out.count == 0 ? p.start_us : std::min(out.min_start_us, p.start_us);
+      out.max_start_us = out.count == 0 ? p.start_us : std::max(out.max_start_us, p.start_us);
+      ++out.count;
+    }
+    return out;
+  }
+  // Marks the probe with this trace id found by the call sent at `asked`
+  // that came back at `when`, unless it already was; ids that are not
+  // probes are ignored.
+  void Found(const std::string& trace_id, Clock::time_point asked, Clock::time_point when) {
+    roentgen::MutexLock lock(mu_);
+    auto it = index_.find(trace_id);
+    if (it != index_.end() && !probes_[it->second].found) {
+      probes_[it->second].found = when;
+      probes_[it->second].asked = asked;
+    }
+  }
+  std::vector<Probe> Snapshot() const {
+    roentgen::MutexLock lock(mu_);
+    return probes_;
+  }
+
+ private:
+  mutable roentgen::Mutex mu_;
+  std::vector<Probe> probes_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, size_t> index_ GUARDED_BY(mu_);
+};
+
+// What the checker did: its GetTraceSummaries calls (every page is a call)
+// and how long each took.
+struct ProbeQueries {
+  uint64_t polls = 0;
+  uint64_t calls = 0;
+  uint64_t errors = 0;
+  uint64_t calls_during_send = 0;  // as the checker saw the send end (within a poll)
+  bool saw_send_end = false;
+  std::vector<double> call_ms;
+};
+
+// The CPU seconds of the threads of `pid` named `name` (/proc/PID/task/*).
+double ThreadsCpuSeconds(int pid, const std::string& name) {
+  if (pid <= 0) return 0;
+  const std::string dir = fmt::format("/proc/{}/task", pid);
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return 0;
+  unsigned long ticks = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream stat(fmt::format("{}/{}/stat", dir, e->d_name));
+    std::string content((std::istreambuf_iterator<char>(stat)), {});
+    const size_t open = content.find('('), close = content.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close + 2 > content.size()) {
+      continue;
+    }
+    if (content.substr(open + 1, close - open - 1) != name) continue;
+    std::istringstream fields(content.substr(close + 2));
+    std::string f;
+    // Fields 14 and 15 of the stat line (1-based; the first two precede ')').
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14 || i == 15) ticks += std::stoul(f);
+    }
+  }
+  closedir(d);
+  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 void Pace(const Options& o, Clock::time_point start, uint64_t sent) {
   if (o.rate == 0) return;
   auto due = start + std::chrono::duration<double>(double(sent) / o.rate);
   std::this_thread::sleep_until(due);
 }
 
-uint64_t SendUdp(const Options& o, const std::vector<Template>& templates, SampledIds& sample) {
+// With `probe` (and o.probe_every_ms), the first segment of the first batch
+// due at or after each probe time is the probe, recorded in `probes`.
+uint64_t SendUdp(const Options& o, const std::vector<Template>& templates, SampledIds& sample,
+                 const Template* probe, ProbeBoard* probes) {
   auto [host, port] = HostAndPort(o.target);
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   int sndbuf = 8 << 20;
@@ -230,19 +365,36 @@ uint64_t SendUdp(const Options& o, const std::vector<Template>& templates, Sampl
   std::vector<mmsghdr> msgs(kBatch);
   uint64_t sent = 0;
   auto start = Clock::now();
+  const bool probing = probe != nullptr && probes != nullptr && o.probe_every_ms > 0;
+  const auto probe_every = std::chrono::milliseconds(o.probe_every_ms);
+  auto next_probe = start;
   while (sent < o.count) {
     int n = static_cast<int>(std::min<uint64_t>(kBatch, o.count - sent));
+    // Probes keep their schedule (a probe time missed while the sender was
+    // late is skipped, not sent in a burst).
+    bool probe_now = false;
+    if (probing && Clock::now() >= next_probe) {
+      probe_now = true;
+      while (next_probe <= Clock::now()) next_probe += probe_every;
+    }
+    std::string probe_id;
+    int64_t probe_start_us = 0;
     for (int i = 0; i < n; ++i) {
-      const Template& t = templates[(sent + i) % templates.size()];
+      const Template& t = probe_now && i == 0 ? *probe : templates[(sent + i) % templates.size()];
       bufs[i] = header;
       bufs[i] += t.text;
-      Stamp(bufs[i], header.size(), t, 1, sent + i, o.random_trace_ids);
+      const int64_t start_us = Stamp(bufs[i], header.size(), t, 1, sent + i, o.random_trace_ids);
+      if (probe_now && i == 0) {
+        probe_id = StampedTraceId(bufs[i], header.size(), t);
+        probe_start_us = start_us;
+      }
       if (sample.Wants(sent + i)) sample.Add(StampedTraceId(bufs[i], header.size(), t));
       iov[i] = {bufs[i].data(), bufs[i].size()};
       msgs[i] = {};
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
     }
+    if (probe_now) probes->Add(std::move(probe_id), probe_start_us, Clock::now());
     int done = 0;
     while (done < n) {
       int r = sendmmsg(fd, msgs.data() + done, n - done, 0);
@@ -347,11 +499,120 @@ uint64_t CountFound(roentgen::bench::HttpClient& api, const std::vector<std::str
   return found;
 }
 
+// The checker (--probe-every-ms): every o.probe_poll_ms, one
+// GetTraceSummaries query (all its pages) for the run's probes over the
+// start times of those not yet found, until all are found once the send has
+// ended, or o.probe_timeout_s after it ended.
+void CheckProbesOrThrow(const Options& o, const std::string& filter, ProbeBoard& probes,
+                        const std::atomic<bool>& send_done, const std::atomic<int64_t>& send_end_ns,
+                        ProbeQueries& q) {
+  auto [host, port] = HostAndPort(o.target);
+  roentgen::bench::HttpClient api(host, port);
+  const auto poll = std::chrono::milliseconds(o.probe_poll_ms);
+  const auto began = Clock::now();
+  const double http_cpu0 = ThreadsCpuSeconds(o.server_pid, "rg-http");
+  auto next = began;
+  for (;;) {
+    std::this_thread::sleep_until(next);
+    const bool done = send_done.load();
+    const ProbeBoard::Outstanding out = probes.Pending();
+    if (done && !q.saw_send_end) {
+      q.saw_send_end = true;
+      q.calls_during_send = q.calls;
+    }
+    if (done) {
+      if (out.count == 0) return;
+      const Clock::time_point end{Clock::duration(send_end_ns.load())};
+      if (std::chrono::duration<double>(Clock::now() - end).count() > o.probe_timeout_s) return;
+    }
+    if (out.count == 0) {
+      next = Clock::now() + poll;
+      continue;
+    }
+    ++q.polls;
+    // The earliest start to the latest, with a millisecond either side for
+    // the seconds' rounding (EndTime is exclusive).
+    nlohmann::json req = {{"StartTime", static_cast<double>(out.min_start_us - 1000) / 1e6},
+                          {"EndTime", static_cast<double>(out.max_start_us + 1000) / 1e6},
+                          {"FilterExpression", filter}};
+    std::string token;
+    const auto poll_start = Clock::now();
+    do {
+      if (token.empty()) {
+        req.erase("NextToken");
+      } else {
+        req["NextToken"] = token;
+      }
+      const auto c0 = Clock::now();
+      auto [status, body] = api.Post("/TraceSummaries", req.dump());
+      const auto c1 = Clock::now();
+      ++q.calls;
+      q.call_ms.push_back(std::chrono::duration<double, std::milli>(c1 - c0).count());
+      if (status != 200) {
+        ++q.errors;
+        fmt::print(stderr, "probe query: HTTP {}: {}\n", status, body);
+        break;
+      }
+      const nlohmann::json page = nlohmann::json::parse(body);
+      for (const nlohmann::json& summary : page.value("TraceSummaries", nlohmann::json::array())) {
+        probes.Found(summary.value("Id", std::string()), c0, c1);
+      }
+      token = page.value("NextToken", std::string());
+    } while (!token.empty());
+    // The next poll after o.probe_poll_ms, or later when the queries are
+    // costly: they run on the server's HTTP threads, above its nice-19
+    // writers, and polling back to back would starve the indexing being
+    // measured. So the server's HTTP threads (the probe queries, and the
+    // /metrics polls after the send) get at most o.probe_max_share of a core.
+    next = poll_start + poll;
+    if (o.server_pid > 0) {
+      // Their CPU since the checker began, as a share of the time since: CPU
+      // is counted in ticks of 10 ms, so the share is kept over the run, not
+      // call by call.
+      const double http_cpu = ThreadsCpuSeconds(o.server_pid, "rg-http") - http_cpu0;
+      next =
+          std::max(next, began + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(http_cpu / o.probe_max_share)));
+    } else {
+      // Without the server's PID, the time the calls took stands for their
+      // CPU, with at most a second's wait.
+      const auto took = Clock::now() - poll_start;
+      next = std::max(next, Clock::now() + std::min<Clock::duration>(
+                                               std::chrono::seconds(1),
+                                               std::chrono::duration_cast<Clock::duration>(
+                                                   took * (1 / o.probe_max_share - 1))));
+    }
+  }
+}
+
+// CheckProbesOrThrow, which stops at the first connection error.
+void CheckProbes(const Options& o, const std::string& filter, ProbeBoard& probes,
+                 const std::atomic<bool>& send_done, const std::atomic<int64_t>& send_end_ns,
+                 ProbeQueries& q) {
+  try {
+    CheckProbesOrThrow(o, filter, probes, send_done, send_end_ns, q);
+  } catch (const std::exception& e) {
+    // The probes left are reported not found, which fails the run.
+    ++q.errors;
+    fmt::print(stderr, "probe checker stopped: {}\n", e.what());
+  }
+}
+
+// The value at quantile `q` of sorted `v` (nearest rank); 0 when empty.
+double Quantile(const std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"Roentgen ingest load generator"};
+  // The last of a repeated option wins, so arguments after a script's
+  // defaults (bench/block_ingest.sh stream) override them.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--target", o.target, "server HOST:PORT");
   app.add_option("--mode", o.mode, "udp or http")->check(CLI::IsMember({"udp", "http"}));
   app.add_option("--count", o.count, "segments to send");
@@ -372,7 +633,22 @@ int main(int argc, char** argv) {
   app.add_option("--end-time", o.end_time, "--page-only: EndTime (epoch seconds)");
   app.add_option("--filter-expression", o.filter_expression, "--page-only: FilterExpression");
   app.add_option("--max-pages", o.max_pages, "--page-only: stop after this many pages");
+  app.add_option("--probe-every-ms", o.probe_every_ms,
+                 "UDP: every N ms one segment of the stream is a probe, timed from its send until "
+                 "GetTraceSummaries returns it (0: no probes)");
+  app.add_option("--probe-poll-ms", o.probe_poll_ms, "milliseconds between the probe queries");
+  app.add_option("--probe-max-share", o.probe_max_share,
+                 "the largest share of a core the server's HTTP threads may spend (with "
+                 "--server-pid; else of the time with a query in flight): a costly query delays "
+                 "the next poll")
+      ->check(CLI::Range(0.01, 1.0));
+  app.add_option("--probe-timeout", o.probe_timeout_s,
+                 "seconds after the last send to keep looking for probes not yet found");
   CLI11_PARSE(app, argc, argv);
+  if (o.probe_every_ms > 0 && o.mode != "udp") {
+    fmt::print(stderr, "--probe-every-ms is for --mode udp\n");
+    return 2;
+  }
 
   auto [host, port] = HostAndPort(o.target);
   if (o.page_only) {
@@ -414,10 +690,32 @@ int main(int argc, char** argv) {
   // A sample per lane: HTTP lanes count their own sequence numbers.
   SampledIds sample(o.verify ? std::max<uint64_t>(1, o.count / std::max<size_t>(1, o.verify_sample))
                              : ~uint64_t{0});
+  // The probes' tag: distinct per run, so a server kept across runs finds
+  // only this run's.
+  const std::string probe_tag =
+      fmt::format("probe-{:08x}-{}", Scramble(NowMicros()) >> 32, getpid());
+  const std::string probe_filter = fmt::format("annotation.probe = \"{}\"", probe_tag);
+  const Template probe_template = MakeProbeTemplate(templates[0], probe_tag);
+  ProbeBoard probes;
+  ProbeQueries probe_queries;
+  std::atomic<bool> send_done{false};
+  std::atomic<int64_t> send_end_ns{0};
+  std::thread checker;
+  const bool probing = o.probe_every_ms > 0;
+  const double http_cpu0 = ThreadsCpuSeconds(o.server_pid, "rg-http");
+  if (probing) {
+    checker = std::thread(
+        [&] { CheckProbes(o, probe_filter, probes, send_done, send_end_ns, probe_queries); });
+  }
   const double t0_epoch = NowMicros() / 1e6;
   auto t0 = Clock::now();
-  uint64_t sent = o.mode == "udp" ? SendUdp(o, templates, sample) : SendHttp(o, templates, sample);
+  uint64_t sent = o.mode == "udp" ? SendUdp(o, templates, sample, &probe_template, &probes)
+                                  : SendHttp(o, templates, sample);
   auto t_sent = Clock::now();
+  // Until here the probe queries were the only HTTP calls to the server.
+  const double http_cpu_send = ThreadsCpuSeconds(o.server_pid, "rg-http");
+  send_end_ns.store(t_sent.time_since_epoch().count());
+  send_done.store(true);
   double stored_at_send_end = -1;
 
   // Wait until everything sent is stored, or no progress for settle_seconds.
@@ -481,6 +779,62 @@ int main(int argc, char** argv) {
       MetricSum(metrics, "roentgen_segments_dropped_total") - dropped0,
       MetricSum(metrics, "roentgen_segments_rejected_total"),
       kernel1.rcvbuf_errors - kernel0.rcvbuf_errors, kernel1.in_errors - kernel0.in_errors);
+  bool probes_ok = true;
+  if (probing) {
+    checker.join();
+    const double http_cpu_end = ThreadsCpuSeconds(o.server_pid, "rg-http");
+    const std::vector<ProbeBoard::Probe> all = probes.Snapshot();
+    std::vector<double> latency_ms, asked_ms;
+    for (const ProbeBoard::Probe& p : all) {
+      if (p.found) {
+        latency_ms.push_back(std::chrono::duration<double, std::milli>(*p.found - p.sent).count());
+        asked_ms.push_back(std::chrono::duration<double, std::milli>(p.asked - p.sent).count());
+      }
+    }
+    std::sort(latency_ms.begin(), latency_ms.end());
+    std::sort(asked_ms.begin(), asked_ms.end());
+    std::vector<double> call_ms = probe_queries.call_ms;
+    std::sort(call_ms.begin(), call_ms.end());
+    const size_t not_found = all.size() - latency_ms.size();
+    probes_ok = not_found == 0 && !all.empty();
+    fmt::print(
+        "probes: sent={} found={} not_found={} (looked for until all were found or {:.0f} s "
+        "after the last send) every={}ms poll={}ms filter='{}'\n",
+        all.size(), latency_ms.size(), not_found, o.probe_timeout_s, o.probe_every_ms,
+        o.probe_poll_ms, probe_filter);
+    fmt::print(
+        "probe_latency: p50={:.0f}ms p90={:.0f}ms p99={:.0f}ms max={:.0f}ms (send to the first "
+        "GetTraceSummaries answer that held it, over the {} found)\n",
+        Quantile(latency_ms, 0.5), Quantile(latency_ms, 0.9), Quantile(latency_ms, 0.99),
+        latency_ms.empty() ? 0.0 : latency_ms.back(), latency_ms.size());
+    // Less the answering call's own time: what is left is the wait until
+    // searchable and until the next poll.
+    fmt::print(
+        "probe_latency_to_query_sent: p50={:.0f}ms p90={:.0f}ms p99={:.0f}ms max={:.0f}ms (send "
+        "to the sending of the call whose answer held it)\n",
+        Quantile(asked_ms, 0.5), Quantile(asked_ms, 0.9), Quantile(asked_ms, 0.99),
+        asked_ms.empty() ? 0.0 : asked_ms.back());
+    fmt::print(
+        "probe_queries: polls={} calls={} (pages; {} during the send; the server's HTTP "
+        "threads held to {:.0f}% of a core) errors={} call time p50={:.1f}ms p99={:.1f}ms "
+        "max={:.1f}ms\n",
+        probe_queries.polls, probe_queries.calls, probe_queries.calls_during_send,
+        100 * o.probe_max_share, probe_queries.errors, Quantile(call_ms, 0.5),
+        Quantile(call_ms, 0.99), call_ms.empty() ? 0.0 : call_ms.back());
+    if (o.server_pid > 0) {
+      fmt::print(
+          "probe_server_cpu: rg-http {:.2f}s during the send (the probe queries were its only "
+          "calls), {:.2f}s from the first send to the last probe query (with the /metrics polls "
+          "after the send)\n",
+          http_cpu_send - http_cpu0, http_cpu_end - http_cpu0);
+    }
+    if (!probes_ok) {
+      fmt::print(stderr,
+                 "PROBES NOT FOUND: {} of {} probes never came back from "
+                 "GetTraceSummaries\n",
+                 not_found, all.size());
+    }
+  }
   if (o.verify) {
     roentgen::bench::HttpClient api(host, port);
     const std::vector<std::string> ids = sample.Take();
@@ -498,5 +852,5 @@ int main(int argc, char** argv) {
         traces == sent && found == ids.size() ? "" : " MISMATCH");
     if (traces != sent || found != ids.size()) return 1;
   }
-  return stored >= sent ? 0 : 1;
+  return stored >= sent && probes_ok ? 0 : 1;
 }
