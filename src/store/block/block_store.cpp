@@ -541,9 +541,15 @@ class BlockStoreImpl final : public BlockStore {
           std::vector<uint32_t>& hidden = view.head_hidden[block];
           hidden.insert(hidden.end(), rows.begin(), rows.end());
         }
+        // Only the matches are copied out of the head (a head holds tens of
+        // thousands of traces, and a record's copy is ~80 allocations): the
+        // filter is decided here on the head's own record, as it would be on
+        // the copy below.
         for (TraceRecord& r : head->Select([&](const TraceRecord& r) {
                const int64_t t = sort_time(r);
-               return in_range(t) && after_cursor(t, r.summary.id);
+               return in_range(t) && after_cursor(t, r.summary.id) &&
+                      (!options.searchable_only || r.summary.indexed) &&
+                      (options.filter == nullptr || options.filter->Matches(r));
              })) {
           head_records.push_back(std::move(r));
         }
