@@ -14,6 +14,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "common/bytes_hash.h"
 #include "common/coding.h"
 #include "store/block/block_writer_internal.h"
 #include "store/block/document_ids.h"
@@ -218,6 +219,13 @@ std::optional<std::pair<int64_t, int64_t>> Range(const std::vector<int64_t>& v) 
   return std::make_pair(*lo, *hi);
 }
 
+// The annotation keys' maps hash with bytes::Hash (inline; keys are short).
+struct AnnotationKeyHash {
+  size_t operator()(std::string_view k) const { return static_cast<size_t>(bytes::Hash(k)); }
+};
+template <typename V>
+using AnnotationKeyMap = std::unordered_map<std::string_view, V, AnnotationKeyHash>;
+
 // Rows a chunk: the columns are gathered a chunk of rows at a time, every
 // column over one chunk before the next, so that a chunk's records (a few KB
 // each, in scattered heap) are read from the caches rather than from memory
@@ -305,7 +313,8 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
           }
         },
         [st](PendingColumn& c) {
-          for (uint32_t len : st->lengths) coding::PutVarint(len, c.payload);
+          coding::PutVarintRun(
+              st->lengths.size(), [&st](size_t i) { return st->lengths[i]; }, c.payload);
           st->dict.Finish(c.payload);
         });
   };
@@ -525,12 +534,13 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
           }
         },
         [st](PendingColumn& c) {
-          for (uint32_t len : st->lengths) coding::PutVarint(len, c.payload);
+          coding::PutVarintRun(
+              st->lengths.size(), [&st](size_t i) { return st->lengths[i]; }, c.payload);
           st->dict.Finish(c.payload);
         });
   }
   // The rows each annotation key appears in, counted in the same passes.
-  std::unordered_map<std::string_view, size_t> key_rows;
+  AnnotationKeyMap<size_t> key_rows;
   for (size_t b = 0; b < n; b += kColumnChunkRows) {
     const size_t e = std::min(n, b + kColumnChunkRows);
     for (ColumnBuilder& builder : builders) builder.gather(b, e);
@@ -570,7 +580,7 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
     std::vector<bool> b;
   };
   std::vector<KeyColumns> key_columns(keys.size());
-  std::unordered_map<std::string_view, size_t> key_index;
+  AnnotationKeyMap<size_t> key_index;
   for (size_t k = 0; k < keys.size(); ++k) key_index.emplace(keys[k].first, k);
   for (size_t i = 0; i < n; ++i) {
     for (const auto& a : rows[i].summary.annotations) {
