@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/bytes_hash.h"
 #include "common/coding.h"
 #include "common/files.h"
 #include "store/block/graph_times.h"
@@ -150,14 +151,16 @@ namespace {
 // A service key as views into the rows' nodes (which outlive the sum).
 struct RollupKeyView {
   std::string_view name, type, account_id;
-  bool operator==(const RollupKeyView&) const = default;
+  bool operator==(const RollupKeyView& o) const {
+    return bytes::Equal(name, o.name) && bytes::Equal(type, o.type) &&
+           bytes::Equal(account_id, o.account_id);
+  }
 };
 struct RollupKeyViewHash {
   size_t operator()(const RollupKeyView& k) const {
-    const std::hash<std::string_view> h;
-    size_t x = h(k.name);
-    x = x * 0x9e3779b97f4a7c15ull ^ h(k.type);
-    return x * 0x9e3779b97f4a7c15ull ^ h(k.account_id);
+    uint64_t x = bytes::Hash(k.name);
+    x = x * 0x9e3779b97f4a7c15ull ^ bytes::Hash(k.type);
+    return static_cast<size_t>(x * 0x9e3779b97f4a7c15ull ^ bytes::Hash(k.account_id));
   }
 };
 
