@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <functional>
 #include <iterator>
@@ -207,12 +208,29 @@ struct RollupCellSum {
   }
 
  private:
+  // Sorted by two counting passes (low byte, then high) where a cell has
+  // many buckets: an introsort of thousands of u16s per cell was a third of
+  // RollupsOfRecords.
+  static void SortBuckets(std::vector<uint16_t>& buckets) {
+    if (buckets.size() < 256) {
+      std::sort(buckets.begin(), buckets.end());
+      return;
+    }
+    std::vector<uint16_t> other(buckets.size());
+    for (int shift = 0; shift < 16; shift += 8) {
+      std::array<uint32_t, 257> start{};
+      for (uint16_t b : buckets) ++start[((b >> shift) & 0xff) + 1];
+      for (size_t d = 1; d < start.size(); ++d) start[d] += start[d - 1];
+      for (uint16_t b : buckets) other[start[(b >> shift) & 0xff]++] = b;
+      buckets.swap(other);
+    }
+  }
   static uint16_t RollupBucket(int64_t duration_us) {
     return static_cast<uint16_t>(
         std::min(graph::HistogramBucket(duration_us), graph::kHistogramBuckets - 1));
   }
   static void Count(std::vector<uint16_t>& buckets, graph::SparseHistogram& h) {
-    std::sort(buckets.begin(), buckets.end());
+    SortBuckets(buckets);
     for (size_t i = 0; i < buckets.size();) {
       size_t j = i + 1;
       while (j < buckets.size() && buckets[j] == buckets[i]) ++j;
