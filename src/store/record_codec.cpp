@@ -287,7 +287,7 @@ namespace {
 // table is 3 KB, and most records' bytes fit the buffer of the one before).
 thread_local codec::RecordWriter record_codec_writer;
 
-codec::RecordWriter& StartRecord() {
+codec::RecordWriter& StartRecordCodecWriter() {
   record_codec_writer.Start();
   return record_codec_writer;
 }
@@ -295,7 +295,7 @@ codec::RecordWriter& StartRecord() {
 }  // namespace
 
 void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
-  codec::RecordWriter& writer = StartRecord();
+  codec::RecordWriter& writer = StartRecordCodecWriter();
   PutRecord(record.summary, record.summary, record.graph, writer);
   out.append(writer.bytes());
 }
@@ -303,14 +303,14 @@ void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
 void EncodeTraceRecordDetails(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
                               std::string& out) {
   static const xray::TraceSummary kBlank;
-  codec::RecordWriter& writer = StartRecord();
+  codec::RecordWriter& writer = StartRecordCodecWriter();
   PutRecord(kBlank, summary, graph, writer);
   out.append(writer.bytes());
 }
 
 void EncodeTraceRecordRelative(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
                                int64_t time_base, std::string& out) {
-  codec::RecordWriter& writer = StartRecord();
+  codec::RecordWriter& writer = StartRecordCodecWriter();
   PutRecord(summary, summary, graph, writer, uint64_t{0} - static_cast<uint64_t>(time_base));
   out.append(writer.bytes());
 }
