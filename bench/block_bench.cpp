@@ -10,7 +10,9 @@
 // the decoded column. Also times the rest of what a cut spends on its rows:
 // the rollup section (RollupsOfRecords and its encoding) and the rows'
 // destruction. Figures are the best of --repeat runs, in wall-clock and in
-// this process's CPU time.
+// this process's CPU time. The traces' ids are seeded: every run (and every
+// build) writes the same rows, so two builds' blocks can be compared byte for
+// byte (cmp the --dir files).
 //
 //   build/bench/block_bench --rows 100000
 //   build/bench/block_bench --rows 20000 --zstd-level 1 --repeat 5   # as the engine's cut writes
@@ -63,7 +65,7 @@ int main(int argc, char** argv) {
   app.add_option("--dir", dir, "directory for the block (deleted first)");
   CLI11_PARSE(app, argc, argv);
 
-  bench::SegmentGenerator gen(42);
+  bench::SegmentGenerator gen(42, /*seeded_ids=*/true);  // the same block every run
   xray::SegmentParser parser;
   xray::ParseFailure failure;
   std::vector<store::TraceRecord> records;

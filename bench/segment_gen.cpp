@@ -12,19 +12,32 @@ constexpr const char* kMethods[] = {"GET", "POST", "PUT", "DELETE"};
 constexpr int kStatuses[] = {200, 200, 200, 200, 201, 404, 429, 500};
 }  // namespace
 
-SegmentGenerator::SegmentGenerator(uint64_t seed) : rng_(seed) {}
+SegmentGenerator::SegmentGenerator(uint64_t seed, bool seeded_ids)
+    : rng_(seed), id_rng_(seed ^ 0x5eed1d5ull), seeded_ids_(seeded_ids) {}
+
+std::string SegmentGenerator::TraceId(double epoch_seconds) {
+  const auto epoch = static_cast<uint32_t>(epoch_seconds);
+  if (!seeded_ids_) return xray::TraceId::Generate(epoch).ToString();
+  const uint64_t hi = id_rng_();
+  return fmt::format("1-{:08x}-{:08x}{:016x}", epoch, static_cast<uint32_t>(hi), id_rng_());
+}
+
+std::string SegmentGenerator::SegmentId() {
+  if (!seeded_ids_) return xray::SegmentId::Generate().ToString();
+  return fmt::format("{:016x}", id_rng_());
+}
 
 std::string SegmentGenerator::Next(double start) {
   ++counter_;
-  auto trace = xray::TraceId::Generate(static_cast<uint32_t>(start)).ToString();
-  auto seg = xray::SegmentId::Generate().ToString();
+  auto trace = TraceId(start);
+  auto seg = SegmentId();
   const char* service = kServices[rng_() % 5];
   const char* route = kRoutes[rng_() % 5];
   const char* method = kMethods[rng_() % 4];
   int status = kStatuses[rng_() % 8];
   double dur = 0.005 + (rng_() % 2000) / 1000.0;
   uint64_t user = rng_() % 50000;
-  const char* flags = status >= 500 ? R"("fault":true,)"
+  const char* flags = status >= 500   ? R"("fault":true,)"
                       : status == 429 ? R"("error":true,"throttle":true,)"
                       : status >= 400 ? R"("error":true,)"
                                       : "";
@@ -45,11 +58,11 @@ std::string SegmentGenerator::Next(double start) {
       fmt::arg("a", rng_() % 256), fmt::arg("b", rng_() % 256), fmt::arg("status", status),
       fmt::arg("len", rng_() % 100000), fmt::arg("tenant", rng_() % 20),
       fmt::arg("items", rng_() % 100), fmt::arg("premium", (rng_() & 1) ? "true" : "false"),
-      fmt::arg("seq", counter_), fmt::arg("s1", xray::SegmentId::Generate().ToString()),
-      fmt::arg("s1s", start + 0.001), fmt::arg("s1e", start + dur * 0.3),
-      fmt::arg("s2", xray::SegmentId::Generate().ToString()), fmt::arg("s2s", start + dur * 0.35),
-      fmt::arg("s2e", start + dur * 0.8), fmt::arg("s3", xray::SegmentId::Generate().ToString()),
-      fmt::arg("s3s", start + dur * 0.82), fmt::arg("s3e", start + dur * 0.95));
+      fmt::arg("seq", counter_), fmt::arg("s1", SegmentId()), fmt::arg("s1s", start + 0.001),
+      fmt::arg("s1e", start + dur * 0.3), fmt::arg("s2", SegmentId()),
+      fmt::arg("s2s", start + dur * 0.35), fmt::arg("s2e", start + dur * 0.8),
+      fmt::arg("s3", SegmentId()), fmt::arg("s3s", start + dur * 0.82),
+      fmt::arg("s3e", start + dur * 0.95));
 }
 
 }  // namespace roentgen::bench

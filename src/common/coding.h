@@ -114,6 +114,19 @@ void PutVarint(uint64_t v, Out& out) {
   out.append(bytes, static_cast<size_t>(EncodeVarint(bytes, v) - bytes));
 }
 
+// Appends the varints of value(0), ..., value(n - 1) to `out` through room
+// made once (a column's codes, lengths, deltas: thousands of varints) rather
+// than a push_back per byte.
+template <typename Value>
+void PutVarintRun(size_t n, Value value, std::string& out) {
+  const size_t at = out.size();
+  out.resize(at + n * kMaxVarint64Bytes);
+  char* const begin = out.data();
+  char* p = begin + at;
+  for (size_t i = 0; i < n; ++i) p = EncodeVarint(p, value(i));
+  out.resize(static_cast<size_t>(p - begin));
+}
+
 // Zigzag: small magnitudes of either sign take few bytes.
 inline uint64_t ZigZag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);

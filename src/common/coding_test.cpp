@@ -32,8 +32,8 @@ TEST(CodingTest, BigEndianSortsAsTheNumbers) {
 
 TEST(CodingTest, VarintsRoundTripAtEveryLength) {
   std::string out;
-  const uint64_t values[] = {0, 1, 127, 128, 16383, 16384, uint64_t{1} << 35,
-                             std::numeric_limits<uint64_t>::max()};
+  const uint64_t values[] = {
+      0, 1, 127, 128, 16383, 16384, uint64_t{1} << 35, std::numeric_limits<uint64_t>::max()};
   for (uint64_t v : values) PutVarint(v, out);
   EXPECT_EQ(out.size(), 1 + 1 + 1 + 2 + 2 + 3 + 6 + kMaxVarint64Bytes);
   Reader r(out);
@@ -129,6 +129,20 @@ TEST(CodingTest, BitmapRejectsBitsPastItsEndAndTruncation) {
   EXPECT_EQ(past.error(), "bitmap has bits set past its end at byte 2");
   Reader short_input(std::string_view("\x09", 1));
   EXPECT_FALSE(short_input.Bitmap(10, view));
+}
+
+TEST(CodingTest, VarintRunWritesWhatPutVarintWrites) {
+  const std::vector<uint64_t> values = {0,           1, 127, 128, 16383, 16384, uint64_t{1} << 35,
+                                        ~uint64_t{0}};
+  std::string one_by_one = "head";
+  for (uint64_t v : values) PutVarint(v, one_by_one);
+  std::string run = "head";
+  PutVarintRun(
+      values.size(), [&values](size_t i) { return values[i]; }, run);
+  EXPECT_EQ(run, one_by_one);
+  PutVarintRun(
+      0, [](size_t) { return uint64_t{1}; }, run);
+  EXPECT_EQ(run, one_by_one);
 }
 
 }  // namespace

@@ -5,17 +5,20 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/bytes_hash.h"
 #include "common/coding.h"
 
 namespace roentgen::store::codec {
@@ -41,81 +44,115 @@ void PutString(std::string_view s, Out& out) {
 inline constexpr size_t kMaxTableStrings = 256;
 
 // The encoder's side of the table: which strings were written, by index.
+// Made once and cleared for each record (Clear): its slots carry the record's
+// generation, so a clear is not a refill of them.
 class StringTable {
  public:
   StringTable() { slots_.fill(0); }
+  // Starts the table of another record, empty.
+  void Clear() {
+    count_ = 0;
+    if (++generation_ == 0) {  // wrapped: slots of 65536 records ago would read as current
+      slots_.fill(0);
+      generation_ = 1;
+    }
+  }
   // The index of an equal string written before; otherwise records `s` under
-  // the next index (while there is room) and returns nothing.
+  // the next index (while there is room) and returns nothing. `s` must stay
+  // valid until the next Clear.
   std::optional<uint32_t> FindOrAdd(std::string_view s) {
-    size_t slot = Hash(s) & (kSlots - 1);
-    for (; slots_[slot] != 0; slot = (slot + 1) & (kSlots - 1)) {
-      const uint32_t index = slots_[slot] - 1u;
-      if (std::string_view(strings_[index].data, strings_[index].size) == s) return index;
+    const uint32_t current = uint32_t{generation_} << 16;
+    size_t slot = bytes::HashEnds(s) & (kSlots - 1);
+    for (; (slots_[slot] & 0xffff0000u) == current; slot = (slot + 1) & (kSlots - 1)) {
+      const uint32_t index = (slots_[slot] & 0xffffu) - 1u;
+      if (bytes::Equal(std::string_view(strings_[index].data, strings_[index].size), s)) {
+        return index;
+      }
     }
     if (count_ < kMaxTableStrings) {
       strings_[count_] = {s.data(), s.size()};
-      slots_[slot] = static_cast<uint16_t>(++count_);
+      slots_[slot] = current | static_cast<uint32_t>(++count_);
     }
     return std::nullopt;
   }
 
  private:
-  // Cheap and good enough for a table this small: the length and the first
-  // and last (up to) 8 bytes; equal hashes are told apart by comparing.
-  static size_t Hash(std::string_view s) {
-    uint64_t head = 0;
-    uint64_t tail = 0;
-    if (s.size() >= 8) {
-      std::memcpy(&head, s.data(), 8);
-      std::memcpy(&tail, s.data() + s.size() - 8, 8);
-    } else {
-      std::memcpy(&head, s.data(), s.size());
-    }
-    uint64_t h = (head * 0x9e3779b97f4a7c15ull) ^ (tail * 0xc2b2ae3d27d4eb4full) ^ s.size();
-    return static_cast<size_t>(h ^ (h >> 29));
-  }
-
   // Trivial, so the array is left uninitialized: only the first count_ are read.
   struct Written {
     const char* data;
     size_t size;
   };
   static constexpr size_t kSlots = 2 * kMaxTableStrings;  // a power of two, half full at most
-  std::array<uint16_t, kSlots> slots_;                    // index + 1; 0 = empty
+  // generation << 16 | (index + 1); a slot of another generation is empty.
+  std::array<uint32_t, kSlots> slots_;
   std::array<Written, kMaxTableStrings> strings_;
   size_t count_ = 0;
+  uint16_t generation_ = 0;  // Clear makes it 1 before the first record
 };
 
-// An Out that writes strings through a StringTable (format 2) into `Inner`.
-template <typename Inner>
-class Interning {
+// The Out of the record encoders (format 2): the bytes go to a buffer
+// through a cursor (a varint or a string is a bounds check and stores, not
+// a push_back per byte), the strings through the StringTable. The buffer
+// and the table are kept between records (a RecordWriter per thread, see
+// record_codec.cpp): Start begins a record, bytes() is what it wrote.
+class RecordWriter {
  public:
-  explicit Interning(Inner& inner) : inner_(inner) {}
-  void push_back(char c) { inner_.push_back(c); }
-  void append(const char* data, size_t n) { inner_.append(data, n); }
-  Inner& inner() { return inner_; }
+  void Start() {
+    pos_ = 0;
+    strings_.Clear();
+  }
+  std::string_view bytes() const { return {buffer_.get(), pos_}; }
   StringTable& strings() { return strings_; }
 
+  // Room for `n` more bytes at the cursor (written, then Advance(n) or less).
+  char* Room(size_t n) {
+    if (n > capacity_ - pos_) Grow(n);
+    return buffer_.get() + pos_;
+  }
+  void Advance(size_t n) { pos_ += n; }
+  void push_back(char c) {
+    *Room(1) = c;
+    ++pos_;
+  }
+  void append(const char* data, size_t n) {
+    if (n == 0) return;
+    std::memcpy(Room(n), data, n);
+    pos_ += n;
+  }
+
  private:
-  Inner& inner_;
+  void Grow(size_t n) {
+    const size_t capacity = std::max(2 * capacity_, std::max<size_t>(pos_ + n, 1024));
+    auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+    if (pos_ > 0) std::memcpy(grown.get(), buffer_.get(), pos_);
+    buffer_ = std::move(grown);
+    capacity_ = capacity;
+  }
+
+  std::unique_ptr<char[]> buffer_;
+  size_t capacity_ = 0;
+  size_t pos_ = 0;
   StringTable strings_;
 };
 
-template <typename Inner>
-void PutVarint(uint64_t v, Interning<Inner>& out) {
-  PutVarint(v, out.inner());
+inline void PutVarint(uint64_t v, RecordWriter& out) {
+  char* p = out.Room(coding::kMaxVarint64Bytes);
+  out.Advance(static_cast<size_t>(coding::EncodeVarint(p, v) - p));
 }
 
-template <typename Inner>
-void PutString(std::string_view s, Interning<Inner>& out) {
+// A string: a reference to an equal string written before, else its tag and
+// bytes (empty strings are never in the table).
+inline void PutString(std::string_view s, RecordWriter& out) {
   if (!s.empty()) {
     if (std::optional<uint32_t> index = out.strings().FindOrAdd(s)) {
-      PutVarint((uint64_t{*index} << 1) | 1, out.inner());
+      PutVarint((uint64_t{*index} << 1) | 1, out);
       return;
     }
   }
-  PutVarint(uint64_t{s.size()} << 1, out.inner());
-  out.inner().append(s.data(), s.size());
+  char* p = out.Room(coding::kMaxVarint64Bytes + s.size());
+  char* bytes = coding::EncodeVarint(p, uint64_t{s.size()} << 1);
+  if (!s.empty()) std::memcpy(bytes, s.data(), s.size());
+  out.Advance(static_cast<size_t>(bytes - p) + s.size());
 }
 
 template <typename Out>

@@ -281,25 +281,38 @@ bool GetGraph(Reader& r, TraceGraph& g) {
 
 }  // namespace
 
+namespace {
+
+// The encoders' buffer and string table, kept per thread between records (a
+// table is 3 KB, and most records' bytes fit the buffer of the one before).
+thread_local codec::RecordWriter record_codec_writer;
+
+codec::RecordWriter& StartRecordCodecWriter() {
+  record_codec_writer.Start();
+  return record_codec_writer;
+}
+
+}  // namespace
+
 void EncodeTraceRecord(const TraceRecord& record, std::string& out) {
-  out.reserve(out.size() + 1024);  // most records fit
-  codec::Interning<std::string> writer(out);
+  codec::RecordWriter& writer = StartRecordCodecWriter();
   PutRecord(record.summary, record.summary, record.graph, writer);
+  out.append(writer.bytes());
 }
 
 void EncodeTraceRecordDetails(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
                               std::string& out) {
   static const xray::TraceSummary kBlank;
-  out.reserve(out.size() + 1024);
-  codec::Interning<std::string> writer(out);
+  codec::RecordWriter& writer = StartRecordCodecWriter();
   PutRecord(kBlank, summary, graph, writer);
+  out.append(writer.bytes());
 }
 
 void EncodeTraceRecordRelative(const xray::TraceSummary& summary, const graph::TraceGraph& graph,
                                int64_t time_base, std::string& out) {
-  out.reserve(out.size() + 1024);
-  codec::Interning<std::string> writer(out);
+  codec::RecordWriter& writer = StartRecordCodecWriter();
   PutRecord(summary, summary, graph, writer, uint64_t{0} - static_cast<uint64_t>(time_base));
+  out.append(writer.bytes());
 }
 
 Status DecodeTraceRecordInto(std::string_view bytes, TraceRecord& record, bool with_graph) {

@@ -4,6 +4,7 @@
 #include "store/block/block_merge.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -431,6 +432,79 @@ TEST_F(BlockMergeTest, WritesWhatCompactionByRecordsWrites) {
   // A block rewritten alone, and a pair.
   ExpectSameMerge({&b}, 8192);
   ExpectSameMerge({&b, &a}, 8192);
+}
+
+// The blocks' contents (every column's payload, every document page and
+// section, raw) of a fixed set of rows in each format version, against
+// digests of what the writer wrote before its encoding was made cheaper:
+// the file format does not change with how the writer gets there. Raw
+// bytes, not the file's, so that another zstd release does not fail it.
+uint64_t BlockContentsTestDigest(const BlockReader& reader) {
+  std::string all;
+  auto add = [&all](std::string_view bytes) { coding::PutLengthPrefixed(bytes, all); };
+  coding::PutVarint(reader.row_count(), all);
+  for (const ColumnInfo& c : reader.columns()) {
+    add(c.name);
+    all.push_back(static_cast<char>(c.encoding));
+    auto payload = reader.ReadColumnPayload(c);
+    EXPECT_TRUE(payload.ok()) << c.name;
+    if (payload.ok()) add(*payload);
+  }
+  for (size_t p = 0; p < reader.document_page_count(); ++p) {
+    coding::PutVarint(reader.document_page_first_row(p), all);
+    auto page = reader.ReadDocumentPage(p, "page");
+    EXPECT_TRUE(page.ok()) << p;
+    if (page.ok()) add(*page);
+  }
+  for (const std::string& name : reader.section_names()) {
+    add(name);
+    auto section = reader.ReadSection(name);
+    EXPECT_TRUE(section.ok()) << name;
+    if (section.ok()) add(*section);
+  }
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+  for (char c : all) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ull;
+  return h ^ all.size();
+}
+
+TEST_F(BlockMergeTest, WritesTheSameBlockContentsAsBefore) {
+  std::mt19937_64 rng(4711);
+  MergeTestBlock b;
+  Fill(b, rng, 700, 0, {"customer", "tier", "retries", "cached"});
+  // Records whose `details` and `graph` take a one-byte length prefix (an
+  // empty graph), a three-byte one (over 16 KB) and more distinct strings
+  // than the record codec's table holds.
+  TraceRecord big = MakeFullRecord(store::testing::MakeTraceId(0xfe, 1), kT0 + 5 * kSecond);
+  big.summary.http.url = std::string(20000, 'u');
+  big.graph.nodes[1].observations[0].http_url = std::string(17000, 'g');
+  for (int k = 0; k < 300; ++k) {
+    big.summary.annotations.push_back(
+        {fmt::format("k{}", k), {{fmt::format("value-{}", k * 7), {}}}});
+    big.graph.nodes[2].observations.push_back(MakeObservation(kT0 + k, k % 2 == 0));
+    big.graph.nodes[2].observations.back().entity_name = fmt::format("entity-{}", k);
+  }
+  b.records.push_back(big);
+  b.documents.push_back(MergeTestDocuments(rng, big.summary.id));
+  b.records.push_back(store::testing::MakeRecord(store::testing::MakeTraceId(0xfe, 2), kT0));
+  b.documents.push_back({});
+  MergeTestSort(b);
+  const std::string section = EncodeRollupSection(RollupsOfRecords(b.records));
+  std::vector<uint64_t> digests;
+  for (uint32_t version = kOldestFormatVersion; version <= kFormatVersion; ++version) {
+    BlockWriteOptions wo;
+    wo.format_version = version;
+    wo.target_page_raw_bytes = 8192;
+    wo.document_dictionary_bytes = 4096;
+    wo.sections.emplace_back(std::string(kRollupSection), section);
+    const std::string path = (dir_.path() / fmt::format("v{}.blk", version)).string();
+    ASSERT_TRUE(WriteBlock(b.records, b.documents, path, wo).ok());
+    auto r = BlockReader::Open(path);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    digests.push_back(BlockContentsTestDigest(**r));
+  }
+  EXPECT_EQ(digests,
+            (std::vector<uint64_t>{0x1e0afd2fda5e619c, 0x34f1cd4fc78d5966, 0x887444d5ce4755c8}))
+      << fmt::format("{:#x}", fmt::join(digests, ", "));
 }
 
 TEST_F(BlockMergeTest, ChoosesTheOutputsAnnotationColumnsByItsRows) {

@@ -113,6 +113,37 @@ TEST(RollupSectionTest, RollupsOfRecordsEqualsAddingRowByRow) {
   EXPECT_TRUE(RollupsOfRecords({}).empty());
 }
 
+// Cells of thousands of observations (their histogram buckets are counted
+// by another sort than small cells'): the same as row by row too.
+TEST(RollupSectionTest, RollupsOfLargeCellsEqualAddingRowByRow) {
+  std::vector<TraceRecord> rows;
+  for (int i = 0; i < 700; ++i) {
+    TraceRecord r;
+    r.summary.id =
+        store::testing::MakeTraceId(static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8));
+    const int64_t start = store::testing::kT0 + i * 1000;  // one minute
+    graph::Node a;
+    a.id = store::testing::MakeService("front", "AWS::EC2::Instance");
+    a.root = true;
+    graph::Node b;
+    b.id = store::testing::MakeService("db", "AWS::DynamoDB::Table");
+    for (int k = 0; k < 3; ++k) {
+      graph::Observation o = store::testing::MakeObservation(start + k, k != 2 || i % 2 == 0);
+      // Durations over many buckets, in no order.
+      if (o.end_us) *o.end_us = o.start_us + 1 + (i * 7919 + k * 104729) % 9'000'000;
+      a.observations.push_back(o);
+      b.observations.push_back(o);
+    }
+    r.graph.nodes = {a, b};
+    r.graph.edges = {{0, 1, {a.observations[0]}}};
+    rows.push_back(std::move(r));
+  }
+  graph::RollupMinutes want;
+  for (const TraceRecord& r : rows) graph::AddToRollupMinutes(want, r.graph, +1);
+  const graph::RollupMinutes got = RollupsOfRecords(rows);
+  EXPECT_EQ(EncodeRollupSection(got), EncodeRollupSection(want));
+}
+
 TEST(RollupSectionTest, EncodingRoundTripsAndDamageIsCorruption) {
   std::vector<TraceRecord> rows;
   for (uint8_t i = 1; i <= 12; ++i) rows.push_back(SeedRecord(i, 1));

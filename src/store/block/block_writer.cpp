@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <unordered_map>
 
+#include "common/bytes_hash.h"
 #include "common/coding.h"
 #include "store/block/block_writer_internal.h"
 #include "store/block/document_ids.h"
@@ -24,8 +26,9 @@ namespace roentgen::store::block {
 uint64_t Checksum(std::string_view bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
 
 std::string AnnotationColumnName(std::string_view key, AnnotationType type) {
-  const char* tag = type == AnnotationType::kString ? "s" : type == AnnotationType::kNumber ? "d"
-                                                                                              : "b";
+  const char* tag = type == AnnotationType::kString   ? "s"
+                    : type == AnnotationType::kNumber ? "d"
+                                                      : "b";
   return fmt::format("annotation.{}:{}", tag, key);
 }
 
@@ -54,8 +57,8 @@ std::string AnnotationFilterKey(std::string_view key, const xray::AnnotationValu
 namespace {
 
 void AppendGraphEdgeKey(const xray::ServiceId& from, const xray::ServiceId& to, std::string& k) {
-  for (std::string_view part : {std::string_view(from.name), std::string_view(from.type),
-                                std::string_view(to.name)}) {
+  for (std::string_view part :
+       {std::string_view(from.name), std::string_view(from.type), std::string_view(to.name)}) {
     k.append(part);
     k.push_back('\0');
   }
@@ -133,19 +136,9 @@ class FileBuilder {
       if (status_.ok()) status_ = Status::Internal(fmt::format("{}: zstd: no context", what));
       return {};
     }
-    const size_t offset = out_.size();
-    out_.resize(offset + ZSTD_compressBound(raw.size()));
-    const size_t n = ZSTD_compressCCtx(cctx_, out_.data() + offset, out_.size() - offset,
-                                       raw.data(), raw.size(), level_);
-    if (ZSTD_isError(n)) {
-      out_.resize(offset);
-      if (status_.ok()) {
-        status_ = Status::Internal(fmt::format("{}: zstd: {}", what, ZSTD_getErrorName(n)));
-      }
-      return {};
-    }
-    out_.resize(offset + n);
-    return {offset, n, raw.size(), Checksum(std::string_view(out_).substr(offset, n))};
+    char* frame = Scratch(ZSTD_compressBound(raw.size()));
+    const size_t n = ZSTD_compressCCtx(cctx_, frame, scratch_size_, raw.data(), raw.size(), level_);
+    return AppendFrame(frame, n, raw.size(), what);
   }
   // Compresses the document pages from now on against `dictionary` (a
   // zstd raw-content dictionary, copied into the CDict), each frame with
@@ -163,21 +156,11 @@ class FileBuilder {
   Extent AddDocumentPage(std::string_view raw, std::string_view what) {
     if (cdict_ == nullptr) return AddCompressed(raw, what);
     if (raw.size() > kMaxChunkRawBytes || dict_cctx_ == nullptr) return AddCompressed(raw, what);
-    const size_t offset = out_.size();
-    out_.resize(offset + ZSTD_compressBound(raw.size()));
+    char* frame = Scratch(ZSTD_compressBound(raw.size()));
     // The referenced dictionary and the checksum flag stay set across
     // frames (ZSTD_compress2 resets only the session).
-    const size_t n =
-        ZSTD_compress2(dict_cctx_, out_.data() + offset, out_.size() - offset, raw.data(), raw.size());
-    if (ZSTD_isError(n)) {
-      out_.resize(offset);
-      if (status_.ok()) {
-        status_ = Status::Internal(fmt::format("{}: zstd: {}", what, ZSTD_getErrorName(n)));
-      }
-      return {};
-    }
-    out_.resize(offset + n);
-    return {offset, n, raw.size(), Checksum(std::string_view(out_).substr(offset, n))};
+    const size_t n = ZSTD_compress2(dict_cctx_, frame, scratch_size_, raw.data(), raw.size());
+    return AppendFrame(frame, n, raw.size(), what);
   }
   Extent AddRaw(std::string_view bytes) {
     Extent e{out_.size(), bytes.size(), bytes.size(), Checksum(bytes)};
@@ -189,10 +172,36 @@ class FileBuilder {
   const Status& status() const { return status_; }
 
  private:
+  // A buffer of at least `bytes` for a frame, reused: compressing into the
+  // file's string would zero-fill a compressBound (about the raw size) of it
+  // for every chunk, where the frame is a fraction of that.
+  char* Scratch(size_t bytes) {
+    if (scratch_size_ < bytes) {
+      scratch_ = std::make_unique_for_overwrite<char[]>(bytes);
+      scratch_size_ = bytes;
+    }
+    return scratch_.get();
+  }
+  // Appends the frame of `n` bytes (or the error `n`) compressed into the
+  // scratch buffer.
+  Extent AppendFrame(const char* frame, size_t n, size_t raw_size, std::string_view what) {
+    if (ZSTD_isError(n)) {
+      if (status_.ok()) {
+        status_ = Status::Internal(fmt::format("{}: zstd: {}", what, ZSTD_getErrorName(n)));
+      }
+      return {};
+    }
+    const size_t offset = out_.size();
+    out_.append(frame, n);
+    return {offset, n, raw_size, Checksum(std::string_view(out_).substr(offset, n))};
+  }
+
   int level_;
   ZSTD_CCtx* cctx_;
   ZSTD_CCtx* dict_cctx_ = nullptr;
   ZSTD_CDict* cdict_ = nullptr;
+  std::unique_ptr<char[]> scratch_;
+  size_t scratch_size_ = 0;
   std::string out_;
   Status status_;
 };
@@ -209,6 +218,13 @@ std::optional<std::pair<int64_t, int64_t>> Range(const std::vector<int64_t>& v) 
   auto [lo, hi] = std::minmax_element(v.begin(), v.end());
   return std::make_pair(*lo, *hi);
 }
+
+// The annotation keys' maps hash with bytes::Hash (inline; keys are short).
+struct AnnotationKeyHash {
+  size_t operator()(std::string_view k) const { return static_cast<size_t>(bytes::Hash(k)); }
+};
+template <typename V>
+using AnnotationKeyMap = std::unordered_map<std::string_view, V, AnnotationKeyHash>;
 
 // Rows a chunk: the columns are gathered a chunk of rows at a time, every
 // column over one chunk before the next, so that a chunk's records (a few KB
@@ -297,7 +313,8 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
           }
         },
         [st](PendingColumn& c) {
-          for (uint32_t len : st->lengths) coding::PutVarint(len, c.payload);
+          coding::PutVarintRun(
+              st->lengths.size(), [&st](size_t i) { return st->lengths[i]; }, c.payload);
           st->dict.Finish(c.payload);
         });
   };
@@ -320,25 +337,37 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
         },
         [st](PendingColumn& c) { EncodeListBool(st->lengths, st->values, c.payload); });
   };
-  // kBytes: `put(row, scratch)` encodes the row's value into the (cleared)
-  // scratch buffer, which is then appended length-prefixed: one buffer for
-  // every row instead of a string per row.
+  // kBytes: `put(row, out)` appends the row's value to the payload itself,
+  // after room for its length prefix, which is filled in once the value's
+  // size is known (a value of another prefix size moves by the difference):
+  // no copy of the value, and the payload is reserved for every row from the
+  // first chunk's sizes rather than grown by doubling (tens of MB a cut).
   auto add_bytes = [&](std::string_view name, auto put) {
-    struct BytesState {
-      std::string payload;
-      std::string scratch;
-    };
-    auto st = std::make_shared<BytesState>();
+    auto payload = std::make_shared<std::string>();
     column(
         name, ColumnEncoding::kBytes,
-        [st, put, rows](size_t b, size_t e) {
+        [payload, put, rows, n](size_t b, size_t e) {
+          std::string& out = *payload;
           for (size_t i = b; i < e; ++i) {
-            st->scratch.clear();
-            put(rows[i], st->scratch);
-            coding::PutLengthPrefixed(st->scratch, st->payload);
+            // Most values take 128 bytes to 16 KB: a two-byte prefix.
+            constexpr size_t kGuessedPrefixBytes = 2;
+            const size_t at = out.size();
+            out.append(kGuessedPrefixBytes, '\0');
+            put(rows[i], out);
+            const size_t size = out.size() - at - kGuessedPrefixBytes;
+            char prefix[coding::kMaxVarint64Bytes];
+            const auto prefix_bytes =
+                static_cast<size_t>(coding::EncodeVarint(prefix, size) - prefix);
+            if (prefix_bytes < kGuessedPrefixBytes) {
+              out.erase(at, kGuessedPrefixBytes - prefix_bytes);
+            } else if (prefix_bytes > kGuessedPrefixBytes) {
+              out.insert(at, prefix_bytes - kGuessedPrefixBytes, '\0');
+            }
+            std::memcpy(out.data() + at, prefix, prefix_bytes);
           }
+          if (b == 0 && e < n) out.reserve(out.size() / e * n + out.size() / e * n / 8);
         },
-        [st](PendingColumn& c) { c.payload = std::move(st->payload); });
+        [payload](PendingColumn& c) { c.payload = std::move(*payload); });
   };
   auto strings = [](const std::vector<std::string>& s, std::vector<std::string_view>& out) {
     out.insert(out.end(), s.begin(), s.end());
@@ -383,8 +412,10 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
   add_bool(col::kThrottle, [](const TraceRecord& r) { return r.summary.has_throttle; });
   add_bool(col::kPartial, [](const TraceRecord& r) { return r.summary.is_partial; });
   add_bool(col::kIndexed, [](const TraceRecord& r) { return r.summary.indexed; });
-  add_dict(col::kHttpMethod, [](const TraceRecord& r) { return std::string_view(r.summary.http.method); });
-  add_dict(col::kHttpUrl, [](const TraceRecord& r) { return std::string_view(r.summary.http.url); });
+  add_dict(col::kHttpMethod,
+           [](const TraceRecord& r) { return std::string_view(r.summary.http.method); });
+  add_dict(col::kHttpUrl,
+           [](const TraceRecord& r) { return std::string_view(r.summary.http.url); });
   add_dict(col::kHttpUserAgent,
            [](const TraceRecord& r) { return std::string_view(r.summary.http.user_agent); });
   add_dict(col::kHttpClientIp,
@@ -393,7 +424,8 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
     if (!r.summary.http.status) return std::nullopt;
     return *r.summary.http.status;
   });
-  add_dict(col::kRootName, [](const TraceRecord& r) { return std::string_view(r.summary.root_segment_name); });
+  add_dict(col::kRootName,
+           [](const TraceRecord& r) { return std::string_view(r.summary.root_segment_name); });
   add_dict(col::kRootOrigin,
            [](const TraceRecord& r) { return std::string_view(r.summary.root_segment_origin); });
   add_list(col::kResourceArns,
@@ -505,12 +537,13 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
           }
         },
         [st](PendingColumn& c) {
-          for (uint32_t len : st->lengths) coding::PutVarint(len, c.payload);
+          coding::PutVarintRun(
+              st->lengths.size(), [&st](size_t i) { return st->lengths[i]; }, c.payload);
           st->dict.Finish(c.payload);
         });
   }
   // The rows each annotation key appears in, counted in the same passes.
-  std::unordered_map<std::string_view, size_t> key_rows;
+  AnnotationKeyMap<size_t> key_rows;
   for (size_t b = 0; b < n; b += kColumnChunkRows) {
     const size_t e = std::min(n, b + kColumnChunkRows);
     for (ColumnBuilder& builder : builders) builder.gather(b, e);
@@ -550,7 +583,7 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
     std::vector<bool> b;
   };
   std::vector<KeyColumns> key_columns(keys.size());
-  std::unordered_map<std::string_view, size_t> key_index;
+  AnnotationKeyMap<size_t> key_index;
   for (size_t k = 0; k < keys.size(); ++k) key_index.emplace(keys[k].first, k);
   for (size_t i = 0; i < n; ++i) {
     for (const auto& a : rows[i].summary.annotations) {
@@ -667,9 +700,9 @@ Status WriteBlock(std::span<const TraceRecord> rows,
                                                rows.size(), documents_by_row.size()));
   }
   if (options.format_version < kOldestFormatVersion || options.format_version > kFormatVersion) {
-    return Status::InvalidArgument(fmt::format("block {}: format version {} (writers write {} to {})",
-                                               path, options.format_version, kOldestFormatVersion,
-                                               kFormatVersion));
+    return Status::InvalidArgument(
+        fmt::format("block {}: format version {} (writers write {} to {})", path,
+                    options.format_version, kOldestFormatVersion, kFormatVersion));
   }
   if (rows.size() > kMaxRows) {
     return Status::InvalidArgument(
@@ -697,8 +730,8 @@ Status WriteBlock(std::span<const TraceRecord> rows,
   for (size_t i = 0; i < options.sections.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (options.sections[i].first == options.sections[j].first) {
-        return Status::InvalidArgument(fmt::format("block {}: section {} appears twice", path,
-                                                   options.sections[i].first));
+        return Status::InvalidArgument(
+            fmt::format("block {}: section {} appears twice", path, options.sections[i].first));
       }
     }
   }
@@ -812,7 +845,8 @@ Status WriteBlock(std::span<const TraceRecord> rows,
       // Every name service("x") matches: the graph nodes' names and aliases.
       for (const auto& node : r.graph.nodes) {
         services.Add(ServiceFilterKey(node.id.name, {}, true, key));
-        for (const auto& alias : node.id.names) services.Add(ServiceFilterKey(alias, {}, true, key));
+        for (const auto& alias : node.id.names)
+          services.Add(ServiceFilterKey(alias, {}, true, key));
       }
     }
     for (const auto& u : r.summary.users) users.Add(u.user_name);
@@ -835,9 +869,9 @@ Status WriteBlock(std::span<const TraceRecord> rows,
     return Status(file.status().code(), fmt::format("block {}: {}", path, file.status().message()));
   }
   if (footer.size() > kMaxFooterBytes) {
-    return Status::InvalidArgument(fmt::format(
-        "block {}: a footer of {} bytes, more than a block may ({}): write fewer rows", path,
-        footer.size(), kMaxFooterBytes));
+    return Status::InvalidArgument(
+        fmt::format("block {}: a footer of {} bytes, more than a block may ({}): write fewer rows",
+                    path, footer.size(), kMaxFooterBytes));
   }
 
   std::string& out = file.out();

@@ -1,13 +1,13 @@
 #include "store/block/columns.h"
 
 #include <fmt/format.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <bit>
 #include <cassert>
 #include <cstring>
 
+#include "common/bytes_hash.h"
 #include "common/coding.h"
 
 namespace roentgen::store::block {
@@ -22,9 +22,8 @@ Status Fail(const Reader& r, std::string_view column_kind) {
 Status Done(const Reader& r, std::string_view column_kind) {
   if (!r.ok()) return Fail(r, column_kind);
   if (r.remaining() != 0) {
-    return Status::Corruption(
-        fmt::format("{} column: {} trailing bytes at byte {}", column_kind, r.remaining(),
-                    r.position()));
+    return Status::Corruption(fmt::format("{} column: {} trailing bytes at byte {}", column_kind,
+                                          r.remaining(), r.position()));
   }
   return Status::Ok();
 }
@@ -46,11 +45,13 @@ bool Need(Reader& r, size_t n, size_t per_value) {
 }
 
 void PutDeltas(std::span<const int64_t> values, std::string& out) {
-  uint64_t prev = 0;
-  for (int64_t v : values) {
-    coding::PutSigned(static_cast<int64_t>(static_cast<uint64_t>(v) - prev), out);
-    prev = static_cast<uint64_t>(v);
-  }
+  coding::PutVarintRun(
+      values.size(),
+      [&values](size_t i) {
+        const uint64_t prev = i == 0 ? 0 : static_cast<uint64_t>(values[i - 1]);
+        return coding::ZigZag(static_cast<int64_t>(static_cast<uint64_t>(values[i]) - prev));
+      },
+      out);
 }
 
 bool GetDeltas(Reader& r, size_t n, int64_t* out) {
@@ -117,12 +118,12 @@ bool GetDict(Reader& r, size_t n, DictStringColumn& out) {
 DictStringEncoder::DictStringEncoder() : slots_(64, 0), mask_(63) {}
 
 void DictStringEncoder::Add(std::string_view v) {
-  const uint64_t h = XXH3_64bits(v.data(), v.size());
+  const uint64_t h = bytes::Hash(v);
   size_t slot = h & mask_;
   for (;;) {
     const uint32_t s = slots_[slot];
     if (s == 0) break;
-    if (dict_hashes_[s - 1] == h && dict_[s - 1] == v) {
+    if (dict_hashes_[s - 1] == h && bytes::Equal(dict_[s - 1], v)) {
       first_codes_.push_back(s - 1);
       return;
     }
@@ -145,17 +146,49 @@ void DictStringEncoder::Add(std::string_view v) {
 }
 
 void DictStringEncoder::Finish(std::string& out) {
-  std::vector<uint32_t> by_value(dict_.size());
-  for (uint32_t i = 0; i < by_value.size(); ++i) by_value[i] = i;
-  std::sort(by_value.begin(), by_value.end(),
-            [&](uint32_t a, uint32_t b) { return dict_[a] < dict_[b]; });
+  // Sorted by each value's first 16 bytes as two big-endian integers (zero
+  // padded) and, where those tie, by the rest: the byte order of the values,
+  // mostly without a memcmp (many columns have thousands of values, and
+  // most differ within 16 bytes: addresses, user names, ids).
+  struct Ranked {
+    uint64_t high;
+    uint64_t low;
+    uint32_t code;
+  };
+  std::vector<Ranked> by_value(dict_.size());
+  for (uint32_t i = 0; i < by_value.size(); ++i) {
+    char head[16] = {};
+    if (!dict_[i].empty()) {
+      std::memcpy(head, dict_[i].data(), std::min<size_t>(16, dict_[i].size()));
+    }
+    uint64_t high = 0;
+    uint64_t low = 0;
+    std::memcpy(&high, head, 8);
+    std::memcpy(&low, head + 8, 8);
+    if constexpr (std::endian::native == std::endian::little) {
+      high = __builtin_bswap64(high);
+      low = __builtin_bswap64(low);
+    }
+    by_value[i] = {high, low, i};
+  }
+  std::sort(by_value.begin(), by_value.end(), [&](const Ranked& a, const Ranked& b) {
+    if (a.high != b.high) return a.high < b.high;
+    if (a.low != b.low) return a.low < b.low;
+    const std::string_view x = dict_[a.code];
+    const std::string_view y = dict_[b.code];
+    // Equal first 16 bytes when both have 16 (else the padding may hide a
+    // difference of length: "ab" < "ab\0").
+    if (x.size() >= 16 && y.size() >= 16) return x.substr(16) < y.substr(16);
+    return x < y;
+  });
   std::vector<uint32_t> sorted_code(dict_.size());
   coding::PutVarint(dict_.size(), out);
   for (uint32_t rank = 0; rank < by_value.size(); ++rank) {
-    sorted_code[by_value[rank]] = rank;
-    coding::PutLengthPrefixed(dict_[by_value[rank]], out);
+    sorted_code[by_value[rank].code] = rank;
+    coding::PutLengthPrefixed(dict_[by_value[rank].code], out);
   }
-  for (uint32_t c : first_codes_) coding::PutVarint(sorted_code[c], out);
+  coding::PutVarintRun(
+      first_codes_.size(), [&](size_t i) { return sorted_code[first_codes_[i]]; }, out);
   *this = DictStringEncoder();
 }
 
@@ -213,7 +246,9 @@ void EncodeOptionalDouble(std::span<const std::optional<double>> values, std::st
   }
 }
 
-void EncodeBool(const std::vector<bool>& values, std::string& out) { coding::PutBitmap(values, out); }
+void EncodeBool(const std::vector<bool>& values, std::string& out) {
+  coding::PutBitmap(values, out);
+}
 
 void EncodeDictString(std::span<const std::string_view> values, std::string& out) {
   PutDict(values, out);
@@ -243,7 +278,8 @@ void EncodeListDictString(std::span<const std::vector<std::string_view>> rows, s
 
 void EncodeListDictString(std::span<const uint32_t> lengths,
                           std::span<const std::string_view> values, std::string& out) {
-  for (uint32_t len : lengths) coding::PutVarint(len, out);
+  coding::PutVarintRun(
+      lengths.size(), [&lengths](size_t i) { return lengths[i]; }, out);
   PutDict(values, out);
 }
 
@@ -263,13 +299,15 @@ void EncodeListBool(std::span<const std::vector<bool>> rows, std::string& out) {
 
 void EncodeListDouble(std::span<const uint32_t> lengths, std::span<const double> values,
                       std::string& out) {
-  for (uint32_t len : lengths) coding::PutVarint(len, out);
+  coding::PutVarintRun(
+      lengths.size(), [&lengths](size_t i) { return lengths[i]; }, out);
   for (double v : values) coding::PutDouble(v, out);
 }
 
 void EncodeListBool(std::span<const uint32_t> lengths, const std::vector<bool>& values,
                     std::string& out) {
-  for (uint32_t len : lengths) coding::PutVarint(len, out);
+  coding::PutVarintRun(
+      lengths.size(), [&lengths](size_t i) { return lengths[i]; }, out);
   coding::PutBitmap(values, out);
 }
 

@@ -152,8 +152,9 @@ void EncodeListBool(std::span<const uint32_t> lengths, const std::vector<bool>& 
 // of the same values), for a writer that feeds it rows as it passes them.
 // Distinct values first, then only those are sorted (most columns repeat few
 // values): the distinct values are found with an open-addressing table of
-// codes keyed by the values' XXH3 hashes, no allocation per value and a full
-// compare only when the hashes are equal. The values are viewed, not copied:
+// codes keyed by the values' hashes (common/bytes_hash.h, inline: most
+// values are short), no allocation per value and a full compare only when
+// the hashes are equal. The values are viewed, not copied:
 // they must outlive Finish.
 class DictStringEncoder {
  public:
