@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <type_traits>
 #include <unordered_map>
 
 #include "common/bytes_hash.h"
@@ -249,38 +250,35 @@ std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint3
                     std::function<void(PendingColumn&)> finish) {
     builders.push_back(ColumnBuilder{std::string(name), enc, std::move(gather), std::move(finish)});
   };
-  auto add_int64 = [&](std::string_view name, auto get) {
-    auto v = std::make_shared<std::vector<int64_t>>();
+  // A column of one value a row, of type T: gathered into a vector,
+  // `encode(values, column)` makes the payload.
+  auto add_values = [&]<typename T>(std::type_identity<T>, std::string_view name,
+                                    ColumnEncoding enc, auto get, auto encode) {
+    auto v = std::make_shared<std::vector<T>>();
     v->reserve(n);
     column(
-        name, ColumnEncoding::kInt64Delta,
+        name, enc,
         [v, get, rows](size_t b, size_t e) {
           for (size_t i = b; i < e; ++i) v->push_back(get(rows[i]));
         },
-        [v](PendingColumn& c) {
-          EncodeInt64(*v, c.payload);
-          c.range = Range(*v);
-        });
+        [v, encode](PendingColumn& c) { encode(*v, c); });
+  };
+  auto add_int64 = [&](std::string_view name, auto get) {
+    add_values(std::type_identity<int64_t>(), name, ColumnEncoding::kInt64Delta, get,
+               [](const std::vector<int64_t>& v, PendingColumn& c) {
+                 EncodeInt64(v, c.payload);
+                 c.range = Range(v);
+               });
   };
   auto add_opt = [&](std::string_view name, auto get) {
-    auto v = std::make_shared<std::vector<std::optional<int64_t>>>();
-    v->reserve(n);
-    column(
-        name, ColumnEncoding::kOptionalInt64,
-        [v, get, rows](size_t b, size_t e) {
-          for (size_t i = b; i < e; ++i) v->push_back(get(rows[i]));
-        },
-        [v](PendingColumn& c) { EncodeOptionalInt64(*v, c.payload); });
+    add_values(std::type_identity<std::optional<int64_t>>(), name, ColumnEncoding::kOptionalInt64,
+               get, [](const std::vector<std::optional<int64_t>>& v, PendingColumn& c) {
+                 EncodeOptionalInt64(v, c.payload);
+               });
   };
   auto add_bool = [&](std::string_view name, auto get) {
-    auto v = std::make_shared<std::vector<bool>>();
-    v->reserve(n);
-    column(
-        name, ColumnEncoding::kBool,
-        [v, get, rows](size_t b, size_t e) {
-          for (size_t i = b; i < e; ++i) v->push_back(get(rows[i]));
-        },
-        [v](PendingColumn& c) { EncodeBool(*v, c.payload); });
+    add_values(std::type_identity<bool>(), name, ColumnEncoding::kBool, get,
+               [](const std::vector<bool>& v, PendingColumn& c) { EncodeBool(v, c.payload); });
   };
   auto add_dict = [&](std::string_view name, auto get) {
     auto dict = std::make_shared<DictStringEncoder>();
