@@ -531,7 +531,8 @@ class BlockStoreImpl final : public BlockStore {
     };
     auto in_range = [&](int64_t t) { return t >= options.start_us && t < options.end_us; };
 
-    std::vector<TraceRecord> head_records;
+    // The heads' versions are shared, not copied (Head::Select).
+    std::vector<std::shared_ptr<const TraceRecord>> head_records;
     View view;
     {
       MutexLock lock(view_mu_);
@@ -541,11 +542,9 @@ class BlockStoreImpl final : public BlockStore {
           std::vector<uint32_t>& hidden = view.head_hidden[block];
           hidden.insert(hidden.end(), rows.begin(), rows.end());
         }
-        // Only the matches are copied out of the head (a head holds tens of
-        // thousands of traces, and a record's copy is ~80 allocations): the
-        // filter is decided here on the head's own record, as it would be on
-        // the copy below.
-        for (TraceRecord& r : head->Select([&](const TraceRecord& r) {
+        // The filter is decided here, on the head's own record, so only the
+        // matches are held (a head holds tens of thousands of traces).
+        for (std::shared_ptr<const TraceRecord>& r : head->Select([&](const TraceRecord& r) {
                const int64_t t = sort_time(r);
                return in_range(t) && after_cursor(t, r.summary.id) &&
                       (!options.searchable_only || r.summary.indexed) &&
@@ -630,8 +629,8 @@ class BlockStoreImpl final : public BlockStore {
     };
     auto key_of = [&](const Source& s, uint32_t entry, int64_t& t, xray::TraceId& id) {
       if (s.block < 0) {
-        t = sort_time(head_records[entry]);
-        id = head_records[entry].summary.id;
+        t = sort_time(*head_records[entry]);
+        id = head_records[entry]->summary.id;
       } else {
         t = s.times->values[entry];
         id = xray::TraceId::FromBinary(reinterpret_cast<const uint8_t*>(s.ids->Get(entry).data()));
@@ -667,8 +666,8 @@ class BlockStoreImpl final : public BlockStore {
       s.entries.resize(head_records.size());
       for (uint32_t i = 0; i < s.entries.size(); ++i) s.entries[i] = i;
       std::sort(s.entries.begin(), s.entries.end(), [&](uint32_t a, uint32_t b) {
-        return std::make_tuple(sort_time(head_records[a]), head_records[a].summary.id) <
-               std::make_tuple(sort_time(head_records[b]), head_records[b].summary.id);
+        return std::make_tuple(sort_time(*head_records[a]), head_records[a]->summary.id) <
+               std::make_tuple(sort_time(*head_records[b]), head_records[b]->summary.id);
       });
       sources.push_back(std::move(s));
     }
@@ -849,7 +848,10 @@ class BlockStoreImpl final : public BlockStore {
       ScanCursor position;
       int source = 0;
       uint32_t row = 0;
-      TraceRecord record;
+      TraceRecord record;  // decoded from a block
+      // A head's version, read in place (it may carry its graph: allowed
+      // without return_graph, see ScanOptions).
+      std::shared_ptr<const TraceRecord> head_record;
     };
     // Pending entries and decoded records are reused from batch to batch
     // (records are decoded into the storage of earlier ones): a long scan
@@ -910,7 +912,7 @@ class BlockStoreImpl final : public BlockStore {
           if (which.empty()) continue;
           const Source& s = sources[si];
           if (s.block < 0) {
-            for (size_t j : which) pending[j].record = std::move(head_records[pending[j].row]);
+            for (size_t j : which) pending[j].head_record = std::move(head_records[pending[j].row]);
             continue;
           }
           rows.clear();
@@ -926,14 +928,17 @@ class BlockStoreImpl final : public BlockStore {
         }
       }
       Pending& p = pending[next++];
-      TraceRecord& record = p.record;
-      const bool match = (!options.searchable_only || record.summary.indexed) &&
-                         (filter == nullptr || filter->Matches(record));
+      // A head's version: its match was decided at the snapshot.
+      const std::shared_ptr<const TraceRecord> head_record = std::move(p.head_record);
+      const bool match =
+          head_record != nullptr || ((!options.searchable_only || p.record.summary.indexed) &&
+                                     (filter == nullptr || filter->Matches(p.record)));
       if (match) {
-        if (!options.return_graph) {
-          record.graph.nodes.clear();
-          record.graph.edges.clear();
+        if (head_record == nullptr && !options.return_graph) {
+          p.record.graph.nodes.clear();
+          p.record.graph.edges.clear();
         }
+        const TraceRecord& record = head_record != nullptr ? *head_record : p.record;
         if (!callback(record, p.position.time_us)) {
           progress.stopped_at = p.position;
           break;

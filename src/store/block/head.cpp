@@ -1,6 +1,7 @@
 #include "store/block/head.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <utility>
@@ -16,8 +17,11 @@ struct Head::PendingWrite {
 
 struct Head::Entry {
   // The newest version while it is not sealed, or has been written since its
-  // seal: its record and documents. Sealing moves them into the cut.
-  TraceRecord record;
+  // seal: its record and documents (null once sealed, until written again).
+  // Sealing moves them into the cut. The record is shared with scans
+  // (Select), which read it after the lock is released: it is never changed
+  // in place while a scan holds it.
+  std::shared_ptr<TraceRecord> record;
   std::map<uint64_t, StoredDocument> documents;  // by entity id
   uint64_t record_memory = 0;                    // of `record`, while held here
   uint64_t document_memory = 0;                  // of `documents`
@@ -67,8 +71,31 @@ Head::Head(HeadOptions options) : options_(options) {}
 Head::~Head() = default;
 
 const TraceRecord& Head::NewestRecord(const Entry& e) {
-  return e.HoldsNewest() ? e.record : e.sealed_cut->records[e.sealed_as->row];
+  return e.HoldsNewest() ? *e.record : e.sealed_cut->records[e.sealed_as->row];
 }
+
+std::shared_ptr<const TraceRecord> Head::NewestShared(const Entry& e) {
+  if (e.HoldsNewest()) return e.record;
+  // Shares the cut, which is immutable, for as long as the record is held.
+  return std::shared_ptr<const TraceRecord>(e.sealed_cut, &e.sealed_cut->records[e.sealed_as->row]);
+}
+
+namespace {
+
+// The record of a version that is being sealed: moved when no scan holds it,
+// copied otherwise. Called under the head's lock, which every new holder
+// needs (Select), so a count of one cannot grow meanwhile; the fence orders
+// the move after the reads of the holders that have let go.
+TraceRecord TakeHeadRecord(std::shared_ptr<TraceRecord>& record) {
+  std::shared_ptr<TraceRecord> taken = std::move(record);
+  if (taken.use_count() == 1) {
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return std::move(*taken);
+  }
+  return *taken;
+}
+
+}  // namespace
 
 void Head::PutDocumentLocked(Entry& e, StoredDocument doc) {
   auto [slot_it, added] = e.documents.try_emplace(doc.entity_id.value);
@@ -170,7 +197,12 @@ Status Head::Apply(
     }
     memory_bytes_ = memory_bytes_ - e->record_memory + record_memory[i];
     e->record_memory = record_memory[i];
-    e->record = std::move(r);
+    if (e->record != nullptr && e->record.use_count() == 1) {
+      std::atomic_thread_fence(std::memory_order_acquire);  // as in TakeHeadRecord
+      *e->record = std::move(r);
+    } else {
+      e->record = std::make_shared<TraceRecord>(std::move(r));
+    }
     e->last_write_us = now_us;
     touched[id] = e;
   }
@@ -222,12 +254,12 @@ bool Head::Supersedes(const RowRef& row) const {
          std::find(it->second.begin(), it->second.end(), row.row) != it->second.end();
 }
 
-std::vector<TraceRecord> Head::Select(const std::function<bool(const TraceRecord&)>& keep) const {
+std::vector<std::shared_ptr<const TraceRecord>> Head::Select(
+    const std::function<bool(const TraceRecord&)>& keep) const {
   MutexLock lock(mu_);
-  std::vector<TraceRecord> out;
+  std::vector<std::shared_ptr<const TraceRecord>> out;
   for (const auto& [id, e] : entries_) {
-    const TraceRecord& record = NewestRecord(*e);
-    if (keep(record)) out.push_back(record);
+    if (keep(NewestRecord(*e))) out.push_back(NewestShared(*e));
   }
   return out;
 }
@@ -258,8 +290,8 @@ std::shared_ptr<const Cut> Head::TakeCut(uint64_t block_id, int64_t now_us, bool
     }
   }
   std::sort(due.begin(), due.end(), [](const Entry* a, const Entry* b) {
-    const auto& x = a->record.summary;
-    const auto& y = b->record.summary;
+    const auto& x = a->record->summary;
+    const auto& y = b->record->summary;
     return std::tie(x.start_time_us, x.id) < std::tie(y.start_time_us, y.id);
   });
   auto cut = std::make_shared<Cut>();
@@ -270,7 +302,7 @@ std::shared_ptr<const Cut> Head::TakeCut(uint64_t block_id, int64_t now_us, bool
   for (Entry* e : due) {
     // Moved, not copied: the head reads the sealed version in the cut.
     e->sealed_as = RowRef{block_id, static_cast<uint32_t>(cut->records.size())};
-    cut->records.push_back(std::move(e->record));
+    cut->records.push_back(TakeHeadRecord(e->record));
     std::vector<StoredDocument>& documents = cut->documents.emplace_back();
     documents.reserve(e->documents.size());
     for (auto& [entity, doc] : e->documents) documents.push_back(std::move(doc));
@@ -346,7 +378,7 @@ Head::Dropped Head::DropOlderThan(int64_t cutoff_us) {
   MutexLock lock(mu_);
   for (auto it = entries_.begin(); it != entries_.end();) {
     Entry& e = *it->second;
-    if (e.sealed_as || e.record.summary.start_time_us >= cutoff_us) {
+    if (e.sealed_as || e.record->summary.start_time_us >= cutoff_us) {
       ++it;
       continue;
     }
@@ -381,8 +413,8 @@ void Head::Abandoned(const Cut& cut) {
       e.supersedes = e.sealed_supersedes;
     } else {
       // The sealed version is the newest again: it comes back from the cut.
-      e.record = cut.records[sealed.row];
-      e.record_memory = graph::EstimateMemoryBytes(e.record);
+      e.record = std::make_shared<TraceRecord>(cut.records[sealed.row]);
+      e.record_memory = graph::EstimateMemoryBytes(*e.record);
       for (const StoredDocument& d : cut.documents[sealed.row]) {
         e.documents.emplace(d.entity_id.value, d);
         e.document_memory += DocumentMemory(d);

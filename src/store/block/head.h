@@ -104,8 +104,12 @@ class Head {
   // All of them by block (rows unsorted), for a reader's snapshot.
   std::unordered_map<uint64_t, std::vector<uint32_t>> SupersededRows() const;
 
-  // Copies out the records that `keep` accepts, in no particular order.
-  std::vector<TraceRecord> Select(const std::function<bool(const TraceRecord&)>& keep) const;
+  // The records that `keep` accepts, in no particular order, shared rather
+  // than copied: a version is immutable once written (a later write makes a
+  // new one), so a scan reads them after the lock is released while writes
+  // and cuts go on.
+  std::vector<std::shared_ptr<const TraceRecord>> Select(
+      const std::function<bool(const TraceRecord&)>& keep) const;
 
   // Seals what is due at `now_us` (everything with `all`, e.g. at shutdown)
   // into a cut for block `block_id`; an empty cut when nothing is due. The
@@ -164,6 +168,8 @@ class Head {
   std::vector<Sealed> SealedInLocked(const Cut& cut) REQUIRES(mu_);
   // The newest version's record, in the entry or in its cut.
   static const TraceRecord& NewestRecord(const Entry& e);
+  // The same, shared with a reader that outlives the lock.
+  static std::shared_ptr<const TraceRecord> NewestShared(const Entry& e);
 
   const HeadOptions options_;
   mutable Mutex mu_;

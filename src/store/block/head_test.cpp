@@ -85,7 +85,61 @@ TEST(HeadTest, WritesAreReadableAtOnceAndDocumentsMergeByEntity) {
   EXPECT_EQ(head.stats().document_bytes, 1u + 4u + 3u);
   auto selected = head.Select([](const TraceRecord& r) { return r.summary.id == Id(2); });
   ASSERT_EQ(selected.size(), 1u);
-  EXPECT_EQ(selected[0].summary.id, Id(2));
+  EXPECT_EQ(selected[0]->summary.id, Id(2));
+}
+
+// A scan reads the versions Select shares after the head's lock is gone:
+// a later write, a cut and its commit leave what it holds as it was.
+TEST(HeadTest, AVersionASelectHoldsStaysAsItWasThroughWritesAndCuts) {
+  Head head;
+  Write first;
+  first.Doc(1, 10, "a");
+  first.batch.traces[0].summary.root_segment_name = "first";
+  ASSERT_TRUE(head.Apply(first.batch, kT0, NoOlder()).ok());
+  auto held = head.Select([](const TraceRecord&) { return true; });
+  ASSERT_EQ(held.size(), 1u);
+
+  Write second;
+  second.Doc(1, 11, "b");
+  second.batch.traces[0].summary.root_segment_name = "second";
+  second.batch.traces[0].summary.revision = 2;
+  ASSERT_TRUE(head.Apply(second.batch, kT0 + kSecond, NoOlder()).ok());
+  EXPECT_EQ(held[0]->summary.root_segment_name, "first");
+  EXPECT_EQ(head.GetTrace(Id(1))->summary.root_segment_name, "second");
+
+  // Sealing copies the version a scan holds instead of moving it away.
+  auto newest = head.Select([](const TraceRecord&) { return true; });
+  std::shared_ptr<const Cut> cut = head.TakeCut(1, kT0 + kSecond, /*all=*/true);
+  ASSERT_EQ(cut->size(), 1u);
+  EXPECT_EQ(cut->records[0].summary.root_segment_name, "second");
+  EXPECT_EQ(newest[0]->summary.root_segment_name, "second");
+  EXPECT_EQ(held[0]->summary.root_segment_name, "first");
+
+  // A sealed version is shared from its cut, which it keeps alive past the
+  // commit that drops it from the head.
+  auto sealed = head.Select([](const TraceRecord&) { return true; });
+  ASSERT_EQ(sealed.size(), 1u);
+  EXPECT_EQ(sealed[0].get(), &cut->records[0]);
+  head.Committed(*cut);
+  cut.reset();
+  EXPECT_FALSE(head.Contains(Id(1)));
+  EXPECT_EQ(sealed[0]->summary.root_segment_name, "second");
+  EXPECT_EQ(sealed[0]->summary.revision, 2u);
+}
+
+// With no scan holding it, the cut takes the head's record without a copy:
+// its strings are the ones the write gave.
+TEST(HeadTest, ACutMovesARecordNoScanHolds) {
+  Head head;
+  Write w;
+  w.Doc(1, 10, "a");
+  w.batch.traces[0].summary.root_segment_name = std::string(100, 'r');
+  ASSERT_TRUE(head.Apply(w.batch, kT0, NoOlder()).ok());
+  const char* in_head =
+      head.Select([](const TraceRecord&) { return true; })[0]->summary.root_segment_name.data();
+  std::shared_ptr<const Cut> cut = head.TakeCut(1, kT0, /*all=*/true);
+  ASSERT_EQ(cut->size(), 1u);
+  EXPECT_EQ(cut->records[0].summary.root_segment_name.data(), in_head);
 }
 
 TEST(HeadTest, AWriteIsDurableOnceEveryTraceItTouchedIsCommitted) {
