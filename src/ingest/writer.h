@@ -83,10 +83,11 @@ struct SubmitTicket {
 // One parsed entity document waiting to be written.
 struct WriteItem {
   WriteItem() = default;
-  WriteItem(xray::SegmentDocument parsed, int64_t received_us,
+  // The entity is moved once, straight into its place on the heap: a move
+  // of its ~1.4 KB copies the bytes of its many short strings.
+  WriteItem(xray::SegmentDocument&& parsed, int64_t received_us,
             std::shared_ptr<SubmitTicket> submit_ticket, bool awaited_by_request = false)
-      : doc(std::make_unique<xray::ReceivedDocument>(
-            xray::ReceivedDocument{std::move(parsed), received_us})),
+      : doc(new xray::ReceivedDocument{std::move(parsed), received_us}),
         ticket(std::move(submit_ticket)),
         awaited(awaited_by_request) {}
 
