@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -42,6 +43,18 @@ namespace roentgen::store::block {
 namespace {
 
 namespace fs = std::filesystem;
+
+// An order of trace ids for sorted look-ups within a batch: two word
+// compares, where TraceId's own order calls memcmp (a third of a batch's
+// sort).
+bool BlockStoreIdLess(const xray::TraceId& a, const xray::TraceId& b) {
+  uint64_t a0, a1, b0, b1;
+  std::memcpy(&a0, a.bytes.data(), 8);
+  std::memcpy(&a1, a.bytes.data() + 8, 8);
+  std::memcpy(&b0, b.bytes.data(), 8);
+  std::memcpy(&b1, b.bytes.data() + 8, 8);
+  return a0 != b0 ? a0 < b0 : a1 < b1;
+}
 
 // The section of a block that carries what the engine counts at open.
 constexpr std::string_view kCountsSection = "roentgen.counts";
@@ -320,36 +333,64 @@ class BlockStoreImpl final : public BlockStore {
           "retry once space is freed");
     }
     WaitForHeadRoom();
-    // The batch's traces, named before their records move into the shard
-    // parts (the heads keep the records; a caller that moved the batch in
-    // pays no copy).
+    // The batch split by shard before the write lock is taken: each head is
+    // given its records by pointer and moves them in, so a record is moved
+    // once (a move walks tens of strings and vectors); a caller that moved
+    // the batch in pays no copy. A part's new_traces says which of its
+    // traces the writer knows to be new.
     struct BatchTrace {
       xray::TraceId id;
       bool is_new = false;
     };
+    struct ShardPart {
+      Head::Records records;
+      std::vector<bool> new_traces;
+    };
     std::vector<BatchTrace> batch_traces;
     batch_traces.reserve(batch.traces.size());
+    std::vector<ShardPart> parts(heads_.size());
     for (size_t i = 0; i < batch.traces.size(); ++i) {
-      batch_traces.push_back(BatchTrace{batch.traces[i].summary.id,
-                                        i < batch.new_traces.size() && batch.new_traces[i]});
+      const xray::TraceId& id = batch.traces[i].summary.id;
+      const bool is_new = i < batch.new_traces.size() && batch.new_traces[i];
+      batch_traces.push_back(BatchTrace{id, is_new});
+      ShardPart& part = parts[ShardOf(id)];
+      part.records.traces.push_back(&batch.traces[i]);
+      part.new_traces.push_back(is_new);
     }
-    // The batch split by shard before the write lock is taken.
-    std::vector<WriteBatch> parts(heads_.size());
     for (const DocumentWrite& d : batch.documents)
-      parts[ShardOf(d.trace_id)].documents.push_back(d);
-    for (TraceRecord& r : batch.traces) {
-      const size_t shard = ShardOf(r.summary.id);
-      parts[shard].traces.push_back(std::move(r));
-    }
+      parts[ShardOf(d.trace_id)].records.documents.push_back(d);
 
     MutexLock write_lock(write_mu_);
     // Documents of a trace whose record the batch lacks keep the stored record.
     std::vector<TraceRecord> kept;
     {
-      std::unordered_set<xray::TraceId, xray::TraceIdHash> recorded;
-      for (const BatchTrace& t : batch_traces) recorded.insert(t.id);
+      // The writer lists documents in the order of their traces, which one
+      // pass over both checks; in another order, the batch's ids sorted (not
+      // a hash set: no allocation per trace) tell the documents to look at.
+      size_t next = 0;
       for (const DocumentWrite& d : batch.documents) {
-        if (recorded.contains(d.trace_id)) continue;
+        while (next < batch_traces.size() && batch_traces[next].id != d.trace_id) ++next;
+        if (next == batch_traces.size()) break;
+      }
+      const bool out_of_order = next == batch_traces.size() && !batch.documents.empty();
+      std::vector<xray::TraceId> recorded;
+      if (out_of_order) {
+        recorded.reserve(batch_traces.size());
+        for (const BatchTrace& t : batch_traces) recorded.push_back(t.id);
+        std::sort(recorded.begin(), recorded.end(), BlockStoreIdLess);
+      }
+      const xray::TraceId* last = nullptr;  // a trace's documents are mostly adjacent
+      for (const DocumentWrite& d :
+           out_of_order ? std::span(batch.documents) : std::span<const DocumentWrite>()) {
+        if (last != nullptr && *last == d.trace_id) continue;
+        last = &d.trace_id;
+        if (std::binary_search(recorded.begin(), recorded.end(), d.trace_id, BlockStoreIdLess)) {
+          continue;
+        }
+        if (std::any_of(kept.begin(), kept.end(),
+                        [&](const TraceRecord& r) { return r.summary.id == d.trace_id; })) {
+          continue;
+        }
         Result<TraceRecord> existing = GetTrace(d.trace_id);
         if (!existing.ok()) {
           if (existing.status().code() == StatusCode::kNotFound) {
@@ -359,34 +400,28 @@ class BlockStoreImpl final : public BlockStore {
           }
           return existing.status();
         }
-        recorded.insert(d.trace_id);
         kept.push_back(std::move(*existing));
       }
     }
-    auto all_traces = [&](auto&& f) {
-      for (const BatchTrace& t : batch_traces) f(t.id, t.is_new);
-      for (const TraceRecord& r : kept) f(r.summary.id, false);
-    };
 
     // The older versions of traces the heads do not hold, read from the
     // blocks before the view lock is taken. Writes are serialized and only a
     // trace in a head reaches a new block, so what is read here stays the
     // newest row (retention may remove it meanwhile: the commit then leaves
     // it out of the edit; compaction may move it: it is read again below).
+    // Traces the writer knows to be new have none.
     std::unordered_map<xray::TraceId, std::optional<OlderVersion>, xray::TraceIdHash> olders;
-    std::unordered_set<xray::TraceId, xray::TraceIdHash> new_ids;
-    all_traces([&](const xray::TraceId& id, bool is_new) {
-      if (is_new) new_ids.insert(id);
-    });
     {
       // The heads are asked first, the blocks' list taken after: a trace
       // that leaves its head in between has its new block in the list.
       std::vector<xray::TraceId> unknown;
-      std::unordered_set<xray::TraceId, xray::TraceIdHash> seen;
-      all_traces([&](const xray::TraceId& id, bool is_new) {
-        if (is_new || !seen.insert(id).second || HeadFor(id).Contains(id)) return;
-        unknown.push_back(id);
-      });
+      for (const BatchTrace& t : batch_traces) {
+        if (!t.is_new) unknown.push_back(t.id);
+      }
+      for (const TraceRecord& r : kept) unknown.push_back(r.summary.id);
+      std::sort(unknown.begin(), unknown.end(), BlockStoreIdLess);
+      unknown.erase(std::unique(unknown.begin(), unknown.end()), unknown.end());
+      std::erase_if(unknown, [&](const xray::TraceId& id) { return HeadFor(id).Contains(id); });
       if (!unknown.empty()) {
         View view = TakeBlocksView();
         for (const xray::TraceId& id : unknown) {
@@ -400,21 +435,25 @@ class BlockStoreImpl final : public BlockStore {
       }
     }
 
-    for (TraceRecord& r : kept) parts[ShardOf(r.summary.id)].traces.push_back(std::move(r));
+    for (TraceRecord& r : kept) {  // `kept` no longer grows: the pointers stay valid
+      ShardPart& part = parts[ShardOf(r.summary.id)];
+      part.records.traces.push_back(&r);
+      part.new_traces.push_back(false);
+    }
     struct Shared {
       std::atomic<size_t> left{0};
       std::function<void()> on_durable;
     };
     std::shared_ptr<Shared> shared;
     size_t touched = 0;
-    for (const WriteBatch& p : parts) touched += p.traces.empty() ? 0 : 1;
+    for (const ShardPart& p : parts) touched += p.records.traces.empty() ? 0 : 1;
     if (batch.on_durable && touched > 0) {
       shared = std::make_shared<Shared>();
       shared->left = touched;
       shared->on_durable = batch.on_durable;
-      for (WriteBatch& p : parts) {
-        if (p.traces.empty()) continue;
-        p.on_durable = [shared] {
+      for (ShardPart& p : parts) {
+        if (p.records.traces.empty()) continue;
+        p.records.on_durable = [shared] {
           if (shared->left.fetch_sub(1) == 1) shared->on_durable();
         };
       }
@@ -432,13 +471,14 @@ class BlockStoreImpl final : public BlockStore {
       View view;
       bool have_view = false;
       for (size_t s = 0; s < parts.size(); ++s) {
-        for (const TraceRecord& r : parts[s].traces) {
-          const xray::TraceId& id = r.summary.id;
+        for (size_t i = 0; i < parts[s].records.traces.size(); ++i) {
+          if (parts[s].new_traces[i]) continue;
+          const xray::TraceId& id = parts[s].records.traces[i]->summary.id;
           if (auto o = olders.find(id);
               o != olders.end() && o->second && !LiveLocked(o->second->row.block_id)) {
             olders.erase(o);
           }
-          if (olders.contains(id) || new_ids.contains(id) || heads_[s]->Contains(id)) continue;
+          if (olders.contains(id) || heads_[s]->Contains(id)) continue;
           if (!have_view) {
             view.blocks = blocks_;
             have_view = true;
@@ -453,14 +493,14 @@ class BlockStoreImpl final : public BlockStore {
       }
       const int64_t now = clock_.NowMicros();
       for (size_t s = 0; s < parts.size(); ++s) {
-        if (parts[s].traces.empty()) continue;
-        Status applied =
-            heads_[s]->Apply(std::move(parts[s]), now,
-                             [&](const xray::TraceId& id) -> Result<std::optional<OlderVersion>> {
-                               auto it = olders.find(id);
-                               if (it == olders.end()) return std::optional<OlderVersion>();
-                               return std::move(it->second);
-                             });
+        if (parts[s].records.traces.empty()) continue;
+        Status applied = heads_[s]->ApplyRecords(
+            std::move(parts[s].records), now,
+            [&](const xray::TraceId& id) -> Result<std::optional<OlderVersion>> {
+              auto it = olders.find(id);
+              if (it == olders.end()) return std::optional<OlderVersion>();
+              return std::move(it->second);
+            });
         // Cannot fail after the checks above (documents have records, older
         // versions are read): a failure here would leave the batch partly
         // applied, so it is reported as an internal error.

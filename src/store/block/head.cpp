@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <map>
+#include <cstring>
 #include <memory>
 #include <utility>
 
@@ -22,9 +22,11 @@ struct Head::Entry {
   // (Select), which read it after the lock is released: it is never changed
   // in place while a scan holds it.
   std::shared_ptr<TraceRecord> record;
-  std::map<uint64_t, StoredDocument> documents;  // by entity id
-  uint64_t record_memory = 0;                    // of `record`, while held here
-  uint64_t document_memory = 0;                  // of `documents`
+  // Sorted by entity id: a trace has a few documents, and the cut takes the
+  // vector whole.
+  std::vector<StoredDocument> documents;
+  uint64_t record_memory = 0;    // of `record`, while held here
+  uint64_t document_memory = 0;  // of `documents`
   // The newest version's documents, wherever they are (here or in the cut).
   uint64_t document_count = 0;
   uint64_t document_bytes = 0;
@@ -32,6 +34,7 @@ struct Head::Entry {
   int64_t first_write_us = 0;        // of this version (since the last seal)
   int64_t last_write_us = 0;
   std::vector<std::shared_ptr<PendingWrite>> waiting;  // writes in this version only
+  uint64_t applied_in = 0;  // the last Apply that touched it (Head::applies_)
 
   // At most one sealed version at a time: the cut that holds it and its row
   // there, what it superseded, the writes it carries and the memory it holds.
@@ -48,10 +51,36 @@ struct Head::Entry {
 
 namespace {
 
-// A document's memory besides its text: the StoredDocument and its map node.
-constexpr uint64_t kDocumentOverheadBytes = sizeof(StoredDocument) + 48;
+// A document's memory besides its text: the StoredDocument in its entry's
+// vector.
+constexpr uint64_t kDocumentOverheadBytes = sizeof(StoredDocument);
 
 uint64_t DocumentMemory(const StoredDocument& d) { return kDocumentOverheadBytes + d.raw.size(); }
+
+// An order of trace ids for sorted look-ups within a batch: two word
+// compares, where TraceId's own order calls memcmp.
+bool HeadIdLess(const xray::TraceId& a, const xray::TraceId& b) {
+  uint64_t a0, a1, b0, b1;
+  std::memcpy(&a0, a.bytes.data(), 8);
+  std::memcpy(&a1, a.bytes.data() + 8, 8);
+  std::memcpy(&b0, b.bytes.data(), 8);
+  std::memcpy(&b1, b.bytes.data() + 8, 8);
+  return a0 != b0 ? a0 < b0 : a1 < b1;
+}
+
+// True when each document's trace is found among the records at or after
+// the previous document's.
+bool HeadDocumentsInRecordOrder(const std::vector<TraceRecord*>& traces,
+                                const std::vector<DocumentWrite>& documents) {
+  size_t t = 0;
+  for (const DocumentWrite& d : documents) {
+    while (t < traces.size() && traces[t]->summary.id != d.trace_id) ++t;
+    if (t == traces.size()) return false;
+  }
+  return true;
+}
+
+bool HeadEntityLess(const StoredDocument& d, uint64_t entity) { return d.entity_id.value < entity; }
 
 void AddRow(std::unordered_map<uint64_t, std::vector<uint32_t>>& rows, const RowRef& r) {
   rows[r.block_id].push_back(r.row);
@@ -98,17 +127,19 @@ TraceRecord TakeHeadRecord(std::shared_ptr<TraceRecord>& record) {
 }  // namespace
 
 void Head::PutDocumentLocked(Entry& e, StoredDocument doc) {
-  auto [slot_it, added] = e.documents.try_emplace(doc.entity_id.value);
-  StoredDocument& slot = slot_it->second;
-  if (added) {
+  auto at =
+      std::lower_bound(e.documents.begin(), e.documents.end(), doc.entity_id.value, HeadEntityLess);
+  if (at == e.documents.end() || at->entity_id.value != doc.entity_id.value) {
+    at = e.documents.insert(at, StoredDocument{});
     ++e.document_count;
     ++documents_;
   } else {
-    e.document_bytes -= slot.raw.size();
-    document_bytes_ -= slot.raw.size();
-    e.document_memory -= DocumentMemory(slot);
-    memory_bytes_ -= DocumentMemory(slot);
+    e.document_bytes -= at->raw.size();
+    document_bytes_ -= at->raw.size();
+    e.document_memory -= DocumentMemory(*at);
+    memory_bytes_ -= DocumentMemory(*at);
   }
+  StoredDocument& slot = *at;
   slot = std::move(doc);
   e.document_bytes += slot.raw.size();
   document_bytes_ += slot.raw.size();
@@ -119,38 +150,56 @@ void Head::PutDocumentLocked(Entry& e, StoredDocument doc) {
 Status Head::Apply(
     WriteBatch batch, int64_t now_us,
     const std::function<Result<std::optional<OlderVersion>>(const xray::TraceId&)>& older) {
-  // Older versions are fetched first, without the lock (they may be read from
-  // disk). A writer shard owns its traces, so no other write for them runs
-  // meanwhile.
-  std::unordered_map<xray::TraceId, std::optional<OlderVersion>, xray::TraceIdHash> olders;
-  {
-    std::vector<xray::TraceId> unknown;
-    {
-      MutexLock lock(mu_);
-      for (const TraceRecord& r : batch.traces) {
-        if (!entries_.contains(r.summary.id)) unknown.push_back(r.summary.id);
-      }
-    }
-    for (const xray::TraceId& id : unknown) {
-      if (olders.contains(id)) continue;
-      Result<std::optional<OlderVersion>> got = older(id);
-      if (!got.ok()) return got.status();
-      olders.emplace(id, std::move(*got));
-    }
-  }
+  Records records;
+  records.traces.reserve(batch.traces.size());
+  for (TraceRecord& r : batch.traces) records.traces.push_back(&r);
+  records.documents = std::move(batch.documents);
+  records.on_durable = std::move(batch.on_durable);
+  return ApplyRecords(std::move(records), now_us, older);
+}
 
-  {
-    // A trace has a record exactly when it has documents (store.h): a
-    // document without its record is refused before anything changes.
-    std::unordered_map<xray::TraceId, bool, xray::TraceIdHash> recorded;
-    for (const TraceRecord& r : batch.traces) recorded[r.summary.id] = true;
+Status Head::ApplyRecords(
+    Records batch, int64_t now_us,
+    const std::function<Result<std::optional<OlderVersion>>(const xray::TraceId&)>& older) {
+  // A trace has a record exactly when it has documents (store.h): a document
+  // without its record is refused before anything changes. The writer lists
+  // documents in the order of their traces, which one pass over both checks;
+  // another order is checked against the batch's ids sorted (not a hash set:
+  // no allocation per trace).
+  if (!HeadDocumentsInRecordOrder(batch.traces, batch.documents)) {
+    std::vector<xray::TraceId> recorded;
+    recorded.reserve(batch.traces.size());
+    for (const TraceRecord* r : batch.traces) recorded.push_back(r->summary.id);
+    std::sort(recorded.begin(), recorded.end(), HeadIdLess);
     for (const DocumentWrite& d : batch.documents) {
-      if (!recorded.contains(d.trace_id)) {
+      if (!std::binary_search(recorded.begin(), recorded.end(), d.trace_id, HeadIdLess)) {
         return Status::InvalidArgument("a document of trace " + d.trace_id.ToString() +
                                        " came without the trace's record");
       }
     }
   }
+
+  // Older versions are fetched first, without the lock (they may be read from
+  // disk). A writer shard owns its traces, so no other write for them runs
+  // meanwhile. Only the traces that have one are kept: at ingest most traces
+  // are new.
+  std::unordered_map<xray::TraceId, OlderVersion, xray::TraceIdHash> olders;
+  {
+    std::vector<xray::TraceId> unknown;
+    {
+      MutexLock lock(mu_);
+      for (const TraceRecord* r : batch.traces) {
+        if (!entries_.contains(r->summary.id)) unknown.push_back(r->summary.id);
+      }
+    }
+    for (const xray::TraceId& id : unknown) {
+      if (!olders.empty() && olders.contains(id)) continue;  // the batch's second record of it
+      Result<std::optional<OlderVersion>> got = older(id);
+      if (!got.ok()) return got.status();
+      if (*got) olders.emplace(id, std::move(**got));
+    }
+  }
+
   std::shared_ptr<PendingWrite> pending;
   if (batch.on_durable) {
     pending = std::make_shared<PendingWrite>();
@@ -163,23 +212,24 @@ Status Head::Apply(
   // Estimated before the lock: the walk of each record is the costliest part.
   std::vector<uint64_t> record_memory(batch.traces.size());
   for (size_t i = 0; i < batch.traces.size(); ++i) {
-    record_memory[i] = graph::EstimateMemoryBytes(batch.traces[i]);
+    record_memory[i] = graph::EstimateMemoryBytes(*batch.traces[i]);
   }
   MutexLock lock(mu_);
-  std::unordered_map<xray::TraceId, Entry*, xray::TraceIdHash> touched;
+  const uint64_t apply = ++applies_;
+  std::vector<Entry*> touched;
+  touched.reserve(batch.traces.size());
   for (size_t i = 0; i < batch.traces.size(); ++i) {
-    TraceRecord& r = batch.traces[i];
+    TraceRecord& r = *batch.traces[i];
     const xray::TraceId id = r.summary.id;
     auto [it, inserted] = entries_.try_emplace(id);
-    Entry* e = it->second.get();
+    Entry* e = &it->second;
     if (inserted) {
-      it->second = std::make_unique<Entry>();
-      e = it->second.get();
       e->first_write_us = now_us;
-      if (auto o = olders.find(id); o != olders.end() && o->second) {
-        e->supersedes = o->second->row;
-        AddRow(superseded_, o->second->row);
-        for (StoredDocument& d : o->second->documents) PutDocumentLocked(*e, std::move(d));
+      if (auto o = olders.find(id); o != olders.end()) {
+        e->supersedes = o->second.row;
+        AddRow(superseded_, o->second.row);
+        e->documents.reserve(o->second.documents.size());
+        for (StoredDocument& d : o->second.documents) PutDocumentLocked(*e, std::move(d));
       }
     } else if (e->sealed_as && !e->written_since_seal) {
       // The first write after a seal starts a version that replaces the
@@ -189,8 +239,8 @@ Status Head::Apply(
       e->supersedes = e->sealed_as;
       AddRow(superseded_, *e->sealed_as);
       e->first_write_us = now_us;
-      for (const StoredDocument& d : e->sealed_cut->documents[e->sealed_as->row]) {
-        e->documents.emplace(d.entity_id.value, d);
+      e->documents = e->sealed_cut->documents[e->sealed_as->row];  // sorted there too
+      for (const StoredDocument& d : e->documents) {
         e->document_memory += DocumentMemory(d);
         memory_bytes_ += DocumentMemory(d);
       }
@@ -204,15 +254,27 @@ Status Head::Apply(
       e->record = std::make_shared<TraceRecord>(std::move(r));
     }
     e->last_write_us = now_us;
-    touched[id] = e;
+    if (e->applied_in != apply) {
+      e->applied_in = apply;
+      touched.push_back(e);
+    }
   }
-  for (const DocumentWrite& d : batch.documents) {
-    PutDocumentLocked(*touched.at(d.trace_id),
-                      StoredDocument{d.entity_id, d.received_us, std::string(d.raw)});
+  {
+    // Every document's trace is in the head now (its record was applied).
+    const xray::TraceId* last_id = nullptr;
+    Entry* last = nullptr;
+    for (const DocumentWrite& d : batch.documents) {
+      if (last_id == nullptr || *last_id != d.trace_id) {
+        auto it = entries_.find(d.trace_id);
+        last_id = &it->first;
+        last = &it->second;
+      }
+      PutDocumentLocked(*last, StoredDocument{d.entity_id, d.received_us, std::string(d.raw)});
+    }
   }
   if (pending) {
     pending->traces_left = touched.size();
-    for (auto& [id, e] : touched) e->waiting.push_back(pending);
+    for (Entry* e : touched) e->waiting.push_back(pending);
     ++writes_waiting_;
   }
   return Status::Ok();
@@ -222,19 +284,16 @@ std::optional<TraceRecord> Head::GetTrace(const xray::TraceId& id) const {
   MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return std::nullopt;
-  return NewestRecord(*it->second);
+  return NewestRecord(it->second);
 }
 
 std::optional<std::vector<StoredDocument>> Head::GetDocuments(const xray::TraceId& id) const {
   MutexLock lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return std::nullopt;
-  const Entry& e = *it->second;
+  const Entry& e = it->second;
   if (!e.HoldsNewest()) return e.sealed_cut->documents[e.sealed_as->row];
-  std::vector<StoredDocument> out;
-  out.reserve(e.documents.size());
-  for (const auto& [entity, doc] : e.documents) out.push_back(doc);
-  return out;
+  return e.documents;
 }
 
 bool Head::Contains(const xray::TraceId& id) const {
@@ -259,7 +318,7 @@ std::vector<std::shared_ptr<const TraceRecord>> Head::Select(
   MutexLock lock(mu_);
   std::vector<std::shared_ptr<const TraceRecord>> out;
   for (const auto& [id, e] : entries_) {
-    if (keep(NewestRecord(*e))) out.push_back(NewestShared(*e));
+    if (keep(NewestRecord(e))) out.push_back(NewestShared(e));
   }
   return out;
 }
@@ -271,10 +330,10 @@ std::shared_ptr<const Cut> Head::TakeCut(uint64_t block_id, int64_t now_us, bool
   for (auto& [id, e] : entries_) {
     // A version is sealed once at a time; one written since its seal waits
     // for that cut to commit.
-    if (e->sealed_as) continue;
-    const bool is_due = all || now_us - e->last_write_us >= options_.quiet_us ||
-                        now_us - e->first_write_us >= options_.max_age_us;
-    (is_due ? due : rest).push_back(e.get());
+    if (e.sealed_as) continue;
+    const bool is_due = all || now_us - e.last_write_us >= options_.quiet_us ||
+                        now_us - e.first_write_us >= options_.max_age_us;
+    (is_due ? due : rest).push_back(&e);
   }
   // Beyond the memory bound, the oldest versions are due too, until half the
   // bound is left: a head at its bound is not cut a few traces at a time.
@@ -303,9 +362,7 @@ std::shared_ptr<const Cut> Head::TakeCut(uint64_t block_id, int64_t now_us, bool
     // Moved, not copied: the head reads the sealed version in the cut.
     e->sealed_as = RowRef{block_id, static_cast<uint32_t>(cut->records.size())};
     cut->records.push_back(TakeHeadRecord(e->record));
-    std::vector<StoredDocument>& documents = cut->documents.emplace_back();
-    documents.reserve(e->documents.size());
-    for (auto& [entity, doc] : e->documents) documents.push_back(std::move(doc));
+    cut->documents.push_back(std::move(e->documents));
     e->documents.clear();
     cut->supersedes.push_back(e->supersedes);
     e->sealed_supersedes = e->supersedes;
@@ -335,8 +392,8 @@ std::vector<Head::Sealed> Head::SealedInLocked(const Cut& cut) {
   for (uint32_t i = 0; i < cut.size(); ++i) {
     const xray::TraceId& id = cut.records[i].summary.id;
     auto it = entries_.find(id);
-    if (it != entries_.end() && it->second->sealed_as == RowRef{cut.block_id, i}) {
-      sealed.push_back(Sealed{id, it->second.get(), i});
+    if (it != entries_.end() && it->second.sealed_as == RowRef{cut.block_id, i}) {
+      sealed.push_back(Sealed{id, &it->second, i});
     }
   }
   return sealed;
@@ -377,7 +434,7 @@ Head::Dropped Head::DropOlderThan(int64_t cutoff_us) {
   Dropped dropped;
   MutexLock lock(mu_);
   for (auto it = entries_.begin(); it != entries_.end();) {
-    Entry& e = *it->second;
+    Entry& e = it->second;
     if (e.sealed_as || e.record->summary.start_time_us >= cutoff_us) {
       ++it;
       continue;
@@ -415,10 +472,8 @@ void Head::Abandoned(const Cut& cut) {
       // The sealed version is the newest again: it comes back from the cut.
       e.record = std::make_shared<TraceRecord>(cut.records[sealed.row]);
       e.record_memory = graph::EstimateMemoryBytes(*e.record);
-      for (const StoredDocument& d : cut.documents[sealed.row]) {
-        e.documents.emplace(d.entity_id.value, d);
-        e.document_memory += DocumentMemory(d);
-      }
+      e.documents = cut.documents[sealed.row];
+      for (const StoredDocument& d : e.documents) e.document_memory += DocumentMemory(d);
       memory_bytes_ += e.HeldMemory();
     }
     e.waiting.insert(e.waiting.begin(), std::make_move_iterator(e.sealed_waiting.begin()),
@@ -437,8 +492,8 @@ void Head::RemapRows(const std::function<std::optional<RowRef>(const RowRef&)>& 
     if (r) r = moved(*r);
   };
   for (auto& [id, e] : entries_) {
-    remap(e->supersedes);
-    remap(e->sealed_supersedes);
+    remap(e.supersedes);
+    remap(e.sealed_supersedes);
   }
   std::unordered_map<uint64_t, std::vector<uint32_t>> superseded;
   for (const auto& [block, rows] : superseded_) {

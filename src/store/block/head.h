@@ -94,6 +94,18 @@ class Head {
   Status Apply(
       WriteBatch batch, int64_t now_us,
       const std::function<Result<std::optional<OlderVersion>>(const xray::TraceId&)>& older);
+  // As Apply, with the records given by pointer: a caller that splits one
+  // batch between heads moves each record once, into the head (a
+  // TraceRecord's move walks tens of strings and vectors). Each record is
+  // moved from once the write is applied, and left as it is when it fails.
+  struct Records {
+    std::vector<TraceRecord*> traces;
+    std::vector<DocumentWrite> documents;
+    std::function<void()> on_durable;
+  };
+  Status ApplyRecords(
+      Records batch, int64_t now_us,
+      const std::function<Result<std::optional<OlderVersion>>(const xray::TraceId&)>& older);
 
   std::optional<TraceRecord> GetTrace(const xray::TraceId& id) const;
   bool Contains(const xray::TraceId& id) const;
@@ -173,8 +185,9 @@ class Head {
 
   const HeadOptions options_;
   mutable Mutex mu_;
-  std::unordered_map<xray::TraceId, std::unique_ptr<Entry>, xray::TraceIdHash> entries_
-      GUARDED_BY(mu_);
+  // Entries live in the map's nodes, which never move: an Entry* stays valid
+  // until its trace is erased.
+  std::unordered_map<xray::TraceId, Entry, xray::TraceIdHash> entries_ GUARDED_BY(mu_);
   // Rows of blocks superseded by a version in the head.
   std::unordered_map<uint64_t, std::vector<uint32_t>> superseded_ GUARDED_BY(mu_);
   uint64_t documents_ GUARDED_BY(mu_) = 0;
@@ -182,6 +195,7 @@ class Head {
   uint64_t memory_bytes_ GUARDED_BY(mu_) = 0;
   uint64_t writes_waiting_ GUARDED_BY(mu_) = 0;
   uint64_t sealed_generation_ GUARDED_BY(mu_) = 0;
+  uint64_t applies_ GUARDED_BY(mu_) = 0;  // Apply calls, to note an entry once per call
 };
 
 }  // namespace roentgen::store::block

@@ -350,6 +350,90 @@ TEST(HeadTest, ASealedVersionIsReadInItsCutAndItsMemoryHeldUntilCommit) {
   EXPECT_EQ(second.durable, 1);
 }
 
+// What the head's memory_bytes must be for records and documents it holds:
+// each record's estimate and each document's StoredDocument and text.
+uint64_t ExpectedMemory(const std::vector<const TraceRecord*>& records,
+                        const std::vector<std::string>& document_texts) {
+  uint64_t bytes = 0;
+  for (const TraceRecord* r : records) bytes += graph::EstimateMemoryBytes(*r);
+  for (const std::string& raw : document_texts) bytes += sizeof(StoredDocument) + raw.size();
+  return bytes;
+}
+
+TEST(HeadTest, MemoryIsExactlyTheHeldRecordsAndDocumentsThroughEveryChange) {
+  Head head;
+  auto older = [](const xray::TraceId& id) -> Result<std::optional<OlderVersion>> {
+    if (id != Id(3)) return std::optional<OlderVersion>();
+    OlderVersion o;
+    o.row = RowRef{7, 1};
+    o.documents.push_back(StoredDocument{xray::SegmentId{5}, 1, "older-five"});
+    o.documents.push_back(StoredDocument{xray::SegmentId{40}, 1, "older-forty"});
+    return std::optional<OlderVersion>(std::move(o));
+  };
+  // Entities out of order, a replaced one, and a trace with an older version.
+  Write w1;
+  w1.Doc(1, 30, "thirty").Doc(1, 10, "ten").Doc(3, 20, "twenty");
+  w1.batch.traces[0].summary.root_segment_name = std::string(100, 'r');
+  const TraceRecord r1 = w1.batch.traces[0];
+  const TraceRecord r3 = w1.batch.traces[1];
+  ASSERT_TRUE(head.Apply(w1.batch, kT0, older).ok());
+  EXPECT_EQ(head.stats().memory_bytes,
+            ExpectedMemory({&r1, &r3}, {"thirty", "ten", "twenty", "older-five", "older-forty"}));
+  auto docs = head.GetDocuments(Id(3));
+  ASSERT_TRUE(docs);
+  ASSERT_EQ(docs->size(), 3u);
+  EXPECT_EQ((*docs)[0].raw, "older-five") << "by entity id";
+  EXPECT_EQ((*docs)[1].raw, "twenty");
+  EXPECT_EQ((*docs)[2].raw, "older-forty");
+
+  Write w2;
+  w2.Doc(1, 20, "TWENTY-ONE").Doc(1, 30, "3");
+  w2.batch.traces[0].summary.revision = 2;
+  w2.batch.traces[0].summary.users.resize(3);
+  const TraceRecord r1b = w2.batch.traces[0];
+  ASSERT_TRUE(head.Apply(w2.batch, kT0 + 1, NoOlder()).ok());
+  EXPECT_EQ(head.stats().memory_bytes,
+            ExpectedMemory({&r1b, &r3},
+                           {"3", "ten", "TWENTY-ONE", "twenty", "older-five", "older-forty"}));
+  docs = head.GetDocuments(Id(1));
+  ASSERT_TRUE(docs);
+  ASSERT_EQ(docs->size(), 3u);
+  EXPECT_EQ((*docs)[0].raw, "ten");
+  EXPECT_EQ((*docs)[1].raw, "TWENTY-ONE");
+  EXPECT_EQ((*docs)[2].raw, "3");
+
+  // Sealed: held the same until commit; a write since the seal adds a copy
+  // of the sealed documents and its record.
+  std::shared_ptr<const Cut> cut = head.TakeCut(1, kT0 + 1, /*all=*/true);
+  ASSERT_EQ(cut->size(), 2u);
+  const uint64_t sealed = head.stats().memory_bytes;
+  EXPECT_EQ(sealed, ExpectedMemory({&r1b, &r3}, {"3", "ten", "TWENTY-ONE", "twenty", "older-five",
+                                                 "older-forty"}));
+  Write w3;
+  w3.Doc(3, 1, "one");
+  const TraceRecord r3b = w3.batch.traces[0];
+  ASSERT_TRUE(head.Apply(w3.batch, kT0 + 2, NoOlder()).ok());
+  EXPECT_EQ(head.stats().memory_bytes,
+            sealed + ExpectedMemory({&r3b}, {"one", "twenty", "older-five", "older-forty"}));
+  docs = head.GetDocuments(Id(3));
+  ASSERT_TRUE(docs);
+  ASSERT_EQ(docs->size(), 4u);
+  EXPECT_EQ((*docs)[0].raw, "one");
+  EXPECT_EQ((*docs)[3].raw, "older-forty");
+
+  head.Committed(*cut);
+  EXPECT_EQ(head.stats().memory_bytes,
+            ExpectedMemory({&r3b}, {"one", "twenty", "older-five", "older-forty"}));
+  std::shared_ptr<const Cut> last = head.TakeCut(2, kT0 + 2, /*all=*/true);
+  head.Abandoned(*last);
+  EXPECT_EQ(head.stats().memory_bytes,
+            ExpectedMemory({&r3b}, {"one", "twenty", "older-five", "older-forty"}));
+  last = head.TakeCut(3, kT0 + 2, /*all=*/true);
+  head.Committed(*last);
+  EXPECT_EQ(head.stats().memory_bytes, 0u);
+  EXPECT_EQ(head.stats().documents, 0u);
+}
+
 TEST(HeadTest, AnAbandonedSealedVersionComesBackWhole) {
   Head head;
   Write w;
@@ -457,6 +541,19 @@ TEST(HeadTest, RefusedWritesChangeNothing) {
   EXPECT_EQ(head.stats().traces, 0u);
   EXPECT_EQ(head.stats().writes_waiting, 0u);
   EXPECT_EQ(w.durable, 0);
+
+  // Documents in another order than their records (checked another way):
+  // one without its record is refused among them too.
+  Write mixed;
+  mixed.Doc(3, 30, "c").Doc(4, 40, "d").Doc(3, 31, "e").Doc(5, 50, "f");
+  mixed.batch.traces.pop_back();  // trace 5's record
+  EXPECT_EQ(head.Apply(mixed.batch, kT0, NoOlder()).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(head.stats().traces, 0u);
+  mixed.batch.documents.pop_back();
+  ASSERT_TRUE(head.Apply(mixed.batch, kT0, NoOlder()).ok());
+  EXPECT_EQ(head.stats().traces, 2u);
+  ASSERT_TRUE(head.GetDocuments(Id(3)));
+  EXPECT_EQ(head.GetDocuments(Id(3))->size(), 2u);
 
   Write empty;
   ASSERT_TRUE(head.Apply(empty.WithCallback(), kT0, NoOlder()).ok());
