@@ -2,7 +2,8 @@
 // running `roentgen serve` over UDP (daemon protocol, sendmmsg) or HTTP
 // (PutTraceSegments, keep-alive, 50 documents per call), then waits until the
 // server reports them stored and prints segments/s, server CPU, peak RSS and loss
-// (counted by the server, and dropped by the kernel's UDP socket buffers).
+// (counted by the server, and dropped by the kernel's UDP socket buffers), and
+// its own CPU during the send (it shares the machine with the server).
 // With --verify it then asks the API that every segment is queryable: it pages
 // GetTraceSummaries over the run's time range and counts the traces, and asks
 // BatchGetTraces for a sample of the trace ids sent.
