@@ -2,7 +2,8 @@
 // running `roentgen serve` over UDP (daemon protocol, sendmmsg) or HTTP
 // (PutTraceSegments, keep-alive, 50 documents per call), then waits until the
 // server reports them stored and prints segments/s, server CPU, peak RSS and loss
-// (counted by the server, and dropped by the kernel's UDP socket buffers).
+// (counted by the server, and dropped by the kernel's UDP socket buffers), and
+// its own CPU during the send (it shares the machine with the server).
 // With --verify it then asks the API that every segment is queryable: it pages
 // GetTraceSummaries over the run's time range and counts the traces, and asks
 // BatchGetTraces for a sample of the trace ids sent.
@@ -31,6 +32,7 @@
 #include <dirent.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -138,6 +140,14 @@ void PutTime(char* at, int64_t epoch_us) {
   std::snprintf(buf, sizeof(buf), "%10lld.%06lld", static_cast<long long>(epoch_us / 1'000'000),
                 static_cast<long long>(epoch_us % 1'000'000));
   std::memcpy(at, buf, kTimeChars);
+}
+
+// This process's CPU (user + system, every thread) so far.
+double OwnCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 int64_t NowMicros() {
@@ -413,6 +423,27 @@ uint64_t SendUdp(const Options& o, const std::vector<Template>& templates, Sampl
   return sent;
 }
 
+// Appends `text` to `out` as a JSON string (quotes, backslashes and control
+// characters escaped; the rest, UTF-8 included, as is).
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  size_t run = 0;  // start of the characters not yet copied
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto ch = static_cast<unsigned char>(text[i]);
+    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += static_cast<char>(ch);
+    } else {
+      out += fmt::format("\\u{:04x}", ch);
+    }
+  }
+  out.append(text.data() + run, text.size() - run);
+  out += '"';
+}
+
 uint64_t SendHttp(const Options& o, const std::vector<Template>& templates, SampledIds& sample) {
   auto [host, port] = HostAndPort(o.target);
   std::atomic<uint64_t> next{0}, sent{0};
@@ -425,25 +456,32 @@ uint64_t SendHttp(const Options& o, const std::vector<Template>& templates, Samp
       beast::tcp_stream stream(ioc);
       stream.connect(resolver.resolve(host, std::to_string(port)));
       beast::flat_buffer buf;
+      http::request<http::string_body> req{http::verb::post, "/TraceSegments", 11};
+      req.set(http::field::host, host);
+      req.set(http::field::content_type, "application/json");
+      std::string text;
+      http::response<http::string_body> res;
       while (true) {
         uint64_t first = next.fetch_add(o.http_batch);
         if (first >= o.count) break;
         uint64_t n = std::min<uint64_t>(o.http_batch, o.count - first);
-        nlohmann::json docs = nlohmann::json::array();
+        // The body written directly, each document as a JSON string: the
+        // generator shares the two cores with the server, so its own cost
+        // per segment is kept well under the server's.
+        std::string& body = req.body();
+        body.assign(R"({"TraceSegmentDocuments":[)");
         for (uint64_t i = 0; i < n; ++i) {
           const Template& t = templates[(first + i) % templates.size()];
-          std::string text = t.text;
+          text.assign(t.text);
           Stamp(text, 0, t, 2 + c, first + i, o.random_trace_ids);
           if (sample.Wants(first + i)) sample.Add(StampedTraceId(text, 0, t));
-          docs.push_back(std::move(text));
+          if (i > 0) body += ',';
+          AppendJsonString(body, text);
         }
-        http::request<http::string_body> req{http::verb::post, "/TraceSegments", 11};
-        req.set(http::field::host, host);
-        req.set(http::field::content_type, "application/json");
-        req.body() = nlohmann::json{{"TraceSegmentDocuments", docs}}.dump();
+        body += "]}";
         req.prepare_payload();
         http::write(stream, req);
-        http::response<http::string_body> res;
+        res = {};
         http::read(stream, buf, res);
         if (res.result_int() != 200) {
           fmt::print(stderr, "HTTP {}: {}\n", res.result_int(), res.body());
@@ -708,10 +746,12 @@ int main(int argc, char** argv) {
         [&] { CheckProbes(o, probe_filter, probes, send_done, send_end_ns, probe_queries); });
   }
   const double t0_epoch = NowMicros() / 1e6;
+  const double client_cpu0 = OwnCpuSeconds();
   auto t0 = Clock::now();
   uint64_t sent = o.mode == "udp" ? SendUdp(o, templates, sample, &probe_template, &probes)
                                   : SendHttp(o, templates, sample);
   auto t_sent = Clock::now();
+  const double client_cpu_send = OwnCpuSeconds() - client_cpu0;
   // Until here the probe queries were the only HTTP calls to the server.
   const double http_cpu_send = ThreadsCpuSeconds(o.server_pid, "rg-http");
   send_end_ns.store(t_sent.time_since_epoch().count());
@@ -758,10 +798,16 @@ int main(int argc, char** argv) {
         uint64_t(spooled), spooled / std::chrono::duration<double>(t_spooled - t0).count());
   }
   if (o.server_pid > 0) {
-    fmt::print("server_cpu={:.2f}s ({:.0f}% of one core over the run) peak_rss={:.1f} MiB\n",
-               cpu1.cpu_seconds - cpu0.cpu_seconds,
-               100 * (cpu1.cpu_seconds - cpu0.cpu_seconds) / total_s, cpu1.peak_rss_kb / 1024.0);
+    fmt::print(
+        "server_cpu={:.2f}s ({:.0f}% of one core over the run, {:.1f} us a segment sent) "
+        "peak_rss={:.1f} MiB\n",
+        cpu1.cpu_seconds - cpu0.cpu_seconds, 100 * (cpu1.cpu_seconds - cpu0.cpu_seconds) / total_s,
+        1e6 * (cpu1.cpu_seconds - cpu0.cpu_seconds) / std::max<double>(1, sent),
+        cpu1.peak_rss_kb / 1024.0);
   }
+  // The generator shares the machine with the server: what sending cost it.
+  fmt::print("client_cpu={:.2f}s during the send ({:.1f} us a segment sent)\n", client_cpu_send,
+             1e6 * client_cpu_send / std::max<double>(1, sent));
   // What was left after the last send was a backlog (in the spool, for UDP):
   // its rate is the indexing rate when the writers have the machine.
   const double backlog_s = std::chrono::duration<double>(t_done - t_sent).count();

@@ -29,6 +29,9 @@ constexpr size_t kLingerMaxBytes = 1 << 20;
 // OTLP body took ~220 reads of ~512 bytes, each with its own timer update and
 // reactor round trip. A body this large or larger is read in chunks this big.
 constexpr size_t kBodyReadChunkBytes = 64 * 1024;
+// A body's string is kept for the connection's next request up to this
+// capacity (not the largest body a connection ever sent).
+constexpr size_t kSpareBodyMaxBytes = 1 << 20;
 
 std::string ToLower(std::string_view s) {
   std::string out(s);
@@ -107,6 +110,8 @@ void Session::ReadHeader() {
   state_ = State::kReading;
   route_label_ = "unmatched";
   parser_.emplace();
+  parser_->get().body() = std::move(spare_body_);
+  spare_body_.clear();
   parser_->body_limit(core_->config.max_body_bytes);
   parser_->header_limit(kHeaderLimitBytes);
   if (buffer_.size() > 0) return StartRequest();
@@ -274,6 +279,12 @@ void Session::HandleRequest() {
     // Handlers report errors through responses; an escaping exception is a bug.
     spdlog::error("http handler for {} {} threw: {}", request.method, request.path, e.what());
     state->Respond(ErrorResponse(500, "InternalFailure", "internal error"));
+  }
+  // Handlers see the request only during Dispatch; the next request is read
+  // after this one is answered, on this strand.
+  if (request.body.capacity() <= kSpareBodyMaxBytes) {
+    request.body.clear();
+    spare_body_ = std::move(request.body);
   }
 }
 

@@ -117,6 +117,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  // The last request's body, emptied, for the next one to read into: a new
+  // string for every body would be a new allocation whose pages the read
+  // first touches (PutTraceSegments bodies are ~75 KB).
+  std::string spare_body_;
   boost::beast::http::response<boost::beast::http::empty_body> continue_;
   boost::beast::http::response<boost::beast::http::string_body> response_;
   std::array<char, 4096> discard_{};

@@ -94,6 +94,7 @@ TEST_F(PutTest, MalformedRequestsAreInvalidRequestExceptions) {
         << r.body;
   }
   ExpectInvalid(Post("/TraceSegments", std::string("{}")), "TraceSegmentDocuments: required");
+  ExpectInvalid(Post("/TraceSegments", std::string(" \n")), "TraceSegmentDocuments: required");
   ExpectInvalid(Post("/TraceSegments", std::string(R"({"TraceSegmentDocuments":"x"})")),
                 "TraceSegmentDocuments: must be an array, got a string");
   ExpectInvalid(Post("/TraceSegments", std::string(R"({"TraceSegmentDocuments":["{}",{}]})")),

@@ -141,20 +141,20 @@ Status PutSpool::Open() { return spool_->Open(); }
 
 void PutSpool::Submit(std::vector<std::string> documents, Pipeline::SubmitCallback done) {
   std::vector<DocumentOutcome> outcomes = pipeline_.Validate(documents);
-  std::vector<std::string> records;
+  // Each record is the request's token followed by the document, framed by
+  // the spool straight from `documents` (no joined copy).
+  std::vector<std::string_view> records;
+  records.reserve(documents.size());
   for (size_t i = 0; i < documents.size(); ++i) {
-    if (!outcomes[i].accepted) continue;
-    std::string record;
-    record.reserve(kTokenBytes + documents[i].size());
-    record.resize(kTokenBytes);  // the token, once known
-    record += documents[i];
-    records.push_back(std::move(record));
+    if (outcomes[i].accepted) records.emplace_back(documents[i]);
   }
   if (records.empty()) return done(Status::Ok(), std::move(outcomes));
   const uint64_t token = waiters_->Add(std::move(done), std::move(outcomes), records.size());
-  for (std::string& record : records) coding::EncodeFixed64(record.data(), token);
+  char token_bytes[kTokenBytes];
+  coding::EncodeFixed64(token_bytes, token);
   Status appended = spool_->AppendDurable(
-      records, [waiters = waiters_, token](Status status) { waiters->Durable(token, status); });
+      std::string_view(token_bytes, kTokenBytes), records,
+      [waiters = waiters_, token](Status status) { waiters->Durable(token, status); });
   if (appended.ok()) return;
   std::optional<Waiters::Answer> answer;
   {

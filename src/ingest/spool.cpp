@@ -185,14 +185,21 @@ bool Spool::Append(std::string_view record) {
 }
 
 Status Spool::AppendDurable(const std::vector<std::string>& records, SpoolDurable durable) {
+  return AppendDurable({}, std::vector<std::string_view>(records.begin(), records.end()),
+                       std::move(durable));
+}
+
+Status Spool::AppendDurable(std::string_view prefix, const std::vector<std::string_view>& records,
+                            SpoolDurable durable) {
   Impl& s = *impl_;
   uint64_t framed = 0;
-  for (const std::string& r : records) {
-    if (r.size() > kMaxRecordBytes) {
+  for (std::string_view r : records) {
+    const size_t size = prefix.size() + r.size();
+    if (size > kMaxRecordBytes) {
       return Status::InvalidArgument(fmt::format(
-          "spool: a record of {} bytes is over the {}-byte limit", r.size(), kMaxRecordBytes));
+          "spool: a record of {} bytes is over the {}-byte limit", size, kMaxRecordBytes));
     }
-    framed += kRecordHeaderBytes + r.size();
+    framed += kRecordHeaderBytes + size;
   }
   bool wake = false;
   {
@@ -203,7 +210,7 @@ Status Spool::AppendDurable(const std::vector<std::string>& records, SpoolDurabl
       return Status::ResourceExhausted(
           fmt::format("the {} spool is full; retry later", s.config.name));
     }
-    for (const std::string& r : records) s.AppendFramed(r);
+    for (std::string_view r : records) s.AppendFramed(prefix, r);
     s.pending_records += records.size();
     s.pending_answered += records.size();
     s.pending_durable.push_back(std::move(durable));

@@ -129,6 +129,10 @@ class Spool {
   // Errors, without calling `durable`: ResourceExhausted (no room: retry
   // later; the records are counted as spool_full drops), Unavailable (not running), InvalidArgument (a record over 16 MB).
   Status AppendDurable(const std::vector<std::string>& records, SpoolDurable durable);
+  // The same with each record written as `prefix` followed by `records[i]`
+  // (a caller's per-request header, without a joined copy of each record).
+  Status AppendDurable(std::string_view prefix, const std::vector<std::string_view>& records,
+                       SpoolDurable durable);
   void Stop();
 
   // Records appended and made durable since Open (for tests and benchmarks).

@@ -35,8 +35,14 @@ uint32_t RecordCrc(const char* length_bytes, std::string_view payload) {
 }
 
 void AppendRecordUnchecksummed(std::string_view payload, std::string& out) {
-  coding::PutFixed32(static_cast<uint32_t>(payload.size()), out);
+  AppendRecordUnchecksummed({}, payload, out);
+}
+
+void AppendRecordUnchecksummed(std::string_view prefix, std::string_view payload,
+                               std::string& out) {
+  coding::PutFixed32(static_cast<uint32_t>(prefix.size() + payload.size()), out);
   coding::PutFixed32(0, out);
+  out.append(prefix);
   out.append(payload);
 }
 

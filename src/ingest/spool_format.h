@@ -53,6 +53,9 @@ uint32_t RecordCrc(const char* length_bytes, std::string_view payload);
 // Appends `payload` framed as a record, its checksum left zero for
 // ChecksumRecords to fill in (so the thread that frames stays lean).
 void AppendRecordUnchecksummed(std::string_view payload, std::string& out);
+// The same with the payload `prefix` followed by `payload`, without joining
+// them first.
+void AppendRecordUnchecksummed(std::string_view prefix, std::string_view payload, std::string& out);
 // Fills in the checksum of every record of `group` (records framed by
 // AppendRecordUnchecksummed, back to back).
 void ChecksumRecords(std::string& group);

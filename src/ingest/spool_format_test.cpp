@@ -36,6 +36,15 @@ TEST(SpoolFormatTest, CheckpointsRoundTripAndRefuseDamage) {
   EXPECT_EQ(DecodeCheckpoint(bytes.substr(0, 19)), std::nullopt);
 }
 
+TEST(SpoolFormatTest, APrefixedRecordIsFramedAsTheJoinedPayload) {
+  std::string joined, prefixed;
+  AppendRecordUnchecksummed("tokenXYZdocument", joined);
+  AppendRecordUnchecksummed("tokenXYZ", "document", prefixed);
+  ChecksumRecords(joined);
+  ChecksumRecords(prefixed);
+  EXPECT_EQ(prefixed, joined);
+}
+
 // A spool file holding `payloads`, as the spool writes one.
 std::string File(const std::vector<std::string>& payloads) {
   std::string file(kMagic, sizeof(kMagic));

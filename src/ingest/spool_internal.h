@@ -193,6 +193,9 @@ struct Spool::Impl {
   void AppendFramed(std::string_view record) REQUIRES(append_mu) {
     spool_format::AppendRecordUnchecksummed(record, pending);
   }
+  void AppendFramed(std::string_view prefix, std::string_view record) REQUIRES(append_mu) {
+    spool_format::AppendRecordUnchecksummed(prefix, record, pending);
+  }
   // Appenders (under append_mu) and the consumer (under mu) call this at
   // once: both counts take the delta atomically, so the gauge never keeps a
   // stale total (Open sets both before the first call).

@@ -385,6 +385,23 @@ TEST_F(SpoolTest, AppendDurableAnswersOnceDurableAndDeliversInOrder) {
   EXPECT_EQ(collector.records(), (std::vector<std::string>{"datagram", "doc-1", "doc-2", ""}));
 }
 
+TEST_F(SpoolTest, AppendDurableWithAPrefixWritesItBeforeEachRecord) {
+  MetricsRegistry metrics;
+  Collector collector;
+  Spool spool(Config(), collector.Consumer(), metrics);
+  ASSERT_TRUE(spool.Open().ok());
+  std::promise<Status> durable;
+  const std::string doc_1 = "doc-1", doc_2 = "doc-2";
+  ASSERT_TRUE(
+      spool.AppendDurable("token:", {doc_1, doc_2, ""}, [&](Status s) { durable.set_value(s); })
+          .ok());
+  EXPECT_TRUE(durable.get_future().get().ok());
+  ASSERT_TRUE(collector.WaitFor(3));
+  spool.Stop();
+  EXPECT_EQ(collector.records(),
+            (std::vector<std::string>{"token:doc-1", "token:doc-2", "token:"}));
+}
+
 TEST_F(SpoolTest, AppendDurableRefusesWhenFullOrStoppedWithoutAnswering) {
   SpoolConfig config = Config();
   config.file_bytes = 4096;
