@@ -218,13 +218,13 @@ class Reader : public coding::Reader {
       if (n & 1) {
         const uint64_t index = n >> 1;
         if (index >= table_size_) return Fail("string reference out of range");
-        s.assign(in_.data() + table_[index].offset, table_[index].size);
+        SetString(s, in_.data() + table_[index].offset, table_[index].size);
         return true;
       }
       n >>= 1;
     }
     if (n > remaining()) return Fail("string length exceeds the record");
-    s.assign(in_.data() + pos_, n);
+    SetString(s, in_.data() + pos_, n);
     if (string_table_ && n > 0 && table_size_ < kMaxTableStrings) {
       table_[table_size_++] = {static_cast<uint32_t>(pos_), static_cast<uint32_t>(n)};
     }
@@ -250,6 +250,13 @@ class Reader : public coding::Reader {
   }
 
  private:
+  // s = [p, p + n). The input never lies inside s, so the copy needs no
+  // overlap check (assign's general replace makes one on every call).
+  static void SetString(std::string& s, const char* p, size_t n) {
+    s.clear();
+    s.append(p, n);
+  }
+
   // Where a table string lies in the input. Left uninitialized: a Reader is
   // made per decoded record, and only the first table_size_ are read.
   struct TableString {

@@ -673,20 +673,11 @@ Result<std::optional<uint32_t>> BlockReader::FindTrace(const TraceProbe& probe) 
 
 Status BlockReader::ReadRecords(std::span<const uint32_t> rows, std::vector<TraceRecord>& out,
                                 bool with_graph) const {
-  return ReadRecordsImpl(rows, false, &out, {}, with_graph);
-}
-
-Status BlockReader::ReadRecordsInto(std::span<const uint32_t> rows,
-                                    std::span<TraceRecord* const> out, bool with_graph) const {
-  if (out.size() != rows.size()) {
-    return Status::InvalidArgument(fmt::format("block {}: {} records for {} rows", path_,
-                                               out.size(), rows.size()));
-  }
-  return ReadRecordsImpl(rows, false, nullptr, out, with_graph);
+  return ReadRecordsImpl(rows, false, out, with_graph);
 }
 
 Status BlockReader::ReadAllRecords(std::vector<TraceRecord>& out, bool with_graph) const {
-  return ReadRecordsImpl({}, true, &out, {}, with_graph);
+  return ReadRecordsImpl({}, true, out, with_graph);
 }
 
 Result<TraceRecord> BlockReader::ReadRecord(uint32_t row) const {
@@ -697,9 +688,7 @@ Result<TraceRecord> BlockReader::ReadRecord(uint32_t row) const {
 }
 
 Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
-                                    std::vector<TraceRecord>* out_vector,
-                                    std::span<TraceRecord* const> out_records,
-                                    bool with_graph) const {
+                                    std::vector<TraceRecord>& out, bool with_graph) const {
   const size_t n = all ? stats_.rows : rows.size();
   for (uint32_t row : rows) {
     if (row >= stats_.rows) {
@@ -708,13 +697,26 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
     }
   }
   // The records `out` already holds are decoded into: their strings and
-  // vectors keep their storage, which spares a scan most of its allocations.
-  if (out_vector != nullptr) out_vector->resize(n);
+  // vectors keep their storage.
+  out.resize(n);
   if (n == 0) return Status::Ok();
-#define RG_READ(var, Method, name)                                    \
-  const auto var##_read = ReadColumn<Method>(name);                    \
-  if (!var##_read.ok()) return var##_read.status();                    \
-  const auto& var = *var##_read;
+  RecordColumns columns;
+  RG_RETURN_IF_ERROR(ReadRecordColumns(with_graph, columns));
+  for (size_t i = 0; i < n; ++i) {
+    const auto row = static_cast<uint32_t>(all ? i : rows[i]);
+    RG_RETURN_IF_ERROR(DecodeRecord(columns, row, out[i]));
+  }
+  return Status::Ok();
+}
+
+Status BlockReader::ReadRecordColumns(bool with_graph, RecordColumns& out) const {
+  out.with_graph = with_graph;
+#define RG_READ(var, Type, name)          \
+  {                                       \
+    auto read = ReadColumn<Type>(name);   \
+    if (!read.ok()) return read.status(); \
+    out.var = std::move(*read);           \
+  }
   RG_READ(ids, Fixed16Column, col::kTraceId)
   RG_READ(start, Int64Column, col::kStart)
   RG_READ(duration, OptionalInt64Column, col::kDuration)
@@ -738,67 +740,69 @@ Status BlockReader::ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
   RG_READ(instances, ListDictStringColumn, col::kInstanceIds)
   RG_READ(zones, ListDictStringColumn, col::kAvailabilityZones)
   RG_READ(details, BytesColumn, col::kDetails)
-#undef RG_READ
   // Version 2 keeps the graphs in a column of their own, read only when asked
   // for; version 1 keeps them at the end of `details`.
-  const bool graph_column = with_graph && format_version_ >= 2;
-  std::shared_ptr<const BytesColumn> graphs;
+  out.graphs.reset();
+  if (with_graph && format_version_ >= 2) RG_READ(graphs, BytesColumn, col::kGraph)
+#undef RG_READ
+  return Status::Ok();
+}
+
+Status BlockReader::DecodeRecord(RecordColumns& columns, uint32_t row, TraceRecord& rec) const {
+  if (row >= stats_.rows) {
+    return Status::InvalidArgument(
+        fmt::format("block {}: row {} of a block of {}", path_, row, stats_.rows));
+  }
+  auto corrupt = [&](std::string_view what) {
+    return Status::Corruption(fmt::format("block {}: row {}: {}", path_, row, what));
+  };
+  const bool graph_column = columns.graphs != nullptr;
+  if (Status s = DecodeTraceRecordInto(columns.details->Get(row), rec,
+                                       columns.with_graph && !graph_column);
+      !s.ok()) {
+    return corrupt(fmt::format("column {}: {}", col::kDetails, s.message()));
+  }
   if (graph_column) {
-    Result<std::shared_ptr<const BytesColumn>> read = ReadColumn<BytesColumn>(col::kGraph);
-    if (!read.ok()) return read.status();
-    graphs = std::move(*read);
+    TraceRecord& graph_holder = columns.graph_holder;
+    if (Status s = DecodeTraceRecordInto(columns.graphs->Get(row), graph_holder, true); !s.ok()) {
+      return corrupt(fmt::format("column {}: {}", col::kGraph, s.message()));
+    }
+    if (format_version_ >= 3) {
+      AbsolutizeGraphTimes(graph_holder.graph, graph_holder.summary.start_time_us);
+    }
+    std::swap(rec.graph, graph_holder.graph);  // both keep storage for the next rows
   }
-  TraceRecord graph_holder;
-  for (size_t i = 0; i < n; ++i) {
-    const size_t row = all ? i : rows[i];
-    TraceRecord& rec = out_vector != nullptr ? (*out_vector)[i] : *out_records[i];
-    auto corrupt = [&](std::string_view what) {
-      return Status::Corruption(fmt::format("block {}: row {}: {}", path_, row, what));
-    };
-    if (Status s = DecodeTraceRecordInto(details->Get(row), rec, with_graph && !graph_column);
-        !s.ok()) {
-      return corrupt(fmt::format("column {}: {}", col::kDetails, s.message()));
-    }
-    if (graph_column) {
-      if (Status s = DecodeTraceRecordInto(graphs->Get(row), graph_holder, true); !s.ok()) {
-        return corrupt(fmt::format("column {}: {}", col::kGraph, s.message()));
-      }
-      if (format_version_ >= 3) {
-        AbsolutizeGraphTimes(graph_holder.graph, graph_holder.summary.start_time_us);
-      }
-      std::swap(rec.graph, graph_holder.graph);  // both keep storage for the next rows
-    }
-    xray::TraceSummary& s = rec.summary;
-    std::memcpy(s.id.bytes.data(), ids->Get(row).data(), 16);
-    s.start_time_us = start->values[row];
-    s.duration_us = duration->Get(row);
-    s.response_time_us = response->Get(row);
-    s.updated_us = updated->values[row];
-    if (revision->values[row] < 0 || revision->values[row] > UINT32_MAX) return corrupt("bad revision");
-    s.revision = static_cast<uint32_t>(revision->values[row]);
-    if (segments->values[row] < 0) return corrupt("bad segment count");
-    s.segment_count = static_cast<size_t>(segments->values[row]);
-    s.has_fault = fault->values.Get(row);
-    s.has_error = error->values.Get(row);
-    s.has_throttle = throttle->values.Get(row);
-    s.is_partial = partial->values.Get(row);
-    s.indexed = indexed->values.Get(row);
-    s.http.method.assign(method->Get(row));
-    s.http.url.assign(url->Get(row));
-    s.http.user_agent.assign(agent->Get(row));
-    s.http.client_ip.assign(client_ip->Get(row));
-    if (std::optional<int64_t> v = status->Get(row)) {
-      if (*v < INT32_MIN || *v > INT32_MAX) return corrupt("http status out of range");
-      s.http.status = static_cast<int>(*v);
-    } else {
-      s.http.status.reset();
-    }
-    s.root_segment_name.assign(root_name->Get(row));
-    s.root_segment_origin.assign(root_origin->Get(row));
-    ListRow(*arns, row, s.resource_arns);
-    ListRow(*instances, row, s.instance_ids);
-    ListRow(*zones, row, s.availability_zones);
+  xray::TraceSummary& s = rec.summary;
+  std::memcpy(s.id.bytes.data(), columns.ids->Get(row).data(), 16);
+  s.start_time_us = columns.start->values[row];
+  s.duration_us = columns.duration->Get(row);
+  s.response_time_us = columns.response->Get(row);
+  s.updated_us = columns.updated->values[row];
+  const int64_t revision = columns.revision->values[row];
+  if (revision < 0 || revision > UINT32_MAX) return corrupt("bad revision");
+  s.revision = static_cast<uint32_t>(revision);
+  if (columns.segments->values[row] < 0) return corrupt("bad segment count");
+  s.segment_count = static_cast<size_t>(columns.segments->values[row]);
+  s.has_fault = columns.fault->values.Get(row);
+  s.has_error = columns.error->values.Get(row);
+  s.has_throttle = columns.throttle->values.Get(row);
+  s.is_partial = columns.partial->values.Get(row);
+  s.indexed = columns.indexed->values.Get(row);
+  s.http.method.assign(columns.method->Get(row));
+  s.http.url.assign(columns.url->Get(row));
+  s.http.user_agent.assign(columns.agent->Get(row));
+  s.http.client_ip.assign(columns.client_ip->Get(row));
+  if (std::optional<int64_t> v = columns.status->Get(row)) {
+    if (*v < INT32_MIN || *v > INT32_MAX) return corrupt("http status out of range");
+    s.http.status = static_cast<int>(*v);
+  } else {
+    s.http.status.reset();
   }
+  s.root_segment_name.assign(columns.root_name->Get(row));
+  s.root_segment_origin.assign(columns.root_origin->Get(row));
+  ListRow(*columns.arns, row, s.resource_arns);
+  ListRow(*columns.instances, row, s.instance_ids);
+  ListRow(*columns.zones, row, s.availability_zones);
   return Status::Ok();
 }
 

@@ -86,6 +86,24 @@ Status CheckNamespace(std::string_view ns) {
   return Status::Ok();
 }
 
+// A thread's scans decode their block rows into the record of its previous
+// scan: each page of GetTraceSummaries is a scan of its own, and decoding a
+// page's rows into a new record spent about as much in allocating and freeing
+// its strings and vectors as in decoding.
+thread_local TraceRecord block_scan_kept_record;
+
+// Takes the thread's kept record for one scan and gives it back after it. A
+// scan started from another's callback finds none kept and makes its own.
+class BlockScanRecord {
+ public:
+  BlockScanRecord() : record(std::move(block_scan_kept_record)) {}
+  ~BlockScanRecord() { block_scan_kept_record = std::move(record); }
+  BlockScanRecord(const BlockScanRecord&) = delete;
+  BlockScanRecord& operator=(const BlockScanRecord&) = delete;
+
+  TraceRecord record;
+};
+
 std::string ConfigKey(std::string_view ns, std::string_view key) {
   std::string k(ns);
   k.push_back('\0');
@@ -655,6 +673,8 @@ class BlockStoreImpl final : public BlockStore {
       // not a pass over the whole block.
       std::vector<std::shared_ptr<const OptionalInt64Column>> number_columns;
       std::shared_ptr<const BoolColumn> indexed;
+      // The columns its records are decoded from, read at its first decode.
+      std::unique_ptr<BlockReader::RecordColumns> record_columns;
       size_t k = 0;  // next position in scan order
       // The current entry, once settled.
       int64_t time = 0;
@@ -884,108 +904,65 @@ class BlockStoreImpl final : public BlockStore {
 
     const filter::CompiledFilter* filter = options.filter.get();
     const bool with_graph = options.return_graph || (filter != nullptr && filter->NeedsGraph());
-    struct Pending {
-      ScanCursor position;
-      int source = 0;
-      uint32_t row = 0;
-      TraceRecord record;  // decoded from a block
-      // A head's version, read in place (it may carry its graph: allowed
-      // without return_graph, see ScanOptions).
-      std::shared_ptr<const TraceRecord> head_record;
-    };
-    // Pending entries and decoded records are reused from batch to batch
-    // (records are decoded into the storage of earlier ones): a long scan
-    // would otherwise spend most of its time allocating and freeing.
-    std::vector<Pending> pending;
-    size_t pending_n = 0;  // entries of `pending` in use
-    std::vector<uint32_t> rows;
-    std::vector<TraceRecord*> targets;  // the records of `rows`, in `pending`
-    std::map<int, std::vector<size_t>> by_source;
-    size_t next = 0;
-    // Records are decoded a run of the merged order at a time, grouped by
-    // block; the run doubles as the scan goes on, so a first page decodes few
-    // rows and a long scan few batches. It doubles from the third run on: a
-    // page of GetTraceSummaries (100 summaries, and the one it refuses)
-    // decodes two runs of 64, not 64 and 128.
-    size_t decode_ahead = 64;
-    size_t decode_runs = 0;
-    constexpr size_t kMaxDecodeAhead = 4096;
+    // A block row is decoded only when the merge reaches it, into one record
+    // reused from row to row and from scan to scan (its strings and vectors
+    // keep their storage): a page of GetTraceSummaries decodes the 101 rows
+    // it looks at, not runs decoded ahead, and no record is allocated anew.
+    // A head's version is read in place (it may carry its graph: allowed
+    // without return_graph, see ScanOptions), its match decided at the
+    // snapshot.
+    BlockScanRecord scratch;
     for (;;) {
-      if (next == pending_n) {
-        pending_n = 0;
-        next = 0;
-        if (Status st = open_top(); !st.ok()) return ReadFailed(st);
-        if (heap.empty()) break;
-        size_t want = decode_ahead;
-        if (options.max_examined != 0) {
-          const uint64_t left = options.max_examined - progress.examined;
-          if (left == 0) {
-            const Source& top = sources[heap.front()];
-            progress.stopped_at = ScanCursor{top.time, top.id};
-            break;
-          }
-          want = static_cast<size_t>(std::min<uint64_t>(want, left));
-        }
-        while (pending_n < want) {
-          if (Status st = open_top(); !st.ok()) return ReadFailed(st);
-          if (heap.empty()) break;
-          std::pop_heap(heap.begin(), heap.end(), later);
-          const size_t si = heap.back();
-          Source& s = sources[si];
-          if (pending_n == pending.size()) pending.emplace_back();
-          Pending& p = pending[pending_n++];
-          p.position = ScanCursor{s.time, s.id};
-          p.source = static_cast<int>(si);
-          p.row = s.row;
-          ++s.k;
-          if (settle(s)) {
-            std::push_heap(heap.begin(), heap.end(), later);
-          } else {
-            heap.pop_back();
-          }
-        }
-        if (pending_n == 0) break;  // the blocks left held no entry
-        if (++decode_runs >= 2) decode_ahead = std::min(decode_ahead * 2, kMaxDecodeAhead);
-        for (auto& [si, which] : by_source) which.clear();
-        for (size_t j = 0; j < pending_n; ++j) by_source[pending[j].source].push_back(j);
-        for (auto& [si, which] : by_source) {
-          if (which.empty()) continue;
-          const Source& s = sources[si];
-          if (s.block < 0) {
-            for (size_t j : which) pending[j].head_record = std::move(head_records[pending[j].row]);
-            continue;
-          }
-          rows.clear();
-          targets.clear();
-          for (size_t j : which) {
-            rows.push_back(pending[j].row);
-            targets.push_back(&pending[j].record);
-          }
-          const BlockReader& reader = *view.blocks[s.block]->reader;
-          if (Status st = reader.ReadRecordsInto(rows, targets, with_graph); !st.ok()) {
+      if (Status st = open_top(); !st.ok()) return ReadFailed(st);
+      if (heap.empty()) break;
+      Source& s = sources[heap.front()];
+      const ScanCursor position{s.time, s.id};
+      if (options.max_examined != 0 && progress.examined == options.max_examined) {
+        progress.stopped_at = position;
+        break;
+      }
+      std::pop_heap(heap.begin(), heap.end(), later);
+      const TraceRecord* head_record = nullptr;
+      TraceRecord* record = nullptr;
+      if (s.block < 0) {
+        head_record = head_records[s.row].get();
+      } else {
+        const BlockReader& reader = *view.blocks[s.block]->reader;
+        if (s.record_columns == nullptr) {
+          s.record_columns = std::make_unique<BlockReader::RecordColumns>();
+          if (Status st = reader.ReadRecordColumns(with_graph, *s.record_columns); !st.ok()) {
             return ReadFailed(st);
           }
         }
+        record = &scratch.record;
+        if (Status st = reader.DecodeRecord(*s.record_columns, s.row, *record); !st.ok()) {
+          return ReadFailed(st);
+        }
       }
-      Pending& p = pending[next++];
-      // A head's version: its match was decided at the snapshot.
-      const std::shared_ptr<const TraceRecord> head_record = std::move(p.head_record);
+      ++s.k;
+      if (settle(s)) {
+        std::push_heap(heap.begin(), heap.end(), later);
+      } else {
+        heap.pop_back();
+        // Its columns go back to the cache's sole keeping (a scan over many
+        // blocks would otherwise hold every block's columns to its end).
+        s.record_columns.reset();
+      }
       const bool match =
-          head_record != nullptr || ((!options.searchable_only || p.record.summary.indexed) &&
-                                     (filter == nullptr || filter->Matches(p.record)));
+          head_record != nullptr || ((!options.searchable_only || record->summary.indexed) &&
+                                     (filter == nullptr || filter->Matches(*record)));
       if (match) {
         if (head_record == nullptr && !options.return_graph) {
-          p.record.graph.nodes.clear();
-          p.record.graph.edges.clear();
+          record->graph.nodes.clear();
+          record->graph.edges.clear();
         }
-        const TraceRecord& record = head_record != nullptr ? *head_record : p.record;
-        if (!callback(record, p.position.time_us)) {
-          progress.stopped_at = p.position;
+        if (!callback(head_record != nullptr ? *head_record : *record, position.time_us)) {
+          progress.stopped_at = position;
           break;
         }
       }
       ++progress.examined;
-      progress.last = p.position;
+      progress.last = position;
     }
     return progress;
   }

@@ -864,8 +864,7 @@ TEST_F(BlockStoreTest, ServiceAndEdgeScansDecidedOnColumnsGiveTheFiltersAnswer) 
 }
 
 TEST_F(BlockStoreTest, AFirstPageReadsOnlyTheBlocksTheMergeReaches) {
-  // Six blocks of 100 traces each (more than the 64 rows a scan decodes
-  // first), block b holding the seconds 100b..100b+99; the newest block's
+  // Six blocks of 100 traces each, block b holding the seconds 100b..100b+99; the newest block's
   // traces are all fast, the others' all slow.
   constexpr int kRows = 100;
   std::vector<uint64_t> opened;
@@ -952,6 +951,84 @@ TEST_F(BlockStoreTest, AFirstPageReadsOnlyTheBlocksTheMergeReaches) {
   o.filter = slow_filter;
   EXPECT_EQ(first_page(o, 10 * kRows), newest(kRows, 6 * kRows));
   EXPECT_EQ(opened.size(), 6u);
+}
+
+TEST_F(BlockStoreTest, ScansAndScansInsideTheirCallbacksPassEachRecordWhole) {
+  // Full and minimal records alternate in two blocks and the head: a scan
+  // decodes each block row into a record it reuses from row to row and from
+  // scan to scan, so a minimal record after a full one must carry nothing of
+  // it, and a scan started from another's callback must not decode into the
+  // record the outer callback is reading.
+  auto encoded = [](const TraceRecord& r) {
+    std::string out;
+    EncodeTraceRecord(r, out);
+    return out;
+  };
+  std::map<xray::TraceId, std::string> written;
+  for (int i = 0; i < 30; ++i) {
+    const xray::TraceId id = MakeTraceId(0x3c, static_cast<uint8_t>(i));
+    TraceRecord r =
+        i % 3 == 0 ? MakeRecord(id, kT0 + i * kSecond) : MakeFullRecord(id, kT0 + i * kSecond);
+    if (i % 3 == 2) {
+      r.summary.annotations.pop_back();
+      r.summary.service_ids.resize(1);
+      r.summary.http.url = std::string(300, 'u');  // longer than any before
+    }
+    Write(r);
+    written[id] = encoded(r);
+    if (i == 9 || i == 19) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
+  }
+  auto encoded_without_graph = [&](const TraceRecord& r) {
+    TraceRecord copy = r;
+    copy.graph = {};
+    return encoded(copy);
+  };
+  std::map<xray::TraceId, std::string> expected;  // the summaries alone
+  for (const auto& [id, bytes] : written) {
+    auto decoded = DecodeTraceRecord(bytes);
+    ASSERT_TRUE(decoded.ok());
+    expected[id] = encoded_without_graph(*decoded);
+  }
+  for (const bool descending : {true, false}) {
+    ScanOptions o = All();
+    o.descending = descending;
+    size_t outer = 0, inner_scans = 0;
+    auto p = store_->Scan(o, [&](const TraceRecord& r, int64_t) {
+      const std::string before = encoded_without_graph(r);
+      EXPECT_EQ(before, expected[r.summary.id]);
+      if (outer++ % 7 == 0) {
+        ScanOptions inner = All();
+        inner.descending = !descending;
+        size_t n = 0;
+        auto q = store_->Scan(inner, [&](const TraceRecord& x, int64_t) {
+          EXPECT_EQ(encoded_without_graph(x), expected[x.summary.id]);
+          return ++n < 15;
+        });
+        EXPECT_TRUE(q.ok());
+        ++inner_scans;
+      }
+      EXPECT_EQ(encoded_without_graph(r), before) << "the inner scan changed the outer record";
+      return true;
+    });
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ(outer, written.size());
+    EXPECT_EQ(inner_scans, 5u);
+  }
+  // With the graphs.
+  ScanOptions o = All();
+  o.return_graph = true;
+  size_t n = 0;
+  ASSERT_TRUE(store_
+                  ->Scan(o,
+                         [&](const TraceRecord& r, int64_t) {
+                           EXPECT_EQ(encoded(r), written[r.summary.id]);
+                           ++n;
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(n, written.size());
 }
 
 TEST_F(BlockStoreTest, ReadCacheIsBoundedByItsOption) {

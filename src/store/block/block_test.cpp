@@ -189,6 +189,17 @@ class BlockTest : public ::testing::Test {
     ASSERT_TRUE(b.ReadAllRecords(all).ok());
     ASSERT_EQ(all.size(), rows.size());
     for (size_t i = 0; i < rows.size(); ++i) ASSERT_EQ(Bytes(all[i]), Bytes(rows[i])) << "row " << i;
+    // Row by row into one reused record, as a scan decodes (from the last
+    // row, so each row is decoded over another's storage).
+    BlockReader::RecordColumns columns;
+    ASSERT_TRUE(b.ReadRecordColumns(/*with_graph=*/true, columns).ok());
+    TraceRecord reused;
+    for (size_t i = rows.size(); i-- > 0;) {
+      ASSERT_TRUE(b.DecodeRecord(columns, static_cast<uint32_t>(i), reused).ok());
+      ASSERT_EQ(Bytes(reused), Bytes(rows[i])) << "row " << i;
+    }
+    EXPECT_EQ(b.DecodeRecord(columns, static_cast<uint32_t>(rows.size()), reused).code(),
+              StatusCode::kInvalidArgument);
     auto index = b.ReadTraceIdIndex();
     ASSERT_TRUE(index.ok()) << index.status().ToString();
     // Each ReadDocuments decompresses a page: a large block is sampled.

@@ -359,11 +359,27 @@ class BlockReader {
   // left empty and (version 2) the `graph` column is not read at all.
   Status ReadRecords(std::span<const uint32_t> rows, std::vector<TraceRecord>& out,
                      bool with_graph = true) const;
-  // The same into records the caller keeps: out[i] (distinct, same size as
-  // `rows`) receives row rows[i], decoded into its storage. For scans, whose
-  // records of earlier batches then keep their strings and vectors.
-  Status ReadRecordsInto(std::span<const uint32_t> rows, std::span<TraceRecord* const> out,
-                         bool with_graph = true) const;
+  // The columns a record is reassembled from, read once (shared with the
+  // cache) for any number of DecodeRecord calls: a scan decodes each record
+  // only when its merge reaches it, into a record it reuses.
+  struct RecordColumns {
+    bool with_graph = false;
+    std::shared_ptr<const Fixed16Column> ids;
+    std::shared_ptr<const Int64Column> start, updated, revision, segments;
+    std::shared_ptr<const OptionalInt64Column> duration, response, status;
+    std::shared_ptr<const BoolColumn> fault, error, throttle, partial, indexed;
+    std::shared_ptr<const DictStringColumn> method, url, agent, client_ip, root_name, root_origin;
+    std::shared_ptr<const ListDictStringColumn> arns, instances, zones;
+    std::shared_ptr<const BytesColumn> details;
+    std::shared_ptr<const BytesColumn> graphs;  // version 2 with_graph only
+    TraceRecord graph_holder;                   // the decoded `graph` column's row
+  };
+  // With `with_graph` false the graphs are left empty and (version 2) the
+  // `graph` column is not read.
+  Status ReadRecordColumns(bool with_graph, RecordColumns& out) const;
+  // Row `row` (< row_count()) of `columns` (this reader's) into `out`, its
+  // storage reused.
+  Status DecodeRecord(RecordColumns& columns, uint32_t row, TraceRecord& out) const;
   Result<TraceRecord> ReadRecord(uint32_t row) const;
   // Every record of the block, in row order.
   Status ReadAllRecords(std::vector<TraceRecord>& out, bool with_graph = true) const;
@@ -410,10 +426,9 @@ class BlockReader {
   Result<std::string> ReadExtent(const Extent& e, std::string_view what) const;
   Result<std::string> ReadCompressed(const Extent& e, std::string_view what) const;
   Result<std::string> ReadTyped(std::string_view name, ColumnEncoding encoding) const;
-  // Into *out_vector (resized) when it is not null, else into out_records.
-  Status ReadRecordsImpl(std::span<const uint32_t> rows, bool all,
-                         std::vector<TraceRecord>* out_vector,
-                         std::span<TraceRecord* const> out_records, bool with_graph) const;
+  // Into `out` (resized): `rows`, or every row with `all`.
+  Status ReadRecordsImpl(std::span<const uint32_t> rows, bool all, std::vector<TraceRecord>& out,
+                         bool with_graph) const;
 
   uint64_t id_ = 0;  // distinct per reader of the process: its cache entries' owner
   ColumnCache* cache_ = nullptr;
