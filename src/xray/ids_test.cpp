@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <set>
 #include <vector>
+
+#include "xray/trace_id_order.h"
 
 namespace roentgen::xray {
 namespace {
@@ -159,6 +162,33 @@ TEST(TraceIdHashTest, SequentialIdsSpreadOverSmallModuli) {
       EXPECT_LT(n, 8000 / shards * 12 / 10) << shards << " shards";
     }
   }
+}
+
+// The word order sorts ids for look-ups: it must be a strict order whose
+// equivalence is equality, so a binary search finds exactly the ids sorted.
+TEST(TraceIdWordLessTest, IsAStrictOrderWhoseEquivalenceIsEquality) {
+  std::vector<TraceId> ids;
+  for (uint64_t seq = 0; seq < 64; ++seq) {
+    TraceId id;
+    id.bytes[0] = 0x69;
+    id.bytes[static_cast<size_t>(seq % 16)] = static_cast<uint8_t>(seq * 37 + 1);
+    ids.push_back(id);
+  }
+  const TraceIdWordLess less;
+  for (const TraceId& a : ids) {
+    EXPECT_FALSE(less(a, a));
+    for (const TraceId& b : ids) {
+      EXPECT_EQ(!less(a, b) && !less(b, a), a == b);
+      EXPECT_FALSE(less(a, b) && less(b, a));
+    }
+  }
+  std::vector<TraceId> sorted = ids;
+  std::sort(sorted.begin(), sorted.end(), less);
+  for (const TraceId& id : ids)
+    EXPECT_TRUE(std::binary_search(sorted.begin(), sorted.end(), id, less));
+  TraceId absent;
+  absent.bytes[15] = 0xee;
+  EXPECT_FALSE(std::binary_search(sorted.begin(), sorted.end(), absent, less));
 }
 
 }  // namespace

@@ -38,23 +38,12 @@
 #include "store/block/summary_columns.h"
 #include "store/read_failure.h"
 #include "store/rocksdb/index_plan.h"
+#include "xray/trace_id_order.h"
 
 namespace roentgen::store::block {
 namespace {
 
 namespace fs = std::filesystem;
-
-// An order of trace ids for sorted look-ups within a batch: two word
-// compares, where TraceId's own order calls memcmp (a third of a batch's
-// sort).
-bool BlockStoreIdLess(const xray::TraceId& a, const xray::TraceId& b) {
-  uint64_t a0, a1, b0, b1;
-  std::memcpy(&a0, a.bytes.data(), 8);
-  std::memcpy(&a1, a.bytes.data() + 8, 8);
-  std::memcpy(&b0, b.bytes.data(), 8);
-  std::memcpy(&b1, b.bytes.data() + 8, 8);
-  return a0 != b0 ? a0 < b0 : a1 < b1;
-}
 
 // The section of a block that carries what the engine counts at open.
 constexpr std::string_view kCountsSection = "roentgen.counts";
@@ -395,14 +384,15 @@ class BlockStoreImpl final : public BlockStore {
       if (out_of_order) {
         recorded.reserve(batch_traces.size());
         for (const BatchTrace& t : batch_traces) recorded.push_back(t.id);
-        std::sort(recorded.begin(), recorded.end(), BlockStoreIdLess);
+        std::sort(recorded.begin(), recorded.end(), xray::TraceIdWordLess());
       }
       const xray::TraceId* last = nullptr;  // a trace's documents are mostly adjacent
       for (const DocumentWrite& d :
            out_of_order ? std::span(batch.documents) : std::span<const DocumentWrite>()) {
         if (last != nullptr && *last == d.trace_id) continue;
         last = &d.trace_id;
-        if (std::binary_search(recorded.begin(), recorded.end(), d.trace_id, BlockStoreIdLess)) {
+        if (std::binary_search(recorded.begin(), recorded.end(), d.trace_id,
+                               xray::TraceIdWordLess())) {
           continue;
         }
         if (std::any_of(kept.begin(), kept.end(),
@@ -437,7 +427,7 @@ class BlockStoreImpl final : public BlockStore {
         if (!t.is_new) unknown.push_back(t.id);
       }
       for (const TraceRecord& r : kept) unknown.push_back(r.summary.id);
-      std::sort(unknown.begin(), unknown.end(), BlockStoreIdLess);
+      std::sort(unknown.begin(), unknown.end(), xray::TraceIdWordLess());
       unknown.erase(std::unique(unknown.begin(), unknown.end()), unknown.end());
       std::erase_if(unknown, [&](const xray::TraceId& id) { return HeadFor(id).Contains(id); });
       if (!unknown.empty()) {

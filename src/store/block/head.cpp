@@ -6,6 +6,8 @@
 #include <memory>
 #include <utility>
 
+#include "xray/trace_id_order.h"
+
 namespace roentgen::store::block {
 
 // A write not yet durable: its callback runs when the last trace it touched
@@ -56,17 +58,6 @@ namespace {
 constexpr uint64_t kDocumentOverheadBytes = sizeof(StoredDocument);
 
 uint64_t DocumentMemory(const StoredDocument& d) { return kDocumentOverheadBytes + d.raw.size(); }
-
-// An order of trace ids for sorted look-ups within a batch: two word
-// compares, where TraceId's own order calls memcmp.
-bool HeadIdLess(const xray::TraceId& a, const xray::TraceId& b) {
-  uint64_t a0, a1, b0, b1;
-  std::memcpy(&a0, a.bytes.data(), 8);
-  std::memcpy(&a1, a.bytes.data() + 8, 8);
-  std::memcpy(&b0, b.bytes.data(), 8);
-  std::memcpy(&b1, b.bytes.data() + 8, 8);
-  return a0 != b0 ? a0 < b0 : a1 < b1;
-}
 
 // True when each document's trace is found among the records at or after
 // the previous document's.
@@ -170,9 +161,10 @@ Status Head::ApplyRecords(
     std::vector<xray::TraceId> recorded;
     recorded.reserve(batch.traces.size());
     for (const TraceRecord* r : batch.traces) recorded.push_back(r->summary.id);
-    std::sort(recorded.begin(), recorded.end(), HeadIdLess);
+    std::sort(recorded.begin(), recorded.end(), xray::TraceIdWordLess());
     for (const DocumentWrite& d : batch.documents) {
-      if (!std::binary_search(recorded.begin(), recorded.end(), d.trace_id, HeadIdLess)) {
+      if (!std::binary_search(recorded.begin(), recorded.end(), d.trace_id,
+                              xray::TraceIdWordLess())) {
         return Status::InvalidArgument("a document of trace " + d.trace_id.ToString() +
                                        " came without the trace's record");
       }
