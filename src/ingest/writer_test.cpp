@@ -371,6 +371,33 @@ TEST_F(WriterRollupsTest, AFailedWriteLeavesTheRollupsAsTheStoreIs) {
   EXPECT_EQ(Rolled(), FromStore({1, 3}));
 }
 
+// A failed write while the rollups are rebuilt from the store: the trace's
+// stored graph is counted once, by the writer's undo or by the scan.
+TEST_F(WriterRollupsTest, AFailedWriteDuringARebuildCountsTheStoredTraceOnce) {
+  {
+    graph::RollupStore before_restart;
+    Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30, &before_restart);
+    auto stored = Batch({Seg(1, 1, 0.0, 3.0, "web"), Seg(2, 2, 0.0, 1.0, "web")});
+    ASSERT_TRUE(writer.ProcessBatch(stored).ok());
+  }
+  rollups_.BeginRebuild();
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30, &rollups_);
+  store_.FailWrites(Status::IOError("disk full"));
+  auto failing = Batch({Seg(1, 3, 0.5, 2.5, "api", 1)});
+  EXPECT_FALSE(writer.ProcessBatch(failing).ok());
+  for (uint64_t n : {1, 2}) {  // the scan, in (start, id) order
+    Result<store::TraceRecord> record = store_.GetTrace(Trace(n));
+    ASSERT_TRUE(record.ok());
+    rollups_.AddRebuilt(record->graph, record->summary.start_time_us, Trace(n));
+  }
+  rollups_.EndRebuild();
+  EXPECT_EQ(Rolled(), FromStore({1, 2}));
+  store_.FailWrites(Status::Ok());
+  auto retry = Batch({Seg(1, 3, 0.5, 2.5, "api", 1)});
+  ASSERT_TRUE(writer.ProcessBatch(retry).ok());
+  EXPECT_EQ(Rolled(), FromStore({1, 2}));
+}
+
 TEST_F(WriterRollupsTest, AnEvictedTraceUpdatedLaterIsReplacedNotAddedAgain) {
   Writer writer(store_, metrics_, clock_, 1, size_t{1} << 30, &rollups_);
   auto a = Batch({Seg(1, 1, 0.0, 3.0, "web")});
