@@ -33,10 +33,12 @@ struct CachedTrace {
   uint32_t revision = 0;  // the revision of the stored trace record, 0 if none
   bool indexed = true;    // the stored record's (or, before one, the new trace's) indexing
   size_t bytes = 0;       // estimated memory, maintained through TraceCache::SetBytes
-  // The graph of the stored trace record, kept only when the writer maintains
-  // service-graph rollups (what Replace takes back out when the trace changes):
-  // only what the rollups read (graph::RollupCopyOf) after a write of this
-  // process, the whole graph when loaded from the store.
+  // The graph of the stored trace record (what the rollups' Replace takes
+  // back out when the trace changes), only when the writer maintains
+  // service-graph rollups: the whole graph when loaded from the store; after
+  // a write of this process only what the rollups read (graph::RollupCopyOf)
+  // of a trace that looked unfinished, and otherwise none: the writer derives
+  // it again from `docs`, which the record was derived from.
   std::optional<graph::TraceGraph> graph;
   // The start time of the stored trace record (with `graph`): where the
   // rollups' start-up rebuild finds it.

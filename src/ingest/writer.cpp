@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -59,6 +60,15 @@ struct Writer::TouchedTrace {
   CachedTrace* trace = nullptr;  // null when it could not be loaded
   Status load_status;
   std::vector<xray::SegmentId> dirty;  // entities to write in this batch
+  // With rollups: the graph of the stored record this batch replaces (null
+  // for a new trace), the cached one or `derived_old`; what the cache keeps
+  // of the written graph (`kept`) and the written record's start time.
+  // `rolled`: this batch's change is in the rollups.
+  const graph::TraceGraph* old_graph = nullptr;
+  std::optional<graph::TraceGraph> derived_old;
+  std::optional<graph::TraceGraph> kept;
+  int64_t new_start_us = 0;
+  bool rolled = false;
 };
 
 Writer::Writer(store::Store& store, const IngestMetrics& metrics, const Clock& clock,
@@ -114,6 +124,32 @@ Result<CachedTrace*> Writer::Load(const xray::TraceId& id) {
 
 namespace {
 
+// The graph of the record last written from these cached documents: the
+// writer derives it from them exactly so (AssembleTrace over the documents
+// in cache order, then DeriveTraceGraph), and a pure function of the same
+// documents gives the same graph.
+graph::TraceGraph GraphOfCachedDocs(const xray::TraceId& id, const CachedTrace& trace) {
+  std::vector<const xray::ReceivedDocument*> docs;
+  docs.reserve(trace.docs.size());
+  for (const auto& d : trace.docs) docs.push_back(d.get());
+  return graph::DeriveTraceGraph(xray::AssembleTrace(id, docs));
+}
+
+// Whether more of the trace is likely to come: an entity in progress, a
+// subsegment whose parent has not arrived, or no root segment yet (a called
+// service's segment often arrives before its caller's). Then keeping what
+// the rollups read of its graph (RollupCopyOf) is cheaper than deriving the
+// graph again from the cached documents when the rest comes.
+bool ExpectsMoreOfTrace(const xray::AssembledTrace& trace) {
+  if (!trace.orphans.empty()) return true;
+  bool root = false;
+  for (const xray::Entity& segment : trace.segments) {
+    if (segment.in_progress) return true;
+    root = root || !segment.parent_id.has_value();
+  }
+  return !root;
+}
+
 // Merges one new entity document into the trace; returns false when it is
 // ignored because a completed version of the entity is already there.
 bool Merge(CachedTrace& trace, WriteItem& item) {
@@ -144,7 +180,7 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     index.reserve(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
       auto [it, inserted] = index.try_emplace(*batch[i].doc->doc.entity.trace_id, touched.size());
-      if (inserted) touched.push_back(TouchedTrace{it->first, nullptr, Status::Ok(), {}});
+      if (inserted) touched.emplace_back().id = it->first;
       trace_of_item[i] = it->second;
     }
   }
@@ -156,6 +192,22 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
       t.load_status = loaded.status();
       spdlog::error("trace {}: cannot load its stored documents: {}", t.id.ToString(),
                     t.load_status.ToString());
+    }
+  }
+  if (rollups_ != nullptr) {
+    // What the rollups hold of a stored trace, to take back out if this
+    // batch changes it: the record's graph as loaded, or, once this process
+    // wrote the trace, derived again from the cached documents (before this
+    // batch's merge changes them), which the cache keeps anyway. Most traces
+    // are written once, so keeping every written graph for this costs more.
+    for (TouchedTrace& t : touched) {
+      if (t.trace == nullptr || t.trace->revision == 0) continue;
+      if (t.trace->graph) {
+        t.old_graph = &*t.trace->graph;
+      } else {
+        t.derived_old = GraphOfCachedDocs(t.id, *t.trace);
+        t.old_graph = &*t.derived_old;
+      }
     }
   }
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -171,9 +223,6 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
   // Build the one write: changed documents (views into the cache, which is not
   // modified until after the Write) and the recomputed trace records.
   store::WriteBatch write;
-  // The written records' graphs and start times, for the rollups after the
-  // write: the records themselves move into the store.
-  std::vector<WrittenGraph> graphs;
   std::vector<const xray::ReceivedDocument*> docs;
   for (TouchedTrace& t : touched) {
     if (t.trace == nullptr || t.dirty.empty()) continue;
@@ -192,8 +241,13 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     xray::AssembledTrace assembled = xray::AssembleTrace(t.id, docs);
     store::TraceRecord record{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
     if (rollups_ != nullptr) {
-      graphs.push_back(
-          WrittenGraph{graph::RollupCopyOf(record.graph), record.summary.start_time_us});
+      // Applied now, while the record is still here to read (it moves into
+      // the store), and taken back out if the write fails (UndoRollups):
+      // rather than a copy of every graph kept for after the write.
+      rollups_->Replace(t.id, t.old_graph, t.trace->start_us, record.graph);
+      if (ExpectsMoreOfTrace(assembled)) t.kept = graph::RollupCopyOf(record.graph);
+      t.new_start_us = record.summary.start_time_us;
+      t.rolled = true;
     }
     record.summary.id = t.id;
     record.summary.revision = t.trace->revision + 1;
@@ -260,7 +314,19 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     }
   }
 
-  if (status.ok() && rollups_ != nullptr) UpdateRollups(touched, graphs, now_us);
+  if (rollups_ != nullptr) {
+    if (status.ok()) {
+      for (TouchedTrace& t : touched) {
+        if (!t.rolled) continue;
+        // Without a kept copy, the cached documents derive the stored graph.
+        t.trace->graph = std::move(t.kept);
+        t.trace->start_us = t.new_start_us;
+      }
+      rollups_->Expire(now_us);
+    } else {
+      UndoRollups(touched);
+    }
+  }
 
   // Completes the tickets and cache bookkeeping; views into the cache die here.
   write = store::WriteBatch{};
@@ -302,18 +368,16 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
   return status;
 }
 
-void Writer::UpdateRollups(const std::vector<TouchedTrace>& touched,
-                           std::vector<WrittenGraph>& written, int64_t now_us) {
-  size_t next = 0;  // `written` holds the graphs of the dirty traces, in order
-  for (const TouchedTrace& t : touched) {
-    if (t.trace == nullptr || t.dirty.empty()) continue;
-    WrittenGraph& w = written[next++];
-    rollups_->Replace(t.id, t.trace->graph ? &*t.trace->graph : nullptr, t.trace->start_us,
-                      w.graph);
-    t.trace->graph = std::move(w.graph);
-    t.trace->start_us = w.start_us;
+void Writer::UndoRollups(std::vector<TouchedTrace>& touched) {
+  // The cache still holds the merged documents the records were derived
+  // from (it forgets them after this), so they give the applied graphs again.
+  const graph::TraceGraph none;
+  for (TouchedTrace& t : touched) {
+    if (!t.rolled) continue;
+    const graph::TraceGraph applied = GraphOfCachedDocs(t.id, *t.trace);
+    rollups_->Replace(t.id, &applied, t.new_start_us, t.old_graph ? *t.old_graph : none);
+    t.rolled = false;
   }
-  rollups_->Expire(now_us);
 }
 
 }  // namespace roentgen::ingest

@@ -9,9 +9,10 @@
 // the Write returns it completes the Submit tickets: with OK only when the
 // Write succeeded (the documents are durable), otherwise with the error.
 //
-// With a RollupStore, every committed trace change is applied to it as
-// Replace(previous graph, new graph) before the tickets complete, so the
-// service graph counts each observation once and a 200 is visible in it.
+// With a RollupStore, every trace change is applied to it as
+// Replace(previous graph, new graph) just before the store Write (and taken
+// back out if the Write fails), so the service graph counts each stored
+// observation once and a 200 is visible in it.
 //
 // Ownership: borrows the store, the metrics, the clock and the rollups (they must outlive
 // it). Thread safety: none; one writer thread owns it.
@@ -120,13 +121,10 @@ class Writer {
   Result<CachedTrace*> Load(const xray::TraceId& id);
   void Finish(std::vector<WriteItem>& batch, const std::vector<TouchedTrace>& touched,
               const Status& write_status);
-  struct WrittenGraph {
-    graph::TraceGraph graph;  // graph::RollupCopyOf the written record's
-    int64_t start_us = 0;
-  };
-  // Replaces each written trace's previous graph by its new one in the rollups.
-  void UpdateRollups(const std::vector<TouchedTrace>& touched, std::vector<WrittenGraph>& written,
-                     int64_t now_us);
+  // Takes back out of the rollups what a failed write's batch applied to
+  // them (the stored records are unchanged): the rollups hold exactly the
+  // stored traces' graphs.
+  void UndoRollups(std::vector<TouchedTrace>& touched);
 
   store::Store& store_;
   const IngestMetrics& metrics_;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "graph/rollup_store.h"
+#include "graph/test_traces.h"
 #include "ingest/testing/fake_store.h"
 #include "ingest/testing/segments.h"
 
@@ -287,6 +289,131 @@ TEST_F(WriterTest, LoadFailureFailsOnlyThatTrace) {
   EXPECT_TRUE(writer.ProcessBatch(batch).ok());
   EXPECT_EQ(store_.write_calls(), 0u);
   EXPECT_EQ(metrics_.dropped_store_error.Value(), 1u);
+}
+
+// The rollups must always hold exactly the graphs of the traces the store
+// holds now: what adding every stored record's graph to empty rollups gives.
+class WriterRollupsTest : public WriterTest {
+ protected:
+  static constexpr double kT = 1'699'999'900.0;  // seconds, within the rollups' retention
+
+  nlohmann::json Rolled() const { return graph::testing::RollupCounts(rollups_, kStartUs, kEndUs); }
+  nlohmann::json FromStore(std::initializer_list<uint64_t> traces) {
+    graph::RollupStore expected;
+    for (uint64_t n : traces) {
+      Result<store::TraceRecord> record = store_.GetTrace(Trace(n));
+      if (record.ok()) expected.Add(record->graph, +1);
+    }
+    return graph::testing::RollupCounts(expected, kStartUs, kEndUs);
+  }
+  // A segment of service `name` called from segment `parent` (0: a root).
+  std::string Seg(uint64_t trace, uint64_t id, double start, std::optional<double> end,
+                  const std::string& name, uint64_t parent = 0) {
+    return SegmentJson(
+        TraceIdText(trace), SegmentIdText(id), kT + start,
+        end ? std::optional<double>(kT + *end) : std::nullopt,
+        parent == 0 ? "" : fmt::format(R"(,"parent_id":"{}")", SegmentIdText(parent)), name);
+  }
+
+  static constexpr int64_t kStartUs = 1'699'990'000'000'000;
+  static constexpr int64_t kEndUs = 1'700'010'000'000'000;
+  graph::RollupStore rollups_;
+};
+
+TEST_F(WriterRollupsTest, ATraceWrittenInSeveralBatchesIsCountedOnceAsItIsNow) {
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30, &rollups_);
+  // Trace 1's root in progress; trace 2's called segment before its caller's.
+  auto first = Batch({Seg(1, 1, 0.0, std::nullopt, "web"), Seg(2, 5, 1.2, 1.8, "api", 2)});
+  ASSERT_TRUE(writer.ProcessBatch(first).ok());
+  EXPECT_EQ(Rolled(), FromStore({1, 2}));
+  // The root completes and a callee arrives: the graph gains a node and an
+  // edge; trace 2's caller arrives.
+  auto second = Batch(
+      {Seg(1, 1, 0.0, 3.0, "web"), Seg(1, 3, 0.5, 2.5, "api", 1), Seg(2, 2, 1.0, 2.0, "web")});
+  ASSERT_TRUE(writer.ProcessBatch(second).ok());
+  EXPECT_EQ(Rolled(), FromStore({1, 2}));
+  // A third write of the trace, and a late in-progress copy that is ignored.
+  auto third = Batch({Seg(1, 4, 1.0, 2.0, "db", 3), Seg(1, 1, 0.0, std::nullopt, "web")});
+  ASSERT_TRUE(writer.ProcessBatch(third).ok());
+  EXPECT_EQ(store_.GetTrace(Trace(1))->summary.revision, 3u);
+  const nlohmann::json now = FromStore({1, 2});
+  EXPECT_EQ(Rolled(), now);
+  EXPECT_EQ(now.size(), 4u);  // client, web, api, db
+}
+
+TEST_F(WriterRollupsTest, AFailedWriteLeavesTheRollupsAsTheStoreIs) {
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30, &rollups_);
+  auto ok = Batch({Seg(1, 1, 0.0, 3.0, "web")});
+  ASSERT_TRUE(writer.ProcessBatch(ok).ok());
+  auto update = Batch({Seg(1, 2, 0.5, 2.5, "api", 1)});
+  ASSERT_TRUE(writer.ProcessBatch(update).ok());  // the cache derives the stored graph now
+  const nlohmann::json before = Rolled();
+  ASSERT_EQ(before, FromStore({1}));
+
+  store_.FailWrites(Status::IOError("disk full"));
+  // An update of a cached trace and a new trace, both refused.
+  auto failing = Batch({Seg(1, 3, 1.0, 2.0, "db", 2), Seg(3, 4, 0.0, 1.0, "queue")});
+  EXPECT_EQ(writer.ProcessBatch(failing), Status::IOError("disk full"));
+  EXPECT_EQ(Rolled(), before);
+  EXPECT_EQ(Rolled(), FromStore({1, 3}));
+
+  // The trace is reloaded (its record's graph is what is taken out next).
+  store_.FailWrites(Status::Ok());
+  auto retry = Batch({Seg(1, 3, 1.0, 2.0, "db", 2), Seg(3, 4, 0.0, 1.0, "queue")});
+  ASSERT_TRUE(writer.ProcessBatch(retry).ok());
+  EXPECT_EQ(Rolled(), FromStore({1, 3}));
+  EXPECT_NE(Rolled(), before);
+  // A failure right after a reload from the store: the loaded graph goes back.
+  Writer fresh(store_, metrics_, clock_, 100, size_t{1} << 30, &rollups_);
+  store_.FailWrites(Status::IOError("disk full"));
+  auto failing_again = Batch({Seg(1, 5, 1.5, 2.0, "cache", 1)});
+  EXPECT_FALSE(fresh.ProcessBatch(failing_again).ok());
+  EXPECT_EQ(Rolled(), FromStore({1, 3}));
+}
+
+// A failed write while the rollups are rebuilt from the store: the trace's
+// stored graph is counted once, by the writer's undo or by the scan.
+TEST_F(WriterRollupsTest, AFailedWriteDuringARebuildCountsTheStoredTraceOnce) {
+  {
+    graph::RollupStore before_restart;
+    Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30, &before_restart);
+    auto stored = Batch({Seg(1, 1, 0.0, 3.0, "web"), Seg(2, 2, 0.0, 1.0, "web")});
+    ASSERT_TRUE(writer.ProcessBatch(stored).ok());
+  }
+  rollups_.BeginRebuild();
+  Writer writer(store_, metrics_, clock_, 100, size_t{1} << 30, &rollups_);
+  store_.FailWrites(Status::IOError("disk full"));
+  auto failing = Batch({Seg(1, 3, 0.5, 2.5, "api", 1)});
+  EXPECT_FALSE(writer.ProcessBatch(failing).ok());
+  for (uint64_t n : {1, 2}) {  // the scan, in (start, id) order
+    Result<store::TraceRecord> record = store_.GetTrace(Trace(n));
+    ASSERT_TRUE(record.ok());
+    rollups_.AddRebuilt(record->graph, record->summary.start_time_us, Trace(n));
+  }
+  rollups_.EndRebuild();
+  EXPECT_EQ(Rolled(), FromStore({1, 2}));
+  store_.FailWrites(Status::Ok());
+  auto retry = Batch({Seg(1, 3, 0.5, 2.5, "api", 1)});
+  ASSERT_TRUE(writer.ProcessBatch(retry).ok());
+  EXPECT_EQ(Rolled(), FromStore({1, 2}));
+}
+
+TEST_F(WriterRollupsTest, AnEvictedTraceUpdatedLaterIsReplacedNotAddedAgain) {
+  Writer writer(store_, metrics_, clock_, 1, size_t{1} << 30, &rollups_);
+  auto a = Batch({Seg(1, 1, 0.0, 3.0, "web")});
+  auto b = Batch({Seg(2, 2, 0.0, 1.0, "web")});
+  ASSERT_TRUE(writer.ProcessBatch(a).ok());
+  ASSERT_TRUE(writer.ProcessBatch(b).ok());  // evicts trace 1
+  ASSERT_EQ(writer.cache().size(), 1u);
+  auto late = Batch({Seg(1, 3, 0.5, 2.5, "api", 1)});
+  ASSERT_TRUE(writer.ProcessBatch(late).ok());
+  EXPECT_EQ(store_.get_documents_calls(), 1u);  // reloaded from the store
+  EXPECT_EQ(Rolled(), FromStore({1, 2}));
+  // Cached again after that write: a later segment takes its graph from the cache.
+  auto later = Batch({Seg(1, 4, 1.0, 2.0, "db", 3)});
+  ASSERT_TRUE(writer.ProcessBatch(later).ok());
+  EXPECT_EQ(store_.get_documents_calls(), 1u);
+  EXPECT_EQ(Rolled(), FromStore({1, 2}));
 }
 
 // The failure a ticket reports is the first one, unless one that may clear
