@@ -102,16 +102,21 @@ std::shared_ptr<const TraceRecord> Head::NewestShared(const Entry& e) {
 
 namespace {
 
+// Whether no scan holds the head's record, so the head may change it in
+// place. Called under the head's lock, which every new holder needs
+// (Select), so a count of one cannot grow meanwhile; the fence orders the
+// change after the reads of the holders that have let go.
+bool HeldByHeadAlone(const std::shared_ptr<TraceRecord>& record) {
+  if (record.use_count() != 1) return false;
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return true;
+}
+
 // The record of a version that is being sealed: moved when no scan holds it,
-// copied otherwise. Called under the head's lock, which every new holder
-// needs (Select), so a count of one cannot grow meanwhile; the fence orders
-// the move after the reads of the holders that have let go.
+// copied otherwise.
 TraceRecord TakeHeadRecord(std::shared_ptr<TraceRecord>& record) {
   std::shared_ptr<TraceRecord> taken = std::move(record);
-  if (taken.use_count() == 1) {
-    std::atomic_thread_fence(std::memory_order_acquire);
-    return std::move(*taken);
-  }
+  if (HeldByHeadAlone(taken)) return std::move(*taken);
   return *taken;
 }
 
@@ -239,8 +244,7 @@ Status Head::ApplyRecords(
     }
     memory_bytes_ = memory_bytes_ - e->record_memory + record_memory[i];
     e->record_memory = record_memory[i];
-    if (e->record != nullptr && e->record.use_count() == 1) {
-      std::atomic_thread_fence(std::memory_order_acquire);  // as in TakeHeadRecord
+    if (e->record != nullptr && HeldByHeadAlone(e->record)) {
       *e->record = std::move(r);
     } else {
       e->record = std::make_shared<TraceRecord>(std::move(r));
