@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config
   libsimdjson-dev librocksdb-dev libboost-dev libboost-system-dev libssl-dev zlib1g-dev
-  libfmt-dev libspdlog-dev libzstd-dev libxxhash-dev libcli11-dev nlohmann-json3-dev libjemalloc-dev
+  libfmt-dev libspdlog-dev libzstd-dev liblz4-dev libxxhash-dev libcli11-dev nlohmann-json3-dev libjemalloc-dev
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
   libsqlite3-dev)  # the notes example's function (examples/notes/, scripts/demo.sh)
 # Node.js and npm build the web console (console/, embedded into the binary).

@@ -34,7 +34,7 @@ Status SpoolConfig::Validate() const {
   if (file_bytes < 4096) return Status::InvalidArgument("spool: file_bytes must be >= 4096");
   if (max_bytes < file_bytes)
     return Status::InvalidArgument("spool: max_bytes must be >= file_bytes");
-  if (max_unwritten_bytes < (64 << 10) + kRecordHeaderBytes) {
+  if (max_unwritten_bytes < (64 << 10) + kEntryHeaderBytes) {
     return Status::InvalidArgument("spool: max_unwritten_bytes must hold a 64 KiB datagram");
   }
   if (read_batch == 0) return Status::InvalidArgument("spool: read_batch must be > 0");
@@ -156,7 +156,7 @@ Status Spool::Open() {
 
 bool Spool::Append(std::string_view record) {
   Impl& s = *impl_;
-  const uint64_t framed = kRecordHeaderBytes + record.size();
+  const uint64_t framed = kEntryHeaderBytes + record.size();
   if (record.size() > kMaxRecordBytes) {
     s.dropped_write_error.Inc();
     return false;
@@ -172,7 +172,7 @@ bool Spool::Append(std::string_view record) {
       s.dropped_full.Inc();
       return false;
     }
-    s.AppendFramed(record);
+    s.AppendFramed({}, record);
     if (s.pending.size() >= s.wake_at_bytes) {
       s.wake_at_bytes = std::numeric_limits<size_t>::max();  // one notification
       wake = true;
@@ -199,7 +199,7 @@ Status Spool::AppendDurable(std::string_view prefix, const std::vector<std::stri
       return Status::InvalidArgument(fmt::format(
           "spool: a record of {} bytes is over the {}-byte limit", size, kMaxRecordBytes));
     }
-    framed += kRecordHeaderBytes + size;
+    framed += kEntryHeaderBytes + size;
   }
   bool wake = false;
   {

@@ -12,14 +12,16 @@
 // waits on disk (bounded by `max_bytes`) instead of being dropped or refused.
 //
 // On disk (`dir`, laid out in ingest/spool_format.h): numbered files of
-// checksummed records, and a `checkpoint` saying that everything before it has
-// been stored. Files entirely before the checkpoint are deleted. Open() resumes at
+// checksummed records (each an LZ4-compressed block of appended records,
+// unless `compress` is off), and a `checkpoint` saying that everything
+// before it has been stored. Files entirely before the checkpoint are deleted. Open() resumes at
 // the checkpoint and appends to a new file; a record that fails its checksum
 // (a torn write at a crash) ends its file: the rest of it is counted in
 // roentgen_spool_discarded_bytes_total and logged.
 //
 // Delivery: the consumer thread calls `consumer(records, done)` with up to
-// `read_batch` records in log order; the views are valid during the call
+// `read_batch` records in log order (a batch ends where a block does, so it
+// may hold up to a block's records more); the views are valid during the call
 // only. `done` is called from any thread, exactly once: kDone says the
 // records are stored, or failed for good and were counted, and lets the
 // checkpoint pass them; kRetryLater says they could not be stored for now
@@ -83,6 +85,11 @@ struct SpoolConfig {
   std::chrono::microseconds min_sync_interval{10000};
   size_t group_bytes = 1 << 20;
   bool low_priority_consumer = false;  // the consumer thread at the lowest CPU priority
+  // Files of LZ4-compressed blocks of records ("RGSPOOL2", about a fifth of
+  // the bytes for segment documents, so max_bytes holds five times more);
+  // off: one checksummed record per appended one ("RGSPOOL1"). Either
+  // format is read, whatever this says.
+  bool compress = true;
   // Stop() delivers the backlog for at most this long; the rest stays on disk
   // and is delivered after the next Open().
   std::chrono::milliseconds drain_timeout{30000};

@@ -1,9 +1,11 @@
 #include "ingest/spool_format.h"
 
 #include <fmt/format.h>
+#include <lz4.h>
 #include <zlib.h>
 
 #include <charconv>
+#include <cstring>
 
 #include "common/coding.h"
 
@@ -34,26 +36,116 @@ uint32_t RecordCrc(const char* length_bytes, std::string_view payload) {
   return Crc(Crc(0, length_bytes, 4), payload.data(), payload.size());
 }
 
-void AppendRecordUnchecksummed(std::string_view payload, std::string& out) {
-  AppendRecordUnchecksummed({}, payload, out);
-}
-
-void AppendRecordUnchecksummed(std::string_view prefix, std::string_view payload,
-                               std::string& out) {
+void AppendEntry(std::string_view prefix, std::string_view payload, std::string& out) {
   coding::PutFixed32(static_cast<uint32_t>(prefix.size() + payload.size()), out);
-  coding::PutFixed32(0, out);
   out.append(prefix);
   out.append(payload);
 }
 
-void ChecksumRecords(std::string& group) {
-  for (size_t at = 0; at + kRecordHeaderBytes <= group.size();) {
-    char* header = group.data() + at;
-    const uint32_t length = coding::DecodeFixed32(header);
-    coding::EncodeFixed32(header + 4,
-                          RecordCrc(header, std::string_view(header + kRecordHeaderBytes, length)));
-    at += kRecordHeaderBytes + length;
+namespace {
+
+// The length of the entry at `at` of `entries`, framing included (the
+// appenders framed them: they are whole).
+size_t FramedEntryBytes(std::string_view entries, size_t at) {
+  return kEntryHeaderBytes + coding::DecodeFixed32(entries.data() + at);
+}
+
+// Begins a record at the end of `out`: its header's place, returned, is
+// filled in by SealRecord once the payload after it is appended.
+size_t BeginRecord(std::string& out) {
+  const size_t at = out.size();
+  out.append(kRecordHeaderBytes, '\0');
+  return at;
+}
+void SealRecord(std::string& out, size_t at) {
+  char* header = out.data() + at;
+  const size_t length = out.size() - at - kRecordHeaderBytes;
+  coding::EncodeFixed32(header, static_cast<uint32_t>(length));
+  coding::EncodeFixed32(header + 4,
+                        RecordCrc(header, std::string_view(header + kRecordHeaderBytes, length)));
+}
+
+}  // namespace
+
+void AppendBlockRecords(std::string_view entries, std::string& out) {
+  for (size_t at = 0; at < entries.size();) {
+    // A block: whole entries up to kBlockEntriesBytes, at least one.
+    size_t end = at + FramedEntryBytes(entries, at);
+    while (end < entries.size() &&
+           end + FramedEntryBytes(entries, end) - at <= kBlockEntriesBytes) {
+      end += FramedEntryBytes(entries, end);
+    }
+    const std::string_view raw = entries.substr(at, end - at);
+    const size_t record = BeginRecord(out);
+    const size_t header = out.size();
+    out.append(kBlockHeaderBytes, '\0');
+    coding::EncodeFixed32(out.data() + header + 1, static_cast<uint32_t>(raw.size()));
+    // Room for the raw entries: when LZ4 cannot make them smaller it stops
+    // (returns 0) and they are stored as they are.
+    out.resize(out.size() + raw.size());
+    char* body = out.data() + header + kBlockHeaderBytes;
+    const int compressed = LZ4_compress_default(raw.data(), body, static_cast<int>(raw.size()),
+                                                static_cast<int>(raw.size()) - 1);
+    if (compressed > 0) {
+      out[header] = static_cast<char>(BlockCodec::kLz4);
+      out.resize(header + kBlockHeaderBytes + static_cast<size_t>(compressed));
+    } else {
+      out[header] = static_cast<char>(BlockCodec::kStored);
+      std::memcpy(body, raw.data(), raw.size());
+    }
+    SealRecord(out, record);
+    at = end;
   }
+}
+
+void AppendPlainRecords(std::string_view entries, std::string& out) {
+  for (size_t at = 0; at < entries.size();) {
+    const size_t framed = FramedEntryBytes(entries, at);
+    const size_t record = BeginRecord(out);
+    out.append(entries.substr(at + kEntryHeaderBytes, framed - kEntryHeaderBytes));
+    SealRecord(out, record);
+    at += framed;
+  }
+}
+
+bool DecodeBlock(std::string_view payload, std::string& scratch,
+                 std::vector<std::string_view>& entries) {
+  if (payload.size() < kBlockHeaderBytes) return false;
+  const auto codec = static_cast<BlockCodec>(payload[0]);
+  const size_t raw_bytes = coding::DecodeFixed32(payload.data() + 1);
+  const std::string_view body = payload.substr(kBlockHeaderBytes);
+  if (raw_bytes > kMaxRecordBytes + kEntryHeaderBytes) return false;
+  std::string_view raw;
+  switch (codec) {
+    case BlockCodec::kStored:
+      if (body.size() != raw_bytes) return false;
+      scratch.assign(body);
+      raw = scratch;
+      break;
+    case BlockCodec::kLz4: {
+      scratch.resize(raw_bytes);
+      const int got = LZ4_decompress_safe(
+          body.data(), scratch.data(), static_cast<int>(body.size()), static_cast<int>(raw_bytes));
+      if (got < 0 || static_cast<size_t>(got) != raw_bytes) return false;
+      raw = scratch;
+      break;
+    }
+    default:
+      return false;
+  }
+  if (raw.empty()) return false;  // a block holds at least one entry
+  const size_t first = entries.size();
+  size_t at = 0;
+  while (at < raw.size()) {
+    if (raw.size() - at < kEntryHeaderBytes) break;
+    const size_t length = coding::DecodeFixed32(raw.data() + at);
+    if (length > raw.size() - at - kEntryHeaderBytes) break;
+    entries.push_back(raw.substr(at + kEntryHeaderBytes, length));
+    at += kEntryHeaderBytes + length;
+  }
+  if (at == raw.size()) return true;
+  entries.resize(first);
+  return false;
 }
 
 std::string EncodeCheckpoint(Position position) {

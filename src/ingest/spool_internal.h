@@ -188,13 +188,11 @@ struct Spool::Impl {
                config.max_bytes &&
            pending.size() + framed <= config.max_unwritten_bytes;
   }
-  // Frames `record` into the unwritten group; the sync thread fills in the
-  // checksum (so the receiver stays lean).
-  void AppendFramed(std::string_view record) REQUIRES(append_mu) {
-    spool_format::AppendRecordUnchecksummed(record, pending);
-  }
+  // Frames `record` (after `prefix`) into the unwritten group as an entry;
+  // the write thread encodes the group as blocks or records (so the
+  // receiver stays lean).
   void AppendFramed(std::string_view prefix, std::string_view record) REQUIRES(append_mu) {
-    spool_format::AppendRecordUnchecksummed(prefix, record, pending);
+    spool_format::AppendEntry(prefix, record, pending);
   }
   // Appenders (under append_mu) and the consumer (under mu) call this at
   // once: both counts take the delta atomically, so the gauge never keeps a
@@ -226,13 +224,15 @@ struct Spool::Impl {
   size_t wake_at_bytes GUARDED_BY(append_mu) = std::numeric_limits<size_t>::max();
   bool accepting GUARDED_BY(append_mu) = false;
   bool sync_stop GUARDED_BY(append_mu) = false;
-  // Framed records the write thread has not taken yet.
+  // Entries (spool_format::AppendEntry) the write thread has not taken yet.
   std::string pending GUARDED_BY(append_mu);
   uint64_t pending_records GUARDED_BY(append_mu) = 0;
   // Callbacks of AppendDurable in `pending`, and the number of their records.
   std::vector<SpoolDurable> pending_durable GUARDED_BY(append_mu);
   uint64_t pending_answered GUARDED_BY(append_mu) = 0;
-  std::atomic<int64_t> backlog_bytes{0};  // bytes appended after the committed position
+  // Bytes appended after the committed position: entries' bytes until the
+  // write thread encodes them, then the spool file's bytes.
+  std::atomic<int64_t> backlog_bytes{0};
 
   // The write and sync threads.
   Mutex written_mu;

@@ -59,30 +59,40 @@ SpoolFileReader::Outcome SpoolFileReader::Read(uint64_t offset, uint64_t end, si
   auto read_error = [&](uint64_t at, Status s) {
     return Outcome{Stop::kReadError, at, {}, std::move(s)};
   };
-  if (offset < kFileHeaderBytes) {
+  if (format_ == Format::kUnknown) {
     if (!Buffered(0, kFileHeaderBytes)) {
       if (Status s = Fill(0, kFileHeaderBytes, end); !s.ok()) return read_error(offset, s);
       if (buf_.size() < kFileHeaderBytes) return damaged(offset, "not a spool file");
     }
-    if (std::memcmp(buf_.data(), kMagic, sizeof(kMagic)) != 0) {
+    if (std::memcmp(buf_.data(), kMagic, sizeof(kMagic)) == 0) {
+      format_ = Format::kRecords;
+    } else if (std::memcmp(buf_.data(), kBlocksMagic, sizeof(kBlocksMagic)) == 0) {
+      format_ = Format::kBlocks;
+    } else {
       return damaged(offset, "not a spool file");
     }
-    offset = kFileHeaderBytes;
   }
+  offset = std::max(offset, kFileHeaderBytes);
+  const bool blocks = format_ == Format::kBlocks;
+  const uint64_t max_payload = blocks ? kMaxPayloadBytes : kMaxRecordBytes;
+  size_t blocks_used = 0;
+  // Views into buf_ (a file of records) must be given up before it is
+  // filled again; a block's entries live in blocks_.
+  auto must_refill = [&] { return !blocks && !records.empty(); };
   while (offset < end) {
     if (records.size() >= max) return {Stop::kBatchFull, offset, {}, {}};
     if (end - offset < kRecordHeaderBytes) return damaged(offset, "a truncated record header");
     if (!Buffered(offset, kRecordHeaderBytes)) {
-      if (!records.empty()) return {Stop::kRefill, offset, {}, {}};
+      if (must_refill()) return {Stop::kRefill, offset, {}, {}};
       if (Status s = Fill(offset, kReadChunk, end); !s.ok()) return read_error(offset, s);
     }
     const char* header = buf_.data() + (offset - buf_offset_);
     const uint64_t length = coding::DecodeFixed32(header);
-    if (length > kMaxRecordBytes || offset + kRecordHeaderBytes + length > end) {
+    if (length > max_payload || offset + kRecordHeaderBytes + length > end) {
       return damaged(offset, "a record length past the end of the data");
     }
     if (!Buffered(offset, kRecordHeaderBytes + length)) {
-      if (!records.empty()) return {Stop::kRefill, offset, {}, {}};
+      if (must_refill()) return {Stop::kRefill, offset, {}, {}};
       if (Status s = Fill(offset, std::max(kReadChunk, kRecordHeaderBytes + length), end);
           !s.ok()) {
         return read_error(offset, s);
@@ -93,7 +103,17 @@ SpoolFileReader::Outcome SpoolFileReader::Read(uint64_t offset, uint64_t end, si
     if (coding::DecodeFixed32(header + 4) != RecordCrc(header, payload)) {
       return damaged(offset, "a record that fails its checksum");
     }
-    records.push_back(payload);
+    if (blocks) {
+      if (blocks_used == blocks_.size()) blocks_.emplace_back();
+      std::string& scratch = blocks_[blocks_used++];
+      // A block of one large record keeps no more than a usual one's memory.
+      if (scratch.capacity() > 4 * kBlockEntriesBytes) scratch = std::string();
+      if (!DecodeBlock(payload, scratch, records)) {
+        return damaged(offset, "a block whose records cannot be decoded");
+      }
+    } else {
+      records.push_back(payload);
+    }
     offset += kRecordHeaderBytes + length;
   }
   return {Stop::kEnd, offset, {}, {}};

@@ -1,12 +1,14 @@
 // Reads the records of one spool file (ingest/spool_format.h) up to a given
-// end, in batches of payload views into the reader's buffer, checking each
-// record's length and checksum. Used by the spool's consumer thread and by
+// end, in batches of views into the reader's buffers, checking each
+// record's length and checksum: the appended records themselves, taken out
+// of their blocks in a file of blocks. Used by the spool's consumer thread and by
 // spool snapshots (backups), so both read the log the same way.
 //
 // Thread safety: one thread per reader.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,10 +40,12 @@ class SpoolFileReader {
     Status error;        // for kReadError
   };
 
-  // Fills `records`, empty at the call, with the payloads of the records in
-  // [offset, end), at most `max`. An `offset` inside the file header checks
-  // the header first (and goes past it). The views stay valid until the next
-  // call.
+  // Fills `records`, empty at the call, with the appended records in
+  // [offset, end), at most `max`, or in a file of blocks as many more as
+  // its last block holds (a batch ends where a block does, so `next` is
+  // always a place to read on from). The file's magic is checked at the
+  // first call; an `offset` inside it goes past it. The views stay valid
+  // until the next call.
   Outcome Read(uint64_t offset, uint64_t end, size_t max, std::vector<std::string_view>& records);
 
  private:
@@ -52,10 +56,15 @@ class SpoolFileReader {
     return offset >= buf_offset_ && offset + n <= buf_offset_ + buf_.size();
   }
 
+  enum class Format { kUnknown, kRecords, kBlocks };
+
   const int fd_;
   const std::string path_;
+  Format format_ = Format::kUnknown;
   std::string buf_;  // file bytes [buf_offset_, buf_offset_ + buf_.size())
   uint64_t buf_offset_ = 0;
+  // The blocks decoded by one Read (its views point into them), reused.
+  std::deque<std::string> blocks_;  // a deque: growing it moves none
 };
 
 }  // namespace roentgen::ingest

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -139,6 +140,7 @@ class SpoolTest : public ::testing::Test {
     c.file_bytes = 64 << 10;  // several files per test
     c.max_bytes = 64 << 20;
     c.checkpoint_interval = std::chrono::milliseconds(10);
+    c.compress = compress_;
     return c;
   }
   // Opens a spool, appends `records` (waiting until they are durable), and
@@ -168,6 +170,7 @@ class SpoolTest : public ::testing::Test {
   }
 
   std::string dir_;
+  bool compress_ = true;  // Config()'s
 };
 
 TEST_F(SpoolTest, ConfigValidation) {
@@ -276,6 +279,7 @@ TEST_F(SpoolTest, ATornTailIsSkippedAndCounted) {
 }
 
 TEST_F(SpoolTest, ARecordFailingItsChecksumEndsItsFile) {
+  compress_ = false;  // one record per appended one, at known offsets
   const std::vector<std::string> expected = {"first", "second", "third", "fourth"};
   SpoolWithoutStoring(expected);
   std::vector<fs::path> files = SpoolFiles(dir_);
@@ -291,6 +295,109 @@ TEST_F(SpoolTest, ARecordFailingItsChecksumEndsItsFile) {
   EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 13u + 14u);
 }
 
+// Appends each group of `groups` with AppendDurable, waiting for it: one
+// written group, and so one block, each.
+void AppendGroupsDurably(Spool& spool, const std::vector<std::vector<std::string>>& groups) {
+  for (const std::vector<std::string>& group : groups) {
+    std::promise<Status> answer;
+    const Status s = spool.AppendDurable(group, [&](Status st) { answer.set_value(st); });
+    ASSERT_TRUE(s.ok()) << s.message();
+    const Status durable = answer.get_future().get();
+    ASSERT_TRUE(durable.ok()) << durable.message();
+  }
+}
+
+TEST_F(SpoolTest, ABlockFailingItsChecksumEndsItsFile) {
+  {
+    MetricsRegistry metrics;
+    Collector refuse(SpoolBatch::kNotTaken);
+    Spool spool(Config(), refuse.Consumer(), metrics);
+    ASSERT_TRUE(spool.Open().ok());
+    AppendGroupsDurably(spool, {{"first", "second"}, {"third", "fourth"}, {"fifth"}});
+    spool.Stop();
+  }
+  std::vector<fs::path> files = SpoolFiles(dir_);
+  ASSERT_EQ(files.size(), 1u);
+  // Three blocks of one record each (the spool's records are its blocks):
+  // damage the second.
+  std::string bytes;
+  {
+    std::ifstream in(files.back(), std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_EQ(bytes.substr(0, 8), "RGSPOOL2");
+  auto record_bytes = [&](size_t at) {
+    return 8 + static_cast<size_t>(static_cast<uint8_t>(bytes[at])) +
+           (static_cast<size_t>(static_cast<uint8_t>(bytes[at + 1])) << 8);
+  };
+  const size_t second = 8 + record_bytes(8);
+  const size_t third = second + record_bytes(second);
+  ASSERT_LT(third, bytes.size());
+  {
+    std::fstream f(files.back(), std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(second + 8 + 6));
+    f.put(static_cast<char>(bytes[second + 8 + 6] ^ 0x10));
+  }
+  MetricsRegistry metrics;
+  EXPECT_EQ(Reopen(metrics, 3, "next"), (std::vector<std::string>{"first", "second", "next"}));
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp),
+            bytes.size() - second);
+}
+
+// A spool written as records (by a server before blocks, or with compress
+// off) is delivered first, then what is appended to its new file of blocks.
+TEST_F(SpoolTest, AFileOfRecordsIsDeliveredBeforeTheNewFileOfBlocks) {
+  compress_ = false;
+  const std::vector<std::string> before = Records(0, 200);
+  SpoolWithoutStoring(before);
+  compress_ = true;
+  MetricsRegistry metrics;
+  std::vector<std::string> all = before;
+  all.push_back("next");
+  EXPECT_EQ(Reopen(metrics, all.size(), "next"), all);
+  std::vector<std::string> magics;
+  for (const fs::path& file : SpoolFiles(dir_)) {
+    std::ifstream in(file, std::ios::binary);
+    std::string magic(8, '\0');
+    in.read(magic.data(), 8);
+    magics.push_back(magic);
+  }
+  // Stored and checkpointed: only the newest file is left, of blocks.
+  EXPECT_EQ(magics, std::vector<std::string>{"RGSPOOL2"});
+  EXPECT_EQ(CounterValue(metrics, "roentgen_spool_discarded_bytes_total", kUdp), 0u);
+}
+
+// max_bytes bounds the spool's bytes on disk: compressed, it holds more
+// records than it has bytes.
+TEST_F(SpoolTest, ASpoolOfBlocksHoldsMoreThanItsBytesOfRecords) {
+  SpoolConfig config = Config();
+  config.file_bytes = 4096;
+  config.max_bytes = 16 << 10;
+  MetricsRegistry metrics;
+  HeldBatches held;  // nothing is stored until the end
+  Spool spool(config, held.Consumer(), metrics);
+  ASSERT_TRUE(spool.Open().ok());
+  std::vector<std::vector<std::string>> groups;
+  for (int i = 0; i < 10; ++i) {
+    std::vector<std::string> group;
+    for (int j = 0; j < 10; ++j) {
+      group.push_back(fmt::format(R"({{"trace_id":"1-5f84c7a1-{:024x}","name":"api",)"
+                                  R"("annotations":{{"email":"user{}@example.com"}}}})",
+                                  i * 10 + j, j) +
+                      std::string(900, ' '));
+    }
+    groups.push_back(std::move(group));
+  }
+  AppendGroupsDurably(spool, groups);  // 100 records of ~1 KB: 96 KiB
+  EXPECT_EQ(CounterValue(metrics, "roentgen_segments_dropped_total", {{"reason", "spool_full"}}),
+            0u);
+  const int64_t backlog = metrics.GetGauge("roentgen_spool_backlog_bytes", "", kUdp).Value();
+  EXPECT_GT(backlog, 0);
+  EXPECT_LT(backlog, 16 << 10);
+  held.StopAnswering(spool);
+  EXPECT_EQ(spool.durable_records(), 100u);
+}
+
 TEST_F(SpoolTest, ADamagedCheckpointReplaysEverySpooledRecord) {
   const std::vector<std::string> expected = Records(0, 50);
   SpoolWithoutStoring(expected);
@@ -301,6 +408,9 @@ TEST_F(SpoolTest, ADamagedCheckpointReplaysEverySpooledRecord) {
 
 TEST_F(SpoolTest, AFullSpoolDropsAndCountsWithoutBlocking) {
   SpoolConfig config = Config();
+  // Records counted as appended: compressed, the count would depend on
+  // when the write thread takes them.
+  config.compress = false;
   config.file_bytes = 4096;
   config.max_bytes = 16 << 10;
   MetricsRegistry metrics;
@@ -404,6 +514,7 @@ TEST_F(SpoolTest, AppendDurableWithAPrefixWritesItBeforeEachRecord) {
 
 TEST_F(SpoolTest, AppendDurableRefusesWhenFullOrStoppedWithoutAnswering) {
   SpoolConfig config = Config();
+  config.compress = false;  // the records' bytes fill the spool as appended
   config.file_bytes = 4096;
   config.max_bytes = 8192;
   MetricsRegistry metrics;
@@ -519,6 +630,8 @@ TEST_F(SpoolTest, AFailedFdatasyncFailsWhatItCoveredAndGoesOnInANewFile) {
 TEST_F(SpoolTest, BatchesTheConsumerCannotStoreNowAreDeliveredAgainFromTheFirstNotStored) {
   SpoolConfig config = Config();
   config.read_batch = 16;
+  // Batches of exactly read_batch records (a block would hold all 500).
+  config.compress = false;
   config.retry_interval = std::chrono::milliseconds(5);
   std::vector<std::string> records;
   for (int i = 0; i < 500; ++i) records.push_back("r-" + std::to_string(i));
@@ -685,7 +798,10 @@ TEST_F(SpoolTest, AFullDiskRefusesAndCountsAppendsAndTheyWorkAgainWithRoom) {
     ASSERT_TRUE(spool.Open().ok());
     ASSERT_TRUE(append_durable(spool, {"before-1", "before-2"}).ok());
     disk.Fill();
-    const std::string big(64 << 10, 'x');  // more than any page left
+    // More than any page left, and as large compressed.
+    std::string big(64 << 10, '\0');
+    std::mt19937_64 rng(3);
+    for (char& c : big) c = static_cast<char>(rng());
     const Status refused = append_durable(spool, {big, big});
     EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
     EXPECT_NE(refused.message().find("disk is full"), std::string::npos) << refused.message();

@@ -22,7 +22,8 @@ using namespace spool_format;
 using namespace spool_internal;
 
 void Spool::Impl::WriteLoop() {
-  std::string writing;
+  std::string writing;  // entries
+  std::string encoded;  // the spool file's bytes for them
   std::vector<SpoolDurable> durable;
   auto last_write = std::chrono::steady_clock::now() - config.min_sync_interval;
   while (true) {
@@ -52,13 +53,21 @@ void Spool::Impl::WriteLoop() {
       durable.swap(pending_durable);
     }
     if (!writing.empty()) {
-      ChecksumRecords(writing);
-      WriteGroup(writing, records, answered, durable);
+      if (config.compress) {
+        AppendBlockRecords(writing, encoded);
+      } else {
+        AppendPlainRecords(writing, encoded);
+      }
+      // From here on the backlog holds the group's bytes on disk.
+      AddBacklog(static_cast<int64_t>(encoded.size()) - static_cast<int64_t>(writing.size()));
+      WriteGroup(encoded, records, answered, durable);
     }
     durable.clear();
     // A group can reach 64 MB when the disk stalls; keep the usual few MB.
-    if (writing.capacity() > (16u << 20)) writing = std::string();
-    writing.clear();
+    for (std::string* buffer : {&writing, &encoded}) {
+      if (buffer->capacity() > (16u << 20)) *buffer = std::string();
+      buffer->clear();
+    }
     if (stop) break;
   }
   write_fd.reset();
@@ -118,7 +127,8 @@ void Spool::Impl::WriteGroup(const std::string& data, uint64_t records, uint64_t
       status = Status::IOError(fmt::format("spool: cannot create {}: {}", path, ErrnoMessage(err)));
     } else {
       write_fd = std::move(fd);
-      status = WriteAll(write_fd->get(), kMagic, sizeof(kMagic), path, err);
+      status = WriteAll(write_fd->get(), config.compress ? kBlocksMagic : kMagic, kFileHeaderBytes,
+                        path, err);
       write_size = 0;
     }
   }
