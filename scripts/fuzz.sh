@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 all_targets=(segment_parser daemon_datagram trace_header filter api_request api_router
-  page_token gunzip otlp_protobuf otlp_json sigv4 record_codec block)
+  page_token gunzip otlp_protobuf otlp_json sigv4 record_codec block spool_block)
 seconds=10
 jobs=2
 build_only=0
