@@ -96,9 +96,12 @@ echo "engine=block mode=$mode load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 rc=0
 nice -n 10 stdbuf -oL "$ingest_load" --target "127.0.0.1:$port" --server-pid "$pid" \
   "${load_args[@]}" "$@" || rc=$?
-# CPU seconds by thread name (utime + stime, /proc/PID/task/*/stat fields 14-15).
+# CPU seconds and minor page faults (a first touch of memory the allocator
+# got from, or gave back to, the kernel) by thread name (utime + stime and
+# minflt, /proc/PID/task/*/stat fields 14-15 and 10).
 for stat in /proc/"$pid"/task/*/stat; do
   sed -E 's/^[0-9]+ \(([^)]*)\) (.*)$/\1 \2/' "$stat"
-done | awk -v hz="$(getconf CLK_TCK)" '{ cpu[$1] += ($13 + $14) / hz }
-  END { for (t in cpu) if (cpu[t] >= 0.05) printf "thread %s %.2fs\n", t, cpu[t] }' | sort -k3 -rn
+done | awk -v hz="$(getconf CLK_TCK)" '{ cpu[$1] += ($13 + $14) / hz; faults[$1] += $9 }
+  END { for (t in cpu) if (cpu[t] >= 0.05) printf "thread %s %.2fs %d page faults\n", t, cpu[t], faults[t] }' |
+  sort -k3 -rn
 exit "$rc"
