@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -221,6 +222,65 @@ TEST_F(PutSpoolTest, AStoreFailureFailsTheRequestAndTheSpoolRetries) {
   EXPECT_EQ(store.document_count(), 0u);
   store.FailWrites(Status::Ok());
   EXPECT_TRUE(Eventually([&] { return store.document_count() == 2; }));
+}
+
+// Requests whose documents straddle the spool's batches, one of whose
+// writes the store refuses (the spool delivers from its first record not
+// stored again): each stored document is the one its request sent.
+TEST_F(PutSpoolTest, DocumentsAreStoredAsSentAcrossBatchesAndRetries) {
+  FakeStore store;
+  std::atomic<int> writes{0};
+  store.SetWriteHook([&] {
+    // The third write is refused (a full disk for a moment); the spool
+    // delivers from its first record again.
+    const int n = ++writes;
+    store.FailWrites(n == 3 ? Status::Unavailable("the store's disk is full") : Status::Ok());
+  });
+  PipelineConfig pipeline_config;
+  pipeline_config.max_batch_documents = 5;  // many writes
+  Pipeline pipeline(pipeline_config, store, metrics_);
+  ASSERT_TRUE(pipeline.Start().ok());
+  SpoolConfig config = Config(dir_);
+  config.read_batch = 7;    // requests straddle batches
+  config.compress = false;  // batches of exactly read_batch records
+  config.retry_interval = std::chrono::milliseconds(10);
+  PutSpool spool(config, pipeline, metrics_);
+  ASSERT_TRUE(spool.Open().ok());
+  std::vector<std::future<Answer>> answers;
+  std::vector<std::string> sent;
+  for (int request = 0; request < 4; ++request) {
+    std::vector<std::string> documents;
+    for (int i = 0; i < 25; ++i) {
+      const uint64_t n = 1000 + request * 100 + i;
+      // Each document's own duration: a document stored in another's
+      // place would show it.
+      documents.push_back(SegmentJson(TraceIdText(n), SegmentIdText(n), 1.0, 2.0 + i));
+      sent.push_back(documents.back());
+    }
+    documents.push_back("{broken");
+    answers.push_back(Submit(spool, store, std::move(documents)));
+  }
+  size_t refused = 0;
+  for (std::future<Answer>& answer : answers) {
+    ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    const Answer a = answer.get();
+    if (!a.status.ok()) ++refused;
+    ASSERT_EQ(a.outcomes.size(), 26u);
+    EXPECT_FALSE(a.outcomes.back().accepted);
+  }
+  EXPECT_GE(refused, 1u);
+  ASSERT_TRUE(Eventually([&] { return store.document_count() == sent.size(); }))
+      << store.document_count();
+  for (int request = 0; request < 4; ++request) {
+    for (int i = 0; i < 25; ++i) {
+      const uint64_t n = 1000 + request * 100 + i;
+      Result<std::vector<store::StoredDocument>> read =
+          store.GetDocuments(*xray::TraceId::Parse(TraceIdText(n)));
+      ASSERT_TRUE(read.ok());
+      ASSERT_EQ(read->size(), 1u) << n;
+      EXPECT_EQ((*read)[0].raw, sent[static_cast<size_t>(request * 25 + i)]) << n;
+    }
+  }
 }
 
 TEST_F(PutSpoolTest, StopAnswersTheWaitingRequests) {
