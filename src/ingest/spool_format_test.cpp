@@ -195,6 +195,18 @@ class SpoolReaderTest : public ::testing::Test {
     ASSERT_GE(fd_, 0);
     ASSERT_EQ(::write(fd_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
   }
+  // Writes `file` and reads it: the records before the damage, which must
+  // be a record failing its checksum at `at`.
+  std::vector<std::string> ReadUpToChecksumDamage(const std::string& file, uint64_t at) {
+    Write(file);
+    SpoolFileReader reader(fd_, path_);
+    std::vector<std::string_view> records;
+    const SpoolFileReader::Outcome out = reader.Read(0, file.size(), 1000, records);
+    EXPECT_EQ(out.stop, SpoolFileReader::Stop::kDamaged);
+    EXPECT_EQ(out.next, at);
+    EXPECT_EQ(out.damage, "a record that fails its checksum");
+    return {records.begin(), records.end()};
+  }
   std::filesystem::path path_;
   int fd_ = -1;
 };
@@ -250,17 +262,12 @@ TEST_F(SpoolReaderTest, DamageIsNamedWhereItBegins) {
   std::string file = File({"first", "second"});
   const uint64_t second = kFileHeaderBytes + kRecordHeaderBytes + 5;
   file[second + kRecordHeaderBytes + 1] ^= 0x20;  // a payload byte of the second
-  Write(file);
+  EXPECT_EQ(ReadUpToChecksumDamage(file, second), std::vector<std::string>{"first"});
+
   SpoolFileReader reader(fd_, path_);
   std::vector<std::string_view> records;
-  SpoolFileReader::Outcome out = reader.Read(0, file.size(), 10, records);
-  EXPECT_EQ(out.stop, SpoolFileReader::Stop::kDamaged);
-  EXPECT_EQ(out.next, second);
-  EXPECT_EQ(out.damage, "a record that fails its checksum");
-  EXPECT_EQ(records, (std::vector<std::string_view>{"first"}));
-
-  records.clear();
-  out = reader.Read(0, file.size() - 3, 10, records);  // the second is cut short
+  SpoolFileReader::Outcome out =
+      reader.Read(0, file.size() - 3, 10, records);  // the second is cut short
   EXPECT_EQ(out.damage, "a record length past the end of the data");
   records.clear();
   out = reader.Read(second, second + 5, 10, records);
@@ -306,14 +313,7 @@ TEST_F(SpoolReaderTest, ADamagedBlockIsNamedWhereItBegins) {
   const uint64_t second = file.size();
   file += BlocksFile(Documents(41)).substr(kFileHeaderBytes);
   file[second + kRecordHeaderBytes + 12] ^= 0x20;  // a compressed byte of the second block
-  Write(file);
-  SpoolFileReader reader(fd_, path_);
-  std::vector<std::string_view> records;
-  SpoolFileReader::Outcome out = reader.Read(0, file.size(), 1000, records);
-  EXPECT_EQ(out.stop, SpoolFileReader::Stop::kDamaged);
-  EXPECT_EQ(out.next, second);
-  EXPECT_EQ(out.damage, "a record that fails its checksum");
-  EXPECT_EQ(records.size(), 40u);
+  EXPECT_EQ(ReadUpToChecksumDamage(file, second).size(), 40u);
 }
 
 TEST_F(SpoolReaderTest, AFileOfRecordsIsReadFromPastItsMagic) {
