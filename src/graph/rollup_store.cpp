@@ -97,6 +97,18 @@ RollupStore::RollupStore(RollupConfig config)
 
 GraphAggregate* RollupStore::MinuteFor(int64_t start_us, int64_t sign, Touched& touched) {
   const int64_t minute = MinuteOf(start_us);
+  // The same answer as last time: nothing below changes the periods' floors,
+  // and an aggregate stays in its map until SettleLocked.
+  if (touched.last != nullptr && minute == touched.last_minute) return touched.last;
+  GraphAggregate* found = FindMinuteLocked(minute, sign, touched);
+  if (found != nullptr) {
+    touched.last_minute = minute;
+    touched.last = found;
+  }
+  return found;
+}
+
+GraphAggregate* RollupStore::FindMinuteLocked(int64_t minute, int64_t sign, Touched& touched) {
   if (minute < floor_minute_) {
     ++counters_.skipped_observations;
     return nullptr;
@@ -109,9 +121,7 @@ GraphAggregate* RollupStore::MinuteFor(int64_t start_us, int64_t sign, Touched& 
       it = hours_.emplace(hour, GraphAggregate{}).first;
       hour_bytes_[hour] = 0;
     }
-    if (std::find(touched.hours.begin(), touched.hours.end(), hour) == touched.hours.end()) {
-      touched.hours.push_back(hour);
-    }
+    touched.hours.Add(hour);
     return &it->second;
   }
   auto it = minutes_.find(minute);
@@ -120,9 +130,7 @@ GraphAggregate* RollupStore::MinuteFor(int64_t start_us, int64_t sign, Touched& 
     it = minutes_.emplace(minute, GraphAggregate{}).first;
     minute_bytes_[minute] = 0;
   }
-  if (std::find(touched.minutes.begin(), touched.minutes.end(), minute) == touched.minutes.end()) {
-    touched.minutes.push_back(minute);
-  }
+  touched.minutes.Add(minute);
   return &it->second;
 }
 
@@ -140,8 +148,8 @@ void RollupStore::SettleLocked(const Touched& touched) {
       periods.erase(it);
     }
   };
-  for (int64_t minute : touched.minutes) settle(minutes_, minute_bytes_, minute);
-  for (int64_t hour : touched.hours) settle(hours_, hour_bytes_, hour);
+  touched.minutes.ForEach([&](int64_t minute) { settle(minutes_, minute_bytes_, minute); });
+  touched.hours.ForEach([&](int64_t hour) { settle(hours_, hour_bytes_, hour); });
 }
 
 TraceGraph RollupCopyOf(const TraceGraph& graph) {

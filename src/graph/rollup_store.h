@@ -28,6 +28,8 @@
 // Thread-safe: writers take an exclusive lock, queries a shared one.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -183,12 +185,38 @@ class RollupStore {
  private:
   void AddLocked(const TraceGraph& graph, int64_t sign);
   void ReplaceLocked(const TraceGraph* old_graph, const TraceGraph& new_graph);
-  // The periods an addition changed, for the memory accounting.
+  // The periods an addition changed, for the memory accounting, and the
+  // minute MinuteFor found last (a trace's observations mostly share one).
   struct Touched {
-    std::vector<int64_t> minutes;
-    std::vector<int64_t> hours;
+    // Distinct keys in the order added; the usual one or two in place.
+    struct Keys {
+      std::array<int64_t, 4> few{};
+      size_t few_size = 0;
+      std::vector<int64_t> more;
+      void Add(int64_t key) {
+        if (std::find(few.begin(), few.begin() + few_size, key) != few.begin() + few_size ||
+            std::find(more.begin(), more.end(), key) != more.end()) {
+          return;
+        }
+        if (few_size < few.size()) {
+          few[few_size++] = key;
+        } else {
+          more.push_back(key);
+        }
+      }
+      template <typename Visit>
+      void ForEach(Visit visit) const {
+        for (size_t i = 0; i < few_size; ++i) visit(few[i]);
+        for (int64_t key : more) visit(key);
+      }
+    };
+    Keys minutes;
+    Keys hours;
+    int64_t last_minute = 0;
+    GraphAggregate* last = nullptr;  // MinuteFor's answer for last_minute, when not null
   };
   GraphAggregate* MinuteFor(int64_t start_us, int64_t sign, Touched& touched);
+  GraphAggregate* FindMinuteLocked(int64_t minute, int64_t sign, Touched& touched);
   void SettleLocked(const Touched& touched);
   // Sums every minute below `below_minute` (a multiple of kMinutesPerHour)
   // into its hour.

@@ -13,6 +13,10 @@ constexpr size_t kHistogramEntryBytes = sizeof(SparseHistogram::Entry);
 
 size_t StringHeap(const std::string& s) { return s.size() > 15 ? s.capacity() + 1 : 0; }
 
+bool SameServiceKey(const ServiceKeyRef& a, const ServiceKeyRef& b) {
+  return a.name == b.name && a.type == b.type && a.account_id == b.account_id;
+}
+
 size_t KeyHeap(const ServiceKey& k) {
   return StringHeap(k.name) + StringHeap(k.type) + StringHeap(k.account_id);
 }
@@ -72,12 +76,21 @@ std::optional<int64_t> TraceDurationUs(const TraceGraph& graph) {
 
 void GraphAggregate::AddNodeObservation(const Node& node, const Observation& obs,
                                         std::optional<int64_t> trace_duration_us, int64_t sign) {
-  auto it = nodes_.find(RefOf(node));
-  if (it == nodes_.end()) {
-    if (sign < 0) return;
-    ServiceKey key = KeyOf(node);
-    bytes_ += sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead + KeyHeap(key);
-    it = nodes_.emplace(std::move(key), NodeCell{}).first;
+  const ServiceKeyRef ref = RefOf(node);
+  const uint64_t hash = CellHintHash(ref);
+  NodeMap::iterator it;
+  if (const NodeMap::iterator* hint = node_hints_.Find(hash);
+      hint != nullptr && SameServiceKey(RefOf((*hint)->first), ref)) {
+    it = *hint;
+  } else {
+    it = nodes_.find(ref);
+    if (it == nodes_.end()) {
+      if (sign < 0) return;
+      ServiceKey key = KeyOf(node);
+      bytes_ += sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead + KeyHeap(key);
+      it = nodes_.emplace(std::move(key), NodeCell{}).first;
+    }
+    node_hints_.Put(hash, it);
   }
   NodeCell& nc = it->second;
   nc.inferred = node.inferred;
@@ -88,19 +101,31 @@ void GraphAggregate::AddNodeObservation(const Node& node, const Observation& obs
     bytes_ -= sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead +
               KeyHeap(it->first) +
               (nc.cell.response_time.size() + nc.cell.duration.size()) * kHistogramEntryBytes;
+    node_hints_.Clear();
     nodes_.erase(it);
   }
 }
 
 void GraphAggregate::AddEdgeObservation(const Node& from, const Node& to, const Observation& obs,
                                         int64_t sign) {
-  auto it = edges_.find(std::pair<ServiceKeyRef, ServiceKeyRef>(RefOf(from), RefOf(to)));
-  if (it == edges_.end()) {
-    if (sign < 0) return;
-    EdgeKey key{KeyOf(from), KeyOf(to)};
-    bytes_ += sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(key.first) +
-              KeyHeap(key.second);
-    it = edges_.emplace(std::move(key), Cell{}).first;
+  const ServiceKeyRef from_ref = RefOf(from);
+  const ServiceKeyRef to_ref = RefOf(to);
+  const uint64_t hash = CellHintHash(from_ref) * 0xFF51AFD7ED558CCDULL ^ CellHintHash(to_ref);
+  EdgeMap::iterator it;
+  if (const EdgeMap::iterator* hint = edge_hints_.Find(hash);
+      hint != nullptr && SameServiceKey(RefOf((*hint)->first.first), from_ref) &&
+      SameServiceKey(RefOf((*hint)->first.second), to_ref)) {
+    it = *hint;
+  } else {
+    it = edges_.find(std::pair<ServiceKeyRef, ServiceKeyRef>(from_ref, to_ref));
+    if (it == edges_.end()) {
+      if (sign < 0) return;
+      EdgeKey key{KeyOf(from), KeyOf(to)};
+      bytes_ += sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(key.first) +
+                KeyHeap(key.second);
+      it = edges_.emplace(std::move(key), Cell{}).first;
+    }
+    edge_hints_.Put(hash, it);
   }
   Cell& cell = it->second;
   const int entries = cell.AddObservation(obs, std::nullopt, false, sign);
@@ -108,6 +133,7 @@ void GraphAggregate::AddEdgeObservation(const Node& from, const Node& to, const 
   if (cell.observations <= 0) {
     bytes_ -= sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(it->first.first) +
               KeyHeap(it->first.second) + cell.response_time.size() * kHistogramEntryBytes;
+    edge_hints_.Clear();
     edges_.erase(it);
   }
 }
@@ -172,6 +198,7 @@ void GraphAggregate::MergeNodeCell(const ServiceKey& key, const NodeCell& nc, in
   if (cell.observations <= 0) {
     bytes_ -= sizeof(std::pair<const ServiceKey, NodeCell>) + kMapNodeOverhead +
               KeyHeap(it->first) + after * kHistogramEntryBytes;
+    node_hints_.Clear();
     nodes_.erase(it);
   }
 }
@@ -192,6 +219,7 @@ void GraphAggregate::MergeEdgeCell(const EdgeKey& key, const Cell& other, int64_
   if (cell.observations <= 0) {
     bytes_ -= sizeof(std::pair<const EdgeKey, Cell>) + kMapNodeOverhead + KeyHeap(it->first.first) +
               KeyHeap(it->first.second) + after * kHistogramEntryBytes;
+    edge_hints_.Clear();
     edges_.erase(it);
   }
 }

@@ -12,9 +12,11 @@
 // service keeps its id across queries (docs/service-map.md).
 #pragma once
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,29 +50,32 @@ inline ServiceKeyRef RefOf(const ServiceKey& key) { return {key.name, key.type, 
 inline ServiceKeyRef RefOf(const ServiceKeyRef& key) { return key; }
 ServiceKeyRef RefOf(const Node& node);
 
-// ServiceKey's order (field by field, as its defaulted <=>), comparing keys and
-// borrowed keys alike.
+// ServiceKey's order (field by field, as its defaulted <=>) as a three-way
+// comparison: negative, zero or positive. Each field is compared once, where
+// `!=` then `<` would compare an unequal field twice.
+inline int CompareServiceKeys(const ServiceKeyRef& x, const ServiceKeyRef& y) {
+  if (const int c = x.name.compare(y.name); c != 0) return c;
+  if (const int c = x.type.compare(y.type); c != 0) return c;
+  return x.account_id.compare(y.account_id);
+}
+
+// ServiceKey's order, comparing keys and borrowed keys alike.
 struct ServiceKeyLess {
   using is_transparent = void;
   template <typename A, typename B>
   bool operator()(const A& a, const B& b) const {
-    const ServiceKeyRef x = RefOf(a);
-    const ServiceKeyRef y = RefOf(b);
-    if (x.name != y.name) return x.name < y.name;
-    if (x.type != y.type) return x.type < y.type;
-    return x.account_id < y.account_id;
+    return CompareServiceKeys(RefOf(a), RefOf(b)) < 0;
   }
 };
 
-// An edge's two keys in ServiceKey's order, owned or borrowed.
+// An edge's two keys in ServiceKey's order, owned or borrowed: the first
+// keys decide unless equal (one comparison for both outcomes).
 struct EdgeKeyLess {
   using is_transparent = void;
   template <typename A, typename B>
   bool operator()(const A& a, const B& b) const {
-    const ServiceKeyLess less;
-    if (less(a.first, b.first)) return true;
-    if (less(b.first, a.first)) return false;
-    return less(a.second, b.second);
+    if (const int c = CompareServiceKeys(RefOf(a.first), RefOf(b.first)); c != 0) return c < 0;
+    return CompareServiceKeys(RefOf(a.second), RefOf(b.second)) < 0;
   }
 };
 
@@ -122,6 +127,70 @@ struct NodeCell {
   bool client = false;
 };
 
+// A cheap hash of a key for CellHints: sizes and a few bytes of each field.
+// Keys that share it are told apart by the check on use.
+inline uint64_t CellHintHash(const ServiceKeyRef& key) {
+  auto part = [](std::string_view s) -> uint64_t {
+    if (s.empty()) return 0;
+    return (uint64_t{s.size()} << 24) ^ (uint64_t{static_cast<unsigned char>(s.front())} << 16) ^
+           (uint64_t{static_cast<unsigned char>(s[s.size() / 2])} << 8) ^
+           static_cast<unsigned char>(s.back());
+  };
+  const uint64_t h = part(key.name) * 0x9E3779B97F4A7C15ULL ^
+                     part(key.type) * 0xC2B2AE3D27D4EB4FULL ^ part(key.account_id);
+  return h ^ (h >> 29);
+}
+
+// Cells of an aggregate found lately, by CellHintHash of their keys: the
+// rollups look the same few services up for every trace, and a hint costs
+// one comparison of equal keys where the map's descent compares strings at
+// every level. A hint is checked against the key before use, so a
+// collision only misses. Not part of the aggregate's value: a copy starts
+// empty, and so do both sides of a move (the iterators then belong to the
+// other map). Its memory (allocated at the first hint) is not in
+// MemoryBytes: at most kSlots iterators, for the aggregates written to.
+template <typename Iterator, size_t kSlots>
+class CellHints {
+ public:
+  CellHints() = default;
+  CellHints(const CellHints&) {}
+  CellHints(CellHints&& other) noexcept { other.Clear(); }
+  CellHints& operator=(const CellHints&) {
+    Clear();
+    return *this;
+  }
+  CellHints& operator=(CellHints&& other) noexcept {
+    Clear();
+    other.Clear();
+    return *this;
+  }
+  ~CellHints() = default;
+
+  // The iterator last put under `hash`, or null.
+  const Iterator* Find(uint64_t hash) const {
+    if (!slots_) return nullptr;
+    const Slot& slot = (*slots_)[hash % kSlots];
+    return slot.used && slot.hash == hash ? &slot.it : nullptr;
+  }
+  void Put(uint64_t hash, Iterator it) {
+    if (!slots_) slots_ = std::make_unique<std::array<Slot, kSlots>>();
+    (*slots_)[hash % kSlots] = Slot{hash, it, true};
+  }
+  // Forgets every hint (an erased cell's iterator must not be used again).
+  void Clear() {
+    if (!slots_) return;
+    for (Slot& slot : *slots_) slot.used = false;
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    Iterator it{};
+    bool used = false;
+  };
+  std::unique_ptr<std::array<Slot, kSlots>> slots_;
+};
+
 class GraphAggregate {
  public:
   using EdgeKey = std::pair<ServiceKey, ServiceKey>;
@@ -166,6 +235,8 @@ class GraphAggregate {
   NodeMap nodes_;
   EdgeMap edges_;
   size_t bytes_ = 0;
+  CellHints<NodeMap::iterator, 16> node_hints_;
+  CellHints<EdgeMap::iterator, 32> edge_hints_;
 };
 
 // The trace's duration (latest end − earliest start over its node

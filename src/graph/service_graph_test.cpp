@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <utility>
+
 #include "graph/service_graph_json.h"
 #include "graph/test_traces.h"
 
@@ -101,6 +104,23 @@ TEST(ServiceKeyLessTest, OrdersBorrowedKeysAsServiceKeyDoes) {
     }
   }
   EXPECT_EQ(nodes.find(ServiceKeyRef{"api", "AWS::ECS::Container", ""}), nodes.end());
+  // Edges in the order of their key pairs, owned or borrowed.
+  const EdgeKeyLess edge_less;
+  for (const ServiceKey& a : keys) {
+    for (const ServiceKey& b : keys) {
+      for (const ServiceKey& c : keys) {
+        for (const ServiceKey& d : keys) {
+          const GraphAggregate::EdgeKey x{a, b};
+          const GraphAggregate::EdgeKey y{c, d};
+          const std::pair<ServiceKeyRef, ServiceKeyRef> y_ref(RefOf(c), RefOf(d));
+          ASSERT_EQ(edge_less(x, y), x < y)
+              << a.name << ">" << b.name << " vs " << c.name << ">" << d.name;
+          ASSERT_EQ(edge_less(x, y_ref), x < y);
+          ASSERT_EQ(edge_less(y_ref, x), y < x);
+        }
+      }
+    }
+  }
 }
 
 TEST(ServiceGraphTest, SeedTopologyServicesAndEdges) {
@@ -217,6 +237,40 @@ TEST(ServiceGraphTest, SubtractingRestoresEmpty) {
   EXPECT_EQ(agg.MemoryBytes(), 0u);
   agg.AddTraceGraph(g, -1);  // never added: nothing to take back
   EXPECT_TRUE(agg.empty());
+}
+
+// The aggregates remember where they found a cell (CellHints): adds and
+// removals that erase cells and make them again, through copies and moves,
+// must give what lookups in the maps alone give (a copy starts without
+// hints, so `fresh` finds every cell in its maps).
+TEST(ServiceGraphTest, HintedLookupsGiveWhatTheMapsGive) {
+  const std::vector<TraceGraph> graphs = SeedGraphs();
+  std::mt19937_64 rng(11);
+  GraphAggregate hinted;
+  GraphAggregate fresh;
+  for (int step = 0; step < 400; ++step) {
+    const TraceGraph& g = graphs[rng() % graphs.size()];
+    const int64_t sign = rng() % 3 == 0 ? -1 : 1;
+    hinted.AddTraceGraph(g, sign);
+    fresh = GraphAggregate(fresh);
+    fresh.AddTraceGraph(g, sign);
+    if (step % 7 == 0) {
+      GraphAggregate moved(std::move(hinted));
+      hinted = std::move(moved);
+    }
+    if (step % 11 == 0) hinted = GraphAggregate(hinted);
+    ASSERT_EQ(ToJson(hinted.Build(0, 1)), ToJson(fresh.Build(0, 1))) << "step " << step;
+    ASSERT_EQ(hinted.MemoryBytes(), fresh.MemoryBytes()) << "step " << step;
+  }
+  // Every cell erased, then made again where the erased ones were found.
+  for (const TraceGraph& g : graphs) {
+    hinted.AddTraceGraph(g, +1);
+    hinted.AddTraceGraph(g, -1);
+    hinted.AddTraceGraph(g, +1);
+    fresh.AddTraceGraph(g, +1);
+  }
+  EXPECT_EQ(ToJson(hinted.Build(0, 1)), ToJson(fresh.Build(0, 1)));
+  EXPECT_EQ(hinted.MemoryBytes(), fresh.MemoryBytes());
 }
 
 TEST(ServiceGraphTest, SumEqualsPairwiseMerge) {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -55,11 +56,43 @@ size_t SubmitTicket::failed() const {
   return failed_;
 }
 
+namespace {
+
+// The ids of a trace's entities to write in a batch, distinct: mostly one
+// (a trace's segments come one or two a batch), kept in place.
+class WriterDirtyIds {
+ public:
+  bool empty() const { return size_ == 0; }
+  bool contains(const xray::SegmentId& id) const {
+    const xray::SegmentId* end = data() + size_;
+    return std::find(data(), end, id) != end;
+  }
+  void insert(const xray::SegmentId& id) {
+    if (contains(id)) return;
+    if (size_ < few_.size()) {
+      few_[size_] = id;
+    } else {
+      if (more_.empty()) more_.assign(few_.begin(), few_.end());
+      more_.push_back(id);
+    }
+    ++size_;
+  }
+
+ private:
+  const xray::SegmentId* data() const { return more_.empty() ? few_.data() : more_.data(); }
+
+  std::array<xray::SegmentId, 2> few_{};
+  std::vector<xray::SegmentId> more_;  // all of them, once past few_
+  size_t size_ = 0;
+};
+
+}  // namespace
+
 struct Writer::TouchedTrace {
   xray::TraceId id;
   CachedTrace* trace = nullptr;  // null when it could not be loaded
   Status load_status;
-  std::vector<xray::SegmentId> dirty;  // entities to write in this batch
+  WriterDirtyIds dirty;  // entities to write in this batch
   // With rollups: the graph of the stored record this batch replaces (null
   // for a new trace), the cached one or `derived_old`; what the cache keeps
   // of the written graph (`kept`) and the written record's start time.
@@ -214,15 +247,17 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     TouchedTrace& t = touched[trace_of_item[i]];
     if (t.trace == nullptr) continue;
     const xray::SegmentId id = batch[i].doc->doc.entity.id;
-    if (Merge(*t.trace, batch[i]) &&
-        std::find(t.dirty.begin(), t.dirty.end(), id) == t.dirty.end()) {
-      t.dirty.push_back(id);
-    }
+    if (Merge(*t.trace, batch[i])) t.dirty.insert(id);
   }
 
   // Build the one write: changed documents (views into the cache, which is not
   // modified until after the Write) and the recomputed trace records.
   store::WriteBatch write;
+  // Room for every record up front: a record is large to move, and each
+  // regrowth would move all of them.
+  write.documents.reserve(batch.size());
+  write.traces.reserve(touched.size());
+  write.new_traces.reserve(touched.size());
   std::vector<const xray::ReceivedDocument*> docs;
   for (TouchedTrace& t : touched) {
     if (t.trace == nullptr || t.dirty.empty()) continue;
@@ -232,14 +267,16 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
       const xray::ReceivedDocument& d = *owned;
       docs.push_back(&d);
       bytes += EstimateBytes(d);
-      if (std::find(t.dirty.begin(), t.dirty.end(), d.doc.entity.id) != t.dirty.end()) {
+      if (t.dirty.contains(d.doc.entity.id)) {
         write.documents.push_back(
             store::DocumentWrite{t.id, d.doc.entity.id, d.received_us, d.doc.raw});
       }
     }
     cache_.SetBytes(*t.trace, bytes);
     xray::AssembledTrace assembled = xray::AssembleTrace(t.id, docs);
-    store::TraceRecord record{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)};
+    // Built in its place in the batch (the store takes the batch by move).
+    store::TraceRecord& record = write.traces.emplace_back(
+        store::TraceRecord{xray::Summarize(assembled), graph::DeriveTraceGraph(assembled)});
     if (rollups_ != nullptr) {
       // Applied now, while the record is still here to read (it moves into
       // the store), and taken back out if the write fails (UndoRollups):
@@ -257,7 +294,6 @@ Status Writer::ProcessBatch(std::vector<WriteItem>& batch) {
     }
     record.summary.indexed = t.trace->indexed;
     record.summary.updated_us = now_us;
-    write.traces.push_back(std::move(record));
     write.new_traces.push_back(t.trace->revision == 0);
   }
 
