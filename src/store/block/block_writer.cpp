@@ -799,9 +799,11 @@ Status WriteBlock(std::span<const TraceRecord> rows,
     page.clear();
     page_first = next_row;
   };
+  std::string trace_text;  // reused: no string a row
   for (size_t i = 0; i < rows.size(); ++i) {
     if (options.format_version >= 3) {
-      const std::string trace_text = rows[i].summary.id.ToString();
+      trace_text.clear();
+      rows[i].summary.id.AppendTo(trace_text);
       coding::PutVarint(documents_by_row[i].size(), page);
       for (const StoredDocument& d : documents_by_row[i]) PutDocumentEliding(d, trace_text, page);
     } else {
