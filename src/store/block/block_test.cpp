@@ -181,6 +181,15 @@ class BlockTest : public ::testing::Test {
     const std::string path = Path("block");
     ASSERT_TRUE(WriteBlock(rows, docs, path, options).ok());
     EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+    {
+      // The rows given by address (a head's cut) make the same file.
+      std::vector<const TraceRecord*> by_address;
+      for (const TraceRecord& r : rows) by_address.push_back(&r);
+      const std::string other = Path("block-by-address");
+      ASSERT_TRUE(WriteBlock(by_address, docs, other, options).ok());
+      EXPECT_EQ(ReadFile(other), ReadFile(path));
+      std::filesystem::remove(other);
+    }
     auto reader = BlockReader::Open(path);
     ASSERT_TRUE(reader.ok()) << reader.status().ToString();
     const BlockReader& b = **reader;
