@@ -358,6 +358,7 @@ std::shared_ptr<const Cut> Head::TakeCut(uint64_t block_id, int64_t now_us, bool
   auto cut = std::make_shared<Cut>();
   cut->block_id = block_id;
   cut->records.reserve(due.size());
+  cut->ids.reserve(due.size());
   cut->documents.reserve(due.size());
   cut->supersedes.reserve(due.size());
   for (const ByRow& r : due) {
@@ -365,6 +366,7 @@ std::shared_ptr<const Cut> Head::TakeCut(uint64_t block_id, int64_t now_us, bool
     // Moved, not copied: the head reads the sealed version in the cut.
     e->sealed_as = RowRef{block_id, static_cast<uint32_t>(cut->records.size())};
     cut->records.push_back(std::move(e->record));
+    cut->ids.push_back(r.id);
     cut->documents.push_back(std::move(e->documents));
     e->documents.clear();
     cut->supersedes.push_back(e->supersedes);
@@ -393,7 +395,7 @@ void Head::ReleaseLocked(Entry& e, std::vector<std::function<void()>>& durable) 
 std::vector<Head::Sealed> Head::SealedInLocked(const Cut& cut) {
   std::vector<Sealed> sealed;
   for (uint32_t i = 0; i < cut.size(); ++i) {
-    const xray::TraceId& id = cut.records[i]->summary.id;
+    const xray::TraceId& id = cut.ids[i];
     auto it = entries_.find(id);
     if (it != entries_.end() && it->second.sealed_as == RowRef{cut.block_id, i}) {
       sealed.push_back(Sealed{id, &it->second, i});

@@ -68,6 +68,7 @@ struct HeadOptions {
 struct Cut {
   uint64_t block_id = 0;
   std::vector<std::shared_ptr<const TraceRecord>> records;
+  std::vector<xray::TraceId> ids;  // records[i]'s, at hand for the commit
   std::vector<std::vector<StoredDocument>> documents;
   std::vector<std::optional<RowRef>> supersedes;
   size_t size() const { return records.size(); }
