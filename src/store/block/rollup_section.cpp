@@ -252,8 +252,7 @@ struct RollupCellSum {
 // as AddToRollupMinutes makes it.
 namespace {
 
-template <typename Rows>
-graph::RollupMinutes RollupsOfRows(const Rows& rows) {
+graph::RollupMinutes RollupsOfRows(const PointedRecords& rows) {
   std::unordered_map<RollupKeyView, uint32_t, RollupKeyViewHash> key_index;
   std::vector<RollupKeyView> keys;
   std::unordered_map<RollupCellKey, uint32_t, RollupCellKeyHash> cell_index;
@@ -338,7 +337,11 @@ graph::RollupMinutes RollupsOfRows(const Rows& rows) {
 }  // namespace
 
 graph::RollupMinutes RollupsOfRecords(std::span<const TraceRecord> rows) {
-  return RollupsOfRows(rows);
+  // One instantiation of the sums, over addresses: with two, the compiler
+  // no longer inlined the cells' Add into either.
+  std::vector<const TraceRecord*> pointers(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) pointers[i] = &rows[i];
+  return RollupsOfRows(PointedRecords(pointers));
 }
 
 graph::RollupMinutes RollupsOfPointedRecords(std::span<const TraceRecord* const> rows) {
