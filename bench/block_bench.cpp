@@ -14,8 +14,14 @@
 // build) writes the same rows, so two builds' blocks can be compared byte for
 // byte (cmp the --dir files).
 //
+// With --cut, times the cutter's path alone instead (RunCuts below): the
+// rows applied to a head just over its memory bound, then the cut of its
+// older half, step by step, as BlockStore's cutter runs it (less the
+// manifest edit).
+//
 //   build/bench/block_bench --rows 100000
 //   build/bench/block_bench --rows 20000 --zstd-level 1 --repeat 5   # as the engine's cut writes
+//   build/bench/block_bench --rows 28000 --zstd-level 1 --repeat 4 --cut   # a cut of 14,007 rows
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -28,7 +34,9 @@
 #include <vector>
 
 #include "graph/trace_graph.h"
+#include "graph/trace_record.h"
 #include "segment_gen.h"
+#include "store/block/head.h"
 #include "store/block/rollup_section.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
@@ -51,6 +59,82 @@ double CpuMs() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
 }
 
+// The cutter's path (BlockStore's cut, less the manifest edit) on a head
+// over its bound, as in a burst: each run applies copies of the rows to a
+// fresh head (not timed) whose bound is just under what they take, so that
+// a cut seals its older half, then times that cut's steps. Prints each
+// step's best CPU time a sealed row.
+int RunCuts(const std::vector<store::TraceRecord>& records,
+            const std::vector<std::vector<store::StoredDocument>>& docs, const std::string& path,
+            int zstd_level, int repeat) {
+  const auto no_older =
+      [](const xray::TraceId&) -> Result<std::optional<store::block::OlderVersion>> {
+    return std::optional<store::block::OlderVersion>();
+  };
+  const char* kSteps[] = {"TakeCut",   "rollup section", "WriteBlock", "BlockReader::Open",
+                          "CommitCut", "the cut freed",  "total"};
+  constexpr size_t kStepCount = std::size(kSteps);
+  std::vector<double> best(kStepCount, 1e100);
+  size_t cut_rows = 0;
+  constexpr int64_t kNow = 1'700'000'000'000'000;
+  for (int run = 0; run < repeat; ++run) {
+    std::vector<store::TraceRecord> copies = records;  // the head takes them
+    uint64_t held = 0;  // what the head will count (the copies' capacities)
+    for (size_t i = 0; i < copies.size(); ++i) {
+      held += graph::EstimateMemoryBytes(copies[i]);
+      for (const auto& d : docs[i]) held += sizeof(store::StoredDocument) + d.raw.size();
+    }
+    store::block::HeadOptions head_options;
+    head_options.quiet_us = head_options.max_age_us = int64_t{1} << 60;  // due by size only
+    head_options.max_bytes = held - 1;
+    store::block::Head head(head_options);
+    // One write a row, oldest first (the head cuts the first written).
+    for (size_t i = 0; i < copies.size(); ++i) {
+      store::WriteBatch one;
+      one.traces.push_back(std::move(copies[i]));
+      for (const auto& d : docs[i]) {
+        one.documents.push_back({records[i].summary.id, d.entity_id, d.received_us, d.raw});
+      }
+      if (!head.Apply(std::move(one), kNow + static_cast<int64_t>(i), no_older).ok()) return 1;
+    }
+    if (run == 0 && head.stats().memory_bytes != held) {
+      fmt::print(stderr, "the head holds {} bytes, {} expected\n", head.stats().memory_bytes, held);
+    }
+    std::vector<double> t(kStepCount + 1);
+    t[0] = CpuMs();
+    std::shared_ptr<const store::block::Cut> cut =
+        head.TakeCut(1, kNow + static_cast<int64_t>(records.size()));
+    t[1] = CpuMs();
+    const std::vector<const store::TraceRecord*> rows = cut->RowPointers();
+    store::block::BlockWriteOptions options;
+    options.zstd_level = zstd_level;
+    options.sections.emplace_back(
+        std::string(store::block::kRollupSection),
+        store::block::EncodeRollupSection(store::block::RollupsOfPointedRecords(rows)));
+    t[2] = CpuMs();
+    if (const Status s = store::block::WriteBlock(rows, cut->documents, path, options); !s.ok()) {
+      fmt::print(stderr, "WriteBlock: {}\n", s.ToString());
+      return 1;
+    }
+    t[3] = CpuMs();
+    if (!store::block::BlockReader::Open(path).ok()) return 1;
+    t[4] = CpuMs();
+    head.Committed(*cut);
+    t[5] = CpuMs();
+    cut_rows = cut->size();
+    cut.reset();
+    t[6] = CpuMs();
+    for (size_t k = 0; k + 1 < kStepCount; ++k) best[k] = std::min(best[k], t[k + 1] - t[k]);
+    best[kStepCount - 1] = std::min(best[kStepCount - 1], t[6] - t[0]);
+  }
+  fmt::print("rows cut                               {} of {}\n", cut_rows, records.size());
+  for (size_t k = 0; k < kStepCount; ++k) {
+    fmt::print("{:<38} CPU {:.1f} ms ({:.2f} us/row)\n", kSteps[k], best[k],
+               best[k] * 1000 / static_cast<double>(std::max<size_t>(1, cut_rows)));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,6 +147,11 @@ int main(int argc, char** argv) {
   int zstd_level = store::block::BlockWriteOptions{}.zstd_level;
   app.add_option("--zstd-level", zstd_level, "WriteBlock's level (the engine's cuts use 1)");
   app.add_option("--dir", dir, "directory for the block (deleted first)");
+  bool cut_only = false;
+  app.add_flag("--cut", cut_only,
+               "time the cutter's path alone: the rows applied to a head over its memory "
+               "bound (not timed), then the cut of its older half (TakeCut, rollup section, "
+               "WriteBlock, Open, CommitCut, the cut freed)");
   CLI11_PARSE(app, argc, argv);
 
   bench::SegmentGenerator gen(42, /*seeded_ids=*/true);  // the same block every run
@@ -114,6 +203,7 @@ int main(int argc, char** argv) {
   const std::string path = dir + "/block";
   store::block::BlockWriteOptions options;
   options.zstd_level = zstd_level;
+  if (cut_only) return RunCuts(sorted_records, sorted_docs, path, zstd_level, repeat);
   double write_ms = 1e100;
   double write_cpu_ms = 1e100;
   double decode_ms = 1e100;

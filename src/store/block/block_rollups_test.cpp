@@ -111,6 +111,11 @@ TEST(RollupSectionTest, RollupsOfRecordsEqualsAddingRowByRow) {
     EXPECT_EQ(g->second.edges().size(), w->second.edges().size());
   }
   EXPECT_TRUE(RollupsOfRecords({}).empty());
+  // The rows given by address (a head's cut): the same sums.
+  std::vector<const TraceRecord*> by_address;
+  for (const TraceRecord& r : rows) by_address.push_back(&r);
+  EXPECT_EQ(EncodeRollupSection(RollupsOfPointedRecords(by_address)), EncodeRollupSection(want));
+  EXPECT_TRUE(RollupsOfPointedRecords({}).empty());
 }
 
 // Cells of thousands of observations (their histogram buckets are counted

@@ -1467,9 +1467,10 @@ class BlockStoreImpl final : public BlockStore {
     std::string counts;
     coding::PutVarint(document_count, counts);
     wo.sections.emplace_back(std::string(kCountsSection), std::move(counts));
+    const std::vector<const TraceRecord*> rows = cut.RowPointers();
     wo.sections.emplace_back(std::string(kRollupSection),
-                             EncodeRollupSection(RollupsOfRecords(cut.records)));
-    Status written = WriteBlock(cut.records, cut.documents, path, wo);
+                             EncodeRollupSection(RollupsOfPointedRecords(rows)));
+    Status written = WriteBlock(rows, cut.documents, path, wo);
     auto discard = [&](Status s) {
       std::error_code ec;
       fs::remove(path, ec);

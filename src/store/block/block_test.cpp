@@ -181,6 +181,15 @@ class BlockTest : public ::testing::Test {
     const std::string path = Path("block");
     ASSERT_TRUE(WriteBlock(rows, docs, path, options).ok());
     EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+    {
+      // The rows given by address (a head's cut) make the same file.
+      std::vector<const TraceRecord*> by_address;
+      for (const TraceRecord& r : rows) by_address.push_back(&r);
+      const std::string other = Path("block-by-address");
+      ASSERT_TRUE(WriteBlock(by_address, docs, other, options).ok());
+      EXPECT_EQ(ReadFile(other), ReadFile(path));
+      std::filesystem::remove(other);
+    }
     auto reader = BlockReader::Open(path);
     ASSERT_TRUE(reader.ok()) << reader.status().ToString();
     const BlockReader& b = **reader;
@@ -428,6 +437,69 @@ TEST_F(BlockTest, DocumentsSpellingTheirIdsReadBackExactly) {
     o.format_version = version;
     o.target_page_raw_bytes = 700;  // rows spread over pages
     RoundTrip(rows, docs, o);
+  }
+}
+
+// PutDocumentEliding as first written: the text without the trace id
+// copied into a string of its own, the entity id searched there.
+std::string ElidedByCopy(const StoredDocument& doc, std::string_view trace_text) {
+  std::string out;
+  coding::PutFixed64(doc.entity_id.value, out);
+  coding::PutSigned(doc.received_us, out);
+  std::string raw = doc.raw;
+  const size_t trace_at = trace_text.empty() ? std::string::npos : raw.find(trace_text);
+  if (trace_at != std::string::npos) raw.erase(trace_at, trace_text.size());
+  coding::PutVarint(trace_at == std::string::npos ? 0 : trace_at + 1, out);
+  const std::string entity_text = doc.entity_id.ToString();
+  const size_t entity_at = raw.find(entity_text);
+  coding::PutVarint(entity_at == std::string::npos ? 0 : entity_at + 1, out);
+  if (entity_at == std::string::npos) {
+    coding::PutLengthPrefixed(raw, out);
+    return out;
+  }
+  raw.erase(entity_at, entity_text.size());
+  coding::PutLengthPrefixed(raw, out);
+  return out;
+}
+
+TEST(DocumentIdsTest, ElidesAsACopyOfTheTextWould) {
+  // The trace id is cut out of the text in place: an entity id found across
+  // the seam it leaves, in either piece, or nowhere, is where a search of
+  // the text without the trace id finds it.
+  const std::string trace = MakeTraceId(3).ToString();
+  const xray::SegmentId entity{0x0123456789abcdefull};
+  const std::string seg = entity.ToString();
+  std::vector<std::string> texts = {
+      "",
+      trace,
+      seg,
+      trace + seg,
+      seg + trace,
+      "{\"id\":\"" + seg + "\",\"trace_id\":\"" + trace + "\"}",
+      "{\"trace_id\":\"" + trace + "\",\"id\":\"" + seg + "\"}",
+      "{\"trace_id\":\"" + trace + "\"}",
+      "no ids at all",
+      seg.substr(0, 7) + "x" + trace + seg,
+      trace + trace + seg + seg,
+  };
+  // The entity id split by the trace id at every point: whole only once
+  // the trace id is left out.
+  for (size_t cut = 0; cut <= seg.size(); ++cut) {
+    texts.push_back("ab" + seg.substr(0, cut) + trace + seg.substr(cut) + "cd");
+    texts.push_back(seg.substr(0, cut) + trace + seg.substr(cut));
+    texts.push_back(seg.substr(0, cut) + trace + seg.substr(cut) + seg);
+  }
+  for (const std::string& text : texts) {
+    for (const std::string_view trace_text : {std::string_view(trace), std::string_view()}) {
+      const StoredDocument doc{entity, 42, text};
+      std::string encoded;
+      PutDocumentEliding(doc, trace_text, encoded);
+      EXPECT_EQ(encoded, ElidedByCopy(doc, trace_text)) << text;
+      coding::Reader r(encoded);
+      StoredDocument back;
+      ASSERT_TRUE(GetDocumentEliding(r, trace_text, back)) << r.error();
+      EXPECT_EQ(back.raw, text);
+    }
   }
 }
 

@@ -19,6 +19,7 @@
 #include "common/coding.h"
 #include "store/block/block_writer_internal.h"
 #include "store/block/document_ids.h"
+#include "store/block/pointed_records.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
 
@@ -233,7 +234,7 @@ using AnnotationKeyMap = std::unordered_map<std::string_view, V, AnnotationKeyHa
 // once per column (a cut's rows are tens of MB).
 constexpr size_t kColumnChunkRows = 128;
 
-std::vector<PendingColumn> BuildColumns(std::span<const TraceRecord> rows, uint32_t version) {
+std::vector<PendingColumn> BuildColumns(PointedRecords rows, uint32_t version) {
   const size_t n = rows.size();
   // A column: `gather` takes rows [begin, end) in order, `finish` makes the
   // payload (and range) once every row is gathered. They share the column's
@@ -690,9 +691,11 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
 
 }  // namespace
 
-Status WriteBlock(std::span<const TraceRecord> rows,
-                  std::span<const std::vector<StoredDocument>> documents_by_row,
-                  const std::string& path, const BlockWriteOptions& options) {
+namespace {
+
+Status WriteBlockOfRows(PointedRecords rows,
+                        std::span<const std::vector<StoredDocument>> documents_by_row,
+                        const std::string& path, const BlockWriteOptions& options) {
   if (rows.size() != documents_by_row.size()) {
     return Status::InvalidArgument(fmt::format("block {}: {} rows but documents for {}", path,
                                                rows.size(), documents_by_row.size()));
@@ -799,9 +802,11 @@ Status WriteBlock(std::span<const TraceRecord> rows,
     page.clear();
     page_first = next_row;
   };
+  std::string trace_text;  // reused: no string a row
   for (size_t i = 0; i < rows.size(); ++i) {
     if (options.format_version >= 3) {
-      const std::string trace_text = rows[i].summary.id.ToString();
+      trace_text.clear();
+      rows[i].summary.id.AppendTo(trace_text);
       coding::PutVarint(documents_by_row[i].size(), page);
       for (const StoredDocument& d : documents_by_row[i]) PutDocumentEliding(d, trace_text, page);
     } else {
@@ -879,6 +884,22 @@ Status WriteBlock(std::span<const TraceRecord> rows,
   coding::PutFixed32(options.format_version, out);
   out.append(kMagic);
   return WriteFileAtomically(path, out);
+}
+
+}  // namespace
+
+Status WriteBlock(std::span<const TraceRecord> rows,
+                  std::span<const std::vector<StoredDocument>> documents_by_row,
+                  const std::string& path, const BlockWriteOptions& options) {
+  std::vector<const TraceRecord*> pointers(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) pointers[i] = &rows[i];
+  return WriteBlockOfRows(PointedRecords(pointers), documents_by_row, path, options);
+}
+
+Status WriteBlock(std::span<const TraceRecord* const> rows,
+                  std::span<const std::vector<StoredDocument>> documents_by_row,
+                  const std::string& path, const BlockWriteOptions& options) {
+  return WriteBlockOfRows(PointedRecords(rows), documents_by_row, path, options);
 }
 
 }  // namespace roentgen::store::block

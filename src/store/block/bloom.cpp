@@ -24,6 +24,11 @@ uint32_t Bit(uint64_t hash, int i) {
 
 uint64_t BloomHash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
+BloomFilterBuilder::BloomFilterBuilder() : recent_(kRecentSlots) {
+  // Slot i starts with a value whose low bits are not i: no hash matches it.
+  for (size_t i = 0; i < kRecentSlots; ++i) recent_[i] = i ^ 1;
+}
+
 std::string BloomFilterBuilder::Finish() const {
   // Sized by the distinct keys: a block repeats most of its keys (a service
   // name, an annotation value on thousands of rows), and a repeat sets the

@@ -22,13 +22,29 @@ uint64_t BloomHash(std::string_view key);
 
 class BloomFilterBuilder {
  public:
-  void Add(std::string_view key) { hashes_.push_back(BloomHash(key)); }
-  size_t key_count() const { return hashes_.size(); }
+  BloomFilterBuilder();
+  void Add(std::string_view key) {
+    const uint64_t h = BloomHash(key);
+    ++key_count_;
+    // A hash met lately is not kept again: a block repeats most of its keys
+    // (a service on every row), and Finish would sort every repeat only to
+    // drop it. A slot only ever holds a hash of its own low bits (or its
+    // initial value, which is not one), so no hash is ever taken for seen.
+    uint64_t& seen = recent_[h & (kRecentSlots - 1)];
+    if (seen == h) return;
+    seen = h;
+    hashes_.push_back(h);
+  }
+  // Every key added, repeats included.
+  size_t key_count() const { return key_count_; }
   // The filter over the keys added, kBloomBitsPerKey bits a distinct key.
   std::string Finish() const;
 
  private:
-  std::vector<uint64_t> hashes_;
+  static constexpr size_t kRecentSlots = 1024;
+  std::vector<uint64_t> hashes_;  // every distinct hash, and some repeats
+  std::vector<uint64_t> recent_;  // the last hash kept in each slot
+  size_t key_count_ = 0;
 };
 
 class BloomFilter {

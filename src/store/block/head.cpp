@@ -91,13 +91,12 @@ Head::Head(HeadOptions options) : options_(options) {}
 Head::~Head() = default;
 
 const TraceRecord& Head::NewestRecord(const Entry& e) {
-  return e.HoldsNewest() ? *e.record : e.sealed_cut->records[e.sealed_as->row];
+  return e.HoldsNewest() ? *e.record : *e.sealed_cut->records[e.sealed_as->row];
 }
 
 std::shared_ptr<const TraceRecord> Head::NewestShared(const Entry& e) {
   if (e.HoldsNewest()) return e.record;
-  // Shares the cut, which is immutable, for as long as the record is held.
-  return std::shared_ptr<const TraceRecord>(e.sealed_cut, &e.sealed_cut->records[e.sealed_as->row]);
+  return e.sealed_cut->records[e.sealed_as->row];  // immutable once sealed
 }
 
 namespace {
@@ -110,14 +109,6 @@ bool HeldByHeadAlone(const std::shared_ptr<TraceRecord>& record) {
   if (record.use_count() != 1) return false;
   std::atomic_thread_fence(std::memory_order_acquire);
   return true;
-}
-
-// The record of a version that is being sealed: moved when no scan holds it,
-// copied otherwise.
-TraceRecord TakeHeadRecord(std::shared_ptr<TraceRecord>& record) {
-  std::shared_ptr<TraceRecord> taken = std::move(record);
-  if (HeldByHeadAlone(taken)) return std::move(*taken);
-  return *taken;
 }
 
 }  // namespace
@@ -321,43 +312,61 @@ std::vector<std::shared_ptr<const TraceRecord>> Head::Select(
 
 std::shared_ptr<const Cut> Head::TakeCut(uint64_t block_id, int64_t now_us, bool all) {
   MutexLock lock(mu_);
-  std::vector<Entry*> due;
-  std::vector<Entry*> rest;
+  // The sorts below order copies of their keys, read once from each entry:
+  // comparing through the entries (and their records) read each of them,
+  // scattered in the heap, a dozen times.
+  struct ByAge {
+    int64_t first_write_us;
+    Entry* entry;
+  };
+  struct ByRow {
+    int64_t start_us;
+    xray::TraceId id;
+    Entry* entry;
+  };
+  std::vector<ByRow> due;
+  std::vector<ByAge> rest;
+  uint64_t held = memory_bytes_;
   for (auto& [id, e] : entries_) {
     // A version is sealed once at a time; one written since its seal waits
     // for that cut to commit.
     if (e.sealed_as) continue;
     const bool is_due = all || now_us - e.last_write_us >= options_.quiet_us ||
                         now_us - e.first_write_us >= options_.max_age_us;
-    (is_due ? due : rest).push_back(&e);
+    if (is_due) {
+      due.push_back({0, id, &e});
+      held -= std::min(held, e.HeldMemory());
+    } else {
+      rest.push_back({e.first_write_us, &e});
+    }
   }
   // Beyond the memory bound, the oldest versions are due too, until half the
   // bound is left: a head at its bound is not cut a few traces at a time.
-  uint64_t held = memory_bytes_;
-  for (Entry* e : due) held -= std::min(held, e->HeldMemory());
   if (held > options_.max_bytes) {
     std::sort(rest.begin(), rest.end(),
-              [](const Entry* a, const Entry* b) { return a->first_write_us < b->first_write_us; });
-    for (Entry* e : rest) {
+              [](const ByAge& a, const ByAge& b) { return a.first_write_us < b.first_write_us; });
+    for (const ByAge& r : rest) {
       if (held <= options_.max_bytes / 2) break;
-      due.push_back(e);
-      held -= std::min(held, e->HeldMemory());
+      due.push_back({0, r.entry->record->summary.id, r.entry});
+      held -= std::min(held, r.entry->HeldMemory());
     }
   }
-  std::sort(due.begin(), due.end(), [](const Entry* a, const Entry* b) {
-    const auto& x = a->record->summary;
-    const auto& y = b->record->summary;
-    return std::tie(x.start_time_us, x.id) < std::tie(y.start_time_us, y.id);
+  for (ByRow& r : due) r.start_us = r.entry->record->summary.start_time_us;
+  std::sort(due.begin(), due.end(), [](const ByRow& a, const ByRow& b) {
+    return std::tie(a.start_us, a.id) < std::tie(b.start_us, b.id);
   });
   auto cut = std::make_shared<Cut>();
   cut->block_id = block_id;
   cut->records.reserve(due.size());
+  cut->ids.reserve(due.size());
   cut->documents.reserve(due.size());
   cut->supersedes.reserve(due.size());
-  for (Entry* e : due) {
+  for (const ByRow& r : due) {
+    Entry* e = r.entry;
     // Moved, not copied: the head reads the sealed version in the cut.
     e->sealed_as = RowRef{block_id, static_cast<uint32_t>(cut->records.size())};
-    cut->records.push_back(TakeHeadRecord(e->record));
+    cut->records.push_back(std::move(e->record));
+    cut->ids.push_back(r.id);
     cut->documents.push_back(std::move(e->documents));
     e->documents.clear();
     cut->supersedes.push_back(e->supersedes);
@@ -369,7 +378,7 @@ std::shared_ptr<const Cut> Head::TakeCut(uint64_t block_id, int64_t now_us, bool
     e->document_memory = 0;
     e->written_since_seal = false;
   }
-  for (Entry* e : due) e->sealed_cut = cut;
+  for (const ByRow& r : due) r.entry->sealed_cut = cut;
   return cut;
 }
 
@@ -386,7 +395,7 @@ void Head::ReleaseLocked(Entry& e, std::vector<std::function<void()>>& durable) 
 std::vector<Head::Sealed> Head::SealedInLocked(const Cut& cut) {
   std::vector<Sealed> sealed;
   for (uint32_t i = 0; i < cut.size(); ++i) {
-    const xray::TraceId& id = cut.records[i].summary.id;
+    const xray::TraceId& id = cut.ids[i];
     auto it = entries_.find(id);
     if (it != entries_.end() && it->second.sealed_as == RowRef{cut.block_id, i}) {
       sealed.push_back(Sealed{id, &it->second, i});
@@ -466,7 +475,7 @@ void Head::Abandoned(const Cut& cut) {
       e.supersedes = e.sealed_supersedes;
     } else {
       // The sealed version is the newest again: it comes back from the cut.
-      e.record = std::make_shared<TraceRecord>(cut.records[sealed.row]);
+      e.record = std::make_shared<TraceRecord>(*cut.records[sealed.row]);
       e.record_memory = graph::EstimateMemoryBytes(*e.record);
       e.documents = cut.documents[sealed.row];
       for (const StoredDocument& d : e.documents) e.document_memory += DocumentMemory(d);

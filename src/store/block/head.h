@@ -61,13 +61,23 @@ struct HeadOptions {
 
 // The versions a cut sealed. Row i is records[i], documents[i] (the trace's
 // documents, by entity id) and supersedes[i] (the block row it replaces);
-// rows are sorted by (start time, trace id).
+// rows are sorted by (start time, trace id). The records stay where the
+// head's writes put them (the head's own, shared: scans may hold them too),
+// not moved into an array of rows: a move walks and rewrites each record,
+// cold, and then frees what it left.
 struct Cut {
   uint64_t block_id = 0;
-  std::vector<TraceRecord> records;
+  std::vector<std::shared_ptr<const TraceRecord>> records;
+  std::vector<xray::TraceId> ids;  // records[i]'s, at hand for the commit
   std::vector<std::vector<StoredDocument>> documents;
   std::vector<std::optional<RowRef>> supersedes;
   size_t size() const { return records.size(); }
+  // The records' addresses, in row order (for WriteBlock).
+  std::vector<const TraceRecord*> RowPointers() const {
+    std::vector<const TraceRecord*> rows(records.size());
+    for (size_t i = 0; i < records.size(); ++i) rows[i] = records[i].get();
+    return rows;
+  }
   bool empty() const { return records.empty(); }
 };
 

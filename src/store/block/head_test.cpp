@@ -57,7 +57,7 @@ auto NoOlder() {
 
 std::vector<xray::TraceId> IdsOf(const Cut& cut) {
   std::vector<xray::TraceId> ids;
-  for (const TraceRecord& r : cut.records) ids.push_back(r.summary.id);
+  for (const auto& r : cut.records) ids.push_back(r->summary.id);
   return ids;
 }
 
@@ -107,28 +107,37 @@ TEST(HeadTest, AVersionASelectHoldsStaysAsItWasThroughWritesAndCuts) {
   EXPECT_EQ(held[0]->summary.root_segment_name, "first");
   EXPECT_EQ(head.GetTrace(Id(1))->summary.root_segment_name, "second");
 
-  // Sealing copies the version a scan holds instead of moving it away.
+  // Sealing shares the version a scan holds: the cut keeps the record
+  // where it is, and no write changes it from then on.
   auto newest = head.Select([](const TraceRecord&) { return true; });
   std::shared_ptr<const Cut> cut = head.TakeCut(1, kT0 + kSecond, /*all=*/true);
   ASSERT_EQ(cut->size(), 1u);
-  EXPECT_EQ(cut->records[0].summary.root_segment_name, "second");
+  EXPECT_EQ(cut->records[0]->summary.root_segment_name, "second");
+  EXPECT_EQ(cut->records[0].get(), newest[0].get());
+  Write third;
+  third.Doc(1, 12, "c");
+  third.batch.traces[0].summary.root_segment_name = "third";
+  ASSERT_TRUE(head.Apply(third.batch, kT0 + kSecond, NoOlder()).ok());
+  EXPECT_EQ(cut->records[0]->summary.root_segment_name, "second");
+  EXPECT_EQ(head.GetTrace(Id(1))->summary.root_segment_name, "third");
   EXPECT_EQ(newest[0]->summary.root_segment_name, "second");
   EXPECT_EQ(held[0]->summary.root_segment_name, "first");
 
-  // A sealed version is shared from its cut, which it keeps alive past the
-  // commit that drops it from the head.
+  // A scan holds a sealed version past the commit that drops it from the
+  // head and the cut's end.
   auto sealed = head.Select([](const TraceRecord&) { return true; });
   ASSERT_EQ(sealed.size(), 1u);
-  EXPECT_EQ(sealed[0].get(), &cut->records[0]);
+  EXPECT_EQ(sealed[0]->summary.root_segment_name, "third");  // the newest version
+  std::shared_ptr<const TraceRecord> from_cut = cut->records[0];
   head.Committed(*cut);
   cut.reset();
-  EXPECT_FALSE(head.Contains(Id(1)));
-  EXPECT_EQ(sealed[0]->summary.root_segment_name, "second");
-  EXPECT_EQ(sealed[0]->summary.revision, 2u);
+  EXPECT_TRUE(head.Contains(Id(1)));  // written since its seal
+  EXPECT_EQ(from_cut->summary.root_segment_name, "second");
+  EXPECT_EQ(from_cut->summary.revision, 2u);
 }
 
-// With no scan holding it, the cut takes the head's record without a copy:
-// its strings are the ones the write gave.
+// The cut takes the head's record as it is: its strings are the ones the
+// write gave.
 TEST(HeadTest, ACutMovesARecordNoScanHolds) {
   Head head;
   Write w;
@@ -139,7 +148,7 @@ TEST(HeadTest, ACutMovesARecordNoScanHolds) {
       head.Select([](const TraceRecord&) { return true; })[0]->summary.root_segment_name.data();
   std::shared_ptr<const Cut> cut = head.TakeCut(1, kT0, /*all=*/true);
   ASSERT_EQ(cut->size(), 1u);
-  EXPECT_EQ(cut->records[0].summary.root_segment_name.data(), in_head);
+  EXPECT_EQ(cut->records[0]->summary.root_segment_name.data(), in_head);
 }
 
 TEST(HeadTest, AWriteIsDurableOnceEveryTraceItTouchedIsCommitted) {
@@ -315,7 +324,7 @@ TEST(HeadTest, ASealedVersionIsReadInItsCutAndItsMemoryHeldUntilCommit) {
 
   std::shared_ptr<const Cut> cut = head.TakeCut(1, kT0, /*all=*/true);
   ASSERT_EQ(cut->size(), 1u);
-  EXPECT_EQ(cut->records[0].summary.root_segment_name, std::string(1000, 'n'));
+  EXPECT_EQ(cut->records[0]->summary.root_segment_name, std::string(1000, 'n'));
   // The head reads the sealed version in the cut.
   ASSERT_TRUE(head.GetTrace(Id(1)));
   EXPECT_EQ(head.GetTrace(Id(1))->summary.root_segment_name, std::string(1000, 'n'));
@@ -486,7 +495,7 @@ TEST(HeadTest, RemapRowsPointsVersionsAtACompactionsOutput) {
   ASSERT_EQ(cut->size(), 3u);
   std::map<uint8_t, std::optional<RowRef>> by_trace;
   for (size_t i = 0; i < cut->size(); ++i) {
-    by_trace[cut->records[i].summary.id.bytes[15]] = cut->supersedes[i];
+    by_trace[cut->records[i]->summary.id.bytes[15]] = cut->supersedes[i];
   }
   EXPECT_EQ(by_trace[1], (RowRef{9, 0})) << "the cut marks the output's row";
   EXPECT_EQ(by_trace[2], std::nullopt) << "the dropped row has nothing left to hide";

@@ -24,6 +24,7 @@
 #include "common/coding.h"
 #include "common/files.h"
 #include "store/block/graph_times.h"
+#include "store/block/pointed_records.h"
 #include "store/record_codec.h"
 
 namespace roentgen::store::block {
@@ -249,7 +250,9 @@ struct RollupCellSum {
 // the result filled once at the end, in key order. The observations are added in the same order, so
 // every cell (the flags of a node's last observation included) comes out
 // as AddToRollupMinutes makes it.
-graph::RollupMinutes RollupsOfRecords(std::span<const TraceRecord> rows) {
+namespace {
+
+graph::RollupMinutes RollupsOfRows(const PointedRecords& rows) {
   std::unordered_map<RollupKeyView, uint32_t, RollupKeyViewHash> key_index;
   std::vector<RollupKeyView> keys;
   std::unordered_map<RollupCellKey, uint32_t, RollupCellKeyHash> cell_index;
@@ -329,6 +332,20 @@ graph::RollupMinutes RollupsOfRecords(std::span<const TraceRecord> rows) {
     }
   }
   return minutes;
+}
+
+}  // namespace
+
+graph::RollupMinutes RollupsOfRecords(std::span<const TraceRecord> rows) {
+  // One instantiation of the sums, over addresses: with two, the compiler
+  // no longer inlined the cells' Add into either.
+  std::vector<const TraceRecord*> pointers(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) pointers[i] = &rows[i];
+  return RollupsOfRows(PointedRecords(pointers));
+}
+
+graph::RollupMinutes RollupsOfPointedRecords(std::span<const TraceRecord* const> rows) {
+  return RollupsOfRows(PointedRecords(rows));
 }
 
 std::string EncodeRollupSection(const graph::RollupMinutes& minutes) {

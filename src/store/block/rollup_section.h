@@ -46,6 +46,8 @@ inline constexpr std::string_view kRollupSection = "roentgen.rollups";
 // The rollups of `rows` (each record's graph, by the minute of each
 // observation's start).
 graph::RollupMinutes RollupsOfRecords(std::span<const TraceRecord> rows);
+// The same, with the rows given by address (a head's cut).
+graph::RollupMinutes RollupsOfPointedRecords(std::span<const TraceRecord* const> rows);
 
 std::string EncodeRollupSection(const graph::RollupMinutes& minutes);
 Result<graph::RollupMinutes> DecodeRollupSection(std::string_view bytes, std::string_view what);

@@ -158,6 +158,10 @@ struct BlockWriteOptions {
 Status WriteBlock(std::span<const TraceRecord> rows,
                   std::span<const std::vector<StoredDocument>> documents_by_row,
                   const std::string& path, const BlockWriteOptions& options = {});
+// The same, with the rows given by address (a head's cut).
+Status WriteBlock(std::span<const TraceRecord* const> rows,
+                  std::span<const std::vector<StoredDocument>> documents_by_row,
+                  const std::string& path, const BlockWriteOptions& options = {});
 
 struct Extent {
   uint64_t offset = 0;

@@ -1,0 +1,54 @@
+// Records given by address, read like a std::span<const TraceRecord>: the
+// rows of a head's cut, which stay where the head's writes put them (moving
+// each into an array of rows for WriteBlock walked and rewrote ~700 bytes a
+// record, cold, and then freed what the move left). Header-only; a view,
+// thread-compatible.
+#pragma once
+
+#include <cstddef>
+#include <iterator>
+#include <span>
+
+#include "store/store.h"
+
+namespace roentgen::store::block {
+
+class PointedRecords {
+ public:
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = TraceRecord;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const TraceRecord*;
+    using reference = const TraceRecord&;
+    Iterator() = default;
+    explicit Iterator(const TraceRecord* const* at) : at_(at) {}
+    const TraceRecord& operator*() const { return **at_; }
+    const TraceRecord* operator->() const { return *at_; }
+    Iterator& operator++() {
+      ++at_;
+      return *this;
+    }
+    Iterator operator++(int) { return Iterator(at_++); }
+    bool operator==(const Iterator&) const = default;
+
+   private:
+    const TraceRecord* const* at_ = nullptr;
+  };
+
+  PointedRecords() = default;
+  explicit PointedRecords(std::span<const TraceRecord* const> rows) : rows_(rows) {}
+  size_t size() const { return rows_.size(); }
+  bool empty() const { return rows_.empty(); }
+  const TraceRecord& operator[](size_t i) const { return *rows_[i]; }
+  const TraceRecord& front() const { return *rows_.front(); }
+  const TraceRecord& back() const { return *rows_.back(); }
+  Iterator begin() const { return Iterator(rows_.data()); }
+  Iterator end() const { return Iterator(rows_.data() + rows_.size()); }
+
+ private:
+  std::span<const TraceRecord* const> rows_;
+};
+
+}  // namespace roentgen::store::block
