@@ -78,6 +78,19 @@ constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumnsV2[] = {
     {col::kGraphNodeThrottle, ColumnEncoding::kListBool},
 };
 
+// A string column's entry of `row`, and (a list column) its first value's.
+void PrefetchDictRow(const DictStringColumn& c, size_t row) {
+  __builtin_prefetch(&c.dictionary[c.codes[row]]);
+}
+void PrefetchListRow(const ListDictStringColumn& c, size_t row) {
+  const uint32_t begin = c.offsets[row];
+  if (begin < c.offsets[row + 1]) PrefetchDictRow(c.values, begin);
+}
+// The bytes of a string the row's entry points to (in the entry when short).
+void PrefetchDictBytes(const DictStringColumn& c, size_t row) {
+  __builtin_prefetch(c.Get(row).data());
+}
+
 // Assigns in place, so that a reused record keeps its strings' storage.
 void ListRow(const ListDictStringColumn& c, size_t row, std::vector<std::string>& out) {
   const uint32_t begin = c.offsets[row];
@@ -748,10 +761,31 @@ Status BlockReader::ReadRecordColumns(bool with_graph, RecordColumns& out) const
   return Status::Ok();
 }
 
+void BlockReader::PrefetchRecord(const RecordColumns& columns, uint32_t row) {
+  __builtin_prefetch(columns.details->data.data() + columns.details->offsets[row]);
+  PrefetchDictRow(*columns.method, row);
+  PrefetchDictRow(*columns.url, row);
+  PrefetchDictRow(*columns.agent, row);
+  PrefetchDictRow(*columns.client_ip, row);
+  PrefetchDictRow(*columns.root_name, row);
+  PrefetchDictRow(*columns.root_origin, row);
+  PrefetchListRow(*columns.arns, row);
+  PrefetchListRow(*columns.instances, row);
+  PrefetchListRow(*columns.zones, row);
+}
+
 Status BlockReader::DecodeRecord(RecordColumns& columns, uint32_t row, TraceRecord& rec) const {
   if (row >= stats_.rows) {
     return Status::InvalidArgument(
         fmt::format("block {}: row {} of a block of {}", path_, row, stats_.rows));
+  }
+  // The dictionary entries are loaded (PrefetchRecord); the longer strings'
+  // bytes they point to arrive while `details` is decoded.
+  PrefetchDictBytes(*columns.url, row);
+  PrefetchDictBytes(*columns.agent, row);
+  PrefetchDictBytes(*columns.client_ip, row);
+  if (columns.instances->offsets[row] < columns.instances->offsets[row + 1]) {
+    PrefetchDictBytes(columns.instances->values, columns.instances->offsets[row]);
   }
   auto corrupt = [&](std::string_view what) {
     return Status::Corruption(fmt::format("block {}: row {}: {}", path_, row, what));
