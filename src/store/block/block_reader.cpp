@@ -91,11 +91,18 @@ void PrefetchDictBytes(const DictStringColumn& c, size_t row) {
   __builtin_prefetch(c.Get(row).data());
 }
 
+// s = v in s's storage. A column's string never lies inside the record's,
+// so the copy needs no overlap check (assign's general replace makes one).
+void SetColumnString(std::string& s, std::string_view v) {
+  s.clear();
+  s.append(v);
+}
+
 // Assigns in place, so that a reused record keeps its strings' storage.
 void ListRow(const ListDictStringColumn& c, size_t row, std::vector<std::string>& out) {
   const uint32_t begin = c.offsets[row];
   out.resize(c.offsets[row + 1] - begin);
-  for (size_t j = 0; j < out.size(); ++j) out[j].assign(c.values.Get(begin + j));
+  for (size_t j = 0; j < out.size(); ++j) SetColumnString(out[j], c.values.Get(begin + j));
 }
 
 }  // namespace
@@ -822,18 +829,18 @@ Status BlockReader::DecodeRecord(RecordColumns& columns, uint32_t row, TraceReco
   s.has_throttle = columns.throttle->values.Get(row);
   s.is_partial = columns.partial->values.Get(row);
   s.indexed = columns.indexed->values.Get(row);
-  s.http.method.assign(columns.method->Get(row));
-  s.http.url.assign(columns.url->Get(row));
-  s.http.user_agent.assign(columns.agent->Get(row));
-  s.http.client_ip.assign(columns.client_ip->Get(row));
+  SetColumnString(s.http.method, columns.method->Get(row));
+  SetColumnString(s.http.url, columns.url->Get(row));
+  SetColumnString(s.http.user_agent, columns.agent->Get(row));
+  SetColumnString(s.http.client_ip, columns.client_ip->Get(row));
   if (std::optional<int64_t> v = columns.status->Get(row)) {
     if (*v < INT32_MIN || *v > INT32_MAX) return corrupt("http status out of range");
     s.http.status = static_cast<int>(*v);
   } else {
     s.http.status.reset();
   }
-  s.root_segment_name.assign(columns.root_name->Get(row));
-  s.root_segment_origin.assign(columns.root_origin->Get(row));
+  SetColumnString(s.root_segment_name, columns.root_name->Get(row));
+  SetColumnString(s.root_segment_origin, columns.root_origin->Get(row));
   ListRow(*columns.arns, row, s.resource_arns);
   ListRow(*columns.instances, row, s.instance_ids);
   ListRow(*columns.zones, row, s.availability_zones);
