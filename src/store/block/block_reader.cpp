@@ -78,11 +78,31 @@ constexpr std::pair<std::string_view, ColumnEncoding> kRequiredColumnsV2[] = {
     {col::kGraphNodeThrottle, ColumnEncoding::kListBool},
 };
 
+// A string column's entry of `row`, and (a list column) its first value's.
+void PrefetchDictRow(const DictStringColumn& c, size_t row) {
+  __builtin_prefetch(&c.dictionary[c.codes[row]]);
+}
+void PrefetchListRow(const ListDictStringColumn& c, size_t row) {
+  const uint32_t begin = c.offsets[row];
+  if (begin < c.offsets[row + 1]) PrefetchDictRow(c.values, begin);
+}
+// The bytes of a string the row's entry points to (in the entry when short).
+void PrefetchDictBytes(const DictStringColumn& c, size_t row) {
+  __builtin_prefetch(c.Get(row).data());
+}
+
+// s = v in s's storage. A column's string never lies inside the record's,
+// so the copy needs no overlap check (assign's general replace makes one).
+void SetColumnString(std::string& s, std::string_view v) {
+  s.clear();
+  s.append(v);
+}
+
 // Assigns in place, so that a reused record keeps its strings' storage.
 void ListRow(const ListDictStringColumn& c, size_t row, std::vector<std::string>& out) {
   const uint32_t begin = c.offsets[row];
   out.resize(c.offsets[row + 1] - begin);
-  for (size_t j = 0; j < out.size(); ++j) out[j].assign(c.values.Get(begin + j));
+  for (size_t j = 0; j < out.size(); ++j) SetColumnString(out[j], c.values.Get(begin + j));
 }
 
 }  // namespace
@@ -748,10 +768,31 @@ Status BlockReader::ReadRecordColumns(bool with_graph, RecordColumns& out) const
   return Status::Ok();
 }
 
+void BlockReader::PrefetchRecord(const RecordColumns& columns, uint32_t row) {
+  __builtin_prefetch(columns.details->data.data() + columns.details->offsets[row]);
+  PrefetchDictRow(*columns.method, row);
+  PrefetchDictRow(*columns.url, row);
+  PrefetchDictRow(*columns.agent, row);
+  PrefetchDictRow(*columns.client_ip, row);
+  PrefetchDictRow(*columns.root_name, row);
+  PrefetchDictRow(*columns.root_origin, row);
+  PrefetchListRow(*columns.arns, row);
+  PrefetchListRow(*columns.instances, row);
+  PrefetchListRow(*columns.zones, row);
+}
+
 Status BlockReader::DecodeRecord(RecordColumns& columns, uint32_t row, TraceRecord& rec) const {
   if (row >= stats_.rows) {
     return Status::InvalidArgument(
         fmt::format("block {}: row {} of a block of {}", path_, row, stats_.rows));
+  }
+  // The dictionary entries are loaded (PrefetchRecord); the longer strings'
+  // bytes they point to arrive while `details` is decoded.
+  PrefetchDictBytes(*columns.url, row);
+  PrefetchDictBytes(*columns.agent, row);
+  PrefetchDictBytes(*columns.client_ip, row);
+  if (columns.instances->offsets[row] < columns.instances->offsets[row + 1]) {
+    PrefetchDictBytes(columns.instances->values, columns.instances->offsets[row]);
   }
   auto corrupt = [&](std::string_view what) {
     return Status::Corruption(fmt::format("block {}: row {}: {}", path_, row, what));
@@ -788,18 +829,18 @@ Status BlockReader::DecodeRecord(RecordColumns& columns, uint32_t row, TraceReco
   s.has_throttle = columns.throttle->values.Get(row);
   s.is_partial = columns.partial->values.Get(row);
   s.indexed = columns.indexed->values.Get(row);
-  s.http.method.assign(columns.method->Get(row));
-  s.http.url.assign(columns.url->Get(row));
-  s.http.user_agent.assign(columns.agent->Get(row));
-  s.http.client_ip.assign(columns.client_ip->Get(row));
+  SetColumnString(s.http.method, columns.method->Get(row));
+  SetColumnString(s.http.url, columns.url->Get(row));
+  SetColumnString(s.http.user_agent, columns.agent->Get(row));
+  SetColumnString(s.http.client_ip, columns.client_ip->Get(row));
   if (std::optional<int64_t> v = columns.status->Get(row)) {
     if (*v < INT32_MIN || *v > INT32_MAX) return corrupt("http status out of range");
     s.http.status = static_cast<int>(*v);
   } else {
     s.http.status.reset();
   }
-  s.root_segment_name.assign(columns.root_name->Get(row));
-  s.root_segment_origin.assign(columns.root_origin->Get(row));
+  SetColumnString(s.root_segment_name, columns.root_name->Get(row));
+  SetColumnString(s.root_segment_origin, columns.root_origin->Get(row));
   ListRow(*columns.arns, row, s.resource_arns);
   ListRow(*columns.instances, row, s.instance_ids);
   ListRow(*columns.zones, row, s.availability_zones);

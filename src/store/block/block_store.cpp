@@ -915,10 +915,17 @@ class BlockStoreImpl final : public BlockStore {
         break;
       }
       std::pop_heap(heap.begin(), heap.end(), later);
+      const uint32_t row = s.row;
+      // The source's next entry is settled before this one is decoded, so
+      // that the decoding overlaps the loading of the next row's randomly
+      // placed bytes (PrefetchRecord): the next row decoded is most often
+      // the same block's.
+      ++s.k;
+      const bool more = settle(s);
       const TraceRecord* head_record = nullptr;
       TraceRecord* record = nullptr;
       if (s.block < 0) {
-        head_record = head_records[s.row].get();
+        head_record = head_records[row].get();
       } else {
         const BlockReader& reader = *view.blocks[s.block]->reader;
         if (s.record_columns == nullptr) {
@@ -927,13 +934,13 @@ class BlockStoreImpl final : public BlockStore {
             return ReadFailed(st);
           }
         }
+        if (more) BlockReader::PrefetchRecord(*s.record_columns, s.row);
         record = &scratch.record;
-        if (Status st = reader.DecodeRecord(*s.record_columns, s.row, *record); !st.ok()) {
+        if (Status st = reader.DecodeRecord(*s.record_columns, row, *record); !st.ok()) {
           return ReadFailed(st);
         }
       }
-      ++s.k;
-      if (settle(s)) {
+      if (more) {
         std::push_heap(heap.begin(), heap.end(), later);
       } else {
         heap.pop_back();

@@ -199,11 +199,14 @@ class BlockTest : public ::testing::Test {
     ASSERT_EQ(all.size(), rows.size());
     for (size_t i = 0; i < rows.size(); ++i) ASSERT_EQ(Bytes(all[i]), Bytes(rows[i])) << "row " << i;
     // Row by row into one reused record, as a scan decodes (from the last
-    // row, so each row is decoded over another's storage).
+    // row, so each row is decoded over another's storage), each row's
+    // successor prefetched first, as a scan prefetches the row it decodes
+    // next (every row, the first and last too, with empty lists and strings).
     BlockReader::RecordColumns columns;
     ASSERT_TRUE(b.ReadRecordColumns(/*with_graph=*/true, columns).ok());
     TraceRecord reused;
     for (size_t i = rows.size(); i-- > 0;) {
+      if (i > 0) BlockReader::PrefetchRecord(columns, static_cast<uint32_t>(i - 1));
       ASSERT_TRUE(b.DecodeRecord(columns, static_cast<uint32_t>(i), reused).ok());
       ASSERT_EQ(Bytes(reused), Bytes(rows[i])) << "row " << i;
     }
