@@ -522,10 +522,7 @@ class BlockStoreImpl final : public BlockStore {
         }
       }
     }
-    if (over_bound) {
-      last_over_bound_us_.store(clock_.NowMicros(), std::memory_order_relaxed);
-      WakeCutter();
-    }
+    if (over_bound) WakeCutter();
     if (batch.on_durable && touched == 0) batch.on_durable();  // nothing to make durable
     return Status::Ok();
   }
@@ -1799,22 +1796,7 @@ class BlockStoreImpl final : public BlockStore {
     return true;
   }
 
-  // Whether a timed round waits for ingest (BlockStoreOptions'
-  // compaction_pressure_us).
-  bool CompactionYields(int64_t last_round_us) {
-    if (options_.compaction_defer_max_blocks == 0) return false;
-    const int64_t now = clock_.NowMicros();
-    if (now - last_over_bound_us_.load(std::memory_order_relaxed) >=
-            options_.compaction_pressure_us ||
-        now - last_round_us >= options_.compaction_defer_max_us) {
-      return false;
-    }
-    MutexLock lock(view_mu_);
-    return blocks_.size() < options_.compaction_defer_max_blocks;
-  }
-
   void CompactorLoop() {
-    int64_t last_round_us = clock_.NowMicros();
     for (;;) {
       {
         MutexLock lock(cutter_mu_);
@@ -1822,15 +1804,6 @@ class BlockStoreImpl final : public BlockStore {
         compact_cv_.WaitFor(cutter_mu_, std::chrono::microseconds(options_.compaction_interval_us));
         if (stopping_) return;
       }
-      for (;;) {
-        if (!CompactionYields(last_round_us)) break;
-        MutexLock lock(cutter_mu_);
-        if (stopping_) return;
-        compact_cv_.WaitFor(cutter_mu_, std::chrono::microseconds(std::min<int64_t>(
-                                            options_.compaction_interval_us, 1'000'000)));
-        if (stopping_) return;
-      }
-      last_round_us = clock_.NowMicros();
       MutexLock lock(compact_mu_);
       (void)CompactRound();  // errors are counted; the inputs stay for the next round
       // Rows superseded since the last round: their rollups saved, so a
@@ -1892,8 +1865,6 @@ class BlockStoreImpl final : public BlockStore {
   CondVar cutter_cv_;
   CondVar room_cv_;  // on cutter_mu_: a cut ended (writes waiting for room look again)
   std::atomic<bool> cut_failing_{false};  // the last cut failed
-  // When a write last left a head past its bound (the clock's micros).
-  std::atomic<int64_t> last_over_bound_us_{std::numeric_limits<int64_t>::min() / 2};
   std::atomic<int> writers_waiting_for_room_{0};
   CondVar compact_cv_;  // on cutter_mu_
   bool stopping_ GUARDED_BY(cutter_mu_) = false;

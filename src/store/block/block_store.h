@@ -123,16 +123,6 @@ struct BlockStoreOptions {
   // `compaction_interval_us`; Compact() runs one at any time.
   bool compaction = true;
   int64_t compaction_interval_us = 30'000'000;
-  // A timed round yields to ingest: while writes keep a head past
-  // head.max_bytes (they came within the last compaction_pressure_us), it
-  // waits, unless the store holds compaction_defer_max_blocks blocks or
-  // more (each one a bloom probe for every new trace a write looks up, and
-  // a source for every scan) or compaction_defer_max_us have passed since
-  // the last round. A burst is then indexed with both cores and compacted
-  // after. 0 blocks: never waits.
-  int64_t compaction_pressure_us = 2'000'000;
-  int64_t compaction_defer_max_us = 300'000'000;
-  size_t compaction_defer_max_blocks = 64;
   size_t compaction_fanin = 4;
   uint64_t compaction_max_bytes = uint64_t{1} << 30;
   int compaction_zstd_level = 9;

@@ -1266,36 +1266,6 @@ class BlockCompactionTest : public BlockStoreTest {
     return out;
   }
 
-  // A fresh store whose timed rounds come every 20 ms and whose every write
-  // leaves its head past the bound, holding two rounds of versions in
-  // several blocks; returns how many.
-  size_t OpenPressured(int64_t pressure_us, size_t defer_max_blocks, int64_t defer_max_us) {
-    options_.compaction = true;
-    options_.compaction_interval_us = 20'000;
-    options_.compaction_fanin = 2;
-    options_.head.max_bytes = 1;
-    options_.compaction_pressure_us = pressure_us;
-    options_.compaction_defer_max_blocks = defer_max_blocks;
-    options_.compaction_defer_max_us = defer_max_us;
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-    written_.clear();
-    Open();
-    for (uint8_t i = 1; i <= 10; ++i) WriteVersion(i, kT0 + i * kSecond, i, 1);
-    EXPECT_TRUE(store_->Flush().ok());
-    for (uint8_t i = 5; i <= 15; ++i) WriteVersion(i, kT0 + i * kSecond, 100 + i, 2);
-    EXPECT_TRUE(store_->Flush().ok());
-    return BlockFiles().size();
-  }
-  // Waits up to 30 s for a compaction round: fewer than `blocks` blocks.
-  bool WaitForFewerBlocks(size_t blocks) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (BlockFiles().size() >= blocks && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return BlockFiles().size() < blocks;
-  }
-
   // The ids of a scan's answer, in order.
   std::vector<xray::TraceId> ScanIds(ScanOptions o) {
     std::vector<xray::TraceId> ids;
@@ -1702,34 +1672,6 @@ TEST_F(BlockCompactionTest, TheBackgroundThreadCompactsByItself) {
   EXPECT_EQ(BlockFiles().size(), 1u);
   EXPECT_EQ(RowsOnDisk(), 15u);
   ExpectNewestVersions();
-}
-
-// While writes keep a head past its bound, the timed rounds wait (the
-// burst is indexed first); once writes ease (the store's clock moves past
-// compaction_pressure_us), a round runs.
-TEST_F(BlockCompactionTest, TimedRoundsWaitWhileWritesKeepAHeadPastItsBound) {
-  const size_t blocks = OpenPressured(2 * kSecond, 64, 300 * kSecond);
-  ASSERT_GE(blocks, 2u);
-  // The store's clock stands still: the writes stay recent. Ten intervals
-  // pass without a round.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(BlockFiles().size(), blocks);
-  clock_.Advance(2 * kSecond);
-  EXPECT_TRUE(WaitForFewerBlocks(blocks));
-  ExpectNewestVersions();
-}
-
-// The wait has bounds: the store's block count, and the time since the last
-// round.
-TEST_F(BlockCompactionTest, TimedRoundsWaitNoLongerThanTheirBounds) {
-  for (const bool by_blocks : {true, false}) {
-    const size_t blocks = OpenPressured(10 * kSecond, by_blocks ? 2 : 1000, 5 * kSecond);
-    ASSERT_GE(blocks, 2u);
-    // Past the time bound, the writes still recent.
-    if (!by_blocks) clock_.Advance(6 * kSecond);
-    EXPECT_TRUE(WaitForFewerBlocks(blocks)) << (by_blocks ? "by blocks" : "by time");
-    ExpectNewestVersions();
-  }
 }
 
 }  // namespace
