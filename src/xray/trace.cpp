@@ -170,8 +170,8 @@ Entity& EntityList::Mutable(size_t i) {
 }
 
 void EntityList::erase(const_iterator first, const_iterator last) {
-  items_.erase(items_.begin() + (first.at_ - items_.data()),
-               items_.begin() + (last.at_ - items_.data()));
+  items_.erase(items_.begin() + (first.base() - items_.data()),
+               items_.begin() + (last.base() - items_.data()));
 }
 
 std::vector<const ReceivedDocument*> SelectLatestVersions(

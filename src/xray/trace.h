@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/pointee_iterator.h"
 #include "xray/segment.h"
 
 namespace roentgen::xray {
@@ -36,47 +37,7 @@ struct ReceivedDocument {
 // it was assembled from; a copy of a list owns all its entities.
 class EntityList {
  public:
-  class const_iterator {
-   public:
-    using iterator_category = std::random_access_iterator_tag;
-    using value_type = Entity;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const Entity*;
-    using reference = const Entity&;
-
-    const_iterator() = default;
-    explicit const_iterator(const Entity* const* at) : at_(at) {}
-    const Entity& operator*() const { return **at_; }
-    const Entity* operator->() const { return *at_; }
-    const Entity& operator[](difference_type n) const { return *at_[n]; }
-    const_iterator& operator++() {
-      ++at_;
-      return *this;
-    }
-    const_iterator operator++(int) { return const_iterator(at_++); }
-    const_iterator& operator--() {
-      --at_;
-      return *this;
-    }
-    const_iterator operator--(int) { return const_iterator(at_--); }
-    const_iterator& operator+=(difference_type n) {
-      at_ += n;
-      return *this;
-    }
-    const_iterator& operator-=(difference_type n) {
-      at_ -= n;
-      return *this;
-    }
-    friend const_iterator operator+(const_iterator it, difference_type n) { return it += n; }
-    friend const_iterator operator+(difference_type n, const_iterator it) { return it += n; }
-    friend const_iterator operator-(const_iterator it, difference_type n) { return it -= n; }
-    friend difference_type operator-(const_iterator a, const_iterator b) { return a.at_ - b.at_; }
-    friend auto operator<=>(const_iterator a, const_iterator b) = default;
-
-   private:
-    friend class EntityList;
-    const Entity* const* at_ = nullptr;
-  };
+  using const_iterator = PointeeIterator<Entity>;
   using iterator = const_iterator;
   using value_type = Entity;
   using size_type = size_t;

@@ -6,36 +6,16 @@
 #pragma once
 
 #include <cstddef>
-#include <iterator>
 #include <span>
 
+#include "common/pointee_iterator.h"
 #include "store/store.h"
 
 namespace roentgen::store::block {
 
 class PointedRecords {
  public:
-  class Iterator {
-   public:
-    using iterator_category = std::forward_iterator_tag;
-    using value_type = TraceRecord;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const TraceRecord*;
-    using reference = const TraceRecord&;
-    Iterator() = default;
-    explicit Iterator(const TraceRecord* const* at) : at_(at) {}
-    const TraceRecord& operator*() const { return **at_; }
-    const TraceRecord* operator->() const { return *at_; }
-    Iterator& operator++() {
-      ++at_;
-      return *this;
-    }
-    Iterator operator++(int) { return Iterator(at_++); }
-    bool operator==(const Iterator&) const = default;
-
-   private:
-    const TraceRecord* const* at_ = nullptr;
-  };
+  using Iterator = PointeeIterator<TraceRecord>;
 
   PointedRecords() = default;
   explicit PointedRecords(std::span<const TraceRecord* const> rows) : rows_(rows) {}
