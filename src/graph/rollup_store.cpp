@@ -121,7 +121,7 @@ GraphAggregate* RollupStore::FindMinuteLocked(int64_t minute, int64_t sign, Touc
       it = hours_.emplace(hour, GraphAggregate{}).first;
       hour_bytes_[hour] = 0;
     }
-    touched.hours.Add(hour);
+    touched.hours.insert(hour);
     return &it->second;
   }
   auto it = minutes_.find(minute);
@@ -130,7 +130,7 @@ GraphAggregate* RollupStore::FindMinuteLocked(int64_t minute, int64_t sign, Touc
     it = minutes_.emplace(minute, GraphAggregate{}).first;
     minute_bytes_[minute] = 0;
   }
-  touched.minutes.Add(minute);
+  touched.minutes.insert(minute);
   return &it->second;
 }
 
@@ -148,8 +148,8 @@ void RollupStore::SettleLocked(const Touched& touched) {
       periods.erase(it);
     }
   };
-  touched.minutes.ForEach([&](int64_t minute) { settle(minutes_, minute_bytes_, minute); });
-  touched.hours.ForEach([&](int64_t hour) { settle(hours_, hour_bytes_, hour); });
+  for (int64_t minute : touched.minutes) settle(minutes_, minute_bytes_, minute);
+  for (int64_t hour : touched.hours) settle(hours_, hour_bytes_, hour);
 }
 
 TraceGraph RollupCopyOf(const TraceGraph& graph) {

@@ -28,8 +28,6 @@
 // Thread-safe: writers take an exclusive lock, queries a shared one.
 #pragma once
 
-#include <algorithm>
-#include <array>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -38,6 +36,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/small_distinct_set.h"
 #include "common/status.h"
 #include "graph/entity_selector.h"
 #include "graph/service_graph.h"
@@ -188,30 +187,9 @@ class RollupStore {
   // The periods an addition changed, for the memory accounting, and the
   // minute MinuteFor found last (a trace's observations mostly share one).
   struct Touched {
-    // Distinct keys in the order added; the usual one or two in place.
-    struct Keys {
-      std::array<int64_t, 4> few{};
-      size_t few_size = 0;
-      std::vector<int64_t> more;
-      void Add(int64_t key) {
-        if (std::find(few.begin(), few.begin() + few_size, key) != few.begin() + few_size ||
-            std::find(more.begin(), more.end(), key) != more.end()) {
-          return;
-        }
-        if (few_size < few.size()) {
-          few[few_size++] = key;
-        } else {
-          more.push_back(key);
-        }
-      }
-      template <typename Visit>
-      void ForEach(Visit visit) const {
-        for (size_t i = 0; i < few_size; ++i) visit(few[i]);
-        for (int64_t key : more) visit(key);
-      }
-    };
-    Keys minutes;
-    Keys hours;
+    // Distinct, in the order added; the usual one or two in place.
+    SmallDistinctSet<int64_t, 4> minutes;
+    SmallDistinctSet<int64_t, 4> hours;
     int64_t last_minute = 0;
     GraphAggregate* last = nullptr;  // MinuteFor's answer for last_minute, when not null
   };

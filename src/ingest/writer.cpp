@@ -4,13 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <optional>
 #include <unordered_map>
 #include <utility>
 
+#include "common/small_distinct_set.h"
 #include "graph/rollup_store.h"
 #include "graph/trace_graph.h"
 #include "xray/trace.h"
@@ -56,43 +56,13 @@ size_t SubmitTicket::failed() const {
   return failed_;
 }
 
-namespace {
-
-// The ids of a trace's entities to write in a batch, distinct: mostly one
-// (a trace's segments come one or two a batch), kept in place.
-class WriterDirtyIds {
- public:
-  bool empty() const { return size_ == 0; }
-  bool contains(const xray::SegmentId& id) const {
-    const xray::SegmentId* end = data() + size_;
-    return std::find(data(), end, id) != end;
-  }
-  void insert(const xray::SegmentId& id) {
-    if (contains(id)) return;
-    if (size_ < few_.size()) {
-      few_[size_] = id;
-    } else {
-      if (more_.empty()) more_.assign(few_.begin(), few_.end());
-      more_.push_back(id);
-    }
-    ++size_;
-  }
-
- private:
-  const xray::SegmentId* data() const { return more_.empty() ? few_.data() : more_.data(); }
-
-  std::array<xray::SegmentId, 2> few_{};
-  std::vector<xray::SegmentId> more_;  // all of them, once past few_
-  size_t size_ = 0;
-};
-
-}  // namespace
-
 struct Writer::TouchedTrace {
   xray::TraceId id;
   CachedTrace* trace = nullptr;  // null when it could not be loaded
   Status load_status;
-  WriterDirtyIds dirty;  // entities to write in this batch
+  // Entities to write in this batch: mostly one (a trace's segments come
+  // one or two a batch).
+  SmallDistinctSet<xray::SegmentId, 2> dirty;
   // With rollups: the graph of the stored record this batch replaces (null
   // for a new trace), the cached one or `derived_old`; what the cache keeps
   // of the written graph (`kept`) and the written record's start time.
