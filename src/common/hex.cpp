@@ -19,6 +19,13 @@ void AppendHex(std::span<const uint8_t> bytes, std::string& out) {
   }
 }
 
+void WriteHex(std::span<const uint8_t> bytes, char* out) {
+  for (uint8_t b : bytes) {
+    *out++ = kDigits[b >> 4];
+    *out++ = kDigits[b & 0xf];
+  }
+}
+
 std::string ToHex(std::span<const uint8_t> bytes) {
   std::string out;
   out.reserve(bytes.size() * 2);

@@ -11,6 +11,8 @@ namespace roentgen {
 
 // Appends the lowercase, zero-padded hex form of `bytes` to `out`.
 void AppendHex(std::span<const uint8_t> bytes, std::string& out);
+// Writes the same to out[0, 2 * bytes.size()), without a terminator.
+void WriteHex(std::span<const uint8_t> bytes, char* out);
 std::string ToHex(std::span<const uint8_t> bytes);
 
 // Decodes exactly out.size()*2 hex digits (either case) into `out`.

@@ -112,6 +112,12 @@ void SegmentId::AppendTo(std::string& out) const {
   AppendHex(raw, out);
 }
 
+void SegmentId::WriteText(char* out) const {
+  uint8_t raw[8];
+  ToBinary(raw);
+  WriteHex(raw, out);
+}
+
 std::string SegmentId::ToString() const {
   std::string s;
   s.reserve(kTextSize);

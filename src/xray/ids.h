@@ -50,6 +50,9 @@ struct SegmentId {
 
   std::string ToString() const;
   void AppendTo(std::string& out) const;
+  // ToString's kTextSize characters at `out`, without a terminator (no
+  // string: 16 characters are past the short-string buffer).
+  void WriteText(char* out) const;
   void ToBinary(uint8_t* out8) const;  // big-endian
 
   auto operator<=>(const SegmentId&) const = default;

@@ -113,6 +113,11 @@ TEST(SegmentIdTest, ParseFormatRoundTrip) {
   EXPECT_EQ(SegmentId::Parse("53995C3F42CD8AD8")->ToString(), "53995c3f42cd8ad8");
   EXPECT_EQ(SegmentId{1}.ToString(), "0000000000000001");
   EXPECT_EQ(SegmentId{0}.ToString(), "0000000000000000");
+  for (const SegmentId& s : {*id, SegmentId{1}, SegmentId{0}}) {
+    char text[SegmentId::kTextSize];
+    s.WriteText(text);
+    EXPECT_EQ(std::string(text, sizeof text), s.ToString());
+  }
 }
 
 TEST(SegmentIdTest, BadInputGivesReasons) {

@@ -54,11 +54,8 @@ void PutDocumentEliding(const StoredDocument& doc, std::string_view trace_text, 
     text.tail = raw.substr(trace_at + trace_text.size());
   }
   coding::PutVarint(trace_at == std::string_view::npos ? 0 : trace_at + 1, out);
-  // xray::SegmentId::ToString, without a string of its own.
   char entity_digits[xray::SegmentId::kTextSize];
-  for (size_t i = 0; i < xray::SegmentId::kTextSize; ++i) {
-    entity_digits[i] = "0123456789abcdef"[(doc.entity_id.value >> (60 - 4 * i)) & 0xf];
-  }
+  doc.entity_id.WriteText(entity_digits);
   const std::string_view entity_text(entity_digits, sizeof entity_digits);
   const size_t entity_at = text.Find(entity_text);
   coding::PutVarint(entity_at == std::string_view::npos ? 0 : entity_at + 1, out);
