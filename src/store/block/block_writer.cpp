@@ -891,9 +891,8 @@ Status WriteBlockOfRows(PointedRecords rows,
 Status WriteBlock(std::span<const TraceRecord> rows,
                   std::span<const std::vector<StoredDocument>> documents_by_row,
                   const std::string& path, const BlockWriteOptions& options) {
-  std::vector<const TraceRecord*> pointers(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) pointers[i] = &rows[i];
-  return WriteBlockOfRows(PointedRecords(pointers), documents_by_row, path, options);
+  const std::vector<const TraceRecord*> addresses = AddressesOf(rows);
+  return WriteBlockOfRows(PointedRecords(addresses), documents_by_row, path, options);
 }
 
 Status WriteBlock(std::span<const TraceRecord* const> rows,

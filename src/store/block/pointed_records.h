@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <span>
+#include <vector>
 
 #include "common/pointee_iterator.h"
 #include "store/store.h"
@@ -30,5 +31,12 @@ class PointedRecords {
  private:
   std::span<const TraceRecord* const> rows_;
 };
+
+// The addresses of `rows`, in order: records in an array read as PointedRecords.
+inline std::vector<const TraceRecord*> AddressesOf(std::span<const TraceRecord> rows) {
+  std::vector<const TraceRecord*> addresses(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) addresses[i] = &rows[i];
+  return addresses;
+}
 
 }  // namespace roentgen::store::block

@@ -339,9 +339,8 @@ graph::RollupMinutes RollupsOfRows(const PointedRecords& rows) {
 graph::RollupMinutes RollupsOfRecords(std::span<const TraceRecord> rows) {
   // One instantiation of the sums, over addresses: with two, the compiler
   // no longer inlined the cells' Add into either.
-  std::vector<const TraceRecord*> pointers(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) pointers[i] = &rows[i];
-  return RollupsOfRows(PointedRecords(pointers));
+  const std::vector<const TraceRecord*> addresses = AddressesOf(rows);
+  return RollupsOfRows(PointedRecords(addresses));
 }
 
 graph::RollupMinutes RollupsOfPointedRecords(std::span<const TraceRecord* const> rows) {
