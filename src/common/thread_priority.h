@@ -16,4 +16,13 @@ namespace roentgen {
 // permitted; IOError if the kernel refuses anyway.
 Status LowerCurrentThreadPriority();
 
+// Runs the calling thread only on CPU time the other threads leave (Linux's
+// SCHED_IDLE: below even nice 19, yet still given a small share under load, so
+// it is slowed, never starved). For background work that can wait for a lull,
+// such as the block store's compaction while the writers, themselves at nice
+// 19, work through a spooled backlog: at equal priority a compaction round
+// took a fifth of the cores from indexing. A thread may always lower its own
+// policy; IOError if the kernel refuses anyway.
+Status IdleCurrentThreadPriority();
+
 }  // namespace roentgen

@@ -4,8 +4,6 @@
 #include <rocksdb/db.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +30,7 @@
 #include "common/mutex.h"
 #include "common/periodic_thread.h"
 #include "common/thread_name.h"
+#include "common/thread_priority.h"
 #include "filter/column_predicates.h"
 #include "store/block/block_merge.h"
 #include "store/block/rollup_section.h"
@@ -313,8 +312,9 @@ class BlockStoreImpl final : public BlockStore {
     if (options_.compaction) {
       compactor_ = std::thread([this] {
         SetCurrentThreadName("rg-block-compact");
-        // The lowest CPU priority (best effort): compaction yields to ingest.
-        (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
+        // Below the writers (nice 19): a round can wait for a lull, while a
+        // backlog indexed more slowly fills the spools. Best effort.
+        if (!IdleCurrentThreadPriority().ok()) (void)LowerCurrentThreadPriority();
         CompactorLoop();
       });
     }
