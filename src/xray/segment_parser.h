@@ -51,7 +51,7 @@ class SegmentParser {
   bool Parse(std::string_view json, std::vector<SegmentDocument>& out, ParseFailure& failure);
 
   // As above, but each entity is parsed into the document `next()` returns
-  // (a reference that must stay valid until Parse returns), so that a caller
+  // (a reference that must stay valid until ParseInto returns), so that a caller
   // can parse straight into where the document will live instead of moving
   // each ~1.4 KB entity there afterwards. On failure the documents `next`
   // made are the caller's to drop: their contents are unspecified.
