@@ -2,9 +2,14 @@
 // bench/segment_gen UDP datagrams as fast as the spool takes them, each
 // delivered to a consumer that takes it at once; prints the bytes on disk a
 // record and the CPU a record of the spool's threads (write, sync, read),
-// from /proc/self/task, for LZ4 blocks and for plain records.
+// from /proc/self/task, for LZ4 blocks and for plain records. With
+// --pipeline the consumer is the server's: each batch goes to an ingest
+// Pipeline (2 writers over the in-memory store) through SubmitSpooled, so the
+// read thread parses every datagram into its write item, as `rg-udp-read`
+// does in the server, and the writers free them.
 //
-//   build/bench/spool_bench [--count 300000] [--pool 20000] [--dir DIR] [--format blocks|records|both]
+//   build/bench/spool_bench [--count 300000] [--pool 20000] [--dir DIR] [--format
+//   blocks|records|both] [--pipeline]
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -22,8 +27,10 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "ingest/pipeline.h"
 #include "ingest/spool.h"
 #include "segment_gen.h"
+#include "store/memory/memory_store.h"
 
 namespace {
 
@@ -51,6 +58,15 @@ std::map<std::string, double> ThreadCpu() {
   return out;
 }
 
+// The pipeline's writer threads' CPU a record (rg-write-N).
+double writers_us(const std::map<std::string, double>& cpu, size_t count) {
+  double total = 0;
+  for (const auto& [name, seconds] : cpu) {
+    if (name.rfind("rg-write-", 0) == 0) total += seconds;
+  }
+  return total * 1e6 / static_cast<double>(count);
+}
+
 struct Run {
   double seconds = 0;
   uint64_t bytes = 0;
@@ -59,9 +75,20 @@ struct Run {
 };
 
 Run RunSpool(const std::vector<std::string>& pool, size_t count, const std::string& dir,
-             bool compress) {
+             bool compress, bool through_pipeline) {
   std::filesystem::remove_all(dir);
   roentgen::MetricsRegistry metrics;
+  std::unique_ptr<roentgen::store::Store> store;
+  std::unique_ptr<roentgen::ingest::Pipeline> pipeline;
+  if (through_pipeline) {
+    store = roentgen::store::NewMemoryStore();
+    pipeline = std::make_unique<roentgen::ingest::Pipeline>(roentgen::ingest::PipelineConfig{},
+                                                            *store, metrics);
+    if (!pipeline->Start().ok()) {
+      std::fprintf(stderr, "cannot start the pipeline\n");
+      std::exit(1);
+    }
+  }
   roentgen::ingest::SpoolConfig config;
   config.name = compress ? "blk" : "rec";
   config.dir = dir;
@@ -73,11 +100,24 @@ Run RunSpool(const std::vector<std::string>& pool, size_t count, const std::stri
   roentgen::ingest::Spool spool(
       config,
       [&](const std::vector<std::string_view>& records, roentgen::ingest::SpoolDone done) {
-        {
-          std::lock_guard lock(mu);
-          delivered += records.size();
+        const size_t n = records.size();
+        auto count_delivered = [&mu, &cv, &delivered, n] {
+          {
+            std::lock_guard lock(mu);
+            delivered += n;
+          }
+          cv.notify_all();
+        };
+        if (pipeline != nullptr) {
+          pipeline->SubmitSpooled(
+              records, roentgen::ingest::Pipeline::SpooledRecord::kDaemonDatagram,
+              [done = std::move(done), count_delivered](roentgen::ingest::SpoolBatch outcome) {
+                done(outcome);
+                count_delivered();
+              });
+          return;
         }
-        cv.notify_all();
+        count_delivered();
         done(roentgen::ingest::SpoolBatch::kDone);
       },
       metrics);
@@ -115,6 +155,7 @@ Run RunSpool(const std::vector<std::string>& pool, size_t count, const std::stri
                               {{"spool", config.name}})
                   .Value();
   spool.Stop();
+  if (pipeline != nullptr) pipeline->Stop();
   std::filesystem::remove_all(dir);
   return run;
 }
@@ -127,11 +168,14 @@ int main(int argc, char** argv) {
   size_t pool_size = 20000;
   std::string dir = fmt::format("/tmp/rg-spool-bench-{}", ::getpid());
   std::string format = "both";
+  bool through_pipeline = false;
   app.add_option("--count", count, "records appended");
   app.add_option("--pool", pool_size, "distinct datagrams, appended in turn");
   app.add_option("--dir", dir, "the spool's directory (deleted before and after)");
   app.add_option("--format", format, "blocks, records or both")
       ->check(CLI::IsMember({"blocks", "records", "both"}));
+  app.add_flag("--pipeline", through_pipeline,
+               "deliver to an ingest pipeline (parse, then 2 writers over the in-memory store)");
   CLI11_PARSE(app, argc, argv);
 
   roentgen::bench::SegmentGenerator gen(42);
@@ -147,7 +191,7 @@ int main(int argc, char** argv) {
   std::printf("records=%zu avg_record_bytes=%.0f\n", count, raw);
   for (const bool compress : {true, false}) {
     if ((compress && format == "records") || (!compress && format == "blocks")) continue;
-    const Run run = RunSpool(pool, count, dir, compress);
+    const Run run = RunSpool(pool, count, dir, compress, through_pipeline);
     const std::string name = compress ? "blk" : "rec";
     auto us = [&](const std::string& thread) {
       auto it = run.cpu.find("rg-" + name + "-" + thread);
@@ -155,10 +199,12 @@ int main(int argc, char** argv) {
     };
     std::printf(
         "format=%s disk_bytes_a_record=%.0f (%.1f%% of the record) wall=%.2fs "
-        "append_us=%.2f write_us=%.2f sync_us=%.2f read_us=%.2f (CPU a record)\n",
-        compress ? "blocks" : "records", static_cast<double>(run.bytes) / static_cast<double>(count),
+        "append_us=%.2f write_us=%.2f sync_us=%.2f read_us=%.2f writers_us=%.2f (CPU a record)\n",
+        compress ? "blocks" : "records",
+        static_cast<double>(run.bytes) / static_cast<double>(count),
         100.0 * static_cast<double>(run.bytes) / static_cast<double>(count) / raw, run.seconds,
-        run.append_cpu * 1e6 / static_cast<double>(count), us("write"), us("sync"), us("read"));
+        run.append_cpu * 1e6 / static_cast<double>(count), us("write"), us("sync"), us("read"),
+        writers_us(run.cpu, count));
   }
   return 0;
 }

@@ -141,11 +141,20 @@ struct Pipeline::Impl {
   // UnprocessedTraceSegments reports it.
   bool ParseRequestDocument(xray::SegmentParser& parser, std::string_view json,
                             std::vector<xray::SegmentDocument>& out, DocumentOutcome& outcome);
+  // Parses one document straight into new WriteItems appended to `items`
+  // (none when it is rejected: then as ParseDocument).
+  bool ParseDocumentInto(xray::SegmentParser& parser, std::string_view json,
+                         std::string_view transport, int64_t now_us,
+                         const std::shared_ptr<SubmitTicket>& ticket, bool awaited,
+                         std::vector<WriteItem>& items, xray::ParseFailure& failure,
+                         bool count = true);
   // Parses one daemon datagram into `items` (counted and logged when rejected).
   void ParseDatagram(xray::SegmentParser& parser, std::string_view datagram, int64_t now_us,
-                     const std::shared_ptr<SubmitTicket>& ticket,
-                     std::vector<xray::SegmentDocument>& docs, std::vector<WriteItem>& items,
+                     const std::shared_ptr<SubmitTicket>& ticket, std::vector<WriteItem>& items,
                      xray::ParseFailure& failure);
+  // Counts and logs the outcome of one document's parse; returns `ok`.
+  bool CountParse(bool ok, std::string_view transport, const xray::ParseFailure& failure,
+                  bool count);
   // Moves `items` into their shards' queues, waiting for room. Returns how many
   // could not be queued because the pipeline stopped (already counted).
   size_t RouteAndPush(std::vector<WriteItem>& items, std::vector<std::vector<WriteItem>>& staged);
@@ -183,6 +192,17 @@ bool Pipeline::Impl::ParseRequestDocument(xray::SegmentParser& parser, std::stri
   return true;
 }
 
+bool Pipeline::Impl::CountParse(bool ok, std::string_view transport,
+                                const xray::ParseFailure& failure, bool count) {
+  if (ok) {
+    if (count) metrics.accepted.Inc();
+    return true;
+  }
+  if (count) metrics.Rejected(failure.error).Inc();
+  reject_log.Log(transport, xray::ParseErrorCode(failure.error), failure.message);
+  return false;
+}
+
 bool Pipeline::Impl::ParseDocument(xray::SegmentParser& parser, std::string_view json,
                                    std::string_view transport,
                                    std::vector<xray::SegmentDocument>& out,
@@ -202,18 +222,38 @@ bool Pipeline::Impl::ParseDocument(xray::SegmentParser& parser, std::string_view
       }
     }
   }
+  return CountParse(ok, transport, failure, count);
+}
+
+bool Pipeline::Impl::ParseDocumentInto(xray::SegmentParser& parser, std::string_view json,
+                                       std::string_view transport, int64_t now_us,
+                                       const std::shared_ptr<SubmitTicket>& ticket, bool awaited,
+                                       std::vector<WriteItem>& items, xray::ParseFailure& failure,
+                                       bool count) {
+  const size_t first = items.size();
+  bool ok = parser.ParseInto(
+      json,
+      [&]() -> xray::SegmentDocument& {
+        return items.emplace_back(now_us, ticket, awaited).doc->doc;
+      },
+      failure);
   if (ok) {
-    if (count) metrics.accepted.Inc();
-    return true;
+    // As in ParseDocument.
+    for (size_t i = first; i < items.size(); ++i) {
+      if (!items[i].doc->doc.entity.trace_id) {
+        failure = {xray::ParseError::kMissingField, "trace_id: required",
+                   items[i].doc->doc.entity.id.ToString()};
+        ok = false;
+        break;
+      }
+    }
   }
-  if (count) metrics.Rejected(failure.error).Inc();
-  reject_log.Log(transport, xray::ParseErrorCode(failure.error), failure.message);
-  return false;
+  if (!ok) items.erase(items.begin() + static_cast<std::ptrdiff_t>(first), items.end());
+  return CountParse(ok, transport, failure, count);
 }
 
 void Pipeline::Impl::ParseDatagram(xray::SegmentParser& parser, std::string_view datagram,
                                    int64_t now_us, const std::shared_ptr<SubmitTicket>& ticket,
-                                   std::vector<xray::SegmentDocument>& docs,
                                    std::vector<WriteItem>& items, xray::ParseFailure& failure) {
   Result<std::string_view> body = xray::SplitDaemonDatagram(datagram);
   if (!body.ok()) {
@@ -221,9 +261,7 @@ void Pipeline::Impl::ParseDatagram(xray::SegmentParser& parser, std::string_view
     reject_log.Log("udp", "InvalidDaemonHeader", body.status().message());
     return;
   }
-  docs.clear();
-  if (!ParseDocument(parser, *body, "udp", docs, failure)) return;
-  for (xray::SegmentDocument& doc : docs) items.emplace_back(std::move(doc), now_us, ticket);
+  (void)ParseDocumentInto(parser, *body, "udp", now_us, ticket, /*awaited=*/false, items, failure);
 }
 
 size_t Pipeline::Impl::RouteAndPush(std::vector<WriteItem>& items,
@@ -250,7 +288,6 @@ size_t Pipeline::Impl::RouteAndPush(std::vector<WriteItem>& items,
 void Pipeline::Impl::ParseLoop() {
   xray::SegmentParser parser;
   std::vector<std::string> datagrams;
-  std::vector<xray::SegmentDocument> docs;
   std::vector<WriteItem> items;
   std::vector<std::vector<WriteItem>> staged;
   xray::ParseFailure failure;
@@ -258,7 +295,7 @@ void Pipeline::Impl::ParseLoop() {
     metrics.queue_depth.Add(-static_cast<int64_t>(datagrams.size()));
     const int64_t now_us = clock.NowMicros();
     for (const std::string& datagram : datagrams) {
-      ParseDatagram(parser, datagram, now_us, nullptr, docs, items, failure);
+      ParseDatagram(parser, datagram, now_us, nullptr, items, failure);
     }
     datagrams.clear();
     (void)RouteAndPush(items, staged);  // with the join order, Stop() never races ahead
@@ -460,7 +497,6 @@ void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, Spool
     return;
   }
   thread_local xray::SegmentParser parser;
-  thread_local std::vector<xray::SegmentDocument> docs;
   thread_local std::vector<std::vector<WriteItem>> staged;
   xray::ParseFailure failure;
   // Whether every document reached a write queue: one the pipeline never
@@ -482,16 +518,11 @@ void Pipeline::SubmitSpooled(const std::vector<std::string_view>& records, Spool
   const int64_t now_us = s.clock.NowMicros();
   for (std::string_view record : records) {
     if (datagrams) {
-      s.ParseDatagram(parser, record, now_us, ticket, docs, items, failure);
-      continue;
+      s.ParseDatagram(parser, record, now_us, ticket, items, failure);
+    } else {
+      (void)s.ParseDocumentInto(parser, record, validated ? "http" : "otlp", now_us, ticket,
+                                validated, items, failure, /*count=*/!validated);
     }
-    docs.clear();
-    if (!s.ParseDocument(parser, record, validated ? "http" : "otlp", docs, failure,
-                         /*count=*/!validated)) {
-      continue;
-    }
-    for (xray::SegmentDocument& doc : docs)
-      items.emplace_back(std::move(doc), now_us, ticket, validated);
   }
   // One extra count, settled last, so `done` (and `applied`) run once even if
   // every document is stored before the loop ends.

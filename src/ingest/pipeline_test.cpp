@@ -22,6 +22,7 @@ using testing::FakeStore;
 using testing::SegmentIdText;
 using testing::CounterValue;
 using testing::SegmentJson;
+using testing::SubsegmentJson;
 using testing::TraceIdText;
 
 // Blocks every store Write until released.
@@ -240,6 +241,36 @@ TEST_F(PipelineTest, SpooledDatagramsAreAnsweredOnceEveryDocumentIsStored) {
                   [&](SpoolBatch o) { late.set_value(o); });
   EXPECT_EQ(late.get_future().get(), SpoolBatch::kNotTaken);
   EXPECT_EQ(store_.document_count(), 40u);
+}
+
+// Each entity is parsed straight into its write item: an array of
+// subsegments stores one document an element, and one rejected whole (an
+// element is invalid) leaves nothing of it behind, wherever it is in the batch.
+TEST_F(PipelineTest, SpooledArraysStoreEveryElementOrNone) {
+  Pipeline p(PipelineConfig{}, store_, registry_);
+  ASSERT_TRUE(p.Start().ok());
+  const std::string trace = TraceIdText(7);
+  const std::string good_array =
+      "[" + SubsegmentJson(trace, SegmentIdText(11), SegmentIdText(1), 1.0, 1.5) + "," +
+      SubsegmentJson(trace, SegmentIdText(12), SegmentIdText(1), 1.2, 1.8) + "]";
+  const std::string bad_array =
+      "[" + SubsegmentJson(trace, SegmentIdText(13), SegmentIdText(1), 1.0, 1.5) +
+      R"(,{"name":"no-id","type":"subsegment"}])";
+  std::vector<std::string> datagrams = {
+      Datagram(SegmentJson(trace, SegmentIdText(1), 1.0, 2.0)), Datagram(bad_array),
+      Datagram(good_array), Datagram(bad_array),
+      Datagram(SegmentJson(TraceIdText(8), SegmentIdText(2), 1.0, 2.0))};
+  std::vector<std::string_view> views(datagrams.begin(), datagrams.end());
+  std::promise<SpoolBatch> answered;
+  p.SubmitSpooled(views, Pipeline::SpooledRecord::kDaemonDatagram,
+                  [&](SpoolBatch o) { answered.set_value(o); });
+  EXPECT_EQ(answered.get_future().get(), SpoolBatch::kDone);
+  EXPECT_EQ(store_.document_count(), 4u);
+  EXPECT_EQ(CounterValue(registry_, "roentgen_segments_accepted_total", {}), 3u);
+  EXPECT_EQ(
+      CounterValue(registry_, "roentgen_segments_rejected_total", {{"reason", "MissingField"}}),
+      2u);
+  p.Stop();
 }
 
 // A spool's checkpoint may pass a batch only once the store has made it

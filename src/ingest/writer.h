@@ -91,6 +91,13 @@ struct WriteItem {
       : doc(new xray::ReceivedDocument{std::move(parsed), received_us}),
         ticket(std::move(submit_ticket)),
         awaited(awaited_by_request) {}
+  // An empty document, for the parser to fill in place
+  // (SegmentParser::ParseInto): no move at all.
+  WriteItem(int64_t received_us, std::shared_ptr<SubmitTicket> submit_ticket,
+            bool awaited_by_request = false)
+      : doc(new xray::ReceivedDocument{{}, received_us}),
+        ticket(std::move(submit_ticket)),
+        awaited(awaited_by_request) {}
 
   // On the heap: an entity is ~1.4 KB of fields (xray/segment.h) that the
   // routing, the writer's queue and batch and the trace cache would each

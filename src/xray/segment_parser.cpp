@@ -40,17 +40,17 @@ struct SegmentParser::Impl {
   std::unique_ptr<char[]> buffer{new char[kCapacity]};
   std::vector<parse::PathPart> path;  // JsonReader's path, kept to reuse its capacity
 
-  bool ParseCopied(std::string_view json, std::vector<SegmentDocument>& out, ParseFailure& failure,
+  bool ParseCopied(std::string_view json, const DocumentSink& out, ParseFailure& failure,
                    std::optional<size_t>& failed_element);
-  bool ParseArray(JsonReader& r, od::array& arr, std::string_view json,
-                  std::vector<SegmentDocument>& out, std::optional<size_t>& failed_element);
+  bool ParseArray(JsonReader& r, od::array& arr, std::string_view json, const DocumentSink& out,
+                  std::optional<size_t>& failed_element);
   // Best effort, after a failure: the `id` string of the document (or of its
   // element `element`), or empty.
   std::string FindId(size_t size, std::optional<size_t> element);
 };
 
 bool SegmentParser::Impl::ParseArray(JsonReader& r, od::array& arr, std::string_view json,
-                                     std::vector<SegmentDocument>& out,
+                                     const DocumentSink& out,
                                      std::optional<size_t>& failed_element) {
   size_t index = 0;
   for (auto element : arr) {
@@ -63,7 +63,7 @@ bool SegmentParser::Impl::ParseArray(JsonReader& r, od::array& arr, std::string_
     bool is_object = false;
     if (!r.OpenObject(value, "", obj, is_object)) return false;
     if (!is_object) return r.FailHere(ParseError::kInvalidField, "must be an object");
-    SegmentDocument& doc = out.emplace_back();
+    SegmentDocument& doc = out.Next();
     if (!parse::ReadEntity(r, obj, EntityLevel::kArrayElement, 0, doc.entity)) return false;
     std::string_view raw;
     if (!r.RawEnd(begin, raw)) return false;
@@ -76,7 +76,7 @@ bool SegmentParser::Impl::ParseArray(JsonReader& r, od::array& arr, std::string_
   return true;
 }
 
-bool SegmentParser::Impl::ParseCopied(std::string_view json, std::vector<SegmentDocument>& out,
+bool SegmentParser::Impl::ParseCopied(std::string_view json, const DocumentSink& out,
                                       ParseFailure& failure,
                                       std::optional<size_t>& failed_element) {
   od::document doc;
@@ -104,7 +104,7 @@ bool SegmentParser::Impl::ParseCopied(std::string_view json, std::vector<Segment
       r.Malformed(err);
       return report(r);
     }
-    SegmentDocument& entity_doc = out.emplace_back();
+    SegmentDocument& entity_doc = out.Next();
     if (!parse::ReadEntity(r, obj, EntityLevel::kDocument, 0, entity_doc.entity)) return report(r);
     entity_doc.raw = json;
   } else if (type == od::json_type::array) {
@@ -164,6 +164,16 @@ SegmentParser::~SegmentParser() = default;
 
 bool SegmentParser::Parse(std::string_view json, std::vector<SegmentDocument>& out,
                           ParseFailure& failure) {
+  const size_t first_new = out.size();
+  if (ParseInto(
+          json, [&out]() -> SegmentDocument& { return out.emplace_back(); }, failure)) {
+    return true;
+  }
+  out.erase(out.begin() + static_cast<std::ptrdiff_t>(first_new), out.end());
+  return false;
+}
+
+bool SegmentParser::ParseWith(std::string_view json, DocumentSink sink, ParseFailure& failure) {
   failure.id.clear();
   if (json.size() > kMaxDocumentBytes) {
     failure.error = ParseError::kTooLarge;
@@ -177,10 +187,8 @@ bool SegmentParser::Parse(std::string_view json, std::vector<SegmentDocument>& o
   std::memcpy(impl_->buffer.get(), json.data(), json.size());
   std::memset(impl_->buffer.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
 
-  const size_t first_new = out.size();
   std::optional<size_t> failed_element;
-  if (impl_->ParseCopied(json, out, failure, failed_element)) return true;
-  out.erase(out.begin() + static_cast<std::ptrdiff_t>(first_new), out.end());
+  if (impl_->ParseCopied(json, sink, failure, failed_element)) return true;
   failure.id = impl_->FindId(json.size(), failed_element);
   return false;
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <random>
 #include <string>
 
@@ -245,6 +246,51 @@ TEST_F(SegmentParserTest, IndependentSubsegmentAndArray) {
   ASSERT_EQ(single.size(), 1u);
   EXPECT_EQ(single[0].raw, element0);
   EXPECT_EQ(single[0].entity.type, "subsegment");
+}
+
+TEST_F(SegmentParserTest, ParseIntoFillsTheDocumentsNextMakes) {
+  std::string element0 =
+      std::string(R"({"name":"a","id":"0000000000000001","type":"subsegment","trace_id":")") +
+      std::string(kTrace) + R"(","parent_id":"70de5b6f19ff9a0b","start_time":1.5,"end_time":2})";
+  std::string element1 =
+      std::string(R"({"name":"b","id":"0000000000000002","type":"subsegment","trace_id":")") +
+      std::string(kTrace) +
+      R"(","parent_id":"0000000000000001","start_time":2,"in_progress":true})";
+  // Documents on the heap, as the ingest pipeline keeps them: each one is
+  // parsed where it stays.
+  std::vector<std::unique_ptr<SegmentDocument>> made;
+  auto next = [&made]() -> SegmentDocument& {
+    return *made.emplace_back(std::make_unique<SegmentDocument>());
+  };
+  ParseFailure failure;
+  ASSERT_TRUE(parser_.ParseInto("[" + element0 + "," + element1 + "]", next, failure))
+      << failure.message;
+  ASSERT_EQ(made.size(), 2u);
+  EXPECT_EQ(made[0]->raw, element0);
+  EXPECT_EQ(made[1]->raw, element1);
+  EXPECT_EQ(made[0]->entity.name, "a");
+  EXPECT_EQ(made[1]->entity.id.value, 2u);
+  EXPECT_TRUE(made[1]->entity.in_progress);
+
+  made.clear();
+  ASSERT_TRUE(parser_.ParseInto(kFullSegment, next, failure)) << failure.message;
+  ASSERT_EQ(made.size(), 1u);
+  const auto reference = ParseOk(kFullSegment);
+  EXPECT_EQ(made[0]->raw, reference[0].raw);
+  EXPECT_EQ(made[0]->entity.subsegments.size(), reference[0].entity.subsegments.size());
+  EXPECT_EQ(made[0]->entity.aws->raw_json, reference[0].entity.aws->raw_json);
+
+  // A rejected document fails as Parse reports it; what `next` made is the
+  // caller's to drop.
+  const std::string bad = "[" + element0 + R"(,{"name":"c","id":"0000000000000003"}])";
+  const ParseFailure expected = ParseBad(bad);
+  made.clear();
+  ParseFailure got;
+  EXPECT_FALSE(parser_.ParseInto(bad, next, got));
+  EXPECT_EQ(got.error, expected.error);
+  EXPECT_EQ(got.message, expected.message);
+  EXPECT_EQ(got.id, expected.id);
+  EXPECT_EQ(got.id, "0000000000000003");
 }
 
 TEST_F(SegmentParserTest, NestedSubsegmentsAreNeverIndependent) {
