@@ -100,27 +100,23 @@ class StringTable {
 
 // A summary repeats its services: a service id (name, aliases, account,
 // type) is written for each annotation value and user it served, in the
-// service list, the entry point and the root causes; a `segment_gen`
-// record's summary writes ~10, of 3 or 4 distinct services. Once every
-// string of one is in the record's StringTable, each later copy encodes to
-// the same few bytes (references), which this keeps by its strings: a
-// repeat is then a few compares, not a table look-up per string. Cleared
-// with the table, per record; the views point into the record's strings,
-// as the table's do.
+// service list and the entry point; a `segment_gen` record's summary
+// writes ~9, of 3 or 4 distinct services. Once every string of one is in
+// the record's StringTable, each later copy encodes to the same few bytes
+// (references), which this keeps by its strings: a repeat is then a few
+// compares, not a table look-up per string. Cleared with the table, per
+// record; the views point into the record's strings, as the table's do.
 class ServiceRepeats {
  public:
   static constexpr size_t kMaxNames = 2;  // services with more aliases are not kept
   // Two bytes a reference (an index under 256), one for the alias count.
   static constexpr size_t kMaxBytes = 2 + 1 + 2 * kMaxNames + 2 + 2;
-  // The strings in the order they are written; `kind` tells the layouts
-  // that write the same strings apart (a root cause's service writes its
-  // type before its account).
+  // The strings in the order they are written: name, aliases, account, type.
   struct Key {
-    uint8_t kind;
     std::string_view name;
     const std::vector<std::string>& names;
-    std::string_view second;
-    std::string_view third;
+    std::string_view account;
+    std::string_view type;
   };
 
   ServiceRepeats() { slots_.fill(Slot{}); }
@@ -133,11 +129,11 @@ class ServiceRepeats {
   // The bytes kept for `key`'s strings, or an empty view (then Keep may
   // fill `slot`).
   std::string_view Find(const Key& key, size_t& slot) {
-    slot = (bytes::HashEnds(key.name) + key.kind) & (kSlots - 1);
+    slot = bytes::HashEnds(key.name) & (kSlots - 1);
     const Slot& s = slots_[slot];
-    if (s.generation != generation_ || s.kind != key.kind || s.names != key.names.size() ||
-        !bytes::Equal(s.name, key.name) || !bytes::Equal(s.second, key.second) ||
-        !bytes::Equal(s.third, key.third)) {
+    if (s.generation != generation_ || s.names != key.names.size() ||
+        !bytes::Equal(s.name, key.name) || !bytes::Equal(s.account, key.account) ||
+        !bytes::Equal(s.type, key.type)) {
       return {};
     }
     for (size_t i = 0; i < s.names; ++i) {
@@ -150,12 +146,11 @@ class ServiceRepeats {
   void Keep(size_t slot, const Key& key, std::string_view encoded) {
     Slot& s = slots_[slot];
     s.generation = generation_;
-    s.kind = key.kind;
     s.names = static_cast<uint8_t>(key.names.size());
     s.size = static_cast<uint8_t>(encoded.size());
     s.name = key.name;
-    s.second = key.second;
-    s.third = key.third;
+    s.account = key.account;
+    s.type = key.type;
     for (size_t i = 0; i < key.names.size(); ++i) s.aliases[i] = key.names[i];
     std::memcpy(s.bytes, encoded.data(), encoded.size());
   }
@@ -163,11 +158,10 @@ class ServiceRepeats {
  private:
   struct Slot {
     uint32_t generation = 0;
-    uint8_t kind = 0;
     uint8_t names = 0;
     uint8_t size = 0;
     char bytes[kMaxBytes] = {};
-    std::string_view name, second, third;
+    std::string_view name, account, type;
     std::string_view aliases[kMaxNames];
   };
   static constexpr size_t kSlots = 16;  // a power of two
@@ -282,8 +276,8 @@ inline void PutServiceStrings(const ServiceRepeats::Key& key, RecordWriter& out)
   PutVarint(key.names.size(), out);
   if (keep) r = coding::EncodeVarint(r, key.names.size());
   for (const std::string& alias : key.names) put(alias);
-  put(key.second);
-  put(key.third);
+  put(key.account);
+  put(key.type);
   if (keep) {
     out.services().Keep(slot, key, std::string_view(repeat, static_cast<size_t>(r - repeat)));
   }

@@ -30,7 +30,7 @@ using xray::ServiceId;
 template <typename Out>
 void PutServiceId(const ServiceId& s, Out& out) {
   // name, names, account, type
-  codec::PutServiceStrings({0, s.name, s.names, s.account_id, s.type}, out);
+  codec::PutServiceStrings({s.name, s.names, s.account_id, s.type}, out);
 }
 
 template <typename Out>
@@ -61,8 +61,12 @@ void PutRootCauseEntity(const xray::RootCauseEntity& e, Out& out) {
 
 template <typename Out>
 void PutRootCauseService(const xray::RootCauseService& s, Out& out) {
-  // name, names, type, account
-  codec::PutServiceStrings({1, s.name, s.names, s.type, s.account_id}, out);
+  // Not through ServiceRepeats: a record's root causes name each service
+  // about once, and a miss there costs more than the look-ups.
+  PutString(s.name, out);
+  PutStrings(s.names, out);
+  PutString(s.type, out);
+  PutString(s.account_id, out);
   PutVector(s.entity_path, PutRootCauseEntity<Out>, out);
   PutFlags({s.inferred}, out);
 }

@@ -359,21 +359,19 @@ void PutServiceStringsPlainly(const codec::ServiceRepeats::Key& key, codec::Reco
   codec::PutString(key.name, out);
   codec::PutVarint(key.names.size(), out);
   for (const std::string& alias : key.names) codec::PutString(alias, out);
-  codec::PutString(key.second, out);
-  codec::PutString(key.third, out);
+  codec::PutString(key.account, out);
+  codec::PutString(key.type, out);
 }
 
 TEST(RecordCodecTest, RepeatedServicesAreWrittenAsTheirStringsWouldBe) {
   // Services from a few names, accounts and types, with 0 to 3 aliases (over
-  // ServiceRepeats::kMaxNames: never kept), of both kinds (the same strings
-  // in two layouts), equal ones in separate strings; with enough distinct
+  // ServiceRepeats::kMaxNames: never kept), equal ones in separate strings; with enough distinct
   // strings to fill the table, so that later services have strings written
   // out (never kept either); written in a mixed order, over several records.
   struct Service {
-    uint8_t kind;
     std::string name;
     std::vector<std::string> names;
-    std::string second, third;
+    std::string account, type;
   };
   std::vector<Service> services;
   uint64_t x = 0x9e3779b97f4a7c15ull;
@@ -385,14 +383,13 @@ TEST(RecordCodecTest, RepeatedServicesAreWrittenAsTheirStringsWouldBe) {
   };
   auto make = [&](std::string name) {
     Service s;
-    s.kind = static_cast<uint8_t>(next(2));
     s.name = std::move(name);
     const uint64_t aliases = next(5);
     for (uint64_t a = 0; a < aliases && a < 3; ++a) {
       s.names.push_back(a == 0 ? std::string(s.name) : fmt::format("alias-{}", next(3)));
     }
-    s.second = next(4) == 0 ? "" : fmt::format("{:012}", next(3));
-    s.third = next(3) == 0 ? "" : (next(2) == 0 ? "AWS::EC2::Instance" : "AWS::Lambda");
+    s.account = next(4) == 0 ? "" : fmt::format("{:012}", next(3));
+    s.type = next(3) == 0 ? "" : (next(2) == 0 ? "AWS::EC2::Instance" : "AWS::Lambda");
     return s;
   };
   std::vector<Service> pool;
@@ -402,7 +399,7 @@ TEST(RecordCodecTest, RepeatedServicesAreWrittenAsTheirStringsWouldBe) {
     // strings (the table fills up within each record).
     if (next(4) == 0) {
       services.push_back(make(fmt::format("new-{}", i)));
-      services.back().second = fmt::format("account-{}", i);
+      services.back().account = fmt::format("account-{}", i);
     } else {
       services.push_back(pool[next(pool.size())]);
     }
@@ -416,7 +413,7 @@ TEST(RecordCodecTest, RepeatedServicesAreWrittenAsTheirStringsWouldBe) {
     plain.Start();
     for (size_t i = record * 500; i < (record + 1) * 500; ++i) {
       const Service& s = services[i];
-      const codec::ServiceRepeats::Key key{s.kind, s.name, s.names, s.second, s.third};
+      const codec::ServiceRepeats::Key key{s.name, s.names, s.account, s.type};
       size_t slot = 0;
       if (!kept.services().Find(key, slot).empty()) ++repeats;
       if (kept.strings().size() == codec::kMaxTableStrings) ++left_out;
