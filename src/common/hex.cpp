@@ -12,11 +12,12 @@ int HexValue(char c) {
 }
 }  // namespace
 
+// Room made once, not a push_back (a capacity check) per digit: the block
+// writer formats every row's trace id.
 void AppendHex(std::span<const uint8_t> bytes, std::string& out) {
-  for (uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
-  }
+  const size_t at = out.size();
+  out.resize(at + 2 * bytes.size());
+  WriteHex(bytes, out.data() + at);
 }
 
 void WriteHex(std::span<const uint8_t> bytes, char* out) {

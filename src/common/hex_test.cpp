@@ -15,6 +15,14 @@ TEST(HexTest, RoundTripZeroPadded) {
   EXPECT_EQ(out, b);
 }
 
+TEST(HexTest, AppendHexAddsToWhatIsThere) {
+  std::array<uint8_t, 3> b = {0x01, 0xab, 0x7f};
+  std::string s = "1-";
+  AppendHex(b, s);
+  AppendHex(std::span<const uint8_t>(), s);
+  EXPECT_EQ(s, "1-01ab7f");
+}
+
 TEST(HexTest, RejectsBadInput) {
   std::array<uint8_t, 2> out{};
   EXPECT_FALSE(DecodeHex("abc", out));

@@ -57,23 +57,31 @@ class StringTable {
       generation_ = 1;
     }
   }
-  // The index of an equal string written before; otherwise records `s` under
-  // the next index (while there is room) and returns nothing. `s` must stay
+  // Strings in the table.
+  size_t size() const { return count_; }
+  struct Entry {
+    uint32_t index;  // kNoIndex: not in the table, nor added (no room)
+    bool found;      // written before (index is valid)
+  };
+  static constexpr uint32_t kNoIndex = ~uint32_t{0};
+  // The index of an equal string written before (found); otherwise records
+  // `s` under the next index while there is room (not found). `s` must stay
   // valid until the next Clear.
-  std::optional<uint32_t> FindOrAdd(std::string_view s) {
+  Entry Lookup(std::string_view s) {
     const uint32_t current = uint32_t{generation_} << 16;
     size_t slot = bytes::HashEnds(s) & (kSlots - 1);
     for (; (slots_[slot] & 0xffff0000u) == current; slot = (slot + 1) & (kSlots - 1)) {
       const uint32_t index = (slots_[slot] & 0xffffu) - 1u;
       if (bytes::Equal(std::string_view(strings_[index].data, strings_[index].size), s)) {
-        return index;
+        return {index, true};
       }
     }
     if (count_ < kMaxTableStrings) {
       strings_[count_] = {s.data(), s.size()};
       slots_[slot] = current | static_cast<uint32_t>(++count_);
+      return {static_cast<uint32_t>(count_ - 1), false};
     }
-    return std::nullopt;
+    return {kNoIndex, false};
   }
 
  private:
@@ -90,6 +98,77 @@ class StringTable {
   uint16_t generation_ = 0;  // Clear makes it 1 before the first record
 };
 
+// A summary repeats its services: a service id (name, aliases, account,
+// type) is written for each annotation value and user it served, in the
+// service list and the entry point; a `segment_gen` record's summary
+// writes ~9, of 3 or 4 distinct services. Once every string of one is in
+// the record's StringTable, each later copy encodes to the same few bytes
+// (references), which this keeps by its strings: a repeat is then a few
+// compares, not a table look-up per string. Cleared with the table, per
+// record; the views point into the record's strings, as the table's do.
+class ServiceRepeats {
+ public:
+  static constexpr size_t kMaxNames = 2;  // services with more aliases are not kept
+  // Two bytes a reference (an index under 256), one for the alias count.
+  static constexpr size_t kMaxBytes = 2 + 1 + 2 * kMaxNames + 2 + 2;
+  // The strings in the order they are written: name, aliases, account, type.
+  struct Key {
+    std::string_view name;
+    const std::vector<std::string>& names;
+    std::string_view account;
+    std::string_view type;
+  };
+
+  ServiceRepeats() { slots_.fill(Slot{}); }
+  void Clear() {
+    if (++generation_ == 0) {  // wrapped: a slot of 2^32 records ago would read as current
+      slots_.fill(Slot{});
+      generation_ = 1;
+    }
+  }
+  // The bytes kept for `key`'s strings, or an empty view (then Keep may
+  // fill `slot`).
+  std::string_view Find(const Key& key, size_t& slot) {
+    slot = bytes::HashEnds(key.name) & (kSlots - 1);
+    const Slot& s = slots_[slot];
+    if (s.generation != generation_ || s.names != key.names.size() ||
+        !bytes::Equal(s.name, key.name) || !bytes::Equal(s.account, key.account) ||
+        !bytes::Equal(s.type, key.type)) {
+      return {};
+    }
+    for (size_t i = 0; i < s.names; ++i) {
+      if (!bytes::Equal(s.aliases[i], key.names[i])) return {};
+    }
+    return {s.bytes, s.size};
+  }
+  // Keeps what a copy of `key` encodes to from now on (the key has at most
+  // kMaxNames aliases; `encoded` at most kMaxBytes).
+  void Keep(size_t slot, const Key& key, std::string_view encoded) {
+    Slot& s = slots_[slot];
+    s.generation = generation_;
+    s.names = static_cast<uint8_t>(key.names.size());
+    s.size = static_cast<uint8_t>(encoded.size());
+    s.name = key.name;
+    s.account = key.account;
+    s.type = key.type;
+    for (size_t i = 0; i < key.names.size(); ++i) s.aliases[i] = key.names[i];
+    std::memcpy(s.bytes, encoded.data(), encoded.size());
+  }
+
+ private:
+  struct Slot {
+    uint32_t generation = 0;
+    uint8_t names = 0;
+    uint8_t size = 0;
+    char bytes[kMaxBytes] = {};
+    std::string_view name, account, type;
+    std::string_view aliases[kMaxNames];
+  };
+  static constexpr size_t kSlots = 16;  // a power of two
+  std::array<Slot, kSlots> slots_;
+  uint32_t generation_ = 1;
+};
+
 // The Out of the record encoders (format 2): the bytes go to a buffer
 // through a cursor (a varint or a string is a bounds check and stores, not
 // a push_back per byte), the strings through the StringTable. The buffer
@@ -100,9 +179,11 @@ class RecordWriter {
   void Start() {
     pos_ = 0;
     strings_.Clear();
+    services_.Clear();
   }
   std::string_view bytes() const { return {buffer_.get(), pos_}; }
   StringTable& strings() { return strings_; }
+  ServiceRepeats& services() { return services_; }
 
   // Room for `n` more bytes at the cursor (written, then Advance(n) or less).
   char* Room(size_t n) {
@@ -133,30 +214,78 @@ class RecordWriter {
   size_t capacity_ = 0;
   size_t pos_ = 0;
   StringTable strings_;
+  ServiceRepeats services_;
 };
 
-inline void PutVarint(uint64_t v, RecordWriter& out) {
+// Inlined: most varints (counts, references, flags) are one byte, which is
+// a bounds check and a store where a call cost more than that.
+[[gnu::always_inline]] inline void PutVarint(uint64_t v, RecordWriter& out) {
+  if (v < 0x80) {
+    out.push_back(static_cast<char>(v));
+    return;
+  }
   char* p = out.Room(coding::kMaxVarint64Bytes);
   out.Advance(static_cast<size_t>(coding::EncodeVarint(p, v) - p));
 }
 
 // A string: a reference to an equal string written before, else its tag and
-// bytes (empty strings are never in the table).
-inline void PutString(std::string_view s, RecordWriter& out) {
+// bytes (empty strings are never in the table). Returns the string's index
+// in the table (found or added), StringTable::kNoIndex for an empty string
+// or one the full table left out.
+inline uint32_t PutStringIndexed(std::string_view s, RecordWriter& out) {
+  StringTable::Entry e{StringTable::kNoIndex, false};
   if (!s.empty()) {
-    if (std::optional<uint32_t> index = out.strings().FindOrAdd(s)) {
-      PutVarint((uint64_t{*index} << 1) | 1, out);
-      return;
+    e = out.strings().Lookup(s);
+    if (e.found) {
+      PutVarint((uint64_t{e.index} << 1) | 1, out);
+      return e.index;
     }
   }
   char* p = out.Room(coding::kMaxVarint64Bytes + s.size());
   char* bytes = coding::EncodeVarint(p, uint64_t{s.size()} << 1);
   if (!s.empty()) std::memcpy(bytes, s.data(), s.size());
   out.Advance(static_cast<size_t>(bytes - p) + s.size());
+  return e.index;
+}
+inline void PutString(std::string_view s, RecordWriter& out) { PutStringIndexed(s, out); }
+
+// A service's strings (ServiceRepeats::Key's, in its order) as PutString and
+// PutStrings write them: a repeat from ServiceRepeats, the first copy
+// written out and kept for the repeats when it fits.
+inline void PutServiceStrings(const ServiceRepeats::Key& key, RecordWriter& out) {
+  size_t slot = 0;
+  if (const std::string_view kept = out.services().Find(key, slot); !kept.empty()) {
+    out.append(kept.data(), kept.size());
+    return;
+  }
+  char repeat[ServiceRepeats::kMaxBytes];
+  char* r = repeat;
+  bool keep = key.names.size() <= ServiceRepeats::kMaxNames;
+  auto put = [&](std::string_view s) {
+    const uint32_t index = PutStringIndexed(s, out);
+    if (!keep) return;
+    if (s.empty()) {
+      *r++ = 0;  // an empty string's tag
+    } else if (index == StringTable::kNoIndex) {
+      keep = false;  // written out again in each copy
+    } else {
+      r = coding::EncodeVarint(r, (uint64_t{index} << 1) | 1);
+    }
+  };
+  put(key.name);
+  PutVarint(key.names.size(), out);
+  if (keep) r = coding::EncodeVarint(r, key.names.size());
+  for (const std::string& alias : key.names) put(alias);
+  put(key.account);
+  put(key.type);
+  if (keep) {
+    out.services().Keep(slot, key, std::string_view(repeat, static_cast<size_t>(r - repeat)));
+  }
 }
 
+// Inlined, so that the loop over the list folds into the byte's bits.
 template <typename Out>
-void PutFlags(std::initializer_list<bool> flags, Out& out) {
+[[gnu::always_inline]] inline void PutFlags(std::initializer_list<bool> flags, Out& out) {
   uint8_t byte = 0;
   int bit = 0;
   for (bool f : flags) byte |= static_cast<uint8_t>(f ? 1 : 0) << bit++;

@@ -29,10 +29,8 @@ using xray::ServiceId;
 // The encoders are templates over the output (codec_io.h).
 template <typename Out>
 void PutServiceId(const ServiceId& s, Out& out) {
-  PutString(s.name, out);
-  PutStrings(s.names, out);
-  PutString(s.account_id, out);
-  PutString(s.type, out);
+  // name, names, account, type
+  codec::PutServiceStrings({s.name, s.names, s.account_id, s.type}, out);
 }
 
 template <typename Out>
@@ -63,6 +61,8 @@ void PutRootCauseEntity(const xray::RootCauseEntity& e, Out& out) {
 
 template <typename Out>
 void PutRootCauseService(const xray::RootCauseService& s, Out& out) {
+  // Not through ServiceRepeats: a record's root causes name each service
+  // about once, and a miss there costs more than the look-ups.
   PutString(s.name, out);
   PutStrings(s.names, out);
   PutString(s.type, out);
@@ -157,7 +157,11 @@ void PutGraph(const TraceGraph& g, uint64_t time_shift, Out& out) {
   PutVector(
       g.nodes,
       [&](const Node& n, Out& o) {
-        PutServiceId(n.id, o);
+        // A graph's nodes are distinct services: none is a repeat to look for.
+        PutString(n.id.name, o);
+        PutStrings(n.id.names, o);
+        PutString(n.id.account_id, o);
+        PutString(n.id.type, o);
         PutFlags({n.root, n.inferred, n.client}, o);
         PutVector(n.observations, put_observation, o);
       },

@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "store/codec_io.h"
 #include "store/store_test_util.h"
 
 namespace roentgen::store {
@@ -347,6 +348,96 @@ TEST(RecordCodecTest, MoreDistinctStringsThanTheTableHoldsRoundTrip) {
   const std::string bytes = Encode(original);
   EXPECT_EQ(Occurrences(bytes, "i-00000"), 1u);  // in the table
   EXPECT_EQ(Occurrences(bytes, "i-00511"), 2u);  // past its end
+  auto decoded = DecodeTraceRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ExpectSameRecord(original, *decoded);
+}
+
+// What codec::PutServiceStrings writes by definition: each string through
+// the table, as PutString and PutStrings do.
+void PutServiceStringsPlainly(const codec::ServiceRepeats::Key& key, codec::RecordWriter& out) {
+  codec::PutString(key.name, out);
+  codec::PutVarint(key.names.size(), out);
+  for (const std::string& alias : key.names) codec::PutString(alias, out);
+  codec::PutString(key.account, out);
+  codec::PutString(key.type, out);
+}
+
+TEST(RecordCodecTest, RepeatedServicesAreWrittenAsTheirStringsWouldBe) {
+  // Services from a few names, accounts and types, with 0 to 3 aliases (over
+  // ServiceRepeats::kMaxNames: never kept), equal ones in separate strings; with enough distinct
+  // strings to fill the table, so that later services have strings written
+  // out (never kept either); written in a mixed order, over several records.
+  struct Service {
+    std::string name;
+    std::vector<std::string> names;
+    std::string account, type;
+  };
+  std::vector<Service> services;
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  auto next = [&x](uint64_t n) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x % n;
+  };
+  auto make = [&](std::string name) {
+    Service s;
+    s.name = std::move(name);
+    const uint64_t aliases = next(5);
+    for (uint64_t a = 0; a < aliases && a < 3; ++a) {
+      s.names.push_back(a == 0 ? std::string(s.name) : fmt::format("alias-{}", next(3)));
+    }
+    s.account = next(4) == 0 ? "" : fmt::format("{:012}", next(3));
+    s.type = next(3) == 0 ? "" : (next(2) == 0 ? "AWS::EC2::Instance" : "AWS::Lambda");
+    return s;
+  };
+  std::vector<Service> pool;
+  for (int i = 0; i < 10; ++i) pool.push_back(make(fmt::format("svc-{}", next(6))));
+  for (int i = 0; i < 3000; ++i) {
+    // Mostly copies of a few services; now and then a new one, of two new
+    // strings (the table fills up within each record).
+    if (next(4) == 0) {
+      services.push_back(make(fmt::format("new-{}", i)));
+      services.back().account = fmt::format("account-{}", i);
+    } else {
+      services.push_back(pool[next(pool.size())]);
+    }
+  }
+  codec::RecordWriter kept;
+  codec::RecordWriter plain;
+  size_t repeats = 0;
+  size_t left_out = 0;  // services written while the table was full
+  for (size_t record = 0; record < 6; ++record) {
+    kept.Start();
+    plain.Start();
+    for (size_t i = record * 500; i < (record + 1) * 500; ++i) {
+      const Service& s = services[i];
+      const codec::ServiceRepeats::Key key{s.name, s.names, s.account, s.type};
+      size_t slot = 0;
+      if (!kept.services().Find(key, slot).empty()) ++repeats;
+      if (kept.strings().size() == codec::kMaxTableStrings) ++left_out;
+      codec::PutServiceStrings(key, kept);
+      PutServiceStringsPlainly(key, plain);
+      ASSERT_EQ(kept.bytes(), plain.bytes()) << "record " << record << ", service " << i;
+    }
+  }
+  EXPECT_GT(repeats, 300u);  // the repeats were taken from the kept bytes
+  EXPECT_GT(left_out, 100u);
+}
+
+TEST(RecordCodecTest, ARecordOfManyServiceCopiesRoundTrips) {
+  TraceRecord original = MakeFullRecord(MakeTraceId(0x5a, 0x04), 9);
+  const std::vector<xray::ServiceId> list = original.summary.service_ids;
+  ASSERT_FALSE(list.empty());
+  for (int i = 0; i < 40; ++i) {
+    xray::ServiceId copy = list[static_cast<size_t>(i) % list.size()];
+    if (i % 3 == 0) copy.names.push_back(fmt::format("alias-{}", i % 2));
+    if (i % 5 == 0) copy.account_id.clear();
+    original.summary.service_ids.push_back(copy);
+    original.summary.users.push_back({fmt::format("user-{}", i % 4), {copy, list[0]}});
+  }
+  const std::string bytes = Encode(original);
   auto decoded = DecodeTraceRecord(bytes);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   ExpectSameRecord(original, *decoded);

@@ -56,11 +56,16 @@ uint32_t TraceId::epoch_part() const {
          (static_cast<uint32_t>(bytes[2]) << 8) | static_cast<uint32_t>(bytes[3]);
 }
 
+// Room made once (the block writer formats every row's trace id).
 void TraceId::AppendTo(std::string& out) const {
-  out += "1-";
-  AppendHex(std::span<const uint8_t>(bytes.data(), 4), out);
-  out += '-';
-  AppendHex(std::span<const uint8_t>(bytes.data() + 4, 12), out);
+  const size_t at = out.size();
+  out.resize(at + kTextSize);
+  char* p = out.data() + at;
+  p[0] = '1';
+  p[1] = '-';
+  WriteHex(std::span<const uint8_t>(bytes.data(), 4), p + 2);
+  p[10] = '-';
+  WriteHex(std::span<const uint8_t>(bytes.data() + 4, 12), p + 11);
 }
 
 std::string TraceId::ToString() const {
