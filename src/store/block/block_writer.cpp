@@ -22,6 +22,7 @@
 #include "store/block/pointed_records.h"
 #include "store/block/summary_columns.h"
 #include "store/record_codec.h"
+#include "xray/trace_id_order.h"
 
 namespace roentgen::store::block {
 
@@ -736,16 +737,10 @@ Status WriteBlockOfRows(PointedRecords rows,
       }
     }
   }
-  // Each id as two integers (in whatever order: only repeats are looked
-  // for), which sort without a memcmp a comparison.
-  std::vector<std::pair<uint64_t, uint64_t>> ids(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const std::string_view id = IdBytes(rows[i].summary.id);
-    static_assert(sizeof(ids[i].first) + sizeof(ids[i].second) == 16);
-    std::memcpy(&ids[i].first, id.data(), 8);
-    std::memcpy(&ids[i].second, id.data() + 8, 8);
-  }
-  std::sort(ids.begin(), ids.end());
+  // Sorted by words, not memcmp: only repeats are looked for.
+  std::vector<xray::TraceId> ids(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) ids[i] = rows[i].summary.id;
+  std::sort(ids.begin(), ids.end(), xray::TraceIdWordLess());
   if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
     return Status::InvalidArgument(fmt::format("block {}: a trace id appears twice", path));
   }
