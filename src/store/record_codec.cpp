@@ -33,6 +33,16 @@ void PutServiceId(const ServiceId& s, Out& out) {
   codec::PutServiceStrings({s.name, s.names, s.account_id, s.type}, out);
 }
 
+// The same bytes as PutServiceId, without looking for a repeat: for a list of
+// distinct services (a graph's nodes), where none would be found.
+template <typename Out>
+void PutDistinctServiceId(const ServiceId& s, Out& out) {
+  PutString(s.name, out);
+  PutStrings(s.names, out);
+  PutString(s.account_id, out);
+  PutString(s.type, out);
+}
+
 template <typename Out>
 void PutAnnotationValue(const xray::AnnotationValue& v, Out& out) {
   out.push_back(static_cast<char>(v.index()));
@@ -157,11 +167,7 @@ void PutGraph(const TraceGraph& g, uint64_t time_shift, Out& out) {
   PutVector(
       g.nodes,
       [&](const Node& n, Out& o) {
-        // A graph's nodes are distinct services: none is a repeat to look for.
-        PutString(n.id.name, o);
-        PutStrings(n.id.names, o);
-        PutString(n.id.account_id, o);
-        PutString(n.id.type, o);
+        PutDistinctServiceId(n.id, o);
         PutFlags({n.root, n.inferred, n.client}, o);
         PutVector(n.observations, put_observation, o);
       },
