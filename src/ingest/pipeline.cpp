@@ -66,6 +66,14 @@ class RejectLog {
   std::atomic<uint64_t> suppressed_{0};
 };
 
+// The parser requires trace_id on every top-level entity; this keeps the
+// writer safe even if that ever changes. Sets `failure` when it is missing.
+bool HasTraceId(const xray::SegmentDocument& doc, xray::ParseFailure& failure) {
+  if (doc.entity.trace_id) return true;
+  failure = {xray::ParseError::kMissingField, "trace_id: required", doc.entity.id.ToString()};
+  return false;
+}
+
 }  // namespace
 
 Status PipelineConfig::Validate() const {
@@ -210,12 +218,8 @@ bool Pipeline::Impl::ParseDocument(xray::SegmentParser& parser, std::string_view
   const size_t first = out.size();
   bool ok = parser.Parse(json, out, failure);
   if (ok) {
-    // The parser requires trace_id on every top-level entity; keep the writer
-    // safe even if that ever changes.
     for (size_t i = first; i < out.size(); ++i) {
-      if (!out[i].entity.trace_id) {
-        failure = {xray::ParseError::kMissingField, "trace_id: required",
-                   out[i].entity.id.ToString()};
+      if (!HasTraceId(out[i], failure)) {
         out.resize(first);
         ok = false;
         break;
@@ -238,11 +242,8 @@ bool Pipeline::Impl::ParseDocumentInto(xray::SegmentParser& parser, std::string_
       },
       failure);
   if (ok) {
-    // As in ParseDocument.
     for (size_t i = first; i < items.size(); ++i) {
-      if (!items[i].doc->doc.entity.trace_id) {
-        failure = {xray::ParseError::kMissingField, "trace_id: required",
-                   items[i].doc->doc.entity.id.ToString()};
+      if (!HasTraceId(items[i].doc->doc, failure)) {
         ok = false;
         break;
       }
